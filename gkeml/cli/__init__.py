@@ -1,0 +1,55 @@
+"""The ``gkeml`` command line.
+
+Every module in this package that defines ``register(subparsers)`` is a
+subcommand (discovered, so commands are added without touching this file).
+``register`` adds its parser and sets ``func(args) -> int`` as the default.
+
+Exit codes (all commands): 0 success / clean, 1 findings or drift,
+2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from gkeml import __version__
+from gkeml.config import ConfigError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gkeml",
+        description="GKE Autopilot platform for ML workloads: synth, check, cost, jobs and more.",
+        epilog="Exit codes: 0 success, 1 findings or drift, 2 usage or configuration error.",
+    )
+    parser.add_argument("--version", action="version", version=f"gkeml {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

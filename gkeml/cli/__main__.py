@@ -1,0 +1,5 @@
+import sys
+
+from gkeml.cli import main
+
+sys.exit(main())

@@ -1,0 +1,34 @@
+"""Output helpers shared by commands: plain-text tables for humans, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+
+def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> None:
+    parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], align: str = "") -> str:
+    """A column-aligned text table; ``align`` gives 'l' or 'r' per column (default left)."""
+    cells = [[str(h) for h in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    align = align or "l" * len(headers)
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(row, widths, align)).rstrip()
+
+    lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in cells[1:]]
+    return "\n".join(lines)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def progress(message: str) -> None:
+    """Progress on stderr, so stdout stays clean for --format json."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,22 @@
+"""``gkeml synth``: synthesize every environment (what ``make synth`` runs)."""
+
+from __future__ import annotations
+
+import os
+
+
+def register(sub) -> None:
+    p = sub.add_parser("synth", help="synthesize all environments into cdktf.out (atomic)",
+                       description="Synthesize every environment file into Terraform JSON. "
+                                   "Exit 2 on configuration errors; the previous output is kept on any failure.")
+    p.add_argument("--environments", default="environments", help="directory of <env>.yaml files")
+    p.add_argument("--out", default="cdktf.out", help="output directory (default: %(default)s)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from gkeml.synth import main
+
+    os.environ["GKEML_ENVIRONMENTS"] = args.environments
+    os.environ["CDKTF_OUTDIR"] = args.out
+    return main()

@@ -1,0 +1,40 @@
+"""Project APIs the platform needs."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from gkeml.framework import google
+
+SERVICES = (
+    "cloudresourcemanager.googleapis.com",
+    "serviceusage.googleapis.com",
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+    "storage.googleapis.com",
+    "secretmanager.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "binaryauthorization.googleapis.com",
+    "containersecurity.googleapis.com",
+    "artifactregistry.googleapis.com",
+)
+
+
+class ProjectServices(Construct):
+    """Enables the project's APIs; destroying the stack never disables them (other
+    workloads in the project may depend on them)."""
+
+    def __init__(self, scope: Construct, id: str, *, project: str, services: tuple[str, ...] = SERVICES):
+        super().__init__(scope, id)
+        ps = google("project_service")
+        self.services = [
+            ps.ProjectService(
+                self, name.split(".")[0], project=project, service=name,
+                disable_on_destroy=False, disable_dependent_services=False,
+            )
+            for name in services
+        ]

@@ -1,0 +1,117 @@
+"""The framework seam: the ONLY module that imports cdktf/cdktn and provider bindings.
+
+gkeml runs on cdktf 0.21 (default, with the prebuilt ``cdktf-cdktf-provider-*``
+packages) or on CDK Terrain (``cdktn`` 0.24 with ``cdktn-provider-*``). Which one
+is decided by what ``make install CDK=...`` put in the virtualenv; ``GKEML_CDK``
+overrides when both are importable (they must never be loaded in one process).
+
+Constructs ask for provider classes through :func:`google`, :func:`kubernetes`
+and :func:`helm` with the resource module name (``google("container_cluster")``),
+so only the modules a stack uses are imported. Schema differences between the
+provider generations are absorbed by the small adapters at the bottom.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import types
+from types import ModuleType
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+_PACKAGES = {
+    "cdktf": {
+        "core": "cdktf",
+        "google": "cdktf_cdktf_provider_google",
+        "kubernetes": "cdktf_cdktf_provider_kubernetes",
+        "helm": "cdktf_cdktf_provider_helm",
+    },
+    "cdktn": {
+        "core": "cdktn",
+        "google": "cdktn_provider_google",
+        "kubernetes": "cdktn_provider_kubernetes",
+        "helm": "cdktn_provider_helm",
+    },
+}
+
+
+def _detect() -> str:
+    chosen = os.environ.get("GKEML_CDK")
+    if chosen:
+        if chosen not in _PACKAGES:
+            raise SystemExit(f"GKEML_CDK={chosen!r}: use one of {', '.join(_PACKAGES)}")
+        return chosen
+    for name in _PACKAGES:  # cdktf first: the default
+        if importlib.util.find_spec(_PACKAGES[name]["core"]) is not None:
+            return name
+    raise SystemExit("neither cdktf nor cdktn is installed; run `make install` (or `make install CDK=cdktn`)")
+
+
+FRAMEWORK = _detect()
+IS_CDKTN = FRAMEWORK == "cdktn"
+_pkg = _PACKAGES[FRAMEWORK]
+core: ModuleType = importlib.import_module(_pkg["core"])
+
+App = core.App
+TerraformStack = core.TerraformStack
+TerraformOutput = core.TerraformOutput
+TerraformResourceLifecycle = core.TerraformResourceLifecycle
+GcsBackend = core.GcsBackend
+Fn = core.Fn
+Token = core.Token
+Testing = core.Testing
+
+
+def _provider_module(provider: str, module: str) -> ModuleType:
+    """Import ``<provider package>.<module>`` without running the package's eager ``__init__``.
+
+    The prebuilt cdktf packages import all ~1,500 resource modules in their
+    ``__init__``; registering a bare package object with the real ``__path__``
+    first lets Python import just the submodule asked for (its own ``_jsii``
+    loader included). cdktn's bindings are already lazy; the same path is harmless.
+    """
+    package = _pkg[provider]
+    name = f"{package}.{module}"
+    if name in sys.modules:
+        return sys.modules[name]
+    if package not in sys.modules and os.environ.get("GKEML_EAGER_PROVIDERS") != "1":
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit(f"{package} is not installed; run `make install`")
+        bare = types.ModuleType(package)
+        bare.__path__ = list(spec.submodule_search_locations)
+        bare.__spec__ = spec
+        bare.__file__ = spec.origin
+        sys.modules[package] = bare
+    return importlib.import_module(name)
+
+
+def google(module: str) -> ModuleType:
+    """A module of the google provider bindings, e.g. ``google("storage_bucket")``."""
+    return _provider_module("google", module)
+
+
+def kubernetes(module: str) -> ModuleType:
+    """A module of the kubernetes provider bindings, e.g. ``kubernetes("manifest")``."""
+    return _provider_module("kubernetes", module)
+
+
+def helm(module: str) -> ModuleType:
+    """A module of the helm provider bindings, e.g. ``helm("release")``."""
+    return _provider_module("helm", module)
+
+
+# --- schema differences between provider generations ------------------------------
+
+
+def retention_period(seconds: int):
+    """``google_storage_bucket.retention_policy.retention_period``: number on google 6.x, string on 8.x."""
+    return str(seconds) if IS_CDKTN else seconds
+
+
+def single_block(block):
+    """Some single nested blocks (e.g. kubernetes ``metadata``) are lists on cdktn's bindings."""
+    return [block] if IS_CDKTN else block

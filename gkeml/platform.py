@@ -1,0 +1,231 @@
+"""GKE Autopilot platform facts: the one place the toolkit keeps them.
+
+Every GPU label, allowed count, request range, node label, annotation name and
+limit that constructs, manifest builders, rules and the cost estimator rely on
+lives here, with the page it was checked against and the date. Nothing else in
+``gkeml`` may spell these values as literals.
+
+Checked against Google's GKE documentation in November 2026 (see
+``shared/platform-facts.md`` for the review notes). Prices live in
+``gkeml/cost/prices.json`` because they change more often than the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHECKED_ON = "2026-11"
+DOCS = "https://cloud.google.com/kubernetes-engine/docs"
+
+# --- node labels and annotations ------------------------------------------------
+# how-to/autopilot-gpus, how-to/autopilot-spot-pods, concepts/about-custom-compute-classes
+ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
+ACCELERATOR_COUNT_LABEL = "cloud.google.com/gke-accelerator-count"
+GPU_DRIVER_VERSION_LABEL = "cloud.google.com/gke-gpu-driver-version"
+GPU_DRIVER_VERSIONS = ("default", "latest")
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_QUOTA_RESOURCE = "requests.nvidia.com/gpu"
+SPOT_LABEL = "cloud.google.com/gke-spot"
+COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class"
+PLACEMENT_GROUP_LABEL = "cloud.google.com/gke-placement-group"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+# how-to/autopilot-spot-pods: a longer grace period is cut to this at preemption.
+SPOT_TERMINATION_GRACE_SECONDS = 25
+
+# how-to/cloud-storage-fuse-csi-driver-setup
+GCSFUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
+GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
+GCSFUSE_SIDECAR_ANNOTATIONS = {
+    "cpu": "gke-gcsfuse/cpu-limit",
+    "memory": "gke-gcsfuse/memory-limit",
+    "ephemeral-storage": "gke-gcsfuse/ephemeral-storage-limit",
+}
+
+# concepts/ingress, how-to/managed-certs, how-to/ingress-configuration
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+INGRESS_CLASS_EXTERNAL = "gce"
+INGRESS_STATIC_IP_ANNOTATION = "kubernetes.io/ingress.global-static-ip-name"
+INGRESS_PRE_SHARED_CERT_ANNOTATION = "ingress.gcp.kubernetes.io/pre-shared-cert"
+INGRESS_MANAGED_CERTS_ANNOTATION = "networking.gke.io/managed-certificates"
+INGRESS_FRONTEND_CONFIG_ANNOTATION = "networking.gke.io/v1beta1.FrontendConfig"
+SERVICE_BACKEND_CONFIG_ANNOTATION = "cloud.google.com/backend-config"
+SERVICE_NEG_ANNOTATION = "cloud.google.com/neg"
+MANAGED_CERTIFICATE_API = "networking.gke.io/v1"
+FRONTEND_CONFIG_API = "networking.gke.io/v1beta1"
+BACKEND_CONFIG_API = "cloud.google.com/v1"
+COMPUTE_CLASS_API = "cloud.google.com/v1"
+MAX_CERTIFICATES_PER_LOAD_BALANCER = 15
+# Google front ends and health checkers (concepts/firewall-rules, ingress health checks).
+LOAD_BALANCER_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+
+# concepts/workload-identity
+WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
+WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser"
+
+
+def workload_identity_pool(project_id: str) -> str:
+    """The Workload Identity pool of a GKE project (always enabled on Autopilot)."""
+    return f"{project_id}.svc.id.goog"
+
+
+def workload_identity_principal(project_number: str, project_id: str, namespace: str, ksa: str) -> str:
+    """IAM principal of a Kubernetes service account: project NUMBER in the path, project ID in the pool."""
+    return (
+        f"principal://iam.googleapis.com/projects/{project_number}/locations/global/"
+        f"workloadIdentityPools/{workload_identity_pool(project_id)}/subject/ns/{namespace}/sa/{ksa}"
+    )
+
+
+def workload_identity_classic_member(project_id: str, namespace: str, ksa: str) -> str:
+    """Member that may impersonate a Google service account (classic Workload Identity)."""
+    return f"serviceAccount:{workload_identity_pool(project_id)}[{namespace}/{ksa}]"
+
+
+# --- GPUs (how-to/autopilot-gpus, concepts/autopilot-resource-requests) ----------
+
+
+@dataclass(frozen=True)
+class GpuRange:
+    """Allowed CPU (vCPU) and memory (GiB) requests for a Pod with ``count`` GPUs."""
+
+    count: int
+    max_cpu: float
+    max_memory_gib: float
+    min_cpu: float = 0.5
+    min_memory_gib: float = 0.5
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One Autopilot GPU type: node label value, allowed counts and request ranges."""
+
+    label: str
+    name: str
+    ranges: tuple[GpuRange, ...]
+    compact_placement: bool = False
+    machine_family: str = ""
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return tuple(r.count for r in self.ranges)
+
+    def range_for(self, count: int) -> GpuRange:
+        for r in self.ranges:
+            if r.count == count:
+                return r
+        raise KeyError(count)
+
+
+def _r(*rows: tuple[int, float, float]) -> tuple[GpuRange, ...]:
+    return tuple(GpuRange(count=c, max_cpu=cpu, max_memory_gib=mem) for c, cpu, mem in rows)
+
+
+# Maximum requests per Pod by GPU count (Accelerator table of
+# concepts/autopilot-resource-requests). GPU Pods get no default CPU/memory.
+GPUS: dict[str, Gpu] = {
+    g.label: g
+    for g in (
+        Gpu("nvidia-tesla-t4", "T4", _r((1, 46, 172), (2, 46, 172), (4, 94, 360)), machine_family="n1"),
+        Gpu(
+            "nvidia-l4", "L4",
+            _r((1, 31, 115), (2, 23, 77), (4, 47, 170), (8, 95, 355)),
+            compact_placement=True, machine_family="g2",
+        ),
+        Gpu(
+            "nvidia-tesla-a100", "A100 40GB",
+            _r((1, 11, 74), (2, 22, 148), (4, 46, 310), (8, 94, 632), (16, 94, 1264)),
+            compact_placement=True, machine_family="a2",
+        ),
+        Gpu(
+            "nvidia-a100-80gb", "A100 80GB",
+            _r((1, 11, 148), (2, 22, 310), (4, 46, 632), (8, 94, 1264)),
+            compact_placement=True, machine_family="a2-ultragpu",
+        ),
+        Gpu(
+            "nvidia-h100-80gb", "H100 80GB",
+            _r((1, 25, 225), (2, 51, 450), (4, 103, 922), (8, 206, 1795)),
+            compact_placement=True, machine_family="a3-highgpu",
+        ),
+        Gpu("nvidia-h100-mega-80gb", "H100 Mega 80GB", _r((8, 206, 1795)), machine_family="a3-megagpu"),
+        Gpu("nvidia-h200-141gb", "H200 141GB", _r((8, 206, 2952)), machine_family="a3-ultragpu"),
+        Gpu("nvidia-b200", "B200", _r((8, 206, 3624)), machine_family="a4-highgpu"),
+    )
+}
+# GB200 (nvidia-gb200) is in preview on Autopilot: deliberately not offered.
+
+
+def gpu(label: str) -> Gpu:
+    """The GPU with this node-label value; KeyError lists the allowed ones."""
+    try:
+        return GPUS[label]
+    except KeyError:
+        raise KeyError(f"unknown GPU {label!r}; allowed: {', '.join(GPUS)}") from None
+
+
+# --- compute classes (concepts/autopilot-resource-requests) ----------------------
+
+
+@dataclass(frozen=True)
+class ComputeClass:
+    """Request bounds of an Autopilot Pod-based compute class (vCPU and GiB)."""
+
+    name: str
+    min_cpu: float
+    min_memory_gib: float
+    max_cpu: float
+    max_memory_gib: float
+    min_ratio: float | None  # GiB per vCPU
+    max_ratio: float | None
+    cpu_step: float = 0.0  # requests rounded up to this step when > 0
+
+
+# general-purpose minimums on clusters with Pod bursting (GKE >= 1.30.2-gke.1394000);
+# without bursting: 250m / 512 MiB, CPU rounded up to 0.25 vCPU.
+GENERAL_PURPOSE = ComputeClass("general-purpose", 0.05, 52 / 1024, 30, 110, 1.0, 6.5)
+GENERAL_PURPOSE_NO_BURSTING = ComputeClass("general-purpose", 0.25, 0.5, 30, 110, 1.0, 6.5, cpu_step=0.25)
+COMPUTE_CLASSES: dict[str, ComputeClass] = {
+    "general-purpose": GENERAL_PURPOSE,
+    "Balanced": ComputeClass("Balanced", 0.25, 0.5, 222, 851, 1.0, 8.0),
+    "Scale-Out": ComputeClass("Scale-Out", 0.25, 1.0, 54, 216, 4.0, 4.0),
+}
+BUILTIN_COMPUTE_CLASSES = ("Balanced", "Scale-Out", "Performance", "Accelerator", "autopilot", "autopilot-spot")
+
+DEFAULT_CPU = 0.5
+DEFAULT_MEMORY_GIB = 2.0
+DEFAULT_EPHEMERAL_GIB = 1.0
+EPHEMERAL_MIN_GIB = 10 / 1024
+EPHEMERAL_MAX_GIB = 10.0
+
+# --- security (concepts/autopilot-security) ------------------------------------
+FORBIDDEN_CAPABILITIES = ("NET_ADMIN", "SYS_ADMIN", "NET_RAW")
+READ_ONLY_HOSTPATH_PREFIX = "/var/log/"
+PD_STORAGE_CLASSES = ("standard-rwo", "premium-rwo", "standard", "premium")
+
+# --- multi-node training (kubernetes.io job-with-pod-to-pod-communication) ------
+JOB_NAME_LABEL = "job-name"
+JOB_COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
+# --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
+WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"
+WANDB_LAUNCH_AGENT_CHART = "launch-agent"
+WANDB_SERVER_OPERATOR_CHART = "operator"  # the W&B *server* operator: not a Launch agent
+
+# --- cluster (concepts/autopilot-overview, release-channels) -------------------
+RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
+GATEWAY_API_CHANNEL = "CHANNEL_STANDARD"
+NODE_SERVICE_ACCOUNT_ROLE = "roles/container.defaultNodeServiceAccount"
+
+# Zones used for node_locations when the config names none: fixed per region so a
+# plan never sees a new random set (random zones have recreated clusters).
+REGION_ZONES: dict[str, tuple[str, ...]] = {
+    "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+    "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+    "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+    "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
+    "europe-west1": ("europe-west1-b", "europe-west1-c", "europe-west1-d"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+    "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+}

@@ -1,0 +1,1 @@
+"""Stack classes composing constructs per environment."""

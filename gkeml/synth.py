@@ -1,0 +1,78 @@
+"""Synthesize every environment in one process, atomically.
+
+Config is loaded and checked before anything is written. Output goes to a
+sibling staging directory and replaces ``cdktf.out`` only when synthesis of
+every stack succeeded, so a failed run never clobbers the previous output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from gkeml.config import ConfigError, Environment, load_environments
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], None] = lambda _: None):
+    """An App holding the stacks of every environment (imports the framework lazily)."""
+    from gkeml.framework import App
+    from gkeml.stacks.cloud import CloudStack
+
+    app = App(outdir=outdir)
+    for i, env in enumerate(envs, 1):
+        progress(f"[{i}/{len(envs)}] building {env.name}")
+        CloudStack(app, env)
+    return app
+
+
+def synth(envs: list[Environment], outdir: str | Path, progress: Callable[[str], None] = lambda _: None) -> Path:
+    """Synthesize into ``outdir``, replacing it only on success."""
+    outdir = Path(outdir).resolve()
+    staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        app = build_app(envs, str(staging), progress)
+        progress("synthesizing Terraform JSON")
+        app.synth()
+        old = outdir.with_name(f".{outdir.name}.old-{os.getpid()}")
+        if outdir.exists():
+            outdir.rename(old)
+        staging.rename(outdir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return outdir
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python main.py``: what the cdktf CLI runs; also ``make synth``."""
+    directory = os.environ.get("GKEML_ENVIRONMENTS", "environments")
+    outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
+    quiet = os.environ.get("GKEML_QUIET") == "1"
+    start = time.monotonic()
+
+    def progress(message: str) -> None:
+        if not quiet:
+            print(f"gkeml: {message} ({time.monotonic() - start:.1f}s)", file=sys.stderr, flush=True)
+
+    try:
+        envs = load_environments(directory)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
+    synth(envs, outdir, progress)
+    progress(f"wrote {outdir}/stacks/{{{','.join(e.name for e in envs)}}}")
+    return EXIT_OK
+
+
+def _framework_name() -> str:
+    from gkeml.framework import FRAMEWORK
+
+    return FRAMEWORK

@@ -1,0 +1,221 @@
+"""The cloud layer, read from the real synthesized Terraform JSON of the default environments."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ENV_NAMES, resources
+from gkeml import platform
+from gkeml.naming import Names
+
+pytestmark = pytest.mark.synth
+
+
+def cluster(stacks, env):
+    (c,) = resources(stacks[env], "google_container_cluster")
+    return c
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_environment_has_a_stack_named_exactly_after_it(stacks, env):
+    assert env in stacks
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_cluster_is_regional_autopilot_with_private_nodes_and_dns_endpoint(stacks, environments, env):
+    c = cluster(stacks, env)
+    assert c["enable_autopilot"] is True
+    assert c["location"] == environments[env].project.region
+    assert c["private_cluster_config"]["enable_private_nodes"] is True
+    assert c["control_plane_endpoints_config"]["dns_endpoint_config"]["allow_external_traffic"] is True
+    assert c["node_locations"] == list(platform.REGION_ZONES["us-central1"])
+    assert c["workload_identity_config"]["workload_pool"] == f"{environments[env].project.id}.svc.id.goog"
+    assert c["binary_authorization"]["evaluation_mode"] == "PROJECT_SINGLETON_POLICY_ENFORCE"
+    assert c["security_posture_config"]["mode"] == "BASIC"
+    assert c["cost_management_config"]["enabled"] is True
+    assert c["gateway_api_config"]["channel"] == "CHANNEL_STANDARD"
+    assert c["resource_labels"]["gkeml-env"] == env
+
+
+@pytest.mark.parametrize(
+    "env,channel,protection,public_ip",
+    [("dev", "REGULAR", False, True), ("staging", "REGULAR", True, False), ("prod", "STABLE", True, False)],
+)
+def test_channel_protection_and_public_ip_follow_the_environment(stacks, env, channel, protection, public_ip):
+    c = cluster(stacks, env)
+    assert c["release_channel"]["channel"] == channel
+    assert c["deletion_protection"] is protection
+    assert c["control_plane_endpoints_config"]["ip_endpoints_config"]["enabled"] is public_ip
+    if public_ip:
+        cidrs = c["master_authorized_networks_config"]["cidr_blocks"]
+        assert cidrs == [{"cidr_block": "203.0.113.0/24", "display_name": "office"}]
+        assert c["master_authorized_networks_config"]["gcp_public_cidrs_access_enabled"] is False
+    else:
+        assert "master_authorized_networks_config" not in c
+
+
+def test_maintenance_window_and_exclusion(stacks):
+    policy = cluster(stacks, "prod")["maintenance_policy"]
+    assert policy["recurring_window"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
+    assert policy["recurring_window"]["start_time"].endswith("T03:00:00Z")
+    assert policy["recurring_window"]["end_time"].endswith("T09:00:00Z")
+    (excl,) = policy["maintenance_exclusion"]
+    assert excl["exclusion_name"] == "year-end-freeze"
+    assert excl["exclusion_options"]["scope"] == "NO_MINOR_UPGRADES"
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_nodes_run_as_a_dedicated_least_privilege_service_account(stacks, env):
+    c = cluster(stacks, env)
+    assert c["cluster_autoscaling"]["auto_provisioning_defaults"]["service_account"].startswith(
+        "${google_service_account."
+    )
+    roles = {m["role"] for m in resources(stacks[env], "google_project_iam_member")
+             if "cluster_nodes" in m["member"]}
+    assert roles == {platform.NODE_SERVICE_ACCOUNT_ROLE}
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_network_subnet_ranges_private_google_access_and_nat(stacks, environments, env):
+    net = environments[env].network
+    (vpc,) = resources(stacks[env], "google_compute_network")
+    assert vpc["auto_create_subnetworks"] is False
+    (subnet,) = resources(stacks[env], "google_compute_subnetwork")
+    assert subnet["ip_cidr_range"] == str(net.subnet_cidr)
+    assert subnet["private_ip_google_access"] is True
+    assert {r["range_name"]: r["ip_cidr_range"] for r in subnet["secondary_ip_range"]} == {
+        "pods": str(net.pods_cidr), "services": str(net.services_cidr)}
+    assert subnet["log_config"]["metadata"] == "INCLUDE_ALL_METADATA"
+    (nat,) = resources(stacks[env], "google_compute_router_nat")
+    assert nat["source_subnetwork_ip_ranges_to_nat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
+    assert len(resources(stacks[env], "google_compute_router")) == 1
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_project_services_are_never_disabled_on_destroy(stacks, env):
+    services = resources(stacks[env], "google_project_service")
+    names = {s["service"] for s in services}
+    assert {"container.googleapis.com", "compute.googleapis.com", "iam.googleapis.com",
+            "storage.googleapis.com", "secretmanager.googleapis.com"} <= names
+    assert all(s["disable_on_destroy"] is False for s in services)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environments, env):
+    buckets = {b["labels"]["purpose"]: b for b in resources(stacks[env], "google_storage_bucket")}
+    assert set(buckets) == {"datasets", "checkpoints", "artifacts"}
+    for b in buckets.values():
+        assert b["uniform_bucket_level_access"] is True
+        assert b["public_access_prevention"] == "enforced"
+        assert b["force_destroy"] is (env == "dev")
+        assert b["name"] == Names(environments[env]).bucket(b["labels"]["purpose"])
+    assert buckets["datasets"]["versioning"]["enabled"] is True
+    assert buckets["checkpoints"]["versioning"]["enabled"] is False
+    assert buckets["checkpoints"]["soft_delete_policy"]["retention_duration_seconds"] == 0
+    assert buckets["artifacts"]["soft_delete_policy"]["retention_duration_seconds"] == 30 * 86400
+    assert {"action": {"type": "Delete"}, "condition": {"age": 30}} in buckets["checkpoints"]["lifecycle_rule"]
+
+
+def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
+    (artifacts,) = [b for b in resources(stacks["prod"], "google_storage_bucket")
+                    if b["labels"]["purpose"] == "artifacts"]
+    # google 6.50 (cdktf) takes a number, google 8.x (cdktn) a string: same seconds either way.
+    assert int(artifacts["retention_policy"]["retention_period"]) == 30 * 86400
+
+
+def _principal(env, ns, ksa):
+    return (f"principal://iam.googleapis.com/projects/{env.project.number}/locations/global/"
+            f"workloadIdentityPools/{env.project.id}.svc.id.goog/subject/ns/{ns}/sa/{ksa}")
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_workload_identity_principal_members_are_exact(stacks, environments, env):
+    e = environments[env]
+    trainer = _principal(e, "research", "trainer")
+    assert trainer == ("principal://iam.googleapis.com/projects/" + e.project.number
+                       + "/locations/global/workloadIdentityPools/" + e.project.id
+                       + ".svc.id.goog/subject/ns/research/sa/trainer")
+    grants = {(g["bucket"].split(".")[1], g["role"], g["member"])
+              for g in resources(stacks[env], "google_storage_bucket_iam_member")}
+    by_role = {(role, member) for _, role, member in grants}
+    assert ("roles/storage.objectViewer", trainer) in by_role
+    assert ("roles/storage.objectUser", trainer) in by_role
+    project_roles = {(m["role"], m["member"]) for m in resources(stacks[env], "google_project_iam_member")}
+    assert ("roles/logging.logWriter", trainer) in project_roles
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environments, env):
+    e = environments[env]
+    stack = stacks[env]
+    bucket_ids = {key: b["name"] for key, b in stack["resource"]["google_storage_bucket"].items()}
+    actual = set()
+    for g in resources(stack, "google_storage_bucket_iam_member"):
+        key = g["bucket"].split(".")[1]
+        actual.add((bucket_ids[key], g["role"], g["member"]))
+    expected = set()
+    names = Names(e)
+    for ident in (i for i in e.identities if i.mode == "principal"):
+        member = _principal(e, ident.namespace, ident.ksa)
+        for b in ident.reads:
+            expected.add((names.bucket(b), "roles/storage.objectViewer", member))
+        for b in ident.writes:
+            expected.add((names.bucket(b), "roles/storage.objectUser", member))
+    assert actual == expected
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_classic_identity_has_gsa_workload_identity_user_and_secret_accessor(stacks, environments, env):
+    e = environments[env]
+    (gsa,) = [s for s in resources(stacks[env], "google_service_account") if s["account_id"] == f"{env}-launch-agent"]
+    (wiu,) = resources(stacks[env], "google_service_account_iam_member")
+    assert wiu["role"] == "roles/iam.workloadIdentityUser"
+    assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/launch-agent]"
+    (accessor,) = resources(stacks[env], "google_secret_manager_secret_iam_member")
+    assert accessor["role"] == "roles/secretmanager.secretAccessor"
+    assert accessor["member"].startswith("serviceAccount:${google_service_account.")
+    assert Names(e).ksa_annotations("launch-agent") == {
+        "iam.gke.io/gcp-service-account": f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"}
+    assert gsa["project"] == e.project.id
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_no_project_wide_storage_or_primitive_roles_and_no_keys(stacks, env):
+    stack = stacks[env]
+    for m in resources(stack, "google_project_iam_member"):
+        assert not m["role"].startswith("roles/storage."), m
+        assert m["role"] not in ("roles/owner", "roles/editor", "roles/viewer"), m
+    for forbidden in ("google_service_account_key", "google_project_iam_binding", "google_project_iam_policy",
+                      "google_secret_manager_secret_version"):
+        assert forbidden not in stack.get("resource", {})
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments, env):
+    e = environments[env]
+    names = Names(e)
+    ips = {a["name"]: a for a in resources(stacks[env], "google_compute_global_address")}
+    certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
+    assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
+    assert {n: c["managed"]["domains"] for n, c in certs.items()} == {
+        names.certificate(ep.name): [ep.host] for ep in e.endpoints}
+    assert all(c["lifecycle"]["create_before_destroy"] is True for c in certs.values())
+    assert all(a["address_type"] == "EXTERNAL" for a in ips.values())
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_gcs_backend_per_stack_and_outputs_for_the_in_cluster_layer(stacks, environments, env):
+    stack = stacks[env]
+    assert stack["terraform"]["backend"]["gcs"] == {"bucket": "acme-ml-tfstate", "prefix": f"gkeml/{env}"}
+    assert {"cluster_name", "cluster_location", "cluster_dns_endpoint", "static_ips", "certificates",
+            "buckets"} <= set(stack["output"])
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_secret_has_no_version_and_no_value(stacks, env):
+    (secret,) = resources(stacks[env], "google_secret_manager_secret")
+    assert secret["secret_id"] == f"{env}-wandb-api-key"
+    assert "auto" in secret["replication"]
+    assert "secret_data" not in json.dumps(stacks[env])
