@@ -1,0 +1,108 @@
+"""Kubernetes manifests as plain Python dicts (no jsii): the building blocks.
+
+Builders for jobs, team namespaces and inference services compose these; the
+in-cluster stack wraps the same dicts in ``kubernetes_manifest`` resources, the
+CLI prints them, and ``gkeml check`` reads them. Every value that is a platform
+fact comes from :mod:`gkeml.platform`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import yaml
+
+from gkeml import platform
+
+Obj = dict[str, Any]
+
+NON_ROOT_UID = 1000
+
+
+def metadata(name: str, namespace: str | None = None, labels: dict | None = None,
+             annotations: dict | None = None) -> Obj:
+    meta: Obj = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    if labels:
+        meta["labels"] = dict(labels)
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def container_security_context(read_only_root: bool = True) -> Obj:
+    """Restricted Pod Security Standard for a container: non-root, no privilege
+    escalation, every capability dropped, RuntimeDefault seccomp."""
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": read_only_root,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security_context(uid: int = NON_ROOT_UID) -> Obj:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def resources(cpu: str, memory: str, gpus: int = 0, ephemeral: str | None = None) -> Obj:
+    """Requests equal to limits (Guaranteed QoS; Autopilot bills requests)."""
+    req: Obj = {"cpu": str(cpu), "memory": str(memory)}
+    if ephemeral:
+        req["ephemeral-storage"] = ephemeral
+    lim = dict(req)
+    if gpus:
+        lim[platform.GPU_RESOURCE] = str(gpus)
+        req = dict(req, **{platform.GPU_RESOURCE: str(gpus)})
+    return {"requests": req, "limits": lim}
+
+
+def check_gpu(gpu: str, count: int) -> None:
+    """Raise ValueError naming the allowed values when Autopilot would reject the pair."""
+    if gpu not in platform.GPUS:
+        raise ValueError(f"unknown GPU {gpu!r}; allowed: {', '.join(platform.GPUS)}")
+    counts = platform.GPUS[gpu].counts
+    if count not in counts:
+        raise ValueError(f"{count} x {gpu} is not allowed; allowed counts: {', '.join(map(str, counts))}")
+
+
+def node_selector(*, gpu: str | None = None, gpu_count: int = 1, spot: bool = False,
+                  compute_class: str | None = None) -> Obj:
+    """Node selectors Autopilot acts on: GPU type, Spot, compute class (never annotations)."""
+    sel: Obj = {}
+    if gpu:
+        check_gpu(gpu, gpu_count)
+        sel[platform.ACCELERATOR_LABEL] = gpu
+        sel[platform.ACCELERATOR_COUNT_LABEL] = str(gpu_count)
+    if spot:
+        sel[platform.SPOT_LABEL] = "true"
+    if compute_class:
+        sel[platform.COMPUTE_CLASS_LABEL] = compute_class
+    return sel
+
+
+def parse_quantity(q: str | int | float) -> float:
+    """Kubernetes quantity -> float in base units (cores or bytes)."""
+    s = str(q)
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "m": 1e-3}
+    for suffix in ("Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T", "m"):
+        if s.endswith(suffix):
+            return float(s[: -len(suffix)]) * units[suffix]
+    return float(s)
+
+
+def gib(q: str | int | float) -> float:
+    return parse_quantity(q) / 2**30
+
+
+def to_yaml(objects: Iterable[Obj]) -> str:
+    """Multi-document YAML in the order given."""
+    return yaml.safe_dump_all(list(objects), sort_keys=False, default_flow_style=False)
