@@ -30,7 +30,7 @@ $(STAMP): requirements/base.txt requirements/$(CDK).txt requirements/test.txt py
 	@echo "==> installing Python dependencies into $(VENV) ($(CDK))"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/$(CDK).txt -r requirements/test.txt
-	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
