@@ -20,8 +20,6 @@ import sys
 import types
 from types import ModuleType
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
 _PACKAGES = {
     "cdktf": {
         "core": "cdktf",
@@ -112,6 +110,17 @@ def retention_period(seconds: int):
     return str(seconds) if IS_CDKTN else seconds
 
 
-def single_block(block):
-    """Some single nested blocks (e.g. kubernetes ``metadata``) are lists on cdktn's bindings."""
-    return [block] if IS_CDKTN else block
+def ephemeral_secret_value(stack, id: str, *, secret: str, project: str) -> str:
+    """A reference to the latest version of a Secret Manager secret, read as an
+    EPHEMERAL value (Terraform >= 1.10): never written to the plan or the state, and
+    usable only in write-only arguments (``*_wo``) and provider blocks.
+
+    cdktn generates the ``EphemeralGoogleSecretManagerSecretVersion`` binding; cdktf
+    0.21 predates ephemeral resources, so the same block is written with an override
+    on the stack. Both synthesize an identical ``ephemeral`` block.
+    """
+    if IS_CDKTN:
+        eph = google("ephemeral_google_secret_manager_secret_version")
+        return eph.EphemeralGoogleSecretManagerSecretVersion(stack, id, secret=secret, project=project).secret_data
+    stack.add_override(f"ephemeral.google_secret_manager_secret_version.{id}", {"secret": secret, "project": project})
+    return f"${{ephemeral.google_secret_manager_secret_version.{id}.secret_data}}"

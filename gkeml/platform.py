@@ -211,6 +211,17 @@ KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"
 WANDB_LAUNCH_AGENT_CHART = "launch-agent"
 WANDB_SERVER_OPERATOR_CHART = "operator"  # the W&B *server* operator: not a Launch agent
+WANDB_LAUNCH_AGENT_CHART_VERSION = "0.13.12"  # charts/launch-agent/Chart.yaml, checked 2026-11
+
+
+def wandb_launch_service_account(release: str) -> str:
+    """The KSA the launch-agent chart creates (templates/rbac.yaml)."""
+    return f"wandb-launch-serviceaccount-{release}"
+
+
+def wandb_api_key_secret(release: str) -> str:
+    """The Secret (key ``password``) the chart reads the API key from (templates/deployment.yaml)."""
+    return f"wandb-api-key-{release}"
 
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
@@ -229,3 +240,40 @@ REGION_ZONES: dict[str, tuple[str, ...]] = {
     "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
     "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
 }
+
+
+# --- GitHub Actions through Workload Identity Federation --------------------------
+# Sources (checked 2026-11): cloud.google.com/iam/docs/workload-identity-federation-with-deployment-pipelines,
+# docs.github.com/en/actions/reference/security/oidc, github.com/google-github-actions/auth,
+# cloud.google.com/iam/docs/setting-limits-on-granting-roles (conditions on modifiedGrantsByRole).
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+PROJECT_IAM_ADMIN_ROLE = "roles/resourcemanager.projectIamAdmin"
+
+
+def federation_pool_name(project_number: str, pool: str) -> str:
+    """Full resource name of a Workload Identity Federation pool (project NUMBER, not ID)."""
+    return f"projects/{project_number}/locations/global/workloadIdentityPools/{pool}"
+
+
+def github_repository_principal_set(project_number: str, pool: str, repository: str) -> str:
+    """IAM member for every workflow run of one GitHub repository (``owner/name``) in a pool."""
+    return f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/attribute.repository/{repository}"
+
+
+def grant_only_roles_condition(roles: list[str] | tuple[str, ...]) -> str:
+    """IAM condition (CEL) that lets a project IAM admin grant or revoke only ``roles``."""
+    quoted = ", ".join(f"'{r}'" for r in roles)
+    return f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{quoted}])"
+
+
+# --- policy checks (gkeml check, gkeml/rules) ---------------------------------------
+# Sources (checked 2026-11): concepts/ingress (the internal class), concepts/persistent-volumes
+# (Autopilot's default StorageClass), github.com/wandb/helm-charts (chart values),
+# pytorch.org/docs/stable/elastic/run.html (rendezvous environment). Prices: gkeml/cost/prices.json.
+INGRESS_CLASS_INTERNAL = "gce-internal"
+GKE_INGRESS_CLASSES = (INGRESS_CLASS_EXTERNAL, INGRESS_CLASS_INTERNAL)
+DEFAULT_STORAGE_CLASS = "standard-rwo"  # what a PVC without storageClassName gets on Autopilot
+WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/helm-charts")
+WANDB_LAUNCH_AGENT_VALUES = ("launchConfig", "agent")  # top-level values of the launch-agent chart
+TORCH_RENDEZVOUS_ENV = ("MASTER_ADDR", "MASTER_PORT")

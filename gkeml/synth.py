@@ -23,11 +23,12 @@ def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], No
     """An App holding the stacks of every environment (imports the framework lazily)."""
     from gkeml.framework import App
     from gkeml.stacks.cloud import CloudStack
+    from gkeml.stacks.in_cluster import InClusterStack
 
     app = App(outdir=outdir)
     for i, env in enumerate(envs, 1):
-        progress(f"[{i}/{len(envs)}] building {env.name}")
-        CloudStack(app, env)
+        progress(f"[{i}/{len(envs)}] building {env.name} and {env.name}-k8s")
+        InClusterStack(app, env, cloud=CloudStack(app, env))
     return app
 
 
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
     synth(envs, outdir, progress)
-    progress(f"wrote {outdir}/stacks/{{{','.join(e.name for e in envs)}}}")
+    stacks = ",".join(f"{e.name},{e.name}-k8s" for e in envs)
+    progress(f"wrote {outdir}/stacks/{{{stacks}}}")
     return EXIT_OK
 
 

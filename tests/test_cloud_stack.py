@@ -172,7 +172,7 @@ def test_classic_identity_has_gsa_workload_identity_user_and_secret_accessor(sta
     (gsa,) = [s for s in resources(stacks[env], "google_service_account") if s["account_id"] == f"{env}-launch-agent"]
     (wiu,) = resources(stacks[env], "google_service_account_iam_member")
     assert wiu["role"] == "roles/iam.workloadIdentityUser"
-    assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/launch-agent]"
+    assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/wandb-launch-serviceaccount-wandb]"
     (accessor,) = resources(stacks[env], "google_secret_manager_secret_iam_member")
     assert accessor["role"] == "roles/secretmanager.secretAccessor"
     assert accessor["member"].startswith("serviceAccount:${google_service_account.")

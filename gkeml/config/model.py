@@ -346,15 +346,17 @@ class LaunchQueue(Strict):
 
 
 class Launch(Strict):
-    """The W&B Launch agent (Helm chart ``launch-agent``)."""
+    """The W&B Launch agent (Helm chart ``launch-agent``), running in its identity's namespace."""
 
-    identity: str = Field(description="Identity of the agent (needs the API-key secret).")
+    release: DnsLabel = Field("wandb", description="Helm release name; the chart names its KSA after it.")
+    identity: str = Field(description="Identity of the agent; its service_account must be the chart's KSA.")
     secret: str = Field("wandb-api-key", description="Secret Manager secret holding the API key.")
+    api_key_revision: int = Field(1, ge=1, description="Bump after adding a new secret version to roll it out.")
     entity: str = Field(min_length=1)
     queues: list[LaunchQueue] = Field(min_length=1)
     max_jobs: int = Field(4, ge=1)
     base_url: str = Field("https://api.wandb.ai", pattern=r"^https://")
-    chart_version: str = Field("0.13.13", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    chart_version: str = Field(platform.WANDB_LAUNCH_AGENT_CHART_VERSION, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     builder: Literal["noop", "kaniko"] = "noop"
 
 
@@ -520,9 +522,15 @@ def cross_checks(env: Environment) -> list[Problem]:
     if env.launch is not None:
         ref(("launch", "identity"), env.launch.identity, identities, "identity")
         ref(("launch", "secret"), env.launch.secret, secrets, "secret")
-        if env.launch.identity in identities and env.launch.secret not in env.identity(env.launch.identity).secrets:
-            problems.append((("launch", "identity"),
-                             f"identity {env.launch.identity!r} must list secret {env.launch.secret!r} in its secrets"))
+        if env.launch.identity in identities:
+            agent = env.identity(env.launch.identity)
+            if env.launch.secret not in agent.secrets:
+                problems.append((("launch", "identity"),
+                                 f"identity {agent.name!r} must list secret {env.launch.secret!r} in its secrets"))
+            chart_ksa = platform.wandb_launch_service_account(env.launch.release)
+            if agent.ksa != chart_ksa:
+                problems.append((("launch", "identity"), f"identity {agent.name!r} must set service_account: "
+                                 f"{chart_ksa} (the service account the chart creates)"))
     if len(env.endpoints) > platform.MAX_CERTIFICATES_PER_LOAD_BALANCER:
         problems.append((("endpoints",), f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts"))
     return problems

@@ -103,6 +103,14 @@ def gib(q: str | int | float) -> float:
     return parse_quantity(q) / 2**30
 
 
+class _BlockStyleDumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks (``|``), so embedded configs stay readable."""
+
+
+_BlockStyleDumper.add_representer(
+    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
+
+
 def to_yaml(objects: Iterable[Obj]) -> str:
     """Multi-document YAML in the order given."""
-    return yaml.safe_dump_all(list(objects), sort_keys=False, default_flow_style=False)
+    return yaml.dump_all(list(objects), Dumper=_BlockStyleDumper, sort_keys=False, default_flow_style=False)

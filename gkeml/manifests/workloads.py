@@ -1,0 +1,259 @@
+"""The in-cluster layer as plain Kubernetes objects: team namespaces, inference
+services with their Ingress, and ComputeClasses.
+
+The in-cluster stack wraps each object in a ``kubernetes_manifest``; ``gkeml
+check`` and the tests read the same dicts, so what is checked is what is applied.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gkeml import platform
+from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
+from gkeml.manifests import (
+    Obj, container_security_context, metadata, node_selector, pod_security_context, resources,
+)
+from gkeml.naming import Names
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "gkeml"}
+# Pod Security Admission: enforce baseline (the GCS FUSE sidecar and vendor charts
+# need no more), warn and audit at restricted so drift shows up early.
+POD_SECURITY_LABELS = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
+# Container defaults for pods that set no requests: Autopilot's general-purpose
+# defaults, so what the LimitRange injects is what Autopilot would bill anyway.
+DEFAULT_CONTAINER = {
+    "cpu": f"{int(platform.DEFAULT_CPU * 1000)}m",
+    "memory": f"{int(platform.DEFAULT_MEMORY_GIB)}Gi",
+    "ephemeral-storage": f"{int(platform.DEFAULT_EPHEMERAL_GIB)}Gi",
+}
+
+
+# --- team namespaces ---------------------------------------------------------------
+
+
+def team_objects(env: Environment, team: Team) -> list[Obj]:
+    """Namespace, quota, limits, default-deny network policies and service accounts of a team."""
+    ns = team.name
+    labels = {**MANAGED_BY, "gkeml.io/team": ns}
+    objects: list[Obj] = [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": metadata(ns, labels={**labels, **POD_SECURITY_LABELS})},
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": metadata("team-quota", ns, labels),
+         "spec": {"hard": {
+             "requests.cpu": team.quota.cpu, "limits.cpu": team.quota.cpu,
+             "requests.memory": team.quota.memory, "limits.memory": team.quota.memory,
+             platform.GPU_QUOTA_RESOURCE: str(team.quota.gpus),
+         }}},
+        {"apiVersion": "v1", "kind": "LimitRange", "metadata": metadata("container-defaults", ns, labels),
+         "spec": {"limits": [{"type": "Container", "default": dict(DEFAULT_CONTAINER),
+                              "defaultRequest": dict(DEFAULT_CONTAINER)}]}},
+        _network_policy("default-deny-ingress", ns, labels, {"podSelector": {}, "policyTypes": ["Ingress"]}),
+        _network_policy("allow-same-namespace", ns, labels, {
+            "podSelector": {}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+        }),
+    ]
+    serving = [s for s in env.inference if s.team == ns and s.endpoint]
+    if serving:
+        objects.append(_network_policy("allow-google-load-balancers", ns, labels, {
+            "podSelector": {"matchExpressions": [
+                {"key": "app.kubernetes.io/name", "operator": "In", "values": [s.name for s in serving]}]},
+            "policyTypes": ["Ingress"],
+            "ingress": [{
+                "from": [{"ipBlock": {"cidr": c}} for c in platform.LOAD_BALANCER_HEALTH_CHECK_RANGES],
+                "ports": [{"protocol": "TCP", "port": p} for p in sorted({s.port for s in serving})],
+            }],
+        }))
+    names = Names(env)
+    chart_owned = {env.launch.identity} if env.launch else set()
+    for ident in env.identities_in(ns):
+        if ident.name in chart_owned:
+            continue  # the launch-agent chart creates its own service account
+        objects.append({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": metadata(ident.ksa, ns, {**labels, "gkeml.io/identity": ident.name},
+                                 names.ksa_annotations(ident.name) or None),
+        })
+    return objects
+
+
+def _network_policy(name: str, ns: str, labels: dict, spec: Obj) -> Obj:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": metadata(name, ns, labels), "spec": spec}
+
+
+# --- ComputeClasses ----------------------------------------------------------------
+
+
+def compute_class_object(policy: ComputeClassPolicy) -> Obj:
+    """A custom ComputeClass: Spot first (when set), then on-demand; pods select it
+    with the ``cloud.google.com/compute-class`` nodeSelector."""
+    base: Obj = {}
+    if policy.gpu:
+        base["gpu"] = {"type": policy.gpu, "count": policy.gpu_count}
+    if policy.machine_family:
+        base["machineFamily"] = policy.machine_family
+    priorities = []
+    if policy.spot_first:
+        priorities.append({**base, "spot": True})
+    if policy.fallback_on_demand:
+        priorities.append({**base, "spot": False})
+    return {
+        "apiVersion": platform.COMPUTE_CLASS_API, "kind": "ComputeClass",
+        "metadata": metadata(policy.name, labels=MANAGED_BY),
+        "spec": {
+            "priorities": priorities,
+            "activeMigration": {"optimizeRulePriority": policy.spot_first and policy.fallback_on_demand},
+            "nodePoolAutoCreation": {"enabled": True},
+            "whenUnsatisfiable": "DoNotScaleUp",
+        },
+    }
+
+
+# --- inference services ------------------------------------------------------------
+
+
+class InferenceManifests:
+    """The objects of one inference service, built from its config entry."""
+
+    def __init__(self, env: Environment, svc: Inference):
+        self.env, self.svc = env, svc
+        self.ns = svc.team
+        self.labels = {**MANAGED_BY, "app.kubernetes.io/name": svc.name, "gkeml.io/team": svc.team}
+        self.selector = {"app.kubernetes.io/name": svc.name}
+
+    @property
+    def service_account(self) -> str:
+        if self.svc.identity:
+            return self.env.identity(self.svc.identity).ksa
+        return "default"
+
+    def deployment(self) -> Obj:
+        svc = self.svc
+        probe = {"httpGet": {"path": svc.probe.path, "port": svc.probe.port}}
+        container = {
+            "name": "server",
+            "image": svc.image,
+            "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
+            "resources": resources(svc.cpu, svc.memory, gpus=svc.gpu_count if svc.gpu else 0),
+            "securityContext": container_security_context(read_only_root=True),
+            "startupProbe": {**probe, "periodSeconds": 10, "failureThreshold": 60},
+            "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 3},
+            "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+        selector = node_selector(gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot,
+                                 compute_class=svc.compute_class)
+        pod_spec: Obj = {
+            "serviceAccountName": self.service_account,
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(),
+            "containers": [container],
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+            "topologySpreadConstraints": [{
+                "maxSkew": 1, "topologyKey": platform.ZONE_LABEL, "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": self.selector},
+            }],
+        }
+        if selector:
+            pod_spec["nodeSelector"] = selector
+        if svc.spot:
+            pod_spec["terminationGracePeriodSeconds"] = platform.SPOT_TERMINATION_GRACE_SECONDS
+        return {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": metadata(svc.name, self.ns, self.labels),
+            "spec": {
+                "replicas": svc.autoscaling.min_replicas,
+                "selector": {"matchLabels": self.selector},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "template": {"metadata": {"labels": self.labels}, "spec": pod_spec},
+            },
+        }
+
+    def service(self) -> Obj:
+        annotations = {platform.SERVICE_NEG_ANNOTATION: json.dumps({"ingress": True})}
+        if self.svc.endpoint:
+            annotations[platform.SERVICE_BACKEND_CONFIG_ANNOTATION] = json.dumps({"default": self.svc.name})
+        return {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": metadata(self.svc.name, self.ns, self.labels, annotations),
+            "spec": {"type": "ClusterIP", "selector": self.selector,
+                     "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+        }
+
+    def autoscaler(self) -> Obj:
+        a = self.svc.autoscaling
+        metrics = []
+        for name, target in (("cpu", a.cpu_utilization), ("memory", a.memory_utilization)):
+            if target:
+                metrics.append({"type": "Resource", "resource": {
+                    "name": name, "target": {"type": "Utilization", "averageUtilization": target}}})
+        if a.external_metric:
+            metric: Obj = {"name": a.external_metric}
+            if a.external_selector:
+                metric["selector"] = {"matchLabels": dict(a.external_selector)}
+            metrics.append({"type": "External", "external": {
+                "metric": metric, "target": {"type": "AverageValue", "averageValue": str(a.external_target)}}})
+        return {
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata(self.svc.name, self.ns, self.labels),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": self.svc.name},
+                "minReplicas": a.min_replicas, "maxReplicas": a.max_replicas, "metrics": metrics,
+            },
+        }
+
+    def disruption_budget(self) -> Obj:
+        """At most one pod down for voluntary disruptions (upgrades can always proceed)."""
+        return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                "metadata": metadata(self.svc.name, self.ns, self.labels),
+                "spec": {"selector": {"matchLabels": self.selector}, "maxUnavailable": 1}}
+
+    def workload(self) -> list[Obj]:
+        """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."""
+        return [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
+
+    def expose(self, endpoint_name: str) -> list[Obj]:
+        """GKE Ingress for the endpoint's host: the cloud layer's global static IP and
+        managed certificate by NAME, HTTP->HTTPS redirect, health check on the probe path."""
+        names = Names(self.env)
+        host = self.env.endpoint(endpoint_name).host
+        frontend = f"{self.svc.name}-https-redirect"
+        return [
+            {"apiVersion": platform.BACKEND_CONFIG_API, "kind": "BackendConfig",
+             "metadata": metadata(self.svc.name, self.ns, self.labels),
+             "spec": {"healthCheck": {"type": "HTTP", "requestPath": self.svc.probe.path,
+                                      "port": self.svc.probe.port, "checkIntervalSec": 15}}},
+            {"apiVersion": platform.FRONTEND_CONFIG_API, "kind": "FrontendConfig",
+             "metadata": metadata(frontend, self.ns, self.labels),
+             "spec": {"redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"}}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+             "metadata": metadata(self.svc.name, self.ns, self.labels, {
+                 platform.INGRESS_CLASS_ANNOTATION: platform.INGRESS_CLASS_EXTERNAL,
+                 platform.INGRESS_STATIC_IP_ANNOTATION: names.address(endpoint_name),
+                 platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: names.certificate(endpoint_name),
+                 platform.INGRESS_FRONTEND_CONFIG_ANNOTATION: frontend,
+             }),
+             "spec": {"rules": [{"host": host, "http": {"paths": [{
+                 "path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": self.svc.name, "port": {"name": "http"}}}}]}}]}},
+        ]
+
+
+def in_cluster_objects(env: Environment) -> list[Obj]:
+    """Every Kubernetes object the in-cluster layer of ``env`` applies (Helm chart
+    contents excluded), in apply order: cluster-scoped first, then per team."""
+    objects = [compute_class_object(p) for p in env.compute_classes]
+    for team in env.teams:
+        objects += team_objects(env, team)
+    for svc in env.inference:
+        m = InferenceManifests(env, svc)
+        objects += m.workload()
+        if svc.endpoint:
+            objects += m.expose(svc.endpoint)
+    return objects

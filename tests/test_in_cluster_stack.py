@@ -1,0 +1,244 @@
+"""The in-cluster layer (<env>-k8s), read from the real synthesized Terraform JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from conftest import ENV_NAMES, resources
+from gkeml import platform
+from gkeml.manifests.workloads import in_cluster_objects
+from gkeml.naming import Names
+
+pytestmark = pytest.mark.synth
+
+K8S_VERSION = "1.37.0"
+GKE_CRDS = {"ComputeClass", "BackendConfig", "FrontendConfig", "ManagedCertificate"}
+
+
+def k8s(stacks, env):
+    return stacks[f"{env}-k8s"]
+
+
+def manifests(stacks, env, kind=None):
+    objs = [m["manifest"] for m in resources(k8s(stacks, env), "kubernetes_manifest")]
+    return [o for o in objs if kind is None or o["kind"] == kind]
+
+
+def pod_templates(stacks, env):
+    for o in manifests(stacks, env):
+        if o["kind"] in ("Deployment", "Job", "StatefulSet"):
+            yield o, o["spec"]["template"]
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_in_cluster_stack_depends_on_the_cloud_stack(synth_dir, env):
+    manifest = json.loads((synth_dir / "manifest.json").read_text())
+    assert manifest["stacks"][f"{env}-k8s"]["dependencies"] == [env]
+    assert manifest["stacks"][env]["dependencies"] == []
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_providers_come_from_data_sources_not_from_this_stack(stacks, environments, env):
+    stack = k8s(stacks, env)
+    for name in ("kubernetes", "helm"):
+        (provider,) = stack["provider"][name]
+        config = provider if name == "kubernetes" else provider["kubernetes"]
+        refs = re.findall(r"\$\{([a-z_]+)\.", json.dumps(config))
+        assert refs and set(refs) == {"data"}, config
+        assert "dns_endpoint_config[0].endpoint" in config["host"]
+    cluster = stack["data"]["google_container_cluster"]["cluster"]
+    assert cluster["name"] == Names(environments[env]).cluster
+    assert "google_container_cluster" not in stack.get("resource", {})
+    assert stack["terraform"]["backend"]["gcs"]["prefix"] == f"gkeml/{env}-k8s"
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_applied_manifests_are_exactly_the_builder_objects(stacks, environments, env):
+    # guards the cdktf gotcha: keys inside lists silently dropped on the way to JSON
+    def canonical(objs):
+        return sorted(json.dumps(o, sort_keys=True) for o in objs)
+
+    assert canonical(manifests(stacks, env)) == canonical(in_cluster_objects(environments[env]))
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_object_passes_kubernetes_validate_strict(stacks, env):
+    checked = 0
+    for obj in manifests(stacks, env):
+        if obj["kind"] in GKE_CRDS:
+            continue  # no upstream schema for GKE CRDs; gkeml check covers them
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_every_team_namespace_has_quota_limits_and_default_deny(stacks, environments, env):
+    e = environments[env]
+    for team in e.teams:
+        ns_objects = [o for o in manifests(stacks, env) if o["metadata"].get("namespace") == team.name]
+        kinds = {(o["kind"], o["metadata"]["name"]) for o in ns_objects}
+        assert ("NetworkPolicy", "default-deny-ingress") in kinds
+        deny = next(o for o in ns_objects if o["metadata"]["name"] == "default-deny-ingress")
+        assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+        quota = next(o for o in ns_objects if o["kind"] == "ResourceQuota")
+        assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == str(team.quota.gpus)
+        assert quota["spec"]["hard"]["requests.cpu"] == team.quota.cpu
+        assert any(o["kind"] == "LimitRange" for o in ns_objects)
+
+
+def test_only_serving_namespaces_admit_google_load_balancer_ranges(stacks):
+    policies = {o["metadata"]["namespace"]: o for o in manifests(stacks, "prod", "NetworkPolicy")
+                if o["metadata"]["name"] == "allow-google-load-balancers"}
+    assert set(policies) == {"serving"}
+    cidrs = [p["ipBlock"]["cidr"] for p in policies["serving"]["spec"]["ingress"][0]["from"]]
+    assert cidrs == list(platform.LOAD_BALANCER_HEALTH_CHECK_RANGES)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_gpu_pods_have_selector_and_allowed_limit_and_spot_is_a_selector(stacks, env):
+    gpu_pods = 0
+    for owner, template in pod_templates(stacks, env):
+        spec = template["spec"]
+        annotations = template.get("metadata", {}).get("annotations", {})
+        assert platform.SPOT_LABEL not in annotations and platform.COMPUTE_CLASS_LABEL not in annotations
+        limits = [c["resources"]["limits"] for c in spec["containers"]]
+        gpus = sum(int(lim.get(platform.GPU_RESOURCE, 0)) for lim in limits)
+        selector = spec.get("nodeSelector", {})
+        if gpus or platform.ACCELERATOR_LABEL in selector:
+            gpu_pods += 1
+            assert gpus in platform.GPUS[selector[platform.ACCELERATOR_LABEL]].counts, owner["metadata"]
+        for c in spec["containers"]:
+            assert c["resources"]["requests"]["cpu"] == c["resources"]["limits"]["cpu"]
+            assert c["resources"]["requests"]["memory"] == c["resources"]["limits"]["memory"]
+            assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        if selector.get(platform.SPOT_LABEL) == "true":
+            assert spec["terminationGracePeriodSeconds"] <= platform.SPOT_TERMINATION_GRACE_SECONDS
+    assert gpu_pods >= 1
+
+
+def test_dev_chat_runs_on_spot_l4_through_node_selectors(stacks):
+    (deploy,) = [o for o in manifests(stacks, "dev", "Deployment") if o["metadata"]["name"] == "chat"]
+    assert deploy["spec"]["template"]["spec"]["nodeSelector"] == {
+        platform.ACCELERATOR_LABEL: "nvidia-l4", platform.ACCELERATOR_COUNT_LABEL: "1", platform.SPOT_LABEL: "true"}
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environments, env):
+    e = environments[env]
+    addresses = {a["name"] for a in resources(stacks[env], "google_compute_global_address")}
+    certs = {c["name"]: c["managed"]["domains"] for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
+    ingresses = manifests(stacks, env, "Ingress")
+    assert len(ingresses) == len([s for s in e.inference if s.endpoint])
+    hosts = set()
+    for ing in ingresses:
+        ann = ing["metadata"]["annotations"]
+        assert ann[platform.INGRESS_CLASS_ANNOTATION] == platform.INGRESS_CLASS_EXTERNAL
+        assert "ingressClassName" not in ing["spec"]
+        assert ann[platform.INGRESS_STATIC_IP_ANNOTATION] in addresses
+        (rule,) = ing["spec"]["rules"]
+        assert certs[ann[platform.INGRESS_PRE_SHARED_CERT_ANNOTATION]] == [rule["host"]]
+        frontend = next(o for o in manifests(stacks, env, "FrontendConfig")
+                        if o["metadata"]["name"] == ann[platform.INGRESS_FRONTEND_CONFIG_ANNOTATION])
+        assert frontend["spec"]["redirectToHttps"]["enabled"] is True
+        hosts.add(rule["host"])
+    assert hosts == {e.endpoint(s.endpoint).host for s in e.inference if s.endpoint}
+    assert sorted(h for doms in certs.values() for h in doms) == sorted(ep.host for ep in e.endpoints)
+
+
+def test_service_has_neg_and_backend_config_with_probe_health_check(stacks, environments):
+    svc = next(o for o in manifests(stacks, "prod", "Service") if o["metadata"]["name"] == "chat")
+    assert json.loads(svc["metadata"]["annotations"][platform.SERVICE_NEG_ANNOTATION]) == {"ingress": True}
+    backend = json.loads(svc["metadata"]["annotations"][platform.SERVICE_BACKEND_CONFIG_ANNOTATION])["default"]
+    bc = next(o for o in manifests(stacks, "prod", "BackendConfig") if o["metadata"]["name"] == backend)
+    assert bc["spec"]["healthCheck"]["requestPath"] == environments["prod"].inference[0].probe.path
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_hpa_bounds_and_metrics_come_from_config(stacks, environments, env):
+    hpas = {o["metadata"]["name"]: o for o in manifests(stacks, env, "HorizontalPodAutoscaler")}
+    for svc in environments[env].inference:
+        spec = hpas[svc.name]["spec"]
+        assert (spec["minReplicas"], spec["maxReplicas"]) == (svc.autoscaling.min_replicas, svc.autoscaling.max_replicas)
+        types = [m["type"] for m in spec["metrics"]]
+        assert ("External" in types) == bool(svc.autoscaling.external_metric)
+
+
+def test_external_metric_scales_on_pubsub_backlog(stacks):
+    hpa = next(o for o in manifests(stacks, "prod", "HorizontalPodAutoscaler") if o["metadata"]["name"] == "embed")
+    (ext,) = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
+    assert ext["metric"]["name"] == "pubsub.googleapis.com|subscription|num_undelivered_messages"
+    assert ext["target"] == {"type": "AverageValue", "averageValue": "100"}
+
+
+def test_compute_class_prefers_spot_then_on_demand(stacks):
+    (cc,) = [o for o in manifests(stacks, "dev", "ComputeClass")]
+    assert cc["apiVersion"] == platform.COMPUTE_CLASS_API
+    assert cc["spec"]["priorities"] == [
+        {"gpu": {"type": "nvidia-l4", "count": 1}, "spot": True},
+        {"gpu": {"type": "nvidia-l4", "count": 1}, "spot": False},
+    ]
+    assert cc["spec"]["activeMigration"]["optimizeRulePriority"] is True
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, environments, env):
+    e = environments[env]
+    sas = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in manifests(stacks, env, "ServiceAccount")}
+    assert set(sas) == {(i.namespace, i.ksa) for i in e.identities if i.name != e.launch.identity}
+    for ident in e.identities:
+        if (ident.namespace, ident.ksa) in sas:
+            # principal mode: no annotation needed; classic mode would carry the GSA
+            assert sas[(ident.namespace, ident.ksa)]["metadata"].get("annotations") == (
+                Names(e).ksa_annotations(ident.name) or None)
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, env):
+    e = environments[env]
+    (release,) = resources(k8s(stacks, env), "helm_release")
+    assert release["chart"] == "launch-agent" and release["chart"] != platform.WANDB_SERVER_OPERATOR_CHART
+    assert release["repository"] == "https://charts.wandb.ai"
+    assert release["version"] == "0.13.12"
+    values = yaml.safe_load(release["values"][0])
+    # every key is one the chart's values.yaml (0.13.12) defines
+    assert set(values) <= {"agent", "namespace", "baseUrl", "additionalTargetNamespaces", "launchConfig",
+                           "additionalEnvVars", "additionalSecretEnvVars", "gitCreds", "sshAuthSecrets",
+                           "serviceAccount", "azureStorageAccessKey", "customCABundle", "kanikoPvcName",
+                           "kanikoDockerConfigSecret"}
+    assert values["agent"]["useExternalWandbSecret"] is True and "apiKey" not in values["agent"]
+    assert isinstance(values["launchConfig"], str)
+    config = yaml.safe_load(values["launchConfig"])
+    assert config["queues"] == [q.name for q in e.launch.queues]
+    assert config["max_jobs"] == e.launch.max_jobs and config["builder"] == {"type": "noop"}
+    assert sorted(values["additionalTargetNamespaces"]) == sorted(t.name for t in e.teams)
+    assert values["serviceAccount"]["annotations"] == Names(e).ksa_annotations(e.launch.identity)
+    assert values["namespace"] == e.identity(e.launch.identity).namespace
+    assert platform.wandb_launch_service_account(e.launch.release) == e.identity(e.launch.identity).ksa
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_api_key_reaches_the_cluster_only_through_write_only_ephemeral_values(stacks, env):
+    stack = k8s(stacks, env)
+    (eph_id, eph), = stack["ephemeral"]["google_secret_manager_secret_version"].items()
+    assert eph["secret"] == f"{env}-wandb-api-key"
+    for secret in resources(stack, "kubernetes_secret_v1"):
+        assert secret["metadata"]["name"] == "wandb-api-key-wandb"
+        assert "data" not in secret and "binary_data" not in secret
+        assert secret["data_wo"] == {"password": f"${{ephemeral.google_secret_manager_secret_version.{eph_id}.secret_data}}"}
+    assert "google_secret_manager_secret_version" not in stack.get("data", {})
+    assert "set_sensitive" not in json.dumps(stack)
+
+
+def test_no_secret_value_anywhere_in_cdktf_out(synth_dir):
+    for path in synth_dir.rglob("*.json"):
+        text = path.read_text()
+        assert not re.search(r"\b[0-9a-f]{40}\b", text), path  # W&B API keys are 40 hex chars
+        assert '"apiKey"' not in text and "secret_data\": \"" not in text
