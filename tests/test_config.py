@@ -174,3 +174,10 @@ def test_committed_json_schema_is_current_and_accepts_the_defaults():
     bad = yaml.safe_load(DEV) | {"colour": "blue"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, committed)
+
+
+def test_committed_config_reference_is_current():
+    from gkeml.config.reference import reference
+
+    assert (ROOT / "docs" / "config-reference.md").read_text() == reference() + "\n", \
+        "run `python -m gkeml.config.reference > docs/config-reference.md`"

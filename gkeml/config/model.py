@@ -260,6 +260,8 @@ class Secret(Strict):
 
 
 class Probe(Strict):
+    """HTTP probe of an inference server (startup, readiness, liveness, LB health check)."""
+
     path: str = Field("/healthz", pattern=r"^/")
     port: int = Field(8080, ge=1, le=65535)
 
@@ -342,6 +344,8 @@ class ComputeClassPolicy(Strict):
 
 
 class LaunchQueue(Strict):
+    """A W&B Launch queue the agent polls."""
+
     name: str = Field(min_length=1)
 
 

@@ -1,0 +1,66 @@
+"""Markdown reference of the environment file, generated from the model
+(``python -m gkeml.config.reference > docs/config-reference.md``)."""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from gkeml.config.model import Environment
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (list, typing.List):
+        return f"list of {_type_name(args[0])}"
+    if origin in (dict, typing.Dict):
+        return "map"
+    if origin is typing.Union:
+        return " \\| ".join(_type_name(a) for a in args)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _models(model: type[BaseModel], seen: list) -> list[type[BaseModel]]:
+    if model in seen:
+        return seen
+    seen.append(model)
+    for field in model.model_fields.values():
+        stack = [field.annotation]
+        while stack:
+            a = stack.pop()
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                _models(a, seen)
+            stack.extend(typing.get_args(a))
+    return seen
+
+
+def reference() -> str:
+    lines = ["# Environment file reference", "",
+             "Generated from `gkeml/config/model.py` by `python -m gkeml.config.reference`. "
+             "Unknown keys are errors. `-` in *default* means required.", ""]
+    for model in _models(Environment, []):
+        lines += [f"## {model.__name__}", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                  "| key | type | default | description |", "|---|---|---|---|"]
+        for name, field in model.model_fields.items():
+            if field.default is not PydanticUndefined:
+                default = f"`{field.default}`" if field.default is not None else "unset"
+            elif field.default_factory is not None:
+                default = "see its section" if isinstance(field.default_factory(), BaseModel) else "empty"
+            else:
+                default = "-"
+            lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference())
