@@ -1,0 +1,147 @@
+"""Typed model of one bootstrap file (``bootstrap/<env>.yaml``).
+
+Bootstrap is what must exist before ``cdktf deploy <env>`` can run at all: the
+Terraform state bucket, the project APIs and the CI identity GitHub Actions
+uses through Workload Identity Federation. It is applied once per project by a
+person (with local state), so its config is kept apart from the environment
+files; :func:`check_against_environment` catches the two drifting apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, Field, model_validator
+
+from gkeml import platform
+from gkeml.config.loader import ConfigError, ConfigProblem, parse
+from gkeml.config.model import (
+    BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
+)
+
+GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
+SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
+POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
+PATTERN_HELP.update({
+    GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
+    SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
+    POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
+})
+
+# Roles the CI identity may hand out with its (conditioned) project IAM admin role:
+# the node service account role of the cluster and the roles the default
+# environments give their workload identities. Add the roles of your identities.
+DEFAULT_GRANTABLE_ROLES = (
+    platform.NODE_SERVICE_ACCOUNT_ROLE,
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+)
+
+
+def _not_a_takeover(role: str) -> str:
+    if role in platform.PRIMITIVE_ROLES or role == platform.PROJECT_IAM_ADMIN_ROLE:
+        raise ValueError(f"{role} would let CI take over the project; list specific roles")
+    return role
+
+
+GrantableRole = Annotated[str, Field(pattern=ROLE), AfterValidator(_not_a_takeover)]
+
+
+class StateBucket(Strict):
+    """The GCS bucket every stack of the environment keeps its Terraform state in."""
+
+    bucket: str = Field(pattern=BUCKET_NAME, description="Bucket name (globally unique).")
+    project: Optional[str] = Field(
+        None, pattern=PROJECT_ID,
+        description="Project that holds the bucket; default: this project. Use a separate project when several "
+                    "environments share one bucket, so that no environment's CI can delete it.",
+    )
+    location: Optional[str] = Field(None, min_length=2, description="Bucket location; default: the project region.")
+    create: bool = Field(True, description="false when another bootstrap file already creates the bucket.")
+    noncurrent_versions: int = Field(
+        20, ge=1, le=1000, description="State versions kept per object besides the live one (older ones are deleted)."
+    )
+    bootstrap_backend: Literal["local", "gcs"] = Field(
+        "local",
+        description="Where the bootstrap stack keeps its OWN state: local (first run) or gcs (after migrating).",
+    )
+
+
+class GitHub(Strict):
+    """The platform repository whose workflows may act as the CI identity."""
+
+    repository: str = Field(pattern=GITHUB_REPOSITORY, description="owner/name of the platform repository.")
+    repository_id: Optional[str] = Field(
+        None, pattern=r"^[1-9][0-9]{0,19}$",
+        description="Numeric repository ID; also pinned so a deleted and re-created repository of the same name "
+                    "cannot use the identity.",
+    )
+
+
+class CI(Strict):
+    """Names and permissions of the CI identity."""
+
+    service_account: str = Field("gkeml-ci", pattern=SERVICE_ACCOUNT_ID, description="Account ID of the CI service account.")
+    pool: str = Field("github", pattern=POOL_ID, description="Workload Identity Federation pool ID.")
+    provider: str = Field("github-actions", pattern=POOL_ID, description="OIDC provider ID inside the pool.")
+    grantable_roles: list[GrantableRole] = Field(
+        default_factory=lambda: list(DEFAULT_GRANTABLE_ROLES), min_length=1,
+        description="The only project roles CI may grant (to the node and workload identities of the environment).",
+    )
+
+    @model_validator(mode="after")
+    def _reserved_prefix(self) -> "CI":
+        for field in ("pool", "provider"):
+            if getattr(self, field).startswith("gcp-"):
+                raise at(field, f"{getattr(self, field)!r} starts with 'gcp-', which Google reserves; choose another ID")
+        return self
+
+
+class Bootstrap(Strict):
+    """One environment's bootstrap: project, state bucket, GitHub repository, CI identity."""
+
+    name: str = Field(pattern=DNS_LABEL, description="Environment name; equals the file name and environments/<name>.yaml.")
+    project: Project
+    state: StateBucket
+    github: GitHub
+    ci: CI = Field(default_factory=CI)
+
+    @property
+    def state_project(self) -> str:
+        """Project that holds the state bucket."""
+        return self.state.project or self.project.id
+
+
+def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstrap:
+    """Load and check one bootstrap file; its ``name`` must match the file name and,
+    given the environment of that name, project, state bucket and roles must agree with it."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
+    boot = parse(text, str(path), Bootstrap, (lambda b: check_against_environment(b, env)) if env else None)
+    if boot.name != path.stem:
+        line = next((i + 1 for i, t in enumerate(text.splitlines()) if t.startswith("name:")), 1)
+        raise ConfigError([ConfigProblem(str(path), line, "name", f"{boot.name!r} must equal the file name {path.stem!r}")])
+    return boot
+
+
+def check_against_environment(boot: Bootstrap, env: Environment) -> list[tuple[tuple, str]]:
+    """(field path, message) for each place the bootstrap file disagrees with ``environments/<name>.yaml``."""
+    problems: list[tuple[tuple, str]] = []
+    where = f"environments/{env.name}.yaml"
+    pairs = {
+        ("project", "id"): (boot.project.id, env.project.id),
+        ("project", "number"): (boot.project.number, env.project.number),
+        ("state", "bucket"): (boot.state.bucket, env.state.bucket),
+    }
+    for field, (mine, theirs) in pairs.items():
+        if mine != theirs:
+            problems.append((field, f"{mine!r} differs from {theirs!r} in {where}; make them equal"))
+    roles = {role for ident in env.identities for role in ident.roles} - set(boot.ci.grantable_roles)
+    if roles:
+        problems.append((("ci", "grantable_roles"),
+                         f"missing {', '.join(sorted(roles))} (given to identities in {where}); add them"))
+    return problems

@@ -1,0 +1,207 @@
+"""The bootstrap stack of one environment: ``bootstrap-<env>``, applied once by a person.
+
+It creates what the environment's own stacks need before their first deploy:
+the Terraform state bucket, the project APIs and the CI identity (a service
+account GitHub Actions impersonates through Workload Identity Federation; no
+key exists). Its own state is LOCAL on the first run (the bucket does not exist
+yet) and can be migrated into the bucket afterwards (``state.bootstrap_backend: gcs``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from constructs import Construct
+
+from gkeml import platform
+from gkeml.config.bootstrap import Bootstrap, load_bootstrap
+from gkeml.constructs.project_services import ProjectServices
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack, core, google
+
+BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
+# Relative to the stack's working directory <app>/cdktf.out/stacks/<stack>: the state file
+# sits next to the app's cdktf.json, outside cdktf.out, so no re-synthesis can remove it.
+LOCAL_STATE_PATH = "../../../terraform.{stack}.tfstate"
+
+# What the CI identity needs to plan and apply the environment's stacks, and why.
+# No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
+CI_ROLES: dict[str, str] = {
+    "roles/container.admin": "create and update the Autopilot cluster; manage namespaces, RBAC, quotas, "
+                             "network policies and Helm releases of the in-cluster stack",
+    "roles/compute.networkAdmin": "VPC, subnet, Cloud Router, Cloud NAT and the global static IPs of endpoints",
+    "roles/compute.loadBalancerAdmin": "Google-managed SSL certificates of endpoints (networkAdmin excludes them)",
+    "roles/iam.serviceAccountAdmin": "create the node and workload service accounts and bind "
+                                     "roles/iam.workloadIdentityUser on them",
+    "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs)",
+    "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
+    "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
+    "roles/secretmanager.admin": "create the environment's secrets and grant per-secret access",
+    platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
+                                     "limits it to ci.grantable_roles",
+}
+
+
+class BootstrapStack(TerraformStack):
+    """State bucket, APIs and the GitHub Actions CI identity of one environment."""
+
+    def __init__(self, scope: Construct, boot: Bootstrap):
+        super().__init__(scope, stack_name(boot.name))
+        self.boot = boot
+        project = boot.project.id
+        if boot.state.bootstrap_backend == "gcs":
+            GcsBackend(self, bucket=boot.state.bucket, prefix=f"{BOOTSTRAP_STATE_PREFIX}/{boot.name}")
+        else:
+            core.LocalBackend(self, path=LOCAL_STATE_PATH.format(stack=stack_name(boot.name)))
+        google("provider").GoogleProvider(
+            self, "google", project=project, region=boot.project.region,
+            default_labels={**boot.project.labels, "managed-by": "gkeml", "gkeml-env": boot.name,
+                            "gkeml-layer": "bootstrap"},
+        )
+        apis = ProjectServices(self, "apis", project=project).services
+        self.state_bucket = self._state_bucket() if boot.state.create else None
+        self.service_account = self._ci_service_account(apis)
+        self.provider = self._github_federation(apis)
+        self._outputs()
+
+    def _state_bucket(self):
+        sb = google("storage_bucket")
+        state = self.boot.state
+        return sb.StorageBucket(
+            self, "state", name=state.bucket, project=self.boot.state_project,
+            location=(state.location or self.boot.project.region).upper(),
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            force_destroy=False,
+            versioning=sb.StorageBucketVersioning(enabled=True),
+            lifecycle_rule=[sb.StorageBucketLifecycleRule(
+                action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
+                condition=sb.StorageBucketLifecycleRuleCondition(
+                    num_newer_versions=state.noncurrent_versions, with_state="ARCHIVED",
+                ),
+            )],
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+        )
+
+    def _ci_service_account(self, apis: list):
+        boot = self.boot
+        sa = google("service_account").ServiceAccount(
+            self, "ci", project=boot.project.id, account_id=boot.ci.service_account,
+            display_name=f"gkeml CI ({boot.github.repository}, {boot.name})",
+            description="GitHub Actions of the platform repository via Workload Identity Federation; no keys.",
+            depends_on=apis,
+        )
+        member = f"serviceAccount:{sa.email}"
+        pim = google("project_iam_member")
+        for role in CI_ROLES:
+            condition = None
+            if role == platform.PROJECT_IAM_ADMIN_ROLE:
+                condition = pim.ProjectIamMemberCondition(
+                    title="gkeml-grantable-roles",
+                    description="CI may grant only the roles listed in ci.grantable_roles",
+                    expression=platform.grant_only_roles_condition(boot.ci.grantable_roles),
+                )
+            pim.ProjectIamMember(
+                self, f"ci-{role.split('/')[-1].replace('.', '-')}",
+                project=boot.project.id, role=role, member=member, condition=condition,
+            )
+        google("storage_bucket_iam_member").StorageBucketIamMember(
+            self, "ci-state", bucket=boot.state.bucket, role="roles/storage.objectAdmin", member=member,
+            depends_on=[self.state_bucket] if self.state_bucket else None,
+        )
+        return sa
+
+    def _github_federation(self, apis: list):
+        boot = self.boot
+        pool = google("iam_workload_identity_pool").IamWorkloadIdentityPool(
+            self, "github-pool", project=boot.project.id, workload_identity_pool_id=boot.ci.pool,
+            display_name="GitHub Actions", description=f"Workflows of {boot.github.repository}",
+            depends_on=apis,
+        )
+        wpp = google("iam_workload_identity_pool_provider")
+        provider = wpp.IamWorkloadIdentityPoolProvider(
+            self, "github-provider", project=boot.project.id,
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id=boot.ci.provider,
+            display_name="GitHub Actions OIDC",
+            oidc=wpp.IamWorkloadIdentityPoolProviderOidc(issuer_uri=platform.GITHUB_OIDC_ISSUER),
+            attribute_mapping={
+                "google.subject": "assertion.sub",
+                "attribute.repository": "assertion.repository",
+                "attribute.repository_id": "assertion.repository_id",
+                "attribute.ref": "assertion.ref",
+                # pull_request runs carry no environment claim
+                "attribute.environment": "has(assertion.environment) ? assertion.environment : 'none'",
+            },
+            attribute_condition=attribute_condition(boot),
+        )
+        google("service_account_iam_member").ServiceAccountIamMember(
+            self, "ci-github", service_account_id=self.service_account.name,
+            role=platform.WORKLOAD_IDENTITY_USER_ROLE,
+            member=platform.github_repository_principal_set(boot.project.number, boot.ci.pool, boot.github.repository),
+            depends_on=[pool],
+        )
+        return provider
+
+    def _outputs(self) -> None:
+        TerraformOutput(self, "workload_identity_provider", value=self.provider.name,
+                        description="GitHub variable GKEML_<ENV>_WORKLOAD_IDENTITY_PROVIDER")
+        TerraformOutput(self, "service_account", value=self.service_account.email,
+                        description="GitHub variable GKEML_<ENV>_SERVICE_ACCOUNT")
+        TerraformOutput(self, "state_bucket", value=self.boot.state.bucket)
+
+
+def stack_name(env: str) -> str:
+    """Name of the bootstrap stack of ``env`` (kept apart from the ``<env>`` cloud stack)."""
+    return f"bootstrap-{env}"
+
+
+def attribute_condition(boot: Bootstrap) -> str:
+    """CEL condition of the OIDC provider: only tokens of the platform repository are accepted."""
+    condition = f"assertion.repository == '{boot.github.repository}'"
+    if boot.github.repository_id:
+        condition += f" && assertion.repository_id == '{boot.github.repository_id}'"
+    return condition
+
+
+def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]:
+    """Every ``<directory>/*.yaml``, each checked against ``<environments>/<name>.yaml`` when
+    that file exists; all problems of all files are reported together."""
+    from gkeml.config import ConfigError, ConfigProblem, load_environment
+
+    files = sorted(Path(directory).glob("*.yaml"))
+    if not files:
+        raise ConfigError([ConfigProblem(str(directory), 0, "", "no bootstrap files (*.yaml) found")])
+    problems, boots = [], []
+    for file in files:
+        env_file = Path(environments) / file.name
+        try:
+            env = load_environment(env_file) if env_file.exists() else None
+            boots.append(load_bootstrap(file, env))
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return boots
+
+
+def main() -> int:
+    """``bootstrap/main.py`` (what the cdktf CLI runs in bootstrap/): synthesize ``bootstrap-<env>``
+    for every bootstrap file. Exit 2 on config errors, with one ``file:line: field: message`` each."""
+    from gkeml.config import ConfigError
+    from gkeml.framework import App
+
+    directory = os.environ.get("GKEML_BOOTSTRAP", ".")
+    environments = os.environ.get("GKEML_ENVIRONMENTS", "../environments")
+    try:
+        boots = load_all(directory, environments)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    app = App(outdir=os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    for boot in boots:
+        BootstrapStack(app, boot)
+    app.synth()
+    print(f"gkeml: synthesized {', '.join(stack_name(b.name) for b in boots)}", file=sys.stderr)
+    return 0

@@ -1,0 +1,243 @@
+"""Bootstrap stacks: state bucket protections, the GitHub federation, CI permissions, config errors.
+
+The shipped ``bootstrap/*.yaml`` files (checked against ``environments/``) and one
+variant (pinned repository ID, bucket created elsewhere, state already migrated)
+are synthesized ONCE per module with the real framework.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, resources
+
+BOOTSTRAP = ROOT / "bootstrap"
+
+VARIANT = """\
+name: qa
+project: {id: acme-ml-qa, number: "104857600999", region: europe-west4}
+state: {bucket: acme-ml-tfstate, create: false, bootstrap_backend: gcs}
+github: {repository: acme/ml-platform, repository_id: "812345678"}
+ci: {pool: gh-pool, provider: gh-oidc}
+"""
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory) -> dict[str, dict]:
+    """Parsed cdk.tf.json of bootstrap-dev/-staging/-prod and of the variant bootstrap-qa."""
+    from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.framework import App
+    from gkeml.stacks.bootstrap import BootstrapStack, load_all
+
+    tmp = tmp_path_factory.mktemp("bootstrap")
+    (tmp / "qa.yaml").write_text(VARIANT)
+    boots = load_all(BOOTSTRAP, ROOT / "environments") + [load_bootstrap(tmp / "qa.yaml")]
+    app = App(outdir=str(tmp / "cdktf.out"))
+    for boot in boots:
+        BootstrapStack(app, boot)
+    app.synth()
+    return {p.parent.name: json.loads(p.read_text()) for p in (tmp / "cdktf.out" / "stacks").glob("*/cdk.tf.json")}
+
+
+@pytest.fixture(scope="module")
+def dev(synthesized):
+    return synthesized["bootstrap-dev"]
+
+
+def one(stack: dict, rtype: str) -> dict:
+    found = resources(stack, rtype)
+    assert len(found) == 1, f"expected one {rtype}, found {len(found)}"
+    return found[0]
+
+
+def test_every_shipped_bootstrap_file_becomes_a_stack(synthesized):
+    assert set(synthesized) == {"bootstrap-dev", "bootstrap-staging", "bootstrap-prod", "bootstrap-qa"}
+
+
+def test_state_bucket_is_versioned_private_and_not_destroyable_by_accident(dev):
+    bucket = one(dev, "google_storage_bucket")
+    assert bucket["name"] == "acme-ml-tfstate"
+    assert bucket["versioning"] == {"enabled": True}
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    assert bucket["force_destroy"] is False
+    assert bucket["lifecycle"]["prevent_destroy"] is True
+    # old state versions are pruned by count, never the live object
+    (rule,) = bucket["lifecycle_rule"]
+    assert rule["action"] == {"type": "Delete"}
+    assert rule["condition"] == {"num_newer_versions": 20, "with_state": "ARCHIVED"}
+
+
+def test_bucket_created_by_another_bootstrap_is_only_granted(synthesized):
+    for name in ("bootstrap-staging", "bootstrap-prod", "bootstrap-qa"):
+        stack = synthesized[name]
+        assert resources(stack, "google_storage_bucket") == []
+        grant = one(stack, "google_storage_bucket_iam_member")
+        assert grant["bucket"] == "acme-ml-tfstate"
+        assert grant["role"] == "roles/storage.objectAdmin"
+        assert grant["member"] == "serviceAccount:${google_service_account.ci.email}"
+
+
+def test_first_run_keeps_state_locally_outside_the_synth_output(synthesized):
+    for name in ("bootstrap-dev", "bootstrap-staging", "bootstrap-prod"):
+        backend = synthesized[name]["terraform"]["backend"]
+        assert list(backend) == ["local"]
+        # terraform runs in bootstrap/cdktf.out/stacks/<stack>: the file lands in bootstrap/
+        stack_dir = BOOTSTRAP / "cdktf.out" / "stacks" / name
+        state = (stack_dir / backend["local"]["path"]).resolve()
+        assert state == BOOTSTRAP / f"terraform.{name}.tfstate"
+
+
+def test_migrated_bootstrap_state_lives_in_the_state_bucket(synthesized):
+    backend = synthesized["bootstrap-qa"]["terraform"]["backend"]
+    assert backend == {"gcs": {"bucket": "acme-ml-tfstate", "prefix": "gkeml-bootstrap/qa"}}
+
+
+def test_github_provider_accepts_only_the_platform_repository(dev):
+    provider = one(dev, "google_iam_workload_identity_pool_provider")
+    assert provider["oidc"]["issuer_uri"] == "https://token.actions.githubusercontent.com"
+    assert provider["attribute_condition"] == "assertion.repository == 'acme/ml-platform'"
+    mapping = provider["attribute_mapping"]
+    assert mapping["google.subject"] == "assertion.sub"
+    assert mapping["attribute.repository"] == "assertion.repository"
+    assert mapping["attribute.ref"] == "assertion.ref"
+    assert "assertion.environment" in mapping["attribute.environment"]
+    pool = one(dev, "google_iam_workload_identity_pool")
+    assert pool["workload_identity_pool_id"] == "github"
+
+
+def test_repository_id_is_pinned_too_when_given(synthesized):
+    provider = one(synthesized["bootstrap-qa"], "google_iam_workload_identity_pool_provider")
+    assert provider["attribute_condition"] == (
+        "assertion.repository == 'acme/ml-platform' && assertion.repository_id == '812345678'"
+    )
+    assert provider["workload_identity_pool_provider_id"] == "gh-oidc"
+
+
+def test_only_the_repository_principal_set_may_impersonate_ci(synthesized):
+    expected = {
+        "bootstrap-dev": "projects/104857600123/locations/global/workloadIdentityPools/github",
+        "bootstrap-qa": "projects/104857600999/locations/global/workloadIdentityPools/gh-pool",
+    }
+    for name, pool in expected.items():
+        binding = one(synthesized[name], "google_service_account_iam_member")
+        assert binding["role"] == "roles/iam.workloadIdentityUser"
+        assert binding["service_account_id"] == "${google_service_account.ci.name}"
+        assert binding["member"] == f"principalSet://iam.googleapis.com/{pool}/attribute.repository/acme/ml-platform"
+
+
+def test_no_service_account_key_anywhere(synthesized):
+    for stack in synthesized.values():
+        assert "google_service_account_key" not in stack.get("resource", {})
+        assert "google_service_account_key" not in stack.get("data", {})
+
+
+def test_ci_has_no_primitive_role_and_iam_admin_only_for_listed_roles(synthesized):
+    for name, stack in synthesized.items():
+        grants = resources(stack, "google_project_iam_member")
+        roles = {g["role"] for g in grants}
+        assert not roles & {"roles/owner", "roles/editor", "roles/viewer"}, name
+        assert {"roles/container.admin", "roles/storage.admin", "roles/iam.serviceAccountUser"} <= roles
+        for grant in grants:
+            assert grant["member"] == "serviceAccount:${google_service_account.ci.email}"
+        (admin,) = [g for g in grants if g["role"] == "roles/resourcemanager.projectIamAdmin"]
+        expression = admin["condition"]["expression"]
+        assert expression.startswith("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([")
+        assert "'roles/container.defaultNodeServiceAccount'" in expression
+        assert "roles/owner" not in expression and "roles/editor" not in expression
+
+
+def test_apis_are_enabled_and_never_disabled_on_destroy(dev):
+    services = {s["service"]: s for s in resources(dev, "google_project_service")}
+    assert {"iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com",
+            "container.googleapis.com", "storage.googleapis.com"} <= set(services)
+    assert all(s["disable_on_destroy"] is False for s in services.values())
+
+
+def test_outputs_name_what_github_needs(dev):
+    assert set(dev["output"]) == {"workload_identity_provider", "service_account", "state_bucket"}
+    assert dev["output"]["workload_identity_provider"]["value"] == (
+        "${google_iam_workload_identity_pool_provider.github-provider.name}"
+    )
+
+
+# --- config errors: file, line, field, what to do --------------------------------------
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.mark.parametrize(("change", "field", "line", "fragment"), [
+    ("github: {repository: acme}", "github.repository", 4, "owner/name"),
+    ("github: {repository: acme/x, token: abc}", "github.token", 4, "allowed: repository, repository_id"),
+    ("github: {repository: acme/x}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
+    ("github: {repository: acme/x}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
+     "ci.grantable_roles[1]", 6, "take over"),
+    ("github: {repository: acme/x}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6,
+     "roles/logging.logWriter"),
+])
+def test_config_errors_name_file_line_and_field(tmp_path, change, field, line, fragment):
+    from gkeml.config import ConfigError
+    from gkeml.config.bootstrap import load_bootstrap
+
+    path = write(tmp_path, "dev", 'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
+                                  "state: {bucket: acme-ml-tfstate}\n" + change + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_bootstrap(path)
+    (problem,) = err.value.problems
+    assert (problem.file, problem.line, problem.field) == (str(path), line, field)
+    assert fragment in problem.message
+    assert len(str(problem).splitlines()) == 1
+
+
+def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
+    from gkeml.config import ConfigError
+    from gkeml.config.bootstrap import load_bootstrap
+
+    path = write(tmp_path, "dev", """\
+        name: dev
+        project: {id: acme-ml-dev, number: "104857600123", region: us-central1}
+        state:
+          bucket: acme-ml-other-state
+        github: {repository: acme/ml-platform}
+        ci:
+          grantable_roles: [roles/container.defaultNodeServiceAccount]
+        """)
+    with pytest.raises(ConfigError) as err:
+        load_bootstrap(path, environments["dev"])
+    found = {p.field: p for p in err.value.problems}
+    assert set(found) == {"state.bucket", "ci.grantable_roles"}
+    assert found["state.bucket"].line == 4
+    assert "'acme-ml-tfstate' in environments/dev.yaml" in found["state.bucket"].message
+    assert "roles/logging.logWriter" in found["ci.grantable_roles"].message
+    assert found["ci.grantable_roles"].line == 7
+
+
+def test_file_name_must_match_the_environment_name(tmp_path):
+    from gkeml.config import ConfigError
+    from gkeml.config.bootstrap import load_bootstrap
+
+    path = write(tmp_path, "staging", VARIANT)
+    with pytest.raises(ConfigError, match=r"staging.yaml:1: name: 'qa' must equal the file name 'staging'"):
+        load_bootstrap(path)
+
+
+def test_app_entry_point_exits_2_with_the_problems_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from gkeml.stacks.bootstrap import main
+
+    write(tmp_path, "dev", "name: dev\nproject: {id: X}\n")
+    monkeypatch.setenv("GKEML_BOOTSTRAP", str(tmp_path))
+    monkeypatch.setenv("GKEML_ENVIRONMENTS", str(tmp_path / "none"))
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    assert main() == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}/dev.yaml:2: project.id: 'X' is not allowed" in err
+    assert f"{tmp_path}/dev.yaml:1: state: required; add it" in err
+    assert not (tmp_path / "out").exists()
