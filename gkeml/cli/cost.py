@@ -1,0 +1,98 @@
+"""``gkeml cost ENV``: what an environment costs per month, Autopilot versus Standard,
+and (``--against REF``) how a change moves it, as markdown for a pull-request comment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from gkeml.cli.output import print_json
+
+FORMATS = ("table", "json", "markdown")
+EPILOG = """\
+what is priced:
+  cluster fee and free-tier credit; each inference service from HPA min to max
+  replicas for hours_per_day; each training budget (nodes x hours_per_day x
+  days_per_month); buckets (expected_size_gib x storage class); endpoints
+  (global static IP + forwarding rules). Not priced: network egress, load-balancer
+  data processing, Cloud NAT, logging/monitoring volume, persistent disks.
+
+Standard comparison:
+  the same Pods bin-packed onto the price table's standard.general_machine
+  (GPU Pods: one node of the cheapest fitting machine each), plus an always-on
+  system node; regional Standard clusters get no free-tier credit.
+
+examples:
+  gkeml cost dev
+  gkeml cost prod --format json
+  gkeml cost staging --against origin/main > cost-comment.md
+  gkeml cost dev --prices my-prices.json --no-free-tier
+
+exit codes: 0 estimate printed, 2 unknown environment, config or price-table error."""
+
+
+def register(sub) -> None:
+    """Add the ``cost`` subcommand."""
+    import argparse
+
+    p = sub.add_parser(
+        "cost", help="monthly cost of an environment: Autopilot vs Standard, and the change of a PR",
+        description="Estimate what environment ENV costs per month on GKE Autopilot (list prices of the dated "
+                    "price table), next to the same workloads on a Standard cluster. With --against REF, print "
+                    "the monthly change against the environment file at a git ref, as markdown.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("env", metavar="ENV", help="environment name: the file ENV.yaml in --environments")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
+    p.add_argument("--prices", metavar="FILE",
+                   help="price table to use instead of the shipped gkeml/cost/prices.json (same layout)")
+    p.add_argument("--against", metavar="REF",
+                   help="git ref (branch, tag, commit) to compare with: prints the Autopilot monthly delta "
+                        "as a markdown table for a pull-request comment (ignores --format)")
+    p.add_argument("--environments", metavar="DIR", default="environments",
+                   help="directory of <env>.yaml files (default: %(default)s)")
+    p.add_argument("--no-free-tier", dest="free_tier", action="store_false",
+                   help="do not subtract the GKE free-tier credit (another cluster on the billing account uses it)")
+    p.set_defaults(func=run)
+
+
+def _env_file(directory: str, name: str) -> Path:
+    from gkeml.config import ConfigError
+    from gkeml.config.loader import ConfigProblem
+
+    path = Path(directory) / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
+        raise ConfigError([ConfigProblem(directory, 0, "ENV",
+                                         f"no environment {name!r}; defined: {', '.join(known) or 'none'}")])
+    return path
+
+
+def run(args) -> int:
+    """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
+    from gkeml.config import load_environment
+    from gkeml.cost import CostError, environment_at, estimate, load_prices, render_delta, render_markdown, \
+        render_table
+
+    path = _env_file(args.environments, args.env)
+    env = load_environment(path)
+    prices = load_prices(args.prices)
+    try:
+        current = estimate(env, prices, free_tier=args.free_tier)
+        if args.against:
+            old_env = environment_at(path, args.against)
+            before = estimate(old_env, prices, free_tier=args.free_tier) if old_env else None
+            sys.stdout.write(render_delta(before, current, args.against))
+            return 0
+    except CostError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    for warning in current.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.format == "json":
+        print_json(current.to_dict())
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(current))
+    else:
+        sys.stdout.write(render_table(current))
+    return 0

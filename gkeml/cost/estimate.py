@@ -1,0 +1,387 @@
+"""Monthly cost of an environment: Autopilot as configured, and the same workloads on Standard.
+
+Autopilot bills Pod-based classes by request (vCPU, GiB, ephemeral GiB per hour,
+after Autopilot raises requests to the class minimum and ratio) and GPU Pods by
+node (VM + GPU + an Autopilot premium per GPU, node vCPU and node GiB). The
+Standard comparison runs the same Pods on node pools of a stated machine type:
+identical Pods are bin-packed onto as few nodes as their requests allow (after
+GKE's node reservations and the system DaemonSets), GPU Pods get one node each,
+plus an always-on system node. Both modes pay the cluster fee; only Autopilot
+(and zonal Standard) clusters can use the free-tier credit, and these clusters
+are regional.
+
+Every figure is a monthly range: ``low`` with each inference service at its HPA
+``min_replicas``, ``high`` at ``max_replicas``. Training runs ``nodes`` Pods for
+``hours_per_day`` x ``days_per_month``; inference runs ``hours_per_day`` every day.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from gkeml import platform
+from gkeml.config.model import Environment
+from gkeml.cost.prices import Machine, PriceTable, ReservedTier
+from gkeml.manifests import gib, parse_quantity
+
+MULTI_REGIONS = ("US", "EU", "ASIA")
+REGION = re.compile(r"^[A-Z]+-[A-Z]+[0-9]+$")
+
+
+class CostError(ValueError):
+    """A workload the estimator cannot price (e.g. requests above what Autopilot accepts)."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A monthly amount in the table's currency: ``low`` at HPA minimum, ``high`` at maximum."""
+
+    low: float
+    high: float
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(self.low + other.low, self.high + other.high)
+
+    def __sub__(self, other: "Cost") -> "Cost":
+        return Cost(self.low - other.low, self.high - other.high)
+
+
+ZERO = Cost(0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One priced thing. ``key`` is stable across versions of the config (used for deltas)."""
+
+    key: str
+    basis: str
+    autopilot: Cost
+    standard: Cost
+    standard_basis: str = ""
+    estimated: bool = False
+
+
+@dataclass
+class Estimate:
+    """Every line item of one environment, with the price table it was computed from."""
+
+    env: str
+    prices: PriceTable
+    items: list[LineItem]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def autopilot(self) -> Cost:
+        return sum((i.autopilot for i in self.items), ZERO)
+
+    @property
+    def standard(self) -> Cost:
+        return sum((i.standard for i in self.items), ZERO)
+
+    def item(self, key: str) -> LineItem:
+        """The line item with this key; KeyError names the keys there are."""
+        for i in self.items:
+            if i.key == key:
+                return i
+        raise KeyError(f"no line item {key!r}; have: {', '.join(i.key for i in self.items)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--format json``."""
+
+        def cost(c: Cost) -> dict[str, float]:
+            return {"min": round(c.low, 2), "max": round(c.high, 2)}
+
+        return {
+            "environment": self.env,
+            "currency": self.prices.currency,
+            "period": f"month ({self.prices.hours_per_month:g} h)",
+            "prices": {"region": self.prices.region, "date": self.prices.date, "source": self.prices.source},
+            "items": [
+                {
+                    "item": i.key, "basis": i.basis, "standard_basis": i.standard_basis, "estimated": i.estimated,
+                    "autopilot": cost(i.autopilot), "standard": cost(i.standard),
+                }
+                for i in self.items
+            ],
+            "total": {"autopilot": cost(self.autopilot), "standard": cost(self.standard)},
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class _Workload:
+    """What the estimator needs of an inference service or a training budget."""
+
+    key: str
+    cpu: float
+    memory_gib: float
+    gpu: Optional[str]
+    gpu_count: int
+    spot: bool
+    compute_class: Optional[str]
+    replicas: tuple[int, int]
+    hours: float  # per month, per replica
+    schedule: str  # e.g. "10 h/day", "80 h/month"
+
+
+def _tiers(size: float, tiers: list[ReservedTier]) -> float:
+    reserved, rest = 0.0, size
+    for tier in tiers:
+        part = rest if tier.next is None else min(rest, tier.next)
+        reserved += part * tier.fraction
+        rest -= part
+        if rest <= 0:
+            break
+    return reserved
+
+
+def allocatable(machine: Machine, prices: PriceTable) -> tuple[float, float]:
+    """vCPU and GiB a node of ``machine`` leaves for workload Pods: capacity minus GKE's
+    reservations, the eviction threshold and the system DaemonSets."""
+    std = prices.standard
+    cpu = machine.vcpu - _tiers(machine.vcpu, std.reserved_cpu_tiers) - std.daemonset_per_node.vcpu
+    mem = (machine.memory_gib - _tiers(machine.memory_gib, std.reserved_memory_tiers)
+           - std.eviction_threshold_gib - std.daemonset_per_node.memory_gib)
+    return cpu, mem
+
+
+def autopilot_requests(cpu: float, memory_gib: float, cls: platform.ComputeClass, what: str) -> tuple[float, float]:
+    """The requests Autopilot bills for a Pod of ``cls``: raised to the class minimum and
+    CPU:memory ratio (and CPU step); CostError when above the class maximum (Autopilot rejects it)."""
+    cpu, memory_gib = max(cpu, cls.min_cpu), max(memory_gib, cls.min_memory_gib)
+    if cls.min_ratio is not None and memory_gib < cpu * cls.min_ratio:
+        memory_gib = cpu * cls.min_ratio
+    if cls.max_ratio is not None and memory_gib > cpu * cls.max_ratio:
+        cpu = memory_gib / cls.max_ratio
+    if cls.cpu_step:
+        cpu = math.ceil(round(cpu / cls.cpu_step, 9)) * cls.cpu_step
+    if cpu > cls.max_cpu or memory_gib > cls.max_memory_gib:
+        raise CostError(
+            f"{what}: {cpu:g} vCPU / {memory_gib:g} GiB is above the {cls.name} maximum of "
+            f"{cls.max_cpu:g} vCPU / {cls.max_memory_gib:g} GiB; Autopilot would reject the Pod"
+        )
+    return cpu, memory_gib
+
+
+class Estimator:
+    """Prices one environment with one price table (see the module docstring for the model)."""
+
+    def __init__(self, prices: PriceTable, *, free_tier: bool = True):
+        self.prices = prices
+        self.free_tier = free_tier
+        self._data = prices.model_dump()
+        self._used: set[str] = set()
+
+    # -- price look-ups, recording which were used (for the 'estimate' flag) ----------
+    def _price(self, path: str) -> Any:
+        node: Any = self._data
+        for key in path.split("."):
+            node = node[key]
+        self._used.add(path)
+        return node
+
+    def _begin(self) -> None:
+        self._used = set()
+
+    def _estimated(self) -> bool:
+        return any(self.prices.is_estimate(p) for p in self._used)
+
+    # -- public --------------------------------------------------------------------
+    def estimate(self, env: Environment) -> Estimate:
+        """Every line item of ``env``: cluster, workloads, buckets, endpoints."""
+        items = self._cluster()
+        for svc in env.inference:
+            hpd = svc.hours_per_day
+            items.append(self._workload(_Workload(
+                key=f"inference/{svc.name}", cpu=parse_quantity(svc.cpu), memory_gib=gib(svc.memory),
+                gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class,
+                replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
+                hours=hpd * self.prices.hours_per_month / 24, schedule=f"{hpd:g} h/day",
+            )))
+        for job in env.training:
+            hours = job.hours_per_day * job.days_per_month
+            items.append(self._workload(_Workload(
+                key=f"training/{job.name}", cpu=parse_quantity(job.cpu), memory_gib=gib(job.memory),
+                gpu=job.gpu, gpu_count=job.gpu_count, spot=job.spot, compute_class=None,
+                replicas=(job.nodes, job.nodes), hours=hours,
+                schedule=f"{job.hours_per_day:g} h x {job.days_per_month:g} days = {hours:g} h/month",
+            )))
+        items += [self._bucket(b, env.project.region) for b in env.buckets]
+        items += self._endpoints([e.name for e in env.endpoints])
+        warnings = []
+        if env.project.region != self.prices.region:
+            warnings.append(
+                f"prices are for {self.prices.region}, the environment is in {env.project.region}; "
+                "pass a table for that region with --prices"
+            )
+        return Estimate(env.name, self.prices, items, warnings)
+
+    # -- cluster ---------------------------------------------------------------------
+    def _cluster(self) -> list[LineItem]:
+        h = self.prices.hours_per_month
+        self._begin()
+        fee_rate = self._price("cluster.fee_per_hour")
+        fee = fee_rate * h
+        items = [LineItem("cluster fee", f"{h:g} h x {fee_rate:g}/h (both modes)", Cost(fee, fee), Cost(fee, fee),
+                          estimated=self._estimated())]
+        if self.free_tier:
+            self._begin()
+            credit = min(self._price("cluster.free_tier_credit_per_month"), fee)
+            items.append(LineItem(
+                "free-tier credit", "one Autopilot or zonal cluster per billing account; not regional Standard",
+                Cost(-credit, -credit), ZERO, estimated=self._estimated(),
+            ))
+        self._begin()
+        std = self.prices.standard
+        machine = self.prices.machines[std.system_machine]
+        system = std.system_nodes * self._price(f"machines.{std.system_machine}.on_demand_hour") * h
+        self._price("standard.system_nodes")
+        items.append(LineItem(
+            "system nodes", "Autopilot: system Pods are not billed", ZERO, Cost(system, system),
+            standard_basis=f"{std.system_nodes} x {std.system_machine} ({machine.vcpu:g} vCPU) for kube-system",
+            estimated=self._estimated(),
+        ))
+        return items
+
+    # -- workloads -------------------------------------------------------------------
+    def _workload(self, w: _Workload) -> LineItem:
+        self._begin()
+        if w.gpu:
+            return self._gpu_workload(w)
+        return self._pod_workload(w)
+
+    def _tier(self, spot: bool) -> str:
+        return "spot" if spot else "regular"
+
+    def _machine_hour(self, name: str, spot: bool) -> float:
+        return self._price(f"machines.{name}.{'spot_hour' if spot else 'on_demand_hour'}")
+
+    def _pod_workload(self, w: _Workload) -> LineItem:
+        cls_name = w.compute_class if w.compute_class in self.prices.autopilot.pod else platform.GENERAL_PURPOSE.name
+        cls = platform.COMPUTE_CLASSES.get(cls_name, platform.GENERAL_PURPOSE)
+        cpu, mem = autopilot_requests(w.cpu, w.memory_gib, cls, w.key)
+        eph = platform.DEFAULT_EPHEMERAL_GIB
+        base = f"autopilot.pod.{cls_name}.{self._tier(w.spot)}"
+        pod_hour = (cpu * self._price(f"{base}.vcpu_hour") + mem * self._price(f"{base}.gib_hour")
+                    + eph * self._price(f"{base}.ephemeral_gib_hour"))
+        lo, hi = w.replicas
+        autopilot = Cost(lo * pod_hour * w.hours, hi * pod_hour * w.hours)
+        note = ""
+        if w.compute_class and w.compute_class != cls_name:
+            note = f", custom class {w.compute_class!r} priced as {cls_name}"
+        basis = (f"{_replicas(lo, hi)} x {cpu:g} vCPU/{mem:g} GiB/{eph:g} GiB eph., {cls_name}"
+                 f"{', Spot' if w.spot else ''}, {w.schedule}{note}")
+
+        machine_name, per_node = self._standard_machine(w.cpu, w.memory_gib, w.key)
+        node_hour = self._machine_hour(machine_name, w.spot)
+        nodes = (math.ceil(lo / per_node), math.ceil(hi / per_node))
+        standard = Cost(nodes[0] * node_hour * w.hours, nodes[1] * node_hour * w.hours)
+        std_basis = (f"{_replicas(*nodes)} x {machine_name}{' Spot' if w.spot else ''} "
+                     f"({per_node} Pod{'s' if per_node > 1 else ''}/node)")
+        return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
+
+    def _standard_machine(self, cpu: float, mem: float, what: str) -> tuple[str, int]:
+        """The stated general machine, or the next larger one of its family when a Pod does not
+        fit; with how many of these Pods one node holds."""
+        stated = self.prices.standard.general_machine
+        family = stated.rsplit("-", 1)[0] + "-"
+        candidates = [stated] + sorted(
+            (n for n, m in self.prices.machines.items() if n.startswith(family) and n != stated),
+            key=lambda n: self.prices.machines[n].on_demand_hour,
+        )
+        for name in candidates:
+            a_cpu, a_mem = allocatable(self.prices.machines[name], self.prices)
+            per_node = int(min(a_cpu / cpu if cpu else math.inf, a_mem / mem if mem else math.inf))
+            if per_node >= 1:
+                self._price("standard.daemonset_per_node")
+                return name, per_node
+        raise CostError(f"{what}: {cpu:g} vCPU / {mem:g} GiB fits no {family}* machine in the price table")
+
+    def _gpu_machine(self, w: _Workload) -> str:
+        """The cheapest machine for ``w.gpu_count`` GPUs whose allocatable fits the Pod."""
+        gpu = platform.gpu(w.gpu)
+        limits = gpu.range_for(w.gpu_count)
+        if w.cpu > limits.max_cpu or w.memory_gib > limits.max_memory_gib:
+            raise CostError(
+                f"{w.key}: {w.cpu:g} vCPU / {w.memory_gib:g} GiB is above the maximum of {limits.max_cpu:g} vCPU / "
+                f"{limits.max_memory_gib:g} GiB for {w.gpu_count} x {w.gpu}; Autopilot would reject the Pod"
+            )
+        entry = self.prices.gpus.get(w.gpu)
+        names = entry.machines.get(str(w.gpu_count), []) if entry else []
+        fitting = []
+        for name in names:
+            a_cpu, a_mem = allocatable(self.prices.machines[name], self.prices)
+            if a_cpu >= w.cpu and a_mem >= w.memory_gib:
+                fitting.append(name)
+        if not fitting:
+            raise CostError(
+                f"{w.key}: no machine for {w.gpu_count} x {w.gpu} with {w.cpu:g} vCPU / {w.memory_gib:g} GiB "
+                f"in the price table (gpus.{w.gpu}.machines.{w.gpu_count})"
+            )
+        self._price("standard.daemonset_per_node")
+        return min(fitting, key=lambda n: self.prices.machines[n].on_demand_hour)
+
+    def _gpu_workload(self, w: _Workload) -> LineItem:
+        name = self._gpu_machine(w)
+        machine = self.prices.machines[name]
+        vm_hour = self._machine_hour(name, w.spot)
+        if self.prices.gpus[w.gpu].attached_gpu_hour is not None:
+            vm_hour += w.gpu_count * self._price(
+                f"gpus.{w.gpu}.attached_gpu_hour.{'spot' if w.spot else 'on_demand'}")
+        base = f"autopilot.gpu_premium.{w.gpu}.{self._tier(w.spot)}"
+        premium_hour = (w.gpu_count * self._price(f"{base}.gpu_hour") + machine.vcpu * self._price(f"{base}.vcpu_hour")
+                        + machine.memory_gib * self._price(f"{base}.gib_hour"))
+        lo, hi = w.replicas
+        autopilot = Cost(lo * (vm_hour + premium_hour) * w.hours, hi * (vm_hour + premium_hour) * w.hours)
+        standard = Cost(lo * vm_hour * w.hours, hi * vm_hour * w.hours)
+        label = platform.GPUS[w.gpu].name
+        basis = (f"{_replicas(lo, hi)} x {name} ({w.gpu_count} x {label}){', Spot' if w.spot else ''}, {w.schedule}; "
+                 f"node-based: VM {vm_hour:.4f}/h + premium {premium_hour:.4f}/h")
+        std_basis = f"{_replicas(lo, hi)} x {name}{' Spot' if w.spot else ''} (VM only)"
+        return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
+
+    # -- storage and network ----------------------------------------------------------
+    def _bucket(self, bucket, region: str) -> LineItem:
+        self._begin()
+        location = (bucket.location or region).upper()
+        if location == region.upper() or REGION.match(location):
+            kind = "region"
+        else:
+            kind = "multi-region"
+            if location not in MULTI_REGIONS:
+                self._used.add("storage.multi-region")  # dual-region: priced as multi-region
+        rate = self._price(f"storage.{kind}.{bucket.storage_class}")
+        month = bucket.expected_size_gib * rate
+        basis = f"{bucket.expected_size_gib:g} GiB {bucket.storage_class} ({location}, {rate:g}/GiB-month)"
+        return LineItem(f"bucket/{bucket.name}", basis, Cost(month, month), Cost(month, month),
+                        estimated=self._estimated())
+
+    def _endpoints(self, names: list[str]) -> list[LineItem]:
+        net = self.prices.network
+        h = self.prices.hours_per_month
+        items, rules_before = [], 0
+        for name in names:
+            self._begin()
+            per_hour = self._price("network.global_static_ip_in_use_hour")
+            rules = self._price("network.forwarding_rules_per_endpoint")
+            for n in range(rules_before, rules_before + rules):
+                per_hour += self._price("network.forwarding_rule_first5_hour" if n < 5
+                                        else "network.forwarding_rule_additional_hour")
+            rules_before += rules
+            month = per_hour * h
+            basis = f"1 global static IP + {net.forwarding_rules_per_endpoint} forwarding rules (HTTP, HTTPS)"
+            items.append(LineItem(f"endpoint/{name}", basis, Cost(month, month), Cost(month, month),
+                                  estimated=self._estimated()))
+        return items
+
+
+def _replicas(lo: int, hi: int) -> str:
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def estimate(env: Environment, prices: PriceTable, *, free_tier: bool = True) -> Estimate:
+    """Monthly estimate of ``env`` under ``prices`` (see :class:`Estimator`)."""
+    return Estimator(prices, free_tier=free_tier).estimate(env)

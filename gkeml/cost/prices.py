@@ -1,0 +1,187 @@
+"""The dated price table (``prices.json``): typed model, loader and look-ups.
+
+The table is JSON, which is also YAML, so it is read with the same loader as
+environment files: a mistake in a ``--prices`` file is reported as
+``file:line: field: message``. Every number that could not be confirmed on its
+source page is named under ``estimates`` (a dotted path to the value or to a
+section); the estimator flags line items that use one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import Field, model_validator
+
+from gkeml import platform
+from gkeml.config import ConfigError, parse
+from gkeml.config.loader import ConfigProblem
+from gkeml.config.model import Problem, Strict
+
+DEFAULT_PRICES = Path(__file__).with_name("prices.json")
+
+Rate = Field(ge=0)
+StorageClass = Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]
+
+
+class PodRates(Strict):
+    """Autopilot Pod-based rates per hour of request."""
+
+    vcpu_hour: float = Rate
+    gib_hour: float = Rate
+    ephemeral_gib_hour: float = Rate
+
+
+class ClassRates(Strict):
+    """Regular and Spot rates of one Pod-based compute class."""
+
+    regular: PodRates
+    spot: PodRates
+
+
+class Premium(Strict):
+    """Autopilot premium on a GPU node, on top of the VM: per GPU, per node vCPU and GiB."""
+
+    gpu_hour: float = Rate
+    vcpu_hour: float = Rate
+    gib_hour: float = Rate
+
+
+class GpuPremium(Strict):
+    regular: Premium
+    spot: Premium
+
+
+class Autopilot(Strict):
+    """Pod-based rates per compute class and the node-based GPU premium per GPU type."""
+
+    pod: dict[str, ClassRates]
+    gpu_premium: dict[str, GpuPremium]
+
+    @model_validator(mode="after")
+    def _default_class(self) -> "Autopilot":
+        if platform.GENERAL_PURPOSE.name not in self.pod:
+            raise ValueError(f"@pod: the {platform.GENERAL_PURPOSE.name!r} class is required")
+        return self
+
+
+class Machine(Strict):
+    """A Compute Engine machine type: shape and hourly price (GPUs included for accelerator VMs)."""
+
+    vcpu: float = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    on_demand_hour: float = Rate
+    spot_hour: float = Rate
+
+
+class AttachedGpu(Strict):
+    on_demand: float = Rate
+    spot: float = Rate
+
+
+class GpuMachines(Strict):
+    """Machines a GPU runs on, by GPU count, smallest first; ``attached_gpu_hour`` when the
+    GPU is billed on top of the machine (T4 on N1), absent when the price includes it."""
+
+    attached_gpu_hour: Optional[AttachedGpu] = None
+    machines: dict[str, list[str]]
+
+
+class Cluster(Strict):
+    fee_per_hour: float = Rate
+    free_tier_credit_per_month: float = Rate
+
+
+class Network(Strict):
+    global_static_ip_in_use_hour: float = Rate
+    forwarding_rule_first5_hour: float = Rate
+    forwarding_rule_additional_hour: float = Rate
+    forwarding_rules_per_endpoint: int = Field(ge=1)
+
+
+class NodeShare(Strict):
+    vcpu: float = Field(ge=0)
+    memory_gib: float = Field(ge=0)
+
+
+class ReservedTier(Strict):
+    """GKE reserves ``fraction`` of the ``next`` vCPUs or GiB of a node (``None``: all the rest)."""
+
+    next: Optional[float] = Field(gt=0)
+    fraction: float = Field(ge=0, le=1)
+
+
+class StandardMode(Strict):
+    """How the Standard-mode comparison packs nodes: machine types and node reservations."""
+
+    general_machine: str
+    system_machine: str
+    system_nodes: int = Field(ge=0)
+    daemonset_per_node: NodeShare
+    reserved_cpu_tiers: list[ReservedTier]
+    reserved_memory_tiers: list[ReservedTier]
+    eviction_threshold_gib: float = Field(ge=0)
+
+
+class PriceTable(Strict):
+    """The whole table; see ``gkeml/cost/prices.json`` for the shipped one."""
+
+    region: str
+    currency: Literal["USD"]
+    date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    hours_per_month: float = Field(gt=0)
+    sources: dict[str, str]
+    notes: str = ""
+    cluster: Cluster
+    autopilot: Autopilot
+    machines: dict[str, Machine]
+    gpus: dict[str, GpuMachines]
+    storage: dict[Literal["region", "multi-region"], dict[StorageClass, float]]
+    network: Network
+    standard: StandardMode
+    estimates: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return self.sources.get("gke", next(iter(self.sources.values()), ""))
+
+    def is_estimate(self, path: str) -> bool:
+        """True when ``path`` (dotted) or a section containing it is listed under ``estimates``."""
+        return any(path == e or path.startswith(e + ".") for e in self.estimates)
+
+
+def _checks(table: PriceTable) -> list[Problem]:
+    """References inside the table: machines named by GPUs and Standard mode, estimate paths."""
+    problems: list[Problem] = []
+    data = table.model_dump(by_alias=True)
+    for field in ("general_machine", "system_machine"):
+        name = getattr(table.standard, field)
+        if name not in table.machines:
+            problems.append((("standard", field), f"unknown machine {name!r}; defined: {', '.join(table.machines)}"))
+    for label, entry in table.gpus.items():
+        if label not in platform.GPUS:
+            problems.append((("gpus", label), f"{label!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}"))
+        for count, names in entry.machines.items():
+            for name in names:
+                if name not in table.machines:
+                    problems.append((("gpus", label, "machines", count),
+                                     f"unknown machine {name!r}; add it under machines"))
+    for path in table.estimates:
+        node: Any = data
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                problems.append((("estimates", path), f"{path!r} names no value in this table"))
+                break
+            node = node[key]
+    return problems
+
+
+def load_prices(path: str | Path | None = None) -> PriceTable:
+    """Load the shipped price table, or the one at ``path`` (``--prices``); ConfigError on mistakes."""
+    path = Path(path) if path else DEFAULT_PRICES
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read price table: {exc.strerror}")]) from None
+    return parse(text, str(path), PriceTable, _checks)

@@ -1,0 +1,160 @@
+"""Estimates as text: a plain table for terminals, markdown for READMEs and pull requests,
+and the monthly change between two versions of an environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from gkeml.cli.output import table
+from gkeml.cost.estimate import ZERO, Cost, Estimate
+
+HEADERS = ("Item", "Autopilot min", "Autopilot max", "Standard min", "Standard max", "Cheaper")
+ESTIMATE_MARK = "*"
+
+
+def money(value: float) -> str:
+    """Two decimals with thousands separators; never '-0.00'."""
+    return f"{value:,.2f}" if round(value, 2) != 0 else "0.00"
+
+
+def _cheaper_at(autopilot: float, standard: float) -> str:
+    diff = round(standard - autopilot, 2)
+    return "same" if diff == 0 else ("Autopilot" if diff > 0 else "Standard")
+
+
+def cheaper(autopilot: Cost, standard: Cost) -> str:
+    """Which mode costs less for an item ('same' within a cent); names both ends when they differ."""
+    low, high = _cheaper_at(autopilot.low, standard.low), _cheaper_at(autopilot.high, standard.high)
+    return low if low == high else f"{low} at min, {high} at max"
+
+
+def _rows(est: Estimate) -> list[tuple[str, ...]]:
+    rows = []
+    for i in est.items:
+        name = i.key + (ESTIMATE_MARK if i.estimated else "")
+        rows.append((name, money(i.autopilot.low), money(i.autopilot.high), money(i.standard.low),
+                     money(i.standard.high), cheaper(i.autopilot, i.standard)))
+    ap, st = est.autopilot, est.standard
+    rows.append(("TOTAL", money(ap.low), money(ap.high), money(st.low), money(st.high), cheaper(ap, st)))
+    return rows
+
+
+def _title(est: Estimate) -> str:
+    p = est.prices
+    return (f"{est.env}: monthly estimate in {p.currency} ({p.hours_per_month:g} h), min/max = HPA min/max replicas; "
+            f"prices {p.region} {p.date} ({p.source})")
+
+
+def _summary(est: Estimate) -> str:
+    diff = est.standard - est.autopilot
+    amounts = f"{money(abs(diff.low))} at min replicas, {money(abs(diff.high))} at max"
+    if diff.low >= 0 and diff.high >= 0:
+        return f"Autopilot costs less than Standard per month: {amounts}."
+    if diff.low <= 0 and diff.high <= 0:
+        return f"Standard would cost less than Autopilot per month: {amounts}."
+    return f"Standard minus Autopilot per month: {money(diff.low)} at min replicas, {money(diff.high)} at max."
+
+
+def _bases(est: Estimate) -> list[str]:
+    lines = []
+    for i in est.items:
+        lines.append(f"{i.key}: {i.basis}")
+        if i.standard_basis:
+            lines.append(f"{' ' * len(i.key)}  Standard: {i.standard_basis}")
+    return lines
+
+
+def _footnote(est: Estimate) -> Optional[str]:
+    if any(i.estimated for i in est.items):
+        return (f"{ESTIMATE_MARK} uses a price or assumption listed under 'estimates' in the price table; "
+                "check it before relying on the figure.")
+    return None
+
+
+def render_table(est: Estimate) -> str:
+    """The estimate for a terminal: numbers table, verdict, how each item was priced."""
+    out = [_title(est), "", table(_rows(est), HEADERS, align="lrrrrl"), "", _summary(est)]
+    note = _footnote(est)
+    if note:
+        out.append(note)
+    out += ["", "How each item is priced:"] + ["  " + line for line in _bases(est)]
+    return "\n".join(out) + "\n"
+
+
+def _md_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], align: str) -> list[str]:
+    marks = {"l": "---", "r": "---:"}
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def render_markdown(est: Estimate) -> str:
+    """The estimate as markdown (README, wiki, pull request)."""
+    rows = [tuple(f"**{c}**" if r[0] == "TOTAL" else c for c in r) for r in _rows(est)]
+    out = [f"**{_title(est)}**", ""] + _md_table(HEADERS, rows, "lrrrrl") + ["", _summary(est)]
+    note = _footnote(est)
+    if note:
+        out += ["", note]
+    out += ["", "<details><summary>How each item is priced</summary>", ""]
+    for i in est.items:
+        out.append(f"- `{i.key}`: {i.basis}" + (f"; Standard: {i.standard_basis}" if i.standard_basis else ""))
+    out += ["", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The Autopilot monthly cost of one item before and after (``None``: item absent)."""
+
+    key: str
+    before: Optional[Cost]
+    after: Optional[Cost]
+
+    @property
+    def delta(self) -> Cost:
+        return (self.after or ZERO) - (self.before or ZERO)
+
+
+def changes(before: Optional[Estimate], after: Estimate) -> list[Change]:
+    """Items whose Autopilot cost differs (by a cent or more), in the order of ``after`` then removed ones."""
+    old = {i.key: i.autopilot for i in before.items} if before else {}
+    new = {i.key: i.autopilot for i in after.items}
+    keys = list(new) + [k for k in old if k not in new]
+    out = []
+    for key in keys:
+        c = Change(key, old.get(key), new.get(key))
+        if round(c.delta.low, 2) != 0 or round(c.delta.high, 2) != 0:
+            out.append(c)
+    return out
+
+
+def _range(c: Optional[Cost], signed: bool = False) -> str:
+    if c is None:
+        return "-"
+    fmt = (lambda v: ("+" if round(v, 2) > 0 else "") + money(v)) if signed else money
+    return fmt(c.low) if round(c.low, 2) == round(c.high, 2) else f"{fmt(c.low)} – {fmt(c.high)}"
+
+
+def render_delta(before: Optional[Estimate], after: Estimate, ref: str) -> str:
+    """Markdown for a pull-request comment: the Autopilot monthly change against ``ref``."""
+    p = after.prices
+    title = f"### Monthly cost change of `{after.env}` against `{ref}` (Autopilot, {p.currency})"
+    rows_changed = changes(before, after)
+    total_before = before.autopilot if before else None
+    if before is None:
+        intro = f"`{after.env}` does not exist at `{ref}`: every item is new."
+    else:
+        intro = "Ranges are HPA min – max replicas."
+    out = [title, "", intro, ""]
+    if not rows_changed:
+        out.append(f"No cost change (total {_range(after.autopilot)} per month).")
+    else:
+        rows = [(f"`{c.key}`", _range(c.before), _range(c.after), _range(c.delta, signed=True)) for c in rows_changed]
+        total = Change("total", total_before, after.autopilot)
+        rows.append(("**Total**", f"**{_range(total.before)}**", f"**{_range(total.after)}**",
+                     f"**{_range(total.delta, signed=True)}**"))
+        out += _md_table(("Item", "Before", "After", "Change"), rows, "lrrr")
+    out += ["", f"Prices: {p.region}, {p.date} ([source]({p.source})). Generated by `gkeml cost {after.env} "
+                f"--against {ref}`."]
+    return "\n".join(out) + "\n"
