@@ -1,0 +1,90 @@
+"""``gkeml doctor ENV``: is the live cluster what the config says, and is the toolchain usable?"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gkeml.cli.output import add_format_option, print_json, progress, table
+
+DESCRIPTION = """\
+Compare the live GKE cluster of ENV with environments/ENV.yaml and check the local toolchain.
+
+Cluster (read with google-cloud-container, REST): exists and RUNNING, Autopilot on,
+release channel, private nodes, DNS endpoint open to external traffic (IAM-guarded),
+IP endpoint enabled == cluster.public_endpoint, authorized networks, node zones,
+Workload Identity pool, and a master version GKE offers for the channel in the
+region (server config). Toolchain: terraform, node, and the cdktf CLI pinned in
+package.json (node_modules/.bin/cdktf).
+
+Credentials: Application Default Credentials (gcloud auth application-default login);
+the caller needs roles/container.clusterViewer. Deletion protection is a Terraform-side
+setting the GKE API does not report, so it is not compared.
+"""
+
+EPILOG = """\
+exit codes: 0 no drift, 1 drift (or a tool missing/too old), 2 configuration,
+credential or API problem (one line of advice on stderr).
+
+examples:
+  gkeml doctor dev
+  gkeml doctor prod --format json
+  gkeml doctor dev --endpoint http://127.0.0.1:8080   # a local GKE REST server, no credentials sent
+"""
+
+
+def register(sub) -> None:
+    """Add the ``doctor`` subcommand."""
+    p = sub.add_parser(
+        "doctor", help="compare the live cluster with the config; check terraform/node/cdktf",
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("env", metavar="ENV", help="environment name (environments/ENV.yaml)")
+    p.add_argument("--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)")
+    p.add_argument("--endpoint", metavar="URL",
+                   help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials")
+    p.add_argument("--no-toolchain", dest="toolchain", action="store_false",
+                   help="skip the terraform/node/cdktf checks (e.g. on a machine that only inspects)")
+    add_format_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Load ENV, run the checks, print the report; the exit code follows the worst finding."""
+    from gkeml.config import ConfigError, ConfigProblem, load_environment
+    from gkeml.doctor import diagnose
+
+    directory = Path(args.environments)
+    path = directory / f"{args.env}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise ConfigError([ConfigProblem(str(path), 0, "ENV",
+                                         f"no environment {args.env!r}; defined: {', '.join(known) or 'none'}")])
+    env = load_environment(path)
+    if args.format == "table":
+        progress(f"doctor: reading {env.name} ({env.project.id}, {env.project.region})")
+    report = diagnose(env, endpoint=args.endpoint, toolchain=args.toolchain)
+    if args.format == "json":
+        print_json(report.to_dict())
+    else:
+        _print_table(report)
+    if report.error:
+        print(f"gkeml doctor: {report.error}", file=sys.stderr)
+    return report.exit_code
+
+
+def _print_table(report) -> None:
+    print(f"{report.environment}: {report.cluster}")
+    if report.checks:
+        rows = [(c.area, c.name, c.status.upper(), c.expected, c.live) for c in report.checks]
+        print(table(rows, ("AREA", "CHECK", "STATUS", "EXPECTED", "LIVE")))
+    advice = [c for c in report.checks if c.advice]
+    for c in advice:
+        print(f"- {c.name}: {c.advice}")
+    drift = sum(c.status == "drift" for c in report.checks)
+    warn = sum(c.status == "warn" for c in report.checks)
+    if report.error:
+        print("cluster not checked (see the error below)")
+    else:
+        print(f"{drift} drift, {warn} warning(s), {len(report.checks) - drift - warn} ok")

@@ -1,0 +1,342 @@
+"""``gkeml doctor``: compare a live environment with its config, and check the local toolchain.
+
+The cluster is read with the real ``google-cloud-container`` client over its REST
+transport (``ClusterManagerClient.get_cluster`` and ``get_server_config``), so the
+same code runs against Google and against a local server that speaks the GKE REST
+API. Every comparison becomes one :class:`Check` row; API failures become one
+line of advice (:class:`DoctorError`) instead of a traceback.
+
+Statuses: ``ok``; ``warn`` (worth knowing, not drift: a transient cluster state,
+a version GKE is about to upgrade); ``drift`` (live differs from the config, or a
+tool is missing or too old). Exit codes: 0 clean, 1 drift, 2 credentials/API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+from urllib.parse import urlparse
+
+from gkeml import platform
+from gkeml.naming import Names
+
+if TYPE_CHECKING:
+    from google.cloud.container_v1 import ClusterManagerClient
+
+    from gkeml.config.model import Environment
+
+OK, WARN, DRIFT = "ok", "warn", "drift"
+EXIT_OK, EXIT_DRIFT, EXIT_API = 0, 1, 2
+
+# --- what the doctor needs (sources and dates beside each value) -----------------
+# GKE API and its errors: https://cloud.google.com/kubernetes-engine/docs/reference/rest
+# (checked 2026-11); a disabled API answers 403 with ErrorInfo reason SERVICE_DISABLED
+# (https://cloud.google.com/apis/design/errors#error_info).
+GKE_API = "container.googleapis.com"
+SERVICE_DISABLED_REASON = "SERVICE_DISABLED"
+DOCTOR_ROLE = "roles/container.clusterViewer"  # has container.clusters.get and .list
+# Cluster states that pass on their own (upgrade, creation): reported, not drift.
+TRANSIENT_STATES = ("PROVISIONING", "RECONCILING")
+# Toolchain: CDKTF prerequisites (developer.hashicorp.com/terraform/cdktf, "Install
+# CDKTF", checked 2026-11) say Terraform >= 1.2; jsii 1.142 (requirements/cdktf.txt)
+# supports Node >= 20. The cdktf CLI must be the version package.json pins.
+MIN_TERRAFORM = (1, 2, 0)
+MIN_NODE = (20, 0, 0)
+CDKTF_CLI_PACKAGE = "cdktf-cli"
+TOOL_TIMEOUT_SECONDS = 60
+API_TIMEOUT_SECONDS = 30.0
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass
+class Check:
+    """One row of the report: what was compared, the verdict, and what to do about it."""
+
+    area: str  # "cluster" or "toolchain"
+    name: str
+    status: str  # ok | warn | drift
+    expected: str
+    live: str
+    advice: str = ""
+
+
+@dataclass
+class Report:
+    """All checks of one run, plus the one-line error that stopped the cluster checks."""
+
+    environment: str
+    cluster: str
+    checks: list[Check] = field(default_factory=list)
+    error: Optional[str] = None
+
+    @property
+    def exit_code(self) -> int:
+        """2 when the API could not be asked, 1 on drift, else 0."""
+        if self.error:
+            return EXIT_API
+        return EXIT_DRIFT if any(c.status == DRIFT for c in self.checks) else EXIT_OK
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (``--format json``)."""
+        return {
+            "environment": self.environment,
+            "cluster": self.cluster,
+            "checks": [asdict(c) for c in self.checks],
+            "error": self.error,
+            "exit_code": self.exit_code,
+        }
+
+
+class DoctorError(Exception):
+    """A problem that stops the cluster checks (credentials, API, endpoint); ``str()`` is one line of advice."""
+
+
+# --- the client -----------------------------------------------------------------
+
+
+def cluster_client(endpoint: str | None = None) -> "ClusterManagerClient":
+    """A ``ClusterManagerClient`` on the REST transport.
+
+    Without ``endpoint``: Google's API with Application Default Credentials. With an
+    ``https://`` endpoint: that server with the same credentials. With an ``http://``
+    endpoint (loopback only, e.g. a local test server): no credentials at all, so a
+    token is never sent in clear text.
+    """
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud.container_v1 import ClusterManagerClient
+
+    credentials = None
+    options = None
+    if endpoint is not None:
+        url = urlparse(endpoint)
+        if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+            raise DoctorError(f"--endpoint {endpoint!r} is not a base URL like https://container.googleapis.com")
+        if url.scheme == "http":
+            if url.hostname not in LOOPBACK_HOSTS:
+                raise DoctorError(
+                    f"--endpoint {endpoint!r}: plain http is allowed only to {', '.join(LOOPBACK_HOSTS)}; use https"
+                )
+            credentials = AnonymousCredentials()
+        options = {"api_endpoint": endpoint.rstrip("/")}
+    try:
+        return ClusterManagerClient(transport="rest", credentials=credentials, client_options=options)
+    except DefaultCredentialsError:
+        raise DoctorError(
+            "no Google credentials found: run `gcloud auth application-default login` "
+            "(or set GOOGLE_APPLICATION_CREDENTIALS)"
+        ) from None
+
+
+def _api_advice(exc: Exception, what: str, project: str) -> str:
+    """One line of advice for a failed API call (``what`` names the resource asked for)."""
+    from google.api_core import exceptions as gexc
+    from google.auth.exceptions import GoogleAuthError
+
+    if isinstance(exc, gexc.GoogleAPICallError) and exc.code == 403 and exc.reason == SERVICE_DISABLED_REASON:
+        return (f"the Kubernetes Engine API is disabled in project {project}: "
+                f"run `gcloud services enable {GKE_API} --project {project}` (or deploy the bootstrap stack)")
+    if isinstance(exc, (gexc.Forbidden, gexc.PermissionDenied)):
+        return (f"permission denied reading {what}: the caller needs {DOCTOR_ROLE} on project {project} "
+                "(check `gcloud auth application-default print-access-token` is the identity you expect)")
+    if isinstance(exc, (gexc.Unauthorized, gexc.Unauthenticated)):
+        return "credentials were rejected: run `gcloud auth application-default login` again"
+    if isinstance(exc, gexc.NotFound):
+        return f"{what} not found: check project.id and project.region in the environment file"
+    if isinstance(exc, gexc.GoogleAPICallError):
+        message = (exc.message or "").split(": ", 1)[-1]
+        return f"GKE API error {exc.code} reading {what}: {message}"[:300]
+    if isinstance(exc, GoogleAuthError):
+        return f"cannot get a Google access token ({exc}): run `gcloud auth application-default login`"
+    return f"cannot reach the GKE API for {what}: {exc}"[:300]
+
+
+def _api_errors() -> tuple[type[Exception], ...]:
+    """Exceptions an API call can end with: API answers, token problems, transport failures."""
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+    from requests import RequestException
+
+    return (GoogleAPIError, GoogleAuthError, RequestException)
+
+
+# --- cluster checks ---------------------------------------------------------------
+
+
+def _row(name: str, expected: object, live: object, advice: str = "", status: str | None = None) -> Check:
+    expected, live = str(expected), str(live)
+    verdict = status or (OK if expected == live else DRIFT)
+    return Check("cluster", name, verdict, expected, live, "" if verdict == OK else advice)
+
+
+def _enum_name(value) -> str:
+    return getattr(value, "name", str(value))
+
+
+def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Check]:
+    """Read the cluster and the server config, compare them with ``env``.
+
+    A missing cluster is drift (one row, exit 1); any other API failure raises
+    :class:`DoctorError`.
+    """
+    from google.api_core import exceptions as gexc
+
+    names = Names(env)
+    project, region = env.project.id, env.project.region
+    location = f"projects/{project}/locations/{region}"
+    path = f"{location}/clusters/{names.cluster}"
+    deploy = f"`cdktf deploy {names.cloud_stack}`"
+    try:
+        cluster = client.get_cluster(name=path, timeout=API_TIMEOUT_SECONDS)
+    except gexc.NotFound:
+        return [_row("cluster exists", "RUNNING", "not found", status=DRIFT,
+                     advice=f"no cluster {names.cluster} in {region} of {project}: deploy it with {deploy}, "
+                            "or check project.id/project.region")]
+    except _api_errors() as exc:
+        raise DoctorError(_api_advice(exc, path, project)) from None
+    try:
+        server = client.get_server_config(name=location, timeout=API_TIMEOUT_SECONDS)
+    except _api_errors() as exc:
+        raise DoctorError(_api_advice(exc, location, project)) from None
+    c = env.cluster
+    rows: list[Check] = []
+
+    state = _enum_name(cluster.status)
+    rows.append(_row("cluster status", "RUNNING", state,
+                     status=OK if state == "RUNNING" else (WARN if state in TRANSIENT_STATES else DRIFT),
+                     advice=f"GKE says: {cluster.status_message or state}; see the cluster's operations"))
+    rows.append(_row("autopilot", True, bool(cluster.autopilot.enabled),
+                     advice="a Standard cluster has the name of the configured Autopilot one: "
+                            "Autopilot cannot be turned on later; recreate it"))
+    channel = _enum_name(cluster.release_channel.channel)
+    rows.append(_row("release channel", c.release_channel, channel,
+                     advice=f"changed outside Terraform; {deploy} sets it back"))
+    private = bool(cluster.private_cluster_config.enable_private_nodes
+                   or cluster.network_config.default_enable_private_nodes)
+    rows.append(_row("private nodes", True, private, advice=f"nodes have public IPs; {deploy} turns private nodes on"))
+    endpoints = cluster.control_plane_endpoints_config
+    rows.append(_row("DNS endpoint external traffic", True, bool(endpoints.dns_endpoint_config.allow_external_traffic),
+                     advice=f"kubectl and the in-cluster stack reach the cluster through it; {deploy}"))
+    rows.append(_row("IP endpoint enabled", c.public_endpoint, bool(endpoints.ip_endpoints_config.enabled),
+                     advice=f"cluster.public_endpoint is {str(c.public_endpoint).lower()}; {deploy}"))
+    if c.public_endpoint:
+        want = sorted(str(n.cidr) for n in c.authorized_networks)
+        live = sorted(str(ipaddress.ip_network(b.cidr_block, strict=False))
+                      for b in cluster.master_authorized_networks_config.cidr_blocks)
+        rows.append(_row("authorized networks", ", ".join(want) or "none", ", ".join(live) or "none",
+                         advice=f"networks allowed to the IP endpoint differ; {deploy}"))
+    if c.zones:
+        rows.append(_row("node zones", ", ".join(sorted(c.zones)), ", ".join(sorted(cluster.locations)),
+                         advice="node_locations differ: the next apply may recreate the cluster; "
+                                "set cluster.zones to the live zones"))
+    pool = platform.workload_identity_pool(project)
+    rows.append(_row("workload identity pool", pool, cluster.workload_identity_config.workload_pool or "none",
+                     advice="Workload Identity principals in the config would not match"))
+    rows.append(_version_row(cluster.current_master_version, c.release_channel, region, server))
+    return rows
+
+
+def _version_row(version: str, channel: str, region: str, server) -> Check:
+    """Is the control plane's version one GKE offers for its channel in this location?"""
+    offered = next((list(ch.valid_versions) for ch in server.channels if _enum_name(ch.channel) == channel), None)
+    expected = f"a {channel} version"
+    if offered is None:
+        return _row("master version", expected, version, status=WARN,
+                    advice=f"the server config of {region} lists no {channel} versions")
+    if version in offered:
+        return _row("master version", expected, version, status=OK)
+    listed = ", ".join(offered[:3]) + (", ..." if len(offered) > 3 else "")
+    if version in server.valid_master_versions:
+        return _row("master version", expected, version, status=WARN,
+                    advice=f"not a {channel} version (offered: {listed or 'none'}); "
+                           "GKE moves it onto the channel in a maintenance window")
+    return _row("master version", expected, version, status=DRIFT,
+                advice=f"{version} is not a valid master version in {region}; {channel} offers {listed or 'none'}")
+
+
+# --- toolchain checks ----------------------------------------------------------------
+
+
+def _version(text: str) -> tuple[int, ...] | None:
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def _dotted(v: tuple[int, ...]) -> str:
+    return ".".join(map(str, v))
+
+
+def _run(argv: list[str], cwd: Path) -> str | None:
+    """stdout of a tool, or None when it cannot be run."""
+    try:
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_SECONDS)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _tool_row(name: str, need: str, found: tuple[int, ...] | None, ok: bool, advice: str) -> Check:
+    live = _dotted(found) if found else "not found"
+    return Check("toolchain", name, OK if ok else DRIFT, need, live, "" if ok else advice)
+
+
+def check_toolchain(root: Path) -> list[Check]:
+    """terraform, node and the project's cdktf CLI: present and new enough."""
+    rows: list[Check] = []
+    terraform = shutil.which("terraform")
+    out = _run([terraform, "version", "-json"], root) if terraform else None
+    found = None
+    if out:
+        try:
+            found = _version(json.loads(out).get("terraform_version", ""))
+        except ValueError:
+            found = _version(out)
+    rows.append(_tool_row("terraform", f">= {_dotted(MIN_TERRAFORM)}", found, bool(found and found >= MIN_TERRAFORM),
+                          "install Terraform >= " + _dotted(MIN_TERRAFORM) + " (https://developer.hashicorp.com/terraform/install)"))
+    node = shutil.which("node")
+    found = _version(_run([node, "--version"], root) or "") if node else None
+    rows.append(_tool_row("node", f">= {_dotted(MIN_NODE)}", found, bool(found and found >= MIN_NODE),
+                          f"install Node.js >= {MIN_NODE[0]}"))
+    pinned = _pinned_cdktf(root)
+    cli = root / "node_modules" / ".bin" / "cdktf"
+    found = None
+    if cli.exists():
+        out = _run([str(cli), "--version"], root) or ""
+        # The CLI also prints terraform configuration warnings; the version is a line of its own.
+        found = next((_version(line) for line in out.splitlines() if re.fullmatch(r"\s*\d+\.\d+\.\d+\s*", line)), None)
+    rows.append(_tool_row("cdktf CLI", f"== {pinned}" if pinned else "installed", found,
+                          bool(found and (pinned is None or _dotted(found) == pinned)),
+                          "run `make install` (npm ci installs the pinned cdktf CLI into node_modules)"))
+    return rows
+
+
+def _pinned_cdktf(root: Path) -> str | None:
+    try:
+        package = json.loads((root / "package.json").read_text())
+    except (OSError, ValueError):
+        return None
+    deps = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+    return deps.get(CDKTF_CLI_PACKAGE)
+
+
+# --- the whole run ------------------------------------------------------------------
+
+
+def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *,
+             endpoint: str | None = None, root: Path | None = None, toolchain: bool = True) -> Report:
+    """Run every check for ``env``; the cluster part stops at the first API error (``Report.error``)."""
+    names = Names(env)
+    report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
+    try:
+        report.checks += check_cluster(env, client or cluster_client(endpoint))
+    except DoctorError as exc:
+        report.error = str(exc)
+    if toolchain:
+        report.checks += check_toolchain(root or Path.cwd())
+    return report

@@ -1,0 +1,367 @@
+"""``gkeml doctor`` against a real HTTP server on 127.0.0.1 that speaks the GKE REST API.
+
+The real ``google-cloud-container`` client (REST transport) talks to the server;
+nothing in the client is mocked. The server answers the two paths the doctor
+reads, ``GET /v1/projects/{p}/locations/{l}/clusters/{c}`` and
+``GET /v1/projects/{p}/locations/{l}/serverConfig``, in the JSON shapes of the
+GKE API (enums as integers when the client asks for ``enum-encoding=int``, as
+Google does), and errors in the ``google.rpc.Status`` shape Google returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from gkeml import doctor
+from conftest import ENVIRONMENTS, ROOT
+
+DEV_CLUSTER = "/v1/projects/acme-ml-dev/locations/us-central1/clusters/acme-ml-dev"
+DEV_SERVER_CONFIG = "/v1/projects/acme-ml-dev/locations/us-central1/serverConfig"
+PROD_CLUSTER = "/v1/projects/acme-ml-prod/locations/us-central1/clusters/acme-ml-prod"
+PROD_SERVER_CONFIG = "/v1/projects/acme-ml-prod/locations/us-central1/serverConfig"
+
+REGULAR_VERSION = "1.33.5-gke.1162000"
+OLD_VERSION = "1.32.9-gke.1108000"
+
+SERVER_CONFIG = {
+    "defaultClusterVersion": REGULAR_VERSION,
+    "validMasterVersions": ["1.34.1-gke.1829001", REGULAR_VERSION, "1.33.4-gke.1245000", OLD_VERSION],
+    "channels": [
+        {"channel": "RAPID", "defaultVersion": "1.34.1-gke.1829001", "validVersions": ["1.34.1-gke.1829001"]},
+        {"channel": "REGULAR", "defaultVersion": REGULAR_VERSION,
+         "validVersions": [REGULAR_VERSION, "1.33.4-gke.1245000"]},
+        {"channel": "STABLE", "defaultVersion": "1.33.4-gke.1245000", "validVersions": ["1.33.4-gke.1245000"]},
+    ],
+}
+
+
+def healthy_cluster(project: str = "acme-ml-dev", public: bool = True, channel: str = "REGULAR") -> dict:
+    """A cluster as GKE reports it after ``cdktf deploy`` of the default environment."""
+    cluster = {
+        "name": project,
+        "location": "us-central1",
+        "locations": ["us-central1-c", "us-central1-a", "us-central1-b"],
+        "status": "RUNNING",
+        "autopilot": {"enabled": True},
+        "releaseChannel": {"channel": channel},
+        "privateClusterConfig": {"enablePrivateNodes": True},
+        "controlPlaneEndpointsConfig": {
+            "dnsEndpointConfig": {"endpoint": f"gke-abc-{project}.us-central1.gke.goog", "allowExternalTraffic": True},
+            "ipEndpointsConfig": {"enabled": public},
+        },
+        "workloadIdentityConfig": {"workloadPool": f"{project}.svc.id.goog"},
+        "currentMasterVersion": REGULAR_VERSION if channel == "REGULAR" else "1.33.4-gke.1245000",
+    }
+    if public:
+        cluster["masterAuthorizedNetworksConfig"] = {
+            "enabled": True, "cidrBlocks": [{"displayName": "office", "cidrBlock": "203.0.113.0/24"}],
+        }
+    return cluster
+
+
+def error(code: int, status: str, message: str, reason: str | None = None) -> dict:
+    """A GKE API error body (google.rpc.Status as JSON)."""
+    body: dict = {"error": {"code": code, "status": status, "message": message}}
+    if reason:
+        body["error"]["details"] = [{
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com",
+            "metadata": {"service": "container.googleapis.com", "consumer": "projects/104857600123"},
+        }]
+    return body
+
+
+class GkeApi:
+    """A local GKE REST server: ``routes`` maps a path to (HTTP status, JSON body)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, dict]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                url = urlsplit(self.path)
+                api.requests.append((url.path, dict(self.headers)))
+                status, body = api.routes.get(url.path, (404, error(404, "NOT_FOUND", f"{url.path} not found")))
+                if status == 200 and "enum-encoding=int" in unquote(url.query):
+                    body = _int_enums(url.path, body)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def paths(self) -> list[str]:
+        return [p for p, _ in self.requests]
+
+
+def _int_enums(path: str, body: dict) -> dict:
+    """Re-encode a response with integer enums, as the API does for ``enum-encoding=int``."""
+    from google.cloud import container_v1
+
+    message = container_v1.ServerConfig if path.endswith("/serverConfig") else container_v1.Cluster
+    return json.loads(message.to_json(message.from_json(json.dumps(body)), use_integers_for_enums=True))
+
+
+@pytest.fixture
+def gke():
+    """A running GKE REST server, stopped at the end of the test."""
+    api = GkeApi()
+    api.thread.start()
+    try:
+        yield api
+    finally:
+        api.server.shutdown()
+        api.server.server_close()
+        api.thread.join(timeout=10)
+
+
+def gkeml(*args: str) -> subprocess.CompletedProcess:
+    """The ``gkeml`` command line, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def run_doctor(env: str, gke: GkeApi) -> tuple[int, dict, str]:
+    """``gkeml doctor ENV --format json`` against the local server: exit code, JSON report, stderr."""
+    done = gkeml("doctor", env, "--environments", str(ENVIRONMENTS), "--endpoint", gke.url,
+                 "--format", "json", "--no-toolchain")
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def by_name(report: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in report["checks"]}
+
+
+def serve_dev(gke: GkeApi, cluster: dict | None = None) -> None:
+    gke.routes[DEV_CLUSTER] = (200, cluster or healthy_cluster())
+    gke.routes[DEV_SERVER_CONFIG] = (200, SERVER_CONFIG)
+
+
+def test_healthy_dev_cluster_has_no_drift_and_sends_no_credentials_over_http(gke):
+    serve_dev(gke)
+    code, report, err = run_doctor("dev", gke)
+    assert code == 0, report
+    checks = by_name(report)
+    assert {c["status"] for c in checks.values()} == {"ok"}
+    assert {"cluster status", "autopilot", "release channel", "private nodes", "DNS endpoint external traffic",
+            "IP endpoint enabled", "authorized networks", "node zones", "workload identity pool",
+            "master version"} <= set(checks)
+    assert checks["master version"]["live"] == REGULAR_VERSION
+    assert checks["IP endpoint enabled"]["expected"] == "True"
+    assert report["cluster"] == "projects/acme-ml-dev/locations/us-central1/clusters/acme-ml-dev"
+    assert gke.paths() == [DEV_CLUSTER, DEV_SERVER_CONFIG]
+    assert all("Authorization" not in headers for _, headers in gke.requests)
+    assert err == ""
+
+
+def test_healthy_prod_expects_no_ip_endpoint_and_the_stable_channel(gke):
+    gke.routes[PROD_CLUSTER] = (200, healthy_cluster("acme-ml-prod", public=False, channel="STABLE"))
+    gke.routes[PROD_SERVER_CONFIG] = (200, SERVER_CONFIG)
+    code, report, _ = run_doctor("prod", gke)
+    assert code == 0, report
+    checks = by_name(report)
+    assert checks["IP endpoint enabled"]["live"] == "False"
+    assert checks["release channel"]["live"] == "STABLE"
+    assert "authorized networks" not in checks
+
+
+def test_drifted_cluster_exits_1_and_names_every_difference(gke):
+    cluster = healthy_cluster()
+    cluster["releaseChannel"] = {"channel": "RAPID"}
+    cluster["currentMasterVersion"] = "1.34.1-gke.1829001"
+    cluster["privateClusterConfig"] = {"enablePrivateNodes": False}
+    cluster["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] = False
+    cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"].append({"cidrBlock": "0.0.0.0/0"})
+    cluster["locations"] = ["us-central1-a", "us-central1-f"]
+    serve_dev(gke, cluster)
+    code, report, _ = run_doctor("dev", gke)
+    assert code == 1
+    drifted = {c["name"]: c for c in report["checks"] if c["status"] == "drift"}
+    assert set(drifted) == {"release channel", "private nodes", "DNS endpoint external traffic",
+                            "authorized networks", "node zones"}
+    assert (drifted["release channel"]["expected"], drifted["release channel"]["live"]) == ("REGULAR", "RAPID")
+    assert "cdktf deploy dev" in drifted["release channel"]["advice"]
+    assert drifted["authorized networks"]["live"] == "0.0.0.0/0, 203.0.113.0/24"
+    assert by_name(report)["master version"]["status"] == "warn"  # valid in the region, but not a REGULAR version
+    assert all(c["advice"] == "" for c in report["checks"] if c["status"] == "ok")
+
+
+def test_standard_cluster_and_public_ip_endpoint_in_prod_are_drift(gke):
+    cluster = healthy_cluster("acme-ml-prod", public=True, channel="STABLE")
+    cluster["autopilot"] = {}
+    gke.routes[PROD_CLUSTER] = (200, cluster)
+    gke.routes[PROD_SERVER_CONFIG] = (200, SERVER_CONFIG)
+    code, report, _ = run_doctor("prod", gke)
+    assert code == 1
+    checks = by_name(report)
+    assert checks["autopilot"]["status"] == "drift"
+    assert (checks["IP endpoint enabled"]["expected"], checks["IP endpoint enabled"]["live"]) == ("False", "True")
+
+
+def test_master_version_gke_no_longer_offers_on_the_channel_is_a_warning(gke):
+    serve_dev(gke, {**healthy_cluster(), "currentMasterVersion": OLD_VERSION})
+    code, report, _ = run_doctor("dev", gke)
+    assert code == 0
+    row = by_name(report)["master version"]
+    assert row["status"] == "warn"
+    assert "not a REGULAR version (offered: 1.33.5-gke.1162000, 1.33.4-gke.1245000)" in row["advice"]
+
+
+def test_master_version_not_valid_in_the_region_is_drift(gke):
+    serve_dev(gke, {**healthy_cluster(), "currentMasterVersion": "1.29.1-gke.1000"})
+    code, report, _ = run_doctor("dev", gke)
+    assert code == 1
+    row = by_name(report)["master version"]
+    assert row["status"] == "drift"
+    assert "not a valid master version in us-central1" in row["advice"]
+
+
+@pytest.mark.parametrize("state, status, code", [("RECONCILING", "warn", 0), ("ERROR", "drift", 1)])
+def test_cluster_state_other_than_running(gke, state, status, code):
+    serve_dev(gke, {**healthy_cluster(), "status": state, "statusMessage": "upgrading control plane"})
+    exit_code, report, _ = run_doctor("dev", gke)
+    row = by_name(report)["cluster status"]
+    assert (exit_code, row["status"], row["live"]) == (code, status, state)
+    assert "upgrading control plane" in row["advice"]
+
+
+def test_missing_cluster_is_drift_with_deploy_advice(gke):
+    gke.routes[DEV_CLUSTER] = (404, error(404, "NOT_FOUND", "Not found: projects/acme-ml-dev/.../acme-ml-dev."))
+    code, report, _ = run_doctor("dev", gke)
+    assert code == 1
+    [row] = report["checks"]
+    assert (row["name"], row["status"], row["live"]) == ("cluster exists", "drift", "not found")
+    assert "cdktf deploy dev" in row["advice"]
+    assert gke.paths() == [DEV_CLUSTER]
+
+
+def test_permission_denied_exits_2_with_one_line_of_advice(gke):
+    gke.routes[DEV_CLUSTER] = (403, error(403, "PERMISSION_DENIED", "Required 'container.clusters.get' permission",
+                                          reason="IAM_PERMISSION_DENIED"))
+    code, report, err = run_doctor("dev", gke)
+    assert code == 2
+    assert report["checks"] == []
+    assert "roles/container.clusterViewer on project acme-ml-dev" in report["error"]
+    assert err.count("\n") == 1 and err.startswith("gkeml doctor: permission denied")
+
+
+def test_disabled_api_exits_2_and_says_how_to_enable_it(gke):
+    gke.routes[DEV_CLUSTER] = (403, error(403, "PERMISSION_DENIED", "Kubernetes Engine API has not been used in "
+                                          "project 104857600123 before or it is disabled.", reason="SERVICE_DISABLED"))
+    code, report, err = run_doctor("dev", gke)
+    assert code == 2
+    assert "gcloud services enable container.googleapis.com --project acme-ml-dev" in report["error"]
+    assert err.count("\n") == 1
+
+
+def test_server_config_failure_is_reported_not_raised(gke):
+    gke.routes[DEV_CLUSTER] = (200, healthy_cluster())
+    gke.routes[DEV_SERVER_CONFIG] = (401, error(401, "UNAUTHENTICATED", "Request had invalid credentials."))
+    code, report, _ = run_doctor("dev", gke)
+    assert code == 2
+    assert "gcloud auth application-default login" in report["error"]
+
+
+def test_table_output_lists_checks_and_advice(gke):
+    cluster = copy.deepcopy(healthy_cluster())
+    cluster["releaseChannel"] = {"channel": "STABLE"}
+    serve_dev(gke, cluster)
+    done = gkeml("doctor", "dev", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain")
+    out = done.stdout
+    assert done.returncode == 1
+    line = next(line for line in out.splitlines() if "release channel" in line)
+    assert re.split(r"\s{2,}", line) == ["cluster", "release channel", "DRIFT", "REGULAR", "STABLE"]
+    assert "- release channel: changed outside Terraform" in out
+    assert out.rstrip().endswith("1 drift, 0 warning(s), 9 ok")
+
+
+def test_unreachable_endpoint_exits_2():
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = gkeml("doctor", "dev", "--environments", str(ENVIRONMENTS), "--endpoint", f"http://127.0.0.1:{port}",
+                 "--no-toolchain")
+    assert done.returncode == 2
+    assert "cannot reach the GKE API" in done.stderr
+
+
+@pytest.mark.parametrize("endpoint, message", [
+    ("http://gke.example.com", "plain http is allowed only to"),
+    ("ftp://127.0.0.1:1", "is not a base URL"),
+    ("http://127.0.0.1:1/v1/projects", "is not a base URL"),
+])
+def test_bad_endpoint_is_refused_before_any_request(endpoint, message):
+    done = gkeml("doctor", "dev", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain")
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_unknown_environment_lists_the_defined_ones():
+    done = gkeml("doctor", "qa", "--environments", str(ENVIRONMENTS))
+    assert done.returncode == 2
+    assert "no environment 'qa'; defined: dev, prod, staging" in done.stderr
+
+
+# --- toolchain ------------------------------------------------------------------------
+
+
+def test_toolchain_of_this_checkout_is_usable():
+    """terraform, node and the pinned cdktf CLI that `make install` provides."""
+    rows = {c.name: c for c in doctor.check_toolchain(ROOT)}
+    assert set(rows) == {"terraform", "node", "cdktf CLI"}
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdktf-cli"]
+    assert rows["cdktf CLI"].expected == f"== {pinned}"
+    assert {r.name: r.status for r in rows.values()} == {"terraform": "ok", "node": "ok", "cdktf CLI": "ok"}, rows
+
+
+def _tool(directory: Path, name: str, output: str) -> None:
+    script = directory / name
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' '{output}'\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+def test_missing_and_outdated_tools_are_drift(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _tool(bin_dir, "terraform", json.dumps({"terraform_version": "1.1.9"}))
+    monkeypatch.setenv("PATH", str(bin_dir))  # no node on PATH
+    (tmp_path / "package.json").write_text(json.dumps({"devDependencies": {"cdktf-cli": "0.21.0"}}))
+    cli = tmp_path / "node_modules" / ".bin"
+    cli.mkdir(parents=True)
+    _tool(cli, "cdktf", "0.20.11")
+    rows = {c.name: c for c in doctor.check_toolchain(tmp_path)}
+    assert (rows["terraform"].status, rows["terraform"].live) == ("drift", "1.1.9")
+    assert (rows["node"].status, rows["node"].live) == ("drift", "not found")
+    assert (rows["cdktf CLI"].status, rows["cdktf CLI"].live, rows["cdktf CLI"].expected) == ("drift", "0.20.11", "== 0.21.0")
+    assert "make install" in rows["cdktf CLI"].advice
+
+
+def test_toolchain_drift_alone_makes_doctor_exit_1(gke, tmp_path, monkeypatch):
+    serve_dev(gke)
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed
+    from gkeml.config import load_environment
+
+    report = doctor.diagnose(load_environment(ENVIRONMENTS / "dev.yaml"), endpoint=gke.url, root=tmp_path)
+    assert report.exit_code == 1
+    assert {c.name for c in report.checks if c.status == "drift"} == {"terraform", "node", "cdktf CLI"}
