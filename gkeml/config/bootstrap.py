@@ -145,3 +145,41 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[tuple[t
         problems.append((("ci", "grantable_roles"),
                          f"missing {', '.join(sorted(roles))} (given to identities in {where}); add them"))
     return problems
+
+
+def ci_identity(boot: Bootstrap) -> dict[str, str]:
+    """What ``google-github-actions/auth`` needs, derived from the bootstrap file alone:
+    the full provider name (project NUMBER) and the CI service account's email."""
+    pool = platform.federation_pool_name(boot.project.number, boot.ci.pool)
+    return {
+        "workload_identity_provider": f"{pool}/providers/{boot.ci.provider}",
+        "service_account": f"{boot.ci.service_account}@{boot.project.id}.iam.gserviceaccount.com",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gkeml.config.bootstrap ENV``: print ``key=value`` lines of :func:`ci_identity`
+    (the format of ``$GITHUB_OUTPUT``); exit 2 on a missing or invalid ``bootstrap/ENV.yaml``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m gkeml.config.bootstrap",
+        description="Print the Workload Identity provider and CI service account of ENV as key=value lines "
+                    "(append them to $GITHUB_OUTPUT in a workflow).",
+    )
+    parser.add_argument("env", help="environment name: reads DIR/ENV.yaml")
+    parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")
+    args = parser.parse_args(argv)
+    try:
+        boot = load_bootstrap(Path(args.dir) / f"{args.env}.yaml")
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for key, value in ci_identity(boot).items():
+        print(f"{key}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
