@@ -1,0 +1,247 @@
+"""Pure-Python builders: a :class:`JobSpec` (and optionally its environment) -> Kubernetes objects.
+
+One builder serves ``gkeml job render``/``submit`` and the W&B Launch queue
+template, so the agent and a human submit identical pods. Platform facts come
+from :mod:`gkeml.platform`; the security baseline from :mod:`gkeml.manifests`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from gkeml import platform
+from gkeml.config import ConfigError, Environment
+from gkeml.config.loader import ConfigProblem
+from gkeml.jobs.spec import JobSpec, check_in_env
+from gkeml.manifests import (
+    NON_ROOT_UID,
+    Obj,
+    container_security_context,
+    metadata,
+    node_selector,
+    pod_security_context,
+    resources,
+)
+from gkeml.naming import Names
+
+CONTAINER = "trainer"
+MOUNT_PATHS = {"dataset": "/data", "checkpoints": "/checkpoints", "output": "/output"}
+MOUNT_ENV = {"dataset": "DATA_DIR", "checkpoints": "CHECKPOINT_DIR", "output": "OUTPUT_DIR"}
+SCRATCH = "/tmp"
+LOCAL_CHECKPOINTS = f"{SCRATCH}/checkpoints"  # without a checkpoint bucket (lost with the pod)
+# Placeholder W&B Launch replaces with the run id, so every launched job gets its own name.
+LAUNCH_RUN_ID = "${run_id}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the job lands: namespace, Kubernetes service account and real bucket names."""
+
+    namespace: str
+    service_account: str | None
+    buckets: dict[str, str]  # role -> bucket name
+
+    @classmethod
+    def of(cls, spec: JobSpec, env: Environment | None) -> "Target":
+        """Resolve names through the environment (``Names``) or take the spec literally."""
+        mounts = spec.mounts()
+        if env is None:
+            return cls(spec.team, spec.identity, {role: m.bucket for role, m in mounts.items()})
+        check_in_env(spec, env)
+        names = Names(env)
+        ksa = env.identity(spec.identity).ksa if spec.identity else None
+        return cls(spec.team, ksa, {role: names.bucket(m.bucket) for role, m in mounts.items()})
+
+
+def labels(spec: JobSpec) -> dict[str, str]:
+    """Labels on the Job, its pods and the headless Service."""
+    return {
+        "app.kubernetes.io/name": spec.name,
+        "app.kubernetes.io/component": "training",
+        "app.kubernetes.io/managed-by": "gkeml",
+    }
+
+
+def master_addr(spec: JobSpec) -> str:
+    """Stable DNS name of the index-0 pod: ``<job>-0.<headless service>``."""
+    return f"{spec.name}-0.{spec.name}"
+
+
+def headless_service(spec: JobSpec, target: Target) -> Obj:
+    """Headless Service giving every pod of an Indexed Job the DNS name ``<job>-<index>.<svc>``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(spec.name, target.namespace, labels(spec)),
+        "spec": {
+            "clusterIP": "None",
+            "selector": {platform.JOB_NAME_LABEL: spec.name},
+            # Ranks must find node 0 while the pods start, before they are Ready.
+            "publishNotReadyAddresses": True,
+        },
+    }
+
+
+def trainer_command(spec: JobSpec) -> tuple[list[str], list[str]]:
+    """torchrun command and trainer arguments of the reference trainer.
+
+    ``$(VAR)`` references are expanded by the kubelet from the container's env;
+    ``JOB_COMPLETION_INDEX`` is added to that env by the Job controller.
+    """
+    t = spec.trainer
+    command = ["torchrun", f"--nnodes={spec.nodes}", f"--nproc_per_node={spec.processes_per_node}"]
+    if spec.nodes == 1:
+        command.append("--standalone")
+    else:
+        command += [
+            f"--node_rank=$({platform.JOB_COMPLETION_INDEX_ENV})",
+            "--master_addr=$(MASTER_ADDR)",
+            "--master_port=$(MASTER_PORT)",
+        ]
+    command.append(t.script)
+    args = [f"--steps={t.steps}", f"--checkpoint-every={t.checkpoint_every}", "--checkpoint-dir=$(CHECKPOINT_DIR)"]
+    return command, args + list(t.args)
+
+
+def container_env(spec: JobSpec) -> list[Obj]:
+    """Environment of the container: paths, rendezvous, W&B (key from a Secret), then the spec's own."""
+    env: list[Obj] = [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": SCRATCH}]
+    mounts = spec.mounts()
+    for role, path in MOUNT_PATHS.items():
+        if role in mounts:
+            env.append({"name": MOUNT_ENV[role], "value": path})
+    if "checkpoints" not in mounts and spec.uses_trainer:
+        env.append({"name": "CHECKPOINT_DIR", "value": LOCAL_CHECKPOINTS})
+    if spec.nodes > 1:
+        env += [{"name": "MASTER_ADDR", "value": master_addr(spec)},
+                {"name": "MASTER_PORT", "value": str(spec.trainer.master_port)}]
+    if spec.wandb is not None:
+        w = spec.wandb
+        env.append({"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {"name": w.secret, "key": w.key}}})
+        env.append({"name": "WANDB_PROJECT", "value": w.project})
+        if w.entity:
+            env.append({"name": "WANDB_ENTITY", "value": w.entity})
+        if w.base_url:
+            env.append({"name": "WANDB_BASE_URL", "value": w.base_url})
+    env += [{"name": k, "value": v} for k, v in spec.env.items()]
+    return env
+
+
+def gcs_volume(role: str, bucket: str, prefix: str | None) -> Obj:
+    """An inline GCS FUSE CSI volume; the dataset is read-only."""
+    options = ["implicit-dirs", f"uid={NON_ROOT_UID}", f"gid={NON_ROOT_UID}"]
+    if prefix:
+        options.append(f"only-dir={prefix.rstrip('/')}")
+    return {
+        "name": role,
+        "csi": {
+            "driver": platform.GCSFUSE_DRIVER,
+            "readOnly": role == "dataset",
+            "volumeAttributes": {"bucketName": bucket, "mountOptions": ",".join(options)},
+        },
+    }
+
+
+def pod_annotations(spec: JobSpec) -> dict[str, str]:
+    """GCS FUSE sidecar injection and its limits (only when a bucket is mounted)."""
+    if not spec.mounts():
+        return {}
+    g = spec.gcsfuse
+    sizes = {"cpu": g.cpu, "memory": g.memory, "ephemeral-storage": g.ephemeral_storage}
+    return {platform.GCSFUSE_ANNOTATION: "true",
+            **{platform.GCSFUSE_SIDECAR_ANNOTATIONS[k]: v for k, v in sizes.items()}}
+
+
+def pod_spec(spec: JobSpec, target: Target) -> Obj:
+    """The pod: non-root, no token, GPU/Spot/placement selectors, scratch, shm and GCS volumes."""
+    if spec.uses_trainer:
+        command, args = trainer_command(spec)
+    else:
+        command, args = list(spec.command or []), list(spec.args)
+    scratch_size = spec.ephemeral_storage or f"{platform.DEFAULT_EPHEMERAL_GIB:g}Gi"
+    volumes: list[Obj] = [
+        {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shared_memory}},
+    ]
+    mounts: list[Obj] = [{"name": "scratch", "mountPath": SCRATCH}, {"name": "dshm", "mountPath": "/dev/shm"}]
+    for role, mount in spec.mounts().items():
+        volumes.append(gcs_volume(role, target.buckets[role], mount.prefix))
+        mounts.append({"name": role, "mountPath": MOUNT_PATHS[role], "readOnly": role == "dataset"})
+    container: Obj = {"name": CONTAINER, "image": spec.image, "imagePullPolicy": "IfNotPresent"}
+    if spec.uses_trainer:
+        container["workingDir"] = spec.trainer.working_dir
+    container["command"] = command
+    if args:
+        container["args"] = args
+    container.update({
+        "env": container_env(spec),
+        "resources": resources(spec.cpu, spec.memory, spec.gpu_count if spec.gpu else 0, spec.ephemeral_storage),
+        "securityContext": container_security_context(),
+        "volumeMounts": mounts,
+    })
+    selector = node_selector(gpu=spec.gpu, gpu_count=spec.gpu_count, spot=spec.spot, compute_class=spec.compute_class)
+    if spec.compact_placement:
+        selector[platform.PLACEMENT_GROUP_LABEL] = spec.name
+    pod: Obj = {"restartPolicy": "Never"}
+    if spec.nodes > 1:
+        pod["subdomain"] = spec.name
+    if target.service_account:
+        pod["serviceAccountName"] = target.service_account
+    pod.update({
+        # Workload Identity and the GCS FUSE driver need no Kubernetes API token in the pod.
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        "terminationGracePeriodSeconds": spec.grace_seconds,
+        "nodeSelector": selector,
+        "containers": [container],
+        "volumes": volumes,
+    })
+    return pod
+
+
+def job(spec: JobSpec, target: Target) -> Obj:
+    """The batch/v1 Job: retries, deadline, TTL, preemption-tolerant failure policy."""
+    job_labels = labels(spec)
+    if spec.queue:
+        job_labels[platform.KUEUE_QUEUE_LABEL] = spec.queue
+    body: Obj = {
+        "backoffLimit": spec.backoff_limit,
+        "activeDeadlineSeconds": spec.active_deadline_seconds,
+        "ttlSecondsAfterFinished": spec.ttl_seconds_after_finished,
+        "completions": spec.nodes,
+        "parallelism": spec.nodes,
+    }
+    if spec.indexed:
+        body["completionMode"] = "Indexed"
+    # Preemption and other disruptions do not count against backoffLimit.
+    body["podFailurePolicy"] = {"rules": [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+    ]}
+    template_meta: Obj = {"labels": labels(spec)}
+    if pod_annotations(spec):
+        template_meta["annotations"] = pod_annotations(spec)
+    body["template"] = {"metadata": template_meta, "spec": pod_spec(spec, target)}
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": metadata(spec.name, target.namespace, job_labels), "spec": body}
+
+
+def render(spec: JobSpec, env: Environment | None = None) -> list[Obj]:
+    """All Kubernetes objects of the job, in apply order (headless Service first)."""
+    target = Target.of(spec, env)
+    objects = [headless_service(spec, target)] if spec.nodes > 1 else []
+    return objects + [job(spec, target)]
+
+
+def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
+    """W&B Launch queue config for Kubernetes: the same Job, named per run (``<name>-${run_id}``).
+
+    W&B Launch creates a single Job object, so multi-node jobs (which also need
+    their headless Service) are refused: submit them with ``gkeml job submit``.
+    """
+    if spec.nodes > 1:
+        raise ConfigError([ConfigProblem(spec._file, 0, "nodes", f"{spec.nodes} nodes need a headless Service, "
+                                         "but W&B Launch creates only the Job; allowed: 1 (use gkeml job submit)")])
+    rendered = copy.deepcopy(next(o for o in render(spec, env) if o["kind"] == "Job"))
+    rendered["metadata"]["name"] = f"{spec.name}-{LAUNCH_RUN_ID}"
+    return {"resource_args": {"kubernetes": rendered}}

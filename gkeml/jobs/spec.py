@@ -1,0 +1,290 @@
+"""The job spec: a short YAML file describing one training (or batch) job.
+
+Validated like the environment files (``extra=forbid``, strict types) and loaded
+through :func:`gkeml.config.parse`, so every mistake reads
+``file:line: field: message`` and names the allowed values. Checks against an
+environment (team, identity, buckets, compute class) are in :func:`env_problems`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from gkeml import platform
+from gkeml.config import ConfigError, parse
+from gkeml.config.loader import ConfigProblem
+from gkeml.config.model import DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
+from gkeml.manifests import gib, parse_quantity
+
+# Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
+MAX_JOB_NAME = 52
+IMAGE = re.compile(r"^[a-z0-9][-a-z0-9._/:]*[a-z0-9](:[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}|@sha256:[a-f0-9]{64})$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Environment variables that hold credentials: they must come from a Secret, never from the spec.
+SECRET_ENV = re.compile(r"(^|_)(API_KEY|KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS)$", re.IGNORECASE)
+# Variables the builder sets itself; a spec may not override them.
+RESERVED_ENV = ("MASTER_ADDR", "MASTER_PORT", "CHECKPOINT_DIR", "DATA_DIR", "OUTPUT_DIR", "HOME",
+                "PYTHONUNBUFFERED", platform.JOB_COMPLETION_INDEX_ENV, "WANDB_PROJECT", "WANDB_ENTITY",
+                "WANDB_BASE_URL", "WANDB_API_KEY")
+
+
+class Mount(Strict):
+    """A GCS bucket mounted through the GCS FUSE CSI driver."""
+
+    bucket: str = Field(min_length=1, description="With --env: a bucket name of the environment; else the real bucket.")
+    prefix: Optional[str] = Field(
+        None, pattern=r"^[-_.a-zA-Z0-9]+(/[-_.a-zA-Z0-9]+)*/?$",
+        description="Mount only this folder of the bucket (GCS FUSE only-dir).",
+    )
+
+
+class GcsFuseSidecar(Strict):
+    """Limits of the GCS FUSE sidecar (pod annotations); Autopilot bills them with the pod."""
+
+    cpu: Quantity = "250m"
+    memory: Quantity = "256Mi"
+    ephemeral_storage: Quantity = Field("5Gi", description="Write staging: must hold the largest checkpoint file.")
+
+
+class WandB(Strict):
+    """Weights & Biases settings; the API key comes from a Kubernetes Secret."""
+
+    project: str = Field(min_length=1)
+    entity: Optional[str] = None
+    secret: DnsLabel = Field("wandb-api-key", description="Kubernetes Secret holding the API key.")
+    key: str = Field("api-key", pattern=r"^[-._a-zA-Z0-9]+$", description="Key of the API key in the Secret.")
+    base_url: Optional[str] = Field(None, pattern=r"^https://")
+
+
+class Trainer(Strict):
+    """Arguments of the reference trainer (examples/trainer), the default command."""
+
+    script: str = Field("train.py", min_length=1, description="Trainer script, relative to working_dir.")
+    working_dir: str = Field("/app", pattern=r"^/")
+    steps: int = Field(1000, ge=1)
+    checkpoint_every: int = Field(100, ge=1, description="Checkpoint every N steps (and always on SIGTERM).")
+    args: list[str] = Field(default_factory=list, description="More trainer arguments.")
+    master_port: int = Field(29500, ge=1024, le=65535, description="Rendezvous port of node 0 (multi-node).")
+
+
+class JobSpec(Strict):
+    """One job: what runs, on which hardware, with which data, identity and retry policy."""
+
+    name: DnsLabel = Field(description="Job name (also the headless Service of a multi-node job).")
+    team: DnsLabel = Field(description="Team namespace the job runs in.")
+    image: Optional[str] = Field(None, description="Container image with a tag or digest (required).")
+    command: Optional[list[str]] = Field(
+        None, min_length=1, description="Replaces the reference trainer (torchrun) as the container command.")
+    args: list[str] = Field(default_factory=list, description="Arguments for a custom command.")
+    trainer: Trainer = Field(default_factory=Trainer)
+    gpu: Optional[str] = Field(None, description=f"GPU type: {', '.join(platform.GPUS)}.")
+    gpu_count: int = Field(1, ge=1, description="GPUs per node (per pod).")
+    nodes: int = Field(1, ge=1, description="Pods (nodes) of a multi-node DDP job.")
+    completion_mode: Optional[Literal["Indexed", "NonIndexed"]] = Field(
+        None, description="Default: Indexed for multi-node jobs, NonIndexed otherwise.")
+    cpu: Quantity = "4"
+    memory: Quantity = "16Gi"
+    ephemeral_storage: Optional[Quantity] = Field(None, description="Request for /tmp and the container's writable layers.")
+    shared_memory: Quantity = Field("1Gi", description="Size of /dev/shm (memory-backed; counts against memory).")
+    spot: bool = False
+    compact_placement: bool = Field(False, description=f"Place the nodes close together (GPUs: "
+                                    f"{', '.join(g for g, v in platform.GPUS.items() if v.compact_placement)}).")
+    compute_class: Optional[str] = Field(None, description="Compute class of a CPU-only job.")
+    queue: Optional[DnsLabel] = Field(None, description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name).")
+    identity: Optional[ShortName] = Field(None, description="Workload Identity the pods run as.")
+    dataset: Optional[Mount] = Field(None, description="Read-only at /data (DATA_DIR).")
+    checkpoints: Optional[Mount] = Field(None, description="Read-write at /checkpoints (CHECKPOINT_DIR).")
+    output: Optional[Mount] = Field(None, description="Read-write at /output (OUTPUT_DIR).")
+    gcsfuse: GcsFuseSidecar = Field(default_factory=GcsFuseSidecar)
+    wandb: Optional[WandB] = None
+    env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (no credentials).")
+    backoff_limit: int = Field(3, ge=0, le=100, description="Failed pods allowed before the job fails.")
+    ttl_seconds_after_finished: int = Field(86400, ge=0, description="Delete the finished job after this.")
+    active_deadline_seconds: int = Field(86400, ge=60, description="Stop the job after this, retries included.")
+    termination_grace_seconds: Optional[int] = Field(
+        None, ge=1, description=f"Default: {platform.SPOT_TERMINATION_GRACE_SECONDS} (Spot honours no more).")
+
+    _file: str = PrivateAttr("<spec>")
+
+    # -- derived ---------------------------------------------------------------
+    @property
+    def indexed(self) -> bool:
+        """True when pods get a completion index (rank)."""
+        return (self.completion_mode or ("Indexed" if self.nodes > 1 else "NonIndexed")) == "Indexed"
+
+    @property
+    def uses_trainer(self) -> bool:
+        """True when the container runs the reference trainer through torchrun."""
+        return self.command is None
+
+    @property
+    def processes_per_node(self) -> int:
+        """torchrun workers per pod: one per GPU, one on CPU."""
+        return self.gpu_count if self.gpu else 1
+
+    @property
+    def grace_seconds(self) -> int:
+        """terminationGracePeriodSeconds of the pods."""
+        return self.termination_grace_seconds or platform.SPOT_TERMINATION_GRACE_SECONDS
+
+    def mounts(self) -> dict[str, Mount]:
+        """The GCS mounts in use, by role (dataset, checkpoints, output)."""
+        return {role: m for role in ("dataset", "checkpoints", "output") if (m := getattr(self, role)) is not None}
+
+    # -- checks ----------------------------------------------------------------
+    @model_validator(mode="after")
+    def _check(self) -> "JobSpec":
+        if len(self.name) > MAX_JOB_NAME:
+            raise at("name", f"{len(self.name)} characters; at most {MAX_JOB_NAME} (pod host names are '<name>-<index>')")
+        if self.image is None:
+            raise at("image", "required; set a container image with a tag or digest, e.g. "
+                              "us-docker.pkg.dev/PROJECT/REPO/trainer:1.0")
+        if not IMAGE.match(self.image) or self.image.endswith(":latest"):
+            raise at("image", f"{self.image!r} needs a fixed tag or @sha256 digest (not :latest), "
+                              "e.g. us-docker.pkg.dev/PROJECT/REPO/trainer:1.0")
+        self._check_placement()
+        self._check_resources()
+        self._check_env()
+        return self
+
+    def _check_placement(self) -> None:
+        if self.gpu is not None:
+            if self.gpu not in platform.GPUS:
+                raise at("gpu", f"{self.gpu!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}")
+            counts = platform.GPUS[self.gpu].counts
+            if self.gpu_count not in counts:
+                raise at("gpu_count", f"{self.gpu_count} is not allowed for {self.gpu}; "
+                                      f"allowed: {', '.join(map(str, counts))}")
+            if self.compute_class is not None:
+                raise at("compute_class", "only for CPU-only jobs; a GPU job is placed by gpu and gpu_count")
+        elif "gpu_count" in self.model_fields_set:
+            raise at("gpu_count", "set without gpu; add gpu (allowed: " + ", ".join(platform.GPUS) + ")")
+        if self.nodes > 1 and not self.indexed:
+            raise at("completion_mode", f"NonIndexed cannot run {self.nodes} nodes (pods get no rank); allowed: Indexed")
+        if self.compact_placement:
+            allowed = [g for g, v in platform.GPUS.items() if v.compact_placement]
+            if self.gpu not in allowed:
+                raise at("compact_placement", f"not available for {self.gpu or 'CPU-only jobs'}; "
+                                              f"allowed with gpu: {', '.join(allowed)}")
+            if self.nodes < 2:
+                raise at("compact_placement", "only useful with nodes >= 2")
+        if self.spot:
+            if self.grace_seconds > platform.SPOT_TERMINATION_GRACE_SECONDS:
+                raise at("termination_grace_seconds", f"{self.grace_seconds} s is more than Spot honours; "
+                                                      f"allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}")
+            if self.checkpoints is None:
+                raise at("checkpoints", "required with spot: true, so a preempted run resumes; "
+                                        "add checkpoints: {bucket: ...}")
+        if not self.uses_trainer and "trainer" in self.model_fields_set:
+            raise at("trainer", "ignored with a custom command; remove trainer or command")
+        if self.uses_trainer and self.args:
+            raise at("args", "only with a custom command; use trainer.args for the reference trainer")
+
+    def _check_resources(self) -> None:
+        cpu = parse_quantity(self.cpu)
+        memory = gib(self.memory)
+        sidecar_cpu = parse_quantity(self.gcsfuse.cpu) if self.mounts() else 0.0
+        sidecar_memory = gib(self.gcsfuse.memory) if self.mounts() else 0.0
+        with_sidecar = " (with the GCS FUSE sidecar)" if self.mounts() else ""
+        if gib(self.shared_memory) >= memory:
+            raise at("shared_memory", f"{self.shared_memory} must be below memory {self.memory} (it counts against it)")
+        if self.gpu is not None:
+            r = platform.GPUS[self.gpu].range_for(self.gpu_count)
+            where = f"{self.gpu_count} x {self.gpu}"
+            if not r.min_cpu <= cpu + sidecar_cpu <= r.max_cpu:
+                raise at("cpu", f"{cpu + sidecar_cpu:g} vCPU{with_sidecar} is outside what Autopilot allows for {where}; "
+                                f"allowed: {r.min_cpu:g}-{r.max_cpu:g}")
+            if not r.min_memory_gib <= memory + sidecar_memory <= r.max_memory_gib:
+                raise at("memory", f"{memory + sidecar_memory:g} GiB{with_sidecar} is outside what Autopilot allows for "
+                                   f"{where}; allowed: {r.min_memory_gib:g}-{r.max_memory_gib:g} GiB")
+            return
+        cc = platform.COMPUTE_CLASSES.get(self.compute_class or "general-purpose")
+        if cc is None:  # Performance or a custom class: bounds depend on the machine
+            return
+        total_cpu, total_memory = cpu + sidecar_cpu, memory + sidecar_memory
+        if total_cpu > cc.max_cpu:
+            raise at("cpu", f"{total_cpu:g} vCPU{with_sidecar} is above the {cc.name} maximum; allowed: up to {cc.max_cpu:g}")
+        if total_memory > cc.max_memory_gib:
+            raise at("memory", f"{total_memory:g} GiB{with_sidecar} is above the {cc.name} maximum; "
+                               f"allowed: up to {cc.max_memory_gib:g} GiB")
+        ratio = memory / cpu
+        if cc.min_ratio is not None and cc.max_ratio is not None and not cc.min_ratio <= ratio <= cc.max_ratio:
+            raise at("memory", f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
+                               f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU")
+        if self.ephemeral_storage is not None and gib(self.ephemeral_storage) > platform.EPHEMERAL_MAX_GIB:
+            raise at("ephemeral_storage", f"{self.ephemeral_storage} is above the {platform.EPHEMERAL_MAX_GIB:g} GiB "
+                                          "maximum of CPU pods")
+
+    def _check_env(self) -> None:
+        for name in self.env:
+            if not ENV_NAME.match(name):
+                raise at("env", f"{name!r} is not a variable name; use letters, digits and '_'")
+            if name in RESERVED_ENV:
+                raise at("env", f"{name} is set by gkeml; remove it (reserved: {', '.join(RESERVED_ENV)})")
+            if SECRET_ENV.search(name):
+                raise at("env", f"{name} looks like a credential; keep it in a Kubernetes Secret, never in the spec")
+
+
+def env_problems(spec: JobSpec, env: Environment) -> list[Problem]:
+    """Problems of ``spec`` in ``env``: unknown team, identity, bucket, compute class, missing access."""
+    problems: list[Problem] = []
+    teams = [t.name for t in env.teams]
+    if spec.team not in teams:
+        return [(("team",), f"unknown team {spec.team!r} in {env.name}; allowed: {', '.join(teams) or 'none'}")]
+    buckets = [b.name for b in env.buckets]
+    for role, mount in spec.mounts().items():
+        if mount.bucket not in buckets:
+            problems.append(((role, "bucket"), f"unknown bucket {mount.bucket!r} in {env.name}; "
+                                               f"allowed: {', '.join(buckets) or 'none'}"))
+    identities = env.identities_in(spec.team)
+    names = [i.name for i in identities]
+    if spec.identity is not None and spec.identity not in names:
+        problems.append((("identity",), f"{spec.identity!r} is not an identity of namespace {spec.team} in "
+                                        f"{env.name}; allowed: {', '.join(names) or 'none'}"))
+    if spec.identity is None and spec.mounts():
+        problems.append((("identity",), f"required to mount buckets (Workload Identity); allowed: "
+                                        f"{', '.join(names) or 'none'}"))
+    if spec.identity in names and not problems:
+        ident = env.identity(spec.identity)
+        for role, mount in spec.mounts().items():
+            writable = role != "dataset"
+            granted = ident.writes if writable else ident.reads + ident.writes
+            if mount.bucket not in granted:
+                need = "writes" if writable else "reads"
+                problems.append(((role, "bucket"), f"identity {ident.name!r} cannot {'write' if writable else 'read'} "
+                                                   f"{mount.bucket!r}; add it to identities.{ident.name}.{need} "
+                                                   f"in {env.name}"))
+    if spec.compute_class is not None:
+        allowed = [c.name for c in env.compute_classes] + list(platform.BUILTIN_COMPUTE_CLASSES)
+        if spec.compute_class not in allowed:
+            problems.append((("compute_class",), f"unknown compute class {spec.compute_class!r}; "
+                                                 f"allowed: {', '.join(allowed)}"))
+    return problems
+
+
+def parse_job_spec(text: str, file: str, env: Environment | None = None) -> JobSpec:
+    """Parse spec text; with ``env``, also check it against that environment."""
+    spec = parse(text, file, JobSpec, (lambda s: env_problems(s, env)) if env is not None else None)
+    spec._file = file
+    return spec
+
+
+def load_job_spec(path: str | Path, env: Environment | None = None) -> JobSpec:
+    """Load and check a job spec file; raises ConfigError with ``file:line: field: message``."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_job_spec(text, str(path), env)
+
+
+def check_in_env(spec: JobSpec, env: Environment) -> None:
+    """Raise ConfigError (naming the spec file) when ``spec`` does not fit ``env``."""
+    found = env_problems(spec, env)
+    if found:
+        raise ConfigError([ConfigProblem(spec._file, 0, ".".join(map(str, path)), msg) for path, msg in found])
