@@ -1,0 +1,193 @@
+"""checkov over the synthesized Terraform, with a reviewed skip list.
+
+``make check`` and ``gkeml check`` run checkov (its own virtualenv,
+``.venv-checkov``) with ``--framework terraform_json`` on every
+``cdktf.out/stacks/*/cdk.tf.json``. The gate fails on any failed check that the
+skip list below does not cover, and on parse errors: checkov reports a file it
+cannot parse as ``summary.parsing_errors`` and still exits 0, which would
+otherwise pass a stack that was never checked.
+
+Skips are applied here rather than with ``--skip-check`` so that each one can be
+limited to the resources it was reviewed for (a predicate on the resource's
+Terraform config) and so skipped results stay visible in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+class CheckovError(Exception):
+    """checkov could not be run or its output could not be read (a usage error, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A reviewed exception: the check, why it does not apply, and to which resources."""
+
+    check: str
+    reason: str
+    scope: str = "every resource"
+    applies: Callable[[dict], bool] = field(default=lambda conf: True, repr=False, compare=False)
+
+
+def _ip_endpoint_disabled(conf: dict) -> bool:
+    endpoints = _first(_first(conf.get("control_plane_endpoints_config")).get("ip_endpoints_config"))
+    return endpoints.get("enabled") is False
+
+
+def _checkpoint_bucket(conf: dict) -> bool:
+    return _first(conf.get("labels")).get("purpose") == "checkpoints"
+
+
+def _first(value: Any) -> dict:
+    """A nested block: cdk.tf.json writes single blocks as objects, some as one-element lists."""
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    return value if isinstance(value, dict) else {}
+
+
+SKIPS: tuple[Skip, ...] = (
+    Skip("CKV_GCP_12",
+         "Autopilot always runs GKE Dataplane V2, which enforces NetworkPolicy; the network_policy block the "
+         "check looks for is a Standard-mode (Calico) setting that Autopilot rejects. The toolkit emits "
+         "default-deny policies per team namespace (rule GKE023 checks them)."),
+    Skip("CKV_GCP_69",
+         "Autopilot has no node_config: the GKE metadata server is always on because Workload Identity "
+         "Federation is always enabled on Autopilot."),
+    Skip("CKV_GCP_65",
+         "Google Groups for RBAC needs a Google Workspace group gke-security-groups@<domain>, which the "
+         "environment model does not have; access is granted with IAM roles. Revisit when the config gains "
+         "a security-group field."),
+    Skip("CKV_GCP_20",
+         "The cluster's IP endpoint is disabled (control_plane_endpoints_config.ip_endpoints_config.enabled "
+         "= false): the control plane is reached only through its IAM-authorised DNS endpoint, so there is "
+         "no IP endpoint to restrict. Clusters with public_endpoint: true keep the check.",
+         scope="google_container_cluster with the IP endpoint disabled", applies=_ip_endpoint_disabled),
+    Skip("CKV_GCP_78",
+         "Checkpoint buckets are rewritten every few minutes by training; object versioning would keep every "
+         "overwrite and multiply the storage bill. They expire after 30 days by design. Dataset and artifact "
+         "buckets keep the check.",
+         scope="google_storage_bucket labelled purpose=checkpoints", applies=_checkpoint_bucket),
+)
+
+
+@dataclass(frozen=True)
+class CheckovResult:
+    """One failed check on one resource; ``skip_reason`` is set when the skip list covers it."""
+
+    check: str
+    name: str
+    stack: str
+    resource: str
+    file: str
+    lines: tuple[int, int]
+    skip_reason: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON output."""
+        return asdict(self)
+
+
+@dataclass
+class CheckovReport:
+    """What checkov found over all stacks, after the skip list."""
+
+    stacks: list[str]
+    passed: int
+    failed: list[CheckovResult]
+    skipped: list[CheckovResult]
+    parsing_errors: list[str]
+    version: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed outside the skip list and every file was parsed."""
+        return not self.failed and not self.parsing_errors
+
+    def summary(self) -> str:
+        """One line: passed, failed, skipped (reviewed), parse errors."""
+        text = (f"checkov {self.version}: {self.passed} passed, {len(self.failed)} failed, "
+                f"{len(self.skipped)} skipped (reviewed) over {len(self.stacks)} stack(s)")
+        if self.parsing_errors:
+            text += f"; {len(self.parsing_errors)} file(s) could not be parsed: {', '.join(self.parsing_errors)}"
+        return text
+
+    def to_dict(self) -> dict:
+        """Plain dict for JSON output."""
+        return {"ok": self.ok, "version": self.version, "stacks": self.stacks, "passed": self.passed,
+                "failed": [f.to_dict() for f in self.failed], "skipped": [f.to_dict() for f in self.skipped],
+                "parsing_errors": self.parsing_errors}
+
+
+def stack_files(outdir: str | Path) -> list[Path]:
+    """``<outdir>/stacks/*/cdk.tf.json``; CheckovError when there are none."""
+    files = sorted(Path(outdir).glob("stacks/*/cdk.tf.json"))
+    if not files:
+        raise CheckovError(f"no synthesized stacks in {outdir}/stacks; run `make synth` first")
+    return files
+
+
+def _resource_conf(stack: dict, resource: str) -> dict:
+    """The Terraform config of ``resource`` ('type.name' or checkov's 'resource.name')."""
+    rtype, _, name = resource.partition(".")
+    for found_type, items in (stack.get("resource") or {}).items():
+        if (rtype in ("resource", found_type)) and isinstance(items, dict) and name in items:
+            return items[name]
+    return {}
+
+
+def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: int = 900) -> CheckovReport:
+    """Run checkov on every synthesized stack under ``outdir`` and apply :data:`SKIPS`."""
+    files = stack_files(outdir)
+    checkov = Path(checkov or os.environ.get("GKEML_CHECKOV") or CHECKOV)
+    if not checkov.exists():
+        raise CheckovError(f"checkov not found at {checkov}; run `make .venv-checkov/.stamp` or pass --no-checkov")
+    stacks_dir = Path(outdir) / "stacks"
+    cmd = [str(checkov), "-d", str(stacks_dir), "--framework", "terraform_json", "-o", "json", "--skip-download"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=stacks_dir,
+                              env={**os.environ, "LOG_LEVEL": "ERROR"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CheckovError(f"checkov did not run: {exc}") from None
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CheckovError(f"checkov exited {proc.returncode} without a JSON report: {tail}") from None
+    reports = [d for d in (data if isinstance(data, list) else [data]) if isinstance(d, dict)]
+    stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
+    passed, failed, skipped, parse_errors, version = 0, [], [], [], ""
+    for report in reports:
+        summary = report.get("summary") or report
+        version = summary.get("checkov_version", version)
+        passed += int(summary.get("passed", 0))
+        results = report.get("results") or {}
+        parse_errors += [str(p) for p in results.get("parsing_errors", [])]
+        if int(summary.get("parsing_errors", 0)) > len(results.get("parsing_errors", [])):
+            parse_errors.append(f"{int(summary['parsing_errors'])} file(s) reported by checkov")
+        for item in results.get("failed_checks", []):
+            stack = Path(item.get("file_path", "")).parent.name
+            result = CheckovResult(
+                check=item.get("check_id", "?"), name=item.get("check_name", ""), stack=stack,
+                resource=item.get("resource", "?"),
+                file=str(stacks_dir / stack / "cdk.tf.json"),
+                lines=tuple(item.get("file_line_range") or (0, 0)),  # type: ignore[arg-type]
+            )
+            conf = _resource_conf(stacks.get(stack, {}), result.resource)
+            skip = next((s for s in SKIPS if s.check == result.check and s.applies(conf)), None)
+            if skip:
+                skipped.append(CheckovResult(**{**asdict(result), "skip_reason": skip.reason}))
+            else:
+                failed.append(result)
+    if passed + len(failed) + len(skipped) == 0 and not parse_errors:
+        parse_errors.append(f"checkov evaluated no resources in {stacks_dir}")
+    return CheckovReport(sorted(stacks), passed, failed, skipped, parse_errors, version)

@@ -1,0 +1,111 @@
+"""``gkeml check``: Autopilot admission rules, the security baseline and checkov, as a CI gate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from gkeml.cli.output import progress
+
+DESCRIPTION = """\
+Check Kubernetes objects against GKE Autopilot's admission rules and the gkeml
+security baseline (rules GKE001..., listed in docs/policy.md), and the
+synthesized Terraform with checkov.
+
+Without FILES: every object the toolkit produces for each environment (the
+in-cluster layer, the Helm releases of the synthesized stacks, and every
+canonical job in --jobs rendered for that environment), plus checkov over
+every stack in --synth-dir (run `make synth` first, or pass --no-checkov).
+
+With FILES: only the objects in those YAML files (multi-document files and
+kind: List are fine); checkov is not run.
+"""
+
+EPILOG = """\
+examples:
+  gkeml check                              everything, table output
+  gkeml check k8s/*.yaml                   your own manifests
+  gkeml check --format github              annotations on the pull request
+  gkeml check --format sarif > gkeml.sarif upload to code scanning
+
+Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
+2 usage or configuration error (bad YAML, unknown environment, checkov missing).
+"""
+
+
+def register(sub) -> None:
+    """Add the ``check`` subcommand."""
+    from gkeml.rules.report import FORMATS
+
+    p = sub.add_parser("check", help="check manifests against Autopilot rules and run checkov on the Terraform",
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="*", metavar="FILE", help="Kubernetes manifest files to check instead of the toolkit's output")
+    p.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable; default: all)")
+    p.add_argument("--environments", default="environments", metavar="DIR",
+                   help="directory of <env>.yaml files (default: %(default)s)")
+    p.add_argument("--jobs", default="examples/jobs", metavar="DIR",
+                   help="canonical job specs rendered for every environment (default: %(default)s)")
+    p.add_argument("--synth-dir", default="cdktf.out", metavar="DIR",
+                   help="synthesized output to run checkov on (default: %(default)s)")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="table (default), json, github (workflow annotations) or sarif (code scanning)")
+    p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
+    p.set_defaults(func=run)
+
+
+def _toolkit_groups(args) -> list[list]:
+    """One group of manifests per environment: in-cluster objects, Helm releases, rendered jobs."""
+    from gkeml.config import ConfigError, ConfigProblem, load_environments
+    from gkeml.jobs import load_job_spec, render
+    from gkeml.manifests.workloads import in_cluster_objects
+    from gkeml.naming import Names
+    from gkeml.rules import Manifest, helm_release_objects
+
+    envs = load_environments(args.environments)
+    if args.env:
+        known = [e.name for e in envs]
+        unknown = [n for n in args.env if n not in known]
+        if unknown:
+            raise ConfigError([ConfigProblem(args.environments, 0, "--env",
+                                             f"unknown environment {', '.join(unknown)}; defined: {', '.join(known)}")])
+        envs = [e for e in envs if e.name in args.env]
+    job_files = sorted(Path(args.jobs).glob("*.yaml"))
+    groups = []
+    for env in envs:
+        source = str(Path(args.environments) / f"{env.name}.yaml")
+        group = [Manifest(o, source) for o in in_cluster_objects(env)]
+        names = Names(env)
+        for stack in (names.cloud_stack, names.k8s_stack):
+            stack_file = Path(args.synth_dir) / "stacks" / stack / "cdk.tf.json"
+            if stack_file.exists():
+                group += helm_release_objects(stack_file)
+        for path in job_files:
+            group += [Manifest(o, str(path)) for o in render(load_job_spec(path, env), env)]
+        groups.append(group)
+    return groups
+
+
+def run(args) -> int:
+    """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
+    from gkeml.checkov import CheckovError, run_checkov
+    from gkeml.rules import check, load_manifest_files
+    from gkeml.rules.report import RENDERERS
+
+    if args.files:
+        groups = [load_manifest_files(args.files)]
+    else:
+        groups = _toolkit_groups(args)
+    findings = [f for group in groups for f in check(group)]
+    objects = sum(len(g) for g in groups)
+    report = None
+    if not args.files and not args.no_checkov:
+        progress(f"running checkov on {args.synth_dir}/stacks")
+        try:
+            report = run_checkov(args.synth_dir)
+        except CheckovError as exc:
+            print(f"gkeml check: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    print(RENDERERS[args.format](findings, objects, report))
+    return EXIT_FINDINGS if findings or (report is not None and not report.ok) else EXIT_OK

@@ -1,0 +1,309 @@
+"""The rule engine: findings, the rule registry, and safe access to Kubernetes objects.
+
+Rules are plain functions over plain dicts. Each is registered with a stable id
+(``GKE001``...), a title and a severity, and yields :class:`Issue` tuples (field
+path, what is wrong, how to fix it); the engine turns them into
+:class:`Finding` objects naming the rule and the object. Objects are checked in
+groups (one environment, or one set of files) so that rules that look across
+objects (an Ingress and its certificate, a Job and its Service) see the
+neighbours that are applied together.
+
+Input can be anything a user writes in a YAML file, so every accessor here
+tolerates wrong types: a rule never raises on a malformed object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, NamedTuple
+
+from gkeml import platform
+from gkeml.manifests import Obj, parse_quantity
+
+ERROR, WARNING = "error", "warning"
+
+# Kinds without a namespace (their reference is Kind/name).
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "ComputeClass", "StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
+    "CustomResourceDefinition", "PriorityClass", "Node",
+})
+
+
+class Issue(NamedTuple):
+    """What a rule reports about one object: field path, problem, fix (severity: the rule's unless set)."""
+
+    field: str
+    message: str
+    fix: str
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one object: rule id, object ``Kind/namespace/name``, field path, message and fix."""
+
+    rule: str
+    severity: str
+    object: str
+    field: str
+    message: str
+    fix: str
+    source: str = ""  # where the object came from: "file:line", an environment file, a job spec
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain dict for JSON output."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule; ``check(obj, group)`` yields issues for ``obj``."""
+
+    id: str
+    title: str
+    severity: str
+    check: Callable[[Obj, "Group"], Iterable[Issue]]
+    help: str
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, title: str, severity: str) -> Callable:
+    """Register a check function under a stable id; its docstring is the rule's help text."""
+
+    def register(fn: Callable[[Obj, "Group"], Iterable[Issue]]) -> Callable:
+        if rule_id in RULES:
+            raise ValueError(f"rule id {rule_id} registered twice")
+        RULES[rule_id] = Rule(rule_id, title, severity, fn, " ".join((fn.__doc__ or title).split()))
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A Kubernetes object and where it came from."""
+
+    obj: Obj
+    source: str = ""
+
+
+@dataclass
+class Group:
+    """Objects applied together; rules that look across objects search here."""
+
+    objects: list[Obj] = field(default_factory=list)
+
+    def of_kind(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """Objects of ``kind`` (in ``namespace`` when given)."""
+        return [o for o in self.objects if kind_of(o) == kind and (namespace is None or namespace_of(o) == namespace)]
+
+
+def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = None) -> list[Finding]:
+    """Run every rule (or the ids in ``rules``) over one group of objects applied together."""
+    items = [m if isinstance(m, Manifest) else Manifest(m) for m in manifests]
+    group = Group([m.obj for m in items if isinstance(m.obj, dict)])
+    selected = [RULES[r] for r in rules] if rules is not None else list(RULES.values())
+    findings: list[Finding] = []
+    for item in items:
+        if not isinstance(item.obj, dict):
+            continue
+        ref = reference(item.obj)
+        for r in selected:
+            for issue in r.check(item.obj, group):
+                findings.append(Finding(r.id, issue.severity or r.severity, ref, issue.field, issue.message,
+                                        issue.fix, item.source))
+    return findings
+
+
+# --- safe access --------------------------------------------------------------------
+
+
+def get(node: Any, *keys: str | int) -> Any:
+    """``node[k1][k2]...`` or None when a key is missing or a value has the wrong type."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(node, list) or not -len(node) <= key < len(node):
+                return None
+        elif not isinstance(node, dict):
+            return None
+        node = node.get(key) if isinstance(key, str) else node[key]
+    return node
+
+
+def as_dict(value: Any) -> dict:
+    """``value`` if it is a dict, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    """``value`` if it is a list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def kind_of(obj: Obj) -> str:
+    """The object's kind ('' when missing)."""
+    kind = obj.get("kind")
+    return kind if isinstance(kind, str) else ""
+
+
+def name_of(obj: Obj) -> str:
+    """metadata.name ('' when missing)."""
+    name = get(obj, "metadata", "name")
+    return name if isinstance(name, str) else ""
+
+
+def namespace_of(obj: Obj) -> str:
+    """metadata.namespace ('' when missing, i.e. the namespace it is applied to)."""
+    ns = get(obj, "metadata", "namespace")
+    return ns if isinstance(ns, str) else ""
+
+
+def reference(obj: Obj) -> str:
+    """``Kind/namespace/name`` (``Kind/name`` for cluster-scoped objects or without a namespace)."""
+    parts = [kind_of(obj) or "?", namespace_of(obj), name_of(obj) or "?"]
+    if parts[0] in CLUSTER_SCOPED or not parts[1]:
+        del parts[1]
+    return "/".join(parts)
+
+
+def quantity(value: Any) -> float | None:
+    """A Kubernetes quantity in base units, or None when absent or unparsable."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return parse_quantity(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def truthy(value: Any) -> bool:
+    """True for YAML true and the string "true" (labels and annotations are strings)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+# --- pods inside workloads ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A pod spec found in an object, with the dotted path to it."""
+
+    path: str  # e.g. "spec.template.spec"
+    spec: dict
+    metadata: dict
+    metadata_path: str
+    replicas: int
+
+
+_TEMPLATE_PATHS = {
+    "Pod": ((), ("metadata",), ("spec",)),
+    "PodTemplate": (("template",), ("template", "metadata"), ("template", "spec")),
+    "Deployment": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
+    "StatefulSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
+    "ReplicaSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
+    "DaemonSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
+    "Job": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
+    "CronJob": (("spec", "jobTemplate", "spec"), ("spec", "jobTemplate", "spec", "template", "metadata"),
+                ("spec", "jobTemplate", "spec", "template", "spec")),
+}
+
+
+def _replicas(kind: str, owner: Any) -> int:
+    key = "parallelism" if kind in ("Job", "CronJob") else "replicas"
+    value = get(owner, key) if kind not in ("Pod", "PodTemplate") else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+
+
+def pod_templates(obj: Obj) -> list[PodTemplate]:
+    """Every pod spec in a workload (Pod, Deployment, Job, CronJob, JobSet, ...)."""
+    kind = kind_of(obj)
+    out: list[PodTemplate] = []
+    if kind in _TEMPLATE_PATHS:
+        owner, meta, spec = _TEMPLATE_PATHS[kind]
+        pod = get(obj, *spec)
+        if isinstance(pod, dict):
+            out.append(PodTemplate(".".join(spec), pod, as_dict(get(obj, *meta)), ".".join(meta),
+                                   _replicas(kind, get(obj, *owner) if owner else obj)))
+    elif kind == "JobSet":
+        for i, job in enumerate(as_list(get(obj, "spec", "replicatedJobs"))):
+            pod = get(job, "template", "spec", "template", "spec")
+            if isinstance(pod, dict):
+                base = f"spec.replicatedJobs[{i}].template.spec.template"
+                count = get(job, "replicas")
+                parallel = _replicas("Job", get(job, "template", "spec"))
+                out.append(PodTemplate(f"{base}.spec", pod, as_dict(get(job, "template", "spec", "template", "metadata")),
+                                       f"{base}.metadata", parallel * (count if isinstance(count, int) else 1)))
+    return out
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container of a pod spec with its dotted path."""
+
+    path: str
+    spec: dict
+
+    @property
+    def security(self) -> dict:
+        return as_dict(self.spec.get("securityContext"))
+
+    def resource(self, kind: str, name: str) -> Any:
+        """``resources.<kind>.<name>`` (kind: requests or limits)."""
+        return get(self.spec, "resources", kind, name)
+
+    def request(self, name: str) -> float | None:
+        """Effective request in base units: the request, else the limit (Kubernetes copies it)."""
+        value = quantity(self.resource("requests", name))
+        return value if value is not None else quantity(self.resource("limits", name))
+
+
+def containers(pod: PodTemplate, init: bool = True) -> list[Container]:
+    """Containers (and init containers) of a pod spec."""
+    keys = ("containers", "initContainers") if init else ("containers",)
+    return [Container(f"{pod.path}.{key}[{i}]", c)
+            for key in keys for i, c in enumerate(as_list(pod.spec.get(key))) if isinstance(c, dict)]
+
+
+def node_label(pod: PodTemplate, label: str) -> tuple[str | None, str]:
+    """Value a pod requires for a node label (nodeSelector or required node affinity) and its field path."""
+    selector = as_dict(pod.spec.get("nodeSelector"))
+    if label in selector:
+        value = selector[label]
+        return (str(value) if value is not None else None), f"{pod.path}.nodeSelector.{label}"
+    terms = get(pod.spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+                "nodeSelectorTerms")
+    for t, term in enumerate(as_list(terms)):
+        for e, expr in enumerate(as_list(get(term, "matchExpressions"))):
+            values = as_list(get(expr, "values"))
+            if get(expr, "key") == label and get(expr, "operator") == "In" and values:
+                return str(values[0]), (f"{pod.path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
+                                        f"Execution.nodeSelectorTerms[{t}].matchExpressions[{e}]")
+    return None, ""
+
+
+def gpu_count(pod: PodTemplate) -> tuple[int, str]:
+    """Total ``nvidia.com/gpu`` limit of the app containers and the path of the first one that sets it."""
+    total, where = 0, ""
+    for c in containers(pod, init=False):
+        value = quantity(c.resource("limits", platform.GPU_RESOURCE))
+        if value is None:
+            value = quantity(c.resource("requests", platform.GPU_RESOURCE))
+        if value:
+            total += int(value)
+            where = where or f"{c.path}.resources.limits.{platform.GPU_RESOURCE}"
+    return total, where
+
+
+def is_spot(pod: PodTemplate, group: Group) -> bool:
+    """Whether the pod lands on Spot capacity: the Spot selector, or a ComputeClass in the group that prefers Spot."""
+    spot, _ = node_label(pod, platform.SPOT_LABEL)
+    if truthy(spot):
+        return True
+    cls, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
+    for cc in group.of_kind("ComputeClass"):
+        if name_of(cc) == cls and any(truthy(get(p, "spot")) for p in as_list(get(cc, "spec", "priorities"))):
+            return True
+    return False
+

@@ -1,0 +1,119 @@
+"""Render findings (and the checkov report) as a table, JSON, GitHub annotations or SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from gkeml import __version__
+from gkeml.cli.output import table
+from gkeml.rules.engine import ERROR, RULES, Finding
+
+if TYPE_CHECKING:
+    from gkeml.checkov import CheckovReport
+
+FORMATS = ("table", "json", "github", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def split_source(source: str) -> tuple[str, int]:
+    """'file:line' -> (file, line); a source without a line gives line 1."""
+    file, _, line = source.rpartition(":")
+    if file and line.isdigit():
+        return file, int(line)
+    return source, 1
+
+
+def summary_line(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+    """Totals: findings by severity, objects checked, and checkov's counts."""
+    errors = sum(f.severity == ERROR for f in findings)
+    text = (f"{len(findings)} finding(s) ({errors} error(s), {len(findings) - errors} warning(s)) "
+            f"in {objects} Kubernetes object(s)")
+    if checkov is not None:
+        text += f"; {checkov.summary()}"
+    return text
+
+
+def render_table(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+    """Human output: findings grouped by source, then checkov failures, then the summary."""
+    parts = []
+    by_source: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_source[f.source].append(f)
+    for source, items in by_source.items():
+        rows = [(f.rule, f.severity, f.object, f.field, f.message, f.fix) for f in items]
+        parts.append(f"{source or '(objects)'}\n" + table(rows, ("RULE", "LEVEL", "OBJECT", "FIELD", "PROBLEM", "FIX")))
+    if checkov is not None and checkov.failed:
+        rows = [(r.check, r.stack, r.resource, f"{r.lines[0]}-{r.lines[1]}", r.name) for r in checkov.failed]
+        parts.append("checkov\n" + table(rows, ("CHECK", "STACK", "RESOURCE", "LINES", "WHAT")))
+    parts.append(summary_line(findings, objects, checkov))
+    return "\n\n".join(parts)
+
+
+def render_json(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+    """Machine output: every finding, the checkov report and the totals."""
+    data = {
+        "findings": [f.to_dict() for f in findings],
+        "objects_checked": objects,
+        "checkov": checkov.to_dict() if checkov is not None else None,
+        "summary": summary_line(findings, objects, checkov),
+    }
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def _escape(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+    """GitHub Actions workflow commands: one ::error/::warning annotation per finding."""
+    lines = []
+    for f in findings:
+        file, line = split_source(f.source)
+        title = _escape(f"{f.rule} {f.object}", property_value=True)
+        lines.append(f"::{f.severity} file={_escape(file, True)},line={line},title={title}::"
+                     + _escape(f"{f.field}: {f.message}. Fix: {f.fix}"))
+    for r in checkov.failed if checkov is not None else []:
+        lines.append(f"::error file={_escape(r.file, True)},line={r.lines[0] or 1},"
+                     f"title={_escape(f'{r.check} {r.resource}', True)}::{_escape(r.name)}")
+    for path in checkov.parsing_errors if checkov is not None else []:
+        lines.append(f"::error title=checkov parse error::{_escape(path)}")
+    lines.append(summary_line(findings, objects, checkov))
+    return "\n".join(lines)
+
+
+def render_sarif(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+    """SARIF 2.1.0 for code scanning: the gkeml rules with their help, one result per finding."""
+    rules = [{"id": r.id, "name": r.title, "shortDescription": {"text": r.title},
+              "fullDescription": {"text": r.help}, "defaultConfiguration": {"level": r.severity}}
+             for r in RULES.values()]
+    results = []
+    for f in findings:
+        file, line = split_source(f.source)
+        result = {"ruleId": f.rule, "level": f.severity,
+                  "message": {"text": f"{f.object}: {f.field}: {f.message}. Fix: {f.fix}"},
+                  "logicalLocations": [{"fullyQualifiedName": f.object, "kind": "resource"}]}
+        if file:
+            result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": file},
+                                                         "region": {"startLine": line}}}]
+        results.append(result)
+    for r in checkov.failed if checkov is not None else []:
+        if r.check not in {x["id"] for x in rules}:
+            rules.append({"id": r.check, "name": r.name, "shortDescription": {"text": r.name},
+                          "defaultConfiguration": {"level": "error"}})
+        results.append({"ruleId": r.check, "level": "error", "message": {"text": f"{r.resource}: {r.name}"},
+                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.file},
+                                                            "region": {"startLine": r.lines[0] or 1,
+                                                                       "endLine": max(r.lines[1], r.lines[0], 1)}}}]})
+    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "gkeml", "version": __version__, "rules": rules}},
+        "results": results,
+    }]}
+    return json.dumps(sarif, indent=2)
+
+
+RENDERERS = {"table": render_table, "json": render_json, "github": render_github, "sarif": render_sarif}

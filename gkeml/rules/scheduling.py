@@ -1,0 +1,273 @@
+"""Autopilot scheduling rules: GPUs, node selectors, resource requests, Spot.
+
+Every number (GPU counts and request ranges, compute-class bounds and ratios,
+defaults, the ephemeral-storage range, the Spot grace period) is read from
+:mod:`gkeml.platform` when the rule runs. The monthly cost effect of a request
+Autopilot changes uses the dated price table of :mod:`gkeml.cost.prices`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Iterator
+
+from gkeml import platform
+from gkeml.manifests import Obj
+from gkeml.rules.engine import (
+    ERROR, WARNING, Group, Issue, PodTemplate, as_dict, containers, get, gpu_count, is_spot, node_label,
+    pod_templates, rule,
+)
+
+GIB = 2**30
+
+
+# --- GPUs ---------------------------------------------------------------------------
+
+
+def _custom_class(pod: PodTemplate) -> bool:
+    """A custom ComputeClass (not a built-in one) may carry the GPU type itself."""
+    cls, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
+    return cls is not None and cls not in platform.BUILTIN_COMPUTE_CLASSES and cls not in platform.COMPUTE_CLASSES
+
+
+@rule("GKE001", "GPU node selector and nvidia.com/gpu limit must come together", ERROR)
+def gpu_pairing(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Autopilot rejects a GPU Pod unless it has BOTH the cloud.google.com/gke-accelerator node
+    selector and an nvidia.com/gpu limit (a custom ComputeClass may name the GPU instead of the selector)."""
+    for pod in pod_templates(obj):
+        accel, accel_path = node_label(pod, platform.ACCELERATOR_LABEL)
+        count, count_path = gpu_count(pod)
+        if accel and not count:
+            yield Issue(accel_path, f"selects {accel} nodes but no container has an {platform.GPU_RESOURCE} limit",
+                        f"add resources.limits.{platform.GPU_RESOURCE} to the container that uses the GPU, "
+                        "or remove the selector")
+        elif count and not accel and not _custom_class(pod):
+            yield Issue(count_path, f"asks for {count} GPU(s) without a {platform.ACCELERATOR_LABEL} node selector",
+                        f"add nodeSelector {platform.ACCELERATOR_LABEL}: one of {', '.join(platform.GPUS)}")
+
+
+@rule("GKE002", "GPU type and count must be ones Autopilot offers", ERROR)
+def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Each Autopilot GPU type allows only some GPU counts per Pod; other counts, unknown
+    types and an accelerator-count label that disagrees with the limit are rejected."""
+    for pod in pod_templates(obj):
+        accel, accel_path = node_label(pod, platform.ACCELERATOR_LABEL)
+        count, count_path = gpu_count(pod)
+        if not accel or not count:
+            continue
+        if accel not in platform.GPUS:
+            yield Issue(accel_path, f"{accel!r} is not an Autopilot GPU",
+                        f"use one of {', '.join(platform.GPUS)}")
+            continue
+        allowed = platform.GPUS[accel].counts
+        if count not in allowed:
+            yield Issue(count_path, f"{count} x {accel} is not allowed",
+                        f"request one of {', '.join(map(str, allowed))} GPUs")
+        label, label_path = node_label(pod, platform.ACCELERATOR_COUNT_LABEL)
+        if label is not None and label != str(count):
+            yield Issue(label_path, f"{platform.ACCELERATOR_COUNT_LABEL} is {label!r} but the containers ask "
+                        f"for {count} GPU(s)", f"set it to \"{count}\" or drop it")
+
+
+# --- selectors written as annotations -----------------------------------------------
+
+
+def _annotation_issues(obj: Obj, label: str, what: str) -> Iterator[Issue]:
+    places = [("metadata", as_dict(get(obj, "metadata", "annotations")))]
+    places += [(pod.metadata_path, as_dict(pod.metadata.get("annotations"))) for pod in pod_templates(obj)]
+    for path, annotations in places:
+        if label in annotations:
+            yield Issue(f"{path}.annotations.{label}",
+                        f"{what} is set as an annotation, which Autopilot ignores",
+                        f"move it to the pod's nodeSelector: {label}: \"{annotations[label]}\"")
+
+
+@rule("GKE003", "Compute class is a nodeSelector, not an annotation", ERROR)
+def compute_class_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
+    """The compute class is chosen with the cloud.google.com/compute-class node label in
+    nodeSelector (or node affinity); as an annotation it is silently ignored."""
+    yield from _annotation_issues(obj, platform.COMPUTE_CLASS_LABEL, "the compute class")
+
+
+@rule("GKE004", "Spot is a nodeSelector, not an annotation", ERROR)
+def spot_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Spot Pods are selected with nodeSelector cloud.google.com/gke-spot: "true"; as an
+    annotation the Pod runs (and is billed) on on-demand capacity."""
+    yield from _annotation_issues(obj, platform.SPOT_LABEL, "Spot")
+
+
+# --- resource requests --------------------------------------------------------------
+
+
+def request_bounds(pod: PodTemplate) -> platform.ComputeClass | None:
+    """Request bounds that apply to the pod: its GPU range, its Pod-based class, or None when unknown."""
+    accel, _ = node_label(pod, platform.ACCELERATOR_LABEL)
+    count, _ = gpu_count(pod)
+    if accel or count:
+        if accel not in platform.GPUS or count not in platform.GPUS[accel].counts:
+            return None  # GKE001/GKE002 report it; the range is undefined
+        r = platform.GPUS[accel].range_for(count)
+        return platform.ComputeClass(f"{count} x {accel}", r.min_cpu, r.min_memory_gib, r.max_cpu,
+                                     r.max_memory_gib, None, None)
+    cls, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
+    if cls is None:
+        return platform.GENERAL_PURPOSE
+    return platform.COMPUTE_CLASSES.get(cls)  # Performance and custom classes: bounds depend on the machine
+
+
+def pod_requests(pod: PodTemplate, gpu: bool) -> tuple[float, float, list[str]]:
+    """Pod CPU (vCPU) and memory (GiB) requests as Autopilot sees them, and which containers set none.
+
+    A container without requests gets the general-purpose defaults (GPU Pods get none);
+    a missing CPU or memory counts as 0 so the class ratio fills it in. Init containers
+    run alone: the Pod needs the larger of their largest request and the app total.
+    """
+    cpu = memory = init_cpu = init_memory = 0.0
+    unset: list[str] = []
+    for c in containers(pod):
+        c_cpu, c_mem = c.request("cpu"), c.request("memory")
+        if c_cpu is None and c_mem is None:
+            unset.append(c.path)
+            if not gpu:
+                c_cpu, c_mem = platform.DEFAULT_CPU, platform.DEFAULT_MEMORY_GIB * GIB
+        c_cpu, c_mem = c_cpu or 0.0, (c_mem or 0.0) / GIB
+        if ".initContainers[" in c.path:
+            init_cpu, init_memory = max(init_cpu, c_cpu), max(init_memory, c_mem)
+        else:
+            cpu, memory = cpu + c_cpu, memory + c_mem
+    return max(cpu, init_cpu), max(memory, init_memory), unset
+
+
+def adjusted(cpu: float, memory: float, cls: platform.ComputeClass) -> tuple[float, float]:
+    """What Autopilot changes requests to: raised to the minimums, CPU rounded up to the class
+    step, then the smaller resource raised until the CPU:memory ratio is inside the class range."""
+
+    def step(value: float) -> float:
+        return math.ceil(value / cls.cpu_step - 1e-9) * cls.cpu_step if cls.cpu_step else value
+
+    cpu, memory = step(max(cpu, cls.min_cpu)), max(memory, cls.min_memory_gib)
+    if cls.min_ratio is not None and memory < cpu * cls.min_ratio:
+        memory = cpu * cls.min_ratio
+    if cls.max_ratio is not None and memory > cpu * cls.max_ratio:
+        cpu = step(memory / cls.max_ratio)
+    return cpu, memory
+
+
+@lru_cache(maxsize=1)
+def _price_table():
+    from gkeml.cost.prices import load_prices
+
+    return load_prices()
+
+
+def monthly_cost(cpu: float, memory: float, class_name: str, spot: bool) -> float | None:
+    """Monthly price of Pod requests in a Pod-based class (None when the table has no rate for it)."""
+    table = _price_table()
+    rates = table.autopilot.pod.get(class_name)
+    if rates is None:
+        return None
+    r = rates.spot if spot else rates.regular
+    return (cpu * r.vcpu_hour + memory * r.gib_hour) * table.hours_per_month
+
+
+def _fmt(cpu: float, memory: float) -> str:
+    return f"{round(cpu, 3):g} vCPU / {round(memory, 2):g} GiB"
+
+
+@rule("GKE005", "Requests above the class or GPU maximum", ERROR)
+def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Autopilot rejects a Pod whose total CPU or memory requests exceed the maximum of its
+    compute class (or of its GPU type and count)."""
+    for pod in pod_templates(obj):
+        cls = request_bounds(pod)
+        if cls is None:
+            continue
+        cpu, memory, _ = pod_requests(pod, gpu=cls.name not in platform.COMPUTE_CLASSES)
+        if cpu <= cls.max_cpu + 1e-9 and memory <= cls.max_memory_gib + 1e-9:
+            continue
+        bigger = [c for c in platform.COMPUTE_CLASSES.values() if c.max_cpu >= cpu and c.max_memory_gib >= memory]
+        fix = f"lower the requests to at most {_fmt(cls.max_cpu, cls.max_memory_gib)}"
+        if bigger and cls.name in platform.COMPUTE_CLASSES:
+            fix += f", or select compute class {bigger[0].name} (max {_fmt(bigger[0].max_cpu, bigger[0].max_memory_gib)})"
+        yield Issue(f"{pod.path}.containers", f"Pod requests {_fmt(cpu, memory)} exceed the {cls.name} maximum "
+                    f"{_fmt(cls.max_cpu, cls.max_memory_gib)}; Autopilot rejects the Pod", fix)
+
+
+@rule("GKE006", "Requests Autopilot would change (minimum, ratio, missing)", WARNING)
+def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Autopilot raises requests below the class minimum, fills in a missing CPU or memory and
+    raises the smaller resource to fit the class CPU:memory ratio; you pay for what it sets.
+    GPU Pods get no default requests at all."""
+    for pod in pod_templates(obj):
+        cls = request_bounds(pod)
+        if cls is None:
+            continue
+        gpu = cls.name not in platform.COMPUTE_CLASSES
+        cpu, memory, unset = pod_requests(pod, gpu)
+        if gpu and unset:
+            yield Issue(f"{unset[0]}.resources", f"GPU Pod container sets no CPU/memory requests (range for "
+                        f"{cls.name}: {_fmt(cls.min_cpu, cls.min_memory_gib)} .. {_fmt(cls.max_cpu, cls.max_memory_gib)})",
+                        "set explicit cpu and memory requests equal to the limits")
+            continue
+        if cpu > cls.max_cpu or memory > cls.max_memory_gib:
+            continue  # GKE005
+        new_cpu, new_memory = adjusted(cpu, memory, cls)
+        if math.isclose(new_cpu, cpu, abs_tol=1e-6) and math.isclose(new_memory, memory, abs_tol=1e-6):
+            continue
+        if gpu:
+            effect = "no per-request cost change: GPU Pods are billed per node"
+        else:
+            spot = is_spot(pod, group)
+            before, after = monthly_cost(cpu, memory, cls.name, spot), monthly_cost(new_cpu, new_memory, cls.name, spot)
+            if before is None or after is None:
+                effect = f"no {cls.name} rate in the price table"
+            else:
+                effect = (f"{'+' if after >= before else '-'}${abs(after - before) * pod.replicas:,.2f} per month for "
+                          f"{pod.replicas} replica(s){' on Spot' if spot else ''}")
+        yield Issue(f"{pod.path}.containers", f"Autopilot changes the Pod's requests from {_fmt(cpu, memory)} to "
+                    f"{_fmt(new_cpu, new_memory)} ({cls.name}); {effect}",
+                    f"request {_fmt(new_cpu, new_memory)} (limits equal) so the spec says what you pay for")
+
+
+@rule("GKE007", "Ephemeral storage outside the Autopilot range", ERROR)
+def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Pod-based classes accept 10 MiB to 10 GiB of ephemeral storage per Pod: more is
+    rejected (use a volume), less is raised."""
+    for pod in pod_templates(obj):
+        cls = request_bounds(pod)
+        if cls is None or cls.name not in platform.COMPUTE_CLASSES:
+            continue
+        total, first = 0.0, ""
+        for c in containers(pod, init=False):
+            value = c.request("ephemeral-storage")
+            if value is not None:
+                total += value / GIB
+                first = first or f"{c.path}.resources.requests.ephemeral-storage"
+        if not first:
+            continue
+        low, high = platform.EPHEMERAL_MIN_GIB, platform.EPHEMERAL_MAX_GIB
+        if total > high + 1e-9:
+            yield Issue(first, f"Pod asks for {round(total, 2):g} GiB of ephemeral storage; the maximum is "
+                        f"{high:g} GiB and Autopilot rejects the Pod",
+                        "use a volume (GCS FUSE, a PVC or a generic ephemeral volume) for scratch data")
+        elif total < low - 1e-9:
+            yield Issue(first, f"Pod asks for {round(total * 1024, 2):g} MiB of ephemeral storage; Autopilot "
+                        f"raises it to {low * 1024:g} MiB", f"request at least {low * 1024:g}Mi", WARNING)
+
+
+# --- Spot -------------------------------------------------------------------------
+
+
+@rule("GKE013", "Spot grace period longer than GKE honours", WARNING)
+def spot_grace_period(obj: Obj, group: Group) -> Iterator[Issue]:
+    """At preemption a Spot Pod gets at most 25 s, whatever terminationGracePeriodSeconds says:
+    a checkpoint that needs longer is lost."""
+    limit = platform.SPOT_TERMINATION_GRACE_SECONDS
+    for pod in pod_templates(obj):
+        grace = pod.spec.get("terminationGracePeriodSeconds")
+        if isinstance(grace, int) and not isinstance(grace, bool) and grace > limit and is_spot(pod, group):
+            yield Issue(f"{pod.path}.terminationGracePeriodSeconds",
+                        f"{grace} s on Spot capacity: preemption gives at most {limit} s",
+                        f"set it to {limit} and checkpoint within {limit} s of SIGTERM (preStop hook or signal handler)")
+
