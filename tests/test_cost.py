@@ -219,6 +219,15 @@ def test_total_is_the_sum_of_the_items(prices):
     assert est.standard.high == pytest.approx(73 + 36.5 + 584 + 10)
 
 
+def test_environment_outside_the_table_region_is_warned(prices):
+    env = parse(yaml.safe_dump(env_dict(project={"id": "acme-ml-eu", "number": "104857600999",
+                                                 "region": "europe-west4"})),
+                "eu.yaml", Environment, cross_checks)
+    assert estimate(env, prices).warnings == [
+        "prices are for us-central1, the environment is in europe-west4; pass a table for that region with --prices"
+    ]
+
+
 def test_autopilot_raises_requests_to_the_class_ratio_and_rejects_too_large():
     gp = platform.GENERAL_PURPOSE
     # 1 vCPU with 0.5 GiB is below the 1:1 ratio: memory is raised to 1 GiB

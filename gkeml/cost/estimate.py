@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from gkeml import platform
-from gkeml.config.model import Environment
+from gkeml.config.model import Bucket, Environment
 from gkeml.cost.prices import Machine, PriceTable, ReservedTier
 from gkeml.manifests import gib, parse_quantity
 
@@ -75,10 +75,12 @@ class Estimate:
 
     @property
     def autopilot(self) -> Cost:
+        """Total monthly cost on Autopilot."""
         return sum((i.autopilot for i in self.items), ZERO)
 
     @property
     def standard(self) -> Cost:
+        """Total monthly cost of the same workloads on a Standard cluster."""
         return sum((i.standard for i in self.items), ZERO)
 
     def item(self, key: str) -> LineItem:
@@ -344,7 +346,7 @@ class Estimator:
         return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
 
     # -- storage and network ----------------------------------------------------------
-    def _bucket(self, bucket, region: str) -> LineItem:
+    def _bucket(self, bucket: Bucket, region: str) -> LineItem:
         self._begin()
         location = (bucket.location or region).upper()
         if location == region.upper() or REGION.match(location):

@@ -49,6 +49,8 @@ class Premium(Strict):
 
 
 class GpuPremium(Strict):
+    """The premium of one GPU type for regular and Spot nodes."""
+
     regular: Premium
     spot: Premium
 
@@ -76,6 +78,8 @@ class Machine(Strict):
 
 
 class AttachedGpu(Strict):
+    """Hourly price of one GPU attached to a general-purpose VM (T4 on N1)."""
+
     on_demand: float = Rate
     spot: float = Rate
 
@@ -89,11 +93,15 @@ class GpuMachines(Strict):
 
 
 class Cluster(Strict):
+    """Cluster management fee and the monthly free-tier credit (one Autopilot or zonal cluster)."""
+
     fee_per_hour: float = Rate
     free_tier_credit_per_month: float = Rate
 
 
 class Network(Strict):
+    """A public endpoint: its global static IP and the global forwarding rules of its Ingress."""
+
     global_static_ip_in_use_hour: float = Rate
     forwarding_rule_first5_hour: float = Rate
     forwarding_rule_additional_hour: float = Rate
@@ -101,6 +109,8 @@ class Network(Strict):
 
 
 class NodeShare(Strict):
+    """vCPU and GiB taken on every Standard node (system DaemonSets)."""
+
     vcpu: float = Field(ge=0)
     memory_gib: float = Field(ge=0)
 
@@ -144,6 +154,7 @@ class PriceTable(Strict):
 
     @property
     def source(self) -> str:
+        """The main source page (GKE pricing)."""
         return self.sources.get("gke", next(iter(self.sources.values()), ""))
 
     def is_estimate(self, path: str) -> bool:
