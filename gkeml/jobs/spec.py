@@ -177,8 +177,8 @@ class JobSpec(Strict):
                 raise at("termination_grace_seconds", f"{self.grace_seconds} s is more than Spot honours; "
                                                       f"allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}")
             if self.checkpoints is None:
-                raise at("checkpoints", "required with spot: true, so a preempted run resumes; "
-                                        "add checkpoints: {bucket: ...}")
+                raise at("spot", "true needs a checkpoint bucket so a preempted run resumes; "
+                                 "add checkpoints: {bucket: ...} or set spot: false")
         if not self.uses_trainer and "trainer" in self.model_fields_set:
             raise at("trainer", "ignored with a custom command; remove trainer or command")
         if self.uses_trainer and self.args:
