@@ -17,6 +17,9 @@ from typing import Callable
 from gkeml.config import ConfigError, Environment, load_environments
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+# The W&B key uses an ephemeral resource and a write-only argument: Terraform >= 1.11.
+# cdktn validates features against this (cdktf.json "targetVersions" for its CLI).
+TARGET_VERSIONS = {"terraform": ">=1.11.0"}
 
 
 def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], None] = lambda _: None):
@@ -25,7 +28,7 @@ def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], No
     from gkeml.stacks.cloud import CloudStack
     from gkeml.stacks.in_cluster import InClusterStack
 
-    app = App(outdir=outdir)
+    app = App(outdir=outdir, context={"targetVersions": TARGET_VERSIONS})
     for i, env in enumerate(envs, 1):
         progress(f"[{i}/{len(envs)}] building {env.name} and {env.name}-k8s")
         InClusterStack(app, env, cloud=CloudStack(app, env))
