@@ -8,6 +8,7 @@ are synthesized ONCE per module with the real framework.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -241,3 +242,11 @@ def test_app_entry_point_exits_2_with_the_problems_and_writes_nothing(tmp_path, 
     assert f"{tmp_path}/dev.yaml:2: project.id: 'X' is not allowed" in err
     assert f"{tmp_path}/dev.yaml:1: state: required; add it" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_every_ci_role_is_explained_in_the_docs():
+    from gkeml.stacks.bootstrap import CI_ROLES
+
+    docs = (ROOT / "docs" / "bootstrap.md").read_text()
+    rows = set(re.findall(r"^\| `(roles/[\w.]+)` \|", docs, flags=re.MULTILINE))
+    assert rows == set(CI_ROLES)
