@@ -43,10 +43,10 @@ SERVICE_DISABLED_REASON = "SERVICE_DISABLED"
 DOCTOR_ROLE = "roles/container.clusterViewer"  # has container.clusters.get and .list
 # Cluster states that pass on their own (upgrade, creation): reported, not drift.
 TRANSIENT_STATES = ("PROVISIONING", "RECONCILING")
-# Toolchain: CDKTF prerequisites (developer.hashicorp.com/terraform/cdktf, "Install
-# CDKTF", checked 2026-11) say Terraform >= 1.2; jsii 1.142 (requirements/cdktf.txt)
-# supports Node >= 20. The cdktf CLI must be the version package.json pins.
-MIN_TERRAFORM = (1, 2, 0)
+# Toolchain: Terraform as the synthesized stacks target (gkeml.synth.TARGET_VERSIONS:
+# ephemeral resources and write-only arguments need >= 1.11); jsii 1.142
+# (requirements/cdktf.txt) supports Node >= 20. The cdktf CLI must be the version
+# package.json pins.
 MIN_NODE = (20, 0, 0)
 CDKTF_CLI_PACKAGE = "cdktf-cli"
 TOOL_TIMEOUT_SECONDS = 60
@@ -297,8 +297,10 @@ def check_toolchain(root: Path) -> list[Check]:
             found = _version(json.loads(out).get("terraform_version", ""))
         except ValueError:
             found = _version(out)
-    rows.append(_tool_row("terraform", f">= {_dotted(MIN_TERRAFORM)}", found, bool(found and found >= MIN_TERRAFORM),
-                          "install Terraform >= " + _dotted(MIN_TERRAFORM) + " (https://developer.hashicorp.com/terraform/install)"))
+    need = _min_terraform()
+    rows.append(_tool_row("terraform", f">= {_dotted(need)}", found, bool(found and found >= need),
+                          f"install Terraform >= {_dotted(need)} (the stacks use ephemeral resources and "
+                          "write-only arguments)"))
     node = shutil.which("node")
     found = _version(_run([node, "--version"], root) or "") if node else None
     rows.append(_tool_row("node", f">= {_dotted(MIN_NODE)}", found, bool(found and found >= MIN_NODE),
@@ -314,6 +316,13 @@ def check_toolchain(root: Path) -> list[Check]:
                           bool(found and (pinned is None or _dotted(found) == pinned)),
                           "run `make install` (npm ci installs the pinned cdktf CLI into node_modules)"))
     return rows
+
+
+def _min_terraform() -> tuple[int, ...]:
+    """The Terraform version the synthesized stacks declare as their target."""
+    from gkeml.synth import TARGET_VERSIONS
+
+    return _version(TARGET_VERSIONS["terraform"]) or (0, 0, 0)
 
 
 def _pinned_cdktf(root: Path) -> str | None:

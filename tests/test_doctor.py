@@ -344,14 +344,15 @@ def _tool(directory: Path, name: str, output: str) -> None:
 def test_missing_and_outdated_tools_are_drift(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    _tool(bin_dir, "terraform", json.dumps({"terraform_version": "1.1.9"}))
+    _tool(bin_dir, "terraform", json.dumps({"terraform_version": "1.10.5"}))
     monkeypatch.setenv("PATH", str(bin_dir))  # no node on PATH
     (tmp_path / "package.json").write_text(json.dumps({"devDependencies": {"cdktf-cli": "0.21.0"}}))
     cli = tmp_path / "node_modules" / ".bin"
     cli.mkdir(parents=True)
     _tool(cli, "cdktf", "0.20.11")
     rows = {c.name: c for c in doctor.check_toolchain(tmp_path)}
-    assert (rows["terraform"].status, rows["terraform"].live) == ("drift", "1.1.9")
+    assert (rows["terraform"].status, rows["terraform"].live, rows["terraform"].expected) == ("drift", "1.10.5",
+                                                                                             ">= 1.11.0")
     assert (rows["node"].status, rows["node"].live) == ("drift", "not found")
     assert (rows["cdktf CLI"].status, rows["cdktf CLI"].live, rows["cdktf CLI"].expected) == ("drift", "0.20.11", "== 0.21.0")
     assert "make install" in rows["cdktf CLI"].advice
