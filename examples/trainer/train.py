@@ -65,7 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def log(**fields) -> None:
     """One machine-readable progress line on stdout."""
-    print("gkeml-trainer " + " ".join(f"{k}={v}" for k, v in fields.items()), flush=True)
+    # One write per line, so lines of workers sharing a pipe never interleave.
+    sys.stdout.write("gkeml-trainer " + " ".join(f"{k}={v}" for k, v in fields.items()) + "\n")
+    sys.stdout.flush()
 
 
 def make_model(seed: int) -> nn.Module:
