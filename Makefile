@@ -26,10 +26,10 @@ PYTEST_ARGS ?=
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements/base.txt requirements/$(CDK).txt requirements/test.txt pyproject.toml
+$(STAMP): requirements/base.txt requirements/$(CDK).txt requirements/test.txt requirements/trainer.txt pyproject.toml
 	@echo "==> installing Python dependencies into $(VENV) ($(CDK))"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/$(CDK).txt -r requirements/test.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/$(CDK).txt -r requirements/test.txt -r requirements/trainer.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
