@@ -75,7 +75,8 @@ def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
 
 def _annotation_issues(obj: Obj, label: str, what: str) -> Iterator[Issue]:
     places = [("metadata", as_dict(get(obj, "metadata", "annotations")))]
-    places += [(pod.metadata_path, as_dict(pod.metadata.get("annotations"))) for pod in pod_templates(obj)]
+    places += [(pod.metadata_path, as_dict(pod.metadata.get("annotations")))
+               for pod in pod_templates(obj) if pod.metadata_path != "metadata"]  # a Pod's own metadata: above
     for path, annotations in places:
         if label in annotations:
             yield Issue(f"{path}.annotations.{label}",

@@ -1,0 +1,99 @@
+"""checkov over the session's real synth: the reviewed skip list, parse errors failing the gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gkeml.checkov import CHECKOV, SKIPS, CheckovError, run_checkov
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gkeml(*args: str) -> subprocess.CompletedProcess:
+    """The real command line, run from the repository root."""
+    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+pytestmark = pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missing: make .venv-checkov/.stamp")
+
+# Real, fixable findings in the cloud layer (gkeml/constructs), reported to the owner rather than
+# skipped. Remove an entry when its construct is fixed: this test then fails until the list is current.
+OPEN_IN_CONSTRUCTS = {
+    "CKV_GCP_13": "cluster.py: master_auth { client_certificate_config { issue_client_certificate = false } }",
+    "CKV_GCP_61": "cluster.py: enable_intranode_visibility = true (flow logs already on the subnet)",
+    "CKV_GCP_62": "bucket.py: logging { log_bucket = <a logs bucket> } for every bucket",
+    "CKV2_GCP_18": "network.py: an explicit google_compute_firewall on the VPC (e.g. deny-all ingress, logged)",
+}
+
+
+@pytest.fixture(scope="module")
+def report(synth_dir):
+    result = run_checkov(synth_dir)
+    print(result.summary())  # the count of passed checks, in the test log
+    return result
+
+
+def test_no_failed_checks_outside_the_skip_list(report):
+    assert report.passed > 100 and not report.parsing_errors
+    unexpected = sorted({(r.check, r.stack, r.resource, r.name) for r in report.failed if r.check not in OPEN_IN_CONSTRUCTS})
+    assert not unexpected, f"new checkov failures: {unexpected}"
+    fixed = set(OPEN_IN_CONSTRUCTS) - {r.check for r in report.failed}
+    assert not fixed, f"fixed in the constructs, drop from OPEN_IN_CONSTRUCTS: {sorted(fixed)}"
+
+
+def test_every_skip_has_a_reason_and_is_still_needed(report):
+    assert all(len(s.reason) > 40 for s in SKIPS)
+    assert {s.check for s in SKIPS} == {r.check for r in report.skipped}, "a skip no longer matches anything"
+    assert all(r.skip_reason for r in report.skipped)
+
+
+def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(report, tmp_path):
+    # CKV_GCP_20 is skipped only where the IP endpoint is off; a cluster with one must still fail it.
+    assert {r.stack for r in report.skipped if r.check == "CKV_GCP_20"} == {"staging", "prod"}
+    stack = tmp_path / "stacks" / "open"
+    stack.mkdir(parents=True)
+    stack.joinpath("cdk.tf.json").write_text(json.dumps({"resource": {"google_container_cluster": {"c": {
+        "name": "c", "location": "us-central1", "enable_autopilot": True,
+        "control_plane_endpoints_config": {"ip_endpoints_config": {"enabled": True}}}}}}))
+    result = run_checkov(tmp_path)
+    assert "CKV_GCP_20" in {r.check for r in result.failed}
+    assert "CKV_GCP_20" not in {r.check for r in result.skipped}
+
+
+def test_parse_error_fails_the_gate_although_checkov_exits_0(tmp_path):
+    stack = tmp_path / "stacks" / "broken"
+    stack.mkdir(parents=True)
+    # checkov's terraform_json parser cannot read terraform.required_version and reports 0 failed checks.
+    stack.joinpath("cdk.tf.json").write_text(json.dumps({
+        "terraform": {"required_version": ">= 1.5"},
+        "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}}}))
+    result = run_checkov(tmp_path)
+    assert result.failed == [] and result.parsing_errors and not result.ok
+    run = gkeml("check", "--synth-dir", str(tmp_path), "--format", "json")
+    assert run.returncode == 1 and json.loads(run.stdout)["checkov"]["parsing_errors"], run.stderr
+
+
+def test_gate_over_the_real_synth_via_the_cli(synth_dir, report):
+    run = gkeml("check", "--synth-dir", str(synth_dir), "--format", "json")
+    data = json.loads(run.stdout)
+    assert data["findings"] == [] and data["objects_checked"] > 50
+    assert data["checkov"]["passed"] == report.passed and len(data["checkov"]["failed"]) == len(report.failed)
+    assert run.returncode == (1 if report.failed else 0)
+    assert f"{report.passed} passed" in data["summary"]
+
+
+def test_missing_stacks_or_checkov_is_a_usage_error(tmp_path):
+    with pytest.raises(CheckovError, match="make synth"):
+        run_checkov(tmp_path)
+    run = gkeml("check", "--synth-dir", str(tmp_path))
+    assert run.returncode == 2 and "no synthesized stacks" in run.stderr
+    stack = tmp_path / "stacks" / "x"
+    stack.mkdir(parents=True)
+    stack.joinpath("cdk.tf.json").write_text("{}")
+    with pytest.raises(CheckovError, match="checkov not found"):
+        run_checkov(tmp_path, checkov=tmp_path / "no-checkov")
