@@ -93,3 +93,8 @@ cost: $(STAMP) ## monthly cost of ENV: Autopilot vs Standard (COST_ARGS="--again
 diagram: $(STAMP) ## redraw the dev diagram at the end of docs/diagram.md from cdktf.out (run make synth first)
 	sed -i '/^<!-- generated: gkeml diagram dev -->$$/q' docs/diagram.md
 	$(PY) -m gkeml.cli diagram dev --format markdown >> docs/diagram.md
+
+.PHONY: check
+check: $(STAMP) $(CHECKOV_STAMP) ## synth, then Autopilot rules + checkov on everything (CHECK_ARGS="--format github" in CI)
+	$(PY) main.py
+	$(PY) -m gkeml.cli check $(CHECK_ARGS)
