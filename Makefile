@@ -98,3 +98,11 @@ diagram: $(STAMP) ## redraw the dev diagram at the end of docs/diagram.md from c
 check: $(STAMP) $(CHECKOV_STAMP) ## synth, then Autopilot rules + checkov on everything (CHECK_ARGS="--format github" in CI)
 	$(PY) main.py
 	$(PY) -m gkeml.cli check $(CHECK_ARGS)
+
+# --- synth speed and memory benchmark (docs/speed.md); not a test ---
+.PHONY: bench
+BENCH_ARGS ?=
+
+bench: $(STAMP) ## median synth/import time and peak memory, cdktf vs cdktn, before/after (BENCH_ARGS='--runs 5 --with-tests')
+	$(MAKE) --no-print-directory install CDK=cdktn
+	$(PY) scripts/bench.py $(BENCH_ARGS)
