@@ -151,10 +151,11 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
     checkov = Path(checkov or os.environ.get("GKEML_CHECKOV") or CHECKOV)
     if not checkov.exists():
         raise CheckovError(f"checkov not found at {checkov}; run `make .venv-checkov/.stamp` or pass --no-checkov")
-    stacks_dir = Path(outdir) / "stacks"
-    cmd = [str(checkov), "-d", str(stacks_dir), "--framework", "terraform_json", "-o", "json", "--skip-download"]
+    stacks_dir = Path(outdir) / "stacks"  # as given: reported paths stay relative to the caller's directory
+    cmd = [str(checkov), "-d", str(stacks_dir.resolve()), "--framework", "terraform_json", "-o", "json",
+           "--skip-download"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=stacks_dir,
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "LOG_LEVEL": "ERROR"})
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CheckovError(f"checkov did not run: {exc}") from None

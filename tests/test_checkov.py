@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,8 +80,10 @@ def test_parse_error_fails_the_gate_although_checkov_exits_0(tmp_path):
 
 
 def test_gate_over_the_real_synth_via_the_cli(synth_dir, report):
-    run = gkeml("check", "--synth-dir", str(synth_dir), "--format", "json")
+    relative = os.path.relpath(synth_dir, ROOT)  # as `make check` passes it: relative to the checkout
+    run = gkeml("check", "--synth-dir", relative, "--format", "json")
     data = json.loads(run.stdout)
+    assert all(f["file"].startswith(relative) for f in data["checkov"]["failed"] + data["checkov"]["skipped"])
     assert data["findings"] == [] and data["objects_checked"] > 50
     assert data["checkov"]["passed"] == report.passed and len(data["checkov"]["failed"]) == len(report.failed)
     assert run.returncode == (1 if report.failed else 0)
