@@ -60,6 +60,10 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
     else:
         assert platform.ACCELERATOR_LABEL not in selector and platform.GPU_RESOURCE not in res["limits"]
         assert cpu <= platform.GENERAL_PURPOSE.max_cpu and memory <= platform.GENERAL_PURPOSE.max_memory_gib
+        ephemeral = gib(res["limits"].get("ephemeral-storage", f"{platform.DEFAULT_EPHEMERAL_GIB}Gi"))
+        if annotations.get(platform.GCSFUSE_ANNOTATION) == "true":
+            ephemeral += gib(annotations[platform.GCSFUSE_SIDECAR_ANNOTATIONS["ephemeral-storage"]])
+        assert ephemeral <= platform.EPHEMERAL_MAX_GIB
     if platform.PLACEMENT_GROUP_LABEL in selector:
         assert platform.GPUS[selector[platform.ACCELERATOR_LABEL]].compact_placement
     if spec.spot:
@@ -181,6 +185,10 @@ gpu_count: 1
     (GOOD.replace("nvidia-l4", "nvidia-tesla-t4") + "nodes: 2\ncompact_placement: true\n", 7,
      "compact_placement: not available for nvidia-tesla-t4; allowed with gpu: nvidia-l4"),
     (GOOD + "env: {HF_TOKEN: abc}\n", 6, "env: HF_TOKEN looks like a credential"),
+    (GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "ephemeral_storage: 8Gi\noutput: {bucket: b}\n", 4,
+     "ephemeral_storage: 13 GiB (with the GCS FUSE sidecar) is above the maximum of CPU pods; allowed: up to 10 GiB"),
+    (GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "memory: 64Gi\n", 4,
+     "memory: 16 GiB per vCPU is outside the general-purpose ratio"),
     (GOOD + "gpus: 2\n", 6, "gpus: unknown key 'gpus'; allowed: name, team, image"),
 ])
 def test_bad_spec_fails_with_one_line_naming_field_and_allowed_values(text, line, expected):

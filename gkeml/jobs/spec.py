@@ -215,9 +215,11 @@ class JobSpec(Strict):
         if cc.min_ratio is not None and cc.max_ratio is not None and not cc.min_ratio <= ratio <= cc.max_ratio:
             raise at("memory", f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
                                f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU")
-        if self.ephemeral_storage is not None and gib(self.ephemeral_storage) > platform.EPHEMERAL_MAX_GIB:
-            raise at("ephemeral_storage", f"{self.ephemeral_storage} is above the {platform.EPHEMERAL_MAX_GIB:g} GiB "
-                                          "maximum of CPU pods")
+        own = gib(self.ephemeral_storage) if self.ephemeral_storage else platform.DEFAULT_EPHEMERAL_GIB
+        total = own + (gib(self.gcsfuse.ephemeral_storage) if self.mounts() else 0.0)
+        if total > platform.EPHEMERAL_MAX_GIB:
+            raise at("ephemeral_storage", f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
+                                          f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total")
 
     def _check_env(self) -> None:
         for name in self.env:
