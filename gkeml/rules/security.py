@@ -64,13 +64,13 @@ def writable_host_path(obj: Obj, group: Group) -> Iterator[Issue]:
             if not isinstance(path, str) or not (path + "/").startswith(prefix):
                 yield Issue(f"{pod.path}.volumes[{i}].hostPath", f"hostPath {path!r} is outside {prefix}",
                             "use an emptyDir, a PVC or GCS FUSE instead of the node's disk")
-            else:
+            elif isinstance(get(volume, "name"), str):
                 host_volumes[get(volume, "name")] = path
         for c in containers(pod):
             for j, mount in enumerate(as_list(c.spec.get("volumeMounts"))):
-                if get(mount, "name") in host_volumes and get(mount, "readOnly") is not True:
-                    yield Issue(f"{c.path}.volumeMounts[{j}].readOnly",
-                                f"hostPath {host_volumes[get(mount, 'name')]} is mounted writable",
+                name = get(mount, "name")
+                if isinstance(name, str) and name in host_volumes and get(mount, "readOnly") is not True:
+                    yield Issue(f"{c.path}.volumeMounts[{j}].readOnly", f"hostPath {host_volumes[name]} is mounted writable",
                                 "set readOnly: true on the mount")
 
 
