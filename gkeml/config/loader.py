@@ -9,7 +9,7 @@ from typing import Any, Callable, TypeVar
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from gkeml.config.model import PATTERN_HELP, Environment, Problem, cross_checks
 
@@ -129,6 +129,10 @@ def parse(text: str, file: str, model: type[M], checks: Callable[[M], list[Probl
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {exc.problem}")]) from None
+    except YAMLError as exc:  # e.g. a control character the reader refuses
+        line = text.count("\n", 0, getattr(exc, "position", 0)) + 1
+        reason = " ".join(str(exc).split())
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {reason}")]) from None
     lines: dict[tuple, int] = {}
     data = _plain(raw, (), lines)
     if not isinstance(data, dict):
