@@ -17,11 +17,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml.reader import ReaderError
 
 from gkeml.config import ConfigError, Environment, parse
 from gkeml.config.model import cross_checks
@@ -143,12 +141,9 @@ def test_environment_configs_load_and_render_or_fail_with_config_error(data):
     check([Manifest(o, file) for o in objects])  # must not raise
 
 
-@pytest.mark.xfail(raises=ReaderError, strict=True,
-                   reason="gkeml.config.parse lets ruamel's ReaderError (a control character such as \\x1f) escape "
-                          "instead of a ConfigError; fix in gkeml/config/loader.py: catch ruamel.yaml.error.YAMLError")
 @settings(PROFILE)
 @given(text=st.one_of(st.text(max_size=200), st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
-@example(text="\x1f")  # found by this test
+@example(text="\x1f")  # found by this test (ruamel ReaderError escaped the loader)
 def test_arbitrary_text_as_environment_fails_with_config_error(text):
     try:
         parse(text, "env.yaml", Environment, cross_checks)
