@@ -48,6 +48,14 @@ def _checkpoint_bucket(conf: dict) -> bool:
     return _first(conf.get("labels")).get("purpose") == "checkpoints"
 
 
+def _access_log_bucket(conf: dict) -> bool:
+    return _first(conf.get("labels")).get("purpose") == "access-logs"
+
+
+def _checkpoint_or_access_log_bucket(conf: dict) -> bool:
+    return _checkpoint_bucket(conf) or _access_log_bucket(conf)
+
+
 def _first(value: Any) -> dict:
     """A nested block: cdk.tf.json writes single blocks as objects, some as one-element lists."""
     if isinstance(value, list):
@@ -74,9 +82,15 @@ SKIPS: tuple[Skip, ...] = (
          scope="google_container_cluster with the IP endpoint disabled", applies=_ip_endpoint_disabled),
     Skip("CKV_GCP_78",
          "Checkpoint buckets are rewritten every few minutes by training; object versioning would keep every "
-         "overwrite and multiply the storage bill. They expire after 30 days by design. Dataset and artifact "
-         "buckets keep the check.",
-         scope="google_storage_bucket labelled purpose=checkpoints", applies=_checkpoint_bucket),
+         "overwrite and multiply the storage bill. They expire after 30 days by design. The access-log bucket "
+         "only receives write-once log objects that expire after 90 days. Dataset and artifact buckets keep "
+         "the check.",
+         scope="google_storage_bucket labelled purpose=checkpoints or purpose=access-logs",
+         applies=_checkpoint_or_access_log_bucket),
+    Skip("CKV_GCP_62",
+         "This is the bucket that receives every other bucket's access logs; logging it into itself would "
+         "log its own log writes. All data buckets keep the check.",
+         scope="google_storage_bucket labelled purpose=access-logs", applies=_access_log_bucket),
 )
 
 

@@ -80,6 +80,10 @@ class Names:
     def bucket(self, name: str) -> str:
         return f"{self.prefix}-{name}"
 
+    @property
+    def access_log_bucket(self) -> str:
+        return f"{self.prefix}-access-logs"
+
     def address(self, endpoint: str) -> str:
         return f"{self.prefix}-{endpoint}-ip"
 

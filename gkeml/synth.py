@@ -38,6 +38,7 @@ def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], No
 def synth(envs: list[Environment], outdir: str | Path, progress: Callable[[str], None] = lambda _: None) -> Path:
     """Synthesize into ``outdir``, replacing it only on success."""
     outdir = Path(outdir).resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:

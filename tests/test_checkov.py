@@ -24,12 +24,7 @@ pytestmark = pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missi
 
 # Real, fixable findings in the cloud layer (gkeml/constructs), reported to the owner rather than
 # skipped. Remove an entry when its construct is fixed: this test then fails until the list is current.
-OPEN_IN_CONSTRUCTS = {
-    "CKV_GCP_13": "cluster.py: master_auth { client_certificate_config { issue_client_certificate = false } }",
-    "CKV_GCP_61": "cluster.py: enable_intranode_visibility = true (flow logs already on the subnet)",
-    "CKV_GCP_62": "bucket.py: logging { log_bucket = <a logs bucket> } for every bucket",
-    "CKV2_GCP_18": "network.py: an explicit google_compute_firewall on the VPC (e.g. deny-all ingress, logged)",
-}
+OPEN_IN_CONSTRUCTS: dict[str, str] = {}  # checks failing in the constructs, with the fix (none open)
 
 
 @pytest.fixture(scope="module")

@@ -105,12 +105,16 @@ def test_project_services_are_never_disabled_on_destroy(stacks, env):
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environments, env):
     buckets = {b["labels"]["purpose"]: b for b in resources(stacks[env], "google_storage_bucket")}
-    assert set(buckets) == {"datasets", "checkpoints", "artifacts"}
-    for b in buckets.values():
+    assert set(buckets) == {"datasets", "checkpoints", "artifacts", "access-logs"}
+    logs = buckets.pop("access-logs")
+    assert logs["name"] == Names(environments[env]).access_log_bucket
+    for b in [logs, *buckets.values()]:
         assert b["uniform_bucket_level_access"] is True
         assert b["public_access_prevention"] == "enforced"
         assert b["force_destroy"] is (env == "dev")
+    for b in buckets.values():
         assert b["name"] == Names(environments[env]).bucket(b["labels"]["purpose"])
+        assert b["logging"]["log_bucket"].startswith("${google_storage_bucket.access-logs_bucket")
     assert buckets["datasets"]["versioning"]["enabled"] is True
     assert buckets["checkpoints"]["versioning"]["enabled"] is False
     assert buckets["checkpoints"]["soft_delete_policy"]["retention_duration_seconds"] == 0
@@ -154,6 +158,9 @@ def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environ
     actual = set()
     for g in resources(stack, "google_storage_bucket_iam_member"):
         key = g["bucket"].split(".")[1]
+        if bucket_ids[key] == Names(e).access_log_bucket:
+            assert (g["role"], g["member"]) == ("roles/storage.objectCreator", "group:cloud-storage-analytics@google.com")
+            continue
         actual.add((bucket_ids[key], g["role"], g["member"]))
     expected = set()
     names = Names(e)

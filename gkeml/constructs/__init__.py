@@ -1,12 +1,12 @@
 """Reusable constructs, one concern per module.
 
 Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluster`,
-:class:`WorkloadIdentity`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`.
+:class:`WorkloadIdentity`, :class:`Bucket`, :class:`AccessLogBucket`, :class:`PublicEndpoint`, :class:`Secret`.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
 :class:`LaunchAgent`, :class:`KubernetesObjects`.
 """
 
-from gkeml.constructs.bucket import Bucket
+from gkeml.constructs.bucket import AccessLogBucket, Bucket
 from gkeml.constructs.cluster import AutopilotCluster
 from gkeml.constructs.endpoint import PublicEndpoint
 from gkeml.constructs.network import Network
@@ -19,6 +19,6 @@ from gkeml.constructs.launch_agent import LaunchAgent
 from gkeml.constructs.team_namespace import TeamNamespace
 
 __all__ = [
-    "AutopilotCluster", "Bucket", "InferenceService", "KubernetesObjects", "LaunchAgent", "Network",
+    "AccessLogBucket", "AutopilotCluster", "Bucket", "InferenceService", "KubernetesObjects", "LaunchAgent", "Network",
     "ProjectServices", "PublicEndpoint", "Secret", "TeamNamespace", "WorkloadIdentity",
 ]

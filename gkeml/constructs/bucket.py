@@ -43,7 +43,7 @@ class Bucket(Construct):
     per bucket with :meth:`grant_read` / :meth:`grant_write`, never project-wide."""
 
     def __init__(self, scope: Construct, id: str, env: Environment, spec: BucketSpec,
-                 *, depends_on: list | None = None):
+                 *, access_logs: "AccessLogBucket", depends_on: list | None = None):
         super().__init__(scope, id)
         sb = google("storage_bucket")
         self._iam = google("storage_bucket_iam_member")
@@ -85,6 +85,7 @@ class Bucket(Construct):
                 retention_period=retention_period(spec.retention_days * DAY)
             ) if spec.retention_days else None,
             labels={"purpose": spec.purpose},
+            logging=sb.StorageBucketLogging(log_bucket=access_logs.bucket.name, log_object_prefix=self.name),
             depends_on=depends_on,
         )
 
@@ -101,3 +102,33 @@ class Bucket(Construct):
     def grant_write(self, identity: WorkloadIdentity) -> None:
         """Let ``identity`` read, create, overwrite and delete objects (no IAM changes)."""
         self._grant("roles/storage.objectUser", identity)
+
+
+class AccessLogBucket(Construct):
+    """Receives the usage logs of the environment's buckets (who read or wrote what).
+
+    Private like the others; objects expire after ``ACCESS_LOG_DAYS``. Google's
+    storage analytics group may only create objects in it."""
+
+    ACCESS_LOG_DAYS = 90
+    ANALYTICS_WRITER = "group:cloud-storage-analytics@google.com"
+
+    def __init__(self, scope: Construct, id: str, env: Environment, *, depends_on: list | None = None):
+        super().__init__(scope, id)
+        sb, iam = google("storage_bucket"), google("storage_bucket_iam_member")
+        self.bucket = sb.StorageBucket(
+            self, "bucket", name=Names(env).access_log_bucket, project=env.project.id,
+            location=env.project.region.upper(), storage_class="STANDARD",
+            uniform_bucket_level_access=True, public_access_prevention="enforced",
+            force_destroy=env.tier == "dev",
+            versioning=sb.StorageBucketVersioning(enabled=False),
+            soft_delete_policy=sb.StorageBucketSoftDeletePolicy(retention_duration_seconds=0),
+            lifecycle_rule=[sb.StorageBucketLifecycleRule(
+                action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
+                condition=sb.StorageBucketLifecycleRuleCondition(age=self.ACCESS_LOG_DAYS),
+            )],
+            labels={"purpose": "access-logs"},
+            depends_on=depends_on,
+        )
+        iam.StorageBucketIamMember(self, "analytics-writer", bucket=self.bucket.name,
+                                   role="roles/storage.objectCreator", member=self.ANALYTICS_WRITER)

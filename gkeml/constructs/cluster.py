@@ -71,6 +71,13 @@ class AutopilotCluster(Construct):
             location=env.project.region,
             node_locations=list(c.zones or ()),
             enable_autopilot=True,
+            # Autopilot's defaults, made explicit so scanners (checkov) and reviewers see them:
+            enable_intranode_visibility=True,
+            master_auth=cc.ContainerClusterMasterAuth(
+                client_certificate_config=cc.ContainerClusterMasterAuthClientCertificateConfig(
+                    issue_client_certificate=False
+                )
+            ),
             network=network.vpc.id,
             subnetwork=network.subnet.id,
             ip_allocation_policy=cc.ContainerClusterIpAllocationPolicy(

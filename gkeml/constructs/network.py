@@ -15,7 +15,7 @@ class Network(Construct):
     The subnet carries the secondary ranges Autopilot uses for Pods and
     Services and has Private Google Access on, so private nodes reach Google
     APIs without a public IP; Cloud NAT gives them egress to the internet
-    (image pulls from registries outside Google)."""
+    (image pulls from registries outside Google). Denied ingress is logged."""
 
     def __init__(self, scope: Construct, id: str, env: Environment, *, depends_on: list | None = None):
         super().__init__(scope, id)
@@ -23,6 +23,7 @@ class Network(Construct):
         region = env.project.region
         cn, cs = google("compute_network"), google("compute_subnetwork")
         cr, nat = google("compute_router"), google("compute_router_nat")
+        fw = google("compute_firewall")
         self.pods_range = names.pods_range
         self.services_range = names.services_range
         self.vpc = cn.ComputeNetwork(
@@ -41,6 +42,14 @@ class Network(Construct):
             log_config=cs.ComputeSubnetworkLogConfig(
                 aggregation_interval="INTERVAL_5_MIN", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
             ) if net.flow_logs else None,
+        )
+        # The implied deny-all, made explicit so denied connections are logged; GKE's own
+        # allow rules (control plane, health checks) sit at higher priority.
+        self.deny_ingress = fw.ComputeFirewall(
+            self, "deny-all-ingress", name=f"{names.network}-deny-all-ingress", project=project,
+            network=self.vpc.id, direction="INGRESS", priority=65534, source_ranges=["0.0.0.0/0"],
+            deny=[fw.ComputeFirewallDeny(protocol="all")],
+            log_config=fw.ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
         )
         self.router = cr.ComputeRouter(self, "router", name=names.router, project=project, region=region,
                                        network=self.vpc.id)

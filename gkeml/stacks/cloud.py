@@ -6,7 +6,7 @@ from constructs import Construct
 
 from gkeml.config.model import Environment
 from gkeml.constructs import (
-    AutopilotCluster, Bucket, Network, ProjectServices, PublicEndpoint, Secret, WorkloadIdentity,
+    AccessLogBucket, AutopilotCluster, Bucket, Network, ProjectServices, PublicEndpoint, Secret, WorkloadIdentity,
 )
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google
 from gkeml.naming import Names
@@ -28,7 +28,11 @@ class CloudStack(TerraformStack):
         apis = ProjectServices(self, "apis", project=env.project.id).services
         self.network = Network(self, "network", env, depends_on=apis)
         self.cluster = AutopilotCluster(self, "cluster", env, network=self.network, depends_on=apis)
-        self.buckets = {b.name: Bucket(self, f"bucket-{b.name}", env, b, depends_on=apis) for b in env.buckets}
+        access_logs = AccessLogBucket(self, "access-logs", env, depends_on=apis)
+        self.buckets = {
+            b.name: Bucket(self, f"bucket-{b.name}", env, b, access_logs=access_logs, depends_on=apis)
+            for b in env.buckets
+        }
         self.secrets = {s.name: Secret(self, f"secret-{s.name}", env, s.name, depends_on=apis) for s in env.secrets}
         self.identities: dict[str, WorkloadIdentity] = {}
         for ident in env.identities:
