@@ -262,7 +262,7 @@ def test_cli_render_bad_spec_exits_2_with_the_error(tmp_path):
 def test_cli_unknown_env_lists_the_allowed_ones():
     done = gkeml("job", "render", "examples/jobs/single-gpu.yaml", "--env", "qa")
     assert done.returncode == 2
-    assert "unknown environment 'qa'; allowed: dev, prod, staging" in done.stderr
+    assert "--env: no environment 'qa'; defined: dev, prod, staging" in done.stderr
 
 
 def test_cli_submit_without_kubectl_context_applies_nothing(tmp_path):

@@ -4,7 +4,6 @@ and (``--against REF``) how a change moves it, as markdown for a pull-request co
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from gkeml.cli.output import print_json
 
@@ -56,25 +55,13 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _env_file(directory: str, name: str) -> Path:
-    from gkeml.config import ConfigError
-    from gkeml.config.loader import ConfigProblem
-
-    path = Path(directory) / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
-        raise ConfigError([ConfigProblem(directory, 0, "ENV",
-                                         f"no environment {name!r}; defined: {', '.join(known) or 'none'}")])
-    return path
-
-
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
-    from gkeml.config import load_environment
+    from gkeml.config import environment_file, load_environment
     from gkeml.cost import CostError, environment_at, estimate, load_prices, render_delta, render_markdown, \
         render_table
 
-    path = _env_file(args.environments, args.env)
+    path = environment_file(args.environments, args.env)
     env = load_environment(path)
     prices = load_prices(args.prices)
     try:

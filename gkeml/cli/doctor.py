@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from gkeml.cli.output import add_format_option, print_json, progress, table
 
@@ -52,16 +51,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Load ENV, run the checks, print the report; the exit code follows the worst finding."""
-    from gkeml.config import ConfigError, ConfigProblem, load_environment
+    from gkeml.config import load_named_environment
     from gkeml.doctor import diagnose
 
-    directory = Path(args.environments)
-    path = directory / f"{args.env}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in directory.glob("*.yaml"))
-        raise ConfigError([ConfigProblem(str(path), 0, "ENV",
-                                         f"no environment {args.env!r}; defined: {', '.join(known) or 'none'}")])
-    env = load_environment(path)
+    env = load_named_environment(args.environments, args.env)
     if args.format == "table":
         progress(f"doctor: reading {env.name} ({env.project.id}, {env.project.region})")
     report = diagnose(env, endpoint=args.endpoint, toolchain=args.toolchain)

@@ -6,11 +6,10 @@ import argparse
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.config import ConfigError, Environment
-from gkeml.config.loader import ConfigProblem, load_environment
+from gkeml.config import Environment
+from gkeml.config.loader import load_named_environment
 
 SPEC_HELP = "job spec YAML (see examples/jobs/ and docs/jobs.md)"
 
@@ -28,13 +27,7 @@ def environment(args: argparse.Namespace) -> Environment | None:
     """The environment named by --env, or None; ConfigError lists the available ones."""
     if not args.env:
         return None
-    directory = Path(args.environments)
-    path = directory / f"{args.env}.yaml"
-    if not path.is_file():
-        available = sorted(p.stem for p in directory.glob("*.yaml"))
-        raise ConfigError([ConfigProblem(str(directory), 0, "--env",
-                                         f"unknown environment {args.env!r}; allowed: {', '.join(available) or 'none'}")])
-    return load_environment(path)
+    return load_named_environment(args.environments, args.env, field="--env")
 
 
 def rendered_yaml(args: argparse.Namespace) -> str:

@@ -171,6 +171,21 @@ def load_environment(path: str | Path) -> Environment:
     return env
 
 
+def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Path:
+    """``<directory>/<name>.yaml``; a ConfigError naming the defined environments when missing."""
+    path = Path(directory) / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
+        raise ConfigError([ConfigProblem(str(directory), 0, field,
+                                         f"no environment {name!r}; defined: {', '.join(known) or 'none'}")])
+    return path
+
+
+def load_named_environment(directory: str | Path, name: str, field: str = "ENV") -> Environment:
+    """Load the environment called ``name`` from ``directory`` (for commands taking ENV)."""
+    return load_environment(environment_file(directory, name, field))
+
+
 def load_environments(directory: str | Path) -> list[Environment]:
     """Load every ``*.yaml`` in ``directory`` (sorted); all problems of all files are reported."""
     problems: list[ConfigProblem] = []
