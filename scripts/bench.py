@@ -307,7 +307,8 @@ def report(results: dict) -> tuple[str, dict]:
                 before = med(measurement, "before", metric)
                 after = med(measurement, "after", metric) if measurement != "synth_cold_cache" else med("synth", "after", metric)
                 floor = med("floor", "after", metric)
-                ratio = f"{after / floor:.2f}x" if after is not None and floor else ""
+                compares = measurement != "make_test"  # a test run is not a synth: no floor ratio
+                ratio = f"{after / floor:.2f}x" if compares and after is not None and floor else ""
                 rows.append((fw, f"{LABELS[measurement]} [{unit}]", _fmt(before, series, measurement, "before"), _fmt(after, series, measurement, "after"), ratio))
         verdicts[fw] = {}
         for metric in ("wall_s", "cpu_s"):
