@@ -110,17 +110,26 @@ def retention_period(seconds: int):
     return str(seconds) if IS_CDKTN else seconds
 
 
+# The ephemeral google_secret_manager_secret_version arrived in google provider 7.x; the
+# prebuilt cdktf bindings pin 6.50.0. Only the in-cluster stack reads it, and it uses no
+# other google schema than the provider block and two data sources, stable across 6 -> 7.
+EPHEMERAL_SECRET_GOOGLE_VERSION = "~> 7.10"
+
+
 def ephemeral_secret_value(stack, id: str, *, secret: str, project: str) -> str:
     """A reference to the latest version of a Secret Manager secret, read as an
     EPHEMERAL value (Terraform >= 1.10): never written to the plan or the state, and
     usable only in write-only arguments (``*_wo``) and provider blocks.
 
-    cdktn generates the ``EphemeralGoogleSecretManagerSecretVersion`` binding; cdktf
-    0.21 predates ephemeral resources, so the same block is written with an override
-    on the stack. Both synthesize an identical ``ephemeral`` block.
+    cdktn generates the ``EphemeralGoogleSecretManagerSecretVersion`` binding (google
+    8.x). cdktf 0.21 predates ephemeral resources: the same block is written with an
+    override, and the stack's google provider is raised to a version that has it.
+    ``secret`` is passed as the full resource name, which every provider version accepts.
     """
+    name = f"projects/{project}/secrets/{secret}"
     if IS_CDKTN:
         eph = google("ephemeral_google_secret_manager_secret_version")
-        return eph.EphemeralGoogleSecretManagerSecretVersion(stack, id, secret=secret, project=project).secret_data
-    stack.add_override(f"ephemeral.google_secret_manager_secret_version.{id}", {"secret": secret, "project": project})
+        return eph.EphemeralGoogleSecretManagerSecretVersion(stack, id, secret=name, project=project).secret_data
+    stack.add_override(f"ephemeral.google_secret_manager_secret_version.{id}", {"secret": name, "project": project})
+    stack.add_override("terraform.required_providers.google.version", EPHEMERAL_SECRET_GOOGLE_VERSION)
     return f"${{ephemeral.google_secret_manager_secret_version.{id}.secret_data}}"

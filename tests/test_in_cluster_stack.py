@@ -228,7 +228,10 @@ def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, e
 def test_api_key_reaches_the_cluster_only_through_write_only_ephemeral_values(stacks, env):
     stack = k8s(stacks, env)
     (eph_id, eph), = stack["ephemeral"]["google_secret_manager_secret_version"].items()
-    assert eph["secret"] == f"{env}-wandb-api-key"
+    assert eph["secret"] == f"projects/acme-ml-{env}/secrets/{env}-wandb-api-key"
+    # google >= 7.x has the ephemeral secret version (cdktf's prebuilt bindings pin 6.50)
+    major = int(stack["terraform"]["required_providers"]["google"]["version"].lstrip("~> =").split(".")[0])
+    assert major >= 7
     for secret in resources(stack, "kubernetes_secret_v1"):
         assert secret["metadata"]["name"] == "wandb-api-key-wandb"
         assert "data" not in secret and "binary_data" not in secret
