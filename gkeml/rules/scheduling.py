@@ -77,11 +77,11 @@ def _annotation_issues(obj: Obj, label: str, what: str) -> Iterator[Issue]:
     places = [("metadata", as_dict(get(obj, "metadata", "annotations")))]
     places += [(pod.metadata_path, as_dict(pod.metadata.get("annotations")))
                for pod in pod_templates(obj) if pod.metadata_path != "metadata"]  # a Pod's own metadata: above
-    for path, annotations in places:
-        if label in annotations:
+    for path, found in places:
+        if label in found:
             yield Issue(f"{path}.annotations.{label}",
                         f"{what} is set as an annotation, which Autopilot ignores",
-                        f"move it to the pod's nodeSelector: {label}: \"{annotations[label]}\"")
+                        f"move it to the pod's nodeSelector: {label}: \"{found[label]}\"")
 
 
 @rule("GKE003", "Compute class is a nodeSelector, not an annotation", ERROR)
