@@ -123,6 +123,9 @@ def _r(*rows: tuple[int, float, float]) -> tuple[GpuRange, ...]:
 
 # Maximum requests per Pod by GPU count (Accelerator table of
 # concepts/autopilot-resource-requests). GPU Pods get no default CPU/memory.
+# The allowed COUNTS are checked (shared/platform-facts.md); the per-count CPU/memory
+# maximums were taken from the docs table but are still marked "verify" there: re-read
+# the table before relying on a request close to a maximum.
 GPUS: dict[str, Gpu] = {
     g.label: g
     for g in (
