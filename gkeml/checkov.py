@@ -52,8 +52,8 @@ def _access_log_bucket(conf: dict) -> bool:
     return _first(conf.get("labels")).get("purpose") == "access-logs"
 
 
-def _checkpoint_or_access_log_bucket(conf: dict) -> bool:
-    return _checkpoint_bucket(conf) or _access_log_bucket(conf)
+def _unversioned_by_design(conf: dict) -> bool:
+    return _checkpoint_bucket(conf) or _access_log_bucket(conf) or bool(_first(conf.get("retention_policy")))
 
 
 def _first(value: Any) -> dict:
@@ -83,10 +83,12 @@ SKIPS: tuple[Skip, ...] = (
     Skip("CKV_GCP_78",
          "Checkpoint buckets are rewritten every few minutes by training; object versioning would keep every "
          "overwrite and multiply the storage bill. They expire after 30 days by design. The access-log bucket "
-         "only receives write-once log objects that expire after 90 days. Dataset and artifact buckets keep "
-         "the check.",
-         scope="google_storage_bucket labelled purpose=checkpoints or purpose=access-logs",
-         applies=_checkpoint_or_access_log_bucket),
+         "only receives write-once log objects that expire after 90 days. A bucket with a retention policy "
+         "cannot be versioned (GCS refuses the combination) and the policy already keeps every object. "
+         "Other dataset and artifact buckets keep the check.",
+         scope="google_storage_bucket labelled purpose=checkpoints or purpose=access-logs, or with a "
+               "retention policy",
+         applies=_unversioned_by_design),
     Skip("CKV_GCP_62",
          "This is the bucket that receives every other bucket's access logs; logging it into itself would "
          "log its own log writes. All data buckets keep the check.",

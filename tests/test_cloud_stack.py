@@ -127,6 +127,9 @@ def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
                     if b["labels"]["purpose"] == "artifacts"]
     # google 6.50 (cdktf) takes a number, google 8.x (cdktn) a string: same seconds either way.
     assert int(artifacts["retention_policy"]["retention_period"]) == 30 * 86400
+    # GCS refuses versioning together with a retention policy
+    assert artifacts["versioning"]["enabled"] is False
+    assert all("days_since_noncurrent_time" not in r["condition"] for r in artifacts["lifecycle_rule"])
 
 
 def _principal(env, ns, ksa):

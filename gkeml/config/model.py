@@ -211,7 +211,9 @@ class Bucket(Strict):
     location: Optional[str] = Field(None, description="Default: the project region.")
     storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
     force_destroy: Optional[bool] = Field(None, description="Default: true in dev only; never in prod.")
-    retention_days: Optional[int] = Field(None, ge=1, le=36500, description="Retention policy (objects undeletable).")
+    retention_days: Optional[int] = Field(
+        None, ge=1, le=36500, description="Retention policy (objects undeletable); replaces versioning, which GCS "
+        "does not allow together with it.")
     expected_size_gib: float = Field(0, ge=0, description="Expected stored data, for cost estimates.")
 
 

@@ -50,13 +50,16 @@ class Bucket(Construct):
         self.spec = spec
         preset = PRESETS[spec.purpose]
         self.name = Names(env).bucket(spec.name)
+        # GCS refuses Object Versioning on a bucket with a retention policy; the policy
+        # already keeps every object (and each overwrite is refused) for its period.
+        versioning = preset.versioning and not spec.retention_days
         rules = []
         if preset.delete_after_days:
             rules.append(sb.StorageBucketLifecycleRule(
                 action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
                 condition=sb.StorageBucketLifecycleRuleCondition(age=preset.delete_after_days),
             ))
-        if preset.delete_noncurrent_after_days:
+        if versioning and preset.delete_noncurrent_after_days:
             rules.append(sb.StorageBucketLifecycleRule(
                 action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
                 condition=sb.StorageBucketLifecycleRuleCondition(
@@ -76,7 +79,7 @@ class Bucket(Construct):
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             force_destroy=bool(spec.force_destroy),
-            versioning=sb.StorageBucketVersioning(enabled=preset.versioning),
+            versioning=sb.StorageBucketVersioning(enabled=versioning),
             soft_delete_policy=sb.StorageBucketSoftDeletePolicy(
                 retention_duration_seconds=preset.soft_delete_days * DAY
             ),
