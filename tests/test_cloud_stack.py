@@ -37,6 +37,13 @@ def test_cluster_is_regional_autopilot_with_private_nodes_and_dns_endpoint(stack
     assert c["cost_management_config"]["enabled"] is True
     assert c["gateway_api_config"]["channel"] == "CHANNEL_STANDARD"
     assert c["resource_labels"]["gkeml-env"] == env
+    assert c["master_auth"]["client_certificate_config"]["issue_client_certificate"] is False
+    # fields the google provider refuses together with enable_autopilot (ConflictsWith)
+    for refused in ("enable_intranode_visibility", "enable_shielded_nodes", "network_policy", "node_pool",
+                    "remove_default_node_pool", "default_max_pods_per_node"):
+        assert refused not in c, refused
+    assert "enabled" not in c["cluster_autoscaling"] and "resource_limits" not in c["cluster_autoscaling"]
+    assert "enabled" not in c.get("binary_authorization", {})
 
 
 @pytest.mark.parametrize(
