@@ -270,6 +270,56 @@ def grant_only_roles_condition(roles: list[str] | tuple[str, ...]) -> str:
     return f"api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{quoted}])"
 
 
+# --- GitHub Actions: separate plan and deploy identities (follow-up to issue 7) ------
+# Sources (checked 2026-11): cloud.google.com/iam/docs/workload-identity-federation-with-deployment-pipelines
+# (principalSet://.../attribute.NAME/VALUE, attribute mapping in CEL),
+# docs.github.com/en/actions/reference/security/oidc (claims `ref` and `environment`; a job
+# without `environment:` and every pull_request run carry no `environment` claim),
+# cloud.google.com/iam/docs/roles-permissions/container (no predefined GKE role reads Secrets
+# without also writing Kubernetes objects), cloud.google.com/storage/docs/access-control/iam
+# (IAM conditions on resource.name need uniform bucket-level access), Terraform gcs backend
+# (lock object `<prefix>/<workspace>.tflock`).
+GITHUB_DEFAULT_DEPLOY_REF = "refs/heads/main"
+GITHUB_NO_ENVIRONMENT = "none"  # what the mappings below put in for a token without `environment`
+# attribute.ref_env = "<ref>:<environment or 'none'>": lets ONE principalSet require both
+GITHUB_REF_ENV_ATTRIBUTE = "attribute.ref_env"
+GITHUB_REF_ENV_MAPPING = (
+    f"assertion.ref + ':' + (has(assertion.environment) ? assertion.environment : '{GITHUB_NO_ENVIRONMENT}')"
+)
+# read-only access to Kubernetes Secrets (the helm provider reads its release records, stored as
+# Secrets, and the kubernetes provider refreshes kubernetes_secret_v1) for a custom IAM role
+KUBERNETES_SECRET_READ_PERMISSIONS = ("container.secrets.get", "container.secrets.list")
+TERRAFORM_GCS_LOCK_SUFFIX = ".tflock"
+
+
+def github_ref_principal_set(project_number: str, pool: str, ref: str) -> str:
+    """IAM member for workflow runs of one git ref (e.g. ``refs/heads/main``) in a pool whose
+    attribute condition already pins the repository."""
+    return f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/attribute.ref/{ref}"
+
+
+def github_ref_environment_principal_set(project_number: str, pool: str, ref: str, environment: str) -> str:
+    """IAM member for workflow jobs of one git ref that run in one GitHub environment
+    (so they passed that environment's protection rules); needs :data:`GITHUB_REF_ENV_MAPPING`."""
+    return (f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/"
+            f"{GITHUB_REF_ENV_ATTRIBUTE}/{ref}:{environment}")
+
+
+def object_name_suffix_condition(suffix: str) -> str:
+    """IAM condition (CEL) on Cloud Storage objects whose name ends with ``suffix``."""
+    return f"resource.name.endsWith('{suffix}')"
+
+
+def secret_access_condition(project_number: str, secret_ids: list[str] | tuple[str, ...]) -> str:
+    """IAM condition (CEL) that limits a Secret Manager role to the listed secrets and their
+    versions (resource names carry the project NUMBER)."""
+    parts = []
+    for secret in secret_ids:
+        name = f"projects/{project_number}/secrets/{secret}"
+        parts.append(f"resource.name == '{name}' || resource.name.startsWith('{name}/')")
+    return " || ".join(parts)
+
+
 # --- policy checks (gkeml check, gkeml/rules) ---------------------------------------
 # Sources (checked 2026-11): concepts/ingress (the internal class), concepts/persistent-volumes
 # (Autopilot's default StorageClass), github.com/wandb/helm-charts (chart values),

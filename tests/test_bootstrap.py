@@ -1,8 +1,9 @@
-"""Bootstrap stacks: state bucket protections, the GitHub federation, CI permissions, config errors.
+"""Bootstrap stacks: state bucket protections, the GitHub federation, the read-only plan and
+the branch-restricted deploy identity, config errors.
 
 The shipped ``bootstrap/*.yaml`` files (checked against ``environments/``) and one
-variant (pinned repository ID, bucket created elsewhere, state already migrated)
-are synthesized ONCE per module with the real framework.
+variant (pinned repository ID, bucket created elsewhere, state already migrated, no
+deploy environment, a release branch) are synthesized ONCE per module with the real framework.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ VARIANT = """\
 name: qa
 project: {id: acme-ml-qa, number: "104857600999", region: europe-west4}
 state: {bucket: acme-ml-tfstate, create: false, bootstrap_backend: gcs}
-github: {repository: acme/ml-platform, repository_id: "812345678"}
+github: {repository: acme/ml-platform, repository_id: "812345678", deploy_ref: refs/heads/release/v1}
 ci: {pool: gh-pool, provider: gh-oidc}
 """
+DEPLOY = "serviceAccount:${google_service_account.ci.email}"
+PLAN = "serviceAccount:${google_service_account.ci-plan.email}"
+# every permission of a role outside these read verbs changes something
+READ_ONLY_PERMISSION = re.compile(r"^[a-z]+\.[A-Za-z]+\.(get|list)$")
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +82,10 @@ def test_bucket_created_by_another_bootstrap_is_only_granted(synthesized):
     for name in ("bootstrap-staging", "bootstrap-prod", "bootstrap-qa"):
         stack = synthesized[name]
         assert resources(stack, "google_storage_bucket") == []
-        grant = one(stack, "google_storage_bucket_iam_member")
-        assert grant["bucket"] == "acme-ml-tfstate"
-        assert grant["role"] == "roles/storage.objectAdmin"
-        assert grant["member"] == "serviceAccount:${google_service_account.ci.email}"
+        grants = resources(stack, "google_storage_bucket_iam_member")
+        assert {g["bucket"] for g in grants} == {"acme-ml-tfstate"}
+        (deploy,) = [g for g in grants if g["member"] == DEPLOY]
+        assert deploy["role"] == "roles/storage.objectAdmin"
 
 
 def test_first_run_keeps_state_locally_outside_the_synth_output(synthesized):
@@ -107,6 +112,10 @@ def test_github_provider_accepts_only_the_platform_repository(dev):
     assert mapping["attribute.repository"] == "assertion.repository"
     assert mapping["attribute.ref"] == "assertion.ref"
     assert "assertion.environment" in mapping["attribute.environment"]
+    # a pull_request token has no environment claim: its ref_env ends in ':none'
+    assert mapping["attribute.ref_env"] == (
+        "assertion.ref + ':' + (has(assertion.environment) ? assertion.environment : 'none')"
+    )
     pool = one(dev, "google_iam_workload_identity_pool")
     assert pool["workload_identity_pool_id"] == "github"
 
@@ -119,16 +128,78 @@ def test_repository_id_is_pinned_too_when_given(synthesized):
     assert provider["workload_identity_pool_provider_id"] == "gh-oidc"
 
 
-def test_only_the_repository_principal_set_may_impersonate_ci(synthesized):
+def impersonators(stack: dict) -> dict[str, str]:
+    """service account resource -> the one member allowed to impersonate it."""
+    bindings = resources(stack, "google_service_account_iam_member")
+    assert all(b["role"] == "roles/iam.workloadIdentityUser" for b in bindings)
+    found = {b["service_account_id"]: b["member"] for b in bindings}
+    assert len(found) == len(bindings), "one binding per service account"
+    return found
+
+
+def test_any_workflow_of_the_repository_may_impersonate_only_the_plan_identity(synthesized):
     expected = {
         "bootstrap-dev": "projects/104857600123/locations/global/workloadIdentityPools/github",
         "bootstrap-qa": "projects/104857600999/locations/global/workloadIdentityPools/gh-pool",
     }
     for name, pool in expected.items():
-        binding = one(synthesized[name], "google_service_account_iam_member")
-        assert binding["role"] == "roles/iam.workloadIdentityUser"
-        assert binding["service_account_id"] == "${google_service_account.ci.name}"
-        assert binding["member"] == f"principalSet://iam.googleapis.com/{pool}/attribute.repository/acme/ml-platform"
+        members = impersonators(synthesized[name])
+        assert members["${google_service_account.ci-plan.name}"] == (
+            f"principalSet://iam.googleapis.com/{pool}/attribute.repository/acme/ml-platform"
+        )
+        # the repository-wide set (pull requests of any branch) is never bound to the deploy identity
+        assert "attribute.repository/" not in members["${google_service_account.ci.name}"]
+
+
+def test_deploy_identity_only_for_the_default_branch_in_its_github_environment(synthesized):
+    pools = "principalSet://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/{}"
+    expected = {
+        "bootstrap-dev": pools.format("104857600123", "github") + "/attribute.ref_env/refs/heads/main:dev",
+        "bootstrap-staging": pools.format("104857600456", "github") + "/attribute.ref_env/refs/heads/main:staging",
+        "bootstrap-prod": pools.format("104857600789", "github") + "/attribute.ref_env/refs/heads/main:prod",
+        # no deploy_environment: the ref alone; deploy_ref is configurable
+        "bootstrap-qa": pools.format("104857600999", "gh-pool") + "/attribute.ref/refs/heads/release/v1",
+    }
+    for name, member in expected.items():
+        assert impersonators(synthesized[name])["${google_service_account.ci.name}"] == member, name
+
+
+def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucket(synthesized):
+    from gkeml.stacks.bootstrap import DEPLOY_ROLES, PLAN_ROLES
+
+    for name, stack in synthesized.items():
+        project_grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == PLAN]
+        predefined = {g["role"] for g in project_grants if g["role"].startswith("roles/")}
+        # read-only predefined roles only: viewers/reviewers, plus secret payload reads below
+        assert predefined - {"roles/secretmanager.secretAccessor"} == set(PLAN_ROLES), name
+        assert all(re.search(r"\.(viewer|[a-zA-Z]*Viewer|securityReviewer)$", r) for r in PLAN_ROLES)
+        assert not predefined & (set(DEPLOY_ROLES) | {"roles/owner", "roles/editor", "roles/viewer"}), name
+        assert all("condition" not in g for g in project_grants if g["role"] in PLAN_ROLES)
+        # the one custom role holds read verbs only
+        (custom,) = [g for g in project_grants if not g["role"].startswith("roles/")]
+        assert custom["role"] == "${google_project_iam_custom_role.plan-secret-reader.name}"
+        role = one(stack, "google_project_iam_custom_role")
+        assert sorted(role["permissions"]) == ["container.secrets.get", "container.secrets.list"]
+        assert all(READ_ONLY_PERMISSION.match(p) for p in role["permissions"])
+        # on the state bucket: read everything, create/delete ONLY the Terraform lock objects
+        bucket = {g["role"]: g for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == PLAN}
+        assert set(bucket) == {"roles/storage.objectViewer", "roles/storage.objectUser"}, name
+        assert all(g["bucket"] == "acme-ml-tfstate" for g in bucket.values())
+        assert "condition" not in bucket["roles/storage.objectViewer"]
+        assert bucket["roles/storage.objectUser"]["condition"]["expression"] == "resource.name.endsWith('.tflock')"
+
+
+def test_plan_identity_reads_only_the_secrets_the_in_cluster_plan_needs(synthesized):
+    dev = synthesized["bootstrap-dev"]
+    (accessor,) = [g for g in resources(dev, "google_project_iam_member")
+                   if g["member"] == PLAN and g["role"] == "roles/secretmanager.secretAccessor"]
+    secret = "projects/104857600123/secrets/dev-wandb-api-key"
+    assert accessor["condition"]["expression"] == (
+        f"resource.name == '{secret}' || resource.name.startsWith('{secret}/')"
+    )
+    # nothing listed, nothing granted
+    qa = synthesized["bootstrap-qa"]
+    assert not [g for g in resources(qa, "google_project_iam_member") if g["role"] == "roles/secretmanager.secretAccessor"]
 
 
 def test_no_service_account_key_anywhere(synthesized):
@@ -137,14 +208,18 @@ def test_no_service_account_key_anywhere(synthesized):
         assert "google_service_account_key" not in stack.get("data", {})
 
 
-def test_ci_has_no_primitive_role_and_iam_admin_only_for_listed_roles(synthesized):
+def test_two_keyless_ci_accounts_per_environment(synthesized):
     for name, stack in synthesized.items():
-        grants = resources(stack, "google_project_iam_member")
+        accounts = {a["account_id"] for a in resources(stack, "google_service_account")}
+        assert accounts == {"gkeml-ci", "gkeml-ci-plan"}, name
+
+
+def test_deploy_identity_has_no_primitive_role_and_iam_admin_only_for_listed_roles(synthesized):
+    for name, stack in synthesized.items():
+        grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == DEPLOY]
         roles = {g["role"] for g in grants}
         assert not roles & {"roles/owner", "roles/editor", "roles/viewer"}, name
         assert {"roles/container.admin", "roles/storage.admin", "roles/iam.serviceAccountUser"} <= roles
-        for grant in grants:
-            assert grant["member"] == "serviceAccount:${google_service_account.ci.email}"
         (admin,) = [g for g in grants if g["role"] == "roles/resourcemanager.projectIamAdmin"]
         expression = admin["condition"]["expression"]
         assert expression.startswith("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([")
@@ -160,10 +235,13 @@ def test_apis_are_enabled_and_never_disabled_on_destroy(dev):
 
 
 def test_outputs_name_what_github_needs(dev):
-    assert set(dev["output"]) == {"workload_identity_provider", "service_account", "state_bucket"}
+    assert set(dev["output"]) == {"workload_identity_provider", "plan_service_account", "deploy_service_account",
+                                  "state_bucket"}
     assert dev["output"]["workload_identity_provider"]["value"] == (
         "${google_iam_workload_identity_pool_provider.github-provider.name}"
     )
+    assert dev["output"]["plan_service_account"]["value"] == "${google_service_account.ci-plan.email}"
+    assert dev["output"]["deploy_service_account"]["value"] == "${google_service_account.ci.email}"
 
 
 # --- config errors: file, line, field, what to do --------------------------------------
@@ -178,6 +256,10 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 @pytest.mark.parametrize(("change", "field", "line", "fragment"), [
     ("github: {repository: acme}", "github.repository", 4, "owner/name"),
     ("github: {repository: acme/x, token: abc}", "github.token", 4, "allowed: repository, repository_id"),
+    ("github: {repository: acme/x, deploy_ref: main}", "github.deploy_ref", 4, "refs/heads/main"),
+    ("github: {repository: acme/x, deploy_environment: 'a:b'}", "github.deploy_environment", 4, "environment"),
+    ("github: {repository: acme/x}\nci: {plan_service_account: gkeml-ci}", "ci.plan_service_account", 5,
+     "its own account ID"),
     ("github: {repository: acme/x}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
     ("github: {repository: acme/x}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
      "ci.grantable_roles[1]", 6, "take over"),
@@ -214,7 +296,9 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path, environments["dev"])
     found = {p.field: p for p in err.value.problems}
-    assert set(found) == {"state.bucket", "ci.grantable_roles"}
+    assert set(found) == {"state.bucket", "ci.grantable_roles", "ci.plan_secrets"}
+    # the W&B Launch key the in-cluster stack reads during plan
+    assert "missing dev-wandb-api-key" in found["ci.plan_secrets"].message
     assert found["state.bucket"].line == 4
     assert "'acme-ml-tfstate' in environments/dev.yaml" in found["state.bucket"].message
     assert "roles/logging.logWriter" in found["ci.grantable_roles"].message
@@ -245,8 +329,10 @@ def test_app_entry_point_exits_2_with_the_problems_and_writes_nothing(tmp_path, 
 
 
 def test_every_ci_role_is_explained_in_the_docs():
-    from gkeml.stacks.bootstrap import CI_ROLES
+    from gkeml.stacks.bootstrap import DEPLOY_ROLES, PLAN_ROLES
 
     docs = (ROOT / "docs" / "bootstrap.md").read_text()
-    rows = set(re.findall(r"^\| `(roles/[\w.]+)` \|", docs, flags=re.MULTILINE))
-    assert rows == set(CI_ROLES)
+    deploy, plan = docs.split("### Roles of the plan identity")
+    row = re.compile(r"^\| `(roles/[\w.]+)` \|", flags=re.MULTILINE)
+    assert set(row.findall(deploy)) == set(DEPLOY_ROLES)
+    assert set(row.findall(plan)) == set(PLAN_ROLES)

@@ -1,8 +1,9 @@
 """Typed model of one bootstrap file (``bootstrap/<env>.yaml``).
 
 Bootstrap is what must exist before ``cdktf deploy <env>`` can run at all: the
-Terraform state bucket, the project APIs and the CI identity GitHub Actions
-uses through Workload Identity Federation. It is applied once per project by a
+Terraform state bucket, the project APIs and the two CI identities GitHub Actions
+uses through Workload Identity Federation (a read-only plan identity for pull
+requests, a deploy identity for the default branch). It is applied once per project by a
 person (with local state), so its config is kept apart from the environment
 files; :func:`check_against_environment` catches the two drifting apart.
 """
@@ -19,11 +20,18 @@ from gkeml.config.loader import ConfigError, ConfigProblem, parse
 from gkeml.config.model import (
     BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
 )
+from gkeml.naming import Names
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
+GIT_REF = r"^refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}$"  # no ':' (it separates ref and environment)
+GITHUB_ENVIRONMENT = r"^[A-Za-z0-9._-]{1,255}$"
+SECRET_ID = r"^[A-Za-z0-9_-]{1,255}$"
 PATTERN_HELP.update({
+    GIT_REF: "a full git ref such as refs/heads/main (letters, digits, '.', '_', '-', '/')",
+    GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
+    SECRET_ID: "a Secret Manager secret ID such as dev-wandb-api-key",
     GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
     SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
     POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
@@ -69,7 +77,8 @@ class StateBucket(Strict):
 
 
 class GitHub(Strict):
-    """The platform repository whose workflows may act as the CI identity."""
+    """The platform repository whose workflows may act as the CI identities, and which of
+    its runs may deploy."""
 
     repository: str = Field(pattern=GITHUB_REPOSITORY, description="owner/name of the platform repository.")
     repository_id: Optional[str] = Field(
@@ -77,17 +86,39 @@ class GitHub(Strict):
         description="Numeric repository ID; also pinned so a deleted and re-created repository of the same name "
                     "cannot use the identity.",
     )
+    deploy_ref: str = Field(
+        platform.GITHUB_DEFAULT_DEPLOY_REF, pattern=GIT_REF,
+        description="The only git ref whose workflow runs may impersonate the deploy identity (the default branch).",
+    )
+    deploy_environment: Optional[str] = Field(
+        None, pattern=GITHUB_ENVIRONMENT,
+        description="GitHub environment a job must run in to impersonate the deploy identity (so its required "
+                    "reviewers approve every deploy); unset: any job on deploy_ref.",
+    )
 
 
 class CI(Strict):
-    """Names and permissions of the CI identity."""
+    """Names and permissions of the CI identities: ``service_account`` deploys (default branch
+    only), ``plan_service_account`` only reads (any workflow run of the repository)."""
 
-    service_account: str = Field("gkeml-ci", pattern=SERVICE_ACCOUNT_ID, description="Account ID of the CI service account.")
+    service_account: str = Field(
+        "gkeml-ci", pattern=SERVICE_ACCOUNT_ID,
+        description="Account ID of the DEPLOY service account (github.deploy_ref runs only).",
+    )
+    plan_service_account: str = Field(
+        "gkeml-ci-plan", pattern=SERVICE_ACCOUNT_ID,
+        description="Account ID of the read-only PLAN service account (any workflow run, e.g. pull-request diffs).",
+    )
     pool: str = Field("github", pattern=POOL_ID, description="Workload Identity Federation pool ID.")
     provider: str = Field("github-actions", pattern=POOL_ID, description="OIDC provider ID inside the pool.")
     grantable_roles: list[GrantableRole] = Field(
         default_factory=lambda: list(DEFAULT_GRANTABLE_ROLES), min_length=1,
         description="The only project roles CI may grant (to the node and workload identities of the environment).",
+    )
+    plan_secrets: list[Annotated[str, Field(pattern=SECRET_ID)]] = Field(
+        default_factory=list,
+        description="Secret Manager secret IDs the plan identity may read: the ones the in-cluster stack reads "
+                    "during plan (the W&B Launch key, <env>-<launch.secret>). Nothing else.",
     )
 
     @model_validator(mode="after")
@@ -95,6 +126,9 @@ class CI(Strict):
         for field in ("pool", "provider"):
             if getattr(self, field).startswith("gcp-"):
                 raise at(field, f"{getattr(self, field)!r} starts with 'gcp-', which Google reserves; choose another ID")
+        if self.plan_service_account == self.service_account:
+            raise at("plan_service_account", f"{self.plan_service_account!r} is also the deploy service_account; "
+                                             "the read-only plan identity needs its own account ID")
         return self
 
 
@@ -144,17 +178,28 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[tuple[t
     if roles:
         problems.append((("ci", "grantable_roles"),
                          f"missing {', '.join(sorted(roles))} (given to identities in {where}); add them"))
+    read_at_plan = {Names(env).secret(env.launch.secret)} if env.launch is not None else set()
+    if read_at_plan - set(boot.ci.plan_secrets):
+        problems.append((("ci", "plan_secrets"),
+                         f"missing {', '.join(sorted(read_at_plan - set(boot.ci.plan_secrets)))} (the in-cluster stack "
+                         f"of {where} reads it during plan); add it"))
     return problems
 
 
 def ci_identity(boot: Bootstrap) -> dict[str, str]:
     """What ``google-github-actions/auth`` needs, derived from the bootstrap file alone:
-    the full provider name (project NUMBER) and the CI service account's email."""
+    the full provider name (project NUMBER) and the emails of the plan and deploy service accounts."""
     pool = platform.federation_pool_name(boot.project.number, boot.ci.pool)
     return {
         "workload_identity_provider": f"{pool}/providers/{boot.ci.provider}",
-        "service_account": f"{boot.ci.service_account}@{boot.project.id}.iam.gserviceaccount.com",
+        "plan_service_account": service_account_email(boot.ci.plan_service_account, boot.project.id),
+        "deploy_service_account": service_account_email(boot.ci.service_account, boot.project.id),
     }
+
+
+def service_account_email(account_id: str, project: str) -> str:
+    """Email of a user-managed service account."""
+    return f"{account_id}@{project}.iam.gserviceaccount.com"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m gkeml.config.bootstrap",
-        description="Print the Workload Identity provider and CI service account of ENV as key=value lines "
-                    "(append them to $GITHUB_OUTPUT in a workflow).",
+        description="Print the Workload Identity provider and the plan and deploy service accounts of ENV as "
+                    "key=value lines (append them to $GITHUB_OUTPUT in a workflow). Pull-request jobs use "
+                    "plan_service_account (read-only); deploy jobs use deploy_service_account, which only runs "
+                    "of github.deploy_ref (and github.deploy_environment, if set) can impersonate.",
     )
     parser.add_argument("env", help="environment name: reads DIR/ENV.yaml")
     parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")

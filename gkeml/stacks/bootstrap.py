@@ -1,9 +1,11 @@
 """The bootstrap stack of one environment: ``bootstrap-<env>``, applied once by a person.
 
 It creates what the environment's own stacks need before their first deploy:
-the Terraform state bucket, the project APIs and the CI identity (a service
-account GitHub Actions impersonates through Workload Identity Federation; no
-key exists). Its own state is LOCAL on the first run (the bucket does not exist
+the Terraform state bucket, the project APIs and two CI identities, service
+accounts GitHub Actions impersonates through Workload Identity Federation (no
+key exists): a read-only PLAN identity any workflow run of the repository may
+use (pull-request diffs), and the DEPLOY identity only runs of the default
+branch (and, if configured, of one GitHub environment) may use. Its own state is LOCAL on the first run (the bucket does not exist
 yet) and can be migrated into the bucket afterwards (``state.bootstrap_backend: gcs``).
 """
 
@@ -25,9 +27,9 @@ BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 # sits next to the app's cdktf.json, outside cdktf.out, so no re-synthesis can remove it.
 LOCAL_STATE_PATH = "../../../terraform.{stack}.tfstate"
 
-# What the CI identity needs to plan and apply the environment's stacks, and why.
+# What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
 # No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
-CI_ROLES: dict[str, str] = {
+DEPLOY_ROLES: dict[str, str] = {
     "roles/container.admin": "create and update the Autopilot cluster; manage namespaces, RBAC, quotas, "
                              "network policies and Helm releases of the in-cluster stack",
     "roles/compute.networkAdmin": "VPC, subnet, Cloud Router, Cloud NAT and the global static IPs of endpoints",
@@ -42,9 +44,29 @@ CI_ROLES: dict[str, str] = {
                                      "limits it to ci.grantable_roles",
 }
 
+# What the PLAN identity needs for `terraform plan` (refresh) of the cloud and in-cluster
+# stacks, and why. Read-only predefined roles only; none of them creates, changes or deletes
+# anything. Writes on the state bucket and secret reads are granted apart (see BootstrapStack).
+PLAN_ROLES: dict[str, str] = {
+    "roles/container.viewer": "read the cluster and every Kubernetes object of the in-cluster stack except "
+                              "Secrets (namespaces, RBAC, quotas, network policies, custom resources)",
+    "roles/compute.networkViewer": "read the VPC, subnet, Cloud Router, Cloud NAT, firewall rules, global static "
+                                   "IPs and Google-managed SSL certificates",
+    "roles/iam.securityReviewer": "read service accounts and the IAM policies of the project, service accounts, "
+                                  "buckets and secrets (the *_iam_member resources)",
+    "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
+    "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
+    "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
+}
+# Custom role of the plan identity with only container.secrets.get/list: the helm provider reads its
+# release records (Secrets in the release namespace) and the kubernetes provider refreshes
+# kubernetes_secret_v1. The least predefined role with these, roles/container.developer, also holds
+# 167 create/update/delete permissions on Kubernetes objects (docs/bootstrap.md).
+PLAN_SECRET_READER_ROLE_ID = "gkemlPlanSecretReader"
+
 
 class BootstrapStack(TerraformStack):
-    """State bucket, APIs and the GitHub Actions CI identity of one environment."""
+    """State bucket, APIs and the GitHub Actions plan and deploy identities of one environment."""
 
     def __init__(self, scope: Construct, boot: Bootstrap):
         super().__init__(scope, stack_name(boot.name))
@@ -61,7 +83,8 @@ class BootstrapStack(TerraformStack):
         )
         apis = ProjectServices(self, "apis", project=project).services
         self.state_bucket = self._state_bucket() if boot.state.create else None
-        self.service_account = self._ci_service_account(apis)
+        self.deploy_service_account = self._deploy_service_account(apis)
+        self.plan_service_account = self._plan_service_account(apis)
         self.provider = self._github_federation(apis)
         self._outputs()
 
@@ -84,17 +107,17 @@ class BootstrapStack(TerraformStack):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
 
-    def _ci_service_account(self, apis: list):
+    def _deploy_service_account(self, apis: list):
         boot = self.boot
         sa = google("service_account").ServiceAccount(
             self, "ci", project=boot.project.id, account_id=boot.ci.service_account,
-            display_name=f"gkeml CI ({boot.github.repository}, {boot.name})",
-            description="GitHub Actions of the platform repository via Workload Identity Federation; no keys.",
+            display_name=f"gkeml CI deploy ({boot.github.repository}, {boot.name})",
+            description=f"GitHub Actions runs of {boot.github.deploy_ref} via Workload Identity Federation; no keys.",
             depends_on=apis,
         )
         member = f"serviceAccount:{sa.email}"
         pim = google("project_iam_member")
-        for role in CI_ROLES:
+        for role in DEPLOY_ROLES:
             condition = None
             if role == platform.PROJECT_IAM_ADMIN_ROLE:
                 condition = pim.ProjectIamMemberCondition(
@@ -109,6 +132,57 @@ class BootstrapStack(TerraformStack):
         google("storage_bucket_iam_member").StorageBucketIamMember(
             self, "ci-state", bucket=boot.state.bucket, role="roles/storage.objectAdmin", member=member,
             depends_on=[self.state_bucket] if self.state_bucket else None,
+        )
+        return sa
+
+    def _plan_service_account(self, apis: list):
+        boot = self.boot
+        sa = google("service_account").ServiceAccount(
+            self, "ci-plan", project=boot.project.id, account_id=boot.ci.plan_service_account,
+            display_name=f"gkeml CI plan, read-only ({boot.github.repository}, {boot.name})",
+            description="GitHub Actions runs of any ref (pull-request diffs) via Workload Identity Federation; "
+                        "read-only; no keys.",
+            depends_on=apis,
+        )
+        member = f"serviceAccount:{sa.email}"
+        pim = google("project_iam_member")
+        for role in PLAN_ROLES:
+            pim.ProjectIamMember(self, f"ci-plan-{role.split('/')[-1].replace('.', '-')}",
+                                 project=boot.project.id, role=role, member=member)
+        reader = google("project_iam_custom_role").ProjectIamCustomRole(
+            self, "plan-secret-reader", project=boot.project.id, role_id=PLAN_SECRET_READER_ROLE_ID,
+            title="gkeml plan: read Kubernetes Secrets",
+            description="Read-only: what terraform plan of helm releases and Kubernetes Secrets needs.",
+            permissions=list(platform.KUBERNETES_SECRET_READ_PERMISSIONS),
+            depends_on=apis,
+        )
+        pim.ProjectIamMember(self, "ci-plan-secret-reader", project=boot.project.id, role=reader.name, member=member)
+        if boot.ci.plan_secrets:
+            # the in-cluster stack reads these EPHEMERALLY during plan; the secrets are created later,
+            # by the cloud stack, so the grant is project-level with a condition on their names
+            pim.ProjectIamMember(
+                self, "ci-plan-secret-accessor", project=boot.project.id, role="roles/secretmanager.secretAccessor",
+                member=member,
+                condition=pim.ProjectIamMemberCondition(
+                    title="gkeml-plan-secrets",
+                    description="only the secrets listed in ci.plan_secrets",
+                    expression=platform.secret_access_condition(boot.project.number, boot.ci.plan_secrets),
+                ),
+            )
+        sbim = google("storage_bucket_iam_member")
+        depends = [self.state_bucket] if self.state_bucket else None
+        sbim.StorageBucketIamMember(
+            self, "ci-plan-state-read", bucket=boot.state.bucket, role="roles/storage.objectViewer", member=member,
+            depends_on=depends,
+        )
+        sbim.StorageBucketIamMember(
+            self, "ci-plan-state-lock", bucket=boot.state.bucket, role="roles/storage.objectUser", member=member,
+            condition=sbim.StorageBucketIamMemberCondition(
+                title="gkeml-state-lock-only",
+                description="create and delete Terraform lock objects; never write a state file",
+                expression=platform.object_name_suffix_condition(platform.TERRAFORM_GCS_LOCK_SUFFIX),
+            ),
+            depends_on=depends,
         )
         return sa
 
@@ -132,23 +206,32 @@ class BootstrapStack(TerraformStack):
                 "attribute.repository_id": "assertion.repository_id",
                 "attribute.ref": "assertion.ref",
                 # pull_request runs carry no environment claim
-                "attribute.environment": "has(assertion.environment) ? assertion.environment : 'none'",
+                "attribute.environment": f"has(assertion.environment) ? assertion.environment : "
+                                         f"'{platform.GITHUB_NO_ENVIRONMENT}'",
+                platform.GITHUB_REF_ENV_ATTRIBUTE: platform.GITHUB_REF_ENV_MAPPING,
             },
             attribute_condition=attribute_condition(boot),
         )
-        google("service_account_iam_member").ServiceAccountIamMember(
-            self, "ci-github", service_account_id=self.service_account.name,
+        sam = google("service_account_iam_member")
+        sam.ServiceAccountIamMember(
+            self, "ci-plan-github", service_account_id=self.plan_service_account.name,
             role=platform.WORKLOAD_IDENTITY_USER_ROLE,
             member=platform.github_repository_principal_set(boot.project.number, boot.ci.pool, boot.github.repository),
             depends_on=[pool],
+        )
+        sam.ServiceAccountIamMember(
+            self, "ci-deploy-github", service_account_id=self.deploy_service_account.name,
+            role=platform.WORKLOAD_IDENTITY_USER_ROLE, member=deploy_principal_set(boot), depends_on=[pool],
         )
         return provider
 
     def _outputs(self) -> None:
         TerraformOutput(self, "workload_identity_provider", value=self.provider.name,
                         description="GitHub variable GKEML_<ENV>_WORKLOAD_IDENTITY_PROVIDER")
-        TerraformOutput(self, "service_account", value=self.service_account.email,
-                        description="GitHub variable GKEML_<ENV>_SERVICE_ACCOUNT")
+        TerraformOutput(self, "plan_service_account", value=self.plan_service_account.email,
+                        description="read-only identity of pull-request diffs (any workflow run of the repository)")
+        TerraformOutput(self, "deploy_service_account", value=self.deploy_service_account.email,
+                        description="deploy identity (runs of github.deploy_ref / github.deploy_environment only)")
         TerraformOutput(self, "state_bucket", value=self.boot.state.bucket)
 
 
@@ -163,6 +246,16 @@ def attribute_condition(boot: Bootstrap) -> str:
     if boot.github.repository_id:
         condition += f" && assertion.repository_id == '{boot.github.repository_id}'"
     return condition
+
+
+def deploy_principal_set(boot: Bootstrap) -> str:
+    """Who may impersonate the deploy identity: runs of ``github.deploy_ref`` and, when
+    ``github.deploy_environment`` is set, only jobs in that GitHub environment. The provider's
+    attribute condition already limits the pool to the platform repository."""
+    if boot.github.deploy_environment:
+        return platform.github_ref_environment_principal_set(
+            boot.project.number, boot.ci.pool, boot.github.deploy_ref, boot.github.deploy_environment)
+    return platform.github_ref_principal_set(boot.project.number, boot.ci.pool, boot.github.deploy_ref)
 
 
 def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]:
