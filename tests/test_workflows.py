@@ -1,5 +1,6 @@
 """The shipped GitHub workflows: they pass actionlint (run for real), and they keep the
-promises docs/ci.md makes (no keys, ordered gated deploys, every environment diffed)."""
+promises docs/ci.md makes (no keys, pull requests plan as the read-only identity, ordered
+gated deploys as the deploy identity, every environment diffed)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,19 @@ def test_google_auth_is_keyless_and_only_where_an_oidc_token_is_allowed():
             assert job["permissions"]["id-token"] == "write", f"{path.name}:{name}"
             assert set(auth[0]["with"]) == {"workload_identity_provider", "service_account"}
     assert auth_jobs == 4  # the diff matrix job + three deploy jobs
+
+
+def auth_service_account(job: dict) -> str:
+    (auth,) = [s for s in steps(job) if s.get("uses", "").startswith("google-github-actions/auth@")]
+    return auth["with"]["service_account"]
+
+
+def test_pull_requests_plan_as_the_read_only_identity_and_only_deploys_use_the_deploy_identity():
+    # `python -m gkeml.config.bootstrap ENV` prints both; each workflow picks its own
+    assert auth_service_account(load("pr.yml")["jobs"]["diff"]) == "${{ steps.identity.outputs.plan_service_account }}"
+    for name, job in load("deploy.yml")["jobs"].items():
+        assert auth_service_account(job) == "${{ steps.identity.outputs.deploy_service_account }}", name
+    assert "deploy_service_account" not in (ROOT / ".github" / "workflows" / "pr.yml").read_text()
     # least privilege by default: read-only token unless a job asks for more
     assert load("pr.yml")["permissions"] == {"contents": "read"}
     assert load("deploy.yml")["permissions"] == {"contents": "read"}
@@ -159,10 +173,12 @@ def test_every_environment_has_a_bootstrap_file_that_names_its_ci_identity():
                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
-        assert set(lines) == {"workload_identity_provider", "service_account"}
+        assert set(lines) == {"workload_identity_provider", "plan_service_account", "deploy_service_account"}
         assert re.fullmatch(r"projects/\d+/locations/global/workloadIdentityPools/[-a-z0-9]+/providers/[-a-z0-9]+",
                             lines["workload_identity_provider"])
-        assert re.fullmatch(r"[-a-z0-9]+@[-a-z0-9]+\.iam\.gserviceaccount\.com", lines["service_account"])
+        for key in ("plan_service_account", "deploy_service_account"):
+            assert re.fullmatch(r"[-a-z0-9]+@[-a-z0-9]+\.iam\.gserviceaccount\.com", lines[key])
+        assert lines["plan_service_account"] != lines["deploy_service_account"]
 
 
 def test_ci_identity_of_a_missing_environment_is_a_one_line_error():
