@@ -76,7 +76,7 @@ CDKTF_FLAGS ?=
 bootstrap-synth: $(STAMP) ## synthesize bootstrap/<env>.yaml into bootstrap/cdktf.out (exit 2 on config errors)
 	cd bootstrap && ../$(PY) main.py
 
-bootstrap-deploy: $(STAMP) $(NODE_STAMP) ## create state bucket, APIs, CI identity of ENV (once, by a person; CDKTF_FLAGS=--migrate-state)
+bootstrap-deploy: $(STAMP) $(NODE_STAMP) ## create state bucket, APIs, CI plan + deploy identities of ENV (once, by a person; CDKTF_FLAGS=--migrate-state)
 	$(BOOTSTRAP_CDKTF) deploy bootstrap-$(ENV) $(CDKTF_FLAGS)
 
 deploy-ci: $(STAMP) $(NODE_STAMP) ## deploy ENV without the prompt (CI only, after the environment approval)
