@@ -402,7 +402,8 @@ class _InCluster:
         nid = self.g.node(_id("k8s_secret", ns, secret), f"Secret {secret}", "secret", *self.ns_path(ns))
         ephemeral = self.stack.get("ephemeral", {}).get("google_secret_manager_secret_version", {})
         for source in sorted(set(EPHEMERAL_SECRET.findall(json.dumps(body)))):
-            secret_id = ephemeral.get(source, {}).get("secret")
+            # the secret may be named by id or by full name (projects/P/secrets/ID)
+            secret_id = (ephemeral.get(source, {}).get("secret") or "").rsplit("/", 1)[-1]
             for cloud_name, cloud in self.b.cloud.get("resource", {}).get("google_secret_manager_secret", {}).items():
                 if secret_id and cloud.get("secret_id") == secret_id:
                     self.g.edge(self.b.rid("google_secret_manager_secret", cloud_name), nid, "copied to", dotted=True)
