@@ -12,9 +12,9 @@ from gkeml.naming import Names
 class PublicEndpoint(Construct):
     """A global static IPv4 address and a Compute managed SSL certificate for one host.
 
-    The in-cluster layer's Ingress refers to both by NAME
-    (``kubernetes.io/ingress.global-static-ip-name`` and
-    ``ingress.gcp.kubernetes.io/pre-shared-cert``); see README, "Certificates".
+    The in-cluster layer's Ingress refers to both by NAME (the annotations
+    ``platform.INGRESS_STATIC_IP_ANNOTATION`` and ``platform.INGRESS_PRE_SHARED_CERT_ANNOTATION``);
+    see README, "Design decisions".
     The certificate is created before its predecessor is destroyed, so a host
     change never leaves the load balancer without one.
     """

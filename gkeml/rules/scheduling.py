@@ -93,7 +93,7 @@ def compute_class_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
 
 @rule("GKE004", "Spot is a nodeSelector, not an annotation", ERROR)
 def spot_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Spot Pods are selected with nodeSelector cloud.google.com/gke-spot: "true"; as an
+    """Spot Pods are selected with the Spot node label (platform.SPOT_LABEL) in nodeSelector; as an
     annotation the Pod runs (and is billed) on on-demand capacity."""
     yield from _annotation_issues(obj, platform.SPOT_LABEL, "Spot")
 
