@@ -158,6 +158,15 @@ GPUS: dict[str, Gpu] = {
 # GB200 (nvidia-gb200) is in preview on Autopilot: deliberately not offered.
 
 
+def gpu_problem(label: str, count: int) -> tuple[str, str] | None:
+    """Why Autopilot would reject ``count`` GPUs of type ``label``, as (field, message), or None."""
+    if label not in GPUS:
+        return "gpu", f"{label!r} is not an Autopilot GPU; allowed: {', '.join(GPUS)}"
+    if count not in GPUS[label].counts:
+        return "gpu_count", f"{count} is not allowed for {label}; allowed: {', '.join(map(str, GPUS[label].counts))}"
+    return None
+
+
 def gpu(label: str) -> Gpu:
     """The GPU with this node-label value; KeyError lists the allowed ones."""
     try:

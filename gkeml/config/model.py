@@ -311,12 +311,9 @@ class Inference(Strict):
 
     @model_validator(mode="after")
     def _gpu(self) -> "Inference":
-        if self.gpu is not None:
-            if self.gpu not in platform.GPUS:
-                raise at("gpu", f"{self.gpu!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}")
-            counts = platform.GPUS[self.gpu].counts
-            if self.gpu_count not in counts:
-                raise at("gpu_count", f"{self.gpu_count} is not allowed for {self.gpu}; allowed: {', '.join(map(str, counts))}")
+        problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
+        if problem:
+            raise at(*problem)
         return self
 
 
@@ -334,12 +331,9 @@ class ComputeClassPolicy(Strict):
     def _shape(self) -> "ComputeClassPolicy":
         if self.gpu is None and self.machine_family is None:
             raise ValueError("set gpu or machine_family")
-        if self.gpu is not None:
-            if self.gpu not in platform.GPUS:
-                raise at("gpu", f"{self.gpu!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}")
-            if self.gpu_count not in platform.GPUS[self.gpu].counts:
-                counts = ", ".join(map(str, platform.GPUS[self.gpu].counts))
-                raise at("gpu_count", f"{self.gpu_count} is not allowed for {self.gpu}; allowed: {counts}")
+        problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
+        if problem:
+            raise at(*problem)
         if not (self.spot_first or self.fallback_on_demand):
             raise ValueError("spot_first and fallback_on_demand are both false: the class has no nodes")
         return self

@@ -153,12 +153,9 @@ class JobSpec(Strict):
 
     def _check_placement(self) -> None:
         if self.gpu is not None:
-            if self.gpu not in platform.GPUS:
-                raise at("gpu", f"{self.gpu!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}")
-            counts = platform.GPUS[self.gpu].counts
-            if self.gpu_count not in counts:
-                raise at("gpu_count", f"{self.gpu_count} is not allowed for {self.gpu}; "
-                                      f"allowed: {', '.join(map(str, counts))}")
+            problem = platform.gpu_problem(self.gpu, self.gpu_count)
+            if problem:
+                raise at(*problem)
             if self.compute_class is not None:
                 raise at("compute_class", "only for CPU-only jobs; a GPU job is placed by gpu and gpu_count")
         elif "gpu_count" in self.model_fields_set:

@@ -65,21 +65,15 @@ def resources(cpu: str, memory: str, gpus: int = 0, ephemeral: str | None = None
     return {"requests": req, "limits": lim}
 
 
-def check_gpu(gpu: str, count: int) -> None:
-    """Raise ValueError naming the allowed values when Autopilot would reject the pair."""
-    if gpu not in platform.GPUS:
-        raise ValueError(f"unknown GPU {gpu!r}; allowed: {', '.join(platform.GPUS)}")
-    counts = platform.GPUS[gpu].counts
-    if count not in counts:
-        raise ValueError(f"{count} x {gpu} is not allowed; allowed counts: {', '.join(map(str, counts))}")
-
-
 def node_selector(*, gpu: str | None = None, gpu_count: int = 1, spot: bool = False,
                   compute_class: str | None = None) -> Obj:
-    """Node selectors Autopilot acts on: GPU type, Spot, compute class (never annotations)."""
+    """Node selectors Autopilot acts on: GPU type, Spot, compute class (never annotations).
+    A GPU type and count Autopilot would reject raise ValueError naming the allowed values."""
     sel: Obj = {}
     if gpu:
-        check_gpu(gpu, gpu_count)
+        problem = platform.gpu_problem(gpu, gpu_count)
+        if problem:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
         sel[platform.ACCELERATOR_LABEL] = gpu
         sel[platform.ACCELERATOR_COUNT_LABEL] = str(gpu_count)
     if spot:
