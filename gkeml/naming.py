@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from gkeml import platform
+
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
 
@@ -59,7 +61,7 @@ class Names:
 
     @property
     def node_service_account(self) -> str:
-        return f"{self.env.name}-gke-nodes"[:30]
+        return f"{self.env.name}-gke-nodes"
 
     def service_account(self, identity: str) -> str:
         """Account id of the Google service account of a classic-mode identity."""
@@ -70,10 +72,7 @@ class Names:
 
     def ksa_annotations(self, identity: str) -> dict[str, str]:
         """Annotations the Kubernetes service account of ``identity`` needs (classic mode only)."""
-        from gkeml import platform
-
-        ident = next(i for i in self.env.identities if i.name == identity)
-        if ident.mode != "classic":
+        if self.env.identity(identity).mode != "classic":
             return {}
         return {platform.WORKLOAD_IDENTITY_ANNOTATION: self.service_account_email(identity)}
 
@@ -90,7 +89,7 @@ class Names:
     def certificate(self, endpoint: str) -> str:
         """Managed certificates are immutable: the name carries a hash of the host, so a
         host change creates the new certificate before the old one is released."""
-        host = next(e.host for e in self.env.endpoints if e.name == endpoint)
+        host = self.env.endpoint(endpoint).host
         return f"{self.prefix}-{endpoint}-{hashlib.sha256(host.encode()).hexdigest()[:6]}"
 
     def secret(self, name: str) -> str:

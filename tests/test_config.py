@@ -181,3 +181,10 @@ def test_committed_config_reference_is_current():
 
     assert (ROOT / "docs" / "config-reference.md").read_text() == reference() + "\n", \
         "run `python -m gkeml.config.reference > docs/config-reference.md`"
+
+
+def test_environment_name_too_long_for_the_node_service_account(tmp_path):
+    name = "development-environment-x"
+    msg = error_for(tmp_path, "name: dev\n", f"name: {name}\ntier: dev\n", name=name)
+    assert (f"{name}.yaml:3: name: node service account id '{name}-gke-nodes' is longer than 30 characters; "
+            "use an environment name of at most 20") in msg

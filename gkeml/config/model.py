@@ -28,6 +28,7 @@ QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
 HOST = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 BUCKET_NAME = r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$"
+SERVICE_ACCOUNT_ID = r"[a-z][-a-z0-9]{4,28}[a-z0-9]"
 ROLE = r"^(roles/[a-zA-Z0-9_.]+|projects/[-a-z0-9]+/roles/[a-zA-Z0-9_.]+)$"
 
 PATTERN_HELP = {
@@ -489,6 +490,9 @@ def cross_checks(env: Environment) -> list[Problem]:
         for i, z in enumerate(c.zones):
             if not z.startswith(env.project.region + "-"):
                 problems.append((("cluster", "zones", i), f"zone {z!r} is not in region {env.project.region}"))
+    if not re.fullmatch(SERVICE_ACCOUNT_ID, names.node_service_account):
+        problems.append((("name",), f"node service account id {names.node_service_account!r} is longer than 30 "
+                         "characters; use an environment name of at most 20"))
     if c.public_endpoint and not c.authorized_networks:
         problems.append((("cluster", "authorized_networks"),
                          "public_endpoint needs at least one authorized network (an empty list admits nobody)"))
@@ -504,7 +508,7 @@ def cross_checks(env: Environment) -> list[Problem]:
                 ref(("identities", i, field, j), value, allowed, what)
         if ident.mode == "classic":
             account = names.service_account(ident.name)
-            if not re.fullmatch(r"[a-z][-a-z0-9]{4,28}[a-z0-9]", account):
+            if not re.fullmatch(SERVICE_ACCOUNT_ID, account):
                 problems.append((("identities", i, "name"),
                                  f"service account id {account!r} must be 6-30 chars of a-z 0-9 -; shorten the name"))
     for i, svc in enumerate(env.inference):
