@@ -218,7 +218,7 @@ def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, e
     config = yaml.safe_load(values["launchConfig"])
     assert config["queues"] == [q.name for q in e.launch.queues]
     assert config["max_jobs"] == e.launch.max_jobs and config["builder"] == {"type": "noop"}
-    assert sorted(values["additionalTargetNamespaces"]) == sorted(t.name for t in e.teams)
+    assert sorted(values["additionalTargetNamespaces"]) == sorted(e.launch_teams())
     assert values["serviceAccount"]["annotations"] == Names(e).ksa_annotations(e.launch.identity)
     assert values["namespace"] == e.identity(e.launch.identity).namespace
     assert platform.wandb_launch_service_account(e.launch.release) == e.identity(e.launch.identity).ksa

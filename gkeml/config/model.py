@@ -355,6 +355,10 @@ class Launch(Strict):
     api_key_revision: int = Field(1, ge=1, description="Bump after adding a new secret version to roll it out.")
     entity: str = Field(min_length=1)
     queues: list[LaunchQueue] = Field(min_length=1)
+    teams: Optional[list[DnsLabel]] = Field(
+        None, min_length=1,
+        description="Team namespaces the agent launches jobs into; only these get the agent's RBAC and the API key. "
+                    "Default: the agent identity's namespace only.")
     max_jobs: int = Field(4, ge=1)
     base_url: str = Field("https://api.wandb.ai", pattern=r"^https://")
     chart_version: str = Field(platform.WANDB_LAUNCH_AGENT_CHART_VERSION, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -432,6 +436,13 @@ class Environment(Strict):
 
     def identities_in(self, namespace: str) -> list[Identity]:
         return [i for i in self.identities if i.namespace == namespace]
+
+    def launch_teams(self) -> list[str]:
+        """Namespaces the W&B Launch agent launches into (and where its API key is): ``launch.teams``,
+        else the agent identity's namespace; empty without Launch."""
+        if self.launch is None:
+            return []
+        return list(self.launch.teams or [self.identity(self.launch.identity).namespace])
 
     def serves_traffic(self, team: str) -> bool:
         return any(s.team == team and s.endpoint for s in self.inference)
@@ -526,6 +537,8 @@ def cross_checks(env: Environment) -> list[Problem]:
     if env.launch is not None:
         ref(("launch", "identity"), env.launch.identity, identities, "identity")
         ref(("launch", "secret"), env.launch.secret, secrets, "secret")
+        for i, team in enumerate(env.launch.teams or []):
+            ref(("launch", "teams", i), team, teams, "team")
         if env.launch.identity in identities:
             agent = env.identity(env.launch.identity)
             if env.launch.secret not in agent.secrets:

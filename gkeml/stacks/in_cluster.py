@@ -42,4 +42,4 @@ class InClusterStack(TerraformStack):
             if svc.endpoint:
                 service.expose(svc.endpoint)
         if env.launch:
-            LaunchAgent(self, "wandb", env, env.launch, stack=self, targets=list(self.teams.values()))
+            LaunchAgent(self, "wandb", env, env.launch, stack=self, targets=[self.teams[t] for t in env.launch_teams()])
