@@ -133,7 +133,7 @@ def test_secret_access_goes_through_the_impersonated_service_account(dev, enviro
     ksa = next(s for s, d, label, _ in dev.edges if d == gsa and label == "impersonates")
     assert dev.group_of(ksa) == "namespace research"
     copies = [d for s, d, label, _ in dev.edges if s == secret and label == "copied to"]
-    assert sorted(dev.group_of(c) for c in copies) == ["namespace research", "namespace serving"]
+    assert sorted(dev.group_of(c) for c in copies) == [f"namespace {t}" for t in environments["dev"].launch_teams()]
 
 
 def test_ingress_uses_the_static_ip_and_certificate_of_the_cloud_layer(dev, environments):
