@@ -12,6 +12,7 @@ Checked against Google's GKE documentation in November 2026 (see
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 CHECKED_ON = "2026-11"
@@ -190,6 +191,33 @@ class ComputeClass:
     min_ratio: float | None  # GiB per vCPU
     max_ratio: float | None
     cpu_step: float = 0.0  # requests rounded up to this step when > 0
+
+    def billed_requests(self, cpu: float, memory_gib: float) -> tuple[float, float]:
+        """The CPU (vCPU) and memory (GiB) requests Autopilot bills a Pod of this class for.
+
+        Autopilot never lowers a request: it raises each to the class minimum, rounds CPU up to
+        the class step, and raises the smaller resource until the CPU:memory ratio is inside the
+        class range (concepts/autopilot-resource-requests, "Minimum and maximum resource requests"
+        and "Resource ratio"). Raising CPU for the ratio can move it off the step, and stepping
+        can move the ratio, so the rules are applied until nothing changes. The maximum is not
+        applied: above it Autopilot rejects the Pod (see :meth:`above_maximum`).
+        """
+        cpu, memory_gib = max(cpu, self.min_cpu), max(memory_gib, self.min_memory_gib)
+        for _ in range(8):  # converges in two rounds; the bound guards against float noise
+            before = (cpu, memory_gib)
+            if self.cpu_step:
+                cpu = math.ceil(round(cpu / self.cpu_step, 9)) * self.cpu_step
+            if self.min_ratio is not None and memory_gib < cpu * self.min_ratio:
+                memory_gib = cpu * self.min_ratio
+            if self.max_ratio is not None and memory_gib > cpu * self.max_ratio:
+                cpu = memory_gib / self.max_ratio
+            if (cpu, memory_gib) == before:
+                break
+        return cpu, memory_gib
+
+    def above_maximum(self, cpu: float, memory_gib: float) -> bool:
+        """True when Autopilot rejects a Pod with these (billed) requests."""
+        return cpu > self.max_cpu + 1e-9 or memory_gib > self.max_memory_gib + 1e-9
 
 
 # general-purpose minimums on clusters with Pod bursting (GKE >= 1.30.2-gke.1394000);

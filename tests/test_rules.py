@@ -12,7 +12,6 @@ import yaml
 from gkeml import platform
 from gkeml.config import ConfigError
 from gkeml.rules import RULES, Manifest, check, helm_release_objects, load_manifest_files
-from gkeml.rules.scheduling import adjusted
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "tests" / "fixtures" / "bad-manifests"
@@ -89,14 +88,16 @@ def test_requests_change_reports_new_values_and_monthly_cost_per_replica():
     assert f"+${1 * spot_rate * table.hours_per_month * 3:,.2f} per month for 3 replica(s) on Spot" in spot.message
 
 
-def test_adjusted_requests_follow_the_class_minimum_step_and_ratio():
+def test_billed_requests_follow_the_class_minimum_step_and_ratio():
     no_bursting = platform.GENERAL_PURPOSE_NO_BURSTING
-    assert adjusted(0.1, 0.2, no_bursting) == (0.25, 0.5)  # raised to the minimums
-    assert adjusted(0.3, 1.0, no_bursting) == (0.5, 1.0)  # CPU rounded up to 0.25 steps
-    cpu, memory = adjusted(0.5, 8.0, no_bursting)  # 1:16 is above 1:6.5: CPU is raised, then stepped
+    assert no_bursting.billed_requests(0.1, 0.2) == (0.25, 0.5)  # raised to the minimums
+    assert no_bursting.billed_requests(0.3, 1.0) == (0.5, 1.0)  # CPU rounded up to 0.25 steps
+    cpu, memory = no_bursting.billed_requests(0.5, 8.0)  # 1:16 is above 1:6.5: CPU is raised, then stepped
     assert (cpu, memory) == (1.25, 8.0)
+    # stepping first, then the ratio: 0.6 vCPU -> 0.75, so memory must reach 0.75 GiB (1:1), not 0.6
+    assert no_bursting.billed_requests(0.6, 0.5) == (0.75, 0.75)
     scale_out = platform.COMPUTE_CLASSES["Scale-Out"]
-    assert adjusted(2, 4, scale_out) == (2, 8)  # fixed 1:4
+    assert scale_out.billed_requests(2, 4) == (2, 8)  # fixed 1:4
 
 
 def test_missing_cpu_is_filled_in_from_the_ratio():

@@ -153,14 +153,8 @@ def allocatable(machine: Machine, prices: PriceTable) -> tuple[float, float]:
 def autopilot_requests(cpu: float, memory_gib: float, cls: platform.ComputeClass, what: str) -> tuple[float, float]:
     """The requests Autopilot bills for a Pod of ``cls``: raised to the class minimum and
     CPU:memory ratio (and CPU step); CostError when above the class maximum (Autopilot rejects it)."""
-    cpu, memory_gib = max(cpu, cls.min_cpu), max(memory_gib, cls.min_memory_gib)
-    if cls.min_ratio is not None and memory_gib < cpu * cls.min_ratio:
-        memory_gib = cpu * cls.min_ratio
-    if cls.max_ratio is not None and memory_gib > cpu * cls.max_ratio:
-        cpu = memory_gib / cls.max_ratio
-    if cls.cpu_step:
-        cpu = math.ceil(round(cpu / cls.cpu_step, 9)) * cls.cpu_step
-    if cpu > cls.max_cpu or memory_gib > cls.max_memory_gib:
+    cpu, memory_gib = cls.billed_requests(cpu, memory_gib)
+    if cls.above_maximum(cpu, memory_gib):
         raise CostError(
             f"{what}: {cpu:g} vCPU / {memory_gib:g} GiB is above the {cls.name} maximum of "
             f"{cls.max_cpu:g} vCPU / {cls.max_memory_gib:g} GiB; Autopilot would reject the Pod"

@@ -140,21 +140,6 @@ def pod_requests(pod: PodTemplate, gpu: bool) -> tuple[float, float, list[str]]:
     return max(cpu, init_cpu), max(memory, init_memory), unset
 
 
-def adjusted(cpu: float, memory: float, cls: platform.ComputeClass) -> tuple[float, float]:
-    """What Autopilot changes requests to: raised to the minimums, CPU rounded up to the class
-    step, then the smaller resource raised until the CPU:memory ratio is inside the class range."""
-
-    def step(value: float) -> float:
-        return math.ceil(value / cls.cpu_step - 1e-9) * cls.cpu_step if cls.cpu_step else value
-
-    cpu, memory = step(max(cpu, cls.min_cpu)), max(memory, cls.min_memory_gib)
-    if cls.min_ratio is not None and memory < cpu * cls.min_ratio:
-        memory = cpu * cls.min_ratio
-    if cls.max_ratio is not None and memory > cpu * cls.max_ratio:
-        cpu = step(memory / cls.max_ratio)
-    return cpu, memory
-
-
 @lru_cache(maxsize=1)
 def _price_table():
     from gkeml.cost.prices import load_prices
@@ -213,7 +198,7 @@ def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
             continue
         if cpu > cls.max_cpu or memory > cls.max_memory_gib:
             continue  # GKE005
-        new_cpu, new_memory = adjusted(cpu, memory, cls)
+        new_cpu, new_memory = cls.billed_requests(cpu, memory)
         if math.isclose(new_cpu, cpu, abs_tol=1e-6) and math.isclose(new_memory, memory, abs_tol=1e-6):
             continue
         if gpu:
