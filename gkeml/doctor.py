@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlparse
 
 from gkeml import platform
+from gkeml.exitcodes import ExitCode
 from gkeml.naming import Names
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from gkeml.config.model import Environment
 
 OK, WARN, DRIFT = "ok", "warn", "drift"
-EXIT_OK, EXIT_DRIFT, EXIT_API = 0, 1, 2
 
 # --- what the doctor needs (sources and dates beside each value) -----------------
 # GKE API and its errors: https://cloud.google.com/kubernetes-engine/docs/reference/rest
@@ -79,8 +79,8 @@ class Report:
     def exit_code(self) -> int:
         """2 when the API could not be asked, 1 on drift, else 0."""
         if self.error:
-            return EXIT_API
-        return EXIT_DRIFT if any(c.status == DRIFT for c in self.checks) else EXIT_OK
+            return ExitCode.USAGE
+        return ExitCode.FINDINGS if any(c.status == DRIFT for c in self.checks) else ExitCode.OK
 
     def to_dict(self) -> dict:
         """JSON-ready form (``--format json``)."""
@@ -187,7 +187,7 @@ def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Ch
     """
     from google.api_core import exceptions as gexc
 
-    names = Names(env)
+    names = Names.of(env)
     project, region = env.project.id, env.project.region
     location = f"projects/{project}/locations/{region}"
     path = f"{location}/clusters/{names.cluster}"
@@ -340,7 +340,7 @@ def _pinned_cdktf(root: Path) -> str | None:
 def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *,
              endpoint: str | None = None, root: Path | None = None, toolchain: bool = True) -> Report:
     """Run every check for ``env``; the cluster part stops at the first API error (``Report.error``)."""
-    names = Names(env)
+    names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
     try:
         report.checks += check_cluster(env, client or cluster_client(endpoint))

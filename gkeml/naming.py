@@ -1,35 +1,46 @@
-"""Deterministic resource names, derived from the environment's prefix.
+"""Deterministic resource names, derived from an environment's prefix.
 
 Both stacks (and the CLI) compute names here instead of passing Terraform
 references across stacks: the in-cluster stack names the static IP and the
 certificate of the cloud layer without a ``terraform_remote_state`` lookup.
+:func:`name_problems` refuses, at load, every derived name GCP would refuse.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
 
 from gkeml import platform
 
 if TYPE_CHECKING:
+    from gkeml.config.base import Problem
     from gkeml.config.model import Environment
 
 
+@dataclass(frozen=True)
 class Names:
-    """Names of everything an environment creates."""
+    """Names of everything an environment creates, from the few values they derive from."""
 
-    def __init__(self, env: "Environment") -> None:
-        self.env = env
-        self.prefix = env.prefix or env.project.id
+    prefix: str
+    env: str
+    project_id: str
+    region: str
+    state_prefix: str = "gkeml"
+
+    @classmethod
+    def of(cls, env: "Environment") -> "Names":
+        return cls(env.prefix, env.name, env.project.id, env.project.region, env.state.prefix)
 
     @property
     def cloud_stack(self) -> str:
-        return self.env.name
+        return self.env
 
     @property
     def k8s_stack(self) -> str:
-        return f"{self.env.name}-k8s"
+        return f"{self.env}-k8s"
 
     @property
     def network(self) -> str:
@@ -37,15 +48,14 @@ class Names:
 
     @property
     def subnet(self) -> str:
-        return f"{self.prefix}-{self.env.project.region}"
+        return f"{self.prefix}-{self.region}"
 
     @property
-    def pods_range(self) -> str:
-        return "pods"
+    def firewall_deny_ingress(self) -> str:
+        return f"{self.network}-deny-all-ingress"
 
-    @property
-    def services_range(self) -> str:
-        return "services"
+    pods_range = "pods"
+    services_range = "services"
 
     @property
     def router(self) -> str:
@@ -61,20 +71,14 @@ class Names:
 
     @property
     def node_service_account(self) -> str:
-        return f"{self.env.name}-gke-nodes"
+        return f"{self.env}-gke-nodes"
 
-    def service_account(self, identity: str) -> str:
+    def gsa(self, identity: str) -> str:
         """Account id of the Google service account of a classic-mode identity."""
-        return f"{self.env.name}-{identity}"
+        return f"{self.env}-{identity}"
 
-    def service_account_email(self, identity: str) -> str:
-        return f"{self.service_account(identity)}@{self.env.project.id}.iam.gserviceaccount.com"
-
-    def ksa_annotations(self, identity: str) -> dict[str, str]:
-        """Annotations the Kubernetes service account of ``identity`` needs (classic mode only)."""
-        if self.env.identity(identity).mode != "classic":
-            return {}
-        return {platform.WORKLOAD_IDENTITY_ANNOTATION: self.service_account_email(identity)}
+    def gsa_email(self, identity: str) -> str:
+        return service_account_email(self.gsa(identity), self.project_id)
 
     def bucket(self, name: str) -> str:
         return f"{self.prefix}-{name}"
@@ -86,14 +90,74 @@ class Names:
     def address(self, endpoint: str) -> str:
         return f"{self.prefix}-{endpoint}-ip"
 
-    def certificate(self, endpoint: str) -> str:
-        """Managed certificates are immutable: the name carries a hash of the host, so a
-        host change creates the new certificate before the old one is released."""
-        host = self.env.endpoint(endpoint).host
+    def certificate(self, endpoint: str, host: str) -> str:
+        """Managed certificates are immutable: the name carries a hash of the host, so a new host
+        gets a new certificate beside the old one."""
         return f"{self.prefix}-{endpoint}-{hashlib.sha256(host.encode()).hexdigest()[:6]}"
 
     def secret(self, name: str) -> str:
-        return f"{self.env.name}-{name}"
+        return f"{self.env}-{name}"
 
-    def state_prefix(self, stack: str) -> str:
-        return f"{self.env.state.prefix.rstrip('/')}/{stack}"
+    def state(self, stack: str) -> str:
+        """GCS backend prefix of a stack's state."""
+        return f"{self.state_prefix.rstrip('/')}/{stack}"
+
+
+def service_account_email(account_id: str, project: str) -> str:
+    """Email of a user-managed service account."""
+    return f"{account_id}@{project}.iam.gserviceaccount.com"
+
+
+# --- names GCP would refuse -----------------------------------------------------------
+# Sources (checked 2026-11-30): cloud.google.com/compute/docs/naming-resources (RFC 1035, at most 63),
+# cloud.google.com/kubernetes-engine/docs/how-to/creating-an-autopilot-cluster (cluster name: at most
+# 40, starts with a letter, no trailing hyphen), cloud.google.com/iam/docs/service-accounts-create
+# (account id 6-30), cloud.google.com/storage/docs/buckets#naming (3-63, no "goog" prefix, no "google").
+RFC1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+CLUSTER_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+BUCKET = re.compile(r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$")
+
+
+def bucket_name_problem(bucket: str) -> str | None:
+    """Why GCS refuses ``bucket`` as a bucket name, or None."""
+    if not BUCKET.fullmatch(bucket) or "google" in bucket or bucket.startswith("goog"):
+        return f"bucket name {bucket!r} is invalid: 3-63 of a-z 0-9 - _ ., no 'goog' prefix, no 'google'"
+    return None
+
+
+def name_problems(env: "Environment") -> list["Problem"]:
+    """Every derived name of ``env`` that GCP would refuse, at the key that makes it."""
+    return list(_name_problems(env))
+
+
+def _name_problems(env: "Environment") -> Iterator["Problem"]:
+    names = Names.of(env)
+    prefix_key = ("prefix",) if "prefix" in env.model_fields_set else ("project", "id")
+    if not CLUSTER_NAME.fullmatch(names.cluster):
+        yield (prefix_key, f"cluster name {names.cluster!r} is invalid: at most 40 of a-z 0-9 '-', starting with "
+                           "a letter and not ending with '-'; set prefix")
+    for name in (names.network, names.subnet, names.firewall_deny_ingress, names.router, names.nat):
+        if not RFC1035.fullmatch(name):
+            yield prefix_key, f"resource name {name!r} is longer than 63 characters or ends with '-'; shorten prefix"
+    if not SERVICE_ACCOUNT_ID.fullmatch(names.node_service_account):
+        yield (("name",), f"node service account id {names.node_service_account!r} is longer than 30 characters; "
+                          "use an environment name of at most 20")
+    for i, ident in enumerate(env.identities):
+        if ident.mode == "classic" and not SERVICE_ACCOUNT_ID.fullmatch(names.gsa(ident.name)):
+            yield (("identities", i, "name"),
+                   f"service account id {names.gsa(ident.name)!r} must be 6-30 chars of a-z 0-9 -; shorten the name")
+    for i, b in enumerate(env.buckets):
+        problem = bucket_name_problem(names.bucket(b.name))
+        if problem:
+            yield ("buckets", i, "name"), problem
+    if bucket_name_problem(names.access_log_bucket):
+        yield prefix_key, bucket_name_problem(names.access_log_bucket) or ""
+    for i, e in enumerate(env.endpoints):
+        for kind, name in (("static IP", names.address(e.name)), ("certificate", names.certificate(e.name, e.host))):
+            if not RFC1035.fullmatch(name):
+                yield (("endpoints", i, "name"),
+                       f"{kind} name {name!r} is longer than 63 characters; shorten the endpoint name or prefix")
+    for i, s in enumerate(env.secrets):
+        if len(names.secret(s.name)) > platform.SECRET_ID_MAX_LENGTH:
+            yield ("secrets", i, "name"), f"secret id {names.secret(s.name)!r} is too long"

@@ -63,6 +63,10 @@ LOAD_BALANCER_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 # concepts/workload-identity
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser"
+# Secret Manager secret ids: [A-Za-z0-9_-], at most 255 (cloud.google.com/secret-manager/docs/creating-and-accessing-secrets).
+SECRET_ID_MAX_LENGTH = 255
+# Every namespace has it; pods that name no service account run as it.
+DEFAULT_SERVICE_ACCOUNT = "default"
 
 
 def workload_identity_pool(project_id: str) -> str:
@@ -268,6 +272,29 @@ RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
 GATEWAY_API_CHANNEL = "CHANNEL_STANDARD"
 NODE_SERVICE_ACCOUNT_ROLE = "roles/container.defaultNodeServiceAccount"
+
+# VPC subnet ranges (primary and secondary), cloud.google.com/vpc/docs/subnets "Valid IPv4 ranges" and
+# "Prohibited IPv4 subnet ranges", checked 2026-11-30. GKE VPC-native clusters take the same ranges for
+# Pods and Services (cloud.google.com/kubernetes-engine/docs/concepts/alias-ips). Privately used public
+# ranges are valid too but are refused here: they hide real internet addresses from the cluster.
+VALID_SUBNET_RANGES: tuple[str, ...] = (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
+    "100.64.0.0/10",  # RFC 6598 shared address space
+    "192.0.0.0/24",  # RFC 6890 IETF protocol assignments
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",  # RFC 5737 documentation
+    "192.88.99.0/24",  # former 6to4 relay anycast
+    "198.18.0.0/15",  # RFC 2544 benchmarking
+    "240.0.0.0/4",  # class E
+)
+REFUSED_SUBNET_RANGES: dict[str, str] = {
+    "0.0.0.0/8": "'this' network, RFC 1122",
+    "127.0.0.0/8": "loopback",
+    "169.254.0.0/16": "link-local; the GKE metadata server lives here",
+    "224.0.0.0/4": "multicast",
+    "255.255.255.255/32": "limited broadcast",
+    "199.36.153.4/30": "restricted.googleapis.com",
+    "199.36.153.8/30": "private.googleapis.com",
+}
 
 # Zones used for node_locations when the config names none: fixed per region so a
 # plan never sees a new random set (random zones have recreated clusters).

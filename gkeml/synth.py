@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gkeml.config import ConfigError, Environment, load_environments
+from gkeml.config import ConfigError, Environment
+from gkeml.environments import load_environments
+from gkeml.exitcodes import ExitCode
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 # The W&B key uses an ephemeral resource and a write-only argument: Terraform >= 1.11.
 # cdktn validates features against this (cdktf.json "targetVersions" for its CLI).
 TARGET_VERSIONS = {"terraform": ">=1.11.0"}
@@ -70,12 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         envs = load_environments(directory)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
     synth(envs, outdir, progress)
     stacks = ",".join(f"{e.name},{e.name}-k8s" for e in envs)
     progress(f"wrote {outdir}/stacks/{{{stacks}}}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _framework_name() -> str:

@@ -1,4 +1,6 @@
-"""Shared fixtures: the default environments and ONE real synth per test session."""
+"""Shared fixtures: the test suite's OWN environments (tests/fixtures/environments) and ONE real
+synth of them per test session. The shipped environments/ are only smoke-tested
+(tests/test_shipped.py), so adding or changing an environment file needs no test change."""
 
 from __future__ import annotations
 
@@ -9,20 +11,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENVIRONMENTS = ROOT / "environments"
-ENV_NAMES = ("dev", "staging", "prod")
+SHIPPED = ROOT / "environments"
+ENVIRONMENTS = ROOT / "tests" / "fixtures" / "environments"
+# The fixture environments with every feature, one per tier; MINIMAL has none of them.
+ENV_NAMES = ("lab", "stage", "live")
+DEV, STAGING, PROD = ENV_NAMES
+MINIMAL = "mini"
 
 
 @pytest.fixture(scope="session")
 def environments():
-    from gkeml.config import load_environments
+    from gkeml.environments import load_environments
 
     return {e.name: e for e in load_environments(ENVIRONMENTS)}
 
 
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory, environments) -> Path:
-    """cdktf.out of the default environments, synthesized once with the installed framework."""
+    """cdktf.out of the fixture environments, synthesized once with the installed framework."""
     from gkeml.synth import synth
 
     out = tmp_path_factory.mktemp("synth") / "cdktf.out"

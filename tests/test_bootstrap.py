@@ -284,9 +284,9 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
     from gkeml.config import ConfigError
     from gkeml.config.bootstrap import load_bootstrap
 
-    path = write(tmp_path, "dev", """\
-        name: dev
-        project: {id: acme-ml-dev, number: "104857600123", region: us-central1}
+    path = write(tmp_path, "lab", """\
+        name: lab
+        project: {id: fx-lab-ml, number: "200000000101", region: us-central1}
         state:
           bucket: acme-ml-other-state
         github: {repository: acme/ml-platform}
@@ -294,13 +294,13 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
           grantable_roles: [roles/container.defaultNodeServiceAccount]
         """)
     with pytest.raises(ConfigError) as err:
-        load_bootstrap(path, environments["dev"])
+        load_bootstrap(path, environments["lab"])
     found = {p.field: p for p in err.value.problems}
     assert set(found) == {"state.bucket", "ci.grantable_roles", "ci.plan_secrets"}
     # the W&B Launch key the in-cluster stack reads during plan
-    assert "missing dev-wandb-api-key" in found["ci.plan_secrets"].message
+    assert "missing lab-wandb-api-key" in found["ci.plan_secrets"].message
     assert found["state.bucket"].line == 4
-    assert "'acme-ml-tfstate' in environments/dev.yaml" in found["state.bucket"].message
+    assert "'fx-tfstate' in environments/lab.yaml" in found["state.bucket"].message
     assert "roles/logging.logWriter" in found["ci.grantable_roles"].message
     assert found["ci.grantable_roles"].line == 7
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+
+from conftest import ENVIRONMENTS
 from gkeml.checkov import CHECKOV, SKIPS, CheckovError, run_checkov
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +50,10 @@ def test_every_skip_has_a_reason_and_is_still_needed(report):
     assert all(r.skip_reason for r in report.skipped)
 
 
-def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(report, tmp_path):
+def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(report, environments, tmp_path):
     # CKV_GCP_20 is skipped only where the IP endpoint is off; a cluster with one must still fail it.
-    assert {r.stack for r in report.skipped if r.check == "CKV_GCP_20"} == {"staging", "prod"}
+    assert {r.stack for r in report.skipped if r.check == "CKV_GCP_20"} == {
+        e.name for e in environments.values() if not e.cluster.public_endpoint}
     stack = tmp_path / "stacks" / "open"
     stack.mkdir(parents=True)
     stack.joinpath("cdk.tf.json").write_text(json.dumps({"resource": {"google_container_cluster": {"c": {
@@ -76,7 +79,7 @@ def test_parse_error_fails_the_gate_although_checkov_exits_0(tmp_path):
 
 def test_gate_over_the_real_synth_via_the_cli(synth_dir, report):
     relative = os.path.relpath(synth_dir, ROOT)  # as `make check` passes it: relative to the checkout
-    run = gkeml("check", "--synth-dir", relative, "--format", "json")
+    run = gkeml("check", "--synth-dir", relative, "--environments", str(ENVIRONMENTS), "--format", "json")
     data = json.loads(run.stdout)
     assert all(f["file"].startswith(relative) for f in data["checkov"]["failed"] + data["checkov"]["skipped"])
     assert data["findings"] == [] and data["objects_checked"] > 50

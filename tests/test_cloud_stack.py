@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from conftest import ENV_NAMES, resources
+from conftest import DEV, ENV_NAMES, PROD, STAGING, resources
 from gkeml import platform
+from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
 
 pytestmark = pytest.mark.synth
@@ -48,7 +49,7 @@ def test_cluster_is_regional_autopilot_with_private_nodes_and_dns_endpoint(stack
 
 @pytest.mark.parametrize(
     "env,channel,protection,public_ip",
-    [("dev", "REGULAR", False, True), ("staging", "REGULAR", True, False), ("prod", "STABLE", True, False)],
+    [(DEV, "REGULAR", False, True), (STAGING, "REGULAR", True, False), (PROD, "STABLE", True, False)],
 )
 def test_channel_protection_and_public_ip_follow_the_environment(stacks, env, channel, protection, public_ip):
     c = cluster(stacks, env)
@@ -64,7 +65,7 @@ def test_channel_protection_and_public_ip_follow_the_environment(stacks, env, ch
 
 
 def test_maintenance_window_and_exclusion(stacks):
-    policy = cluster(stacks, "prod")["maintenance_policy"]
+    policy = cluster(stacks, PROD)["maintenance_policy"]
     assert policy["recurring_window"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
     assert policy["recurring_window"]["start_time"].endswith("T03:00:00Z")
     assert policy["recurring_window"]["end_time"].endswith("T09:00:00Z")
@@ -114,13 +115,13 @@ def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environmen
     buckets = {b["labels"]["purpose"]: b for b in resources(stacks[env], "google_storage_bucket")}
     assert set(buckets) == {"datasets", "checkpoints", "artifacts", "access-logs"}
     logs = buckets.pop("access-logs")
-    assert logs["name"] == Names(environments[env]).access_log_bucket
+    assert logs["name"] == Names.of(environments[env]).access_log_bucket
     for b in [logs, *buckets.values()]:
         assert b["uniform_bucket_level_access"] is True
         assert b["public_access_prevention"] == "enforced"
-        assert b["force_destroy"] is (env == "dev")
+        assert b["force_destroy"] is (env == DEV)
     for b in buckets.values():
-        assert b["name"] == Names(environments[env]).bucket(b["labels"]["purpose"])
+        assert b["name"] == Names.of(environments[env]).bucket(b["labels"]["purpose"])
         assert b["logging"]["log_bucket"].startswith("${google_storage_bucket.access-logs_bucket")
     assert buckets["datasets"]["versioning"]["enabled"] is True
     assert buckets["checkpoints"]["versioning"]["enabled"] is False
@@ -130,7 +131,7 @@ def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environmen
 
 
 def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
-    (artifacts,) = [b for b in resources(stacks["prod"], "google_storage_bucket")
+    (artifacts,) = [b for b in resources(stacks[PROD], "google_storage_bucket")
                     if b["labels"]["purpose"] == "artifacts"]
     # google 6.50 (cdktf) takes a number, google 8.x (cdktn) a string: same seconds either way.
     assert int(artifacts["retention_policy"]["retention_period"]) == 30 * 86400
@@ -168,12 +169,12 @@ def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environ
     actual = set()
     for g in resources(stack, "google_storage_bucket_iam_member"):
         key = g["bucket"].split(".")[1]
-        if bucket_ids[key] == Names(e).access_log_bucket:
+        if bucket_ids[key] == Names.of(e).access_log_bucket:
             assert (g["role"], g["member"]) == ("roles/storage.objectCreator", "group:cloud-storage-analytics@google.com")
             continue
         actual.add((bucket_ids[key], g["role"], g["member"]))
     expected = set()
-    names = Names(e)
+    names = Names.of(e)
     for ident in (i for i in e.identities if i.mode == "principal"):
         member = _principal(e, ident.namespace, ident.ksa)
         for b in ident.reads:
@@ -193,7 +194,7 @@ def test_classic_identity_has_gsa_workload_identity_user_and_secret_accessor(sta
     (accessor,) = resources(stacks[env], "google_secret_manager_secret_iam_member")
     assert accessor["role"] == "roles/secretmanager.secretAccessor"
     assert accessor["member"].startswith("serviceAccount:${google_service_account.")
-    assert Names(e).ksa_annotations("launch-agent") == {
+    assert ksa_annotations(Names.of(e), e.identity("launch-agent")) == {
         "iam.gke.io/gcp-service-account": f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"}
     assert gsa["project"] == e.project.id
 
@@ -212,12 +213,12 @@ def test_no_project_wide_storage_or_primitive_roles_and_no_keys(stacks, env):
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments, env):
     e = environments[env]
-    names = Names(e)
+    names = Names.of(e)
     ips = {a["name"]: a for a in resources(stacks[env], "google_compute_global_address")}
     certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
     assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
     assert {n: c["managed"]["domains"] for n, c in certs.items()} == {
-        names.certificate(ep.name): [ep.host] for ep in e.endpoints}
+        names.certificate(ep.name, ep.host): [ep.host] for ep in e.endpoints}
     assert all(c["lifecycle"]["create_before_destroy"] is True for c in certs.values())
     assert all(a["address_type"] == "EXTERNAL" for a in ips.values())
 
@@ -225,7 +226,7 @@ def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_gcs_backend_per_stack_and_outputs_for_the_in_cluster_layer(stacks, environments, env):
     stack = stacks[env]
-    assert stack["terraform"]["backend"]["gcs"] == {"bucket": "acme-ml-tfstate", "prefix": f"gkeml/{env}"}
+    assert stack["terraform"]["backend"]["gcs"] == {"bucket": "fx-tfstate", "prefix": f"gkeml/{env}"}
     assert {"cluster_name", "cluster_location", "cluster_dns_endpoint", "static_ips", "certificates",
             "buckets"} <= set(stack["output"])
 

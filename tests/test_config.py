@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENVIRONMENTS, ROOT
-from gkeml.config import ConfigError, load_environment, load_environments
+from conftest import ENV_NAMES, ENVIRONMENTS, MINIMAL, ROOT
+from gkeml.config import ConfigError
+from gkeml.environments import load_environment, load_environments
 from gkeml.config.schema import environment_schema
 
-DEV = (ENVIRONMENTS / "dev.yaml").read_text()
+DEV = (ENVIRONMENTS / "lab.yaml").read_text()
 
 
-def error_for(tmp_path: Path, old: str, new: str, name: str = "dev") -> str:
-    """Write dev.yaml with one edit; return the error (one line per problem, each 'file:line: ...')."""
+def error_for(tmp_path: Path, old: str, new: str, name: str = "lab") -> str:
+    """Write lab.yaml with one edit; return the error (one line per problem, each 'file:line: ...')."""
     assert old in DEV, old
     path = tmp_path / f"{name}.yaml"
     path.write_text(DEV.replace(old, new, 1))
@@ -32,30 +33,30 @@ def line_of(text: str, needle: str) -> int:
 
 
 def test_default_environments_load(environments):
-    assert set(environments) == {"dev", "staging", "prod"}
+    assert set(environments) == {p.stem for p in ENVIRONMENTS.glob("*.yaml")}
 
 
 def test_unknown_key_names_file_line_and_allowed_keys(tmp_path):
     msg = error_for(tmp_path, "  region: us-central1\n", "  region: us-central1\n  zone: us-central1-a\n")
     line = line_of(DEV, "region: us-central1") + 1
-    assert msg == (f"{tmp_path}/dev.yaml:{line}: project.zone: unknown key 'zone'; "
+    assert msg == (f"{tmp_path}/lab.yaml:{line}: project.zone: unknown key 'zone'; "
                    "allowed: id, number, region, labels")
 
 
 def test_wrong_type_is_not_coerced(tmp_path):
     msg = error_for(tmp_path, "public_endpoint: true", "public_endpoint: \"yes\"")
-    assert re.fullmatch(rf".*/dev\.yaml:{line_of(DEV, 'public_endpoint')}: cluster\.public_endpoint: "
+    assert re.fullmatch(rf".*/lab\.yaml:{line_of(DEV, 'public_endpoint')}: cluster\.public_endpoint: "
                         r"Input should be a valid boolean \(got 'yes'\)", msg)
 
 
 def test_wrong_type_in_a_list_item(tmp_path):
     msg = error_for(tmp_path, "gpus: 8}", "gpus: eight}")
-    assert f"dev.yaml:{line_of(DEV, 'gpus: 8}')}: teams[0].quota.gpus: Input should be a valid integer" in msg
+    assert f"lab.yaml:{line_of(DEV, 'gpus: 8}')}: teams[0].quota.gpus: Input should be a valid integer" in msg
 
 
 def test_bad_cidr(tmp_path):
     msg = error_for(tmp_path, "pods_cidr: 10.16.0.0/14", "pods_cidr: 10.16.0.0/33")
-    assert f"dev.yaml:{line_of(DEV, 'pods_cidr')}: network.pods_cidr: '10.16.0.0/33' is not an IPv4 network" in msg
+    assert f"lab.yaml:{line_of(DEV, 'pods_cidr')}: network.pods_cidr: '10.16.0.0/33' is not an IPv4 network" in msg
 
 
 def test_cidr_with_host_bits(tmp_path):
@@ -66,33 +67,45 @@ def test_cidr_with_host_bits(tmp_path):
 
 def test_overlapping_ranges_point_at_the_second_range(tmp_path):
     msg = error_for(tmp_path, "services_cidr: 10.10.16.0/20", "services_cidr: 10.10.8.0/21")
-    assert f"dev.yaml:{line_of(DEV, 'services_cidr')}: network.services_cidr: 10.10.8.0/21 overlaps subnet_cidr" in msg
+    assert f"lab.yaml:{line_of(DEV, 'services_cidr')}: network.services_cidr: 10.10.8.0/21 overlaps subnet_cidr" in msg
 
 
 def test_public_ranges_are_rejected(tmp_path):
     msg = error_for(tmp_path, "subnet_cidr: 10.10.0.0/20", "subnet_cidr: 8.8.0.0/20")
-    assert "network.subnet_cidr: 8.8.0.0/20 is not a private range" in msg
+    assert "network.subnet_cidr: 8.8.0.0/20 is a public range; use RFC 1918 space" in msg
+
+
+@pytest.mark.parametrize("cidr,why", [("0.0.0.0/20", "'this' network"), ("127.0.0.0/20", "loopback"),
+                                      ("169.254.0.0/20", "link-local"), ("224.0.0.0/20", "multicast")])
+def test_ranges_a_vpc_cannot_use_are_refused(tmp_path, cidr, why):
+    msg = error_for(tmp_path, "subnet_cidr: 10.10.0.0/20", f"subnet_cidr: {cidr}")
+    assert f"network.subnet_cidr: {cidr} overlaps" in msg and why in msg
+
+
+def test_non_rfc1918_ranges_gke_accepts_are_allowed(environments):
+    """The minimal fixture runs on 100.64.0.0/10 (RFC 6598), which GKE accepts."""
+    assert str(environments[MINIMAL].network.subnet_cidr).startswith("100.64.")
 
 
 def test_missing_project_number(tmp_path):
-    msg = error_for(tmp_path, '  number: "104857600123"\n', "")
-    assert msg.endswith(f"dev.yaml:{line_of(DEV, 'project:')}: project.number: required; add it")
+    msg = error_for(tmp_path, '  number: "200000000101"\n', "")
+    assert msg.endswith(f"lab.yaml:{line_of(DEV, 'project:')}: project.number: required; add it")
 
 
 def test_project_number_must_be_digits(tmp_path):
-    msg = error_for(tmp_path, 'number: "104857600123"', "number: acme-ml-dev")
-    assert "project.number: 'acme-ml-dev' is not allowed" in msg
+    msg = error_for(tmp_path, 'number: "200000000101"', "number: fx-lab-ml")
+    assert "project.number: 'fx-lab-ml' is not allowed" in msg
 
 
 def test_invalid_bucket_name(tmp_path):
     msg = error_for(tmp_path, "  - name: datasets\n", "  - name: Data_Sets\n")
-    assert (f"dev.yaml:{line_of(DEV, '- name: datasets')}: buckets[0].name: 'Data_Sets' is not allowed; use "
+    assert (f"lab.yaml:{line_of(DEV, '- name: datasets')}: buckets[0].name: 'Data_Sets' is not allowed; use "
             "lowercase letters, digits and '-', starting with a letter, at most 30 characters") in msg
 
 
 def test_bucket_name_with_google_is_rejected(tmp_path):
     msg = error_for(tmp_path, "  - name: artifacts\n", "  - name: google-artifacts\n")
-    assert "buckets[2].name: bucket name 'acme-ml-dev-google-artifacts' is invalid" in msg
+    assert "buckets[2].name: bucket name 'fx-lab-ml-google-artifacts' is invalid" in msg
 
 
 def test_invalid_kubernetes_service_account_name(tmp_path):
@@ -103,18 +116,20 @@ def test_invalid_kubernetes_service_account_name(tmp_path):
 
 def test_google_service_account_id_too_long(tmp_path):
     msg = error_for(tmp_path, "  - name: launch-agent\n", "  - name: launch-agent-for-research-q\n")
-    assert ("identities[1].name: service account id 'dev-launch-agent-for-research-q' must be 6-30 chars" in msg)
+    assert ("identities[1].name: service account id 'lab-launch-agent-for-research-q' must be 6-30 chars" in msg)
+    # the same run also reports the reference the rename broke
+    assert "launch.identity: unknown identity 'launch-agent'" in msg
 
 
 def test_unknown_reference(tmp_path):
     msg = error_for(tmp_path, "reads: [datasets]", "reads: [datasetz]")
-    assert (f"dev.yaml:{line_of(DEV, 'reads: [datasets]')}: identities[0].reads[0]: unknown bucket 'datasetz'; "
-            "defined: datasets, checkpoints, artifacts") in msg
+    assert (f"lab.yaml:{line_of(DEV, 'reads: [datasets]')}: identities[0].reads[0]: unknown bucket 'datasetz' "
+            "(did you mean 'datasets'?); defined: datasets, checkpoints, artifacts") in msg
 
 
 def test_project_wide_storage_role_is_refused(tmp_path):
     msg = error_for(tmp_path, "roles: [roles/logging.logWriter,", "roles: [roles/storage.admin,")
-    assert "identities[0].roles: roles/storage.admin would apply to every bucket in the project" in msg
+    assert "identities[0].roles[0]: roles/storage.admin would apply to every resource of that kind" in msg
 
 
 def test_primitive_role_is_refused(tmp_path):
@@ -128,7 +143,7 @@ def test_disallowed_gpu_count_points_at_the_field(tmp_path):
 
 
 def test_prod_rules_are_enforced(tmp_path):
-    prod = (ENVIRONMENTS / "prod.yaml").read_text().replace("cluster:\n", "cluster:\n  release_channel: RAPID\n", 1)
+    prod = (ENVIRONMENTS / "live.yaml").read_text().replace("cluster:\n", "cluster:\n  release_channel: RAPID\n", 1)
     (tmp_path / "prod.yaml").write_text(prod)
     with pytest.raises(ConfigError) as info:
         load_environment(tmp_path / "prod.yaml")
@@ -136,13 +151,13 @@ def test_prod_rules_are_enforced(tmp_path):
 
 
 def test_name_must_match_the_file(tmp_path):
-    msg = error_for(tmp_path, "name: dev\n", "name: dev\n", name="develop")
-    assert "develop.yaml:3: name: 'dev' must equal the file name 'develop'" in msg
+    msg = error_for(tmp_path, "name: lab\n", "name: lab\n", name="develop")
+    assert f"develop.yaml:{line_of(DEV, 'name: lab')}: name: 'lab' must equal the file name 'develop'" in msg
 
 
 def test_invalid_yaml_reports_the_line(tmp_path):
     msg = error_for(tmp_path, "network:\n", "network: [\n")
-    assert "invalid YAML" in msg and "dev.yaml:" in msg
+    assert "invalid YAML" in msg and "lab.yaml:" in msg
 
 
 def test_all_files_are_checked_and_every_problem_reported(tmp_path):
@@ -156,7 +171,7 @@ def test_all_files_are_checked_and_every_problem_reported(tmp_path):
 
 
 def test_tier_defaults(environments):
-    dev, staging, prod = (environments[n] for n in ("dev", "staging", "prod"))
+    dev, staging, prod = (environments[n] for n in ENV_NAMES)
     assert (dev.cluster.deletion_protection, staging.cluster.deletion_protection, prod.cluster.deletion_protection) \
         == (False, True, True)
     assert prod.cluster.release_channel == "STABLE" and not prod.cluster.public_endpoint
@@ -169,7 +184,7 @@ def test_committed_json_schema_is_current_and_accepts_the_defaults():
 
     committed = json.loads((ROOT / "schema" / "environment.schema.json").read_text())
     assert committed == json.loads(json.dumps(environment_schema())), "run `make schema`"
-    for name in ("dev", "staging", "prod"):
+    for name in (p.stem for p in ENVIRONMENTS.glob("*.yaml")):
         jsonschema.validate(yaml.safe_load((ENVIRONMENTS / f"{name}.yaml").read_text()), committed)
     bad = yaml.safe_load(DEV) | {"colour": "blue"}
     with pytest.raises(jsonschema.ValidationError):
@@ -185,6 +200,6 @@ def test_committed_config_reference_is_current():
 
 def test_environment_name_too_long_for_the_node_service_account(tmp_path):
     name = "development-environment-x"
-    msg = error_for(tmp_path, "name: dev\n", f"name: {name}\ntier: dev\n", name=name)
-    assert (f"{name}.yaml:3: name: node service account id '{name}-gke-nodes' is longer than 30 characters; "
+    msg = error_for(tmp_path, "name: lab\n", f"name: {name}\n", name=name)
+    assert (f"{name}.yaml:{line_of(DEV, 'name: lab')}: name: node service account id '{name}-gke-nodes' is longer than 30 characters; "
             "use an environment name of at most 20") in msg

@@ -25,7 +25,7 @@ import yaml
 
 from gkeml import platform
 from gkeml.config import Environment, parse
-from gkeml.config.model import cross_checks
+from gkeml.environments import parse_environment
 from gkeml.cost import CostError, estimate, load_prices, render_delta
 from gkeml.cost.estimate import autopilot_requests
 
@@ -98,7 +98,7 @@ def env_dict(name: str = "dev", **sections) -> dict:
 
 
 def make_env(**sections) -> Environment:
-    return parse(yaml.safe_dump(env_dict(**sections)), "test.yaml", Environment, cross_checks)
+    return parse_environment(yaml.safe_dump(env_dict(**sections)), "test.yaml")
 
 
 def service(name: str, **fields) -> dict:
@@ -220,9 +220,8 @@ def test_total_is_the_sum_of_the_items(prices):
 
 
 def test_environment_outside_the_table_region_is_warned(prices):
-    env = parse(yaml.safe_dump(env_dict(project={"id": "acme-ml-eu", "number": "104857600999",
-                                                 "region": "europe-west4"})),
-                "eu.yaml", Environment, cross_checks)
+    env = parse_environment(yaml.safe_dump(env_dict(project={"id": "acme-ml-eu", "number": "104857600999",
+                                                             "region": "europe-west4"})), "eu.yaml")
     assert estimate(env, prices).warnings == [
         "prices are for us-central1, the environment is in europe-west4; pass a table for that region with --prices"
     ]

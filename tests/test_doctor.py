@@ -27,10 +27,10 @@ import pytest
 from gkeml import doctor
 from conftest import ENVIRONMENTS, ROOT
 
-DEV_CLUSTER = "/v1/projects/acme-ml-dev/locations/us-central1/clusters/acme-ml-dev"
-DEV_SERVER_CONFIG = "/v1/projects/acme-ml-dev/locations/us-central1/serverConfig"
-PROD_CLUSTER = "/v1/projects/acme-ml-prod/locations/us-central1/clusters/acme-ml-prod"
-PROD_SERVER_CONFIG = "/v1/projects/acme-ml-prod/locations/us-central1/serverConfig"
+DEV_CLUSTER = "/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
+DEV_SERVER_CONFIG = "/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"
+PROD_CLUSTER = "/v1/projects/fx-live-ml/locations/us-central1/clusters/fx-live-ml"
+PROD_SERVER_CONFIG = "/v1/projects/fx-live-ml/locations/us-central1/serverConfig"
 
 REGULAR_VERSION = "1.33.5-gke.1162000"
 OLD_VERSION = "1.32.9-gke.1108000"
@@ -47,7 +47,7 @@ SERVER_CONFIG = {
 }
 
 
-def healthy_cluster(project: str = "acme-ml-dev", public: bool = True, channel: str = "REGULAR") -> dict:
+def healthy_cluster(project: str = "fx-lab-ml", public: bool = True, channel: str = "REGULAR") -> dict:
     """A cluster as GKE reports it after ``cdktf deploy`` of the default environment."""
     cluster = {
         "name": project,
@@ -77,7 +77,7 @@ def error(code: int, status: str, message: str, reason: str | None = None) -> di
     if reason:
         body["error"]["details"] = [{
             "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com",
-            "metadata": {"service": "container.googleapis.com", "consumer": "projects/104857600123"},
+            "metadata": {"service": "container.googleapis.com", "consumer": "projects/200000000101"},
         }]
     return body
 
@@ -160,7 +160,7 @@ def serve_dev(gke: GkeApi, cluster: dict | None = None) -> None:
 
 def test_healthy_dev_cluster_has_no_drift_and_sends_no_credentials_over_http(gke):
     serve_dev(gke)
-    code, report, err = run_doctor("dev", gke)
+    code, report, err = run_doctor("lab", gke)
     assert code == 0, report
     checks = by_name(report)
     assert {c["status"] for c in checks.values()} == {"ok"}
@@ -169,16 +169,16 @@ def test_healthy_dev_cluster_has_no_drift_and_sends_no_credentials_over_http(gke
             "master version"} <= set(checks)
     assert checks["master version"]["live"] == REGULAR_VERSION
     assert checks["IP endpoint enabled"]["expected"] == "True"
-    assert report["cluster"] == "projects/acme-ml-dev/locations/us-central1/clusters/acme-ml-dev"
+    assert report["cluster"] == "projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
     assert gke.paths() == [DEV_CLUSTER, DEV_SERVER_CONFIG]
     assert all("Authorization" not in headers for _, headers in gke.requests)
     assert err == ""
 
 
 def test_healthy_prod_expects_no_ip_endpoint_and_the_stable_channel(gke):
-    gke.routes[PROD_CLUSTER] = (200, healthy_cluster("acme-ml-prod", public=False, channel="STABLE"))
+    gke.routes[PROD_CLUSTER] = (200, healthy_cluster("fx-live-ml", public=False, channel="STABLE"))
     gke.routes[PROD_SERVER_CONFIG] = (200, SERVER_CONFIG)
-    code, report, _ = run_doctor("prod", gke)
+    code, report, _ = run_doctor("live", gke)
     assert code == 0, report
     checks = by_name(report)
     assert checks["IP endpoint enabled"]["live"] == "False"
@@ -195,24 +195,24 @@ def test_drifted_cluster_exits_1_and_names_every_difference(gke):
     cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"].append({"cidrBlock": "0.0.0.0/0"})
     cluster["locations"] = ["us-central1-a", "us-central1-f"]
     serve_dev(gke, cluster)
-    code, report, _ = run_doctor("dev", gke)
+    code, report, _ = run_doctor("lab", gke)
     assert code == 1
     drifted = {c["name"]: c for c in report["checks"] if c["status"] == "drift"}
     assert set(drifted) == {"release channel", "private nodes", "DNS endpoint external traffic",
                             "authorized networks", "node zones"}
     assert (drifted["release channel"]["expected"], drifted["release channel"]["live"]) == ("REGULAR", "RAPID")
-    assert "cdktf deploy dev" in drifted["release channel"]["advice"]
+    assert "cdktf deploy lab" in drifted["release channel"]["advice"]
     assert drifted["authorized networks"]["live"] == "0.0.0.0/0, 203.0.113.0/24"
     assert by_name(report)["master version"]["status"] == "warn"  # valid in the region, but not a REGULAR version
     assert all(c["advice"] == "" for c in report["checks"] if c["status"] == "ok")
 
 
 def test_standard_cluster_and_public_ip_endpoint_in_prod_are_drift(gke):
-    cluster = healthy_cluster("acme-ml-prod", public=True, channel="STABLE")
+    cluster = healthy_cluster("fx-live-ml", public=True, channel="STABLE")
     cluster["autopilot"] = {}
     gke.routes[PROD_CLUSTER] = (200, cluster)
     gke.routes[PROD_SERVER_CONFIG] = (200, SERVER_CONFIG)
-    code, report, _ = run_doctor("prod", gke)
+    code, report, _ = run_doctor("live", gke)
     assert code == 1
     checks = by_name(report)
     assert checks["autopilot"]["status"] == "drift"
@@ -221,7 +221,7 @@ def test_standard_cluster_and_public_ip_endpoint_in_prod_are_drift(gke):
 
 def test_master_version_gke_no_longer_offers_on_the_channel_is_a_warning(gke):
     serve_dev(gke, {**healthy_cluster(), "currentMasterVersion": OLD_VERSION})
-    code, report, _ = run_doctor("dev", gke)
+    code, report, _ = run_doctor("lab", gke)
     assert code == 0
     row = by_name(report)["master version"]
     assert row["status"] == "warn"
@@ -230,7 +230,7 @@ def test_master_version_gke_no_longer_offers_on_the_channel_is_a_warning(gke):
 
 def test_master_version_not_valid_in_the_region_is_drift(gke):
     serve_dev(gke, {**healthy_cluster(), "currentMasterVersion": "1.29.1-gke.1000"})
-    code, report, _ = run_doctor("dev", gke)
+    code, report, _ = run_doctor("lab", gke)
     assert code == 1
     row = by_name(report)["master version"]
     assert row["status"] == "drift"
@@ -240,45 +240,45 @@ def test_master_version_not_valid_in_the_region_is_drift(gke):
 @pytest.mark.parametrize("state, status, code", [("RECONCILING", "warn", 0), ("ERROR", "drift", 1)])
 def test_cluster_state_other_than_running(gke, state, status, code):
     serve_dev(gke, {**healthy_cluster(), "status": state, "statusMessage": "upgrading control plane"})
-    exit_code, report, _ = run_doctor("dev", gke)
+    exit_code, report, _ = run_doctor("lab", gke)
     row = by_name(report)["cluster status"]
     assert (exit_code, row["status"], row["live"]) == (code, status, state)
     assert "upgrading control plane" in row["advice"]
 
 
 def test_missing_cluster_is_drift_with_deploy_advice(gke):
-    gke.routes[DEV_CLUSTER] = (404, error(404, "NOT_FOUND", "Not found: projects/acme-ml-dev/.../acme-ml-dev."))
-    code, report, _ = run_doctor("dev", gke)
+    gke.routes[DEV_CLUSTER] = (404, error(404, "NOT_FOUND", "Not found: projects/fx-lab-ml/.../fx-lab-ml."))
+    code, report, _ = run_doctor("lab", gke)
     assert code == 1
     [row] = report["checks"]
     assert (row["name"], row["status"], row["live"]) == ("cluster exists", "drift", "not found")
-    assert "cdktf deploy dev" in row["advice"]
+    assert "cdktf deploy lab" in row["advice"]
     assert gke.paths() == [DEV_CLUSTER]
 
 
 def test_permission_denied_exits_2_with_one_line_of_advice(gke):
     gke.routes[DEV_CLUSTER] = (403, error(403, "PERMISSION_DENIED", "Required 'container.clusters.get' permission",
                                           reason="IAM_PERMISSION_DENIED"))
-    code, report, err = run_doctor("dev", gke)
+    code, report, err = run_doctor("lab", gke)
     assert code == 2
     assert report["checks"] == []
-    assert "roles/container.clusterViewer on project acme-ml-dev" in report["error"]
+    assert "roles/container.clusterViewer on project fx-lab-ml" in report["error"]
     assert err.count("\n") == 1 and err.startswith("gkeml doctor: permission denied")
 
 
 def test_disabled_api_exits_2_and_says_how_to_enable_it(gke):
     gke.routes[DEV_CLUSTER] = (403, error(403, "PERMISSION_DENIED", "Kubernetes Engine API has not been used in "
-                                          "project 104857600123 before or it is disabled.", reason="SERVICE_DISABLED"))
-    code, report, err = run_doctor("dev", gke)
+                                          "project 200000000101 before or it is disabled.", reason="SERVICE_DISABLED"))
+    code, report, err = run_doctor("lab", gke)
     assert code == 2
-    assert "gcloud services enable container.googleapis.com --project acme-ml-dev" in report["error"]
+    assert "gcloud services enable container.googleapis.com --project fx-lab-ml" in report["error"]
     assert err.count("\n") == 1
 
 
 def test_server_config_failure_is_reported_not_raised(gke):
     gke.routes[DEV_CLUSTER] = (200, healthy_cluster())
     gke.routes[DEV_SERVER_CONFIG] = (401, error(401, "UNAUTHENTICATED", "Request had invalid credentials."))
-    code, report, _ = run_doctor("dev", gke)
+    code, report, _ = run_doctor("lab", gke)
     assert code == 2
     assert "gcloud auth application-default login" in report["error"]
 
@@ -287,7 +287,7 @@ def test_table_output_lists_checks_and_advice(gke):
     cluster = copy.deepcopy(healthy_cluster())
     cluster["releaseChannel"] = {"channel": "STABLE"}
     serve_dev(gke, cluster)
-    done = gkeml("doctor", "dev", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain")
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain")
     out = done.stdout
     assert done.returncode == 1
     line = next(line for line in out.splitlines() if "release channel" in line)
@@ -300,7 +300,7 @@ def test_unreachable_endpoint_exits_2():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    done = gkeml("doctor", "dev", "--environments", str(ENVIRONMENTS), "--endpoint", f"http://127.0.0.1:{port}",
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", f"http://127.0.0.1:{port}",
                  "--no-toolchain")
     assert done.returncode == 2
     assert "cannot reach the GKE API" in done.stderr
@@ -312,7 +312,7 @@ def test_unreachable_endpoint_exits_2():
     ("http://127.0.0.1:1/v1/projects", "is not a base URL"),
 ])
 def test_bad_endpoint_is_refused_before_any_request(endpoint, message):
-    done = gkeml("doctor", "dev", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain")
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain")
     assert done.returncode == 2
     assert message in done.stderr
 
@@ -320,7 +320,7 @@ def test_bad_endpoint_is_refused_before_any_request(endpoint, message):
 def test_unknown_environment_lists_the_defined_ones():
     done = gkeml("doctor", "qa", "--environments", str(ENVIRONMENTS))
     assert done.returncode == 2
-    assert "no environment 'qa'; defined: dev, prod, staging" in done.stderr
+    assert "no environment 'qa'; defined: lab, live, mini, stage" in done.stderr
 
 
 # --- toolchain ------------------------------------------------------------------------
@@ -361,8 +361,8 @@ def test_missing_and_outdated_tools_are_drift(tmp_path, monkeypatch):
 def test_toolchain_drift_alone_makes_doctor_exit_1(gke, tmp_path, monkeypatch):
     serve_dev(gke)
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed
-    from gkeml.config import load_environment
+    from gkeml.environments import load_environment
 
-    report = doctor.diagnose(load_environment(ENVIRONMENTS / "dev.yaml"), endpoint=gke.url, root=tmp_path)
+    report = doctor.diagnose(load_environment(ENVIRONMENTS / "lab.yaml"), endpoint=gke.url, root=tmp_path)
     assert report.exit_code == 1
     assert {c.name for c in report.checks if c.status == "drift"} == {"terraform", "node", "cdktf CLI"}

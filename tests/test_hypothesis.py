@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gkeml.config import ConfigError, Environment, parse
-from gkeml.config.model import cross_checks
+from gkeml.environments import parse_environment
 from gkeml.rules import Manifest, check, load_manifest_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,11 +131,11 @@ def test_environment_configs_load_and_render_or_fail_with_config_error(data):
 
     file = "environments/generated.yaml"
     try:
-        env = parse(_dump(data), file, Environment, cross_checks)
+        env = parse_environment(_dump(data), file)
     except ConfigError as exc:
         _assert_own_error(exc, file)
         return
-    names = Names(env)
+    names = Names.of(env)
     assert names.cluster and names.k8s_stack
     objects = in_cluster_objects(env)
     check([Manifest(o, file) for o in objects])  # must not raise
@@ -146,7 +146,7 @@ def test_environment_configs_load_and_render_or_fail_with_config_error(data):
 @example(text="\x1f")  # found by this test (ruamel ReaderError escaped the loader)
 def test_arbitrary_text_as_environment_fails_with_config_error(text):
     try:
-        parse(text, "env.yaml", Environment, cross_checks)
+        parse_environment(text, "env.yaml")
     except ConfigError as exc:
         _assert_own_error(exc, "env.yaml")
 
@@ -156,7 +156,7 @@ ENVIRONMENTS: dict[str, Environment] = {}
 
 def _environment(name: str) -> Environment:
     if not ENVIRONMENTS:
-        from gkeml.config import load_environments
+        from gkeml.environments import load_environments
 
         ENVIRONMENTS.update({e.name: e for e in load_environments(ROOT / "environments")})
     return ENVIRONMENTS[name]

@@ -9,9 +9,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import ENV_NAMES, resources
+from conftest import DEV, ENV_NAMES, PROD, resources
 from gkeml import platform
 from gkeml.manifests.workloads import in_cluster_objects
+from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
 
 pytestmark = pytest.mark.synth
@@ -52,7 +53,7 @@ def test_providers_come_from_data_sources_not_from_this_stack(stacks, environmen
         assert refs and set(refs) == {"data"}, config
         assert "dns_endpoint_config[0].endpoint" in config["host"]
     cluster = stack["data"]["google_container_cluster"]["cluster"]
-    assert cluster["name"] == Names(environments[env]).cluster
+    assert cluster["name"] == Names.of(environments[env]).cluster
     assert "google_container_cluster" not in stack.get("resource", {})
     assert stack["terraform"]["backend"]["gcs"]["prefix"] == f"gkeml/{env}-k8s"
 
@@ -93,7 +94,7 @@ def test_every_team_namespace_has_quota_limits_and_default_deny(stacks, environm
 
 
 def test_only_serving_namespaces_admit_google_load_balancer_ranges(stacks):
-    policies = {o["metadata"]["namespace"]: o for o in manifests(stacks, "prod", "NetworkPolicy")
+    policies = {o["metadata"]["namespace"]: o for o in manifests(stacks, PROD, "NetworkPolicy")
                 if o["metadata"]["name"] == "allow-google-load-balancers"}
     assert set(policies) == {"serving"}
     cidrs = [p["ipBlock"]["cidr"] for p in policies["serving"]["spec"]["ingress"][0]["from"]]
@@ -125,7 +126,7 @@ def test_gpu_pods_have_selector_and_allowed_limit_and_spot_is_a_selector(stacks,
 
 
 def test_dev_chat_runs_on_spot_l4_through_node_selectors(stacks):
-    (deploy,) = [o for o in manifests(stacks, "dev", "Deployment") if o["metadata"]["name"] == "chat"]
+    (deploy,) = [o for o in manifests(stacks, DEV, "Deployment") if o["metadata"]["name"] == "chat"]
     assert deploy["spec"]["template"]["spec"]["nodeSelector"] == {
         platform.ACCELERATOR_LABEL: "nvidia-l4", platform.ACCELERATOR_COUNT_LABEL: "1", platform.SPOT_LABEL: "true"}
 
@@ -154,11 +155,11 @@ def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environment
 
 
 def test_service_has_neg_and_backend_config_with_probe_health_check(stacks, environments):
-    svc = next(o for o in manifests(stacks, "prod", "Service") if o["metadata"]["name"] == "chat")
+    svc = next(o for o in manifests(stacks, PROD, "Service") if o["metadata"]["name"] == "chat")
     assert json.loads(svc["metadata"]["annotations"][platform.SERVICE_NEG_ANNOTATION]) == {"ingress": True}
     backend = json.loads(svc["metadata"]["annotations"][platform.SERVICE_BACKEND_CONFIG_ANNOTATION])["default"]
-    bc = next(o for o in manifests(stacks, "prod", "BackendConfig") if o["metadata"]["name"] == backend)
-    assert bc["spec"]["healthCheck"]["requestPath"] == environments["prod"].inference[0].probe.path
+    bc = next(o for o in manifests(stacks, PROD, "BackendConfig") if o["metadata"]["name"] == backend)
+    assert bc["spec"]["healthCheck"]["requestPath"] == environments[PROD].inference[0].probe.path
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -172,14 +173,14 @@ def test_hpa_bounds_and_metrics_come_from_config(stacks, environments, env):
 
 
 def test_external_metric_scales_on_pubsub_backlog(stacks):
-    hpa = next(o for o in manifests(stacks, "prod", "HorizontalPodAutoscaler") if o["metadata"]["name"] == "embed")
+    hpa = next(o for o in manifests(stacks, PROD, "HorizontalPodAutoscaler") if o["metadata"]["name"] == "embed")
     (ext,) = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
     assert ext["metric"]["name"] == "pubsub.googleapis.com|subscription|num_undelivered_messages"
     assert ext["target"] == {"type": "AverageValue", "averageValue": "100"}
 
 
 def test_compute_class_prefers_spot_then_on_demand(stacks):
-    (cc,) = [o for o in manifests(stacks, "dev", "ComputeClass")]
+    (cc,) = [o for o in manifests(stacks, DEV, "ComputeClass")]
     assert cc["apiVersion"] == platform.COMPUTE_CLASS_API
     assert cc["spec"]["priorities"] == [
         {"gpu": {"type": "nvidia-l4", "count": 1}, "spot": True},
@@ -197,7 +198,7 @@ def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, enviro
         if (ident.namespace, ident.ksa) in sas:
             # principal mode: no annotation needed; classic mode would carry the GSA
             assert sas[(ident.namespace, ident.ksa)]["metadata"].get("annotations") == (
-                Names(e).ksa_annotations(ident.name) or None)
+                ksa_annotations(Names.of(e), ident) or None)
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -219,16 +220,16 @@ def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, e
     assert config["queues"] == [q.name for q in e.launch.queues]
     assert config["max_jobs"] == e.launch.max_jobs and config["builder"] == {"type": "noop"}
     assert sorted(values["additionalTargetNamespaces"]) == sorted(e.launch_teams())
-    assert values["serviceAccount"]["annotations"] == Names(e).ksa_annotations(e.launch.identity)
+    assert values["serviceAccount"]["annotations"] == ksa_annotations(Names.of(e), e.identity(e.launch.identity))
     assert values["namespace"] == e.identity(e.launch.identity).namespace
     assert platform.wandb_launch_service_account(e.launch.release) == e.identity(e.launch.identity).ksa
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-def test_api_key_reaches_the_cluster_only_through_write_only_ephemeral_values(stacks, env):
+def test_api_key_reaches_the_cluster_only_through_write_only_ephemeral_values(stacks, environments, env):
     stack = k8s(stacks, env)
     (eph_id, eph), = stack["ephemeral"]["google_secret_manager_secret_version"].items()
-    assert eph["secret"] == f"projects/acme-ml-{env}/secrets/{env}-wandb-api-key"
+    assert eph["secret"] == f"projects/{environments[env].project.id}/secrets/{env}-wandb-api-key"
     # google >= 7.x has the ephemeral secret version (cdktf's prebuilt bindings pin 6.50)
     major = int(stack["terraform"]["required_providers"]["google"]["version"].lstrip("~> =").split(".")[0])
     assert major >= 7

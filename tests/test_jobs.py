@@ -11,6 +11,8 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
+
+from conftest import DEV, ENV_NAMES, ENVIRONMENTS
 import yaml
 
 from gkeml import platform
@@ -125,7 +127,7 @@ def test_canonical_spec_matches_golden_and_platform_facts(name):
 
 @pytest.mark.parametrize("name", CANONICAL)
 def test_canonical_spec_fits_each_default_environment(name, environments):
-    for env in environments.values():
+    for env in (environments[n] for n in ENV_NAMES):
         spec = example(name, env)
         objects = render(spec, env)
         check_autopilot_facts(spec, objects)
@@ -134,7 +136,7 @@ def test_canonical_spec_fits_each_default_environment(name, environments):
         assert job["metadata"]["namespace"] == spec.team
         assert pod["serviceAccountName"] == env.identity(spec.identity).ksa
         buckets = {v["name"]: v["csi"]["volumeAttributes"]["bucketName"] for v in pod["volumes"] if "csi" in v}
-        assert buckets == {role: Names(env).bucket(m.bucket) for role, m in spec.mounts().items()}
+        assert buckets == {role: Names.of(env).bucket(m.bucket) for role, m in spec.mounts().items()}
 
 
 def test_shapes_of_the_canonical_jobs():
@@ -189,7 +191,7 @@ gpu_count: 1
      "ephemeral_storage: 13 GiB (with the GCS FUSE sidecar) is above the maximum of CPU pods; allowed: up to 10 GiB"),
     (GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "memory: 64Gi\n", 4,
      "memory: 16 GiB per vCPU is outside the general-purpose ratio"),
-    (GOOD + "gpus: 2\n", 6, "gpus: unknown key 'gpus'; allowed: name, team, image"),
+    (GOOD + "gpus: 2\n", 6, "gpus: unknown key 'gpus' (did you mean 'gpu'?); allowed: name, team, image"),
 ])
 def test_bad_spec_fails_with_one_line_naming_field_and_allowed_values(text, line, expected):
     with pytest.raises(ConfigError) as err:
@@ -200,11 +202,11 @@ def test_bad_spec_fails_with_one_line_naming_field_and_allowed_values(text, line
 
 
 def test_spec_checked_against_environment(environments):
-    dev = environments["dev"]
+    dev = environments[DEV]
     text = GOOD + "identity: trainer\ndataset: {bucket: datasets}\ncheckpoints: {bucket: nope}\n"
     with pytest.raises(ConfigError) as err:
         parse_job_spec(text, "env.yaml", dev)
-    assert str(err.value).startswith("env.yaml:8: checkpoints.bucket: unknown bucket 'nope' in dev; allowed: ")
+    assert str(err.value).startswith("env.yaml:8: checkpoints.bucket: unknown bucket 'nope' in lab; allowed: ")
     text = GOOD + "identity: chat\n"
     with pytest.raises(ConfigError, match=r"env.yaml:6: identity: 'chat' is not an identity of namespace research"):
         parse_job_spec(text, "env.yaml", dev)
@@ -219,7 +221,7 @@ def test_spec_checked_against_environment(environments):
 
 
 def test_launch_template_submits_the_same_pod_as_render(environments):
-    env = environments["dev"]
+    env = environments[DEV]
     spec = example("spot-checkpointing", env)
     (job,) = kind(render(spec, env), "Job")
     template = launch_template(spec, env)["resource_args"]["kubernetes"]
@@ -245,10 +247,10 @@ def gkeml(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_render_prints_the_builder_output(environments):
-    done = gkeml("job", "render", "examples/jobs/multi-node-ddp.yaml", "--env", "dev")
+    done = gkeml("job", "render", "examples/jobs/multi-node-ddp.yaml", "--env", DEV, "--environments", str(ENVIRONMENTS))
     assert done.returncode == 0, done.stderr
-    assert list(yaml.safe_load_all(done.stdout)) == render(example("multi-node-ddp", environments["dev"]),
-                                                           environments["dev"])
+    assert list(yaml.safe_load_all(done.stdout)) == render(example("multi-node-ddp", environments[DEV]),
+                                                           environments[DEV])
 
 
 def test_cli_render_bad_spec_exits_2_with_the_error(tmp_path):

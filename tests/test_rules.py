@@ -40,25 +40,17 @@ def test_every_rule_has_a_bad_manifest():
 
 
 def test_toolkit_output_is_flagged_by_no_rule(environments, synth_dir):
-    from gkeml.jobs import load_job_spec, render
-    from gkeml.manifests.workloads import in_cluster_objects
-    from gkeml.naming import Names
+    from gkeml.rules.toolkit import toolkit_group
 
     jobs = sorted((ROOT / "examples" / "jobs").glob("*.yaml"))
     assert jobs, "no canonical jobs to check"
     checked_helm = 0
     for env in environments.values():
-        group = [Manifest(o, env.name) for o in in_cluster_objects(env)]
-        for path in jobs:
-            group += [Manifest(o, path.name) for o in render(load_job_spec(path, env), env)]
-        stack = synth_dir / "stacks" / Names(env).k8s_stack / "cdk.tf.json"
-        if stack.exists():
-            helm = helm_release_objects(stack)
-            checked_helm += len(helm)
-            group += helm
+        group = toolkit_group(env, env.name, jobs, synth_dir)
+        checked_helm += sum(m.obj["kind"] == "HelmRelease" for m in group)
         findings = check(group)
         assert not findings, "\n".join(f"{f.source}: {f.rule} {f.object} {f.field}: {f.message}" for f in findings)
-    if any(e.launch for e in environments.values()) and any((synth_dir / "stacks").glob("*-k8s")):
+    if any(e.launch for e in environments.values()):
         assert checked_helm, "the Launch agent's helm_release was not checked"
 
 

@@ -20,15 +20,15 @@ def run_main(env_dir, outdir):
 def test_config_error_exits_2_with_one_line_and_keeps_previous_output(tmp_path):
     envs = tmp_path / "environments"
     envs.mkdir()
-    (envs / "dev.yaml").write_text((ENVIRONMENTS / "dev.yaml").read_text().replace("purpose: datasets", "purpose: data"))
+    (envs / "lab.yaml").write_text((ENVIRONMENTS / "lab.yaml").read_text().replace("purpose: datasets", "purpose: data"))
     out = tmp_path / "cdktf.out"
     (out / "stacks" / "dev").mkdir(parents=True)
     (out / "stacks" / "dev" / "cdk.tf.json").write_text("previous")
     result = run_main(envs, out)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"{envs}/dev.yaml:{line_of(DEV, 'purpose: datasets')}: buckets[0].purpose: Input should be 'datasets', 'checkpoints' or 'artifacts' "
-        "(got 'data')"
+        f"{envs}/lab.yaml:{line_of(DEV, 'purpose: datasets')}: buckets[0].purpose: Input should be 'datasets', "
+        "'checkpoints' or 'artifacts' (got 'data') (did you mean 'datasets'?)"
     ]
     assert (out / "stacks" / "dev" / "cdk.tf.json").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "environments"]

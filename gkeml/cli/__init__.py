@@ -17,8 +17,9 @@ import sys
 
 from gkeml import __version__
 from gkeml.config import ConfigError
+from gkeml.exitcodes import ExitCode
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 
 
 def build_parser() -> argparse.ArgumentParser:

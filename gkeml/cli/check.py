@@ -57,11 +57,9 @@ def register(sub) -> None:
 
 def _toolkit_groups(args) -> list[list]:
     """One group of manifests per environment: in-cluster objects, Helm releases, rendered jobs."""
-    from gkeml.config import ConfigError, ConfigProblem, load_environments
-    from gkeml.jobs import load_job_spec, render
-    from gkeml.manifests.workloads import in_cluster_objects
-    from gkeml.naming import Names
-    from gkeml.rules import Manifest, helm_release_objects
+    from gkeml.config import ConfigError, ConfigProblem
+    from gkeml.environments import load_environments
+    from gkeml.rules.toolkit import toolkit_group
 
     envs = load_environments(args.environments)
     if args.env:
@@ -72,19 +70,8 @@ def _toolkit_groups(args) -> list[list]:
                                              f"unknown environment {', '.join(unknown)}; defined: {', '.join(known)}")])
         envs = [e for e in envs if e.name in args.env]
     job_files = sorted(Path(args.jobs).glob("*.yaml"))
-    groups = []
-    for env in envs:
-        source = str(Path(args.environments) / f"{env.name}.yaml")
-        group = [Manifest(o, source) for o in in_cluster_objects(env)]
-        names = Names(env)
-        for stack in (names.cloud_stack, names.k8s_stack):
-            stack_file = Path(args.synth_dir) / "stacks" / stack / "cdk.tf.json"
-            if stack_file.exists():
-                group += helm_release_objects(stack_file)
-        for path in job_files:
-            group += [Manifest(o, str(path)) for o in render(load_job_spec(path, env), env)]
-        groups.append(group)
-    return groups
+    return [toolkit_group(env, str(Path(args.environments) / f"{env.name}.yaml"), job_files, Path(args.synth_dir))
+            for env in envs]
 
 
 def run(args) -> int:

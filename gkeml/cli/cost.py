@@ -57,7 +57,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
-    from gkeml.config import environment_file, load_environment
+    from gkeml.environments import environment_file, load_environment
     from gkeml.cost import CostError, environment_at, estimate, load_prices, render_delta, render_markdown, \
         render_table
 

@@ -51,7 +51,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Load ENV, run the checks, print the report; the exit code follows the worst finding."""
-    from gkeml.config import load_named_environment
+    from gkeml.environments import load_named_environment
     from gkeml.doctor import diagnose
 
     env = load_named_environment(args.environments, args.env)

@@ -9,7 +9,7 @@ import sys
 
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from gkeml.config import Environment
-from gkeml.config.loader import load_named_environment
+from gkeml.environments import load_named_environment
 
 SPEC_HELP = "job spec YAML (see examples/jobs/ and docs/jobs.md)"
 

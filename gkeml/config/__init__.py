@@ -1,11 +1,9 @@
-"""Environment configuration: typed model, YAML loader with file/line errors, JSON Schema."""
+"""Environment configuration: typed model, YAML loader with file/line errors, JSON Schema.
 
-from gkeml.config.loader import (
-    ConfigError, ConfigProblem, environment_file, load_environment, load_environments, load_named_environment, parse,
-)
+Loading environment FILES (with the checks of derived names) is :mod:`gkeml.environments`.
+"""
+
+from gkeml.config.loader import ConfigError, ConfigProblem, parse
 from gkeml.config.model import Environment
 
-__all__ = [
-    "ConfigError", "ConfigProblem", "Environment", "environment_file", "load_environment", "load_environments",
-    "load_named_environment", "parse",
-]
+__all__ = ["ConfigError", "ConfigProblem", "Environment", "parse"]

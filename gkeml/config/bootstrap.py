@@ -178,7 +178,7 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[tuple[t
     if roles:
         problems.append((("ci", "grantable_roles"),
                          f"missing {', '.join(sorted(roles))} (given to identities in {where}); add them"))
-    read_at_plan = {Names(env).secret(env.launch.secret)} if env.launch is not None else set()
+    read_at_plan = {Names.of(env).secret(env.launch.secret)} if env.launch is not None else set()
     if read_at_plan - set(boot.ci.plan_secrets):
         problems.append((("ci", "plan_secrets"),
                          f"missing {', '.join(sorted(read_at_plan - set(boot.ci.plan_secrets)))} (the in-cluster stack "

@@ -1,19 +1,42 @@
-"""Load environment files, reporting every mistake as ``file:line: field: what to do``."""
+"""Read YAML config files into typed models, reporting every mistake as ``file:line: field: what to do``.
+
+One reader serves every config file gkeml takes (environments, bootstrap files, job specs,
+price tables): it decodes the bytes (UTF-8, or UTF-16/32 with a byte-order mark), refuses
+documents larger, deeper or more alias-expanded than :data:`LIMITS` allows (a "billion laughs"
+file is refused before it is expanded), resolves YAML merge keys, and maps every key and list
+item to its line. Validation errors of the model, and the checks a caller adds, are reported
+together, all at once, with a "did you mean" where a close spelling exists.
+"""
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import io
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from gkeml.config.model import PATTERN_HELP, Environment, Problem, cross_checks
+from gkeml.config.base import PATTERN_HELP, Problem
 
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a config file may make the reader do."""
+
+    max_bytes: int = 1024 * 1024  # the largest shipped file is ~4 KiB
+    max_depth: int = 64  # nesting of mappings and lists
+    max_values: int = 100_000  # scalars, mappings and lists after alias expansion
+
+
+LIMITS = Limits()
 
 
 class ConfigError(Exception):
@@ -25,7 +48,7 @@ class ConfigError(Exception):
 
 
 class ConfigProblem:
-    """A single problem: the file, the 1-based line, the dotted field and the message."""
+    """A single problem: the file, the 1-based line (0: no line), the dotted field and the message."""
 
     def __init__(self, file: str, line: int, field: str, message: str):
         self.file, self.line, self.field, self.message = file, line, field, message
@@ -38,24 +61,112 @@ class ConfigProblem:
         return f"ConfigProblem({str(self)!r})"
 
 
-def _plain(node: Any, path: tuple, lines: dict[tuple, int]) -> Any:
-    """ruamel nodes -> plain Python, recording the line of every key and list item."""
-    if isinstance(node, CommentedMap):
-        out = {}
-        for key, value in node.items():
-            line = node.lc.key(key)[0] + 1
-            lines[path + (key,)] = line
-            out[key] = _plain(value, path + (key,), lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        out_list = []
-        for i, value in enumerate(node):
-            lines[path + (i,)] = node.lc.item(i)[0] + 1
-            out_list.append(_plain(value, path + (i,), lines))
-        return out_list
-    if isinstance(node, str):
-        return str(node)
-    return node
+class _TooLarge(Exception):
+    """The document exceeds :data:`LIMITS` (raised while converting, before anything is expanded further)."""
+
+    def __init__(self, line: int, message: str):
+        self.line, self.message = line, message
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode(data: bytes, file: str) -> str:
+    """Text of a config file: UTF-8, or UTF-8/16/32 with a byte-order mark; ConfigError otherwise."""
+    if len(data) > LIMITS.max_bytes:
+        raise ConfigError([ConfigProblem(file, 0, "", f"{len(data):,} bytes is larger than the {LIMITS.max_bytes:,} "
+                                                      "bytes a config file may have; is this the right file?")])
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError([ConfigProblem(file, line, "", f"not valid {encoding.upper()} text (byte 0x{data[exc.start]:02x}); "
+                                                         "save the file as UTF-8")]) from None
+
+
+def read_config_text(path: str | Path) -> str:
+    """Decoded text of a config file; ConfigError naming the file when it cannot be read."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+    return decode(data, str(path))
+
+
+def _line_of(node: Any, key: Any, index: bool) -> int | None:
+    try:
+        return (node.lc.item(key) if index else node.lc.key(key))[0] + 1
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None  # a key merged in from an anchor (<<: *x) has no position of its own
+
+
+class _Converter:
+    """ruamel nodes -> plain Python, recording the line of every key and list item, within :data:`LIMITS`."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple, int] = {}
+        self.values = 0
+
+    def convert(self, node: Any, path: tuple, depth: int, line: int) -> Any:
+        self.values += 1
+        if self.values > LIMITS.max_values:
+            raise _TooLarge(line, f"the document expands to more than {LIMITS.max_values:,} values (YAML aliases "
+                                  "repeating anchors?); write the values out or shorten the file")
+        if depth > LIMITS.max_depth:
+            raise _TooLarge(line, f"nested deeper than {LIMITS.max_depth} levels")
+        if isinstance(node, CommentedMap):
+            out = {}
+            for key, value in node.items():
+                key_line = _line_of(node, key, False) or line
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise _TooLarge(key_line, "a mapping key must be a plain value, not a mapping or list")
+                self.lines[path + (key,)] = key_line
+                out[key] = self.convert(value, path + (key,), depth + 1, key_line)
+            return out
+        if isinstance(node, CommentedSeq):
+            items = []
+            for i, value in enumerate(node):
+                item_line = _line_of(node, i, True) or line
+                self.lines[path + (i,)] = item_line
+                items.append(self.convert(value, path + (i,), depth + 1, item_line))
+            return items
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, (bool, int, float)) or node is None:
+            return node
+        return str(node)  # timestamps and other tagged scalars: the model parses strings
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
+    """The plain data of one YAML document and the line of every key; ConfigError on bad YAML or
+    a document beyond :data:`LIMITS`."""
+    if len(text.encode("utf-8", "surrogatepass")) > LIMITS.max_bytes:
+        raise ConfigError([ConfigProblem(file, 0, "", f"larger than the {LIMITS.max_bytes:,} bytes a config file may have")])
+    try:
+        yaml = YAML(typ="rt")
+        raw = yaml.load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {exc.problem}")]) from None
+    except YAMLError as exc:  # e.g. a control character the reader refuses, or two documents
+        line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
+        reason = " ".join(str(exc).split())
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {reason}")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels")]) from None
+    converter = _Converter()
+    try:
+        data = converter.convert(raw, (), 0, 1)
+    except _TooLarge as exc:
+        raise ConfigError([ConfigProblem(file, exc.line, "", exc.message)]) from None
+    except RecursionError:
+        raise ConfigError([ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels")]) from None
+    return data, converter.lines
 
 
 def _field(path: tuple) -> str:
@@ -73,21 +184,6 @@ def _line(path: tuple, lines: dict[tuple, int]) -> int:
     return 1
 
 
-def _allowed_keys(model: type[BaseModel], path: tuple) -> list[str]:
-    """Field names of the model found at ``path`` (for 'unknown key' messages)."""
-    current: Any = model
-    for part in path:
-        if isinstance(part, int):
-            continue
-        info = current.model_fields.get(part) if isinstance(current, type) and issubclass(current, BaseModel) else None
-        if info is None:
-            return []
-        current = _model_in(info.annotation)
-        if current is None:
-            return []
-    return list(current.model_fields) if current else []
-
-
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -98,12 +194,35 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _message(err: dict, model: type[BaseModel]) -> str:
+def _allowed_keys(model: type[BaseModel], path: tuple) -> list[str]:
+    """Field names of the model found at ``path`` (for 'unknown key' messages)."""
+    current: type[BaseModel] | None = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part) if current is not None else None
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+        if current is None:
+            return []
+    return list(current.model_fields) if current else []
+
+
+def did_you_mean(value: Any, allowed: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` when ``value`` is a near miss of one of ``allowed``, else ''."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(a) for a in allowed], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _message(err: Any, model: type[BaseModel]) -> str:
     kind = err["type"]
     loc = tuple(err["loc"])
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
-        return f"unknown key {loc[-1]!r}; allowed: {', '.join(allowed)}"
+        allowed = _allowed_keys(model, _strip_union(loc[:-1]))
+        return f"unknown key {loc[-1]!r}{did_you_mean(loc[-1], allowed)}; allowed: {', '.join(allowed)}"
     if kind == "missing":
         return "required; add it"
     if kind == "string_pattern_mismatch":
@@ -112,8 +231,12 @@ def _message(err: dict, model: type[BaseModel]) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    if kind.endswith("_type") or kind in ("literal_error", "bool_parsing", "int_parsing"):
-        msg = f"{msg} (got {err['input']!r})"
+    if kind == "literal_error":
+        expected = [e.strip(" '") for e in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
+        return f"{msg} (got {err['input']!r}){did_you_mean(err['input'], expected)}"
+    if kind.endswith("_type") or kind in ("bool_parsing", "int_parsing"):
+        shown = repr(err["input"])
+        msg = f"{msg} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
     return msg
 
 
@@ -122,82 +245,71 @@ def _strip_union(loc: tuple) -> tuple:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and p not in ("str", "int", "float")))
 
 
-def parse(text: str, file: str, model: type[M], checks: Callable[[M], list[Problem]] | None = None) -> M:
-    """Parse YAML ``text`` into ``model``; raise ConfigError naming file, line and field."""
-    try:
-        raw = YAML(typ="rt").load(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {exc.problem}")]) from None
-    except YAMLError as exc:  # e.g. a control character the reader refuses
-        line = text.count("\n", 0, getattr(exc, "position", 0)) + 1
-        reason = " ".join(str(exc).split())
-        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {reason}")]) from None
-    lines: dict[tuple, int] = {}
-    data = _plain(raw, (), lines)
+def parse(
+    text: str,
+    file: str,
+    model: type[M],
+    checks: Callable[[M], list[Problem]] | None = None,
+    raw_checks: Callable[[Any], list[Problem]] | None = None,
+) -> M:
+    """Parse YAML ``text`` into ``model``; raise ConfigError naming file, line and field of EVERY problem.
+
+    ``raw_checks`` run on the plain data whether or not the model validates (e.g. references
+    between sections), so a type error and a dangling reference are reported in one pass;
+    ``checks`` run on the validated model.
+    """
+    data, lines = load_yaml(text, file)
     if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(file, 1, "", f"expected a mapping at the top, got {type(data).__name__}")])
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ConfigError([ConfigProblem(file, 1, "", f"expected a mapping of keys at the top, got {got}")])
+    problems: list[ConfigProblem] = []
+    obj: M | None = None
     try:
         obj = model.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors(include_url=False):
             loc = _strip_union(tuple(err["loc"]))
             message = _message(err, model)
-            if message.startswith("@"):  # a model-level check naming its field (model.at)
+            if message.startswith("@"):  # a model-level check naming its field (base.at)
                 field, message = message[1:].split(": ", 1)
-                loc += (field,)
+                loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
             problems.append(ConfigProblem(file, _line(loc, lines), _field(loc), message))
-        raise ConfigError(problems) from None
-    if checks:
-        found = checks(obj)
-        if found:
-            raise ConfigError([ConfigProblem(file, _line(p, lines), _field(p), m) for p, m in found])
+    except RecursionError:
+        problems.append(ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels"))
+    found: list[Problem] = list(raw_checks(data)) if raw_checks else []
+    if obj is not None and checks:
+        found += checks(obj)
+    seen = {(p.line, p.field, p.message) for p in problems}
+    for path, message in found:
+        problem = ConfigProblem(file, _line(path, lines), _field(path), message)
+        if (problem.line, problem.field, problem.message) not in seen:
+            seen.add((problem.line, problem.field, problem.message))
+            problems.append(problem)
+    if problems:
+        problems.sort(key=lambda p: p.line)
+        raise ConfigError(problems)
+    assert obj is not None
     return obj
 
 
-def load_environment(path: str | Path) -> Environment:
-    """Load and check one environment file; its ``name`` must match the file name."""
+def load_config_file(
+    path: str | Path,
+    model: type[M],
+    checks: Callable[[M], list[Problem]] | None = None,
+    raw_checks: Callable[[Any], list[Problem]] | None = None,
+    *,
+    name_matches_file: bool = False,
+) -> M:
+    """Read, decode and parse one config file. With ``name_matches_file``, its top-level ``name``
+    must equal the file name without ``.yaml`` (environments and bootstrap files)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    env = parse(text, str(path), Environment, cross_checks)
-    if env.name != path.stem:
-        raw_lines = text.splitlines()
-        line = next((i + 1 for i, t in enumerate(raw_lines) if t.startswith("name:")), 1)
-        raise ConfigError([ConfigProblem(str(path), line, "name", f"{env.name!r} must equal the file name {path.stem!r}")])
-    return env
+    text = read_config_text(path)
 
+    def name_check(data: Any) -> list[Problem]:
+        found = list(raw_checks(data)) if raw_checks else []
+        name = data.get("name") if isinstance(data, dict) else None
+        if name_matches_file and isinstance(name, str) and name != path.stem:
+            found.append((("name",), f"{name!r} must equal the file name {path.stem!r}; rename one of them"))
+        return found
 
-def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Path:
-    """``<directory>/<name>.yaml``; a ConfigError naming the defined environments when missing."""
-    path = Path(directory) / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
-        raise ConfigError([ConfigProblem(str(directory), 0, field,
-                                         f"no environment {name!r}; defined: {', '.join(known) or 'none'}")])
-    return path
-
-
-def load_named_environment(directory: str | Path, name: str, field: str = "ENV") -> Environment:
-    """Load the environment called ``name`` from ``directory`` (for commands taking ENV)."""
-    return load_environment(environment_file(directory, name, field))
-
-
-def load_environments(directory: str | Path) -> list[Environment]:
-    """Load every ``*.yaml`` in ``directory`` (sorted); all problems of all files are reported."""
-    problems: list[ConfigProblem] = []
-    envs = []
-    files = sorted(Path(directory).glob("*.yaml"))
-    if not files:
-        raise ConfigError([ConfigProblem(str(directory), 0, "", "no environment files (*.yaml) found")])
-    for f in files:
-        try:
-            envs.append(load_environment(f))
-        except ConfigError as exc:
-            problems += exc.problems
-    if problems:
-        raise ConfigError(problems)
-    return envs
+    return parse(text, str(path), model, checks, name_check)

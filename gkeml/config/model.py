@@ -2,89 +2,74 @@
 
 Inputs are grouped by use case (project, network, cluster, teams, buckets,
 identities, endpoints, workloads) rather than mirroring provider fields. Field
-checks live on the models; checks that span sections (a team an identity names,
-a bucket it reads) live in :func:`cross_checks`, so that every problem can be
-reported with the path of the offending key. Defaults that depend on the tier
-(dev, staging, prod) are resolved once, here, and nowhere else.
+checks live on the models; checks that span sections live in
+:mod:`gkeml.config.checks`, so that every problem is reported with the path of the
+offending key. Defaults that depend on the tier (dev, staging, prod) are filled in
+ONCE, before validation (:meth:`Environment._resolve_defaults`), from
+:data:`TIER_DEFAULTS`; resolved fields are therefore never Optional.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from datetime import datetime, time
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from gkeml import platform
+from gkeml.config.base import (
+    BUCKET_NAME, DNS_LABEL, HOST, NAME, PATTERN_HELP, PROJECT_ID, PROJECT_NUMBER, QUANTITY, ROLE, Cidr, DnsLabel,
+    Int32, Labels, Problem, Quantity, ShortName, Strict, at, resolved,
+)
+
+__all__ = [
+    "BUCKET_NAME", "DNS_LABEL", "HOST", "NAME", "PATTERN_HELP", "PROJECT_ID", "QUANTITY", "ROLE", "TIER_DEFAULTS",
+    "Autoscaling", "Bucket", "Cluster", "ComputeClassPolicy", "DnsLabel", "Endpoint", "Environment", "Identity",
+    "Inference", "Launch", "Network", "Problem", "Project", "Quantity", "ShortName", "Strict", "Team", "Tier",
+    "TrainingBudget", "at",
+]
 
 Tier = Literal["dev", "staging", "prod"]
 Purpose = Literal["datasets", "checkpoints", "artifacts"]
+ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 
-DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
-NAME = r"^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$"  # short resource-name part
-QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
-HOST = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
-BUCKET_NAME = r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$"
-SERVICE_ACCOUNT_ID = r"[a-z][-a-z0-9]{4,28}[a-z0-9]"
-ROLE = r"^(roles/[a-zA-Z0-9_.]+|projects/[-a-z0-9]+/roles/[a-zA-Z0-9_.]+)$"
-
-PATTERN_HELP = {
-    DNS_LABEL: "lowercase letters, digits and '-', starting with a letter, at most 63 characters",
-    NAME: "lowercase letters, digits and '-', starting with a letter, at most 30 characters",
-    QUANTITY: "a Kubernetes quantity such as 500m, 4, 16Gi",
-    HOST: "a fully qualified lowercase host name such as chat.example.com (no wildcards)",
-    PROJECT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
-    BUCKET_NAME: "3-63 lowercase letters, digits, '-', '_' and '.'",
-    ROLE: "a role such as roles/logging.logWriter",
+# What a tier means when the file does not say otherwise. Prod's values are also enforced
+# (gkeml.config.checks): a prod file cannot ask for less.
+TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"release_channel": "REGULAR", "deletion_protection": False, "force_destroy": True},
+    "staging": {"release_channel": "REGULAR", "deletion_protection": True, "force_destroy": False},
+    "prod": {"release_channel": "STABLE", "deletion_protection": True, "force_destroy": False},
 }
-
-
-def at(field: str, message: str) -> ValueError:
-    """A model-level error that belongs to one field: the loader reports that field's line."""
-    return ValueError(f"@{field}: {message}")
-
-
-DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
-ShortName = Annotated[str, Field(pattern=NAME)]
-Quantity = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, (int, float)) else v), Field(pattern=QUANTITY)]
-
-
-def _cidr(value: object) -> ipaddress.IPv4Network:
-    try:
-        return ipaddress.IPv4Network(str(value), strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not an IPv4 network in CIDR form like 10.0.0.0/20 ({exc})") from None
-
-
-Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
-
-
-class Strict(BaseModel):
-    """Base: unknown keys are errors, values are not coerced between types."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
 
 class Project(Strict):
     """The Google Cloud project the environment lives in."""
 
     id: str = Field(pattern=PROJECT_ID, description="Project ID, e.g. acme-ml-dev.")
-    number: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] = Field(
-        pattern=r"^[1-9][0-9]{5,18}$",
-        description="Project NUMBER (digits); Workload Identity principals need it.",
-    )
+    number: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)] = (
+        Field(pattern=PROJECT_NUMBER, description="Project NUMBER (digits); Workload Identity principals need it. "
+                                                  "`gkeml doctor` checks it against the project ID."))
     region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$", description="Region of the cluster and subnet.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Labels put on every labelable resource.")
+    labels: Labels = Field(default_factory=dict, description="Labels put on every labelable resource, verbatim.")
 
 
 class State(Strict):
     """Where Terraform keeps state (GCS backend)."""
 
     bucket: str = Field(pattern=BUCKET_NAME, description="Existing GCS bucket for Terraform state.")
-    prefix: str = Field("gkeml", pattern=r"^[-_/a-zA-Z0-9]+$", description="Object prefix; stacks add their name.")
+    prefix: str = Field("gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$",
+                        description="Object prefix; stacks add their name.")
+
+
+def _network_problem(net: ipaddress.IPv4Network) -> str | None:
+    for reserved, why in platform.REFUSED_SUBNET_RANGES.items():
+        if net.overlaps(ipaddress.IPv4Network(reserved)):
+            return f"{net} overlaps {reserved} ({why}), which a VPC subnet cannot use"
+    if any(net.subnet_of(ipaddress.IPv4Network(r)) for r in platform.VALID_SUBNET_RANGES):
+        return None
+    return (f"{net} is a public range; use RFC 1918 space such as 10.0.0.0/8, or a non-RFC-1918 range GKE "
+            f"accepts ({', '.join(r for r in platform.VALID_SUBNET_RANGES if not r.startswith(('10.', '172.', '192.168')))})")
 
 
 class Network(Strict):
@@ -99,11 +84,12 @@ class Network(Strict):
     def _ranges(self) -> "Network":
         ranges = {"subnet_cidr": self.subnet_cidr, "pods_cidr": self.pods_cidr, "services_cidr": self.services_cidr}
         for field, net in ranges.items():
-            if not net.is_private:
-                raise at(field, f"{net} is not a private range; use RFC 1918 space such as 10.0.0.0/8")
+            problem = _network_problem(net)
+            if problem:
+                raise at(field, problem)
         names = list(ranges)
         for i, a in enumerate(names):
-            for b in names[i + 1 :]:
+            for b in names[i + 1:]:
                 if ranges[a].overlaps(ranges[b]):
                     raise at(b, f"{ranges[b]} overlaps {a} {ranges[a]}; give each range its own space")
         if self.pods_cidr.prefixlen > 21:
@@ -124,6 +110,15 @@ def _datetime(value: object) -> object:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"{value!r} is not an ISO 8601 time like 2026-12-20T00:00:00Z") from None
+    return value
+
+
+def _time(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day like 03:00") from None
     return value
 
 
@@ -152,7 +147,7 @@ class Maintenance(Strict):
     """Recurring window (UTC) in which GKE may upgrade, plus exclusions."""
 
     days: list[Weekday] = Field(default_factory=lambda: ["SA", "SU"], min_length=1)
-    start: Annotated[time, BeforeValidator(lambda v: time.fromisoformat(v) if isinstance(v, str) else v)] = time(3, 0)
+    start: Annotated[time, BeforeValidator(_time)] = time(3, 0)
     hours: int = Field(6, ge=4, le=24, description="Length of each window; GKE needs >= 4 h.")
     exclusions: list[MaintenanceExclusion] = Field(default_factory=list)
 
@@ -168,12 +163,10 @@ class Maintenance(Strict):
 
 
 class Cluster(Strict):
-    """The regional Autopilot cluster. ``None`` means: the default for the tier."""
+    """The regional Autopilot cluster."""
 
-    release_channel: Optional[Literal[platform.RELEASE_CHANNELS]] = Field(
-        None, description="Default: REGULAR (dev, staging), STABLE (prod)."
-    )
-    deletion_protection: Optional[bool] = Field(None, description="Default: off in dev, on in staging and prod.")
+    release_channel: ReleaseChannel = resolved("GKE release channel.", "REGULAR (dev, staging), STABLE (prod)")
+    deletion_protection: bool = resolved("Refuse to delete the cluster.", "off in dev, on in staging and prod")
     public_endpoint: bool = Field(
         False, description="Also expose the control plane's public IP endpoint (never in prod). DNS endpoint is always on."
     )
@@ -185,8 +178,8 @@ class Cluster(Strict):
         "VULNERABILITY_BASIC"
     )
     cost_allocation: bool = True
-    zones: Optional[list[str]] = Field(None, min_length=1, description="node_locations; default: fixed per region.")
-    labels: dict[str, str] = Field(default_factory=dict)
+    zones: list[str] = resolved("node_locations.", "fixed per region (gkeml.platform.REGION_ZONES)", min_length=1)
+    labels: Labels = Field(default_factory=dict)
 
 
 class Quota(Strict):
@@ -194,7 +187,7 @@ class Quota(Strict):
 
     cpu: Quantity = "32"
     memory: Quantity = "128Gi"
-    gpus: int = Field(0, ge=0)
+    gpus: Int32 = Field(0, ge=0)
 
 
 class Team(Strict):
@@ -209,13 +202,13 @@ class Bucket(Strict):
 
     name: ShortName = Field(description="Logical name; the bucket is '<prefix>-<name>'.")
     purpose: Purpose
-    location: Optional[str] = Field(None, description="Default: the project region.")
+    location: str = resolved("Bucket location.", "the project region", min_length=2)
     storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
-    force_destroy: Optional[bool] = Field(None, description="Default: true in dev only; never in prod.")
+    force_destroy: bool = resolved("Let Terraform delete a non-empty bucket.", "true in dev only; never in prod")
     retention_days: Optional[int] = Field(
         None, ge=1, le=36500, description="Retention policy (objects undeletable); replaces versioning, which GCS "
         "does not allow together with it.")
-    expected_size_gib: float = Field(0, ge=0, description="Expected stored data, for cost estimates.")
+    expected_size_gib: float = Field(0, ge=0, allow_inf_nan=False, description="Expected stored data, for cost estimates.")
 
 
 class Identity(Strict):
@@ -227,7 +220,8 @@ class Identity(Strict):
     mode: Literal["principal", "classic"] = Field(
         "principal", description="principal: IAM on principal://; classic: a Google service account to impersonate."
     )
-    roles: list[Annotated[str, Field(pattern=ROLE)]] = Field(default_factory=list, description="Project roles.")
+    roles: list[Annotated[str, Field(pattern=ROLE)]] = Field(
+        default_factory=list, description="Project roles, from the allowlist in gkeml/iam (docs/permissions.md).")
     reads: list[str] = Field(default_factory=list, description="Buckets it may read.")
     writes: list[str] = Field(default_factory=list, description="Buckets it may read and write.")
     secrets: list[str] = Field(default_factory=list, description="Secrets it may access.")
@@ -235,18 +229,6 @@ class Identity(Strict):
     @property
     def ksa(self) -> str:
         return self.service_account or self.name
-
-    @field_validator("roles")
-    @classmethod
-    def _least_privilege(cls, roles: list[str]) -> list[str]:
-        for role in roles:
-            if role in ("roles/owner", "roles/editor", "roles/viewer"):
-                raise ValueError(f"{role} is a primitive role; grant a predefined role such as roles/logging.logWriter")
-            if role.startswith("roles/storage."):
-                raise ValueError(f"{role} would apply to every bucket in the project; use reads/writes per bucket")
-            if role in ("roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountKeyAdmin"):
-                raise ValueError(f"{role} lets the workload mint credentials; not allowed")
-        return roles
 
 
 class Endpoint(Strict):
@@ -265,19 +247,20 @@ class Secret(Strict):
 class Probe(Strict):
     """HTTP probe of an inference server (startup, readiness, liveness, LB health check)."""
 
-    path: str = Field("/healthz", pattern=r"^/")
+    path: str = Field("/healthz", pattern=r"^/[-._~/a-zA-Z0-9]*$")
     port: int = Field(8080, ge=1, le=65535)
 
 
 class Autoscaling(Strict):
     """HorizontalPodAutoscaler v2 bounds and targets."""
 
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(3, ge=1)
+    min_replicas: Int32 = Field(1, ge=1)
+    max_replicas: Int32 = Field(3, ge=1)
     cpu_utilization: Optional[int] = Field(70, ge=1, le=100)
     memory_utilization: Optional[int] = Field(None, ge=1, le=100)
-    external_metric: Optional[str] = Field(None, description="e.g. pubsub.googleapis.com|subscription|num_undelivered_messages")
-    external_target: Optional[int] = Field(None, ge=1, description="Average value per replica for the metric.")
+    external_metric: Optional[str] = Field(
+        None, min_length=1, description="e.g. pubsub.googleapis.com|subscription|num_undelivered_messages")
+    external_target: Optional[Int32] = Field(None, ge=1, description="Average value per replica for the metric.")
     external_selector: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -302,7 +285,7 @@ class Inference(Strict):
     cpu: Quantity = "1"
     memory: Quantity = "4Gi"
     gpu: Optional[str] = Field(None, description=f"GPU label value: {', '.join(platform.GPUS)}")
-    gpu_count: int = Field(1, ge=1)
+    gpu_count: Int32 = Field(1, ge=1)
     spot: bool = False
     compute_class: Optional[str] = None
     probe: Probe = Field(default_factory=Probe)
@@ -323,7 +306,7 @@ class ComputeClassPolicy(Strict):
 
     name: DnsLabel
     gpu: Optional[str] = None
-    gpu_count: int = Field(1, ge=1)
+    gpu_count: Int32 = Field(1, ge=1)
     machine_family: Optional[str] = None
     spot_first: bool = True
     fallback_on_demand: bool = True
@@ -343,7 +326,7 @@ class ComputeClassPolicy(Strict):
 class LaunchQueue(Strict):
     """A W&B Launch queue the agent polls."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[-_.A-Za-z0-9]+$")
 
 
 class Launch(Strict):
@@ -352,15 +335,15 @@ class Launch(Strict):
     release: DnsLabel = Field("wandb", description="Helm release name; the chart names its KSA after it.")
     identity: str = Field(description="Identity of the agent; its service_account must be the chart's KSA.")
     secret: str = Field("wandb-api-key", description="Secret Manager secret holding the API key.")
-    api_key_revision: int = Field(1, ge=1, description="Bump after adding a new secret version to roll it out.")
+    api_key_revision: Int32 = Field(1, ge=1, description="Bump after adding a new secret version to roll it out.")
     entity: str = Field(min_length=1)
     queues: list[LaunchQueue] = Field(min_length=1)
     teams: Optional[list[DnsLabel]] = Field(
         None, min_length=1,
         description="Team namespaces the agent launches jobs into; only these get the agent's RBAC and the API key. "
                     "Default: the agent identity's namespace only.")
-    max_jobs: int = Field(4, ge=1)
-    base_url: str = Field("https://api.wandb.ai", pattern=r"^https://")
+    max_jobs: Int32 = Field(4, ge=1)
+    base_url: str = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
     chart_version: str = Field(platform.WANDB_LAUNCH_AGENT_CHART_VERSION, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     builder: Literal["noop", "kaniko"] = "noop"
 
@@ -371,8 +354,8 @@ class TrainingBudget(Strict):
     name: ShortName
     team: DnsLabel
     gpu: Optional[str] = None
-    gpu_count: int = Field(1, ge=1)
-    nodes: int = Field(1, ge=1)
+    gpu_count: Int32 = Field(1, ge=1)
+    nodes: Int32 = Field(1, ge=1)
     cpu: Quantity = "4"
     memory: Quantity = "16Gi"
     spot: bool = False
@@ -384,14 +367,13 @@ class Environment(Strict):
     """One environment: everything ``<env>.yaml`` describes."""
 
     name: DnsLabel = Field(description="Stack name; must equal the file name without .yaml.")
-    tier: Optional[Tier] = Field(None, description="dev, staging or prod; default: the name when it is one of them.")
-    prefix: Optional[str] = Field(
-        None, pattern=r"^[a-z][-a-z0-9]{1,19}$", description="Name prefix of every resource; default: '<project.id>'."
-    )
+    tier: Tier = resolved("dev, staging or prod: picks the defaults and the guards.",
+                          "the name, when it is dev, staging or prod (required otherwise)")
+    prefix: str = resolved("Name prefix of every resource.", "the project ID", pattern=r"^[a-z][-a-z0-9]{1,19}$")
     project: Project
     state: State
     network: Network
-    cluster: Cluster = Field(default_factory=Cluster)
+    cluster: Cluster = resolved("The regional Autopilot cluster.", "see its section")
     teams: list[Team] = Field(default_factory=list)
     buckets: list[Bucket] = Field(default_factory=list)
     identities: list[Identity] = Field(default_factory=list)
@@ -402,27 +384,44 @@ class Environment(Strict):
     launch: Optional[Launch] = None
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
 
-    @model_validator(mode="after")
-    def _tier_defaults(self) -> "Environment":
-        if self.tier is None:
-            if self.name not in ("dev", "staging", "prod"):
-                raise ValueError(f"cannot infer tier from name {self.name!r}; set tier: dev, staging or prod")
-            self.tier = self.name  # type: ignore[assignment]
-        if self.prefix is None:
-            self.prefix = self.project.id
-        c = self.cluster
-        if c.release_channel is None:
-            c.release_channel = "STABLE" if self.tier == "prod" else "REGULAR"
-        if c.deletion_protection is None:
-            c.deletion_protection = self.tier != "dev"
-        if c.zones is None:
-            c.zones = list(platform.REGION_ZONES.get(self.project.region, ()))
-        for b in self.buckets:
-            if b.force_destroy is None:
-                b.force_destroy = self.tier == "dev"
-            if b.location is None:
-                b.location = self.project.region.upper()
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_defaults(cls, data: Any) -> Any:
+        """Fill in every field whose default depends on the tier or on another field, before the
+        fields are validated; values of the wrong type are left for validation to report."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        name, tier = data.get("name"), data.get("tier")
+        if "tier" not in data and isinstance(name, str) and name in TIER_DEFAULTS:
+            data["tier"] = tier = name
+        defaults = TIER_DEFAULTS.get(tier) if isinstance(tier, str) else None
+        project = data.get("project") if isinstance(data.get("project"), dict) else {}
+        if "prefix" not in data and isinstance(project.get("id"), str):
+            data["prefix"] = project["id"]
+        cluster = data.get("cluster", {})
+        if isinstance(cluster, dict):
+            cluster = dict(cluster)
+            if defaults:
+                cluster.setdefault("release_channel", defaults["release_channel"])
+                cluster.setdefault("deletion_protection", defaults["deletion_protection"])
+            region = project.get("region")
+            if "zones" not in cluster and isinstance(region, str) and region in platform.REGION_ZONES:
+                cluster["zones"] = list(platform.REGION_ZONES[region])
+            data["cluster"] = cluster
+        buckets = data.get("buckets")
+        if isinstance(buckets, list):
+            filled = []
+            for bucket in buckets:
+                if isinstance(bucket, dict):
+                    bucket = dict(bucket)
+                    if defaults:
+                        bucket.setdefault("force_destroy", defaults["force_destroy"])
+                    if isinstance(project.get("region"), str):
+                        bucket.setdefault("location", project["region"].upper())
+                filled.append(bucket)
+            data["buckets"] = filled
+        return data
 
     # -- lookups used by stacks, builders and the estimator --------------------
     def team(self, name: str) -> Team:
@@ -446,108 +445,3 @@ class Environment(Strict):
 
     def serves_traffic(self, team: str) -> bool:
         return any(s.team == team and s.endpoint for s in self.inference)
-
-
-Problem = tuple[tuple, str]  # (path of the offending key, message)
-
-
-def _duplicates(items: list, key: str, path: str) -> list[Problem]:
-    seen: dict[str, int] = {}
-    out: list[Problem] = []
-    for i, item in enumerate(items):
-        value = getattr(item, key)
-        if value in seen:
-            out.append(((path, i, key), f"duplicate {key} {value!r} (also at {path}[{seen[value]}])"))
-        seen.setdefault(value, i)
-    return out
-
-
-def cross_checks(env: Environment) -> list[Problem]:
-    """Checks spanning sections; each problem carries the path of the key to fix."""
-    from gkeml.naming import Names
-
-    problems: list[Problem] = []
-    for section, key in (
-        ("teams", "name"), ("buckets", "name"), ("identities", "name"), ("endpoints", "name"), ("endpoints", "host"),
-        ("secrets", "name"), ("inference", "name"), ("compute_classes", "name"), ("training", "name"),
-    ):
-        problems += _duplicates(getattr(env, section), key, section)
-    teams = [t.name for t in env.teams]
-    buckets = [b.name for b in env.buckets]
-    secrets = [s.name for s in env.secrets]
-    identities = [i.name for i in env.identities]
-    endpoints = [e.name for e in env.endpoints]
-    names = Names(env)
-
-    def ref(path: tuple, value: str | None, allowed: list[str], what: str) -> None:
-        if value is not None and value not in allowed:
-            problems.append((path, f"unknown {what} {value!r}; defined: {', '.join(allowed) or 'none'}"))
-
-    c = env.cluster
-    if env.tier == "prod":
-        if c.release_channel not in platform.PROD_RELEASE_CHANNELS:
-            problems.append((("cluster", "release_channel"), f"{c.release_channel} is not allowed in prod; use "
-                             + " or ".join(platform.PROD_RELEASE_CHANNELS)))
-        if c.deletion_protection is False:
-            problems.append((("cluster", "deletion_protection"), "must stay true in prod; remove the key"))
-        if c.public_endpoint:
-            problems.append((("cluster", "public_endpoint"), "prod has no public control-plane IP; use the DNS endpoint"))
-        for i, b in enumerate(env.buckets):
-            if b.force_destroy:
-                problems.append((("buckets", i, "force_destroy"), "buckets are never force-destroyed in prod"))
-    if not c.zones:
-        problems.append((("cluster", "zones"), f"no known zones for region {env.project.region}; list cluster.zones"))
-    else:
-        for i, z in enumerate(c.zones):
-            if not z.startswith(env.project.region + "-"):
-                problems.append((("cluster", "zones", i), f"zone {z!r} is not in region {env.project.region}"))
-    if not re.fullmatch(SERVICE_ACCOUNT_ID, names.node_service_account):
-        problems.append((("name",), f"node service account id {names.node_service_account!r} is longer than 30 "
-                         "characters; use an environment name of at most 20"))
-    if c.public_endpoint and not c.authorized_networks:
-        problems.append((("cluster", "authorized_networks"),
-                         "public_endpoint needs at least one authorized network (an empty list admits nobody)"))
-    for i, b in enumerate(env.buckets):
-        bucket = names.bucket(b.name)
-        if not re.fullmatch(r"[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]", bucket) or "google" in bucket or bucket.startswith("goog"):
-            problems.append((("buckets", i, "name"), f"bucket name {bucket!r} is invalid: 3-63 of a-z 0-9 - _ ., no 'goog'"))
-    for i, ident in enumerate(env.identities):
-        ref(("identities", i, "namespace"), ident.namespace, teams, "team")
-        for field, allowed, what in (("reads", buckets, "bucket"), ("writes", buckets, "bucket"),
-                                     ("secrets", secrets, "secret")):
-            for j, value in enumerate(getattr(ident, field)):
-                ref(("identities", i, field, j), value, allowed, what)
-        if ident.mode == "classic":
-            account = names.service_account(ident.name)
-            if not re.fullmatch(SERVICE_ACCOUNT_ID, account):
-                problems.append((("identities", i, "name"),
-                                 f"service account id {account!r} must be 6-30 chars of a-z 0-9 -; shorten the name"))
-    for i, svc in enumerate(env.inference):
-        ref(("inference", i, "team"), svc.team, teams, "team")
-        ref(("inference", i, "identity"), svc.identity, identities, "identity")
-        ref(("inference", i, "endpoint"), svc.endpoint, endpoints, "endpoint")
-        if svc.identity in identities and env.identity(svc.identity).namespace != svc.team:
-            problems.append((("inference", i, "identity"),
-                             f"identity {svc.identity!r} lives in namespace {env.identity(svc.identity).namespace}, "
-                             f"not {svc.team}"))
-        ref(("inference", i, "compute_class"), svc.compute_class,
-            [cc.name for cc in env.compute_classes] + list(platform.BUILTIN_COMPUTE_CLASSES), "compute class")
-    for i, t in enumerate(env.training):
-        ref(("training", i, "team"), t.team, teams, "team")
-    if env.launch is not None:
-        ref(("launch", "identity"), env.launch.identity, identities, "identity")
-        ref(("launch", "secret"), env.launch.secret, secrets, "secret")
-        for i, team in enumerate(env.launch.teams or []):
-            ref(("launch", "teams", i), team, teams, "team")
-        if env.launch.identity in identities:
-            agent = env.identity(env.launch.identity)
-            if env.launch.secret not in agent.secrets:
-                problems.append((("launch", "identity"),
-                                 f"identity {agent.name!r} must list secret {env.launch.secret!r} in its secrets"))
-            chart_ksa = platform.wandb_launch_service_account(env.launch.release)
-            if agent.ksa != chart_ksa:
-                problems.append((("launch", "identity"), f"identity {agent.name!r} must set service_account: "
-                                 f"{chart_ksa} (the service account the chart creates)"))
-    if len(env.endpoints) > platform.MAX_CERTIFICATES_PER_LOAD_BALANCER:
-        problems.append((("endpoints",), f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts"))
-    return problems

@@ -51,7 +51,10 @@ def reference() -> str:
         lines += [f"## {model.__name__}", "", (model.__doc__ or "").strip().splitlines()[0], "",
                   "| key | type | default | description |", "|---|---|---|---|"]
         for name, field in model.model_fields.items():
-            if field.default is not PydanticUndefined:
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            if "x-resolved-default" in extra:
+                default = str(extra["x-resolved-default"])
+            elif field.default is not PydanticUndefined:
                 default = f"`{field.default}`" if field.default is not None else "unset"
             elif field.default_factory is not None:
                 default = "see its section" if isinstance(field.default_factory(), BaseModel) else "empty"

@@ -1,24 +1,27 @@
-"""Reusable constructs, one concern per module.
+"""Reusable constructs, one concern per module, each taking ``(scope, id, props)``.
 
 Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluster`,
-:class:`WorkloadIdentity`, :class:`Bucket`, :class:`AccessLogBucket`, :class:`PublicEndpoint`, :class:`Secret`.
+:class:`WorkloadIdentity`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
 :class:`LaunchAgent`, :class:`KubernetesObjects`.
 """
 
-from gkeml.constructs.bucket import AccessLogBucket, Bucket
-from gkeml.constructs.cluster import AutopilotCluster
-from gkeml.constructs.endpoint import PublicEndpoint
-from gkeml.constructs.network import Network
-from gkeml.constructs.project_services import ProjectServices
-from gkeml.constructs.secret import Secret
-from gkeml.constructs.workload_identity import WorkloadIdentity
+from gkeml.constructs.bucket import PRESETS, Bucket, BucketProps
+from gkeml.constructs.cluster import AutopilotCluster, ClusterProps, MaintenanceExclusion
+from gkeml.constructs.endpoint import EndpointProps, PublicEndpoint
+from gkeml.constructs.grants import Grantee, Member
 from gkeml.constructs.inference_service import InferenceService
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
-from gkeml.constructs.launch_agent import LaunchAgent
+from gkeml.constructs.launch_agent import LaunchAgent, LaunchAgentProps
+from gkeml.constructs.network import Network, NetworkProps
+from gkeml.constructs.project_services import ProjectServices
+from gkeml.constructs.secret import Secret, SecretProps
 from gkeml.constructs.team_namespace import TeamNamespace
+from gkeml.constructs.workload_identity import WorkloadIdentity, WorkloadIdentityProps
 
 __all__ = [
-    "AccessLogBucket", "AutopilotCluster", "Bucket", "InferenceService", "KubernetesObjects", "LaunchAgent", "Network",
-    "ProjectServices", "PublicEndpoint", "Secret", "TeamNamespace", "WorkloadIdentity",
+    "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee",
+    "InferenceService", "KubernetesObjects", "LaunchAgent", "LaunchAgentProps", "MaintenanceExclusion", "Member",
+    "Network", "NetworkProps", "ProjectServices", "PublicEndpoint", "Secret", "SecretProps", "TeamNamespace",
+    "WorkloadIdentity", "WorkloadIdentityProps",
 ]

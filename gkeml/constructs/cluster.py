@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
 
 from constructs import Construct
 
 from gkeml import platform
-from gkeml.config.model import Environment
 from gkeml.constructs.network import Network
 from gkeml.framework import google
-from gkeml.naming import Names
 
 
-def _recurring_window(days: list[str], hours: int, start) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class MaintenanceExclusion:
+    """A period (UTC) in which GKE must not upgrade, and what it holds back."""
+
+    name: str
+    start: datetime
+    end: datetime
+    scope: str
+
+
+@dataclass(frozen=True)
+class ClusterProps:
+    """Everything the cluster construct needs, resolved by the stack from the environment."""
+
+    project: str
+    region: str
+    name: str
+    node_service_account_id: str
+    description: str  # e.g. the environment name, shown on the node service account
+    zones: tuple[str, ...]
+    release_channel: str
+    deletion_protection: bool
+    maintenance_days: tuple[str, ...]
+    maintenance_start: time
+    maintenance_hours: int
+    maintenance_exclusions: tuple[MaintenanceExclusion, ...] = ()
+    public_endpoint: bool = False
+    authorized_networks: tuple[tuple[str, str], ...] = ()  # (display name, CIDR)
+    binary_authorization: bool = True
+    security_posture: str = "BASIC"
+    vulnerability_mode: str = "VULNERABILITY_DISABLED"
+    cost_allocation: bool = True
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def _recurring_window(days: Sequence[str], hours: int, start: time) -> tuple[str, str, str]:
     """start_time, end_time and RRULE of the maintenance window (UTC, fixed reference date)."""
     begin = datetime(2026, 1, 1, start.hour, start.minute, tzinfo=timezone.utc)
     end = begin + timedelta(hours=hours)
@@ -32,25 +68,25 @@ class AutopilotCluster(Construct):
     protection, release channel and zones follow the environment config.
     """
 
-    def __init__(self, scope: Construct, id: str, env: Environment, *, network: Network,
-                 depends_on: list | None = None):
+    def __init__(self, scope: Construct, id: str, props: ClusterProps, *, network: Network,
+                 depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
         cc = google("container_cluster")
-        names, c, project = Names(env), env.cluster, env.project.id
-        self.env = env
+        c, project = props, props.project
+        self.props = props
 
         sa = google("service_account")
         pim = google("project_iam_member")
         self.node_service_account = sa.ServiceAccount(
-            self, "nodes", account_id=names.node_service_account, project=project,
-            display_name=f"GKE Autopilot nodes ({env.name})", depends_on=depends_on,
+            self, "nodes", account_id=props.node_service_account_id, project=project,
+            display_name=f"GKE Autopilot nodes ({props.description})", depends_on=list(depends_on) or None,
         )
         node_role = pim.ProjectIamMember(
             self, "nodes-role", project=project, role=platform.NODE_SERVICE_ACCOUNT_ROLE,
             member=f"serviceAccount:{self.node_service_account.email}",
         )
 
-        start, end, rrule = _recurring_window(c.maintenance.days, c.maintenance.hours, c.maintenance.start)
+        start, end, rrule = _recurring_window(c.maintenance_days, c.maintenance_hours, c.maintenance_start)
         exclusions = [
             cc.ContainerClusterMaintenancePolicyMaintenanceExclusion(
                 exclusion_name=x.name,
@@ -60,16 +96,16 @@ class AutopilotCluster(Construct):
                     scope=x.scope
                 ),
             )
-            for x in c.maintenance.exclusions
+            for x in c.maintenance_exclusions
         ]
-        self.name = names.cluster
-        self.location = env.project.region
+        self.name = props.name
+        self.location = props.region
         self.cluster = cc.ContainerCluster(
             self, "cluster",
-            name=names.cluster,
+            name=props.name,
             project=project,
-            location=env.project.region,
-            node_locations=list(c.zones or ()),
+            location=props.region,
+            node_locations=list(c.zones),
             enable_autopilot=True,
             # Autopilot's default, made explicit so scanners (checkov) and reviewers see it.
             # (Intranode visibility is on by default on Autopilot and the provider refuses the
@@ -97,9 +133,9 @@ class AutopilotCluster(Construct):
             master_authorized_networks_config=cc.ContainerClusterMasterAuthorizedNetworksConfig(
                 cidr_blocks=[
                     cc.ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks(
-                        cidr_block=str(n.cidr), display_name=n.name
+                        cidr_block=cidr, display_name=name
                     )
-                    for n in c.authorized_networks
+                    for name, cidr in c.authorized_networks
                 ],
                 gcp_public_cidrs_access_enabled=False,
             ) if c.public_endpoint else None,
@@ -110,12 +146,12 @@ class AutopilotCluster(Construct):
                 ),
                 maintenance_exclusion=exclusions or None,
             ),
-            deletion_protection=bool(c.deletion_protection),
+            deletion_protection=c.deletion_protection,
             binary_authorization=cc.ContainerClusterBinaryAuthorization(
                 evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"
             ) if c.binary_authorization else None,
             security_posture_config=cc.ContainerClusterSecurityPostureConfig(
-                mode=c.security_posture, vulnerability_mode=c.vulnerability_scanning
+                mode=c.security_posture, vulnerability_mode=c.vulnerability_mode
             ),
             cost_management_config=cc.ContainerClusterCostManagementConfig(enabled=c.cost_allocation),
             gateway_api_config=cc.ContainerClusterGatewayApiConfig(channel=platform.GATEWAY_API_CHANNEL),
@@ -128,6 +164,6 @@ class AutopilotCluster(Construct):
                     oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
                 )
             ),
-            resource_labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
-            depends_on=[node_role, *(depends_on or [])],
+            resource_labels=dict(c.labels),
+            depends_on=[node_role, *depends_on],
         )

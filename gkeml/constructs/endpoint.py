@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from constructs import Construct
 
-from gkeml.config.model import Endpoint, Environment
 from gkeml.framework import TerraformResourceLifecycle, google
-from gkeml.naming import Names
+
+
+@dataclass(frozen=True)
+class EndpointProps:
+    """One public host and the names of its static IP and certificate."""
+
+    project: str
+    host: str
+    address_name: str
+    certificate_name: str
 
 
 class PublicEndpoint(Construct):
@@ -15,24 +27,21 @@ class PublicEndpoint(Construct):
     The in-cluster layer's Ingress refers to both by NAME (the annotations
     ``platform.INGRESS_STATIC_IP_ANNOTATION`` and ``platform.INGRESS_PRE_SHARED_CERT_ANNOTATION``);
     see README, "Design decisions".
-    The certificate is created before its predecessor is destroyed, so a host
-    change never leaves the load balancer without one.
     """
 
-    def __init__(self, scope: Construct, id: str, env: Environment, endpoint: Endpoint,
-                 *, depends_on: list | None = None):
+    def __init__(self, scope: Construct, id: str, props: EndpointProps, *, depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
-        names = Names(env)
         ga, cert = google("compute_global_address"), google("compute_managed_ssl_certificate")
-        self.host = endpoint.host
+        self.props = props
+        self.host = props.host
         self.address = ga.ComputeGlobalAddress(
-            self, "ip", name=names.address(endpoint.name), project=env.project.id,
-            address_type="EXTERNAL", ip_version="IPV4", description=f"Ingress IP for {endpoint.host}",
-            depends_on=depends_on,
+            self, "ip", name=props.address_name, project=props.project,
+            address_type="EXTERNAL", ip_version="IPV4", description=f"Ingress IP for {props.host}",
+            depends_on=list(depends_on) or None,
         )
         self.certificate = cert.ComputeManagedSslCertificate(
-            self, "cert", name=names.certificate(endpoint.name), project=env.project.id,
-            managed=cert.ComputeManagedSslCertificateManaged(domains=[endpoint.host]),
+            self, "cert", name=props.certificate_name, project=props.project,
+            managed=cert.ComputeManagedSslCertificateManaged(domains=[props.host]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            depends_on=depends_on,
+            depends_on=list(depends_on) or None,
         )

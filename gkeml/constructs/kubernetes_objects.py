@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from constructs import Construct
 
@@ -23,10 +25,11 @@ class KubernetesObjects(Construct):
     The manifest map is passed verbatim (camelCase keys preserved), so what
     ``gkeml check`` validated is exactly what Terraform applies."""
 
-    def __init__(self, scope: Construct, id: str, objects: list[Obj], *, depends_on: list | None = None):
+    def __init__(self, scope: Construct, id: str, objects: list[Obj], *, depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
         manifest = kubernetes("manifest")
         self.objects = objects
         self.resources = [
-            manifest.Manifest(self, object_id(obj), manifest=obj, depends_on=depends_on) for obj in objects
+            manifest.Manifest(self, object_id(obj), manifest=obj, depends_on=list(depends_on) or None)
+            for obj in objects
         ]

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from constructs import Construct
 
-from gkeml.config.model import Environment
 from gkeml.framework import google
-from gkeml.naming import Names
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    """Names and ranges of one cluster's VPC."""
+
+    project: str
+    region: str
+    network_name: str
+    subnet_name: str
+    router_name: str
+    nat_name: str
+    firewall_name: str
+    subnet_cidr: str
+    pods_cidr: str
+    services_cidr: str
+    flow_logs: bool = True
+    pods_range: str = "pods"
+    services_range: str = "services"
 
 
 class Network(Construct):
@@ -17,44 +38,41 @@ class Network(Construct):
     APIs without a public IP; Cloud NAT gives them egress to the internet
     (image pulls from registries outside Google). Denied ingress is logged."""
 
-    def __init__(self, scope: Construct, id: str, env: Environment, *, depends_on: list | None = None):
+    def __init__(self, scope: Construct, id: str, props: NetworkProps, *, depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
-        names, net, project = Names(env), env.network, env.project.id
-        region = env.project.region
         cn, cs = google("compute_network"), google("compute_subnetwork")
         cr, nat = google("compute_router"), google("compute_router_nat")
         fw = google("compute_firewall")
-        self.pods_range = names.pods_range
-        self.services_range = names.services_range
+        self.props = props
+        self.pods_range, self.services_range = props.pods_range, props.services_range
         self.vpc = cn.ComputeNetwork(
-            self, "vpc", name=names.network, project=project, auto_create_subnetworks=False,
-            routing_mode="REGIONAL", delete_default_routes_on_create=False, depends_on=depends_on,
+            self, "vpc", name=props.network_name, project=props.project, auto_create_subnetworks=False,
+            routing_mode="REGIONAL", delete_default_routes_on_create=False, depends_on=list(depends_on) or None,
         )
         self.subnet = cs.ComputeSubnetwork(
-            self, "subnet", name=names.subnet, project=project, region=region, network=self.vpc.id,
-            ip_cidr_range=str(net.subnet_cidr), private_ip_google_access=True,
+            self, "subnet", name=props.subnet_name, project=props.project, region=props.region, network=self.vpc.id,
+            ip_cidr_range=props.subnet_cidr, private_ip_google_access=True,
             secondary_ip_range=[
-                cs.ComputeSubnetworkSecondaryIpRange(range_name=self.pods_range, ip_cidr_range=str(net.pods_cidr)),
-                cs.ComputeSubnetworkSecondaryIpRange(
-                    range_name=self.services_range, ip_cidr_range=str(net.services_cidr)
-                ),
+                cs.ComputeSubnetworkSecondaryIpRange(range_name=props.pods_range, ip_cidr_range=props.pods_cidr),
+                cs.ComputeSubnetworkSecondaryIpRange(range_name=props.services_range,
+                                                     ip_cidr_range=props.services_cidr),
             ],
             log_config=cs.ComputeSubnetworkLogConfig(
                 aggregation_interval="INTERVAL_5_MIN", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
-            ) if net.flow_logs else None,
+            ) if props.flow_logs else None,
         )
         # The implied deny-all, made explicit so denied connections are logged; GKE's own
         # allow rules (control plane, health checks) sit at higher priority.
         self.deny_ingress = fw.ComputeFirewall(
-            self, "deny-all-ingress", name=f"{names.network}-deny-all-ingress", project=project,
+            self, "deny-all-ingress", name=props.firewall_name, project=props.project,
             network=self.vpc.id, direction="INGRESS", priority=65534, source_ranges=["0.0.0.0/0"],
             deny=[fw.ComputeFirewallDeny(protocol="all")],
             log_config=fw.ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
         )
-        self.router = cr.ComputeRouter(self, "router", name=names.router, project=project, region=region,
-                                       network=self.vpc.id)
+        self.router = cr.ComputeRouter(self, "router", name=props.router_name, project=props.project,
+                                       region=props.region, network=self.vpc.id)
         self.nat = nat.ComputeRouterNat(
-            self, "nat", name=names.nat, project=project, region=region, router=self.router.name,
+            self, "nat", name=props.nat_name, project=props.project, region=props.region, router=self.router.name,
             nat_ip_allocate_option="AUTO_ONLY", source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             enable_endpoint_independent_mapping=False,
             log_config=nat.ComputeRouterNatLogConfig(enable=True, filter="ERRORS_ONLY"),

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from constructs import Construct
 
-from gkeml.config.model import Environment
-from gkeml.constructs.workload_identity import WorkloadIdentity
+from gkeml.constructs.grants import Grantee
 from gkeml.framework import google
-from gkeml.naming import Names
+
+
+@dataclass(frozen=True)
+class SecretProps:
+    """A secret's id, project and labels."""
+
+    project: str
+    secret_id: str
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class Secret(Construct):
@@ -15,20 +26,22 @@ class Secret(Construct):
     synthesized, so the value stays out of the Terraform JSON and state. Add it with
     ``gcloud secrets versions add`` (README). Access is per secret via :meth:`grant_access`."""
 
-    def __init__(self, scope: Construct, id: str, env: Environment, name: str, *, depends_on: list | None = None):
+    def __init__(self, scope: Construct, id: str, props: SecretProps, *, depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
         sm = google("secret_manager_secret")
         self._iam = google("secret_manager_secret_iam_member")
-        self.secret_id = Names(env).secret(name)
+        self.props = props
+        self.secret_id = props.secret_id
         self.secret = sm.SecretManagerSecret(
-            self, "secret", secret_id=self.secret_id, project=env.project.id,
+            self, "secret", secret_id=props.secret_id, project=props.project,
             replication=sm.SecretManagerSecretReplication(auto=sm.SecretManagerSecretReplicationAuto()),
-            labels={"gkeml-env": env.name}, depends_on=depends_on,
+            labels=dict(props.labels) or None, depends_on=list(depends_on) or None,
         )
 
-    def grant_access(self, identity: WorkloadIdentity) -> None:
-        """Let ``identity`` read the secret's versions."""
-        self._iam.SecretManagerSecretIamMember(
-            self, f"accessor-{identity.node.id}", project=self.secret.project, secret_id=self.secret.secret_id,
-            role="roles/secretmanager.secretAccessor", member=identity.member,
+    def grant_access(self, grantee: Grantee) -> Any:
+        """Let ``grantee`` read the secret's versions; returns the binding."""
+        return self._iam.SecretManagerSecretIamMember(
+            self, f"accessor-{grantee.grant_id}", project=self.secret.project, secret_id=self.secret.secret_id,
+            role="roles/secretmanager.secretAccessor", member=grantee.member,
+            depends_on=list(grantee.grant_dependencies) or None,
         )

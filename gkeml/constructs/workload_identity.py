@@ -2,49 +2,88 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
 from constructs import Construct
 
 from gkeml import platform
-from gkeml.config.model import Environment, Identity
 from gkeml.framework import google
-from gkeml.naming import Names
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityProps:
+    """One Kubernetes service account (namespace + KSA) of a project's cluster, and the
+    project roles it holds. ``gsa_account_id`` names the Google service account of classic mode."""
+
+    project_id: str
+    project_number: str
+    namespace: str
+    ksa: str
+    mode: Literal["principal", "classic"] = "principal"
+    gsa_account_id: str | None = None
+    roles: tuple[str, ...] = ()
 
 
 class WorkloadIdentity(Construct):
-    """The IAM identity of one Kubernetes service account (namespace + KSA).
+    """The IAM identity of one Kubernetes service account.
 
     ``principal`` mode (default): roles are granted directly to the KSA's
     ``principal://`` member; nothing to annotate. ``classic`` mode: a Google
-    service account the KSA may impersonate (``roles/iam.workloadIdentityUser``);
-    the in-cluster layer must put :attr:`annotations` on the KSA. Grants on
-    buckets and secrets go through their ``grant_*`` methods with :attr:`member`.
+    service account the KSA may impersonate (``roles/iam.workloadIdentityUser``).
+    Grants on buckets and secrets go through their ``grant_*`` methods (this is a grantee:
+    :attr:`member`, :attr:`grant_id`).
+
+    ``pool_created_by`` is what creates the project's Workload Identity pool
+    (``PROJECT.svc.id.goog``): the cluster. The pool exists only once a cluster has created it,
+    and a binding to one of its members fails before that with ``Identity Pool does not exist``,
+    so every binding of a pool member (here, and through :attr:`grant_dependencies` in other
+    constructs' grant methods) waits for it.
     """
 
-    def __init__(self, scope: Construct, id: str, env: Environment, identity: Identity,
-                 *, depends_on: list | None = None):
+    def __init__(self, scope: Construct, id: str, props: WorkloadIdentityProps, *, pool_created_by: Any,
+                 depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
-        self.identity = identity
-        project = env.project
-        self.namespace, self.ksa = identity.namespace, identity.ksa
-        self.annotations: dict[str, str] = {}
+        self.props = props
+        self.namespace, self.ksa = props.namespace, props.ksa
         self.service_account = None
-        if identity.mode == "classic":
+        self.bindings: list[Any] = []
+        depends = [*depends_on, pool_created_by]
+        if props.mode == "classic":
+            if not props.gsa_account_id:
+                raise ValueError("classic mode needs gsa_account_id")
             sa, sam = google("service_account"), google("service_account_iam_member")
             self.service_account = sa.ServiceAccount(
-                self, "gsa", account_id=Names(env).service_account(identity.name), project=project.id,
-                display_name=f"Workload Identity {identity.namespace}/{identity.ksa}", depends_on=depends_on,
+                self, "gsa", account_id=props.gsa_account_id, project=props.project_id,
+                display_name=f"Workload Identity {props.namespace}/{props.ksa}", depends_on=list(depends_on) or None,
             )
-            sam.ServiceAccountIamMember(
+            self.bindings.append(sam.ServiceAccountIamMember(
                 self, "wi-user", service_account_id=self.service_account.name,
                 role=platform.WORKLOAD_IDENTITY_USER_ROLE,
-                member=platform.workload_identity_classic_member(project.id, identity.namespace, identity.ksa),
-            )
-            self.member = f"serviceAccount:{self.service_account.email}"
-            self.annotations = Names(env).ksa_annotations(identity.name)
+                member=platform.workload_identity_classic_member(props.project_id, props.namespace, props.ksa),
+                depends_on=depends,
+            ))
+            self._member = f"serviceAccount:{self.service_account.email}"
+            self._grant_dependencies: list[Any] = []  # a Google service account exists once created
         else:
-            self.member = platform.workload_identity_principal(
-                project.number, project.id, identity.namespace, identity.ksa
+            self._grant_dependencies = [pool_created_by]
+            self._member = platform.workload_identity_principal(
+                props.project_number, props.project_id, props.namespace, props.ksa
             )
         pim = google("project_iam_member")
-        for role in identity.roles:
-            pim.ProjectIamMember(self, role.split("/")[-1], project=project.id, role=role, member=self.member)
+        for role in props.roles:
+            self.bindings.append(pim.ProjectIamMember(self, role.split("/")[-1], project=props.project_id, role=role,
+                                                      member=self._member, depends_on=depends))
+
+    @property
+    def member(self) -> str:
+        return self._member
+
+    @property
+    def grant_id(self) -> str:
+        return self.node.id
+
+    @property
+    def grant_dependencies(self) -> Sequence[Any]:
+        return self._grant_dependencies

@@ -6,9 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Optional
 
-from gkeml.config import ConfigError, Environment, parse
+from gkeml.config import ConfigError, Environment
 from gkeml.config.loader import ConfigProblem
-from gkeml.config.model import cross_checks
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -38,4 +37,6 @@ def environment_at(env_file: str | Path, ref: str) -> Optional[Environment]:
     if shown.returncode != 0:
         return None
     label = f"{ref}:{env_file.name}"
-    return parse(shown.stdout, label, Environment, cross_checks)
+    from gkeml.environments import parse_environment
+
+    return parse_environment(shown.stdout, label)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from gkeml.cli.output import table
+from gkeml.text import table
 from gkeml.cost.estimate import ZERO, Cost, Estimate
 
 HEADERS = ("Item", "Autopilot min", "Autopilot max", "Standard min", "Standard max", "Cheaper")

@@ -49,7 +49,7 @@ class Target:
         if env is None:
             return cls(spec.team, spec.identity, {role: m.bucket for role, m in mounts.items()})
         check_in_env(spec, env)
-        names = Names(env)
+        names = Names.of(env)
         ksa = env.identity(spec.identity).ksa if spec.identity else None
         return cls(spec.team, ksa, {role: names.bucket(m.bucket) for role, m in mounts.items()})
 

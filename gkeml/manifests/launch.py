@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from gkeml.config.model import Environment, Launch
+from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
 
 AGENT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
@@ -32,6 +33,6 @@ def chart_values(env: Environment, launch: Launch, targets: list[str]) -> dict:
             "useExternalWandbSecret": True,
             "resources": {"requests": dict(AGENT_RESOURCES), "limits": dict(AGENT_RESOURCES)},
         },
-        "serviceAccount": {"annotations": Names(env).ksa_annotations(agent.name) or None},
+        "serviceAccount": {"annotations": ksa_annotations(Names.of(env), agent) or None},
         "launchConfig": launch_config(launch),
     }

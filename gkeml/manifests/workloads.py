@@ -8,11 +8,12 @@ check`` and the tests read the same dicts, so what is checked is what is applied
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from gkeml import platform
 from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
-    Obj, container_security_context, metadata, node_selector, pod_security_context, resources,
+    Obj, container_security_context, ksa_annotations, metadata, node_selector, pod_security_context, resources,
 )
 from gkeml.naming import Names
 
@@ -36,8 +37,9 @@ DEFAULT_CONTAINER = {
 # --- team namespaces ---------------------------------------------------------------
 
 
-def team_objects(env: Environment, team: Team) -> list[Obj]:
-    """Namespace, quota, limits, default-deny network policies and service accounts of a team."""
+def team_objects(env: Environment, team: Team, exposures: list["Exposure"] = ()) -> list[Obj]:
+    """Namespace, quota, limits, default-deny network policies and service accounts of a team;
+    ``exposures`` of the team's services add the load-balancer allow rule."""
     ns = team.name
     labels = {**MANAGED_BY, "gkeml.io/team": ns}
     objects: list[Obj] = [
@@ -58,18 +60,18 @@ def team_objects(env: Environment, team: Team) -> list[Obj]:
             "ingress": [{"from": [{"podSelector": {}}]}],
         }),
     ]
-    serving = [s for s in env.inference if s.team == ns and s.endpoint]
-    if serving:
+    exposed = [e for e in exposures if e.namespace == ns]
+    if exposed:
         objects.append(_network_policy("allow-google-load-balancers", ns, labels, {
             "podSelector": {"matchExpressions": [
-                {"key": "app.kubernetes.io/name", "operator": "In", "values": [s.name for s in serving]}]},
+                {"key": "app.kubernetes.io/name", "operator": "In", "values": [e.service for e in exposed]}]},
             "policyTypes": ["Ingress"],
             "ingress": [{
                 "from": [{"ipBlock": {"cidr": c}} for c in platform.LOAD_BALANCER_HEALTH_CHECK_RANGES],
-                "ports": [{"protocol": "TCP", "port": p} for p in sorted({s.port for s in serving})],
+                "ports": [{"protocol": "TCP", "port": p} for p in sorted({e.port for e in exposed})],
             }],
         }))
-    names = Names(env)
+    names = Names.of(env)
     chart_owned = {env.launch.identity} if env.launch else set()
     for ident in env.identities_in(ns):
         if ident.name in chart_owned:
@@ -77,7 +79,7 @@ def team_objects(env: Environment, team: Team) -> list[Obj]:
         objects.append({
             "apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": metadata(ident.ksa, ns, {**labels, "gkeml.io/identity": ident.name},
-                                 names.ksa_annotations(ident.name) or None),
+                                 ksa_annotations(names, ident) or None),
         })
     return objects
 
@@ -118,20 +120,38 @@ def compute_class_object(policy: ComputeClassPolicy) -> Obj:
 # --- inference services ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Exposure:
+    """What serving one inference service on a public host adds: the Ingress with its
+    BackendConfig and FrontendConfig, the Service annotation that attaches the BackendConfig,
+    and the pods and port the namespace must open to Google's load balancers."""
+
+    endpoint: str
+    namespace: str
+    service: str
+    port: int
+    service_annotations: dict[str, str]
+    objects: list[Obj]
+
+
 class InferenceManifests:
-    """The objects of one inference service, built from its config entry."""
+    """The objects of one inference service, built from its config entry.
+
+    :meth:`expose` is the single source of everything exposure adds (including the Service
+    annotation), so call it before :meth:`workload` when the service is public."""
 
     def __init__(self, env: Environment, svc: Inference):
         self.env, self.svc = env, svc
         self.ns = svc.team
         self.labels = {**MANAGED_BY, "app.kubernetes.io/name": svc.name, "gkeml.io/team": svc.team}
         self.selector = {"app.kubernetes.io/name": svc.name}
+        self.exposures: list[Exposure] = []
 
     @property
     def service_account(self) -> str:
         if self.svc.identity:
             return self.env.identity(self.svc.identity).ksa
-        return "default"
+        return platform.DEFAULT_SERVICE_ACCOUNT
 
     def deployment(self) -> Obj:
         svc = self.svc
@@ -177,8 +197,8 @@ class InferenceManifests:
 
     def service(self) -> Obj:
         annotations = {platform.SERVICE_NEG_ANNOTATION: json.dumps({"ingress": True})}
-        if self.svc.endpoint:
-            annotations[platform.SERVICE_BACKEND_CONFIG_ANNOTATION] = json.dumps({"default": self.svc.name})
+        for exposure in self.exposures:
+            annotations.update(exposure.service_annotations)
         return {
             "apiVersion": "v1", "kind": "Service",
             "metadata": metadata(self.svc.name, self.ns, self.labels, annotations),
@@ -218,13 +238,13 @@ class InferenceManifests:
         """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."""
         return [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
 
-    def expose(self, endpoint_name: str) -> list[Obj]:
-        """GKE Ingress for the endpoint's host: the cloud layer's global static IP and
+    def expose(self, endpoint_name: str) -> Exposure:
+        """Serve on the endpoint's host: GKE Ingress with the cloud layer's global static IP and
         managed certificate by NAME, HTTP->HTTPS redirect, health check on the probe path."""
-        names = Names(self.env)
+        names = Names.of(self.env)
         host = self.env.endpoint(endpoint_name).host
         frontend = f"{self.svc.name}-https-redirect"
-        return [
+        objects = [
             {"apiVersion": platform.BACKEND_CONFIG_API, "kind": "BackendConfig",
              "metadata": metadata(self.svc.name, self.ns, self.labels),
              "spec": {"healthCheck": {"type": "HTTP", "requestPath": self.svc.probe.path,
@@ -236,24 +256,71 @@ class InferenceManifests:
              "metadata": metadata(self.svc.name, self.ns, self.labels, {
                  platform.INGRESS_CLASS_ANNOTATION: platform.INGRESS_CLASS_EXTERNAL,
                  platform.INGRESS_STATIC_IP_ANNOTATION: names.address(endpoint_name),
-                 platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: names.certificate(endpoint_name),
+                 platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: names.certificate(endpoint_name, host),
                  platform.INGRESS_FRONTEND_CONFIG_ANNOTATION: frontend,
              }),
              "spec": {"rules": [{"host": host, "http": {"paths": [{
                  "path": "/", "pathType": "Prefix",
                  "backend": {"service": {"name": self.svc.name, "port": {"name": "http"}}}}]}}]}},
         ]
+        exposure = Exposure(
+            endpoint=endpoint_name, namespace=self.ns, service=self.svc.name, port=self.svc.port,
+            service_annotations={platform.SERVICE_BACKEND_CONFIG_ANNOTATION: json.dumps({"default": self.svc.name})},
+            objects=objects,
+        )
+        self.exposures.append(exposure)
+        return exposure
+
+
+@dataclass
+class ServicePlan:
+    """One inference service: its workload objects and, when public, its exposure."""
+
+    name: str
+    team: str
+    workload: list[Obj]
+    exposure: Exposure | None
+
+
+@dataclass
+class InClusterPlan:
+    """Every Kubernetes object of the in-cluster layer, grouped the way the stack applies them.
+
+    The stack instantiates exactly this plan and the CLI, the checks and the tests read
+    :meth:`objects`, so what is checked is what is applied, by construction."""
+
+    compute_classes: list[Obj] = field(default_factory=list)
+    teams: dict[str, list[Obj]] = field(default_factory=dict)  # team -> [Namespace, ...]
+    services: list[ServicePlan] = field(default_factory=list)
+
+    def objects(self) -> list[Obj]:
+        """Every object, in apply order: cluster-scoped first, then per team, then services."""
+        out = list(self.compute_classes)
+        for objects in self.teams.values():
+            out += objects
+        for svc in self.services:
+            out += svc.workload
+            if svc.exposure:
+                out += svc.exposure.objects
+        return out
+
+
+def in_cluster_plan(env: Environment) -> InClusterPlan:
+    """The plan of ``env``'s in-cluster layer."""
+    plan = InClusterPlan(compute_classes=[compute_class_object(p) for p in env.compute_classes])
+    exposures = []
+    for svc in env.inference:
+        manifests = InferenceManifests(env, svc)
+        exposure = manifests.expose(svc.endpoint) if svc.endpoint else None
+        if exposure:
+            exposures.append(exposure)
+        plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), exposure))
+    for team in env.teams:
+        plan.teams[team.name] = team_objects(env, team, exposures)
+    return plan
 
 
 def in_cluster_objects(env: Environment) -> list[Obj]:
     """Every Kubernetes object the in-cluster layer of ``env`` applies (Helm chart
-    contents excluded), in apply order: cluster-scoped first, then per team."""
-    objects = [compute_class_object(p) for p in env.compute_classes]
-    for team in env.teams:
-        objects += team_objects(env, team)
-    for svc in env.inference:
-        m = InferenceManifests(env, svc)
-        objects += m.workload()
-        if svc.endpoint:
-            objects += m.expose(svc.endpoint)
-    return objects
+    contents excluded), in apply order."""
+    return in_cluster_plan(env).objects()

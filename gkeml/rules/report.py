@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from gkeml import __version__
-from gkeml.cli.output import table
+from gkeml.text import table
 from gkeml.rules.engine import ERROR, RULES, Finding
 
 if TYPE_CHECKING:

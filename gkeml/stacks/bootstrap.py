@@ -261,7 +261,8 @@ def deploy_principal_set(boot: Bootstrap) -> str:
 def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]:
     """Every ``<directory>/*.yaml``, each checked against ``<environments>/<name>.yaml`` when
     that file exists; all problems of all files are reported together."""
-    from gkeml.config import ConfigError, ConfigProblem, load_environment
+    from gkeml.config import ConfigError, ConfigProblem
+    from gkeml.environments import load_environment
 
     files = sorted(Path(directory).glob("*.yaml"))
     if not files:

@@ -6,10 +6,33 @@ from constructs import Construct
 
 from gkeml.config.model import Environment
 from gkeml.constructs import (
-    AccessLogBucket, AutopilotCluster, Bucket, Network, ProjectServices, PublicEndpoint, Secret, WorkloadIdentity,
+    PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, MaintenanceExclusion, Member, Network,
+    NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google
 from gkeml.naming import Names
+
+# Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
+STORAGE_ANALYTICS_WRITER = "group:cloud-storage-analytics@google.com"
+
+
+def cluster_props(env: Environment, names: Names) -> ClusterProps:
+    """The cluster of ``env``, as the cluster construct takes it."""
+    c = env.cluster
+    return ClusterProps(
+        project=env.project.id, region=env.project.region, name=names.cluster,
+        node_service_account_id=names.node_service_account, description=env.name, zones=tuple(c.zones),
+        release_channel=c.release_channel, deletion_protection=c.deletion_protection,
+        maintenance_days=tuple(c.maintenance.days), maintenance_start=c.maintenance.start,
+        maintenance_hours=c.maintenance.hours,
+        maintenance_exclusions=tuple(MaintenanceExclusion(x.name, x.start, x.end, x.scope)
+                                     for x in c.maintenance.exclusions),
+        public_endpoint=c.public_endpoint,
+        authorized_networks=tuple((n.name, str(n.cidr)) for n in c.authorized_networks),
+        binary_authorization=c.binary_authorization, security_posture=c.security_posture,
+        vulnerability_mode=c.vulnerability_scanning, cost_allocation=c.cost_allocation,
+        labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
+    )
 
 
 class CloudStack(TerraformStack):
@@ -17,26 +40,52 @@ class CloudStack(TerraformStack):
     endpoints and secrets of one environment. ``cdktf deploy <env>`` applies it alone."""
 
     def __init__(self, scope: Construct, env: Environment):
-        names = Names(env)
+        names = Names.of(env)
         super().__init__(scope, names.cloud_stack)
         self.env = env
-        GcsBackend(self, bucket=env.state.bucket, prefix=names.state_prefix(names.cloud_stack))
+        project = env.project.id
+        GcsBackend(self, bucket=env.state.bucket, prefix=names.state(names.cloud_stack))
         google("provider").GoogleProvider(
-            self, "google", project=env.project.id, region=env.project.region,
+            self, "google", project=project, region=env.project.region,
             default_labels={**env.project.labels, "managed-by": "gkeml", "gkeml-env": env.name},
         )
-        apis = ProjectServices(self, "apis", project=env.project.id).services
-        self.network = Network(self, "network", env, depends_on=apis)
-        self.cluster = AutopilotCluster(self, "cluster", env, network=self.network, depends_on=apis)
-        access_logs = AccessLogBucket(self, "access-logs", env, depends_on=apis)
+        apis = ProjectServices(self, "apis", project=project).services
+        net = env.network
+        self.network = Network(self, "network", NetworkProps(
+            project=project, region=env.project.region, network_name=names.network, subnet_name=names.subnet,
+            router_name=names.router, nat_name=names.nat, firewall_name=names.firewall_deny_ingress,
+            subnet_cidr=str(net.subnet_cidr), pods_cidr=str(net.pods_cidr), services_cidr=str(net.services_cidr),
+            flow_logs=net.flow_logs, pods_range=names.pods_range, services_range=names.services_range,
+        ), depends_on=apis)
+        self.cluster = AutopilotCluster(self, "cluster", cluster_props(env, names), network=self.network,
+                                        depends_on=apis)
+        access_logs = Bucket(self, "access-logs", BucketProps(
+            name=names.access_log_bucket, project=project, location=env.project.region.upper(),
+            preset=PRESETS["access-logs"], force_destroy=env.tier == "dev", labels={"purpose": "access-logs"},
+        ), depends_on=apis)
+        access_logs.grant(Member(STORAGE_ANALYTICS_WRITER, "analytics"), "roles/storage.objectCreator",
+                          id="analytics-writer")
         self.buckets = {
-            b.name: Bucket(self, f"bucket-{b.name}", env, b, access_logs=access_logs, depends_on=apis)
+            b.name: Bucket(self, f"bucket-{b.name}", BucketProps(
+                name=names.bucket(b.name), project=project, location=b.location, preset=PRESETS[b.purpose],
+                storage_class=b.storage_class, force_destroy=b.force_destroy, retention_days=b.retention_days,
+                labels={"purpose": b.purpose}, log_bucket=access_logs,
+            ), depends_on=apis)
             for b in env.buckets
         }
-        self.secrets = {s.name: Secret(self, f"secret-{s.name}", env, s.name, depends_on=apis) for s in env.secrets}
+        self.secrets = {
+            s.name: Secret(self, f"secret-{s.name}", SecretProps(
+                project=project, secret_id=names.secret(s.name), labels={"gkeml-env": env.name},
+            ), depends_on=apis)
+            for s in env.secrets
+        }
         self.identities: dict[str, WorkloadIdentity] = {}
         for ident in env.identities:
-            wi = WorkloadIdentity(self, f"wi-{ident.name}", env, ident, depends_on=apis)
+            wi = WorkloadIdentity(self, f"wi-{ident.name}", WorkloadIdentityProps(
+                project_id=project, project_number=env.project.number, namespace=ident.namespace, ksa=ident.ksa,
+                mode=ident.mode, gsa_account_id=names.gsa(ident.name) if ident.mode == "classic" else None,
+                roles=tuple(ident.roles),
+            ), pool_created_by=self.cluster.cluster, depends_on=apis)
             self.identities[ident.name] = wi
             for name in ident.reads:
                 self.buckets[name].grant_read(wi)
@@ -45,7 +94,11 @@ class CloudStack(TerraformStack):
             for name in ident.secrets:
                 self.secrets[name].grant_access(wi)
         self.endpoints = {
-            e.name: PublicEndpoint(self, f"endpoint-{e.name}", env, e, depends_on=apis) for e in env.endpoints
+            e.name: PublicEndpoint(self, f"endpoint-{e.name}", EndpointProps(
+                project=project, host=e.host, address_name=names.address(e.name),
+                certificate_name=names.certificate(e.name, e.host),
+            ), depends_on=apis)
+            for e in env.endpoints
         }
         self._outputs()
 

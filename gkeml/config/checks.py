@@ -1,0 +1,179 @@
+"""Checks that span sections of an environment file, each a small named function.
+
+References between sections (an identity's team, the buckets it reads, ...) are DATA
+(:data:`REFERENCES`) checked on the plain YAML, so they are reported even when another key
+of the file is invalid: a user sees every problem of a file in one run. The other checks
+run on the validated model. Each problem carries the path of the key to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from gkeml import platform
+from gkeml.config.base import Problem
+from gkeml.config.loader import did_you_mean
+from gkeml.config.model import Environment
+from gkeml.config.roles import workload_role_problem
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Values at ``path`` (``*`` = every list item) must name an item of ``section``."""
+
+    path: tuple[str, ...]
+    section: str
+    what: str
+    also: tuple[str, ...] = ()  # names defined elsewhere (built-in compute classes)
+
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference(("identities", ANY, "namespace"), "teams", "team"),
+    Reference(("identities", ANY, "reads", ANY), "buckets", "bucket"),
+    Reference(("identities", ANY, "writes", ANY), "buckets", "bucket"),
+    Reference(("identities", ANY, "secrets", ANY), "secrets", "secret"),
+    Reference(("inference", ANY, "team"), "teams", "team"),
+    Reference(("inference", ANY, "identity"), "identities", "identity"),
+    Reference(("inference", ANY, "endpoint"), "endpoints", "endpoint"),
+    Reference(("inference", ANY, "compute_class"), "compute_classes", "compute class",
+              platform.BUILTIN_COMPUTE_CLASSES),
+    Reference(("training", ANY, "team"), "teams", "team"),
+    Reference(("launch", "identity"), "identities", "identity"),
+    Reference(("launch", "secret"), "secrets", "secret"),
+    Reference(("launch", "teams", ANY), "teams", "team"),
+)
+# Sections whose items carry a unique name (and the other keys that must be unique).
+UNIQUE: tuple[tuple[str, str], ...] = (
+    ("teams", "name"), ("buckets", "name"), ("identities", "name"), ("endpoints", "name"), ("endpoints", "host"),
+    ("secrets", "name"), ("inference", "name"), ("compute_classes", "name"), ("training", "name"),
+)
+
+
+def _values(node: Any, pattern: tuple[str, ...], path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    if not pattern:
+        yield path, node
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == ANY:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                yield from _values(item, rest, path + (i,))
+    elif isinstance(node, dict) and head in node:
+        yield from _values(node[head], rest, path + (head,))
+
+
+def _names(data: dict, section: str, key: str = "name") -> list[str]:
+    items = data.get(section)
+    return [i[key] for i in items if isinstance(i, dict) and isinstance(i.get(key), str)] if isinstance(items, list) else []
+
+
+def reference_problems(data: Any) -> list[Problem]:
+    """Dangling references and duplicate names, on the plain data of an environment file."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[Problem] = []
+    for section, key in UNIQUE:
+        seen: dict[str, int] = {}
+        for path, value in _values(data, (section, ANY, key)):
+            if not isinstance(value, str):
+                continue
+            if value in seen:
+                problems.append((path, f"duplicate {key} {value!r} (also at {section}[{seen[value]}])"))
+            seen.setdefault(value, path[1])
+    for ref in REFERENCES:
+        defined = _names(data, ref.section) + list(ref.also)
+        for path, value in _values(data, ref.path):
+            if isinstance(value, str) and value not in defined:
+                problems.append((path, f"unknown {ref.what} {value!r}{did_you_mean(value, defined)}; "
+                                       f"defined: {', '.join(defined) or 'none'}"))
+    return problems
+
+
+# --- checks on the validated model ------------------------------------------------------
+
+
+def _prod_guards(env: Environment) -> Iterator[Problem]:
+    if env.tier != "prod":
+        return
+    c = env.cluster
+    if c.release_channel not in platform.PROD_RELEASE_CHANNELS:
+        yield (("cluster", "release_channel"),
+               f"{c.release_channel} is not allowed in prod; use " + " or ".join(platform.PROD_RELEASE_CHANNELS))
+    if not c.deletion_protection:
+        yield ("cluster", "deletion_protection"), "must stay true in prod; remove the key"
+    if c.public_endpoint:
+        yield ("cluster", "public_endpoint"), "prod has no public control-plane IP; use the DNS endpoint"
+    for i, b in enumerate(env.buckets):
+        if b.force_destroy:
+            yield ("buckets", i, "force_destroy"), "buckets are never force-destroyed in prod"
+
+
+def _cluster(env: Environment) -> Iterator[Problem]:
+    c = env.cluster
+    if not c.zones:
+        yield ("cluster", "zones"), f"no known zones for region {env.project.region}; list cluster.zones"
+    for i, z in enumerate(c.zones):
+        if not z.startswith(env.project.region + "-"):
+            yield ("cluster", "zones", i), f"zone {z!r} is not in region {env.project.region}"
+    if c.public_endpoint and not c.authorized_networks:
+        yield (("cluster", "authorized_networks"),
+               "public_endpoint needs at least one authorized network (an empty list admits nobody)")
+
+
+def _identities(env: Environment) -> Iterator[Problem]:
+    owners: dict[tuple[str, str], int] = {}
+    for i, ident in enumerate(env.identities):
+        for j, role in enumerate(ident.roles):
+            problem = workload_role_problem(role, env.project.id)
+            if problem:
+                yield ("identities", i, "roles", j), problem
+        if ident.ksa == platform.DEFAULT_SERVICE_ACCOUNT:
+            field = "service_account" if ident.service_account else "name"
+            yield (("identities", i, field), f"{platform.DEFAULT_SERVICE_ACCOUNT!r} is the service account every pod "
+                                             "of the namespace runs as; name a dedicated one")
+        key = (ident.namespace, ident.ksa)
+        if key in owners:
+            yield (("identities", i, "service_account" if ident.service_account else "name"),
+                   f"Kubernetes service account {ident.namespace}/{ident.ksa} already belongs to identity "
+                   f"{env.identities[owners[key]].name!r}; one service account has one identity")
+        owners.setdefault(key, i)
+
+
+def _inference(env: Environment) -> Iterator[Problem]:
+    identities = {i.name: i for i in env.identities}
+    for i, svc in enumerate(env.inference):
+        ident = identities.get(svc.identity or "")
+        if ident is not None and ident.namespace != svc.team:
+            yield (("inference", i, "identity"),
+                   f"identity {svc.identity!r} lives in namespace {ident.namespace}, not {svc.team}")
+
+
+def _launch(env: Environment) -> Iterator[Problem]:
+    launch = env.launch
+    agent = next((i for i in env.identities if launch is not None and i.name == launch.identity), None)
+    if launch is None or agent is None:
+        return
+    if launch.secret not in agent.secrets:
+        yield ("launch", "identity"), f"identity {agent.name!r} must list secret {launch.secret!r} in its secrets"
+    chart_ksa = platform.wandb_launch_service_account(launch.release)
+    if agent.ksa != chart_ksa:
+        yield (("launch", "identity"),
+               f"identity {agent.name!r} must set service_account: {chart_ksa} (the service account the chart creates)")
+
+
+def _endpoints(env: Environment) -> Iterator[Problem]:
+    if len(env.endpoints) > platform.MAX_CERTIFICATES_PER_LOAD_BALANCER:
+        yield ("endpoints",), f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts"
+
+
+MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
+    _prod_guards, _cluster, _identities, _inference, _launch, _endpoints,
+)
+
+
+def model_problems(env: Environment) -> list[Problem]:
+    """Every problem the checks on the validated model find."""
+    return [p for check in MODEL_CHECKS for p in check(env)]

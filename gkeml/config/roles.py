@@ -1,0 +1,77 @@
+"""Which project-wide IAM roles the config may hand out: ALLOWLISTS, not denylists.
+
+A workload identity (``identities[].roles``) may hold only the roles in
+:data:`WORKLOAD_PROJECT_ROLES`: telemetry writers and readers that reach no data and no
+identity. Data access is granted per resource (``reads``, ``writes``, ``secrets``), never
+project-wide. Every other role is refused with the reason it is dangerous when one is known
+(:data:`ESCALATION`). CI may grant only :data:`CI_GRANTABLE_ROLES` (the node service account's
+roles plus the workload allowlist). Custom roles are allowed only from the environment's own
+project (their permissions are the project owner's to review).
+
+Sources (checked 2026-11-30): cloud.google.com/iam/docs/roles-permissions (predefined roles),
+cloud.google.com/iam/docs/service-account-permissions (roles that let a principal act as,
+mint tokens for or administer service accounts: "privilege escalation"),
+cloud.google.com/kubernetes-engine/docs/how-to/workload-identity, CIS GKE Benchmark v1.6 5.2.1.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gkeml import platform
+
+WORKLOAD_PROJECT_ROLES: dict[str, str] = {
+    "roles/logging.logWriter": "write log entries",
+    "roles/monitoring.metricWriter": "write metrics",
+    "roles/monitoring.viewer": "read metrics (e.g. the custom metrics adapter behind HPA External metrics)",
+    "roles/cloudtrace.agent": "write traces",
+    "roles/cloudprofiler.agent": "write profiles",
+    "roles/errorreporting.writer": "report errors",
+}
+
+# The node service account's own roles (cluster construct) are granted by CI too.
+NODE_SERVICE_ACCOUNT_ROLES: tuple[str, ...] = (platform.NODE_SERVICE_ACCOUNT_ROLE,)
+CI_GRANTABLE_ROLES: tuple[str, ...] = (*NODE_SERVICE_ACCOUNT_ROLES, *WORKLOAD_PROJECT_ROLES)
+
+ESCALATION: dict[str, str] = {
+    "roles/owner": "is a primitive role that can do anything in the project",
+    "roles/editor": "is a primitive role that can change almost anything in the project",
+    "roles/viewer": "is a primitive role that reads every resource in the project",
+    "roles/resourcemanager.projectIamAdmin": "can grant any role in the project, to anyone (including itself)",
+    "roles/iam.securityAdmin": "can change any IAM policy in the project",
+    "roles/iam.roleAdmin": "can create custom roles holding any permission",
+    "roles/iam.serviceAccountAdmin": "can change who may act as any service account",
+    "roles/iam.serviceAccountUser": "can act as any service account of the project (iam.serviceAccounts.actAs)",
+    "roles/iam.serviceAccountTokenCreator": "can mint access tokens for any service account of the project",
+    "roles/iam.serviceAccountKeyAdmin": "can create service account keys",
+    "roles/iam.workloadIdentityUser": "project-wide, lets any Kubernetes service account impersonate every "
+                                      "service account of the project",
+    "roles/iam.workloadIdentityPoolAdmin": "can let outside identities into the project",
+    "roles/secretmanager.secretAccessor": "project-wide, reads every secret of the project; list the secret under "
+                                          "secrets instead",
+    "roles/secretmanager.admin": "reads and changes every secret of the project",
+    "roles/container.admin": "administers the cluster and every Kubernetes object in it",
+    "roles/cloudbuild.builds.editor": "runs builds as the Cloud Build service account",
+}
+_DATA_SERVICES = ("storage", "bigquery", "spanner", "cloudsql", "datastore", "firestore", "bigtable", "pubsub",
+                  "artifactregistry")
+CUSTOM_ROLE = re.compile(r"^projects/(?P<project>[-a-z0-9]+)/roles/[a-zA-Z0-9_.]+$")
+
+
+def workload_role_problem(role: str, project_id: str) -> str | None:
+    """Why a workload identity of project ``project_id`` may not hold ``role`` project-wide, or None."""
+    custom = CUSTOM_ROLE.match(role)
+    if custom:
+        if custom["project"] != project_id:
+            return (f"{role} is a custom role of another project ({custom['project']}); only custom roles of "
+                    f"{project_id} may be granted here")
+        return None
+    if role in WORKLOAD_PROJECT_ROLES:
+        return None
+    allowed = ", ".join(WORKLOAD_PROJECT_ROLES)
+    reason = ESCALATION.get(role)
+    service = role.removeprefix("roles/").split(".")[0]
+    if reason is None and service in _DATA_SERVICES:
+        reason = "would apply to every resource of that kind in the project; use reads/writes/secrets per resource"
+    reason = reason or "is not in the allowlist of project roles a workload may hold"
+    return f"{role} {reason}; allowed project roles: {allowed} (or a custom role of {project_id})"

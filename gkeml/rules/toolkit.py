@@ -1,0 +1,34 @@
+"""Everything the toolkit itself emits for an environment, grouped the way it is applied, so
+``gkeml check`` and the tests check the same objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from gkeml.config.model import Environment
+from gkeml.manifests.workloads import in_cluster_objects
+from gkeml.naming import Names
+from gkeml.rules.engine import Manifest
+from gkeml.rules.sources import helm_release_objects
+
+
+def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synth_dir: Path | None) -> list[Manifest]:
+    """The in-cluster objects of ``env``, the Helm releases of its synthesized stacks (when
+    ``synth_dir`` has them) and every canonical job rendered for it. A job whose team the
+    environment does not have is not rendered there (it cannot run there)."""
+    from gkeml.jobs import load_job_spec, render
+
+    group = [Manifest(o, source) for o in in_cluster_objects(env)]
+    names = Names.of(env)
+    if synth_dir is not None:
+        for stack in (names.cloud_stack, names.k8s_stack):
+            stack_file = Path(synth_dir) / "stacks" / stack / "cdk.tf.json"
+            if stack_file.exists():
+                group += helm_release_objects(stack_file)
+    teams = {t.name for t in env.teams}
+    for path in job_files:
+        spec = load_job_spec(path)
+        if spec.team in teams:
+            group += [Manifest(o, str(path)) for o in render(load_job_spec(path, env), env)]
+    return group
