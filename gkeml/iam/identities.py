@@ -96,7 +96,7 @@ def plan_identity() -> Identity:
         Grant(PLAN_SECRET_ACCESSOR_ROLE, PROJECT, condition="the secrets in ci.plan_secrets",
               why="read the W&B key the in-cluster stack opens ephemerally during plan"),
         Grant(PLAN_STATE_READ_ROLE, STATE_BUCKET, why="read the state files"),
-        Grant(PLAN_STATE_LOCK_ROLE, STATE_BUCKET, condition="objects named *.tflock",
+        Grant(PLAN_STATE_LOCK_ROLE, STATE_BUCKET, condition="objects named *.tflock", limited_to="lock",
               why="create and delete the Terraform lock object", writes_allowed=PLAN_STATE_LOCK_WRITES),
     ]
     return Identity("plan", tuple(grants))

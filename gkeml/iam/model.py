@@ -44,25 +44,33 @@ class ModelError(Exception):
 @dataclass(frozen=True)
 class Need:
     """One permission a stack needs, where (scope), when (phase) and for which address
-    (``<stack>: <terraform address>``)."""
+    (``<stack>: <terraform address>``); ``target`` names a narrower set of objects (``lock``:
+    the Terraform lock object) that a conditioned grant may be limited to."""
 
     permission: str
     scope: str
     phase: str
     address: str
+    target: str = ""
 
 
 @dataclass(frozen=True)
 class Grant:
     """One role granted to an identity at one scope. ``permissions`` is set for a custom role;
-    ``writes_allowed`` says why a read-only identity may hold this grant's write permissions."""
+    ``limited_to`` is the need target an IAM condition limits the grant to (it then satisfies no
+    other need); ``writes_allowed`` says why a read-only identity may hold its write permissions."""
 
     role: str
     scope: str
     permissions: tuple[str, ...] | None = None
     condition: str = ""
     why: str = ""
+    limited_to: str = ""
     writes_allowed: str = ""
+
+    def satisfies(self, need: Need) -> bool:
+        """Whether this grant (holding ``need.permission`` at ``need.scope``) covers ``need``."""
+        return not self.limited_to or self.limited_to == need.target
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,7 @@ class PermissionModel:
                     "add the permissions plan and apply need on its state storage with a source"))
                 continue
             found += [Need(p, entry["scope"], PLAN, address) for p in entry["plan"]]
+            found += [Need(p, entry["scope"], PLAN, address, target="lock") for p in entry["lock"]]
             found += [Need(p, entry["scope"], APPLY, address) for p in entry["apply"]]
         if problems:
             raise ModelError(list(problems.values()))
@@ -220,7 +229,7 @@ class PermissionModel:
             for permission in entry["connect"]:
                 named[permission].add(f"providers.{name}")
         for name, entry in self.data["backends"].items():
-            for permission in entry["plan"] + entry["apply"]:
+            for permission in entry["plan"] + entry["lock"] + entry["apply"]:
                 named[permission].add(f"backends.{name}")
         for name, entry in self.data["helm_storage"].items():
             for permission in entry["read"] + entry["write"]:
@@ -289,7 +298,8 @@ def missing(identity: Identity, needs: list[Need], roles: RoleSnapshot, phases=(
     holds = held(identity, roles)
     lacking: dict[tuple[str, str], list[str]] = defaultdict(list)
     for need in needs:
-        if need.phase in phases and (need.scope, need.permission) not in holds:
+        grants = holds.get((need.scope, need.permission), [])
+        if need.phase in phases and not any(g.satisfies(need) for g in grants):
             where = f"{need.address} ({need.phase})"
             if where not in lacking[(need.scope, need.permission)]:
                 lacking[(need.scope, need.permission)].append(where)
@@ -316,7 +326,7 @@ def only_from(identity: Identity, role: str, needs: list[Need], roles: RoleSnaps
     """The needs (in ``phases``) that ``role`` alone satisfies for ``identity``: why the role is there."""
     holds = held(identity, roles)
     return [n for n in needs if n.phase in phases
-            and [g.role for g in holds.get((n.scope, n.permission), [])] == [role]]
+            and [g.role for g in holds.get((n.scope, n.permission), []) if g.satisfies(n)] == [role]]
 
 
 def shorten(items: list[str]) -> str:
