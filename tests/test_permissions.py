@@ -347,3 +347,40 @@ def test_helm_release_applies_every_object_kind_of_its_chart_with_rbac_escalatio
     assert {"container.deployments.create", "container.clusterRoles.create", "container.clusterRoles.escalate",
             "container.roleBindings.create", "container.clusterRoles.bind", "container.secrets.create",
             "container.replicaSets.list"} <= applied
+
+
+PLANNED_TYPES = ("google_artifact_registry_repository", "google_artifact_registry_repository_iam_member",
+                 "google_dns_managed_zone", "google_dns_record_set", "google_billing_budget",
+                 "google_monitoring_alert_policy", "google_monitoring_notification_channel",
+                 "google_monitoring_dashboard", "google_pubsub_topic", "google_pubsub_topic_iam_member",
+                 "google_binary_authorization_policy")
+PLANNED_KINDS = (("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+                 ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+                 ("apiregistration.k8s.io/v1", "APIService"), ("v1", "ConfigMap"),
+                 ("kueue.x-k8s.io/v1beta1", "ClusterQueue"), ("kueue.x-k8s.io/v1beta1", "LocalQueue"),
+                 ("kueue.x-k8s.io/v1beta1", "ResourceFlavor"), ("kueue.x-k8s.io/v1beta1", "Cohort"),
+                 ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"), ("secret-sync.gke.io/v1", "SecretSync"))
+
+
+def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, roles):
+    """The data is ready for what comes next: the candidate roles of the snapshot (its 'why' says
+    'deploy candidate' / 'plan candidate', billing ones on the billing account) cover every planned
+    type, kind and the Kueue chart."""
+    from gkeml.iam.identities import deploy_identity, plan_identity
+    from gkeml.iam.model import BILLING_ACCOUNT, PLAN, PROJECT, Grant, Identity, missing
+
+    manifests = {f"k{i}": {"manifest": {"apiVersion": v, "kind": k}} for i, (v, k) in enumerate(PLANNED_KINDS)}
+    planned = stack({**{t: {"x": {}} for t in PLANNED_TYPES}, "kubernetes_manifest": manifests,
+                     "helm_release": {"kueue": {"chart": "kueue"}}}, {"helm": [{}]}, data={"google_project": {"p": {}}})
+    needs = model.needs(planned, "next")
+
+    def with_candidates(identity, kind):
+        whys = json.loads((ROOT / "gkeml" / "iam" / "roles.json").read_text())["roles"]
+        extra = tuple(Grant(role, BILLING_ACCOUNT if "BILLING ACCOUNT" in r["why"] else PROJECT)
+                      for role, r in whys.items() if r["why"].startswith(f"{kind} candidate"))
+        assert extra
+        return Identity(identity.name, identity.grants + extra)
+
+    assert missing(deploy_identity(), needs, roles)  # not granted yet
+    assert missing(with_candidates(deploy_identity(), "deploy"), needs, roles) == []
+    assert missing(with_candidates(plan_identity(), "plan"), needs, roles, phases=(PLAN,)) == []
