@@ -21,48 +21,12 @@ from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, load_bootstrap
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack, core, google
+from gkeml.iam.identities import DEPLOY_ROLES, PLAN_ROLES, PLAN_SECRET_READER_ROLE_ID
 
 BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 # Relative to the stack's working directory <app>/cdktf.out/stacks/<stack>: the state file
 # sits next to the app's cdktf.json, outside cdktf.out, so no re-synthesis can remove it.
 LOCAL_STATE_PATH = "../../../terraform.{stack}.tfstate"
-
-# What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
-# No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
-DEPLOY_ROLES: dict[str, str] = {
-    "roles/container.admin": "create and update the Autopilot cluster; manage namespaces, RBAC, quotas, "
-                             "network policies and Helm releases of the in-cluster stack",
-    "roles/compute.networkAdmin": "VPC, subnet, Cloud Router, Cloud NAT and the global static IPs of endpoints",
-    "roles/compute.loadBalancerAdmin": "Google-managed SSL certificates of endpoints (networkAdmin excludes them)",
-    "roles/iam.serviceAccountAdmin": "create the node and workload service accounts and bind "
-                                     "roles/iam.workloadIdentityUser on them",
-    "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs)",
-    "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
-    "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
-    "roles/secretmanager.admin": "create the environment's secrets and grant per-secret access",
-    platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
-                                     "limits it to ci.grantable_roles",
-}
-
-# What the PLAN identity needs for `terraform plan` (refresh) of the cloud and in-cluster
-# stacks, and why. Read-only predefined roles only; none of them creates, changes or deletes
-# anything. Writes on the state bucket and secret reads are granted apart (see BootstrapStack).
-PLAN_ROLES: dict[str, str] = {
-    "roles/container.viewer": "read the cluster and every Kubernetes object of the in-cluster stack except "
-                              "Secrets (namespaces, RBAC, quotas, network policies, custom resources)",
-    "roles/compute.networkViewer": "read the VPC, subnet, Cloud Router, Cloud NAT, firewall rules, global static "
-                                   "IPs and Google-managed SSL certificates",
-    "roles/iam.securityReviewer": "read service accounts and the IAM policies of the project, service accounts, "
-                                  "buckets and secrets (the *_iam_member resources)",
-    "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
-    "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
-    "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
-}
-# Custom role of the plan identity with only container.secrets.get/list: the helm provider reads its
-# release records (Secrets in the release namespace) and the kubernetes provider refreshes
-# kubernetes_secret_v1. The least predefined role with these, roles/container.developer, also holds
-# 167 create/update/delete permissions on Kubernetes objects (docs/bootstrap.md).
-PLAN_SECRET_READER_ROLE_ID = "gkemlPlanSecretReader"
 
 
 class BootstrapStack(TerraformStack):

@@ -1,0 +1,111 @@
+"""Who holds which roles, where, and why: the two CI identities the bootstrap stack creates and
+the person who applies that stack.
+
+``DEPLOY_ROLES``, ``PLAN_ROLES`` and the custom role are granted by ``gkeml/stacks/bootstrap.py``
+on the project; the state-bucket roles and the conditioned secret accessor are granted there too
+(the test ``tests/test_permissions.py`` checks that the synthesized bootstrap stacks grant exactly
+what :func:`deploy_identity` and :func:`plan_identity` say). Whether these roles are ENOUGH, and for
+the plan identity whether they write nothing, is proved against the permission model in
+``resources.json`` and the role snapshot in ``roles.json`` (see docs/permissions.md).
+"""
+
+from __future__ import annotations
+
+from gkeml import platform
+from gkeml.iam.model import PROJECT, STATE_BUCKET, Grant, Identity
+
+# What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
+# No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
+DEPLOY_ROLES: dict[str, str] = {
+    "roles/container.admin": "create and update the Autopilot cluster; manage namespaces, RBAC, quotas, "
+                             "network policies and Helm releases of the in-cluster stack",
+    "roles/compute.networkAdmin": "VPC, subnet, Cloud Router, Cloud NAT and the global static IPs of endpoints",
+    "roles/compute.securityAdmin": "the VPC firewall rules and the Google-managed SSL certificates of endpoints: "
+                                   "networkAdmin can only read both (no compute.firewalls.create, no "
+                                   "compute.sslCertificates.create); the least predefined role with both "
+                                   "(replaces compute.loadBalancerAdmin, which had the certificates only)",
+    "roles/iam.serviceAccountAdmin": "create the node and workload service accounts and bind "
+                                     "roles/iam.workloadIdentityUser on them",
+    "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs)",
+    "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
+    "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
+    "roles/secretmanager.admin": "create the environment's secrets and grant per-secret access; read the W&B key "
+                                 "the in-cluster stack copies into the cluster",
+    platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
+                                     "limits it to ci.grantable_roles",
+}
+# The deploy identity's role on the Terraform state bucket (granted per bucket: it may live in another project).
+DEPLOY_STATE_ROLES: dict[str, str] = {
+    "roles/storage.objectAdmin": "read and write the state files and their lock objects",
+}
+
+# What the PLAN identity needs for `terraform plan` (refresh) of the cloud and in-cluster
+# stacks, and why. Read-only predefined roles only; none of them creates, changes or deletes
+# anything. Writes on the state bucket and secret reads are granted apart (see below).
+PLAN_ROLES: dict[str, str] = {
+    "roles/container.viewer": "read the cluster and every Kubernetes object of the in-cluster stack except "
+                              "Secrets (namespaces, RBAC, quotas, network policies, custom resources)",
+    "roles/compute.networkViewer": "read the VPC, subnet, Cloud Router, Cloud NAT, firewall rules, global static "
+                                   "IPs and Google-managed SSL certificates",
+    "roles/iam.securityReviewer": "read service accounts and the IAM policies of the project, service accounts, "
+                                  "buckets and secrets (the *_iam_member resources)",
+    "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
+    "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
+    "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
+}
+# Custom role of the plan identity with only container.secrets.get/list: the helm provider reads its
+# release records (Secrets in the release namespace, Helm's default storage) and the kubernetes provider
+# refreshes kubernetes_secret_v1. The least predefined role with these, roles/container.developer, also
+# holds 167 create/update/delete permissions on Kubernetes objects (docs/bootstrap.md).
+PLAN_SECRET_READER_ROLE_ID = "gkemlPlanSecretReader"
+PLAN_SECRET_READER_PERMISSIONS = platform.KUBERNETES_SECRET_READ_PERMISSIONS
+# Granted with an IAM condition on the secrets in ci.plan_secrets (only when that list is not empty).
+PLAN_SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+# The plan identity's roles on the Terraform state bucket.
+PLAN_STATE_READ_ROLE = "roles/storage.objectViewer"
+PLAN_STATE_LOCK_ROLE = "roles/storage.objectUser"
+PLAN_STATE_LOCK_WRITES = (
+    "IAM condition resource.name.endsWith('.tflock'): terraform plan creates and deletes its lock object "
+    "<prefix>/default.tflock; the condition keeps every write of this role off the state files"
+)
+
+# What the PERSON who applies bootstrap-<env> needs (docs/bootstrap.md), short of Owner.
+BOOTSTRAP_ROLES: dict[str, str] = {
+    "roles/serviceusage.serviceUsageAdmin": "enable the project APIs",
+    "roles/storage.admin": "create the state bucket and grant the CI identities access to it",
+    "roles/iam.serviceAccountAdmin": "create the two CI service accounts and bind who may impersonate them",
+    "roles/iam.workloadIdentityPoolAdmin": "create the GitHub Workload Identity Federation pool and provider",
+    "roles/iam.roleAdmin": "create the plan identity's custom role gkemlPlanSecretReader",
+    platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
+}
+
+
+def deploy_identity() -> Identity:
+    """The DEPLOY identity as the bootstrap stack grants it."""
+    grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
+    grants += [Grant(role, STATE_BUCKET, why=why) for role, why in DEPLOY_STATE_ROLES.items()]
+    return Identity("deploy", tuple(grants))
+
+
+def plan_identity() -> Identity:
+    """The read-only PLAN identity as the bootstrap stack grants it (with ``ci.plan_secrets`` set)."""
+    grants = [Grant(role, PROJECT, why=why) for role, why in PLAN_ROLES.items()]
+    grants += [
+        Grant(PLAN_SECRET_READER_ROLE_ID, PROJECT, permissions=tuple(PLAN_SECRET_READER_PERMISSIONS),
+              why="custom role: read Kubernetes Secrets (Helm release records, kubernetes_secret_v1)"),
+        Grant(PLAN_SECRET_ACCESSOR_ROLE, PROJECT, condition="the secrets in ci.plan_secrets",
+              why="read the W&B key the in-cluster stack opens ephemerally during plan"),
+        Grant(PLAN_STATE_READ_ROLE, STATE_BUCKET, why="read the state files"),
+        Grant(PLAN_STATE_LOCK_ROLE, STATE_BUCKET, condition="objects named *.tflock", limited_to="lock",
+              why="create and delete the Terraform lock object", writes_allowed=PLAN_STATE_LOCK_WRITES),
+    ]
+    return Identity("plan", tuple(grants))
+
+
+def bootstrap_person() -> Identity:
+    """The least roles a person (not Owner) needs to apply a bootstrap stack."""
+    grants = [Grant(role, PROJECT, why=why) for role, why in BOOTSTRAP_ROLES.items()]
+    # once its state is migrated (state.bootstrap_backend: gcs), the state bucket of the project
+    grants.append(Grant("roles/storage.admin", STATE_BUCKET, why=BOOTSTRAP_ROLES["roles/storage.admin"]))
+    return Identity("bootstrap person", tuple(grants))
+

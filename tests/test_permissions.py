@@ -1,0 +1,386 @@
+"""The IAM permission model against the real synthesized stacks: the deploy identity can apply
+every cloud and in-cluster stack, the plan identity can plan them and writes nothing, every type
+the stacks use is modelled, and the bootstrap stacks grant what the model says.
+
+The environment stacks come from the session's one real synth (``stacks``); the bootstrap stacks
+are synthesized once per session here, the way ``bootstrap/main.py`` does. The negative tests use
+small stacks of their own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ROOT, resources
+
+PLAN_MEMBER = "serviceAccount:${google_service_account.ci-plan.email}"
+DEPLOY_MEMBER = "serviceAccount:${google_service_account.ci.email}"
+
+
+@pytest.fixture(scope="session")
+def bootstrap_stacks(tmp_path_factory) -> dict[str, dict]:
+    """Parsed cdk.tf.json of every shipped bootstrap file, synthesized with the real framework."""
+    from gkeml.framework import App
+    from gkeml.stacks.bootstrap import BootstrapStack, load_all
+
+    out = tmp_path_factory.mktemp("bootstrap-permissions") / "cdktf.out"
+    app = App(outdir=str(out))
+    for boot in load_all(ROOT / "bootstrap", ROOT / "environments"):
+        BootstrapStack(app, boot)
+    app.synth()
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted((out / "stacks").glob("*/cdk.tf.json"))}
+
+
+@pytest.fixture(scope="session")
+def model():
+    from gkeml.iam.model import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def roles():
+    from gkeml.iam.model import load_roles
+
+    return load_roles()
+
+
+def needs_of(model, stack: dict, name: str):
+    """The stack's needs; a type the model lacks fails the test with the model's own message."""
+    from gkeml.iam.model import ModelError
+
+    try:
+        return model.needs(stack, name)
+    except ModelError as err:
+        pytest.fail(str(err), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def all_needs(stacks, model):
+    """Needs of every synthesized cloud and in-cluster stack."""
+    return [need for name, stack in stacks.items() for need in needs_of(model, stack, name)]
+
+
+# --- the real stacks -----------------------------------------------------------------
+
+
+def test_deploy_identity_holds_every_permission_its_stacks_need(all_needs, roles):
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import missing
+
+    assert all_needs
+    problems = missing(deploy_identity(), all_needs, roles)
+    assert not problems, "\n".join(problems)
+
+
+def test_plan_identity_holds_every_read_its_plans_need(all_needs, roles):
+    from gkeml.iam.identities import plan_identity
+    from gkeml.iam.model import PLAN, missing
+
+    problems = missing(plan_identity(), all_needs, roles, phases=(PLAN,))
+    assert not problems, "\n".join(problems)
+
+
+def test_plan_identity_writes_nothing_but_the_state_lock(model, roles):
+    from gkeml.iam.identities import PLAN_STATE_LOCK_ROLE, plan_identity
+    from gkeml.iam.model import STATE_BUCKET, writes
+
+    identity = plan_identity()
+    problems = writes(identity, roles, model)
+    assert not problems, "\n".join(problems)
+    # the one allowed exception, explicitly: the state bucket's lock objects, by IAM condition
+    (allowed,) = [g for g in identity.grants if g.writes_allowed]
+    assert (allowed.role, allowed.scope, allowed.limited_to) == (PLAN_STATE_LOCK_ROLE, STATE_BUCKET, "lock")
+    assert ".tflock" in allowed.writes_allowed and ".tflock" in allowed.condition
+    # without that reason the same grant is reported as writing
+    bare = type(identity)(identity.name, tuple(g for g in identity.grants if not g.writes_allowed)
+                          + (type(allowed)(allowed.role, allowed.scope),))
+    assert any("storage.objects.delete on the state bucket through roles/storage.objectUser" in p
+               for p in writes(bare, roles, model))
+
+
+def test_every_deploy_role_is_the_only_source_of_something_the_stacks_need(all_needs, roles):
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import only_from
+
+    identity = deploy_identity()
+    unneeded = [g.role for g in identity.grants if not only_from(identity, g.role, all_needs, roles)]
+    assert not unneeded, f"roles nothing needs (remove them or say why): {unneeded}"
+
+
+def test_firewall_rules_and_certificates_need_security_admin_not_network_admin(stacks, model, roles):
+    """The issue's case: networkAdmin reads firewall rules and SSL certificates, never creates them."""
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import Grant, Identity, missing, only_from
+
+    identity = deploy_identity()
+    previous = Identity("previous deploy", tuple(g for g in identity.grants if g.role != "roles/compute.securityAdmin")
+                        + (Grant("roles/compute.loadBalancerAdmin", "project"),))
+    for name, stack in stacks.items():
+        if not resources(stack, "google_compute_firewall"):
+            continue
+        needs = needs_of(model, stack, name)
+        covered = {n.permission for n in only_from(identity, "roles/compute.securityAdmin", needs, roles)}
+        assert {"compute.firewalls.create", "compute.sslCertificates.create"} <= covered
+        lacking = "\n".join(missing(previous, needs, roles))
+        assert f"the previous deploy identity lacks compute.firewalls.create on the project, needed by {name}: " \
+               "google_compute_firewall." in lacking
+    assert "compute.firewalls.create" not in roles.roles["roles/compute.networkAdmin"]
+
+
+def test_kubernetes_manifests_need_the_permissions_of_their_kind(stacks, model):
+    for name, stack in stacks.items():
+        for address, body in stack.get("resource", {}).get("kubernetes_manifest", {}).items():
+            manifest = body["manifest"]
+            entry = model.data["kubernetes_kinds"][kind_of(manifest)]
+            needed = {n.permission for n in needs_of(model, {"resource": {"kubernetes_manifest": {address: body}}}, name)}
+            for resource in entry["iam_resources"]:
+                assert {f"{resource}.get", f"{resource}.update", f"{resource}.delete"} <= needed, (name, address)
+
+
+def kind_of(manifest: dict) -> str:
+    from gkeml.iam.model import kind_key
+
+    return kind_key(manifest["apiVersion"], manifest["kind"])
+
+
+def test_plan_secret_reader_is_needed_only_for_helm_secret_storage_and_kubernetes_secrets(all_needs, roles):
+    """Why the custom role exists, today: Helm's default release storage and kubernetes_secret_v1."""
+    from gkeml.iam.identities import PLAN_SECRET_READER_ROLE_ID, plan_identity
+    from gkeml.iam.model import PLAN, only_from
+
+    reasons = only_from(plan_identity(), PLAN_SECRET_READER_ROLE_ID, all_needs, roles, phases=(PLAN,))
+    assert {n.permission for n in reasons} <= {"container.secrets.get", "container.secrets.list"}
+    assert {n.address.split(": ")[1].split(".")[0] for n in reasons} <= {"helm_release", "kubernetes_secret_v1"}
+
+
+def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks):
+    from gkeml.iam.identities import (PLAN_SECRET_ACCESSOR_ROLE, PLAN_SECRET_READER_PERMISSIONS, deploy_identity,
+                                      plan_identity)
+    from gkeml.iam.model import PROJECT, STATE_BUCKET
+
+    custom_ref = "${google_project_iam_custom_role.plan-secret-reader.name}"
+    for name, stack in bootstrap_stacks.items():
+        (custom,) = resources(stack, "google_project_iam_custom_role")
+        assert sorted(custom["permissions"]) == sorted(PLAN_SECRET_READER_PERMISSIONS), name
+        for member, identity in ((DEPLOY_MEMBER, deploy_identity()), (PLAN_MEMBER, plan_identity())):
+            project = {g["role"] for g in resources(stack, "google_project_iam_member") if g["member"] == member}
+            bucket = {g["role"] for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == member}
+            expected = {g.role for g in identity.grants if g.scope == PROJECT}
+            expected = {custom_ref if g == custom["role_id"] else g for g in expected}
+            if PLAN_SECRET_ACCESSOR_ROLE not in project:  # only granted when ci.plan_secrets is not empty
+                expected.discard(PLAN_SECRET_ACCESSOR_ROLE)
+            assert project == expected, (name, member)
+            assert bucket == {g.role for g in identity.grants if g.scope == STATE_BUCKET}, (name, member)
+
+
+def test_bootstrap_roles_suffice_to_apply_every_bootstrap_stack(bootstrap_stacks, model, roles):
+    from gkeml.iam.identities import bootstrap_person
+    from gkeml.iam.model import missing
+
+    for name, stack in bootstrap_stacks.items():
+        problems = missing(bootstrap_person(), needs_of(model, stack, name), roles)
+        assert not problems, "\n".join(problems)
+
+
+# --- the data --------------------------------------------------------------------------
+
+
+def test_every_entry_has_a_source_and_says_whether_it_was_verified(model):
+    sections = ("resources", "data", "ephemeral", "providers", "backends", "kubernetes_operations",
+                "kubernetes_kinds", "helm_charts", "helm_storage")
+    for section in sections:
+        for key, entry in model.data[section].items():
+            assert entry.get("source"), f"{section}.{key}: no source"
+            assert isinstance(entry.get("verified"), bool), f"{section}.{key}: verified must be true or false"
+    for source in model.data["sources"].values():
+        assert source.get("url") or (source.get("repository") and source.get("commit") and source.get("date"))
+
+
+def test_every_permission_the_model_names_exists_in_a_snapshotted_role(model, roles):
+    """A typo in resources.json would make a need no role can ever meet."""
+    known = set().union(*roles.roles.values())
+    unknown = {p: sorted(where) for p, where in model.named_permissions().items() if p not in known}
+    assert not unknown, unknown
+
+
+def test_every_chart_object_is_a_modelled_kind(model):
+    for chart, entry in model.data["helm_charts"].items():
+        assert set(entry["objects"]) <= set(model.data["kubernetes_kinds"]), chart
+
+
+def test_every_granted_role_is_in_the_dated_snapshot(roles):
+    from gkeml.iam.identities import bootstrap_person, deploy_identity, plan_identity
+    from gkeml.iam.model import held
+
+    assert roles.source["repository"].startswith("https://github.com/")
+    assert len(roles.source["commit"]) == 40 and roles.source["date"]
+    for identity in (deploy_identity(), plan_identity(), bootstrap_person()):
+        assert held(identity, roles)  # a role missing from the snapshot raises ModelError naming it
+
+
+@pytest.mark.parametrize(("permission", "read"), [
+    ("compute.firewalls.get", True),
+    ("resourcemanager.projects.getIamPolicy", True),
+    ("container.deployments.getStatus", True),
+    ("compute.firewalls.listEffectiveTags", True),
+    ("secretmanager.versions.access", True),
+    ("container.tokenReviews.create", True),
+    ("compute.firewalls.create", False),
+    ("resourcemanager.projects.setIamPolicy", False),
+    ("container.pods.exec", False),
+    ("iam.serviceAccounts.actAs", False),
+    ("container.secrets.update", False),
+])
+def test_read_and_write_permissions(model, permission, read):
+    assert model.is_read(permission) is read
+
+
+def test_permissions_doc_tables_are_current():
+    from gkeml.iam.report import render, replace_generated
+
+    doc = (ROOT / "docs" / "permissions.md").read_text()
+    assert replace_generated(doc, render()) == doc, "run: python -m gkeml.iam.report --write docs/permissions.md"
+
+
+# --- small stacks: what a gap looks like -------------------------------------------------
+
+
+def stack(resource: dict | None = None, provider: dict | None = None, **sections) -> dict:
+    """A minimal synthesized stack."""
+    return {"resource": resource or {}, "provider": provider or {}, **sections}
+
+
+def test_an_unknown_resource_type_says_what_to_add(model):
+    from gkeml.iam.model import ModelError
+
+    with pytest.raises(ModelError) as err:
+        model.needs(stack({"google_foo_bar": {"x": {}, "y": {}}, "google_compute_network": {"n": {}}}), "dev")
+    assert err.value.problems == [
+        "google_foo_bar (in dev: google_foo_bar.x): no entry in gkeml/iam/resources.json; "
+        "add its create/update/delete/read permissions with a source"]
+
+
+def test_unknown_kinds_charts_data_sources_and_backends_say_what_to_add(model):
+    from gkeml.iam.model import ModelError
+
+    manifest = {"manifest": {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}}
+    with pytest.raises(ModelError) as err:
+        model.needs(stack({"kubernetes_manifest": {"w": manifest}, "helm_release": {"r": {"chart": "mystery"}}},
+                          data={"google_foo": {"d": {}}}, terraform={"backend": {"s3": {}}}), "dev-k8s")
+    text = str(err.value)
+    assert ('kubernetes_manifest kind example.com/Widget (in dev-k8s: kubernetes_manifest.w): no entry in '
+            'gkeml/iam/resources.json "kubernetes_kinds"; add the GKE IAM resource(s)') in text
+    assert "container.thirdPartyObjects for a custom resource" in text
+    assert 'helm chart mystery (in dev-k8s: helm_release.r): no entry in gkeml/iam/resources.json "helm_charts"' in text
+    assert 'data.google_foo (in dev-k8s: data.google_foo.d): no entry in gkeml/iam/resources.json "data"' in text
+    assert 'backend s3 (in dev-k8s: terraform.backend.s3): no entry' in text
+
+
+def test_a_role_that_lacks_a_permission_is_reported_with_the_permission_and_the_address(model, roles):
+    from gkeml.iam.model import Grant, Identity, missing
+
+    needs = model.needs(stack({"google_compute_firewall": {"deny-all": {}}}), "dev")
+    identity = Identity("deploy", (Grant("roles/compute.networkAdmin", "project"),))
+    assert ("the deploy identity lacks compute.firewalls.create on the project, needed by "
+            "dev: google_compute_firewall.deny-all (apply)") in missing(identity, needs, roles)
+    # reads and compute.networks.updatePolicy are there; only the firewall writes are not
+    assert {line.split()[4] for line in missing(identity, needs, roles)} == {
+        "compute.firewalls.create", "compute.firewalls.update", "compute.firewalls.delete"}
+
+
+def test_a_role_missing_from_the_snapshot_is_an_error_naming_it(model, roles):
+    from gkeml.iam.model import Grant, Identity, ModelError, missing
+
+    identity = Identity("deploy", (Grant("roles/compute.instanceAdmin.v1", "project"),))
+    with pytest.raises(ModelError, match=r"^roles/compute.instanceAdmin.v1 \(granted to the deploy identity\): "
+                                         r"not in the role snapshot gkeml/iam/roles.json"):
+        missing(identity, model.needs(stack({"google_compute_network": {"n": {}}}), "dev"), roles)
+
+
+def test_billing_budgets_need_roles_on_the_billing_account_not_the_project(model, roles):
+    from gkeml.iam.model import Grant, Identity, missing
+
+    needs = model.needs(stack({"google_billing_budget": {"b": {}}}), "dev")
+    on_project = Identity("deploy", (Grant("roles/billing.costsManager", "project"),))
+    assert "the deploy identity lacks billing.budgets.create on the billing account, needed by " \
+           "dev: google_billing_budget.b (apply)" in missing(on_project, needs, roles)
+    on_account = Identity("deploy", (Grant("roles/billing.costsManager", "billing_account"),))
+    assert missing(on_account, needs, roles) == []
+
+
+HELM_PROVIDER = {"kubernetes": {"host": "https://example"}}
+LAUNCH_AGENT = {"chart": "launch-agent", "namespace": "research", "wait": True}
+API_KEY_SECRET = {"metadata": {"name": "k", "namespace": "research"}}
+
+
+@pytest.mark.parametrize(("driver", "with_secret", "needs_secret_reads"), [
+    (None, False, True),           # Helm's default storage: Secrets
+    ("configmap", True, True),     # kubernetes_secret_v1 is refreshed
+    ("configmap", False, False),   # neither: the custom role could go
+])
+def test_plan_reads_kubernetes_secrets_only_for_secret_storage_or_kubernetes_secrets(
+        model, roles, driver, with_secret, needs_secret_reads):
+    from gkeml.iam.identities import PLAN_SECRET_READER_ROLE_ID, plan_identity
+    from gkeml.iam.model import PLAN, missing, only_from
+
+    provider = {**HELM_PROVIDER, **({"helm_driver": driver} if driver else {})}
+    resource = {"helm_release": {"agent": LAUNCH_AGENT}}
+    if with_secret:
+        resource["kubernetes_secret_v1"] = {"key": API_KEY_SECRET}
+    needs = model.needs(stack(resource, {"helm": [provider], "kubernetes": [HELM_PROVIDER]}), "dev-k8s")
+    plan_reads = {n.permission for n in needs if n.phase == PLAN}
+    assert ("container.secrets.get" in plan_reads) is needs_secret_reads
+    assert ("container.configMaps.list" in plan_reads) is (driver == "configmap")
+    assert missing(plan_identity(), needs, roles, phases=(PLAN,)) == []
+    assert bool(only_from(plan_identity(), PLAN_SECRET_READER_ROLE_ID, needs, roles, phases=(PLAN,))) \
+        is needs_secret_reads
+
+
+def test_helm_release_applies_every_object_kind_of_its_chart_with_rbac_escalation(model):
+    from gkeml.iam.model import APPLY
+
+    needs = model.needs(stack({"helm_release": {"agent": LAUNCH_AGENT}}, {"helm": [HELM_PROVIDER]}), "dev-k8s")
+    applied = {n.permission for n in needs if n.phase == APPLY}
+    assert {"container.deployments.create", "container.clusterRoles.create", "container.clusterRoles.escalate",
+            "container.roleBindings.create", "container.clusterRoles.bind", "container.secrets.create",
+            "container.replicaSets.list"} <= applied
+
+
+PLANNED_TYPES = ("google_artifact_registry_repository", "google_artifact_registry_repository_iam_member",
+                 "google_dns_managed_zone", "google_dns_record_set", "google_billing_budget",
+                 "google_monitoring_alert_policy", "google_monitoring_notification_channel",
+                 "google_monitoring_dashboard", "google_pubsub_topic", "google_pubsub_topic_iam_member",
+                 "google_binary_authorization_policy")
+PLANNED_KINDS = (("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+                 ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+                 ("apiregistration.k8s.io/v1", "APIService"), ("v1", "ConfigMap"),
+                 ("kueue.x-k8s.io/v1beta1", "ClusterQueue"), ("kueue.x-k8s.io/v1beta1", "LocalQueue"),
+                 ("kueue.x-k8s.io/v1beta1", "ResourceFlavor"), ("kueue.x-k8s.io/v1beta1", "Cohort"),
+                 ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"), ("secret-sync.gke.io/v1", "SecretSync"))
+
+
+def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, roles):
+    """The data is ready for what comes next: the candidate roles of the snapshot (its 'why' says
+    'deploy candidate' / 'plan candidate', billing ones on the billing account) cover every planned
+    type, kind and the Kueue chart."""
+    from gkeml.iam.identities import deploy_identity, plan_identity
+    from gkeml.iam.model import BILLING_ACCOUNT, PLAN, PROJECT, Grant, Identity, missing
+
+    manifests = {f"k{i}": {"manifest": {"apiVersion": v, "kind": k}} for i, (v, k) in enumerate(PLANNED_KINDS)}
+    planned = stack({**{t: {"x": {}} for t in PLANNED_TYPES}, "kubernetes_manifest": manifests,
+                     "helm_release": {"kueue": {"chart": "kueue"}}}, {"helm": [{}]}, data={"google_project": {"p": {}}})
+    needs = model.needs(planned, "next")
+
+    def with_candidates(identity, kind):
+        whys = json.loads((ROOT / "gkeml" / "iam" / "roles.json").read_text())["roles"]
+        extra = tuple(Grant(role, BILLING_ACCOUNT if "BILLING ACCOUNT" in r["why"] else PROJECT)
+                      for role, r in whys.items() if r["why"].startswith(f"{kind} candidate"))
+        assert extra
+        return Identity(identity.name, identity.grants + extra)
+
+    assert missing(deploy_identity(), needs, roles)  # not granted yet
+    assert missing(with_candidates(deploy_identity(), "deploy"), needs, roles) == []
+    assert missing(with_candidates(plan_identity(), "plan"), needs, roles, phases=(PLAN,)) == []
