@@ -48,7 +48,8 @@ def command_problems(command: str) -> list[str]:
     if PIP_INSTALL.search(command) and "--require-hashes" not in command:
         problems.append(f"pip install without --require-hashes: {command.strip()}")
     if NPM_RESOLVING.search(command):
-        problems.append(f"npm resolves or runs packages outside the lock: {command.strip()}; use npm ci --ignore-scripts")
+        problems.append(f"npm resolves or runs packages outside the lock: {command.strip()}; "
+                        "use npm ci --ignore-scripts")
     if NPM_CI.search(command) and "--ignore-scripts" not in command:
         problems.append(f"npm ci without --ignore-scripts: {command.strip()}")
     return problems

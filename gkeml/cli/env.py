@@ -162,7 +162,8 @@ def unique_values(env: Environment) -> Iterator[UniqueValue]:
             yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue",
                               f"{env.launch.entity}/{queue.name}")
     for stack in (names.cloud_stack, names.k8s_stack):
-        yield UniqueValue(("state", "prefix"), "Terraform state", f"gs://{env.state.bucket}/{names.state_prefix(stack)}")
+        yield UniqueValue(("state", "prefix"), "Terraform state",
+                          f"gs://{env.state.bucket}/{names.state_prefix(stack)}")
 
 
 def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
@@ -205,7 +206,8 @@ def run_new(args) -> int:
 
     env_dir, boot_dir = Path(args.environments), Path(args.bootstrap)
     if not re.fullmatch(DNS_LABEL, args.name):
-        return _refuse(f"NAME: {args.name!r} is not a DNS label (lowercase letters, digits, '-', starting with a letter)")
+        return _refuse(f"NAME: {args.name!r} is not a DNS label "
+                       "(lowercase letters, digits, '-', starting with a letter)")
     targets = [env_dir / f"{args.name}.yaml", boot_dir / f"{args.name}.yaml"]
     existing = [str(t) for t in targets if t.exists()]
     if existing:

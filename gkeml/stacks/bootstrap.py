@@ -5,8 +5,9 @@ the Terraform state bucket, the project APIs and two CI identities, service
 accounts GitHub Actions impersonates through Workload Identity Federation (no
 key exists): a read-only PLAN identity any workflow run of the repository may
 use (pull-request diffs), and the DEPLOY identity only jobs of the default
-branch running in the environment's GitHub environment may use. Its own state is LOCAL on the first run (the bucket does not exist
-yet) and can be migrated into the bucket afterwards (``state.bootstrap_backend: gcs``).
+branch running in the environment's GitHub environment may use. Its own state
+is LOCAL on the first run (the bucket does not exist yet) and can be migrated
+into the bucket afterwards (``state.bootstrap_backend: gcs``).
 """
 
 from __future__ import annotations
