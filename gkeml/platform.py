@@ -356,12 +356,6 @@ KUBERNETES_SECRET_READ_PERMISSIONS = ("container.secrets.get", "container.secret
 TERRAFORM_GCS_LOCK_SUFFIX = ".tflock"
 
 
-def github_ref_principal_set(project_number: str, pool: str, ref: str) -> str:
-    """IAM member for workflow runs of one git ref (e.g. ``refs/heads/main``) in a pool whose
-    attribute condition already pins the repository."""
-    return f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/attribute.ref/{ref}"
-
-
 def github_ref_environment_principal_set(project_number: str, pool: str, ref: str, environment: str) -> str:
     """IAM member for workflow jobs of one git ref that run in one GitHub environment
     (so they passed that environment's protection rules); needs :data:`GITHUB_REF_ENV_MAPPING`."""

@@ -23,7 +23,8 @@ VARIANT = """\
 name: qa
 project: {id: acme-ml-qa, number: "104857600999", region: europe-west4}
 state: {bucket: acme-ml-tfstate, create: false, bootstrap_backend: gcs}
-github: {repository: acme/ml-platform, repository_id: "812345678", deploy_ref: refs/heads/release/v1}
+github: {repository: acme/ml-platform, repository_id: 700000001, repository_owner_id: "700000002",
+         deploy_ref: refs/heads/release/v1}
 ci: {pool: gh-pool, provider: gh-oidc}
 """
 DEPLOY = "serviceAccount:${google_service_account.ci.email}"
@@ -103,13 +104,35 @@ def test_migrated_bootstrap_state_lives_in_the_state_bucket(synthesized):
     assert backend == {"gcs": {"bucket": "acme-ml-tfstate", "prefix": "gkeml-bootstrap/qa"}}
 
 
-def test_github_provider_accepts_only_the_platform_repository(dev):
+def test_github_provider_accepts_only_the_platform_repository_by_its_ids(synthesized):
+    """The condition pins the numeric repository and owner IDs from the bootstrap file (names can
+    be re-registered by anyone once freed); the name stays in it for readability."""
+    from gkeml.config.bootstrap import load_bootstrap
+
+    for file in sorted(BOOTSTRAP.glob("*.yaml")):
+        github = load_bootstrap(file).github
+        provider = one(synthesized[f"bootstrap-{file.stem}"], "google_iam_workload_identity_pool_provider")
+        assert provider["attribute_condition"] == (
+            f"assertion.repository == '{github.repository}' && assertion.repository_id == '{github.repository_id}'"
+            f" && assertion.repository_owner_id == '{github.repository_owner_id}'"
+        )
+    # a YAML number is read as the string the OIDC token carries
+    provider = one(synthesized["bootstrap-qa"], "google_iam_workload_identity_pool_provider")
+    assert provider["attribute_condition"] == (
+        "assertion.repository == 'acme/ml-platform' && assertion.repository_id == '700000001'"
+        " && assertion.repository_owner_id == '700000002'"
+    )
+    assert provider["workload_identity_pool_provider_id"] == "gh-oidc"
+
+
+def test_github_provider_maps_the_claims_the_bindings_use(dev):
     provider = one(dev, "google_iam_workload_identity_pool_provider")
     assert provider["oidc"]["issuer_uri"] == "https://token.actions.githubusercontent.com"
-    assert provider["attribute_condition"] == "assertion.repository == 'acme/ml-platform'"
     mapping = provider["attribute_mapping"]
     assert mapping["google.subject"] == "assertion.sub"
     assert mapping["attribute.repository"] == "assertion.repository"
+    assert mapping["attribute.repository_id"] == "assertion.repository_id"
+    assert mapping["attribute.repository_owner_id"] == "assertion.repository_owner_id"
     assert mapping["attribute.ref"] == "assertion.ref"
     assert "assertion.environment" in mapping["attribute.environment"]
     # a pull_request token has no environment claim: its ref_env ends in ':none'
@@ -118,14 +141,6 @@ def test_github_provider_accepts_only_the_platform_repository(dev):
     )
     pool = one(dev, "google_iam_workload_identity_pool")
     assert pool["workload_identity_pool_id"] == "github"
-
-
-def test_repository_id_is_pinned_too_when_given(synthesized):
-    provider = one(synthesized["bootstrap-qa"], "google_iam_workload_identity_pool_provider")
-    assert provider["attribute_condition"] == (
-        "assertion.repository == 'acme/ml-platform' && assertion.repository_id == '812345678'"
-    )
-    assert provider["workload_identity_pool_provider_id"] == "gh-oidc"
 
 
 def impersonators(stack: dict) -> dict[str, str]:
@@ -157,8 +172,8 @@ def test_deploy_identity_only_for_the_default_branch_in_its_github_environment(s
         "bootstrap-dev": pools.format("104857600123", "github") + "/attribute.ref_env/refs/heads/main:dev",
         "bootstrap-staging": pools.format("104857600456", "github") + "/attribute.ref_env/refs/heads/main:staging",
         "bootstrap-prod": pools.format("104857600789", "github") + "/attribute.ref_env/refs/heads/main:prod",
-        # no deploy_environment: the ref alone; deploy_ref is configurable
-        "bootstrap-qa": pools.format("104857600999", "gh-pool") + "/attribute.ref/refs/heads/release/v1",
+        # deploy_environment defaults to the environment name; deploy_ref is configurable
+        "bootstrap-qa": pools.format("104857600999", "gh-pool") + "/attribute.ref_env/refs/heads/release/v1:qa",
     }
     for name, member in expected.items():
         assert impersonators(synthesized[name])["${google_service_account.ci.name}"] == member, name
@@ -253,17 +268,24 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+GH = "github: {repository: acme/x, repository_id: 11, repository_owner_id: 22"
+
+
 @pytest.mark.parametrize(("change", "field", "line", "fragment"), [
-    ("github: {repository: acme}", "github.repository", 4, "owner/name"),
-    ("github: {repository: acme/x, token: abc}", "github.token", 4, "allowed: repository, repository_id"),
-    ("github: {repository: acme/x, deploy_ref: main}", "github.deploy_ref", 4, "refs/heads/main"),
-    ("github: {repository: acme/x, deploy_environment: 'a:b'}", "github.deploy_environment", 4, "environment"),
-    ("github: {repository: acme/x}\nci: {plan_service_account: gkeml-ci}", "ci.plan_service_account", 5,
+    ("github: {repository: acme, repository_id: 11, repository_owner_id: 22}", "github.repository", 4, "owner/name"),
+    # the IDs are required: a name alone can be re-registered by someone else
+    ("github: {repository: acme/x, repository_id: 11}", "github.repository_owner_id", 4, "required"),
+    ("github: {repository: acme/x, repository_id: acme, repository_owner_id: 22}", "github.repository_id", 4,
+     "gh api repos/OWNER/REPO"),
+    (GH + ", token: abc}", "github.token", 4, "allowed: repository, repository_id"),
+    (GH + ", deploy_ref: main}", "github.deploy_ref", 4, "refs/heads/main"),
+    (GH + ", deploy_environment: 'a:b'}", "github.deploy_environment", 4, "environment"),
+    (GH + "}\nci: {plan_service_account: gkeml-ci}", "ci.plan_service_account", 5,
      "its own account ID"),
-    ("github: {repository: acme/x}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
-    ("github: {repository: acme/x}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
+    (GH + "}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
+    (GH + "}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
      "ci.grantable_roles[1]", 6, "take over"),
-    ("github: {repository: acme/x}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6,
+    (GH + "}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6,
      "roles/logging.logWriter"),
 ])
 def test_config_errors_name_file_line_and_field(tmp_path, change, field, line, fragment):
@@ -289,7 +311,7 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
         project: {id: fx-lab-ml, number: "200000000101", region: us-central1}
         state:
           bucket: acme-ml-other-state
-        github: {repository: acme/ml-platform}
+        github: {repository: acme/ml-platform, repository_id: "11", repository_owner_id: "22"}
         ci:
           grantable_roles: [roles/container.defaultNodeServiceAccount]
         """)

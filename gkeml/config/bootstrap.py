@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.loader import ConfigError, ConfigProblem, parse
@@ -28,10 +28,12 @@ POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (ch
 GIT_REF = r"^refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}$"  # no ':' (it separates ref and environment)
 GITHUB_ENVIRONMENT = r"^[A-Za-z0-9._-]{1,255}$"
 SECRET_ID = r"^[A-Za-z0-9_-]{1,255}$"
+GITHUB_NUMERIC_ID = r"^[1-9][0-9]{0,19}$"
 PATTERN_HELP.update({
     GIT_REF: "a full git ref such as refs/heads/main (letters, digits, '.', '_', '-', '/')",
     GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
     SECRET_ID: "a Secret Manager secret ID such as dev-wandb-api-key",
+    GITHUB_NUMERIC_ID: "the numeric ID (gh api repos/OWNER/REPO --jq .id,.owner.id)",
     GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
     SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
     POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
@@ -54,6 +56,8 @@ def _not_a_takeover(role: str) -> str:
 
 
 GrantableRole = Annotated[str, Field(pattern=ROLE), AfterValidator(_not_a_takeover)]
+# GitHub puts the IDs into the OIDC token as strings; YAML may give a number
+GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int else v), Field(pattern=GITHUB_NUMERIC_ID)]
 
 
 class StateBucket(Strict):
@@ -78,13 +82,16 @@ class StateBucket(Strict):
 
 class GitHub(Strict):
     """The platform repository whose workflows may act as the CI identities, and which of
-    its runs may deploy."""
+    its runs may deploy. The numeric IDs are pinned because names can be re-registered: a
+    deleted repository (or a renamed owner) frees its name for anyone, never its IDs."""
 
     repository: str = Field(pattern=GITHUB_REPOSITORY, description="owner/name of the platform repository.")
-    repository_id: Optional[str] = Field(
-        None, pattern=r"^[1-9][0-9]{0,19}$",
-        description="Numeric repository ID; also pinned so a deleted and re-created repository of the same name "
-                    "cannot use the identity.",
+    repository_id: GitHubId = Field(
+        description="Numeric ID of the repository (`gh api repos/OWNER/REPO --jq .id`); the provider accepts "
+                    "only tokens carrying it, so a re-created repository of the same name gets nothing.",
+    )
+    repository_owner_id: GitHubId = Field(
+        description="Numeric ID of the owning user or organization (`gh api repos/OWNER/REPO --jq .owner.id`).",
     )
     deploy_ref: str = Field(
         platform.GITHUB_DEFAULT_DEPLOY_REF, pattern=GIT_REF,
@@ -92,14 +99,16 @@ class GitHub(Strict):
     )
     deploy_environment: Optional[str] = Field(
         None, pattern=GITHUB_ENVIRONMENT,
-        description="GitHub environment a job must run in to impersonate the deploy identity (so its required "
-                    "reviewers approve every deploy); unset: any job on deploy_ref.",
+        description="GitHub environment a job must run in to impersonate the deploy identity (so its protection "
+                    "rules, e.g. required reviewers, approve every deploy); default: the environment name. "
+                    "The deploy workflow runs the environment's job in it (gkeml env list).",
     )
 
 
 class CI(Strict):
-    """Names and permissions of the CI identities: ``service_account`` deploys (default branch
-    only), ``plan_service_account`` only reads (any workflow run of the repository)."""
+    """Names and permissions of the CI identities: ``service_account`` deploys (default branch, in
+    the environment's GitHub environment only), ``plan_service_account`` only reads (any workflow run
+    of the repository)."""
 
     service_account: str = Field(
         "gkeml-ci", pattern=SERVICE_ACCOUNT_ID,
@@ -140,6 +149,12 @@ class Bootstrap(Strict):
     state: StateBucket
     github: GitHub
     ci: CI = Field(default_factory=CI)
+
+    @model_validator(mode="after")
+    def _deploy_environment(self) -> "Bootstrap":
+        if self.github.deploy_environment is None:
+            self.github.deploy_environment = self.name
+        return self
 
     @property
     def state_project(self) -> str:
@@ -212,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m gkeml.config.bootstrap",
         description="Print the Workload Identity provider and the plan and deploy service accounts of ENV as "
                     "key=value lines (append them to $GITHUB_OUTPUT in a workflow). Pull-request jobs use "
-                    "plan_service_account (read-only); deploy jobs use deploy_service_account, which only runs "
-                    "of github.deploy_ref (and github.deploy_environment, if set) can impersonate.",
+                    "plan_service_account (read-only); deploy jobs use deploy_service_account, which only jobs "
+                    "of github.deploy_ref running in the GitHub environment github.deploy_environment can impersonate.",
     )
     parser.add_argument("env", help="environment name: reads DIR/ENV.yaml")
     parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")

@@ -4,9 +4,10 @@ It creates what the environment's own stacks need before their first deploy:
 the Terraform state bucket, the project APIs and two CI identities, service
 accounts GitHub Actions impersonates through Workload Identity Federation (no
 key exists): a read-only PLAN identity any workflow run of the repository may
-use (pull-request diffs), and the DEPLOY identity only runs of the default
-branch (and, if configured, of one GitHub environment) may use. Its own state is LOCAL on the first run (the bucket does not exist
-yet) and can be migrated into the bucket afterwards (``state.bootstrap_backend: gcs``).
+use (pull-request diffs), and the DEPLOY identity only jobs of the default
+branch running in the environment's GitHub environment may use. Its own state
+is LOCAL on the first run (the bucket does not exist yet) and can be migrated
+into the bucket afterwards (``state.bootstrap_backend: gcs``).
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ class BootstrapStack(TerraformStack):
                 "google.subject": "assertion.sub",
                 "attribute.repository": "assertion.repository",
                 "attribute.repository_id": "assertion.repository_id",
+                "attribute.repository_owner_id": "assertion.repository_owner_id",
                 "attribute.ref": "assertion.ref",
                 # pull_request runs carry no environment claim
                 "attribute.environment": f"has(assertion.environment) ? assertion.environment : "
@@ -195,7 +197,7 @@ class BootstrapStack(TerraformStack):
         TerraformOutput(self, "plan_service_account", value=self.plan_service_account.email,
                         description="read-only identity of pull-request diffs (any workflow run of the repository)")
         TerraformOutput(self, "deploy_service_account", value=self.deploy_service_account.email,
-                        description="deploy identity (runs of github.deploy_ref / github.deploy_environment only)")
+                        description="deploy identity (jobs of github.deploy_ref in github.deploy_environment only)")
         TerraformOutput(self, "state_bucket", value=self.boot.state.bucket)
 
 
@@ -205,21 +207,22 @@ def stack_name(env: str) -> str:
 
 
 def attribute_condition(boot: Bootstrap) -> str:
-    """CEL condition of the OIDC provider: only tokens of the platform repository are accepted."""
-    condition = f"assertion.repository == '{boot.github.repository}'"
-    if boot.github.repository_id:
-        condition += f" && assertion.repository_id == '{boot.github.repository_id}'"
-    return condition
+    """CEL condition of the OIDC provider: only tokens of the platform repository are accepted,
+    identified by its numeric repository and owner IDs (a name can be re-registered by anyone
+    once freed; the IDs cannot). The name check is kept for readability and renames."""
+    github = boot.github
+    return (f"assertion.repository == '{github.repository}'"
+            f" && assertion.repository_id == '{github.repository_id}'"
+            f" && assertion.repository_owner_id == '{github.repository_owner_id}'")
 
 
 def deploy_principal_set(boot: Bootstrap) -> str:
-    """Who may impersonate the deploy identity: runs of ``github.deploy_ref`` and, when
-    ``github.deploy_environment`` is set, only jobs in that GitHub environment. The provider's
+    """Who may impersonate the deploy identity: jobs of ``github.deploy_ref`` that run in the GitHub
+    environment ``github.deploy_environment`` (so they passed its protection rules). The provider's
     attribute condition already limits the pool to the platform repository."""
-    if boot.github.deploy_environment:
-        return platform.github_ref_environment_principal_set(
-            boot.project.number, boot.ci.pool, boot.github.deploy_ref, boot.github.deploy_environment)
-    return platform.github_ref_principal_set(boot.project.number, boot.ci.pool, boot.github.deploy_ref)
+    github = boot.github
+    return platform.github_ref_environment_principal_set(
+        boot.project.number, boot.ci.pool, github.deploy_ref, github.deploy_environment)
 
 
 def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]:

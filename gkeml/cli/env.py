@@ -1,0 +1,439 @@
+"""``gkeml env``: the environments in deploy order (what the CI workflows iterate over) and a
+new environment copied from an existing one, with every value that must differ marked.
+
+The workflows read the list at run time (``gkeml env list --format json``), so adding an
+environment is two files, one bootstrap run and one GitHub environment: no workflow edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from gkeml.cli.output import add_format_option, print_json, progress, table
+from gkeml.config import ConfigError, ConfigProblem, Environment, load_environments, load_named_environment
+from gkeml.config.model import DNS_LABEL
+
+TIER_ORDER = ("dev", "staging", "prod")  # deploy order: every dev, then every staging, then every prod
+CHANGE_ME = "CHANGE ME"
+PLACEHOLDER = "CHANGE-ME"  # fails the pattern of project ids, numbers, hosts and prefixes: synth stops there
+EPILOG = """\
+examples:
+  gkeml env list
+  gkeml env list --format json          # what deploy.yml and pr.yml iterate over
+  gkeml env new qa --from staging       # writes environments/qa.yaml and bootstrap/qa.yaml
+  gkeml env new qa --from staging --project-id acme-ml-qa --project-number 104857600321 \\
+      --host chat=chat.qa.ml.acme.example --queue research-qa
+
+Values that must differ between environments (project id and number, public hosts, W&B Launch
+queues, an explicit name prefix) are never copied: they become CHANGE-ME placeholders marked
+'# CHANGE ME', which fail `make synth` with file:line until filled, or take the options above.
+An option repeating another environment's value is refused (exit 2).
+
+exit codes: 0 listed / written, 2 usage or configuration error (nothing written)."""
+
+
+def register(sub) -> None:
+    """Add the ``env`` subcommand with ``list`` and ``new``."""
+    p = sub.add_parser(
+        "env", help="list the environments in deploy order; create one from another",
+        description="The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
+                    "name), and a new environment copied from an existing one.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(func=lambda args: _usage(p))
+    commands = p.add_subparsers(dest="env_command", metavar="COMMAND")
+
+    ls = commands.add_parser(
+        "list", help="environments in deploy order (the CI matrix)",
+        description="Load every environments/*.yaml and its bootstrap/<name>.yaml, check that no two "
+                    "environments share what must be unique, and print them in deploy order: tier "
+                    "(dev, staging, prod), then name. Exit 2 on any configuration problem.",
+    )
+    _dirs(ls)
+    add_format_option(ls)
+    ls.set_defaults(func=run_list)
+
+    new = commands.add_parser(
+        "new", help="write environments/NAME.yaml and bootstrap/NAME.yaml from another environment",
+        description="Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
+                    "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    new.add_argument("name", metavar="NAME", help="name of the new environment (a DNS label, e.g. qa)")
+    new.add_argument("--from", dest="source", metavar="SOURCE", required=True, help="environment to copy")
+    new.add_argument("--tier", choices=TIER_ORDER,
+                     help="tier of NAME (default: NAME if it is a tier, else the tier of SOURCE)")
+    new.add_argument("--project-id", metavar="ID", help="Google Cloud project id of NAME")
+    new.add_argument("--project-number", metavar="NUMBER", help="project number of NAME")
+    new.add_argument("--host", metavar="ENDPOINT=HOST", action="append", default=[],
+                     help="public host of an endpoint (repeat per endpoint)")
+    new.add_argument("--queue", metavar="QUEUE", action="append", default=[],
+                     help="W&B Launch queue of NAME (repeat; replaces the queues of SOURCE)")
+    _dirs(new)
+    new.set_defaults(func=run_new)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _dirs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--environments", metavar="DIR", default="environments",
+                        help="directory of <env>.yaml files (default: %(default)s)")
+    parser.add_argument("--bootstrap", metavar="DIR", default="bootstrap",
+                        help="directory of the bootstrap files (default: %(default)s)")
+
+
+# --- list ------------------------------------------------------------------------------
+
+
+def deploy_order(envs: list[Environment]) -> list[Environment]:
+    """Environments in the order CI deploys them: by tier (dev, staging, prod), then by name."""
+    return sorted(envs, key=lambda e: (TIER_ORDER.index(e.tier), e.name))
+
+
+def run_list(args) -> int:
+    """Print the environments in deploy order; exit 2 on a config problem or a clash between files."""
+    from gkeml.config.bootstrap import load_bootstrap
+
+    envs = load_environments(args.environments)
+    raise_on(clashes([(Path(args.environments) / f"{e.name}.yaml", e) for e in envs]))
+    rows = []
+    problems: list[ConfigProblem] = []
+    for env in deploy_order(envs):
+        try:
+            boot = load_bootstrap(Path(args.bootstrap) / f"{env.name}.yaml", env)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        rows.append({"name": env.name, "tier": env.tier, "project": env.project.id,
+                     "project_number": env.project.number, "region": env.project.region,
+                     "deploy_environment": boot.github.deploy_environment})
+    raise_on(problems)
+    if args.format == "json":
+        print_json(rows)
+    else:
+        print(table([[r["name"], r["tier"], r["project"], r["region"], r["deploy_environment"]] for r in rows],
+                    ["ENV", "TIER", "PROJECT", "REGION", "GITHUB ENVIRONMENT"]))
+    return 0
+
+
+def raise_on(problems: list[ConfigProblem]) -> None:
+    """Raise the problems as one ConfigError (the CLI prints them and exits 2)."""
+    if problems:
+        raise ConfigError(problems)
+
+
+# --- what must be unique across environments --------------------------------------------
+
+
+@dataclass(frozen=True)
+class UniqueValue:
+    """One value an environment must not share with another: where it is and what it is."""
+
+    path: tuple
+    what: str
+    value: str
+
+
+def unique_values(env: Environment) -> Iterator[UniqueValue]:
+    """The values of ``env`` no other environment may have: its project, its globally named
+    buckets, public hosts, W&B Launch queues and Terraform state objects."""
+    from gkeml.naming import Names
+
+    names = Names(env)
+    yield UniqueValue(("project", "id"), "project id", env.project.id)
+    yield UniqueValue(("project", "number"), "project number", env.project.number)
+    for i, bucket in enumerate(env.buckets):  # bucket names are global across all of Cloud Storage
+        yield UniqueValue(("buckets", i, "name"), "bucket", names.bucket(bucket.name))
+    for i, endpoint in enumerate(env.endpoints):
+        yield UniqueValue(("endpoints", i, "host"), "host", endpoint.host)
+    if env.launch is not None:
+        for i, queue in enumerate(env.launch.queues):
+            yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue",
+                              f"{env.launch.entity}/{queue.name}")
+    for stack in (names.cloud_stack, names.k8s_stack):
+        yield UniqueValue(("state", "prefix"), "Terraform state",
+                          f"gs://{env.state.bucket}/{names.state_prefix(stack)}")
+
+
+def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
+    """One problem per value an environment shares with an earlier one (file, line and field of the later)."""
+    seen: dict[tuple[str, str], Path] = {}
+    problems = []
+    for path, env in files:
+        for item in unique_values(env):
+            first = seen.setdefault((item.what, item.value), path)
+            if first != path:
+                problems.append(ConfigProblem(str(path), line_of(path, item.path), field_name(item.path),
+                                              f"{item.what} {item.value!r} is also used by {first}; "
+                                              "each environment needs its own"))
+    return problems
+
+
+def line_of(path: Path, field: tuple) -> int:
+    """1-based line of ``field`` (or of its closest parent key) in a YAML file."""
+    from gkeml.config.loader import _line, _plain  # the loader's own line bookkeeping
+    from ruamel.yaml import YAML
+
+    lines: dict[tuple, int] = {}
+    _plain(YAML(typ="rt").load(path.read_text()), (), lines)
+    return _line(field, lines)
+
+
+def field_name(path: tuple) -> str:
+    """``("launch", "queues", 0, "name")`` -> ``launch.queues[0].name``."""
+    from gkeml.config.loader import _field
+
+    return _field(path)
+
+
+# --- new -------------------------------------------------------------------------------
+
+
+def run_new(args) -> int:
+    """Write environments/NAME.yaml and bootstrap/NAME.yaml from SOURCE (both or neither)."""
+    from gkeml.config.bootstrap import load_bootstrap
+
+    env_dir, boot_dir = Path(args.environments), Path(args.bootstrap)
+    if not re.fullmatch(DNS_LABEL, args.name):
+        return _refuse(f"NAME: {args.name!r} is not a DNS label "
+                       "(lowercase letters, digits, '-', starting with a letter)")
+    targets = [env_dir / f"{args.name}.yaml", boot_dir / f"{args.name}.yaml"]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing:
+        return _refuse(f"{', '.join(existing)}: already exists; choose another NAME or remove it")
+    source = load_named_environment(env_dir, args.source, field="--from")
+    load_bootstrap(boot_dir / f"{args.source}.yaml", source)  # the copy starts from a valid pair
+    others = load_environments(env_dir)
+    hosts = _hosts(args.host, source)
+    if isinstance(hosts, str):
+        return _refuse(hosts)
+    refused = _taken(args, hosts, others, env_dir)
+    if refused:
+        return _refuse(refused)
+
+    tier = args.tier or (args.name if args.name in TIER_ORDER else source.tier)
+    env_text, env_todo = new_environment_text(
+        (env_dir / f"{args.source}.yaml").read_text(), source, args.name, tier,
+        project_id=args.project_id, project_number=args.project_number, hosts=hosts, queues=args.queue,
+        explicit_tier=tier != args.name,
+    )
+    boot_text, boot_todo = new_bootstrap_text(
+        (boot_dir / f"{args.source}.yaml").read_text(), args.source, args.name,
+        project_id=args.project_id, project_number=args.project_number,
+    )
+    if not env_todo and not boot_todo:  # complete: it must load, with its bootstrap, and clash with nothing
+        _check_complete(targets, [env_text, boot_text], others)
+    _write_both(targets, [env_text, boot_text])
+    progress(f"gkeml: wrote {targets[0]} and {targets[1]} (copied from {args.source})")
+    todo = [(targets[0], p, m) for p, m in env_todo] + [(targets[1], p, m) for p, m in boot_todo]
+    for path, field, message in todo:
+        print(f"{path}:{line_of(path, field)}: {field_name(field)}: {CHANGE_ME}: {message}")
+    if todo:
+        progress(f"gkeml: fill in the {len(todo)} value(s) marked '# {CHANGE_ME}' above; "
+                 "`make synth` fails on each until then")
+    progress(f"then: make bootstrap-deploy ENV={args.name}, and add the GitHub environment "
+             f"'{args.name}' (docs/ci.md)")
+    return 0
+
+
+def _refuse(message: str) -> int:
+    print(f"gkeml env new: {message}", file=sys.stderr)
+    return 2
+
+
+def _hosts(options: list[str], source: Environment) -> dict[str, str] | str:
+    """``--host ENDPOINT=HOST`` options as a dict, or the message refusing them."""
+    endpoints = [e.name for e in source.endpoints]
+    hosts: dict[str, str] = {}
+    for option in options:
+        endpoint, sep, host = option.partition("=")
+        if not sep or endpoint not in endpoints:
+            return (f"--host {option!r}: use ENDPOINT=HOST with an endpoint of the source "
+                    f"({', '.join(endpoints) or 'it has none'})")
+        hosts[endpoint] = host
+    return hosts
+
+
+def _taken(args, hosts: dict[str, str], others: list[Environment], env_dir: Path) -> str:
+    """The message refusing an option that repeats a value another environment has, or ''."""
+    owners = {(u.what, u.value): env.name for env in others for u in unique_values(env)}
+    entity = None
+    source = next(e for e in others if e.name == args.source)
+    if source.launch is not None:
+        entity = source.launch.entity
+    wanted = [("--project-id", "project id", args.project_id), ("--project-number", "project number",
+                                                                  args.project_number)]
+    wanted += [(f"--host {endpoint}=...", "host", host) for endpoint, host in hosts.items()]
+    wanted += [("--queue", "W&B Launch queue", f"{entity}/{queue}") for queue in args.queue]
+    for option, what, value in wanted:
+        if value is not None and (what, value) in owners:
+            shown = value.split("/", 1)[1] if what == "W&B Launch queue" else value
+            return (f"{option}: {shown!r} is the {what} of {env_dir / owners[(what, value)]}.yaml; "
+                    f"each environment needs its own")
+    return ""
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    return yaml
+
+
+def _dump(data: Any, header: list[str], source: str, name: str) -> str:
+    """YAML text of ``data`` after ``header``; comments that quote the source's name quote the new one."""
+    out = io.StringIO()
+    _yaml().dump(data, out)
+    lines = [line.replace(f"'{source}'", f"'{name}'") if line.lstrip().startswith("#") else line
+             for line in out.getvalue().splitlines(keepends=True)]
+    return "".join(line + "\n" for line in header) + "".join(lines)
+
+
+def _split_header(text: str) -> tuple[list[str], str]:
+    """The leading comment lines of a file (kept: schema modelines only) and the rest."""
+    lines = text.splitlines(keepends=True)
+    n = 0
+    while n < len(lines) and lines[n].startswith("#"):
+        n += 1
+    keep = [line.rstrip("\n") for line in lines[:n] if line.startswith("# yaml-language-server:")]
+    return keep, "".join(lines[n:])
+
+
+def _mark(mapping, key: str, value: Any, note: str, todo: list, path: tuple) -> None:
+    """Put ``value`` at ``key`` with a '# CHANGE ME: note' comment and record it as to do."""
+    mapping[key] = value
+    mapping.yaml_add_eol_comment(f"# {CHANGE_ME}: {note}", key)
+    todo.append((path, note))
+
+
+def new_environment_text(text: str, source: Environment, name: str, tier: str, *, project_id: str | None,
+                         project_number: str | None, hosts: dict[str, str], queues: list[str],
+                         explicit_tier: bool) -> tuple[str, list[tuple[tuple, str]]]:
+    """environments/NAME.yaml from SOURCE's text, and the (path, note) of each value left to fill in."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    keep, body = _split_header(text)
+    data = _yaml().load(body)
+    todo: list[tuple[tuple, str]] = []
+    data["name"] = name
+    if explicit_tier:
+        if "tier" in data:
+            data["tier"] = tier
+        else:
+            data.insert(list(data).index("name") + 1, "tier", tier,
+                        comment=f"copied from {source.name}; defaults (deletion protection, channel) follow it")
+    project = data["project"]
+    for key, given, what in (("id", project_id, "project id"), ("number", project_number, "project number")):
+        if given is None:
+            _mark(project, key, PLACEHOLDER, f"the {what} of {name} ({source.name} has "
+                                             f"{getattr(source.project, key)!r}; each environment needs its own)",
+                  todo, ("project", key))
+        else:
+            project[key] = given
+    labels = project.get("labels") or {}
+    if labels.get("env") == source.name:
+        labels["env"] = name
+    if "prefix" in data:  # bucket names derive from it and are global
+        _mark(data, "prefix", PLACEHOLDER, f"a name prefix of {name} (bucket names are global)", todo, ("prefix",))
+    for i, endpoint in enumerate(data.get("endpoints") or []):
+        if endpoint["name"] in hosts:
+            endpoint["host"] = hosts[endpoint["name"]]
+        else:
+            _mark(endpoint, "host", PLACEHOLDER, f"a public host of {name} ({source.name} has "
+                                                 f"{endpoint['host']!r})", todo, ("endpoints", i, "host"))
+    launch = data.get("launch")
+    if launch is not None:
+        taken = ", ".join(q.name for q in source.launch.queues)
+        new = CommentedSeq()
+        for i, queue in enumerate(queues or [""] * len(launch["queues"])):
+            item = CommentedMap(name=queue)
+            if not queue:
+                _mark(item, "name", "", f"a W&B Launch queue of {name} ({source.name} polls {taken})",
+                      todo, ("launch", "queues", i, "name"))
+            new.append(item)
+        launch["queues"] = new
+    header = keep + [f"# {name}: copied from {source.name} by `gkeml env new`. Values marked '# {CHANGE_ME}' "
+                     "must differ from every other environment."]
+    return _dump(data, header, source.name, name), todo
+
+
+def new_bootstrap_text(text: str, source: str, name: str, *, project_id: str | None,
+                       project_number: str | None) -> tuple[str, list[tuple[tuple, str]]]:
+    """bootstrap/NAME.yaml from SOURCE's, and the (path, note) of each value left to fill in."""
+    _, body = _split_header(text)
+    data = _yaml().load(body)
+    todo: list[tuple[tuple, str]] = []
+    data["name"] = name
+    project = data["project"]
+    for key, given in (("id", project_id), ("number", project_number)):
+        if given is None:
+            _mark(project, key, PLACEHOLDER, f"= project.{key} in environments/{name}.yaml", todo, ("project", key))
+        else:
+            project[key] = given
+    state = data["state"]
+    if state.get("create", True):  # one bootstrap file creates the bucket: the source's
+        state["create"] = False
+        state.yaml_add_eol_comment(f"# created by bootstrap/{source}.yaml", "create")
+    state.pop("bootstrap_backend", None)  # the first run of a bootstrap keeps its state locally
+    github = data["github"]
+    github["deploy_environment"] = name
+    ci = data.get("ci") or {}
+    if "plan_secrets" in ci:  # secrets are named <env>-<secret>
+        ci["plan_secrets"] = [f"{name}-{s[len(source) + 1:]}" if s.startswith(f"{source}-") else s
+                              for s in ci["plan_secrets"]]
+    header = [f"# Bootstrap of {name}: copied from {source} by `gkeml env new`; apply once: "
+              f"make bootstrap-deploy ENV={name} (docs/bootstrap.md)."]
+    return _dump(data, header, source, name), todo
+
+
+def _check_complete(targets: list[Path], texts: list[str], others: list[Environment]) -> None:
+    """A copy without placeholders must load as a pair and clash with no other environment."""
+    from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.config.loader import load_environment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = [Path(tmp, str(i), target.name) for i, target in enumerate(targets)]
+        for path, text in zip(staged, texts):
+            path.parent.mkdir()
+            path.write_text(text)
+        try:
+            env = load_environment(staged[0])
+            load_bootstrap(staged[1], env)
+            problems = clashes([(targets[0].parent / f"{e.name}.yaml", e) for e in others] + [(staged[0], env)])
+        except ConfigError as exc:
+            problems = exc.problems
+        for problem in problems:  # name the files as they will be
+            for path, target in zip(staged, targets):
+                problem.file = problem.file.replace(str(path), str(target))
+        raise_on(problems)
+
+
+def _write_both(targets: list[Path], texts: list[str]) -> None:
+    """Write every file or none: each goes to a temporary file beside it, then all are renamed."""
+    staged = []
+    try:
+        for target, text in zip(targets, texts):
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            staged.append((tmp, target))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

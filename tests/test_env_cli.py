@@ -1,0 +1,228 @@
+"""``gkeml env list`` (the CI matrix: deploy order, clashes between files) and ``gkeml env new``
+(a copy whose unique values are placeholders or options, refusing values another environment has),
+on small environments written here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+ENVIRONMENT = """\
+# yaml-language-server: $schema=../schema/environment.schema.json
+# {name}: a small test environment.
+name: {name}
+{tier}project:
+  id: {project}
+  number: "{number}"
+  region: us-central1
+  labels:
+    env: {name}
+state:
+  bucket: test-tfstate
+network:
+  subnet_cidr: 10.10.0.0/20
+  pods_cidr: 10.16.0.0/14
+  services_cidr: 10.10.16.0/20
+teams:
+  - name: research
+secrets:
+  - name: wandb-api-key
+identities:
+  - name: launch-agent
+    namespace: research
+    service_account: wandb-launch-serviceaccount-wandb
+    secrets: [wandb-api-key]
+endpoints:
+  - name: chat
+    host: {host}
+launch:
+  identity: launch-agent
+  entity: test-entity
+  queues: [{{name: {queue}}}]
+"""
+BOOTSTRAP = """\
+# Bootstrap of {name}.
+name: {name}
+project: {{id: {project}, number: "{number}", region: us-central1}}
+state:
+  bucket: test-tfstate
+{create}github:
+  repository: test/platform
+  repository_id: "101"
+  repository_owner_id: "202"
+  # only jobs in the GitHub environment '{name}' may deploy
+  deploy_environment: {name}
+ci:
+  plan_secrets: [{name}-wandb-api-key]
+"""
+
+
+def write_env(root: Path, name: str, project: str, number: str, host: str, queue: str, tier: str = "",
+              creates_bucket: bool = False) -> None:
+    (root / "environments").mkdir(exist_ok=True)
+    (root / "bootstrap").mkdir(exist_ok=True)
+    (root / "environments" / f"{name}.yaml").write_text(ENVIRONMENT.format(
+        name=name, project=project, number=number, host=host, queue=queue, tier=f"tier: {tier}\n" if tier else ""))
+    (root / "bootstrap" / f"{name}.yaml").write_text(BOOTSTRAP.format(
+        name=name, project=project, number=number, create="" if creates_bucket else "  create: false\n"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Three environments, written out of deploy order on purpose."""
+    write_env(tmp_path, "prod", "test-ml-prod", "300000001", "chat.test.example", "research-prod")
+    write_env(tmp_path, "alpha", "test-ml-alpha", "300000002", "chat.alpha.test.example", "research-alpha",
+              tier="staging")
+    write_env(tmp_path, "dev", "test-ml-dev", "300000003", "chat.dev.test.example", "research-dev",
+              creates_bucket=True)
+    return tmp_path
+
+
+def gkeml(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def scalars(node) -> list:
+    """Every scalar value in parsed YAML."""
+    if isinstance(node, dict):
+        return [v for value in node.values() for v in scalars(value)]
+    if isinstance(node, list):
+        return [v for value in node for v in scalars(value)]
+    return [node]
+
+
+def listed(cwd: Path) -> list[dict]:
+    result = gkeml(cwd, "env", "list", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_list_is_in_deploy_order_with_the_github_environment_of_each(repo):
+    rows = listed(repo)
+    assert [(r["name"], r["tier"]) for r in rows] == [("dev", "dev"), ("alpha", "staging"), ("prod", "prod")]
+    assert rows[0] == {"name": "dev", "tier": "dev", "project": "test-ml-dev", "project_number": "300000003",
+                       "region": "us-central1", "deploy_environment": "dev"}
+    table = gkeml(repo, "env", "list")
+    assert table.returncode == 0
+    assert [line.split()[0] for line in table.stdout.splitlines()[2:]] == ["dev", "alpha", "prod"]
+
+
+@pytest.mark.parametrize(("field", "copied", "message"), [
+    ("host", "chat.dev.test.example", "endpoints[0].host: host 'chat.dev.test.example' is also used by"),
+    ("queue", "research-dev", "launch.queues[0].name: W&B Launch queue 'test-entity/research-dev' is also used by"),
+    ("project", "test-ml-dev", "project.id: project id 'test-ml-dev' is also used by"),
+])
+def test_list_refuses_two_environments_sharing_what_must_be_unique(repo, field, copied, message):
+    values = {"project": "test-ml-zeta", "number": "300000004", "host": "chat.zeta.test.example",
+              "queue": "research-zeta"}
+    values[field] = copied
+    write_env(repo, "zeta", tier="staging", **values)  # files are read by name: the clash is reported on zeta
+    result = gkeml(repo, "env", "list", "--format", "json")
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("environments/zeta.yaml:") and message in line, line
+    assert line.endswith("environments/dev.yaml; each environment needs its own")
+
+
+def test_list_needs_the_bootstrap_file_of_every_environment(repo):
+    (repo / "bootstrap" / "alpha.yaml").unlink()
+    result = gkeml(repo, "env", "list")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "bootstrap/alpha.yaml: cannot read: No such file or directory"
+
+
+def test_new_marks_what_must_change_and_synth_fails_there_until_it_is_filled(repo):
+    result = gkeml(repo, "env", "new", "qa", "--from", "dev")
+    assert result.returncode == 0, result.stderr
+    env_text = (repo / "environments" / "qa.yaml").read_text()
+    boot_text = (repo / "bootstrap" / "qa.yaml").read_text()
+    todo = result.stdout.splitlines()
+    assert [t.split(": ", 2)[1] for t in todo] == ["project.id", "project.number", "endpoints[0].host",
+                                                   "launch.queues[0].name", "project.id", "project.number"]
+    # every line named is a line marked in the file
+    for line in todo:
+        path, number = line.split(":")[:2]
+        assert "# CHANGE ME" in (repo / path).read_text().splitlines()[int(number) - 1], line
+    # no value that must be unique was copied (the comments may quote them)
+    values = set(scalars(yaml.safe_load(env_text))) | set(scalars(yaml.safe_load(boot_text)))
+    assert not values & {"test-ml-dev", "300000003", "chat.dev.test.example", "research-dev"}
+    assert "name: qa" in env_text and "env: qa" in env_text and "tier: dev" in env_text
+    assert env_text.startswith("# yaml-language-server: $schema=../schema/environment.schema.json\n")
+    assert "deploy_environment: qa" in boot_text and "qa-wandb-api-key" in boot_text
+    assert "GitHub environment 'qa'" in boot_text
+    assert "create: false" in boot_text  # dev's bootstrap creates the shared bucket
+    # the synth (and the CI list) stops with file:line at each placeholder
+    from gkeml.config import ConfigError, load_environment
+
+    with pytest.raises(ConfigError) as err:
+        load_environment(repo / "environments" / "qa.yaml")
+    lines = {p.line for p in err.value.problems}
+    assert lines == {int(t.split(":")[1]) for t in todo if t.startswith("environments/")}
+    listing = gkeml(repo, "env", "list")
+    assert listing.returncode == 2 and "environments/qa.yaml:" in listing.stderr
+
+
+def test_new_with_every_unique_value_given_is_a_working_environment(repo):
+    result = gkeml(repo, "env", "new", "qa", "--from", "alpha", "--project-id", "test-ml-qa",
+                   "--project-number", "300000009", "--host", "chat=chat.qa.test.example", "--queue", "research-qa")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # nothing left to fill in
+    rows = listed(repo)
+    assert [r["name"] for r in rows] == ["dev", "alpha", "qa", "prod"]  # staging tier, copied from alpha
+    from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.config import load_environment
+
+    env = load_environment(repo / "environments" / "qa.yaml")
+    boot = load_bootstrap(repo / "bootstrap" / "qa.yaml", env)
+    assert (env.project.id, env.endpoints[0].host, env.launch.queues[0].name) == (
+        "test-ml-qa", "chat.qa.test.example", "research-qa")
+    assert boot.github.deploy_environment == "qa" and boot.state.create is False
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--project-id", "test-ml-prod"], "--project-id: 'test-ml-prod' is the project id of environments/prod.yaml"),
+    (["--project-number", "300000002"],
+     "--project-number: '300000002' is the project number of environments/alpha.yaml"),
+    (["--host", "chat=chat.dev.test.example"], "'chat.dev.test.example' is the host of environments/dev.yaml"),
+    (["--queue", "research-prod"], "--queue: 'research-prod' is the W&B Launch queue of environments/prod.yaml"),
+    (["--host", "nope=x.test.example"],
+     "--host 'nope=x.test.example': use ENDPOINT=HOST with an endpoint of the source (chat)"),
+])
+def test_new_refuses_a_value_another_environment_has_and_writes_nothing(repo, options, message):
+    result = gkeml(repo, "env", "new", "qa", "--from", "dev", *options)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert not (repo / "environments" / "qa.yaml").exists() and not (repo / "bootstrap" / "qa.yaml").exists()
+
+
+def test_new_refuses_a_name_whose_state_would_land_on_another_stack(repo):
+    """<env>-k8s is the in-cluster stack of <env>: an environment of that name would share its state."""
+    result = gkeml(repo, "env", "new", "dev-k8s", "--from", "dev", "--project-id", "test-ml-dk", "--project-number",
+                   "300000010", "--host", "chat=chat.dk.test.example", "--queue", "research-dk")
+    assert result.returncode == 2
+    assert "environments/dev-k8s.yaml:" in result.stderr
+    assert "Terraform state 'gs://test-tfstate/gkeml/dev-k8s' is also used by environments/dev.yaml" in result.stderr
+    assert not (repo / "environments" / "dev-k8s.yaml").exists()
+
+
+def test_new_refuses_an_existing_name_an_unknown_source_and_a_bad_name(repo):
+    exists = gkeml(repo, "env", "new", "alpha", "--from", "dev")
+    assert exists.returncode == 2 and "environments/alpha.yaml, bootstrap/alpha.yaml: already exists" in exists.stderr
+    unknown = gkeml(repo, "env", "new", "qa", "--from", "nope")
+    assert unknown.returncode == 2 and "no environment 'nope'; defined: alpha, dev, prod" in unknown.stderr
+    bad = gkeml(repo, "env", "new", "QA", "--from", "dev")
+    assert bad.returncode == 2 and "'QA' is not a DNS label" in bad.stderr
+    assert sorted(p.name for p in (repo / "environments").iterdir()) == ["alpha.yaml", "dev.yaml", "prod.yaml"]
+
+
+def test_env_without_a_command_prints_help_and_is_a_usage_error(repo):
+    result = gkeml(repo, "env")
+    assert result.returncode == 2 and "list" in result.stderr and "new" in result.stderr
