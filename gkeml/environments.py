@@ -4,12 +4,14 @@ here, so a file is judged the same way everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import load_config_file
-from gkeml.naming import name_problems
+from gkeml.config.loader import field_name, line_of, load_config_file, load_yaml, read_config_text
+from gkeml.naming import Names, name_problems
 
 
 def _checks(env: Environment) -> list:
@@ -50,11 +52,69 @@ def load_environments(directory: str | Path) -> list[Environment]:
     files = sorted(Path(directory).glob("*.yaml"))
     if not files:
         raise ConfigError([ConfigProblem(str(directory), 0, "", "no environment files (*.yaml) found")])
+    loaded: list[tuple[Path, Environment]] = []
     for f in files:
         try:
-            envs.append(load_environment(f))
+            loaded.append((f, load_environment(f)))
         except ConfigError as exc:
             problems += exc.problems
+    problems += clashes(loaded)
     if problems:
         raise ConfigError(problems)
-    return envs
+    return [env for _, env in loaded]
+
+
+# --- what must be unique across environments --------------------------------------------
+
+
+@dataclass(frozen=True)
+class UniqueValue:
+    """One value an environment must not share with another: where it is and what it is."""
+
+    path: tuple
+    what: str
+    value: str
+
+
+def unique_values(env: Environment) -> Iterator[UniqueValue]:
+    """The values of ``env`` no other environment may have: its project, its stack names, its
+    globally named buckets, public hosts, W&B Launch queues and Terraform state objects."""
+    names = Names.of(env)
+    yield UniqueValue(("project", "id"), "project id", env.project.id)
+    yield UniqueValue(("project", "number"), "project number", env.project.number)
+    for stack in (names.cloud_stack, names.k8s_stack):  # `dev` and `dev-k8s` would collide
+        yield UniqueValue(("name",), "stack name", stack)
+    for i, bucket in enumerate(env.buckets):  # bucket names are global across all of Cloud Storage
+        yield UniqueValue(("buckets", i, "name"), "bucket", names.bucket(bucket.name))
+    yield UniqueValue(("prefix",), "bucket", names.access_log_bucket)
+    for i, endpoint in enumerate(env.endpoints):
+        yield UniqueValue(("endpoints", i, "host"), "host", endpoint.host)
+    if env.launch is not None:
+        for i, queue in enumerate(env.launch.queues):
+            yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue",
+                              f"{env.launch.entity}/{queue.name}")
+    for stack in (names.cloud_stack, names.k8s_stack):
+        yield UniqueValue(("state", "prefix"), "Terraform state", f"gs://{env.state.bucket}/{names.state(stack)}")
+
+
+def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
+    """One problem per value an environment shares with an earlier one (file, line and field of the later)."""
+    seen: dict[tuple[str, str], Path] = {}
+    problems = []
+    for path, env in files:
+        for item in unique_values(env):
+            first = seen.setdefault((item.what, item.value), path)
+            if first != path:
+                problems.append(ConfigProblem(str(path), file_line(path, item.path), field_name(item.path),
+                                              f"{item.what} {item.value!r} is also used by {first}; "
+                                              "each environment needs its own"))
+    return problems
+
+
+def file_line(path: Path, field: tuple) -> int:
+    """1-based line of ``field`` (or of its closest parent key) in a YAML config file."""
+    try:
+        _, lines = load_yaml(read_config_text(path), str(path))
+    except ConfigError:
+        return 0
+    return line_of(field, lines)

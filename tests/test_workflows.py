@@ -366,7 +366,7 @@ def test_adding_an_environment_file_changes_the_matrix_with_no_workflow_edit(tmp
 
 def hosts_and_queues(source: str, name: str) -> list[str]:
     """--host/--queue options giving the copy of ``source`` its own hosts and queues."""
-    from gkeml.config import load_environment
+    from gkeml.environments import load_environment
 
     env = load_environment(ROOT / "environments" / f"{source}.yaml")
     options = [f"--host={e.name}={e.name}.{name}.test.example" for e in env.endpoints]

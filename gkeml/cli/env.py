@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from gkeml.cli.output import add_format_option, print_json, progress, table
-from gkeml.config import ConfigError, ConfigProblem, Environment, load_environments, load_named_environment
+from gkeml.config import ConfigError, ConfigProblem, Environment
+from gkeml.config.loader import field_name
+from gkeml.environments import clashes, file_line, load_environments, load_named_environment, unique_values
 from gkeml.config.model import DNS_LABEL
 
 TIER_ORDER = ("dev", "staging", "prod")  # deploy order: every dev, then every staging, then every prod
@@ -106,7 +108,6 @@ def run_list(args) -> int:
     from gkeml.config.bootstrap import load_bootstrap
 
     envs = load_environments(args.environments)
-    raise_on(clashes([(Path(args.environments) / f"{e.name}.yaml", e) for e in envs]))
     rows = []
     problems: list[ConfigProblem] = []
     for env in deploy_order(envs):
@@ -131,70 +132,6 @@ def raise_on(problems: list[ConfigProblem]) -> None:
     """Raise the problems as one ConfigError (the CLI prints them and exits 2)."""
     if problems:
         raise ConfigError(problems)
-
-
-# --- what must be unique across environments --------------------------------------------
-
-
-@dataclass(frozen=True)
-class UniqueValue:
-    """One value an environment must not share with another: where it is and what it is."""
-
-    path: tuple
-    what: str
-    value: str
-
-
-def unique_values(env: Environment) -> Iterator[UniqueValue]:
-    """The values of ``env`` no other environment may have: its project, its globally named
-    buckets, public hosts, W&B Launch queues and Terraform state objects."""
-    from gkeml.naming import Names
-
-    names = Names(env)
-    yield UniqueValue(("project", "id"), "project id", env.project.id)
-    yield UniqueValue(("project", "number"), "project number", env.project.number)
-    for i, bucket in enumerate(env.buckets):  # bucket names are global across all of Cloud Storage
-        yield UniqueValue(("buckets", i, "name"), "bucket", names.bucket(bucket.name))
-    for i, endpoint in enumerate(env.endpoints):
-        yield UniqueValue(("endpoints", i, "host"), "host", endpoint.host)
-    if env.launch is not None:
-        for i, queue in enumerate(env.launch.queues):
-            yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue",
-                              f"{env.launch.entity}/{queue.name}")
-    for stack in (names.cloud_stack, names.k8s_stack):
-        yield UniqueValue(("state", "prefix"), "Terraform state",
-                          f"gs://{env.state.bucket}/{names.state_prefix(stack)}")
-
-
-def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
-    """One problem per value an environment shares with an earlier one (file, line and field of the later)."""
-    seen: dict[tuple[str, str], Path] = {}
-    problems = []
-    for path, env in files:
-        for item in unique_values(env):
-            first = seen.setdefault((item.what, item.value), path)
-            if first != path:
-                problems.append(ConfigProblem(str(path), line_of(path, item.path), field_name(item.path),
-                                              f"{item.what} {item.value!r} is also used by {first}; "
-                                              "each environment needs its own"))
-    return problems
-
-
-def line_of(path: Path, field: tuple) -> int:
-    """1-based line of ``field`` (or of its closest parent key) in a YAML file."""
-    from gkeml.config.loader import _line, _plain  # the loader's own line bookkeeping
-    from ruamel.yaml import YAML
-
-    lines: dict[tuple, int] = {}
-    _plain(YAML(typ="rt").load(path.read_text()), (), lines)
-    return _line(field, lines)
-
-
-def field_name(path: tuple) -> str:
-    """``("launch", "queues", 0, "name")`` -> ``launch.queues[0].name``."""
-    from gkeml.config.loader import _field
-
-    return _field(path)
 
 
 # --- new -------------------------------------------------------------------------------
@@ -238,7 +175,7 @@ def run_new(args) -> int:
     progress(f"gkeml: wrote {targets[0]} and {targets[1]} (copied from {args.source})")
     todo = [(targets[0], p, m) for p, m in env_todo] + [(targets[1], p, m) for p, m in boot_todo]
     for path, field, message in todo:
-        print(f"{path}:{line_of(path, field)}: {field_name(field)}: {CHANGE_ME}: {message}")
+        print(f"{path}:{file_line(path, field)}: {field_name(field)}: {CHANGE_ME}: {message}")
     if todo:
         progress(f"gkeml: fill in the {len(todo)} value(s) marked '# {CHANGE_ME}' above; "
                  "`make synth` fails on each until then")
@@ -403,7 +340,7 @@ def new_bootstrap_text(text: str, source: str, name: str, *, project_id: str | N
 def _check_complete(targets: list[Path], texts: list[str], others: list[Environment]) -> None:
     """A copy without placeholders must load as a pair and clash with no other environment."""
     from gkeml.config.bootstrap import load_bootstrap
-    from gkeml.config.loader import load_environment
+    from gkeml.environments import load_environment
 
     with tempfile.TemporaryDirectory() as tmp:
         staged = [Path(tmp, str(i), target.name) for i, target in enumerate(targets)]

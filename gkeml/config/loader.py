@@ -169,14 +169,16 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
     return data, converter.lines
 
 
-def _field(path: tuple) -> str:
+def field_name(path: tuple) -> str:
+    """``("launch", "queues", 0, "name")`` -> ``launch.queues[0].name``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _line(path: tuple, lines: dict[tuple, int]) -> int:
+def line_of(path: tuple, lines: dict[tuple, int]) -> int:
+    """Line of ``path``, or of its closest parent that has one (1 when none does)."""
     while path:
         if path in lines:
             return lines[path]
@@ -264,6 +266,7 @@ def parse(
         raise ConfigError([ConfigProblem(file, 1, "", f"expected a mapping of keys at the top, got {got}")])
     problems: list[ConfigProblem] = []
     obj: M | None = None
+    resolved_from: dict[tuple, tuple] = getattr(model, "RESOLVED_FROM", {})
     try:
         obj = model.model_validate(data)
     except ValidationError as exc:
@@ -273,7 +276,11 @@ def parse(
             if message.startswith("@"):  # a model-level check naming its field (base.at)
                 field, message = message[1:].split(": ", 1)
                 loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
-            problems.append(ConfigProblem(file, _line(loc, lines), _field(loc), message))
+            where = loc
+            source = resolved_from.get(loc)
+            if loc not in lines and source is not None:  # a default filled in from another key
+                where, message = source, f"(from {field_name(source)}) {message}"
+            problems.append(ConfigProblem(file, line_of(where, lines), field_name(loc), message))
     except RecursionError:
         problems.append(ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels"))
     found: list[Problem] = list(raw_checks(data)) if raw_checks else []
@@ -281,7 +288,7 @@ def parse(
         found += checks(obj)
     seen = {(p.line, p.field, p.message) for p in problems}
     for path, message in found:
-        problem = ConfigProblem(file, _line(path, lines), _field(path), message)
+        problem = ConfigProblem(file, line_of(path, lines), field_name(path), message)
         if (problem.line, problem.field, problem.message) not in seen:
             seen.add((problem.line, problem.field, problem.message))
             problems.append(problem)

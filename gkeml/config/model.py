@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, time
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -365,6 +365,9 @@ class TrainingBudget(Strict):
 
 class Environment(Strict):
     """One environment: everything ``<env>.yaml`` describes."""
+
+    # Defaults filled in from another key: a problem with the default is reported at that key.
+    RESOLVED_FROM: ClassVar[dict[tuple, tuple]] = {("prefix",): ("project", "id")}
 
     name: DnsLabel = Field(description="Stack name; must equal the file name without .yaml.")
     tier: Tier = resolved("dev, staging or prod: picks the defaults and the guards.",
