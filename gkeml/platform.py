@@ -235,6 +235,11 @@ def wandb_api_key_secret(release: str) -> str:
     """The Secret (key ``password``) the chart reads the API key from (templates/deployment.yaml)."""
     return f"wandb-api-key-{release}"
 
+
+# Key of wandb_api_key_secret() that the chart and the Launch agent read (wandb/wandb
+# sdk/launch/runner/kubernetes_runner.py, ensure_api_key_secret; checked 2026-11).
+WANDB_API_KEY_SECRET_KEY = "password"
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
@@ -375,6 +380,3 @@ def get_credentials_command(cluster: str, location: str, project_id: str, dns_en
     """The gcloud command that writes (and selects) the kubeconfig context of a cluster."""
     command = f"gcloud container clusters get-credentials {cluster} --region {location} --project {project_id}"
     return command + " --dns-endpoint" if dns_endpoint else command
-
-
-WANDB_API_KEY_SECRET_KEY = "password"  # key of wandb_api_key_secret() the chart and the Launch agent read

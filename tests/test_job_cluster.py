@@ -367,7 +367,7 @@ def test_submit_to_an_unreachable_cluster_exits_1(envs, tmp_path):
     done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
                  kubeconfig=kubeconfig)
     assert done.returncode == 1
-    assert done.stderr.startswith(f"gkeml job submit: create Job research/finetune-l4-")
+    assert done.stderr.startswith("gkeml job submit: create Job research/finetune-l4-")
     assert f"cannot reach {server} (context '{LAB_ENTRY}')" in done.stderr and "refused" in done.stderr
 
 
@@ -398,3 +398,12 @@ def test_flex_start_needs_a_gke_version_that_has_it(kube, envs, tmp_path):
     assert done.returncode == 0, done.stderr
     (post,) = kube.sent("POST")
     assert post[3]["spec"]["template"]["spec"]["nodeSelector"][platform.FLEX_START_LABEL] == "true"
+
+
+def test_an_unreadable_kubeconfig_is_a_setup_error(tmp_path):
+    broken = tmp_path / "config"
+    broken.write_text("clusters: [\n")
+    done = gkeml("job", "list", kubeconfig=broken)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"gkeml job list: unreadable kubeconfig {broken}: ")
+    assert done.stderr.strip().endswith("(nothing was sent to the cluster)")

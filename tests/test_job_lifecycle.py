@@ -184,10 +184,11 @@ def test_an_older_kueue_serving_only_v1beta1_is_read_too(kube, envs, kubeconfig)
     assert json.loads(done.stdout)["job"]["admission"]["cluster_queue"] == "research-cq"
 
 
-def test_status_of_a_missing_job_exits_1(kube, envs, kubeconfig):
-    done = job_cli("status", "research/nope", envs=envs, kubeconfig=kubeconfig)
+@pytest.mark.parametrize("verb", ["status", "logs", "wait", "delete"])
+def test_a_missing_job_exits_1_for_every_verb(verb, kube, envs, kubeconfig):
+    done = job_cli(verb, "research/nope", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip() == (f"gkeml job status: job research/nope not found (context '{LAB_ENTRY}'); list them "
+    assert done.stderr.strip() == (f"gkeml job {verb}: job research/nope not found (context '{LAB_ENTRY}'); list them "
                                    "with 'gkeml job list --team research'")
 
 
@@ -298,8 +299,7 @@ def test_wait_follows_the_job_to_success_with_a_progress_line(kube, envs, kubeco
     assert progress == [
         "research/finetune-l4-h8j9k: Pending | 0/1 succeeded, 0 active, 0 failed",
         "research/finetune-l4-h8j9k: Pending | 0/1 succeeded, 1 active, 0 failed",
-        "research/finetune-l4-h8j9k: Succeeded | 0/1 succeeded, 0 active, 0 failed | CompletionsReached"
-        .replace("0/1 succeeded", "1/1 succeeded"),
+        "research/finetune-l4-h8j9k: Succeeded | 1/1 succeeded, 0 active, 0 failed | CompletionsReached",
     ]
     assert done.stdout.splitlines()[0] == "job research/finetune-l4-h8j9k (spec finetune-l4): Succeeded " \
                                           "(CompletionsReached: Complete because CompletionsReached)"

@@ -17,6 +17,7 @@ The API client is the official ``kubernetes`` Python client, configured from the
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -85,12 +86,13 @@ def select_context(requested: str | None, hint: str) -> Context:
     Read with the client's own kubeconfig merger (``$KUBECONFIG`` files merged as kubectl
     does), without loading credentials, so no auth plugin runs for a context that is refused.
     """
+    import yaml
     from kubernetes.config import ConfigException
     from kubernetes.config.kube_config import KubeConfigMerger
 
     try:
         merged = KubeConfigMerger(kubeconfig_path()).config
-    except (ConfigException, OSError, ValueError) as exc:
+    except (ConfigException, OSError, ValueError, yaml.YAMLError) as exc:
         raise ClusterError(f"unreadable kubeconfig {kubeconfig_path()}: {_first_line(exc)} ({NOTHING_SENT})") from None
     raw = merged.value if merged is not None else {}
     contexts = {c.get("name"): c.get("context") or {} for c in _entries(raw, "contexts")}
@@ -156,8 +158,6 @@ def connect(env: Environment | None, requested: str | None, command: str) -> Con
         if problem:
             raise ClusterError(f"{problem}; run '{expected.get_credentials}' ({NOTHING_SENT})")
     else:
-        import sys
-
         print(f"{command}: using kubectl context {context.name!r} (cluster {context.cluster!r}, "
               f"{context.server}); pass --env ENV to check it is that environment's cluster", file=sys.stderr)
     configuration = client.Configuration()

@@ -246,8 +246,6 @@ class Api:
     # -- Kueue ---------------------------------------------------------------------------------
     def workloads(self, namespace: str | None) -> list[Obj]:
         """Kueue Workloads of a namespace (all namespaces for None); [] without Kueue (404 on its group)."""
-        from kubernetes.client.exceptions import ApiException
-
         key = namespace or ""
         versions = [self._kueue[key]] if key in self._kueue else list(KUEUE_VERSIONS)
         for version in versions:
