@@ -267,6 +267,11 @@ def wandb_api_key_secret(release: str) -> str:
     """The Secret (key ``password``) the chart reads the API key from (templates/deployment.yaml)."""
     return f"wandb-api-key-{release}"
 
+
+# Key of wandb_api_key_secret() that the chart and the Launch agent read (wandb/wandb
+# sdk/launch/runner/kubernetes_runner.py, ensure_api_key_secret; checked 2026-11).
+WANDB_API_KEY_SECRET_KEY = "password"
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
@@ -388,3 +393,39 @@ DEFAULT_STORAGE_CLASS = "standard-rwo"  # what a PVC without storageClassName ge
 WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/helm-charts")
 WANDB_LAUNCH_AGENT_VALUES = ("launchConfig", "agent")  # top-level values of the launch-agent chart
 TORCH_RENDEZVOUS_ENV = ("MASTER_ADDR", "MASTER_PORT")
+
+# --- flex-start (Dynamic Workload Scheduler) for Autopilot GPU Pods ----------------
+# Sources (checked 2026-11): how-to/dws-flex-start-training ("Run a small batch workload with
+# GPUs and Flex-start VMs", Preview, page updated 2026-06-09: an Autopilot Pod asks for flex-start
+# with this node selector next to cloud.google.com/gke-accelerator, on GKE 1.33.0-gke.1712000 or
+# later, and needs preemptible GPU quota); concepts/dws (flex-start VMs run for at most seven
+# days); compute/docs/instances/about-flex-start-vms (flex-start supports the accelerator-optimized
+# machine series except A4X and G4, so not T4 on N1; FLEX_START is a provisioning model of its
+# own, never Spot). Per-zone GPU availability: `gcloud compute accelerator-types list`.
+FLEX_START_LABEL = "cloud.google.com/gke-flex-start"
+FLEX_START_MIN_GKE_VERSION = "1.33.0-gke.1712000"
+FLEX_START_MAX_RUN_SECONDS = 7 * 24 * 3600
+FLEX_START_MACHINE_FAMILIES = ("g2", "a2", "a2-ultragpu", "a3-highgpu", "a3-megagpu", "a3-ultragpu", "a4-highgpu")
+
+
+def flex_start_gpus() -> tuple[str, ...]:
+    """GPU node-label values whose machine series flex-start provisions."""
+    return tuple(label for label, g in GPUS.items() if g.machine_family in FLEX_START_MACHINE_FAMILIES)
+
+
+# --- kubeconfig entries written by `gcloud container clusters get-credentials` -------
+# Sources (checked 2026-11): cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl
+# (context and cluster entry are both named gke_PROJECT_LOCATION_CLUSTER; --dns-endpoint writes the
+# cluster's DNS-based endpoint, gke-UNIQUE_ID-PROJECT_NUMBER.LOCATION.gke.goog, as the server).
+DNS_ENDPOINT_DOMAIN = "gke.goog"
+
+
+def kubeconfig_cluster_entry(project_id: str, location: str, cluster: str) -> str:
+    """Name of the kubeconfig context and cluster entry ``get-credentials`` writes."""
+    return f"gke_{project_id}_{location}_{cluster}"
+
+
+def get_credentials_command(cluster: str, location: str, project_id: str, dns_endpoint: bool) -> str:
+    """The gcloud command that writes (and selects) the kubeconfig context of a cluster."""
+    command = f"gcloud container clusters get-credentials {cluster} --region {location} --project {project_id}"
+    return command + " --dns-endpoint" if dns_endpoint else command

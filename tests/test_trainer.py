@@ -23,6 +23,7 @@ torch = pytest.importorskip("torch", reason="install requirements/trainer.txt")
 
 from gkeml import platform  # noqa: E402
 from gkeml.jobs import load_job_spec, render  # noqa: E402
+from test_jobs import lab_environment  # noqa: E402 - logical bucket names need an environment
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINER = ROOT / "examples" / "trainer"
@@ -35,10 +36,11 @@ pytestmark = pytest.mark.slow
 
 def rendered_container(example: str, steps: int, checkpoint_every: int) -> tuple[dict, dict]:
     """(Job, trainer container) of a canonical spec, with a short run (the spec's other fields as shipped)."""
-    spec = load_job_spec(ROOT / "examples" / "jobs" / f"{example}.yaml")
+    env = lab_environment()
+    spec = load_job_spec(ROOT / "examples" / "jobs" / f"{example}.yaml", env)
     spec = spec.model_copy(update={"trainer": spec.trainer.model_copy(
         update={"steps": steps, "checkpoint_every": checkpoint_every})})
-    (job,) = [o for o in render(spec) if o["kind"] == "Job"]
+    (job,) = [o for o in render(spec, env) if o["kind"] == "Job"]
     return job, job["spec"]["template"]["spec"]["containers"][0]
 
 

@@ -1,71 +1,181 @@
-"""``gkeml job``: render a job spec to Kubernetes YAML, or submit it with kubectl."""
+"""``gkeml job``: render a job spec, submit it, and follow it on the cluster.
+
+``render`` is offline. ``submit``, ``list``, ``status``, ``logs``, ``wait`` and ``delete`` talk
+to the cluster with the official ``kubernetes`` client through the kubeconfig context; with
+``--env`` that context must be the environment's cluster (:mod:`gkeml.jobs.cluster`).
+"""
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
+import functools
+import re
 import sys
+import time
 
+from gkeml import platform
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.config import Environment
-from gkeml.environments import load_named_environment
+from gkeml.cli.output import add_format_option, print_json, progress, table
+from gkeml.config import ConfigError, ConfigProblem, Environment
+from gkeml.environments import environment_file, load_environment
 
 SPEC_HELP = "job spec YAML (see examples/jobs/ and docs/jobs.md)"
+RUN_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+EPILOG = """\
+exit codes: 0 success; 1 the cluster refused or failed (job failed, not found, unreachable);
+2 spec/config error, or no usable kubectl context (nothing is sent to the cluster).
+
+With --env ENV the kubectl context must be ENV's cluster (the context 'get-credentials' writes,
+gke_PROJECT_REGION_CLUSTER); otherwise the command refuses and prints the exact
+'gcloud container clusters get-credentials ...' command for ENV.
+
+examples:
+  gkeml job render examples/jobs/single-gpu.yaml --env dev
+  gkeml job submit examples/jobs/single-gpu.yaml --env dev --wait
+  gkeml job list --env dev
+  gkeml job status research/finetune-l4-x7k2p --env dev
+  gkeml job logs research/finetune-l4-x7k2p --env dev --follow
+  gkeml job delete research/finetune-l4-x7k2p --env dev
+"""
 
 
 def add_env_options(parser: argparse.ArgumentParser) -> None:
     """--env and --environments, shared with ``gkeml launch``."""
     parser.add_argument("--env", metavar="ENV",
-                        help="environment whose namespace, identity (Workload Identity KSA) and bucket names to use; "
-                             "without it the spec's names are taken literally")
+                        help="environment whose namespace, identity (Workload Identity KSA), bucket names and cluster "
+                             "to use; without it logical bucket names are refused and the current context is used")
     parser.add_argument("--environments", default="environments", metavar="DIR",
                         help="directory of <env>.yaml files (default: %(default)s)")
 
 
-def environment(args: argparse.Namespace) -> Environment | None:
-    """The environment named by --env, or None; ConfigError lists the available ones."""
+def environment_with_file(args: argparse.Namespace) -> tuple[Environment | None, str | None]:
+    """The environment named by --env and its file, or (None, None); ConfigError lists the available ones."""
     if not args.env:
-        return None
-    return load_named_environment(args.environments, args.env, field="--env")
+        return None, None
+    path = environment_file(args.environments, args.env, field="--env")
+    return load_environment(path), str(path)
 
 
-def rendered_yaml(args: argparse.Namespace) -> str:
-    """Load the spec (checked against --env) and render all its objects as multi-document YAML."""
-    from gkeml.jobs import load_job_spec, render
-    from gkeml.manifests import to_yaml
+def environment(args: argparse.Namespace) -> Environment | None:
+    """The environment named by --env, or None."""
+    return environment_with_file(args)[0]
 
-    env = environment(args)
-    return to_yaml(render(load_job_spec(args.spec, env), env))
+
+def load_spec(args: argparse.Namespace):
+    """(spec checked against --env, environment or None)."""
+    from gkeml.jobs import load_job_spec
+
+    env, env_file = environment_with_file(args)
+    return load_job_spec(args.spec, env, env_file), env
 
 
 def register(sub) -> None:
-    """Add ``gkeml job render`` and ``gkeml job submit``."""
-    p = sub.add_parser("job", help="render or submit an ML training job from a job spec",
-                       description="Turn a short job spec into Autopilot-ready Kubernetes objects: a Job (Indexed "
-                                   "Job plus headless Service for multi-node DDP) with GPU and Spot selectors, "
-                                   "requests equal to limits, GCS FUSE mounts and Workload Identity.",
-                       epilog="Exit codes: 0 success, 1 kubectl failed, 2 spec/config error or no kubectl context.")
+    """Add ``gkeml job`` and its actions."""
+    p = sub.add_parser("job", help="render, submit and follow ML training jobs",
+                       description="Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
+                                   "headless Service for multi-node DDP), submit them, and follow them on the "
+                                   "cluster: queue admission (Kueue), pods per index, preemptions, exit codes.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     jobs = p.add_subparsers(dest="job_command", metavar="ACTION", required=True)
 
     r = jobs.add_parser("render", help="print the Kubernetes YAML of a job spec",
-                        description="Print every Kubernetes object of the job, in apply order, as YAML on stdout.")
+                        description="Print every Kubernetes object of the job, in apply order, as YAML on stdout.",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(r)
     r.set_defaults(func=run_render)
 
-    s = jobs.add_parser("submit", help="apply the rendered job with kubectl",
-                        description="Render the job and pipe it to 'kubectl apply -f -' on the current kubectl "
-                                    "context (or --context). Nothing is applied when no context is configured.",
-                        epilog="Get a context with: gcloud container clusters get-credentials CLUSTER "
-                               "--region REGION --project PROJECT")
+    s = _cluster_parser(jobs, "submit", "create the job's objects on the cluster",
+                        "Render the job and create its objects with the Kubernetes API. Each submission is a new "
+                        "run named <name>-<5 random characters> (or --name).")
     s.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    add_env_options(s)
-    s.add_argument("--context", help="kubectl context to use (default: the current context)")
+    s.add_argument("--name", help="name of this run's Job (default: the spec's name plus a random suffix)")
     s.add_argument("--dry-run", action="store_true",
-                   help="let the API server validate and admit the objects (kubectl apply --dry-run=server) "
-                        "without creating them")
+                   help="server-side dry run: the API server validates and admits the objects without creating them")
+    s.add_argument("--wait", action="store_true", help="follow the job to completion (progress on stderr); exit 1 "
+                                                       "if it fails")
+    _add_wait_options(s)
     s.set_defaults(func=run_submit)
+
+    ls = _cluster_parser(jobs, "list", "list the jobs gkeml submitted",
+                         "List gkeml's Jobs (label app.kubernetes.io/managed-by=gkeml), newest first: state, pods, "
+                         "preemptions, queue and Kueue admission.")
+    ls.add_argument("--team", metavar="TEAM", help="only this team's namespace (default: every team of --env, or "
+                                                   "all namespaces)")
+    ls.set_defaults(func=run_list)
+
+    st = _job_parser(jobs, "status", "show one job: admission, pods per index, preemptions, exit codes",
+                     "Show a Job: its state, Kueue admission (or 'no Kueue'), and every pod by completion index "
+                     "with restarts, preemption (DisruptionTarget) and the trainer's exit code.")
+    st.set_defaults(func=run_status)
+
+    lg = _job_parser(jobs, "logs", "print the trainer's log",
+                     "Print the trainer container's log of the job's newest pod of the lowest index (or --index, "
+                     "--pod, --all).")
+    lg.add_argument("--index", type=int, help="the newest pod of this completion index")
+    lg.add_argument("--pod", help="this pod")
+    lg.add_argument("--all", action="store_true", help="the newest pod of every index")
+    lg.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+    lg.add_argument("--follow", "-f", action="store_true", help="stream the log until the container ends "
+                                                               "(one pod; not with --format json)")
+    lg.set_defaults(func=run_logs)
+
+    w = _job_parser(jobs, "wait", "wait until the job succeeds or fails",
+                    "Poll the job, print a progress line on stderr whenever it changes, and exit 0 when it "
+                    "succeeds, 1 when it fails or --timeout passes.")
+    _add_wait_options(w)
+    w.set_defaults(func=run_wait)
+
+    d = _job_parser(jobs, "delete", "delete the job, its pods and its headless Service",
+                    "Delete the Job (its pods go with it) and the run's headless Service.")
+    d.set_defaults(func=run_delete)
+
+
+def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    p = jobs.add_parser(name, help=help_text, description=description, epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_env_options(p)
+    p.add_argument("--context", help="kubectl context to use (default: the current context)")
+    add_format_option(p)
+    return p
+
+
+def _job_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    p = _cluster_parser(jobs, name, help_text, description)
+    p.add_argument("job", metavar="[TEAM/]NAME", help="the run's Job name, e.g. research/finetune-l4-x7k2p")
+    p.add_argument("--team", metavar="TEAM", help="the job's team namespace (default: TEAM/ of the name, else the "
+                                                  "context's namespace, else default)")
+    return p
+
+
+def _seconds(text: str) -> float:
+    """A non-negative number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
+
+
+def _add_wait_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long (exit 1)")
+    p.add_argument("--interval", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="seconds between polls (default: %(default)s)")
+
+
+# -- render ---------------------------------------------------------------------------------------
+
+
+def rendered_yaml(args: argparse.Namespace) -> str:
+    """Load the spec (checked against --env) and render all its objects as multi-document YAML."""
+    from gkeml.jobs import render
+    from gkeml.manifests import to_yaml
+
+    spec, env = load_spec(args)
+    return to_yaml(render(spec, env))
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -74,35 +184,237 @@ def run_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def kubectl_context(kubectl: str, requested: str | None) -> str | None:
-    """The context kubectl would use (``requested`` if it exists), or None when there is none."""
-    if requested:
-        names = subprocess.run([kubectl, "config", "get-contexts", "-o", "name"],
-                               capture_output=True, text=True, timeout=30).stdout.split()
-        return requested if requested in names else None
-    found = subprocess.run([kubectl, "config", "current-context"], capture_output=True, text=True, timeout=30)
-    return (found.stdout.strip() or None) if found.returncode == 0 else None
+# -- talking to the cluster ---------------------------------------------------------------------
 
 
+def _reports_cluster_errors(run):
+    """A verb whose ClusterError becomes one line on stderr and that error's exit code."""
+    @functools.wraps(run)
+    def verb(args: argparse.Namespace) -> int:
+        from gkeml.jobs.cluster import ClusterError
+
+        try:
+            return run(args)
+        except ClusterError as exc:
+            print(f"gkeml job {args.job_command}: {exc}", file=sys.stderr)
+            return exc.exit_code
+    return verb
+
+
+def _on_cluster(run):
+    """A verb ``run(args, env, api)`` on the checked context of --env (or the given/current one)."""
+    @_reports_cluster_errors
+    @functools.wraps(run)
+    def verb(args: argparse.Namespace) -> int:
+        from gkeml.jobs.cluster import connect
+        from gkeml.jobs.lifecycle import Api
+
+        env = environment(args)
+        api = Api(connect(env, args.context, f"gkeml job {args.job_command}"))
+        try:
+            return run(args, env, api)
+        finally:
+            api.connection.close()
+    return verb
+
+
+def _namespace(args: argparse.Namespace, env: Environment | None, api) -> tuple[str, str]:
+    """(namespace, name) of the job argument: TEAM/NAME, --team, the context's namespace, or 'default'."""
+    team, _, name = args.job.rpartition("/")
+    if team and args.team and team != args.team:
+        raise ConfigError([ConfigProblem("--team", 0, "", f"{args.team!r} differs from the team in {args.job!r}")])
+    namespace = team or args.team or api.connection.context.namespace or "default"
+    _check_team(namespace, env)
+    return namespace, name
+
+
+def _check_team(team: str, env: Environment | None) -> None:
+    if env is not None and team not in [t.name for t in env.teams]:
+        allowed = ", ".join(t.name for t in env.teams) or "none"
+        raise ConfigError([ConfigProblem("--team", 0, "", f"unknown team {team!r} in {env.name}; allowed: {allowed}")])
+
+
+def _next_steps(namespace: str, name: str, env: Environment | None) -> str:
+    where = f" --env {env.name}" if env is not None else ""
+    return f"follow it: gkeml job wait {namespace}/{name}{where}  (status, logs, delete alike)"
+
+
+@_reports_cluster_errors
 def run_submit(args: argparse.Namespace) -> int:
-    """``gkeml job submit``: render, then ``kubectl apply -f -`` when a context is configured."""
-    manifest = rendered_yaml(args)
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        print("gkeml job submit: kubectl not found on PATH; install it or use 'gkeml job render' "
-              "and apply the YAML yourself", file=sys.stderr)
-        return EXIT_USAGE
-    context = kubectl_context(kubectl, args.context)
-    if context is None:
-        which = f"context {args.context!r} does not exist" if args.context else "no current kubectl context"
-        print(f"gkeml job submit: {which}; run 'gcloud container clusters get-credentials CLUSTER --region REGION "
-              "--project PROJECT' or pass --context (nothing was applied)", file=sys.stderr)
-        return EXIT_USAGE
-    command = [kubectl, "--context", context, "apply", "-f", "-"]
-    if args.dry_run:
-        command.insert(4, "--dry-run=server")
-    done = subprocess.run(command, input=manifest, text=True)
-    if done.returncode != 0:
-        print(f"gkeml job submit: kubectl apply failed (exit {done.returncode}) on context {context}", file=sys.stderr)
+    """``gkeml job submit``: render, create with the Kubernetes API (or dry-run), optionally wait."""
+    from gkeml.jobs import render, unique_name
+    from gkeml.jobs.build import NAME_SUFFIX_LENGTH
+    from gkeml.jobs.cluster import ClusterError, connect
+    from gkeml.jobs.lifecycle import Api, create, gke_version_at_least, server_version
+    from gkeml.jobs.spec import MAX_JOB_NAME
+
+    spec, env = load_spec(args)
+    longest = MAX_JOB_NAME + 1 + NAME_SUFFIX_LENGTH
+    if args.name is not None and (not RUN_NAME.match(args.name) or len(args.name) > longest):
+        raise ConfigError([ConfigProblem("--name", 0, "", f"{args.name!r} is not a Job name: lowercase letters, "
+                                                          f"digits and '-', at most {longest} characters")])
+    name = args.name or unique_name(spec.name)
+    objects = render(spec, env, name)
+    if args.wait and args.dry_run:
+        raise ConfigError([ConfigProblem("--wait", 0, "", "nothing to wait for after --dry-run; drop one of them")])
+    api = Api(connect(env, args.context, "gkeml job submit"))
+    try:
+        if spec.flex_start:
+            version = server_version(api)
+            if not gke_version_at_least(version, platform.FLEX_START_MIN_GKE_VERSION):
+                raise ClusterError(f"flex_start needs GKE {platform.FLEX_START_MIN_GKE_VERSION} or later; the cluster "
+                                   f"runs {version or 'an unknown version'} (nothing was created)", EXIT_USAGE)
+        created = create(api, objects, args.dry_run)
+        namespace = objects[-1]["metadata"]["namespace"]
+        result: dict = {"context": api.connection.context.name, "namespace": namespace, "name": name,
+                        "dry_run": args.dry_run, "objects": created}
+        if args.format == "table":
+            verb = "validated (server-side dry run, nothing created)" if args.dry_run else "created"
+            for line in created:
+                print(f"{verb}: {line}")
+            if not args.dry_run and not args.wait:
+                print(_next_steps(namespace, name, env))
+        if not args.wait:
+            if args.format == "json":
+                print_json(result)
+            return EXIT_OK
+        state, timed_out = _follow(api, namespace, name, args)
+        result["state"] = state.to_dict()
+        if args.format == "json":
+            print_json(result)
+        else:
+            _print_status(state)
+        return _wait_exit(state, timed_out, args)
+    finally:
+        api.connection.close()
+
+
+def _follow(api, namespace: str, name: str, args: argparse.Namespace):
+    from gkeml.jobs.lifecycle import wait
+
+    started = time.monotonic()
+
+    def show(state) -> None:
+        elapsed = int(time.monotonic() - started)
+        progress(f"[{elapsed // 60:d}:{elapsed % 60:02d}] {state.progress()}")
+
+    return wait(api, namespace, name, args.interval, args.timeout, show)
+
+
+def _wait_exit(state, timed_out: bool, args: argparse.Namespace) -> int:
+    if timed_out:
+        print(f"gkeml job {args.job_command}: {state.namespace}/{state.name} still {state.state} after "
+              f"{args.timeout:g} s", file=sys.stderr)
         return EXIT_FINDINGS
+    return EXIT_OK if state.state == "Succeeded" else EXIT_FINDINGS
+
+
+@_on_cluster
+def run_list(args: argparse.Namespace, env: Environment | None, api) -> int:
+    """``gkeml job list``."""
+    from gkeml.jobs.lifecycle import list_states
+
+    if args.team:
+        _check_team(args.team, env)
+    namespaces = [args.team] if args.team else ([t.name for t in env.teams] if env is not None else None)
+    states = list_states(api, namespaces)
+    if args.format == "json":
+        print_json({"context": api.connection.context.name, "jobs": [s.to_dict() for s in states]})
+        return EXIT_OK
+    if not states:
+        where = ", ".join(namespaces) if namespaces else "any namespace"
+        print(f"no gkeml jobs in {where} (context {api.connection.context.name})")
+        return EXIT_OK
+    rows = [(s.namespace, s.name, s.spec or "", s.state, f"{s.succeeded}/{s.completions}", s.active, s.failed,
+             s.preempted, s.queue or "", s.admission.summary() if s.queue or s.admission.workload else "",
+             s.created or "") for s in states]
+    print(table(rows, ("TEAM", "JOB", "SPEC", "STATE", "DONE", "ACTIVE", "FAILED", "PREEMPTED", "QUEUE", "ADMISSION",
+                       "CREATED"), align="lllllrrrlll"))
+    return EXIT_OK
+
+
+def _print_status(state) -> None:
+    print(f"job {state.namespace}/{state.name}" + (f" (spec {state.spec})" if state.spec else "") + f": {state.state}"
+          + (f" ({state.reason}: {state.message})" if state.reason and state.message else
+             f" ({state.reason})" if state.reason else ""))
+    print(f"  pods: {state.succeeded}/{state.completions} succeeded, {state.active} active ({state.ready} ready), "
+          f"{state.failed} failed" + (f" (+{state.uncounted_failed} not yet counted)" if state.uncounted_failed else "")
+          + f"; preempted: {state.preempted}")
+    print(f"  queue: {state.queue or '(none)'}; admission: {state.admission.summary()}"
+          + ("; job suspended" if state.suspended else ""))
+    times = [f"{label} {value}" for label, value in (("created", state.created), ("started", state.started),
+                                                     ("finished", state.finished)) if value]
+    if times:
+        print("  " + ", ".join(times))
+    if state.pods:
+        rows = [(p.index if p.index is not None else "-", p.name, p.phase, p.restarts, "yes" if p.preempted else "",
+                 "" if p.exit_code is None else p.exit_code, p.reason or "", p.node or "") for p in state.pods]
+        print(table(rows, ("INDEX", "POD", "PHASE", "RESTARTS", "PREEMPTED", "EXIT", "REASON", "NODE"),
+                    align="rllrlrll"))
+    else:
+        print("  no pods yet")
+
+
+@_on_cluster
+def run_status(args: argparse.Namespace, env: Environment | None, api) -> int:
+    """``gkeml job status``."""
+    from gkeml.jobs.lifecycle import read
+
+    state = read(api, *_namespace(args, env, api))
+    if args.format == "json":
+        print_json({"context": api.connection.context.name, "job": state.to_dict()})
+    else:
+        _print_status(state)
+    return EXIT_OK
+
+
+@_on_cluster
+def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
+    """``gkeml job logs``."""
+    from gkeml.jobs.lifecycle import choose_pods, follow_log, read, read_log
+
+    if args.follow and (args.all or args.format == "json"):
+        raise ConfigError([ConfigProblem("--follow", 0, "", "streams one pod as text; drop --all / --format json")])
+    state = read(api, *_namespace(args, env, api))
+    pods = choose_pods(state, args.index, args.pod, args.all)
+    if args.follow:
+        for chunk in follow_log(api, state.namespace, pods[0].name, args.tail):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+        return EXIT_OK
+    logs = [(p, read_log(api, state.namespace, p.name, args.tail)) for p in pods]
+    if args.format == "json":
+        print_json({"job": f"{state.namespace}/{state.name}", "logs": [
+            {"pod": p.name, "index": p.index, "log": text} for p, text in logs]})
+        return EXIT_OK
+    for p, text in logs:
+        if len(logs) > 1:
+            print(f"==> {p.name} (index {p.index}) <==")
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    return EXIT_OK
+
+
+@_on_cluster
+def run_wait(args: argparse.Namespace, env: Environment | None, api) -> int:
+    """``gkeml job wait``."""
+    namespace, name = _namespace(args, env, api)
+    state, timed_out = _follow(api, namespace, name, args)
+    if args.format == "json":
+        print_json({"context": api.connection.context.name, "timed_out": timed_out, "job": state.to_dict()})
+    else:
+        _print_status(state)
+    return _wait_exit(state, timed_out, args)
+
+
+@_on_cluster
+def run_delete(args: argparse.Namespace, env: Environment | None, api) -> int:
+    """``gkeml job delete``."""
+    from gkeml.jobs.lifecycle import delete
+
+    deleted = delete(api, *_namespace(args, env, api))
+    if args.format == "json":
+        print_json({"context": api.connection.context.name, "deleted": deleted})
+    else:
+        for line in deleted:
+            print(f"deleted: {line}")
     return EXIT_OK

@@ -7,8 +7,17 @@ import sys
 
 import yaml
 
-from gkeml.cli.job import EXIT_OK, SPEC_HELP, add_env_options, environment
+from gkeml.cli.job import EXIT_OK, SPEC_HELP, add_env_options, load_spec
 from gkeml.cli.output import print_json
+
+DESCRIPTION = """\
+Print the W&B Launch queue configuration for a Kubernetes queue: the same Job 'gkeml job render'
+produces, as the bare Job manifest W&B's docs ask you to paste into the queue's Configuration
+field (wandb/docs, "Tutorial: Set up W&B Launch on Kubernetes", Configure a queue for
+Kubernetes, Kubernetes job spec tab). The agent replaces ${run_id} in it: the Job is named
+<name>-${run_id}, and the checkpoint and output folders get /${run_id} appended, so every run
+(each run of a sweep) starts from its own empty checkpoint folder. Single-node jobs only.
+"""
 
 
 def register(sub) -> None:
@@ -18,10 +27,9 @@ def register(sub) -> None:
                        epilog="Exit codes: 0 success, 2 spec/config error.")
     actions = p.add_subparsers(dest="launch_command", metavar="ACTION", required=True)
     t = actions.add_parser(
-        "template", help="print the Kubernetes queue config (resource_args) for a job spec",
-        description="Print the W&B Launch queue config for Kubernetes: resource_args.kubernetes holds the same "
-                    "Job 'gkeml job render' produces (named <name>-${run_id}), so the agent and a human submit "
-                    "identical pods. Paste it as the queue's configuration. Single-node jobs only.")
+        "template", help="print the Kubernetes queue config (the Job manifest) for a job spec",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit codes: 0 success, 2 spec/config error.")
     t.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(t)
     t.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default: %(default)s)")
@@ -30,10 +38,10 @@ def register(sub) -> None:
 
 def run_template(args: argparse.Namespace) -> int:
     """``gkeml launch template``."""
-    from gkeml.jobs import launch_template, load_job_spec
+    from gkeml.jobs import launch_template
 
-    env = environment(args)
-    config = launch_template(load_job_spec(args.spec, env), env)
+    spec, env = load_spec(args)
+    config = launch_template(spec, env)
     if args.format == "json":
         print_json(config)
     else:

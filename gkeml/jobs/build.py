@@ -7,13 +7,13 @@ from :mod:`gkeml.platform`; the security baseline from :mod:`gkeml.manifests`.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 
 from gkeml import platform
 from gkeml.config import ConfigError, Environment
 from gkeml.config.loader import ConfigProblem
-from gkeml.jobs.spec import JobSpec, check_in_env
+from gkeml.jobs.spec import JobSpec, check_in_env, wandb_secret
 from gkeml.manifests import (
     NON_ROOT_UID,
     Obj,
@@ -28,44 +28,63 @@ from gkeml.naming import Names
 CONTAINER = "trainer"
 MOUNT_PATHS = {"dataset": "/data", "checkpoints": "/checkpoints", "output": "/output"}
 MOUNT_ENV = {"dataset": "DATA_DIR", "checkpoints": "CHECKPOINT_DIR", "output": "OUTPUT_DIR"}
+RUN_SCOPED_MOUNTS = ("checkpoints", "output")  # written by a run: one folder per W&B Launch run
 SCRATCH = "/tmp"
 LOCAL_CHECKPOINTS = f"{SCRATCH}/checkpoints"  # without a checkpoint bucket (lost with the pod)
-# Placeholder W&B Launch replaces with the run id, so every launched job gets its own name.
+# Macro the W&B Launch agent replaces with the run id in the queue config (wandb/docs
+# platform/launch/setup-queue-advanced.mdx, "Dynamically configure launch jobs", checked 2026-11).
 LAUNCH_RUN_ID = "${run_id}"
+MANAGED_BY = "gkeml"  # app.kubernetes.io/managed-by of every object gkeml renders
+NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generateName
+NAME_SUFFIX_LENGTH = 5  # <= MAX_JOB_NAME + 6 characters keeps '<job>-<index>' a DNS label
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where the job lands: namespace, Kubernetes service account and real bucket names."""
+    """Where one run of the job lands: object name, namespace, service account, real buckets, W&B Secret."""
 
+    name: str  # of the Job (and the headless Service) of this run
     namespace: str
     service_account: str | None
-    buckets: dict[str, str]  # role -> bucket name
+    buckets: dict[str, str]  # role -> real bucket name
+    prefixes: dict[str, str | None]  # role -> folder mounted (GCS FUSE only-dir)
+    wandb_secret: tuple[str, str] | None  # (Secret, key) of the W&B API key
 
     @classmethod
-    def of(cls, spec: JobSpec, env: Environment | None) -> "Target":
-        """Resolve names through the environment (``Names``) or take the spec literally."""
-        mounts = spec.mounts()
-        if env is None:
-            return cls(spec.team, spec.identity, {role: m.bucket for role, m in mounts.items()})
+    def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> "Target":
+        """Resolve names through the environment (``Names``); ``gs://`` buckets are taken as written.
+
+        Without ``env`` the spec must stand alone (no logical bucket names, an explicit W&B
+        Secret); ConfigError (``file:line: field: message``) otherwise.
+        """
         check_in_env(spec, env)
-        names = Names.of(env)
-        ksa = env.identity(spec.identity).ksa if spec.identity else None
-        return cls(spec.team, ksa, {role: names.bucket(m.bucket) for role, m in mounts.items()})
+        mounts = spec.mounts()
+        names = Names.of(env) if env is not None else None
+        buckets = {role: m.external_name if m.external else names.bucket(m.bucket)  # type: ignore[union-attr]
+                   for role, m in mounts.items()}
+        ksa = env.identity(spec.identity).ksa if env is not None and spec.identity else spec.identity
+        return cls(name or spec.name, spec.team, ksa, buckets, {role: m.prefix for role, m in mounts.items()},
+                   wandb_secret(spec, env))
 
 
-def labels(spec: JobSpec) -> dict[str, str]:
-    """Labels on the Job, its pods and the headless Service."""
+def unique_name(base: str) -> str:
+    """``base`` with a random suffix (Kubernetes generateName style), so every submission is a new run."""
+    return f"{base}-{''.join(random.choices(NAME_SUFFIX_ALPHABET, k=NAME_SUFFIX_LENGTH))}"
+
+
+def labels(spec: JobSpec, target: Target) -> dict[str, str]:
+    """Labels on the Job, its pods and the headless Service: the spec's name and this run's."""
     return {
         "app.kubernetes.io/name": spec.name,
+        "app.kubernetes.io/instance": target.name,
         "app.kubernetes.io/component": "training",
-        "app.kubernetes.io/managed-by": "gkeml",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
     }
 
 
-def master_addr(spec: JobSpec) -> str:
+def master_addr(target: Target) -> str:
     """Stable DNS name of the index-0 pod: ``<job>-0.<headless service>``."""
-    return f"{spec.name}-0.{spec.name}"
+    return f"{target.name}-0.{target.name}"
 
 
 def headless_service(spec: JobSpec, target: Target) -> Obj:
@@ -73,10 +92,10 @@ def headless_service(spec: JobSpec, target: Target) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(spec.name, target.namespace, labels(spec)),
+        "metadata": metadata(target.name, target.namespace, labels(spec, target)),
         "spec": {
             "clusterIP": "None",
-            "selector": {platform.JOB_NAME_LABEL: spec.name},
+            "selector": {platform.JOB_NAME_LABEL: target.name},
             # Ranks must find node 0 while the pods start, before they are Ready.
             "publishNotReadyAddresses": True,
         },
@@ -104,7 +123,7 @@ def trainer_command(spec: JobSpec) -> tuple[list[str], list[str]]:
     return command, args + list(t.args)
 
 
-def container_env(spec: JobSpec) -> list[Obj]:
+def container_env(spec: JobSpec, target: Target) -> list[Obj]:
     """Environment of the container: paths, rendezvous, W&B (key from a Secret), then the spec's own."""
     env: list[Obj] = [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": SCRATCH}]
     mounts = spec.mounts()
@@ -114,11 +133,12 @@ def container_env(spec: JobSpec) -> list[Obj]:
     if "checkpoints" not in mounts and spec.uses_trainer:
         env.append({"name": "CHECKPOINT_DIR", "value": LOCAL_CHECKPOINTS})
     if spec.nodes > 1:
-        env += [{"name": "MASTER_ADDR", "value": master_addr(spec)},
+        env += [{"name": "MASTER_ADDR", "value": master_addr(target)},
                 {"name": "MASTER_PORT", "value": str(spec.trainer.master_port)}]
-    if spec.wandb is not None:
+    if spec.wandb is not None and target.wandb_secret is not None:
         w = spec.wandb
-        env.append({"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {"name": w.secret, "key": w.key}}})
+        secret, key = target.wandb_secret
+        env.append({"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
         env.append({"name": "WANDB_PROJECT", "value": w.project})
         if w.entity:
             env.append({"name": "WANDB_ENTITY", "value": w.entity})
@@ -165,8 +185,8 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shared_memory}},
     ]
     mounts: list[Obj] = [{"name": "scratch", "mountPath": SCRATCH}, {"name": "dshm", "mountPath": "/dev/shm"}]
-    for role, mount in spec.mounts().items():
-        volumes.append(gcs_volume(role, target.buckets[role], mount.prefix))
+    for role in spec.mounts():
+        volumes.append(gcs_volume(role, target.buckets[role], target.prefixes[role]))
         mounts.append({"name": role, "mountPath": MOUNT_PATHS[role], "readOnly": role == "dataset"})
     container: Obj = {"name": CONTAINER, "image": spec.image, "imagePullPolicy": "IfNotPresent"}
     if spec.uses_trainer:
@@ -175,17 +195,19 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     if args:
         container["args"] = args
     container.update({
-        "env": container_env(spec),
+        "env": container_env(spec, target),
         "resources": resources(spec.cpu, spec.memory, spec.gpu_count if spec.gpu else 0, spec.ephemeral_storage),
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
     })
     selector = node_selector(gpu=spec.gpu, gpu_count=spec.gpu_count, spot=spec.spot, compute_class=spec.compute_class)
+    if spec.flex_start:
+        selector[platform.FLEX_START_LABEL] = "true"
     if spec.compact_placement:
-        selector[platform.PLACEMENT_GROUP_LABEL] = spec.name
+        selector[platform.PLACEMENT_GROUP_LABEL] = target.name
     pod: Obj = {"restartPolicy": "Never"}
     if spec.nodes > 1:
-        pod["subdomain"] = spec.name
+        pod["subdomain"] = target.name
     if target.service_account:
         pod["serviceAccountName"] = target.service_account
     pod.update({
@@ -202,7 +224,7 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
 
 def job(spec: JobSpec, target: Target) -> Obj:
     """The batch/v1 Job: retries, deadline, TTL, preemption-tolerant failure policy."""
-    job_labels = labels(spec)
+    job_labels = labels(spec, target)
     if spec.queue:
         job_labels[platform.KUEUE_QUEUE_LABEL] = spec.queue
     body: Obj = {
@@ -218,23 +240,38 @@ def job(spec: JobSpec, target: Target) -> Obj:
     body["podFailurePolicy"] = {"rules": [
         {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
     ]}
-    template_meta: Obj = {"labels": labels(spec)}
+    template_meta: Obj = {"labels": labels(spec, target)}
     if pod_annotations(spec):
         template_meta["annotations"] = pod_annotations(spec)
     body["template"] = {"metadata": template_meta, "spec": pod_spec(spec, target)}
     return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": metadata(spec.name, target.namespace, job_labels), "spec": body}
+            "metadata": metadata(target.name, target.namespace, job_labels), "spec": body}
 
 
-def render(spec: JobSpec, env: Environment | None = None) -> list[Obj]:
-    """All Kubernetes objects of the job, in apply order (headless Service first)."""
-    target = Target.of(spec, env)
-    objects = [headless_service(spec, target)] if spec.nodes > 1 else []
-    return objects + [job(spec, target)]
+def render(spec: JobSpec, env: Environment | None = None, name: str | None = None) -> list[Obj]:
+    """All Kubernetes objects of one run of the job, in apply order (headless Service first).
+
+    ``name`` names the run's Job and Service (default: the spec's name; ``gkeml job submit``
+    passes :func:`unique_name` so each submission is a new run).
+    """
+    return objects(spec, Target.of(spec, env, name))
+
+
+def objects(spec: JobSpec, target: Target) -> list[Obj]:
+    """The objects of ``spec`` for a resolved :class:`Target`."""
+    return ([headless_service(spec, target)] if spec.nodes > 1 else []) + [job(spec, target)]
 
 
 def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
-    """W&B Launch queue config for Kubernetes: the same Job, named per run (``<name>-${run_id}``).
+    """W&B Launch queue config for Kubernetes: the Job manifest itself, one per run.
+
+    W&B's "Tutorial: Set up W&B Launch on Kubernetes" (wandb/docs
+    platform/launch/setup-launch-kubernetes.mdx, "Configure a queue for Kubernetes", Kubernetes
+    job spec tab; checked 2026-11) has the queue's Configuration field take the bare Job
+    manifest (``metadata``, ``spec``); the agent substitutes macros such as ``${run_id}``
+    (platform/launch/setup-queue-advanced.mdx). So the Job is named ``<name>-${run_id}`` and the
+    checkpoint and output folders get ``/${run_id}`` appended: every run (each run of a sweep)
+    starts from its own empty checkpoint folder instead of resuming the previous run's.
 
     W&B Launch creates a single Job object, so multi-node jobs (which also need
     their headless Service) are refused: submit them with ``gkeml job submit``.
@@ -242,6 +279,7 @@ def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
     if spec.nodes > 1:
         raise ConfigError([ConfigProblem(spec._file, 0, "nodes", f"{spec.nodes} nodes need a headless Service, "
                                          "but W&B Launch creates only the Job; allowed: 1 (use gkeml job submit)")])
-    rendered = copy.deepcopy(next(o for o in render(spec, env) if o["kind"] == "Job"))
-    rendered["metadata"]["name"] = f"{spec.name}-{LAUNCH_RUN_ID}"
-    return {"resource_args": {"kubernetes": rendered}}
+    target = Target.of(spec, env, f"{spec.name}-{LAUNCH_RUN_ID}")
+    per_run = {role: (f"{prefix.rstrip('/')}/{LAUNCH_RUN_ID}" if prefix else LAUNCH_RUN_ID)
+               if role in RUN_SCOPED_MOUNTS else prefix for role, prefix in target.prefixes.items()}
+    return job(spec, replace(target, prefixes=per_run))

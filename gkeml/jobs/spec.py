@@ -3,7 +3,15 @@
 Validated like the environment files (``extra=forbid``, strict types) and loaded
 through :func:`gkeml.config.parse`, so every mistake reads
 ``file:line: field: message`` and names the allowed values. Checks against an
-environment (team, identity, buckets, compute class) are in :func:`env_problems`.
+environment (team, identity, buckets, compute class, W&B secret) are in
+:func:`env_problems`; without an environment, :func:`standalone_problems` refuses
+what only an environment can resolve (logical bucket names, the W&B secret).
+
+Buckets: a bare name (``bucket: datasets``) is a logical bucket of the environment
+and needs ``--env`` (it becomes ``Names.of(env).bucket("datasets")``); ``gs://NAME``
+marks a bucket outside the environment, used exactly as written, with or without
+``--env``. GCS bucket names are global: a logical name taken literally would read
+from, or write checkpoints into, whoever owns that bucket.
 """
 
 from __future__ import annotations
@@ -12,12 +20,12 @@ import re
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gkeml import platform
 from gkeml.config import ConfigError, parse
 from gkeml.config.loader import ConfigProblem
-from gkeml.config.model import DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
+from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
 from gkeml.manifests import gib, parse_quantity
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
@@ -32,14 +40,41 @@ RESERVED_ENV = ("MASTER_ADDR", "MASTER_PORT", "CHECKPOINT_DIR", "DATA_DIR", "OUT
                 "WANDB_BASE_URL", "WANDB_API_KEY")
 
 
+EXTERNAL_BUCKET = "gs://"  # marks a bucket outside the environment
+UNCHECKED = object()  # a JobSpec built without parse_job_spec: nothing checked it yet
+
+
 class Mount(Strict):
     """A GCS bucket mounted through the GCS FUSE CSI driver."""
 
-    bucket: str = Field(min_length=1, description="With --env: a bucket name of the environment; else the real bucket.")
+    bucket: str = Field(min_length=1, description="A logical bucket of the environment (needs --env), or gs://NAME "
+                                                  "for a bucket outside it, used exactly as written.")
     prefix: Optional[str] = Field(
         None, pattern=r"^[-_.a-zA-Z0-9]+(/[-_.a-zA-Z0-9]+)*/?$",
         description="Mount only this folder of the bucket (GCS FUSE only-dir).",
     )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_syntax(cls, value: str) -> str:
+        if value.startswith(EXTERNAL_BUCKET):
+            if not re.fullmatch(BUCKET_NAME, value[len(EXTERNAL_BUCKET):]):
+                raise ValueError(f"{value!r} is not gs:// and a bucket name (3-63 lowercase letters, digits, '-', "
+                                 "'_' and '.'); put a folder in prefix, e.g. {bucket: gs://BUCKET, prefix: DIR}")
+        elif not re.fullmatch(NAME, value):
+            raise ValueError(f"{value!r} is neither a logical bucket name of the environment (e.g. datasets) nor "
+                             "gs://BUCKET for a bucket outside it")
+        return value
+
+    @property
+    def external(self) -> bool:
+        """True for ``gs://NAME``: a bucket outside the environment, never renamed."""
+        return self.bucket.startswith(EXTERNAL_BUCKET)
+
+    @property
+    def external_name(self) -> str:
+        """The real name of an external bucket (without ``gs://``)."""
+        return self.bucket[len(EXTERNAL_BUCKET):]
 
 
 class GcsFuseSidecar(Strict):
@@ -55,8 +90,11 @@ class WandB(Strict):
 
     project: str = Field(min_length=1)
     entity: Optional[str] = None
-    secret: DnsLabel = Field("wandb-api-key", description="Kubernetes Secret holding the API key.")
-    key: str = Field("api-key", pattern=r"^[-._a-zA-Z0-9]+$", description="Key of the API key in the Secret.")
+    secret: Optional[DnsLabel] = Field(
+        None, description="Kubernetes Secret holding the API key. With --env, default: the Secret the environment's "
+                          "W&B Launch release puts in its launch.teams (wandb-api-key-<release>); required without --env.")
+    key: str = Field(platform.WANDB_API_KEY_SECRET_KEY, pattern=r"^[-._a-zA-Z0-9]+$",
+                     description="Key of the API key in the Secret.")
     base_url: Optional[str] = Field(None, pattern=r"^https://")
 
 
@@ -91,6 +129,9 @@ class JobSpec(Strict):
     ephemeral_storage: Optional[Quantity] = Field(None, description="Request for /tmp and the container's writable layers.")
     shared_memory: Quantity = Field("1Gi", description="Size of /dev/shm (memory-backed; counts against memory).")
     spot: bool = False
+    flex_start: bool = Field(False, description=f"GKE flex-start (Dynamic Workload Scheduler) GPU nodes: wait for "
+                             f"capacity, run at most {platform.FLEX_START_MAX_RUN_SECONDS // 86400} days "
+                             f"(GPUs: {', '.join(platform.flex_start_gpus())}).")
     compact_placement: bool = Field(False, description=f"Place the nodes close together (GPUs: "
                                     f"{', '.join(g for g, v in platform.GPUS.items() if v.compact_placement)}).")
     compute_class: Optional[str] = Field(None, description="Compute class of a CPU-only job.")
@@ -109,6 +150,8 @@ class JobSpec(Strict):
         None, ge=1, description=f"Default: {platform.SPOT_TERMINATION_GRACE_SECONDS} (Spot honours no more).")
 
     _file: str = PrivateAttr("<spec>")
+    _text: str = PrivateAttr("")
+    _checked_in: object = PrivateAttr(UNCHECKED)  # the environment (or None) parse_job_spec checked it against
 
     # -- derived ---------------------------------------------------------------
     @property
@@ -176,10 +219,26 @@ class JobSpec(Strict):
             if self.checkpoints is None:
                 raise at("spot", "true needs a checkpoint bucket so a preempted run resumes; "
                                  "add checkpoints: {bucket: ...} or set spot: false")
+        if self.flex_start:
+            self._check_flex_start()
         if not self.uses_trainer and "trainer" in self.model_fields_set:
             raise at("trainer", "ignored with a custom command; remove trainer or command")
         if self.uses_trainer and self.args:
             raise at("args", "only with a custom command; use trainer.args for the reference trainer")
+
+    def _check_flex_start(self) -> None:
+        allowed = platform.flex_start_gpus()
+        if self.gpu is None:
+            raise at("flex_start", f"GPU jobs only; set gpu (allowed with flex_start: {', '.join(allowed)})")
+        if self.gpu not in allowed:
+            raise at("flex_start", f"not available for {self.gpu}; allowed with gpu: {', '.join(allowed)}")
+        if self.spot:
+            raise at("flex_start", "cannot be combined with spot (a node is either Spot or flex-start); "
+                                   "remove spot or flex_start")
+        if self.active_deadline_seconds > platform.FLEX_START_MAX_RUN_SECONDS:
+            raise at("active_deadline_seconds", f"{self.active_deadline_seconds} s is longer than flex-start nodes "
+                                                f"run; allowed with flex_start: up to "
+                                                f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)")
 
     def _check_resources(self) -> None:
         cpu = parse_quantity(self.cpu)
@@ -228,28 +287,48 @@ class JobSpec(Strict):
                 raise at("env", f"{name} looks like a credential; keep it in a Kubernetes Secret, never in the spec")
 
 
-def env_problems(spec: JobSpec, env: Environment) -> list[Problem]:
-    """Problems of ``spec`` in ``env``: unknown team, identity, bucket, compute class, missing access."""
+def standalone_problems(spec: JobSpec) -> list[Problem]:
+    """Problems of ``spec`` without an environment: names only an environment can resolve."""
+    problems: list[Problem] = []
+    for role, mount in spec.mounts().items():
+        if not mount.external:
+            problems.append(((role, "bucket"), f"{mount.bucket!r} is a logical bucket name; pass --env ENV to use the "
+                                               f"environment's bucket, or write gs://BUCKET for a bucket outside it "
+                                               f"(GCS names are global: taken literally it is someone else's bucket)"))
+    if spec.wandb is not None and spec.wandb.secret is None:
+        problems.append((("wandb", "secret"), "required without --env; name the Kubernetes Secret holding the "
+                                              "W&B API key, or pass --env ENV to use the environment's"))
+    return problems
+
+
+def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -> list[Problem]:
+    """Problems of ``spec`` in ``env``: unknown team, identity, bucket, compute class, missing access, W&B secret.
+
+    ``env_file`` (the environment's path) is named in fixes that belong in the environment file.
+    """
     problems: list[Problem] = []
     teams = [t.name for t in env.teams]
     if spec.team not in teams:
         return [(("team",), f"unknown team {spec.team!r} in {env.name}; allowed: {', '.join(teams) or 'none'}")]
     buckets = [b.name for b in env.buckets]
-    for role, mount in spec.mounts().items():
+    mounts = spec.mounts()
+    logical = {role: m for role, m in mounts.items() if not m.external}
+    for role, mount in logical.items():
         if mount.bucket not in buckets:
             problems.append(((role, "bucket"), f"unknown bucket {mount.bucket!r} in {env.name}; "
-                                               f"allowed: {', '.join(buckets) or 'none'}"))
+                                               f"allowed: {', '.join(buckets) or 'none'} (or gs://BUCKET for a "
+                                               f"bucket outside the environment)"))
     identities = env.identities_in(spec.team)
     names = [i.name for i in identities]
     if spec.identity is not None and spec.identity not in names:
         problems.append((("identity",), f"{spec.identity!r} is not an identity of namespace {spec.team} in "
                                         f"{env.name}; allowed: {', '.join(names) or 'none'}"))
-    if spec.identity is None and spec.mounts():
+    if spec.identity is None and mounts:
         problems.append((("identity",), f"required to mount buckets (Workload Identity); allowed: "
                                         f"{', '.join(names) or 'none'}"))
     if spec.identity in names and not problems:
         ident = env.identity(spec.identity)
-        for role, mount in spec.mounts().items():
+        for role, mount in logical.items():
             writable = role != "dataset"
             granted = ident.writes if writable else ident.reads + ident.writes
             if mount.bucket not in granted:
@@ -262,28 +341,65 @@ def env_problems(spec: JobSpec, env: Environment) -> list[Problem]:
         if spec.compute_class not in allowed:
             problems.append((("compute_class",), f"unknown compute class {spec.compute_class!r}; "
                                                  f"allowed: {', '.join(allowed)}"))
+    problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     return problems
 
 
-def parse_job_spec(text: str, file: str, env: Environment | None = None) -> JobSpec:
-    """Parse spec text; with ``env``, also check it against that environment."""
-    spec = parse(text, file, JobSpec, (lambda s: env_problems(s, env)) if env is not None else None)
-    spec._file = file
+def _wandb_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:
+    """A W&B job must read a Secret that exists: the environment's is only in its Launch teams."""
+    if spec.wandb is None or spec.wandb.secret is not None:
+        return []
+    if env.launch is None:
+        return [(("wandb",), f"{env.name} has no W&B Launch (launch: in {env_file}), so no W&B API key Secret; "
+                             f"add launch: there, or name your own Secret in wandb.secret")]
+    teams = env.launch_teams()
+    if spec.team not in teams:
+        secret = platform.wandb_api_key_secret(env.launch.release)
+        return [(("wandb",), f"team {spec.team} has no W&B API key Secret ({secret} is only in "
+                             f"{', '.join(teams)}); add {spec.team} to launch.teams in {env_file}")]
+    return []
+
+
+def wandb_secret(spec: JobSpec, env: Environment | None) -> tuple[str, str] | None:
+    """(Secret name, key) the W&B API key is read from, or None for a job without W&B."""
+    if spec.wandb is None:
+        return None
+    if spec.wandb.secret is not None:
+        return spec.wandb.secret, spec.wandb.key
+    if env is None or env.launch is None:  # refused by standalone_problems / env_problems
+        raise ValueError("wandb.secret is unresolved without an environment with launch:")
+    return platform.wandb_api_key_secret(env.launch.release), spec.wandb.key
+
+
+def parse_job_spec(text: str, file: str, env: Environment | None = None, env_file: str | None = None) -> JobSpec:
+    """Parse spec text and check it against ``env`` (or, without one, for names only an environment resolves)."""
+    checks = (lambda s: env_problems(s, env, env_file)) if env is not None else standalone_problems
+    spec = parse(text, file, JobSpec, checks)
+    spec._file, spec._text, spec._checked_in = file, text, env
     return spec
 
 
-def load_job_spec(path: str | Path, env: Environment | None = None) -> JobSpec:
+def load_job_spec(path: str | Path, env: Environment | None = None, env_file: str | None = None) -> JobSpec:
     """Load and check a job spec file; raises ConfigError with ``file:line: field: message``."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_job_spec(text, str(path), env)
+    return parse_job_spec(text, str(path), env, env_file)
 
 
-def check_in_env(spec: JobSpec, env: Environment) -> None:
-    """Raise ConfigError (naming the spec file) when ``spec`` does not fit ``env``."""
-    found = env_problems(spec, env)
+def check_in_env(spec: JobSpec, env: Environment | None) -> None:
+    """Raise ConfigError (``file:line: field: message``) unless ``spec`` fits ``env`` (or, for None, stands alone).
+
+    A spec parsed against one environment and rendered for another is parsed again from its text,
+    so every problem still names its line.
+    """
+    if spec._checked_in is env:
+        return
+    if spec._text:
+        parse_job_spec(spec._text, spec._file, env)
+        return
+    found = env_problems(spec, env) if env is not None else standalone_problems(spec)
     if found:
         raise ConfigError([ConfigProblem(spec._file, 0, ".".join(map(str, path)), msg) for path, msg in found])
