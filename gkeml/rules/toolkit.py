@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from gkeml.config.loader import load_yaml, read_config_text
 from gkeml.config.model import Environment
 from gkeml.manifests.workloads import in_cluster_objects
 from gkeml.naming import Names
@@ -28,7 +29,7 @@ def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synt
                 group += helm_release_objects(stack_file)
     teams = {t.name for t in env.teams}
     for path in job_files:
-        spec = load_job_spec(path)
-        if spec.team in teams:
+        data, _ = load_yaml(read_config_text(path), str(path))
+        if isinstance(data, dict) and data.get("team") in teams:
             group += [Manifest(o, str(path)) for o in render(load_job_spec(path, env), env)]
     return group
