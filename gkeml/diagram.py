@@ -47,7 +47,6 @@ DRAWN = {
     "kubernetes_service", "kubernetes_service_v1", "kubernetes_ingress_v1", "kubernetes_deployment",
     "kubernetes_deployment_v1", "kubernetes_manifest", "helm_release", "kubernetes_secret", "kubernetes_secret_v1",
 }
-EPHEMERAL_SECRET = re.compile(r"\$\{ephemeral\.google_secret_manager_secret_version\.([A-Za-z0-9_-]+)\.")
 
 
 class DiagramError(Exception):
@@ -343,7 +342,7 @@ class _Builder:
         self.g.edge(self.member(body.get("member", "")), dst, label)
 
 
-HANDLED_KINDS = ("Namespace", "ComputeClass", "ServiceAccount", "Secret", "Deployment", "Service",
+HANDLED_KINDS = ("Namespace", "ComputeClass", "ServiceAccount", "SecretSync", "Deployment", "Service",
                  "ManagedCertificate", "Ingress", "Helm")
 
 
@@ -396,17 +395,23 @@ class _InCluster:
         _, cls, _ = self.meta(body)
         self.g.node(_id("cc", cls), f"ComputeClass {cls}", "box", self.b.workloads())
 
-    def secret(self, name: str, body: dict) -> None:
-        """A Kubernetes Secret; an edge from the Secret Manager secret its write-only data is read from."""
+    def secretsync(self, name: str, body: dict) -> None:
+        """The Kubernetes Secret GKE's secret sync writes (named after the SecretSync), with an edge from
+        the Secret Manager secret its SecretProviderClass names and from the service account it reads as."""
         ns, secret, _ = self.meta(body)
+        spec = self._spec(body)
         nid = self.g.node(_id("k8s_secret", ns, secret), f"Secret {secret}", "secret", *self.ns_path(ns))
-        ephemeral = self.stack.get("ephemeral", {}).get("google_secret_manager_secret_version", {})
-        for source in sorted(set(EPHEMERAL_SECRET.findall(json.dumps(body)))):
-            # the secret may be named by id or by full name (projects/P/secrets/ID)
-            secret_id = (ephemeral.get(source, {}).get("secret") or "").rsplit("/", 1)[-1]
+        ksa = spec.get("serviceAccountName")
+        if isinstance(ksa, str):
+            self.g.edge(self.b.ksa(ns, ksa), nid, "syncs", dotted=True)
+        provider_class = spec.get("secretProviderClassName")
+        for rtype, _, other in _resources(self.stack):
+            if self.kind(rtype, other) != "SecretProviderClass" or self.meta(other)[:2] != (ns, provider_class):
+                continue
+            versions = re.findall(r"projects/[^/\s\"']+/secrets/([^/\s\"']+)/versions/", json.dumps(self._spec(other)))
             for cloud_name, cloud in self.b.cloud.get("resource", {}).get("google_secret_manager_secret", {}).items():
-                if secret_id and cloud.get("secret_id") == secret_id:
-                    self.g.edge(self.b.rid("google_secret_manager_secret", cloud_name), nid, "copied to", dotted=True)
+                if cloud.get("secret_id") in versions:
+                    self.g.edge(self.b.rid("google_secret_manager_secret", cloud_name), nid, "synced to", dotted=True)
 
     def serviceaccount(self, name: str, body: dict) -> None:
         ns, ksa, annotations = self.meta(body)
@@ -489,7 +494,7 @@ class _InCluster:
         for dep in body.get("depends_on", []):
             rtype, _, rname = dep.partition(".")
             target = self.stack.get("resource", {}).get(rtype, {}).get(rname)
-            if target is not None and self.kind(rtype, target) == "Secret":
+            if target is not None and self.kind(rtype, target) == "SecretSync":
                 sns, secret, _ = self.meta(target)
                 if sns == ns:
                     self.g.edge(nid, _id("k8s_secret", sns, secret), "uses", dotted=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import field_name, line_of, load_config_file, load_yaml, read_config_text
+from gkeml.config.loader import field_name, file_line, load_config_file
 from gkeml.naming import Names, name_problems
 
 
@@ -109,12 +109,3 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
                                               f"{item.what} {item.value!r} is also used by {first}; "
                                               "each environment needs its own"))
     return problems
-
-
-def file_line(path: Path, field: tuple) -> int:
-    """1-based line of ``field`` (or of its closest parent key) in a YAML config file."""
-    try:
-        _, lines = load_yaml(read_config_text(path), str(path))
-    except ConfigError:
-        return 0
-    return line_of(field, lines)

@@ -19,6 +19,7 @@ import os
 import sys
 import types
 from types import ModuleType
+from typing import Any
 
 _PACKAGES = {
     "cdktf": {
@@ -103,33 +104,46 @@ def helm(module: str) -> ModuleType:
 
 
 # --- schema differences between provider generations ------------------------------
+# cdktf's prebuilt google bindings were generated from google provider 6.50; CDK Terrain's from 8.7.
+# gkeml needs google >= 7.33 (google_container_cluster.secret_sync_config), so on cdktf every stack
+# declares that version and the few fields whose schema changed since 6.50 are written as overrides.
+# The 7.0 upgrade guide (website/docs/guides/version_7_upgrade.html.markdown) lists no other change to
+# a field gkeml sets: storage_bucket retention_period became a string; project_service
+# disable_on_destroy lost its default (gkeml always sets it); subnetwork enable_flow_logs and router
+# advertised_ip_ranges changed (gkeml sets neither).
+GOOGLE_PROVIDER_VERSION_ON_CDKTF = "~> 7.33"
 
 
-def retention_period(seconds: int):
-    """``google_storage_bucket.retention_policy.retention_period``: number on google 6.x, string on 8.x."""
+def pin_google_provider(stack: Any) -> None:
+    """Declare the google provider version gkeml's JSON is written for (on cdktf; CDK Terrain's
+    bindings already declare theirs)."""
+    if not IS_CDKTN:
+        stack.add_override("terraform.required_providers.google.version", GOOGLE_PROVIDER_VERSION_ON_CDKTF)
+
+
+def retention_period(seconds: int) -> Any:
+    """``google_storage_bucket.retention_policy.retention_period`` as each binding types it (a number in
+    the cdktf bindings of 6.50, a string in CDK Terrain's); :func:`write_retention_period` then makes
+    the JSON what google >= 7 reads: a string."""
     return str(seconds) if IS_CDKTN else seconds
 
 
-# The ephemeral google_secret_manager_secret_version arrived in google provider 7.x; the
-# prebuilt cdktf bindings pin 6.50.0. Only the in-cluster stack reads it, and it uses no
-# other google schema than the provider block and two data sources, stable across 6 -> 7.
-EPHEMERAL_SECRET_GOOGLE_VERSION = "~> 7.10"
+def write_retention_period(bucket: Any, seconds: int) -> None:
+    """On cdktf, write ``retention_period`` as the string google >= 7 expects (see :func:`retention_period`)."""
+    if not IS_CDKTN:
+        bucket.add_override("retention_policy.retention_period", str(seconds))
 
 
-def ephemeral_secret_value(stack, id: str, *, secret: str, project: str) -> str:
-    """A reference to the latest version of a Secret Manager secret, read as an
-    EPHEMERAL value (Terraform >= 1.10): never written to the plan or the state, and
-    usable only in write-only arguments (``*_wo``) and provider blocks.
-
-    cdktn generates the ``EphemeralGoogleSecretManagerSecretVersion`` binding (google
-    8.x). cdktf 0.21 predates ephemeral resources: the same block is written with an
-    override, and the stack's google provider is raised to a version that has it.
-    ``secret`` is passed as the full resource name, which every provider version accepts.
-    """
-    name = f"projects/{project}/secrets/{secret}"
+def enable_secret_sync(cluster: Any, rotation_interval: str) -> None:
+    """Turn on GKE's synchronization of Secret Manager secrets into Kubernetes Secrets
+    (``secret_sync_config``, google >= 7.33; typed on CDK Terrain, an override on cdktf)."""
     if IS_CDKTN:
-        eph = google("ephemeral_google_secret_manager_secret_version")
-        return eph.EphemeralGoogleSecretManagerSecretVersion(stack, id, secret=name, project=project).secret_data
-    stack.add_override(f"ephemeral.google_secret_manager_secret_version.{id}", {"secret": name, "project": project})
-    stack.add_override("terraform.required_providers.google.version", EPHEMERAL_SECRET_GOOGLE_VERSION)
-    return f"${{ephemeral.google_secret_manager_secret_version.{id}.secret_data}}"
+        cc = google("container_cluster")
+        cluster.put_secret_sync_config(
+            enabled=True,
+            rotation_config=cc.ContainerClusterSecretSyncConfigRotationConfig(
+                enabled=True, rotation_interval=rotation_interval),
+        )
+    else:
+        cluster.add_override("secret_sync_config", {
+            "enabled": True, "rotation_config": {"enabled": True, "rotation_interval": rotation_interval}})

@@ -272,6 +272,36 @@ def wandb_api_key_secret(release: str) -> str:
 # sdk/launch/runner/kubernetes_runner.py, ensure_api_key_secret; checked 2026-11).
 WANDB_API_KEY_SECRET_KEY = "password"
 
+# --- Secret Manager secrets synchronized into Kubernetes Secrets by GKE -------------
+# cloud.google.com/secret-manager/docs/sync-k8-secrets (checked 2026-11-30): Standard and Autopilot,
+# Workload Identity required, enabled per cluster (container API SecretSyncConfig; Terraform
+# google_container_cluster.secret_sync_config from google provider 7.33.0). The controller copies
+# the version a SecretProviderClass (provider "gke") names into the Secret named after the
+# SecretSync, as the SecretSync's Kubernetes service account (which needs secretAccessor on the
+# secret through Workload Identity), and re-syncs every rotation interval. The English page says
+# GKE 1.34 or later (translated copies say 1.33): 1.34 is used.
+SECRET_SYNC_MIN_GKE_VERSION = "1.34"
+SECRET_PROVIDER_CLASS_API = "secrets-store.csi.x-k8s.io/v1"
+SECRET_SYNC_API = "secret-sync.gke.io/v1"
+SECRET_SYNC_PROVIDER = "gke"
+SECRET_SYNC_ROTATION_INTERVAL = "120s"  # the documented minimum of the Secret Manager add-on
+SECRET_SYNC_SERVICE_ACCOUNT = "gkeml-secret-sync"  # the KSA gkeml creates for it in each namespace
+SECRET_SYNC_SOURCE_PATH = "value"
+
+# --- how Terraform reaches the cluster (kubernetes and helm providers) ---------------
+# The providers run gke-gcloud-auth-plugin for a short-lived token on every call, so no token is
+# ever written to Terraform state (a data.google_client_config.access_token in a provider block is
+# stored in state: terraform-provider-google #11451, #24318). kubernetes/cloud-provider-gcp
+# cmd/gke-gcloud-auth-plugin/cred.go: --use_application_default_credentials, ExecCredential
+# client.authentication.k8s.io/v1beta1. Installed with `gcloud components install
+# gke-gcloud-auth-plugin` (google-github-actions/setup-gcloud: install_components).
+KUBE_EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+KUBE_EXEC_COMMAND = "gke-gcloud-auth-plugin"
+KUBE_EXEC_ARGS = ("--use_application_default_credentials",)
+# Helm keeps release records in ConfigMaps, not Secrets, so a read-only identity can refresh a
+# release without reading Secrets (hashicorp/terraform-provider-helm v3.1.x provider.go helm_driver).
+HELM_DRIVER = "configmap"
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
@@ -355,9 +385,6 @@ GITHUB_REF_ENV_ATTRIBUTE = "attribute.ref_env"
 GITHUB_REF_ENV_MAPPING = (
     f"assertion.ref + ':' + (has(assertion.environment) ? assertion.environment : '{GITHUB_NO_ENVIRONMENT}')"
 )
-# read-only access to Kubernetes Secrets (the helm provider reads its release records, stored as
-# Secrets, and the kubernetes provider refreshes kubernetes_secret_v1) for a custom IAM role
-KUBERNETES_SECRET_READ_PERMISSIONS = ("container.secrets.get", "container.secrets.list")
 TERRAFORM_GCS_LOCK_SUFFIX = ".tflock"
 
 
@@ -373,14 +400,12 @@ def object_name_suffix_condition(suffix: str) -> str:
     return f"resource.name.endsWith('{suffix}')"
 
 
-def secret_access_condition(project_number: str, secret_ids: list[str] | tuple[str, ...]) -> str:
-    """IAM condition (CEL) that limits a Secret Manager role to the listed secrets and their
-    versions (resource names carry the project NUMBER)."""
-    parts = []
-    for secret in secret_ids:
-        name = f"projects/{project_number}/secrets/{secret}"
-        parts.append(f"resource.name == '{name}' || resource.name.startsWith('{name}/')")
-    return " || ".join(parts)
+def state_objects_condition(bucket: str, prefixes: tuple[str, ...] | list[str]) -> str:
+    """IAM condition (CEL) limiting a role on a SHARED state bucket to one environment's objects
+    (``projects/_/buckets/BUCKET/objects/PREFIX...``), and to the bucket itself for listing
+    (cloud.google.com/storage/docs/access-control/iam#conditions: objects.list is checked on the bucket)."""
+    parts = [f"resource.name.startsWith('projects/_/buckets/{bucket}/objects/{p}')" for p in prefixes]
+    return " || ".join([f"resource.name == 'projects/_/buckets/{bucket}'", *parts])
 
 
 # --- policy checks (gkeml check, gkeml/rules) ---------------------------------------

@@ -52,3 +52,21 @@ def resources(stack: dict, rtype: str) -> list[dict]:
 
 def framework() -> str:
     return os.environ.get("GKEML_CDK", "cdktf")
+
+
+BOOTSTRAP = ROOT / "tests" / "fixtures" / "bootstrap"
+
+
+@pytest.fixture(scope="session")
+def bootstrap_stacks(tmp_path_factory) -> dict[str, dict]:
+    """Parsed cdk.tf.json of the bootstrap stacks of the fixture environments (tests/fixtures/bootstrap),
+    synthesized once per session the way bootstrap/main.py does."""
+    from gkeml.framework import App
+    from gkeml.stacks.bootstrap import BootstrapStack, load_all
+
+    out = tmp_path_factory.mktemp("bootstrap") / "cdktf.out"
+    app = App(outdir=str(out))
+    for boot in load_all(BOOTSTRAP, ENVIRONMENTS):
+        BootstrapStack(app, boot)
+    app.synth()
+    return {p.parent.name: json.loads(p.read_text()) for p in (out / "stacks").glob("*/cdk.tf.json")}

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, resources
+from conftest import BOOTSTRAP, ENVIRONMENTS, ROOT, resources
 
-BOOTSTRAP = ROOT / "bootstrap"
 
 VARIANT = """\
 name: qa
@@ -35,14 +34,14 @@ READ_ONLY_PERMISSION = re.compile(r"^[a-z]+\.[A-Za-z]+\.(get|list)$")
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> dict[str, dict]:
-    """Parsed cdk.tf.json of bootstrap-dev/-staging/-prod and of the variant bootstrap-qa."""
+    """Parsed cdk.tf.json of the fixture bootstrap files and of the variant bootstrap-qa."""
     from gkeml.config.bootstrap import load_bootstrap
     from gkeml.framework import App
     from gkeml.stacks.bootstrap import BootstrapStack, load_all
 
     tmp = tmp_path_factory.mktemp("bootstrap")
     (tmp / "qa.yaml").write_text(VARIANT)
-    boots = load_all(BOOTSTRAP, ROOT / "environments") + [load_bootstrap(tmp / "qa.yaml")]
+    boots = load_all(BOOTSTRAP, ENVIRONMENTS) + [load_bootstrap(tmp / "qa.yaml")]
     app = App(outdir=str(tmp / "cdktf.out"))
     for boot in boots:
         BootstrapStack(app, boot)
@@ -52,7 +51,8 @@ def synthesized(tmp_path_factory) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def dev(synthesized):
-    return synthesized["bootstrap-dev"]
+    """The bootstrap that creates the bucket it shares (in a state project of its own)."""
+    return synthesized["bootstrap-lab"]
 
 
 def one(stack: dict, rtype: str) -> dict:
@@ -61,13 +61,13 @@ def one(stack: dict, rtype: str) -> dict:
     return found[0]
 
 
-def test_every_shipped_bootstrap_file_becomes_a_stack(synthesized):
-    assert set(synthesized) == {"bootstrap-dev", "bootstrap-staging", "bootstrap-prod", "bootstrap-qa"}
+def test_every_bootstrap_file_becomes_a_stack(synthesized):
+    assert set(synthesized) == {f"bootstrap-{p.stem}" for p in BOOTSTRAP.glob("*.yaml")} | {"bootstrap-qa"}
 
 
 def test_state_bucket_is_versioned_private_and_not_destroyable_by_accident(dev):
     bucket = one(dev, "google_storage_bucket")
-    assert bucket["name"] == "acme-ml-tfstate"
+    assert bucket["name"] == "fx-shared-tfstate" and bucket["project"] == "fx-state-ml"
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
@@ -77,26 +77,41 @@ def test_state_bucket_is_versioned_private_and_not_destroyable_by_accident(dev):
     (rule,) = bucket["lifecycle_rule"]
     assert rule["action"] == {"type": "Delete"}
     assert rule["condition"] == {"num_newer_versions": 20, "with_state": "ARCHIVED"}
+    # it keeps the address it always had, and waits for the storage API of a new project
+    assert "state" in dev["resource"]["google_storage_bucket"]
+    assert "google_project_service.apis_storage" in " ".join(bucket["depends_on"])
 
 
-def test_bucket_created_by_another_bootstrap_is_only_granted(synthesized):
-    for name in ("bootstrap-staging", "bootstrap-prod", "bootstrap-qa"):
-        stack = synthesized[name]
-        assert resources(stack, "google_storage_bucket") == []
-        grants = resources(stack, "google_storage_bucket_iam_member")
-        assert {g["bucket"] for g in grants} == {"acme-ml-tfstate"}
-        (deploy,) = [g for g in grants if g["member"] == DEPLOY]
-        assert deploy["role"] == "roles/storage.objectAdmin"
+def test_a_bucket_of_its_own_is_granted_without_conditions(synthesized):
+    live = synthesized["bootstrap-live"]
+    assert one(live, "google_storage_bucket")["name"] == "fx-live-tfstate"
+    grants = {g["member"] + " " + g["role"]: g for g in resources(live, "google_storage_bucket_iam_member")}
+    assert "condition" not in grants[f"{DEPLOY} roles/storage.objectAdmin"]
+    assert "condition" not in grants[f"{PLAN} roles/storage.objectViewer"]
+
+
+def test_a_shared_bucket_is_granted_to_each_environment_for_its_own_objects_only(synthesized):
+    for env in ("lab", "stage"):
+        stack = synthesized[f"bootstrap-{env}"]
+        if env == "stage":
+            assert resources(stack, "google_storage_bucket") == []  # lab's bootstrap creates it
+        own = (f"resource.name.startsWith('projects/_/buckets/fx-shared-tfstate/objects/gkeml/{env}/') || "
+               f"resource.name.startsWith('projects/_/buckets/fx-shared-tfstate/objects/gkeml/{env}-k8s/')")
+        other = "stage" if env == "lab" else "lab"
+        for grant in resources(stack, "google_storage_bucket_iam_member"):
+            assert grant["bucket"] == "fx-shared-tfstate"
+            assert own in grant["condition"]["expression"], (env, grant["role"])
+            assert f"/objects/gkeml/{other}" not in grant["condition"]["expression"]
 
 
 def test_first_run_keeps_state_locally_outside_the_synth_output(synthesized):
-    for name in ("bootstrap-dev", "bootstrap-staging", "bootstrap-prod"):
+    for name in (n for n in synthesized if n != "bootstrap-qa"):
         backend = synthesized[name]["terraform"]["backend"]
         assert list(backend) == ["local"]
         # terraform runs in bootstrap/cdktf.out/stacks/<stack>: the file lands in bootstrap/
-        stack_dir = BOOTSTRAP / "cdktf.out" / "stacks" / name
+        stack_dir = ROOT / "bootstrap" / "cdktf.out" / "stacks" / name
         state = (stack_dir / backend["local"]["path"]).resolve()
-        assert state == BOOTSTRAP / f"terraform.{name}.tfstate"
+        assert state == ROOT / "bootstrap" / f"terraform.{name}.tfstate"
 
 
 def test_migrated_bootstrap_state_lives_in_the_state_bucket(synthesized):
@@ -154,13 +169,13 @@ def impersonators(stack: dict) -> dict[str, str]:
 
 def test_any_workflow_of_the_repository_may_impersonate_only_the_plan_identity(synthesized):
     expected = {
-        "bootstrap-dev": "projects/104857600123/locations/global/workloadIdentityPools/github",
-        "bootstrap-qa": "projects/104857600999/locations/global/workloadIdentityPools/gh-pool",
+        "bootstrap-lab": ("projects/200000000101/locations/global/workloadIdentityPools/github", "fx/ml-platform"),
+        "bootstrap-qa": ("projects/104857600999/locations/global/workloadIdentityPools/gh-pool", "acme/ml-platform"),
     }
-    for name, pool in expected.items():
+    for name, (pool, repository) in expected.items():
         members = impersonators(synthesized[name])
         assert members["${google_service_account.ci-plan.name}"] == (
-            f"principalSet://iam.googleapis.com/{pool}/attribute.repository/acme/ml-platform"
+            f"principalSet://iam.googleapis.com/{pool}/attribute.repository/{repository}"
         )
         # the repository-wide set (pull requests of any branch) is never bound to the deploy identity
         assert "attribute.repository/" not in members["${google_service_account.ci.name}"]
@@ -169,9 +184,9 @@ def test_any_workflow_of_the_repository_may_impersonate_only_the_plan_identity(s
 def test_deploy_identity_only_for_the_default_branch_in_its_github_environment(synthesized):
     pools = "principalSet://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/{}"
     expected = {
-        "bootstrap-dev": pools.format("104857600123", "github") + "/attribute.ref_env/refs/heads/main:dev",
-        "bootstrap-staging": pools.format("104857600456", "github") + "/attribute.ref_env/refs/heads/main:staging",
-        "bootstrap-prod": pools.format("104857600789", "github") + "/attribute.ref_env/refs/heads/main:prod",
+        "bootstrap-lab": pools.format("200000000101", "github") + "/attribute.ref_env/refs/heads/main:lab",
+        "bootstrap-stage": pools.format("200000000202", "github") + "/attribute.ref_env/refs/heads/main:stage",
+        "bootstrap-live": pools.format("200000000303", "github") + "/attribute.ref_env/refs/heads/main:live",
         # deploy_environment defaults to the environment name; deploy_ref is configurable
         "bootstrap-qa": pools.format("104857600999", "gh-pool") + "/attribute.ref_env/refs/heads/release/v1:qa",
     }
@@ -184,37 +199,17 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
 
     for name, stack in synthesized.items():
         project_grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == PLAN]
-        predefined = {g["role"] for g in project_grants if g["role"].startswith("roles/")}
-        # read-only predefined roles only: viewers/reviewers, plus secret payload reads below
-        assert predefined - {"roles/secretmanager.secretAccessor"} == set(PLAN_ROLES), name
+        # read-only predefined roles only (viewers, reviewers); no custom role, no secret accessor
+        assert {g["role"] for g in project_grants} == set(PLAN_ROLES), name
         assert all(re.search(r"\.(viewer|[a-zA-Z]*Viewer|securityReviewer)$", r) for r in PLAN_ROLES)
-        assert not predefined & (set(DEPLOY_ROLES) | {"roles/owner", "roles/editor", "roles/viewer"}), name
-        assert all("condition" not in g for g in project_grants if g["role"] in PLAN_ROLES)
-        # the one custom role holds read verbs only
-        (custom,) = [g for g in project_grants if not g["role"].startswith("roles/")]
-        assert custom["role"] == "${google_project_iam_custom_role.plan-secret-reader.name}"
-        role = one(stack, "google_project_iam_custom_role")
-        assert sorted(role["permissions"]) == ["container.secrets.get", "container.secrets.list"]
-        assert all(READ_ONLY_PERMISSION.match(p) for p in role["permissions"])
-        # on the state bucket: read everything, create/delete ONLY the Terraform lock objects
+        assert not set(PLAN_ROLES) & (set(DEPLOY_ROLES) | {"roles/owner", "roles/editor", "roles/viewer"}), name
+        assert all("condition" not in g for g in project_grants)
+        assert not resources(stack, "google_project_iam_custom_role")
+        # on the state bucket: read, and create/delete ONLY the Terraform lock objects
         bucket = {g["role"]: g for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == PLAN}
         assert set(bucket) == {"roles/storage.objectViewer", "roles/storage.objectUser"}, name
-        assert all(g["bucket"] == "acme-ml-tfstate" for g in bucket.values())
-        assert "condition" not in bucket["roles/storage.objectViewer"]
-        assert bucket["roles/storage.objectUser"]["condition"]["expression"] == "resource.name.endsWith('.tflock')"
-
-
-def test_plan_identity_reads_only_the_secrets_the_in_cluster_plan_needs(synthesized):
-    dev = synthesized["bootstrap-dev"]
-    (accessor,) = [g for g in resources(dev, "google_project_iam_member")
-                   if g["member"] == PLAN and g["role"] == "roles/secretmanager.secretAccessor"]
-    secret = "projects/104857600123/secrets/dev-wandb-api-key"
-    assert accessor["condition"]["expression"] == (
-        f"resource.name == '{secret}' || resource.name.startsWith('{secret}/')"
-    )
-    # nothing listed, nothing granted
-    qa = synthesized["bootstrap-qa"]
-    assert not [g for g in resources(qa, "google_project_iam_member") if g["role"] == "roles/secretmanager.secretAccessor"]
+        assert bucket["roles/storage.objectUser"]["condition"]["expression"].endswith(
+            "resource.name.endsWith('.tflock')")
 
 
 def test_no_service_account_key_anywhere(synthesized):
@@ -284,7 +279,11 @@ GH = "github: {repository: acme/x, repository_id: 11, repository_owner_id: 22"
      "its own account ID"),
     (GH + "}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
     (GH + "}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
-     "ci.grantable_roles[1]", 6, "take over"),
+     "ci.grantable_roles[1]", 6, "primitive role that can do anything"),
+    (GH + "}\nci:\n  grantable_roles: [roles/iam.serviceAccountTokenCreator]",
+     "ci.grantable_roles[0]", 6, "mint access tokens"),
+    (GH + "}\nci:\n  grantable_roles: [roles/storage.objectAdmin]",
+     "ci.grantable_roles[0]", 6, "CI may grant only: roles/container.defaultNodeServiceAccount"),
     (GH + "}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6,
      "roles/logging.logWriter"),
 ])
@@ -318,11 +317,9 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path, environments["lab"])
     found = {p.field: p for p in err.value.problems}
-    assert set(found) == {"state.bucket", "ci.grantable_roles", "ci.plan_secrets"}
-    # the W&B Launch key the in-cluster stack reads during plan
-    assert "missing lab-wandb-api-key" in found["ci.plan_secrets"].message
+    assert set(found) == {"state.bucket", "ci.grantable_roles"}
     assert found["state.bucket"].line == 4
-    assert "'fx-tfstate' in environments/lab.yaml" in found["state.bucket"].message
+    assert "'fx-shared-tfstate' in environments/lab.yaml" in found["state.bucket"].message
     assert "roles/logging.logWriter" in found["ci.grantable_roles"].message
     assert found["ci.grantable_roles"].line == 7
 
@@ -358,3 +355,60 @@ def test_every_ci_role_is_explained_in_the_docs():
     row = re.compile(r"^\| `(roles/[\w.]+)` \|", flags=re.MULTILINE)
     assert set(row.findall(deploy)) == set(DEPLOY_ROLES)
     assert set(row.findall(plan)) == set(PLAN_ROLES)
+
+
+# --- state layouts that let one environment's CI reach another's state ---------------------------
+
+def _boot(tmp_path: Path, name: str, project: str, number: str, state: str) -> Path:
+    return write(tmp_path, name, f"""\
+        name: {name}
+        project: {{id: {project}, number: "{number}", region: us-central1}}
+        state:
+          {state}
+        github: {{repository: acme/x, repository_id: 11, repository_owner_id: 22}}
+        """)
+
+
+@pytest.mark.parametrize(("layout", "culprit", "field", "fragment"), [
+    # one bucket for both, in a's project: a's deploy identity (storage.admin there) reaches b's state
+    ({"a": "bucket: shared-tf", "b": "bucket: shared-tf\n          create: false"}, "a", "state.bucket",
+     "holds the state of b too and lives in project acme-a-ml, where the deploy identity of a holds "
+     "roles/storage.admin"),
+    # b keeps its own bucket, but in a's project
+    ({"a": "bucket: a-tf", "b": "bucket: b-tf\n          project: acme-a-ml"}, "b", "state.project",
+     "project acme-a-ml is where a deploys"),
+    # a shared bucket (safely in its own project) that no bootstrap file creates
+    ({"a": "bucket: shared-tf\n          project: acme-state\n          create: false",
+      "b": "bucket: shared-tf\n          project: acme-state\n          create: false"}, "a", "state.create",
+     "is created by 0 bootstrap files"),
+])
+def test_unsafe_state_layouts_are_refused_with_file_line_and_why(tmp_path, monkeypatch, capsys, layout, culprit,
+                                                                 field, fragment):
+    from gkeml.config import ConfigError
+    from gkeml.stacks.bootstrap import load_all, main
+
+    for name, number in (("a", "300000001"), ("b", "300000002")):
+        _boot(tmp_path, name, f"acme-{name}-ml", number, layout[name])
+    with pytest.raises(ConfigError) as err:
+        load_all(tmp_path, tmp_path / "no-environments")
+    (problem,) = [p for p in err.value.problems if p.field == field and p.file == str(tmp_path / f"{culprit}.yaml")]
+    assert fragment in problem.message
+    lines = (tmp_path / f"{culprit}.yaml").read_text().splitlines()
+    state = lines.index("state:")
+    key = field.split(".")[1]
+    assert problem.line == next(i for i, t in enumerate(lines[state:], state + 1) if t.startswith(f"  {key}:"))
+    monkeypatch.setenv("GKEML_BOOTSTRAP", str(tmp_path))
+    monkeypatch.setenv("GKEML_ENVIRONMENTS", str(tmp_path / "no-environments"))
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    assert main() == 2 and fragment in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_safe_layouts_pass(tmp_path):
+    """A bucket per environment in its own project, and one shared bucket in a project of its own."""
+    from gkeml.stacks.bootstrap import load_all
+
+    _boot(tmp_path, "a", "acme-a-ml", "300000001", "bucket: a-tf")
+    _boot(tmp_path, "b", "acme-b-ml", "300000002", "bucket: shared-tf\n          project: acme-state")
+    _boot(tmp_path, "c", "acme-c-ml", "300000003", "bucket: shared-tf\n          project: acme-state\n          create: false")
+    assert [b.name for b in load_all(tmp_path, tmp_path / "none")] == ["a", "b", "c"]

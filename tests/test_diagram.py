@@ -125,15 +125,14 @@ def test_every_bucket_grant_of_the_config_is_an_edge_from_its_identity(dev, envi
     assert dev.nodes[dev.node(f"bucket {names.bucket('datasets')}")].endswith("versioned")
 
 
-def test_secret_access_goes_through_the_impersonated_service_account(dev, environments):
+def test_the_wandb_key_is_synced_by_gke_into_the_launch_namespaces(dev, environments):
     names = Names.of(environments[DEV])
     secret = dev.node(f"secret {names.secret('wandb-api-key')}")
-    gsa = dev.node(f"GSA {names.gsa('launch-agent')}")
-    assert dev.edge(gsa, secret) == "secretmanager.secretAccessor"
-    ksa = next(s for s, d, label, _ in dev.edges if d == gsa and label == "impersonates")
-    assert dev.group_of(ksa) == "namespace research"
-    copies = [d for s, d, label, _ in dev.edges if s == secret and label == "copied to"]
+    readers = [s for s, d, label, _ in dev.edges if d == secret and label == "secretmanager.secretAccessor"]
+    assert sorted(dev.group_of(r) for r in readers) == [f"namespace {t}" for t in environments[DEV].launch_teams()]
+    copies = [d for s, d, label, _ in dev.edges if s == secret and label == "synced to"]
     assert sorted(dev.group_of(c) for c in copies) == [f"namespace {t}" for t in environments[DEV].launch_teams()]
+    assert all(dev.edge(r, c) == "syncs" for r, c in zip(sorted(readers), sorted(copies)))
 
 
 def test_ingress_uses_the_static_ip_and_certificate_of_the_cloud_layer(dev, environments):

@@ -25,7 +25,7 @@ name: {name}
   labels:
     env: {name}
 state:
-  bucket: test-tfstate
+  bucket: {project}-tfstate
 network:
   subnet_cidr: 10.10.0.0/20
   pods_cidr: 10.16.0.0/14
@@ -52,15 +52,13 @@ BOOTSTRAP = """\
 name: {name}
 project: {{id: {project}, number: "{number}", region: us-central1}}
 state:
-  bucket: test-tfstate
-{create}github:
+  bucket: {project}-tfstate
+github:
   repository: test/platform
   repository_id: "101"
   repository_owner_id: "202"
   # only jobs in the GitHub environment '{name}' may deploy
   deploy_environment: {name}
-ci:
-  plan_secrets: [{name}-wandb-api-key]
 """
 
 
@@ -71,7 +69,7 @@ def write_env(root: Path, name: str, project: str, number: str, host: str, queue
     (root / "environments" / f"{name}.yaml").write_text(ENVIRONMENT.format(
         name=name, project=project, number=number, host=host, queue=queue, tier=f"tier: {tier}\n" if tier else ""))
     (root / "bootstrap" / f"{name}.yaml").write_text(BOOTSTRAP.format(
-        name=name, project=project, number=number, create="" if creates_bucket else "  create: false\n"))
+        name=name, project=project, number=number))
 
 
 @pytest.fixture
@@ -146,20 +144,21 @@ def test_new_marks_what_must_change_and_synth_fails_there_until_it_is_filled(rep
     env_text = (repo / "environments" / "qa.yaml").read_text()
     boot_text = (repo / "bootstrap" / "qa.yaml").read_text()
     todo = result.stdout.splitlines()
-    assert [t.split(": ", 2)[1] for t in todo] == ["project.id", "project.number", "endpoints[0].host",
-                                                   "launch.queues[0].name", "project.id", "project.number"]
+    assert [t.split(": ", 2)[1] for t in todo] == ["project.id", "project.number", "state.bucket",
+                                                   "endpoints[0].host", "launch.queues[0].name", "project.id",
+                                                   "project.number", "state.bucket"]
     # every line named is a line marked in the file
     for line in todo:
         path, number = line.split(":")[:2]
         assert "# CHANGE ME" in (repo / path).read_text().splitlines()[int(number) - 1], line
     # no value that must be unique was copied (the comments may quote them)
     values = set(scalars(yaml.safe_load(env_text))) | set(scalars(yaml.safe_load(boot_text)))
-    assert not values & {"test-ml-dev", "300000003", "chat.dev.test.example", "research-dev"}
+    assert not values & {"test-ml-dev", "300000003", "chat.dev.test.example", "research-dev", "test-ml-dev-tfstate"}
     assert "name: qa" in env_text and "env: qa" in env_text and "tier: dev" in env_text
     assert env_text.startswith("# yaml-language-server: $schema=../schema/environment.schema.json\n")
-    assert "deploy_environment: qa" in boot_text and "qa-wandb-api-key" in boot_text
+    assert "deploy_environment: qa" in boot_text
     assert "GitHub environment 'qa'" in boot_text
-    assert "create: false" in boot_text  # dev's bootstrap creates the shared bucket
+    assert "create:" not in boot_text  # dev keeps its state in its own bucket: so does the copy
     # the synth (and the CI list) stops with file:line at each placeholder
     from gkeml.config import ConfigError
     from gkeml.environments import load_environment
@@ -186,7 +185,8 @@ def test_new_with_every_unique_value_given_is_a_working_environment(repo):
     boot = load_bootstrap(repo / "bootstrap" / "qa.yaml", env)
     assert (env.project.id, env.endpoints[0].host, env.launch.queues[0].name) == (
         "test-ml-qa", "chat.qa.test.example", "research-qa")
-    assert boot.github.deploy_environment == "qa" and boot.state.create is False
+    assert boot.github.deploy_environment == "qa" and boot.state.create is True
+    assert boot.state.bucket == env.state.bucket == "test-ml-qa-tfstate"  # its own, in its own project
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -211,7 +211,7 @@ def test_new_refuses_a_name_whose_state_would_land_on_another_stack(repo):
                    "300000010", "--host", "chat=chat.dk.test.example", "--queue", "research-dk")
     assert result.returncode == 2
     assert "environments/dev-k8s.yaml:" in result.stderr
-    assert "Terraform state 'gs://test-tfstate/gkeml/dev-k8s' is also used by environments/dev.yaml" in result.stderr
+    assert "stack name 'dev-k8s' is also used by environments/dev.yaml" in result.stderr
     assert not (repo / "environments" / "dev-k8s.yaml").exists()
 
 

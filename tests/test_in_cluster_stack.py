@@ -18,7 +18,8 @@ from gkeml.naming import Names
 pytestmark = pytest.mark.synth
 
 K8S_VERSION = "1.37.0"
-GKE_CRDS = {"ComputeClass", "BackendConfig", "FrontendConfig", "ManagedCertificate"}
+# No upstream schema: GKE CRDs (gkeml check covers them) and the Secret Manager add-on / secret sync CRDs.
+GKE_CRDS = {"ComputeClass", "BackendConfig", "FrontendConfig", "ManagedCertificate", "SecretProviderClass", "SecretSync"}
 
 
 def k8s(stacks, env):
@@ -192,7 +193,8 @@ def test_compute_class_prefers_spot_then_on_demand(stacks):
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, environments, env):
     e = environments[env]
-    sas = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in manifests(stacks, env, "ServiceAccount")}
+    sas = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in manifests(stacks, env, "ServiceAccount")
+           if o["metadata"]["name"] != platform.SECRET_SYNC_SERVICE_ACCOUNT}
     assert set(sas) == {(i.namespace, i.ksa) for i in e.identities if i.name != e.launch.identity}
     for ident in e.identities:
         if (ident.namespace, ident.ksa) in sas:
@@ -226,19 +228,45 @@ def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, e
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-def test_api_key_reaches_the_cluster_only_through_write_only_ephemeral_values(stacks, environments, env):
+def test_api_key_reaches_the_launch_namespaces_through_gke_secret_sync_only(stacks, environments, env):
+    """Terraform never holds the key: no ephemeral or data read of a secret version, no
+    kubernetes_secret_v1; GKE copies it into the Secret the chart reads, in the Launch teams only."""
+    e = environments[env]
     stack = k8s(stacks, env)
-    (eph_id, eph), = stack["ephemeral"]["google_secret_manager_secret_version"].items()
-    assert eph["secret"] == f"projects/{environments[env].project.id}/secrets/{env}-wandb-api-key"
-    # google >= 7.x has the ephemeral secret version (cdktf's prebuilt bindings pin 6.50)
-    major = int(stack["terraform"]["required_providers"]["google"]["version"].lstrip("~> =").split(".")[0])
-    assert major >= 7
-    for secret in resources(stack, "kubernetes_secret_v1"):
-        assert secret["metadata"]["name"] == "wandb-api-key-wandb"
-        assert "data" not in secret and "binary_data" not in secret
-        assert secret["data_wo"] == {"password": f"${{ephemeral.google_secret_manager_secret_version.{eph_id}.secret_data}}"}
-    assert "google_secret_manager_secret_version" not in stack.get("data", {})
-    assert "set_sensitive" not in json.dumps(stack)
+    assert "ephemeral" not in stack and "kubernetes_secret_v1" not in stack.get("resource", {})
+    assert set(stack.get("data", {})) == {"google_container_cluster"}  # no google_client_config (token in state)
+    syncs = {o["metadata"]["namespace"]: o for o in manifests(stacks, env, "SecretSync")}
+    assert set(syncs) == set(e.launch_teams())
+    classes = {o["metadata"]["namespace"]: o for o in manifests(stacks, env, "SecretProviderClass")}
+    for team, sync in syncs.items():
+        assert sync["metadata"]["name"] == platform.wandb_api_key_secret(e.launch.release)  # the Secret it writes
+        assert sync["spec"]["serviceAccountName"] == platform.SECRET_SYNC_SERVICE_ACCOUNT
+        (data,) = sync["spec"]["secretObject"]["data"]
+        assert data["targetKey"] == platform.WANDB_API_KEY_SECRET_KEY == "password"
+        spc = classes[team]
+        assert spc["spec"]["provider"] == "gke" and spc["metadata"]["name"] == sync["spec"]["secretProviderClassName"]
+        (secret,) = yaml.safe_load(spc["spec"]["parameters"]["secrets"])
+        assert secret == {"resourceName": f"projects/{e.project.id}/secrets/{env}-wandb-api-key/versions/latest",
+                          "path": data["sourcePath"]}
+    # the cloud layer lets exactly these service accounts read the secret, and turns the sync on
+    members = {m["member"] for m in resources(stacks[env], "google_secret_manager_secret_iam_member")}
+    assert members == {platform.workload_identity_principal(e.project.number, e.project.id, t,
+                                                            platform.SECRET_SYNC_SERVICE_ACCOUNT)
+                       for t in e.launch_teams()}
+    (cluster,) = resources(stacks[env], "google_container_cluster")
+    assert cluster["secret_sync_config"]["enabled"] is True and cluster["secret_manager_config"]["enabled"] is True
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_providers_authenticate_with_the_exec_plugin_and_helm_stores_releases_in_configmaps(stacks, env):
+    providers = k8s(stacks, env)["provider"]
+    (kube,) = providers["kubernetes"]
+    (helm,) = providers["helm"]
+    for block in (kube["exec"][0] if isinstance(kube["exec"], list) else kube["exec"], helm["kubernetes"]["exec"]):
+        assert block == {"api_version": "client.authentication.k8s.io/v1beta1", "command": "gke-gcloud-auth-plugin",
+                         "args": ["--use_application_default_credentials"]}
+    assert "token" not in kube and "token" not in helm["kubernetes"]
+    assert helm["helm_driver"] == "configmap"
 
 
 def test_no_secret_value_anywhere_in_cdktf_out(synth_dir):

@@ -20,20 +20,6 @@ DEPLOY_MEMBER = "serviceAccount:${google_service_account.ci.email}"
 
 
 @pytest.fixture(scope="session")
-def bootstrap_stacks(tmp_path_factory) -> dict[str, dict]:
-    """Parsed cdk.tf.json of every shipped bootstrap file, synthesized with the real framework."""
-    from gkeml.framework import App
-    from gkeml.stacks.bootstrap import BootstrapStack, load_all
-
-    out = tmp_path_factory.mktemp("bootstrap-permissions") / "cdktf.out"
-    app = App(outdir=str(out))
-    for boot in load_all(ROOT / "bootstrap", ROOT / "environments"):
-        BootstrapStack(app, boot)
-    app.synth()
-    return {p.parent.name: json.loads(p.read_text()) for p in sorted((out / "stacks").glob("*/cdk.tf.json"))}
-
-
-@pytest.fixture(scope="session")
 def model():
     from gkeml.iam.model import load_model
 
@@ -148,33 +134,28 @@ def kind_of(manifest: dict) -> str:
     return kind_key(manifest["apiVersion"], manifest["kind"])
 
 
-def test_plan_secret_reader_is_needed_only_for_helm_secret_storage_and_kubernetes_secrets(all_needs, roles):
-    """Why the custom role exists, today: Helm's default release storage and kubernetes_secret_v1."""
-    from gkeml.iam.identities import PLAN_SECRET_READER_ROLE_ID, plan_identity
-    from gkeml.iam.model import PLAN, only_from
+def test_plan_needs_and_holds_no_secret_value(all_needs, roles):
+    """Any branch can run a plan: no Secret Manager payload and no Kubernetes Secret is read during it,
+    and the plan identity could not read one if it tried (no custom role, no secretAccessor)."""
+    from gkeml.iam.identities import plan_identity
+    from gkeml.iam.model import PLAN, held
 
-    reasons = only_from(plan_identity(), PLAN_SECRET_READER_ROLE_ID, all_needs, roles, phases=(PLAN,))
-    assert {n.permission for n in reasons} <= {"container.secrets.get", "container.secrets.list"}
-    assert {n.address.split(": ")[1].split(".")[0] for n in reasons} <= {"helm_release", "kubernetes_secret_v1"}
+    plan_reads = {n.permission for n in all_needs if n.phase == PLAN}
+    secret_reads = {"container.secrets.get", "container.secrets.list", "secretmanager.versions.access"}
+    assert not plan_reads & secret_reads
+    assert not set(held(plan_identity(), roles)) & secret_reads
 
 
 def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks):
-    from gkeml.iam.identities import (PLAN_SECRET_ACCESSOR_ROLE, PLAN_SECRET_READER_PERMISSIONS, deploy_identity,
-                                      plan_identity)
+    from gkeml.iam.identities import deploy_identity, plan_identity
     from gkeml.iam.model import PROJECT, STATE_BUCKET
 
-    custom_ref = "${google_project_iam_custom_role.plan-secret-reader.name}"
     for name, stack in bootstrap_stacks.items():
-        (custom,) = resources(stack, "google_project_iam_custom_role")
-        assert sorted(custom["permissions"]) == sorted(PLAN_SECRET_READER_PERMISSIONS), name
+        assert not resources(stack, "google_project_iam_custom_role"), name
         for member, identity in ((DEPLOY_MEMBER, deploy_identity()), (PLAN_MEMBER, plan_identity())):
             project = {g["role"] for g in resources(stack, "google_project_iam_member") if g["member"] == member}
             bucket = {g["role"] for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == member}
-            expected = {g.role for g in identity.grants if g.scope == PROJECT}
-            expected = {custom_ref if g == custom["role_id"] else g for g in expected}
-            if PLAN_SECRET_ACCESSOR_ROLE not in project:  # only granted when ci.plan_secrets is not empty
-                expected.discard(PLAN_SECRET_ACCESSOR_ROLE)
-            assert project == expected, (name, member)
+            assert project == {g.role for g in identity.grants if g.scope == PROJECT}, (name, member)
             assert bucket == {g.role for g in identity.grants if g.scope == STATE_BUCKET}, (name, member)
 
 
@@ -321,12 +302,14 @@ API_KEY_SECRET = {"metadata": {"name": "k", "namespace": "research"}}
 @pytest.mark.parametrize(("driver", "with_secret", "needs_secret_reads"), [
     (None, False, True),           # Helm's default storage: Secrets
     ("configmap", True, True),     # kubernetes_secret_v1 is refreshed
-    ("configmap", False, False),   # neither: the custom role could go
+    ("configmap", False, False),   # neither: what gkeml emits
 ])
 def test_plan_reads_kubernetes_secrets_only_for_secret_storage_or_kubernetes_secrets(
         model, roles, driver, with_secret, needs_secret_reads):
-    from gkeml.iam.identities import PLAN_SECRET_READER_ROLE_ID, plan_identity
-    from gkeml.iam.model import PLAN, missing, only_from
+    """Why gkeml sets helm_driver configmap and manages no Kubernetes Secret: either would make a plan
+    read Secrets, which the plan identity must not be able to do."""
+    from gkeml.iam.identities import plan_identity
+    from gkeml.iam.model import PLAN, missing
 
     provider = {**HELM_PROVIDER, **({"helm_driver": driver} if driver else {})}
     resource = {"helm_release": {"agent": LAUNCH_AGENT}}
@@ -336,9 +319,9 @@ def test_plan_reads_kubernetes_secrets_only_for_secret_storage_or_kubernetes_sec
     plan_reads = {n.permission for n in needs if n.phase == PLAN}
     assert ("container.secrets.get" in plan_reads) is needs_secret_reads
     assert ("container.configMaps.list" in plan_reads) is (driver == "configmap")
-    assert missing(plan_identity(), needs, roles, phases=(PLAN,)) == []
-    assert bool(only_from(plan_identity(), PLAN_SECRET_READER_ROLE_ID, needs, roles, phases=(PLAN,))) \
-        is needs_secret_reads
+    lacking = missing(plan_identity(), needs, roles, phases=(PLAN,))
+    assert bool(lacking) is needs_secret_reads
+    assert all("container.secrets" in line for line in lacking)
 
 
 def test_helm_release_applies_every_object_kind_of_its_chart_with_rbac_escalation(model):
@@ -373,7 +356,8 @@ def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, ro
 
     manifests = {f"k{i}": {"manifest": {"apiVersion": v, "kind": k}} for i, (v, k) in enumerate(PLANNED_KINDS)}
     planned = stack({**{t: {"x": {}} for t in PLANNED_TYPES}, "kubernetes_manifest": manifests,
-                     "helm_release": {"kueue": {"chart": "kueue"}}}, {"helm": [{}]}, data={"google_project": {"p": {}}})
+                     "helm_release": {"kueue": {"chart": "kueue"}}}, {"helm": [{"helm_driver": "configmap"}]},
+                    data={"google_project": {"p": {}}})
     needs = model.needs(planned, "next")
 
     def with_candidates(identity, kind):

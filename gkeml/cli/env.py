@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
-from gkeml.config.loader import field_name
-from gkeml.environments import clashes, file_line, load_environments, load_named_environment, unique_values
+from gkeml.config.loader import field_name, file_line
+from gkeml.environments import clashes, load_environments, load_named_environment, unique_values
 from gkeml.config.model import DNS_LABEL
 
 TIER_ORDER = ("dev", "staging", "prod")  # deploy order: every dev, then every staging, then every prod
@@ -109,6 +109,7 @@ def run_list(args) -> int:
 
     envs = load_environments(args.environments)
     rows = []
+    boots: dict[str, Any] = {}
     problems: list[ConfigProblem] = []
     for env in deploy_order(envs):
         try:
@@ -116,9 +117,14 @@ def run_list(args) -> int:
         except ConfigError as exc:
             problems += exc.problems
             continue
+        boots[env.name] = boot
         rows.append({"name": env.name, "tier": env.tier, "project": env.project.id,
                      "project_number": env.project.number, "region": env.project.region,
                      "deploy_environment": boot.github.deploy_environment})
+    if not problems:
+        from gkeml.config.bootstrap import state_layout_problems
+
+        problems = state_layout_problems([(Path(args.bootstrap) / f"{r['name']}.yaml", boots[r["name"]]) for r in rows])
     raise_on(problems)
     if args.format == "json":
         print_json(rows)
@@ -150,7 +156,7 @@ def run_new(args) -> int:
     if existing:
         return _refuse(f"{', '.join(existing)}: already exists; choose another NAME or remove it")
     source = load_named_environment(env_dir, args.source, field="--from")
-    load_bootstrap(boot_dir / f"{args.source}.yaml", source)  # the copy starts from a valid pair
+    source_boot = load_bootstrap(boot_dir / f"{args.source}.yaml", source)  # the copy starts from a valid pair
     others = load_environments(env_dir)
     hosts = _hosts(args.host, source)
     if isinstance(hosts, str):
@@ -163,7 +169,7 @@ def run_new(args) -> int:
     env_text, env_todo = new_environment_text(
         (env_dir / f"{args.source}.yaml").read_text(), source, args.name, tier,
         project_id=args.project_id, project_number=args.project_number, hosts=hosts, queues=args.queue,
-        explicit_tier=tier != args.name,
+        explicit_tier=tier != args.name, own_state=source_boot.state_project == source.project.id,
     )
     boot_text, boot_todo = new_bootstrap_text(
         (boot_dir / f"{args.source}.yaml").read_text(), args.source, args.name,
@@ -257,9 +263,14 @@ def _mark(mapping, key: str, value: Any, note: str, todo: list, path: tuple) -> 
     todo.append((path, note))
 
 
+def own_state_bucket(project_id: str) -> str:
+    """The state bucket `gkeml env new` gives an environment that keeps its state in its own project."""
+    return f"{project_id}-tfstate"
+
+
 def new_environment_text(text: str, source: Environment, name: str, tier: str, *, project_id: str | None,
                          project_number: str | None, hosts: dict[str, str], queues: list[str],
-                         explicit_tier: bool) -> tuple[str, list[tuple[tuple, str]]]:
+                         explicit_tier: bool, own_state: bool) -> tuple[str, list[tuple[tuple, str]]]:
     """environments/NAME.yaml from SOURCE's text, and the (path, note) of each value left to fill in."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -284,6 +295,14 @@ def new_environment_text(text: str, source: Environment, name: str, tier: str, *
     labels = project.get("labels") or {}
     if labels.get("env") == source.name:
         labels["env"] = name
+    state = data["state"]
+    if own_state:  # the source's bucket is its own (in its project): the copy needs one too
+        if project_id is not None:
+            state["bucket"] = own_state_bucket(project_id)
+        else:
+            _mark(state, "bucket", PLACEHOLDER, f"the state bucket of {name}, e.g. <project id>-tfstate "
+                                                f"({state['bucket']!r} holds {source.name}'s state)", todo,
+                  ("state", "bucket"))
     if "prefix" in data:  # bucket names derive from it and are global
         _mark(data, "prefix", PLACEHOLDER, f"a name prefix of {name} (bucket names are global)", todo, ("prefix",))
     for i, endpoint in enumerate(data.get("endpoints") or []):
@@ -322,16 +341,20 @@ def new_bootstrap_text(text: str, source: str, name: str, *, project_id: str | N
         else:
             project[key] = given
     state = data["state"]
-    if state.get("create", True):  # one bootstrap file creates the bucket: the source's
-        state["create"] = False
-        state.yaml_add_eol_comment(f"# created by bootstrap/{source}.yaml", "create")
+    if "project" in state:  # a bucket shared in a state project: created once, by the source's file
+        if state.get("create", True):
+            state["create"] = False
+            state.yaml_add_eol_comment(f"# created by bootstrap/{source}.yaml", "create")
+    else:  # a bucket of its own, in its own project
+        state.pop("create", None)
+        if project_id is not None:
+            state["bucket"] = own_state_bucket(project_id)
+        else:
+            _mark(state, "bucket", PLACEHOLDER, f"= state.bucket in environments/{name}.yaml", todo,
+                  ("state", "bucket"))
     state.pop("bootstrap_backend", None)  # the first run of a bootstrap keeps its state locally
     github = data["github"]
     github["deploy_environment"] = name
-    ci = data.get("ci") or {}
-    if "plan_secrets" in ci:  # secrets are named <env>-<secret>
-        ci["plan_secrets"] = [f"{name}-{s[len(source) + 1:]}" if s.startswith(f"{source}-") else s
-                              for s in ci["plan_secrets"]]
     header = [f"# Bootstrap of {name}: copied from {source} by `gkeml env new`; apply once: "
               f"make bootstrap-deploy ENV={name} (docs/bootstrap.md)."]
     return _dump(data, header, source, name), todo

@@ -16,32 +16,30 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.loader import ConfigError, ConfigProblem, parse
+from gkeml.config.base import Problem
+from gkeml.config.loader import ConfigError, ConfigProblem, file_line, load_config_file
 from gkeml.config.model import (
     BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
 )
-from gkeml.naming import Names
+from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
 GIT_REF = r"^refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}$"  # no ':' (it separates ref and environment)
 GITHUB_ENVIRONMENT = r"^[A-Za-z0-9._-]{1,255}$"
-SECRET_ID = r"^[A-Za-z0-9_-]{1,255}$"
 GITHUB_NUMERIC_ID = r"^[1-9][0-9]{0,19}$"
 PATTERN_HELP.update({
     GIT_REF: "a full git ref such as refs/heads/main (letters, digits, '.', '_', '-', '/')",
     GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
-    SECRET_ID: "a Secret Manager secret ID such as dev-wandb-api-key",
     GITHUB_NUMERIC_ID: "the numeric ID (gh api repos/OWNER/REPO --jq .id,.owner.id)",
     GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
     SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
     POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
 })
 
-# Roles the CI identity may hand out with its (conditioned) project IAM admin role:
-# the node service account role of the cluster and the roles the default
-# environments give their workload identities. Add the roles of your identities.
+# Roles the CI identity may hand out with its (conditioned) project IAM admin role by default:
+# the node service account role of the cluster and the telemetry roles workloads usually need.
 DEFAULT_GRANTABLE_ROLES = (
     platform.NODE_SERVICE_ACCOUNT_ROLE,
     "roles/logging.logWriter",
@@ -49,13 +47,15 @@ DEFAULT_GRANTABLE_ROLES = (
 )
 
 
-def _not_a_takeover(role: str) -> str:
-    if role in platform.PRIMITIVE_ROLES or role == platform.PROJECT_IAM_ADMIN_ROLE:
-        raise ValueError(f"{role} would let CI take over the project; list specific roles")
+def _grantable(role: str) -> str:
+    """A role CI may grant: one of :data:`gkeml.config.roles.CI_GRANTABLE_ROLES` (an allowlist)."""
+    if role not in CI_GRANTABLE_ROLES:
+        reason = ESCALATION.get(role, "is not in the allowlist of roles CI may grant")
+        raise ValueError(f"{role} {reason}; CI may grant only: {', '.join(CI_GRANTABLE_ROLES)}")
     return role
 
 
-GrantableRole = Annotated[str, Field(pattern=ROLE), AfterValidator(_not_a_takeover)]
+GrantableRole = Annotated[str, Field(pattern=ROLE), AfterValidator(_grantable)]
 # GitHub puts the IDs into the OIDC token as strings; YAML may give a number
 GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int else v), Field(pattern=GITHUB_NUMERIC_ID)]
 
@@ -63,11 +63,16 @@ GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int els
 class StateBucket(Strict):
     """The GCS bucket every stack of the environment keeps its Terraform state in."""
 
-    bucket: str = Field(pattern=BUCKET_NAME, description="Bucket name (globally unique).")
+    bucket: str = Field(pattern=BUCKET_NAME, description="Bucket name (globally unique); one per environment, "
+                                                         "or one shared bucket in a project of its own.")
+    prefix: str = Field("gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$",
+                        description="Object prefix of the environment's state (state.prefix of the environment).")
     project: Optional[str] = Field(
         None, pattern=PROJECT_ID,
-        description="Project that holds the bucket; default: this project. Use a separate project when several "
-                    "environments share one bucket, so that no environment's CI can delete it.",
+        description="Project that holds the bucket; default: this project. A bucket several environments share "
+                    "must live in a project none of them deploys to (their deploy identities hold "
+                    "roles/storage.admin in their own projects); each environment's grants on it are then "
+                    "limited by IAM conditions to its own objects.",
     )
     location: Optional[str] = Field(None, min_length=2, description="Bucket location; default: the project region.")
     create: bool = Field(True, description="false when another bootstrap file already creates the bucket.")
@@ -124,11 +129,6 @@ class CI(Strict):
         default_factory=lambda: list(DEFAULT_GRANTABLE_ROLES), min_length=1,
         description="The only project roles CI may grant (to the node and workload identities of the environment).",
     )
-    plan_secrets: list[Annotated[str, Field(pattern=SECRET_ID)]] = Field(
-        default_factory=list,
-        description="Secret Manager secret IDs the plan identity may read: the ones the in-cluster stack reads "
-                    "during plan (the W&B Launch key, <env>-<launch.secret>). Nothing else.",
-    )
 
     @model_validator(mode="after")
     def _reserved_prefix(self) -> "CI":
@@ -164,40 +164,77 @@ class Bootstrap(Strict):
 
 def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstrap:
     """Load and check one bootstrap file; its ``name`` must match the file name and,
-    given the environment of that name, project, state bucket and roles must agree with it."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    boot = parse(text, str(path), Bootstrap, (lambda b: check_against_environment(b, env)) if env else None)
-    if boot.name != path.stem:
-        line = next((i + 1 for i, t in enumerate(text.splitlines()) if t.startswith("name:")), 1)
-        raise ConfigError([ConfigProblem(str(path), line, "name", f"{boot.name!r} must equal the file name {path.stem!r}")])
-    return boot
+    given the environment of that name, project, state and roles must agree with it."""
+    checks = (lambda b: check_against_environment(b, env)) if env else None
+    return load_config_file(path, Bootstrap, checks, name_matches_file=True)
 
 
-def check_against_environment(boot: Bootstrap, env: Environment) -> list[tuple[tuple, str]]:
+def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem]:
     """(field path, message) for each place the bootstrap file disagrees with ``environments/<name>.yaml``."""
-    problems: list[tuple[tuple, str]] = []
+    problems: list[Problem] = []
     where = f"environments/{env.name}.yaml"
     pairs = {
         ("project", "id"): (boot.project.id, env.project.id),
         ("project", "number"): (boot.project.number, env.project.number),
         ("state", "bucket"): (boot.state.bucket, env.state.bucket),
+        ("state", "prefix"): (boot.state.prefix, env.state.prefix),
     }
     for field, (mine, theirs) in pairs.items():
         if mine != theirs:
             problems.append((field, f"{mine!r} differs from {theirs!r} in {where}; make them equal"))
-    roles = {role for ident in env.identities for role in ident.roles} - set(boot.ci.grantable_roles)
+    roles = granted_project_roles(env) - set(boot.ci.grantable_roles)
     if roles:
         problems.append((("ci", "grantable_roles"),
-                         f"missing {', '.join(sorted(roles))} (given to identities in {where}); add them"))
-    read_at_plan = {Names.of(env).secret(env.launch.secret)} if env.launch is not None else set()
-    if read_at_plan - set(boot.ci.plan_secrets):
-        problems.append((("ci", "plan_secrets"),
-                         f"missing {', '.join(sorted(read_at_plan - set(boot.ci.plan_secrets)))} (the in-cluster stack "
-                         f"of {where} reads it during plan); add it"))
+                         f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}); add them"))
+    return problems
+
+
+def state_objects(boot: Bootstrap) -> tuple[str, ...]:
+    """Object-name prefixes of the environment's Terraform state (its cloud and in-cluster stacks)."""
+    base = boot.state.prefix.rstrip("/")
+    return f"{base}/{boot.name}/", f"{base}/{boot.name}-k8s/"
+
+
+def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigProblem]:
+    """Why the state layout of these bootstrap files lets one environment's CI reach another's state.
+
+    Each deploy identity holds roles/storage.admin project-wide in its own project (it creates the
+    environment's buckets), so a state bucket in an environment's project is readable, writable and
+    deletable by that environment's CI whatever the bucket's own IAM says. Safe layouts: a bucket per
+    environment in its own project, or one shared bucket in a project no environment deploys to
+    (grants then carry an IAM condition per environment's objects)."""
+    problems: list[ConfigProblem] = []
+    deploys_to = {b.project.id: b.name for _, b in boots}
+    sharing: dict[str, list[str]] = {}
+    for _, boot in boots:
+        sharing.setdefault(boot.state.bucket, []).append(boot.name)
+    creators: dict[str, list[str]] = {}
+    for path, boot in boots:
+        owner = deploys_to.get(boot.state_project)
+        others = [n for n in sharing[boot.state.bucket] if n != boot.name]
+        if others and owner is not None:
+            problems.append(ConfigProblem(
+                str(path), file_line(path, ("state", "bucket")), "state.bucket",
+                f"state bucket {boot.state.bucket!r} holds the state of {', '.join(sorted(others))} too and lives in "
+                f"project {boot.state_project}, where the deploy identity of {owner} holds roles/storage.admin: it "
+                "could read, overwrite or delete the others' state. Give each environment its own bucket, or set "
+                "state.project to a project no environment deploys to"))
+        elif owner is not None and owner != boot.name:
+            problems.append(ConfigProblem(
+                str(path), file_line(path, ("state", "project")), "state.project",
+                f"project {boot.state_project} is where {owner} deploys: its deploy identity holds "
+                f"roles/storage.admin there and could read, overwrite or delete {boot.name}'s state; keep the "
+                "bucket in this environment's project or in a project no environment deploys to"))
+        if boot.state.create:
+            creators.setdefault(boot.state.bucket, []).append(boot.name)
+    for bucket, names in sharing.items():
+        made = creators.get(bucket, [])
+        if len(made) != 1:
+            path = next(p for p, b in boots if b.state.bucket == bucket)
+            problems.append(ConfigProblem(
+                str(path), file_line(path, ("state", "create")), "state.create",
+                f"state bucket {bucket!r} is created by {len(made)} bootstrap files ({', '.join(made) or 'none'}); "
+                f"exactly one of {', '.join(names)} must set create: true"))
     return problems
 
 

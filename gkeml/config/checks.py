@@ -156,8 +156,6 @@ def _launch(env: Environment) -> Iterator[Problem]:
     agent = next((i for i in env.identities if launch is not None and i.name == launch.identity), None)
     if launch is None or agent is None:
         return
-    if launch.secret not in agent.secrets:
-        yield ("launch", "identity"), f"identity {agent.name!r} must list secret {launch.secret!r} in its secrets"
     chart_ksa = platform.wandb_launch_service_account(launch.release)
     if agent.ksa != chart_ksa:
         yield (("launch", "identity"),

@@ -211,6 +211,16 @@ def _allowed_keys(model: type[BaseModel], path: tuple) -> list[str]:
     return list(current.model_fields) if current else []
 
 
+def file_line(path: str | Path, field: tuple) -> int:
+    """1-based line of ``field`` (or of its closest parent key) in a YAML config file; 0 when the
+    file cannot be read."""
+    try:
+        _, lines = load_yaml(read_config_text(path), str(path))
+    except ConfigError:
+        return 0
+    return line_of(field, lines)
+
+
 def did_you_mean(value: Any, allowed: Iterable[Any]) -> str:
     """`` (did you mean 'x'?)`` when ``value`` is a near miss of one of ``allowed``, else ''."""
     if not isinstance(value, str):

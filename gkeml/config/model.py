@@ -334,8 +334,8 @@ class Launch(Strict):
 
     release: DnsLabel = Field("wandb", description="Helm release name; the chart names its KSA after it.")
     identity: str = Field(description="Identity of the agent; its service_account must be the chart's KSA.")
-    secret: str = Field("wandb-api-key", description="Secret Manager secret holding the API key.")
-    api_key_revision: Int32 = Field(1, ge=1, description="Bump after adding a new secret version to roll it out.")
+    secret: str = Field("wandb-api-key", description="Secret Manager secret holding the API key; GKE syncs its "
+                                                      "latest version into each Launch team's namespace.")
     entity: str = Field(min_length=1)
     queues: list[LaunchQueue] = Field(min_length=1)
     teams: Optional[list[DnsLabel]] = Field(

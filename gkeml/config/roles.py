@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import re
 
+from typing import TYPE_CHECKING
+
 from gkeml import platform
+
+if TYPE_CHECKING:
+    from gkeml.config.model import Environment
 
 WORKLOAD_PROJECT_ROLES: dict[str, str] = {
     "roles/logging.logWriter": "write log entries",
@@ -29,6 +34,9 @@ WORKLOAD_PROJECT_ROLES: dict[str, str] = {
     "roles/errorreporting.writer": "report errors",
 }
 
+# The Custom Metrics Stackdriver Adapter reads metrics for HPA External metrics
+# (GoogleCloudPlatform/k8s-stackdriver custom-metrics-stackdriver-adapter README: monitoring.viewer).
+METRICS_ADAPTER_ROLE = "roles/monitoring.viewer"
 # The node service account's own roles (cluster construct) are granted by CI too.
 NODE_SERVICE_ACCOUNT_ROLES: tuple[str, ...] = (platform.NODE_SERVICE_ACCOUNT_ROLE,)
 CI_GRANTABLE_ROLES: tuple[str, ...] = (*NODE_SERVICE_ACCOUNT_ROLES, *WORKLOAD_PROJECT_ROLES)
@@ -75,3 +83,12 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
         reason = "would apply to every resource of that kind in the project; use reads/writes/secrets per resource"
     reason = reason or "is not in the allowlist of project roles a workload may hold"
     return f"{role} {reason}; allowed project roles: {allowed} (or a custom role of {project_id})"
+
+
+def granted_project_roles(env: "Environment") -> set[str]:
+    """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
+    service account's, the workload identities', and those of the identities gkeml adds itself."""
+    roles = set(NODE_SERVICE_ACCOUNT_ROLES) | {r for ident in env.identities for r in ident.roles}
+    if any(s.autoscaling.external_metric for s in env.inference):
+        roles.add(METRICS_ADAPTER_ROLE)
+    return roles

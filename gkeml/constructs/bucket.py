@@ -9,7 +9,7 @@ from typing import Any
 from constructs import Construct
 
 from gkeml.constructs.grants import Grantee
-from gkeml.framework import TerraformResourceLifecycle, google, retention_period
+from gkeml.framework import TerraformResourceLifecycle, google, retention_period, write_retention_period
 
 DAY = 86400
 
@@ -118,6 +118,8 @@ class Bucket(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             depends_on=list(depends_on) or None,
         )
+        if props.retention_days:
+            write_retention_period(self.bucket, props.retention_days * DAY)
 
     @property
     def name(self) -> str:

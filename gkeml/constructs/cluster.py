@@ -11,7 +11,7 @@ from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.network import Network
-from gkeml.framework import google
+from gkeml.framework import enable_secret_sync, google
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ClusterProps:
     security_posture: str = "BASIC"
     vulnerability_mode: str = "VULNERABILITY_DISABLED"
     cost_allocation: bool = True
+    secret_sync: bool = False  # GKE copies Secret Manager secrets into Kubernetes Secrets (SecretSync objects)
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -164,6 +165,11 @@ class AutopilotCluster(Construct):
                     oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
                 )
             ),
+            # the Secret Manager add-on installs SecretProviderClass (secrets-store.csi.x-k8s.io) and its
+            # provider "gke"; secret sync reads through it (cloud.google.com/secret-manager/docs/sync-k8-secrets)
+            secret_manager_config=cc.ContainerClusterSecretManagerConfig(enabled=True) if c.secret_sync else None,
             resource_labels=dict(c.labels),
             depends_on=[node_role, *depends_on],
         )
+        if c.secret_sync:
+            enable_secret_sync(self.cluster, platform.SECRET_SYNC_ROTATION_INTERVAL)

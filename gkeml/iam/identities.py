@@ -1,8 +1,8 @@
 """Who holds which roles, where, and why: the two CI identities the bootstrap stack creates and
 the person who applies that stack.
 
-``DEPLOY_ROLES``, ``PLAN_ROLES`` and the custom role are granted by ``gkeml/stacks/bootstrap.py``
-on the project; the state-bucket roles and the conditioned secret accessor are granted there too
+``DEPLOY_ROLES`` and ``PLAN_ROLES`` are granted by ``gkeml/stacks/bootstrap.py`` on the project; the
+state-bucket roles are granted there too
 (the test ``tests/test_permissions.py`` checks that the synthesized bootstrap stacks grant exactly
 what :func:`deploy_identity` and :func:`plan_identity` say). Whether these roles are ENOUGH, and for
 the plan identity whether they write nothing, is proved against the permission model in
@@ -29,8 +29,8 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs)",
     "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
     "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
-    "roles/secretmanager.admin": "create the environment's secrets and grant per-secret access; read the W&B key "
-                                 "the in-cluster stack copies into the cluster",
+    "roles/secretmanager.admin": "create the environment's secrets (never their values) and grant per-secret access "
+                                 "to the identities that read them (GKE's secret sync in the cluster)",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
                                      "limits it to ci.grantable_roles",
 }
@@ -41,7 +41,10 @@ DEPLOY_STATE_ROLES: dict[str, str] = {
 
 # What the PLAN identity needs for `terraform plan` (refresh) of the cloud and in-cluster
 # stacks, and why. Read-only predefined roles only; none of them creates, changes or deletes
-# anything. Writes on the state bucket and secret reads are granted apart (see below).
+# anything, and none reads a secret value: no Secret Manager payload (no secretAccessor) and no
+# Kubernetes Secret (container.viewer has no container.secrets.get; Helm keeps its release records
+# in ConfigMaps, platform.HELM_DRIVER, and Terraform manages no Kubernetes Secret). The state bucket
+# is granted apart (see below).
 PLAN_ROLES: dict[str, str] = {
     "roles/container.viewer": "read the cluster and every Kubernetes object of the in-cluster stack except "
                               "Secrets (namespaces, RBAC, quotas, network policies, custom resources)",
@@ -53,14 +56,6 @@ PLAN_ROLES: dict[str, str] = {
     "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
 }
-# Custom role of the plan identity with only container.secrets.get/list: the helm provider reads its
-# release records (Secrets in the release namespace, Helm's default storage) and the kubernetes provider
-# refreshes kubernetes_secret_v1. The least predefined role with these, roles/container.developer, also
-# holds 167 create/update/delete permissions on Kubernetes objects (docs/bootstrap.md).
-PLAN_SECRET_READER_ROLE_ID = "gkemlPlanSecretReader"
-PLAN_SECRET_READER_PERMISSIONS = platform.KUBERNETES_SECRET_READ_PERMISSIONS
-# Granted with an IAM condition on the secrets in ci.plan_secrets (only when that list is not empty).
-PLAN_SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 # The plan identity's roles on the Terraform state bucket.
 PLAN_STATE_READ_ROLE = "roles/storage.objectViewer"
 PLAN_STATE_LOCK_ROLE = "roles/storage.objectUser"
@@ -75,7 +70,6 @@ BOOTSTRAP_ROLES: dict[str, str] = {
     "roles/storage.admin": "create the state bucket and grant the CI identities access to it",
     "roles/iam.serviceAccountAdmin": "create the two CI service accounts and bind who may impersonate them",
     "roles/iam.workloadIdentityPoolAdmin": "create the GitHub Workload Identity Federation pool and provider",
-    "roles/iam.roleAdmin": "create the plan identity's custom role gkemlPlanSecretReader",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
 }
 
@@ -88,13 +82,9 @@ def deploy_identity() -> Identity:
 
 
 def plan_identity() -> Identity:
-    """The read-only PLAN identity as the bootstrap stack grants it (with ``ci.plan_secrets`` set)."""
+    """The read-only PLAN identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in PLAN_ROLES.items()]
     grants += [
-        Grant(PLAN_SECRET_READER_ROLE_ID, PROJECT, permissions=tuple(PLAN_SECRET_READER_PERMISSIONS),
-              why="custom role: read Kubernetes Secrets (Helm release records, kubernetes_secret_v1)"),
-        Grant(PLAN_SECRET_ACCESSOR_ROLE, PROJECT, condition="the secrets in ci.plan_secrets",
-              why="read the W&B key the in-cluster stack opens ephemerally during plan"),
         Grant(PLAN_STATE_READ_ROLE, STATE_BUCKET, why="read the state files"),
         Grant(PLAN_STATE_LOCK_ROLE, STATE_BUCKET, condition="objects named *.tflock", limited_to="lock",
               why="create and delete the Terraform lock object", writes_allowed=PLAN_STATE_LOCK_WRITES),

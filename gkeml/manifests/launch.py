@@ -1,12 +1,16 @@
-"""Values of the W&B ``launch-agent`` Helm chart (pure Python)."""
+"""The W&B Launch agent's side of the in-cluster layer (pure Python): the values of its Helm chart
+``launch-agent``, and the objects that put its API key into each namespace it launches into."""
 
 from __future__ import annotations
 
 import yaml
 
+from gkeml import platform
 from gkeml.config.model import Environment, Launch
-from gkeml.manifests import ksa_annotations
+from gkeml.manifests import Obj, ksa_annotations, metadata
 from gkeml.naming import Names
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "gkeml"}
 
 AGENT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 
@@ -30,9 +34,41 @@ def chart_values(env: Environment, launch: Launch, targets: list[str]) -> dict:
         "baseUrl": launch.base_url,
         "additionalTargetNamespaces": targets,
         "agent": {
+            # the key comes from the Secret GKE's secret sync keeps (secret_sync_objects), never from values
             "useExternalWandbSecret": True,
             "resources": {"requests": dict(AGENT_RESOURCES), "limits": dict(AGENT_RESOURCES)},
+            # the chart's PodDisruptionBudget defaults to minAvailable 1 for its single replica, which
+            # blocks every voluntary eviction (node drains, upgrades); values.yaml: "Set to 0 to enable"
+            "minAvailable": 0,
         },
         "serviceAccount": {"annotations": ksa_annotations(Names.of(env), agent) or None},
         "launchConfig": launch_config(launch),
     }
+
+
+def secret_sync_objects(env: Environment, namespace: str) -> list[Obj]:
+    """The W&B API key of ``env`` as the Kubernetes Secret the chart and launched jobs read
+    (``wandb-api-key-<release>``, key ``password``), in ``namespace``: GKE's secret sync copies the
+    latest version from Secret Manager (and re-copies it every rotation interval). Terraform never
+    reads the value: it manages only these three objects (the service account the sync acts as,
+    which the cloud stack lets read the secret through Workload Identity)."""
+    assert env.launch is not None
+    names = Names.of(env)
+    name = platform.wandb_api_key_secret(env.launch.release)
+    labels = {**MANAGED_BY, "gkeml.io/team": namespace}
+    version = f"projects/{env.project.id}/secrets/{names.secret(env.launch.secret)}/versions/latest"
+    secrets = yaml.safe_dump([{"resourceName": version, "path": platform.SECRET_SYNC_SOURCE_PATH}], sort_keys=False)
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": metadata(platform.SECRET_SYNC_SERVICE_ACCOUNT, namespace, labels),
+         "automountServiceAccountToken": False},
+        {"apiVersion": platform.SECRET_PROVIDER_CLASS_API, "kind": "SecretProviderClass",
+         "metadata": metadata(name, namespace, labels),
+         "spec": {"provider": platform.SECRET_SYNC_PROVIDER, "parameters": {"secrets": secrets}}},
+        {"apiVersion": platform.SECRET_SYNC_API, "kind": "SecretSync",
+         "metadata": metadata(name, namespace, labels),
+         "spec": {"serviceAccountName": platform.SECRET_SYNC_SERVICE_ACCOUNT, "secretProviderClassName": name,
+                  "secretObject": {"type": "Opaque", "data": [
+                      {"sourcePath": platform.SECRET_SYNC_SOURCE_PATH,
+                       "targetKey": platform.WANDB_API_KEY_SECRET_KEY}]}}},
+    ]

@@ -15,6 +15,7 @@ from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
     Obj, container_security_context, ksa_annotations, metadata, node_selector, pod_security_context, resources,
 )
+from gkeml.manifests.launch import secret_sync_objects
 from gkeml.naming import Names
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gkeml"}
@@ -292,9 +293,11 @@ class InClusterPlan:
     compute_classes: list[Obj] = field(default_factory=list)
     teams: dict[str, list[Obj]] = field(default_factory=dict)  # team -> [Namespace, ...]
     services: list[ServicePlan] = field(default_factory=list)
+    launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
 
     def objects(self) -> list[Obj]:
-        """Every object, in apply order: cluster-scoped first, then per team, then services."""
+        """Every object, in apply order: cluster-scoped first, then per team, then services, then the
+        W&B key's sync objects."""
         out = list(self.compute_classes)
         for objects in self.teams.values():
             out += objects
@@ -302,6 +305,8 @@ class InClusterPlan:
             out += svc.workload
             if svc.exposure:
                 out += svc.exposure.objects
+        for objects in self.launch_keys.values():
+            out += objects
         return out
 
 
@@ -317,6 +322,8 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
         plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), exposure))
     for team in env.teams:
         plan.teams[team.name] = team_objects(env, team, exposures)
+    for team_name in env.launch_teams():
+        plan.launch_keys[team_name] = secret_sync_objects(env, team_name)
     return plan
 
 

@@ -18,11 +18,15 @@ from pathlib import Path
 
 from constructs import Construct
 
+import dataclasses
+
 from gkeml import platform
-from gkeml.config.bootstrap import Bootstrap, load_bootstrap
-from gkeml.constructs.project_services import ProjectServices
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformResourceLifecycle, TerraformStack, core, google
-from gkeml.iam.identities import DEPLOY_ROLES, PLAN_ROLES, PLAN_SECRET_READER_ROLE_ID
+from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
+from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, google, pin_google_provider
+from gkeml.iam.identities import (
+    DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
+)
 
 BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 # Relative to the stack's working directory <app>/cdktf.out/stacks/<stack>: the state file
@@ -46,31 +50,46 @@ class BootstrapStack(TerraformStack):
             default_labels={**boot.project.labels, "managed-by": "gkeml", "gkeml-env": boot.name,
                             "gkeml-layer": "bootstrap"},
         )
+        pin_google_provider(self)
         apis = ProjectServices(self, "apis", project=project).services
-        self.state_bucket = self._state_bucket() if boot.state.create else None
+        self.state_bucket = self._state_bucket(apis) if boot.state.create else None
         self.deploy_service_account = self._deploy_service_account(apis)
         self.plan_service_account = self._plan_service_account(apis)
         self.provider = self._github_federation(apis)
         self._outputs()
 
-    def _state_bucket(self):
-        sb = google("storage_bucket")
+    def _state_bucket(self, apis: list) -> Bucket:
         state = self.boot.state
-        return sb.StorageBucket(
-            self, "state", name=state.bucket, project=self.boot.state_project,
+        bucket = Bucket(self, "state-bucket", BucketProps(
+            name=state.bucket, project=self.boot.state_project,
             location=(state.location or self.boot.project.region).upper(),
-            uniform_bucket_level_access=True,
-            public_access_prevention="enforced",
-            force_destroy=False,
-            versioning=sb.StorageBucketVersioning(enabled=True),
-            lifecycle_rule=[sb.StorageBucketLifecycleRule(
-                action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
-                condition=sb.StorageBucketLifecycleRuleCondition(
-                    num_newer_versions=state.noncurrent_versions, with_state="ARCHIVED",
-                ),
-            )],
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
-        )
+            preset=dataclasses.replace(PRESETS["terraform-state"], keep_newer_versions=state.noncurrent_versions),
+            prevent_destroy=True,
+        ), depends_on=apis)  # the storage API may not be on yet in a new project
+        bucket.bucket.override_logical_id("state")  # the address it has always had: never re-created
+        return bucket
+
+    def _state_condition(self, title: str, description: str, extra: str = ""):
+        """An IAM condition limiting a state-bucket grant to this environment's objects, when the
+        bucket is shared (state.project is a project of its own); None for a bucket of its own."""
+        boot = self.boot
+        if boot.state_project == boot.project.id:
+            if not extra:
+                return None
+            expression = extra
+        else:
+            expression = platform.state_objects_condition(boot.state.bucket, state_objects(boot))
+            if extra:
+                expression = f"({expression}) && {extra}"
+        sbim = google("storage_bucket_iam_member")
+        return sbim.StorageBucketIamMemberCondition(title=title, description=description, expression=expression)
+
+    def _state_grant(self, id: str, role: str, member: str, condition) -> None:
+        """A grant on the state bucket (created here, or by another bootstrap file), at the stack's top
+        level so its address never moves."""
+        google("storage_bucket_iam_member").StorageBucketIamMember(
+            self, id, bucket=self.boot.state.bucket, role=role, member=member, condition=condition,
+            depends_on=[self.state_bucket.bucket] if self.state_bucket else None)
 
     def _deploy_service_account(self, apis: list):
         boot = self.boot
@@ -94,10 +113,9 @@ class BootstrapStack(TerraformStack):
                 self, f"ci-{role.split('/')[-1].replace('.', '-')}",
                 project=boot.project.id, role=role, member=member, condition=condition,
             )
-        google("storage_bucket_iam_member").StorageBucketIamMember(
-            self, "ci-state", bucket=boot.state.bucket, role="roles/storage.objectAdmin", member=member,
-            depends_on=[self.state_bucket] if self.state_bucket else None,
-        )
+        (state_role,) = DEPLOY_STATE_ROLES
+        self._state_grant("ci-state", state_role, member, self._state_condition(
+            "gkeml-own-state", f"only the state objects of {boot.name}"))
         return sa
 
     def _plan_service_account(self, apis: list):
@@ -114,41 +132,11 @@ class BootstrapStack(TerraformStack):
         for role in PLAN_ROLES:
             pim.ProjectIamMember(self, f"ci-plan-{role.split('/')[-1].replace('.', '-')}",
                                  project=boot.project.id, role=role, member=member)
-        reader = google("project_iam_custom_role").ProjectIamCustomRole(
-            self, "plan-secret-reader", project=boot.project.id, role_id=PLAN_SECRET_READER_ROLE_ID,
-            title="gkeml plan: read Kubernetes Secrets",
-            description="Read-only: what terraform plan of helm releases and Kubernetes Secrets needs.",
-            permissions=list(platform.KUBERNETES_SECRET_READ_PERMISSIONS),
-            depends_on=apis,
-        )
-        pim.ProjectIamMember(self, "ci-plan-secret-reader", project=boot.project.id, role=reader.name, member=member)
-        if boot.ci.plan_secrets:
-            # the in-cluster stack reads these EPHEMERALLY during plan; the secrets are created later,
-            # by the cloud stack, so the grant is project-level with a condition on their names
-            pim.ProjectIamMember(
-                self, "ci-plan-secret-accessor", project=boot.project.id, role="roles/secretmanager.secretAccessor",
-                member=member,
-                condition=pim.ProjectIamMemberCondition(
-                    title="gkeml-plan-secrets",
-                    description="only the secrets listed in ci.plan_secrets",
-                    expression=platform.secret_access_condition(boot.project.number, boot.ci.plan_secrets),
-                ),
-            )
-        sbim = google("storage_bucket_iam_member")
-        depends = [self.state_bucket] if self.state_bucket else None
-        sbim.StorageBucketIamMember(
-            self, "ci-plan-state-read", bucket=boot.state.bucket, role="roles/storage.objectViewer", member=member,
-            depends_on=depends,
-        )
-        sbim.StorageBucketIamMember(
-            self, "ci-plan-state-lock", bucket=boot.state.bucket, role="roles/storage.objectUser", member=member,
-            condition=sbim.StorageBucketIamMemberCondition(
-                title="gkeml-state-lock-only",
-                description="create and delete Terraform lock objects; never write a state file",
-                expression=platform.object_name_suffix_condition(platform.TERRAFORM_GCS_LOCK_SUFFIX),
-            ),
-            depends_on=depends,
-        )
+        self._state_grant("ci-plan-state-read", PLAN_STATE_READ_ROLE, member, self._state_condition(
+            "gkeml-own-state", f"only the state objects of {boot.name}"))
+        self._state_grant("ci-plan-state-lock", PLAN_STATE_LOCK_ROLE, member, self._state_condition(
+            "gkeml-state-lock-only", "create and delete Terraform lock objects; never write a state file",
+            platform.object_name_suffix_condition(platform.TERRAFORM_GCS_LOCK_SUFFIX)))
         return sa
 
     def _github_federation(self, apis: list):
@@ -242,6 +230,7 @@ def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]
             boots.append(load_bootstrap(file, env))
         except ConfigError as exc:
             problems += exc.problems
+    problems += state_layout_problems(list(zip(files, boots))) if not problems else []
     if problems:
         raise ConfigError(problems)
     return boots

@@ -9,7 +9,8 @@ from gkeml.constructs import (
     PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, MaintenanceExclusion, Member, Network,
     NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google
+from gkeml import platform
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google, pin_google_provider
 from gkeml.naming import Names
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
@@ -31,6 +32,7 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         authorized_networks=tuple((n.name, str(n.cidr)) for n in c.authorized_networks),
         binary_authorization=c.binary_authorization, security_posture=c.security_posture,
         vulnerability_mode=c.vulnerability_scanning, cost_allocation=c.cost_allocation,
+        secret_sync=env.launch is not None,
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
     )
 
@@ -49,6 +51,7 @@ class CloudStack(TerraformStack):
             self, "google", project=project, region=env.project.region,
             default_labels={**env.project.labels, "managed-by": "gkeml", "gkeml-env": env.name},
         )
+        pin_google_provider(self)
         apis = ProjectServices(self, "apis", project=project).services
         net = env.network
         self.network = Network(self, "network", NetworkProps(
@@ -93,6 +96,13 @@ class CloudStack(TerraformStack):
                 self.buckets[name].grant_write(wi)
             for name in ident.secrets:
                 self.secrets[name].grant_access(wi)
+        if env.launch is not None:  # GKE's secret sync reads the W&B key as a KSA in each Launch namespace
+            key = self.secrets[env.launch.secret]
+            for team in env.launch_teams():
+                key.grant_access(Member(
+                    platform.workload_identity_principal(env.project.number, project, team,
+                                                         platform.SECRET_SYNC_SERVICE_ACCOUNT),
+                    f"secret-sync-{team}", grant_dependencies=[self.cluster.cluster]))
         self.endpoints = {
             e.name: PublicEndpoint(self, f"endpoint-{e.name}", EndpointProps(
                 project=project, host=e.host, address_name=names.address(e.name),

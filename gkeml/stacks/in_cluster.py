@@ -6,7 +6,8 @@ from constructs import Construct
 
 from gkeml.config.model import Environment
 from gkeml.constructs import InferenceService, KubernetesObjects, LaunchAgent, LaunchAgentProps, TeamNamespace
-from gkeml.framework import GcsBackend, TerraformStack, google, helm, kubernetes
+from gkeml import platform
+from gkeml.framework import GcsBackend, TerraformStack, google, helm, kubernetes, pin_google_provider
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -16,10 +17,12 @@ class InClusterStack(TerraformStack):
     """Team namespaces, ComputeClasses, inference services with their Ingress and the
     W&B Launch agent: exactly the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
-    Its kubernetes and helm providers are configured from DATA SOURCES (the
-    cluster's DNS endpoint and the caller's access token), never from a resource
-    of this stack, and the stack depends on the cloud stack, so Terraform plans it
-    only once the cluster exists."""
+    Its kubernetes and helm providers reach the cluster's DNS endpoint (read with a data source,
+    so Terraform plans this stack only once the cloud stack has created the cluster; never a
+    provider configured from a resource of this stack) and authenticate with
+    ``gke-gcloud-auth-plugin``: a short-lived token per call from the caller's credentials, never
+    stored in the Terraform state. Helm keeps its release records in ConfigMaps, so planning needs
+    no Secret read."""
 
     def __init__(self, scope: Construct, env: Environment, *, cloud: TerraformStack):
         names = Names.of(env)
@@ -27,13 +30,19 @@ class InClusterStack(TerraformStack):
         self.add_dependency(cloud)
         GcsBackend(self, bucket=env.state.bucket, prefix=names.state(names.k8s_stack))
         google("provider").GoogleProvider(self, "google", project=env.project.id, region=env.project.region)
+        pin_google_provider(self)
         cluster = google("data_google_container_cluster").DataGoogleContainerCluster(
             self, "cluster", name=names.cluster, location=env.project.region, project=env.project.id)
-        client = google("data_google_client_config").DataGoogleClientConfig(self, "client")
         endpoint = "https://" + cluster.control_plane_endpoints_config.get(0).dns_endpoint_config.get(0).endpoint
-        kubernetes("provider").KubernetesProvider(self, "kubernetes", host=endpoint, token=client.access_token)
+        kp = kubernetes("provider")
+        kp.KubernetesProvider(self, "kubernetes", host=endpoint, exec=[kp.KubernetesProviderExec(
+            api_version=platform.KUBE_EXEC_API_VERSION, command=platform.KUBE_EXEC_COMMAND,
+            args=list(platform.KUBE_EXEC_ARGS))])
         hp = helm("provider")
-        hp.HelmProvider(self, "helm", kubernetes=hp.HelmProviderKubernetes(host=endpoint, token=client.access_token))
+        hp.HelmProvider(self, "helm", helm_driver=platform.HELM_DRIVER, kubernetes=hp.HelmProviderKubernetes(
+            host=endpoint, exec=hp.HelmProviderKubernetesExec(
+                api_version=platform.KUBE_EXEC_API_VERSION, command=platform.KUBE_EXEC_COMMAND,
+                args=list(platform.KUBE_EXEC_ARGS))))
 
         plan = in_cluster_plan(env)
         if plan.compute_classes:
@@ -47,6 +56,6 @@ class InClusterStack(TerraformStack):
             agent = env.identity(env.launch.identity)
             LaunchAgent(self, "wandb", LaunchAgentProps(
                 release=env.launch.release, chart_version=env.launch.chart_version,
-                values=chart_values(env, env.launch, env.launch_teams()), project=env.project.id,
-                api_key_secret_id=names.secret(env.launch.secret), api_key_revision=env.launch.api_key_revision,
-            ), namespace=self.teams[agent.namespace], targets=[self.teams[t] for t in env.launch_teams()])
+                values=chart_values(env, env.launch, env.launch_teams()),
+            ), namespace=self.teams[agent.namespace], targets=[self.teams[t] for t in env.launch_teams()],
+                key_objects=plan.launch_keys)
