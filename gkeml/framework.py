@@ -103,6 +103,17 @@ def helm(module: str) -> ModuleType:
     return _provider_module("helm", module)
 
 
+def google_provider(stack: Any, *, project: str, region: str, default_labels: dict[str, str] | None = None) -> Any:
+    """The stack's google provider. ``default_labels`` are written VERBATIM: cdktf (and CDK Terrain)
+    rewrite the keys of provider arguments to snake_case (cdktf lib/terraform-provider.js
+    keysToSnakeCase), which would turn ``managed-by`` into ``managed_by`` and merge a user's
+    ``cost-center`` and ``cost_center``; an override is not rewritten."""
+    provider = google("provider").GoogleProvider(stack, "google", project=project, region=region)
+    if default_labels:
+        provider.add_override("default_labels", dict(default_labels))
+    return provider
+
+
 # --- schema differences between provider generations ------------------------------
 # cdktf's prebuilt google bindings were generated from google provider 6.50; CDK Terrain's from 8.7.
 # gkeml needs google >= 7.33 (google_container_cluster.secret_sync_config), so on cdktf every stack

@@ -103,6 +103,14 @@ class Names:
         return f"{self.state_prefix.rstrip('/')}/{stack}"
 
 
+def gkeml_labels(env: str, layer: str | None = None) -> dict[str, str]:
+    """The labels gkeml puts on every labelable Google Cloud resource it creates (provider default_labels)."""
+    labels = {"managed-by": "gkeml", "gkeml-env": env}
+    if layer:
+        labels["gkeml-layer"] = layer
+    return labels
+
+
 def service_account_email(account_id: str, project: str) -> str:
     """Email of a user-managed service account."""
     return f"{account_id}@{project}.iam.gserviceaccount.com"

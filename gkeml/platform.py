@@ -302,6 +302,44 @@ KUBE_EXEC_ARGS = ("--use_application_default_credentials",)
 # release without reading Secrets (hashicorp/terraform-provider-helm v3.1.x provider.go helm_driver).
 HELM_DRIVER = "configmap"
 
+# --- Binary Authorization (cloud.google.com/binary-authorization/docs, checked 2026-11-30) -----------
+# PROJECT_SINGLETON_POLICY_ENFORCE enforces the project's one policy; a project that never set one
+# has the default "allow all" (defaultAdmissionRule ALWAYS_ALLOW), so gkeml writes the policy it
+# means: deny by default, allow the images the environment deploys. globalPolicyEvaluationMode
+# ENABLE exempts Google-maintained system images ("a system policy that exempts Google-owned system
+# images", policy-yaml-reference). admissionWhitelistPatterns: a wildcard only at the end, `*`
+# within one path segment, `**` across segments.
+BINAUTHZ_ENFORCEMENT = {"enforce": "ENFORCED_BLOCK_AND_AUDIT_LOG", "dryrun": "DRYRUN_AUDIT_LOG_ONLY"}
+# Images gkeml itself deploys from outside the environment's registry (the charts' defaults).
+WANDB_LAUNCH_AGENT_IMAGE = "docker.io/wandb/launch-agent"  # chart launch-agent values.yaml agent.image
+# GoogleCloudPlatform/k8s-stackdriver custom-metrics-stackdriver-adapter/deploy/production/
+# adapter_new_resource_model.yaml (commit af49d863): the image the HPA External-metrics adapter runs.
+METRICS_ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter"
+
+
+def artifact_registry_hosts(region: str) -> tuple[str, ...]:
+    """Docker hosts of Artifact Registry repositories a region's environment uses: the region's own
+    and its multi-region (cloud.google.com/artifact-registry/docs/repositories/repo-locations)."""
+    multi = {"us": "us", "europe": "europe", "asia": "asia"}.get(region.split("-")[0])
+    return (f"{region}-docker.pkg.dev",) + ((f"{multi}-docker.pkg.dev",) if multi else ())
+
+
+def image_matches(image: str, pattern: str) -> bool:
+    """Whether an image reference matches an admission allowlist pattern (policy-yaml-reference:
+    a wildcard only at the end; ``*`` does not cross '/', ``**`` does). Docker Hub short names are
+    matched in their full form (``docker.io/...``, ``docker.io/library/...``)."""
+    image = image.strip()
+    first, _, rest = image.partition("/")
+    if not rest:  # "nginx:1.27": an official Docker Hub image
+        image = f"docker.io/library/{image}"
+    elif "." not in first and ":" not in first and first != "localhost":  # "wandb/launch-agent:0.17.3"
+        image = f"docker.io/{image}"
+    if pattern.endswith("**"):
+        return image.startswith(pattern[:-2])
+    if pattern.endswith("*"):
+        return image.startswith(pattern[:-1]) and "/" not in image[len(pattern) - 1:]
+    return image == pattern
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")

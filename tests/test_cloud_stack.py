@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from conftest import DEV, ENV_NAMES, PROD, STAGING, resources
+from conftest import DEV, ENVIRONMENTS, ENV_NAMES, MINIMAL, PROD, STAGING, resources
 from gkeml import platform
 from gkeml.manifests import ksa_annotations
+from gkeml.environments import parse_environment
 from gkeml.naming import Names
 
 pytestmark = pytest.mark.synth
@@ -234,3 +235,80 @@ def test_secret_has_no_version_and_no_value(stacks, env):
     assert secret["secret_id"] == f"{env}-wandb-api-key"
     assert "auto" in secret["replication"]
     assert "secret_data" not in json.dumps(stacks[env])
+
+
+def _label_maps(node, path=""):
+    """Every labels map in a synthesized stack (default_labels, resource_labels, labels), with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("labels", "default_labels", "resource_labels") and isinstance(value, dict):
+                yield f"{path}.{key}", value
+            else:
+                yield from _label_maps(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _label_maps(value, f"{path}[{i}]")
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_label_keys_reach_gcp_exactly_as_written(stacks, environments, env):
+    """cdktf rewrites provider-argument keys to snake_case; gkeml writes labels verbatim."""
+    from gkeml.naming import gkeml_labels
+
+    e = environments[env]
+    (provider,) = stacks[env]["provider"]["google"]
+    assert provider["default_labels"] == {**e.project.labels, **gkeml_labels(env)}
+    ours = set(gkeml_labels(env, layer="x")) | {"purpose"}
+    for path, labels in _label_maps(stacks[env]):
+        assert set(labels) <= set(e.project.labels) | set(e.cluster.labels) | ours, path
+        for key in set(labels) & set(e.project.labels):
+            assert labels[key] == e.project.labels[key], (path, key)
+
+
+def test_keys_that_snake_case_would_merge_stay_two_labels(stacks, environments):
+    labels = stacks[DEV]["provider"]["google"][0]["default_labels"]
+    assert labels["cost-center"] == "ml-research" and labels["cost_center"] == "legacy-1234"
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_the_cluster_enforces_a_policy_gkeml_writes_deny_by_default(stacks, environments, env):
+    """PROJECT_SINGLETON_POLICY_ENFORCE alone enforces whatever the project has (by default: allow all)."""
+    from gkeml.config.images import image_allowlist
+
+    e = environments[env]
+    (policy,) = resources(stacks[env], "google_binary_authorization_policy")
+    assert policy["global_policy_evaluation_mode"] == "ENABLE"
+    rule = policy["default_admission_rule"]
+    assert rule["evaluation_mode"] == "ALWAYS_DENY"
+    assert rule["enforcement_mode"] == ("DRYRUN_AUDIT_LOG_ONLY" if e.tier == "dev" else "ENFORCED_BLOCK_AND_AUDIT_LOG")
+    patterns = [p["name_pattern"] for p in policy["admission_whitelist_patterns"]]
+    assert patterns == image_allowlist(e)
+    assert f"us-docker.pkg.dev/{e.project.id}/**" in patterns
+    assert cluster(stacks, env)["binary_authorization"]["evaluation_mode"] == "PROJECT_SINGLETON_POLICY_ENFORCE"
+    # no deprecated vulnerability mode
+    assert cluster(stacks, env)["security_posture_config"]["vulnerability_mode"] == "VULNERABILITY_DISABLED"
+
+
+def test_an_environment_without_a_policy_says_so(environments, tmp_path):
+    """mode: disabled writes no policy and the cluster enforces none (nothing pretends to be enforced)."""
+    from gkeml.synth import synth
+
+    text = (ENVIRONMENTS / f"{MINIMAL}.yaml").read_text() + "cluster:\n  binary_authorization: {mode: disabled}\n"
+    env = parse_environment(text, "mini.yaml")
+    out = synth([env], tmp_path / "cdktf.out")
+    stack = json.loads((out / "stacks" / MINIMAL / "cdk.tf.json").read_text())
+    assert not resources(stack, "google_binary_authorization_policy")
+    (c,) = resources(stack, "google_container_cluster")
+    assert "binary_authorization" not in c
+
+
+@pytest.mark.parametrize(("image", "pattern", "admitted"), [
+    ("us-docker.pkg.dev/p/serving/chat:1", "us-docker.pkg.dev/p/**", True),
+    ("us-docker.pkg.dev/p/serving/chat:1", "us-docker.pkg.dev/p/*", False),  # * stays in one path segment
+    ("us-docker.pkg.dev/p/chat:1", "us-docker.pkg.dev/p/*", True),
+    ("us-docker.pkg.dev/other/chat:1", "us-docker.pkg.dev/p/**", False),
+    ("wandb/launch-agent:0.17.3", "docker.io/wandb/launch-agent*", True),  # Docker Hub short names
+    ("nginx:1.27", "docker.io/library/nginx*", True),
+])
+def test_admission_patterns_match_as_binary_authorization_documents(image, pattern, admitted):
+    assert platform.image_matches(image, pattern) is admitted

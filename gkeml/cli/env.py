@@ -263,6 +263,15 @@ def _mark(mapping, key: str, value: Any, note: str, todo: list, path: tuple) -> 
     todo.append((path, note))
 
 
+def own_registry_image(image: str, source_project: str, project_id: str) -> str:
+    """``image`` in the copy's own Artifact Registry when it was in the source's
+    (``HOST/SOURCE-PROJECT/...`` -> ``HOST/PROJECT/...``); other images unchanged."""
+    host, _, rest = image.partition("/")
+    if host.endswith("-docker.pkg.dev") and rest.startswith(f"{source_project}/"):
+        return f"{host}/{project_id}/{rest[len(source_project) + 1:]}"
+    return image
+
+
 def own_state_bucket(project_id: str) -> str:
     """The state bucket `gkeml env new` gives an environment that keeps its state in its own project."""
     return f"{project_id}-tfstate"
@@ -311,6 +320,10 @@ def new_environment_text(text: str, source: Environment, name: str, tier: str, *
         else:
             _mark(endpoint, "host", PLACEHOLDER, f"a public host of {name} ({source.name} has "
                                                  f"{endpoint['host']!r})", todo, ("endpoints", i, "host"))
+    if project_id is not None:  # images in the source's own registry move to the copy's registry
+        for service in data.get("inference") or []:
+            if isinstance(service.get("image"), str):
+                service["image"] = own_registry_image(service["image"], source.project.id, project_id)
     launch = data.get("launch")
     if launch is not None:
         taken = ", ".join(q.name for q in source.launch.queues)

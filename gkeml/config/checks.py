@@ -15,6 +15,7 @@ from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.loader import did_you_mean
 from gkeml.config.model import Environment
+from gkeml.config.images import image_problem
 from gkeml.config.roles import workload_role_problem
 
 ANY = "*"
@@ -145,6 +146,9 @@ def _identities(env: Environment) -> Iterator[Problem]:
 def _inference(env: Environment) -> Iterator[Problem]:
     identities = {i.name: i for i in env.identities}
     for i, svc in enumerate(env.inference):
+        problem = image_problem(env, svc.image)
+        if problem:
+            yield ("inference", i, "image"), problem
         ident = identities.get(svc.identity or "")
         if ident is not None and ident.namespace != svc.team:
             yield (("inference", i, "identity"),

@@ -37,9 +37,12 @@ ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 # What a tier means when the file does not say otherwise. Prod's values are also enforced
 # (gkeml.config.checks): a prod file cannot ask for less.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"release_channel": "REGULAR", "deletion_protection": False, "force_destroy": True},
-    "staging": {"release_channel": "REGULAR", "deletion_protection": True, "force_destroy": False},
-    "prod": {"release_channel": "STABLE", "deletion_protection": True, "force_destroy": False},
+    "dev": {"release_channel": "REGULAR", "deletion_protection": False, "force_destroy": True,
+            "binary_authorization": "dryrun"},
+    "staging": {"release_channel": "REGULAR", "deletion_protection": True, "force_destroy": False,
+                "binary_authorization": "enforce"},
+    "prod": {"release_channel": "STABLE", "deletion_protection": True, "force_destroy": False,
+             "binary_authorization": "enforce"},
 }
 
 
@@ -162,6 +165,21 @@ class Maintenance(Strict):
         return self
 
 
+class BinaryAuthorization(Strict):
+    """Which images the cluster admits: the images the environment deploys and ``allowed_images``;
+    everything else is denied (``enforce``) or only logged (``dryrun``)."""
+
+    mode: Literal["enforce", "dryrun", "disabled"] = resolved(
+        "enforce: deny images outside the allowlist; dryrun: admit them and write an audit log; disabled: no policy "
+        "(the project's own, if any, is not enforced).", "dryrun in dev, enforce in staging and prod")
+    allowed_images: list[Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9.:]*(/[-_.a-zA-Z0-9]+)*(/\*\*|\*)?$")]] = Field(
+        default_factory=list,
+        description="More allowed image patterns (a wildcard only at the end: * within a path segment, ** across), "
+                    "e.g. us-docker.pkg.dev/acme-shared/training/**. The environment's own Artifact Registry "
+                    "(REGION-docker.pkg.dev/PROJECT/** and the multi-region host) and the images gkeml deploys "
+                    "are always allowed.")
+
+
 class Cluster(Strict):
     """The regional Autopilot cluster."""
 
@@ -172,11 +190,12 @@ class Cluster(Strict):
     )
     authorized_networks: list[AuthorizedNetwork] = Field(default_factory=list)
     maintenance: Maintenance = Field(default_factory=Maintenance)
-    binary_authorization: bool = Field(True, description="Enforce the project's Binary Authorization policy.")
-    security_posture: Literal["BASIC", "ENTERPRISE"] = "BASIC"
-    vulnerability_scanning: Literal["VULNERABILITY_DISABLED", "VULNERABILITY_BASIC", "VULNERABILITY_ENTERPRISE"] = (
-        "VULNERABILITY_BASIC"
-    )
+    binary_authorization: BinaryAuthorization = resolved(
+        "Binary Authorization: the project policy gkeml writes and the cluster enforces.", "see its section")
+    security_posture: Literal["BASIC", "ENTERPRISE"] = Field(
+        "BASIC", description="GKE security posture (configuration audit). Workload vulnerability scanning in GKE "
+                             "is no longer offered (VULNERABILITY_BASIC/ENTERPRISE are deprecated): images are "
+                             "scanned by Artifact Analysis in the registry.")
     cost_allocation: bool = True
     zones: list[str] = resolved("node_locations.", "fixed per region (gkeml.platform.REGION_ZONES)", min_length=1)
     labels: Labels = Field(default_factory=dict)
@@ -408,6 +427,12 @@ class Environment(Strict):
             if defaults:
                 cluster.setdefault("release_channel", defaults["release_channel"])
                 cluster.setdefault("deletion_protection", defaults["deletion_protection"])
+            binauthz = cluster.get("binary_authorization", {})
+            if isinstance(binauthz, dict):
+                binauthz = dict(binauthz)
+                if defaults:
+                    binauthz.setdefault("mode", defaults["binary_authorization"])
+                cluster["binary_authorization"] = binauthz
             region = project.get("region")
             if "zones" not in cluster and isinstance(region, str) and region in platform.REGION_ZONES:
                 cluster["zones"] = list(platform.REGION_ZONES[region])

@@ -6,6 +6,7 @@ In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
 :class:`LaunchAgent`, :class:`KubernetesObjects`.
 """
 
+from gkeml.constructs.binary_authorization import ImagePolicy, ImagePolicyProps
 from gkeml.constructs.bucket import PRESETS, Bucket, BucketProps
 from gkeml.constructs.cluster import AutopilotCluster, ClusterProps, MaintenanceExclusion
 from gkeml.constructs.endpoint import EndpointProps, PublicEndpoint
@@ -20,7 +21,7 @@ from gkeml.constructs.team_namespace import TeamNamespace
 from gkeml.constructs.workload_identity import WorkloadIdentity, WorkloadIdentityProps
 
 __all__ = [
-    "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee",
+    "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee", "ImagePolicy", "ImagePolicyProps",
     "InferenceService", "KubernetesObjects", "LaunchAgent", "LaunchAgentProps", "MaintenanceExclusion", "Member",
     "Network", "NetworkProps", "ProjectServices", "PublicEndpoint", "Secret", "SecretProps", "TeamNamespace",
     "WorkloadIdentity", "WorkloadIdentityProps",

@@ -42,9 +42,8 @@ class ClusterProps:
     maintenance_exclusions: tuple[MaintenanceExclusion, ...] = ()
     public_endpoint: bool = False
     authorized_networks: tuple[tuple[str, str], ...] = ()  # (display name, CIDR)
-    binary_authorization: bool = True
+    binary_authorization: bool = True  # enforce the project's policy (written by ImagePolicy)
     security_posture: str = "BASIC"
-    vulnerability_mode: str = "VULNERABILITY_DISABLED"
     cost_allocation: bool = True
     secret_sync: bool = False  # GKE copies Secret Manager secrets into Kubernetes Secrets (SecretSync objects)
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -65,7 +64,7 @@ class AutopilotCluster(Construct):
     DNS-based endpoint (IAM-authorised), the IP endpoint only when
     ``cluster.public_endpoint`` is set, then limited to the authorised networks;
     nodes run as a dedicated least-privilege service account; Binary
-    Authorization, security posture and vulnerability scanning on; deletion
+    Authorization (the project policy, see ImagePolicy) and security posture on; deletion
     protection, release channel and zones follow the environment config.
     """
 
@@ -152,7 +151,9 @@ class AutopilotCluster(Construct):
                 evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"
             ) if c.binary_authorization else None,
             security_posture_config=cc.ContainerClusterSecurityPostureConfig(
-                mode=c.security_posture, vulnerability_mode=c.vulnerability_mode
+                # workload vulnerability scanning in GKE is deprecated (VULNERABILITY_BASIC and
+                # _ENTERPRISE are "no longer supported"): images are scanned by Artifact Analysis
+                mode=c.security_posture, vulnerability_mode="VULNERABILITY_DISABLED"
             ),
             cost_management_config=cc.ContainerClusterCostManagementConfig(enabled=c.cost_allocation),
             gateway_api_config=cc.ContainerClusterGatewayApiConfig(channel=platform.GATEWAY_API_CHANNEL),

@@ -31,6 +31,8 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
     "roles/secretmanager.admin": "create the environment's secrets (never their values) and grant per-secret access "
                                  "to the identities that read them (GKE's secret sync in the cluster)",
+    "roles/binaryauthorization.policyEditor": "write the project's Binary Authorization policy (the images the "
+                                              "cluster admits)",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
                                      "limits it to ci.grantable_roles",
 }
@@ -55,6 +57,7 @@ PLAN_ROLES: dict[str, str] = {
     "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
     "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
+    "roles/binaryauthorization.policyViewer": "read the project's Binary Authorization policy",
 }
 # The plan identity's roles on the Terraform state bucket.
 PLAN_STATE_READ_ROLE = "roles/storage.objectViewer"

@@ -25,6 +25,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from gkeml import platform
 from gkeml.config import ConfigError, parse
 from gkeml.config.loader import ConfigProblem
+from gkeml.config.images import image_problem
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
 from gkeml.manifests import gib, parse_quantity
 
@@ -310,6 +311,9 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
     teams = [t.name for t in env.teams]
     if spec.team not in teams:
         return [(("team",), f"unknown team {spec.team!r} in {env.name}; allowed: {', '.join(teams) or 'none'}")]
+    image = spec.image and image_problem(env, spec.image)
+    if image:
+        problems.append((("image",), image))
     buckets = [b.name for b in env.buckets]
     mounts = spec.mounts()
     logical = {role: m for role, m in mounts.items() if not m.external}

@@ -23,7 +23,8 @@ import dataclasses
 from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, google, pin_google_provider
+from gkeml.naming import gkeml_labels
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, google, google_provider, pin_google_provider
 from gkeml.iam.identities import (
     DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
 )
@@ -45,11 +46,8 @@ class BootstrapStack(TerraformStack):
             GcsBackend(self, bucket=boot.state.bucket, prefix=f"{BOOTSTRAP_STATE_PREFIX}/{boot.name}")
         else:
             core.LocalBackend(self, path=LOCAL_STATE_PATH.format(stack=stack_name(boot.name)))
-        google("provider").GoogleProvider(
-            self, "google", project=project, region=boot.project.region,
-            default_labels={**boot.project.labels, "managed-by": "gkeml", "gkeml-env": boot.name,
-                            "gkeml-layer": "bootstrap"},
-        )
+        google_provider(self, project=project, region=boot.project.region,
+                        default_labels={**boot.project.labels, **gkeml_labels(boot.name, layer="bootstrap")})
         pin_google_provider(self)
         apis = ProjectServices(self, "apis", project=project).services
         self.state_bucket = self._state_bucket(apis) if boot.state.create else None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from gkeml.config.images import image_allowlist
 from gkeml.config.model import Environment
 from gkeml.constructs import (
-    PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, MaintenanceExclusion, Member, Network,
+    PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, ImagePolicy, ImagePolicyProps,
+    MaintenanceExclusion, Member, Network,
     NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google, pin_google_provider
-from gkeml.naming import Names
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google, google_provider, pin_google_provider
+from gkeml.naming import Names, gkeml_labels
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
 STORAGE_ANALYTICS_WRITER = "group:cloud-storage-analytics@google.com"
@@ -30,8 +32,8 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
                                      for x in c.maintenance.exclusions),
         public_endpoint=c.public_endpoint,
         authorized_networks=tuple((n.name, str(n.cidr)) for n in c.authorized_networks),
-        binary_authorization=c.binary_authorization, security_posture=c.security_posture,
-        vulnerability_mode=c.vulnerability_scanning, cost_allocation=c.cost_allocation,
+        binary_authorization=c.binary_authorization.mode != "disabled", security_posture=c.security_posture,
+        cost_allocation=c.cost_allocation,
         secret_sync=env.launch is not None,
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
     )
@@ -47,10 +49,8 @@ class CloudStack(TerraformStack):
         self.env = env
         project = env.project.id
         GcsBackend(self, bucket=env.state.bucket, prefix=names.state(names.cloud_stack))
-        google("provider").GoogleProvider(
-            self, "google", project=project, region=env.project.region,
-            default_labels={**env.project.labels, "managed-by": "gkeml", "gkeml-env": env.name},
-        )
+        google_provider(self, project=project, region=env.project.region,
+                        default_labels={**env.project.labels, **gkeml_labels(env.name)})
         pin_google_provider(self)
         apis = ProjectServices(self, "apis", project=project).services
         net = env.network
@@ -60,8 +60,12 @@ class CloudStack(TerraformStack):
             subnet_cidr=str(net.subnet_cidr), pods_cidr=str(net.pods_cidr), services_cidr=str(net.services_cidr),
             flow_logs=net.flow_logs, pods_range=names.pods_range, services_range=names.services_range,
         ), depends_on=apis)
+        binauthz = env.cluster.binary_authorization
+        policy = [ImagePolicy(self, "image-policy", ImagePolicyProps(
+            project=project, mode=binauthz.mode, allowed_images=tuple(image_allowlist(env)),
+        ), depends_on=apis).policy] if binauthz.mode != "disabled" else []
         self.cluster = AutopilotCluster(self, "cluster", cluster_props(env, names), network=self.network,
-                                        depends_on=apis)
+                                        depends_on=[*apis, *policy])
         access_logs = Bucket(self, "access-logs", BucketProps(
             name=names.access_log_bucket, project=project, location=env.project.region.upper(),
             preset=PRESETS["access-logs"], force_destroy=env.tier == "dev", labels={"purpose": "access-logs"},

@@ -7,7 +7,7 @@ from constructs import Construct
 from gkeml.config.model import Environment
 from gkeml.constructs import InferenceService, KubernetesObjects, LaunchAgent, LaunchAgentProps, TeamNamespace
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformStack, google, helm, kubernetes, pin_google_provider
+from gkeml.framework import GcsBackend, TerraformStack, google, google_provider, helm, kubernetes, pin_google_provider
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -29,7 +29,7 @@ class InClusterStack(TerraformStack):
         super().__init__(scope, names.k8s_stack)
         self.add_dependency(cloud)
         GcsBackend(self, bucket=env.state.bucket, prefix=names.state(names.k8s_stack))
-        google("provider").GoogleProvider(self, "google", project=env.project.id, region=env.project.region)
+        google_provider(self, project=env.project.id, region=env.project.region)
         pin_google_provider(self)
         cluster = google("data_google_container_cluster").DataGoogleContainerCluster(
             self, "cluster", name=names.cluster, location=env.project.region, project=env.project.id)

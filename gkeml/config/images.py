@@ -1,0 +1,33 @@
+"""Which container images an environment admits (its Binary Authorization allowlist), derived from
+its config: the environment's own Artifact Registry, the images gkeml itself deploys there, and
+``cluster.binary_authorization.allowed_images``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gkeml import platform
+
+if TYPE_CHECKING:
+    from gkeml.config.model import Environment
+
+
+def image_allowlist(env: "Environment") -> list[str]:
+    """Admission allowlist patterns of ``env`` (platform.image_matches syntax), in a stable order."""
+    patterns = [f"{host}/{env.project.id}/**" for host in platform.artifact_registry_hosts(env.project.region)]
+    if env.launch is not None:
+        patterns.append(f"{platform.WANDB_LAUNCH_AGENT_IMAGE}*")
+    if any(s.autoscaling.external_metric for s in env.inference):
+        patterns.append(f"{platform.METRICS_ADAPTER_IMAGE}*")
+    patterns += env.cluster.binary_authorization.allowed_images
+    return list(dict.fromkeys(patterns))
+
+
+def image_problem(env: "Environment", image: str) -> str | None:
+    """Why ``env``'s cluster would refuse ``image`` (its policy enforces and no pattern admits it), or None."""
+    if env.cluster.binary_authorization.mode != "enforce":
+        return None
+    if any(platform.image_matches(image, p) for p in image_allowlist(env)):
+        return None
+    return (f"{image!r} is not admitted by {env.name}'s Binary Authorization policy (enforced); push it to the "
+            f"environment's Artifact Registry or add a pattern to cluster.binary_authorization.allowed_images")
