@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -165,20 +166,48 @@ def _resource_conf(stack: dict, resource: str) -> dict:
     return {}
 
 
+def without_required_version(text: str) -> str:
+    """``text`` of a stack without its ``terraform.required_version``, which checkov's terraform_json
+    parser cannot read (it then reports the whole file as a parsing error and checks nothing, exit 0).
+    In cdktf's pretty-printed output the key has a line of its own in the last block (``terraform``):
+    only that line goes, so no resource moves; anything else is re-written without the key."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.strip().rstrip(",").startswith('"required_version":') and line.strip().count('"') == 4:
+            del lines[i]
+            if i < len(lines) and lines[i].lstrip().startswith("}") and lines[i - 1].rstrip().endswith(","):
+                lines[i - 1] = lines[i - 1].rstrip()[:-1] + "\n"
+            return "".join(lines)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text  # checkov reports it
+    terraform = data.get("terraform") if isinstance(data, dict) else None
+    if isinstance(terraform, dict) and "required_version" in terraform:
+        del terraform["required_version"]
+        return json.dumps(data, indent=2)
+    return text
+
+
 def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: int = 900) -> CheckovReport:
-    """Run checkov on every synthesized stack under ``outdir`` and apply :data:`SKIPS`."""
+    """Run checkov on every synthesized stack under ``outdir`` (as written, but for the
+    ``required_version`` line: :func:`without_required_version`) and apply :data:`SKIPS`."""
     files = stack_files(outdir)
     checkov = Path(checkov or os.environ.get("GKEML_CHECKOV") or CHECKOV)
     if not checkov.exists():
         raise CheckovError(f"checkov not found at {checkov}; run `make .venv-checkov/.stamp` or pass --no-checkov")
     stacks_dir = Path(outdir) / "stacks"  # as given: reported paths stay relative to the caller's directory
-    cmd = [str(checkov), "-d", str(stacks_dir.resolve()), "--framework", "terraform_json", "-o", "json",
-           "--skip-download"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "LOG_LEVEL": "ERROR"})
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CheckovError(f"checkov did not run: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="gkeml-checkov-") as scratch:
+        for file in files:
+            copy = Path(scratch) / file.parent.name / file.name
+            copy.parent.mkdir()
+            copy.write_text(without_required_version(file.read_text()))
+        cmd = [str(checkov), "-d", scratch, "--framework", "terraform_json", "-o", "json", "--skip-download"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, "LOG_LEVEL": "ERROR"})
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CheckovError(f"checkov did not run: {exc}") from None
     try:
         data = json.loads(proc.stdout)
     except json.JSONDecodeError:

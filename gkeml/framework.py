@@ -103,6 +103,18 @@ def helm(module: str) -> ModuleType:
     return _provider_module("helm", module)
 
 
+# The Terraform version every stack declares (terraform.required_version): the one CI uses
+# (.github/workflows: TERRAFORM_VERSION 1.11.4) and the oldest the JSON has been written for. An older
+# Terraform then stops with a version error instead of failing on a construct it does not know.
+TERRAFORM_REQUIRED_VERSION = ">= 1.11.0"
+
+
+def declare_terraform_version(stack: Any) -> None:
+    """Write ``terraform.required_version`` into the stack (cdktf's targetVersions context only
+    checks features at synth; it writes nothing into the JSON)."""
+    stack.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
+
+
 def google_provider(stack: Any, *, project: str, region: str, default_labels: dict[str, str] | None = None) -> Any:
     """The stack's google provider. ``default_labels`` are written VERBATIM: cdktf (and CDK Terrain)
     rewrite the keys of provider arguments to snake_case (cdktf lib/terraform-provider.js

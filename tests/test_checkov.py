@@ -64,16 +64,32 @@ def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(repo
     assert "CKV_GCP_20" not in {r.check for r in result.skipped}
 
 
+def test_required_version_no_longer_hides_a_stack_from_checkov(tmp_path):
+    """checkov's terraform_json parser reports a file with terraform.required_version as a parsing
+    error and checks nothing (exit 0); every gkeml stack declares one, so the gate scans a copy without it."""
+    stack = tmp_path / "stacks" / "pinned"
+    stack.mkdir(parents=True)
+    stack.joinpath("cdk.tf.json").write_text(json.dumps({
+        "terraform": {"required_version": ">= 1.11"},
+        "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}}}, indent=2))
+    result = run_checkov(tmp_path)
+    assert not result.parsing_errors and result.failed  # the public, unlogged bucket is checked and fails
+    assert json.loads(stack.joinpath("cdk.tf.json").read_text())["terraform"]["required_version"] == ">= 1.11"
+
+
 def test_parse_error_fails_the_gate_although_checkov_exits_0(tmp_path):
+    """A report with parsing errors (and so, checks of nothing) never passes the gate."""
     stack = tmp_path / "stacks" / "broken"
     stack.mkdir(parents=True)
-    # checkov's terraform_json parser cannot read terraform.required_version and reports 0 failed checks.
-    stack.joinpath("cdk.tf.json").write_text(json.dumps({
-        "terraform": {"required_version": ">= 1.5"},
-        "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}}}))
-    result = run_checkov(tmp_path)
+    stack.joinpath("cdk.tf.json").write_text("{}")
+    fake = tmp_path / "checkov"  # a checkov that parsed nothing, as the real one does on a file it cannot read
+    fake.write_text("#!/bin/sh\necho '{\"summary\": {\"passed\": 0, \"failed\": 0, \"parsing_errors\": 1, "
+                    "\"checkov_version\": \"3.3.30\"}, \"results\": {}}'\n")
+    fake.chmod(0o755)
+    result = run_checkov(tmp_path, checkov=fake)
     assert result.failed == [] and result.parsing_errors and not result.ok
-    run = gkeml("check", "--synth-dir", str(tmp_path), "--format", "json")
+    run = subprocess.run([sys.executable, "-m", "gkeml.cli", "check", "--synth-dir", str(tmp_path), "--format", "json"],
+                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "GKEML_CHECKOV": str(fake)})
     assert run.returncode == 1 and json.loads(run.stdout)["checkov"]["parsing_errors"], run.stderr
 
 

@@ -312,3 +312,10 @@ def test_an_environment_without_a_policy_says_so(environments, tmp_path):
 ])
 def test_admission_patterns_match_as_binary_authorization_documents(image, pattern, admitted):
     assert platform.image_matches(image, pattern) is admitted
+
+
+def test_every_stack_declares_the_terraform_version_it_is_written_for(stacks, bootstrap_stacks):
+    from gkeml.framework import TERRAFORM_REQUIRED_VERSION
+
+    for name, stack in {**stacks, **bootstrap_stacks}.items():
+        assert stack["terraform"]["required_version"] == TERRAFORM_REQUIRED_VERSION == ">= 1.11.0", name

@@ -24,7 +24,7 @@ from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
 from gkeml.naming import gkeml_labels
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, google, google_provider, pin_google_provider
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, declare_terraform_version, google, google_provider, pin_google_provider
 from gkeml.iam.identities import (
     DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
 )
@@ -49,6 +49,7 @@ class BootstrapStack(TerraformStack):
         google_provider(self, project=project, region=boot.project.region,
                         default_labels={**boot.project.labels, **gkeml_labels(boot.name, layer="bootstrap")})
         pin_google_provider(self)
+        declare_terraform_version(self)
         apis = ProjectServices(self, "apis", project=project).services
         self.state_bucket = self._state_bucket(apis) if boot.state.create else None
         self.deploy_service_account = self._deploy_service_account(apis)

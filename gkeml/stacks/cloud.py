@@ -12,7 +12,7 @@ from gkeml.constructs import (
     NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google, google_provider, pin_google_provider
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, declare_terraform_version, google, google_provider, pin_google_provider
 from gkeml.naming import Names, gkeml_labels
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
@@ -52,6 +52,7 @@ class CloudStack(TerraformStack):
         google_provider(self, project=project, region=env.project.region,
                         default_labels={**env.project.labels, **gkeml_labels(env.name)})
         pin_google_provider(self)
+        declare_terraform_version(self)
         apis = ProjectServices(self, "apis", project=project).services
         net = env.network
         self.network = Network(self, "network", NetworkProps(

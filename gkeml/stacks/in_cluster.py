@@ -7,7 +7,7 @@ from constructs import Construct
 from gkeml.config.model import Environment
 from gkeml.constructs import InferenceService, KubernetesObjects, LaunchAgent, LaunchAgentProps, TeamNamespace
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformStack, google, google_provider, helm, kubernetes, pin_google_provider
+from gkeml.framework import GcsBackend, TerraformStack, declare_terraform_version, google, google_provider, helm, kubernetes, pin_google_provider
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -31,6 +31,7 @@ class InClusterStack(TerraformStack):
         GcsBackend(self, bucket=env.state.bucket, prefix=names.state(names.k8s_stack))
         google_provider(self, project=env.project.id, region=env.project.region)
         pin_google_provider(self)
+        declare_terraform_version(self)
         cluster = google("data_google_container_cluster").DataGoogleContainerCluster(
             self, "cluster", name=names.cluster, location=env.project.region, project=env.project.id)
         endpoint = "https://" + cluster.control_plane_endpoints_config.get(0).dns_endpoint_config.get(0).endpoint
