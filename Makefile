@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GKEML_CDK := $(CDK)
 PYTEST_ARGS ?=
 
-.PHONY: install synth test diff deploy deploy-cloud check bench schema clean help
+.PHONY: install synth test diff deploy deploy-cloud destroy check bench schema clean help
 .DEFAULT_GOAL := help
 
 help: ## list targets
@@ -69,6 +69,9 @@ diff: $(STAMP) $(NODE_STAMP) ## cdktf diff of both stacks of ENV (needs GCP cred
 
 deploy-cloud: $(STAMP) $(NODE_STAMP) ## deploy only the cloud layer of ENV
 	$(CDKTF) deploy $(ENV)
+
+destroy: $(STAMP) $(NODE_STAMP) ## destroy ENV: in-cluster layer, then cloud layer (outside dev: needs retired: true)
+	$(PY) -m gkeml.cli destroy $(ENV)
 
 deploy: $(STAMP) $(NODE_STAMP) ## deploy ENV: cloud layer, then in-cluster layer
 	$(CDKTF) deploy $(ENV) $(ENV)-k8s

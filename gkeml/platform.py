@@ -340,6 +340,37 @@ def image_matches(image: str, pattern: str) -> bool:
         return image.startswith(pattern[:-1]) and "/" not in image[len(pattern) - 1:]
     return image == pattern
 
+# --- which API serves which Terraform resource type -----------------------------------
+# A resource can be created only once its API is enabled in the project (the API answers 403
+# SERVICE_DISABLED before: cloud.google.com/service-usage/docs/enable-disable). Longest prefix wins.
+# Checked 2026-11-30 against the provider's resource documentation (each page names its API).
+RESOURCE_APIS: dict[str, str] = {
+    "google_compute_": "compute.googleapis.com",
+    "google_container_": "container.googleapis.com",
+    "google_storage_": "storage.googleapis.com",
+    "google_secret_manager_": "secretmanager.googleapis.com",
+    "google_service_account": "iam.googleapis.com",
+    "google_project_iam_custom_role": "iam.googleapis.com",
+    "google_iam_workload_identity_pool": "iam.googleapis.com",
+    "google_project_iam_": "cloudresourcemanager.googleapis.com",
+    "google_binary_authorization_": "binaryauthorization.googleapis.com",
+    "google_artifact_registry_": "artifactregistry.googleapis.com",
+    "google_dns_": "dns.googleapis.com",
+    "google_monitoring_": "monitoring.googleapis.com",
+    "google_pubsub_": "pubsub.googleapis.com",
+    "google_billing_budget": "billingbudgets.googleapis.com",
+}
+
+
+def resource_api(resource_type: str) -> str | None:
+    """The API a Terraform resource type needs enabled, or None (not a Google API resource)."""
+    matches = [prefix for prefix in RESOURCE_APIS if resource_type.startswith(prefix)]
+    return RESOURCE_APIS[max(matches, key=len)] if matches else None
+
+
+# Namespaces every GKE cluster has: objects in them need no Namespace of ours.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")

@@ -126,7 +126,8 @@ def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environmen
         assert b["logging"]["log_bucket"].startswith("${google_storage_bucket.access-logs_bucket")
     assert buckets["datasets"]["versioning"]["enabled"] is True
     assert buckets["checkpoints"]["versioning"]["enabled"] is False
-    assert buckets["checkpoints"]["soft_delete_policy"]["retention_duration_seconds"] == 0
+    assert buckets["checkpoints"]["soft_delete_policy"]["retention_duration_seconds"] == (
+        7 * 86400 if environments[env].tier == "prod" else 0)  # prod: recoverable for days
     assert buckets["artifacts"]["soft_delete_policy"]["retention_duration_seconds"] == 30 * 86400
     assert {"action": {"type": "Delete"}, "condition": {"age": 30}} in buckets["checkpoints"]["lifecycle_rule"]
 

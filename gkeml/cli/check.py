@@ -86,6 +86,10 @@ def run(args) -> int:
         groups = _toolkit_groups(args)
     findings = [f for group in groups for f in check(group)]
     objects = sum(len(g) for g in groups)
+    if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order of the stacks
+        from gkeml.lifecycle.order import order_findings
+
+        findings += order_findings(args.synth_dir)
     report = None
     if not args.files and not args.no_checkov:
         progress(f"running checkov on {args.synth_dir}/stacks")

@@ -103,8 +103,8 @@ def _prod_guards(env: Environment) -> Iterator[Problem]:
     if c.release_channel not in platform.PROD_RELEASE_CHANNELS:
         yield (("cluster", "release_channel"),
                f"{c.release_channel} is not allowed in prod; use " + " or ".join(platform.PROD_RELEASE_CHANNELS))
-    if not c.deletion_protection:
-        yield ("cluster", "deletion_protection"), "must stay true in prod; remove the key"
+    if not c.deletion_protection and not env.retired:
+        yield ("cluster", "deletion_protection"), "must stay true in prod (unless retired: true); remove the key"
     if c.public_endpoint:
         yield ("cluster", "public_endpoint"), "prod has no public control-plane IP; use the DNS endpoint"
     for i, b in enumerate(env.buckets):

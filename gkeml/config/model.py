@@ -392,6 +392,10 @@ class Environment(Strict):
     tier: Tier = resolved("dev, staging or prod: picks the defaults and the guards.",
                           "the name, when it is dev, staging or prod (required otherwise)")
     prefix: str = resolved("Name prefix of every resource.", "the project ID", pattern=r"^[a-z][-a-z0-9]{1,19}$")
+    retired: bool = Field(
+        False, description="The environment is being torn down: drops the protections that keep Terraform from "
+                            "deleting its data (bucket and secret deletion protection, the cluster's) so that "
+                            "`make destroy` can run outside dev. Review it like a deletion.")
     project: Project
     state: State
     network: Network
@@ -418,6 +422,8 @@ class Environment(Strict):
         if "tier" not in data and isinstance(name, str) and name in TIER_DEFAULTS:
             data["tier"] = tier = name
         defaults = TIER_DEFAULTS.get(tier) if isinstance(tier, str) else None
+        if defaults and data.get("retired") is True:  # a retired environment keeps nothing from deletion
+            defaults = {**defaults, "deletion_protection": False}
         project = data.get("project") if isinstance(data.get("project"), dict) else {}
         if "prefix" not in data and isinstance(project.get("id"), str):
             data["prefix"] = project["id"]
@@ -463,6 +469,12 @@ class Environment(Strict):
 
     def identities_in(self, namespace: str) -> list[Identity]:
         return [i for i in self.identities if i.namespace == namespace]
+
+    @property
+    def protected(self) -> bool:
+        """Whether Terraform must refuse to delete what holds data or an identity others depend on
+        (buckets, secrets, static IPs, service accounts): outside dev, unless the environment is retired."""
+        return self.tier != "dev" and not self.retired
 
     def launch_teams(self) -> list[str]:
         """Namespaces the W&B Launch agent launches into (and where its API key is): ``launch.teams``,

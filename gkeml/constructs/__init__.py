@@ -7,7 +7,7 @@ In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
 """
 
 from gkeml.constructs.binary_authorization import ImagePolicy, ImagePolicyProps
-from gkeml.constructs.bucket import PRESETS, Bucket, BucketProps
+from gkeml.constructs.bucket import PRESETS, Bucket, BucketProps, PurposePreset
 from gkeml.constructs.cluster import AutopilotCluster, ClusterProps, MaintenanceExclusion
 from gkeml.constructs.endpoint import EndpointProps, PublicEndpoint
 from gkeml.constructs.grants import Grantee, Member
@@ -23,6 +23,6 @@ from gkeml.constructs.workload_identity import WorkloadIdentity, WorkloadIdentit
 __all__ = [
     "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee", "ImagePolicy", "ImagePolicyProps",
     "InferenceService", "KubernetesObjects", "LaunchAgent", "LaunchAgentProps", "MaintenanceExclusion", "Member",
-    "Network", "NetworkProps", "ProjectServices", "PublicEndpoint", "Secret", "SecretProps", "TeamNamespace",
+    "Network", "NetworkProps", "ProjectServices", "PurposePreset", "PublicEndpoint", "Secret", "SecretProps", "TeamNamespace",
     "WorkloadIdentity", "WorkloadIdentityProps",
 ]

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.network import Network
-from gkeml.framework import enable_secret_sync, google
+from gkeml.framework import TerraformResourceLifecycle, enable_secret_sync, google
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class ClusterProps:
     binary_authorization: bool = True  # enforce the project's policy (written by ImagePolicy)
     security_posture: str = "BASIC"
     cost_allocation: bool = True
+    protect_node_service_account: bool = False  # prevent_destroy on it (a re-created one is a new identity)
     secret_sync: bool = False  # GKE copies Secret Manager secrets into Kubernetes Secrets (SecretSync objects)
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -80,6 +81,7 @@ class AutopilotCluster(Construct):
         self.node_service_account = sa.ServiceAccount(
             self, "nodes", account_id=props.node_service_account_id, project=project,
             display_name=f"GKE Autopilot nodes ({props.description})", depends_on=list(depends_on) or None,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.protect_node_service_account else None,
         )
         node_role = pim.ProjectIamMember(
             self, "nodes-role", project=project, role=platform.NODE_SERVICE_ACCOUNT_ROLE,

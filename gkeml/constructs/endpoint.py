@@ -19,6 +19,7 @@ class EndpointProps:
     host: str
     address_name: str
     certificate_name: str
+    prevent_destroy: bool = False  # the IP is what DNS points at: losing it breaks the host
 
 
 class PublicEndpoint(Construct):
@@ -37,6 +38,7 @@ class PublicEndpoint(Construct):
         self.address = ga.ComputeGlobalAddress(
             self, "ip", name=props.address_name, project=props.project,
             address_type="EXTERNAL", ip_version="IPV4", description=f"Ingress IP for {props.host}",
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             depends_on=list(depends_on) or None,
         )
         self.certificate = cert.ComputeManagedSslCertificate(

@@ -9,7 +9,7 @@ from typing import Any
 from constructs import Construct
 
 from gkeml.constructs.grants import Grantee
-from gkeml.framework import google
+from gkeml.framework import TerraformResourceLifecycle, google
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class SecretProps:
     project: str
     secret_id: str
     labels: Mapping[str, str] = field(default_factory=dict)
+    deletion_protection: bool = False  # the provider then refuses to delete it (and every version)
 
 
 class Secret(Construct):
@@ -35,7 +36,9 @@ class Secret(Construct):
         self.secret = sm.SecretManagerSecret(
             self, "secret", secret_id=props.secret_id, project=props.project,
             replication=sm.SecretManagerSecretReplication(auto=sm.SecretManagerSecretReplicationAuto()),
-            labels=dict(props.labels) or None, depends_on=list(depends_on) or None,
+            labels=dict(props.labels) or None, deletion_protection=props.deletion_protection or None,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.deletion_protection else None,
+            depends_on=list(depends_on) or None,
         )
 
     def grant_access(self, grantee: Grantee) -> Any:

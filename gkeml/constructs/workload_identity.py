@@ -9,7 +9,7 @@ from typing import Any, Literal
 from constructs import Construct
 
 from gkeml import platform
-from gkeml.framework import google
+from gkeml.framework import TerraformResourceLifecycle, google
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class WorkloadIdentityProps:
     mode: Literal["principal", "classic"] = "principal"
     gsa_account_id: str | None = None
     roles: tuple[str, ...] = ()
+    prevent_destroy: bool = False  # a re-created Google service account gets a new identity: grants elsewhere break
 
 
 class WorkloadIdentity(Construct):
@@ -57,6 +58,7 @@ class WorkloadIdentity(Construct):
             self.service_account = sa.ServiceAccount(
                 self, "gsa", account_id=props.gsa_account_id, project=props.project_id,
                 display_name=f"Workload Identity {props.namespace}/{props.ksa}", depends_on=list(depends_on) or None,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             )
             self.bindings.append(sam.ServiceAccountIamMember(
                 self, "wi-user", service_account_id=self.service_account.name,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from constructs import Construct
 
 from gkeml.config.images import image_allowlist
 from gkeml.config.model import Environment
 from gkeml.constructs import (
     PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, ImagePolicy, ImagePolicyProps,
-    MaintenanceExclusion, Member, Network,
+    MaintenanceExclusion, Member, Network, PurposePreset,
     NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
 from gkeml import platform
@@ -17,6 +19,20 @@ from gkeml.naming import Names, gkeml_labels
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
 STORAGE_ANALYTICS_WRITER = "group:cloud-storage-analytics@google.com"
+
+
+# Checkpoints are rewritten every few minutes, so their buckets keep no versions and no soft delete
+# (each overwrite would be billed again); in prod the last checkpoints of a run are worth a few days of
+# recovery: soft delete keeps a deleted or expired object restorable for this long (GCS: 7-90 days).
+PROD_CHECKPOINT_SOFT_DELETE_DAYS = 7
+
+
+def bucket_preset(env: Environment, purpose: str) -> PurposePreset:
+    """The preset of a bucket of ``purpose`` in ``env``."""
+    preset = PRESETS[purpose]
+    if purpose == "checkpoints" and env.tier == "prod":
+        preset = dataclasses.replace(preset, soft_delete_days=PROD_CHECKPOINT_SOFT_DELETE_DAYS)
+    return preset
 
 
 def cluster_props(env: Environment, names: Names) -> ClusterProps:
@@ -34,7 +50,7 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         authorized_networks=tuple((n.name, str(n.cidr)) for n in c.authorized_networks),
         binary_authorization=c.binary_authorization.mode != "disabled", security_posture=c.security_posture,
         cost_allocation=c.cost_allocation,
-        secret_sync=env.launch is not None,
+        secret_sync=env.launch is not None, protect_node_service_account=env.protected,
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
     )
 
@@ -70,20 +86,22 @@ class CloudStack(TerraformStack):
         access_logs = Bucket(self, "access-logs", BucketProps(
             name=names.access_log_bucket, project=project, location=env.project.region.upper(),
             preset=PRESETS["access-logs"], force_destroy=env.tier == "dev", labels={"purpose": "access-logs"},
+            prevent_destroy=env.protected,
         ), depends_on=apis)
         access_logs.grant(Member(STORAGE_ANALYTICS_WRITER, "analytics"), "roles/storage.objectCreator",
                           id="analytics-writer")
         self.buckets = {
             b.name: Bucket(self, f"bucket-{b.name}", BucketProps(
-                name=names.bucket(b.name), project=project, location=b.location, preset=PRESETS[b.purpose],
+                name=names.bucket(b.name), project=project, location=b.location, preset=bucket_preset(env, b.purpose),
                 storage_class=b.storage_class, force_destroy=b.force_destroy, retention_days=b.retention_days,
-                labels={"purpose": b.purpose}, log_bucket=access_logs,
+                labels={"purpose": b.purpose}, log_bucket=access_logs, prevent_destroy=env.protected,
             ), depends_on=apis)
             for b in env.buckets
         }
         self.secrets = {
             s.name: Secret(self, f"secret-{s.name}", SecretProps(
                 project=project, secret_id=names.secret(s.name), labels={"gkeml-env": env.name},
+                deletion_protection=env.protected,
             ), depends_on=apis)
             for s in env.secrets
         }
@@ -92,7 +110,7 @@ class CloudStack(TerraformStack):
             wi = WorkloadIdentity(self, f"wi-{ident.name}", WorkloadIdentityProps(
                 project_id=project, project_number=env.project.number, namespace=ident.namespace, ksa=ident.ksa,
                 mode=ident.mode, gsa_account_id=names.gsa(ident.name) if ident.mode == "classic" else None,
-                roles=tuple(ident.roles),
+                roles=tuple(ident.roles), prevent_destroy=env.protected,
             ), pool_created_by=self.cluster.cluster, depends_on=apis)
             self.identities[ident.name] = wi
             for name in ident.reads:
@@ -111,7 +129,7 @@ class CloudStack(TerraformStack):
         self.endpoints = {
             e.name: PublicEndpoint(self, f"endpoint-{e.name}", EndpointProps(
                 project=project, host=e.host, address_name=names.address(e.name),
-                certificate_name=names.certificate(e.name, e.host),
+                certificate_name=names.certificate(e.name, e.host), prevent_destroy=env.protected,
             ), depends_on=apis)
             for e in env.endpoints
         }
