@@ -371,6 +371,26 @@ def resource_api(resource_type: str) -> str | None:
 # Namespaces every GKE cluster has: objects in them need no Namespace of ours.
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
+# --- what a cluster serves before anything is installed in it ---------------------------
+# kubernetes_manifest looks an object's kind up in the API at PLAN time (terraform-provider-kubernetes
+# manifest docs: "the cluster has to be accessible at plan time"; a missing CRD fails the plan). These
+# API groups are built into Kubernetes; the GKE kinds below are installed by GKE in every Autopilot
+# cluster (concepts/about-custom-compute-classes, how-to/ingress-configuration, how-to/managed-certs),
+# and the last two only when the cluster has the feature on (secret-manager/docs/sync-k8-secrets).
+KUBERNETES_BUILTIN_GROUPS = (
+    "", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
+    "apiregistration.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "admissionregistration.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "apiextensions.k8s.io",
+)
+GKE_BUILTIN_KINDS = (
+    (COMPUTE_CLASS_API, "ComputeClass"), (BACKEND_CONFIG_API, "BackendConfig"),
+    (FRONTEND_CONFIG_API, "FrontendConfig"), (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
+)
+CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
+    "secret_manager_config": (SECRET_PROVIDER_CLASS_API, "SecretProviderClass"),
+    "secret_sync_config": (SECRET_SYNC_API, "SecretSync"),
+}
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")

@@ -1,0 +1,126 @@
+"""The documented sequence from an empty project to a running environment, as data, and a
+simulation of it over the synthesized stacks: what each step needs to exist (at ``terraform
+init``, at plan, at apply) and what it creates. A step that would only work on the second try
+(a plan that reads something a later step creates) is a problem here, offline.
+
+README "Deploying for real" is written from :data:`DEPLOY_SEQUENCE` (a test checks they agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gkeml import platform
+from gkeml.lifecycle.graph import blocks
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the sequence: who runs what, and which stacks it applies, in order."""
+
+    title: str
+    command: str  # as the README shows it; {env}, {project}, {secret} are filled in
+    stacks: tuple[str, ...] = ()  # stack names ({env}) applied by the command, in order
+    creates_secret_version: bool = False  # a person adds the W&B key's value (never Terraform)
+    optional: bool = False
+
+
+DEPLOY_SEQUENCE: tuple[Step, ...] = (
+    Step("Bootstrap the project, once, as a person (state bucket, APIs, the CI identities)",
+         "make bootstrap-deploy ENV={env}", ("bootstrap-{env}",)),
+    Step("Deploy both layers (CI does this on every merge to main)", "make deploy ENV={env}", ("{env}", "{env}-k8s")),
+    Step("Add the W&B API key, when the environment runs the Launch agent (before or after the deploy: the "
+         "agent starts once it exists)",
+         'printf %s "$WANDB_API_KEY" | gcloud secrets versions add {secret} --data-file=- --project {project}',
+         creates_secret_version=True, optional=True),
+)
+
+
+@dataclass
+class World:
+    """What exists in the project and its cluster, as the simulation goes."""
+
+    buckets: set[str] = field(default_factory=set)
+    clusters: set[tuple[str, str]] = field(default_factory=set)  # (name, location)
+    kinds: set[tuple[str, str]] = field(default_factory=set)  # (apiVersion, kind) the cluster serves
+    secrets: set[str] = field(default_factory=set)
+    secret_versions: set[str] = field(default_factory=set)
+
+
+def _group(api_version: str) -> str:
+    return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def _serves(world: World, api_version: str, kind: str) -> bool:
+    return _group(api_version) in platform.KUBERNETES_BUILTIN_GROUPS or (api_version, kind) in world.kinds
+
+
+def plan_needs(stack_name: str, stack: dict, world: World) -> list[str]:
+    """What ``terraform plan`` of ``stack`` reads that does not exist in ``world``."""
+    missing: list[str] = []
+    for address, rtype, conf in blocks(stack):
+        if rtype == "google_container_cluster" and address.startswith("data."):
+            if (conf.get("name"), conf.get("location")) not in world.clusters:
+                missing.append(f"{stack_name}: {address} reads cluster {conf.get('name')} in {conf.get('location')}, "
+                               "which does not exist yet")
+        if rtype == "google_secret_manager_secret_version" and address.startswith(("ephemeral.", "data.")):
+            secret = str(conf.get("secret", "")).rsplit("/", 1)[-1]
+            if secret not in world.secret_versions:
+                missing.append(f"{stack_name}: {address} opens the latest version of {secret} at plan, and no version "
+                               "exists yet")
+        if rtype == "kubernetes_manifest":
+            manifest = conf.get("manifest") or {}
+            api_version, kind = str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))
+            if not _serves(world, api_version, kind):
+                missing.append(f"{stack_name}: {address} is a {api_version} {kind}, whose CRD the cluster does not serve "
+                               "at plan time")
+    return missing
+
+
+def init_needs(stack_name: str, stack: dict, world: World) -> list[str]:
+    """What ``terraform init`` of ``stack`` needs: its GCS backend bucket."""
+    gcs = ((stack.get("terraform") or {}).get("backend") or {}).get("gcs")
+    if gcs and gcs.get("bucket") not in world.buckets:
+        return [f"{stack_name}: its state bucket {gcs.get('bucket')} does not exist yet (terraform init fails)"]
+    return []
+
+
+def apply(stack: dict, world: World) -> None:
+    """Add what applying ``stack`` creates to ``world``."""
+    for address, rtype, conf in blocks(stack):
+        if address.startswith(("data.", "ephemeral.")):
+            continue
+        if rtype == "google_storage_bucket":
+            world.buckets.add(str(conf.get("name")))
+        elif rtype == "google_container_cluster":
+            world.clusters.add((str(conf.get("name")), str(conf.get("location"))))
+            world.kinds.update(platform.GKE_BUILTIN_KINDS)
+            for block, kind in platform.CLUSTER_FEATURE_KINDS.items():
+                if (conf.get(block) or {}).get("enabled"):
+                    world.kinds.add(kind)
+        elif rtype == "google_secret_manager_secret":
+            world.secrets.add(str(conf.get("secret_id")))
+
+
+def simulate(env: str, stacks: dict[str, dict], *, secret: str | None = None,
+             sequence: tuple[Step, ...] = DEPLOY_SEQUENCE, world: World | None = None) -> list[str]:
+    """Run ``sequence`` for ``env`` against ``stacks`` (name -> synthesized JSON, bootstrap included),
+    from an empty project (``world``); every need a step finds unmet, in order."""
+    world = world or World()
+    problems: list[str] = []
+    for step in sequence:
+        names = [s.format(env=env) for s in step.stacks]
+        absent = [n for n in names if n not in stacks]
+        if absent:
+            problems.append(f"{step.command.format(env=env, secret=secret, project='?')}: no stack {', '.join(absent)}")
+            continue
+        for name in names:  # cdktf runs `terraform init` of every selected stack first
+            problems += init_needs(name, stacks[name], world)
+        for name in names:  # then plans and applies them in dependency order
+            problems += plan_needs(name, stacks[name], world)
+            apply(stacks[name], world)
+        if step.creates_secret_version and secret:
+            if secret not in world.secrets:
+                problems.append(f"{step.title}: secret {secret} does not exist to add a version to")
+            world.secret_versions.add(secret)
+    return problems

@@ -1,0 +1,72 @@
+"""From an empty project to a running environment, in the order the README gives: every step's
+needs (state bucket at init, cluster and CRDs at plan, secret versions) are met by an earlier step."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ENVIRONMENTS, ROOT
+from gkeml.lifecycle.sequence import DEPLOY_SEQUENCE, Step, World, simulate
+
+
+def _stacks_of(name, stacks, bootstrap_stacks):
+    return {**{k: v for k, v in stacks.items() if k in (name, f"{name}-k8s")},
+            f"bootstrap-{name}": bootstrap_stacks[f"bootstrap-{name}"]}
+
+
+def _shared_buckets(name, bootstrap_stacks):
+    """State buckets another environment's bootstrap creates (it runs first: docs/bootstrap.md)."""
+    return {b["name"] for k, s in bootstrap_stacks.items() if k != f"bootstrap-{name}"
+            for b in (s.get("resource", {}).get("google_storage_bucket") or {}).values()}
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in ENVIRONMENTS.glob("*.yaml")))
+def test_the_documented_sequence_works_first_time_on_an_empty_project(name, stacks, bootstrap_stacks, environments):
+    from gkeml.naming import Names
+
+    env = environments[name]
+    secret = Names.of(env).secret(env.launch.secret) if env.launch else None
+    problems = simulate(name, _stacks_of(name, stacks, bootstrap_stacks), secret=secret,
+                        world=World(buckets=_shared_buckets(name, bootstrap_stacks)))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_key_can_come_after_the_deploy(stacks, bootstrap_stacks, environments):
+    """The agent waits for its key; nothing a deploy plans reads it (the old design opened the latest
+    version at plan, so the first `make deploy` failed until a person had added one)."""
+    name = next(n for n, e in environments.items() if e.launch)
+    deploy_only = tuple(s for s in DEPLOY_SEQUENCE if not s.creates_secret_version)
+    assert not simulate(name, _stacks_of(name, stacks, bootstrap_stacks), sequence=deploy_only,
+                        world=World(buckets=_shared_buckets(name, bootstrap_stacks)))
+
+
+def test_what_only_works_on_the_second_try_is_caught():
+    cloud = {"terraform": {"backend": {"gcs": {"bucket": "tf"}}},
+             "resource": {"google_container_cluster": {"c": {"name": "c", "location": "r"}},
+                          "google_secret_manager_secret": {"s": {"secret_id": "dev-key"}}}}
+    k8s = {"terraform": {"backend": {"gcs": {"bucket": "tf"}}},
+           "data": {"google_container_cluster": {"c": {"name": "c", "location": "r"}}},
+           "ephemeral": {"google_secret_manager_secret_version": {"k": {"secret": "projects/p/secrets/dev-key"}}},
+           "resource": {"kubernetes_manifest": {"q": {"manifest": {"apiVersion": "kueue.x-k8s.io/v1beta2",
+                                                                    "kind": "ClusterQueue"}}}}}
+    boot = {"resource": {"google_storage_bucket": {"state": {"name": "tf"}}}}
+    problems = simulate("dev", {"bootstrap-dev": boot, "dev": cloud, "dev-k8s": k8s})
+    assert any("opens the latest version of dev-key at plan, and no version exists yet" in p for p in problems)
+    assert any("ClusterQueue, whose CRD the cluster does not serve at plan time" in p for p in problems)
+    # applied without the bootstrap: no state bucket at init
+    problems = simulate("dev", {"dev": cloud, "dev-k8s": k8s},
+                        sequence=(Step("deploy", "make deploy ENV={env}", ("{env}", "{env}-k8s")),))
+    assert any("state bucket tf does not exist yet" in p for p in problems)
+
+
+def test_readme_deploying_for_real_is_the_tested_sequence():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Deploying for real", 1)[1].split("\n## ", 1)[0]
+    commands = [s.command.format(env="ENV", secret="ENV-wandb-api-key", project="PROJECT") for s in DEPLOY_SEQUENCE]
+    where = [section.find(c) for c in commands]
+    assert all(i >= 0 for i in where), [c for c, i in zip(commands, where) if i < 0]
+    assert where == sorted(where), "README lists the steps in another order"
+    numbered = re.findall(r"^(\d+)\. \*\*", section, re.M)
+    assert len(numbered) >= len(DEPLOY_SEQUENCE)
