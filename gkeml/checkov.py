@@ -166,32 +166,45 @@ def _resource_conf(stack: dict, resource: str) -> dict:
     return {}
 
 
-def without_required_version(text: str) -> str:
-    """``text`` of a stack without its ``terraform.required_version``, which checkov's terraform_json
-    parser cannot read (it then reports the whole file as a parsing error and checks nothing, exit 0).
-    In cdktf's pretty-printed output the key has a line of its own in the last block (``terraform``):
-    only that line goes, so no resource moves; anything else is re-written without the key."""
+def checkov_view(text: str) -> str:
+    """``text`` of a stack as checkov can read it. Its terraform_json parser refuses two things every
+    gkeml stack may have, and then reports the whole file as a parsing error and checks nothing
+    (exit 0): ``terraform.required_version`` and a top-level ``moved`` block. In cdktf's
+    pretty-printed output both sit on lines of their own: they are blanked (a comma left dangling is
+    dropped), so every resource keeps its line number. Anything else is re-written without them."""
     lines = text.splitlines(keepends=True)
+    blank: set[int] = set()
     for i, line in enumerate(lines):
-        if line.strip().rstrip(",").startswith('"required_version":') and line.strip().count('"') == 4:
-            del lines[i]
-            if i < len(lines) and lines[i].lstrip().startswith("}") and lines[i - 1].rstrip().endswith(","):
-                lines[i - 1] = lines[i - 1].rstrip()[:-1] + "\n"
-            return "".join(lines)
+        if line.startswith('  "moved": ['):
+            end = next((j for j in range(i, len(lines)) if lines[j].rstrip() in ("  ]", "  ],")), None)
+            if end is not None:
+                blank.update(range(i, end + 1))
+        elif line.strip().rstrip(",").startswith('"required_version":') and line.strip().count('"') == 4:
+            blank.add(i)
+    if blank:
+        for i in sorted(blank):
+            lines[i] = "\n"
+        kept = [i for i in range(len(lines)) if i not in blank and lines[i].strip()]
+        for a, b in zip(kept, kept[1:]):  # a comma before a closing bracket is no longer valid JSON
+            if lines[a].rstrip().endswith(",") and lines[b].lstrip()[:1] in "}]":
+                lines[a] = lines[a].rstrip()[:-1] + "\n"
+        return "".join(lines)
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         return text  # checkov reports it
-    terraform = data.get("terraform") if isinstance(data, dict) else None
-    if isinstance(terraform, dict) and "required_version" in terraform:
-        del terraform["required_version"]
+    if isinstance(data, dict):
+        data.pop("moved", None)
+        terraform = data.get("terraform")
+        if isinstance(terraform, dict):
+            terraform.pop("required_version", None)
         return json.dumps(data, indent=2)
     return text
 
 
 def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: int = 900) -> CheckovReport:
-    """Run checkov on every synthesized stack under ``outdir`` (as written, but for the
-    ``required_version`` line: :func:`without_required_version`) and apply :data:`SKIPS`."""
+    """Run checkov on every synthesized stack under ``outdir`` (as written, but for what its parser
+    cannot read: :func:`checkov_view`) and apply :data:`SKIPS`."""
     files = stack_files(outdir)
     checkov = Path(checkov or os.environ.get("GKEML_CHECKOV") or CHECKOV)
     if not checkov.exists():
@@ -201,7 +214,7 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
         for file in files:
             copy = Path(scratch) / file.parent.name / file.name
             copy.parent.mkdir()
-            copy.write_text(without_required_version(file.read_text()))
+            copy.write_text(checkov_view(file.read_text()))
         cmd = [str(checkov), "-d", scratch, "--framework", "terraform_json", "-o", "json", "--skip-download"]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,

@@ -88,7 +88,8 @@ def unique_values(env: Environment) -> Iterator[UniqueValue]:
         yield UniqueValue(("buckets", i, "name"), "bucket", names.bucket(bucket.name))
     yield UniqueValue(("prefix",), "bucket", names.access_log_bucket)
     for i, endpoint in enumerate(env.endpoints):
-        yield UniqueValue(("endpoints", i, "host"), "host", endpoint.host)
+        for host in endpoint.certificate_hosts:  # two certificates for one host: one never provisions
+            yield UniqueValue(("endpoints", i, "host"), "host", host)
     if env.launch is not None:
         for i, queue in enumerate(env.launch.queues):
             yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue",

@@ -103,6 +103,31 @@ def helm(module: str) -> ModuleType:
     return _provider_module("helm", module)
 
 
+def legacy_logical_id(path: str) -> str:
+    """The logical id cdktf (and CDK Terrain) give a resource at construct ``path`` inside its stack
+    (``"endpoint-chat/cert"`` -> ``endpoint-chat_cert_FED33568``): the path's parts joined by '_', then
+    the first 8 hex digits of the MD5 of the path (cdktf lib/private/unique.js makeUniqueId). Used to
+    write ``moved`` blocks from addresses gkeml no longer declares; tests/test_lifecycle_transitions.py
+    checks it against the framework's own allocation."""
+    import hashlib
+
+    parts = [p for p in path.split("/") if p != "Default"]
+    human: list[str] = []
+    for part in parts:  # removeDupes: a part that ends the previous one is dropped
+        if not human or not human[-1].endswith(part):
+            human.append(part)
+    digest = hashlib.md5("/".join(parts).encode()).hexdigest()[:8].upper()
+    return "_".join("".join(c for c in h if c.isalnum() or c in "-_") for h in human)[:240] + "_" + digest
+
+
+def add_moved(stack: Any, moves: list[tuple[str, str]]) -> None:
+    """Write Terraform ``moved`` blocks (from address, to address): the state of a resource gkeml now
+    declares elsewhere follows it instead of being destroyed and created again. A move whose
+    ``from`` is not in the state is ignored by Terraform."""
+    if moves:
+        stack.add_override("moved", [{"from": old, "to": new} for old, new in moves])
+
+
 # The Terraform version every stack declares (terraform.required_version): the one CI uses
 # (.github/workflows: TERRAFORM_VERSION 1.11.4) and the oldest the JSON has been written for. An older
 # Terraform then stops with a version error instead of failing on a construct it does not know.

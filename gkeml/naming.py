@@ -162,7 +162,8 @@ def _name_problems(env: "Environment") -> Iterator["Problem"]:
     if bucket_name_problem(names.access_log_bucket):
         yield prefix_key, bucket_name_problem(names.access_log_bucket) or ""
     for i, e in enumerate(env.endpoints):
-        for kind, name in (("static IP", names.address(e.name)), ("certificate", names.certificate(e.name, e.host))):
+        certificates = [("certificate", names.certificate(e.name, host)) for host in e.certificate_hosts]
+        for kind, name in [("static IP", names.address(e.name)), *certificates]:
             if not RFC1035.fullmatch(name):
                 yield (("endpoints", i, "name"),
                        f"{kind} name {name!r} is longer than 63 characters; shorten the endpoint name or prefix")

@@ -64,17 +64,22 @@ def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(repo
     assert "CKV_GCP_20" not in {r.check for r in result.skipped}
 
 
-def test_required_version_no_longer_hides_a_stack_from_checkov(tmp_path):
-    """checkov's terraform_json parser reports a file with terraform.required_version as a parsing
-    error and checks nothing (exit 0); every gkeml stack declares one, so the gate scans a copy without it."""
+def test_required_version_and_moved_blocks_no_longer_hide_a_stack_from_checkov(tmp_path):
+    """checkov's terraform_json parser reports a file with terraform.required_version or a moved block
+    as a parsing error and checks nothing (exit 0); gkeml stacks have both, so the gate scans a copy
+    without them, in which every resource keeps its line."""
     stack = tmp_path / "stacks" / "pinned"
     stack.mkdir(parents=True)
-    stack.joinpath("cdk.tf.json").write_text(json.dumps({
-        "terraform": {"required_version": ">= 1.11"},
-        "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}}}, indent=2))
+    text = json.dumps({
+        "moved": [{"from": "google_storage_bucket.old", "to": "google_storage_bucket.b"}],
+        "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}},
+        "terraform": {"backend": {"gcs": {"bucket": "x"}}, "required_version": ">= 1.11"}}, indent=2)
+    stack.joinpath("cdk.tf.json").write_text(text)
     result = run_checkov(tmp_path)
-    assert not result.parsing_errors and result.failed  # the public, unlogged bucket is checked and fails
-    assert json.loads(stack.joinpath("cdk.tf.json").read_text())["terraform"]["required_version"] == ">= 1.11"
+    assert not result.parsing_errors and result.failed  # the unlogged, unversioned bucket is checked and fails
+    bucket_line = text.splitlines().index('    "google_storage_bucket": {') + 1
+    assert all(r.lines[0] >= bucket_line for r in result.failed)  # lines point into the real file
+    assert stack.joinpath("cdk.tf.json").read_text() == text  # the stack itself is untouched
 
 
 def test_parse_error_fails_the_gate_although_checkov_exits_0(tmp_path):

@@ -217,8 +217,7 @@ def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments
     certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
     assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
     assert {n: c["managed"]["domains"] for n, c in certs.items()} == {
-        names.certificate(ep.name, ep.host): [ep.host] for ep in e.endpoints}
-    assert all(c["lifecycle"]["create_before_destroy"] is True for c in certs.values())
+        names.certificate(ep.name, h): [h] for ep in e.endpoints for h in ep.certificate_hosts}
     assert all(a["address_type"] == "EXTERNAL" for a in ips.values())
 
 

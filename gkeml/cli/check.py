@@ -29,6 +29,7 @@ examples:
   gkeml check k8s/*.yaml                   your own manifests
   gkeml check --format github              annotations on the pull request
   gkeml check --format sarif > gkeml.sarif upload to code scanning
+  gkeml check --against origin/main       also what the change breaks on the next deploy
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing).
@@ -52,6 +53,9 @@ def register(sub) -> None:
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="table (default), json, github (workflow annotations) or sarif (code scanning)")
     p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
+    p.add_argument("--against", metavar="REF",
+                   help="also check each environment's change from its file at git REF (what is deployed, e.g. "
+                        "origin/main): certificates or IPs the deployed Ingress still uses, data a rename deletes")
     p.set_defaults(func=run)
 
 
@@ -74,6 +78,23 @@ def _toolkit_groups(args) -> list[list]:
             for env in envs]
 
 
+def _transition_findings(args) -> list:
+    """What each environment's change since ``--against REF`` would break on the next deploy."""
+    from gkeml.cost.history import environment_at
+    from gkeml.environments import load_environments
+    from gkeml.lifecycle.transitions import transition_findings
+
+    found = []
+    for env in load_environments(args.environments):
+        if args.env and env.name not in args.env:
+            continue
+        env_file = str(Path(args.environments) / f"{env.name}.yaml")
+        previous = environment_at(env_file, args.against)
+        if previous is not None:  # a new environment has nothing deployed to break
+            found += transition_findings(env_file, previous, env)
+    return found
+
+
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
     from gkeml.checkov import CheckovError, run_checkov
@@ -86,6 +107,8 @@ def run(args) -> int:
         groups = _toolkit_groups(args)
     findings = [f for group in groups for f in check(group)]
     objects = sum(len(g) for g in groups)
+    if not args.files and args.against:
+        findings += _transition_findings(args)
     if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order of the stacks
         from gkeml.lifecycle.order import order_findings
 

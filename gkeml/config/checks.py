@@ -167,8 +167,25 @@ def _launch(env: Environment) -> Iterator[Problem]:
 
 
 def _endpoints(env: Environment) -> Iterator[Problem]:
-    if len(env.endpoints) > platform.MAX_CERTIFICATES_PER_LOAD_BALANCER:
-        yield ("endpoints",), f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts"
+    seen: dict[str, tuple] = {}
+    for i, e in enumerate(env.endpoints):
+        for field in ("previous_hosts", "retired_hosts"):
+            for j, host in enumerate(getattr(e, field)):
+                if host == e.host:
+                    yield ("endpoints", i, field, j), f"{host} is the endpoint's host; list only the hosts it moved from"
+        if len(e.served_hosts) > platform.MAX_CERTIFICATES_PER_LOAD_BALANCER:
+            yield (("endpoints", i, "previous_hosts"),
+                   f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts on one load balancer")
+        for j, host in enumerate(e.certificate_hosts):
+            if host in seen and seen[host][1] != i:
+                yield ("endpoints", i), f"host {host} is also a host of endpoints[{seen[host][1]}]"
+            seen.setdefault(host, (j, i))
+    retired = {e.name for e in env.endpoints if e.retired}
+    for i, svc in enumerate(env.inference):
+        if svc.endpoint in retired:
+            yield (("inference", i, "endpoint"),
+                   f"endpoint {svc.endpoint!r} is retired (it serves nothing); remove the service's endpoint or the "
+                   "endpoint's retired: true")
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (

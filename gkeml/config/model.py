@@ -250,11 +250,37 @@ class Identity(Strict):
         return self.service_account or self.name
 
 
+Host = Annotated[str, Field(pattern=HOST, max_length=253)]
+
+
 class Endpoint(Strict):
-    """A public HTTPS host: one global static IP and one Google-managed certificate."""
+    """A public HTTPS host: one global static IP and a Google-managed certificate per host it serves.
+
+    Moving to another host takes deploys in steps, because the load balancer's certificates belong
+    to the Ingress (in-cluster stack, applied after the cloud stack): keep the old host in
+    ``previous_hosts`` while the new certificate provisions (both are served), then in
+    ``retired_hosts`` (its certificate kept, no longer served), then remove it. ``gkeml check
+    --against REF`` refuses a change that would delete a certificate or IP the deployed Ingress uses."""
 
     name: ShortName
-    host: str = Field(pattern=HOST, max_length=253, description="Fully qualified host; no wildcards.")
+    host: Host = Field(description="Fully qualified host; no wildcards.")
+    previous_hosts: list[Host] = Field(
+        default_factory=list, description="Hosts still served (certificate and Ingress rule) while `host` takes over.")
+    retired_hosts: list[Host] = Field(
+        default_factory=list, description="Hosts no longer served whose certificates are kept until a later deploy "
+                                          "(the load balancer may still hold them).")
+    retired: bool = Field(False, description="Serve nothing (no Ingress) but keep the IP and certificates: the step "
+                                             "before removing the endpoint.")
+
+    @property
+    def certificate_hosts(self) -> list[str]:
+        """Every host the cloud layer keeps a certificate for."""
+        return list(dict.fromkeys([self.host, *self.previous_hosts, *self.retired_hosts]))
+
+    @property
+    def served_hosts(self) -> list[str]:
+        """The hosts the Ingress serves (none once retired)."""
+        return [] if self.retired else list(dict.fromkeys([self.host, *self.previous_hosts]))
 
 
 class Secret(Strict):
@@ -392,6 +418,11 @@ class Environment(Strict):
     tier: Tier = resolved("dev, staging or prod: picks the defaults and the guards.",
                           "the name, when it is dev, staging or prod (required otherwise)")
     prefix: str = resolved("Name prefix of every resource.", "the project ID", pattern=r"^[a-z][-a-z0-9]{1,19}$")
+    intended_deletions: list[Annotated[str, Field(pattern=r"^(prefix|(bucket|team|identity|secret|endpoint)/[-a-z0-9]+)$")]] = Field(
+        default_factory=list,
+        description="What this change deletes on purpose, so `gkeml check --against REF` lets it through: "
+                    "bucket/NAME, team/NAME, identity/NAME, secret/NAME, endpoint/NAME or prefix (renaming the "
+                    "prefix or project re-creates everything). Remove the entries once deployed.")
     retired: bool = Field(
         False, description="The environment is being torn down: drops the protections that keep Terraform from "
                             "deleting its data (bucket and secret deletion protection, the cluster's) so that "

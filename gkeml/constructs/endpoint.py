@@ -1,4 +1,4 @@
-"""A public HTTPS host: global static IP and Google-managed certificate."""
+"""A public HTTPS host: global static IP and Google-managed certificates."""
 
 from __future__ import annotations
 
@@ -13,21 +13,30 @@ from gkeml.framework import TerraformResourceLifecycle, google
 
 @dataclass(frozen=True)
 class EndpointProps:
-    """One public host and the names of its static IP and certificate."""
+    """One public endpoint: its static IP's name and a certificate name per host it keeps one for
+    (the host, and hosts it is moving from)."""
 
     project: str
     host: str
     address_name: str
-    certificate_name: str
+    certificates: tuple[tuple[str, str], ...]  # (host, certificate name), the current host first
     prevent_destroy: bool = False  # the IP is what DNS points at: losing it breaks the host
 
 
+def certificate_id(host: str, name: str) -> str:
+    """Construct id of a host's certificate: keyed by the certificate (the host's hash), never by
+    position, so a host that moves keeps its certificate at the same address until it is removed."""
+    return f"cert-{name.rsplit('-', 1)[-1]}"
+
+
 class PublicEndpoint(Construct):
-    """A global static IPv4 address and a Compute managed SSL certificate for one host.
+    """A global static IPv4 address and a Compute managed SSL certificate per host.
 
     The in-cluster layer's Ingress refers to both by NAME (the annotations
     ``platform.INGRESS_STATIC_IP_ANNOTATION`` and ``platform.INGRESS_PRE_SHARED_CERT_ANNOTATION``);
-    see README, "Design decisions".
+    see README, "Design decisions". A certificate is removed only when its host leaves the
+    endpoint's config, which ``gkeml check --against`` allows only once the deployed Ingress no
+    longer uses it (the cloud stack is applied first and GCP refuses to delete a certificate in use).
     """
 
     def __init__(self, scope: Construct, id: str, props: EndpointProps, *, depends_on: Sequence[Any] = ()):
@@ -41,9 +50,16 @@ class PublicEndpoint(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             depends_on=list(depends_on) or None,
         )
-        self.certificate = cert.ComputeManagedSslCertificate(
-            self, "cert", name=props.certificate_name, project=props.project,
-            managed=cert.ComputeManagedSslCertificateManaged(domains=[props.host]),
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            depends_on=list(depends_on) or None,
-        )
+        self.certificates = {
+            host: cert.ComputeManagedSslCertificate(
+                self, certificate_id(host, name), name=name, project=props.project,
+                managed=cert.ComputeManagedSslCertificateManaged(domains=[host]),
+                depends_on=list(depends_on) or None,
+            )
+            for host, name in props.certificates
+        }
+
+    @property
+    def certificate(self) -> Any:
+        """The certificate of the current host."""
+        return self.certificates[self.host]

@@ -240,11 +240,14 @@ class InferenceManifests:
         return [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
 
     def expose(self, endpoint_name: str) -> Exposure:
-        """Serve on the endpoint's host: GKE Ingress with the cloud layer's global static IP and
-        managed certificate by NAME, HTTP->HTTPS redirect, health check on the probe path."""
+        """Serve on the endpoint's hosts (its host and any it is moving from): GKE Ingress with the cloud
+        layer's global static IP and managed certificates by NAME (several are comma-separated; the
+        load balancer picks one by SNI), HTTP->HTTPS redirect, health check on the probe path."""
         names = Names.of(self.env)
-        host = self.env.endpoint(endpoint_name).host
+        endpoint = self.env.endpoint(endpoint_name)
         frontend = f"{self.svc.name}-https-redirect"
+        path = {"path": "/", "pathType": "Prefix",
+                "backend": {"service": {"name": self.svc.name, "port": {"name": "http"}}}}
         objects = [
             {"apiVersion": platform.BACKEND_CONFIG_API, "kind": "BackendConfig",
              "metadata": metadata(self.svc.name, self.ns, self.labels),
@@ -257,12 +260,11 @@ class InferenceManifests:
              "metadata": metadata(self.svc.name, self.ns, self.labels, {
                  platform.INGRESS_CLASS_ANNOTATION: platform.INGRESS_CLASS_EXTERNAL,
                  platform.INGRESS_STATIC_IP_ANNOTATION: names.address(endpoint_name),
-                 platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: names.certificate(endpoint_name, host),
+                 platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: ",".join(
+                     names.certificate(endpoint_name, host) for host in endpoint.served_hosts),
                  platform.INGRESS_FRONTEND_CONFIG_ANNOTATION: frontend,
              }),
-             "spec": {"rules": [{"host": host, "http": {"paths": [{
-                 "path": "/", "pathType": "Prefix",
-                 "backend": {"service": {"name": self.svc.name, "port": {"name": "http"}}}}]}}]}},
+             "spec": {"rules": [{"host": host, "http": {"paths": [path]}} for host in endpoint.served_hosts]}},
         ]
         exposure = Exposure(
             endpoint=endpoint_name, namespace=self.ns, service=self.svc.name, port=self.svc.port,

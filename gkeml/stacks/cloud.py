@@ -14,7 +14,7 @@ from gkeml.constructs import (
     NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, declare_terraform_version, google, google_provider, pin_google_provider
+from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, add_moved, declare_terraform_version, google, google_provider, legacy_logical_id, pin_google_provider
 from gkeml.naming import Names, gkeml_labels
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
@@ -129,10 +129,18 @@ class CloudStack(TerraformStack):
         self.endpoints = {
             e.name: PublicEndpoint(self, f"endpoint-{e.name}", EndpointProps(
                 project=project, host=e.host, address_name=names.address(e.name),
-                certificate_name=names.certificate(e.name, e.host), prevent_destroy=env.protected,
+                certificates=tuple((h, names.certificate(e.name, h)) for h in e.certificate_hosts),
+                prevent_destroy=env.protected,
             ), depends_on=apis)
             for e in env.endpoints
         }
+        # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
+        # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing
+        add_moved(self, [
+            (f"google_compute_managed_ssl_certificate.{legacy_logical_id(f'endpoint-{name}/cert')}",
+             f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}")
+            for name, e in self.endpoints.items()
+        ])
         self._outputs()
 
     def _outputs(self) -> None:
@@ -147,7 +155,8 @@ class CloudStack(TerraformStack):
         TerraformOutput(self, "buckets", value={k: b.bucket.name for k, b in self.buckets.items()})
         TerraformOutput(self, "static_ips", value={k: e.address.address for k, e in self.endpoints.items()},
                         description="Point each host's DNS A record here")
-        TerraformOutput(self, "certificates", value={k: e.certificate.name for k, e in self.endpoints.items()})
+        TerraformOutput(self, "certificates", value={k: e.certificate.name for k, e in self.endpoints.items()},
+                        description="the certificate of each endpoint's current host")
         TerraformOutput(
             self, "google_service_accounts",
             value={k: wi.service_account.email for k, wi in self.identities.items() if wi.service_account},
