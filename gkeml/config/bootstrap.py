@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.loader import ConfigError, ConfigProblem, parse
+from gkeml.config.loader import ConfigError, load_config_file
 from gkeml.config.model import (
     BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
 )
@@ -165,16 +165,8 @@ class Bootstrap(Strict):
 def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstrap:
     """Load and check one bootstrap file; its ``name`` must match the file name and,
     given the environment of that name, project, state bucket and roles must agree with it."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    boot = parse(text, str(path), Bootstrap, (lambda b: check_against_environment(b, env)) if env else None)
-    if boot.name != path.stem:
-        line = next((i + 1 for i, t in enumerate(text.splitlines()) if t.startswith("name:")), 1)
-        raise ConfigError([ConfigProblem(str(path), line, "name", f"{boot.name!r} must equal the file name {path.stem!r}")])
-    return boot
+    checks = (lambda b: check_against_environment(b, env)) if env else None
+    return load_config_file(path, Bootstrap, checks, name_matches_file=True)
 
 
 def check_against_environment(boot: Bootstrap, env: Environment) -> list[tuple[tuple, str]]:

@@ -24,7 +24,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gkeml import platform
 from gkeml.config import ConfigError, parse
-from gkeml.config.loader import ConfigProblem
+from gkeml.config.loader import ConfigProblem, read_config_text
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
 from gkeml.manifests import gib, parse_quantity
 
@@ -381,12 +381,7 @@ def parse_job_spec(text: str, file: str, env: Environment | None = None, env_fil
 
 def load_job_spec(path: str | Path, env: Environment | None = None, env_file: str | None = None) -> JobSpec:
     """Load and check a job spec file; raises ConfigError with ``file:line: field: message``."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_job_spec(text, str(path), env, env_file)
+    return parse_job_spec(read_config_text(path), str(path), env, env_file)
 
 
 def check_in_env(spec: JobSpec, env: Environment | None) -> None:
