@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
@@ -41,6 +42,10 @@ class Limits:
 
 
 LIMITS = Limits()
+# A plain scalar that is an integer of more digits than this is refused while reading: no setting
+# takes one, and Python refuses to convert integers of more than 4,300 digits (int_max_str_digits).
+MAX_INTEGER_DIGITS = 100
+_INTEGER = re.compile(r"[-+]?(?:0[xXoObB][0-9a-fA-F_]+|[0-9][0-9_:]*)")
 # Kubernetes manifests (``gkeml check FILE``): bundles of CRDs run to megabytes and their
 # OpenAPI schemas nest deeply, so the bounds are wider; alias expansion is still bounded.
 MANIFEST_LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_depth=128, max_values=2_000_000)
@@ -146,6 +151,9 @@ def _check_bounds(events: Iterable[Any], limits: Limits) -> None:
                 open_[-1][0] += values
                 open_[-1][1] = max(open_[-1][1], height + 1)
         elif kind == "ScalarEvent":
+            value = event.value
+            if len(value) > MAX_INTEGER_DIGITS and not event.style and _INTEGER.fullmatch(value):
+                raise _Beyond(line, f"a number of {len(value):,} digits; no setting takes a number that large")
             if event.anchor is not None:
                 anchors[str(event.anchor)] = (1, 0)
             node(1, 0, line)
@@ -347,16 +355,20 @@ def parse(
         obj = model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            loc = _strip_union(tuple(err["loc"]))
+            base = _strip_union(tuple(err["loc"]))
             message = _message(err, model)
-            if message.startswith("@"):  # a model-level check naming its field (base.at)
-                field, message = message[1:].split(": ", 1)
-                loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
-            where = loc
-            source = resolved_from.get(loc)
-            if loc not in lines and source is not None:  # a default filled in from another key
-                where, message = source, f"(from {field_name(source)}) {message}"
-            problems.append(ConfigProblem(file, line_of(where, lines), field_name(loc), message))
+            # model-level checks name their fields (base.at, base.at_each): "@field: message" lines
+            parts = message[1:].split("\n@") if message.startswith("@") else [message]
+            for part in parts:
+                loc = base
+                if message.startswith("@"):
+                    field, part = part.split(": ", 1)
+                    loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
+                where = loc
+                source = resolved_from.get(loc)
+                if loc not in lines and source is not None:  # a default filled in from another key
+                    where, part = source, f"(from {field_name(source)}) {part}"
+                problems.append(ConfigProblem(file, line_of(where, lines), field_name(loc), part))
     except RecursionError:
         problems.append(ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels"))
     found: list[Problem] = list(raw_checks(data)) if raw_checks else []
