@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from typing import Any, Sequence
 
 from gkeml.text import table
 
-__all__ = ["add_format_option", "output_closed", "print_json", "progress", "table"]
+__all__ = ["add_format_option", "output_closed", "output_width", "print_json", "progress", "table"]
+
+# Tables are never wider than this when stdout is not a terminal (CI logs, files, pipes).
+PIPE_WIDTH = 100
 
 
 def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def output_width() -> int:
+    """Columns human output may use: the terminal's width; at most :data:`PIPE_WIDTH` when
+    stdout is not a terminal (``$COLUMNS`` cannot widen a log)."""
+    columns = shutil.get_terminal_size(fallback=(PIPE_WIDTH, 24)).columns
+    return columns if sys.stdout.isatty() else min(columns, PIPE_WIDTH)
 
 
 def print_json(data: Any) -> None:
