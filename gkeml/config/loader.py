@@ -89,6 +89,10 @@ def decode(data: bytes, file: str, limits: Limits = LIMITS) -> str:
     if len(data) > limits.max_bytes:
         raise _too_big(len(data), file, limits)
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\x00" in data:  # valid UTF-8, but no YAML file has NUL characters
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError([ConfigProblem(file, line, "", "not UTF-8 text (NUL bytes: UTF-16 or UTF-32 without a "
+                                                         "byte-order mark?); save the file as UTF-8")])
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -257,7 +261,9 @@ def field_name(path: tuple) -> str:
     """``("launch", "queues", 0, "name")`` -> ``launch.queues[0].name``."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if not isinstance(part, int):  # a key with a newline must not break the one-line message
+            part = str(part) if str(part).isprintable() else str(part).encode("unicode_escape").decode()
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
 
 

@@ -298,7 +298,7 @@ class JobSpec(Strict):
 
     def _env_problems(self) -> Iterator[tuple[str, str]]:
         for name in self.env:
-            field = f"env.{name}" if "." not in name else "env"
+            field = f"env.{name}" if ENV_NAME.fullmatch(name) else "env"
             if not ENV_NAME.fullmatch(name):
                 yield field, f"{name!r} is not a variable name; use letters, digits and '_'"
             elif name in RESERVED_ENV:
@@ -308,7 +308,7 @@ class JobSpec(Strict):
 
     def _url_problems(self) -> Iterator[tuple[str, str]]:
         """Passwords written into URLs (``scheme://user:password@host``) anywhere the spec passes text on."""
-        texts: list[tuple[str, str]] = [(f"env.{k}" if "." not in k else "env", v) for k, v in self.env.items()]
+        texts: list[tuple[str, str]] = [(f"env.{k}" if ENV_NAME.fullmatch(k) else "env", v) for k, v in self.env.items()]
         texts += [(f"command.{i}", v) for i, v in enumerate(self.command or [])]
         texts += [(f"args.{i}", v) for i, v in enumerate(self.args)]
         texts += [(f"trainer.args.{i}", v) for i, v in enumerate(self.trainer.args)]
