@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -155,7 +156,7 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
         return f"GKE API error {exc.code} reading {what}: {message}"[:300]
     if isinstance(exc, GoogleAuthError):
         return f"cannot get a Google access token ({exc}): run `gcloud auth application-default login`"
-    if isinstance(exc, ParseError):
+    if isinstance(exc, (ParseError, UnicodeError)):
         reason = " ".join(str(exc).split())
         return (f"the GKE API answered {what} with a body that is not what the GKE API returns ({reason}); "
                 "check --endpoint or any proxy in between")[:300]
@@ -170,7 +171,7 @@ def _api_errors() -> tuple[type[Exception], ...]:
     from google.protobuf.json_format import ParseError
     from requests import RequestException
 
-    return (GoogleAPIError, GoogleAuthError, RequestException, ParseError)
+    return (GoogleAPIError, GoogleAuthError, RequestException, ParseError, UnicodeError)
 
 
 # --- cluster checks ---------------------------------------------------------------
@@ -357,7 +358,9 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
     names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
     try:
-        report.checks += check_cluster(env, client or cluster_client(endpoint))
+        with warnings.catch_warnings():  # an enum value newer than the client is shown as its number
+            warnings.filterwarnings("ignore", message="Unrecognized .* enum value", category=UserWarning)
+            report.checks += check_cluster(env, client or cluster_client(endpoint))
     except DoctorError as exc:
         report.error = str(exc)
     if toolchain:
