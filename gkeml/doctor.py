@@ -163,6 +163,11 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
     return f"cannot reach the GKE API for {what}: {exc}"[:300]
 
 
+def _one_line(advice: str) -> str:
+    """Advice with the server's own text folded onto one line (it may hold newlines or be blank)."""
+    return " ".join(advice.split()).rstrip(" :")
+
+
 def _api_errors() -> tuple[type[Exception], ...]:
     """Exceptions an API call can end with: API answers, token problems, transport failures, and
     an answer that is not the JSON of the message asked for (a proxy's HTML page, a truncated body)."""
@@ -215,11 +220,11 @@ def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Ch
                      advice=f"no cluster {names.cluster} in {region} of {project}: deploy it with {deploy}, "
                             "or check project.id/project.region")]
     except _api_errors() as exc:
-        raise DoctorError(_api_advice(exc, path, project)) from None
+        raise DoctorError(_one_line(_api_advice(exc, path, project))) from None
     try:
         server = client.get_server_config(name=location, timeout=API_TIMEOUT_SECONDS)
     except _api_errors() as exc:
-        raise DoctorError(_api_advice(exc, location, project)) from None
+        raise DoctorError(_one_line(_api_advice(exc, location, project))) from None
     c = env.cluster
     rows: list[Check] = []
 

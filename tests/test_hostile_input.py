@@ -285,3 +285,16 @@ def test_synth_of_a_file_with_merge_keys_equals_the_plain_file(tmp_path):
     for stack in ("mini", "mini-k8s"):
         merged = (tmp_path / "merged.out" / "stacks" / stack / "cdk.tf.json").read_bytes()
         assert merged == (tmp_path / "plain.out" / "stacks" / stack / "cdk.tf.json").read_bytes()
+
+
+def test_env_new_copies_an_environment_and_bootstrap_saved_as_utf16(tmp_path):
+    envs, boots = tmp_path / "environments", tmp_path / "bootstrap"
+    envs.mkdir()
+    boots.mkdir()
+    for f in ENVIRONMENTS.glob("*.yaml"):
+        (envs / f.name).write_bytes(f.read_text().encode("utf-16") if f.stem == "mini" else f.read_bytes())
+    (boots / "mini.yaml").write_bytes(BOOTSTRAP.encode("utf-16"))
+    result = gkeml("env", "new", "qa", "--from", "mini", "--environments", envs, "--bootstrap", boots)
+    assert result.code == 0, result.err
+    assert "name: qa" in (envs / "qa.yaml").read_text()  # written as UTF-8
+    assert "name: qa" in (boots / "qa.yaml").read_text()

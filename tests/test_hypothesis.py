@@ -412,6 +412,7 @@ def _healthy_cluster() -> dict:
 
 @settings(PROFILE)
 @example(body=b"\x80", status=200)  # found by this test: a body that is not UTF-8
+@example(body=b"\n", status=500)  # found by this test: the server's message held a newline
 @given(body=st.one_of(mutated([_healthy_cluster()]).map(lambda d: json.dumps(d, default=str).encode()),
                       st.binary(max_size=60), st.sampled_from([b"", b"null", b"[]", b"<html>", b'{"status": 7}'])),
        status=st.sampled_from([200, 200, 200, 403, 404, 500]))  # not 503: the client retries it for seconds
