@@ -3,7 +3,7 @@
 Each class of file (invalid UTF-8, 10,000 levels of nesting, a billion laughs, a recursive alias,
 an integer of 5,000 digits, a file over the size limit) is given to every entry point that reads
 that kind of file: environment files (synth, check, cost, doctor, job render --env), job specs
-(job render, launch template), manifests (check FILE), price tables (cost --prices) and bootstrap
+(job render, job submit, launch template), manifests (check FILE), price tables (cost --prices) and bootstrap
 files (bootstrap synth and its CI-identity printer). Every one must exit 2 with one line naming
 the file and the line, change nothing on disk, and build nothing first. Unusual but valid YAML
 (byte-order marks, merge keys) must read as the plain UTF-8 file does.
@@ -133,6 +133,8 @@ READERS = {
                                               "--environments", "{fixtures}")),
     "launch template": (JOB, LIMITS, _file_command("job.yaml", "launch", "template", "{file}", "--env", "lab",
                                                    "--environments", "{fixtures}")),
+    "job submit": (JOB, LIMITS, _file_command("job.yaml", "job", "submit", "{file}", "--env", "lab",
+                                              "--environments", "{fixtures}")),
     "check FILE": (MANIFEST, MANIFEST_LIMITS, _file_command("pods.yaml", "check", "{file}")),
     "cost --prices": (PRICES, LIMITS, _file_command("prices.json", "cost", "lab", "--environments", "{fixtures}",
                                                     "--prices", "{file}")),
@@ -148,7 +150,8 @@ def _cases():
 
 
 @pytest.mark.parametrize(("reader", "make"), list(_cases()))
-def test_hostile_file_exits_2_naming_file_and_line_and_changes_nothing(tmp_path, reader, make):
+def test_hostile_file_exits_2_naming_file_and_line_and_changes_nothing(tmp_path, monkeypatch, reader, make):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # nothing may reach a cluster
     base, limits, place = READERS[reader]
     path, args = place(tmp_path)
     data, line, fragment = make(base, limits)
