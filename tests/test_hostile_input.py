@@ -301,3 +301,24 @@ def test_env_new_copies_an_environment_and_bootstrap_saved_as_utf16(tmp_path):
     assert result.code == 0, result.err
     assert "name: qa" in (envs / "qa.yaml").read_text()  # written as UTF-8
     assert "name: qa" in (boots / "qa.yaml").read_text()
+
+
+@pytest.mark.parametrize(("committed", "code"), [(MINI.encode("utf-16"), 0), (b"name: mini\n\xff\n", 2)],
+                         ids=["utf-16", "invalid-utf-8"])
+def test_cost_against_a_ref_reads_the_committed_file_as_a_file_is_read(tmp_path, committed, code):
+    import subprocess
+
+    envs = tmp_path / "environments"
+    envs.mkdir()
+    (envs / "mini.yaml").write_bytes(committed)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "old"], cwd=tmp_path, check=True)
+    (envs / "mini.yaml").write_text(MINI)
+    result = gkeml("cost", "mini", "--environments", envs, "--against", "HEAD")
+    assert result.code == code, result.err
+    if code == 2:
+        assert result.errors == ["HEAD:mini.yaml:2: not valid UTF-8 text (byte 0xff); save the file as UTF-8"]
+    else:
+        assert "No cost change" in result.out
