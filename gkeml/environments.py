@@ -46,7 +46,6 @@ def load_named_environment(directory: str | Path, name: str, field: str = "ENV")
 def load_environments(directory: str | Path) -> list[Environment]:
     """Every ``*.yaml`` in ``directory`` (sorted); all problems of all files are reported."""
     problems: list[ConfigProblem] = []
-    envs = []
     if not Path(directory).is_dir():
         raise ConfigError([ConfigProblem(str(directory), 0, "", "no such directory")])
     files = sorted(Path(directory).glob("*.yaml"))
