@@ -151,11 +151,19 @@ def _role(role: str) -> str:
 class _Builder:
     """Walks the stacks once and fills a :class:`Graph`."""
 
-    def __init__(self, cloud: dict, k8s: Optional[dict]):
+    def __init__(self, cloud: dict, k8s: Optional[dict], sources: tuple[str, str]):
         self.cloud, self.k8s = cloud, k8s or {}
+        self.sources = sources  # how errors name the cloud and the in-cluster stack
         self.g = Graph()
         self.project = ("project", "project")
         self.cluster_group: Optional[tuple[str, str]] = None
+        self.at = ""  # the resource being drawn, for errors
+
+    def each(self, stack: dict, source: str) -> Iterator[tuple[str, str, dict]]:
+        """The resources of ``stack``, remembering which one is being drawn."""
+        for rtype, name, body in _resources(stack):
+            self.at = f"{source}: resource.{rtype}.{name}"
+            yield rtype, name, body
 
     # -- references ---------------------------------------------------------------
     def ref(self, value: Any) -> Optional[tuple[str, str]]:
@@ -216,6 +224,7 @@ class _Builder:
         region = next((b.get("location") for _, b in clusters), "")
         self.project = ("project", " · ".join(p for p in (f"project {project}".strip(), region) if p))
         for name, body in clusters:
+            self.at = f"{self.sources[0]}: resource.google_container_cluster.{name}"
             label = f"GKE Autopilot {body.get('name')}" if body.get("enable_autopilot") else f"GKE {body.get('name')}"
             channel = _one(body.get("release_channel")).get("channel")
             private = _one(body.get("private_cluster_config")).get("enable_private_nodes")
@@ -230,14 +239,15 @@ class _Builder:
             "google_secret_manager_secret": self.secret, "google_compute_global_address": self.address,
             "google_compute_managed_ssl_certificate": self.certificate,
         }
-        for rtype, name, body in _resources(self.cloud):  # nodes first, then edges between them
+        for rtype, name, body in self.each(self.cloud, self.sources[0]):  # nodes first, then edges between them
             if rtype in handlers:
                 handlers[rtype](name, body)
             elif rtype not in DRAWN:
                 self.g.skipped[rtype] += 1
         for name, body in clusters:
+            self.at = f"{self.sources[0]}: resource.google_container_cluster.{name}"
             self.cluster_edges(name, body)
-        for rtype, name, body in _resources(self.cloud):
+        for rtype, name, body in self.each(self.cloud, self.sources[0]):
             self.grant(rtype, name, body)
         if self.k8s:
             _InCluster(self).build()
@@ -367,7 +377,7 @@ class _InCluster:
 
     def build(self) -> None:
         kinds: dict[str, list[tuple[str, str, dict]]] = defaultdict(list)
-        for rtype, name, body in _resources(self.stack):
+        for rtype, name, body in self.b.each(self.stack, self.b.sources[1]):
             kind = self.kind(rtype, body)
             if kind in HANDLED_KINDS:
                 kinds[kind].append((rtype, name, body))
@@ -375,6 +385,7 @@ class _InCluster:
                 self.g.skipped[kind or rtype] += 1
         for kind in HANDLED_KINDS:  # in this order: later kinds point at earlier ones
             for rtype, name, body in kinds.get(kind, []):
+                self.b.at = f"{self.b.sources[1]}: resource.{rtype}.{name}"
                 getattr(self, kind.lower())(name, body)
 
     @staticmethod
@@ -507,23 +518,46 @@ class _InCluster:
                 self.g.edge(nid, ksa or gsa, "runs as", dotted=True)
 
 
-def render(cloud: dict, k8s: Optional[dict] = None, title: str = "environment") -> str:
-    """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack."""
-    return _Builder(cloud, k8s).build().render(title)
+def render(cloud: dict, k8s: Optional[dict] = None, title: str = "environment",
+           sources: tuple[str, str] = ("cloud stack", "in-cluster stack")) -> str:
+    """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack.
+    DiagramError naming the resource (in ``sources``: the two stacks' files) when a stack is
+    not what cdktf writes."""
+    from gkeml.synth import SYNTH_AGAIN
+
+    builder = _Builder(cloud, k8s, sources)
+    try:
+        return builder.build().render(title)
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
+        raise DiagramError(f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); "
+                           f"{SYNTH_AGAIN}") from None
+
+
+def stack_files(out: str | Path, env: str) -> tuple[Path, Path]:
+    """Where the cloud and the in-cluster stack of ``env`` are in the output ``out``."""
+    stacks = Path(out) / "stacks"
+    return stacks / env / "cdk.tf.json", stacks / f"{env}-k8s" / "cdk.tf.json"
 
 
 def load(out: str | Path, env: str) -> tuple[dict, Optional[dict]]:
-    """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized)."""
+    """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized).
+    DiagramError when the output is missing, partial (a stack its manifest names is absent) or malformed."""
+    from gkeml.config import ConfigError
+    from gkeml.synth import MANIFEST, SYNTH_AGAIN, is_synth_output, read_stack
+
     stacks = Path(out) / "stacks"
-    path = stacks / env / "cdk.tf.json"
+    path, k8s_path = stack_files(out, env)
+    if not is_synth_output(Path(out)):
+        raise DiagramError(f"{Path(out) / MANIFEST} is missing or not cdktf's manifest; run `make synth` first")
     if not path.is_file():
         known = sorted(p.parent.name for p in stacks.glob("*/cdk.tf.json") if not p.parent.name.endswith("-k8s"))
         hint = f"; synthesized: {', '.join(known)}" if known else "; run `make synth` first"
         raise DiagramError(f"{path} not found{hint}")
-    k8s_path = stacks / f"{env}-k8s" / "cdk.tf.json"
+    manifest = json.loads((Path(out) / MANIFEST).read_bytes())
+    if f"{env}-k8s" in manifest["stacks"] and not k8s_path.is_file():
+        raise DiagramError(f"{k8s_path} is missing although {Path(out) / MANIFEST} names stack {env}-k8s "
+                           f"(a partial output); {SYNTH_AGAIN}")
     try:
-        cloud = json.loads(path.read_text())
-        k8s = json.loads(k8s_path.read_text()) if k8s_path.is_file() else None
-    except ValueError as exc:
-        raise DiagramError(f"cannot parse the synthesized JSON under {stacks}: {exc}") from None
-    return cloud, k8s
+        return read_stack(path), (read_stack(k8s_path) if k8s_path.exists() else None)
+    except ConfigError as exc:
+        raise DiagramError(str(exc)) from None

@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -138,6 +139,7 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
     """One line of advice for a failed API call (``what`` names the resource asked for)."""
     from google.api_core import exceptions as gexc
     from google.auth.exceptions import GoogleAuthError
+    from google.protobuf.json_format import ParseError
 
     if isinstance(exc, gexc.GoogleAPICallError) and exc.code == 403 and exc.reason == SERVICE_DISABLED_REASON:
         return (f"the Kubernetes Engine API is disabled in project {project}: "
@@ -154,16 +156,27 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
         return f"GKE API error {exc.code} reading {what}: {message}"[:300]
     if isinstance(exc, GoogleAuthError):
         return f"cannot get a Google access token ({exc}): run `gcloud auth application-default login`"
+    if isinstance(exc, (ParseError, UnicodeError)):
+        reason = " ".join(str(exc).split())
+        return (f"the GKE API answered {what} with a body that is not what the GKE API returns ({reason}); "
+                "check --endpoint or any proxy in between")[:300]
     return f"cannot reach the GKE API for {what}: {exc}"[:300]
 
 
+def _one_line(advice: str) -> str:
+    """Advice with the server's own text folded onto one line (it may hold newlines or be blank)."""
+    return " ".join(advice.split()).rstrip(" :")
+
+
 def _api_errors() -> tuple[type[Exception], ...]:
-    """Exceptions an API call can end with: API answers, token problems, transport failures."""
+    """Exceptions an API call can end with: API answers, token problems, transport failures, and
+    an answer that is not the JSON of the message asked for (a proxy's HTML page, a truncated body)."""
     from google.api_core.exceptions import GoogleAPIError
     from google.auth.exceptions import GoogleAuthError
+    from google.protobuf.json_format import ParseError
     from requests import RequestException
 
-    return (GoogleAPIError, GoogleAuthError, RequestException)
+    return (GoogleAPIError, GoogleAuthError, RequestException, ParseError, UnicodeError)
 
 
 # --- cluster checks ---------------------------------------------------------------
@@ -177,6 +190,14 @@ def _row(name: str, expected: object, live: object, advice: str = "", status: st
 
 def _enum_name(value) -> str:
     return getattr(value, "name", str(value))
+
+
+def _network(cidr: str) -> str:
+    """A CIDR as the config writes it; what the API sent when it is not one (then it differs: drift)."""
+    try:
+        return str(ipaddress.ip_network(cidr, strict=False))
+    except ValueError:
+        return repr(cidr)
 
 
 def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Check]:
@@ -199,11 +220,11 @@ def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Ch
                      advice=f"no cluster {names.cluster} in {region} of {project}: deploy it with {deploy}, "
                             "or check project.id/project.region")]
     except _api_errors() as exc:
-        raise DoctorError(_api_advice(exc, path, project)) from None
+        raise DoctorError(_one_line(_api_advice(exc, path, project))) from None
     try:
         server = client.get_server_config(name=location, timeout=API_TIMEOUT_SECONDS)
     except _api_errors() as exc:
-        raise DoctorError(_api_advice(exc, location, project)) from None
+        raise DoctorError(_one_line(_api_advice(exc, location, project))) from None
     c = env.cluster
     rows: list[Check] = []
 
@@ -227,8 +248,7 @@ def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Ch
                      advice=f"cluster.public_endpoint is {str(c.public_endpoint).lower()}; {deploy}"))
     if c.public_endpoint:
         want = sorted(str(n.cidr) for n in c.authorized_networks)
-        live = sorted(str(ipaddress.ip_network(b.cidr_block, strict=False))
-                      for b in cluster.master_authorized_networks_config.cidr_blocks)
+        live = sorted(_network(b.cidr_block) for b in cluster.master_authorized_networks_config.cidr_blocks)
         rows.append(_row("authorized networks", ", ".join(want) or "none", ", ".join(live) or "none",
                          advice=f"networks allowed to the IP endpoint differ; {deploy}"))
     if c.zones:
@@ -343,7 +363,9 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
     names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
     try:
-        report.checks += check_cluster(env, client or cluster_client(endpoint))
+        with warnings.catch_warnings():  # an enum value newer than the client is shown as its number
+            warnings.filterwarnings("ignore", message="Unrecognized .* enum value", category=UserWarning)
+            report.checks += check_cluster(env, client or cluster_client(endpoint))
     except DoctorError as exc:
         report.error = str(exc)
     if toolchain:

@@ -46,7 +46,6 @@ def load_named_environment(directory: str | Path, name: str, field: str = "ENV")
 def load_environments(directory: str | Path) -> list[Environment]:
     """Every ``*.yaml`` in ``directory`` (sorted); all problems of all files are reported."""
     problems: list[ConfigProblem] = []
-    envs = []
     if not Path(directory).is_dir():
         raise ConfigError([ConfigProblem(str(directory), 0, "", "no such directory")])
     files = sorted(Path(directory).glob("*.yaml"))
@@ -99,7 +98,8 @@ def unique_values(env: Environment) -> Iterator[UniqueValue]:
 
 
 def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
-    """One problem per value an environment shares with an earlier one (file, line and field of the later)."""
+    """One problem per value an environment shares with an earlier one (file, line and field of the
+    later), and per state bucket that another environment creates (and may delete with itself)."""
     seen: dict[tuple[str, str], Path] = {}
     problems = []
     for path, env in files:
@@ -109,4 +109,10 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
                 problems.append(ConfigProblem(str(path), file_line(path, item.path), field_name(item.path),
                                               f"{item.what} {item.value!r} is also used by {first}; "
                                               "each environment needs its own"))
+    for path, env in files:
+        owner = seen.get(("bucket", env.state.bucket))
+        if owner is not None and owner != path:  # its own buckets are refused by gkeml.config.checks
+            problems.append(ConfigProblem(str(path), file_line(path, ("state", "bucket")), "state.bucket",
+                                          f"{env.state.bucket!r} is a bucket {owner} creates; Terraform state needs "
+                                          "a bucket no environment creates (the bootstrap's state bucket)"))
     return problems

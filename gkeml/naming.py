@@ -134,6 +134,25 @@ def bucket_name_problem(bucket: str) -> str | None:
     return None
 
 
+# The bootstrap stack keeps its state under this prefix of the state bucket when migrated there
+# (gkeml.stacks.bootstrap.BOOTSTRAP_STATE_PREFIX; equality is tested).
+BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
+
+
+def _state_problems(env: "Environment", names: Names) -> Iterator["Problem"]:
+    from gkeml.config.loader import field_name
+
+    own = {names.bucket(b.name): ("buckets", i, "name") for i, b in enumerate(env.buckets)}
+    own[names.access_log_bucket] = ("prefix",)
+    if env.state.bucket in own:
+        yield (("state", "bucket"), f"{env.state.bucket!r} is a bucket this environment creates (at "
+                                    f"{field_name(own[env.state.bucket])}); Terraform state needs a bucket "
+                                    "that exists before it and outlives it (the bootstrap's state bucket)")
+    if env.state.prefix.split("/")[0] == BOOTSTRAP_STATE_PREFIX:
+        yield (("state", "prefix"), f"{env.state.prefix!r} is where the bootstrap stack keeps its state "
+                                    f"({BOOTSTRAP_STATE_PREFIX}/<env>); use another prefix, e.g. gkeml")
+
+
 def name_problems(env: "Environment") -> list["Problem"]:
     """Every derived name of ``env`` that GCP would refuse, at the key that makes it."""
     return list(_name_problems(env))
@@ -141,6 +160,7 @@ def name_problems(env: "Environment") -> list["Problem"]:
 
 def _name_problems(env: "Environment") -> Iterator["Problem"]:
     names = Names.of(env)
+    yield from _state_problems(env, names)
     prefix_key = ("prefix",) if "prefix" in env.model_fields_set else ("project", "id")
     if not CLUSTER_NAME.fullmatch(names.cluster):
         yield (prefix_key, f"cluster name {names.cluster!r} is invalid: at most 40 of a-z 0-9 '-', starting with "

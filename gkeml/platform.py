@@ -368,8 +368,19 @@ def resource_api(resource_type: str) -> str | None:
     return RESOURCE_APIS[max(matches, key=len)] if matches else None
 
 
-# Namespaces every GKE cluster has: objects in them need no Namespace of ours.
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Namespaces that belong to Kubernetes and GKE: Kubernetes reserves the kube- prefix and runs every
+# pod without a namespace in default (kubernetes.io/docs/concepts/overview/working-with-objects/
+# namespaces); GKE manages gke-* and Managed Prometheus gmp-* (cloud.google.com/kubernetes-engine/docs/
+# concepts/autopilot-security#managed-namespaces); checked 2026-11-30. Objects in them need no
+# Namespace of ours, and a team may not take one.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "gke-managed-system",
+                     "gmp-system", "gmp-public")
+SYSTEM_NAMESPACE_PREFIXES = ("kube-", "gke-", "gmp-")
+
+
+def is_system_namespace(name: str) -> bool:
+    """Whether ``name`` belongs to Kubernetes or GKE (see :data:`SYSTEM_NAMESPACES`)."""
+    return name in SYSTEM_NAMESPACES or name.startswith(SYSTEM_NAMESPACE_PREFIXES)
 
 # --- what a cluster serves before anything is installed in it ---------------------------
 # kubernetes_manifest looks an object's kind up in the API at PLAN time (terraform-provider-kubernetes

@@ -1,26 +1,39 @@
-"""Synthesize every environment in one process, atomically.
+"""Synthesize every environment in one process, atomically, and read what was synthesized.
 
 Config is loaded and checked before anything is written. Output goes to a
-sibling staging directory and replaces ``cdktf.out`` only when synthesis of
-every stack succeeded, so a failed run never clobbers the previous output.
+sibling staging directory and replaces the output directory only when synthesis
+of every stack succeeded, so a failed run never clobbers the previous output.
+The directory replaced must be empty or a previous synth output (it has cdktf's
+``manifest.json`` naming its stacks): pointed at anything else (``environments/``,
+the repository root) synth refuses and deletes nothing.
+
+Commands that read the output (``gkeml check``, ``gkeml diagram``) read it with
+:func:`read_stack` (a malformed or partial file is one clear error) and warn with
+:func:`stale_warning` when the environment files or the toolkit changed after it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable
 
-from gkeml.config import ConfigError, Environment
+from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import load_environments
 from gkeml.exitcodes import ExitCode
 
 # The W&B key uses an ephemeral resource and a write-only argument: Terraform >= 1.11.
 # cdktn validates features against this (cdktf.json "targetVersions" for its CLI).
 TARGET_VERSIONS = {"terraform": ">=1.11.0"}
+MANIFEST = "manifest.json"  # what cdktf (and CDK Terrain) writes at the top of its output
+SYNTH_AGAIN = "run `gkeml synth` (or `make synth`) again"
+# Top-level sections of a synthesized stack whose content is {type: {name: block}} (provider
+# holds lists, output/variable/module are {name: block}: readers do not walk them).
+BLOCK_SECTIONS = ("resource", "data", "ephemeral")
 
 
 def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], None] = lambda _: None):
@@ -36,31 +49,84 @@ def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], No
     return app
 
 
-def synth(envs: list[Environment], outdir: str | Path, progress: Callable[[str], None] = lambda _: None) -> Path:
-    """Synthesize into ``outdir``, replacing it only on success."""
-    outdir = Path(outdir).resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+def is_synth_output(directory: Path) -> bool:
+    """True when ``directory`` holds what a synth wrote: a ``manifest.json`` naming its stacks."""
     try:
-        app = build_app(envs, str(staging), progress)
-        progress("synthesizing Terraform JSON")
-        app.synth()
-        old = outdir.with_name(f".{outdir.name}.old-{os.getpid()}")
+        manifest = json.loads((directory / MANIFEST).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("stacks"), dict)
+
+
+def output_problem(outdir: Path) -> str | None:
+    """Why synth may not replace ``outdir``, or None: it must be missing, empty or a previous synth output."""
+    if not outdir.exists() and not outdir.is_symlink():
+        return None
+    if not outdir.is_dir():
+        return "exists and is not a directory; name a new directory for the output"
+    try:
+        empty = next(outdir.iterdir(), None) is None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if empty or is_synth_output(outdir):
+        return None
+    return (f"is not empty and not a previous synth output (no cdktf {MANIFEST}); synth replaces the whole "
+            "directory, so it refuses: name an empty or new directory (default: cdktf.out)")
+
+
+def synth_into(outdir: str | Path, write: Callable[[str], None], what: str = "--out") -> Path:
+    """Run ``write(staging_dir)`` and move the result to ``outdir``, replacing it only on success.
+    ConfigError (``what`` names the setting) when ``outdir`` is not ours to replace or cannot be written."""
+    given = Path(outdir)
+    outdir = given.resolve()
+    problem = output_problem(outdir)
+    if problem:
+        raise ConfigError([ConfigProblem(str(given), 0, what, problem)])
+    staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
+    old = outdir.with_name(f".{outdir.name}.old-{os.getpid()}")
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        write(str(staging))
         if outdir.exists():
             outdir.rename(old)
         staging.rename(outdir)
         shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(given), 0, what, f"cannot write the output: "
+                                                              f"{exc.strerror or exc} ({exc.filename or outdir})")]) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return outdir
 
 
+def synth(envs: list[Environment], outdir: str | Path, progress: Callable[[str], None] = lambda _: None,
+          what: str = "--out") -> Path:
+    """Synthesize into ``outdir``, replacing it only on success (see :func:`synth_into`)."""
+
+    def write(staging: str) -> None:
+        app = build_app(envs, staging, progress)
+        progress("synthesizing Terraform JSON")
+        app.synth()
+
+    return synth_into(outdir, write, what)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python main.py``: what the cdktf CLI runs; also ``make synth``."""
-    directory = os.environ.get("GKEML_ENVIRONMENTS", "environments")
-    outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
-    quiet = os.environ.get("GKEML_QUIET") == "1"
+    """``python main.py``: what the cdktf CLI runs; also ``make synth``. Environment variables:
+    GKEML_ENVIRONMENTS (default environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
+    from gkeml.cli.output import output_closed
+
+    try:
+        return run(os.environ.get("GKEML_ENVIRONMENTS", "environments"), os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
+                   "CDKTF_OUTDIR", quiet=os.environ.get("GKEML_QUIET") == "1")
+    except BrokenPipeError:  # progress goes to stderr: `python main.py 2>&1 | head`
+        return output_closed()
+
+
+def run(directory: str, outdir: str, what: str, quiet: bool = False) -> int:
+    """Load every environment of ``directory`` and synthesize them into ``outdir`` (``what`` names
+    the setting that gave it, for errors); progress on stderr. Exit code 0, or 2 with one line per problem."""
     start = time.monotonic()
 
     def progress(message: str) -> None:
@@ -69,11 +135,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         envs = load_environments(directory)
+        problem = output_problem(Path(outdir).resolve())
+        if problem:  # before the providers load: refused in a second, not after synthesis
+            raise ConfigError([ConfigProblem(outdir, 0, what, problem)])
+        progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
+        synth(envs, outdir, progress, what)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return ExitCode.USAGE
-    progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
-    synth(envs, outdir, progress)
     stacks = ",".join(f"{e.name},{e.name}-k8s" for e in envs)
     progress(f"wrote {outdir}/stacks/{{{stacks}}}")
     return ExitCode.OK
@@ -83,3 +152,70 @@ def _framework_name() -> str:
     from gkeml.framework import FRAMEWORK
 
     return FRAMEWORK
+
+
+# --- reading the output ---------------------------------------------------------------
+
+
+def read_stack(path: str | Path) -> dict[str, Any]:
+    """A synthesized stack (``cdk.tf.json``) as cdktf writes it: a JSON object whose block
+    sections (resource, data, ...) map types to names to blocks. ConfigError naming the file
+    (and line) when it is unreadable, truncated or has another shape; run synth again then."""
+    path = Path(path)
+    again = f"; {SYNTH_AGAIN}"
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}{again}")]) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError([ConfigProblem(str(path), exc.lineno, "", f"not valid JSON ({exc.msg}){again}")]) from None
+    except (ValueError, RecursionError) as exc:  # undecodable bytes, absurd nesting
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError([ConfigProblem(str(path), 0, "", f"not valid JSON ({reason}){again}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(str(path), 1, "", f"expected a JSON object, got {type(data).__name__}{again}")])
+    for section in BLOCK_SECTIONS:
+        types = data.get(section, {})
+        bad = _not_blocks(types)
+        if bad is not None:
+            raise ConfigError([ConfigProblem(str(path), 0, ".".join([section, *bad]),
+                                             f"not the {{type: {{name: {{...}}}}}} mapping cdktf writes{again}")])
+    return data
+
+
+def _not_blocks(types: Any) -> list[str] | None:
+    """The path of the first entry of a block section that is not {type: {name: {...}}}, else None."""
+    if not isinstance(types, dict):
+        return []
+    for rtype, items in types.items():
+        if not isinstance(items, dict):
+            return [str(rtype)]
+        for name, body in items.items():
+            if not isinstance(body, dict):
+                return [str(rtype), str(name)]
+    return None
+
+
+def stale_warning(outdir: str | Path, inputs: Iterable[str | Path] = ()) -> str | None:
+    """A one-line warning when an environment file in ``inputs`` (files or directories of
+    ``*.yaml``) or the gkeml package changed after ``outdir`` was synthesized; None otherwise
+    (also when there is no output: the reader reports that)."""
+    try:
+        written = (Path(outdir) / MANIFEST).stat().st_mtime
+    except OSError:
+        return None
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        files += sorted(item.glob("*.yaml")) if item.is_dir() else [item]
+    files += sorted(Path(__file__).parent.rglob("*.py"))
+    newer = []
+    for file in files:
+        try:
+            if file.stat().st_mtime > written:
+                newer.append(file)
+        except OSError:
+            continue
+    if not newer:
+        return None
+    more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
+    return (f"warning: {outdir} is older than {newer[0]}{more}; it may not match the config: {SYNTH_AGAIN}")

@@ -44,8 +44,9 @@ def test_failure_during_synthesis_leaves_previous_output_untouched(tmp_path, mon
     monkeypatch.setattr(cloud, "CloudStack", broken)
     out = tmp_path / "cdktf.out"
     out.mkdir()
-    (out / "manifest.json").write_text("previous")
+    previous = '{"stacks": {"lab": {}}, "version": "previous"}'
+    (out / "manifest.json").write_text(previous)
     with pytest.raises(RuntimeError, match="boom"):
         synth(list(environments.values()), out)
-    assert (out / "manifest.json").read_text() == "previous"
+    assert (out / "manifest.json").read_text() == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]

@@ -16,6 +16,7 @@ import pkgutil
 import sys
 
 from gkeml import __version__
+from gkeml.cli.output import output_closed
 from gkeml.config import ConfigError
 from gkeml.exitcodes import ExitCode
 
@@ -40,18 +41,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code (a ConfigError is printed and exits 2)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
     try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return EXIT_USAGE
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        _error(str(exc))
         return EXIT_USAGE
+    except BrokenPipeError:
+        return output_closed()
     except KeyboardInterrupt:
         return 130
+
+
+def _error(text: str) -> None:
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):  # stderr is gone too: the exit code says it
+        pass
 
 
 if __name__ == "__main__":

@@ -32,8 +32,16 @@ examples:
   gkeml check --against origin/main       also what the change breaks on the next deploy
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
-2 usage or configuration error (bad YAML, unknown environment, checkov missing).
+2 usage or configuration error (bad YAML, unknown environment, checkov missing,
+a malformed cdktf.out). ENV001 (an environment's tier_override) is reported on every
+run without failing it. A warning on stderr when cdktf.out is older than the
+environment files or the toolkit.
 """
+
+
+# Reported for every environment with tier_override; it does not fail the check (the override
+# was reviewed when it was added), so it stays visible without blocking every pipeline.
+TIER_OVERRIDE_RULE = "ENV001"
 
 
 def register(sub) -> None:
@@ -59,11 +67,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _toolkit_groups(args) -> list[list]:
-    """One group of manifests per environment: in-cluster objects, Helm releases, rendered jobs."""
+def _environments(args) -> list:
+    """The environments to check (all of --environments, or those named by --env)."""
     from gkeml.config import ConfigError, ConfigProblem
     from gkeml.environments import load_environments
-    from gkeml.rules.toolkit import toolkit_group
 
     envs = load_environments(args.environments)
     if args.env:
@@ -73,21 +80,25 @@ def _toolkit_groups(args) -> list[list]:
             raise ConfigError([ConfigProblem(args.environments, 0, "--env",
                                              f"unknown environment {', '.join(unknown)}; defined: {', '.join(known)}")])
         envs = [e for e in envs if e.name in args.env]
+    return envs
+
+
+def _toolkit_groups(args, envs: list) -> list[list]:
+    """One group of manifests per environment: in-cluster objects, Helm releases, rendered jobs."""
+    from gkeml.rules.toolkit import toolkit_group
+
     job_files = sorted(Path(args.jobs).glob("*.yaml"))
     return [toolkit_group(env, str(Path(args.environments) / f"{env.name}.yaml"), job_files, Path(args.synth_dir))
             for env in envs]
 
 
-def _transition_findings(args) -> list:
+def _transition_findings(args, envs: list) -> list:
     """What each environment's change since ``--against REF`` would break on the next deploy."""
     from gkeml.cost.history import environment_at
-    from gkeml.environments import load_environments
     from gkeml.lifecycle.transitions import transition_findings
 
     found = []
-    for env in load_environments(args.environments):
-        if args.env and env.name not in args.env:
-            continue
+    for env in envs:
         env_file = str(Path(args.environments) / f"{env.name}.yaml")
         previous = environment_at(env_file, args.against)
         if previous is not None:  # a new environment has nothing deployed to break
@@ -95,20 +106,51 @@ def _transition_findings(args) -> list:
     return found
 
 
+def _override_findings(args, envs: list) -> list:
+    """A warning for every environment running below the tier its name, project or state implies
+    (``tier_override``): reported on every run, so the exception stays visible."""
+    from gkeml.config.checks import implied_tier
+    from gkeml.config.loader import file_line
+    from gkeml.rules import WARNING, Finding
+
+    findings = []
+    for env in envs:
+        if env.tier_override is None:
+            continue
+        path = Path(args.environments) / f"{env.name}.yaml"
+        implied, key, value = implied_tier(env) or ("?", ("name",), env.name)
+        findings.append(Finding(
+            TIER_OVERRIDE_RULE, WARNING, f"Environment/{env.name}", "tier_override",
+            f"runs at tier {env.tier} although {'.'.join(key)} {value!r} implies {implied} (its guards are off): "
+            f"{env.tier_override.reason}",
+            f"set tier: {implied} and remove tier_override once the reason is gone",
+            f"{path}:{file_line(path, ('tier_override',))}"))
+    return findings
+
+
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
-    from gkeml.checkov import CheckovError, run_checkov
+    from gkeml.checkov import CheckovError, run_checkov, stack_files
     from gkeml.rules import check, load_manifest_files
     from gkeml.rules.report import RENDERERS
 
+    from gkeml.synth import read_stack, stale_warning
+    from gkeml.cli.output import output_width
+
+    notices = []
     if args.files:
         groups = [load_manifest_files(args.files)]
     else:
-        groups = _toolkit_groups(args)
+        envs = _environments(args)
+        notices = _override_findings(args, envs)
+        groups = _toolkit_groups(args, envs)
+        warning = stale_warning(args.synth_dir, [args.environments])
+        if warning:
+            print(f"gkeml check: {warning}", file=sys.stderr)
     findings = [f for group in groups for f in check(group)]
     objects = sum(len(g) for g in groups)
     if not args.files and args.against:
-        findings += _transition_findings(args)
+        findings += _transition_findings(args, envs)
     if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order of the stacks
         from gkeml.lifecycle.order import order_findings
 
@@ -117,9 +159,12 @@ def run(args) -> int:
     if not args.files and not args.no_checkov:
         progress(f"running checkov on {args.synth_dir}/stacks")
         try:
+            for stack in stack_files(args.synth_dir):
+                read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
             report = run_checkov(args.synth_dir)
         except CheckovError as exc:
             print(f"gkeml check: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    print(RENDERERS[args.format](findings, objects, report))
+    extra = {"width": output_width()} if args.format == "table" else {}
+    print(RENDERERS[args.format](notices + findings, objects, report, **extra))
     return EXIT_FINDINGS if findings or (report is not None and not report.ok) else EXIT_OK

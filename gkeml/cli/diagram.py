@@ -29,20 +29,28 @@ def register(sub) -> None:
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("env", metavar="ENV", help="environment (stack) name, e.g. dev")
     p.add_argument("--out", default="cdktf.out", help="synthesized output directory (default: %(default)s)")
+    p.add_argument("--environments", default="environments", metavar="DIR",
+                   help="directory of <env>.yaml files; a warning when one is newer than the output "
+                        "(default: %(default)s)")
     p.add_argument("--format", choices=("mermaid", "markdown"), default="mermaid",
                    help="bare Mermaid source, or a ```mermaid fenced block (default: %(default)s)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    """Print the diagram; a missing stack is one line on stderr and exit 2."""
-    from gkeml.diagram import DiagramError, load, render
+    """Print the diagram; a missing, partial or malformed stack is one line on stderr and exit 2."""
+    from gkeml.diagram import DiagramError, load, render, stack_files
+    from gkeml.synth import stale_warning
 
     try:
         cloud, k8s = load(args.out, args.env)
+        text = render(cloud, k8s, title=f"gkeml environment {args.env}",
+                      sources=tuple(str(p) for p in stack_files(args.out, args.env)))
     except DiagramError as exc:
         print(f"gkeml diagram: {exc}", file=sys.stderr)
         return 2
-    text = render(cloud, k8s, title=f"gkeml environment {args.env}")
+    warning = stale_warning(args.out, [args.environments])
+    if warning:
+        print(f"gkeml diagram: {warning}", file=sys.stderr)
     sys.stdout.write(f"```mermaid\n{text}```\n" if args.format == "markdown" else text)
     return 0

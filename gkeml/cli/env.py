@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
-from gkeml.config.loader import field_name, file_line
+from gkeml.config.loader import field_name, file_line, read_config_text
 from gkeml.environments import clashes, load_environments, load_named_environment, unique_values
 from gkeml.config.model import DNS_LABEL
 
@@ -167,12 +167,12 @@ def run_new(args) -> int:
 
     tier = args.tier or (args.name if args.name in TIER_ORDER else source.tier)
     env_text, env_todo = new_environment_text(
-        (env_dir / f"{args.source}.yaml").read_text(), source, args.name, tier,
+        read_config_text(env_dir / f"{args.source}.yaml"), source, args.name, tier,
         project_id=args.project_id, project_number=args.project_number, hosts=hosts, queues=args.queue,
         explicit_tier=tier != args.name, own_state=source_boot.state_project == source.project.id,
     )
     boot_text, boot_todo = new_bootstrap_text(
-        (boot_dir / f"{args.source}.yaml").read_text(), args.source, args.name,
+        read_config_text(boot_dir / f"{args.source}.yaml"), args.source, args.name,
         project_id=args.project_id, project_number=args.project_number,
     )
     if not env_todo and not boot_todo:  # complete: it must load, with its bootstrap, and clash with nothing

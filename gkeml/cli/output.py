@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from typing import Any, Sequence
 
 from gkeml.text import table
 
-__all__ = ["add_format_option", "print_json", "progress", "table"]
+__all__ = ["add_format_option", "output_closed", "output_width", "print_json", "progress", "table"]
+
+# Tables are never wider than this when stdout is not a terminal (CI logs, files, pipes).
+PIPE_WIDTH = 100
 
 
 def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def output_width() -> int:
+    """Columns human output may use: the terminal's width; at most :data:`PIPE_WIDTH` when
+    stdout is not a terminal (``$COLUMNS`` cannot widen a log)."""
+    columns = shutil.get_terminal_size(fallback=(PIPE_WIDTH, 24)).columns
+    return columns if sys.stdout.isatty() else min(columns, PIPE_WIDTH)
 
 
 def print_json(data: Any) -> None:
@@ -23,3 +35,21 @@ def print_json(data: Any) -> None:
 def progress(message: str) -> None:
     """Progress on stderr, so stdout stays clean for --format json."""
     print(message, file=sys.stderr, flush=True)
+
+
+def output_closed() -> int:
+    """The reader of our output went away (``gkeml check | head``): say so in one line on stderr,
+    keep the interpreter from failing again when it flushes stdout at exit, and return exit code 2."""
+    from gkeml.exitcodes import ExitCode
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+    try:
+        print("gkeml: output closed early (broken pipe)", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr is gone too: the exit code says it
+        pass
+    return ExitCode.USAGE

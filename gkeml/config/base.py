@@ -7,7 +7,7 @@ import ipaddress
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 Problem = tuple[tuple, str]  # (path of the offending key, message)
 
@@ -48,6 +48,12 @@ def at(field: str, message: str) -> ValueError:
     return ValueError(f"@{field}: {message}")
 
 
+def at_each(problems: list[tuple[str, str]]) -> ValueError:
+    """Several model-level errors at once, each belonging to one field (see :func:`at`); the
+    loader reports each at its field's line."""
+    return ValueError("\n".join(f"@{field}: {message}" for field, message in problems))
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors, values are not coerced between types."""
 
@@ -62,6 +68,17 @@ def _number_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, (int, float)) else value
 
 
+def _finite_size(value: str) -> str:
+    from gkeml.manifests import parse_quantity
+
+    try:
+        parse_quantity(value)
+    except ValueError:
+        raise ValueError(f"{value[:20]}... is too large to be a size; use a Kubernetes quantity such as 500m, 4, "
+                         "16Gi") from None
+    return value
+
+
 def _cidr(value: object) -> ipaddress.IPv4Network:
     try:
         return ipaddress.IPv4Network(str(value), strict=True)
@@ -71,7 +88,7 @@ def _cidr(value: object) -> ipaddress.IPv4Network:
 
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 ShortName = Annotated[str, Field(pattern=NAME)]
-Quantity = Annotated[str, BeforeValidator(_number_as_text), Field(pattern=QUANTITY)]
+Quantity = Annotated[str, BeforeValidator(_number_as_text), Field(pattern=QUANTITY), AfterValidator(_finite_size)]
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
 Int32 = Annotated[int, Field(le=INT32_MAX)]
 Labels = Annotated[

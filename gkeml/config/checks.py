@@ -8,14 +8,15 @@ run on the validated model. Each problem carries the path of the key to fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.loader import did_you_mean
-from gkeml.config.model import Environment
 from gkeml.config.images import image_problem
+from gkeml.config.loader import did_you_mean, field_name
+from gkeml.config.model import TIER_RANK, Environment
 from gkeml.config.roles import workload_role_problem
 
 ANY = "*"
@@ -112,6 +113,67 @@ def _prod_guards(env: Environment) -> Iterator[Problem]:
             yield ("buckets", i, "force_destroy"), "buckets are never force-destroyed in prod"
 
 
+# Words (split on anything but letters and digits) in an environment's name, project ID or state
+# location that say which tier it is: such an environment runs at that tier, or says why not.
+TIER_WORDS: dict[str, tuple[str, ...]] = {
+    "prod": ("prod", "production", "prd"),
+    "staging": ("staging", "stage", "stg"),
+}
+# Where those words are looked for, strongest first.
+TIER_EVIDENCE: tuple[tuple[str, ...], ...] = (("name",), ("project", "id"), ("state", "bucket"), ("state", "prefix"))
+# What each tier guards beyond the one below it (gkeml.config.model.TIER_DEFAULTS, _prod_guards).
+TIER_GUARDS = {
+    "staging": "deletion protection and buckets that are never force-destroyed",
+    "prod": "the STABLE or EXTENDED channel, deletion protection, no public control-plane IP and buckets that "
+            "are never force-destroyed",
+}
+
+
+def implied_tier(env: Environment) -> tuple[str, tuple[str, ...], str] | None:
+    """(tier, key, value): the highest tier a word of the name, project ID or state location
+    names (``prod``, ``acme-ml-prod``, ``tfstate-prd``), and where; None when none does."""
+    found = None
+    for path in TIER_EVIDENCE:
+        value: object = env
+        for key in path:
+            value = getattr(value, key)
+        words = set(re.split(r"[^a-z0-9]+", str(value).lower()))
+        for tier, names in TIER_WORDS.items():
+            if words & set(names) and (found is None or TIER_RANK[tier] > TIER_RANK[found[0]]):
+                found = (tier, path, str(value))
+    return found
+
+
+def _tier_guard(env: Environment) -> Iterator[Problem]:
+    """An environment that says it is production (or staging) cannot drop that tier's guards by
+    one line: a lower tier needs ``tier_override`` with a reason (reported by ``gkeml check``)."""
+    implied = implied_tier(env)
+    override = env.tier_override
+    lower = implied is not None and TIER_RANK[env.tier] < TIER_RANK[implied[0]]
+    if implied is not None and lower and override is None:
+        tier, path, value = implied
+        yield (("tier",), f"{env.tier} is lower than {tier}, which {'.'.join(path)} {value!r} implies, and drops "
+                          f"{TIER_GUARDS[tier]}; set tier: {tier}, or keep {env.tier} with tier_override: "
+                          f"{{tier: {env.tier}, reason: \"why\"}} (gkeml check then reports it on every run)")
+    if override is not None:
+        if not lower:
+            yield (("tier_override",), f"nothing to override: tier {env.tier} is not lower than the name, project "
+                                       "or state implies; remove tier_override")
+        elif override.tier != env.tier:
+            yield ("tier_override", "tier"), f"{override.tier} differs from tier {env.tier}; make them equal"
+
+
+def _teams(env: Environment) -> Iterator[Problem]:
+    for i, team in enumerate(env.teams):
+        if platform.is_system_namespace(team.name):
+            yield (("teams", i, "name"), f"{team.name!r} is a system namespace (default, kube-*, gke-*, gmp-* belong "
+                                         "to Kubernetes and GKE); name the team's own namespace")
+
+
+# An authorized network this wide opens the control plane's IP endpoint to (almost) the whole internet.
+MIN_AUTHORIZED_PREFIX = 8
+
+
 def _cluster(env: Environment) -> Iterator[Problem]:
     c = env.cluster
     if not c.zones:
@@ -122,6 +184,12 @@ def _cluster(env: Environment) -> Iterator[Problem]:
     if c.public_endpoint and not c.authorized_networks:
         yield (("cluster", "authorized_networks"),
                "public_endpoint needs at least one authorized network (an empty list admits nobody)")
+    if env.tier != "dev":
+        for i, net in enumerate(c.authorized_networks):
+            if net.cidr.prefixlen < MIN_AUTHORIZED_PREFIX:
+                yield (("cluster", "authorized_networks", i, "cidr"),
+                       f"{net.cidr} opens the control plane to most of the internet; outside dev list the networks "
+                       f"that need it (/{MIN_AUTHORIZED_PREFIX} or narrower)")
 
 
 def _identities(env: Environment) -> Iterator[Problem]:
@@ -189,7 +257,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _prod_guards, _cluster, _identities, _inference, _launch, _endpoints,
+    _tier_guard, _prod_guards, _cluster, _teams, _identities, _inference, _launch, _endpoints,
 )
 
 

@@ -1,11 +1,14 @@
 """Read YAML config files into typed models, reporting every mistake as ``file:line: field: what to do``.
 
-One reader serves every config file gkeml takes (environments, bootstrap files, job specs,
-price tables): it decodes the bytes (UTF-8, or UTF-16/32 with a byte-order mark), refuses
-documents larger, deeper or more alias-expanded than :data:`LIMITS` allows (a "billion laughs"
-file is refused before it is expanded), resolves YAML merge keys, and maps every key and list
-item to its line. Validation errors of the model, and the checks a caller adds, are reported
-together, all at once, with a "did you mean" where a close spelling exists.
+One reader serves every YAML file gkeml takes (environments, bootstrap files, job specs,
+price tables, and the Kubernetes manifests ``gkeml check`` reads): it decodes the bytes
+(UTF-8, or UTF-8/16/32 with a byte-order mark), and refuses a document larger, deeper or
+more alias-expanded than its :class:`Limits` allow BEFORE anything is built from it: the
+parser's events are counted first, with the expanded size of every anchor, so a "billion
+laughs" file is refused after reading its few lines (docs/speed.md has the figures). YAML
+merge keys are resolved, and every key and list item is mapped to its line. Validation
+errors of the model, and the checks a caller adds, are reported together, all at once,
+with a "did you mean" where a close spelling exists.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 import codecs
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
+import yaml as pyyaml
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -29,14 +34,21 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what a config file may make the reader do."""
+    """Bounds on what a YAML file may make the reader do."""
 
-    max_bytes: int = 1024 * 1024  # the largest shipped file is ~4 KiB
-    max_depth: int = 64  # nesting of mappings and lists
+    max_bytes: int = 1024 * 1024  # the largest shipped config file is ~4 KiB
+    max_depth: int = 64  # nesting of mappings and lists, aliases expanded
     max_values: int = 100_000  # scalars, mappings and lists after alias expansion
 
 
 LIMITS = Limits()
+# A plain scalar that is an integer of more digits than this is refused while reading: no setting
+# takes one, and Python refuses to convert integers of more than 4,300 digits (int_max_str_digits).
+MAX_INTEGER_DIGITS = 100
+_INTEGER = re.compile(r"[-+]?(?:0[xXoObB][0-9a-fA-F_]+|[0-9][0-9_:]*)")
+# Kubernetes manifests (``gkeml check FILE``): bundles of CRDs run to megabytes and their
+# OpenAPI schemas nest deeply, so the bounds are wider; alias expansion is still bounded.
+MANIFEST_LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_depth=128, max_values=2_000_000)
 
 
 class ConfigError(Exception):
@@ -61,25 +73,26 @@ class ConfigProblem:
         return f"ConfigProblem({str(self)!r})"
 
 
-class _TooLarge(Exception):
-    """The document exceeds :data:`LIMITS` (raised while converting, before anything is expanded further)."""
-
-    def __init__(self, line: int, message: str):
-        self.line, self.message = line, message
-
-
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
 
-def decode(data: bytes, file: str) -> str:
-    """Text of a config file: UTF-8, or UTF-8/16/32 with a byte-order mark; ConfigError otherwise."""
-    if len(data) > LIMITS.max_bytes:
-        raise ConfigError([ConfigProblem(file, 0, "", f"{len(data):,} bytes is larger than the {LIMITS.max_bytes:,} "
-                                                      "bytes a config file may have; is this the right file?")])
+def _too_big(size: int, file: str, limits: Limits) -> ConfigError:
+    return ConfigError([ConfigProblem(file, 0, "", f"{size:,} bytes is larger than the {limits.max_bytes:,} bytes "
+                                                   "such a file may have; is this the right file?")])
+
+
+def decode(data: bytes, file: str, limits: Limits = LIMITS) -> str:
+    """Text of a YAML file: UTF-8, or UTF-8/16/32 with a byte-order mark; ConfigError otherwise."""
+    if len(data) > limits.max_bytes:
+        raise _too_big(len(data), file, limits)
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\x00" in data:  # valid UTF-8, but no YAML file has NUL characters
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError([ConfigProblem(file, line, "", "not UTF-8 text (NUL bytes: UTF-16 or UTF-32 without a "
+                                                         "byte-order mark?); save the file as UTF-8")])
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -88,14 +101,72 @@ def decode(data: bytes, file: str) -> str:
                                                          "save the file as UTF-8")]) from None
 
 
-def read_config_text(path: str | Path) -> str:
-    """Decoded text of a config file; ConfigError naming the file when it cannot be read."""
+def read_config_text(path: str | Path, limits: Limits = LIMITS) -> str:
+    """Decoded text of a YAML file; ConfigError naming the file when it cannot be read."""
     path = Path(path)
     try:
+        if path.stat().st_size > limits.max_bytes:  # refused before it is read into memory
+            raise _too_big(path.stat().st_size, str(path), limits)
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]) from None
-    return decode(data, str(path))
+    return decode(data, str(path), limits)
+
+
+class _Beyond(Exception):
+    """The document goes beyond its :class:`Limits` (raised while reading the parser's events)."""
+
+    def __init__(self, line: int, message: str):
+        self.line, self.message = line, message
+
+
+def _check_bounds(events: Iterable[Any], limits: Limits) -> None:
+    """Count the values and nesting of a YAML event stream, aliases expanded, without building
+    anything: an alias adds the expanded size and height its anchor had. Raises :class:`_Beyond`
+    at the first event past ``limits``. Works on the events of ruamel.yaml and PyYAML alike."""
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (values, height) of the node it names
+    open_: list[list] = []  # per open mapping/list: [values inside it, height of its content, anchor]
+    total = 0
+
+    def node(values: int, height: int, line: int) -> None:
+        """A complete node of ``values`` values and ``height`` levels inside the innermost open one."""
+        nonlocal total
+        total += values
+        if total > limits.max_values:
+            raise _Beyond(line, f"the document expands to more than {limits.max_values:,} values (YAML aliases "
+                                "repeating anchors?); write the values out or shorten the file")
+        if len(open_) + height > limits.max_depth:
+            raise _Beyond(line, f"nested deeper than {limits.max_depth} levels")
+        if open_:
+            open_[-1][0] += values
+            open_[-1][1] = max(open_[-1][1], height)
+
+    for event in events:
+        kind = type(event).__name__
+        line = event.start_mark.line + 1 if getattr(event, "start_mark", None) else 0
+        if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            node(1, 0, line)  # the mapping or list itself
+            open_.append([0, 0, event.anchor])
+        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+            values, height, anchor = open_.pop()
+            if anchor is not None:
+                anchors[str(anchor)] = (values + 1, height + 1)
+            if open_:  # its content was counted in total as it came; its height is known now
+                open_[-1][0] += values
+                open_[-1][1] = max(open_[-1][1], height + 1)
+        elif kind == "ScalarEvent":
+            value = event.value
+            if len(value) > MAX_INTEGER_DIGITS and not event.style and _INTEGER.fullmatch(value):
+                raise _Beyond(line, f"a number of {len(value):,} digits; no setting takes a number that large")
+            if event.anchor is not None:
+                anchors[str(event.anchor)] = (1, 0)
+            node(1, 0, line)
+        elif kind == "AliasEvent":
+            name = str(event.anchor)
+            if any(frame[2] is not None and str(frame[2]) == name for frame in open_):
+                raise _Beyond(line, f"alias *{name} refers to a mapping or list that contains it (a loop)")
+            values, height = anchors.get(name, (1, 0))  # an undefined alias: the parser reports it
+            node(values, height, line)
 
 
 def _line_of(node: Any, key: Any, index: bool) -> int | None:
@@ -106,34 +177,28 @@ def _line_of(node: Any, key: Any, index: bool) -> int | None:
 
 
 class _Converter:
-    """ruamel nodes -> plain Python, recording the line of every key and list item, within :data:`LIMITS`."""
+    """ruamel nodes -> plain Python, recording the line of every key and list item (the size was
+    bounded by :func:`_check_bounds` before)."""
 
     def __init__(self) -> None:
         self.lines: dict[tuple, int] = {}
-        self.values = 0
 
-    def convert(self, node: Any, path: tuple, depth: int, line: int) -> Any:
-        self.values += 1
-        if self.values > LIMITS.max_values:
-            raise _TooLarge(line, f"the document expands to more than {LIMITS.max_values:,} values (YAML aliases "
-                                  "repeating anchors?); write the values out or shorten the file")
-        if depth > LIMITS.max_depth:
-            raise _TooLarge(line, f"nested deeper than {LIMITS.max_depth} levels")
+    def convert(self, node: Any, path: tuple, line: int) -> Any:
         if isinstance(node, CommentedMap):
             out = {}
             for key, value in node.items():
                 key_line = _line_of(node, key, False) or line
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
-                    raise _TooLarge(key_line, "a mapping key must be a plain value, not a mapping or list")
+                    raise _Beyond(key_line, "a mapping key must be a plain value, not a mapping or list")
                 self.lines[path + (key,)] = key_line
-                out[key] = self.convert(value, path + (key,), depth + 1, key_line)
+                out[key] = self.convert(value, path + (key,), key_line)
             return out
         if isinstance(node, CommentedSeq):
             items = []
             for i, value in enumerate(node):
                 item_line = _line_of(node, i, True) or line
                 self.lines[path + (i,)] = item_line
-                items.append(self.convert(value, path + (i,), depth + 1, item_line))
+                items.append(self.convert(value, path + (i,), item_line))
             return items
         if isinstance(node, str):
             return str(node)
@@ -142,38 +207,63 @@ class _Converter:
         return str(node)  # timestamps and other tagged scalars: the model parses strings
 
 
-def load_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
+def load_yaml(text: str, file: str, limits: Limits = LIMITS) -> tuple[Any, dict[tuple, int]]:
     """The plain data of one YAML document and the line of every key; ConfigError on bad YAML or
-    a document beyond :data:`LIMITS`."""
-    if len(text.encode("utf-8", "surrogatepass")) > LIMITS.max_bytes:
-        raise ConfigError([ConfigProblem(file, 0, "", f"larger than the {LIMITS.max_bytes:,} bytes a config file may have")])
+    a document beyond ``limits``."""
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
+        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits)
     try:
-        yaml = YAML(typ="rt")
-        raw = yaml.load(io.StringIO(text))
+        _check_bounds(YAML(typ="rt").parse(io.StringIO(text)), limits)
+        raw = YAML(typ="rt").load(io.StringIO(text))
+        converter = _Converter()
+        return converter.convert(raw, (), 1), converter.lines
+    except _Beyond as exc:
+        raise ConfigError([ConfigProblem(file, exc.line, "", exc.message)]) from None
     except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {exc.problem}")]) from None
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {exc.problem or exc.context}")]) from None
     except YAMLError as exc:  # e.g. a control character the reader refuses, or two documents
         line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
         reason = " ".join(str(exc).split())
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {reason}")]) from None
-    except RecursionError:
-        raise ConfigError([ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels")]) from None
-    converter = _Converter()
+
+
+def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) -> list[tuple[int, Any]]:
+    """(line, data) of every document of a multi-document YAML stream, read as Kubernetes reads
+    manifests (YAML 1.1, PyYAML's safe loader); ConfigError with the line on bad YAML or a stream
+    beyond ``limits``."""
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
+        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits)
+    documents = []
     try:
-        data = converter.convert(raw, (), 0, 1)
-    except _TooLarge as exc:
+        _check_bounds(pyyaml.parse(text, Loader=pyyaml.SafeLoader), limits)
+        loader = pyyaml.SafeLoader(text)
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                documents.append((node.start_mark.line + 1, loader.construct_document(node)))
+        finally:
+            loader.dispose()
+    except _Beyond as exc:
         raise ConfigError([ConfigProblem(file, exc.line, "", exc.message)]) from None
-    except RecursionError:
-        raise ConfigError([ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels")]) from None
-    return data, converter.lines
+    except pyyaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError([ConfigProblem(file, mark.line + 1 if mark else 1, "",
+                                         f"invalid YAML: {exc.problem or exc.context}")]) from None
+    except pyyaml.YAMLError as exc:  # e.g. a control character the reader refuses
+        line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None
+    return documents
 
 
 def field_name(path: tuple) -> str:
     """``("launch", "queues", 0, "name")`` -> ``launch.queues[0].name``."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if not isinstance(part, int):  # a key with a newline must not break the one-line message
+            part = str(part) if str(part).isprintable() else str(part).encode("unicode_escape").decode()
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
 
 
@@ -281,16 +371,20 @@ def parse(
         obj = model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            loc = _strip_union(tuple(err["loc"]))
+            base = _strip_union(tuple(err["loc"]))
             message = _message(err, model)
-            if message.startswith("@"):  # a model-level check naming its field (base.at)
-                field, message = message[1:].split(": ", 1)
-                loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
-            where = loc
-            source = resolved_from.get(loc)
-            if loc not in lines and source is not None:  # a default filled in from another key
-                where, message = source, f"(from {field_name(source)}) {message}"
-            problems.append(ConfigProblem(file, line_of(where, lines), field_name(loc), message))
+            # model-level checks name their fields (base.at, base.at_each): "@field: message" lines
+            parts = message[1:].split("\n@") if message.startswith("@") else [message]
+            for part in parts:
+                loc = base
+                if message.startswith("@"):
+                    field, part = part.split(": ", 1)
+                    loc += tuple(int(p) if p.isdigit() else p for p in field.split("."))
+                where = loc
+                source = resolved_from.get(loc)
+                if loc not in lines and source is not None:  # a default filled in from another key
+                    where, part = source, f"(from {field_name(source)}) {part}"
+                problems.append(ConfigProblem(file, line_of(where, lines), field_name(loc), part))
     except RecursionError:
         problems.append(ConfigProblem(file, 0, "", f"nested deeper than {LIMITS.max_depth} levels"))
     found: list[Problem] = list(raw_checks(data)) if raw_checks else []

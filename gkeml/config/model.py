@@ -12,10 +12,11 @@ ONCE, before validation (:meth:`Environment._resolve_defaults`), from
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime, time
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import (
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 Tier = Literal["dev", "staging", "prod"]
+TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # what each tier guards, least first
 Purpose = Literal["datasets", "checkpoints", "artifacts"]
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 
@@ -319,12 +321,48 @@ class Autoscaling(Strict):
         return self
 
 
+# Container image references, after github.com/distribution/reference (reference.go, the grammar
+# every registry and the kubelet use): [host[:port]/]path[:tag][@digest], path components of
+# lowercase letters and digits joined by '.', '_', '__' or '-'. fullmatch: no trailing newline.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+IMAGE_REFERENCE = re.compile(rf"(?P<name>(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
+                             r"(?::(?P<tag>[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?",
+                             re.ASCII)
+IMAGE_EXAMPLE = "us-docker.pkg.dev/PROJECT/REPO/IMAGE:1.0"
+
+
+def image_problem(image: str) -> str | None:
+    """Why ``image`` is not a pinned image reference, or None: it must parse, and carry a tag other
+    than latest or a digest (without one Kubernetes pulls :latest, which changes under you)."""
+    shown = repr(image if len(image) <= 80 else image[:77] + "...")
+    found = IMAGE_REFERENCE.fullmatch(image)
+    if found is None or len(found["name"]) > 255:
+        return (f"{shown} is not an image reference: [registry/]lowercase/path then :tag or @sha256:digest, "
+                f"e.g. {IMAGE_EXAMPLE}")
+    if found["digest"] is None and found["tag"] in (None, "latest"):
+        what = "no tag" if found["tag"] is None else "the tag latest"
+        return (f"{shown} has {what}: every pull may run different code; pin a version tag or an @sha256 digest, "
+                f"e.g. {IMAGE_EXAMPLE}")
+    return None
+
+
+def _image(value: str) -> str:
+    problem = image_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Image = Annotated[str, AfterValidator(_image)]
+
+
 class Inference(Strict):
     """An inference service: Deployment, Service, HPA, PDB and optionally an Ingress."""
 
     name: DnsLabel
     team: DnsLabel
-    image: str = Field(min_length=1)
+    image: Image = Field(description=f"Container image with a version tag or @sha256 digest, e.g. {IMAGE_EXAMPLE}.")
     identity: Optional[str] = Field(None, description="Identity name (its KSA runs the pods).")
     port: int = Field(8080, ge=1, le=65535)
     cpu: Quantity = "1"
@@ -408,6 +446,14 @@ class TrainingBudget(Strict):
     days_per_month: float = Field(20, gt=0, le=31)
 
 
+class TierOverride(Strict):
+    """An environment whose name, project or state says production (or staging) but that runs at
+    a lower tier on purpose: the tier it runs at and why. ``gkeml check`` reports it every time."""
+
+    tier: Tier = Field(description="The lower tier; must equal the file's tier.")
+    reason: str = Field(min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters).")
+
+
 class Environment(Strict):
     """One environment: everything ``<env>.yaml`` describes."""
 
@@ -440,6 +486,9 @@ class Environment(Strict):
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
     launch: Optional[Launch] = None
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
+    tier_override: Optional[TierOverride] = Field(
+        None, description="Run at a tier lower than the name, project or state implies (which drops its guards): "
+                          "refused without this; `gkeml check` reports it every time.")
 
     @model_validator(mode="before")
     @classmethod

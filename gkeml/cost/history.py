@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Optional
 
 from gkeml.config import ConfigError, Environment
-from gkeml.config.loader import ConfigProblem
+from gkeml.config.loader import ConfigProblem, decode
 
 
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _git(cwd: Path, *args: str, text: bool = True) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=text, check=False)
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(str(cwd), 0, "", "git is not installed; --against needs it")]) from None
 
@@ -33,10 +33,10 @@ def environment_at(env_file: str | Path, ref: str) -> Optional[Environment]:
     if found.returncode != 0:
         raise ConfigError([ConfigProblem(str(where), 0, "--against",
                                          f"{ref!r} is not a commit, branch or tag in this git repository")])
-    shown = _git(where, "show", f"{ref}:./{env_file.name}")
+    shown = _git(where, "show", f"{ref}:./{env_file.name}", text=False)  # bytes: decoded as a file is
     if shown.returncode != 0:
         return None
     label = f"{ref}:{env_file.name}"
     from gkeml.environments import parse_environment
 
-    return parse_environment(shown.stdout, label)
+    return parse_environment(decode(shown.stdout, label), label)

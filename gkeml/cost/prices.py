@@ -15,8 +15,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field, model_validator
 
 from gkeml import platform
-from gkeml.config import ConfigError, parse
-from gkeml.config.loader import ConfigProblem
+from gkeml.config.loader import load_config_file
 from gkeml.config.model import Problem, Strict
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
@@ -190,9 +189,4 @@ def _checks(table: PriceTable) -> list[Problem]:
 
 def load_prices(path: str | Path | None = None) -> PriceTable:
     """Load the shipped price table, or the one at ``path`` (``--prices``); ConfigError on mistakes."""
-    path = Path(path) if path else DEFAULT_PRICES
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read price table: {exc.strerror}")]) from None
-    return parse(text, str(path), PriceTable, _checks)
+    return load_config_file(Path(path) if path else DEFAULT_PRICES, PriceTable, _checks)

@@ -18,23 +18,31 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Iterator, Literal, Optional
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gkeml import platform
 from gkeml.config import ConfigError, parse
-from gkeml.config.loader import ConfigProblem
+from gkeml.config.base import at_each
 from gkeml.config.images import image_problem
-from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
+from gkeml.config.loader import ConfigProblem, read_config_text
+from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Image, Problem, Quantity, ShortName, Strict
 from gkeml.manifests import gib, parse_quantity
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
 MAX_JOB_NAME = 52
-IMAGE = re.compile(r"^[a-z0-9][-a-z0-9._/:]*[a-z0-9](:[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}|@sha256:[a-f0-9]{64})$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Environment variables that hold credentials: they must come from a Secret, never from the spec.
-SECRET_ENV = re.compile(r"(^|_)(API_KEY|KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS)$", re.IGNORECASE)
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # always fullmatch: a trailing newline is no name
+# Environment variables that hold credentials must come from a Secret, never from the spec. A name
+# is one when a word ('_'-separated) ends with CREDENTIAL_WORDS (HF_TOKEN, OPENAI_APIKEY, HFTOKEN) or
+# its last word (of several) is in CREDENTIAL_LAST_WORDS (API_KEY, DB_PASS), unless the last word says it names
+# where the credential is (TOKEN_FILE, SECRET_PATH).
+CREDENTIAL_WORDS = ("APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS",
+                    "ACCESSKEY", "PRIVATEKEY", "SECRETKEY")
+CREDENTIAL_LAST_WORDS = ("KEY", "PASS", "PWD", "PAT", "AUTH")
+CREDENTIAL_REFERENCE_WORDS = ("FILE", "PATH", "DIR", "NAME", "ID", "URL", "URI", "ENDPOINT", "REF", "TYPE")
+# A password in a URL's user information (RFC 3986 section 3.2.1 deprecates it for this reason).
+URL_CREDENTIALS = re.compile(r"[A-Za-z][-A-Za-z0-9+.]*://[^/\s:@]*:[^/\s@]+@")
 # Variables the builder sets itself; a spec may not override them.
 RESERVED_ENV = ("MASTER_ADDR", "MASTER_PORT", "CHECKPOINT_DIR", "DATA_DIR", "OUTPUT_DIR", "HOME",
                 "PYTHONUNBUFFERED", platform.JOB_COMPLETION_INDEX_ENV, "WANDB_PROJECT", "WANDB_ENTITY",
@@ -115,7 +123,7 @@ class JobSpec(Strict):
 
     name: DnsLabel = Field(description="Job name (also the headless Service of a multi-node job).")
     team: DnsLabel = Field(description="Team namespace the job runs in.")
-    image: Optional[str] = Field(None, description="Container image with a tag or digest (required).")
+    image: Optional[Image] = Field(None, description="Container image with a tag or digest (required).")
     command: Optional[list[str]] = Field(
         None, min_length=1, description="Replaces the reference trainer (torchrun) as the container command.")
     args: list[str] = Field(default_factory=list, description="Arguments for a custom command.")
@@ -182,110 +190,144 @@ class JobSpec(Strict):
     # -- checks ----------------------------------------------------------------
     @model_validator(mode="after")
     def _check(self) -> "JobSpec":
-        if len(self.name) > MAX_JOB_NAME:
-            raise at("name", f"{len(self.name)} characters; at most {MAX_JOB_NAME} (pod host names are '<name>-<index>')")
-        if self.image is None:
-            raise at("image", "required; set a container image with a tag or digest, e.g. "
-                              "us-docker.pkg.dev/PROJECT/REPO/trainer:1.0")
-        if not IMAGE.match(self.image) or self.image.endswith(":latest"):
-            raise at("image", f"{self.image!r} needs a fixed tag or @sha256 digest (not :latest), "
-                              "e.g. us-docker.pkg.dev/PROJECT/REPO/trainer:1.0")
-        self._check_placement()
-        self._check_resources()
-        self._check_env()
+        problems = list(self._problems())
+        if problems:
+            raise at_each(problems)
         return self
 
-    def _check_placement(self) -> None:
+    def _problems(self) -> Iterator[tuple[str, str]]:
+        """Every (field, message) the spec's own checks find; all are reported at once."""
+        if len(self.name) > MAX_JOB_NAME:
+            yield "name", f"{len(self.name)} characters; at most {MAX_JOB_NAME} (pod host names are '<name>-<index>')"
+        if self.image is None:
+            yield "image", ("required; set a container image with a tag or digest, e.g. "
+                            "us-docker.pkg.dev/PROJECT/REPO/trainer:1.0")
+        placement = list(self._placement_problems())
+        yield from placement
+        if not any(field in ("gpu", "gpu_count") for field, _ in placement):  # the ranges need a valid GPU
+            yield from self._resource_problems()
+        yield from self._env_problems()
+        yield from self._url_problems()
+
+    def _placement_problems(self) -> Iterator[tuple[str, str]]:
         if self.gpu is not None:
             problem = platform.gpu_problem(self.gpu, self.gpu_count)
             if problem:
-                raise at(*problem)
+                yield problem
             if self.compute_class is not None:
-                raise at("compute_class", "only for CPU-only jobs; a GPU job is placed by gpu and gpu_count")
+                yield "compute_class", "only for CPU-only jobs; a GPU job is placed by gpu and gpu_count"
         elif "gpu_count" in self.model_fields_set:
-            raise at("gpu_count", "set without gpu; add gpu (allowed: " + ", ".join(platform.GPUS) + ")")
+            yield "gpu_count", "set without gpu; add gpu (allowed: " + ", ".join(platform.GPUS) + ")"
         if self.nodes > 1 and not self.indexed:
-            raise at("completion_mode", f"NonIndexed cannot run {self.nodes} nodes (pods get no rank); allowed: Indexed")
+            yield "completion_mode", f"NonIndexed cannot run {self.nodes} nodes (pods get no rank); allowed: Indexed"
         if self.compact_placement:
             allowed = [g for g, v in platform.GPUS.items() if v.compact_placement]
             if self.gpu not in allowed:
-                raise at("compact_placement", f"not available for {self.gpu or 'CPU-only jobs'}; "
-                                              f"allowed with gpu: {', '.join(allowed)}")
-            if self.nodes < 2:
-                raise at("compact_placement", "only useful with nodes >= 2")
+                yield "compact_placement", (f"not available for {self.gpu or 'CPU-only jobs'}; "
+                                            f"allowed with gpu: {', '.join(allowed)}")
+            elif self.nodes < 2:
+                yield "compact_placement", "only useful with nodes >= 2"
         if self.spot:
             if self.grace_seconds > platform.SPOT_TERMINATION_GRACE_SECONDS:
-                raise at("termination_grace_seconds", f"{self.grace_seconds} s is more than Spot honours; "
-                                                      f"allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}")
+                yield "termination_grace_seconds", (f"{self.grace_seconds} s is more than Spot honours; "
+                                                    f"allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}")
             if self.checkpoints is None:
-                raise at("spot", "true needs a checkpoint bucket so a preempted run resumes; "
-                                 "add checkpoints: {bucket: ...} or set spot: false")
+                yield "spot", ("true needs a checkpoint bucket so a preempted run resumes; "
+                               "add checkpoints: {bucket: ...} or set spot: false")
         if self.flex_start:
-            self._check_flex_start()
+            yield from self._flex_start_problems()
         if not self.uses_trainer and "trainer" in self.model_fields_set:
-            raise at("trainer", "ignored with a custom command; remove trainer or command")
+            yield "trainer", "ignored with a custom command; remove trainer or command"
         if self.uses_trainer and self.args:
-            raise at("args", "only with a custom command; use trainer.args for the reference trainer")
+            yield "args", "only with a custom command; use trainer.args for the reference trainer"
 
-    def _check_flex_start(self) -> None:
+    def _flex_start_problems(self) -> Iterator[tuple[str, str]]:
         allowed = platform.flex_start_gpus()
         if self.gpu is None:
-            raise at("flex_start", f"GPU jobs only; set gpu (allowed with flex_start: {', '.join(allowed)})")
-        if self.gpu not in allowed:
-            raise at("flex_start", f"not available for {self.gpu}; allowed with gpu: {', '.join(allowed)}")
+            yield "flex_start", f"GPU jobs only; set gpu (allowed with flex_start: {', '.join(allowed)})"
+        elif self.gpu not in allowed:
+            yield "flex_start", f"not available for {self.gpu}; allowed with gpu: {', '.join(allowed)}"
         if self.spot:
-            raise at("flex_start", "cannot be combined with spot (a node is either Spot or flex-start); "
-                                   "remove spot or flex_start")
+            yield "flex_start", ("cannot be combined with spot (a node is either Spot or flex-start); "
+                                 "remove spot or flex_start")
         if self.active_deadline_seconds > platform.FLEX_START_MAX_RUN_SECONDS:
-            raise at("active_deadline_seconds", f"{self.active_deadline_seconds} s is longer than flex-start nodes "
-                                                f"run; allowed with flex_start: up to "
-                                                f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)")
+            yield "active_deadline_seconds", (f"{self.active_deadline_seconds} s is longer than flex-start nodes "
+                                              f"run; allowed with flex_start: up to "
+                                              f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)")
 
-    def _check_resources(self) -> None:
+    def _resource_problems(self) -> Iterator[tuple[str, str]]:
         cpu = parse_quantity(self.cpu)
         memory = gib(self.memory)
+        if cpu <= 0 or memory <= 0:
+            for field, value in (("cpu", cpu), ("memory", memory)):
+                if value <= 0:
+                    yield field, f"{getattr(self, field)} requests nothing; a job needs some {field}"
+            return
         sidecar_cpu = parse_quantity(self.gcsfuse.cpu) if self.mounts() else 0.0
         sidecar_memory = gib(self.gcsfuse.memory) if self.mounts() else 0.0
         with_sidecar = " (with the GCS FUSE sidecar)" if self.mounts() else ""
         if gib(self.shared_memory) >= memory:
-            raise at("shared_memory", f"{self.shared_memory} must be below memory {self.memory} (it counts against it)")
+            yield "shared_memory", f"{self.shared_memory} must be below memory {self.memory} (it counts against it)"
         if self.gpu is not None:
             r = platform.GPUS[self.gpu].range_for(self.gpu_count)
             where = f"{self.gpu_count} x {self.gpu}"
             if not r.min_cpu <= cpu + sidecar_cpu <= r.max_cpu:
-                raise at("cpu", f"{cpu + sidecar_cpu:g} vCPU{with_sidecar} is outside what Autopilot allows for {where}; "
-                                f"allowed: {r.min_cpu:g}-{r.max_cpu:g}")
+                yield "cpu", (f"{cpu + sidecar_cpu:g} vCPU{with_sidecar} is outside what Autopilot allows for {where}; "
+                              f"allowed: {r.min_cpu:g}-{r.max_cpu:g}")
             if not r.min_memory_gib <= memory + sidecar_memory <= r.max_memory_gib:
-                raise at("memory", f"{memory + sidecar_memory:g} GiB{with_sidecar} is outside what Autopilot allows for "
-                                   f"{where}; allowed: {r.min_memory_gib:g}-{r.max_memory_gib:g} GiB")
+                yield "memory", (f"{memory + sidecar_memory:g} GiB{with_sidecar} is outside what Autopilot allows for "
+                                 f"{where}; allowed: {r.min_memory_gib:g}-{r.max_memory_gib:g} GiB")
             return
         cc = platform.COMPUTE_CLASSES.get(self.compute_class or "general-purpose")
         if cc is None:  # Performance or a custom class: bounds depend on the machine
             return
         total_cpu, total_memory = cpu + sidecar_cpu, memory + sidecar_memory
         if total_cpu > cc.max_cpu:
-            raise at("cpu", f"{total_cpu:g} vCPU{with_sidecar} is above the {cc.name} maximum; allowed: up to {cc.max_cpu:g}")
+            yield "cpu", f"{total_cpu:g} vCPU{with_sidecar} is above the {cc.name} maximum; allowed: up to {cc.max_cpu:g}"
         if total_memory > cc.max_memory_gib:
-            raise at("memory", f"{total_memory:g} GiB{with_sidecar} is above the {cc.name} maximum; "
-                               f"allowed: up to {cc.max_memory_gib:g} GiB")
+            yield "memory", (f"{total_memory:g} GiB{with_sidecar} is above the {cc.name} maximum; "
+                             f"allowed: up to {cc.max_memory_gib:g} GiB")
         ratio = memory / cpu
         if cc.min_ratio is not None and cc.max_ratio is not None and not cc.min_ratio <= ratio <= cc.max_ratio:
-            raise at("memory", f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
-                               f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU")
+            yield "memory", (f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
+                             f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU")
         own = gib(self.ephemeral_storage) if self.ephemeral_storage else platform.DEFAULT_EPHEMERAL_GIB
         total = own + (gib(self.gcsfuse.ephemeral_storage) if self.mounts() else 0.0)
         if total > platform.EPHEMERAL_MAX_GIB:
-            raise at("ephemeral_storage", f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
-                                          f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total")
+            yield "ephemeral_storage", (f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
+                                        f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total")
 
-    def _check_env(self) -> None:
+    def _env_problems(self) -> Iterator[tuple[str, str]]:
         for name in self.env:
-            if not ENV_NAME.match(name):
-                raise at("env", f"{name!r} is not a variable name; use letters, digits and '_'")
-            if name in RESERVED_ENV:
-                raise at("env", f"{name} is set by gkeml; remove it (reserved: {', '.join(RESERVED_ENV)})")
-            if SECRET_ENV.search(name):
-                raise at("env", f"{name} looks like a credential; keep it in a Kubernetes Secret, never in the spec")
+            field = f"env.{name}" if ENV_NAME.fullmatch(name) else "env"
+            if not ENV_NAME.fullmatch(name):
+                yield field, f"{name!r} is not a variable name; use letters, digits and '_'"
+            elif name in RESERVED_ENV:
+                yield field, f"{name} is set by gkeml; remove it (reserved: {', '.join(RESERVED_ENV)})"
+            elif credential_name(name):
+                yield field, f"{name} looks like a credential; keep it in a Kubernetes Secret, never in the spec"
+
+    def _url_problems(self) -> Iterator[tuple[str, str]]:
+        """Passwords written into URLs (``scheme://user:password@host``) anywhere the spec passes text on."""
+        texts: list[tuple[str, str]] = [(f"env.{k}" if ENV_NAME.fullmatch(k) else "env", v) for k, v in self.env.items()]
+        texts += [(f"command.{i}", v) for i, v in enumerate(self.command or [])]
+        texts += [(f"args.{i}", v) for i, v in enumerate(self.args)]
+        texts += [(f"trainer.args.{i}", v) for i, v in enumerate(self.trainer.args)]
+        if self.wandb is not None and self.wandb.base_url:
+            texts.append(("wandb.base_url", self.wandb.base_url))
+        for field, text in texts:
+            if URL_CREDENTIALS.search(text):
+                yield field, ("holds a URL with a user and password (scheme://user:password@host); keep the "
+                              "password in a Kubernetes Secret and pass it as a variable, never in the spec")
+
+
+def credential_name(name: str) -> bool:
+    """True when environment variable ``name`` names a credential itself (HF_TOKEN, OPENAI_APIKEY,
+    DB_PASS), not where one is kept (TOKEN_FILE, SECRET_PATH)."""
+    words = [w for w in name.upper().split("_") if w]
+    if not words or words[-1] in CREDENTIAL_REFERENCE_WORDS:
+        return False
+    return (len(words) > 1 and words[-1] in CREDENTIAL_LAST_WORDS) or any(w.endswith(CREDENTIAL_WORDS) for w in words)
 
 
 def standalone_problems(spec: JobSpec) -> list[Problem]:
@@ -385,12 +427,7 @@ def parse_job_spec(text: str, file: str, env: Environment | None = None, env_fil
 
 def load_job_spec(path: str | Path, env: Environment | None = None, env_file: str | None = None) -> JobSpec:
     """Load and check a job spec file; raises ConfigError with ``file:line: field: message``."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_job_spec(text, str(path), env, env_file)
+    return parse_job_spec(read_config_text(path), str(path), env, env_file)
 
 
 def check_in_env(spec: JobSpec, env: Environment | None) -> None:

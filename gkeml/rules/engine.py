@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
 from gkeml import platform
+from gkeml.config.base import INT32_MAX
 from gkeml.manifests import Obj, parse_quantity
 
 ERROR, WARNING = "error", "warning"
@@ -210,10 +211,18 @@ _TEMPLATE_PATHS = {
 }
 
 
+def count_of(value: Any) -> int | None:
+    """A Kubernetes count (replicas, parallelism: int32), or None for anything else: a string, a
+    bool, a negative number, or one too large for the API (which would also overflow a float)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT32_MAX:
+        return value
+    return None
+
+
 def _replicas(kind: str, owner: Any) -> int:
     key = "parallelism" if kind in ("Job", "CronJob") else "replicas"
-    value = get(owner, key) if kind not in ("Pod", "PodTemplate") else 1
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+    value = count_of(get(owner, key)) if kind not in ("Pod", "PodTemplate") else 1
+    return 1 if value is None else value
 
 
 def pod_templates(obj: Obj) -> list[PodTemplate]:
@@ -231,10 +240,10 @@ def pod_templates(obj: Obj) -> list[PodTemplate]:
             pod = get(job, "template", "spec", "template", "spec")
             if isinstance(pod, dict):
                 base = f"spec.replicatedJobs[{i}].template.spec.template"
-                count = get(job, "replicas")
+                count = count_of(get(job, "replicas"))
                 parallel = _replicas("Job", get(job, "template", "spec"))
                 out.append(PodTemplate(f"{base}.spec", pod, as_dict(get(job, "template", "spec", "template", "metadata")),
-                                       f"{base}.metadata", parallel * (count if isinstance(count, int) else 1)))
+                                       f"{base}.metadata", parallel * (1 if count is None else count)))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -35,20 +36,48 @@ def summary_line(findings: list[Finding], objects: int, checkov: "CheckovReport 
     return text
 
 
-def render_table(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
-    """Human output: findings grouped by source, then checkov failures, then the summary."""
+def render_table(findings: list[Finding], objects: int, checkov: "CheckovReport | None",
+                 width: int | None = None) -> str:
+    """Human output: findings grouped by source, then checkov failures, then the summary. With
+    ``width``, a table that would be wider becomes one block per finding (rule, level and object,
+    then the field, problem and fix on wrapped lines of their own), so identifiers stay whole."""
     parts = []
     by_source: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         by_source[f.source].append(f)
     for source, items in by_source.items():
         rows = [(f.rule, f.severity, f.object, f.field, f.message, f.fix) for f in items]
-        parts.append(f"{source or '(objects)'}\n" + table(rows, ("RULE", "LEVEL", "OBJECT", "FIELD", "PROBLEM", "FIX")))
+        text = table(rows, ("RULE", "LEVEL", "OBJECT", "FIELD", "PROBLEM", "FIX"))
+        if width and _widest(text) > width:
+            text = "\n".join(_block(f, width) for f in items)
+        parts.append(_fit(source or "(objects)", width) + "\n" + text)
     if checkov is not None and checkov.failed:
         rows = [(r.check, r.stack, r.resource, f"{r.lines[0]}-{r.lines[1]}", r.name) for r in checkov.failed]
-        parts.append("checkov\n" + table(rows, ("CHECK", "STACK", "RESOURCE", "LINES", "WHAT")))
-    parts.append(summary_line(findings, objects, checkov))
+        text = table(rows, ("CHECK", "STACK", "RESOURCE", "LINES", "WHAT"))
+        if width and _widest(text) > width:
+            text = "\n".join(_fit(f"{r.check} {r.stack} {r.resource} lines {r.lines[0]}-{r.lines[1]}", width)
+                             + "\n" + _fit(r.name, width, "  ") for r in checkov.failed)
+        parts.append("checkov\n" + text)
+    parts.append(_fit(summary_line(findings, objects, checkov), width))
     return "\n\n".join(parts)
+
+
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def _block(f: Finding, width: int) -> str:
+    """One finding as a few lines no wider than ``width`` (unless one identifier is longer)."""
+    lines = [_fit(f"{f.rule} {f.severity} {f.object}", width), _fit(f.field, width, "  "),
+             _fit(f"problem: {f.message}", width, "  "), _fit(f"fix: {f.fix}", width, "  ")]
+    return "\n".join(lines)
+
+
+def _fit(text: str, width: int | None, indent: str = "") -> str:
+    if not width:
+        return indent + text
+    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def render_json(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
@@ -93,6 +122,9 @@ def render_sarif(findings: list[Finding], objects: int, checkov: "CheckovReport 
              for r in RULES.values()]
     results = []
     for f in findings:
+        if f.rule not in {x["id"] for x in rules}:  # a finding about the config, not a registered rule
+            rules.append({"id": f.rule, "name": f.rule, "shortDescription": {"text": f.message},
+                          "defaultConfiguration": {"level": f.severity}})
         file, line = split_source(f.source)
         result = {"ruleId": f.rule, "level": f.severity,
                   "message": {"text": f"{f.object}: {f.field}: {f.message}. Fix: {f.fix}"},

@@ -17,8 +17,6 @@ from gkeml.rules.engine import (
     ERROR, WARNING, Group, Issue, as_dict, as_list, containers, get, kind_of, name_of, pod_templates, rule,
 )
 
-SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default", "gke-managed-system",
-                     "gmp-system", "gmp-public")
 
 
 @rule("GKE008", "Privileged containers are rejected", ERROR)
@@ -143,7 +141,7 @@ def default_deny(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot enforces NetworkPolicy but has none by default: a namespace admits all traffic
     until a default-deny ingress policy (podSelector: {}, policyTypes: [Ingress], no rules) exists."""
     name = name_of(obj)
-    if kind_of(obj) != "Namespace" or name in SYSTEM_NAMESPACES:
+    if kind_of(obj) != "Namespace" or name in platform.SYSTEM_NAMESPACES:
         return
     if not any(_denies_ingress(p) for p in group.of_kind("NetworkPolicy", name)):
         yield Issue("metadata.name", f"namespace {name} has no default-deny ingress NetworkPolicy",

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
 from gkeml.config import ConfigError, ConfigProblem
+from gkeml.config.loader import MANIFEST_LIMITS, load_yaml_documents, read_config_text
 from gkeml.manifests import Obj
 from gkeml.rules.engine import Manifest
-
-
-def _documents(text: str, file: str) -> Iterable[tuple[int, object]]:
-    """(line, data) of every YAML document; ConfigError with the line on invalid YAML."""
-    loader = yaml.SafeLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            yield node.start_mark.line + 1, loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError([ConfigProblem(file, mark.line + 1 if mark else 1, "",
-                                         f"invalid YAML: {exc.problem or exc.context}")]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigProblem(file, 1, "", f"invalid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
 
 
 def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
@@ -38,12 +19,7 @@ def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
     for path in paths:
         file = str(path)
         try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(ConfigProblem(file, 0, "", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
-            continue
-        try:
-            for line, data in _documents(text, file):
+            for line, data in load_yaml_documents(read_config_text(path, MANIFEST_LIMITS), file):
                 if data is None:
                     continue
                 items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
@@ -74,15 +50,14 @@ def _not_an_object(item: object) -> str:
 def helm_release_objects(stack_file: str | Path) -> list[Manifest]:
     """Each ``helm_release`` of a synthesized stack as a Flux-style HelmRelease (plus the
     HelmRepository it points at), so that chart rules check what Terraform installs."""
-    stack = json.loads(Path(stack_file).read_text())
+    from gkeml.synth import read_stack
+
+    stack = read_stack(stack_file)
     out: list[Manifest] = []
-    for rid, conf in ((stack.get("resource") or {}).get("helm_release") or {}).items():
+    for rid, conf in (stack.get("resource", {}).get("helm_release") or {}).items():
         values: dict = {}
-        for text in conf.get("values") or []:
-            try:
-                loaded = yaml.safe_load(text) if isinstance(text, str) else None
-            except yaml.YAMLError:
-                loaded = None  # a Terraform expression, not YAML: nothing to read
+        for text in conf.get("values") if isinstance(conf.get("values"), list) else []:
+            loaded = values_document(text, f"{stack_file} (helm_release.{rid})") if isinstance(text, str) else None
             if isinstance(loaded, dict):
                 values.update(loaded)
         name, namespace = conf.get("name", rid), conf.get("namespace", "default")
@@ -99,3 +74,13 @@ def helm_release_objects(stack_file: str | Path) -> list[Manifest]:
                            "spec": {"url": conf.get("repository")}}
         out += [Manifest(release, source), Manifest(repository, source)]
     return out
+
+
+def values_document(text: str, source: str) -> object:
+    """Helm values written as YAML text (one document, within the loader's limits), or None when
+    the text is not YAML (e.g. a Terraform expression) or goes beyond the limits."""
+    try:
+        documents = load_yaml_documents(text, source)
+    except ConfigError:
+        return None
+    return documents[0][1] if len(documents) == 1 else None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import yaml
-
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
@@ -141,10 +139,9 @@ def _chart(obj: Obj, group: Group) -> tuple[Any, Any, Any, str]:
         values = source.get("helm", {}).get("valuesObject") if isinstance(source.get("helm"), dict) else None
         text = get(source, "helm", "values")
         if values is None and isinstance(text, str):
-            try:
-                values = yaml.safe_load(text)
-            except yaml.YAMLError:
-                values = None
+            from gkeml.rules.sources import values_document
+
+            values = values_document(text, "spec.source.helm.values")
         return source.get("chart"), source.get("repoURL"), values, "spec.source.chart"
     return None, None, None, ""
 

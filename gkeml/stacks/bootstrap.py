@@ -23,13 +23,12 @@ import dataclasses
 from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
-from gkeml.naming import gkeml_labels
+from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, declare_terraform_version, google, google_provider, pin_google_provider
 from gkeml.iam.identities import (
     DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
 )
 
-BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 # Relative to the stack's working directory <app>/cdktf.out/stacks/<stack>: the state file
 # sits next to the app's cdktf.json, outside cdktf.out, so no re-synthesis can remove it.
 LOCAL_STATE_PATH = "../../../terraform.{stack}.tfstate"
