@@ -412,3 +412,17 @@ def test_safe_layouts_pass(tmp_path):
     _boot(tmp_path, "b", "acme-b-ml", "300000002", "bucket: shared-tf\n          project: acme-state")
     _boot(tmp_path, "c", "acme-c-ml", "300000003", "bucket: shared-tf\n          project: acme-state\n          create: false")
     assert [b.name for b in load_all(tmp_path, tmp_path / "none")] == ["a", "b", "c"]
+
+
+def test_bootstrap_synth_never_replaces_a_directory_that_is_not_its_output(tmp_path, monkeypatch, capsys):
+    from gkeml.stacks.bootstrap import main
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("keep me")
+    monkeypatch.setenv("GKEML_BOOTSTRAP", str(BOOTSTRAP))
+    monkeypatch.setenv("GKEML_ENVIRONMENTS", str(ENVIRONMENTS))
+    monkeypatch.setenv("CDKTF_OUTDIR", str(theirs))
+    assert main() == 2
+    assert "CDKTF_OUTDIR: is not empty and not a previous synth output" in capsys.readouterr().err
+    assert [p.name for p in theirs.iterdir()] == ["notes.txt"] and (theirs / "notes.txt").read_text() == "keep me"

@@ -238,18 +238,25 @@ def main() -> int:
     """``bootstrap/main.py`` (what the cdktf CLI runs in bootstrap/): synthesize ``bootstrap-<env>``
     for every bootstrap file. Exit 2 on config errors, with one ``file:line: field: message`` each."""
     from gkeml.config import ConfigError
+    from gkeml.exitcodes import ExitCode
     from gkeml.framework import App
+    from gkeml.synth import synth_into
 
     directory = os.environ.get("GKEML_BOOTSTRAP", ".")
     environments = os.environ.get("GKEML_ENVIRONMENTS", "../environments")
+
+    def write(staging: str) -> None:
+        app = App(outdir=staging)
+        for boot in boots:
+            BootstrapStack(app, boot)
+        app.synth()
+
     try:
         boots = load_all(directory, environments)
+        # like the environments' synth: only a previous output is replaced, and only on success
+        synth_into(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), write, "CDKTF_OUTDIR")
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
-        return 2
-    app = App(outdir=os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
-    for boot in boots:
-        BootstrapStack(app, boot)
-    app.synth()
+        return ExitCode.USAGE
     print(f"gkeml: synthesized {', '.join(stack_name(b.name) for b in boots)}", file=sys.stderr)
-    return 0
+    return ExitCode.OK
