@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from gkeml import platform
 from gkeml.config.base import Problem
+from gkeml.config.kueue import kueue_problems
 from gkeml.config.loader import did_you_mean
 from gkeml.config.model import Environment
 from gkeml.config.roles import workload_role_problem
@@ -168,7 +169,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _prod_guards, _cluster, _identities, _inference, _launch, _endpoints,
+    _prod_guards, _cluster, _identities, _inference, _launch, _endpoints, kueue_problems,
 )
 
 
