@@ -6,7 +6,7 @@ come from the Kueue chart of the same apply. A ``helm_release`` is planned witho
 its kinds, so the ResourceFlavors, the Cohort, the ClusterQueues and the LocalQueues are the values of
 ``gkeml/charts/kueue-queues`` (one template that renders ``.Values.objects``), released after Kueue.
 Their create calls go through Kueue's admission webhooks, which answer some seconds after the manager
-is Ready (:data:`gkeml.platform.KUBECTL_IMAGE`): the chart's pre-install/pre-upgrade hook Job retries a
+is Ready (see the Kueue facts in :mod:`gkeml.platform`): the chart's pre-install/pre-upgrade hook Job retries a
 server-side dry-run create of a ResourceFlavor (Job backoff) until the webhook answers, and only then
 does Helm apply the queue objects.
 
