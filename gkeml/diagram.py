@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from gkeml import platform
+from gkeml.iam.model import LOCAL_CHART_PREFIX
 
 REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}$")
 PRINCIPAL = re.compile(r"^principal://iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/"
@@ -499,8 +500,10 @@ class _InCluster:
     def helm(self, name: str, body: dict) -> None:
         """A Helm release: the Secrets it depends on, and the identity its values annotate (Workload Identity)."""
         ns = str(self.b.resolve(body.get("namespace", "default"), self.stack))
+        chart = str(body.get("chart"))
+        chart = "gkeml's own (local)" if chart.startswith(LOCAL_CHART_PREFIX) else chart
         nid = self.g.node(_id("helm", ns, body.get("name", name)),
-                          f"Helm {body.get('name', name)}\nchart {body.get('chart')} {body.get('version', '')}".rstrip(),
+                          f"Helm {body.get('name', name)}\nchart {chart} {body.get('version', '')}".rstrip(),
                           "box", *self.ns_path(ns))
         for dep in body.get("depends_on", []):
             rtype, _, rname = dep.partition(".")

@@ -62,6 +62,8 @@ GcsBackend = core.GcsBackend
 Fn = core.Fn
 Token = core.Token
 Testing = core.Testing
+TerraformAsset = core.TerraformAsset  # a file or directory copied into the stack's output (assets/<id>/<hash>)
+AssetType = core.AssetType
 
 
 def _provider_module(provider: str, module: str) -> ModuleType:

@@ -33,6 +33,10 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 
 # how-to/autopilot-spot-pods: a longer grace period is cut to this at preemption.
 SPOT_TERMINATION_GRACE_SECONDS = 25
+# how-to/autopilot-spot-pods (checked 2026-11): "GKE automatically taints nodes that run Spot Pods" so
+# standard Pods are not scheduled there, and adds the matching toleration to Pods that select Spot.
+# The taint is cloud.google.com/gke-spot="true":NoSchedule (concepts/spot-vms, how-to/spot-vms).
+SPOT_TOLERATION = {"key": SPOT_LABEL, "operator": "Equal", "value": "true", "effect": "NoSchedule"}
 
 # how-to/cloud-storage-fuse-csi-driver-setup
 GCSFUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
@@ -250,6 +254,55 @@ PD_STORAGE_CLASSES = ("standard-rwo", "premium-rwo", "standard", "premium")
 JOB_NAME_LABEL = "job-name"
 JOB_COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
+# --- Kueue (job queueing) ------------------------------------------------------------
+# Sources (checked 2026-11): github.com/kubernetes-sigs/kueue tag v0.19.2 (commit 8eab6877, 2026-08-20):
+# charts/kueue/README.md (the chart at oci://registry.k8s.io/kueue/charts/kueue), charts/kueue/values.yaml,
+# hack/helm-chart-package.sh (the released chart runs registry.k8s.io/kueue/kueue:v<version>),
+# charts/kueue/templates/webhook/manifests.yaml (mutating/validating webhooks, failurePolicy Fail; the Job
+# webhooks' namespaceSelector is the config's managedJobsNamespaceSelector), templates/crd/ (CRDs as chart
+# templates; v1beta1 served and deprecated, v1beta2 the storage version), apis/kueue/v1beta2/*_types.go,
+# apis/config/v1beta2/{configuration_types,defaults}.go (Configuration: waitForPodsReady is always on in
+# v1beta2, default timeout 30 min; fairSharing on when the section is present; resources undeclared in a
+# ClusterQueue block admission unless excluded), pkg/scheduler/flavorassigner/flavorassigner.go (a flavor
+# is tried only for pods that tolerate its nodeTaints and whose node selector matches its OWN nodeLabels
+# keys; admission adds the flavor's nodeLabels to the pod's nodeSelector),
+# site/.../opt_in_namespace_management.md (label namespaces, select them with managedJobsNamespaceSelector).
+# The helm provider (hashicorp/terraform-provider-helm v3.1.2, helm/resource_helm_release.go) takes an OCI
+# chart as repository "oci://registry.k8s.io/kueue/charts" + chart "kueue", and plans a release without
+# rendering it against the cluster (no CRD is needed at plan time).
+KUEUE_VERSION = "0.19.2"
+KUEUE_CHART_REPOSITORY = "oci://registry.k8s.io/kueue/charts"
+KUEUE_CHART = "kueue"
+KUEUE_IMAGE = "registry.k8s.io/kueue/kueue"
+KUEUE_NAMESPACE = "kueue-system"  # the Configuration's default namespace (apis/config/v1beta2/defaults.go)
+KUEUE_RELEASE = "kueue"  # the chart names its objects after the release: kueue-controller-manager, ...
+KUEUE_API = "kueue.x-k8s.io/v1beta2"
+KUEUE_CONFIG_API = "config.kueue.x-k8s.io/v1beta2"
+KUEUE_GROUP = "kueue.x-k8s.io"
+# Kinds whose CRDs the chart installs (templates/crd/): no kubernetes_manifest may have one of them,
+# because kubernetes_manifest needs the CRD when Terraform PLANS, before the chart is installed.
+KUEUE_CRD_KINDS = ("AdmissionCheck", "ClusterQueue", "Cohort", "LocalQueue", "MultiKueueCluster",
+                   "MultiKueueConfig", "ProvisioningRequestConfig", "ResourceFlavor", "Topology",
+                   "WorkloadPriorityClass", "Workload")
+# Opt-in namespace management: Kueue manages (and its Job webhook intercepts) Jobs only in namespaces
+# with this label (site/.../opt_in_namespace_management.md uses this label name).
+KUEUE_MANAGED_NAMESPACE_LABEL = "managed-by-kueue"
+# The chart's enableVisibilityAPF creates a FlowSchema and PriorityLevelConfiguration that GKE's flowcontrol
+# guardrail webhook denied (kubernetes-sigs/kueue #5374): it must stay false on GKE.
+KUEUE_VISIBILITY_APF = False
+# With internal certificate management the webhook can answer 502 for 10-30 s after the manager pod runs,
+# even once the Deployment is Ready (kubernetes-sigs/kueue #13036, open); cluster-toolkit #5549 sleeps 60 s
+# after the chart. Kueue's own e2e retries a server-side dry-run create of a ResourceFlavor until it passes
+# (hack/testing/e2e-kueueviz-backend.sh, kueue PR #12016): gkeml does the same from a Helm hook Job, with
+# the official kubectl image (registry.k8s.io/kubectl, published since Kubernetes 1.28, kubernetes PR
+# #116672; distroless, entrypoint /bin/kubectl).
+KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.3"
+KUBECTL_BINARY = "/bin/kubectl"
+
+# Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data a first-apply check
+# reads (a kubernetes_manifest of one of these kinds cannot be planned before the chart is installed).
+CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS)}
 
 # --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
 WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"

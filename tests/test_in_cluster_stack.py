@@ -11,6 +11,7 @@ import yaml
 
 from conftest import DEV, ENV_NAMES, PROD, resources
 from gkeml import platform
+from gkeml.manifests.kueue import namespace_quota
 from gkeml.manifests.workloads import in_cluster_objects
 from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
@@ -89,8 +90,9 @@ def test_every_team_namespace_has_quota_limits_and_default_deny(stacks, environm
         deny = next(o for o in ns_objects if o["metadata"]["name"] == "default-deny-ingress")
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
         quota = next(o for o in ns_objects if o["kind"] == "ResourceQuota")
-        assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == str(team.quota.gpus)
-        assert quota["spec"]["hard"]["requests.cpu"] == team.quota.cpu
+        cpu, _, gpus = namespace_quota(e, team)  # the team's quota, plus what Kueue lets it borrow
+        assert quota["spec"]["hard"]["requests.nvidia.com/gpu"] == str(gpus)
+        assert quota["spec"]["hard"]["requests.cpu"] == cpu
         assert any(o["kind"] == "LimitRange" for o in ns_objects)
 
 
@@ -206,7 +208,7 @@ def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, enviro
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, env):
     e = environments[env]
-    (release,) = resources(k8s(stacks, env), "helm_release")
+    (release,) = [r for r in resources(k8s(stacks, env), "helm_release") if r["name"] == e.launch.release]
     assert release["chart"] == "launch-agent" and release["chart"] != platform.WANDB_SERVER_OPERATOR_CHART
     assert release["repository"] == "https://charts.wandb.ai"
     assert release["version"] == "0.13.12"

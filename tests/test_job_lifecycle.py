@@ -30,6 +30,11 @@ def submitted(kube, example: str, name: str) -> dict:
     return objects[-1]
 
 
+def admitted(job: dict) -> dict:
+    """The Job after Kueue admitted it: rendered jobs are created suspended in their queue, Kueue unsuspends them."""
+    return dict(job, spec=dict(job["spec"], suspend=False))
+
+
 def with_status(job: dict, **status) -> dict:
     """The Job as the API returns it with this ``status`` (and conditions given as (type, reason) pairs)."""
     job = copy.deepcopy(job)
@@ -101,7 +106,7 @@ def job_cli(verb: str, *args: str, envs, kubeconfig, env: str | None = "lab"):
 
 def preempted_ddp(kube, version: str | None = "v1beta2") -> dict:
     """A running 2-node DDP job: index 0 was preempted once (exit 143) and runs again, index 1 runs."""
-    job = submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m")
+    job = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m"))
     kube.put(with_status(job, active=2, ready=2, failed=1,
                          uncountedTerminatedPods={"failed": ["0c1d-uid"]}))
     kube.put(pod(job, 0, "a1b2c", "Failed", exit_code=143, preempted=True))
@@ -288,7 +293,7 @@ def test_logs_follow_streams_and_missing_pods_exit_1(kube, envs, kubeconfig):
 
 
 def test_wait_follows_the_job_to_success_with_a_progress_line(kube, envs, kubeconfig):
-    job = submitted(kube, "single-gpu", "finetune-l4-h8j9k")
+    job = admitted(submitted(kube, "single-gpu", "finetune-l4-h8j9k"))
     kube.job_states[("research", "finetune-l4-h8j9k")] = [
         with_status(job), with_status(job, active=1, ready=1), with_status(job, active=1, ready=1),
         with_status(job, succeeded=1, conditions=[("Complete", "CompletionsReached")]),
@@ -306,7 +311,7 @@ def test_wait_follows_the_job_to_success_with_a_progress_line(kube, envs, kubeco
 
 
 def test_wait_exits_1_when_the_job_fails_or_time_runs_out(kube, envs, kubeconfig):
-    job = submitted(kube, "spot-checkpointing", "sweep-spot-p3l4m")
+    job = admitted(submitted(kube, "spot-checkpointing", "sweep-spot-p3l4m"))
     kube.job_states[("research", "sweep-spot-p3l4m")] = [
         with_status(job, failed=4, conditions=[("Failed", "BackoffLimitExceeded")])]
     kube.put(pod(job, 0, "aaaaa", "Failed", exit_code=1))

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.images import image_problem
+from gkeml.config.kueue import kueue_problems
 from gkeml.config.loader import did_you_mean, field_name
 from gkeml.config.model import TIER_RANK, Environment
 from gkeml.config.roles import workload_role_problem
@@ -257,7 +258,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _tier_guard, _prod_guards, _cluster, _teams, _identities, _inference, _launch, _endpoints,
+    _tier_guard, _prod_guards, _cluster, _teams, _identities, _inference, _launch, _endpoints, kueue_problems,
 )
 
 

@@ -19,6 +19,8 @@ def image_allowlist(env: "Environment") -> list[str]:
         patterns.append(f"{platform.WANDB_LAUNCH_AGENT_IMAGE}*")
     if any(s.autoscaling.external_metric for s in env.inference):
         patterns.append(f"{platform.METRICS_ADAPTER_IMAGE}*")
+    if env.kueue.enabled:  # the controller, and the kubectl image of the hook that waits for its webhook
+        patterns += [f"{platform.KUEUE_IMAGE}*", f"{platform.KUBECTL_IMAGE.rsplit(':', 1)[0]}*"]
     patterns += env.cluster.binary_authorization.allowed_images
     return list(dict.fromkeys(patterns))
 

@@ -23,11 +23,12 @@ from gkeml.config.base import (
     BUCKET_NAME, DNS_LABEL, HOST, NAME, PATTERN_HELP, PROJECT_ID, PROJECT_NUMBER, QUANTITY, ROLE, Cidr, DnsLabel,
     Int32, Labels, Problem, Quantity, ShortName, Strict, at, resolved,
 )
+from gkeml.config.kueue import Kueue, resolve_defaults as resolve_kueue_defaults
 
 __all__ = [
     "BUCKET_NAME", "DNS_LABEL", "HOST", "NAME", "PATTERN_HELP", "PROJECT_ID", "QUANTITY", "ROLE", "TIER_DEFAULTS",
     "Autoscaling", "Bucket", "Cluster", "ComputeClassPolicy", "DnsLabel", "Endpoint", "Environment", "Identity",
-    "Inference", "Launch", "Network", "Problem", "Project", "Quantity", "ShortName", "Strict", "Team", "Tier",
+    "Inference", "Kueue", "Launch", "Network", "Problem", "Project", "Quantity", "ShortName", "Strict", "Team", "Tier",
     "TrainingBudget", "at",
 ]
 
@@ -485,6 +486,7 @@ class Environment(Strict):
     inference: list[Inference] = Field(default_factory=list)
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
     launch: Optional[Launch] = None
+    kueue: Kueue = resolved("Job queueing with Kueue: a ClusterQueue and LocalQueue per team.", "see its section")
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     tier_override: Optional[TierOverride] = Field(
         None, description="Run at a tier lower than the name, project or state implies (which drops its guards): "
@@ -535,6 +537,7 @@ class Environment(Strict):
                         bucket.setdefault("location", project["region"].upper())
                 filled.append(bucket)
             data["buckets"] = filled
+        resolve_kueue_defaults(data)
         return data
 
     # -- lookups used by stacks, builders and the estimator --------------------

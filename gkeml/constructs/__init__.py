@@ -3,7 +3,7 @@
 Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluster`,
 :class:`WorkloadIdentity`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
-:class:`LaunchAgent`, :class:`KubernetesObjects`.
+:class:`LaunchAgent`, :class:`Kueue`, :class:`KubernetesObjects`.
 """
 
 from gkeml.constructs.binary_authorization import ImagePolicy, ImagePolicyProps
@@ -13,6 +13,7 @@ from gkeml.constructs.endpoint import EndpointProps, PublicEndpoint
 from gkeml.constructs.grants import Grantee, Member
 from gkeml.constructs.inference_service import InferenceService
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
+from gkeml.constructs.kueue import Kueue
 from gkeml.constructs.launch_agent import LaunchAgent, LaunchAgentProps
 from gkeml.constructs.network import Network, NetworkProps
 from gkeml.constructs.project_services import ProjectServices
@@ -21,8 +22,9 @@ from gkeml.constructs.team_namespace import TeamNamespace
 from gkeml.constructs.workload_identity import WorkloadIdentity, WorkloadIdentityProps
 
 __all__ = [
-    "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee", "ImagePolicy", "ImagePolicyProps",
-    "InferenceService", "KubernetesObjects", "LaunchAgent", "LaunchAgentProps", "MaintenanceExclusion", "Member",
-    "Network", "NetworkProps", "ProjectServices", "PurposePreset", "PublicEndpoint", "Secret", "SecretProps", "TeamNamespace",
+    "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee",
+    "ImagePolicy", "ImagePolicyProps", "InferenceService", "KubernetesObjects", "Kueue", "LaunchAgent",
+    "LaunchAgentProps", "MaintenanceExclusion", "Member", "Network", "NetworkProps", "ProjectServices",
+    "PublicEndpoint", "PurposePreset", "Secret", "SecretProps", "TeamNamespace",
     "WorkloadIdentity", "WorkloadIdentityProps",
 ]

@@ -31,6 +31,7 @@ APPLY = "apply"
 APPLY_OPERATIONS = ("create", "update", "delete")
 DEFAULT_HELM_DRIVER = "secret"  # the helm provider's default when helm_driver is not set
 SHOWN_ADDRESSES = 3
+LOCAL_CHART_PREFIX = "assets/"  # where cdktf puts a TerraformAsset in a stack's output directory
 
 
 class ModelError(Exception):
@@ -191,7 +192,7 @@ class PermissionModel:
 
     def _helm_needs(self, body: dict, driver: str, stack_name: str, address: str, problems: dict) -> list[Need]:
         where = f"{stack_name}: {address}"
-        chart = body.get("chart", "")
+        chart = chart_key(body)
         entry = self.data["helm_charts"].get(chart)
         storage = self.data["helm_storage"].get(driver)
         if entry is None:
@@ -247,6 +248,13 @@ class PermissionModel:
                 for permission in permissions:
                     named[permission].add(f"kubernetes_kinds.{key}")
         return named
+
+
+def chart_key(release: dict) -> str:
+    """The ``helm_charts`` key of a synthesized ``helm_release``: its chart, or for a local chart shipped
+    into the stack's output as a cdktf asset (``chart = assets/<id>/<hash>``) the release's name."""
+    chart = str(release.get("chart", ""))
+    return str(release.get("name", chart)) if chart.startswith(LOCAL_CHART_PREFIX) else chart
 
 
 def kind_key(api_version: str, kind: str) -> str:

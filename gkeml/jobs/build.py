@@ -23,6 +23,7 @@ from gkeml.manifests import (
     pod_security_context,
     resources,
 )
+from gkeml.manifests.kueue import local_queue
 from gkeml.naming import Names
 
 CONTAINER = "trainer"
@@ -41,7 +42,8 @@ NAME_SUFFIX_LENGTH = 5  # <= MAX_JOB_NAME + 6 characters keeps '<job>-<index>' a
 
 @dataclass(frozen=True)
 class Target:
-    """Where one run of the job lands: object name, namespace, service account, real buckets, W&B Secret."""
+    """Where one run of the job lands: object name, namespace, service account, real buckets, W&B Secret,
+    and the Kueue LocalQueue that admits it (None: the Job starts when created)."""
 
     name: str  # of the Job (and the headless Service) of this run
     namespace: str
@@ -49,13 +51,16 @@ class Target:
     buckets: dict[str, str]  # role -> real bucket name
     prefixes: dict[str, str | None]  # role -> folder mounted (GCS FUSE only-dir)
     wandb_secret: tuple[str, str] | None  # (Secret, key) of the W&B API key
+    queue: str | None = None
 
     @classmethod
     def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> "Target":
         """Resolve names through the environment (``Names``); ``gs://`` buckets are taken as written.
 
         Without ``env`` the spec must stand alone (no logical bucket names, an explicit W&B
-        Secret); ConfigError (``file:line: field: message``) otherwise.
+        Secret); ConfigError (``file:line: field: message``) otherwise. In an environment with Kueue the
+        job goes through its team's LocalQueue (``queue:`` may only name that one); without an
+        environment, through the ``queue:`` written, if any.
         """
         check_in_env(spec, env)
         mounts = spec.mounts()
@@ -63,8 +68,9 @@ class Target:
         buckets = {role: m.external_name if m.external else names.bucket(m.bucket)  # type: ignore[union-attr]
                    for role, m in mounts.items()}
         ksa = env.identity(spec.identity).ksa if env is not None and spec.identity else spec.identity
+        queue = local_queue(spec.team) if env is not None and env.kueue.enabled else spec.queue
         return cls(name or spec.name, spec.team, ksa, buckets, {role: m.prefix for role, m in mounts.items()},
-                   wandb_secret(spec, env))
+                   wandb_secret(spec, env), queue)
 
 
 def unique_name(base: str) -> str:
@@ -206,6 +212,9 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     if spec.compact_placement:
         selector[platform.PLACEMENT_GROUP_LABEL] = target.name
     pod: Obj = {"restartPolicy": "Never"}
+    if spec.spot:
+        # GKE adds it too; written here so Kueue, which admits the pod template, may use its Spot flavor
+        pod["tolerations"] = [dict(platform.SPOT_TOLERATION)]
     if spec.nodes > 1:
         pod["subdomain"] = target.name
     if target.service_account:
@@ -223,17 +232,21 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
 
 
 def job(spec: JobSpec, target: Target) -> Obj:
-    """The batch/v1 Job: retries, deadline, TTL, preemption-tolerant failure policy."""
+    """The batch/v1 Job: retries, deadline, TTL, preemption-tolerant failure policy. A queued Job is
+    created suspended (so it cannot start before Kueue admits it, even while Kueue's webhook restarts)
+    with the label that names its LocalQueue; Kueue unsuspends it when all its pods fit."""
     job_labels = labels(spec, target)
-    if spec.queue:
-        job_labels[platform.KUEUE_QUEUE_LABEL] = spec.queue
-    body: Obj = {
+    body: Obj = {}
+    if target.queue:
+        job_labels[platform.KUEUE_QUEUE_LABEL] = target.queue
+        body["suspend"] = True
+    body.update({
         "backoffLimit": spec.backoff_limit,
         "activeDeadlineSeconds": spec.active_deadline_seconds,
         "ttlSecondsAfterFinished": spec.ttl_seconds_after_finished,
         "completions": spec.nodes,
         "parallelism": spec.nodes,
-    }
+    })
     if spec.indexed:
         body["completionMode"] = "Indexed"
     # Preemption and other disruptions do not count against backoffLimit.

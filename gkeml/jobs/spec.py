@@ -29,6 +29,7 @@ from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Image, Problem, Quantity, ShortName, Strict
 from gkeml.manifests import gib, parse_quantity
+from gkeml.manifests.kueue import local_queue
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
 MAX_JOB_NAME = 52
@@ -144,7 +145,8 @@ class JobSpec(Strict):
     compact_placement: bool = Field(False, description=f"Place the nodes close together (GPUs: "
                                     f"{', '.join(g for g, v in platform.GPUS.items() if v.compact_placement)}).")
     compute_class: Optional[str] = Field(None, description="Compute class of a CPU-only job.")
-    queue: Optional[DnsLabel] = Field(None, description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name).")
+    queue: Optional[DnsLabel] = Field(None, description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name); with "
+                                                        "--env, the team's LocalQueue whether set or not.")
     identity: Optional[ShortName] = Field(None, description="Workload Identity the pods run as.")
     dataset: Optional[Mount] = Field(None, description="Read-only at /data (DATA_DIR).")
     checkpoints: Optional[Mount] = Field(None, description="Read-write at /checkpoints (CHECKPOINT_DIR).")
@@ -388,7 +390,22 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
             problems.append((("compute_class",), f"unknown compute class {spec.compute_class!r}; "
                                                  f"allowed: {', '.join(allowed)}"))
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
+    problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
     return problems
+
+
+def _queue_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:
+    """With Kueue a job goes through its team's LocalQueue; without it nothing would admit a queued Job."""
+    if spec.queue is None:
+        return []
+    if not env.kueue.enabled:
+        return [(("queue",), f"{env.name} has no Kueue (kueue.enabled is false in {env_file}), so nothing would "
+                             f"admit the job; remove queue, or turn Kueue on there")]
+    allowed = local_queue(spec.team)
+    if spec.queue != allowed:
+        return [(("queue",), f"{spec.queue!r} is not team {spec.team}'s LocalQueue in {env.name}; allowed: {allowed} "
+                             "(or leave queue out: the team's LocalQueue is used)")]
+    return []
 
 
 def _wandb_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:

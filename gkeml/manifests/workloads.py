@@ -15,6 +15,7 @@ from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
     Obj, container_security_context, ksa_annotations, metadata, node_selector, pod_security_context, resources,
 )
+from gkeml.manifests.kueue import KueuePlan, kueue_plan, namespace_quota
 from gkeml.manifests.launch import secret_sync_objects
 from gkeml.naming import Names
 
@@ -43,14 +44,15 @@ def team_objects(env: Environment, team: Team, exposures: list["Exposure"] = ())
     ``exposures`` of the team's services add the load-balancer allow rule."""
     ns = team.name
     labels = {**MANAGED_BY, "gkeml.io/team": ns}
+    kueue = {platform.KUEUE_MANAGED_NAMESPACE_LABEL: "true"} if env.kueue.enabled else {}
+    cpu, memory, gpus = namespace_quota(env, team)  # with Kueue: plus what the team may borrow
     objects: list[Obj] = [
         {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": metadata(ns, labels={**labels, **POD_SECURITY_LABELS})},
+         "metadata": metadata(ns, labels={**labels, **POD_SECURITY_LABELS, **kueue})},
         {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": metadata("team-quota", ns, labels),
          "spec": {"hard": {
-             "requests.cpu": team.quota.cpu, "limits.cpu": team.quota.cpu,
-             "requests.memory": team.quota.memory, "limits.memory": team.quota.memory,
-             platform.GPU_QUOTA_RESOURCE: str(team.quota.gpus),
+             "requests.cpu": cpu, "limits.cpu": cpu, "requests.memory": memory, "limits.memory": memory,
+             platform.GPU_QUOTA_RESOURCE: str(gpus),
          }}},
         {"apiVersion": "v1", "kind": "LimitRange", "metadata": metadata("container-defaults", ns, labels),
          "spec": {"limits": [{"type": "Container", "default": dict(DEFAULT_CONTAINER),
@@ -296,11 +298,14 @@ class InClusterPlan:
     teams: dict[str, list[Obj]] = field(default_factory=dict)  # team -> [Namespace, ...]
     services: list[ServicePlan] = field(default_factory=list)
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
+    kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
 
     def objects(self) -> list[Obj]:
-        """Every object, in apply order: cluster-scoped first, then per team, then services, then the
-        W&B key's sync objects."""
+        """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, then
+        the Kueue namespace, per team, services, then the W&B key's sync objects."""
         out = list(self.compute_classes)
+        if self.kueue:
+            out += self.kueue.namespace
         for objects in self.teams.values():
             out += objects
         for svc in self.services:
@@ -314,7 +319,7 @@ class InClusterPlan:
 
 def in_cluster_plan(env: Environment) -> InClusterPlan:
     """The plan of ``env``'s in-cluster layer."""
-    plan = InClusterPlan(compute_classes=[compute_class_object(p) for p in env.compute_classes])
+    plan = InClusterPlan(compute_classes=[compute_class_object(p) for p in env.compute_classes], kueue=kueue_plan(env))
     exposures = []
     for svc in env.inference:
         manifests = InferenceManifests(env, svc)

@@ -8,19 +8,23 @@ from pathlib import Path
 
 from gkeml.config.loader import load_yaml, read_config_text
 from gkeml.config.model import Environment
-from gkeml.manifests.workloads import in_cluster_objects
+from gkeml.manifests.kueue import QUEUES_CHART
+from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
 from gkeml.rules.engine import Manifest
 from gkeml.rules.sources import helm_release_objects
 
 
 def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synth_dir: Path | None) -> list[Manifest]:
-    """The in-cluster objects of ``env``, the Helm releases of its synthesized stacks (when
+    """The in-cluster objects of ``env`` (with the objects of gkeml's own charts), the Helm releases of its synthesized stacks (when
     ``synth_dir`` has them) and every canonical job rendered for it. A job whose team the
     environment does not have is not rendered there (it cannot run there)."""
     from gkeml.jobs import load_job_spec, render
 
-    group = [Manifest(o, source) for o in in_cluster_objects(env)]
+    plan = in_cluster_plan(env)
+    group = [Manifest(o, source) for o in plan.objects()]
+    if plan.kueue:  # the objects of the local queue chart (the webhook probe Job among them)
+        group += [Manifest(o, f"{source} (chart {QUEUES_CHART})") for o in plan.kueue.chart_objects()]
     names = Names.of(env)
     if synth_dir is not None:
         for stack in (names.cloud_stack, names.k8s_stack):

@@ -1,0 +1,314 @@
+"""Kueue in the in-cluster layer (pure Python): its namespace, the values of its official chart, and
+the queue objects, which reach the cluster through a small local chart.
+
+Why a local chart: ``kubernetes_manifest`` needs an object's CRD when Terraform PLANS, and Kueue's CRDs
+come from the Kueue chart of the same apply. A ``helm_release`` is planned without the cluster knowing
+its kinds, so the ResourceFlavors, the Cohort, the ClusterQueues and the LocalQueues are the values of
+``gkeml/charts/kueue-queues`` (one template that renders ``.Values.objects``), released after Kueue.
+Their create calls go through Kueue's admission webhooks, which answer some seconds after the manager
+is Ready (see the Kueue facts in :mod:`gkeml.platform`): the chart's pre-install/pre-upgrade hook Job retries a
+server-side dry-run create of a ResourceFlavor (Job backoff) until the webhook answers, and only then
+does Helm apply the queue objects.
+
+Quota: the ClusterQueue of a team has the team's ``quota`` as nominal quota and may borrow
+``kueue.borrowing_limit_percent`` of it from the other teams of the cohort; the team namespace's
+ResourceQuota is raised by the same amount (:func:`namespace_quota`) so that pods of a job admitted on
+borrowed quota are not refused. GPUs are split between the ResourceFlavors ``gpu-spot`` (Spot nodes,
+tainted: only pods that tolerate Spot may use it) and ``gpu-on-demand`` (``kueue.spot_gpu_percent``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from gkeml import platform
+from gkeml.config.model import Environment, Team
+from gkeml.manifests import Obj, container_security_context, metadata, parse_quantity, resources
+
+COHORT = "teams"
+FLAVOR_DEFAULT = "default"  # cpu and memory, on any node
+FLAVOR_GPU_SPOT = "gpu-spot"
+FLAVOR_GPU_ON_DEMAND = "gpu-on-demand"
+CPU_MEMORY = ("cpu", "memory")
+LABELS = {"gkeml.io/component": "kueue"}  # Helm adds app.kubernetes.io/managed-by: Helm to what it releases
+MANAGER_RESOURCES = {"cpu": "500m", "memory": "512Mi"}  # the chart's requests; limits made equal
+# Ports of the Kueue manager (templates/manager/manager.yaml): webhook, visibility API, metrics, probes.
+MANAGER_PORTS = (9443, 8082, 8443, 8081)
+# Resources Kueue must not count: the pods' ephemeral-storage requests (Kueue blocks a workload that
+# requests a resource its ClusterQueue does not cover; apis/config/v1beta2 Resources).
+EXCLUDED_RESOURCES = ("ephemeral-storage",)
+# Fair sharing between the ClusterQueues of the cohort (apis/config/v1beta2 FairSharing; the chart's example).
+FAIR_SHARING_STRATEGIES = ("LessThanOrEqualToFinalShare", "LessThanInitialShare")
+REQUEUE_BACKOFF_BASE_SECONDS = 60  # Kueue's defaults, written out (apis/config/v1beta2/defaults.go)
+REQUEUE_BACKOFF_MAX_SECONDS = 3600
+
+QUEUES_CHART = "kueue-queues"  # gkeml/charts/kueue-queues, released as kueue-queues in the Kueue namespace
+PROBE = "kueue-webhook-probe"
+PROBE_UID = 65532  # the distroless nonroot user
+PROBE_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
+PROBE_BACKOFF_LIMIT = 6  # retries 10 s, 20 s, ... 320 s apart: about 10 minutes in all
+PROBE_DEADLINE_SECONDS = 900
+PROBE_MANIFEST = "/probe/resourceflavor.yaml"
+HOOK = {"helm.sh/hook": "pre-install,pre-upgrade",
+        "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
+
+
+def local_queue(team: str) -> str:
+    """The LocalQueue of a team, in its namespace: what a job's ``queue:`` names."""
+    return team
+
+
+def cluster_queue(team: str) -> str:
+    """The ClusterQueue of a team."""
+    return team
+
+
+# --- quota ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quota:
+    """cpu (millicores), memory (bytes) and GPUs, as exact integers."""
+
+    cpu_m: int
+    memory: int
+    gpus: int
+
+    @classmethod
+    def of(cls, team: Team) -> "Quota":
+        return cls(round(parse_quantity(team.quota.cpu) * 1000), round(parse_quantity(team.quota.memory)),
+                   team.quota.gpus)
+
+    def percent(self, percent: int) -> "Quota":
+        """``percent`` of this quota, rounded down (memory to whole MiB)."""
+        return Quota(self.cpu_m * percent // 100, self.memory * percent // 100 // 2**20 * 2**20,
+                     self.gpus * percent // 100)
+
+    def __add__(self, other: "Quota") -> "Quota":
+        return Quota(self.cpu_m + other.cpu_m, self.memory + other.memory, self.gpus + other.gpus)
+
+    @property
+    def cpu(self) -> str:
+        return str(self.cpu_m // 1000) if self.cpu_m % 1000 == 0 else f"{self.cpu_m}m"
+
+    @property
+    def mem(self) -> str:
+        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+            if self.memory % size == 0 and self.memory:
+                return f"{self.memory // size}{unit}"
+        return str(self.memory)
+
+
+def gpu_split(env: Environment, team: Team) -> dict[str, int]:
+    """Nominal GPUs of each GPU flavor: the Spot share (``kueue.spot_gpu_percent``, rounded down), then the rest."""
+    spot = team.quota.gpus * env.kueue.spot_gpu_percent // 100
+    return {FLAVOR_GPU_SPOT: spot, FLAVOR_GPU_ON_DEMAND: team.quota.gpus - spot}
+
+
+def _borrowing(env: Environment, amount: int) -> int:
+    return amount * env.kueue.borrowing_limit_percent // 100
+
+
+def borrowing_limit(env: Environment, team: Team) -> Quota:
+    """What the team's ClusterQueue may borrow: cpu and memory, and the GPUs of both GPU flavors."""
+    cpu_memory = Quota.of(team).percent(env.kueue.borrowing_limit_percent)
+    return Quota(cpu_memory.cpu_m, cpu_memory.memory, sum(_borrowing(env, n) for n in gpu_split(env, team).values()))
+
+
+def namespace_quota(env: Environment, team: Team) -> tuple[str, str, int]:
+    """(cpu, memory, GPUs) of the team namespace's ResourceQuota: the team's quota, plus what its
+    ClusterQueue may borrow when Kueue is on (else the pods of a job admitted on borrowed quota would be
+    refused by the namespace)."""
+    if not env.kueue.enabled or env.kueue.borrowing_limit_percent == 0:
+        return team.quota.cpu, team.quota.memory, team.quota.gpus
+    ceiling = Quota.of(team) + borrowing_limit(env, team)
+    return ceiling.cpu, ceiling.mem, ceiling.gpus
+
+
+# --- the queue objects ------------------------------------------------------------------------
+
+
+def resource_flavors() -> list[Obj]:
+    """cpu/memory on any node; GPUs on Spot nodes (their nodeLabels are added to the admitted pod's
+    nodeSelector; the taint keeps pods that do not tolerate Spot off this flavor) or on-demand nodes."""
+    spot = {"nodeLabels": {platform.SPOT_LABEL: "true"},
+            "nodeTaints": [{k: platform.SPOT_TOLERATION[k] for k in ("key", "value", "effect")}]}
+    return [{"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor", "metadata": metadata(name, labels=LABELS),
+             "spec": spec} for name, spec in ((FLAVOR_DEFAULT, {}), (FLAVOR_GPU_SPOT, spot), (FLAVOR_GPU_ON_DEMAND, {}))]
+
+
+def cohort() -> Obj:
+    """The cohort every team's ClusterQueue lends to and borrows from."""
+    return {"apiVersion": platform.KUEUE_API, "kind": "Cohort", "metadata": metadata(COHORT, labels=LABELS), "spec": {}}
+
+
+def _resource(name: str, nominal: str | int, borrowing: str | int) -> Obj:
+    return {"name": name, "nominalQuota": str(nominal), "borrowingLimit": str(borrowing)}
+
+
+def cluster_queue_object(env: Environment, team: Team) -> Obj:
+    """The team's ClusterQueue: its quota as nominal quota, in the cohort, only for its own namespace;
+    it reclaims lent quota by preempting borrowers (fair sharing picks whom)."""
+    borrow = Quota.of(team).percent(env.kueue.borrowing_limit_percent)
+    gpu = platform.GPU_RESOURCE
+    return {
+        "apiVersion": platform.KUEUE_API, "kind": "ClusterQueue",
+        "metadata": metadata(cluster_queue(team.name), labels={**LABELS, "gkeml.io/team": team.name}),
+        "spec": {
+            "cohortName": COHORT,
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.name}},
+            "queueingStrategy": "BestEffortFIFO",
+            "resourceGroups": [
+                {"coveredResources": list(CPU_MEMORY), "flavors": [{"name": FLAVOR_DEFAULT, "resources": [
+                    _resource("cpu", team.quota.cpu, borrow.cpu), _resource("memory", team.quota.memory, borrow.mem)]}]},
+                {"coveredResources": [gpu], "flavors": [
+                    {"name": flavor, "resources": [_resource(gpu, n, _borrowing(env, n))]}
+                    for flavor, n in gpu_split(env, team).items()]},
+            ],
+            "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
+        },
+    }
+
+
+def local_queue_object(team: Team) -> Obj:
+    """The LocalQueue jobs of the team name (label ``kueue.x-k8s.io/queue-name``)."""
+    return {"apiVersion": platform.KUEUE_API, "kind": "LocalQueue",
+            "metadata": metadata(local_queue(team.name), team.name, {**LABELS, "gkeml.io/team": team.name}),
+            "spec": {"clusterQueue": cluster_queue(team.name)}}
+
+
+def queue_objects(env: Environment) -> list[Obj]:
+    """ResourceFlavors, the Cohort, then a ClusterQueue and a LocalQueue per team."""
+    return ([*resource_flavors(), cohort()] + [cluster_queue_object(env, t) for t in env.teams]
+            + [local_queue_object(t) for t in env.teams])
+
+
+# --- the webhook probe (a Helm hook of the queue chart) ---------------------------------------
+
+
+def _hook(weight: int) -> dict[str, str]:
+    return {**HOOK, "helm.sh/hook-weight": str(weight)}
+
+
+def webhook_probe_objects() -> list[Obj]:
+    """A pre-install/pre-upgrade hook Job that succeeds once Kueue's webhook admits a server-side
+    dry-run create of a ResourceFlavor (nothing is stored); the Job controller's backoff retries it.
+    It runs in the Kueue namespace, which Kueue's own Job webhook never intercepts, as a service account
+    that may only create ResourceFlavors; Helm deletes all of it once the Job succeeded."""
+    ns = platform.KUEUE_NAMESPACE
+    probe_flavor = {"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor",
+                    "metadata": {"name": f"gkeml-{PROBE}"}}
+    container = {
+        "name": "probe", "image": platform.KUBECTL_IMAGE, "imagePullPolicy": "IfNotPresent",
+        "command": [platform.KUBECTL_BINARY],
+        "args": ["create", "--dry-run=server", "-o", "name", "-f", PROBE_MANIFEST],
+        "env": [{"name": "HOME", "value": "/tmp"}],  # kubectl's cache; the root filesystem is read-only
+        "resources": resources(PROBE_RESOURCES["cpu"], PROBE_RESOURCES["memory"]),
+        "securityContext": container_security_context(),
+        "volumeMounts": [{"name": "manifest", "mountPath": "/probe", "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    job = {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(PROBE, ns, LABELS, _hook(0)),
+        "spec": {
+            "backoffLimit": PROBE_BACKOFF_LIMIT, "activeDeadlineSeconds": PROBE_DEADLINE_SECONDS,
+            "template": {"metadata": {"labels": {**LABELS, "app.kubernetes.io/name": PROBE}}, "spec": {
+                "restartPolicy": "Never", "serviceAccountName": PROBE,
+                "automountServiceAccountToken": True,  # it calls the API server
+                "securityContext": {"runAsNonRoot": True, "runAsUser": PROBE_UID, "runAsGroup": PROBE_UID,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [container],
+                "volumes": [{"name": "manifest", "configMap": {"name": PROBE}}, {"name": "tmp", "emptyDir": {}}],
+            }},
+        },
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(PROBE, ns, LABELS, _hook(-10))},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
+         "rules": [{"apiGroups": [platform.KUEUE_GROUP], "resources": ["resourceflavors"], "verbs": ["create"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"gkeml-{PROBE}"},
+         "subjects": [{"kind": "ServiceAccount", "name": PROBE, "namespace": ns}]},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(PROBE, ns, LABELS, _hook(-10)),
+         "data": {PROBE_MANIFEST.rsplit("/", 1)[1]: yaml.safe_dump(probe_flavor, sort_keys=False)}},
+        job,
+    ]
+
+
+# --- Kueue itself -----------------------------------------------------------------------------
+
+
+def manager_config(env: Environment) -> Obj:
+    """Kueue's Configuration (``config.kueue.x-k8s.io/v1beta2``): only jobs in team namespaces (opt-in
+    label), only batch/v1 Jobs, all-or-nothing admission (waitForPodsReady), fair sharing."""
+    return {
+        "apiVersion": platform.KUEUE_CONFIG_API, "kind": "Configuration",
+        "manageJobsWithoutQueueName": False,
+        "managedJobsNamespaceSelector": {"matchLabels": {platform.KUEUE_MANAGED_NAMESPACE_LABEL: "true"}},
+        "waitForPodsReady": {
+            "timeout": f"{env.kueue.pods_ready_timeout_minutes}m",
+            "blockAdmission": False,
+            "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": REQUEUE_BACKOFF_BASE_SECONDS,
+                                  "backoffMaxSeconds": REQUEUE_BACKOFF_MAX_SECONDS},
+        },
+        "integrations": {"frameworks": ["batch/job"]},
+        "fairSharing": {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)},
+        "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCES)},
+    }
+
+
+def chart_values(env: Environment) -> Obj:
+    """Values of the official Kueue chart: the released image pinned, requests equal to limits, no
+    visibility API priority and fairness objects (GKE denies them), and :func:`manager_config`."""
+    return {
+        "enableVisibilityAPF": platform.KUEUE_VISIBILITY_APF,
+        "controllerManager": {"manager": {
+            "image": {"repository": platform.KUEUE_IMAGE, "tag": f"v{platform.KUEUE_VERSION}",
+                      "pullPolicy": "IfNotPresent"},
+            "resources": resources(MANAGER_RESOURCES["cpu"], MANAGER_RESOURCES["memory"]),
+        }},
+        "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(manager_config(env), sort_keys=False)},
+    }
+
+
+def namespace_objects() -> list[Obj]:
+    """The Kueue namespace (restricted Pod Security: the manager and the probe meet it), denying ingress
+    except to the manager's ports, which the API server calls (webhooks, visibility API)."""
+    ns = platform.KUEUE_NAMESPACE
+    labels = {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, labels=labels)},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": metadata("default-deny-ingress", ns, LABELS),
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": metadata("allow-kueue-manager-ports", ns, LABELS),
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                  "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in MANAGER_PORTS]}]}},
+    ]
+
+
+@dataclass
+class KueuePlan:
+    """Kueue in one environment: the namespace objects (``kubernetes_manifest``), the chart values,
+    and the objects of the local queue chart (the queue objects and the webhook probe hook)."""
+
+    namespace: list[Obj]
+    chart_values: Obj
+    queues: list[Obj]
+    webhook_probe: list[Obj] = field(default_factory=list)
+
+    def chart_objects(self) -> list[Obj]:
+        """What the queue chart renders: the probe hook, then the queue objects."""
+        return self.webhook_probe + self.queues
+
+
+def kueue_plan(env: Environment) -> KueuePlan | None:
+    """Kueue's part of ``env``'s in-cluster layer, or None when ``kueue.enabled`` is false."""
+    if not env.kueue.enabled:
+        return None
+    return KueuePlan(namespace_objects(), chart_values(env), queue_objects(env), webhook_probe_objects())
