@@ -572,6 +572,38 @@ WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/hel
 WANDB_LAUNCH_AGENT_VALUES = ("launchConfig", "agent")  # top-level values of the launch-agent chart
 TORCH_RENDEZVOUS_ENV = ("MASTER_ADDR", "MASTER_PORT")
 
+# --- fields a controller owns once the object runs --------------------------------
+# A field written by a controller after the first apply must not be in what Terraform applies:
+# with server-side apply (kubernetes_manifest) it gets two managers and every later plan fails
+# with "Apply failed with 1 conflict: conflict with "kube-controller-manager" with subresource
+# "scale" ... .spec.replicas" (hashicorp/terraform-provider-kubernetes-alpha#134). Sources
+# (checked 2026-11-30): kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale,
+# "Migrating Deployments and StatefulSets to horizontal autoscaling" ("it is recommended that the
+# value of spec.replicas of the Deployment and / or StatefulSet be removed from their
+# manifest(s)"; without another owner the field falls back to its default of 1 once, which a
+# `kubectl scale` to the current count avoids); keda.sh/docs/latest/reference/scaledobject-spec
+# (scaleTargetRef.kind defaults to Deployment; KEDA drives the target through an HPA it creates).
+
+
+@dataclass(frozen=True)
+class ControllerOwnedField:
+    """A field of ``kinds`` that ``owner`` writes once an ``autoscaler`` targets the object."""
+
+    kinds: tuple[str, ...]
+    path: tuple[str, ...]
+    owner: str
+    autoscalers: tuple[str, ...]
+
+
+# Autoscaler kinds and the default kind of their spec.scaleTargetRef.
+AUTOSCALER_TARGET_DEFAULT_KIND = {"HorizontalPodAutoscaler": None, "ScaledObject": "Deployment"}
+KEDA_DEFAULT_MAX_REPLICAS = 100  # ScaledObject spec.maxReplicaCount default (same page)
+CONTROLLER_OWNED_FIELDS: tuple[ControllerOwnedField, ...] = (
+    ControllerOwnedField(("Deployment", "StatefulSet", "ReplicaSet"), ("spec", "replicas"),
+                         "the HorizontalPodAutoscaler (kube-controller-manager, through the scale subresource)",
+                         tuple(AUTOSCALER_TARGET_DEFAULT_KIND)),
+)
+
 # --- flex-start (Dynamic Workload Scheduler) for Autopilot GPU Pods ----------------
 # Sources (checked 2026-11): how-to/dws-flex-start-training ("Run a small batch workload with
 # GPUs and Flex-start VMs", Preview, page updated 2026-06-09: an Autopilot Pod asks for flex-start

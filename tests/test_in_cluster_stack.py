@@ -175,6 +175,33 @@ def test_hpa_bounds_and_metrics_come_from_config(stacks, environments, env):
         assert ("External" in types) == bool(svc.autoscaling.external_metric)
 
 
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_terraform_leaves_controller_owned_fields_to_their_controllers(stacks, env):
+    """What the HPA writes (spec.replicas) is not in what Terraform applies: with it, every apply after
+    the first scale-up fails with a server-side-apply conflict. GKE024 is the same check for any file."""
+    from gkeml.rules import check
+    from gkeml.rules.ownership import autoscalers_of
+    from gkeml.rules.engine import Group
+
+    applied = manifests(stacks, env)
+    group = Group(applied)
+    scaled = 0
+    for obj in applied:
+        for owned in platform.CONTROLLER_OWNED_FIELDS:
+            if obj["kind"] in owned.kinds and autoscalers_of(obj, group, owned.autoscalers):
+                scaled += 1
+                node = obj
+                for key in owned.path:
+                    node = node.get(key, {}) if isinstance(node, dict) else {}
+                assert node == {}, f"{obj['kind']}/{obj['metadata']['name']} sets {'.'.join(owned.path)}"
+    assert scaled == len(manifests(stacks, env, "HorizontalPodAutoscaler")) > 0
+    assert not check(applied, rules=["GKE024"])
+    deployment = next(o for o in applied if o["kind"] == "Deployment")
+    with_count = [{**deployment, "spec": {**deployment["spec"], "replicas": 1}}, *applied]
+    (finding,) = check(with_count, rules=["GKE024"])
+    assert finding.field == "spec.replicas" and "HorizontalPodAutoscaler" in finding.message
+
+
 def test_external_metric_scales_on_pubsub_backlog(stacks):
     hpa = next(o for o in manifests(stacks, PROD, "HorizontalPodAutoscaler") if o["metadata"]["name"] == "embed")
     (ext,) = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]

@@ -190,8 +190,7 @@ class InferenceManifests:
         return {
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": metadata(svc.name, self.ns, self.labels),
-            "spec": {
-                "replicas": svc.autoscaling.min_replicas,
+            "spec": {  # no replicas: the HorizontalPodAutoscaler owns the count (rule GKE024)
                 "selector": {"matchLabels": self.selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                 "template": {"metadata": {"labels": self.labels}, "spec": pod_spec},
