@@ -102,6 +102,33 @@ class Names:
         """GCS backend prefix of a stack's state."""
         return f"{self.state_prefix.rstrip('/')}/{stack}"
 
+    # -- platform services (gkeml/config/services.py) ---------------------------------------
+    @property
+    def notifications_topic(self) -> str:
+        """Pub/Sub topic of GKE's cluster notifications (upgrades, security bulletins)."""
+        return f"{self.prefix}-gke-notifications"
+
+    @property
+    def budget_topic(self) -> str:
+        return f"{self.prefix}-budget"
+
+    @property
+    def budget(self) -> str:
+        """Display name of the billing budget (at most 60 characters)."""
+        return f"gkeml {self.env} ({self.project_id})"[:60]
+
+    def channel_topic(self, channel: str) -> str:
+        """Pub/Sub topic of a Pub/Sub notification channel."""
+        return f"{self.prefix}-alerts-{channel}"
+
+    def log_metric(self, what: str) -> str:
+        """A log-based metric of the environment (one project may hold several environments' metrics)."""
+        return f"gkeml/{self.env}/{what}"
+
+    @property
+    def dashboard(self) -> str:
+        return f"gkeml {self.env}"
+
 
 def service_account_email(account_id: str, project: str) -> str:
     """Email of a user-managed service account."""

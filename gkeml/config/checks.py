@@ -16,6 +16,7 @@ from gkeml.config.base import Problem
 from gkeml.config.loader import did_you_mean
 from gkeml.config.model import Environment
 from gkeml.config.roles import workload_role_problem
+from gkeml.config.services import SERVICE_CHECKS
 
 ANY = "*"
 
@@ -168,7 +169,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _prod_guards, _cluster, _identities, _inference, _launch, _endpoints,
+    _prod_guards, _cluster, _identities, _inference, _launch, _endpoints, *SERVICE_CHECKS,
 )
 
 

@@ -22,6 +22,7 @@ from gkeml.config.base import (
     BUCKET_NAME, DNS_LABEL, HOST, NAME, PATTERN_HELP, PROJECT_ID, PROJECT_NUMBER, QUANTITY, ROLE, Cidr, DnsLabel,
     Int32, Labels, Problem, Quantity, ShortName, Strict, at, resolved,
 )
+from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
 
 __all__ = [
     "BUCKET_NAME", "DNS_LABEL", "HOST", "NAME", "PATTERN_HELP", "PROJECT_ID", "QUANTITY", "ROLE", "TIER_DEFAULTS",
@@ -386,6 +387,12 @@ class Environment(Strict):
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
     launch: Optional[Launch] = None
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
+    # platform services (gkeml/config/services.py)
+    registry: Optional[Registry] = Field(None, description="Artifact Registry Docker repositories.")
+    dns: Optional[Dns] = Field(None, description="Cloud DNS A records for the endpoint hosts.")
+    budget: Optional[Budget] = Field(None, description="Cloud Billing budget of the project.")
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
 
     @model_validator(mode="before")
     @classmethod
@@ -424,6 +431,7 @@ class Environment(Strict):
                         bucket.setdefault("location", project["region"].upper())
                 filled.append(bucket)
             data["buckets"] = filled
+        resolve_defaults(data, tier, project.get("region"))
         return data
 
     # -- lookups used by stacks, builders and the estimator --------------------

@@ -26,6 +26,7 @@ from gkeml import platform
 from gkeml.config import ConfigError, parse
 from gkeml.config.loader import ConfigProblem
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Problem, Quantity, ShortName, Strict, at
+from gkeml.config.services import image_problem
 from gkeml.manifests import gib, parse_quantity
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
@@ -336,6 +337,9 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
                 problems.append(((role, "bucket"), f"identity {ident.name!r} cannot {'write' if writable else 'read'} "
                                                    f"{mount.bucket!r}; add it to identities.{ident.name}.{need} "
                                                    f"in {env.name}"))
+    registry_problem = spec.image and image_problem(spec.image, env)
+    if registry_problem:
+        problems.append((("image",), f"{registry_problem} in {env.name}"))
     if spec.compute_class is not None:
         allowed = [c.name for c in env.compute_classes] + list(platform.BUILTIN_COMPUTE_CLASSES)
         if spec.compute_class not in allowed:

@@ -12,6 +12,7 @@ from gkeml.constructs import (
 from gkeml import platform
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, google, pin_google_provider
 from gkeml.naming import Names
+from gkeml.stacks.services import add_platform_services
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
 STORAGE_ANALYTICS_WRITER = "group:cloud-storage-analytics@google.com"
@@ -110,6 +111,7 @@ class CloudStack(TerraformStack):
             ), depends_on=apis)
             for e in env.endpoints
         }
+        self.services = add_platform_services(self, env, names, depends_on=apis)
         self._outputs()
 
     def _outputs(self) -> None:
