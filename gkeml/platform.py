@@ -581,6 +581,11 @@ PREEMPTIBLE_QUOTA_PREFIX = "PREEMPTIBLE_"
 CPU_QUOTA_METRIC = "CPUS"
 
 
+# Autopilot runs Pods of the general-purpose platform (no compute class) on E2 VMs
+# (concepts/autopilot-compute-classes, "General-purpose"): their vCPUs count against E2's quota.
+AUTOPILOT_GENERAL_PURPOSE_FAMILY = "e2"
+
+
 def family_cpu_quota_metric(machine_family: str) -> str:
     """The family's own vCPU quota metric name (``g2`` -> ``G2_CPUS``); used when the region lists it."""
     return f"{machine_family.split('-')[0].upper()}_CPUS"

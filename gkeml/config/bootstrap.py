@@ -22,10 +22,9 @@ from gkeml.config.model import (
     BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
 )
 from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
-from gkeml.config.services import DEFAULT_PUSHER
+from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
-SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
 GIT_REF = r"^refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}$"  # no ':' (it separates ref and environment)
 GITHUB_ENVIRONMENT = r"^[A-Za-z0-9._-]{1,255}$"
@@ -35,7 +34,6 @@ PATTERN_HELP.update({
     GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
     GITHUB_NUMERIC_ID: "the numeric ID (gh api repos/OWNER/REPO --jq .id,.owner.id)",
     GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
-    SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
     POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
 })
 

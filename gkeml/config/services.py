@@ -16,17 +16,23 @@ from typing import TYPE_CHECKING, Annotated, Any, Iterator, Literal, Optional
 
 from pydantic import Field, model_validator
 
-from gkeml import platform
-from gkeml.config.base import Problem, Strict, at, resolved
+from gkeml import naming, platform
+from gkeml.config.base import DNS_LABEL, PATTERN_HELP, Problem, ShortName, Strict, at, resolved
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
 
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"
-SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
-ZONE_NAME = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+SERVICE_ACCOUNT_ID = naming.SERVICE_ACCOUNT_ID.pattern
+ZONE_NAME = DNS_LABEL  # Cloud DNS zone names: the same rule as a DNS label
 DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$"
-SHORT = r"^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$"
+
+PATTERN_HELP.update({
+    EMAIL: "an email address such as ml-oncall@example.com",
+    SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
+    DOMAIN: "a DNS name such as ml.example.com",
+    platform.BILLING_ACCOUNT_ID: "a billing account ID such as 01A2B3-C4D5E6-F7A8B9 (`gcloud billing accounts list`)",
+})
 
 # What a tier means for these sections when the file does not say otherwise (prod's is enforced).
 SERVICE_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -44,7 +50,8 @@ class Repository(Strict):
     """A Docker repository of the environment's Artifact Registry, with its cleanup policy."""
 
     name: str = Field(pattern=platform.ARTIFACT_REGISTRY_REPOSITORY_ID, max_length=63,
-                      description="Repository id, e.g. training; images are LOCATION-docker.pkg.dev/PROJECT/NAME/IMAGE.")
+                      description="Repository id, e.g. training; images are "
+                                  "LOCATION-docker.pkg.dev/PROJECT/NAME/IMAGE.")
     description: str = Field("", max_length=256)
     keep_versions: int = Field(10, ge=1, le=1000, description="Keep the N most recent versions of every image, "
                                                              "whatever the delete rules say.")
@@ -153,7 +160,7 @@ class Budget(Strict):
 class Channel(Strict):
     """A Cloud Monitoring notification channel: an email address, or a Pub/Sub topic this environment creates."""
 
-    name: str = Field(pattern=SHORT, description="Channel name (referenced by alerts and the budget).")
+    name: ShortName = Field(description="Channel name (referenced by alerts and the budget).")
     email: Optional[str] = Field(None, pattern=EMAIL, max_length=254)
     pubsub: bool = Field(False, description="Publish to the topic <prefix>-alerts-<name>.")
 

@@ -134,8 +134,8 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class _Workload:
-    """What the estimator needs of an inference service or a training budget."""
+class Workload:
+    """What the estimator (and the capacity preflight) needs of an inference service or a training budget."""
 
     key: str
     cpu: float
@@ -209,7 +209,7 @@ class Estimator:
     def estimate(self, env: Environment) -> Estimate:
         """Every line item of ``env``: cluster, workloads, buckets, endpoints."""
         items = self._cluster()
-        items += [self._workload(w) for w in self._workloads(env)]
+        items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
         items += self._endpoints([e.name for e in env.endpoints])
         warnings = []
@@ -251,7 +251,7 @@ class Estimator:
         return items
 
     # -- workloads -------------------------------------------------------------------
-    def _workload(self, w: _Workload) -> LineItem:
+    def _workload(self, w: Workload) -> LineItem:
         self._begin()
         if w.gpu:
             return self._gpu_workload(w)
@@ -263,7 +263,7 @@ class Estimator:
     def _machine_hour(self, name: str, spot: bool) -> float:
         return self._price(f"machines.{name}.{'spot_hour' if spot else 'on_demand_hour'}")
 
-    def _pod_workload(self, w: _Workload) -> LineItem:
+    def _pod_workload(self, w: Workload) -> LineItem:
         cls_name = w.compute_class if w.compute_class in self.prices.autopilot.pod else platform.GENERAL_PURPOSE.name
         cls = platform.COMPUTE_CLASSES.get(cls_name, platform.GENERAL_PURPOSE)
         cpu, mem = autopilot_requests(w.cpu, w.memory_gib, cls, w.key)
@@ -304,7 +304,7 @@ class Estimator:
                 return name, per_node
         raise CostError(f"{what}: {cpu:g} vCPU / {mem:g} GiB fits no {family}* machine in the price table")
 
-    def _gpu_machine(self, w: _Workload) -> str:
+    def gpu_machine(self, w: Workload) -> str:
         """The cheapest machine for ``w.gpu_count`` GPUs whose allocatable fits the Pod."""
         gpu = platform.gpu(w.gpu)
         limits = gpu.range_for(w.gpu_count)
@@ -328,8 +328,8 @@ class Estimator:
         self._price("standard.daemonset_per_node")
         return min(fitting, key=lambda n: self.prices.machines[n].on_demand_hour)
 
-    def _gpu_workload(self, w: _Workload) -> LineItem:
-        name = self._gpu_machine(w)
+    def _gpu_workload(self, w: Workload) -> LineItem:
+        name = self.gpu_machine(w)
         machine = self.prices.machines[name]
         vm_hour = self._machine_hour(name, w.spot)
         if self.prices.gpus[w.gpu].attached_gpu_hour is not None:
@@ -426,7 +426,8 @@ class Estimator:
         free = self._price("artifact_registry.free_gib")
         rate = self._price("artifact_registry.storage_gib_month")
         month = max(0.0, size - free) * rate
-        basis = f"{size:g} GiB in {len(registry.repositories)} repositories ({rate:g}/GiB-month after {free:g} GiB free)"
+        basis = (f"{size:g} GiB in {len(registry.repositories)} repositories "
+                 f"({rate:g}/GiB-month after {free:g} GiB free)")
         if scans:
             scan = self._price("artifact_registry.scan_per_image")
             month += scans * scan
@@ -441,7 +442,7 @@ class Estimator:
         components = set(mon.components)
         kube_state = len(components & KUBE_STATE_COMPONENTS)
         gpu_hours, replica_hours = ZERO, ZERO
-        for w in self._workloads(env):
+        for w in self.workloads(env):
             lo, hi = w.replicas
             replica_hours += Cost(lo * w.hours, hi * w.hours)
             if w.gpu:
@@ -467,12 +468,12 @@ class Estimator:
                  f"{self.prices.monitoring.alert_condition_month:g}/month")
         return LineItem("monitoring", basis, cost, cost, estimated=self._estimated())
 
-    def _workloads(self, env: Environment) -> list[_Workload]:
+    def workloads(self, env: Environment) -> list[Workload]:
         """The inference services and training budgets as the estimator sees them."""
         found = []
         for svc in env.inference:
             hpd = svc.hours_per_day
-            found.append(_Workload(
+            found.append(Workload(
                 key=f"inference/{svc.name}", cpu=parse_quantity(svc.cpu), memory_gib=gib(svc.memory),
                 gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class,
                 replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
@@ -480,7 +481,7 @@ class Estimator:
             ))
         for job in env.training:
             hours = job.hours_per_day * job.days_per_month
-            found.append(_Workload(
+            found.append(Workload(
                 key=f"training/{job.name}", cpu=parse_quantity(job.cpu), memory_gib=gib(job.memory),
                 gpu=job.gpu, gpu_count=job.gpu_count, spot=job.spot, compute_class=None,
                 replicas=(job.nodes, job.nodes), hours=hours,
