@@ -230,6 +230,8 @@ def test_upgrade_and_security_notices_go_to_a_topic_of_the_project(stacks, envir
     e, stack = environments[env], stacks[env]
     config = cluster(stack).get("notification_config")
     topics = by(resources(stack, "google_pubsub_topic"), "name")
+    services = {s["service"] for s in resources(stack, "google_project_service")}
+    assert (platform.PUBSUB_API in services) is bool(topics)  # enabled exactly when a topic exists
     if not e.upgrade_notices.enabled:
         assert config is None and Names.of(e).notifications_topic not in topics
         return
