@@ -47,6 +47,11 @@ DRAWN = {
     "kubernetes_namespace", "kubernetes_namespace_v1", "kubernetes_service_account", "kubernetes_service_account_v1",
     "kubernetes_service", "kubernetes_service_v1", "kubernetes_ingress_v1", "kubernetes_deployment",
     "kubernetes_deployment_v1", "kubernetes_manifest", "helm_release", "kubernetes_secret", "kubernetes_secret_v1",
+    # platform services
+    "google_artifact_registry_repository", "google_artifact_registry_repository_iam_member", "google_dns_managed_zone",
+    "google_dns_record_set", "google_billing_budget", "google_pubsub_topic", "google_pubsub_topic_iam_member",
+    "google_monitoring_notification_channel", "google_monitoring_alert_policy", "google_monitoring_dashboard",
+    "google_logging_metric",
 }
 
 
@@ -239,6 +244,10 @@ class _Builder:
             "google_service_account": self.gsa, "google_storage_bucket": self.bucket,
             "google_secret_manager_secret": self.secret, "google_compute_global_address": self.address,
             "google_compute_managed_ssl_certificate": self.certificate,
+            "google_artifact_registry_repository": self.repository, "google_dns_managed_zone": self.zone,
+            "google_pubsub_topic": self.topic, "google_monitoring_notification_channel": self.channel,
+            "google_monitoring_alert_policy": self.alert, "google_monitoring_dashboard": self.dashboard,
+            "google_logging_metric": self.log_metric, "google_billing_budget": self.budget,
         }
         for rtype, name, body in self.each(self.cloud, self.sources[0]):  # nodes first, then edges between them
             if rtype in handlers:
@@ -250,6 +259,7 @@ class _Builder:
             self.cluster_edges(name, body)
         for rtype, name, body in self.each(self.cloud, self.sources[0]):
             self.grant(rtype, name, body)
+        self.service_edges()
         if self.k8s:
             _InCluster(self).build()
         return self.g
@@ -316,6 +326,104 @@ class _Builder:
             if any(d in str(addr.get("description", "")) for d in domains):
                 self.g.edge(nid, self.rid("google_compute_global_address", addr_name), "served on", dotted=True)
 
+    # -- platform services -----------------------------------------------------------
+    def repository(self, name: str, body: dict) -> None:
+        extra = [f"{body.get('format', '').lower()} · {body.get('location')}"]
+        if _one(body.get("docker_config")).get("immutable_tags"):
+            extra.append("immutable tags")
+        if _one(body.get("vulnerability_scanning_config")).get("enablement_config") == "INHERITED":
+            extra.append("scanned")
+        self.g.node(self.rid("google_artifact_registry_repository", name),
+                    f"repository {body.get('repository_id')}\n{' · '.join(extra)}", "bucket", self.project,
+                    ("registry", "Artifact Registry"))
+
+    def zone(self, name: str, body: dict) -> None:
+        dnssec = _one(body.get("dnssec_config")).get("state") == "on"
+        self.g.node(self.rid("google_dns_managed_zone", name),
+                    f"DNS zone {body.get('name')}\n{body.get('dns_name')}{' · DNSSEC' if dnssec else ''}", "box",
+                    self.project, ("dns", "Cloud DNS"))
+
+    def _services_group(self, *path: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        return (self.project, *path)
+
+    def topic(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_pubsub_topic", name), f"topic {body.get('name')}", "box",
+                    *self._services_group(("pubsub", "Pub/Sub")))
+
+    def channel(self, name: str, body: dict) -> None:
+        labels = body.get("labels") or {}
+        where = labels.get("email_address") or "Pub/Sub"
+        self.g.node(self.rid("google_monitoring_notification_channel", name),
+                    f"channel {body.get('type')}\n{where}", "box",
+                    *self._services_group(("monitoring", "Cloud Monitoring")))
+
+    def alert(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_monitoring_alert_policy", name), f"alert {body.get('display_name')}", "box",
+                    *self._services_group(("monitoring", "Cloud Monitoring")))
+
+    def dashboard(self, name: str, body: dict) -> None:
+        try:
+            title = json.loads(body.get("dashboard_json", "{}")).get("displayName", name)
+        except ValueError:
+            title = name
+        self.g.node(self.rid("google_monitoring_dashboard", name), f"dashboard {title}", "box",
+                    *self._services_group(("monitoring", "Cloud Monitoring")))
+
+    def log_metric(self, name: str, body: dict) -> None:
+        self.g.node(self.rid("google_logging_metric", name), f"log metric {body.get('name')}", "box",
+                    *self._services_group(("monitoring", "Cloud Monitoring")))
+
+    def budget(self, name: str, body: dict) -> None:
+        amount = _one(_one(body.get("amount")).get("specified_amount"))
+        rules = [f"{r.get('threshold_percent', 0) * 100:g} %"
+                 + (" forecast" if r.get("spend_basis") == "FORECASTED_SPEND" else "")
+                 for r in body.get("threshold_rules", [])]
+        self.g.node(self.rid("google_billing_budget", name),
+                    f"budget {amount.get('units')} {amount.get('currency_code')}/month\nalerts at {', '.join(rules)}",
+                    "box", self.project)
+
+    def _refs(self, value: Any) -> list[tuple[str, str]]:
+        values = value if isinstance(value, list) else [value]
+        return [r for r in (self.ref(v) for v in values) if r]
+
+    def service_edges(self) -> None:
+        """Records to their static IPs, alerts and budgets to their channels and topics, metrics to alerts,
+        the cluster to its notification topic."""
+        res = self.cloud.get("resource", {})
+        for name, body in res.get("google_dns_record_set", {}).items():
+            zone = self.ref(body.get("managed_zone"))
+            src = self.rid(*zone) if zone else self.g.node(_id("zone", str(body.get("managed_zone"))),
+                                                           f"DNS zone {body.get('managed_zone')}\n(existing)", "box",
+                                                           self.project, ("dns", "Cloud DNS"))
+            for target in self._refs(body.get("rrdatas")):
+                self.g.edge(src, self.rid(*target), f"A {str(body.get('name', '')).rstrip('.')}")
+        for name, body in res.get("google_monitoring_alert_policy", {}).items():
+            nid = self.rid("google_monitoring_alert_policy", name)
+            for channel in self._refs(body.get("notification_channels")):
+                self.g.edge(nid, self.rid(*channel), "notifies")
+            for condition in body.get("conditions", []):
+                metric = re.search(r'logging\.googleapis\.com/user/([^"]+)"',
+                                   str(_one(condition.get("condition_threshold")).get("filter", "")))
+                for mname, mbody in res.get("google_logging_metric", {}).items():
+                    if metric and mbody.get("name") == metric.group(1):
+                        self.g.edge(self.rid("google_logging_metric", mname), nid, "counted by", dotted=True)
+        for name, body in res.get("google_monitoring_notification_channel", {}).items():
+            for topic in self._refs((body.get("labels") or {}).get("topic")):
+                self.g.edge(self.rid("google_monitoring_notification_channel", name), self.rid(*topic), "publishes")
+        for name, body in res.get("google_billing_budget", {}).items():
+            nid = self.rid("google_billing_budget", name)
+            rule = _one(body.get("all_updates_rule"))
+            for channel in self._refs(rule.get("monitoring_notification_channels")):
+                self.g.edge(nid, self.rid(*channel), "alerts")
+            for topic in self._refs(rule.get("pubsub_topic")):
+                self.g.edge(nid, self.rid(*topic), "publishes")
+        for name, body in res.get("google_container_cluster", {}).items():
+            pubsub = _one(_one(body.get("notification_config")).get("pubsub"))
+            for topic in self._refs(pubsub.get("topic")):
+                events = _one(pubsub.get("filter")).get("event_type", [])
+                label = "notices" + (f": {len(events)} kinds" if events else "")
+                self.g.edge(self.rid("google_container_cluster", name), self.rid(*topic), label, dotted=True)
+
     def cluster_edges(self, name: str, body: dict) -> None:
         cid = self.rid("google_container_cluster", name)
         sub = self.ref(body.get("subnetwork"))
@@ -339,6 +447,10 @@ class _Builder:
             target = self.ref(body.get("service_account_id"))
         elif rtype == "google_project_iam_member":
             target = ("project", "iam")
+        elif rtype == "google_artifact_registry_repository_iam_member":
+            target = self.ref(body.get("repository"))
+        elif rtype == "google_pubsub_topic_iam_member":
+            target = self.ref(body.get("topic"))
         else:
             return
         if target is None:

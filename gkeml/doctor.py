@@ -53,13 +53,15 @@ CDKTF_CLI_PACKAGE = "cdktf-cli"
 TOOL_TIMEOUT_SECONDS = 60
 API_TIMEOUT_SECONDS = 30.0
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+NO_CREDENTIALS = ("no Google credentials found: run `gcloud auth application-default login` "
+                  "(or set GOOGLE_APPLICATION_CREDENTIALS)")
 
 
 @dataclass
 class Check:
     """One row of the report: what was compared, the verdict, and what to do about it."""
 
-    area: str  # "cluster" or "toolchain"
+    area: str  # "cluster", "dns", "certificate", "quota" or "toolchain"
     name: str
     status: str  # ok | warn | drift
     expected: str
@@ -101,38 +103,37 @@ class DoctorError(Exception):
 # --- the client -----------------------------------------------------------------
 
 
-def cluster_client(endpoint: str | None = None) -> "ClusterManagerClient":
-    """A ``ClusterManagerClient`` on the REST transport.
-
-    Without ``endpoint``: Google's API with Application Default Credentials. With an
-    ``https://`` endpoint: that server with the same credentials. With an ``http://``
-    endpoint (loopback only, e.g. a local test server): no credentials at all, so a
-    token is never sent in clear text.
-    """
+def endpoint_credentials(endpoint: str | None, flag: str = "--endpoint") -> tuple[object | None, str | None]:
+    """(credentials, base URL) for a Google API at ``endpoint``: (None, None) for Google's own API with
+    Application Default Credentials; an ``https://`` base URL with the same credentials; an ``http://``
+    base URL (loopback only, e.g. a local test server) with no credentials at all, so a token is never
+    sent in clear text. DoctorError names ``flag`` when the URL is not one of these."""
     from google.auth.credentials import AnonymousCredentials
+
+    if endpoint is None:
+        return None, None
+    url = urlparse(endpoint)
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+        raise DoctorError(f"{flag} {endpoint!r} is not a base URL like https://container.googleapis.com")
+    if url.scheme == "http":
+        if url.hostname not in LOOPBACK_HOSTS:
+            raise DoctorError(f"{flag} {endpoint!r}: plain http is allowed only to "
+                              f"{', '.join(LOOPBACK_HOSTS)}; use https")
+        return AnonymousCredentials(), endpoint.rstrip("/")
+    return None, endpoint.rstrip("/")
+
+
+def cluster_client(endpoint: str | None = None) -> "ClusterManagerClient":
+    """A ``ClusterManagerClient`` on the REST transport, at ``endpoint`` (see :func:`endpoint_credentials`)."""
     from google.auth.exceptions import DefaultCredentialsError
     from google.cloud.container_v1 import ClusterManagerClient
 
-    credentials = None
-    options = None
-    if endpoint is not None:
-        url = urlparse(endpoint)
-        if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
-            raise DoctorError(f"--endpoint {endpoint!r} is not a base URL like https://container.googleapis.com")
-        if url.scheme == "http":
-            if url.hostname not in LOOPBACK_HOSTS:
-                raise DoctorError(
-                    f"--endpoint {endpoint!r}: plain http is allowed only to {', '.join(LOOPBACK_HOSTS)}; use https"
-                )
-            credentials = AnonymousCredentials()
-        options = {"api_endpoint": endpoint.rstrip("/")}
+    credentials, base = endpoint_credentials(endpoint)
+    options = {"api_endpoint": base} if base else None
     try:
         return ClusterManagerClient(transport="rest", credentials=credentials, client_options=options)
     except DefaultCredentialsError:
-        raise DoctorError(
-            "no Google credentials found: run `gcloud auth application-default login` "
-            "(or set GOOGLE_APPLICATION_CREDENTIALS)"
-        ) from None
+        raise DoctorError(NO_CREDENTIALS) from None
 
 
 def _api_advice(exc: Exception, what: str, project: str) -> str:
@@ -358,8 +359,10 @@ def _pinned_cdktf(root: Path) -> str | None:
 
 
 def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *,
-             endpoint: str | None = None, root: Path | None = None, toolchain: bool = True) -> Report:
-    """Run every check for ``env``; the cluster part stops at the first API error (``Report.error``)."""
+             endpoint: str | None = None, root: Path | None = None, toolchain: bool = True,
+             compute_endpoint: str | None = None, dns_server: str | None = None, services: bool = True) -> Report:
+    """Run every check for ``env``; the cluster part and the services part (DNS, certificates, quotas:
+    :mod:`gkeml.preflight`) each stop at their first API error (``Report.error``)."""
     names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
     try:
@@ -368,6 +371,13 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
             report.checks += check_cluster(env, client or cluster_client(endpoint))
     except DoctorError as exc:
         report.error = str(exc)
+    if services:
+        from gkeml.preflight import check_services
+
+        try:
+            report.checks += check_services(env, compute_endpoint=compute_endpoint, dns_server=dns_server)
+        except DoctorError as exc:
+            report.error = report.error or str(exc)
     if toolchain:
         report.checks += check_toolchain(root or Path.cwd())
     return report

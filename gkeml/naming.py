@@ -102,6 +102,33 @@ class Names:
         """GCS backend prefix of a stack's state."""
         return f"{self.state_prefix.rstrip('/')}/{stack}"
 
+    # -- platform services (gkeml/config/services.py) ---------------------------------------
+    @property
+    def notifications_topic(self) -> str:
+        """Pub/Sub topic of GKE's cluster notifications (upgrades, security bulletins)."""
+        return f"{self.prefix}-gke-notifications"
+
+    @property
+    def budget_topic(self) -> str:
+        return f"{self.prefix}-budget"
+
+    @property
+    def budget(self) -> str:
+        """Display name of the billing budget (at most 60 characters)."""
+        return f"gkeml {self.env} ({self.project_id})"[:60]
+
+    def channel_topic(self, channel: str) -> str:
+        """Pub/Sub topic of a Pub/Sub notification channel."""
+        return f"{self.prefix}-alerts-{channel}"
+
+    def log_metric(self, what: str) -> str:
+        """A log-based metric of the environment (one project may hold several environments' metrics)."""
+        return f"gkeml/{self.env}/{what}"
+
+    @property
+    def dashboard(self) -> str:
+        return f"gkeml {self.env}"
+
 
 def gkeml_labels(env: str, layer: str | None = None) -> dict[str, str]:
     """The labels gkeml puts on every labelable Google Cloud resource it creates (provider default_labels)."""
@@ -123,7 +150,7 @@ def service_account_email(account_id: str, project: str) -> str:
 # (account id 6-30), cloud.google.com/storage/docs/buckets#naming (3-63, no "goog" prefix, no "google").
 RFC1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 CLUSTER_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
-SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+SERVICE_ACCOUNT_ID = re.compile(platform.SERVICE_ACCOUNT_ID)
 BUCKET = re.compile(r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$")
 
 

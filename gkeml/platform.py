@@ -69,6 +69,8 @@ WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser"
 # Secret Manager secret ids: [A-Za-z0-9_-], at most 255 (cloud.google.com/secret-manager/docs/creating-and-accessing-secrets).
 SECRET_ID_MAX_LENGTH = 255
+# A service account's id (the part before @): iam/docs/service-accounts-create, 6-30 characters.
+SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 # Every namespace has it; pods that name no service account run as it.
 DEFAULT_SERVICE_ACCOUNT = "default"
 
@@ -541,6 +543,11 @@ GITHUB_REF_ENV_MAPPING = (
 TERRAFORM_GCS_LOCK_SUFFIX = ".tflock"
 
 
+def github_ref_principal_set(project_number: str, pool: str, ref: str) -> str:
+    """IAM member for every workflow job of one git ref (``attribute.ref``), in any GitHub environment."""
+    return f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/attribute.ref/{ref}"
+
+
 def github_ref_environment_principal_set(project_number: str, pool: str, ref: str, environment: str) -> str:
     """IAM member for workflow jobs of one git ref that run in one GitHub environment
     (so they passed that environment's protection rules); needs :data:`GITHUB_REF_ENV_MAPPING`."""
@@ -639,3 +646,138 @@ def get_credentials_command(cluster: str, location: str, project_id: str, dns_en
     """The gcloud command that writes (and selects) the kubeconfig context of a cluster."""
     command = f"gcloud container clusters get-credentials {cluster} --region {location} --project {project_id}"
     return command + " --dns-endpoint" if dns_endpoint else command
+
+
+# --- platform services: image registry, DNS, budgets, observability, notices, quotas ----------
+# Artifact Registry (cloud.google.com/artifact-registry/docs/docker/names, .../repositories/cleanup-policy,
+# .../analysis: checked 2026-11-30; google provider website/docs/r/artifact_registry_repository at v7.45.0):
+# Docker images are named LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE; repository ids are 1-63 of
+# a-z 0-9 '-', starting with a letter; a cleanup policy deletes what a DELETE policy matches unless a KEEP
+# policy matches it too (KEEP wins); `immutable_tags` stops tags from being moved or deleted; scanning of
+# pushed images (`vulnerability_scanning_config.enablement_config = INHERITED`) follows the project's
+# Container Scanning API (Artifact Analysis).
+ARTIFACT_REGISTRY_DOCKER_HOST_SUFFIX = "-docker.pkg.dev"
+ARTIFACT_REGISTRY_REPOSITORY_ID = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+ARTIFACT_REGISTRY_READER_ROLE = "roles/artifactregistry.reader"
+ARTIFACT_REGISTRY_WRITER_ROLE = "roles/artifactregistry.writer"
+CONTAINER_SCANNING_API = "containerscanning.googleapis.com"
+# Multi-regions an Artifact Registry repository may use besides a region.
+ARTIFACT_REGISTRY_MULTI_REGIONS = ("us", "europe", "asia")
+
+
+def docker_registry_host(location: str) -> str:
+    """Host of the Docker repositories of an Artifact Registry location (``us-central1-docker.pkg.dev``)."""
+    return f"{location}{ARTIFACT_REGISTRY_DOCKER_HOST_SUFFIX}"
+
+
+# Cloud DNS (cloud.google.com/dns/docs/zones, /dns/docs/dnssec-config; checked 2026-11-30): a managed zone
+# name is 1-63 of a-z 0-9 '-' starting with a letter; its dns_name ends with a dot; DNSSEC defaults to
+# RSASHA256 keys when no key specs are given.
+DNS_API = "dns.googleapis.com"
+DNS_DEFAULT_TTL_SECONDS = 300
+
+# Cloud Billing budgets (cloud.google.com/billing/docs/how-to/budgets, .../budgets-programmatic-notifications;
+# google provider website/docs/r/billing_budget at v7.45.0; checked 2026-11-30): the Budget API is called
+# with a quota project (a user's ADC needs `billing_project` + `user_project_override`); threshold rules are
+# fractions (1.0 = 100 %) on CURRENT_SPEND or FORECASTED_SPEND; at most 5 Monitoring channels, email only;
+# a Pub/Sub topic needs the caller to hold pubsub.topics.setIamPolicy on it (the API then lets
+# billing-budget-alert@system.gserviceaccount.com publish); billing account ids are XXXXXX-XXXXXX-XXXXXX.
+BILLING_BUDGETS_API = "billingbudgets.googleapis.com"
+BILLING_ACCOUNT_ID = r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$"
+BUDGET_MAX_CHANNELS = 5
+BUDGET_COSTS_MANAGER_ROLE = "roles/billing.costsManager"  # on the billing account: create and edit budgets
+BUDGET_VIEWER_ROLE = "roles/billing.viewer"  # on the billing account: read them
+
+# Pub/Sub (cloud.google.com/pubsub/docs/create-topic: topic ids 3-255 characters, start with a letter,
+# not "goog").
+PUBSUB_API = "pubsub.googleapis.com"
+PUBSUB_PUBLISHER_ROLE = "roles/pubsub.publisher"
+
+# GKE cluster notifications (concepts/cluster-notifications, how-to/cluster-notifications; google provider
+# container_cluster notification_config at v7.45.0; checked 2026-11-30): GKE publishes to a topic in the
+# cluster's own project, where its service agent holds roles/container.serviceAgent, which includes
+# pubsub.topics.publish (github.com/darkbitio/gcp-iam-role-permissions roles/container.serviceAgent at
+# 8ab2a6ff8d7e977c4feb6b60a377883d45560050, 2026-08-22): no grant is needed.
+CLUSTER_NOTIFICATION_EVENTS = ("UPGRADE_AVAILABLE_EVENT", "UPGRADE_EVENT", "SECURITY_BULLETIN_EVENT",
+                               "UPGRADE_INFO_EVENT")
+DEFAULT_CLUSTER_NOTIFICATION_EVENTS = ("UPGRADE_AVAILABLE_EVENT", "UPGRADE_EVENT", "SECURITY_BULLETIN_EVENT")
+
+# Managed Service for Prometheus and GKE's metric packages (how-to/configure-metrics, how-to/dcgm-metrics,
+# concepts/kube-state-metrics; google provider container_cluster monitoring_config at v7.45.0; checked
+# 2026-11-30): SYSTEM_COMPONENTS is always on (and required on Autopilot); every other package is opt-in
+# and billed per sample as Managed Service for Prometheus; the list replaces, it does not add. DCGM
+# installs NVIDIA's DCGM exporter on GPU nodes (Google-managed drivers) and sends DCGM_FI_* metrics to
+# Managed Service for Prometheus.
+MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "SCHEDULER", "CONTROLLER_MANAGER", "STORAGE", "HPA",
+                         "POD", "DAEMONSET", "DEPLOYMENT", "STATEFULSET", "KUBELET", "CADVISOR", "DCGM", "JOBSET")
+REQUIRED_MONITORING_COMPONENT = "SYSTEM_COMPONENTS"
+DEFAULT_MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "HPA", "DCGM")
+# NVIDIA DCGM fields (docs.nvidia.com/datacenter/dcgm/latest/dcgm-api/dcgm-api-field-ids.html): GPU
+# utilisation in percent, framebuffer memory used in MiB.
+DCGM_GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"
+DCGM_FB_USED = "DCGM_FI_DEV_FB_USED"
+# The DCGM exporter labels each GPU with the Pod using it (namespace, pod, container); Managed Service for
+# Prometheus keeps `namespace` for the scrape target (the exporter's own namespace), and Prometheus renames
+# a scraped label that collides with a target label to exported_<name> (prometheus.io/docs/prometheus/latest/
+# configuration/configuration, honor_labels). Verify on a live cluster before relying on per-team panels.
+DCGM_WORKLOAD_NAMESPACE_LABEL = "exported_namespace"
+# kube-state metrics of the HPA package (kubernetes/kube-state-metrics docs/metrics/workload/
+# horizontalpodautoscaler-metrics.md, the names GKE's HPA package keeps).
+HPA_MAX_REPLICAS_METRIC = "kube_horizontalpodautoscaler_spec_max_replicas"
+HPA_CURRENT_REPLICAS_METRIC = "kube_horizontalpodautoscaler_status_current_replicas"
+POD_PHASE_METRIC = "kube_pod_status_phase"
+# Kubernetes events reach Cloud Logging as log `events` on resource k8s_cluster (Job events, whose involved
+# object is neither a Pod nor a Node), jsonPayload = the Event (GoogleCloudPlatform/k8s-stackdriver
+# event-exporter/sinks/stackdriver/sink_config.go and monitored_resource_factory.go at 673c7dd8, 2026-08-18);
+# the Job controller's failure reasons (k8s.io/api batch/v1 types.go JobReason*).
+KUBERNETES_EVENTS_LOG = "events"
+JOB_FAILURE_REASONS = ("BackoffLimitExceeded", "DeadlineExceeded", "MaxFailedIndexesExceeded", "PodFailurePolicy")
+# A preempted Spot (or preemptible) VM is a Compute Engine system event (cloud.google.com/compute/docs/
+# instances/spot "Detect preemption"; google/skills cloud-logging-query-generation query_compute_engine.md).
+PREEMPTION_LOG_FILTER = ('resource.type="gce_instance" AND log_id("cloudaudit.googleapis.com/system_event") '
+                         'AND protoPayload.methodName="compute.instances.preempted"')
+# HTTPS load balancer latency as Cloud Monitoring names it in PromQL (cloud.google.com/monitoring/api/metrics_gcp
+# loadbalancing https/total_latencies; PromQL mapping of distribution metrics: .../promql/promql-mapping).
+LB_LATENCY_PROMQL_METRIC = "loadbalancing_googleapis_com:https_total_latencies_bucket"
+# Cloud Monitoring notification channels (cloud.google.com/monitoring/support/notification-options): a Pub/Sub
+# channel publishes as the project's Monitoring notification service agent, which needs roles/pubsub.publisher
+# on the topic; the agent is created with the project's first Pub/Sub channel.
+
+
+def monitoring_notification_agent(project_number: str) -> str:
+    """IAM member of the service agent Cloud Monitoring publishes Pub/Sub notifications as."""
+    return f"serviceAccount:service-{project_number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+
+
+# Compute Engine regional quotas (cloud.google.com/compute/resource-usage "GPU quota", "CPU quota",
+# "Preemptible quota"; REST regions.get returns quotas[] of {metric, limit, usage}; checked 2026-11-30):
+# GPUs count against NVIDIA_<MODEL>_GPUS; Spot and flex-start VMs against PREEMPTIBLE_NVIDIA_<MODEL>_GPUS
+# (and PREEMPTIBLE_CPUS) when the project has preemptible quota, else against the regular quota; vCPUs of a
+# machine family with its own quota (e.g. A2_CPUS, N2_CPUS) count there, all others against CPUS.
+GPU_QUOTA_METRICS: dict[str, str] = {
+    "nvidia-tesla-t4": "NVIDIA_T4_GPUS",
+    "nvidia-l4": "NVIDIA_L4_GPUS",
+    "nvidia-tesla-a100": "NVIDIA_A100_GPUS",
+    "nvidia-a100-80gb": "NVIDIA_A100_80GB_GPUS",
+    "nvidia-h100-80gb": "NVIDIA_H100_GPUS",
+    "nvidia-h100-mega-80gb": "NVIDIA_H100_MEGA_GPUS",
+    "nvidia-h200-141gb": "NVIDIA_H200_GPUS",
+    "nvidia-b200": "NVIDIA_B200_GPUS",
+}
+PREEMPTIBLE_QUOTA_PREFIX = "PREEMPTIBLE_"
+CPU_QUOTA_METRIC = "CPUS"
+
+
+# Autopilot runs Pods of the general-purpose platform (no compute class) on E2 VMs
+# (concepts/autopilot-compute-classes, "General-purpose"): their vCPUs count against E2's quota.
+AUTOPILOT_GENERAL_PURPOSE_FAMILY = "e2"
+
+
+def family_cpu_quota_metric(machine_family: str) -> str:
+    """The family's own vCPU quota metric name (``g2`` -> ``G2_CPUS``); used when the region lists it."""
+    return f"{machine_family.split('-')[0].upper()}_CPUS"
+
+
+# Compute managed SSL certificates (cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs):
+# managed.status PROVISIONING until every domain's A record points at the load balancer, then ACTIVE.
+CERTIFICATE_ACTIVE = "ACTIVE"

@@ -195,16 +195,21 @@ def test_deploy_identity_only_for_the_default_branch_in_its_github_environment(s
 
 
 def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucket(synthesized):
+    from gkeml.iam.identities import PLAN_READER_PERMISSIONS, PLAN_READER_ROLE_ID
     from gkeml.stacks.bootstrap import DEPLOY_ROLES, PLAN_ROLES
 
     for name, stack in synthesized.items():
         project_grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == PLAN]
-        # read-only predefined roles only (viewers, reviewers); no custom role, no secret accessor
-        assert {g["role"] for g in project_grants} == set(PLAN_ROLES), name
-        assert all(re.search(r"\.(viewer|[a-zA-Z]*Viewer|securityReviewer)$", r) for r in PLAN_ROLES)
+        # read-only predefined roles (viewers, readers, reviewers), one custom role of two reads, no secret accessor
+        (custom,) = resources(stack, "google_project_iam_custom_role")
+        assert (custom["role_id"], sorted(custom["permissions"])) == (PLAN_READER_ROLE_ID,
+                                                                      sorted(PLAN_READER_PERMISSIONS))
+        assert all(p.rsplit(".", 1)[1] == "get" for p in PLAN_READER_PERMISSIONS)
+        custom_ref = "${google_project_iam_custom_role.plan-reader.name}"
+        assert {g["role"] for g in project_grants} == set(PLAN_ROLES) | {custom_ref}, name
+        assert all(re.search(r"\.(viewer|reader|[a-zA-Z]*Viewer|securityReviewer)$", r) for r in PLAN_ROLES)
         assert not set(PLAN_ROLES) & (set(DEPLOY_ROLES) | {"roles/owner", "roles/editor", "roles/viewer"}), name
         assert all("condition" not in g for g in project_grants)
-        assert not resources(stack, "google_project_iam_custom_role")
         # on the state bucket: read, and create/delete ONLY the Terraform lock objects
         bucket = {g["role"]: g for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == PLAN}
         assert set(bucket) == {"roles/storage.objectViewer", "roles/storage.objectUser"}, name
@@ -218,10 +223,28 @@ def test_no_service_account_key_anywhere(synthesized):
         assert "google_service_account_key" not in stack.get("data", {})
 
 
-def test_two_keyless_ci_accounts_per_environment(synthesized):
+def test_keyless_ci_accounts_per_environment_and_the_image_pusher_holds_no_project_role(synthesized):
     for name, stack in synthesized.items():
         accounts = {a["account_id"] for a in resources(stack, "google_service_account")}
-        assert accounts == {"gkeml-ci", "gkeml-ci-plan"}, name
+        assert accounts == {"gkeml-ci", "gkeml-ci-plan", "gkeml-ci-push"}, name
+        pusher = "serviceAccount:${google_service_account.ci-push.email}"
+        assert not [g for g in resources(stack, "google_project_iam_member") if g["member"] == pusher], name
+
+
+def test_image_pusher_only_for_jobs_of_the_default_branch(synthesized):
+    pool = "principalSet://iam.googleapis.com/projects/200000000101/locations/global/workloadIdentityPools/github"
+    assert impersonators(synthesized["bootstrap-lab"])["${google_service_account.ci-push.name}"] == (
+        pool + "/attribute.ref/refs/heads/main")
+
+
+def test_budget_roles_on_the_billing_account_only_when_the_file_names_one(synthesized):
+    from gkeml.iam.identities import DEPLOY_BILLING_ROLES, PLAN_BILLING_ROLES
+
+    grants = {(g["member"], g["role"]): g["billing_account_id"]
+              for g in resources(synthesized["bootstrap-lab"], "google_billing_account_iam_member")}
+    assert grants == {**{(DEPLOY, role): "0A1B2C-3D4E5F-6A7B8C" for role in DEPLOY_BILLING_ROLES},
+                      **{(PLAN, role): "0A1B2C-3D4E5F-6A7B8C" for role in PLAN_BILLING_ROLES}}
+    assert not resources(synthesized["bootstrap-qa"], "google_billing_account_iam_member")
 
 
 def test_deploy_identity_has_no_primitive_role_and_iam_admin_only_for_listed_roles(synthesized):
@@ -246,7 +269,7 @@ def test_apis_are_enabled_and_never_disabled_on_destroy(dev):
 
 def test_outputs_name_what_github_needs(dev):
     assert set(dev["output"]) == {"workload_identity_provider", "plan_service_account", "deploy_service_account",
-                                  "state_bucket"}
+                                  "push_service_account", "state_bucket"}
     assert dev["output"]["workload_identity_provider"]["value"] == (
         "${google_iam_workload_identity_pool_provider.github-provider.name}"
     )
@@ -313,15 +336,21 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
         github: {repository: acme/ml-platform, repository_id: "11", repository_owner_id: "22"}
         ci:
           grantable_roles: [roles/container.defaultNodeServiceAccount]
+          push_service_account: images-ci
+        billing_account: 0A1B2C-3D4E5F-000000
         """)
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path, environments["lab"])
     found = {p.field: p for p in err.value.problems}
-    assert set(found) == {"state.bucket", "ci.grantable_roles"}
+    assert set(found) == {"state.bucket", "ci.grantable_roles", "ci.push_service_account", "billing_account"}
     assert found["state.bucket"].line == 4
     assert "'fx-shared-tfstate' in environments/lab.yaml" in found["state.bucket"].message
     assert "roles/logging.logWriter" in found["ci.grantable_roles"].message
     assert found["ci.grantable_roles"].line == 7
+    assert found["ci.push_service_account"].line == 8
+    assert "registry.pusher 'gkeml-ci-push'" in found["ci.push_service_account"].message
+    assert found["billing_account"].line == 9
+    assert "roles/billing.costsManager" in found["billing_account"].message
 
 
 def test_file_name_must_match_the_environment_name(tmp_path):

@@ -64,7 +64,8 @@ ROUND_PRICES = {
     },
     "network": {
         "global_static_ip_in_use_hour": 0.0,
-        "forwarding_rule_first5_hour": 0.025,
+        "forwarding_rule_minimum_hour": 0.025,
+        "forwarding_rules_in_minimum": 5,
         "forwarding_rule_additional_hour": 0.01,
         "forwarding_rules_per_endpoint": 2,
     },
@@ -198,11 +199,13 @@ def test_buckets_and_endpoints(prices):
     assert est.item("bucket/datasets").autopilot.low == pytest.approx(500 * 0.02)  # 10.00
     assert est.item("bucket/archive").autopilot.low == pytest.approx(1000 * 0.001)  # 1.00
     assert est.item("bucket/shared").autopilot.low == pytest.approx(100 * 0.026)  # 2.60 multi-region
-    # 2 forwarding rules per endpoint: rules 1-5 at 0.025 /h, the 6th at 0.01 /h
-    assert est.item("endpoint/a").autopilot.low == pytest.approx(2 * 0.025 * 730)  # 36.50
-    assert est.item("endpoint/b").autopilot.low == pytest.approx(2 * 0.025 * 730)  # 36.50
-    assert est.item("endpoint/c").autopilot.low == pytest.approx((0.025 + 0.01) * 730)  # 25.55
+    # 2 forwarding rules per endpoint: one 0.025 /h charge covers the project's rules 1-5 together
+    # (carried by the first endpoint), each further rule costs 0.01 /h
+    assert est.item("endpoint/a").autopilot.low == pytest.approx(0.025 * 730)  # 18.25: rules 1-2
+    assert est.item("endpoint/b").autopilot.low == pytest.approx(0)  # rules 3-4: inside the minimum
+    assert est.item("endpoint/c").autopilot.low == pytest.approx(0.01 * 730)  # 7.30: rule 6 beyond it
     assert est.item("endpoint/c").standard == est.item("endpoint/c").autopilot
+    assert "rules 5-6 of the project): 1 beyond the first 5 at 0.01/h each" in est.item("endpoint/c").basis
 
 
 def test_total_is_the_sum_of_the_items(prices):
@@ -222,9 +225,8 @@ def test_total_is_the_sum_of_the_items(prices):
 def test_environment_outside_the_table_region_is_warned(prices):
     env = parse_environment(yaml.safe_dump(env_dict(project={"id": "acme-ml-eu", "number": "104857600999",
                                                              "region": "europe-west4"})), "eu.yaml")
-    assert estimate(env, prices).warnings == [
-        "prices are for us-central1, the environment is in europe-west4; pass a table for that region with --prices"
-    ]
+    assert ("prices are for us-central1, the environment is in europe-west4; pass a table for that region with "
+            "--prices") in estimate(env, prices).warnings
 
 
 def test_autopilot_raises_requests_to_the_class_ratio_and_rejects_too_large():

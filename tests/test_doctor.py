@@ -145,7 +145,7 @@ def gkeml(*args: str) -> subprocess.CompletedProcess:
 def run_doctor(env: str, gke: GkeApi) -> tuple[int, dict, str]:
     """``gkeml doctor ENV --format json`` against the local server: exit code, JSON report, stderr."""
     done = gkeml("doctor", env, "--environments", str(ENVIRONMENTS), "--endpoint", gke.url,
-                 "--format", "json", "--no-toolchain")
+                 "--format", "json", "--no-toolchain", "--no-services")
     return done.returncode, json.loads(done.stdout), done.stderr
 
 
@@ -287,7 +287,8 @@ def test_table_output_lists_checks_and_advice(gke):
     cluster = copy.deepcopy(healthy_cluster())
     cluster["releaseChannel"] = {"channel": "STABLE"}
     serve_dev(gke, cluster)
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain")
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain",
+                 "--no-services")
     out = done.stdout
     assert done.returncode == 1
     line = next(line for line in out.splitlines() if "release channel" in line)
@@ -301,7 +302,7 @@ def test_unreachable_endpoint_exits_2():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", f"http://127.0.0.1:{port}",
-                 "--no-toolchain")
+                 "--no-toolchain", "--no-services")
     assert done.returncode == 2
     assert "cannot reach the GKE API" in done.stderr
 
@@ -312,7 +313,8 @@ def test_unreachable_endpoint_exits_2():
     ("http://127.0.0.1:1/v1/projects", "is not a base URL"),
 ])
 def test_bad_endpoint_is_refused_before_any_request(endpoint, message):
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain")
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain",
+                 "--no-services")
     assert done.returncode == 2
     assert message in done.stderr
 
@@ -363,6 +365,7 @@ def test_toolchain_drift_alone_makes_doctor_exit_1(gke, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed
     from gkeml.environments import load_environment
 
-    report = doctor.diagnose(load_environment(ENVIRONMENTS / "lab.yaml"), endpoint=gke.url, root=tmp_path)
+    report = doctor.diagnose(load_environment(ENVIRONMENTS / "lab.yaml"), endpoint=gke.url, root=tmp_path,
+                             services=False)
     assert report.exit_code == 1
     assert {c.name for c in report.checks if c.status == "drift"} == {"terraform", "node", "cdktf CLI"}

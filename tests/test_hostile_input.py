@@ -26,7 +26,7 @@ from hostile import Result, assert_usage_error, gkeml, previous_output, snapshot
 JOB = """\
 name: finetune
 team: research
-image: us-docker.pkg.dev/fx-lab-ml/training/trainer:1.0.0
+image: us-central1-docker.pkg.dev/fx-lab-ml/training/trainer:1.0.0
 cpu: "4"
 memory: 16Gi
 """

@@ -123,15 +123,15 @@ def test_a_team_named_after_a_system_namespace_is_refused(tmp_path, team):
 
 
 @pytest.mark.parametrize(("image", "fragment"), [
-    ("us-docker.pkg.dev/fx-live-ml/serving/chat:latest", "has the tag latest"),
-    ("us-docker.pkg.dev/fx-live-ml/serving/chat", "has no tag"),
-    ('"us-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2\\n"', "is not an image reference"),
+    ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat:latest", "has the tag latest"),
+    ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat", "has no tag"),
+    ('"us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2\\n"', "is not an image reference"),
     ("us-docker.pkg.dev/fx-live-ml/Serving/chat:1.4.2", "is not an image reference"),
     ('"chat:1.4.2 --privileged"', "is not an image reference"),
-    ("us-docker.pkg.dev/fx-live-ml/serving/chat@sha256:abc", "is not an image reference"),
+    ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat@sha256:abc", "is not an image reference"),
 ])
 def test_an_inference_image_that_is_not_pinned_or_not_a_reference_is_refused(tmp_path, image, fragment):
-    refused_by_synth(tmp_path, {"live": [("image: us-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", f"image: {image}")]},
+    refused_by_synth(tmp_path, {"live": [("image: us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", f"image: {image}")]},
                      "live", f"image: {image}", "inference[0].image", fragment)
 
 
@@ -224,7 +224,7 @@ def test_a_dev_control_plane_may_be_open(tmp_path):
 JOB = """\
 name: finetune
 team: research
-image: us-docker.pkg.dev/fx-lab-ml/training/trainer:1.0.0
+image: us-central1-docker.pkg.dev/fx-lab-ml/training/trainer:1.0.0
 cpu: "4"
 memory: 16Gi
 """
@@ -271,7 +271,7 @@ def test_every_problem_of_an_environment_file_is_reported_in_one_run(tmp_path):
         ("  region: us-central1\n", "  region: us-central1\n  lables: {team: ml}\n"),
         ("purpose: datasets", "purpose: dataset"),
         ("reads: [datasets]", "reads: [datasest]"),
-        ("image: us-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", "image: chat"),
+        ("image: us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", "image: chat"),
     ]}, ("live",))
     result = gkeml("cost", "live", "--environments", envs)
     path = envs / "live.yaml"

@@ -34,7 +34,7 @@ from test_jobs import GOOD, LAB, ROOT, lab_environment, write_environments
 VAULT = (LAB.replace("name: lab\ntier: dev\nprefix: lab-ml", "name: vault\ntier: prod\nprefix: vault-ml")
          .replace("id: lab-ml-project, number: \"200000000001\"", "id: vault-ml-project, number: \"300000000003\"")
          .replace("cluster:\n  public_endpoint: true\n  authorized_networks: [{name: office, cidr: 198.51.100.0/24}]\n",
-                  "cluster:\n  binary_authorization: {allowed_images: [us-docker.pkg.dev/acme-ml-dev/training/**]}\n")
+                  "cluster:\n  binary_authorization: {allowed_images: [us-central1-docker.pkg.dev/acme-ml-dev/training/**]}\n")
          .replace("bucket: lab-ml-tfstate", "bucket: vault-ml-tfstate"))
 LAB_ENTRY = "gke_lab-ml-project_us-central1_lab-ml"
 VAULT_ENTRY = "gke_vault-ml-project_us-central1_vault-ml"

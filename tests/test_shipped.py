@@ -67,3 +67,23 @@ def test_docs_show_the_current_diagram(shipped_out):
     stacks = {p.parent.name: json.loads(p.read_text()) for p in (shipped_out / "stacks").glob("*/cdk.tf.json")}
     current = f"```mermaid\n{render(stacks[env], stacks[f'{env}-k8s'], title=f'gkeml environment {env}')}```\n"
     assert doc.split(marker.group(0), 1)[1] == current, "docs/diagram.md is stale: run `make synth diagram`"
+
+
+def test_every_shipped_environment_has_the_platform_services_its_file_asks_for(shipped_out):
+    """Registry, DNS records, budget, alerts and upgrade notices, read from each shipped file and
+    found in its synthesized cloud stack (no value of a shipped file is named here)."""
+    from gkeml import observability
+    from gkeml.environments import load_environments
+
+    for env in load_environments(SHIPPED):
+        stack = json.loads((shipped_out / "stacks" / env.name / "cdk.tf.json").read_text())["resource"]
+        repos = {r["repository_id"] for r in stack.get("google_artifact_registry_repository", {}).values()}
+        assert repos == {r.name for r in (env.registry.repositories if env.registry else [])}, env.name
+        records = {r["name"] for r in stack.get("google_dns_record_set", {}).values()}
+        assert records == ({f"{e.host}." for e in env.endpoints} if env.dns else set()), env.name
+        assert len(stack.get("google_billing_budget", {})) == (1 if env.budget else 0), env.name
+        policies = {p["display_name"] for p in stack.get("google_monitoring_alert_policy", {}).values()}
+        assert policies == {a.display_name for a in observability.alerts(env)}, env.name
+        (cluster,) = stack["google_container_cluster"].values()
+        assert ("notification_config" in cluster) is env.upgrade_notices.enabled, env.name
+        assert cluster["monitoring_config"]["enable_components"] == env.monitoring.components, env.name

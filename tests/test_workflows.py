@@ -238,7 +238,7 @@ def test_google_auth_is_keyless_and_only_where_an_oidc_token_is_allowed():
         if not auth:
             assert "id-token" not in job["permissions"], f"{path_name}:{name}"
             continue
-        assert path_name in {"deploy-environment.yml", "diff-environment.yml"}, path_name
+        assert path_name in {"deploy-environment.yml", "diff-environment.yml", "images.yml"}, path_name
         assert job["permissions"] == {"contents": "read", "id-token": "write"}, f"{path_name}:{name}"
         assert set(auth[0]["with"]) == {"workload_identity_provider", "service_account"}
     assert callees == {"deploy-environment.yml", "diff-environment.yml"}
@@ -260,6 +260,54 @@ def test_pull_requests_plan_as_the_read_only_identity_and_only_deploys_use_the_d
     assert load("pr.yml")["jobs"]["diff"]["uses"] == "./.github/workflows/diff-environment.yml"
     assert set(triggers(load("deploy.yml"))) == {"push", "workflow_dispatch"}
     assert load("deploy.yml")["jobs"]["deploy"]["uses"] == "./.github/workflows/deploy-environment.yml"
+
+
+def test_images_are_built_without_a_token_and_pushed_as_the_image_push_identity_from_main():
+    """The build (which runs the Dockerfile's installs) holds no token; each push job installs only
+    hash-locked packages, loads the built image and logs in as the push identity of its environment."""
+    images = load("images.yml")
+    assert set(triggers(images)) == {"push", "workflow_dispatch"}
+    assert triggers(images)["push"]["branches"] == ["main"]
+    assert "examples/trainer/**" in triggers(images)["push"]["paths"]
+    jobs = images["jobs"]
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert "docker build" in runs(jobs["build"]) and uses(jobs["build"], "actions/upload-artifact")
+    push = jobs["push"]
+    assert push["needs"] == ["build", "targets"]
+    assert push["strategy"]["matrix"]["target"] == "${{ fromJSON(needs.targets.outputs.targets) }}"
+    order = [s.get("uses", "").split("@")[0] or s["run"] for s in steps(push)]
+    auth = order.index("google-github-actions/auth")
+    assert order.index("make .venv/.stamp-locked") < auth
+    assert order.index("actions/download-artifact") < auth and "docker build" not in runs(push)
+    assert steps(push)[auth]["with"]["service_account"] == "${{ steps.identity.outputs.push_service_account }}"
+    assert "docker push" in runs(push) and not uses(push, "actions/cache")
+    assert "python -m gkeml.images --repository training --image trainer" in runs(jobs["targets"])
+
+
+def test_image_targets_come_from_the_environment_files(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gkeml.images", "--repository", "training", "--image", "trainer"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    targets = json.loads(result.stdout)
+    assert [t["environment"] for t in targets] == [n for n in env_list() if has_training_registry(n)]
+    for t in targets:
+        assert t["image"].startswith(f"{t['registry']}/") and t["image"].endswith("/training/trainer")
+    bad = subprocess.run([sys.executable, "-m", "gkeml.images", "--repository", "training", "--image", "Trainer!"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--image: 'Trainer!' is not an image name" in bad.stderr
+
+
+def env_list() -> list[str]:
+    result = subprocess.run([sys.executable, "-m", "gkeml.cli", "env", "list", "--format", "json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, check=True)
+    return [e["name"] for e in json.loads(result.stdout)]
+
+
+def has_training_registry(name: str) -> bool:
+    data = yaml.safe_load((ROOT / "environments" / f"{name}.yaml").read_text())
+    registry = data.get("registry") or {}
+    return registry.get("pusher", "x") is not None and any(r["name"] == "training"
+                                                           for r in registry.get("repositories", []))
 
 
 def test_token_jobs_install_everything_before_they_log_in():
@@ -427,12 +475,15 @@ def test_every_environment_has_a_bootstrap_file_that_names_its_ci_identity():
                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
-        assert set(lines) == {"workload_identity_provider", "plan_service_account", "deploy_service_account"}
+        assert {"workload_identity_provider", "plan_service_account", "deploy_service_account"} <= set(lines)
+        assert set(lines) <= {"workload_identity_provider", "plan_service_account", "deploy_service_account",
+                              "push_service_account"}
         assert re.fullmatch(r"projects/\d+/locations/global/workloadIdentityPools/[-a-z0-9]+/providers/[-a-z0-9]+",
                             lines["workload_identity_provider"])
-        for key in ("plan_service_account", "deploy_service_account"):
-            assert re.fullmatch(r"[-a-z0-9]+@[-a-z0-9]+\.iam\.gserviceaccount\.com", lines[key])
-        assert lines["plan_service_account"] != lines["deploy_service_account"]
+        accounts = [v for k, v in lines.items() if k.endswith("_service_account")]
+        for account in accounts:
+            assert re.fullmatch(r"[-a-z0-9]+@[-a-z0-9]+\.iam\.gserviceaccount\.com", account)
+        assert len(set(accounts)) == len(accounts)
 
 
 def test_ci_identity_of_a_missing_environment_is_a_one_line_error():

@@ -13,8 +13,10 @@ what is priced:
   cluster fee and free-tier credit; each inference service from HPA min to max
   replicas for hours_per_day; each training budget (nodes x hours_per_day x
   days_per_month); buckets (expected_size_gib x storage class); endpoints
-  (global static IP + forwarding rules). Not priced: network egress, load-balancer
-  data processing, Cloud NAT, logging/monitoring volume, persistent disks.
+  (global static IP + forwarding rules); the registry (storage, scans), a DNS zone
+  the environment creates, monitoring samples and alert conditions. The budget
+  (budget section) is shown under the table. Not priced: network egress,
+  load-balancer data processing, Cloud NAT, logging volume, persistent disks.
 
 Standard comparison:
   the same Pods bin-packed onto the price table's standard.general_machine

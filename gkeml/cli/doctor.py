@@ -17,9 +17,15 @@ Workload Identity pool, and a master version GKE offers for the channel in the
 region (server config). Toolchain: terraform, node, and the cdktf CLI pinned in
 package.json (node_modules/.bin/cdktf).
 
+Public hosts (Compute Engine REST + DNS): each host's A record points at its static IP,
+and its Google-managed certificate is ACTIVE. Capacity preflight: the region's GPU and
+vCPU quotas (regions.get) against the environment's peak (every HPA at max_replicas,
+every training budget at once, Spot and ComputeClass fallbacks on both quotas): which
+quota to raise before a deploy that would leave Pods Pending (docs/doctor.md).
+
 Credentials: Application Default Credentials (gcloud auth application-default login);
-the caller needs roles/container.clusterViewer. Deletion protection is a Terraform-side
-setting the GKE API does not report, so it is not compared.
+the caller needs roles/container.clusterViewer and roles/compute.viewer. Deletion
+protection is a Terraform-side setting the GKE API does not report, so it is not compared.
 """
 
 EPILOG = """\
@@ -30,6 +36,7 @@ examples:
   gkeml doctor dev
   gkeml doctor prod --format json
   gkeml doctor dev --endpoint http://127.0.0.1:8080   # a local GKE REST server, no credentials sent
+  gkeml doctor dev --dns-server 8.8.8.8               # ask one resolver instead of the system's
 """
 
 
@@ -43,6 +50,13 @@ def register(sub) -> None:
     p.add_argument("--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)")
     p.add_argument("--endpoint", metavar="URL",
                    help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials")
+    p.add_argument("--compute-endpoint", metavar="URL",
+                   help="Compute Engine API base URL (default: Google's). http:// only to loopback, and then "
+                        "without credentials")
+    p.add_argument("--dns-server", metavar="IP[:PORT]",
+                   help="resolve the public hosts through this DNS server only (default: the system's resolver)")
+    p.add_argument("--no-services", dest="services", action="store_false",
+                   help="skip the DNS, certificate and quota checks")
     p.add_argument("--no-toolchain", dest="toolchain", action="store_false",
                    help="skip the terraform/node/cdktf checks (e.g. on a machine that only inspects)")
     add_format_option(p)
@@ -57,7 +71,8 @@ def run(args) -> int:
     env = load_named_environment(args.environments, args.env)
     if args.format == "table":
         progress(f"doctor: reading {env.name} ({env.project.id}, {env.project.region})")
-    report = diagnose(env, endpoint=args.endpoint, toolchain=args.toolchain)
+    report = diagnose(env, endpoint=args.endpoint, toolchain=args.toolchain, compute_endpoint=args.compute_endpoint,
+                      dns_server=args.dns_server, services=args.services)
     if args.format == "json":
         print_json(report.to_dict())
     else:
@@ -78,6 +93,6 @@ def _print_table(report) -> None:
     drift = sum(c.status == "drift" for c in report.checks)
     warn = sum(c.status == "warn" for c in report.checks)
     if report.error:
-        print("cluster not checked (see the error below)")
+        print("not every part was checked (see the error below)")
     else:
         print(f"{drift} drift, {warn} warning(s), {len(report.checks) - drift - warn} ok")

@@ -272,6 +272,22 @@ def own_registry_image(image: str, source_project: str, project_id: str) -> str:
     return image
 
 
+def hosts_domain(hosts: list[str]) -> str:
+    """The deepest domain holding every host (the parent of a single host), '' when there is none
+    of at least two labels or a host is missing."""
+    if not hosts or not all(hosts):
+        return ""
+    labels = [h.rstrip(".").split(".") for h in hosts]
+    common: list[str] = []
+    for parts in zip(*(reversed(h) for h in labels)):
+        if len(set(parts)) != 1:
+            break
+        common.insert(0, parts[0])
+    if len(common) == min(len(h) for h in labels):  # a host is the domain itself: take its parent
+        common = common[1:]
+    return ".".join(common) if len(common) >= 2 else ""
+
+
 def own_state_bucket(project_id: str) -> str:
     """The state bucket `gkeml env new` gives an environment that keeps its state in its own project."""
     return f"{project_id}-tfstate"
@@ -324,6 +340,14 @@ def new_environment_text(text: str, source: Environment, name: str, tier: str, *
         for service in data.get("inference") or []:
             if isinstance(service.get("image"), str):
                 service["image"] = own_registry_image(service["image"], source.project.id, project_id)
+    dns = data.get("dns")
+    if dns is not None and source.dns is not None:
+        domain = hosts_domain([hosts.get(e.name, "") for e in source.endpoints])
+        if domain:
+            dns["domain"], dns["zone"] = domain, domain.replace(".", "-")[:63].rstrip("-")
+        else:
+            _mark(dns, "domain", PLACEHOLDER, f"the DNS domain of {name}'s hosts ({source.name} has "
+                                              f"{source.dns.domain!r})", todo, ("dns", "domain"))
     launch = data.get("launch")
     if launch is not None:
         taken = ", ".join(q.name for q in source.launch.queues)

@@ -22,9 +22,9 @@ from gkeml.config.model import (
     BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
 )
 from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
+from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
-SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
 GIT_REF = r"^refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}$"  # no ':' (it separates ref and environment)
 GITHUB_ENVIRONMENT = r"^[A-Za-z0-9._-]{1,255}$"
@@ -34,7 +34,6 @@ PATTERN_HELP.update({
     GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
     GITHUB_NUMERIC_ID: "the numeric ID (gh api repos/OWNER/REPO --jq .id,.owner.id)",
     GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
-    SERVICE_ACCOUNT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
     POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
 })
 
@@ -123,6 +122,11 @@ class CI(Strict):
         "gkeml-ci-plan", pattern=SERVICE_ACCOUNT_ID,
         description="Account ID of the read-only PLAN service account (any workflow run, e.g. pull-request diffs).",
     )
+    push_service_account: Optional[str] = Field(
+        DEFAULT_PUSHER, pattern=SERVICE_ACCOUNT_ID,
+        description="Account ID of the image-push service account (github.deploy_ref runs only); the cloud stack "
+                    "lets it write the environment's Artifact Registry repositories (registry.pusher). null: none.",
+    )
     pool: str = Field("github", pattern=POOL_ID, description="Workload Identity Federation pool ID.")
     provider: str = Field("github-actions", pattern=POOL_ID, description="OIDC provider ID inside the pool.")
     grantable_roles: list[GrantableRole] = Field(
@@ -138,6 +142,9 @@ class CI(Strict):
         if self.plan_service_account == self.service_account:
             raise at("plan_service_account", f"{self.plan_service_account!r} is also the deploy service_account; "
                                              "the read-only plan identity needs its own account ID")
+        if self.push_service_account in (self.service_account, self.plan_service_account):
+            raise at("push_service_account", f"{self.push_service_account!r} is also a CI identity; the image-push "
+                                             "identity needs its own account ID")
         return self
 
 
@@ -149,6 +156,12 @@ class Bootstrap(Strict):
     state: StateBucket
     github: GitHub
     ci: CI = Field(default_factory=CI)
+    billing_account: Optional[str] = Field(
+        None, pattern=platform.BILLING_ACCOUNT_ID,
+        description="Billing account of the environment's budget (budget.billing_account): the CI identities get "
+                    "roles/billing.costsManager (deploy) and roles/billing.viewer (plan) on it; applying that part "
+                    "needs roles/billing.admin there.",
+    )
 
     @model_validator(mode="after")
     def _deploy_environment(self) -> "Bootstrap":
@@ -186,6 +199,16 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
     if roles:
         problems.append((("ci", "grantable_roles"),
                          f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}); add them"))
+    wanted_account = env.budget.billing_account if env.budget is not None else None
+    if wanted_account is not None and wanted_account != boot.billing_account:
+        problems.append((("billing_account",), f"{boot.billing_account!r} differs from budget.billing_account "
+                                               f"{wanted_account!r} in {where}; the deploy identity needs "
+                                               "roles/billing.costsManager on the budget's account: make them equal"))
+    pusher = env.registry.pusher if env.registry is not None else None
+    if pusher is not None and pusher != boot.ci.push_service_account:
+        problems.append((("ci", "push_service_account"),
+                         f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where}; "
+                         "make them equal (the cloud stack grants that account write access to the repositories)"))
     return problems
 
 
@@ -240,13 +263,17 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
 
 def ci_identity(boot: Bootstrap) -> dict[str, str]:
     """What ``google-github-actions/auth`` needs, derived from the bootstrap file alone:
-    the full provider name (project NUMBER) and the emails of the plan and deploy service accounts."""
+    the full provider name (project NUMBER) and the emails of the plan, deploy and (when there is
+    one) image-push service accounts."""
     pool = platform.federation_pool_name(boot.project.number, boot.ci.pool)
-    return {
+    identity = {
         "workload_identity_provider": f"{pool}/providers/{boot.ci.provider}",
         "plan_service_account": service_account_email(boot.ci.plan_service_account, boot.project.id),
         "deploy_service_account": service_account_email(boot.ci.service_account, boot.project.id),
     }
+    if boot.ci.push_service_account:
+        identity["push_service_account"] = service_account_email(boot.ci.push_service_account, boot.project.id)
+    return identity
 
 
 def service_account_email(account_id: str, project: str) -> str:

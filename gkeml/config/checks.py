@@ -19,6 +19,7 @@ from gkeml.config.kueue import kueue_problems
 from gkeml.config.loader import did_you_mean, field_name
 from gkeml.config.model import TIER_RANK, Environment
 from gkeml.config.roles import workload_role_problem
+from gkeml.config.services import SERVICE_CHECKS
 
 ANY = "*"
 
@@ -259,6 +260,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _tier_guard, _prod_guards, _cluster, _teams, _identities, _inference, _launch, _endpoints, kueue_problems,
+    *SERVICE_CHECKS,
 )
 
 

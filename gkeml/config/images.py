@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gkeml import platform
+from gkeml.config.services import registry_image_problem
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
@@ -26,7 +27,11 @@ def image_allowlist(env: "Environment") -> list[str]:
 
 
 def image_problem(env: "Environment", image: str) -> str | None:
-    """Why ``env``'s cluster would refuse ``image`` (its policy enforces and no pattern admits it), or None."""
+    """Why ``env`` cannot run ``image``, or None: it names a repository of the environment's own Artifact
+    Registry that the config does not create, or the cluster's policy enforces and no pattern admits it."""
+    registry = registry_image_problem(image, env)
+    if registry:
+        return f"{registry} in {env.name}"
     if env.cluster.binary_authorization.mode != "enforce":
         return None
     if any(platform.image_matches(image, p) for p in image_allowlist(env)):

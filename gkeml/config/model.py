@@ -24,6 +24,7 @@ from gkeml.config.base import (
     Int32, Labels, Problem, Quantity, ShortName, Strict, at, resolved,
 )
 from gkeml.config.kueue import Kueue, resolve_defaults as resolve_kueue_defaults
+from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
 
 __all__ = [
     "BUCKET_NAME", "DNS_LABEL", "HOST", "NAME", "PATTERN_HELP", "PROJECT_ID", "QUANTITY", "ROLE", "TIER_DEFAULTS",
@@ -491,6 +492,12 @@ class Environment(Strict):
     tier_override: Optional[TierOverride] = Field(
         None, description="Run at a tier lower than the name, project or state implies (which drops its guards): "
                           "refused without this; `gkeml check` reports it every time.")
+    # platform services (gkeml/config/services.py)
+    registry: Optional[Registry] = Field(None, description="Artifact Registry Docker repositories.")
+    dns: Optional[Dns] = Field(None, description="Cloud DNS A records for the endpoint hosts.")
+    budget: Optional[Budget] = Field(None, description="Cloud Billing budget of the project.")
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
 
     @model_validator(mode="before")
     @classmethod
@@ -538,6 +545,7 @@ class Environment(Strict):
                 filled.append(bucket)
             data["buckets"] = filled
         resolve_kueue_defaults(data)
+        resolve_defaults(data, tier, project.get("region"))
         return data
 
     # -- lookups used by stacks, builders and the estimator --------------------

@@ -57,7 +57,11 @@ def reference() -> str:
             elif field.default is not PydanticUndefined:
                 default = f"`{field.default}`" if field.default is not None else "unset"
             elif field.default_factory is not None:
-                default = "see its section" if isinstance(field.default_factory(), BaseModel) else "empty"
+                value = field.default_factory()
+                if isinstance(value, BaseModel):
+                    default = "see its section"
+                else:
+                    default = f"`{', '.join(map(str, value))}`" if value else "empty"
             else:
                 default = "-"
             lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")

@@ -1,7 +1,9 @@
 """Reusable constructs, one concern per module, each taking ``(scope, id, props)``.
 
 Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluster`,
-:class:`WorkloadIdentity`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`.
+:class:`WorkloadIdentity`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`; platform
+services (modules of their own, wired by ``gkeml/stacks/services.py``): ``DockerRepository``,
+``DnsZone``, ``ProjectBudget``, ``Monitoring``, ``Topic``, ``UpgradeNotices``.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
 :class:`LaunchAgent`, :class:`Kueue`, :class:`KubernetesObjects`.
 """

@@ -28,6 +28,8 @@ from gkeml.cost.prices import Machine, PriceTable, ReservedTier
 from gkeml.manifests import gib, parse_quantity
 
 MULTI_REGIONS = ("US", "EU", "ASIA")
+# GKE metric packages built on kube-state-metrics (each adds series per replica)
+KUBE_STATE_COMPONENTS = frozenset({"POD", "DEPLOYMENT", "HPA", "STATEFULSET", "DAEMONSET", "JOBSET", "STORAGE"})
 REGION = re.compile(r"^[A-Z]+-[A-Z]+[0-9]+$")
 
 
@@ -64,14 +66,31 @@ class LineItem:
     estimated: bool = False
 
 
+@dataclass(frozen=True)
+class BudgetLine:
+    """The environment's billing budget next to the estimate: its monthly amount and how it was set."""
+
+    amount: float
+    currency: str
+    basis: str
+    thresholds: tuple[float, ...]
+    forecast_thresholds: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"amount": self.amount, "currency": self.currency, "basis": self.basis,
+                "thresholds": list(self.thresholds), "forecast_thresholds": list(self.forecast_thresholds)}
+
+
 @dataclass
 class Estimate:
-    """Every line item of one environment, with the price table it was computed from."""
+    """Every line item of one environment, with the price table it was computed from (and the budget
+    the environment sets, when it has one)."""
 
     env: str
     prices: PriceTable
     items: list[LineItem]
     warnings: list[str] = field(default_factory=list)
+    budget: Optional[BudgetLine] = None
 
     @property
     def autopilot(self) -> Cost:
@@ -109,13 +128,14 @@ class Estimate:
                 for i in self.items
             ],
             "total": {"autopilot": cost(self.autopilot), "standard": cost(self.standard)},
+            "budget": self.budget.to_dict() if self.budget else None,
             "warnings": list(self.warnings),
         }
 
 
 @dataclass(frozen=True)
-class _Workload:
-    """What the estimator needs of an inference service or a training budget."""
+class Workload:
+    """What the estimator (and the capacity preflight) needs of an inference service or a training budget."""
 
     key: str
     cpu: float
@@ -189,31 +209,19 @@ class Estimator:
     def estimate(self, env: Environment) -> Estimate:
         """Every line item of ``env``: cluster, workloads, buckets, endpoints."""
         items = self._cluster()
-        for svc in env.inference:
-            hpd = svc.hours_per_day
-            items.append(self._workload(_Workload(
-                key=f"inference/{svc.name}", cpu=parse_quantity(svc.cpu), memory_gib=gib(svc.memory),
-                gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class,
-                replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
-                hours=hpd * self.prices.hours_per_month / 24, schedule=f"{hpd:g} h/day",
-            )))
-        for job in env.training:
-            hours = job.hours_per_day * job.days_per_month
-            items.append(self._workload(_Workload(
-                key=f"training/{job.name}", cpu=parse_quantity(job.cpu), memory_gib=gib(job.memory),
-                gpu=job.gpu, gpu_count=job.gpu_count, spot=job.spot, compute_class=None,
-                replicas=(job.nodes, job.nodes), hours=hours,
-                schedule=f"{job.hours_per_day:g} h x {job.days_per_month:g} days = {hours:g} h/month",
-            )))
+        items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
         items += self._endpoints([e.name for e in env.endpoints])
         warnings = []
+        items += self._services(env, items, warnings)
         if env.project.region != self.prices.region:
             warnings.append(
                 f"prices are for {self.prices.region}, the environment is in {env.project.region}; "
                 "pass a table for that region with --prices"
             )
-        return Estimate(env.name, self.prices, items, warnings)
+        result = Estimate(env.name, self.prices, items, warnings)
+        result.budget = self._budget(env, result)
+        return result
 
     # -- cluster ---------------------------------------------------------------------
     def _cluster(self) -> list[LineItem]:
@@ -243,7 +251,7 @@ class Estimator:
         return items
 
     # -- workloads -------------------------------------------------------------------
-    def _workload(self, w: _Workload) -> LineItem:
+    def _workload(self, w: Workload) -> LineItem:
         self._begin()
         if w.gpu:
             return self._gpu_workload(w)
@@ -255,7 +263,7 @@ class Estimator:
     def _machine_hour(self, name: str, spot: bool) -> float:
         return self._price(f"machines.{name}.{'spot_hour' if spot else 'on_demand_hour'}")
 
-    def _pod_workload(self, w: _Workload) -> LineItem:
+    def _pod_workload(self, w: Workload) -> LineItem:
         cls_name = w.compute_class if w.compute_class in self.prices.autopilot.pod else platform.GENERAL_PURPOSE.name
         cls = platform.COMPUTE_CLASSES.get(cls_name, platform.GENERAL_PURPOSE)
         cpu, mem = autopilot_requests(w.cpu, w.memory_gib, cls, w.key)
@@ -296,7 +304,7 @@ class Estimator:
                 return name, per_node
         raise CostError(f"{what}: {cpu:g} vCPU / {mem:g} GiB fits no {family}* machine in the price table")
 
-    def _gpu_machine(self, w: _Workload) -> str:
+    def gpu_machine(self, w: Workload) -> str:
         """The cheapest machine for ``w.gpu_count`` GPUs whose allocatable fits the Pod."""
         gpu = platform.gpu(w.gpu)
         limits = gpu.range_for(w.gpu_count)
@@ -320,8 +328,8 @@ class Estimator:
         self._price("standard.daemonset_per_node")
         return min(fitting, key=lambda n: self.prices.machines[n].on_demand_hour)
 
-    def _gpu_workload(self, w: _Workload) -> LineItem:
-        name = self._gpu_machine(w)
+    def _gpu_workload(self, w: Workload) -> LineItem:
+        name = self.gpu_machine(w)
         machine = self.prices.machines[name]
         vm_hour = self._machine_hour(name, w.spot)
         if self.prices.gpus[w.gpu].attached_gpu_hour is not None:
@@ -356,6 +364,9 @@ class Estimator:
                         estimated=self._estimated())
 
     def _endpoints(self, names: list[str]) -> list[LineItem]:
+        """One item per endpoint: its static IP and its forwarding rules. The project pays one minimum
+        charge for its first ``forwarding_rules_in_minimum`` rules together (carried by the first
+        endpoint) and the additional rate for every rule after those."""
         net = self.prices.network
         h = self.prices.hours_per_month
         items, rules_before = [], 0
@@ -363,16 +374,133 @@ class Estimator:
             self._begin()
             per_hour = self._price("network.global_static_ip_in_use_hour")
             rules = self._price("network.forwarding_rules_per_endpoint")
-            for n in range(rules_before, rules_before + rules):
-                per_hour += self._price("network.forwarding_rule_first5_hour" if n < 5
-                                        else "network.forwarding_rule_additional_hour")
+            included = self._price("network.forwarding_rules_in_minimum")
+            numbers = range(rules_before + 1, rules_before + rules + 1)
+            extra = sum(1 for n in numbers if n > included)
+            if rules_before == 0:
+                per_hour += self._price("network.forwarding_rule_minimum_hour")
+            if extra:
+                per_hour += extra * self._price("network.forwarding_rule_additional_hour")
             rules_before += rules
             month = per_hour * h
-            basis = f"1 global static IP + {net.forwarding_rules_per_endpoint} forwarding rules (HTTP, HTTPS)"
+            shown = f"rule {numbers[0]}" if rules == 1 else f"rules {numbers[0]}-{numbers[-1]}"
+            if numbers[0] == 1:
+                how = (f"the project's forwarding-rule minimum ({net.forwarding_rule_minimum_hour:g}/h covers its "
+                       f"first {included})")
+            elif extra == 0:
+                how = f"inside the {included}-rule minimum"
+            else:
+                how = f"{extra} beyond the first {included} at {net.forwarding_rule_additional_hour:g}/h each"
+            basis = (f"1 global static IP + {rules} forwarding rules (HTTP, HTTPS; {shown} of the project): {how}")
             items.append(LineItem(f"endpoint/{name}", basis, Cost(month, month), Cost(month, month),
                                   estimated=self._estimated()))
         return items
 
+    # -- platform services --------------------------------------------------------------
+    def _services(self, env: Environment, workloads: list[LineItem], warnings: list[str]) -> list[LineItem]:
+        """Registry storage and scans, the DNS zone, and monitoring samples and alert conditions."""
+        items: list[LineItem] = []
+        wanted = {"artifact_registry": env.registry is not None, "dns": env.dns is not None and env.dns.create,
+                  "monitoring": True}
+        for section, used in wanted.items():
+            if used and getattr(self.prices, section) is None:
+                warnings.append(f"the price table has no {section} section: not priced")
+        if env.registry is not None and self.prices.artifact_registry is not None:
+            items.append(self._registry(env))
+        if env.dns is not None and env.dns.create and self.prices.dns is not None:
+            self._begin()
+            month = self._price("dns.zone_month")
+            self._price("dns.queries_per_million")
+            items.append(LineItem(f"dns/{env.dns.zone}", f"1 public managed zone ({month:g}/month); queries not priced",
+                                  Cost(month, month), Cost(month, month), estimated=self._estimated()))
+        if self.prices.monitoring is not None:
+            items.append(self._monitoring(env))
+        return items
+
+    def _registry(self, env: Environment) -> LineItem:
+        self._begin()
+        registry = env.registry
+        assert registry is not None
+        size = sum(r.expected_size_gib for r in registry.repositories)
+        scans = sum(r.images_scanned_per_month for r in registry.repositories) if registry.vulnerability_scanning else 0
+        free = self._price("artifact_registry.free_gib")
+        rate = self._price("artifact_registry.storage_gib_month")
+        month = max(0.0, size - free) * rate
+        basis = (f"{size:g} GiB in {len(registry.repositories)} repositories "
+                 f"({rate:g}/GiB-month after {free:g} GiB free)")
+        if scans:
+            scan = self._price("artifact_registry.scan_per_image")
+            month += scans * scan
+            basis += f" + {scans} image scans ({scan:g} each)"
+        return LineItem("registry", basis, Cost(month, month), Cost(month, month), estimated=self._estimated())
+
+    def _monitoring(self, env: Environment) -> LineItem:
+        """Managed Service for Prometheus samples of the enabled GKE packages, from GPU-hours (DCGM) and
+        replica-hours (kube-state packages), plus one alerting charge per enabled alert condition."""
+        self._begin()
+        mon = env.monitoring
+        components = set(mon.components)
+        kube_state = len(components & KUBE_STATE_COMPONENTS)
+        gpu_hours, replica_hours = ZERO, ZERO
+        for w in self.workloads(env):
+            lo, hi = w.replicas
+            replica_hours += Cost(lo * w.hours, hi * w.hours)
+            if w.gpu:
+                gpu_hours += Cost(lo * w.gpu_count * w.hours, hi * w.gpu_count * w.hours)
+        per_hour = 3600 / self._price("monitoring.scrape_interval_seconds")
+        series_gpu = self._price("monitoring.dcgm_series_per_gpu") if "DCGM" in components else 0
+        series_replica = self._price("monitoring.kube_state_series_per_replica") * kube_state
+        rate = self._price("monitoring.samples_per_million")
+
+        def samples(hours: float, series: float) -> float:
+            return hours * series * per_hour
+
+        low = samples(gpu_hours.low, series_gpu) + samples(replica_hours.low, series_replica)
+        high = samples(gpu_hours.high, series_gpu) + samples(replica_hours.high, series_replica)
+        conditions = sum(1 for a in (mon.alerts.gpu_idle, mon.alerts.job_failures, mon.alerts.hpa_at_max,
+                                     mon.alerts.spot_preemptions) if a.enabled)
+        alerting = conditions * self._price("monitoring.alert_condition_month")
+        cost = Cost(low / 1e6 * rate + alerting, high / 1e6 * rate + alerting)
+        basis = (f"{low / 1e6:,.1f}-{high / 1e6:,.1f} M samples ({rate:g}/M): DCGM {series_gpu:g} series/GPU x "
+                 f"{gpu_hours.low:,.0f}-{gpu_hours.high:,.0f} GPU-h, {kube_state} kube-state package(s) x "
+                 f"{series_replica / max(kube_state, 1):g} series x {replica_hours.low:,.0f}-{replica_hours.high:,.0f} "
+                 f"replica-h, every {3600 / per_hour:g} s; {conditions} alert conditions x "
+                 f"{self.prices.monitoring.alert_condition_month:g}/month")
+        return LineItem("monitoring", basis, cost, cost, estimated=self._estimated())
+
+    def workloads(self, env: Environment) -> list[Workload]:
+        """The inference services and training budgets as the estimator sees them."""
+        found = []
+        for svc in env.inference:
+            hpd = svc.hours_per_day
+            found.append(Workload(
+                key=f"inference/{svc.name}", cpu=parse_quantity(svc.cpu), memory_gib=gib(svc.memory),
+                gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class,
+                replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
+                hours=hpd * self.prices.hours_per_month / 24, schedule=f"{hpd:g} h/day",
+            ))
+        for job in env.training:
+            hours = job.hours_per_day * job.days_per_month
+            found.append(Workload(
+                key=f"training/{job.name}", cpu=parse_quantity(job.cpu), memory_gib=gib(job.memory),
+                gpu=job.gpu, gpu_count=job.gpu_count, spot=job.spot, compute_class=None,
+                replicas=(job.nodes, job.nodes), hours=hours,
+                schedule=f"{job.hours_per_day:g} h x {job.days_per_month:g} days = {hours:g} h/month",
+            ))
+        return found
+
+    def _budget(self, env: Environment, est: Estimate) -> Optional[BudgetLine]:
+        """The budget of ``env``: its amount, or the Autopilot maximum x headroom rounded up to whole units."""
+        budget = env.budget
+        if budget is None:
+            return None
+        if budget.amount is not None:
+            amount, basis = budget.amount, "set in the environment file"
+        else:
+            amount = float(math.ceil(round(est.autopilot.high * budget.headroom, 6)))
+            basis = (f"Autopilot maximum {est.autopilot.high:,.2f} x headroom {budget.headroom:g}, "
+                     "rounded up")
+        return BudgetLine(amount, budget.currency, basis, tuple(budget.thresholds), tuple(budget.forecast_thresholds))
 
 def _replicas(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
@@ -381,3 +509,12 @@ def _replicas(lo: int, hi: int) -> str:
 def estimate(env: Environment, prices: PriceTable, *, free_tier: bool = True) -> Estimate:
     """Monthly estimate of ``env`` under ``prices`` (see :class:`Estimator`)."""
     return Estimator(prices, free_tier=free_tier).estimate(env)
+
+
+def budget_amount(env: Environment, prices: PriceTable) -> float:
+    """The monthly amount of ``env``'s budget (``budget.amount``, or derived from the estimate):
+    what the cloud stack sets and ``gkeml cost`` shows. ValueError without a budget."""
+    line = estimate(env, prices).budget
+    if line is None:
+        raise ValueError(f"{env.name} has no budget section")
+    return line.amount

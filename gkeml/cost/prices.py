@@ -99,12 +99,41 @@ class Cluster(Strict):
 
 
 class Network(Strict):
-    """A public endpoint: its global static IP and the global forwarding rules of its Ingress."""
+    """A public endpoint: its global static IP and the global forwarding rules of its Ingress. One
+    charge covers the project's first ``forwarding_rules_in_minimum`` rules together; each further
+    rule is charged on its own."""
 
     global_static_ip_in_use_hour: float = Rate
-    forwarding_rule_first5_hour: float = Rate
+    forwarding_rule_minimum_hour: float = Rate
+    forwarding_rules_in_minimum: int = Field(ge=1)
     forwarding_rule_additional_hour: float = Rate
     forwarding_rules_per_endpoint: int = Field(ge=1)
+
+
+class ArtifactRegistryPrices(Strict):
+    """Artifact Registry storage (after the free GiB of the billing account) and image scanning."""
+
+    storage_gib_month: float = Rate
+    free_gib: float = Rate
+    scan_per_image: float = Rate
+
+
+class DnsPrices(Strict):
+    """Cloud DNS: a managed zone per month, queries per million."""
+
+    zone_month: float = Rate
+    queries_per_million: float = Rate
+
+
+class MonitoringPrices(Strict):
+    """Managed Service for Prometheus samples and alerting conditions, with the volume assumptions
+    that turn GPUs and replicas into samples."""
+
+    samples_per_million: float = Rate
+    scrape_interval_seconds: float = Field(gt=0)
+    dcgm_series_per_gpu: int = Field(ge=0)
+    kube_state_series_per_replica: int = Field(ge=0)
+    alert_condition_month: float = Rate
 
 
 class NodeShare(Strict):
@@ -148,6 +177,9 @@ class PriceTable(Strict):
     gpus: dict[str, GpuMachines]
     storage: dict[Literal["region", "multi-region"], dict[StorageClass, float]]
     network: Network
+    artifact_registry: Optional[ArtifactRegistryPrices] = None
+    dns: Optional[DnsPrices] = None
+    monitoring: Optional[MonitoringPrices] = None
     standard: StandardMode
     estimates: dict[str, str] = Field(default_factory=dict)
 

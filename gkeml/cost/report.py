@@ -65,6 +65,22 @@ def _bases(est: Estimate) -> list[str]:
     return lines
 
 
+def _percentages(values: tuple[float, ...]) -> str:
+    return ", ".join(f"{v * 100:g} %" for v in values)
+
+
+def budget_text(est: Estimate) -> Optional[str]:
+    """The environment's budget next to the estimate, in one sentence (None without a budget)."""
+    b = est.budget
+    if b is None:
+        return None
+    alerts = f"alerts at {_percentages(b.thresholds)} of actual spend"
+    if b.forecast_thresholds:
+        alerts += f" and {_percentages(b.forecast_thresholds)} of forecast spend"
+    share = f"; the Autopilot maximum is {est.autopilot.high / b.amount * 100:.0f} % of it" if b.amount else ""
+    return f"Budget: {money(b.amount)} {b.currency} per month ({b.basis}); {alerts}{share}."
+
+
 def _footnote(est: Estimate) -> Optional[str]:
     if any(i.estimated for i in est.items):
         return (f"{ESTIMATE_MARK} uses a price or assumption listed under 'estimates' in the price table; "
@@ -75,6 +91,8 @@ def _footnote(est: Estimate) -> Optional[str]:
 def render_table(est: Estimate) -> str:
     """The estimate for a terminal: numbers table, verdict, how each item was priced."""
     out = [_title(est), "", table(_rows(est), HEADERS, align="lrrrrl"), "", _summary(est)]
+    if budget_text(est):
+        out.append(budget_text(est))
     note = _footnote(est)
     if note:
         out.append(note)
@@ -93,6 +111,8 @@ def render_markdown(est: Estimate) -> str:
     """The estimate as markdown (README, wiki, pull request)."""
     rows = [tuple(f"**{c}**" if r[0] == "TOTAL" else c for c in r) for r in _rows(est)]
     out = [f"**{_title(est)}**", ""] + _md_table(HEADERS, rows, "lrrrrl") + ["", _summary(est)]
+    if budget_text(est):
+        out += ["", budget_text(est)]
     note = _footnote(est)
     if note:
         out += ["", note]

@@ -12,7 +12,7 @@ the plan identity whether they write nothing, is proved against the permission m
 from __future__ import annotations
 
 from gkeml import platform
-from gkeml.iam.model import PROJECT, STATE_BUCKET, Grant, Identity
+from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET, Grant, Identity
 
 # What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
 # No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
@@ -35,6 +35,22 @@ DEPLOY_ROLES: dict[str, str] = {
                                               "cluster admits)",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
                                      "limits it to ci.grantable_roles",
+    "roles/artifactregistry.admin": "create the Docker repositories and grant per-repository read (nodes) and write "
+                                    "(CI image push); the least predefined role with repositories.create and "
+                                    "setIamPolicy",
+    "roles/dns.admin": "create the public DNS zone and the A records of the endpoint hosts",
+    "roles/monitoring.alertPolicyEditor": "create the alert policies",
+    "roles/monitoring.notificationChannelEditor": "create the notification channels of alerts and budgets",
+    "roles/monitoring.dashboardEditor": "create the environment's dashboard",
+    "roles/logging.configWriter": "create the log-based metrics the Job-failure and Spot-preemption alerts count "
+                                  "(the least predefined role with logging.logMetrics.create)",
+    "roles/pubsub.admin": "create the topics of upgrade notices, budgets and Pub/Sub channels, and grant publish on "
+                          "them (pubsub.editor cannot set a topic's IAM policy)",
+}
+# The deploy identity's roles on the billing account (granted there by the bootstrap stack when
+# bootstrap/<env>.yaml names billing_account; no project role gives them).
+DEPLOY_BILLING_ROLES: dict[str, str] = {
+    platform.BUDGET_COSTS_MANAGER_ROLE: "create and update the environment's budget (billing.budgets.*)",
 }
 # The deploy identity's role on the Terraform state bucket (granted per bucket: it may live in another project).
 DEPLOY_STATE_ROLES: dict[str, str] = {
@@ -58,6 +74,17 @@ PLAN_ROLES: dict[str, str] = {
     "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
     "roles/binaryauthorization.policyViewer": "read the project's Binary Authorization policy",
+    "roles/dns.reader": "read the DNS zone and its records",
+    "roles/monitoring.viewer": "read alert policies, notification channels and the dashboard",
+    "roles/pubsub.viewer": "read the topics (their IAM policies come with iam.securityReviewer)",
+}
+# No read-only predefined role reads Artifact Registry repositories (roles/artifactregistry.viewer and
+# .reader also hold repositories.exportArtifacts, a write) or log-based metrics without also reading every
+# log entry (roles/logging.viewer): the plan identity gets exactly these two reads through a custom role.
+PLAN_READER_ROLE_ID = "gkemlPlanReader"
+PLAN_READER_PERMISSIONS = ("artifactregistry.repositories.get", "logging.logMetrics.get")
+PLAN_BILLING_ROLES: dict[str, str] = {
+    platform.BUDGET_VIEWER_ROLE: "read the environment's budget (billing.budgets.get)",
 }
 # The plan identity's roles on the Terraform state bucket.
 PLAN_STATE_READ_ROLE = "roles/storage.objectViewer"
@@ -74,6 +101,11 @@ BOOTSTRAP_ROLES: dict[str, str] = {
     "roles/iam.serviceAccountAdmin": "create the two CI service accounts and bind who may impersonate them",
     "roles/iam.workloadIdentityPoolAdmin": "create the GitHub Workload Identity Federation pool and provider",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
+    "roles/iam.roleAdmin": f"create the plan identity's custom role {PLAN_READER_ROLE_ID}",
+}
+# On the billing account, when the bootstrap file names one: grant the CI identities their budget roles.
+BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
+    "roles/billing.admin": "grant the CI identities their roles on the billing account (billing.accounts.setIamPolicy)",
 }
 
 
@@ -81,12 +113,16 @@ def deploy_identity() -> Identity:
     """The DEPLOY identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
     grants += [Grant(role, STATE_BUCKET, why=why) for role, why in DEPLOY_STATE_ROLES.items()]
+    grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in DEPLOY_BILLING_ROLES.items()]
     return Identity("deploy", tuple(grants))
 
 
 def plan_identity() -> Identity:
     """The read-only PLAN identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in PLAN_ROLES.items()]
+    grants.append(Grant(PLAN_READER_ROLE_ID, PROJECT, permissions=PLAN_READER_PERMISSIONS,
+                        why="custom role: read Artifact Registry repositories and log-based metrics"))
+    grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in PLAN_BILLING_ROLES.items()]
     grants += [
         Grant(PLAN_STATE_READ_ROLE, STATE_BUCKET, why="read the state files"),
         Grant(PLAN_STATE_LOCK_ROLE, STATE_BUCKET, condition="objects named *.tflock", limited_to="lock",
@@ -100,5 +136,6 @@ def bootstrap_person() -> Identity:
     grants = [Grant(role, PROJECT, why=why) for role, why in BOOTSTRAP_ROLES.items()]
     # once its state is migrated (state.bootstrap_backend: gcs), the state bucket of the project
     grants.append(Grant("roles/storage.admin", STATE_BUCKET, why=BOOTSTRAP_ROLES["roles/storage.admin"]))
+    grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in BOOTSTRAP_BILLING_ROLES.items()]
     return Identity("bootstrap person", tuple(grants))
 

@@ -26,7 +26,8 @@ from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
 from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, declare_terraform_version, google, google_provider, pin_google_provider
 from gkeml.iam.identities import (
-    DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
+    DEPLOY_BILLING_ROLES, DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_BILLING_ROLES, PLAN_READER_PERMISSIONS,
+    PLAN_READER_ROLE_ID, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
 )
 
 # Relative to the stack's working directory <app>/cdktf.out/stacks/<stack>: the state file
@@ -53,6 +54,8 @@ class BootstrapStack(TerraformStack):
         self.state_bucket = self._state_bucket(apis) if boot.state.create else None
         self.deploy_service_account = self._deploy_service_account(apis)
         self.plan_service_account = self._plan_service_account(apis)
+        self.push_service_account = self._push_service_account(apis) if boot.ci.push_service_account else None
+        self._billing_grants()
         self.provider = self._github_federation(apis)
         self._outputs()
 
@@ -130,12 +133,44 @@ class BootstrapStack(TerraformStack):
         for role in PLAN_ROLES:
             pim.ProjectIamMember(self, f"ci-plan-{role.split('/')[-1].replace('.', '-')}",
                                  project=boot.project.id, role=role, member=member)
+        reader = google("project_iam_custom_role").ProjectIamCustomRole(
+            self, "plan-reader", project=boot.project.id, role_id=PLAN_READER_ROLE_ID,
+            title="gkeml CI plan: registry and log-metric reads",
+            description="Reads no predefined read-only role gives without more (docs/permissions.md)",
+            permissions=list(PLAN_READER_PERMISSIONS), depends_on=apis,
+        )
+        pim.ProjectIamMember(self, "ci-plan-reader", project=boot.project.id, role=reader.name, member=member)
         self._state_grant("ci-plan-state-read", PLAN_STATE_READ_ROLE, member, self._state_condition(
             "gkeml-own-state", f"only the state objects of {boot.name}"))
         self._state_grant("ci-plan-state-lock", PLAN_STATE_LOCK_ROLE, member, self._state_condition(
             "gkeml-state-lock-only", "create and delete Terraform lock objects; never write a state file",
             platform.object_name_suffix_condition(platform.TERRAFORM_GCS_LOCK_SUFFIX)))
         return sa
+
+    def _push_service_account(self, apis: list):
+        """The CI image-push identity: no project role at all; the cloud stack grants it
+        roles/artifactregistry.writer on the environment's repositories (registry.pusher)."""
+        boot = self.boot
+        return google("service_account").ServiceAccount(
+            self, "ci-push", project=boot.project.id, account_id=boot.ci.push_service_account,
+            display_name=f"gkeml CI image push ({boot.github.repository}, {boot.name})",
+            description=f"GitHub Actions runs of {boot.github.deploy_ref} push images to the environment's "
+                        "Artifact Registry repositories; no keys.",
+            depends_on=apis,
+        )
+
+    def _billing_grants(self) -> None:
+        """The CI identities' roles on the billing account of the environment's budget (a billing
+        administrator applies this part; nothing when the file names no billing account)."""
+        account = self.boot.billing_account
+        if account is None:
+            return
+        baim = google("billing_account_iam_member")
+        grants = [("ci", self.deploy_service_account, role) for role in DEPLOY_BILLING_ROLES]
+        grants += [("ci-plan", self.plan_service_account, role) for role in PLAN_BILLING_ROLES]
+        for prefix, sa, role in grants:
+            baim.BillingAccountIamMember(self, f"{prefix}-billing-{role.split('/')[-1].replace('.', '-')}",
+                                         billing_account_id=account, role=role, member=f"serviceAccount:{sa.email}")
 
     def _github_federation(self, apis: list):
         boot = self.boot
@@ -175,6 +210,11 @@ class BootstrapStack(TerraformStack):
             self, "ci-deploy-github", service_account_id=self.deploy_service_account.name,
             role=platform.WORKLOAD_IDENTITY_USER_ROLE, member=deploy_principal_set(boot), depends_on=[pool],
         )
+        if self.push_service_account is not None:
+            sam.ServiceAccountIamMember(
+                self, "ci-push-github", service_account_id=self.push_service_account.name,
+                role=platform.WORKLOAD_IDENTITY_USER_ROLE, member=push_principal_set(boot), depends_on=[pool],
+            )
         return provider
 
     def _outputs(self) -> None:
@@ -184,6 +224,9 @@ class BootstrapStack(TerraformStack):
                         description="read-only identity of pull-request diffs (any workflow run of the repository)")
         TerraformOutput(self, "deploy_service_account", value=self.deploy_service_account.email,
                         description="deploy identity (jobs of github.deploy_ref in github.deploy_environment only)")
+        if self.push_service_account is not None:
+            TerraformOutput(self, "push_service_account", value=self.push_service_account.email,
+                            description="image-push identity (jobs of github.deploy_ref only)")
         TerraformOutput(self, "state_bucket", value=self.boot.state.bucket)
 
 
@@ -209,6 +252,12 @@ def deploy_principal_set(boot: Bootstrap) -> str:
     github = boot.github
     return platform.github_ref_environment_principal_set(
         boot.project.number, boot.ci.pool, github.deploy_ref, github.deploy_environment)
+
+
+def push_principal_set(boot: Bootstrap) -> str:
+    """Who may impersonate the image-push identity: any job of ``github.deploy_ref`` (images are built
+    from what was merged; no GitHub environment gate, so a merge publishes its images at once)."""
+    return platform.github_ref_principal_set(boot.project.number, boot.ci.pool, boot.github.deploy_ref)
 
 
 def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]:

@@ -16,6 +16,7 @@ from gkeml.constructs import (
 from gkeml import platform
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, add_moved, declare_terraform_version, google, google_provider, legacy_logical_id, pin_google_provider
 from gkeml.naming import Names, gkeml_labels
+from gkeml.stacks.services import add_platform_services
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
 STORAGE_ANALYTICS_WRITER = "group:cloud-storage-analytics@google.com"
@@ -141,6 +142,7 @@ class CloudStack(TerraformStack):
              f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}")
             for name, e in self.endpoints.items()
         ])
+        self.services = add_platform_services(self, env, names, depends_on=apis)
         self._outputs()
 
     def _outputs(self) -> None:

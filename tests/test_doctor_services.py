@@ -1,0 +1,242 @@
+"""``gkeml doctor``'s DNS, certificate and capacity checks, against real local servers: the GKE/Compute
+REST server of tests/test_doctor.py (Compute Engine paths added) and a DNS server on 127.0.0.1 that
+answers A questions with dnspython's own wire format. Nothing in the clients is mocked."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import dns.message
+import dns.rcode
+import dns.rrset
+import pytest
+
+from conftest import ENVIRONMENTS
+from gkeml import preflight
+from gkeml.naming import Names
+from test_doctor import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
+
+LAB_IP = "34.117.0.10"
+LAB_HOST = "chat.lab.fx.example"
+
+
+class DnsServer:
+    """A UDP DNS server on 127.0.0.1: ``records`` maps a name to its A records; other names are NXDOMAIN."""
+
+    def __init__(self, records: dict[str, list[str]]):
+        self.records = records
+        self.questions: list[str] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)  # lets the loop notice stop(); no test waits on it
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            query = dns.message.from_wire(data)
+            response = dns.message.make_response(query)
+            question = query.question[0]
+            name = question.name.to_text().rstrip(".")
+            self.questions.append(name)
+            if name in self.records:
+                response.answer.append(dns.rrset.from_text(question.name, 300, "IN", "A", *self.records[name]))
+            else:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            self.sock.sendto(response.to_wire(), peer)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture
+def api():
+    server = GkeApi()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+        server.thread.join(timeout=10)
+
+
+@pytest.fixture
+def dns_server():
+    server = DnsServer({LAB_HOST: [LAB_IP]})
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def quotas(**limits: float) -> dict:
+    """regions.get of us-central1 with these quota limits (usage 0)."""
+    return {"name": "us-central1", "quotas": [{"metric": m, "limit": v, "usage": 0} for m, v in limits.items()]}
+
+
+ENOUGH = dict(CPUS=500, G2_CPUS=96, NVIDIA_L4_GPUS=16, PREEMPTIBLE_NVIDIA_L4_GPUS=0)
+
+
+def serve_lab(api: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None = None) -> None:
+    """A deployed lab: healthy cluster, static IP, certificate, regional quotas."""
+    names = Names("fx-lab-ml", "lab", "fx-lab-ml", "us-central1")
+    base = "/compute/v1/projects/fx-lab-ml"
+    api.routes["/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"] = (200, healthy_cluster())
+    api.routes["/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"] = (200, SERVER_CONFIG)
+    api.routes[f"{base}/global/addresses/{names.address('chat')}"] = (200, {"name": names.address("chat"),
+                                                                            "address": LAB_IP})
+    api.routes[f"{base}/global/sslCertificates/{names.certificate('chat', LAB_HOST)}"] = (200, {
+        "name": names.certificate("chat", LAB_HOST), "type": "MANAGED",
+        "managed": {"status": cert_status, "domains": [LAB_HOST], "domainStatus": {LAB_HOST: cert_status}}})
+    api.routes[f"{base}/regions/us-central1"] = (200, region or quotas(**ENOUGH))
+
+
+def run(api: GkeApi, dns_address: str, *extra: str, env: str = "lab") -> tuple[int, dict, str]:
+    import json
+
+    done = gkeml("doctor", env, "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
+                 api.url, "--dns-server", dns_address, "--format", "json", "--no-toolchain", *extra)
+    return done.returncode, json.loads(done.stdout), done.stderr
+
+
+def test_host_pointing_at_its_ip_with_an_active_certificate_and_enough_quota_is_clean(api, dns_server):
+    serve_lab(api)
+    code, report, err = run(api, dns_server.address)
+    assert code == 0, report
+    rows = by_name(report)
+    assert (rows[LAB_HOST]["area"], rows[LAB_HOST]["status"], rows[LAB_HOST]["live"]) == ("dns", "ok", LAB_IP)
+    assert rows[f"certificate {LAB_HOST}"]["status"] == "ok"
+    # lab at peak: chat 2 x 1 L4 on Spot + nightly-finetune 1 x 1 L4 on Spot, each on a g2-standard-8
+    assert (rows["NVIDIA_L4_GPUS"]["expected"], rows["NVIDIA_L4_GPUS"]["status"]) == (">= 3", "ok")
+    assert rows["G2_CPUS"]["expected"] == ">= 24"
+    assert dns_server.questions == [LAB_HOST]
+    assert all("Authorization" not in headers for _, headers in api.requests)
+    assert err == ""
+
+
+def test_wrong_or_missing_a_record_is_drift_and_the_certificate_waits_for_it(api):
+    for records, live in (({LAB_HOST: ["203.0.113.7"]}, "203.0.113.7"), ({}, "no A record")):
+        server = DnsServer(records)
+        server.thread.start()
+        try:
+            serve_lab(api, cert_status="PROVISIONING")
+            code, report, _ = run(api, server.address)
+        finally:
+            server.stop()
+        assert code == 1
+        rows = by_name(report)
+        assert (rows[LAB_HOST]["status"], rows[LAB_HOST]["expected"], rows[LAB_HOST]["live"]) == (
+            "drift", f"A {LAB_IP}", live)
+        assert "the dns section creates this record: `cdktf deploy lab`" in rows[LAB_HOST]["advice"]
+        cert = rows[f"certificate {LAB_HOST}"]
+        assert (cert["status"], cert["live"]) == ("drift", "PROVISIONING")
+        assert f"until {LAB_HOST} resolves to its static IP" in cert["advice"]
+
+
+def test_a_provisioning_certificate_behind_correct_dns_is_only_a_warning(api, dns_server):
+    serve_lab(api, cert_status="PROVISIONING")
+    code, report, _ = run(api, dns_server.address)
+    assert code == 0
+    assert by_name(report)[f"certificate {LAB_HOST}"]["status"] == "warn"
+
+
+def test_quota_below_the_peak_names_the_quota_to_raise_and_who_needs_it(api, dns_server):
+    serve_lab(api, region=quotas(**{**ENOUGH, "NVIDIA_L4_GPUS": 2}))
+    code, report, _ = run(api, dns_server.address)
+    assert code == 1
+    row = by_name(report)["NVIDIA_L4_GPUS"]
+    assert (row["status"], row["expected"], row["live"]) == ("drift", ">= 3", "limit 2, in use 0")
+    assert "raise NVIDIA_L4_GPUS in us-central1 of fx-lab-ml to at least 3 before deploying" in row["advice"]
+    assert "inference/chat: 2 x 1 L4 (Spot)" in row["advice"] and "training/nightly-finetune" in row["advice"]
+
+
+def test_spot_needs_go_to_the_preemptible_quota_when_the_project_has_one(api, dns_server):
+    serve_lab(api, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 0,
+                                    "PREEMPTIBLE_CPUS": 64}))
+    code, report, _ = run(api, dns_server.address)
+    rows = by_name(report)
+    assert code == 0, rows
+    assert rows["PREEMPTIBLE_NVIDIA_L4_GPUS"]["expected"] == ">= 3"
+    assert rows["PREEMPTIBLE_CPUS"]["expected"] == ">= 24"
+    assert "NVIDIA_L4_GPUS" not in rows  # nothing of lab runs on on-demand L4s
+
+
+def test_a_gpu_the_region_does_not_list_is_a_warning(api, dns_server):
+    serve_lab(api, region=quotas(CPUS=500))
+    code, report, _ = run(api, dns_server.address)
+    row = by_name(report)["NVIDIA_L4_GPUS"]
+    assert (code, row["status"], row["live"]) == (0, "warn", "not listed in us-central1")
+    assert by_name(report)["CPUS"]["expected"] == ">= 24"  # no G2_CPUS in the region: g2 vCPUs count as CPUS
+
+
+def test_compute_permission_denied_exits_2_with_the_role_to_grant(api, dns_server):
+    serve_lab(api)
+    api.routes["/compute/v1/projects/fx-lab-ml/regions/us-central1"] = (
+        403, error(403, "PERMISSION_DENIED", "Required 'compute.regions.get' permission"))
+    code, report, err = run(api, dns_server.address)
+    assert code == 2
+    assert "roles/compute.viewer on project fx-lab-ml" in report["error"]
+    assert {c["area"] for c in report["checks"]} == {"cluster"}  # the cluster part still ran
+    assert err.startswith("gkeml doctor: permission denied reading compute/v1/projects/fx-lab-ml/regions/us-central1")
+
+
+def test_environment_without_hosts_checks_quotas_only(api, dns_server):
+    api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/clusters/fx-mini-ml"] = (
+        200, {**healthy_cluster("fx-mini-ml", public=False), "location": "europe-west4",
+              "locations": ["europe-west4-a", "europe-west4-b", "europe-west4-c"]})
+    api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/serverConfig"] = (200, SERVER_CONFIG)
+    api.routes["/compute/v1/projects/fx-mini-ml/regions/europe-west4"] = (200, quotas(CPUS=24))
+    code, report, _ = run(api, dns_server.address, env="mini")
+    assert code == 0, report
+    assert {c["area"] for c in report["checks"]} == {"cluster"}  # mini has no hosts and no workloads
+    assert dns_server.questions == []
+    assert "/compute/v1/projects/fx-mini-ml/regions/europe-west4" in api.paths()
+
+
+def test_compute_class_fallback_needs_both_quotas_for_the_same_pods(environments):
+    """A service on a Spot-first ComputeClass that falls back to on-demand takes the preemptible quota
+    AND the regular one at its peak; a plain Spot service only the preemptible one."""
+    import yaml
+
+    from gkeml.cost import load_prices
+    from gkeml.environments import parse_environment
+
+    data = yaml.safe_load((ENVIRONMENTS / "live.yaml").read_text())
+    env = parse_environment(yaml.safe_dump(data), "live.yaml")
+    data["inference"][0]["compute_class"] = "l4-spot-first"
+    with_class = parse_environment(yaml.safe_dump(data), "live.yaml")
+    limits = {"PREEMPTIBLE_NVIDIA_L4_GPUS": 100, "NVIDIA_L4_GPUS": 100, "PREEMPTIBLE_CPUS": 1000}
+
+    def amounts(e) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for need in preflight.peak_needs(e, load_prices(), lambda family: "CPUS"):
+            for metric, amount in preflight._quota_amounts(need, {k: (v, 0) for k, v in limits.items()}).items():
+                found[metric] = found.get(metric, 0) + amount
+        return found
+
+    # live: chat 8 x 1 L4 on-demand, finetune-l4-spot 1 x 4 L4 on Spot
+    assert (amounts(env)["NVIDIA_L4_GPUS"], amounts(env)["PREEMPTIBLE_NVIDIA_L4_GPUS"]) == (8, 4)
+    # chat on l4-spot-first (Spot first, on-demand fallback): its 8 GPUs count on both
+    assert (amounts(with_class)["NVIDIA_L4_GPUS"], amounts(with_class)["PREEMPTIBLE_NVIDIA_L4_GPUS"]) == (8, 12)
+    # pretrain-h100: 2 nodes x 8 H100 on-demand
+    assert amounts(env)["NVIDIA_H100_GPUS"] == 16
+
+
+def test_bad_compute_endpoint_or_dns_server_is_refused(api):
+    serve_lab(api)
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
+                 "http://compute.example.com", "--no-toolchain")
+    assert done.returncode == 2 and "--compute-endpoint 'http://compute.example.com': plain http" in done.stderr
+    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
+                 api.url, "--dns-server", "not-an-ip:x", "--no-toolchain")
+    assert done.returncode == 2 and "--dns-server 'not-an-ip:x' is not IP or IP:PORT" in done.stderr
