@@ -5,9 +5,9 @@ limit that constructs, manifest builders, rules and the cost estimator rely on
 lives here, with the page it was checked against and the date. Nothing else in
 ``gkeml`` may spell these values as literals.
 
-Checked against Google's GKE documentation in November 2026 (see
-``shared/platform-facts.md`` for the review notes). Prices live in
-``gkeml/cost/prices.json`` because they change more often than the rules.
+Checked against Google's GKE documentation in November 2026; each section names its pages and
+what could not be confirmed. Prices live in ``gkeml/cost/prices.json`` because they change more
+often than the rules.
 """
 
 from __future__ import annotations
@@ -46,6 +46,14 @@ GCSFUSE_SIDECAR_ANNOTATIONS = {
     "memory": "gke-gcsfuse/memory-limit",
     "ephemeral-storage": "gke-gcsfuse/ephemeral-storage-limit",
 }
+# What the sidecar requests without annotations: the webhook's defaults (gcs-fuse-csi-driver
+# deploy/base/webhook/deployment.yaml --sidecar-*-request, checked 2026-11-30 at 5fcdc04a); a limit
+# annotation without a request annotation makes the request equal to it (pkg/webhook/config.go).
+GCSFUSE_SIDECAR_DEFAULT_REQUESTS = {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "5Gi"}
+# Autopilot GPU nodes give the sidecar at most this much (docs/troubleshooting.md, "Sidecar container
+# resource allocation": "cannot exceed 2 vCPU and memory allocation cannot exceed 14 GiB on GPU nodes
+# on Autopilot clusters", a known issue GKE is working to remove; checked 2026-11-30 at 5fcdc04a).
+GCSFUSE_SIDECAR_GPU_MAX = {"cpu": 2.0, "memory_gib": 14.0}
 
 # concepts/ingress, how-to/managed-certs, how-to/ingress-configuration
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -93,18 +101,86 @@ def workload_identity_classic_member(project_id: str, namespace: str, ksa: str) 
     return f"serviceAccount:{workload_identity_pool(project_id)}[{namespace}/{ksa}]"
 
 
+# --- nodes (concepts/plan-node-sizes, "Memory and CPU reservations") ----------------------
+# What GKE keeps for the kubelet and the OS on every node, and the eviction threshold: the rest is the
+# node's allocatable, the most all Pods on it together can request (Autopilot's own system Pods take
+# part of that too). Checked 2026-11-30.
+NODE_RESERVED_CPU_TIERS = ((1, 0.06), (1, 0.01), (2, 0.005), (None, 0.0025))  # (next vCPUs, fraction)
+NODE_RESERVED_MEMORY_TIERS = ((4, 0.25), (4, 0.20), (8, 0.10), (112, 0.06), (None, 0.02))  # (next GiB, fraction)
+NODE_EVICTION_THRESHOLD_GIB = 100 / 1024
+
+
+def _reserved(size: float, tiers: tuple[tuple[float | None, float], ...]) -> float:
+    reserved, rest = 0.0, size
+    for step, fraction in tiers:
+        part = rest if step is None else min(rest, step)
+        reserved += part * fraction
+        rest -= part
+        if rest <= 0:
+            break
+    return reserved
+
+
+def node_allocatable(vcpu: float, memory_gib: float) -> tuple[float, float]:
+    """vCPU and GiB a GKE node of this shape leaves for Pods (capacity minus GKE's reservations and
+    the eviction threshold)."""
+    return (vcpu - _reserved(vcpu, NODE_RESERVED_CPU_TIERS),
+            memory_gib - _reserved(memory_gib, NODE_RESERVED_MEMORY_TIERS) - NODE_EVICTION_THRESHOLD_GIB)
+
+
 # --- GPUs (how-to/autopilot-gpus, concepts/autopilot-resource-requests) ----------
+# The machine behind each GPU type and count: Compute Engine's accelerator-optimized machine types
+# (compute/docs/accelerator-optimized-machines; vCPUs and memory as listed by `gcloud compute
+# machine-types list`, mirrored in Cyclenerd/google-cloud-pricing-cost-calculator
+# tools/machinetypes.csv at dac31281, 2026-08-20). T4 runs on N1 machines sized to the Pod: the
+# shape is the largest N1 allows with that many T4s (compute/docs/gpus, "NVIDIA T4").
+
+
+@dataclass(frozen=True)
+class GpuMachine:
+    """The Compute Engine machine a GPU Pod's node is (GiB: Compute Engine's "GB" of memory are GiB)."""
+
+    name: str
+    vcpu: float
+    memory_gib: float
+
+    @property
+    def allocatable(self) -> tuple[float, float]:
+        return node_allocatable(self.vcpu, self.memory_gib)
 
 
 @dataclass(frozen=True)
 class GpuRange:
-    """Allowed CPU (vCPU) and memory (GiB) requests for a Pod with ``count`` GPUs."""
+    """Allowed CPU (vCPU) and memory (GiB) requests for a Pod with ``count`` GPUs.
+
+    ``table_cpu``/``table_memory_gib`` are the maxima of Autopilot's Accelerator table as gkeml
+    has them; ``confirmed`` says where a value was confirmed ("" = not confirmed: see
+    :func:`unconfirmed_gpu_maxima`). The maxima gkeml enforces are never above what the node can
+    allocate: an unconfirmed table value above it is capped there, and a missing one is the
+    allocatable itself (rounded down)."""
 
     count: int
-    max_cpu: float
-    max_memory_gib: float
+    machine: GpuMachine
+    table_cpu: float | None
+    table_memory_gib: float | None
+    confirmed: str = ""
     min_cpu: float = 0.5
     min_memory_gib: float = 0.5
+
+    @property
+    def max_cpu(self) -> float:
+        cap = math.floor(self.machine.allocatable[0])
+        return cap if self.table_cpu is None else min(self.table_cpu, cap)
+
+    @property
+    def max_memory_gib(self) -> float:
+        cap = math.floor(self.machine.allocatable[1])
+        return cap if self.table_memory_gib is None else min(self.table_memory_gib, cap)
+
+    @property
+    def capped(self) -> bool:
+        """True when the enforced maximum is the node's allocatable rather than the table's value."""
+        return (self.max_cpu, self.max_memory_gib) != (self.table_cpu, self.table_memory_gib)
 
 
 @dataclass(frozen=True)
@@ -128,45 +204,57 @@ class Gpu:
         raise KeyError(count)
 
 
-def _r(*rows: tuple[int, float, float]) -> tuple[GpuRange, ...]:
-    return tuple(GpuRange(count=c, max_cpu=cpu, max_memory_gib=mem) for c, cpu, mem in rows)
+def _r(*rows: tuple) -> tuple[GpuRange, ...]:
+    """Rows of (count, machine, vCPU, GiB, vCPUs of the machine, GiB of the machine[, where confirmed])."""
+    return tuple(GpuRange(count, GpuMachine(machine, vcpu, memory), cpu, mem, *confirmed)
+                 for count, machine, cpu, mem, vcpu, memory, *confirmed in rows)
 
 
-# Maximum requests per Pod by GPU count (Accelerator table of
-# concepts/autopilot-resource-requests). GPU Pods get no default CPU/memory.
-# The allowed COUNTS are checked (shared/platform-facts.md); the per-count CPU/memory
-# maximums were taken from the docs table but are still marked "verify" there: re-read
-# the table before relying on a request close to a maximum.
+# Maximum requests per Pod by GPU count: Autopilot's Accelerator table (concepts/autopilot-resource-
+# requests). GPU Pods get no default CPU/memory. The allowed COUNTS are confirmed (how-to/autopilot-gpus,
+# checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
+# admission message ("higher than the Autopilot maximum of '11' ... maximum of '74Gi'", quoted in
+# argoproj/argo-workflows#13073). The rest were copied from the table into an earlier gkeml and not
+# re-read since; three of them (H100 x1, x4, H200 x8) were above what their node can allocate and are
+# capped (review 2026-11-30), and H200/B200 CPU had the 208-vCPU A3's value (their machines have 224):
+# left to the cap. `unconfirmed_gpu_maxima()` lists them; docs/jobs.md shows the table.
+CONFIRMED_A100_40GB_X1 = "Autopilot admission message in argoproj/argo-workflows#13073"
 GPUS: dict[str, Gpu] = {
     g.label: g
     for g in (
-        Gpu("nvidia-tesla-t4", "T4", _r((1, 46, 172), (2, 46, 172), (4, 94, 360)), machine_family="n1"),
-        Gpu(
-            "nvidia-l4", "L4",
-            _r((1, 31, 115), (2, 23, 77), (4, 47, 170), (8, 95, 355)),
-            compact_placement=True, machine_family="g2",
-        ),
-        Gpu(
-            "nvidia-tesla-a100", "A100 40GB",
-            _r((1, 11, 74), (2, 22, 148), (4, 46, 310), (8, 94, 632), (16, 94, 1264)),
-            compact_placement=True, machine_family="a2",
-        ),
-        Gpu(
-            "nvidia-a100-80gb", "A100 80GB",
-            _r((1, 11, 148), (2, 22, 310), (4, 46, 632), (8, 94, 1264)),
-            compact_placement=True, machine_family="a2-ultragpu",
-        ),
-        Gpu(
-            "nvidia-h100-80gb", "H100 80GB",
-            _r((1, 25, 225), (2, 51, 450), (4, 103, 922), (8, 206, 1795)),
-            compact_placement=True, machine_family="a3-highgpu",
-        ),
-        Gpu("nvidia-h100-mega-80gb", "H100 Mega 80GB", _r((8, 206, 1795)), machine_family="a3-megagpu"),
-        Gpu("nvidia-h200-141gb", "H200 141GB", _r((8, 206, 2952)), machine_family="a3-ultragpu"),
-        Gpu("nvidia-b200", "B200", _r((8, 206, 3624)), machine_family="a4-highgpu"),
+        Gpu("nvidia-tesla-t4", "T4", _r(
+            (1, "n1 (custom)", 46, 172, 48, 312), (2, "n1 (custom)", 46, 172, 48, 624),
+            (4, "n1 (custom)", 94, 360, 96, 624)), machine_family="n1"),
+        Gpu("nvidia-l4", "L4", _r(
+            (1, "g2-standard-32", 31, 115, 32, 128), (2, "g2-standard-24", 23, 77, 24, 96),
+            (4, "g2-standard-48", 47, 170, 48, 192), (8, "g2-standard-96", 95, 355, 96, 384)),
+            compact_placement=True, machine_family="g2"),
+        Gpu("nvidia-tesla-a100", "A100 40GB", _r(
+            (1, "a2-highgpu-1g", 11, 74, 12, 85, CONFIRMED_A100_40GB_X1), (2, "a2-highgpu-2g", 22, 148, 24, 170),
+            (4, "a2-highgpu-4g", 46, 310, 48, 340), (8, "a2-highgpu-8g", 94, 632, 96, 680),
+            (16, "a2-megagpu-16g", 94, 1264, 96, 1360)),
+            compact_placement=True, machine_family="a2"),
+        Gpu("nvidia-a100-80gb", "A100 80GB", _r(
+            (1, "a2-ultragpu-1g", 11, 148, 12, 170), (2, "a2-ultragpu-2g", 22, 310, 24, 340),
+            (4, "a2-ultragpu-4g", 46, 632, 48, 680), (8, "a2-ultragpu-8g", 94, 1264, 96, 1360)),
+            compact_placement=True, machine_family="a2-ultragpu"),
+        Gpu("nvidia-h100-80gb", "H100 80GB", _r(
+            (1, "a3-highgpu-1g", 25, 225, 26, 234), (2, "a3-highgpu-2g", 51, 450, 52, 468),
+            (4, "a3-highgpu-4g", 103, 922, 104, 936), (8, "a3-highgpu-8g", 206, 1795, 208, 1872)),
+            compact_placement=True, machine_family="a3-highgpu"),
+        Gpu("nvidia-h100-mega-80gb", "H100 Mega 80GB", _r((8, "a3-megagpu-8g", 206, 1795, 208, 1872)),
+            machine_family="a3-megagpu"),
+        Gpu("nvidia-h200-141gb", "H200 141GB", _r((8, "a3-ultragpu-8g", None, 2952, 224, 2952)),
+            machine_family="a3-ultragpu"),
+        Gpu("nvidia-b200", "B200", _r((8, "a4-highgpu-8g", None, 3624, 224, 3968)), machine_family="a4-highgpu"),
     )
 }
 # GB200 (nvidia-gb200) is in preview on Autopilot: deliberately not offered.
+
+
+def unconfirmed_gpu_maxima() -> list[tuple[str, GpuRange]]:
+    """Every (GPU label, range) whose maxima are not confirmed: the one place that says which."""
+    return [(label, r) for label, g in GPUS.items() for r in g.ranges if not r.confirmed]
 
 
 def gpu_problem(label: str, count: int) -> tuple[str, str] | None:

@@ -74,12 +74,6 @@ ROUND_PRICES = {
         "system_machine": "e2-standard-2",
         "system_nodes": 1,
         "daemonset_per_node": {"vcpu": 0.2, "memory_gib": 0.4},
-        "reserved_cpu_tiers": [{"next": 1, "fraction": 0.06}, {"next": 1, "fraction": 0.01},
-                               {"next": 2, "fraction": 0.005}, {"next": None, "fraction": 0.0025}],
-        "reserved_memory_tiers": [{"next": 4, "fraction": 0.25}, {"next": 4, "fraction": 0.20},
-                                  {"next": 8, "fraction": 0.10}, {"next": 112, "fraction": 0.06},
-                                  {"next": None, "fraction": 0.02}],
-        "eviction_threshold_gib": 0.1,
     },
     "estimates": {"autopilot.gpu_premium.nvidia-l4.spot": "test: marked as an estimate"},
 }

@@ -37,3 +37,49 @@ def test_the_check_and_the_cost_estimate_use_the_same_adjustment():
     cls = platform.GENERAL_PURPOSE_NO_BURSTING
     for cpu, memory in [(0.6, 0.5), (0.1, 7.0), (3.3, 1.0), (29.9, 2.0)]:
         assert autopilot_requests(cpu, memory, cls, "x") == cls.billed_requests(cpu, memory)
+
+
+# --- GPU maxima against the node that runs the Pod -------------------------------------------
+
+
+def test_no_gpu_maximum_is_above_what_its_node_can_allocate():
+    """Review F6: a request between the node's allocatable and a copied maximum passes admission and
+    stays Pending with its GPUs billed. Every enforced maximum is at most the allocatable."""
+    for label, gpu in platform.GPUS.items():
+        for r in gpu.ranges:
+            cpu, memory = r.machine.allocatable
+            assert r.max_cpu <= cpu and r.max_memory_gib <= memory, (label, r.count, r.machine.name)
+            assert r.max_cpu <= r.machine.vcpu and r.max_memory_gib <= r.machine.memory_gib
+
+
+def test_node_allocatable_follows_gkes_reservation_tiers():
+    # a3-highgpu-1g: 234 GiB - (1 + 0.8 + 0.8 + 6.72 + 2.12) - 100 MiB, 26 vCPU - (0.06 + 0.01 + 0.01 + 0.055)
+    cpu, memory = platform.node_allocatable(26, 234)
+    assert round(memory, 2) == 222.46 and round(cpu, 3) == 25.865
+    assert platform.node_allocatable(1, 1) == pytest.approx((0.94, 0.75 - 100 / 1024))
+
+
+def test_the_rows_known_to_be_wrong_are_capped_and_every_unconfirmed_row_is_listed():
+    h100 = platform.GPUS["nvidia-h100-80gb"]
+    assert (h100.range_for(1).max_memory_gib, h100.range_for(4).max_memory_gib) == (222, 910)
+    h200 = platform.GPUS["nvidia-h200-141gb"].range_for(8)
+    assert h200.machine.vcpu == 224 and h200.max_cpu == 223 and h200.max_memory_gib == 2886 and h200.capped
+    a100 = platform.GPUS["nvidia-tesla-a100"].range_for(1)
+    assert (a100.max_cpu, a100.max_memory_gib, a100.confirmed) == (11, 74, platform.CONFIRMED_A100_40GB_X1)
+    unconfirmed = platform.unconfirmed_gpu_maxima()
+    assert ("nvidia-tesla-a100", a100) not in unconfirmed
+    assert len(unconfirmed) == sum(len(g.ranges) for g in platform.GPUS.values()) - 1
+
+
+def test_a_gpu_job_cannot_give_its_gcs_fuse_sidecar_more_than_the_gpu_node_cap(tmp_path):
+    from gkeml.config import ConfigError
+    from gkeml.jobs import parse_job_spec
+
+    spec = ("name: t\nteam: research\nimage: registry.example/t:1\ngpu: nvidia-l4\ncpu: '8'\nmemory: 32Gi\n"
+            "dataset: {bucket: gs://corpus}\ngcsfuse: {cpu: '3', memory: 16Gi}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_job_spec(spec, "job.yaml")
+    text = str(info.value)
+    assert "job.yaml:8: gcsfuse.cpu: 3 is more than the GCS FUSE sidecar gets on an Autopilot GPU node; allowed: up to 2" in text
+    assert "gcsfuse.memory: 16Gi is more than" in text and "up to 14Gi" in text
+    assert parse_job_spec(spec.replace("gpu: nvidia-l4\n", ""), "job.yaml").gcsfuse.cpu == "3"  # CPU nodes: no cap

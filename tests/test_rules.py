@@ -122,7 +122,7 @@ def test_rules_read_their_numbers_from_the_platform_module(monkeypatch):
     monkeypatch.setattr(platform, "SPOT_TERMINATION_GRACE_SECONDS", 300)
     monkeypatch.setattr(platform, "FORBIDDEN_CAPABILITIES", ("SYS_ADMIN",))
     l4 = platform.GPUS["nvidia-l4"]
-    wider = platform.Gpu(l4.label, l4.name, l4.ranges + (platform.GpuRange(3, 30, 100),))
+    wider = platform.Gpu(l4.label, l4.name, l4.ranges + (platform.GpuRange(3, platform.GpuMachine("g2-test", 36, 144), 30, 100),))
     monkeypatch.setitem(platform.GPUS, "nvidia-l4", wider)
     assert rule_ids(grace) == set() and rule_ids(capability) == set() and rule_ids(counts) == set()
 

@@ -55,6 +55,21 @@ def test_gkeml_check_finds_nothing_in_what_ships(shipped_out):
     assert run.returncode == 0, data.get("summary", "") + run.stderr
 
 
+def test_every_example_job_renders_for_every_shipped_environment_of_its_team():
+    """`gkeml job render --env` applies the quota and queue fit (GKE025/GKE026): what ships runs where it ships."""
+    import yaml
+
+    from gkeml.environments import load_environments
+    from gkeml.jobs import load_job_spec, render
+
+    environments = load_environments(SHIPPED)
+    for path in sorted((ROOT / "examples" / "jobs").glob("*.yaml")):
+        team = yaml.safe_load(path.read_text())["team"]
+        for env in environments:
+            if team in {t.name for t in env.teams}:
+                assert render(load_job_spec(path, env), env), (path.name, env.name)
+
+
 def test_docs_show_the_current_diagram(shipped_out):
     """docs/diagram.md ends with the diagram of the environment its marker names, as synthesized now
     (`make synth diagram` redraws it)."""

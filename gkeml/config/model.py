@@ -376,6 +376,11 @@ class Inference(Strict):
     probe: Probe = Field(default_factory=Probe)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     endpoint: Optional[str] = Field(None, description="Endpoint name to expose this service on.")
+    rollout: Literal["surge", "replace"] = resolved(
+        "How a new version replaces the pods: surge starts one new pod before stopping an old one (no "
+        "capacity dip; the quota must hold one pod more than max_replicas), replace stops one old pod first "
+        "(no extra pod: GPUs are scarce and quota-bound; with one replica the service pauses).",
+        "replace with a GPU, surge without")
     hours_per_day: float = Field(24, gt=0, le=24, description="For cost estimates.")
 
     @model_validator(mode="after")
@@ -544,6 +549,11 @@ class Environment(Strict):
                         bucket.setdefault("location", project["region"].upper())
                 filled.append(bucket)
             data["buckets"] = filled
+        services = data.get("inference")
+        if isinstance(services, list):
+            data["inference"] = [
+                {**svc, "rollout": svc.get("rollout", "replace" if svc.get("gpu") else "surge")}
+                if isinstance(svc, dict) else svc for svc in services]
         resolve_kueue_defaults(data)
         resolve_defaults(data, tier, project.get("region"))
         return data

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from gkeml import platform
 from gkeml.config.model import Bucket, Environment
-from gkeml.cost.prices import Machine, PriceTable, ReservedTier
+from gkeml.cost.prices import Machine, PriceTable
 from gkeml.manifests import gib, parse_quantity
 
 MULTI_REGIONS = ("US", "EU", "ASIA")
@@ -149,25 +149,12 @@ class Workload:
     schedule: str  # e.g. "10 h/day", "80 h/month"
 
 
-def _tiers(size: float, tiers: list[ReservedTier]) -> float:
-    reserved, rest = 0.0, size
-    for tier in tiers:
-        part = rest if tier.next is None else min(rest, tier.next)
-        reserved += part * tier.fraction
-        rest -= part
-        if rest <= 0:
-            break
-    return reserved
-
-
 def allocatable(machine: Machine, prices: PriceTable) -> tuple[float, float]:
-    """vCPU and GiB a node of ``machine`` leaves for workload Pods: capacity minus GKE's
-    reservations, the eviction threshold and the system DaemonSets."""
-    std = prices.standard
-    cpu = machine.vcpu - _tiers(machine.vcpu, std.reserved_cpu_tiers) - std.daemonset_per_node.vcpu
-    mem = (machine.memory_gib - _tiers(machine.memory_gib, std.reserved_memory_tiers)
-           - std.eviction_threshold_gib - std.daemonset_per_node.memory_gib)
-    return cpu, mem
+    """vCPU and GiB a node of ``machine`` leaves for workload Pods: the node's allocatable
+    (:func:`gkeml.platform.node_allocatable`) minus the system DaemonSets."""
+    cpu, mem = platform.node_allocatable(machine.vcpu, machine.memory_gib)
+    share = prices.standard.daemonset_per_node
+    return cpu - share.vcpu, mem - share.memory_gib
 
 
 def autopilot_requests(cpu: float, memory_gib: float, cls: platform.ComputeClass, what: str) -> tuple[float, float]:

@@ -143,23 +143,14 @@ class NodeShare(Strict):
     memory_gib: float = Field(ge=0)
 
 
-class ReservedTier(Strict):
-    """GKE reserves ``fraction`` of the ``next`` vCPUs or GiB of a node (``None``: all the rest)."""
-
-    next: Optional[float] = Field(gt=0)
-    fraction: float = Field(ge=0, le=1)
-
-
 class StandardMode(Strict):
-    """How the Standard-mode comparison packs nodes: machine types and node reservations."""
+    """How the Standard-mode comparison packs nodes: machine types and the system DaemonSets' share of each
+    node (GKE's node reservations are platform facts: :func:`gkeml.platform.node_allocatable`)."""
 
     general_machine: str
     system_machine: str
     system_nodes: int = Field(ge=0)
     daemonset_per_node: NodeShare
-    reserved_cpu_tiers: list[ReservedTier]
-    reserved_memory_tiers: list[ReservedTier]
-    eviction_threshold_gib: float = Field(ge=0)
 
 
 class PriceTable(Strict):

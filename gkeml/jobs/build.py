@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from gkeml import platform
 from gkeml.config import ConfigError, Environment
 from gkeml.config.loader import ConfigProblem
+from gkeml.jobs.fit import check_fit
 from gkeml.jobs.spec import JobSpec, check_in_env, wandb_secret
 from gkeml.manifests import (
     NON_ROOT_UID,
@@ -265,9 +266,13 @@ def render(spec: JobSpec, env: Environment | None = None, name: str | None = Non
     """All Kubernetes objects of one run of the job, in apply order (headless Service first).
 
     ``name`` names the run's Job and Service (default: the spec's name; ``gkeml job submit``
-    passes :func:`unique_name` so each submission is a new run).
+    passes :func:`unique_name` so each submission is a new run). With ``env``, a job that cannot fit
+    the team's ResourceQuota or Kueue queue is refused (ConfigError naming the spec's field).
     """
-    return objects(spec, Target.of(spec, env, name))
+    rendered = objects(spec, Target.of(spec, env, name))
+    if env is not None:
+        check_fit(spec, env, rendered)
+    return rendered
 
 
 def objects(spec: JobSpec, target: Target) -> list[Obj]:
@@ -295,4 +300,7 @@ def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
     target = Target.of(spec, env, f"{spec.name}-{LAUNCH_RUN_ID}")
     per_run = {role: (f"{prefix.rstrip('/')}/{LAUNCH_RUN_ID}" if prefix else LAUNCH_RUN_ID)
                if role in RUN_SCOPED_MOUNTS else prefix for role, prefix in target.prefixes.items()}
-    return job(spec, replace(target, prefixes=per_run))
+    run = job(spec, replace(target, prefixes=per_run))
+    if env is not None:
+        check_fit(spec, env, [run])
+    return run

@@ -271,6 +271,8 @@ class JobSpec(Strict):
         if gib(self.shared_memory) >= memory:
             yield "shared_memory", f"{self.shared_memory} must be below memory {self.memory} (it counts against it)"
         if self.gpu is not None:
+            if self.mounts():
+                yield from self._gpu_sidecar_problems()
             r = platform.GPUS[self.gpu].range_for(self.gpu_count)
             where = f"{self.gpu_count} x {self.gpu}"
             if not r.min_cpu <= cpu + sidecar_cpu <= r.max_cpu:
@@ -298,6 +300,16 @@ class JobSpec(Strict):
         if total > platform.EPHEMERAL_MAX_GIB:
             yield "ephemeral_storage", (f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
                                         f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total")
+
+    def _gpu_sidecar_problems(self) -> Iterator[tuple[str, str]]:
+        """On Autopilot GPU nodes the GCS FUSE sidecar gets at most platform.GCSFUSE_SIDECAR_GPU_MAX."""
+        cap = platform.GCSFUSE_SIDECAR_GPU_MAX
+        if parse_quantity(self.gcsfuse.cpu) > cap["cpu"]:
+            yield "gcsfuse.cpu", (f"{self.gcsfuse.cpu} is more than the GCS FUSE sidecar gets on an Autopilot GPU node; "
+                                  f"allowed: up to {cap['cpu']:g}")
+        if gib(self.gcsfuse.memory) > cap["memory_gib"]:
+            yield "gcsfuse.memory", (f"{self.gcsfuse.memory} is more than the GCS FUSE sidecar gets on an Autopilot GPU "
+                                     f"node; allowed: up to {cap['memory_gib']:g}Gi")
 
     def _env_problems(self) -> Iterator[tuple[str, str]]:
         for name in self.env:

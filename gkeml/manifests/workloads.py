@@ -36,6 +36,10 @@ DEFAULT_CONTAINER = {
 }
 
 
+# Rolling updates: one new pod before an old one stops, or one old pod stopped first (no extra pod).
+ROLLOUTS = {"surge": {"maxSurge": 1, "maxUnavailable": 0}, "replace": {"maxSurge": 0, "maxUnavailable": 1}}
+
+
 # --- team namespaces ---------------------------------------------------------------
 
 
@@ -192,7 +196,7 @@ class InferenceManifests:
             "metadata": metadata(svc.name, self.ns, self.labels),
             "spec": {  # no replicas: the HorizontalPodAutoscaler owns the count (rule GKE024)
                 "selector": {"matchLabels": self.selector},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": ROLLOUTS[svc.rollout]},
                 "template": {"metadata": {"labels": self.labels}, "spec": pod_spec},
             },
         }

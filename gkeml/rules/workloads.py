@@ -7,7 +7,8 @@ from typing import Any, Iterator
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, Group, Issue, as_dict, as_list, containers, get, kind_of, name_of, namespace_of, pod_templates, rule,
+    ERROR, WARNING, Group, Issue, as_dict, as_list, containers, get, gpu_count, kind_of, name_of, namespace_of,
+    pod_templates, quantity, rule, truthy,
 )
 
 
@@ -34,6 +35,26 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
             yield Issue(f"{path}.accessModes", f"ReadOnlyMany on {storage_class} without a dataSource",
                         "restore it from a VolumeSnapshot (dataSource), or share datasets through GCS FUSE, "
                         "Filestore (*-rwx) or Hyperdisk ML")
+
+
+@rule("GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING)
+def gcsfuse_sidecar_on_gpu_node(obj: Obj, group: Group) -> Iterator[Issue]:
+    """On Autopilot GPU nodes the GCS FUSE sidecar's CPU cannot exceed 2 vCPU and its memory 14 GiB
+    (gcs-fuse-csi-driver docs/troubleshooting.md, a known issue): larger sidecar limits are not what
+    the sidecar gets."""
+    cap = platform.GCSFUSE_SIDECAR_GPU_MAX
+    for pod in pod_templates(obj):
+        annotations = as_dict(pod.metadata.get("annotations"))
+        if not truthy(annotations.get(platform.GCSFUSE_ANNOTATION)) or not gpu_count(pod)[0]:
+            continue
+        for resource, limit in (("cpu", cap["cpu"]), ("memory", cap["memory_gib"] * 2**30)):
+            key = platform.GCSFUSE_SIDECAR_ANNOTATIONS[resource]
+            value = quantity(annotations.get(key))
+            if value is not None and value > limit:
+                shown = f"{limit:g}" if resource == "cpu" else f"{cap['memory_gib']:g}Gi"
+                yield Issue(f"{pod.metadata_path}.annotations.{key}",
+                            f"the sidecar asks for {annotations[key]} {resource} on a GPU node; it gets at most {shown}",
+                            f"set {key} to at most {shown}")
 
 
 # --- multi-node training --------------------------------------------------------------
