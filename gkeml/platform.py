@@ -68,6 +68,13 @@ MANAGED_CERTIFICATE_API = "networking.gke.io/v1"
 FRONTEND_CONFIG_API = "networking.gke.io/v1beta1"
 BACKEND_CONFIG_API = "cloud.google.com/v1"
 COMPUTE_CLASS_API = "cloud.google.com/v1"
+# What each capacity of a custom ComputeClass's ladder adds to its priority (reference/crds/computeclass,
+# priorities[].spot and priorities[].flexStart.enabled; checked 2026-11-30, with Google's example class
+# skills/cloud/gke-compute-classes/assets/genai-inference-g4-compute-class.yaml in google/skills at
+# 1af77752, whose flex-start priority sets no spot). A pod selects a custom class with the
+# compute-class node selector ALONE: another hard selector such as gke-spot or gke-accelerator next to it
+# can contradict the class's priorities and leave the pod Pending (same skill, "Selector Conflicts").
+COMPUTE_CLASS_CAPACITY = {"spot": {"spot": True}, "on-demand": {"spot": False}, "flex-start": {"flexStart": {"enabled": True}}}
 MAX_CERTIFICATES_PER_LOAD_BALANCER = 15
 # Google front ends and health checkers (concepts/firewall-rules, ingress health checks).
 LOAD_BALANCER_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")

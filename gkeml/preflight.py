@@ -227,8 +227,9 @@ def peak_needs(env: "Environment", prices: "PriceTable", cpu_metric: Callable[[s
     needs: dict[str, QuotaNeed] = {}
     for w in estimator.workloads(env):
         cls = classes.get(w.compute_class or "")
-        spot = w.spot or bool(cls and cls.spot_first)
-        on_demand = (not spot) or bool(cls and cls.fallback_on_demand)
+        # Spot and flex-start nodes both count on the preemptible quotas (how-to/dws-flex-start-training)
+        spot = w.spot or bool(cls and {"spot", "flex-start"} & set(cls.capacity))
+        on_demand = (not spot) or bool(cls and "on-demand" in cls.capacity)
         peak = w.replicas[1]
         how = " (Spot" + (", on-demand fallback)" if spot and on_demand else ")") if spot else ""
         if w.gpu:

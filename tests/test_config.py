@@ -138,7 +138,7 @@ def test_primitive_role_is_refused(tmp_path):
 
 
 def test_disallowed_gpu_count_points_at_the_field(tmp_path):
-    msg = error_for(tmp_path, "    gpu_count: 1\n    spot: true", "    gpu_count: 3\n    spot: true")
+    msg = error_for(tmp_path, "    compute_class: l4-spot-first", "    gpu: nvidia-l4\n    gpu_count: 3\n    spot: true\n#")
     assert "inference[0].gpu_count: 3 is not allowed for nvidia-l4; allowed: 1, 2, 4, 8" in msg
 
 

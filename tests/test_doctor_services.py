@@ -157,18 +157,19 @@ def test_quota_below_the_peak_names_the_quota_to_raise_and_who_needs_it(api, dns
     row = by_name(report)["NVIDIA_L4_GPUS"]
     assert (row["status"], row["expected"], row["live"]) == ("drift", ">= 3", "limit 2, in use 0")
     assert "raise NVIDIA_L4_GPUS in us-central1 of fx-lab-ml to at least 3 before deploying" in row["advice"]
-    assert "inference/chat: 2 x 1 L4 (Spot)" in row["advice"] and "training/nightly-finetune" in row["advice"]
+    assert "inference/chat: 2 x 1 L4 (Spot, on-demand fallback)" in row["advice"] and "training/nightly-finetune" in row["advice"]
 
 
 def test_spot_needs_go_to_the_preemptible_quota_when_the_project_has_one(api, dns_server):
-    serve_lab(api, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 0,
+    serve_lab(api, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 2,
                                     "PREEMPTIBLE_CPUS": 64}))
     code, report, _ = run(api, dns_server.address)
     rows = by_name(report)
     assert code == 0, rows
     assert rows["PREEMPTIBLE_NVIDIA_L4_GPUS"]["expected"] == ">= 3"
     assert rows["PREEMPTIBLE_CPUS"]["expected"] == ">= 24"
-    assert "NVIDIA_L4_GPUS" not in rows  # nothing of lab runs on on-demand L4s
+    # only chat's ComputeClass falls back to on-demand L4s (its 2 replicas); the Spot training job never does
+    assert rows["NVIDIA_L4_GPUS"]["expected"] == ">= 2" and "training" not in rows["NVIDIA_L4_GPUS"]["advice"]
 
 
 def test_a_gpu_the_region_does_not_list_is_a_warning(api, dns_server):

@@ -116,7 +116,13 @@ def test_gpu_pods_have_selector_and_allowed_limit_and_spot_is_a_selector(stacks,
         selector = spec.get("nodeSelector", {})
         if gpus or platform.ACCELERATOR_LABEL in selector:
             gpu_pods += 1
-            assert gpus in platform.GPUS[selector[platform.ACCELERATOR_LABEL]].counts, owner["metadata"]
+            if platform.COMPUTE_CLASS_LABEL in selector:  # a custom class alone carries the GPU
+                (cc,) = [o for o in manifests(stacks, env, "ComputeClass")
+                         if o["metadata"]["name"] == selector[platform.COMPUTE_CLASS_LABEL]]
+                assert {p["gpu"]["count"] for p in cc["spec"]["priorities"]} == {gpus}, owner["metadata"]
+                assert set(selector) == {platform.COMPUTE_CLASS_LABEL}
+            else:
+                assert gpus in platform.GPUS[selector[platform.ACCELERATOR_LABEL]].counts, owner["metadata"]
         for c in spec["containers"]:
             assert c["resources"]["requests"]["cpu"] == c["resources"]["limits"]["cpu"]
             assert c["resources"]["requests"]["memory"] == c["resources"]["limits"]["memory"]
@@ -128,10 +134,18 @@ def test_gpu_pods_have_selector_and_allowed_limit_and_spot_is_a_selector(stacks,
     assert gpu_pods >= 1
 
 
-def test_dev_chat_runs_on_spot_l4_through_node_selectors(stacks):
-    (deploy,) = [o for o in manifests(stacks, DEV, "Deployment") if o["metadata"]["name"] == "chat"]
-    assert deploy["spec"]["template"]["spec"]["nodeSelector"] == {
-        platform.ACCELERATOR_LABEL: "nvidia-l4", platform.ACCELERATOR_COUNT_LABEL: "1", platform.SPOT_LABEL: "true"}
+def test_a_service_on_a_compute_class_selects_it_alone_and_survives_its_spot_rung(stacks, environments):
+    """Review F15: the class exists and the GPU service uses it, so a Spot stock-out falls back instead of
+    leaving the service Pending; the pod tolerates the Spot rung and stops within Spot's grace period."""
+    svc = next(s for s in environments[DEV].inference if s.compute_class)
+    cls = environments[DEV].custom_compute_class(svc.compute_class)
+    (deploy,) = [o for o in manifests(stacks, DEV, "Deployment") if o["metadata"]["name"] == svc.name]
+    pod = deploy["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {platform.COMPUTE_CLASS_LABEL: cls.name}
+    assert pod["containers"][0]["resources"]["limits"][platform.GPU_RESOURCE] == str(cls.gpu_count)
+    assert cls.uses_spot and pod["tolerations"] == [platform.SPOT_TOLERATION]
+    assert pod["terminationGracePeriodSeconds"] <= platform.SPOT_TERMINATION_GRACE_SECONDS
+    assert (svc.gpu, svc.spot) == (cls.gpu, False)  # the service's GPU is the class's
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -209,14 +223,23 @@ def test_external_metric_scales_on_pubsub_backlog(stacks):
     assert ext["target"] == {"type": "AverageValue", "averageValue": "100"}
 
 
-def test_compute_class_prefers_spot_then_on_demand(stacks):
-    (cc,) = [o for o in manifests(stacks, DEV, "ComputeClass")]
-    assert cc["apiVersion"] == platform.COMPUTE_CLASS_API
-    assert cc["spec"]["priorities"] == [
-        {"gpu": {"type": "nvidia-l4", "count": 1}, "spot": True},
-        {"gpu": {"type": "nvidia-l4", "count": 1}, "spot": False},
-    ]
-    assert cc["spec"]["activeMigration"]["optimizeRulePriority"] is True
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_compute_classes_try_their_capacity_in_the_configured_order(stacks, environments, env):
+    applied = {o["metadata"]["name"]: o for o in manifests(stacks, env, "ComputeClass")}
+    assert set(applied) == {c.name for c in environments[env].compute_classes}
+    for policy in environments[env].compute_classes:
+        cc = applied[policy.name]
+        assert cc["apiVersion"] == platform.COMPUTE_CLASS_API
+        ladder = []
+        for priority in cc["spec"]["priorities"]:
+            assert priority["gpu"] == {"type": policy.gpu, "count": policy.gpu_count}
+            if "flexStart" in priority:  # a node is flex-start or Spot, never both
+                assert priority["flexStart"] == {"enabled": True} and "spot" not in priority
+                ladder.append("flex-start")
+            else:
+                ladder.append("spot" if priority["spot"] else "on-demand")
+        assert ladder == policy.capacity
+        assert cc["spec"]["activeMigration"] == {"optimizeRulePriority": policy.migrate_to_preferred}
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)

@@ -219,10 +219,28 @@ def _inference(env: Environment) -> Iterator[Problem]:
         problem = image_problem(env, svc.image)
         if problem:
             yield ("inference", i, "image"), problem
+        yield from compute_class_problems(env, ("inference", i), svc.compute_class, svc.gpu, svc.gpu_count, svc.spot,
+                                          gpu_fix="leave gpu and gpu_count out (the class's are used)")
         ident = identities.get(svc.identity or "")
         if ident is not None and ident.namespace != svc.team:
             yield (("inference", i, "identity"),
                    f"identity {svc.identity!r} lives in namespace {ident.namespace}, not {svc.team}")
+
+
+def compute_class_problems(env: Environment, where: tuple, class_name: str | None, gpu: str | None, gpu_count: int,
+                           spot: bool, gpu_fix: str) -> Iterator[Problem]:
+    """A workload on a custom ComputeClass gets its GPU and capacity from the class: a different GPU, or
+    a Spot selector next to the class's (selectors that disagree leave the pod Pending), is refused."""
+    cls = env.custom_compute_class(class_name)
+    if cls is None:
+        return
+    if spot:
+        yield (*where, "spot"), (f"compute class {cls.name} decides Spot (capacity: {', '.join(cls.capacity)}); "
+                                 f"remove spot")
+    if (gpu, gpu_count if gpu else None) != (cls.gpu, cls.gpu_count if cls.gpu else None):
+        has = f"{cls.gpu_count} x {cls.gpu}" if cls.gpu else "no GPU"
+        wants = f"{gpu_count} x {gpu}" if gpu else "no GPU"
+        yield (*where, "gpu"), f"compute class {cls.name} has {has}, the workload asks for {wants}; {gpu_fix}"
 
 
 def _launch(env: Environment) -> Iterator[Problem]:

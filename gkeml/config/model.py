@@ -369,10 +369,12 @@ class Inference(Strict):
     port: int = Field(8080, ge=1, le=65535)
     cpu: Quantity = "1"
     memory: Quantity = "4Gi"
-    gpu: Optional[str] = Field(None, description=f"GPU label value: {', '.join(platform.GPUS)}")
+    gpu: Optional[str] = Field(None, description=f"GPU label value: {', '.join(platform.GPUS)}; with a "
+                                                 f"compute_class that has a GPU, the class's (leave it out).")
     gpu_count: Int32 = Field(1, ge=1)
-    spot: bool = False
-    compute_class: Optional[str] = None
+    spot: bool = Field(False, description="Spot nodes only (with a compute_class the class decides: leave it out).")
+    compute_class: Optional[str] = Field(None, description="A ComputeClass of compute_classes (its capacity "
+                                                           "ladder places the pods) or a built-in class.")
     probe: Probe = Field(default_factory=Probe)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     endpoint: Optional[str] = Field(None, description="Endpoint name to expose this service on.")
@@ -392,14 +394,31 @@ class Inference(Strict):
 
 
 class ComputeClassPolicy(Strict):
-    """A custom ComputeClass: ordered node preferences (e.g. Spot first, then on-demand)."""
+    """A custom ComputeClass: the node shape (a GPU, or a machine family) and the capacity GKE tries for
+    it, in order (e.g. Spot, then on-demand, then flex-start). Pods select it by name
+    (``compute_class`` of an inference service or a job); the class then decides Spot or not."""
 
     name: DnsLabel
     gpu: Optional[str] = None
     gpu_count: Int32 = Field(1, ge=1)
     machine_family: Optional[str] = None
-    spot_first: bool = True
-    fallback_on_demand: bool = True
+    capacity: list[Literal["spot", "on-demand", "flex-start"]] = Field(
+        default_factory=lambda: ["spot", "on-demand"], min_length=1,
+        description="Capacity to try, in order: spot, on-demand, flex-start (GPU families that offer it; "
+                    "never the same priority as Spot). A class that includes spot puts pods on Spot nodes.")
+    migrate_to_preferred: bool = Field(
+        False, description="Move running pods back to an earlier capacity when it frees up (activeMigration."
+                           "optimizeRulePriority: evictions that honour PodDisruptionBudgets). Saves money for "
+                           "services; jobs may not use such a class (a training run would restart).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"spot_first", "fallback_on_demand"} & set(data)):
+            old = sorted({"spot_first", "fallback_on_demand"} & set(data))
+            raise at(old[0], "replaced by capacity: the order of capacity to try, e.g. capacity: [spot, on-demand] "
+                             "(spot_first: false is capacity: [on-demand])")
+        return data
 
     @model_validator(mode="after")
     def _shape(self) -> "ComputeClassPolicy":
@@ -408,9 +427,17 @@ class ComputeClassPolicy(Strict):
         problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
         if problem:
             raise at(*problem)
-        if not (self.spot_first or self.fallback_on_demand):
-            raise ValueError("spot_first and fallback_on_demand are both false: the class has no nodes")
+        if len(set(self.capacity)) != len(self.capacity):
+            raise at("capacity", f"{self.capacity} names a capacity twice; allowed once each: spot, on-demand, flex-start")
+        if "flex-start" in self.capacity and self.gpu not in platform.flex_start_gpus():
+            raise at("capacity", f"flex-start is not available for {self.gpu or 'a class without a GPU'}; "
+                                 f"allowed with gpu: {', '.join(platform.flex_start_gpus())}")
         return self
+
+    @property
+    def uses_spot(self) -> bool:
+        """Whether pods of this class may land on Spot nodes (they must survive preemption)."""
+        return "spot" in self.capacity
 
 
 class LaunchQueue(Strict):
@@ -551,9 +578,18 @@ class Environment(Strict):
             data["buckets"] = filled
         services = data.get("inference")
         if isinstance(services, list):
-            data["inference"] = [
-                {**svc, "rollout": svc.get("rollout", "replace" if svc.get("gpu") else "surge")}
-                if isinstance(svc, dict) else svc for svc in services]
+            classes = {c.get("name"): c for c in data.get("compute_classes") or [] if isinstance(c, dict)}
+            resolved_services = []
+            for svc in services:
+                if isinstance(svc, dict):
+                    svc = dict(svc)
+                    cls = classes.get(svc.get("compute_class")) if isinstance(svc.get("compute_class"), str) else None
+                    if cls is not None and cls.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
+                        svc["gpu"] = cls["gpu"]
+                        svc.setdefault("gpu_count", cls.get("gpu_count", 1))
+                    svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+                resolved_services.append(svc)
+            data["inference"] = resolved_services
         resolve_kueue_defaults(data)
         resolve_defaults(data, tier, project.get("region"))
         return data
@@ -564,6 +600,10 @@ class Environment(Strict):
 
     def identity(self, name: str) -> Identity:
         return next(i for i in self.identities if i.name == name)
+
+    def custom_compute_class(self, name: str | None) -> ComputeClassPolicy | None:
+        """The environment's ComputeClass of this name (None for a built-in class, or no class)."""
+        return next((c for c in self.compute_classes if c.name == name), None)
 
     def endpoint(self, name: str) -> Endpoint:
         return next(e for e in self.endpoints if e.name == name)

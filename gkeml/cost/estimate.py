@@ -460,9 +460,11 @@ class Estimator:
         found = []
         for svc in env.inference:
             hpd = svc.hours_per_day
+            cls = env.custom_compute_class(svc.compute_class)  # priced at the class's preferred capacity
+            spot = svc.spot or (cls is not None and cls.capacity[0] == "spot")
             found.append(Workload(
                 key=f"inference/{svc.name}", cpu=parse_quantity(svc.cpu), memory_gib=gib(svc.memory),
-                gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class,
+                gpu=svc.gpu, gpu_count=svc.gpu_count, spot=spot, compute_class=svc.compute_class,
                 replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
                 hours=hpd * self.prices.hours_per_month / 24, schedule=f"{hpd:g} h/day",
             ))

@@ -53,6 +53,7 @@ class Target:
     prefixes: dict[str, str | None]  # role -> folder mounted (GCS FUSE only-dir)
     wandb_secret: tuple[str, str] | None  # (Secret, key) of the W&B API key
     queue: str | None = None
+    on_spot: bool = False  # the pods may land on Spot nodes (spot: true, or a ComputeClass with a Spot rung)
 
     @classmethod
     def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> "Target":
@@ -70,8 +71,10 @@ class Target:
                    for role, m in mounts.items()}
         ksa = env.identity(spec.identity).ksa if env is not None and spec.identity else spec.identity
         queue = local_queue(spec.team) if env is not None and env.kueue.enabled else spec.queue
+        compute_class = env.custom_compute_class(spec.compute_class) if env is not None else None
+        on_spot = spec.spot or (compute_class is not None and compute_class.uses_spot)
         return cls(name or spec.name, spec.team, ksa, buckets, {role: m.prefix for role, m in mounts.items()},
-                   wandb_secret(spec, env), queue)
+                   wandb_secret(spec, env), queue, on_spot)
 
 
 def unique_name(base: str) -> str:
@@ -213,8 +216,9 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     if spec.compact_placement:
         selector[platform.PLACEMENT_GROUP_LABEL] = target.name
     pod: Obj = {"restartPolicy": "Never"}
-    if spec.spot:
-        # GKE adds it too; written here so Kueue, which admits the pod template, may use its Spot flavor
+    if target.on_spot:
+        # GKE adds it for the Spot selector; written here so Kueue, which admits the pod template, may use its
+        # Spot flavor, and so a pod of a ComputeClass with a Spot rung may land on its (tainted) Spot nodes
         pod["tolerations"] = [dict(platform.SPOT_TOLERATION)]
     if spec.nodes > 1:
         pod["subdomain"] = target.name

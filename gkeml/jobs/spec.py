@@ -25,6 +25,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from gkeml import platform
 from gkeml.config import ConfigError, parse
 from gkeml.config.base import at_each
+from gkeml.config.checks import compute_class_problems
 from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Image, Problem, Quantity, ShortName, Strict
@@ -144,7 +145,8 @@ class JobSpec(Strict):
                              f"(GPUs: {', '.join(platform.flex_start_gpus())}).")
     compact_placement: bool = Field(False, description=f"Place the nodes close together (GPUs: "
                                     f"{', '.join(g for g, v in platform.GPUS.items() if v.compact_placement)}).")
-    compute_class: Optional[str] = Field(None, description="Compute class of a CPU-only job.")
+    compute_class: Optional[str] = Field(None, description="A ComputeClass of the environment (its capacity ladder "
+                                                           "places the pods; gpu must match its GPU) or a built-in class.")
     queue: Optional[DnsLabel] = Field(None, description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name); with "
                                                         "--env, the team's LocalQueue whether set or not.")
     identity: Optional[ShortName] = Field(None, description="Workload Identity the pods run as.")
@@ -216,8 +218,6 @@ class JobSpec(Strict):
             problem = platform.gpu_problem(self.gpu, self.gpu_count)
             if problem:
                 yield problem
-            if self.compute_class is not None:
-                yield "compute_class", "only for CPU-only jobs; a GPU job is placed by gpu and gpu_count"
         elif "gpu_count" in self.model_fields_set:
             yield "gpu_count", "set without gpu; add gpu (allowed: " + ", ".join(platform.GPUS) + ")"
         if self.nodes > 1 and not self.indexed:
@@ -401,8 +401,37 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
         if spec.compute_class not in allowed:
             problems.append((("compute_class",), f"unknown compute class {spec.compute_class!r}; "
                                                  f"allowed: {', '.join(allowed)}"))
+        problems += _class_problems(spec, env)
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
+    return problems
+
+
+def _class_problems(spec: JobSpec, env: Environment) -> list[Problem]:
+    """A job on one of the environment's ComputeClasses: the class's GPU, no Spot or flex-start selector of
+    its own, no active migration (it would restart the run), and a Spot rung needs what Spot jobs need."""
+    cls = env.custom_compute_class(spec.compute_class)
+    if cls is None:
+        return []
+    problems: list[Problem] = [
+        (path[1:], message) for path, message in compute_class_problems(
+            env, ("job",), spec.compute_class, spec.gpu, spec.gpu_count, spec.spot,
+            gpu_fix=f"set gpu: {cls.gpu} and gpu_count: {cls.gpu_count}" if cls.gpu else "remove gpu")]
+    if spec.flex_start:
+        problems.append((("flex_start",), f"compute class {cls.name} decides the capacity "
+                                          f"({', '.join(cls.capacity)}); remove flex_start"))
+    if cls.migrate_to_preferred:
+        problems.append((("compute_class",), f"class {cls.name} moves running pods back to a preferred capacity "
+                                             f"(migrate_to_preferred), which restarts a training run; use a class "
+                                             f"without it"))
+    if cls.uses_spot:
+        if spec.checkpoints is None:
+            problems.append((("compute_class",), f"class {cls.name} may run the job on Spot nodes: add checkpoints: "
+                                                 f"{{bucket: ...}} so a preempted run resumes, or use an on-demand class"))
+        if spec.grace_seconds > platform.SPOT_TERMINATION_GRACE_SECONDS:
+            problems.append((("termination_grace_seconds",), f"{spec.grace_seconds} s is more than Spot honours "
+                                                             f"(class {cls.name} may use Spot); allowed: 1-"
+                                                             f"{platform.SPOT_TERMINATION_GRACE_SECONDS}"))
     return problems
 
 

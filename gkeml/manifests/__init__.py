@@ -73,7 +73,11 @@ def resources(cpu: str, memory: str, gpus: int = 0, ephemeral: str | None = None
 def node_selector(*, gpu: str | None = None, gpu_count: int = 1, spot: bool = False,
                   compute_class: str | None = None) -> Obj:
     """Node selectors Autopilot acts on: GPU type, Spot, compute class (never annotations).
-    A GPU type and count Autopilot would reject raise ValueError naming the allowed values."""
+    A GPU type and count Autopilot would reject raise ValueError naming the allowed values.
+    A custom ComputeClass is selected alone: its priorities carry the GPU and the capacity
+    (platform.COMPUTE_CLASS_CAPACITY); a built-in class combines with the others."""
+    if compute_class and compute_class not in platform.BUILTIN_COMPUTE_CLASSES:
+        return {platform.COMPUTE_CLASS_LABEL: compute_class}
     sel: Obj = {}
     if gpu:
         problem = platform.gpu_problem(gpu, gpu_count)

@@ -100,24 +100,21 @@ def _network_policy(name: str, ns: str, labels: dict, spec: Obj) -> Obj:
 
 
 def compute_class_object(policy: ComputeClassPolicy) -> Obj:
-    """A custom ComputeClass: Spot first (when set), then on-demand; pods select it
-    with the ``cloud.google.com/compute-class`` nodeSelector."""
+    """A custom ComputeClass: one priority per capacity of its ladder, in order (Spot, on-demand,
+    flex-start: platform.COMPUTE_CLASS_CAPACITY), on the class's GPU or machine family; pods select it
+    with the ``cloud.google.com/compute-class`` nodeSelector alone. ``migrate_to_preferred`` turns on
+    active migration back to an earlier capacity."""
     base: Obj = {}
     if policy.gpu:
         base["gpu"] = {"type": policy.gpu, "count": policy.gpu_count}
     if policy.machine_family:
         base["machineFamily"] = policy.machine_family
-    priorities = []
-    if policy.spot_first:
-        priorities.append({**base, "spot": True})
-    if policy.fallback_on_demand:
-        priorities.append({**base, "spot": False})
     return {
         "apiVersion": platform.COMPUTE_CLASS_API, "kind": "ComputeClass",
         "metadata": metadata(policy.name, labels=MANAGED_BY),
         "spec": {
-            "priorities": priorities,
-            "activeMigration": {"optimizeRulePriority": policy.spot_first and policy.fallback_on_demand},
+            "priorities": [{**base, **platform.COMPUTE_CLASS_CAPACITY[c]} for c in policy.capacity],
+            "activeMigration": {"optimizeRulePriority": policy.migrate_to_preferred},
             "nodePoolAutoCreation": {"enabled": True},
             "whenUnsatisfiable": "DoNotScaleUp",
         },
@@ -189,8 +186,11 @@ class InferenceManifests:
         }
         if selector:
             pod_spec["nodeSelector"] = selector
-        if svc.spot:
+        cls = self.env.custom_compute_class(svc.compute_class)
+        if svc.spot or (cls is not None and cls.uses_spot):
             pod_spec["terminationGracePeriodSeconds"] = platform.SPOT_TERMINATION_GRACE_SECONDS
+        if cls is not None and cls.uses_spot:  # GKE taints Spot nodes; a class's Spot priority needs the toleration
+            pod_spec["tolerations"] = [dict(platform.SPOT_TOLERATION)]
         return {
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": metadata(svc.name, self.ns, self.labels),

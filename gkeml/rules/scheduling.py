@@ -15,8 +15,8 @@ from typing import Iterator
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, WARNING, Group, Issue, PodTemplate, as_dict, containers, get, gpu_count, is_spot, node_label,
-    pod_templates, rule,
+    ERROR, WARNING, Group, Issue, PodTemplate, as_dict, as_list, containers, get, gpu_count, is_spot, name_of,
+    node_label, pod_templates, rule,
 )
 
 GIB = 2**30
@@ -68,6 +68,37 @@ def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
         if label is not None and label != str(count):
             yield Issue(label_path, f"{platform.ACCELERATOR_COUNT_LABEL} is {label!r} but the containers ask "
                         f"for {count} GPU(s)", f"set it to \"{count}\" or drop it")
+
+
+@rule("GKE028", "A pod on a custom ComputeClass must match the class", ERROR)
+def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
+    """A custom ComputeClass carries the GPU and the capacity (Spot, on-demand, flex-start) of its
+    priorities: a pod whose GPU limit is not one of the class's (or that asks for none on a GPU class)
+    never gets a node from it. Other hard node selectors next to the class's can contradict its
+    priorities and leave the pod Pending: select the class alone (warning)."""
+    for pod in pod_templates(obj):
+        cls_name, cls_path = node_label(pod, platform.COMPUTE_CLASS_LABEL)
+        classes = [c for c in group.of_kind("ComputeClass") if name_of(c) == cls_name]
+        if not cls_name or cls_name in platform.BUILTIN_COMPUTE_CLASSES:
+            continue
+        for label in (platform.ACCELERATOR_LABEL, platform.ACCELERATOR_COUNT_LABEL, platform.SPOT_LABEL,
+                      platform.FLEX_START_LABEL):
+            value, path = node_label(pod, label)
+            if value is not None:
+                yield Issue(path, f"{label} next to compute class {cls_name}, whose priorities decide it",
+                            f"remove {label}: the class's priorities place the pod", WARNING)
+        if not classes:
+            continue  # the class is applied elsewhere: its priorities are not known here
+        gpus = {(get(p, "gpu", "type"), get(p, "gpu", "count")) for p in as_list(get(classes[0], "spec", "priorities"))
+                if isinstance(get(p, "gpu"), dict)}
+        count, count_path = gpu_count(pod)
+        offered = ", ".join(f"{n} x {t}" for t, n in sorted(gpus, key=str)) or "no GPU"
+        if gpus and count not in {n for _, n in gpus}:
+            yield Issue(count_path or f"{pod.path}.containers", f"compute class {cls_name} offers {offered}; the pod "
+                        f"asks for {count} GPU(s)", f"set the {platform.GPU_RESOURCE} limit to the class's count")
+        elif not gpus and count:
+            yield Issue(count_path, f"compute class {cls_name} has no GPU; the pod asks for {count}",
+                        "select a class with that GPU, or remove the GPU limit")
 
 
 # --- selectors written as annotations -----------------------------------------------
