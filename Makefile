@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GKEML_CDK := $(CDK)
 PYTEST_ARGS ?=
 
-.PHONY: install synth test diff deploy deploy-cloud destroy check bench schema clean help
+.PHONY: install synth test diff deploy deploy-cloud destroy check bench schema docs lint clean help
 .DEFAULT_GOAL := help
 
 help: ## list targets
@@ -75,6 +75,14 @@ destroy: $(STAMP) $(NODE_STAMP) ## destroy ENV: in-cluster layer, then cloud lay
 
 deploy: $(STAMP) $(NODE_STAMP) ## deploy ENV: cloud layer, then in-cluster layer
 	$(CDKTF) deploy $(ENV) $(ENV)-k8s
+
+docs: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## regenerate every generated doc: schema, config reference, permissions, rule/GPU tables, check figures
+	$(MAKE) schema
+	$(PY) -m gkeml.iam.report --write docs/permissions.md
+	$(PY) main.py
+	$(PY) -m gkeml.cli check --format json > .check-summary.json || true
+	$(PY) -m gkeml.docs --write --check-summary .check-summary.json
+	rm -f .check-summary.json
 
 schema: $(STAMP) ## regenerate schema/environment.schema.json and docs/config-reference.md
 	$(PY) -m gkeml.config.schema > schema/environment.schema.json

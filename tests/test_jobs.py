@@ -95,7 +95,7 @@ def kind(objects: list[dict], k: str) -> list[dict]:
 
 
 def check_autopilot_facts(spec, objects: list[dict]) -> None:
-    """Every fact of shared/platform-facts.md a job manifest must satisfy."""
+    """Every Autopilot fact (gkeml.platform) a job manifest must satisfy."""
     (job,) = kind(objects, "Job")
     pod = job["spec"]["template"]["spec"]
     (container,) = pod["containers"]

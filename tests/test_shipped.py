@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SHIPPED
+from conftest import ROOT, SHIPPED, framework
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +53,10 @@ def test_gkeml_check_finds_nothing_in_what_ships(shipped_out):
     data = json.loads(run.stdout)
     assert data["findings"] == [], data["findings"]
     assert run.returncode == 0, data.get("summary", "") + run.stderr
+    if data.get("checkov") and framework() == "cdktf":  # the figures the README and docs/policy.md quote (default framework)
+        from gkeml import docs
+
+        assert not [s for s in docs.stale(summary=data) if s.endswith("check-figures")], "run `make docs`"
 
 
 def test_every_example_job_renders_for_every_shipped_environment_of_its_team():

@@ -1,0 +1,152 @@
+"""Sections of the docs that are generated from code, so they cannot drift: the rule table of
+docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001), the GPU table of docs/jobs.md
+(from :mod:`gkeml.platform`) and the `make check` figures of the README and docs/policy.md (from a
+`gkeml check --format json` run over the shipped environments).
+
+A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``.
+``python -m gkeml.docs --check`` exits 1 naming every stale section; ``--write`` rewrites them
+(``--check-summary FILE`` adds the check figures from that run's JSON). ``make docs`` runs it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gkeml import platform
+from gkeml.exitcodes import ExitCode
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
+TIER_OVERRIDE_RULE = "ENV001"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def rule_table() -> str:
+    """Every check `gkeml check` can report, with its level, title and why."""
+    from gkeml.lifecycle.order import FACTS
+    from gkeml.lifecycle.transitions import TRANSITIONS
+    from gkeml.rules import RULES
+
+    rows = ["| Rule | Level | Title | Why |", "|---|---|---|---|"]
+    rows += [f"| {r.id} | {r.severity} | {_cell(r.title)} | {_cell(r.help)} |" for r in RULES.values()]
+    rows += [f"| {f.id} | error | {_cell(f.title)} (deploy order) | {_cell(f.source)} |" for f in FACTS.values()]
+    rows += [f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
+             for t in TRANSITIONS.values()]
+    rows.append(f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier its name, project or state "
+                "implies | `tier_override` drops the guards of its tier; reported on every run so the exception "
+                "stays visible. |")
+    return "\n".join(rows)
+
+
+def gpu_table() -> str:
+    """The GPUs a job or service may ask for, per count: the machine, the request maxima gkeml enforces
+    and whether they are confirmed."""
+    rows = ["| GPU (`gpu`) | count | machine | max vCPU | max memory | maxima | flex-start | compact placement |",
+            "|---|---|---|---|---|---|---|---|"]
+    flex = set(platform.flex_start_gpus())
+    for label, gpu in platform.GPUS.items():
+        for r in gpu.ranges:
+            if r.confirmed:
+                state = f"confirmed ({r.confirmed})"
+            elif r.capped:
+                state = "capped at the node's allocatable (table value unconfirmed or above it)"
+            else:
+                state = "Autopilot's table, not re-confirmed"
+            rows.append(f"| {gpu.name} (`{label}`) | {r.count} | {r.machine.name} ({r.machine.vcpu:g} vCPU, "
+                        f"{r.machine.memory_gib:g} GiB) | {r.max_cpu:g} | {r.max_memory_gib:g} GiB | {state} | "
+                        f"{'yes' if label in flex else 'no'} | {'yes' if gpu.compact_placement else 'no'} |")
+    return "\n".join(rows)
+
+
+def check_figures(summary: dict[str, Any]) -> str:
+    """The one-paragraph result of `make check` on the shipped environments, from its JSON output."""
+    checkov = summary.get("checkov") or {}
+    text = (f"`make check` on the default environments: {len(summary.get('findings') or [])} findings in "
+            f"{summary.get('objects_checked', 0)} Kubernetes objects")
+    if checkov:
+        text += (f"; checkov {checkov.get('version')}: {checkov.get('passed')} passed, "
+                 f"{len(checkov.get('failed') or [])} failed, {len(checkov.get('skipped') or [])} skipped (each "
+                 f"skip reviewed, with its reason, in `gkeml/checkov.py`)")
+    return text + "."
+
+
+# (file, section) -> generator; the check figures need a check run and are written only with one.
+SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
+    ("docs/policy.md", "rules"): rule_table,
+    ("docs/jobs.md", "gpus"): gpu_table,
+}
+FIGURES = (("README.md", "check-figures"), ("docs/policy.md", "check-figures"))
+
+
+def section(text: str, name: str) -> tuple[int, int] | None:
+    """(start, end) of the generated body of section ``name`` in ``text``, or None when it has none."""
+    begin, end = BEGIN.format(name), END.format(name)
+    match = re.search(re.escape(begin) + r"\n(.*?)" + re.escape(end), text, re.S)
+    return (match.start(1), match.end(1)) if match else None
+
+
+def replace(text: str, name: str, body: str) -> str:
+    """``text`` with section ``name`` holding ``body``; ValueError when the markers are missing."""
+    span = section(text, name)
+    if span is None:
+        raise ValueError(f"no {BEGIN.format(name)} ... {END.format(name)} markers")
+    return text[:span[0]] + body.rstrip("\n") + "\n" + text[span[1]:]
+
+
+def stale(root: Path = ROOT, summary: dict[str, Any] | None = None) -> list[str]:
+    """``file: section`` of every generated section that differs from what the code generates now."""
+    wanted = {key: make() for key, make in SECTIONS.items()}
+    if summary is not None:
+        wanted.update({key: check_figures(summary) for key in FIGURES})
+    found = []
+    for (file, name), body in wanted.items():
+        text = (root / file).read_text()
+        span = section(text, name)
+        if span is None or text[span[0]:span[1]].rstrip("\n") != body.rstrip("\n"):
+            found.append(f"{file}: {name}")
+    return found
+
+
+def write(root: Path = ROOT, summary: dict[str, Any] | None = None) -> list[str]:
+    """Rewrite every stale section; returns what changed."""
+    changed = stale(root, summary)
+    wanted = {key: make() for key, make in SECTIONS.items()}
+    if summary is not None:
+        wanted.update({key: check_figures(summary) for key in FIGURES})
+    for (file, name), body in wanted.items():
+        if f"{file}: {name}" in changed:
+            path = root / file
+            path.write_text(replace(path.read_text(), name, body))
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gkeml.docs", description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="exit 1 naming every stale generated section")
+    mode.add_argument("--write", action="store_true", help="rewrite the stale generated sections")
+    parser.add_argument("--check-summary", metavar="FILE",
+                        help="`gkeml check --format json` output of the shipped environments (the check figures)")
+    args = parser.parse_args(argv)
+    summary = json.loads(Path(args.check_summary).read_text()) if args.check_summary else None
+    if args.write:
+        for item in write(summary=summary):
+            print(f"updated {item}")
+        return ExitCode.OK
+    found = stale(summary=summary)
+    for item in found:
+        print(f"stale: {item} (run `make docs`)", file=sys.stderr)
+    return ExitCode.FINDINGS if found else ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
