@@ -401,6 +401,37 @@ KUBECTL_BINARY = "/bin/kubectl"
 # reads (a kubernetes_manifest of one of these kinds cannot be planned before the chart is installed).
 CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS)}
 
+# --- Custom Metrics Stackdriver Adapter (HPA External, Object and Pods metrics) -------------
+# Sources (checked 2026-11-30): github.com/GoogleCloudPlatform/k8s-stackdriver at commit 673c7dd8
+# (2026-08-18; the file last changed in af49d863, 2026-08-17, "update custom-metrics-stackdriver-adapter
+# image to v0.16.9-gke.0"): custom-metrics-stackdriver-adapter/deploy/production/
+# adapter_new_resource_model.yaml (the objects, the image, flags, requests 250m/200Mi, the readiness probe),
+# README.md (Workload Identity: the KSA custom-metrics/custom-metrics-stackdriver-adapter needs
+# monitoring.viewer), adapter.go (flags; it exits when its first Cloud Monitoring call fails), Dockerfile
+# (gcr.io/distroless/static, binary /adapter, no USER: root unless the pod says otherwise). Its server is
+# sigs.k8s.io/custom-metrics-apiserver v1.35.0 on k8s.io/apiserver: --secure-port defaults to 443 and
+# --cert-dir to "apiserver.local.config/certificates" relative to the working directory (/), where it
+# WRITES a self-signed certificate when none is given (SecureServingOptions.MaybeDefaultWithSelfSignedCerts).
+# GKE's tutorial (cloud.google.com/kubernetes-engine/docs/tutorials/autoscaling-metrics) grants
+# roles/monitoring.viewer to the adapter KSA's principal:// member. HPA metric types and the API that
+# serves each: kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale (Resource and
+# ContainerResource: metrics.k8s.io, GKE's own; Pods and Object: custom.metrics.k8s.io; External:
+# external.metrics.k8s.io).
+METRICS_ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter"  # the allowlist pattern's stem
+METRICS_ADAPTER_TAG = "v0.16.9-gke.0"
+METRICS_ADAPTER_PINNED_IMAGE = f"{METRICS_ADAPTER_IMAGE}:{METRICS_ADAPTER_TAG}"
+METRICS_ADAPTER_BINARY = "/adapter"
+METRICS_ADAPTER_NAMESPACE = "custom-metrics"
+METRICS_ADAPTER_KSA = "custom-metrics-stackdriver-adapter"  # also its Deployment's and Service's name
+METRICS_ADAPTER_UID = 65532  # distroless "nonroot"; any non-root UID works for a static binary
+METRICS_ADAPTER_HPA_TYPES = ("External", "Object", "Pods")  # HPA metric types the adapter serves
+# (group, version, versionPriority) of each APIService the manifest registers; groupPriorityMinimum 100.
+METRICS_ADAPTER_APIS = (("custom.metrics.k8s.io", "v1beta1", 100), ("custom.metrics.k8s.io", "v1beta2", 200),
+                        ("external.metrics.k8s.io", "v1beta1", 100))
+METRICS_ADAPTER_GROUP_PRIORITY_MINIMUM = 100
+# The HPA controller's service account, which the manifest lets read external metrics.
+HPA_CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "horizontal-pod-autoscaler")
+
 # --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
 WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"
 WANDB_LAUNCH_AGENT_CHART = "launch-agent"
@@ -462,9 +493,6 @@ HELM_DRIVER = "configmap"
 BINAUTHZ_ENFORCEMENT = {"enforce": "ENFORCED_BLOCK_AND_AUDIT_LOG", "dryrun": "DRYRUN_AUDIT_LOG_ONLY"}
 # Images gkeml itself deploys from outside the environment's registry (the charts' defaults).
 WANDB_LAUNCH_AGENT_IMAGE = "docker.io/wandb/launch-agent"  # chart launch-agent values.yaml agent.image
-# GoogleCloudPlatform/k8s-stackdriver custom-metrics-stackdriver-adapter/deploy/production/
-# adapter_new_resource_model.yaml (commit af49d863): the image the HPA External-metrics adapter runs.
-METRICS_ADAPTER_IMAGE = "gcr.io/gke-release/custom-metrics-stackdriver-adapter"
 
 
 def artifact_registry_hosts(region: str) -> tuple[str, ...]:

@@ -245,8 +245,9 @@ def test_compute_classes_try_their_capacity_in_the_configured_order(stacks, envi
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, environments, env):
     e = environments[env]
+    gkeml_own = {platform.SECRET_SYNC_SERVICE_ACCOUNT, platform.METRICS_ADAPTER_KSA}  # tests of their own cover them
     sas = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in manifests(stacks, env, "ServiceAccount")
-           if o["metadata"]["name"] != platform.SECRET_SYNC_SERVICE_ACCOUNT}
+           if o["metadata"]["name"] not in gkeml_own}
     assert set(sas) == {(i.namespace, i.ksa) for i in e.identities if i.name != e.launch.identity}
     for ident in e.identities:
         if (ident.namespace, ident.ksa) in sas:

@@ -308,7 +308,11 @@ class Autoscaling(Strict):
     cpu_utilization: Optional[int] = Field(70, ge=1, le=100)
     memory_utilization: Optional[int] = Field(None, ge=1, le=100)
     external_metric: Optional[str] = Field(
-        None, min_length=1, description="e.g. pubsub.googleapis.com|subscription|num_undelivered_messages")
+        None, min_length=1,
+        description="A Cloud Monitoring metric, '/' written as '|', e.g. "
+                    "pubsub.googleapis.com|subscription|num_undelivered_messages. The environment then gets the Custom "
+                    "Metrics Stackdriver Adapter, which serves it to the autoscaler and reads Cloud Monitoring as "
+                    "custom-metrics/custom-metrics-stackdriver-adapter (roles/monitoring.viewer).")
     external_target: Optional[Int32] = Field(None, ge=1, description="Average value per replica for the metric.")
     external_selector: dict[str, str] = Field(default_factory=dict)
 

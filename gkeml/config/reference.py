@@ -64,7 +64,8 @@ def reference() -> str:
                     default = f"`{', '.join(map(str, value))}`" if value else "empty"
             else:
                 default = "-"
-            lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
+            description = (field.description or "").replace("|", r"\|")  # a bare '|' would end the table cell
+            lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {description} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -35,7 +35,8 @@ WORKLOAD_PROJECT_ROLES: dict[str, str] = {
 }
 
 # The Custom Metrics Stackdriver Adapter reads metrics for HPA External metrics
-# (GoogleCloudPlatform/k8s-stackdriver custom-metrics-stackdriver-adapter README: monitoring.viewer).
+# (GoogleCloudPlatform/k8s-stackdriver custom-metrics-stackdriver-adapter README: monitoring.viewer;
+# granted to its KSA's principal:// member by the cloud stack, see gkeml.manifests.metrics_adapter).
 METRICS_ADAPTER_ROLE = "roles/monitoring.viewer"
 # The node service account's own roles (cluster construct) are granted by CI too.
 NODE_SERVICE_ACCOUNT_ROLES: tuple[str, ...] = (platform.NODE_SERVICE_ACCOUNT_ROLE,)
@@ -88,7 +89,9 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
 def granted_project_roles(env: "Environment") -> set[str]:
     """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
     service account's, the workload identities', and those of the identities gkeml adds itself."""
+    from gkeml.manifests.workloads import needs_metrics_adapter  # manifests import the config model
+
     roles = set(NODE_SERVICE_ACCOUNT_ROLES) | {r for ident in env.identities for r in ident.roles}
-    if any(s.autoscaling.external_metric for s in env.inference):
+    if needs_metrics_adapter(env):
         roles.add(METRICS_ADAPTER_ROLE)
     return roles

@@ -5,7 +5,7 @@ Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluste
 services (modules of their own, wired by ``gkeml/stacks/services.py``): ``DockerRepository``,
 ``DnsZone``, ``ProjectBudget``, ``Monitoring``, ``Topic``, ``UpgradeNotices``.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
-:class:`LaunchAgent`, :class:`Kueue`, :class:`KubernetesObjects`.
+:class:`LaunchAgent`, :class:`Kueue`, :class:`MetricsAdapter`, :class:`KubernetesObjects`.
 """
 
 from gkeml.constructs.binary_authorization import ImagePolicy, ImagePolicyProps
@@ -17,6 +17,7 @@ from gkeml.constructs.inference_service import InferenceService
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.kueue import Kueue
 from gkeml.constructs.launch_agent import LaunchAgent, LaunchAgentProps
+from gkeml.constructs.metrics_adapter import MetricsAdapter
 from gkeml.constructs.network import Network, NetworkProps
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.constructs.secret import Secret, SecretProps
@@ -26,7 +27,7 @@ from gkeml.constructs.workload_identity import WorkloadIdentity, WorkloadIdentit
 __all__ = [
     "PRESETS", "AutopilotCluster", "Bucket", "BucketProps", "ClusterProps", "EndpointProps", "Grantee",
     "ImagePolicy", "ImagePolicyProps", "InferenceService", "KubernetesObjects", "Kueue", "LaunchAgent",
-    "LaunchAgentProps", "MaintenanceExclusion", "Member", "Network", "NetworkProps", "ProjectServices",
-    "PublicEndpoint", "PurposePreset", "Secret", "SecretProps", "TeamNamespace",
+    "LaunchAgentProps", "MaintenanceExclusion", "Member", "MetricsAdapter", "Network", "NetworkProps",
+    "ProjectServices", "PublicEndpoint", "PurposePreset", "Secret", "SecretProps", "TeamNamespace",
     "WorkloadIdentity", "WorkloadIdentityProps",
 ]

@@ -19,17 +19,32 @@ def object_id(obj: Obj) -> str:
     return re.sub(r"[^a-zA-Z0-9-]", "-", "-".join(p for p in parts if p)).lower()
 
 
+# Kinds ``kubernetes_manifest`` can wait for until their rollout completed (its ``wait.rollout``: the kinds
+# with a ``kubectl rollout status`` viewer; terraform-provider-kubernetes docs/resources/manifest.md).
+ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+# How long such a rollout may take (the provider's default is 10 min, manifest/provider/apply.go): on a
+# fresh Autopilot cluster the pod's node is provisioned first, and a pod whose new Workload Identity
+# grant is still propagating restarts with a growing back-off.
+ROLLOUT_TIMEOUT = "20m"
+
+
 class KubernetesObjects(Construct):
-    """One ``kubernetes_manifest`` per object, each depending on ``depends_on``.
+    """One ``kubernetes_manifest`` per object, each depending on ``depends_on``; with
+    ``wait_for_rollout``, Terraform counts a Deployment (StatefulSet, DaemonSet) as created only once
+    its rollout completed, so what depends on it finds its pods Ready.
 
     The manifest map is passed verbatim (camelCase keys preserved), so what
     ``gkeml check`` validated is exactly what Terraform applies."""
 
-    def __init__(self, scope: Construct, id: str, objects: list[Obj], *, depends_on: Sequence[Any] = ()):
+    def __init__(self, scope: Construct, id: str, objects: list[Obj], *, depends_on: Sequence[Any] = (),
+                 wait_for_rollout: bool = False):
         super().__init__(scope, id)
         manifest = kubernetes("manifest")
         self.objects = objects
-        self.resources = [
-            manifest.Manifest(self, object_id(obj), manifest=obj, depends_on=list(depends_on) or None)
-            for obj in objects
-        ]
+        self.resources = []
+        for obj in objects:
+            rollout = wait_for_rollout and obj["kind"] in ROLLOUT_KINDS
+            self.resources.append(manifest.Manifest(
+                self, object_id(obj), manifest=obj, depends_on=list(depends_on) or None,
+                wait={"rollout": True} if rollout else None,
+                timeouts={"create": ROLLOUT_TIMEOUT, "update": ROLLOUT_TIMEOUT} if rollout else None))

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 
 NON_ROOT_UID = 1000
+MANAGED_BY = {"app.kubernetes.io/managed-by": "gkeml"}
+# Pod Security Admission: enforce baseline (the GCS FUSE sidecar and vendor charts
+# need no more), warn and audit at restricted so drift shows up early.
+POD_SECURITY_LABELS = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
 
 
 def metadata(name: str, namespace: str | None = None, labels: dict | None = None,

@@ -7,10 +7,9 @@ import yaml
 
 from gkeml import platform
 from gkeml.config.model import Environment, Launch
-from gkeml.manifests import Obj, ksa_annotations, metadata
+from gkeml.manifests import MANAGED_BY, Obj, ksa_annotations, metadata
 from gkeml.naming import Names
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "gkeml"}
 
 AGENT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 

@@ -1,5 +1,5 @@
 """The in-cluster layer as plain Kubernetes objects: team namespaces, inference
-services with their Ingress, and ComputeClasses.
+services with their Ingress, ComputeClasses, and the metrics adapter their autoscalers need.
 
 The in-cluster stack wraps each object in a ``kubernetes_manifest``; ``gkeml
 check`` and the tests read the same dicts, so what is checked is what is applied.
@@ -13,20 +13,14 @@ from dataclasses import dataclass, field
 from gkeml import platform
 from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
-    Obj, container_security_context, ksa_annotations, metadata, node_selector, pod_security_context, resources,
+    MANAGED_BY, POD_SECURITY_LABELS, Obj, container_security_context, ksa_annotations, metadata, node_selector,
+    pod_security_context, resources,
 )
 from gkeml.manifests.kueue import KueuePlan, kueue_plan, namespace_quota
 from gkeml.manifests.launch import secret_sync_objects
+from gkeml.manifests.metrics_adapter import metrics_adapter_objects, uses_metrics_adapter
 from gkeml.naming import Names
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "gkeml"}
-# Pod Security Admission: enforce baseline (the GCS FUSE sidecar and vendor charts
-# need no more), warn and audit at restricted so drift shows up early.
-POD_SECURITY_LABELS = {
-    "pod-security.kubernetes.io/enforce": "baseline",
-    "pod-security.kubernetes.io/warn": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-}
 # Container defaults for pods that set no requests: Autopilot's general-purpose
 # defaults, so what the LimitRange injects is what Autopilot would bill anyway.
 DEFAULT_CONTAINER = {
@@ -298,15 +292,16 @@ class InClusterPlan:
     :meth:`objects`, so what is checked is what is applied, by construction."""
 
     compute_classes: list[Obj] = field(default_factory=list)
+    metrics_adapter: list[Obj] = field(default_factory=list)  # [Namespace, ..., APIServices] when an HPA needs it
     teams: dict[str, list[Obj]] = field(default_factory=dict)  # team -> [Namespace, ...]
     services: list[ServicePlan] = field(default_factory=list)
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
 
     def objects(self) -> list[Obj]:
-        """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, then
-        the Kueue namespace, per team, services, then the W&B key's sync objects."""
-        out = list(self.compute_classes)
+        """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, the
+        metrics adapter, the Kueue namespace, per team, services, then the W&B key's sync objects."""
+        out = list(self.compute_classes) + self.metrics_adapter
         if self.kueue:
             out += self.kueue.namespace
         for objects in self.teams.values():
@@ -330,11 +325,20 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
         if exposure:
             exposures.append(exposure)
         plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), exposure))
+    if uses_metrics_adapter(obj for svc in plan.services for obj in svc.workload):
+        plan.metrics_adapter = metrics_adapter_objects()
     for team in env.teams:
         plan.teams[team.name] = team_objects(env, team, exposures)
     for team_name in env.launch_teams():
         plan.launch_keys[team_name] = secret_sync_objects(env, team_name)
     return plan
+
+
+def needs_metrics_adapter(env: Environment) -> bool:
+    """Whether an autoscaler of ``env``'s inference services scales on a metric the Custom Metrics
+    Stackdriver Adapter serves, i.e. whether the in-cluster layer installs it (and the cloud layer
+    grants its identity and admits its image)."""
+    return uses_metrics_adapter(InferenceManifests(env, svc).autoscaler() for svc in env.inference)
 
 
 def in_cluster_objects(env: Environment) -> list[Obj]:

@@ -7,6 +7,7 @@ import dataclasses
 from constructs import Construct
 
 from gkeml.config.images import image_allowlist
+from gkeml.config.roles import METRICS_ADAPTER_ROLE
 from gkeml.config.model import Environment
 from gkeml.constructs import (
     PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, ImagePolicy, ImagePolicyProps,
@@ -15,6 +16,7 @@ from gkeml.constructs import (
 )
 from gkeml import platform
 from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, add_moved, declare_terraform_version, google, google_provider, legacy_logical_id, pin_google_provider
+from gkeml.manifests.workloads import needs_metrics_adapter
 from gkeml.naming import Names, gkeml_labels
 from gkeml.stacks.services import add_platform_services
 
@@ -120,6 +122,12 @@ class CloudStack(TerraformStack):
                 self.buckets[name].grant_write(wi)
             for name in ident.secrets:
                 self.secrets[name].grant_access(wi)
+        self.metrics_adapter: WorkloadIdentity | None = None
+        if needs_metrics_adapter(env):  # the in-cluster layer's metrics adapter reads Cloud Monitoring as its KSA
+            self.metrics_adapter = WorkloadIdentity(self, "metrics-adapter", WorkloadIdentityProps(
+                project_id=project, project_number=env.project.number, namespace=platform.METRICS_ADAPTER_NAMESPACE,
+                ksa=platform.METRICS_ADAPTER_KSA, roles=(METRICS_ADAPTER_ROLE,),
+            ), pool_created_by=self.cluster.cluster, depends_on=apis)
         if env.launch is not None:  # GKE's secret sync reads the W&B key as a KSA in each Launch namespace
             key = self.secrets[env.launch.secret]
             for team in env.launch_teams():

@@ -5,7 +5,9 @@ from __future__ import annotations
 from constructs import Construct
 
 from gkeml.config.model import Environment
-from gkeml.constructs import InferenceService, KubernetesObjects, Kueue, LaunchAgent, LaunchAgentProps, TeamNamespace
+from gkeml.constructs import (
+    InferenceService, KubernetesObjects, Kueue, LaunchAgent, LaunchAgentProps, MetricsAdapter, TeamNamespace,
+)
 from gkeml import platform
 from gkeml.framework import GcsBackend, TerraformStack, declare_terraform_version, google, google_provider, helm, kubernetes, pin_google_provider
 from gkeml.manifests.launch import chart_values
@@ -14,8 +16,9 @@ from gkeml.naming import Names
 
 
 class InClusterStack(TerraformStack):
-    """Team namespaces, ComputeClasses, inference services with their Ingress, Kueue with the teams'
-    queues, and the W&B Launch agent: exactly the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
+    """Team namespaces, ComputeClasses, inference services with their Ingress, the metrics adapter their
+    autoscalers need, Kueue with the teams' queues, and the W&B Launch agent: exactly the objects of
+    :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
     Its kubernetes and helm providers reach the cluster's DNS endpoint (read with a data source,
     so Terraform plans this stack only once the cloud stack has created the cluster; never a
@@ -48,7 +51,12 @@ class InClusterStack(TerraformStack):
         plan = in_cluster_plan(env)
         if plan.compute_classes:
             KubernetesObjects(self, "compute-classes", plan.compute_classes)
-        self.teams = {name: TeamNamespace(self, f"team-{name}", objects) for name, objects in plan.teams.items()}
+        # the team namespaces (and so every workload in them, the autoscalers too) come after the metrics
+        # adapter, and go before it on destroy
+        adapter = MetricsAdapter(self, "metrics-adapter", plan.metrics_adapter) if plan.metrics_adapter else None
+        self.teams = {name: TeamNamespace(self, f"team-{name}", objects,
+                                          depends_on=adapter.api_services if adapter else ())
+                      for name, objects in plan.teams.items()}
         if plan.kueue:
             Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()))
         for svc in plan.services:
