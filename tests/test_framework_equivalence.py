@@ -13,7 +13,7 @@ from conftest import ENVIRONMENTS, ROOT
 pytestmark = pytest.mark.synth
 
 VENVS = {"cdktf": ROOT / ".venv", "cdktn": ROOT / ".venv-cdktn"}
-# Known, documented differences between the generations (README, "Frameworks").
+# Known, documented differences between the generations (docs/frameworks.md).
 IGNORED_KEYS = {"//", "required_providers"}
 
 
