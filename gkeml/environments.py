@@ -4,18 +4,20 @@ here, so a file is judged the same way everywhere."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import field_name, file_line, load_config_file
+from gkeml.config.loader import decode, field_name, file_line, load_config_file
+from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, name_problems
 
 
 def _checks(env: Environment) -> list:
-    return model_problems(env) + name_problems(env)
+    return model_problems(env) + name_problems(env) + list(budget_problems(env))
 
 
 def parse_environment(text: str, label: str) -> Environment:
@@ -116,3 +118,36 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
                                           f"{env.state.bucket!r} is a bucket {owner} creates; Terraform state needs "
                                           "a bucket no environment creates (the bootstrap's state bucket)"))
     return problems
+
+
+# --- an environment file as it was at a git ref (cost and check --against REF) -----------
+
+
+def _git(cwd: Path, *args: str, text: bool = True) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=text, check=False)
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(str(cwd), 0, "", "git is not installed; --against needs it")]) from None
+
+
+def environment_at(env_file: str | Path, ref: str) -> Environment | None:
+    """Parse ``env_file`` as committed at ``ref`` with the normal loader; ``None`` when the file
+    does not exist at that ref (a new environment). ConfigError for an unknown ref or a bad file."""
+    env_file = Path(env_file).resolve()
+    where = env_file.parent
+    if not where.is_dir():
+        raise ConfigError([ConfigProblem(str(where), 0, "", "no such directory")])
+    if ref.startswith("-"):
+        raise ConfigError([ConfigProblem(ref, 0, "--against", "a git ref cannot start with '-'")])
+    inside = _git(where, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0:
+        raise ConfigError([ConfigProblem(str(where), 0, "--against", "not inside a git repository")])
+    found = _git(where, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if found.returncode != 0:
+        raise ConfigError([ConfigProblem(str(where), 0, "--against",
+                                         f"{ref!r} is not a commit, branch or tag in this git repository")])
+    shown = _git(where, "show", f"{ref}:./{env_file.name}", text=False)  # bytes: decoded as a file is
+    if shown.returncode != 0:
+        return None
+    label = f"{ref}:{env_file.name}"
+    return parse_environment(decode(shown.stdout, label), label)

@@ -115,7 +115,7 @@ def synth(envs: list[Environment], outdir: str | Path, progress: Callable[[str],
 def main(argv: list[str] | None = None) -> int:
     """``python main.py``: what the cdktf CLI runs; also ``make synth``. Environment variables:
     GKEML_ENVIRONMENTS (default environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
-    from gkeml.cli.output import output_closed
+    from gkeml.text import output_closed
 
     try:
         return run(os.environ.get("GKEML_ENVIRONMENTS", "environments"), os.environ.get("CDKTF_OUTDIR", "cdktf.out"),

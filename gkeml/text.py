@@ -1,8 +1,12 @@
-"""Plain-text output shared by reports (rules, cost, doctor) and the CLI."""
+"""Plain-text output shared by reports (rules, cost, doctor) and the CLI, and what to do when its reader goes away."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any, Iterable, Sequence
+
+from gkeml.exitcodes import ExitCode
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], align: str = "") -> str:
@@ -16,3 +20,19 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], align: str = ""
 
     lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)] + [fmt(r) for r in cells[1:]]
     return "\n".join(lines)
+
+
+def output_closed() -> int:
+    """The reader of our output went away (``gkeml check | head``): say so in one line on stderr,
+    keep the interpreter from failing again when it flushes stdout at exit, and return exit code 2."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+    try:
+        print("gkeml: output closed early (broken pipe)", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr is gone too: the exit code says it
+        pass
+    return ExitCode.USAGE

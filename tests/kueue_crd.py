@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import jsonschema
 
 from gkeml import platform
-from gkeml.manifests import parse_quantity
+from gkeml.units import parse_quantity
 
 CHART_VERSION = "0.19.2"
 # metav1 names of these kinds (DNS subdomain) and resource.Quantity (apimachinery), as the CRDs spell them.

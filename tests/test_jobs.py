@@ -23,7 +23,8 @@ from gkeml import platform
 from gkeml.config import ConfigError
 from gkeml.environments import parse_environment
 from gkeml.jobs import launch_template, load_job_spec, parse_job_spec, render, unique_name
-from gkeml.manifests import gib, parse_quantity, to_yaml
+from gkeml.manifests import to_yaml
+from gkeml.units import gib, parse_quantity
 from gkeml.naming import Names
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from gkeml import platform
 from gkeml.config import ConfigError
 from gkeml.environments import parse_environment
 from gkeml.jobs import launch_template, parse_job_spec, render
-from gkeml.manifests import parse_quantity
+from gkeml.units import parse_quantity
 from gkeml.manifests.kueue import (
     COHORT, FLAVOR_GPU_ON_DEMAND, FLAVOR_GPU_SPOT, QUEUES_CHART, cluster_queue, kueue_plan, local_queue,
     namespace_quota,

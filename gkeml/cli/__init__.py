@@ -16,7 +16,7 @@ import pkgutil
 import sys
 
 from gkeml import __version__
-from gkeml.cli.output import output_closed
+from gkeml.text import output_closed
 from gkeml.config import ConfigError
 from gkeml.exitcodes import ExitCode
 

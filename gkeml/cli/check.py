@@ -94,7 +94,7 @@ def _toolkit_groups(args, envs: list) -> list[list]:
 
 def _transition_findings(args, envs: list) -> list:
     """What each environment's change since ``--against REF`` would break on the next deploy."""
-    from gkeml.cost.history import environment_at
+    from gkeml.environments import environment_at
     from gkeml.lifecycle.transitions import transition_findings
 
     found = []

@@ -59,8 +59,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
-    from gkeml.environments import environment_file, load_environment
-    from gkeml.cost import CostError, environment_at, estimate, load_prices, render_delta, render_markdown, \
+    from gkeml.environments import environment_at, environment_file, load_environment
+    from gkeml.cost import CostError, estimate, load_prices, render_delta, render_markdown, \
         render_table
 
     path = environment_file(args.environments, args.env)

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from gkeml.text import table
 
-__all__ = ["add_format_option", "output_closed", "output_width", "print_json", "progress", "table"]
+__all__ = ["add_format_option", "output_width", "print_json", "progress", "table"]
 
 # Tables are never wider than this when stdout is not a terminal (CI logs, files, pipes).
 PIPE_WIDTH = 100
@@ -35,21 +35,3 @@ def print_json(data: Any) -> None:
 def progress(message: str) -> None:
     """Progress on stderr, so stdout stays clean for --format json."""
     print(message, file=sys.stderr, flush=True)
-
-
-def output_closed() -> int:
-    """The reader of our output went away (``gkeml check | head``): say so in one line on stderr,
-    keep the interpreter from failing again when it flushes stdout at exit, and return exit code 2."""
-    from gkeml.exitcodes import ExitCode
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
-        pass
-    try:
-        print("gkeml: output closed early (broken pipe)", file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr is gone too: the exit code says it
-        pass
-    return ExitCode.USAGE

@@ -69,7 +69,7 @@ def _number_as_text(value: Any) -> Any:
 
 
 def _finite_size(value: str) -> str:
-    from gkeml.manifests import parse_quantity
+    from gkeml.units import parse_quantity
 
     try:
         parse_quantity(value)

@@ -344,18 +344,6 @@ def _budget(env: "Environment") -> Iterator[Problem]:
         values = getattr(budget, key)
         if len(set(values)) != len(values):
             yield ("budget", key), "duplicate threshold"
-    if budget.amount is None:
-        from gkeml.cost import CostError, budget_amount, load_prices
-
-        prices = load_prices()
-        if budget.currency != prices.currency:
-            yield (("budget", "currency"),
-                   f"the estimate is in {prices.currency}; set budget.amount in {budget.currency}")
-            return
-        try:
-            budget_amount(env, prices)
-        except CostError as exc:
-            yield ("budget", "amount"), f"cannot derive it from the estimate ({exc}); set budget.amount"
 
 
 def _alerts(env: "Environment") -> Iterator[Problem]:

@@ -2,11 +2,10 @@
 of a pull request. Pure Python; prices come from the dated table ``prices.json``."""
 
 from gkeml.cost.estimate import BudgetLine, Cost, CostError, Estimate, Estimator, LineItem, budget_amount, estimate
-from gkeml.cost.history import environment_at
 from gkeml.cost.prices import DEFAULT_PRICES, PriceTable, load_prices
 from gkeml.cost.report import changes, render_delta, render_markdown, render_table
 
 __all__ = [
     "DEFAULT_PRICES", "BudgetLine", "Cost", "CostError", "Estimate", "Estimator", "LineItem", "PriceTable", "changes",
-    "budget_amount", "environment_at", "estimate", "load_prices", "render_delta", "render_markdown", "render_table",
+    "budget_amount", "estimate", "load_prices", "render_delta", "render_markdown", "render_table",
 ]

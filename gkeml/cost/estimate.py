@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, Optional
 
 from gkeml import platform
-from gkeml.config.model import Bucket, Environment
+from gkeml.config.model import Bucket, Environment, Problem
 from gkeml.cost.prices import Machine, PriceTable
-from gkeml.manifests import gib, parse_quantity
+from gkeml.units import gib, parse_quantity
 
 MULTI_REGIONS = ("US", "EU", "ASIA")
 # GKE metric packages built on kube-state-metrics (each adds series per replica)
@@ -507,3 +508,21 @@ def budget_amount(env: Environment, prices: PriceTable) -> float:
     if line is None:
         raise ValueError(f"{env.name} has no budget section")
     return line.amount
+
+
+def budget_problems(env: Environment) -> Iterator[Problem]:
+    """Why a budget without ``amount`` cannot be derived from the shipped price table's estimate
+    (another currency, or a workload the estimator cannot price); checked when the file is loaded."""
+    budget = env.budget
+    if budget is None or budget.amount is not None:
+        return
+    from gkeml.cost.prices import load_prices
+
+    prices = load_prices()
+    if budget.currency != prices.currency:
+        yield ("budget", "currency"), f"the estimate is in {prices.currency}; set budget.amount in {budget.currency}"
+        return
+    try:
+        budget_amount(env, prices)
+    except CostError as exc:
+        yield ("budget", "amount"), f"cannot derive it from the estimate ({exc}); set budget.amount"

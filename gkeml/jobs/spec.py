@@ -29,7 +29,7 @@ from gkeml.config.checks import compute_class_problems
 from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Image, Problem, Quantity, ShortName, Strict
-from gkeml.manifests import gib, parse_quantity
+from gkeml.units import gib, parse_quantity
 from gkeml.manifests.kueue import local_queue
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.

@@ -8,12 +8,12 @@ fact comes from :mod:`gkeml.platform`.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 
 from gkeml import platform
+
 
 if TYPE_CHECKING:
     from gkeml.config.model import Identity
@@ -106,26 +106,6 @@ def ksa_annotations(names: "Names", identity: "Identity") -> dict[str, str]:
     if identity.mode != "classic":
         return {}
     return {platform.WORKLOAD_IDENTITY_ANNOTATION: names.gsa_email(identity.name)}
-
-
-def parse_quantity(q: str | int | float) -> float:
-    """Kubernetes quantity -> float in base units (cores or bytes); ValueError for anything that
-    is not a finite, non-negative quantity (``.inf``, ``nan``, ``-1``, ``1e999``)."""
-    s = str(q).strip()
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "m": 1e-3}
-    scale = 1.0
-    for suffix in ("Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T", "m"):
-        if s.endswith(suffix):
-            s, scale = s[: -len(suffix)], units[suffix]
-            break
-    value = float(s) * scale
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{q!r} is not a finite, non-negative quantity")
-    return value
-
-
-def gib(q: str | int | float) -> float:
-    return parse_quantity(q) / 2**30
 
 
 class _BlockStyleDumper(yaml.SafeDumper):

@@ -25,7 +25,8 @@ import yaml
 
 from gkeml import platform
 from gkeml.config.model import Environment, Team
-from gkeml.manifests import Obj, container_security_context, metadata, parse_quantity, resources
+from gkeml.manifests import Obj, container_security_context, metadata, resources
+from gkeml.units import parse_quantity
 
 COHORT = "teams"
 FLAVOR_DEFAULT = "default"  # cpu and memory, on any node

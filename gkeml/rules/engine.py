@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from gkeml import platform
 from gkeml.config.base import INT32_MAX
-from gkeml.manifests import Obj, parse_quantity
+from gkeml.manifests import Obj
+from gkeml.units import parse_quantity
 
 ERROR, WARNING = "error", "warning"
 
