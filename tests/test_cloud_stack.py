@@ -132,6 +132,18 @@ def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environmen
     assert {"action": {"type": "Delete"}, "condition": {"age": 30}} in buckets["checkpoints"]["lifecycle_rule"]
 
 
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_buckets_are_where_the_file_puts_them(stacks, environments, env):
+    """location as written (default: the region); a configurable dual-region's two regions as its placement."""
+    synthesized = {b["name"]: b for b in resources(stacks[env], "google_storage_bucket")}
+    for bucket in environments[env].buckets:
+        emitted = synthesized[Names.of(environments[env]).bucket(bucket.name)]
+        assert emitted["location"] == bucket.location
+        placement = emitted.get("custom_placement_config", {}).get("data_locations", [])
+        assert placement == bucket.data_locations
+    assert any(b.data_locations for e in environments.values() for b in e.buckets), "no fixture shows data_locations"
+
+
 def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
     (artifacts,) = [b for b in resources(stacks[PROD], "google_storage_bucket")
                     if b["labels"]["purpose"] == "artifacts"]
