@@ -390,8 +390,9 @@ KUEUE_VISIBILITY_APF = False
 KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.3"
 KUBECTL_BINARY = "/bin/kubectl"
 
-# Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data a first-apply check
-# reads (a kubernetes_manifest of one of these kinds cannot be planned before the chart is installed).
+# Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data the first-apply check
+# and the deploy-sequence simulation (gkeml.lifecycle.sequence) read (a kubernetes_manifest of one of these
+# kinds cannot be planned before the chart is installed, and can once it is).
 CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS)}
 
 # --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
