@@ -56,7 +56,7 @@ PROJECT_NAME = re.compile(r"^projects/([0-9]+)$")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # Cluster states that pass on their own (upgrade, creation): reported, not drift.
 TRANSIENT_STATES = ("PROVISIONING", "RECONCILING")
-# Toolchain: Terraform as the synthesized stacks target (gkeml.synth.TARGET_VERSIONS:
+# Toolchain: at least the Terraform every synthesized stack declares (platform.TERRAFORM_MIN_VERSION:
 # ephemeral resources and write-only arguments need >= 1.11); jsii 1.142
 # (requirements/cdktf.txt) supports Node >= 20. The cdktf CLI must be the version
 # package.json pins.
@@ -451,10 +451,8 @@ def check_toolchain(root: Path) -> list[Check]:
 
 
 def _min_terraform() -> tuple[int, ...]:
-    """The Terraform version the synthesized stacks declare as their target."""
-    from gkeml.synth import TARGET_VERSIONS
-
-    return _version(TARGET_VERSIONS["terraform"]) or (0, 0, 0)
+    """The Terraform version the synthesized stacks declare (``terraform.required_version``)."""
+    return _version(platform.TERRAFORM_MIN_VERSION) or (0, 0, 0)
 
 
 def _pinned_cdktf(root: Path) -> str | None:

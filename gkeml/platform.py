@@ -18,6 +18,16 @@ from dataclasses import dataclass
 CHECKED_ON = "2026-11"
 DOCS = "https://cloud.google.com/kubernetes-engine/docs"
 
+# --- Terraform -------------------------------------------------------------------------
+# The oldest Terraform the synthesized stacks are written for: the W&B key uses an ephemeral resource
+# (Terraform 1.10) and a write-only argument (1.11): developer.hashicorp.com/terraform/language/resources/ephemeral
+# and .../resources/syntax#write-only-arguments. CI runs 1.11.4 (.github/workflows, TERRAFORM_VERSION).
+# Every stack declares it (terraform.required_version, gkeml.framework.declare_terraform_version), cdktf
+# checks the features it synthesizes against it (targetVersions: gkeml.synth.TARGET_VERSIONS and cdktf.json
+# for the CLI), and `gkeml doctor` asks for it.
+TERRAFORM_MIN_VERSION = "1.11.0"
+TERRAFORM_REQUIRED_VERSION = f">= {TERRAFORM_MIN_VERSION}"  # a Terraform version constraint
+
 # --- node labels and annotations ------------------------------------------------
 # how-to/autopilot-gpus, how-to/autopilot-spot-pods, concepts/about-custom-compute-classes
 ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"

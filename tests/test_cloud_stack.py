@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import DEV, ENVIRONMENTS, ENV_NAMES, MINIMAL, PROD, STAGING, resources
+from conftest import DEV, ENVIRONMENTS, ENV_NAMES, MINIMAL, PROD, ROOT, STAGING, resources
 from gkeml import platform
 from gkeml.manifests import ksa_annotations
 from gkeml.environments import parse_environment
@@ -331,7 +331,14 @@ def test_admission_patterns_match_as_binary_authorization_documents(image, patte
 
 
 def test_every_stack_declares_the_terraform_version_it_is_written_for(stacks, bootstrap_stacks):
-    from gkeml.framework import TERRAFORM_REQUIRED_VERSION
+    """One version (platform.TERRAFORM_MIN_VERSION): every stack's terraform.required_version, the
+    targetVersions cdktf checks features against (synth and cdktf.json) and what `gkeml doctor` asks for."""
+    from gkeml.doctor import _min_terraform
+    from gkeml.synth import TARGET_VERSIONS
 
     for name, stack in {**stacks, **bootstrap_stacks}.items():
-        assert stack["terraform"]["required_version"] == TERRAFORM_REQUIRED_VERSION == ">= 1.11.0", name
+        assert stack["terraform"]["required_version"] == f">= {platform.TERRAFORM_MIN_VERSION}", name
+    assert TARGET_VERSIONS == {"terraform": f">={platform.TERRAFORM_MIN_VERSION}"}
+    assert json.loads((ROOT / "cdktf.json").read_text())["targetVersions"] == TARGET_VERSIONS
+    assert ".".join(map(str, _min_terraform())) == platform.TERRAFORM_MIN_VERSION
+    assert platform.TERRAFORM_MIN_VERSION == "1.11.0"  # ephemeral resources and write-only arguments
