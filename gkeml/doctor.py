@@ -3,8 +3,11 @@
 The cluster is read with the real ``google-cloud-container`` client over its REST
 transport (``ClusterManagerClient.get_cluster`` and ``get_server_config``), so the
 same code runs against Google and against a local server that speaks the GKE REST
-API. Every comparison becomes one :class:`Check` row; API failures become one
-line of advice (:class:`DoctorError`) instead of a traceback.
+API. The project's number is read from Cloud Resource Manager (and the services of
+:mod:`gkeml.preflight` from Compute Engine) with :class:`RestApi`, google-auth's
+``AuthorizedSession`` against Google or a local server. Every comparison becomes one
+:class:`Check` row; API failures become one line of advice (:class:`DoctorError`)
+instead of a traceback.
 
 Statuses: ``ok``; ``warn`` (worth knowing, not drift: a transient cluster state,
 a version GKE is about to upgrade); ``drift`` (live differs from the config, or a
@@ -42,9 +45,18 @@ OK, WARN, DRIFT = "ok", "warn", "drift"
 GKE_API = "container.googleapis.com"
 SERVICE_DISABLED_REASON = "SERVICE_DISABLED"
 DOCTOR_ROLE = "roles/container.clusterViewer"  # has container.clusters.get and .list
+# The project's number, read from Cloud Resource Manager v3: `GET /v3/projects/{projectId}` answers a Project
+# whose `name` is "projects/NUMBER" and needs resourcemanager.projects.get
+# (cloud.google.com/resource-manager/reference/rest/v3/projects/get, checked 2026-11-30). DOCTOR_ROLE has that
+# permission, as has roles/browser (darkbitio/gcp-iam-role-permissions at 8ab2a6ff, 2026-08-22).
+RESOURCE_MANAGER_API = "https://cloudresourcemanager.googleapis.com"
+RESOURCE_MANAGER_SERVICE = "cloudresourcemanager.googleapis.com"
+PROJECT_GET_PERMISSION = "resourcemanager.projects.get"
+PROJECT_NAME = re.compile(r"^projects/([0-9]+)$")
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # Cluster states that pass on their own (upgrade, creation): reported, not drift.
 TRANSIENT_STATES = ("PROVISIONING", "RECONCILING")
-# Toolchain: Terraform as the synthesized stacks target (gkeml.synth.TARGET_VERSIONS:
+# Toolchain: at least the Terraform every synthesized stack declares (platform.TERRAFORM_MIN_VERSION:
 # ephemeral resources and write-only arguments need >= 1.11); jsii 1.142
 # (requirements/cdktf.txt) supports Node >= 20. The cdktf CLI must be the version
 # package.json pins.
@@ -136,6 +148,62 @@ def cluster_client(endpoint: str | None = None) -> "ClusterManagerClient":
         raise DoctorError(NO_CREDENTIALS) from None
 
 
+class RestApi:
+    """One Google REST API read with google-auth's ``AuthorizedSession``: at ``base`` with Application Default
+    Credentials, or at ``endpoint`` (:func:`endpoint_credentials`; ``flag`` is the option that set it).
+    ``title`` names the API in advice."""
+
+    def __init__(self, base: str, endpoint: Optional[str], flag: str, title: str):
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.auth.transport.requests import AuthorizedSession
+
+        credentials, url = endpoint_credentials(endpoint, flag)
+        if credentials is None:
+            try:
+                credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+            except DefaultCredentialsError:
+                raise DoctorError(NO_CREDENTIALS) from None
+        self.base, self.flag, self.title = url or base, flag, title
+        self.session = AuthorizedSession(credentials)
+
+    def read(self, path: str) -> tuple[int, Optional[dict]]:
+        """``GET <base>/<path>``: the HTTP status and the body when it is a JSON object (else None);
+        DoctorError when the API cannot be reached."""
+        from google.auth.exceptions import GoogleAuthError
+        from requests import RequestException
+
+        try:
+            response = self.session.get(f"{self.base}/{path}", timeout=API_TIMEOUT_SECONDS)
+        except (RequestException, GoogleAuthError) as exc:
+            raise DoctorError(_one_line(f"cannot reach the {self.title} API for {path}: {exc}")[:300]) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return response.status_code, body if isinstance(body, dict) else None
+
+    def not_json(self, path: str, status: int) -> DoctorError:
+        """The error for an answer whose body is not the JSON object the API returns."""
+        return DoctorError(f"the {self.title} API answered {path} with a body that is not JSON (HTTP {status}); "
+                           f"check {self.flag}")
+
+    def advice(self, status: int, body: dict, path: str, project: str, service: str, role: str) -> str:
+        """One line of advice for an error answer (``service`` is the API's name to enable, ``role`` what the
+        caller needs on ``project``)."""
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        reasons = [d.get("reason") for d in error.get("details", []) if isinstance(d, dict)]
+        message = " ".join(str(error.get("message", "")).split())
+        if status == 403 and SERVICE_DISABLED_REASON in reasons:
+            return (f"the {self.title} API is disabled in project {project}: run "
+                    f"`gcloud services enable {service} --project {project}`")
+        if status == 403:
+            return f"permission denied reading {path}: the caller needs {role} on project {project}"
+        if status == 401:
+            return "credentials were rejected: run `gcloud auth application-default login` again"
+        return f"{self.title} API error {status} reading {path}: {message}"[:300]
+
+
 def _api_advice(exc: Exception, what: str, project: str) -> str:
     """One line of advice for a failed API call (``what`` names the resource asked for)."""
     from google.api_core import exceptions as gexc
@@ -178,6 +246,49 @@ def _api_errors() -> tuple[type[Exception], ...]:
     from requests import RequestException
 
     return (GoogleAPIError, GoogleAuthError, RequestException, ParseError, UnicodeError)
+
+
+# --- the project -------------------------------------------------------------------
+
+
+def check_project_number(env: "Environment", api: RestApi, env_file: str) -> Check:
+    """Is ``project.number`` the number of ``project.id``? Workload Identity ``principal://`` members name
+    the project by number, so a wrong one grants nothing and nothing says so. Drift when the numbers
+    differ or the project does not exist; a warning when the project cannot be read."""
+    from gkeml.config.loader import file_line
+
+    project, expected = env.project.id, env.project.number
+    path = f"v3/projects/{project}"
+    at = f"{env_file}:{file_line(env_file, ('project', 'number'))}"
+
+    def row(status: str, live: str, advice: str = "") -> Check:
+        return Check("project", "project number", status, expected, live, advice)
+
+    try:
+        status, body = api.read(path)
+    except DoctorError as exc:
+        return row(WARN, "not read", f"{exc}; the number is not checked")
+    if status == 404:
+        return row(DRIFT, "not found", f"Resource Manager knows no project {project}: check project.id in {env_file}")
+    if status == 200:
+        name = (body or {}).get("name")
+        match = PROJECT_NAME.match(name) if isinstance(name, str) else None
+        if match is None:
+            return row(WARN, "not read", f"the {api.title} API answered {path} without a name like projects/NUMBER "
+                                         f"({repr(name)[:40]}); check {api.flag}; the number is not checked")
+        number = match.group(1)
+        if number == expected:
+            return row(OK, number)
+        return row(DRIFT, number, f"the config says {expected}, the project is {number}: Workload Identity "
+                                  f"principal:// members name the project by number, so the config's grant nothing; "
+                                  f"set project.number in {at} to {number}")
+    if body is None:
+        return row(WARN, "not read", f"{api.not_json(path, status)}; the number is not checked")
+    advice = api.advice(status, body, path, project, RESOURCE_MANAGER_SERVICE,
+                        f"{PROJECT_GET_PERMISSION} ({DOCTOR_ROLE} has it; so has roles/browser)")
+    if status == 403:
+        advice += " (Resource Manager answers 403 for a project that does not exist, too: check project.id)"
+    return row(WARN, "not read", f"{advice}; the number is not checked")
 
 
 # --- cluster checks ---------------------------------------------------------------
@@ -340,10 +451,8 @@ def check_toolchain(root: Path) -> list[Check]:
 
 
 def _min_terraform() -> tuple[int, ...]:
-    """The Terraform version the synthesized stacks declare as their target."""
-    from gkeml.synth import TARGET_VERSIONS
-
-    return _version(TARGET_VERSIONS["terraform"]) or (0, 0, 0)
+    """The Terraform version the synthesized stacks declare (``terraform.required_version``)."""
+    return _version(platform.TERRAFORM_MIN_VERSION) or (0, 0, 0)
 
 
 def _pinned_cdktf(root: Path) -> str | None:
@@ -360,11 +469,21 @@ def _pinned_cdktf(root: Path) -> str | None:
 
 def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *,
              endpoint: str | None = None, root: Path | None = None, toolchain: bool = True,
-             compute_endpoint: str | None = None, dns_server: str | None = None, services: bool = True) -> Report:
-    """Run every check for ``env``; the cluster part and the services part (DNS, certificates, quotas:
-    :mod:`gkeml.preflight`) each stop at their first API error (``Report.error``)."""
+             compute_endpoint: str | None = None, dns_server: str | None = None, services: bool = True,
+             resource_manager_endpoint: str | None = None, env_file: str | None = None) -> Report:
+    """Run every check for ``env`` (read from ``env_file``, default environments/ENV.yaml); the project
+    part, the cluster part and the services part (DNS, certificates, quotas: :mod:`gkeml.preflight`) each
+    stop at their first API error (``Report.error``: the cluster's, else the project's, else the services')."""
     names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
+    project_error = services_error = None
+    if services:
+        try:
+            api = RestApi(RESOURCE_MANAGER_API, resource_manager_endpoint, "--resource-manager-endpoint",
+                          "Cloud Resource Manager")
+            report.checks.append(check_project_number(env, api, env_file or f"environments/{env.name}.yaml"))
+        except DoctorError as exc:
+            project_error = str(exc)
     try:
         with warnings.catch_warnings():  # an enum value newer than the client is shown as its number
             warnings.filterwarnings("ignore", message="Unrecognized .* enum value", category=UserWarning)
@@ -377,7 +496,8 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
         try:
             report.checks += check_services(env, compute_endpoint=compute_endpoint, dns_server=dns_server)
         except DoctorError as exc:
-            report.error = report.error or str(exc)
+            services_error = str(exc)
+    report.error = report.error or project_error or services_error
     if toolchain:
         report.checks += check_toolchain(root or Path.cwd())
     return report

@@ -21,6 +21,8 @@ import types
 from types import ModuleType
 from typing import Any
 
+from gkeml import platform
+
 _PACKAGES = {
     "cdktf": {
         "core": "cdktf",
@@ -130,16 +132,11 @@ def add_moved(stack: Any, moves: list[tuple[str, str]]) -> None:
         stack.add_override("moved", [{"from": old, "to": new} for old, new in moves])
 
 
-# The Terraform version every stack declares (terraform.required_version): the one CI uses
-# (.github/workflows: TERRAFORM_VERSION 1.11.4) and the oldest the JSON has been written for. An older
-# Terraform then stops with a version error instead of failing on a construct it does not know.
-TERRAFORM_REQUIRED_VERSION = ">= 1.11.0"
-
-
 def declare_terraform_version(stack: Any) -> None:
-    """Write ``terraform.required_version`` into the stack (cdktf's targetVersions context only
-    checks features at synth; it writes nothing into the JSON)."""
-    stack.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
+    """Write ``terraform.required_version`` (:data:`gkeml.platform.TERRAFORM_REQUIRED_VERSION`) into the
+    stack, so that an older Terraform stops with a version error instead of failing on a construct it does
+    not know (cdktf's targetVersions context only checks features at synth; it writes nothing into the JSON)."""
+    stack.add_override("terraform.required_version", platform.TERRAFORM_REQUIRED_VERSION)
 
 
 def google_provider(stack: Any, *, project: str, region: str, default_labels: dict[str, str] | None = None) -> Any:

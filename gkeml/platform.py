@@ -18,6 +18,16 @@ from dataclasses import dataclass
 CHECKED_ON = "2026-11"
 DOCS = "https://cloud.google.com/kubernetes-engine/docs"
 
+# --- Terraform -------------------------------------------------------------------------
+# The oldest Terraform the synthesized stacks are written for: the W&B key uses an ephemeral resource
+# (Terraform 1.10) and a write-only argument (1.11): developer.hashicorp.com/terraform/language/resources/ephemeral
+# and .../resources/syntax#write-only-arguments. CI runs 1.11.4 (.github/workflows, TERRAFORM_VERSION).
+# Every stack declares it (terraform.required_version, gkeml.framework.declare_terraform_version), cdktf
+# checks the features it synthesizes against it (targetVersions: gkeml.synth.TARGET_VERSIONS and cdktf.json
+# for the CLI), and `gkeml doctor` asks for it.
+TERRAFORM_MIN_VERSION = "1.11.0"
+TERRAFORM_REQUIRED_VERSION = f">= {TERRAFORM_MIN_VERSION}"  # a Terraform version constraint
+
 # --- node labels and annotations ------------------------------------------------
 # how-to/autopilot-gpus, how-to/autopilot-spot-pods, concepts/about-custom-compute-classes
 ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
@@ -397,8 +407,9 @@ KUEUE_VISIBILITY_APF = False
 KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.3"
 KUBECTL_BINARY = "/bin/kubectl"
 
-# Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data a first-apply check
-# reads (a kubernetes_manifest of one of these kinds cannot be planned before the chart is installed).
+# Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data the first-apply check
+# and the deploy-sequence simulation (gkeml.lifecycle.sequence) read (a kubernetes_manifest of one of these
+# kinds cannot be planned before the chart is installed, and can once it is).
 CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS)}
 
 # --- Custom Metrics Stackdriver Adapter (HPA External, Object and Pods metrics) -------------
@@ -609,17 +620,161 @@ REFUSED_SUBNET_RANGES: dict[str, str] = {
     "199.36.153.8/30": "private.googleapis.com",
 }
 
-# Zones used for node_locations when the config names none: fixed per region so a
-# plan never sees a new random set (random zones have recreated clusters).
+# --- regions and zones ---------------------------------------------------------------
+# Every Compute Engine region and its zones, as `gcloud compute zones list` returns them (standard zones;
+# AI zones such as us-west4-ai2b, compute/docs/regions-zones/ai-zones, are not node locations gkeml offers).
+# Source: Cyclenerd/google-cloud-pricing-cost-calculator at dac31281 (2026-08-20): tools/regions.csv
+# (43 regions, all UP, regenerated 2026-01-09) and tools/zones.csv (regenerated 2023-03-30); the regions
+# opened after that (africa-south1, asia-southeast3, europe-north2, europe-west10, me-central2,
+# northamerica-south1) and every zone letter checked against cloud.google.com/compute/docs/regions-zones
+# ("Available regions and zones") on 2026-11-30. tools/machinetypezone.csv also lists zones that only some
+# projects see (us-central2, us-east2, us-east7, europe-west5): not offered to everyone, so not here.
+ZONES_CHECKED_ON = "2026-11-30"
+COMPUTE_ZONES: dict[str, tuple[str, ...]] = {
+    "africa-south1": ("africa-south1-a", "africa-south1-b", "africa-south1-c"),
+    "asia-east1": ("asia-east1-a", "asia-east1-b", "asia-east1-c"),
+    "asia-east2": ("asia-east2-a", "asia-east2-b", "asia-east2-c"),
+    "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"),
+    "asia-northeast2": ("asia-northeast2-a", "asia-northeast2-b", "asia-northeast2-c"),
+    "asia-northeast3": ("asia-northeast3-a", "asia-northeast3-b", "asia-northeast3-c"),
+    "asia-south1": ("asia-south1-a", "asia-south1-b", "asia-south1-c"),
+    "asia-south2": ("asia-south2-a", "asia-south2-b", "asia-south2-c"),
+    "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+    "asia-southeast2": ("asia-southeast2-a", "asia-southeast2-b", "asia-southeast2-c"),
+    "asia-southeast3": ("asia-southeast3-a", "asia-southeast3-b", "asia-southeast3-c"),
+    "australia-southeast1": ("australia-southeast1-a", "australia-southeast1-b", "australia-southeast1-c"),
+    "australia-southeast2": ("australia-southeast2-a", "australia-southeast2-b", "australia-southeast2-c"),
+    "europe-central2": ("europe-central2-a", "europe-central2-b", "europe-central2-c"),
+    "europe-north1": ("europe-north1-a", "europe-north1-b", "europe-north1-c"),
+    "europe-north2": ("europe-north2-a", "europe-north2-b", "europe-north2-c"),
+    "europe-southwest1": ("europe-southwest1-a", "europe-southwest1-b", "europe-southwest1-c"),
+    "europe-west1": ("europe-west1-b", "europe-west1-c", "europe-west1-d"),
+    "europe-west10": ("europe-west10-a", "europe-west10-b", "europe-west10-c"),
+    "europe-west12": ("europe-west12-a", "europe-west12-b", "europe-west12-c"),
+    "europe-west2": ("europe-west2-a", "europe-west2-b", "europe-west2-c"),
+    "europe-west3": ("europe-west3-a", "europe-west3-b", "europe-west3-c"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+    "europe-west6": ("europe-west6-a", "europe-west6-b", "europe-west6-c"),
+    "europe-west8": ("europe-west8-a", "europe-west8-b", "europe-west8-c"),
+    "europe-west9": ("europe-west9-a", "europe-west9-b", "europe-west9-c"),
+    "me-central1": ("me-central1-a", "me-central1-b", "me-central1-c"),
+    "me-central2": ("me-central2-a", "me-central2-b", "me-central2-c"),
+    "me-west1": ("me-west1-a", "me-west1-b", "me-west1-c"),
+    "northamerica-northeast1": ("northamerica-northeast1-a", "northamerica-northeast1-b", "northamerica-northeast1-c"),
+    "northamerica-northeast2": ("northamerica-northeast2-a", "northamerica-northeast2-b", "northamerica-northeast2-c"),
+    "northamerica-south1": ("northamerica-south1-a", "northamerica-south1-b", "northamerica-south1-c"),
+    "southamerica-east1": ("southamerica-east1-a", "southamerica-east1-b", "southamerica-east1-c"),
+    "southamerica-west1": ("southamerica-west1-a", "southamerica-west1-b", "southamerica-west1-c"),
+    "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
+    "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+    "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+    "us-east5": ("us-east5-a", "us-east5-b", "us-east5-c"),
+    "us-south1": ("us-south1-a", "us-south1-b", "us-south1-c"),
+    "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
+    "us-west2": ("us-west2-a", "us-west2-b", "us-west2-c"),
+    "us-west3": ("us-west3-a", "us-west3-b", "us-west3-c"),
+    "us-west4": ("us-west4-a", "us-west4-b", "us-west4-c"),
+}
+
+
+# Zones used for node_locations when the config names none: fixed per region so a plan never sees a
+# new random set (random zones have recreated clusters). Chosen once per region (2026-11-30: its first
+# three zones of COMPUTE_ZONES) and written out, never derived: refreshing COMPUTE_ZONES must not move
+# the nodes of a running cluster.
 REGION_ZONES: dict[str, tuple[str, ...]] = {
+    "africa-south1": ("africa-south1-a", "africa-south1-b", "africa-south1-c"),
+    "asia-east1": ("asia-east1-a", "asia-east1-b", "asia-east1-c"),
+    "asia-east2": ("asia-east2-a", "asia-east2-b", "asia-east2-c"),
+    "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"),
+    "asia-northeast2": ("asia-northeast2-a", "asia-northeast2-b", "asia-northeast2-c"),
+    "asia-northeast3": ("asia-northeast3-a", "asia-northeast3-b", "asia-northeast3-c"),
+    "asia-south1": ("asia-south1-a", "asia-south1-b", "asia-south1-c"),
+    "asia-south2": ("asia-south2-a", "asia-south2-b", "asia-south2-c"),
+    "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+    "asia-southeast2": ("asia-southeast2-a", "asia-southeast2-b", "asia-southeast2-c"),
+    "asia-southeast3": ("asia-southeast3-a", "asia-southeast3-b", "asia-southeast3-c"),
+    "australia-southeast1": ("australia-southeast1-a", "australia-southeast1-b", "australia-southeast1-c"),
+    "australia-southeast2": ("australia-southeast2-a", "australia-southeast2-b", "australia-southeast2-c"),
+    "europe-central2": ("europe-central2-a", "europe-central2-b", "europe-central2-c"),
+    "europe-north1": ("europe-north1-a", "europe-north1-b", "europe-north1-c"),
+    "europe-north2": ("europe-north2-a", "europe-north2-b", "europe-north2-c"),
+    "europe-southwest1": ("europe-southwest1-a", "europe-southwest1-b", "europe-southwest1-c"),
+    "europe-west1": ("europe-west1-b", "europe-west1-c", "europe-west1-d"),
+    "europe-west10": ("europe-west10-a", "europe-west10-b", "europe-west10-c"),
+    "europe-west12": ("europe-west12-a", "europe-west12-b", "europe-west12-c"),
+    "europe-west2": ("europe-west2-a", "europe-west2-b", "europe-west2-c"),
+    "europe-west3": ("europe-west3-a", "europe-west3-b", "europe-west3-c"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+    "europe-west6": ("europe-west6-a", "europe-west6-b", "europe-west6-c"),
+    "europe-west8": ("europe-west8-a", "europe-west8-b", "europe-west8-c"),
+    "europe-west9": ("europe-west9-a", "europe-west9-b", "europe-west9-c"),
+    "me-central1": ("me-central1-a", "me-central1-b", "me-central1-c"),
+    "me-central2": ("me-central2-a", "me-central2-b", "me-central2-c"),
+    "me-west1": ("me-west1-a", "me-west1-b", "me-west1-c"),
+    "northamerica-northeast1": ("northamerica-northeast1-a", "northamerica-northeast1-b", "northamerica-northeast1-c"),
+    "northamerica-northeast2": ("northamerica-northeast2-a", "northamerica-northeast2-b", "northamerica-northeast2-c"),
+    "northamerica-south1": ("northamerica-south1-a", "northamerica-south1-b", "northamerica-south1-c"),
+    "southamerica-east1": ("southamerica-east1-a", "southamerica-east1-b", "southamerica-east1-c"),
+    "southamerica-west1": ("southamerica-west1-a", "southamerica-west1-b", "southamerica-west1-c"),
     "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
     "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
     "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+    "us-east5": ("us-east5-a", "us-east5-b", "us-east5-c"),
+    "us-south1": ("us-south1-a", "us-south1-b", "us-south1-c"),
     "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
-    "europe-west1": ("europe-west1-b", "europe-west1-c", "europe-west1-d"),
-    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
-    "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+    "us-west2": ("us-west2-a", "us-west2-b", "us-west2-c"),
+    "us-west3": ("us-west3-a", "us-west3-b", "us-west3-c"),
+    "us-west4": ("us-west4-a", "us-west4-b", "us-west4-c"),
 }
+
+# --- Cloud Storage bucket locations ------------------------------------------------------
+# cloud.google.com/storage/docs/locations, checked 2026-11-30 (release notes: EUR5 2024-06-06, europe-west12
+# in configurable dual-regions 2025-03-05, DE 2025-03-17). Every Compute Engine region above is also a bucket
+# region. Locations are case-insensitive: the google provider upper-cases `location` and
+# `custom_placement_config.data_locations` (resource_storage_bucket.go at e03b7622, 2026-08-21).
+# Multi-regions: the docs name the area ("data centers in the United States", "in member states of the
+# European Union", "in Asia"); listed here by the regions in it. Reads from a multi-region always pay
+# outbound data transfer; reads from a region, or from a dual-region in either of its regions, do not.
+GCS_MULTI_REGIONS: dict[str, tuple[str, ...]] = {
+    "US": tuple(r for r in COMPUTE_ZONES if r.startswith("us-")),
+    "EU": ("europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1", "europe-west3",
+           "europe-west4", "europe-west8", "europe-west9", "europe-west10", "europe-west12"),
+    "ASIA": tuple(r for r in COMPUTE_ZONES if r.startswith("asia-")),
+}
+# Predefined dual-regions and their two regions.
+GCS_DUAL_REGIONS: dict[str, tuple[str, str]] = {
+    "ASIA1": ("asia-northeast1", "asia-northeast2"),
+    "EUR4": ("europe-north1", "europe-west4"),
+    "EUR5": ("europe-west1", "europe-west2"),
+    "EUR7": ("europe-west2", "europe-west3"),
+    "EUR8": ("europe-west3", "europe-west6"),
+    "NAM4": ("us-central1", "us-east1"),
+}
+# Configurable dual-regions: `location` is one of these codes and `data_locations` two of its regions.
+GCS_CONFIGURABLE_DUAL_REGIONS: dict[str, tuple[str, ...]] = {
+    "ASIA": ("asia-east1", "asia-southeast1"),
+    "AU": ("australia-southeast1", "australia-southeast2"),
+    "CA": ("northamerica-northeast1", "northamerica-northeast2"),
+    "DE": ("europe-west3", "europe-west10"),
+    "EU": ("europe-central2", "europe-north1", "europe-southwest1", "europe-west1", "europe-west3", "europe-west4",
+           "europe-west8", "europe-west9", "europe-west10", "europe-west12"),
+    "IN": ("asia-south1", "asia-south2"),
+    "IT": ("europe-west8", "europe-west12"),
+    "US": ("us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3",
+           "us-west4"),
+}
+# "The EUROPE-NORTH1 and EUROPE-WEST4 dual-region pairing is only available as a predefined dual-region."
+GCS_PREDEFINED_ONLY_PAIRS: dict[frozenset[str], str] = {frozenset(GCS_DUAL_REGIONS["EUR4"]): "EUR4"}
+
+
+def bucket_location_regions(location: str) -> tuple[str, ...] | None:
+    """The regions (lowercase) a bucket in ``location`` keeps its data in without ``data_locations``: the
+    region itself, a predefined dual-region's two, a multi-region's; None when Cloud Storage offers no
+    such location."""
+    code = location.upper()
+    if location.lower() in COMPUTE_ZONES:
+        return (location.lower(),)
+    return GCS_DUAL_REGIONS.get(code) or GCS_MULTI_REGIONS.get(code)
 
 
 # --- GitHub Actions through Workload Identity Federation --------------------------

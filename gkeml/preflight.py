@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
 from gkeml import platform
-from gkeml.doctor import API_TIMEOUT_SECONDS, DRIFT, NO_CREDENTIALS, OK, SERVICE_DISABLED_REASON, WARN, Check, \
-    DoctorError, endpoint_credentials
+from gkeml.doctor import DRIFT, OK, WARN, Check, DoctorError, RestApi
 from gkeml.naming import Names
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ COMPUTE_API = "https://compute.googleapis.com"
 COMPUTE_SERVICE = "compute.googleapis.com"
 COMPUTE_ROLE = "roles/compute.viewer"  # compute.regions.get, compute.globalAddresses.get, compute.sslCertificates.get
 DNS_TIMEOUT_SECONDS = 10.0
-CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 Resolver = Callable[[str], list[str]]
 
@@ -47,59 +45,23 @@ class DnsFailure(Exception):
 # --- clients -------------------------------------------------------------------------------
 
 
-class ComputeApi:
+class ComputeApi(RestApi):
     """The few Compute Engine REST reads the doctor needs, with one line of advice on failure."""
 
     def __init__(self, endpoint: Optional[str] = None):
-        import google.auth
-        from google.auth.exceptions import DefaultCredentialsError
-        from google.auth.transport.requests import AuthorizedSession
-
-        credentials, base = endpoint_credentials(endpoint, "--compute-endpoint")
-        if credentials is None:
-            try:
-                credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-            except DefaultCredentialsError:
-                raise DoctorError(NO_CREDENTIALS) from None
-        self.base = base or COMPUTE_API
-        self.session = AuthorizedSession(credentials)
+        super().__init__(COMPUTE_API, endpoint, "--compute-endpoint", "Compute Engine")
 
     def get(self, path: str, project: str) -> Optional[dict]:
         """``GET /compute/v1/<path>``: the resource, None when it does not exist; DoctorError otherwise."""
-        from google.auth.exceptions import GoogleAuthError
-        from requests import RequestException
-
         what = f"compute/v1/{path}"
-        try:
-            response = self.session.get(f"{self.base}/compute/v1/{path}", timeout=API_TIMEOUT_SECONDS)
-        except (RequestException, GoogleAuthError) as exc:
-            raise DoctorError(f"cannot reach the Compute Engine API for {what}: {exc}"[:300]) from None
-        if response.status_code == 404:
+        status, body = self.read(what)
+        if status == 404:
             return None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise DoctorError(f"the Compute Engine API answered {what} with a body that is not JSON "
-                              f"(HTTP {response.status_code}); check --compute-endpoint")
-        if response.status_code != 200:
-            raise DoctorError(_advice(response.status_code, body, what, project))
+        if body is None:
+            raise self.not_json(what, status)
+        if status != 200:
+            raise DoctorError(self.advice(status, body, what, project, COMPUTE_SERVICE, COMPUTE_ROLE))
         return body
-
-
-def _advice(status: int, body: dict, what: str, project: str) -> str:
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    reasons = [d.get("reason") for d in error.get("details", []) if isinstance(d, dict)]
-    message = " ".join(str(error.get("message", "")).split())
-    if status == 403 and SERVICE_DISABLED_REASON in reasons:
-        return (f"the Compute Engine API is disabled in project {project}: run "
-                f"`gcloud services enable {COMPUTE_SERVICE} --project {project}`")
-    if status == 403:
-        return f"permission denied reading {what}: the caller needs {COMPUTE_ROLE} on project {project}"
-    if status == 401:
-        return "credentials were rejected: run `gcloud auth application-default login` again"
-    return f"Compute Engine API error {status} reading {what}: {message}"[:300]
 
 
 def dns_resolver(server: Optional[str] = None) -> Resolver:

@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from gkeml import platform
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import load_environments
 from gkeml.exitcodes import ExitCode
 
-# The W&B key uses an ephemeral resource and a write-only argument: Terraform >= 1.11.
-# cdktn validates features against this (cdktf.json "targetVersions" for its CLI).
-TARGET_VERSIONS = {"terraform": ">=1.11.0"}
+# cdktf/cdktn validate the features they synthesize against this (cdktf.json "targetVersions" for the CLI
+# says the same): the Terraform the stacks are written for (gkeml.platform.TERRAFORM_MIN_VERSION).
+TARGET_VERSIONS = {"terraform": f">={platform.TERRAFORM_MIN_VERSION}"}
 MANIFEST = "manifest.json"  # what cdktf (and CDK Terrain) writes at the top of its output
 SYNTH_AGAIN = "run `gkeml synth` (or `make synth`) again"
 # Top-level sections of a synthesized stack whose content is {type: {name: block}} (provider

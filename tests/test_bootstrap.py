@@ -324,6 +324,26 @@ def test_config_errors_name_file_line_and_field(tmp_path, change, field, line, f
     assert len(str(problem).splitlines()) == 1
 
 
+@pytest.mark.parametrize(("location", "fragment"), [
+    ("us-centrl1", "unknown location 'us-centrl1' (did you mean 'US-CENTRAL1'?); use a region such as the project's, "
+                   "a dual-region (ASIA1, EUR4, EUR5, EUR7, EUR8, NAM4) or a multi-region (US, EU, ASIA)"),
+    ("CA", "unknown location 'CA'"),  # a configurable dual-region's code: the state bucket takes no data_locations
+])
+def test_an_unknown_state_bucket_location_is_refused(tmp_path, location, fragment):
+    from gkeml.config import ConfigError
+    from gkeml.config.bootstrap import load_bootstrap
+
+    path = write(tmp_path, "dev", 'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
+                                  f"state: {{bucket: acme-ml-tfstate, location: {location}}}\n{GH}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_bootstrap(path)
+    (problem,) = err.value.problems
+    assert (problem.line, problem.field) == (3, "state.location")
+    assert fragment in problem.message
+    path.write_text(path.read_text().replace(f"location: {location}", "location: nam4"))
+    assert load_bootstrap(path).state.location == "nam4"
+
+
 def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
     from gkeml.config import ConfigError
     from gkeml.config.bootstrap import load_bootstrap

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import DEV, ENVIRONMENTS, ENV_NAMES, MINIMAL, PROD, STAGING, resources
+from conftest import DEV, ENVIRONMENTS, ENV_NAMES, MINIMAL, PROD, ROOT, STAGING, resources
 from gkeml import platform
 from gkeml.manifests import ksa_annotations
 from gkeml.environments import parse_environment
@@ -130,6 +130,18 @@ def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environmen
         7 * 86400 if environments[env].tier == "prod" else 0)  # prod: recoverable for days
     assert buckets["artifacts"]["soft_delete_policy"]["retention_duration_seconds"] == 30 * 86400
     assert {"action": {"type": "Delete"}, "condition": {"age": 30}} in buckets["checkpoints"]["lifecycle_rule"]
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_buckets_are_where_the_file_puts_them(stacks, environments, env):
+    """location as written (default: the region); a configurable dual-region's two regions as its placement."""
+    synthesized = {b["name"]: b for b in resources(stacks[env], "google_storage_bucket")}
+    for bucket in environments[env].buckets:
+        emitted = synthesized[Names.of(environments[env]).bucket(bucket.name)]
+        assert emitted["location"] == bucket.location
+        placement = emitted.get("custom_placement_config", {}).get("data_locations", [])
+        assert placement == bucket.data_locations
+    assert any(b.data_locations for e in environments.values() for b in e.buckets), "no fixture shows data_locations"
 
 
 def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
@@ -319,7 +331,14 @@ def test_admission_patterns_match_as_binary_authorization_documents(image, patte
 
 
 def test_every_stack_declares_the_terraform_version_it_is_written_for(stacks, bootstrap_stacks):
-    from gkeml.framework import TERRAFORM_REQUIRED_VERSION
+    """One version (platform.TERRAFORM_MIN_VERSION): every stack's terraform.required_version, the
+    targetVersions cdktf checks features against (synth and cdktf.json) and what `gkeml doctor` asks for."""
+    from gkeml.doctor import _min_terraform
+    from gkeml.synth import TARGET_VERSIONS
 
     for name, stack in {**stacks, **bootstrap_stacks}.items():
-        assert stack["terraform"]["required_version"] == TERRAFORM_REQUIRED_VERSION == ">= 1.11.0", name
+        assert stack["terraform"]["required_version"] == f">= {platform.TERRAFORM_MIN_VERSION}", name
+    assert TARGET_VERSIONS == {"terraform": f">={platform.TERRAFORM_MIN_VERSION}"}
+    assert json.loads((ROOT / "cdktf.json").read_text())["targetVersions"] == TARGET_VERSIONS
+    assert ".".join(map(str, _min_terraform())) == platform.TERRAFORM_MIN_VERSION
+    assert platform.TERRAFORM_MIN_VERSION == "1.11.0"  # ephemeral resources and write-only arguments

@@ -203,3 +203,97 @@ def test_environment_name_too_long_for_the_node_service_account(tmp_path):
     msg = error_for(tmp_path, "name: lab\n", f"name: {name}\n", name=name)
     assert (f"{name}.yaml:{line_of(DEV, 'name: lab')}: name: node service account id '{name}-gke-nodes' is longer than 30 characters; "
             "use an environment name of at most 20") in msg
+
+
+# --- regions, zones and bucket locations, against platform's dated lists ----------------------
+
+ZONES_OF_US_CENTRAL1 = "zones of us-central1 (as of {}): us-central1-a, us-central1-b, us-central1-c, us-central1-f"
+
+
+@pytest.mark.parametrize(("zone", "what"), [
+    ("us-east1-b", "zone 'us-east1-b' is in region us-east1, not us-central1"),
+    ("us-central1-e", "unknown zone 'us-central1-e'"),
+    ("us-central1", "unknown zone 'us-central1'"),
+])
+def test_a_zone_outside_the_region_is_refused_with_the_regions_zones(tmp_path, zone, what):
+    from gkeml import platform
+
+    msg = error_for(tmp_path, "  public_endpoint: true\n", f"  public_endpoint: true\n  zones: [us-central1-a, {zone}]\n")
+    line = line_of(DEV, "public_endpoint: true") + 1
+    assert msg == (f"{tmp_path}/lab.yaml:{line}: cluster.zones[1]: {what}; "
+                   + ZONES_OF_US_CENTRAL1.format(platform.ZONES_CHECKED_ON))
+
+
+def test_an_unknown_region_is_refused_with_a_suggestion(tmp_path):
+    msg = error_for(tmp_path, "  region: us-central1\n", "  region: us-centrl1\n")
+    assert msg.startswith(f"{tmp_path}/lab.yaml:{line_of(DEV, 'region: us-central1')}: project.region: unknown region "
+                          "'us-centrl1' (did you mean 'us-central1'?); regions (as of ")
+    assert "africa-south1, asia-east1," in msg
+
+
+def test_every_known_region_has_fixed_default_zones_of_its_own(tmp_path):
+    """An environment loads in every region of the dated list without naming zones, on zones of that region."""
+    from gkeml import platform
+
+    mini = (ENVIRONMENTS / f"{MINIMAL}.yaml").read_text()
+    for region, zones in platform.COMPUTE_ZONES.items():
+        path = tmp_path / f"{MINIMAL}.yaml"
+        path.write_text(mini.replace("region: europe-west4", f"region: {region}"))
+        env = load_environment(path)
+        assert env.cluster.zones == list(platform.REGION_ZONES[region])
+        assert set(env.cluster.zones) <= set(zones) and len(env.cluster.zones) == min(3, len(zones)), region
+
+
+def _with_location(lines: str) -> str:
+    """lab.yaml's datasets bucket with these lines added (lab's region: us-central1)."""
+    return "    purpose: datasets\n" + lines
+
+
+@pytest.mark.parametrize("location", ["us-central1", "US-CENTRAL1", "NAM4", "US", "nam4"])
+def test_a_bucket_in_the_region_or_a_dual_or_multi_region_holding_it_is_accepted(tmp_path, location):
+    path = tmp_path / "lab.yaml"
+    path.write_text(DEV.replace("    purpose: datasets\n", _with_location(f"    location: {location}\n"), 1))
+    assert load_environment(path).buckets[0].location == location
+
+
+@pytest.mark.parametrize(("lines", "field", "fragment"), [
+    ("    location: MOON\n", "location", "unknown location 'MOON'; allowed here: US-CENTRAL1 (the default: remove "
+                                         "the key), NAM4, US, US with data_locations [us-central1, one of us-east1,"),
+    ("    location: US-CENTRL1\n", "location", "unknown location 'US-CENTRL1' (did you mean 'US-CENTRAL1'?)"),
+    ("    location: CA\n", "location", "CA is a configurable dual-region: list two of its regions in data_locations"),
+    # where the cluster's Pods read it, every byte would cross regions
+    ("    location: EUROPE-WEST4\n", "location", "EUROPE-WEST4 keeps its data in europe-west4, not in the cluster's "
+                                                 "region us-central1: every read through GCS FUSE would cross regions"),
+    ("    location: EUR4\n", "location", "EUR4 keeps its data in europe-north1, europe-west4, not in"),
+    ("    location: EU\n", "location", "use US-CENTRAL1 (the default: remove the key), NAM4, US, US with"),
+    ("    location: US\n    data_locations: [us-east1, us-east4]\n", "location",
+     "US keeps its data in us-east1, us-east4, not in the cluster's region us-central1"),
+    ("    location: NAM4\n    data_locations: [us-central1, us-east4]\n", "location",
+     "NAM4 is no configurable dual-region, which data_locations needs"),
+    ("    location: US\n    data_locations: [us-central1, europe-west4]\n", "data_locations[1]",
+     "'europe-west4' is not a region of the configurable dual-region US; its regions: us-central1, us-east1,"),
+    ("    location: US\n    data_locations: [us-central1]\n", "data_locations",
+     "a dual-region is two different regions, not us-central1"),
+    ("    location: US\n    data_locations: [us-central1, US-CENTRAL1]\n", "data_locations",
+     "a dual-region is two different regions"),
+])
+def test_a_bucket_location_that_is_unknown_or_away_from_the_cluster_is_refused(tmp_path, lines, field, fragment):
+    msg = error_for(tmp_path, "    purpose: datasets\n", _with_location(lines))
+    line = line_of(DEV, "purpose: datasets") + 1 + (field != "location")
+    (problem,) = msg.splitlines()
+    assert problem.startswith(f"{tmp_path}/lab.yaml:{line}: buckets[0].{field}: "), problem
+    assert fragment in problem
+
+
+def test_a_pair_offered_only_as_a_predefined_dual_region_names_it(tmp_path):
+    mini = (ENVIRONMENTS / f"{MINIMAL}.yaml").read_text()  # in europe-west4
+    path = tmp_path / f"{MINIMAL}.yaml"
+    path.write_text(mini + "buckets:\n  - name: data\n    purpose: datasets\n    location: EU\n"
+                           "    data_locations: [europe-north1, europe-west4]\n")
+    with pytest.raises(ConfigError) as info:
+        load_environment(path)
+    assert str(info.value) == (f"{path}:{len(mini.splitlines()) + 5}: buckets[0].data_locations: Cloud Storage offers "
+                               "this pair only as the predefined dual-region EUR4; set location: EUR4 and remove "
+                               "data_locations")
+    path.write_text(mini + "buckets:\n  - name: data\n    purpose: datasets\n    location: eur4\n")
+    assert load_environment(path).buckets[0].location == "eur4"

@@ -186,6 +186,8 @@ def test_buckets_and_endpoints(prices):
             {"name": "datasets", "purpose": "datasets", "expected_size_gib": 500},
             {"name": "archive", "purpose": "artifacts", "storage_class": "ARCHIVE", "expected_size_gib": 1000},
             {"name": "shared", "purpose": "artifacts", "location": "US", "expected_size_gib": 100},
+            {"name": "paired", "purpose": "checkpoints", "location": "US", "data_locations": ["us-central1", "us-east4"],
+             "expected_size_gib": 100},
         ],
         endpoints=[{"name": n, "host": f"{n}.example.com"} for n in ("a", "b", "c")],
     )
@@ -193,6 +195,10 @@ def test_buckets_and_endpoints(prices):
     assert est.item("bucket/datasets").autopilot.low == pytest.approx(500 * 0.02)  # 10.00
     assert est.item("bucket/archive").autopilot.low == pytest.approx(1000 * 0.001)  # 1.00
     assert est.item("bucket/shared").autopilot.low == pytest.approx(100 * 0.026)  # 2.60 multi-region
+    # a configurable dual-region (billed against both regions' SKUs) is priced as a multi-region
+    paired = est.item("bucket/paired")
+    assert paired.autopilot.low == pytest.approx(100 * 0.026)
+    assert "(US [us-central1, us-east4], 0.026/GiB-month)" in paired.basis
     # 2 forwarding rules per endpoint: one 0.025 /h charge covers the project's rules 1-5 together
     # (carried by the first endpoint), each further rule costs 0.01 /h
     assert est.item("endpoint/a").autopilot.low == pytest.approx(0.025 * 730)  # 18.25: rules 1-2

@@ -87,10 +87,21 @@ def quotas(**limits: float) -> dict:
 ENOUGH = dict(CPUS=500, G2_CPUS=96, NVIDIA_L4_GPUS=16, PREEMPTIBLE_NVIDIA_L4_GPUS=0)
 
 
+LAB_PROJECT = "/v3/projects/fx-lab-ml"
+LAB_NUMBER = "200000000101"  # project.number of tests/fixtures/environments/lab.yaml
+
+
+def project(project_id: str, number: str) -> dict:
+    """A Project as Cloud Resource Manager v3 answers projects.get."""
+    return {"name": f"projects/{number}", "parent": "folders/1234", "projectId": project_id, "state": "ACTIVE",
+            "displayName": project_id}
+
+
 def serve_lab(api: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None = None) -> None:
-    """A deployed lab: healthy cluster, static IP, certificate, regional quotas."""
+    """A deployed lab: its project, healthy cluster, static IP, certificate, regional quotas."""
     names = Names("fx-lab-ml", "lab", "fx-lab-ml", "us-central1")
     base = "/compute/v1/projects/fx-lab-ml"
+    api.routes[LAB_PROJECT] = (200, project("fx-lab-ml", LAB_NUMBER))
     api.routes["/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"] = (200, healthy_cluster())
     api.routes["/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"] = (200, SERVER_CONFIG)
     api.routes[f"{base}/global/addresses/{names.address('chat')}"] = (200, {"name": names.address("chat"),
@@ -105,7 +116,8 @@ def run(api: GkeApi, dns_address: str, *extra: str, env: str = "lab") -> tuple[i
     import json
 
     done = gkeml("doctor", env, "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
-                 api.url, "--dns-server", dns_address, "--format", "json", "--no-toolchain", *extra)
+                 api.url, "--resource-manager-endpoint", api.url, "--dns-server", dns_address, "--format", "json",
+                 "--no-toolchain", *extra)
     return done.returncode, json.loads(done.stdout), done.stderr
 
 
@@ -120,6 +132,9 @@ def test_host_pointing_at_its_ip_with_an_active_certificate_and_enough_quota_is_
     assert (rows["NVIDIA_L4_GPUS"]["expected"], rows["NVIDIA_L4_GPUS"]["status"]) == (">= 3", "ok")
     assert rows["G2_CPUS"]["expected"] == ">= 24"
     assert dns_server.questions == [LAB_HOST]
+    assert (rows["project number"]["area"], rows["project number"]["status"]) == ("project", "ok")
+    assert rows["project number"]["expected"] == rows["project number"]["live"] == LAB_NUMBER
+    assert api.paths()[0] == LAB_PROJECT
     assert all("Authorization" not in headers for _, headers in api.requests)
     assert err == ""
 
@@ -187,7 +202,7 @@ def test_compute_permission_denied_exits_2_with_the_role_to_grant(api, dns_serve
     code, report, err = run(api, dns_server.address)
     assert code == 2
     assert "roles/compute.viewer on project fx-lab-ml" in report["error"]
-    assert {c["area"] for c in report["checks"]} == {"cluster"}  # the cluster part still ran
+    assert {c["area"] for c in report["checks"]} == {"project", "cluster"}  # the other parts still ran
     assert err.startswith("gkeml doctor: permission denied reading compute/v1/projects/fx-lab-ml/regions/us-central1")
 
 
@@ -197,9 +212,10 @@ def test_environment_without_hosts_checks_quotas_only(api, dns_server):
               "locations": ["europe-west4-a", "europe-west4-b", "europe-west4-c"]})
     api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/serverConfig"] = (200, SERVER_CONFIG)
     api.routes["/compute/v1/projects/fx-mini-ml/regions/europe-west4"] = (200, quotas(CPUS=24))
+    api.routes["/v3/projects/fx-mini-ml"] = (200, project("fx-mini-ml", "200000000404"))
     code, report, _ = run(api, dns_server.address, env="mini")
     assert code == 0, report
-    assert {c["area"] for c in report["checks"]} == {"cluster"}  # mini has no hosts and no workloads
+    assert {c["area"] for c in report["checks"]} == {"project", "cluster"}  # mini has no hosts and no workloads
     assert dns_server.questions == []
     assert "/compute/v1/projects/fx-mini-ml/regions/europe-west4" in api.paths()
 
@@ -235,9 +251,68 @@ def test_compute_class_fallback_needs_both_quotas_for_the_same_pods(environments
 
 def test_bad_compute_endpoint_or_dns_server_is_refused(api):
     serve_lab(api)
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
-                 "http://compute.example.com", "--no-toolchain")
+    local = ("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--no-toolchain")
+    done = gkeml(*local, "--resource-manager-endpoint", api.url, "--compute-endpoint", "http://compute.example.com")
     assert done.returncode == 2 and "--compute-endpoint 'http://compute.example.com': plain http" in done.stderr
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
-                 api.url, "--dns-server", "not-an-ip:x", "--no-toolchain")
+    done = gkeml(*local, "--resource-manager-endpoint", api.url, "--compute-endpoint", api.url, "--dns-server",
+                 "not-an-ip:x")
     assert done.returncode == 2 and "--dns-server 'not-an-ip:x' is not IP or IP:PORT" in done.stderr
+    done = gkeml(*local, "--compute-endpoint", api.url, "--resource-manager-endpoint", "http://crm.example.com")
+    assert done.returncode == 2 and "--resource-manager-endpoint 'http://crm.example.com': plain http" in done.stderr
+
+
+# --- the project number (Cloud Resource Manager v3 projects.get) ------------------------------
+
+
+def test_a_project_number_that_is_not_the_projects_is_drift_naming_both_and_the_line_to_fix(api, dns_server):
+    serve_lab(api)
+    api.routes[LAB_PROJECT] = (200, project("fx-lab-ml", "987654321098"))
+    code, report, _ = run(api, dns_server.address)
+    assert code == 1
+    row = by_name(report)["project number"]
+    assert (row["status"], row["expected"], row["live"]) == ("drift", LAB_NUMBER, "987654321098")
+    line = next(i for i, text in enumerate((ENVIRONMENTS / "lab.yaml").read_text().splitlines(), 1)
+                if text.strip().startswith("number:"))
+    assert row["advice"].startswith(f"the config says {LAB_NUMBER}, the project is 987654321098: Workload Identity "
+                                    "principal:// members name the project by number")
+    assert row["advice"].endswith(f"set project.number in {ENVIRONMENTS / 'lab.yaml'}:{line} to 987654321098")
+
+
+def test_a_project_that_cannot_be_read_is_a_warning_naming_the_permission(api, dns_server):
+    serve_lab(api)
+    api.routes[LAB_PROJECT] = (403, error(403, "PERMISSION_DENIED", "Permission 'resourcemanager.projects.get' "
+                                                                    "denied on resource (or it may not exist)."))
+    code, report, err = run(api, dns_server.address)
+    assert code == 0, report  # everything else is clean: a warning does not fail the run
+    row = by_name(report)["project number"]
+    assert (row["status"], row["live"]) == ("warn", "not read")
+    assert ("permission denied reading v3/projects/fx-lab-ml: the caller needs resourcemanager.projects.get "
+            "(roles/container.clusterViewer has it; so has roles/browser) on project fx-lab-ml") in row["advice"]
+    assert row["advice"].endswith("; the number is not checked")
+    assert err == ""
+
+
+def test_a_project_resource_manager_does_not_know_is_drift(api, dns_server):
+    serve_lab(api)
+    api.routes[LAB_PROJECT] = (404, error(404, "NOT_FOUND", "Project 'fx-lab-ml' not found."))
+    code, report, _ = run(api, dns_server.address)
+    assert code == 1
+    row = by_name(report)["project number"]
+    assert (row["status"], row["live"]) == ("drift", "not found")
+    assert row["advice"] == f"Resource Manager knows no project fx-lab-ml: check project.id in {ENVIRONMENTS / 'lab.yaml'}"
+
+
+@pytest.mark.parametrize(("answer", "fragment"), [
+    ((403, error(403, "PERMISSION_DENIED", "API disabled", reason="SERVICE_DISABLED")),
+     "the Cloud Resource Manager API is disabled in project fx-lab-ml: run `gcloud services enable "
+     "cloudresourcemanager.googleapis.com --project fx-lab-ml`"),
+    ((200, {"projectId": "fx-lab-ml"}), "answered v3/projects/fx-lab-ml without a name like projects/NUMBER (None)"),
+    ((502, {}), "Cloud Resource Manager API error 502 reading v3/projects/fx-lab-ml"),
+])
+def test_other_answers_leave_the_number_unchecked_with_a_warning(api, dns_server, answer, fragment):
+    serve_lab(api)
+    api.routes[LAB_PROJECT] = answer
+    code, report, _ = run(api, dns_server.address)
+    row = by_name(report)["project number"]
+    assert (code, row["status"]) == (0, "warn")
+    assert fragment in row["advice"]

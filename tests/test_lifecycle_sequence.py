@@ -61,6 +61,31 @@ def test_what_only_works_on_the_second_try_is_caught():
     assert any("state bucket tf does not exist yet" in p for p in problems)
 
 
+def test_crds_a_chart_installs_serve_later_steps_only():
+    """A helm_release of a chart in platform.CHART_CRD_KINDS adds its kinds once applied: a stack planned
+    after it may have kubernetes_manifests of them; the chart's own stack, planned before it is applied,
+    and a stack planned before it may not."""
+    from gkeml import platform
+
+    group, kinds = platform.CHART_CRD_KINDS[platform.KUEUE_CHART]
+    queue = {"kubernetes_manifest": {"q": {"manifest": {"apiVersion": f"{group}/v1beta2", "kind": kinds[0]}}}}
+    chart = {"helm_release": {"kueue": {"name": "kueue", "chart": platform.KUEUE_CHART,
+                                        "repository": platform.KUEUE_CHART_REPOSITORY}}}
+    step = (Step("deploy", "make deploy ENV={env}", ("{env}", "{env}-k8s")),)
+
+    def crd_problems(cloud: dict, k8s: dict) -> list[str]:
+        stacks = {"dev": {"resource": cloud}, "dev-k8s": {"resource": k8s}}
+        return [p for p in simulate("dev", stacks, sequence=step) if "whose CRD the cluster does not serve" in p]
+
+    assert crd_problems(chart, queue) == []  # the chart's stack is applied before the queue's is planned
+    assert crd_problems({}, {**chart, **queue}) == [
+        f"dev-k8s: kubernetes_manifest.q is a {group}/v1beta2 {kinds[0]}, whose CRD the cluster does not serve at "
+        "plan time"]  # planned together with its chart: before it is installed
+    assert len(crd_problems(queue, chart)) == 1  # planned a step before the chart
+    other = {"helm_release": {"x": {"chart": "another-chart"}}}
+    assert len(crd_problems(other, queue)) == 1  # a chart not in the table installs nothing the simulation knows
+
+
 def test_readme_deploying_for_real_is_the_tested_sequence():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Deploying for real", 1)[1].split("\n## ", 1)[0]

@@ -10,6 +10,10 @@ from gkeml.cli.output import add_format_option, print_json, progress, table
 DESCRIPTION = """\
 Compare the live GKE cluster of ENV with environments/ENV.yaml and check the local toolchain.
 
+Project (Cloud Resource Manager v3, projects.get): project.number is the number of
+project.id (Workload Identity principal:// members name the project by number: a wrong
+one grants nothing). A project that cannot be read is a warning.
+
 Cluster (read with google-cloud-container, REST): exists and RUNNING, Autopilot on,
 release channel, private nodes, DNS endpoint open to external traffic (IAM-guarded),
 IP endpoint enabled == cluster.public_endpoint, authorized networks, node zones,
@@ -24,7 +28,8 @@ every training budget at once, Spot and ComputeClass fallbacks on both quotas): 
 quota to raise before a deploy that would leave Pods Pending (docs/doctor.md).
 
 Credentials: Application Default Credentials (gcloud auth application-default login);
-the caller needs roles/container.clusterViewer and roles/compute.viewer. Deletion
+the caller needs roles/container.clusterViewer (it has resourcemanager.projects.get too) and
+roles/compute.viewer. Deletion
 protection is a Terraform-side setting the GKE API does not report, so it is not compared.
 """
 
@@ -53,10 +58,13 @@ def register(sub) -> None:
     p.add_argument("--compute-endpoint", metavar="URL",
                    help="Compute Engine API base URL (default: Google's). http:// only to loopback, and then "
                         "without credentials")
+    p.add_argument("--resource-manager-endpoint", metavar="URL",
+                   help="Cloud Resource Manager API base URL (default: Google's). http:// only to loopback, and then "
+                        "without credentials")
     p.add_argument("--dns-server", metavar="IP[:PORT]",
                    help="resolve the public hosts through this DNS server only (default: the system's resolver)")
     p.add_argument("--no-services", dest="services", action="store_false",
-                   help="skip the DNS, certificate and quota checks")
+                   help="skip the project number, DNS, certificate and quota checks")
     p.add_argument("--no-toolchain", dest="toolchain", action="store_false",
                    help="skip the terraform/node/cdktf checks (e.g. on a machine that only inspects)")
     add_format_option(p)
@@ -65,14 +73,16 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Load ENV, run the checks, print the report; the exit code follows the worst finding."""
-    from gkeml.environments import load_named_environment
+    from gkeml.environments import environment_file, load_environment
     from gkeml.doctor import diagnose
 
-    env = load_named_environment(args.environments, args.env)
+    path = environment_file(args.environments, args.env)
+    env = load_environment(path)
     if args.format == "table":
         progress(f"doctor: reading {env.name} ({env.project.id}, {env.project.region})")
     report = diagnose(env, endpoint=args.endpoint, toolchain=args.toolchain, compute_endpoint=args.compute_endpoint,
-                      dns_server=args.dns_server, services=args.services)
+                      dns_server=args.dns_server, services=args.services,
+                      resource_manager_endpoint=args.resource_manager_endpoint, env_file=str(path))
     if args.format == "json":
         print_json(report.to_dict())
     else:

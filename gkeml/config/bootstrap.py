@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.loader import ConfigError, ConfigProblem, file_line, load_config_file
+from gkeml.config.loader import ConfigError, ConfigProblem, did_you_mean, file_line, load_config_file
 from gkeml.config.model import (
     BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
 )
@@ -54,6 +54,17 @@ def _grantable(role: str) -> str:
     return role
 
 
+def _bucket_location(location: str) -> str:
+    """A location Cloud Storage offers (:func:`gkeml.platform.bucket_location_regions`)."""
+    if platform.bucket_location_regions(location) is None:
+        known = [*(r.upper() for r in platform.COMPUTE_ZONES), *platform.GCS_DUAL_REGIONS, *platform.GCS_MULTI_REGIONS]
+        raise ValueError(f"unknown location {location!r}{did_you_mean(location.upper(), known)}; use a region such as "
+                         f"the project's, a dual-region ({', '.join(platform.GCS_DUAL_REGIONS)}) or a multi-region "
+                         f"({', '.join(platform.GCS_MULTI_REGIONS)}) (Cloud Storage locations as of "
+                         f"{platform.ZONES_CHECKED_ON})")
+    return location
+
+
 GrantableRole = Annotated[str, Field(pattern=ROLE), AfterValidator(_grantable)]
 # GitHub puts the IDs into the OIDC token as strings; YAML may give a number
 GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int else v), Field(pattern=GITHUB_NUMERIC_ID)]
@@ -73,7 +84,9 @@ class StateBucket(Strict):
                     "roles/storage.admin in their own projects); each environment's grants on it are then "
                     "limited by IAM conditions to its own objects.",
     )
-    location: Optional[str] = Field(None, min_length=2, description="Bucket location; default: the project region.")
+    location: Optional[Annotated[str, AfterValidator(_bucket_location)]] = Field(
+        None, min_length=2, description="Bucket location (a region, dual-region or multi-region); default: the project "
+                                        "region.")
     create: bool = Field(True, description="false when another bootstrap file already creates the bucket.")
     noncurrent_versions: int = Field(
         20, ge=1, le=1000, description="State versions kept per object besides the live one (older ones are deleted)."

@@ -183,11 +183,14 @@ MIN_AUTHORIZED_PREFIX = 8
 
 def _cluster(env: Environment) -> Iterator[Problem]:
     c = env.cluster
-    if not c.zones:
-        yield ("cluster", "zones"), f"no known zones for region {env.project.region}; list cluster.zones"
+    region = env.project.region
+    allowed = platform.COMPUTE_ZONES[region]
     for i, z in enumerate(c.zones):
-        if not z.startswith(env.project.region + "-"):
-            yield ("cluster", "zones", i), f"zone {z!r} is not in region {env.project.region}"
+        if z not in allowed:
+            other = next((r for r, zones in platform.COMPUTE_ZONES.items() if z in zones), None)
+            what = f"zone {z!r} is in region {other}, not {region}" if other else f"unknown zone {z!r}"
+            yield (("cluster", "zones", i), f"{what}; zones of {region} (as of {platform.ZONES_CHECKED_ON}): "
+                                           f"{', '.join(allowed)}")
     if c.public_endpoint and not c.authorized_networks:
         yield (("cluster", "authorized_networks"),
                "public_endpoint needs at least one authorized network (an empty list admits nobody)")
@@ -197,6 +200,68 @@ def _cluster(env: Environment) -> Iterator[Problem]:
                 yield (("cluster", "authorized_networks", i, "cidr"),
                        f"{net.cidr} opens the control plane to most of the internet; outside dev list the networks "
                        f"that need it (/{MIN_AUTHORIZED_PREFIX} or narrower)")
+
+
+def _locations_for(region: str) -> str:
+    """The bucket locations that keep data in ``region``: the region, the dual- and multi-regions that
+    contain it, and the configurable dual-regions it can be one half of."""
+    containing = [code for code, regions in {**platform.GCS_DUAL_REGIONS, **platform.GCS_MULTI_REGIONS}.items()
+                  if region in regions]
+    configurable = [f"{code} with data_locations [{region}, one of {', '.join(r for r in regions if r != region)}]"
+                    for code, regions in platform.GCS_CONFIGURABLE_DUAL_REGIONS.items() if region in regions]
+    return ", ".join([f"{region.upper()} (the default: remove the key)", *containing, *configurable])
+
+
+def _bucket_regions(i: int, bucket: Any, region: str) -> tuple[tuple[str, ...] | None, list[Problem]]:
+    """The regions a bucket keeps its data in (None when its location is not one Cloud Storage offers),
+    and what is wrong with its location and data_locations."""
+    code = bucket.location.upper()
+    dated = f"Cloud Storage locations as of {platform.ZONES_CHECKED_ON}"
+    configurable = platform.GCS_CONFIGURABLE_DUAL_REGIONS
+    if not bucket.data_locations:
+        regions = platform.bucket_location_regions(bucket.location)
+        if regions is not None:
+            return regions, []
+        known = [*(r.upper() for r in platform.COMPUTE_ZONES), *platform.GCS_DUAL_REGIONS, *platform.GCS_MULTI_REGIONS]
+        what = (f"{code} is a configurable dual-region: list two of its regions in data_locations"
+                if code in configurable else f"unknown location {bucket.location!r}{did_you_mean(code, known)}")
+        return None, [(("buckets", i, "location"), f"{what}; allowed here: {_locations_for(region)} ({dated})")]
+    if code not in configurable:
+        return None, [(("buckets", i, "location"),
+                       f"{bucket.location} is no configurable dual-region, which data_locations needs; allowed here: "
+                       f"{_locations_for(region)} ({dated})")]
+    allowed = configurable[code]
+    chosen = [r.lower() for r in bucket.data_locations]
+    problems: list[Problem] = [
+        (("buckets", i, "data_locations", j), f"{r!r} is not a region of the configurable dual-region {code}; its "
+                                               f"regions: {', '.join(allowed)} ({dated})")
+        for j, r in enumerate(bucket.data_locations) if r.lower() not in allowed]
+    if len(chosen) != 2 or len(set(chosen)) != 2:
+        problems.append((("buckets", i, "data_locations"), f"a dual-region is two different regions, not "
+                                                           f"{', '.join(bucket.data_locations)}"))
+    elif frozenset(chosen) in platform.GCS_PREDEFINED_ONLY_PAIRS:
+        predefined = platform.GCS_PREDEFINED_ONLY_PAIRS[frozenset(chosen)]
+        problems.append((("buckets", i, "data_locations"), f"Cloud Storage offers this pair only as the predefined "
+                                                           f"dual-region {predefined}; set location: {predefined} and "
+                                                           "remove data_locations"))
+    return (None if problems else tuple(chosen)), problems
+
+
+def _buckets(env: Environment) -> Iterator[Problem]:
+    """Every bucket in a location Cloud Storage offers, holding its data where the cluster runs: its only
+    readers are the cluster's Pods (through GCS FUSE), so a bucket elsewhere makes every read cross regions
+    (inter-region data transfer billed per GiB, again on every epoch, and latency that starves GPUs), and
+    moving it later means a new bucket and copying the data. An error, not a warning: nothing in the file
+    reads the bucket from elsewhere."""
+    region = env.project.region
+    for i, bucket in enumerate(env.buckets):
+        regions, problems = _bucket_regions(i, bucket, region)
+        yield from problems
+        if regions is not None and region not in regions:
+            yield (("buckets", i, "location"),
+                   f"{bucket.location} keeps its data in {', '.join(regions)}, not in the cluster's region {region}: "
+                   "every read through GCS FUSE would cross regions (data transfer billed per GiB on every epoch, "
+                   f"and latency that starves GPUs); use {_locations_for(region)}")
 
 
 def _identities(env: Environment) -> Iterator[Problem]:
@@ -282,7 +347,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _tier_guard, _prod_guards, _cluster, _teams, _identities, _inference, _launch, _endpoints, kueue_problems,
+    _tier_guard, _prod_guards, _cluster, _buckets, _teams, _identities, _inference, _launch, _endpoints, kueue_problems,
     *SERVICE_CHECKS,
 )
 

@@ -24,6 +24,7 @@ from gkeml.config.base import (
     Int32, Labels, Problem, Quantity, ShortName, Strict, at, resolved,
 )
 from gkeml.config.kueue import Kueue, resolve_defaults as resolve_kueue_defaults
+from gkeml.config.loader import did_you_mean
 from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
 
 __all__ = [
@@ -50,6 +51,13 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _known_region(region: str) -> str:
+    if region not in platform.COMPUTE_ZONES:
+        raise ValueError(f"unknown region {region!r}{did_you_mean(region, platform.COMPUTE_ZONES)}; regions (as of "
+                         f"{platform.ZONES_CHECKED_ON}): {', '.join(platform.COMPUTE_ZONES)}")
+    return region
+
+
 class Project(Strict):
     """The Google Cloud project the environment lives in."""
 
@@ -57,7 +65,9 @@ class Project(Strict):
     number: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)] = (
         Field(pattern=PROJECT_NUMBER, description="Project NUMBER (digits); Workload Identity principals need it. "
                                                   "`gkeml doctor` checks it against the project ID."))
-    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$", description="Region of the cluster and subnet.")
+    region: Annotated[str, AfterValidator(_known_region)] = Field(
+        pattern=r"^[a-z]+-[a-z]+[0-9]+$", description="Region of the cluster and subnet "
+                                                     "(a Compute Engine region: gkeml.platform.COMPUTE_ZONES).")
     labels: Labels = Field(default_factory=dict, description="Labels put on every labelable resource, verbatim.")
 
 
@@ -201,7 +211,8 @@ class Cluster(Strict):
                              "is no longer offered (VULNERABILITY_BASIC/ENTERPRISE are deprecated): images are "
                              "scanned by Artifact Analysis in the registry.")
     cost_allocation: bool = True
-    zones: list[str] = resolved("node_locations.", "fixed per region (gkeml.platform.REGION_ZONES)", min_length=1)
+    zones: list[str] = resolved("node_locations: zones of the project's region (gkeml.platform.COMPUTE_ZONES).",
+                                "fixed per region (gkeml.platform.REGION_ZONES)", min_length=1)
     labels: Labels = Field(default_factory=dict)
 
 
@@ -221,11 +232,21 @@ class Team(Strict):
 
 
 class Bucket(Strict):
-    """A GCS bucket; the purpose picks versioning, lifecycle and soft delete."""
+    """A GCS bucket; the purpose picks versioning, lifecycle and soft delete. Its data stays where the cluster
+    runs: in the project's region, or in a dual- or multi-region that holds it. Any other location is refused:
+    the cluster's Pods are its readers (through GCS FUSE), a read from another region is billed data transfer
+    (on every epoch) and adds latency, and a bucket cannot move without copying its data. Reads from a
+    multi-region are billed data transfer even in its regions; a region or dual-region is not. Locations are
+    checked against dated lists (gkeml.platform.GCS_*)."""
 
     name: ShortName = Field(description="Logical name; the bucket is '<prefix>-<name>'.")
     purpose: Purpose
-    location: str = resolved("Bucket location.", "the project region", min_length=2)
+    location: str = resolved(
+        "Bucket location: the cluster's region, or a dual-region or multi-region that contains it (NAM4, US, ...), "
+        "or a configurable dual-region's code (US, EU, ...) with data_locations.", "the project region", min_length=2)
+    data_locations: list[str] = Field(
+        default_factory=list, description="Configurable dual-region: its two regions (location is then its code, "
+                                          "e.g. US with [us-central1, us-east4]).")
     storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
     force_destroy: bool = resolved("Let Terraform delete a non-empty bucket.", "true in dev only; never in prod")
     retention_days: Optional[int] = Field(

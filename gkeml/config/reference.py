@@ -48,7 +48,8 @@ def reference() -> str:
              "Generated from `gkeml/config/model.py` by `python -m gkeml.config.reference`. "
              "Unknown keys are errors. `-` in *default* means required.", ""]
     for model in _models(Environment, []):
-        lines += [f"## {model.__name__}", "", (model.__doc__ or "").strip().splitlines()[0], "",
+        summary = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())  # the docstring's first paragraph
+        lines += [f"## {model.__name__}", "", summary, "",
                   "| key | type | default | description |", "|---|---|---|---|"]
         for name, field in model.model_fields.items():
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}

@@ -49,6 +49,7 @@ class BucketProps:
     project: str
     location: str
     preset: PurposePreset
+    data_locations: tuple[str, ...] = ()  # the two regions of a configurable dual-region (location: its code)
     storage_class: str = "STANDARD"
     force_destroy: bool = False
     prevent_destroy: bool = False
@@ -100,6 +101,8 @@ class Bucket(Construct):
             ))
         self.bucket = sb.StorageBucket(
             self, "bucket", name=props.name, project=props.project, location=props.location,
+            custom_placement_config=sb.StorageBucketCustomPlacementConfig(data_locations=list(props.data_locations))
+            if props.data_locations else None,
             storage_class=props.storage_class,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",

@@ -18,7 +18,6 @@ Every figure is a monthly range: ``low`` with each inference service at its HPA
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from collections.abc import Iterator
 from typing import Any, Optional
@@ -28,10 +27,8 @@ from gkeml.config.model import Bucket, Environment, Problem
 from gkeml.cost.prices import Machine, PriceTable
 from gkeml.units import gib, parse_quantity
 
-MULTI_REGIONS = ("US", "EU", "ASIA")
 # GKE metric packages built on kube-state-metrics (each adds series per replica)
 KUBE_STATE_COMPONENTS = frozenset({"POD", "DEPLOYMENT", "HPA", "STATEFULSET", "DAEMONSET", "JOBSET", "STORAGE"})
-REGION = re.compile(r"^[A-Z]+-[A-Z]+[0-9]+$")
 
 
 class CostError(ValueError):
@@ -339,12 +336,14 @@ class Estimator:
     def _bucket(self, bucket: Bucket, region: str) -> LineItem:
         self._begin()
         location = (bucket.location or region).upper()
-        if location == region.upper() or REGION.match(location):
+        if location.lower() in platform.COMPUTE_ZONES:
             kind = "region"
         else:
             kind = "multi-region"
-            if location not in MULTI_REGIONS:
+            if bucket.data_locations or location not in platform.GCS_MULTI_REGIONS:
                 self._used.add("storage.multi-region")  # dual-region: priced as multi-region
+        if bucket.data_locations:
+            location += f" [{', '.join(bucket.data_locations)}]"
         rate = self._price(f"storage.{kind}.{bucket.storage_class}")
         month = bucket.expected_size_gib * rate
         basis = f"{bucket.expected_size_gib:g} GiB {bucket.storage_class} ({location}, {rate:g}/GiB-month)"

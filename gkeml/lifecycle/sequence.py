@@ -43,6 +43,9 @@ class World:
     buckets: set[str] = field(default_factory=set)
     clusters: set[tuple[str, str]] = field(default_factory=set)  # (name, location)
     kinds: set[tuple[str, str]] = field(default_factory=set)  # (apiVersion, kind) the cluster serves
+    # (API group, kind) whose CRD a Helm chart installed (platform.CHART_CRD_KINDS): every version the chart's
+    # CRD serves, which the data does not list
+    chart_kinds: set[tuple[str, str]] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
     secret_versions: set[str] = field(default_factory=set)
 
@@ -52,7 +55,9 @@ def _group(api_version: str) -> str:
 
 
 def _serves(world: World, api_version: str, kind: str) -> bool:
-    return _group(api_version) in platform.KUBERNETES_BUILTIN_GROUPS or (api_version, kind) in world.kinds
+    group = _group(api_version)
+    return (group in platform.KUBERNETES_BUILTIN_GROUPS or (api_version, kind) in world.kinds
+            or (group, kind) in world.chart_kinds)
 
 
 def plan_needs(stack_name: str, stack: dict, world: World) -> list[str]:
@@ -100,6 +105,9 @@ def apply(stack: dict, world: World) -> None:
                     world.kinds.add(kind)
         elif rtype == "google_secret_manager_secret":
             world.secrets.add(str(conf.get("secret_id")))
+        elif rtype == "helm_release" and str(conf.get("chart")) in platform.CHART_CRD_KINDS:
+            group, kinds = platform.CHART_CRD_KINDS[str(conf.get("chart"))]
+            world.chart_kinds.update((group, kind) for kind in kinds)
 
 
 def simulate(env: str, stacks: dict[str, dict], *, secret: str | None = None,

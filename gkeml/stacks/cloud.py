@@ -95,7 +95,8 @@ class CloudStack(TerraformStack):
                           id="analytics-writer")
         self.buckets = {
             b.name: Bucket(self, f"bucket-{b.name}", BucketProps(
-                name=names.bucket(b.name), project=project, location=b.location, preset=bucket_preset(env, b.purpose),
+                name=names.bucket(b.name), project=project, location=b.location, data_locations=tuple(b.data_locations),
+                preset=bucket_preset(env, b.purpose),
                 storage_class=b.storage_class, force_destroy=b.force_destroy, retention_days=b.retention_days,
                 labels={"purpose": b.purpose}, log_bucket=access_logs, prevent_destroy=env.protected,
             ), depends_on=apis)
