@@ -2,7 +2,7 @@
 
 import sys
 
-from gkeml.stacks.bootstrap import main
+from gkeml.synth import bootstrap_main as main
 
 if __name__ == "__main__":
     sys.exit(main())

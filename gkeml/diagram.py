@@ -638,7 +638,7 @@ def render(cloud: dict, k8s: Optional[dict] = None, title: str = "environment",
     """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack.
     DiagramError naming the resource (in ``sources``: the two stacks' files) when a stack is
     not what cdktf writes."""
-    from gkeml.synth import SYNTH_AGAIN
+    from gkeml.stackfile import SYNTH_AGAIN
 
     builder = _Builder(cloud, k8s, sources)
     try:
@@ -658,7 +658,8 @@ def load(out: str | Path, env: str) -> tuple[dict, Optional[dict]]:
     """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized).
     DiagramError when the output is missing, partial (a stack its manifest names is absent) or malformed."""
     from gkeml.config import ConfigError
-    from gkeml.synth import MANIFEST, SYNTH_AGAIN, is_synth_output, read_stack
+    from gkeml.stackfile import SYNTH_AGAIN, read_stack
+    from gkeml.synth import MANIFEST, is_synth_output
 
     stacks = Path(out) / "stacks"
     path, k8s_path = stack_files(out, env)

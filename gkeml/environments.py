@@ -120,6 +120,14 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
     return problems
 
 
+TIER_ORDER = ("dev", "staging", "prod")  # deploy order: every dev, then every staging, then every prod
+
+
+def deploy_order(envs: list[Environment]) -> list[Environment]:
+    """Environments in the order CI deploys them: by tier (dev, staging, prod), then by name."""
+    return sorted(envs, key=lambda e: (TIER_ORDER.index(e.tier), e.name))
+
+
 # --- an environment file as it was at a git ref (cost and check --against REF) -----------
 
 

@@ -56,6 +56,9 @@ IS_CDKTN = FRAMEWORK == "cdktn"
 _pkg = _PACKAGES[FRAMEWORK]
 core: ModuleType = importlib.import_module(_pkg["core"])
 
+import constructs as _constructs  # noqa: E402  (the jsii base library both frameworks build on)
+
+Construct = _constructs.Construct
 App = core.App
 TerraformStack = core.TerraformStack
 TerraformOutput = core.TerraformOutput

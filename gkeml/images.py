@@ -36,7 +36,7 @@ def push_targets(envs: list["Environment"], repository: str, image: str) -> list
 
 def main(argv: list[str] | None = None) -> int:
     """Print the push targets as JSON; exit 2 on a config error or a bad argument."""
-    from gkeml.cli.env import deploy_order
+    from gkeml.environments import deploy_order
     from gkeml.config import ConfigError
     from gkeml.environments import load_environments
 

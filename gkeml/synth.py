@@ -8,7 +8,7 @@ The directory replaced must be empty or a previous synth output (it has cdktf's
 the repository root) synth refuses and deletes nothing.
 
 Commands that read the output (``gkeml check``, ``gkeml diagram``) read it with
-:func:`read_stack` (a malformed or partial file is one clear error) and warn with
+:func:`gkeml.stackfile.read_stack` (a malformed or partial file is one clear error) and warn with
 :func:`stale_warning` when the environment files or the toolkit changed after it.
 """
 
@@ -26,15 +26,14 @@ from gkeml import platform
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import load_environments
 from gkeml.exitcodes import ExitCode
+from gkeml.stackfile import SYNTH_AGAIN
 
 # cdktf/cdktn validate the features they synthesize against this (cdktf.json "targetVersions" for the CLI
 # says the same): the Terraform the stacks are written for (gkeml.platform.TERRAFORM_MIN_VERSION).
 TARGET_VERSIONS = {"terraform": f">={platform.TERRAFORM_MIN_VERSION}"}
 MANIFEST = "manifest.json"  # what cdktf (and CDK Terrain) writes at the top of its output
-SYNTH_AGAIN = "run `gkeml synth` (or `make synth`) again"
 # Top-level sections of a synthesized stack whose content is {type: {name: block}} (provider
 # holds lists, output/variable/module are {name: block}: readers do not walk them).
-BLOCK_SECTIONS = ("resource", "data", "ephemeral")
 
 
 def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], None] = lambda _: None):
@@ -155,48 +154,6 @@ def _framework_name() -> str:
     return FRAMEWORK
 
 
-# --- reading the output ---------------------------------------------------------------
-
-
-def read_stack(path: str | Path) -> dict[str, Any]:
-    """A synthesized stack (``cdk.tf.json``) as cdktf writes it: a JSON object whose block
-    sections (resource, data, ...) map types to names to blocks. ConfigError naming the file
-    (and line) when it is unreadable, truncated or has another shape; run synth again then."""
-    path = Path(path)
-    again = f"; {SYNTH_AGAIN}"
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}{again}")]) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError([ConfigProblem(str(path), exc.lineno, "", f"not valid JSON ({exc.msg}){again}")]) from None
-    except (ValueError, RecursionError) as exc:  # undecodable bytes, absurd nesting
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"not valid JSON ({reason}){again}")]) from None
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(str(path), 1, "", f"expected a JSON object, got {type(data).__name__}{again}")])
-    for section in BLOCK_SECTIONS:
-        types = data.get(section, {})
-        bad = _not_blocks(types)
-        if bad is not None:
-            raise ConfigError([ConfigProblem(str(path), 0, ".".join([section, *bad]),
-                                             f"not the {{type: {{name: {{...}}}}}} mapping cdktf writes{again}")])
-    return data
-
-
-def _not_blocks(types: Any) -> list[str] | None:
-    """The path of the first entry of a block section that is not {type: {name: {...}}}, else None."""
-    if not isinstance(types, dict):
-        return []
-    for rtype, items in types.items():
-        if not isinstance(items, dict):
-            return [str(rtype)]
-        for name, body in items.items():
-            if not isinstance(body, dict):
-                return [str(rtype), str(name)]
-    return None
-
-
 def stale_warning(outdir: str | Path, inputs: Iterable[str | Path] = ()) -> str | None:
     """A one-line warning when an environment file in ``inputs`` (files or directories of
     ``*.yaml``) or the gkeml package changed after ``outdir`` was synthesized; None otherwise
@@ -220,3 +177,29 @@ def stale_warning(outdir: str | Path, inputs: Iterable[str | Path] = ()) -> str 
         return None
     more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
     return (f"warning: {outdir} is older than {newer[0]}{more}; it may not match the config: {SYNTH_AGAIN}")
+
+
+def bootstrap_main() -> int:
+    """``bootstrap/main.py`` (what the cdktf CLI runs in bootstrap/): synthesize ``bootstrap-<env>``
+    for every bootstrap file. Exit 2 on config errors, with one ``file:line: field: message`` each."""
+    from gkeml.framework import App
+    from gkeml.stacks.bootstrap import BootstrapStack, load_all, stack_name
+
+    directory = os.environ.get("GKEML_BOOTSTRAP", ".")
+    environments = os.environ.get("GKEML_ENVIRONMENTS", "../environments")
+
+    def write(staging: str) -> None:
+        app = App(outdir=staging)
+        for boot in boots:
+            BootstrapStack(app, boot)
+        app.synth()
+
+    try:
+        boots = load_all(directory, environments)
+        # like the environments' synth: only a previous output is replaced, and only on success
+        synth_into(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), write, "CDKTF_OUTDIR")
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return ExitCode.USAGE
+    print(f"gkeml: synthesized {', '.join(stack_name(b.name) for b in boots)}", file=sys.stderr)
+    return ExitCode.OK

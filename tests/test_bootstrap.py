@@ -383,7 +383,7 @@ def test_file_name_must_match_the_environment_name(tmp_path):
 
 
 def test_app_entry_point_exits_2_with_the_problems_and_writes_nothing(tmp_path, monkeypatch, capsys):
-    from gkeml.stacks.bootstrap import main
+    from gkeml.synth import bootstrap_main as main
 
     write(tmp_path, "dev", "name: dev\nproject: {id: X}\n")
     monkeypatch.setenv("GKEML_BOOTSTRAP", str(tmp_path))
@@ -434,7 +434,8 @@ def _boot(tmp_path: Path, name: str, project: str, number: str, state: str) -> P
 def test_unsafe_state_layouts_are_refused_with_file_line_and_why(tmp_path, monkeypatch, capsys, layout, culprit,
                                                                  field, fragment):
     from gkeml.config import ConfigError
-    from gkeml.stacks.bootstrap import load_all, main
+    from gkeml.stacks.bootstrap import load_all
+    from gkeml.synth import bootstrap_main as main
 
     for name, number in (("a", "300000001"), ("b", "300000002")):
         _boot(tmp_path, name, f"acme-{name}-ml", number, layout[name])
@@ -464,7 +465,7 @@ def test_safe_layouts_pass(tmp_path):
 
 
 def test_bootstrap_synth_never_replaces_a_directory_that_is_not_its_output(tmp_path, monkeypatch, capsys):
-    from gkeml.stacks.bootstrap import main
+    from gkeml.synth import bootstrap_main as main
 
     theirs = tmp_path / "theirs"
     theirs.mkdir()

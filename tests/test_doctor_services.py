@@ -13,7 +13,7 @@ import dns.rrset
 import pytest
 
 from conftest import ENVIRONMENTS
-from gkeml import preflight
+from gkeml.doctor import preflight
 from gkeml.naming import Names
 from test_doctor import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
 

@@ -431,7 +431,7 @@ def test_doctor_reports_any_gke_answer_without_raising(gke_answers, body, status
 
 @pytest.fixture(scope="module")
 def synthesized_lab(synth_dir) -> tuple[dict, dict]:
-    from gkeml.synth import read_stack
+    from gkeml.stackfile import read_stack
 
     return (read_stack(synth_dir / "stacks" / "lab" / "cdk.tf.json"),
             read_stack(synth_dir / "stacks" / "lab-k8s" / "cdk.tf.json"))

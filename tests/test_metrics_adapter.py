@@ -84,16 +84,16 @@ def test_which_hpa_metrics_need_the_adapter(metric_type, needed):
 
 
 def test_an_external_metric_added_to_a_cpu_only_environment_brings_the_adapter(environments):
-    from gkeml.manifests.workloads import in_cluster_plan, needs_metrics_adapter
+    from gkeml.manifests.workloads import in_cluster_plan
 
     env = next(e for name, e in environments.items() if name in ALL_ENVS and e.inference
-               and not needs_metrics_adapter(e))
+               and not e.needs_metrics_adapter)
     assert in_cluster_plan(env).metrics_adapter == []
     svc = env.inference[0]
     scaled = svc.model_copy(update={"autoscaling": svc.autoscaling.model_copy(update={
         "external_metric": "pubsub.googleapis.com|subscription|num_undelivered_messages", "external_target": 10})})
     changed = env.model_copy(update={"inference": [scaled, *env.inference[1:]]})
-    assert needs_metrics_adapter(changed)
+    assert changed.needs_metrics_adapter
     kinds = [o["kind"] for o in in_cluster_plan(changed).metrics_adapter]
     assert kinds[0] == "Namespace" and kinds.count("APIService") == 3
 
@@ -248,3 +248,20 @@ def test_workloads_come_after_the_adapter_and_go_before_it(stacks, environments)
         assert {"Namespace", "HorizontalPodAutoscaler", "Deployment"} <= {objects[a]["kind"] for a in team_objects}
         for address in team_objects:
             assert apis <= ancestors(graph, address), address
+
+
+def test_the_config_and_the_built_autoscalers_agree_on_needing_the_adapter(environments):
+    """The cloud layer (grant, image allowlist) asks the config; the in-cluster layer looks at the HPAs it
+    built: both must give the same answer for every autoscaling signal."""
+    from gkeml.manifests.metrics_adapter import uses_metrics_adapter
+    from gkeml.manifests.workloads import InferenceManifests
+
+    for env in environments.values():
+        for svc in env.inference:
+            for update in ({}, {"cpu_utilization": None, "memory_utilization": 80},
+                           {"external_metric": "custom.googleapis.com|queue_depth", "external_target": 5}):
+                scaled = svc.model_copy(update={"autoscaling": svc.autoscaling.model_copy(update=update)})
+                hpa = InferenceManifests(env, scaled).autoscaler()
+                assert [m["type"] for m in hpa["spec"]["metrics"]] == scaled.autoscaling.metric_types
+                changed = env.model_copy(update={"inference": [scaled]})
+                assert changed.needs_metrics_adapter is uses_metrics_adapter([hpa])

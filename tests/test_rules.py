@@ -40,7 +40,7 @@ def test_every_rule_has_a_bad_manifest():
 
 
 def test_toolkit_output_is_flagged_by_no_rule(environments, synth_dir):
-    from gkeml.rules.toolkit import toolkit_group
+    from gkeml.toolkit import toolkit_group
 
     jobs = sorted((ROOT / "examples" / "jobs").glob("*.yaml"))
     assert jobs, "no canonical jobs to check"

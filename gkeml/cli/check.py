@@ -85,7 +85,7 @@ def _environments(args) -> list:
 
 def _toolkit_groups(args, envs: list) -> list[list]:
     """One group of manifests per environment: in-cluster objects, Helm releases, rendered jobs."""
-    from gkeml.rules.toolkit import toolkit_group
+    from gkeml.toolkit import toolkit_group
 
     job_files = sorted(Path(args.jobs).glob("*.yaml"))
     return [toolkit_group(env, str(Path(args.environments) / f"{env.name}.yaml"), job_files, Path(args.synth_dir))
@@ -134,7 +134,8 @@ def run(args) -> int:
     from gkeml.rules import check, load_manifest_files
     from gkeml.rules.report import RENDERERS
 
-    from gkeml.synth import read_stack, stale_warning
+    from gkeml.stackfile import read_stack
+    from gkeml.synth import stale_warning
     from gkeml.cli.output import output_width
 
     notices = []

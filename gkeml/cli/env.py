@@ -20,10 +20,9 @@ from typing import Any, Iterator
 from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
-from gkeml.environments import clashes, load_environments, load_named_environment, unique_values
+from gkeml.environments import TIER_ORDER, clashes, deploy_order, load_environments, load_named_environment, unique_values
 from gkeml.config.model import DNS_LABEL
 
-TIER_ORDER = ("dev", "staging", "prod")  # deploy order: every dev, then every staging, then every prod
 CHANGE_ME = "CHANGE ME"
 PLACEHOLDER = "CHANGE-ME"  # fails the pattern of project ids, numbers, hosts and prefixes: synth stops there
 EPILOG = """\
@@ -96,11 +95,6 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
 
 
 # --- list ------------------------------------------------------------------------------
-
-
-def deploy_order(envs: list[Environment]) -> list[Environment]:
-    """Environments in the order CI deploys them: by tier (dev, staging, prod), then by name."""
-    return sorted(envs, key=lambda e: (TIER_ORDER.index(e.tier), e.name))
 
 
 def run_list(args) -> int:

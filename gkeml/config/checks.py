@@ -166,13 +166,12 @@ def _tier_guard(env: Environment) -> Iterator[Problem]:
 
 
 def _teams(env: Environment) -> Iterator[Problem]:
-    from gkeml.manifests.workloads import needs_metrics_adapter  # manifests import the config model
 
     for i, team in enumerate(env.teams):
         if platform.is_system_namespace(team.name):
             yield (("teams", i, "name"), f"{team.name!r} is a system namespace (default, kube-*, gke-*, gmp-* belong "
                                          "to Kubernetes and GKE); name the team's own namespace")
-        elif team.name == platform.METRICS_ADAPTER_NAMESPACE and needs_metrics_adapter(env):
+        elif team.name == platform.METRICS_ADAPTER_NAMESPACE and env.needs_metrics_adapter:
             yield (("teams", i, "name"), f"{team.name!r} is the namespace of the metrics adapter an external_metric "
                                          "needs; name the team differently")
 

@@ -15,12 +15,11 @@ if TYPE_CHECKING:
 
 def image_allowlist(env: "Environment") -> list[str]:
     """Admission allowlist patterns of ``env`` (platform.image_matches syntax), in a stable order."""
-    from gkeml.manifests.workloads import needs_metrics_adapter  # manifests import the config model
 
     patterns = [f"{host}/{env.project.id}/**" for host in platform.artifact_registry_hosts(env.project.region)]
     if env.launch is not None:
         patterns.append(f"{platform.WANDB_LAUNCH_AGENT_IMAGE}*")
-    if needs_metrics_adapter(env):
+    if env.needs_metrics_adapter:
         patterns.append(f"{platform.METRICS_ADAPTER_IMAGE}*")
     if env.kueue.enabled:  # the controller, and the kubectl image of the hook that waits for its webhook
         patterns += [f"{platform.KUEUE_IMAGE}*", f"{platform.KUBECTL_IMAGE.rsplit(':', 1)[0]}*"]

@@ -347,6 +347,12 @@ class Autoscaling(Strict):
             raise ValueError("no scaling signal; set cpu_utilization, memory_utilization or external_metric")
         return self
 
+    @property
+    def metric_types(self) -> list[str]:
+        """The HPA v2 metric source types this autoscaler scales on, as the manifest builder writes them."""
+        types = ["Resource"] * sum(bool(t) for t in (self.cpu_utilization, self.memory_utilization))
+        return types + (["External"] if self.external_metric else [])
+
 
 # Container image references, after github.com/distribution/reference (reference.go, the grammar
 # every registry and the kubelet use): [host[:port]/]path[:tag][@digest], path components of
@@ -625,6 +631,13 @@ class Environment(Strict):
 
     def identity(self, name: str) -> Identity:
         return next(i for i in self.identities if i.name == name)
+
+    @property
+    def needs_metrics_adapter(self) -> bool:
+        """Whether an autoscaler of the inference services scales on a metric only the Custom Metrics
+        Stackdriver Adapter serves (External, Object or Pods): the in-cluster layer then installs it,
+        the cloud layer grants its identity and the image allowlist admits it."""
+        return any(t in platform.METRICS_ADAPTER_HPA_TYPES for svc in self.inference for t in svc.autoscaling.metric_types)
 
     def custom_compute_class(self, name: str | None) -> ComputeClassPolicy | None:
         """The environment's ComputeClass of this name (None for a built-in class, or no class)."""

@@ -89,9 +89,8 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
 def granted_project_roles(env: "Environment") -> set[str]:
     """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
     service account's, the workload identities', and those of the identities gkeml adds itself."""
-    from gkeml.manifests.workloads import needs_metrics_adapter  # manifests import the config model
 
     roles = set(NODE_SERVICE_ACCOUNT_ROLES) | {r for ident in env.identities for r in ident.roles}
-    if needs_metrics_adapter(env):
+    if env.needs_metrics_adapter:
         roles.add(METRICS_ADAPTER_ROLE)
     return roles

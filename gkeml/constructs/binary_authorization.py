@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from constructs import Construct
 
 from gkeml import platform
-from gkeml.framework import google
+from gkeml.framework import Construct, google
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
 
 from gkeml.constructs.grants import Grantee
-from gkeml.framework import TerraformResourceLifecycle, google, retention_period, write_retention_period
+from gkeml.framework import Construct, TerraformResourceLifecycle, google, retention_period, write_retention_period
 
 DAY = 86400
 

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from constructs import Construct
 
-from gkeml.framework import google
+from gkeml.framework import Construct, google
 
 NANOS = 1_000_000_000
 

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
-from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.network import Network
-from gkeml.framework import TerraformResourceLifecycle, enable_secret_sync, google
+from gkeml.framework import Construct, TerraformResourceLifecycle, enable_secret_sync, google
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
 
-from gkeml.framework import google
+from gkeml.framework import Construct, google
 
 
 @dataclass(frozen=True)

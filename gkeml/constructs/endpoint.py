@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from constructs import Construct
 
-from gkeml.framework import TerraformResourceLifecycle, google
+from gkeml.framework import Construct, TerraformResourceLifecycle, google
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from constructs import Construct
 
+from gkeml.framework import Construct
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
 from gkeml.manifests import Obj

@@ -6,9 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from constructs import Construct
 
-from gkeml.framework import kubernetes
+from gkeml.framework import Construct, kubernetes
 from gkeml.manifests import Obj
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
-from gkeml.framework import AssetType, TerraformAsset, helm
+from gkeml.framework import AssetType, Construct, TerraformAsset, helm
 from gkeml.manifests import to_yaml
 from gkeml.manifests.kueue import QUEUES_CHART, KueuePlan
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
-from gkeml.framework import helm
+from gkeml.framework import Construct, helm
 from gkeml.manifests import Obj, to_yaml
 
 

@@ -7,12 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.grants import Member
 from gkeml.constructs.notifications import Topic, TopicProps
-from gkeml.framework import google
+from gkeml.framework import Construct, google
 from gkeml.observability import AUTO_CLOSE_SECONDS, PROMQL_EVALUATION_SECONDS, Alert, LogMetric
 
 

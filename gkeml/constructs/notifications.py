@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
 
 from gkeml import platform
 from gkeml.constructs.grants import Grantee
-from gkeml.framework import google
+from gkeml.framework import Construct, google
 
 
 @dataclass(frozen=True)

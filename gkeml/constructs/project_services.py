@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from constructs import Construct
 
-from gkeml.framework import google
+from gkeml.framework import Construct, google
 
 SERVICES = (
     "cloudresourcemanager.googleapis.com",

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
 
 from gkeml.constructs.grants import Grantee
-from gkeml.framework import TerraformResourceLifecycle, google
+from gkeml.framework import Construct, TerraformResourceLifecycle, google
 
 
 @dataclass(frozen=True)

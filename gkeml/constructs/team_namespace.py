@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from constructs import Construct
 
+from gkeml.framework import Construct
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.manifests import Obj
 

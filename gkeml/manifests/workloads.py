@@ -334,13 +334,6 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
     return plan
 
 
-def needs_metrics_adapter(env: Environment) -> bool:
-    """Whether an autoscaler of ``env``'s inference services scales on a metric the Custom Metrics
-    Stackdriver Adapter serves, i.e. whether the in-cluster layer installs it (and the cloud layer
-    grants its identity and admits its image)."""
-    return uses_metrics_adapter(InferenceManifests(env, svc).autoscaler() for svc in env.inference)
-
-
 def in_cluster_objects(env: Environment) -> list[Obj]:
     """Every Kubernetes object the in-cluster layer of ``env`` applies (Helm chart
     contents excluded), in apply order."""

@@ -50,7 +50,7 @@ def _not_an_object(item: object) -> str:
 def helm_release_objects(stack_file: str | Path) -> list[Manifest]:
     """Each ``helm_release`` of a synthesized stack as a Flux-style HelmRelease (plus the
     HelmRepository it points at), so that chart rules check what Terraform installs."""
-    from gkeml.synth import read_stack
+    from gkeml.stackfile import read_stack
 
     stack = read_stack(stack_file)
     out: list[Manifest] = []

@@ -12,11 +12,8 @@ into the bucket afterwards (``state.bootstrap_backend: gcs``).
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
-from constructs import Construct
 
 import dataclasses
 
@@ -24,7 +21,7 @@ from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
 from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, core, declare_terraform_version, google, google_provider, pin_google_provider
+from gkeml.framework import Construct, GcsBackend, TerraformOutput, TerraformStack, core, declare_terraform_version, google, google_provider, pin_google_provider
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES, DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_BILLING_ROLES, PLAN_READER_PERMISSIONS,
     PLAN_READER_ROLE_ID, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
@@ -281,31 +278,3 @@ def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]
     if problems:
         raise ConfigError(problems)
     return boots
-
-
-def main() -> int:
-    """``bootstrap/main.py`` (what the cdktf CLI runs in bootstrap/): synthesize ``bootstrap-<env>``
-    for every bootstrap file. Exit 2 on config errors, with one ``file:line: field: message`` each."""
-    from gkeml.config import ConfigError
-    from gkeml.exitcodes import ExitCode
-    from gkeml.framework import App
-    from gkeml.synth import synth_into
-
-    directory = os.environ.get("GKEML_BOOTSTRAP", ".")
-    environments = os.environ.get("GKEML_ENVIRONMENTS", "../environments")
-
-    def write(staging: str) -> None:
-        app = App(outdir=staging)
-        for boot in boots:
-            BootstrapStack(app, boot)
-        app.synth()
-
-    try:
-        boots = load_all(directory, environments)
-        # like the environments' synth: only a previous output is replaced, and only on success
-        synth_into(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), write, "CDKTF_OUTDIR")
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return ExitCode.USAGE
-    print(f"gkeml: synthesized {', '.join(stack_name(b.name) for b in boots)}", file=sys.stderr)
-    return ExitCode.OK

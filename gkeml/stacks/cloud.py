@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from constructs import Construct
 
 from gkeml.config.images import image_allowlist
 from gkeml.config.roles import METRICS_ADAPTER_ROLE
@@ -15,8 +14,7 @@ from gkeml.constructs import (
     NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
 )
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformOutput, TerraformStack, add_moved, declare_terraform_version, google, google_provider, legacy_logical_id, pin_google_provider
-from gkeml.manifests.workloads import needs_metrics_adapter
+from gkeml.framework import Construct, GcsBackend, TerraformOutput, TerraformStack, add_moved, declare_terraform_version, google, google_provider, legacy_logical_id, pin_google_provider
 from gkeml.naming import Names, gkeml_labels
 from gkeml.stacks.services import add_platform_services
 
@@ -124,7 +122,7 @@ class CloudStack(TerraformStack):
             for name in ident.secrets:
                 self.secrets[name].grant_access(wi)
         self.metrics_adapter: WorkloadIdentity | None = None
-        if needs_metrics_adapter(env):  # the in-cluster layer's metrics adapter reads Cloud Monitoring as its KSA
+        if env.needs_metrics_adapter:  # the in-cluster layer's metrics adapter reads Cloud Monitoring as its KSA
             self.metrics_adapter = WorkloadIdentity(self, "metrics-adapter", WorkloadIdentityProps(
                 project_id=project, project_number=env.project.number, namespace=platform.METRICS_ADAPTER_NAMESPACE,
                 ksa=platform.METRICS_ADAPTER_KSA, roles=(METRICS_ADAPTER_ROLE,),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from constructs import Construct
 
 from gkeml.config.model import Environment
 from gkeml.constructs import (
     InferenceService, KubernetesObjects, Kueue, LaunchAgent, LaunchAgentProps, MetricsAdapter, TeamNamespace,
 )
 from gkeml import platform
-from gkeml.framework import GcsBackend, TerraformStack, declare_terraform_version, google, google_provider, helm, kubernetes, pin_google_provider
+from gkeml.framework import Construct, GcsBackend, TerraformStack, declare_terraform_version, google, google_provider, helm, kubernetes, pin_google_provider
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names

@@ -4,7 +4,7 @@ The cluster is read with the real ``google-cloud-container`` client over its RES
 transport (``ClusterManagerClient.get_cluster`` and ``get_server_config``), so the
 same code runs against Google and against a local server that speaks the GKE REST
 API. The project's number is read from Cloud Resource Manager (and the services of
-:mod:`gkeml.preflight` from Compute Engine) with :class:`RestApi`, google-auth's
+:mod:`gkeml.doctor.preflight` from Compute Engine) with :class:`RestApi`, google-auth's
 ``AuthorizedSession`` against Google or a local server. Every comparison becomes one
 :class:`Check` row; API failures become one line of advice (:class:`DoctorError`)
 instead of a traceback.
@@ -472,7 +472,7 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
              compute_endpoint: str | None = None, dns_server: str | None = None, services: bool = True,
              resource_manager_endpoint: str | None = None, env_file: str | None = None) -> Report:
     """Run every check for ``env`` (read from ``env_file``, default environments/ENV.yaml); the project
-    part, the cluster part and the services part (DNS, certificates, quotas: :mod:`gkeml.preflight`) each
+    part, the cluster part and the services part (DNS, certificates, quotas: :mod:`gkeml.doctor.preflight`) each
     stop at their first API error (``Report.error``: the cluster's, else the project's, else the services')."""
     names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
@@ -491,7 +491,7 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
     except DoctorError as exc:
         report.error = str(exc)
     if services:
-        from gkeml.preflight import check_services
+        from gkeml.doctor.preflight import check_services
 
         try:
             report.checks += check_services(env, compute_endpoint=compute_endpoint, dns_server=dns_server)

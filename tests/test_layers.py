@@ -1,0 +1,106 @@
+"""Data flows one way through gkeml: each top-level component imports only components of lower layers
+(config -> naming -> manifests/constructs -> stacks -> cli), and only the framework seam imports the
+CDK framework. Imports under ``if TYPE_CHECKING:`` are annotations, not dependencies."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "gkeml"
+# Lowest first. A component may import its own modules and components of LOWER layers only.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("gkeml", "platform", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
+    ("config", "text"),
+    ("naming", "stackfile", "iam", "cost"),
+    ("environments", "manifests", "observability"),
+    ("rules", "framework"),
+    ("jobs", "lifecycle", "checkov"),
+    ("constructs", "toolkit", "docs"),
+    ("stacks",),
+    ("synth",),
+    ("diagram", "doctor", "images"),
+    ("cli",),
+)
+LAYER = {component: rank for rank, components in enumerate(LAYERS) for component in components}
+# The only components that build Terraform through the framework seam.
+FRAMEWORK_USERS = {"framework", "constructs", "stacks", "synth"}
+FRAMEWORK_PACKAGES = ("cdktf", "cdktn", "constructs", "jsii")
+
+
+def component(module: str) -> str:
+    """``gkeml.config.model`` -> ``config``; ``gkeml`` -> ``gkeml``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "gkeml"
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, imported module) of every import in a file, leaving out ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text())
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+               for n in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "gkeml":  # from gkeml import platform
+                found += [(node.lineno, f"gkeml.{a.name}" if a.name != "__version__" else "gkeml") for a in node.names]
+            else:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+    return found
+
+
+def module_of(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def violations(files: list[Path], root: Path = ROOT) -> list[str]:
+    found = []
+    for path in files:
+        here = component(module_of(path, root))
+        for line, target in imports(path):
+            where = f"{path.relative_to(root)}:{line}"
+            top = target.split(".")[0]
+            if top in FRAMEWORK_PACKAGES and here != "framework":
+                found.append(f"{where}: imports {target}; framework imports go through gkeml.framework")
+            if not target.startswith("gkeml"):
+                continue
+            there = component(target)
+            if there == here:
+                continue
+            if there == "framework" and here not in FRAMEWORK_USERS:
+                found.append(f"{where}: {here} imports the framework seam; only {sorted(FRAMEWORK_USERS)} build Terraform")
+            elif here not in LAYER or there not in LAYER:
+                found.append(f"{where}: {here if here not in LAYER else there} is in no layer of tests/test_layers.py")
+            elif LAYER[there] >= LAYER[here]:
+                found.append(f"{where}: {here} (layer {LAYER[here]}) imports {there} (layer {LAYER[there]})")
+    return found
+
+
+def test_every_import_goes_down_the_layers():
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert len(files) > 50
+    assert violations(files) == []
+
+
+def test_every_component_has_a_layer():
+    components = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+                  if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
+    assert components <= set(LAYER), components - set(LAYER)
+
+
+def test_an_upward_import_and_a_stray_framework_import_are_reported(tmp_path):
+    package = tmp_path / "gkeml" / "config"
+    package.mkdir(parents=True)
+    bad = package / "bad.py"
+    bad.write_text("from gkeml.cli import main\nimport cdktf\nfrom gkeml.framework import App\n")
+    found = violations([bad], tmp_path)
+    assert [f.split(": ", 1)[1].split(";")[0] for f in found] == [
+        "config (layer 1) imports cli (layer 10)", "imports cdktf",
+        "config imports the framework seam"]
