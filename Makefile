@@ -61,8 +61,14 @@ install: $(STAMP) $(NODE_STAMP) ## venv + Python deps + cdktf CLI (CDK=cdktn for
 synth: $(STAMP) ## synthesize every environment into cdktf.out (exit 2 on config errors)
 	$(PY) main.py
 
-test: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## run the test suite
+test: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## lint, format check and types (make lint), then the test suite
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy with the pydantic plugin, as configured in pyproject.toml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 diff: $(STAMP) $(NODE_STAMP) ## cdktf diff of both stacks of ENV (needs GCP credentials)
 	$(CDKTF) diff $(ENV) $(ENV)-k8s

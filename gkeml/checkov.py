@@ -18,9 +18,10 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -65,50 +66,69 @@ def _first(value: Any) -> dict:
 
 
 SKIPS: tuple[Skip, ...] = (
-    Skip("CKV_GCP_12",
-         "Autopilot always runs GKE Dataplane V2, which enforces NetworkPolicy; the network_policy block the "
-         "check looks for is a Standard-mode (Calico) setting that Autopilot rejects. The toolkit emits "
-         "default-deny policies per team namespace (rule GKE023 checks them)."),
-    Skip("CKV_GCP_69",
-         "Autopilot has no node_config: the GKE metadata server is always on because Workload Identity "
-         "Federation is always enabled on Autopilot."),
-    Skip("CKV_GCP_61",
-         "Intranode visibility is enabled by default on Autopilot clusters (how-to/intranode-visibility), and "
-         "the google provider refuses enable_intranode_visibility together with enable_autopilot "
-         "(ConflictsWith), so the flag the check looks for cannot be written."),
-    Skip("CKV_GCP_65",
-         "Google Groups for RBAC needs a Google Workspace group gke-security-groups@<domain>, which the "
-         "environment model does not have; access is granted with IAM roles. Revisit when the config gains "
-         "a security-group field."),
-    Skip("CKV_GCP_20",
-         "The cluster's IP endpoint is disabled (control_plane_endpoints_config.ip_endpoints_config.enabled "
-         "= false): the control plane is reached only through its IAM-authorised DNS endpoint, so there is "
-         "no IP endpoint to restrict. Clusters with public_endpoint: true keep the check.",
-         scope="google_container_cluster with the IP endpoint disabled", applies=_ip_endpoint_disabled),
-    Skip("CKV_GCP_78",
-         "Checkpoint buckets are rewritten every few minutes by training; object versioning would keep every "
-         "overwrite and multiply the storage bill. They expire after 30 days by design. The access-log bucket "
-         "only receives write-once log objects that expire after 90 days. A bucket with a retention policy "
-         "cannot be versioned (GCS refuses the combination) and the policy already keeps every object. "
-         "Other dataset and artifact buckets keep the check.",
-         scope="google_storage_bucket labelled purpose=checkpoints or purpose=access-logs, or with a "
-               "retention policy",
-         applies=_unversioned_by_design),
-    Skip("CKV_GCP_84",
-         "Artifact Registry encrypts every repository at rest with Google-managed keys. A customer-managed key "
-         "(CMEK) needs a Cloud KMS key ring in the repository's region, the Artifact Registry service agent's "
-         "access to it and a rotation policy, and the key can only be set when the repository is created; the "
-         "environment model has no KMS section yet. Revisit when it gains one (the buckets, secrets and topics "
-         "would use the same key)."),
-    Skip("CKV_GCP_83",
-         "The topics carry GKE upgrade notices, budget updates and alert notifications (no workload data), "
-         "encrypted at rest with Google-managed keys. A customer-managed key needs a Cloud KMS key ring and the "
-         "Pub/Sub service agent's access to it; the environment model has no KMS section yet. Revisit when it "
-         "gains one."),
-    Skip("CKV_GCP_62",
-         "This is the bucket that receives every other bucket's access logs; logging it into itself would "
-         "log its own log writes. All data buckets keep the check.",
-         scope="google_storage_bucket labelled purpose=access-logs", applies=_access_log_bucket),
+    Skip(
+        "CKV_GCP_12",
+        "Autopilot always runs GKE Dataplane V2, which enforces NetworkPolicy; the network_policy block the "
+        "check looks for is a Standard-mode (Calico) setting that Autopilot rejects. The toolkit emits "
+        "default-deny policies per team namespace (rule GKE023 checks them).",
+    ),
+    Skip(
+        "CKV_GCP_69",
+        "Autopilot has no node_config: the GKE metadata server is always on because Workload Identity "
+        "Federation is always enabled on Autopilot.",
+    ),
+    Skip(
+        "CKV_GCP_61",
+        "Intranode visibility is enabled by default on Autopilot clusters (how-to/intranode-visibility), and "
+        "the google provider refuses enable_intranode_visibility together with enable_autopilot "
+        "(ConflictsWith), so the flag the check looks for cannot be written.",
+    ),
+    Skip(
+        "CKV_GCP_65",
+        "Google Groups for RBAC needs a Google Workspace group gke-security-groups@<domain>, which the "
+        "environment model does not have; access is granted with IAM roles. Revisit when the config gains "
+        "a security-group field.",
+    ),
+    Skip(
+        "CKV_GCP_20",
+        "The cluster's IP endpoint is disabled (control_plane_endpoints_config.ip_endpoints_config.enabled "
+        "= false): the control plane is reached only through its IAM-authorised DNS endpoint, so there is "
+        "no IP endpoint to restrict. Clusters with public_endpoint: true keep the check.",
+        scope="google_container_cluster with the IP endpoint disabled",
+        applies=_ip_endpoint_disabled,
+    ),
+    Skip(
+        "CKV_GCP_78",
+        "Checkpoint buckets are rewritten every few minutes by training; object versioning would keep every "
+        "overwrite and multiply the storage bill. They expire after 30 days by design. The access-log bucket "
+        "only receives write-once log objects that expire after 90 days. A bucket with a retention policy "
+        "cannot be versioned (GCS refuses the combination) and the policy already keeps every object. "
+        "Other dataset and artifact buckets keep the check.",
+        scope="google_storage_bucket labelled purpose=checkpoints or purpose=access-logs, or with a retention policy",
+        applies=_unversioned_by_design,
+    ),
+    Skip(
+        "CKV_GCP_84",
+        "Artifact Registry encrypts every repository at rest with Google-managed keys. A customer-managed key "
+        "(CMEK) needs a Cloud KMS key ring in the repository's region, the Artifact Registry service agent's "
+        "access to it and a rotation policy, and the key can only be set when the repository is created; the "
+        "environment model has no KMS section yet. Revisit when it gains one (the buckets, secrets and topics "
+        "would use the same key).",
+    ),
+    Skip(
+        "CKV_GCP_83",
+        "The topics carry GKE upgrade notices, budget updates and alert notifications (no workload data), "
+        "encrypted at rest with Google-managed keys. A customer-managed key needs a Cloud KMS key ring and the "
+        "Pub/Sub service agent's access to it; the environment model has no KMS section yet. Revisit when it "
+        "gains one.",
+    ),
+    Skip(
+        "CKV_GCP_62",
+        "This is the bucket that receives every other bucket's access logs; logging it into itself would "
+        "log its own log writes. All data buckets keep the check.",
+        scope="google_storage_bucket labelled purpose=access-logs",
+        applies=_access_log_bucket,
+    ),
 )
 
 
@@ -147,17 +167,25 @@ class CheckovReport:
 
     def summary(self) -> str:
         """One line: passed, failed, skipped (reviewed), parse errors."""
-        text = (f"checkov {self.version}: {self.passed} passed, {len(self.failed)} failed, "
-                f"{len(self.skipped)} skipped (reviewed) over {len(self.stacks)} stack(s)")
+        text = (
+            f"checkov {self.version}: {self.passed} passed, {len(self.failed)} failed, "
+            f"{len(self.skipped)} skipped (reviewed) over {len(self.stacks)} stack(s)"
+        )
         if self.parsing_errors:
             text += f"; {len(self.parsing_errors)} file(s) could not be parsed: {', '.join(self.parsing_errors)}"
         return text
 
     def to_dict(self) -> dict:
         """Plain dict for JSON output."""
-        return {"ok": self.ok, "version": self.version, "stacks": self.stacks, "passed": self.passed,
-                "failed": [f.to_dict() for f in self.failed], "skipped": [f.to_dict() for f in self.skipped],
-                "parsing_errors": self.parsing_errors}
+        return {
+            "ok": self.ok,
+            "version": self.version,
+            "stacks": self.stacks,
+            "passed": self.passed,
+            "failed": [f.to_dict() for f in self.failed],
+            "skipped": [f.to_dict() for f in self.skipped],
+            "parsing_errors": self.parsing_errors,
+        }
 
 
 def stack_files(outdir: str | Path) -> list[Path]:
@@ -228,8 +256,9 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
             copy.write_text(checkov_view(file.read_text()))
         cmd = [str(checkov), "-d", scratch, "--framework", "terraform_json", "-o", "json", "--skip-download"]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, "LOG_LEVEL": "ERROR"})
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "LOG_LEVEL": "ERROR"}
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise CheckovError(f"checkov did not run: {exc}") from None
     try:
@@ -251,10 +280,12 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
         for item in results.get("failed_checks", []):
             stack = Path(item.get("file_path", "")).parent.name
             result = CheckovResult(
-                check=item.get("check_id", "?"), name=item.get("check_name", ""), stack=stack,
+                check=item.get("check_id", "?"),
+                name=item.get("check_name", ""),
+                stack=stack,
                 resource=item.get("resource", "?"),
                 file=str(stacks_dir / stack / "cdk.tf.json"),
-                lines=tuple(item.get("file_line_range") or (0, 0)),  # type: ignore[arg-type]
+                lines=tuple(item.get("file_line_range") or (0, 0)),
             )
             conf = _resource_conf(stacks.get(stack, {}), result.resource)
             skip = next((s for s in SKIPS if s.check == result.check and s.applies(conf)), None)

@@ -17,16 +17,19 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from gkeml import platform
 from gkeml.iam.model import LOCAL_CHART_PREFIX
 
 REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}$")
-PRINCIPAL = re.compile(r"^principal://iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/"
-                       r"[^/]+/subject/ns/(?P<ns>[^/]+)/sa/(?P<ksa>[^/]+)$")
+PRINCIPAL = re.compile(
+    r"^principal://iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/"
+    r"[^/]+/subject/ns/(?P<ns>[^/]+)/sa/(?P<ksa>[^/]+)$"
+)
 CLASSIC = re.compile(r"^serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<ns>[^/]+)/(?P<ksa>[^\]]+)\]$")
 GSA_REF = re.compile(r"^serviceAccount:\$\{google_service_account\.([A-Za-z0-9_-]+)\.email\}$")
 
@@ -40,17 +43,44 @@ SHAPES = {
     "box": ('["', '"]'),
 }
 DRAWN = {
-    "google_compute_network", "google_compute_subnetwork", "google_compute_router", "google_compute_router_nat",
-    "google_container_cluster", "google_service_account", "google_storage_bucket", "google_storage_bucket_iam_member",
-    "google_secret_manager_secret", "google_secret_manager_secret_iam_member", "google_service_account_iam_member",
-    "google_project_iam_member", "google_compute_global_address", "google_compute_managed_ssl_certificate",
-    "kubernetes_namespace", "kubernetes_namespace_v1", "kubernetes_service_account", "kubernetes_service_account_v1",
-    "kubernetes_service", "kubernetes_service_v1", "kubernetes_ingress_v1", "kubernetes_deployment",
-    "kubernetes_deployment_v1", "kubernetes_manifest", "helm_release", "kubernetes_secret", "kubernetes_secret_v1",
+    "google_compute_network",
+    "google_compute_subnetwork",
+    "google_compute_router",
+    "google_compute_router_nat",
+    "google_container_cluster",
+    "google_service_account",
+    "google_storage_bucket",
+    "google_storage_bucket_iam_member",
+    "google_secret_manager_secret",
+    "google_secret_manager_secret_iam_member",
+    "google_service_account_iam_member",
+    "google_project_iam_member",
+    "google_compute_global_address",
+    "google_compute_managed_ssl_certificate",
+    "kubernetes_namespace",
+    "kubernetes_namespace_v1",
+    "kubernetes_service_account",
+    "kubernetes_service_account_v1",
+    "kubernetes_service",
+    "kubernetes_service_v1",
+    "kubernetes_ingress_v1",
+    "kubernetes_deployment",
+    "kubernetes_deployment_v1",
+    "kubernetes_manifest",
+    "helm_release",
+    "kubernetes_secret",
+    "kubernetes_secret_v1",
     # platform services
-    "google_artifact_registry_repository", "google_artifact_registry_repository_iam_member", "google_dns_managed_zone",
-    "google_dns_record_set", "google_billing_budget", "google_pubsub_topic", "google_pubsub_topic_iam_member",
-    "google_monitoring_notification_channel", "google_monitoring_alert_policy", "google_monitoring_dashboard",
+    "google_artifact_registry_repository",
+    "google_artifact_registry_repository_iam_member",
+    "google_dns_managed_zone",
+    "google_dns_record_set",
+    "google_billing_budget",
+    "google_pubsub_topic",
+    "google_pubsub_topic_iam_member",
+    "google_monitoring_notification_channel",
+    "google_monitoring_alert_policy",
+    "google_monitoring_dashboard",
     "google_logging_metric",
 }
 
@@ -66,7 +96,7 @@ class Group:
     id: str
     label: str
     nodes: list[str] = field(default_factory=list)
-    groups: dict[str, "Group"] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,7 +137,7 @@ class Graph:
         lines += self._group_lines(self.root, 1)
         for src, dst, label, dotted in self.edges:
             arrow = "-.->" if dotted else "-->"
-            lines.append(f"  {src} {arrow}|\"{_text(label)}\"| {dst}" if label else f"  {src} {arrow} {dst}")
+            lines.append(f'  {src} {arrow}|"{_text(label)}"| {dst}' if label else f"  {src} {arrow} {dst}")
         for rtype, count in sorted(self.skipped.items()):
             lines.append(f"  %% not drawn: {rtype} x{count}")
         return "\n".join(lines) + "\n"
@@ -128,8 +158,13 @@ class Graph:
 
 def _text(label: str) -> str:
     """A label safe inside Mermaid double quotes; ``\\n`` becomes a line break."""
-    return (label.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-            .replace("\n", "<br/>"))
+    return (
+        label.replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+        .replace("\n", "<br/>")
+    )
 
 
 def _id(*parts: str) -> str:
@@ -157,12 +192,12 @@ def _role(role: str) -> str:
 class _Builder:
     """Walks the stacks once and fills a :class:`Graph`."""
 
-    def __init__(self, cloud: dict, k8s: Optional[dict], sources: tuple[str, str]):
+    def __init__(self, cloud: dict, k8s: dict | None, sources: tuple[str, ...]):
         self.cloud, self.k8s = cloud, k8s or {}
         self.sources = sources  # how errors name the cloud and the in-cluster stack
         self.g = Graph()
         self.project = ("project", "project")
-        self.cluster_group: Optional[tuple[str, str]] = None
+        self.cluster_group: tuple[str, str] | None = None
         self.at = ""  # the resource being drawn, for errors
 
     def each(self, stack: dict, source: str) -> Iterator[tuple[str, str, dict]]:
@@ -172,7 +207,7 @@ class _Builder:
             yield rtype, name, body
 
     # -- references ---------------------------------------------------------------
-    def ref(self, value: Any) -> Optional[tuple[str, str]]:
+    def ref(self, value: Any) -> tuple[str, str] | None:
         """(type, name) of a ``${type.name.attr}`` reference, else None."""
         match = REF.match(value) if isinstance(value, str) else None
         return (match.group(1), match.group(2)) if match else None
@@ -225,8 +260,14 @@ class _Builder:
     def build(self) -> Graph:
         res = self.cloud.get("resource", {})
         clusters = list(res.get("google_container_cluster", {}).items())
-        project = next((b.get("project") for _, _, b in _resources(self.cloud) if isinstance(b.get("project"), str)
-                        and not b["project"].startswith("${")), "")
+        project = next(
+            (
+                b.get("project")
+                for _, _, b in _resources(self.cloud)
+                if isinstance(b.get("project"), str) and not b["project"].startswith("${")
+            ),
+            "",
+        )
         region = next((b.get("location") for _, b in clusters), "")
         self.project = ("project", " · ".join(p for p in (f"project {project}".strip(), region) if p))
         for name, body in clusters:
@@ -235,19 +276,31 @@ class _Builder:
             channel = _one(body.get("release_channel")).get("channel")
             private = _one(body.get("private_cluster_config")).get("enable_private_nodes")
             details = [channel or "", "private nodes" if private else "public nodes"]
-            self.g.node(self.rid("google_container_cluster", name), f"{label}\n{' · '.join(d for d in details if d)}",
-                        "cluster", self.project)
+            self.g.node(
+                self.rid("google_container_cluster", name),
+                f"{label}\n{' · '.join(d for d in details if d)}",
+                "cluster",
+                self.project,
+            )
             self.cluster_group = (_id("in", body.get("name", name)), f"in cluster {body.get('name', name)}")
         handlers = {
-            "google_compute_network": self.network, "google_compute_subnetwork": self.subnet,
-            "google_compute_router": self.router, "google_compute_router_nat": self.nat,
-            "google_service_account": self.gsa, "google_storage_bucket": self.bucket,
-            "google_secret_manager_secret": self.secret, "google_compute_global_address": self.address,
+            "google_compute_network": self.network,
+            "google_compute_subnetwork": self.subnet,
+            "google_compute_router": self.router,
+            "google_compute_router_nat": self.nat,
+            "google_service_account": self.gsa,
+            "google_storage_bucket": self.bucket,
+            "google_secret_manager_secret": self.secret,
+            "google_compute_global_address": self.address,
             "google_compute_managed_ssl_certificate": self.certificate,
-            "google_artifact_registry_repository": self.repository, "google_dns_managed_zone": self.zone,
-            "google_pubsub_topic": self.topic, "google_monitoring_notification_channel": self.channel,
-            "google_monitoring_alert_policy": self.alert, "google_monitoring_dashboard": self.dashboard,
-            "google_logging_metric": self.log_metric, "google_billing_budget": self.budget,
+            "google_artifact_registry_repository": self.repository,
+            "google_dns_managed_zone": self.zone,
+            "google_pubsub_topic": self.topic,
+            "google_monitoring_notification_channel": self.channel,
+            "google_monitoring_alert_policy": self.alert,
+            "google_monitoring_dashboard": self.dashboard,
+            "google_logging_metric": self.log_metric,
+            "google_billing_budget": self.budget,
         }
         for rtype, name, body in self.each(self.cloud, self.sources[0]):  # nodes first, then edges between them
             if rtype in handlers:
@@ -280,8 +333,9 @@ class _Builder:
         self.g.node(self.rid("google_compute_subnetwork", name), label, "box", *self._in_vpc(body))
 
     def router(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_compute_router", name), f"Cloud Router {body.get('name')}", "box",
-                    *self._in_vpc(body))
+        self.g.node(
+            self.rid("google_compute_router", name), f"Cloud Router {body.get('name')}", "box", *self._in_vpc(body)
+        )
 
     def nat(self, name: str, body: dict) -> None:
         router = self.ref(body.get("router"))
@@ -296,32 +350,48 @@ class _Builder:
                 self.g.edge(self.rid("google_compute_subnetwork", sub), nid, "egress", dotted=True)
 
     def gsa(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_service_account", name), f"GSA {body.get('account_id')}", "gsa",
-                    self.project, ("gsas", "Google service accounts"))
+        self.g.node(
+            self.rid("google_service_account", name),
+            f"GSA {body.get('account_id')}",
+            "gsa",
+            self.project,
+            ("gsas", "Google service accounts"),
+        )
 
     def bucket(self, name: str, body: dict) -> None:
         extra = ["versioned"] if _one(body.get("versioning")).get("enabled") else []
         if body.get("retention_policy"):
             extra.append("retention")
         label = f"bucket {body.get('name')}" + (f"\n{', '.join(extra)}" if extra else "")
-        self.g.node(self.rid("google_storage_bucket", name), label, "bucket", self.project, ("storage", "Cloud Storage"))
+        self.g.node(
+            self.rid("google_storage_bucket", name), label, "bucket", self.project, ("storage", "Cloud Storage")
+        )
 
     def secret(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_secret_manager_secret", name), f"secret {body.get('secret_id')}", "secret",
-                    self.project, ("secrets", "Secret Manager"))
+        self.g.node(
+            self.rid("google_secret_manager_secret", name),
+            f"secret {body.get('secret_id')}",
+            "secret",
+            self.project,
+            ("secrets", "Secret Manager"),
+        )
 
     def _front_end(self) -> tuple[tuple[str, str], ...]:
         return self.project, ("frontend", "HTTPS load balancer front end")
 
     def address(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_compute_global_address", name), f"static IP {body.get('name')}", "box",
-                    *self._front_end())
+        self.g.node(
+            self.rid("google_compute_global_address", name), f"static IP {body.get('name')}", "box", *self._front_end()
+        )
 
     def certificate(self, name: str, body: dict) -> None:
         domains = _one(body.get("managed")).get("domains", [])
-        nid = self.g.node(self.rid("google_compute_managed_ssl_certificate", name),
-                          f"certificate {body.get('name')}" + "".join(f"\n{d}" for d in domains), "box",
-                          *self._front_end())
+        nid = self.g.node(
+            self.rid("google_compute_managed_ssl_certificate", name),
+            f"certificate {body.get('name')}" + "".join(f"\n{d}" for d in domains),
+            "box",
+            *self._front_end(),
+        )
         for addr_name, addr in self.cloud["resource"].get("google_compute_global_address", {}).items():
             if any(d in str(addr.get("description", "")) for d in domains):
                 self.g.edge(nid, self.rid("google_compute_global_address", addr_name), "served on", dotted=True)
@@ -333,54 +403,86 @@ class _Builder:
             extra.append("immutable tags")
         if _one(body.get("vulnerability_scanning_config")).get("enablement_config") == "INHERITED":
             extra.append("scanned")
-        self.g.node(self.rid("google_artifact_registry_repository", name),
-                    f"repository {body.get('repository_id')}\n{' · '.join(extra)}", "bucket", self.project,
-                    ("registry", "Artifact Registry"))
+        self.g.node(
+            self.rid("google_artifact_registry_repository", name),
+            f"repository {body.get('repository_id')}\n{' · '.join(extra)}",
+            "bucket",
+            self.project,
+            ("registry", "Artifact Registry"),
+        )
 
     def zone(self, name: str, body: dict) -> None:
         dnssec = _one(body.get("dnssec_config")).get("state") == "on"
-        self.g.node(self.rid("google_dns_managed_zone", name),
-                    f"DNS zone {body.get('name')}\n{body.get('dns_name')}{' · DNSSEC' if dnssec else ''}", "box",
-                    self.project, ("dns", "Cloud DNS"))
+        self.g.node(
+            self.rid("google_dns_managed_zone", name),
+            f"DNS zone {body.get('name')}\n{body.get('dns_name')}{' · DNSSEC' if dnssec else ''}",
+            "box",
+            self.project,
+            ("dns", "Cloud DNS"),
+        )
 
     def _services_group(self, *path: tuple[str, str]) -> tuple[tuple[str, str], ...]:
         return (self.project, *path)
 
     def topic(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_pubsub_topic", name), f"topic {body.get('name')}", "box",
-                    *self._services_group(("pubsub", "Pub/Sub")))
+        self.g.node(
+            self.rid("google_pubsub_topic", name),
+            f"topic {body.get('name')}",
+            "box",
+            *self._services_group(("pubsub", "Pub/Sub")),
+        )
 
     def channel(self, name: str, body: dict) -> None:
         labels = body.get("labels") or {}
         where = labels.get("email_address") or "Pub/Sub"
-        self.g.node(self.rid("google_monitoring_notification_channel", name),
-                    f"channel {body.get('type')}\n{where}", "box",
-                    *self._services_group(("monitoring", "Cloud Monitoring")))
+        self.g.node(
+            self.rid("google_monitoring_notification_channel", name),
+            f"channel {body.get('type')}\n{where}",
+            "box",
+            *self._services_group(("monitoring", "Cloud Monitoring")),
+        )
 
     def alert(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_monitoring_alert_policy", name), f"alert {body.get('display_name')}", "box",
-                    *self._services_group(("monitoring", "Cloud Monitoring")))
+        self.g.node(
+            self.rid("google_monitoring_alert_policy", name),
+            f"alert {body.get('display_name')}",
+            "box",
+            *self._services_group(("monitoring", "Cloud Monitoring")),
+        )
 
     def dashboard(self, name: str, body: dict) -> None:
         try:
             title = json.loads(body.get("dashboard_json", "{}")).get("displayName", name)
         except ValueError:
             title = name
-        self.g.node(self.rid("google_monitoring_dashboard", name), f"dashboard {title}", "box",
-                    *self._services_group(("monitoring", "Cloud Monitoring")))
+        self.g.node(
+            self.rid("google_monitoring_dashboard", name),
+            f"dashboard {title}",
+            "box",
+            *self._services_group(("monitoring", "Cloud Monitoring")),
+        )
 
     def log_metric(self, name: str, body: dict) -> None:
-        self.g.node(self.rid("google_logging_metric", name), f"log metric {body.get('name')}", "box",
-                    *self._services_group(("monitoring", "Cloud Monitoring")))
+        self.g.node(
+            self.rid("google_logging_metric", name),
+            f"log metric {body.get('name')}",
+            "box",
+            *self._services_group(("monitoring", "Cloud Monitoring")),
+        )
 
     def budget(self, name: str, body: dict) -> None:
         amount = _one(_one(body.get("amount")).get("specified_amount"))
-        rules = [f"{r.get('threshold_percent', 0) * 100:g} %"
-                 + (" forecast" if r.get("spend_basis") == "FORECASTED_SPEND" else "")
-                 for r in body.get("threshold_rules", [])]
-        self.g.node(self.rid("google_billing_budget", name),
-                    f"budget {amount.get('units')} {amount.get('currency_code')}/month\nalerts at {', '.join(rules)}",
-                    "box", self.project)
+        rules = [
+            f"{r.get('threshold_percent', 0) * 100:g} %"
+            + (" forecast" if r.get("spend_basis") == "FORECASTED_SPEND" else "")
+            for r in body.get("threshold_rules", [])
+        ]
+        self.g.node(
+            self.rid("google_billing_budget", name),
+            f"budget {amount.get('units')} {amount.get('currency_code')}/month\nalerts at {', '.join(rules)}",
+            "box",
+            self.project,
+        )
 
     def _refs(self, value: Any) -> list[tuple[str, str]]:
         values = value if isinstance(value, list) else [value]
@@ -390,11 +492,19 @@ class _Builder:
         """Records to their static IPs, alerts and budgets to their channels and topics, metrics to alerts,
         the cluster to its notification topic."""
         res = self.cloud.get("resource", {})
-        for name, body in res.get("google_dns_record_set", {}).items():
+        for body in res.get("google_dns_record_set", {}).values():
             zone = self.ref(body.get("managed_zone"))
-            src = self.rid(*zone) if zone else self.g.node(_id("zone", str(body.get("managed_zone"))),
-                                                           f"DNS zone {body.get('managed_zone')}\n(existing)", "box",
-                                                           self.project, ("dns", "Cloud DNS"))
+            src = (
+                self.rid(*zone)
+                if zone
+                else self.g.node(
+                    _id("zone", str(body.get("managed_zone"))),
+                    f"DNS zone {body.get('managed_zone')}\n(existing)",
+                    "box",
+                    self.project,
+                    ("dns", "Cloud DNS"),
+                )
+            )
             for target in self._refs(body.get("rrdatas")):
                 self.g.edge(src, self.rid(*target), f"A {str(body.get('name', '')).rstrip('.')}")
         for name, body in res.get("google_monitoring_alert_policy", {}).items():
@@ -402,8 +512,10 @@ class _Builder:
             for channel in self._refs(body.get("notification_channels")):
                 self.g.edge(nid, self.rid(*channel), "notifies")
             for condition in body.get("conditions", []):
-                metric = re.search(r'logging\.googleapis\.com/user/([^"]+)"',
-                                   str(_one(condition.get("condition_threshold")).get("filter", "")))
+                metric = re.search(
+                    r'logging\.googleapis\.com/user/([^"]+)"',
+                    str(_one(condition.get("condition_threshold")).get("filter", "")),
+                )
                 for mname, mbody in res.get("google_logging_metric", {}).items():
                     if metric and mbody.get("name") == metric.group(1):
                         self.g.edge(self.rid("google_logging_metric", mname), nid, "counted by", dotted=True)
@@ -429,8 +541,9 @@ class _Builder:
         sub = self.ref(body.get("subnetwork"))
         if sub:
             self.g.edge(cid, self.rid(*sub), "nodes in")
-        nodes_sa = self.ref(_one(_one(body.get("cluster_autoscaling")).get("auto_provisioning_defaults"))
-                            .get("service_account"))
+        nodes_sa = self.ref(
+            _one(_one(body.get("cluster_autoscaling")).get("auto_provisioning_defaults")).get("service_account")
+        )
         if nodes_sa:
             self.g.edge(cid, self.rid(*nodes_sa), "nodes run as")
         if self.cluster_group:
@@ -465,8 +578,17 @@ class _Builder:
         self.g.edge(self.member(body.get("member", "")), dst, label)
 
 
-HANDLED_KINDS = ("Namespace", "ComputeClass", "ServiceAccount", "SecretSync", "Deployment", "Service",
-                 "ManagedCertificate", "Ingress", "Helm")
+HANDLED_KINDS = (
+    "Namespace",
+    "ComputeClass",
+    "ServiceAccount",
+    "SecretSync",
+    "Deployment",
+    "Service",
+    "ManagedCertificate",
+    "Ingress",
+    "Helm",
+)
 
 
 class _InCluster:
@@ -502,13 +624,19 @@ class _InCluster:
                 getattr(self, kind.lower())(name, body)
 
     @staticmethod
-    def kind(rtype: str, body: dict) -> Optional[str]:
+    def kind(rtype: str, body: dict) -> str | None:
         if rtype == "kubernetes_manifest":
             return body.get("manifest", {}).get("kind")
         if rtype == "helm_release":
             return "Helm"
-        typed = {"namespace": "Namespace", "service_account": "ServiceAccount", "deployment": "Deployment",
-                 "service": "Service", "ingress": "Ingress", "secret": "Secret"}
+        typed = {
+            "namespace": "Namespace",
+            "service_account": "ServiceAccount",
+            "deployment": "Deployment",
+            "service": "Service",
+            "ingress": "Ingress",
+            "secret": "Secret",
+        }
         return typed.get(re.sub(r"^kubernetes_|_v1$", "", rtype))
 
     def namespace(self, name: str, body: dict) -> None:
@@ -561,8 +689,9 @@ class _InCluster:
     def service(self, name: str, body: dict) -> None:
         ns, svc, _ = self.meta(body)
         spec = self._spec(body)
-        nid = self.g.node(_id("svc", ns, svc), f"Service {svc}\n{spec.get('type', 'ClusterIP')}", "box",
-                          *self.ns_path(ns))
+        nid = self.g.node(
+            _id("svc", ns, svc), f"Service {svc}\n{spec.get('type', 'ClusterIP')}", "box", *self.ns_path(ns)
+        )
         selector = spec.get("selector") or {}
         for dns, labels, dep in self.deployments:
             if selector and dns == ns and all(labels.get(k) == v for k, v in selector.items()):
@@ -571,8 +700,12 @@ class _InCluster:
     def managedcertificate(self, name: str, body: dict) -> None:
         ns, cert, _ = self.meta(body)
         domains = self._spec(body).get("domains", [])
-        self.g.node(_id("mcrt", ns, cert), f"ManagedCertificate {cert}" + "".join(f"\n{d}" for d in domains), "box",
-                    *self.ns_path(ns))
+        self.g.node(
+            _id("mcrt", ns, cert),
+            f"ManagedCertificate {cert}" + "".join(f"\n{d}" for d in domains),
+            "box",
+            *self.ns_path(ns),
+        )
 
     def ingress(self, name: str, body: dict) -> None:
         ns, ing, annotations = self.meta(body)
@@ -581,8 +714,9 @@ class _InCluster:
         if ip:
             self.g.edge(nid, self.cloud_named("google_compute_global_address", ip, "static IP"), "IP")
         for cert in filter(None, str(annotations.get(platform.INGRESS_PRE_SHARED_CERT_ANNOTATION, "")).split(",")):
-            self.g.edge(nid, self.cloud_named("google_compute_managed_ssl_certificate", cert.strip(), "certificate"),
-                        "TLS")
+            self.g.edge(
+                nid, self.cloud_named("google_compute_managed_ssl_certificate", cert.strip(), "certificate"), "TLS"
+            )
         for cert in filter(None, str(annotations.get(platform.INGRESS_MANAGED_CERTS_ANNOTATION, "")).split(",")):
             self.g.edge(nid, _id("mcrt", ns, cert.strip()), "TLS")
         for svc in sorted(self.backends(self._spec(body))):
@@ -614,9 +748,12 @@ class _InCluster:
         ns = str(self.b.resolve(body.get("namespace", "default"), self.stack))
         chart = str(body.get("chart"))
         chart = "gkeml's own (local)" if chart.startswith(LOCAL_CHART_PREFIX) else chart
-        nid = self.g.node(_id("helm", ns, body.get("name", name)),
-                          f"Helm {body.get('name', name)}\nchart {chart} {body.get('version', '')}".rstrip(),
-                          "box", *self.ns_path(ns))
+        nid = self.g.node(
+            _id("helm", ns, body.get("name", name)),
+            f"Helm {body.get('name', name)}\nchart {chart} {body.get('version', '')}".rstrip(),
+            "box",
+            *self.ns_path(ns),
+        )
         for dep in body.get("depends_on", []):
             rtype, _, rname = dep.partition(".")
             target = self.stack.get("resource", {}).get(rtype, {}).get(rname)
@@ -628,13 +765,23 @@ class _InCluster:
             match = re.search(re.escape(platform.WORKLOAD_IDENTITY_ANNOTATION) + r":\s*(\S+@\S+)", str(values))
             if match:
                 gsa = self.b.member(f"serviceAccount:{match.group(1)}")
-                ksa = next((s for s, d, label, _ in self.g.edges
-                            if d == gsa and label == "impersonates" and s.startswith(_id("ksa", ns, ""))), None)
+                ksa = next(
+                    (
+                        s
+                        for s, d, label, _ in self.g.edges
+                        if d == gsa and label == "impersonates" and s.startswith(_id("ksa", ns, ""))
+                    ),
+                    None,
+                )
                 self.g.edge(nid, ksa or gsa, "runs as", dotted=True)
 
 
-def render(cloud: dict, k8s: Optional[dict] = None, title: str = "environment",
-           sources: tuple[str, str] = ("cloud stack", "in-cluster stack")) -> str:
+def render(
+    cloud: dict,
+    k8s: dict | None = None,
+    title: str = "environment",
+    sources: tuple[str, ...] = ("cloud stack", "in-cluster stack"),
+) -> str:
     """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack.
     DiagramError naming the resource (in ``sources``: the two stacks' files) when a stack is
     not what cdktf writes."""
@@ -644,8 +791,9 @@ def render(cloud: dict, k8s: Optional[dict] = None, title: str = "environment",
     try:
         return builder.build().render(title)
     except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
-        raise DiagramError(f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); "
-                           f"{SYNTH_AGAIN}") from None
+        raise DiagramError(
+            f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); {SYNTH_AGAIN}"
+        ) from None
 
 
 def stack_files(out: str | Path, env: str) -> tuple[Path, Path]:
@@ -654,7 +802,7 @@ def stack_files(out: str | Path, env: str) -> tuple[Path, Path]:
     return stacks / env / "cdk.tf.json", stacks / f"{env}-k8s" / "cdk.tf.json"
 
 
-def load(out: str | Path, env: str) -> tuple[dict, Optional[dict]]:
+def load(out: str | Path, env: str) -> tuple[dict, dict | None]:
     """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized).
     DiagramError when the output is missing, partial (a stack its manifest names is absent) or malformed."""
     from gkeml.config import ConfigError
@@ -671,8 +819,10 @@ def load(out: str | Path, env: str) -> tuple[dict, Optional[dict]]:
         raise DiagramError(f"{path} not found{hint}")
     manifest = json.loads((Path(out) / MANIFEST).read_bytes())
     if f"{env}-k8s" in manifest["stacks"] and not k8s_path.is_file():
-        raise DiagramError(f"{k8s_path} is missing although {Path(out) / MANIFEST} names stack {env}-k8s "
-                           f"(a partial output); {SYNTH_AGAIN}")
+        raise DiagramError(
+            f"{k8s_path} is missing although {Path(out) / MANIFEST} names stack {env}-k8s "
+            f"(a partial output); {SYNTH_AGAIN}"
+        )
     try:
         return read_stack(path), (read_stack(k8s_path) if k8s_path.exists() else None)
     except ConfigError as exc:

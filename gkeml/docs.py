@@ -39,19 +39,25 @@ def rule_table() -> str:
     rows = ["| Rule | Level | Title | Why |", "|---|---|---|---|"]
     rows += [f"| {r.id} | {r.severity} | {_cell(r.title)} | {_cell(r.help)} |" for r in RULES.values()]
     rows += [f"| {f.id} | error | {_cell(f.title)} (deploy order) | {_cell(f.source)} |" for f in FACTS.values()]
-    rows += [f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
-             for t in TRANSITIONS.values()]
-    rows.append(f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier its name, project or state "
-                "implies | `tier_override` drops the guards of its tier; reported on every run so the exception "
-                "stays visible. |")
+    rows += [
+        f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
+        for t in TRANSITIONS.values()
+    ]
+    rows.append(
+        f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier its name, project or state "
+        "implies | `tier_override` drops the guards of its tier; reported on every run so the exception "
+        "stays visible. |"
+    )
     return "\n".join(rows)
 
 
 def gpu_table() -> str:
     """The GPUs a job or service may ask for, per count: the machine, the request maxima gkeml enforces
     and whether they are confirmed."""
-    rows = ["| GPU (`gpu`) | count | machine | max vCPU | max memory | maxima | flex-start | compact placement |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| GPU (`gpu`) | count | machine | max vCPU | max memory | maxima | flex-start | compact placement |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     flex = set(platform.flex_start_gpus())
     for label, gpu in platform.GPUS.items():
         for r in gpu.ranges:
@@ -61,21 +67,27 @@ def gpu_table() -> str:
                 state = "capped at the node's allocatable (table value unconfirmed or above it)"
             else:
                 state = "Autopilot's table, not re-confirmed"
-            rows.append(f"| {gpu.name} (`{label}`) | {r.count} | {r.machine.name} ({r.machine.vcpu:g} vCPU, "
-                        f"{r.machine.memory_gib:g} GiB) | {r.max_cpu:g} | {r.max_memory_gib:g} GiB | {state} | "
-                        f"{'yes' if label in flex else 'no'} | {'yes' if gpu.compact_placement else 'no'} |")
+            rows.append(
+                f"| {gpu.name} (`{label}`) | {r.count} | {r.machine.name} ({r.machine.vcpu:g} vCPU, "
+                f"{r.machine.memory_gib:g} GiB) | {r.max_cpu:g} | {r.max_memory_gib:g} GiB | {state} | "
+                f"{'yes' if label in flex else 'no'} | {'yes' if gpu.compact_placement else 'no'} |"
+            )
     return "\n".join(rows)
 
 
 def check_figures(summary: dict[str, Any]) -> str:
     """The one-paragraph result of `make check` on the shipped environments, from its JSON output."""
     checkov = summary.get("checkov") or {}
-    text = (f"`make check` on the default environments: {len(summary.get('findings') or [])} findings in "
-            f"{summary.get('objects_checked', 0)} Kubernetes objects")
+    text = (
+        f"`make check` on the default environments: {len(summary.get('findings') or [])} findings in "
+        f"{summary.get('objects_checked', 0)} Kubernetes objects"
+    )
     if checkov:
-        text += (f"; checkov {checkov.get('version')}: {checkov.get('passed')} passed, "
-                 f"{len(checkov.get('failed') or [])} failed, {len(checkov.get('skipped') or [])} skipped (each "
-                 f"skip reviewed, with its reason, in `gkeml/checkov.py`)")
+        text += (
+            f"; checkov {checkov.get('version')}: {checkov.get('passed')} passed, "
+            f"{len(checkov.get('failed') or [])} failed, {len(checkov.get('skipped') or [])} skipped (each "
+            f"skip reviewed, with its reason, in `gkeml/checkov.py`)"
+        )
     return text + "."
 
 
@@ -99,7 +111,7 @@ def replace(text: str, name: str, body: str) -> str:
     span = section(text, name)
     if span is None:
         raise ValueError(f"no {BEGIN.format(name)} ... {END.format(name)} markers")
-    return text[:span[0]] + body.rstrip("\n") + "\n" + text[span[1]:]
+    return text[: span[0]] + body.rstrip("\n") + "\n" + text[span[1] :]
 
 
 def stale(root: Path = ROOT, summary: dict[str, Any] | None = None) -> list[str]:
@@ -111,7 +123,7 @@ def stale(root: Path = ROOT, summary: dict[str, Any] | None = None) -> list[str]
     for (file, name), body in wanted.items():
         text = (root / file).read_text()
         span = section(text, name)
-        if span is None or text[span[0]:span[1]].rstrip("\n") != body.rstrip("\n"):
+        if span is None or text[span[0] : span[1]].rstrip("\n") != body.rstrip("\n"):
             found.append(f"{file}: {name}")
     return found
 
@@ -134,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true", help="exit 1 naming every stale generated section")
     mode.add_argument("--write", action="store_true", help="rewrite the stale generated sections")
-    parser.add_argument("--check-summary", metavar="FILE",
-                        help="`gkeml check --format json` output of the shipped environments (the check figures)")
+    parser.add_argument(
+        "--check-summary",
+        metavar="FILE",
+        help="`gkeml check --format json` output of the shipped environments (the check figures)",
+    )
     args = parser.parse_args(argv)
     summary = json.loads(Path(args.check_summary).read_text()) if args.check_summary else None
     if args.write:

@@ -35,8 +35,9 @@ def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Pa
     path = Path(directory) / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
-        raise ConfigError([ConfigProblem(str(directory), 0, field,
-                                         f"no environment {name!r}; defined: {', '.join(known) or 'none'}")])
+        raise ConfigError(
+            [ConfigProblem(str(directory), 0, field, f"no environment {name!r}; defined: {', '.join(known) or 'none'}")]
+        )
     return path
 
 
@@ -93,8 +94,7 @@ def unique_values(env: Environment) -> Iterator[UniqueValue]:
             yield UniqueValue(("endpoints", i, "host"), "host", host)
     if env.launch is not None:
         for i, queue in enumerate(env.launch.queues):
-            yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue",
-                              f"{env.launch.entity}/{queue.name}")
+            yield UniqueValue(("launch", "queues", i, "name"), "W&B Launch queue", f"{env.launch.entity}/{queue.name}")
     for stack in (names.cloud_stack, names.k8s_stack):
         yield UniqueValue(("state", "prefix"), "Terraform state", f"gs://{env.state.bucket}/{names.state(stack)}")
 
@@ -108,15 +108,26 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
         for item in unique_values(env):
             first = seen.setdefault((item.what, item.value), path)
             if first != path:
-                problems.append(ConfigProblem(str(path), file_line(path, item.path), field_name(item.path),
-                                              f"{item.what} {item.value!r} is also used by {first}; "
-                                              "each environment needs its own"))
+                problems.append(
+                    ConfigProblem(
+                        str(path),
+                        file_line(path, item.path),
+                        field_name(item.path),
+                        f"{item.what} {item.value!r} is also used by {first}; each environment needs its own",
+                    )
+                )
     for path, env in files:
         owner = seen.get(("bucket", env.state.bucket))
         if owner is not None and owner != path:  # its own buckets are refused by gkeml.config.checks
-            problems.append(ConfigProblem(str(path), file_line(path, ("state", "bucket")), "state.bucket",
-                                          f"{env.state.bucket!r} is a bucket {owner} creates; Terraform state needs "
-                                          "a bucket no environment creates (the bootstrap's state bucket)"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    file_line(path, ("state", "bucket")),
+                    "state.bucket",
+                    f"{env.state.bucket!r} is a bucket {owner} creates; Terraform state needs "
+                    "a bucket no environment creates (the bootstrap's state bucket)",
+                )
+            )
     return problems
 
 
@@ -152,8 +163,13 @@ def environment_at(env_file: str | Path, ref: str) -> Environment | None:
         raise ConfigError([ConfigProblem(str(where), 0, "--against", "not inside a git repository")])
     found = _git(where, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode != 0:
-        raise ConfigError([ConfigProblem(str(where), 0, "--against",
-                                         f"{ref!r} is not a commit, branch or tag in this git repository")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(where), 0, "--against", f"{ref!r} is not a commit, branch or tag in this git repository"
+                )
+            ]
+        )
     shown = _git(where, "show", f"{ref}:./{env_file.name}", text=False)  # bytes: decoded as a file is
     if shown.returncode != 0:
         return None

@@ -192,8 +192,11 @@ def enable_secret_sync(cluster: Any, rotation_interval: str) -> None:
         cluster.put_secret_sync_config(
             enabled=True,
             rotation_config=cc.ContainerClusterSecretSyncConfigRotationConfig(
-                enabled=True, rotation_interval=rotation_interval),
+                enabled=True, rotation_interval=rotation_interval
+            ),
         )
     else:
-        cluster.add_override("secret_sync_config", {
-            "enabled": True, "rotation_config": {"enabled": True, "rotation_interval": rotation_interval}})
+        cluster.add_override(
+            "secret_sync_config",
+            {"enabled": True, "rotation_config": {"enabled": True, "rotation_interval": rotation_interval}},
+        )

@@ -22,36 +22,43 @@ if TYPE_CHECKING:
 IMAGE_NAME = r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 
 
-def push_targets(envs: list["Environment"], repository: str, image: str) -> list[dict[str, str]]:
+def push_targets(envs: list[Environment], repository: str, image: str) -> list[dict[str, str]]:
     """The environments ``image`` is pushed to (in the order given) and its name in each."""
     targets = []
     for env in envs:
         registry = env.registry
         if registry is None or registry.pusher is None or registry.repository(repository) is None:
             continue
-        targets.append({"environment": env.name, "registry": registry.host,
-                        "image": f"{registry.host}/{env.project.id}/{repository}/{image}"})
+        targets.append(
+            {
+                "environment": env.name,
+                "registry": registry.host,
+                "image": f"{registry.host}/{env.project.id}/{repository}/{image}",
+            }
+        )
     return targets
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the push targets as JSON; exit 2 on a config error or a bad argument."""
-    from gkeml.environments import deploy_order
     from gkeml.config import ConfigError
-    from gkeml.environments import load_environments
+    from gkeml.environments import deploy_order, load_environments
 
     parser = argparse.ArgumentParser(
         prog="python -m gkeml.images",
         description="List the Artifact Registry repositories CI pushes an image to: every environment whose "
-                    "registry has REPOSITORY and an image-push identity (registry.pusher), in deploy order, as "
-                    "JSON [{environment, registry, image}].")
+        "registry has REPOSITORY and an image-push identity (registry.pusher), in deploy order, as "
+        "JSON [{environment, registry, image}].",
+    )
     parser.add_argument("--repository", required=True, help="repository name, e.g. training")
     parser.add_argument("--image", required=True, help="image name inside the repository, e.g. trainer")
     parser.add_argument("--environments", default="environments", help="directory of <env>.yaml files")
     args = parser.parse_args(argv)
     if not re.fullmatch(IMAGE_NAME, args.image):
-        print(f"--image: {args.image!r} is not an image name (lowercase letters, digits, '.', '_', '-', '/')",
-              file=sys.stderr)
+        print(
+            f"--image: {args.image!r} is not an image name (lowercase letters, digits, '.', '_', '-', '/')",
+            file=sys.stderr,
+        )
         return 2
     try:
         envs = deploy_order(load_environments(args.environments))

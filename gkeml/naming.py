@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from gkeml import platform
 
@@ -31,7 +32,7 @@ class Names:
     state_prefix: str = "gkeml"
 
     @classmethod
-    def of(cls, env: "Environment") -> "Names":
+    def of(cls, env: Environment) -> Names:
         return cls(env.prefix, env.name, env.project.id, env.project.region, env.state.prefix)
 
     @property
@@ -166,42 +167,58 @@ def bucket_name_problem(bucket: str) -> str | None:
 BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 
 
-def _state_problems(env: "Environment", names: Names) -> Iterator["Problem"]:
+def _state_problems(env: Environment, names: Names) -> Iterator[Problem]:
     from gkeml.config.loader import field_name
 
-    own = {names.bucket(b.name): ("buckets", i, "name") for i, b in enumerate(env.buckets)}
+    own: dict[str, tuple[str | int, ...]] = {
+        names.bucket(b.name): ("buckets", i, "name") for i, b in enumerate(env.buckets)
+    }
     own[names.access_log_bucket] = ("prefix",)
     if env.state.bucket in own:
-        yield (("state", "bucket"), f"{env.state.bucket!r} is a bucket this environment creates (at "
-                                    f"{field_name(own[env.state.bucket])}); Terraform state needs a bucket "
-                                    "that exists before it and outlives it (the bootstrap's state bucket)")
+        yield (
+            ("state", "bucket"),
+            f"{env.state.bucket!r} is a bucket this environment creates (at "
+            f"{field_name(own[env.state.bucket])}); Terraform state needs a bucket "
+            "that exists before it and outlives it (the bootstrap's state bucket)",
+        )
     if env.state.prefix.split("/")[0] == BOOTSTRAP_STATE_PREFIX:
-        yield (("state", "prefix"), f"{env.state.prefix!r} is where the bootstrap stack keeps its state "
-                                    f"({BOOTSTRAP_STATE_PREFIX}/<env>); use another prefix, e.g. gkeml")
+        yield (
+            ("state", "prefix"),
+            f"{env.state.prefix!r} is where the bootstrap stack keeps its state "
+            f"({BOOTSTRAP_STATE_PREFIX}/<env>); use another prefix, e.g. gkeml",
+        )
 
 
-def name_problems(env: "Environment") -> list["Problem"]:
+def name_problems(env: Environment) -> list[Problem]:
     """Every derived name of ``env`` that GCP would refuse, at the key that makes it."""
     return list(_name_problems(env))
 
 
-def _name_problems(env: "Environment") -> Iterator["Problem"]:
+def _name_problems(env: Environment) -> Iterator[Problem]:
     names = Names.of(env)
     yield from _state_problems(env, names)
     prefix_key = ("prefix",) if "prefix" in env.model_fields_set else ("project", "id")
     if not CLUSTER_NAME.fullmatch(names.cluster):
-        yield (prefix_key, f"cluster name {names.cluster!r} is invalid: at most 40 of a-z 0-9 '-', starting with "
-                           "a letter and not ending with '-'; set prefix")
+        yield (
+            prefix_key,
+            f"cluster name {names.cluster!r} is invalid: at most 40 of a-z 0-9 '-', starting with "
+            "a letter and not ending with '-'; set prefix",
+        )
     for name in (names.network, names.subnet, names.firewall_deny_ingress, names.router, names.nat):
         if not RFC1035.fullmatch(name):
             yield prefix_key, f"resource name {name!r} is longer than 63 characters or ends with '-'; shorten prefix"
     if not SERVICE_ACCOUNT_ID.fullmatch(names.node_service_account):
-        yield (("name",), f"node service account id {names.node_service_account!r} is longer than 30 characters; "
-                          "use an environment name of at most 20")
+        yield (
+            ("name",),
+            f"node service account id {names.node_service_account!r} is longer than 30 characters; "
+            "use an environment name of at most 20",
+        )
     for i, ident in enumerate(env.identities):
         if ident.mode == "classic" and not SERVICE_ACCOUNT_ID.fullmatch(names.gsa(ident.name)):
-            yield (("identities", i, "name"),
-                   f"service account id {names.gsa(ident.name)!r} must be 6-30 chars of a-z 0-9 -; shorten the name")
+            yield (
+                ("identities", i, "name"),
+                f"service account id {names.gsa(ident.name)!r} must be 6-30 chars of a-z 0-9 -; shorten the name",
+            )
     for i, b in enumerate(env.buckets):
         problem = bucket_name_problem(names.bucket(b.name))
         if problem:
@@ -212,8 +229,10 @@ def _name_problems(env: "Environment") -> Iterator["Problem"]:
         certificates = [("certificate", names.certificate(e.name, host)) for host in e.certificate_hosts]
         for kind, name in [("static IP", names.address(e.name)), *certificates]:
             if not RFC1035.fullmatch(name):
-                yield (("endpoints", i, "name"),
-                       f"{kind} name {name!r} is longer than 63 characters; shorten the endpoint name or prefix")
+                yield (
+                    ("endpoints", i, "name"),
+                    f"{kind} name {name!r} is longer than 63 characters; shorten the endpoint name or prefix",
+                )
     for i, s in enumerate(env.secrets):
         if len(names.secret(s.name)) > platform.SECRET_ID_MAX_LENGTH:
             yield ("secrets", i, "name"), f"secret id {names.secret(s.name)!r} is too long"

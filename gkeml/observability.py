@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from gkeml import platform
 from gkeml.naming import Names
@@ -57,9 +57,9 @@ class Alert:
     display_name: str
     documentation: str
     severity: str
-    promql: Optional[str] = None
+    promql: str | None = None
     duration_seconds: int = 0
-    log_metric: Optional[LogMetric] = None
+    log_metric: LogMetric | None = None
     resource_type: str = ""
     window_seconds: int = 0
     threshold: float = 0
@@ -76,22 +76,26 @@ def _selector(names: Names) -> str:
     return f'cluster="{names.cluster}"'
 
 
-def job_failure_metric(env: "Environment") -> LogMetric:
+def job_failure_metric(env: Environment) -> LogMetric:
     names = Names.of(env)
     reasons = " OR ".join(f'"{r}"' for r in platform.JOB_FAILURE_REASONS)
     return LogMetric(
         name=names.log_metric("job-failures"),
         description=f"Kubernetes Jobs of {env.name} that failed (Job controller events)",
-        filter=(f'resource.type="k8s_cluster" AND resource.labels.cluster_name="{names.cluster}" AND '
-                f'log_id("{platform.KUBERNETES_EVENTS_LOG}") AND jsonPayload.involvedObject.kind="Job" AND '
-                f'jsonPayload.reason=({reasons})'),
-        labels={"namespace": "EXTRACT(jsonPayload.involvedObject.namespace)",
-                "job": "EXTRACT(jsonPayload.involvedObject.name)",
-                "reason": "EXTRACT(jsonPayload.reason)"},
+        filter=(
+            f'resource.type="k8s_cluster" AND resource.labels.cluster_name="{names.cluster}" AND '
+            f'log_id("{platform.KUBERNETES_EVENTS_LOG}") AND jsonPayload.involvedObject.kind="Job" AND '
+            f"jsonPayload.reason=({reasons})"
+        ),
+        labels={
+            "namespace": "EXTRACT(jsonPayload.involvedObject.namespace)",
+            "job": "EXTRACT(jsonPayload.involvedObject.name)",
+            "reason": "EXTRACT(jsonPayload.reason)",
+        },
     )
 
 
-def preemption_metric(env: "Environment") -> LogMetric:
+def preemption_metric(env: Environment) -> LogMetric:
     names = Names.of(env)
     return LogMetric(
         name=names.log_metric("spot-preemptions"),
@@ -101,7 +105,7 @@ def preemption_metric(env: "Environment") -> LogMetric:
     )
 
 
-def log_metrics(env: "Environment") -> list[LogMetric]:
+def log_metrics(env: Environment) -> list[LogMetric]:
     """The log-based metrics the enabled alerts and the dashboard count."""
     alerts = env.monitoring.alerts
     found = []
@@ -112,7 +116,7 @@ def log_metrics(env: "Environment") -> list[LogMetric]:
     return found
 
 
-def alerts(env: "Environment") -> list[Alert]:
+def alerts(env: Environment) -> list[Alert]:
     """The enabled alert policies of ``env``."""
     names = Names.of(env)
     config = env.monitoring.alerts
@@ -120,49 +124,78 @@ def alerts(env: "Environment") -> list[Alert]:
     found: list[Alert] = []
     if config.gpu_idle.enabled:
         idle = config.gpu_idle
-        found.append(Alert(
-            key="gpu-idle", severity="WARNING",
-            display_name=f"{env.name}: GPU allocated but idle for {idle.minutes} min",
-            documentation=(f"A GPU used by a Pod of cluster {names.cluster} stayed below {idle.below_percent:g} % "
-                           f"utilisation ({platform.DCGM_GPU_UTIL}) for {idle.minutes} minutes: a stuck job, a "
-                           "notebook left open or an oversized request is paying for an idle GPU. Find the Pod in "
-                           f"the label {platform.DCGM_WORKLOAD_NAMESPACE_LABEL} and exported_pod."),
-            promql=(f'max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) '
-                    f'({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}}) < {idle.below_percent:g}'),
-            duration_seconds=idle.minutes * 60,
-        ))
+        found.append(
+            Alert(
+                key="gpu-idle",
+                severity="WARNING",
+                display_name=f"{env.name}: GPU allocated but idle for {idle.minutes} min",
+                documentation=(
+                    f"A GPU used by a Pod of cluster {names.cluster} stayed below {idle.below_percent:g} % "
+                    f"utilisation ({platform.DCGM_GPU_UTIL}) for {idle.minutes} minutes: a stuck job, a "
+                    "notebook left open or an oversized request is paying for an idle GPU. Find the Pod in "
+                    f"the label {platform.DCGM_WORKLOAD_NAMESPACE_LABEL} and exported_pod."
+                ),
+                promql=(
+                    f"max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) "
+                    f'({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}}) < {idle.below_percent:g}'
+                ),
+                duration_seconds=idle.minutes * 60,
+            )
+        )
     if config.job_failures.enabled:
         metric = job_failure_metric(env)
-        found.append(Alert(
-            key="job-failures", severity="ERROR", display_name=f"{env.name}: Kubernetes Job failed",
-            documentation=("A Job failed (backoff limit, deadline, failed indexes or pod failure policy). "
-                           "`gkeml job status NAMESPACE/JOB --env ENV` shows why; `gkeml job logs` its output."),
-            log_metric=metric, resource_type="k8s_cluster", window_seconds=JOB_FAILURE_WINDOW_SECONDS, threshold=0,
-            group_by=("metric.label.namespace", "metric.label.job"),
-        ))
+        found.append(
+            Alert(
+                key="job-failures",
+                severity="ERROR",
+                display_name=f"{env.name}: Kubernetes Job failed",
+                documentation=(
+                    "A Job failed (backoff limit, deadline, failed indexes or pod failure policy). "
+                    "`gkeml job status NAMESPACE/JOB --env ENV` shows why; `gkeml job logs` its output."
+                ),
+                log_metric=metric,
+                resource_type="k8s_cluster",
+                window_seconds=JOB_FAILURE_WINDOW_SECONDS,
+                threshold=0,
+                group_by=("metric.label.namespace", "metric.label.job"),
+            )
+        )
     if config.hpa_at_max.enabled:
         at_max = config.hpa_at_max
-        found.append(Alert(
-            key="hpa-at-max", severity="WARNING",
-            display_name=f"{env.name}: autoscaler at max replicas for {at_max.minutes} min",
-            documentation=(f"An HorizontalPodAutoscaler of cluster {names.cluster} has run at its max_replicas for "
-                           f"{at_max.minutes} minutes: the service may be saturated. Raise "
-                           "inference[].autoscaling.max_replicas (and check the GPU quota: `gkeml doctor ENV`)."),
-            promql=(f"{platform.HPA_CURRENT_REPLICAS_METRIC}{{{sel}}} >= "
-                    f"{platform.HPA_MAX_REPLICAS_METRIC}{{{sel}}}"),
-            duration_seconds=at_max.minutes * 60,
-        ))
+        found.append(
+            Alert(
+                key="hpa-at-max",
+                severity="WARNING",
+                display_name=f"{env.name}: autoscaler at max replicas for {at_max.minutes} min",
+                documentation=(
+                    f"An HorizontalPodAutoscaler of cluster {names.cluster} has run at its max_replicas for "
+                    f"{at_max.minutes} minutes: the service may be saturated. Raise "
+                    "inference[].autoscaling.max_replicas (and check the GPU quota: `gkeml doctor ENV`)."
+                ),
+                promql=(
+                    f"{platform.HPA_CURRENT_REPLICAS_METRIC}{{{sel}}} >= {platform.HPA_MAX_REPLICAS_METRIC}{{{sel}}}"
+                ),
+                duration_seconds=at_max.minutes * 60,
+            )
+        )
     if config.spot_preemptions.enabled:
         spot = config.spot_preemptions
-        found.append(Alert(
-            key="spot-preemptions", severity="WARNING",
-            display_name=f"{env.name}: more than {spot.per_hour} Spot preemptions per hour",
-            documentation=(f"Compute Engine preempted more than {spot.per_hour} Spot VMs of {env.project.id} in an "
-                           "hour: Spot capacity is short in the zones used. Jobs restart from their checkpoints; "
-                           "consider a ComputeClass that falls back to on-demand."),
-            log_metric=preemption_metric(env), resource_type="gce_instance",
-            window_seconds=PREEMPTION_WINDOW_SECONDS, threshold=spot.per_hour,
-        ))
+        found.append(
+            Alert(
+                key="spot-preemptions",
+                severity="WARNING",
+                display_name=f"{env.name}: more than {spot.per_hour} Spot preemptions per hour",
+                documentation=(
+                    f"Compute Engine preempted more than {spot.per_hour} Spot VMs of {env.project.id} in an "
+                    "hour: Spot capacity is short in the zones used. Jobs restart from their checkpoints; "
+                    "consider a ComputeClass that falls back to on-demand."
+                ),
+                log_metric=preemption_metric(env),
+                resource_type="gce_instance",
+                window_seconds=PREEMPTION_WINDOW_SECONDS,
+                threshold=spot.per_hour,
+            )
+        )
     return found
 
 
@@ -177,15 +210,30 @@ def _promql_tile(title: str, query: str, unit: str = "") -> dict[str, Any]:
 
 
 def _log_metric_tile(title: str, metric: LogMetric, resource: str, group_by: str) -> dict[str, Any]:
-    return {"title": title, "xyChart": {"dataSets": [{"plotType": "STACKED_BAR", "timeSeriesQuery": {
-        "timeSeriesFilter": {
-            "filter": f'metric.type="{metric.metric_type}" AND resource.type="{resource}"',
-            "aggregation": {"alignmentPeriod": "3600s", "perSeriesAligner": "ALIGN_SUM",
-                            "crossSeriesReducer": "REDUCE_SUM", "groupByFields": [group_by]},
-        }}}]}}
+    return {
+        "title": title,
+        "xyChart": {
+            "dataSets": [
+                {
+                    "plotType": "STACKED_BAR",
+                    "timeSeriesQuery": {
+                        "timeSeriesFilter": {
+                            "filter": f'metric.type="{metric.metric_type}" AND resource.type="{resource}"',
+                            "aggregation": {
+                                "alignmentPeriod": "3600s",
+                                "perSeriesAligner": "ALIGN_SUM",
+                                "crossSeriesReducer": "REDUCE_SUM",
+                                "groupByFields": [group_by],
+                            },
+                        }
+                    },
+                }
+            ]
+        },
+    }
 
 
-def dashboard(env: "Environment") -> dict[str, Any]:
+def dashboard(env: Environment) -> dict[str, Any]:
     """The environment's dashboard (Cloud Monitoring dashboard JSON): GPU utilisation and memory per
     team, allocated GPUs and running Pods per team, failed Jobs, autoscalers against their max,
     Spot preemptions and the HTTPS load balancers' latency."""
@@ -193,20 +241,32 @@ def dashboard(env: "Environment") -> dict[str, Any]:
     sel = _selector(names)
     team = platform.DCGM_WORKLOAD_NAMESPACE_LABEL
     tiles = [
-        _promql_tile("GPU utilisation per team (%)",
-                     f"avg by ({team}) ({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=\"\"}})", "%"),
-        _promql_tile("GPU memory used per team (MiB)",
-                     f"sum by ({team}) ({platform.DCGM_FB_USED}{{{sel}, exported_pod!=\"\"}})", "MiB"),
-        _promql_tile("GPUs in use per team", f"count by ({team}) ({platform.DCGM_GPU_UTIL}{{{sel}, "
-                                             f"exported_pod!=\"\"}})"),
-        _promql_tile("Pods by phase per namespace",
-                     f"sum by (namespace, phase) ({platform.POD_PHASE_METRIC}{{{sel}}})"),
-        _promql_tile("Autoscaler replicas / max",
-                     f"{platform.HPA_CURRENT_REPLICAS_METRIC}{{{sel}}} / {platform.HPA_MAX_REPLICAS_METRIC}{{{sel}}}"),
-        _promql_tile("Inference latency p95 per forwarding rule (ms)",
-                     f"histogram_quantile(0.95, sum by (le, forwarding_rule_name) "
-                     f"(rate({platform.LB_LATENCY_PROMQL_METRIC}{{monitored_resource=\"https_lb_rule\"}}[5m])))",
-                     "ms"),
+        _promql_tile(
+            "GPU utilisation per team (%)",
+            f'avg by ({team}) ({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}})',
+            "%",
+        ),
+        _promql_tile(
+            "GPU memory used per team (MiB)",
+            f'sum by ({team}) ({platform.DCGM_FB_USED}{{{sel}, exported_pod!=""}})',
+            "MiB",
+        ),
+        _promql_tile(
+            "GPUs in use per team", f'count by ({team}) ({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}})'
+        ),
+        _promql_tile(
+            "Pods by phase per namespace", f"sum by (namespace, phase) ({platform.POD_PHASE_METRIC}{{{sel}}})"
+        ),
+        _promql_tile(
+            "Autoscaler replicas / max",
+            f"{platform.HPA_CURRENT_REPLICAS_METRIC}{{{sel}}} / {platform.HPA_MAX_REPLICAS_METRIC}{{{sel}}}",
+        ),
+        _promql_tile(
+            "Inference latency p95 per forwarding rule (ms)",
+            f"histogram_quantile(0.95, sum by (le, forwarding_rule_name) "
+            f'(rate({platform.LB_LATENCY_PROMQL_METRIC}{{monitored_resource="https_lb_rule"}}[5m])))',
+            "ms",
+        ),
     ]
     for metric in log_metrics(env):
         if metric.name == job_failure_metric(env).name:
@@ -215,11 +275,18 @@ def dashboard(env: "Environment") -> dict[str, Any]:
             tiles.append(_log_metric_tile("Spot preemptions per zone", metric, "gce_instance", "metric.label.zone"))
     laid_out = []
     for i, tile in enumerate(tiles):
-        laid_out.append({"xPos": (i % 2) * TILE_WIDTH, "yPos": (i // 2) * TILE_HEIGHT, "width": TILE_WIDTH,
-                         "height": TILE_HEIGHT, "widget": tile})
+        laid_out.append(
+            {
+                "xPos": (i % 2) * TILE_WIDTH,
+                "yPos": (i // 2) * TILE_HEIGHT,
+                "width": TILE_WIDTH,
+                "height": TILE_HEIGHT,
+                "widget": tile,
+            }
+        )
     return {"displayName": names.dashboard, "mosaicLayout": {"columns": DASHBOARD_COLUMNS, "tiles": laid_out}}
 
 
-def dashboard_json(env: "Environment") -> str:
+def dashboard_json(env: Environment) -> str:
     """:func:`dashboard` as the JSON string ``google_monitoring_dashboard.dashboard_json`` takes."""
     return json.dumps(dashboard(env), sort_keys=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 CHECKED_ON = "2026-11"
 DOCS = "https://cloud.google.com/kubernetes-engine/docs"
@@ -84,7 +85,11 @@ COMPUTE_CLASS_API = "cloud.google.com/v1"
 # 1af77752, whose flex-start priority sets no spot). A pod selects a custom class with the
 # compute-class node selector ALONE: another hard selector such as gke-spot or gke-accelerator next to it
 # can contradict the class's priorities and leave the pod Pending (same skill, "Selector Conflicts").
-COMPUTE_CLASS_CAPACITY = {"spot": {"spot": True}, "on-demand": {"spot": False}, "flex-start": {"flexStart": {"enabled": True}}}
+COMPUTE_CLASS_CAPACITY: dict[str, dict[str, Any]] = {
+    "spot": {"spot": True},
+    "on-demand": {"spot": False},
+    "flex-start": {"flexStart": {"enabled": True}},
+}
 MAX_CERTIFICATES_PER_LOAD_BALANCER = 15
 # Google front ends and health checkers (concepts/firewall-rules, ingress health checks).
 LOAD_BALANCER_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
@@ -141,8 +146,10 @@ def _reserved(size: float, tiers: tuple[tuple[float | None, float], ...]) -> flo
 def node_allocatable(vcpu: float, memory_gib: float) -> tuple[float, float]:
     """vCPU and GiB a GKE node of this shape leaves for Pods (capacity minus GKE's reservations and
     the eviction threshold)."""
-    return (vcpu - _reserved(vcpu, NODE_RESERVED_CPU_TIERS),
-            memory_gib - _reserved(memory_gib, NODE_RESERVED_MEMORY_TIERS) - NODE_EVICTION_THRESHOLD_GIB)
+    return (
+        vcpu - _reserved(vcpu, NODE_RESERVED_CPU_TIERS),
+        memory_gib - _reserved(memory_gib, NODE_RESERVED_MEMORY_TIERS) - NODE_EVICTION_THRESHOLD_GIB,
+    )
 
 
 # --- GPUs (how-to/autopilot-gpus, concepts/autopilot-resource-requests) ----------
@@ -223,8 +230,10 @@ class Gpu:
 
 def _r(*rows: tuple) -> tuple[GpuRange, ...]:
     """Rows of (count, machine, vCPU, GiB, vCPUs of the machine, GiB of the machine[, where confirmed])."""
-    return tuple(GpuRange(count, GpuMachine(machine, vcpu, memory), cpu, mem, *confirmed)
-                 for count, machine, cpu, mem, vcpu, memory, *confirmed in rows)
+    return tuple(
+        GpuRange(count, GpuMachine(machine, vcpu, memory), cpu, mem, *confirmed)
+        for count, machine, cpu, mem, vcpu, memory, *confirmed in rows
+    )
 
 
 # Maximum requests per Pod by GPU count: Autopilot's Accelerator table (concepts/autopilot-resource-
@@ -239,30 +248,77 @@ CONFIRMED_A100_40GB_X1 = "Autopilot admission message in argoproj/argo-workflows
 GPUS: dict[str, Gpu] = {
     g.label: g
     for g in (
-        Gpu("nvidia-tesla-t4", "T4", _r(
-            (1, "n1 (custom)", 46, 172, 48, 312), (2, "n1 (custom)", 46, 172, 48, 624),
-            (4, "n1 (custom)", 94, 360, 96, 624)), machine_family="n1"),
-        Gpu("nvidia-l4", "L4", _r(
-            (1, "g2-standard-32", 31, 115, 32, 128), (2, "g2-standard-24", 23, 77, 24, 96),
-            (4, "g2-standard-48", 47, 170, 48, 192), (8, "g2-standard-96", 95, 355, 96, 384)),
-            compact_placement=True, machine_family="g2"),
-        Gpu("nvidia-tesla-a100", "A100 40GB", _r(
-            (1, "a2-highgpu-1g", 11, 74, 12, 85, CONFIRMED_A100_40GB_X1), (2, "a2-highgpu-2g", 22, 148, 24, 170),
-            (4, "a2-highgpu-4g", 46, 310, 48, 340), (8, "a2-highgpu-8g", 94, 632, 96, 680),
-            (16, "a2-megagpu-16g", 94, 1264, 96, 1360)),
-            compact_placement=True, machine_family="a2"),
-        Gpu("nvidia-a100-80gb", "A100 80GB", _r(
-            (1, "a2-ultragpu-1g", 11, 148, 12, 170), (2, "a2-ultragpu-2g", 22, 310, 24, 340),
-            (4, "a2-ultragpu-4g", 46, 632, 48, 680), (8, "a2-ultragpu-8g", 94, 1264, 96, 1360)),
-            compact_placement=True, machine_family="a2-ultragpu"),
-        Gpu("nvidia-h100-80gb", "H100 80GB", _r(
-            (1, "a3-highgpu-1g", 25, 225, 26, 234), (2, "a3-highgpu-2g", 51, 450, 52, 468),
-            (4, "a3-highgpu-4g", 103, 922, 104, 936), (8, "a3-highgpu-8g", 206, 1795, 208, 1872)),
-            compact_placement=True, machine_family="a3-highgpu"),
-        Gpu("nvidia-h100-mega-80gb", "H100 Mega 80GB", _r((8, "a3-megagpu-8g", 206, 1795, 208, 1872)),
-            machine_family="a3-megagpu"),
-        Gpu("nvidia-h200-141gb", "H200 141GB", _r((8, "a3-ultragpu-8g", None, 2952, 224, 2952)),
-            machine_family="a3-ultragpu"),
+        Gpu(
+            "nvidia-tesla-t4",
+            "T4",
+            _r(
+                (1, "n1 (custom)", 46, 172, 48, 312),
+                (2, "n1 (custom)", 46, 172, 48, 624),
+                (4, "n1 (custom)", 94, 360, 96, 624),
+            ),
+            machine_family="n1",
+        ),
+        Gpu(
+            "nvidia-l4",
+            "L4",
+            _r(
+                (1, "g2-standard-32", 31, 115, 32, 128),
+                (2, "g2-standard-24", 23, 77, 24, 96),
+                (4, "g2-standard-48", 47, 170, 48, 192),
+                (8, "g2-standard-96", 95, 355, 96, 384),
+            ),
+            compact_placement=True,
+            machine_family="g2",
+        ),
+        Gpu(
+            "nvidia-tesla-a100",
+            "A100 40GB",
+            _r(
+                (1, "a2-highgpu-1g", 11, 74, 12, 85, CONFIRMED_A100_40GB_X1),
+                (2, "a2-highgpu-2g", 22, 148, 24, 170),
+                (4, "a2-highgpu-4g", 46, 310, 48, 340),
+                (8, "a2-highgpu-8g", 94, 632, 96, 680),
+                (16, "a2-megagpu-16g", 94, 1264, 96, 1360),
+            ),
+            compact_placement=True,
+            machine_family="a2",
+        ),
+        Gpu(
+            "nvidia-a100-80gb",
+            "A100 80GB",
+            _r(
+                (1, "a2-ultragpu-1g", 11, 148, 12, 170),
+                (2, "a2-ultragpu-2g", 22, 310, 24, 340),
+                (4, "a2-ultragpu-4g", 46, 632, 48, 680),
+                (8, "a2-ultragpu-8g", 94, 1264, 96, 1360),
+            ),
+            compact_placement=True,
+            machine_family="a2-ultragpu",
+        ),
+        Gpu(
+            "nvidia-h100-80gb",
+            "H100 80GB",
+            _r(
+                (1, "a3-highgpu-1g", 25, 225, 26, 234),
+                (2, "a3-highgpu-2g", 51, 450, 52, 468),
+                (4, "a3-highgpu-4g", 103, 922, 104, 936),
+                (8, "a3-highgpu-8g", 206, 1795, 208, 1872),
+            ),
+            compact_placement=True,
+            machine_family="a3-highgpu",
+        ),
+        Gpu(
+            "nvidia-h100-mega-80gb",
+            "H100 Mega 80GB",
+            _r((8, "a3-megagpu-8g", 206, 1795, 208, 1872)),
+            machine_family="a3-megagpu",
+        ),
+        Gpu(
+            "nvidia-h200-141gb",
+            "H200 141GB",
+            _r((8, "a3-ultragpu-8g", None, 2952, 224, 2952)),
+            machine_family="a3-ultragpu",
+        ),
         Gpu("nvidia-b200", "B200", _r((8, "a4-highgpu-8g", None, 3624, 224, 3968)), machine_family="a4-highgpu"),
     )
 }
@@ -389,9 +445,19 @@ KUEUE_CONFIG_API = "config.kueue.x-k8s.io/v1beta2"
 KUEUE_GROUP = "kueue.x-k8s.io"
 # Kinds whose CRDs the chart installs (templates/crd/): no kubernetes_manifest may have one of them,
 # because kubernetes_manifest needs the CRD when Terraform PLANS, before the chart is installed.
-KUEUE_CRD_KINDS = ("AdmissionCheck", "ClusterQueue", "Cohort", "LocalQueue", "MultiKueueCluster",
-                   "MultiKueueConfig", "ProvisioningRequestConfig", "ResourceFlavor", "Topology",
-                   "WorkloadPriorityClass", "Workload")
+KUEUE_CRD_KINDS = (
+    "AdmissionCheck",
+    "ClusterQueue",
+    "Cohort",
+    "LocalQueue",
+    "MultiKueueCluster",
+    "MultiKueueConfig",
+    "ProvisioningRequestConfig",
+    "ResourceFlavor",
+    "Topology",
+    "WorkloadPriorityClass",
+    "Workload",
+)
 # Opt-in namespace management: Kueue manages (and its Job webhook intercepts) Jobs only in namespaces
 # with this label (site/.../opt_in_namespace_management.md uses this label name).
 KUEUE_MANAGED_NAMESPACE_LABEL = "managed-by-kueue"
@@ -437,8 +503,11 @@ METRICS_ADAPTER_KSA = "custom-metrics-stackdriver-adapter"  # also its Deploymen
 METRICS_ADAPTER_UID = 65532  # distroless "nonroot"; any non-root UID works for a static binary
 METRICS_ADAPTER_HPA_TYPES = ("External", "Object", "Pods")  # HPA metric types the adapter serves
 # (group, version, versionPriority) of each APIService the manifest registers; groupPriorityMinimum 100.
-METRICS_ADAPTER_APIS = (("custom.metrics.k8s.io", "v1beta1", 100), ("custom.metrics.k8s.io", "v1beta2", 200),
-                        ("external.metrics.k8s.io", "v1beta1", 100))
+METRICS_ADAPTER_APIS = (
+    ("custom.metrics.k8s.io", "v1beta1", 100),
+    ("custom.metrics.k8s.io", "v1beta2", 200),
+    ("external.metrics.k8s.io", "v1beta1", 100),
+)
 METRICS_ADAPTER_GROUP_PRIORITY_MINIMUM = 100
 # The HPA controller's service account, which the manifest lets read external metrics.
 HPA_CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "horizontal-pod-autoscaler")
@@ -526,8 +595,9 @@ def image_matches(image: str, pattern: str) -> bool:
     if pattern.endswith("**"):
         return image.startswith(pattern[:-2])
     if pattern.endswith("*"):
-        return image.startswith(pattern[:-1]) and "/" not in image[len(pattern) - 1:]
+        return image.startswith(pattern[:-1]) and "/" not in image[len(pattern) - 1 :]
     return image == pattern
+
 
 # --- which API serves which Terraform resource type -----------------------------------
 # A resource can be created only once its API is enabled in the project (the API answers 403
@@ -562,14 +632,22 @@ def resource_api(resource_type: str) -> str | None:
 # namespaces); GKE manages gke-* and Managed Prometheus gmp-* (cloud.google.com/kubernetes-engine/docs/
 # concepts/autopilot-security#managed-namespaces); checked 2026-11-30. Objects in them need no
 # Namespace of ours, and a team may not take one.
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "gke-managed-system",
-                     "gmp-system", "gmp-public")
+SYSTEM_NAMESPACES = (
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "gke-managed-system",
+    "gmp-system",
+    "gmp-public",
+)
 SYSTEM_NAMESPACE_PREFIXES = ("kube-", "gke-", "gmp-")
 
 
 def is_system_namespace(name: str) -> bool:
     """Whether ``name`` belongs to Kubernetes or GKE (see :data:`SYSTEM_NAMESPACES`)."""
     return name in SYSTEM_NAMESPACES or name.startswith(SYSTEM_NAMESPACE_PREFIXES)
+
 
 # --- what a cluster serves before anything is installed in it ---------------------------
 # kubernetes_manifest looks an object's kind up in the API at PLAN time (terraform-provider-kubernetes
@@ -578,13 +656,28 @@ def is_system_namespace(name: str) -> bool:
 # cluster (concepts/about-custom-compute-classes, how-to/ingress-configuration, how-to/managed-certs),
 # and the last two only when the cluster has the feature on (secret-manager/docs/sync-k8-secrets).
 KUBERNETES_BUILTIN_GROUPS = (
-    "", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
-    "apiregistration.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "admissionregistration.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "apiextensions.k8s.io",
+    "",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "apiregistration.k8s.io",
+    "storage.k8s.io",
+    "scheduling.k8s.io",
+    "admissionregistration.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "node.k8s.io",
+    "certificates.k8s.io",
+    "apiextensions.k8s.io",
 )
 GKE_BUILTIN_KINDS = (
-    (COMPUTE_CLASS_API, "ComputeClass"), (BACKEND_CONFIG_API, "BackendConfig"),
-    (FRONTEND_CONFIG_API, "FrontendConfig"), (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
+    (COMPUTE_CLASS_API, "ComputeClass"),
+    (BACKEND_CONFIG_API, "BackendConfig"),
+    (FRONTEND_CONFIG_API, "FrontendConfig"),
+    (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
 )
 CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
     "secret_manager_config": (SECRET_PROVIDER_CLASS_API, "SecretProviderClass"),
@@ -602,10 +695,14 @@ NODE_SERVICE_ACCOUNT_ROLE = "roles/container.defaultNodeServiceAccount"
 # Pods and Services (cloud.google.com/kubernetes-engine/docs/concepts/alias-ips). Privately used public
 # ranges are valid too but are refused here: they hide real internet addresses from the cluster.
 VALID_SUBNET_RANGES: tuple[str, ...] = (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",  # RFC 1918
     "100.64.0.0/10",  # RFC 6598 shared address space
     "192.0.0.0/24",  # RFC 6890 IETF protocol assignments
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",  # RFC 5737 documentation
+    "192.0.2.0/24",
+    "198.51.100.0/24",
+    "203.0.113.0/24",  # RFC 5737 documentation
     "192.88.99.0/24",  # former 6to4 relay anycast
     "198.18.0.0/15",  # RFC 2544 benchmarking
     "240.0.0.0/4",  # class E
@@ -737,8 +834,19 @@ REGION_ZONES: dict[str, tuple[str, ...]] = {
 # outbound data transfer; reads from a region, or from a dual-region in either of its regions, do not.
 GCS_MULTI_REGIONS: dict[str, tuple[str, ...]] = {
     "US": tuple(r for r in COMPUTE_ZONES if r.startswith("us-")),
-    "EU": ("europe-central2", "europe-north1", "europe-north2", "europe-southwest1", "europe-west1", "europe-west3",
-           "europe-west4", "europe-west8", "europe-west9", "europe-west10", "europe-west12"),
+    "EU": (
+        "europe-central2",
+        "europe-north1",
+        "europe-north2",
+        "europe-southwest1",
+        "europe-west1",
+        "europe-west3",
+        "europe-west4",
+        "europe-west8",
+        "europe-west9",
+        "europe-west10",
+        "europe-west12",
+    ),
     "ASIA": tuple(r for r in COMPUTE_ZONES if r.startswith("asia-")),
 }
 # Predefined dual-regions and their two regions.
@@ -756,12 +864,31 @@ GCS_CONFIGURABLE_DUAL_REGIONS: dict[str, tuple[str, ...]] = {
     "AU": ("australia-southeast1", "australia-southeast2"),
     "CA": ("northamerica-northeast1", "northamerica-northeast2"),
     "DE": ("europe-west3", "europe-west10"),
-    "EU": ("europe-central2", "europe-north1", "europe-southwest1", "europe-west1", "europe-west3", "europe-west4",
-           "europe-west8", "europe-west9", "europe-west10", "europe-west12"),
+    "EU": (
+        "europe-central2",
+        "europe-north1",
+        "europe-southwest1",
+        "europe-west1",
+        "europe-west3",
+        "europe-west4",
+        "europe-west8",
+        "europe-west9",
+        "europe-west10",
+        "europe-west12",
+    ),
     "IN": ("asia-south1", "asia-south2"),
     "IT": ("europe-west8", "europe-west12"),
-    "US": ("us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3",
-           "us-west4"),
+    "US": (
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-east5",
+        "us-south1",
+        "us-west1",
+        "us-west2",
+        "us-west3",
+        "us-west4",
+    ),
 }
 # "The EUROPE-NORTH1 and EUROPE-WEST4 dual-region pairing is only available as a predefined dual-region."
 GCS_PREDEFINED_ONLY_PAIRS: dict[frozenset[str], str] = {frozenset(GCS_DUAL_REGIONS["EUR4"]): "EUR4"}
@@ -829,8 +956,10 @@ def github_ref_principal_set(project_number: str, pool: str, ref: str) -> str:
 def github_ref_environment_principal_set(project_number: str, pool: str, ref: str, environment: str) -> str:
     """IAM member for workflow jobs of one git ref that run in one GitHub environment
     (so they passed that environment's protection rules); needs :data:`GITHUB_REF_ENV_MAPPING`."""
-    return (f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/"
-            f"{GITHUB_REF_ENV_ATTRIBUTE}/{ref}:{environment}")
+    return (
+        f"principalSet://iam.googleapis.com/{federation_pool_name(project_number, pool)}/"
+        f"{GITHUB_REF_ENV_ATTRIBUTE}/{ref}:{environment}"
+    )
 
 
 def object_name_suffix_condition(suffix: str) -> str:
@@ -884,9 +1013,12 @@ class ControllerOwnedField:
 AUTOSCALER_TARGET_DEFAULT_KIND = {"HorizontalPodAutoscaler": None, "ScaledObject": "Deployment"}
 KEDA_DEFAULT_MAX_REPLICAS = 100  # ScaledObject spec.maxReplicaCount default (same page)
 CONTROLLER_OWNED_FIELDS: tuple[ControllerOwnedField, ...] = (
-    ControllerOwnedField(("Deployment", "StatefulSet", "ReplicaSet"), ("spec", "replicas"),
-                         "the HorizontalPodAutoscaler (kube-controller-manager, through the scale subresource)",
-                         tuple(AUTOSCALER_TARGET_DEFAULT_KIND)),
+    ControllerOwnedField(
+        ("Deployment", "StatefulSet", "ReplicaSet"),
+        ("spec", "replicas"),
+        "the HorizontalPodAutoscaler (kube-controller-manager, through the scale subresource)",
+        tuple(AUTOSCALER_TARGET_DEFAULT_KIND),
+    ),
 )
 
 # --- flex-start (Dynamic Workload Scheduler) for Autopilot GPU Pods ----------------
@@ -976,8 +1108,12 @@ PUBSUB_PUBLISHER_ROLE = "roles/pubsub.publisher"
 # cluster's own project, where its service agent holds roles/container.serviceAgent, which includes
 # pubsub.topics.publish (github.com/darkbitio/gcp-iam-role-permissions roles/container.serviceAgent at
 # 8ab2a6ff8d7e977c4feb6b60a377883d45560050, 2026-08-22): no grant is needed.
-CLUSTER_NOTIFICATION_EVENTS = ("UPGRADE_AVAILABLE_EVENT", "UPGRADE_EVENT", "SECURITY_BULLETIN_EVENT",
-                               "UPGRADE_INFO_EVENT")
+CLUSTER_NOTIFICATION_EVENTS = (
+    "UPGRADE_AVAILABLE_EVENT",
+    "UPGRADE_EVENT",
+    "SECURITY_BULLETIN_EVENT",
+    "UPGRADE_INFO_EVENT",
+)
 DEFAULT_CLUSTER_NOTIFICATION_EVENTS = ("UPGRADE_AVAILABLE_EVENT", "UPGRADE_EVENT", "SECURITY_BULLETIN_EVENT")
 
 # Managed Service for Prometheus and GKE's metric packages (how-to/configure-metrics, how-to/dcgm-metrics,
@@ -986,8 +1122,22 @@ DEFAULT_CLUSTER_NOTIFICATION_EVENTS = ("UPGRADE_AVAILABLE_EVENT", "UPGRADE_EVENT
 # and billed per sample as Managed Service for Prometheus; the list replaces, it does not add. DCGM
 # installs NVIDIA's DCGM exporter on GPU nodes (Google-managed drivers) and sends DCGM_FI_* metrics to
 # Managed Service for Prometheus.
-MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "SCHEDULER", "CONTROLLER_MANAGER", "STORAGE", "HPA",
-                         "POD", "DAEMONSET", "DEPLOYMENT", "STATEFULSET", "KUBELET", "CADVISOR", "DCGM", "JOBSET")
+MONITORING_COMPONENTS = (
+    "SYSTEM_COMPONENTS",
+    "APISERVER",
+    "SCHEDULER",
+    "CONTROLLER_MANAGER",
+    "STORAGE",
+    "HPA",
+    "POD",
+    "DAEMONSET",
+    "DEPLOYMENT",
+    "STATEFULSET",
+    "KUBELET",
+    "CADVISOR",
+    "DCGM",
+    "JOBSET",
+)
 REQUIRED_MONITORING_COMPONENT = "SYSTEM_COMPONENTS"
 DEFAULT_MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "HPA", "DCGM")
 # NVIDIA DCGM fields (docs.nvidia.com/datacenter/dcgm/latest/dcgm-api/dcgm-api-field-ids.html): GPU
@@ -1012,8 +1162,10 @@ KUBERNETES_EVENTS_LOG = "events"
 JOB_FAILURE_REASONS = ("BackoffLimitExceeded", "DeadlineExceeded", "MaxFailedIndexesExceeded", "PodFailurePolicy")
 # A preempted Spot (or preemptible) VM is a Compute Engine system event (cloud.google.com/compute/docs/
 # instances/spot "Detect preemption"; google/skills cloud-logging-query-generation query_compute_engine.md).
-PREEMPTION_LOG_FILTER = ('resource.type="gce_instance" AND log_id("cloudaudit.googleapis.com/system_event") '
-                         'AND protoPayload.methodName="compute.instances.preempted"')
+PREEMPTION_LOG_FILTER = (
+    'resource.type="gce_instance" AND log_id("cloudaudit.googleapis.com/system_event") '
+    'AND protoPayload.methodName="compute.instances.preempted"'
+)
 # HTTPS load balancer latency as Cloud Monitoring names it in PromQL (cloud.google.com/monitoring/api/metrics_gcp
 # loadbalancing https/total_latencies; PromQL mapping of distribution metrics: .../promql/promql-mapping).
 LB_LATENCY_PROMQL_METRIC = "loadbalancing_googleapis_com:https_total_latencies_bucket"

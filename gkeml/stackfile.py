@@ -30,13 +30,23 @@ def read_stack(path: str | Path) -> dict[str, Any]:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ConfigError([ConfigProblem(str(path), 0, "", f"not valid JSON ({reason}){again}")]) from None
     if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(str(path), 1, "", f"expected a JSON object, got {type(data).__name__}{again}")])
+        raise ConfigError(
+            [ConfigProblem(str(path), 1, "", f"expected a JSON object, got {type(data).__name__}{again}")]
+        )
     for section in BLOCK_SECTIONS:
         types = data.get(section, {})
         bad = _not_blocks(types)
         if bad is not None:
-            raise ConfigError([ConfigProblem(str(path), 0, ".".join([section, *bad]),
-                                             f"not the {{type: {{name: {{...}}}}}} mapping cdktf writes{again}")])
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        str(path),
+                        0,
+                        ".".join([section, *bad]),
+                        f"not the {{type: {{name: {{...}}}}}} mapping cdktf writes{again}",
+                    )
+                ]
+            )
     return data
 
 

@@ -19,8 +19,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
 from gkeml import platform
 from gkeml.config import ConfigError, ConfigProblem, Environment
@@ -70,8 +70,10 @@ def output_problem(outdir: Path) -> str | None:
         return f"cannot be read ({exc.strerror or exc})"
     if empty or is_synth_output(outdir):
         return None
-    return (f"is not empty and not a previous synth output (no cdktf {MANIFEST}); synth replaces the whole "
-            "directory, so it refuses: name an empty or new directory (default: cdktf.out)")
+    return (
+        f"is not empty and not a previous synth output (no cdktf {MANIFEST}); synth replaces the whole "
+        "directory, so it refuses: name an empty or new directory (default: cdktf.out)"
+    )
 
 
 def synth_into(outdir: str | Path, write: Callable[[str], None], what: str = "--out") -> Path:
@@ -93,15 +95,21 @@ def synth_into(outdir: str | Path, write: Callable[[str], None], what: str = "--
         staging.rename(outdir)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
-        raise ConfigError([ConfigProblem(str(given), 0, what, f"cannot write the output: "
-                                                              f"{exc.strerror or exc} ({exc.filename or outdir})")]) from None
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(given), 0, what, f"cannot write the output: {exc.strerror or exc} ({exc.filename or outdir})"
+                )
+            ]
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return outdir
 
 
-def synth(envs: list[Environment], outdir: str | Path, progress: Callable[[str], None] = lambda _: None,
-          what: str = "--out") -> Path:
+def synth(
+    envs: list[Environment], outdir: str | Path, progress: Callable[[str], None] = lambda _: None, what: str = "--out"
+) -> Path:
     """Synthesize into ``outdir``, replacing it only on success (see :func:`synth_into`)."""
 
     def write(staging: str) -> None:
@@ -118,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     from gkeml.text import output_closed
 
     try:
-        return run(os.environ.get("GKEML_ENVIRONMENTS", "environments"), os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
-                   "CDKTF_OUTDIR", quiet=os.environ.get("GKEML_QUIET") == "1")
+        return run(
+            os.environ.get("GKEML_ENVIRONMENTS", "environments"),
+            os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
+            "CDKTF_OUTDIR",
+            quiet=os.environ.get("GKEML_QUIET") == "1",
+        )
     except BrokenPipeError:  # progress goes to stderr: `python main.py 2>&1 | head`
         return output_closed()
 
@@ -176,7 +188,7 @@ def stale_warning(outdir: str | Path, inputs: Iterable[str | Path] = ()) -> str 
     if not newer:
         return None
     more = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
-    return (f"warning: {outdir} is older than {newer[0]}{more}; it may not match the config: {SYNTH_AGAIN}")
+    return f"warning: {outdir} is older than {newer[0]}{more}; it may not match the config: {SYNTH_AGAIN}"
 
 
 def bootstrap_main() -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from gkeml.exitcodes import ExitCode
 
@@ -31,8 +33,6 @@ def output_closed() -> int:
         os.close(devnull)
     except (OSError, ValueError):  # stdout is not a real file (tests capture it)
         pass
-    try:
+    with contextlib.suppress(OSError, ValueError):  # stderr is gone too: the exit code says it
         print("gkeml: output closed early (broken pipe)", file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr is gone too: the exit code says it
-        pass
     return ExitCode.USAGE

@@ -296,7 +296,7 @@ def report(results: dict) -> tuple[str, dict]:
     for fw, data in results.items():
         series = data["series"]
 
-        def med(measurement: str, variant: str, metric: str) -> float | None:
+        def med(measurement: str, variant: str, metric: str, series: dict = series) -> float | None:
             s = series.get(measurement, {}).get(variant)
             return s.median(metric) if s else None
 
@@ -305,11 +305,23 @@ def report(results: dict) -> tuple[str, dict]:
                 continue
             for metric, unit in (("wall_s", "s"), ("cpu_s", "s cpu"), ("peak_mb", "MB peak")):
                 before = med(measurement, "before", metric)
-                after = med(measurement, "after", metric) if measurement != "synth_cold_cache" else med("synth", "after", metric)
+                after = (
+                    med(measurement, "after", metric)
+                    if measurement != "synth_cold_cache"
+                    else med("synth", "after", metric)
+                )
                 floor = med("floor", "after", metric)
                 compares = measurement != "make_test"  # a test run is not a synth: no floor ratio
                 ratio = f"{after / floor:.2f}x" if compares and after is not None and floor else ""
-                rows.append((fw, f"{LABELS[measurement]} [{unit}]", _fmt(before, series, measurement, "before"), _fmt(after, series, measurement, "after"), ratio))
+                rows.append(
+                    (
+                        fw,
+                        f"{LABELS[measurement]} [{unit}]",
+                        _fmt(before, series, measurement, "before"),
+                        _fmt(after, series, measurement, "after"),
+                        ratio,
+                    )
+                )
         verdicts[fw] = {}
         for metric in ("wall_s", "cpu_s"):
             synth, floor = med("synth", "after", metric), med("floor", "after", metric)
@@ -342,11 +354,21 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Example: make bench BENCH_ARGS='--runs 5 --with-tests'. Numbers are medians; "
         "'after / floor' divides the lazy-import value by the lazy floor of the same framework.",
     )
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement, median reported (default: %(default)s)")
-    parser.add_argument("--frameworks", default="cdktf,cdktn", help="comma-separated, from cdktf,cdktn (default: %(default)s)")
-    parser.add_argument("--with-tests", action="store_true", help="also time `make test` per framework, eager and lazy (takes minutes)")
-    parser.add_argument("--test-runs", type=int, default=1, help="runs of `make test` with --with-tests (default: %(default)s)")
-    parser.add_argument("--pytest-args", default="", help="PYTEST_ARGS passed to `make test` (default: the whole suite)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per measurement, median reported (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--frameworks", default="cdktf,cdktn", help="comma-separated, from cdktf,cdktn (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--with-tests", action="store_true", help="also time `make test` per framework, eager and lazy (takes minutes)"
+    )
+    parser.add_argument(
+        "--test-runs", type=int, default=1, help="runs of `make test` with --with-tests (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--pytest-args", default="", help="PYTEST_ARGS passed to `make test` (default: the whole suite)"
+    )
     parser.add_argument("--out", default="bench.json", help="JSON output file (default: %(default)s)")
     args = parser.parse_args(argv)
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -372,7 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
-        "machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+            "platform": platform.platform(),
+        },
         "runs": args.runs,
         "verdicts": verdicts,
         "frameworks": {
@@ -381,7 +408,10 @@ def main(argv: list[str] | None = None) -> int:
                 "collect_error": data["collect_error"],
                 "measurements": {
                     m: {
-                        v: {"median": {k: s.median(k) for k in ("wall_s", "cpu_s", "peak_mb")}, "runs": [asdict(r) for r in s.runs]}
+                        v: {
+                            "median": {k: s.median(k) for k in ("wall_s", "cpu_s", "peak_mb")},
+                            "runs": [asdict(r) for r in s.runs],
+                        }
                         for v, s in variants.items()
                     }
                     for m, variants in data["series"].items()

@@ -48,8 +48,9 @@ def command_problems(command: str) -> list[str]:
     if PIP_INSTALL.search(command) and "--require-hashes" not in command:
         problems.append(f"pip install without --require-hashes: {command.strip()}")
     if NPM_RESOLVING.search(command):
-        problems.append(f"npm resolves or runs packages outside the lock: {command.strip()}; "
-                        "use npm ci --ignore-scripts")
+        problems.append(
+            f"npm resolves or runs packages outside the lock: {command.strip()}; use npm ci --ignore-scripts"
+        )
     if NPM_CI.search(command) and "--ignore-scripts" not in command:
         problems.append(f"npm ci without --ignore-scripts: {command.strip()}")
     return problems
@@ -61,8 +62,12 @@ def make_commands(command: str) -> list[str]:
     words = shlex.split(command.split("make", 1)[1].split("&&")[0].split(";")[0])
     targets = [w for w in words if "=" not in w and not w.startswith("-")]
     variables = [w.split("=", 1)[0] + "=policy-check" for w in words if "=" in w and not w.startswith("-")]
-    result = subprocess.run(["make", "--no-print-directory", "-n", "-B", "-C", str(ROOT), *targets, *variables],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", "-C", str(ROOT), *targets, *variables],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if result.returncode != 0:
         return [f"__make_failed__ {result.stderr.strip()}"]
     return result.stdout.splitlines()

@@ -39,10 +39,7 @@ def synth_dir(tmp_path_factory, environments) -> Path:
 @pytest.fixture(scope="session")
 def stacks(synth_dir) -> dict[str, dict]:
     """Parsed cdk.tf.json of every synthesized stack, by stack name."""
-    return {
-        p.parent.name: json.loads(p.read_text())
-        for p in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
-    }
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))}
 
 
 def resources(stack: dict, rtype: str) -> list[dict]:

@@ -43,8 +43,11 @@ def gkeml(*args: str | Path) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def environments(tmp_path: Path, edits: dict[str, list[tuple[str, str]]] | None = None,
-                 names: tuple[str, ...] = ("lab", "stage", "live", "mini")) -> Path:
+def environments(
+    tmp_path: Path,
+    edits: dict[str, list[tuple[str, str]]] | None = None,
+    names: tuple[str, ...] = ("lab", "stage", "live", "mini"),
+) -> Path:
     """A copy of the fixture environments in ``tmp_path/environments``, with text edits per file
     (each old text must be there, so an edit cannot silently miss)."""
     directory = tmp_path / "environments"

@@ -14,7 +14,8 @@ re-read the CRDs and update it (``test_the_schemas_are_for_the_pinned_chart`` fa
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jsonschema
 
@@ -23,10 +24,15 @@ from gkeml.units import parse_quantity
 
 CHART_VERSION = "0.19.2"
 # metav1 names of these kinds (DNS subdomain) and resource.Quantity (apimachinery), as the CRDs spell them.
-NAME = {"type": "string", "maxLength": 253,
-        "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"}
-QUANTITY = {"anyOf": [{"type": "integer"}, {"type": "string"}],
-            "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"}
+NAME = {
+    "type": "string",
+    "maxLength": 253,
+    "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+}
+QUANTITY = {
+    "anyOf": [{"type": "integer"}, {"type": "string"}],
+    "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
+}
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 EFFECT = {"type": "string", "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"]}  # CEL on nodeTaints
 FAIR_SHARING = {"type": "object", "additionalProperties": False, "properties": {"weight": QUANTITY}}
@@ -37,52 +43,126 @@ def _object(properties: dict, required: tuple[str, ...] = ()) -> dict:
     return {"type": "object", "additionalProperties": False, "properties": properties, "required": list(required)}
 
 
-RESOURCE_GROUPS = {"type": "array", "maxItems": 16, "items": _object({
-    "coveredResources": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": "string"}},
-    "flavors": {"type": "array", "minItems": 1, "maxItems": 64, "items": _object({
-        "name": NAME,
-        "resources": {"type": "array", "minItems": 1, "maxItems": 64, "items": _object({
-            "name": {"type": "string"}, "nominalQuota": QUANTITY, "borrowingLimit": QUANTITY,
-            "lendingLimit": QUANTITY}, ("name", "nominalQuota"))},
-    }, ("name", "resources"))},
-}, ("coveredResources", "flavors"))}
-LABEL_SELECTOR = _object({
-    "matchLabels": STRING_MAP,
-    "matchExpressions": {"type": "array", "items": _object({
-        "key": {"type": "string"}, "operator": {"type": "string"},
-        "values": {"type": "array", "items": {"type": "string"}}}, ("key", "operator"))},
-})
+RESOURCE_GROUPS = {
+    "type": "array",
+    "maxItems": 16,
+    "items": _object(
+        {
+            "coveredResources": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": "string"}},
+            "flavors": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 64,
+                "items": _object(
+                    {
+                        "name": NAME,
+                        "resources": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 64,
+                            "items": _object(
+                                {
+                                    "name": {"type": "string"},
+                                    "nominalQuota": QUANTITY,
+                                    "borrowingLimit": QUANTITY,
+                                    "lendingLimit": QUANTITY,
+                                },
+                                ("name", "nominalQuota"),
+                            ),
+                        },
+                    },
+                    ("name", "resources"),
+                ),
+            },
+        },
+        ("coveredResources", "flavors"),
+    ),
+}
+LABEL_SELECTOR = _object(
+    {
+        "matchLabels": STRING_MAP,
+        "matchExpressions": {
+            "type": "array",
+            "items": _object(
+                {
+                    "key": {"type": "string"},
+                    "operator": {"type": "string"},
+                    "values": {"type": "array", "items": {"type": "string"}},
+                },
+                ("key", "operator"),
+            ),
+        },
+    }
+)
 POLICY = {"type": "string", "enum": ["MayStopSearch", "TryNextFlavor"]}
 
 SPECS: dict[str, dict] = {
-    "ResourceFlavor": _object({
-        "nodeLabels": {**STRING_MAP, "maxProperties": 8},
-        "nodeTaints": {"type": "array", "maxItems": 8, "items": _object({
-            "key": {"type": "string"}, "value": {"type": "string"}, "effect": EFFECT,
-            "timeAdded": {"type": "string"}}, ("effect", "key"))},
-        "tolerations": {"type": "array", "maxItems": 8, "items": _object({
-            "key": {"type": "string"}, "operator": {"type": "string", "enum": ["Equal", "Exists"]},
-            "value": {"type": "string"}, "effect": EFFECT, "tolerationSeconds": {"type": "integer"}})},
-        "topologyName": NAME,
-    }),
+    "ResourceFlavor": _object(
+        {
+            "nodeLabels": {**STRING_MAP, "maxProperties": 8},
+            "nodeTaints": {
+                "type": "array",
+                "maxItems": 8,
+                "items": _object(
+                    {
+                        "key": {"type": "string"},
+                        "value": {"type": "string"},
+                        "effect": EFFECT,
+                        "timeAdded": {"type": "string"},
+                    },
+                    ("effect", "key"),
+                ),
+            },
+            "tolerations": {
+                "type": "array",
+                "maxItems": 8,
+                "items": _object(
+                    {
+                        "key": {"type": "string"},
+                        "operator": {"type": "string", "enum": ["Equal", "Exists"]},
+                        "value": {"type": "string"},
+                        "effect": EFFECT,
+                        "tolerationSeconds": {"type": "integer"},
+                    }
+                ),
+            },
+            "topologyName": NAME,
+        }
+    ),
     "Cohort": _object({"parentName": NAME, "resourceGroups": RESOURCE_GROUPS, "fairSharing": FAIR_SHARING}),
-    "ClusterQueue": _object({
-        "cohortName": NAME,
-        "namespaceSelector": LABEL_SELECTOR,
-        "queueingStrategy": {"type": "string", "enum": ["StrictFIFO", "BestEffortFIFO"]},
-        "resourceGroups": RESOURCE_GROUPS,
-        "flavorFungibility": _object({"whenCanBorrow": POLICY, "whenCanPreempt": POLICY, "preference": {
-            "type": "string", "enum": ["BorrowingOverPreemption", "PreemptionOverBorrowing"]}}),
-        "preemption": _object({
-            "reclaimWithinCohort": {"type": "string", "enum": ["Never", "LowerPriority", "Any"]},
-            "withinClusterQueue": {"type": "string", "enum": ["Never", "LowerPriority", "LowerOrNewerEqualPriority"]},
-            "borrowWithinCohort": _object({"policy": {"type": "string", "enum": ["Never", "LowerPriority"]},
-                                           "maxPriorityThreshold": {"type": "integer"}}),
-        }),
-        "fairSharing": FAIR_SHARING,
-        "stopPolicy": STOP_POLICY,
-        # admissionChecksStrategy, admissionScope, concurrentAdmissionPolicy: in the CRD, not written by gkeml
-    }),
+    "ClusterQueue": _object(
+        {
+            "cohortName": NAME,
+            "namespaceSelector": LABEL_SELECTOR,
+            "queueingStrategy": {"type": "string", "enum": ["StrictFIFO", "BestEffortFIFO"]},
+            "resourceGroups": RESOURCE_GROUPS,
+            "flavorFungibility": _object(
+                {
+                    "whenCanBorrow": POLICY,
+                    "whenCanPreempt": POLICY,
+                    "preference": {"type": "string", "enum": ["BorrowingOverPreemption", "PreemptionOverBorrowing"]},
+                }
+            ),
+            "preemption": _object(
+                {
+                    "reclaimWithinCohort": {"type": "string", "enum": ["Never", "LowerPriority", "Any"]},
+                    "withinClusterQueue": {
+                        "type": "string",
+                        "enum": ["Never", "LowerPriority", "LowerOrNewerEqualPriority"],
+                    },
+                    "borrowWithinCohort": _object(
+                        {
+                            "policy": {"type": "string", "enum": ["Never", "LowerPriority"]},
+                            "maxPriorityThreshold": {"type": "integer"},
+                        }
+                    ),
+                }
+            ),
+            "fairSharing": FAIR_SHARING,
+            "stopPolicy": STOP_POLICY,
+            # admissionChecksStrategy, admissionScope, concurrentAdmissionPolicy: in the CRD, not written by gkeml
+        }
+    ),
     "LocalQueue": _object({"clusterQueue": NAME, "stopPolicy": STOP_POLICY, "fairSharing": FAIR_SHARING}),
 }
 SCOPE = {"ResourceFlavor": "Cluster", "Cohort": "Cluster", "ClusterQueue": "Cluster", "LocalQueue": "Namespaced"}
@@ -93,11 +173,15 @@ def schema(kind: str) -> dict:
     metadata = {"name": NAME, "labels": STRING_MAP, "annotations": STRING_MAP}
     if SCOPE[kind] == "Namespaced":
         metadata["namespace"] = NAME
-    return _object({
-        "apiVersion": {"const": platform.KUEUE_API}, "kind": {"const": kind},
-        "metadata": _object(metadata, ("name", "namespace") if SCOPE[kind] == "Namespaced" else ("name",)),
-        "spec": SPECS[kind],
-    }, ("apiVersion", "kind", "metadata"))
+    return _object(
+        {
+            "apiVersion": {"const": platform.KUEUE_API},
+            "kind": {"const": kind},
+            "metadata": _object(metadata, ("name", "namespace") if SCOPE[kind] == "Namespaced" else ("name",)),
+            "spec": SPECS[kind],
+        },
+        ("apiVersion", "kind", "metadata"),
+    )
 
 
 def _rule_problems(obj: dict) -> Iterator[str]:
@@ -128,11 +212,14 @@ def _rule_problems(obj: dict) -> Iterator[str]:
                 if "borrowingLimit" in resource and not spec.get("cohortName") and obj["kind"] == "ClusterQueue":
                     yield f"{where}.resources[{k}].borrowingLimit: must be nil when cohort is empty"
                 if "lendingLimit" in resource and parse_quantity(resource["lendingLimit"]) > parse_quantity(
-                        resource["nominalQuota"]):
+                    resource["nominalQuota"]
+                ):
                     yield f"{where}.resources[{k}].lendingLimit: must be less than or equal to the nominalQuota"
     preemption = spec.get("preemption") or {}
-    if preemption.get("reclaimWithinCohort", "Never") == "Never" and (
-            preemption.get("borrowWithinCohort") or {}).get("policy", "Never") != "Never":
+    if (
+        preemption.get("reclaimWithinCohort", "Never") == "Never"
+        and (preemption.get("borrowWithinCohort") or {}).get("policy", "Never") != "Never"
+    ):
         yield "preemption: reclaimWithinCohort=Never and borrowWithinCohort.Policy!=Never"
 
 

@@ -14,9 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import BOOTSTRAP, ENVIRONMENTS, ROOT, resources
-
 
 VARIANT = """\
 name: qa
@@ -95,8 +93,10 @@ def test_a_shared_bucket_is_granted_to_each_environment_for_its_own_objects_only
         stack = synthesized[f"bootstrap-{env}"]
         if env == "stage":
             assert resources(stack, "google_storage_bucket") == []  # lab's bootstrap creates it
-        own = (f"resource.name.startsWith('projects/_/buckets/fx-shared-tfstate/objects/gkeml/{env}/') || "
-               f"resource.name.startsWith('projects/_/buckets/fx-shared-tfstate/objects/gkeml/{env}-k8s/')")
+        own = (
+            f"resource.name.startsWith('projects/_/buckets/fx-shared-tfstate/objects/gkeml/{env}/') || "
+            f"resource.name.startsWith('projects/_/buckets/fx-shared-tfstate/objects/gkeml/{env}-k8s/')"
+        )
         other = "stage" if env == "lab" else "lab"
         for grant in resources(stack, "google_storage_bucket_iam_member"):
             assert grant["bucket"] == "fx-shared-tfstate"
@@ -202,8 +202,10 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
         project_grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == PLAN]
         # read-only predefined roles (viewers, readers, reviewers), one custom role of two reads, no secret accessor
         (custom,) = resources(stack, "google_project_iam_custom_role")
-        assert (custom["role_id"], sorted(custom["permissions"])) == (PLAN_READER_ROLE_ID,
-                                                                      sorted(PLAN_READER_PERMISSIONS))
+        assert (custom["role_id"], sorted(custom["permissions"])) == (
+            PLAN_READER_ROLE_ID,
+            sorted(PLAN_READER_PERMISSIONS),
+        )
         assert all(p.rsplit(".", 1)[1] == "get" for p in PLAN_READER_PERMISSIONS)
         custom_ref = "${google_project_iam_custom_role.plan-reader.name}"
         assert {g["role"] for g in project_grants} == set(PLAN_ROLES) | {custom_ref}, name
@@ -214,7 +216,8 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
         bucket = {g["role"]: g for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == PLAN}
         assert set(bucket) == {"roles/storage.objectViewer", "roles/storage.objectUser"}, name
         assert bucket["roles/storage.objectUser"]["condition"]["expression"].endswith(
-            "resource.name.endsWith('.tflock')")
+            "resource.name.endsWith('.tflock')"
+        )
 
 
 def test_no_service_account_key_anywhere(synthesized):
@@ -234,16 +237,21 @@ def test_keyless_ci_accounts_per_environment_and_the_image_pusher_holds_no_proje
 def test_image_pusher_only_for_jobs_of_the_default_branch(synthesized):
     pool = "principalSet://iam.googleapis.com/projects/200000000101/locations/global/workloadIdentityPools/github"
     assert impersonators(synthesized["bootstrap-lab"])["${google_service_account.ci-push.name}"] == (
-        pool + "/attribute.ref/refs/heads/main")
+        pool + "/attribute.ref/refs/heads/main"
+    )
 
 
 def test_budget_roles_on_the_billing_account_only_when_the_file_names_one(synthesized):
     from gkeml.iam.identities import DEPLOY_BILLING_ROLES, PLAN_BILLING_ROLES
 
-    grants = {(g["member"], g["role"]): g["billing_account_id"]
-              for g in resources(synthesized["bootstrap-lab"], "google_billing_account_iam_member")}
-    assert grants == {**{(DEPLOY, role): "0A1B2C-3D4E5F-6A7B8C" for role in DEPLOY_BILLING_ROLES},
-                      **{(PLAN, role): "0A1B2C-3D4E5F-6A7B8C" for role in PLAN_BILLING_ROLES}}
+    grants = {
+        (g["member"], g["role"]): g["billing_account_id"]
+        for g in resources(synthesized["bootstrap-lab"], "google_billing_account_iam_member")
+    }
+    assert grants == {
+        **{(DEPLOY, role): "0A1B2C-3D4E5F-6A7B8C" for role in DEPLOY_BILLING_ROLES},
+        **{(PLAN, role): "0A1B2C-3D4E5F-6A7B8C" for role in PLAN_BILLING_ROLES},
+    }
     assert not resources(synthesized["bootstrap-qa"], "google_billing_account_iam_member")
 
 
@@ -262,14 +270,24 @@ def test_deploy_identity_has_no_primitive_role_and_iam_admin_only_for_listed_rol
 
 def test_apis_are_enabled_and_never_disabled_on_destroy(dev):
     services = {s["service"]: s for s in resources(dev, "google_project_service")}
-    assert {"iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com",
-            "container.googleapis.com", "storage.googleapis.com"} <= set(services)
+    assert {
+        "iam.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "sts.googleapis.com",
+        "container.googleapis.com",
+        "storage.googleapis.com",
+    } <= set(services)
     assert all(s["disable_on_destroy"] is False for s in services.values())
 
 
 def test_outputs_name_what_github_needs(dev):
-    assert set(dev["output"]) == {"workload_identity_provider", "plan_service_account", "deploy_service_account",
-                                  "push_service_account", "state_bucket"}
+    assert set(dev["output"]) == {
+        "workload_identity_provider",
+        "plan_service_account",
+        "deploy_service_account",
+        "push_service_account",
+        "state_bucket",
+    }
     assert dev["output"]["workload_identity_provider"]["value"] == (
         "${google_iam_workload_identity_pool_provider.github-provider.name}"
     )
@@ -289,33 +307,59 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 GH = "github: {repository: acme/x, repository_id: 11, repository_owner_id: 22"
 
 
-@pytest.mark.parametrize(("change", "field", "line", "fragment"), [
-    ("github: {repository: acme, repository_id: 11, repository_owner_id: 22}", "github.repository", 4, "owner/name"),
-    # the IDs are required: a name alone can be re-registered by someone else
-    ("github: {repository: acme/x, repository_id: 11}", "github.repository_owner_id", 4, "required"),
-    ("github: {repository: acme/x, repository_id: acme, repository_owner_id: 22}", "github.repository_id", 4,
-     "gh api repos/OWNER/REPO"),
-    (GH + ", token: abc}", "github.token", 4, "allowed: repository, repository_id"),
-    (GH + ", deploy_ref: main}", "github.deploy_ref", 4, "refs/heads/main"),
-    (GH + ", deploy_environment: 'a:b'}", "github.deploy_environment", 4, "environment"),
-    (GH + "}\nci: {plan_service_account: gkeml-ci}", "ci.plan_service_account", 5,
-     "its own account ID"),
-    (GH + "}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
-    (GH + "}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
-     "ci.grantable_roles[1]", 6, "primitive role that can do anything"),
-    (GH + "}\nci:\n  grantable_roles: [roles/iam.serviceAccountTokenCreator]",
-     "ci.grantable_roles[0]", 6, "mint access tokens"),
-    (GH + "}\nci:\n  grantable_roles: [roles/storage.objectAdmin]",
-     "ci.grantable_roles[0]", 6, "CI may grant only: roles/container.defaultNodeServiceAccount"),
-    (GH + "}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6,
-     "roles/logging.logWriter"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "line", "fragment"),
+    [
+        (
+            "github: {repository: acme, repository_id: 11, repository_owner_id: 22}",
+            "github.repository",
+            4,
+            "owner/name",
+        ),
+        # the IDs are required: a name alone can be re-registered by someone else
+        ("github: {repository: acme/x, repository_id: 11}", "github.repository_owner_id", 4, "required"),
+        (
+            "github: {repository: acme/x, repository_id: acme, repository_owner_id: 22}",
+            "github.repository_id",
+            4,
+            "gh api repos/OWNER/REPO",
+        ),
+        (GH + ", token: abc}", "github.token", 4, "allowed: repository, repository_id"),
+        (GH + ", deploy_ref: main}", "github.deploy_ref", 4, "refs/heads/main"),
+        (GH + ", deploy_environment: 'a:b'}", "github.deploy_environment", 4, "environment"),
+        (GH + "}\nci: {plan_service_account: gkeml-ci}", "ci.plan_service_account", 5, "its own account ID"),
+        (GH + "}\nci: {pool: gcp-github}", "ci.pool", 5, "reserves"),
+        (
+            GH + "}\nci:\n  grantable_roles: [roles/logging.logWriter, roles/owner]",
+            "ci.grantable_roles[1]",
+            6,
+            "primitive role that can do anything",
+        ),
+        (
+            GH + "}\nci:\n  grantable_roles: [roles/iam.serviceAccountTokenCreator]",
+            "ci.grantable_roles[0]",
+            6,
+            "mint access tokens",
+        ),
+        (
+            GH + "}\nci:\n  grantable_roles: [roles/storage.objectAdmin]",
+            "ci.grantable_roles[0]",
+            6,
+            "CI may grant only: roles/container.defaultNodeServiceAccount",
+        ),
+        (GH + "}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6, "roles/logging.logWriter"),
+    ],
+)
 def test_config_errors_name_file_line_and_field(tmp_path, change, field, line, fragment):
     from gkeml.config import ConfigError
     from gkeml.config.bootstrap import load_bootstrap
 
-    path = write(tmp_path, "dev", 'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
-                                  "state: {bucket: acme-ml-tfstate}\n" + change + "\n")
+    path = write(
+        tmp_path,
+        "dev",
+        'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
+        "state: {bucket: acme-ml-tfstate}\n" + change + "\n",
+    )
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path)
     (problem,) = err.value.problems
@@ -324,17 +368,27 @@ def test_config_errors_name_file_line_and_field(tmp_path, change, field, line, f
     assert len(str(problem).splitlines()) == 1
 
 
-@pytest.mark.parametrize(("location", "fragment"), [
-    ("us-centrl1", "unknown location 'us-centrl1' (did you mean 'US-CENTRAL1'?); use a region such as the project's, "
-                   "a dual-region (ASIA1, EUR4, EUR5, EUR7, EUR8, NAM4) or a multi-region (US, EU, ASIA)"),
-    ("CA", "unknown location 'CA'"),  # a configurable dual-region's code: the state bucket takes no data_locations
-])
+@pytest.mark.parametrize(
+    ("location", "fragment"),
+    [
+        (
+            "us-centrl1",
+            "unknown location 'us-centrl1' (did you mean 'US-CENTRAL1'?); use a region such as the project's, "
+            "a dual-region (ASIA1, EUR4, EUR5, EUR7, EUR8, NAM4) or a multi-region (US, EU, ASIA)",
+        ),
+        ("CA", "unknown location 'CA'"),  # a configurable dual-region's code: the state bucket takes no data_locations
+    ],
+)
 def test_an_unknown_state_bucket_location_is_refused(tmp_path, location, fragment):
     from gkeml.config import ConfigError
     from gkeml.config.bootstrap import load_bootstrap
 
-    path = write(tmp_path, "dev", 'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
-                                  f"state: {{bucket: acme-ml-tfstate, location: {location}}}\n{GH}}}\n")
+    path = write(
+        tmp_path,
+        "dev",
+        'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
+        f"state: {{bucket: acme-ml-tfstate, location: {location}}}\n{GH}}}\n",
+    )
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path)
     (problem,) = err.value.problems
@@ -348,7 +402,10 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
     from gkeml.config import ConfigError
     from gkeml.config.bootstrap import load_bootstrap
 
-    path = write(tmp_path, "lab", """\
+    path = write(
+        tmp_path,
+        "lab",
+        """\
         name: lab
         project: {id: fx-lab-ml, number: "200000000101", region: us-central1}
         state:
@@ -358,7 +415,8 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
           grantable_roles: [roles/container.defaultNodeServiceAccount]
           push_service_account: images-ci
         billing_account: 0A1B2C-3D4E5F-000000
-        """)
+        """,
+    )
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path, environments["lab"])
     found = {p.field: p for p in err.value.problems}
@@ -408,31 +466,54 @@ def test_every_ci_role_is_explained_in_the_docs():
 
 # --- state layouts that let one environment's CI reach another's state ---------------------------
 
+
 def _boot(tmp_path: Path, name: str, project: str, number: str, state: str) -> Path:
-    return write(tmp_path, name, f"""\
+    return write(
+        tmp_path,
+        name,
+        f"""\
         name: {name}
         project: {{id: {project}, number: "{number}", region: us-central1}}
         state:
           {state}
         github: {{repository: acme/x, repository_id: 11, repository_owner_id: 22}}
-        """)
+        """,
+    )
 
 
-@pytest.mark.parametrize(("layout", "culprit", "field", "fragment"), [
-    # one bucket for both, in a's project: a's deploy identity (storage.admin there) reaches b's state
-    ({"a": "bucket: shared-tf", "b": "bucket: shared-tf\n          create: false"}, "a", "state.bucket",
-     "holds the state of b too and lives in project acme-a-ml, where the deploy identity of a holds "
-     "roles/storage.admin"),
-    # b keeps its own bucket, but in a's project
-    ({"a": "bucket: a-tf", "b": "bucket: b-tf\n          project: acme-a-ml"}, "b", "state.project",
-     "project acme-a-ml is where a deploys"),
-    # a shared bucket (safely in its own project) that no bootstrap file creates
-    ({"a": "bucket: shared-tf\n          project: acme-state\n          create: false",
-      "b": "bucket: shared-tf\n          project: acme-state\n          create: false"}, "a", "state.create",
-     "is created by 0 bootstrap files"),
-])
-def test_unsafe_state_layouts_are_refused_with_file_line_and_why(tmp_path, monkeypatch, capsys, layout, culprit,
-                                                                 field, fragment):
+@pytest.mark.parametrize(
+    ("layout", "culprit", "field", "fragment"),
+    [
+        # one bucket for both, in a's project: a's deploy identity (storage.admin there) reaches b's state
+        (
+            {"a": "bucket: shared-tf", "b": "bucket: shared-tf\n          create: false"},
+            "a",
+            "state.bucket",
+            "holds the state of b too and lives in project acme-a-ml, where the deploy identity of a holds "
+            "roles/storage.admin",
+        ),
+        # b keeps its own bucket, but in a's project
+        (
+            {"a": "bucket: a-tf", "b": "bucket: b-tf\n          project: acme-a-ml"},
+            "b",
+            "state.project",
+            "project acme-a-ml is where a deploys",
+        ),
+        # a shared bucket (safely in its own project) that no bootstrap file creates
+        (
+            {
+                "a": "bucket: shared-tf\n          project: acme-state\n          create: false",
+                "b": "bucket: shared-tf\n          project: acme-state\n          create: false",
+            },
+            "a",
+            "state.create",
+            "is created by 0 bootstrap files",
+        ),
+    ],
+)
+def test_unsafe_state_layouts_are_refused_with_file_line_and_why(
+    tmp_path, monkeypatch, capsys, layout, culprit, field, fragment
+):
     from gkeml.config import ConfigError
     from gkeml.stacks.bootstrap import load_all
     from gkeml.synth import bootstrap_main as main
@@ -460,7 +541,13 @@ def test_safe_layouts_pass(tmp_path):
 
     _boot(tmp_path, "a", "acme-a-ml", "300000001", "bucket: a-tf")
     _boot(tmp_path, "b", "acme-b-ml", "300000002", "bucket: shared-tf\n          project: acme-state")
-    _boot(tmp_path, "c", "acme-c-ml", "300000003", "bucket: shared-tf\n          project: acme-state\n          create: false")
+    _boot(
+        tmp_path,
+        "c",
+        "acme-c-ml",
+        "300000003",
+        "bucket: shared-tf\n          project: acme-state\n          create: false",
+    )
     assert [b.name for b in load_all(tmp_path, tmp_path / "none")] == ["a", "b", "c"]
 
 

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-
 from conftest import ENVIRONMENTS
+
 from gkeml.checkov import CHECKOV, SKIPS, CheckovError, run_checkov
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def gkeml(*args: str) -> subprocess.CompletedProcess:
     """The real command line, run from the repository root."""
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
 
 pytestmark = pytest.mark.skipif(not CHECKOV.exists(), reason="checkov venv missing: make .venv-checkov/.stamp")
 
@@ -38,7 +39,9 @@ def report(synth_dir):
 
 def test_no_failed_checks_outside_the_skip_list(report):
     assert report.passed > 100 and not report.parsing_errors
-    unexpected = sorted({(r.check, r.stack, r.resource, r.name) for r in report.failed if r.check not in OPEN_IN_CONSTRUCTS})
+    unexpected = sorted(
+        {(r.check, r.stack, r.resource, r.name) for r in report.failed if r.check not in OPEN_IN_CONSTRUCTS}
+    )
     assert not unexpected, f"new checkov failures: {unexpected}"
     fixed = set(OPEN_IN_CONSTRUCTS) - {r.check for r in report.failed}
     assert not fixed, f"fixed in the constructs, drop from OPEN_IN_CONSTRUCTS: {sorted(fixed)}"
@@ -53,12 +56,26 @@ def test_every_skip_has_a_reason_and_is_still_needed(report):
 def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(report, environments, tmp_path):
     # CKV_GCP_20 is skipped only where the IP endpoint is off; a cluster with one must still fail it.
     assert {r.stack for r in report.skipped if r.check == "CKV_GCP_20"} == {
-        e.name for e in environments.values() if not e.cluster.public_endpoint}
+        e.name for e in environments.values() if not e.cluster.public_endpoint
+    }
     stack = tmp_path / "stacks" / "open"
     stack.mkdir(parents=True)
-    stack.joinpath("cdk.tf.json").write_text(json.dumps({"resource": {"google_container_cluster": {"c": {
-        "name": "c", "location": "us-central1", "enable_autopilot": True,
-        "control_plane_endpoints_config": {"ip_endpoints_config": {"enabled": True}}}}}}))
+    stack.joinpath("cdk.tf.json").write_text(
+        json.dumps(
+            {
+                "resource": {
+                    "google_container_cluster": {
+                        "c": {
+                            "name": "c",
+                            "location": "us-central1",
+                            "enable_autopilot": True,
+                            "control_plane_endpoints_config": {"ip_endpoints_config": {"enabled": True}},
+                        }
+                    }
+                }
+            }
+        )
+    )
     result = run_checkov(tmp_path)
     assert "CKV_GCP_20" in {r.check for r in result.failed}
     assert "CKV_GCP_20" not in {r.check for r in result.skipped}
@@ -70,10 +87,14 @@ def test_required_version_and_moved_blocks_no_longer_hide_a_stack_from_checkov(t
     without them, in which every resource keeps its line."""
     stack = tmp_path / "stacks" / "pinned"
     stack.mkdir(parents=True)
-    text = json.dumps({
-        "moved": [{"from": "google_storage_bucket.old", "to": "google_storage_bucket.b"}],
-        "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}},
-        "terraform": {"backend": {"gcs": {"bucket": "x"}}, "required_version": ">= 1.11"}}, indent=2)
+    text = json.dumps(
+        {
+            "moved": [{"from": "google_storage_bucket.old", "to": "google_storage_bucket.b"}],
+            "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}},
+            "terraform": {"backend": {"gcs": {"bucket": "x"}}, "required_version": ">= 1.11"},
+        },
+        indent=2,
+    )
     stack.joinpath("cdk.tf.json").write_text(text)
     result = run_checkov(tmp_path)
     assert not result.parsing_errors and result.failed  # the unlogged, unversioned bucket is checked and fails
@@ -88,13 +109,20 @@ def test_parse_error_fails_the_gate_although_checkov_exits_0(tmp_path):
     stack.mkdir(parents=True)
     stack.joinpath("cdk.tf.json").write_text("{}")
     fake = tmp_path / "checkov"  # a checkov that parsed nothing, as the real one does on a file it cannot read
-    fake.write_text("#!/bin/sh\necho '{\"summary\": {\"passed\": 0, \"failed\": 0, \"parsing_errors\": 1, "
-                    "\"checkov_version\": \"3.3.30\"}, \"results\": {}}'\n")
+    fake.write_text(
+        '#!/bin/sh\necho \'{"summary": {"passed": 0, "failed": 0, "parsing_errors": 1, '
+        '"checkov_version": "3.3.30"}, "results": {}}\'\n'
+    )
     fake.chmod(0o755)
     result = run_checkov(tmp_path, checkov=fake)
     assert result.failed == [] and result.parsing_errors and not result.ok
-    run = subprocess.run([sys.executable, "-m", "gkeml.cli", "check", "--synth-dir", str(tmp_path), "--format", "json"],
-                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "GKEML_CHECKOV": str(fake)})
+    run = subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", "check", "--synth-dir", str(tmp_path), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GKEML_CHECKOV": str(fake)},
+    )
     assert run.returncode == 1 and json.loads(run.stdout)["checkov"]["parsing_errors"], run.stderr
 
 

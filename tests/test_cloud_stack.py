@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import DEV, ENV_NAMES, ENVIRONMENTS, MINIMAL, PROD, ROOT, STAGING, resources
 
-from conftest import DEV, ENVIRONMENTS, ENV_NAMES, MINIMAL, PROD, ROOT, STAGING, resources
 from gkeml import platform
-from gkeml.manifests import ksa_annotations
 from gkeml.environments import parse_environment
+from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
 
 pytestmark = pytest.mark.synth
@@ -41,8 +41,14 @@ def test_cluster_is_regional_autopilot_with_private_nodes_and_dns_endpoint(stack
     assert c["resource_labels"]["gkeml-env"] == env
     assert c["master_auth"]["client_certificate_config"]["issue_client_certificate"] is False
     # fields the google provider refuses together with enable_autopilot (ConflictsWith)
-    for refused in ("enable_intranode_visibility", "enable_shielded_nodes", "network_policy", "node_pool",
-                    "remove_default_node_pool", "default_max_pods_per_node"):
+    for refused in (
+        "enable_intranode_visibility",
+        "enable_shielded_nodes",
+        "network_policy",
+        "node_pool",
+        "remove_default_node_pool",
+        "default_max_pods_per_node",
+    ):
         assert refused not in c, refused
     assert "enabled" not in c["cluster_autoscaling"] and "resource_limits" not in c["cluster_autoscaling"]
     assert "enabled" not in c.get("binary_authorization", {})
@@ -81,8 +87,7 @@ def test_nodes_run_as_a_dedicated_least_privilege_service_account(stacks, env):
     assert c["cluster_autoscaling"]["auto_provisioning_defaults"]["service_account"].startswith(
         "${google_service_account."
     )
-    roles = {m["role"] for m in resources(stacks[env], "google_project_iam_member")
-             if "cluster_nodes" in m["member"]}
+    roles = {m["role"] for m in resources(stacks[env], "google_project_iam_member") if "cluster_nodes" in m["member"]}
     assert roles == {platform.NODE_SERVICE_ACCOUNT_ROLE}
 
 
@@ -95,7 +100,9 @@ def test_network_subnet_ranges_private_google_access_and_nat(stacks, environment
     assert subnet["ip_cidr_range"] == str(net.subnet_cidr)
     assert subnet["private_ip_google_access"] is True
     assert {r["range_name"]: r["ip_cidr_range"] for r in subnet["secondary_ip_range"]} == {
-        "pods": str(net.pods_cidr), "services": str(net.services_cidr)}
+        "pods": str(net.pods_cidr),
+        "services": str(net.services_cidr),
+    }
     assert subnet["log_config"]["metadata"] == "INCLUDE_ALL_METADATA"
     (nat,) = resources(stacks[env], "google_compute_router_nat")
     assert nat["source_subnetwork_ip_ranges_to_nat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
@@ -106,8 +113,13 @@ def test_network_subnet_ranges_private_google_access_and_nat(stacks, environment
 def test_project_services_are_never_disabled_on_destroy(stacks, env):
     services = resources(stacks[env], "google_project_service")
     names = {s["service"] for s in services}
-    assert {"container.googleapis.com", "compute.googleapis.com", "iam.googleapis.com",
-            "storage.googleapis.com", "secretmanager.googleapis.com"} <= names
+    assert {
+        "container.googleapis.com",
+        "compute.googleapis.com",
+        "iam.googleapis.com",
+        "storage.googleapis.com",
+        "secretmanager.googleapis.com",
+    } <= names
     assert all(s["disable_on_destroy"] is False for s in services)
 
 
@@ -127,7 +139,8 @@ def test_buckets_are_private_uniform_and_protected_by_purpose(stacks, environmen
     assert buckets["datasets"]["versioning"]["enabled"] is True
     assert buckets["checkpoints"]["versioning"]["enabled"] is False
     assert buckets["checkpoints"]["soft_delete_policy"]["retention_duration_seconds"] == (
-        7 * 86400 if environments[env].tier == "prod" else 0)  # prod: recoverable for days
+        7 * 86400 if environments[env].tier == "prod" else 0
+    )  # prod: recoverable for days
     assert buckets["artifacts"]["soft_delete_policy"]["retention_duration_seconds"] == 30 * 86400
     assert {"action": {"type": "Delete"}, "condition": {"age": 30}} in buckets["checkpoints"]["lifecycle_rule"]
 
@@ -145,8 +158,9 @@ def test_buckets_are_where_the_file_puts_them(stacks, environments, env):
 
 
 def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
-    (artifacts,) = [b for b in resources(stacks[PROD], "google_storage_bucket")
-                    if b["labels"]["purpose"] == "artifacts"]
+    (artifacts,) = [
+        b for b in resources(stacks[PROD], "google_storage_bucket") if b["labels"]["purpose"] == "artifacts"
+    ]
     # google 6.50 (cdktf) takes a number, google 8.x (cdktn) a string: same seconds either way.
     assert int(artifacts["retention_policy"]["retention_period"]) == 30 * 86400
     # GCS refuses versioning together with a retention policy
@@ -155,19 +169,27 @@ def test_retention_policy_in_prod_matches_the_framework_schema(stacks):
 
 
 def _principal(env, ns, ksa):
-    return (f"principal://iam.googleapis.com/projects/{env.project.number}/locations/global/"
-            f"workloadIdentityPools/{env.project.id}.svc.id.goog/subject/ns/{ns}/sa/{ksa}")
+    return (
+        f"principal://iam.googleapis.com/projects/{env.project.number}/locations/global/"
+        f"workloadIdentityPools/{env.project.id}.svc.id.goog/subject/ns/{ns}/sa/{ksa}"
+    )
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_workload_identity_principal_members_are_exact(stacks, environments, env):
     e = environments[env]
     trainer = _principal(e, "research", "trainer")
-    assert trainer == ("principal://iam.googleapis.com/projects/" + e.project.number
-                       + "/locations/global/workloadIdentityPools/" + e.project.id
-                       + ".svc.id.goog/subject/ns/research/sa/trainer")
-    grants = {(g["bucket"].split(".")[1], g["role"], g["member"])
-              for g in resources(stacks[env], "google_storage_bucket_iam_member")}
+    assert trainer == (
+        "principal://iam.googleapis.com/projects/"
+        + e.project.number
+        + "/locations/global/workloadIdentityPools/"
+        + e.project.id
+        + ".svc.id.goog/subject/ns/research/sa/trainer"
+    )
+    grants = {
+        (g["bucket"].split(".")[1], g["role"], g["member"])
+        for g in resources(stacks[env], "google_storage_bucket_iam_member")
+    }
     by_role = {(role, member) for _, role, member in grants}
     assert ("roles/storage.objectViewer", trainer) in by_role
     assert ("roles/storage.objectUser", trainer) in by_role
@@ -184,7 +206,10 @@ def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environ
     for g in resources(stack, "google_storage_bucket_iam_member"):
         key = g["bucket"].split(".")[1]
         if bucket_ids[key] == Names.of(e).access_log_bucket:
-            assert (g["role"], g["member"]) == ("roles/storage.objectCreator", "group:cloud-storage-analytics@google.com")
+            assert (g["role"], g["member"]) == (
+                "roles/storage.objectCreator",
+                "group:cloud-storage-analytics@google.com",
+            )
             continue
         actual.add((bucket_ids[key], g["role"], g["member"]))
     expected = set()
@@ -206,7 +231,8 @@ def test_classic_identity_has_a_gsa_the_ksa_may_impersonate(stacks, environments
     assert wiu["role"] == "roles/iam.workloadIdentityUser"
     assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/wandb-launch-serviceaccount-wandb]"
     assert ksa_annotations(Names.of(e), e.identity("launch-agent")) == {
-        "iam.gke.io/gcp-service-account": f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"}
+        "iam.gke.io/gcp-service-account": f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"
+    }
     assert gsa["project"] == e.project.id
 
 
@@ -216,8 +242,12 @@ def test_no_project_wide_storage_or_primitive_roles_and_no_keys(stacks, env):
     for m in resources(stack, "google_project_iam_member"):
         assert not m["role"].startswith("roles/storage."), m
         assert m["role"] not in ("roles/owner", "roles/editor", "roles/viewer"), m
-    for forbidden in ("google_service_account_key", "google_project_iam_binding", "google_project_iam_policy",
-                      "google_secret_manager_secret_version"):
+    for forbidden in (
+        "google_service_account_key",
+        "google_project_iam_binding",
+        "google_project_iam_policy",
+        "google_secret_manager_secret_version",
+    ):
         assert forbidden not in stack.get("resource", {})
 
 
@@ -229,7 +259,8 @@ def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments
     certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
     assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
     assert {n: c["managed"]["domains"] for n, c in certs.items()} == {
-        names.certificate(ep.name, h): [h] for ep in e.endpoints for h in ep.certificate_hosts}
+        names.certificate(ep.name, h): [h] for ep in e.endpoints for h in ep.certificate_hosts
+    }
     assert all(a["address_type"] == "EXTERNAL" for a in ips.values())
 
 
@@ -237,8 +268,9 @@ def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments
 def test_gcs_backend_per_stack_and_outputs_for_the_in_cluster_layer(stacks, environments, env):
     stack = stacks[env]
     assert stack["terraform"]["backend"]["gcs"] == {"bucket": environments[env].state.bucket, "prefix": f"gkeml/{env}"}
-    assert {"cluster_name", "cluster_location", "cluster_dns_endpoint", "static_ips", "certificates",
-            "buckets"} <= set(stack["output"])
+    assert {"cluster_name", "cluster_location", "cluster_dns_endpoint", "static_ips", "certificates", "buckets"} <= set(
+        stack["output"]
+    )
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -318,14 +350,17 @@ def test_an_environment_without_a_policy_says_so(environments, tmp_path):
     assert "binary_authorization" not in c
 
 
-@pytest.mark.parametrize(("image", "pattern", "admitted"), [
-    ("us-docker.pkg.dev/p/serving/chat:1", "us-docker.pkg.dev/p/**", True),
-    ("us-docker.pkg.dev/p/serving/chat:1", "us-docker.pkg.dev/p/*", False),  # * stays in one path segment
-    ("us-docker.pkg.dev/p/chat:1", "us-docker.pkg.dev/p/*", True),
-    ("us-docker.pkg.dev/other/chat:1", "us-docker.pkg.dev/p/**", False),
-    ("wandb/launch-agent:0.17.3", "docker.io/wandb/launch-agent*", True),  # Docker Hub short names
-    ("nginx:1.27", "docker.io/library/nginx*", True),
-])
+@pytest.mark.parametrize(
+    ("image", "pattern", "admitted"),
+    [
+        ("us-docker.pkg.dev/p/serving/chat:1", "us-docker.pkg.dev/p/**", True),
+        ("us-docker.pkg.dev/p/serving/chat:1", "us-docker.pkg.dev/p/*", False),  # * stays in one path segment
+        ("us-docker.pkg.dev/p/chat:1", "us-docker.pkg.dev/p/*", True),
+        ("us-docker.pkg.dev/other/chat:1", "us-docker.pkg.dev/p/**", False),
+        ("wandb/launch-agent:0.17.3", "docker.io/wandb/launch-agent*", True),  # Docker Hub short names
+        ("nginx:1.27", "docker.io/library/nginx*", True),
+    ],
+)
 def test_admission_patterns_match_as_binary_authorization_documents(image, pattern, admitted):
     assert platform.image_matches(image, pattern) is admitted
 
@@ -338,7 +373,7 @@ def test_every_stack_declares_the_terraform_version_it_is_written_for(stacks, bo
 
     for name, stack in {**stacks, **bootstrap_stacks}.items():
         assert stack["terraform"]["required_version"] == f">= {platform.TERRAFORM_MIN_VERSION}", name
-    assert TARGET_VERSIONS == {"terraform": f">={platform.TERRAFORM_MIN_VERSION}"}
+    assert {"terraform": f">={platform.TERRAFORM_MIN_VERSION}"} == TARGET_VERSIONS
     assert json.loads((ROOT / "cdktf.json").read_text())["targetVersions"] == TARGET_VERSIONS
     assert ".".join(map(str, _min_terraform())) == platform.TERRAFORM_MIN_VERSION
     assert platform.TERRAFORM_MIN_VERSION == "1.11.0"  # ephemeral resources and write-only arguments

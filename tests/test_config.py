@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import ENV_NAMES, ENVIRONMENTS, MINIMAL, ROOT
+
 from gkeml.config import ConfigError
-from gkeml.environments import load_environment, load_environments
 from gkeml.config.schema import environment_schema
+from gkeml.environments import load_environment, load_environments
 
 DEV = (ENVIRONMENTS / "lab.yaml").read_text()
 
@@ -39,14 +39,16 @@ def test_default_environments_load(environments):
 def test_unknown_key_names_file_line_and_allowed_keys(tmp_path):
     msg = error_for(tmp_path, "  region: us-central1\n", "  region: us-central1\n  zone: us-central1-a\n")
     line = line_of(DEV, "region: us-central1") + 1
-    assert msg == (f"{tmp_path}/lab.yaml:{line}: project.zone: unknown key 'zone'; "
-                   "allowed: id, number, region, labels")
+    assert msg == (f"{tmp_path}/lab.yaml:{line}: project.zone: unknown key 'zone'; allowed: id, number, region, labels")
 
 
 def test_wrong_type_is_not_coerced(tmp_path):
-    msg = error_for(tmp_path, "public_endpoint: true", "public_endpoint: \"yes\"")
-    assert re.fullmatch(rf".*/lab\.yaml:{line_of(DEV, 'public_endpoint')}: cluster\.public_endpoint: "
-                        r"Input should be a valid boolean \(got 'yes'\)", msg)
+    msg = error_for(tmp_path, "public_endpoint: true", 'public_endpoint: "yes"')
+    assert re.fullmatch(
+        rf".*/lab\.yaml:{line_of(DEV, 'public_endpoint')}: cluster\.public_endpoint: "
+        r"Input should be a valid boolean \(got 'yes'\)",
+        msg,
+    )
 
 
 def test_wrong_type_in_a_list_item(tmp_path):
@@ -75,8 +77,15 @@ def test_public_ranges_are_rejected(tmp_path):
     assert "network.subnet_cidr: 8.8.0.0/20 is a public range; use RFC 1918 space" in msg
 
 
-@pytest.mark.parametrize("cidr,why", [("0.0.0.0/20", "'this' network"), ("127.0.0.0/20", "loopback"),
-                                      ("169.254.0.0/20", "link-local"), ("224.0.0.0/20", "multicast")])
+@pytest.mark.parametrize(
+    "cidr,why",
+    [
+        ("0.0.0.0/20", "'this' network"),
+        ("127.0.0.0/20", "loopback"),
+        ("169.254.0.0/20", "link-local"),
+        ("224.0.0.0/20", "multicast"),
+    ],
+)
 def test_ranges_a_vpc_cannot_use_are_refused(tmp_path, cidr, why):
     msg = error_for(tmp_path, "subnet_cidr: 10.10.0.0/20", f"subnet_cidr: {cidr}")
     assert f"network.subnet_cidr: {cidr} overlaps" in msg and why in msg
@@ -99,8 +108,10 @@ def test_project_number_must_be_digits(tmp_path):
 
 def test_invalid_bucket_name(tmp_path):
     msg = error_for(tmp_path, "  - name: datasets\n", "  - name: Data_Sets\n")
-    assert (f"lab.yaml:{line_of(DEV, '- name: datasets')}: buckets[0].name: 'Data_Sets' is not allowed; use "
-            "lowercase letters, digits and '-', starting with a letter, at most 30 characters") in msg
+    assert (
+        f"lab.yaml:{line_of(DEV, '- name: datasets')}: buckets[0].name: 'Data_Sets' is not allowed; use "
+        "lowercase letters, digits and '-', starting with a letter, at most 30 characters"
+    ) in msg
 
 
 def test_bucket_name_with_google_is_rejected(tmp_path):
@@ -109,22 +120,27 @@ def test_bucket_name_with_google_is_rejected(tmp_path):
 
 
 def test_invalid_kubernetes_service_account_name(tmp_path):
-    msg = error_for(tmp_path, "  - name: chat\n    namespace: serving\n",
-                    "  - name: chat\n    namespace: serving\n    service_account: Chat_SA\n")
+    msg = error_for(
+        tmp_path,
+        "  - name: chat\n    namespace: serving\n",
+        "  - name: chat\n    namespace: serving\n    service_account: Chat_SA\n",
+    )
     assert "identities[2].service_account: 'Chat_SA' is not allowed; use lowercase letters" in msg
 
 
 def test_google_service_account_id_too_long(tmp_path):
     msg = error_for(tmp_path, "  - name: launch-agent\n", "  - name: launch-agent-for-research-q\n")
-    assert ("identities[1].name: service account id 'lab-launch-agent-for-research-q' must be 6-30 chars" in msg)
+    assert "identities[1].name: service account id 'lab-launch-agent-for-research-q' must be 6-30 chars" in msg
     # the same run also reports the reference the rename broke
     assert "launch.identity: unknown identity 'launch-agent'" in msg
 
 
 def test_unknown_reference(tmp_path):
     msg = error_for(tmp_path, "reads: [datasets]", "reads: [datasetz]")
-    assert (f"lab.yaml:{line_of(DEV, 'reads: [datasets]')}: identities[0].reads[0]: unknown bucket 'datasetz' "
-            "(did you mean 'datasets'?); defined: datasets, checkpoints, artifacts") in msg
+    assert (
+        f"lab.yaml:{line_of(DEV, 'reads: [datasets]')}: identities[0].reads[0]: unknown bucket 'datasetz' "
+        "(did you mean 'datasets'?); defined: datasets, checkpoints, artifacts"
+    ) in msg
 
 
 def test_project_wide_storage_role_is_refused(tmp_path):
@@ -138,7 +154,9 @@ def test_primitive_role_is_refused(tmp_path):
 
 
 def test_disallowed_gpu_count_points_at_the_field(tmp_path):
-    msg = error_for(tmp_path, "    compute_class: l4-spot-first", "    gpu: nvidia-l4\n    gpu_count: 3\n    spot: true\n#")
+    msg = error_for(
+        tmp_path, "    compute_class: l4-spot-first", "    gpu: nvidia-l4\n    gpu_count: 3\n    spot: true\n#"
+    )
     assert "inference[0].gpu_count: 3 is not allowed for nvidia-l4; allowed: 1, 2, 4, 8" in msg
 
 
@@ -147,7 +165,9 @@ def test_prod_rules_are_enforced(tmp_path):
     (tmp_path / "prod.yaml").write_text(prod)
     with pytest.raises(ConfigError) as info:
         load_environment(tmp_path / "prod.yaml")
-    assert f"prod.yaml:{line_of(prod, 'RAPID')}: cluster.release_channel: RAPID is not allowed in prod" in str(info.value)
+    assert f"prod.yaml:{line_of(prod, 'RAPID')}: cluster.release_channel: RAPID is not allowed in prod" in str(
+        info.value
+    )
 
 
 def test_name_must_match_the_file(tmp_path):
@@ -172,8 +192,11 @@ def test_all_files_are_checked_and_every_problem_reported(tmp_path):
 
 def test_tier_defaults(environments):
     dev, staging, prod = (environments[n] for n in ENV_NAMES)
-    assert (dev.cluster.deletion_protection, staging.cluster.deletion_protection, prod.cluster.deletion_protection) \
-        == (False, True, True)
+    assert (dev.cluster.deletion_protection, staging.cluster.deletion_protection, prod.cluster.deletion_protection) == (
+        False,
+        True,
+        True,
+    )
     assert prod.cluster.release_channel == "STABLE" and not prod.cluster.public_endpoint
     assert all(b.force_destroy is False for b in prod.buckets)
 
@@ -194,15 +217,18 @@ def test_committed_json_schema_is_current_and_accepts_the_defaults():
 def test_committed_config_reference_is_current():
     from gkeml.config.reference import reference
 
-    assert (ROOT / "docs" / "config-reference.md").read_text() == reference() + "\n", \
+    assert (ROOT / "docs" / "config-reference.md").read_text() == reference() + "\n", (
         "run `python -m gkeml.config.reference > docs/config-reference.md`"
+    )
 
 
 def test_environment_name_too_long_for_the_node_service_account(tmp_path):
     name = "development-environment-x"
     msg = error_for(tmp_path, "name: lab\n", f"name: {name}\n", name=name)
-    assert (f"{name}.yaml:{line_of(DEV, 'name: lab')}: name: node service account id '{name}-gke-nodes' is longer than 30 characters; "
-            "use an environment name of at most 20") in msg
+    assert (
+        f"{name}.yaml:{line_of(DEV, 'name: lab')}: name: node service account id '{name}-gke-nodes' is longer than 30 characters; "
+        "use an environment name of at most 20"
+    ) in msg
 
 
 # --- regions, zones and bucket locations, against platform's dated lists ----------------------
@@ -210,24 +236,33 @@ def test_environment_name_too_long_for_the_node_service_account(tmp_path):
 ZONES_OF_US_CENTRAL1 = "zones of us-central1 (as of {}): us-central1-a, us-central1-b, us-central1-c, us-central1-f"
 
 
-@pytest.mark.parametrize(("zone", "what"), [
-    ("us-east1-b", "zone 'us-east1-b' is in region us-east1, not us-central1"),
-    ("us-central1-e", "unknown zone 'us-central1-e'"),
-    ("us-central1", "unknown zone 'us-central1'"),
-])
+@pytest.mark.parametrize(
+    ("zone", "what"),
+    [
+        ("us-east1-b", "zone 'us-east1-b' is in region us-east1, not us-central1"),
+        ("us-central1-e", "unknown zone 'us-central1-e'"),
+        ("us-central1", "unknown zone 'us-central1'"),
+    ],
+)
 def test_a_zone_outside_the_region_is_refused_with_the_regions_zones(tmp_path, zone, what):
     from gkeml import platform
 
-    msg = error_for(tmp_path, "  public_endpoint: true\n", f"  public_endpoint: true\n  zones: [us-central1-a, {zone}]\n")
+    msg = error_for(
+        tmp_path, "  public_endpoint: true\n", f"  public_endpoint: true\n  zones: [us-central1-a, {zone}]\n"
+    )
     line = line_of(DEV, "public_endpoint: true") + 1
-    assert msg == (f"{tmp_path}/lab.yaml:{line}: cluster.zones[1]: {what}; "
-                   + ZONES_OF_US_CENTRAL1.format(platform.ZONES_CHECKED_ON))
+    assert msg == (
+        f"{tmp_path}/lab.yaml:{line}: cluster.zones[1]: {what}; "
+        + ZONES_OF_US_CENTRAL1.format(platform.ZONES_CHECKED_ON)
+    )
 
 
 def test_an_unknown_region_is_refused_with_a_suggestion(tmp_path):
     msg = error_for(tmp_path, "  region: us-central1\n", "  region: us-centrl1\n")
-    assert msg.startswith(f"{tmp_path}/lab.yaml:{line_of(DEV, 'region: us-central1')}: project.region: unknown region "
-                          "'us-centrl1' (did you mean 'us-central1'?); regions (as of ")
+    assert msg.startswith(
+        f"{tmp_path}/lab.yaml:{line_of(DEV, 'region: us-central1')}: project.region: unknown region "
+        "'us-centrl1' (did you mean 'us-central1'?); regions (as of "
+    )
     assert "africa-south1, asia-east1," in msg
 
 
@@ -256,27 +291,57 @@ def test_a_bucket_in_the_region_or_a_dual_or_multi_region_holding_it_is_accepted
     assert load_environment(path).buckets[0].location == location
 
 
-@pytest.mark.parametrize(("lines", "field", "fragment"), [
-    ("    location: MOON\n", "location", "unknown location 'MOON'; allowed here: US-CENTRAL1 (the default: remove "
-                                         "the key), NAM4, US, US with data_locations [us-central1, one of us-east1,"),
-    ("    location: US-CENTRL1\n", "location", "unknown location 'US-CENTRL1' (did you mean 'US-CENTRAL1'?)"),
-    ("    location: CA\n", "location", "CA is a configurable dual-region: list two of its regions in data_locations"),
-    # where the cluster's Pods read it, every byte would cross regions
-    ("    location: EUROPE-WEST4\n", "location", "EUROPE-WEST4 keeps its data in europe-west4, not in the cluster's "
-                                                 "region us-central1: every read through GCS FUSE would cross regions"),
-    ("    location: EUR4\n", "location", "EUR4 keeps its data in europe-north1, europe-west4, not in"),
-    ("    location: EU\n", "location", "use US-CENTRAL1 (the default: remove the key), NAM4, US, US with"),
-    ("    location: US\n    data_locations: [us-east1, us-east4]\n", "location",
-     "US keeps its data in us-east1, us-east4, not in the cluster's region us-central1"),
-    ("    location: NAM4\n    data_locations: [us-central1, us-east4]\n", "location",
-     "NAM4 is no configurable dual-region, which data_locations needs"),
-    ("    location: US\n    data_locations: [us-central1, europe-west4]\n", "data_locations[1]",
-     "'europe-west4' is not a region of the configurable dual-region US; its regions: us-central1, us-east1,"),
-    ("    location: US\n    data_locations: [us-central1]\n", "data_locations",
-     "a dual-region is two different regions, not us-central1"),
-    ("    location: US\n    data_locations: [us-central1, US-CENTRAL1]\n", "data_locations",
-     "a dual-region is two different regions"),
-])
+@pytest.mark.parametrize(
+    ("lines", "field", "fragment"),
+    [
+        (
+            "    location: MOON\n",
+            "location",
+            "unknown location 'MOON'; allowed here: US-CENTRAL1 (the default: remove "
+            "the key), NAM4, US, US with data_locations [us-central1, one of us-east1,",
+        ),
+        ("    location: US-CENTRL1\n", "location", "unknown location 'US-CENTRL1' (did you mean 'US-CENTRAL1'?)"),
+        (
+            "    location: CA\n",
+            "location",
+            "CA is a configurable dual-region: list two of its regions in data_locations",
+        ),
+        # where the cluster's Pods read it, every byte would cross regions
+        (
+            "    location: EUROPE-WEST4\n",
+            "location",
+            "EUROPE-WEST4 keeps its data in europe-west4, not in the cluster's "
+            "region us-central1: every read through GCS FUSE would cross regions",
+        ),
+        ("    location: EUR4\n", "location", "EUR4 keeps its data in europe-north1, europe-west4, not in"),
+        ("    location: EU\n", "location", "use US-CENTRAL1 (the default: remove the key), NAM4, US, US with"),
+        (
+            "    location: US\n    data_locations: [us-east1, us-east4]\n",
+            "location",
+            "US keeps its data in us-east1, us-east4, not in the cluster's region us-central1",
+        ),
+        (
+            "    location: NAM4\n    data_locations: [us-central1, us-east4]\n",
+            "location",
+            "NAM4 is no configurable dual-region, which data_locations needs",
+        ),
+        (
+            "    location: US\n    data_locations: [us-central1, europe-west4]\n",
+            "data_locations[1]",
+            "'europe-west4' is not a region of the configurable dual-region US; its regions: us-central1, us-east1,",
+        ),
+        (
+            "    location: US\n    data_locations: [us-central1]\n",
+            "data_locations",
+            "a dual-region is two different regions, not us-central1",
+        ),
+        (
+            "    location: US\n    data_locations: [us-central1, US-CENTRAL1]\n",
+            "data_locations",
+            "a dual-region is two different regions",
+        ),
+    ],
+)
 def test_a_bucket_location_that_is_unknown_or_away_from_the_cluster_is_refused(tmp_path, lines, field, fragment):
     msg = error_for(tmp_path, "    purpose: datasets\n", _with_location(lines))
     line = line_of(DEV, "purpose: datasets") + 1 + (field != "location")
@@ -288,12 +353,16 @@ def test_a_bucket_location_that_is_unknown_or_away_from_the_cluster_is_refused(t
 def test_a_pair_offered_only_as_a_predefined_dual_region_names_it(tmp_path):
     mini = (ENVIRONMENTS / f"{MINIMAL}.yaml").read_text()  # in europe-west4
     path = tmp_path / f"{MINIMAL}.yaml"
-    path.write_text(mini + "buckets:\n  - name: data\n    purpose: datasets\n    location: EU\n"
-                           "    data_locations: [europe-north1, europe-west4]\n")
+    path.write_text(
+        mini + "buckets:\n  - name: data\n    purpose: datasets\n    location: EU\n"
+        "    data_locations: [europe-north1, europe-west4]\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_environment(path)
-    assert str(info.value) == (f"{path}:{len(mini.splitlines()) + 5}: buckets[0].data_locations: Cloud Storage offers "
-                               "this pair only as the predefined dual-region EUR4; set location: EUR4 and remove "
-                               "data_locations")
+    assert str(info.value) == (
+        f"{path}:{len(mini.splitlines()) + 5}: buckets[0].data_locations: Cloud Storage offers "
+        "this pair only as the predefined dual-region EUR4; set location: EUR4 and remove "
+        "data_locations"
+    )
     path.write_text(mini + "buckets:\n  - name: data\n    purpose: datasets\n    location: eur4\n")
     assert load_environment(path).buckets[0].location == "eur4"

@@ -24,10 +24,10 @@ import pytest
 import yaml
 
 from gkeml import platform
-from gkeml.config import Environment, parse
-from gkeml.environments import parse_environment
+from gkeml.config import Environment
 from gkeml.cost import CostError, estimate, load_prices, render_delta
 from gkeml.cost.estimate import autopilot_requests
+from gkeml.environments import parse_environment
 
 ROUND_PRICES = {
     "region": "us-central1",
@@ -120,21 +120,32 @@ def prices(price_file):
 
 
 def test_steady_dense_cpu_service_is_cheaper_on_standard(prices):
-    env = make_env(inference=[service("api", cpu="2", memory="8Gi",
-                                      autoscaling={"min_replicas": 2, "max_replicas": 10})])
+    env = make_env(
+        inference=[service("api", cpu="2", memory="8Gi", autoscaling={"min_replicas": 2, "max_replicas": 10})]
+    )
     item = estimate(env, prices).item("inference/api")
     # Pod: 2 x 0.04 + 8 x 0.005 + 1 x 0.0001 = 0.1201 /h; 24 h/day = 730 h/month
-    assert item.autopilot.low == pytest.approx(2 * 0.1201 * 730)   # 175.346
+    assert item.autopilot.low == pytest.approx(2 * 0.1201 * 730)  # 175.346
     assert item.autopilot.high == pytest.approx(10 * 0.1201 * 730)  # 876.73
     # e2-standard-8 holds min(7.71 // 2, 27.94 // 8) = 3 Pods: 2 replicas -> 1 node, 10 -> ceil(10/3) = 4 nodes
-    assert item.standard.low == pytest.approx(1 * 0.20 * 730)   # 146.00
+    assert item.standard.low == pytest.approx(1 * 0.20 * 730)  # 146.00
     assert item.standard.high == pytest.approx(4 * 0.20 * 730)  # 584.00
     assert "3 Pods/node" in item.standard_basis
 
 
 def test_small_intermittent_spot_service_is_cheaper_on_autopilot(prices):
-    env = make_env(inference=[service("batch", cpu="500m", memory="1Gi", spot=True, hours_per_day=6,
-                                      autoscaling={"min_replicas": 1, "max_replicas": 1})])
+    env = make_env(
+        inference=[
+            service(
+                "batch",
+                cpu="500m",
+                memory="1Gi",
+                spot=True,
+                hours_per_day=6,
+                autoscaling={"min_replicas": 1, "max_replicas": 1},
+            )
+        ]
+    )
     item = estimate(env, prices).item("inference/batch")
     hours = 6 * 730 / 24  # 182.5 h/month
     # Spot Pod: 0.5 x 0.012 + 1 x 0.0015 + 1 x 0.0001 = 0.0076 /h
@@ -145,8 +156,13 @@ def test_small_intermittent_spot_service_is_cheaper_on_autopilot(prices):
 
 
 def test_gpu_training_is_billed_per_node_with_the_autopilot_premium(prices):
-    env = make_env(training=[training("finetune", gpu="nvidia-l4", gpu_count=1, cpu="4", memory="16Gi",
-                                      hours_per_day=8, days_per_month=20)])
+    env = make_env(
+        training=[
+            training(
+                "finetune", gpu="nvidia-l4", gpu_count=1, cpu="4", memory="16Gi", hours_per_day=8, days_per_month=20
+            )
+        ]
+    )
     item = estimate(env, prices).item("training/finetune")
     hours = 8 * 20  # 160 h/month
     # g2-standard-8 (8 vCPU, 32 GiB) fits 4 vCPU / 16 GiB; premium 1 x 0.10 + 8 x 0.002 + 32 x 0.0005 = 0.132 /h
@@ -156,8 +172,21 @@ def test_gpu_training_is_billed_per_node_with_the_autopilot_premium(prices):
 
 
 def test_multi_node_spot_gpu_training(prices):
-    env = make_env(training=[training("sweep", gpu="nvidia-l4", gpu_count=4, nodes=2, cpu="40", memory="160Gi",
-                                      spot=True, hours_per_day=10, days_per_month=4)])
+    env = make_env(
+        training=[
+            training(
+                "sweep",
+                gpu="nvidia-l4",
+                gpu_count=4,
+                nodes=2,
+                cpu="40",
+                memory="160Gi",
+                spot=True,
+                hours_per_day=10,
+                days_per_month=4,
+            )
+        ]
+    )
     item = estimate(env, prices).item("training/sweep")
     hours = 10 * 4  # 40 h/month per node
     # g2-standard-48 Spot 1.50 /h; Spot premium 4 x 0.03 + 48 x 0.0006 + 192 x 0.00015 = 0.1776 /h; 2 nodes
@@ -186,8 +215,13 @@ def test_buckets_and_endpoints(prices):
             {"name": "datasets", "purpose": "datasets", "expected_size_gib": 500},
             {"name": "archive", "purpose": "artifacts", "storage_class": "ARCHIVE", "expected_size_gib": 1000},
             {"name": "shared", "purpose": "artifacts", "location": "US", "expected_size_gib": 100},
-            {"name": "paired", "purpose": "checkpoints", "location": "US", "data_locations": ["us-central1", "us-east4"],
-             "expected_size_gib": 100},
+            {
+                "name": "paired",
+                "purpose": "checkpoints",
+                "location": "US",
+                "data_locations": ["us-central1", "us-east4"],
+                "expected_size_gib": 100,
+            },
         ],
         endpoints=[{"name": n, "host": f"{n}.example.com"} for n in ("a", "b", "c")],
     )
@@ -223,10 +257,13 @@ def test_total_is_the_sum_of_the_items(prices):
 
 
 def test_environment_outside_the_table_region_is_warned(prices):
-    env = parse_environment(yaml.safe_dump(env_dict(project={"id": "acme-ml-eu", "number": "104857600999",
-                                                             "region": "europe-west4"})), "eu.yaml")
-    assert ("prices are for us-central1, the environment is in europe-west4; pass a table for that region with "
-            "--prices") in estimate(env, prices).warnings
+    env = parse_environment(
+        yaml.safe_dump(env_dict(project={"id": "acme-ml-eu", "number": "104857600999", "region": "europe-west4"})),
+        "eu.yaml",
+    )
+    assert (
+        "prices are for us-central1, the environment is in europe-west4; pass a table for that region with --prices"
+    ) in estimate(env, prices).warnings
 
 
 def test_autopilot_raises_requests_to_the_class_ratio_and_rejects_too_large():
@@ -300,17 +337,22 @@ def write_env(directory: Path, **sections) -> Path:
 
 def test_cost_command_json_and_table(tmp_path, price_file):
     envs = tmp_path / "environments"
-    write_env(envs, inference=[service("api", cpu="2", memory="8Gi",
-                                       autoscaling={"min_replicas": 2, "max_replicas": 10})])
-    code, out, _ = run_cli(["cost", "dev", "--environments", str(envs), "--prices", str(price_file),
-                            "--format", "json"], cwd=tmp_path)
+    write_env(
+        envs, inference=[service("api", cpu="2", memory="8Gi", autoscaling={"min_replicas": 2, "max_replicas": 10})]
+    )
+    code, out, _ = run_cli(
+        ["cost", "dev", "--environments", str(envs), "--prices", str(price_file), "--format", "json"], cwd=tmp_path
+    )
     assert code == 0
     data = json.loads(out)
     api = next(i for i in data["items"] if i["item"] == "inference/api")
     assert api["autopilot"] == {"min": 175.35, "max": 876.73}
     assert data["total"]["autopilot"] == {"min": 175.35, "max": 876.73}
-    assert data["prices"] == {"region": "us-central1", "date": "2026-11-28",
-                              "source": "https://cloud.google.com/kubernetes-engine/pricing"}
+    assert data["prices"] == {
+        "region": "us-central1",
+        "date": "2026-11-28",
+        "source": "https://cloud.google.com/kubernetes-engine/pricing",
+    }
     code, out, _ = run_cli(["cost", "dev", "--environments", str(envs), "--prices", str(price_file)], cwd=tmp_path)
     assert code == 0
     total = next(line for line in out.splitlines() if line.startswith("TOTAL")).split()
@@ -335,15 +377,18 @@ def test_help_explains_options():
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                   cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True, capture_output=True
+    )
 
 
 @pytest.fixture()
 def repo(tmp_path) -> Path:
     git(tmp_path, "init", "-q", "-b", "main")
-    write_env(tmp_path / "environments", inference=[
-        service("api", cpu="2", memory="8Gi", autoscaling={"min_replicas": 2, "max_replicas": 10})])
+    write_env(
+        tmp_path / "environments",
+        inference=[service("api", cpu="2", memory="8Gi", autoscaling={"min_replicas": 2, "max_replicas": 10})],
+    )
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-q", "-m", "base")
     return tmp_path
@@ -351,9 +396,13 @@ def repo(tmp_path) -> Path:
 
 def test_against_prints_the_monthly_delta_as_markdown(repo, price_file):
     # the change: api moves to Spot and a 4 h/day GPU training budget is added
-    write_env(repo / "environments", inference=[
-        service("api", cpu="2", memory="8Gi", spot=True, autoscaling={"min_replicas": 2, "max_replicas": 10})],
-        training=[training("eval", gpu="nvidia-l4", cpu="4", memory="16Gi", hours_per_day=4, days_per_month=10)])
+    write_env(
+        repo / "environments",
+        inference=[
+            service("api", cpu="2", memory="8Gi", spot=True, autoscaling={"min_replicas": 2, "max_replicas": 10})
+        ],
+        training=[training("eval", gpu="nvidia-l4", cpu="4", memory="16Gi", hours_per_day=4, days_per_month=10)],
+    )
     code, out, _ = run_cli(["cost", "dev", "--against", "main", "--prices", str(price_file)], cwd=repo)
     assert code == 0
     # api before: 0.1201 /h x 730 x 2..10 = 175.35 .. 876.73
@@ -380,7 +429,8 @@ def test_against_unknown_ref_or_broken_old_file_is_a_usage_error(repo, price_fil
     code, _, err = run_cli(["cost", "dev", "--against", "no-such-branch"], cwd=repo)
     assert code == 2 and "'no-such-branch' is not a commit, branch or tag" in err
     (repo / "environments" / "dev.yaml").write_text(
-        (repo / "environments" / "dev.yaml").read_text().replace("min_replicas: 2", "min_replicas: 0"))
+        (repo / "environments" / "dev.yaml").read_text().replace("min_replicas: 2", "min_replicas: 0")
+    )
     git(repo, "commit", "-q", "-am", "broken")
     write_env(repo / "environments")
     code, _, err = run_cli(["cost", "dev", "--against", "HEAD", "--prices", str(price_file)], cwd=repo)

@@ -7,16 +7,20 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import DEV, PROD, ROOT
+
 from gkeml.diagram import render
 from gkeml.naming import Names
 
-NODE = re.compile(r'^(?P<id>[A-Za-z][A-Za-z0-9_]*)(?P<open>\[\("|\{\{"|\(\["|\[/"|\[\["|\[")(?P<label>[^"]*)'
-                  r'(?P<close>"\)\]|"\}\}|"\]\)|"/\]|"\]\]|"\])$')
+NODE = re.compile(
+    r'^(?P<id>[A-Za-z][A-Za-z0-9_]*)(?P<open>\[\("|\{\{"|\(\["|\[/"|\[\["|\[")(?P<label>[^"]*)'
+    r'(?P<close>"\)\]|"\}\}|"\]\)|"/\]|"\]\]|"\])$'
+)
 SUBGRAPH = re.compile(r'^subgraph (?P<id>[A-Za-z][A-Za-z0-9_]*)\["(?P<label>[^"]*)"\]$')
-EDGE = re.compile(r'^(?P<src>[A-Za-z][A-Za-z0-9_]*) (?P<arrow>-->|-\.->)(?:\|"(?P<label>[^"]*)"\|)? '
-                  r'(?P<dst>[A-Za-z][A-Za-z0-9_]*)$')
+EDGE = re.compile(
+    r'^(?P<src>[A-Za-z][A-Za-z0-9_]*) (?P<arrow>-->|-\.->)(?:\|"(?P<label>[^"]*)"\|)? '
+    r"(?P<dst>[A-Za-z][A-Za-z0-9_]*)$"
+)
 SHAPE_PAIRS = {'[("': '")]', '{{"': '"}}', '(["': '"])', '[/"': '"/]', '[["': '"]]', '["': '"]'}
 RESERVED_IDS = {"end", "subgraph", "graph", "flowchart", "style", "class", "click"}
 
@@ -27,9 +31,9 @@ class Diagram:
     def __init__(self, text: str):
         lines = text.splitlines()
         assert lines[:4] == ["---", lines[1], "---", "flowchart LR"] and lines[1].startswith("title: "), lines[:4]
-        self.nodes: dict[str, str] = {}          # id -> label (line breaks as \n)
-        self.groups: dict[str, str] = {}         # id -> label
-        self.parent: dict[str, str] = {}         # node or group id -> enclosing group id
+        self.nodes: dict[str, str] = {}  # id -> label (line breaks as \n)
+        self.groups: dict[str, str] = {}  # id -> label
+        self.parent: dict[str, str] = {}  # node or group id -> enclosing group id
         self.edges: list[tuple[str, str, str, bool]] = []
         stack: list[str] = []
         for number, raw in enumerate(lines[4:], 5):
@@ -110,8 +114,9 @@ def test_every_bucket_grant_of_the_config_is_an_edge_from_its_identity(dev, envi
     env, names = environments[DEV], Names.of(environments[DEV])
     grants = 0
     for ident in env.identities:
-        for bucket, role in [(b, "storage.objectViewer") for b in ident.reads] + \
-                            [(b, "storage.objectUser") for b in ident.writes]:
+        for bucket, role in [(b, "storage.objectViewer") for b in ident.reads] + [
+            (b, "storage.objectUser") for b in ident.writes
+        ]:
             node = dev.node(f"bucket {names.bucket(bucket)}")
             if ident.mode == "principal":
                 src = f"ksa_{ident.namespace}_{ident.ksa}".replace("-", "_")
@@ -153,8 +158,11 @@ def test_prod_cloud_layer_alone(stacks, environments):
     names = Names.of(environments[PROD])
     prod = Diagram(render(stacks[PROD], title=PROD))
     for endpoint in ("chat", "embed"):
-        assert has_edge(prod, prod.node(f"certificate {names.certificate(endpoint, environments[PROD].endpoint(endpoint).host)}"),
-                               prod.node(f"static IP {names.address(endpoint)}"))
+        assert has_edge(
+            prod,
+            prod.node(f"certificate {names.certificate(endpoint, environments[PROD].endpoint(endpoint).host)}"),
+            prod.node(f"static IP {names.address(endpoint)}"),
+        )
     assert "STABLE" in prod.nodes[prod.node(f"GKE Autopilot {names.cluster}")]
     trainer = prod.node("KSA trainer")
     assert prod.group_of(trainer) == "namespace research"
@@ -169,23 +177,41 @@ def has_edge(d: Diagram, src: str, dst: str) -> bool:
 def test_typed_kubernetes_resources_with_references_and_list_metadata():
     """The in-cluster layer written with typed resources (cdktn puts metadata in a one-item list)."""
     cloud = {"resource": {"google_compute_global_address": {"ip": {"name": "acme-web-ip"}}}}
-    k8s = {"resource": {
-        "kubernetes_namespace_v1": {"ns": {"metadata": [{"name": "web"}]}},
-        "kubernetes_service_v1": {"svc": {
-            "metadata": [{"name": "front", "namespace": "${kubernetes_namespace_v1.ns.metadata[0].name}"}],
-            "spec": [{"type": "NodePort", "selector": {"app": "front"}}],
-        }},
-        "kubernetes_ingress_v1": {"ing": {
-            "metadata": {"name": "front", "namespace": "web",
-                         "annotations": {"kubernetes.io/ingress.global-static-ip-name": "acme-web-ip",
-                                         "networking.gke.io/managed-certificates": "front-cert"}},
-            "spec": {"default_backend": {"service": {"name": "${kubernetes_service_v1.svc.metadata[0].name}"}}},
-        }},
-        "kubernetes_manifest": {"cert": {"manifest": {
-            "apiVersion": "networking.gke.io/v1", "kind": "ManagedCertificate",
-            "metadata": {"name": "front-cert", "namespace": "web"}, "spec": {"domains": ["web.example.com"]}}}},
-        "kubernetes_config_map_v1": {"cm": {"metadata": {"name": "x", "namespace": "web"}}},
-    }}
+    k8s = {
+        "resource": {
+            "kubernetes_namespace_v1": {"ns": {"metadata": [{"name": "web"}]}},
+            "kubernetes_service_v1": {
+                "svc": {
+                    "metadata": [{"name": "front", "namespace": "${kubernetes_namespace_v1.ns.metadata[0].name}"}],
+                    "spec": [{"type": "NodePort", "selector": {"app": "front"}}],
+                }
+            },
+            "kubernetes_ingress_v1": {
+                "ing": {
+                    "metadata": {
+                        "name": "front",
+                        "namespace": "web",
+                        "annotations": {
+                            "kubernetes.io/ingress.global-static-ip-name": "acme-web-ip",
+                            "networking.gke.io/managed-certificates": "front-cert",
+                        },
+                    },
+                    "spec": {"default_backend": {"service": {"name": "${kubernetes_service_v1.svc.metadata[0].name}"}}},
+                }
+            },
+            "kubernetes_manifest": {
+                "cert": {
+                    "manifest": {
+                        "apiVersion": "networking.gke.io/v1",
+                        "kind": "ManagedCertificate",
+                        "metadata": {"name": "front-cert", "namespace": "web"},
+                        "spec": {"domains": ["web.example.com"]},
+                    }
+                }
+            },
+            "kubernetes_config_map_v1": {"cm": {"metadata": {"name": "x", "namespace": "web"}}},
+        }
+    }
     text = render(cloud, k8s, title="typed")
     d = Diagram(text)
     ingress, service = d.node("Ingress front"), d.node("Service front")
@@ -198,18 +224,27 @@ def test_typed_kubernetes_resources_with_references_and_list_metadata():
 
 
 def test_labels_are_escaped():
-    cloud = {"resource": {"google_storage_bucket_iam_member": {"g": {
-        "bucket": "${google_storage_bucket.b.name}", "role": "roles/storage.objectViewer",
-        "member": 'group:"ml#team"@example.com'}},
-        "google_storage_bucket": {"b": {"name": "data"}}}}
+    cloud = {
+        "resource": {
+            "google_storage_bucket_iam_member": {
+                "g": {
+                    "bucket": "${google_storage_bucket.b.name}",
+                    "role": "roles/storage.objectViewer",
+                    "member": 'group:"ml#team"@example.com',
+                }
+            },
+            "google_storage_bucket": {"b": {"name": "data"}},
+        }
+    }
     text = render(cloud, title="escape")
     d = Diagram(text)
     assert d.nodes[d.node("group:")] == "group:#quot;ml#35;team#quot;@example.com"
 
 
 def gkeml(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_prints_mermaid_and_markdown(synth_dir, stacks):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
+
 from gkeml import docs, platform
 from gkeml.rules import RULES
 
@@ -35,16 +36,24 @@ def test_every_rule_and_gpu_is_in_the_docs():
 
 
 def test_the_check_figures_are_rendered_from_a_check_run():
-    summary = {"findings": [], "objects_checked": 12, "checkov": {"version": "3.3.30", "passed": 7,
-                                                                  "failed": [], "skipped": [{}, {}]}}
+    summary = {
+        "findings": [],
+        "objects_checked": 12,
+        "checkov": {"version": "3.3.30", "passed": 7, "failed": [], "skipped": [{}, {}]},
+    }
     assert docs.check_figures(summary) == (
         "`make check` on the default environments: 0 findings in 12 Kubernetes objects; checkov 3.3.30: 7 passed, "
-        "0 failed, 2 skipped (each skip reviewed, with its reason, in `gkeml/checkov.py`).")
+        "0 failed, 2 skipped (each skip reviewed, with its reason, in `gkeml/checkov.py`)."
+    )
 
 
 def test_nothing_in_the_repository_points_outside_it():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    needles = ("../" + "shared", "shared/" + "platform-facts", "shared/" + "reviews")  # not spelt out: this file is tracked
+    needles = (
+        "../" + "shared",
+        "shared/" + "platform-facts",
+        "shared/" + "reviews",
+    )  # not spelt out: this file is tracked
     offenders = []
     for name in tracked:
         path = ROOT / name

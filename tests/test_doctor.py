@@ -23,9 +23,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import ENVIRONMENTS, ROOT
 
 from gkeml import doctor
-from conftest import ENVIRONMENTS, ROOT
 
 DEV_CLUSTER = "/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
 DEV_SERVER_CONFIG = "/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"
@@ -40,8 +40,11 @@ SERVER_CONFIG = {
     "validMasterVersions": ["1.34.1-gke.1829001", REGULAR_VERSION, "1.33.4-gke.1245000", OLD_VERSION],
     "channels": [
         {"channel": "RAPID", "defaultVersion": "1.34.1-gke.1829001", "validVersions": ["1.34.1-gke.1829001"]},
-        {"channel": "REGULAR", "defaultVersion": REGULAR_VERSION,
-         "validVersions": [REGULAR_VERSION, "1.33.4-gke.1245000"]},
+        {
+            "channel": "REGULAR",
+            "defaultVersion": REGULAR_VERSION,
+            "validVersions": [REGULAR_VERSION, "1.33.4-gke.1245000"],
+        },
         {"channel": "STABLE", "defaultVersion": "1.33.4-gke.1245000", "validVersions": ["1.33.4-gke.1245000"]},
     ],
 }
@@ -66,7 +69,8 @@ def healthy_cluster(project: str = "fx-lab-ml", public: bool = True, channel: st
     }
     if public:
         cluster["masterAuthorizedNetworksConfig"] = {
-            "enabled": True, "cidrBlocks": [{"displayName": "office", "cidrBlock": "203.0.113.0/24"}],
+            "enabled": True,
+            "cidrBlocks": [{"displayName": "office", "cidrBlock": "203.0.113.0/24"}],
         }
     return cluster
 
@@ -75,10 +79,14 @@ def error(code: int, status: str, message: str, reason: str | None = None) -> di
     """A GKE API error body (google.rpc.Status as JSON)."""
     body: dict = {"error": {"code": code, "status": status, "message": message}}
     if reason:
-        body["error"]["details"] = [{
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com",
-            "metadata": {"service": "container.googleapis.com", "consumer": "projects/200000000101"},
-        }]
+        body["error"]["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "googleapis.com",
+                "metadata": {"service": "container.googleapis.com", "consumer": "projects/200000000101"},
+            }
+        ]
     return body
 
 
@@ -138,14 +146,25 @@ def gke():
 
 def gkeml(*args: str) -> subprocess.CompletedProcess:
     """The ``gkeml`` command line, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def run_doctor(env: str, gke: GkeApi) -> tuple[int, dict, str]:
     """``gkeml doctor ENV --format json`` against the local server: exit code, JSON report, stderr."""
-    done = gkeml("doctor", env, "--environments", str(ENVIRONMENTS), "--endpoint", gke.url,
-                 "--format", "json", "--no-toolchain", "--no-services")
+    done = gkeml(
+        "doctor",
+        env,
+        "--environments",
+        str(ENVIRONMENTS),
+        "--endpoint",
+        gke.url,
+        "--format",
+        "json",
+        "--no-toolchain",
+        "--no-services",
+    )
     return done.returncode, json.loads(done.stdout), done.stderr
 
 
@@ -164,9 +183,18 @@ def test_healthy_dev_cluster_has_no_drift_and_sends_no_credentials_over_http(gke
     assert code == 0, report
     checks = by_name(report)
     assert {c["status"] for c in checks.values()} == {"ok"}
-    assert {"cluster status", "autopilot", "release channel", "private nodes", "DNS endpoint external traffic",
-            "IP endpoint enabled", "authorized networks", "node zones", "workload identity pool",
-            "master version"} <= set(checks)
+    assert {
+        "cluster status",
+        "autopilot",
+        "release channel",
+        "private nodes",
+        "DNS endpoint external traffic",
+        "IP endpoint enabled",
+        "authorized networks",
+        "node zones",
+        "workload identity pool",
+        "master version",
+    } <= set(checks)
     assert checks["master version"]["live"] == REGULAR_VERSION
     assert checks["IP endpoint enabled"]["expected"] == "True"
     assert report["cluster"] == "projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
@@ -198,8 +226,13 @@ def test_drifted_cluster_exits_1_and_names_every_difference(gke):
     code, report, _ = run_doctor("lab", gke)
     assert code == 1
     drifted = {c["name"]: c for c in report["checks"] if c["status"] == "drift"}
-    assert set(drifted) == {"release channel", "private nodes", "DNS endpoint external traffic",
-                            "authorized networks", "node zones"}
+    assert set(drifted) == {
+        "release channel",
+        "private nodes",
+        "DNS endpoint external traffic",
+        "authorized networks",
+        "node zones",
+    }
     assert (drifted["release channel"]["expected"], drifted["release channel"]["live"]) == ("REGULAR", "RAPID")
     assert "cdktf deploy lab" in drifted["release channel"]["advice"]
     assert drifted["authorized networks"]["live"] == "0.0.0.0/0, 203.0.113.0/24"
@@ -257,8 +290,10 @@ def test_missing_cluster_is_drift_with_deploy_advice(gke):
 
 
 def test_permission_denied_exits_2_with_one_line_of_advice(gke):
-    gke.routes[DEV_CLUSTER] = (403, error(403, "PERMISSION_DENIED", "Required 'container.clusters.get' permission",
-                                          reason="IAM_PERMISSION_DENIED"))
+    gke.routes[DEV_CLUSTER] = (
+        403,
+        error(403, "PERMISSION_DENIED", "Required 'container.clusters.get' permission", reason="IAM_PERMISSION_DENIED"),
+    )
     code, report, err = run_doctor("lab", gke)
     assert code == 2
     assert report["checks"] == []
@@ -267,8 +302,15 @@ def test_permission_denied_exits_2_with_one_line_of_advice(gke):
 
 
 def test_disabled_api_exits_2_and_says_how_to_enable_it(gke):
-    gke.routes[DEV_CLUSTER] = (403, error(403, "PERMISSION_DENIED", "Kubernetes Engine API has not been used in "
-                                          "project 200000000101 before or it is disabled.", reason="SERVICE_DISABLED"))
+    gke.routes[DEV_CLUSTER] = (
+        403,
+        error(
+            403,
+            "PERMISSION_DENIED",
+            "Kubernetes Engine API has not been used in project 200000000101 before or it is disabled.",
+            reason="SERVICE_DISABLED",
+        ),
+    )
     code, report, err = run_doctor("lab", gke)
     assert code == 2
     assert "gcloud services enable container.googleapis.com --project fx-lab-ml" in report["error"]
@@ -287,8 +329,9 @@ def test_table_output_lists_checks_and_advice(gke):
     cluster = copy.deepcopy(healthy_cluster())
     cluster["releaseChannel"] = {"channel": "STABLE"}
     serve_dev(gke, cluster)
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain",
-                 "--no-services")
+    done = gkeml(
+        "doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain", "--no-services"
+    )
     out = done.stdout
     assert done.returncode == 1
     line = next(line for line in out.splitlines() if "release channel" in line)
@@ -301,20 +344,32 @@ def test_unreachable_endpoint_exits_2():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", f"http://127.0.0.1:{port}",
-                 "--no-toolchain", "--no-services")
+    done = gkeml(
+        "doctor",
+        "lab",
+        "--environments",
+        str(ENVIRONMENTS),
+        "--endpoint",
+        f"http://127.0.0.1:{port}",
+        "--no-toolchain",
+        "--no-services",
+    )
     assert done.returncode == 2
     assert "cannot reach the GKE API" in done.stderr
 
 
-@pytest.mark.parametrize("endpoint, message", [
-    ("http://gke.example.com", "plain http is allowed only to"),
-    ("ftp://127.0.0.1:1", "is not a base URL"),
-    ("http://127.0.0.1:1/v1/projects", "is not a base URL"),
-])
+@pytest.mark.parametrize(
+    "endpoint, message",
+    [
+        ("http://gke.example.com", "plain http is allowed only to"),
+        ("ftp://127.0.0.1:1", "is not a base URL"),
+        ("http://127.0.0.1:1/v1/projects", "is not a base URL"),
+    ],
+)
 def test_bad_endpoint_is_refused_before_any_request(endpoint, message):
-    done = gkeml("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain",
-                 "--no-services")
+    done = gkeml(
+        "doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", endpoint, "--no-toolchain", "--no-services"
+    )
     assert done.returncode == 2
     assert message in done.stderr
 
@@ -353,10 +408,17 @@ def test_missing_and_outdated_tools_are_drift(tmp_path, monkeypatch):
     cli.mkdir(parents=True)
     _tool(cli, "cdktf", "0.20.11")
     rows = {c.name: c for c in doctor.check_toolchain(tmp_path)}
-    assert (rows["terraform"].status, rows["terraform"].live, rows["terraform"].expected) == ("drift", "1.10.5",
-                                                                                             ">= 1.11.0")
+    assert (rows["terraform"].status, rows["terraform"].live, rows["terraform"].expected) == (
+        "drift",
+        "1.10.5",
+        ">= 1.11.0",
+    )
     assert (rows["node"].status, rows["node"].live) == ("drift", "not found")
-    assert (rows["cdktf CLI"].status, rows["cdktf CLI"].live, rows["cdktf CLI"].expected) == ("drift", "0.20.11", "== 0.21.0")
+    assert (rows["cdktf CLI"].status, rows["cdktf CLI"].live, rows["cdktf CLI"].expected) == (
+        "drift",
+        "0.20.11",
+        "== 0.21.0",
+    )
     assert "make install" in rows["cdktf CLI"].advice
 
 
@@ -365,7 +427,8 @@ def test_toolchain_drift_alone_makes_doctor_exit_1(gke, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed
     from gkeml.environments import load_environment
 
-    report = doctor.diagnose(load_environment(ENVIRONMENTS / "lab.yaml"), endpoint=gke.url, root=tmp_path,
-                             services=False)
+    report = doctor.diagnose(
+        load_environment(ENVIRONMENTS / "lab.yaml"), endpoint=gke.url, root=tmp_path, services=False
+    )
     assert report.exit_code == 1
     assert {c.name for c in report.checks if c.status == "drift"} == {"terraform", "node", "cdktf CLI"}

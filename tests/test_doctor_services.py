@@ -11,11 +11,11 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
-
 from conftest import ENVIRONMENTS
+from test_doctor import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
+
 from gkeml.doctor import preflight
 from gkeml.naming import Names
-from test_doctor import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
 
 LAB_IP = "34.117.0.10"
 LAB_HOST = "chat.lab.fx.example"
@@ -38,7 +38,7 @@ class DnsServer:
         while not self.stopped.is_set():
             try:
                 data, peer = self.sock.recvfrom(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             query = dns.message.from_wire(data)
             response = dns.message.make_response(query)
@@ -84,7 +84,7 @@ def quotas(**limits: float) -> dict:
     return {"name": "us-central1", "quotas": [{"metric": m, "limit": v, "usage": 0} for m, v in limits.items()]}
 
 
-ENOUGH = dict(CPUS=500, G2_CPUS=96, NVIDIA_L4_GPUS=16, PREEMPTIBLE_NVIDIA_L4_GPUS=0)
+ENOUGH = {"CPUS": 500, "G2_CPUS": 96, "NVIDIA_L4_GPUS": 16, "PREEMPTIBLE_NVIDIA_L4_GPUS": 0}
 
 
 LAB_PROJECT = "/v3/projects/fx-lab-ml"
@@ -93,8 +93,13 @@ LAB_NUMBER = "200000000101"  # project.number of tests/fixtures/environments/lab
 
 def project(project_id: str, number: str) -> dict:
     """A Project as Cloud Resource Manager v3 answers projects.get."""
-    return {"name": f"projects/{number}", "parent": "folders/1234", "projectId": project_id, "state": "ACTIVE",
-            "displayName": project_id}
+    return {
+        "name": f"projects/{number}",
+        "parent": "folders/1234",
+        "projectId": project_id,
+        "state": "ACTIVE",
+        "displayName": project_id,
+    }
 
 
 def serve_lab(api: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None = None) -> None:
@@ -104,20 +109,42 @@ def serve_lab(api: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None =
     api.routes[LAB_PROJECT] = (200, project("fx-lab-ml", LAB_NUMBER))
     api.routes["/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"] = (200, healthy_cluster())
     api.routes["/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"] = (200, SERVER_CONFIG)
-    api.routes[f"{base}/global/addresses/{names.address('chat')}"] = (200, {"name": names.address("chat"),
-                                                                            "address": LAB_IP})
-    api.routes[f"{base}/global/sslCertificates/{names.certificate('chat', LAB_HOST)}"] = (200, {
-        "name": names.certificate("chat", LAB_HOST), "type": "MANAGED",
-        "managed": {"status": cert_status, "domains": [LAB_HOST], "domainStatus": {LAB_HOST: cert_status}}})
+    api.routes[f"{base}/global/addresses/{names.address('chat')}"] = (
+        200,
+        {"name": names.address("chat"), "address": LAB_IP},
+    )
+    api.routes[f"{base}/global/sslCertificates/{names.certificate('chat', LAB_HOST)}"] = (
+        200,
+        {
+            "name": names.certificate("chat", LAB_HOST),
+            "type": "MANAGED",
+            "managed": {"status": cert_status, "domains": [LAB_HOST], "domainStatus": {LAB_HOST: cert_status}},
+        },
+    )
     api.routes[f"{base}/regions/us-central1"] = (200, region or quotas(**ENOUGH))
 
 
 def run(api: GkeApi, dns_address: str, *extra: str, env: str = "lab") -> tuple[int, dict, str]:
     import json
 
-    done = gkeml("doctor", env, "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--compute-endpoint",
-                 api.url, "--resource-manager-endpoint", api.url, "--dns-server", dns_address, "--format", "json",
-                 "--no-toolchain", *extra)
+    done = gkeml(
+        "doctor",
+        env,
+        "--environments",
+        str(ENVIRONMENTS),
+        "--endpoint",
+        api.url,
+        "--compute-endpoint",
+        api.url,
+        "--resource-manager-endpoint",
+        api.url,
+        "--dns-server",
+        dns_address,
+        "--format",
+        "json",
+        "--no-toolchain",
+        *extra,
+    )
     return done.returncode, json.loads(done.stdout), done.stderr
 
 
@@ -151,7 +178,10 @@ def test_wrong_or_missing_a_record_is_drift_and_the_certificate_waits_for_it(api
         assert code == 1
         rows = by_name(report)
         assert (rows[LAB_HOST]["status"], rows[LAB_HOST]["expected"], rows[LAB_HOST]["live"]) == (
-            "drift", f"A {LAB_IP}", live)
+            "drift",
+            f"A {LAB_IP}",
+            live,
+        )
         assert "the dns section creates this record: `cdktf deploy lab`" in rows[LAB_HOST]["advice"]
         cert = rows[f"certificate {LAB_HOST}"]
         assert (cert["status"], cert["live"]) == ("drift", "PROVISIONING")
@@ -172,12 +202,16 @@ def test_quota_below_the_peak_names_the_quota_to_raise_and_who_needs_it(api, dns
     row = by_name(report)["NVIDIA_L4_GPUS"]
     assert (row["status"], row["expected"], row["live"]) == ("drift", ">= 3", "limit 2, in use 0")
     assert "raise NVIDIA_L4_GPUS in us-central1 of fx-lab-ml to at least 3 before deploying" in row["advice"]
-    assert "inference/chat: 2 x 1 L4 (Spot, on-demand fallback)" in row["advice"] and "training/nightly-finetune" in row["advice"]
+    assert (
+        "inference/chat: 2 x 1 L4 (Spot, on-demand fallback)" in row["advice"]
+        and "training/nightly-finetune" in row["advice"]
+    )
 
 
 def test_spot_needs_go_to_the_preemptible_quota_when_the_project_has_one(api, dns_server):
-    serve_lab(api, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 2,
-                                    "PREEMPTIBLE_CPUS": 64}))
+    serve_lab(
+        api, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 2, "PREEMPTIBLE_CPUS": 64})
+    )
     code, report, _ = run(api, dns_server.address)
     rows = by_name(report)
     assert code == 0, rows
@@ -198,7 +232,9 @@ def test_a_gpu_the_region_does_not_list_is_a_warning(api, dns_server):
 def test_compute_permission_denied_exits_2_with_the_role_to_grant(api, dns_server):
     serve_lab(api)
     api.routes["/compute/v1/projects/fx-lab-ml/regions/us-central1"] = (
-        403, error(403, "PERMISSION_DENIED", "Required 'compute.regions.get' permission"))
+        403,
+        error(403, "PERMISSION_DENIED", "Required 'compute.regions.get' permission"),
+    )
     code, report, err = run(api, dns_server.address)
     assert code == 2
     assert "roles/compute.viewer on project fx-lab-ml" in report["error"]
@@ -208,8 +244,13 @@ def test_compute_permission_denied_exits_2_with_the_role_to_grant(api, dns_serve
 
 def test_environment_without_hosts_checks_quotas_only(api, dns_server):
     api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/clusters/fx-mini-ml"] = (
-        200, {**healthy_cluster("fx-mini-ml", public=False), "location": "europe-west4",
-              "locations": ["europe-west4-a", "europe-west4-b", "europe-west4-c"]})
+        200,
+        {
+            **healthy_cluster("fx-mini-ml", public=False),
+            "location": "europe-west4",
+            "locations": ["europe-west4-a", "europe-west4-b", "europe-west4-c"],
+        },
+    )
     api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/serverConfig"] = (200, SERVER_CONFIG)
     api.routes["/compute/v1/projects/fx-mini-ml/regions/europe-west4"] = (200, quotas(CPUS=24))
     api.routes["/v3/projects/fx-mini-ml"] = (200, project("fx-mini-ml", "200000000404"))
@@ -254,8 +295,9 @@ def test_bad_compute_endpoint_or_dns_server_is_refused(api):
     local = ("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--no-toolchain")
     done = gkeml(*local, "--resource-manager-endpoint", api.url, "--compute-endpoint", "http://compute.example.com")
     assert done.returncode == 2 and "--compute-endpoint 'http://compute.example.com': plain http" in done.stderr
-    done = gkeml(*local, "--resource-manager-endpoint", api.url, "--compute-endpoint", api.url, "--dns-server",
-                 "not-an-ip:x")
+    done = gkeml(
+        *local, "--resource-manager-endpoint", api.url, "--compute-endpoint", api.url, "--dns-server", "not-an-ip:x"
+    )
     assert done.returncode == 2 and "--dns-server 'not-an-ip:x' is not IP or IP:PORT" in done.stderr
     done = gkeml(*local, "--compute-endpoint", api.url, "--resource-manager-endpoint", "http://crm.example.com")
     assert done.returncode == 2 and "--resource-manager-endpoint 'http://crm.example.com': plain http" in done.stderr
@@ -271,23 +313,36 @@ def test_a_project_number_that_is_not_the_projects_is_drift_naming_both_and_the_
     assert code == 1
     row = by_name(report)["project number"]
     assert (row["status"], row["expected"], row["live"]) == ("drift", LAB_NUMBER, "987654321098")
-    line = next(i for i, text in enumerate((ENVIRONMENTS / "lab.yaml").read_text().splitlines(), 1)
-                if text.strip().startswith("number:"))
-    assert row["advice"].startswith(f"the config says {LAB_NUMBER}, the project is 987654321098: Workload Identity "
-                                    "principal:// members name the project by number")
+    line = next(
+        i
+        for i, text in enumerate((ENVIRONMENTS / "lab.yaml").read_text().splitlines(), 1)
+        if text.strip().startswith("number:")
+    )
+    assert row["advice"].startswith(
+        f"the config says {LAB_NUMBER}, the project is 987654321098: Workload Identity "
+        "principal:// members name the project by number"
+    )
     assert row["advice"].endswith(f"set project.number in {ENVIRONMENTS / 'lab.yaml'}:{line} to 987654321098")
 
 
 def test_a_project_that_cannot_be_read_is_a_warning_naming_the_permission(api, dns_server):
     serve_lab(api)
-    api.routes[LAB_PROJECT] = (403, error(403, "PERMISSION_DENIED", "Permission 'resourcemanager.projects.get' "
-                                                                    "denied on resource (or it may not exist)."))
+    api.routes[LAB_PROJECT] = (
+        403,
+        error(
+            403,
+            "PERMISSION_DENIED",
+            "Permission 'resourcemanager.projects.get' denied on resource (or it may not exist).",
+        ),
+    )
     code, report, err = run(api, dns_server.address)
     assert code == 0, report  # everything else is clean: a warning does not fail the run
     row = by_name(report)["project number"]
     assert (row["status"], row["live"]) == ("warn", "not read")
-    assert ("permission denied reading v3/projects/fx-lab-ml: the caller needs resourcemanager.projects.get "
-            "(roles/container.clusterViewer has it; so has roles/browser) on project fx-lab-ml") in row["advice"]
+    assert (
+        "permission denied reading v3/projects/fx-lab-ml: the caller needs resourcemanager.projects.get "
+        "(roles/container.clusterViewer has it; so has roles/browser) on project fx-lab-ml"
+    ) in row["advice"]
     assert row["advice"].endswith("; the number is not checked")
     assert err == ""
 
@@ -299,16 +354,26 @@ def test_a_project_resource_manager_does_not_know_is_drift(api, dns_server):
     assert code == 1
     row = by_name(report)["project number"]
     assert (row["status"], row["live"]) == ("drift", "not found")
-    assert row["advice"] == f"Resource Manager knows no project fx-lab-ml: check project.id in {ENVIRONMENTS / 'lab.yaml'}"
+    assert (
+        row["advice"] == f"Resource Manager knows no project fx-lab-ml: check project.id in {ENVIRONMENTS / 'lab.yaml'}"
+    )
 
 
-@pytest.mark.parametrize(("answer", "fragment"), [
-    ((403, error(403, "PERMISSION_DENIED", "API disabled", reason="SERVICE_DISABLED")),
-     "the Cloud Resource Manager API is disabled in project fx-lab-ml: run `gcloud services enable "
-     "cloudresourcemanager.googleapis.com --project fx-lab-ml`"),
-    ((200, {"projectId": "fx-lab-ml"}), "answered v3/projects/fx-lab-ml without a name like projects/NUMBER (None)"),
-    ((502, {}), "Cloud Resource Manager API error 502 reading v3/projects/fx-lab-ml"),
-])
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        (
+            (403, error(403, "PERMISSION_DENIED", "API disabled", reason="SERVICE_DISABLED")),
+            "the Cloud Resource Manager API is disabled in project fx-lab-ml: run `gcloud services enable "
+            "cloudresourcemanager.googleapis.com --project fx-lab-ml`",
+        ),
+        (
+            (200, {"projectId": "fx-lab-ml"}),
+            "answered v3/projects/fx-lab-ml without a name like projects/NUMBER (None)",
+        ),
+        ((502, {}), "Cloud Resource Manager API error 502 reading v3/projects/fx-lab-ml"),
+    ],
+)
 def test_other_answers_leave_the_number_unchecked_with_a_warning(api, dns_server, answer, fragment):
     serve_lab(api)
     api.routes[LAB_PROJECT] = answer

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
 
 ENVIRONMENT = """\
@@ -62,30 +61,46 @@ github:
 """
 
 
-def write_env(root: Path, name: str, project: str, number: str, host: str, queue: str, tier: str = "",
-              creates_bucket: bool = False) -> None:
+def write_env(
+    root: Path,
+    name: str,
+    project: str,
+    number: str,
+    host: str,
+    queue: str,
+    tier: str = "",
+    creates_bucket: bool = False,
+) -> None:
     (root / "environments").mkdir(exist_ok=True)
     (root / "bootstrap").mkdir(exist_ok=True)
-    (root / "environments" / f"{name}.yaml").write_text(ENVIRONMENT.format(
-        name=name, project=project, number=number, host=host, queue=queue, tier=f"tier: {tier}\n" if tier else ""))
-    (root / "bootstrap" / f"{name}.yaml").write_text(BOOTSTRAP.format(
-        name=name, project=project, number=number))
+    (root / "environments" / f"{name}.yaml").write_text(
+        ENVIRONMENT.format(
+            name=name, project=project, number=number, host=host, queue=queue, tier=f"tier: {tier}\n" if tier else ""
+        )
+    )
+    (root / "bootstrap" / f"{name}.yaml").write_text(BOOTSTRAP.format(name=name, project=project, number=number))
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """Three environments, written out of deploy order on purpose."""
     write_env(tmp_path, "prod", "test-ml-prod", "300000001", "chat.test.example", "research-prod")
-    write_env(tmp_path, "alpha", "test-ml-alpha", "300000002", "chat.alpha.test.example", "research-alpha",
-              tier="staging")
-    write_env(tmp_path, "dev", "test-ml-dev", "300000003", "chat.dev.test.example", "research-dev",
-              creates_bucket=True)
+    write_env(
+        tmp_path, "alpha", "test-ml-alpha", "300000002", "chat.alpha.test.example", "research-alpha", tier="staging"
+    )
+    write_env(tmp_path, "dev", "test-ml-dev", "300000003", "chat.dev.test.example", "research-dev", creates_bucket=True)
     return tmp_path
 
 
 def gkeml(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def scalars(node) -> list:
@@ -106,21 +121,34 @@ def listed(cwd: Path) -> list[dict]:
 def test_list_is_in_deploy_order_with_the_github_environment_of_each(repo):
     rows = listed(repo)
     assert [(r["name"], r["tier"]) for r in rows] == [("dev", "dev"), ("alpha", "staging"), ("prod", "prod")]
-    assert rows[0] == {"name": "dev", "tier": "dev", "project": "test-ml-dev", "project_number": "300000003",
-                       "region": "us-central1", "deploy_environment": "dev"}
+    assert rows[0] == {
+        "name": "dev",
+        "tier": "dev",
+        "project": "test-ml-dev",
+        "project_number": "300000003",
+        "region": "us-central1",
+        "deploy_environment": "dev",
+    }
     table = gkeml(repo, "env", "list")
     assert table.returncode == 0
     assert [line.split()[0] for line in table.stdout.splitlines()[2:]] == ["dev", "alpha", "prod"]
 
 
-@pytest.mark.parametrize(("field", "copied", "message"), [
-    ("host", "chat.dev.test.example", "endpoints[0].host: host 'chat.dev.test.example' is also used by"),
-    ("queue", "research-dev", "launch.queues[0].name: W&B Launch queue 'test-entity/research-dev' is also used by"),
-    ("project", "test-ml-dev", "project.id: project id 'test-ml-dev' is also used by"),
-])
+@pytest.mark.parametrize(
+    ("field", "copied", "message"),
+    [
+        ("host", "chat.dev.test.example", "endpoints[0].host: host 'chat.dev.test.example' is also used by"),
+        ("queue", "research-dev", "launch.queues[0].name: W&B Launch queue 'test-entity/research-dev' is also used by"),
+        ("project", "test-ml-dev", "project.id: project id 'test-ml-dev' is also used by"),
+    ],
+)
 def test_list_refuses_two_environments_sharing_what_must_be_unique(repo, field, copied, message):
-    values = {"project": "test-ml-zeta", "number": "300000004", "host": "chat.zeta.test.example",
-              "queue": "research-zeta"}
+    values = {
+        "project": "test-ml-zeta",
+        "number": "300000004",
+        "host": "chat.zeta.test.example",
+        "queue": "research-zeta",
+    }
     values[field] = copied
     write_env(repo, "zeta", tier="staging", **values)  # files are read by name: the clash is reported on zeta
     result = gkeml(repo, "env", "list", "--format", "json")
@@ -144,9 +172,16 @@ def test_new_marks_what_must_change_and_synth_fails_there_until_it_is_filled(rep
     env_text = (repo / "environments" / "qa.yaml").read_text()
     boot_text = (repo / "bootstrap" / "qa.yaml").read_text()
     todo = result.stdout.splitlines()
-    assert [t.split(": ", 2)[1] for t in todo] == ["project.id", "project.number", "state.bucket",
-                                                   "endpoints[0].host", "launch.queues[0].name", "project.id",
-                                                   "project.number", "state.bucket"]
+    assert [t.split(": ", 2)[1] for t in todo] == [
+        "project.id",
+        "project.number",
+        "state.bucket",
+        "endpoints[0].host",
+        "launch.queues[0].name",
+        "project.id",
+        "project.number",
+        "state.bucket",
+    ]
     # every line named is a line marked in the file
     for line in todo:
         path, number = line.split(":")[:2]
@@ -172,8 +207,22 @@ def test_new_marks_what_must_change_and_synth_fails_there_until_it_is_filled(rep
 
 
 def test_new_with_every_unique_value_given_is_a_working_environment(repo):
-    result = gkeml(repo, "env", "new", "qa", "--from", "alpha", "--project-id", "test-ml-qa",
-                   "--project-number", "300000009", "--host", "chat=chat.qa.test.example", "--queue", "research-qa")
+    result = gkeml(
+        repo,
+        "env",
+        "new",
+        "qa",
+        "--from",
+        "alpha",
+        "--project-id",
+        "test-ml-qa",
+        "--project-number",
+        "300000009",
+        "--host",
+        "chat=chat.qa.test.example",
+        "--queue",
+        "research-qa",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # nothing left to fill in
     rows = listed(repo)
@@ -184,20 +233,30 @@ def test_new_with_every_unique_value_given_is_a_working_environment(repo):
     env = load_environment(repo / "environments" / "qa.yaml")
     boot = load_bootstrap(repo / "bootstrap" / "qa.yaml", env)
     assert (env.project.id, env.endpoints[0].host, env.launch.queues[0].name) == (
-        "test-ml-qa", "chat.qa.test.example", "research-qa")
+        "test-ml-qa",
+        "chat.qa.test.example",
+        "research-qa",
+    )
     assert boot.github.deploy_environment == "qa" and boot.state.create is True
     assert boot.state.bucket == env.state.bucket == "test-ml-qa-tfstate"  # its own, in its own project
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    (["--project-id", "test-ml-prod"], "--project-id: 'test-ml-prod' is the project id of environments/prod.yaml"),
-    (["--project-number", "300000002"],
-     "--project-number: '300000002' is the project number of environments/alpha.yaml"),
-    (["--host", "chat=chat.dev.test.example"], "'chat.dev.test.example' is the host of environments/dev.yaml"),
-    (["--queue", "research-prod"], "--queue: 'research-prod' is the W&B Launch queue of environments/prod.yaml"),
-    (["--host", "nope=x.test.example"],
-     "--host 'nope=x.test.example': use ENDPOINT=HOST with an endpoint of the source (chat)"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--project-id", "test-ml-prod"], "--project-id: 'test-ml-prod' is the project id of environments/prod.yaml"),
+        (
+            ["--project-number", "300000002"],
+            "--project-number: '300000002' is the project number of environments/alpha.yaml",
+        ),
+        (["--host", "chat=chat.dev.test.example"], "'chat.dev.test.example' is the host of environments/dev.yaml"),
+        (["--queue", "research-prod"], "--queue: 'research-prod' is the W&B Launch queue of environments/prod.yaml"),
+        (
+            ["--host", "nope=x.test.example"],
+            "--host 'nope=x.test.example': use ENDPOINT=HOST with an endpoint of the source (chat)",
+        ),
+    ],
+)
 def test_new_refuses_a_value_another_environment_has_and_writes_nothing(repo, options, message):
     result = gkeml(repo, "env", "new", "qa", "--from", "dev", *options)
     assert result.returncode == 2
@@ -207,8 +266,22 @@ def test_new_refuses_a_value_another_environment_has_and_writes_nothing(repo, op
 
 def test_new_refuses_a_name_whose_state_would_land_on_another_stack(repo):
     """<env>-k8s is the in-cluster stack of <env>: an environment of that name would share its state."""
-    result = gkeml(repo, "env", "new", "dev-k8s", "--from", "dev", "--project-id", "test-ml-dk", "--project-number",
-                   "300000010", "--host", "chat=chat.dk.test.example", "--queue", "research-dk")
+    result = gkeml(
+        repo,
+        "env",
+        "new",
+        "dev-k8s",
+        "--from",
+        "dev",
+        "--project-id",
+        "test-ml-dk",
+        "--project-number",
+        "300000010",
+        "--host",
+        "chat=chat.dk.test.example",
+        "--queue",
+        "research-dk",
+    )
     assert result.returncode == 2
     assert "environments/dev-k8s.yaml:" in result.stderr
     assert "stack name 'dev-k8s' is also used by environments/dev.yaml" in result.stderr

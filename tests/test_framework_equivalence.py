@@ -7,7 +7,6 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import ENVIRONMENTS, ROOT
 
 pytestmark = pytest.mark.synth
@@ -33,8 +32,13 @@ def test_the_other_framework_synthesizes_identical_stacks(tmp_path, stacks):
     python = VENVS[other] / "bin" / "python"
     if not python.exists():
         pytest.skip(f"{other} is not installed here (`make install CDK={other}`); .ci/run installs both")
-    env = dict(os.environ, GKEML_CDK=other, CDKTF_OUTDIR=str(tmp_path / "out"),
-               GKEML_ENVIRONMENTS=str(ENVIRONMENTS), GKEML_QUIET="1")
+    env = dict(
+        os.environ,
+        GKEML_CDK=other,
+        CDKTF_OUTDIR=str(tmp_path / "out"),
+        GKEML_ENVIRONMENTS=str(ENVIRONMENTS),
+        GKEML_QUIET="1",
+    )
     subprocess.run([str(python), "main.py"], cwd=ROOT, env=env, check=True, timeout=600)
     theirs = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "out" / "stacks").glob("*/cdk.tf.json")}
     assert set(theirs) == set(stacks)

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from hostile import gkeml
 
@@ -29,8 +28,11 @@ def many(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("args", [["check", "{many}"], ["check", "{many}", "--format", "json"],
-                                  ["check", "{many}", "--format", "sarif"]], ids=["table", "json", "sarif"])
+@pytest.mark.parametrize(
+    "args",
+    [["check", "{many}"], ["check", "{many}", "--format", "json"], ["check", "{many}", "--format", "sarif"]],
+    ids=["table", "json", "sarif"],
+)
 def test_a_pipe_closed_early_ends_quietly_with_exit_2(many, args):
     command = [sys.executable, "-m", "gkeml.cli", *[a.format(many=many) for a in args]]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -45,8 +47,14 @@ def test_a_pipe_closed_early_ends_quietly_with_exit_2(many, args):
 def test_check_table_fits_100_columns_in_a_log_whatever_columns_says(many):
     for columns in (None, "300"):
         env = dict(os.environ, **({"COLUMNS": columns} if columns else {}))
-        done = subprocess.run([sys.executable, "-m", "gkeml.cli", "check", *map(str, BAD)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "gkeml.cli", "check", *map(str, BAD)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 1
         widest = max(done.stdout.splitlines(), key=len)
         assert len(widest) <= 100, widest
@@ -64,9 +72,15 @@ def test_check_table_keeps_every_finding_and_json_keeps_every_field_whole():
 
 
 def test_a_table_that_fits_stays_a_table():
-    from gkeml.rules.report import render_table
     from gkeml.rules import Finding
+    from gkeml.rules.report import render_table
 
     short = [Finding("GKE008", "error", "Pod/a/b", "spec.containers[0]", "privileged", "remove it", "f.yaml:1")]
-    assert render_table(short, 1, None, width=100).splitlines()[1].split() == \
-        ["RULE", "LEVEL", "OBJECT", "FIELD", "PROBLEM", "FIX"]
+    assert render_table(short, 1, None, width=100).splitlines()[1].split() == [
+        "RULE",
+        "LEVEL",
+        "OBJECT",
+        "FIELD",
+        "PROBLEM",
+        "FIX",
+    ]

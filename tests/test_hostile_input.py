@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import yaml
-
 from conftest import ENVIRONMENTS, ROOT
-from gkeml.config.loader import LIMITS, MANIFEST_LIMITS, Limits
 from hostile import Result, assert_usage_error, gkeml, previous_output, snapshot
+
+from gkeml.config.loader import LIMITS, MANIFEST_LIMITS, Limits
 
 JOB = """\
 name: finetune
@@ -57,25 +57,40 @@ def laughs_line(limits: Limits, first: int = 1) -> int:
 
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefghi", "bcdefghij"))
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefghi", "bcdefghij")
+)
 
 
 def invalid_utf8(base: str, limits: Limits) -> tuple[bytes, int, str]:
-    return base.encode() + b"# caf\xe9\n", base.count("\n") + 1, "not valid UTF-8 text (byte 0xe9); save the file as UTF-8"
+    return (
+        base.encode() + b"# caf\xe9\n",
+        base.count("\n") + 1,
+        "not valid UTF-8 text (byte 0xe9); save the file as UTF-8",
+    )
 
 
 def deep(base: str, limits: Limits) -> tuple[bytes, int, str]:
-    return (base + "deep: " + "[" * 10_000 + "]" * 10_000 + "\n").encode(), base.count("\n") + 1, \
-        f"nested deeper than {limits.max_depth} levels"
+    return (
+        (base + "deep: " + "[" * 10_000 + "]" * 10_000 + "\n").encode(),
+        base.count("\n") + 1,
+        f"nested deeper than {limits.max_depth} levels",
+    )
 
 
 def billion_laughs(base: str, limits: Limits) -> tuple[bytes, int, str]:
-    return (LAUGHS + base).encode(), laughs_line(limits), \
-        f"the document expands to more than {limits.max_values:,} values"
+    return (
+        (LAUGHS + base).encode(),
+        laughs_line(limits),
+        f"the document expands to more than {limits.max_values:,} values",
+    )
 
 
 def recursive_alias(base: str, limits: Limits) -> tuple[bytes, int, str]:
-    return (base + "loop: &loop [1, *loop]\n").encode(), base.count("\n") + 1, "refers to a mapping or list that contains it"
+    return (
+        (base + "loop: &loop [1, *loop]\n").encode(),
+        base.count("\n") + 1,
+        "refers to a mapping or list that contains it",
+    )
 
 
 def huge_integer(base: str, limits: Limits) -> tuple[bytes, int, str]:
@@ -83,8 +98,11 @@ def huge_integer(base: str, limits: Limits) -> tuple[bytes, int, str]:
 
 
 def too_large(base: str, limits: Limits) -> tuple[bytes, int | None, str]:
-    return (base + "# " + "x" * limits.max_bytes + "\n").encode(), None, \
-        f"is larger than the {limits.max_bytes:,} bytes such a file may have"
+    return (
+        (base + "# " + "x" * limits.max_bytes + "\n").encode(),
+        None,
+        f"is larger than the {limits.max_bytes:,} bytes such a file may have",
+    )
 
 
 HOSTILE = [invalid_utf8, deep, billion_laughs, recursive_alias, huge_integer, too_large]
@@ -122,27 +140,59 @@ def _file_command(name: str, *args: str) -> Callable[[Path], tuple[Path, list[st
 MINI = (ENVIRONMENTS / "mini.yaml").read_text()
 READERS = {
     "synth": (MINI, LIMITS, _environment_command("synth", "--environments", "{envs}", "--out", "{tmp}/cdktf.out")),
-    "check": (MINI, LIMITS, _environment_command("check", "--no-checkov", "--environments", "{envs}",
-                                                 "--jobs", "{tmp}/jobs", "--synth-dir", "{tmp}/cdktf.out")),
+    "check": (
+        MINI,
+        LIMITS,
+        _environment_command(
+            "check",
+            "--no-checkov",
+            "--environments",
+            "{envs}",
+            "--jobs",
+            "{tmp}/jobs",
+            "--synth-dir",
+            "{tmp}/cdktf.out",
+        ),
+    ),
     "cost": (MINI, LIMITS, _environment_command("cost", "mini", "--environments", "{envs}")),
-    "doctor": (MINI, LIMITS, _environment_command("doctor", "mini", "--environments", "{envs}", "--no-toolchain",
-                                                  "--endpoint", "http://127.0.0.1:9")),
-    "job render --env": (MINI, LIMITS, _environment_command("job", "render", "{tmp}/jobs/finetune.yaml", "--env", "mini",
-                                                            "--environments", "{envs}")),
-    "job render": (JOB, LIMITS, _file_command("job.yaml", "job", "render", "{file}", "--env", "lab",
-                                              "--environments", "{fixtures}")),
-    "launch template": (JOB, LIMITS, _file_command("job.yaml", "launch", "template", "{file}", "--env", "lab",
-                                                   "--environments", "{fixtures}")),
-    "job submit": (JOB, LIMITS, _file_command("job.yaml", "job", "submit", "{file}", "--env", "lab",
-                                              "--environments", "{fixtures}")),
+    "doctor": (
+        MINI,
+        LIMITS,
+        _environment_command(
+            "doctor", "mini", "--environments", "{envs}", "--no-toolchain", "--endpoint", "http://127.0.0.1:9"
+        ),
+    ),
+    "job render --env": (
+        MINI,
+        LIMITS,
+        _environment_command("job", "render", "{tmp}/jobs/finetune.yaml", "--env", "mini", "--environments", "{envs}"),
+    ),
+    "job render": (
+        JOB,
+        LIMITS,
+        _file_command("job.yaml", "job", "render", "{file}", "--env", "lab", "--environments", "{fixtures}"),
+    ),
+    "launch template": (
+        JOB,
+        LIMITS,
+        _file_command("job.yaml", "launch", "template", "{file}", "--env", "lab", "--environments", "{fixtures}"),
+    ),
+    "job submit": (
+        JOB,
+        LIMITS,
+        _file_command("job.yaml", "job", "submit", "{file}", "--env", "lab", "--environments", "{fixtures}"),
+    ),
     "check FILE": (MANIFEST, MANIFEST_LIMITS, _file_command("pods.yaml", "check", "{file}")),
-    "cost --prices": (PRICES, LIMITS, _file_command("prices.json", "cost", "lab", "--environments", "{fixtures}",
-                                                    "--prices", "{file}")),
+    "cost --prices": (
+        PRICES,
+        LIMITS,
+        _file_command("prices.json", "cost", "lab", "--environments", "{fixtures}", "--prices", "{file}"),
+    ),
 }
 
 
 def _cases():
-    for reader, (base, limits, _) in READERS.items():
+    for reader, (_base, limits, _) in READERS.items():
         for make in HOSTILE:
             if make is too_large and limits is MANIFEST_LIMITS:
                 continue  # 16 MiB: the same code path as the 1 MiB of the config readers
@@ -165,7 +215,7 @@ def test_hostile_file_exits_2_naming_file_and_line_and_changes_nothing(tmp_path,
 @pytest.mark.parametrize("make", HOSTILE)
 def test_hostile_bootstrap_file_exits_2_in_bootstrap_synth_and_ci_identity(tmp_path, monkeypatch, capsys, make):
     from gkeml.config.bootstrap import main as ci_identity
-    from gkeml.stacks.bootstrap import main as bootstrap_synth
+    from gkeml.synth import bootstrap_main as bootstrap_synth
 
     path = tmp_path / "mini.yaml"
     data, line, fragment = make(BOOTSTRAP, LIMITS)
@@ -206,16 +256,22 @@ def test_a_file_with_a_byte_order_mark_reads_as_utf8(tmp_path, encoding):
     for directory, content in ((plain, text.encode()), (marked, data)):
         directory.mkdir()
         (directory / "live.yaml").write_bytes(content)
-    assert gkeml("cost", "live", "--environments", marked, "--format", "json").out == \
-        gkeml("cost", "live", "--environments", plain, "--format", "json").out
+    assert (
+        gkeml("cost", "live", "--environments", marked, "--format", "json").out
+        == gkeml("cost", "live", "--environments", plain, "--format", "json").out
+    )
 
 
 def test_utf16_without_a_mark_is_refused_with_the_line(tmp_path):
     envs = tmp_path / "environments"
     envs.mkdir()
     (envs / "mini.yaml").write_bytes(MINI.encode("utf-16-le"))
-    assert_usage_error(gkeml("cost", "mini", "--environments", envs), envs / "mini.yaml", 1,
-                       "NUL bytes: UTF-16 or UTF-32 without a byte-order mark?")
+    assert_usage_error(
+        gkeml("cost", "mini", "--environments", envs),
+        envs / "mini.yaml",
+        1,
+        "NUL bytes: UTF-16 or UTF-32 without a byte-order mark?",
+    )
 
 
 MERGED = """\
@@ -237,14 +293,21 @@ teams:
     name: beta
   - {<<: [*team], name: gamma, quota: {cpu: "2", memory: 8Gi}}
 """
-WRITTEN_OUT = MERGED.replace("network: &net", "network:").replace("""\
+WRITTEN_OUT = (
+    MERGED.replace("network: &net", "network:")
+    .replace(
+        """\
   - &team {name: alpha, quota: {cpu: "8", memory: 32Gi}}
   - <<: *team
     name: beta
-""", """\
+""",
+        """\
   - {name: alpha, quota: {cpu: "8", memory: 32Gi}}
   - {name: beta, quota: {cpu: "8", memory: 32Gi}}
-""").replace("{<<: [*team], name: gamma", "{name: gamma")
+""",
+    )
+    .replace("{<<: [*team], name: gamma", "{name: gamma")
+)
 
 
 def test_merge_keys_and_anchors_read_as_the_values_written_out(tmp_path):
@@ -262,7 +325,7 @@ def test_merge_keys_and_anchors_read_as_the_values_written_out(tmp_path):
 def test_a_merged_key_that_is_wrong_is_reported_at_the_merge(tmp_path):
     envs = tmp_path / "environments"
     envs.mkdir()
-    (envs / "mini.yaml").write_text(MERGED.replace("quota: {cpu: \"8\", memory: 32Gi}", "quota: {cpu: \"8\", mem: 32Gi}"))
+    (envs / "mini.yaml").write_text(MERGED.replace('quota: {cpu: "8", memory: 32Gi}', 'quota: {cpu: "8", mem: 32Gi}'))
     result = gkeml("cost", "mini", "--environments", envs)
     assert result.code == 2
     # beta got the same quota through `<<: *team`: both are reported, at the line the key is written on
@@ -303,8 +366,9 @@ def test_env_new_copies_an_environment_and_bootstrap_saved_as_utf16(tmp_path):
     assert "name: qa" in (boots / "qa.yaml").read_text()
 
 
-@pytest.mark.parametrize(("committed", "code"), [(MINI.encode("utf-16"), 0), (b"name: mini\n\xff\n", 2)],
-                         ids=["utf-16", "invalid-utf-8"])
+@pytest.mark.parametrize(
+    ("committed", "code"), [(MINI.encode("utf-16"), 0), (b"name: mini\n\xff\n", 2)], ids=["utf-16", "invalid-utf-8"]
+)
 def test_cost_against_a_ref_reads_the_committed_file_as_a_file_is_read(tmp_path, committed, code):
     import subprocess
 

@@ -21,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import ENVIRONMENTS, ROOT
 from hostile import assert_usage_error, environments, gkeml, previous_output, snapshot
 
@@ -47,8 +46,11 @@ def test_synth_refuses_a_directory_that_is_not_its_output_and_leaves_it_byte_ide
         "environments": lambda: envs,
         "repository": lambda: _repository_like(tmp_path / "repo"),
         "file": lambda: (tmp_path / "notes.txt", (tmp_path / "notes.txt").write_text("keep me"))[0],
-        "manifest-not-cdktf": lambda: (tmp_path / "ext", (tmp_path / "ext").mkdir(),
-                                       (tmp_path / "ext" / "manifest.json").write_text('{"manifest_version": 3}'))[0],
+        "manifest-not-cdktf": lambda: (
+            tmp_path / "ext",
+            (tmp_path / "ext").mkdir(),
+            (tmp_path / "ext" / "manifest.json").write_text('{"manifest_version": 3}'),
+        )[0],
     }[target]()
     before = snapshot(tmp_path)
     result = gkeml("synth", "--environments", envs, "--out", out)
@@ -64,9 +66,11 @@ def test_cdktf_outdir_pointing_at_the_repository_is_refused_by_python_main(tmp_p
     env = dict(os.environ, GKEML_ENVIRONMENTS=str(repo / "environments"), CDKTF_OUTDIR=str(repo))
     done = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"{repo}: CDKTF_OUTDIR: {REFUSED} (no cdktf manifest.json); "
-                                                "synth replaces the whole directory, so it refuses: name an empty "
-                                                "or new directory (default: cdktf.out)"]
+    assert done.stderr.strip().splitlines() == [
+        f"{repo}: CDKTF_OUTDIR: {REFUSED} (no cdktf manifest.json); "
+        "synth replaces the whole directory, so it refuses: name an empty "
+        "or new directory (default: cdktf.out)"
+    ]
     assert snapshot(tmp_path) == before
 
 
@@ -125,12 +129,19 @@ def _truncate(path: Path) -> int:
 BROKEN_STACKS = {  # name: (how the cloud stack of lab is broken, line or None, message)
     "truncated": (lambda p: _truncate(p), "not valid JSON ("),
     "a list": (lambda p: p.write_text("[]") and 1, "expected a JSON object, got list"),
-    "resource a list": (lambda p: p.write_text('{"resource": []}') and None,
-                        "resource: not the {type: {name: {...}}} mapping cdktf writes"),
-    "a block a string": (lambda p: p.write_text('{"resource": {"google_storage_bucket": {"b": "x"}}}') and None,
-                         "resource.google_storage_bucket.b: not the {type: {name: {...}}} mapping cdktf writes"),
+    "resource a list": (
+        lambda p: p.write_text('{"resource": []}') and None,
+        "resource: not the {type: {name: {...}}} mapping cdktf writes",
+    ),
+    "a block a string": (
+        lambda p: p.write_text('{"resource": {"google_storage_bucket": {"b": "x"}}}') and None,
+        "resource.google_storage_bucket.b: not the {type: {name: {...}}} mapping cdktf writes",
+    ),
     "undecodable": (lambda p: p.write_bytes(b"\xff\xfe\x00{") and 1, "not valid JSON"),
-    "absurdly deep": (lambda p: p.write_text("[" * 100_000 + "]" * 100_000) and None, "not valid JSON (nested too deeply)"),
+    "absurdly deep": (
+        lambda p: p.write_text("[" * 100_000 + "]" * 100_000) and None,
+        "not valid JSON (nested too deeply)",
+    ),
 }
 
 
@@ -148,10 +159,13 @@ def test_diagram_of_a_malformed_stack_exits_2_naming_the_file(output, tmp_path, 
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize(("body", "what"), [
-    ({"kind": "Deployment", "metadata": [], "spec": "x"}, "'list' object has no attribute 'get'"),
-    ("not an object", "'str' object has no attribute 'get'"),
-])
+@pytest.mark.parametrize(
+    ("body", "what"),
+    [
+        ({"kind": "Deployment", "metadata": [], "spec": "x"}, "'list' object has no attribute 'get'"),
+        ("not an object", "'str' object has no attribute 'get'"),
+    ],
+)
 def test_diagram_of_a_resource_cdktf_would_not_write_names_the_resource(output, body, what):
     k8s = output / "stacks" / "lab-k8s" / "cdk.tf.json"
     stack = json.loads(k8s.read_text())
@@ -167,9 +181,11 @@ def test_diagram_of_a_partial_output_names_the_missing_stack(output):
     shutil.rmtree(output / "stacks" / "lab-k8s")
     result = gkeml("diagram", "lab", "--out", output)
     assert result.code == 2
-    assert result.err == (f"gkeml diagram: {output}/stacks/lab-k8s/cdk.tf.json is missing although "
-                          f"{output}/manifest.json names stack lab-k8s (a partial output); run `gkeml synth` "
-                          "(or `make synth`) again\n")
+    assert result.err == (
+        f"gkeml diagram: {output}/stacks/lab-k8s/cdk.tf.json is missing although "
+        f"{output}/manifest.json names stack lab-k8s (a partial output); run `gkeml synth` "
+        "(or `make synth`) again\n"
+    )
 
 
 def test_diagram_of_a_directory_that_is_no_output(tmp_path):
@@ -182,8 +198,18 @@ def test_check_with_a_malformed_output_exits_2_naming_file_and_line(output, tmp_
     stack = output / "stacks" / "lab-k8s" / "cdk.tf.json"
     line = _truncate(stack)
     before = snapshot(tmp_path)
-    result = gkeml("check", "--environments", ENVIRONMENTS, "--env", "lab", "--jobs", tmp_path / "none",
-                   "--synth-dir", output, "--no-checkov")
+    result = gkeml(
+        "check",
+        "--environments",
+        ENVIRONMENTS,
+        "--env",
+        "lab",
+        "--jobs",
+        tmp_path / "none",
+        "--synth-dir",
+        output,
+        "--no-checkov",
+    )
     assert_usage_error(result, stack, line, "not valid JSON", "run `gkeml synth` (or `make synth`) again")
     assert snapshot(tmp_path) == before
 
@@ -250,21 +276,28 @@ def raw_api():
         api.thread.join(timeout=10)
 
 
-@pytest.mark.parametrize(("ctype", "body"), [
-    ("text/html", b"<html><body>proxy login</body></html>"),
-    ("application/json", b""),
-    ("application/json", b"[1, 2]"),
-    ("application/json", b"null"),
-    ("application/json", json.dumps({"name": "fx-lab-ml", "locations": "us-central1-a"}).encode()),
-    ("application/json", json.dumps({"name": "fx-lab-ml", "currentNodeCount": 10**30}).encode()),
-], ids=["html", "empty", "array", "null", "wrong-type", "out-of-range"])
+@pytest.mark.parametrize(
+    ("ctype", "body"),
+    [
+        ("text/html", b"<html><body>proxy login</body></html>"),
+        ("application/json", b""),
+        ("application/json", b"[1, 2]"),
+        ("application/json", b"null"),
+        ("application/json", json.dumps({"name": "fx-lab-ml", "locations": "us-central1-a"}).encode()),
+        ("application/json", json.dumps({"name": "fx-lab-ml", "currentNodeCount": 10**30}).encode()),
+    ],
+    ids=["html", "empty", "array", "null", "wrong-type", "out-of-range"],
+)
 def test_doctor_given_a_body_that_is_not_a_cluster_exits_2_with_advice(raw_api, ctype, body):
     raw_api.answer = (200, ctype, body)
-    result = gkeml("doctor", "lab", "--environments", ENVIRONMENTS, "--endpoint", raw_api.url, "--no-toolchain",
-                   "--format", "json")
+    result = gkeml(
+        "doctor", "lab", "--environments", ENVIRONMENTS, "--endpoint", raw_api.url, "--no-toolchain", "--format", "json"
+    )
     assert result.code == 2 and "Traceback" not in result.err
-    assert result.err.startswith("gkeml doctor: the GKE API answered projects/fx-lab-ml/locations/us-central1/"
-                                 "clusters/fx-lab-ml with a body that is not what the GKE API returns (")
+    assert result.err.startswith(
+        "gkeml doctor: the GKE API answered projects/fx-lab-ml/locations/us-central1/"
+        "clusters/fx-lab-ml with a body that is not what the GKE API returns ("
+    )
     assert result.err.rstrip().endswith("check --endpoint or any proxy in between")
     assert json.loads(result.out)["exit_code"] == 2
 
@@ -275,8 +308,9 @@ def test_doctor_given_an_authorized_network_that_is_no_cidr_reports_drift(raw_ap
     cluster = healthy_cluster()
     cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"] = [{"cidrBlock": "not-a-network"}]
     raw_api.answer = (200, "application/json", json.dumps(cluster).encode())
-    result = gkeml("doctor", "lab", "--environments", ENVIRONMENTS, "--endpoint", raw_api.url, "--no-toolchain",
-                   "--format", "json")
+    result = gkeml(
+        "doctor", "lab", "--environments", ENVIRONMENTS, "--endpoint", raw_api.url, "--no-toolchain", "--format", "json"
+    )
     checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
     assert checks["authorized networks"]["status"] == "drift"
     assert checks["authorized networks"]["live"] == "'not-a-network'"

@@ -12,15 +12,21 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ENVIRONMENTS
 from hostile import assert_usage_error, environments, gkeml, line_of, previous_output, snapshot
 
 OTHERS = ("lab", "stage", "mini")
 
 
-def refused_by_synth(tmp_path: Path, edits: dict, file: str, needle: str, field: str, fragment: str,
-                     names: tuple[str, ...] = ("lab", "stage", "live", "mini")) -> str:
+def refused_by_synth(
+    tmp_path: Path,
+    edits: dict,
+    file: str,
+    needle: str,
+    field: str,
+    fragment: str,
+    names: tuple[str, ...] = ("lab", "stage", "live", "mini"),
+) -> str:
     """Write the fixture environments with ``edits``; synth must exit 2 at ``file`` on the line of
     ``needle`` with ``field: ...fragment``, and leave its previous output byte-identical."""
     envs = environments(tmp_path, edits, names)
@@ -50,27 +56,48 @@ def _write_renamed(tmp_path: Path, name: str, tier: str, extra: str = "") -> Pat
     return envs
 
 
-@pytest.mark.parametrize(("name", "tier", "implied"), [
-    ("prod", "dev", "prod"), ("prod", "staging", "prod"), ("production", "dev", "prod"), ("eu-prd", "dev", "prod"),
-    ("ml-prod", "staging", "prod"), ("stage-2", "dev", "staging"),
-])
+@pytest.mark.parametrize(
+    ("name", "tier", "implied"),
+    [
+        ("prod", "dev", "prod"),
+        ("prod", "staging", "prod"),
+        ("production", "dev", "prod"),
+        ("eu-prd", "dev", "prod"),
+        ("ml-prod", "staging", "prod"),
+        ("stage-2", "dev", "staging"),
+    ],
+)
 def test_a_tier_below_what_the_name_says_is_refused(tmp_path, name, tier, implied):
     envs = _write_renamed(tmp_path, name, tier)
     result = gkeml("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none")
     path = envs / f"{name}.yaml"
-    assert_usage_error(result, path, line_of(path.read_text(), "tier:"),
-                       f"tier: {tier} is lower than {implied}, which name {name!r} implies, and drops",
-                       f"set tier: {implied}, or keep {tier} with tier_override")
+    assert_usage_error(
+        result,
+        path,
+        line_of(path.read_text(), "tier:"),
+        f"tier: {tier} is lower than {implied}, which name {name!r} implies, and drops",
+        f"set tier: {implied}, or keep {tier} with tier_override",
+    )
 
 
-@pytest.mark.parametrize(("old", "new", "key"), [
-    ("id: fx-lab-ml", "id: fx-lab-prod", "project.id 'fx-lab-prod'"),
-    ("bucket: fx-shared-tfstate", "bucket: fx-prd-shared-tfstate", "state.bucket 'fx-prd-shared-tfstate'"),
-    ("prefix: gkeml", "prefix: prod/gkeml", "state.prefix 'prod/gkeml'"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("id: fx-lab-ml", "id: fx-lab-prod", "project.id 'fx-lab-prod'"),
+        ("bucket: fx-shared-tfstate", "bucket: fx-prd-shared-tfstate", "state.bucket 'fx-prd-shared-tfstate'"),
+        ("prefix: gkeml", "prefix: prod/gkeml", "state.prefix 'prod/gkeml'"),
+    ],
+)
 def test_a_dev_environment_whose_project_or_state_says_prod_is_refused(tmp_path, old, new, key):
-    msg = refused_by_synth(tmp_path, {"lab": [(old, new)]}, "lab", "tier: dev", "tier",
-                           f"dev is lower than prod, which {key} implies", names=("lab", "mini"))
+    msg = refused_by_synth(
+        tmp_path,
+        {"lab": [(old, new)]},
+        "lab",
+        "tier: dev",
+        "tier",
+        f"dev is lower than prod, which {key} implies",
+        names=("lab", "mini"),
+    )
     assert "deletion protection" in msg
 
 
@@ -79,8 +106,9 @@ def test_a_reviewed_override_is_accepted_and_reported_on_every_check(tmp_path):
     envs = _write_renamed(tmp_path, "prod", "dev", f"\ntier_override: {{tier: dev, reason: {reason!r}}}")
     path = envs / "prod.yaml"
     table = gkeml("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none")
-    data = json.loads(gkeml("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none",
-                            "--format", "json").out)
+    data = json.loads(
+        gkeml("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none", "--format", "json").out
+    )
     assert table.code == 0, table.err  # reviewed when it was added: reported, not failing
     found = [f for f in data["findings"] if f["rule"] == "ENV001"]
     assert len(found) == 1
@@ -91,12 +119,23 @@ def test_a_reviewed_override_is_accepted_and_reported_on_every_check(tmp_path):
     assert "ENV001 warning Environment/prod" in shown and reason in shown
 
 
-@pytest.mark.parametrize(("extra", "needle", "field", "fragment"), [
-    ("\ntier_override: {tier: staging, reason: 'pre-launch load tests, OPS-1234'}", "tier_override", "tier_override.tier",
-     "staging differs from tier dev; make them equal"),
-    ("\ntier_override: {tier: dev, reason: later}", "tier_override", "tier_override.reason",
-     "at least 20 characters"),
-])
+@pytest.mark.parametrize(
+    ("extra", "needle", "field", "fragment"),
+    [
+        (
+            "\ntier_override: {tier: staging, reason: 'pre-launch load tests, OPS-1234'}",
+            "tier_override",
+            "tier_override.tier",
+            "staging differs from tier dev; make them equal",
+        ),
+        (
+            "\ntier_override: {tier: dev, reason: later}",
+            "tier_override",
+            "tier_override.reason",
+            "at least 20 characters",
+        ),
+    ],
+)
 def test_an_override_must_match_the_tier_and_give_a_reason(tmp_path, extra, needle, field, fragment):
     envs = _write_renamed(tmp_path, "prod", "dev", extra)
     path = envs / "prod.yaml"
@@ -105,9 +144,14 @@ def test_an_override_must_match_the_tier_and_give_a_reason(tmp_path, extra, need
 
 
 def test_an_override_that_overrides_nothing_is_refused(tmp_path):
-    refused_by_synth(tmp_path, {"lab": [("tier: dev", "tier: dev\ntier_override: {tier: dev, reason: 'just in case, "
-                                                     "nobody asked for it'}")]},
-                     "lab", "tier_override", "tier_override", "nothing to override: tier dev is not lower")
+    refused_by_synth(
+        tmp_path,
+        {"lab": [("tier: dev", "tier: dev\ntier_override: {tier: dev, reason: 'just in case, nobody asked for it'}")]},
+        "lab",
+        "tier_override",
+        "tier_override",
+        "nothing to override: tier dev is not lower",
+    )
 
 
 # --- careless values -------------------------------------------------------------------------
@@ -115,50 +159,95 @@ def test_an_override_that_overrides_nothing_is_refused(tmp_path):
 
 @pytest.mark.parametrize("team", ["default", "kube-system", "kube-tools", "gke-managed-x", "gmp-system"])
 def test_a_team_named_after_a_system_namespace_is_refused(tmp_path, team):
-    refused_by_synth(tmp_path, {"lab": [("- name: research", f"- name: {team}"),
-                                        ("namespace: research", f"namespace: {team}"),
-                                        ("namespace: research", f"namespace: {team}"),
-                                        ("team: research", f"team: {team}")]},
-                     "lab", f"- name: {team}", "teams[0].name", f"{team!r} is a system namespace")
+    refused_by_synth(
+        tmp_path,
+        {
+            "lab": [
+                ("- name: research", f"- name: {team}"),
+                ("namespace: research", f"namespace: {team}"),
+                ("namespace: research", f"namespace: {team}"),
+                ("team: research", f"team: {team}"),
+            ]
+        },
+        "lab",
+        f"- name: {team}",
+        "teams[0].name",
+        f"{team!r} is a system namespace",
+    )
 
 
-@pytest.mark.parametrize(("image", "fragment"), [
-    ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat:latest", "has the tag latest"),
-    ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat", "has no tag"),
-    ('"us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2\\n"', "is not an image reference"),
-    ("us-docker.pkg.dev/fx-live-ml/Serving/chat:1.4.2", "is not an image reference"),
-    ('"chat:1.4.2 --privileged"', "is not an image reference"),
-    ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat@sha256:abc", "is not an image reference"),
-])
+@pytest.mark.parametrize(
+    ("image", "fragment"),
+    [
+        ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat:latest", "has the tag latest"),
+        ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat", "has no tag"),
+        ('"us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2\\n"', "is not an image reference"),
+        ("us-docker.pkg.dev/fx-live-ml/Serving/chat:1.4.2", "is not an image reference"),
+        ('"chat:1.4.2 --privileged"', "is not an image reference"),
+        ("us-central1-docker.pkg.dev/fx-live-ml/serving/chat@sha256:abc", "is not an image reference"),
+    ],
+)
 def test_an_inference_image_that_is_not_pinned_or_not_a_reference_is_refused(tmp_path, image, fragment):
-    refused_by_synth(tmp_path, {"live": [("image: us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", f"image: {image}")]},
-                     "live", f"image: {image}", "inference[0].image", fragment)
+    refused_by_synth(
+        tmp_path,
+        {"live": [("image: us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", f"image: {image}")]},
+        "live",
+        f"image: {image}",
+        "inference[0].image",
+        fragment,
+    )
 
 
-@pytest.mark.parametrize(("old", "new", "needle", "field", "fragment"), [
-    ("expected_size_gib: 5000", "expected_size_gib: .inf", ".inf", "buckets[0].expected_size_gib", "finite number"),
-    ('cpu: "4"\n', "cpu: .inf\n", ".inf", "inference[0].cpu", "inf is not a size"),
-    ('memory: 16Gi\n', f'memory: "{"9" * 400}"\n', "9999", "inference[0].memory", "is too large to be a size"),
-    ("quota: {cpu: \"256\", memory: 1Ti, gpus: 32}", "quota: {cpu: \"256\", memory: 1Ti, gpus: .nan}", "gpus: .nan",
-     "teams[0].quota.gpus", "Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "field", "fragment"),
+    [
+        ("expected_size_gib: 5000", "expected_size_gib: .inf", ".inf", "buckets[0].expected_size_gib", "finite number"),
+        ('cpu: "4"\n', "cpu: .inf\n", ".inf", "inference[0].cpu", "inf is not a size"),
+        ("memory: 16Gi\n", f'memory: "{"9" * 400}"\n', "9999", "inference[0].memory", "is too large to be a size"),
+        (
+            'quota: {cpu: "256", memory: 1Ti, gpus: 32}',
+            'quota: {cpu: "256", memory: 1Ti, gpus: .nan}',
+            "gpus: .nan",
+            "teams[0].quota.gpus",
+            "Input should be a valid integer",
+        ),
+    ],
+)
 def test_sizes_that_are_not_finite_are_refused(tmp_path, old, new, needle, field, fragment):
     refused_by_synth(tmp_path, {"live": [(old, new)]}, "live", needle, field, fragment)
 
 
 def test_the_state_bucket_cannot_be_a_bucket_the_environment_creates(tmp_path):
-    refused_by_synth(tmp_path, {"lab": [("bucket: fx-shared-tfstate", "bucket: fx-lab-ml-datasets")]}, "lab",
-                     "bucket: fx-lab-ml-datasets", "state.bucket",
-                     "'fx-lab-ml-datasets' is a bucket this environment creates (at buckets[0].name)")
-    refused_by_synth(tmp_path / "logs", {"lab": [("bucket: fx-shared-tfstate", "bucket: fx-lab-ml-access-logs")]}, "lab",
-                     "bucket: fx-lab-ml-access-logs", "state.bucket", "is a bucket this environment creates (at prefix)")
+    refused_by_synth(
+        tmp_path,
+        {"lab": [("bucket: fx-shared-tfstate", "bucket: fx-lab-ml-datasets")]},
+        "lab",
+        "bucket: fx-lab-ml-datasets",
+        "state.bucket",
+        "'fx-lab-ml-datasets' is a bucket this environment creates (at buckets[0].name)",
+    )
+    refused_by_synth(
+        tmp_path / "logs",
+        {"lab": [("bucket: fx-shared-tfstate", "bucket: fx-lab-ml-access-logs")]},
+        "lab",
+        "bucket: fx-lab-ml-access-logs",
+        "state.bucket",
+        "is a bucket this environment creates (at prefix)",
+    )
 
 
 def test_the_state_bucket_cannot_be_a_bucket_another_environment_creates(tmp_path):
-    msg = refused_by_synth(tmp_path, {"lab": [("bucket: fx-shared-tfstate", "bucket: fx-live-ml-datasets")]}, "lab",
-                           "bucket: fx-live-ml-datasets", "state.bucket", "'fx-live-ml-datasets' is a bucket ")
-    assert msg.endswith("live.yaml creates; Terraform state needs a bucket no environment creates (the bootstrap's "
-                        "state bucket)")
+    msg = refused_by_synth(
+        tmp_path,
+        {"lab": [("bucket: fx-shared-tfstate", "bucket: fx-live-ml-datasets")]},
+        "lab",
+        "bucket: fx-live-ml-datasets",
+        "state.bucket",
+        "'fx-live-ml-datasets' is a bucket ",
+    )
+    assert msg.endswith(
+        "live.yaml creates; Terraform state needs a bucket no environment creates (the bootstrap's state bucket)"
+    )
 
 
 def test_the_state_prefix_cannot_be_the_bootstrap_stacks(tmp_path):
@@ -166,14 +255,38 @@ def test_the_state_prefix_cannot_be_the_bootstrap_stacks(tmp_path):
     from gkeml.stacks.bootstrap import BOOTSTRAP_STATE_PREFIX as USED_BY_THE_STACK
 
     assert BOOTSTRAP_STATE_PREFIX == USED_BY_THE_STACK
-    refused_by_synth(tmp_path, {"lab": [("prefix: gkeml", f"prefix: {BOOTSTRAP_STATE_PREFIX}")]}, "lab",
-                     f"prefix: {BOOTSTRAP_STATE_PREFIX}", "state.prefix", "is where the bootstrap stack keeps its state")
+    refused_by_synth(
+        tmp_path,
+        {"lab": [("prefix: gkeml", f"prefix: {BOOTSTRAP_STATE_PREFIX}")]},
+        "lab",
+        f"prefix: {BOOTSTRAP_STATE_PREFIX}",
+        "state.prefix",
+        "is where the bootstrap stack keeps its state",
+    )
 
 
-@pytest.mark.parametrize(("old", "new", "file", "needle", "field", "fragment"), [
-    ("id: fx-mini-ml", "id: fx-lab-ml", "mini", "id: fx-lab-ml", "project.id", "project id 'fx-lab-ml' is also used by"),
-    ('number: "200000000404"', 'number: "200000000101"', "mini", "200000000101", "project.number", "is also used by"),
-], ids=["project-id", "project-number"])
+@pytest.mark.parametrize(
+    ("old", "new", "file", "needle", "field", "fragment"),
+    [
+        (
+            "id: fx-mini-ml",
+            "id: fx-lab-ml",
+            "mini",
+            "id: fx-lab-ml",
+            "project.id",
+            "project id 'fx-lab-ml' is also used by",
+        ),
+        (
+            'number: "200000000404"',
+            'number: "200000000101"',
+            "mini",
+            "200000000101",
+            "project.number",
+            "is also used by",
+        ),
+    ],
+    ids=["project-id", "project-number"],
+)
 def test_two_environments_cannot_share_a_project(tmp_path, old, new, file, needle, field, fragment):
     refused_by_synth(tmp_path, {file: [(old, new)]}, file, needle, field, fragment)
 
@@ -181,37 +294,80 @@ def test_two_environments_cannot_share_a_project(tmp_path, old, new, file, needl
 def test_an_environment_named_like_another_ones_in_cluster_stack_is_refused(tmp_path):
     envs = environments(tmp_path, names=("mini",))
     (envs / "mini-k8s.yaml").write_text(
-        (envs / "mini.yaml").read_text().replace("name: mini", "name: mini-k8s").replace("fx-mini-ml", "fx-mini2-ml")
-        .replace("200000000404", "200000000405").replace("fx-mini-tfstate", "fx-mini2-tfstate"))
+        (envs / "mini.yaml")
+        .read_text()
+        .replace("name: mini", "name: mini-k8s")
+        .replace("fx-mini-ml", "fx-mini2-ml")
+        .replace("200000000404", "200000000405")
+        .replace("fx-mini-tfstate", "fx-mini2-tfstate")
+    )
     out = previous_output(tmp_path / "cdktf.out")
     before = snapshot(tmp_path)
     result = gkeml("synth", "--environments", envs, "--out", out)
-    assert_usage_error(result, envs / "mini.yaml", line_of((envs / "mini.yaml").read_text(), "name: mini"),
-                       "name: stack name 'mini-k8s' is also used by",
-                       str(envs / "mini-k8s.yaml"))
+    assert_usage_error(
+        result,
+        envs / "mini.yaml",
+        line_of((envs / "mini.yaml").read_text(), "name: mini"),
+        "name: stack name 'mini-k8s' is also used by",
+        str(envs / "mini-k8s.yaml"),
+    )
     assert snapshot(tmp_path) == before
 
 
 def test_two_identities_on_one_kubernetes_service_account_are_refused(tmp_path):
-    refused_by_synth(tmp_path, {"live": [("  - name: chat\n    namespace: serving\n",
-                                          "  - name: chat\n    namespace: research\n    service_account: trainer\n")]},
-                     "live", "service_account: trainer", "identities[2].service_account",
-                     "Kubernetes service account research/trainer already belongs to identity 'trainer'")
+    refused_by_synth(
+        tmp_path,
+        {
+            "live": [
+                (
+                    "  - name: chat\n    namespace: serving\n",
+                    "  - name: chat\n    namespace: research\n    service_account: trainer\n",
+                )
+            ]
+        },
+        "live",
+        "service_account: trainer",
+        "identities[2].service_account",
+        "Kubernetes service account research/trainer already belongs to identity 'trainer'",
+    )
 
 
 def test_the_default_service_account_is_no_identity(tmp_path):
-    refused_by_synth(tmp_path, {"live": [("  - name: chat\n    namespace: serving\n",
-                                          "  - name: chat\n    namespace: serving\n    service_account: default\n")]},
-                     "live", "service_account: default", "identities[2].service_account",
-                     "'default' is the service account every pod of the namespace runs as")
+    refused_by_synth(
+        tmp_path,
+        {
+            "live": [
+                (
+                    "  - name: chat\n    namespace: serving\n",
+                    "  - name: chat\n    namespace: serving\n    service_account: default\n",
+                )
+            ]
+        },
+        "live",
+        "service_account: default",
+        "identities[2].service_account",
+        "'default' is the service account every pod of the namespace runs as",
+    )
 
 
 @pytest.mark.parametrize("cidr", ["0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/7"])
 def test_a_control_plane_open_to_the_internet_is_refused_outside_dev(tmp_path, cidr):
-    refused_by_synth(tmp_path, {"stage": [("cluster:\n", f"cluster:\n  public_endpoint: true\n  authorized_networks:\n"
-                                                         f"    - {{name: anyone, cidr: {cidr}}}\n")]},
-                     "stage", "name: anyone", "cluster.authorized_networks[0].cidr",
-                     "opens the control plane to most of the internet")
+    refused_by_synth(
+        tmp_path,
+        {
+            "stage": [
+                (
+                    "cluster:\n",
+                    f"cluster:\n  public_endpoint: true\n  authorized_networks:\n"
+                    f"    - {{name: anyone, cidr: {cidr}}}\n",
+                )
+            ]
+        },
+        "stage",
+        "name: anyone",
+        "cluster.authorized_networks[0].cidr",
+        "opens the control plane to most of the internet",
+    )
 
 
 def test_a_dev_control_plane_may_be_open(tmp_path):
@@ -230,21 +386,28 @@ memory: 16Gi
 """
 
 
-@pytest.mark.parametrize(("extra", "field", "fragment"), [
-    ('cpu: "0"', "cpu", '0 requests nothing; a job needs some cpu'),
-    ('memory: "0"', "memory", "0 requests nothing; a job needs some memory"),
-    ("cpu: 0m", "cpu", "0m requests nothing"),
-    ("cpu: .inf", "cpu", "inf is not a size"),
-    ('image: "us-docker.pkg.dev/p/r/trainer:latest\\n"', "image", "is not an image reference"),
-    ("image: us-docker.pkg.dev/p/r/trainer", "image", "has no tag"),
-    ("env: {OPENAI_APIKEY: sk-abc}", "env.OPENAI_APIKEY", "looks like a credential"),
-    ("env: {HFTOKEN: hf_abc}", "env.HFTOKEN", "looks like a credential"),
-    ("env: {DB_PASS: hunter2}", "env.DB_PASS", "looks like a credential"),
-    ("env: {SECRET_KEY_BASE: x}", "env.SECRET_KEY_BASE", "looks like a credential"),
-    ('env: {"FOO\\n": x}', "env", "is not a variable name"),
-    ("env: {DATABASE_URL: 'postgres://app:hunter2@db:5432/x'}", "env.DATABASE_URL", "holds a URL with a user and password"),
-    ("command: [sh, -c, 'curl https://u:p@example.com/x']", "command[2]", "holds a URL with a user and password"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field", "fragment"),
+    [
+        ('cpu: "0"', "cpu", "0 requests nothing; a job needs some cpu"),
+        ('memory: "0"', "memory", "0 requests nothing; a job needs some memory"),
+        ("cpu: 0m", "cpu", "0m requests nothing"),
+        ("cpu: .inf", "cpu", "inf is not a size"),
+        ('image: "us-docker.pkg.dev/p/r/trainer:latest\\n"', "image", "is not an image reference"),
+        ("image: us-docker.pkg.dev/p/r/trainer", "image", "has no tag"),
+        ("env: {OPENAI_APIKEY: sk-abc}", "env.OPENAI_APIKEY", "looks like a credential"),
+        ("env: {HFTOKEN: hf_abc}", "env.HFTOKEN", "looks like a credential"),
+        ("env: {DB_PASS: hunter2}", "env.DB_PASS", "looks like a credential"),
+        ("env: {SECRET_KEY_BASE: x}", "env.SECRET_KEY_BASE", "looks like a credential"),
+        ('env: {"FOO\\n": x}', "env", "is not a variable name"),
+        (
+            "env: {DATABASE_URL: 'postgres://app:hunter2@db:5432/x'}",
+            "env.DATABASE_URL",
+            "holds a URL with a user and password",
+        ),
+        ("command: [sh, -c, 'curl https://u:p@example.com/x']", "command[2]", "holds a URL with a user and password"),
+    ],
+)
 def test_careless_job_spec_values_are_refused_at_their_line(tmp_path, extra, field, fragment):
     key = extra.split(":")[0]
     lines = [line for line in JOB.splitlines() if not line.startswith(f"{key}:")]
@@ -267,12 +430,18 @@ def test_variables_that_only_name_where_a_credential_is_are_fine(tmp_path, name)
 
 
 def test_every_problem_of_an_environment_file_is_reported_in_one_run(tmp_path):
-    envs = environments(tmp_path, {"live": [
-        ("  region: us-central1\n", "  region: us-central1\n  lables: {team: ml}\n"),
-        ("purpose: datasets", "purpose: dataset"),
-        ("reads: [datasets]", "reads: [datasest]"),
-        ("image: us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", "image: chat"),
-    ]}, ("live",))
+    envs = environments(
+        tmp_path,
+        {
+            "live": [
+                ("  region: us-central1\n", "  region: us-central1\n  lables: {team: ml}\n"),
+                ("purpose: datasets", "purpose: dataset"),
+                ("reads: [datasets]", "reads: [datasest]"),
+                ("image: us-central1-docker.pkg.dev/fx-live-ml/serving/chat:1.4.2", "image: chat"),
+            ]
+        },
+        ("live",),
+    )
     result = gkeml("cost", "live", "--environments", envs)
     path = envs / "live.yaml"
     text = path.read_text()
@@ -290,21 +459,27 @@ def test_every_problem_of_an_environment_file_is_reported_in_one_run(tmp_path):
 
 
 def test_every_problem_of_a_job_spec_is_reported_in_one_run(tmp_path):
-    text = JOB.replace('cpu: "4"', 'cpu: "200"') + "nodes: 2\ncompletion_mode: NonIndexed\nenv: {HF_TOKEN: x}\n" \
-                                                  "spot: true\n"
+    text = (
+        JOB.replace('cpu: "4"', 'cpu: "200"') + "nodes: 2\ncompletion_mode: NonIndexed\nenv: {HF_TOKEN: x}\n"
+        "spot: true\n"
+    )
     spec = tmp_path / "job.yaml"
     spec.write_text(text)
     result = gkeml("job", "render", spec, "--env", "lab", "--environments", ENVIRONMENTS)
     assert result.code == 2
     fields = [line.split(": ")[1] for line in result.errors]
     assert fields == ["cpu", "memory", "completion_mode", "env.HF_TOKEN", "spot"], result.err
-    assert all(line.startswith(f"{spec}:{line_of(text, field.split('.')[0] + ':')}: {field}: ")
-               for line, field in zip(result.errors, fields))
+    assert all(
+        line.startswith(f"{spec}:{line_of(text, field.split('.')[0] + ':')}: {field}: ")
+        for line, field in zip(result.errors, fields)
+    )
 
 
 def test_gpu_counts_that_are_not_finite_in_a_manifest_are_findings_not_tracebacks(tmp_path):
     manifest = tmp_path / "pods.yaml"
-    manifest.write_text("".join(f"""\
+    manifest.write_text(
+        "".join(
+            f"""\
 ---
 apiVersion: v1
 kind: Pod
@@ -314,7 +489,10 @@ spec:
   containers:
     - name: c
       resources: {{limits: {{nvidia.com/gpu: {count}, cpu: "1", memory: 4Gi}}}}
-""" for i, count in enumerate([".inf", ".nan", "-.inf", "-1", "1e999", "'" + "9" * 400 + "'"])))
+"""
+            for i, count in enumerate([".inf", ".nan", "-.inf", "-1", "1e999", "'" + "9" * 400 + "'"])
+        )
+    )
     result = gkeml("check", manifest, "--format", "json")
     assert result.code == 1 and "Traceback" not in result.err
     found = json.loads(result.out)["findings"]

@@ -8,19 +8,26 @@ import re
 import kubernetes_validate
 import pytest
 import yaml
-
 from conftest import DEV, ENV_NAMES, PROD, resources
+
 from gkeml import platform
+from gkeml.manifests import ksa_annotations
 from gkeml.manifests.kueue import namespace_quota
 from gkeml.manifests.workloads import in_cluster_objects
-from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
 
 pytestmark = pytest.mark.synth
 
 K8S_VERSION = "1.37.0"
 # No upstream schema: GKE CRDs (gkeml check covers them) and the Secret Manager add-on / secret sync CRDs.
-GKE_CRDS = {"ComputeClass", "BackendConfig", "FrontendConfig", "ManagedCertificate", "SecretProviderClass", "SecretSync"}
+GKE_CRDS = {
+    "ComputeClass",
+    "BackendConfig",
+    "FrontendConfig",
+    "ManagedCertificate",
+    "SecretProviderClass",
+    "SecretSync",
+}
 
 
 def k8s(stacks, env):
@@ -97,8 +104,11 @@ def test_every_team_namespace_has_quota_limits_and_default_deny(stacks, environm
 
 
 def test_only_serving_namespaces_admit_google_load_balancer_ranges(stacks):
-    policies = {o["metadata"]["namespace"]: o for o in manifests(stacks, PROD, "NetworkPolicy")
-                if o["metadata"]["name"] == "allow-google-load-balancers"}
+    policies = {
+        o["metadata"]["namespace"]: o
+        for o in manifests(stacks, PROD, "NetworkPolicy")
+        if o["metadata"]["name"] == "allow-google-load-balancers"
+    }
     assert set(policies) == {"serving"}
     cidrs = [p["ipBlock"]["cidr"] for p in policies["serving"]["spec"]["ingress"][0]["from"]]
     assert cidrs == list(platform.LOAD_BALANCER_HEALTH_CHECK_RANGES)
@@ -117,8 +127,11 @@ def test_gpu_pods_have_selector_and_allowed_limit_and_spot_is_a_selector(stacks,
         if gpus or platform.ACCELERATOR_LABEL in selector:
             gpu_pods += 1
             if platform.COMPUTE_CLASS_LABEL in selector:  # a custom class alone carries the GPU
-                (cc,) = [o for o in manifests(stacks, env, "ComputeClass")
-                         if o["metadata"]["name"] == selector[platform.COMPUTE_CLASS_LABEL]]
+                (cc,) = [
+                    o
+                    for o in manifests(stacks, env, "ComputeClass")
+                    if o["metadata"]["name"] == selector[platform.COMPUTE_CLASS_LABEL]
+                ]
                 assert {p["gpu"]["count"] for p in cc["spec"]["priorities"]} == {gpus}, owner["metadata"]
                 assert set(selector) == {platform.COMPUTE_CLASS_LABEL}
             else:
@@ -152,7 +165,9 @@ def test_a_service_on_a_compute_class_selects_it_alone_and_survives_its_spot_run
 def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environments, env):
     e = environments[env]
     addresses = {a["name"] for a in resources(stacks[env], "google_compute_global_address")}
-    certs = {c["name"]: c["managed"]["domains"] for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
+    certs = {
+        c["name"]: c["managed"]["domains"] for c in resources(stacks[env], "google_compute_managed_ssl_certificate")
+    }
     ingresses = manifests(stacks, env, "Ingress")
     assert len(ingresses) == len([s for s in e.inference if s.endpoint])
     hosts = set()
@@ -163,8 +178,11 @@ def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environment
         assert ann[platform.INGRESS_STATIC_IP_ANNOTATION] in addresses
         (rule,) = ing["spec"]["rules"]
         assert certs[ann[platform.INGRESS_PRE_SHARED_CERT_ANNOTATION]] == [rule["host"]]
-        frontend = next(o for o in manifests(stacks, env, "FrontendConfig")
-                        if o["metadata"]["name"] == ann[platform.INGRESS_FRONTEND_CONFIG_ANNOTATION])
+        frontend = next(
+            o
+            for o in manifests(stacks, env, "FrontendConfig")
+            if o["metadata"]["name"] == ann[platform.INGRESS_FRONTEND_CONFIG_ANNOTATION]
+        )
         assert frontend["spec"]["redirectToHttps"]["enabled"] is True
         hosts.add(rule["host"])
     assert hosts == {e.endpoint(s.endpoint).host for s in e.inference if s.endpoint}
@@ -184,7 +202,10 @@ def test_hpa_bounds_and_metrics_come_from_config(stacks, environments, env):
     hpas = {o["metadata"]["name"]: o for o in manifests(stacks, env, "HorizontalPodAutoscaler")}
     for svc in environments[env].inference:
         spec = hpas[svc.name]["spec"]
-        assert (spec["minReplicas"], spec["maxReplicas"]) == (svc.autoscaling.min_replicas, svc.autoscaling.max_replicas)
+        assert (spec["minReplicas"], spec["maxReplicas"]) == (
+            svc.autoscaling.min_replicas,
+            svc.autoscaling.max_replicas,
+        )
         types = [m["type"] for m in spec["metrics"]]
         assert ("External" in types) == bool(svc.autoscaling.external_metric)
 
@@ -194,8 +215,8 @@ def test_terraform_leaves_controller_owned_fields_to_their_controllers(stacks, e
     """What the HPA writes (spec.replicas) is not in what Terraform applies: with it, every apply after
     the first scale-up fails with a server-side-apply conflict. GKE024 is the same check for any file."""
     from gkeml.rules import check
-    from gkeml.rules.ownership import autoscalers_of
     from gkeml.rules.engine import Group
+    from gkeml.rules.ownership import autoscalers_of
 
     applied = manifests(stacks, env)
     group = Group(applied)
@@ -246,14 +267,18 @@ def test_compute_classes_try_their_capacity_in_the_configured_order(stacks, envi
 def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, environments, env):
     e = environments[env]
     gkeml_own = {platform.SECRET_SYNC_SERVICE_ACCOUNT, platform.METRICS_ADAPTER_KSA}  # tests of their own cover them
-    sas = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in manifests(stacks, env, "ServiceAccount")
-           if o["metadata"]["name"] not in gkeml_own}
+    sas = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): o
+        for o in manifests(stacks, env, "ServiceAccount")
+        if o["metadata"]["name"] not in gkeml_own
+    }
     assert set(sas) == {(i.namespace, i.ksa) for i in e.identities if i.name != e.launch.identity}
     for ident in e.identities:
         if (ident.namespace, ident.ksa) in sas:
             # principal mode: no annotation needed; classic mode would carry the GSA
             assert sas[(ident.namespace, ident.ksa)]["metadata"].get("annotations") == (
-                ksa_annotations(Names.of(e), ident) or None)
+                ksa_annotations(Names.of(e), ident) or None
+            )
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -265,10 +290,22 @@ def test_launch_agent_is_the_real_chart_with_real_values(stacks, environments, e
     assert release["version"] == "0.13.12"
     values = yaml.safe_load(release["values"][0])
     # every key is one the chart's values.yaml (0.13.12) defines
-    assert set(values) <= {"agent", "namespace", "baseUrl", "additionalTargetNamespaces", "launchConfig",
-                           "additionalEnvVars", "additionalSecretEnvVars", "gitCreds", "sshAuthSecrets",
-                           "serviceAccount", "azureStorageAccessKey", "customCABundle", "kanikoPvcName",
-                           "kanikoDockerConfigSecret"}
+    assert set(values) <= {
+        "agent",
+        "namespace",
+        "baseUrl",
+        "additionalTargetNamespaces",
+        "launchConfig",
+        "additionalEnvVars",
+        "additionalSecretEnvVars",
+        "gitCreds",
+        "sshAuthSecrets",
+        "serviceAccount",
+        "azureStorageAccessKey",
+        "customCABundle",
+        "kanikoPvcName",
+        "kanikoDockerConfigSecret",
+    }
     assert values["agent"]["useExternalWandbSecret"] is True and "apiKey" not in values["agent"]
     assert isinstance(values["launchConfig"], str)
     config = yaml.safe_load(values["launchConfig"])
@@ -299,13 +336,16 @@ def test_api_key_reaches_the_launch_namespaces_through_gke_secret_sync_only(stac
         spc = classes[team]
         assert spc["spec"]["provider"] == "gke" and spc["metadata"]["name"] == sync["spec"]["secretProviderClassName"]
         (secret,) = yaml.safe_load(spc["spec"]["parameters"]["secrets"])
-        assert secret == {"resourceName": f"projects/{e.project.id}/secrets/{env}-wandb-api-key/versions/latest",
-                          "path": data["sourcePath"]}
+        assert secret == {
+            "resourceName": f"projects/{e.project.id}/secrets/{env}-wandb-api-key/versions/latest",
+            "path": data["sourcePath"],
+        }
     # the cloud layer lets exactly these service accounts read the secret, and turns the sync on
     members = {m["member"] for m in resources(stacks[env], "google_secret_manager_secret_iam_member")}
-    assert members == {platform.workload_identity_principal(e.project.number, e.project.id, t,
-                                                            platform.SECRET_SYNC_SERVICE_ACCOUNT)
-                       for t in e.launch_teams()}
+    assert members == {
+        platform.workload_identity_principal(e.project.number, e.project.id, t, platform.SECRET_SYNC_SERVICE_ACCOUNT)
+        for t in e.launch_teams()
+    }
     (cluster,) = resources(stacks[env], "google_container_cluster")
     assert cluster["secret_sync_config"]["enabled"] is True and cluster["secret_manager_config"]["enabled"] is True
 
@@ -316,8 +356,11 @@ def test_providers_authenticate_with_the_exec_plugin_and_helm_stores_releases_in
     (kube,) = providers["kubernetes"]
     (helm,) = providers["helm"]
     for block in (kube["exec"][0] if isinstance(kube["exec"], list) else kube["exec"], helm["kubernetes"]["exec"]):
-        assert block == {"api_version": "client.authentication.k8s.io/v1beta1", "command": "gke-gcloud-auth-plugin",
-                         "args": ["--use_application_default_credentials"]}
+        assert block == {
+            "api_version": "client.authentication.k8s.io/v1beta1",
+            "command": "gke-gcloud-auth-plugin",
+            "args": ["--use_application_default_credentials"],
+        }
     assert "token" not in kube and "token" not in helm["kubernetes"]
     assert helm["helm_driver"] == "configmap"
 
@@ -326,4 +369,4 @@ def test_no_secret_value_anywhere_in_cdktf_out(synth_dir):
     for path in synth_dir.rglob("*.json"):
         text = path.read_text()
         assert not re.search(r"\b[0-9a-f]{40}\b", text), path  # W&B API keys are 40 hex chars
-        assert '"apiKey"' not in text and "secret_data\": \"" not in text
+        assert '"apiKey"' not in text and 'secret_data": "' not in text

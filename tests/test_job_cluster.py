@@ -24,18 +24,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from test_jobs import GOOD, LAB, ROOT, lab_environment, write_environments
 
 from gkeml import platform
 from gkeml.jobs import load_job_spec, render
 from gkeml.jobs.cluster import Context, ExpectedCluster, context_problem
-from test_jobs import GOOD, LAB, ROOT, lab_environment, write_environments
 
 # The DNS-only twin of LAB: no public IP endpoint, so only `get-credentials --dns-endpoint` works.
-VAULT = (LAB.replace("name: lab\ntier: dev\nprefix: lab-ml", "name: vault\ntier: prod\nprefix: vault-ml")
-         .replace("id: lab-ml-project, number: \"200000000001\"", "id: vault-ml-project, number: \"300000000003\"")
-         .replace("cluster:\n  public_endpoint: true\n  authorized_networks: [{name: office, cidr: 198.51.100.0/24}]\n",
-                  "cluster:\n  binary_authorization: {allowed_images: [us-central1-docker.pkg.dev/acme-ml-dev/training/**]}\n")
-         .replace("bucket: lab-ml-tfstate", "bucket: vault-ml-tfstate"))
+VAULT = (
+    LAB.replace("name: lab\ntier: dev\nprefix: lab-ml", "name: vault\ntier: prod\nprefix: vault-ml")
+    .replace('id: lab-ml-project, number: "200000000001"', 'id: vault-ml-project, number: "300000000003"')
+    .replace(
+        "cluster:\n  public_endpoint: true\n  authorized_networks: [{name: office, cidr: 198.51.100.0/24}]\n",
+        "cluster:\n  binary_authorization: {allowed_images: [us-central1-docker.pkg.dev/acme-ml-dev/training/**]}\n",
+    )
+    .replace("bucket: lab-ml-tfstate", "bucket: vault-ml-tfstate")
+)
 LAB_ENTRY = "gke_lab-ml-project_us-central1_lab-ml"
 VAULT_ENTRY = "gke_vault-ml-project_us-central1_vault-ml"
 GKE_VERSION = "v1.33.5-gke.1162000"
@@ -43,8 +47,15 @@ GKE_VERSION = "v1.33.5-gke.1162000"
 
 def status_body(code: int, reason: str, message: str) -> dict:
     """A Kubernetes API error (metav1.Status)."""
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 def matches(obj: dict, selector: str | None) -> bool:
@@ -133,8 +144,11 @@ class KubeApi:
             return 200, {"major": "1", "minor": "33", "gitVersion": self.version, "platform": "linux/amd64"}
         if path.startswith("/apis/kueue.x-k8s.io/") or path.startswith("/apis/visibility.kueue.x-k8s.io/"):
             return self.kueue(path)
-        found = re.fullmatch(r"(/apis/batch/v1|/api/v1)(?:/namespaces/([^/]+))?/(jobs|pods|services)"
-                             r"(?:/([^/]+))?(/log)?", path)
+        found = re.fullmatch(
+            r"(/apis/batch/v1|/api/v1)(?:/namespaces/([^/]+))?/(jobs|pods|services)"
+            r"(?:/([^/]+))?(/log)?",
+            path,
+        )
         if not found:
             return 404, status_body(404, "NotFound", "the server could not find the requested resource")
         prefix, namespace, resource, name, log = found.groups()
@@ -146,18 +160,26 @@ class KubeApi:
                 return 404, status_body(404, "NotFound", f'pods "{name}" not found')
             text = self.logs[(namespace, name)]
             tail = query.get("tailLines")
-            return 200, "".join(text.splitlines(keepends=True)[-int(tail):]) if tail else text
+            return 200, "".join(text.splitlines(keepends=True)[-int(tail) :]) if tail else text
         if method == "GET" and name:
             if resource == "jobs" and self.job_states.get((namespace, name)):
                 states = self.job_states[(namespace, name)]
                 return 200, states.pop(0) if len(states) > 1 else states[0]
             if key not in self.store:
-                return 404, status_body(404, "NotFound", f'{resource}.{prefix.split("/")[-2] if prefix != "/api/v1" else ""}'
-                                                         f' "{name}" not found'.replace('.v1 ', ' ').replace('. ', ' '))
+                return 404, status_body(
+                    404,
+                    "NotFound",
+                    f'{resource}.{prefix.split("/")[-2] if prefix != "/api/v1" else ""} "{name}" not found'.replace(
+                        ".v1 ", " "
+                    ).replace(". ", " "),
+                )
             return 200, self.store[key]
         if method == "GET":
-            items = [o for (r, ns, _), o in sorted(self.store.items())
-                     if r == resource and (namespace is None or ns == namespace) and matches(o, query.get("labelSelector"))]
+            items = [
+                o
+                for (r, ns, _), o in sorted(self.store.items())
+                if r == resource and (namespace is None or ns == namespace) and matches(o, query.get("labelSelector"))
+            ]
             return 200, {"kind": RESOURCES[resource][1] + "List", "apiVersion": "v1", "metadata": {}, "items": items}
         if method == "POST":
             if body.get("kind") != RESOURCES[resource][1] or body["metadata"].get("namespace") != namespace:
@@ -186,11 +208,18 @@ class KubeApi:
                 return missing
             items = [w for w in self.workloads if namespace is None or w["metadata"]["namespace"] == namespace]
             return 200, {"apiVersion": f"kueue.x-k8s.io/{version}", "kind": "WorkloadList", "items": items}
-        found = re.fullmatch(r"/apis/visibility\.kueue\.x-k8s\.io/([^/]+)/namespaces/([^/]+)/localqueues/([^/]+)"
-                             r"/pendingworkloads", path)
+        found = re.fullmatch(
+            r"/apis/visibility\.kueue\.x-k8s\.io/([^/]+)/namespaces/([^/]+)/localqueues/([^/]+)"
+            r"/pendingworkloads",
+            path,
+        )
         if found and found.group(1) == self.kueue_version:
-            return 200, {"kind": "PendingWorkloadsSummary", "apiVersion": f"visibility.kueue.x-k8s.io/{found.group(1)}",
-                         "metadata": {}, "items": self.pending.get((found.group(2), found.group(3)), [])}
+            return 200, {
+                "kind": "PendingWorkloadsSummary",
+                "apiVersion": f"visibility.kueue.x-k8s.io/{found.group(1)}",
+                "metadata": {},
+                "items": self.pending.get((found.group(2), found.group(3)), []),
+            }
         return missing
 
 
@@ -207,17 +236,22 @@ def kube():
         api.thread.join(timeout=10)
 
 
-def write_kubeconfig(path: Path, server: str, entry: str, context: str | None = None, namespace: str | None = None,
-                     current: bool = True) -> Path:
+def write_kubeconfig(
+    path: Path, server: str, entry: str, context: str | None = None, namespace: str | None = None, current: bool = True
+) -> Path:
     """A kubeconfig with one context for ``server`` (no credentials: the server is plain HTTP on loopback)."""
     context = context or entry
     ctx: dict = {"cluster": entry, "user": "tester"}
     if namespace:
         ctx["namespace"] = namespace
-    config = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-              "clusters": [{"name": entry, "cluster": {"server": server}}],
-              "users": [{"name": "tester", "user": {}}],
-              "contexts": [{"name": context, "context": ctx}]}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [{"name": entry, "cluster": {"server": server}}],
+        "users": [{"name": "tester", "user": {}}],
+        "contexts": [{"name": context, "context": ctx}],
+    }
     if current:
         config["current-context"] = context
     path.write_text(yaml.safe_dump(config))
@@ -239,8 +273,9 @@ def envs(tmp_path) -> Path:
 def gkeml(*args: str, kubeconfig: Path | None = None) -> subprocess.CompletedProcess:
     """The ``gkeml`` command line, as a user runs it, with its own KUBECONFIG."""
     environ = dict(os.environ, KUBECONFIG=str(kubeconfig) if kubeconfig else "/nonexistent/kubeconfig")
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, env=environ, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
+    )
 
 
 # -- which cluster (pure) --------------------------------------------------------------------------
@@ -249,20 +284,31 @@ def gkeml(*args: str, kubeconfig: Path | None = None) -> subprocess.CompletedPro
 def test_the_environment_names_its_cluster_and_get_credentials_command():
     lab, vault = ExpectedCluster.of(lab_environment()), ExpectedCluster.of(lab_environment(VAULT, "vault.yaml"))
     assert lab.kubeconfig_entry == LAB_ENTRY
-    assert lab.get_credentials == "gcloud container clusters get-credentials lab-ml --region us-central1 --project " \
-                                  "lab-ml-project"
-    assert vault.get_credentials == "gcloud container clusters get-credentials vault-ml --region us-central1 " \
-                                    "--project vault-ml-project --dns-endpoint"
+    assert (
+        lab.get_credentials == "gcloud container clusters get-credentials lab-ml --region us-central1 --project "
+        "lab-ml-project"
+    )
+    assert (
+        vault.get_credentials == "gcloud container clusters get-credentials vault-ml --region us-central1 "
+        "--project vault-ml-project --dns-endpoint"
+    )
 
 
-@pytest.mark.parametrize("entry, server, problem", [
-    (LAB_ENTRY, "https://34.118.0.10", None),
-    (LAB_ENTRY, "https://gke-0a1b2c-200000000001.us-central1.gke.goog", None),
-    (VAULT_ENTRY, "https://34.118.0.10", "uses cluster 'gke_vault-ml-project_us-central1_vault-ml', not lab's"),
-    ("kind-kind", "https://127.0.0.1:6443", "uses cluster 'kind-kind', not lab's"),
-    (LAB_ENTRY, "https://gke-0a1b2c-300000000003.us-central1.gke.goog", "which is not a cluster of project number"),
-    (LAB_ENTRY, "https://gke-0a1b2c-200000000001.europe-west4.gke.goog", "which is not a cluster of project number"),
-])
+@pytest.mark.parametrize(
+    "entry, server, problem",
+    [
+        (LAB_ENTRY, "https://34.118.0.10", None),
+        (LAB_ENTRY, "https://gke-0a1b2c-200000000001.us-central1.gke.goog", None),
+        (VAULT_ENTRY, "https://34.118.0.10", "uses cluster 'gke_vault-ml-project_us-central1_vault-ml', not lab's"),
+        ("kind-kind", "https://127.0.0.1:6443", "uses cluster 'kind-kind', not lab's"),
+        (LAB_ENTRY, "https://gke-0a1b2c-300000000003.us-central1.gke.goog", "which is not a cluster of project number"),
+        (
+            LAB_ENTRY,
+            "https://gke-0a1b2c-200000000001.europe-west4.gke.goog",
+            "which is not a cluster of project number",
+        ),
+    ],
+)
 def test_a_context_is_the_environments_cluster_only_when_entry_and_dns_endpoint_agree(entry, server, problem):
     found = context_problem(Context("ctx", entry, server), ExpectedCluster.of(lab_environment()), "lab")
     assert (found is None) if problem is None else (problem in found), found
@@ -270,9 +316,13 @@ def test_a_context_is_the_environments_cluster_only_when_entry_and_dns_endpoint_
 
 def test_a_dns_only_environment_refuses_an_ip_endpoint():
     vault = ExpectedCluster.of(lab_environment(VAULT, "vault.yaml"))
-    assert "has only the DNS endpoint" in context_problem(Context("c", VAULT_ENTRY, "https://34.118.0.10"), vault, "vault")
-    assert context_problem(Context("c", VAULT_ENTRY, "https://gke-9f-300000000003.us-central1.gke.goog"), vault,
-                           "vault") is None
+    assert "has only the DNS endpoint" in context_problem(
+        Context("c", VAULT_ENTRY, "https://34.118.0.10"), vault, "vault"
+    )
+    assert (
+        context_problem(Context("c", VAULT_ENTRY, "https://gke-9f-300000000003.us-central1.gke.goog"), vault, "vault")
+        is None
+    )
 
 
 # -- refusing the wrong cluster (CLI) -----------------------------------------------------------------
@@ -280,20 +330,37 @@ def test_a_dns_only_environment_refuses_an_ip_endpoint():
 
 def test_submit_with_env_refuses_another_clusters_context_and_prints_the_exact_command(kube, envs, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "vault", "--environments", str(envs),
-                 kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "vault",
+        "--environments",
+        str(envs),
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == (
         f"gkeml job submit: context '{LAB_ENTRY}' uses cluster '{LAB_ENTRY}', not vault's '{VAULT_ENTRY}'; run "
         "'gcloud container clusters get-credentials vault-ml --region us-central1 --project vault-ml-project "
-        "--dns-endpoint' (nothing was sent to the cluster)")
+        "--dns-endpoint' (nothing was sent to the cluster)"
+    )
     assert kube.requests == []
 
 
 def test_submit_with_env_refuses_the_ip_endpoint_of_a_dns_only_environment(kube, envs, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, VAULT_ENTRY)
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "vault", "--environments", str(envs),
-                 kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "vault",
+        "--environments",
+        str(envs),
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 2 and "but vault has only the DNS endpoint" in done.stderr
     assert "--dns-endpoint' (nothing was sent to the cluster)" in done.stderr and kube.requests == []
 
@@ -301,12 +368,24 @@ def test_submit_with_env_refuses_the_ip_endpoint_of_a_dns_only_environment(kube,
 def test_without_a_context_nothing_is_sent_and_the_command_is_named(envs, tmp_path):
     done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs))
     assert done.returncode == 2
-    assert done.stderr.strip() == ("gkeml job submit: no current kubectl context; run 'gcloud container clusters "
-                                   "get-credentials lab-ml --region us-central1 --project lab-ml-project' or pass "
-                                   "--context (nothing was sent to the cluster)")
+    assert done.stderr.strip() == (
+        "gkeml job submit: no current kubectl context; run 'gcloud container clusters "
+        "get-credentials lab-ml --region us-central1 --project lab-ml-project' or pass "
+        "--context (nothing was sent to the cluster)"
+    )
     kubeconfig = write_kubeconfig(tmp_path / "config", "http://127.0.0.1:1", LAB_ENTRY)
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
-                 "--context", "other", kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--context",
+        "other",
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 2
     assert f"context 'other' does not exist; defined: {LAB_ENTRY}" in done.stderr
 
@@ -319,18 +398,31 @@ def test_submit_creates_the_rendered_objects_under_a_new_run_name(kube, envs, tm
     lab = lab_environment()
     names = []
     for _ in range(2):
-        done = gkeml("job", "submit", "examples/jobs/multi-node-ddp.yaml", "--env", "lab", "--environments", str(envs),
-                     kubeconfig=kubeconfig)
+        done = gkeml(
+            "job",
+            "submit",
+            "examples/jobs/multi-node-ddp.yaml",
+            "--env",
+            "lab",
+            "--environments",
+            str(envs),
+            kubeconfig=kubeconfig,
+        )
         assert done.returncode == 0, done.stderr
         posts = kube.sent("POST")[-2:]
-        assert [p[1] for p in posts] == ["/api/v1/namespaces/research/services", "/apis/batch/v1/namespaces/research/jobs"]
+        assert [p[1] for p in posts] == [
+            "/api/v1/namespaces/research/services",
+            "/apis/batch/v1/namespaces/research/jobs",
+        ]
         name = posts[1][3]["metadata"]["name"]
         assert re.fullmatch(r"pretrain-2x4-[a-z0-9]{5}", name)
         assert [p[3] for p in posts] == render(load_job_spec("examples/jobs/multi-node-ddp.yaml", lab), lab, name)
         assert all("dryRun" not in p[2] for p in posts)
-        assert done.stdout.splitlines() == [f"created: Service research/{name}", f"created: Job research/{name}",
-                                            f"follow it: gkeml job wait research/{name} --env lab  (status, logs, "
-                                            "delete alike)"]
+        assert done.stdout.splitlines() == [
+            f"created: Service research/{name}",
+            f"created: Job research/{name}",
+            f"follow it: gkeml job wait research/{name} --env lab  (status, logs, delete alike)",
+        ]
         names.append(name)
     assert names[0] != names[1]
     assert ("jobs", "research", names[0]) in kube.store and ("jobs", "research", names[1]) in kube.store
@@ -338,11 +430,29 @@ def test_submit_creates_the_rendered_objects_under_a_new_run_name(kube, envs, tm
 
 def test_submit_dry_run_is_a_server_side_dry_run(kube, envs, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
-                 "--dry-run", "--name", "finetune-check", "--format", "json", kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--dry-run",
+        "--name",
+        "finetune-check",
+        "--format",
+        "json",
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"context": LAB_ENTRY, "namespace": "research", "name": "finetune-check",
-                                       "dry_run": True, "objects": ["Job research/finetune-check"]}
+    assert json.loads(done.stdout) == {
+        "context": LAB_ENTRY,
+        "namespace": "research",
+        "name": "finetune-check",
+        "dry_run": True,
+        "objects": ["Job research/finetune-check"],
+    }
     (post,) = kube.sent("POST")
     assert post[2] == {"dryRun": "All"} and post[3]["metadata"]["name"] == "finetune-check"
     assert not [k for k in kube.store if k[0] == "jobs"], "a dry run creates nothing"
@@ -350,13 +460,24 @@ def test_submit_dry_run_is_a_server_side_dry_run(kube, envs, tmp_path):
 
 def test_submit_with_a_taken_name_fails_with_the_api_message(kube, envs, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
-    args = ("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
-            "--name", "finetune-fixed")
+    args = (
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--name",
+        "finetune-fixed",
+    )
     assert gkeml(*args, kubeconfig=kubeconfig).returncode == 0
     done = gkeml(*args, kubeconfig=kubeconfig)
     assert done.returncode == 1
-    assert done.stderr.strip() == (f"gkeml job submit: create Job research/finetune-fixed: 409 jobs "
-                                   f"\"finetune-fixed\" already exists (context '{LAB_ENTRY}')")
+    assert done.stderr.strip() == (
+        f"gkeml job submit: create Job research/finetune-fixed: 409 jobs "
+        f"\"finetune-fixed\" already exists (context '{LAB_ENTRY}')"
+    )
     done = gkeml(*args[:-1], "Bad_Name", kubeconfig=kubeconfig)
     assert done.returncode == 2 and "--name: 'Bad_Name' is not a Job name" in done.stderr
 
@@ -364,8 +485,16 @@ def test_submit_with_a_taken_name_fails_with_the_api_message(kube, envs, tmp_pat
 def test_submit_to_an_unreachable_cluster_exits_1(envs, tmp_path):
     server = f"http://127.0.0.1:{closed_port()}"
     kubeconfig = write_kubeconfig(tmp_path / "config", server, LAB_ENTRY)
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
-                 kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 1
     assert done.stderr.startswith("gkeml job submit: create Job research/finetune-l4-")
     assert f"cannot reach {server} (context '{LAB_ENTRY}')" in done.stderr and "refused" in done.stderr
@@ -377,8 +506,10 @@ def test_submit_without_env_names_the_context_it_uses(kube, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, "my-cluster", context="mine")
     done = gkeml("job", "submit", str(spec), "--name", "t-run", kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.strip() == (f"gkeml job submit: using kubectl context 'mine' (cluster 'my-cluster', {kube.url}); "
-                                   "pass --env ENV to check it is that environment's cluster")
+    assert done.stderr.strip() == (
+        f"gkeml job submit: using kubectl context 'mine' (cluster 'my-cluster', {kube.url}); "
+        "pass --env ENV to check it is that environment's cluster"
+    )
     (post,) = kube.sent("POST")
     volumes = post[3]["spec"]["template"]["spec"]["volumes"]
     assert [v["csi"]["volumeAttributes"]["bucketName"] for v in volumes if "csi" in v] == ["team-ckpt"]
@@ -391,8 +522,10 @@ def test_flex_start_needs_a_gke_version_that_has_it(kube, envs, tmp_path):
     kube.version = "v1.33.0-gke.1500000"
     done = gkeml("job", "submit", str(spec), "--env", "lab", "--environments", str(envs), kubeconfig=kubeconfig)
     assert done.returncode == 2 and kube.sent("POST") == []
-    assert (f"flex_start needs GKE {platform.FLEX_START_MIN_GKE_VERSION} or later; the cluster runs "
-            "v1.33.0-gke.1500000 (nothing was created)") in done.stderr
+    assert (
+        f"flex_start needs GKE {platform.FLEX_START_MIN_GKE_VERSION} or later; the cluster runs "
+        "v1.33.0-gke.1500000 (nothing was created)"
+    ) in done.stderr
     kube.version = GKE_VERSION
     done = gkeml("job", "submit", str(spec), "--env", "lab", "--environments", str(envs), kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr

@@ -12,11 +12,11 @@ import copy
 import json
 
 import pytest
+from test_job_cluster import LAB_ENTRY, VAULT_ENTRY, closed_port, envs, gkeml, kube, write_kubeconfig  # noqa: F401 - fixtures
+from test_jobs import lab_environment
 
 from gkeml import platform
 from gkeml.jobs import load_job_spec, render
-from test_job_cluster import LAB_ENTRY, VAULT_ENTRY, closed_port, envs, gkeml, kube, write_kubeconfig  # noqa: F401 - fixtures
-from test_jobs import lab_environment
 
 STARTED = "2026-11-20T10:00:05Z"
 
@@ -39,14 +39,27 @@ def with_status(job: dict, **status) -> dict:
     """The Job as the API returns it with this ``status`` (and conditions given as (type, reason) pairs)."""
     job = copy.deepcopy(job)
     conditions = status.pop("conditions", [])
-    job["status"] = {"startTime": STARTED, **status, "conditions": [
-        {"type": t, "status": "True", "reason": r, "message": f"{t} because {r}", "lastTransitionTime": STARTED}
-        for t, r in conditions]}
+    job["status"] = {
+        "startTime": STARTED,
+        **status,
+        "conditions": [
+            {"type": t, "status": "True", "reason": r, "message": f"{t} because {r}", "lastTransitionTime": STARTED}
+            for t, r in conditions
+        ],
+    }
     return job
 
 
-def pod(job: dict, index: int, suffix: str, phase: str, exit_code: int | None = None, reason: str | None = None,
-        preempted: bool = False, restarts: int = 0) -> dict:
+def pod(
+    job: dict,
+    index: int,
+    suffix: str,
+    phase: str,
+    exit_code: int | None = None,
+    reason: str | None = None,
+    preempted: bool = False,
+    restarts: int = 0,
+) -> dict:
     """A pod of ``job`` for completion ``index`` as the kubelet reports it."""
     name = job["metadata"]["name"]
     labels = dict(job["spec"]["template"]["metadata"]["labels"], **{platform.JOB_NAME_LABEL: name})
@@ -55,39 +68,81 @@ def pod(job: dict, index: int, suffix: str, phase: str, exit_code: int | None = 
         state = {"terminated": {"exitCode": exit_code, "reason": reason or "Error", "startedAt": STARTED}}
     conditions = [{"type": "Ready", "status": "True" if phase == "Running" else "False"}]
     if preempted:
-        conditions.append({"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
-                           "message": "Pod was terminated in response to imminent node shutdown."})
+        conditions.append(
+            {
+                "type": "DisruptionTarget",
+                "status": "True",
+                "reason": "TerminationByKubelet",
+                "message": "Pod was terminated in response to imminent node shutdown.",
+            }
+        )
     return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": f"{name}-{index}-{suffix}", "namespace": job["metadata"]["namespace"], "labels": labels,
-                     "annotations": {"batch.kubernetes.io/job-completion-index": str(index)},
-                     "creationTimestamp": f"2026-11-20T10:0{index}:{'30' if suffix.startswith('z') else '00'}Z"},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{name}-{index}-{suffix}",
+            "namespace": job["metadata"]["namespace"],
+            "labels": labels,
+            "annotations": {"batch.kubernetes.io/job-completion-index": str(index)},
+            "creationTimestamp": f"2026-11-20T10:0{index}:{'30' if suffix.startswith('z') else '00'}Z",
+        },
         "spec": {"nodeName": f"gk3-lab-ml-nap-{index}{suffix}", "containers": [{"name": "trainer"}]},
-        "status": {"phase": phase, "conditions": conditions,
-                   "containerStatuses": [{"name": "trainer", "restartCount": restarts, "state": state}]},
+        "status": {
+            "phase": phase,
+            "conditions": conditions,
+            "containerStatuses": [{"name": "trainer", "restartCount": restarts, "state": state}],
+        },
     }
 
 
-def workload(job: dict, version: str, admitted: bool, reason: str = "QuotaReserved",
-             message: str = "Quota reserved in ClusterQueue research-cq") -> dict:
+def workload(
+    job: dict,
+    version: str,
+    admitted: bool,
+    reason: str = "QuotaReserved",
+    message: str = "Quota reserved in ClusterQueue research-cq",
+) -> dict:
     """The Kueue Workload owned by ``job``."""
     meta = job["metadata"]
-    conditions = [{"type": "QuotaReserved", "status": "True" if admitted else "False", "reason": reason,
-                   "message": message, "lastTransitionTime": STARTED}]
+    conditions = [
+        {
+            "type": "QuotaReserved",
+            "status": "True" if admitted else "False",
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": STARTED,
+        }
+    ]
     if admitted:
-        conditions.append({"type": "Admitted", "status": "True", "reason": "Admitted",
-                           "message": "The workload is admitted", "lastTransitionTime": STARTED})
-    body = {"apiVersion": f"kueue.x-k8s.io/{version}", "kind": "Workload",
-            "metadata": {"name": f"job-{meta['name']}-3f2a1", "namespace": meta["namespace"],
-                         "creationTimestamp": STARTED,
-                         "labels": {"kueue.x-k8s.io/job-uid": meta["uid"]},
-                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"],
-                                              "uid": meta["uid"], "controller": True}]},
-            "spec": {"queueName": "research", "podSets": [{"name": "main", "count": 2}]},
-            "status": {"conditions": conditions, "requeueState": {"count": 1, "requeueAt": STARTED}}}
+        conditions.append(
+            {
+                "type": "Admitted",
+                "status": "True",
+                "reason": "Admitted",
+                "message": "The workload is admitted",
+                "lastTransitionTime": STARTED,
+            }
+        )
+    body = {
+        "apiVersion": f"kueue.x-k8s.io/{version}",
+        "kind": "Workload",
+        "metadata": {
+            "name": f"job-{meta['name']}-3f2a1",
+            "namespace": meta["namespace"],
+            "creationTimestamp": STARTED,
+            "labels": {"kueue.x-k8s.io/job-uid": meta["uid"]},
+            "ownerReferences": [
+                {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"], "controller": True}
+            ],
+        },
+        "spec": {"queueName": "research", "podSets": [{"name": "main", "count": 2}]},
+        "status": {"conditions": conditions, "requeueState": {"count": 1, "requeueAt": STARTED}},
+    }
     if admitted:
-        body["status"]["admission"] = {"clusterQueue": "research-cq", "podSetAssignments": [
-            {"name": "main", "count": 2, "flavors": {"nvidia.com/gpu": "a100-80gb"}}]}
+        body["status"]["admission"] = {
+            "clusterQueue": "research-cq",
+            "podSetAssignments": [{"name": "main", "count": 2, "flavors": {"nvidia.com/gpu": "a100-80gb"}}],
+        }
     return body
 
 
@@ -107,8 +162,7 @@ def job_cli(verb: str, *args: str, envs, kubeconfig, env: str | None = "lab"):
 def preempted_ddp(kube, version: str | None = "v1beta2") -> dict:
     """A running 2-node DDP job: index 0 was preempted once (exit 143) and runs again, index 1 runs."""
     job = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m"))
-    kube.put(with_status(job, active=2, ready=2, failed=1,
-                         uncountedTerminatedPods={"failed": ["0c1d-uid"]}))
+    kube.put(with_status(job, active=2, ready=2, failed=1, uncountedTerminatedPods={"failed": ["0c1d-uid"]}))
     kube.put(pod(job, 0, "a1b2c", "Failed", exit_code=143, preempted=True))
     kube.put(pod(job, 0, "z9y8x", "Running"))
     kube.put(pod(job, 1, "d4e5f", "Running", restarts=0))
@@ -129,7 +183,16 @@ def test_status_shows_admission_pods_per_index_preemptions_and_exit_codes(kube, 
     table = [line.split() for line in lines[6:]]
     assert lines[4].split() == ["INDEX", "POD", "PHASE", "RESTARTS", "PREEMPTED", "EXIT", "REASON", "NODE"]
     assert table == [
-        ["0", "pretrain-2x4-k7q2m-0-a1b2c", "Failed", "0", "yes", "143", "TerminationByKubelet", "gk3-lab-ml-nap-0a1b2c"],
+        [
+            "0",
+            "pretrain-2x4-k7q2m-0-a1b2c",
+            "Failed",
+            "0",
+            "yes",
+            "143",
+            "TerminationByKubelet",
+            "gk3-lab-ml-nap-0a1b2c",
+        ],
         ["0", "pretrain-2x4-k7q2m-0-z9y8x", "Running", "0", "gk3-lab-ml-nap-0z9y8x"],
         ["1", "pretrain-2x4-k7q2m-1-d4e5f", "Running", "0", "gk3-lab-ml-nap-1d4e5f"],
     ]
@@ -138,31 +201,58 @@ def test_status_shows_admission_pods_per_index_preemptions_and_exit_codes(kube, 
 
 def test_status_json_carries_the_same_facts(kube, envs, kubeconfig):
     preempted_ddp(kube)
-    done = job_cli("status", "pretrain-2x4-k7q2m", "--team", "research", "--format", "json", envs=envs,
-                   kubeconfig=kubeconfig)
+    done = job_cli(
+        "status", "pretrain-2x4-k7q2m", "--team", "research", "--format", "json", envs=envs, kubeconfig=kubeconfig
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["context"] == LAB_ENTRY
     job = report["job"]
-    assert (job["state"], job["active"], job["failed"], job["uncounted_failed"], job["preempted"]) == \
-        ("Running", 2, 1, 1, 1)
+    assert (job["state"], job["active"], job["failed"], job["uncounted_failed"], job["preempted"]) == (
+        "Running",
+        2,
+        1,
+        1,
+        1,
+    )
     assert job["admission"] == {
-        "kueue": True, "workload": "job-pretrain-2x4-k7q2m-3f2a1", "queue": "research", "cluster_queue": "research-cq",
-        "quota_reserved": True, "admitted": True, "reason": None, "message": None, "position": None, "requeues": 1,
-        "requeue_at": STARTED, "evicted": None}
-    assert [(p["index"], p["phase"], p["preempted"], p["exit_code"]) for p in job["pods"]] == \
-        [(0, "Failed", True, 143), (0, "Running", False, None), (1, "Running", False, None)]
+        "kueue": True,
+        "workload": "job-pretrain-2x4-k7q2m-3f2a1",
+        "queue": "research",
+        "cluster_queue": "research-cq",
+        "quota_reserved": True,
+        "admitted": True,
+        "reason": None,
+        "message": None,
+        "position": None,
+        "requeues": 1,
+        "requeue_at": STARTED,
+        "evicted": None,
+    }
+    assert [(p["index"], p["phase"], p["preempted"], p["exit_code"]) for p in job["pods"]] == [
+        (0, "Failed", True, 143),
+        (0, "Running", False, None),
+        (1, "Running", False, None),
+    ]
 
 
 def test_a_queued_job_shows_its_position_in_the_local_queue(kube, envs, kubeconfig):
     job = submitted(kube, "single-node-8gpu", "pretrain-8xl4-q4w5e")
     job = kube.put(with_status(dict(job, spec=dict(job["spec"], suspend=True))))
     kube.kueue_version = "v1beta2"
-    kube.workloads.append(workload(job, "v1beta2", admitted=False, reason="WaitingForQuota",
-                                   message="couldn't assign flavors to pod set main: insufficient quota"))
+    kube.workloads.append(
+        workload(
+            job,
+            "v1beta2",
+            admitted=False,
+            reason="WaitingForQuota",
+            message="couldn't assign flavors to pod set main: insufficient quota",
+        )
+    )
     kube.pending[("research", "research")] = [
         {"metadata": {"name": "job-other-1", "namespace": "research"}, "positionInLocalQueue": 0},
-        {"metadata": {"name": "job-pretrain-8xl4-q4w5e-3f2a1", "namespace": "research"}, "positionInLocalQueue": 1}]
+        {"metadata": {"name": "job-pretrain-8xl4-q4w5e-3f2a1", "namespace": "research"}, "positionInLocalQueue": 1},
+    ]
     done = job_cli("status", "research/pretrain-8xl4-q4w5e", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
     state = json.loads(done.stdout)["job"]
@@ -178,9 +268,10 @@ def test_without_kueue_the_job_is_plainly_not_queued(kube, envs, kubeconfig):
     done = job_cli("status", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
     assert "queue: research; admission: no Kueue in the cluster" in done.stdout
-    assert ["/apis/kueue.x-k8s.io/v1beta2/namespaces/research/workloads",
-            "/apis/kueue.x-k8s.io/v1beta1/namespaces/research/workloads"] == \
-        [p for _, p, _, _ in kube.requests if p.startswith("/apis/kueue")]
+    assert [p for _, p, _, _ in kube.requests if p.startswith("/apis/kueue")] == [
+        "/apis/kueue.x-k8s.io/v1beta2/namespaces/research/workloads",
+        "/apis/kueue.x-k8s.io/v1beta1/namespaces/research/workloads",
+    ]
 
 
 def test_an_older_kueue_serving_only_v1beta1_is_read_too(kube, envs, kubeconfig):
@@ -193,8 +284,10 @@ def test_an_older_kueue_serving_only_v1beta1_is_read_too(kube, envs, kubeconfig)
 def test_a_missing_job_exits_1_for_every_verb(verb, kube, envs, kubeconfig):
     done = job_cli(verb, "research/nope", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip() == (f"gkeml job {verb}: job research/nope not found (context '{LAB_ENTRY}'); list them "
-                                   "with 'gkeml job list --team research'")
+    assert done.stderr.strip() == (
+        f"gkeml job {verb}: job research/nope not found (context '{LAB_ENTRY}'); list them "
+        "with 'gkeml job list --team research'"
+    )
 
 
 def test_an_unknown_team_of_the_environment_is_refused_before_asking(kube, envs, kubeconfig):
@@ -203,14 +296,24 @@ def test_an_unknown_team_of_the_environment_is_refused_before_asking(kube, envs,
     assert kube.requests == []
 
 
-@pytest.mark.parametrize("verb, args", [("list", ()), ("status", ("research/x",)), ("logs", ("research/x",)),
-                                        ("wait", ("research/x",)), ("delete", ("research/x",))])
+@pytest.mark.parametrize(
+    "verb, args",
+    [
+        ("list", ()),
+        ("status", ("research/x",)),
+        ("logs", ("research/x",)),
+        ("wait", ("research/x",)),
+        ("delete", ("research/x",)),
+    ],
+)
 def test_every_verb_refuses_another_clusters_context_and_an_unreachable_one(verb, args, kube, envs, tmp_path):
     wrong = write_kubeconfig(tmp_path / "wrong", kube.url, VAULT_ENTRY)
     done = job_cli(verb, *args, envs=envs, kubeconfig=wrong)
     assert done.returncode == 2 and kube.requests == []
-    assert done.stderr.strip().endswith("run 'gcloud container clusters get-credentials lab-ml --region us-central1 "
-                                        "--project lab-ml-project' (nothing was sent to the cluster)")
+    assert done.stderr.strip().endswith(
+        "run 'gcloud container clusters get-credentials lab-ml --region us-central1 "
+        "--project lab-ml-project' (nothing was sent to the cluster)"
+    )
     down = write_kubeconfig(tmp_path / "down", f"http://127.0.0.1:{closed_port()}", LAB_ENTRY)
     done = job_cli(verb, *args, envs=envs, kubeconfig=down)
     assert done.returncode == 1 and "cannot reach http://127.0.0.1:" in done.stderr, done.stderr
@@ -222,20 +325,39 @@ def test_every_verb_refuses_another_clusters_context_and_an_unreachable_one(verb
 def test_list_shows_every_team_of_the_environment(kube, envs, kubeconfig):
     preempted_ddp(kube)
     done_job = submitted(kube, "cpu-preprocess", "tokenize-corpus-m3n4b")
-    kube.put(with_status(done_job, succeeded=1, conditions=[("Complete", "CompletionsReached")],
-                         completionTime="2026-11-20T11:00:00Z"))
-    kube.put({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "not-ours", "namespace": "research"},
-              "spec": {}, "status": {}})
+    kube.put(
+        with_status(
+            done_job,
+            succeeded=1,
+            conditions=[("Complete", "CompletionsReached")],
+            completionTime="2026-11-20T11:00:00Z",
+        )
+    )
+    kube.put(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "not-ours", "namespace": "research"},
+            "spec": {},
+            "status": {},
+        }
+    )
     done = job_cli("list", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
     rows = [line.split()[:8] for line in done.stdout.splitlines()[2:]]
-    assert sorted(rows) == sorted([
-        ["research", "pretrain-2x4-k7q2m", "pretrain-2x4", "Running", "0/2", "2", "1", "1"],
-        ["research", "tokenize-corpus-m3n4b", "tokenize-corpus", "Succeeded", "1/1", "0", "0", "0"],
-    ])
+    assert sorted(rows) == sorted(
+        [
+            ["research", "pretrain-2x4-k7q2m", "pretrain-2x4", "Running", "0/2", "2", "1", "1"],
+            ["research", "tokenize-corpus-m3n4b", "tokenize-corpus", "Succeeded", "1/1", "0", "0", "0"],
+        ]
+    )
     listed = {p for _, p, q, _ in kube.requests if q.get("labelSelector") == "app.kubernetes.io/managed-by=gkeml"}
-    assert listed == {"/apis/batch/v1/namespaces/research/jobs", "/apis/batch/v1/namespaces/interns/jobs",
-                      "/api/v1/namespaces/research/pods", "/api/v1/namespaces/interns/pods"}
+    assert listed == {
+        "/apis/batch/v1/namespaces/research/jobs",
+        "/apis/batch/v1/namespaces/interns/jobs",
+        "/api/v1/namespaces/research/pods",
+        "/api/v1/namespaces/interns/pods",
+    }
 
 
 def test_list_json_and_without_env_across_namespaces(kube, envs, kubeconfig):
@@ -243,11 +365,15 @@ def test_list_json_and_without_env_across_namespaces(kube, envs, kubeconfig):
     done = job_cli("list", "--format", "json", envs=envs, kubeconfig=kubeconfig, env=None)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert [(j["namespace"], j["name"], j["state"], j["preempted"]) for j in report["jobs"]] == \
-        [("research", "pretrain-2x4-k7q2m", "Running", 1)]
+    assert [(j["namespace"], j["name"], j["state"], j["preempted"]) for j in report["jobs"]] == [
+        ("research", "pretrain-2x4-k7q2m", "Running", 1)
+    ]
     assert "using kubectl context" in done.stderr
-    assert {p for _, p, _, _ in kube.requests} >= {"/apis/batch/v1/jobs", "/api/v1/pods",
-                                                   "/apis/kueue.x-k8s.io/v1beta2/workloads"}
+    assert {p for _, p, _, _ in kube.requests} >= {
+        "/apis/batch/v1/jobs",
+        "/api/v1/pods",
+        "/apis/kueue.x-k8s.io/v1beta2/workloads",
+    }
     done = job_cli("list", "--team", "interns", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0 and done.stdout.strip() == f"no gkeml jobs in interns (context {LAB_ENTRY})"
 
@@ -264,13 +390,15 @@ def test_logs_of_the_newest_pod_of_an_index(kube, envs, kubeconfig):
     assert done.stdout == "gkeml-trainer event=resume step=2000\nstep=2001\n"
     log_requests = [q for _, p, q, _ in kube.requests if p.endswith("/log")]
     assert log_requests == [{"container": "trainer"}]
-    done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--index", "1", "--tail", "1", envs=envs,
-                   kubeconfig=kubeconfig)
+    done = job_cli(
+        "logs", "research/pretrain-2x4-k7q2m", "--index", "1", "--tail", "1", envs=envs, kubeconfig=kubeconfig
+    )
     assert done.stdout == "gkeml-trainer event=start rank=4\n"
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--all", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert json.loads(done.stdout)["logs"] == [
         {"pod": "pretrain-2x4-k7q2m-0-z9y8x", "index": 0, "log": "gkeml-trainer event=resume step=2000\nstep=2001\n"},
-        {"pod": "pretrain-2x4-k7q2m-1-d4e5f", "index": 1, "log": "gkeml-trainer event=start rank=4\n"}]
+        {"pod": "pretrain-2x4-k7q2m-1-d4e5f", "index": 1, "log": "gkeml-trainer event=start rank=4\n"},
+    ]
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--all", envs=envs, kubeconfig=kubeconfig)
     assert done.stdout.splitlines()[0] == "==> pretrain-2x4-k7q2m-0-z9y8x (index 0) <=="
     assert job["metadata"]["name"] == "pretrain-2x4-k7q2m"
@@ -279,8 +407,15 @@ def test_logs_of_the_newest_pod_of_an_index(kube, envs, kubeconfig):
 def test_logs_follow_streams_and_missing_pods_exit_1(kube, envs, kubeconfig):
     preempted_ddp(kube)
     kube.logs[("research", "pretrain-2x4-k7q2m-0-a1b2c")] = "step=1999\nevent=sigterm\nevent=checkpoint step=2000\n"
-    done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--pod", "pretrain-2x4-k7q2m-0-a1b2c", "--follow",
-                   envs=envs, kubeconfig=kubeconfig)
+    done = job_cli(
+        "logs",
+        "research/pretrain-2x4-k7q2m",
+        "--pod",
+        "pretrain-2x4-k7q2m-0-a1b2c",
+        "--follow",
+        envs=envs,
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "step=1999\nevent=sigterm\nevent=checkpoint step=2000\n"
     assert [q for _, p, q, _ in kube.requests if p.endswith("/log")] == [{"container": "trainer", "follow": "true"}]
@@ -295,7 +430,9 @@ def test_logs_follow_streams_and_missing_pods_exit_1(kube, envs, kubeconfig):
 def test_wait_follows_the_job_to_success_with_a_progress_line(kube, envs, kubeconfig):
     job = admitted(submitted(kube, "single-gpu", "finetune-l4-h8j9k"))
     kube.job_states[("research", "finetune-l4-h8j9k")] = [
-        with_status(job), with_status(job, active=1, ready=1), with_status(job, active=1, ready=1),
+        with_status(job),
+        with_status(job, active=1, ready=1),
+        with_status(job, active=1, ready=1),
         with_status(job, succeeded=1, conditions=[("Complete", "CompletionsReached")]),
     ]
     done = job_cli("wait", "research/finetune-l4-h8j9k", "--interval", "0", envs=envs, kubeconfig=kubeconfig)
@@ -306,21 +443,28 @@ def test_wait_follows_the_job_to_success_with_a_progress_line(kube, envs, kubeco
         "research/finetune-l4-h8j9k: Pending | 0/1 succeeded, 1 active, 0 failed",
         "research/finetune-l4-h8j9k: Succeeded | 1/1 succeeded, 0 active, 0 failed | CompletionsReached",
     ]
-    assert done.stdout.splitlines()[0] == "job research/finetune-l4-h8j9k (spec finetune-l4): Succeeded " \
-                                          "(CompletionsReached: Complete because CompletionsReached)"
+    assert (
+        done.stdout.splitlines()[0] == "job research/finetune-l4-h8j9k (spec finetune-l4): Succeeded "
+        "(CompletionsReached: Complete because CompletionsReached)"
+    )
 
 
 def test_wait_exits_1_when_the_job_fails_or_time_runs_out(kube, envs, kubeconfig):
     job = admitted(submitted(kube, "spot-checkpointing", "sweep-spot-p3l4m"))
     kube.job_states[("research", "sweep-spot-p3l4m")] = [
-        with_status(job, failed=4, conditions=[("Failed", "BackoffLimitExceeded")])]
+        with_status(job, failed=4, conditions=[("Failed", "BackoffLimitExceeded")])
+    ]
     kube.put(pod(job, 0, "aaaaa", "Failed", exit_code=1))
-    done = job_cli("wait", "research/sweep-spot-p3l4m", "--format", "json", "--interval", "0", envs=envs,
-                   kubeconfig=kubeconfig)
+    done = job_cli(
+        "wait", "research/sweep-spot-p3l4m", "--format", "json", "--interval", "0", envs=envs, kubeconfig=kubeconfig
+    )
     assert done.returncode == 1
     report = json.loads(done.stdout)
-    assert (report["timed_out"], report["job"]["state"], report["job"]["reason"]) == \
-        (False, "Failed", "BackoffLimitExceeded")
+    assert (report["timed_out"], report["job"]["state"], report["job"]["reason"]) == (
+        False,
+        "Failed",
+        "BackoffLimitExceeded",
+    )
     assert report["job"]["pods"][0]["exit_code"] == 1
     kube.job_states[("research", "sweep-spot-p3l4m")] = [with_status(job, active=1)]
     done = job_cli("wait", "research/sweep-spot-p3l4m", "--timeout", "0", envs=envs, kubeconfig=kubeconfig)
@@ -339,14 +483,37 @@ def test_submit_wait_follows_the_new_run_to_completion(kube, envs, kubeconfig):
         return status, payload
 
     kube.answer = complete_on_read
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
-                 "--wait", "--interval", "0", "--format", "json", kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--wait",
+        "--interval",
+        "0",
+        "--format",
+        "json",
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["state"]["state"] == "Succeeded" and report["state"]["name"] == report["name"]
     assert "Succeeded | 1/1 succeeded" in done.stderr
-    done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs),
-                 "--wait", "--dry-run", kubeconfig=kubeconfig)
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/single-gpu.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--wait",
+        "--dry-run",
+        kubeconfig=kubeconfig,
+    )
     assert done.returncode == 2 and "--wait: nothing to wait for after --dry-run" in done.stderr
 
 
@@ -357,11 +524,15 @@ def test_delete_removes_the_job_and_its_headless_service(kube, envs, kubeconfig)
     preempted_ddp(kube)
     done = job_cli("delete", "research/pretrain-2x4-k7q2m", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"context": LAB_ENTRY, "deleted": ["Job research/pretrain-2x4-k7q2m",
-                                                                         "Service research/pretrain-2x4-k7q2m"]}
+    assert json.loads(done.stdout) == {
+        "context": LAB_ENTRY,
+        "deleted": ["Job research/pretrain-2x4-k7q2m", "Service research/pretrain-2x4-k7q2m"],
+    }
     deletes = [(p, q) for m, p, q, _ in kube.requests if m == "DELETE"]
-    assert deletes == [("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-k7q2m", {"propagationPolicy": "Background"}),
-                       ("/api/v1/namespaces/research/services/pretrain-2x4-k7q2m", {})]
+    assert deletes == [
+        ("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-k7q2m", {"propagationPolicy": "Background"}),
+        ("/api/v1/namespaces/research/services/pretrain-2x4-k7q2m", {}),
+    ]
     done = job_cli("delete", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 1 and "job research/pretrain-2x4-k7q2m not found" in done.stderr
 

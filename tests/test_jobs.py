@@ -15,17 +15,16 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
-
-from conftest import ENV_NAMES
 import yaml
+from conftest import ENV_NAMES
 
 from gkeml import platform
-from gkeml.config import ConfigError
+from gkeml.config import ConfigError, Environment
 from gkeml.environments import parse_environment
 from gkeml.jobs import launch_template, load_job_spec, parse_job_spec, render, unique_name
 from gkeml.manifests import to_yaml
-from gkeml.units import gib, parse_quantity
 from gkeml.naming import Names
+from gkeml.units import gib, parse_quantity
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "jobs"
@@ -135,8 +134,9 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
     body = job["spec"]
     assert pod["restartPolicy"] == "Never"
     assert {"backoffLimit", "ttlSecondsAfterFinished", "activeDeadlineSeconds"} <= set(body)
-    assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]} \
-        in body["podFailurePolicy"]["rules"]
+    assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]} in body[
+        "podFailurePolicy"
+    ]["rules"]
     # secure by default
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
     sc = container["securityContext"]
@@ -148,7 +148,7 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
     # GCS FUSE: annotation, CSI driver, datasets read-only
     csi = {v["name"]: v["csi"] for v in pod["volumes"] if "csi" in v}
     assert bool(csi) == (annotations.get(platform.GCSFUSE_ANNOTATION) == "true")
-    for name, volume in csi.items():
+    for volume in csi.values():
         assert volume["driver"] == platform.GCSFUSE_DRIVER and volume["volumeAttributes"]["bucketName"]
     if "dataset" in csi:
         assert csi["dataset"]["readOnly"] is True
@@ -215,14 +215,23 @@ def test_queue_label_and_wandb_secret_of_the_environment(lab):
     assert job["metadata"]["labels"][platform.KUEUE_QUEUE_LABEL] == "research"
     spec = example("single-gpu", lab)
     env = {v["name"]: v for v in kind(render(spec, lab), "Job")[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["WANDB_API_KEY"] == {"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {
-        "name": platform.wandb_api_key_secret(lab.launch.release), "key": platform.WANDB_API_KEY_SECRET_KEY}}}
+    assert env["WANDB_API_KEY"] == {
+        "name": "WANDB_API_KEY",
+        "valueFrom": {
+            "secretKeyRef": {
+                "name": platform.wandb_api_key_secret(lab.launch.release),
+                "key": platform.WANDB_API_KEY_SECRET_KEY,
+            }
+        },
+    }
     assert env["WANDB_PROJECT"]["value"] == "finetune"
 
 
 def test_external_buckets_are_used_exactly_as_written_with_or_without_an_environment(lab):
-    text = GOOD + ("identity: trainer\ndataset: {bucket: gs://public-corpus, prefix: v3}\n"
-                   "checkpoints: {bucket: checkpoints}\nwandb: {project: p, secret: my-wandb, key: token}\n")
+    text = GOOD + (
+        "identity: trainer\ndataset: {bucket: gs://public-corpus, prefix: v3}\n"
+        "checkpoints: {bucket: checkpoints}\nwandb: {project: p, secret: my-wandb, key: token}\n"
+    )
     with_env = kind(render(parse_job_spec(text, "ext.yaml", lab), lab), "Job")[0]["spec"]["template"]["spec"]
     buckets = {v["name"]: v["csi"]["volumeAttributes"]["bucketName"] for v in with_env["volumes"] if "csi" in v}
     assert buckets == {"dataset": "public-corpus", "checkpoints": Names.of(lab).bucket("checkpoints")}
@@ -230,8 +239,10 @@ def test_external_buckets_are_used_exactly_as_written_with_or_without_an_environ
     assert wandb["valueFrom"]["secretKeyRef"] == {"name": "my-wandb", "key": "token"}
     standalone = text.replace("checkpoints: {bucket: checkpoints}", "checkpoints: {bucket: gs://my-ckpt}")
     pod = kind(render(parse_job_spec(standalone, "ext.yaml")), "Job")[0]["spec"]["template"]["spec"]
-    assert {v["csi"]["volumeAttributes"]["bucketName"] for v in pod["volumes"] if "csi" in v} == {"public-corpus",
-                                                                                                   "my-ckpt"}
+    assert {v["csi"]["volumeAttributes"]["bucketName"] for v in pod["volumes"] if "csi" in v} == {
+        "public-corpus",
+        "my-ckpt",
+    }
 
 
 def test_every_submission_is_a_new_run_with_its_own_names(lab):
@@ -270,42 +281,90 @@ gpu_count: 1
 """
 
 
-@pytest.mark.parametrize("text, line, expected", [
-    (GOOD.replace("nvidia-l4", "nvidia-tesla-v100"), 4,
-     "gpu: 'nvidia-tesla-v100' is not an Autopilot GPU; allowed: " + ", ".join(platform.GPUS)),
-    (GOOD.replace("gpu_count: 1", "gpu_count: 3"), 5, "gpu_count: 3 is not allowed for nvidia-l4; allowed: 1, 2, 4, 8"),
-    (GOOD + "nodes: 3\ncompletion_mode: NonIndexed\n", 7,
-     "completion_mode: NonIndexed cannot run 3 nodes (pods get no rank); allowed: Indexed"),
-    (GOOD.replace("image: registry.example/trainer:1.0\n", ""), 1, "image: required; set a container image"),
-    (GOOD.replace(":1.0", ":latest"), 3, "image: 'registry.example/trainer:latest' has the tag latest"),
-    (GOOD + "spot: true\n", 6, "spot: true needs a checkpoint bucket"),
-    (GOOD + "spot: true\ntermination_grace_seconds: 60\ncheckpoints: {bucket: b}\n", 7,
-     f"termination_grace_seconds: 60 s is more than Spot honours; allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}"),
-    (GOOD + "cpu: '40'\n", 6, "cpu: 40 vCPU is outside what Autopilot allows for 1 x nvidia-l4; allowed: 0.5-31"),
-    (GOOD.replace("nvidia-l4", "nvidia-tesla-t4") + "nodes: 2\ncompact_placement: true\n", 7,
-     "compact_placement: not available for nvidia-tesla-t4; allowed with gpu: nvidia-l4"),
-    (GOOD + "env: {HF_TOKEN: abc}\n", 6, "env.HF_TOKEN: HF_TOKEN looks like a credential"),
-    (GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "ephemeral_storage: 8Gi\noutput: {bucket: b}\n", 4,
-     "ephemeral_storage: 13 GiB (with the GCS FUSE sidecar) is above the maximum of CPU pods; allowed: up to 10 GiB"),
-    (GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "memory: 64Gi\n", 4,
-     "memory: 16 GiB per vCPU is outside the general-purpose ratio"),
-    (GOOD + "gpus: 2\n", 6, "gpus: unknown key 'gpus' (did you mean 'gpu'?); allowed: name, team, image"),
-    (GOOD + "dataset: {bucket: gs://Bad_Name}\n", 6, "dataset.bucket: 'gs://Bad_Name' is not gs:// and a bucket name"),
-    (GOOD + "dataset: {bucket: gs://data/raw}\n", 6, "dataset.bucket: 'gs://data/raw' is not gs:// and a bucket name"),
-    (GOOD + "output: {bucket: my.data}\n", 6, "output.bucket: 'my.data' is neither a logical bucket name"),
-    (GOOD + "checkpoints: {bucket: checkpoints}\n", 6,
-     "checkpoints.bucket: 'checkpoints' is a logical bucket name; pass --env ENV"),
-    (GOOD + "wandb: {project: p}\n", 6, "wandb.secret: required without --env"),
-    (GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "flex_start: true\n", 4,
-     "flex_start: GPU jobs only; set gpu (allowed with flex_start: " + ", ".join(platform.flex_start_gpus())),
-    (GOOD.replace("nvidia-l4", "nvidia-tesla-t4") + "flex_start: true\n", 6,
-     "flex_start: not available for nvidia-tesla-t4; allowed with gpu: nvidia-l4, "),
-    (GOOD + "flex_start: true\nspot: true\ncheckpoints: {bucket: gs://ckpt-b}\n", 6,
-     "flex_start: cannot be combined with spot"),
-    (GOOD + "flex_start: true\nactive_deadline_seconds: 604801\n", 7,
-     f"active_deadline_seconds: 604801 s is longer than flex-start nodes run; allowed with flex_start: up to "
-     f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)"),
-])
+@pytest.mark.parametrize(
+    "text, line, expected",
+    [
+        (
+            GOOD.replace("nvidia-l4", "nvidia-tesla-v100"),
+            4,
+            "gpu: 'nvidia-tesla-v100' is not an Autopilot GPU; allowed: " + ", ".join(platform.GPUS),
+        ),
+        (
+            GOOD.replace("gpu_count: 1", "gpu_count: 3"),
+            5,
+            "gpu_count: 3 is not allowed for nvidia-l4; allowed: 1, 2, 4, 8",
+        ),
+        (
+            GOOD + "nodes: 3\ncompletion_mode: NonIndexed\n",
+            7,
+            "completion_mode: NonIndexed cannot run 3 nodes (pods get no rank); allowed: Indexed",
+        ),
+        (GOOD.replace("image: registry.example/trainer:1.0\n", ""), 1, "image: required; set a container image"),
+        (GOOD.replace(":1.0", ":latest"), 3, "image: 'registry.example/trainer:latest' has the tag latest"),
+        (GOOD + "spot: true\n", 6, "spot: true needs a checkpoint bucket"),
+        (
+            GOOD + "spot: true\ntermination_grace_seconds: 60\ncheckpoints: {bucket: b}\n",
+            7,
+            f"termination_grace_seconds: 60 s is more than Spot honours; allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}",
+        ),
+        (GOOD + "cpu: '40'\n", 6, "cpu: 40 vCPU is outside what Autopilot allows for 1 x nvidia-l4; allowed: 0.5-31"),
+        (
+            GOOD.replace("nvidia-l4", "nvidia-tesla-t4") + "nodes: 2\ncompact_placement: true\n",
+            7,
+            "compact_placement: not available for nvidia-tesla-t4; allowed with gpu: nvidia-l4",
+        ),
+        (GOOD + "env: {HF_TOKEN: abc}\n", 6, "env.HF_TOKEN: HF_TOKEN looks like a credential"),
+        (
+            GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "ephemeral_storage: 8Gi\noutput: {bucket: b}\n",
+            4,
+            "ephemeral_storage: 13 GiB (with the GCS FUSE sidecar) is above the maximum of CPU pods; allowed: up to 10 GiB",
+        ),
+        (
+            GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "memory: 64Gi\n",
+            4,
+            "memory: 16 GiB per vCPU is outside the general-purpose ratio",
+        ),
+        (GOOD + "gpus: 2\n", 6, "gpus: unknown key 'gpus' (did you mean 'gpu'?); allowed: name, team, image"),
+        (
+            GOOD + "dataset: {bucket: gs://Bad_Name}\n",
+            6,
+            "dataset.bucket: 'gs://Bad_Name' is not gs:// and a bucket name",
+        ),
+        (
+            GOOD + "dataset: {bucket: gs://data/raw}\n",
+            6,
+            "dataset.bucket: 'gs://data/raw' is not gs:// and a bucket name",
+        ),
+        (GOOD + "output: {bucket: my.data}\n", 6, "output.bucket: 'my.data' is neither a logical bucket name"),
+        (
+            GOOD + "checkpoints: {bucket: checkpoints}\n",
+            6,
+            "checkpoints.bucket: 'checkpoints' is a logical bucket name; pass --env ENV",
+        ),
+        (GOOD + "wandb: {project: p}\n", 6, "wandb.secret: required without --env"),
+        (
+            GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "flex_start: true\n",
+            4,
+            "flex_start: GPU jobs only; set gpu (allowed with flex_start: " + ", ".join(platform.flex_start_gpus()),
+        ),
+        (
+            GOOD.replace("nvidia-l4", "nvidia-tesla-t4") + "flex_start: true\n",
+            6,
+            "flex_start: not available for nvidia-tesla-t4; allowed with gpu: nvidia-l4, ",
+        ),
+        (
+            GOOD + "flex_start: true\nspot: true\ncheckpoints: {bucket: gs://ckpt-b}\n",
+            6,
+            "flex_start: cannot be combined with spot",
+        ),
+        (
+            GOOD + "flex_start: true\nactive_deadline_seconds: 604801\n",
+            7,
+            f"active_deadline_seconds: 604801 s is longer than flex-start nodes run; allowed with flex_start: up to "
+            f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)",
+        ),
+    ],
+)
 def test_bad_spec_fails_with_one_line_naming_field_and_allowed_values(text, line, expected):
     with pytest.raises(ConfigError) as err:
         parse_job_spec(text, "bad.yaml")
@@ -333,12 +392,19 @@ def test_wandb_key_only_where_the_environment_puts_it(lab):
     text = GOOD.replace("team: research", "team: interns") + "wandb: {project: p}\n"
     with pytest.raises(ConfigError) as err:
         parse_job_spec(text, "w.yaml", lab, "envs/lab.yaml")
-    assert str(err.value) == ("w.yaml:6: wandb: team interns has no W&B API key Secret (wandb-api-key-lab is only in "
-                              "research); add interns to launch.teams in envs/lab.yaml")
-    assert parse_job_spec(text.replace("{project: p}", "{project: p, secret: own}"), "w.yaml", lab).wandb.secret == "own"
-    no_launch = lab_environment(LAB[:LAB.index("launch:")])
-    with pytest.raises(ConfigError, match=r"^w.yaml:6: wandb: lab has no W&B Launch \(launch: in lab.yaml\), so no "
-                                          r"W&B API key Secret; add launch: there, or name your own Secret"):
+    assert str(err.value) == (
+        "w.yaml:6: wandb: team interns has no W&B API key Secret (wandb-api-key-lab is only in "
+        "research); add interns to launch.teams in envs/lab.yaml"
+    )
+    assert (
+        parse_job_spec(text.replace("{project: p}", "{project: p, secret: own}"), "w.yaml", lab).wandb.secret == "own"
+    )
+    no_launch = lab_environment(LAB[: LAB.index("launch:")])
+    with pytest.raises(
+        ConfigError,
+        match=r"^w.yaml:6: wandb: lab has no W&B Launch \(launch: in lab.yaml\), so no "
+        r"W&B API key Secret; add launch: there, or name your own Secret",
+    ):
         parse_job_spec(GOOD + "wandb: {project: p}\n", "w.yaml", no_launch)
 
 
@@ -379,10 +445,12 @@ def test_launch_template_is_the_job_manifest_with_a_folder_per_run(lab):
     assert folders[0] != folders[1]
     # apart from the per-run names and folders, W&B Launch runs the pod gkeml renders
     launched_pod, rendered_pod = runs[0]["spec"]["template"]["spec"], job["spec"]["template"]["spec"]
-    assert {k: v for k, v in launched_pod.items() if k != "volumes"} == \
-        {k: v for k, v in rendered_pod.items() if k != "volumes"}
-    assert {k: v for k, v in runs[0]["spec"].items() if k != "template"} == \
-        {k: v for k, v in job["spec"].items() if k != "template"}
+    assert {k: v for k, v in launched_pod.items() if k != "volumes"} == {
+        k: v for k, v in rendered_pod.items() if k != "volumes"
+    }
+    assert {k: v for k, v in runs[0]["spec"].items() if k != "template"} == {
+        k: v for k, v in job["spec"].items() if k != "template"
+    }
 
 
 def test_launch_template_refuses_multi_node(lab):
@@ -395,8 +463,9 @@ def test_launch_template_refuses_multi_node(lab):
 
 def gkeml(*args: str, **env: str) -> subprocess.CompletedProcess:
     environ = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", **env)
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -424,8 +493,9 @@ def test_cli_render_refuses_logical_buckets_without_an_environment():
     done = gkeml("job", "render", "examples/jobs/cpu-preprocess.yaml")
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
-    assert lines[0].startswith("examples/jobs/cpu-preprocess.yaml:11: dataset.bucket: 'datasets' is a logical "
-                               "bucket name; pass --env ENV")
+    assert lines[0].startswith(
+        "examples/jobs/cpu-preprocess.yaml:11: dataset.bucket: 'datasets' is a logical bucket name; pass --env ENV"
+    )
     assert lines[1].startswith("examples/jobs/cpu-preprocess.yaml:12: output.bucket: 'artifacts' is a logical")
 
 
@@ -436,8 +506,17 @@ def test_cli_unknown_env_lists_the_allowed_ones(lab_dir):
 
 
 def test_cli_launch_template(lab, lab_dir):
-    done = gkeml("launch", "template", "examples/jobs/single-gpu.yaml", "--format", "json", "--env", "lab",
-                 "--environments", str(lab_dir))
+    done = gkeml(
+        "launch",
+        "template",
+        "examples/jobs/single-gpu.yaml",
+        "--format",
+        "json",
+        "--env",
+        "lab",
+        "--environments",
+        str(lab_dir),
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == launch_template(example("single-gpu", lab), lab)
 

@@ -6,33 +6,54 @@ from __future__ import annotations
 import json
 
 import kubernetes_validate
+import kueue_crd
 import pytest
 import yaml
-
-import kueue_crd
 from conftest import ENV_NAMES, MINIMAL, ROOT, resources
+from test_jobs import GOOD, LAB, lab_environment
+
 from gkeml import platform
 from gkeml.config import ConfigError
 from gkeml.environments import parse_environment
 from gkeml.jobs import launch_template, parse_job_spec, render
-from gkeml.units import parse_quantity
 from gkeml.manifests.kueue import (
-    COHORT, FLAVOR_GPU_ON_DEMAND, FLAVOR_GPU_SPOT, QUEUES_CHART, cluster_queue, kueue_plan, local_queue,
+    COHORT,
+    FLAVOR_GPU_ON_DEMAND,
+    FLAVOR_GPU_SPOT,
+    QUEUES_CHART,
+    cluster_queue,
+    kueue_plan,
+    local_queue,
     namespace_quota,
 )
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.rules import check
-from test_jobs import GOOD, LAB, lab_environment
+from gkeml.units import parse_quantity
 
 pytestmark = pytest.mark.synth
 
 K8S_VERSION = "1.33.0"
 ALL_ENVS = (*ENV_NAMES, MINIMAL)
 # Top-level keys of the chart's values.yaml (kubernetes-sigs/kueue v0.19.2 charts/kueue/values.yaml).
-CHART_VALUES = {"nameOverride", "fullnameOverride", "enablePrometheus", "enableCertManager", "certManager",
-                "enableVisibilityAPF", "enableMutatingAdmissionPolicy", "enableVisibilityAuthReaderRoleBinding",
-                "enableKueueViz", "kubernetesClusterDomain", "controllerManager", "managerConfig", "metricsService",
-                "webhookService", "mutatingWebhook", "kueueViz", "metrics"}
+CHART_VALUES = {
+    "nameOverride",
+    "fullnameOverride",
+    "enablePrometheus",
+    "enableCertManager",
+    "certManager",
+    "enableVisibilityAPF",
+    "enableMutatingAdmissionPolicy",
+    "enableVisibilityAuthReaderRoleBinding",
+    "enableKueueViz",
+    "kubernetesClusterDomain",
+    "controllerManager",
+    "managerConfig",
+    "metricsService",
+    "webhookService",
+    "mutatingWebhook",
+    "kueueViz",
+    "metrics",
+}
 
 
 def k8s(stacks, env):
@@ -41,7 +62,10 @@ def k8s(stacks, env):
 
 def releases(stacks, env) -> dict[str, tuple[str, dict]]:
     """helm_release by release name: (Terraform name, body)."""
-    return {body["name"]: (name, body) for name, body in k8s(stacks, env).get("resource", {}).get("helm_release", {}).items()}
+    return {
+        body["name"]: (name, body)
+        for name, body in k8s(stacks, env).get("resource", {}).get("helm_release", {}).items()
+    }
 
 
 def values(release: dict) -> dict:
@@ -70,9 +94,12 @@ def test_kueue_is_installed_exactly_where_it_is_enabled(stacks, environments, en
     e = environments[env]
     found = releases(stacks, env)
     assert (platform.KUEUE_RELEASE in found and QUEUES_CHART in found) is e.kueue.enabled
-    labelled = {o["manifest"]["metadata"]["name"] for o in resources(k8s(stacks, env), "kubernetes_manifest")
-                if o["manifest"]["kind"] == "Namespace"
-                and o["manifest"]["metadata"].get("labels", {}).get(platform.KUEUE_MANAGED_NAMESPACE_LABEL) == "true"}
+    labelled = {
+        o["manifest"]["metadata"]["name"]
+        for o in resources(k8s(stacks, env), "kubernetes_manifest")
+        if o["manifest"]["kind"] == "Namespace"
+        and o["manifest"]["metadata"].get("labels", {}).get(platform.KUEUE_MANAGED_NAMESPACE_LABEL) == "true"
+    }
     assert labelled == ({t.name for t in e.teams} if e.kueue.enabled else set())
 
 
@@ -80,7 +107,10 @@ def test_kueue_is_installed_exactly_where_it_is_enabled(stacks, environments, en
 def test_the_official_chart_is_pinned_and_configured_for_gke(stacks, environments, env):
     _, release = releases(stacks, env)[platform.KUEUE_RELEASE]
     assert (release["repository"], release["chart"], release["version"]) == (
-        "oci://registry.k8s.io/kueue/charts", "kueue", "0.19.2")
+        "oci://registry.k8s.io/kueue/charts",
+        "kueue",
+        "0.19.2",
+    )
     assert release["namespace"] == "kueue-system" and release["wait"] is True
     chart_values = values(release)
     assert set(chart_values) <= CHART_VALUES
@@ -122,19 +152,27 @@ def test_a_cluster_queue_and_local_queue_per_team_with_the_team_quota(stacks, en
                 for r in flavor["resources"]:
                     nominal[r["name"]] = nominal.get(r["name"], 0) + quantity(r["nominalQuota"])
                     borrowing[r["name"]] = borrowing.get(r["name"], 0) + quantity(r["borrowingLimit"])
-        assert nominal == {"cpu": quantity(team.quota.cpu), "memory": quantity(team.quota.memory),
-                           platform.GPU_RESOURCE: team.quota.gpus}
+        assert nominal == {
+            "cpu": quantity(team.quota.cpu),
+            "memory": quantity(team.quota.memory),
+            platform.GPU_RESOURCE: team.quota.gpus,
+        }
         share = e.kueue.borrowing_limit_percent / 100
         assert borrowing["cpu"] == pytest.approx(nominal["cpu"] * share, abs=1e-3)
         assert nominal["memory"] * share - 2**20 < borrowing["memory"] <= nominal["memory"] * share
         assert team.quota.gpus * share - 2 < borrowing[platform.GPU_RESOURCE] <= team.quota.gpus * share
         # the namespace's ResourceQuota lets pods of a job admitted on borrowed quota in, and no more
-        quota = next(o["manifest"] for o in resources(k8s(stacks, env), "kubernetes_manifest")
-                     if o["manifest"]["kind"] == "ResourceQuota" and o["manifest"]["metadata"]["namespace"] == team.name)
+        quota = next(
+            o["manifest"]
+            for o in resources(k8s(stacks, env), "kubernetes_manifest")
+            if o["manifest"]["kind"] == "ResourceQuota" and o["manifest"]["metadata"]["namespace"] == team.name
+        )
         hard = quota["spec"]["hard"]
         assert quantity(hard["requests.cpu"]) == pytest.approx(nominal["cpu"] + borrowing["cpu"])
         assert quantity(hard["requests.memory"]) == nominal["memory"] + borrowing["memory"]
-        assert int(hard[platform.GPU_QUOTA_RESOURCE]) == nominal[platform.GPU_RESOURCE] + borrowing[platform.GPU_RESOURCE]
+        assert (
+            int(hard[platform.GPU_QUOTA_RESOURCE]) == nominal[platform.GPU_RESOURCE] + borrowing[platform.GPU_RESOURCE]
+        )
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -144,7 +182,9 @@ def test_gpu_flavors_split_spot_and_on_demand_with_autopilot_labels(stacks, envi
     flavors = {f["metadata"]["name"]: f["spec"] for f in of_kind(objects, "ResourceFlavor")}
     # Spot: Kueue adds the Spot selector at admission; the taint keeps pods that do not tolerate Spot away
     assert flavors[FLAVOR_GPU_SPOT]["nodeLabels"] == {platform.SPOT_LABEL: "true"}
-    assert flavors[FLAVOR_GPU_SPOT]["nodeTaints"] == [{"key": platform.SPOT_LABEL, "value": "true", "effect": "NoSchedule"}]
+    assert flavors[FLAVOR_GPU_SPOT]["nodeTaints"] == [
+        {"key": platform.SPOT_LABEL, "value": "true", "effect": "NoSchedule"}
+    ]
     assert flavors[FLAVOR_GPU_ON_DEMAND] == {}  # Autopilot on-demand nodes carry no label to select
     for queue in of_kind(objects, "ClusterQueue"):
         team = e.team(queue["metadata"]["name"])
@@ -180,7 +220,8 @@ def test_the_schema_check_refuses_what_the_api_server_would():
         "resourceGroups[0].flavors[0].resources[0].borrowingLimit: must be nil when cohort is empty",
         "resourceGroups[0].flavors[0].resources[1].borrowingLimit: must be nil when cohort is empty",
         "resourceGroups[1].flavors[0].resources[0].borrowingLimit: must be nil when cohort is empty",
-        "resourceGroups[1].flavors[1].resources[0].borrowingLimit: must be nil when cohort is empty"]
+        "resourceGroups[1].flavors[1].resources[0].borrowingLimit: must be nil when cohort is empty",
+    ]
     swapped = json.loads(json.dumps(cq))
     swapped["spec"]["resourceGroups"][0]["coveredResources"].reverse()
     assert "must match the name in coveredResources" in " ".join(kueue_crd.problems(swapped))
@@ -262,7 +303,10 @@ def test_a_first_deploy_needs_no_chart_crd_at_plan_time(stacks, env):
             manifest = body["manifest"]
             group = manifest["apiVersion"].rpartition("/")[0]
             assert (group, manifest["kind"]) not in crd_charts, f"{name}: {manifest['kind']} needs its CRD at plan"
-        by_chart = {body["chart"]: f"helm_release.{rid}" for rid, body in stack.get("resource", {}).get("helm_release", {}).items()}
+        by_chart = {
+            body["chart"]: f"helm_release.{rid}"
+            for rid, body in stack.get("resource", {}).get("helm_release", {}).items()
+        }
         for rid, body in stack.get("resource", {}).get("helm_release", {}).items():
             for obj in values(body).get("objects", []):
                 chart = crd_charts.get((obj["apiVersion"].rpartition("/")[0], obj["kind"]))
@@ -287,22 +331,34 @@ def test_kueue_is_on_by_default_where_teams_have_gpus_and_can_be_turned_off():
     assert no_gpus.kueue.enabled is False and kueue_plan(no_gpus) is None
     off = lab_environment(LAB + "kueue: {enabled: false}\n")
     assert kueue_plan(off) is None
-    assert all(platform.KUEUE_MANAGED_NAMESPACE_LABEL not in o["metadata"].get("labels", {})
-               for o in in_cluster_plan(off).objects())
+    assert all(
+        platform.KUEUE_MANAGED_NAMESPACE_LABEL not in o["metadata"].get("labels", {})
+        for o in in_cluster_plan(off).objects()
+    )
 
 
 def test_a_team_named_like_the_kueue_namespace_is_refused():
-    text = LAB.replace("  - name: interns\n", "  - name: kueue-system\n").replace("namespace: interns", "namespace: kueue-system")
+    text = LAB.replace("  - name: interns\n", "  - name: kueue-system\n").replace(
+        "namespace: interns", "namespace: kueue-system"
+    )
     with pytest.raises(ConfigError) as err:
         parse_environment(text, "lab.yaml")
-    assert str(err.value) == "lab.yaml:13: teams[1].name: 'kueue-system' is the namespace Kueue runs in; name the team differently"
+    assert (
+        str(err.value)
+        == "lab.yaml:13: teams[1].name: 'kueue-system' is the namespace Kueue runs in; name the team differently"
+    )
 
 
-@pytest.mark.parametrize("cpu, memory, gpus, percent", [
-    ("64", "256Gi", 8, 100), ("1500m", "3Gi", 3, 50), ("7", "1000Mi", 1, 33), ("2", "1Gi", 5, 0)])
+@pytest.mark.parametrize(
+    "cpu, memory, gpus, percent",
+    [("64", "256Gi", 8, 100), ("1500m", "3Gi", 3, 50), ("7", "1000Mi", 1, 33), ("2", "1Gi", 5, 0)],
+)
 def test_the_namespace_quota_is_the_team_quota_plus_exactly_what_it_may_borrow(cpu, memory, gpus, percent):
-    env = parse_environment(LAB.replace('{cpu: "512", memory: 4Ti, gpus: 64}', f'{{cpu: "{cpu}", memory: {memory}, '
-                                        f'gpus: {gpus}}}') + f"kueue: {{borrowing_limit_percent: {percent}}}\n", "x.yaml")
+    env = parse_environment(
+        LAB.replace('{cpu: "512", memory: 4Ti, gpus: 64}', f'{{cpu: "{cpu}", memory: {memory}, gpus: {gpus}}}')
+        + f"kueue: {{borrowing_limit_percent: {percent}}}\n",
+        "x.yaml",
+    )
     team = env.team("research")
     (cq,) = [o for o in kueue_plan(env).queues if o["kind"] == "ClusterQueue" and o["metadata"]["name"] == "research"]
     limits = {}
@@ -338,10 +394,14 @@ def test_a_queue_that_is_not_the_team_local_queue_is_refused_at_its_line():
     lab = lab_environment()
     with pytest.raises(ConfigError) as err:
         parse_job_spec(GOOD + "queue: interns\n", "j.yaml", lab)
-    assert str(err.value) == ("j.yaml:6: queue: 'interns' is not team research's LocalQueue in lab; allowed: research "
-                              "(or leave queue out: the team's LocalQueue is used)")
+    assert str(err.value) == (
+        "j.yaml:6: queue: 'interns' is not team research's LocalQueue in lab; allowed: research "
+        "(or leave queue out: the team's LocalQueue is used)"
+    )
     off = lab_environment(LAB + "kueue: {enabled: false}\n")
-    with pytest.raises(ConfigError, match=r"^j.yaml:6: queue: lab has no Kueue \(kueue.enabled is false in envs/lab.yaml\)"):
+    with pytest.raises(
+        ConfigError, match=r"^j.yaml:6: queue: lab has no Kueue \(kueue.enabled is false in envs/lab.yaml\)"
+    ):
         parse_job_spec(GOOD + "queue: research\n", "j.yaml", off, "envs/lab.yaml")
     job = job_of(render(parse_job_spec(GOOD, "j.yaml", off), off))
     assert "suspend" not in job["spec"] and platform.KUEUE_QUEUE_LABEL not in job["metadata"]["labels"]
@@ -363,4 +423,3 @@ def test_wandb_launch_jobs_go_through_the_same_team_queue():
     # a Spot pod tolerates Spot, so Kueue may admit it on the gpu-spot flavor
     assert platform.SPOT_TOLERATION in template["spec"]["template"]["spec"]["tolerations"]
     assert check([template]) == []
-

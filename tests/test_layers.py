@@ -39,8 +39,12 @@ def component(module: str) -> str:
 def imports(path: Path) -> list[tuple[int, str]]:
     """(line, imported module) of every import in a file, leaving out ``if TYPE_CHECKING:`` blocks."""
     tree = ast.parse(path.read_text())
-    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-               for n in ast.walk(node)}
+    skipped = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     found = []
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -75,7 +79,9 @@ def violations(files: list[Path], root: Path = ROOT) -> list[str]:
             if there == here:
                 continue
             if there == "framework" and here not in FRAMEWORK_USERS:
-                found.append(f"{where}: {here} imports the framework seam; only {sorted(FRAMEWORK_USERS)} build Terraform")
+                found.append(
+                    f"{where}: {here} imports the framework seam; only {sorted(FRAMEWORK_USERS)} build Terraform"
+                )
             elif here not in LAYER or there not in LAYER:
                 found.append(f"{where}: {here if here not in LAYER else there} is in no layer of tests/test_layers.py")
             elif LAYER[there] >= LAYER[here]:
@@ -90,8 +96,11 @@ def test_every_import_goes_down_the_layers():
 
 
 def test_every_component_has_a_layer():
-    components = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-                  if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
+    components = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")
+    }
     assert components <= set(LAYER), components - set(LAYER)
 
 
@@ -102,5 +111,7 @@ def test_an_upward_import_and_a_stray_framework_import_are_reported(tmp_path):
     bad.write_text("from gkeml.cli import main\nimport cdktf\nfrom gkeml.framework import App\n")
     found = violations([bad], tmp_path)
     assert [f.split(": ", 1)[1].split(";")[0] for f in found] == [
-        "config (layer 1) imports cli (layer 10)", "imports cdktf",
-        "config imports the framework seam"]
+        "config (layer 1) imports cli (layer 10)",
+        "imports cdktf",
+        "config imports the framework seam",
+    ]

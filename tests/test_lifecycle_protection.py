@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import ENVIRONMENTS, PROD, resources
+
 from gkeml.lifecycle.protection import unprotected
 
 
@@ -41,8 +42,11 @@ def test_a_retired_environment_can_be_destroyed(tmp_path):
     out = synth([env], tmp_path / "cdktf.out")
     stack = json.loads((out / "stacks" / PROD / "cdk.tf.json").read_text())
     assert len(unprotected(stack)) >= len(resources(stack, "google_storage_bucket")) + 1
-    assert not any((r.get("lifecycle") or {}).get("prevent_destroy")
-                   for t in ("google_storage_bucket", "google_compute_global_address") for r in resources(stack, t))
+    assert not any(
+        (r.get("lifecycle") or {}).get("prevent_destroy")
+        for t in ("google_storage_bucket", "google_compute_global_address")
+        for r in resources(stack, t)
+    )
 
 
 def gkeml(*args: str):
@@ -51,8 +55,13 @@ def gkeml(*args: str):
 
     from conftest import ROOT
 
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args, "--environments", str(ENVIRONMENTS)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args, "--environments", str(ENVIRONMENTS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_destroy_refuses_a_protected_environment_and_says_how():

@@ -6,20 +6,26 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ENVIRONMENTS, ROOT
+
 from gkeml.lifecycle.sequence import DEPLOY_SEQUENCE, Step, World, simulate
 
 
 def _stacks_of(name, stacks, bootstrap_stacks):
-    return {**{k: v for k, v in stacks.items() if k in (name, f"{name}-k8s")},
-            f"bootstrap-{name}": bootstrap_stacks[f"bootstrap-{name}"]}
+    return {
+        **{k: v for k, v in stacks.items() if k in (name, f"{name}-k8s")},
+        f"bootstrap-{name}": bootstrap_stacks[f"bootstrap-{name}"],
+    }
 
 
 def _shared_buckets(name, bootstrap_stacks):
     """State buckets another environment's bootstrap creates (it runs first: docs/bootstrap.md)."""
-    return {b["name"] for k, s in bootstrap_stacks.items() if k != f"bootstrap-{name}"
-            for b in (s.get("resource", {}).get("google_storage_bucket") or {}).values()}
+    return {
+        b["name"]
+        for k, s in bootstrap_stacks.items()
+        if k != f"bootstrap-{name}"
+        for b in (s.get("resource", {}).get("google_storage_bucket") or {}).values()
+    }
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in ENVIRONMENTS.glob("*.yaml")))
@@ -28,8 +34,12 @@ def test_the_documented_sequence_works_first_time_on_an_empty_project(name, stac
 
     env = environments[name]
     secret = Names.of(env).secret(env.launch.secret) if env.launch else None
-    problems = simulate(name, _stacks_of(name, stacks, bootstrap_stacks), secret=secret,
-                        world=World(buckets=_shared_buckets(name, bootstrap_stacks)))
+    problems = simulate(
+        name,
+        _stacks_of(name, stacks, bootstrap_stacks),
+        secret=secret,
+        world=World(buckets=_shared_buckets(name, bootstrap_stacks)),
+    )
     assert not problems, "\n".join(problems)
 
 
@@ -38,26 +48,40 @@ def test_the_key_can_come_after_the_deploy(stacks, bootstrap_stacks, environment
     version at plan, so the first `make deploy` failed until a person had added one)."""
     name = next(n for n, e in environments.items() if e.launch)
     deploy_only = tuple(s for s in DEPLOY_SEQUENCE if not s.creates_secret_version)
-    assert not simulate(name, _stacks_of(name, stacks, bootstrap_stacks), sequence=deploy_only,
-                        world=World(buckets=_shared_buckets(name, bootstrap_stacks)))
+    assert not simulate(
+        name,
+        _stacks_of(name, stacks, bootstrap_stacks),
+        sequence=deploy_only,
+        world=World(buckets=_shared_buckets(name, bootstrap_stacks)),
+    )
 
 
 def test_what_only_works_on_the_second_try_is_caught():
-    cloud = {"terraform": {"backend": {"gcs": {"bucket": "tf"}}},
-             "resource": {"google_container_cluster": {"c": {"name": "c", "location": "r"}},
-                          "google_secret_manager_secret": {"s": {"secret_id": "dev-key"}}}}
-    k8s = {"terraform": {"backend": {"gcs": {"bucket": "tf"}}},
-           "data": {"google_container_cluster": {"c": {"name": "c", "location": "r"}}},
-           "ephemeral": {"google_secret_manager_secret_version": {"k": {"secret": "projects/p/secrets/dev-key"}}},
-           "resource": {"kubernetes_manifest": {"q": {"manifest": {"apiVersion": "kueue.x-k8s.io/v1beta2",
-                                                                    "kind": "ClusterQueue"}}}}}
+    cloud = {
+        "terraform": {"backend": {"gcs": {"bucket": "tf"}}},
+        "resource": {
+            "google_container_cluster": {"c": {"name": "c", "location": "r"}},
+            "google_secret_manager_secret": {"s": {"secret_id": "dev-key"}},
+        },
+    }
+    k8s = {
+        "terraform": {"backend": {"gcs": {"bucket": "tf"}}},
+        "data": {"google_container_cluster": {"c": {"name": "c", "location": "r"}}},
+        "ephemeral": {"google_secret_manager_secret_version": {"k": {"secret": "projects/p/secrets/dev-key"}}},
+        "resource": {
+            "kubernetes_manifest": {"q": {"manifest": {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue"}}}
+        },
+    }
     boot = {"resource": {"google_storage_bucket": {"state": {"name": "tf"}}}}
     problems = simulate("dev", {"bootstrap-dev": boot, "dev": cloud, "dev-k8s": k8s})
     assert any("opens the latest version of dev-key at plan, and no version exists yet" in p for p in problems)
     assert any("ClusterQueue, whose CRD the cluster does not serve at plan time" in p for p in problems)
     # applied without the bootstrap: no state bucket at init
-    problems = simulate("dev", {"dev": cloud, "dev-k8s": k8s},
-                        sequence=(Step("deploy", "make deploy ENV={env}", ("{env}", "{env}-k8s")),))
+    problems = simulate(
+        "dev",
+        {"dev": cloud, "dev-k8s": k8s},
+        sequence=(Step("deploy", "make deploy ENV={env}", ("{env}", "{env}-k8s")),),
+    )
     assert any("state bucket tf does not exist yet" in p for p in problems)
 
 
@@ -69,8 +93,11 @@ def test_crds_a_chart_installs_serve_later_steps_only():
 
     group, kinds = platform.CHART_CRD_KINDS[platform.KUEUE_CHART]
     queue = {"kubernetes_manifest": {"q": {"manifest": {"apiVersion": f"{group}/v1beta2", "kind": kinds[0]}}}}
-    chart = {"helm_release": {"kueue": {"name": "kueue", "chart": platform.KUEUE_CHART,
-                                        "repository": platform.KUEUE_CHART_REPOSITORY}}}
+    chart = {
+        "helm_release": {
+            "kueue": {"name": "kueue", "chart": platform.KUEUE_CHART, "repository": platform.KUEUE_CHART_REPOSITORY}
+        }
+    }
     step = (Step("deploy", "make deploy ENV={env}", ("{env}", "{env}-k8s")),)
 
     def crd_problems(cloud: dict, k8s: dict) -> list[str]:
@@ -80,7 +107,8 @@ def test_crds_a_chart_installs_serve_later_steps_only():
     assert crd_problems(chart, queue) == []  # the chart's stack is applied before the queue's is planned
     assert crd_problems({}, {**chart, **queue}) == [
         f"dev-k8s: kubernetes_manifest.q is a {group}/v1beta2 {kinds[0]}, whose CRD the cluster does not serve at "
-        "plan time"]  # planned together with its chart: before it is installed
+        "plan time"
+    ]  # planned together with its chart: before it is installed
     assert len(crd_problems(queue, chart)) == 1  # planned a step before the chart
     other = {"helm_release": {"x": {"chart": "another-chart"}}}
     assert len(crd_problems(other, queue)) == 1  # a chart not in the table installs nothing the simulation knows

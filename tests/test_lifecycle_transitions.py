@@ -3,16 +3,15 @@ the deployed Ingress still uses, and no rename that silently deletes data."""
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
 
 import pytest
-
 from conftest import DEV, ENVIRONMENTS, ROOT
+
 from gkeml import platform
 from gkeml.environments import parse_environment
 from gkeml.lifecycle.transitions import transition_problems
@@ -24,7 +23,9 @@ BASE = (ENVIRONMENTS / f"{DEV}.yaml").read_text()
 def with_endpoint(**fields: object) -> str:
     """The fixture environment with its chat endpoint as given (YAML flow values)."""
     extra = "".join(f"    {k}: {json.dumps(v)}\n" for k, v in fields.items() if k != "host")
-    return BASE.replace(f"  - name: chat\n    host: {OLD}\n", f"  - name: chat\n    host: {fields.get('host', OLD)}\n{extra}")
+    return BASE.replace(
+        f"  - name: chat\n    host: {OLD}\n", f"  - name: chat\n    host: {fields.get('host', OLD)}\n{extra}"
+    )
 
 
 def env(text: str):
@@ -47,13 +48,19 @@ class Gcp:
         if refused:
             raise RuntimeError(f"Error 400: {sorted(refused)} is already being used, resourceInUseByAnotherResource")
         self.certificates = wanted
-        ingresses = [m["manifest"] for m in stacks[f"{DEV}-k8s"]["resource"]["kubernetes_manifest"].values()
-                     if m["manifest"]["kind"] == "Ingress"]
+        ingresses = [
+            m["manifest"]
+            for m in stacks[f"{DEV}-k8s"]["resource"]["kubernetes_manifest"].values()
+            if m["manifest"]["kind"] == "Ingress"
+        ]
         for ingress in ingresses:
             names = ingress["metadata"]["annotations"][platform.INGRESS_PRE_SHARED_CERT_ANNOTATION].split(",")
             assert set(names) <= self.certificates, "the Ingress names a certificate that does not exist"
-        self.in_use = {n for i in ingresses
-                       for n in i["metadata"]["annotations"][platform.INGRESS_PRE_SHARED_CERT_ANNOTATION].split(",")}
+        self.in_use = {
+            n
+            for i in ingresses
+            for n in i["metadata"]["annotations"][platform.INGRESS_PRE_SHARED_CERT_ANNOTATION].split(",")
+        }
 
 
 def synthesized(text: str, tmp_path, step: int) -> dict[str, dict]:
@@ -84,10 +91,10 @@ def test_changing_the_host_at_once_fails_the_deploy_and_is_refused_first(tmp_pat
 
 def test_a_host_change_in_steps_never_fails_and_never_stops_serving(tmp_path):
     steps = [
-        with_endpoint(),                                      # served: old
-        with_endpoint(host=NEW, previous_hosts=[OLD]),        # both served while the new certificate provisions
-        with_endpoint(host=NEW, retired_hosts=[OLD]),         # the Ingress moves to the new one only
-        with_endpoint(host=NEW),                              # the old certificate goes
+        with_endpoint(),  # served: old
+        with_endpoint(host=NEW, previous_hosts=[OLD]),  # both served while the new certificate provisions
+        with_endpoint(host=NEW, retired_hosts=[OLD]),  # the Ingress moves to the new one only
+        with_endpoint(host=NEW),  # the old certificate goes
     ]
     assert run_deploys(steps, tmp_path) == []
 
@@ -106,17 +113,24 @@ def test_removing_a_served_endpoint_takes_a_retired_step():
     removed = re.sub(r"\ndns:\n(  .*\n)+", "\n", removed)  # no host left to publish
     ids = {p.transition.id for p in transition_problems(env(served), env(removed))}
     assert {"CHG002", "CHG004"} <= ids
-    retired = gone.replace(f"  - name: chat\n    host: {OLD}\n", f"  - name: chat\n    host: {OLD}\n    retired: true\n")
+    retired = gone.replace(
+        f"  - name: chat\n    host: {OLD}\n", f"  - name: chat\n    host: {OLD}\n    retired: true\n"
+    )
     assert not transition_problems(env(served), env(retired))  # the Ingress goes, the IP stays
     finally_removed = removed.replace("name: lab\n", "name: lab\nintended_deletions: [endpoint/chat]\n", 1)
     assert not transition_problems(env(retired), env(finally_removed))
 
 
-@pytest.mark.parametrize(("changes", "intent"), [
-    ((("  - name: datasets\n", "  - name: corpora\n"), ("[datasets]", "[corpora]")), "bucket/datasets"),
-    ((("  - name: wandb-api-key\n", "  - name: wandb-key\n"), ("launch:\n", "launch:\n  secret: wandb-key\n")),
-     "secret/wandb-api-key"),
-])
+@pytest.mark.parametrize(
+    ("changes", "intent"),
+    [
+        ((("  - name: datasets\n", "  - name: corpora\n"), ("[datasets]", "[corpora]")), "bucket/datasets"),
+        (
+            (("  - name: wandb-api-key\n", "  - name: wandb-key\n"), ("launch:\n", "launch:\n  secret: wandb-key\n")),
+            "secret/wandb-api-key",
+        ),
+    ],
+)
 def test_a_rename_that_deletes_data_is_refused_unless_intended(changes, intent):
     before = after = BASE
     for old, new in changes:
@@ -142,10 +156,29 @@ def test_gkeml_check_against_a_git_ref_names_the_file_line_and_fix(tmp_path):
     for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "deployed"]):
         subprocess.run(git + command, cwd=repo, check=True)
     path.write_text(with_endpoint(host=NEW))
-    run = subprocess.run([sys.executable, "-m", "gkeml.cli", "check", "--environments", str(repo / "environments"),
-                          "--jobs", str(tmp_path / "none"), "--synth-dir", str(tmp_path / "none"), "--no-checkov",
-                          "--against", "HEAD", "--format", "json"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gkeml.cli",
+            "check",
+            "--environments",
+            str(repo / "environments"),
+            "--jobs",
+            str(tmp_path / "none"),
+            "--synth-dir",
+            str(tmp_path / "none"),
+            "--no-checkov",
+            "--against",
+            "HEAD",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 1, run.stderr
     (finding,) = [f for f in json.loads(run.stdout)["findings"] if f["rule"] == "CHG001"]
     lines = path.read_text().splitlines()
@@ -164,11 +197,21 @@ def test_certificates_keyed_by_host_keep_the_state_of_the_old_single_certificate
     from constructs import Construct
 
     cert = google("compute_managed_ssl_certificate")
-    resource = cert.ComputeManagedSslCertificate(Construct(stack, "endpoint-chat"), "cert", name="x",
-                                                 managed=cert.ComputeManagedSslCertificateManaged(domains=["a.b"]))
+    resource = cert.ComputeManagedSslCertificate(
+        Construct(stack, "endpoint-chat"),
+        "cert",
+        name="x",
+        managed=cert.ComputeManagedSslCertificateManaged(domains=["a.b"]),
+    )
     assert stack.get_logical_id(resource) == legacy_logical_id("endpoint-chat/cert")
     moved = stacks[DEV]["moved"]
-    assert moved == [{"from": f"google_compute_managed_ssl_certificate.{legacy_logical_id('endpoint-chat/cert')}",
-                      "to": next(f"google_compute_managed_ssl_certificate.{k}" for k, c in
-                                 stacks[DEV]["resource"]["google_compute_managed_ssl_certificate"].items()
-                                 if c["managed"]["domains"] == [environments[DEV].endpoint("chat").host])}]
+    assert moved == [
+        {
+            "from": f"google_compute_managed_ssl_certificate.{legacy_logical_id('endpoint-chat/cert')}",
+            "to": next(
+                f"google_compute_managed_ssl_certificate.{k}"
+                for k, c in stacks[DEV]["resource"]["google_compute_managed_ssl_certificate"].items()
+                if c["managed"]["domains"] == [environments[DEV].endpoint("chat").host]
+            ),
+        }
+    ]

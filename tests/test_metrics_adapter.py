@@ -6,8 +6,8 @@ fixture environments (``live`` scales a service on a Pub/Sub backlog; the others
 from __future__ import annotations
 
 import pytest
-
 from conftest import ENV_NAMES, MINIMAL, resources
+
 from gkeml import platform
 from gkeml.lifecycle.graph import ancestors, dependency_graph
 
@@ -20,8 +20,10 @@ ADAPTER_APIS = {"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io"
 def manifests(stacks, env) -> dict[str, dict]:
     """Terraform address -> applied object, of the in-cluster stack."""
     stack = stacks[f"{env}-k8s"]
-    return {f"kubernetes_manifest.{name}": body["manifest"]
-            for name, body in stack.get("resource", {}).get("kubernetes_manifest", {}).items()}
+    return {
+        f"kubernetes_manifest.{name}": body["manifest"]
+        for name, body in stack.get("resource", {}).get("kubernetes_manifest", {}).items()
+    }
 
 
 def adapter_objects(stacks, env) -> dict[str, dict]:
@@ -29,21 +31,28 @@ def adapter_objects(stacks, env) -> dict[str, dict]:
     found = {}
     for obj in manifests(stacks, env).values():
         meta = obj["metadata"]
-        if (meta.get("namespace") == platform.METRICS_ADAPTER_NAMESPACE or meta["name"] == platform.METRICS_ADAPTER_NAMESPACE
-                or obj.get("spec", {}).get("service", {}).get("namespace") == platform.METRICS_ADAPTER_NAMESPACE):
+        if (
+            meta.get("namespace") == platform.METRICS_ADAPTER_NAMESPACE
+            or meta["name"] == platform.METRICS_ADAPTER_NAMESPACE
+            or obj.get("spec", {}).get("service", {}).get("namespace") == platform.METRICS_ADAPTER_NAMESPACE
+        ):
             found[f"{obj['kind']}/{meta['name']}"] = obj
     return found
 
 
 def reads_a_metrics_api(stacks, env) -> bool:
-    return any(m["type"] in ("External", "Object", "Pods")
-               for obj in manifests(stacks, env).values() if obj["kind"] == "HorizontalPodAutoscaler"
-               for m in obj["spec"]["metrics"])
+    return any(
+        m["type"] in ("External", "Object", "Pods")
+        for obj in manifests(stacks, env).values()
+        if obj["kind"] == "HorizontalPodAutoscaler"
+        for m in obj["spec"]["metrics"]
+    )
 
 
 def adapter_member(env) -> str:
-    return platform.workload_identity_principal(env.project.number, env.project.id, platform.METRICS_ADAPTER_NAMESPACE,
-                                                platform.METRICS_ADAPTER_KSA)
+    return platform.workload_identity_principal(
+        env.project.number, env.project.id, platform.METRICS_ADAPTER_NAMESPACE, platform.METRICS_ADAPTER_KSA
+    )
 
 
 # --- where it is installed ------------------------------------------------------------------------
@@ -63,8 +72,9 @@ def test_the_adapter_is_installed_exactly_where_an_autoscaler_reads_its_apis(sta
     objects = adapter_objects(stacks, env)
     assert bool(objects) == needed
     if needed:
-        assert {name for kind_name in objects for kind, name in [kind_name.split("/", 1)] if kind == "APIService"} \
-            == ADAPTER_APIS
+        assert {
+            name for kind_name in objects for kind, name in [kind_name.split("/", 1)] if kind == "APIService"
+        } == ADAPTER_APIS
     members = {b["member"] for b in resources(stacks[env], "google_project_iam_member")}
     assert (adapter_member(environments[env]) in members) == needed
     assert (f"{platform.METRICS_ADAPTER_IMAGE}*" in image_allowlist(environments[env])) == needed
@@ -72,9 +82,16 @@ def test_the_adapter_is_installed_exactly_where_an_autoscaler_reads_its_apis(sta
         assert METRICS_ADAPTER_ROLE in granted_project_roles(environments[env])
 
 
-@pytest.mark.parametrize("metric_type,needed", [
-    ("External", True), ("Object", True), ("Pods", True), ("Resource", False), ("ContainerResource", False),
-])
+@pytest.mark.parametrize(
+    "metric_type,needed",
+    [
+        ("External", True),
+        ("Object", True),
+        ("Pods", True),
+        ("Resource", False),
+        ("ContainerResource", False),
+    ],
+)
 def test_which_hpa_metrics_need_the_adapter(metric_type, needed):
     from gkeml.manifests.metrics_adapter import uses_metrics_adapter
 
@@ -86,12 +103,21 @@ def test_which_hpa_metrics_need_the_adapter(metric_type, needed):
 def test_an_external_metric_added_to_a_cpu_only_environment_brings_the_adapter(environments):
     from gkeml.manifests.workloads import in_cluster_plan
 
-    env = next(e for name, e in environments.items() if name in ALL_ENVS and e.inference
-               and not e.needs_metrics_adapter)
+    env = next(
+        e for name, e in environments.items() if name in ALL_ENVS and e.inference and not e.needs_metrics_adapter
+    )
     assert in_cluster_plan(env).metrics_adapter == []
     svc = env.inference[0]
-    scaled = svc.model_copy(update={"autoscaling": svc.autoscaling.model_copy(update={
-        "external_metric": "pubsub.googleapis.com|subscription|num_undelivered_messages", "external_target": 10})})
+    scaled = svc.model_copy(
+        update={
+            "autoscaling": svc.autoscaling.model_copy(
+                update={
+                    "external_metric": "pubsub.googleapis.com|subscription|num_undelivered_messages",
+                    "external_target": 10,
+                }
+            )
+        }
+    )
     changed = env.model_copy(update={"inference": [scaled, *env.inference[1:]]})
     assert changed.needs_metrics_adapter
     kinds = [o["kind"] for o in in_cluster_plan(changed).metrics_adapter]
@@ -124,14 +150,20 @@ def test_a_team_cannot_take_the_adapter_namespace():
     from gkeml.config import ConfigError
     from gkeml.environments import parse_environment
 
-    renamed = SCALED_ON_A_BACKLOG.replace("name: serving", "name: custom-metrics").replace("team: serving",
-                                                                                          "team: custom-metrics")
+    renamed = SCALED_ON_A_BACKLOG.replace("name: serving", "name: custom-metrics").replace(
+        "team: serving", "team: custom-metrics"
+    )
     with pytest.raises(ConfigError) as err:
         parse_environment(renamed, "small.yaml")
-    assert str(err.value) == ("small.yaml:8: teams[0].name: 'custom-metrics' is the namespace of the metrics adapter "
-                              "an external_metric needs; name the team differently")
-    cpu_only = renamed.replace("      external_metric: pubsub.googleapis.com|subscription|num_undelivered_messages\n"
-                               "      external_target: 50\n", "")
+    assert str(err.value) == (
+        "small.yaml:8: teams[0].name: 'custom-metrics' is the namespace of the metrics adapter "
+        "an external_metric needs; name the team differently"
+    )
+    cpu_only = renamed.replace(
+        "      external_metric: pubsub.googleapis.com|subscription|num_undelivered_messages\n"
+        "      external_target: 50\n",
+        "",
+    )
     assert parse_environment(cpu_only, "small.yaml").teams[0].name == "custom-metrics"  # no adapter: no conflict
 
 
@@ -167,10 +199,13 @@ def test_the_api_services_route_to_the_adapter_service_and_its_pods(stacks):
             api = objects[f"APIService/{name}"]["spec"]
             assert name == f"{api['version']}.{api['group']}"
             assert (api["service"]["name"], api["service"]["namespace"]) == (
-                service["metadata"]["name"], service["metadata"]["namespace"])
+                service["metadata"]["name"],
+                service["metadata"]["namespace"],
+            )
             target = ports[api["service"].get("port", 443)]
-            assert container_ports[target] == int(next(
-                a.split("=", 1)[1] for a in container["command"] if a.startswith("--secure-port=")))
+            assert container_ports[target] == int(
+                next(a.split("=", 1)[1] for a in container["command"] if a.startswith("--secure-port="))
+            )
 
 
 def test_the_adapter_pod_is_hardened_and_passes_the_checks(stacks):
@@ -178,22 +213,36 @@ def test_the_adapter_pod_is_hardened_and_passes_the_checks(stacks):
 
     for env in needing(stacks):
         objects = adapter_objects(stacks, env)
-        assert not check(list(objects.values()) + [o for o in manifests(stacks, env).values()
-                                                   if o["kind"] in ("ClusterRole", "ClusterRoleBinding", "RoleBinding")])
+        assert not check(
+            list(objects.values())
+            + [
+                o
+                for o in manifests(stacks, env).values()
+                if o["kind"] in ("ClusterRole", "ClusterRoleBinding", "RoleBinding")
+            ]
+        )
         namespace = objects[f"Namespace/{platform.METRICS_ADAPTER_NAMESPACE}"]
         assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] in ("baseline", "restricted")
         spec = objects[f"Deployment/{platform.METRICS_ADAPTER_KSA}"]["spec"]["template"]["spec"]
         (container,) = spec["containers"]
         security = container["securityContext"]
         assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["runAsUser"] != 0
-        assert security == {**security, "runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"}}
+        assert security == {
+            **security,
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
         assert container["resources"]["requests"] == container["resources"]["limits"]
         # the only thing it writes, its self-signed certificate, goes to a writable volume
         cert_dir = next(a.split("=", 1)[1] for a in container["command"] if a.startswith("--cert-dir="))
-        writable = {m["mountPath"] for m in container["volumeMounts"]
-                    if next(v for v in spec["volumes"] if v["name"] == m["name"]).get("emptyDir") is not None}
+        writable = {
+            m["mountPath"]
+            for m in container["volumeMounts"]
+            if next(v for v in spec["volumes"] if v["name"] == m["name"]).get("emptyDir") is not None
+        }
         assert any(cert_dir.startswith(path + "/") for path in writable)
         # an unprivileged port: no NET_BIND_SERVICE needed
         assert all(p["containerPort"] >= 1024 for p in container["ports"])
@@ -218,8 +267,11 @@ def test_the_adapter_identity_reads_monitoring_once_the_cluster_made_the_pool(st
     for env in needing(stacks):
         cloud = stacks[env]
         graph = dependency_graph(cloud)
-        (name,) = [n for n, b in cloud["resource"]["google_project_iam_member"].items()
-                   if b["member"] == adapter_member(environments[env])]
+        (name,) = [
+            n
+            for n, b in cloud["resource"]["google_project_iam_member"].items()
+            if b["member"] == adapter_member(environments[env])
+        ]
         binding = cloud["resource"]["google_project_iam_member"][name]
         assert binding["role"] == "roles/monitoring.viewer" and binding["project"] == environments[env].project.id
         assert binding["role"] in CI_GRANTABLE_ROLES
@@ -239,8 +291,11 @@ def test_workloads_come_after_the_adapter_and_go_before_it(stacks, environments)
         graph = dependency_graph(stack)
         objects = manifests(stacks, env)
         apis = {a for a, o in objects.items() if o["kind"] == "APIService"}
-        (deployment,) = [a for a, o in objects.items()
-                         if o["kind"] == "Deployment" and o["metadata"]["namespace"] == platform.METRICS_ADAPTER_NAMESPACE]
+        (deployment,) = [
+            a
+            for a, o in objects.items()
+            if o["kind"] == "Deployment" and o["metadata"]["namespace"] == platform.METRICS_ADAPTER_NAMESPACE
+        ]
         assert stack["resource"]["kubernetes_manifest"][deployment.split(".", 1)[1]]["wait"] == {"rollout": True}
         for api in apis:
             assert deployment in ancestors(graph, api)
@@ -258,8 +313,11 @@ def test_the_config_and_the_built_autoscalers_agree_on_needing_the_adapter(envir
 
     for env in environments.values():
         for svc in env.inference:
-            for update in ({}, {"cpu_utilization": None, "memory_utilization": 80},
-                           {"external_metric": "custom.googleapis.com|queue_depth", "external_target": 5}):
+            for update in (
+                {},
+                {"cpu_utilization": None, "memory_utilization": 80},
+                {"external_metric": "custom.googleapis.com|queue_depth", "external_target": 5},
+            ):
                 scaled = svc.model_copy(update={"autoscaling": svc.autoscaling.model_copy(update=update)})
                 hpa = InferenceManifests(env, scaled).autoscaler()
                 assert [m["type"] for m in hpa["spec"]["metrics"]] == scaled.autoscaling.metric_types

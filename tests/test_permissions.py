@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import ROOT, resources
 
 PLAN_MEMBER = "serviceAccount:${google_service_account.ci-plan.email}"
@@ -81,10 +80,14 @@ def test_plan_identity_writes_nothing_but_the_state_lock(model, roles):
     assert (allowed.role, allowed.scope, allowed.limited_to) == (PLAN_STATE_LOCK_ROLE, STATE_BUCKET, "lock")
     assert ".tflock" in allowed.writes_allowed and ".tflock" in allowed.condition
     # without that reason the same grant is reported as writing
-    bare = type(identity)(identity.name, tuple(g for g in identity.grants if not g.writes_allowed)
-                          + (type(allowed)(allowed.role, allowed.scope),))
-    assert any("storage.objects.delete on the state bucket through roles/storage.objectUser" in p
-               for p in writes(bare, roles, model))
+    bare = type(identity)(
+        identity.name,
+        tuple(g for g in identity.grants if not g.writes_allowed) + (type(allowed)(allowed.role, allowed.scope),),
+    )
+    assert any(
+        "storage.objects.delete on the state bucket through roles/storage.objectUser" in p
+        for p in writes(bare, roles, model)
+    )
 
 
 def test_every_deploy_role_is_the_only_source_of_something_the_stacks_need(all_needs, roles):
@@ -102,8 +105,11 @@ def test_firewall_rules_and_certificates_need_security_admin_not_network_admin(s
     from gkeml.iam.model import Grant, Identity, missing, only_from
 
     identity = deploy_identity()
-    previous = Identity("previous deploy", tuple(g for g in identity.grants if g.role != "roles/compute.securityAdmin")
-                        + (Grant("roles/compute.loadBalancerAdmin", "project"),))
+    previous = Identity(
+        "previous deploy",
+        tuple(g for g in identity.grants if g.role != "roles/compute.securityAdmin")
+        + (Grant("roles/compute.loadBalancerAdmin", "project"),),
+    )
     for name, stack in stacks.items():
         if not resources(stack, "google_compute_firewall"):
             continue
@@ -113,8 +119,10 @@ def test_firewall_rules_and_certificates_need_security_admin_not_network_admin(s
         if resources(stack, "google_compute_managed_ssl_certificate"):
             assert "compute.sslCertificates.create" in covered
         lacking = "\n".join(missing(previous, needs, roles))
-        assert f"the previous deploy identity lacks compute.firewalls.create on the project, needed by {name}: " \
-               "google_compute_firewall." in lacking
+        assert (
+            f"the previous deploy identity lacks compute.firewalls.create on the project, needed by {name}: "
+            "google_compute_firewall." in lacking
+        )
     assert "compute.firewalls.create" not in roles.roles["roles/compute.networkAdmin"]
 
 
@@ -123,7 +131,9 @@ def test_kubernetes_manifests_need_the_permissions_of_their_kind(stacks, model):
         for address, body in stack.get("resource", {}).get("kubernetes_manifest", {}).items():
             manifest = body["manifest"]
             entry = model.data["kubernetes_kinds"][kind_of(manifest)]
-            needed = {n.permission for n in needs_of(model, {"resource": {"kubernetes_manifest": {address: body}}}, name)}
+            needed = {
+                n.permission for n in needs_of(model, {"resource": {"kubernetes_manifest": {address: body}}}, name)
+            }
             for resource in entry["iam_resources"]:
                 assert {f"{resource}.get", f"{resource}.update", f"{resource}.delete"} <= needed, (name, address)
 
@@ -151,14 +161,20 @@ def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks):
     from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET
 
     for name, stack in bootstrap_stacks.items():
-        custom = {f"${{google_project_iam_custom_role.{address}.name}}": body
-                  for address, body in stack["resource"].get("google_project_iam_custom_role", {}).items()}
+        custom = {
+            f"${{google_project_iam_custom_role.{address}.name}}": body
+            for address, body in stack["resource"].get("google_project_iam_custom_role", {}).items()
+        }
         for member, identity in ((DEPLOY_MEMBER, deploy_identity()), (PLAN_MEMBER, plan_identity())):
-            project = {custom[g["role"]]["role_id"] if g["role"] in custom else g["role"]
-                       for g in resources(stack, "google_project_iam_member") if g["member"] == member}
+            project = {
+                custom[g["role"]]["role_id"] if g["role"] in custom else g["role"]
+                for g in resources(stack, "google_project_iam_member")
+                if g["member"] == member
+            }
             bucket = {g["role"] for g in resources(stack, "google_storage_bucket_iam_member") if g["member"] == member}
-            billing = {g["role"] for g in resources(stack, "google_billing_account_iam_member")
-                       if g["member"] == member}
+            billing = {
+                g["role"] for g in resources(stack, "google_billing_account_iam_member") if g["member"] == member
+            }
             assert project == {g.role for g in identity.grants if g.scope == PROJECT}, (name, member)
             assert bucket == {g.role for g in identity.grants if g.scope == STATE_BUCKET}, (name, member)
             # on the billing account only when the bootstrap file names one (mini has no budget)
@@ -183,8 +199,17 @@ def test_bootstrap_roles_suffice_to_apply_every_bootstrap_stack(bootstrap_stacks
 
 
 def test_every_entry_has_a_source_and_says_whether_it_was_verified(model):
-    sections = ("resources", "data", "ephemeral", "providers", "backends", "kubernetes_operations",
-                "kubernetes_kinds", "helm_charts", "helm_storage")
+    sections = (
+        "resources",
+        "data",
+        "ephemeral",
+        "providers",
+        "backends",
+        "kubernetes_operations",
+        "kubernetes_kinds",
+        "helm_charts",
+        "helm_storage",
+    )
     for section in sections:
         for key, entry in model.data[section].items():
             assert entry.get("source"), f"{section}.{key}: no source"
@@ -215,19 +240,22 @@ def test_every_granted_role_is_in_the_dated_snapshot(roles):
         assert held(identity, roles)  # a role missing from the snapshot raises ModelError naming it
 
 
-@pytest.mark.parametrize(("permission", "read"), [
-    ("compute.firewalls.get", True),
-    ("resourcemanager.projects.getIamPolicy", True),
-    ("container.deployments.getStatus", True),
-    ("compute.firewalls.listEffectiveTags", True),
-    ("secretmanager.versions.access", True),
-    ("container.tokenReviews.create", True),
-    ("compute.firewalls.create", False),
-    ("resourcemanager.projects.setIamPolicy", False),
-    ("container.pods.exec", False),
-    ("iam.serviceAccounts.actAs", False),
-    ("container.secrets.update", False),
-])
+@pytest.mark.parametrize(
+    ("permission", "read"),
+    [
+        ("compute.firewalls.get", True),
+        ("resourcemanager.projects.getIamPolicy", True),
+        ("container.deployments.getStatus", True),
+        ("compute.firewalls.listEffectiveTags", True),
+        ("secretmanager.versions.access", True),
+        ("container.tokenReviews.create", True),
+        ("compute.firewalls.create", False),
+        ("resourcemanager.projects.setIamPolicy", False),
+        ("container.pods.exec", False),
+        ("iam.serviceAccounts.actAs", False),
+        ("container.secrets.update", False),
+    ],
+)
 def test_read_and_write_permissions(model, permission, read):
     assert model.is_read(permission) is read
 
@@ -254,7 +282,8 @@ def test_an_unknown_resource_type_says_what_to_add(model):
         model.needs(stack({"google_foo_bar": {"x": {}, "y": {}}, "google_compute_network": {"n": {}}}), "dev")
     assert err.value.problems == [
         "google_foo_bar (in dev: google_foo_bar.x): no entry in gkeml/iam/resources.json; "
-        "add its create/update/delete/read permissions with a source"]
+        "add its create/update/delete/read permissions with a source"
+    ]
 
 
 def test_unknown_kinds_charts_data_sources_and_backends_say_what_to_add(model):
@@ -262,15 +291,23 @@ def test_unknown_kinds_charts_data_sources_and_backends_say_what_to_add(model):
 
     manifest = {"manifest": {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}}
     with pytest.raises(ModelError) as err:
-        model.needs(stack({"kubernetes_manifest": {"w": manifest}, "helm_release": {"r": {"chart": "mystery"}}},
-                          data={"google_foo": {"d": {}}}, terraform={"backend": {"s3": {}}}), "dev-k8s")
+        model.needs(
+            stack(
+                {"kubernetes_manifest": {"w": manifest}, "helm_release": {"r": {"chart": "mystery"}}},
+                data={"google_foo": {"d": {}}},
+                terraform={"backend": {"s3": {}}},
+            ),
+            "dev-k8s",
+        )
     text = str(err.value)
-    assert ('kubernetes_manifest kind example.com/Widget (in dev-k8s: kubernetes_manifest.w): no entry in '
-            'gkeml/iam/resources.json "kubernetes_kinds"; add the GKE IAM resource(s)') in text
+    assert (
+        "kubernetes_manifest kind example.com/Widget (in dev-k8s: kubernetes_manifest.w): no entry in "
+        'gkeml/iam/resources.json "kubernetes_kinds"; add the GKE IAM resource(s)'
+    ) in text
     assert "container.thirdPartyObjects for a custom resource" in text
     assert 'helm chart mystery (in dev-k8s: helm_release.r): no entry in gkeml/iam/resources.json "helm_charts"' in text
     assert 'data.google_foo (in dev-k8s: data.google_foo.d): no entry in gkeml/iam/resources.json "data"' in text
-    assert 'backend s3 (in dev-k8s: terraform.backend.s3): no entry' in text
+    assert "backend s3 (in dev-k8s: terraform.backend.s3): no entry" in text
 
 
 def test_a_role_that_lacks_a_permission_is_reported_with_the_permission_and_the_address(model, roles):
@@ -278,19 +315,27 @@ def test_a_role_that_lacks_a_permission_is_reported_with_the_permission_and_the_
 
     needs = model.needs(stack({"google_compute_firewall": {"deny-all": {}}}), "dev")
     identity = Identity("deploy", (Grant("roles/compute.networkAdmin", "project"),))
-    assert ("the deploy identity lacks compute.firewalls.create on the project, needed by "
-            "dev: google_compute_firewall.deny-all (apply)") in missing(identity, needs, roles)
+    assert (
+        "the deploy identity lacks compute.firewalls.create on the project, needed by "
+        "dev: google_compute_firewall.deny-all (apply)"
+    ) in missing(identity, needs, roles)
     # reads and compute.networks.updatePolicy are there; only the firewall writes are not
     assert {line.split()[4] for line in missing(identity, needs, roles)} == {
-        "compute.firewalls.create", "compute.firewalls.update", "compute.firewalls.delete"}
+        "compute.firewalls.create",
+        "compute.firewalls.update",
+        "compute.firewalls.delete",
+    }
 
 
 def test_a_role_missing_from_the_snapshot_is_an_error_naming_it(model, roles):
     from gkeml.iam.model import Grant, Identity, ModelError, missing
 
     identity = Identity("deploy", (Grant("roles/compute.instanceAdmin.v1", "project"),))
-    with pytest.raises(ModelError, match=r"^roles/compute.instanceAdmin.v1 \(granted to the deploy identity\): "
-                                         r"not in the role snapshot gkeml/iam/roles.json"):
+    with pytest.raises(
+        ModelError,
+        match=r"^roles/compute.instanceAdmin.v1 \(granted to the deploy identity\): "
+        r"not in the role snapshot gkeml/iam/roles.json",
+    ):
         missing(identity, model.needs(stack({"google_compute_network": {"n": {}}}), "dev"), roles)
 
 
@@ -299,8 +344,10 @@ def test_billing_budgets_need_roles_on_the_billing_account_not_the_project(model
 
     needs = model.needs(stack({"google_billing_budget": {"b": {}}}), "dev")
     on_project = Identity("deploy", (Grant("roles/billing.costsManager", "project"),))
-    assert "the deploy identity lacks billing.budgets.create on the billing account, needed by " \
-           "dev: google_billing_budget.b (apply)" in missing(on_project, needs, roles)
+    assert (
+        "the deploy identity lacks billing.budgets.create on the billing account, needed by "
+        "dev: google_billing_budget.b (apply)" in missing(on_project, needs, roles)
+    )
     on_account = Identity("deploy", (Grant("roles/billing.costsManager", "billing_account"),))
     assert missing(on_account, needs, roles) == []
 
@@ -310,13 +357,17 @@ LAUNCH_AGENT = {"chart": "launch-agent", "namespace": "research", "wait": True}
 API_KEY_SECRET = {"metadata": {"name": "k", "namespace": "research"}}
 
 
-@pytest.mark.parametrize(("driver", "with_secret", "needs_secret_reads"), [
-    (None, False, True),           # Helm's default storage: Secrets
-    ("configmap", True, True),     # kubernetes_secret_v1 is refreshed
-    ("configmap", False, False),   # neither: what gkeml emits
-])
+@pytest.mark.parametrize(
+    ("driver", "with_secret", "needs_secret_reads"),
+    [
+        (None, False, True),  # Helm's default storage: Secrets
+        ("configmap", True, True),  # kubernetes_secret_v1 is refreshed
+        ("configmap", False, False),  # neither: what gkeml emits
+    ],
+)
 def test_plan_reads_kubernetes_secrets_only_for_secret_storage_or_kubernetes_secrets(
-        model, roles, driver, with_secret, needs_secret_reads):
+    model, roles, driver, with_secret, needs_secret_reads
+):
     """Why gkeml sets helm_driver configmap and manages no Kubernetes Secret: either would make a plan
     read Secrets, which the plan identity must not be able to do."""
     from gkeml.iam.identities import plan_identity
@@ -340,22 +391,44 @@ def test_helm_release_applies_every_object_kind_of_its_chart_with_rbac_escalatio
 
     needs = model.needs(stack({"helm_release": {"agent": LAUNCH_AGENT}}, {"helm": [HELM_PROVIDER]}), "dev-k8s")
     applied = {n.permission for n in needs if n.phase == APPLY}
-    assert {"container.deployments.create", "container.clusterRoles.create", "container.clusterRoles.escalate",
-            "container.roleBindings.create", "container.clusterRoles.bind", "container.secrets.create",
-            "container.replicaSets.list"} <= applied
+    assert {
+        "container.deployments.create",
+        "container.clusterRoles.create",
+        "container.clusterRoles.escalate",
+        "container.roleBindings.create",
+        "container.clusterRoles.bind",
+        "container.secrets.create",
+        "container.replicaSets.list",
+    } <= applied
 
 
-PLANNED_TYPES = ("google_artifact_registry_repository", "google_artifact_registry_repository_iam_member",
-                 "google_dns_managed_zone", "google_dns_record_set", "google_billing_budget",
-                 "google_monitoring_alert_policy", "google_monitoring_notification_channel",
-                 "google_monitoring_dashboard", "google_pubsub_topic", "google_pubsub_topic_iam_member",
-                 "google_binary_authorization_policy")
-PLANNED_KINDS = (("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-                 ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-                 ("apiregistration.k8s.io/v1", "APIService"), ("v1", "ConfigMap"),
-                 ("kueue.x-k8s.io/v1beta1", "ClusterQueue"), ("kueue.x-k8s.io/v1beta1", "LocalQueue"),
-                 ("kueue.x-k8s.io/v1beta1", "ResourceFlavor"), ("kueue.x-k8s.io/v1beta1", "Cohort"),
-                 ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"), ("secret-sync.gke.io/v1", "SecretSync"))
+PLANNED_TYPES = (
+    "google_artifact_registry_repository",
+    "google_artifact_registry_repository_iam_member",
+    "google_dns_managed_zone",
+    "google_dns_record_set",
+    "google_billing_budget",
+    "google_monitoring_alert_policy",
+    "google_monitoring_notification_channel",
+    "google_monitoring_dashboard",
+    "google_pubsub_topic",
+    "google_pubsub_topic_iam_member",
+    "google_binary_authorization_policy",
+)
+PLANNED_KINDS = (
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("apiregistration.k8s.io/v1", "APIService"),
+    ("v1", "ConfigMap"),
+    ("kueue.x-k8s.io/v1beta1", "ClusterQueue"),
+    ("kueue.x-k8s.io/v1beta1", "LocalQueue"),
+    ("kueue.x-k8s.io/v1beta1", "ResourceFlavor"),
+    ("kueue.x-k8s.io/v1beta1", "Cohort"),
+    ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
+    ("secret-sync.gke.io/v1", "SecretSync"),
+)
 
 
 def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, roles):
@@ -366,15 +439,24 @@ def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, ro
     from gkeml.iam.model import BILLING_ACCOUNT, PLAN, PROJECT, Grant, Identity, missing
 
     manifests = {f"k{i}": {"manifest": {"apiVersion": v, "kind": k}} for i, (v, k) in enumerate(PLANNED_KINDS)}
-    planned = stack({**{t: {"x": {}} for t in PLANNED_TYPES}, "kubernetes_manifest": manifests,
-                     "helm_release": {"kueue": {"chart": "kueue"}}}, {"helm": [{"helm_driver": "configmap"}]},
-                    data={"google_project": {"p": {}}})
+    planned = stack(
+        {
+            **{t: {"x": {}} for t in PLANNED_TYPES},
+            "kubernetes_manifest": manifests,
+            "helm_release": {"kueue": {"chart": "kueue"}},
+        },
+        {"helm": [{"helm_driver": "configmap"}]},
+        data={"google_project": {"p": {}}},
+    )
     needs = model.needs(planned, "next")
 
     def with_candidates(identity, kind):
         whys = json.loads((ROOT / "gkeml" / "iam" / "roles.json").read_text())["roles"]
-        extra = tuple(Grant(role, BILLING_ACCOUNT if "BILLING ACCOUNT" in r["why"] else PROJECT)
-                      for role, r in whys.items() if r["why"].startswith(f"{kind} candidate"))
+        extra = tuple(
+            Grant(role, BILLING_ACCOUNT if "BILLING ACCOUNT" in r["why"] else PROJECT)
+            for role, r in whys.items()
+            if r["why"].startswith(f"{kind} candidate")
+        )
         assert extra
         return Identity(identity.name, identity.grants + extra)
 

@@ -75,21 +75,33 @@ def test_a_gpu_job_cannot_give_its_gcs_fuse_sidecar_more_than_the_gpu_node_cap(t
     from gkeml.config import ConfigError
     from gkeml.jobs import parse_job_spec
 
-    spec = ("name: t\nteam: research\nimage: registry.example/t:1\ngpu: nvidia-l4\ncpu: '8'\nmemory: 32Gi\n"
-            "dataset: {bucket: gs://corpus}\ngcsfuse: {cpu: '3', memory: 16Gi}\n")
+    spec = (
+        "name: t\nteam: research\nimage: registry.example/t:1\ngpu: nvidia-l4\ncpu: '8'\nmemory: 32Gi\n"
+        "dataset: {bucket: gs://corpus}\ngcsfuse: {cpu: '3', memory: 16Gi}\n"
+    )
     with pytest.raises(ConfigError) as info:
         parse_job_spec(spec, "job.yaml")
     text = str(info.value)
-    assert "job.yaml:8: gcsfuse.cpu: 3 is more than the GCS FUSE sidecar gets on an Autopilot GPU node; allowed: up to 2" in text
+    assert (
+        "job.yaml:8: gcsfuse.cpu: 3 is more than the GCS FUSE sidecar gets on an Autopilot GPU node; allowed: up to 2"
+        in text
+    )
     assert "gcsfuse.memory: 16Gi is more than" in text and "up to 14Gi" in text
     assert parse_job_spec(spec.replace("gpu: nvidia-l4\n", ""), "job.yaml").gcsfuse.cpu == "3"  # CPU nodes: no cap
 
 
 def test_every_region_a_bucket_location_names_is_a_known_region():
     """The Cloud Storage lists name regions of the dated region list (a typo would refuse a valid bucket)."""
-    named = [r for regions in (*platform.GCS_MULTI_REGIONS.values(), *platform.GCS_DUAL_REGIONS.values(),
-                               *platform.GCS_CONFIGURABLE_DUAL_REGIONS.values(), *platform.GCS_PREDEFINED_ONLY_PAIRS)
-             for r in regions]
+    named = [
+        r
+        for regions in (
+            *platform.GCS_MULTI_REGIONS.values(),
+            *platform.GCS_DUAL_REGIONS.values(),
+            *platform.GCS_CONFIGURABLE_DUAL_REGIONS.values(),
+            *platform.GCS_PREDEFINED_ONLY_PAIRS,
+        )
+        for r in regions
+    ]
     assert [r for r in named if r not in platform.COMPUTE_ZONES] == []
     assert all(platform.bucket_location_regions(r.upper()) == (r,) for r in platform.COMPUTE_ZONES)
     assert platform.bucket_location_regions("nam4") == ("us-central1", "us-east1")

@@ -7,15 +7,15 @@ import copy
 
 import pytest
 import yaml
-
 from conftest import ENV_NAMES
+from test_jobs import EXAMPLES, LAB, gkeml, lab_environment, write_environments
+
 from gkeml.config import ConfigError
 from gkeml.jobs import render
 from gkeml.manifests.workloads import InferenceManifests, in_cluster_objects
 from gkeml.rules import check
 from gkeml.rules.engine import Group, pod_templates
 from gkeml.rules.quota import pod_demand
-from test_jobs import LAB, EXAMPLES, gkeml, lab_environment, write_environments
 
 GIB = 2**30
 
@@ -24,22 +24,31 @@ def quota(cpu="16", memory="1Ti", gpus=None, ns="research"):
     hard = {"requests.cpu": cpu, "limits.cpu": cpu, "requests.memory": memory, "limits.memory": memory}
     if gpus is not None:
         hard["requests.nvidia.com/gpu"] = str(gpus)
-    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": ns},
-            "spec": {"hard": hard}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "q", "namespace": ns},
+        "spec": {"hard": hard},
+    }
 
 
 def job(parallelism=1, cpu="4", memory="16Gi", annotations=None, init=(), gpus=0, ns="research", labels=None):
     res = {"cpu": cpu, "memory": memory}
     if gpus:
         res["nvidia.com/gpu"] = str(gpus)
-    pod = {"restartPolicy": "Never", "containers": [{"name": "t", "image": "x:1", "resources": {
-        "requests": dict(res), "limits": dict(res)}}]}
+    pod = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "t", "image": "x:1", "resources": {"requests": dict(res), "limits": dict(res)}}],
+    }
     if init:
         pod["initContainers"] = list(init)
     meta = {"annotations": annotations} if annotations else {}
-    return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": "j", "namespace": ns, **({"labels": labels} if labels else {})},
-            "spec": {"parallelism": parallelism, "template": {"metadata": meta, "spec": pod}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j", "namespace": ns, **({"labels": labels} if labels else {})},
+        "spec": {"parallelism": parallelism, "template": {"metadata": meta, "spec": pod}},
+    }
 
 
 def demand(obj, *others):
@@ -54,8 +63,11 @@ def demand(obj, *others):
 def test_the_gcs_fuse_sidecar_counts_as_the_webhook_injects_it():
     """A limit annotation without a request annotation makes the request equal to it; no annotation at all
     leaves the webhook's default request (gcs-fuse-csi-driver pkg/webhook/config.go populateResource)."""
-    sized = demand(job(annotations={"gke-gcsfuse/volumes": "true", "gke-gcsfuse/cpu-limit": "2",
-                                    "gke-gcsfuse/memory-limit": "8Gi"}))
+    sized = demand(
+        job(
+            annotations={"gke-gcsfuse/volumes": "true", "gke-gcsfuse/cpu-limit": "2", "gke-gcsfuse/memory-limit": "8Gi"}
+        )
+    )
     assert sized["requests.cpu"] == 6 and sized["limits.memory"] == 24 * GIB
     default = demand(job(annotations={"gke-gcsfuse/volumes": "true"}))
     assert default["requests.cpu"] == 4.25 and default["requests.memory"] == 16 * GIB + 256 * 2**20
@@ -63,10 +75,17 @@ def test_the_gcs_fuse_sidecar_counts_as_the_webhook_injects_it():
 
 
 def test_init_containers_count_as_the_scheduler_counts_them():
-    sidecar = {"name": "proxy", "image": "p:1", "restartPolicy": "Always",
-               "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}
-    big_init = {"name": "fetch", "image": "f:1",
-                "resources": {"requests": {"cpu": "8", "memory": "1Gi"}, "limits": {"cpu": "8", "memory": "1Gi"}}}
+    sidecar = {
+        "name": "proxy",
+        "image": "p:1",
+        "restartPolicy": "Always",
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+    }
+    big_init = {
+        "name": "fetch",
+        "image": "f:1",
+        "resources": {"requests": {"cpu": "8", "memory": "1Gi"}, "limits": {"cpu": "8", "memory": "1Gi"}},
+    }
     assert demand(job(init=[sidecar]))["requests.cpu"] == 5  # native sidecars run beside the app
     assert demand(job(init=[big_init]))["requests.cpu"] == 8  # an ordinary init container runs alone
     assert demand(job(init=[sidecar, big_init]))["requests.cpu"] == 9  # ... next to the sidecars started before it
@@ -75,9 +94,20 @@ def test_init_containers_count_as_the_scheduler_counts_them():
 def test_a_container_without_requests_gets_the_limit_range_defaults():
     bare = job()
     del bare["spec"]["template"]["spec"]["containers"][0]["resources"]
-    limits = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "d", "namespace": "research"},
-              "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m", "memory": "2Gi"},
-                                   "defaultRequest": {"cpu": "250m", "memory": "1Gi"}}]}}
+    limits = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "d", "namespace": "research"},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"cpu": "500m", "memory": "2Gi"},
+                    "defaultRequest": {"cpu": "250m", "memory": "1Gi"},
+                }
+            ]
+        },
+    }
     counted = demand(bare, limits)
     assert (counted["requests.cpu"], counted["limits.cpu"], counted["requests.memory"]) == (0.25, 0.5, GIB)
 
@@ -103,10 +133,15 @@ def _service(env, name):
 def test_a_gpu_deployment_at_max_replicas_rolls_without_surge_and_fits_its_quota():
     """Review F2: at max replicas a surge pod needs one GPU more than max_replicas; gkeml's GPU
     services replace pods instead (maxSurge 0), CPU services surge."""
-    env = lab_environment(LAB.replace("launch:", "inference:\n  - {name: chat, team: research, image: "
-                                      "registry.example/serving/chat:1, gpu: nvidia-l4, "
-                                      "cpu: '4', memory: 16Gi, autoscaling: {min_replicas: 1, max_replicas: 64}}\n"
-                                      "launch:"))
+    env = lab_environment(
+        LAB.replace(
+            "launch:",
+            "inference:\n  - {name: chat, team: research, image: "
+            "registry.example/serving/chat:1, gpu: nvidia-l4, "
+            "cpu: '4', memory: 16Gi, autoscaling: {min_replicas: 1, max_replicas: 64}}\n"
+            "launch:",
+        )
+    )
     svc, deployment, hpa = _service(env, "chat")
     assert svc.rollout == "replace"
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
@@ -119,8 +154,12 @@ def test_a_gpu_deployment_at_max_replicas_rolls_without_surge_and_fits_its_quota
 
 
 def test_long_running_workloads_of_the_namespace_add_up():
-    web = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "research"},
-           "spec": {"replicas": 2, "template": {"spec": job(cpu="3")["spec"]["template"]["spec"]}}}
+    web = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "research"},
+        "spec": {"replicas": 2, "template": {"spec": job(cpu="3")["spec"]["template"]["spec"]}},
+    }
     (finding,) = check([quota(cpu="10"), web, job(cpu="5")], rules=["GKE025"])
     assert finding.object == "Job/research/j" and "+ 6 vCPU held by its other workloads" in finding.message
 
@@ -137,23 +176,55 @@ def test_every_in_cluster_workload_of_the_fixture_environments_fits(environments
 
 def kueue_objects(spot_nominal=4, on_demand=4, borrowing=4, lender_on_demand=2):
     taint = {"key": "cloud.google.com/gke-spot", "value": "true", "effect": "NoSchedule"}
-    flavors = [{"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "gpu-spot"},
-                "spec": {"nodeLabels": {"cloud.google.com/gke-spot": "true"}, "nodeTaints": [taint]}},
-               {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "gpu-on-demand"},
-                "spec": {}}]
+    flavors = [
+        {
+            "apiVersion": "kueue.x-k8s.io/v1beta2",
+            "kind": "ResourceFlavor",
+            "metadata": {"name": "gpu-spot"},
+            "spec": {"nodeLabels": {"cloud.google.com/gke-spot": "true"}, "nodeTaints": [taint]},
+        },
+        {
+            "apiVersion": "kueue.x-k8s.io/v1beta2",
+            "kind": "ResourceFlavor",
+            "metadata": {"name": "gpu-on-demand"},
+            "spec": {},
+        },
+    ]
 
     def cq(name, groups):
-        return {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": name},
-                "spec": {"cohortName": "teams", "resourceGroups": [{"coveredResources": ["nvidia.com/gpu"],
-                                                                      "flavors": groups}]}}
+        return {
+            "apiVersion": "kueue.x-k8s.io/v1beta2",
+            "kind": "ClusterQueue",
+            "metadata": {"name": name},
+            "spec": {
+                "cohortName": "teams",
+                "resourceGroups": [{"coveredResources": ["nvidia.com/gpu"], "flavors": groups}],
+            },
+        }
 
     gpu = "nvidia.com/gpu"
-    research = cq("research", [
-        {"name": "gpu-spot", "resources": [{"name": gpu, "nominalQuota": str(spot_nominal), "borrowingLimit": str(borrowing)}]},
-        {"name": "gpu-on-demand", "resources": [{"name": gpu, "nominalQuota": str(on_demand), "borrowingLimit": str(borrowing)}]}])
-    serving = cq("serving", [{"name": "gpu-on-demand", "resources": [{"name": gpu, "nominalQuota": str(lender_on_demand)}]}])
-    local = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue",
-             "metadata": {"name": "research", "namespace": "research"}, "spec": {"clusterQueue": "research"}}
+    research = cq(
+        "research",
+        [
+            {
+                "name": "gpu-spot",
+                "resources": [{"name": gpu, "nominalQuota": str(spot_nominal), "borrowingLimit": str(borrowing)}],
+            },
+            {
+                "name": "gpu-on-demand",
+                "resources": [{"name": gpu, "nominalQuota": str(on_demand), "borrowingLimit": str(borrowing)}],
+            },
+        ],
+    )
+    serving = cq(
+        "serving", [{"name": "gpu-on-demand", "resources": [{"name": gpu, "nominalQuota": str(lender_on_demand)}]}]
+    )
+    local = {
+        "apiVersion": "kueue.x-k8s.io/v1beta2",
+        "kind": "LocalQueue",
+        "metadata": {"name": "research", "namespace": "research"},
+        "spec": {"clusterQueue": "research"},
+    }
     return [*flavors, research, serving, local]
 
 
@@ -170,8 +241,9 @@ def test_borrowing_is_capped_by_what_the_cohort_can_lend():
 
 def test_a_spot_job_may_use_the_spot_flavor_an_on_demand_job_may_not():
     spot = job(gpus=8, labels=QUEUED)
-    spot["spec"]["template"]["spec"]["tolerations"] = [{"key": "cloud.google.com/gke-spot", "operator": "Equal",
-                                                       "value": "true", "effect": "NoSchedule"}]
+    spot["spec"]["template"]["spec"]["tolerations"] = [
+        {"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+    ]
     objects = kueue_objects(spot_nominal=8, on_demand=1, lender_on_demand=0)
     assert not check([*objects, spot], rules=["GKE026"])
     (finding,) = check([*objects, job(gpus=8, labels=QUEUED)], rules=["GKE026"])
@@ -182,10 +254,15 @@ def test_kueue_counts_the_template_without_the_injected_sidecar():
     objects = kueue_objects(on_demand=8)
     for o in objects:
         if o["kind"] == "ClusterQueue" and o["metadata"]["name"] == "research":
-            o["spec"]["resourceGroups"].append({"coveredResources": ["cpu"], "flavors": [
-                {"name": "default", "resources": [{"name": "cpu", "nominalQuota": "4"}]}]})
-    with_sidecar = job(cpu="4", gpus=8, labels=QUEUED, annotations={"gke-gcsfuse/volumes": "true",
-                                                                    "gke-gcsfuse/cpu-limit": "2"})
+            o["spec"]["resourceGroups"].append(
+                {
+                    "coveredResources": ["cpu"],
+                    "flavors": [{"name": "default", "resources": [{"name": "cpu", "nominalQuota": "4"}]}],
+                }
+            )
+    with_sidecar = job(
+        cpu="4", gpus=8, labels=QUEUED, annotations={"gke-gcsfuse/volumes": "true", "gke-gcsfuse/cpu-limit": "2"}
+    )
     assert not check([*objects, with_sidecar], rules=["GKE026"])
 
 
@@ -196,8 +273,9 @@ SMALL_QUOTA = LAB.replace('quota: {cpu: "512", memory: 4Ti, gpus: 64}', 'quota: 
 
 
 def test_job_render_with_env_refuses_a_job_beyond_the_team_quota_with_file_line_and_field(tmp_path):
-    env_dir = write_environments(tmp_path / "environments", lab=SMALL_QUOTA, queued=SMALL_QUOTA.replace(
-        "name: lab\n", "name: queued\n"))
+    env_dir = write_environments(
+        tmp_path / "environments", lab=SMALL_QUOTA, queued=SMALL_QUOTA.replace("name: lab\n", "name: queued\n")
+    )
     without_kueue = SMALL_QUOTA.replace("launch:", "kueue: {enabled: false}\nlaunch:")
     write_environments(env_dir, lab=without_kueue)
     spec = tmp_path / "big.yaml"
@@ -208,14 +286,17 @@ def test_job_render_with_env_refuses_a_job_beyond_the_team_quota_with_file_line_
     line = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if text.startswith("memory:"))
     lines = done.stderr.splitlines()
     quota_line = next(x for x in lines if "ResourceQuota" in x)
-    assert quota_line.startswith(f"{spec}:{line}: memory: team research needs 416 GiB of requests.memory "
-                                 "(2 parallel pod(s) x 208 GiB)"), done.stderr
+    assert quota_line.startswith(
+        f"{spec}:{line}: memory: team research needs 416 GiB of requests.memory (2 parallel pod(s) x 208 GiB)"
+    ), done.stderr
     assert "allows 256 GiB" in quota_line and "raise requests.memory in teams.research.quota in lab.yaml" in quota_line
     assert not any("LocalQueue" in x for x in lines)
     spec.write_text(text)
     done = gkeml("job", "render", str(spec), "--env", "queued", "--environments", str(env_dir))
     queue_line = next(x for x in done.stderr.splitlines() if "LocalQueue" in x)  # the template: 2 x 200 GiB
-    assert queue_line.startswith(f"{spec}:{line}: memory: team research's LocalQueue research") and "400 GiB" in queue_line
+    assert (
+        queue_line.startswith(f"{spec}:{line}: memory: team research's LocalQueue research") and "400 GiB" in queue_line
+    )
     spec.write_text(text.replace("memory: 200Gi", "memory: 100Gi"))
     assert gkeml("job", "render", str(spec), "--env", "queued", "--environments", str(env_dir)).returncode == 0
 
@@ -236,8 +317,9 @@ def test_every_example_job_renders_through_the_fit_gate_in_every_fixture_environ
 def test_a_job_that_cannot_fit_is_refused_by_render_not_only_by_check():
     from gkeml.jobs import load_job_spec
 
-    env = lab_environment(LAB.replace('quota: {cpu: "512", memory: 4Ti, gpus: 64}',
-                                      'quota: {cpu: "16", memory: 512Gi, gpus: 8}'))
+    env = lab_environment(
+        LAB.replace('quota: {cpu: "512", memory: 4Ti, gpus: 64}', 'quota: {cpu: "16", memory: 512Gi, gpus: 8}')
+    )
     spec = load_job_spec(EXAMPLES / "single-node-8gpu.yaml", env)  # the spec itself is fine
     with pytest.raises(ConfigError) as info:
         render(spec, env)

@@ -11,7 +11,7 @@ import yaml
 
 from gkeml import platform
 from gkeml.config import ConfigError
-from gkeml.rules import RULES, Manifest, check, helm_release_objects, load_manifest_files
+from gkeml.rules import RULES, check, load_manifest_files
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "tests" / "fixtures" / "bad-manifests"
@@ -65,9 +65,12 @@ def test_requests_change_reports_new_values_and_monthly_cost_per_replica():
     from gkeml.cost.prices import load_prices
 
     pod = fixture("GKE006")[0]
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
-                  "metadata": {"name": "api", "namespace": "research"},
-                  "spec": {"replicas": 3, "template": {"metadata": {}, "spec": copy.deepcopy(pod["spec"])}}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "api", "namespace": "research"},
+        "spec": {"replicas": 3, "template": {"metadata": {}, "spec": copy.deepcopy(pod["spec"])}},
+    }
     [finding] = check([deployment])
     assert "from 2 vCPU / 1 GiB to 2 vCPU / 2 GiB" in finding.message
     table = load_prices()
@@ -111,7 +114,8 @@ def test_gpu_request_above_the_per_count_maximum_is_rejected():
     pod = fixture("GKE002")[0]
     limit = platform.GPUS["nvidia-l4"].range_for(1)
     pod["spec"]["containers"][0]["resources"] = {
-        k: {"cpu": str(limit.max_cpu + 1), "memory": "16Gi", platform.GPU_RESOURCE: "1"} for k in ("requests", "limits")}
+        k: {"cpu": str(limit.max_cpu + 1), "memory": "16Gi", platform.GPU_RESOURCE: "1"} for k in ("requests", "limits")
+    }
     [finding] = check([pod])
     assert finding.rule == "GKE005" and f"maximum {limit.max_cpu:g} vCPU" in finding.message
 
@@ -122,7 +126,9 @@ def test_rules_read_their_numbers_from_the_platform_module(monkeypatch):
     monkeypatch.setattr(platform, "SPOT_TERMINATION_GRACE_SECONDS", 300)
     monkeypatch.setattr(platform, "FORBIDDEN_CAPABILITIES", ("SYS_ADMIN",))
     l4 = platform.GPUS["nvidia-l4"]
-    wider = platform.Gpu(l4.label, l4.name, l4.ranges + (platform.GpuRange(3, platform.GpuMachine("g2-test", 36, 144), 30, 100),))
+    wider = platform.Gpu(
+        l4.label, l4.name, l4.ranges + (platform.GpuRange(3, platform.GpuMachine("g2-test", 36, 144), 30, 100),)
+    )
     monkeypatch.setitem(platform.GPUS, "nvidia-l4", wider)
     assert rule_ids(grace) == set() and rule_ids(capability) == set() and rule_ids(counts) == set()
 
@@ -130,9 +136,12 @@ def test_rules_read_their_numbers_from_the_platform_module(monkeypatch):
 def test_spot_through_a_compute_class_that_prefers_spot():
     pod = fixture("GKE013")[0]
     pod["spec"]["nodeSelector"] = {platform.COMPUTE_CLASS_LABEL: "cpu-spot-first"}
-    compute_class = {"apiVersion": platform.COMPUTE_CLASS_API, "kind": "ComputeClass",
-                     "metadata": {"name": "cpu-spot-first"},
-                     "spec": {"priorities": [{"machineFamily": "n2", "spot": True}, {"machineFamily": "n2"}]}}
+    compute_class = {
+        "apiVersion": platform.COMPUTE_CLASS_API,
+        "kind": "ComputeClass",
+        "metadata": {"name": "cpu-spot-first"},
+        "spec": {"priorities": [{"machineFamily": "n2", "spot": True}, {"machineFamily": "n2"}]},
+    }
     assert rule_ids([pod]) == set()  # unknown class: nothing says Spot
     assert rule_ids([pod, compute_class]) == {"GKE013"}
 
@@ -142,9 +151,19 @@ def test_node_affinity_counts_as_a_gpu_selector_and_custom_classes_may_name_the_
     pod["spec"]["containers"][0]["resources"]["limits"][platform.GPU_RESOURCE] = "1"
     del pod["spec"]["nodeSelector"]
     assert rule_ids([pod]) == {"GKE001"}
-    pod["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [{"matchExpressions": [
-            {"key": platform.ACCELERATOR_LABEL, "operator": "In", "values": ["nvidia-l4"]}]}]}}}
+    pod["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": platform.ACCELERATOR_LABEL, "operator": "In", "values": ["nvidia-l4"]}
+                        ]
+                    }
+                ]
+            }
+        }
+    }
     assert rule_ids([pod]) == set()
     del pod["spec"]["affinity"]
     pod["spec"]["nodeSelector"] = {platform.COMPUTE_CLASS_LABEL: "l4-spot-first"}
@@ -181,9 +200,18 @@ def test_operator_chart_for_the_server_is_not_flagged():
 
 
 def test_argo_cd_application_with_operator_chart_and_launch_values():
-    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "agent", "namespace": "argocd"},
-           "spec": {"source": {"repoURL": platform.WANDB_CHART_REPOSITORY, "chart": "operator",
-                               "helm": {"values": "launchConfig: |\n  queues: [a]\n"}}}}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "agent", "namespace": "argocd"},
+        "spec": {
+            "source": {
+                "repoURL": platform.WANDB_CHART_REPOSITORY,
+                "chart": "operator",
+                "helm": {"values": "launchConfig: |\n  queues: [a]\n"},
+            }
+        },
+    }
     assert rule_ids([app]) == {"GKE019"}
 
 

@@ -16,8 +16,9 @@ BAD = ROOT / "tests" / "fixtures" / "bad-manifests"
 
 def gkeml(*args: str) -> subprocess.CompletedProcess:
     """The real command line, run from the repository root."""
-    return subprocess.run([sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_table_names_rule_object_field_and_fix_and_exits_1():
@@ -44,8 +45,9 @@ def test_github_annotations_point_at_file_and_line():
     assert run.returncode == 1
     annotation = run.stdout.splitlines()[0]
     # the Job is the second document, starting on line 12
-    assert re.match(rf"::error file={re.escape(str(path))},line=12,title=GKE015 Job/research/ddp::spec.completionMode: ",
-                    annotation), annotation
+    assert re.match(
+        rf"::error file={re.escape(str(path))},line=12,title=GKE015 Job/research/ddp::spec.completionMode: ", annotation
+    ), annotation
     assert "\n" not in annotation and "Fix: set completionMode: Indexed" in annotation
 
 
@@ -65,8 +67,11 @@ def test_sarif_is_2_1_0_with_rules_and_located_results():
 
 def test_clean_manifest_exits_0(tmp_path):
     clean = tmp_path / "clean.yaml"
-    text = (BAD / "GKE013-spot-grace-period.yaml").read_text().replace("terminationGracePeriodSeconds: 120",
-                                                                         "terminationGracePeriodSeconds: 25")
+    text = (
+        (BAD / "GKE013-spot-grace-period.yaml")
+        .read_text()
+        .replace("terminationGracePeriodSeconds: 120", "terminationGracePeriodSeconds: 25")
+    )
     clean.write_text(text)
     run = gkeml("check", str(clean))
     assert run.returncode == 0 and run.stdout.startswith("0 finding(s)")

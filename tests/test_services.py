@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import DEV, ENV_NAMES, ENVIRONMENTS, MINIMAL, PROD, STAGING, resources
+
 from gkeml import observability, platform
 from gkeml.config import ConfigError
 from gkeml.environments import load_environment, parse_environment
@@ -31,8 +31,10 @@ def by(items: list[dict], key: str) -> dict[str, dict]:
 
 def address_refs(stack: dict) -> dict[str, str]:
     """Terraform address -> config name of each global static IP."""
-    return {f"${{google_compute_global_address.{k}.address}}": v["name"]
-            for k, v in stack["resource"]["google_compute_global_address"].items()}
+    return {
+        f"${{google_compute_global_address.{k}.address}}": v["name"]
+        for k, v in stack["resource"]["google_compute_global_address"].items()
+    }
 
 
 # --- Artifact Registry --------------------------------------------------------------------------
@@ -51,12 +53,18 @@ def test_registry_repositories_follow_the_config(stacks, environments, env):
         assert (repo["format"], repo["location"], repo["mode"]) == ("DOCKER", config.location, "STANDARD_REPOSITORY")
         assert repo["docker_config"]["immutable_tags"] is config.immutable_tags
         assert repo["vulnerability_scanning_config"]["enablement_config"] == (
-            "INHERITED" if config.vulnerability_scanning else "DISABLED")
+            "INHERITED" if config.vulnerability_scanning else "DISABLED"
+        )
         policies = by(repo["cleanup_policies"], "id")
-        assert policies["keep-most-recent"] == {"id": "keep-most-recent", "action": "KEEP",
-                                                "most_recent_versions": {"keep_count": r.keep_versions}}
-        assert policies["delete-untagged"]["condition"] == {"tag_state": "UNTAGGED",
-                                                            "older_than": f"{r.delete_untagged_after_days}d"}
+        assert policies["keep-most-recent"] == {
+            "id": "keep-most-recent",
+            "action": "KEEP",
+            "most_recent_versions": {"keep_count": r.keep_versions},
+        }
+        assert policies["delete-untagged"]["condition"] == {
+            "tag_state": "UNTAGGED",
+            "older_than": f"{r.delete_untagged_after_days}d",
+        }
         assert ("delete-old-tagged" in policies) is (r.delete_tagged_after_days is not None)
         assert repo["cleanup_policy_dry_run"] is False
     services = {s["service"] for s in resources(stack, "google_project_service")}
@@ -101,7 +109,8 @@ def test_one_a_record_per_host_at_its_static_ip(stacks, environments, env):
     names = Names.of(e)
     ips = address_refs(stack)
     assert sorted((r["name"], r["type"], ips[r["rrdatas"][0]]) for r in records) == sorted(
-        (f"{x.host}.", "A", names.address(x.name)) for x in e.endpoints)
+        (f"{x.host}.", "A", names.address(x.name)) for x in e.endpoints
+    )
     assert all(r["ttl"] == e.dns.ttl for r in records)
     if e.dns.create:
         (zone,) = zones
@@ -135,8 +144,10 @@ def test_budget_amount_thresholds_and_recipients_follow_the_config_and_the_estim
     assert budget["budget_filter"]["projects"] == [f"projects/{e.project.number}"]
     assert budget["budget_filter"]["calendar_period"] == "MONTH"
     rules = [(r["threshold_percent"], r["spend_basis"]) for r in budget["threshold_rules"]]
-    assert rules == ([(t, "CURRENT_SPEND") for t in e.budget.thresholds]
-                     + [(t, "FORECASTED_SPEND") for t in e.budget.forecast_thresholds])
+    assert rules == (
+        [(t, "CURRENT_SPEND") for t in e.budget.thresholds]
+        + [(t, "FORECASTED_SPEND") for t in e.budget.forecast_thresholds]
+    )
     rule = budget["all_updates_rule"]
     assert rule["disable_default_iam_recipients"] is (not e.budget.notify_billing_admins)
     assert len(rule.get("monitoring_notification_channels", [])) == len(e.budget.channels)
@@ -165,12 +176,18 @@ def test_one_alert_policy_per_enabled_alert_notifying_the_configured_channels(st
     policies = by(resources(stack, "google_monitoring_alert_policy"), "display_name")
     wanted = observability.alerts(e)
     assert set(policies) == {a.display_name for a in wanted}
-    enabled = {k for k in ("gpu_idle", "job_failures", "hpa_at_max", "spot_preemptions")
-               if getattr(e.monitoring.alerts, k).enabled}
+    enabled = {
+        k
+        for k in ("gpu_idle", "job_failures", "hpa_at_max", "spot_preemptions")
+        if getattr(e.monitoring.alerts, k).enabled
+    }
     assert {a.key.replace("-", "_") for a in wanted} == enabled
     channels = stack["resource"].get("google_monitoring_notification_channel", {})
-    notify = sorted(f"${{google_monitoring_notification_channel.{k}.id}}" for k, v in channels.items()
-                    if v["display_name"].rsplit(": ", 1)[1] in e.monitoring.alert_channels())
+    notify = sorted(
+        f"${{google_monitoring_notification_channel.{k}.id}}"
+        for k, v in channels.items()
+        if v["display_name"].rsplit(": ", 1)[1] in e.monitoring.alert_channels()
+    )
     for alert in wanted:
         policy = policies[alert.display_name]
         assert sorted(policy.get("notification_channels", [])) == notify
@@ -187,8 +204,9 @@ def test_one_alert_policy_per_enabled_alert_notifying_the_configured_channels(st
 def test_gpu_idle_and_hpa_queries_read_the_dcgm_and_hpa_packages(environments):
     alerts = {a.key: a for a in observability.alerts(environments[DEV])}
     idle = environments[DEV].monitoring.alerts.gpu_idle
-    assert alerts["gpu-idle"].promql.startswith(f"max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) "
-                                                f"({platform.DCGM_GPU_UTIL}{{")
+    assert alerts["gpu-idle"].promql.startswith(
+        f"max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) ({platform.DCGM_GPU_UTIL}{{"
+    )
     assert alerts["gpu-idle"].promql.endswith(f"< {idle.below_percent:g}")
     assert alerts["gpu-idle"].duration_seconds == idle.minutes * 60
     assert platform.HPA_MAX_REPLICAS_METRIC in alerts["hpa-at-max"].promql
@@ -206,19 +224,26 @@ def test_log_metrics_channels_and_dashboard(stacks, environments, env):
         assert metrics[m.name]["filter"] == m.filter
         assert metrics[m.name]["metric_descriptor"]["metric_kind"] == "DELTA"
     channels = resources(stack, "google_monitoring_notification_channel")
-    assert sorted(c["type"] for c in channels) == sorted("email" if c.email else "pubsub"
-                                                         for c in e.monitoring.channels)
+    assert sorted(c["type"] for c in channels) == sorted(
+        "email" if c.email else "pubsub" for c in e.monitoring.channels
+    )
     for c in channels:
         if c["type"] == "pubsub":  # its topic: only Monitoring's notification agent may publish
-            (grant,) = [g for g in resources(stack, "google_pubsub_topic_iam_member")
-                        if g["topic"] in c["labels"]["topic"].replace(".id", ".name")]
+            (grant,) = [
+                g
+                for g in resources(stack, "google_pubsub_topic_iam_member")
+                if g["topic"] in c["labels"]["topic"].replace(".id", ".name")
+            ]
             assert grant["member"] == platform.monitoring_notification_agent(e.project.number)
             assert grant["role"] == platform.PUBSUB_PUBLISHER_ROLE
     (dashboard,) = resources(stack, "google_monitoring_dashboard")
     layout = json.loads(dashboard["dashboard_json"])
     titles = [t["widget"]["title"] for t in layout["mosaicLayout"]["tiles"]]
-    assert {"GPU utilisation per team (%)", "GPU memory used per team (MiB)",
-            "Inference latency p95 per forwarding rule (ms)"} <= set(titles)
+    assert {
+        "GPU utilisation per team (%)",
+        "GPU memory used per team (MiB)",
+        "Inference latency p95 per forwarding rule (ms)",
+    } <= set(titles)
     assert ("Failed Jobs per namespace" in titles) is e.monitoring.alerts.job_failures.enabled
 
 
@@ -243,7 +268,8 @@ def test_upgrade_and_security_notices_go_to_a_topic_of_the_project(stacks, envir
     assert pubsub["topic"].startswith("${google_pubsub_topic.") and pubsub["topic"].endswith(".id}")
     # the maintenance policy stays what the config says
     assert len(cluster(stack)["maintenance_policy"].get("maintenance_exclusion", [])) == len(
-        e.cluster.maintenance.exclusions)
+        e.cluster.maintenance.exclusions
+    )
 
 
 # --- config errors --------------------------------------------------------------------------------
@@ -269,32 +295,88 @@ def line_of(text: str, needle: str, start: str = "") -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line and i >= first)
 
 
-@pytest.mark.parametrize("old, new, where, field, message", [
-    ("image: us-central1-docker.pkg.dev/fx-lab-ml/serving/chat:1.4.2",
-     "image: us-central1-docker.pkg.dev/fx-lab-ml/servers/chat:1.4.2", "image:", "inference[0].image",
-     "repository 'servers' is not in registry.repositories (training, serving)"),
-    ("image: us-central1-docker.pkg.dev/fx-lab-ml/serving/chat:1.4.2",
-     "image: europe-west4-docker.pkg.dev/fx-lab-ml/serving/chat:1.4.2", "image:", "inference[0].image",
-     "names location europe-west4, but the registry is in us-central1"),
-    ("  channels: [oncall]\n  pubsub: true", "  channels: [pager]\n  pubsub: true", "channels: [pager]",
-     "budget.channels[0]", "unknown channel 'pager'; defined in monitoring.channels: oncall, events"),
-    ("  channels: [oncall]\n  pubsub: true", "  channels: [events]\n  pubsub: true", "channels: [events]",
-     "budget.channels[0]", "channel 'events' is not an email channel; budgets email only"),
-    ("billing_account: 0A1B2C-3D4E5F-6A7B8C", "billing_account: 0a1b2c", "billing_account", "budget.billing_account",
-     "'0a1b2c' is not allowed; use a billing account ID such as 01A2B3-C4D5E6-F7A8B9"),
-    ("    host: chat.lab.fx.example", "    host: chat.example.org", "host: chat.example.org", "endpoints[0].host",
-     "chat.example.org is not in the DNS zone's domain lab.fx.example"),
-    ("      pubsub: true\n  alerts:", "      pubsub: true\n      email: x@fx.example\n  alerts:", "- name: events",
-     "monitoring.channels[1]", "set exactly one of email or pubsub: true"),
-    ("    gpu_idle: {minutes: 45, below_percent: 3}", "    channels: [nobody]\n    gpu_idle: {minutes: 45}",
-     "channels: [nobody]", "monitoring.alerts.channels[0]", "unknown channel 'nobody'"),
-    ("  alerts:\n", "  components: [POD, DCGM, HPA]\n  alerts:\n", "components: [POD", "monitoring.components",
-     "must include SYSTEM_COMPONENTS"),
-    ("  alerts:\n", "  components: [SYSTEM_COMPONENTS, HPA]\n  alerts:\n", "components: [SYSTEM",
-     "monitoring.components", "alerts.gpu_idle reads the DCGM package; add DCGM or disable the alert"),
-    ("      keep_versions: 5", "      keep_versions: 0", "keep_versions: 0", "registry.repositories[1].keep_versions",
-     "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "old, new, where, field, message",
+    [
+        (
+            "image: us-central1-docker.pkg.dev/fx-lab-ml/serving/chat:1.4.2",
+            "image: us-central1-docker.pkg.dev/fx-lab-ml/servers/chat:1.4.2",
+            "image:",
+            "inference[0].image",
+            "repository 'servers' is not in registry.repositories (training, serving)",
+        ),
+        (
+            "image: us-central1-docker.pkg.dev/fx-lab-ml/serving/chat:1.4.2",
+            "image: europe-west4-docker.pkg.dev/fx-lab-ml/serving/chat:1.4.2",
+            "image:",
+            "inference[0].image",
+            "names location europe-west4, but the registry is in us-central1",
+        ),
+        (
+            "  channels: [oncall]\n  pubsub: true",
+            "  channels: [pager]\n  pubsub: true",
+            "channels: [pager]",
+            "budget.channels[0]",
+            "unknown channel 'pager'; defined in monitoring.channels: oncall, events",
+        ),
+        (
+            "  channels: [oncall]\n  pubsub: true",
+            "  channels: [events]\n  pubsub: true",
+            "channels: [events]",
+            "budget.channels[0]",
+            "channel 'events' is not an email channel; budgets email only",
+        ),
+        (
+            "billing_account: 0A1B2C-3D4E5F-6A7B8C",
+            "billing_account: 0a1b2c",
+            "billing_account",
+            "budget.billing_account",
+            "'0a1b2c' is not allowed; use a billing account ID such as 01A2B3-C4D5E6-F7A8B9",
+        ),
+        (
+            "    host: chat.lab.fx.example",
+            "    host: chat.example.org",
+            "host: chat.example.org",
+            "endpoints[0].host",
+            "chat.example.org is not in the DNS zone's domain lab.fx.example",
+        ),
+        (
+            "      pubsub: true\n  alerts:",
+            "      pubsub: true\n      email: x@fx.example\n  alerts:",
+            "- name: events",
+            "monitoring.channels[1]",
+            "set exactly one of email or pubsub: true",
+        ),
+        (
+            "    gpu_idle: {minutes: 45, below_percent: 3}",
+            "    channels: [nobody]\n    gpu_idle: {minutes: 45}",
+            "channels: [nobody]",
+            "monitoring.alerts.channels[0]",
+            "unknown channel 'nobody'",
+        ),
+        (
+            "  alerts:\n",
+            "  components: [POD, DCGM, HPA]\n  alerts:\n",
+            "components: [POD",
+            "monitoring.components",
+            "must include SYSTEM_COMPONENTS",
+        ),
+        (
+            "  alerts:\n",
+            "  components: [SYSTEM_COMPONENTS, HPA]\n  alerts:\n",
+            "components: [SYSTEM",
+            "monitoring.components",
+            "alerts.gpu_idle reads the DCGM package; add DCGM or disable the alert",
+        ),
+        (
+            "      keep_versions: 5",
+            "      keep_versions: 0",
+            "keep_versions: 0",
+            "registry.repositories[1].keep_versions",
+            "greater than or equal to 1",
+        ),
+    ],
+)
 def test_service_config_errors_name_file_line_and_field(tmp_path, old, new, where, field, message):
     lines = problems(tmp_path, LAB, old, new)
     edited = LAB.replace(old, new, 1)
@@ -305,8 +387,11 @@ def test_service_config_errors_name_file_line_and_field(tmp_path, old, new, wher
 
 def test_prod_registry_tags_stay_immutable(tmp_path):
     lines = problems(tmp_path, LIVE, "registry:\n", "registry:\n  immutable_tags: false\n", name="live")
-    assert any(f"live.yaml:{line_of(LIVE.replace('registry:', 'registry:  ', 1), 'registry:') + 1}: "
-               "registry.immutable_tags: must stay true in prod" in line for line in lines), lines
+    assert any(
+        f"live.yaml:{line_of(LIVE.replace('registry:', 'registry:  ', 1), 'registry:') + 1}: "
+        "registry.immutable_tags: must stay true in prod" in line
+        for line in lines
+    ), lines
 
 
 def test_images_of_other_projects_are_not_checked(environments):
@@ -320,12 +405,14 @@ def test_job_spec_image_in_the_environments_registry_is_checked(tmp_path, enviro
     from gkeml.jobs import load_job_spec
 
     spec = tmp_path / "job.yaml"
-    spec.write_text("name: tune\nteam: research\nimage: us-central1-docker.pkg.dev/fx-lab-ml/trainers/t:1\n"
-                    "identity: trainer\n")
+    spec.write_text(
+        "name: tune\nteam: research\nimage: us-central1-docker.pkg.dev/fx-lab-ml/trainers/t:1\nidentity: trainer\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_job_spec(spec, environments[DEV])
-    assert str(info.value) == (f"{spec}:3: image: repository 'trainers' is not in registry.repositories "
-                               "(training, serving) in lab")
+    assert str(info.value) == (
+        f"{spec}:3: image: repository 'trainers' is not in registry.repositories (training, serving) in lab"
+    )
     spec.write_text(spec.read_text().replace("/trainers/", "/training/"))
     assert load_job_spec(spec, environments[DEV]).image.endswith("/training/t:1")
 

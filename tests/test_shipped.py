@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SHIPPED, framework
 
 pytestmark = pytest.mark.slow
@@ -27,8 +26,9 @@ def shipped_out(tmp_path_factory) -> Path:
     venv_bin = str(Path(sys.executable).parent)
     env = dict(os.environ, PATH=f"{venv_bin}:{os.environ['PATH']}", CI="1", CDKTF_DISABLE_PLUGIN_CACHE_ENV="1")
     out = tmp_path_factory.mktemp("shipped") / "cdktf.out"
-    result = subprocess.run([str(cli), "synth", "--output", str(out)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(cli), "synth", "--output", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -48,12 +48,15 @@ def test_gkeml_check_finds_nothing_in_what_ships(shipped_out):
     from gkeml.checkov import CHECKOV
 
     args = ["--synth-dir", str(shipped_out), "--format", "json"] + ([] if CHECKOV.exists() else ["--no-checkov"])
-    run = subprocess.run([sys.executable, "-m", "gkeml.cli", "check", *args], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     data = json.loads(run.stdout)
     assert data["findings"] == [], data["findings"]
     assert run.returncode == 0, data.get("summary", "") + run.stderr
-    if data.get("checkov") and framework() == "cdktf":  # the figures the README and docs/policy.md quote (default framework)
+    if (
+        data.get("checkov") and framework() == "cdktf"
+    ):  # the figures the README and docs/policy.md quote (default framework)
         from gkeml import docs
 
         assert not [s for s in docs.stale(summary=data) if s.endswith("check-figures")], "run `make docs`"

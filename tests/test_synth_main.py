@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ENVIRONMENTS, ROOT
 from test_config import DEV, line_of
 
@@ -20,7 +19,9 @@ def run_main(env_dir, outdir):
 def test_config_error_exits_2_with_one_line_and_keeps_previous_output(tmp_path):
     envs = tmp_path / "environments"
     envs.mkdir()
-    (envs / "lab.yaml").write_text((ENVIRONMENTS / "lab.yaml").read_text().replace("purpose: datasets", "purpose: data"))
+    (envs / "lab.yaml").write_text(
+        (ENVIRONMENTS / "lab.yaml").read_text().replace("purpose: datasets", "purpose: data")
+    )
     out = tmp_path / "cdktf.out"
     (out / "stacks" / "dev").mkdir(parents=True)
     (out / "stacks" / "dev" / "cdk.tf.json").write_text("previous")

@@ -21,9 +21,10 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="install requirements/trainer.txt")
 
+from test_jobs import lab_environment  # noqa: E402 - logical bucket names need an environment
+
 from gkeml import platform  # noqa: E402
 from gkeml.jobs import load_job_spec, render  # noqa: E402
-from test_jobs import lab_environment  # noqa: E402 - logical bucket names need an environment
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINER = ROOT / "examples" / "trainer"
@@ -38,8 +39,9 @@ def rendered_container(example: str, steps: int, checkpoint_every: int) -> tuple
     """(Job, trainer container) of a canonical spec, with a short run (the spec's other fields as shipped)."""
     env = lab_environment()
     spec = load_job_spec(ROOT / "examples" / "jobs" / f"{example}.yaml", env)
-    spec = spec.model_copy(update={"trainer": spec.trainer.model_copy(
-        update={"steps": steps, "checkpoint_every": checkpoint_every})})
+    spec = spec.model_copy(
+        update={"trainer": spec.trainer.model_copy(update={"steps": steps, "checkpoint_every": checkpoint_every})}
+    )
     (job,) = [o for o in render(spec, env) if o["kind"] == "Job"]
     return job, job["spec"]["template"]["spec"]["containers"][0]
 
@@ -65,8 +67,9 @@ def local_process(container: dict, **overrides: str) -> tuple[list[str], dict[st
 
 
 def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(argv, cwd=TRAINER, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        argv, cwd=TRAINER, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
 
 
 def finish(proc: subprocess.Popen) -> str:
@@ -86,9 +89,13 @@ def test_rendered_multi_node_job_trains_two_nodes_to_identical_parameters(tmp_pa
     port = str(free_port())
     procs = []
     for index in range(nodes):
-        argv, env = local_process(container, MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
-                                  CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
-                                  **{platform.JOB_COMPLETION_INDEX_ENV: str(index)})
+        argv, env = local_process(
+            container,
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=port,
+            CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
+            **{platform.JOB_COMPLETION_INDEX_ENV: str(index)},
+        )
         procs.append(start(argv, env))
     outputs = [finish(p) for p in procs]
     for index, (proc, out) in enumerate(zip(procs, outputs)):
@@ -102,8 +109,10 @@ def test_rendered_multi_node_job_trains_two_nodes_to_identical_parameters(tmp_pa
     assert {(int(w), int(s)) for _, w, s, _ in finished} == {(world, 20)}
     digests = {d for *_, d in finished}
     assert len(digests) == 1, f"ranks disagree on the parameters: {finished}"
-    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step-*.pt")) == \
-        ["step-000000010.pt", "step-000000020.pt"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step-*.pt")) == [
+        "step-000000010.pt",
+        "step-000000020.pt",
+    ]
 
 
 def run_until_step(argv, env, step: int) -> tuple[subprocess.Popen, list[str]]:

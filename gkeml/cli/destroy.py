@@ -25,13 +25,21 @@ exit codes: 0 destroyed (or printed with --dry-run), 1 cdktf failed, 2 refused o
 
 def register(sub) -> None:
     """Add the ``destroy`` subcommand."""
-    p = sub.add_parser("destroy", help="destroy an environment: in-cluster layer, then cloud layer",
-                       description="Destroy ENV's two stacks with the cdktf CLI. Outside tier dev the environment "
-                                   "file must say `retired: true` (reviewed like any deletion).",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "destroy",
+        help="destroy an environment: in-cluster layer, then cloud layer",
+        description="Destroy ENV's two stacks with the cdktf CLI. Outside tier dev the environment "
+        "file must say `retired: true` (reviewed like any deletion).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("env", metavar="ENV")
-    p.add_argument("--environments", default="environments", metavar="DIR",
-                   help="directory of <env>.yaml files (default: %(default)s)")
+    p.add_argument(
+        "--environments",
+        default="environments",
+        metavar="DIR",
+        help="directory of <env>.yaml files (default: %(default)s)",
+    )
     p.add_argument("--auto-approve", action="store_true", help="do not ask before destroying (CI)")
     p.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     p.set_defaults(func=run)
@@ -49,17 +57,22 @@ def run(args) -> int:
     path = environment_file(args.environments, args.env)
     env = load_environment(path)
     if env.protected:
-        print(f"gkeml destroy: {path}: {env.name} is tier {env.tier}; its data is protected. To tear it down, "
-              f"set `retired: true` in {path}, deploy that change (it lifts the protections), then run this "
-              "again (nothing was destroyed)", file=sys.stderr)
+        print(
+            f"gkeml destroy: {path}: {env.name} is tier {env.tier}; its data is protected. To tear it down, "
+            f"set `retired: true` in {path}, deploy that change (it lifts the protections), then run this "
+            "again (nothing was destroyed)",
+            file=sys.stderr,
+        )
         return ExitCode.USAGE
     command = destroy_command(env.name, args.auto_approve)
     if args.dry_run:
         print(" ".join(command))
         return ExitCode.OK
     if not Path(command[0]).exists() or shutil.which("terraform") is None:
-        print("gkeml destroy: needs the cdktf CLI (make install) and terraform on PATH (nothing was destroyed)",
-              file=sys.stderr)
+        print(
+            "gkeml destroy: needs the cdktf CLI (make install) and terraform on PATH (nothing was destroyed)",
+            file=sys.stderr,
+        )
         return ExitCode.USAGE
     done = subprocess.run(command, env={**os.environ, "GKEML_QUIET": "1"})
     return ExitCode.OK if done.returncode == 0 else ExitCode.FINDINGS

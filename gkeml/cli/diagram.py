@@ -25,15 +25,27 @@ examples:
 
 def register(sub) -> None:
     """Add the ``diagram`` subcommand."""
-    p = sub.add_parser("diagram", help="Mermaid flowchart of an environment from cdktf.out",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "diagram",
+        help="Mermaid flowchart of an environment from cdktf.out",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("env", metavar="ENV", help="environment (stack) name, e.g. dev")
     p.add_argument("--out", default="cdktf.out", help="synthesized output directory (default: %(default)s)")
-    p.add_argument("--environments", default="environments", metavar="DIR",
-                   help="directory of <env>.yaml files; a warning when one is newer than the output "
-                        "(default: %(default)s)")
-    p.add_argument("--format", choices=("mermaid", "markdown"), default="mermaid",
-                   help="bare Mermaid source, or a ```mermaid fenced block (default: %(default)s)")
+    p.add_argument(
+        "--environments",
+        default="environments",
+        metavar="DIR",
+        help="directory of <env>.yaml files; a warning when one is newer than the output (default: %(default)s)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("mermaid", "markdown"),
+        default="mermaid",
+        help="bare Mermaid source, or a ```mermaid fenced block (default: %(default)s)",
+    )
     p.set_defaults(func=run)
 
 
@@ -44,8 +56,12 @@ def run(args) -> int:
 
     try:
         cloud, k8s = load(args.out, args.env)
-        text = render(cloud, k8s, title=f"gkeml environment {args.env}",
-                      sources=tuple(str(p) for p in stack_files(args.out, args.env)))
+        text = render(
+            cloud,
+            k8s,
+            title=f"gkeml environment {args.env}",
+            sources=tuple(str(p) for p in stack_files(args.out, args.env)),
+        )
     except DiagramError as exc:
         print(f"gkeml diagram: {exc}", file=sys.stderr)
         return 2

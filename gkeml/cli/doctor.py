@@ -48,41 +48,72 @@ examples:
 def register(sub) -> None:
     """Add the ``doctor`` subcommand."""
     p = sub.add_parser(
-        "doctor", help="compare the live cluster with the config; check terraform/node/cdktf",
-        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "doctor",
+        help="compare the live cluster with the config; check terraform/node/cdktf",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("env", metavar="ENV", help="environment name (environments/ENV.yaml)")
-    p.add_argument("--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)")
-    p.add_argument("--endpoint", metavar="URL",
-                   help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials")
-    p.add_argument("--compute-endpoint", metavar="URL",
-                   help="Compute Engine API base URL (default: Google's). http:// only to loopback, and then "
-                        "without credentials")
-    p.add_argument("--resource-manager-endpoint", metavar="URL",
-                   help="Cloud Resource Manager API base URL (default: Google's). http:// only to loopback, and then "
-                        "without credentials")
-    p.add_argument("--dns-server", metavar="IP[:PORT]",
-                   help="resolve the public hosts through this DNS server only (default: the system's resolver)")
-    p.add_argument("--no-services", dest="services", action="store_false",
-                   help="skip the project number, DNS, certificate and quota checks")
-    p.add_argument("--no-toolchain", dest="toolchain", action="store_false",
-                   help="skip the terraform/node/cdktf checks (e.g. on a machine that only inspects)")
+    p.add_argument(
+        "--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)"
+    )
+    p.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials",
+    )
+    p.add_argument(
+        "--compute-endpoint",
+        metavar="URL",
+        help="Compute Engine API base URL (default: Google's). http:// only to loopback, and then without credentials",
+    )
+    p.add_argument(
+        "--resource-manager-endpoint",
+        metavar="URL",
+        help="Cloud Resource Manager API base URL (default: Google's). http:// only to loopback, and then "
+        "without credentials",
+    )
+    p.add_argument(
+        "--dns-server",
+        metavar="IP[:PORT]",
+        help="resolve the public hosts through this DNS server only (default: the system's resolver)",
+    )
+    p.add_argument(
+        "--no-services",
+        dest="services",
+        action="store_false",
+        help="skip the project number, DNS, certificate and quota checks",
+    )
+    p.add_argument(
+        "--no-toolchain",
+        dest="toolchain",
+        action="store_false",
+        help="skip the terraform/node/cdktf checks (e.g. on a machine that only inspects)",
+    )
     add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Load ENV, run the checks, print the report; the exit code follows the worst finding."""
-    from gkeml.environments import environment_file, load_environment
     from gkeml.doctor import diagnose
+    from gkeml.environments import environment_file, load_environment
 
     path = environment_file(args.environments, args.env)
     env = load_environment(path)
     if args.format == "table":
         progress(f"doctor: reading {env.name} ({env.project.id}, {env.project.region})")
-    report = diagnose(env, endpoint=args.endpoint, toolchain=args.toolchain, compute_endpoint=args.compute_endpoint,
-                      dns_server=args.dns_server, services=args.services,
-                      resource_manager_endpoint=args.resource_manager_endpoint, env_file=str(path))
+    report = diagnose(
+        env,
+        endpoint=args.endpoint,
+        toolchain=args.toolchain,
+        compute_endpoint=args.compute_endpoint,
+        dns_server=args.dns_server,
+        services=args.services,
+        resource_manager_endpoint=args.resource_manager_endpoint,
+        env_file=str(path),
+    )
     if args.format == "json":
         print_json(report.to_dict())
     else:

@@ -13,15 +13,21 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
-from gkeml.environments import TIER_ORDER, clashes, deploy_order, load_environments, load_named_environment, unique_values
 from gkeml.config.model import DNS_LABEL
+from gkeml.environments import (
+    TIER_ORDER,
+    clashes,
+    deploy_order,
+    load_environments,
+    load_named_environment,
+    unique_values,
+)
 
 CHANGE_ME = "CHANGE ME"
 PLACEHOLDER = "CHANGE-ME"  # fails the pattern of project ids, numbers, hosts and prefixes: synth stops there
@@ -44,40 +50,56 @@ exit codes: 0 listed / written, 2 usage or configuration error (nothing written)
 def register(sub) -> None:
     """Add the ``env`` subcommand with ``list`` and ``new``."""
     p = sub.add_parser(
-        "env", help="list the environments in deploy order; create one from another",
+        "env",
+        help="list the environments in deploy order; create one from another",
         description="The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
-                    "name), and a new environment copied from an existing one.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "name), and a new environment copied from an existing one.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(func=lambda args: _usage(p))
     commands = p.add_subparsers(dest="env_command", metavar="COMMAND")
 
     ls = commands.add_parser(
-        "list", help="environments in deploy order (the CI matrix)",
+        "list",
+        help="environments in deploy order (the CI matrix)",
         description="Load every environments/*.yaml and its bootstrap/<name>.yaml, check that no two "
-                    "environments share what must be unique, and print them in deploy order: tier "
-                    "(dev, staging, prod), then name. Exit 2 on any configuration problem.",
+        "environments share what must be unique, and print them in deploy order: tier "
+        "(dev, staging, prod), then name. Exit 2 on any configuration problem.",
     )
     _dirs(ls)
     add_format_option(ls)
     ls.set_defaults(func=run_list)
 
     new = commands.add_parser(
-        "new", help="write environments/NAME.yaml and bootstrap/NAME.yaml from another environment",
+        "new",
+        help="write environments/NAME.yaml and bootstrap/NAME.yaml from another environment",
         description="Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
-                    "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     new.add_argument("name", metavar="NAME", help="name of the new environment (a DNS label, e.g. qa)")
     new.add_argument("--from", dest="source", metavar="SOURCE", required=True, help="environment to copy")
-    new.add_argument("--tier", choices=TIER_ORDER,
-                     help="tier of NAME (default: NAME if it is a tier, else the tier of SOURCE)")
+    new.add_argument(
+        "--tier", choices=TIER_ORDER, help="tier of NAME (default: NAME if it is a tier, else the tier of SOURCE)"
+    )
     new.add_argument("--project-id", metavar="ID", help="Google Cloud project id of NAME")
     new.add_argument("--project-number", metavar="NUMBER", help="project number of NAME")
-    new.add_argument("--host", metavar="ENDPOINT=HOST", action="append", default=[],
-                     help="public host of an endpoint (repeat per endpoint)")
-    new.add_argument("--queue", metavar="QUEUE", action="append", default=[],
-                     help="W&B Launch queue of NAME (repeat; replaces the queues of SOURCE)")
+    new.add_argument(
+        "--host",
+        metavar="ENDPOINT=HOST",
+        action="append",
+        default=[],
+        help="public host of an endpoint (repeat per endpoint)",
+    )
+    new.add_argument(
+        "--queue",
+        metavar="QUEUE",
+        action="append",
+        default=[],
+        help="W&B Launch queue of NAME (repeat; replaces the queues of SOURCE)",
+    )
     _dirs(new)
     new.set_defaults(func=run_new)
 
@@ -88,10 +110,18 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _dirs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--environments", metavar="DIR", default="environments",
-                        help="directory of <env>.yaml files (default: %(default)s)")
-    parser.add_argument("--bootstrap", metavar="DIR", default="bootstrap",
-                        help="directory of the bootstrap files (default: %(default)s)")
+    parser.add_argument(
+        "--environments",
+        metavar="DIR",
+        default="environments",
+        help="directory of <env>.yaml files (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        metavar="DIR",
+        default="bootstrap",
+        help="directory of the bootstrap files (default: %(default)s)",
+    )
 
 
 # --- list ------------------------------------------------------------------------------
@@ -112,19 +142,32 @@ def run_list(args) -> int:
             problems += exc.problems
             continue
         boots[env.name] = boot
-        rows.append({"name": env.name, "tier": env.tier, "project": env.project.id,
-                     "project_number": env.project.number, "region": env.project.region,
-                     "deploy_environment": boot.github.deploy_environment})
+        rows.append(
+            {
+                "name": env.name,
+                "tier": env.tier,
+                "project": env.project.id,
+                "project_number": env.project.number,
+                "region": env.project.region,
+                "deploy_environment": boot.github.deploy_environment,
+            }
+        )
     if not problems:
         from gkeml.config.bootstrap import state_layout_problems
 
-        problems = state_layout_problems([(Path(args.bootstrap) / f"{r['name']}.yaml", boots[r["name"]]) for r in rows])
+        problems = state_layout_problems(
+            [(Path(args.bootstrap) / f"{r['name']}.yaml", boots[str(r["name"])]) for r in rows]
+        )
     raise_on(problems)
     if args.format == "json":
         print_json(rows)
     else:
-        print(table([[r["name"], r["tier"], r["project"], r["region"], r["deploy_environment"]] for r in rows],
-                    ["ENV", "TIER", "PROJECT", "REGION", "GITHUB ENVIRONMENT"]))
+        print(
+            table(
+                [[r["name"], r["tier"], r["project"], r["region"], r["deploy_environment"]] for r in rows],
+                ["ENV", "TIER", "PROJECT", "REGION", "GITHUB ENVIRONMENT"],
+            )
+        )
     return 0
 
 
@@ -143,8 +186,9 @@ def run_new(args) -> int:
 
     env_dir, boot_dir = Path(args.environments), Path(args.bootstrap)
     if not re.fullmatch(DNS_LABEL, args.name):
-        return _refuse(f"NAME: {args.name!r} is not a DNS label "
-                       "(lowercase letters, digits, '-', starting with a letter)")
+        return _refuse(
+            f"NAME: {args.name!r} is not a DNS label (lowercase letters, digits, '-', starting with a letter)"
+        )
     targets = [env_dir / f"{args.name}.yaml", boot_dir / f"{args.name}.yaml"]
     existing = [str(t) for t in targets if t.exists()]
     if existing:
@@ -161,13 +205,23 @@ def run_new(args) -> int:
 
     tier = args.tier or (args.name if args.name in TIER_ORDER else source.tier)
     env_text, env_todo = new_environment_text(
-        read_config_text(env_dir / f"{args.source}.yaml"), source, args.name, tier,
-        project_id=args.project_id, project_number=args.project_number, hosts=hosts, queues=args.queue,
-        explicit_tier=tier != args.name, own_state=source_boot.state_project == source.project.id,
+        read_config_text(env_dir / f"{args.source}.yaml"),
+        source,
+        args.name,
+        tier,
+        project_id=args.project_id,
+        project_number=args.project_number,
+        hosts=hosts,
+        queues=args.queue,
+        explicit_tier=tier != args.name,
+        own_state=source_boot.state_project == source.project.id,
     )
     boot_text, boot_todo = new_bootstrap_text(
-        read_config_text(boot_dir / f"{args.source}.yaml"), args.source, args.name,
-        project_id=args.project_id, project_number=args.project_number,
+        read_config_text(boot_dir / f"{args.source}.yaml"),
+        args.source,
+        args.name,
+        project_id=args.project_id,
+        project_number=args.project_number,
     )
     if not env_todo and not boot_todo:  # complete: it must load, with its bootstrap, and clash with nothing
         _check_complete(targets, [env_text, boot_text], others)
@@ -177,10 +231,11 @@ def run_new(args) -> int:
     for path, field, message in todo:
         print(f"{path}:{file_line(path, field)}: {field_name(field)}: {CHANGE_ME}: {message}")
     if todo:
-        progress(f"gkeml: fill in the {len(todo)} value(s) marked '# {CHANGE_ME}' above; "
-                 "`make synth` fails on each until then")
-    progress(f"then: make bootstrap-deploy ENV={args.name}, and add the GitHub environment "
-             f"'{args.name}' (docs/ci.md)")
+        progress(
+            f"gkeml: fill in the {len(todo)} value(s) marked '# {CHANGE_ME}' above; "
+            "`make synth` fails on each until then"
+        )
+    progress(f"then: make bootstrap-deploy ENV={args.name}, and add the GitHub environment '{args.name}' (docs/ci.md)")
     return 0
 
 
@@ -196,8 +251,10 @@ def _hosts(options: list[str], source: Environment) -> dict[str, str] | str:
     for option in options:
         endpoint, sep, host = option.partition("=")
         if not sep or endpoint not in endpoints:
-            return (f"--host {option!r}: use ENDPOINT=HOST with an endpoint of the source "
-                    f"({', '.join(endpoints) or 'it has none'})")
+            return (
+                f"--host {option!r}: use ENDPOINT=HOST with an endpoint of the source "
+                f"({', '.join(endpoints) or 'it has none'})"
+            )
         hosts[endpoint] = host
     return hosts
 
@@ -209,15 +266,19 @@ def _taken(args, hosts: dict[str, str], others: list[Environment], env_dir: Path
     source = next(e for e in others if e.name == args.source)
     if source.launch is not None:
         entity = source.launch.entity
-    wanted = [("--project-id", "project id", args.project_id), ("--project-number", "project number",
-                                                                  args.project_number)]
+    wanted = [
+        ("--project-id", "project id", args.project_id),
+        ("--project-number", "project number", args.project_number),
+    ]
     wanted += [(f"--host {endpoint}=...", "host", host) for endpoint, host in hosts.items()]
     wanted += [("--queue", "W&B Launch queue", f"{entity}/{queue}") for queue in args.queue]
     for option, what, value in wanted:
         if value is not None and (what, value) in owners:
             shown = value.split("/", 1)[1] if what == "W&B Launch queue" else value
-            return (f"{option}: {shown!r} is the {what} of {env_dir / owners[(what, value)]}.yaml; "
-                    f"each environment needs its own")
+            return (
+                f"{option}: {shown!r} is the {what} of {env_dir / owners[(what, value)]}.yaml; "
+                f"each environment needs its own"
+            )
     return ""
 
 
@@ -235,8 +296,10 @@ def _dump(data: Any, header: list[str], source: str, name: str) -> str:
     """YAML text of ``data`` after ``header``; comments that quote the source's name quote the new one."""
     out = io.StringIO()
     _yaml().dump(data, out)
-    lines = [line.replace(f"'{source}'", f"'{name}'") if line.lstrip().startswith("#") else line
-             for line in out.getvalue().splitlines(keepends=True)]
+    lines = [
+        line.replace(f"'{source}'", f"'{name}'") if line.lstrip().startswith("#") else line
+        for line in out.getvalue().splitlines(keepends=True)
+    ]
     return "".join(line + "\n" for line in header) + "".join(lines)
 
 
@@ -262,7 +325,7 @@ def own_registry_image(image: str, source_project: str, project_id: str) -> str:
     (``HOST/SOURCE-PROJECT/...`` -> ``HOST/PROJECT/...``); other images unchanged."""
     host, _, rest = image.partition("/")
     if host.endswith("-docker.pkg.dev") and rest.startswith(f"{source_project}/"):
-        return f"{host}/{project_id}/{rest[len(source_project) + 1:]}"
+        return f"{host}/{project_id}/{rest[len(source_project) + 1 :]}"
     return image
 
 
@@ -287,9 +350,19 @@ def own_state_bucket(project_id: str) -> str:
     return f"{project_id}-tfstate"
 
 
-def new_environment_text(text: str, source: Environment, name: str, tier: str, *, project_id: str | None,
-                         project_number: str | None, hosts: dict[str, str], queues: list[str],
-                         explicit_tier: bool, own_state: bool) -> tuple[str, list[tuple[tuple, str]]]:
+def new_environment_text(
+    text: str,
+    source: Environment,
+    name: str,
+    tier: str,
+    *,
+    project_id: str | None,
+    project_number: str | None,
+    hosts: dict[str, str],
+    queues: list[str],
+    explicit_tier: bool,
+    own_state: bool,
+) -> tuple[str, list[tuple[tuple, str]]]:
     """environments/NAME.yaml from SOURCE's text, and the (path, note) of each value left to fill in."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -301,14 +374,24 @@ def new_environment_text(text: str, source: Environment, name: str, tier: str, *
         if "tier" in data:
             data["tier"] = tier
         else:
-            data.insert(list(data).index("name") + 1, "tier", tier,
-                        comment=f"copied from {source.name}; defaults (deletion protection, channel) follow it")
+            data.insert(
+                list(data).index("name") + 1,
+                "tier",
+                tier,
+                comment=f"copied from {source.name}; defaults (deletion protection, channel) follow it",
+            )
     project = data["project"]
     for key, given, what in (("id", project_id, "project id"), ("number", project_number, "project number")):
         if given is None:
-            _mark(project, key, PLACEHOLDER, f"the {what} of {name} ({source.name} has "
-                                             f"{getattr(source.project, key)!r}; each environment needs its own)",
-                  todo, ("project", key))
+            _mark(
+                project,
+                key,
+                PLACEHOLDER,
+                f"the {what} of {name} ({source.name} has "
+                f"{getattr(source.project, key)!r}; each environment needs its own)",
+                todo,
+                ("project", key),
+            )
         else:
             project[key] = given
     labels = project.get("labels") or {}
@@ -319,17 +402,29 @@ def new_environment_text(text: str, source: Environment, name: str, tier: str, *
         if project_id is not None:
             state["bucket"] = own_state_bucket(project_id)
         else:
-            _mark(state, "bucket", PLACEHOLDER, f"the state bucket of {name}, e.g. <project id>-tfstate "
-                                                f"({state['bucket']!r} holds {source.name}'s state)", todo,
-                  ("state", "bucket"))
+            _mark(
+                state,
+                "bucket",
+                PLACEHOLDER,
+                f"the state bucket of {name}, e.g. <project id>-tfstate "
+                f"({state['bucket']!r} holds {source.name}'s state)",
+                todo,
+                ("state", "bucket"),
+            )
     if "prefix" in data:  # bucket names derive from it and are global
         _mark(data, "prefix", PLACEHOLDER, f"a name prefix of {name} (bucket names are global)", todo, ("prefix",))
     for i, endpoint in enumerate(data.get("endpoints") or []):
         if endpoint["name"] in hosts:
             endpoint["host"] = hosts[endpoint["name"]]
         else:
-            _mark(endpoint, "host", PLACEHOLDER, f"a public host of {name} ({source.name} has "
-                                                 f"{endpoint['host']!r})", todo, ("endpoints", i, "host"))
+            _mark(
+                endpoint,
+                "host",
+                PLACEHOLDER,
+                f"a public host of {name} ({source.name} has {endpoint['host']!r})",
+                todo,
+                ("endpoints", i, "host"),
+            )
     if project_id is not None:  # images in the source's own registry move to the copy's registry
         for service in data.get("inference") or []:
             if isinstance(service.get("image"), str):
@@ -340,26 +435,41 @@ def new_environment_text(text: str, source: Environment, name: str, tier: str, *
         if domain:
             dns["domain"], dns["zone"] = domain, domain.replace(".", "-")[:63].rstrip("-")
         else:
-            _mark(dns, "domain", PLACEHOLDER, f"the DNS domain of {name}'s hosts ({source.name} has "
-                                              f"{source.dns.domain!r})", todo, ("dns", "domain"))
+            _mark(
+                dns,
+                "domain",
+                PLACEHOLDER,
+                f"the DNS domain of {name}'s hosts ({source.name} has {source.dns.domain!r})",
+                todo,
+                ("dns", "domain"),
+            )
     launch = data.get("launch")
-    if launch is not None:
+    if launch is not None and source.launch is not None:
         taken = ", ".join(q.name for q in source.launch.queues)
         new = CommentedSeq()
         for i, queue in enumerate(queues or [""] * len(launch["queues"])):
             item = CommentedMap(name=queue)
             if not queue:
-                _mark(item, "name", "", f"a W&B Launch queue of {name} ({source.name} polls {taken})",
-                      todo, ("launch", "queues", i, "name"))
+                _mark(
+                    item,
+                    "name",
+                    "",
+                    f"a W&B Launch queue of {name} ({source.name} polls {taken})",
+                    todo,
+                    ("launch", "queues", i, "name"),
+                )
             new.append(item)
         launch["queues"] = new
-    header = keep + [f"# {name}: copied from {source.name} by `gkeml env new`. Values marked '# {CHANGE_ME}' "
-                     "must differ from every other environment."]
+    header = keep + [
+        f"# {name}: copied from {source.name} by `gkeml env new`. Values marked '# {CHANGE_ME}' "
+        "must differ from every other environment."
+    ]
     return _dump(data, header, source.name, name), todo
 
 
-def new_bootstrap_text(text: str, source: str, name: str, *, project_id: str | None,
-                       project_number: str | None) -> tuple[str, list[tuple[tuple, str]]]:
+def new_bootstrap_text(
+    text: str, source: str, name: str, *, project_id: str | None, project_number: str | None
+) -> tuple[str, list[tuple[tuple, str]]]:
     """bootstrap/NAME.yaml from SOURCE's, and the (path, note) of each value left to fill in."""
     _, body = _split_header(text)
     data = _yaml().load(body)
@@ -381,13 +491,16 @@ def new_bootstrap_text(text: str, source: str, name: str, *, project_id: str | N
         if project_id is not None:
             state["bucket"] = own_state_bucket(project_id)
         else:
-            _mark(state, "bucket", PLACEHOLDER, f"= state.bucket in environments/{name}.yaml", todo,
-                  ("state", "bucket"))
+            _mark(
+                state, "bucket", PLACEHOLDER, f"= state.bucket in environments/{name}.yaml", todo, ("state", "bucket")
+            )
     state.pop("bootstrap_backend", None)  # the first run of a bootstrap keeps its state locally
     github = data["github"]
     github["deploy_environment"] = name
-    header = [f"# Bootstrap of {name}: copied from {source} by `gkeml env new`; apply once: "
-              f"make bootstrap-deploy ENV={name} (docs/bootstrap.md)."]
+    header = [
+        f"# Bootstrap of {name}: copied from {source} by `gkeml env new`; apply once: "
+        f"make bootstrap-deploy ENV={name} (docs/bootstrap.md)."
+    ]
     return _dump(data, header, source, name), todo
 
 

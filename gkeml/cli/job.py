@@ -42,11 +42,18 @@ examples:
 
 def add_env_options(parser: argparse.ArgumentParser) -> None:
     """--env and --environments, shared with ``gkeml launch``."""
-    parser.add_argument("--env", metavar="ENV",
-                        help="environment whose namespace, identity (Workload Identity KSA), bucket names and cluster "
-                             "to use; without it logical bucket names are refused and the current context is used")
-    parser.add_argument("--environments", default="environments", metavar="DIR",
-                        help="directory of <env>.yaml files (default: %(default)s)")
+    parser.add_argument(
+        "--env",
+        metavar="ENV",
+        help="environment whose namespace, identity (Workload Identity KSA), bucket names and cluster "
+        "to use; without it logical bucket names are refused and the current context is used",
+    )
+    parser.add_argument(
+        "--environments",
+        default="environments",
+        metavar="DIR",
+        help="directory of <env>.yaml files (default: %(default)s)",
+    )
 
 
 def environment_with_file(args: argparse.Namespace) -> tuple[Environment | None, str | None]:
@@ -72,69 +79,114 @@ def load_spec(args: argparse.Namespace):
 
 def register(sub) -> None:
     """Add ``gkeml job`` and its actions."""
-    p = sub.add_parser("job", help="render, submit and follow ML training jobs",
-                       description="Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
-                                   "headless Service for multi-node DDP), submit them, and follow them on the "
-                                   "cluster: queue admission (Kueue), pods per index, preemptions, exit codes.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "job",
+        help="render, submit and follow ML training jobs",
+        description="Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
+        "headless Service for multi-node DDP), submit them, and follow them on the "
+        "cluster: queue admission (Kueue), pods per index, preemptions, exit codes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     jobs = p.add_subparsers(dest="job_command", metavar="ACTION", required=True)
 
-    r = jobs.add_parser("render", help="print the Kubernetes YAML of a job spec",
-                        description="Print every Kubernetes object of the job, in apply order, as YAML on stdout.",
-                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r = jobs.add_parser(
+        "render",
+        help="print the Kubernetes YAML of a job spec",
+        description="Print every Kubernetes object of the job, in apply order, as YAML on stdout.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     r.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(r)
     r.set_defaults(func=run_render)
 
-    s = _cluster_parser(jobs, "submit", "create the job's objects on the cluster",
-                        "Render the job and create its objects with the Kubernetes API. Each submission is a new "
-                        "run named <name>-<5 random characters> (or --name).")
+    s = _cluster_parser(
+        jobs,
+        "submit",
+        "create the job's objects on the cluster",
+        "Render the job and create its objects with the Kubernetes API. Each submission is a new "
+        "run named <name>-<5 random characters> (or --name).",
+    )
     s.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     s.add_argument("--name", help="name of this run's Job (default: the spec's name plus a random suffix)")
-    s.add_argument("--dry-run", action="store_true",
-                   help="server-side dry run: the API server validates and admits the objects without creating them")
-    s.add_argument("--wait", action="store_true", help="follow the job to completion (progress on stderr); exit 1 "
-                                                       "if it fails")
+    s.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="server-side dry run: the API server validates and admits the objects without creating them",
+    )
+    s.add_argument(
+        "--wait", action="store_true", help="follow the job to completion (progress on stderr); exit 1 if it fails"
+    )
     _add_wait_options(s)
     s.set_defaults(func=run_submit)
 
-    ls = _cluster_parser(jobs, "list", "list the jobs gkeml submitted",
-                         "List gkeml's Jobs (label app.kubernetes.io/managed-by=gkeml), newest first: state, pods, "
-                         "preemptions, queue and Kueue admission.")
-    ls.add_argument("--team", metavar="TEAM", help="only this team's namespace (default: every team of --env, or "
-                                                   "all namespaces)")
+    ls = _cluster_parser(
+        jobs,
+        "list",
+        "list the jobs gkeml submitted",
+        "List gkeml's Jobs (label app.kubernetes.io/managed-by=gkeml), newest first: state, pods, "
+        "preemptions, queue and Kueue admission.",
+    )
+    ls.add_argument(
+        "--team", metavar="TEAM", help="only this team's namespace (default: every team of --env, or all namespaces)"
+    )
     ls.set_defaults(func=run_list)
 
-    st = _job_parser(jobs, "status", "show one job: admission, pods per index, preemptions, exit codes",
-                     "Show a Job: its state, Kueue admission (or 'no Kueue'), and every pod by completion index "
-                     "with restarts, preemption (DisruptionTarget) and the trainer's exit code.")
+    st = _job_parser(
+        jobs,
+        "status",
+        "show one job: admission, pods per index, preemptions, exit codes",
+        "Show a Job: its state, Kueue admission (or 'no Kueue'), and every pod by completion index "
+        "with restarts, preemption (DisruptionTarget) and the trainer's exit code.",
+    )
     st.set_defaults(func=run_status)
 
-    lg = _job_parser(jobs, "logs", "print the trainer's log",
-                     "Print the trainer container's log of the job's newest pod of the lowest index (or --index, "
-                     "--pod, --all).")
+    lg = _job_parser(
+        jobs,
+        "logs",
+        "print the trainer's log",
+        "Print the trainer container's log of the job's newest pod of the lowest index (or --index, --pod, --all).",
+    )
     lg.add_argument("--index", type=int, help="the newest pod of this completion index")
     lg.add_argument("--pod", help="this pod")
     lg.add_argument("--all", action="store_true", help="the newest pod of every index")
     lg.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
-    lg.add_argument("--follow", "-f", action="store_true", help="stream the log until the container ends "
-                                                               "(one pod; not with --format json)")
+    lg.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="stream the log until the container ends (one pod; not with --format json)",
+    )
     lg.set_defaults(func=run_logs)
 
-    w = _job_parser(jobs, "wait", "wait until the job succeeds or fails",
-                    "Poll the job, print a progress line on stderr whenever it changes, and exit 0 when it "
-                    "succeeds, 1 when it fails or --timeout passes.")
+    w = _job_parser(
+        jobs,
+        "wait",
+        "wait until the job succeeds or fails",
+        "Poll the job, print a progress line on stderr whenever it changes, and exit 0 when it "
+        "succeeds, 1 when it fails or --timeout passes.",
+    )
     _add_wait_options(w)
     w.set_defaults(func=run_wait)
 
-    d = _job_parser(jobs, "delete", "delete the job, its pods and its headless Service",
-                    "Delete the Job (its pods go with it) and the run's headless Service.")
+    d = _job_parser(
+        jobs,
+        "delete",
+        "delete the job, its pods and its headless Service",
+        "Delete the Job (its pods go with it) and the run's headless Service.",
+    )
     d.set_defaults(func=run_delete)
 
 
 def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-    p = jobs.add_parser(name, help=help_text, description=description, epilog=EPILOG,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = jobs.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_env_options(p)
     p.add_argument("--context", help="kubectl context to use (default: the current context)")
     add_format_option(p)
@@ -144,8 +196,11 @@ def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argpar
 def _job_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
     p = _cluster_parser(jobs, name, help_text, description)
     p.add_argument("job", metavar="[TEAM/]NAME", help="the run's Job name, e.g. research/finetune-l4-x7k2p")
-    p.add_argument("--team", metavar="TEAM", help="the job's team namespace (default: TEAM/ of the name, else the "
-                                                  "context's namespace, else default)")
+    p.add_argument(
+        "--team",
+        metavar="TEAM",
+        help="the job's team namespace (default: TEAM/ of the name, else the context's namespace, else default)",
+    )
     return p
 
 
@@ -162,8 +217,13 @@ def _seconds(text: str) -> float:
 
 def _add_wait_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long (exit 1)")
-    p.add_argument("--interval", type=_seconds, default=10.0, metavar="SECONDS",
-                   help="seconds between polls (default: %(default)s)")
+    p.add_argument(
+        "--interval",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between polls (default: %(default)s)",
+    )
 
 
 # -- render ---------------------------------------------------------------------------------------
@@ -189,6 +249,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _reports_cluster_errors(run):
     """A verb whose ClusterError becomes one line on stderr and that error's exit code."""
+
     @functools.wraps(run)
     def verb(args: argparse.Namespace) -> int:
         from gkeml.jobs.cluster import ClusterError
@@ -198,11 +259,13 @@ def _reports_cluster_errors(run):
         except ClusterError as exc:
             print(f"gkeml job {args.job_command}: {exc}", file=sys.stderr)
             return exc.exit_code
+
     return verb
 
 
 def _on_cluster(run):
     """A verb ``run(args, env, api)`` on the checked context of --env (or the given/current one)."""
+
     @_reports_cluster_errors
     @functools.wraps(run)
     def verb(args: argparse.Namespace) -> int:
@@ -215,6 +278,7 @@ def _on_cluster(run):
             return run(args, env, api)
         finally:
             api.connection.close()
+
     return verb
 
 
@@ -251,8 +315,16 @@ def run_submit(args: argparse.Namespace) -> int:
     spec, env = load_spec(args)
     longest = MAX_JOB_NAME + 1 + NAME_SUFFIX_LENGTH
     if args.name is not None and (not RUN_NAME.match(args.name) or len(args.name) > longest):
-        raise ConfigError([ConfigProblem("--name", 0, "", f"{args.name!r} is not a Job name: lowercase letters, "
-                                                          f"digits and '-', at most {longest} characters")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "--name",
+                    0,
+                    "",
+                    f"{args.name!r} is not a Job name: lowercase letters, digits and '-', at most {longest} characters",
+                )
+            ]
+        )
     name = args.name or unique_name(spec.name)
     objects = render(spec, env, name)
     if args.wait and args.dry_run:
@@ -262,12 +334,20 @@ def run_submit(args: argparse.Namespace) -> int:
         if spec.flex_start:
             version = server_version(api)
             if not gke_version_at_least(version, platform.FLEX_START_MIN_GKE_VERSION):
-                raise ClusterError(f"flex_start needs GKE {platform.FLEX_START_MIN_GKE_VERSION} or later; the cluster "
-                                   f"runs {version or 'an unknown version'} (nothing was created)", EXIT_USAGE)
+                raise ClusterError(
+                    f"flex_start needs GKE {platform.FLEX_START_MIN_GKE_VERSION} or later; the cluster "
+                    f"runs {version or 'an unknown version'} (nothing was created)",
+                    EXIT_USAGE,
+                )
         created = create(api, objects, args.dry_run)
         namespace = objects[-1]["metadata"]["namespace"]
-        result: dict = {"context": api.connection.context.name, "namespace": namespace, "name": name,
-                        "dry_run": args.dry_run, "objects": created}
+        result: dict = {
+            "context": api.connection.context.name,
+            "namespace": namespace,
+            "name": name,
+            "dry_run": args.dry_run,
+            "objects": created,
+        }
         if args.format == "table":
             verb = "validated (server-side dry run, nothing created)" if args.dry_run else "created"
             for line in created:
@@ -303,8 +383,11 @@ def _follow(api, namespace: str, name: str, args: argparse.Namespace):
 
 def _wait_exit(state, timed_out: bool, args: argparse.Namespace) -> int:
     if timed_out:
-        print(f"gkeml job {args.job_command}: {state.namespace}/{state.name} still {state.state} after "
-              f"{args.timeout:g} s", file=sys.stderr)
+        print(
+            f"gkeml job {args.job_command}: {state.namespace}/{state.name} still {state.state} after "
+            f"{args.timeout:g} s",
+            file=sys.stderr,
+        )
         return EXIT_FINDINGS
     return EXIT_OK if state.state == "Succeeded" else EXIT_FINDINGS
 
@@ -325,32 +408,79 @@ def run_list(args: argparse.Namespace, env: Environment | None, api) -> int:
         where = ", ".join(namespaces) if namespaces else "any namespace"
         print(f"no gkeml jobs in {where} (context {api.connection.context.name})")
         return EXIT_OK
-    rows = [(s.namespace, s.name, s.spec or "", s.state, f"{s.succeeded}/{s.completions}", s.active, s.failed,
-             s.preempted, s.queue or "", s.admission.summary() if s.queue or s.admission.workload else "",
-             s.created or "") for s in states]
-    print(table(rows, ("TEAM", "JOB", "SPEC", "STATE", "DONE", "ACTIVE", "FAILED", "PREEMPTED", "QUEUE", "ADMISSION",
-                       "CREATED"), align="lllllrrrlll"))
+    rows = [
+        (
+            s.namespace,
+            s.name,
+            s.spec or "",
+            s.state,
+            f"{s.succeeded}/{s.completions}",
+            s.active,
+            s.failed,
+            s.preempted,
+            s.queue or "",
+            s.admission.summary() if s.queue or s.admission.workload else "",
+            s.created or "",
+        )
+        for s in states
+    ]
+    print(
+        table(
+            rows,
+            ("TEAM", "JOB", "SPEC", "STATE", "DONE", "ACTIVE", "FAILED", "PREEMPTED", "QUEUE", "ADMISSION", "CREATED"),
+            align="lllllrrrlll",
+        )
+    )
     return EXIT_OK
 
 
 def _print_status(state) -> None:
-    print(f"job {state.namespace}/{state.name}" + (f" (spec {state.spec})" if state.spec else "") + f": {state.state}"
-          + (f" ({state.reason}: {state.message})" if state.reason and state.message else
-             f" ({state.reason})" if state.reason else ""))
-    print(f"  pods: {state.succeeded}/{state.completions} succeeded, {state.active} active ({state.ready} ready), "
-          f"{state.failed} failed" + (f" (+{state.uncounted_failed} not yet counted)" if state.uncounted_failed else "")
-          + f"; preempted: {state.preempted}")
-    print(f"  queue: {state.queue or '(none)'}; admission: {state.admission.summary()}"
-          + ("; job suspended" if state.suspended else ""))
-    times = [f"{label} {value}" for label, value in (("created", state.created), ("started", state.started),
-                                                     ("finished", state.finished)) if value]
+    print(
+        f"job {state.namespace}/{state.name}"
+        + (f" (spec {state.spec})" if state.spec else "")
+        + f": {state.state}"
+        + (
+            f" ({state.reason}: {state.message})"
+            if state.reason and state.message
+            else f" ({state.reason})"
+            if state.reason
+            else ""
+        )
+    )
+    print(
+        f"  pods: {state.succeeded}/{state.completions} succeeded, {state.active} active ({state.ready} ready), "
+        f"{state.failed} failed"
+        + (f" (+{state.uncounted_failed} not yet counted)" if state.uncounted_failed else "")
+        + f"; preempted: {state.preempted}"
+    )
+    print(
+        f"  queue: {state.queue or '(none)'}; admission: {state.admission.summary()}"
+        + ("; job suspended" if state.suspended else "")
+    )
+    times = [
+        f"{label} {value}"
+        for label, value in (("created", state.created), ("started", state.started), ("finished", state.finished))
+        if value
+    ]
     if times:
         print("  " + ", ".join(times))
     if state.pods:
-        rows = [(p.index if p.index is not None else "-", p.name, p.phase, p.restarts, "yes" if p.preempted else "",
-                 "" if p.exit_code is None else p.exit_code, p.reason or "", p.node or "") for p in state.pods]
-        print(table(rows, ("INDEX", "POD", "PHASE", "RESTARTS", "PREEMPTED", "EXIT", "REASON", "NODE"),
-                    align="rllrlrll"))
+        rows = [
+            (
+                p.index if p.index is not None else "-",
+                p.name,
+                p.phase,
+                p.restarts,
+                "yes" if p.preempted else "",
+                "" if p.exit_code is None else p.exit_code,
+                p.reason or "",
+                p.node or "",
+            )
+            for p in state.pods
+        ]
+        print(
+            table(rows, ("INDEX", "POD", "PHASE", "RESTARTS", "PREEMPTED", "EXIT", "REASON", "NODE"), align="rllrlrll")
+        )
     else:
         print("  no pods yet")
 
@@ -384,8 +514,12 @@ def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
         return EXIT_OK
     logs = [(p, read_log(api, state.namespace, p.name, args.tail)) for p in pods]
     if args.format == "json":
-        print_json({"job": f"{state.namespace}/{state.name}", "logs": [
-            {"pod": p.name, "index": p.index, "log": text} for p, text in logs]})
+        print_json(
+            {
+                "job": f"{state.namespace}/{state.name}",
+                "logs": [{"pod": p.name, "index": p.index, "log": text} for p, text in logs],
+            }
+        )
         return EXIT_OK
     for p, text in logs:
         if len(logs) > 1:

@@ -6,11 +6,14 @@ import os
 
 
 def register(sub) -> None:
-    p = sub.add_parser("synth", help="synthesize all environments into cdktf.out (atomic)",
-                       description="Synthesize every environment file into Terraform JSON. "
-                                   "Exit 2 on configuration errors; the previous output is kept on any failure. "
-                                   "OUT must be new, empty or a previous synth output: synth replaces the whole "
-                                   "directory, so it refuses any other (nothing is deleted).")
+    p = sub.add_parser(
+        "synth",
+        help="synthesize all environments into cdktf.out (atomic)",
+        description="Synthesize every environment file into Terraform JSON. "
+        "Exit 2 on configuration errors; the previous output is kept on any failure. "
+        "OUT must be new, empty or a previous synth output: synth replaces the whole "
+        "directory, so it refuses any other (nothing is deleted).",
+    )
     p.add_argument("--environments", default="environments", help="directory of <env>.yaml files")
     p.add_argument("--out", default="cdktf.out", help="output directory (default: %(default)s)")
     p.set_defaults(func=run)

@@ -74,8 +74,9 @@ def _finite_size(value: str) -> str:
     try:
         parse_quantity(value)
     except ValueError:
-        raise ValueError(f"{value[:20]}... is too large to be a size; use a Kubernetes quantity such as 500m, 4, "
-                         "16Gi") from None
+        raise ValueError(
+            f"{value[:20]}... is too large to be a size; use a Kubernetes quantity such as 500m, 4, 16Gi"
+        ) from None
     return value
 
 

@@ -11,7 +11,7 @@ files; :func:`check_against_environment` catches the two drifting apart.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -19,7 +19,15 @@ from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.loader import ConfigError, ConfigProblem, did_you_mean, file_line, load_config_file
 from gkeml.config.model import (
-    BUCKET_NAME, DNS_LABEL, PATTERN_HELP, PROJECT_ID, ROLE, Environment, Project, Strict, at,
+    BUCKET_NAME,
+    DNS_LABEL,
+    PATTERN_HELP,
+    PROJECT_ID,
+    ROLE,
+    Environment,
+    Project,
+    Strict,
+    at,
 )
 from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
 from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
@@ -29,13 +37,15 @@ POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (ch
 GIT_REF = r"^refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}$"  # no ':' (it separates ref and environment)
 GITHUB_ENVIRONMENT = r"^[A-Za-z0-9._-]{1,255}$"
 GITHUB_NUMERIC_ID = r"^[1-9][0-9]{0,19}$"
-PATTERN_HELP.update({
-    GIT_REF: "a full git ref such as refs/heads/main (letters, digits, '.', '_', '-', '/')",
-    GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
-    GITHUB_NUMERIC_ID: "the numeric ID (gh api repos/OWNER/REPO --jq .id,.owner.id)",
-    GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
-    POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
-})
+PATTERN_HELP.update(
+    {
+        GIT_REF: "a full git ref such as refs/heads/main (letters, digits, '.', '_', '-', '/')",
+        GITHUB_ENVIRONMENT: "a GitHub environment name such as prod (letters, digits, '.', '_', '-')",
+        GITHUB_NUMERIC_ID: "the numeric ID (gh api repos/OWNER/REPO --jq .id,.owner.id)",
+        GITHUB_REPOSITORY: "a GitHub repository as owner/name, e.g. acme/ml-platform",
+        POOL_ID: "4-32 lowercase letters, digits and '-', not starting with 'gcp-'",
+    }
+)
 
 # Roles the CI identity may hand out with its (conditioned) project IAM admin role by default:
 # the node service account role of the cluster and the telemetry roles workloads usually need.
@@ -58,10 +68,12 @@ def _bucket_location(location: str) -> str:
     """A location Cloud Storage offers (:func:`gkeml.platform.bucket_location_regions`)."""
     if platform.bucket_location_regions(location) is None:
         known = [*(r.upper() for r in platform.COMPUTE_ZONES), *platform.GCS_DUAL_REGIONS, *platform.GCS_MULTI_REGIONS]
-        raise ValueError(f"unknown location {location!r}{did_you_mean(location.upper(), known)}; use a region such as "
-                         f"the project's, a dual-region ({', '.join(platform.GCS_DUAL_REGIONS)}) or a multi-region "
-                         f"({', '.join(platform.GCS_MULTI_REGIONS)}) (Cloud Storage locations as of "
-                         f"{platform.ZONES_CHECKED_ON})")
+        raise ValueError(
+            f"unknown location {location!r}{did_you_mean(location.upper(), known)}; use a region such as "
+            f"the project's, a dual-region ({', '.join(platform.GCS_DUAL_REGIONS)}) or a multi-region "
+            f"({', '.join(platform.GCS_MULTI_REGIONS)}) (Cloud Storage locations as of "
+            f"{platform.ZONES_CHECKED_ON})"
+        )
     return location
 
 
@@ -73,20 +85,28 @@ GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int els
 class StateBucket(Strict):
     """The GCS bucket every stack of the environment keeps its Terraform state in."""
 
-    bucket: str = Field(pattern=BUCKET_NAME, description="Bucket name (globally unique); one per environment, "
-                                                         "or one shared bucket in a project of its own.")
-    prefix: str = Field("gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$",
-                        description="Object prefix of the environment's state (state.prefix of the environment).")
-    project: Optional[str] = Field(
-        None, pattern=PROJECT_ID,
-        description="Project that holds the bucket; default: this project. A bucket several environments share "
-                    "must live in a project none of them deploys to (their deploy identities hold "
-                    "roles/storage.admin in their own projects); each environment's grants on it are then "
-                    "limited by IAM conditions to its own objects.",
+    bucket: str = Field(
+        pattern=BUCKET_NAME,
+        description="Bucket name (globally unique); one per environment, or one shared bucket in a project of its own.",
     )
-    location: Optional[Annotated[str, AfterValidator(_bucket_location)]] = Field(
-        None, min_length=2, description="Bucket location (a region, dual-region or multi-region); default: the project "
-                                        "region.")
+    prefix: str = Field(
+        "gkeml",
+        pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$",
+        description="Object prefix of the environment's state (state.prefix of the environment).",
+    )
+    project: str | None = Field(
+        None,
+        pattern=PROJECT_ID,
+        description="Project that holds the bucket; default: this project. A bucket several environments share "
+        "must live in a project none of them deploys to (their deploy identities hold "
+        "roles/storage.admin in their own projects); each environment's grants on it are then "
+        "limited by IAM conditions to its own objects.",
+    )
+    location: Annotated[str, AfterValidator(_bucket_location)] | None = Field(
+        None,
+        min_length=2,
+        description="Bucket location (a region, dual-region or multi-region); default: the project region.",
+    )
     create: bool = Field(True, description="false when another bootstrap file already creates the bucket.")
     noncurrent_versions: int = Field(
         20, ge=1, le=1000, description="State versions kept per object besides the live one (older ones are deleted)."
@@ -105,20 +125,22 @@ class GitHub(Strict):
     repository: str = Field(pattern=GITHUB_REPOSITORY, description="owner/name of the platform repository.")
     repository_id: GitHubId = Field(
         description="Numeric ID of the repository (`gh api repos/OWNER/REPO --jq .id`); the provider accepts "
-                    "only tokens carrying it, so a re-created repository of the same name gets nothing.",
+        "only tokens carrying it, so a re-created repository of the same name gets nothing.",
     )
     repository_owner_id: GitHubId = Field(
         description="Numeric ID of the owning user or organization (`gh api repos/OWNER/REPO --jq .owner.id`).",
     )
     deploy_ref: str = Field(
-        platform.GITHUB_DEFAULT_DEPLOY_REF, pattern=GIT_REF,
+        platform.GITHUB_DEFAULT_DEPLOY_REF,
+        pattern=GIT_REF,
         description="The only git ref whose workflow runs may impersonate the deploy identity (the default branch).",
     )
-    deploy_environment: Optional[str] = Field(
-        None, pattern=GITHUB_ENVIRONMENT,
+    deploy_environment: str | None = Field(
+        None,
+        pattern=GITHUB_ENVIRONMENT,
         description="GitHub environment a job must run in to impersonate the deploy identity (so its protection "
-                    "rules, e.g. required reviewers, approve every deploy); default: the environment name. "
-                    "The deploy workflow runs the environment's job in it (gkeml env list).",
+        "rules, e.g. required reviewers, approve every deploy); default: the environment name. "
+        "The deploy workflow runs the environment's job in it (gkeml env list).",
     )
 
 
@@ -128,56 +150,71 @@ class CI(Strict):
     of the repository)."""
 
     service_account: str = Field(
-        "gkeml-ci", pattern=SERVICE_ACCOUNT_ID,
+        "gkeml-ci",
+        pattern=SERVICE_ACCOUNT_ID,
         description="Account ID of the DEPLOY service account (github.deploy_ref runs only).",
     )
     plan_service_account: str = Field(
-        "gkeml-ci-plan", pattern=SERVICE_ACCOUNT_ID,
+        "gkeml-ci-plan",
+        pattern=SERVICE_ACCOUNT_ID,
         description="Account ID of the read-only PLAN service account (any workflow run, e.g. pull-request diffs).",
     )
-    push_service_account: Optional[str] = Field(
-        DEFAULT_PUSHER, pattern=SERVICE_ACCOUNT_ID,
+    push_service_account: str | None = Field(
+        DEFAULT_PUSHER,
+        pattern=SERVICE_ACCOUNT_ID,
         description="Account ID of the image-push service account (github.deploy_ref runs only); the cloud stack "
-                    "lets it write the environment's Artifact Registry repositories (registry.pusher). null: none.",
+        "lets it write the environment's Artifact Registry repositories (registry.pusher). null: none.",
     )
     pool: str = Field("github", pattern=POOL_ID, description="Workload Identity Federation pool ID.")
     provider: str = Field("github-actions", pattern=POOL_ID, description="OIDC provider ID inside the pool.")
     grantable_roles: list[GrantableRole] = Field(
-        default_factory=lambda: list(DEFAULT_GRANTABLE_ROLES), min_length=1,
+        default_factory=lambda: list(DEFAULT_GRANTABLE_ROLES),
+        min_length=1,
         description="The only project roles CI may grant (to the node and workload identities of the environment).",
     )
 
     @model_validator(mode="after")
-    def _reserved_prefix(self) -> "CI":
+    def _reserved_prefix(self) -> CI:
         for field in ("pool", "provider"):
             if getattr(self, field).startswith("gcp-"):
-                raise at(field, f"{getattr(self, field)!r} starts with 'gcp-', which Google reserves; choose another ID")
+                raise at(
+                    field, f"{getattr(self, field)!r} starts with 'gcp-', which Google reserves; choose another ID"
+                )
         if self.plan_service_account == self.service_account:
-            raise at("plan_service_account", f"{self.plan_service_account!r} is also the deploy service_account; "
-                                             "the read-only plan identity needs its own account ID")
+            raise at(
+                "plan_service_account",
+                f"{self.plan_service_account!r} is also the deploy service_account; "
+                "the read-only plan identity needs its own account ID",
+            )
         if self.push_service_account in (self.service_account, self.plan_service_account):
-            raise at("push_service_account", f"{self.push_service_account!r} is also a CI identity; the image-push "
-                                             "identity needs its own account ID")
+            raise at(
+                "push_service_account",
+                f"{self.push_service_account!r} is also a CI identity; the image-push "
+                "identity needs its own account ID",
+            )
         return self
 
 
 class Bootstrap(Strict):
     """One environment's bootstrap: project, state bucket, GitHub repository, CI identity."""
 
-    name: str = Field(pattern=DNS_LABEL, description="Environment name; equals the file name and environments/<name>.yaml.")
+    name: str = Field(
+        pattern=DNS_LABEL, description="Environment name; equals the file name and environments/<name>.yaml."
+    )
     project: Project
     state: StateBucket
     github: GitHub
     ci: CI = Field(default_factory=CI)
-    billing_account: Optional[str] = Field(
-        None, pattern=platform.BILLING_ACCOUNT_ID,
+    billing_account: str | None = Field(
+        None,
+        pattern=platform.BILLING_ACCOUNT_ID,
         description="Billing account of the environment's budget (budget.billing_account): the CI identities get "
-                    "roles/billing.costsManager (deploy) and roles/billing.viewer (plan) on it; applying that part "
-                    "needs roles/billing.admin there.",
+        "roles/billing.costsManager (deploy) and roles/billing.viewer (plan) on it; applying that part "
+        "needs roles/billing.admin there.",
     )
 
     @model_validator(mode="after")
-    def _deploy_environment(self) -> "Bootstrap":
+    def _deploy_environment(self) -> Bootstrap:
         if self.github.deploy_environment is None:
             self.github.deploy_environment = self.name
         return self
@@ -210,18 +247,31 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
             problems.append((field, f"{mine!r} differs from {theirs!r} in {where}; make them equal"))
     roles = granted_project_roles(env) - set(boot.ci.grantable_roles)
     if roles:
-        problems.append((("ci", "grantable_roles"),
-                         f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}); add them"))
+        problems.append(
+            (
+                ("ci", "grantable_roles"),
+                f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}); add them",
+            )
+        )
     wanted_account = env.budget.billing_account if env.budget is not None else None
     if wanted_account is not None and wanted_account != boot.billing_account:
-        problems.append((("billing_account",), f"{boot.billing_account!r} differs from budget.billing_account "
-                                               f"{wanted_account!r} in {where}; the deploy identity needs "
-                                               "roles/billing.costsManager on the budget's account: make them equal"))
+        problems.append(
+            (
+                ("billing_account",),
+                f"{boot.billing_account!r} differs from budget.billing_account "
+                f"{wanted_account!r} in {where}; the deploy identity needs "
+                "roles/billing.costsManager on the budget's account: make them equal",
+            )
+        )
     pusher = env.registry.pusher if env.registry is not None else None
     if pusher is not None and pusher != boot.ci.push_service_account:
-        problems.append((("ci", "push_service_account"),
-                         f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where}; "
-                         "make them equal (the cloud stack grants that account write access to the repositories)"))
+        problems.append(
+            (
+                ("ci", "push_service_account"),
+                f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where}; "
+                "make them equal (the cloud stack grants that account write access to the repositories)",
+            )
+        )
     return problems
 
 
@@ -249,28 +299,43 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
         owner = deploys_to.get(boot.state_project)
         others = [n for n in sharing[boot.state.bucket] if n != boot.name]
         if others and owner is not None:
-            problems.append(ConfigProblem(
-                str(path), file_line(path, ("state", "bucket")), "state.bucket",
-                f"state bucket {boot.state.bucket!r} holds the state of {', '.join(sorted(others))} too and lives in "
-                f"project {boot.state_project}, where the deploy identity of {owner} holds roles/storage.admin: it "
-                "could read, overwrite or delete the others' state. Give each environment its own bucket, or set "
-                "state.project to a project no environment deploys to"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    file_line(path, ("state", "bucket")),
+                    "state.bucket",
+                    f"state bucket {boot.state.bucket!r} holds the state of {', '.join(sorted(others))} too and lives in "
+                    f"project {boot.state_project}, where the deploy identity of {owner} holds roles/storage.admin: it "
+                    "could read, overwrite or delete the others' state. Give each environment its own bucket, or set "
+                    "state.project to a project no environment deploys to",
+                )
+            )
         elif owner is not None and owner != boot.name:
-            problems.append(ConfigProblem(
-                str(path), file_line(path, ("state", "project")), "state.project",
-                f"project {boot.state_project} is where {owner} deploys: its deploy identity holds "
-                f"roles/storage.admin there and could read, overwrite or delete {boot.name}'s state; keep the "
-                "bucket in this environment's project or in a project no environment deploys to"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    file_line(path, ("state", "project")),
+                    "state.project",
+                    f"project {boot.state_project} is where {owner} deploys: its deploy identity holds "
+                    f"roles/storage.admin there and could read, overwrite or delete {boot.name}'s state; keep the "
+                    "bucket in this environment's project or in a project no environment deploys to",
+                )
+            )
         if boot.state.create:
             creators.setdefault(boot.state.bucket, []).append(boot.name)
     for bucket, names in sharing.items():
         made = creators.get(bucket, [])
         if len(made) != 1:
             path = next(p for p, b in boots if b.state.bucket == bucket)
-            problems.append(ConfigProblem(
-                str(path), file_line(path, ("state", "create")), "state.create",
-                f"state bucket {bucket!r} is created by {len(made)} bootstrap files ({', '.join(made) or 'none'}); "
-                f"exactly one of {', '.join(names)} must set create: true"))
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    file_line(path, ("state", "create")),
+                    "state.create",
+                    f"state bucket {bucket!r} is created by {len(made)} bootstrap files ({', '.join(made) or 'none'}); "
+                    f"exactly one of {', '.join(names)} must set create: true",
+                )
+            )
     return problems
 
 
@@ -303,9 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gkeml.config.bootstrap",
         description="Print the Workload Identity provider and the plan and deploy service accounts of ENV as "
-                    "key=value lines (append them to $GITHUB_OUTPUT in a workflow). Pull-request jobs use "
-                    "plan_service_account (read-only); deploy jobs use deploy_service_account, which only jobs "
-                    "of github.deploy_ref running in the GitHub environment github.deploy_environment can impersonate.",
+        "key=value lines (append them to $GITHUB_OUTPUT in a workflow). Pull-request jobs use "
+        "plan_service_account (read-only); deploy jobs use deploy_service_account, which only jobs "
+        "of github.deploy_ref running in the GitHub environment github.deploy_environment can impersonate.",
     )
     parser.add_argument("env", help="environment name: reads DIR/ENV.yaml")
     parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")

@@ -9,14 +9,15 @@ run on the validated model. Each problem carries the path of the key to fix.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.images import image_problem
 from gkeml.config.kueue import kueue_problems
-from gkeml.config.loader import did_you_mean, field_name
+from gkeml.config.loader import did_you_mean
 from gkeml.config.model import TIER_RANK, Environment
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
@@ -42,8 +43,9 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(("inference", ANY, "team"), "teams", "team"),
     Reference(("inference", ANY, "identity"), "identities", "identity"),
     Reference(("inference", ANY, "endpoint"), "endpoints", "endpoint"),
-    Reference(("inference", ANY, "compute_class"), "compute_classes", "compute class",
-              platform.BUILTIN_COMPUTE_CLASSES),
+    Reference(
+        ("inference", ANY, "compute_class"), "compute_classes", "compute class", platform.BUILTIN_COMPUTE_CLASSES
+    ),
     Reference(("training", ANY, "team"), "teams", "team"),
     Reference(("launch", "identity"), "identities", "identity"),
     Reference(("launch", "secret"), "secrets", "secret"),
@@ -51,8 +53,15 @@ REFERENCES: tuple[Reference, ...] = (
 )
 # Sections whose items carry a unique name (and the other keys that must be unique).
 UNIQUE: tuple[tuple[str, str], ...] = (
-    ("teams", "name"), ("buckets", "name"), ("identities", "name"), ("endpoints", "name"), ("endpoints", "host"),
-    ("secrets", "name"), ("inference", "name"), ("compute_classes", "name"), ("training", "name"),
+    ("teams", "name"),
+    ("buckets", "name"),
+    ("identities", "name"),
+    ("endpoints", "name"),
+    ("endpoints", "host"),
+    ("secrets", "name"),
+    ("inference", "name"),
+    ("compute_classes", "name"),
+    ("training", "name"),
 )
 
 
@@ -71,7 +80,11 @@ def _values(node: Any, pattern: tuple[str, ...], path: tuple = ()) -> Iterator[t
 
 def _names(data: dict, section: str, key: str = "name") -> list[str]:
     items = data.get(section)
-    return [i[key] for i in items if isinstance(i, dict) and isinstance(i.get(key), str)] if isinstance(items, list) else []
+    return (
+        [i[key] for i in items if isinstance(i, dict) and isinstance(i.get(key), str)]
+        if isinstance(items, list)
+        else []
+    )
 
 
 def reference_problems(data: Any) -> list[Problem]:
@@ -91,8 +104,13 @@ def reference_problems(data: Any) -> list[Problem]:
         defined = _names(data, ref.section) + list(ref.also)
         for path, value in _values(data, ref.path):
             if isinstance(value, str) and value not in defined:
-                problems.append((path, f"unknown {ref.what} {value!r}{did_you_mean(value, defined)}; "
-                                       f"defined: {', '.join(defined) or 'none'}"))
+                problems.append(
+                    (
+                        path,
+                        f"unknown {ref.what} {value!r}{did_you_mean(value, defined)}; "
+                        f"defined: {', '.join(defined) or 'none'}",
+                    )
+                )
     return problems
 
 
@@ -104,8 +122,10 @@ def _prod_guards(env: Environment) -> Iterator[Problem]:
         return
     c = env.cluster
     if c.release_channel not in platform.PROD_RELEASE_CHANNELS:
-        yield (("cluster", "release_channel"),
-               f"{c.release_channel} is not allowed in prod; use " + " or ".join(platform.PROD_RELEASE_CHANNELS))
+        yield (
+            ("cluster", "release_channel"),
+            f"{c.release_channel} is not allowed in prod; use " + " or ".join(platform.PROD_RELEASE_CHANNELS),
+        )
     if not c.deletion_protection and not env.retired:
         yield ("cluster", "deletion_protection"), "must stay true in prod (unless retired: true); remove the key"
     if c.public_endpoint:
@@ -127,7 +147,7 @@ TIER_EVIDENCE: tuple[tuple[str, ...], ...] = (("name",), ("project", "id"), ("st
 TIER_GUARDS = {
     "staging": "deletion protection and buckets that are never force-destroyed",
     "prod": "the STABLE or EXTENDED channel, deletion protection, no public control-plane IP and buckets that "
-            "are never force-destroyed",
+    "are never force-destroyed",
 }
 
 
@@ -154,13 +174,19 @@ def _tier_guard(env: Environment) -> Iterator[Problem]:
     lower = implied is not None and TIER_RANK[env.tier] < TIER_RANK[implied[0]]
     if implied is not None and lower and override is None:
         tier, path, value = implied
-        yield (("tier",), f"{env.tier} is lower than {tier}, which {'.'.join(path)} {value!r} implies, and drops "
-                          f"{TIER_GUARDS[tier]}; set tier: {tier}, or keep {env.tier} with tier_override: "
-                          f"{{tier: {env.tier}, reason: \"why\"}} (gkeml check then reports it on every run)")
+        yield (
+            ("tier",),
+            f"{env.tier} is lower than {tier}, which {'.'.join(path)} {value!r} implies, and drops "
+            f"{TIER_GUARDS[tier]}; set tier: {tier}, or keep {env.tier} with tier_override: "
+            f'{{tier: {env.tier}, reason: "why"}} (gkeml check then reports it on every run)',
+        )
     if override is not None:
         if not lower:
-            yield (("tier_override",), f"nothing to override: tier {env.tier} is not lower than the name, project "
-                                       "or state implies; remove tier_override")
+            yield (
+                ("tier_override",),
+                f"nothing to override: tier {env.tier} is not lower than the name, project "
+                "or state implies; remove tier_override",
+            )
         elif override.tier != env.tier:
             yield ("tier_override", "tier"), f"{override.tier} differs from tier {env.tier}; make them equal"
 
@@ -169,11 +195,17 @@ def _teams(env: Environment) -> Iterator[Problem]:
 
     for i, team in enumerate(env.teams):
         if platform.is_system_namespace(team.name):
-            yield (("teams", i, "name"), f"{team.name!r} is a system namespace (default, kube-*, gke-*, gmp-* belong "
-                                         "to Kubernetes and GKE); name the team's own namespace")
+            yield (
+                ("teams", i, "name"),
+                f"{team.name!r} is a system namespace (default, kube-*, gke-*, gmp-* belong "
+                "to Kubernetes and GKE); name the team's own namespace",
+            )
         elif team.name == platform.METRICS_ADAPTER_NAMESPACE and env.needs_metrics_adapter:
-            yield (("teams", i, "name"), f"{team.name!r} is the namespace of the metrics adapter an external_metric "
-                                         "needs; name the team differently")
+            yield (
+                ("teams", i, "name"),
+                f"{team.name!r} is the namespace of the metrics adapter an external_metric "
+                "needs; name the team differently",
+            )
 
 
 # An authorized network this wide opens the control plane's IP endpoint to (almost) the whole internet.
@@ -188,26 +220,38 @@ def _cluster(env: Environment) -> Iterator[Problem]:
         if z not in allowed:
             other = next((r for r, zones in platform.COMPUTE_ZONES.items() if z in zones), None)
             what = f"zone {z!r} is in region {other}, not {region}" if other else f"unknown zone {z!r}"
-            yield (("cluster", "zones", i), f"{what}; zones of {region} (as of {platform.ZONES_CHECKED_ON}): "
-                                           f"{', '.join(allowed)}")
+            yield (
+                ("cluster", "zones", i),
+                f"{what}; zones of {region} (as of {platform.ZONES_CHECKED_ON}): {', '.join(allowed)}",
+            )
     if c.public_endpoint and not c.authorized_networks:
-        yield (("cluster", "authorized_networks"),
-               "public_endpoint needs at least one authorized network (an empty list admits nobody)")
+        yield (
+            ("cluster", "authorized_networks"),
+            "public_endpoint needs at least one authorized network (an empty list admits nobody)",
+        )
     if env.tier != "dev":
         for i, net in enumerate(c.authorized_networks):
             if net.cidr.prefixlen < MIN_AUTHORIZED_PREFIX:
-                yield (("cluster", "authorized_networks", i, "cidr"),
-                       f"{net.cidr} opens the control plane to most of the internet; outside dev list the networks "
-                       f"that need it (/{MIN_AUTHORIZED_PREFIX} or narrower)")
+                yield (
+                    ("cluster", "authorized_networks", i, "cidr"),
+                    f"{net.cidr} opens the control plane to most of the internet; outside dev list the networks "
+                    f"that need it (/{MIN_AUTHORIZED_PREFIX} or narrower)",
+                )
 
 
 def _locations_for(region: str) -> str:
     """The bucket locations that keep data in ``region``: the region, the dual- and multi-regions that
     contain it, and the configurable dual-regions it can be one half of."""
-    containing = [code for code, regions in {**platform.GCS_DUAL_REGIONS, **platform.GCS_MULTI_REGIONS}.items()
-                  if region in regions]
-    configurable = [f"{code} with data_locations [{region}, one of {', '.join(r for r in regions if r != region)}]"
-                    for code, regions in platform.GCS_CONFIGURABLE_DUAL_REGIONS.items() if region in regions]
+    containing = [
+        code
+        for code, regions in {**platform.GCS_DUAL_REGIONS, **platform.GCS_MULTI_REGIONS}.items()
+        if region in regions
+    ]
+    configurable = [
+        f"{code} with data_locations [{region}, one of {', '.join(r for r in regions if r != region)}]"
+        for code, regions in platform.GCS_CONFIGURABLE_DUAL_REGIONS.items()
+        if region in regions
+    ]
     return ", ".join([f"{region.upper()} (the default: remove the key)", *containing, *configurable])
 
 
@@ -222,27 +266,48 @@ def _bucket_regions(i: int, bucket: Any, region: str) -> tuple[tuple[str, ...] |
         if regions is not None:
             return regions, []
         known = [*(r.upper() for r in platform.COMPUTE_ZONES), *platform.GCS_DUAL_REGIONS, *platform.GCS_MULTI_REGIONS]
-        what = (f"{code} is a configurable dual-region: list two of its regions in data_locations"
-                if code in configurable else f"unknown location {bucket.location!r}{did_you_mean(code, known)}")
+        what = (
+            f"{code} is a configurable dual-region: list two of its regions in data_locations"
+            if code in configurable
+            else f"unknown location {bucket.location!r}{did_you_mean(code, known)}"
+        )
         return None, [(("buckets", i, "location"), f"{what}; allowed here: {_locations_for(region)} ({dated})")]
     if code not in configurable:
-        return None, [(("buckets", i, "location"),
-                       f"{bucket.location} is no configurable dual-region, which data_locations needs; allowed here: "
-                       f"{_locations_for(region)} ({dated})")]
+        return None, [
+            (
+                ("buckets", i, "location"),
+                f"{bucket.location} is no configurable dual-region, which data_locations needs; allowed here: "
+                f"{_locations_for(region)} ({dated})",
+            )
+        ]
     allowed = configurable[code]
     chosen = [r.lower() for r in bucket.data_locations]
     problems: list[Problem] = [
-        (("buckets", i, "data_locations", j), f"{r!r} is not a region of the configurable dual-region {code}; its "
-                                               f"regions: {', '.join(allowed)} ({dated})")
-        for j, r in enumerate(bucket.data_locations) if r.lower() not in allowed]
+        (
+            ("buckets", i, "data_locations", j),
+            f"{r!r} is not a region of the configurable dual-region {code}; its "
+            f"regions: {', '.join(allowed)} ({dated})",
+        )
+        for j, r in enumerate(bucket.data_locations)
+        if r.lower() not in allowed
+    ]
     if len(chosen) != 2 or len(set(chosen)) != 2:
-        problems.append((("buckets", i, "data_locations"), f"a dual-region is two different regions, not "
-                                                           f"{', '.join(bucket.data_locations)}"))
+        problems.append(
+            (
+                ("buckets", i, "data_locations"),
+                f"a dual-region is two different regions, not {', '.join(bucket.data_locations)}",
+            )
+        )
     elif frozenset(chosen) in platform.GCS_PREDEFINED_ONLY_PAIRS:
         predefined = platform.GCS_PREDEFINED_ONLY_PAIRS[frozenset(chosen)]
-        problems.append((("buckets", i, "data_locations"), f"Cloud Storage offers this pair only as the predefined "
-                                                           f"dual-region {predefined}; set location: {predefined} and "
-                                                           "remove data_locations"))
+        problems.append(
+            (
+                ("buckets", i, "data_locations"),
+                f"Cloud Storage offers this pair only as the predefined "
+                f"dual-region {predefined}; set location: {predefined} and "
+                "remove data_locations",
+            )
+        )
     return (None if problems else tuple(chosen)), problems
 
 
@@ -257,10 +322,12 @@ def _buckets(env: Environment) -> Iterator[Problem]:
         regions, problems = _bucket_regions(i, bucket, region)
         yield from problems
         if regions is not None and region not in regions:
-            yield (("buckets", i, "location"),
-                   f"{bucket.location} keeps its data in {', '.join(regions)}, not in the cluster's region {region}: "
-                   "every read through GCS FUSE would cross regions (data transfer billed per GiB on every epoch, "
-                   f"and latency that starves GPUs); use {_locations_for(region)}")
+            yield (
+                ("buckets", i, "location"),
+                f"{bucket.location} keeps its data in {', '.join(regions)}, not in the cluster's region {region}: "
+                "every read through GCS FUSE would cross regions (data transfer billed per GiB on every epoch, "
+                f"and latency that starves GPUs); use {_locations_for(region)}",
+            )
 
 
 def _identities(env: Environment) -> Iterator[Problem]:
@@ -272,13 +339,18 @@ def _identities(env: Environment) -> Iterator[Problem]:
                 yield ("identities", i, "roles", j), problem
         if ident.ksa == platform.DEFAULT_SERVICE_ACCOUNT:
             field = "service_account" if ident.service_account else "name"
-            yield (("identities", i, field), f"{platform.DEFAULT_SERVICE_ACCOUNT!r} is the service account every pod "
-                                             "of the namespace runs as; name a dedicated one")
+            yield (
+                ("identities", i, field),
+                f"{platform.DEFAULT_SERVICE_ACCOUNT!r} is the service account every pod "
+                "of the namespace runs as; name a dedicated one",
+            )
         key = (ident.namespace, ident.ksa)
         if key in owners:
-            yield (("identities", i, "service_account" if ident.service_account else "name"),
-                   f"Kubernetes service account {ident.namespace}/{ident.ksa} already belongs to identity "
-                   f"{env.identities[owners[key]].name!r}; one service account has one identity")
+            yield (
+                ("identities", i, "service_account" if ident.service_account else "name"),
+                f"Kubernetes service account {ident.namespace}/{ident.ksa} already belongs to identity "
+                f"{env.identities[owners[key]].name!r}; one service account has one identity",
+            )
         owners.setdefault(key, i)
 
 
@@ -288,24 +360,36 @@ def _inference(env: Environment) -> Iterator[Problem]:
         problem = image_problem(env, svc.image)
         if problem:
             yield ("inference", i, "image"), problem
-        yield from compute_class_problems(env, ("inference", i), svc.compute_class, svc.gpu, svc.gpu_count, svc.spot,
-                                          gpu_fix="leave gpu and gpu_count out (the class's are used)")
+        yield from compute_class_problems(
+            env,
+            ("inference", i),
+            svc.compute_class,
+            svc.gpu,
+            svc.gpu_count,
+            svc.spot,
+            gpu_fix="leave gpu and gpu_count out (the class's are used)",
+        )
         ident = identities.get(svc.identity or "")
         if ident is not None and ident.namespace != svc.team:
-            yield (("inference", i, "identity"),
-                   f"identity {svc.identity!r} lives in namespace {ident.namespace}, not {svc.team}")
+            yield (
+                ("inference", i, "identity"),
+                f"identity {svc.identity!r} lives in namespace {ident.namespace}, not {svc.team}",
+            )
 
 
-def compute_class_problems(env: Environment, where: tuple, class_name: str | None, gpu: str | None, gpu_count: int,
-                           spot: bool, gpu_fix: str) -> Iterator[Problem]:
+def compute_class_problems(
+    env: Environment, where: tuple, class_name: str | None, gpu: str | None, gpu_count: int, spot: bool, gpu_fix: str
+) -> Iterator[Problem]:
     """A workload on a custom ComputeClass gets its GPU and capacity from the class: a different GPU, or
     a Spot selector next to the class's (selectors that disagree leave the pod Pending), is refused."""
     cls = env.custom_compute_class(class_name)
     if cls is None:
         return
     if spot:
-        yield (*where, "spot"), (f"compute class {cls.name} decides Spot (capacity: {', '.join(cls.capacity)}); "
-                                 f"remove spot")
+        yield (
+            (*where, "spot"),
+            (f"compute class {cls.name} decides Spot (capacity: {', '.join(cls.capacity)}); remove spot"),
+        )
     if (gpu, gpu_count if gpu else None) != (cls.gpu, cls.gpu_count if cls.gpu else None):
         has = f"{cls.gpu_count} x {cls.gpu}" if cls.gpu else "no GPU"
         wants = f"{gpu_count} x {gpu}" if gpu else "no GPU"
@@ -319,8 +403,10 @@ def _launch(env: Environment) -> Iterator[Problem]:
         return
     chart_ksa = platform.wandb_launch_service_account(launch.release)
     if agent.ksa != chart_ksa:
-        yield (("launch", "identity"),
-               f"identity {agent.name!r} must set service_account: {chart_ksa} (the service account the chart creates)")
+        yield (
+            ("launch", "identity"),
+            f"identity {agent.name!r} must set service_account: {chart_ksa} (the service account the chart creates)",
+        )
 
 
 def _endpoints(env: Environment) -> Iterator[Problem]:
@@ -329,10 +415,15 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
         for field in ("previous_hosts", "retired_hosts"):
             for j, host in enumerate(getattr(e, field)):
                 if host == e.host:
-                    yield ("endpoints", i, field, j), f"{host} is the endpoint's host; list only the hosts it moved from"
+                    yield (
+                        ("endpoints", i, field, j),
+                        f"{host} is the endpoint's host; list only the hosts it moved from",
+                    )
         if len(e.served_hosts) > platform.MAX_CERTIFICATES_PER_LOAD_BALANCER:
-            yield (("endpoints", i, "previous_hosts"),
-                   f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts on one load balancer")
+            yield (
+                ("endpoints", i, "previous_hosts"),
+                f"more than {platform.MAX_CERTIFICATES_PER_LOAD_BALANCER} hosts on one load balancer",
+            )
         for j, host in enumerate(e.certificate_hosts):
             if host in seen and seen[host][1] != i:
                 yield ("endpoints", i), f"host {host} is also a host of endpoints[{seen[host][1]}]"
@@ -340,13 +431,24 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
     retired = {e.name for e in env.endpoints if e.retired}
     for i, svc in enumerate(env.inference):
         if svc.endpoint in retired:
-            yield (("inference", i, "endpoint"),
-                   f"endpoint {svc.endpoint!r} is retired (it serves nothing); remove the service's endpoint or the "
-                   "endpoint's retired: true")
+            yield (
+                ("inference", i, "endpoint"),
+                f"endpoint {svc.endpoint!r} is retired (it serves nothing); remove the service's endpoint or the "
+                "endpoint's retired: true",
+            )
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _tier_guard, _prod_guards, _cluster, _buckets, _teams, _identities, _inference, _launch, _endpoints, kueue_problems,
+    _tier_guard,
+    _prod_guards,
+    _cluster,
+    _buckets,
+    _teams,
+    _identities,
+    _inference,
+    _launch,
+    _endpoints,
+    kueue_problems,
     *SERVICE_CHECKS,
 )
 

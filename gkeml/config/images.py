@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from gkeml.config.model import Environment
 
 
-def image_allowlist(env: "Environment") -> list[str]:
+def image_allowlist(env: Environment) -> list[str]:
     """Admission allowlist patterns of ``env`` (platform.image_matches syntax), in a stable order."""
 
     patterns = [f"{host}/{env.project.id}/**" for host in platform.artifact_registry_hosts(env.project.region)]
@@ -27,7 +27,7 @@ def image_allowlist(env: "Environment") -> list[str]:
     return list(dict.fromkeys(patterns))
 
 
-def image_problem(env: "Environment", image: str) -> str | None:
+def image_problem(env: Environment, image: str) -> str | None:
     """Why ``env`` cannot run ``image``, or None: it names a repository of the environment's own Artifact
     Registry that the config does not create, or the cluster's policy enforces and no pattern admits it."""
     registry = registry_image_problem(image, env)
@@ -37,5 +37,7 @@ def image_problem(env: "Environment", image: str) -> str | None:
         return None
     if any(platform.image_matches(image, p) for p in image_allowlist(env)):
         return None
-    return (f"{image!r} is not admitted by {env.name}'s Binary Authorization policy (enforced); push it to the "
-            f"environment's Artifact Registry or add a pattern to cluster.binary_authorization.allowed_images")
+    return (
+        f"{image!r} is not admitted by {env.name}'s Binary Authorization policy (enforced); push it to the "
+        f"environment's Artifact Registry or add a pattern to cluster.binary_authorization.allowed_images"
+    )

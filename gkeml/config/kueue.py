@@ -9,7 +9,8 @@ The objects are built in :mod:`gkeml.manifests.kueue`.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pydantic import Field
 
@@ -20,21 +21,29 @@ from gkeml.config.base import Problem, Strict, resolved
 class Kueue(Strict):
     """Kueue, installed from its official chart, with a ClusterQueue and LocalQueue per team."""
 
-    enabled: bool = resolved("Install Kueue and queue every team's jobs through it.",
-                             "true when a team has GPU quota")
+    enabled: bool = resolved("Install Kueue and queue every team's jobs through it.", "true when a team has GPU quota")
     borrowing_limit_percent: int = Field(
-        100, ge=0, le=1000,
+        100,
+        ge=0,
+        le=1000,
         description="How much idle quota of other teams a team may borrow, in percent of its own quota (the "
-                    "ClusterQueue's borrowingLimit). The team namespace's ResourceQuota grows by the same amount, "
-                    "so pods of a job admitted on borrowed quota are not refused; 0 turns borrowing off.")
+        "ClusterQueue's borrowingLimit). The team namespace's ResourceQuota grows by the same amount, "
+        "so pods of a job admitted on borrowed quota are not refused; 0 turns borrowing off.",
+    )
     spot_gpu_percent: int = Field(
-        0, ge=0, le=100,
+        0,
+        ge=0,
+        le=100,
         description="Share of each team's GPU quota that only Spot jobs may use (ResourceFlavor gpu-spot); Spot "
-                    "jobs may also use the rest (gpu-on-demand), jobs on on-demand capacity only the rest.")
+        "jobs may also use the rest (gpu-on-demand), jobs on on-demand capacity only the rest.",
+    )
     pods_ready_timeout_minutes: int = Field(
-        15, ge=1, le=1440,
+        15,
+        ge=1,
+        le=1440,
         description="All-or-nothing admission: an admitted job whose pods are not all ready within this time "
-                    "gives its quota back and is queued again (Kueue waitForPodsReady).")
+        "gives its quota back and is queued again (Kueue waitForPodsReady).",
+    )
 
 
 def resolve_defaults(data: dict) -> None:
@@ -43,7 +52,8 @@ def resolve_defaults(data: dict) -> None:
     section = data.get("kueue", {})
     if not isinstance(section, dict) or "enabled" in section:
         return
-    teams = data.get("teams") if isinstance(data.get("teams"), list) else []
+    teams = data.get("teams")
+    teams = teams if isinstance(teams, list) else []
     quotas = [t.get("quota") for t in teams if isinstance(t, dict)]
     gpus = [q.get("gpus") for q in quotas if isinstance(q, dict)]
     data["kueue"] = {**section, "enabled": any(isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in gpus)}

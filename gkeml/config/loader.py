@@ -17,9 +17,10 @@ import codecs
 import difflib
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import yaml as pyyaml
 from pydantic import BaseModel, ValidationError
@@ -54,7 +55,7 @@ MANIFEST_LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_depth=128, max_values=2
 class ConfigError(Exception):
     """One or more problems in a config file; ``str()`` gives one line per problem."""
 
-    def __init__(self, problems: list["ConfigProblem"]):
+    def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -74,14 +75,26 @@ class ConfigProblem:
 
 
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
 
 def _too_big(size: int, file: str, limits: Limits) -> ConfigError:
-    return ConfigError([ConfigProblem(file, 0, "", f"{size:,} bytes is larger than the {limits.max_bytes:,} bytes "
-                                                   "such a file may have; is this the right file?")])
+    return ConfigError(
+        [
+            ConfigProblem(
+                file,
+                0,
+                "",
+                f"{size:,} bytes is larger than the {limits.max_bytes:,} bytes "
+                "such a file may have; is this the right file?",
+            )
+        ]
+    )
 
 
 def decode(data: bytes, file: str, limits: Limits = LIMITS) -> str:
@@ -91,14 +104,30 @@ def decode(data: bytes, file: str, limits: Limits = LIMITS) -> str:
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
     if encoding == "utf-8" and b"\x00" in data:  # valid UTF-8, but no YAML file has NUL characters
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise ConfigError([ConfigProblem(file, line, "", "not UTF-8 text (NUL bytes: UTF-16 or UTF-32 without a "
-                                                         "byte-order mark?); save the file as UTF-8")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file,
+                    line,
+                    "",
+                    "not UTF-8 text (NUL bytes: UTF-16 or UTF-32 without a byte-order mark?); save the file as UTF-8",
+                )
+            ]
+        )
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError([ConfigProblem(file, line, "", f"not valid {encoding.upper()} text (byte 0x{data[exc.start]:02x}); "
-                                                         "save the file as UTF-8")]) from None
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file,
+                    line,
+                    "",
+                    f"not valid {encoding.upper()} text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def read_config_text(path: str | Path, limits: Limits = LIMITS) -> str:
@@ -133,8 +162,11 @@ def _check_bounds(events: Iterable[Any], limits: Limits) -> None:
         nonlocal total
         total += values
         if total > limits.max_values:
-            raise _Beyond(line, f"the document expands to more than {limits.max_values:,} values (YAML aliases "
-                                "repeating anchors?); write the values out or shorten the file")
+            raise _Beyond(
+                line,
+                f"the document expands to more than {limits.max_values:,} values (YAML aliases "
+                "repeating anchors?); write the values out or shorten the file",
+            )
         if len(open_) + height > limits.max_depth:
             raise _Beyond(line, f"nested deeper than {limits.max_depth} levels")
         if open_:
@@ -242,6 +274,8 @@ def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) 
         try:
             while loader.check_node():
                 node = loader.get_node()
+                if node is None:
+                    break
                 documents.append((node.start_mark.line + 1, loader.construct_document(node)))
         finally:
             loader.dispose()
@@ -249,8 +283,9 @@ def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) 
         raise ConfigError([ConfigProblem(file, exc.line, "", exc.message)]) from None
     except pyyaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ConfigError([ConfigProblem(file, mark.line + 1 if mark else 1, "",
-                                         f"invalid YAML: {exc.problem or exc.context}")]) from None
+        raise ConfigError(
+            [ConfigProblem(file, mark.line + 1 if mark else 1, "", f"invalid YAML: {exc.problem or exc.context}")]
+        ) from None
     except pyyaml.YAMLError as exc:  # e.g. a control character the reader refuses
         line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None
@@ -332,7 +367,7 @@ def _message(err: Any, model: type[BaseModel]) -> str:
         return f"{err['input']!r} is not allowed; use {PATTERN_HELP.get(pattern, 'a value matching ' + pattern)}"
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if kind == "literal_error":
         expected = [e.strip(" '") for e in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
         return f"{msg} (got {err['input']!r}){did_you_mean(err['input'], expected)}"

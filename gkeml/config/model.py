@@ -14,24 +14,68 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, time
-from typing import Annotated, Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import (
-    BUCKET_NAME, DNS_LABEL, HOST, NAME, PATTERN_HELP, PROJECT_ID, PROJECT_NUMBER, QUANTITY, ROLE, Cidr, DnsLabel,
-    Int32, Labels, Problem, Quantity, ShortName, Strict, at, resolved,
+    BUCKET_NAME,
+    DNS_LABEL,
+    HOST,
+    NAME,
+    PATTERN_HELP,
+    PROJECT_ID,
+    PROJECT_NUMBER,
+    QUANTITY,
+    ROLE,
+    Cidr,
+    DnsLabel,
+    Int32,
+    Labels,
+    Problem,
+    Quantity,
+    ShortName,
+    Strict,
+    at,
+    resolved,
 )
-from gkeml.config.kueue import Kueue, resolve_defaults as resolve_kueue_defaults
+from gkeml.config.kueue import Kueue
+from gkeml.config.kueue import resolve_defaults as resolve_kueue_defaults
 from gkeml.config.loader import did_you_mean
 from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
 
 __all__ = [
-    "BUCKET_NAME", "DNS_LABEL", "HOST", "NAME", "PATTERN_HELP", "PROJECT_ID", "QUANTITY", "ROLE", "TIER_DEFAULTS",
-    "Autoscaling", "Bucket", "Cluster", "ComputeClassPolicy", "DnsLabel", "Endpoint", "Environment", "Identity",
-    "Inference", "Kueue", "Launch", "Network", "Problem", "Project", "Quantity", "ShortName", "Strict", "Team", "Tier",
-    "TrainingBudget", "at",
+    "BUCKET_NAME",
+    "DNS_LABEL",
+    "HOST",
+    "NAME",
+    "PATTERN_HELP",
+    "PROJECT_ID",
+    "QUANTITY",
+    "ROLE",
+    "TIER_DEFAULTS",
+    "Autoscaling",
+    "Bucket",
+    "Cluster",
+    "ComputeClassPolicy",
+    "DnsLabel",
+    "Endpoint",
+    "Environment",
+    "Identity",
+    "Inference",
+    "Kueue",
+    "Launch",
+    "Network",
+    "Problem",
+    "Project",
+    "Quantity",
+    "ShortName",
+    "Strict",
+    "Team",
+    "Tier",
+    "TrainingBudget",
+    "at",
 ]
 
 Tier = Literal["dev", "staging", "prod"]
@@ -42,19 +86,33 @@ ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 # What a tier means when the file does not say otherwise. Prod's values are also enforced
 # (gkeml.config.checks): a prod file cannot ask for less.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"release_channel": "REGULAR", "deletion_protection": False, "force_destroy": True,
-            "binary_authorization": "dryrun"},
-    "staging": {"release_channel": "REGULAR", "deletion_protection": True, "force_destroy": False,
-                "binary_authorization": "enforce"},
-    "prod": {"release_channel": "STABLE", "deletion_protection": True, "force_destroy": False,
-             "binary_authorization": "enforce"},
+    "dev": {
+        "release_channel": "REGULAR",
+        "deletion_protection": False,
+        "force_destroy": True,
+        "binary_authorization": "dryrun",
+    },
+    "staging": {
+        "release_channel": "REGULAR",
+        "deletion_protection": True,
+        "force_destroy": False,
+        "binary_authorization": "enforce",
+    },
+    "prod": {
+        "release_channel": "STABLE",
+        "deletion_protection": True,
+        "force_destroy": False,
+        "binary_authorization": "enforce",
+    },
 }
 
 
 def _known_region(region: str) -> str:
     if region not in platform.COMPUTE_ZONES:
-        raise ValueError(f"unknown region {region!r}{did_you_mean(region, platform.COMPUTE_ZONES)}; regions (as of "
-                         f"{platform.ZONES_CHECKED_ON}): {', '.join(platform.COMPUTE_ZONES)}")
+        raise ValueError(
+            f"unknown region {region!r}{did_you_mean(region, platform.COMPUTE_ZONES)}; regions (as of "
+            f"{platform.ZONES_CHECKED_ON}): {', '.join(platform.COMPUTE_ZONES)}"
+        )
     return region
 
 
@@ -62,12 +120,17 @@ class Project(Strict):
     """The Google Cloud project the environment lives in."""
 
     id: str = Field(pattern=PROJECT_ID, description="Project ID, e.g. acme-ml-dev.")
-    number: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)] = (
-        Field(pattern=PROJECT_NUMBER, description="Project NUMBER (digits); Workload Identity principals need it. "
-                                                  "`gkeml doctor` checks it against the project ID."))
+    number: Annotated[
+        str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+    ] = Field(
+        pattern=PROJECT_NUMBER,
+        description="Project NUMBER (digits); Workload Identity principals need it. "
+        "`gkeml doctor` checks it against the project ID.",
+    )
     region: Annotated[str, AfterValidator(_known_region)] = Field(
-        pattern=r"^[a-z]+-[a-z]+[0-9]+$", description="Region of the cluster and subnet "
-                                                     "(a Compute Engine region: gkeml.platform.COMPUTE_ZONES).")
+        pattern=r"^[a-z]+-[a-z]+[0-9]+$",
+        description="Region of the cluster and subnet (a Compute Engine region: gkeml.platform.COMPUTE_ZONES).",
+    )
     labels: Labels = Field(default_factory=dict, description="Labels put on every labelable resource, verbatim.")
 
 
@@ -75,8 +138,9 @@ class State(Strict):
     """Where Terraform keeps state (GCS backend)."""
 
     bucket: str = Field(pattern=BUCKET_NAME, description="Existing GCS bucket for Terraform state.")
-    prefix: str = Field("gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$",
-                        description="Object prefix; stacks add their name.")
+    prefix: str = Field(
+        "gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$", description="Object prefix; stacks add their name."
+    )
 
 
 def _network_problem(net: ipaddress.IPv4Network) -> str | None:
@@ -85,8 +149,10 @@ def _network_problem(net: ipaddress.IPv4Network) -> str | None:
             return f"{net} overlaps {reserved} ({why}), which a VPC subnet cannot use"
     if any(net.subnet_of(ipaddress.IPv4Network(r)) for r in platform.VALID_SUBNET_RANGES):
         return None
-    return (f"{net} is a public range; use RFC 1918 space such as 10.0.0.0/8, or a non-RFC-1918 range GKE "
-            f"accepts ({', '.join(r for r in platform.VALID_SUBNET_RANGES if not r.startswith(('10.', '172.', '192.168')))})")
+    return (
+        f"{net} is a public range; use RFC 1918 space such as 10.0.0.0/8, or a non-RFC-1918 range GKE "
+        f"accepts ({', '.join(r for r in platform.VALID_SUBNET_RANGES if not r.startswith(('10.', '172.', '192.168')))})"
+    )
 
 
 class Network(Strict):
@@ -98,7 +164,7 @@ class Network(Strict):
     flow_logs: bool = Field(True, description="VPC flow logs on the subnet.")
 
     @model_validator(mode="after")
-    def _ranges(self) -> "Network":
+    def _ranges(self) -> Network:
         ranges = {"subnet_cidr": self.subnet_cidr, "pods_cidr": self.pods_cidr, "services_cidr": self.services_cidr}
         for field, net in ranges.items():
             problem = _network_problem(net)
@@ -106,7 +172,7 @@ class Network(Strict):
                 raise at(field, problem)
         names = list(ranges)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 if ranges[a].overlaps(ranges[b]):
                     raise at(b, f"{ranges[b]} overlaps {a} {ranges[a]}; give each range its own space")
         if self.pods_cidr.prefixlen > 21:
@@ -151,7 +217,7 @@ class MaintenanceExclusion(Strict):
     scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = "NO_MINOR_UPGRADES"
 
     @model_validator(mode="after")
-    def _order(self) -> "MaintenanceExclusion":
+    def _order(self) -> MaintenanceExclusion:
         if self.end <= self.start:
             raise at("end", f"{self.end.isoformat()} is not after start {self.start.isoformat()}")
         return self
@@ -160,16 +226,19 @@ class MaintenanceExclusion(Strict):
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 
+WEEKEND: tuple[Weekday, ...] = ("SA", "SU")
+
+
 class Maintenance(Strict):
     """Recurring window (UTC) in which GKE may upgrade, plus exclusions."""
 
-    days: list[Weekday] = Field(default_factory=lambda: ["SA", "SU"], min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKEND), min_length=1)
     start: Annotated[time, BeforeValidator(_time)] = time(3, 0)
     hours: int = Field(6, ge=4, le=24, description="Length of each window; GKE needs >= 4 h.")
     exclusions: list[MaintenanceExclusion] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _availability(self) -> "Maintenance":
+    def _availability(self) -> Maintenance:
         # GKE requires at least 48 h of maintenance availability in any 32-day window.
         if len(set(self.days)) * self.hours * 32 / 7 < 48:
             raise ValueError(
@@ -185,13 +254,18 @@ class BinaryAuthorization(Strict):
 
     mode: Literal["enforce", "dryrun", "disabled"] = resolved(
         "enforce: deny images outside the allowlist; dryrun: admit them and write an audit log; disabled: no policy "
-        "(the project's own, if any, is not enforced).", "dryrun in dev, enforce in staging and prod")
-    allowed_images: list[Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9.:]*(/[-_.a-zA-Z0-9]+)*(/\*\*|\*)?$")]] = Field(
-        default_factory=list,
-        description="More allowed image patterns (a wildcard only at the end: * within a path segment, ** across), "
-                    "e.g. us-docker.pkg.dev/acme-shared/training/**. The environment's own Artifact Registry "
-                    "(REGION-docker.pkg.dev/PROJECT/** and the multi-region host) and the images gkeml deploys "
-                    "are always allowed.")
+        "(the project's own, if any, is not enforced).",
+        "dryrun in dev, enforce in staging and prod",
+    )
+    allowed_images: list[Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9.:]*(/[-_.a-zA-Z0-9]+)*(/\*\*|\*)?$")]] = (
+        Field(
+            default_factory=list,
+            description="More allowed image patterns (a wildcard only at the end: * within a path segment, ** across), "
+            "e.g. us-docker.pkg.dev/acme-shared/training/**. The environment's own Artifact Registry "
+            "(REGION-docker.pkg.dev/PROJECT/** and the multi-region host) and the images gkeml deploys "
+            "are always allowed.",
+        )
+    )
 
 
 class Cluster(Strict):
@@ -200,19 +274,26 @@ class Cluster(Strict):
     release_channel: ReleaseChannel = resolved("GKE release channel.", "REGULAR (dev, staging), STABLE (prod)")
     deletion_protection: bool = resolved("Refuse to delete the cluster.", "off in dev, on in staging and prod")
     public_endpoint: bool = Field(
-        False, description="Also expose the control plane's public IP endpoint (never in prod). DNS endpoint is always on."
+        False,
+        description="Also expose the control plane's public IP endpoint (never in prod). DNS endpoint is always on.",
     )
     authorized_networks: list[AuthorizedNetwork] = Field(default_factory=list)
     maintenance: Maintenance = Field(default_factory=Maintenance)
     binary_authorization: BinaryAuthorization = resolved(
-        "Binary Authorization: the project policy gkeml writes and the cluster enforces.", "see its section")
+        "Binary Authorization: the project policy gkeml writes and the cluster enforces.", "see its section"
+    )
     security_posture: Literal["BASIC", "ENTERPRISE"] = Field(
-        "BASIC", description="GKE security posture (configuration audit). Workload vulnerability scanning in GKE "
-                             "is no longer offered (VULNERABILITY_BASIC/ENTERPRISE are deprecated): images are "
-                             "scanned by Artifact Analysis in the registry.")
+        "BASIC",
+        description="GKE security posture (configuration audit). Workload vulnerability scanning in GKE "
+        "is no longer offered (VULNERABILITY_BASIC/ENTERPRISE are deprecated): images are "
+        "scanned by Artifact Analysis in the registry.",
+    )
     cost_allocation: bool = True
-    zones: list[str] = resolved("node_locations: zones of the project's region (gkeml.platform.COMPUTE_ZONES).",
-                                "fixed per region (gkeml.platform.REGION_ZONES)", min_length=1)
+    zones: list[str] = resolved(
+        "node_locations: zones of the project's region (gkeml.platform.COMPUTE_ZONES).",
+        "fixed per region (gkeml.platform.REGION_ZONES)",
+        min_length=1,
+    )
     labels: Labels = Field(default_factory=dict)
 
 
@@ -243,16 +324,27 @@ class Bucket(Strict):
     purpose: Purpose
     location: str = resolved(
         "Bucket location: the cluster's region, or a dual-region or multi-region that contains it (NAM4, US, ...), "
-        "or a configurable dual-region's code (US, EU, ...) with data_locations.", "the project region", min_length=2)
+        "or a configurable dual-region's code (US, EU, ...) with data_locations.",
+        "the project region",
+        min_length=2,
+    )
     data_locations: list[str] = Field(
-        default_factory=list, description="Configurable dual-region: its two regions (location is then its code, "
-                                          "e.g. US with [us-central1, us-east4]).")
+        default_factory=list,
+        description="Configurable dual-region: its two regions (location is then its code, "
+        "e.g. US with [us-central1, us-east4]).",
+    )
     storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] = "STANDARD"
     force_destroy: bool = resolved("Let Terraform delete a non-empty bucket.", "true in dev only; never in prod")
-    retention_days: Optional[int] = Field(
-        None, ge=1, le=36500, description="Retention policy (objects undeletable); replaces versioning, which GCS "
-        "does not allow together with it.")
-    expected_size_gib: float = Field(0, ge=0, allow_inf_nan=False, description="Expected stored data, for cost estimates.")
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=36500,
+        description="Retention policy (objects undeletable); replaces versioning, which GCS "
+        "does not allow together with it.",
+    )
+    expected_size_gib: float = Field(
+        0, ge=0, allow_inf_nan=False, description="Expected stored data, for cost estimates."
+    )
 
 
 class Identity(Strict):
@@ -260,12 +352,13 @@ class Identity(Strict):
 
     name: ShortName
     namespace: DnsLabel = Field(description="A team namespace.")
-    service_account: Optional[DnsLabel] = Field(None, description="Kubernetes service account; default: name.")
+    service_account: DnsLabel | None = Field(None, description="Kubernetes service account; default: name.")
     mode: Literal["principal", "classic"] = Field(
         "principal", description="principal: IAM on principal://; classic: a Google service account to impersonate."
     )
     roles: list[Annotated[str, Field(pattern=ROLE)]] = Field(
-        default_factory=list, description="Project roles, from the allowlist in gkeml/iam (docs/permissions.md).")
+        default_factory=list, description="Project roles, from the allowlist in gkeml/iam (docs/permissions.md)."
+    )
     reads: list[str] = Field(default_factory=list, description="Buckets it may read.")
     writes: list[str] = Field(default_factory=list, description="Buckets it may read and write.")
     secrets: list[str] = Field(default_factory=list, description="Secrets it may access.")
@@ -290,12 +383,18 @@ class Endpoint(Strict):
     name: ShortName
     host: Host = Field(description="Fully qualified host; no wildcards.")
     previous_hosts: list[Host] = Field(
-        default_factory=list, description="Hosts still served (certificate and Ingress rule) while `host` takes over.")
+        default_factory=list, description="Hosts still served (certificate and Ingress rule) while `host` takes over."
+    )
     retired_hosts: list[Host] = Field(
-        default_factory=list, description="Hosts no longer served whose certificates are kept until a later deploy "
-                                          "(the load balancer may still hold them).")
-    retired: bool = Field(False, description="Serve nothing (no Ingress) but keep the IP and certificates: the step "
-                                             "before removing the endpoint.")
+        default_factory=list,
+        description="Hosts no longer served whose certificates are kept until a later deploy "
+        "(the load balancer may still hold them).",
+    )
+    retired: bool = Field(
+        False,
+        description="Serve nothing (no Ingress) but keep the IP and certificates: the step "
+        "before removing the endpoint.",
+    )
 
     @property
     def certificate_hosts(self) -> list[str]:
@@ -326,19 +425,21 @@ class Autoscaling(Strict):
 
     min_replicas: Int32 = Field(1, ge=1)
     max_replicas: Int32 = Field(3, ge=1)
-    cpu_utilization: Optional[int] = Field(70, ge=1, le=100)
-    memory_utilization: Optional[int] = Field(None, ge=1, le=100)
-    external_metric: Optional[str] = Field(
-        None, min_length=1,
+    cpu_utilization: int | None = Field(70, ge=1, le=100)
+    memory_utilization: int | None = Field(None, ge=1, le=100)
+    external_metric: str | None = Field(
+        None,
+        min_length=1,
         description="A Cloud Monitoring metric, '/' written as '|', e.g. "
-                    "pubsub.googleapis.com|subscription|num_undelivered_messages. The environment then gets the Custom "
-                    "Metrics Stackdriver Adapter, which serves it to the autoscaler and reads Cloud Monitoring as "
-                    "custom-metrics/custom-metrics-stackdriver-adapter (roles/monitoring.viewer).")
-    external_target: Optional[Int32] = Field(None, ge=1, description="Average value per replica for the metric.")
+        "pubsub.googleapis.com|subscription|num_undelivered_messages. The environment then gets the Custom "
+        "Metrics Stackdriver Adapter, which serves it to the autoscaler and reads Cloud Monitoring as "
+        "custom-metrics/custom-metrics-stackdriver-adapter (roles/monitoring.viewer).",
+    )
+    external_target: Int32 | None = Field(None, ge=1, description="Average value per replica for the metric.")
     external_selector: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "Autoscaling":
+    def _bounds(self) -> Autoscaling:
         if self.max_replicas < self.min_replicas:
             raise at("max_replicas", f"{self.max_replicas} is below min_replicas {self.min_replicas}")
         if (self.external_metric is None) != (self.external_target is None):
@@ -359,9 +460,11 @@ class Autoscaling(Strict):
 # lowercase letters and digits joined by '.', '_', '__' or '-'. fullmatch: no trailing newline.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
-IMAGE_REFERENCE = re.compile(rf"(?P<name>(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
-                             r"(?::(?P<tag>[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?",
-                             re.ASCII)
+IMAGE_REFERENCE = re.compile(
+    rf"(?P<name>(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?",
+    re.ASCII,
+)
 IMAGE_EXAMPLE = "us-docker.pkg.dev/PROJECT/REPO/IMAGE:1.0"
 
 
@@ -371,12 +474,16 @@ def image_problem(image: str) -> str | None:
     shown = repr(image if len(image) <= 80 else image[:77] + "...")
     found = IMAGE_REFERENCE.fullmatch(image)
     if found is None or len(found["name"]) > 255:
-        return (f"{shown} is not an image reference: [registry/]lowercase/path then :tag or @sha256:digest, "
-                f"e.g. {IMAGE_EXAMPLE}")
+        return (
+            f"{shown} is not an image reference: [registry/]lowercase/path then :tag or @sha256:digest, "
+            f"e.g. {IMAGE_EXAMPLE}"
+        )
     if found["digest"] is None and found["tag"] in (None, "latest"):
         what = "no tag" if found["tag"] is None else "the tag latest"
-        return (f"{shown} has {what}: every pull may run different code; pin a version tag or an @sha256 digest, "
-                f"e.g. {IMAGE_EXAMPLE}")
+        return (
+            f"{shown} has {what}: every pull may run different code; pin a version tag or an @sha256 digest, "
+            f"e.g. {IMAGE_EXAMPLE}"
+        )
     return None
 
 
@@ -396,32 +503,41 @@ class Inference(Strict):
     name: DnsLabel
     team: DnsLabel
     image: Image = Field(description=f"Container image with a version tag or @sha256 digest, e.g. {IMAGE_EXAMPLE}.")
-    identity: Optional[str] = Field(None, description="Identity name (its KSA runs the pods).")
+    identity: str | None = Field(None, description="Identity name (its KSA runs the pods).")
     port: int = Field(8080, ge=1, le=65535)
     cpu: Quantity = "1"
     memory: Quantity = "4Gi"
-    gpu: Optional[str] = Field(None, description=f"GPU label value: {', '.join(platform.GPUS)}; with a "
-                                                 f"compute_class that has a GPU, the class's (leave it out).")
+    gpu: str | None = Field(
+        None,
+        description=f"GPU label value: {', '.join(platform.GPUS)}; with a "
+        f"compute_class that has a GPU, the class's (leave it out).",
+    )
     gpu_count: Int32 = Field(1, ge=1)
     spot: bool = Field(False, description="Spot nodes only (with a compute_class the class decides: leave it out).")
-    compute_class: Optional[str] = Field(None, description="A ComputeClass of compute_classes (its capacity "
-                                                           "ladder places the pods) or a built-in class.")
+    compute_class: str | None = Field(
+        None, description="A ComputeClass of compute_classes (its capacity ladder places the pods) or a built-in class."
+    )
     probe: Probe = Field(default_factory=Probe)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
-    endpoint: Optional[str] = Field(None, description="Endpoint name to expose this service on.")
+    endpoint: str | None = Field(None, description="Endpoint name to expose this service on.")
     rollout: Literal["surge", "replace"] = resolved(
         "How a new version replaces the pods: surge starts one new pod before stopping an old one (no "
         "capacity dip; the quota must hold one pod more than max_replicas), replace stops one old pod first "
         "(no extra pod: GPUs are scarce and quota-bound; with one replica the service pauses).",
-        "replace with a GPU, surge without")
+        "replace with a GPU, surge without",
+    )
     hours_per_day: float = Field(24, gt=0, le=24, description="For cost estimates.")
 
     @model_validator(mode="after")
-    def _gpu(self) -> "Inference":
+    def _gpu(self) -> Inference:
         problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
         if problem:
             raise at(*problem)
         return self
+
+
+Capacity = Literal["spot", "on-demand", "flex-start"]
+SPOT_THEN_ON_DEMAND: tuple[Capacity, ...] = ("spot", "on-demand")
 
 
 class ComputeClassPolicy(Strict):
@@ -430,39 +546,51 @@ class ComputeClassPolicy(Strict):
     (``compute_class`` of an inference service or a job); the class then decides Spot or not."""
 
     name: DnsLabel
-    gpu: Optional[str] = None
+    gpu: str | None = None
     gpu_count: Int32 = Field(1, ge=1)
-    machine_family: Optional[str] = None
-    capacity: list[Literal["spot", "on-demand", "flex-start"]] = Field(
-        default_factory=lambda: ["spot", "on-demand"], min_length=1,
+    machine_family: str | None = None
+    capacity: list[Capacity] = Field(
+        default_factory=lambda: list(SPOT_THEN_ON_DEMAND),
+        min_length=1,
         description="Capacity to try, in order: spot, on-demand, flex-start (GPU families that offer it; "
-                    "never the same priority as Spot). A class that includes spot puts pods on Spot nodes.")
+        "never the same priority as Spot). A class that includes spot puts pods on Spot nodes.",
+    )
     migrate_to_preferred: bool = Field(
-        False, description="Move running pods back to an earlier capacity when it frees up (activeMigration."
-                           "optimizeRulePriority: evictions that honour PodDisruptionBudgets). Saves money for "
-                           "services; jobs may not use such a class (a training run would restart).")
+        False,
+        description="Move running pods back to an earlier capacity when it frees up (activeMigration."
+        "optimizeRulePriority: evictions that honour PodDisruptionBudgets). Saves money for "
+        "services; jobs may not use such a class (a training run would restart).",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _replaced_keys(cls, data: Any) -> Any:
         if isinstance(data, dict) and ({"spot_first", "fallback_on_demand"} & set(data)):
             old = sorted({"spot_first", "fallback_on_demand"} & set(data))
-            raise at(old[0], "replaced by capacity: the order of capacity to try, e.g. capacity: [spot, on-demand] "
-                             "(spot_first: false is capacity: [on-demand])")
+            raise at(
+                old[0],
+                "replaced by capacity: the order of capacity to try, e.g. capacity: [spot, on-demand] "
+                "(spot_first: false is capacity: [on-demand])",
+            )
         return data
 
     @model_validator(mode="after")
-    def _shape(self) -> "ComputeClassPolicy":
+    def _shape(self) -> ComputeClassPolicy:
         if self.gpu is None and self.machine_family is None:
             raise ValueError("set gpu or machine_family")
         problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
         if problem:
             raise at(*problem)
         if len(set(self.capacity)) != len(self.capacity):
-            raise at("capacity", f"{self.capacity} names a capacity twice; allowed once each: spot, on-demand, flex-start")
+            raise at(
+                "capacity", f"{self.capacity} names a capacity twice; allowed once each: spot, on-demand, flex-start"
+            )
         if "flex-start" in self.capacity and self.gpu not in platform.flex_start_gpus():
-            raise at("capacity", f"flex-start is not available for {self.gpu or 'a class without a GPU'}; "
-                                 f"allowed with gpu: {', '.join(platform.flex_start_gpus())}")
+            raise at(
+                "capacity",
+                f"flex-start is not available for {self.gpu or 'a class without a GPU'}; "
+                f"allowed with gpu: {', '.join(platform.flex_start_gpus())}",
+            )
         return self
 
     @property
@@ -482,14 +610,19 @@ class Launch(Strict):
 
     release: DnsLabel = Field("wandb", description="Helm release name; the chart names its KSA after it.")
     identity: str = Field(description="Identity of the agent; its service_account must be the chart's KSA.")
-    secret: str = Field("wandb-api-key", description="Secret Manager secret holding the API key; GKE syncs its "
-                                                      "latest version into each Launch team's namespace.")
+    secret: str = Field(
+        "wandb-api-key",
+        description="Secret Manager secret holding the API key; GKE syncs its "
+        "latest version into each Launch team's namespace.",
+    )
     entity: str = Field(min_length=1)
     queues: list[LaunchQueue] = Field(min_length=1)
-    teams: Optional[list[DnsLabel]] = Field(
-        None, min_length=1,
+    teams: list[DnsLabel] | None = Field(
+        None,
+        min_length=1,
         description="Team namespaces the agent launches jobs into; only these get the agent's RBAC and the API key. "
-                    "Default: the agent identity's namespace only.")
+        "Default: the agent identity's namespace only.",
+    )
     max_jobs: Int32 = Field(4, ge=1)
     base_url: str = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
     chart_version: str = Field(platform.WANDB_LAUNCH_AGENT_CHART_VERSION, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -501,7 +634,7 @@ class TrainingBudget(Strict):
 
     name: ShortName
     team: DnsLabel
-    gpu: Optional[str] = None
+    gpu: str | None = None
     gpu_count: Int32 = Field(1, ge=1)
     nodes: Int32 = Field(1, ge=1)
     cpu: Quantity = "4"
@@ -526,18 +659,25 @@ class Environment(Strict):
     RESOLVED_FROM: ClassVar[dict[tuple, tuple]] = {("prefix",): ("project", "id")}
 
     name: DnsLabel = Field(description="Stack name; must equal the file name without .yaml.")
-    tier: Tier = resolved("dev, staging or prod: picks the defaults and the guards.",
-                          "the name, when it is dev, staging or prod (required otherwise)")
+    tier: Tier = resolved(
+        "dev, staging or prod: picks the defaults and the guards.",
+        "the name, when it is dev, staging or prod (required otherwise)",
+    )
     prefix: str = resolved("Name prefix of every resource.", "the project ID", pattern=r"^[a-z][-a-z0-9]{1,19}$")
-    intended_deletions: list[Annotated[str, Field(pattern=r"^(prefix|(bucket|team|identity|secret|endpoint)/[-a-z0-9]+)$")]] = Field(
+    intended_deletions: list[
+        Annotated[str, Field(pattern=r"^(prefix|(bucket|team|identity|secret|endpoint)/[-a-z0-9]+)$")]
+    ] = Field(
         default_factory=list,
         description="What this change deletes on purpose, so `gkeml check --against REF` lets it through: "
-                    "bucket/NAME, team/NAME, identity/NAME, secret/NAME, endpoint/NAME or prefix (renaming the "
-                    "prefix or project re-creates everything). Remove the entries once deployed.")
+        "bucket/NAME, team/NAME, identity/NAME, secret/NAME, endpoint/NAME or prefix (renaming the "
+        "prefix or project re-creates everything). Remove the entries once deployed.",
+    )
     retired: bool = Field(
-        False, description="The environment is being torn down: drops the protections that keep Terraform from "
-                            "deleting its data (bucket and secret deletion protection, the cluster's) so that "
-                            "`make destroy` can run outside dev. Review it like a deletion.")
+        False,
+        description="The environment is being torn down: drops the protections that keep Terraform from "
+        "deleting its data (bucket and secret deletion protection, the cluster's) so that "
+        "`make destroy` can run outside dev. Review it like a deletion.",
+    )
     project: Project
     state: State
     network: Network
@@ -549,16 +689,18 @@ class Environment(Strict):
     secrets: list[Secret] = Field(default_factory=list)
     inference: list[Inference] = Field(default_factory=list)
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
-    launch: Optional[Launch] = None
+    launch: Launch | None = None
     kueue: Kueue = resolved("Job queueing with Kueue: a ClusterQueue and LocalQueue per team.", "see its section")
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
-    tier_override: Optional[TierOverride] = Field(
-        None, description="Run at a tier lower than the name, project or state implies (which drops its guards): "
-                          "refused without this; `gkeml check` reports it every time.")
+    tier_override: TierOverride | None = Field(
+        None,
+        description="Run at a tier lower than the name, project or state implies (which drops its guards): "
+        "refused without this; `gkeml check` reports it every time.",
+    )
     # platform services (gkeml/config/services.py)
-    registry: Optional[Registry] = Field(None, description="Artifact Registry Docker repositories.")
-    dns: Optional[Dns] = Field(None, description="Cloud DNS A records for the endpoint hosts.")
-    budget: Optional[Budget] = Field(None, description="Cloud Billing budget of the project.")
+    registry: Registry | None = Field(None, description="Artifact Registry Docker repositories.")
+    dns: Dns | None = Field(None, description="Cloud DNS A records for the endpoint hosts.")
+    budget: Budget | None = Field(None, description="Cloud Billing budget of the project.")
     monitoring: Monitoring = Field(default_factory=Monitoring)
     upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
 
@@ -614,10 +756,11 @@ class Environment(Strict):
             for svc in services:
                 if isinstance(svc, dict):
                     svc = dict(svc)
-                    cls = classes.get(svc.get("compute_class")) if isinstance(svc.get("compute_class"), str) else None
-                    if cls is not None and cls.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
-                        svc["gpu"] = cls["gpu"]
-                        svc.setdefault("gpu_count", cls.get("gpu_count", 1))
+                    name = svc.get("compute_class")
+                    policy = classes.get(name) if isinstance(name, str) else None
+                    if policy is not None and policy.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
+                        svc["gpu"] = policy["gpu"]
+                        svc.setdefault("gpu_count", policy.get("gpu_count", 1))
                     svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
                 resolved_services.append(svc)
             data["inference"] = resolved_services
@@ -637,7 +780,9 @@ class Environment(Strict):
         """Whether an autoscaler of the inference services scales on a metric only the Custom Metrics
         Stackdriver Adapter serves (External, Object or Pods): the in-cluster layer then installs it,
         the cloud layer grants its identity and the image allowlist admits it."""
-        return any(t in platform.METRICS_ADAPTER_HPA_TYPES for svc in self.inference for t in svc.autoscaling.metric_types)
+        return any(
+            t in platform.METRICS_ADAPTER_HPA_TYPES for svc in self.inference for t in svc.autoscaling.metric_types
+        )
 
     def custom_compute_class(self, name: str | None) -> ComputeClassPolicy | None:
         """The environment's ComputeClass of this name (None for a built-in class, or no class)."""

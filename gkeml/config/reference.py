@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 
 from pydantic import BaseModel
@@ -18,11 +19,11 @@ def _type_name(annotation) -> str:
         return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
     if origin is typing.Annotated:
         return _type_name(args[0])
-    if origin in (list, typing.List):
+    if origin is list:
         return f"list of {_type_name(args[0])}"
-    if origin in (dict, typing.Dict):
+    if origin is dict:
         return "map"
-    if origin is typing.Union:
+    if origin in (typing.Union, types.UnionType):  # Optional[X] and X | None
         return " \\| ".join(_type_name(a) for a in args)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
@@ -44,13 +45,23 @@ def _models(model: type[BaseModel], seen: list) -> list[type[BaseModel]]:
 
 
 def reference() -> str:
-    lines = ["# Environment file reference", "",
-             "Generated from `gkeml/config/model.py` by `python -m gkeml.config.reference`. "
-             "Unknown keys are errors. `-` in *default* means required.", ""]
+    lines = [
+        "# Environment file reference",
+        "",
+        "Generated from `gkeml/config/model.py` by `python -m gkeml.config.reference`. "
+        "Unknown keys are errors. `-` in *default* means required.",
+        "",
+    ]
     for model in _models(Environment, []):
         summary = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())  # the docstring's first paragraph
-        lines += [f"## {model.__name__}", "", summary, "",
-                  "| key | type | default | description |", "|---|---|---|---|"]
+        lines += [
+            f"## {model.__name__}",
+            "",
+            summary,
+            "",
+            "| key | type | default | description |",
+            "|---|---|---|---|",
+        ]
         for name, field in model.model_fields.items():
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             if "x-resolved-default" in extra:
@@ -58,7 +69,7 @@ def reference() -> str:
             elif field.default is not PydanticUndefined:
                 default = f"`{field.default}`" if field.default is not None else "unset"
             elif field.default_factory is not None:
-                value = field.default_factory()
+                value = field.get_default(call_default_factory=True, validated_data={})
                 if isinstance(value, BaseModel):
                     default = "see its section"
                 else:

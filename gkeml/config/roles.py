@@ -17,7 +17,6 @@ cloud.google.com/kubernetes-engine/docs/how-to/workload-identity, CIS GKE Benchm
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from gkeml import platform
@@ -54,16 +53,25 @@ ESCALATION: dict[str, str] = {
     "roles/iam.serviceAccountTokenCreator": "can mint access tokens for any service account of the project",
     "roles/iam.serviceAccountKeyAdmin": "can create service account keys",
     "roles/iam.workloadIdentityUser": "project-wide, lets any Kubernetes service account impersonate every "
-                                      "service account of the project",
+    "service account of the project",
     "roles/iam.workloadIdentityPoolAdmin": "can let outside identities into the project",
     "roles/secretmanager.secretAccessor": "project-wide, reads every secret of the project; list the secret under "
-                                          "secrets instead",
+    "secrets instead",
     "roles/secretmanager.admin": "reads and changes every secret of the project",
     "roles/container.admin": "administers the cluster and every Kubernetes object in it",
     "roles/cloudbuild.builds.editor": "runs builds as the Cloud Build service account",
 }
-_DATA_SERVICES = ("storage", "bigquery", "spanner", "cloudsql", "datastore", "firestore", "bigtable", "pubsub",
-                  "artifactregistry")
+_DATA_SERVICES = (
+    "storage",
+    "bigquery",
+    "spanner",
+    "cloudsql",
+    "datastore",
+    "firestore",
+    "bigtable",
+    "pubsub",
+    "artifactregistry",
+)
 CUSTOM_ROLE = re.compile(r"^projects/(?P<project>[-a-z0-9]+)/roles/[a-zA-Z0-9_.]+$")
 
 
@@ -72,8 +80,10 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
     custom = CUSTOM_ROLE.match(role)
     if custom:
         if custom["project"] != project_id:
-            return (f"{role} is a custom role of another project ({custom['project']}); only custom roles of "
-                    f"{project_id} may be granted here")
+            return (
+                f"{role} is a custom role of another project ({custom['project']}); only custom roles of "
+                f"{project_id} may be granted here"
+            )
         return None
     if role in WORKLOAD_PROJECT_ROLES:
         return None
@@ -86,7 +96,7 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
     return f"{role} {reason}; allowed project roles: {allowed} (or a custom role of {project_id})"
 
 
-def granted_project_roles(env: "Environment") -> set[str]:
+def granted_project_roles(env: Environment) -> set[str]:
     """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
     service account's, the workload identities', and those of the identities gkeml adds itself."""
 

@@ -12,7 +12,11 @@ def _optional_resolved(node: object) -> None:
     if isinstance(node, dict):
         props = node.get("properties")
         for prop in (props or {}).values() if isinstance(props, dict) else ():
-            if isinstance(prop, dict) and "x-resolved-default" in prop and "Default:" not in prop.get("description", ""):
+            if (
+                isinstance(prop, dict)
+                and "x-resolved-default" in prop
+                and "Default:" not in prop.get("description", "")
+            ):
                 prop["description"] = f"{prop.get('description', '')} Default: {prop['x-resolved-default']}.".strip()
         if isinstance(props, dict) and "required" in node:
             node["required"] = [k for k in node["required"] if "x-resolved-default" not in props.get(k, {})]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
-
+from typing import Any
 
 from gkeml import platform
 from gkeml.constructs.grants import Grantee
 from gkeml.framework import Construct, google
+
 
 @dataclass(frozen=True)
 class RepositoryProps:
@@ -21,7 +21,7 @@ class RepositoryProps:
     description: str = ""
     keep_versions: int = 10
     delete_untagged_after_days: int = 7
-    delete_tagged_after_days: Optional[int] = None
+    delete_tagged_after_days: int | None = None
     immutable_tags: bool = False
     vulnerability_scanning: bool = True
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -47,31 +47,45 @@ class DockerRepository(Construct):
         self.props = props
         policies = [
             ar.ArtifactRegistryRepositoryCleanupPolicies(
-                id="keep-most-recent", action="KEEP",
+                id="keep-most-recent",
+                action="KEEP",
                 most_recent_versions=ar.ArtifactRegistryRepositoryCleanupPoliciesMostRecentVersions(
-                    keep_count=props.keep_versions),
+                    keep_count=props.keep_versions
+                ),
             ),
             ar.ArtifactRegistryRepositoryCleanupPolicies(
-                id="delete-untagged", action="DELETE",
+                id="delete-untagged",
+                action="DELETE",
                 condition=ar.ArtifactRegistryRepositoryCleanupPoliciesCondition(
-                    tag_state="UNTAGGED", older_than=_duration(props.delete_untagged_after_days)),
+                    tag_state="UNTAGGED", older_than=_duration(props.delete_untagged_after_days)
+                ),
             ),
         ]
         if props.delete_tagged_after_days:
-            policies.append(ar.ArtifactRegistryRepositoryCleanupPolicies(
-                id="delete-old-tagged", action="DELETE",
-                condition=ar.ArtifactRegistryRepositoryCleanupPoliciesCondition(
-                    tag_state="TAGGED", older_than=_duration(props.delete_tagged_after_days)),
-            ))
+            policies.append(
+                ar.ArtifactRegistryRepositoryCleanupPolicies(
+                    id="delete-old-tagged",
+                    action="DELETE",
+                    condition=ar.ArtifactRegistryRepositoryCleanupPoliciesCondition(
+                        tag_state="TAGGED", older_than=_duration(props.delete_tagged_after_days)
+                    ),
+                )
+            )
         self.repository = ar.ArtifactRegistryRepository(
-            self, "repository", project=props.project, location=props.location,
-            repository_id=props.repository_id, format="DOCKER", mode="STANDARD_REPOSITORY",
+            self,
+            "repository",
+            project=props.project,
+            location=props.location,
+            repository_id=props.repository_id,
+            format="DOCKER",
+            mode="STANDARD_REPOSITORY",
             description=props.description or None,
             docker_config=ar.ArtifactRegistryRepositoryDockerConfig(immutable_tags=props.immutable_tags),
             cleanup_policy_dry_run=False,
             cleanup_policies=policies,
             vulnerability_scanning_config=ar.ArtifactRegistryRepositoryVulnerabilityScanningConfig(
-                enablement_config="INHERITED" if props.vulnerability_scanning else "DISABLED"),
+                enablement_config="INHERITED" if props.vulnerability_scanning else "DISABLED"
+            ),
             labels=dict(props.labels) or None,
             depends_on=list(depends_on) or None,
         )
@@ -85,8 +99,13 @@ class DockerRepository(Construct):
     def grant(self, grantee: Grantee, role: str, *, id: str | None = None) -> Any:
         """Give ``grantee`` ``role`` on this repository only; returns the binding."""
         return self._iam.ArtifactRegistryRepositoryIamMember(
-            self, id or f"{role.split('.')[-1]}-{grantee.grant_id}", project=self.props.project,
-            location=self.props.location, repository=self.repository.name, role=role, member=grantee.member,
+            self,
+            id or f"{role.split('.')[-1]}-{grantee.grant_id}",
+            project=self.props.project,
+            location=self.props.location,
+            repository=self.repository.name,
+            role=role,
+            member=grantee.member,
             depends_on=list(grantee.grant_dependencies) or None,
         )
 

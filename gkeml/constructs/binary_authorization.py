@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-
 from gkeml import platform
 from gkeml.framework import Construct, google
 
@@ -33,11 +32,14 @@ class ImagePolicy(Construct):
         bp = google("binary_authorization_policy")
         self.props = props
         self.policy = bp.BinaryAuthorizationPolicy(
-            self, "policy", project=props.project,
+            self,
+            "policy",
+            project=props.project,
             description="gkeml: the images this environment deploys; everything else is denied",
             global_policy_evaluation_mode="ENABLE",
             default_admission_rule=bp.BinaryAuthorizationPolicyDefaultAdmissionRule(
-                evaluation_mode="ALWAYS_DENY", enforcement_mode=platform.BINAUTHZ_ENFORCEMENT[props.mode]),
+                evaluation_mode="ALWAYS_DENY", enforcement_mode=platform.BINAUTHZ_ENFORCEMENT[props.mode]
+            ),
             admission_whitelist_patterns=[
                 bp.BinaryAuthorizationPolicyAdmissionWhitelistPatterns(name_pattern=p) for p in props.allowed_images
             ],

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from gkeml.constructs.grants import Grantee
 from gkeml.framework import Construct, TerraformResourceLifecycle, google, retention_period, write_retention_period
 
@@ -31,8 +30,9 @@ PRESETS: dict[str, PurposePreset] = {
     # Rewritten every few minutes by training: no versions, no soft delete, expire after 30 days.
     "checkpoints": PurposePreset(versioning=False, soft_delete_days=0, delete_after_days=30),
     # Models and reports: versioned, soft delete 30 days, move to Nearline after 90 days.
-    "artifacts": PurposePreset(versioning=True, soft_delete_days=30, delete_noncurrent_after_days=90,
-                               nearline_after_days=90),
+    "artifacts": PurposePreset(
+        versioning=True, soft_delete_days=30, delete_noncurrent_after_days=90, nearline_after_days=90
+    ),
     # Usage logs of the other buckets: written once by Google, kept 90 days.
     "access-logs": PurposePreset(versioning=False, soft_delete_days=0, delete_after_days=90),
     # Terraform state: every version kept until it is one of more than 20 newer ones.
@@ -54,7 +54,7 @@ class BucketProps:
     prevent_destroy: bool = False
     retention_days: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
-    log_bucket: "Bucket | None" = None  # receives this bucket's usage logs (an object reference)
+    log_bucket: Bucket | None = None  # receives this bucket's usage logs (an object reference)
 
 
 class Bucket(Construct):
@@ -73,35 +73,48 @@ class Bucket(Construct):
         versioning = preset.versioning and not props.retention_days
         rules = []
         if preset.delete_after_days:
-            rules.append(sb.StorageBucketLifecycleRule(
-                action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
-                condition=sb.StorageBucketLifecycleRuleCondition(age=preset.delete_after_days),
-            ))
+            rules.append(
+                sb.StorageBucketLifecycleRule(
+                    action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
+                    condition=sb.StorageBucketLifecycleRuleCondition(age=preset.delete_after_days),
+                )
+            )
         if versioning and preset.delete_noncurrent_after_days:
-            rules.append(sb.StorageBucketLifecycleRule(
-                action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
-                condition=sb.StorageBucketLifecycleRuleCondition(
-                    days_since_noncurrent_time=preset.delete_noncurrent_after_days, with_state="ARCHIVED"
-                ),
-            ))
+            rules.append(
+                sb.StorageBucketLifecycleRule(
+                    action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
+                    condition=sb.StorageBucketLifecycleRuleCondition(
+                        days_since_noncurrent_time=preset.delete_noncurrent_after_days, with_state="ARCHIVED"
+                    ),
+                )
+            )
         if versioning and preset.keep_newer_versions:
-            rules.append(sb.StorageBucketLifecycleRule(
-                action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
-                condition=sb.StorageBucketLifecycleRuleCondition(
-                    num_newer_versions=preset.keep_newer_versions, with_state="ARCHIVED"
-                ),
-            ))
+            rules.append(
+                sb.StorageBucketLifecycleRule(
+                    action=sb.StorageBucketLifecycleRuleAction(type="Delete"),
+                    condition=sb.StorageBucketLifecycleRuleCondition(
+                        num_newer_versions=preset.keep_newer_versions, with_state="ARCHIVED"
+                    ),
+                )
+            )
         if preset.nearline_after_days and props.storage_class == "STANDARD":
-            rules.append(sb.StorageBucketLifecycleRule(
-                action=sb.StorageBucketLifecycleRuleAction(type="SetStorageClass", storage_class="NEARLINE"),
-                condition=sb.StorageBucketLifecycleRuleCondition(
-                    age=preset.nearline_after_days, matches_storage_class=["STANDARD"]
-                ),
-            ))
-        self.bucket = sb.StorageBucket(
-            self, "bucket", name=props.name, project=props.project, location=props.location,
+            rules.append(
+                sb.StorageBucketLifecycleRule(
+                    action=sb.StorageBucketLifecycleRuleAction(type="SetStorageClass", storage_class="NEARLINE"),
+                    condition=sb.StorageBucketLifecycleRuleCondition(
+                        age=preset.nearline_after_days, matches_storage_class=["STANDARD"]
+                    ),
+                )
+            )
+        self.bucket: Any = sb.StorageBucket(
+            self,
+            "bucket",
+            name=props.name,
+            project=props.project,
+            location=props.location,
             custom_placement_config=sb.StorageBucketCustomPlacementConfig(data_locations=list(props.data_locations))
-            if props.data_locations else None,
+            if props.data_locations
+            else None,
             storage_class=props.storage_class,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
@@ -113,10 +126,13 @@ class Bucket(Construct):
             lifecycle_rule=rules or None,
             retention_policy=sb.StorageBucketRetentionPolicy(
                 retention_period=retention_period(props.retention_days * DAY)
-            ) if props.retention_days else None,
+            )
+            if props.retention_days
+            else None,
             labels=dict(props.labels) or None,
             logging=sb.StorageBucketLogging(log_bucket=props.log_bucket.bucket.name, log_object_prefix=props.name)
-            if props.log_bucket else None,
+            if props.log_bucket
+            else None,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             depends_on=list(depends_on) or None,
         )
@@ -130,8 +146,13 @@ class Bucket(Construct):
     def grant(self, grantee: Grantee, role: str, *, condition: Any = None, id: str | None = None) -> Any:
         """Give ``grantee`` ``role`` on this bucket only; returns the binding."""
         return self._iam.StorageBucketIamMember(
-            self, id or f"{role.split('.')[-1]}-{grantee.grant_id}", bucket=self.bucket.name, role=role,
-            member=grantee.member, condition=condition, depends_on=list(grantee.grant_dependencies) or None,
+            self,
+            id or f"{role.split('.')[-1]}-{grantee.grant_id}",
+            bucket=self.bucket.name,
+            role=role,
+            member=grantee.member,
+            condition=condition,
+            depends_on=list(grantee.grant_dependencies) or None,
         )
 
     def grant_read(self, grantee: Grantee) -> Any:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
-
+from typing import Any
 
 from gkeml.framework import Construct, google
 
@@ -36,30 +35,52 @@ class ProjectBudget(Construct):
     with ``billing_project`` = the environment's project and ``user_project_override``, which works
     with a person's credentials as well as with CI's service account."""
 
-    def __init__(self, scope: Construct, id: str, props: BudgetProps, *, channels: Sequence[Any] = (),
-                 pubsub_topic: Optional[Any] = None, depends_on: Sequence[Any] = ()):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        props: BudgetProps,
+        *,
+        channels: Sequence[Any] = (),
+        pubsub_topic: Any | None = None,
+        depends_on: Sequence[Any] = (),
+    ):
         super().__init__(scope, id)
         bb = google("billing_budget")
         self.props = props
         self.provider = google("provider").GoogleProvider(
-            self, "billing-provider", alias="billing", project=props.project, billing_project=props.project,
+            self,
+            "billing-provider",
+            alias="billing",
+            project=props.project,
+            billing_project=props.project,
             user_project_override=True,
         )
         units = math.floor(props.amount)
         nanos = round((props.amount - units) * NANOS)
-        rules = [bb.BillingBudgetThresholdRules(threshold_percent=t, spend_basis="CURRENT_SPEND")
-                 for t in props.thresholds]
-        rules += [bb.BillingBudgetThresholdRules(threshold_percent=t, spend_basis="FORECASTED_SPEND")
-                  for t in props.forecast_thresholds]
+        rules = [
+            bb.BillingBudgetThresholdRules(threshold_percent=t, spend_basis="CURRENT_SPEND") for t in props.thresholds
+        ]
+        rules += [
+            bb.BillingBudgetThresholdRules(threshold_percent=t, spend_basis="FORECASTED_SPEND")
+            for t in props.forecast_thresholds
+        ]
         self.budget = bb.BillingBudget(
-            self, "budget", provider=self.provider, billing_account=props.billing_account,
+            self,
+            "budget",
+            provider=self.provider,
+            billing_account=props.billing_account,
             display_name=props.display_name,
             budget_filter=bb.BillingBudgetBudgetFilter(
-                projects=[f"projects/{props.project_number}"], calendar_period="MONTH",
+                projects=[f"projects/{props.project_number}"],
+                calendar_period="MONTH",
                 credit_types_treatment="INCLUDE_ALL_CREDITS",
             ),
-            amount=bb.BillingBudgetAmount(specified_amount=bb.BillingBudgetAmountSpecifiedAmount(
-                currency_code=props.currency, units=str(units), nanos=nanos or None)),
+            amount=bb.BillingBudgetAmount(
+                specified_amount=bb.BillingBudgetAmountSpecifiedAmount(
+                    currency_code=props.currency, units=str(units), nanos=nanos or None
+                )
+            ),
             threshold_rules=rules,
             all_updates_rule=bb.BillingBudgetAllUpdatesRule(
                 monitoring_notification_channels=list(channels) or None,

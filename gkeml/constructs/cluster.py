@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
-
 
 from gkeml import platform
 from gkeml.constructs.network import Network
@@ -51,7 +50,7 @@ class ClusterProps:
 
 def _recurring_window(days: Sequence[str], hours: int, start: time) -> tuple[str, str, str]:
     """start_time, end_time and RRULE of the maintenance window (UTC, fixed reference date)."""
-    begin = datetime(2026, 1, 1, start.hour, start.minute, tzinfo=timezone.utc)
+    begin = datetime(2026, 1, 1, start.hour, start.minute, tzinfo=UTC)
     end = begin + timedelta(hours=hours)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return begin.strftime(fmt), end.strftime(fmt), f"FREQ=WEEKLY;BYDAY={','.join(days)}"
@@ -68,8 +67,9 @@ class AutopilotCluster(Construct):
     protection, release channel and zones follow the environment config.
     """
 
-    def __init__(self, scope: Construct, id: str, props: ClusterProps, *, network: Network,
-                 depends_on: Sequence[Any] = ()):
+    def __init__(
+        self, scope: Construct, id: str, props: ClusterProps, *, network: Network, depends_on: Sequence[Any] = ()
+    ):
         super().__init__(scope, id)
         cc = google("container_cluster")
         c, project = props, props.project
@@ -78,12 +78,19 @@ class AutopilotCluster(Construct):
         sa = google("service_account")
         pim = google("project_iam_member")
         self.node_service_account = sa.ServiceAccount(
-            self, "nodes", account_id=props.node_service_account_id, project=project,
-            display_name=f"GKE Autopilot nodes ({props.description})", depends_on=list(depends_on) or None,
+            self,
+            "nodes",
+            account_id=props.node_service_account_id,
+            project=project,
+            display_name=f"GKE Autopilot nodes ({props.description})",
+            depends_on=list(depends_on) or None,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.protect_node_service_account else None,
         )
         node_role = pim.ProjectIamMember(
-            self, "nodes-role", project=project, role=platform.NODE_SERVICE_ACCOUNT_ROLE,
+            self,
+            "nodes-role",
+            project=project,
+            role=platform.NODE_SERVICE_ACCOUNT_ROLE,
             member=f"serviceAccount:{self.node_service_account.email}",
         )
 
@@ -91,8 +98,8 @@ class AutopilotCluster(Construct):
         exclusions = [
             cc.ContainerClusterMaintenancePolicyMaintenanceExclusion(
                 exclusion_name=x.name,
-                start_time=x.start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                end_time=x.end.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                start_time=x.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                end_time=x.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 exclusion_options=cc.ContainerClusterMaintenancePolicyMaintenanceExclusionExclusionOptions(
                     scope=x.scope
                 ),
@@ -102,7 +109,8 @@ class AutopilotCluster(Construct):
         self.name = props.name
         self.location = props.region
         self.cluster = cc.ContainerCluster(
-            self, "cluster",
+            self,
+            "cluster",
             name=props.name,
             project=project,
             location=props.region,
@@ -133,13 +141,13 @@ class AutopilotCluster(Construct):
             ),
             master_authorized_networks_config=cc.ContainerClusterMasterAuthorizedNetworksConfig(
                 cidr_blocks=[
-                    cc.ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks(
-                        cidr_block=cidr, display_name=name
-                    )
+                    cc.ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks(cidr_block=cidr, display_name=name)
                     for name, cidr in c.authorized_networks
                 ],
                 gcp_public_cidrs_access_enabled=False,
-            ) if c.public_endpoint else None,
+            )
+            if c.public_endpoint
+            else None,
             release_channel=cc.ContainerClusterReleaseChannel(channel=c.release_channel),
             maintenance_policy=cc.ContainerClusterMaintenancePolicy(
                 recurring_window=cc.ContainerClusterMaintenancePolicyRecurringWindow(
@@ -150,11 +158,14 @@ class AutopilotCluster(Construct):
             deletion_protection=c.deletion_protection,
             binary_authorization=cc.ContainerClusterBinaryAuthorization(
                 evaluation_mode="PROJECT_SINGLETON_POLICY_ENFORCE"
-            ) if c.binary_authorization else None,
+            )
+            if c.binary_authorization
+            else None,
             security_posture_config=cc.ContainerClusterSecurityPostureConfig(
                 # workload vulnerability scanning in GKE is deprecated (VULNERABILITY_BASIC and
                 # _ENTERPRISE are "no longer supported"): images are scanned by Artifact Analysis
-                mode=c.security_posture, vulnerability_mode="VULNERABILITY_DISABLED"
+                mode=c.security_posture,
+                vulnerability_mode="VULNERABILITY_DISABLED",
             ),
             cost_management_config=cc.ContainerClusterCostManagementConfig(enabled=c.cost_allocation),
             gateway_api_config=cc.ContainerClusterGatewayApiConfig(channel=platform.GATEWAY_API_CHANNEL),

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from gkeml.framework import Construct, google
 
 
@@ -38,10 +37,16 @@ class DnsZone(Construct):
         if props.create:
             mz = google("dns_managed_zone")
             self.zone = mz.DnsManagedZone(
-                self, "zone", project=props.project, name=props.zone_name, dns_name=props.dns_name,
-                description=props.description or f"gkeml: {props.dns_name}", visibility="public",
+                self,
+                "zone",
+                project=props.project,
+                name=props.zone_name,
+                dns_name=props.dns_name,
+                description=props.description or f"gkeml: {props.dns_name}",
+                visibility="public",
                 dnssec_config=mz.DnsManagedZoneDnssecConfig(state="on" if props.dnssec else "off"),
-                labels=dict(props.labels) or None, depends_on=self._depends_on or None,
+                labels=dict(props.labels) or None,
+                depends_on=self._depends_on or None,
             )
 
     @property
@@ -53,7 +58,13 @@ class DnsZone(Construct):
         """An A record ``host`` -> ``address`` (e.g. a static IP's ``address`` attribute)."""
         rs = google("dns_record_set")
         return rs.DnsRecordSet(
-            self, id, project=self.props.project, managed_zone=self.managed_zone, name=f"{host.rstrip('.')}.",
-            type="A", ttl=self.props.ttl, rrdatas=[address],
+            self,
+            id,
+            project=self.props.project,
+            managed_zone=self.managed_zone,
+            name=f"{host.rstrip('.')}.",
+            type="A",
+            ttl=self.props.ttl,
+            rrdatas=[address],
             depends_on=(self._depends_on if self.zone is None else None) or None,
         )

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-
 from gkeml.framework import Construct, TerraformResourceLifecycle, google
 
 
@@ -44,14 +43,22 @@ class PublicEndpoint(Construct):
         self.props = props
         self.host = props.host
         self.address = ga.ComputeGlobalAddress(
-            self, "ip", name=props.address_name, project=props.project,
-            address_type="EXTERNAL", ip_version="IPV4", description=f"Ingress IP for {props.host}",
+            self,
+            "ip",
+            name=props.address_name,
+            project=props.project,
+            address_type="EXTERNAL",
+            ip_version="IPV4",
+            description=f"Ingress IP for {props.host}",
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             depends_on=list(depends_on) or None,
         )
         self.certificates = {
             host: cert.ComputeManagedSslCertificate(
-                self, certificate_id(host, name), name=name, project=props.project,
+                self,
+                certificate_id(host, name),
+                name=name,
+                project=props.project,
                 managed=cert.ComputeManagedSslCertificateManaged(domains=[host]),
                 depends_on=list(depends_on) or None,
             )

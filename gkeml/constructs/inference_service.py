@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
-from gkeml.framework import Construct
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
+from gkeml.framework import Construct
 from gkeml.manifests import Obj
 from gkeml.manifests.workloads import Exposure
 
@@ -25,5 +24,9 @@ class InferenceService(Construct):
         """Serve on the endpoint's host: the Ingress with the cloud layer's static IP and managed
         certificate (by name), HTTPS redirect and load-balancer health check (``exposure``, from
         :meth:`gkeml.manifests.workloads.InferenceManifests.expose`)."""
-        return KubernetesObjects(self, f"expose-{exposure.endpoint}", exposure.objects,
-                                 depends_on=[self._namespace, *self.workload.resources])
+        return KubernetesObjects(
+            self,
+            f"expose-{exposure.endpoint}",
+            exposure.objects,
+            depends_on=[self._namespace, *self.workload.resources],
+        )

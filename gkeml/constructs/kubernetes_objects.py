@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-
 from gkeml.framework import Construct, kubernetes
 from gkeml.manifests import Obj
 
@@ -35,15 +34,28 @@ class KubernetesObjects(Construct):
     The manifest map is passed verbatim (camelCase keys preserved), so what
     ``gkeml check`` validated is exactly what Terraform applies."""
 
-    def __init__(self, scope: Construct, id: str, objects: list[Obj], *, depends_on: Sequence[Any] = (),
-                 wait_for_rollout: bool = False):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        objects: list[Obj],
+        *,
+        depends_on: Sequence[Any] = (),
+        wait_for_rollout: bool = False,
+    ):
         super().__init__(scope, id)
         manifest = kubernetes("manifest")
         self.objects = objects
         self.resources = []
         for obj in objects:
             rollout = wait_for_rollout and obj["kind"] in ROLLOUT_KINDS
-            self.resources.append(manifest.Manifest(
-                self, object_id(obj), manifest=obj, depends_on=list(depends_on) or None,
-                wait={"rollout": True} if rollout else None,
-                timeouts={"create": ROLLOUT_TIMEOUT, "update": ROLLOUT_TIMEOUT} if rollout else None))
+            self.resources.append(
+                manifest.Manifest(
+                    self,
+                    object_id(obj),
+                    manifest=obj,
+                    depends_on=list(depends_on) or None,
+                    wait={"rollout": True} if rollout else None,
+                    timeouts={"create": ROLLOUT_TIMEOUT, "update": ROLLOUT_TIMEOUT} if rollout else None,
+                )
+            )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from gkeml import platform
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
@@ -37,21 +36,37 @@ class Kueue(Construct):
         super().__init__(scope, id)
         release = helm("release")
         self.namespace = KubernetesObjects(self, "namespace", plan.namespace[:1])
-        self.policies = KubernetesObjects(self, "network-policies", plan.namespace[1:],
-                                          depends_on=self.namespace.resources)
+        self.policies = KubernetesObjects(
+            self, "network-policies", plan.namespace[1:], depends_on=self.namespace.resources
+        )
         self.chart_values = plan.chart_values
         self.release = release.Release(
-            self, "release", name=platform.KUEUE_RELEASE, namespace=platform.KUEUE_NAMESPACE,
-            repository=platform.KUEUE_CHART_REPOSITORY, chart=platform.KUEUE_CHART, version=platform.KUEUE_VERSION,
-            create_namespace=False, atomic=False, wait=True, timeout=KUEUE_TIMEOUT_SECONDS,
+            self,
+            "release",
+            name=platform.KUEUE_RELEASE,
+            namespace=platform.KUEUE_NAMESPACE,
+            repository=platform.KUEUE_CHART_REPOSITORY,
+            chart=platform.KUEUE_CHART,
+            version=platform.KUEUE_VERSION,
+            create_namespace=False,
+            atomic=False,
+            wait=True,
+            timeout=KUEUE_TIMEOUT_SECONDS,
             values=[to_yaml([plan.chart_values])],
             depends_on=[*self.namespace.resources, *self.policies.resources],
         )
         chart = TerraformAsset(self, QUEUES_CHART, path=str(QUEUES_CHART_DIR), type=AssetType.DIRECTORY)
         self.queue_objects = plan.chart_objects()
         self.queues = release.Release(
-            self, "queues", name=QUEUES_CHART, namespace=platform.KUEUE_NAMESPACE, chart=chart.path,
-            create_namespace=False, atomic=False, wait=True, timeout=QUEUES_TIMEOUT_SECONDS,
+            self,
+            "queues",
+            name=QUEUES_CHART,
+            namespace=platform.KUEUE_NAMESPACE,
+            chart=chart.path,
+            create_namespace=False,
+            atomic=False,
+            wait=True,
+            timeout=QUEUES_TIMEOUT_SECONDS,
             values=[to_yaml([{"objects": self.queue_objects}])],
             depends_on=[self.release, *(t.namespace for t in teams)],
         )

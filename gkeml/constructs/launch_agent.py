@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 from gkeml import platform
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
@@ -34,18 +33,32 @@ class LaunchAgent(Construct):
     agent cannot start, and a deploy must not fail (or roll back) for that (README, "Deploying").
     """
 
-    def __init__(self, scope: Construct, id: str, props: LaunchAgentProps, *, namespace: TeamNamespace,
-                 targets: list[TeamNamespace], key_objects: dict[str, list[Obj]]):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        props: LaunchAgentProps,
+        *,
+        namespace: TeamNamespace,
+        targets: list[TeamNamespace],
+        key_objects: dict[str, list[Obj]],
+    ):
         super().__init__(scope, id)
         keys = [
-            KubernetesObjects(self, f"api-key-{t.name}", key_objects[t.name], depends_on=[t.namespace])
-            for t in targets
+            KubernetesObjects(self, f"api-key-{t.name}", key_objects[t.name], depends_on=[t.namespace]) for t in targets
         ]
         self.values = props.values
         self.release = helm("release").Release(
-            self, "release", name=props.release, namespace=namespace.name,
-            repository=platform.WANDB_CHART_REPOSITORY, chart=platform.WANDB_LAUNCH_AGENT_CHART,
-            version=props.chart_version, create_namespace=False, atomic=False, wait=False,
+            self,
+            "release",
+            name=props.release,
+            namespace=namespace.name,
+            repository=platform.WANDB_CHART_REPOSITORY,
+            chart=platform.WANDB_LAUNCH_AGENT_CHART,
+            version=props.chart_version,
+            create_namespace=False,
+            atomic=False,
+            wait=False,
             values=[to_yaml([props.values])],
             depends_on=[namespace.namespace, *(t.namespace for t in targets), *(r for k in keys for r in k.resources)],
         )

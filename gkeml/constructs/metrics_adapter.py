@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-
-from gkeml.framework import Construct
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
+from gkeml.framework import Construct
 from gkeml.manifests import Obj
 
 
@@ -30,7 +29,9 @@ class MetricsAdapter(Construct):
             raise ValueError("the first object of the metrics adapter must be its Namespace")
         backend = [o for o in rest if o["kind"] != "APIService"]
         self.namespace = KubernetesObjects(self, "namespace", [namespace])
-        self.backend = KubernetesObjects(self, "backend", backend, depends_on=self.namespace.resources,
-                                         wait_for_rollout=True)
-        self.api_services = KubernetesObjects(self, "api-services", [o for o in rest if o["kind"] == "APIService"],
-                                              depends_on=self.backend.resources).resources
+        self.backend = KubernetesObjects(
+            self, "backend", backend, depends_on=self.namespace.resources, wait_for_rollout=True
+        )
+        self.api_services = KubernetesObjects(
+            self, "api-services", [o for o in rest if o["kind"] == "APIService"], depends_on=self.backend.resources
+        ).resources

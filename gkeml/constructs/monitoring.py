@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from gkeml import platform
 from gkeml.constructs.grants import Member
 from gkeml.constructs.notifications import Topic, TopicProps
@@ -45,8 +44,9 @@ class Monitoring(Construct):
     requires) and creates the channels, log-based metrics, alert policies and dashboard. A Pub/Sub
     channel gets its own topic, which only Cloud Monitoring's notification agent may publish to."""
 
-    def __init__(self, scope: Construct, id: str, props: MonitoringProps, *, cluster: Any,
-                 depends_on: Sequence[Any] = ()):
+    def __init__(
+        self, scope: Construct, id: str, props: MonitoringProps, *, cluster: Any, depends_on: Sequence[Any] = ()
+    ):
         super().__init__(scope, id)
         cc = google("container_cluster")
         self.props = props
@@ -60,29 +60,56 @@ class Monitoring(Construct):
         for ch in props.channels:
             if ch.email is not None:
                 self.channels[ch.name] = channel_type.MonitoringNotificationChannel(
-                    self, f"channel-{ch.name}", project=props.project, display_name=ch.display_name, type="email",
-                    labels={"email_address": ch.email}, user_labels=dict(props.labels) or None, depends_on=deps)
+                    self,
+                    f"channel-{ch.name}",
+                    project=props.project,
+                    display_name=ch.display_name,
+                    type="email",
+                    labels={"email_address": ch.email},
+                    user_labels=dict(props.labels) or None,
+                    depends_on=deps,
+                )
                 continue
-            topic = Topic(self, f"topic-{ch.name}", TopicProps(props.project, ch.topic or "", props.labels),
-                          depends_on=depends_on)
+            topic = Topic(
+                self, f"topic-{ch.name}", TopicProps(props.project, ch.topic or "", props.labels), depends_on=depends_on
+            )
             channel = channel_type.MonitoringNotificationChannel(
-                self, f"channel-{ch.name}", project=props.project, display_name=ch.display_name, type="pubsub",
-                labels={"topic": topic.topic.id}, user_labels=dict(props.labels) or None, depends_on=deps)
+                self,
+                f"channel-{ch.name}",
+                project=props.project,
+                display_name=ch.display_name,
+                type="pubsub",
+                labels={"topic": topic.topic.id},
+                user_labels=dict(props.labels) or None,
+                depends_on=deps,
+            )
             # the agent exists once the project has a Pub/Sub channel: grant after creating it
-            topic.grant_publish(Member(platform.monitoring_notification_agent(props.project_number),
-                                       "monitoring-notifications", grant_dependencies=[channel]))
+            topic.grant_publish(
+                Member(
+                    platform.monitoring_notification_agent(props.project_number),
+                    "monitoring-notifications",
+                    grant_dependencies=[channel],
+                )
+            )
             self.channels[ch.name] = channel
         lm = google("logging_metric")
         self.log_metrics = {
             m.name: lm.LoggingMetric(
-                self, f"metric-{m.name.rsplit('/', 1)[-1]}", project=props.project, name=m.name,
-                description=m.description, filter=m.filter,
+                self,
+                f"metric-{m.name.rsplit('/', 1)[-1]}",
+                project=props.project,
+                name=m.name,
+                description=m.description,
+                filter=m.filter,
                 metric_descriptor=lm.LoggingMetricMetricDescriptor(
-                    metric_kind="DELTA", value_type="INT64", unit="1",
-                    labels=[lm.LoggingMetricMetricDescriptorLabels(key=k, value_type="STRING")
-                            for k in m.labels] or None,
+                    metric_kind="DELTA",
+                    value_type="INT64",
+                    unit="1",
+                    labels=[lm.LoggingMetricMetricDescriptorLabels(key=k, value_type="STRING") for k in m.labels]
+                    or None,
                 ),
-                label_extractors=dict(m.labels) or None, depends_on=deps,
+                label_extractors=dict(m.labels) or None,
+                depends_on=deps,
             )
             for m in props.log_metrics
         }
@@ -91,7 +118,8 @@ class Monitoring(Construct):
         self.dashboard = None
         if props.dashboard_json is not None:
             self.dashboard = google("monitoring_dashboard").MonitoringDashboard(
-                self, "dashboard", project=props.project, dashboard_json=props.dashboard_json, depends_on=deps)
+                self, "dashboard", project=props.project, dashboard_json=props.dashboard_json, depends_on=deps
+            )
 
     def _alert(self, alert: Alert, notify: list, deps: list | None) -> Any:
         ap = google("monitoring_alert_policy")
@@ -99,8 +127,10 @@ class Monitoring(Construct):
             condition = ap.MonitoringAlertPolicyConditions(
                 display_name=alert.display_name,
                 condition_prometheus_query_language=ap.MonitoringAlertPolicyConditionsConditionPrometheusQueryLanguage(
-                    query=alert.promql, duration=f"{alert.duration_seconds}s",
-                    evaluation_interval=f"{PROMQL_EVALUATION_SECONDS}s"),
+                    query=alert.promql,
+                    duration=f"{alert.duration_seconds}s",
+                    evaluation_interval=f"{PROMQL_EVALUATION_SECONDS}s",
+                ),
             )
             waits_for = deps
         else:
@@ -108,20 +138,33 @@ class Monitoring(Construct):
             condition = ap.MonitoringAlertPolicyConditions(
                 display_name=alert.display_name,
                 condition_threshold=ap.MonitoringAlertPolicyConditionsConditionThreshold(
-                    filter=alert.threshold_filter, comparison="COMPARISON_GT", threshold_value=alert.threshold,
+                    filter=alert.threshold_filter,
+                    comparison="COMPARISON_GT",
+                    threshold_value=alert.threshold,
                     duration="0s",
-                    aggregations=[ap.MonitoringAlertPolicyConditionsConditionThresholdAggregations(
-                        alignment_period=f"{alert.window_seconds}s", per_series_aligner="ALIGN_SUM",
-                        cross_series_reducer="REDUCE_SUM", group_by_fields=list(alert.group_by) or None)],
+                    aggregations=[
+                        ap.MonitoringAlertPolicyConditionsConditionThresholdAggregations(
+                            alignment_period=f"{alert.window_seconds}s",
+                            per_series_aligner="ALIGN_SUM",
+                            cross_series_reducer="REDUCE_SUM",
+                            group_by_fields=list(alert.group_by) or None,
+                        )
+                    ],
                     trigger=ap.MonitoringAlertPolicyConditionsConditionThresholdTrigger(count=1),
                 ),
             )
             waits_for = [self.log_metrics[alert.log_metric.name]]  # the metric must exist first
         return ap.MonitoringAlertPolicy(
-            self, f"alert-{alert.key}", project=self.props.project, display_name=alert.display_name,
-            combiner="OR", severity=alert.severity, conditions=[condition],
+            self,
+            f"alert-{alert.key}",
+            project=self.props.project,
+            display_name=alert.display_name,
+            combiner="OR",
+            severity=alert.severity,
+            conditions=[condition],
             notification_channels=notify or None,
             alert_strategy=ap.MonitoringAlertPolicyAlertStrategy(auto_close=f"{AUTO_CLOSE_SECONDS}s"),
             documentation=ap.MonitoringAlertPolicyDocumentation(content=alert.documentation, mime_type="text/markdown"),
-            user_labels=dict(self.props.labels) or None, depends_on=waits_for,
+            user_labels=dict(self.props.labels) or None,
+            depends_on=waits_for,
         )

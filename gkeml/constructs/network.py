@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-
 from gkeml.framework import Construct, google
 
 
@@ -45,34 +44,62 @@ class Network(Construct):
         self.props = props
         self.pods_range, self.services_range = props.pods_range, props.services_range
         self.vpc = cn.ComputeNetwork(
-            self, "vpc", name=props.network_name, project=props.project, auto_create_subnetworks=False,
-            routing_mode="REGIONAL", delete_default_routes_on_create=False, depends_on=list(depends_on) or None,
+            self,
+            "vpc",
+            name=props.network_name,
+            project=props.project,
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            delete_default_routes_on_create=False,
+            depends_on=list(depends_on) or None,
         )
         self.subnet = cs.ComputeSubnetwork(
-            self, "subnet", name=props.subnet_name, project=props.project, region=props.region, network=self.vpc.id,
-            ip_cidr_range=props.subnet_cidr, private_ip_google_access=True,
+            self,
+            "subnet",
+            name=props.subnet_name,
+            project=props.project,
+            region=props.region,
+            network=self.vpc.id,
+            ip_cidr_range=props.subnet_cidr,
+            private_ip_google_access=True,
             secondary_ip_range=[
                 cs.ComputeSubnetworkSecondaryIpRange(range_name=props.pods_range, ip_cidr_range=props.pods_cidr),
-                cs.ComputeSubnetworkSecondaryIpRange(range_name=props.services_range,
-                                                     ip_cidr_range=props.services_cidr),
+                cs.ComputeSubnetworkSecondaryIpRange(
+                    range_name=props.services_range, ip_cidr_range=props.services_cidr
+                ),
             ],
             log_config=cs.ComputeSubnetworkLogConfig(
                 aggregation_interval="INTERVAL_5_MIN", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
-            ) if props.flow_logs else None,
+            )
+            if props.flow_logs
+            else None,
         )
         # The implied deny-all, made explicit so denied connections are logged; GKE's own
         # allow rules (control plane, health checks) sit at higher priority.
         self.deny_ingress = fw.ComputeFirewall(
-            self, "deny-all-ingress", name=props.firewall_name, project=props.project,
-            network=self.vpc.id, direction="INGRESS", priority=65534, source_ranges=["0.0.0.0/0"],
+            self,
+            "deny-all-ingress",
+            name=props.firewall_name,
+            project=props.project,
+            network=self.vpc.id,
+            direction="INGRESS",
+            priority=65534,
+            source_ranges=["0.0.0.0/0"],
             deny=[fw.ComputeFirewallDeny(protocol="all")],
             log_config=fw.ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
         )
-        self.router = cr.ComputeRouter(self, "router", name=props.router_name, project=props.project,
-                                       region=props.region, network=self.vpc.id)
+        self.router = cr.ComputeRouter(
+            self, "router", name=props.router_name, project=props.project, region=props.region, network=self.vpc.id
+        )
         self.nat = nat.ComputeRouterNat(
-            self, "nat", name=props.nat_name, project=props.project, region=props.region, router=self.router.name,
-            nat_ip_allocate_option="AUTO_ONLY", source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            self,
+            "nat",
+            name=props.nat_name,
+            project=props.project,
+            region=props.region,
+            router=self.router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             enable_endpoint_independent_mapping=False,
             log_config=nat.ComputeRouterNatLogConfig(enable=True, filter="ERRORS_ONLY"),
         )

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from gkeml import platform
 from gkeml.constructs.grants import Grantee
 from gkeml.framework import Construct, google
@@ -29,15 +28,23 @@ class Topic(Construct):
         super().__init__(scope, id)
         self.props = props
         self.topic = google("pubsub_topic").PubsubTopic(
-            self, "topic", project=props.project, name=props.name, labels=dict(props.labels) or None,
+            self,
+            "topic",
+            project=props.project,
+            name=props.name,
+            labels=dict(props.labels) or None,
             depends_on=list(depends_on) or None,
         )
 
     def grant_publish(self, grantee: Grantee) -> Any:
         """Let ``grantee`` publish to this topic only; returns the binding."""
         return google("pubsub_topic_iam_member").PubsubTopicIamMember(
-            self, f"publisher-{grantee.grant_id}", project=self.props.project, topic=self.topic.name,
-            role=platform.PUBSUB_PUBLISHER_ROLE, member=grantee.member,
+            self,
+            f"publisher-{grantee.grant_id}",
+            project=self.props.project,
+            topic=self.topic.name,
+            role=platform.PUBSUB_PUBLISHER_ROLE,
+            member=grantee.member,
             depends_on=list(grantee.grant_dependencies) or None,
         )
 
@@ -57,12 +64,16 @@ class UpgradeNotices(Construct):
     chosen events to it (GKE's service agent publishes there through roles/container.serviceAgent:
     no grant). Maintenance windows and exclusions stay with the cluster's config."""
 
-    def __init__(self, scope: Construct, id: str, props: UpgradeNoticesProps, *, cluster: Any,
-                 depends_on: Sequence[Any] = ()):
+    def __init__(
+        self, scope: Construct, id: str, props: UpgradeNoticesProps, *, cluster: Any, depends_on: Sequence[Any] = ()
+    ):
         super().__init__(scope, id)
         cc = google("container_cluster")
         self.topic = Topic(self, "topic", TopicProps(props.project, props.topic, props.labels), depends_on=depends_on)
-        cluster.put_notification_config(pubsub=cc.ContainerClusterNotificationConfigPubsub(
-            enabled=True, topic=self.topic.topic.id,
-            filter=cc.ContainerClusterNotificationConfigPubsubFilter(event_type=list(props.events)),
-        ))
+        cluster.put_notification_config(
+            pubsub=cc.ContainerClusterNotificationConfigPubsub(
+                enabled=True,
+                topic=self.topic.topic.id,
+                filter=cc.ContainerClusterNotificationConfigPubsubFilter(event_type=list(props.events)),
+            )
+        )

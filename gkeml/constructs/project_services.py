@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from gkeml.framework import Construct, google
 
 SERVICES = (
@@ -32,8 +31,12 @@ class ProjectServices(Construct):
         ps = google("project_service")
         self.services = [
             ps.ProjectService(
-                self, name.split(".")[0], project=project, service=name,
-                disable_on_destroy=False, disable_dependent_services=False,
+                self,
+                name.split(".")[0],
+                project=project,
+                service=name,
+                disable_on_destroy=False,
+                disable_dependent_services=False,
             )
             for name in services
         ]

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from gkeml.constructs.grants import Grantee
 from gkeml.framework import Construct, TerraformResourceLifecycle, google
 
@@ -33,9 +32,13 @@ class Secret(Construct):
         self.props = props
         self.secret_id = props.secret_id
         self.secret = sm.SecretManagerSecret(
-            self, "secret", secret_id=props.secret_id, project=props.project,
+            self,
+            "secret",
+            secret_id=props.secret_id,
+            project=props.project,
             replication=sm.SecretManagerSecretReplication(auto=sm.SecretManagerSecretReplicationAuto()),
-            labels=dict(props.labels) or None, deletion_protection=props.deletion_protection or None,
+            labels=dict(props.labels) or None,
+            deletion_protection=props.deletion_protection or None,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.deletion_protection else None,
             depends_on=list(depends_on) or None,
         )
@@ -43,7 +46,11 @@ class Secret(Construct):
     def grant_access(self, grantee: Grantee) -> Any:
         """Let ``grantee`` read the secret's versions; returns the binding."""
         return self._iam.SecretManagerSecretIamMember(
-            self, f"accessor-{grantee.grant_id}", project=self.secret.project, secret_id=self.secret.secret_id,
-            role="roles/secretmanager.secretAccessor", member=grantee.member,
+            self,
+            f"accessor-{grantee.grant_id}",
+            project=self.secret.project,
+            secret_id=self.secret.secret_id,
+            role="roles/secretmanager.secretAccessor",
+            member=grantee.member,
             depends_on=list(grantee.grant_dependencies) or None,
         )

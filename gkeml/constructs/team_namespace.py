@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-
-from gkeml.framework import Construct
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
+from gkeml.framework import Construct
 from gkeml.manifests import Obj
 
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-
 from gkeml import platform
 from gkeml.framework import Construct, TerraformResourceLifecycle, google
 
@@ -42,8 +41,15 @@ class WorkloadIdentity(Construct):
     constructs' grant methods) waits for it.
     """
 
-    def __init__(self, scope: Construct, id: str, props: WorkloadIdentityProps, *, pool_created_by: Any,
-                 depends_on: Sequence[Any] = ()):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        props: WorkloadIdentityProps,
+        *,
+        pool_created_by: Any,
+        depends_on: Sequence[Any] = (),
+    ):
         super().__init__(scope, id)
         self.props = props
         self.namespace, self.ksa = props.namespace, props.ksa
@@ -55,16 +61,24 @@ class WorkloadIdentity(Construct):
                 raise ValueError("classic mode needs gsa_account_id")
             sa, sam = google("service_account"), google("service_account_iam_member")
             self.service_account = sa.ServiceAccount(
-                self, "gsa", account_id=props.gsa_account_id, project=props.project_id,
-                display_name=f"Workload Identity {props.namespace}/{props.ksa}", depends_on=list(depends_on) or None,
+                self,
+                "gsa",
+                account_id=props.gsa_account_id,
+                project=props.project_id,
+                display_name=f"Workload Identity {props.namespace}/{props.ksa}",
+                depends_on=list(depends_on) or None,
                 lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
             )
-            self.bindings.append(sam.ServiceAccountIamMember(
-                self, "wi-user", service_account_id=self.service_account.name,
-                role=platform.WORKLOAD_IDENTITY_USER_ROLE,
-                member=platform.workload_identity_classic_member(props.project_id, props.namespace, props.ksa),
-                depends_on=depends,
-            ))
+            self.bindings.append(
+                sam.ServiceAccountIamMember(
+                    self,
+                    "wi-user",
+                    service_account_id=self.service_account.name,
+                    role=platform.WORKLOAD_IDENTITY_USER_ROLE,
+                    member=platform.workload_identity_classic_member(props.project_id, props.namespace, props.ksa),
+                    depends_on=depends,
+                )
+            )
             self._member = f"serviceAccount:{self.service_account.email}"
             self._grant_dependencies: list[Any] = []  # a Google service account exists once created
         else:
@@ -74,8 +88,16 @@ class WorkloadIdentity(Construct):
             )
         pim = google("project_iam_member")
         for role in props.roles:
-            self.bindings.append(pim.ProjectIamMember(self, role.split("/")[-1], project=props.project_id, role=role,
-                                                      member=self._member, depends_on=depends))
+            self.bindings.append(
+                pim.ProjectIamMember(
+                    self,
+                    role.split("/")[-1],
+                    project=props.project_id,
+                    role=role,
+                    member=self._member,
+                    depends_on=depends,
+                )
+            )
 
     @property
     def member(self) -> str:

@@ -6,6 +6,19 @@ from gkeml.cost.prices import DEFAULT_PRICES, PriceTable, load_prices
 from gkeml.cost.report import changes, render_delta, render_markdown, render_table
 
 __all__ = [
-    "DEFAULT_PRICES", "BudgetLine", "Cost", "CostError", "Estimate", "Estimator", "LineItem", "PriceTable", "changes",
-    "budget_amount", "estimate", "load_prices", "render_delta", "render_markdown", "render_table",
+    "DEFAULT_PRICES",
+    "BudgetLine",
+    "Cost",
+    "CostError",
+    "Estimate",
+    "Estimator",
+    "LineItem",
+    "PriceTable",
+    "changes",
+    "budget_amount",
+    "estimate",
+    "load_prices",
+    "render_delta",
+    "render_markdown",
+    "render_table",
 ]

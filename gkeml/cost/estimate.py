@@ -18,9 +18,9 @@ Every figure is a monthly range: ``low`` with each inference service at its HPA
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Iterator
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any
 
 from gkeml import platform
 from gkeml.config.model import Bucket, Environment, Problem
@@ -42,10 +42,10 @@ class Cost:
     low: float
     high: float
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(self.low + other.low, self.high + other.high)
 
-    def __sub__(self, other: "Cost") -> "Cost":
+    def __sub__(self, other: Cost) -> Cost:
         return Cost(self.low - other.low, self.high - other.high)
 
 
@@ -75,8 +75,13 @@ class BudgetLine:
     forecast_thresholds: tuple[float, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"amount": self.amount, "currency": self.currency, "basis": self.basis,
-                "thresholds": list(self.thresholds), "forecast_thresholds": list(self.forecast_thresholds)}
+        return {
+            "amount": self.amount,
+            "currency": self.currency,
+            "basis": self.basis,
+            "thresholds": list(self.thresholds),
+            "forecast_thresholds": list(self.forecast_thresholds),
+        }
 
 
 @dataclass
@@ -88,7 +93,7 @@ class Estimate:
     prices: PriceTable
     items: list[LineItem]
     warnings: list[str] = field(default_factory=list)
-    budget: Optional[BudgetLine] = None
+    budget: BudgetLine | None = None
 
     @property
     def autopilot(self) -> Cost:
@@ -120,8 +125,12 @@ class Estimate:
             "prices": {"region": self.prices.region, "date": self.prices.date, "source": self.prices.source},
             "items": [
                 {
-                    "item": i.key, "basis": i.basis, "standard_basis": i.standard_basis, "estimated": i.estimated,
-                    "autopilot": cost(i.autopilot), "standard": cost(i.standard),
+                    "item": i.key,
+                    "basis": i.basis,
+                    "standard_basis": i.standard_basis,
+                    "estimated": i.estimated,
+                    "autopilot": cost(i.autopilot),
+                    "standard": cost(i.standard),
                 }
                 for i in self.items
             ],
@@ -138,10 +147,10 @@ class Workload:
     key: str
     cpu: float
     memory_gib: float
-    gpu: Optional[str]
+    gpu: str | None
     gpu_count: int
     spot: bool
-    compute_class: Optional[str]
+    compute_class: str | None
     replicas: tuple[int, int]
     hours: float  # per month, per replica
     schedule: str  # e.g. "10 h/day", "80 h/month"
@@ -197,7 +206,7 @@ class Estimator:
         items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
         items += self._endpoints([e.name for e in env.endpoints])
-        warnings = []
+        warnings: list[str] = []
         items += self._services(env, items, warnings)
         if env.project.region != self.prices.region:
             warnings.append(
@@ -214,25 +223,42 @@ class Estimator:
         self._begin()
         fee_rate = self._price("cluster.fee_per_hour")
         fee = fee_rate * h
-        items = [LineItem("cluster fee", f"{h:g} h x {fee_rate:g}/h (both modes)", Cost(fee, fee), Cost(fee, fee),
-                          estimated=self._estimated())]
+        items = [
+            LineItem(
+                "cluster fee",
+                f"{h:g} h x {fee_rate:g}/h (both modes)",
+                Cost(fee, fee),
+                Cost(fee, fee),
+                estimated=self._estimated(),
+            )
+        ]
         if self.free_tier:
             self._begin()
             credit = min(self._price("cluster.free_tier_credit_per_month"), fee)
-            items.append(LineItem(
-                "free-tier credit", "one Autopilot or zonal cluster per billing account; not regional Standard",
-                Cost(-credit, -credit), ZERO, estimated=self._estimated(),
-            ))
+            items.append(
+                LineItem(
+                    "free-tier credit",
+                    "one Autopilot or zonal cluster per billing account; not regional Standard",
+                    Cost(-credit, -credit),
+                    ZERO,
+                    estimated=self._estimated(),
+                )
+            )
         self._begin()
         std = self.prices.standard
         machine = self.prices.machines[std.system_machine]
         system = std.system_nodes * self._price(f"machines.{std.system_machine}.on_demand_hour") * h
         self._price("standard.system_nodes")
-        items.append(LineItem(
-            "system nodes", "Autopilot: system Pods are not billed", ZERO, Cost(system, system),
-            standard_basis=f"{std.system_nodes} x {std.system_machine} ({machine.vcpu:g} vCPU) for kube-system",
-            estimated=self._estimated(),
-        ))
+        items.append(
+            LineItem(
+                "system nodes",
+                "Autopilot: system Pods are not billed",
+                ZERO,
+                Cost(system, system),
+                standard_basis=f"{std.system_nodes} x {std.system_machine} ({machine.vcpu:g} vCPU) for kube-system",
+                estimated=self._estimated(),
+            )
+        )
         return items
 
     # -- workloads -------------------------------------------------------------------
@@ -254,22 +280,29 @@ class Estimator:
         cpu, mem = autopilot_requests(w.cpu, w.memory_gib, cls, w.key)
         eph = platform.DEFAULT_EPHEMERAL_GIB
         base = f"autopilot.pod.{cls_name}.{self._tier(w.spot)}"
-        pod_hour = (cpu * self._price(f"{base}.vcpu_hour") + mem * self._price(f"{base}.gib_hour")
-                    + eph * self._price(f"{base}.ephemeral_gib_hour"))
+        pod_hour = (
+            cpu * self._price(f"{base}.vcpu_hour")
+            + mem * self._price(f"{base}.gib_hour")
+            + eph * self._price(f"{base}.ephemeral_gib_hour")
+        )
         lo, hi = w.replicas
         autopilot = Cost(lo * pod_hour * w.hours, hi * pod_hour * w.hours)
         note = ""
         if w.compute_class and w.compute_class != cls_name:
             note = f", custom class {w.compute_class!r} priced as {cls_name}"
-        basis = (f"{_replicas(lo, hi)} x {cpu:g} vCPU/{mem:g} GiB/{eph:g} GiB eph., {cls_name}"
-                 f"{', Spot' if w.spot else ''}, {w.schedule}{note}")
+        basis = (
+            f"{_replicas(lo, hi)} x {cpu:g} vCPU/{mem:g} GiB/{eph:g} GiB eph., {cls_name}"
+            f"{', Spot' if w.spot else ''}, {w.schedule}{note}"
+        )
 
         machine_name, per_node = self._standard_machine(w.cpu, w.memory_gib, w.key)
         node_hour = self._machine_hour(machine_name, w.spot)
         nodes = (math.ceil(lo / per_node), math.ceil(hi / per_node))
         standard = Cost(nodes[0] * node_hour * w.hours, nodes[1] * node_hour * w.hours)
-        std_basis = (f"{_replicas(*nodes)} x {machine_name}{' Spot' if w.spot else ''} "
-                     f"({per_node} Pod{'s' if per_node > 1 else ''}/node)")
+        std_basis = (
+            f"{_replicas(*nodes)} x {machine_name}{' Spot' if w.spot else ''} "
+            f"({per_node} Pod{'s' if per_node > 1 else ''}/node)"
+        )
         return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
 
     def _standard_machine(self, cpu: float, mem: float, what: str) -> tuple[str, int]:
@@ -291,14 +324,15 @@ class Estimator:
 
     def gpu_machine(self, w: Workload) -> str:
         """The cheapest machine for ``w.gpu_count`` GPUs whose allocatable fits the Pod."""
-        gpu = platform.gpu(w.gpu)
+        label = _gpu_label(w)
+        gpu = platform.gpu(label)
         limits = gpu.range_for(w.gpu_count)
         if w.cpu > limits.max_cpu or w.memory_gib > limits.max_memory_gib:
             raise CostError(
                 f"{w.key}: {w.cpu:g} vCPU / {w.memory_gib:g} GiB is above the maximum of {limits.max_cpu:g} vCPU / "
                 f"{limits.max_memory_gib:g} GiB for {w.gpu_count} x {w.gpu}; Autopilot would reject the Pod"
             )
-        entry = self.prices.gpus.get(w.gpu)
+        entry = self.prices.gpus.get(label)
         names = entry.machines.get(str(w.gpu_count), []) if entry else []
         fitting = []
         for name in names:
@@ -314,21 +348,26 @@ class Estimator:
         return min(fitting, key=lambda n: self.prices.machines[n].on_demand_hour)
 
     def _gpu_workload(self, w: Workload) -> LineItem:
+        label = _gpu_label(w)
         name = self.gpu_machine(w)
         machine = self.prices.machines[name]
         vm_hour = self._machine_hour(name, w.spot)
-        if self.prices.gpus[w.gpu].attached_gpu_hour is not None:
-            vm_hour += w.gpu_count * self._price(
-                f"gpus.{w.gpu}.attached_gpu_hour.{'spot' if w.spot else 'on_demand'}")
+        if self.prices.gpus[label].attached_gpu_hour is not None:
+            vm_hour += w.gpu_count * self._price(f"gpus.{w.gpu}.attached_gpu_hour.{'spot' if w.spot else 'on_demand'}")
         base = f"autopilot.gpu_premium.{w.gpu}.{self._tier(w.spot)}"
-        premium_hour = (w.gpu_count * self._price(f"{base}.gpu_hour") + machine.vcpu * self._price(f"{base}.vcpu_hour")
-                        + machine.memory_gib * self._price(f"{base}.gib_hour"))
+        premium_hour = (
+            w.gpu_count * self._price(f"{base}.gpu_hour")
+            + machine.vcpu * self._price(f"{base}.vcpu_hour")
+            + machine.memory_gib * self._price(f"{base}.gib_hour")
+        )
         lo, hi = w.replicas
         autopilot = Cost(lo * (vm_hour + premium_hour) * w.hours, hi * (vm_hour + premium_hour) * w.hours)
         standard = Cost(lo * vm_hour * w.hours, hi * vm_hour * w.hours)
-        label = platform.GPUS[w.gpu].name
-        basis = (f"{_replicas(lo, hi)} x {name} ({w.gpu_count} x {label}){', Spot' if w.spot else ''}, {w.schedule}; "
-                 f"node-based: VM {vm_hour:.4f}/h + premium {premium_hour:.4f}/h")
+        gpu_name = platform.GPUS[label].name
+        basis = (
+            f"{_replicas(lo, hi)} x {name} ({w.gpu_count} x {gpu_name}){', Spot' if w.spot else ''}, {w.schedule}; "
+            f"node-based: VM {vm_hour:.4f}/h + premium {premium_hour:.4f}/h"
+        )
         std_basis = f"{_replicas(lo, hi)} x {name}{' Spot' if w.spot else ''} (VM only)"
         return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
 
@@ -347,8 +386,9 @@ class Estimator:
         rate = self._price(f"storage.{kind}.{bucket.storage_class}")
         month = bucket.expected_size_gib * rate
         basis = f"{bucket.expected_size_gib:g} GiB {bucket.storage_class} ({location}, {rate:g}/GiB-month)"
-        return LineItem(f"bucket/{bucket.name}", basis, Cost(month, month), Cost(month, month),
-                        estimated=self._estimated())
+        return LineItem(
+            f"bucket/{bucket.name}", basis, Cost(month, month), Cost(month, month), estimated=self._estimated()
+        )
 
     def _endpoints(self, names: list[str]) -> list[LineItem]:
         """One item per endpoint: its static IP and its forwarding rules. The project pays one minimum
@@ -372,23 +412,29 @@ class Estimator:
             month = per_hour * h
             shown = f"rule {numbers[0]}" if rules == 1 else f"rules {numbers[0]}-{numbers[-1]}"
             if numbers[0] == 1:
-                how = (f"the project's forwarding-rule minimum ({net.forwarding_rule_minimum_hour:g}/h covers its "
-                       f"first {included})")
+                how = (
+                    f"the project's forwarding-rule minimum ({net.forwarding_rule_minimum_hour:g}/h covers its "
+                    f"first {included})"
+                )
             elif extra == 0:
                 how = f"inside the {included}-rule minimum"
             else:
                 how = f"{extra} beyond the first {included} at {net.forwarding_rule_additional_hour:g}/h each"
-            basis = (f"1 global static IP + {rules} forwarding rules (HTTP, HTTPS; {shown} of the project): {how}")
-            items.append(LineItem(f"endpoint/{name}", basis, Cost(month, month), Cost(month, month),
-                                  estimated=self._estimated()))
+            basis = f"1 global static IP + {rules} forwarding rules (HTTP, HTTPS; {shown} of the project): {how}"
+            items.append(
+                LineItem(f"endpoint/{name}", basis, Cost(month, month), Cost(month, month), estimated=self._estimated())
+            )
         return items
 
     # -- platform services --------------------------------------------------------------
     def _services(self, env: Environment, workloads: list[LineItem], warnings: list[str]) -> list[LineItem]:
         """Registry storage and scans, the DNS zone, and monitoring samples and alert conditions."""
         items: list[LineItem] = []
-        wanted = {"artifact_registry": env.registry is not None, "dns": env.dns is not None and env.dns.create,
-                  "monitoring": True}
+        wanted = {
+            "artifact_registry": env.registry is not None,
+            "dns": env.dns is not None and env.dns.create,
+            "monitoring": True,
+        }
         for section, used in wanted.items():
             if used and getattr(self.prices, section) is None:
                 warnings.append(f"the price table has no {section} section: not priced")
@@ -398,8 +444,15 @@ class Estimator:
             self._begin()
             month = self._price("dns.zone_month")
             self._price("dns.queries_per_million")
-            items.append(LineItem(f"dns/{env.dns.zone}", f"1 public managed zone ({month:g}/month); queries not priced",
-                                  Cost(month, month), Cost(month, month), estimated=self._estimated()))
+            items.append(
+                LineItem(
+                    f"dns/{env.dns.zone}",
+                    f"1 public managed zone ({month:g}/month); queries not priced",
+                    Cost(month, month),
+                    Cost(month, month),
+                    estimated=self._estimated(),
+                )
+            )
         if self.prices.monitoring is not None:
             items.append(self._monitoring(env))
         return items
@@ -413,8 +466,9 @@ class Estimator:
         free = self._price("artifact_registry.free_gib")
         rate = self._price("artifact_registry.storage_gib_month")
         month = max(0.0, size - free) * rate
-        basis = (f"{size:g} GiB in {len(registry.repositories)} repositories "
-                 f"({rate:g}/GiB-month after {free:g} GiB free)")
+        basis = (
+            f"{size:g} GiB in {len(registry.repositories)} repositories ({rate:g}/GiB-month after {free:g} GiB free)"
+        )
         if scans:
             scan = self._price("artifact_registry.scan_per_image")
             month += scans * scan
@@ -444,15 +498,20 @@ class Estimator:
 
         low = samples(gpu_hours.low, series_gpu) + samples(replica_hours.low, series_replica)
         high = samples(gpu_hours.high, series_gpu) + samples(replica_hours.high, series_replica)
-        conditions = sum(1 for a in (mon.alerts.gpu_idle, mon.alerts.job_failures, mon.alerts.hpa_at_max,
-                                     mon.alerts.spot_preemptions) if a.enabled)
+        conditions = sum(
+            1
+            for a in (mon.alerts.gpu_idle, mon.alerts.job_failures, mon.alerts.hpa_at_max, mon.alerts.spot_preemptions)
+            if a.enabled
+        )
         alerting = conditions * self._price("monitoring.alert_condition_month")
         cost = Cost(low / 1e6 * rate + alerting, high / 1e6 * rate + alerting)
-        basis = (f"{low / 1e6:,.1f}-{high / 1e6:,.1f} M samples ({rate:g}/M): DCGM {series_gpu:g} series/GPU x "
-                 f"{gpu_hours.low:,.0f}-{gpu_hours.high:,.0f} GPU-h, {kube_state} kube-state package(s) x "
-                 f"{series_replica / max(kube_state, 1):g} series x {replica_hours.low:,.0f}-{replica_hours.high:,.0f} "
-                 f"replica-h, every {3600 / per_hour:g} s; {conditions} alert conditions x "
-                 f"{self.prices.monitoring.alert_condition_month:g}/month")
+        basis = (
+            f"{low / 1e6:,.1f}-{high / 1e6:,.1f} M samples ({rate:g}/M): DCGM {series_gpu:g} series/GPU x "
+            f"{gpu_hours.low:,.0f}-{gpu_hours.high:,.0f} GPU-h, {kube_state} kube-state package(s) x "
+            f"{series_replica / max(kube_state, 1):g} series x {replica_hours.low:,.0f}-{replica_hours.high:,.0f} "
+            f"replica-h, every {3600 / per_hour:g} s; {conditions} alert conditions x "
+            f"{self._price('monitoring.alert_condition_month'):g}/month"
+        )
         return LineItem("monitoring", basis, cost, cost, estimated=self._estimated())
 
     def workloads(self, env: Environment) -> list[Workload]:
@@ -462,23 +521,39 @@ class Estimator:
             hpd = svc.hours_per_day
             cls = env.custom_compute_class(svc.compute_class)  # priced at the class's preferred capacity
             spot = svc.spot or (cls is not None and cls.capacity[0] == "spot")
-            found.append(Workload(
-                key=f"inference/{svc.name}", cpu=parse_quantity(svc.cpu), memory_gib=gib(svc.memory),
-                gpu=svc.gpu, gpu_count=svc.gpu_count, spot=spot, compute_class=svc.compute_class,
-                replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
-                hours=hpd * self.prices.hours_per_month / 24, schedule=f"{hpd:g} h/day",
-            ))
+            found.append(
+                Workload(
+                    key=f"inference/{svc.name}",
+                    cpu=parse_quantity(svc.cpu),
+                    memory_gib=gib(svc.memory),
+                    gpu=svc.gpu,
+                    gpu_count=svc.gpu_count,
+                    spot=spot,
+                    compute_class=svc.compute_class,
+                    replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
+                    hours=hpd * self.prices.hours_per_month / 24,
+                    schedule=f"{hpd:g} h/day",
+                )
+            )
         for job in env.training:
             hours = job.hours_per_day * job.days_per_month
-            found.append(Workload(
-                key=f"training/{job.name}", cpu=parse_quantity(job.cpu), memory_gib=gib(job.memory),
-                gpu=job.gpu, gpu_count=job.gpu_count, spot=job.spot, compute_class=None,
-                replicas=(job.nodes, job.nodes), hours=hours,
-                schedule=f"{job.hours_per_day:g} h x {job.days_per_month:g} days = {hours:g} h/month",
-            ))
+            found.append(
+                Workload(
+                    key=f"training/{job.name}",
+                    cpu=parse_quantity(job.cpu),
+                    memory_gib=gib(job.memory),
+                    gpu=job.gpu,
+                    gpu_count=job.gpu_count,
+                    spot=job.spot,
+                    compute_class=None,
+                    replicas=(job.nodes, job.nodes),
+                    hours=hours,
+                    schedule=f"{job.hours_per_day:g} h x {job.days_per_month:g} days = {hours:g} h/month",
+                )
+            )
         return found
 
-    def _budget(self, env: Environment, est: Estimate) -> Optional[BudgetLine]:
+    def _budget(self, env: Environment, est: Estimate) -> BudgetLine | None:
         """The budget of ``env``: its amount, or the Autopilot maximum x headroom rounded up to whole units."""
         budget = env.budget
         if budget is None:
@@ -487,9 +562,9 @@ class Estimator:
             amount, basis = budget.amount, "set in the environment file"
         else:
             amount = float(math.ceil(round(est.autopilot.high * budget.headroom, 6)))
-            basis = (f"Autopilot maximum {est.autopilot.high:,.2f} x headroom {budget.headroom:g}, "
-                     "rounded up")
+            basis = f"Autopilot maximum {est.autopilot.high:,.2f} x headroom {budget.headroom:g}, rounded up"
         return BudgetLine(amount, budget.currency, basis, tuple(budget.thresholds), tuple(budget.forecast_thresholds))
+
 
 def _replicas(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
@@ -525,3 +600,10 @@ def budget_problems(env: Environment) -> Iterator[Problem]:
         budget_amount(env, prices)
     except CostError as exc:
         yield ("budget", "amount"), f"cannot derive it from the estimate ({exc}); set budget.amount"
+
+
+def _gpu_label(w: Workload) -> str:
+    """The GPU of a GPU workload (the estimator prices CPU workloads elsewhere)."""
+    if w.gpu is None:
+        raise ValueError(f"{w.key} has no GPU")
+    return w.gpu

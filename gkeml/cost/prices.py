@@ -10,7 +10,7 @@ section); the estimator flags line items that use one.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -61,7 +61,7 @@ class Autopilot(Strict):
     gpu_premium: dict[str, GpuPremium]
 
     @model_validator(mode="after")
-    def _default_class(self) -> "Autopilot":
+    def _default_class(self) -> Autopilot:
         if platform.GENERAL_PURPOSE.name not in self.pod:
             raise ValueError(f"@pod: the {platform.GENERAL_PURPOSE.name!r} class is required")
         return self
@@ -87,7 +87,7 @@ class GpuMachines(Strict):
     """Machines a GPU runs on, by GPU count, smallest first; ``attached_gpu_hour`` when the
     GPU is billed on top of the machine (T4 on N1), absent when the price includes it."""
 
-    attached_gpu_hour: Optional[AttachedGpu] = None
+    attached_gpu_hour: AttachedGpu | None = None
     machines: dict[str, list[str]]
 
 
@@ -168,9 +168,9 @@ class PriceTable(Strict):
     gpus: dict[str, GpuMachines]
     storage: dict[Literal["region", "multi-region"], dict[StorageClass, float]]
     network: Network
-    artifact_registry: Optional[ArtifactRegistryPrices] = None
-    dns: Optional[DnsPrices] = None
-    monitoring: Optional[MonitoringPrices] = None
+    artifact_registry: ArtifactRegistryPrices | None = None
+    dns: DnsPrices | None = None
+    monitoring: MonitoringPrices | None = None
     standard: StandardMode
     estimates: dict[str, str] = Field(default_factory=dict)
 
@@ -194,12 +194,15 @@ def _checks(table: PriceTable) -> list[Problem]:
             problems.append((("standard", field), f"unknown machine {name!r}; defined: {', '.join(table.machines)}"))
     for label, entry in table.gpus.items():
         if label not in platform.GPUS:
-            problems.append((("gpus", label), f"{label!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}"))
+            problems.append(
+                (("gpus", label), f"{label!r} is not an Autopilot GPU; allowed: {', '.join(platform.GPUS)}")
+            )
         for count, names in entry.machines.items():
             for name in names:
                 if name not in table.machines:
-                    problems.append((("gpus", label, "machines", count),
-                                     f"unknown machine {name!r}; add it under machines"))
+                    problems.append(
+                        (("gpus", label, "machines", count), f"unknown machine {name!r}; add it under machines")
+                    )
     for path in table.estimates:
         node: Any = data
         for key in path.split("."):

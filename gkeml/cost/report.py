@@ -3,11 +3,11 @@ and the monthly change between two versions of an environment."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
-from gkeml.text import table
 from gkeml.cost.estimate import ZERO, Cost, Estimate
+from gkeml.text import table
 
 HEADERS = ("Item", "Autopilot min", "Autopilot max", "Standard min", "Standard max", "Cheaper")
 ESTIMATE_MARK = "*"
@@ -30,11 +30,19 @@ def cheaper(autopilot: Cost, standard: Cost) -> str:
 
 
 def _rows(est: Estimate) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for i in est.items:
         name = i.key + (ESTIMATE_MARK if i.estimated else "")
-        rows.append((name, money(i.autopilot.low), money(i.autopilot.high), money(i.standard.low),
-                     money(i.standard.high), cheaper(i.autopilot, i.standard)))
+        rows.append(
+            (
+                name,
+                money(i.autopilot.low),
+                money(i.autopilot.high),
+                money(i.standard.low),
+                money(i.standard.high),
+                cheaper(i.autopilot, i.standard),
+            )
+        )
     ap, st = est.autopilot, est.standard
     rows.append(("TOTAL", money(ap.low), money(ap.high), money(st.low), money(st.high), cheaper(ap, st)))
     return rows
@@ -42,8 +50,10 @@ def _rows(est: Estimate) -> list[tuple[str, ...]]:
 
 def _title(est: Estimate) -> str:
     p = est.prices
-    return (f"{est.env}: monthly estimate in {p.currency} ({p.hours_per_month:g} h), min/max = HPA min/max replicas; "
-            f"prices {p.region} {p.date} ({p.source})")
+    return (
+        f"{est.env}: monthly estimate in {p.currency} ({p.hours_per_month:g} h), min/max = HPA min/max replicas; "
+        f"prices {p.region} {p.date} ({p.source})"
+    )
 
 
 def _summary(est: Estimate) -> str:
@@ -69,7 +79,7 @@ def _percentages(values: tuple[float, ...]) -> str:
     return ", ".join(f"{v * 100:g} %" for v in values)
 
 
-def budget_text(est: Estimate) -> Optional[str]:
+def budget_text(est: Estimate) -> str | None:
     """The environment's budget next to the estimate, in one sentence (None without a budget)."""
     b = est.budget
     if b is None:
@@ -81,18 +91,21 @@ def budget_text(est: Estimate) -> Optional[str]:
     return f"Budget: {money(b.amount)} {b.currency} per month ({b.basis}); {alerts}{share}."
 
 
-def _footnote(est: Estimate) -> Optional[str]:
+def _footnote(est: Estimate) -> str | None:
     if any(i.estimated for i in est.items):
-        return (f"{ESTIMATE_MARK} uses a price or assumption listed under 'estimates' in the price table; "
-                "check it before relying on the figure.")
+        return (
+            f"{ESTIMATE_MARK} uses a price or assumption listed under 'estimates' in the price table; "
+            "check it before relying on the figure."
+        )
     return None
 
 
 def render_table(est: Estimate) -> str:
     """The estimate for a terminal: numbers table, verdict, how each item was priced."""
     out = [_title(est), "", table(_rows(est), HEADERS, align="lrrrrl"), "", _summary(est)]
-    if budget_text(est):
-        out.append(budget_text(est))
+    budget = budget_text(est)
+    if budget:
+        out.append(budget)
     note = _footnote(est)
     if note:
         out.append(note)
@@ -100,7 +113,7 @@ def render_table(est: Estimate) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], align: str) -> list[str]:
+def _md_table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], align: str) -> list[str]:
     marks = {"l": "---", "r": "---:"}
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -111,8 +124,9 @@ def render_markdown(est: Estimate) -> str:
     """The estimate as markdown (README, wiki, pull request)."""
     rows = [tuple(f"**{c}**" if r[0] == "TOTAL" else c for c in r) for r in _rows(est)]
     out = [f"**{_title(est)}**", ""] + _md_table(HEADERS, rows, "lrrrrl") + ["", _summary(est)]
-    if budget_text(est):
-        out += ["", budget_text(est)]
+    budget = budget_text(est)
+    if budget:
+        out += ["", budget]
     note = _footnote(est)
     if note:
         out += ["", note]
@@ -128,15 +142,15 @@ class Change:
     """The Autopilot monthly cost of one item before and after (``None``: item absent)."""
 
     key: str
-    before: Optional[Cost]
-    after: Optional[Cost]
+    before: Cost | None
+    after: Cost | None
 
     @property
     def delta(self) -> Cost:
         return (self.after or ZERO) - (self.before or ZERO)
 
 
-def changes(before: Optional[Estimate], after: Estimate) -> list[Change]:
+def changes(before: Estimate | None, after: Estimate) -> list[Change]:
     """Items whose Autopilot cost differs (by a cent or more), in the order of ``after`` then removed ones."""
     old = {i.key: i.autopilot for i in before.items} if before else {}
     new = {i.key: i.autopilot for i in after.items}
@@ -149,14 +163,14 @@ def changes(before: Optional[Estimate], after: Estimate) -> list[Change]:
     return out
 
 
-def _range(c: Optional[Cost], signed: bool = False) -> str:
+def _range(c: Cost | None, signed: bool = False) -> str:
     if c is None:
         return "-"
     fmt = (lambda v: ("+" if round(v, 2) > 0 else "") + money(v)) if signed else money
     return fmt(c.low) if round(c.low, 2) == round(c.high, 2) else f"{fmt(c.low)} – {fmt(c.high)}"
 
 
-def render_delta(before: Optional[Estimate], after: Estimate, ref: str) -> str:
+def render_delta(before: Estimate | None, after: Estimate, ref: str) -> str:
     """Markdown for a pull-request comment: the Autopilot monthly change against ``ref``."""
     p = after.prices
     title = f"### Monthly cost change of `{after.env}` against `{ref}` (Autopilot, {p.currency})"
@@ -172,9 +186,17 @@ def render_delta(before: Optional[Estimate], after: Estimate, ref: str) -> str:
     else:
         rows = [(f"`{c.key}`", _range(c.before), _range(c.after), _range(c.delta, signed=True)) for c in rows_changed]
         total = Change("total", total_before, after.autopilot)
-        rows.append(("**Total**", f"**{_range(total.before)}**", f"**{_range(total.after)}**",
-                     f"**{_range(total.delta, signed=True)}**"))
+        rows.append(
+            (
+                "**Total**",
+                f"**{_range(total.before)}**",
+                f"**{_range(total.after)}**",
+                f"**{_range(total.delta, signed=True)}**",
+            )
+        )
         out += _md_table(("Item", "Before", "After", "Change"), rows, "lrrr")
-    out += ["", f"Prices: {p.region}, {p.date} ([source]({p.source})). Generated by `gkeml cost {after.env} "
-                f"--against {ref}`."]
+    out += [
+        "",
+        f"Prices: {p.region}, {p.date} ([source]({p.source})). Generated by `gkeml cost {after.env} --against {ref}`.",
+    ]
     return "\n".join(out) + "\n"

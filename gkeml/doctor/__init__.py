@@ -24,7 +24,7 @@ import subprocess
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from gkeml import platform
@@ -65,8 +65,9 @@ CDKTF_CLI_PACKAGE = "cdktf-cli"
 TOOL_TIMEOUT_SECONDS = 60
 API_TIMEOUT_SECONDS = 30.0
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-NO_CREDENTIALS = ("no Google credentials found: run `gcloud auth application-default login` "
-                  "(or set GOOGLE_APPLICATION_CREDENTIALS)")
+NO_CREDENTIALS = (
+    "no Google credentials found: run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
+)
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Report:
     environment: str
     cluster: str
     checks: list[Check] = field(default_factory=list)
-    error: Optional[str] = None
+    error: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -115,7 +116,7 @@ class DoctorError(Exception):
 # --- the client -----------------------------------------------------------------
 
 
-def endpoint_credentials(endpoint: str | None, flag: str = "--endpoint") -> tuple[object | None, str | None]:
+def endpoint_credentials(endpoint: str | None, flag: str = "--endpoint") -> tuple[Any, str | None]:
     """(credentials, base URL) for a Google API at ``endpoint``: (None, None) for Google's own API with
     Application Default Credentials; an ``https://`` base URL with the same credentials; an ``http://``
     base URL (loopback only, e.g. a local test server) with no credentials at all, so a token is never
@@ -129,13 +130,14 @@ def endpoint_credentials(endpoint: str | None, flag: str = "--endpoint") -> tupl
         raise DoctorError(f"{flag} {endpoint!r} is not a base URL like https://container.googleapis.com")
     if url.scheme == "http":
         if url.hostname not in LOOPBACK_HOSTS:
-            raise DoctorError(f"{flag} {endpoint!r}: plain http is allowed only to "
-                              f"{', '.join(LOOPBACK_HOSTS)}; use https")
+            raise DoctorError(
+                f"{flag} {endpoint!r}: plain http is allowed only to {', '.join(LOOPBACK_HOSTS)}; use https"
+            )
         return AnonymousCredentials(), endpoint.rstrip("/")
     return None, endpoint.rstrip("/")
 
 
-def cluster_client(endpoint: str | None = None) -> "ClusterManagerClient":
+def cluster_client(endpoint: str | None = None) -> ClusterManagerClient:
     """A ``ClusterManagerClient`` on the REST transport, at ``endpoint`` (see :func:`endpoint_credentials`)."""
     from google.auth.exceptions import DefaultCredentialsError
     from google.cloud.container_v1 import ClusterManagerClient
@@ -153,7 +155,7 @@ class RestApi:
     Credentials, or at ``endpoint`` (:func:`endpoint_credentials`; ``flag`` is the option that set it).
     ``title`` names the API in advice."""
 
-    def __init__(self, base: str, endpoint: Optional[str], flag: str, title: str):
+    def __init__(self, base: str, endpoint: str | None, flag: str, title: str):
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
         from google.auth.transport.requests import AuthorizedSession
@@ -167,7 +169,7 @@ class RestApi:
         self.base, self.flag, self.title = url or base, flag, title
         self.session = AuthorizedSession(credentials)
 
-    def read(self, path: str) -> tuple[int, Optional[dict]]:
+    def read(self, path: str) -> tuple[int, dict | None]:
         """``GET <base>/<path>``: the HTTP status and the body when it is a JSON object (else None);
         DoctorError when the API cannot be reached."""
         from google.auth.exceptions import GoogleAuthError
@@ -185,18 +187,22 @@ class RestApi:
 
     def not_json(self, path: str, status: int) -> DoctorError:
         """The error for an answer whose body is not the JSON object the API returns."""
-        return DoctorError(f"the {self.title} API answered {path} with a body that is not JSON (HTTP {status}); "
-                           f"check {self.flag}")
+        return DoctorError(
+            f"the {self.title} API answered {path} with a body that is not JSON (HTTP {status}); check {self.flag}"
+        )
 
     def advice(self, status: int, body: dict, path: str, project: str, service: str, role: str) -> str:
         """One line of advice for an error answer (``service`` is the API's name to enable, ``role`` what the
         caller needs on ``project``)."""
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        raw = body.get("error")
+        error = raw if isinstance(raw, dict) else {}
         reasons = [d.get("reason") for d in error.get("details", []) if isinstance(d, dict)]
         message = " ".join(str(error.get("message", "")).split())
         if status == 403 and SERVICE_DISABLED_REASON in reasons:
-            return (f"the {self.title} API is disabled in project {project}: run "
-                    f"`gcloud services enable {service} --project {project}`")
+            return (
+                f"the {self.title} API is disabled in project {project}: run "
+                f"`gcloud services enable {service} --project {project}`"
+            )
         if status == 403:
             return f"permission denied reading {path}: the caller needs {role} on project {project}"
         if status == 401:
@@ -211,11 +217,15 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
     from google.protobuf.json_format import ParseError
 
     if isinstance(exc, gexc.GoogleAPICallError) and exc.code == 403 and exc.reason == SERVICE_DISABLED_REASON:
-        return (f"the Kubernetes Engine API is disabled in project {project}: "
-                f"run `gcloud services enable {GKE_API} --project {project}` (or deploy the bootstrap stack)")
+        return (
+            f"the Kubernetes Engine API is disabled in project {project}: "
+            f"run `gcloud services enable {GKE_API} --project {project}` (or deploy the bootstrap stack)"
+        )
     if isinstance(exc, (gexc.Forbidden, gexc.PermissionDenied)):
-        return (f"permission denied reading {what}: the caller needs {DOCTOR_ROLE} on project {project} "
-                "(check `gcloud auth application-default print-access-token` is the identity you expect)")
+        return (
+            f"permission denied reading {what}: the caller needs {DOCTOR_ROLE} on project {project} "
+            "(check `gcloud auth application-default print-access-token` is the identity you expect)"
+        )
     if isinstance(exc, (gexc.Unauthorized, gexc.Unauthenticated)):
         return "credentials were rejected: run `gcloud auth application-default login` again"
     if isinstance(exc, gexc.NotFound):
@@ -227,8 +237,10 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
         return f"cannot get a Google access token ({exc}): run `gcloud auth application-default login`"
     if isinstance(exc, (ParseError, UnicodeError)):
         reason = " ".join(str(exc).split())
-        return (f"the GKE API answered {what} with a body that is not what the GKE API returns ({reason}); "
-                "check --endpoint or any proxy in between")[:300]
+        return (
+            f"the GKE API answered {what} with a body that is not what the GKE API returns ({reason}); "
+            "check --endpoint or any proxy in between"
+        )[:300]
     return f"cannot reach the GKE API for {what}: {exc}"[:300]
 
 
@@ -251,7 +263,7 @@ def _api_errors() -> tuple[type[Exception], ...]:
 # --- the project -------------------------------------------------------------------
 
 
-def check_project_number(env: "Environment", api: RestApi, env_file: str) -> Check:
+def check_project_number(env: Environment, api: RestApi, env_file: str) -> Check:
     """Is ``project.number`` the number of ``project.id``? Workload Identity ``principal://`` members name
     the project by number, so a wrong one grants nothing and nothing says so. Drift when the numbers
     differ or the project does not exist; a warning when the project cannot be read."""
@@ -274,18 +286,32 @@ def check_project_number(env: "Environment", api: RestApi, env_file: str) -> Che
         name = (body or {}).get("name")
         match = PROJECT_NAME.match(name) if isinstance(name, str) else None
         if match is None:
-            return row(WARN, "not read", f"the {api.title} API answered {path} without a name like projects/NUMBER "
-                                         f"({repr(name)[:40]}); check {api.flag}; the number is not checked")
+            return row(
+                WARN,
+                "not read",
+                f"the {api.title} API answered {path} without a name like projects/NUMBER "
+                f"({repr(name)[:40]}); check {api.flag}; the number is not checked",
+            )
         number = match.group(1)
         if number == expected:
             return row(OK, number)
-        return row(DRIFT, number, f"the config says {expected}, the project is {number}: Workload Identity "
-                                  f"principal:// members name the project by number, so the config's grant nothing; "
-                                  f"set project.number in {at} to {number}")
+        return row(
+            DRIFT,
+            number,
+            f"the config says {expected}, the project is {number}: Workload Identity "
+            f"principal:// members name the project by number, so the config's grant nothing; "
+            f"set project.number in {at} to {number}",
+        )
     if body is None:
         return row(WARN, "not read", f"{api.not_json(path, status)}; the number is not checked")
-    advice = api.advice(status, body, path, project, RESOURCE_MANAGER_SERVICE,
-                        f"{PROJECT_GET_PERMISSION} ({DOCTOR_ROLE} has it; so has roles/browser)")
+    advice = api.advice(
+        status,
+        body,
+        path,
+        project,
+        RESOURCE_MANAGER_SERVICE,
+        f"{PROJECT_GET_PERMISSION} ({DOCTOR_ROLE} has it; so has roles/browser)",
+    )
     if status == 403:
         advice += " (Resource Manager answers 403 for a project that does not exist, too: check project.id)"
     return row(WARN, "not read", f"{advice}; the number is not checked")
@@ -312,7 +338,7 @@ def _network(cidr: str) -> str:
         return repr(cidr)
 
 
-def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Check]:
+def check_cluster(env: Environment, client: ClusterManagerClient) -> list[Check]:
     """Read the cluster and the server config, compare them with ``env``.
 
     A missing cluster is drift (one row, exit 1); any other API failure raises
@@ -328,9 +354,16 @@ def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Ch
     try:
         cluster = client.get_cluster(name=path, timeout=API_TIMEOUT_SECONDS)
     except gexc.NotFound:
-        return [_row("cluster exists", "RUNNING", "not found", status=DRIFT,
-                     advice=f"no cluster {names.cluster} in {region} of {project}: deploy it with {deploy}, "
-                            "or check project.id/project.region")]
+        return [
+            _row(
+                "cluster exists",
+                "RUNNING",
+                "not found",
+                status=DRIFT,
+                advice=f"no cluster {names.cluster} in {region} of {project}: deploy it with {deploy}, "
+                "or check project.id/project.region",
+            )
+        ]
     except _api_errors() as exc:
         raise DoctorError(_one_line(_api_advice(exc, path, project))) from None
     try:
@@ -341,35 +374,79 @@ def check_cluster(env: "Environment", client: "ClusterManagerClient") -> list[Ch
     rows: list[Check] = []
 
     state = _enum_name(cluster.status)
-    rows.append(_row("cluster status", "RUNNING", state,
-                     status=OK if state == "RUNNING" else (WARN if state in TRANSIENT_STATES else DRIFT),
-                     advice=f"GKE says: {cluster.status_message or state}; see the cluster's operations"))
-    rows.append(_row("autopilot", True, bool(cluster.autopilot.enabled),
-                     advice="a Standard cluster has the name of the configured Autopilot one: "
-                            "Autopilot cannot be turned on later; recreate it"))
+    rows.append(
+        _row(
+            "cluster status",
+            "RUNNING",
+            state,
+            status=OK if state == "RUNNING" else (WARN if state in TRANSIENT_STATES else DRIFT),
+            advice=f"GKE says: {cluster.status_message or state}; see the cluster's operations",
+        )
+    )
+    rows.append(
+        _row(
+            "autopilot",
+            True,
+            bool(cluster.autopilot.enabled),
+            advice="a Standard cluster has the name of the configured Autopilot one: "
+            "Autopilot cannot be turned on later; recreate it",
+        )
+    )
     channel = _enum_name(cluster.release_channel.channel)
-    rows.append(_row("release channel", c.release_channel, channel,
-                     advice=f"changed outside Terraform; {deploy} sets it back"))
-    private = bool(cluster.private_cluster_config.enable_private_nodes
-                   or cluster.network_config.default_enable_private_nodes)
+    rows.append(
+        _row("release channel", c.release_channel, channel, advice=f"changed outside Terraform; {deploy} sets it back")
+    )
+    private = bool(
+        cluster.private_cluster_config.enable_private_nodes or cluster.network_config.default_enable_private_nodes
+    )
     rows.append(_row("private nodes", True, private, advice=f"nodes have public IPs; {deploy} turns private nodes on"))
     endpoints = cluster.control_plane_endpoints_config
-    rows.append(_row("DNS endpoint external traffic", True, bool(endpoints.dns_endpoint_config.allow_external_traffic),
-                     advice=f"kubectl and the in-cluster stack reach the cluster through it; {deploy}"))
-    rows.append(_row("IP endpoint enabled", c.public_endpoint, bool(endpoints.ip_endpoints_config.enabled),
-                     advice=f"cluster.public_endpoint is {str(c.public_endpoint).lower()}; {deploy}"))
+    rows.append(
+        _row(
+            "DNS endpoint external traffic",
+            True,
+            bool(endpoints.dns_endpoint_config.allow_external_traffic),
+            advice=f"kubectl and the in-cluster stack reach the cluster through it; {deploy}",
+        )
+    )
+    rows.append(
+        _row(
+            "IP endpoint enabled",
+            c.public_endpoint,
+            bool(endpoints.ip_endpoints_config.enabled),
+            advice=f"cluster.public_endpoint is {str(c.public_endpoint).lower()}; {deploy}",
+        )
+    )
     if c.public_endpoint:
         want = sorted(str(n.cidr) for n in c.authorized_networks)
         live = sorted(_network(b.cidr_block) for b in cluster.master_authorized_networks_config.cidr_blocks)
-        rows.append(_row("authorized networks", ", ".join(want) or "none", ", ".join(live) or "none",
-                         advice=f"networks allowed to the IP endpoint differ; {deploy}"))
+        rows.append(
+            _row(
+                "authorized networks",
+                ", ".join(want) or "none",
+                ", ".join(live) or "none",
+                advice=f"networks allowed to the IP endpoint differ; {deploy}",
+            )
+        )
     if c.zones:
-        rows.append(_row("node zones", ", ".join(sorted(c.zones)), ", ".join(sorted(cluster.locations)),
-                         advice="node_locations differ: the next apply may recreate the cluster; "
-                                "set cluster.zones to the live zones"))
+        rows.append(
+            _row(
+                "node zones",
+                ", ".join(sorted(c.zones)),
+                ", ".join(sorted(cluster.locations)),
+                advice="node_locations differ: the next apply may recreate the cluster; "
+                "set cluster.zones to the live zones",
+            )
+        )
     pool = platform.workload_identity_pool(project)
-    rows.append(_row("workload identity pool", pool, cluster.workload_identity_config.workload_pool or "none",
-                     advice="Workload Identity principals in the config would not match"))
+    rows.append(
+        _row(
+            "workload identity pool",
+            pool,
+            cluster.workload_identity_config.workload_pool or "none",
+            advice="Workload Identity principals in the config would not match",
+        )
+    )
     rows.append(_version_row(cluster.current_master_version, c.release_channel, region, server))
     return rows
 
@@ -379,17 +456,32 @@ def _version_row(version: str, channel: str, region: str, server) -> Check:
     offered = next((list(ch.valid_versions) for ch in server.channels if _enum_name(ch.channel) == channel), None)
     expected = f"a {channel} version"
     if offered is None:
-        return _row("master version", expected, version, status=WARN,
-                    advice=f"the server config of {region} lists no {channel} versions")
+        return _row(
+            "master version",
+            expected,
+            version,
+            status=WARN,
+            advice=f"the server config of {region} lists no {channel} versions",
+        )
     if version in offered:
         return _row("master version", expected, version, status=OK)
     listed = ", ".join(offered[:3]) + (", ..." if len(offered) > 3 else "")
     if version in server.valid_master_versions:
-        return _row("master version", expected, version, status=WARN,
-                    advice=f"not a {channel} version (offered: {listed or 'none'}); "
-                           "GKE moves it onto the channel in a maintenance window")
-    return _row("master version", expected, version, status=DRIFT,
-                advice=f"{version} is not a valid master version in {region}; {channel} offers {listed or 'none'}")
+        return _row(
+            "master version",
+            expected,
+            version,
+            status=WARN,
+            advice=f"not a {channel} version (offered: {listed or 'none'}); "
+            "GKE moves it onto the channel in a maintenance window",
+        )
+    return _row(
+        "master version",
+        expected,
+        version,
+        status=DRIFT,
+        advice=f"{version} is not a valid master version in {region}; {channel} offers {listed or 'none'}",
+    )
 
 
 # --- toolchain checks ----------------------------------------------------------------
@@ -430,13 +522,26 @@ def check_toolchain(root: Path) -> list[Check]:
         except ValueError:
             found = _version(out)
     need = _min_terraform()
-    rows.append(_tool_row("terraform", f">= {_dotted(need)}", found, bool(found and found >= need),
-                          f"install Terraform >= {_dotted(need)} (the stacks use ephemeral resources and "
-                          "write-only arguments)"))
+    rows.append(
+        _tool_row(
+            "terraform",
+            f">= {_dotted(need)}",
+            found,
+            bool(found and found >= need),
+            f"install Terraform >= {_dotted(need)} (the stacks use ephemeral resources and write-only arguments)",
+        )
+    )
     node = shutil.which("node")
     found = _version(_run([node, "--version"], root) or "") if node else None
-    rows.append(_tool_row("node", f">= {_dotted(MIN_NODE)}", found, bool(found and found >= MIN_NODE),
-                          f"install Node.js >= {MIN_NODE[0]}"))
+    rows.append(
+        _tool_row(
+            "node",
+            f">= {_dotted(MIN_NODE)}",
+            found,
+            bool(found and found >= MIN_NODE),
+            f"install Node.js >= {MIN_NODE[0]}",
+        )
+    )
     pinned = _pinned_cdktf(root)
     cli = root / "node_modules" / ".bin" / "cdktf"
     found = None
@@ -444,9 +549,15 @@ def check_toolchain(root: Path) -> list[Check]:
         out = _run([str(cli), "--version"], root) or ""
         # The CLI also prints terraform configuration warnings; the version is a line of its own.
         found = next((_version(line) for line in out.splitlines() if re.fullmatch(r"\s*\d+\.\d+\.\d+\s*", line)), None)
-    rows.append(_tool_row("cdktf CLI", f"== {pinned}" if pinned else "installed", found,
-                          bool(found and (pinned is None or _dotted(found) == pinned)),
-                          "run `make install` (npm ci installs the pinned cdktf CLI into node_modules)"))
+    rows.append(
+        _tool_row(
+            "cdktf CLI",
+            f"== {pinned}" if pinned else "installed",
+            found,
+            bool(found and (pinned is None or _dotted(found) == pinned)),
+            "run `make install` (npm ci installs the pinned cdktf CLI into node_modules)",
+        )
+    )
     return rows
 
 
@@ -467,10 +578,19 @@ def _pinned_cdktf(root: Path) -> str | None:
 # --- the whole run ------------------------------------------------------------------
 
 
-def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *,
-             endpoint: str | None = None, root: Path | None = None, toolchain: bool = True,
-             compute_endpoint: str | None = None, dns_server: str | None = None, services: bool = True,
-             resource_manager_endpoint: str | None = None, env_file: str | None = None) -> Report:
+def diagnose(
+    env: Environment,
+    client: ClusterManagerClient | None = None,
+    *,
+    endpoint: str | None = None,
+    root: Path | None = None,
+    toolchain: bool = True,
+    compute_endpoint: str | None = None,
+    dns_server: str | None = None,
+    services: bool = True,
+    resource_manager_endpoint: str | None = None,
+    env_file: str | None = None,
+) -> Report:
     """Run every check for ``env`` (read from ``env_file``, default environments/ENV.yaml); the project
     part, the cluster part and the services part (DNS, certificates, quotas: :mod:`gkeml.doctor.preflight`) each
     stop at their first API error (``Report.error``: the cluster's, else the project's, else the services')."""
@@ -479,8 +599,9 @@ def diagnose(env: "Environment", client: "ClusterManagerClient | None" = None, *
     project_error = services_error = None
     if services:
         try:
-            api = RestApi(RESOURCE_MANAGER_API, resource_manager_endpoint, "--resource-manager-endpoint",
-                          "Cloud Resource Manager")
+            api = RestApi(
+                RESOURCE_MANAGER_API, resource_manager_endpoint, "--resource-manager-endpoint", "Cloud Resource Manager"
+            )
             report.checks.append(check_project_number(env, api, env_file or f"environments/{env.name}.yaml"))
         except DoctorError as exc:
             project_error = str(exc)

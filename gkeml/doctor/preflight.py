@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING
 
 from gkeml import platform
 from gkeml.doctor import DRIFT, OK, WARN, Check, DoctorError, RestApi
@@ -48,10 +49,10 @@ class DnsFailure(Exception):
 class ComputeApi(RestApi):
     """The few Compute Engine REST reads the doctor needs, with one line of advice on failure."""
 
-    def __init__(self, endpoint: Optional[str] = None):
+    def __init__(self, endpoint: str | None = None):
         super().__init__(COMPUTE_API, endpoint, "--compute-endpoint", "Compute Engine")
 
-    def get(self, path: str, project: str) -> Optional[dict]:
+    def get(self, path: str, project: str) -> dict | None:
         """``GET /compute/v1/<path>``: the resource, None when it does not exist; DoctorError otherwise."""
         what = f"compute/v1/{path}"
         status, body = self.read(what)
@@ -64,7 +65,7 @@ class ComputeApi(RestApi):
         return body
 
 
-def dns_resolver(server: Optional[str] = None) -> Resolver:
+def dns_resolver(server: str | None = None) -> Resolver:
     """A function returning the sorted A records of a name ([] when it has none): through the system's
     resolver, or only through ``server`` (``IP`` or ``IP:PORT``). DnsFailure when nobody answers."""
     import dns.exception
@@ -94,7 +95,7 @@ def dns_resolver(server: Optional[str] = None) -> Resolver:
 # --- DNS and certificates ------------------------------------------------------------------------
 
 
-def check_endpoints(env: "Environment", compute: ComputeApi, resolve: Resolver) -> list[Check]:
+def check_endpoints(env: Environment, compute: ComputeApi, resolve: Resolver) -> list[Check]:
     """For each public host: does its A record point at its static IP, and is its certificate ACTIVE?"""
     names = Names.of(env)
     project = env.project.id
@@ -104,8 +105,16 @@ def check_endpoints(env: "Environment", compute: ComputeApi, resolve: Resolver) 
         address = compute.get(f"projects/{project}/global/addresses/{names.address(endpoint.name)}", project)
         ip = (address or {}).get("address")
         if not ip:
-            rows.append(Check("dns", endpoint.host, DRIFT, f"A {names.address(endpoint.name)}", "no static IP",
-                              f"static IP {names.address(endpoint.name)} not found: deploy it with {deploy}"))
+            rows.append(
+                Check(
+                    "dns",
+                    endpoint.host,
+                    DRIFT,
+                    f"A {names.address(endpoint.name)}",
+                    "no static IP",
+                    f"static IP {names.address(endpoint.name)} not found: deploy it with {deploy}",
+                )
+            )
             dns_ok = False
         else:
             dns_ok = _dns_row(env, endpoint.host, ip, resolve, rows)
@@ -113,11 +122,14 @@ def check_endpoints(env: "Environment", compute: ComputeApi, resolve: Resolver) 
     return rows
 
 
-def _dns_row(env: "Environment", host: str, ip: str, resolve: Resolver, rows: list[Check]) -> bool:
+def _dns_row(env: Environment, host: str, ip: str, resolve: Resolver, rows: list[Check]) -> bool:
     deploy = f"`cdktf deploy {Names.of(env).cloud_stack}`"
-    fix = (f"the dns section creates this record: {deploy}, and delegate {env.dns.domain} to the zone's name "
-           "servers at its parent" if env.dns is not None else
-           f"add an A record {host} -> {ip} at your DNS provider (or configure the dns section)")
+    fix = (
+        f"the dns section creates this record: {deploy}, and delegate {env.dns.domain} to the zone's name "
+        "servers at its parent"
+        if env.dns is not None
+        else f"add an A record {host} -> {ip} at your DNS provider (or configure the dns section)"
+    )
     try:
         found = resolve(host)
     except DnsFailure as exc:
@@ -129,28 +141,47 @@ def _dns_row(env: "Environment", host: str, ip: str, resolve: Resolver, rows: li
     return ok
 
 
-def _certificate_row(env: "Environment", endpoint, compute: ComputeApi, dns_ok: bool) -> Check:
+def _certificate_row(env: Environment, endpoint, compute: ComputeApi, dns_ok: bool) -> Check:
     names = Names.of(env)
     name = names.certificate(endpoint.name, endpoint.host)
     cert = compute.get(f"projects/{env.project.id}/global/sslCertificates/{name}", env.project.id)
     what = f"certificate {endpoint.host}"
     if cert is None:
-        return Check("certificate", what, DRIFT, platform.CERTIFICATE_ACTIVE, "not found",
-                     f"certificate {name} not found: deploy it with `cdktf deploy {names.cloud_stack}`")
-    managed = cert.get("managed") if isinstance(cert.get("managed"), dict) else {}
+        return Check(
+            "certificate",
+            what,
+            DRIFT,
+            platform.CERTIFICATE_ACTIVE,
+            "not found",
+            f"certificate {name} not found: deploy it with `cdktf deploy {names.cloud_stack}`",
+        )
+    raw = cert.get("managed")
+    managed = raw if isinstance(raw, dict) else {}
     status = str(managed.get("status", "unknown"))
-    domain = (managed.get("domainStatus") or {}).get(endpoint.host) if isinstance(managed.get("domainStatus"),
-                                                                                  dict) else None
+    domains = managed.get("domainStatus")
+    domain = domains.get(endpoint.host) if isinstance(domains, dict) else None
     live = status + (f" ({endpoint.host}: {domain})" if domain and domain != status else "")
     if status == platform.CERTIFICATE_ACTIVE:
         return Check("certificate", what, OK, platform.CERTIFICATE_ACTIVE, live)
     if status == "PROVISIONING" and dns_ok:
-        return Check("certificate", what, WARN, platform.CERTIFICATE_ACTIVE, live,
-                     "DNS points at the load balancer: Google provisions the certificate (up to about an hour) "
-                     "once the Ingress serves the static IP")
-    return Check("certificate", what, DRIFT, platform.CERTIFICATE_ACTIVE, live,
-                 f"the certificate cannot become ACTIVE until {endpoint.host} resolves to its static IP (see the "
-                 "dns row); a FAILED_* domain status needs the record fixed and then a new certificate")
+        return Check(
+            "certificate",
+            what,
+            WARN,
+            platform.CERTIFICATE_ACTIVE,
+            live,
+            "DNS points at the load balancer: Google provisions the certificate (up to about an hour) "
+            "once the Ingress serves the static IP",
+        )
+    return Check(
+        "certificate",
+        what,
+        DRIFT,
+        platform.CERTIFICATE_ACTIVE,
+        live,
+        f"the certificate cannot become ACTIVE until {endpoint.host} resolves to its static IP (see the "
+        "dns row); a FAILED_* domain status needs the record fixed and then a new certificate",
+    )
 
 
 # --- capacity preflight --------------------------------------------------------------------------
@@ -179,7 +210,7 @@ def _add(needs: dict[str, QuotaNeed], metric: str, amount: float, spot: bool, on
     need.by.append(who)
 
 
-def peak_needs(env: "Environment", prices: "PriceTable", cpu_metric: Callable[[str], str]) -> list[QuotaNeed]:
+def peak_needs(env: Environment, prices: PriceTable, cpu_metric: Callable[[str], str]) -> list[QuotaNeed]:
     """The quotas the environment's peak needs (see the module docstring); ``cpu_metric(family)`` names
     the vCPU quota of a machine family in the region."""
     from gkeml.cost.estimate import Estimator
@@ -196,18 +227,36 @@ def peak_needs(env: "Environment", prices: "PriceTable", cpu_metric: Callable[[s
         how = " (Spot" + (", on-demand fallback)" if spot and on_demand else ")") if spot else ""
         if w.gpu:
             label = platform.GPUS[w.gpu].name
-            _add(needs, platform.GPU_QUOTA_METRICS[w.gpu], peak * w.gpu_count, spot, on_demand,
-                 f"{w.key}: {peak} x {w.gpu_count} {label}{how}")
+            _add(
+                needs,
+                platform.GPU_QUOTA_METRICS[w.gpu],
+                peak * w.gpu_count,
+                spot,
+                on_demand,
+                f"{w.key}: {peak} x {w.gpu_count} {label}{how}",
+            )
             machine = estimator.gpu_machine(w)
-            _add(needs, cpu_metric(machine.split("-")[0]), peak * prices.machines[machine].vcpu, spot, on_demand,
-                 f"{w.key}: {peak} x {machine}{how}")
+            _add(
+                needs,
+                cpu_metric(machine.split("-")[0]),
+                peak * prices.machines[machine].vcpu,
+                spot,
+                on_demand,
+                f"{w.key}: {peak} x {machine}{how}",
+            )
         else:
-            _add(needs, cpu_metric(platform.AUTOPILOT_GENERAL_PURPOSE_FAMILY), peak * math.ceil(w.cpu), spot,
-                 on_demand, f"{w.key}: {peak} x {math.ceil(w.cpu)} vCPU{how}")
+            _add(
+                needs,
+                cpu_metric(platform.AUTOPILOT_GENERAL_PURPOSE_FAMILY),
+                peak * math.ceil(w.cpu),
+                spot,
+                on_demand,
+                f"{w.key}: {peak} x {math.ceil(w.cpu)} vCPU{how}",
+            )
     return list(needs.values())
 
 
-def check_quotas(env: "Environment", compute: ComputeApi, prices: "PriceTable") -> list[Check]:
+def check_quotas(env: Environment, compute: ComputeApi, prices: PriceTable) -> list[Check]:
     """Compare the region's quotas with :func:`peak_needs`; one row per quota needed."""
     project, region = env.project.id, env.project.region
     body = compute.get(f"projects/{project}/regions/{region}", project)
@@ -229,43 +278,62 @@ def check_quotas(env: "Environment", compute: ComputeApi, prices: "PriceTable") 
             if amount > 0:
                 wanted[metric] += amount
                 by[metric] += need.by
-    return [_quota_row(metric, amount, quotas, "; ".join(by[metric]), region, project)
-            for metric, amount in wanted.items()]
+    return [
+        _quota_row(metric, amount, quotas, "; ".join(by[metric]), region, project) for metric, amount in wanted.items()
+    ]
 
 
 def _quota_amounts(need: QuotaNeed, quotas: dict[str, tuple[float, float]]) -> dict[str, float]:
     """The amount of each quota metric ``need`` takes: Spot on the preemptible quota when the project has
     one (fallbacks on the regular one too), else everything on the regular quota, which Spot VMs then use."""
-    preemptible = platform.PREEMPTIBLE_QUOTA_PREFIX + (platform.CPU_QUOTA_METRIC if need.metric.endswith("_CPUS")
-                                                       else need.metric)
+    preemptible = platform.PREEMPTIBLE_QUOTA_PREFIX + (
+        platform.CPU_QUOTA_METRIC if need.metric.endswith("_CPUS") else need.metric
+    )
     if quotas.get(preemptible, (0, 0))[0] > 0:
-        return {preemptible: need.spot + need.spot_or_on_demand,
-                need.metric: need.on_demand + need.spot_or_on_demand}
+        return {preemptible: need.spot + need.spot_or_on_demand, need.metric: need.on_demand + need.spot_or_on_demand}
     return {need.metric: need.on_demand + need.spot + need.spot_or_on_demand}
 
 
-def _quota_row(metric: str, amount: float, quotas: dict[str, tuple[float, float]], by: str, region: str,
-               project: str) -> Check:
+def _quota_row(
+    metric: str, amount: float, quotas: dict[str, tuple[float, float]], by: str, region: str, project: str
+) -> Check:
     expected = f">= {amount:g}"
     if metric not in quotas:
-        return Check("quota", metric, WARN, expected, f"not listed in {region}",
-                     f"{region} lists no {metric} quota: the machine or GPU may not be offered there "
-                     f"(`gcloud compute accelerator-types list --filter=zone~{region}`); needed by {by}")
+        return Check(
+            "quota",
+            metric,
+            WARN,
+            expected,
+            f"not listed in {region}",
+            f"{region} lists no {metric} quota: the machine or GPU may not be offered there "
+            f"(`gcloud compute accelerator-types list --filter=zone~{region}`); needed by {by}",
+        )
     limit, usage = quotas[metric]
     live = f"limit {limit:g}, in use {usage:g}"
     if limit >= amount:
         return Check("quota", metric, OK, expected, live)
-    return Check("quota", metric, DRIFT, expected, live,
-                 f"raise {metric} in {region} of {project} to at least {amount:g} before deploying "
-                 f"(IAM & Admin > Quotas), or Pods stay Pending at peak; needed by {by}")
+    return Check(
+        "quota",
+        metric,
+        DRIFT,
+        expected,
+        live,
+        f"raise {metric} in {region} of {project} to at least {amount:g} before deploying "
+        f"(IAM & Admin > Quotas), or Pods stay Pending at peak; needed by {by}",
+    )
 
 
 # --- the whole part ------------------------------------------------------------------------------
 
 
-def check_services(env: "Environment", *, compute_endpoint: Optional[str] = None,
-                   dns_server: Optional[str] = None, compute: Optional[ComputeApi] = None,
-                   resolve: Optional[Resolver] = None) -> list[Check]:
+def check_services(
+    env: Environment,
+    *,
+    compute_endpoint: str | None = None,
+    dns_server: str | None = None,
+    compute: ComputeApi | None = None,
+    resolve: Resolver | None = None,
+) -> list[Check]:
     """The DNS, certificate and quota rows of ``env``; DoctorError when Compute Engine cannot be read."""
     from gkeml.cost import load_prices
 

@@ -18,34 +18,34 @@ from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET, Grant, Ident
 # No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
 DEPLOY_ROLES: dict[str, str] = {
     "roles/container.admin": "create and update the Autopilot cluster; manage namespaces, RBAC, quotas, "
-                             "network policies and Helm releases of the in-cluster stack",
+    "network policies and Helm releases of the in-cluster stack",
     "roles/compute.networkAdmin": "VPC, subnet, Cloud Router, Cloud NAT and the global static IPs of endpoints",
     "roles/compute.securityAdmin": "the VPC firewall rules and the Google-managed SSL certificates of endpoints: "
-                                   "networkAdmin can only read both (no compute.firewalls.create, no "
-                                   "compute.sslCertificates.create); the least predefined role with both "
-                                   "(replaces compute.loadBalancerAdmin, which had the certificates only)",
+    "networkAdmin can only read both (no compute.firewalls.create, no "
+    "compute.sslCertificates.create); the least predefined role with both "
+    "(replaces compute.loadBalancerAdmin, which had the certificates only)",
     "roles/iam.serviceAccountAdmin": "create the node and workload service accounts and bind "
-                                     "roles/iam.workloadIdentityUser on them",
+    "roles/iam.workloadIdentityUser on them",
     "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs)",
     "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
     "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
     "roles/secretmanager.admin": "create the environment's secrets (never their values) and grant per-secret access "
-                                 "to the identities that read them (GKE's secret sync in the cluster)",
+    "to the identities that read them (GKE's secret sync in the cluster)",
     "roles/binaryauthorization.policyEditor": "write the project's Binary Authorization policy (the images the "
-                                              "cluster admits)",
+    "cluster admits)",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
-                                     "limits it to ci.grantable_roles",
+    "limits it to ci.grantable_roles",
     "roles/artifactregistry.admin": "create the Docker repositories and grant per-repository read (nodes) and write "
-                                    "(CI image push); the least predefined role with repositories.create and "
-                                    "setIamPolicy",
+    "(CI image push); the least predefined role with repositories.create and "
+    "setIamPolicy",
     "roles/dns.admin": "create the public DNS zone and the A records of the endpoint hosts",
     "roles/monitoring.alertPolicyEditor": "create the alert policies",
     "roles/monitoring.notificationChannelEditor": "create the notification channels of alerts and budgets",
     "roles/monitoring.dashboardEditor": "create the environment's dashboard",
     "roles/logging.configWriter": "create the log-based metrics the Job-failure and Spot-preemption alerts count "
-                                  "(the least predefined role with logging.logMetrics.create)",
+    "(the least predefined role with logging.logMetrics.create)",
     "roles/pubsub.admin": "create the topics of upgrade notices, budgets and Pub/Sub channels, and grant publish on "
-                          "them (pubsub.editor cannot set a topic's IAM policy)",
+    "them (pubsub.editor cannot set a topic's IAM policy)",
 }
 # The deploy identity's roles on the billing account (granted there by the bootstrap stack when
 # bootstrap/<env>.yaml names billing_account; no project role gives them).
@@ -65,11 +65,11 @@ DEPLOY_STATE_ROLES: dict[str, str] = {
 # is granted apart (see below).
 PLAN_ROLES: dict[str, str] = {
     "roles/container.viewer": "read the cluster and every Kubernetes object of the in-cluster stack except "
-                              "Secrets (namespaces, RBAC, quotas, network policies, custom resources)",
+    "Secrets (namespaces, RBAC, quotas, network policies, custom resources)",
     "roles/compute.networkViewer": "read the VPC, subnet, Cloud Router, Cloud NAT, firewall rules, global static "
-                                   "IPs and Google-managed SSL certificates",
+    "IPs and Google-managed SSL certificates",
     "roles/iam.securityReviewer": "read service accounts and the IAM policies of the project, service accounts, "
-                                  "buckets and secrets (the *_iam_member resources)",
+    "buckets and secrets (the *_iam_member resources)",
     "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
     "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
@@ -120,13 +120,25 @@ def deploy_identity() -> Identity:
 def plan_identity() -> Identity:
     """The read-only PLAN identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in PLAN_ROLES.items()]
-    grants.append(Grant(PLAN_READER_ROLE_ID, PROJECT, permissions=PLAN_READER_PERMISSIONS,
-                        why="custom role: read Artifact Registry repositories and log-based metrics"))
+    grants.append(
+        Grant(
+            PLAN_READER_ROLE_ID,
+            PROJECT,
+            permissions=PLAN_READER_PERMISSIONS,
+            why="custom role: read Artifact Registry repositories and log-based metrics",
+        )
+    )
     grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in PLAN_BILLING_ROLES.items()]
     grants += [
         Grant(PLAN_STATE_READ_ROLE, STATE_BUCKET, why="read the state files"),
-        Grant(PLAN_STATE_LOCK_ROLE, STATE_BUCKET, condition="objects named *.tflock", limited_to="lock",
-              why="create and delete the Terraform lock object", writes_allowed=PLAN_STATE_LOCK_WRITES),
+        Grant(
+            PLAN_STATE_LOCK_ROLE,
+            STATE_BUCKET,
+            condition="objects named *.tflock",
+            limited_to="lock",
+            why="create and delete the Terraform lock object",
+            writes_allowed=PLAN_STATE_LOCK_WRITES,
+        ),
     ]
     return Identity("plan", tuple(grants))
 
@@ -138,4 +150,3 @@ def bootstrap_person() -> Identity:
     grants.append(Grant("roles/storage.admin", STATE_BUCKET, why=BOOTSTRAP_ROLES["roles/storage.admin"]))
     grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in BOOTSTRAP_BILLING_ROLES.items()]
     return Identity("bootstrap person", tuple(grants))
-

@@ -112,8 +112,7 @@ class PermissionModel:
     def is_read(self, permission: str) -> bool:
         """True when ``permission`` changes nothing (``read_verbs`` in the data says why each rule holds)."""
         verb = permission.rsplit(".", 1)[-1]
-        return (permission in self._read_permissions or verb in self._read_verbs
-                or verb.startswith(self._read_prefixes))
+        return permission in self._read_permissions or verb in self._read_verbs or verb.startswith(self._read_prefixes)
 
     def needs(self, stack: dict, stack_name: str) -> list[Need]:
         """Every permission the synthesized ``stack`` needs; ModelError naming each resource type,
@@ -135,12 +134,17 @@ class PermissionModel:
                     address = f"{prefix}{rtype}.{name}"
                     entry = self.data[section].get(rtype)
                     if entry is None:
-                        problems.setdefault(f"{prefix}{rtype}", (
-                            f"{prefix}{rtype} (in {stack_name}: {address}): no entry in {RESOURCES_NAME} "
-                            f"\"{section}\"; add its read permissions with a source"))
+                        problems.setdefault(
+                            f"{prefix}{rtype}",
+                            (
+                                f"{prefix}{rtype} (in {stack_name}: {address}): no entry in {RESOURCES_NAME} "
+                                f'"{section}"; add its read permissions with a source'
+                            ),
+                        )
                         continue
-                    found += [Need(p, entry.get("scope", PROJECT), PLAN, f"{stack_name}: {address}")
-                              for p in entry["read"]]
+                    found += [
+                        Need(p, entry.get("scope", PROJECT), PLAN, f"{stack_name}: {address}") for p in entry["read"]
+                    ]
         for provider in sorted(stack.get("provider", {})):
             entry = self.data["providers"].get(provider)
             if entry is not None:
@@ -149,9 +153,13 @@ class PermissionModel:
             entry = self.data["backends"].get(backend)
             address = f"{stack_name}: terraform.backend.{backend}"
             if entry is None:
-                problems.setdefault(f"backend {backend}", (
-                    f"backend {backend} (in {address}): no entry in {RESOURCES_NAME} \"backends\"; "
-                    "add the permissions plan and apply need on its state storage with a source"))
+                problems.setdefault(
+                    f"backend {backend}",
+                    (
+                        f'backend {backend} (in {address}): no entry in {RESOURCES_NAME} "backends"; '
+                        "add the permissions plan and apply need on its state storage with a source"
+                    ),
+                )
                 continue
             found += [Need(p, entry["scope"], PLAN, address) for p in entry["plan"]]
             found += [Need(p, entry["scope"], PLAN, address, target="lock") for p in entry["lock"]]
@@ -163,9 +171,13 @@ class PermissionModel:
     def _resource_needs(self, rtype: str, stack_name: str, address: str, problems: dict) -> list[Need]:
         entry = self.data["resources"].get(rtype)
         if entry is None:
-            problems.setdefault(rtype, (
-                f"{rtype} (in {stack_name}: {address}): no entry in {RESOURCES_NAME}; "
-                "add its create/update/delete/read permissions with a source"))
+            problems.setdefault(
+                rtype,
+                (
+                    f"{rtype} (in {stack_name}: {address}): no entry in {RESOURCES_NAME}; "
+                    "add its create/update/delete/read permissions with a source"
+                ),
+            )
             return []
         scope = entry.get("scope", PROJECT)
         where = f"{stack_name}: {address}"
@@ -174,8 +186,9 @@ class PermissionModel:
 
     def _kind_permissions(self, key: str, operation: str, verbs: list[str]) -> list[str]:
         entry = self.data["kubernetes_kinds"][key]
-        return ([f"{resource}.{verb}" for resource in entry["iam_resources"] for verb in verbs]
-                + entry.get("extra", {}).get(operation, []))
+        return [f"{resource}.{verb}" for resource in entry["iam_resources"] for verb in verbs] + entry.get(
+            "extra", {}
+        ).get(operation, [])
 
     def _manifest_needs(self, body: dict, stack_name: str, address: str, problems: dict) -> list[Need]:
         manifest = body.get("manifest", {})
@@ -187,8 +200,11 @@ class PermissionModel:
         where = f"{stack_name}: {address}"
         needs = [Need(p, PROJECT, PLAN, where) for p in self._kind_permissions(key, "read", operations["read"])]
         needs += [Need(p, PROJECT, PLAN, where) for p in operations["every_plan"]]
-        return needs + [Need(p, PROJECT, APPLY, where) for op in APPLY_OPERATIONS
-                        for p in self._kind_permissions(key, op, operations[op])]
+        return needs + [
+            Need(p, PROJECT, APPLY, where)
+            for op in APPLY_OPERATIONS
+            for p in self._kind_permissions(key, op, operations[op])
+        ]
 
     def _helm_needs(self, body: dict, driver: str, stack_name: str, address: str, problems: dict) -> list[Need]:
         where = f"{stack_name}: {address}"
@@ -196,13 +212,21 @@ class PermissionModel:
         entry = self.data["helm_charts"].get(chart)
         storage = self.data["helm_storage"].get(driver)
         if entry is None:
-            problems.setdefault(f"chart {chart}", (
-                f"helm chart {chart} (in {where}): no entry in {RESOURCES_NAME} \"helm_charts\"; "
-                "add the kinds of the objects it creates with a source"))
+            problems.setdefault(
+                f"chart {chart}",
+                (
+                    f'helm chart {chart} (in {where}): no entry in {RESOURCES_NAME} "helm_charts"; '
+                    "add the kinds of the objects it creates with a source"
+                ),
+            )
         if storage is None:
-            problems.setdefault(f"driver {driver}", (
-                f"helm_driver {driver} (in {where}): no entry in {RESOURCES_NAME} \"helm_storage\"; "
-                "add the permissions its release storage needs with a source"))
+            problems.setdefault(
+                f"driver {driver}",
+                (
+                    f'helm_driver {driver} (in {where}): no entry in {RESOURCES_NAME} "helm_storage"; '
+                    "add the permissions its release storage needs with a source"
+                ),
+            )
         if entry is None or storage is None:
             return []
         operations = self.data["kubernetes_operations"]["helm_release"]
@@ -214,8 +238,11 @@ class PermissionModel:
             if key not in self.data["kubernetes_kinds"]:
                 problems.setdefault(f"kind {key}", missing_kind(key, where, f"helm chart {chart}"))
                 continue
-            needs += [Need(p, PROJECT, APPLY, where) for op in APPLY_OPERATIONS
-                      for p in self._kind_permissions(key, op, operations[op])]
+            needs += [
+                Need(p, PROJECT, APPLY, where)
+                for op in APPLY_OPERATIONS
+                for p in self._kind_permissions(key, op, operations[op])
+            ]
         return needs
 
     def named_permissions(self) -> dict[str, set[str]]:
@@ -235,8 +262,12 @@ class PermissionModel:
         for name, entry in self.data["helm_storage"].items():
             for permission in entry["read"] + entry["write"]:
                 named[permission].add(f"helm_storage.{name}")
-        verbs = {v for op in self.data["kubernetes_operations"].values()
-                 for key in ("read", *APPLY_OPERATIONS) for v in op[key]}
+        verbs = {
+            v
+            for op in self.data["kubernetes_operations"].values()
+            for key in ("read", *APPLY_OPERATIONS)
+            for v in op[key]
+        }
         for op in self.data["kubernetes_operations"].values():
             for permission in op.get("every_plan", []) + op.get("wait", []):
                 named[permission].add("kubernetes_operations")
@@ -265,9 +296,11 @@ def kind_key(api_version: str, kind: str) -> str:
 
 def missing_kind(key: str, where: str, user: str) -> str:
     """The message for a Kubernetes kind the model does not cover."""
-    return (f"{user} kind {key} (in {where}): no entry in {RESOURCES_NAME} \"kubernetes_kinds\"; add the GKE IAM "
-            "resource(s) that authorize it (container.<resource>, or container.thirdPartyObjects for a custom "
-            "resource) with a source")
+    return (
+        f'{user} kind {key} (in {where}): no entry in {RESOURCES_NAME} "kubernetes_kinds"; add the GKE IAM '
+        "resource(s) that authorize it (container.<resource>, or container.thirdPartyObjects for a custom "
+        "resource) with a source"
+    )
 
 
 def helm_driver(stack: dict, release: dict) -> str:
@@ -289,9 +322,11 @@ def held(identity: Identity, roles: RoleSnapshot) -> dict[tuple[str, str], list[
         try:
             permissions = roles.permissions(grant)
         except KeyError:
-            problems.append(f"{grant.role} (granted to the {identity.name} identity): not in the role snapshot "
-                            f"{ROLES_NAME}; add its permissions (gcloud iam roles describe {grant.role}) "
-                            "and the snapshot's source")
+            problems.append(
+                f"{grant.role} (granted to the {identity.name} identity): not in the role snapshot "
+                f"{ROLES_NAME}; add its permissions (gcloud iam roles describe {grant.role}) "
+                "and the snapshot's source"
+            )
             continue
         for permission in permissions:
             found[(grant.scope, permission)].append(grant)
@@ -311,8 +346,10 @@ def missing(identity: Identity, needs: list[Need], roles: RoleSnapshot, phases=(
             where = f"{need.address} ({need.phase})"
             if where not in lacking[(need.scope, need.permission)]:
                 lacking[(need.scope, need.permission)].append(where)
-    return [f"the {identity.name} identity lacks {permission} on {SCOPE_WORDS[scope]}, needed by "
-            f"{shorten(addresses)}" for (scope, permission), addresses in sorted(lacking.items())]
+    return [
+        f"the {identity.name} identity lacks {permission} on {SCOPE_WORDS[scope]}, needed by {shorten(addresses)}"
+        for (scope, permission), addresses in sorted(lacking.items())
+    ]
 
 
 def writes(identity: Identity, roles: RoleSnapshot, model: PermissionModel) -> list[str]:
@@ -324,17 +361,23 @@ def writes(identity: Identity, roles: RoleSnapshot, model: PermissionModel) -> l
             continue
         unexplained = [g.role for g in grants if not g.writes_allowed]
         if unexplained:
-            found.append(f"the {identity.name} identity holds {permission} on {SCOPE_WORDS[scope]} "
-                         f"through {', '.join(unexplained)}: it writes")
+            found.append(
+                f"the {identity.name} identity holds {permission} on {SCOPE_WORDS[scope]} "
+                f"through {', '.join(unexplained)}: it writes"
+            )
     return found
 
 
-def only_from(identity: Identity, role: str, needs: list[Need], roles: RoleSnapshot,
-              phases=(PLAN, APPLY)) -> list[Need]:
+def only_from(
+    identity: Identity, role: str, needs: list[Need], roles: RoleSnapshot, phases=(PLAN, APPLY)
+) -> list[Need]:
     """The needs (in ``phases``) that ``role`` alone satisfies for ``identity``: why the role is there."""
     holds = held(identity, roles)
-    return [n for n in needs if n.phase in phases
-            and [g.role for g in holds.get((n.scope, n.permission), []) if g.satisfies(n)] == [role]]
+    return [
+        n
+        for n in needs
+        if n.phase in phases and [g.role for g in holds.get((n.scope, n.permission), []) if g.satisfies(n)] == [role]
+    ]
 
 
 def shorten(items: list[str]) -> str:

@@ -29,8 +29,10 @@ def identity_table(model: PermissionModel, roles: RoleSnapshot) -> str:
             permissions = roles.permissions(g)
             written = sum(1 for p in permissions if not model.is_read(p))
             title = roles.titles.get(g.role, "custom role: " + ", ".join(g.permissions or ()))
-            rows.append(f"| {identity.name} | `{g.role}` ({title}) | {SCOPE_WORDS[g.scope]} | {g.condition or '—'} "
-                        f"| {g.why} | {written} of {len(permissions)} |")
+            rows.append(
+                f"| {identity.name} | `{g.role}` ({title}) | {SCOPE_WORDS[g.scope]} | {g.condition or '—'} "
+                f"| {g.why} | {written} of {len(permissions)} |"
+            )
     return "\n".join(rows)
 
 
@@ -51,8 +53,9 @@ def kind_table(model: PermissionModel) -> str:
     rows = ["| kind (`group/Kind`) | authorized as | also needs | verified |", "|---|---|---|---|"]
     for key, entry in sorted(model.data["kubernetes_kinds"].items()):
         extra = "; ".join(f"{op}: {codes(p)}" for op, p in entry.get("extra", {}).items()) or "—"
-        rows.append(f"| `{key}` | {codes(r + '.*' for r in entry['iam_resources'])} | {extra} "
-                    f"| {yes(entry['verified'])} |")
+        rows.append(
+            f"| `{key}` | {codes(r + '.*' for r in entry['iam_resources'])} | {extra} | {yes(entry['verified'])} |"
+        )
     return "\n".join(rows)
 
 
@@ -61,8 +64,9 @@ def operations_table(model: PermissionModel) -> str:
     rows = ["| resource | create | update | delete | plan (read) | also |", "|---|---|---|---|---|---|"]
     for rtype, entry in sorted(model.data["kubernetes_operations"].items()):
         also = "; ".join(f"{key}: {codes(entry[key])}" for key in ("every_plan", "wait") if key in entry) or "—"
-        rows.append(f"| `{rtype}` | " + " | ".join(codes(entry[op]) for op in (*APPLY_OPERATIONS, "read"))
-                    + f" | {also} |")
+        rows.append(
+            f"| `{rtype}` | " + " | ".join(codes(entry[op]) for op in (*APPLY_OPERATIONS, "read")) + f" | {also} |"
+        )
     return "\n".join(rows)
 
 
@@ -86,17 +90,22 @@ def render(model: PermissionModel | None = None, roles: RoleSnapshot | None = No
     """The generated part of docs/permissions.md."""
     model, roles = model or load_model(), roles or load_roles()
     source = roles.source
-    return "\n\n".join([
-        BEGIN,
-        f"Role snapshot: {source['repository']} at `{source['commit']}` ({source['date']}); "
-        f"permission model checked {model.data['checked']}.",
-        "### Who holds what\n\n'writes' counts the role's permissions that are not reads.\n\n"
-        + identity_table(model, roles),
-        "### Resource types\n\n" + resource_table(model),
-        "### Kubernetes objects\n\n" + operations_table(model) + "\n\n" + kind_table(model),
-        "### Helm\n\n" + helm_table(model),
-        END,
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                BEGIN,
+                f"Role snapshot: {source['repository']} at `{source['commit']}` ({source['date']}); "
+                f"permission model checked {model.data['checked']}.",
+                "### Who holds what\n\n'writes' counts the role's permissions that are not reads.\n\n"
+                + identity_table(model, roles),
+                "### Resource types\n\n" + resource_table(model),
+                "### Kubernetes objects\n\n" + operations_table(model) + "\n\n" + kind_table(model),
+                "### Helm\n\n" + helm_table(model),
+                END,
+            ]
+        )
+        + "\n"
+    )
 
 
 def replace_generated(text: str, generated: str) -> str:

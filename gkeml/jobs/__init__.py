@@ -14,5 +14,13 @@ The cluster side (kubeconfig context checks, submit, status, logs, wait, delete)
 from gkeml.jobs.build import launch_template, render, unique_name
 from gkeml.jobs.spec import JobSpec, env_problems, load_job_spec, parse_job_spec, standalone_problems
 
-__all__ = ["JobSpec", "env_problems", "launch_template", "load_job_spec", "parse_job_spec", "render",
-           "standalone_problems", "unique_name"]
+__all__ = [
+    "JobSpec",
+    "env_problems",
+    "launch_template",
+    "load_job_spec",
+    "parse_job_spec",
+    "render",
+    "standalone_problems",
+    "unique_name",
+]

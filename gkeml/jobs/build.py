@@ -56,7 +56,7 @@ class Target:
     on_spot: bool = False  # the pods may land on Spot nodes (spot: true, or a ComputeClass with a Spot rung)
 
     @classmethod
-    def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> "Target":
+    def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> Target:
         """Resolve names through the environment (``Names``); ``gs://`` buckets are taken as written.
 
         Without ``env`` the spec must stand alone (no logical bucket names, an explicit W&B
@@ -67,14 +67,24 @@ class Target:
         check_in_env(spec, env)
         mounts = spec.mounts()
         names = Names.of(env) if env is not None else None
-        buckets = {role: m.external_name if m.external else names.bucket(m.bucket)  # type: ignore[union-attr]
-                   for role, m in mounts.items()}
+        buckets = {
+            role: m.external_name if m.external else names.bucket(m.bucket)  # type: ignore[union-attr]
+            for role, m in mounts.items()
+        }
         ksa = env.identity(spec.identity).ksa if env is not None and spec.identity else spec.identity
         queue = local_queue(spec.team) if env is not None and env.kueue.enabled else spec.queue
         compute_class = env.custom_compute_class(spec.compute_class) if env is not None else None
         on_spot = spec.spot or (compute_class is not None and compute_class.uses_spot)
-        return cls(name or spec.name, spec.team, ksa, buckets, {role: m.prefix for role, m in mounts.items()},
-                   wandb_secret(spec, env), queue, on_spot)
+        return cls(
+            name or spec.name,
+            spec.team,
+            ksa,
+            buckets,
+            {role: m.prefix for role, m in mounts.items()},
+            wandb_secret(spec, env),
+            queue,
+            on_spot,
+        )
 
 
 def unique_name(base: str) -> str:
@@ -143,8 +153,10 @@ def container_env(spec: JobSpec, target: Target) -> list[Obj]:
     if "checkpoints" not in mounts and spec.uses_trainer:
         env.append({"name": "CHECKPOINT_DIR", "value": LOCAL_CHECKPOINTS})
     if spec.nodes > 1:
-        env += [{"name": "MASTER_ADDR", "value": master_addr(target)},
-                {"name": "MASTER_PORT", "value": str(spec.trainer.master_port)}]
+        env += [
+            {"name": "MASTER_ADDR", "value": master_addr(target)},
+            {"name": "MASTER_PORT", "value": str(spec.trainer.master_port)},
+        ]
     if spec.wandb is not None and target.wandb_secret is not None:
         w = spec.wandb
         secret, key = target.wandb_secret
@@ -179,8 +191,10 @@ def pod_annotations(spec: JobSpec) -> dict[str, str]:
         return {}
     g = spec.gcsfuse
     sizes = {"cpu": g.cpu, "memory": g.memory, "ephemeral-storage": g.ephemeral_storage}
-    return {platform.GCSFUSE_ANNOTATION: "true",
-            **{platform.GCSFUSE_SIDECAR_ANNOTATIONS[k]: v for k, v in sizes.items()}}
+    return {
+        platform.GCSFUSE_ANNOTATION: "true",
+        **{platform.GCSFUSE_SIDECAR_ANNOTATIONS[k]: v for k, v in sizes.items()},
+    }
 
 
 def pod_spec(spec: JobSpec, target: Target) -> Obj:
@@ -204,12 +218,14 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     container["command"] = command
     if args:
         container["args"] = args
-    container.update({
-        "env": container_env(spec, target),
-        "resources": resources(spec.cpu, spec.memory, spec.gpu_count if spec.gpu else 0, spec.ephemeral_storage),
-        "securityContext": container_security_context(),
-        "volumeMounts": mounts,
-    })
+    container.update(
+        {
+            "env": container_env(spec, target),
+            "resources": resources(spec.cpu, spec.memory, spec.gpu_count if spec.gpu else 0, spec.ephemeral_storage),
+            "securityContext": container_security_context(),
+            "volumeMounts": mounts,
+        }
+    )
     selector = node_selector(gpu=spec.gpu, gpu_count=spec.gpu_count, spot=spec.spot, compute_class=spec.compute_class)
     if spec.flex_start:
         selector[platform.FLEX_START_LABEL] = "true"
@@ -224,15 +240,17 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
         pod["subdomain"] = target.name
     if target.service_account:
         pod["serviceAccountName"] = target.service_account
-    pod.update({
-        # Workload Identity and the GCS FUSE driver need no Kubernetes API token in the pod.
-        "automountServiceAccountToken": False,
-        "securityContext": pod_security_context(),
-        "terminationGracePeriodSeconds": spec.grace_seconds,
-        "nodeSelector": selector,
-        "containers": [container],
-        "volumes": volumes,
-    })
+    pod.update(
+        {
+            # Workload Identity and the GCS FUSE driver need no Kubernetes API token in the pod.
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(),
+            "terminationGracePeriodSeconds": spec.grace_seconds,
+            "nodeSelector": selector,
+            "containers": [container],
+            "volumes": volumes,
+        }
+    )
     return pod
 
 
@@ -245,25 +263,33 @@ def job(spec: JobSpec, target: Target) -> Obj:
     if target.queue:
         job_labels[platform.KUEUE_QUEUE_LABEL] = target.queue
         body["suspend"] = True
-    body.update({
-        "backoffLimit": spec.backoff_limit,
-        "activeDeadlineSeconds": spec.active_deadline_seconds,
-        "ttlSecondsAfterFinished": spec.ttl_seconds_after_finished,
-        "completions": spec.nodes,
-        "parallelism": spec.nodes,
-    })
+    body.update(
+        {
+            "backoffLimit": spec.backoff_limit,
+            "activeDeadlineSeconds": spec.active_deadline_seconds,
+            "ttlSecondsAfterFinished": spec.ttl_seconds_after_finished,
+            "completions": spec.nodes,
+            "parallelism": spec.nodes,
+        }
+    )
     if spec.indexed:
         body["completionMode"] = "Indexed"
     # Preemption and other disruptions do not count against backoffLimit.
-    body["podFailurePolicy"] = {"rules": [
-        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-    ]}
+    body["podFailurePolicy"] = {
+        "rules": [
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        ]
+    }
     template_meta: Obj = {"labels": labels(spec, target)}
     if pod_annotations(spec):
         template_meta["annotations"] = pod_annotations(spec)
     body["template"] = {"metadata": template_meta, "spec": pod_spec(spec, target)}
-    return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": metadata(target.name, target.namespace, job_labels), "spec": body}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(target.name, target.namespace, job_labels),
+        "spec": body,
+    }
 
 
 def render(spec: JobSpec, env: Environment | None = None, name: str | None = None) -> list[Obj]:
@@ -299,11 +325,24 @@ def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
     their headless Service) are refused: submit them with ``gkeml job submit``.
     """
     if spec.nodes > 1:
-        raise ConfigError([ConfigProblem(spec._file, 0, "nodes", f"{spec.nodes} nodes need a headless Service, "
-                                         "but W&B Launch creates only the Job; allowed: 1 (use gkeml job submit)")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    spec._file,
+                    0,
+                    "nodes",
+                    f"{spec.nodes} nodes need a headless Service, "
+                    "but W&B Launch creates only the Job; allowed: 1 (use gkeml job submit)",
+                )
+            ]
+        )
     target = Target.of(spec, env, f"{spec.name}-{LAUNCH_RUN_ID}")
-    per_run = {role: (f"{prefix.rstrip('/')}/{LAUNCH_RUN_ID}" if prefix else LAUNCH_RUN_ID)
-               if role in RUN_SCOPED_MOUNTS else prefix for role, prefix in target.prefixes.items()}
+    per_run = {
+        role: (f"{prefix.rstrip('/')}/{LAUNCH_RUN_ID}" if prefix else LAUNCH_RUN_ID)
+        if role in RUN_SCOPED_MOUNTS
+        else prefix
+        for role, prefix in target.prefixes.items()
+    }
     run = job(spec, replace(target, prefixes=per_run))
     if env is not None:
         check_fit(spec, env, [run])

@@ -59,10 +59,15 @@ class ExpectedCluster:
     dns_only: bool
 
     @classmethod
-    def of(cls, env: Environment) -> "ExpectedCluster":
+    def of(cls, env: Environment) -> ExpectedCluster:
         """The cluster ``env`` creates (``Names.of(env).cluster`` in ``env.project.region``)."""
-        return cls(Names.of(env).cluster, env.project.region, env.project.id, env.project.number,
-                   not env.cluster.public_endpoint)
+        return cls(
+            Names.of(env).cluster,
+            env.project.region,
+            env.project.id,
+            env.project.number,
+            not env.cluster.public_endpoint,
+        )
 
     @property
     def kubeconfig_entry(self) -> str:
@@ -98,8 +103,9 @@ def select_context(requested: str | None, hint: str) -> Context:
     contexts = {c.get("name"): c.get("context") or {} for c in _entries(raw, "contexts")}
     if requested:
         if requested not in contexts:
-            raise ClusterError(f"context {requested!r} does not exist; defined: {', '.join(contexts) or 'none'} "
-                               f"({NOTHING_SENT})")
+            raise ClusterError(
+                f"context {requested!r} does not exist; defined: {', '.join(str(c) for c in contexts) or 'none'} ({NOTHING_SENT})"
+            )
         name = requested
     else:
         name = raw.get("current-context") or ""
@@ -114,18 +120,24 @@ def select_context(requested: str | None, hint: str) -> Context:
 def context_problem(context: Context, expected: ExpectedCluster, env_name: str) -> str | None:
     """Why ``context`` is not ``expected``'s cluster, or None when it is."""
     if context.cluster != expected.kubeconfig_entry:
-        return (f"context {context.name!r} uses cluster {context.cluster or '(none)'!r}, not {env_name}'s "
-                f"{expected.kubeconfig_entry!r}")
+        return (
+            f"context {context.name!r} uses cluster {context.cluster or '(none)'!r}, not {env_name}'s "
+            f"{expected.kubeconfig_entry!r}"
+        )
     host = urlsplit(context.server).hostname or ""
     if host.endswith("." + platform.DNS_ENDPOINT_DOMAIN):
         first, _, rest = host.partition(".")
         location = rest[: -len(platform.DNS_ENDPOINT_DOMAIN) - 1]
         if location != expected.region or not first.endswith(f"-{expected.project_number}"):
-            return (f"context {context.name!r} talks to DNS endpoint {host}, which is not a cluster of project "
-                    f"number {expected.project_number} in {expected.region} ({env_name})")
+            return (
+                f"context {context.name!r} talks to DNS endpoint {host}, which is not a cluster of project "
+                f"number {expected.project_number} in {expected.region} ({env_name})"
+            )
     elif expected.dns_only:
-        return (f"context {context.name!r} talks to {context.server or '(no server)'}, but {env_name} has only the "
-                f"DNS endpoint (cluster.public_endpoint is false)")
+        return (
+            f"context {context.name!r} talks to {context.server or '(no server)'}, but {env_name} has only the "
+            f"DNS endpoint (cluster.public_endpoint is false)"
+        )
     return None
 
 
@@ -150,20 +162,30 @@ def connect(env: Environment | None, requested: str | None, command: str) -> Con
     from kubernetes import client, config
 
     expected = ExpectedCluster.of(env) if env is not None else None
-    hint = expected.get_credentials if expected else platform.get_credentials_command(
-        "CLUSTER", "REGION", "PROJECT", dns_endpoint=False)
+    hint = (
+        expected.get_credentials
+        if expected
+        else platform.get_credentials_command("CLUSTER", "REGION", "PROJECT", dns_endpoint=False)
+    )
     context = select_context(requested, hint)
     if expected is not None:
         problem = context_problem(context, expected, env.name)  # type: ignore[union-attr]
         if problem:
             raise ClusterError(f"{problem}; run '{expected.get_credentials}' ({NOTHING_SENT})")
     else:
-        print(f"{command}: using kubectl context {context.name!r} (cluster {context.cluster!r}, "
-              f"{context.server}); pass --env ENV to check it is that environment's cluster", file=sys.stderr)
+        print(
+            f"{command}: using kubectl context {context.name!r} (cluster {context.cluster!r}, "
+            f"{context.server}); pass --env ENV to check it is that environment's cluster",
+            file=sys.stderr,
+        )
     configuration = client.Configuration()
     try:
-        config.load_kube_config(config_file=kubeconfig_path(), context=context.name,
-                                client_configuration=configuration, persist_config=False)
+        config.load_kube_config(
+            config_file=kubeconfig_path(),
+            context=context.name,
+            client_configuration=configuration,
+            persist_config=False,
+        )
     except (config.ConfigException, OSError) as exc:
         raise ClusterError(f"context {context.name!r}: {_first_line(exc)} ({NOTHING_SENT})") from None
     return Connection(context, client.ApiClient(configuration))

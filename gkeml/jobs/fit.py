@@ -12,12 +12,17 @@ from gkeml.jobs.spec import JobSpec
 from gkeml.manifests import Obj
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.rules.engine import Group
-from gkeml.rules.queueing import queue_shortfalls
-from gkeml.rules.quota import quota_shortfalls
+from gkeml.rules.queueing import QueueShortfall, queue_shortfalls
+from gkeml.rules.quota import Shortfall, quota_shortfalls
 
 # The spec field that sizes each resource a quota counts.
-SPEC_FIELD = {"cpu": "cpu", "memory": "memory", "ephemeral-storage": "ephemeral_storage",
-              platform.GPU_RESOURCE: "gpu_count", "pods": "nodes"}
+SPEC_FIELD = {
+    "cpu": "cpu",
+    "memory": "memory",
+    "ephemeral-storage": "ephemeral_storage",
+    platform.GPU_RESOURCE: "gpu_count",
+    "pods": "nodes",
+}
 
 
 def team_objects(env: Environment, team: str) -> list[Obj]:
@@ -33,17 +38,26 @@ def team_objects(env: Environment, team: str) -> list[Obj]:
     return objects
 
 
-def fit_problems(spec: JobSpec, env: Environment, rendered: list[Obj], env_file: str | None = None) -> list[ConfigProblem]:
+def fit_problems(
+    spec: JobSpec, env: Environment, rendered: list[Obj], env_file: str | None = None
+) -> list[ConfigProblem]:
     """Each quota the rendered job cannot fit, as ``file:line: field: message; fix`` problems."""
     group = Group([*team_objects(env, spec.team), *rendered])
     lines = load_yaml(spec._text, spec._file)[1] if spec._text else {}
     where = env_file or f"{env.name}.yaml"
     problems = []
     for obj in rendered:
-        for short in [*quota_shortfalls(obj, group), *queue_shortfalls(obj, group)]:
+        shortfalls: list[Shortfall | QueueShortfall] = [*quota_shortfalls(obj, group), *queue_shortfalls(obj, group)]
+        for short in shortfalls:
             field = SPEC_FIELD.get(short.resource, "")
-            problems.append(ConfigProblem(spec._file, line_of((field,), lines) if field else 1, field,
-                                          f"{short.message()} in {env.name}; {short.fix(where)}"))
+            problems.append(
+                ConfigProblem(
+                    spec._file,
+                    line_of((field,), lines) if field else 1,
+                    field,
+                    f"{short.message()} in {env.name}; {short.fix(where)}",
+                )
+            )
     return problems
 
 

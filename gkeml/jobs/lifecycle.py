@@ -21,11 +21,13 @@ What a status shows:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from gkeml import platform
 from gkeml.jobs.build import CONTAINER, MANAGED_BY
@@ -52,7 +54,9 @@ SPEC_NAME_LABEL = "app.kubernetes.io/name"
 KUEUE_GROUP = "kueue.x-k8s.io"
 KUEUE_VERSIONS = ("v1beta2", "v1beta1")
 KUEUE_WORKLOADS = "workloads"
-KUEUE_VISIBILITY = "/apis/visibility.kueue.x-k8s.io/{version}/namespaces/{namespace}/localqueues/{queue}/pendingworkloads"
+KUEUE_VISIBILITY = (
+    "/apis/visibility.kueue.x-k8s.io/{version}/namespaces/{namespace}/localqueues/{queue}/pendingworkloads"
+)
 QUOTA_RESERVED, ADMITTED, EVICTED, FINISHED = "QuotaReserved", "Admitted", "Evicted", "Finished"
 
 GKE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)-gke\.(\d+)")
@@ -62,8 +66,11 @@ class JobNotFound(ClusterError):
     """The Job does not exist in that namespace (exit 1)."""
 
     def __init__(self, namespace: str, name: str, context: str):
-        super().__init__(f"job {namespace}/{name} not found (context {context!r}); "
-                         f"list them with 'gkeml job list --team {namespace}'", EXIT_FAILURE)
+        super().__init__(
+            f"job {namespace}/{name} not found (context {context!r}); "
+            f"list them with 'gkeml job list --team {namespace}'",
+            EXIT_FAILURE,
+        )
 
 
 @dataclass
@@ -109,8 +116,11 @@ class Admission:
         elif self.quota_reserved:
             text = f"quota reserved in {self.cluster_queue}, waiting for admission checks"
         else:
-            where = f"position {self.position} in local queue {self.queue}" if self.position is not None \
+            where = (
+                f"position {self.position} in local queue {self.queue}"
+                if self.position is not None
                 else f"local queue {self.queue}"
+            )
             text = f"queued ({where})" + (f": {self.reason}" if self.reason else "")
         if self.evicted:
             text += f"; evicted: {self.evicted}"
@@ -152,8 +162,10 @@ class JobState:
 
     def progress(self) -> str:
         """The one-line summary ``wait`` prints when it changes."""
-        parts = [f"{self.namespace}/{self.name}: {self.state}",
-                 f"{self.succeeded}/{self.completions} succeeded, {self.active} active, {self.failed} failed"]
+        parts = [
+            f"{self.namespace}/{self.name}: {self.state}",
+            f"{self.succeeded}/{self.completions} succeeded, {self.active} active, {self.failed} failed",
+        ]
         if self.preempted:
             parts.append(f"{self.preempted} preempted")
         if self.state in ("Queued", "Suspended") or self.admission.evicted:
@@ -176,13 +188,13 @@ def _api_error(exc: Exception, what: str, connection: Connection) -> ClusterErro
 
     if isinstance(exc, ApiException):
         message = exc.reason or ""
-        try:
+        with contextlib.suppress(ValueError):
             message = json.loads(exc.body or "{}").get("message") or message
-        except ValueError:
-            pass
         return ClusterError(f"{what}: {exc.status} {message} (context {connection.context.name!r})", EXIT_FAILURE)
-    return ClusterError(f"{what}: cannot reach {connection.context.server} (context {connection.context.name!r}): "
-                        f"{_reason(exc)}", EXIT_FAILURE)
+    return ClusterError(
+        f"{what}: cannot reach {connection.context.server} (context {connection.context.name!r}): {_reason(exc)}",
+        EXIT_FAILURE,
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -232,7 +244,8 @@ class Api:
 
         api_client = self.connection.api_client
         request = api_client.param_serialize(  # type: ignore[attr-defined]
-            "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+            "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+        )
         try:
             response = api_client.call_api(*request)  # type: ignore[attr-defined]
             response.read()
@@ -253,11 +266,24 @@ class Api:
                 return []
             try:
                 if namespace:
-                    found = self.call("list Kueue workloads", self.custom.list_namespaced_custom_object,
-                                      KUEUE_GROUP, version, namespace, KUEUE_WORKLOADS, not_found=_Missing)
+                    found = self.call(
+                        "list Kueue workloads",
+                        self.custom.list_namespaced_custom_object,
+                        KUEUE_GROUP,
+                        version,
+                        namespace,
+                        KUEUE_WORKLOADS,
+                        not_found=_Missing,
+                    )
                 else:
-                    found = self.call("list Kueue workloads", self.custom.list_cluster_custom_object,
-                                      KUEUE_GROUP, version, KUEUE_WORKLOADS, not_found=_Missing)
+                    found = self.call(
+                        "list Kueue workloads",
+                        self.custom.list_cluster_custom_object,
+                        KUEUE_GROUP,
+                        version,
+                        KUEUE_WORKLOADS,
+                        not_found=_Missing,
+                    )
             except _Missing:
                 continue
             self._kueue[key] = version
@@ -322,8 +348,11 @@ def admission_of(job: Obj, workloads: Iterable[Obj], kueue: bool) -> Admission:
     queue = ((job.get("metadata") or {}).get("labels") or {}).get(platform.KUEUE_QUEUE_LABEL)
     if not kueue:
         return Admission(kueue=False, queue=queue)
-    owned = [w for w in workloads
-             if any(ref.get("uid") == uid for ref in (w.get("metadata") or {}).get("ownerReferences") or [])]
+    owned = [
+        w
+        for w in workloads
+        if any(ref.get("uid") == uid for ref in (w.get("metadata") or {}).get("ownerReferences") or [])
+    ]
     if not owned:
         return Admission(kueue=True, queue=queue)
     workload = max(owned, key=lambda w: (w.get("metadata") or {}).get("creationTimestamp") or "")
@@ -352,8 +381,9 @@ def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
     """The state of a Job from its object, its pods and its Kueue admission."""
     meta, spec, status = job.get("metadata") or {}, job.get("spec") or {}, job.get("status") or {}
     conditions = _true_conditions(job)
-    pod_states = sorted((pod_state(p) for p in pods),
-                        key=lambda p: (p.index if p.index is not None else -1, p.created or "", p.name))
+    pod_states = sorted(
+        (pod_state(p) for p in pods), key=lambda p: (p.index if p.index is not None else -1, p.created or "", p.name)
+    )
     suspended = bool(spec.get("suspend"))
     terminal = conditions.get(JOB_COMPLETE) or conditions.get(JOB_FAILED)
     if JOB_COMPLETE in conditions:
@@ -394,10 +424,19 @@ def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
 
 def read(api: Api, namespace: str, name: str) -> JobState:
     """The state of one Job; JobNotFound when it does not exist."""
-    job = api.call(f"read job {namespace}/{name}", api.batch.read_namespaced_job, name, namespace,
-                   not_found=lambda: JobNotFound(namespace, name, api.connection.context.name))
-    pods = api.call(f"list pods of {namespace}/{name}", api.core.list_namespaced_pod, namespace,
-                    label_selector=f"{platform.JOB_NAME_LABEL}={name}")
+    job = api.call(
+        f"read job {namespace}/{name}",
+        api.batch.read_namespaced_job,
+        name,
+        namespace,
+        not_found=lambda: JobNotFound(namespace, name, api.connection.context.name),
+    )
+    pods = api.call(
+        f"list pods of {namespace}/{name}",
+        api.core.list_namespaced_pod,
+        namespace,
+        label_selector=f"{platform.JOB_NAME_LABEL}={name}",
+    )
     return job_state(job, pods.get("items") or [], _admission(api, job, api.workloads(namespace)))
 
 
@@ -407,12 +446,16 @@ def list_states(api: Api, namespaces: list[str] | None) -> list[JobState]:
     for namespace in namespaces or [None]:  # type: ignore[list-item]
         where = f"in {namespace}" if namespace else "in all namespaces"
         if namespace:
-            jobs = api.call(f"list jobs {where}", api.batch.list_namespaced_job, namespace,
-                            label_selector=MANAGED_SELECTOR)
-            pods = api.call(f"list pods {where}", api.core.list_namespaced_pod, namespace,
-                            label_selector=MANAGED_SELECTOR)
+            jobs = api.call(
+                f"list jobs {where}", api.batch.list_namespaced_job, namespace, label_selector=MANAGED_SELECTOR
+            )
+            pods = api.call(
+                f"list pods {where}", api.core.list_namespaced_pod, namespace, label_selector=MANAGED_SELECTOR
+            )
         else:
-            jobs = api.call(f"list jobs {where}", api.batch.list_job_for_all_namespaces, label_selector=MANAGED_SELECTOR)
+            jobs = api.call(
+                f"list jobs {where}", api.batch.list_job_for_all_namespaces, label_selector=MANAGED_SELECTOR
+            )
             pods = api.call(f"list pods {where}", api.core.list_pod_for_all_namespaces, label_selector=MANAGED_SELECTOR)
         workloads = api.workloads(namespace)
         by_job: dict[tuple[str, str], list[Obj]] = {}
@@ -448,11 +491,21 @@ def create(api: Api, objects: list[Obj], dry_run: bool) -> list[str]:
         kind, meta = obj["kind"], obj["metadata"]
         where = f"{kind} {meta['namespace']}/{meta['name']}"
         if kind == "Job":
-            api.call(f"create {where}", api.batch.create_namespaced_job, meta["namespace"], client.V1Job.from_dict(obj),
-                     dry_run="All" if dry_run else None)
+            api.call(
+                f"create {where}",
+                api.batch.create_namespaced_job,
+                meta["namespace"],
+                client.V1Job.from_dict(obj),
+                dry_run="All" if dry_run else None,
+            )
         elif kind == "Service":
-            api.call(f"create {where}", api.core.create_namespaced_service, meta["namespace"],
-                     client.V1Service.from_dict(obj), dry_run="All" if dry_run else None)
+            api.call(
+                f"create {where}",
+                api.core.create_namespaced_service,
+                meta["namespace"],
+                client.V1Service.from_dict(obj),
+                dry_run="All" if dry_run else None,
+            )
         else:
             raise ValueError(f"gkeml renders no {kind} for a job")
         created.append(where)
@@ -462,12 +515,19 @@ def create(api: Api, objects: list[Obj], dry_run: bool) -> list[str]:
 def delete(api: Api, namespace: str, name: str) -> list[str]:
     """Delete the Job (its pods with it) and the run's headless Service, if any; what was deleted."""
     context = api.connection.context.name
-    api.call(f"delete job {namespace}/{name}", api.batch.delete_namespaced_job, name, namespace,
-             propagation_policy="Background", not_found=lambda: JobNotFound(namespace, name, context))
+    api.call(
+        f"delete job {namespace}/{name}",
+        api.batch.delete_namespaced_job,
+        name,
+        namespace,
+        propagation_policy="Background",
+        not_found=lambda: JobNotFound(namespace, name, context),
+    )
     deleted = [f"Job {namespace}/{name}"]
     try:
-        service = api.call(f"read service {namespace}/{name}", api.core.read_namespaced_service, name, namespace,
-                           not_found=_Missing)
+        service = api.call(
+            f"read service {namespace}/{name}", api.core.read_namespaced_service, name, namespace, not_found=_Missing
+        )
     except _Missing:
         return deleted
     if ((service.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/instance") == name:
@@ -476,8 +536,9 @@ def delete(api: Api, namespace: str, name: str) -> list[str]:
     return deleted
 
 
-def wait(api: Api, namespace: str, name: str, interval: float, timeout: float | None,
-         progress: Callable[[JobState], None]) -> tuple[JobState, bool]:
+def wait(
+    api: Api, namespace: str, name: str, interval: float, timeout: float | None, progress: Callable[[JobState], None]
+) -> tuple[JobState, bool]:
     """Poll until the Job succeeds or fails (or ``timeout`` seconds pass); (last state, timed out).
 
     ``progress`` is called with the state whenever its one-line summary changes.
@@ -502,21 +563,29 @@ def choose_pods(state: JobState, index: int | None, pod: str | None, every: bool
     if pod is not None:
         found = [p for p in state.pods if p.name == pod]
         if not found:
-            raise ClusterError(f"pod {pod!r} is not a pod of job {state.namespace}/{state.name}; pods: "
-                               f"{', '.join(p.name for p in state.pods) or 'none'}", EXIT_FAILURE)
+            raise ClusterError(
+                f"pod {pod!r} is not a pod of job {state.namespace}/{state.name}; pods: "
+                f"{', '.join(p.name for p in state.pods) or 'none'}",
+                EXIT_FAILURE,
+            )
         return found
     newest: dict[int | None, PodState] = {}
     for p in state.pods:  # sorted by index, then creation: the last one of an index wins
         newest[p.index] = p
     if not newest:
-        raise ClusterError(f"job {state.namespace}/{state.name} has no pods yet ({state.state}: "
-                           f"{state.admission.summary()})", EXIT_FAILURE)
+        raise ClusterError(
+            f"job {state.namespace}/{state.name} has no pods yet ({state.state}: {state.admission.summary()})",
+            EXIT_FAILURE,
+        )
     if every:
         return list(newest.values())
     if index is not None:
         if index not in newest:
-            raise ClusterError(f"job {state.namespace}/{state.name} has no pod with index {index}; indexes: "
-                               f"{', '.join(str(i) for i in newest if i is not None) or 'none'}", EXIT_FAILURE)
+            raise ClusterError(
+                f"job {state.namespace}/{state.name} has no pod with index {index}; indexes: "
+                f"{', '.join(str(i) for i in newest if i is not None) or 'none'}",
+                EXIT_FAILURE,
+            )
         return [newest[index]]
     return [next(iter(newest.values()))]
 
@@ -527,8 +596,9 @@ def read_log(api: Api, namespace: str, pod: str, tail: int | None) -> str:
     from urllib3.exceptions import HTTPError
 
     try:
-        response = api.core.read_namespaced_pod_log(pod, namespace, container=CONTAINER, tail_lines=tail,
-                                                    _preload_content=False)
+        response: Any = api.core.read_namespaced_pod_log(  # raw response: _preload_content=False
+            pod, namespace, container=CONTAINER, tail_lines=tail, _preload_content=False
+        )
         return response.data.decode("utf-8", "replace")
     except (ApiException, HTTPError, OSError) as exc:
         raise _api_error(exc, f"logs of {namespace}/{pod}", api.connection) from None
@@ -540,8 +610,9 @@ def follow_log(api: Api, namespace: str, pod: str, tail: int | None) -> Iterator
     from urllib3.exceptions import HTTPError
 
     try:
-        response = api.core.read_namespaced_pod_log(pod, namespace, container=CONTAINER, tail_lines=tail,
-                                                    follow=True, _preload_content=False)
+        response: Any = api.core.read_namespaced_pod_log(  # raw response: _preload_content=False
+            pod, namespace, container=CONTAINER, tail_lines=tail, follow=True, _preload_content=False
+        )
         for chunk in response.stream(4096):
             yield chunk.decode("utf-8", "replace")
     except (ApiException, HTTPError, OSError) as exc:

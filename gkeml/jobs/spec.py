@@ -17,8 +17,9 @@ from, or write checkpoints into, whoever owns that bucket.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -29,8 +30,8 @@ from gkeml.config.checks import compute_class_problems
 from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
 from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Image, Problem, Quantity, ShortName, Strict
-from gkeml.units import gib, parse_quantity
 from gkeml.manifests.kueue import local_queue
+from gkeml.units import gib, parse_quantity
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
 MAX_JOB_NAME = 52
@@ -39,16 +40,38 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # always fullmatch: a trailing
 # is one when a word ('_'-separated) ends with CREDENTIAL_WORDS (HF_TOKEN, OPENAI_APIKEY, HFTOKEN) or
 # its last word (of several) is in CREDENTIAL_LAST_WORDS (API_KEY, DB_PASS), unless the last word says it names
 # where the credential is (TOKEN_FILE, SECRET_PATH).
-CREDENTIAL_WORDS = ("APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS",
-                    "ACCESSKEY", "PRIVATEKEY", "SECRETKEY")
+CREDENTIAL_WORDS = (
+    "APIKEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "ACCESSKEY",
+    "PRIVATEKEY",
+    "SECRETKEY",
+)
 CREDENTIAL_LAST_WORDS = ("KEY", "PASS", "PWD", "PAT", "AUTH")
 CREDENTIAL_REFERENCE_WORDS = ("FILE", "PATH", "DIR", "NAME", "ID", "URL", "URI", "ENDPOINT", "REF", "TYPE")
 # A password in a URL's user information (RFC 3986 section 3.2.1 deprecates it for this reason).
 URL_CREDENTIALS = re.compile(r"[A-Za-z][-A-Za-z0-9+.]*://[^/\s:@]*:[^/\s@]+@")
 # Variables the builder sets itself; a spec may not override them.
-RESERVED_ENV = ("MASTER_ADDR", "MASTER_PORT", "CHECKPOINT_DIR", "DATA_DIR", "OUTPUT_DIR", "HOME",
-                "PYTHONUNBUFFERED", platform.JOB_COMPLETION_INDEX_ENV, "WANDB_PROJECT", "WANDB_ENTITY",
-                "WANDB_BASE_URL", "WANDB_API_KEY")
+RESERVED_ENV = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "CHECKPOINT_DIR",
+    "DATA_DIR",
+    "OUTPUT_DIR",
+    "HOME",
+    "PYTHONUNBUFFERED",
+    platform.JOB_COMPLETION_INDEX_ENV,
+    "WANDB_PROJECT",
+    "WANDB_ENTITY",
+    "WANDB_BASE_URL",
+    "WANDB_API_KEY",
+)
 
 
 EXTERNAL_BUCKET = "gs://"  # marks a bucket outside the environment
@@ -58,10 +81,14 @@ UNCHECKED = object()  # a JobSpec built without parse_job_spec: nothing checked 
 class Mount(Strict):
     """A GCS bucket mounted through the GCS FUSE CSI driver."""
 
-    bucket: str = Field(min_length=1, description="A logical bucket of the environment (needs --env), or gs://NAME "
-                                                  "for a bucket outside it, used exactly as written.")
-    prefix: Optional[str] = Field(
-        None, pattern=r"^[-_.a-zA-Z0-9]+(/[-_.a-zA-Z0-9]+)*/?$",
+    bucket: str = Field(
+        min_length=1,
+        description="A logical bucket of the environment (needs --env), or gs://NAME "
+        "for a bucket outside it, used exactly as written.",
+    )
+    prefix: str | None = Field(
+        None,
+        pattern=r"^[-_.a-zA-Z0-9]+(/[-_.a-zA-Z0-9]+)*/?$",
         description="Mount only this folder of the bucket (GCS FUSE only-dir).",
     )
 
@@ -69,12 +96,16 @@ class Mount(Strict):
     @classmethod
     def _bucket_syntax(cls, value: str) -> str:
         if value.startswith(EXTERNAL_BUCKET):
-            if not re.fullmatch(BUCKET_NAME, value[len(EXTERNAL_BUCKET):]):
-                raise ValueError(f"{value!r} is not gs:// and a bucket name (3-63 lowercase letters, digits, '-', "
-                                 "'_' and '.'); put a folder in prefix, e.g. {bucket: gs://BUCKET, prefix: DIR}")
+            if not re.fullmatch(BUCKET_NAME, value[len(EXTERNAL_BUCKET) :]):
+                raise ValueError(
+                    f"{value!r} is not gs:// and a bucket name (3-63 lowercase letters, digits, '-', "
+                    "'_' and '.'); put a folder in prefix, e.g. {bucket: gs://BUCKET, prefix: DIR}"
+                )
         elif not re.fullmatch(NAME, value):
-            raise ValueError(f"{value!r} is neither a logical bucket name of the environment (e.g. datasets) nor "
-                             "gs://BUCKET for a bucket outside it")
+            raise ValueError(
+                f"{value!r} is neither a logical bucket name of the environment (e.g. datasets) nor "
+                "gs://BUCKET for a bucket outside it"
+            )
         return value
 
     @property
@@ -85,7 +116,7 @@ class Mount(Strict):
     @property
     def external_name(self) -> str:
         """The real name of an external bucket (without ``gs://``)."""
-        return self.bucket[len(EXTERNAL_BUCKET):]
+        return self.bucket[len(EXTERNAL_BUCKET) :]
 
 
 class GcsFuseSidecar(Strict):
@@ -100,13 +131,16 @@ class WandB(Strict):
     """Weights & Biases settings; the API key comes from a Kubernetes Secret."""
 
     project: str = Field(min_length=1)
-    entity: Optional[str] = None
-    secret: Optional[DnsLabel] = Field(
-        None, description="Kubernetes Secret holding the API key. With --env, default: the Secret the environment's "
-                          "W&B Launch release puts in its launch.teams (wandb-api-key-<release>); required without --env.")
-    key: str = Field(platform.WANDB_API_KEY_SECRET_KEY, pattern=r"^[-._a-zA-Z0-9]+$",
-                     description="Key of the API key in the Secret.")
-    base_url: Optional[str] = Field(None, pattern=r"^https://")
+    entity: str | None = None
+    secret: DnsLabel | None = Field(
+        None,
+        description="Kubernetes Secret holding the API key. With --env, default: the Secret the environment's "
+        "W&B Launch release puts in its launch.teams (wandb-api-key-<release>); required without --env.",
+    )
+    key: str = Field(
+        platform.WANDB_API_KEY_SECRET_KEY, pattern=r"^[-._a-zA-Z0-9]+$", description="Key of the API key in the Secret."
+    )
+    base_url: str | None = Field(None, pattern=r"^https://")
 
 
 class Trainer(Strict):
@@ -125,42 +159,59 @@ class JobSpec(Strict):
 
     name: DnsLabel = Field(description="Job name (also the headless Service of a multi-node job).")
     team: DnsLabel = Field(description="Team namespace the job runs in.")
-    image: Optional[Image] = Field(None, description="Container image with a tag or digest (required).")
-    command: Optional[list[str]] = Field(
-        None, min_length=1, description="Replaces the reference trainer (torchrun) as the container command.")
+    image: Image | None = Field(None, description="Container image with a tag or digest (required).")
+    command: list[str] | None = Field(
+        None, min_length=1, description="Replaces the reference trainer (torchrun) as the container command."
+    )
     args: list[str] = Field(default_factory=list, description="Arguments for a custom command.")
     trainer: Trainer = Field(default_factory=Trainer)
-    gpu: Optional[str] = Field(None, description=f"GPU type: {', '.join(platform.GPUS)}.")
+    gpu: str | None = Field(None, description=f"GPU type: {', '.join(platform.GPUS)}.")
     gpu_count: int = Field(1, ge=1, description="GPUs per node (per pod).")
     nodes: int = Field(1, ge=1, description="Pods (nodes) of a multi-node DDP job.")
-    completion_mode: Optional[Literal["Indexed", "NonIndexed"]] = Field(
-        None, description="Default: Indexed for multi-node jobs, NonIndexed otherwise.")
+    completion_mode: Literal["Indexed", "NonIndexed"] | None = Field(
+        None, description="Default: Indexed for multi-node jobs, NonIndexed otherwise."
+    )
     cpu: Quantity = "4"
     memory: Quantity = "16Gi"
-    ephemeral_storage: Optional[Quantity] = Field(None, description="Request for /tmp and the container's writable layers.")
+    ephemeral_storage: Quantity | None = Field(
+        None, description="Request for /tmp and the container's writable layers."
+    )
     shared_memory: Quantity = Field("1Gi", description="Size of /dev/shm (memory-backed; counts against memory).")
     spot: bool = False
-    flex_start: bool = Field(False, description=f"GKE flex-start (Dynamic Workload Scheduler) GPU nodes: wait for "
-                             f"capacity, run at most {platform.FLEX_START_MAX_RUN_SECONDS // 86400} days "
-                             f"(GPUs: {', '.join(platform.flex_start_gpus())}).")
-    compact_placement: bool = Field(False, description=f"Place the nodes close together (GPUs: "
-                                    f"{', '.join(g for g, v in platform.GPUS.items() if v.compact_placement)}).")
-    compute_class: Optional[str] = Field(None, description="A ComputeClass of the environment (its capacity ladder "
-                                                           "places the pods; gpu must match its GPU) or a built-in class.")
-    queue: Optional[DnsLabel] = Field(None, description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name); with "
-                                                        "--env, the team's LocalQueue whether set or not.")
-    identity: Optional[ShortName] = Field(None, description="Workload Identity the pods run as.")
-    dataset: Optional[Mount] = Field(None, description="Read-only at /data (DATA_DIR).")
-    checkpoints: Optional[Mount] = Field(None, description="Read-write at /checkpoints (CHECKPOINT_DIR).")
-    output: Optional[Mount] = Field(None, description="Read-write at /output (OUTPUT_DIR).")
+    flex_start: bool = Field(
+        False,
+        description=f"GKE flex-start (Dynamic Workload Scheduler) GPU nodes: wait for "
+        f"capacity, run at most {platform.FLEX_START_MAX_RUN_SECONDS // 86400} days "
+        f"(GPUs: {', '.join(platform.flex_start_gpus())}).",
+    )
+    compact_placement: bool = Field(
+        False,
+        description=f"Place the nodes close together (GPUs: "
+        f"{', '.join(g for g, v in platform.GPUS.items() if v.compact_placement)}).",
+    )
+    compute_class: str | None = Field(
+        None,
+        description="A ComputeClass of the environment (its capacity ladder "
+        "places the pods; gpu must match its GPU) or a built-in class.",
+    )
+    queue: DnsLabel | None = Field(
+        None,
+        description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name); with "
+        "--env, the team's LocalQueue whether set or not.",
+    )
+    identity: ShortName | None = Field(None, description="Workload Identity the pods run as.")
+    dataset: Mount | None = Field(None, description="Read-only at /data (DATA_DIR).")
+    checkpoints: Mount | None = Field(None, description="Read-write at /checkpoints (CHECKPOINT_DIR).")
+    output: Mount | None = Field(None, description="Read-write at /output (OUTPUT_DIR).")
     gcsfuse: GcsFuseSidecar = Field(default_factory=GcsFuseSidecar)
-    wandb: Optional[WandB] = None
+    wandb: WandB | None = None
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (no credentials).")
     backoff_limit: int = Field(3, ge=0, le=100, description="Failed pods allowed before the job fails.")
     ttl_seconds_after_finished: int = Field(86400, ge=0, description="Delete the finished job after this.")
     active_deadline_seconds: int = Field(86400, ge=60, description="Stop the job after this, retries included.")
-    termination_grace_seconds: Optional[int] = Field(
-        None, ge=1, description=f"Default: {platform.SPOT_TERMINATION_GRACE_SECONDS} (Spot honours no more).")
+    termination_grace_seconds: int | None = Field(
+        None, ge=1, description=f"Default: {platform.SPOT_TERMINATION_GRACE_SECONDS} (Spot honours no more)."
+    )
 
     _file: str = PrivateAttr("<spec>")
     _text: str = PrivateAttr("")
@@ -193,7 +244,7 @@ class JobSpec(Strict):
 
     # -- checks ----------------------------------------------------------------
     @model_validator(mode="after")
-    def _check(self) -> "JobSpec":
+    def _check(self) -> JobSpec:
         problems = list(self._problems())
         if problems:
             raise at_each(problems)
@@ -204,8 +255,13 @@ class JobSpec(Strict):
         if len(self.name) > MAX_JOB_NAME:
             yield "name", f"{len(self.name)} characters; at most {MAX_JOB_NAME} (pod host names are '<name>-<index>')"
         if self.image is None:
-            yield "image", ("required; set a container image with a tag or digest, e.g. "
-                            "us-docker.pkg.dev/PROJECT/REPO/trainer:1.0")
+            yield (
+                "image",
+                (
+                    "required; set a container image with a tag or digest, e.g. "
+                    "us-docker.pkg.dev/PROJECT/REPO/trainer:1.0"
+                ),
+            )
         placement = list(self._placement_problems())
         yield from placement
         if not any(field in ("gpu", "gpu_count") for field, _ in placement):  # the ranges need a valid GPU
@@ -225,17 +281,29 @@ class JobSpec(Strict):
         if self.compact_placement:
             allowed = [g for g, v in platform.GPUS.items() if v.compact_placement]
             if self.gpu not in allowed:
-                yield "compact_placement", (f"not available for {self.gpu or 'CPU-only jobs'}; "
-                                            f"allowed with gpu: {', '.join(allowed)}")
+                yield (
+                    "compact_placement",
+                    (f"not available for {self.gpu or 'CPU-only jobs'}; allowed with gpu: {', '.join(allowed)}"),
+                )
             elif self.nodes < 2:
                 yield "compact_placement", "only useful with nodes >= 2"
         if self.spot:
             if self.grace_seconds > platform.SPOT_TERMINATION_GRACE_SECONDS:
-                yield "termination_grace_seconds", (f"{self.grace_seconds} s is more than Spot honours; "
-                                                    f"allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}")
+                yield (
+                    "termination_grace_seconds",
+                    (
+                        f"{self.grace_seconds} s is more than Spot honours; "
+                        f"allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}"
+                    ),
+                )
             if self.checkpoints is None:
-                yield "spot", ("true needs a checkpoint bucket so a preempted run resumes; "
-                               "add checkpoints: {bucket: ...} or set spot: false")
+                yield (
+                    "spot",
+                    (
+                        "true needs a checkpoint bucket so a preempted run resumes; "
+                        "add checkpoints: {bucket: ...} or set spot: false"
+                    ),
+                )
         if self.flex_start:
             yield from self._flex_start_problems()
         if not self.uses_trainer and "trainer" in self.model_fields_set:
@@ -250,12 +318,19 @@ class JobSpec(Strict):
         elif self.gpu not in allowed:
             yield "flex_start", f"not available for {self.gpu}; allowed with gpu: {', '.join(allowed)}"
         if self.spot:
-            yield "flex_start", ("cannot be combined with spot (a node is either Spot or flex-start); "
-                                 "remove spot or flex_start")
+            yield (
+                "flex_start",
+                ("cannot be combined with spot (a node is either Spot or flex-start); remove spot or flex_start"),
+            )
         if self.active_deadline_seconds > platform.FLEX_START_MAX_RUN_SECONDS:
-            yield "active_deadline_seconds", (f"{self.active_deadline_seconds} s is longer than flex-start nodes "
-                                              f"run; allowed with flex_start: up to "
-                                              f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)")
+            yield (
+                "active_deadline_seconds",
+                (
+                    f"{self.active_deadline_seconds} s is longer than flex-start nodes "
+                    f"run; allowed with flex_start: up to "
+                    f"{platform.FLEX_START_MAX_RUN_SECONDS} (7 days)"
+                ),
+            )
 
     def _resource_problems(self) -> Iterator[tuple[str, str]]:
         cpu = parse_quantity(self.cpu)
@@ -276,40 +351,78 @@ class JobSpec(Strict):
             r = platform.GPUS[self.gpu].range_for(self.gpu_count)
             where = f"{self.gpu_count} x {self.gpu}"
             if not r.min_cpu <= cpu + sidecar_cpu <= r.max_cpu:
-                yield "cpu", (f"{cpu + sidecar_cpu:g} vCPU{with_sidecar} is outside what Autopilot allows for {where}; "
-                              f"allowed: {r.min_cpu:g}-{r.max_cpu:g}")
+                yield (
+                    "cpu",
+                    (
+                        f"{cpu + sidecar_cpu:g} vCPU{with_sidecar} is outside what Autopilot allows for {where}; "
+                        f"allowed: {r.min_cpu:g}-{r.max_cpu:g}"
+                    ),
+                )
             if not r.min_memory_gib <= memory + sidecar_memory <= r.max_memory_gib:
-                yield "memory", (f"{memory + sidecar_memory:g} GiB{with_sidecar} is outside what Autopilot allows for "
-                                 f"{where}; allowed: {r.min_memory_gib:g}-{r.max_memory_gib:g} GiB")
+                yield (
+                    "memory",
+                    (
+                        f"{memory + sidecar_memory:g} GiB{with_sidecar} is outside what Autopilot allows for "
+                        f"{where}; allowed: {r.min_memory_gib:g}-{r.max_memory_gib:g} GiB"
+                    ),
+                )
             return
         cc = platform.COMPUTE_CLASSES.get(self.compute_class or "general-purpose")
         if cc is None:  # Performance or a custom class: bounds depend on the machine
             return
         total_cpu, total_memory = cpu + sidecar_cpu, memory + sidecar_memory
         if total_cpu > cc.max_cpu:
-            yield "cpu", f"{total_cpu:g} vCPU{with_sidecar} is above the {cc.name} maximum; allowed: up to {cc.max_cpu:g}"
+            yield (
+                "cpu",
+                f"{total_cpu:g} vCPU{with_sidecar} is above the {cc.name} maximum; allowed: up to {cc.max_cpu:g}",
+            )
         if total_memory > cc.max_memory_gib:
-            yield "memory", (f"{total_memory:g} GiB{with_sidecar} is above the {cc.name} maximum; "
-                             f"allowed: up to {cc.max_memory_gib:g} GiB")
+            yield (
+                "memory",
+                (
+                    f"{total_memory:g} GiB{with_sidecar} is above the {cc.name} maximum; "
+                    f"allowed: up to {cc.max_memory_gib:g} GiB"
+                ),
+            )
         ratio = memory / cpu
         if cc.min_ratio is not None and cc.max_ratio is not None and not cc.min_ratio <= ratio <= cc.max_ratio:
-            yield "memory", (f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
-                             f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU")
+            yield (
+                "memory",
+                (
+                    f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
+                    f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU"
+                ),
+            )
         own = gib(self.ephemeral_storage) if self.ephemeral_storage else platform.DEFAULT_EPHEMERAL_GIB
         total = own + (gib(self.gcsfuse.ephemeral_storage) if self.mounts() else 0.0)
         if total > platform.EPHEMERAL_MAX_GIB:
-            yield "ephemeral_storage", (f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
-                                        f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total")
+            yield (
+                "ephemeral_storage",
+                (
+                    f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
+                    f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total"
+                ),
+            )
 
     def _gpu_sidecar_problems(self) -> Iterator[tuple[str, str]]:
         """On Autopilot GPU nodes the GCS FUSE sidecar gets at most platform.GCSFUSE_SIDECAR_GPU_MAX."""
         cap = platform.GCSFUSE_SIDECAR_GPU_MAX
         if parse_quantity(self.gcsfuse.cpu) > cap["cpu"]:
-            yield "gcsfuse.cpu", (f"{self.gcsfuse.cpu} is more than the GCS FUSE sidecar gets on an Autopilot GPU node; "
-                                  f"allowed: up to {cap['cpu']:g}")
+            yield (
+                "gcsfuse.cpu",
+                (
+                    f"{self.gcsfuse.cpu} is more than the GCS FUSE sidecar gets on an Autopilot GPU node; "
+                    f"allowed: up to {cap['cpu']:g}"
+                ),
+            )
         if gib(self.gcsfuse.memory) > cap["memory_gib"]:
-            yield "gcsfuse.memory", (f"{self.gcsfuse.memory} is more than the GCS FUSE sidecar gets on an Autopilot GPU "
-                                     f"node; allowed: up to {cap['memory_gib']:g}Gi")
+            yield (
+                "gcsfuse.memory",
+                (
+                    f"{self.gcsfuse.memory} is more than the GCS FUSE sidecar gets on an Autopilot GPU "
+                    f"node; allowed: up to {cap['memory_gib']:g}Gi"
+                ),
+            )
 
     def _env_problems(self) -> Iterator[tuple[str, str]]:
         for name in self.env:
@@ -323,7 +436,9 @@ class JobSpec(Strict):
 
     def _url_problems(self) -> Iterator[tuple[str, str]]:
         """Passwords written into URLs (``scheme://user:password@host``) anywhere the spec passes text on."""
-        texts: list[tuple[str, str]] = [(f"env.{k}" if ENV_NAME.fullmatch(k) else "env", v) for k, v in self.env.items()]
+        texts: list[tuple[str, str]] = [
+            (f"env.{k}" if ENV_NAME.fullmatch(k) else "env", v) for k, v in self.env.items()
+        ]
         texts += [(f"command.{i}", v) for i, v in enumerate(self.command or [])]
         texts += [(f"args.{i}", v) for i, v in enumerate(self.args)]
         texts += [(f"trainer.args.{i}", v) for i, v in enumerate(self.trainer.args)]
@@ -331,8 +446,13 @@ class JobSpec(Strict):
             texts.append(("wandb.base_url", self.wandb.base_url))
         for field, text in texts:
             if URL_CREDENTIALS.search(text):
-                yield field, ("holds a URL with a user and password (scheme://user:password@host); keep the "
-                              "password in a Kubernetes Secret and pass it as a variable, never in the spec")
+                yield (
+                    field,
+                    (
+                        "holds a URL with a user and password (scheme://user:password@host); keep the "
+                        "password in a Kubernetes Secret and pass it as a variable, never in the spec"
+                    ),
+                )
 
 
 def credential_name(name: str) -> bool:
@@ -349,12 +469,22 @@ def standalone_problems(spec: JobSpec) -> list[Problem]:
     problems: list[Problem] = []
     for role, mount in spec.mounts().items():
         if not mount.external:
-            problems.append(((role, "bucket"), f"{mount.bucket!r} is a logical bucket name; pass --env ENV to use the "
-                                               f"environment's bucket, or write gs://BUCKET for a bucket outside it "
-                                               f"(GCS names are global: taken literally it is someone else's bucket)"))
+            problems.append(
+                (
+                    (role, "bucket"),
+                    f"{mount.bucket!r} is a logical bucket name; pass --env ENV to use the "
+                    f"environment's bucket, or write gs://BUCKET for a bucket outside it "
+                    f"(GCS names are global: taken literally it is someone else's bucket)",
+                )
+            )
     if spec.wandb is not None and spec.wandb.secret is None:
-        problems.append((("wandb", "secret"), "required without --env; name the Kubernetes Secret holding the "
-                                              "W&B API key, or pass --env ENV to use the environment's"))
+        problems.append(
+            (
+                ("wandb", "secret"),
+                "required without --env; name the Kubernetes Secret holding the "
+                "W&B API key, or pass --env ENV to use the environment's",
+            )
+        )
     return problems
 
 
@@ -375,17 +505,28 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
     logical = {role: m for role, m in mounts.items() if not m.external}
     for role, mount in logical.items():
         if mount.bucket not in buckets:
-            problems.append(((role, "bucket"), f"unknown bucket {mount.bucket!r} in {env.name}; "
-                                               f"allowed: {', '.join(buckets) or 'none'} (or gs://BUCKET for a "
-                                               f"bucket outside the environment)"))
+            problems.append(
+                (
+                    (role, "bucket"),
+                    f"unknown bucket {mount.bucket!r} in {env.name}; "
+                    f"allowed: {', '.join(buckets) or 'none'} (or gs://BUCKET for a "
+                    f"bucket outside the environment)",
+                )
+            )
     identities = env.identities_in(spec.team)
     names = [i.name for i in identities]
     if spec.identity is not None and spec.identity not in names:
-        problems.append((("identity",), f"{spec.identity!r} is not an identity of namespace {spec.team} in "
-                                        f"{env.name}; allowed: {', '.join(names) or 'none'}"))
+        problems.append(
+            (
+                ("identity",),
+                f"{spec.identity!r} is not an identity of namespace {spec.team} in "
+                f"{env.name}; allowed: {', '.join(names) or 'none'}",
+            )
+        )
     if spec.identity is None and mounts:
-        problems.append((("identity",), f"required to mount buckets (Workload Identity); allowed: "
-                                        f"{', '.join(names) or 'none'}"))
+        problems.append(
+            (("identity",), f"required to mount buckets (Workload Identity); allowed: {', '.join(names) or 'none'}")
+        )
     if spec.identity in names and not problems:
         ident = env.identity(spec.identity)
         for role, mount in logical.items():
@@ -393,14 +534,20 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
             granted = ident.writes if writable else ident.reads + ident.writes
             if mount.bucket not in granted:
                 need = "writes" if writable else "reads"
-                problems.append(((role, "bucket"), f"identity {ident.name!r} cannot {'write' if writable else 'read'} "
-                                                   f"{mount.bucket!r}; add it to identities.{ident.name}.{need} "
-                                                   f"in {env.name}"))
+                problems.append(
+                    (
+                        (role, "bucket"),
+                        f"identity {ident.name!r} cannot {'write' if writable else 'read'} "
+                        f"{mount.bucket!r}; add it to identities.{ident.name}.{need} "
+                        f"in {env.name}",
+                    )
+                )
     if spec.compute_class is not None:
         allowed = [c.name for c in env.compute_classes] + list(platform.BUILTIN_COMPUTE_CLASSES)
         if spec.compute_class not in allowed:
-            problems.append((("compute_class",), f"unknown compute class {spec.compute_class!r}; "
-                                                 f"allowed: {', '.join(allowed)}"))
+            problems.append(
+                (("compute_class",), f"unknown compute class {spec.compute_class!r}; allowed: {', '.join(allowed)}")
+            )
         problems += _class_problems(spec, env)
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
@@ -414,24 +561,51 @@ def _class_problems(spec: JobSpec, env: Environment) -> list[Problem]:
     if cls is None:
         return []
     problems: list[Problem] = [
-        (path[1:], message) for path, message in compute_class_problems(
-            env, ("job",), spec.compute_class, spec.gpu, spec.gpu_count, spec.spot,
-            gpu_fix=f"set gpu: {cls.gpu} and gpu_count: {cls.gpu_count}" if cls.gpu else "remove gpu")]
+        (path[1:], message)
+        for path, message in compute_class_problems(
+            env,
+            ("job",),
+            spec.compute_class,
+            spec.gpu,
+            spec.gpu_count,
+            spec.spot,
+            gpu_fix=f"set gpu: {cls.gpu} and gpu_count: {cls.gpu_count}" if cls.gpu else "remove gpu",
+        )
+    ]
     if spec.flex_start:
-        problems.append((("flex_start",), f"compute class {cls.name} decides the capacity "
-                                          f"({', '.join(cls.capacity)}); remove flex_start"))
+        problems.append(
+            (
+                ("flex_start",),
+                f"compute class {cls.name} decides the capacity ({', '.join(cls.capacity)}); remove flex_start",
+            )
+        )
     if cls.migrate_to_preferred:
-        problems.append((("compute_class",), f"class {cls.name} moves running pods back to a preferred capacity "
-                                             f"(migrate_to_preferred), which restarts a training run; use a class "
-                                             f"without it"))
+        problems.append(
+            (
+                ("compute_class",),
+                f"class {cls.name} moves running pods back to a preferred capacity "
+                f"(migrate_to_preferred), which restarts a training run; use a class "
+                f"without it",
+            )
+        )
     if cls.uses_spot:
         if spec.checkpoints is None:
-            problems.append((("compute_class",), f"class {cls.name} may run the job on Spot nodes: add checkpoints: "
-                                                 f"{{bucket: ...}} so a preempted run resumes, or use an on-demand class"))
+            problems.append(
+                (
+                    ("compute_class",),
+                    f"class {cls.name} may run the job on Spot nodes: add checkpoints: "
+                    f"{{bucket: ...}} so a preempted run resumes, or use an on-demand class",
+                )
+            )
         if spec.grace_seconds > platform.SPOT_TERMINATION_GRACE_SECONDS:
-            problems.append((("termination_grace_seconds",), f"{spec.grace_seconds} s is more than Spot honours "
-                                                             f"(class {cls.name} may use Spot); allowed: 1-"
-                                                             f"{platform.SPOT_TERMINATION_GRACE_SECONDS}"))
+            problems.append(
+                (
+                    ("termination_grace_seconds",),
+                    f"{spec.grace_seconds} s is more than Spot honours "
+                    f"(class {cls.name} may use Spot); allowed: 1-"
+                    f"{platform.SPOT_TERMINATION_GRACE_SECONDS}",
+                )
+            )
     return problems
 
 
@@ -440,12 +614,22 @@ def _queue_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Prob
     if spec.queue is None:
         return []
     if not env.kueue.enabled:
-        return [(("queue",), f"{env.name} has no Kueue (kueue.enabled is false in {env_file}), so nothing would "
-                             f"admit the job; remove queue, or turn Kueue on there")]
+        return [
+            (
+                ("queue",),
+                f"{env.name} has no Kueue (kueue.enabled is false in {env_file}), so nothing would "
+                f"admit the job; remove queue, or turn Kueue on there",
+            )
+        ]
     allowed = local_queue(spec.team)
     if spec.queue != allowed:
-        return [(("queue",), f"{spec.queue!r} is not team {spec.team}'s LocalQueue in {env.name}; allowed: {allowed} "
-                             "(or leave queue out: the team's LocalQueue is used)")]
+        return [
+            (
+                ("queue",),
+                f"{spec.queue!r} is not team {spec.team}'s LocalQueue in {env.name}; allowed: {allowed} "
+                "(or leave queue out: the team's LocalQueue is used)",
+            )
+        ]
     return []
 
 
@@ -454,13 +638,23 @@ def _wandb_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Prob
     if spec.wandb is None or spec.wandb.secret is not None:
         return []
     if env.launch is None:
-        return [(("wandb",), f"{env.name} has no W&B Launch (launch: in {env_file}), so no W&B API key Secret; "
-                             f"add launch: there, or name your own Secret in wandb.secret")]
+        return [
+            (
+                ("wandb",),
+                f"{env.name} has no W&B Launch (launch: in {env_file}), so no W&B API key Secret; "
+                f"add launch: there, or name your own Secret in wandb.secret",
+            )
+        ]
     teams = env.launch_teams()
     if spec.team not in teams:
         secret = platform.wandb_api_key_secret(env.launch.release)
-        return [(("wandb",), f"team {spec.team} has no W&B API key Secret ({secret} is only in "
-                             f"{', '.join(teams)}); add {spec.team} to launch.teams in {env_file}")]
+        return [
+            (
+                ("wandb",),
+                f"team {spec.team} has no W&B API key Secret ({secret} is only in "
+                f"{', '.join(teams)}); add {spec.team} to launch.teams in {env_file}",
+            )
+        ]
     return []
 
 

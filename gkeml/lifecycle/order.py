@@ -9,9 +9,9 @@ writes the dependency: each such fact is data (:data:`FACTS`, with its source), 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from gkeml import platform
 from gkeml.lifecycle.graph import ancestors, blocks, dependency_graph
@@ -39,19 +39,30 @@ class OrderProblem:
 
 
 FACTS = {
-    "TF001": Fact("TF001", "a Workload Identity member exists only once a cluster has created the pool",
-                  "PROJECT.svc.id.goog is created with the project's first Workload Identity cluster; before that, "
-                  "IAM answers 'Identity Pool does not exist' (terraform-google-modules/terraform-google-"
-                  "kubernetes-engine#916, googleforgames/global-multiplayer-demo#39)"),
-    "TF002": Fact("TF002", "a Google resource exists only once its API is enabled",
-                  "cloud.google.com/service-usage/docs/enable-disable: a disabled API answers 403 "
-                  "SERVICE_DISABLED"),
-    "TF003": Fact("TF003", "a namespaced Kubernetes object exists only once its namespace does",
-                  "kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: creating an object in a "
-                  "missing namespace is refused (NotFound)"),
-    "TF004": Fact("TF004", "the cluster's nodes need their service account's role before they start",
-                  "cloud.google.com/kubernetes-engine/docs/how-to/service-accounts: nodes run as the service "
-                  "account with roles/container.defaultNodeServiceAccount"),
+    "TF001": Fact(
+        "TF001",
+        "a Workload Identity member exists only once a cluster has created the pool",
+        "PROJECT.svc.id.goog is created with the project's first Workload Identity cluster; before that, "
+        "IAM answers 'Identity Pool does not exist' (terraform-google-modules/terraform-google-"
+        "kubernetes-engine#916, googleforgames/global-multiplayer-demo#39)",
+    ),
+    "TF002": Fact(
+        "TF002",
+        "a Google resource exists only once its API is enabled",
+        "cloud.google.com/service-usage/docs/enable-disable: a disabled API answers 403 SERVICE_DISABLED",
+    ),
+    "TF003": Fact(
+        "TF003",
+        "a namespaced Kubernetes object exists only once its namespace does",
+        "kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: creating an object in a "
+        "missing namespace is refused (NotFound)",
+    ),
+    "TF004": Fact(
+        "TF004",
+        "the cluster's nodes need their service account's role before they start",
+        "cloud.google.com/kubernetes-engine/docs/how-to/service-accounts: nodes run as the service "
+        "account with roles/container.defaultNodeServiceAccount",
+    ),
 }
 
 
@@ -75,9 +86,13 @@ def _workload_identity_pool(stack: str, conf: dict, rtype: str, address: str, fo
     if not clusters:
         return  # no cluster in this stack: the pool comes from elsewhere (another stack applied before)
     if not clusters & found["ancestors"](address):
-        yield OrderProblem(FACTS["TF001"], stack, address,
-                           f"{address} names a Workload Identity member but does not wait for the cluster",
-                           f"add depends_on: {sorted(clusters)[0]} (the cluster creates the identity pool)")
+        yield OrderProblem(
+            FACTS["TF001"],
+            stack,
+            address,
+            f"{address} names a Workload Identity member but does not wait for the cluster",
+            f"add depends_on: {sorted(clusters)[0]} (the cluster creates the identity pool)",
+        )
 
 
 def _api_enabled(stack: str, conf: dict, rtype: str, address: str, found: dict) -> Iterator[OrderProblem]:
@@ -86,8 +101,13 @@ def _api_enabled(stack: str, conf: dict, rtype: str, address: str, found: dict) 
     if api is None or rtype == "google_project_service" or address.startswith(("data.", "ephemeral.")) or not enabling:
         return
     if enabling not in found["ancestors"](address):
-        yield OrderProblem(FACTS["TF002"], stack, address, f"{address} may be created before {api} is enabled",
-                           f"add depends_on: {enabling}")
+        yield OrderProblem(
+            FACTS["TF002"],
+            stack,
+            address,
+            f"{address} may be created before {api} is enabled",
+            f"add depends_on: {enabling}",
+        )
 
 
 def _namespace_exists(stack: str, conf: dict, rtype: str, address: str, found: dict) -> Iterator[OrderProblem]:
@@ -102,11 +122,21 @@ def _namespace_exists(stack: str, conf: dict, rtype: str, address: str, found: d
         return
     creator = found["namespaces"].get(namespace)
     if creator is None:
-        yield OrderProblem(FACTS["TF003"], stack, address, f"{address} is in namespace {namespace}, which this "
-                           "stack does not create", f"create the Namespace {namespace} in the same stack")
+        yield OrderProblem(
+            FACTS["TF003"],
+            stack,
+            address,
+            f"{address} is in namespace {namespace}, which this stack does not create",
+            f"create the Namespace {namespace} in the same stack",
+        )
     elif creator != address and creator not in found["ancestors"](address):
-        yield OrderProblem(FACTS["TF003"], stack, address, f"{address} may be created before namespace {namespace}",
-                           f"add depends_on: {creator}")
+        yield OrderProblem(
+            FACTS["TF003"],
+            stack,
+            address,
+            f"{address} may be created before namespace {namespace}",
+            f"add depends_on: {creator}",
+        )
 
 
 def _node_role(stack: str, conf: dict, rtype: str, address: str, found: dict) -> Iterator[OrderProblem]:
@@ -114,12 +144,20 @@ def _node_role(stack: str, conf: dict, rtype: str, address: str, found: dict) ->
         return
     roles = found["node_role_bindings"]
     if roles and not roles & found["ancestors"](address):
-        yield OrderProblem(FACTS["TF004"], stack, address, f"{address} may start nodes before their service "
-                           f"account holds {platform.NODE_SERVICE_ACCOUNT_ROLE}", f"add depends_on: {sorted(roles)[0]}")
+        yield OrderProblem(
+            FACTS["TF004"],
+            stack,
+            address,
+            f"{address} may start nodes before their service account holds {platform.NODE_SERVICE_ACCOUNT_ROLE}",
+            f"add depends_on: {sorted(roles)[0]}",
+        )
 
 
 CHECKS: tuple[Callable[..., Iterator[OrderProblem]], ...] = (
-    _workload_identity_pool, _api_enabled, _namespace_exists, _node_role,
+    _workload_identity_pool,
+    _api_enabled,
+    _namespace_exists,
+    _node_role,
 )
 
 
@@ -138,15 +176,20 @@ def order_problems(stacks: dict[str, dict]) -> list[OrderProblem]:
 
         found = {
             "ancestors": ancestors_of,
-            "clusters": {a for a, t, _ in blocks(stack) if t == "google_container_cluster" and not a.startswith("data.")},
+            "clusters": {
+                a for a, t, _ in blocks(stack) if t == "google_container_cluster" and not a.startswith("data.")
+            },
             "apis": {c.get("service"): a for a, t, c in blocks(stack) if t == "google_project_service"},
             "namespaces": {
                 ((c.get("manifest") or {}).get("metadata") or {}).get("name"): a
                 for a, t, c in blocks(stack)
                 if t == "kubernetes_manifest" and (c.get("manifest") or {}).get("kind") == "Namespace"
             },
-            "node_role_bindings": {a for a, t, c in blocks(stack) if t == "google_project_iam_member"
-                                   and c.get("role") == platform.NODE_SERVICE_ACCOUNT_ROLE},
+            "node_role_bindings": {
+                a
+                for a, t, c in blocks(stack)
+                if t == "google_project_iam_member" and c.get("role") == platform.NODE_SERVICE_ACCOUNT_ROLE
+            },
         }
         for address, rtype, conf in blocks(stack):
             for check in CHECKS:
@@ -163,6 +206,15 @@ def order_findings(synth_dir: str | Path) -> list[Finding]:
     """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings."""
     files = sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
     stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
-    return [Finding(p.fact.id, ERROR, f"{p.stack}/{p.address}", "depends_on", p.message, p.fix,
-                    str(Path(synth_dir) / "stacks" / p.stack / "cdk.tf.json"))
-            for p in order_problems(stacks)]
+    return [
+        Finding(
+            p.fact.id,
+            ERROR,
+            f"{p.stack}/{p.address}",
+            "depends_on",
+            p.message,
+            p.fix,
+            str(Path(synth_dir) / "stacks" / p.stack / "cdk.tf.json"),
+        )
+        for p in order_problems(stacks)
+    ]

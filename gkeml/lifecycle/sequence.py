@@ -26,13 +26,19 @@ class Step:
 
 
 DEPLOY_SEQUENCE: tuple[Step, ...] = (
-    Step("Bootstrap the project, once, as a person (state bucket, APIs, the CI identities)",
-         "make bootstrap-deploy ENV={env}", ("bootstrap-{env}",)),
+    Step(
+        "Bootstrap the project, once, as a person (state bucket, APIs, the CI identities)",
+        "make bootstrap-deploy ENV={env}",
+        ("bootstrap-{env}",),
+    ),
     Step("Deploy both layers (CI does this on every merge to main)", "make deploy ENV={env}", ("{env}", "{env}-k8s")),
-    Step("Add the W&B API key, when the environment runs the Launch agent (before or after the deploy: the "
-         "agent starts once it exists)",
-         'printf %s "$WANDB_API_KEY" | gcloud secrets versions add {secret} --data-file=- --project {project}',
-         creates_secret_version=True, optional=True),
+    Step(
+        "Add the W&B API key, when the environment runs the Launch agent (before or after the deploy: the "
+        "agent starts once it exists)",
+        'printf %s "$WANDB_API_KEY" | gcloud secrets versions add {secret} --data-file=- --project {project}',
+        creates_secret_version=True,
+        optional=True,
+    ),
 )
 
 
@@ -56,29 +62,40 @@ def _group(api_version: str) -> str:
 
 def _serves(world: World, api_version: str, kind: str) -> bool:
     group = _group(api_version)
-    return (group in platform.KUBERNETES_BUILTIN_GROUPS or (api_version, kind) in world.kinds
-            or (group, kind) in world.chart_kinds)
+    return (
+        group in platform.KUBERNETES_BUILTIN_GROUPS
+        or (api_version, kind) in world.kinds
+        or (group, kind) in world.chart_kinds
+    )
 
 
 def plan_needs(stack_name: str, stack: dict, world: World) -> list[str]:
     """What ``terraform plan`` of ``stack`` reads that does not exist in ``world``."""
     missing: list[str] = []
     for address, rtype, conf in blocks(stack):
-        if rtype == "google_container_cluster" and address.startswith("data."):
-            if (conf.get("name"), conf.get("location")) not in world.clusters:
-                missing.append(f"{stack_name}: {address} reads cluster {conf.get('name')} in {conf.get('location')}, "
-                               "which does not exist yet")
+        if (
+            rtype == "google_container_cluster"
+            and address.startswith("data.")
+            and (conf.get("name"), conf.get("location")) not in world.clusters
+        ):
+            missing.append(
+                f"{stack_name}: {address} reads cluster {conf.get('name')} in {conf.get('location')}, "
+                "which does not exist yet"
+            )
         if rtype == "google_secret_manager_secret_version" and address.startswith(("ephemeral.", "data.")):
             secret = str(conf.get("secret", "")).rsplit("/", 1)[-1]
             if secret not in world.secret_versions:
-                missing.append(f"{stack_name}: {address} opens the latest version of {secret} at plan, and no version "
-                               "exists yet")
+                missing.append(
+                    f"{stack_name}: {address} opens the latest version of {secret} at plan, and no version exists yet"
+                )
         if rtype == "kubernetes_manifest":
             manifest = conf.get("manifest") or {}
             api_version, kind = str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))
             if not _serves(world, api_version, kind):
-                missing.append(f"{stack_name}: {address} is a {api_version} {kind}, whose CRD the cluster does not serve "
-                               "at plan time")
+                missing.append(
+                    f"{stack_name}: {address} is a {api_version} {kind}, whose CRD the cluster does not serve "
+                    "at plan time"
+                )
     return missing
 
 
@@ -110,8 +127,14 @@ def apply(stack: dict, world: World) -> None:
             world.chart_kinds.update((group, kind) for kind in kinds)
 
 
-def simulate(env: str, stacks: dict[str, dict], *, secret: str | None = None,
-             sequence: tuple[Step, ...] = DEPLOY_SEQUENCE, world: World | None = None) -> list[str]:
+def simulate(
+    env: str,
+    stacks: dict[str, dict],
+    *,
+    secret: str | None = None,
+    sequence: tuple[Step, ...] = DEPLOY_SEQUENCE,
+    world: World | None = None,
+) -> list[str]:
     """Run ``sequence`` for ``env`` against ``stacks`` (name -> synthesized JSON, bootstrap included),
     from an empty project (``world``); every need a step finds unmet, in order."""
     world = world or World()

@@ -32,19 +32,31 @@ class Transition:
 
 
 TRANSITIONS = {
-    "CHG001": Transition("CHG001", "a certificate the deployed Ingress names is deleted",
-                         "GCP refuses to delete an SSL certificate a target HTTPS proxy uses "
-                         "(resourceInUseByAnotherResource, hashicorp/terraform-provider-google#8160); the cloud "
-                         "stack is applied before the in-cluster stack that moves the Ingress"),
-    "CHG002": Transition("CHG002", "a static IP the deployed Ingress names is deleted",
-                         "GCP refuses to delete an address a forwarding rule uses (resourceInUseByAnotherResource)"),
-    "CHG003": Transition("CHG003", "a host stops being served before its successor's certificate is ACTIVE",
-                         "cloud.google.com/kubernetes-engine/docs/how-to/managed-certs: a managed certificate is "
-                         "provisioned only once it is attached to the load balancer and the host's DNS points at "
-                         "its IP (minutes to hours)"),
-    "CHG004": Transition("CHG004", "a change deletes data or an identity",
-                         "a renamed bucket, secret, team (namespace), identity or name prefix is a different "
-                         "resource to Terraform: the old one is destroyed"),
+    "CHG001": Transition(
+        "CHG001",
+        "a certificate the deployed Ingress names is deleted",
+        "GCP refuses to delete an SSL certificate a target HTTPS proxy uses "
+        "(resourceInUseByAnotherResource, hashicorp/terraform-provider-google#8160); the cloud "
+        "stack is applied before the in-cluster stack that moves the Ingress",
+    ),
+    "CHG002": Transition(
+        "CHG002",
+        "a static IP the deployed Ingress names is deleted",
+        "GCP refuses to delete an address a forwarding rule uses (resourceInUseByAnotherResource)",
+    ),
+    "CHG003": Transition(
+        "CHG003",
+        "a host stops being served before its successor's certificate is ACTIVE",
+        "cloud.google.com/kubernetes-engine/docs/how-to/managed-certs: a managed certificate is "
+        "provisioned only once it is attached to the load balancer and the host's DNS points at "
+        "its IP (minutes to hours)",
+    ),
+    "CHG004": Transition(
+        "CHG004",
+        "a change deletes data or an identity",
+        "a renamed bucket, secret, team (namespace), identity or name prefix is a different "
+        "resource to Terraform: the old one is destroyed",
+    ),
 }
 
 
@@ -93,19 +105,29 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
     certs, ips = _cloud_names(current)
     for cert in sorted(deployed_certs - set(certs)):
         endpoint, host = prev_certs.get(cert, ("?", "?"))
-        problems.append(TransitionProblem(
-            TRANSITIONS["CHG001"], ERROR, _endpoint_path(current, endpoint, "retired_hosts"),
-            f"the deployed Ingress serves {host} with certificate {cert}; this change deletes the certificate in the "
-            "cloud stack, which is applied first, so the deploy would fail",
-            f"keep {host} in endpoints.{endpoint}.retired_hosts (or previous_hosts) for this deploy; remove it in a "
-            "later change, once the Ingress has moved"))
+        problems.append(
+            TransitionProblem(
+                TRANSITIONS["CHG001"],
+                ERROR,
+                _endpoint_path(current, endpoint, "retired_hosts"),
+                f"the deployed Ingress serves {host} with certificate {cert}; this change deletes the certificate in the "
+                "cloud stack, which is applied first, so the deploy would fail",
+                f"keep {host} in endpoints.{endpoint}.retired_hosts (or previous_hosts) for this deploy; remove it in a "
+                "later change, once the Ingress has moved",
+            )
+        )
     for ip in sorted(deployed_ips - set(ips)):
         endpoint = prev_ips.get(ip, "?")
-        problems.append(TransitionProblem(
-            TRANSITIONS["CHG002"], ERROR, _endpoint_path(current, endpoint),
-            f"the deployed Ingress of endpoint {endpoint} holds static IP {ip}; removing the endpoint deletes it in "
-            "the cloud stack first, so the deploy would fail",
-            f"first deploy endpoint {endpoint} with retired: true (the Ingress goes, the IP stays), then remove it"))
+        problems.append(
+            TransitionProblem(
+                TRANSITIONS["CHG002"],
+                ERROR,
+                _endpoint_path(current, endpoint),
+                f"the deployed Ingress of endpoint {endpoint} holds static IP {ip}; removing the endpoint deletes it in "
+                "the cloud stack first, so the deploy would fail",
+                f"first deploy endpoint {endpoint} with retired: true (the Ingress goes, the IP stays), then remove it",
+            )
+        )
     served_before = {h for e in previous.endpoints for h in e.served_hosts}
     for e in current.endpoints:
         before = next((p for p in previous.endpoints if p.name == e.name), None)
@@ -114,11 +136,16 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
         dropped = [h for h in before.served_hosts if h not in e.served_hosts]
         new = [h for h in e.served_hosts if h not in served_before]
         if dropped and new:
-            problems.append(TransitionProblem(
-                TRANSITIONS["CHG003"], WARNING, _endpoint_path(current, e.name, "host"),
-                f"{', '.join(dropped)} stops being served now and {', '.join(new)} only once its certificate is "
-                "ACTIVE (after DNS points at the IP): a gap",
-                f"keep {', '.join(dropped)} in endpoints.{e.name}.previous_hosts until {', '.join(new)} is served"))
+            problems.append(
+                TransitionProblem(
+                    TRANSITIONS["CHG003"],
+                    WARNING,
+                    _endpoint_path(current, e.name, "host"),
+                    f"{', '.join(dropped)} stops being served now and {', '.join(new)} only once its certificate is "
+                    "ACTIVE (after DNS points at the IP): a gap",
+                    f"keep {', '.join(dropped)} in endpoints.{e.name}.previous_hosts until {', '.join(new)} is served",
+                )
+            )
     return problems
 
 
@@ -128,11 +155,17 @@ def _deleted(previous: Environment, current: Environment) -> list[TransitionProb
     before, after = Names.of(previous), Names.of(current)
     if (before.prefix, before.project_id) != (after.prefix, after.project_id) and "prefix" not in intended:
         field = ("project", "id") if before.project_id != after.project_id else ("prefix",)
-        problems.append(TransitionProblem(
-            TRANSITIONS["CHG004"], ERROR, field,
-            f"the names derive from the prefix and project ({before.prefix} in {before.project_id} -> {after.prefix} "
-            f"in {after.project_id}): every bucket, the cluster and every identity would be re-created, their data "
-            "and state lost", "if that is the intent, add `prefix` to intended_deletions"))
+        problems.append(
+            TransitionProblem(
+                TRANSITIONS["CHG004"],
+                ERROR,
+                field,
+                f"the names derive from the prefix and project ({before.prefix} in {before.project_id} -> {after.prefix} "
+                f"in {after.project_id}): every bucket, the cluster and every identity would be re-created, their data "
+                "and state lost",
+                "if that is the intent, add `prefix` to intended_deletions",
+            )
+        )
         return problems  # everything below follows from it
     sections = (
         ("bucket", "buckets", lambda env, b: f"bucket gs://{Names.of(env).bucket(b.name)} and every object in it"),
@@ -145,11 +178,16 @@ def _deleted(previous: Environment, current: Environment) -> list[TransitionProb
         kept = {item.name for item in getattr(current, section)}
         for item in getattr(previous, section):
             if item.name not in kept and f"{kind}/{item.name}" not in intended:
-                problems.append(TransitionProblem(
-                    TRANSITIONS["CHG004"], ERROR, (section,),
-                    f"{kind} {item.name!r} is gone from the config: Terraform would delete {what(previous, item)}",
-                    f"if that is the intent, add `{kind}/{item.name}` to intended_deletions (a rename is a deletion "
-                    "and a new one)"))
+                problems.append(
+                    TransitionProblem(
+                        TRANSITIONS["CHG004"],
+                        ERROR,
+                        (section,),
+                        f"{kind} {item.name!r} is gone from the config: Terraform would delete {what(previous, item)}",
+                        f"if that is the intent, add `{kind}/{item.name}` to intended_deletions (a rename is a deletion "
+                        "and a new one)",
+                    )
+                )
     return problems
 
 
@@ -163,6 +201,15 @@ def transition_findings(env_file: str, previous: Environment, current: Environme
     from gkeml.config.loader import field_name, file_line
     from gkeml.rules.engine import Finding
 
-    return [Finding(p.transition.id, p.severity, f"environment {current.name}", field_name(p.path), p.message, p.fix,
-                    f"{env_file}:{file_line(env_file, p.path)}")
-            for p in transition_problems(previous, current)]
+    return [
+        Finding(
+            p.transition.id,
+            p.severity,
+            f"environment {current.name}",
+            field_name(p.path),
+            p.message,
+            p.fix,
+            f"{env_file}:{file_line(env_file, p.path)}",
+        )
+        for p in transition_problems(previous, current)
+    ]

@@ -8,12 +8,12 @@ fact comes from :mod:`gkeml.platform`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from gkeml import platform
-
 
 if TYPE_CHECKING:
     from gkeml.config.model import Identity
@@ -32,8 +32,9 @@ POD_SECURITY_LABELS = {
 }
 
 
-def metadata(name: str, namespace: str | None = None, labels: dict | None = None,
-             annotations: dict | None = None) -> Obj:
+def metadata(
+    name: str, namespace: str | None = None, labels: dict | None = None, annotations: dict | None = None
+) -> Obj:
     meta: Obj = {"name": name}
     if namespace:
         meta["namespace"] = namespace
@@ -78,8 +79,9 @@ def resources(cpu: str, memory: str, gpus: int = 0, ephemeral: str | None = None
     return {"requests": req, "limits": lim}
 
 
-def node_selector(*, gpu: str | None = None, gpu_count: int = 1, spot: bool = False,
-                  compute_class: str | None = None) -> Obj:
+def node_selector(
+    *, gpu: str | None = None, gpu_count: int = 1, spot: bool = False, compute_class: str | None = None
+) -> Obj:
     """Node selectors Autopilot acts on: GPU type, Spot, compute class (never annotations).
     A GPU type and count Autopilot would reject raise ValueError naming the allowed values.
     A custom ComputeClass is selected alone: its priorities carry the GPU and the capacity
@@ -100,7 +102,7 @@ def node_selector(*, gpu: str | None = None, gpu_count: int = 1, spot: bool = Fa
     return sel
 
 
-def ksa_annotations(names: "Names", identity: "Identity") -> dict[str, str]:
+def ksa_annotations(names: Names, identity: Identity) -> dict[str, str]:
     """Annotations the Kubernetes service account of ``identity`` needs: the Google service
     account it impersonates in classic mode; none in principal mode."""
     if identity.mode != "classic":
@@ -113,7 +115,8 @@ class _BlockStyleDumper(yaml.SafeDumper):
 
 
 _BlockStyleDumper.add_representer(
-    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
+    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None)
+)
 
 
 def to_yaml(objects: Iterable[Obj]) -> str:

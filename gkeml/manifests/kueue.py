@@ -52,8 +52,7 @@ PROBE_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
 PROBE_BACKOFF_LIMIT = 6  # retries 10 s, 20 s, ... 320 s apart: about 10 minutes in all
 PROBE_DEADLINE_SECONDS = 900
 PROBE_MANIFEST = "/probe/resourceflavor.yaml"
-HOOK = {"helm.sh/hook": "pre-install,pre-upgrade",
-        "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
+HOOK = {"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
 
 
 def local_queue(team: str) -> str:
@@ -78,16 +77,18 @@ class Quota:
     gpus: int
 
     @classmethod
-    def of(cls, team: Team) -> "Quota":
-        return cls(round(parse_quantity(team.quota.cpu) * 1000), round(parse_quantity(team.quota.memory)),
-                   team.quota.gpus)
+    def of(cls, team: Team) -> Quota:
+        return cls(
+            round(parse_quantity(team.quota.cpu) * 1000), round(parse_quantity(team.quota.memory)), team.quota.gpus
+        )
 
-    def percent(self, percent: int) -> "Quota":
+    def percent(self, percent: int) -> Quota:
         """``percent`` of this quota, rounded down (memory to whole MiB)."""
-        return Quota(self.cpu_m * percent // 100, self.memory * percent // 100 // 2**20 * 2**20,
-                     self.gpus * percent // 100)
+        return Quota(
+            self.cpu_m * percent // 100, self.memory * percent // 100 // 2**20 * 2**20, self.gpus * percent // 100
+        )
 
-    def __add__(self, other: "Quota") -> "Quota":
+    def __add__(self, other: Quota) -> Quota:
         return Quota(self.cpu_m + other.cpu_m, self.memory + other.memory, self.gpus + other.gpus)
 
     @property
@@ -134,10 +135,19 @@ def namespace_quota(env: Environment, team: Team) -> tuple[str, str, int]:
 def resource_flavors() -> list[Obj]:
     """cpu/memory on any node; GPUs on Spot nodes (their nodeLabels are added to the admitted pod's
     nodeSelector; the taint keeps pods that do not tolerate Spot off this flavor) or on-demand nodes."""
-    spot = {"nodeLabels": {platform.SPOT_LABEL: "true"},
-            "nodeTaints": [{k: platform.SPOT_TOLERATION[k] for k in ("key", "value", "effect")}]}
-    return [{"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor", "metadata": metadata(name, labels=LABELS),
-             "spec": spec} for name, spec in ((FLAVOR_DEFAULT, {}), (FLAVOR_GPU_SPOT, spot), (FLAVOR_GPU_ON_DEMAND, {}))]
+    spot = {
+        "nodeLabels": {platform.SPOT_LABEL: "true"},
+        "nodeTaints": [{k: platform.SPOT_TOLERATION[k] for k in ("key", "value", "effect")}],
+    }
+    return [
+        {
+            "apiVersion": platform.KUEUE_API,
+            "kind": "ResourceFlavor",
+            "metadata": metadata(name, labels=LABELS),
+            "spec": spec,
+        }
+        for name, spec in ((FLAVOR_DEFAULT, {}), (FLAVOR_GPU_SPOT, spot), (FLAVOR_GPU_ON_DEMAND, {}))
+    ]
 
 
 def cohort() -> Obj:
@@ -155,18 +165,33 @@ def cluster_queue_object(env: Environment, team: Team) -> Obj:
     borrow = Quota.of(team).percent(env.kueue.borrowing_limit_percent)
     gpu = platform.GPU_RESOURCE
     return {
-        "apiVersion": platform.KUEUE_API, "kind": "ClusterQueue",
+        "apiVersion": platform.KUEUE_API,
+        "kind": "ClusterQueue",
         "metadata": metadata(cluster_queue(team.name), labels={**LABELS, "gkeml.io/team": team.name}),
         "spec": {
             "cohortName": COHORT,
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.name}},
             "queueingStrategy": "BestEffortFIFO",
             "resourceGroups": [
-                {"coveredResources": list(CPU_MEMORY), "flavors": [{"name": FLAVOR_DEFAULT, "resources": [
-                    _resource("cpu", team.quota.cpu, borrow.cpu), _resource("memory", team.quota.memory, borrow.mem)]}]},
-                {"coveredResources": [gpu], "flavors": [
-                    {"name": flavor, "resources": [_resource(gpu, n, _borrowing(env, n))]}
-                    for flavor, n in gpu_split(env, team).items()]},
+                {
+                    "coveredResources": list(CPU_MEMORY),
+                    "flavors": [
+                        {
+                            "name": FLAVOR_DEFAULT,
+                            "resources": [
+                                _resource("cpu", team.quota.cpu, borrow.cpu),
+                                _resource("memory", team.quota.memory, borrow.mem),
+                            ],
+                        }
+                    ],
+                },
+                {
+                    "coveredResources": [gpu],
+                    "flavors": [
+                        {"name": flavor, "resources": [_resource(gpu, n, _borrowing(env, n))]}
+                        for flavor, n in gpu_split(env, team).items()
+                    ],
+                },
             ],
             "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
         },
@@ -175,15 +200,21 @@ def cluster_queue_object(env: Environment, team: Team) -> Obj:
 
 def local_queue_object(team: Team) -> Obj:
     """The LocalQueue jobs of the team name (label ``kueue.x-k8s.io/queue-name``)."""
-    return {"apiVersion": platform.KUEUE_API, "kind": "LocalQueue",
-            "metadata": metadata(local_queue(team.name), team.name, {**LABELS, "gkeml.io/team": team.name}),
-            "spec": {"clusterQueue": cluster_queue(team.name)}}
+    return {
+        "apiVersion": platform.KUEUE_API,
+        "kind": "LocalQueue",
+        "metadata": metadata(local_queue(team.name), team.name, {**LABELS, "gkeml.io/team": team.name}),
+        "spec": {"clusterQueue": cluster_queue(team.name)},
+    }
 
 
 def queue_objects(env: Environment) -> list[Obj]:
     """ResourceFlavors, the Cohort, then a ClusterQueue and a LocalQueue per team."""
-    return ([*resource_flavors(), cohort()] + [cluster_queue_object(env, t) for t in env.teams]
-            + [local_queue_object(t) for t in env.teams])
+    return (
+        [*resource_flavors(), cohort()]
+        + [cluster_queue_object(env, t) for t in env.teams]
+        + [local_queue_object(t) for t in env.teams]
+    )
 
 
 # --- the webhook probe (a Helm hook of the queue chart) ---------------------------------------
@@ -199,43 +230,67 @@ def webhook_probe_objects() -> list[Obj]:
     It runs in the Kueue namespace, which Kueue's own Job webhook never intercepts, as a service account
     that may only create ResourceFlavors; Helm deletes all of it once the Job succeeded."""
     ns = platform.KUEUE_NAMESPACE
-    probe_flavor = {"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor",
-                    "metadata": {"name": f"gkeml-{PROBE}"}}
+    probe_flavor = {"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": f"gkeml-{PROBE}"}}
     container = {
-        "name": "probe", "image": platform.KUBECTL_IMAGE, "imagePullPolicy": "IfNotPresent",
+        "name": "probe",
+        "image": platform.KUBECTL_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
         "command": [platform.KUBECTL_BINARY],
         "args": ["create", "--dry-run=server", "-o", "name", "-f", PROBE_MANIFEST],
         "env": [{"name": "HOME", "value": "/tmp"}],  # kubectl's cache; the root filesystem is read-only
         "resources": resources(PROBE_RESOURCES["cpu"], PROBE_RESOURCES["memory"]),
         "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "manifest", "mountPath": "/probe", "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "manifest", "mountPath": "/probe", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
     job = {
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(PROBE, ns, LABELS, _hook(0)),
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(PROBE, ns, LABELS, _hook(0)),
         "spec": {
-            "backoffLimit": PROBE_BACKOFF_LIMIT, "activeDeadlineSeconds": PROBE_DEADLINE_SECONDS,
-            "template": {"metadata": {"labels": {**LABELS, "app.kubernetes.io/name": PROBE}}, "spec": {
-                "restartPolicy": "Never", "serviceAccountName": PROBE,
-                "automountServiceAccountToken": True,  # it calls the API server
-                "securityContext": {"runAsNonRoot": True, "runAsUser": PROBE_UID, "runAsGroup": PROBE_UID,
-                                    "seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [container],
-                "volumes": [{"name": "manifest", "configMap": {"name": PROBE}}, {"name": "tmp", "emptyDir": {}}],
-            }},
+            "backoffLimit": PROBE_BACKOFF_LIMIT,
+            "activeDeadlineSeconds": PROBE_DEADLINE_SECONDS,
+            "template": {
+                "metadata": {"labels": {**LABELS, "app.kubernetes.io/name": PROBE}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": PROBE,
+                    "automountServiceAccountToken": True,  # it calls the API server
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": PROBE_UID,
+                        "runAsGroup": PROBE_UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": [{"name": "manifest", "configMap": {"name": PROBE}}, {"name": "tmp", "emptyDir": {}}],
+                },
+            },
         },
     }
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(PROBE, ns, LABELS, _hook(-10))},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-         "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
-         "rules": [{"apiGroups": [platform.KUEUE_GROUP], "resources": ["resourceflavors"], "verbs": ["create"]}]},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"gkeml-{PROBE}"},
-         "subjects": [{"kind": "ServiceAccount", "name": PROBE, "namespace": ns}]},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(PROBE, ns, LABELS, _hook(-10)),
-         "data": {PROBE_MANIFEST.rsplit("/", 1)[1]: yaml.safe_dump(probe_flavor, sort_keys=False)}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
+            "rules": [{"apiGroups": [platform.KUEUE_GROUP], "resources": ["resourceflavors"], "verbs": ["create"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"gkeml-{PROBE}"},
+            "subjects": [{"kind": "ServiceAccount", "name": PROBE, "namespace": ns}],
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata(PROBE, ns, LABELS, _hook(-10)),
+            "data": {PROBE_MANIFEST.rsplit("/", 1)[1]: yaml.safe_dump(probe_flavor, sort_keys=False)},
+        },
         job,
     ]
 
@@ -247,14 +302,18 @@ def manager_config(env: Environment) -> Obj:
     """Kueue's Configuration (``config.kueue.x-k8s.io/v1beta2``): only jobs in team namespaces (opt-in
     label), only batch/v1 Jobs, all-or-nothing admission (waitForPodsReady), fair sharing."""
     return {
-        "apiVersion": platform.KUEUE_CONFIG_API, "kind": "Configuration",
+        "apiVersion": platform.KUEUE_CONFIG_API,
+        "kind": "Configuration",
         "manageJobsWithoutQueueName": False,
         "managedJobsNamespaceSelector": {"matchLabels": {platform.KUEUE_MANAGED_NAMESPACE_LABEL: "true"}},
         "waitForPodsReady": {
             "timeout": f"{env.kueue.pods_ready_timeout_minutes}m",
             "blockAdmission": False,
-            "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": REQUEUE_BACKOFF_BASE_SECONDS,
-                                  "backoffMaxSeconds": REQUEUE_BACKOFF_MAX_SECONDS},
+            "requeuingStrategy": {
+                "timestamp": "Eviction",
+                "backoffBaseSeconds": REQUEUE_BACKOFF_BASE_SECONDS,
+                "backoffMaxSeconds": REQUEUE_BACKOFF_MAX_SECONDS,
+            },
         },
         "integrations": {"frameworks": ["batch/job"]},
         "fairSharing": {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)},
@@ -267,11 +326,16 @@ def chart_values(env: Environment) -> Obj:
     visibility API priority and fairness objects (GKE denies them), and :func:`manager_config`."""
     return {
         "enableVisibilityAPF": platform.KUEUE_VISIBILITY_APF,
-        "controllerManager": {"manager": {
-            "image": {"repository": platform.KUEUE_IMAGE, "tag": f"v{platform.KUEUE_VERSION}",
-                      "pullPolicy": "IfNotPresent"},
-            "resources": resources(MANAGER_RESOURCES["cpu"], MANAGER_RESOURCES["memory"]),
-        }},
+        "controllerManager": {
+            "manager": {
+                "image": {
+                    "repository": platform.KUEUE_IMAGE,
+                    "tag": f"v{platform.KUEUE_VERSION}",
+                    "pullPolicy": "IfNotPresent",
+                },
+                "resources": resources(MANAGER_RESOURCES["cpu"], MANAGER_RESOURCES["memory"]),
+            }
+        },
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(manager_config(env), sort_keys=False)},
     }
 
@@ -283,13 +347,22 @@ def namespace_objects() -> list[Obj]:
     labels = {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, labels=labels)},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": metadata("default-deny-ingress", ns, LABELS),
-         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": metadata("allow-kueue-manager-ports", ns, LABELS),
-         "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-                  "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in MANAGER_PORTS]}]}},
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("default-deny-ingress", ns, LABELS),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("allow-kueue-manager-ports", ns, LABELS),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in MANAGER_PORTS]}],
+            },
+        },
     ]
 
 

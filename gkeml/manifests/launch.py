@@ -10,19 +10,21 @@ from gkeml.config.model import Environment, Launch
 from gkeml.manifests import MANAGED_BY, Obj, ksa_annotations, metadata
 from gkeml.naming import Names
 
-
 AGENT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 
 
 def launch_config(launch: Launch) -> str:
     """The chart's ``launchConfig``: a multi-line YAML STRING, not a map."""
-    return yaml.safe_dump({
-        "entity": launch.entity,
-        "queues": [q.name for q in launch.queues],
-        "max_jobs": launch.max_jobs,
-        "max_schedulers": 1,
-        "builder": {"type": launch.builder},
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "entity": launch.entity,
+            "queues": [q.name for q in launch.queues],
+            "max_jobs": launch.max_jobs,
+            "max_schedulers": 1,
+            "builder": {"type": launch.builder},
+        },
+        sort_keys=False,
+    )
 
 
 def chart_values(env: Environment, launch: Launch, targets: list[str]) -> dict:
@@ -58,16 +60,31 @@ def secret_sync_objects(env: Environment, namespace: str) -> list[Obj]:
     version = f"projects/{env.project.id}/secrets/{names.secret(env.launch.secret)}/versions/latest"
     secrets = yaml.safe_dump([{"resourceName": version, "path": platform.SECRET_SYNC_SOURCE_PATH}], sort_keys=False)
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount",
-         "metadata": metadata(platform.SECRET_SYNC_SERVICE_ACCOUNT, namespace, labels),
-         "automountServiceAccountToken": False},
-        {"apiVersion": platform.SECRET_PROVIDER_CLASS_API, "kind": "SecretProviderClass",
-         "metadata": metadata(name, namespace, labels),
-         "spec": {"provider": platform.SECRET_SYNC_PROVIDER, "parameters": {"secrets": secrets}}},
-        {"apiVersion": platform.SECRET_SYNC_API, "kind": "SecretSync",
-         "metadata": metadata(name, namespace, labels),
-         "spec": {"serviceAccountName": platform.SECRET_SYNC_SERVICE_ACCOUNT, "secretProviderClassName": name,
-                  "secretObject": {"type": "Opaque", "data": [
-                      {"sourcePath": platform.SECRET_SYNC_SOURCE_PATH,
-                       "targetKey": platform.WANDB_API_KEY_SECRET_KEY}]}}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": metadata(platform.SECRET_SYNC_SERVICE_ACCOUNT, namespace, labels),
+            "automountServiceAccountToken": False,
+        },
+        {
+            "apiVersion": platform.SECRET_PROVIDER_CLASS_API,
+            "kind": "SecretProviderClass",
+            "metadata": metadata(name, namespace, labels),
+            "spec": {"provider": platform.SECRET_SYNC_PROVIDER, "parameters": {"secrets": secrets}},
+        },
+        {
+            "apiVersion": platform.SECRET_SYNC_API,
+            "kind": "SecretSync",
+            "metadata": metadata(name, namespace, labels),
+            "spec": {
+                "serviceAccountName": platform.SECRET_SYNC_SERVICE_ACCOUNT,
+                "secretProviderClassName": name,
+                "secretObject": {
+                    "type": "Opaque",
+                    "data": [
+                        {"sourcePath": platform.SECRET_SYNC_SOURCE_PATH, "targetKey": platform.WANDB_API_KEY_SECRET_KEY}
+                    ],
+                },
+            },
+        },
     ]

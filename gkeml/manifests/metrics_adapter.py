@@ -27,11 +27,17 @@ rather than copied, with these differences:
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gkeml import platform
 from gkeml.manifests import (
-    MANAGED_BY, POD_SECURITY_LABELS, Obj, container_security_context, metadata, pod_security_context, resources,
+    MANAGED_BY,
+    POD_SECURITY_LABELS,
+    Obj,
+    container_security_context,
+    metadata,
+    pod_security_context,
+    resources,
 )
 
 NAME = platform.METRICS_ADAPTER_KSA  # the ServiceAccount, the Deployment and the Service
@@ -53,7 +59,8 @@ def uses_metrics_adapter(objects: Iterable[Obj]) -> bool:
     (External, Object or Pods: the custom and external metrics APIs)."""
     return any(
         metric.get("type") in platform.METRICS_ADAPTER_HPA_TYPES
-        for obj in objects if obj.get("kind") == "HorizontalPodAutoscaler"
+        for obj in objects
+        if obj.get("kind") == "HorizontalPodAutoscaler"
         for metric in (obj.get("spec") or {}).get("metrics") or []
     )
 
@@ -63,8 +70,13 @@ def _subject() -> Obj:
 
 
 def _binding(kind: str, name: str, role_kind: str, role: str, subject: Obj, namespace: str | None = None) -> Obj:
-    return {"apiVersion": RBAC_API, "kind": kind, "metadata": metadata(name, namespace, LABELS),
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": role_kind, "name": role}, "subjects": [subject]}
+    return {
+        "apiVersion": RBAC_API,
+        "kind": kind,
+        "metadata": metadata(name, namespace, LABELS),
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": role_kind, "name": role},
+        "subjects": [subject],
+    }
 
 
 def rbac_objects() -> list[Obj]:
@@ -73,19 +85,49 @@ def rbac_objects() -> list[Obj]:
     controller may read external metrics."""
     hpa_namespace, hpa_account = platform.HPA_CONTROLLER_SERVICE_ACCOUNT
     return [
-        _binding("ClusterRoleBinding", "custom-metrics:system:auth-delegator", "ClusterRole", "system:auth-delegator",
-                 _subject()),
-        _binding("RoleBinding", "custom-metrics-auth-reader", "Role", "extension-apiserver-authentication-reader",
-                 _subject(), namespace="kube-system"),
-        {"apiVersion": RBAC_API, "kind": "ClusterRole", "metadata": metadata("custom-metrics-resource-reader",
-                                                                             labels=LABELS),
-         "rules": [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}]},
-        _binding("ClusterRoleBinding", "custom-metrics-resource-reader", "ClusterRole",
-                 "custom-metrics-resource-reader", _subject()),
-        {"apiVersion": RBAC_API, "kind": "ClusterRole", "metadata": metadata("external-metrics-reader", labels=LABELS),
-         "rules": [{"apiGroups": ["external.metrics.k8s.io"], "resources": ["*"], "verbs": ["list", "get", "watch"]}]},
-        _binding("ClusterRoleBinding", "external-metrics-reader", "ClusterRole", "external-metrics-reader",
-                 {"kind": "ServiceAccount", "name": hpa_account, "namespace": hpa_namespace}),
+        _binding(
+            "ClusterRoleBinding",
+            "custom-metrics:system:auth-delegator",
+            "ClusterRole",
+            "system:auth-delegator",
+            _subject(),
+        ),
+        _binding(
+            "RoleBinding",
+            "custom-metrics-auth-reader",
+            "Role",
+            "extension-apiserver-authentication-reader",
+            _subject(),
+            namespace="kube-system",
+        ),
+        {
+            "apiVersion": RBAC_API,
+            "kind": "ClusterRole",
+            "metadata": metadata("custom-metrics-resource-reader", labels=LABELS),
+            "rules": [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}],
+        },
+        _binding(
+            "ClusterRoleBinding",
+            "custom-metrics-resource-reader",
+            "ClusterRole",
+            "custom-metrics-resource-reader",
+            _subject(),
+        ),
+        {
+            "apiVersion": RBAC_API,
+            "kind": "ClusterRole",
+            "metadata": metadata("external-metrics-reader", labels=LABELS),
+            "rules": [
+                {"apiGroups": ["external.metrics.k8s.io"], "resources": ["*"], "verbs": ["list", "get", "watch"]}
+            ],
+        },
+        _binding(
+            "ClusterRoleBinding",
+            "external-metrics-reader",
+            "ClusterRole",
+            "external-metrics-reader",
+            {"kind": "ServiceAccount", "name": hpa_account, "namespace": hpa_namespace},
+        ),
     ]
 
 
@@ -98,13 +140,22 @@ def network_policies() -> list[Obj]:
     adapter authenticates every request on it (delegated authentication: a client certificate or token
     the API server vouches for) and authorizes it with SubjectAccessReviews."""
     return [
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": metadata("default-deny-ingress", NAMESPACE, LABELS),
-         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": metadata("allow-api-server-to-adapter", NAMESPACE, LABELS),
-         "spec": {"podSelector": {"matchLabels": SELECTOR}, "policyTypes": ["Ingress"],
-                  "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}]}},
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("default-deny-ingress", NAMESPACE, LABELS),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("allow-api-server-to-adapter", NAMESPACE, LABELS),
+            "spec": {
+                "podSelector": {"matchLabels": SELECTOR},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
+            },
+        },
     ]
 
 
@@ -115,29 +166,43 @@ def deployment() -> Obj:
         "name": "adapter",
         "image": platform.METRICS_ADAPTER_PINNED_IMAGE,
         "imagePullPolicy": "IfNotPresent",
-        "command": [platform.METRICS_ADAPTER_BINARY, "--use-new-resource-model=true",
-                    "--fallback-for-container-metrics=true", f"--secure-port={PORT}", f"--cert-dir={CERT_DIR}"],
+        "command": [
+            platform.METRICS_ADAPTER_BINARY,
+            "--use-new-resource-model=true",
+            "--fallback-for-container-metrics=true",
+            f"--secure-port={PORT}",
+            f"--cert-dir={CERT_DIR}",
+        ],
         "ports": [{"name": "https", "containerPort": PORT, "protocol": "TCP"}],
         "resources": resources(RESOURCES["cpu"], RESOURCES["memory"]),
         "securityContext": container_security_context(read_only_root=True),
-        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "https", "scheme": "HTTPS"},
-                           "initialDelaySeconds": 40, "periodSeconds": 10, "timeoutSeconds": 5},
+        "readinessProbe": {
+            "httpGet": {"path": "/healthz", "port": "https", "scheme": "HTTPS"},
+            "initialDelaySeconds": 40,
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+        },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(NAME, NAMESPACE, labels),
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(NAME, NAMESPACE, labels),
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": dict(SELECTOR)},
             # a new pod is Ready before the old one stops: the APIServices keep a backend during a rollout
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-            "template": {"metadata": {"labels": labels}, "spec": {
-                "serviceAccountName": NAME,
-                "automountServiceAccountToken": True,  # it calls the API server
-                "securityContext": pod_security_context(platform.METRICS_ADAPTER_UID),
-                "containers": [container],
-                "volumes": [{"name": "tmp", "emptyDir": {}}],
-            }},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": NAME,
+                    "automountServiceAccountToken": True,  # it calls the API server
+                    "securityContext": pod_security_context(platform.METRICS_ADAPTER_UID),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
         },
     }
 
@@ -147,21 +212,39 @@ def api_services() -> list[Obj]:
     adapter serves a self-signed certificate it makes at start, so the API server cannot verify it
     (``insecureSkipTLSVerify``, as in the upstream manifest); the path is the cluster's own network."""
     return [
-        {"apiVersion": APISERVICE_API, "kind": "APIService", "metadata": metadata(f"{version}.{group}", labels=LABELS),
-         "spec": {"group": group, "version": version, "insecureSkipTLSVerify": True,
-                  "groupPriorityMinimum": platform.METRICS_ADAPTER_GROUP_PRIORITY_MINIMUM,
-                  "versionPriority": priority,
-                  "service": {"name": NAME, "namespace": NAMESPACE, "port": SERVICE_PORT}}}
+        {
+            "apiVersion": APISERVICE_API,
+            "kind": "APIService",
+            "metadata": metadata(f"{version}.{group}", labels=LABELS),
+            "spec": {
+                "group": group,
+                "version": version,
+                "insecureSkipTLSVerify": True,
+                "groupPriorityMinimum": platform.METRICS_ADAPTER_GROUP_PRIORITY_MINIMUM,
+                "versionPriority": priority,
+                "service": {"name": NAME, "namespace": NAMESPACE, "port": SERVICE_PORT},
+            },
+        }
         for group, version, priority in platform.METRICS_ADAPTER_APIS
     ]
 
 
 def metrics_adapter_objects() -> list[Obj]:
     """Every object of the adapter, in apply order: its Namespace first, the APIServices last."""
-    namespace = {"apiVersion": "v1", "kind": "Namespace",
-                 "metadata": metadata(NAMESPACE, labels={**LABELS, **POD_SECURITY_LABELS})}
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": metadata(NAMESPACE, labels={**LABELS, **POD_SECURITY_LABELS}),
+    }
     service_account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(NAME, NAMESPACE, LABELS)}
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": metadata(NAME, NAMESPACE, LABELS),
-               "spec": {"type": "ClusterIP", "selector": dict(SELECTOR),
-                        "ports": [{"name": "https", "port": SERVICE_PORT, "targetPort": "https", "protocol": "TCP"}]}}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(NAME, NAMESPACE, LABELS),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(SELECTOR),
+            "ports": [{"name": "https", "port": SERVICE_PORT, "targetPort": "https", "protocol": "TCP"}],
+        },
+    }
     return [namespace, service_account, *rbac_objects(), *network_policies(), deployment(), service, *api_services()]

@@ -8,13 +8,21 @@ check`` and the tests read the same dicts, so what is checked is what is applied
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gkeml import platform
 from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
-    MANAGED_BY, POD_SECURITY_LABELS, Obj, container_security_context, ksa_annotations, metadata, node_selector,
-    pod_security_context, resources,
+    MANAGED_BY,
+    POD_SECURITY_LABELS,
+    Obj,
+    container_security_context,
+    ksa_annotations,
+    metadata,
+    node_selector,
+    pod_security_context,
+    resources,
 )
 from gkeml.manifests.kueue import KueuePlan, kueue_plan, namespace_quota
 from gkeml.manifests.launch import secret_sync_objects
@@ -37,7 +45,7 @@ ROLLOUTS = {"surge": {"maxSurge": 1, "maxUnavailable": 0}, "replace": {"maxSurge
 # --- team namespaces ---------------------------------------------------------------
 
 
-def team_objects(env: Environment, team: Team, exposures: list["Exposure"] = ()) -> list[Obj]:
+def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = ()) -> list[Obj]:
     """Namespace, quota, limits, default-deny network policies and service accounts of a team;
     ``exposures`` of the team's services add the load-balancer allow rule."""
     ns = team.name
@@ -45,49 +53,94 @@ def team_objects(env: Environment, team: Team, exposures: list["Exposure"] = ())
     kueue = {platform.KUEUE_MANAGED_NAMESPACE_LABEL: "true"} if env.kueue.enabled else {}
     cpu, memory, gpus = namespace_quota(env, team)  # with Kueue: plus what the team may borrow
     objects: list[Obj] = [
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": metadata(ns, labels={**labels, **POD_SECURITY_LABELS, **kueue})},
-        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": metadata("team-quota", ns, labels),
-         "spec": {"hard": {
-             "requests.cpu": cpu, "limits.cpu": cpu, "requests.memory": memory, "limits.memory": memory,
-             platform.GPU_QUOTA_RESOURCE: str(gpus),
-         }}},
-        {"apiVersion": "v1", "kind": "LimitRange", "metadata": metadata("container-defaults", ns, labels),
-         "spec": {"limits": [{"type": "Container", "default": dict(DEFAULT_CONTAINER),
-                              "defaultRequest": dict(DEFAULT_CONTAINER)}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": metadata(ns, labels={**labels, **POD_SECURITY_LABELS, **kueue}),
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": metadata("team-quota", ns, labels),
+            "spec": {
+                "hard": {
+                    "requests.cpu": cpu,
+                    "limits.cpu": cpu,
+                    "requests.memory": memory,
+                    "limits.memory": memory,
+                    platform.GPU_QUOTA_RESOURCE: str(gpus),
+                }
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "LimitRange",
+            "metadata": metadata("container-defaults", ns, labels),
+            "spec": {
+                "limits": [
+                    {"type": "Container", "default": dict(DEFAULT_CONTAINER), "defaultRequest": dict(DEFAULT_CONTAINER)}
+                ]
+            },
+        },
         _network_policy("default-deny-ingress", ns, labels, {"podSelector": {}, "policyTypes": ["Ingress"]}),
-        _network_policy("allow-same-namespace", ns, labels, {
-            "podSelector": {}, "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {}}]}],
-        }),
+        _network_policy(
+            "allow-same-namespace",
+            ns,
+            labels,
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+            },
+        ),
     ]
     exposed = [e for e in exposures if e.namespace == ns]
     if exposed:
-        objects.append(_network_policy("allow-google-load-balancers", ns, labels, {
-            "podSelector": {"matchExpressions": [
-                {"key": "app.kubernetes.io/name", "operator": "In", "values": [e.service for e in exposed]}]},
-            "policyTypes": ["Ingress"],
-            "ingress": [{
-                "from": [{"ipBlock": {"cidr": c}} for c in platform.LOAD_BALANCER_HEALTH_CHECK_RANGES],
-                "ports": [{"protocol": "TCP", "port": p} for p in sorted({e.port for e in exposed})],
-            }],
-        }))
+        objects.append(
+            _network_policy(
+                "allow-google-load-balancers",
+                ns,
+                labels,
+                {
+                    "podSelector": {
+                        "matchExpressions": [
+                            {"key": "app.kubernetes.io/name", "operator": "In", "values": [e.service for e in exposed]}
+                        ]
+                    },
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [{"ipBlock": {"cidr": c}} for c in platform.LOAD_BALANCER_HEALTH_CHECK_RANGES],
+                            "ports": [{"protocol": "TCP", "port": p} for p in sorted({e.port for e in exposed})],
+                        }
+                    ],
+                },
+            )
+        )
     names = Names.of(env)
     chart_owned = {env.launch.identity} if env.launch else set()
     for ident in env.identities_in(ns):
         if ident.name in chart_owned:
             continue  # the launch-agent chart creates its own service account
-        objects.append({
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": metadata(ident.ksa, ns, {**labels, "gkeml.io/identity": ident.name},
-                                 ksa_annotations(names, ident) or None),
-        })
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": metadata(
+                    ident.ksa, ns, {**labels, "gkeml.io/identity": ident.name}, ksa_annotations(names, ident) or None
+                ),
+            }
+        )
     return objects
 
 
 def _network_policy(name: str, ns: str, labels: dict, spec: Obj) -> Obj:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": metadata(name, ns, labels), "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, ns, labels),
+        "spec": spec,
+    }
 
 
 # --- ComputeClasses ----------------------------------------------------------------
@@ -104,7 +157,8 @@ def compute_class_object(policy: ComputeClassPolicy) -> Obj:
     if policy.machine_family:
         base["machineFamily"] = policy.machine_family
     return {
-        "apiVersion": platform.COMPUTE_CLASS_API, "kind": "ComputeClass",
+        "apiVersion": platform.COMPUTE_CLASS_API,
+        "kind": "ComputeClass",
         "metadata": metadata(policy.name, labels=MANAGED_BY),
         "spec": {
             "priorities": [{**base, **platform.COMPUTE_CLASS_CAPACITY[c]} for c in policy.capacity],
@@ -165,18 +219,21 @@ class InferenceManifests:
             "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
-        selector = node_selector(gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot,
-                                 compute_class=svc.compute_class)
+        selector = node_selector(gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class)
         pod_spec: Obj = {
             "serviceAccountName": self.service_account,
             "automountServiceAccountToken": False,
             "securityContext": pod_security_context(),
             "containers": [container],
             "volumes": [{"name": "tmp", "emptyDir": {}}],
-            "topologySpreadConstraints": [{
-                "maxSkew": 1, "topologyKey": platform.ZONE_LABEL, "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": self.selector},
-            }],
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": platform.ZONE_LABEL,
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": self.selector},
+                }
+            ],
         }
         if selector:
             pod_spec["nodeSelector"] = selector
@@ -186,7 +243,8 @@ class InferenceManifests:
         if cls is not None and cls.uses_spot:  # GKE taints Spot nodes; a class's Spot priority needs the toleration
             pod_spec["tolerations"] = [dict(platform.SPOT_TOLERATION)]
         return {
-            "apiVersion": "apps/v1", "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
             "metadata": metadata(svc.name, self.ns, self.labels),
             "spec": {  # no replicas: the HorizontalPodAutoscaler owns the count (rule GKE024)
                 "selector": {"matchLabels": self.selector},
@@ -200,10 +258,14 @@ class InferenceManifests:
         for exposure in self.exposures:
             annotations.update(exposure.service_annotations)
         return {
-            "apiVersion": "v1", "kind": "Service",
+            "apiVersion": "v1",
+            "kind": "Service",
             "metadata": metadata(self.svc.name, self.ns, self.labels, annotations),
-            "spec": {"type": "ClusterIP", "selector": self.selector,
-                     "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+            "spec": {
+                "type": "ClusterIP",
+                "selector": self.selector,
+                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            },
         }
 
     def autoscaler(self) -> Obj:
@@ -211,28 +273,45 @@ class InferenceManifests:
         metrics = []
         for name, target in (("cpu", a.cpu_utilization), ("memory", a.memory_utilization)):
             if target:
-                metrics.append({"type": "Resource", "resource": {
-                    "name": name, "target": {"type": "Utilization", "averageUtilization": target}}})
+                metrics.append(
+                    {
+                        "type": "Resource",
+                        "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": target}},
+                    }
+                )
         if a.external_metric:
             metric: Obj = {"name": a.external_metric}
             if a.external_selector:
                 metric["selector"] = {"matchLabels": dict(a.external_selector)}
-            metrics.append({"type": "External", "external": {
-                "metric": metric, "target": {"type": "AverageValue", "averageValue": str(a.external_target)}}})
+            metrics.append(
+                {
+                    "type": "External",
+                    "external": {
+                        "metric": metric,
+                        "target": {"type": "AverageValue", "averageValue": str(a.external_target)},
+                    },
+                }
+            )
         return {
-            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
             "metadata": metadata(self.svc.name, self.ns, self.labels),
             "spec": {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": self.svc.name},
-                "minReplicas": a.min_replicas, "maxReplicas": a.max_replicas, "metrics": metrics,
+                "minReplicas": a.min_replicas,
+                "maxReplicas": a.max_replicas,
+                "metrics": metrics,
             },
         }
 
     def disruption_budget(self) -> Obj:
         """At most one pod down for voluntary disruptions (upgrades can always proceed)."""
-        return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-                "metadata": metadata(self.svc.name, self.ns, self.labels),
-                "spec": {"selector": {"matchLabels": self.selector}, "maxUnavailable": 1}}
+        return {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": metadata(self.svc.name, self.ns, self.labels),
+            "spec": {"selector": {"matchLabels": self.selector}, "maxUnavailable": 1},
+        }
 
     def workload(self) -> list[Obj]:
         """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."""
@@ -245,28 +324,55 @@ class InferenceManifests:
         names = Names.of(self.env)
         endpoint = self.env.endpoint(endpoint_name)
         frontend = f"{self.svc.name}-https-redirect"
-        path = {"path": "/", "pathType": "Prefix",
-                "backend": {"service": {"name": self.svc.name, "port": {"name": "http"}}}}
+        path = {
+            "path": "/",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": self.svc.name, "port": {"name": "http"}}},
+        }
         objects = [
-            {"apiVersion": platform.BACKEND_CONFIG_API, "kind": "BackendConfig",
-             "metadata": metadata(self.svc.name, self.ns, self.labels),
-             "spec": {"healthCheck": {"type": "HTTP", "requestPath": self.svc.probe.path,
-                                      "port": self.svc.probe.port, "checkIntervalSec": 15}}},
-            {"apiVersion": platform.FRONTEND_CONFIG_API, "kind": "FrontendConfig",
-             "metadata": metadata(frontend, self.ns, self.labels),
-             "spec": {"redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"}}},
-            {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-             "metadata": metadata(self.svc.name, self.ns, self.labels, {
-                 platform.INGRESS_CLASS_ANNOTATION: platform.INGRESS_CLASS_EXTERNAL,
-                 platform.INGRESS_STATIC_IP_ANNOTATION: names.address(endpoint_name),
-                 platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: ",".join(
-                     names.certificate(endpoint_name, host) for host in endpoint.served_hosts),
-                 platform.INGRESS_FRONTEND_CONFIG_ANNOTATION: frontend,
-             }),
-             "spec": {"rules": [{"host": host, "http": {"paths": [path]}} for host in endpoint.served_hosts]}},
+            {
+                "apiVersion": platform.BACKEND_CONFIG_API,
+                "kind": "BackendConfig",
+                "metadata": metadata(self.svc.name, self.ns, self.labels),
+                "spec": {
+                    "healthCheck": {
+                        "type": "HTTP",
+                        "requestPath": self.svc.probe.path,
+                        "port": self.svc.probe.port,
+                        "checkIntervalSec": 15,
+                    }
+                },
+            },
+            {
+                "apiVersion": platform.FRONTEND_CONFIG_API,
+                "kind": "FrontendConfig",
+                "metadata": metadata(frontend, self.ns, self.labels),
+                "spec": {"redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"}},
+            },
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": metadata(
+                    self.svc.name,
+                    self.ns,
+                    self.labels,
+                    {
+                        platform.INGRESS_CLASS_ANNOTATION: platform.INGRESS_CLASS_EXTERNAL,
+                        platform.INGRESS_STATIC_IP_ANNOTATION: names.address(endpoint_name),
+                        platform.INGRESS_PRE_SHARED_CERT_ANNOTATION: ",".join(
+                            names.certificate(endpoint_name, host) for host in endpoint.served_hosts
+                        ),
+                        platform.INGRESS_FRONTEND_CONFIG_ANNOTATION: frontend,
+                    },
+                ),
+                "spec": {"rules": [{"host": host, "http": {"paths": [path]}} for host in endpoint.served_hosts]},
+            },
         ]
         exposure = Exposure(
-            endpoint=endpoint_name, namespace=self.ns, service=self.svc.name, port=self.svc.port,
+            endpoint=endpoint_name,
+            namespace=self.ns,
+            service=self.svc.name,
+            port=self.svc.port,
             service_annotations={platform.SERVICE_BACKEND_CONFIG_ANNOTATION: json.dumps({"default": self.svc.name})},
             objects=objects,
         )

@@ -11,5 +11,14 @@ from gkeml.rules import ownership, queueing, quota, scheduling, security, worklo
 from gkeml.rules.engine import ERROR, RULES, WARNING, Finding, Manifest, Rule, check
 from gkeml.rules.sources import helm_release_objects, load_manifest_files
 
-__all__ = ["ERROR", "RULES", "WARNING", "Finding", "Manifest", "Rule", "check", "helm_release_objects",
-           "load_manifest_files"]
+__all__ = [
+    "ERROR",
+    "RULES",
+    "WARNING",
+    "Finding",
+    "Manifest",
+    "Rule",
+    "check",
+    "helm_release_objects",
+    "load_manifest_files",
+]

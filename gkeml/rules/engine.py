@@ -14,8 +14,9 @@ tolerates wrong types: a rule never raises on a malformed object.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from gkeml import platform
 from gkeml.config.base import INT32_MAX
@@ -25,10 +26,19 @@ from gkeml.units import parse_quantity
 ERROR, WARNING = "error", "warning"
 
 # Kinds without a namespace (their reference is Kind/name).
-CLUSTER_SCOPED = frozenset({
-    "Namespace", "ComputeClass", "StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "PriorityClass", "Node",
-})
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "ComputeClass",
+        "StorageClass",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "Node",
+    }
+)
 
 
 class Issue(NamedTuple):
@@ -64,7 +74,7 @@ class Rule:
     id: str
     title: str
     severity: str
-    check: Callable[[Obj, "Group"], Iterable[Issue]]
+    check: Callable[[Obj, Group], Iterable[Issue]]
     help: str
 
 
@@ -74,7 +84,7 @@ RULES: dict[str, Rule] = {}
 def rule(rule_id: str, title: str, severity: str) -> Callable:
     """Register a check function under a stable id; its docstring is the rule's help text."""
 
-    def register(fn: Callable[[Obj, "Group"], Iterable[Issue]]) -> Callable:
+    def register(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
         if rule_id in RULES:
             raise ValueError(f"rule id {rule_id} registered twice")
         RULES[rule_id] = Rule(rule_id, title, severity, fn, " ".join((fn.__doc__ or title).split()))
@@ -114,8 +124,9 @@ def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = Non
         ref = reference(item.obj)
         for r in selected:
             for issue in r.check(item.obj, group):
-                findings.append(Finding(r.id, issue.severity or r.severity, ref, issue.field, issue.message,
-                                        issue.fix, item.source))
+                findings.append(
+                    Finding(r.id, issue.severity or r.severity, ref, issue.field, issue.message, issue.fix, item.source)
+                )
     return findings
 
 
@@ -207,8 +218,11 @@ _TEMPLATE_PATHS = {
     "ReplicaSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
     "DaemonSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
     "Job": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
-    "CronJob": (("spec", "jobTemplate", "spec"), ("spec", "jobTemplate", "spec", "template", "metadata"),
-                ("spec", "jobTemplate", "spec", "template", "spec")),
+    "CronJob": (
+        ("spec", "jobTemplate", "spec"),
+        ("spec", "jobTemplate", "spec", "template", "metadata"),
+        ("spec", "jobTemplate", "spec", "template", "spec"),
+    ),
 }
 
 
@@ -234,8 +248,15 @@ def pod_templates(obj: Obj) -> list[PodTemplate]:
         owner, meta, spec = _TEMPLATE_PATHS[kind]
         pod = get(obj, *spec)
         if isinstance(pod, dict):
-            out.append(PodTemplate(".".join(spec), pod, as_dict(get(obj, *meta)), ".".join(meta),
-                                   _replicas(kind, get(obj, *owner) if owner else obj)))
+            out.append(
+                PodTemplate(
+                    ".".join(spec),
+                    pod,
+                    as_dict(get(obj, *meta)),
+                    ".".join(meta),
+                    _replicas(kind, get(obj, *owner) if owner else obj),
+                )
+            )
     elif kind == "JobSet":
         for i, job in enumerate(as_list(get(obj, "spec", "replicatedJobs"))):
             pod = get(job, "template", "spec", "template", "spec")
@@ -243,8 +264,15 @@ def pod_templates(obj: Obj) -> list[PodTemplate]:
                 base = f"spec.replicatedJobs[{i}].template.spec.template"
                 count = count_of(get(job, "replicas"))
                 parallel = _replicas("Job", get(job, "template", "spec"))
-                out.append(PodTemplate(f"{base}.spec", pod, as_dict(get(job, "template", "spec", "template", "metadata")),
-                                       f"{base}.metadata", parallel * (1 if count is None else count)))
+                out.append(
+                    PodTemplate(
+                        f"{base}.spec",
+                        pod,
+                        as_dict(get(job, "template", "spec", "template", "metadata")),
+                        f"{base}.metadata",
+                        parallel * (1 if count is None else count),
+                    )
+                )
     return out
 
 
@@ -272,8 +300,12 @@ class Container:
 def containers(pod: PodTemplate, init: bool = True) -> list[Container]:
     """Containers (and init containers) of a pod spec."""
     keys = ("containers", "initContainers") if init else ("containers",)
-    return [Container(f"{pod.path}.{key}[{i}]", c)
-            for key in keys for i, c in enumerate(as_list(pod.spec.get(key))) if isinstance(c, dict)]
+    return [
+        Container(f"{pod.path}.{key}[{i}]", c)
+        for key in keys
+        for i, c in enumerate(as_list(pod.spec.get(key)))
+        if isinstance(c, dict)
+    ]
 
 
 def node_label(pod: PodTemplate, label: str) -> tuple[str | None, str]:
@@ -282,14 +314,17 @@ def node_label(pod: PodTemplate, label: str) -> tuple[str | None, str]:
     if label in selector:
         value = selector[label]
         return (str(value) if value is not None else None), f"{pod.path}.nodeSelector.{label}"
-    terms = get(pod.spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                "nodeSelectorTerms")
+    terms = get(
+        pod.spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"
+    )
     for t, term in enumerate(as_list(terms)):
         for e, expr in enumerate(as_list(get(term, "matchExpressions"))):
             values = as_list(get(expr, "values"))
             if get(expr, "key") == label and get(expr, "operator") == "In" and values:
-                return str(values[0]), (f"{pod.path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
-                                        f"Execution.nodeSelectorTerms[{t}].matchExpressions[{e}]")
+                return str(values[0]), (
+                    f"{pod.path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
+                    f"Execution.nodeSelectorTerms[{t}].matchExpressions[{e}]"
+                )
     return None, ""
 
 
@@ -316,4 +351,3 @@ def is_spot(pod: PodTemplate, group: Group) -> bool:
         if name_of(cc) == cls and any(truthy(get(p, "spot")) for p in as_list(get(cc, "spec", "priorities"))):
             return True
     return False
-

@@ -5,7 +5,7 @@ to every object whose controller is present in the group (an autoscaler targetin
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
@@ -51,8 +51,11 @@ def controller_owned_field(obj: Obj, group: Group) -> Iterator[Issue]:
         scalers = autoscalers_of(obj, group, owned.autoscalers)
         if scalers:
             field = ".".join(owned.path)
-            yield Issue(field, f"{field} is set, but {kind_of(scalers[0])} {name_of(scalers[0])} scales this "
-                               f"{kind_of(obj)}: {owned.owner} owns it after the first scale-up and the next "
-                               f"apply conflicts with it",
-                        f"remove {field} (the autoscaler's minimum applies); on a running object first run "
-                        f"`kubectl scale` to its current count so the field keeps an owner")
+            yield Issue(
+                field,
+                f"{field} is set, but {kind_of(scalers[0])} {name_of(scalers[0])} scales this "
+                f"{kind_of(obj)}: {owned.owner} owns it after the first scale-up and the next "
+                f"apply conflicts with it",
+                f"remove {field} (the autoscaler's minimum applies); on a running object first run "
+                f"`kubectl scale` to its current count so the field keeps an owner",
+            )

@@ -12,14 +12,26 @@ gkeml's Kueue configuration.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, Group, Issue, PodTemplate, as_dict, as_list, get, kind_of, name_of, namespace_of, node_label,
-    pod_templates, quantity, rule,
+    ERROR,
+    Group,
+    Issue,
+    PodTemplate,
+    as_dict,
+    as_list,
+    get,
+    kind_of,
+    name_of,
+    namespace_of,
+    node_label,
+    pod_templates,
+    quantity,
+    rule,
 )
 from gkeml.rules.quota import _add, _container, _limit_range_defaults
 
@@ -72,8 +84,11 @@ def _flavor_quota(cq: Obj, flavor: str, resource: str) -> tuple[float, float, fl
                     nominal = quantity(get(r, "nominalQuota")) or 0.0
                     borrowing = quantity(get(r, "borrowingLimit"))
                     lending = quantity(get(r, "lendingLimit"))
-                    return (nominal, UNLIMITED if borrowing is None else borrowing,
-                            nominal if lending is None else lending)
+                    return (
+                        nominal,
+                        UNLIMITED if borrowing is None else borrowing,
+                        nominal if lending is None else lending,
+                    )
     return None
 
 
@@ -107,10 +122,7 @@ def _eligible(pod: PodTemplate, flavor: Obj | None) -> bool:
         if wanted is not None and wanted != str(value):
             return False
     tolerations = as_list(pod.spec.get("tolerations"))
-    for taint in as_list(get(flavor, "spec", "nodeTaints")):
-        if not any(_tolerates(t, taint) for t in tolerations):
-            return False
-    return True
+    return all(any(_tolerates(t, taint) for t in tolerations) for taint in as_list(get(flavor, "spec", "nodeTaints")))
 
 
 def _tolerates(toleration: object, taint: object) -> bool:
@@ -141,16 +153,23 @@ class QueueShortfall:
     ceilings: dict[str, float]  # eligible flavor -> most the queue can get
 
     def message(self) -> str:
-        room = (", ".join(f"{_amount(self.resource, v)} on {name}" for name, v in self.ceilings.items())
-                or "nothing (no flavor it may use)")
+        room = (
+            ", ".join(f"{_amount(self.resource, v)} on {name}" for name, v in self.ceilings.items())
+            or "nothing (no flavor it may use)"
+        )
         whose = f"team {self.team}'s " if self.team else ""
-        return (f"{whose}LocalQueue {self.local_queue} (ClusterQueue {self.cluster_queue}) never admits it: its pods "
-                f"need {_amount(self.resource, self.need)} of {self.resource} together, the queue can get at "
-                f"most {room}")
+        return (
+            f"{whose}LocalQueue {self.local_queue} (ClusterQueue {self.cluster_queue}) never admits it: its pods "
+            f"need {_amount(self.resource, self.need)} of {self.resource} together, the queue can get at "
+            f"most {room}"
+        )
 
     def fix(self, environment_file: str = "the environment file") -> str:
-        where = (f"teams.{self.team}.quota or kueue.borrowing_limit_percent in {environment_file}" if self.team
-                 else f"the nominal quota or borrowing limit of ClusterQueue {self.cluster_queue}")
+        where = (
+            f"teams.{self.team}.quota or kueue.borrowing_limit_percent in {environment_file}"
+            if self.team
+            else f"the nominal quota or borrowing limit of ClusterQueue {self.cluster_queue}"
+        )
         return f"lower the job's {self.resource} or parallel pods, or raise {where}"
 
 
@@ -183,8 +202,16 @@ def queue_shortfalls(obj: Obj, group: Group) -> list[QueueShortfall]:
             continue
         for r in wanted:
             if not options or all(need[r] > room[r] * (1 + 1e-9) for room in options.values()):
-                found.append(QueueShortfall(local, name_of(cq), team if isinstance(team, str) else None, r, need[r],
-                                            {n: room[r] for n, room in options.items()}))
+                found.append(
+                    QueueShortfall(
+                        local,
+                        name_of(cq),
+                        team if isinstance(team, str) else None,
+                        r,
+                        need[r],
+                        {n: room[r] for n, room in options.items()},
+                    )
+                )
     return found
 
 

@@ -20,14 +20,28 @@ GCS FUSE sidecar that the driver's webhook injects from the ``gke-gcsfuse/*`` an
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, Group, Issue, PodTemplate, as_dict, as_list, count_of, get, kind_of, name_of, namespace_of,
-    pod_templates, quantity, rule, truthy,
+    ERROR,
+    Group,
+    Issue,
+    PodTemplate,
+    as_dict,
+    as_list,
+    count_of,
+    get,
+    kind_of,
+    name_of,
+    namespace_of,
+    pod_templates,
+    quantity,
+    rule,
+    truthy,
 )
 from gkeml.rules.ownership import autoscaled_replicas
 
@@ -35,8 +49,11 @@ LONG_RUNNING = ("Deployment", "StatefulSet", "ReplicaSet")
 BATCH = ("Job", "JobSet", "CronJob", "Pod")
 # Quota entries this rule adds up, and the (kind, resource) of a container they count.
 QUOTA_ENTRIES: dict[str, tuple[str, str]] = {
-    "requests.cpu": ("requests", "cpu"), "cpu": ("requests", "cpu"), "limits.cpu": ("limits", "cpu"),
-    "requests.memory": ("requests", "memory"), "memory": ("requests", "memory"),
+    "requests.cpu": ("requests", "cpu"),
+    "cpu": ("requests", "cpu"),
+    "limits.cpu": ("limits", "cpu"),
+    "requests.memory": ("requests", "memory"),
+    "memory": ("requests", "memory"),
     "limits.memory": ("limits", "memory"),
     "requests.ephemeral-storage": ("requests", "ephemeral-storage"),
     "limits.ephemeral-storage": ("limits", "ephemeral-storage"),
@@ -252,20 +269,29 @@ class Shortfall:
     def message(self) -> str:
         per_pod = self.own.demand.get(self.entry, 0.0) / self.own.pods if self.own.pods else 0.0
         besides = f" + {_amount(self.entry, self.rest)} held by its other workloads" if self.rest else ""
-        return (f"{self.owner} needs {_amount(self.entry, self.need)} of {self.entry} ({self.own.what} x "
-                f"{_amount(self.entry, per_pod)}{besides}), its ResourceQuota {self.quota.name} allows "
-                f"{_amount(self.entry, self.hard)}: pods beyond it are never created")
+        return (
+            f"{self.owner} needs {_amount(self.entry, self.need)} of {self.entry} ({self.own.what} x "
+            f"{_amount(self.entry, per_pod)}{besides}), its ResourceQuota {self.quota.name} allows "
+            f"{_amount(self.entry, self.hard)}: pods beyond it are never created"
+        )
 
     def fix(self, environment_file: str = "the environment file") -> str:
-        where = (f"teams.{self.quota.gkeml_team}.quota in {environment_file}" if self.quota.gkeml_team
-                 else f"ResourceQuota {self.quota.name}")
+        where = (
+            f"teams.{self.quota.gkeml_team}.quota in {environment_file}"
+            if self.quota.gkeml_team
+            else f"ResourceQuota {self.quota.name}"
+        )
         if self.long_running:
-            return (f"lower the maximum replicas or the pod's requests, roll GPU pods without surge "
-                    f"(maxSurge: 0, maxUnavailable: 1), or raise {self.entry} in {where}")
+            return (
+                f"lower the maximum replicas or the pod's requests, roll GPU pods without surge "
+                f"(maxSurge: 0, maxUnavailable: 1), or raise {self.entry} in {where}"
+            )
         per_pod = self.own.demand.get(self.entry, 0.0) / self.own.pods if self.own.pods else 0.0
         fits = max(int((self.hard - self.rest) // per_pod), 0) if per_pod else 0
-        return (f"at most {fits} pod(s) of this size fit: lower the pod's requests or the parallel pods, "
-                f"or raise {self.entry} in {where}")
+        return (
+            f"at most {fits} pod(s) of this size fit: lower the pod's requests or the parallel pods, "
+            f"or raise {self.entry} in {where}"
+        )
 
 
 def quota_shortfalls(obj: Obj, group: Group) -> list[Shortfall]:

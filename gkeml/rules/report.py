@@ -8,8 +8,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from gkeml import __version__
-from gkeml.text import table
 from gkeml.rules.engine import ERROR, RULES, Finding
+from gkeml.text import table
 
 if TYPE_CHECKING:
     from gkeml.checkov import CheckovReport
@@ -26,18 +26,19 @@ def split_source(source: str) -> tuple[str, int]:
     return source, 1
 
 
-def summary_line(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+def summary_line(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
     """Totals: findings by severity, objects checked, and checkov's counts."""
     errors = sum(f.severity == ERROR for f in findings)
-    text = (f"{len(findings)} finding(s) ({errors} error(s), {len(findings) - errors} warning(s)) "
-            f"in {objects} Kubernetes object(s)")
+    text = (
+        f"{len(findings)} finding(s) ({errors} error(s), {len(findings) - errors} warning(s)) "
+        f"in {objects} Kubernetes object(s)"
+    )
     if checkov is not None:
         text += f"; {checkov.summary()}"
     return text
 
 
-def render_table(findings: list[Finding], objects: int, checkov: "CheckovReport | None",
-                 width: int | None = None) -> str:
+def render_table(findings: list[Finding], objects: int, checkov: CheckovReport | None, width: int | None = None) -> str:
     """Human output: findings grouped by source, then checkov failures, then the summary. With
     ``width``, a table that would be wider becomes one block per finding (rule, level and object,
     then the field, problem and fix on wrapped lines of their own), so identifiers stay whole."""
@@ -52,11 +53,15 @@ def render_table(findings: list[Finding], objects: int, checkov: "CheckovReport 
             text = "\n".join(_block(f, width) for f in items)
         parts.append(_fit(source or "(objects)", width) + "\n" + text)
     if checkov is not None and checkov.failed:
-        rows = [(r.check, r.stack, r.resource, f"{r.lines[0]}-{r.lines[1]}", r.name) for r in checkov.failed]
-        text = table(rows, ("CHECK", "STACK", "RESOURCE", "LINES", "WHAT"))
+        failed = [(r.check, r.stack, r.resource, f"{r.lines[0]}-{r.lines[1]}", r.name) for r in checkov.failed]
+        text = table(failed, ("CHECK", "STACK", "RESOURCE", "LINES", "WHAT"))
         if width and _widest(text) > width:
-            text = "\n".join(_fit(f"{r.check} {r.stack} {r.resource} lines {r.lines[0]}-{r.lines[1]}", width)
-                             + "\n" + _fit(r.name, width, "  ") for r in checkov.failed)
+            text = "\n".join(
+                _fit(f"{r.check} {r.stack} {r.resource} lines {r.lines[0]}-{r.lines[1]}", width)
+                + "\n"
+                + _fit(r.name, width, "  ")
+                for r in checkov.failed
+            )
         parts.append("checkov\n" + text)
     parts.append(_fit(summary_line(findings, objects, checkov), width))
     return "\n\n".join(parts)
@@ -68,19 +73,29 @@ def _widest(text: str) -> int:
 
 def _block(f: Finding, width: int) -> str:
     """One finding as a few lines no wider than ``width`` (unless one identifier is longer)."""
-    lines = [_fit(f"{f.rule} {f.severity} {f.object}", width), _fit(f.field, width, "  "),
-             _fit(f"problem: {f.message}", width, "  "), _fit(f"fix: {f.fix}", width, "  ")]
+    lines = [
+        _fit(f"{f.rule} {f.severity} {f.object}", width),
+        _fit(f.field, width, "  "),
+        _fit(f"problem: {f.message}", width, "  "),
+        _fit(f"fix: {f.fix}", width, "  "),
+    ]
     return "\n".join(lines)
 
 
 def _fit(text: str, width: int | None, indent: str = "") -> str:
     if not width:
         return indent + text
-    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent + "  ",
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
-def render_json(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+def render_json(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
     """Machine output: every finding, the checkov report and the totals."""
     data = {
         "findings": [f.to_dict() for f in findings],
@@ -98,53 +113,97 @@ def _escape(text: str, property_value: bool = False) -> str:
     return text
 
 
-def render_github(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+def render_github(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
     """GitHub Actions workflow commands: one ::error/::warning annotation per finding."""
     lines = []
     for f in findings:
         file, line = split_source(f.source)
         title = _escape(f"{f.rule} {f.object}", property_value=True)
-        lines.append(f"::{f.severity} file={_escape(file, True)},line={line},title={title}::"
-                     + _escape(f"{f.field}: {f.message}. Fix: {f.fix}"))
+        lines.append(
+            f"::{f.severity} file={_escape(file, True)},line={line},title={title}::"
+            + _escape(f"{f.field}: {f.message}. Fix: {f.fix}")
+        )
     for r in checkov.failed if checkov is not None else []:
-        lines.append(f"::error file={_escape(r.file, True)},line={r.lines[0] or 1},"
-                     f"title={_escape(f'{r.check} {r.resource}', True)}::{_escape(r.name)}")
+        lines.append(
+            f"::error file={_escape(r.file, True)},line={r.lines[0] or 1},"
+            f"title={_escape(f'{r.check} {r.resource}', True)}::{_escape(r.name)}"
+        )
     for path in checkov.parsing_errors if checkov is not None else []:
         lines.append(f"::error title=checkov parse error::{_escape(path)}")
     lines.append(summary_line(findings, objects, checkov))
     return "\n".join(lines)
 
 
-def render_sarif(findings: list[Finding], objects: int, checkov: "CheckovReport | None") -> str:
+def render_sarif(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
     """SARIF 2.1.0 for code scanning: the gkeml rules with their help, one result per finding."""
-    rules = [{"id": r.id, "name": r.title, "shortDescription": {"text": r.title},
-              "fullDescription": {"text": r.help}, "defaultConfiguration": {"level": r.severity}}
-             for r in RULES.values()]
+    rules = [
+        {
+            "id": r.id,
+            "name": r.title,
+            "shortDescription": {"text": r.title},
+            "fullDescription": {"text": r.help},
+            "defaultConfiguration": {"level": r.severity},
+        }
+        for r in RULES.values()
+    ]
     results = []
     for f in findings:
         if f.rule not in {x["id"] for x in rules}:  # a finding about the config, not a registered rule
-            rules.append({"id": f.rule, "name": f.rule, "shortDescription": {"text": f.message},
-                          "defaultConfiguration": {"level": f.severity}})
+            rules.append(
+                {
+                    "id": f.rule,
+                    "name": f.rule,
+                    "shortDescription": {"text": f.message},
+                    "defaultConfiguration": {"level": f.severity},
+                }
+            )
         file, line = split_source(f.source)
-        result = {"ruleId": f.rule, "level": f.severity,
-                  "message": {"text": f"{f.object}: {f.field}: {f.message}. Fix: {f.fix}"},
-                  "logicalLocations": [{"fullyQualifiedName": f.object, "kind": "resource"}]}
+        result = {
+            "ruleId": f.rule,
+            "level": f.severity,
+            "message": {"text": f"{f.object}: {f.field}: {f.message}. Fix: {f.fix}"},
+            "logicalLocations": [{"fullyQualifiedName": f.object, "kind": "resource"}],
+        }
         if file:
-            result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": file},
-                                                         "region": {"startLine": line}}}]
+            result["locations"] = [
+                {"physicalLocation": {"artifactLocation": {"uri": file}, "region": {"startLine": line}}}
+            ]
         results.append(result)
     for r in checkov.failed if checkov is not None else []:
         if r.check not in {x["id"] for x in rules}:
-            rules.append({"id": r.check, "name": r.name, "shortDescription": {"text": r.name},
-                          "defaultConfiguration": {"level": "error"}})
-        results.append({"ruleId": r.check, "level": "error", "message": {"text": f"{r.resource}: {r.name}"},
-                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": r.file},
-                                                            "region": {"startLine": r.lines[0] or 1,
-                                                                       "endLine": max(r.lines[1], r.lines[0], 1)}}}]})
-    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "gkeml", "version": __version__, "rules": rules}},
-        "results": results,
-    }]}
+            rules.append(
+                {
+                    "id": r.check,
+                    "name": r.name,
+                    "shortDescription": {"text": r.name},
+                    "defaultConfiguration": {"level": "error"},
+                }
+            )
+        results.append(
+            {
+                "ruleId": r.check,
+                "level": "error",
+                "message": {"text": f"{r.resource}: {r.name}"},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": r.file},
+                            "region": {"startLine": r.lines[0] or 1, "endLine": max(r.lines[1], r.lines[0], 1)},
+                        }
+                    }
+                ],
+            }
+        )
+    sarif = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "gkeml", "version": __version__, "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
     return json.dumps(sarif, indent=2)
 
 

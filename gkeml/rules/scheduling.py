@@ -9,14 +9,27 @@ Autopilot changes uses the dated price table of :mod:`gkeml.cost.prices`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, WARNING, Group, Issue, PodTemplate, as_dict, as_list, containers, get, gpu_count, is_spot, name_of,
-    node_label, pod_templates, rule,
+    ERROR,
+    WARNING,
+    Group,
+    Issue,
+    PodTemplate,
+    as_dict,
+    as_list,
+    containers,
+    get,
+    gpu_count,
+    is_spot,
+    name_of,
+    node_label,
+    pod_templates,
+    rule,
 )
 
 GIB = 2**30
@@ -39,12 +52,18 @@ def gpu_pairing(obj: Obj, group: Group) -> Iterator[Issue]:
         accel, accel_path = node_label(pod, platform.ACCELERATOR_LABEL)
         count, count_path = gpu_count(pod)
         if accel and not count:
-            yield Issue(accel_path, f"selects {accel} nodes but no container has an {platform.GPU_RESOURCE} limit",
-                        f"add resources.limits.{platform.GPU_RESOURCE} to the container that uses the GPU, "
-                        "or remove the selector")
+            yield Issue(
+                accel_path,
+                f"selects {accel} nodes but no container has an {platform.GPU_RESOURCE} limit",
+                f"add resources.limits.{platform.GPU_RESOURCE} to the container that uses the GPU, "
+                "or remove the selector",
+            )
         elif count and not accel and not _custom_class(pod):
-            yield Issue(count_path, f"asks for {count} GPU(s) without a {platform.ACCELERATOR_LABEL} node selector",
-                        f"add nodeSelector {platform.ACCELERATOR_LABEL}: one of {', '.join(platform.GPUS)}")
+            yield Issue(
+                count_path,
+                f"asks for {count} GPU(s) without a {platform.ACCELERATOR_LABEL} node selector",
+                f"add nodeSelector {platform.ACCELERATOR_LABEL}: one of {', '.join(platform.GPUS)}",
+            )
 
 
 @rule("GKE002", "GPU type and count must be ones Autopilot offers", ERROR)
@@ -57,17 +76,20 @@ def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
         if not accel or not count:
             continue
         if accel not in platform.GPUS:
-            yield Issue(accel_path, f"{accel!r} is not an Autopilot GPU",
-                        f"use one of {', '.join(platform.GPUS)}")
+            yield Issue(accel_path, f"{accel!r} is not an Autopilot GPU", f"use one of {', '.join(platform.GPUS)}")
             continue
         allowed = platform.GPUS[accel].counts
         if count not in allowed:
-            yield Issue(count_path, f"{count} x {accel} is not allowed",
-                        f"request one of {', '.join(map(str, allowed))} GPUs")
+            yield Issue(
+                count_path, f"{count} x {accel} is not allowed", f"request one of {', '.join(map(str, allowed))} GPUs"
+            )
         label, label_path = node_label(pod, platform.ACCELERATOR_COUNT_LABEL)
         if label is not None and label != str(count):
-            yield Issue(label_path, f"{platform.ACCELERATOR_COUNT_LABEL} is {label!r} but the containers ask "
-                        f"for {count} GPU(s)", f"set it to \"{count}\" or drop it")
+            yield Issue(
+                label_path,
+                f"{platform.ACCELERATOR_COUNT_LABEL} is {label!r} but the containers ask for {count} GPU(s)",
+                f'set it to "{count}" or drop it',
+            )
 
 
 @rule("GKE028", "A pod on a custom ComputeClass must match the class", ERROR)
@@ -81,24 +103,41 @@ def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
         classes = [c for c in group.of_kind("ComputeClass") if name_of(c) == cls_name]
         if not cls_name or cls_name in platform.BUILTIN_COMPUTE_CLASSES:
             continue
-        for label in (platform.ACCELERATOR_LABEL, platform.ACCELERATOR_COUNT_LABEL, platform.SPOT_LABEL,
-                      platform.FLEX_START_LABEL):
+        for label in (
+            platform.ACCELERATOR_LABEL,
+            platform.ACCELERATOR_COUNT_LABEL,
+            platform.SPOT_LABEL,
+            platform.FLEX_START_LABEL,
+        ):
             value, path = node_label(pod, label)
             if value is not None:
-                yield Issue(path, f"{label} next to compute class {cls_name}, whose priorities decide it",
-                            f"remove {label}: the class's priorities place the pod", WARNING)
+                yield Issue(
+                    path,
+                    f"{label} next to compute class {cls_name}, whose priorities decide it",
+                    f"remove {label}: the class's priorities place the pod",
+                    WARNING,
+                )
         if not classes:
             continue  # the class is applied elsewhere: its priorities are not known here
-        gpus = {(get(p, "gpu", "type"), get(p, "gpu", "count")) for p in as_list(get(classes[0], "spec", "priorities"))
-                if isinstance(get(p, "gpu"), dict)}
+        gpus = {
+            (get(p, "gpu", "type"), get(p, "gpu", "count"))
+            for p in as_list(get(classes[0], "spec", "priorities"))
+            if isinstance(get(p, "gpu"), dict)
+        }
         count, count_path = gpu_count(pod)
         offered = ", ".join(f"{n} x {t}" for t, n in sorted(gpus, key=str)) or "no GPU"
         if gpus and count not in {n for _, n in gpus}:
-            yield Issue(count_path or f"{pod.path}.containers", f"compute class {cls_name} offers {offered}; the pod "
-                        f"asks for {count} GPU(s)", f"set the {platform.GPU_RESOURCE} limit to the class's count")
+            yield Issue(
+                count_path or f"{pod.path}.containers",
+                f"compute class {cls_name} offers {offered}; the pod asks for {count} GPU(s)",
+                f"set the {platform.GPU_RESOURCE} limit to the class's count",
+            )
         elif not gpus and count:
-            yield Issue(count_path, f"compute class {cls_name} has no GPU; the pod asks for {count}",
-                        "select a class with that GPU, or remove the GPU limit")
+            yield Issue(
+                count_path,
+                f"compute class {cls_name} has no GPU; the pod asks for {count}",
+                "select a class with that GPU, or remove the GPU limit",
+            )
 
 
 # --- selectors written as annotations -----------------------------------------------
@@ -106,13 +145,18 @@ def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
 
 def _annotation_issues(obj: Obj, label: str, what: str) -> Iterator[Issue]:
     places = [("metadata", as_dict(get(obj, "metadata", "annotations")))]
-    places += [(pod.metadata_path, as_dict(pod.metadata.get("annotations")))
-               for pod in pod_templates(obj) if pod.metadata_path != "metadata"]  # a Pod's own metadata: above
+    places += [
+        (pod.metadata_path, as_dict(pod.metadata.get("annotations")))
+        for pod in pod_templates(obj)
+        if pod.metadata_path != "metadata"
+    ]  # a Pod's own metadata: above
     for path, found in places:
         if label in found:
-            yield Issue(f"{path}.annotations.{label}",
-                        f"{what} is set as an annotation, which Autopilot ignores",
-                        f"move it to the pod's nodeSelector: {label}: \"{found[label]}\"")
+            yield Issue(
+                f"{path}.annotations.{label}",
+                f"{what} is set as an annotation, which Autopilot ignores",
+                f'move it to the pod\'s nodeSelector: {label}: "{found[label]}"',
+            )
 
 
 @rule("GKE003", "Compute class is a nodeSelector, not an annotation", ERROR)
@@ -140,8 +184,9 @@ def request_bounds(pod: PodTemplate) -> platform.ComputeClass | None:
         if accel not in platform.GPUS or count not in platform.GPUS[accel].counts:
             return None  # GKE001/GKE002 report it; the range is undefined
         r = platform.GPUS[accel].range_for(count)
-        return platform.ComputeClass(f"{count} x {accel}", r.min_cpu, r.min_memory_gib, r.max_cpu,
-                                     r.max_memory_gib, None, None)
+        return platform.ComputeClass(
+            f"{count} x {accel}", r.min_cpu, r.min_memory_gib, r.max_cpu, r.max_memory_gib, None, None
+        )
     cls, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
     if cls is None:
         return platform.GENERAL_PURPOSE
@@ -206,9 +251,15 @@ def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
         bigger = [c for c in platform.COMPUTE_CLASSES.values() if c.max_cpu >= cpu and c.max_memory_gib >= memory]
         fix = f"lower the requests to at most {_fmt(cls.max_cpu, cls.max_memory_gib)}"
         if bigger and cls.name in platform.COMPUTE_CLASSES:
-            fix += f", or select compute class {bigger[0].name} (max {_fmt(bigger[0].max_cpu, bigger[0].max_memory_gib)})"
-        yield Issue(f"{pod.path}.containers", f"Pod requests {_fmt(cpu, memory)} exceed the {cls.name} maximum "
-                    f"{_fmt(cls.max_cpu, cls.max_memory_gib)}; Autopilot rejects the Pod", fix)
+            fix += (
+                f", or select compute class {bigger[0].name} (max {_fmt(bigger[0].max_cpu, bigger[0].max_memory_gib)})"
+            )
+        yield Issue(
+            f"{pod.path}.containers",
+            f"Pod requests {_fmt(cpu, memory)} exceed the {cls.name} maximum "
+            f"{_fmt(cls.max_cpu, cls.max_memory_gib)}; Autopilot rejects the Pod",
+            fix,
+        )
 
 
 @rule("GKE006", "Requests Autopilot would change (minimum, ratio, missing)", WARNING)
@@ -223,9 +274,12 @@ def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
         gpu = cls.name not in platform.COMPUTE_CLASSES
         cpu, memory, unset = pod_requests(pod, gpu)
         if gpu and unset:
-            yield Issue(f"{unset[0]}.resources", f"GPU Pod container sets no CPU/memory requests (range for "
-                        f"{cls.name}: {_fmt(cls.min_cpu, cls.min_memory_gib)} .. {_fmt(cls.max_cpu, cls.max_memory_gib)})",
-                        "set explicit cpu and memory requests equal to the limits")
+            yield Issue(
+                f"{unset[0]}.resources",
+                f"GPU Pod container sets no CPU/memory requests (range for "
+                f"{cls.name}: {_fmt(cls.min_cpu, cls.min_memory_gib)} .. {_fmt(cls.max_cpu, cls.max_memory_gib)})",
+                "set explicit cpu and memory requests equal to the limits",
+            )
             continue
         if cpu > cls.max_cpu or memory > cls.max_memory_gib:
             continue  # GKE005
@@ -240,11 +294,16 @@ def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
             if before is None or after is None:
                 effect = f"no {cls.name} rate in the price table"
             else:
-                effect = (f"{'+' if after >= before else '-'}${abs(after - before) * pod.replicas:,.2f} per month for "
-                          f"{pod.replicas} replica(s){' on Spot' if spot else ''}")
-        yield Issue(f"{pod.path}.containers", f"Autopilot changes the Pod's requests from {_fmt(cpu, memory)} to "
-                    f"{_fmt(new_cpu, new_memory)} ({cls.name}); {effect}",
-                    f"request {_fmt(new_cpu, new_memory)} (limits equal) so the spec says what you pay for")
+                effect = (
+                    f"{'+' if after >= before else '-'}${abs(after - before) * pod.replicas:,.2f} per month for "
+                    f"{pod.replicas} replica(s){' on Spot' if spot else ''}"
+                )
+        yield Issue(
+            f"{pod.path}.containers",
+            f"Autopilot changes the Pod's requests from {_fmt(cpu, memory)} to "
+            f"{_fmt(new_cpu, new_memory)} ({cls.name}); {effect}",
+            f"request {_fmt(new_cpu, new_memory)} (limits equal) so the spec says what you pay for",
+        )
 
 
 @rule("GKE007", "Ephemeral storage outside the Autopilot range", ERROR)
@@ -265,12 +324,20 @@ def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
             continue
         low, high = platform.EPHEMERAL_MIN_GIB, platform.EPHEMERAL_MAX_GIB
         if total > high + 1e-9:
-            yield Issue(first, f"Pod asks for {round(total, 2):g} GiB of ephemeral storage; the maximum is "
-                        f"{high:g} GiB and Autopilot rejects the Pod",
-                        "use a volume (GCS FUSE, a PVC or a generic ephemeral volume) for scratch data")
+            yield Issue(
+                first,
+                f"Pod asks for {round(total, 2):g} GiB of ephemeral storage; the maximum is "
+                f"{high:g} GiB and Autopilot rejects the Pod",
+                "use a volume (GCS FUSE, a PVC or a generic ephemeral volume) for scratch data",
+            )
         elif total < low - 1e-9:
-            yield Issue(first, f"Pod asks for {round(total * 1024, 2):g} MiB of ephemeral storage; Autopilot "
-                        f"raises it to {low * 1024:g} MiB", f"request at least {low * 1024:g}Mi", WARNING)
+            yield Issue(
+                first,
+                f"Pod asks for {round(total * 1024, 2):g} MiB of ephemeral storage; Autopilot "
+                f"raises it to {low * 1024:g} MiB",
+                f"request at least {low * 1024:g}Mi",
+                WARNING,
+            )
 
 
 # --- Spot -------------------------------------------------------------------------
@@ -284,7 +351,8 @@ def spot_grace_period(obj: Obj, group: Group) -> Iterator[Issue]:
     for pod in pod_templates(obj):
         grace = pod.spec.get("terminationGracePeriodSeconds")
         if isinstance(grace, int) and not isinstance(grace, bool) and grace > limit and is_spot(pod, group):
-            yield Issue(f"{pod.path}.terminationGracePeriodSeconds",
-                        f"{grace} s on Spot capacity: preemption gives at most {limit} s",
-                        f"set it to {limit} and checkpoint within {limit} s of SIGTERM (preStop hook or signal handler)")
-
+            yield Issue(
+                f"{pod.path}.terminationGracePeriodSeconds",
+                f"{grace} s on Spot capacity: preemption gives at most {limit} s",
+                f"set it to {limit} and checkpoint within {limit} s of SIGTERM (preStop hook or signal handler)",
+            )

@@ -9,14 +9,24 @@ builders emit, so user workloads are held to the same.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, WARNING, Group, Issue, as_dict, as_list, containers, get, kind_of, name_of, pod_templates, rule,
+    ERROR,
+    WARNING,
+    Group,
+    Issue,
+    as_dict,
+    as_list,
+    containers,
+    get,
+    kind_of,
+    name_of,
+    pod_templates,
+    rule,
 )
-
 
 
 @rule("GKE008", "Privileged containers are rejected", ERROR)
@@ -25,8 +35,11 @@ def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
     for pod in pod_templates(obj):
         for c in containers(pod):
             if c.security.get("privileged") is True:
-                yield Issue(f"{c.path}.securityContext.privileged", "container is privileged",
-                            "remove privileged: true; grant only what the workload needs")
+                yield Issue(
+                    f"{c.path}.securityContext.privileged",
+                    "container is privileged",
+                    "remove privileged: true; grant only what the workload needs",
+                )
 
 
 @rule("GKE009", "Host namespaces are rejected", ERROR)
@@ -45,8 +58,11 @@ def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
         for c in containers(pod):
             for i, port in enumerate(as_list(c.spec.get("ports"))):
                 if get(port, "hostPort"):
-                    yield Issue(f"{c.path}.ports[{i}].hostPort", f"hostPort {get(port, 'hostPort')} binds on the node",
-                                "remove hostPort; expose the port through a Service")
+                    yield Issue(
+                        f"{c.path}.ports[{i}].hostPort",
+                        f"hostPort {get(port, 'hostPort')} binds on the node",
+                        "remove hostPort; expose the port through a Service",
+                    )
 
 
 @rule("GKE011", "Writable hostPath is rejected", ERROR)
@@ -60,16 +76,22 @@ def writable_host_path(obj: Obj, group: Group) -> Iterator[Issue]:
             if get(volume, "hostPath") is None:
                 continue
             if not isinstance(path, str) or not (path + "/").startswith(prefix):
-                yield Issue(f"{pod.path}.volumes[{i}].hostPath", f"hostPath {path!r} is outside {prefix}",
-                            "use an emptyDir, a PVC or GCS FUSE instead of the node's disk")
+                yield Issue(
+                    f"{pod.path}.volumes[{i}].hostPath",
+                    f"hostPath {path!r} is outside {prefix}",
+                    "use an emptyDir, a PVC or GCS FUSE instead of the node's disk",
+                )
             elif isinstance(get(volume, "name"), str):
                 host_volumes[get(volume, "name")] = path
         for c in containers(pod):
             for j, mount in enumerate(as_list(c.spec.get("volumeMounts"))):
                 name = get(mount, "name")
                 if isinstance(name, str) and name in host_volumes and get(mount, "readOnly") is not True:
-                    yield Issue(f"{c.path}.volumeMounts[{j}].readOnly", f"hostPath {host_volumes[name]} is mounted writable",
-                                "set readOnly: true on the mount")
+                    yield Issue(
+                        f"{c.path}.volumeMounts[{j}].readOnly",
+                        f"hostPath {host_volumes[name]} is mounted writable",
+                        "set readOnly: true on the mount",
+                    )
 
 
 def _capability(value: object) -> str:
@@ -86,8 +108,11 @@ def capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
             for i, cap in enumerate(as_list(get(c.security, "capabilities", "add"))):
                 name = _capability(cap)
                 if name in forbidden or name == "ALL":
-                    yield Issue(f"{c.path}.securityContext.capabilities.add[{i}]", f"adds capability {name}",
-                                f"remove it; not allowed: {', '.join(sorted(forbidden))} (nor ALL)")
+                    yield Issue(
+                        f"{c.path}.securityContext.capabilities.add[{i}]",
+                        f"adds capability {name}",
+                        f"remove it; not allowed: {', '.join(sorted(forbidden))} (nor ALL)",
+                    )
 
 
 # --- baseline (restricted Pod Security Standard) -------------------------------------
@@ -102,11 +127,17 @@ def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
             non_root = c.security.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
             user = c.security.get("runAsUser", pod_ctx.get("runAsUser"))
             if user == 0:
-                yield Issue(f"{c.path}.securityContext.runAsUser", "runs as root (uid 0)",
-                            "run as a non-root uid (the toolkit uses 1000) with runAsNonRoot: true")
+                yield Issue(
+                    f"{c.path}.securityContext.runAsUser",
+                    "runs as root (uid 0)",
+                    "run as a non-root uid (the toolkit uses 1000) with runAsNonRoot: true",
+                )
             elif non_root is not True:
-                yield Issue(f"{c.path}.securityContext.runAsNonRoot", "may run as root",
-                            "set runAsNonRoot: true on the pod or the container")
+                yield Issue(
+                    f"{c.path}.securityContext.runAsNonRoot",
+                    "may run as root",
+                    "set runAsNonRoot: true on the pod or the container",
+                )
 
 
 @rule("GKE021", "Privilege escalation must be off", WARNING)
@@ -115,8 +146,11 @@ def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
     for pod in pod_templates(obj):
         for c in containers(pod):
             if c.security.get("allowPrivilegeEscalation") is not False:
-                yield Issue(f"{c.path}.securityContext.allowPrivilegeEscalation", "privilege escalation is allowed",
-                            "set allowPrivilegeEscalation: false")
+                yield Issue(
+                    f"{c.path}.securityContext.allowPrivilegeEscalation",
+                    "privilege escalation is allowed",
+                    "set allowPrivilegeEscalation: false",
+                )
 
 
 @rule("GKE022", "Capabilities must be dropped", WARNING)
@@ -126,8 +160,11 @@ def drop_capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
         for c in containers(pod):
             drop = [_capability(x) for x in as_list(get(c.security, "capabilities", "drop"))]
             if "ALL" not in drop:
-                yield Issue(f"{c.path}.securityContext.capabilities.drop", "does not drop ALL capabilities",
-                            "set capabilities: {drop: [ALL]}")
+                yield Issue(
+                    f"{c.path}.securityContext.capabilities.drop",
+                    "does not drop ALL capabilities",
+                    "set capabilities: {drop: [ALL]}",
+                )
 
 
 def _denies_ingress(policy: Obj) -> bool:
@@ -144,6 +181,9 @@ def default_deny(obj: Obj, group: Group) -> Iterator[Issue]:
     if kind_of(obj) != "Namespace" or name in platform.SYSTEM_NAMESPACES:
         return
     if not any(_denies_ingress(p) for p in group.of_kind("NetworkPolicy", name)):
-        yield Issue("metadata.name", f"namespace {name} has no default-deny ingress NetworkPolicy",
-                    "add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] in it, "
-                    "then allow what must reach the pods")
+        yield Issue(
+            "metadata.name",
+            f"namespace {name} has no default-deny ingress NetworkPolicy",
+            "add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] in it, "
+            "then allow what must reach the pods",
+        )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from gkeml.config import ConfigError, ConfigProblem
 from gkeml.config.loader import MANIFEST_LIMITS, load_yaml_documents, read_config_text
@@ -27,7 +27,7 @@ def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
                     problem = _not_an_object(item)
                     if problem:
                         problems.append(ConfigProblem(file, line, "", problem))
-                    else:
+                    elif isinstance(item, dict):
                         manifests.append(Manifest(item, f"{file}:{line}"))
         except ConfigError as exc:
             problems += exc.problems
@@ -63,15 +63,26 @@ def helm_release_objects(stack_file: str | Path) -> list[Manifest]:
         name, namespace = conf.get("name", rid), conf.get("namespace", "default")
         source = f"{stack_file} (helm_release.{rid})"
         release: Obj = {
-            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
             "metadata": {"name": name, "namespace": namespace},
-            "spec": {"chart": {"spec": {"chart": conf.get("chart"), "version": conf.get("version"),
-                                        "sourceRef": {"kind": "HelmRepository", "name": name}}},
-                     "values": values},
+            "spec": {
+                "chart": {
+                    "spec": {
+                        "chart": conf.get("chart"),
+                        "version": conf.get("version"),
+                        "sourceRef": {"kind": "HelmRepository", "name": name},
+                    }
+                },
+                "values": values,
+            },
         }
-        repository: Obj = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
-                           "metadata": {"name": name, "namespace": namespace},
-                           "spec": {"url": conf.get("repository")}}
+        repository: Obj = {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "HelmRepository",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"url": conf.get("repository")},
+        }
         out += [Manifest(release, source), Manifest(repository, source)]
     return out
 

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
-    ERROR, WARNING, Group, Issue, as_dict, as_list, containers, get, gpu_count, kind_of, name_of, namespace_of,
-    pod_templates, quantity, rule, truthy,
+    ERROR,
+    WARNING,
+    Group,
+    Issue,
+    as_dict,
+    as_list,
+    containers,
+    get,
+    gpu_count,
+    kind_of,
+    name_of,
+    namespace_of,
+    pod_templates,
+    quantity,
+    rule,
+    truthy,
 )
-
 
 # --- storage ------------------------------------------------------------------------
 
@@ -32,9 +46,12 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
             continue
         storage_class = spec.get("storageClassName") or platform.DEFAULT_STORAGE_CLASS
         if storage_class in platform.PD_STORAGE_CLASSES and not (spec.get("dataSource") or spec.get("dataSourceRef")):
-            yield Issue(f"{path}.accessModes", f"ReadOnlyMany on {storage_class} without a dataSource",
-                        "restore it from a VolumeSnapshot (dataSource), or share datasets through GCS FUSE, "
-                        "Filestore (*-rwx) or Hyperdisk ML")
+            yield Issue(
+                f"{path}.accessModes",
+                f"ReadOnlyMany on {storage_class} without a dataSource",
+                "restore it from a VolumeSnapshot (dataSource), or share datasets through GCS FUSE, "
+                "Filestore (*-rwx) or Hyperdisk ML",
+            )
 
 
 @rule("GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING)
@@ -52,9 +69,11 @@ def gcsfuse_sidecar_on_gpu_node(obj: Obj, group: Group) -> Iterator[Issue]:
             value = quantity(annotations.get(key))
             if value is not None and value > limit:
                 shown = f"{limit:g}" if resource == "cpu" else f"{cap['memory_gib']:g}Gi"
-                yield Issue(f"{pod.metadata_path}.annotations.{key}",
-                            f"the sidecar asks for {annotations[key]} {resource} on a GPU node; it gets at most {shown}",
-                            f"set {key} to at most {shown}")
+                yield Issue(
+                    f"{pod.metadata_path}.annotations.{key}",
+                    f"the sidecar asks for {annotations[key]} {resource} on a GPU node; it gets at most {shown}",
+                    f"set {key} to at most {shown}",
+                )
 
 
 # --- multi-node training --------------------------------------------------------------
@@ -82,17 +101,31 @@ def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
     if spec.get("completionMode") == "Indexed" or not isinstance(parallelism, int) or parallelism < 2:
         return
     labels = {**_pod_labels(obj), platform.JOB_NAME_LABEL: name_of(obj)}
-    services = [s for s in group.of_kind("Service", namespace_of(obj))
-                if get(s, "spec", "clusterIP") != "None" and _selects(s, labels)]
-    rendezvous = [e for pod in pod_templates(obj) for c in containers(pod, init=False)
-                  for e in as_list(c.spec.get("env")) if get(e, "name") in platform.TORCH_RENDEZVOUS_ENV]
+    services = [
+        s
+        for s in group.of_kind("Service", namespace_of(obj))
+        if get(s, "spec", "clusterIP") != "None" and _selects(s, labels)
+    ]
+    rendezvous = [
+        e
+        for pod in pod_templates(obj)
+        for c in containers(pod, init=False)
+        for e in as_list(c.spec.get("env"))
+        if get(e, "name") in platform.TORCH_RENDEZVOUS_ENV
+    ]
     if services or rendezvous:
-        why = (f"ClusterIP Service {name_of(services[0])} load-balances the rendezvous" if services
-               else f"{get(rendezvous[0], 'name')} points every worker at one address")
-        yield Issue("spec.completionMode", f"{parallelism} workers in a non-indexed Job: no ranks, and {why}",
-                    "set completionMode: Indexed with completions == parallelism, a headless Service "
-                    f"(clusterIP: None) as spec.template.spec.subdomain, MASTER_ADDR=<job>-0.<service> and the "
-                    f"rank from {platform.JOB_COMPLETION_INDEX_ENV}")
+        why = (
+            f"ClusterIP Service {name_of(services[0])} load-balances the rendezvous"
+            if services
+            else f"{get(rendezvous[0], 'name')} points every worker at one address"
+        )
+        yield Issue(
+            "spec.completionMode",
+            f"{parallelism} workers in a non-indexed Job: no ranks, and {why}",
+            "set completionMode: Indexed with completions == parallelism, a headless Service "
+            f"(clusterIP: None) as spec.template.spec.subdomain, MASTER_ADDR=<job>-0.<service> and the "
+            f"rank from {platform.JOB_COMPLETION_INDEX_ENV}",
+        )
 
 
 # --- Ingress and certificates ---------------------------------------------------------
@@ -106,8 +139,11 @@ def ingress_class_name(obj: Obj, group: Group) -> Iterator[Issue]:
         return
     value = get(obj, "spec", "ingressClassName")
     if value in platform.GKE_INGRESS_CLASSES:
-        yield Issue("spec.ingressClassName", f"ingressClassName {value!r} does not select GKE Ingress",
-                    f"remove spec.ingressClassName and set the annotation {platform.INGRESS_CLASS_ANNOTATION}: {value}")
+        yield Issue(
+            "spec.ingressClassName",
+            f"ingressClassName {value!r} does not select GKE Ingress",
+            f"remove spec.ingressClassName and set the annotation {platform.INGRESS_CLASS_ANNOTATION}: {value}",
+        )
 
 
 def _certificate_names(ingress: Obj) -> list[str]:
@@ -127,9 +163,11 @@ def managed_certificate_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
         same = [c for c in certificates if name_of(c) == name]
         if same and not any(namespace_of(c) == ns for c in same):
             others = ", ".join(sorted({namespace_of(c) or "(none)" for c in same}))
-            yield Issue(f"metadata.annotations.{platform.INGRESS_MANAGED_CERTS_ANNOTATION}",
-                        f"ManagedCertificate {name} is in namespace {others}, not {ns or '(none)'}",
-                        f"create the ManagedCertificate in namespace {ns or 'of the Ingress'}")
+            yield Issue(
+                f"metadata.annotations.{platform.INGRESS_MANAGED_CERTS_ANNOTATION}",
+                f"ManagedCertificate {name} is in namespace {others}, not {ns or '(none)'}",
+                f"create the ManagedCertificate in namespace {ns or 'of the Ingress'}",
+            )
 
 
 @rule("GKE018", "ManagedCertificate domains cannot be wildcards", ERROR)
@@ -139,8 +177,11 @@ def managed_certificate_wildcard(obj: Obj, group: Group) -> Iterator[Issue]:
         return
     for i, domain in enumerate(as_list(get(obj, "spec", "domains"))):
         if isinstance(domain, str) and "*" in domain:
-            yield Issue(f"spec.domains[{i}]", f"wildcard domain {domain!r}",
-                        "list each host explicitly, or use Certificate Manager with the Gateway API for wildcards")
+            yield Issue(
+                f"spec.domains[{i}]",
+                f"wildcard domain {domain!r}",
+                "list each host explicitly, or use Certificate Manager with the Gateway API for wildcards",
+            )
 
 
 # --- W&B Launch agent -----------------------------------------------------------------
@@ -179,5 +220,8 @@ def wandb_operator_as_launch_agent(obj: Obj, group: Group) -> Iterator[Issue]:
     launch_values = [k for k in platform.WANDB_LAUNCH_AGENT_VALUES if k in as_dict(values)]
     if launch_values or "launch" in name_of(obj).lower():
         why = f"values {', '.join(launch_values)}" if launch_values else f"name {name_of(obj)!r}"
-        yield Issue(path, f"chart {chart!r} is the W&B server operator, but {why} ask for a Launch agent",
-                    f"install chart {platform.WANDB_LAUNCH_AGENT_CHART!r} from {platform.WANDB_CHART_REPOSITORY}")
+        yield Issue(
+            path,
+            f"chart {chart!r} is the W&B server operator, but {why} ask for a Launch agent",
+            f"install chart {platform.WANDB_LAUNCH_AGENT_CHART!r} from {platform.WANDB_CHART_REPOSITORY}",
+        )

@@ -12,20 +12,35 @@ into the bucket afterwards (``state.bootstrap_backend: gcs``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-
 import dataclasses
+from pathlib import Path
 
 from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
-from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
-from gkeml.framework import Construct, GcsBackend, TerraformOutput, TerraformStack, core, declare_terraform_version, google, google_provider, pin_google_provider
-from gkeml.iam.identities import (
-    DEPLOY_BILLING_ROLES, DEPLOY_ROLES, DEPLOY_STATE_ROLES, PLAN_BILLING_ROLES, PLAN_READER_PERMISSIONS,
-    PLAN_READER_ROLE_ID, PLAN_ROLES, PLAN_STATE_LOCK_ROLE, PLAN_STATE_READ_ROLE,
+from gkeml.framework import (
+    Construct,
+    GcsBackend,
+    TerraformOutput,
+    TerraformStack,
+    core,
+    declare_terraform_version,
+    google,
+    google_provider,
+    pin_google_provider,
 )
+from gkeml.iam.identities import (
+    DEPLOY_BILLING_ROLES,
+    DEPLOY_ROLES,
+    DEPLOY_STATE_ROLES,
+    PLAN_BILLING_ROLES,
+    PLAN_READER_PERMISSIONS,
+    PLAN_READER_ROLE_ID,
+    PLAN_ROLES,
+    PLAN_STATE_LOCK_ROLE,
+    PLAN_STATE_READ_ROLE,
+)
+from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
 
 # Relative to the stack's working directory <app>/cdktf.out/stacks/<stack>: the state file
 # sits next to the app's cdktf.json, outside cdktf.out, so no re-synthesis can remove it.
@@ -43,8 +58,12 @@ class BootstrapStack(TerraformStack):
             GcsBackend(self, bucket=boot.state.bucket, prefix=f"{BOOTSTRAP_STATE_PREFIX}/{boot.name}")
         else:
             core.LocalBackend(self, path=LOCAL_STATE_PATH.format(stack=stack_name(boot.name)))
-        google_provider(self, project=project, region=boot.project.region,
-                        default_labels={**boot.project.labels, **gkeml_labels(boot.name, layer="bootstrap")})
+        google_provider(
+            self,
+            project=project,
+            region=boot.project.region,
+            default_labels={**boot.project.labels, **gkeml_labels(boot.name, layer="bootstrap")},
+        )
         pin_google_provider(self)
         declare_terraform_version(self)
         apis = ProjectServices(self, "apis", project=project).services
@@ -58,12 +77,18 @@ class BootstrapStack(TerraformStack):
 
     def _state_bucket(self, apis: list) -> Bucket:
         state = self.boot.state
-        bucket = Bucket(self, "state-bucket", BucketProps(
-            name=state.bucket, project=self.boot.state_project,
-            location=(state.location or self.boot.project.region).upper(),
-            preset=dataclasses.replace(PRESETS["terraform-state"], keep_newer_versions=state.noncurrent_versions),
-            prevent_destroy=True,
-        ), depends_on=apis)  # the storage API may not be on yet in a new project
+        bucket = Bucket(
+            self,
+            "state-bucket",
+            BucketProps(
+                name=state.bucket,
+                project=self.boot.state_project,
+                location=(state.location or self.boot.project.region).upper(),
+                preset=dataclasses.replace(PRESETS["terraform-state"], keep_newer_versions=state.noncurrent_versions),
+                prevent_destroy=True,
+            ),
+            depends_on=apis,
+        )  # the storage API may not be on yet in a new project
         bucket.bucket.override_logical_id("state")  # the address it has always had: never re-created
         return bucket
 
@@ -86,13 +111,22 @@ class BootstrapStack(TerraformStack):
         """A grant on the state bucket (created here, or by another bootstrap file), at the stack's top
         level so its address never moves."""
         google("storage_bucket_iam_member").StorageBucketIamMember(
-            self, id, bucket=self.boot.state.bucket, role=role, member=member, condition=condition,
-            depends_on=[self.state_bucket.bucket] if self.state_bucket else None)
+            self,
+            id,
+            bucket=self.boot.state.bucket,
+            role=role,
+            member=member,
+            condition=condition,
+            depends_on=[self.state_bucket.bucket] if self.state_bucket else None,
+        )
 
     def _deploy_service_account(self, apis: list):
         boot = self.boot
         sa = google("service_account").ServiceAccount(
-            self, "ci", project=boot.project.id, account_id=boot.ci.service_account,
+            self,
+            "ci",
+            project=boot.project.id,
+            account_id=boot.ci.service_account,
             display_name=f"gkeml CI deploy ({boot.github.repository}, {boot.name})",
             description=f"GitHub Actions runs of {boot.github.deploy_ref} via Workload Identity Federation; no keys.",
             depends_on=apis,
@@ -108,40 +142,71 @@ class BootstrapStack(TerraformStack):
                     expression=platform.grant_only_roles_condition(boot.ci.grantable_roles),
                 )
             pim.ProjectIamMember(
-                self, f"ci-{role.split('/')[-1].replace('.', '-')}",
-                project=boot.project.id, role=role, member=member, condition=condition,
+                self,
+                f"ci-{role.split('/')[-1].replace('.', '-')}",
+                project=boot.project.id,
+                role=role,
+                member=member,
+                condition=condition,
             )
         (state_role,) = DEPLOY_STATE_ROLES
-        self._state_grant("ci-state", state_role, member, self._state_condition(
-            "gkeml-own-state", f"only the state objects of {boot.name}"))
+        self._state_grant(
+            "ci-state",
+            state_role,
+            member,
+            self._state_condition("gkeml-own-state", f"only the state objects of {boot.name}"),
+        )
         return sa
 
     def _plan_service_account(self, apis: list):
         boot = self.boot
         sa = google("service_account").ServiceAccount(
-            self, "ci-plan", project=boot.project.id, account_id=boot.ci.plan_service_account,
+            self,
+            "ci-plan",
+            project=boot.project.id,
+            account_id=boot.ci.plan_service_account,
             display_name=f"gkeml CI plan, read-only ({boot.github.repository}, {boot.name})",
             description="GitHub Actions runs of any ref (pull-request diffs) via Workload Identity Federation; "
-                        "read-only; no keys.",
+            "read-only; no keys.",
             depends_on=apis,
         )
         member = f"serviceAccount:{sa.email}"
         pim = google("project_iam_member")
         for role in PLAN_ROLES:
-            pim.ProjectIamMember(self, f"ci-plan-{role.split('/')[-1].replace('.', '-')}",
-                                 project=boot.project.id, role=role, member=member)
+            pim.ProjectIamMember(
+                self,
+                f"ci-plan-{role.split('/')[-1].replace('.', '-')}",
+                project=boot.project.id,
+                role=role,
+                member=member,
+            )
         reader = google("project_iam_custom_role").ProjectIamCustomRole(
-            self, "plan-reader", project=boot.project.id, role_id=PLAN_READER_ROLE_ID,
+            self,
+            "plan-reader",
+            project=boot.project.id,
+            role_id=PLAN_READER_ROLE_ID,
             title="gkeml CI plan: registry and log-metric reads",
             description="Reads no predefined read-only role gives without more (docs/permissions.md)",
-            permissions=list(PLAN_READER_PERMISSIONS), depends_on=apis,
+            permissions=list(PLAN_READER_PERMISSIONS),
+            depends_on=apis,
         )
         pim.ProjectIamMember(self, "ci-plan-reader", project=boot.project.id, role=reader.name, member=member)
-        self._state_grant("ci-plan-state-read", PLAN_STATE_READ_ROLE, member, self._state_condition(
-            "gkeml-own-state", f"only the state objects of {boot.name}"))
-        self._state_grant("ci-plan-state-lock", PLAN_STATE_LOCK_ROLE, member, self._state_condition(
-            "gkeml-state-lock-only", "create and delete Terraform lock objects; never write a state file",
-            platform.object_name_suffix_condition(platform.TERRAFORM_GCS_LOCK_SUFFIX)))
+        self._state_grant(
+            "ci-plan-state-read",
+            PLAN_STATE_READ_ROLE,
+            member,
+            self._state_condition("gkeml-own-state", f"only the state objects of {boot.name}"),
+        )
+        self._state_grant(
+            "ci-plan-state-lock",
+            PLAN_STATE_LOCK_ROLE,
+            member,
+            self._state_condition(
+                "gkeml-state-lock-only",
+                "create and delete Terraform lock objects; never write a state file",
+                platform.object_name_suffix_condition(platform.TERRAFORM_GCS_LOCK_SUFFIX),
+            ),
+        )
         return sa
 
     def _push_service_account(self, apis: list):
@@ -149,10 +214,13 @@ class BootstrapStack(TerraformStack):
         roles/artifactregistry.writer on the environment's repositories (registry.pusher)."""
         boot = self.boot
         return google("service_account").ServiceAccount(
-            self, "ci-push", project=boot.project.id, account_id=boot.ci.push_service_account,
+            self,
+            "ci-push",
+            project=boot.project.id,
+            account_id=boot.ci.push_service_account,
             display_name=f"gkeml CI image push ({boot.github.repository}, {boot.name})",
             description=f"GitHub Actions runs of {boot.github.deploy_ref} push images to the environment's "
-                        "Artifact Registry repositories; no keys.",
+            "Artifact Registry repositories; no keys.",
             depends_on=apis,
         )
 
@@ -166,19 +234,30 @@ class BootstrapStack(TerraformStack):
         grants = [("ci", self.deploy_service_account, role) for role in DEPLOY_BILLING_ROLES]
         grants += [("ci-plan", self.plan_service_account, role) for role in PLAN_BILLING_ROLES]
         for prefix, sa, role in grants:
-            baim.BillingAccountIamMember(self, f"{prefix}-billing-{role.split('/')[-1].replace('.', '-')}",
-                                         billing_account_id=account, role=role, member=f"serviceAccount:{sa.email}")
+            baim.BillingAccountIamMember(
+                self,
+                f"{prefix}-billing-{role.split('/')[-1].replace('.', '-')}",
+                billing_account_id=account,
+                role=role,
+                member=f"serviceAccount:{sa.email}",
+            )
 
     def _github_federation(self, apis: list):
         boot = self.boot
         pool = google("iam_workload_identity_pool").IamWorkloadIdentityPool(
-            self, "github-pool", project=boot.project.id, workload_identity_pool_id=boot.ci.pool,
-            display_name="GitHub Actions", description=f"Workflows of {boot.github.repository}",
+            self,
+            "github-pool",
+            project=boot.project.id,
+            workload_identity_pool_id=boot.ci.pool,
+            display_name="GitHub Actions",
+            description=f"Workflows of {boot.github.repository}",
             depends_on=apis,
         )
         wpp = google("iam_workload_identity_pool_provider")
         provider = wpp.IamWorkloadIdentityPoolProvider(
-            self, "github-provider", project=boot.project.id,
+            self,
+            "github-provider",
+            project=boot.project.id,
             workload_identity_pool_id=pool.workload_identity_pool_id,
             workload_identity_pool_provider_id=boot.ci.provider,
             display_name="GitHub Actions OIDC",
@@ -191,39 +270,65 @@ class BootstrapStack(TerraformStack):
                 "attribute.ref": "assertion.ref",
                 # pull_request runs carry no environment claim
                 "attribute.environment": f"has(assertion.environment) ? assertion.environment : "
-                                         f"'{platform.GITHUB_NO_ENVIRONMENT}'",
+                f"'{platform.GITHUB_NO_ENVIRONMENT}'",
                 platform.GITHUB_REF_ENV_ATTRIBUTE: platform.GITHUB_REF_ENV_MAPPING,
             },
             attribute_condition=attribute_condition(boot),
         )
         sam = google("service_account_iam_member")
         sam.ServiceAccountIamMember(
-            self, "ci-plan-github", service_account_id=self.plan_service_account.name,
+            self,
+            "ci-plan-github",
+            service_account_id=self.plan_service_account.name,
             role=platform.WORKLOAD_IDENTITY_USER_ROLE,
             member=platform.github_repository_principal_set(boot.project.number, boot.ci.pool, boot.github.repository),
             depends_on=[pool],
         )
         sam.ServiceAccountIamMember(
-            self, "ci-deploy-github", service_account_id=self.deploy_service_account.name,
-            role=platform.WORKLOAD_IDENTITY_USER_ROLE, member=deploy_principal_set(boot), depends_on=[pool],
+            self,
+            "ci-deploy-github",
+            service_account_id=self.deploy_service_account.name,
+            role=platform.WORKLOAD_IDENTITY_USER_ROLE,
+            member=deploy_principal_set(boot),
+            depends_on=[pool],
         )
         if self.push_service_account is not None:
             sam.ServiceAccountIamMember(
-                self, "ci-push-github", service_account_id=self.push_service_account.name,
-                role=platform.WORKLOAD_IDENTITY_USER_ROLE, member=push_principal_set(boot), depends_on=[pool],
+                self,
+                "ci-push-github",
+                service_account_id=self.push_service_account.name,
+                role=platform.WORKLOAD_IDENTITY_USER_ROLE,
+                member=push_principal_set(boot),
+                depends_on=[pool],
             )
         return provider
 
     def _outputs(self) -> None:
-        TerraformOutput(self, "workload_identity_provider", value=self.provider.name,
-                        description="GitHub variable GKEML_<ENV>_WORKLOAD_IDENTITY_PROVIDER")
-        TerraformOutput(self, "plan_service_account", value=self.plan_service_account.email,
-                        description="read-only identity of pull-request diffs (any workflow run of the repository)")
-        TerraformOutput(self, "deploy_service_account", value=self.deploy_service_account.email,
-                        description="deploy identity (jobs of github.deploy_ref in github.deploy_environment only)")
+        TerraformOutput(
+            self,
+            "workload_identity_provider",
+            value=self.provider.name,
+            description="GitHub variable GKEML_<ENV>_WORKLOAD_IDENTITY_PROVIDER",
+        )
+        TerraformOutput(
+            self,
+            "plan_service_account",
+            value=self.plan_service_account.email,
+            description="read-only identity of pull-request diffs (any workflow run of the repository)",
+        )
+        TerraformOutput(
+            self,
+            "deploy_service_account",
+            value=self.deploy_service_account.email,
+            description="deploy identity (jobs of github.deploy_ref in github.deploy_environment only)",
+        )
         if self.push_service_account is not None:
-            TerraformOutput(self, "push_service_account", value=self.push_service_account.email,
-                            description="image-push identity (jobs of github.deploy_ref only)")
+            TerraformOutput(
+                self,
+                "push_service_account",
+                value=self.push_service_account.email,
+                description="image-push identity (jobs of github.deploy_ref only)",
+            )
         TerraformOutput(self, "state_bucket", value=self.boot.state.bucket)
 
 
@@ -237,9 +342,11 @@ def attribute_condition(boot: Bootstrap) -> str:
     identified by its numeric repository and owner IDs (a name can be re-registered by anyone
     once freed; the IDs cannot). The name check is kept for readability and renames."""
     github = boot.github
-    return (f"assertion.repository == '{github.repository}'"
-            f" && assertion.repository_id == '{github.repository_id}'"
-            f" && assertion.repository_owner_id == '{github.repository_owner_id}'")
+    return (
+        f"assertion.repository == '{github.repository}'"
+        f" && assertion.repository_id == '{github.repository_id}'"
+        f" && assertion.repository_owner_id == '{github.repository_owner_id}'"
+    )
 
 
 def deploy_principal_set(boot: Bootstrap) -> str:
@@ -248,7 +355,8 @@ def deploy_principal_set(boot: Bootstrap) -> str:
     attribute condition already limits the pool to the platform repository."""
     github = boot.github
     return platform.github_ref_environment_principal_set(
-        boot.project.number, boot.ci.pool, github.deploy_ref, github.deploy_environment)
+        boot.project.number, boot.ci.pool, github.deploy_ref, github.deploy_environment or boot.name
+    )
 
 
 def push_principal_set(boot: Bootstrap) -> str:

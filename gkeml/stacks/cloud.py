@@ -4,17 +4,42 @@ from __future__ import annotations
 
 import dataclasses
 
-
-from gkeml.config.images import image_allowlist
-from gkeml.config.roles import METRICS_ADAPTER_ROLE
-from gkeml.config.model import Environment
-from gkeml.constructs import (
-    PRESETS, AutopilotCluster, Bucket, BucketProps, ClusterProps, EndpointProps, ImagePolicy, ImagePolicyProps,
-    MaintenanceExclusion, Member, Network, PurposePreset,
-    NetworkProps, ProjectServices, PublicEndpoint, Secret, SecretProps, WorkloadIdentity, WorkloadIdentityProps,
-)
 from gkeml import platform
-from gkeml.framework import Construct, GcsBackend, TerraformOutput, TerraformStack, add_moved, declare_terraform_version, google, google_provider, legacy_logical_id, pin_google_provider
+from gkeml.config.images import image_allowlist
+from gkeml.config.model import Environment
+from gkeml.config.roles import METRICS_ADAPTER_ROLE
+from gkeml.constructs import (
+    PRESETS,
+    AutopilotCluster,
+    Bucket,
+    BucketProps,
+    ClusterProps,
+    EndpointProps,
+    ImagePolicy,
+    ImagePolicyProps,
+    MaintenanceExclusion,
+    Member,
+    Network,
+    NetworkProps,
+    ProjectServices,
+    PublicEndpoint,
+    PurposePreset,
+    Secret,
+    SecretProps,
+    WorkloadIdentity,
+    WorkloadIdentityProps,
+)
+from gkeml.framework import (
+    Construct,
+    GcsBackend,
+    TerraformOutput,
+    TerraformStack,
+    add_moved,
+    declare_terraform_version,
+    google_provider,
+    legacy_logical_id,
+    pin_google_provider,
+)
 from gkeml.naming import Names, gkeml_labels
 from gkeml.stacks.services import add_platform_services
 
@@ -40,18 +65,27 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
     """The cluster of ``env``, as the cluster construct takes it."""
     c = env.cluster
     return ClusterProps(
-        project=env.project.id, region=env.project.region, name=names.cluster,
-        node_service_account_id=names.node_service_account, description=env.name, zones=tuple(c.zones),
-        release_channel=c.release_channel, deletion_protection=c.deletion_protection,
-        maintenance_days=tuple(c.maintenance.days), maintenance_start=c.maintenance.start,
+        project=env.project.id,
+        region=env.project.region,
+        name=names.cluster,
+        node_service_account_id=names.node_service_account,
+        description=env.name,
+        zones=tuple(c.zones),
+        release_channel=c.release_channel,
+        deletion_protection=c.deletion_protection,
+        maintenance_days=tuple(c.maintenance.days),
+        maintenance_start=c.maintenance.start,
         maintenance_hours=c.maintenance.hours,
-        maintenance_exclusions=tuple(MaintenanceExclusion(x.name, x.start, x.end, x.scope)
-                                     for x in c.maintenance.exclusions),
+        maintenance_exclusions=tuple(
+            MaintenanceExclusion(x.name, x.start, x.end, x.scope) for x in c.maintenance.exclusions
+        ),
         public_endpoint=c.public_endpoint,
         authorized_networks=tuple((n.name, str(n.cidr)) for n in c.authorized_networks),
-        binary_authorization=c.binary_authorization.mode != "disabled", security_posture=c.security_posture,
+        binary_authorization=c.binary_authorization.mode != "disabled",
+        security_posture=c.security_posture,
         cost_allocation=c.cost_allocation,
-        secret_sync=env.launch is not None, protect_node_service_account=env.protected,
+        secret_sync=env.launch is not None,
+        protect_node_service_account=env.protected,
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
     )
 
@@ -66,54 +100,126 @@ class CloudStack(TerraformStack):
         self.env = env
         project = env.project.id
         GcsBackend(self, bucket=env.state.bucket, prefix=names.state(names.cloud_stack))
-        google_provider(self, project=project, region=env.project.region,
-                        default_labels={**env.project.labels, **gkeml_labels(env.name)})
+        google_provider(
+            self,
+            project=project,
+            region=env.project.region,
+            default_labels={**env.project.labels, **gkeml_labels(env.name)},
+        )
         pin_google_provider(self)
         declare_terraform_version(self)
         apis = ProjectServices(self, "apis", project=project).services
         net = env.network
-        self.network = Network(self, "network", NetworkProps(
-            project=project, region=env.project.region, network_name=names.network, subnet_name=names.subnet,
-            router_name=names.router, nat_name=names.nat, firewall_name=names.firewall_deny_ingress,
-            subnet_cidr=str(net.subnet_cidr), pods_cidr=str(net.pods_cidr), services_cidr=str(net.services_cidr),
-            flow_logs=net.flow_logs, pods_range=names.pods_range, services_range=names.services_range,
-        ), depends_on=apis)
+        self.network = Network(
+            self,
+            "network",
+            NetworkProps(
+                project=project,
+                region=env.project.region,
+                network_name=names.network,
+                subnet_name=names.subnet,
+                router_name=names.router,
+                nat_name=names.nat,
+                firewall_name=names.firewall_deny_ingress,
+                subnet_cidr=str(net.subnet_cidr),
+                pods_cidr=str(net.pods_cidr),
+                services_cidr=str(net.services_cidr),
+                flow_logs=net.flow_logs,
+                pods_range=names.pods_range,
+                services_range=names.services_range,
+            ),
+            depends_on=apis,
+        )
         binauthz = env.cluster.binary_authorization
-        policy = [ImagePolicy(self, "image-policy", ImagePolicyProps(
-            project=project, mode=binauthz.mode, allowed_images=tuple(image_allowlist(env)),
-        ), depends_on=apis).policy] if binauthz.mode != "disabled" else []
-        self.cluster = AutopilotCluster(self, "cluster", cluster_props(env, names), network=self.network,
-                                        depends_on=[*apis, *policy])
-        access_logs = Bucket(self, "access-logs", BucketProps(
-            name=names.access_log_bucket, project=project, location=env.project.region.upper(),
-            preset=PRESETS["access-logs"], force_destroy=env.tier == "dev", labels={"purpose": "access-logs"},
-            prevent_destroy=env.protected,
-        ), depends_on=apis)
-        access_logs.grant(Member(STORAGE_ANALYTICS_WRITER, "analytics"), "roles/storage.objectCreator",
-                          id="analytics-writer")
+        policy = (
+            [
+                ImagePolicy(
+                    self,
+                    "image-policy",
+                    ImagePolicyProps(
+                        project=project,
+                        mode=binauthz.mode,
+                        allowed_images=tuple(image_allowlist(env)),
+                    ),
+                    depends_on=apis,
+                ).policy
+            ]
+            if binauthz.mode != "disabled"
+            else []
+        )
+        self.cluster = AutopilotCluster(
+            self, "cluster", cluster_props(env, names), network=self.network, depends_on=[*apis, *policy]
+        )
+        access_logs = Bucket(
+            self,
+            "access-logs",
+            BucketProps(
+                name=names.access_log_bucket,
+                project=project,
+                location=env.project.region.upper(),
+                preset=PRESETS["access-logs"],
+                force_destroy=env.tier == "dev",
+                labels={"purpose": "access-logs"},
+                prevent_destroy=env.protected,
+            ),
+            depends_on=apis,
+        )
+        access_logs.grant(
+            Member(STORAGE_ANALYTICS_WRITER, "analytics"), "roles/storage.objectCreator", id="analytics-writer"
+        )
         self.buckets = {
-            b.name: Bucket(self, f"bucket-{b.name}", BucketProps(
-                name=names.bucket(b.name), project=project, location=b.location, data_locations=tuple(b.data_locations),
-                preset=bucket_preset(env, b.purpose),
-                storage_class=b.storage_class, force_destroy=b.force_destroy, retention_days=b.retention_days,
-                labels={"purpose": b.purpose}, log_bucket=access_logs, prevent_destroy=env.protected,
-            ), depends_on=apis)
+            b.name: Bucket(
+                self,
+                f"bucket-{b.name}",
+                BucketProps(
+                    name=names.bucket(b.name),
+                    project=project,
+                    location=b.location,
+                    data_locations=tuple(b.data_locations),
+                    preset=bucket_preset(env, b.purpose),
+                    storage_class=b.storage_class,
+                    force_destroy=b.force_destroy,
+                    retention_days=b.retention_days,
+                    labels={"purpose": b.purpose},
+                    log_bucket=access_logs,
+                    prevent_destroy=env.protected,
+                ),
+                depends_on=apis,
+            )
             for b in env.buckets
         }
         self.secrets = {
-            s.name: Secret(self, f"secret-{s.name}", SecretProps(
-                project=project, secret_id=names.secret(s.name), labels={"gkeml-env": env.name},
-                deletion_protection=env.protected,
-            ), depends_on=apis)
+            s.name: Secret(
+                self,
+                f"secret-{s.name}",
+                SecretProps(
+                    project=project,
+                    secret_id=names.secret(s.name),
+                    labels={"gkeml-env": env.name},
+                    deletion_protection=env.protected,
+                ),
+                depends_on=apis,
+            )
             for s in env.secrets
         }
         self.identities: dict[str, WorkloadIdentity] = {}
         for ident in env.identities:
-            wi = WorkloadIdentity(self, f"wi-{ident.name}", WorkloadIdentityProps(
-                project_id=project, project_number=env.project.number, namespace=ident.namespace, ksa=ident.ksa,
-                mode=ident.mode, gsa_account_id=names.gsa(ident.name) if ident.mode == "classic" else None,
-                roles=tuple(ident.roles), prevent_destroy=env.protected,
-            ), pool_created_by=self.cluster.cluster, depends_on=apis)
+            wi = WorkloadIdentity(
+                self,
+                f"wi-{ident.name}",
+                WorkloadIdentityProps(
+                    project_id=project,
+                    project_number=env.project.number,
+                    namespace=ident.namespace,
+                    ksa=ident.ksa,
+                    mode=ident.mode,
+                    gsa_account_id=names.gsa(ident.name) if ident.mode == "classic" else None,
+                    roles=tuple(ident.roles),
+                    prevent_destroy=env.protected,
+                ),
+                pool_created_by=self.cluster.cluster,
+                depends_on=apis,
+            )
             self.identities[ident.name] = wi
             for name in ident.reads:
                 self.buckets[name].grant_read(wi)
@@ -123,32 +229,58 @@ class CloudStack(TerraformStack):
                 self.secrets[name].grant_access(wi)
         self.metrics_adapter: WorkloadIdentity | None = None
         if env.needs_metrics_adapter:  # the in-cluster layer's metrics adapter reads Cloud Monitoring as its KSA
-            self.metrics_adapter = WorkloadIdentity(self, "metrics-adapter", WorkloadIdentityProps(
-                project_id=project, project_number=env.project.number, namespace=platform.METRICS_ADAPTER_NAMESPACE,
-                ksa=platform.METRICS_ADAPTER_KSA, roles=(METRICS_ADAPTER_ROLE,),
-            ), pool_created_by=self.cluster.cluster, depends_on=apis)
+            self.metrics_adapter = WorkloadIdentity(
+                self,
+                "metrics-adapter",
+                WorkloadIdentityProps(
+                    project_id=project,
+                    project_number=env.project.number,
+                    namespace=platform.METRICS_ADAPTER_NAMESPACE,
+                    ksa=platform.METRICS_ADAPTER_KSA,
+                    roles=(METRICS_ADAPTER_ROLE,),
+                ),
+                pool_created_by=self.cluster.cluster,
+                depends_on=apis,
+            )
         if env.launch is not None:  # GKE's secret sync reads the W&B key as a KSA in each Launch namespace
             key = self.secrets[env.launch.secret]
             for team in env.launch_teams():
-                key.grant_access(Member(
-                    platform.workload_identity_principal(env.project.number, project, team,
-                                                         platform.SECRET_SYNC_SERVICE_ACCOUNT),
-                    f"secret-sync-{team}", grant_dependencies=[self.cluster.cluster]))
+                key.grant_access(
+                    Member(
+                        platform.workload_identity_principal(
+                            env.project.number, project, team, platform.SECRET_SYNC_SERVICE_ACCOUNT
+                        ),
+                        f"secret-sync-{team}",
+                        grant_dependencies=[self.cluster.cluster],
+                    )
+                )
         self.endpoints = {
-            e.name: PublicEndpoint(self, f"endpoint-{e.name}", EndpointProps(
-                project=project, host=e.host, address_name=names.address(e.name),
-                certificates=tuple((h, names.certificate(e.name, h)) for h in e.certificate_hosts),
-                prevent_destroy=env.protected,
-            ), depends_on=apis)
+            e.name: PublicEndpoint(
+                self,
+                f"endpoint-{e.name}",
+                EndpointProps(
+                    project=project,
+                    host=e.host,
+                    address_name=names.address(e.name),
+                    certificates=tuple((h, names.certificate(e.name, h)) for h in e.certificate_hosts),
+                    prevent_destroy=env.protected,
+                ),
+                depends_on=apis,
+            )
             for e in env.endpoints
         }
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
         # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing
-        add_moved(self, [
-            (f"google_compute_managed_ssl_certificate.{legacy_logical_id(f'endpoint-{name}/cert')}",
-             f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}")
-            for name, e in self.endpoints.items()
-        ])
+        add_moved(
+            self,
+            [
+                (
+                    f"google_compute_managed_ssl_certificate.{legacy_logical_id(f'endpoint-{name}/cert')}",
+                    f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}",
+                )
+                for name, e in self.endpoints.items()
+            ],
+        )
         self.services = add_platform_services(self, env, names, depends_on=apis)
         self._outputs()
 
@@ -157,17 +289,27 @@ class CloudStack(TerraformStack):
         TerraformOutput(self, "cluster_name", value=c.name)
         TerraformOutput(self, "cluster_location", value=c.location)
         TerraformOutput(
-            self, "cluster_dns_endpoint",
+            self,
+            "cluster_dns_endpoint",
             value=c.control_plane_endpoints_config.dns_endpoint_config.endpoint,
             description="kubectl / providers: https://<this> with a Google access token",
         )
         TerraformOutput(self, "buckets", value={k: b.bucket.name for k, b in self.buckets.items()})
-        TerraformOutput(self, "static_ips", value={k: e.address.address for k, e in self.endpoints.items()},
-                        description="Point each host's DNS A record here")
-        TerraformOutput(self, "certificates", value={k: e.certificate.name for k, e in self.endpoints.items()},
-                        description="the certificate of each endpoint's current host")
         TerraformOutput(
-            self, "google_service_accounts",
+            self,
+            "static_ips",
+            value={k: e.address.address for k, e in self.endpoints.items()},
+            description="Point each host's DNS A record here",
+        )
+        TerraformOutput(
+            self,
+            "certificates",
+            value={k: e.certificate.name for k, e in self.endpoints.items()},
+            description="the certificate of each endpoint's current host",
+        )
+        TerraformOutput(
+            self,
+            "google_service_accounts",
             value={k: wi.service_account.email for k, wi in self.identities.items() if wi.service_account},
         )
         TerraformOutput(self, "secrets", value={k: s.secret.secret_id for k, s in self.secrets.items()})

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-
+from gkeml import platform
 from gkeml.config.model import Environment
 from gkeml.constructs import (
-    InferenceService, KubernetesObjects, Kueue, LaunchAgent, LaunchAgentProps, MetricsAdapter, TeamNamespace,
+    InferenceService,
+    KubernetesObjects,
+    Kueue,
+    LaunchAgent,
+    LaunchAgentProps,
+    MetricsAdapter,
+    TeamNamespace,
 )
-from gkeml import platform
-from gkeml.framework import Construct, GcsBackend, TerraformStack, declare_terraform_version, google, google_provider, helm, kubernetes, pin_google_provider
+from gkeml.framework import (
+    Construct,
+    GcsBackend,
+    TerraformStack,
+    declare_terraform_version,
+    google,
+    google_provider,
+    helm,
+    kubernetes,
+    pin_google_provider,
+)
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -35,17 +50,36 @@ class InClusterStack(TerraformStack):
         pin_google_provider(self)
         declare_terraform_version(self)
         cluster = google("data_google_container_cluster").DataGoogleContainerCluster(
-            self, "cluster", name=names.cluster, location=env.project.region, project=env.project.id)
+            self, "cluster", name=names.cluster, location=env.project.region, project=env.project.id
+        )
         endpoint = "https://" + cluster.control_plane_endpoints_config.get(0).dns_endpoint_config.get(0).endpoint
         kp = kubernetes("provider")
-        kp.KubernetesProvider(self, "kubernetes", host=endpoint, exec=[kp.KubernetesProviderExec(
-            api_version=platform.KUBE_EXEC_API_VERSION, command=platform.KUBE_EXEC_COMMAND,
-            args=list(platform.KUBE_EXEC_ARGS))])
+        kp.KubernetesProvider(
+            self,
+            "kubernetes",
+            host=endpoint,
+            exec=[
+                kp.KubernetesProviderExec(
+                    api_version=platform.KUBE_EXEC_API_VERSION,
+                    command=platform.KUBE_EXEC_COMMAND,
+                    args=list(platform.KUBE_EXEC_ARGS),
+                )
+            ],
+        )
         hp = helm("provider")
-        hp.HelmProvider(self, "helm", helm_driver=platform.HELM_DRIVER, kubernetes=hp.HelmProviderKubernetes(
-            host=endpoint, exec=hp.HelmProviderKubernetesExec(
-                api_version=platform.KUBE_EXEC_API_VERSION, command=platform.KUBE_EXEC_COMMAND,
-                args=list(platform.KUBE_EXEC_ARGS))))
+        hp.HelmProvider(
+            self,
+            "helm",
+            helm_driver=platform.HELM_DRIVER,
+            kubernetes=hp.HelmProviderKubernetes(
+                host=endpoint,
+                exec=hp.HelmProviderKubernetesExec(
+                    api_version=platform.KUBE_EXEC_API_VERSION,
+                    command=platform.KUBE_EXEC_COMMAND,
+                    args=list(platform.KUBE_EXEC_ARGS),
+                ),
+            ),
+        )
 
         plan = in_cluster_plan(env)
         if plan.compute_classes:
@@ -53,9 +87,10 @@ class InClusterStack(TerraformStack):
         # the team namespaces (and so every workload in them, the autoscalers too) come after the metrics
         # adapter, and go before it on destroy
         adapter = MetricsAdapter(self, "metrics-adapter", plan.metrics_adapter) if plan.metrics_adapter else None
-        self.teams = {name: TeamNamespace(self, f"team-{name}", objects,
-                                          depends_on=adapter.api_services if adapter else ())
-                      for name, objects in plan.teams.items()}
+        self.teams = {
+            name: TeamNamespace(self, f"team-{name}", objects, depends_on=adapter.api_services if adapter else ())
+            for name, objects in plan.teams.items()
+        }
         if plan.kueue:
             Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()))
         for svc in plan.services:
@@ -64,8 +99,15 @@ class InClusterStack(TerraformStack):
                 service.expose(svc.exposure)
         if env.launch:
             agent = env.identity(env.launch.identity)
-            LaunchAgent(self, "wandb", LaunchAgentProps(
-                release=env.launch.release, chart_version=env.launch.chart_version,
-                values=chart_values(env, env.launch, env.launch_teams()),
-            ), namespace=self.teams[agent.namespace], targets=[self.teams[t] for t in env.launch_teams()],
-                key_objects=plan.launch_keys)
+            LaunchAgent(
+                self,
+                "wandb",
+                LaunchAgentProps(
+                    release=env.launch.release,
+                    chart_version=env.launch.chart_version,
+                    values=chart_values(env, env.launch, env.launch_teams()),
+                ),
+                namespace=self.teams[agent.namespace],
+                targets=[self.teams[t] for t in env.launch_teams()],
+                key_objects=plan.launch_keys,
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from gkeml import observability, platform
 from gkeml.config.model import Environment
@@ -23,8 +23,11 @@ from gkeml.naming import Names, service_account_email
 def service_apis(env: Environment) -> tuple[str, ...]:
     """The project APIs the configured services need beyond :data:`gkeml.constructs.project_services.SERVICES`."""
     apis = []
-    if (env.upgrade_notices.enabled or any(c.pubsub for c in env.monitoring.channels)
-            or (env.budget is not None and env.budget.pubsub)):
+    if (
+        env.upgrade_notices.enabled
+        or any(c.pubsub for c in env.monitoring.channels)
+        or (env.budget is not None and env.budget.pubsub)
+    ):
         apis.append(platform.PUBSUB_API)  # the topics of notices, channels and budget updates
     if env.registry is not None and env.registry.vulnerability_scanning:
         apis.append(platform.CONTAINER_SCANNING_API)
@@ -40,38 +43,54 @@ class PlatformServices:
     """What :func:`add_platform_services` created, for outputs and tests."""
 
     repositories: dict[str, DockerRepository] = field(default_factory=dict)
-    dns: Optional[DnsZone] = None
+    dns: DnsZone | None = None
     records: dict[str, Any] = field(default_factory=dict)
-    monitoring: Optional[Monitoring] = None
-    budget: Optional[ProjectBudget] = None
-    notices: Optional[UpgradeNotices] = None
+    monitoring: Monitoring | None = None
+    budget: ProjectBudget | None = None
+    notices: UpgradeNotices | None = None
 
 
-def add_platform_services(stack: Any, env: Environment, names: Names, *,
-                          depends_on: Sequence[Any] = ()) -> PlatformServices:
+def add_platform_services(
+    stack: Any, env: Environment, names: Names, *, depends_on: Sequence[Any] = ()
+) -> PlatformServices:
     """Add the environment's platform services to its cloud ``stack`` (which already holds the cluster
     and the endpoints); every resource waits for the project APIs (``depends_on`` and the services' own)."""
     from gkeml.cost import budget_amount, load_prices
 
     project = env.project.id
     labels = {"gkeml-env": env.name}
-    apis = list(depends_on) + ProjectServices(stack, "service-apis", project=project,
-                                              services=service_apis(env)).services
+    apis = (
+        list(depends_on) + ProjectServices(stack, "service-apis", project=project, services=service_apis(env)).services
+    )
     cluster = stack.cluster
     done = PlatformServices()
 
     registry = env.registry
     if registry is not None:
         nodes = Member(f"serviceAccount:{cluster.node_service_account.email}", "nodes")
-        pusher = (Member(f"serviceAccount:{service_account_email(registry.pusher, project)}", "ci-push")
-                  if registry.pusher else None)
+        pusher = (
+            Member(f"serviceAccount:{service_account_email(registry.pusher, project)}", "ci-push")
+            if registry.pusher
+            else None
+        )
         for repo in registry.repositories:
-            repository = DockerRepository(stack, f"registry-{repo.name}", RepositoryProps(
-                project=project, location=registry.location, repository_id=repo.name, description=repo.description,
-                keep_versions=repo.keep_versions, delete_untagged_after_days=repo.delete_untagged_after_days,
-                delete_tagged_after_days=repo.delete_tagged_after_days, immutable_tags=registry.immutable_tags,
-                vulnerability_scanning=registry.vulnerability_scanning, labels=labels,
-            ), depends_on=apis)
+            repository = DockerRepository(
+                stack,
+                f"registry-{repo.name}",
+                RepositoryProps(
+                    project=project,
+                    location=registry.location,
+                    repository_id=repo.name,
+                    description=repo.description,
+                    keep_versions=repo.keep_versions,
+                    delete_untagged_after_days=repo.delete_untagged_after_days,
+                    delete_tagged_after_days=repo.delete_tagged_after_days,
+                    immutable_tags=registry.immutable_tags,
+                    vulnerability_scanning=registry.vulnerability_scanning,
+                    labels=labels,
+                ),
+                depends_on=apis,
+            )
             repository.grant_read(nodes)
             if pusher is not None:
                 repository.grant_write(pusher)
@@ -79,50 +98,105 @@ def add_platform_services(stack: Any, env: Environment, names: Names, *,
 
     if env.dns is not None:
         dns = env.dns
-        done.dns = DnsZone(stack, "dns", DnsZoneProps(
-            project=project, zone_name=dns.zone, dns_name=dns.dns_name, create=dns.create, dnssec=dns.dnssec,
-            ttl=dns.ttl, description=f"gkeml {env.name}: public hosts", labels=labels,
-        ), depends_on=apis)
+        done.dns = DnsZone(
+            stack,
+            "dns",
+            DnsZoneProps(
+                project=project,
+                zone_name=dns.zone,
+                dns_name=dns.dns_name,
+                create=dns.create,
+                dnssec=dns.dnssec,
+                ttl=dns.ttl,
+                description=f"gkeml {env.name}: public hosts",
+                labels=labels,
+            ),
+            depends_on=apis,
+        )
         for name, endpoint in stack.endpoints.items():
             done.records[name] = done.dns.a_record(f"a-{name}", endpoint.host, endpoint.address.address)
 
     mon = env.monitoring
-    monitoring = Monitoring(stack, "monitoring", MonitoringProps(
-        project=project, project_number=env.project.number, components=tuple(mon.components),
-        channels=tuple(ChannelProps(c.name, f"gkeml {env.name}: {c.name}", c.email,
-                                    names.channel_topic(c.name) if c.pubsub else None) for c in mon.channels),
-        alert_channels=tuple(mon.alert_channels()),
-        log_metrics=tuple(observability.log_metrics(env)), alerts=tuple(observability.alerts(env)),
-        dashboard_json=observability.dashboard_json(env) if mon.dashboard else None, labels=labels,
-    ), cluster=cluster.cluster, depends_on=apis)
+    monitoring = Monitoring(
+        stack,
+        "monitoring",
+        MonitoringProps(
+            project=project,
+            project_number=env.project.number,
+            components=tuple(mon.components),
+            channels=tuple(
+                ChannelProps(
+                    c.name, f"gkeml {env.name}: {c.name}", c.email, names.channel_topic(c.name) if c.pubsub else None
+                )
+                for c in mon.channels
+            ),
+            alert_channels=tuple(mon.alert_channels()),
+            log_metrics=tuple(observability.log_metrics(env)),
+            alerts=tuple(observability.alerts(env)),
+            dashboard_json=observability.dashboard_json(env) if mon.dashboard else None,
+            labels=labels,
+        ),
+        cluster=cluster.cluster,
+        depends_on=apis,
+    )
     done.monitoring = monitoring
 
     if env.budget is not None:
         budget = env.budget
-        topic = Topic(stack, "budget-topic", TopicProps(project, names.budget_topic, labels),
-                      depends_on=apis) if budget.pubsub else None
-        done.budget = ProjectBudget(stack, "budget", BudgetProps(
-            project=project, project_number=env.project.number, billing_account=budget.billing_account,
-            display_name=names.budget, amount=budget_amount(env, load_prices()), currency=budget.currency,
-            thresholds=tuple(budget.thresholds), forecast_thresholds=tuple(budget.forecast_thresholds),
-            notify_billing_admins=budget.notify_billing_admins,
-        ), channels=[monitoring.channels[c].id for c in budget.channels],
-            pubsub_topic=topic.topic.id if topic else None, depends_on=apis)
+        topic = (
+            Topic(stack, "budget-topic", TopicProps(project, names.budget_topic, labels), depends_on=apis)
+            if budget.pubsub
+            else None
+        )
+        done.budget = ProjectBudget(
+            stack,
+            "budget",
+            BudgetProps(
+                project=project,
+                project_number=env.project.number,
+                billing_account=budget.billing_account,
+                display_name=names.budget,
+                amount=budget_amount(env, load_prices()),
+                currency=budget.currency,
+                thresholds=tuple(budget.thresholds),
+                forecast_thresholds=tuple(budget.forecast_thresholds),
+                notify_billing_admins=budget.notify_billing_admins,
+            ),
+            channels=[monitoring.channels[c].id for c in budget.channels],
+            pubsub_topic=topic.topic.id if topic else None,
+            depends_on=apis,
+        )
 
     if env.upgrade_notices.enabled:
-        done.notices = UpgradeNotices(stack, "upgrade-notices", UpgradeNoticesProps(
-            project=project, topic=names.notifications_topic, events=tuple(env.upgrade_notices.events),
-            labels=labels,
-        ), cluster=cluster.cluster, depends_on=apis)
+        done.notices = UpgradeNotices(
+            stack,
+            "upgrade-notices",
+            UpgradeNoticesProps(
+                project=project,
+                topic=names.notifications_topic,
+                events=tuple(env.upgrade_notices.events),
+                labels=labels,
+            ),
+            cluster=cluster.cluster,
+            depends_on=apis,
+        )
     _outputs(stack, done)
     return done
 
 
 def _outputs(stack: Any, done: PlatformServices) -> None:
-    TerraformOutput(stack, "registries", value={k: r.image_prefix for k, r in done.repositories.items()},
-                    description="Push images to <this>/IMAGE:TAG")
+    TerraformOutput(
+        stack,
+        "registries",
+        value={k: r.image_prefix for k, r in done.repositories.items()},
+        description="Push images to <this>/IMAGE:TAG",
+    )
     if done.dns is not None:
         TerraformOutput(stack, "dns_zone", value=done.dns.managed_zone)
     if done.notices is not None:
-        TerraformOutput(stack, "upgrade_notices_topic", value=done.notices.topic.topic.id,
-                        description="Subscribe to receive GKE upgrade and security notices")
+        TerraformOutput(
+            stack,
+            "upgrade_notices_topic",
+            value=done.notices.topic.topic.id,
+            description="Subscribe to receive GKE upgrade and security notices",
+        )
