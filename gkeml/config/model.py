@@ -616,7 +616,12 @@ class Launch(Strict):
         "latest version into each Launch team's namespace.",
     )
     entity: str = Field(min_length=1)
-    queues: list[LaunchQueue] = Field(min_length=1)
+    queues: list[LaunchQueue] = resolved(
+        "W&B Launch queues the agent polls; each environment needs its own (two agents on one queue run each "
+        "job in whichever cluster polls first).",
+        "one queue, <the agent's namespace>-<environment name>",
+        min_length=1,
+    )
     teams: list[DnsLabel] | None = Field(
         None,
         min_length=1,
@@ -756,14 +761,26 @@ class Environment(Strict):
             for svc in services:
                 if isinstance(svc, dict):
                     svc = dict(svc)
-                    name = svc.get("compute_class")
-                    policy = classes.get(name) if isinstance(name, str) else None
+                    class_name = svc.get("compute_class")
+                    policy = classes.get(class_name) if isinstance(class_name, str) else None
                     if policy is not None and policy.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
                         svc["gpu"] = policy["gpu"]
                         svc.setdefault("gpu_count", policy.get("gpu_count", 1))
                     svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
                 resolved_services.append(svc)
             data["inference"] = resolved_services
+        launch = data.get("launch")
+        if isinstance(launch, dict) and "queues" not in launch and isinstance(name, str):
+            agent = next(
+                (
+                    i
+                    for i in data.get("identities") or []
+                    if isinstance(i, dict) and i.get("name") == launch.get("identity")
+                ),
+                None,
+            )
+            if agent is not None and isinstance(agent.get("namespace"), str):
+                data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
         resolve_kueue_defaults(data)
         resolve_defaults(data, tier, project.get("region"))
         return data

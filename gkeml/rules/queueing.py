@@ -33,31 +33,16 @@ from gkeml.rules.engine import (
     quantity,
     rule,
 )
-from gkeml.rules.quota import _add, _container, _limit_range_defaults
+from gkeml.rules.quota import _add, amount, pod_totals
 
 QUEUED_KINDS = ("Job", "JobSet")
 UNLIMITED = float("inf")
 
 
 def template_requests(pod: PodTemplate, group: Group, namespace: str) -> dict[str, float]:
-    """Requests of one Pod as Kueue counts them: the template's containers (native sidecars added,
-    the largest ordinary init container if larger), LimitRange defaults, no injected sidecars."""
-    defaults = _limit_range_defaults(group, namespace)
-    apps: dict = {}
-    for c in as_list(pod.spec.get("containers")):
-        apps = _add(apps, _container(get(c, "resources"), defaults))
-    sidecars: dict = {}
-    init_peak: dict = {}
-    for c in as_list(pod.spec.get("initContainers")):
-        own = _container(get(c, "resources"), defaults)
-        if get(c, "restartPolicy") == "Always":
-            sidecars = _add(sidecars, own)
-        else:
-            joined = _add(sidecars, own)
-            init_peak = {k: max(init_peak.get(k, 0.0), joined.get(k, 0.0)) for k in set(init_peak) | set(joined)}
-    total = _add(apps, sidecars)
-    total = {k: max(total.get(k, 0.0), init_peak.get(k, 0.0)) for k in set(total) | set(init_peak)}
-    return {resource: value for (kind, resource), value in total.items() if kind == "requests"}
+    """Requests of one Pod as Kueue counts them: the template alone (no injected sidecars)."""
+    totals = pod_totals(pod, group, namespace, injected=False)
+    return {resource: value for (kind, resource), value in totals.items() if kind == "requests"}
 
 
 def _cluster_queue(obj: Obj, group: Group) -> tuple[str, Obj | None]:
@@ -133,14 +118,6 @@ def _tolerates(toleration: object, taint: object) -> bool:
     return get(toleration, "key") == get(taint, "key") and get(toleration, "value") == get(taint, "value")
 
 
-def _amount(resource: str, value: float) -> str:
-    if resource == "memory":
-        return f"{value / 2**30:.4g} GiB"
-    if resource == "cpu":
-        return f"{value:.4g} vCPU"
-    return f"{value:g}"
-
-
 @dataclass(frozen=True)
 class QueueShortfall:
     """A resource a queued workload needs more of than its ClusterQueue can ever get on a flavor it may use."""
@@ -154,13 +131,13 @@ class QueueShortfall:
 
     def message(self) -> str:
         room = (
-            ", ".join(f"{_amount(self.resource, v)} on {name}" for name, v in self.ceilings.items())
+            ", ".join(f"{amount(self.resource, v)} on {name}" for name, v in self.ceilings.items())
             or "nothing (no flavor it may use)"
         )
         whose = f"team {self.team}'s " if self.team else ""
         return (
             f"{whose}LocalQueue {self.local_queue} (ClusterQueue {self.cluster_queue}) never admits it: its pods "
-            f"need {_amount(self.resource, self.need)} of {self.resource} together, the queue can get at "
+            f"need {amount(self.resource, self.need)} of {self.resource} together, the queue can get at "
             f"most {room}"
         )
 

@@ -156,15 +156,16 @@ def _max(a: dict, b: dict) -> dict:
     return {k: max(a.get(k, 0.0), b.get(k, 0.0)) for k in set(a) | set(b)}
 
 
-def pod_demand(pod: PodTemplate, group: Group, namespace: str) -> dict[str, float]:
-    """What one Pod counts against each quota entry (plus ``pods``: 1): the app containers and native
-    sidecars (init containers with restartPolicy Always, the GCS FUSE one among them) together, or the
-    largest ordinary init container with the sidecars started before it, whichever is larger."""
+def pod_totals(pod: PodTemplate, group: Group, namespace: str, injected: bool = True) -> dict[tuple[str, str], float]:
+    """What one Pod requests and limits, keyed (requests|limits, resource), as the scheduler adds it up: the
+    app containers and native sidecars (init containers with restartPolicy Always; with ``injected``, the
+    GCS FUSE sidecar the driver's webhook adds) together, or the largest ordinary init container with the
+    sidecars started before it, whichever is larger; LimitRange defaults for what a container leaves out."""
     defaults = _limit_range_defaults(group, namespace)
     apps: dict = {}
     for c in as_list(pod.spec.get("containers")):
         apps = _add(apps, _container(get(c, "resources"), defaults))
-    sidecars: dict = _gcsfuse_sidecar(pod)
+    sidecars: dict = _gcsfuse_sidecar(pod) if injected else {}
     init_peak: dict = {}
     for c in as_list(pod.spec.get("initContainers")):
         own = _container(get(c, "resources"), defaults)
@@ -172,7 +173,12 @@ def pod_demand(pod: PodTemplate, group: Group, namespace: str) -> dict[str, floa
             sidecars = _add(sidecars, own)
         else:
             init_peak = _max(init_peak, _add(sidecars, own))
-    peak = _max(_add(apps, sidecars), init_peak)
+    return _max(_add(apps, sidecars), init_peak)
+
+
+def pod_demand(pod: PodTemplate, group: Group, namespace: str) -> dict[str, float]:
+    """What one Pod counts against each quota entry (plus ``pods``: 1), injected sidecars included."""
+    peak = pod_totals(pod, group, namespace)
     demand = {entry: peak.get(counted, 0.0) for entry, counted in QUOTA_ENTRIES.items()}
     demand["pods"] = 1.0
     return demand
@@ -236,12 +242,13 @@ def footprint(obj: Obj, group: Group, at_max: bool, with_surge: bool = False) ->
     return Footprint(pods, demand, what)
 
 
-def _amount(entry: str, value: float) -> str:
+def amount(entry: str, value: float) -> str:
+    """A quantity of a quota entry or resource as people read it: vCPU, GiB, or a count (GPUs, pods)."""
     if "memory" in entry or "ephemeral-storage" in entry:
         return f"{value / GIB:.4g} GiB"
-    if entry in ("pods", platform.GPU_QUOTA_RESOURCE):
-        return f"{value:g}"
-    return f"{value:.4g} vCPU"
+    if entry.endswith("cpu"):
+        return f"{value:.4g} vCPU"
+    return f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -268,11 +275,11 @@ class Shortfall:
 
     def message(self) -> str:
         per_pod = self.own.demand.get(self.entry, 0.0) / self.own.pods if self.own.pods else 0.0
-        besides = f" + {_amount(self.entry, self.rest)} held by its other workloads" if self.rest else ""
+        besides = f" + {amount(self.entry, self.rest)} held by its other workloads" if self.rest else ""
         return (
-            f"{self.owner} needs {_amount(self.entry, self.need)} of {self.entry} ({self.own.what} x "
-            f"{_amount(self.entry, per_pod)}{besides}), its ResourceQuota {self.quota.name} allows "
-            f"{_amount(self.entry, self.hard)}: pods beyond it are never created"
+            f"{self.owner} needs {amount(self.entry, self.need)} of {self.entry} ({self.own.what} x "
+            f"{amount(self.entry, per_pod)}{besides}), its ResourceQuota {self.quota.name} allows "
+            f"{amount(self.entry, self.hard)}: pods beyond it are never created"
         )
 
     def fix(self, environment_file: str = "the environment file") -> str:
