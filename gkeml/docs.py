@@ -75,11 +75,25 @@ def gpu_table() -> str:
     return "\n".join(rows)
 
 
-def check_figures(summary: dict[str, Any]) -> str:
-    """The one-paragraph result of `make check` on the shipped environments, from its JSON output."""
+def shipped_environments(root: Path = ROOT) -> list[str]:
+    """The names of the environment files the figures are measured on."""
+    return sorted(p.stem for p in (root / "environments").glob("*.yaml"))
+
+
+def quoted_environments(root: Path = ROOT) -> list[str]:
+    """The environments the README's check figures name (empty when it names none)."""
+    text = (root / FIGURES[0][0]).read_text()
+    span = section(text, FIGURES[0][1])
+    found = re.search(r"default environments \(([^)]*)\)", text[span[0] : span[1]]) if span else None
+    return [name.strip() for name in found.group(1).split(",")] if found else []
+
+
+def check_figures(summary: dict[str, Any], environments: list[str]) -> str:
+    """The one-paragraph result of `make check` on ``environments``, from its JSON output."""
     checkov = summary.get("checkov") or {}
     text = (
-        f"`make check` on the default environments: {len(summary.get('findings') or [])} findings in "
+        f"`make check` on the default environments ({', '.join(environments)}): "
+        f"{len(summary.get('findings') or [])} findings in "
         f"{summary.get('objects_checked', 0)} Kubernetes objects"
     )
     if checkov:
@@ -118,7 +132,7 @@ def stale(root: Path = ROOT, summary: dict[str, Any] | None = None) -> list[str]
     """``file: section`` of every generated section that differs from what the code generates now."""
     wanted = {key: make() for key, make in SECTIONS.items()}
     if summary is not None:
-        wanted.update({key: check_figures(summary) for key in FIGURES})
+        wanted.update({key: check_figures(summary, shipped_environments(root)) for key in FIGURES})
     found = []
     for (file, name), body in wanted.items():
         text = (root / file).read_text()
@@ -133,7 +147,7 @@ def write(root: Path = ROOT, summary: dict[str, Any] | None = None) -> list[str]
     changed = stale(root, summary)
     wanted = {key: make() for key, make in SECTIONS.items()}
     if summary is not None:
-        wanted.update({key: check_figures(summary) for key in FIGURES})
+        wanted.update({key: check_figures(summary, shipped_environments(root)) for key in FIGURES})
     for (file, name), body in wanted.items():
         if f"{file}: {name}" in changed:
             path = root / file

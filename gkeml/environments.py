@@ -139,6 +139,23 @@ def deploy_order(envs: list[Environment]) -> list[Environment]:
     return sorted(envs, key=lambda e: (TIER_ORDER.index(e.tier), e.name))
 
 
+def split_bootstrapped(
+    envs: list[Environment], bootstrap_dir: str | Path
+) -> tuple[list[Environment], list[Environment]]:
+    """(environments with a bootstrap file, environments without one yet): CI plans, deploys and pushes
+    images only for the first, because their identities come from the bootstrap stack."""
+    ready = [e for e in envs if (Path(bootstrap_dir) / f"{e.name}.yaml").exists()]
+    return ready, [e for e in envs if e not in ready]
+
+
+def not_bootstrapped_warning(env: Environment, bootstrap_dir: str | Path) -> str:
+    """One line saying why CI leaves ``env`` out and how to bring it in."""
+    return (
+        f"warning: {env.name}: no {Path(bootstrap_dir) / (env.name + '.yaml')} yet, so CI neither plans nor "
+        f"deploys it; write it (`gkeml env new` writes both files) and run `make bootstrap-deploy ENV={env.name}`"
+    )
+
+
 # --- an environment file as it was at a git ref (cost and check --against REF) -----------
 
 

@@ -42,7 +42,7 @@ def push_targets(envs: list[Environment], repository: str, image: str) -> list[d
 def main(argv: list[str] | None = None) -> int:
     """Print the push targets as JSON; exit 2 on a config error or a bad argument."""
     from gkeml.config import ConfigError
-    from gkeml.environments import deploy_order, load_environments
+    from gkeml.environments import deploy_order, load_environments, not_bootstrapped_warning, split_bootstrapped
 
     parser = argparse.ArgumentParser(
         prog="python -m gkeml.images",
@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repository", required=True, help="repository name, e.g. training")
     parser.add_argument("--image", required=True, help="image name inside the repository, e.g. trainer")
     parser.add_argument("--environments", default="environments", help="directory of <env>.yaml files")
+    parser.add_argument(
+        "--bootstrap",
+        default="bootstrap",
+        help="directory of the bootstrap files (an environment without one has no push identity yet and is left out)",
+    )
     args = parser.parse_args(argv)
     if not re.fullmatch(IMAGE_NAME, args.image):
         print(
@@ -61,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        envs = deploy_order(load_environments(args.environments))
+        envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    for env in waiting:
+        print(not_bootstrapped_warning(env, args.bootstrap), file=sys.stderr)
     print(json.dumps(push_targets(envs, args.repository, args.image)))
     return 0
 

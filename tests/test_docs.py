@@ -41,8 +41,8 @@ def test_the_check_figures_are_rendered_from_a_check_run():
         "objects_checked": 12,
         "checkov": {"version": "3.3.30", "passed": 7, "failed": [], "skipped": [{}, {}]},
     }
-    assert docs.check_figures(summary) == (
-        "`make check` on the default environments: 0 findings in 12 Kubernetes objects; checkov 3.3.30: 7 passed, "
+    assert docs.check_figures(summary, ["dev", "prod"]) == (
+        "`make check` on the default environments (dev, prod): 0 findings in 12 Kubernetes objects; checkov 3.3.30: 7 passed, "
         "0 failed, 2 skipped (each skip reviewed, with its reason, in `gkeml/checkov.py`)."
     )
 

@@ -26,6 +26,8 @@ from gkeml.environments import (
     deploy_order,
     load_environments,
     load_named_environment,
+    not_bootstrapped_warning,
+    split_bootstrapped,
     unique_values,
 )
 
@@ -131,11 +133,13 @@ def run_list(args) -> int:
     """Print the environments in deploy order; exit 2 on a config problem or a clash between files."""
     from gkeml.config.bootstrap import load_bootstrap
 
-    envs = load_environments(args.environments)
+    envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
+    for env in waiting:
+        print(not_bootstrapped_warning(env, args.bootstrap), file=sys.stderr)
     rows = []
     boots: dict[str, Any] = {}
     problems: list[ConfigProblem] = []
-    for env in deploy_order(envs):
+    for env in envs:
         try:
             boot = load_bootstrap(Path(args.bootstrap) / f"{env.name}.yaml", env)
         except ConfigError as exc:
