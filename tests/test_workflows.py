@@ -450,6 +450,7 @@ def test_adding_an_environment_file_changes_the_matrix_with_no_workflow_edit(tmp
     assert [TIERS.index(e["tier"]) for e in listed] == sorted(TIERS.index(e["tier"]) for e in listed)
 
     first = listed[0]["name"]
+    new = next(n for n in ("qa", "uat", "preprod", "canary") if not (tmp_path / "environments" / f"{n}.yaml").exists())
     created = subprocess.run(
         [
             sys.executable,
@@ -457,16 +458,16 @@ def test_adding_an_environment_file_changes_the_matrix_with_no_workflow_edit(tmp
             "gkeml.cli",
             "env",
             "new",
-            "qa",
+            new,
             "--from",
             first,
             "--tier",
             "staging",
             "--project-id",
-            "acme-ml-qa-test",
+            f"acme-ml-{new}-test",
             "--project-number",
             "999000111222",
-            *hosts_and_queues(first, "qa"),
+            *hosts_and_queues(first, new),
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -477,9 +478,9 @@ def test_adding_an_environment_file_changes_the_matrix_with_no_workflow_edit(tmp
     assert created.returncode == 0, created.stderr
     for workflow, job in (("deploy.yml", "environments"), ("pr.yml", "check")):
         names = [e["name"] for e in run_list_step(workflow, job, tmp_path)]
-        assert sorted(names) == sorted(ENV_NAMES + ["qa"]), workflow
-    qa = next(e for e in run_list_step("deploy.yml", "environments", tmp_path) if e["name"] == "qa")
-    assert qa["tier"] == "staging" and qa["deploy_environment"] == "qa"
+        assert sorted(names) == sorted(ENV_NAMES + [new]), workflow
+    added = next(e for e in run_list_step("deploy.yml", "environments", tmp_path) if e["name"] == new)
+    assert added["tier"] == "staging" and added["deploy_environment"] == new
     assert {p: p.read_bytes() for p in WORKFLOWS} == workflows_before
 
 
