@@ -18,7 +18,7 @@ CHECKOV_STAMP := .venv-checkov/.stamp
 CDKTF := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GKEML_CDK=$(CDK) node_modules/.bin/cdktf
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GKEML_CDK := $(CDK)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2  # two workers: the 2-core CI machine; PYTEST_ARGS= runs serially
 
 .PHONY: install synth test diff deploy deploy-cloud destroy check bench schema docs lint clean help
 .DEFAULT_GOAL := help
@@ -98,7 +98,7 @@ clean: ## remove generated output (keeps the venvs)
 	rm -rf cdktf.out .pytest_cache .hypothesis
 
 # --- bootstrap of a new environment and CI deploys (docs/bootstrap.md, docs/ci.md) ---
-.PHONY: bootstrap-synth bootstrap-deploy deploy-ci diff-ci install-locked lock lint-workflows
+.PHONY: bootstrap-synth bootstrap-deploy deploy-ci diff-ci install-locked install-locked-python lock lint-workflows
 BOOTSTRAP_CDKTF := cd bootstrap && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GKEML_CDK=$(CDK) $(CURDIR)/node_modules/.bin/cdktf
 CDKTF_FLAGS ?=
 
@@ -107,6 +107,8 @@ bootstrap-synth: $(STAMP) ## synthesize bootstrap/<env>.yaml into bootstrap/cdkt
 
 bootstrap-deploy: $(STAMP) $(NODE_STAMP) ## create state bucket, APIs, CI plan + deploy identities of ENV (once, by a person; CDKTF_FLAGS=--migrate-state)
 	$(BOOTSTRAP_CDKTF) deploy bootstrap-$(ENV) $(CDKTF_FLAGS)
+
+install-locked-python: $(LOCKED_STAMP) ## only the hash-locked Python install (CI jobs that need no cdktf CLI)
 
 install-locked: $(LOCKED_STAMP) $(NODE_STAMP) ## what CI jobs with a cloud token install: pip --require-hashes, npm ci --ignore-scripts
 

@@ -303,7 +303,7 @@ def test_images_are_built_without_a_token_and_pushed_as_the_image_push_identity_
     assert push["strategy"]["matrix"]["target"] == "${{ fromJSON(needs.targets.outputs.targets) }}"
     order = [s.get("uses", "").split("@")[0] or s["run"] for s in steps(push)]
     auth = order.index("google-github-actions/auth")
-    assert order.index("make .venv/.stamp-locked") < auth
+    assert order.index("make install-locked-python") < auth
     assert order.index("actions/download-artifact") < auth and "docker build" not in runs(push)
     assert steps(push)[auth]["with"]["service_account"] == "${{ steps.identity.outputs.push_service_account }}"
     assert "docker push" in runs(push) and not uses(push, "actions/cache")
