@@ -756,7 +756,12 @@ class Environment(Strict):
             data["buckets"] = filled
         services = data.get("inference")
         if isinstance(services, list):
-            classes = {c.get("name"): c for c in data.get("compute_classes") or [] if isinstance(c, dict)}
+            listed = data.get("compute_classes")
+            classes = {
+                c["name"]: c
+                for c in (listed if isinstance(listed, list) else [])
+                if isinstance(c, dict) and isinstance(c.get("name"), str)
+            }
             resolved_services = []
             for svc in services:
                 if isinstance(svc, dict):
@@ -771,10 +776,11 @@ class Environment(Strict):
             data["inference"] = resolved_services
         launch = data.get("launch")
         if isinstance(launch, dict) and "queues" not in launch and isinstance(name, str):
+            identities = data.get("identities")
             agent = next(
                 (
                     i
-                    for i in data.get("identities") or []
+                    for i in (identities if isinstance(identities, list) else [])
                     if isinstance(i, dict) and i.get("name") == launch.get("identity")
                 ),
                 None,

@@ -23,6 +23,7 @@ from gkeml.rules.engine import (
     as_dict,
     as_list,
     containers,
+    count_of,
     get,
     gpu_count,
     is_spot,
@@ -99,7 +100,7 @@ def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     never gets a node from it. Other hard node selectors next to the class's can contradict its
     priorities and leave the pod Pending: select the class alone (warning)."""
     for pod in pod_templates(obj):
-        cls_name, cls_path = node_label(pod, platform.COMPUTE_CLASS_LABEL)
+        cls_name, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
         classes = [c for c in group.of_kind("ComputeClass") if name_of(c) == cls_name]
         if not cls_name or cls_name in platform.BUILTIN_COMPUTE_CLASSES:
             continue
@@ -120,7 +121,7 @@ def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
         if not classes:
             continue  # the class is applied elsewhere: its priorities are not known here
         gpus = {
-            (get(p, "gpu", "type"), get(p, "gpu", "count"))
+            (str(get(p, "gpu", "type")), count_of(get(p, "gpu", "count")))
             for p in as_list(get(classes[0], "spec", "priorities"))
             if isinstance(get(p, "gpu"), dict)
         }
