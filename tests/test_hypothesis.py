@@ -654,6 +654,7 @@ def _healthy_cluster() -> dict:
 @settings(PROFILE)
 @example(body=b"\x80", status=200)  # found by this test: a body that is not UTF-8
 @example(body=b"\n", status=500)  # found by this test: the server's message held a newline
+@example(body=b"1", status=403)  # found by this test: an error body that is JSON but not an object
 @given(
     body=st.one_of(
         mutated([_healthy_cluster()]).map(lambda d: json.dumps(d, default=str).encode()),

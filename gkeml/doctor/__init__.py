@@ -235,7 +235,7 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
         return f"GKE API error {exc.code} reading {what}: {message}"[:300]
     if isinstance(exc, GoogleAuthError):
         return f"cannot get a Google access token ({exc}): run `gcloud auth application-default login`"
-    if isinstance(exc, (ParseError, UnicodeError)):
+    if isinstance(exc, (ParseError, UnicodeError, AttributeError, TypeError)):
         reason = " ".join(str(exc).split())
         return (
             f"the GKE API answered {what} with a body that is not what the GKE API returns ({reason}); "
@@ -257,7 +257,9 @@ def _api_errors() -> tuple[type[Exception], ...]:
     from google.protobuf.json_format import ParseError
     from requests import RequestException
 
-    return (GoogleAPIError, GoogleAuthError, RequestException, ParseError, UnicodeError)
+    # google-api-core builds its error from the body and fails on JSON that is not an object (`1`, `[]`)
+    # with AttributeError or TypeError: that is an answer that is not GKE's too
+    return (GoogleAPIError, GoogleAuthError, RequestException, ParseError, UnicodeError, AttributeError, TypeError)
 
 
 # --- the project -------------------------------------------------------------------
