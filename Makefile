@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GKEML_CDK := $(CDK)
 PYTEST_ARGS ?= -n 2  # two workers: the 2-core CI machine; PYTEST_ARGS= runs serially
 
-.PHONY: install synth test diff deploy deploy-cloud destroy check bench schema docs lint clean help
+.PHONY: install synth test fuzz diff deploy deploy-cloud destroy check bench schema docs lint clean help
 .DEFAULT_GOAL := help
 
 help: ## list targets
@@ -64,6 +64,9 @@ synth: $(STAMP) ## synthesize every environment into cdktf.out (exit 2 on config
 test: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## lint, format check and types (make lint), then the test suite
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+fuzz: $(STAMP) ## the property tests with 5,000 new random examples each (make test runs a fixed 500 in CI)
+	GKEML_FUZZ=1 $(PY) -m pytest -q $(PYTEST_ARGS) tests/test_hypothesis.py
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy with the pydantic plugin, as configured in pyproject.toml
 	$(VENV)/bin/ruff check .
