@@ -17,7 +17,9 @@ from gkeml.naming import Names, name_problems
 
 
 def _checks(env: Environment) -> list:
-    return model_problems(env) + name_problems(env) + list(budget_problems(env))
+    problems = model_problems(env) + name_problems(env)
+    # the budget is derived from the cost estimate, which prices only an environment without problems
+    return problems or list(budget_problems(env))
 
 
 def parse_environment(text: str, label: str) -> Environment:

@@ -160,6 +160,23 @@ def test_disallowed_gpu_count_points_at_the_field(tmp_path):
     assert "inference[0].gpu_count: 3 is not allowed for nvidia-l4; allowed: 1, 2, 4, 8" in msg
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("gpu", "'0'", "training[0].gpu: '0' is not an Autopilot GPU"),
+        ("gpu_count", "3", "training[0].gpu_count: 3 is not allowed for nvidia-l4"),
+    ],
+)
+def test_a_training_budget_names_a_gpu_autopilot_offers(tmp_path, field, value, expected):
+    # found by the fuzz: the cost estimate (and the budget derived from it) priced an unknown GPU with a traceback
+    old = "    gpu: nvidia-l4\n    gpu_count: 1\n    cpu"
+    edited = old.replace(f"{field}: {'nvidia-l4' if field == 'gpu' else '1'}", f"{field}: {value}")
+    msg = error_for(tmp_path, old, edited)
+    text = DEV.replace(old, edited, 1)
+    line = text[: text.index(edited)].count("\n") + 1 + (0 if field == "gpu" else 1)
+    assert f"lab.yaml:{line}: {expected}" in msg
+
+
 def test_prod_rules_are_enforced(tmp_path):
     prod = (ENVIRONMENTS / "live.yaml").read_text().replace("cluster:\n", "cluster:\n  release_channel: RAPID\n", 1)
     (tmp_path / "prod.yaml").write_text(prod)

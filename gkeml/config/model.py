@@ -648,6 +648,13 @@ class TrainingBudget(Strict):
     hours_per_day: float = Field(8, gt=0, le=24)
     days_per_month: float = Field(20, gt=0, le=31)
 
+    @model_validator(mode="after")
+    def _gpu(self) -> TrainingBudget:
+        problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
+        if problem:
+            raise at(*problem)
+        return self
+
 
 class TierOverride(Strict):
     """An environment whose name, project or state says production (or staging) but that runs at
