@@ -791,8 +791,10 @@ def render(
     try:
         return builder.build().render(title)
     except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
+        message = f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); {SYNTH_AGAIN}"
+        # one line even when a resource name holds a newline or another control character
         raise DiagramError(
-            f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); {SYNTH_AGAIN}"
+            "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
         ) from None
 
 

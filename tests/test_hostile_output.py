@@ -177,6 +177,20 @@ def test_diagram_of_a_resource_cdktf_would_not_write_names_the_resource(output, 
     assert what in result.err
 
 
+def test_diagram_names_a_resource_whose_name_holds_a_newline_on_one_line(output):
+    # found by make fuzz: the name was printed as is and broke the one-line error
+    k8s = output / "stacks" / "lab-k8s" / "cdk.tf.json"
+    stack = json.loads(k8s.read_text())
+    stack["resource"]["kubernetes_manifest"] = {"odd\nname": {"manifest": "not an object"}}
+    k8s.write_text(json.dumps(stack))
+    result = gkeml("diagram", "lab", "--out", output)
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and result.err.endswith("\n")
+    assert result.err.startswith(
+        f"gkeml diagram: {k8s}: resource.kubernetes_manifest.odd\\nname: not what cdktf writes "
+    )
+
+
 def test_diagram_of_a_partial_output_names_the_missing_stack(output):
     shutil.rmtree(output / "stacks" / "lab-k8s")
     result = gkeml("diagram", "lab", "--out", output)

@@ -256,6 +256,8 @@ def test_environment_configs_load_render_and_cost_or_fail_with_config_error(data
 @example(text="\x1f")  # found by this test (ruamel ReaderError escaped the loader)
 @example(text="a: 1" + "0" * 5000)  # more digits than Python converts to an int
 @example(text="a: &a [*a]")  # a recursive alias
+@example(text="-_")  # found by make fuzz: ruamel.yaml reads it as an int and fails (IndexError)
+@example(text="a:\n  b: [x, ._]")  # found by make fuzz: ruamel.yaml reads it as a float and fails (ValueError)
 def test_arbitrary_text_as_environment_fails_with_config_error(text):
     try:
         parse_environment(text, "env.yaml")

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from gkeml.config.base import PATTERN_HELP, Problem
 
@@ -259,6 +260,31 @@ def load_yaml(text: str, file: str, limits: Limits = LIMITS) -> tuple[Any, dict[
         line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
         reason = " ".join(str(exc).split())
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {reason}")]) from None
+    except (ValueError, IndexError, TypeError):
+        # ruamel.yaml 0.19 resolves plain scalars such as `-_`, `0x_` or `._` as numbers and then fails
+        # to convert them (IndexError, ValueError): name the scalar rather than raise
+        line, value = _unreadable_scalar(text)
+        raise ConfigError(
+            [ConfigProblem(file, line, "", f"invalid YAML: {value!r} reads as a number but is not one; quote it")]
+        ) from None
+
+
+def _unreadable_scalar(text: str) -> tuple[int, str]:
+    """The line and text of the first plain scalar ruamel.yaml cannot construct ((1, text) if none)."""
+    yaml = YAML(typ="rt")
+    nodes, bad = [yaml.compose(io.StringIO(text))], []
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ScalarNode):
+            try:
+                yaml.constructor.construct_object(node)
+            except (ValueError, IndexError, TypeError):
+                bad.append((node.start_mark.line + 1, str(node.value)))
+        elif isinstance(node, MappingNode):
+            nodes.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, SequenceNode):
+            nodes.extend(node.value)
+    return min(bad, default=(1, text[:40]))
 
 
 def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) -> list[tuple[int, Any]]:
