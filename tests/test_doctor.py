@@ -364,6 +364,8 @@ def test_unreachable_endpoint_exits_2():
         ("http://gke.example.com", "plain http is allowed only to"),
         ("ftp://127.0.0.1:1", "is not a base URL"),
         ("http://127.0.0.1:1/v1/projects", "is not a base URL"),
+        ("http://[::1", "is not a base URL"),  # an unclosed IPv6 bracket: urlparse raises
+        ("http://127.0.0.1:99999", "is not a base URL"),  # a port out of range
     ],
 )
 def test_bad_endpoint_is_refused_before_any_request(endpoint, message):

@@ -44,8 +44,7 @@ endpoints:
 launch:
   identity: launch-agent
   entity: test-entity
-  queues: [{{name: {queue}}}]
-"""
+{queues}"""
 BOOTSTRAP = """\
 # Bootstrap of {name}.
 name: {name}
@@ -67,7 +66,7 @@ def write_env(
     project: str,
     number: str,
     host: str,
-    queue: str,
+    queue: str | None,
     tier: str = "",
     creates_bucket: bool = False,
 ) -> None:
@@ -75,7 +74,12 @@ def write_env(
     (root / "bootstrap").mkdir(exist_ok=True)
     (root / "environments" / f"{name}.yaml").write_text(
         ENVIRONMENT.format(
-            name=name, project=project, number=number, host=host, queue=queue, tier=f"tier: {tier}\n" if tier else ""
+            name=name,
+            project=project,
+            number=number,
+            host=host,
+            queues=f"  queues: [{{name: {queue}}}]\n" if queue else "",  # None: the default queue
+            tier=f"tier: {tier}\n" if tier else "",
         )
     )
     (root / "bootstrap" / f"{name}.yaml").write_text(BOOTSTRAP.format(name=name, project=project, number=number))
@@ -242,6 +246,24 @@ def test_new_with_every_unique_value_given_is_a_working_environment(repo):
     )
     assert boot.github.deploy_environment == "qa" and boot.state.create is True
     assert boot.state.bucket == env.state.bucket == "test-ml-qa-tfstate"  # its own, in its own project
+
+
+def test_new_from_an_environment_on_the_default_queue_gets_its_own_default_queue(repo):
+    # the shipped environments leave launch.queues to its default, <agent namespace>-<environment name>
+    from gkeml.environments import load_environment
+
+    write_env(repo, "lab", "test-ml-lab", "300000004", "chat.lab.test.example", None, tier="dev")
+    unique = ["--project-id", "test-ml-qa", "--project-number", "300000009", "--host", "chat=chat.qa.test.example"]
+    result = gkeml(repo, "env", "new", "qa", "--from", "lab", *unique)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # nothing left to fill in: the queue follows the new name
+    assert "queues" not in (repo / "environments" / "qa.yaml").read_text()
+    assert load_environment(repo / "environments" / "qa.yaml").launch.queues[0].name == "research-qa"
+    assert load_environment(repo / "environments" / "lab.yaml").launch.queues[0].name == "research-lab"
+    unique = ["--project-id", "test-ml-qa2", "--project-number", "300000010", "--host", "chat=chat.qa2.test.example"]
+    given = gkeml(repo, "env", "new", "qa2", "--from", "lab", *unique, "--queue", "nightly-qa2")
+    assert given.returncode == 0, given.stderr
+    assert load_environment(repo / "environments" / "qa2.yaml").launch.queues[0].name == "nightly-qa2"
 
 
 @pytest.mark.parametrize(

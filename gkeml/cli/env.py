@@ -448,10 +448,12 @@ def new_environment_text(
                 ("dns", "domain"),
             )
     launch = data.get("launch")
-    if launch is not None and source.launch is not None:
+    # a source that leaves its queues to the default (<agent namespace>-<environment name>) gives the
+    # copy its own by the same default; listed ones are never copied
+    if launch is not None and source.launch is not None and ("queues" in launch or queues):
         taken = ", ".join(q.name for q in source.launch.queues)
         new = CommentedSeq()
-        for i, queue in enumerate(queues or [""] * len(launch["queues"])):
+        for i, queue in enumerate(queues or [""] * len(launch.get("queues") or [])):
             item = CommentedMap(name=queue)
             if not queue:
                 _mark(

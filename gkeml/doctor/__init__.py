@@ -125,9 +125,14 @@ def endpoint_credentials(endpoint: str | None, flag: str = "--endpoint") -> tupl
 
     if endpoint is None:
         return None, None
-    url = urlparse(endpoint)
+    not_a_base_url = DoctorError(f"{flag} {endpoint!r} is not a base URL like https://container.googleapis.com")
+    try:
+        url = urlparse(endpoint)
+        url.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        raise not_a_base_url from None
     if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
-        raise DoctorError(f"{flag} {endpoint!r} is not a base URL like https://container.googleapis.com")
+        raise not_a_base_url
     if url.scheme == "http":
         if url.hostname not in LOOPBACK_HOSTS:
             raise DoctorError(
