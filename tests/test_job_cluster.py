@@ -307,6 +307,7 @@ def test_the_environment_names_its_cluster_and_get_credentials_command():
             "https://gke-0a1b2c-200000000001.europe-west4.gke.goog",
             "which is not a cluster of project number",
         ),
+        (LAB_ENTRY, "http://[::1", "has a server that is not a URL: 'http://[::1'"),  # urlsplit raises
     ],
 )
 def test_a_context_is_the_environments_cluster_only_when_entry_and_dns_endpoint_agree(entry, server, problem):
@@ -531,6 +532,21 @@ def test_flex_start_needs_a_gke_version_that_has_it(kube, envs, tmp_path):
     assert done.returncode == 0, done.stderr
     (post,) = kube.sent("POST")
     assert post[3]["spec"]["template"]["spec"]["nodeSelector"][platform.FLEX_START_LABEL] == "true"
+
+
+def test_a_context_whose_server_is_not_a_url_is_a_setup_error(tmp_path):
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+        'clusters: [{name: k, cluster: {server: "http://[::1"}}]\n'
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    done = gkeml("job", "list", kubeconfig=kubeconfig)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.strip().endswith(
+        "gkeml job list: context 'c': Invalid IPv6 URL (nothing was sent to the cluster)"
+    )
 
 
 def test_an_unreadable_kubeconfig_is_a_setup_error(tmp_path):

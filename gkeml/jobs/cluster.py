@@ -124,7 +124,10 @@ def context_problem(context: Context, expected: ExpectedCluster, env_name: str) 
             f"context {context.name!r} uses cluster {context.cluster or '(none)'!r}, not {env_name}'s "
             f"{expected.kubeconfig_entry!r}"
         )
-    host = urlsplit(context.server).hostname or ""
+    try:
+        host = urlsplit(context.server).hostname or ""
+    except ValueError:  # an unclosed IPv6 bracket
+        return f"context {context.name!r} has a server that is not a URL: {context.server!r}"
     if host.endswith("." + platform.DNS_ENDPOINT_DOMAIN):
         first, _, rest = host.partition(".")
         location = rest[: -len(platform.DNS_ENDPOINT_DOMAIN) - 1]
@@ -186,7 +189,7 @@ def connect(env: Environment | None, requested: str | None, command: str) -> Con
             client_configuration=configuration,
             persist_config=False,
         )
-    except (config.ConfigException, OSError) as exc:
+    except (config.ConfigException, OSError, ValueError) as exc:  # ValueError: a server that is not a URL
         raise ClusterError(f"context {context.name!r}: {_first_line(exc)} ({NOTHING_SENT})") from None
     return Connection(context, client.ApiClient(configuration))
 
