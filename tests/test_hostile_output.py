@@ -241,6 +241,17 @@ def test_readers_warn_when_the_output_is_older_than_an_environment_file(output, 
         assert "run `gkeml synth` (or `make synth`) again" in warning[0]
 
 
+def test_check_without_synthesized_stacks_says_what_it_did_not_check(tmp_path):
+    envs = environments(tmp_path)
+    missing = tmp_path / "no-output"
+    result = gkeml("check", "--environments", envs, "--jobs", tmp_path / "none", "--synth-dir", missing, "--no-checkov")
+    assert result.code == 0, result.err
+    assert result.errors == [
+        f"gkeml check: warning: no synthesized stacks in {missing}: the Helm releases' objects and the first-apply "
+        "order are not checked; run `gkeml synth` (or `make synth`) first"
+    ]
+
+
 def test_readers_do_not_warn_about_a_fresh_output(output, tmp_path):
     envs = environments(tmp_path)
     old = time.time() - 3600

@@ -35,7 +35,8 @@ Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing,
 a malformed cdktf.out). ENV001 (an environment's tier_override) is reported on every
 run without failing it. A warning on stderr when cdktf.out is older than the
-environment files or the toolkit.
+environment files or the toolkit, or has no stacks (the Helm releases' objects and
+the first-apply order are then not checked).
 """
 
 
@@ -197,6 +198,12 @@ def run(args) -> int:
         from gkeml.lifecycle.order import order_findings
 
         findings += order_findings(args.synth_dir)
+    elif not args.files:
+        print(
+            f"gkeml check: warning: no synthesized stacks in {args.synth_dir}: the Helm releases' objects and the "
+            "first-apply order are not checked; run `gkeml synth` (or `make synth`) first",
+            file=sys.stderr,
+        )
     report = None
     if not args.files and not args.no_checkov:
         progress(f"running checkov on {args.synth_dir}/stacks")
