@@ -177,6 +177,12 @@ def test_a_training_budget_names_a_gpu_autopilot_offers(tmp_path, field, value, 
     assert f"lab.yaml:{line}: {expected}" in msg
 
 
+def test_a_name_holding_a_newline_keeps_every_problem_on_one_line(tmp_path):
+    # found by a sweep: the "defined: ..." list of a reference error quoted the bad name raw
+    msg = error_for(tmp_path, "  - name: datasets\n", '  - name: "data\\nsets"\n')  # error_for: one line each
+    assert "unknown bucket 'datasets' (did you mean 'data\\nsets'?); defined: data\\nsets, checkpoints" in msg
+
+
 def test_prod_rules_are_enforced(tmp_path):
     prod = (ENVIRONMENTS / "live.yaml").read_text().replace("cluster:\n", "cluster:\n  release_channel: RAPID\n", 1)
     (tmp_path / "prod.yaml").write_text(prod)

@@ -65,6 +65,8 @@ class ConfigProblem:
     """A single problem: the file, the 1-based line (0: no line), the dotted field and the message."""
 
     def __init__(self, file: str, line: int, field: str, message: str):
+        # one line per problem, whatever a value quoted in the message holds (a name with a newline)
+        message = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
         self.file, self.line, self.field, self.message = file, line, field, message
 
     def __str__(self) -> str:
