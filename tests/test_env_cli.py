@@ -266,6 +266,37 @@ def test_new_from_an_environment_on_the_default_queue_gets_its_own_default_queue
     assert load_environment(repo / "environments" / "qa2.yaml").launch.queues[0].name == "nightly-qa2"
 
 
+SERVING = """\
+registry:
+  repositories: [{{name: serving}}]
+inference:
+  - name: chat
+    team: research
+    image: us-central1-docker.pkg.dev/{project}/serving/chat:1.0.0
+"""
+
+
+def test_new_moves_images_of_the_sources_registry_to_the_copys(repo):
+    # the copy's nodes can read only its own registry: an image left in dev's would never pull
+    from gkeml.environments import load_environment
+
+    with (repo / "environments" / "dev.yaml").open("a") as source:
+        source.write(SERVING.format(project="test-ml-dev"))
+    marked = gkeml(repo, "env", "new", "qa", "--from", "dev")
+    assert marked.returncode == 0, marked.stderr
+    (line,) = [t for t in marked.stdout.splitlines() if ": inference[0].image: " in t]
+    assert "qa's project id in the image path" in line
+    text = (repo / "environments" / "qa.yaml").read_text()
+    assert "image: us-central1-docker.pkg.dev/CHANGE-ME/serving/chat:1.0.0  # CHANGE ME" in text
+    for written in ("environments", "bootstrap"):  # unfilled, it would stop the next command
+        (repo / written / "qa.yaml").unlink()
+    unique = ["--project-id", "test-ml-qa2", "--project-number", "300000010", "--host", "chat=chat.qa2.test.example"]
+    given = gkeml(repo, "env", "new", "qa2", "--from", "dev", *unique, "--queue", "research-qa2")
+    assert given.returncode == 0 and given.stdout == "", given.stderr
+    (service,) = load_environment(repo / "environments" / "qa2.yaml").inference
+    assert service.image == "us-central1-docker.pkg.dev/test-ml-qa2/serving/chat:1.0.0"
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

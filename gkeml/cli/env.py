@@ -41,9 +41,10 @@ examples:
   gkeml env new qa --from staging --project-id acme-ml-qa --project-number 104857600321 \\
       --host chat=chat.qa.ml.acme.example --queue research-qa
 
-Values that must differ between environments (project id and number, public hosts, W&B Launch
-queues, an explicit name prefix) are never copied: they become CHANGE-ME placeholders marked
-'# CHANGE ME', which fail `make synth` with file:line until filled, or take the options above.
+Values that must differ between environments (project id and number, public hosts, listed W&B
+Launch queues, an explicit name prefix, the project of images in the source's registry) are never
+copied: they become CHANGE-ME placeholders marked '# CHANGE ME', which fail `make synth` with
+file:line until filled, or take the options above.
 An option repeating another environment's value is refused (exit 2).
 
 exit codes: 0 listed / written, 2 usage or configuration error (nothing written)."""
@@ -429,10 +430,22 @@ def new_environment_text(
                 todo,
                 ("endpoints", i, "host"),
             )
-    if project_id is not None:  # images in the source's own registry move to the copy's registry
-        for service in data.get("inference") or []:
-            if isinstance(service.get("image"), str):
-                service["image"] = own_registry_image(service["image"], source.project.id, project_id)
+    # images in the source's own registry move to the copy's registry (its nodes cannot read the source's)
+    for i, service in enumerate(data.get("inference") or []):
+        image = service.get("image")
+        if not isinstance(image, str) or own_registry_image(image, source.project.id, name) == image:
+            continue
+        if project_id is not None:
+            service["image"] = own_registry_image(image, source.project.id, project_id)
+        else:
+            _mark(
+                service,
+                "image",
+                own_registry_image(image, source.project.id, PLACEHOLDER),
+                f"{name}'s project id in the image path ({source.name}'s registry is not readable by {name}'s nodes)",
+                todo,
+                ("inference", i, "image"),
+            )
     dns = data.get("dns")
     if dns is not None and source.dns is not None:
         domain = hosts_domain([hosts.get(e.name, "") for e in source.endpoints])
