@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gkeml import platform
+from gkeml.config.base import one_line
 from gkeml.iam.model import LOCAL_CHART_PREFIX
 
 REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}$")
@@ -791,10 +792,11 @@ def render(
     try:
         return builder.build().render(title)
     except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
-        message = f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); {SYNTH_AGAIN}"
         # one line even when a resource name holds a newline or another control character
         raise DiagramError(
-            "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
+            one_line(
+                f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); {SYNTH_AGAIN}"
+            )
         ) from None
 
 

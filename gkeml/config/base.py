@@ -11,6 +11,13 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 Problem = tuple[tuple, str]  # (path of the offending key, message)
 
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (a newline, a tab, a control character)
+    written as its escape, so a message quoting any value stays on one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 NAME = r"^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$"  # short resource-name part
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"

@@ -29,7 +29,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from gkeml.config.base import PATTERN_HELP, Problem
+from gkeml.config.base import PATTERN_HELP, Problem, one_line
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,8 +66,7 @@ class ConfigProblem:
 
     def __init__(self, file: str, line: int, field: str, message: str):
         # one line per problem, whatever a value quoted in the message holds (a name with a newline)
-        message = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
-        self.file, self.line, self.field, self.message = file, line, field, message
+        self.file, self.line, self.field, self.message = file, line, field, one_line(message)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -249,7 +248,14 @@ def load_yaml(text: str, file: str, limits: Limits = LIMITS) -> tuple[Any, dict[
         raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits)
     try:
         _check_bounds(YAML(typ="rt").parse(io.StringIO(text)), limits)
-        raw = YAML(typ="rt").load(io.StringIO(text))
+        try:
+            raw = YAML(typ="rt").load(io.StringIO(text))
+        except (ValueError, IndexError):
+            # ruamel.yaml 0.19 resolves plain scalars such as `-_`, `0x_` or `._` as numbers and then fails
+            # to convert them: name the scalar rather than raise
+            line, value = _unreadable_scalar(text)
+            message = f"invalid YAML: {value!r} reads as a number but is not one; quote it"
+            raise ConfigError([ConfigProblem(file, line, "", message)]) from None
         converter = _Converter()
         return converter.convert(raw, (), 1), converter.lines
     except _Beyond as exc:
@@ -262,13 +268,6 @@ def load_yaml(text: str, file: str, limits: Limits = LIMITS) -> tuple[Any, dict[
         line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
         reason = " ".join(str(exc).split())
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {reason}")]) from None
-    except (ValueError, IndexError, TypeError):
-        # ruamel.yaml 0.19 resolves plain scalars such as `-_`, `0x_` or `._` as numbers and then fails
-        # to convert them (IndexError, ValueError): name the scalar rather than raise
-        line, value = _unreadable_scalar(text)
-        raise ConfigError(
-            [ConfigProblem(file, line, "", f"invalid YAML: {value!r} reads as a number but is not one; quote it")]
-        ) from None
 
 
 def _unreadable_scalar(text: str) -> tuple[int, str]:
@@ -280,7 +279,7 @@ def _unreadable_scalar(text: str) -> tuple[int, str]:
         if isinstance(node, ScalarNode):
             try:
                 yaml.constructor.construct_object(node)
-            except (ValueError, IndexError, TypeError):
+            except (ValueError, IndexError):
                 bad.append((node.start_mark.line + 1, str(node.value)))
         elif isinstance(node, MappingNode):
             nodes.extend(n for pair in node.value for n in pair)
@@ -325,7 +324,7 @@ def field_name(path: tuple) -> str:
     out = ""
     for part in path:
         if not isinstance(part, int):  # a key with a newline must not break the one-line message
-            part = str(part) if str(part).isprintable() else str(part).encode("unicode_escape").decode()
+            part = one_line(str(part))
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
 

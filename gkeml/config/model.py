@@ -497,6 +497,13 @@ def _image(value: str) -> str:
 Image = Annotated[str, AfterValidator(_image)]
 
 
+def _check_gpu_shape(gpu: str | None, count: int) -> None:
+    """Raise at ``gpu`` or ``gpu_count`` when Autopilot would reject ``count`` GPUs of type ``gpu``."""
+    problem = gpu and platform.gpu_problem(gpu, count)
+    if problem:
+        raise at(*problem)
+
+
 class Inference(Strict):
     """An inference service: Deployment, Service, HPA, PDB and optionally an Ingress."""
 
@@ -530,9 +537,7 @@ class Inference(Strict):
 
     @model_validator(mode="after")
     def _gpu(self) -> Inference:
-        problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
-        if problem:
-            raise at(*problem)
+        _check_gpu_shape(self.gpu, self.gpu_count)
         return self
 
 
@@ -578,9 +583,7 @@ class ComputeClassPolicy(Strict):
     def _shape(self) -> ComputeClassPolicy:
         if self.gpu is None and self.machine_family is None:
             raise ValueError("set gpu or machine_family")
-        problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
-        if problem:
-            raise at(*problem)
+        _check_gpu_shape(self.gpu, self.gpu_count)
         if len(set(self.capacity)) != len(self.capacity):
             raise at(
                 "capacity", f"{self.capacity} names a capacity twice; allowed once each: spot, on-demand, flex-start"
@@ -650,9 +653,7 @@ class TrainingBudget(Strict):
 
     @model_validator(mode="after")
     def _gpu(self) -> TrainingBudget:
-        problem = self.gpu and platform.gpu_problem(self.gpu, self.gpu_count)
-        if problem:
-            raise at(*problem)
+        _check_gpu_shape(self.gpu, self.gpu_count)
         return self
 
 
