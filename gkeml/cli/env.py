@@ -325,13 +325,15 @@ def _mark(mapping, key: str, value: Any, note: str, todo: list, path: tuple) -> 
     todo.append((path, note))
 
 
-def own_registry_image(image: str, source_project: str, project_id: str) -> str:
-    """``image`` in the copy's own Artifact Registry when it was in the source's
-    (``HOST/SOURCE-PROJECT/...`` -> ``HOST/PROJECT/...``); other images unchanged."""
-    host, _, rest = image.partition("/")
-    if host.endswith("-docker.pkg.dev") and rest.startswith(f"{source_project}/"):
-        return f"{host}/{project_id}/{rest[len(source_project) + 1 :]}"
-    return image
+def own_registry_image(image: str, source_project: str, project_id: str) -> str | None:
+    """``image`` in the copy's own Artifact Registry when it is in the source's
+    (``HOST/SOURCE-PROJECT/...`` -> ``HOST/PROJECT/...``); None for any other image."""
+    from gkeml.config.services import IMAGE_IN_REGISTRY
+
+    match = IMAGE_IN_REGISTRY.match(image)
+    if match is None or match["project"] != source_project:
+        return None
+    return image[: match.start("project")] + project_id + image[match.end("project") :]
 
 
 def hosts_domain(hosts: list[str]) -> str:
@@ -433,15 +435,16 @@ def new_environment_text(
     # images in the source's own registry move to the copy's registry (its nodes cannot read the source's)
     for i, service in enumerate(data.get("inference") or []):
         image = service.get("image")
-        if not isinstance(image, str) or own_registry_image(image, source.project.id, name) == image:
+        moved = isinstance(image, str) and own_registry_image(image, source.project.id, project_id or PLACEHOLDER)
+        if not moved:
             continue
         if project_id is not None:
-            service["image"] = own_registry_image(image, source.project.id, project_id)
+            service["image"] = moved
         else:
             _mark(
                 service,
                 "image",
-                own_registry_image(image, source.project.id, PLACEHOLDER),
+                moved,
                 f"{name}'s project id in the image path ({source.name}'s registry is not readable by {name}'s nodes)",
                 todo,
                 ("inference", i, "image"),
