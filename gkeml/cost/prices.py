@@ -9,6 +9,7 @@ section); the estimator flags line items that use one.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -215,4 +216,11 @@ def _checks(table: PriceTable) -> list[Problem]:
 
 def load_prices(path: str | Path | None = None) -> PriceTable:
     """Load the shipped price table, or the one at ``path`` (``--prices``); ConfigError on mistakes."""
-    return load_config_file(Path(path) if path else DEFAULT_PRICES, PriceTable, _checks)
+    return load_config_file(Path(path), PriceTable, _checks) if path else shipped_prices()
+
+
+@lru_cache(maxsize=1)
+def shipped_prices() -> PriceTable:
+    """The shipped price table, read once per process (every environment with a derived budget prices
+    itself when loaded; synth, check and doctor read it again). Callers must not change it."""
+    return load_config_file(DEFAULT_PRICES, PriceTable, _checks)

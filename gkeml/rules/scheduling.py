@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from functools import lru_cache
 
 from gkeml import platform
 from gkeml.manifests import Obj
@@ -217,16 +216,11 @@ def pod_requests(pod: PodTemplate, gpu: bool) -> tuple[float, float, list[str]]:
     return max(cpu, init_cpu), max(memory, init_memory), unset
 
 
-@lru_cache(maxsize=1)
-def _price_table():
-    from gkeml.cost.prices import load_prices
-
-    return load_prices()
-
-
 def monthly_cost(cpu: float, memory: float, class_name: str, spot: bool) -> float | None:
     """Monthly price of Pod requests in a Pod-based class (None when the table has no rate for it)."""
-    table = _price_table()
+    from gkeml.cost.prices import shipped_prices
+
+    table = shipped_prices()
     rates = table.autopilot.pod.get(class_name)
     if rates is None:
         return None
