@@ -44,9 +44,10 @@ def rule_table() -> str:
         for t in TRANSITIONS.values()
     ]
     rows.append(
-        f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier its name, project or state "
-        "implies | `tier_override` drops the guards of its tier; reported on every run so the exception "
-        "stays visible. |"
+        f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier it is, or lowers a guard of its "
+        "tier | `tier_override` drops the guards of the tier its name, project, labels, state, hosts or source "
+        "imply; `guard_overrides` lowers one guard; each is reported on every run so the exception stays "
+        "visible. |"
     )
     return "\n".join(rows)
 

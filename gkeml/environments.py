@@ -13,7 +13,7 @@ from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file
 from gkeml.cost.estimate import budget_problems
-from gkeml.naming import Names, name_problems
+from gkeml.naming import Names, name_problems, nested_state, nested_state_message
 
 
 def _checks(env: Environment) -> list:
@@ -101,9 +101,17 @@ def unique_values(env: Environment) -> Iterator[UniqueValue]:
         yield UniqueValue(("state", "prefix"), "Terraform state", f"gs://{env.state.bucket}/{names.state(stack)}")
 
 
+def state_objects(env: Environment) -> tuple[str, ...]:
+    """Object-name prefixes of ``env``'s Terraform state in its state bucket (its two stacks), each
+    ending in '/': what the bootstrap's IAM conditions give its CI identities (startsWith)."""
+    names = Names.of(env)
+    return tuple(f"{names.state(stack)}/" for stack in (names.cloud_stack, names.k8s_stack))
+
+
 def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
     """One problem per value an environment shares with an earlier one (file, line and field of the
-    later), and per state bucket that another environment creates (and may delete with itself)."""
+    later), per state prefix nested in an earlier one's in the same bucket, and per state bucket that
+    another environment creates (and may delete with itself)."""
     seen: dict[tuple[str, str], Path] = {}
     problems = []
     for path, env in files:
@@ -118,6 +126,19 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
                         f"{item.what} {item.value!r} is also used by {first}; each environment needs its own",
                     )
                 )
+    for i, (path, env) in enumerate(files):
+        for first, other in files[:i]:
+            nested = other.state.bucket == env.state.bucket and nested_state(state_objects(env), state_objects(other))
+            if nested:
+                problems.append(
+                    ConfigProblem(
+                        str(path),
+                        file_line(path, ("state", "prefix")),
+                        "state.prefix",
+                        nested_state_message(env.state.bucket, *nested, str(first)),
+                    )
+                )
+                break
     for path, env in files:
         owner = seen.get(("bucket", env.state.bucket))
         if owner is not None and owner != path:  # its own buckets are refused by gkeml.config.checks

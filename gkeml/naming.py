@@ -167,6 +167,27 @@ def bucket_name_problem(bucket: str) -> str | None:
 BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 
 
+def nested_state(mine: tuple[str, ...], theirs: tuple[str, ...]) -> tuple[str, str] | None:
+    """(one of ``mine``, one of ``theirs``) where one lies inside the other, or None. Equal prefixes are
+    not nesting (they are the same state: :func:`unique_values` reports them)."""
+    for a in mine:
+        for b in theirs:
+            if a != b and (a.startswith(b) or b.startswith(a)):
+                return a, b
+    return None
+
+
+def nested_state_message(bucket: str, mine: str, theirs: str, other: str) -> str:
+    """Why two environments whose state prefixes nest in one bucket cannot share it."""
+    inner, outer = (mine, theirs) if mine.startswith(theirs) else (theirs, mine)
+    return (
+        f"state gs://{bucket}/{inner} lies inside gs://{bucket}/{outer} ({other} has one of them): the IAM "
+        "conditions that limit each environment's CI to its own state objects match by prefix, so one "
+        "environment's CI could read and overwrite the other's state; use state prefixes that do not nest "
+        "(the same prefix for both is fine: each environment's state is <prefix>/<name>/)"
+    )
+
+
 def _state_problems(env: Environment, names: Names) -> Iterator[Problem]:
     from gkeml.config.loader import field_name
 
@@ -189,9 +210,74 @@ def _state_problems(env: Environment, names: Names) -> Iterator[Problem]:
         )
 
 
+# --- names that collide once derived ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A name one entry of the environment makes (or that gkeml or GKE keeps for itself), unique within
+    its kind: two entries deriving one name would be one resource to GCP or Kubernetes and two to
+    Terraform (the second create fails, or both manage one object and each undoes the other)."""
+
+    kind: str
+    name: str
+    owner: str  # "identity 'trainer'", "gkeml (...)": what the name belongs to, for messages
+    path: tuple = ()  # the key to rename (the entry's name); none for a reserved name
+    fix: str = "choose another name"
+
+
+def derived_names(env: Environment) -> Iterator[Derived]:
+    """Every name of a kind that must stay unique which ``env`` derives from its entries, and the names
+    gkeml and GKE keep for themselves in the same space, reserved first."""
+    names = Names.of(env)
+    yield Derived("bucket", names.access_log_bucket, "gkeml (the access logs of the other buckets)")
+    yield Derived("service account", names.node_service_account, "gkeml (the service account of the nodes)")
+    for team in env.teams:  # GKE's secret sync copies the W&B key as this account (gkeml.manifests.launch)
+        yield Derived(
+            "Kubernetes service account",
+            f"{team.name}/{platform.SECRET_SYNC_SERVICE_ACCOUNT}",
+            "gkeml (GKE's secret sync copies the W&B API key as it)",
+        )
+    for builtin in platform.BUILTIN_COMPUTE_CLASSES:  # a lowercase twin of one is ambiguous to a reader
+        yield Derived("ComputeClass", builtin.lower(), f"GKE (its built-in class {builtin})")
+    for i, b in enumerate(env.buckets):
+        yield Derived("bucket", names.bucket(b.name), f"bucket {b.name!r}", ("buckets", i, "name"))
+    for i, ident in enumerate(env.identities):
+        if ident.mode == "classic":
+            yield Derived(
+                "service account", names.gsa(ident.name), f"identity {ident.name!r}", ("identities", i, "name")
+            )
+        yield Derived(
+            "Kubernetes service account",
+            f"{ident.namespace}/{ident.ksa}",
+            f"identity {ident.name!r}",
+            ("identities", i, "service_account" if ident.service_account else "name"),
+            "one service account has one identity",
+        )
+    for i, cls in enumerate(env.compute_classes):
+        yield Derived("ComputeClass", cls.name, f"compute class {cls.name!r}", ("compute_classes", i, "name"))
+
+
+def collision_problems(env: Environment) -> Iterator[Problem]:
+    """Every entry whose derived name another entry, gkeml or GKE already has (reported at the later entry).
+    Two entries of one name (the same owner) are a duplicate entry, reported as such by
+    :func:`gkeml.config.checks.reference_problems`."""
+    first: dict[tuple[str, str], Derived] = {}
+    for item in derived_names(env):
+        owner = first.setdefault((item.kind, item.name), item)
+        if owner is not item and item.path and owner.owner != item.owner:
+            yield item.path, f"{item.kind} {item.name!r} already belongs to {owner.owner}; {item.fix}"
+
+
+def service_account_ids(env: Environment) -> dict[str, str]:
+    """Account ids of the Google service accounts ``env`` creates in its project, and whose they are."""
+    return {d.name: d.owner for d in derived_names(env) if d.kind == "service account"}
+
+
 def name_problems(env: Environment) -> list[Problem]:
-    """Every derived name of ``env`` that GCP would refuse, at the key that makes it."""
-    return list(_name_problems(env))
+    """Every derived name of ``env`` that GCP would refuse or that another entry already has, at the key
+    that makes it."""
+    return list(_name_problems(env)) + list(collision_problems(env))
 
 
 def _name_problems(env: Environment) -> Iterator[Problem]:

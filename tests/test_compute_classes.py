@@ -29,7 +29,7 @@ def test_the_replaced_spot_first_keys_say_what_replaces_them(tmp_path):
 @pytest.mark.parametrize(
     "capacity, message",
     [
-        ("[spot, spot]", "names a capacity twice"),
+        ("[spot, spot]", "'spot' is listed twice (also at compute_classes[0].capacity[0])"),
         ("[]", "at least 1"),
         ("[spot, reserved]", "spot', 'on-demand' or 'flex-start'"),
     ],

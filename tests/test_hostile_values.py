@@ -328,7 +328,7 @@ def test_two_identities_on_one_kubernetes_service_account_are_refused(tmp_path):
         "live",
         "service_account: trainer",
         "identities[2].service_account",
-        "Kubernetes service account research/trainer already belongs to identity 'trainer'",
+        "Kubernetes service account 'research/trainer' already belongs to identity 'trainer'",
     )
 
 

@@ -33,14 +33,14 @@ examples:
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing,
-a malformed cdktf.out). ENV001 (an environment's tier_override) is reported on every
-run without failing it. A warning on stderr when cdktf.out is older than the
+a malformed cdktf.out). ENV001 (an environment's tier_override or guard_overrides) is
+reported on every run without failing it. A warning on stderr when cdktf.out is older than the
 environment files or the toolkit, or has no stacks (the Helm releases' objects and
 the first-apply order are then not checked).
 """
 
 
-# Reported for every environment with tier_override; it does not fail the check (the override
+# Reported for every tier_override and guard_overrides entry; it does not fail the check (the override
 # was reviewed when it was added), so it stays visible without blocking every pipeline.
 TIER_OVERRIDE_RULE = "ENV001"
 
@@ -144,30 +144,43 @@ def _transition_findings(args, envs: list) -> list:
 
 
 def _override_findings(args, envs: list) -> list:
-    """A warning for every environment running below the tier its name, project or state implies
-    (``tier_override``): reported on every run, so the exception stays visible."""
-    from gkeml.config.checks import implied_tier
+    """A warning for every environment running below the tier it is (``tier_override``) and for every
+    guard of its tier it lowers (``guard_overrides``): reported on every run, so the exception stays visible."""
     from gkeml.config.loader import file_line
+    from gkeml.config.tiers import GUARDS, implied_tier
     from gkeml.rules import WARNING, Finding
 
+    protects = {g.name: g.protects for g in GUARDS}
     findings = []
     for env in envs:
-        if env.tier_override is None:
-            continue
         path = Path(args.environments) / f"{env.name}.yaml"
-        implied, key, value = implied_tier(env) or ("?", ("name",), env.name)
-        findings.append(
-            Finding(
-                TIER_OVERRIDE_RULE,
-                WARNING,
-                f"Environment/{env.name}",
-                "tier_override",
-                f"runs at tier {env.tier} although {'.'.join(key)} {value!r} implies {implied} (its guards are off): "
-                f"{env.tier_override.reason}",
-                f"set tier: {implied} and remove tier_override once the reason is gone",
-                f"{path}:{file_line(path, ('tier_override',))}",
+        if env.tier_override is not None:
+            implied = implied_tier(env)
+            tier, says = (implied.tier, implied.says) if implied else ("?", f"name {env.name!r}")
+            findings.append(
+                Finding(
+                    TIER_OVERRIDE_RULE,
+                    WARNING,
+                    f"Environment/{env.name}",
+                    "tier_override",
+                    f"runs at tier {env.tier} although {says} implies {tier} (its guards are off): "
+                    f"{env.tier_override.reason}",
+                    f"set tier: {tier} and remove tier_override once the reason is gone",
+                    f"{path}:{file_line(path, ('tier_override',))}",
+                )
             )
-        )
+        for i, override in enumerate(env.guard_overrides):
+            findings.append(
+                Finding(
+                    TIER_OVERRIDE_RULE,
+                    WARNING,
+                    f"Environment/{env.name}",
+                    f"guard_overrides[{i}]",
+                    f"lowers {override.guard} of tier {env.tier} ({protects[override.guard]}): {override.reason}",
+                    "restore the guard and remove the entry once the reason is gone",
+                    f"{path}:{file_line(path, ('guard_overrides', i))}",
+                )
+            )
     return findings
 
 

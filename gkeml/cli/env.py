@@ -85,7 +85,15 @@ def register(sub) -> None:
     new.add_argument("name", metavar="NAME", help="name of the new environment (a DNS label, e.g. qa)")
     new.add_argument("--from", dest="source", metavar="SOURCE", required=True, help="environment to copy")
     new.add_argument(
-        "--tier", choices=TIER_ORDER, help="tier of NAME (default: NAME if it is a tier, else the tier of SOURCE)"
+        "--tier",
+        choices=TIER_ORDER,
+        help="tier of NAME (default: NAME if it is a tier, else the tier SOURCE is); below that tier needs --reason",
+    )
+    new.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why NAME runs below the tier its source (or its name or project) is: written as tier_override, "
+        "which `gkeml check` reports on every run",
     )
     new.add_argument("--project-id", metavar="ID", help="Google Cloud project id of NAME")
     new.add_argument("--project-number", metavar="NUMBER", help="project number of NAME")
@@ -158,9 +166,9 @@ def run_list(args) -> int:
             }
         )
     if not problems:
-        from gkeml.config.bootstrap import state_layout_problems
+        from gkeml.config.bootstrap import isolation_problems
 
-        problems = state_layout_problems(
+        problems = isolation_problems(
             [(Path(args.bootstrap) / f"{r['name']}.yaml", boots[str(r["name"])]) for r in rows]
         )
     raise_on(problems)
@@ -208,7 +216,10 @@ def run_new(args) -> int:
     if refused:
         return _refuse(refused)
 
-    tier = args.tier or (args.name if args.name in TIER_ORDER else source.tier)
+    copy_tier = _copy_tier(args, source)
+    if isinstance(copy_tier, str):
+        return _refuse(copy_tier)
+    tier, override = copy_tier
     env_text, env_todo = new_environment_text(
         read_config_text(env_dir / f"{args.source}.yaml"),
         source,
@@ -220,6 +231,7 @@ def run_new(args) -> int:
         queues=args.queue,
         explicit_tier=tier != args.name,
         own_state=source_boot.state_project == source.project.id,
+        tier_override=override,
     )
     boot_text, boot_todo = new_bootstrap_text(
         read_config_text(boot_dir / f"{args.source}.yaml"),
@@ -247,6 +259,36 @@ def run_new(args) -> int:
 def _refuse(message: str) -> int:
     print(f"gkeml env new: {message}", file=sys.stderr)
     return 2
+
+
+def _copy_tier(args, source: Environment) -> tuple[str, dict[str, str] | None] | str:
+    """(tier of the copy, its tier_override or None), or the message refusing the options. A copy is at
+    least what its source is (a copy of prod is prod) and what its name or project says (prod2,
+    acme-prd01); a lower tier needs --reason, written as tier_override with the tier it stands in for."""
+    from gkeml.config.model import TIER_RANK
+    from gkeml.config.tiers import implied_tier, tier_in_words
+
+    found: list[tuple[str, str]] = [(source.tier, f"the tier of its source {source.name}")]
+    implied = implied_tier(source)
+    if implied is not None:
+        found.append((implied.tier, f"what its source {source.name} is ({implied.says})"))
+    for what, value in (("its name", args.name), ("its project id", args.project_id)):
+        named = tier_in_words(value) if value else None
+        if named is not None:
+            found.append((named, f"what {what} {value!r} says"))
+    required, why = max(found, key=lambda f: TIER_RANK[f[0]])
+    tier = args.tier or (args.name if args.name in TIER_ORDER else required)
+    if TIER_RANK[tier] >= TIER_RANK[required]:
+        return f"--reason: nothing to override: tier {tier} is not below {required}" if args.reason else (tier, None)
+    if args.reason is None:
+        return (
+            f"{args.name} would run at tier {tier}, below {required}, {why}, and drop its guards; pass "
+            f'--tier {required}, or keep {tier} with --reason "why" (written as tier_override, which gkeml check '
+            "reports on every run)"
+        )
+    if not 20 <= len(args.reason) <= 500:
+        return "--reason: give the reviewer 20 to 500 characters"
+    return tier, {"tier": tier, "instead_of": required, "reason": args.reason}
 
 
 def _hosts(options: list[str], source: Environment) -> dict[str, str] | str:
@@ -369,15 +411,17 @@ def new_environment_text(
     queues: list[str],
     explicit_tier: bool,
     own_state: bool,
+    tier_override: dict[str, str] | None = None,
 ) -> tuple[str, list[tuple[tuple, str]]]:
-    """environments/NAME.yaml from SOURCE's text, and the (path, note) of each value left to fill in."""
+    """environments/NAME.yaml from SOURCE's text, and the (path, note) of each value left to fill in.
+    The source's tier_override is its own exception: the copy has ``tier_override`` or none."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     keep, body = _split_header(text)
     data = _yaml().load(body)
     todo: list[tuple[tuple, str]] = []
     data["name"] = name
-    if explicit_tier:
+    if explicit_tier or tier_override:
         if "tier" in data:
             data["tier"] = tier
         else:
@@ -387,6 +431,9 @@ def new_environment_text(
                 tier,
                 comment=f"copied from {source.name}; defaults (deletion protection, channel) follow it",
             )
+    data.pop("tier_override", None)
+    if tier_override:
+        data.insert(list(data).index("tier") + 1, "tier_override", CommentedMap(tier_override))
     project = data["project"]
     for key, given, what in (("id", project_id, "project id"), ("number", project_number, "project number")):
         if given is None:

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import Problem
+from gkeml.config.checks import duplicate_problems
 from gkeml.config.loader import ConfigError, ConfigProblem, did_you_mean, file_line, load_config_file
 from gkeml.config.model import (
     BUCKET_NAME,
@@ -31,6 +32,7 @@ from gkeml.config.model import (
 )
 from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
 from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
+from gkeml.naming import nested_state, nested_state_message, service_account_ids
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
@@ -229,7 +231,9 @@ def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstra
     """Load and check one bootstrap file; its ``name`` must match the file name and,
     given the environment of that name, project, state and roles must agree with it."""
     checks = (lambda b: check_against_environment(b, env)) if env else None
-    return load_config_file(path, Bootstrap, checks, name_matches_file=True)
+    return load_config_file(
+        path, Bootstrap, checks, lambda data: list(duplicate_problems(data)), name_matches_file=True
+    )
 
 
 def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem]:
@@ -263,6 +267,17 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
                 "roles/billing.costsManager on the budget's account: make them equal",
             )
         )
+    accounts = service_account_ids(env)
+    for account_field in ("service_account", "plan_service_account", "push_service_account"):
+        account = getattr(boot.ci, account_field)
+        if account in accounts:
+            problems.append(
+                (
+                    ("ci", account_field),
+                    f"service account {account!r} already belongs to {accounts[account]} in {where}, in the "
+                    "same project; give the CI identity its own account ID",
+                )
+            )
     pusher = env.registry.pusher if env.registry is not None else None
     if pusher is not None and pusher != boot.ci.push_service_account:
         problems.append(
@@ -288,7 +303,8 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
     environment's buckets), so a state bucket in an environment's project is readable, writable and
     deletable by that environment's CI whatever the bucket's own IAM says. Safe layouts: a bucket per
     environment in its own project, or one shared bucket in a project no environment deploys to
-    (grants then carry an IAM condition per environment's objects)."""
+    (grants then carry an IAM condition per environment's objects, by object-name prefix: no
+    environment's state prefix may lie inside another's)."""
     problems: list[ConfigProblem] = []
     deploys_to = {b.project.id: b.name for _, b in boots}
     sharing: dict[str, list[str]] = {}
@@ -323,6 +339,19 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
             )
         if boot.state.create:
             creators.setdefault(boot.state.bucket, []).append(boot.name)
+    for i, (path, boot) in enumerate(boots):
+        for first, other in boots[:i]:
+            nested = other.state.bucket == boot.state.bucket and nested_state(state_objects(boot), state_objects(other))
+            if nested:
+                problems.append(
+                    ConfigProblem(
+                        str(path),
+                        file_line(path, ("state", "prefix")),
+                        "state.prefix",
+                        nested_state_message(boot.state.bucket, *nested, str(first)),
+                    )
+                )
+                break
     for bucket, names in sharing.items():
         made = creators.get(bucket, [])
         if len(made) != 1:
@@ -337,6 +366,36 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
                 )
             )
     return problems
+
+
+def deploy_environment_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigProblem]:
+    """A GitHub environment that gates the deploys of two environments of one repository: its
+    protection rules (required reviewers, wait timers) approve both as one, and a job running in it
+    may impersonate both deploy identities. GitHub environment names are not case sensitive
+    (docs.github.com, "Managing environments for deployment", checked 2026-12)."""
+    problems: list[ConfigProblem] = []
+    seen: dict[tuple[str, str], tuple[Path, Bootstrap]] = {}
+    for path, boot in boots:
+        name = boot.github.deploy_environment or boot.name
+        first = seen.setdefault((boot.github.repository_id, name.casefold()), (path, boot))
+        if first[0] != path:
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    file_line(path, ("github", "deploy_environment")),
+                    "github.deploy_environment",
+                    f"GitHub environment {name!r} of {boot.github.repository} already gates the deploys of "
+                    f"{first[1].name} ({first[0]}): its protection rules would approve both as one and a job in it "
+                    f"could act as both deploy identities; give {boot.name} its own (default: its name)",
+                )
+            )
+    return problems
+
+
+def isolation_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigProblem]:
+    """Everything in these bootstrap files that lets one environment's CI reach another's: the state
+    layout (:func:`state_layout_problems`) and shared deploy gates (:func:`deploy_environment_problems`)."""
+    return state_layout_problems(boots) + deploy_environment_problems(boots)
 
 
 def ci_identity(boot: Bootstrap) -> dict[str, str]:

@@ -8,7 +8,6 @@ run on the validated model. Each problem carries the path of the key to fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +16,11 @@ from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.images import image_problem
 from gkeml.config.kueue import kueue_problems
-from gkeml.config.loader import did_you_mean
-from gkeml.config.model import TIER_RANK, Environment
+from gkeml.config.loader import did_you_mean, field_name
+from gkeml.config.model import Environment
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
+from gkeml.config.tiers import tier_problems
 
 ANY = "*"
 
@@ -51,17 +51,20 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(("launch", "secret"), "secrets", "secret"),
     Reference(("launch", "teams", ANY), "teams", "team"),
 )
-# Sections whose items carry a unique name (and the other keys that must be unique).
-UNIQUE: tuple[tuple[str, str], ...] = (
-    ("teams", "name"),
-    ("buckets", "name"),
-    ("identities", "name"),
-    ("endpoints", "name"),
-    ("endpoints", "host"),
-    ("secrets", "name"),
-    ("inference", "name"),
-    ("compute_classes", "name"),
-    ("training", "name"),
+# Lists whose items carry a unique name (and the other keys that must be unique): (list, key).
+UNIQUE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("teams",), "name"),
+    (("buckets",), "name"),
+    (("identities",), "name"),
+    (("endpoints",), "name"),
+    (("endpoints",), "host"),
+    (("secrets",), "name"),
+    (("inference",), "name"),
+    (("compute_classes",), "name"),
+    (("training",), "name"),
+    (("cluster", "maintenance", "exclusions"), "name"),  # GKE keys exclusions by name
+    (("launch", "queues"), "name"),
+    (("guard_overrides",), "guard"),
 )
 
 
@@ -87,19 +90,43 @@ def _names(data: dict, section: str, key: str = "name") -> list[str]:
     )
 
 
+def duplicate_problems(node: Any, path: tuple = ()) -> Iterator[Problem]:
+    """Every repeated item of a list of strings anywhere in the plain data of a config file (roles, reads,
+    secrets, Launch teams, zones, hosts, ...): an item listed twice means nothing more than once, and
+    where each item becomes a resource (a grant, a secret sync) the copy would be a second resource of
+    the same name that Terraform refuses."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from duplicate_problems(value, (*path, key))
+    elif isinstance(node, list):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(node):
+            if isinstance(item, str):
+                if item in seen:
+                    yield (
+                        (*path, i),
+                        f"{item!r} is listed twice (also at {field_name((*path, seen[item]))}); remove one",
+                    )
+                seen.setdefault(item, i)
+            else:
+                yield from duplicate_problems(item, (*path, i))
+
+
 def reference_problems(data: Any) -> list[Problem]:
-    """Dangling references and duplicate names, on the plain data of an environment file."""
+    """Dangling references, duplicate names and duplicate list items, on the plain data of an
+    environment file."""
     if not isinstance(data, dict):
         return []
-    problems: list[Problem] = []
+    problems: list[Problem] = list(duplicate_problems(data))
     for section, key in UNIQUE:
         seen: dict[str, int] = {}
-        for path, value in _values(data, (section, ANY, key)):
+        for path, value in _values(data, (*section, ANY, key)):
             if not isinstance(value, str):
                 continue
+            index = path[len(section)]
             if value in seen:
-                problems.append((path, f"duplicate {key} {value!r} (also at {section}[{seen[value]}])"))
-            seen.setdefault(value, path[1])
+                problems.append((path, f"duplicate {key} {value!r} (also at {field_name((*section, seen[value]))})"))
+            seen.setdefault(value, index)
     for ref in REFERENCES:
         defined = _names(data, ref.section) + list(ref.also)
         for path, value in _values(data, ref.path):
@@ -115,80 +142,6 @@ def reference_problems(data: Any) -> list[Problem]:
 
 
 # --- checks on the validated model ------------------------------------------------------
-
-
-def _prod_guards(env: Environment) -> Iterator[Problem]:
-    if env.tier != "prod":
-        return
-    c = env.cluster
-    if c.release_channel not in platform.PROD_RELEASE_CHANNELS:
-        yield (
-            ("cluster", "release_channel"),
-            f"{c.release_channel} is not allowed in prod; use " + " or ".join(platform.PROD_RELEASE_CHANNELS),
-        )
-    if not c.deletion_protection and not env.retired:
-        yield ("cluster", "deletion_protection"), "must stay true in prod (unless retired: true); remove the key"
-    if c.public_endpoint:
-        yield ("cluster", "public_endpoint"), "prod has no public control-plane IP; use the DNS endpoint"
-    for i, b in enumerate(env.buckets):
-        if b.force_destroy:
-            yield ("buckets", i, "force_destroy"), "buckets are never force-destroyed in prod"
-
-
-# Words (split on anything but letters and digits) in an environment's name, project ID or state
-# location that say which tier it is: such an environment runs at that tier, or says why not.
-TIER_WORDS: dict[str, tuple[str, ...]] = {
-    "prod": ("prod", "production", "prd"),
-    "staging": ("staging", "stage", "stg"),
-}
-# Where those words are looked for, strongest first.
-TIER_EVIDENCE: tuple[tuple[str, ...], ...] = (("name",), ("project", "id"), ("state", "bucket"), ("state", "prefix"))
-# What each tier guards beyond the one below it (gkeml.config.model.TIER_DEFAULTS, _prod_guards).
-TIER_GUARDS = {
-    "staging": "deletion protection and buckets that are never force-destroyed",
-    "prod": "the STABLE or EXTENDED channel, deletion protection, no public control-plane IP and buckets that "
-    "are never force-destroyed",
-}
-
-
-def implied_tier(env: Environment) -> tuple[str, tuple[str, ...], str] | None:
-    """(tier, key, value): the highest tier a word of the name, project ID or state location
-    names (``prod``, ``acme-ml-prod``, ``tfstate-prd``), and where; None when none does."""
-    found = None
-    for path in TIER_EVIDENCE:
-        value: object = env
-        for key in path:
-            value = getattr(value, key)
-        words = set(re.split(r"[^a-z0-9]+", str(value).lower()))
-        for tier, names in TIER_WORDS.items():
-            if words & set(names) and (found is None or TIER_RANK[tier] > TIER_RANK[found[0]]):
-                found = (tier, path, str(value))
-    return found
-
-
-def _tier_guard(env: Environment) -> Iterator[Problem]:
-    """An environment that says it is production (or staging) cannot drop that tier's guards by
-    one line: a lower tier needs ``tier_override`` with a reason (reported by ``gkeml check``)."""
-    implied = implied_tier(env)
-    override = env.tier_override
-    lower = implied is not None and TIER_RANK[env.tier] < TIER_RANK[implied[0]]
-    if implied is not None and lower and override is None:
-        tier, path, value = implied
-        yield (
-            ("tier",),
-            f"{env.tier} is lower than {tier}, which {'.'.join(path)} {value!r} implies, and drops "
-            f"{TIER_GUARDS[tier]}; set tier: {tier}, or keep {env.tier} with tier_override: "
-            f'{{tier: {env.tier}, reason: "why"}} (gkeml check then reports it on every run)',
-        )
-    if override is not None:
-        if not lower:
-            yield (
-                ("tier_override",),
-                f"nothing to override: tier {env.tier} is not lower than the name, project "
-                "or state implies; remove tier_override",
-            )
-        elif override.tier != env.tier:
-            yield ("tier_override", "tier"), f"{override.tier} differs from tier {env.tier}; make them equal"
 
 
 def _teams(env: Environment) -> Iterator[Problem]:
@@ -331,7 +284,6 @@ def _buckets(env: Environment) -> Iterator[Problem]:
 
 
 def _identities(env: Environment) -> Iterator[Problem]:
-    owners: dict[tuple[str, str], int] = {}
     for i, ident in enumerate(env.identities):
         for j, role in enumerate(ident.roles):
             problem = workload_role_problem(role, env.project.id)
@@ -344,14 +296,6 @@ def _identities(env: Environment) -> Iterator[Problem]:
                 f"{platform.DEFAULT_SERVICE_ACCOUNT!r} is the service account every pod "
                 "of the namespace runs as; name a dedicated one",
             )
-        key = (ident.namespace, ident.ksa)
-        if key in owners:
-            yield (
-                ("identities", i, "service_account" if ident.service_account else "name"),
-                f"Kubernetes service account {ident.namespace}/{ident.ksa} already belongs to identity "
-                f"{env.identities[owners[key]].name!r}; one service account has one identity",
-            )
-        owners.setdefault(key, i)
 
 
 def _inference(env: Environment) -> Iterator[Problem]:
@@ -439,8 +383,7 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
 
 
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
-    _tier_guard,
-    _prod_guards,
+    tier_problems,
     _cluster,
     _buckets,
     _teams,

@@ -584,10 +584,6 @@ class ComputeClassPolicy(Strict):
         if self.gpu is None and self.machine_family is None:
             raise ValueError("set gpu or machine_family")
         _check_gpu_shape(self.gpu, self.gpu_count)
-        if len(set(self.capacity)) != len(self.capacity):
-            raise at(
-                "capacity", f"{self.capacity} names a capacity twice; allowed once each: spot, on-demand, flex-start"
-            )
         if "flex-start" in self.capacity and self.gpu not in platform.flex_start_gpus():
             raise at(
                 "capacity",
@@ -658,10 +654,30 @@ class TrainingBudget(Strict):
 
 
 class TierOverride(Strict):
-    """An environment whose name, project or state says production (or staging) but that runs at
-    a lower tier on purpose: the tier it runs at and why. ``gkeml check`` reports it every time."""
+    """An environment that is production (or staging) by what it is (its name, project, labels, state,
+    hosts, or the environment it was copied from: gkeml.config.tiers) but runs at a lower tier on
+    purpose: the tier it runs at and why. ``gkeml check`` reports it every time (ENV001)."""
 
     tier: Tier = Field(description="The lower tier; must equal the file's tier.")
+    instead_of: Tier | None = Field(
+        None,
+        description="The tier the environment would run at otherwise, when nothing else in the file says it: "
+        "e.g. the tier of the environment it was copied from (`gkeml env new` writes it).",
+    )
+    reason: str = Field(min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters).")
+
+
+# Guards of a tier that a file may lower with a reason (gkeml.config.tiers.GUARDS has them all).
+OVERRIDABLE_GUARDS = ("binary_authorization",)
+
+
+class GuardOverride(Strict):
+    """One guard of the environment's tier lowered on purpose, and why (e.g. Binary Authorization in
+    dryrun while a prod allowlist is completed). ``gkeml check`` reports it every time (ENV001)."""
+
+    guard: Literal[OVERRIDABLE_GUARDS] = Field(  # type: ignore[valid-type]
+        description="The guard lowered: " + ", ".join(OVERRIDABLE_GUARDS) + " (docs/policy.md lists what each guards)."
+    )
     reason: str = Field(min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters).")
 
 
@@ -707,8 +723,13 @@ class Environment(Strict):
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     tier_override: TierOverride | None = Field(
         None,
-        description="Run at a tier lower than the name, project or state implies (which drops its guards): "
-        "refused without this; `gkeml check` reports it every time.",
+        description="Run at a tier lower than the environment is (its name, project, labels, state, hosts or "
+        "source imply; this drops the tier's guards): refused without this; `gkeml check` reports it every time.",
+    )
+    guard_overrides: list[GuardOverride] = Field(
+        default_factory=list,
+        description="Guards of the tier lowered on purpose, each with a reason (refused without one); "
+        "`gkeml check` reports each every time.",
     )
     # platform services (gkeml/config/services.py)
     registry: Registry | None = Field(None, description="Artifact Registry Docker repositories.")

@@ -25,6 +25,12 @@ class WorkloadIdentityProps:
     prevent_destroy: bool = False  # a re-created Google service account gets a new identity: grants elsewhere break
 
 
+def role_construct_id(role: str) -> str:
+    """The construct id of a project role's binding, from the whole role name: ``logging.logWriter`` for
+    roles/logging.logWriter, ``projects-P-roles-logging.logWriter`` for a custom role of project P."""
+    return role.removeprefix("roles/").replace("/", "-")
+
+
 class WorkloadIdentity(Construct):
     """The IAM identity of one Kubernetes service account.
 
@@ -87,17 +93,24 @@ class WorkloadIdentity(Construct):
                 props.project_number, props.project_id, props.namespace, props.ksa
             )
         pim = google("project_iam_member")
+        # (construct id until 2026-12, binding) of each custom role whose binding moved: its id was the
+        # role's last segment, which a predefined role of that name (roles/logging.logWriter beside
+        # projects/P/roles/logging.logWriter) or "gsa" shared, and synth failed
+        self.moved_roles: list[tuple[str, Any]] = []
         for role in props.roles:
-            self.bindings.append(
-                pim.ProjectIamMember(
-                    self,
-                    role.split("/")[-1],
-                    project=props.project_id,
-                    role=role,
-                    member=self._member,
-                    depends_on=depends,
-                )
+            binding = pim.ProjectIamMember(
+                self,
+                role_construct_id(role),
+                project=props.project_id,
+                role=role,
+                member=self._member,
+                depends_on=depends,
             )
+            self.bindings.append(binding)
+            if role_construct_id(role) != role.split("/")[-1]:
+                self.moved_roles.append((role.split("/")[-1], binding))
+        taken = {child.node.id for child in self.node.children}
+        self.moved_roles = [(old, binding) for old, binding in self.moved_roles if old not in taken]
 
     @property
     def member(self) -> str:

@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 
 from gkeml import platform
-from gkeml.config.bootstrap import Bootstrap, load_bootstrap, state_layout_problems, state_objects
+from gkeml.config.bootstrap import Bootstrap, isolation_problems, load_bootstrap, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
 from gkeml.framework import (
     Construct,
@@ -382,7 +382,7 @@ def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]
             boots.append(load_bootstrap(file, env))
         except ConfigError as exc:
             problems += exc.problems
-    problems += state_layout_problems(list(zip(files, boots))) if not problems else []
+    problems += isolation_problems(list(zip(files, boots))) if not problems else []
     if problems:
         raise ConfigError(problems)
     return boots

@@ -271,16 +271,24 @@ class CloudStack(TerraformStack):
         }
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
         # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing
-        add_moved(
-            self,
-            [
-                (
-                    f"google_compute_managed_ssl_certificate.{legacy_logical_id(f'endpoint-{name}/cert')}",
-                    f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}",
-                )
-                for name, e in self.endpoints.items()
-            ],
-        )
+        moves = [
+            (
+                f"google_compute_managed_ssl_certificate.{legacy_logical_id(f'endpoint-{name}/cert')}",
+                f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}",
+            )
+            for name, e in self.endpoints.items()
+        ]
+        # until 2026-12 a custom role's binding was keyed by the role's last segment: its state follows
+        # the binding (a new address would delete and re-create the grant, in either order)
+        moves += [
+            (
+                f"google_project_iam_member.{legacy_logical_id(f'{wi.node.id}/{old}')}",
+                f"google_project_iam_member.{self.get_logical_id(binding)}",
+            )
+            for wi in self.identities.values()
+            for old, binding in wi.moved_roles
+        ]
+        add_moved(self, moves)
         self.services = add_platform_services(self, env, names, depends_on=apis)
         self._outputs()
 
