@@ -509,6 +509,17 @@ def _boot(tmp_path: Path, name: str, project: str, number: str, state: str) -> P
             "state.create",
             "is created by 0 bootstrap files",
         ),
+        # a shared bucket in its own project, but b's state prefix lies inside a's objects (gkeml/a/):
+        # the IAM conditions match by prefix, so a's CI reaches b's state
+        (
+            {
+                "a": "bucket: shared-tf\n          project: acme-state",
+                "b": "bucket: shared-tf\n          project: acme-state\n          create: false\n          prefix: gkeml/a",
+            },
+            "b",
+            "state.prefix",
+            "state gs://shared-tf/gkeml/a/b/ lies inside gs://shared-tf/gkeml/a/",
+        ),
     ],
 )
 def test_unsafe_state_layouts_are_refused_with_file_line_and_why(

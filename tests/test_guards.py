@@ -69,12 +69,13 @@ def refused_at(text: str, needle: str, field: str, fragment: str) -> str:
         ([("id: fx-lab-ml", "id: fx-ml-prd01")], "prod", "project.id 'fx-ml-prd01'"),
         ([("env: lab", "env: production")], "prod", "project.labels.env 'production'"),
         ([("bucket: fx-shared-tfstate", "bucket: fx-prod2-tfstate")], "prod", "state.bucket 'fx-prod2-tfstate'"),
+        ([("  - name: checkpoints\n", "  - name: prod-mirror\n")], "prod", "buckets[1].name 'prod-mirror'"),
         ([("host: chat.lab.fx.example", "host: chat.prod2.fx.example")], "prod", "endpoints[0].host"),
         ([("domain: lab.fx.example", "domain: prd.fx.example")], "prod", "dns.domain 'prd.fx.example'"),
         ([("env: lab", "env: pre-prod")], "staging", "project.labels.env 'pre-prod'"),
         ([("name: lab", "name: stg2")], "staging", "name 'stg2'"),
     ],
-    ids=["prod2", "prd01", "eu-prd3", "project", "label", "state", "host", "dns", "pre-prod", "stg2"],
+    ids=["prod2", "prd01", "eu-prd3", "project", "label", "state", "bucket", "host", "dns", "pre-prod", "stg2"],
 )
 def test_a_lower_tier_than_what_the_environment_is_is_refused(edits, implied, says):
     text = edited(LAB, *edits)
@@ -95,8 +96,8 @@ def test_an_override_may_name_the_tier_it_stands_in_for():
     refused_at(below, "tier_override", "tier_override.instead_of", "dev is not above tier dev")
 
 
-def _env_new(tmp_path: Path, *args: str):
-    envs = environments(tmp_path, names=("lab", "live"))
+def _env_new(tmp_path: Path, *args: str, edits: dict | None = None):
+    envs = environments(tmp_path, edits, names=("lab", "live"))
     boots = tmp_path / "bootstrap"
     shutil.copytree(BOOTSTRAP, boots)
     for extra in {p.name for p in boots.iterdir()} - {"lab.yaml", "live.yaml"}:
@@ -124,7 +125,16 @@ def test_env_new_keeps_the_tier_of_what_it_copies_unless_given_a_reason(tmp_path
 
 
 def test_env_new_with_a_reason_writes_the_override_that_check_reports(tmp_path):
+    """The source's own overrides stay its own: a guard override of prod means nothing in a dev copy."""
     reason = "load tests of the new trainer on a prod copy, OPS-42"
+    lowered = (
+        "  binary_authorization:\n",
+        "  binary_authorization:\n    mode: dryrun\n",
+    )
+    override = (
+        "budget:",
+        "guard_overrides: [{guard: binary_authorization, reason: 'audit log first, OPS-77'}]\nbudget:",
+    )
     result, envs = _env_new(
         tmp_path,
         "qa",
@@ -144,18 +154,23 @@ def test_env_new_with_a_reason_writes_the_override_that_check_reports(tmp_path):
         "embed=embed.qa.fx.example",
         "--queue",
         "research-qa",
+        edits={"live": [lowered, override]},
     )
     assert result.code == 0, result.err
     from gkeml.environments import load_environment
 
     env = load_environment(envs / "qa.yaml")
+    assert load_environment(envs / "live.yaml").guard_overrides and not env.guard_overrides
     assert env.tier == "dev" and env.tier_override is not None
     assert (env.tier_override.instead_of, env.tier_override.reason) == ("prod", reason)
     report = gkeml("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none", "--format", "json")
     found = [f for f in json.loads(report.out)["findings"] if f["rule"] == "ENV001"]
-    assert [f["message"] for f in found] == [
-        f"runs at tier dev although tier_override.instead_of implies prod (its guards are off): {reason}"
-    ]
+    assert {f["object"]: f["message"] for f in found} == {
+        "Environment/live": "lowers binary_authorization of tier prod (Binary Authorization enforcing an allowlist "
+        "that pins each image's owner): audit log first, OPS-77",
+        "Environment/qa": f"runs at tier dev although tier_override.instead_of implies prod (its guards are off): "
+        f"{reason}",
+    }
 
 
 # --- prod's guards --------------------------------------------------------------------------------

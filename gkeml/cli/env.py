@@ -417,6 +417,8 @@ def new_environment_text(
     The source's tier_override is its own exception: the copy has ``tier_override`` or none."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+    from gkeml.config.tiers import guard_applies
+
     keep, body = _split_header(text)
     data = _yaml().load(body)
     todo: list[tuple[tuple, str]] = []
@@ -434,6 +436,12 @@ def new_environment_text(
     data.pop("tier_override", None)
     if tier_override:
         data.insert(list(data).index("tier") + 1, "tier_override", CommentedMap(tier_override))
+    if data.get("guard_overrides"):  # an override of a guard the copy's tier does not keep overrides nothing
+        kept = [o for o in data["guard_overrides"] if guard_applies(o.get("guard"), tier)]
+        if kept:
+            data["guard_overrides"] = CommentedSeq(kept)
+        else:
+            del data["guard_overrides"]
     project = data["project"]
     for key, given, what in (("id", project_id, "project id"), ("number", project_number, "project number")):
         if given is None:

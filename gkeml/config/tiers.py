@@ -4,7 +4,8 @@ An environment's tier (dev, staging, prod) picks its defaults (:data:`gkeml.conf
 and its guards (:data:`GUARDS`). Neither goes away by one careless line:
 
 - **The tier an environment is** comes from what it is, not from its ``tier:`` line: the words of its
-  name, project ID and project labels, its state location, its public hosts and DNS domain (``prod``,
+  name, project ID and project labels, its state location, its data (bucket prefix and names), its
+  public hosts and DNS domain (``prod``,
   ``prd01``, ``eu-production``, ``acme-ml-prod2``; ``non-prod`` is none, ``pre-prod`` is staging), and
   the tier of the environment it was copied from (``gkeml env new`` refuses a lower tier without a
   reason and records the source's tier as ``tier_override.instead_of``). A lower ``tier:`` needs
@@ -77,10 +78,13 @@ INSTEAD_OF = ("tier_override", "instead_of")
 
 def evidence(env: Environment) -> Iterator[Evidence]:
     """Every value of ``env`` that names a tier, strongest first: its name, project ID and labels, state
-    location, public hosts and DNS domain, and ``tier_override.instead_of`` (the tier it stands in for)."""
+    location, data (the name prefix of its buckets, their names), public hosts and DNS domain, and
+    ``tier_override.instead_of`` (the tier it stands in for)."""
     values: list[tuple[tuple, str]] = [(("name",), env.name), (("project", "id"), env.project.id)]
     values += [(("project", "labels", key), value) for key, value in env.project.labels.items()]
     values += [(("state", "bucket"), env.state.bucket), (("state", "prefix"), env.state.prefix)]
+    values += [(("prefix",), env.prefix)] if "prefix" in env.model_fields_set else []
+    values += [(("buckets", i, "name"), b.name) for i, b in enumerate(env.buckets)]
     values += [(("endpoints", i, "host"), e.host) for i, e in enumerate(env.endpoints)]
     if env.dns is not None:
         values.append((("dns", "domain"), env.dns.domain))
@@ -183,6 +187,13 @@ GUARDS: tuple[Guard, ...] = (
         overridable=True,
     ),
 )
+
+
+def guard_applies(name: object, tier: str) -> bool:
+    """Whether an environment of ``tier`` keeps the guard called ``name`` (False for an unknown name)."""
+    return any(g.name == name and TIER_RANK[tier] >= TIER_RANK[g.tier] for g in GUARDS)
+
+
 # What a lower tier gives up beyond its guards: staging's defaults (gkeml.config.model.TIER_DEFAULTS).
 TIER_DEFAULT_PROTECTIONS = {"staging": "deletion protection, buckets that are never force-destroyed"}
 
