@@ -13,7 +13,7 @@ from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file
 from gkeml.cost.estimate import budget_problems
-from gkeml.naming import Names, name_problems, nested_state, nested_state_message
+from gkeml.naming import Names, StateLocation, name_problems, nested_state_problems
 
 
 def _checks(env: Environment) -> list:
@@ -101,11 +101,11 @@ def unique_values(env: Environment) -> Iterator[UniqueValue]:
         yield UniqueValue(("state", "prefix"), "Terraform state", f"gs://{env.state.bucket}/{names.state(stack)}")
 
 
-def state_objects(env: Environment) -> tuple[str, ...]:
-    """Object-name prefixes of ``env``'s Terraform state in its state bucket (its two stacks), each
-    ending in '/': what the bootstrap's IAM conditions give its CI identities (startsWith)."""
+def state_location(env: Environment) -> StateLocation:
+    """Where ``env`` keeps its Terraform state: its bucket and the object prefixes of its two stacks."""
     names = Names.of(env)
-    return tuple(f"{names.state(stack)}/" for stack in (names.cloud_stack, names.k8s_stack))
+    stacks = (names.cloud_stack, names.k8s_stack)
+    return StateLocation(env.name, env.state.bucket, tuple(f"{names.state(stack)}/" for stack in stacks))
 
 
 def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
@@ -126,19 +126,9 @@ def clashes(files: list[tuple[Path, Environment]]) -> list[ConfigProblem]:
                         f"{item.what} {item.value!r} is also used by {first}; each environment needs its own",
                     )
                 )
-    for i, (path, env) in enumerate(files):
-        for first, other in files[:i]:
-            nested = other.state.bucket == env.state.bucket and nested_state(state_objects(env), state_objects(other))
-            if nested:
-                problems.append(
-                    ConfigProblem(
-                        str(path),
-                        file_line(path, ("state", "prefix")),
-                        "state.prefix",
-                        nested_state_message(env.state.bucket, *nested, str(first)),
-                    )
-                )
-                break
+    for i, message in nested_state_problems([state_location(env) for _, env in files]):
+        path = files[i][0]
+        problems.append(ConfigProblem(str(path), file_line(path, ("state", "prefix")), "state.prefix", message))
     for path, env in files:
         owner = seen.get(("bucket", env.state.bucket))
         if owner is not None and owner != path:  # its own buckets are refused by gkeml.config.checks

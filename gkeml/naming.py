@@ -167,25 +167,39 @@ def bucket_name_problem(bucket: str) -> str | None:
 BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 
 
-def nested_state(mine: tuple[str, ...], theirs: tuple[str, ...]) -> tuple[str, str] | None:
-    """(one of ``mine``, one of ``theirs``) where one lies inside the other, or None. Equal prefixes are
-    not nesting (they are the same state: :func:`unique_values` reports them)."""
-    for a in mine:
-        for b in theirs:
-            if a != b and (a.startswith(b) or b.startswith(a)):
-                return a, b
-    return None
+@dataclass(frozen=True)
+class StateLocation:
+    """Where one environment keeps its Terraform state: the bucket and the object-name prefixes of its
+    stacks (each ending in '/'), what the bootstrap's IAM conditions give its CI identities (startsWith)."""
+
+    env: str
+    bucket: str
+    objects: tuple[str, ...]
 
 
-def nested_state_message(bucket: str, mine: str, theirs: str, other: str) -> str:
-    """Why two environments whose state prefixes nest in one bucket cannot share it."""
-    inner, outer = (mine, theirs) if mine.startswith(theirs) else (theirs, mine)
-    return (
-        f"state gs://{bucket}/{inner} lies inside gs://{bucket}/{outer} ({other} has one of them): the IAM "
-        "conditions that limit each environment's CI to its own state objects match by prefix, so one "
-        "environment's CI could read and overwrite the other's state; use state prefixes that do not nest "
-        "(the same prefix for both is fine: each environment's state is <prefix>/<name>/)"
-    )
+def nested_state_problems(states: list[StateLocation]) -> Iterator[tuple[int, str]]:
+    """(index, message) of each state that nests in an earlier one's in the same bucket: the conditions
+    match by prefix, so the outer environment's CI would reach the inner one's state. Equal prefixes
+    are not nesting (they are one state, reported as such)."""
+    for i, mine in enumerate(states):
+        for theirs in states[:i]:
+            pairs = [(a, b) for a in mine.objects for b in theirs.objects if a != b]
+            nested = next(((a, b) for a, b in pairs if a.startswith(b) or b.startswith(a)), None)
+            if mine.bucket != theirs.bucket or nested is None:
+                continue
+            a, b = nested
+            where = (
+                f"{mine.env}'s state gs://{mine.bucket}/{a} lies inside {theirs.env}'s gs://{mine.bucket}/{b}"
+                if a.startswith(b)
+                else f"{theirs.env}'s state gs://{mine.bucket}/{b} lies inside {mine.env}'s gs://{mine.bucket}/{a}"
+            )
+            yield (
+                i,
+                f"{where}: the IAM conditions that keep each environment's CI to its own state match object "
+                "names by prefix, so the outer one's CI could read and overwrite the inner one's state; use "
+                "state prefixes that do not nest (one prefix for both is fine: each state is <prefix>/<name>/)",
+            )
+            break
 
 
 def _state_problems(env: Environment, names: Names) -> Iterator[Problem]:
@@ -271,7 +285,11 @@ def collision_problems(env: Environment) -> Iterator[Problem]:
 
 def service_account_ids(env: Environment) -> dict[str, str]:
     """Account ids of the Google service accounts ``env`` creates in its project, and whose they are."""
-    return {d.name: d.owner for d in derived_names(env) if d.kind == "service account"}
+    accounts: dict[str, str] = {}
+    for d in derived_names(env):
+        if d.kind == "service account":
+            accounts.setdefault(d.name, d.owner)
+    return accounts
 
 
 def name_problems(env: Environment) -> list[Problem]:

@@ -518,7 +518,7 @@ def _boot(tmp_path: Path, name: str, project: str, number: str, state: str) -> P
             },
             "b",
             "state.prefix",
-            "state gs://shared-tf/gkeml/a/b/ lies inside gs://shared-tf/gkeml/a/",
+            "b's state gs://shared-tf/gkeml/a/b/ lies inside a's gs://shared-tf/gkeml/a/",
         ),
     ],
 )

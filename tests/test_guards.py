@@ -235,7 +235,10 @@ def test_nested_state_prefixes_in_a_shared_bucket_are_refused(tmp_path):
     (problem,) = err.value.problems
     assert (problem.file, problem.field) == (str(envs / "stage.yaml"), "state.prefix")
     assert problem.line == line_of((envs / "stage.yaml").read_text(), "prefix: gkeml/lab")
-    assert "state gs://fx-shared-tfstate/gkeml/lab/stage/ lies inside gs://fx-shared-tfstate/gkeml/lab/" in str(problem)
+    assert (
+        "stage's state gs://fx-shared-tfstate/gkeml/lab/stage/ lies inside lab's gs://fx-shared-tfstate/gkeml/lab/"
+        in (problem.message)
+    )
     # the same prefix for both never nests: <prefix>/<name>/
     assert load_environments(environments(tmp_path / "same", names=("lab", "stage")))
 

@@ -32,7 +32,7 @@ from gkeml.config.model import (
 )
 from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
 from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
-from gkeml.naming import nested_state, nested_state_message, service_account_ids
+from gkeml.naming import StateLocation, nested_state_problems, service_account_ids
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
@@ -339,19 +339,10 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
             )
         if boot.state.create:
             creators.setdefault(boot.state.bucket, []).append(boot.name)
-    for i, (path, boot) in enumerate(boots):
-        for first, other in boots[:i]:
-            nested = other.state.bucket == boot.state.bucket and nested_state(state_objects(boot), state_objects(other))
-            if nested:
-                problems.append(
-                    ConfigProblem(
-                        str(path),
-                        file_line(path, ("state", "prefix")),
-                        "state.prefix",
-                        nested_state_message(boot.state.bucket, *nested, str(first)),
-                    )
-                )
-                break
+    states = [StateLocation(boot.name, boot.state.bucket, state_objects(boot)) for _, boot in boots]
+    for i, message in nested_state_problems(states):
+        path = boots[i][0]
+        problems.append(ConfigProblem(str(path), file_line(path, ("state", "prefix")), "state.prefix", message))
     for bucket, names in sharing.items():
         made = creators.get(bucket, [])
         if len(made) != 1:
