@@ -40,12 +40,14 @@ examples:
   gkeml env new qa --from staging       # writes environments/qa.yaml and bootstrap/qa.yaml
   gkeml env new qa --from staging --project-id acme-ml-qa --project-number 104857600321 \\
       --host chat=chat.qa.ml.acme.example --queue research-qa
+  gkeml env new loadtest --from prod --tier dev --reason "load tests of a prod copy, OPS-42"
 
 Values that must differ between environments (project id and number, public hosts, listed W&B
 Launch queues, an explicit name prefix, the project of images in the source's registry) are never
 copied: they become CHANGE-ME placeholders marked '# CHANGE ME', which fail `make synth` with
 file:line until filled, or take the options above.
-An option repeating another environment's value is refused (exit 2).
+An option repeating another environment's value is refused (exit 2), and so is a tier below what the
+copy is (its source's tier, or what its name or project id says: prod2, acme-prd01) without --reason.
 
 exit codes: 0 listed / written, 2 usage or configuration error (nothing written)."""
 
