@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import DEV, ENV_NAMES, ENVIRONMENTS, MINIMAL, PROD, STAGING, resources
 
-from gkeml import observability, platform
+from gkeml import observability, platform, telemetry
 from gkeml.config import ConfigError
 from gkeml.environments import load_environment, parse_environment
 from gkeml.naming import Names
@@ -204,12 +204,13 @@ def test_one_alert_policy_per_enabled_alert_notifying_the_configured_channels(st
 def test_gpu_idle_and_hpa_queries_read_the_dcgm_and_hpa_packages(environments):
     alerts = {a.key: a for a in observability.alerts(environments[DEV])}
     idle = environments[DEV].monitoring.alerts.gpu_idle
+    # the workload labels in both forms (gkeml.telemetry.WORKLOAD_ALTERNATIVES; tests/test_telemetry.py)
     assert alerts["gpu-idle"].promql.startswith(
-        f"max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) ({platform.DCGM_GPU_UTIL}{{"
+        f"max by (namespace, exported_namespace, pod, exported_pod) (({telemetry.DCGM_GPU_UTIL}{{"
     )
     assert alerts["gpu-idle"].promql.endswith(f"< {idle.below_percent:g}")
     assert alerts["gpu-idle"].duration_seconds == idle.minutes * 60
-    assert platform.HPA_MAX_REPLICAS_METRIC in alerts["hpa-at-max"].promql
+    assert telemetry.HPA_MAX_REPLICAS in alerts["hpa-at-max"].promql
     job = observability.job_failure_metric(environments[DEV])
     assert 'jsonPayload.involvedObject.kind="Job"' in job.filter and '"BackoffLimitExceeded"' in job.filter
     assert f'resource.labels.cluster_name="{Names.of(environments[DEV]).cluster}"' in job.filter
