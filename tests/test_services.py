@@ -137,8 +137,8 @@ def test_budget_amount_thresholds_and_recipients_follow_the_config_and_the_estim
     (budget,) = budgets
     amount = budget_amount(e, load_prices())
     assert float(budget["amount"]["specified_amount"]["units"]) == amount
-    if e.budget.amount is None:  # the estimate's Autopilot maximum x headroom, rounded up
-        high = estimate(e, load_prices()).autopilot.high
+    if e.budget.amount is None:  # the Autopilot maximum without any free-tier credit x headroom, rounded up
+        high = estimate(e, load_prices(), free_tier=False).autopilot.high
         assert amount == pytest.approx(-(-round(high * e.budget.headroom, 6) // 1))
     assert budget["billing_account"] == e.budget.billing_account
     assert budget["budget_filter"]["projects"] == [f"projects/{e.project.number}"]
@@ -430,8 +430,10 @@ def test_cost_report_shows_the_budget_next_to_the_estimate(environments):
     assert "Budget: 2,500.00 USD per month (set in the environment file); alerts at 80 %, 100 % of actual spend" in text
     assert "Budget:" in render_markdown(est)
     assert est.to_dict()["budget"]["amount"] == 2500
-    derived = estimate(environments[DEV], load_prices())
-    assert derived.budget.basis.startswith(f"Autopilot maximum {derived.autopilot.high:,.2f} x headroom 1.5")
+    derived = estimate(environments[DEV], load_prices(), free_tier=False)
+    assert derived.budget.basis.startswith(
+        f"Autopilot maximum {derived.autopilot.high:,.2f} before the free-tier credit x headroom 1.5"
+    )
     assert estimate(environments[MINIMAL], load_prices()).budget is None
 
 
