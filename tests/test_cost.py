@@ -450,8 +450,9 @@ BILLING = "0A1B2C-3D4E5F-6A7B8C"
 def test_the_free_tier_credit_is_counted_once_per_billing_account(environments):
     """lab, stage and live bill to one account: together they get one credit (74.40, below their three
     fees of 73.00), not one each; mini names no account and keeps the whole credit against its fee."""
-    from gkeml.environments import billing_account_sharers
     from conftest import ENVIRONMENTS
+
+    from gkeml.environments import billing_account_sharers
 
     table = load_prices()
     shared = ("lab", "live", "stage")
@@ -499,9 +500,12 @@ def test_the_budget_names_the_items_priced_with_unconfirmed_values(prices):
     ]
     assert est.budget.unconfirmed_share == pytest.approx(sweep / before_credit)
     share = f"{sweep / before_credit * 100:.0f} %"
-    for text in (render_table(est), render_markdown(est)):
-        assert f"make up {share} of the maximum this budget derives from" in text
-        assert f"training/sweep {sweep:,.2f}: autopilot.gpu_premium.nvidia-l4.spot" in text
+    table = render_table(est)
+    assert f"make up {share} of the maximum this budget derives from:" in table
+    assert f"  training/sweep {sweep:,.2f}: autopilot.gpu_premium.nvidia-l4.spot" in table
+    markdown = render_markdown(est)
+    assert "<details><summary>Items priced with values the table lists under 'estimates'" in markdown
+    assert f"- `training/sweep` {sweep:,.2f}: `autopilot.gpu_premium.nvidia-l4.spot`" in markdown
     data = est.to_dict()
     assert data["budget"]["unconfirmed"] == [
         {"item": "training/sweep", "max": round(sweep, 2), "prices": ["autopilot.gpu_premium.nvidia-l4.spot"]}
