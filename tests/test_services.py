@@ -29,14 +29,6 @@ def by(items: list[dict], key: str) -> dict[str, dict]:
     return {i[key]: i for i in items}
 
 
-def address_refs(stack: dict) -> dict[str, str]:
-    """Terraform address -> config name of each global static IP."""
-    return {
-        f"${{google_compute_global_address.{k}.address}}": v["name"]
-        for k, v in stack["resource"]["google_compute_global_address"].items()
-    }
-
-
 # --- Artifact Registry --------------------------------------------------------------------------
 
 
@@ -98,20 +90,41 @@ def test_nodes_read_and_the_ci_pusher_writes_each_repository_and_nothing_project
 # --- DNS ------------------------------------------------------------------------------------------
 
 
+def expected_records(env: str) -> set[tuple[str, str]]:
+    """(record name, endpoint) the fixture FILE asks for, read from its YAML, not through gkeml: every host
+    an endpoint serves (its host and previous_hosts, none once the endpoint is retired) whose name is
+    under dns.domain gets an A record at the endpoint's IP; retired_hosts and other domains get none."""
+    data = yaml.safe_load((ENVIRONMENTS / f"{env}.yaml").read_text())
+    domain = data["dns"]["domain"].rstrip(".")
+    found = set()
+    for endpoint in data.get("endpoints", []):
+        if endpoint.get("retired"):
+            continue
+        for host in [endpoint["host"], *endpoint.get("previous_hosts", [])]:
+            if host == domain or host.endswith("." + domain):
+                found.add((f"{host}.", endpoint["name"]))
+    return found
+
+
+def endpoint_of(address_ref: str) -> str:
+    """The endpoint whose static IP ``${google_compute_global_address.endpoint-NAME_ip_HASH.address}`` is
+    (the construct path endpoint-NAME/ip, in the framework's logical id)."""
+    match = re.fullmatch(r"\$\{google_compute_global_address\.endpoint-(.+)_ip_[0-9A-F]{8}\.address\}", address_ref)
+    assert match, address_ref
+    return match.group(1)
+
+
 @pytest.mark.parametrize("env", ALL)
-def test_one_a_record_per_host_at_its_static_ip(stacks, environments, env):
+def test_every_served_host_in_the_zone_has_an_a_record_at_its_static_ip(stacks, environments, env):
     e, stack = environments[env], stacks[env]
     records = resources(stack, "google_dns_record_set")
     zones = resources(stack, "google_dns_managed_zone")
     if e.dns is None:
         assert not records and not zones
         return
-    names = Names.of(e)
-    ips = address_refs(stack)
-    assert sorted((r["name"], r["type"], ips[r["rrdatas"][0]]) for r in records) == sorted(
-        (f"{x.host}.", "A", names.address(x.name)) for x in e.endpoints
-    )
-    assert all(r["ttl"] == e.dns.ttl for r in records)
+    found = [(r["name"], endpoint_of(r["rrdatas"][0])) for r in records]
+    assert sorted(found) == sorted(expected_records(env))
+    assert all(r["type"] == "A" and r["ttl"] == e.dns.ttl for r in records)
     if e.dns.create:
         (zone,) = zones
         assert (zone["name"], zone["dns_name"], zone["visibility"]) == (e.dns.zone, e.dns.dns_name, "public")
@@ -120,6 +133,28 @@ def test_one_a_record_per_host_at_its_static_ip(stacks, environments, env):
     else:  # an existing zone, referred to by name
         assert not zones
         assert {r["managed_zone"] for r in records} == {e.dns.zone}
+
+
+def test_a_host_moving_in_keeps_both_records_and_a_retired_host_has_none(stacks):
+    names = {r["name"] for r in resources(stacks[PROD], "google_dns_record_set")}
+    assert {"chat.fx.example.", "chat-v1.fx.example."} <= names  # both served during the move
+    assert "embed-v0.fx.example." not in names  # retired: no longer served
+    assert "chat.fx-legacy.example." not in names  # not in the zone: its own DNS provider publishes it
+
+
+def test_the_record_of_the_host_keeps_its_state_from_the_record_keyed_by_endpoint(stacks, environments):
+    """Until 2026-12 an endpoint's one record lived at dns/a-<endpoint>; a moved block carries it to the
+    host's record, so upgrading gkeml neither deletes nor re-creates a live record."""
+    from gkeml.framework import legacy_logical_id
+
+    for env in (DEV, PROD):
+        stack = stacks[env]
+        by_name = {r["name"]: k for k, r in stack["resource"]["google_dns_record_set"].items()}
+        moved = {m["from"]: m["to"] for m in stack["moved"] if m["from"].startswith("google_dns_record_set.")}
+        assert moved == {
+            f"google_dns_record_set.{legacy_logical_id(f'dns/a-{e.name}')}": f"google_dns_record_set.{by_name[e.host + '.']}"
+            for e in environments[env].endpoints
+        }
 
 
 # --- budget ---------------------------------------------------------------------------------------

@@ -269,8 +269,10 @@ class CloudStack(TerraformStack):
             )
             for e in env.endpoints
         }
+        self.services = add_platform_services(self, env, names, depends_on=apis)
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
-        # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing
+        # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing; the
+        # services add the moves of their own (DNS records keyed by host since 2026-12)
         add_moved(
             self,
             [
@@ -279,9 +281,9 @@ class CloudStack(TerraformStack):
                     f"google_compute_managed_ssl_certificate.{self.get_logical_id(e.certificate)}",
                 )
                 for name, e in self.endpoints.items()
-            ],
+            ]
+            + self.services.moved,
         )
-        self.services = add_platform_services(self, env, names, depends_on=apis)
         self._outputs()
 
     def _outputs(self) -> None:
