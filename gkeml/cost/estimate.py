@@ -60,6 +60,7 @@ ZERO = Cost(0.0, 0.0)
 
 
 FREE_TIER_KEY = "free-tier credit"
+STANDARD_ASSUMPTIONS = "standard."  # estimates under this section shape the Standard comparison only
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,6 @@ class LineItem:
     def unconfirmed_prices(self) -> tuple[str, ...]:
         """The unconfirmed prices among :attr:`unconfirmed` (not the Standard-mode packing assumptions)."""
         return tuple(e for e in self.unconfirmed if not e.startswith(STANDARD_ASSUMPTIONS))
-
-
-STANDARD_ASSUMPTIONS = "standard."  # estimates under this section shape the Standard comparison only
 
 
 @dataclass(frozen=True)

@@ -180,10 +180,6 @@ class PriceTable(Strict):
         """The main source page (GKE pricing)."""
         return self.sources.get("gke", next(iter(self.sources.values()), ""))
 
-    def is_estimate(self, path: str) -> bool:
-        """True when ``path`` (dotted) or a section containing it is listed under ``estimates``."""
-        return bool(self.estimates_of(path))
-
     def estimates_of(self, path: str) -> list[str]:
         """The ``estimates`` entries that cover ``path`` (dotted): the path itself or a section holding it."""
         return [e for e in self.estimates if path == e or path.startswith(e + ".")]
