@@ -297,3 +297,18 @@ def test_the_log_check_refuses_compute_engine_preemption_events():
         check_log_filter('resource.type="k8s_node" AND log_id("events") AND jsonPayload.verb="x"', {})
     with pytest.raises(AssertionError, match="cannot read"):
         check_log_filter('resource.type="k8s_node" AND log_id("events") AND NOT jsonPayload.reason="x"', {})
+
+
+@pytest.mark.parametrize("env", ALL)
+def test_every_promql_alert_reads_a_package_the_cluster_sends(stacks, env):
+    """An alert on a metric of a GKE package the cluster does not enable has no data and never fires."""
+    stack = stacks[env]
+    (cluster,) = resources(stack, "google_container_cluster")
+    enabled = set(cluster["monitoring_config"]["enable_components"])
+    for policy in resources(stack, "google_monitoring_alert_policy"):
+        for condition in policy["conditions"]:
+            if "condition_prometheus_query_language" not in condition:
+                continue
+            for name in parse_promql(condition["condition_prometheus_query_language"]["query"]).metrics:
+                component = telemetry.PROM_METRICS[name].component
+                assert component == "GCP" or component in enabled, (policy["display_name"], component)
