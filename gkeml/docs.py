@@ -1,6 +1,7 @@
 """Sections of the docs that are generated from code, so they cannot drift: the rule table of
 docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001), the GPU table of docs/jobs.md
-(from :mod:`gkeml.platform`) and the `make check` figures of the README and docs/policy.md (from a
+(from :mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
+:mod:`gkeml.telemetry`) and the `make check` figures of the README and docs/policy.md (from a
 `gkeml check --format json` run over the shipped environments).
 
 A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``.
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gkeml import platform
+from gkeml import platform, telemetry
 from gkeml.exitcodes import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +77,33 @@ def gpu_table() -> str:
     return "\n".join(rows)
 
 
+def telemetry_table() -> str:
+    """What the alerts and the dashboard read (gkeml.telemetry): each metric or log, its labels, where it
+    comes from, what is verified and what is not."""
+    rows = [
+        f"Checked {telemetry.CHECKED_ON}. PromQL series also carry the Managed Service for Prometheus target labels "
+        f"({', '.join(sorted(telemetry.PROMETHEUS_TARGET_LABELS))}; {telemetry.PROMETHEUS_TARGET_SOURCE}).",
+        "",
+        "| Signal | Kind | Labels or fields a query may read | Source | Verified | Not verified |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in telemetry.PROM_METRICS.values():
+        labels = sorted(m.labels) + [" or ".join(group) for group in m.alternatives]
+        rows.append(
+            f"| `{m.name}` | PromQL ({m.component}) | {_cell(', '.join(labels))} | {_cell(m.source)} | "
+            f"{_cell(m.verified)} | {_cell(m.unverified) or '-'} |"
+        )
+    for s in telemetry.LOG_SIGNALS.values():
+        kind = f"log `{s.log_id}` on `{s.resource_type}`" + ("" if s.autopilot else " (not used: see why)")
+        fields = sorted(f"resource.labels.{label}" for label in s.resource_labels) + sorted(s.fields)
+        values = "; ".join(f"{k} = {', '.join(v)}" for k, v in s.values.items())
+        rows.append(
+            f"| {s.key} | {kind} | {_cell(', '.join(fields))}{'; values: ' + _cell(values) if values else ''} | "
+            f"{_cell(s.source)} | {_cell(s.verified)} | {_cell(s.unverified) or '-'} |"
+        )
+    return "\n".join(rows)
+
+
 def shipped_environments(root: Path = ROOT) -> list[str]:
     """The names of the environment files the figures are measured on."""
     return sorted(p.stem for p in (root / "environments").glob("*.yaml"))
@@ -110,6 +138,7 @@ def check_figures(summary: dict[str, Any], environments: list[str]) -> str:
 SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/policy.md", "rules"): rule_table,
     ("docs/jobs.md", "gpus"): gpu_table,
+    ("docs/services.md", "telemetry"): telemetry_table,
 }
 FIGURES = (("README.md", "check-figures"), ("docs/policy.md", "check-figures"))
 

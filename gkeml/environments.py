@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import decode, field_name, file_line, load_config_file
+from gkeml.config.loader import decode, field_name, file_line, load_config_file, load_yaml, read_config_text
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, StateLocation, name_problems, nested_state_problems
 
@@ -205,3 +205,64 @@ def environment_at(env_file: str | Path, ref: str) -> Environment | None:
         return None
     label = f"{ref}:{env_file.name}"
     return parse_environment(decode(shown.stdout, label), label)
+
+
+# --- the free-tier credit: one per billing account (gkeml cost) ------------------------------------
+
+
+def _billing_account(text: str, label: str) -> tuple[str, str] | None:
+    """(name, budget.billing_account) of an environment file's text; None when it names no billing
+    account or is not readable YAML (the file's own command reports its problems)."""
+    try:
+        data, _ = load_yaml(text, label)
+    except ConfigError:
+        return None
+    budget = data.get("budget") if isinstance(data, dict) else None
+    account = budget.get("billing_account") if isinstance(budget, dict) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    return (name, account) if isinstance(name, str) and isinstance(account, str) else None
+
+
+def _sharers(env: Environment, files: dict[str, str]) -> tuple[str, ...]:
+    """The names of the environments among ``files`` (label -> text) other than ``env`` whose budget names
+    ``env``'s billing account."""
+    account = env.budget.billing_account if env.budget is not None else None
+    if account is None:
+        return ()
+    found = (_billing_account(text, label) for label, text in sorted(files.items()))
+    return tuple(sorted({name for name, acct in filter(None, found) if acct == account and name != env.name}))
+
+
+def billing_account_sharers(env_file: str | Path, env: Environment) -> tuple[str, ...]:
+    """The other environments of ``env_file``'s directory billed to ``env``'s billing account (their
+    ``budget.billing_account``): they share its one free-tier credit. Unreadable files are skipped."""
+    env_file = Path(env_file)
+    files = {}
+    for path in env_file.parent.glob("*.yaml"):
+        if path.name == env_file.name:
+            continue
+        try:
+            files[str(path)] = read_config_text(path)
+        except ConfigError:
+            continue
+    return _sharers(env, files)
+
+
+def billing_account_sharers_at(env_file: str | Path, ref: str, env: Environment) -> tuple[str, ...]:
+    """:func:`billing_account_sharers` as the directory was at git ``ref`` (``--against``; the ref was
+    checked by :func:`environment_at`)."""
+    env_file = Path(env_file).resolve()
+    where = env_file.parent
+    listed = _git(where, "ls-tree", "--name-only", ref, "./")
+    files = {}
+    for name in listed.stdout.splitlines() if listed.returncode == 0 else []:
+        name = Path(name).name
+        if not name.endswith(".yaml") or name == env_file.name:
+            continue
+        shown = _git(where, "show", f"{ref}:./{name}", text=False)
+        if shown.returncode == 0:
+            try:
+                files[f"{ref}:{name}"] = decode(shown.stdout, f"{ref}:{name}")
+            except ConfigError:
+                continue
+    return _sharers(env, files)

@@ -2,16 +2,21 @@
 
 Pure Python (no framework import): the monitoring construct turns these into
 ``google_logging_metric``, ``google_monitoring_alert_policy`` and ``google_monitoring_dashboard``,
-and the tests read them directly. Metric names, labels and log filters are platform facts with
-their sources in :mod:`gkeml.platform`.
+and the tests read them directly. Every metric, log, label and field name comes from the dated,
+sourced table :mod:`gkeml.telemetry`.
 
 - **GPU idle**: PromQL on the DCGM package: a GPU used by a Pod whose utilisation stays below the
   threshold for the configured time.
 - **Job failures**: a log-based counter of the Job controller's failure events (BackoffLimitExceeded,
   DeadlineExceeded, ...), alerting on any failure in five minutes, per namespace and Job.
 - **HPA at max**: PromQL on the HPA package: current replicas >= max replicas for the configured time.
-- **Spot preemptions**: a log-based counter of Compute Engine preemption system events, alerting
-  above the configured number per hour.
+- **Spot preemptions**: a log-based counter of the kubelet's graceful-shutdown Events on the cluster's
+  nodes (what a preempted Spot node records; GKE's own node removals record it too), alerting above
+  the configured number per hour.
+
+The workload labels of DCGM and kube-state series may arrive as ``namespace``/``pod`` or as
+``exported_namespace``/``exported_pod`` (:data:`gkeml.telemetry.WORKLOAD_ALTERNATIVES`): every query
+reads both.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gkeml import platform
+from gkeml import telemetry
 from gkeml.naming import Names
 
 if TYPE_CHECKING:
@@ -36,16 +41,23 @@ TILE_WIDTH, TILE_HEIGHT = 6, 4
 
 @dataclass(frozen=True)
 class LogMetric:
-    """A log-based counter metric: its name, log filter and the labels extracted from each entry."""
+    """A log-based counter metric: its name, log filter and the labels extracted from each entry; the
+    entries' monitored resource type (``resource_type``) is the resource of its time series."""
 
     name: str
     description: str
     filter: str
+    resource_type: str
     labels: dict[str, str] = field(default_factory=dict)  # label -> EXTRACT(field)
 
     @property
     def metric_type(self) -> str:
         return f"logging.googleapis.com/user/{self.name}"
+
+    @property
+    def series_filter(self) -> str:
+        """Cloud Monitoring filter of the metric's time series."""
+        return f'metric.type="{self.metric_type}" AND resource.type="{self.resource_type}"'
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,6 @@ class Alert:
     promql: str | None = None
     duration_seconds: int = 0
     log_metric: LogMetric | None = None
-    resource_type: str = ""
     window_seconds: int = 0
     threshold: float = 0
     group_by: tuple[str, ...] = ()
@@ -69,24 +80,50 @@ class Alert:
     def threshold_filter(self) -> str:
         """Cloud Monitoring filter of a log-metric condition."""
         assert self.log_metric is not None
-        return f'metric.type="{self.log_metric.metric_type}" AND resource.type="{self.resource_type}"'
+        return self.log_metric.series_filter
 
 
 def _selector(names: Names) -> str:
     return f'cluster="{names.cluster}"'
 
 
+def _workload_series(metric: str, names: Names) -> str:
+    """The series of ``metric`` that describe a workload (a team's Pod), whichever form its workload
+    labels take: ``exported_pod`` set (the exporter Pod holds ``pod``), or ``pod`` set on a series that
+    is not the exporter's own (its namespace is not one of GKE's managed ones)."""
+    sel = _selector(names)
+    exported = f'{metric}{{{sel}, exported_pod!=""}}'
+    plain = f'{metric}{{{sel}, exported_pod="", pod!="", namespace!~"{telemetry.MANAGED_NAMESPACE_PATTERN}"}}'
+    return f"({exported} or {plain})"
+
+
+def _team_labels() -> str:
+    """The labels naming a workload's namespace (a team), in both forms."""
+    return ", ".join(telemetry.WORKLOAD_ALTERNATIVES[0])
+
+
+def _workload_labels() -> str:
+    """The labels naming a workload's namespace and Pod, in both forms."""
+    return ", ".join(name for group in telemetry.WORKLOAD_ALTERNATIVES for name in group)
+
+
+def _log_filter(signal: telemetry.LogSignal, names: Names, *conditions: str) -> str:
+    head = (
+        f'resource.type="{signal.resource_type}" AND resource.labels.cluster_name="{names.cluster}" AND '
+        f'log_id("{signal.log_id}")'
+    )
+    return " AND ".join((head, *conditions))
+
+
 def job_failure_metric(env: Environment) -> LogMetric:
     names = Names.of(env)
-    reasons = " OR ".join(f'"{r}"' for r in platform.JOB_FAILURE_REASONS)
+    signal = telemetry.LOG_SIGNALS["cluster-events"]
+    reasons = " OR ".join(f'"{r}"' for r in telemetry.JOB_FAILURE_REASONS)
     return LogMetric(
         name=names.log_metric("job-failures"),
         description=f"Kubernetes Jobs of {env.name} that failed (Job controller events)",
-        filter=(
-            f'resource.type="k8s_cluster" AND resource.labels.cluster_name="{names.cluster}" AND '
-            f'log_id("{platform.KUBERNETES_EVENTS_LOG}") AND jsonPayload.involvedObject.kind="Job" AND '
-            f"jsonPayload.reason=({reasons})"
-        ),
+        filter=_log_filter(signal, names, 'jsonPayload.involvedObject.kind="Job"', f"jsonPayload.reason=({reasons})"),
+        resource_type=signal.resource_type,
         labels={
             "namespace": "EXTRACT(jsonPayload.involvedObject.namespace)",
             "job": "EXTRACT(jsonPayload.involvedObject.name)",
@@ -95,13 +132,22 @@ def job_failure_metric(env: Environment) -> LogMetric:
     )
 
 
-def preemption_metric(env: Environment) -> LogMetric:
+def node_shutdown_metric(env: Environment) -> LogMetric:
+    """Graceful shutdowns of the cluster's nodes: the kubelet's Event on its Node, which a preempted Spot
+    node records (and a node GKE removes after draining it)."""
     names = Names.of(env)
+    signal = telemetry.LOG_SIGNALS["node-events"]
     return LogMetric(
-        name=names.log_metric("spot-preemptions"),
-        description=f"Spot and preemptible VMs preempted in {env.project.id} (Compute Engine system events)",
-        filter=platform.PREEMPTION_LOG_FILTER,
-        labels={"zone": "EXTRACT(resource.labels.zone)"},
+        name=names.log_metric("node-shutdowns"),
+        description=f"Nodes of {names.cluster} shutting down: Spot preemptions and GKE's node removals (kubelet Events)",
+        filter=_log_filter(
+            signal,
+            names,
+            'jsonPayload.involvedObject.kind="Node"',
+            f'jsonPayload.reason="{telemetry.NODE_SHUTDOWN_REASON}"',
+            f'jsonPayload.message="{telemetry.NODE_SHUTDOWN_MESSAGE}"',
+        ),
+        resource_type=signal.resource_type,
     )
 
 
@@ -112,7 +158,7 @@ def log_metrics(env: Environment) -> list[LogMetric]:
     if alerts.job_failures.enabled:
         found.append(job_failure_metric(env))
     if alerts.spot_preemptions.enabled:
-        found.append(preemption_metric(env))
+        found.append(node_shutdown_metric(env))
     return found
 
 
@@ -131,13 +177,13 @@ def alerts(env: Environment) -> list[Alert]:
                 display_name=f"{env.name}: GPU allocated but idle for {idle.minutes} min",
                 documentation=(
                     f"A GPU used by a Pod of cluster {names.cluster} stayed below {idle.below_percent:g} % "
-                    f"utilisation ({platform.DCGM_GPU_UTIL}) for {idle.minutes} minutes: a stuck job, a "
-                    "notebook left open or an oversized request is paying for an idle GPU. Find the Pod in "
-                    f"the label {platform.DCGM_WORKLOAD_NAMESPACE_LABEL} and exported_pod."
+                    f"utilisation ({telemetry.DCGM_GPU_UTIL}) for {idle.minutes} minutes: a stuck job, a "
+                    "notebook left open or an oversized request is paying for an idle GPU. The Pod is in the "
+                    "labels exported_namespace/exported_pod, or namespace/pod (whichever the DCGM package writes)."
                 ),
                 promql=(
-                    f"max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) "
-                    f'({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}}) < {idle.below_percent:g}'
+                    f"max by ({_workload_labels()}) "
+                    f"({_workload_series(telemetry.DCGM_GPU_UTIL, names)}) < {idle.below_percent:g}"
                 ),
                 duration_seconds=idle.minutes * 60,
             )
@@ -154,7 +200,6 @@ def alerts(env: Environment) -> list[Alert]:
                     "`gkeml job status NAMESPACE/JOB --env ENV` shows why; `gkeml job logs` its output."
                 ),
                 log_metric=metric,
-                resource_type="k8s_cluster",
                 window_seconds=JOB_FAILURE_WINDOW_SECONDS,
                 threshold=0,
                 group_by=("metric.label.namespace", "metric.label.job"),
@@ -172,9 +217,9 @@ def alerts(env: Environment) -> list[Alert]:
                     f"{at_max.minutes} minutes: the service may be saturated. Raise "
                     "inference[].autoscaling.max_replicas (and check the GPU quota: `gkeml doctor ENV`)."
                 ),
-                promql=(
-                    f"{platform.HPA_CURRENT_REPLICAS_METRIC}{{{sel}}} >= {platform.HPA_MAX_REPLICAS_METRIC}{{{sel}}}"
-                ),
+                # both series come from one kube-state target: `>=` matches them on identical labels,
+                # whichever form the namespace label takes
+                promql=(f"{telemetry.HPA_CURRENT_REPLICAS}{{{sel}}} >= {telemetry.HPA_MAX_REPLICAS}{{{sel}}}"),
                 duration_seconds=at_max.minutes * 60,
             )
         )
@@ -184,14 +229,15 @@ def alerts(env: Environment) -> list[Alert]:
             Alert(
                 key="spot-preemptions",
                 severity="WARNING",
-                display_name=f"{env.name}: more than {spot.per_hour} Spot preemptions per hour",
+                display_name=f"{env.name}: more than {spot.per_hour} node shutdowns per hour (Spot preemptions)",
                 documentation=(
-                    f"Compute Engine preempted more than {spot.per_hour} Spot VMs of {env.project.id} in an "
-                    "hour: Spot capacity is short in the zones used. Jobs restart from their checkpoints; "
-                    "consider a ComputeClass that falls back to on-demand."
+                    f"More than {spot.per_hour} nodes of cluster {names.cluster} shut down in an hour. A preempted "
+                    "Spot node records this (the kubelet's `Shutdown` Event), and so does a node GKE removes after "
+                    "draining it (scale-down, upgrade, repair). A burst usually means Spot capacity is short in the "
+                    "zones used: Jobs restart from their checkpoints; consider a ComputeClass that falls back to "
+                    "on-demand. `kubectl get events -A --field-selector reason=Shutdown` lists the nodes."
                 ),
-                log_metric=preemption_metric(env),
-                resource_type="gce_instance",
+                log_metric=node_shutdown_metric(env),
                 window_seconds=PREEMPTION_WINDOW_SECONDS,
                 threshold=spot.per_hour,
             )
@@ -209,7 +255,14 @@ def _promql_tile(title: str, query: str, unit: str = "") -> dict[str, Any]:
     return {"title": title, "xyChart": chart}
 
 
-def _log_metric_tile(title: str, metric: LogMetric, resource: str, group_by: str) -> dict[str, Any]:
+def _log_metric_tile(title: str, metric: LogMetric, group_by: tuple[str, ...] = ()) -> dict[str, Any]:
+    aggregation: dict[str, Any] = {
+        "alignmentPeriod": "3600s",
+        "perSeriesAligner": "ALIGN_SUM",
+        "crossSeriesReducer": "REDUCE_SUM",
+    }
+    if group_by:
+        aggregation["groupByFields"] = list(group_by)
     return {
         "title": title,
         "xyChart": {
@@ -217,15 +270,7 @@ def _log_metric_tile(title: str, metric: LogMetric, resource: str, group_by: str
                 {
                     "plotType": "STACKED_BAR",
                     "timeSeriesQuery": {
-                        "timeSeriesFilter": {
-                            "filter": f'metric.type="{metric.metric_type}" AND resource.type="{resource}"',
-                            "aggregation": {
-                                "alignmentPeriod": "3600s",
-                                "perSeriesAligner": "ALIGN_SUM",
-                                "crossSeriesReducer": "REDUCE_SUM",
-                                "groupByFields": [group_by],
-                            },
-                        }
+                        "timeSeriesFilter": {"filter": metric.series_filter, "aggregation": aggregation}
                     },
                 }
             ]
@@ -236,43 +281,39 @@ def _log_metric_tile(title: str, metric: LogMetric, resource: str, group_by: str
 def dashboard(env: Environment) -> dict[str, Any]:
     """The environment's dashboard (Cloud Monitoring dashboard JSON): GPU utilisation and memory per
     team, allocated GPUs and running Pods per team, failed Jobs, autoscalers against their max,
-    Spot preemptions and the HTTPS load balancers' latency."""
+    node shutdowns (Spot preemptions) and the HTTPS load balancers' latency."""
     names = Names.of(env)
     sel = _selector(names)
-    team = platform.DCGM_WORKLOAD_NAMESPACE_LABEL
+    team = _team_labels()
     tiles = [
         _promql_tile(
             "GPU utilisation per team (%)",
-            f'avg by ({team}) ({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}})',
+            f"avg by ({team}) ({_workload_series(telemetry.DCGM_GPU_UTIL, names)})",
             "%",
         ),
         _promql_tile(
             "GPU memory used per team (MiB)",
-            f'sum by ({team}) ({platform.DCGM_FB_USED}{{{sel}, exported_pod!=""}})',
+            f"sum by ({team}) ({_workload_series(telemetry.DCGM_FB_USED, names)})",
             "MiB",
         ),
-        _promql_tile(
-            "GPUs in use per team", f'count by ({team}) ({platform.DCGM_GPU_UTIL}{{{sel}, exported_pod!=""}})'
-        ),
-        _promql_tile(
-            "Pods by phase per namespace", f"sum by (namespace, phase) ({platform.POD_PHASE_METRIC}{{{sel}}})"
-        ),
+        _promql_tile("GPUs in use per team", f"count by ({team}) ({_workload_series(telemetry.DCGM_GPU_UTIL, names)})"),
+        _promql_tile("Pods by phase per namespace", f"sum by ({team}, phase) ({telemetry.POD_PHASE}{{{sel}}})"),
         _promql_tile(
             "Autoscaler replicas / max",
-            f"{platform.HPA_CURRENT_REPLICAS_METRIC}{{{sel}}} / {platform.HPA_MAX_REPLICAS_METRIC}{{{sel}}}",
+            f"{telemetry.HPA_CURRENT_REPLICAS}{{{sel}}} / {telemetry.HPA_MAX_REPLICAS}{{{sel}}}",
         ),
         _promql_tile(
             "Inference latency p95 per forwarding rule (ms)",
             f"histogram_quantile(0.95, sum by (le, forwarding_rule_name) "
-            f'(rate({platform.LB_LATENCY_PROMQL_METRIC}{{monitored_resource="https_lb_rule"}}[5m])))',
+            f'(rate({telemetry.LB_LATENCY}{{monitored_resource="https_lb_rule"}}[5m])))',
             "ms",
         ),
     ]
     for metric in log_metrics(env):
         if metric.name == job_failure_metric(env).name:
-            tiles.append(_log_metric_tile("Failed Jobs per namespace", metric, "k8s_cluster", "metric.label.namespace"))
+            tiles.append(_log_metric_tile("Failed Jobs per namespace", metric, ("metric.label.namespace",)))
         else:
-            tiles.append(_log_metric_tile("Spot preemptions per zone", metric, "gce_instance", "metric.label.zone"))
+            tiles.append(_log_metric_tile("Node shutdowns per hour (Spot preemptions)", metric))
     laid_out = []
     for i, tile in enumerate(tiles):
         laid_out.append(

@@ -1143,35 +1143,7 @@ MONITORING_COMPONENTS = (
 )
 REQUIRED_MONITORING_COMPONENT = "SYSTEM_COMPONENTS"
 DEFAULT_MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "HPA", "DCGM")
-# NVIDIA DCGM fields (docs.nvidia.com/datacenter/dcgm/latest/dcgm-api/dcgm-api-field-ids.html): GPU
-# utilisation in percent, framebuffer memory used in MiB.
-DCGM_GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"
-DCGM_FB_USED = "DCGM_FI_DEV_FB_USED"
-# The DCGM exporter labels each GPU with the Pod using it (namespace, pod, container); Managed Service for
-# Prometheus keeps `namespace` for the scrape target (the exporter's own namespace), and Prometheus renames
-# a scraped label that collides with a target label to exported_<name> (prometheus.io/docs/prometheus/latest/
-# configuration/configuration, honor_labels). Verify on a live cluster before relying on per-team panels.
-DCGM_WORKLOAD_NAMESPACE_LABEL = "exported_namespace"
-# kube-state metrics of the HPA package (kubernetes/kube-state-metrics docs/metrics/workload/
-# horizontalpodautoscaler-metrics.md, the names GKE's HPA package keeps).
-HPA_MAX_REPLICAS_METRIC = "kube_horizontalpodautoscaler_spec_max_replicas"
-HPA_CURRENT_REPLICAS_METRIC = "kube_horizontalpodautoscaler_status_current_replicas"
-POD_PHASE_METRIC = "kube_pod_status_phase"
-# Kubernetes events reach Cloud Logging as log `events` on resource k8s_cluster (Job events, whose involved
-# object is neither a Pod nor a Node), jsonPayload = the Event (GoogleCloudPlatform/k8s-stackdriver
-# event-exporter/sinks/stackdriver/sink_config.go and monitored_resource_factory.go at 673c7dd8, 2026-08-18);
-# the Job controller's failure reasons (k8s.io/api batch/v1 types.go JobReason*).
-KUBERNETES_EVENTS_LOG = "events"
-JOB_FAILURE_REASONS = ("BackoffLimitExceeded", "DeadlineExceeded", "MaxFailedIndexesExceeded", "PodFailurePolicy")
-# A preempted Spot (or preemptible) VM is a Compute Engine system event (cloud.google.com/compute/docs/
-# instances/spot "Detect preemption"; google/skills cloud-logging-query-generation query_compute_engine.md).
-PREEMPTION_LOG_FILTER = (
-    'resource.type="gce_instance" AND log_id("cloudaudit.googleapis.com/system_event") '
-    'AND protoPayload.methodName="compute.instances.preempted"'
-)
-# HTTPS load balancer latency as Cloud Monitoring names it in PromQL (cloud.google.com/monitoring/api/metrics_gcp
-# loadbalancing https/total_latencies; PromQL mapping of distribution metrics: .../promql/promql-mapping).
-LB_LATENCY_PROMQL_METRIC = "loadbalancing_googleapis_com:https_total_latencies_bucket"
+# The metric and log names the alerts and dashboard read: gkeml.telemetry (a dated, sourced table).
 # Cloud Monitoring notification channels (cloud.google.com/monitoring/support/notification-options): a Pub/Sub
 # channel publishes as the project's Monitoring notification service agent, which needs roles/pubsub.publisher
 # on the topic; the agent is created with the project's first Pub/Sub channel.

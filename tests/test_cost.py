@@ -440,3 +440,141 @@ def test_against_unknown_ref_or_broken_old_file_is_a_usage_error(repo, price_fil
 def test_render_delta_without_changes_reports_the_total(prices):
     est = estimate(make_env(), prices)
     assert "No cost change (total 0.00 per month)." in render_delta(est, est, "main")
+
+
+# -- money counted once: the free-tier credit, the budget, unconfirmed prices --------------------
+
+BILLING = "0A1B2C-3D4E5F-6A7B8C"
+
+
+def test_the_free_tier_credit_is_counted_once_per_billing_account(environments):
+    """lab, stage and live bill to one account: together they get one credit (74.40, below their three
+    fees of 73.00), not one each; mini names no account and keeps the whole credit against its fee."""
+    from conftest import ENVIRONMENTS
+
+    from gkeml.environments import billing_account_sharers
+
+    table = load_prices()
+    shared = ("lab", "live", "stage")
+    total = 0.0
+    for name in shared:
+        env = environments[name]
+        sharers = billing_account_sharers(ENVIRONMENTS / f"{name}.yaml", env)
+        assert sharers == tuple(n for n in shared if n != name)
+        total += estimate(env, table, credit_shared_with=sharers).item("free-tier credit").autopilot.high
+    assert total == pytest.approx(-74.40)  # once for the account: 3 x 73.00 of fees, one 74.40 credit
+    mini = environments["mini"]
+    assert billing_account_sharers(ENVIRONMENTS / "mini.yaml", mini) == ()
+    assert estimate(mini, table).item("free-tier credit").autopilot.high == pytest.approx(-73.0)
+
+
+def test_a_derived_budget_does_not_count_on_the_free_tier_credit(prices):
+    """The budget watches one project; the account's credit may land on another cluster: the amount is the
+    Autopilot maximum with the full cluster fee, x headroom, whoever shares the account."""
+    budget = {"billing_account": BILLING, "headroom": 1.2}
+    env = make_env(
+        budget=budget,
+        inference=[service("api", cpu="2", memory="8Gi", autoscaling={"min_replicas": 2, "max_replicas": 10})],
+    )
+    # api: 0.1201 /h x 730 x 10 = 876.73; + fee 73.00 = 949.73; x 1.2 = 1,139.676 -> 1,140
+    for sharers in ((), ("staging",), ("staging", "prod")):
+        est = estimate(env, prices, credit_shared_with=sharers)
+        assert est.budget.amount == 1140
+    assert estimate(env, prices).autopilot.high == pytest.approx(876.73, abs=0.01)  # the estimate keeps the credit
+
+
+def test_the_budget_names_the_items_priced_with_unconfirmed_values(prices):
+    """ROUND_PRICES lists the L4 Spot premium under 'estimates': a Spot L4 training budget rests on it."""
+    from gkeml.cost import render_markdown, render_table
+
+    env = make_env(
+        budget={"billing_account": BILLING, "headroom": 1.0},
+        training=[training("sweep", gpu="nvidia-l4", gpu_count=4, cpu="40", memory="160Gi", spot=True, nodes=2)],
+        inference=[service("api", cpu="2", memory="8Gi")],
+    )
+    est = estimate(env, prices)
+    sweep = est.item("training/sweep").autopilot.high
+    before_credit = est.autopilot.high + 73.0
+    assert [(key, prices_) for key, _high, prices_ in est.budget.unconfirmed] == [
+        ("training/sweep", ("autopilot.gpu_premium.nvidia-l4.spot",))
+    ]
+    assert est.budget.unconfirmed_share == pytest.approx(sweep / before_credit)
+    share = f"{sweep / before_credit * 100:.0f} %"
+    table = render_table(est)
+    assert f"make up {share} of the maximum this budget derives from:" in table
+    assert f"  training/sweep {sweep:,.2f}: autopilot.gpu_premium.nvidia-l4.spot" in table
+    markdown = render_markdown(est)
+    assert "<details><summary>Items priced with values the table lists under 'estimates'" in markdown
+    assert f"- `training/sweep` {sweep:,.2f}: `autopilot.gpu_premium.nvidia-l4.spot`" in markdown
+    data = est.to_dict()
+    assert data["budget"]["unconfirmed"] == [
+        {"item": "training/sweep", "max": round(sweep, 2), "prices": ["autopilot.gpu_premium.nvidia-l4.spot"]}
+    ]
+
+
+def test_json_items_name_their_kind_and_team(prices):
+    env = make_env(
+        inference=[service("api", cpu="2", memory="8Gi")],
+        training=[training("eval", gpu="nvidia-l4", cpu="4", memory="16Gi")],
+        buckets=[{"name": "data", "purpose": "datasets", "expected_size_gib": 10}],
+    )
+    items = {i["item"]: i for i in estimate(env, prices).to_dict()["items"]}
+    assert (items["inference/api"]["kind"], items["inference/api"]["team"]) == ("inference", "serving")
+    assert (items["training/eval"]["kind"], items["training/eval"]["team"]) == ("training", "research")
+    assert (items["bucket/data"]["kind"], items["bucket/data"]["team"]) == ("bucket", None)
+    assert (items["cluster fee"]["kind"], items["free-tier credit"]["kind"]) == ("cluster", "cluster")
+
+
+def write_named(directory: Path, name: str, **sections) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    data = env_dict(name, **sections)
+    data["project"] = {**data["project"], "id": f"acme-ml-{name}", "number": str(104857600000 + len(name))}
+    data["state"] = {"bucket": f"acme-ml-{name}-tfstate"}
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_cost_splits_the_credit_with_the_environments_of_the_directory(tmp_path, price_file):
+    envs = tmp_path / "environments"
+    budget = {"billing_account": BILLING}
+    write_named(envs, "dev", budget=budget)
+    write_named(envs, "prod", budget=budget)
+    write_named(envs, "other", budget={"billing_account": "0F0F0F-0F0F0F-0F0F0F"})
+    (envs / "broken.yaml").write_text("name: [unclosed\n")  # not readable: not counted, not fatal
+    code, out, err = run_cli(
+        ["cost", "dev", "--environments", str(envs), "--prices", str(price_file), "--format", "json"], cwd=tmp_path
+    )
+    assert code == 0, err
+    credit = next(i for i in json.loads(out)["items"] if i["item"] == "free-tier credit")
+    # one 74.40 credit for the two clusters of the account (fees 2 x 73.00), half of it here
+    assert credit["autopilot"] == {"min": -37.2, "max": -37.2}
+    assert "split between the 2 environments billed to it (this one, prod)" in credit["basis"]
+
+
+def test_against_shows_the_derived_budget_moving_with_the_estimate(repo, price_file):
+    envs = repo / "environments"
+    budget = {"billing_account": BILLING, "headroom": 1.2}
+    write_env(
+        envs,
+        budget=budget,
+        inference=[service("api", cpu="2", memory="8Gi", autoscaling={"min_replicas": 2, "max_replicas": 10})],
+    )
+    git(repo, "commit", "-q", "-am", "a budget")
+    write_env(
+        envs,
+        budget=budget,
+        inference=[
+            service("api", cpu="2", memory="8Gi", spot=True, autoscaling={"min_replicas": 2, "max_replicas": 10})
+        ],
+    )
+    code, out, _ = run_cli(["cost", "dev", "--against", "main", "--prices", str(price_file)], cwd=repo)
+    assert code == 0
+    # before: (876.73 + 73.00 fee) x 1.2 = 1,139.68 -> 1,140; after: (263.53 + 73.00) x 1.2 = 403.84 -> 404
+    assert "Budget: 1,140.00 → 404.00 USD per month (-736.00; derived: Autopilot maximum 336.53" in out
+    code, out, _ = run_cli(
+        ["cost", "dev", "--against", "main", "--prices", str(price_file), "--format", "json"], cwd=repo
+    )
+    data = json.loads(out)
+    assert (data["budget"]["before"]["amount"], data["budget"]["after"]["amount"]) == (1140, 404)
+    assert data["total"]["change"] == {"min": -122.64, "max": -613.2}

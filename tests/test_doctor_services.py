@@ -381,3 +381,42 @@ def test_other_answers_leave_the_number_unchecked_with_a_warning(api, dns_server
     row = by_name(report)["project number"]
     assert (code, row["status"]) == (0, "warn")
     assert fragment in row["advice"]
+
+
+def test_every_served_host_is_checked_and_a_host_outside_the_zone_is_left_to_its_dns_provider(api, environments):
+    """live's chat endpoint is moving in: its host and both previous hosts are served, so each needs its A
+    record and an ACTIVE certificate; embed's retired host is not served and not checked. The hosts are
+    read from the fixture file, not through gkeml."""
+    import yaml
+
+    data = yaml.safe_load((ENVIRONMENTS / "live.yaml").read_text())
+    env = environments["live"]
+    names = Names.of(env)
+    ip = {"chat": "34.117.0.20", "embed": "34.117.0.21"}
+    served = {host: e["name"] for e in data["endpoints"] for host in [e["host"], *e.get("previous_hosts", [])]}
+    base = f"/compute/v1/projects/{env.project.id}/global"
+    for name, address in ip.items():
+        api.routes[f"{base}/addresses/{names.address(name)}"] = (200, {"name": names.address(name), "address": address})
+    for host, name in served.items():
+        cert = names.certificate(name, host)
+        api.routes[f"{base}/sslCertificates/{cert}"] = (
+            200,
+            {"name": cert, "managed": {"status": "ACTIVE", "domains": [host], "domainStatus": {host: "ACTIVE"}}},
+        )
+    outside = [h for h in served if not h.endswith("." + data["dns"]["domain"])]
+    assert outside == ["chat.fx-legacy.example"]  # the fixture has one
+    server = DnsServer({h: [ip[n]] for h, n in served.items() if h not in outside})
+    server.thread.start()
+    try:
+        rows = preflight.check_endpoints(env, preflight.ComputeApi(api.url), preflight.dns_resolver(server.address))
+    finally:
+        server.stop()
+    dns_rows = {r.name: r for r in rows if r.area == "dns"}
+    assert set(dns_rows) == set(served)  # embed-v0.fx.example (retired) is not checked
+    assert {r.name for r in rows if r.area == "certificate"} == {f"certificate {h}" for h in served}
+    for host in served:
+        if host in outside:
+            assert dns_rows[host].status == "drift"
+            assert f"add an A record {host} -> {ip['chat']} at your DNS provider" in dns_rows[host].advice
+        else:
+            assert (dns_rows[host].status, dns_rows[host].live) == ("ok", ip[served[host]])

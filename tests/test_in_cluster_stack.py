@@ -176,17 +176,21 @@ def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environment
         assert ann[platform.INGRESS_CLASS_ANNOTATION] == platform.INGRESS_CLASS_EXTERNAL
         assert "ingressClassName" not in ing["spec"]
         assert ann[platform.INGRESS_STATIC_IP_ANNOTATION] in addresses
-        (rule,) = ing["spec"]["rules"]
-        assert certs[ann[platform.INGRESS_PRE_SHARED_CERT_ANNOTATION]] == [rule["host"]]
+        rules = [r["host"] for r in ing["spec"]["rules"]]  # one per served host (a host moving in: two)
+        named = ann[platform.INGRESS_PRE_SHARED_CERT_ANNOTATION].split(",")
+        assert sorted(h for name in named for h in certs[name]) == sorted(rules)
         frontend = next(
             o
             for o in manifests(stacks, env, "FrontendConfig")
             if o["metadata"]["name"] == ann[platform.INGRESS_FRONTEND_CONFIG_ANNOTATION]
         )
         assert frontend["spec"]["redirectToHttps"]["enabled"] is True
-        hosts.add(rule["host"])
-    assert hosts == {e.endpoint(s.endpoint).host for s in e.inference if s.endpoint}
-    assert sorted(h for doms in certs.values() for h in doms) == sorted(ep.host for ep in e.endpoints)
+        hosts |= set(rules)
+    assert hosts == {h for s in e.inference if s.endpoint for h in e.endpoint(s.endpoint).served_hosts}
+    # a certificate per host the cloud layer keeps: served ones and retired ones not yet removed
+    assert sorted(h for doms in certs.values() for h in doms) == sorted(
+        h for ep in e.endpoints for h in ep.certificate_hosts
+    )
 
 
 def test_service_has_neg_and_backend_config_with_probe_health_check(stacks, environments):

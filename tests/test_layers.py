@@ -12,7 +12,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "gkeml"
 # Lowest first. A component may import its own modules and components of LOWER layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("gkeml", "platform", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
+    ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
     ("config", "text"),
     ("naming", "stackfile", "iam", "cost"),
     ("environments", "manifests", "observability"),

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import DEV, ENV_NAMES, ENVIRONMENTS, MINIMAL, PROD, STAGING, resources
 
-from gkeml import observability, platform
+from gkeml import observability, platform, telemetry
 from gkeml.config import ConfigError
 from gkeml.environments import load_environment, parse_environment
 from gkeml.naming import Names
@@ -27,14 +27,6 @@ def cluster(stack: dict) -> dict:
 
 def by(items: list[dict], key: str) -> dict[str, dict]:
     return {i[key]: i for i in items}
-
-
-def address_refs(stack: dict) -> dict[str, str]:
-    """Terraform address -> config name of each global static IP."""
-    return {
-        f"${{google_compute_global_address.{k}.address}}": v["name"]
-        for k, v in stack["resource"]["google_compute_global_address"].items()
-    }
 
 
 # --- Artifact Registry --------------------------------------------------------------------------
@@ -98,20 +90,41 @@ def test_nodes_read_and_the_ci_pusher_writes_each_repository_and_nothing_project
 # --- DNS ------------------------------------------------------------------------------------------
 
 
+def expected_records(env: str) -> set[tuple[str, str]]:
+    """(record name, endpoint) the fixture FILE asks for, read from its YAML, not through gkeml: every host
+    an endpoint serves (its host and previous_hosts, none once the endpoint is retired) whose name is
+    under dns.domain gets an A record at the endpoint's IP; retired_hosts and other domains get none."""
+    data = yaml.safe_load((ENVIRONMENTS / f"{env}.yaml").read_text())
+    domain = data["dns"]["domain"].rstrip(".")
+    found = set()
+    for endpoint in data.get("endpoints", []):
+        if endpoint.get("retired"):
+            continue
+        for host in [endpoint["host"], *endpoint.get("previous_hosts", [])]:
+            if host == domain or host.endswith("." + domain):
+                found.add((f"{host}.", endpoint["name"]))
+    return found
+
+
+def endpoint_of(address_ref: str) -> str:
+    """The endpoint whose static IP ``${google_compute_global_address.endpoint-NAME_ip_HASH.address}`` is
+    (the construct path endpoint-NAME/ip, in the framework's logical id)."""
+    match = re.fullmatch(r"\$\{google_compute_global_address\.endpoint-(.+)_ip_[0-9A-F]{8}\.address\}", address_ref)
+    assert match, address_ref
+    return match.group(1)
+
+
 @pytest.mark.parametrize("env", ALL)
-def test_one_a_record_per_host_at_its_static_ip(stacks, environments, env):
+def test_every_served_host_in_the_zone_has_an_a_record_at_its_static_ip(stacks, environments, env):
     e, stack = environments[env], stacks[env]
     records = resources(stack, "google_dns_record_set")
     zones = resources(stack, "google_dns_managed_zone")
     if e.dns is None:
         assert not records and not zones
         return
-    names = Names.of(e)
-    ips = address_refs(stack)
-    assert sorted((r["name"], r["type"], ips[r["rrdatas"][0]]) for r in records) == sorted(
-        (f"{x.host}.", "A", names.address(x.name)) for x in e.endpoints
-    )
-    assert all(r["ttl"] == e.dns.ttl for r in records)
+    found = [(r["name"], endpoint_of(r["rrdatas"][0])) for r in records]
+    assert sorted(found) == sorted(expected_records(env))
+    assert all(r["type"] == "A" and r["ttl"] == e.dns.ttl for r in records)
     if e.dns.create:
         (zone,) = zones
         assert (zone["name"], zone["dns_name"], zone["visibility"]) == (e.dns.zone, e.dns.dns_name, "public")
@@ -120,6 +133,28 @@ def test_one_a_record_per_host_at_its_static_ip(stacks, environments, env):
     else:  # an existing zone, referred to by name
         assert not zones
         assert {r["managed_zone"] for r in records} == {e.dns.zone}
+
+
+def test_a_host_moving_in_keeps_both_records_and_a_retired_host_has_none(stacks):
+    names = {r["name"] for r in resources(stacks[PROD], "google_dns_record_set")}
+    assert {"chat.fx.example.", "chat-v1.fx.example."} <= names  # both served during the move
+    assert "embed-v0.fx.example." not in names  # retired: no longer served
+    assert "chat.fx-legacy.example." not in names  # not in the zone: its own DNS provider publishes it
+
+
+def test_the_record_of_the_host_keeps_its_state_from_the_record_keyed_by_endpoint(stacks, environments):
+    """Until 2026-12 an endpoint's one record lived at dns/a-<endpoint>; a moved block carries it to the
+    host's record, so upgrading gkeml neither deletes nor re-creates a live record."""
+    from gkeml.framework import legacy_logical_id
+
+    for env in (DEV, PROD):
+        stack = stacks[env]
+        by_name = {r["name"]: k for k, r in stack["resource"]["google_dns_record_set"].items()}
+        moved = {m["from"]: m["to"] for m in stack["moved"] if m["from"].startswith("google_dns_record_set.")}
+        assert moved == {
+            f"google_dns_record_set.{legacy_logical_id(f'dns/a-{e.name}')}": f"google_dns_record_set.{by_name[e.host + '.']}"
+            for e in environments[env].endpoints
+        }
 
 
 # --- budget ---------------------------------------------------------------------------------------
@@ -137,8 +172,8 @@ def test_budget_amount_thresholds_and_recipients_follow_the_config_and_the_estim
     (budget,) = budgets
     amount = budget_amount(e, load_prices())
     assert float(budget["amount"]["specified_amount"]["units"]) == amount
-    if e.budget.amount is None:  # the estimate's Autopilot maximum x headroom, rounded up
-        high = estimate(e, load_prices()).autopilot.high
+    if e.budget.amount is None:  # the Autopilot maximum without any free-tier credit x headroom, rounded up
+        high = estimate(e, load_prices(), free_tier=False).autopilot.high
         assert amount == pytest.approx(-(-round(high * e.budget.headroom, 6) // 1))
     assert budget["billing_account"] == e.budget.billing_account
     assert budget["budget_filter"]["projects"] == [f"projects/{e.project.number}"]
@@ -204,12 +239,13 @@ def test_one_alert_policy_per_enabled_alert_notifying_the_configured_channels(st
 def test_gpu_idle_and_hpa_queries_read_the_dcgm_and_hpa_packages(environments):
     alerts = {a.key: a for a in observability.alerts(environments[DEV])}
     idle = environments[DEV].monitoring.alerts.gpu_idle
+    # the workload labels in both forms (gkeml.telemetry.WORKLOAD_ALTERNATIVES; tests/test_telemetry.py)
     assert alerts["gpu-idle"].promql.startswith(
-        f"max by ({platform.DCGM_WORKLOAD_NAMESPACE_LABEL}, exported_pod) ({platform.DCGM_GPU_UTIL}{{"
+        f"max by (namespace, exported_namespace, pod, exported_pod) (({telemetry.DCGM_GPU_UTIL}{{"
     )
     assert alerts["gpu-idle"].promql.endswith(f"< {idle.below_percent:g}")
     assert alerts["gpu-idle"].duration_seconds == idle.minutes * 60
-    assert platform.HPA_MAX_REPLICAS_METRIC in alerts["hpa-at-max"].promql
+    assert telemetry.HPA_MAX_REPLICAS in alerts["hpa-at-max"].promql
     job = observability.job_failure_metric(environments[DEV])
     assert 'jsonPayload.involvedObject.kind="Job"' in job.filter and '"BackoffLimitExceeded"' in job.filter
     assert f'resource.labels.cluster_name="{Names.of(environments[DEV]).cluster}"' in job.filter
@@ -429,8 +465,10 @@ def test_cost_report_shows_the_budget_next_to_the_estimate(environments):
     assert "Budget: 2,500.00 USD per month (set in the environment file); alerts at 80 %, 100 % of actual spend" in text
     assert "Budget:" in render_markdown(est)
     assert est.to_dict()["budget"]["amount"] == 2500
-    derived = estimate(environments[DEV], load_prices())
-    assert derived.budget.basis.startswith(f"Autopilot maximum {derived.autopilot.high:,.2f} x headroom 1.5")
+    derived = estimate(environments[DEV], load_prices(), free_tier=False)
+    assert derived.budget.basis.startswith(
+        f"Autopilot maximum {derived.autopilot.high:,.2f} before the free-tier credit x headroom 1.5"
+    )
     assert estimate(environments[MINIMAL], load_prices()).budget is None
 
 

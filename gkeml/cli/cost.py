@@ -15,8 +15,15 @@ what is priced:
   days_per_month); buckets (expected_size_gib x storage class); endpoints
   (global static IP + forwarding rules); the registry (storage, scans), a DNS zone
   the environment creates, monitoring samples and alert conditions. The budget
-  (budget section) is shown under the table. Not priced: network egress,
-  load-balancer data processing, Cloud NAT, logging volume, persistent disks.
+  (budget section) is shown under the table, with the items it rests on that use
+  unconfirmed prices. Not priced: network egress, load-balancer data
+  processing, Cloud NAT, logging volume, persistent disks.
+
+free-tier credit:
+  one per billing account: the environments of --environments whose
+  budget.billing_account is the same split it evenly (their estimates add up to
+  what the account pays). A derived budget never counts on it: it watches one
+  project, and Google applies the credit to whichever cluster it chooses.
 
 Standard comparison:
   the same Pods bin-packed onto the price table's standard.general_machine
@@ -55,8 +62,8 @@ def register(sub) -> None:
     p.add_argument(
         "--against",
         metavar="REF",
-        help="git ref (branch, tag, commit) to compare with: prints the Autopilot monthly delta "
-        "as a markdown table for a pull-request comment (ignores --format)",
+        help="git ref (branch, tag, commit) to compare with: prints the Autopilot monthly delta and the "
+        "budget before and after, as markdown for a pull-request comment (--format json: as data)",
     )
     p.add_argument(
         "--environments",
@@ -68,25 +75,37 @@ def register(sub) -> None:
         "--no-free-tier",
         dest="free_tier",
         action="store_false",
-        help="do not subtract the GKE free-tier credit (another cluster on the billing account uses it)",
+        help="do not subtract the GKE free-tier credit (a cluster outside these environments uses it)",
     )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
-    from gkeml.cost import CostError, estimate, load_prices, render_delta, render_markdown, render_table
-    from gkeml.environments import environment_at, environment_file, load_environment
+    from gkeml.cost import CostError, delta_dict, estimate, load_prices, render_delta, render_markdown, render_table
+    from gkeml.environments import (
+        billing_account_sharers,
+        billing_account_sharers_at,
+        environment_at,
+        environment_file,
+        load_environment,
+    )
 
     path = environment_file(args.environments, args.env)
     env = load_environment(path)
     prices = load_prices(args.prices)
     try:
-        current = estimate(env, prices, free_tier=args.free_tier)
+        current = estimate(env, prices, free_tier=args.free_tier, credit_shared_with=billing_account_sharers(path, env))
         if args.against:
             old_env = environment_at(path, args.against)
-            before = estimate(old_env, prices, free_tier=args.free_tier) if old_env else None
-            sys.stdout.write(render_delta(before, current, args.against))
+            before = None
+            if old_env is not None:
+                sharers = billing_account_sharers_at(path, args.against, old_env)
+                before = estimate(old_env, prices, free_tier=args.free_tier, credit_shared_with=sharers)
+            if args.format == "json":
+                print_json(delta_dict(before, current, args.against))
+            else:
+                sys.stdout.write(render_delta(before, current, args.against))
             return 0
     except CostError as exc:
         print(f"{path}: {exc}", file=sys.stderr)

@@ -383,7 +383,8 @@ class Endpoint(Strict):
     name: ShortName
     host: Host = Field(description="Fully qualified host; no wildcards.")
     previous_hosts: list[Host] = Field(
-        default_factory=list, description="Hosts still served (certificate and Ingress rule) while `host` takes over."
+        default_factory=list,
+        description="Hosts still served (certificate, Ingress rule and A record) while `host` takes over.",
     )
     retired_hosts: list[Host] = Field(
         default_factory=list,
@@ -403,7 +404,8 @@ class Endpoint(Strict):
 
     @property
     def served_hosts(self) -> list[str]:
-        """The hosts the Ingress serves (none once retired)."""
+        """The hosts the Ingress serves (none once retired): the one definition its rules, its
+        certificates, the DNS records and ``gkeml doctor`` use."""
         return [] if self.retired else list(dict.fromkeys([self.host, *self.previous_hosts]))
 
 

@@ -224,10 +224,11 @@ class HpaAtMaxAlert(Strict):
 
 
 class SpotPreemptionAlert(Strict):
-    """Spot VMs of the project preempted faster than a rate."""
+    """Nodes of the cluster shutting down faster than a rate: Spot preemptions (and GKE's own node
+    removals, which shut nodes down the same way)."""
 
     enabled: bool = True
-    per_hour: int = Field(5, ge=1, le=10000, description="Preemptions per hour that raise the alert.")
+    per_hour: int = Field(5, ge=1, le=10000, description="Node shutdowns per hour that raise the alert.")
 
 
 class Alerts(Strict):

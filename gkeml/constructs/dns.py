@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,12 @@ class DnsZoneProps:
     ttl: int = 300
     description: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def record_id(host: str) -> str:
+    """Construct id of a host's A record: keyed by the host (a hash of it), never by endpoint or position,
+    so a host keeps its record at the same Terraform address while other hosts come and go."""
+    return f"a-{hashlib.sha256(host.rstrip('.').encode()).hexdigest()[:6]}"
 
 
 class DnsZone(Construct):
@@ -54,12 +61,13 @@ class DnsZone(Construct):
         """The zone's name (a reference when this stack creates it, so records wait for it)."""
         return self.zone.name if self.zone is not None else self.props.zone_name
 
-    def a_record(self, id: str, host: str, address: Any) -> Any:
-        """An A record ``host`` -> ``address`` (e.g. a static IP's ``address`` attribute)."""
+    def a_record(self, host: str, address: Any) -> Any:
+        """An A record ``host`` -> ``address`` (e.g. a static IP's ``address`` attribute), at the
+        construct id :func:`record_id` of the host."""
         rs = google("dns_record_set")
         return rs.DnsRecordSet(
             self,
-            id,
+            record_id(host),
             project=self.props.project,
             managed_zone=self.managed_zone,
             name=f"{host.rstrip('.')}.",

@@ -3,7 +3,7 @@ of a pull request. Pure Python; prices come from the dated table ``prices.json``
 
 from gkeml.cost.estimate import BudgetLine, Cost, CostError, Estimate, Estimator, LineItem, budget_amount, estimate
 from gkeml.cost.prices import DEFAULT_PRICES, PriceTable, load_prices
-from gkeml.cost.report import changes, render_delta, render_markdown, render_table
+from gkeml.cost.report import changes, delta_dict, render_delta, render_markdown, render_table
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -16,6 +16,7 @@ __all__ = [
     "PriceTable",
     "changes",
     "budget_amount",
+    "delta_dict",
     "estimate",
     "load_prices",
     "render_delta",

@@ -10,6 +10,13 @@ plus an always-on system node. Both modes pay the cluster fee; only Autopilot
 (and zonal Standard) clusters can use the free-tier credit, and these clusters
 are regional.
 
+The free-tier credit is one per billing account, whatever the number of clusters:
+environments whose budgets name the same billing account split it evenly (the
+caller names them, :func:`gkeml.environments.billing_account_sharers`), so their
+estimates add up to what the account pays. A derived budget never counts on the
+credit: it watches one project, and Google applies the account's credit to
+whichever of its clusters it chooses.
+
 Every figure is a monthly range: ``low`` with each inference service at its HPA
 ``min_replicas``, ``high`` at ``max_replicas``. Training runs ``nodes`` Pods for
 ``hours_per_day`` x ``days_per_month``; inference runs ``hours_per_day`` every day.
@@ -18,7 +25,7 @@ Every figure is a monthly range: ``low`` with each inference service at its HPA
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,35 +59,63 @@ class Cost:
 ZERO = Cost(0.0, 0.0)
 
 
+FREE_TIER_KEY = "free-tier credit"
+STANDARD_ASSUMPTIONS = "standard."  # estimates under this section shape the Standard comparison only
+
+
 @dataclass(frozen=True)
 class LineItem:
-    """One priced thing. ``key`` is stable across versions of the config (used for deltas)."""
+    """One priced thing. ``key`` is stable across versions of the config (used for deltas); ``kind``
+    groups items (cluster, inference, training, bucket, endpoint, registry, dns, monitoring) and ``team``
+    names the team of a workload. ``unconfirmed`` lists the price-table ``estimates`` entries it used."""
 
     key: str
     basis: str
     autopilot: Cost
     standard: Cost
     standard_basis: str = ""
-    estimated: bool = False
+    unconfirmed: tuple[str, ...] = ()
+    kind: str = ""
+    team: str | None = None
+
+    @property
+    def estimated(self) -> bool:
+        """True when the item uses a price or assumption listed under ``estimates``."""
+        return bool(self.unconfirmed)
+
+    @property
+    def unconfirmed_prices(self) -> tuple[str, ...]:
+        """The unconfirmed prices among :attr:`unconfirmed` (not the Standard-mode packing assumptions)."""
+        return tuple(e for e in self.unconfirmed if not e.startswith(STANDARD_ASSUMPTIONS))
 
 
 @dataclass(frozen=True)
 class BudgetLine:
-    """The environment's billing budget next to the estimate: its monthly amount and how it was set."""
+    """The environment's billing budget next to the estimate: its monthly amount and how it was set.
+    A derived amount says which items it rests on that use unconfirmed prices (``unconfirmed``: item
+    key, its Autopilot maximum, the ``estimates`` entries) and their share of the maximum it derives from."""
 
     amount: float
     currency: str
     basis: str
     thresholds: tuple[float, ...]
     forecast_thresholds: tuple[float, ...]
+    derived: bool = False
+    unconfirmed: tuple[tuple[str, float, tuple[str, ...]], ...] = ()
+    unconfirmed_share: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "amount": self.amount,
             "currency": self.currency,
             "basis": self.basis,
+            "derived": self.derived,
             "thresholds": list(self.thresholds),
             "forecast_thresholds": list(self.forecast_thresholds),
+            "unconfirmed_share": round(self.unconfirmed_share, 4),
+            "unconfirmed": [
+                {"item": key, "max": round(high, 2), "prices": list(prices)} for key, high, prices in self.unconfirmed
+            ],
         }
 
 
@@ -126,9 +161,12 @@ class Estimate:
             "items": [
                 {
                     "item": i.key,
+                    "kind": i.kind,
+                    "team": i.team,
                     "basis": i.basis,
                     "standard_basis": i.standard_basis,
                     "estimated": i.estimated,
+                    "unconfirmed": list(i.unconfirmed),
                     "autopilot": cost(i.autopilot),
                     "standard": cost(i.standard),
                 }
@@ -145,6 +183,7 @@ class Workload:
     """What the estimator (and the capacity preflight) needs of an inference service or a training budget."""
 
     key: str
+    team: str
     cpu: float
     memory_gib: float
     gpu: str | None
@@ -177,11 +216,14 @@ def autopilot_requests(cpu: float, memory_gib: float, cls: platform.ComputeClass
 
 
 class Estimator:
-    """Prices one environment with one price table (see the module docstring for the model)."""
+    """Prices one environment with one price table (see the module docstring for the model).
+    ``credit_shared_with`` names the other environments billed to the same account: the free-tier
+    credit is split between them."""
 
-    def __init__(self, prices: PriceTable, *, free_tier: bool = True):
+    def __init__(self, prices: PriceTable, *, free_tier: bool = True, credit_shared_with: Sequence[str] = ()):
         self.prices = prices
         self.free_tier = free_tier
+        self.credit_shared_with = tuple(credit_shared_with)
         self._data = prices.model_dump()
         self._used: set[str] = set()
 
@@ -196,13 +238,14 @@ class Estimator:
     def _begin(self) -> None:
         self._used = set()
 
-    def _estimated(self) -> bool:
-        return any(self.prices.is_estimate(p) for p in self._used)
+    def _unconfirmed(self) -> tuple[str, ...]:
+        """The ``estimates`` entries the prices used since :meth:`_begin` fall under."""
+        return tuple(sorted({e for p in self._used for e in self.prices.estimates_of(p)}))
 
     # -- public --------------------------------------------------------------------
     def estimate(self, env: Environment) -> Estimate:
         """Every line item of ``env``: cluster, workloads, buckets, endpoints."""
-        items = self._cluster()
+        items = self._cluster(env)
         items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
         items += self._endpoints([e.name for e in env.endpoints])
@@ -218,7 +261,7 @@ class Estimator:
         return result
 
     # -- cluster ---------------------------------------------------------------------
-    def _cluster(self) -> list[LineItem]:
+    def _cluster(self, env: Environment) -> list[LineItem]:
         h = self.prices.hours_per_month
         self._begin()
         fee_rate = self._price("cluster.fee_per_hour")
@@ -229,21 +272,13 @@ class Estimator:
                 f"{h:g} h x {fee_rate:g}/h (both modes)",
                 Cost(fee, fee),
                 Cost(fee, fee),
-                estimated=self._estimated(),
+                unconfirmed=self._unconfirmed(),
+                kind="cluster",
             )
         ]
         if self.free_tier:
             self._begin()
-            credit = min(self._price("cluster.free_tier_credit_per_month"), fee)
-            items.append(
-                LineItem(
-                    "free-tier credit",
-                    "one Autopilot or zonal cluster per billing account; not regional Standard",
-                    Cost(-credit, -credit),
-                    ZERO,
-                    estimated=self._estimated(),
-                )
-            )
+            items.append(self._free_tier(env, fee))
         self._begin()
         std = self.prices.standard
         machine = self.prices.machines[std.system_machine]
@@ -256,10 +291,33 @@ class Estimator:
                 ZERO,
                 Cost(system, system),
                 standard_basis=f"{std.system_nodes} x {std.system_machine} ({machine.vcpu:g} vCPU) for kube-system",
-                estimated=self._estimated(),
+                unconfirmed=self._unconfirmed(),
+                kind="cluster",
             )
         )
         return items
+
+    def _free_tier(self, env: Environment, fee: float) -> LineItem:
+        """The credit: one per billing account, up to the fees of its zonal and Autopilot clusters,
+        split evenly between the environments billed to it."""
+        credit = self._price("cluster.free_tier_credit_per_month")
+        sharing = 1 + len(self.credit_shared_with)
+        account_credit = min(credit, fee * sharing)
+        share = account_credit / sharing
+        what = f"one per billing account ({credit:g}/month for its zonal and Autopilot clusters; not regional Standard)"
+        if env.budget is None:
+            basis = f"{what}; no budget section names the account: assumed to be its only such cluster"
+        elif not self.credit_shared_with:
+            basis = f"{what}; no other environment here bills to {env.budget.billing_account}"
+        else:
+            others = ", ".join(self.credit_shared_with)
+            basis = (
+                f"{what}: {account_credit:,.2f} on {env.budget.billing_account}, split between the {sharing} "
+                f"environments billed to it (this one, {others})"
+            )
+        return LineItem(
+            FREE_TIER_KEY, basis, Cost(-share, -share), ZERO, unconfirmed=self._unconfirmed(), kind="cluster"
+        )
 
     # -- workloads -------------------------------------------------------------------
     def _workload(self, w: Workload) -> LineItem:
@@ -303,7 +361,7 @@ class Estimator:
             f"{_replicas(*nodes)} x {machine_name}{' Spot' if w.spot else ''} "
             f"({per_node} Pod{'s' if per_node > 1 else ''}/node)"
         )
-        return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
+        return LineItem(w.key, basis, autopilot, standard, std_basis, self._unconfirmed(), w.key.split("/")[0], w.team)
 
     def _standard_machine(self, cpu: float, mem: float, what: str) -> tuple[str, int]:
         """The stated general machine, or the next larger one of its family when a Pod does not
@@ -369,7 +427,7 @@ class Estimator:
             f"node-based: VM {vm_hour:.4f}/h + premium {premium_hour:.4f}/h"
         )
         std_basis = f"{_replicas(lo, hi)} x {name}{' Spot' if w.spot else ''} (VM only)"
-        return LineItem(w.key, basis, autopilot, standard, std_basis, self._estimated())
+        return LineItem(w.key, basis, autopilot, standard, std_basis, self._unconfirmed(), w.key.split("/")[0], w.team)
 
     # -- storage and network ----------------------------------------------------------
     def _bucket(self, bucket: Bucket, region: str) -> LineItem:
@@ -387,7 +445,12 @@ class Estimator:
         month = bucket.expected_size_gib * rate
         basis = f"{bucket.expected_size_gib:g} GiB {bucket.storage_class} ({location}, {rate:g}/GiB-month)"
         return LineItem(
-            f"bucket/{bucket.name}", basis, Cost(month, month), Cost(month, month), estimated=self._estimated()
+            f"bucket/{bucket.name}",
+            basis,
+            Cost(month, month),
+            Cost(month, month),
+            unconfirmed=self._unconfirmed(),
+            kind="bucket",
         )
 
     def _endpoints(self, names: list[str]) -> list[LineItem]:
@@ -422,7 +485,14 @@ class Estimator:
                 how = f"{extra} beyond the first {included} at {net.forwarding_rule_additional_hour:g}/h each"
             basis = f"1 global static IP + {rules} forwarding rules (HTTP, HTTPS; {shown} of the project): {how}"
             items.append(
-                LineItem(f"endpoint/{name}", basis, Cost(month, month), Cost(month, month), estimated=self._estimated())
+                LineItem(
+                    f"endpoint/{name}",
+                    basis,
+                    Cost(month, month),
+                    Cost(month, month),
+                    unconfirmed=self._unconfirmed(),
+                    kind="endpoint",
+                )
             )
         return items
 
@@ -450,7 +520,8 @@ class Estimator:
                     f"1 public managed zone ({month:g}/month); queries not priced",
                     Cost(month, month),
                     Cost(month, month),
-                    estimated=self._estimated(),
+                    unconfirmed=self._unconfirmed(),
+                    kind="dns",
                 )
             )
         if self.prices.monitoring is not None:
@@ -473,7 +544,9 @@ class Estimator:
             scan = self._price("artifact_registry.scan_per_image")
             month += scans * scan
             basis += f" + {scans} image scans ({scan:g} each)"
-        return LineItem("registry", basis, Cost(month, month), Cost(month, month), estimated=self._estimated())
+        return LineItem(
+            "registry", basis, Cost(month, month), Cost(month, month), unconfirmed=self._unconfirmed(), kind="registry"
+        )
 
     def _monitoring(self, env: Environment) -> LineItem:
         """Managed Service for Prometheus samples of the enabled GKE packages, from GPU-hours (DCGM) and
@@ -512,7 +585,7 @@ class Estimator:
             f"replica-h, every {3600 / per_hour:g} s; {conditions} alert conditions x "
             f"{self._price('monitoring.alert_condition_month'):g}/month"
         )
-        return LineItem("monitoring", basis, cost, cost, estimated=self._estimated())
+        return LineItem("monitoring", basis, cost, cost, unconfirmed=self._unconfirmed(), kind="monitoring")
 
     def workloads(self, env: Environment) -> list[Workload]:
         """The inference services and training budgets as the estimator sees them."""
@@ -524,6 +597,7 @@ class Estimator:
             found.append(
                 Workload(
                     key=f"inference/{svc.name}",
+                    team=svc.team,
                     cpu=parse_quantity(svc.cpu),
                     memory_gib=gib(svc.memory),
                     gpu=svc.gpu,
@@ -540,6 +614,7 @@ class Estimator:
             found.append(
                 Workload(
                     key=f"training/{job.name}",
+                    team=job.team,
                     cpu=parse_quantity(job.cpu),
                     memory_gib=gib(job.memory),
                     gpu=job.gpu,
@@ -554,25 +629,45 @@ class Estimator:
         return found
 
     def _budget(self, env: Environment, est: Estimate) -> BudgetLine | None:
-        """The budget of ``env``: its amount, or the Autopilot maximum x headroom rounded up to whole units."""
+        """The budget of ``env``: its amount, or the Autopilot maximum before the free-tier credit x
+        headroom, rounded up to whole units (the budget watches one project; the account's credit may
+        land on another)."""
         budget = env.budget
         if budget is None:
             return None
+        thresholds, forecast = tuple(budget.thresholds), tuple(budget.forecast_thresholds)
         if budget.amount is not None:
-            amount, basis = budget.amount, "set in the environment file"
-        else:
-            amount = float(math.ceil(round(est.autopilot.high * budget.headroom, 6)))
-            basis = f"Autopilot maximum {est.autopilot.high:,.2f} x headroom {budget.headroom:g}, rounded up"
-        return BudgetLine(amount, budget.currency, basis, tuple(budget.thresholds), tuple(budget.forecast_thresholds))
+            return BudgetLine(budget.amount, budget.currency, "set in the environment file", thresholds, forecast)
+        high = sum(i.autopilot.high for i in est.items if i.key != FREE_TIER_KEY)
+        amount = float(math.ceil(round(high * budget.headroom, 6)))
+        unconfirmed = tuple(
+            (i.key, i.autopilot.high, i.unconfirmed_prices)
+            for i in sorted(est.items, key=lambda i: -i.autopilot.high)
+            if i.unconfirmed_prices and round(i.autopilot.high, 2) > 0
+        )
+        share = sum(h for _, h, _ in unconfirmed) / high if high > 0 else 0.0
+        basis = f"Autopilot maximum {high:,.2f} before the free-tier credit x headroom {budget.headroom:g}, rounded up"
+        return BudgetLine(
+            amount,
+            budget.currency,
+            basis,
+            thresholds,
+            forecast,
+            derived=True,
+            unconfirmed=unconfirmed,
+            unconfirmed_share=share,
+        )
 
 
 def _replicas(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
-def estimate(env: Environment, prices: PriceTable, *, free_tier: bool = True) -> Estimate:
+def estimate(
+    env: Environment, prices: PriceTable, *, free_tier: bool = True, credit_shared_with: Sequence[str] = ()
+) -> Estimate:
     """Monthly estimate of ``env`` under ``prices`` (see :class:`Estimator`)."""
-    return Estimator(prices, free_tier=free_tier).estimate(env)
+    return Estimator(prices, free_tier=free_tier, credit_shared_with=credit_shared_with).estimate(env)
 
 
 def budget_amount(env: Environment, prices: PriceTable) -> float:

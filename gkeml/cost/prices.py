@@ -180,9 +180,9 @@ class PriceTable(Strict):
         """The main source page (GKE pricing)."""
         return self.sources.get("gke", next(iter(self.sources.values()), ""))
 
-    def is_estimate(self, path: str) -> bool:
-        """True when ``path`` (dotted) or a section containing it is listed under ``estimates``."""
-        return any(path == e or path.startswith(e + ".") for e in self.estimates)
+    def estimates_of(self, path: str) -> list[str]:
+        """The ``estimates`` entries that cover ``path`` (dotted): the path itself or a section holding it."""
+        return [e for e in self.estimates if path == e or path.startswith(e + ".")]
 
 
 def _checks(table: PriceTable) -> list[Problem]:

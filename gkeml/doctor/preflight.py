@@ -96,29 +96,33 @@ def dns_resolver(server: str | None = None) -> Resolver:
 
 
 def check_endpoints(env: Environment, compute: ComputeApi, resolve: Resolver) -> list[Check]:
-    """For each public host: does its A record point at its static IP, and is its certificate ACTIVE?"""
+    """For each host an endpoint serves (its host and ``previous_hosts``; none once it is retired): does
+    its A record point at the endpoint's static IP, and is its certificate ACTIVE?"""
     names = Names.of(env)
     project = env.project.id
     deploy = f"`cdktf deploy {names.cloud_stack}`"
     rows: list[Check] = []
     for endpoint in env.endpoints:
+        if not endpoint.served_hosts:
+            continue
         address = compute.get(f"projects/{project}/global/addresses/{names.address(endpoint.name)}", project)
         ip = (address or {}).get("address")
-        if not ip:
-            rows.append(
-                Check(
-                    "dns",
-                    endpoint.host,
-                    DRIFT,
-                    f"A {names.address(endpoint.name)}",
-                    "no static IP",
-                    f"static IP {names.address(endpoint.name)} not found: deploy it with {deploy}",
+        for host in endpoint.served_hosts:
+            if not ip:
+                rows.append(
+                    Check(
+                        "dns",
+                        host,
+                        DRIFT,
+                        f"A {names.address(endpoint.name)}",
+                        "no static IP",
+                        f"static IP {names.address(endpoint.name)} not found: deploy it with {deploy}",
+                    )
                 )
-            )
-            dns_ok = False
-        else:
-            dns_ok = _dns_row(env, endpoint.host, ip, resolve, rows)
-        rows.append(_certificate_row(env, endpoint, compute, dns_ok))
+                dns_ok = False
+            else:
+                dns_ok = _dns_row(env, host, ip, resolve, rows)
+            rows.append(_certificate_row(env, endpoint.name, host, compute, dns_ok))
     return rows
 
 
@@ -127,7 +131,7 @@ def _dns_row(env: Environment, host: str, ip: str, resolve: Resolver, rows: list
     fix = (
         f"the dns section creates this record: {deploy}, and delegate {env.dns.domain} to the zone's name "
         "servers at its parent"
-        if env.dns is not None
+        if env.dns is not None and env.dns.contains(host)
         else f"add an A record {host} -> {ip} at your DNS provider (or configure the dns section)"
     )
     try:
@@ -141,11 +145,11 @@ def _dns_row(env: Environment, host: str, ip: str, resolve: Resolver, rows: list
     return ok
 
 
-def _certificate_row(env: Environment, endpoint, compute: ComputeApi, dns_ok: bool) -> Check:
+def _certificate_row(env: Environment, endpoint: str, host: str, compute: ComputeApi, dns_ok: bool) -> Check:
     names = Names.of(env)
-    name = names.certificate(endpoint.name, endpoint.host)
+    name = names.certificate(endpoint, host)
     cert = compute.get(f"projects/{env.project.id}/global/sslCertificates/{name}", env.project.id)
-    what = f"certificate {endpoint.host}"
+    what = f"certificate {host}"
     if cert is None:
         return Check(
             "certificate",
@@ -159,8 +163,8 @@ def _certificate_row(env: Environment, endpoint, compute: ComputeApi, dns_ok: bo
     managed = raw if isinstance(raw, dict) else {}
     status = str(managed.get("status", "unknown"))
     domains = managed.get("domainStatus")
-    domain = domains.get(endpoint.host) if isinstance(domains, dict) else None
-    live = status + (f" ({endpoint.host}: {domain})" if domain and domain != status else "")
+    domain = domains.get(host) if isinstance(domains, dict) else None
+    live = status + (f" ({host}: {domain})" if domain and domain != status else "")
     if status == platform.CERTIFICATE_ACTIVE:
         return Check("certificate", what, OK, platform.CERTIFICATE_ACTIVE, live)
     if status == "PROVISIONING" and dns_ok:
@@ -179,7 +183,7 @@ def _certificate_row(env: Environment, endpoint, compute: ComputeApi, dns_ok: bo
         DRIFT,
         platform.CERTIFICATE_ACTIVE,
         live,
-        f"the certificate cannot become ACTIVE until {endpoint.host} resolves to its static IP (see the "
+        f"the certificate cannot become ACTIVE until {host} resolves to its static IP (see the "
         "dns row); a FAILED_* domain status needs the record fixed and then a new certificate",
     )
 

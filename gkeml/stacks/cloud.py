@@ -269,8 +269,10 @@ class CloudStack(TerraformStack):
             )
             for e in env.endpoints
         }
+        self.services = add_platform_services(self, env, names, depends_on=apis)
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
-        # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing
+        # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing; the
+        # services add the moves of their own (DNS records keyed by host since 2026-12)
         moves = [
             (
                 f"google_compute_managed_ssl_certificate.{legacy_logical_id(f'endpoint-{name}/cert')}",
@@ -288,8 +290,7 @@ class CloudStack(TerraformStack):
             for wi in self.identities.values()
             for old, binding in wi.moved_roles
         ]
-        add_moved(self, moves)
-        self.services = add_platform_services(self, env, names, depends_on=apis)
+        add_moved(self, moves + self.services.moved)
         self._outputs()
 
     def _outputs(self) -> None:

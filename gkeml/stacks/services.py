@@ -16,7 +16,7 @@ from gkeml.constructs.grants import Member
 from gkeml.constructs.monitoring import ChannelProps, Monitoring, MonitoringProps
 from gkeml.constructs.notifications import Topic, TopicProps, UpgradeNotices, UpgradeNoticesProps
 from gkeml.constructs.project_services import ProjectServices
-from gkeml.framework import TerraformOutput
+from gkeml.framework import TerraformOutput, legacy_logical_id
 from gkeml.naming import Names, service_account_email
 
 
@@ -44,7 +44,8 @@ class PlatformServices:
 
     repositories: dict[str, DockerRepository] = field(default_factory=dict)
     dns: DnsZone | None = None
-    records: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)  # host -> its A record
+    moved: list[tuple[str, str]] = field(default_factory=list)  # Terraform moved blocks (from, to)
     monitoring: Monitoring | None = None
     budget: ProjectBudget | None = None
     notices: UpgradeNotices | None = None
@@ -113,8 +114,18 @@ def add_platform_services(
             ),
             depends_on=apis,
         )
-        for name, endpoint in stack.endpoints.items():
-            done.records[name] = done.dns.a_record(f"a-{name}", endpoint.host, endpoint.address.address)
+        for e in env.endpoints:  # every host the Ingress serves keeps its record until it is retired
+            address = stack.endpoints[e.name].address.address
+            for host in e.served_hosts:
+                if dns.contains(host):  # a host of another domain is published by its own DNS
+                    done.records[host] = done.dns.a_record(host, address)
+            if e.host in done.records:  # until 2026-12 the record of `host` was keyed by the endpoint
+                done.moved.append(
+                    (
+                        f"google_dns_record_set.{legacy_logical_id(f'dns/a-{e.name}')}",
+                        f"google_dns_record_set.{stack.get_logical_id(done.records[e.host])}",
+                    )
+                )
 
     mon = env.monitoring
     monitoring = Monitoring(
