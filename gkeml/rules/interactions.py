@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from gkeml import platform
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
@@ -45,6 +43,7 @@ from gkeml.rules.engine import (
 )
 from gkeml.rules.ownership import autoscaled_replicas
 from gkeml.rules.queueing import QUEUED_KINDS, cluster_queue_of, eligible, template_requests
+from gkeml.rules.sources import values_document
 
 
 @dataclass(frozen=True)
@@ -174,8 +173,6 @@ def _kueue_config(group: Group) -> dict:
             continue
         text = release.value(("managerConfig", "controllerManagerConfigYaml"))
         if isinstance(text, str):
-            from gkeml.rules.sources import values_document
-
             return as_dict(values_document(text, "managerConfig.controllerManagerConfigYaml"))
     return {}
 
@@ -297,7 +294,8 @@ def flavor_labels_vs_compute_class(obj: Obj, group: Group) -> Iterator[Issue]:
             if not any(need.get(r, 0.0) > 0 for r in as_list(get(rg, "coveredResources")) if isinstance(r, str)):
                 continue
             for f in as_list(get(rg, "flavors")):
-                flavor = flavors.get(get(f, "name"))
+                flavor_name = get(f, "name")
+                flavor = flavors.get(flavor_name) if isinstance(flavor_name, str) else None
                 if flavor is None or not eligible(pod, flavor):
                     continue
                 extra = {
@@ -381,10 +379,7 @@ def synced_versions(secret: str, namespace: str, group: Group) -> tuple[str, lis
     spc_name = get(syncs[0], "spec", "secretProviderClassName")
     spcs = [c for c in group.of_kind("SecretProviderClass", namespace) if name_of(c) == spc_name]
     text = get(spcs[0], "spec", "parameters", "secrets") if spcs else None
-    try:
-        entries = yaml.safe_load(text) if isinstance(text, str) else None
-    except yaml.YAMLError:
-        return None
+    entries = values_document(text, "spec.parameters.secrets") if isinstance(text, str) else None
     versions = [
         str(get(e, "resourceName")).rsplit("/versions/", 1)[1]
         for e in as_list(entries)
