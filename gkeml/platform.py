@@ -559,6 +559,7 @@ HPA_CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "horizontal-pod-autoscaler")
 
 # --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
 WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"
+WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/helm-charts")
 WANDB_LAUNCH_AGENT_CHART = "launch-agent"
 WANDB_SERVER_OPERATOR_CHART = "operator"  # the W&B *server* operator: not a Launch agent
 WANDB_LAUNCH_AGENT_CHART_VERSION = "0.13.12"  # charts/launch-agent/Chart.yaml, checked 2026-11
@@ -580,6 +581,38 @@ WANDB_LAUNCH_POD_ANNOTATIONS_MIN_CHART = "0.13.11"
 # additionalTargetNamespaces).
 WANDB_LAUNCH_DEFAULT_NAMESPACE = "wandb"
 WANDB_LAUNCH_DEFAULT_TARGETS = ("default", "wandb")
+
+
+@dataclass(frozen=True)
+class StartTimeoutProducer:
+    """A chart whose controller creates workloads and cancels one that has not started within a timeout:
+    where it creates them (its own namespace and target namespaces, as values with defaults) and the
+    timeout (a value in seconds, its default, 0 = never)."""
+
+    chart: str
+    repositories: tuple[str, ...]
+    timeout: tuple[str, ...]
+    timeout_default: float
+    namespace: tuple[str, ...]
+    namespace_default: str
+    targets: tuple[str, ...]
+    targets_default: tuple[str, ...]
+    what: str  # what it does at the timeout
+
+
+START_TIMEOUT_PRODUCERS: tuple[StartTimeoutProducer, ...] = (
+    StartTimeoutProducer(
+        WANDB_LAUNCH_AGENT_CHART,
+        WANDB_CHART_REPOSITORIES,
+        WANDB_LAUNCH_START_TIMEOUT_VALUE,
+        WANDB_LAUNCH_START_TIMEOUT_DEFAULT,
+        ("namespace",),
+        WANDB_LAUNCH_DEFAULT_NAMESPACE,
+        ("additionalTargetNamespaces",),
+        WANDB_LAUNCH_DEFAULT_TARGETS,
+        "the W&B Launch agent cancels a run still starting (no pod Running) and deletes its Job",
+    ),
+)
 
 
 def wandb_launch_service_account(release: str) -> str:
@@ -1124,7 +1157,6 @@ def state_objects_condition(bucket: str, prefixes: tuple[str, ...] | list[str]) 
 INGRESS_CLASS_INTERNAL = "gce-internal"
 GKE_INGRESS_CLASSES = (INGRESS_CLASS_EXTERNAL, INGRESS_CLASS_INTERNAL)
 DEFAULT_STORAGE_CLASS = "standard-rwo"  # what a PVC without storageClassName gets on Autopilot
-WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/helm-charts")
 WANDB_LAUNCH_AGENT_VALUES = ("launchConfig", "agent")  # top-level values of the launch-agent chart
 TORCH_RENDEZVOUS_ENV = ("MASTER_ADDR", "MASTER_PORT")
 

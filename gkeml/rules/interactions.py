@@ -198,34 +198,40 @@ def _launch_namespace(release: ChartRelease) -> str:
 # --- W&B Launch agent vs Kueue -----------------------------------------------------------
 
 
-@rule("GKE040", "A Launch agent must not cancel runs that wait in a Kueue queue", ERROR)
-def launch_start_timeout_vs_queue(obj: Obj, group: Group) -> Iterator[Issue]:
-    """The W&B Launch agent cancels a run still starting (no pod Running) after agent.startTimeout
-    (chart default 1800 s) and deletes its Job. A Job in a namespace with a Kueue LocalQueue waits
-    suspended until its ClusterQueue has quota, with no bound: a run queued longer than the timeout is
-    deleted and its queue item failed. Set agent.startTimeout: 0 (never) for such an agent."""
+def _namespaces(release: ChartRelease, producer: platform.StartTimeoutProducer) -> list[str]:
+    """Where a producer's controller runs and creates workloads."""
+    own = release.value(producer.namespace, producer.namespace_default)
+    targets = release.value(producer.targets, list(producer.targets_default))
+    found = [own if isinstance(own, str) else producer.namespace_default]
+    return list(dict.fromkeys(found + [t for t in as_list(targets) if isinstance(t, str)]))
+
+
+@rule("GKE040", "A workload producer must not give up on workloads that wait in a Kueue queue", ERROR)
+def start_timeout_vs_queue(obj: Obj, group: Group) -> Iterator[Issue]:
+    """A controller that cancels a workload not started within a timeout T (the W&B Launch agent's
+    agent.startTimeout, chart default 1800 s: it deletes the run's Job) must allow at least the longest
+    wait of the queue it creates workloads in. A Job in a namespace with a Kueue LocalQueue waits
+    suspended until its ClusterQueue has quota, with no bound: T must be 0 (never)."""
     release = chart_release(obj, group)
-    if release is None or not _is_launch_agent(release):
-        return
-    targets = release.value(("additionalTargetNamespaces",), list(platform.WANDB_LAUNCH_DEFAULT_TARGETS))
-    namespaces = [_launch_namespace(release)] + [t for t in as_list(targets) if isinstance(t, str)]
-    queued = [(ns, name_of(q)) for ns in dict.fromkeys(namespaces) for q in group.of_kind("LocalQueue", ns)]
-    if not queued:
-        return
-    path = platform.WANDB_LAUNCH_START_TIMEOUT_VALUE
-    timeout = _seconds(release.value(path, platform.WANDB_LAUNCH_START_TIMEOUT_DEFAULT))
-    bound = platform.KUEUE_QUEUE_WAIT_SECONDS
-    if timeout is None or timeout == 0 or (bound is not None and timeout >= bound):
-        return
-    where = ", ".join(f"LocalQueue {ns}/{q}" for ns, q in queued)
-    yield Issue(
-        release.value_path(path),
-        f"the agent deletes a run still starting after {timeout:g} s, and the runs it launches wait in {where} "
-        "(Kueue keeps a Job suspended until its ClusterQueue has quota, with no bound on the wait): a run "
-        f"queued longer than {timeout:g} s is cancelled",
-        "set agent.startTimeout: 0 (never cancel a starting run); an admitted Job is still bounded by its "
-        "activeDeadlineSeconds",
-    )
+    for producer in platform.START_TIMEOUT_PRODUCERS:
+        if release is None or release.chart != producer.chart:
+            continue
+        if isinstance(release.repository, str) and release.repository.rstrip("/") not in producer.repositories:
+            continue  # somebody else's chart of that name
+        queued = [(ns, name_of(q)) for ns in _namespaces(release, producer) for q in group.of_kind("LocalQueue", ns)]
+        timeout = _seconds(release.value(producer.timeout, producer.timeout_default))
+        bound = platform.KUEUE_QUEUE_WAIT_SECONDS
+        if not queued or timeout is None or timeout == 0 or (bound is not None and timeout >= bound):
+            continue
+        where = ", ".join(f"LocalQueue {ns}/{q}" for ns, q in queued)
+        yield Issue(
+            release.value_path(producer.timeout),
+            f"{producer.what} after {timeout:g} s, and what it creates waits in {where} (Kueue keeps a Job "
+            f"suspended until its ClusterQueue has quota, with no bound on the wait): a workload queued longer "
+            f"than {timeout:g} s is cancelled",
+            f"set {'.'.join(producer.timeout)}: 0 (never cancel a starting workload); an admitted Job is still "
+            "bounded by its activeDeadlineSeconds",
+        )
 
 
 # --- Kueue waitForPodsReady vs flex-start -------------------------------------------------
