@@ -1,6 +1,7 @@
 """Sections of the docs that are generated from code, so they cannot drift: the rule table of
-docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001), the GPU table of docs/jobs.md
-(from :mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
+docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001) and its table of controllers that
+meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md (from
+:mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
 :mod:`gkeml.telemetry`) and the `make check` figures of the README and docs/policy.md (from a
 `gkeml check --format json` run over the shipped environments).
 
@@ -50,6 +51,19 @@ def rule_table() -> str:
         "imply; `guard_overrides` lowers one guard; each is reported on every run so the exception stays "
         "visible. |"
     )
+    return "\n".join(rows)
+
+
+def interaction_table() -> str:
+    """Where two controllers act on one object: the setting that reconciles them, its source and its rule."""
+    from gkeml.rules.interactions import INTERACTIONS
+
+    rows = ["| Rule | Controller A | Controller B | Object | Reconciled by | Source |", "|---|---|---|---|---|---|"]
+    rows += [
+        f"| {i.rule} | {_cell(i.first)} | {_cell(i.second)} | {_cell(i.object)} | {_cell(i.reconciled_by)} | "
+        f"{_cell(i.source)} |"
+        for i in INTERACTIONS
+    ]
     return "\n".join(rows)
 
 
@@ -137,6 +151,7 @@ def check_figures(summary: dict[str, Any], environments: list[str]) -> str:
 # (file, section) -> generator; the check figures need a check run and are written only with one.
 SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/policy.md", "rules"): rule_table,
+    ("docs/policy.md", "interactions"): interaction_table,
     ("docs/jobs.md", "gpus"): gpu_table,
     ("docs/services.md", "telemetry"): telemetry_table,
 }

@@ -417,6 +417,11 @@ PD_STORAGE_CLASSES = ("standard-rwo", "premium-rwo", "standard", "premium")
 JOB_NAME_LABEL = "job-name"
 JOB_COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+# A suspended Job waits with no bound: Kueue keeps it suspended until its ClusterQueue has room (it has no
+# queueing deadline), and "the Job's .spec.activeDeadlineSeconds timer will be stopped and reset when a Job is
+# suspended and resumed" (kubernetes.io/docs/concepts/workloads/controllers/job, "Suspending a Job";
+# checked 2026-12-04). None: unbounded.
+KUEUE_QUEUE_WAIT_SECONDS: int | None = None
 
 # --- Kueue (job queueing) ------------------------------------------------------------
 # Sources (checked 2026-11): github.com/kubernetes-sigs/kueue tag v0.19.2 (commit 8eab6877, 2026-08-20):
@@ -469,9 +474,49 @@ KUEUE_VISIBILITY_APF = False
 # after the chart. Kueue's own e2e retries a server-side dry-run create of a ResourceFlavor until it passes
 # (hack/testing/e2e-kueueviz-backend.sh, kueue PR #12016): gkeml does the same from a Helm hook Job, with
 # the official kubectl image (registry.k8s.io/kubectl, published since Kubernetes 1.28, kubernetes PR
-# #116672; distroless, entrypoint /bin/kubectl).
+# #116672; built FROM registry.k8s.io/build-image/debian-base with ENTRYPOINT ["/bin/kubectl"]:
+# kubernetes/kubernetes build/server-image/kubectl/Dockerfile). The Job runs the binary, no shell script.
 KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.3"
 KUBECTL_BINARY = "/bin/kubectl"
+
+# Kueue's manager in more than one replica (checked 2026-12-04 at v0.19.2). Its Job webhooks fail closed
+# (charts/kueue/templates/webhook/manifests.yaml: mjob/vjob failurePolicy Fail), so while no manager pod
+# answers, every Job create in a managed namespace is refused. Every replica serves the webhooks (they are
+# controller-runtime webhook servers, which need no leader election: cmd/kueue/main.go webhooks.Setup; the
+# role tracker only labels logs, pkg/webhooks/webhooks.go) and bootstraps the shared certificate
+# (pkg/util/cert/cert.go), while the leader alone admits workloads. The chart's values
+# controllerManager.replicas (default 1) and controllerManager.podDisruptionBudget {enabled (default false),
+# minAvailable} (templates/manager/manager-pdb.yaml) set it.
+KUEUE_MANAGER_REPLICAS = 2
+KUEUE_MANAGER_MIN_AVAILABLE = 1
+# The chart names the manager's service account after the release (templates/manager/manager.yaml,
+# "{{ include "kueue.fullname" . }}-controller-manager"; fullname is the release name when it holds "kueue").
+KUEUE_MANAGER_SERVICE_ACCOUNT = f"{KUEUE_RELEASE}-controller-manager"
+# The visibility API server (on by default: feature VisibilityOnDemand, pkg/features/kube_features.go; the
+# manager exits when it cannot start, cmd/kueue/main.go) reads the API server's client CA from the ConfigMap
+# below, like every aggregated API server (k8s.io/apiserver DelegatingAuthenticationOptions). The chart grants
+# that with a RoleBinding IN kube-system (templates/visibility/role_binding.yaml), unless
+# enableVisibilityAuthReaderRoleBinding (default true) is false; gkeml turns it off and grants the same read
+# cluster-wide, limited to that ConfigMap's name (EXTENSION_APISERVER_AUTHENTICATION_RULE).
+KUEUE_VISIBILITY_AUTH_READER_VALUE = ("enableVisibilityAuthReaderRoleBinding",)
+# waitForPodsReady: always on in Configuration v1beta2 (apis/config/v1beta2/defaults.go), 30 minutes unless set.
+KUEUE_PODS_READY_TIMEOUT_DEFAULT = "30m"
+
+# What an aggregated API server (Kueue's visibility server, the metrics adapter) reads to authenticate the
+# API server's proxied requests: the ConfigMap kube-system/extension-apiserver-authentication. Kubernetes'
+# bootstrap Role kube-system/extension-apiserver-authentication-reader grants exactly this rule
+# (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/namespace_policy.go: get, list, watch on configmaps with
+# resourceNames [extension-apiserver-authentication]); list and watch are authorized by resourceNames when
+# the request selects the name (metadata.name field selector, which the client-CA controller of
+# k8s.io/apiserver uses). The same rule in a ClusterRole bound cluster-wide reaches that one name in any
+# namespace, and only kube-system has it: no object of ours needs to live in kube-system.
+EXTENSION_APISERVER_AUTHENTICATION_CONFIGMAP = "extension-apiserver-authentication"
+EXTENSION_APISERVER_AUTHENTICATION_RULE: dict[str, Any] = {
+    "apiGroups": [""],
+    "resources": ["configmaps"],
+    "resourceNames": [EXTENSION_APISERVER_AUTHENTICATION_CONFIGMAP],
+    "verbs": ["get", "list", "watch"],
+}
 
 # Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data the first-apply check
 # and the deploy-sequence simulation (gkeml.lifecycle.sequence) read (a kubernetes_manifest of one of these
@@ -514,9 +559,60 @@ HPA_CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "horizontal-pod-autoscaler")
 
 # --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
 WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"
+WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/helm-charts")
 WANDB_LAUNCH_AGENT_CHART = "launch-agent"
 WANDB_SERVER_OPERATOR_CHART = "operator"  # the W&B *server* operator: not a Launch agent
 WANDB_LAUNCH_AGENT_CHART_VERSION = "0.13.12"  # charts/launch-agent/Chart.yaml, checked 2026-11
+# The chart's values gkeml sets, read at wandb/helm-charts 82d5626a (chart 0.13.12, checked 2026-12-04):
+# values.yaml and templates/deployment.yaml. agent.image defaults to the Docker Hub SHORT name
+# wandb/launch-agent:0.17.3 (the image of every chart from 0.13.7 on); gkeml writes it fully qualified so
+# the Binary Authorization allowlist pattern (WANDB_LAUNCH_AGENT_IMAGE*) matches it as written.
+WANDB_LAUNCH_AGENT_TAG = "0.17.3"
+# agent.startTimeout becomes WANDB_LAUNCH_START_TIMEOUT: the agent cancels (deletes the Job of) a run still
+# "starting", no pod Running, after that many seconds; 0 turns the check off (wandb/wandb
+# sdk/launch/agent/agent.py: `if state == "starting" and RUN_START_TIMEOUT > 0`, default 60 * 30).
+WANDB_LAUNCH_START_TIMEOUT_DEFAULT = 1800
+WANDB_LAUNCH_START_TIMEOUT_VALUE = ("agent", "startTimeout")
+# agent.podAnnotations (pod template annotations; from chart 0.13.11 on) is how gkeml restarts the agent when
+# its API key version changes: the agent reads WANDB_API_KEY from the Secret only when its container starts.
+WANDB_LAUNCH_POD_ANNOTATIONS_VALUE = ("agent", "podAnnotations")
+WANDB_LAUNCH_POD_ANNOTATIONS_MIN_CHART = "0.13.11"
+# Where the agent runs and launches into when the values do not say (values.yaml namespace,
+# additionalTargetNamespaces).
+WANDB_LAUNCH_DEFAULT_NAMESPACE = "wandb"
+WANDB_LAUNCH_DEFAULT_TARGETS = ("default", "wandb")
+
+
+@dataclass(frozen=True)
+class StartTimeoutProducer:
+    """A chart whose controller creates workloads and cancels one that has not started within a timeout:
+    where it creates them (its own namespace and target namespaces, as values with defaults) and the
+    timeout (a value in seconds, its default, 0 = never)."""
+
+    chart: str
+    repositories: tuple[str, ...]
+    timeout: tuple[str, ...]
+    timeout_default: float
+    namespace: tuple[str, ...]
+    namespace_default: str
+    targets: tuple[str, ...]
+    targets_default: tuple[str, ...]
+    what: str  # what it does at the timeout
+
+
+START_TIMEOUT_PRODUCERS: tuple[StartTimeoutProducer, ...] = (
+    StartTimeoutProducer(
+        WANDB_LAUNCH_AGENT_CHART,
+        WANDB_CHART_REPOSITORIES,
+        WANDB_LAUNCH_START_TIMEOUT_VALUE,
+        WANDB_LAUNCH_START_TIMEOUT_DEFAULT,
+        ("namespace",),
+        WANDB_LAUNCH_DEFAULT_NAMESPACE,
+        ("additionalTargetNamespaces",),
+        WANDB_LAUNCH_DEFAULT_TARGETS,
+        "the W&B Launch agent cancels a run still starting (no pod Running) and deletes its Job",
+    ),
+)
 
 
 def wandb_launch_service_account(release: str) -> str:
@@ -548,6 +644,22 @@ SECRET_SYNC_PROVIDER = "gke"
 SECRET_SYNC_ROTATION_INTERVAL = "120s"  # the documented minimum of the Secret Manager add-on
 SECRET_SYNC_SERVICE_ACCOUNT = "gkeml-secret-sync"  # the KSA gkeml creates for it in each namespace
 SECRET_SYNC_SOURCE_PATH = "value"
+# The SecretSync schema (secret-sync.gke.io/v1, as generated by kcl-doc, checked 2026-12-04) has
+# spec.forceSynchronization ("the secret synchronization is triggered by changing the value in this field")
+# and spec.secretObject.annotations (copied onto the Secret; prefix secrets-store.sync.x-k8s.io/ reserved).
+# A pod that reads a synced Secret through env only when its container starts keeps the old value after a
+# new version is synced: gkeml pins the version it syncs and writes it into the pod template of every
+# long-running reader as the annotation SECRET_VERSION_ANNOTATION_PREFIX + <Secret name> (gkeml's own
+# convention), so a version change is a rollout.
+SECRET_SYNC_GROUPS = ("secret-sync.gke.io", "secrets-store.sync.x-k8s.io")
+SECRET_VERSION_ANNOTATION_PREFIX = "secret.gkeml.io/"
+SECRET_MANAGER_LATEST = "latest"
+
+
+def secret_version_annotation(secret: str) -> str:
+    """The pod template annotation that holds the synced version of ``secret`` a pod was started with."""
+    return f"{SECRET_VERSION_ANNOTATION_PREFIX}{secret}"
+
 
 # --- how Terraform reaches the cluster (kubernetes and helm providers) ---------------
 # The providers run gke-gcloud-auth-plugin for a short-lived token on every call, so no token is
@@ -647,6 +759,66 @@ SYSTEM_NAMESPACE_PREFIXES = ("kube-", "gke-", "gmp-")
 def is_system_namespace(name: str) -> bool:
     """Whether ``name`` belongs to Kubernetes or GKE (see :data:`SYSTEM_NAMESPACES`)."""
     return name in SYSTEM_NAMESPACES or name.startswith(SYSTEM_NAMESPACE_PREFIXES)
+
+
+# Namespaces Autopilot MANAGES: it denies creating or changing objects there ("GKE Warden authz [denied by
+# managed-namespaces-limitation]: the namespace \"kube-system\" is managed and the request's verb \"create\" is
+# denied": gitlab-org/charts/gitlab#5007 (Lease), prometheus-community/helm-charts #713 and #4833 (Service,
+# ServiceAccount), cert-manager #3713 (Role)); GKE's own namespaces gke-* and Managed Service for
+# Prometheus's gmp-system are GKE's (concepts/autopilot-security, "Managed namespaces"). gmp-public is not
+# among them: it is where users configure Managed Prometheus (OperatorConfig). Checked 2026-12-04.
+AUTOPILOT_MANAGED_NAMESPACES = ("kube-system", "gmp-system")
+AUTOPILOT_MANAGED_NAMESPACE_PREFIXES = ("gke-",)
+
+
+def is_managed_namespace(name: str) -> bool:
+    """Whether Autopilot refuses objects of ours in namespace ``name``."""
+    return name in AUTOPILOT_MANAGED_NAMESPACES or name.startswith(AUTOPILOT_MANAGED_NAMESPACE_PREFIXES)
+
+
+@dataclass(frozen=True)
+class ChartManagedNamespaceWrite:
+    """An object a Helm chart renders into a managed namespace unless the value ``path`` is false."""
+
+    chart: str
+    path: tuple[str, ...]
+    default: bool
+    renders: str  # what, where
+
+
+# Charts that write into a managed namespace by default (the charts gkeml installs or checks).
+CHART_MANAGED_NAMESPACE_WRITES: tuple[ChartManagedNamespaceWrite, ...] = (
+    ChartManagedNamespaceWrite(
+        KUEUE_CHART,
+        KUEUE_VISIBILITY_AUTH_READER_VALUE,
+        True,
+        "RoleBinding kube-system/<release>-visibility-server-auth-reader (templates/visibility/role_binding.yaml)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ChartWebhookServer:
+    """A chart whose admission webhook fails closed, and the values that make its server highly available."""
+
+    chart: str
+    replicas: tuple[str, ...]
+    replicas_default: int
+    disruption_budget: tuple[str, ...]  # a boolean value that turns the chart's PodDisruptionBudget on
+    disruption_budget_default: bool
+    webhook: str  # which webhook fails closed
+
+
+CHART_WEBHOOK_SERVERS: tuple[ChartWebhookServer, ...] = (
+    ChartWebhookServer(
+        KUEUE_CHART,
+        ("controllerManager", "replicas"),
+        1,
+        ("controllerManager", "podDisruptionBudget", "enabled"),
+        False,
+        "its Job webhooks (mjob.kb.io, vjob.kb.io: failurePolicy Fail)",
+    ),
+)
 
 
 # --- what a cluster serves before anything is installed in it ---------------------------
@@ -985,7 +1157,6 @@ def state_objects_condition(bucket: str, prefixes: tuple[str, ...] | list[str]) 
 INGRESS_CLASS_INTERNAL = "gce-internal"
 GKE_INGRESS_CLASSES = (INGRESS_CLASS_EXTERNAL, INGRESS_CLASS_INTERNAL)
 DEFAULT_STORAGE_CLASS = "standard-rwo"  # what a PVC without storageClassName gets on Autopilot
-WANDB_CHART_REPOSITORIES = (WANDB_CHART_REPOSITORY, "https://wandb.github.io/helm-charts")
 WANDB_LAUNCH_AGENT_VALUES = ("launchConfig", "agent")  # top-level values of the launch-agent chart
 TORCH_RENDEZVOUS_ENV = ("MASTER_ADDR", "MASTER_PORT")
 
@@ -1032,6 +1203,11 @@ CONTROLLER_OWNED_FIELDS: tuple[ControllerOwnedField, ...] = (
 # days); compute/docs/instances/about-flex-start-vms (flex-start supports the accelerator-optimized
 # machine series except A4X and G4, so not T4 on N1; FLEX_START is a provisioning model of its
 # own, never Spot). Per-zone GPU availability: `gcloud compute accelerator-types list`.
+# How long a flex-start pod waits for its capacity has no documented bound: flex-start is for workloads
+# that "can afford to wait to get all the requested capacity" (concepts/dws, checked 2026-12-04); Google's
+# GKE skill quotes "~3 min" as a typical queue, not a limit (google/skills 1af7775
+# skills/cloud/gke-compute-classes/references/compute-class-gotchas-and-cuds.md). None: unbounded.
+FLEX_START_CAPACITY_WAIT_SECONDS: int | None = None
 FLEX_START_LABEL = "cloud.google.com/gke-flex-start"
 FLEX_START_MIN_GKE_VERSION = "1.33.0-gke.1712000"
 FLEX_START_MAX_RUN_SECONDS = 7 * 24 * 3600

@@ -253,11 +253,15 @@ def test_new_from_an_environment_on_the_default_queue_gets_its_own_default_queue
     from gkeml.environments import load_environment
 
     write_env(repo, "lab", "test-ml-lab", "300000004", "chat.lab.test.example", None, tier="dev")
+    lab = repo / "environments" / "lab.yaml"  # lab's W&B key is at version 4; the copy's secret starts at 1
+    lab.write_text(lab.read_text().replace("  entity: test-entity\n", "  entity: test-entity\n  api_key_version: 4\n"))
     unique = ["--project-id", "test-ml-qa", "--project-number", "300000009", "--host", "chat=chat.qa.test.example"]
     result = gkeml(repo, "env", "new", "qa", "--from", "lab", *unique)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # nothing left to fill in: the queue follows the new name
     assert "queues" not in (repo / "environments" / "qa.yaml").read_text()
+    assert load_environment(repo / "environments" / "qa.yaml").launch.api_key_version == 1
+    assert load_environment(lab).launch.api_key_version == 4
     assert load_environment(repo / "environments" / "qa.yaml").launch.queues[0].name == "research-qa"
     assert load_environment(repo / "environments" / "lab.yaml").launch.queues[0].name == "research-lab"
     unique = ["--project-id", "test-ml-qa2", "--project-number", "300000010", "--host", "chat=chat.qa2.test.example"]

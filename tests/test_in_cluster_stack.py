@@ -340,10 +340,13 @@ def test_api_key_reaches_the_launch_namespaces_through_gke_secret_sync_only(stac
         spc = classes[team]
         assert spc["spec"]["provider"] == "gke" and spc["metadata"]["name"] == sync["spec"]["secretProviderClassName"]
         (secret,) = yaml.safe_load(spc["spec"]["parameters"]["secrets"])
+        version = str(e.launch.api_key_version)  # pinned: a rotation never changes the key under the agent
         assert secret == {
-            "resourceName": f"projects/{e.project.id}/secrets/{env}-wandb-api-key/versions/latest",
+            "resourceName": f"projects/{e.project.id}/secrets/{env}-wandb-api-key/versions/{version}",
             "path": data["sourcePath"],
         }
+        assert sync["spec"]["forceSynchronization"] == version  # a new version is synced at once
+        assert sync["spec"]["secretObject"]["annotations"] == {f"secret.gkeml.io/{sync['metadata']['name']}": version}
     # the cloud layer lets exactly these service accounts read the secret, and turns the sync on
     members = {m["member"] for m in resources(stacks[env], "google_secret_manager_secret_iam_member")}
     assert members == {

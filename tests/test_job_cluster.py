@@ -516,7 +516,8 @@ def test_submit_without_env_names_the_context_it_uses(kube, tmp_path):
     assert [v["csi"]["volumeAttributes"]["bucketName"] for v in volumes if "csi" in v] == ["team-ckpt"]
 
 
-def test_flex_start_needs_a_gke_version_that_has_it(kube, envs, tmp_path):
+def test_flex_start_needs_a_gke_version_that_has_it(kube, tmp_path):
+    envs = write_environments(tmp_path / "unqueued", lab=LAB + "kueue: {enabled: false}\n")  # queued: GKE041
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
     spec = tmp_path / "flex.yaml"
     spec.write_text(GOOD + "flex_start: true\n")

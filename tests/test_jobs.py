@@ -261,9 +261,10 @@ def test_every_submission_is_a_new_run_with_its_own_names(lab):
     check_autopilot_facts(spec, [svc, job])
 
 
-def test_flex_start_adds_its_node_selector_next_to_the_accelerator(lab):
+def test_flex_start_adds_its_node_selector_next_to_the_accelerator():
+    unqueued = lab_environment(LAB + "kueue: {enabled: false}\n")  # with Kueue, flex-start is refused (GKE041)
     text = GOOD + "flex_start: true\nactive_deadline_seconds: 604800\n"
-    (job,) = render(parse_job_spec(text, "flex.yaml", lab), lab)
+    (job,) = render(parse_job_spec(text, "flex.yaml", unqueued), unqueued)
     selector = job["spec"]["template"]["spec"]["nodeSelector"]
     assert selector[platform.FLEX_START_LABEL] == "true" and selector[platform.ACCELERATOR_LABEL] == "nvidia-l4"
     assert platform.SPOT_LABEL not in selector

@@ -115,6 +115,11 @@ def test_the_official_chart_is_pinned_and_configured_for_gke(stacks, environment
     chart_values = values(release)
     assert set(chart_values) <= CHART_VALUES
     assert chart_values["enableVisibilityAPF"] is False  # GKE's flowcontrol guardrail denies it (kueue #5374)
+    # nothing in kube-system (Autopilot manages it): the chart's visibility RoleBinding there is off (rule GKE045)
+    assert chart_values["enableVisibilityAuthReaderRoleBinding"] is False
+    # the Job webhook fails closed: two replicas, and a PodDisruptionBudget keeps one through drains (GKE044)
+    manager = chart_values["controllerManager"]
+    assert manager["replicas"] == 2 and manager["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
     image = chart_values["controllerManager"]["manager"]["image"]
     assert (image["repository"], image["tag"]) == ("registry.k8s.io/kueue/kueue", "v0.19.2")
     res = chart_values["controllerManager"]["manager"]["resources"]
@@ -180,11 +185,11 @@ def test_gpu_flavors_split_spot_and_on_demand_with_autopilot_labels(stacks, envi
     e = environments[env]
     objects = queue_objects(stacks, env)
     flavors = {f["metadata"]["name"]: f["spec"] for f in of_kind(objects, "ResourceFlavor")}
-    # Spot: Kueue adds the Spot selector at admission; the taint keeps pods that do not tolerate Spot away
-    assert flavors[FLAVOR_GPU_SPOT]["nodeLabels"] == {platform.SPOT_LABEL: "true"}
-    assert flavors[FLAVOR_GPU_SPOT]["nodeTaints"] == [
-        {"key": platform.SPOT_LABEL, "value": "true", "effect": "NoSchedule"}
-    ]
+    # Spot: the taint keeps pods that do not tolerate Spot off the Spot share; no node label, which Kueue would
+    # add to the pods of a job on a ComputeClass next to the class (rule GKE042): Spot jobs select Spot themselves
+    assert flavors[FLAVOR_GPU_SPOT] == {
+        "nodeTaints": [{"key": platform.SPOT_LABEL, "value": "true", "effect": "NoSchedule"}]
+    }
     assert flavors[FLAVOR_GPU_ON_DEMAND] == {}  # Autopilot on-demand nodes carry no label to select
     for queue in of_kind(objects, "ClusterQueue"):
         team = e.team(queue["metadata"]["name"])

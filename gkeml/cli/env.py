@@ -539,6 +539,9 @@ def new_environment_text(
                 )
             new.append(item)
         launch["queues"] = new
+    if launch is not None and "api_key_version" in launch:
+        # the copy's W&B key is a secret of its own project: its first version is 1 (the default)
+        del launch["api_key_version"]
     header = keep + [
         f"# {name}: copied from {source.name} by `gkeml env new`. Values marked '# {CHANGE_ME}' "
         "must differ from every other environment."

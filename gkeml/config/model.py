@@ -613,8 +613,15 @@ class Launch(Strict):
     identity: str = Field(description="Identity of the agent; its service_account must be the chart's KSA.")
     secret: str = Field(
         "wandb-api-key",
-        description="Secret Manager secret holding the API key; GKE syncs its "
-        "latest version into each Launch team's namespace.",
+        description="Secret Manager secret holding the API key; GKE syncs version api_key_version of it "
+        "into each Launch team's namespace.",
+    )
+    api_key_version: Int32 = Field(
+        1,
+        ge=1,
+        description="The version of the Secret Manager secret the cluster syncs (`gcloud secrets versions list "
+        "SECRET`). The agent reads the key only when it starts, so the key changes only with a deploy: add a "
+        "version, set this to it and deploy; the agent restarts with it (docs/jobs.md, 'Rotating the W&B key').",
     )
     entity: str = Field(min_length=1)
     queues: list[LaunchQueue] = resolved(
@@ -631,8 +638,28 @@ class Launch(Strict):
     )
     max_jobs: Int32 = Field(4, ge=1)
     base_url: str = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
-    chart_version: str = Field(platform.WANDB_LAUNCH_AGENT_CHART_VERSION, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    chart_version: str = Field(
+        platform.WANDB_LAUNCH_AGENT_CHART_VERSION,
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description=f"Version of the launch-agent chart; {platform.WANDB_LAUNCH_POD_ANNOTATIONS_MIN_CHART} or "
+        "later (agent.podAnnotations, which restarts the agent on a new key version).",
+    )
     builder: Literal["noop", "kaniko"] = "noop"
+
+    @model_validator(mode="after")
+    def _chart_version(self) -> Launch:
+        minimum = platform.WANDB_LAUNCH_POD_ANNOTATIONS_MIN_CHART
+        if _version(self.chart_version) < _version(minimum):
+            raise at(
+                "chart_version",
+                f"{self.chart_version} has no agent.podAnnotations, through which gkeml restarts the agent when "
+                f"its API key version changes; allowed: {minimum} or later",
+            )
+        return self
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
 
 
 class TrainingBudget(Strict):

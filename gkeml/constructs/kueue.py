@@ -21,7 +21,8 @@ QUEUES_TIMEOUT_SECONDS = 1200
 class Kueue(Construct):
     """Kueue in the in-cluster stack, in apply order:
 
-    1. the Kueue namespace and its NetworkPolicies (``kubernetes_manifest``: built-in kinds only);
+    1. the Kueue namespace, its NetworkPolicies and the manager's RBAC that replaces the chart's
+       RoleBinding in ``kube-system`` (``kubernetes_manifest``: built-in kinds only);
     2. ``helm_release.kueue``: the official chart (OCI, pinned), waiting until the manager is Ready;
     3. ``helm_release.kueue-queues``: the local chart ``gkeml/charts/kueue-queues`` (shipped into the
        stack's output as an asset), whose values are the queue objects; its pre-install/pre-upgrade
@@ -39,6 +40,8 @@ class Kueue(Construct):
         self.policies = KubernetesObjects(
             self, "network-policies", plan.namespace[1:], depends_on=self.namespace.resources
         )
+        # before the manager starts: its visibility server exits when it cannot read the auth ConfigMap
+        self.rbac = KubernetesObjects(self, "rbac", plan.rbac)
         self.chart_values = plan.chart_values
         self.release = release.Release(
             self,
@@ -53,7 +56,7 @@ class Kueue(Construct):
             wait=True,
             timeout=KUEUE_TIMEOUT_SECONDS,
             values=[to_yaml([plan.chart_values])],
-            depends_on=[*self.namespace.resources, *self.policies.resources],
+            depends_on=[*self.namespace.resources, *self.policies.resources, *self.rbac.resources],
         )
         chart = TerraformAsset(self, QUEUES_CHART, path=str(QUEUES_CHART_DIR), type=AssetType.DIRECTORY)
         self.queue_objects = plan.chart_objects()

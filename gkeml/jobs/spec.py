@@ -74,6 +74,14 @@ RESERVED_ENV = (
 )
 
 
+# Why a flex-start job cannot go through a Kueue queue (rule GKE041, gkeml.rules.interactions).
+FLEX_START_QUEUED = (
+    "a queued job cannot wait for flex-start capacity: Kueue admits it first and evicts and requeues it when "
+    "its pods are not all ready within waitForPodsReady (kueue.pods_ready_timeout_minutes), while flex-start "
+    "capacity may take longer to come, with no documented bound; remove flex_start (spot or on-demand "
+    "capacity), or queue without flex-start"
+)
+
 EXTERNAL_BUCKET = "gs://"  # marks a bucket outside the environment
 UNCHECKED = object()  # a JobSpec built without parse_job_spec: nothing checked it yet
 
@@ -280,7 +288,16 @@ class JobSpec(Strict):
             yield "completion_mode", f"NonIndexed cannot run {self.nodes} nodes (pods get no rank); allowed: Indexed"
         if self.compact_placement:
             allowed = [g for g, v in platform.GPUS.items() if v.compact_placement]
-            if self.gpu not in allowed:
+            if self.compute_class is not None and self.compute_class not in platform.BUILTIN_COMPUTE_CLASSES:
+                yield (
+                    "compact_placement",
+                    (
+                        f"not with compute class {self.compute_class}: a pod on a ComputeClass selects the class "
+                        "alone and gets its nodes from the class's priorities, and a placement-group selector "
+                        "next to it can contradict them; remove compact_placement or compute_class"
+                    ),
+                )
+            elif self.gpu not in allowed:
                 yield (
                     "compact_placement",
                     (f"not available for {self.gpu or 'CPU-only jobs'}; allowed with gpu: {', '.join(allowed)}"),
@@ -322,6 +339,8 @@ class JobSpec(Strict):
                 "flex_start",
                 ("cannot be combined with spot (a node is either Spot or flex-start); remove spot or flex_start"),
             )
+        if self.queue is not None:
+            yield "flex_start", FLEX_START_QUEUED
         if self.active_deadline_seconds > platform.FLEX_START_MAX_RUN_SECONDS:
             yield (
                 "active_deadline_seconds",
@@ -551,6 +570,8 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
         problems += _class_problems(spec, env)
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
+    if spec.flex_start and env.kueue.enabled and spec.queue is None:  # with `queue:` the spec's own check says it
+        problems.append((("flex_start",), f"{env.name} queues every job through Kueue, and {FLEX_START_QUEUED}"))
     return problems
 
 

@@ -13,8 +13,14 @@ does Helm apply the queue objects.
 Quota: the ClusterQueue of a team has the team's ``quota`` as nominal quota and may borrow
 ``kueue.borrowing_limit_percent`` of it from the other teams of the cohort; the team namespace's
 ResourceQuota is raised by the same amount (:func:`namespace_quota`) so that pods of a job admitted on
-borrowed quota are not refused. GPUs are split between the ResourceFlavors ``gpu-spot`` (Spot nodes,
-tainted: only pods that tolerate Spot may use it) and ``gpu-on-demand`` (``kueue.spot_gpu_percent``).
+borrowed quota are not refused. GPUs are split between the ResourceFlavors ``gpu-spot`` (tainted like Spot
+nodes: only pods that tolerate Spot may use it) and ``gpu-on-demand`` (``kueue.spot_gpu_percent``).
+
+Kueue meets other controllers here (the table is :data:`gkeml.rules.interactions.INTERACTIONS`): the
+manager runs two replicas with a PodDisruptionBudget because its Job webhook fails closed; no flavor has
+node labels, because Kueue would add them to the pods of a job on a ComputeClass, which must select the
+class alone; and nothing is written into ``kube-system``, which Autopilot manages (the chart's visibility
+RoleBinding there is off, :func:`rbac_objects` grants the same read cluster-wide by name).
 """
 
 from __future__ import annotations
@@ -133,12 +139,14 @@ def namespace_quota(env: Environment, team: Team) -> tuple[str, str, int]:
 
 
 def resource_flavors() -> list[Obj]:
-    """cpu/memory on any node; GPUs on Spot nodes (their nodeLabels are added to the admitted pod's
-    nodeSelector; the taint keeps pods that do not tolerate Spot off this flavor) or on-demand nodes."""
-    spot = {
-        "nodeLabels": {platform.SPOT_LABEL: "true"},
-        "nodeTaints": [{k: platform.SPOT_TOLERATION[k] for k in ("key", "value", "effect")}],
-    }
+    """cpu/memory on any node; GPUs of the Spot share or of the on-demand share.
+
+    ``gpu-spot`` carries the Spot nodes' taint and no node labels: only pods that tolerate Spot are
+    charged to it, and Kueue adds nothing to their nodeSelector. A Spot job selects Spot itself; a job on
+    a ComputeClass with a Spot priority tolerates Spot too and keeps selecting its class alone, so the
+    class still falls back to its other capacity (with a ``gke-spot`` node label here, Kueue would pin
+    such a pod to Spot: rule GKE042)."""
+    spot = {"nodeTaints": [{k: platform.SPOT_TOLERATION[k] for k in ("key", "value", "effect")}]}
     return [
         {
             "apiVersion": platform.KUEUE_API,
@@ -323,10 +331,16 @@ def manager_config(env: Environment) -> Obj:
 
 def chart_values(env: Environment) -> Obj:
     """Values of the official Kueue chart: the released image pinned, requests equal to limits, no
-    visibility API priority and fairness objects (GKE denies them), and :func:`manager_config`."""
+    visibility API priority and fairness objects (GKE denies them), no RoleBinding in ``kube-system``
+    (Autopilot manages it; :func:`rbac_objects` grants the same read), two manager replicas with a
+    PodDisruptionBudget (the Job webhook fails closed: one restarting replica would refuse every Job),
+    and :func:`manager_config`."""
     return {
         "enableVisibilityAPF": platform.KUEUE_VISIBILITY_APF,
+        platform.KUEUE_VISIBILITY_AUTH_READER_VALUE[0]: False,
         "controllerManager": {
+            "replicas": platform.KUEUE_MANAGER_REPLICAS,
+            "podDisruptionBudget": {"enabled": True, "minAvailable": platform.KUEUE_MANAGER_MIN_AVAILABLE},
             "manager": {
                 "image": {
                     "repository": platform.KUEUE_IMAGE,
@@ -334,7 +348,7 @@ def chart_values(env: Environment) -> Obj:
                     "pullPolicy": "IfNotPresent",
                 },
                 "resources": resources(MANAGER_RESOURCES["cpu"], MANAGER_RESOURCES["memory"]),
-            }
+            },
         },
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(manager_config(env), sort_keys=False)},
     }
@@ -366,15 +380,48 @@ def namespace_objects() -> list[Obj]:
     ]
 
 
+VISIBILITY_AUTH_READER = "gkeml-kueue-visibility-auth-reader"
+
+
+def rbac_objects() -> list[Obj]:
+    """What the manager's visibility API server needs instead of the chart's RoleBinding in
+    ``kube-system``: read the ``extension-apiserver-authentication`` ConfigMap, through a ClusterRole
+    limited to that name (the bootstrap Role's rule) and a ClusterRoleBinding to the manager's account."""
+    rbac = "rbac.authorization.k8s.io"
+    return [
+        {
+            "apiVersion": f"{rbac}/v1",
+            "kind": "ClusterRole",
+            "metadata": metadata(VISIBILITY_AUTH_READER, labels=LABELS),
+            "rules": [dict(platform.EXTENSION_APISERVER_AUTHENTICATION_RULE)],
+        },
+        {
+            "apiVersion": f"{rbac}/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": metadata(VISIBILITY_AUTH_READER, labels=LABELS),
+            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": VISIBILITY_AUTH_READER},
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": platform.KUEUE_MANAGER_SERVICE_ACCOUNT,
+                    "namespace": platform.KUEUE_NAMESPACE,
+                }
+            ],
+        },
+    ]
+
+
 @dataclass
 class KueuePlan:
-    """Kueue in one environment: the namespace objects (``kubernetes_manifest``), the chart values,
-    and the objects of the local queue chart (the queue objects and the webhook probe hook)."""
+    """Kueue in one environment: the namespace objects and the manager's RBAC (``kubernetes_manifest``),
+    the chart values, and the objects of the local queue chart (the queue objects and the webhook probe
+    hook)."""
 
     namespace: list[Obj]
     chart_values: Obj
     queues: list[Obj]
     webhook_probe: list[Obj] = field(default_factory=list)
+    rbac: list[Obj] = field(default_factory=list)
 
     def chart_objects(self) -> list[Obj]:
         """What the queue chart renders: the probe hook, then the queue objects."""
@@ -385,4 +432,6 @@ def kueue_plan(env: Environment) -> KueuePlan | None:
     """Kueue's part of ``env``'s in-cluster layer, or None when ``kueue.enabled`` is false."""
     if not env.kueue.enabled:
         return None
-    return KueuePlan(namespace_objects(), chart_values(env), queue_objects(env), webhook_probe_objects())
+    return KueuePlan(
+        namespace_objects(), chart_values(env), queue_objects(env), webhook_probe_objects(), rbac_objects()
+    )

@@ -22,7 +22,10 @@ rather than copied, with these differences:
 - its namespace gets the team namespaces' Pod Security labels and denies ingress except to the
   adapter's port (see :func:`network_policies`);
 - Workload Identity: its KSA's ``principal://`` member holds ``roles/monitoring.viewer`` (granted by
-  the cloud stack), so no Google service account and no annotation.
+  the cloud stack), so no Google service account and no annotation;
+- nothing in ``kube-system``, which Autopilot manages: the manifest's RoleBinding there (to read the
+  ``extension-apiserver-authentication`` ConfigMap) is a ClusterRole limited to that ConfigMap's name and
+  a ClusterRoleBinding.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ RESOURCES = {"cpu": "250m", "memory": "256Mi"}
 RBAC_API = "rbac.authorization.k8s.io/v1"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 APISERVICE_API = "apiregistration.k8s.io/v1"
+AUTH_READER = "custom-metrics-auth-reader"  # the manifest's name for its kube-system RoleBinding
 
 
 def uses_metrics_adapter(objects: Iterable[Obj]) -> bool:
@@ -69,11 +73,11 @@ def _subject() -> Obj:
     return {"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}
 
 
-def _binding(kind: str, name: str, role_kind: str, role: str, subject: Obj, namespace: str | None = None) -> Obj:
+def _binding(kind: str, name: str, role_kind: str, role: str, subject: Obj) -> Obj:
     return {
         "apiVersion": RBAC_API,
         "kind": kind,
-        "metadata": metadata(name, namespace, LABELS),
+        "metadata": metadata(name, labels=LABELS),
         "roleRef": {"apiGroup": RBAC_GROUP, "kind": role_kind, "name": role},
         "subjects": [subject],
     }
@@ -81,8 +85,8 @@ def _binding(kind: str, name: str, role_kind: str, role: str, subject: Obj, name
 
 def rbac_objects() -> list[Obj]:
     """What the adapter may do as an aggregated API server (delegate authentication and authorization,
-    read the API server's client CA), read the pods and nodes a custom metric names; and that the HPA
-    controller may read external metrics."""
+    read the API server's client CA from kube-system/extension-apiserver-authentication), read the pods
+    and nodes a custom metric names; and that the HPA controller may read external metrics."""
     hpa_namespace, hpa_account = platform.HPA_CONTROLLER_SERVICE_ACCOUNT
     return [
         _binding(
@@ -92,14 +96,15 @@ def rbac_objects() -> list[Obj]:
             "system:auth-delegator",
             _subject(),
         ),
-        _binding(
-            "RoleBinding",
-            "custom-metrics-auth-reader",
-            "Role",
-            "extension-apiserver-authentication-reader",
-            _subject(),
-            namespace="kube-system",
-        ),
+        # the manifest's RoleBinding in kube-system to extension-apiserver-authentication-reader, granted
+        # cluster-wide by name instead: Autopilot manages kube-system (rule GKE045)
+        {
+            "apiVersion": RBAC_API,
+            "kind": "ClusterRole",
+            "metadata": metadata(AUTH_READER, labels=LABELS),
+            "rules": [dict(platform.EXTENSION_APISERVER_AUTHENTICATION_RULE)],
+        },
+        _binding("ClusterRoleBinding", AUTH_READER, "ClusterRole", AUTH_READER, _subject()),
         {
             "apiVersion": RBAC_API,
             "kind": "ClusterRole",

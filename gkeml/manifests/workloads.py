@@ -409,7 +409,7 @@ class InClusterPlan:
         metrics adapter, the Kueue namespace, per team, services, then the W&B key's sync objects."""
         out = list(self.compute_classes) + self.metrics_adapter
         if self.kueue:
-            out += self.kueue.namespace
+            out += self.kueue.namespace + self.kueue.rbac
         for objects in self.teams.values():
             out += objects
         for svc in self.services:

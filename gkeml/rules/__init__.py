@@ -7,7 +7,15 @@ the fix. Every number a rule compares against comes from :mod:`gkeml.platform`.
 ``gkeml check`` is the command-line front end; ``docs/policy.md`` lists the rules.
 """
 
-from gkeml.rules import ownership, queueing, quota, scheduling, security, workloads  # noqa: F401  (registers the rules)
+from gkeml.rules import (  # noqa: F401  (registers the rules)
+    interactions,
+    ownership,
+    queueing,
+    quota,
+    scheduling,
+    security,
+    workloads,
+)
 from gkeml.rules.engine import ERROR, RULES, WARNING, Finding, Manifest, Rule, check
 from gkeml.rules.sources import helm_release_objects, load_manifest_files
 

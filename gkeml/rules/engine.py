@@ -351,3 +351,73 @@ def is_spot(pod: PodTemplate, group: Group) -> bool:
         if name_of(cc) == cls and any(truthy(get(p, "spot")) for p in as_list(get(cc, "spec", "priorities"))):
             return True
     return False
+
+
+# --- Helm charts installed through objects ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartRelease:
+    """A Helm chart a Flux ``HelmRelease`` or an Argo CD ``Application`` installs: the chart and its
+    repository, the values (a dict, empty when none or unreadable), the release name, the namespace it
+    renders into, and the field paths findings name."""
+
+    chart: Any
+    repository: Any
+    values: dict
+    release: str
+    namespace: str
+    chart_path: str
+    values_path: str
+    namespace_path: str
+
+    def value(self, path: tuple[str, ...], default: Any = None) -> Any:
+        """The value at ``path`` (the chart's default when unset)."""
+        found = get(self.values, *path)
+        return default if found is None else found
+
+    def value_path(self, path: tuple[str, ...]) -> str:
+        return ".".join((self.values_path, *path))
+
+
+def chart_release(obj: Obj, group: Group) -> ChartRelease | None:
+    """The chart ``obj`` installs, or None when it is neither a HelmRelease nor an Application."""
+    kind = kind_of(obj)
+    if kind == "HelmRelease":
+        source = get(obj, "spec", "chart", "spec", "sourceRef", "name")
+        source_ns = get(obj, "spec", "chart", "spec", "sourceRef", "namespace") or namespace_of(obj)
+        repos = [get(r, "spec", "url") for r in group.of_kind("HelmRepository", source_ns) if name_of(r) == source]
+        target = get(obj, "spec", "targetNamespace")
+        release = get(obj, "spec", "releaseName")
+        return ChartRelease(
+            get(obj, "spec", "chart", "spec", "chart"),
+            repos[0] if repos else None,
+            as_dict(get(obj, "spec", "values")),
+            release if isinstance(release, str) and release else name_of(obj),
+            target if isinstance(target, str) and target else namespace_of(obj),
+            "spec.chart.spec.chart",
+            "spec.values",
+            "spec.targetNamespace" if target else "metadata.namespace",
+        )
+    if kind == "Application":
+        source = as_dict(get(obj, "spec", "source"))
+        helm = as_dict(source.get("helm"))
+        values, values_path = helm.get("valuesObject"), "spec.source.helm.valuesObject"
+        text = helm.get("values")
+        if values is None and isinstance(text, str):
+            from gkeml.rules.sources import values_document
+
+            values, values_path = values_document(text, "spec.source.helm.values"), "spec.source.helm.values"
+        release = helm.get("releaseName")
+        target = get(obj, "spec", "destination", "namespace")
+        return ChartRelease(
+            source.get("chart"),
+            source.get("repoURL"),
+            as_dict(values),
+            release if isinstance(release, str) and release else name_of(obj),
+            target if isinstance(target, str) else "",
+            "spec.source.chart",
+            values_path,
+            "spec.destination.namespace",
+        )
+    return None

@@ -45,7 +45,7 @@ def template_requests(pod: PodTemplate, group: Group, namespace: str) -> dict[st
     return {resource: value for (kind, resource), value in totals.items() if kind == "requests"}
 
 
-def _cluster_queue(obj: Obj, group: Group) -> tuple[str, Obj | None]:
+def cluster_queue_of(obj: Obj, group: Group) -> tuple[str, Obj | None]:
     """(LocalQueue name, its ClusterQueue) for a Job labelled with a queue, ('', None) otherwise."""
     queue = get(obj, "metadata", "labels", platform.KUEUE_QUEUE_LABEL)
     if not isinstance(queue, str):
@@ -97,7 +97,7 @@ def ceiling(cq: Obj, group: Group, flavor: str, resource: str) -> float:
     return nominal + min(borrowing, lendable)
 
 
-def _eligible(pod: PodTemplate, flavor: Obj | None) -> bool:
+def eligible(pod: PodTemplate, flavor: Obj | None) -> bool:
     """Whether Kueue may place the Pod on a flavor: no nodeLabel the Pod selects differently, every
     taint tolerated."""
     if flavor is None:
@@ -155,7 +155,7 @@ def queue_shortfalls(obj: Obj, group: Group) -> list[QueueShortfall]:
     ClusterQueue (empty for a workload that is not queued, or whose queue is not in the group)."""
     if kind_of(obj) not in QUEUED_KINDS:
         return []
-    local, cq = _cluster_queue(obj, group)
+    local, cq = cluster_queue_of(obj, group)
     if cq is None:
         return []
     templates = pod_templates(obj)
@@ -173,7 +173,7 @@ def queue_shortfalls(obj: Obj, group: Group) -> list[QueueShortfall]:
         options: dict[str, dict[str, float]] = {}
         for f in as_list(get(rg, "flavors")):
             name = get(f, "name")
-            if isinstance(name, str) and all(_eligible(p, flavors.get(name)) for p in templates):
+            if isinstance(name, str) and all(eligible(p, flavors.get(name)) for p in templates):
                 options[name] = {r: ceiling(cq, group, name, r) for r in wanted}
         if any(all(need[r] <= room[r] * (1 + 1e-9) for r in wanted) for room in options.values()):
             continue

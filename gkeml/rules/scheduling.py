@@ -96,8 +96,9 @@ def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
 def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """A custom ComputeClass carries the GPU and the capacity (Spot, on-demand, flex-start) of its
     priorities: a pod whose GPU limit is not one of the class's (or that asks for none on a GPU class)
-    never gets a node from it. Other hard node selectors next to the class's can contradict its
-    priorities and leave the pod Pending: select the class alone (warning)."""
+    never gets a node from it. Other hard node selectors next to the class's (Spot, flex-start, a compact
+    placement group) can contradict its priorities and leave the pod Pending: select the class alone
+    (warning)."""
     for pod in pod_templates(obj):
         cls_name, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
         classes = [c for c in group.of_kind("ComputeClass") if name_of(c) == cls_name]
@@ -108,6 +109,7 @@ def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
             platform.ACCELERATOR_COUNT_LABEL,
             platform.SPOT_LABEL,
             platform.FLEX_START_LABEL,
+            platform.PLACEMENT_GROUP_LABEL,
         ):
             value, path = node_label(pod, label)
             if value is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
@@ -14,6 +13,7 @@ from gkeml.rules.engine import (
     Issue,
     as_dict,
     as_list,
+    chart_release,
     containers,
     get,
     gpu_count,
@@ -187,34 +187,14 @@ def managed_certificate_wildcard(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- W&B Launch agent -----------------------------------------------------------------
 
 
-def _chart(obj: Obj, group: Group) -> tuple[Any, Any, Any, str]:
-    """(chart, repository URL, values, chart field path) of a Flux HelmRelease or an Argo CD Application."""
-    kind = kind_of(obj)
-    if kind == "HelmRelease":
-        chart = get(obj, "spec", "chart", "spec", "chart")
-        source = get(obj, "spec", "chart", "spec", "sourceRef", "name")
-        source_ns = get(obj, "spec", "chart", "spec", "sourceRef", "namespace") or namespace_of(obj)
-        repos = [get(r, "spec", "url") for r in group.of_kind("HelmRepository", source_ns) if name_of(r) == source]
-        return chart, repos[0] if repos else None, get(obj, "spec", "values"), "spec.chart.spec.chart"
-    if kind == "Application":
-        source = as_dict(get(obj, "spec", "source"))
-        values = source.get("helm", {}).get("valuesObject") if isinstance(source.get("helm"), dict) else None
-        text = get(source, "helm", "values")
-        if values is None and isinstance(text, str):
-            from gkeml.rules.sources import values_document
-
-            values = values_document(text, "spec.source.helm.values")
-        return source.get("chart"), source.get("repoURL"), values, "spec.source.chart"
-    return None, None, None, ""
-
-
 @rule("GKE019", "The W&B operator chart is not the Launch agent", ERROR)
 def wandb_operator_as_launch_agent(obj: Obj, group: Group) -> Iterator[Issue]:
     """W&B's operator chart deploys the W&B server; a Launch agent comes from the launch-agent
     chart (values agent.apiKey / launchConfig). Installing operator with launch values runs no agent."""
-    chart, repo, values, path = _chart(obj, group)
-    if chart != platform.WANDB_SERVER_OPERATOR_CHART:
+    release = chart_release(obj, group)
+    if release is None or release.chart != platform.WANDB_SERVER_OPERATOR_CHART:
         return
+    repo, values, path = release.repository, release.values, release.chart_path
     if isinstance(repo, str) and repo.rstrip("/") not in platform.WANDB_CHART_REPOSITORIES:
         return  # somebody else's chart called "operator"
     launch_values = [k for k in platform.WANDB_LAUNCH_AGENT_VALUES if k in as_dict(values)]
@@ -222,6 +202,6 @@ def wandb_operator_as_launch_agent(obj: Obj, group: Group) -> Iterator[Issue]:
         why = f"values {', '.join(launch_values)}" if launch_values else f"name {name_of(obj)!r}"
         yield Issue(
             path,
-            f"chart {chart!r} is the W&B server operator, but {why} ask for a Launch agent",
+            f"chart {release.chart!r} is the W&B server operator, but {why} ask for a Launch agent",
             f"install chart {platform.WANDB_LAUNCH_AGENT_CHART!r} from {platform.WANDB_CHART_REPOSITORY}",
         )
