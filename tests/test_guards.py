@@ -162,6 +162,8 @@ def test_env_new_with_a_reason_writes_the_override_that_check_reports(tmp_path):
     env = load_environment(envs / "qa.yaml")
     assert load_environment(envs / "live.yaml").guard_overrides and not env.guard_overrides
     assert env.tier == "dev" and env.tier_override is not None
+    # the source's host move is its own: the copy's endpoints start with no earlier or retired host
+    assert all(not e.previous_hosts and not e.retired_hosts for e in env.endpoints)
     assert (env.tier_override.instead_of, env.tier_override.reason) == ("prod", reason)
     report = gkeml("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none", "--format", "json")
     found = [f for f in json.loads(report.out)["findings"] if f["rule"] == "ENV001"]

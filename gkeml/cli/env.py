@@ -478,6 +478,9 @@ def new_environment_text(
     if "prefix" in data:  # bucket names derive from it and are global
         _mark(data, "prefix", PLACEHOLDER, f"a name prefix of {name} (bucket names are global)", todo, ("prefix",))
     for i, endpoint in enumerate(data.get("endpoints") or []):
+        # a host move of the source is its own: the copy's endpoint is new and has no earlier host
+        for moving in ("previous_hosts", "retired_hosts"):
+            endpoint.pop(moving, None)
         if endpoint["name"] in hosts:
             endpoint["host"] = hosts[endpoint["name"]]
         else:
