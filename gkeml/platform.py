@@ -736,6 +736,42 @@ SERVICE_AGENT_WAIT_SECONDS = 2 * IAM_IDENTITY_VISIBLE_SECONDS
 
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+
+
+@dataclass(frozen=True)
+class ChannelVersions:
+    """The GKE versions a release channel offers: its oldest and newest minor version, and the patch version
+    GKE creates a cluster at when none is asked for (gkeml asks for none: the cluster follows its channel)."""
+
+    oldest_minor: str
+    newest_minor: str
+    default: str
+
+
+# The "Current versions" table of the GKE release notes (cloud.google.com/kubernetes-engine/docs/release-notes),
+# as read on CHANNEL_VERSIONS_CHECKED from the newest stored copy (undated; the newest dated Stable channel note
+# it agrees with: 2026-07-10, versions 1.33.12-gke.1165000 and 1.34.8-gke.1278000; Stable's default reached 1.34
+# on 2026-05-27, 1.34.6-gke.1307000). Channels move forward every week: a newer table only relaxes the checks.
+CHANNEL_VERSIONS_CHECKED = "2026-12-04"
+CHANNEL_VERSIONS: dict[str, ChannelVersions] = {
+    "RAPID": ChannelVersions("1.34", "1.37", "1.36.4-gke.1082000"),
+    "REGULAR": ChannelVersions("1.34", "1.36", "1.35.7-gke.1222000"),
+    "STABLE": ChannelVersions("1.34", "1.35", "1.35.6-gke.1250000"),
+    "EXTENDED": ChannelVersions("1.31", "1.36", "1.35.7-gke.1222000"),
+}
+# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR".
+# A config whose channel creates clusters below it is refused at load (gkeml/config/checks.py).
+GKE_FEATURE_MIN_VERSIONS: dict[str, str] = {
+    "secret sync": SECRET_SYNC_MIN_GKE_VERSION,
+}
+
+
+def gke_version(text: str) -> tuple[int, ...]:
+    """``1.35.6-gke.1250000`` -> (1, 35, 6, 1250000); ``1.34`` -> (1, 34): compares as GKE orders versions."""
+    head, _, gke = text.partition("-gke.")
+    return tuple(int(p) for p in head.split(".") if p.isdigit()) + ((int(gke),) if gke.isdigit() else ())
+
+
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
 GATEWAY_API_CHANNEL = "CHANNEL_STANDARD"
 NODE_SERVICE_ACCOUNT_ROLE = "roles/container.defaultNodeServiceAccount"
