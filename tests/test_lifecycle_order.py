@@ -246,3 +246,16 @@ def test_sleep_durations_are_read_as_go_durations(text, seconds):
     from gkeml.lifecycle.timing import duration_seconds
 
     assert duration_seconds(text) == seconds
+
+
+def test_gkeml_check_assumes_the_bootstrap_enabled_what_the_cloud_stack_declares(stacks, tmp_path):
+    """`gkeml check` reads only the environments' own stacks: their declared APIs count as enabled by the
+    bootstrap before (the deploy sequence checks that it does); the other time facts are reported."""
+    from gkeml.lifecycle.order import order_findings
+
+    for name, stack in ((DEV, without_sleeps(stacks[DEV])), (f"{DEV}-k8s", stacks[f"{DEV}-k8s"])):
+        (tmp_path / "stacks" / name).mkdir(parents=True)
+        (tmp_path / "stacks" / name / "cdk.tf.json").write_text(json.dumps(stack))
+    findings = order_findings(tmp_path)
+    assert {f.rule for f in findings} == {"TF005", "TF007"}
+    assert all(f.source.endswith(f"stacks/{DEV}/cdk.tf.json") and f.fix.startswith("wait at least") for f in findings)

@@ -195,14 +195,9 @@ def run(args) -> int:
     if not args.files and args.against:
         findings += _transition_findings(args, envs)
     if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order of the stacks
-        from gkeml.environments import load_environments
         from gkeml.lifecycle.order import order_findings
-        from gkeml.lifecycle.sequence import enabled_by_bootstrap
 
-        # the documented sequence: each environment's bootstrap enabled (and waited for) its APIs before its
-        # first deploy (every environment of the directory: the synthesized stacks may hold more than --env)
-        everyone = load_environments(args.environments) if args.env else envs
-        findings += order_findings(args.synth_dir, enabled_by_bootstrap(everyone))
+        findings += order_findings(args.synth_dir)
     elif not args.files:
         print(
             f"gkeml check: warning: no synthesized stacks in {args.synth_dir}: the Helm releases' objects and the "

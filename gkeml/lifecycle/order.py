@@ -375,11 +375,26 @@ def describe(problems: list[OrderProblem]) -> str:
     return "\n".join(f"{p.fact.id} {p.stack}: {p.message}; {p.fix}" for p in problems) or json.dumps([])
 
 
+def declared_apis(stacks: dict[str, dict]) -> dict[str, set[Event]]:
+    """``earlier`` for :func:`order_problems` when the bootstrap stacks are not at hand (``gkeml check`` reads
+    only the environments' own): gkeml's bootstrap enables every API of
+    :func:`gkeml.config.apis.project_apis`, which is what the environment's cloud stack declares, and waits for
+    them, so the APIs ``<env>`` declares count as enabled before ``<env>`` and ``<env>-k8s``. The deploy
+    sequence (:func:`gkeml.lifecycle.sequence.simulate`, tests/test_lifecycle_sequence.py) checks that the
+    bootstrap really does."""
+    earlier: dict[str, set[Event]] = {}
+    for name in stacks:
+        cloud = name.removesuffix("-k8s") if name.removesuffix("-k8s") in stacks else name
+        earlier[name] = {e for e in produced(stacks[cloud]) if e[0] == API}
+    return earlier
+
+
 def order_findings(synth_dir: str | Path, earlier: Mapping[str, Collection[Event]] | None = None) -> list[Finding]:
-    """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings (``earlier``: as for
-    :func:`order_problems`)."""
+    """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings; ``earlier`` as for
+    :func:`order_problems`, by default what the environments' bootstraps enabled (:func:`declared_apis`)."""
     files = sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
     stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
+    earlier = declared_apis(stacks) if earlier is None else earlier
     return [
         Finding(
             p.fact.id,

@@ -15,12 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gkeml import platform
-from gkeml.config.apis import project_apis
-from gkeml.config.model import Environment
 from gkeml.lifecycle.graph import blocks, dependency_graph
 from gkeml.lifecycle.order import API, EVENT_FACTS, FACTS, Event, consumed, produced, timing_problems
 from gkeml.lifecycle.timing import durations, length, start, tail
-from gkeml.naming import Names
 
 
 @dataclass(frozen=True)
@@ -236,16 +233,4 @@ def applied_before(stacks: dict[str, dict], sequence: tuple[Step, ...] = DEPLOY_
             for name in names:
                 earlier.setdefault(name, set()).update(enabled)
             enabled |= {e for name in names if name in stacks for e in produced(stacks[name]) if e[0] == API}
-    return earlier
-
-
-def enabled_by_bootstrap(envs: list[Environment]) -> dict[str, set[Event]]:
-    """Per stack of ``envs``, the APIs the documented first step, the bootstrap, enabled before it (every API of
-    :func:`gkeml.config.apis.project_apis`): ``earlier`` for :func:`gkeml.lifecycle.order.order_findings` when
-    only the environments' own stacks are at hand (``gkeml check``)."""
-    earlier: dict[str, set[Event]] = {}
-    for env in envs:
-        names = Names.of(env)
-        for stack in (names.cloud_stack, names.k8s_stack):
-            earlier[stack] = {(API, api) for api in project_apis(env)}
     return earlier
