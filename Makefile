@@ -82,8 +82,15 @@ deploy-cloud: $(STAMP) $(NODE_STAMP) ## deploy only the cloud layer of ENV
 destroy: $(STAMP) $(NODE_STAMP) ## destroy ENV: in-cluster layer, then cloud layer (outside dev: needs retired: true)
 	$(PY) -m gkeml.cli destroy $(ENV)
 
-deploy: $(STAMP) $(NODE_STAMP) ## deploy ENV: cloud layer, then in-cluster layer
-	$(CDKTF) deploy $(ENV) $(ENV)-k8s
+# Between the layers: wait until the cluster serves the kinds GKE installs in it that ENV-k8s plans
+# (SecretSync, ComputeClass, ...: fact TF008); ENV-k8s alone needs --ignore-missing-stack-dependencies.
+WAIT_KINDS = $(PY) -m gkeml.cli wait-kinds $(ENV)
+DEPLOY_K8S = deploy $(ENV)-k8s --ignore-missing-stack-dependencies
+
+deploy: $(STAMP) $(NODE_STAMP) ## deploy ENV: cloud layer, wait for the cluster's kinds, then in-cluster layer
+	$(CDKTF) deploy $(ENV)
+	$(WAIT_KINDS)
+	$(CDKTF) $(DEPLOY_K8S)
 
 docs: $(STAMP) $(NODE_STAMP) $(CHECKOV_STAMP) ## regenerate every generated doc: schema, config reference, permissions, rule/GPU tables, check figures
 	$(MAKE) schema
@@ -116,7 +123,9 @@ install-locked-python: $(LOCKED_STAMP) ## only the hash-locked Python install (C
 install-locked: $(LOCKED_STAMP) $(NODE_STAMP) ## what CI jobs with a cloud token install: pip --require-hashes, npm ci --ignore-scripts
 
 deploy-ci: $(LOCKED_STAMP) $(NODE_STAMP) ## deploy ENV without the prompt (CI only, after the environment approval)
-	$(CDKTF) deploy $(ENV) $(ENV)-k8s --auto-approve
+	$(CDKTF) deploy $(ENV) --auto-approve
+	$(WAIT_KINDS)
+	$(CDKTF) $(DEPLOY_K8S) --auto-approve
 
 diff-ci: $(LOCKED_STAMP) $(NODE_STAMP) ## cdktf diff of ENV from the hash-locked install (CI pull requests)
 	$(CDKTF) diff $(ENV) $(ENV)-k8s

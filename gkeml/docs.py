@@ -40,7 +40,11 @@ def rule_table() -> str:
 
     rows = ["| Rule | Level | Title | Why |", "|---|---|---|---|"]
     rows += [f"| {r.id} | {r.severity} | {_cell(r.title)} | {_cell(r.help)} |" for r in RULES.values()]
-    rows += [f"| {f.id} | error | {_cell(f.title)} (deploy order) | {_cell(f.source)} |" for f in FACTS.values()]
+    rows += [
+        f"| {f.id} | error | {_cell(f.title)} ({'deploy time' if f.remedies else 'deploy order'}) | "
+        f"{_cell(f.source)}{_cell(' Accepted: ' + '; '.join(f.remedies) + '.') if f.remedies else ''} |"
+        for f in FACTS.values()
+    ]
     rows += [
         f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
         for t in TRANSITIONS.values()

@@ -7,7 +7,8 @@ overrides when both are importable (they must never be loaded in one process).
 
 Constructs ask for provider classes through :func:`google`, :func:`kubernetes`
 and :func:`helm` with the resource module name (``google("container_cluster")``),
-so only the modules a stack uses are imported. Schema differences between the
+so only the modules a stack uses are imported; a delay (hashicorp/time ``time_sleep``)
+through :func:`time_sleep`. Schema differences between the
 provider generations are absorbed by the small adapters at the bottom.
 """
 
@@ -29,12 +30,14 @@ _PACKAGES = {
         "google": "cdktf_cdktf_provider_google",
         "kubernetes": "cdktf_cdktf_provider_kubernetes",
         "helm": "cdktf_cdktf_provider_helm",
+        "time": "cdktf_cdktf_provider_time",
     },
     "cdktn": {
         "core": "cdktn",
         "google": "cdktn_provider_google",
         "kubernetes": "cdktn_provider_kubernetes",
         "helm": "cdktn_provider_helm",
+        "time": "cdktn_provider_time",
     },
 }
 
@@ -108,6 +111,22 @@ def kubernetes(module: str) -> ModuleType:
 def helm(module: str) -> ModuleType:
     """A module of the helm provider bindings, e.g. ``helm("release")``."""
     return _provider_module("helm", module)
+
+
+TIME_PROVIDER_ID = "time"
+
+
+def time_sleep(scope: Any, id: str, *, seconds: int, depends_on: list[Any], triggers: dict[str, str]) -> Any:
+    """A ``time_sleep`` (hashicorp/time) that is created ``seconds`` after everything in ``depends_on``:
+    what depends on it starts no earlier. It sleeps on its first apply and again whenever ``triggers``
+    change (a changed ``create_duration`` alone does not sleep again: hashicorp/time docs/resources/sleep),
+    never on later applies. The stack's ``time`` provider is declared with the first sleep."""
+    stack = core.TerraformStack.of(scope)
+    if stack.node.try_find_child(TIME_PROVIDER_ID) is None:
+        _provider_module("time", "provider").TimeProvider(stack, TIME_PROVIDER_ID)
+    return _provider_module("time", "sleep").Sleep(
+        scope, id, create_duration=f"{seconds}s", depends_on=depends_on, triggers=triggers
+    )
 
 
 def legacy_logical_id(path: str) -> str:

@@ -711,6 +711,27 @@ def image_matches(image: str, pattern: str) -> bool:
     return image == pattern
 
 
+# --- the project APIs every environment needs (its services may add more: gkeml/config/apis.py) --------
+# Enabled by the bootstrap stack (a person with Service Usage Admin, before the first deploy) and declared
+# again by the cloud stack. RESOURCE_APIS below says which resource types need each.
+PROJECT_APIS = (
+    "cloudresourcemanager.googleapis.com",
+    "serviceusage.googleapis.com",
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+    "storage.googleapis.com",
+    "secretmanager.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "binaryauthorization.googleapis.com",
+    "containersecurity.googleapis.com",
+    "artifactregistry.googleapis.com",
+)
+
+
 # --- which API serves which Terraform resource type -----------------------------------
 # A resource can be created only once its API is enabled in the project (the API answers 403
 # SERVICE_DISABLED before: cloud.google.com/service-usage/docs/enable-disable). Longest prefix wins.
@@ -728,6 +749,7 @@ RESOURCE_APIS: dict[str, str] = {
     "google_artifact_registry_": "artifactregistry.googleapis.com",
     "google_dns_": "dns.googleapis.com",
     "google_monitoring_": "monitoring.googleapis.com",
+    "google_logging_": "logging.googleapis.com",
     "google_pubsub_": "pubsub.googleapis.com",
     "google_billing_budget": "billingbudgets.googleapis.com",
 }
@@ -856,8 +878,72 @@ CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it insta
     "secret_sync_config": (SECRET_SYNC_API, "SecretSync"),
 }
 
+# --- time: what exists at once but is usable only some time later (first-apply facts TF005-TF008) ----
+# A log-based metric is refused by AlertPolicies.create for a while after it is created: "404 Cannot find
+# metric(s) that match type = logging.googleapis.com/user/... If a metric was created recently, it could take
+# up to 10 minutes to become available" (hashicorp/terraform-provider-google#11102, open, "still a problem with
+# v7.28.0"; GoogleCloudPlatform/cloud-foundation-fabric#3739, merged 2026-02-16). The provider retries only 409
+# on alert policies (v7.33.0 google/services/monitoring/resource_monitoring_alert_policy.go: Create retries
+# IsMonitoringConcurrentEditError). Checked 2026-12-04.
+LOG_METRIC_VISIBLE_SECONDS = 600
+# An API enabled seconds ago may still answer 403 SERVICE_DISABLED ("If you enabled this API recently, wait a
+# few minutes for the action to propagate to our systems and retry", the error's own text; hashicorp/terraform-
+# provider-google#10510, terraform-google-modules/terraform-google-project-factory#753). Google gives no bound;
+# "a few minutes" is taken as 3. The provider retries no 403 SERVICE_DISABLED (v7.33.0 google/transport/
+# error_retry_predicates.go defaultErrorRetryPredicates). Checked 2026-12-04.
+API_PROPAGATION_SECONDS = 180
+# A service account (a service agent is one) may be unknown to IAM right after it is created: "After you
+# create a service account, you might need to wait for 60 seconds or more before you use the service account"
+# (cloud.google.com/iam/docs/service-accounts-create, checked 2026-12-04). A setIamPolicy naming it then answers
+# 400 "Service account ... does not exist", which v7.33.0 google/tpgiamresource/iam.go iamPolicyReadModifyWrite
+# does not retry (its etag re-check only runs when re-reading the policy FAILS). google_service_account's own
+# Create polls until three reads in a row find the account, then sleeps 10 s (v7.33.0 google/services/
+# resourcemanager/resource_google_service_account.go): for an account Terraform creates, the provider waits.
+IAM_IDENTITY_VISIBLE_SECONDS = 60
+# What gkeml waits: the Monitoring notification agent appears with the project's first Pub/Sub channel, and
+# the pager topic's grant to it waits twice the documented minute (it runs beside the cluster's creation, so
+# the wait costs the first deploy nothing).
+SERVICE_AGENT_WAIT_SECONDS = 2 * IAM_IDENTITY_VISIBLE_SECONDS
+
+
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+
+
+@dataclass(frozen=True)
+class ChannelVersions:
+    """The GKE versions a release channel offers: its oldest and newest minor version, and the patch version
+    GKE creates a cluster at when none is asked for (gkeml asks for none: the cluster follows its channel)."""
+
+    oldest_minor: str
+    newest_minor: str
+    default: str
+
+
+# The "Current versions" table of the GKE release notes (cloud.google.com/kubernetes-engine/docs/release-notes),
+# as read on CHANNEL_VERSIONS_CHECKED from the newest stored copy (undated; the newest dated Stable channel note
+# it agrees with: 2026-07-10, versions 1.33.12-gke.1165000 and 1.34.8-gke.1278000; Stable's default reached 1.34
+# on 2026-05-27, 1.34.6-gke.1307000). Channels move forward every week: a newer table only relaxes the checks.
+CHANNEL_VERSIONS_CHECKED = "2026-12-04"
+CHANNEL_VERSIONS: dict[str, ChannelVersions] = {
+    "RAPID": ChannelVersions("1.34", "1.37", "1.36.4-gke.1082000"),
+    "REGULAR": ChannelVersions("1.34", "1.36", "1.35.7-gke.1222000"),
+    "STABLE": ChannelVersions("1.34", "1.35", "1.35.6-gke.1250000"),
+    "EXTENDED": ChannelVersions("1.31", "1.36", "1.35.7-gke.1222000"),
+}
+# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR".
+# A config whose channel creates clusters below it is refused at load (gkeml/config/checks.py).
+GKE_FEATURE_MIN_VERSIONS: dict[str, str] = {
+    "secret sync": SECRET_SYNC_MIN_GKE_VERSION,
+}
+
+
+def gke_version(text: str) -> tuple[int, ...]:
+    """``1.35.6-gke.1250000`` -> (1, 35, 6, 1250000); ``1.34`` -> (1, 34): compares as GKE orders versions."""
+    head, _, gke = text.partition("-gke.")
+    return tuple(int(p) for p in head.split(".") if p.isdigit()) + ((int(gke),) if gke.isdigit() else ())
+
+
 PROD_RELEASE_CHANNELS = ("REGULAR", "STABLE", "EXTENDED")
 GATEWAY_API_CHANNEL = "CHANNEL_STANDARD"
 NODE_SERVICE_ACCOUNT_ROLE = "roles/container.defaultNodeServiceAccount"

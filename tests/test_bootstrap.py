@@ -77,7 +77,10 @@ def test_state_bucket_is_versioned_private_and_not_destroyable_by_accident(dev):
     assert rule["condition"] == {"num_newer_versions": 20, "with_state": "ARCHIVED"}
     # it keeps the address it always had, and waits for the storage API of a new project
     assert "state" in dev["resource"]["google_storage_bucket"]
-    assert "google_project_service.apis_storage" in " ".join(bucket["depends_on"])
+    (sleep,) = bucket["depends_on"]  # the APIs' propagation wait (fact TF006), which waits for every API
+    assert sleep.startswith("time_sleep.")
+    waited = dev["resource"]["time_sleep"][sleep.split(".", 1)[1]]
+    assert "google_project_service.apis_storage" in " ".join(waited["depends_on"])
 
 
 def test_a_bucket_of_its_own_is_granted_without_conditions(synthesized):

@@ -389,3 +389,40 @@ def test_a_pair_offered_only_as_a_predefined_dual_region_names_it(tmp_path):
     )
     path.write_text(mini + "buckets:\n  - name: data\n    purpose: datasets\n    location: eur4\n")
     assert load_environment(path).buckets[0].location == "eur4"
+
+
+def test_a_channel_that_creates_clusters_below_secret_sync_s_minimum_is_refused(tmp_path, monkeypatch):
+    """Audit N9: secret sync needs GKE 1.34; prod runs on STABLE, whose default for new clusters was 1.33 until
+    2026-05-27. The channel table is dated data; with the table of that time the config is refused at load."""
+    from gkeml import platform
+
+    live = (ENVIRONMENTS / "live.yaml").read_text()
+    assert "\nlaunch:" in live
+    prod = live.replace("cluster:\n", "cluster:\n  release_channel: STABLE\n", 1)
+    path = tmp_path / "live.yaml"
+    path.write_text(prod)
+    assert load_environment(path).cluster.release_channel == "STABLE"  # today's table: fine
+    older = platform.ChannelVersions("1.32", "1.33", "1.33.5-gke.2228001")  # the Stable row of early 2026
+    monkeypatch.setitem(platform.CHANNEL_VERSIONS, "STABLE", older)
+    monkeypatch.setitem(platform.CHANNEL_VERSIONS, "RAPID", older)
+    with pytest.raises(ConfigError) as info:
+        load_environment(path)
+    assert str(info.value) == (
+        f"{path}:{line_of(prod, 'STABLE')}: cluster.release_channel: STABLE creates clusters at GKE "
+        f"1.33.5-gke.2228001 (release notes, read {platform.CHANNEL_VERSIONS_CHECKED}); secret sync (launch) needs "
+        "1.34 or later: use REGULAR or EXTENDED, or remove launch"
+    )
+    # without the Launch agent the cluster needs no secret sync, and the channel is fine
+    path.write_text(prod.split("\nlaunch:")[0] + "\n")
+    try:
+        load_environment(path)
+    except ConfigError as other:  # only what else depended on launch
+        assert "release_channel" not in str(other)
+
+
+@pytest.mark.parametrize("text, parts", [("1.35.6-gke.1250000", (1, 35, 6, 1250000)), ("1.34", (1, 34))])
+def test_gke_versions_compare_as_numbers(text, parts):
+    from gkeml import platform
+
+    assert platform.gke_version(text) == parts
+    assert platform.gke_version("1.34.10-gke.1") > platform.gke_version("1.34.9-gke.99") > platform.gke_version("1.34")

@@ -3,10 +3,12 @@ needs (state bucket at init, cluster and CRDs at plan, secret versions) are met 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 
 import pytest
-from conftest import ENVIRONMENTS, ROOT
+from conftest import DEV, ENVIRONMENTS, ROOT
 
 from gkeml.lifecycle.sequence import DEPLOY_SEQUENCE, Step, World, simulate
 
@@ -123,3 +125,86 @@ def test_readme_deploying_for_real_is_the_tested_sequence():
     assert where == sorted(where), "README lists the steps in another order"
     numbered = re.findall(r"^(\d+)\. \*\*", section, re.M)
     assert len(numbered) >= len(DEPLOY_SEQUENCE)
+
+
+def _deploy(name, stacks, bootstrap_stacks, sequence=DEPLOY_SEQUENCE, bootstrap=None):
+    chosen = _stacks_of(name, stacks, bootstrap_stacks)
+    if bootstrap is not None:
+        chosen[f"bootstrap-{name}"] = bootstrap
+    deploy_only = tuple(s for s in sequence if not s.creates_secret_version)
+    return simulate(name, chosen, sequence=deploy_only, world=World(buckets=_shared_buckets(name, bootstrap_stacks)))
+
+
+def test_the_in_cluster_plan_waits_until_the_cluster_serves_the_kinds_gke_installs(stacks, bootstrap_stacks):
+    """N10/N14: SecretProviderClass, SecretSync and ComputeClass come with the cluster, some time after it is
+    created; `make deploy` waits for them between the two stacks (gkeml wait-kinds)."""
+    no_wait = tuple(dataclasses.replace(s, waits_for_cluster_kinds=False) for s in DEPLOY_SEQUENCE)
+    problems = _deploy(DEV, stacks, bootstrap_stacks, no_wait)
+    kinds = {re.search(r"is a (\S+ \w+), which GKE installs", p).group(1) for p in problems}
+    assert {"secrets-store.csi.x-k8s.io/v1 SecretProviderClass", "secret-sync.gke.io/v1 SecretSync"} <= kinds
+    assert "cloud.google.com/v1 ComputeClass" in kinds
+    assert all("(TF008)" in p and p.startswith(f"{DEV}-k8s: ") for p in problems)
+    assert not _deploy(DEV, stacks, bootstrap_stacks)
+
+
+def test_the_first_deploy_finds_every_api_enabled_and_propagated_by_the_bootstrap(stacks, bootstrap_stacks):
+    """N3: a bootstrap that enables only the platform's APIs leaves the services' APIs to the cloud stack,
+    whose users then race them (TF006); the bootstrap's own users wait for its sleep."""
+    from gkeml import platform
+
+    boot = copy.deepcopy(bootstrap_stacks[f"bootstrap-{DEV}"])
+    services = boot["resource"]["google_project_service"]
+    for key in [k for k, c in services.items() if c["service"] not in platform.PROJECT_APIS]:
+        del services[key]
+    problems = _deploy(DEV, stacks, bootstrap_stacks, bootstrap=boot)
+    assert problems and all(p.startswith(f"TF006 {DEV}: ") for p in problems)
+    assert any("google_dns_managed_zone." in p for p in problems)
+    boot = copy.deepcopy(bootstrap_stacks[f"bootstrap-{DEV}"])
+    boot["resource"]["time_sleep"] = {
+        k: {**c, "create_duration": "1s"} for k, c in boot["resource"]["time_sleep"].items()
+    }
+    problems = _deploy(DEV, stacks, bootstrap_stacks, bootstrap=boot)
+    assert any(p.startswith(f"TF006 bootstrap-{DEV}: google_service_account.") for p in problems)
+
+
+def _metric_then_alert(sleep: str | None) -> dict:
+    """A cloud stack with a log metric (and a sleep after it) and a later stack alerting on the metric."""
+    cloud: dict = {"resource": {"google_logging_metric": {"m": {"name": "gkeml/dev/failures"}}}}
+    if sleep:
+        cloud["resource"]["time_sleep"] = {"s": {"create_duration": sleep, "depends_on": ["google_logging_metric.m"]}}
+    later = {
+        "resource": {
+            "google_monitoring_alert_policy": {
+                "a": {
+                    "conditions": [
+                        {
+                            "condition_threshold": {
+                                "filter": 'metric.type="logging.googleapis.com/user/gkeml/dev/failures"'
+                            }
+                        }
+                    ]
+                }
+            }
+        }
+    }
+    return {"dev": cloud, "dev-k8s": later}
+
+
+@pytest.mark.parametrize("sleep, caught", [(None, True), ("9m", True), ("10m", False)])
+def test_what_an_earlier_stack_made_has_aged_only_by_the_sleeps_after_it(sleep, caught):
+    step = (Step("deploy", "make deploy ENV={env}", ("{env}", "{env}-k8s")),)
+    problems = [p for p in simulate("dev", _metric_then_alert(sleep), sequence=step) if p.startswith("TF005")]
+    assert bool(problems) == caught, problems
+    if caught:
+        assert problems[0].startswith("TF005 dev-k8s: google_monitoring_alert_policy.a may be created ")
+
+
+def test_a_resource_whose_api_or_log_metric_no_step_makes_is_caught():
+    step = (Step("deploy", "make deploy ENV={env}", ("{env}-k8s",)),)
+    problems = simulate("dev", {"dev-k8s": _metric_then_alert(None)["dev-k8s"]}, sequence=step)
+    assert problems == [
+        "TF006 dev-k8s: google_monitoring_alert_policy.a needs api monitoring.googleapis.com, which no earlier step "
+        "makes",
+        "TF005 dev-k8s: google_monitoring_alert_policy.a needs log metric gkeml/dev/failures, which no earlier step "
+        "makes",
+    ]

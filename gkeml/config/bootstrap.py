@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
 
 from gkeml import platform
+from gkeml.config.apis import project_apis
 from gkeml.config.base import Problem
 from gkeml.config.checks import duplicate_problems
 from gkeml.config.loader import ConfigError, ConfigProblem, did_you_mean, file_line, load_config_file
@@ -215,6 +216,15 @@ class Bootstrap(Strict):
         "needs roles/billing.admin there.",
     )
 
+    # the APIs its stacks use, derived from the environment when loaded with it (load_bootstrap)
+    _apis: tuple[str, ...] = PrivateAttr(default=platform.PROJECT_APIS)
+
+    @property
+    def apis(self) -> tuple[str, ...]:
+        """The project APIs this bootstrap enables: the platform's, and those of the environment's services
+        when it was loaded with ``environments/<name>.yaml`` (:func:`gkeml.config.apis.project_apis`)."""
+        return self._apis
+
     @model_validator(mode="after")
     def _deploy_environment(self) -> Bootstrap:
         if self.github.deploy_environment is None:
@@ -231,9 +241,11 @@ def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstra
     """Load and check one bootstrap file; its ``name`` must match the file name and,
     given the environment of that name, project, state and roles must agree with it."""
     checks = (lambda b: check_against_environment(b, env)) if env else None
-    return load_config_file(
+    boot = load_config_file(
         path, Bootstrap, checks, lambda data: list(duplicate_problems(data)), name_matches_file=True
     )
+    boot._apis = project_apis(env)
+    return boot
 
 
 def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem]:

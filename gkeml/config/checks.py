@@ -353,6 +353,41 @@ def _launch(env: Environment) -> Iterator[Problem]:
         )
 
 
+# The GKE features of :data:`gkeml.platform.GKE_FEATURE_MIN_VERSIONS` gkeml turns on: feature -> (the key that
+# turns it on, whether an environment does).
+GKE_FEATURES: dict[str, tuple[str, Callable[[Environment], bool]]] = {
+    "secret sync": ("launch", lambda env: env.launch is not None),  # how the W&B key reaches the cluster
+}
+
+
+def _gke_versions(env: Environment) -> Iterator[Problem]:
+    """Each GKE feature the environment turns on against the version its channel creates clusters at
+    (:data:`gkeml.platform.CHANNEL_VERSIONS`). Refused here rather than pinned with ``min_master_version``:
+    that field makes GKE create the cluster at that minor version instead of the channel's default one (its
+    Create sends it as initialClusterVersion), and a channel whose default lacks a feature is better changed
+    than worked around."""
+    channel = env.cluster.release_channel
+    offered = platform.CHANNEL_VERSIONS.get(channel)
+    if offered is None:
+        return
+    for feature, minimum in platform.GKE_FEATURE_MIN_VERSIONS.items():
+        key, uses = GKE_FEATURES[feature]
+        if not uses(env) or platform.gke_version(offered.default) >= platform.gke_version(minimum):
+            continue
+        able = [
+            c
+            for c, v in platform.CHANNEL_VERSIONS.items()
+            if platform.gke_version(v.default) >= platform.gke_version(minimum)
+            and (env.tier != "prod" or c in platform.PROD_RELEASE_CHANNELS)
+        ]
+        yield (
+            ("cluster", "release_channel"),
+            f"{channel} creates clusters at GKE {offered.default} (release notes, read "
+            f"{platform.CHANNEL_VERSIONS_CHECKED}); {feature} ({key}) needs {minimum} or later: use "
+            f"{' or '.join(able) or 'a channel that offers it'}, or remove {key}",
+        )
+
+
 def _endpoints(env: Environment) -> Iterator[Problem]:
     seen: dict[str, tuple] = {}
     for i, e in enumerate(env.endpoints):
@@ -390,6 +425,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _identities,
     _inference,
     _launch,
+    _gke_versions,
     _endpoints,
     kueue_problems,
     *SERVICE_CHECKS,

@@ -10,7 +10,7 @@ from typing import Any
 from gkeml import platform
 from gkeml.constructs.grants import Member
 from gkeml.constructs.notifications import Topic, TopicProps
-from gkeml.framework import Construct, google
+from gkeml.framework import Construct, google, time_sleep
 from gkeml.observability import AUTO_CLOSE_SECONDS, PROMQL_EVALUATION_SECONDS, Alert, LogMetric
 
 
@@ -42,7 +42,13 @@ class MonitoringProps:
 class Monitoring(Construct):
     """Turns on the cluster's metric packages (Managed Service for Prometheus stays on, as Autopilot
     requires) and creates the channels, log-based metrics, alert policies and dashboard. A Pub/Sub
-    channel gets its own topic, which only Cloud Monitoring's notification agent may publish to."""
+    channel gets its own topic, which only Cloud Monitoring's notification agent may publish to.
+
+    Two things exist before they are usable (first-apply facts TF005 and TF007): an alert on a log-based
+    metric waits :data:`~gkeml.platform.LOG_METRIC_VISIBLE_SECONDS` after the metrics are created, and the
+    topic's grant to the notification agent waits :data:`~gkeml.platform.SERVICE_AGENT_WAIT_SECONDS` after
+    the channel that creates the agent. Both waits run beside the cluster's creation and only on the
+    first apply (or when a metric or channel is added)."""
 
     def __init__(
         self, scope: Construct, id: str, props: MonitoringProps, *, cluster: Any, depends_on: Sequence[Any] = ()
@@ -83,12 +89,19 @@ class Monitoring(Construct):
                 user_labels=dict(props.labels) or None,
                 depends_on=deps,
             )
-            # the agent exists once the project has a Pub/Sub channel: grant after creating it
+            # the agent exists once the project has a Pub/Sub channel, and IAM knows it a while later
+            agent_known = time_sleep(
+                self,
+                f"agent-known-{ch.name}",
+                seconds=platform.SERVICE_AGENT_WAIT_SECONDS,
+                depends_on=[channel],
+                triggers={"channel": channel.id},
+            )
             topic.grant_publish(
                 Member(
                     platform.monitoring_notification_agent(props.project_number),
                     "monitoring-notifications",
-                    grant_dependencies=[channel],
+                    grant_dependencies=[agent_known],
                 )
             )
             self.channels[ch.name] = channel
@@ -113,6 +126,19 @@ class Monitoring(Construct):
             )
             for m in props.log_metrics
         }
+        # Cloud Monitoring refuses an alert on a log-based metric for up to 10 minutes after the metric is
+        # created; the sleep re-runs when the set of metrics changes
+        self.metrics_visible = (
+            time_sleep(
+                self,
+                "log-metrics-visible",
+                seconds=platform.LOG_METRIC_VISIBLE_SECONDS,
+                depends_on=list(self.log_metrics.values()),
+                triggers={"metrics": ",".join(sorted(self.log_metrics))},
+            )
+            if self.log_metrics
+            else None
+        )
         notify = [self.channels[name].id for name in props.alert_channels]
         self.alerts = [self._alert(a, notify, deps) for a in props.alerts]
         self.dashboard = None
@@ -153,7 +179,8 @@ class Monitoring(Construct):
                     trigger=ap.MonitoringAlertPolicyConditionsConditionThresholdTrigger(count=1),
                 ),
             )
-            waits_for = [self.log_metrics[alert.log_metric.name]]  # the metric must exist first
+            # the metric must exist, and Cloud Monitoring must know it (metrics_visible waits for every metric)
+            waits_for = [self.log_metrics[alert.log_metric.name], self.metrics_visible]
         return ap.MonitoringAlertPolicy(
             self,
             f"alert-{alert.key}",

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
+from gkeml import platform
 from gkeml.framework import Construct, google
 
-SERVICES = (
-    "cloudresourcemanager.googleapis.com",
-    "serviceusage.googleapis.com",
-    "compute.googleapis.com",
-    "container.googleapis.com",
-    "iam.googleapis.com",
-    "iamcredentials.googleapis.com",
-    "sts.googleapis.com",
-    "storage.googleapis.com",
-    "secretmanager.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
-    "binaryauthorization.googleapis.com",
-    "containersecurity.googleapis.com",
-    "artifactregistry.googleapis.com",
-)
+SERVICES = platform.PROJECT_APIS
 
 
 class ProjectServices(Construct):

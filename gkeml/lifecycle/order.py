@@ -1,30 +1,41 @@
-"""First-apply order: what Terraform must have created before each resource can be created.
+"""First-apply order and time: what Terraform must have created, and how long before, for each
+resource to be created.
 
 Terraform creates resources in parallel, in any order its graph (:mod:`gkeml.lifecycle.graph`)
-allows. Some things exist only after others do, and nothing in the JSON says so unless gkeml
-writes the dependency: each such fact is data (:data:`FACTS`, with its source), and
-:func:`order_problems` checks every synthesized stack against all of them.
+allows. Some things exist only after others do (TF001-TF004), and some exist at once but are
+usable only some time later (TF005-TF008: a delay, with the remedies the checks accept); nothing
+in the JSON says so unless gkeml writes the dependency or the wait. Each such fact is data
+(:data:`FACTS`, with its source and the date it was checked), and :func:`order_problems` checks
+every synthesized stack against all of them; TF008 spans two stacks and is checked by the deploy
+sequence (:mod:`gkeml.lifecycle.sequence`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml import platform
-from gkeml.lifecycle.graph import ancestors, blocks, dependency_graph
+from gkeml.lifecycle.graph import ancestors, blocks, dependency_graph, references
+from gkeml.lifecycle.timing import durations, gap
 from gkeml.rules.engine import ERROR, Finding
 
 
 @dataclass(frozen=True)
 class Fact:
-    """Something that exists only after something else, and where that is documented."""
+    """Something that exists only after something else, or is usable only some time after it exists
+    (``delay_seconds``), where that is documented (``source``, checked on ``checked``), and what the
+    checks accept as a remedy."""
 
     id: str
     title: str
     source: str
+    checked: str = "2026-11-30"
+    delay_seconds: int = 0
+    remedies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,86 @@ FACTS = {
         "cloud.google.com/kubernetes-engine/docs/how-to/service-accounts: nodes run as the service "
         "account with roles/container.defaultNodeServiceAccount",
     ),
+    "TF005": Fact(
+        "TF005",
+        "an alert policy on a log-based metric is refused for up to 10 minutes after the metric is created",
+        "AlertPolicies.create answers 404 'Cannot find metric(s) ... could take up to 10 minutes to become "
+        "available'; the google provider retries only 409 there (hashicorp/terraform-provider-google#11102, "
+        "GoogleCloudPlatform/cloud-foundation-fabric#3739; v7.33.0 resource_monitoring_alert_policy.go)",
+        checked="2026-12-04",
+        delay_seconds=platform.LOG_METRIC_VISIBLE_SECONDS,
+        remedies=(
+            f"a time_sleep of at least {platform.LOG_METRIC_VISIBLE_SECONDS}s between the metric and the alert "
+            "(gkeml's runs beside the cluster's creation)",
+            "the metric created by an earlier apply",
+        ),
+    ),
+    "TF006": Fact(
+        "TF006",
+        "an API enabled in an apply may answer SERVICE_DISABLED for minutes after",
+        "the error itself: 'If you enabled this API recently, wait a few minutes for the action to propagate "
+        "to our systems and retry'; the google provider does not retry it (hashicorp/terraform-provider-"
+        "google#10510, terraform-google-modules/terraform-google-project-factory#753; v7.33.0 "
+        "transport/error_retry_predicates.go)",
+        checked="2026-12-04",
+        delay_seconds=platform.API_PROPAGATION_SECONDS,
+        remedies=(
+            "the API enabled by the bootstrap stack, applied before the first deploy (gkeml's: every API of "
+            "gkeml/config/apis.py project_apis)",
+            f"a time_sleep of at least {platform.API_PROPAGATION_SECONDS}s between enabling the API and its "
+            "first user (the bootstrap stack's own)",
+        ),
+    ),
+    "TF007": Fact(
+        "TF007",
+        "a service agent created by an apply may be unknown to IAM for a minute or more",
+        "cloud.google.com/iam/docs/service-accounts-create: 'you might need to wait for 60 seconds or more "
+        "before you use the service account'; setIamPolicy then answers 400 'Service account ... does not "
+        "exist', which the google provider does not retry (v7.33.0 google/tpgiamresource/iam.go "
+        "iamPolicyReadModifyWrite). A google_service_account is exempt: its Create polls until the account "
+        "is found and sleeps 10 s more (resource_google_service_account.go)",
+        checked="2026-12-04",
+        delay_seconds=platform.IAM_IDENTITY_VISIBLE_SECONDS,
+        remedies=(
+            f"a time_sleep of at least {platform.IAM_IDENTITY_VISIBLE_SECONDS}s between what creates the agent "
+            "and the grant naming it (gkeml's runs beside the cluster's creation)",
+            "the agent created by an earlier apply",
+        ),
+    ),
+    "TF008": Fact(
+        "TF008",
+        "the custom resource kinds GKE installs in a cluster are served some time after the cluster is created",
+        "kubernetes_manifest needs an object's kind at plan time (terraform-provider-kubernetes manifest "
+        "docs); GKE installs ComputeClass, BackendConfig, FrontendConfig, ManagedCertificate and the Secret "
+        "Manager add-on's SecretProviderClass and SecretSync itself, and no document says the cluster's "
+        "creation waits for them (cloud.google.com/secret-manager/docs/sync-k8-secrets, "
+        "concepts/about-custom-compute-classes); the lag is unmeasured",
+        checked="2026-12-04",
+        remedies=(
+            "the deploy waits until the cluster serves every such kind the in-cluster stack plans "
+            "(`make deploy` runs `gkeml wait-kinds ENV` between the two stacks)",
+        ),
+    ),
 }
+
+# Service agents that gkeml's stacks name in grants, and the resource whose creation creates each (Google
+# creates them, not a call of gkeml's): member pattern -> (resource type, attributes it has).
+# cloud.google.com/monitoring/support/notification-options#pubsub (checked 2026-12-04): the Monitoring
+# notification service agent is created with the project's first Pub/Sub notification channel.
+SERVICE_AGENT_CREATORS: dict[str, tuple[str, dict[str, str]]] = {
+    r"^serviceAccount:service-[0-9]+@gcp-sa-monitoring-notification\.iam\.gserviceaccount\.com$": (
+        "google_monitoring_notification_channel",
+        {"type": "pubsub"},
+    ),
+}
+# a log-based metric as Cloud Monitoring names it in a filter (cloud.google.com/logging/docs/logs-based-metrics)
+LOG_METRIC_TYPE = re.compile(r"logging\.googleapis\.com/user/([A-Za-z0-9_./-]+)")
+IAM_RESOURCE = re.compile(r"_iam_(member|binding|policy)$")
+
+# What an apply makes usable some time after it creates it: (kind, name), e.g. ("api", "dns.googleapis.com").
+Event = tuple[str, str]
+API, LOG_METRIC, AGENT = "api", "log metric", "service agent"
+EVENT_FACTS = {API: "TF006", LOG_METRIC: "TF005", AGENT: "TF007"}
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -153,6 +243,84 @@ def _node_role(stack: str, conf: dict, rtype: str, address: str, found: dict) ->
         )
 
 
+def produced(stack: dict) -> dict[Event, str]:
+    """What applying ``stack`` makes usable some time after it creates it, and the address that creates it."""
+    made: dict[Event, str] = {}
+    for address, rtype, conf in blocks(stack):
+        if address.startswith(("data.", "ephemeral.")):
+            continue
+        if rtype == "google_project_service":
+            made.setdefault((API, str(conf.get("service"))), address)
+        elif rtype == "google_logging_metric":
+            made.setdefault((LOG_METRIC, str(conf.get("name"))), address)
+        for pattern, (creator, attributes) in SERVICE_AGENT_CREATORS.items():
+            if rtype == creator and all(conf.get(k) == v for k, v in attributes.items()):
+                made.setdefault((AGENT, pattern), address)
+    return made
+
+
+def consumed(stack: dict) -> Iterator[tuple[str, Event]]:
+    """(address, what it needs usable when it is created) for every resource of ``stack``."""
+    metric_names = {
+        address: str(conf.get("name")) for address, rtype, conf in blocks(stack) if rtype == "google_logging_metric"
+    }
+    for address, rtype, conf in blocks(stack):
+        if address.startswith(("data.", "ephemeral.")):
+            continue
+        api = platform.resource_api(rtype)
+        if api is not None and rtype != "google_project_service":
+            yield address, (API, api)
+        body = {k: v for k, v in conf.items() if k not in ("//", "depends_on")}
+        if rtype == "google_monitoring_alert_policy":
+            names = {m for text in _strings(body) for m in LOG_METRIC_TYPE.findall(text)}
+            names |= {metric_names[a] for a in references(body) if a in metric_names}
+            yield from ((address, (LOG_METRIC, name)) for name in sorted(names))
+        if IAM_RESOURCE.search(rtype):
+            members = [m for m in _strings({k: body.get(k) for k in ("member", "members", "policy_data")}) if m]
+            for pattern in SERVICE_AGENT_CREATORS:
+                if any(re.search(pattern, m) for m in members):
+                    yield address, (AGENT, pattern)
+
+
+def _describe(event: Event) -> str:
+    kind, name = event
+    if kind == AGENT:
+        creator, attributes = SERVICE_AGENT_CREATORS[name]
+        return f"the service agent a {creator} ({', '.join(f'{k} {v}' for k, v in attributes.items())}) creates"
+    return f"{kind} {name}"
+
+
+def timing_problems(name: str, stack: dict, earlier: Collection[Event] = ()) -> list[OrderProblem]:
+    """TF005-TF007 in one stack: every resource created less than its fact's delay after something it needs
+    (the time surely passed is the longest chain of time_sleeps between the two, :mod:`gkeml.lifecycle.timing`),
+    unless an earlier apply (``earlier``) made it usable."""
+    graph = dependency_graph(stack)
+    took = durations(stack)
+    made = produced(stack)
+    problems = []
+    for address, event in consumed(stack):
+        first = made.get(event)
+        if first is None or event in earlier:
+            continue  # made by an earlier apply (or by none: the deploy sequence's concern)
+        fact = FACTS[EVENT_FACTS[event[0]]]
+        waited = gap(graph, took, first, address)
+        if waited is None and event[0] == API:
+            continue  # it does not wait for the API at all: TF002 says so
+        if waited is not None and waited >= fact.delay_seconds:
+            continue
+        when = "may be created before" if waited is None else f"waits only {waited:g}s after"
+        problems.append(
+            OrderProblem(
+                fact,
+                name,
+                address,
+                f"{address} {when} {first} ({_describe(event)}), usable only up to {fact.delay_seconds}s later",
+                f"wait at least {fact.delay_seconds}s: {'; or '.join(fact.remedies)}",
+            )
+        )
+    return problems
+
+
 CHECKS: tuple[Callable[..., Iterator[OrderProblem]], ...] = (
     _workload_identity_pool,
     _api_enabled,
@@ -161,11 +329,16 @@ CHECKS: tuple[Callable[..., Iterator[OrderProblem]], ...] = (
 )
 
 
-def order_problems(stacks: dict[str, dict]) -> list[OrderProblem]:
+def order_problems(
+    stacks: dict[str, dict], earlier: Mapping[str, Collection[Event]] | None = None
+) -> list[OrderProblem]:
     """Every place in the synthesized ``stacks`` (name -> cdk.tf.json) where a resource may be
-    created before something it needs exists, per :data:`FACTS`."""
+    created before something it needs exists or is usable, per :data:`FACTS`. ``earlier``: per stack,
+    what earlier steps of the deploy made usable before its first apply (the bootstrap's APIs:
+    :func:`gkeml.lifecycle.sequence.applied_before`)."""
     problems: list[OrderProblem] = []
     for name, stack in sorted(stacks.items()):
+        problems += timing_problems(name, stack, (earlier or {}).get(name, ()))
         graph = dependency_graph(stack)
         cache: dict[str, set[str]] = {}
 
@@ -202,10 +375,26 @@ def describe(problems: list[OrderProblem]) -> str:
     return "\n".join(f"{p.fact.id} {p.stack}: {p.message}; {p.fix}" for p in problems) or json.dumps([])
 
 
-def order_findings(synth_dir: str | Path) -> list[Finding]:
-    """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings."""
+def declared_apis(stacks: dict[str, dict]) -> dict[str, set[Event]]:
+    """``earlier`` for :func:`order_problems` when the bootstrap stacks are not at hand (``gkeml check`` reads
+    only the environments' own): gkeml's bootstrap enables every API of
+    :func:`gkeml.config.apis.project_apis`, which is what the environment's cloud stack declares, and waits for
+    them, so the APIs ``<env>`` declares count as enabled before ``<env>`` and ``<env>-k8s``. The deploy
+    sequence (:func:`gkeml.lifecycle.sequence.simulate`, tests/test_lifecycle_sequence.py) checks that the
+    bootstrap really does."""
+    earlier: dict[str, set[Event]] = {}
+    for name in stacks:
+        cloud = name.removesuffix("-k8s") if name.removesuffix("-k8s") in stacks else name
+        earlier[name] = {e for e in produced(stacks[cloud]) if e[0] == API}
+    return earlier
+
+
+def order_findings(synth_dir: str | Path, earlier: Mapping[str, Collection[Event]] | None = None) -> list[Finding]:
+    """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings; ``earlier`` as for
+    :func:`order_problems`, by default what the environments' bootstraps enabled (:func:`declared_apis`)."""
     files = sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
     stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
+    earlier = declared_apis(stacks) if earlier is None else earlier
     return [
         Finding(
             p.fact.id,
@@ -216,5 +405,5 @@ def order_findings(synth_dir: str | Path) -> list[Finding]:
             p.fix,
             str(Path(synth_dir) / "stacks" / p.stack / "cdk.tf.json"),
         )
-        for p in order_problems(stacks)
+        for p in order_problems(stacks, earlier)
     ]

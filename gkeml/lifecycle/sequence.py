@@ -1,7 +1,11 @@
 """The documented sequence from an empty project to a running environment, as data, and a
 simulation of it over the synthesized stacks: what each step needs to exist (at ``terraform
 init``, at plan, at apply) and what it creates. A step that would only work on the second try
-(a plan that reads something a later step creates) is a problem here, offline.
+(a plan that reads something a later step creates, a resource created before what it needs is
+usable: facts TF005-TF008 of :mod:`gkeml.lifecycle.order`) is a problem here, offline.
+
+Time is counted the way :mod:`gkeml.lifecycle.timing` does: only a ``time_sleep`` surely takes
+time, so what an earlier apply made has surely aged by the sleeps that ran after it.
 
 README "Deploying for real" is written from :data:`DEPLOY_SEQUENCE` (a test checks they agree).
 """
@@ -11,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gkeml import platform
-from gkeml.lifecycle.graph import blocks
+from gkeml.lifecycle.graph import blocks, dependency_graph
+from gkeml.lifecycle.order import API, EVENT_FACTS, FACTS, Event, consumed, produced, timing_problems
+from gkeml.lifecycle.timing import durations, length, start, tail
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,9 @@ class Step:
     stacks: tuple[str, ...] = ()  # stack names ({env}) applied by the command, in order
     creates_secret_version: bool = False  # a person adds the W&B key's value (never Terraform)
     optional: bool = False
+    # before planning each stack after the first, the command waits until the cluster serves the kinds GKE
+    # installs in it (fact TF008: `gkeml wait-kinds`)
+    waits_for_cluster_kinds: bool = False
 
 
 DEPLOY_SEQUENCE: tuple[Step, ...] = (
@@ -31,7 +40,12 @@ DEPLOY_SEQUENCE: tuple[Step, ...] = (
         "make bootstrap-deploy ENV={env}",
         ("bootstrap-{env}",),
     ),
-    Step("Deploy both layers (CI does this on every merge to main)", "make deploy ENV={env}", ("{env}", "{env}-k8s")),
+    Step(
+        "Deploy both layers (CI does this on every merge to main)",
+        "make deploy ENV={env}",
+        ("{env}", "{env}-k8s"),
+        waits_for_cluster_kinds=True,
+    ),
     Step(
         "Add the W&B API key, when the environment runs the Launch agent (before or after the deploy: the "
         "agent starts once it exists)",
@@ -54,6 +68,11 @@ class World:
     chart_kinds: set[tuple[str, str]] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)
     secret_versions: set[str] = field(default_factory=set)
+    # kinds GKE installs in a cluster it created, not yet seen served (TF008)
+    installing: set[tuple[str, str]] = field(default_factory=set)
+    # what earlier applies made that is usable only some time later (TF005-TF007), and the time surely passed
+    # since (seconds)
+    made: dict[Event, float] = field(default_factory=dict)
 
 
 def _group(api_version: str) -> str:
@@ -91,7 +110,12 @@ def plan_needs(stack_name: str, stack: dict, world: World) -> list[str]:
         if rtype == "kubernetes_manifest":
             manifest = conf.get("manifest") or {}
             api_version, kind = str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))
-            if not _serves(world, api_version, kind):
+            if (api_version, kind) in world.installing:
+                missing.append(
+                    f"{stack_name}: {address} is a {api_version} {kind}, which GKE installs some time after it "
+                    f"creates the cluster ({FACTS['TF008'].id}): wait until the cluster serves it before this plan"
+                )
+            elif not _serves(world, api_version, kind):
                 missing.append(
                     f"{stack_name}: {address} is a {api_version} {kind}, whose CRD the cluster does not serve "
                     "at plan time"
@@ -107,6 +131,38 @@ def init_needs(stack_name: str, stack: dict, world: World) -> list[str]:
     return []
 
 
+def apply_timing(stack_name: str, stack: dict, world: World) -> list[str]:
+    """What applying ``stack`` creates before something it needs is usable (TF005-TF007: in the stack, or
+    made by an earlier apply not long enough ago, or by none); then ages what ``world`` made and adds what
+    this apply makes."""
+    problems = [
+        f"{p.fact.id} {stack_name}: {p.message}; {p.fix}" for p in timing_problems(stack_name, stack, world.made)
+    ]
+    graph = dependency_graph(stack)
+    took = durations(stack)
+    made = produced(stack)
+    begins = start(graph, took)
+    for address, event in consumed(stack):
+        if event in made and event not in world.made:
+            continue  # made by this apply: timing_problems above
+        fact = FACTS[EVENT_FACTS[event[0]]]
+        if event not in world.made:
+            problems.append(
+                f"{fact.id} {stack_name}: {address} needs {event[0]} {event[1]}, which no earlier step makes"
+            )
+        elif world.made[event] + begins(address) < fact.delay_seconds:
+            problems.append(
+                f"{fact.id} {stack_name}: {address} may be created {world.made[event] + begins(address):g}s after "
+                f"{event[0]} {event[1]} was made, usable only up to {fact.delay_seconds}s later"
+            )
+    ran, after = length(graph, took), tail(graph, took)
+    for event in world.made:
+        world.made[event] += ran
+    for event, address in made.items():
+        world.made.setdefault(event, after(address))
+    return problems
+
+
 def apply(stack: dict, world: World) -> None:
     """Add what applying ``stack`` creates to ``world``."""
     for address, rtype, conf in blocks(stack):
@@ -116,10 +172,10 @@ def apply(stack: dict, world: World) -> None:
             world.buckets.add(str(conf.get("name")))
         elif rtype == "google_container_cluster":
             world.clusters.add((str(conf.get("name")), str(conf.get("location"))))
-            world.kinds.update(platform.GKE_BUILTIN_KINDS)
+            world.installing.update(platform.GKE_BUILTIN_KINDS)
             for block, kind in platform.CLUSTER_FEATURE_KINDS.items():
                 if (conf.get(block) or {}).get("enabled"):
-                    world.kinds.add(kind)
+                    world.installing.add(kind)
         elif rtype == "google_secret_manager_secret":
             world.secrets.add(str(conf.get("secret_id")))
         elif rtype == "helm_release" and str(conf.get("chart")) in platform.CHART_CRD_KINDS:
@@ -147,11 +203,34 @@ def simulate(
             continue
         for name in names:  # cdktf runs `terraform init` of every selected stack first
             problems += init_needs(name, stacks[name], world)
-        for name in names:  # then plans and applies them in dependency order
+        for i, name in enumerate(names):  # then plans and applies them in dependency order
+            if i and step.waits_for_cluster_kinds:
+                world.kinds |= world.installing
+                world.installing.clear()
             problems += plan_needs(name, stacks[name], world)
+            problems += apply_timing(name, stacks[name], world)
             apply(stacks[name], world)
         if step.creates_secret_version and secret:
             if secret not in world.secrets:
                 problems.append(f"{step.title}: secret {secret} does not exist to add a version to")
             world.secret_versions.add(secret)
     return problems
+
+
+def applied_before(stacks: dict[str, dict], sequence: tuple[Step, ...] = DEPLOY_SEQUENCE) -> dict[str, set[Event]]:
+    """Per stack, the APIs earlier steps of ``sequence`` enabled before its first apply (what
+    :func:`gkeml.lifecycle.order.order_problems` takes as ``earlier``): for each environment whose first
+    step's stacks are in ``stacks`` (the bootstrap), every API its earlier steps' stacks enable."""
+    envs = set()
+    for pattern in sequence[0].stacks:
+        before, after = pattern.split("{env}")
+        envs |= {n[len(before) : len(n) - len(after)] for n in stacks if n.startswith(before) and n.endswith(after)}
+    earlier: dict[str, set[Event]] = {}
+    for env in envs:
+        enabled: set[Event] = set()
+        for step in sequence:
+            names = [p.format(env=env) for p in step.stacks]
+            for name in names:
+                earlier.setdefault(name, set()).update(enabled)
+            enabled |= {e for name in names if name in stacks for e in produced(stacks[name]) if e[0] == API}
+    return earlier

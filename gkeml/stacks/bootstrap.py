@@ -1,7 +1,7 @@
 """The bootstrap stack of one environment: ``bootstrap-<env>``, applied once by a person.
 
 It creates what the environment's own stacks need before their first deploy:
-the Terraform state bucket, the project APIs and two CI identities, service
+the Terraform state bucket, every project API its stacks use (and a wait while they propagate) and two CI identities, service
 accounts GitHub Actions impersonates through Workload Identity Federation (no
 key exists): a read-only PLAN identity any workflow run of the repository may
 use (pull-request diffs), and the DEPLOY identity only jobs of the default
@@ -28,6 +28,7 @@ from gkeml.framework import (
     google,
     google_provider,
     pin_google_provider,
+    time_sleep,
 )
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES,
@@ -66,7 +67,18 @@ class BootstrapStack(TerraformStack):
         )
         pin_google_provider(self)
         declare_terraform_version(self)
-        apis = ProjectServices(self, "apis", project=project).services
+        # every API the environment's stacks use, then a wait: an API enabled seconds ago may still answer
+        # SERVICE_DISABLED (fact TF006), here and in the first cloud deploy if it came right after
+        enabled = ProjectServices(self, "apis", project=project, services=boot.apis).services
+        apis = [
+            time_sleep(
+                self,
+                "apis-propagated",
+                seconds=platform.API_PROPAGATION_SECONDS,
+                depends_on=enabled,
+                triggers={"apis": ",".join(boot.apis)},
+            )
+        ]
         self.state_bucket = self._state_bucket(apis) if boot.state.create else None
         self.deploy_service_account = self._deploy_service_account(apis)
         self.plan_service_account = self._plan_service_account(apis)
@@ -88,7 +100,7 @@ class BootstrapStack(TerraformStack):
                 prevent_destroy=True,
             ),
             depends_on=apis,
-        )  # the storage API may not be on yet in a new project
+        )  # the storage API may not be usable yet in a new project
         bucket.bucket.override_logical_id("state")  # the address it has always had: never re-created
         return bucket
 

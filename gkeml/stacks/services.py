@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gkeml import observability, platform
+from gkeml import observability
+from gkeml.config.apis import service_apis
 from gkeml.config.model import Environment
 from gkeml.constructs.artifact_registry import DockerRepository, RepositoryProps
 from gkeml.constructs.budget import BudgetProps, ProjectBudget
@@ -18,24 +19,6 @@ from gkeml.constructs.notifications import Topic, TopicProps, UpgradeNotices, Up
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.framework import TerraformOutput, legacy_logical_id
 from gkeml.naming import Names, service_account_email
-
-
-def service_apis(env: Environment) -> tuple[str, ...]:
-    """The project APIs the configured services need beyond :data:`gkeml.constructs.project_services.SERVICES`."""
-    apis = []
-    if (
-        env.upgrade_notices.enabled
-        or any(c.pubsub for c in env.monitoring.channels)
-        or (env.budget is not None and env.budget.pubsub)
-    ):
-        apis.append(platform.PUBSUB_API)  # the topics of notices, channels and budget updates
-    if env.registry is not None and env.registry.vulnerability_scanning:
-        apis.append(platform.CONTAINER_SCANNING_API)
-    if env.dns is not None:
-        apis.append(platform.DNS_API)
-    if env.budget is not None:
-        apis.append(platform.BILLING_BUDGETS_API)
-    return tuple(apis)
 
 
 @dataclass

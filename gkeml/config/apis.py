@@ -1,0 +1,32 @@
+"""Which project APIs an environment needs enabled: the platform's own (:data:`gkeml.platform.PROJECT_APIS`)
+and those its configured services add. The bootstrap stack enables all of them, minutes to days before the
+first deploy (an API enabled in the same apply as its first user may still answer SERVICE_DISABLED: fact
+TF006); the cloud stack declares the same ones again, which changes nothing once they are on."""
+
+from __future__ import annotations
+
+from gkeml import platform
+from gkeml.config.model import Environment
+
+
+def service_apis(env: Environment) -> tuple[str, ...]:
+    """The project APIs the configured services need beyond :data:`gkeml.platform.PROJECT_APIS`."""
+    apis = []
+    if (
+        env.upgrade_notices.enabled
+        or any(c.pubsub for c in env.monitoring.channels)
+        or (env.budget is not None and env.budget.pubsub)
+    ):
+        apis.append(platform.PUBSUB_API)  # the topics of notices, channels and budget updates
+    if env.registry is not None and env.registry.vulnerability_scanning:
+        apis.append(platform.CONTAINER_SCANNING_API)
+    if env.dns is not None:
+        apis.append(platform.DNS_API)
+    if env.budget is not None:
+        apis.append(platform.BILLING_BUDGETS_API)
+    return tuple(apis)
+
+
+def project_apis(env: Environment | None) -> tuple[str, ...]:
+    """Every API the environment's stacks use (the platform's alone without an environment)."""
+    return platform.PROJECT_APIS + (service_apis(env) if env is not None else ())
