@@ -11,8 +11,8 @@ import yaml
 from conftest import DEV, ENV_NAMES, PROD, resources
 
 from gkeml import platform
+from gkeml.config.kueue import namespace_quota
 from gkeml.manifests import ksa_annotations
-from gkeml.manifests.kueue import namespace_quota
 from gkeml.manifests.workloads import in_cluster_objects
 from gkeml.naming import Names
 

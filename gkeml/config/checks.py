@@ -16,11 +16,12 @@ from typing import Any
 from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.images import image_problem
-from gkeml.config.kueue import kueue_problems
+from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean
 from gkeml.config.model import TIER_RANK, Environment
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
+from gkeml.units import parse_quantity
 
 ANY = "*"
 
@@ -438,6 +439,39 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
             )
 
 
+def _training(env: Environment) -> Iterator[Problem]:
+    """Every training budget fits what its team can ever be given at once (its quota, plus what it may
+    borrow when Kueue is on): a budget beyond it prices, and budgets money for, work that never runs."""
+    teams = {t.name: (i, t) for i, t in enumerate(env.teams)}
+    for i, job in enumerate(env.training):
+        if job.team not in teams:
+            continue  # reported as a reference problem
+        j, team = teams[job.team]
+        ceiling = admission_ceiling(env, team, job.spot)
+        per_node = {
+            "cpu": round(parse_quantity(job.cpu) * 1000),
+            "memory": round(parse_quantity(job.memory)),
+            "gpus": job.gpu_count if job.gpu else 0,
+        }
+        what = {"gpus": f"one {'Spot' if job.spot else 'on-demand'} job", "cpu": "one job", "memory": "one job"}
+        for resource, field, unit, scale in (
+            ("gpus", "gpu_count", " GPU(s)", 1),
+            ("cpu", "cpu", " vCPU", 1000),
+            ("memory", "memory", " GiB", 2**30),
+        ):
+            need = per_node[resource] * job.nodes
+            top = ceiling[resource]
+            if need <= top.amount:
+                continue
+            borrow = " or kueue.borrowing_limit_percent" if env.kueue.enabled else ""
+            yield (
+                ("training", i, field),
+                f"{job.nodes} node(s) x {per_node[resource] / scale:g}{unit} = {need / scale:g}{unit} at once; team "
+                f"{team.name} is never given more than {top.explain(unit, scale)} for {what[resource]}; lower "
+                f"{'gpu_count' if resource == 'gpus' else field} or nodes, or raise teams[{j}].quota.{resource}{borrow}",
+            )
+
+
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _tier_guard,
     _prod_guards,
@@ -448,6 +482,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _inference,
     _launch,
     _endpoints,
+    _training,
     kueue_problems,
     *SERVICE_CHECKS,
 )
