@@ -1,5 +1,5 @@
 """Sections of the docs that are generated from code, so they cannot drift: the rule table of
-docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001), the GPU table of docs/jobs.md
+docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001, ENV002), the GPU table of docs/jobs.md
 (from :mod:`gkeml.platform`) and the `make check` figures of the README and docs/policy.md (from a
 `gkeml check --format json` run over the shipped environments).
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gkeml import platform
+from gkeml.config.checks import AVAILABILITY_RULE, AVAILABILITY_TITLE, AVAILABILITY_WHY
 from gkeml.exitcodes import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,7 @@ def rule_table() -> str:
         "implies | `tier_override` drops the guards of its tier; reported on every run so the exception "
         "stays visible. |"
     )
+    rows.append(f"| {AVAILABILITY_RULE} | warning | {_cell(AVAILABILITY_TITLE)} | {_cell(AVAILABILITY_WHY)} |")
     return "\n".join(rows)
 
 

@@ -217,3 +217,59 @@ def test_kueue_is_on_by_default_from_the_validated_quotas():
     assert parse_environment(yaml.safe_dump(data), "lab.yaml").kueue.enabled is False
     data["kueue"] = {"enabled": True}
     assert parse_environment(yaml.safe_dump(data), "lab.yaml").kueue.enabled is True
+
+
+# --- availability as a choice ---------------------------------------------------------------------
+
+STAGE = (ENVIRONMENTS / "stage.yaml").read_text()
+BEST_EFFORT = "    availability: best-effort   # testers only: a rollout may pause it (gkeml check reports ENV002)\n"
+
+
+def test_outside_dev_one_replica_needs_availability_best_effort_written_out():
+    text = edited(STAGE, BEST_EFFORT, "")
+    (problem,) = problems(text, "stage.yaml")
+    assert problem == (
+        f"stage.yaml:{line_of(text, 'min_replicas: 1')}: inference[0].autoscaling.min_replicas: 1 replica with "
+        "availability high (the default outside dev): the service is down during every rollout (rollout: replace "
+        "stops the only pod before its successor is ready), every node upgrade, drain or eviction (its "
+        "PodDisruptionBudget lets the only pod go); set min_replicas: 2 (its team's quota must hold max_replicas), "
+        "or availability: best-effort to accept it"
+    )
+    assert problems(edited(text, "min_replicas: 1,", "min_replicas: 2,"), "stage.yaml") == []
+    assert problems(STAGE, "stage.yaml") == []  # best-effort, written out
+
+
+def test_in_dev_one_replica_is_the_default_best_effort_unless_high_is_asked_for():
+    assert parse_environment(LAB, "lab.yaml").inference[0].availability == "best-effort"
+    high = edited(LAB, AUTOSCALING, AUTOSCALING + "\n    availability: high")
+    (problem,) = problems(high)
+    assert problem.startswith(f"lab.yaml:{line_of(high, 'min_replicas')}: inference[0].autoscaling.min_replicas: ")
+    assert "1 replica with availability high: the service is down during" in problem
+    assert "every move back to spot (compute class l4-spot-first migrates its pods)" in problem
+
+
+def test_gkeml_check_reports_every_service_that_accepts_downtime_without_failing(tmp_path, capsys):
+    import json
+
+    from gkeml.cli import main
+
+    directory = tmp_path / "environments"
+    directory.mkdir()
+    (directory / "stage.yaml").write_text(STAGE)
+    (directory / "mini.yaml").write_text((ENVIRONMENTS / "mini.yaml").read_text())
+    args = ["check", "--no-checkov", "--environments", str(directory), "--jobs", str(tmp_path / "none")]
+    code = main([*args, "--synth-dir", str(tmp_path / "out"), "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    (found,) = [f for f in data["findings"] if f["rule"] == "ENV002"]
+    assert found == {
+        "rule": "ENV002",
+        "severity": "warning",
+        "object": "Deployment/serving/chat",
+        "field": "inference[0].autoscaling.min_replicas",
+        "message": "inference service chat runs 1 replica (availability best-effort): it is down during every "
+        "rollout (rollout: replace stops the only pod before its successor is ready), every node upgrade, drain or "
+        "eviction (its PodDisruptionBudget lets the only pod go)",
+        "fix": "set autoscaling.min_replicas: 2 (and availability: high) where it must stay up",
+        "source": f"{directory / 'stage.yaml'}:{line_of(STAGE, 'min_replicas: 1')}",
+    }

@@ -90,18 +90,21 @@ ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 # (gkeml.config.checks): a prod file cannot ask for less.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
+        "availability": "best-effort",
         "release_channel": "REGULAR",
         "deletion_protection": False,
         "force_destroy": True,
         "binary_authorization": "dryrun",
     },
     "staging": {
+        "availability": "high",
         "release_channel": "REGULAR",
         "deletion_protection": True,
         "force_destroy": False,
         "binary_authorization": "enforce",
     },
     "prod": {
+        "availability": "high",
         "release_channel": "STABLE",
         "deletion_protection": True,
         "force_destroy": False,
@@ -550,6 +553,9 @@ def _check_gpu_shape(gpu: str | None, count: int) -> None:
         raise at(*problem)
 
 
+Availability = Literal["high", "best-effort"]
+
+
 class Inference(Strict):
     """An inference service: Deployment, Service, HPA, PDB and optionally an Ingress."""
 
@@ -578,6 +584,13 @@ class Inference(Strict):
         "capacity dip; the quota must hold one pod more than max_replicas), replace stops one old pod first "
         "(no extra pod: GPUs are scarce and quota-bound; with one replica the service pauses).",
         "replace with a GPU, surge without",
+    )
+    availability: Availability = resolved(
+        "high: the service stays up while a pod is replaced (a rollout, a node upgrade or an eviction, a move back "
+        "to Spot), which takes autoscaling.min_replicas >= 2; best-effort: one replica may do, and the service is "
+        "down while its only pod is replaced (gkeml check reports it, ENV002). Outside dev, best-effort must be "
+        "written out.",
+        "best-effort in dev, high in staging and prod",
     )
     hours_per_day: float = Field(24, gt=0, le=24, description="For cost estimates.")
 
@@ -830,6 +843,7 @@ class Environment(Strict):
                         svc["gpu"] = policy["gpu"]
                         svc.setdefault("gpu_count", policy.get("gpu_count", 1))
                     svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+                    svc.setdefault("availability", defaults["availability"] if defaults else "high")
                 resolved_services.append(svc)
             data["inference"] = resolved_services
         launch = data.get("launch")
