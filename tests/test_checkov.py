@@ -82,14 +82,15 @@ def test_conditional_skip_applies_only_to_the_resources_it_was_reviewed_for(repo
 
 
 def test_required_version_and_moved_blocks_no_longer_hide_a_stack_from_checkov(tmp_path):
-    """checkov's terraform_json parser reports a file with terraform.required_version or a moved block
-    as a parsing error and checks nothing (exit 0); gkeml stacks have both, so the gate scans a copy
+    """checkov's terraform_json parser reports a file with terraform.required_version, a moved or a removed
+    block as a parsing error and checks nothing (exit 0); gkeml stacks have them, so the gate scans a copy
     without them, in which every resource keeps its line."""
     stack = tmp_path / "stacks" / "pinned"
     stack.mkdir(parents=True)
     text = json.dumps(
         {
             "moved": [{"from": "google_storage_bucket.old", "to": "google_storage_bucket.b"}],
+            "removed": [{"from": "kubernetes_secret_v1.gone", "lifecycle": {"destroy": False}}],
             "resource": {"google_storage_bucket": {"b": {"name": "b", "location": "US"}}},
             "terraform": {"backend": {"gcs": {"bucket": "x"}}, "required_version": ">= 1.11"},
         },
