@@ -25,6 +25,8 @@ from gkeml.exitcodes import ExitCode
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
 TIER_OVERRIDE_RULE = "ENV001"
+# Reported on every run without failing it: choices the environment files made on purpose.
+NOTICE_RULES = (TIER_OVERRIDE_RULE, AVAILABILITY_RULE)
 
 
 def _cell(text: str) -> str:
@@ -93,9 +95,16 @@ def quoted_environments(root: Path = ROOT) -> list[str]:
 def check_figures(summary: dict[str, Any], environments: list[str]) -> str:
     """The one-paragraph result of `make check` on ``environments``, from its JSON output."""
     checkov = summary.get("checkov") or {}
+    found = summary.get("findings") or []
+    notices = [f.get("rule") for f in found if isinstance(f, dict) and f.get("rule") in NOTICE_RULES]
+    noticed = (
+        f" and {len(notices)} notice{'s' if len(notices) > 1 else ''} ({', '.join(sorted(set(notices)))})"
+        if notices
+        else ""
+    )
     text = (
         f"`make check` on the default environments ({', '.join(environments)}): "
-        f"{len(summary.get('findings') or [])} findings in "
+        f"{len(found) - len(notices)} findings{noticed} in "
         f"{summary.get('objects_checked', 0)} Kubernetes objects"
     )
     if checkov:

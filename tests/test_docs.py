@@ -48,6 +48,13 @@ def test_the_check_figures_are_rendered_from_a_check_run():
     )
 
 
+def test_notices_are_counted_apart_from_findings():
+    summary = {"findings": [{"rule": "ENV002"}, {"rule": "GKE005"}, {"rule": "ENV002"}], "objects_checked": 3}
+    assert docs.check_figures(summary, ["dev"]) == (
+        "`make check` on the default environments (dev): 1 findings and 2 notices (ENV002) in 3 Kubernetes objects."
+    )
+
+
 def test_nothing_in_the_repository_points_outside_it():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     needles = (
