@@ -96,7 +96,7 @@ def check_figures(summary: dict[str, Any], environments: list[str]) -> str:
     """The one-paragraph result of `make check` on ``environments``, from its JSON output."""
     checkov = summary.get("checkov") or {}
     found = summary.get("findings") or []
-    notices = [f.get("rule") for f in found if isinstance(f, dict) and f.get("rule") in NOTICE_RULES]
+    notices = [str(f["rule"]) for f in found if isinstance(f, dict) and f.get("rule") in NOTICE_RULES]
     noticed = (
         f" and {len(notices)} notice{'s' if len(notices) > 1 else ''} ({', '.join(sorted(set(notices)))})"
         if notices
