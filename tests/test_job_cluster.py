@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import kubernetes_validate
 import pytest
 import yaml
 from test_jobs import GOOD, LAB, ROOT, lab_environment, write_environments
@@ -428,6 +429,7 @@ def test_submit_creates_the_rendered_objects_under_a_new_run_name(kube, envs, tm
             },
         }
         assert [p[3] for p in posts] == [job, owned]
+        kubernetes_validate.validate(posts[1][3], "1.33.0", strict=True)  # the Service as sent, owner included
         assert all("dryRun" not in p[2] for p in posts)
         assert done.stdout.splitlines() == [
             f"created: Job research/{name}",
