@@ -565,7 +565,7 @@ class Inference(Strict):
     identity: str | None = Field(None, description="Identity name (its KSA runs the pods).")
     port: int = Field(8080, ge=1, le=65535)
     cpu: Quantity = "1"
-    memory: ByteSize = "4Gi"
+    memory: ByteSize = Field("4Gi", description="Per pod, with a unit (e.g. 16Gi).")
     gpu: str | None = Field(
         None,
         description=f"GPU label value: {', '.join(platform.GPUS)}; with a "
