@@ -205,16 +205,22 @@ def _resource_conf(stack: dict, resource: str) -> dict:
     return {}
 
 
+# Top-level blocks of a stack that checkov's terraform_json parser refuses (the whole file is then a
+# parsing error): Terraform's state-only blocks, which hold no resource to check.
+STATE_BLOCKS = ("moved", "removed")
+
+
 def checkov_view(text: str) -> str:
-    """``text`` of a stack as checkov can read it. Its terraform_json parser refuses two things every
+    """``text`` of a stack as checkov can read it. Its terraform_json parser refuses things every
     gkeml stack may have, and then reports the whole file as a parsing error and checks nothing
-    (exit 0): ``terraform.required_version`` and a top-level ``moved`` block. In cdktf's
-    pretty-printed output both sit on lines of their own: they are blanked (a comma left dangling is
-    dropped), so every resource keeps its line number. Anything else is re-written without them."""
+    (exit 0): ``terraform.required_version`` and a top-level ``moved`` or ``removed`` block
+    (:data:`STATE_BLOCKS`). In cdktf's pretty-printed output they sit on lines of their own: they are
+    blanked (a comma left dangling is dropped), so every resource keeps its line number. Anything
+    else is re-written without them."""
     lines = text.splitlines(keepends=True)
     blank: set[int] = set()
     for i, line in enumerate(lines):
-        if line.startswith('  "moved": ['):
+        if any(line.startswith(f'  "{block}": [') for block in STATE_BLOCKS):
             end = next((j for j in range(i, len(lines)) if lines[j].rstrip() in ("  ]", "  ],")), None)
             if end is not None:
                 blank.update(range(i, end + 1))
@@ -233,7 +239,8 @@ def checkov_view(text: str) -> str:
     except json.JSONDecodeError:
         return text  # checkov reports it
     if isinstance(data, dict):
-        data.pop("moved", None)
+        for block in STATE_BLOCKS:
+            data.pop(block, None)
         terraform = data.get("terraform")
         if isinstance(terraform, dict):
             terraform.pop("required_version", None)

@@ -1,6 +1,6 @@
 """Sections of the docs that are generated from code, so they cannot drift: the rule table of
-docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001) and its table of controllers that
-meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md (from
+docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001, ENV002) and its table of
+controllers that meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md (from
 :mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
 :mod:`gkeml.telemetry`) and the `make check` figures of the README and docs/policy.md (from a
 `gkeml check --format json` run over the shipped environments).
@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from gkeml import platform, telemetry
+from gkeml.config.checks import AVAILABILITY_RULE, AVAILABILITY_TITLE, AVAILABILITY_WHY
 from gkeml.exitcodes import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
 TIER_OVERRIDE_RULE = "ENV001"
+# Reported on every run without failing it: choices the environment files made on purpose.
+NOTICE_RULES = (TIER_OVERRIDE_RULE, AVAILABILITY_RULE)
 
 
 def _cell(text: str) -> str:
@@ -55,6 +58,7 @@ def rule_table() -> str:
         "imply; `guard_overrides` lowers one guard; each is reported on every run so the exception stays "
         "visible. |"
     )
+    rows.append(f"| {AVAILABILITY_RULE} | warning | {_cell(AVAILABILITY_TITLE)} | {_cell(AVAILABILITY_WHY)} |")
     return "\n".join(rows)
 
 
@@ -138,9 +142,16 @@ def quoted_environments(root: Path = ROOT) -> list[str]:
 def check_figures(summary: dict[str, Any], environments: list[str]) -> str:
     """The one-paragraph result of `make check` on ``environments``, from its JSON output."""
     checkov = summary.get("checkov") or {}
+    found = summary.get("findings") or []
+    notices = [str(f["rule"]) for f in found if isinstance(f, dict) and f.get("rule") in NOTICE_RULES]
+    noticed = (
+        f" and {len(notices)} notice{'s' if len(notices) > 1 else ''} ({', '.join(sorted(set(notices)))})"
+        if notices
+        else ""
+    )
     text = (
         f"`make check` on the default environments ({', '.join(environments)}): "
-        f"{len(summary.get('findings') or [])} findings in "
+        f"{len(found) - len(notices)} findings{noticed} in "
         f"{summary.get('objects_checked', 0)} Kubernetes objects"
     )
     if checkov:

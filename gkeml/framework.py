@@ -154,6 +154,14 @@ def add_moved(stack: Any, moves: list[tuple[str, str]]) -> None:
         stack.add_override("moved", [{"from": old, "to": new} for old, new in moves])
 
 
+def add_removed(stack: Any, addresses: list[str]) -> None:
+    """Write Terraform ``removed`` blocks (Terraform 1.7) with ``destroy = false``: Terraform forgets the
+    resource at each address gkeml no longer declares and leaves the object where it is, for an object
+    that something else owns now. An address not in the state is ignored."""
+    if addresses:
+        stack.add_override("removed", [{"from": address, "lifecycle": {"destroy": False}} for address in addresses])
+
+
 def declare_terraform_version(stack: Any) -> None:
     """Write ``terraform.required_version`` (:data:`gkeml.platform.TERRAFORM_REQUIRED_VERSION`) into the
     stack, so that an older Terraform stops with a version error instead of failing on a construct it does

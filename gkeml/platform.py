@@ -556,6 +556,16 @@ METRICS_ADAPTER_APIS = (
 METRICS_ADAPTER_GROUP_PRIORITY_MINIMUM = 100
 # The HPA controller's service account, which the manifest lets read external metrics.
 HPA_CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "horizontal-pod-autoscaler")
+# How an HPA names an External metric the adapter serves: the Cloud Monitoring metric type (DOMAIN/PATH,
+# cloud.google.com/monitoring/api/v3/naming-conventions, e.g. pubsub.googleapis.com/subscription/
+# num_undelivered_messages or prometheus.googleapis.com/NAME/gauge) with every '/' written as '|'. The name
+# is one segment of the external.metrics.k8s.io URL path the HPA controller calls, and the adapter turns
+# each '|' back into '/' (custom-metrics-stackdriver-adapter pkg/adapter/provider/provider.go
+# getExternalMetricName, strings.Replace at cm-sd-adapter-v0.16.9); Kubernetes refuses an HPA metric name
+# holding '/' or '%' (pkg/apis/autoscaling/validation validateMetricIdentifier: IsValidPathSegmentName).
+# Checked 2026-12-04. Characters of a metric type's parts: letters, digits, '_', '.', '-' and Prometheus's ':'.
+EXTERNAL_METRIC_SEPARATOR = "|"
+EXTERNAL_METRIC_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+(\|[-_.:A-Za-z0-9]+)+$"
 
 # --- W&B Launch agent (github.com/wandb/helm-charts) ----------------------------
 WANDB_CHART_REPOSITORY = "https://charts.wandb.ai"

@@ -25,7 +25,7 @@ import yaml
 
 from gkeml import platform
 from gkeml.config import Environment
-from gkeml.cost import CostError, estimate, load_prices, render_delta
+from gkeml.cost import CostError, estimate, load_prices, render_delta, render_markdown, render_table
 from gkeml.cost.estimate import autopilot_requests
 from gkeml.environments import parse_environment
 
@@ -86,7 +86,8 @@ def env_dict(name: str = "dev", **sections) -> dict:
         "project": {"id": "acme-ml-dev", "number": "104857600123", "region": "us-central1"},
         "state": {"bucket": "acme-ml-tfstate"},
         "network": {"subnet_cidr": "10.10.0.0/20", "pods_cidr": "10.16.0.0/14", "services_cidr": "10.10.16.0/20"},
-        "teams": [{"name": "serving"}, {"name": "research"}],
+        # research's quota holds every training budget below (a budget beyond it is refused at load)
+        "teams": [{"name": "serving"}, {"name": "research", "quota": {"cpu": "512", "memory": "4Ti", "gpus": 64}}],
     }
     base.update(sections)
     return base
@@ -193,6 +194,45 @@ def test_multi_node_spot_gpu_training(prices):
     assert item.autopilot.high == pytest.approx(2 * (1.50 + 0.1776) * hours)  # 134.208
     assert item.standard.high == pytest.approx(2 * 1.50 * hours)  # 120.00
     assert item.estimated  # the Spot premium is listed under 'estimates' in this table
+
+
+def test_the_quota_ceiling_is_every_team_gpu_busy_all_month_on_demand(prices):
+    """What the teams' GPU quotas allow at most, next to the estimate and not in its total: a team's GPUs at
+    the GPU shape it runs that costs most per GPU (on-demand: Spot may fall back to it), else the environment's."""
+    env = make_env(
+        teams=[
+            {"name": "serving", "quota": {"gpus": 2}},
+            {"name": "research", "quota": {"cpu": "512", "memory": "4Ti", "gpus": 16}},
+            {"name": "web"},
+        ],
+        training=[training("finetune", gpu="nvidia-l4", gpu_count=1, cpu="4", memory="16Gi", spot=True)],
+    )
+    est = estimate(env, prices)
+    assert est.quota_ceiling is not None
+    serving, research = est.quota_ceiling.teams  # in the order of teams; web has no GPU quota
+    # g2-standard-8 on-demand 1.00 /h + premium 1 x 0.10 + 8 x 0.002 + 32 x 0.0005 = 1.132 /h for its one L4
+    assert (research.team, research.gpus, research.shape) == ("research", 16, "nvidia-l4 on g2-standard-8")
+    assert research.monthly == pytest.approx(16 * 1.132 * 730)  # 13,221.76
+    assert (serving.gpus, serving.shape, serving.monthly) == (2, research.shape, pytest.approx(2 * 1.132 * 730))
+    assert est.quota_ceiling.gpus == 18 and all(not i.key.startswith("quota") for i in est.items)
+    text = render_table(est)
+    assert (
+        "Quota ceiling (not in the total): the teams' GPU quotas allow at most 18 GPUs at once, 14,874.48 USD per "
+        "month if every one is busy all month on-demand." in text
+    )
+    assert "  research: 16 x nvidia-l4 on g2-standard-8 (1.1320/GPU-h): 13,221.76\n" in text
+    assert "- serving: 2 x nvidia-l4 on g2-standard-8 (1.1320/GPU-h): 1,652.72" in render_markdown(est)
+    assert est.to_dict()["quota_ceiling"]["teams"][1] == {
+        "team": "research",
+        "gpus": 16,
+        "shape": "nvidia-l4 on g2-standard-8",
+        "gpu_hour": 1.132,
+        "monthly": 13221.76,
+    }
+    unpriced = estimate(make_env(), prices)  # research has 64 GPUs, nothing names a GPU to price them with
+    assert "  research: 64 GPUs, not priced (no workload or compute class names a GPU)" in render_table(unpriced)
+    without = estimate(make_env(teams=[{"name": "serving"}]), prices)
+    assert without.quota_ceiling is None and "Quota ceiling" not in render_table(without)
 
 
 def test_free_tier_credit_covers_the_autopilot_cluster_fee_only(prices):

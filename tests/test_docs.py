@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -47,6 +48,13 @@ def test_the_check_figures_are_rendered_from_a_check_run():
     )
 
 
+def test_notices_are_counted_apart_from_findings():
+    summary = {"findings": [{"rule": "ENV002"}, {"rule": "GKE005"}, {"rule": "ENV002"}], "objects_checked": 3}
+    assert docs.check_figures(summary, ["dev"]) == (
+        "`make check` on the default environments (dev): 1 findings and 2 notices (ENV002) in 3 Kubernetes objects."
+    )
+
+
 def test_nothing_in_the_repository_points_outside_it():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     needles = (
@@ -63,3 +71,67 @@ def test_nothing_in_the_repository_points_outside_it():
         if any(needle in text for needle in needles):
             offenders.append(name)
     assert offenders == []
+
+
+# Every error docs/jobs.md shows comes from one of these runs of the CLI (cwd: the repository, so the shipped
+# environments and examples; a spec text is written as job.yaml in a temporary directory). The shipped files are
+# the point here: the page shows what a user of the shipped environments sees.
+SPEC_ERRORS = """\
+name: pretrain
+team: research
+gpu: nvidia-l4
+nodes: 3
+gpu_count: 3
+trainer: {steps: 10}
+completion_mode: NonIndexed
+"""
+SPEC_QUEUE = """\
+name: finetune
+team: research
+image: us-central1-docker.pkg.dev/acme-ml-dev/training/trainer:1.0.0
+identity: trainer
+gpu: nvidia-l4
+queue: serving
+"""
+SPEC_16_L4 = """\
+name: pretrain-16xl4
+team: research
+image: us-central1-docker.pkg.dev/acme-ml-dev/training/trainer:1.0.0
+identity: trainer
+gpu: nvidia-l4
+nodes: 2
+gpu_count: 8
+cpu: "46"
+memory: 184Gi
+"""
+DOCUMENTED_RUNS: tuple[tuple[str | None, tuple[str, ...]], ...] = (
+    (SPEC_ERRORS, ("job", "render", "job.yaml")),
+    (SPEC_QUEUE, ("job", "render", "job.yaml", "--env", "dev")),
+    (None, ("job", "render", "examples/jobs/single-gpu.yaml")),
+    (
+        (ROOT / "examples/jobs/single-gpu.yaml").read_text().replace("team: research\n", "team: serving\n"),
+        ("job", "render", "job.yaml", "--env", "dev"),
+    ),
+    (SPEC_16_L4, ("job", "render", "job.yaml", "--env", "dev")),
+)
+DOCUMENTED_ERROR = re.compile(r"(?:job\.yaml|examples/jobs/[-\w]+\.yaml):\d+: [^`\n]+")
+
+
+def test_every_error_docs_jobs_md_shows_is_what_the_cli_prints_today(tmp_path, monkeypatch, capsys):
+    from gkeml.cli import main
+
+    monkeypatch.chdir(ROOT)
+    printed = []
+    for spec, args in DOCUMENTED_RUNS:
+        if spec is not None:
+            (tmp_path / "job.yaml").write_text(spec)
+        argv = [str(tmp_path / a) if a == "job.yaml" else a for a in args]
+        assert main(argv) == 2
+        printed += capsys.readouterr().err.replace(f"{tmp_path}/", "").splitlines()
+    shown = [m.group(0).strip() for m in DOCUMENTED_ERROR.finditer((ROOT / "docs" / "jobs.md").read_text())]
+    assert len(shown) >= 7
+    for line in shown:
+        if line.endswith(" ..."):  # shortened on the page
+            assert any(p.startswith(line[:-4]) for p in printed), line
+        else:
+            assert line in printed, line

@@ -290,6 +290,30 @@ def test_compute_class_fallback_needs_both_quotas_for_the_same_pods(environments
     assert amounts(env)["NVIDIA_H100_GPUS"] == 16
 
 
+def test_the_project_gpu_quota_is_compared_with_what_the_team_quotas_allow_at_once(environments):
+    """The teams' GPU quotas (lab: research 8, serving 2) are what they may run at once: a project quota of
+    the GPU they use below their sum is a warning (regular and preemptible limits together)."""
+    lab = environments["lab"]
+    (row,) = preflight.team_quota_rows(lab, {"NVIDIA_L4_GPUS": (8, 0), "CPUS": (500, 0)})
+    assert (row.area, row.name, row.status, row.expected, row.live) == (
+        "quota",
+        "NVIDIA_L4_GPUS for the team quotas",
+        "warn",
+        ">= 10",
+        "NVIDIA_L4_GPUS 8",
+    )
+    assert row.advice.startswith("the teams' GPU quotas (research 8, serving 2) allow 10 GPUs at once")
+    assert row.advice.endswith("raise NVIDIA_L4_GPUS to 10, or lower teams[].quota.gpus")
+    (row,) = preflight.team_quota_rows(lab, {"NVIDIA_L4_GPUS": (8, 0), "PREEMPTIBLE_NVIDIA_L4_GPUS": (2, 0)})
+    assert (row.status, row.live) == ("ok", "NVIDIA_L4_GPUS 8 + PREEMPTIBLE_NVIDIA_L4_GPUS 2")
+    live = preflight.team_quota_rows(environments["live"], {"NVIDIA_L4_GPUS": (64, 0)})
+    assert [(r.name, r.status, r.live) for r in live] == [
+        ("NVIDIA_H100_GPUS for the team quotas", "warn", "no NVIDIA_H100_GPUS quota"),
+        ("NVIDIA_L4_GPUS for the team quotas", "ok", "NVIDIA_L4_GPUS 64"),
+    ]
+    assert preflight.team_quota_rows(environments["mini"], {}) == []  # no GPU quota, nothing to compare
+
+
 def test_bad_compute_endpoint_or_dns_server_is_refused(api):
     serve_lab(api)
     local = ("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--no-toolchain")

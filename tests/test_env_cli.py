@@ -361,3 +361,45 @@ def test_new_refuses_an_existing_name_an_unknown_source_and_a_bad_name(repo):
 def test_env_without_a_command_prints_help_and_is_a_usage_error(repo):
     result = gkeml(repo, "env")
     assert result.returncode == 2 and "list" in result.stderr and "new" in result.stderr
+
+
+def test_new_at_another_tier_writes_out_the_availability_the_source_had_by_default():
+    """lab (dev) runs chat on one replica by dev's default (best-effort); a staging copy, whose default is high,
+    would refuse it: the copy says best-effort in the file, with why and how to change it."""
+    from conftest import ENVIRONMENTS
+
+    from gkeml.cli.env import new_environment_text
+    from gkeml.environments import load_environment
+
+    source = load_environment(ENVIRONMENTS / "lab.yaml")
+    text, _ = new_environment_text(
+        (ENVIRONMENTS / "lab.yaml").read_text(),
+        source,
+        "qa",
+        "staging",
+        project_id="test-ml-qa",
+        project_number="300000009",
+        hosts={"chat": "chat.qa.test.example"},
+        queues=["research-qa"],
+        explicit_tier=True,
+        own_state=True,
+    )
+    (line,) = [line for line in text.splitlines() if "availability:" in line]
+    assert line == (
+        "    availability: best-effort  # lab's default, kept by `gkeml env new` (staging's is high): one replica may "
+        "do; for two, set autoscaling.min_replicas: 2 and remove this"
+    )
+    assert yaml.safe_load(text)["tier"] == "staging"
+    same_tier, _ = new_environment_text(
+        (ENVIRONMENTS / "lab.yaml").read_text(),
+        source,
+        "qa",
+        "dev",
+        project_id="test-ml-qa",
+        project_number="300000009",
+        hosts={"chat": "chat.qa.test.example"},
+        queues=["research-qa"],
+        explicit_tier=True,
+        own_state=True,
+    )
+    assert "availability" not in same_tier  # the default of its own tier: nothing to write

@@ -205,8 +205,8 @@ def test_an_inference_image_that_is_not_pinned_or_not_a_reference_is_refused(tmp
         ('cpu: "4"\n', "cpu: .inf\n", ".inf", "inference[0].cpu", "inf is not a size"),
         ("memory: 16Gi\n", f'memory: "{"9" * 400}"\n', "9999", "inference[0].memory", "is too large to be a size"),
         (
-            'quota: {cpu: "256", memory: 1Ti, gpus: 32}',
-            'quota: {cpu: "256", memory: 1Ti, gpus: .nan}',
+            'quota: {cpu: "512", memory: 4Ti, gpus: 32}',
+            'quota: {cpu: "512", memory: 4Ti, gpus: .nan}',
             "gpus: .nan",
             "teams[0].quota.gpus",
             "Input should be a valid integer",

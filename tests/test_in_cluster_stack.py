@@ -11,8 +11,8 @@ import yaml
 from conftest import DEV, ENV_NAMES, PROD, resources
 
 from gkeml import platform
+from gkeml.config.kueue import namespace_quota
 from gkeml.manifests import ksa_annotations
-from gkeml.manifests.kueue import namespace_quota
 from gkeml.manifests.workloads import in_cluster_objects
 from gkeml.naming import Names
 
@@ -355,6 +355,26 @@ def test_api_key_reaches_the_launch_namespaces_through_gke_secret_sync_only(stac
     }
     (cluster,) = resources(stacks[env], "google_container_cluster")
     assert cluster["secret_sync_config"]["enabled"] is True and cluster["secret_manager_config"]["enabled"] is True
+
+
+# The W&B key Secret as the release before GKE's secret sync held it in every <env>-k8s state: gkeml 8c8cab5
+# (8c8cab50fa2b5dfb50026092d6f1fc048bc8f722, the parent of 345d545), synthesized from git on 2026-12-04 with
+# the shipped environments: kubernetes_secret_v1 "wandb_api-key-research_59FAFC1E" (construct path
+# <env>-k8s/wandb/api-key-research, namespace research) in dev-k8s, staging-k8s and prod-k8s alike.
+PREVIOUS_WANDB_SECRET = "kubernetes_secret_v1.wandb_api-key-research_59FAFC1E"
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_the_terraform_wandb_secret_of_the_previous_release_is_forgotten_not_destroyed(stacks, environments, env):
+    """Upgrading an environment must not delete the Secret in the apply that creates its SecretSync (the sync
+    may have written it already, and writes it again only when the key changes): a removed block with
+    destroy = false for the address the previous release used, in every namespace one could have had."""
+    removed = k8s(stacks, env)["removed"]
+    assert {"from": PREVIOUS_WANDB_SECRET, "lifecycle": {"destroy": False}} in removed
+    named = [re.fullmatch(r"kubernetes_secret_v1\.wandb_api-key-([-a-z0-9]+)_[0-9A-F]{8}", r["from"]) for r in removed]
+    assert sorted(m[1] for m in named if m) == sorted(t.name for t in environments[env].teams)
+    assert all(r["lifecycle"] == {"destroy": False} for r in removed)
+    assert "kubernetes_secret_v1" not in k8s(stacks, env).get("resource", {})
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)

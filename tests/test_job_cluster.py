@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import kubernetes_validate
 import pytest
 import yaml
 from test_jobs import GOOD, LAB, ROOT, lab_environment, write_environments
@@ -411,22 +412,63 @@ def test_submit_creates_the_rendered_objects_under_a_new_run_name(kube, envs, tm
         )
         assert done.returncode == 0, done.stderr
         posts = kube.sent("POST")[-2:]
+        # the Job first, then its headless Service, owned by the Job (it goes when the Job goes)
         assert [p[1] for p in posts] == [
-            "/api/v1/namespaces/research/services",
             "/apis/batch/v1/namespaces/research/jobs",
+            "/api/v1/namespaces/research/services",
         ]
-        name = posts[1][3]["metadata"]["name"]
+        name = posts[0][3]["metadata"]["name"]
         assert re.fullmatch(r"pretrain-2x4-[a-z0-9]{5}", name)
-        assert [p[3] for p in posts] == render(load_job_spec("examples/jobs/multi-node-ddp.yaml", lab), lab, name)
+        service, job = render(load_job_spec("examples/jobs/multi-node-ddp.yaml", lab), lab, name)
+        uid = kube.store[("jobs", "research", name)]["metadata"]["uid"]
+        owned = {
+            **service,
+            "metadata": {
+                **service["metadata"],
+                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid}],
+            },
+        }
+        assert [p[3] for p in posts] == [job, owned]
+        kubernetes_validate.validate(posts[1][3], "1.33.0", strict=True)  # the Service as sent, owner included
         assert all("dryRun" not in p[2] for p in posts)
         assert done.stdout.splitlines() == [
-            f"created: Service research/{name}",
             f"created: Job research/{name}",
+            f"created: Service research/{name}",
             f"follow it: gkeml job wait research/{name} --env lab  (status, logs, delete alike)",
         ]
         names.append(name)
     assert names[0] != names[1]
     assert ("jobs", "research", names[0]) in kube.store and ("jobs", "research", names[1]) in kube.store
+
+
+def test_a_service_that_cannot_be_created_takes_its_job_with_it(kube, envs, tmp_path):
+    """A DDP run without its headless Service never finds its rendezvous: submit deletes the Job it just
+    created and says so (exit 1)."""
+    kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
+    kube.put({"kind": "Service", "metadata": {"name": "ddp-run", "namespace": "research"}})  # the name is taken
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/multi-node-ddp.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--name",
+        "ddp-run",
+        kubeconfig=kubeconfig,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f'gkeml job submit: create Service research/ddp-run: 409 services "ddp-run" already exists (context '
+        f"'{LAB_ENTRY}'); Job research/ddp-run was deleted again (the run cannot start without it)"
+    )
+    assert [(m, p) for m, p, _, _ in kube.requests if m != "GET"] == [
+        ("POST", "/apis/batch/v1/namespaces/research/jobs"),
+        ("POST", "/api/v1/namespaces/research/services"),
+        ("DELETE", "/apis/batch/v1/namespaces/research/jobs/ddp-run"),
+    ]
+    assert ("jobs", "research", "ddp-run") not in kube.store
 
 
 def test_submit_dry_run_is_a_server_side_dry_run(kube, envs, tmp_path):

@@ -14,17 +14,15 @@ from test_jobs import GOOD, LAB, lab_environment
 
 from gkeml import platform
 from gkeml.config import ConfigError
+from gkeml.config.kueue import FLAVOR_GPU_ON_DEMAND, FLAVOR_GPU_SPOT, namespace_quota
 from gkeml.environments import parse_environment
 from gkeml.jobs import launch_template, parse_job_spec, render
 from gkeml.manifests.kueue import (
     COHORT,
-    FLAVOR_GPU_ON_DEMAND,
-    FLAVOR_GPU_SPOT,
     QUEUES_CHART,
     cluster_queue,
     kueue_plan,
     local_queue,
-    namespace_quota,
 )
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.rules import check

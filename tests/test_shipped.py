@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SHIPPED, framework
 
+from gkeml.docs import NOTICE_RULES
+
 pytestmark = pytest.mark.slow
 
 
@@ -58,7 +60,8 @@ def shipped_check(shipped_out) -> tuple[subprocess.CompletedProcess, dict]:
 
 def test_gkeml_check_finds_nothing_in_what_ships(shipped_check):
     run, data = shipped_check
-    assert data["findings"] == [], data["findings"]
+    found = [f for f in data["findings"] if f["rule"] not in NOTICE_RULES]  # notices never fail the check
+    assert found == [], found
     assert run.returncode == 0, data.get("summary", "") + run.stderr
 
 

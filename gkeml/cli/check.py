@@ -33,8 +33,9 @@ examples:
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing,
-a malformed cdktf.out). ENV001 (an environment's tier_override or guard_overrides) is
-reported on every run without failing it. A warning on stderr when cdktf.out is older than the
+a malformed cdktf.out). ENV001 (an environment's tier_override or guard_overrides) and ENV002 (an
+inference service with one replica, availability best-effort) are reported on every run without
+failing it. A warning on stderr when cdktf.out is older than the
 environment files or the toolkit, or has no stacks (the Helm releases' objects and
 the first-apply order are then not checked).
 """
@@ -184,6 +185,31 @@ def _override_findings(args, envs: list) -> list:
     return findings
 
 
+def _availability_findings(args, envs: list) -> list:
+    """A warning for every inference service that accepts downtime (ENV002: availability best-effort with one
+    replica): reported on every run, so the choice stays visible."""
+    from gkeml.config.checks import AVAILABILITY_RULE, availability_notices
+    from gkeml.config.loader import field_name, file_line
+    from gkeml.rules import WARNING, Finding
+
+    findings = []
+    for env in envs:
+        path = Path(args.environments) / f"{env.name}.yaml"
+        for notice in availability_notices(env):
+            findings.append(
+                Finding(
+                    AVAILABILITY_RULE,
+                    WARNING,
+                    notice.subject,
+                    field_name(notice.path),
+                    notice.message,
+                    notice.fix,
+                    f"{path}:{file_line(path, notice.path)}",
+                )
+            )
+    return findings
+
+
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
     from gkeml.checkov import CheckovError, run_checkov, stack_files
@@ -198,7 +224,7 @@ def run(args) -> int:
         groups = [load_manifest_files(args.files)]
     else:
         envs = _environments(args)
-        notices = _override_findings(args, envs)
+        notices = _override_findings(args, envs) + _availability_findings(args, envs)
         groups = _toolkit_groups(args, envs)
         warning = stale_warning(args.synth_dir, [args.environments])
         if warning:

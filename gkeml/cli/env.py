@@ -19,7 +19,7 @@ from typing import Any
 from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
-from gkeml.config.model import DNS_LABEL
+from gkeml.config.model import DNS_LABEL, TIER_DEFAULTS
 from gkeml.environments import (
     TIER_ORDER,
     clashes,
@@ -508,6 +508,20 @@ def new_environment_text(
                 f"{name}'s project id in the image path ({source.name}'s registry is not readable by {name}'s nodes)",
                 todo,
                 ("inference", i, "image"),
+            )
+    # a service on its tier's default availability keeps it, written out, where the copy's tier defaults to
+    # another: the copy runs as its source did, and the choice is in the file (best-effort: gkeml check, ENV002)
+    default = TIER_DEFAULTS[tier]["availability"]
+    for service, svc in zip(data.get("inference") or [], source.inference, strict=False):
+        if "availability" not in service and svc.availability != default:
+            service["availability"] = svc.availability
+            service.yaml_add_eol_comment(
+                f"# {source.name}'s default, kept by `gkeml env new` ({tier}'s is {default})"
+                + (
+                    ": one replica may do; for two, set autoscaling.min_replicas: 2 and remove this"
+                    * (svc.availability == "best-effort")
+                ),
+                "availability",
             )
     dns = data.get("dns")
     if dns is not None and source.dns is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -21,6 +22,11 @@ def one_line(text: str) -> str:
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 NAME = r"^[a-z]([-a-z0-9]{0,28}[a-z0-9])?$"  # short resource-name part
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
+# A size in bytes (memory, storage): a quantity WITH a binary or decimal unit. Kubernetes reads a number
+# without a unit as bytes (`memory: 128` is 128 bytes) and `m` as thousandths (`128m` is 0.128 bytes),
+# which nobody means for memory; the loader refuses both with the likely fix (:func:`_byte_size_text`).
+# Zero is zero in any unit.
+BYTES = r"^(0|[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T))$"  # 0 needs no unit
 HOST = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 PROJECT_NUMBER = r"^[1-9][0-9]{5,18}$"
@@ -36,6 +42,7 @@ PATTERN_HELP: dict[str, str] = {
     DNS_LABEL: "lowercase letters, digits and '-', starting with a letter, at most 63 characters",
     NAME: "lowercase letters, digits and '-', starting with a letter, at most 30 characters",
     QUANTITY: "a Kubernetes quantity such as 500m, 4, 16Gi",
+    BYTES: "a size with a unit such as 512Mi, 16Gi or 1.5Ti",
     HOST: "a fully qualified lowercase host name such as chat.example.com (no wildcards)",
     PROJECT_ID: "6-30 lowercase letters, digits and '-', starting with a letter",
     PROJECT_NUMBER: "the project NUMBER (6-19 digits), from `gcloud projects describe PROJECT_ID`",
@@ -87,6 +94,41 @@ def _finite_size(value: str) -> str:
     return value
 
 
+_UNITLESS = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MILLI = re.compile(r"([0-9]+(\.[0-9]+)?)m")
+
+
+def _likely_size(number: str) -> str:
+    """What a unit-less size most likely meant: the same size with a unit when the number is already a
+    byte count (16Gi for 17179869184), else the number in Gi (below 1024) or Mi."""
+    value = float(number)
+    if value >= 2**20:
+        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20)):
+            if value % size == 0:
+                return f"{int(value // size)}{unit}"
+        return f"{math.ceil(value / 2**20)}Mi"
+    return f"{number}Gi" if value < 1024 else f"{number}Mi"
+
+
+def _byte_size_text(value: Any) -> Any:
+    """A size in bytes as text, refused without a unit or in thousandths (``m``), naming the likely fix."""
+    value = _number_as_text(value)
+    if not isinstance(value, str):
+        return value
+    if _UNITLESS.fullmatch(value) and value != "0":
+        _finite_size(value)
+        raise ValueError(
+            f"{value!r} has no unit, which Kubernetes reads as {value} bytes; did you mean {_likely_size(value)}? "
+            "(a size takes Mi, Gi or Ti, or M, G, T)"
+        )
+    milli = _MILLI.fullmatch(value)
+    if milli:
+        raise ValueError(
+            f"{value!r} is {float(milli[1]) / 1000:g} bytes (m is thousandths); did you mean {milli[1]}Mi?"
+        )
+    return value
+
+
 def _cidr(value: object) -> ipaddress.IPv4Network:
     try:
         return ipaddress.IPv4Network(str(value), strict=True)
@@ -97,6 +139,8 @@ def _cidr(value: object) -> ipaddress.IPv4Network:
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 ShortName = Annotated[str, Field(pattern=NAME)]
 Quantity = Annotated[str, BeforeValidator(_number_as_text), Field(pattern=QUANTITY), AfterValidator(_finite_size)]
+# Memory and storage: a quantity with a unit (BYTES).
+ByteSize = Annotated[str, BeforeValidator(_byte_size_text), Field(pattern=BYTES), AfterValidator(_finite_size)]
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
 Int32 = Annotated[int, Field(le=INT32_MAX)]
 Labels = Annotated[

@@ -15,12 +15,13 @@ from typing import Any
 from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.images import image_problem
-from gkeml.config.kueue import kueue_problems
+from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name
 from gkeml.config.model import Environment
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
 from gkeml.config.tiers import tier_problems
+from gkeml.units import parse_quantity
 
 ANY = "*"
 
@@ -340,6 +341,70 @@ def compute_class_problems(
         yield (*where, "gpu"), f"compute class {cls.name} has {has}, the workload asks for {wants}; {gpu_fix}"
 
 
+# --- availability ----------------------------------------------------------------------------
+# A service with one replica is down whenever that pod is replaced. `availability: high` (the default
+# outside dev) needs a second replica; `best-effort` accepts the downtime, and `gkeml check` says so on every
+# run (a notice that does not fail it, like ENV001).
+AVAILABILITY_RULE = "ENV002"
+AVAILABILITY_TITLE = "An inference service runs one replica (availability: best-effort)"
+AVAILABILITY_WHY = (
+    "its only pod is replaced by every rollout (rollout: replace stops it first), node upgrade, drain or eviction "
+    "(the PodDisruptionBudget lets it go) and, on a compute class that migrates, every move back to the preferred "
+    "capacity; reported on every run so the choice stays visible."
+)
+HIGH_AVAILABILITY_REPLICAS = 2
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A choice of the file that ``gkeml check`` reports on every run without failing: where it is
+    written, the object it concerns, what it means and how to undo it."""
+
+    path: tuple
+    subject: str
+    message: str
+    fix: str
+
+
+def downtime(env: Environment, svc: Any) -> str:
+    """When a service with one replica is down."""
+    when = ["every rollout (rollout: replace stops the only pod before its successor is ready)"] * (
+        svc.rollout == "replace"
+    )
+    when.append("every node upgrade, drain or eviction (its PodDisruptionBudget lets the only pod go)")
+    cls = env.custom_compute_class(svc.compute_class)
+    if cls is not None and cls.migrate_to_preferred:
+        when.append(f"every move back to {cls.capacity[0]} (compute class {cls.name} migrates its pods)")
+    return ", ".join(when)
+
+
+def _availability(env: Environment) -> Iterator[Problem]:
+    for i, svc in enumerate(env.inference):
+        if svc.availability == "high" and svc.autoscaling.min_replicas < HIGH_AVAILABILITY_REPLICAS:
+            yield (
+                ("inference", i, "autoscaling", "min_replicas"),
+                f"{svc.autoscaling.min_replicas} replica with availability high"
+                f"{' (the default outside dev)' if env.tier != 'dev' else ''}: the service is down during "
+                f"{downtime(env, svc)}; set min_replicas: {HIGH_AVAILABILITY_REPLICAS} (its team's quota must hold "
+                "max_replicas), or availability: best-effort to accept it",
+            )
+
+
+def availability_notices(env: Environment) -> list[Notice]:
+    """The services that accept downtime (availability best-effort with one replica), for ``gkeml check``."""
+    return [
+        Notice(
+            ("inference", i, "autoscaling", "min_replicas"),
+            f"Deployment/{svc.team}/{svc.name}",
+            f"inference service {svc.name} runs {svc.autoscaling.min_replicas} replica (availability best-effort): "
+            f"it is down during {downtime(env, svc)}",
+            f"set autoscaling.min_replicas: {HIGH_AVAILABILITY_REPLICAS} (and availability: high) where it must stay up",
+        )
+        for i, svc in enumerate(env.inference)
+        if svc.availability == "best-effort" and svc.autoscaling.min_replicas < HIGH_AVAILABILITY_REPLICAS
+    ]
+
+
 def _launch(env: Environment) -> Iterator[Problem]:
     launch = env.launch
     agent = next((i for i in env.identities if launch is not None and i.name == launch.identity), None)
@@ -417,6 +482,39 @@ def _endpoints(env: Environment) -> Iterator[Problem]:
             )
 
 
+def _training(env: Environment) -> Iterator[Problem]:
+    """Every training budget fits what its team can ever be given at once (its quota, plus what it may
+    borrow when Kueue is on): a budget beyond it prices, and budgets money for, work that never runs."""
+    teams = {t.name: (i, t) for i, t in enumerate(env.teams)}
+    for i, job in enumerate(env.training):
+        if job.team not in teams:
+            continue  # reported as a reference problem
+        j, team = teams[job.team]
+        ceiling = admission_ceiling(env, team, job.spot)
+        per_node = {
+            "cpu": round(parse_quantity(job.cpu) * 1000),
+            "memory": round(parse_quantity(job.memory)),
+            "gpus": job.gpu_count if job.gpu else 0,
+        }
+        what = {"gpus": f"one {'Spot' if job.spot else 'on-demand'} job", "cpu": "one job", "memory": "one job"}
+        for resource, field, unit, scale in (
+            ("gpus", "gpu_count", " GPU(s)", 1),
+            ("cpu", "cpu", " vCPU", 1000),
+            ("memory", "memory", " GiB", 2**30),
+        ):
+            need = per_node[resource] * job.nodes
+            top = ceiling[resource]
+            if need <= top.amount:
+                continue
+            borrow = " or kueue.borrowing_limit_percent" if env.kueue.enabled else ""
+            yield (
+                ("training", i, field),
+                f"{job.nodes} node(s) x {per_node[resource] / scale:g}{unit} = {need / scale:g}{unit} at once; team "
+                f"{team.name} is never given more than {top.explain(unit, scale)} for {what[resource]}; lower "
+                f"{'gpu_count' if resource == 'gpus' else field} or nodes, or raise teams[{j}].quota.{resource}{borrow}",
+            )
+
+
 MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     tier_problems,
     _cluster,
@@ -424,9 +522,11 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _teams,
     _identities,
     _inference,
+    _availability,
     _launch,
     _gke_versions,
     _endpoints,
+    _training,
     kueue_problems,
     *SERVICE_CHECKS,
 )

@@ -5,23 +5,42 @@ one cohort so that idle quota can be borrowed, and a LocalQueue in its namespace
 What the section sets is how much a team may borrow, how much of its GPU quota only Spot jobs may
 use, and how long an admitted job may take to have all its pods ready (all-or-nothing admission).
 The objects are built in :mod:`gkeml.manifests.kueue`.
+
+The team's ``quota`` is the one statement of its capacity: what its ClusterQueue, its namespace's
+ResourceQuota and the checks of its training budgets are computed from is here (:class:`QuotaAmounts`,
+:func:`gpu_split`, :func:`borrowing_limit`, :func:`namespace_quota`, :func:`admission_ceiling`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from gkeml import platform
-from gkeml.config.base import Problem, Strict, resolved
+from gkeml.config.base import Problem, Strict
+from gkeml.units import parse_quantity
+
+if TYPE_CHECKING:
+    from gkeml.config.model import Environment, Team
+
+# Kueue's ResourceFlavors: cpu and memory on any node; GPUs on Spot nodes or on on-demand nodes.
+FLAVOR_DEFAULT = "default"
+FLAVOR_GPU_SPOT = "gpu-spot"
+FLAVOR_GPU_ON_DEMAND = "gpu-on-demand"
 
 
 class Kueue(Strict):
     """Kueue, installed from its official chart, with a ClusterQueue and LocalQueue per team."""
 
-    enabled: bool = resolved("Install Kueue and queue every team's jobs through it.", "true when a team has GPU quota")
+    # filled in after validation from the teams' typed quotas (Environment._kueue_default) unless the file sets it
+    enabled: bool = Field(
+        False,
+        description="Install Kueue and queue every team's jobs through it.",
+        json_schema_extra={"x-resolved-default": "true when a team has GPU quota"},
+    )
     borrowing_limit_percent: int = Field(
         100,
         ge=0,
@@ -46,17 +65,128 @@ class Kueue(Strict):
     )
 
 
-def resolve_defaults(data: dict) -> None:
-    """Fill in ``kueue.enabled`` (on when a team has GPU quota) in the raw data of an environment file,
-    before validation; values of the wrong type are left for validation to report."""
-    section = data.get("kueue", {})
-    if not isinstance(section, dict) or "enabled" in section:
-        return
-    teams = data.get("teams")
-    teams = teams if isinstance(teams, list) else []
-    quotas = [t.get("quota") for t in teams if isinstance(t, dict)]
-    gpus = [q.get("gpus") for q in quotas if isinstance(q, dict)]
-    data["kueue"] = {**section, "enabled": any(isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in gpus)}
+def enabled_by_default(teams: list[Team]) -> bool:
+    """Whether Kueue is on when the file does not say: a team has GPU quota."""
+    return any(t.quota.gpus > 0 for t in teams)
+
+
+# --- the quota arithmetic (one place: ClusterQueues, ResourceQuotas and the training checks read it) -----
+
+
+@dataclass(frozen=True)
+class QuotaAmounts:
+    """cpu (millicores), memory (bytes) and GPUs, as exact integers."""
+
+    cpu_m: int
+    memory: int
+    gpus: int
+
+    @classmethod
+    def of(cls, team: Team) -> QuotaAmounts:
+        """The team's quota."""
+        return cls(
+            round(parse_quantity(team.quota.cpu) * 1000), round(parse_quantity(team.quota.memory)), team.quota.gpus
+        )
+
+    def percent(self, percent: int) -> QuotaAmounts:
+        """``percent`` of this quota, rounded down (memory to whole MiB)."""
+        return QuotaAmounts(
+            self.cpu_m * percent // 100, self.memory * percent // 100 // 2**20 * 2**20, self.gpus * percent // 100
+        )
+
+    def __add__(self, other: QuotaAmounts) -> QuotaAmounts:
+        return QuotaAmounts(self.cpu_m + other.cpu_m, self.memory + other.memory, self.gpus + other.gpus)
+
+    @property
+    def cpu(self) -> str:
+        return str(self.cpu_m // 1000) if self.cpu_m % 1000 == 0 else f"{self.cpu_m}m"
+
+    @property
+    def mem(self) -> str:
+        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+            if self.memory % size == 0 and self.memory:
+                return f"{self.memory // size}{unit}"
+        return str(self.memory)
+
+
+def gpu_split(env: Environment, team: Team) -> dict[str, int]:
+    """Nominal GPUs of each GPU flavor: the Spot share (``kueue.spot_gpu_percent``, rounded down), then the rest."""
+    spot = team.quota.gpus * env.kueue.spot_gpu_percent // 100
+    return {FLAVOR_GPU_SPOT: spot, FLAVOR_GPU_ON_DEMAND: team.quota.gpus - spot}
+
+
+def borrowing(env: Environment, amount: int) -> int:
+    """What a ClusterQueue may borrow of a resource it has ``amount`` of (``kueue.borrowing_limit_percent``)."""
+    return amount * env.kueue.borrowing_limit_percent // 100
+
+
+def borrowing_limit(env: Environment, team: Team) -> QuotaAmounts:
+    """What the team's ClusterQueue may borrow: cpu and memory, and the GPUs of both GPU flavors."""
+    cpu_memory = QuotaAmounts.of(team).percent(env.kueue.borrowing_limit_percent)
+    return QuotaAmounts(
+        cpu_memory.cpu_m, cpu_memory.memory, sum(borrowing(env, n) for n in gpu_split(env, team).values())
+    )
+
+
+def namespace_quota(env: Environment, team: Team) -> tuple[str, str, int]:
+    """(cpu, memory, GPUs) of the team namespace's ResourceQuota: the team's quota, plus what its
+    ClusterQueue may borrow when Kueue is on (else the pods of a job admitted on borrowed quota would be
+    refused by the namespace)."""
+    if not env.kueue.enabled or env.kueue.borrowing_limit_percent == 0:
+        return team.quota.cpu, team.quota.memory, team.quota.gpus
+    ceiling = QuotaAmounts.of(team) + borrowing_limit(env, team)
+    return ceiling.cpu, ceiling.mem, ceiling.gpus
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The most of one resource a single job of a team can ever be given at once: its own quota plus what
+    it may borrow (capped by what the rest of the cohort has to lend), on the best flavor it may use."""
+
+    amount: int
+    own: int
+    borrowed: int
+    flavor: str | None  # the GPU flavor, for GPUs under Kueue
+
+    def explain(self, unit: str = "", scale: float = 1) -> str:
+        """e.g. '16 (8 of its own on gpu-on-demand + 8 it may borrow)', amounts divided by ``scale``."""
+        on = f" on {self.flavor}" if self.flavor else ""
+        amount, own, borrowed = self.amount / scale, self.own / scale, self.borrowed / scale
+        if not self.borrowed:
+            return f"{amount:g}{unit} (its quota{on})"
+        return f"{amount:g}{unit} ({own:g}{unit} of its quota{on} + {borrowed:g}{unit} it may borrow)"
+
+
+def admission_ceiling(env: Environment, team: Team, spot: bool) -> dict[str, Ceiling]:
+    """The most of cpu (millicores), memory (bytes) and GPUs one job of ``team`` can ever be given at once:
+    with Kueue, what its ClusterQueue holds plus what it may borrow from the cohort, which lends at most the
+    other teams' quota, on the GPU flavors the job may use (a Spot job: both, Spot first; an on-demand job:
+    gpu-on-demand); without Kueue, the team namespace's ResourceQuota (its quota)."""
+    own = QuotaAmounts.of(team)
+    if not env.kueue.enabled:
+        return {
+            "cpu": Ceiling(own.cpu_m, own.cpu_m, 0, None),
+            "memory": Ceiling(own.memory, own.memory, 0, None),
+            "gpus": Ceiling(own.gpus, own.gpus, 0, None),
+        }
+    others = [t for t in env.teams if t.name != team.name]
+    lend = sum((QuotaAmounts.of(t) for t in others), QuotaAmounts(0, 0, 0))
+    borrow = own.percent(env.kueue.borrowing_limit_percent)
+    found = {
+        "cpu": Ceiling(own.cpu_m + min(borrow.cpu_m, lend.cpu_m), own.cpu_m, min(borrow.cpu_m, lend.cpu_m), None),
+        "memory": Ceiling(
+            own.memory + min(borrow.memory, lend.memory), own.memory, min(borrow.memory, lend.memory), None
+        ),
+    }
+    split = gpu_split(env, team)
+    flavors = (FLAVOR_GPU_SPOT, FLAVOR_GPU_ON_DEMAND) if spot else (FLAVOR_GPU_ON_DEMAND,)
+    options = []
+    for flavor in flavors:
+        lendable = sum(gpu_split(env, t)[flavor] for t in others)
+        borrowed = min(borrowing(env, split[flavor]), lendable)
+        options.append(Ceiling(split[flavor] + borrowed, split[flavor], borrowed, flavor))
+    found["gpus"] = max(options, key=lambda c: c.amount)  # the first of the largest: Spot tried first
+    return found
 
 
 def kueue_problems(env: Any) -> Iterator[Problem]:

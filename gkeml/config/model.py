@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from gkeml import platform
 from gkeml.config.base import (
     BUCKET_NAME,
+    BYTES,
     DNS_LABEL,
     HOST,
     NAME,
@@ -29,6 +30,7 @@ from gkeml.config.base import (
     PROJECT_NUMBER,
     QUANTITY,
     ROLE,
+    ByteSize,
     Cidr,
     DnsLabel,
     Int32,
@@ -40,13 +42,13 @@ from gkeml.config.base import (
     at,
     resolved,
 )
-from gkeml.config.kueue import Kueue
-from gkeml.config.kueue import resolve_defaults as resolve_kueue_defaults
+from gkeml.config.kueue import Kueue, enabled_by_default
 from gkeml.config.loader import did_you_mean
 from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
 
 __all__ = [
     "BUCKET_NAME",
+    "BYTES",
     "DNS_LABEL",
     "HOST",
     "NAME",
@@ -57,6 +59,7 @@ __all__ = [
     "TIER_DEFAULTS",
     "Autoscaling",
     "Bucket",
+    "ByteSize",
     "Cluster",
     "ComputeClassPolicy",
     "DnsLabel",
@@ -87,18 +90,21 @@ ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 # (gkeml.config.checks): a prod file cannot ask for less.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
+        "availability": "best-effort",
         "release_channel": "REGULAR",
         "deletion_protection": False,
         "force_destroy": True,
         "binary_authorization": "dryrun",
     },
     "staging": {
+        "availability": "high",
         "release_channel": "REGULAR",
         "deletion_protection": True,
         "force_destroy": False,
         "binary_authorization": "enforce",
     },
     "prod": {
+        "availability": "high",
         "release_channel": "STABLE",
         "deletion_protection": True,
         "force_destroy": False,
@@ -298,10 +304,12 @@ class Cluster(Strict):
 
 
 class Quota(Strict):
-    """Team ResourceQuota: total requests in the namespace."""
+    """The team's capacity: its namespace's ResourceQuota (total requests) and, with Kueue, its
+    ClusterQueue's nominal quota; the checks of its training budgets and `gkeml cost`'s quota ceiling
+    read it too."""
 
     cpu: Quantity = "32"
-    memory: Quantity = "128Gi"
+    memory: ByteSize = Field("128Gi", description="With a unit (e.g. 512Gi): a bare number is bytes.")
     gpus: Int32 = Field(0, ge=0)
 
 
@@ -422,6 +430,46 @@ class Probe(Strict):
     port: int = Field(8080, ge=1, le=65535)
 
 
+EXTERNAL_METRIC_EXAMPLE = "pubsub.googleapis.com|subscription|num_undelivered_messages"
+
+
+def external_metric_problem(name: str) -> str | None:
+    """Why the metrics adapter cannot serve ``name`` as an External metric, or None: a Cloud Monitoring
+    metric type (DOMAIN/PATH) with every '/' written as '|' (:data:`gkeml.platform.EXTERNAL_METRIC_NAME`)."""
+    if re.fullmatch(platform.EXTERNAL_METRIC_NAME, name):
+        return None
+    shown = repr(name if len(name) <= 100 else name[:97] + "...")
+    sep = platform.EXTERNAL_METRIC_SEPARATOR
+    if "/" in name:
+        fixed = sep.join(part for part in name.replace(sep, "/").split("/") if part)
+        fix = (
+            f"write it {fixed}"
+            if re.fullmatch(platform.EXTERNAL_METRIC_NAME, fixed)
+            else f"e.g. {EXTERNAL_METRIC_EXAMPLE}"
+        )
+        return (
+            f"{shown} has '/', which an autoscaler cannot name (the name is one segment of the external metrics "
+            f"API's URL, and Kubernetes refuses it); the metrics adapter reads '{sep}' as '/': {fix}"
+        )
+    if sep not in name:
+        return (
+            f"{shown} is not a Cloud Monitoring metric type (DOMAIN{sep}PATH, '/' written as '{sep}'), "
+            f"e.g. {EXTERNAL_METRIC_EXAMPLE} or prometheus.googleapis.com{sep}NAME{sep}gauge"
+        )
+    return (
+        f"{shown} is not a Cloud Monitoring metric type with '/' written as '{sep}': a domain such as "
+        f"pubsub.googleapis.com, then parts of letters, digits, '_', '.', '-' or ':' after each '{sep}', "
+        f"e.g. {EXTERNAL_METRIC_EXAMPLE}"
+    )
+
+
+def _external_metric(name: str | None) -> str | None:
+    problem = name and external_metric_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
 class Autoscaling(Strict):
     """HorizontalPodAutoscaler v2 bounds and targets."""
 
@@ -429,11 +477,12 @@ class Autoscaling(Strict):
     max_replicas: Int32 = Field(3, ge=1)
     cpu_utilization: int | None = Field(70, ge=1, le=100)
     memory_utilization: int | None = Field(None, ge=1, le=100)
-    external_metric: str | None = Field(
+    external_metric: Annotated[str | None, AfterValidator(_external_metric)] = Field(
         None,
         min_length=1,
-        description="A Cloud Monitoring metric, '/' written as '|', e.g. "
-        "pubsub.googleapis.com|subscription|num_undelivered_messages. The environment then gets the Custom "
+        description="A Cloud Monitoring metric type, every '/' written as '|' (the autoscaler names it in a URL "
+        "path), e.g. pubsub.googleapis.com|subscription|num_undelivered_messages or "
+        "prometheus.googleapis.com|requests_waiting|gauge. The environment then gets the Custom "
         "Metrics Stackdriver Adapter, which serves it to the autoscaler and reads Cloud Monitoring as "
         "custom-metrics/custom-metrics-stackdriver-adapter (roles/monitoring.viewer).",
     )
@@ -506,6 +555,9 @@ def _check_gpu_shape(gpu: str | None, count: int) -> None:
         raise at(*problem)
 
 
+Availability = Literal["high", "best-effort"]
+
+
 class Inference(Strict):
     """An inference service: Deployment, Service, HPA, PDB and optionally an Ingress."""
 
@@ -515,7 +567,7 @@ class Inference(Strict):
     identity: str | None = Field(None, description="Identity name (its KSA runs the pods).")
     port: int = Field(8080, ge=1, le=65535)
     cpu: Quantity = "1"
-    memory: Quantity = "4Gi"
+    memory: ByteSize = Field("4Gi", description="Per pod, with a unit (e.g. 16Gi).")
     gpu: str | None = Field(
         None,
         description=f"GPU label value: {', '.join(platform.GPUS)}; with a "
@@ -534,6 +586,13 @@ class Inference(Strict):
         "capacity dip; the quota must hold one pod more than max_replicas), replace stops one old pod first "
         "(no extra pod: GPUs are scarce and quota-bound; with one replica the service pauses).",
         "replace with a GPU, surge without",
+    )
+    availability: Availability = resolved(
+        "high: the service stays up while a pod is replaced (a rollout, a node upgrade or an eviction, a move back "
+        "to Spot), which takes autoscaling.min_replicas >= 2; best-effort: one replica may do, and the service is "
+        "down while its only pod is replaced (gkeml check reports it, ENV002). Outside dev, best-effort must be "
+        "written out.",
+        "best-effort in dev, high in staging and prod",
     )
     hours_per_day: float = Field(24, gt=0, le=24, description="For cost estimates.")
 
@@ -663,15 +722,17 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 class TrainingBudget(Strict):
-    """Expected training, for cost estimates: what runs and for how long."""
+    """Expected training, for cost estimates: what runs and for how long. Its nodes run at once, so
+    together they must fit what the team can be given (its quota, plus what Kueue lets it borrow):
+    the loader refuses a budget no job of that size could ever run with."""
 
     name: ShortName
     team: DnsLabel
     gpu: str | None = None
-    gpu_count: Int32 = Field(1, ge=1)
-    nodes: Int32 = Field(1, ge=1)
-    cpu: Quantity = "4"
-    memory: Quantity = "16Gi"
+    gpu_count: Int32 = Field(1, ge=1, description="GPUs per node.")
+    nodes: Int32 = Field(1, ge=1, description="Nodes (pods) that run at once.")
+    cpu: Quantity = Field("4", description="vCPU per node.")
+    memory: ByteSize = Field("16Gi", description="Memory per node, with a unit (e.g. 16Gi).")
     spot: bool = False
     hours_per_day: float = Field(8, gt=0, le=24)
     days_per_month: float = Field(20, gt=0, le=31)
@@ -748,7 +809,9 @@ class Environment(Strict):
     inference: list[Inference] = Field(default_factory=list)
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
     launch: Launch | None = None
-    kueue: Kueue = resolved("Job queueing with Kueue: a ClusterQueue and LocalQueue per team.", "see its section")
+    kueue: Kueue = Field(
+        default_factory=Kueue, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
+    )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     tier_override: TierOverride | None = Field(
         None,
@@ -830,6 +893,7 @@ class Environment(Strict):
                         svc["gpu"] = policy["gpu"]
                         svc.setdefault("gpu_count", policy.get("gpu_count", 1))
                     svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+                    svc.setdefault("availability", defaults["availability"] if defaults else "high")
                 resolved_services.append(svc)
             data["inference"] = resolved_services
         launch = data.get("launch")
@@ -845,9 +909,15 @@ class Environment(Strict):
             )
             if agent is not None and isinstance(agent.get("namespace"), str):
                 data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
-        resolve_kueue_defaults(data)
         resolve_defaults(data, tier, project.get("region"))
         return data
+
+    @model_validator(mode="after")
+    def _kueue_default(self) -> Environment:
+        """Kueue is on by default when a team has GPU quota: read from the validated quotas."""
+        if "enabled" not in self.kueue.model_fields_set:
+            self.kueue.enabled = enabled_by_default(self.teams)
+        return self
 
     # -- lookups used by stacks, builders and the estimator --------------------
     def team(self, name: str) -> Team:

@@ -18,6 +18,8 @@ def _optional_resolved(node: object) -> None:
                 and "Default:" not in prop.get("description", "")
             ):
                 prop["description"] = f"{prop.get('description', '')} Default: {prop['x-resolved-default']}.".strip()
+            if isinstance(prop, dict) and "x-resolved-default" in prop:
+                prop.pop("default", None)  # a placeholder the model replaces (e.g. kueue.enabled): not the default
         if isinstance(props, dict) and "required" in node:
             node["required"] = [k for k in node["required"] if "x-resolved-default" not in props.get(k, {})]
             if not node["required"]:

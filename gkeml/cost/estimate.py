@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gkeml import platform
@@ -129,6 +129,7 @@ class Estimate:
     items: list[LineItem]
     warnings: list[str] = field(default_factory=list)
     budget: BudgetLine | None = None
+    quota_ceiling: QuotaCeiling | None = None
 
     @property
     def autopilot(self) -> Cost:
@@ -174,8 +175,49 @@ class Estimate:
             ],
             "total": {"autopilot": cost(self.autopilot), "standard": cost(self.standard)},
             "budget": self.budget.to_dict() if self.budget else None,
+            "quota_ceiling": self.quota_ceiling.to_dict() if self.quota_ceiling else None,
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True)
+class TeamCeiling:
+    """One team's GPU quota busy all month, priced at the GPU shape it runs that costs most per GPU."""
+
+    team: str
+    gpus: int
+    shape: str | None  # e.g. "nvidia-l4 on g2-standard-8"; None: no workload names a GPU to price
+    gpu_hour: float  # Autopilot, on-demand: node VM + premium, per GPU
+    monthly: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "gpus": self.gpus,
+            "shape": self.shape,
+            "gpu_hour": round(self.gpu_hour, 4),
+            "monthly": round(self.monthly, 2),
+        }
+
+
+@dataclass(frozen=True)
+class QuotaCeiling:
+    """What the teams' GPU quotas allow at most: every quota GPU busy all month on-demand. With Kueue, the
+    teams' queues together admit no more than the sum of their quotas (borrowing moves quota between teams,
+    it adds none). Not part of the total: the estimate prices what is expected to run."""
+
+    teams: tuple[TeamCeiling, ...]
+
+    @property
+    def gpus(self) -> int:
+        return sum(t.gpus for t in self.teams)
+
+    @property
+    def monthly(self) -> float:
+        return sum(t.monthly for t in self.teams)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gpus": self.gpus, "monthly": round(self.monthly, 2), "teams": [t.to_dict() for t in self.teams]}
 
 
 @dataclass(frozen=True)
@@ -258,7 +300,34 @@ class Estimator:
             )
         result = Estimate(env.name, self.prices, items, warnings)
         result.budget = self._budget(env, result)
+        result.quota_ceiling = self.quota_ceiling(env)
         return result
+
+    def quota_ceiling(self, env: Environment) -> QuotaCeiling | None:
+        """What the teams' GPU quotas allow at most (:class:`QuotaCeiling`); None when no team has GPU quota.
+        A team's GPUs are priced at the GPU shape of its services and training budgets that costs most per
+        GPU (on-demand; Spot can fall back to it), else at the environment's; unpriced without any."""
+        if not any(t.quota.gpus for t in env.teams):
+            return None
+        shapes = [replace(w, spot=False) for w in self.workloads(env) if w.gpu]
+        shapes += [
+            Workload(f"compute class {c.name}", "", 0.0, 0.0, c.gpu, c.gpu_count, False, c.name, (1, 1), 0.0, "")
+            for c in env.compute_classes
+            if c.gpu
+        ]
+        priced = {}
+        for w in shapes:
+            name, vm_hour, premium_hour = self._gpu_node_hour(w)
+            priced[w.key] = (f"{w.gpu} on {name}", (vm_hour + premium_hour) / w.gpu_count, w.team)
+        teams = []
+        for team in env.teams:
+            if not team.quota.gpus:
+                continue
+            own = [p for p in priced.values() if p[2] == team.name] or list(priced.values())
+            shape, gpu_hour, _ = max(own, key=lambda p: p[1], default=(None, 0.0, ""))
+            monthly = team.quota.gpus * gpu_hour * self.prices.hours_per_month
+            teams.append(TeamCeiling(team.name, team.quota.gpus, shape, gpu_hour, monthly))
+        return QuotaCeiling(tuple(teams))
 
     # -- cluster ---------------------------------------------------------------------
     def _cluster(self, env: Environment) -> list[LineItem]:
@@ -405,7 +474,8 @@ class Estimator:
         self._price("standard.daemonset_per_node")
         return min(fitting, key=lambda n: self.prices.machines[n].on_demand_hour)
 
-    def _gpu_workload(self, w: Workload) -> LineItem:
+    def _gpu_node_hour(self, w: Workload) -> tuple[str, float, float]:
+        """(machine, VM per hour, Autopilot premium per hour) of one node of a GPU workload."""
         label = _gpu_label(w)
         name = self.gpu_machine(w)
         machine = self.prices.machines[name]
@@ -418,6 +488,11 @@ class Estimator:
             + machine.vcpu * self._price(f"{base}.vcpu_hour")
             + machine.memory_gib * self._price(f"{base}.gib_hour")
         )
+        return name, vm_hour, premium_hour
+
+    def _gpu_workload(self, w: Workload) -> LineItem:
+        label = _gpu_label(w)
+        name, vm_hour, premium_hour = self._gpu_node_hour(w)
         lo, hi = w.replicas
         autopilot = Cost(lo * (vm_hour + premium_hour) * w.hours, hi * (vm_hour + premium_hour) * w.hours)
         standard = Cost(lo * vm_hour * w.hours, hi * vm_hour * w.hours)

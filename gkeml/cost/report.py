@@ -116,6 +116,29 @@ def _unconfirmed_markdown(budget: BudgetLine | None) -> list[str]:
         f"- `{key}` {money(high)}: {', '.join(f'`{p}`' for p in prices)}" for key, high, prices in budget.unconfirmed
     ]
     return ["", f"<details><summary>{text.rstrip(':')}</summary>", "", *items, "", "</details>"]
+def ceiling_lines(est: Estimate) -> list[str]:
+    """The teams' GPU quota ceiling, not part of the total: one summary line, then one line per team."""
+    c = est.quota_ceiling
+    if c is None:
+        return []
+    cur = est.prices.currency
+    cover = (
+        f"; the budget is {est.budget.amount / c.monthly * 100:.0f} % of it"
+        if est.budget is not None and est.budget.currency == cur and c.monthly
+        else ""
+    )
+    lines = [
+        f"Quota ceiling (not in the total): the teams' GPU quotas allow at most {c.gpus} GPUs at once, "
+        f"{money(c.monthly)} {cur} per month if every one is busy all month on-demand{cover}."
+    ]
+    for t in c.teams:
+        priced = (
+            f"{t.gpus} x {t.shape} ({t.gpu_hour:.4f}/GPU-h): {money(t.monthly)}"
+            if t.shape
+            else f"{t.gpus} GPUs, not priced (no workload or compute class names a GPU)"
+        )
+        lines.append(f"  {t.team}: {priced}")
+    return lines
 
 
 def _footnote(est: Estimate) -> str | None:
@@ -136,6 +159,7 @@ def render_table(est: Estimate) -> str:
     unconfirmed = unconfirmed_text(est.budget)
     if unconfirmed and est.budget is not None:
         out += [unconfirmed] + ["  " + line for line in unconfirmed_lines(est.budget)]
+    out += ceiling_lines(est)
     note = _footnote(est)
     if note:
         out.append(note)
@@ -158,6 +182,9 @@ def render_markdown(est: Estimate) -> str:
     if budget:
         out += ["", budget]
     out += _unconfirmed_markdown(est.budget)
+    ceiling = ceiling_lines(est)
+    if ceiling:
+        out += ["", ceiling[0], ""] + [f"- {line.strip()}" for line in ceiling[1:]]
     note = _footnote(est)
     if note:
         out += ["", note]

@@ -13,6 +13,9 @@ one, else ``CPUS``); a Pod without GPU needs its vCPU requests (Autopilot's gene
 nodes). Spot workloads, and workloads of a ComputeClass that prefers Spot, count against the
 preemptible quota when the project has one (else against the regular quota, which Spot VMs then
 use); a ComputeClass that falls back to on-demand needs the regular quota for the same peak too.
+
+**Team quotas** (:func:`team_quota_rows`): the project's quota of each GPU the environment uses is also
+compared with the sum of the teams' GPU quotas, the most the teams may run at once (a warning when below).
 """
 
 from __future__ import annotations
@@ -282,9 +285,46 @@ def check_quotas(env: Environment, compute: ComputeApi, prices: PriceTable) -> l
             if amount > 0:
                 wanted[metric] += amount
                 by[metric] += need.by
-    return [
+    rows = [
         _quota_row(metric, amount, quotas, "; ".join(by[metric]), region, project) for metric, amount in wanted.items()
     ]
+    return rows + team_quota_rows(env, quotas)
+
+
+def team_quota_rows(env: Environment, quotas: dict[str, tuple[float, float]]) -> list[Check]:
+    """The project's quota of each GPU the environment uses against the sum of the teams' GPU quotas: what the
+    teams may run at once (Kueue's borrowing moves quota between teams, it adds none). A warning, not drift: the
+    teams may never fill their quotas at once, nor all with one GPU type; but if they do, admitted jobs
+    wait for nodes the project cannot create."""
+    total = sum(t.quota.gpus for t in env.teams)
+    if not total:
+        return []
+    used = {svc.gpu for svc in env.inference} | {job.gpu for job in env.training} | {c.gpu for c in env.compute_classes}
+    teams = ", ".join(f"{t.name} {t.quota.gpus}" for t in env.teams if t.quota.gpus)
+    rows = []
+    for gpu in sorted(g for g in used if g):
+        metric = platform.GPU_QUOTA_METRICS[gpu]
+        preemptible = platform.PREEMPTIBLE_QUOTA_PREFIX + metric
+        limits = {m: quotas[m][0] for m in (metric, preemptible) if m in quotas and quotas[m][0] > 0}
+        limit = sum(limits.values())
+        live = " + ".join(f"{m} {v:g}" for m, v in limits.items()) or f"no {metric} quota"
+        name = f"{metric} for the team quotas"
+        if limit >= total:
+            rows.append(Check("quota", name, OK, f">= {total}", live))
+            continue
+        rows.append(
+            Check(
+                "quota",
+                name,
+                WARN,
+                f">= {total}",
+                live,
+                f"the teams' GPU quotas ({teams}) allow {total} GPUs at once, the project may run {limit:g} "
+                f"{platform.GPUS[gpu].name} in {env.project.region}: pods beyond it wait Pending for nodes (jobs "
+                f"Kueue admitted too); raise {metric} to {total}, or lower teams[].quota.gpus",
+            )
+        )
+    return rows
 
 
 def _quota_amounts(need: QuotaNeed, quotas: dict[str, tuple[float, float]]) -> dict[str, float]:

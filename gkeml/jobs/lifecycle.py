@@ -482,47 +482,80 @@ def _admission(api: Api, job: Obj, workloads: list[Obj], namespace: str | None =
 # --- acting -----------------------------------------------------------------------------------------
 
 
+def owner_reference(job: Obj) -> Obj:
+    """An ownerReference to a created Job: what it owns goes when the Job goes (``ttlSecondsAfterFinished``,
+    ``kubectl delete``, ``gkeml job delete``), deleted by the garbage collector. Not a controller reference,
+    and deleting the Job does not wait for it (``blockOwnerDeletion`` would also need the right to update the
+    Job's finalizers)."""
+    meta = job["metadata"]
+    return {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"]}
+
+
 def create(api: Api, objects: list[Obj], dry_run: bool) -> list[str]:
-    """Create the objects in order (server-side dry run with ``dry_run``); 'Kind namespace/name' of each."""
+    """Create a run's objects (server-side dry run with ``dry_run``); 'Kind namespace/name' of each. The Job
+    first, then what belongs to its run (the headless Service of a multi-node job), owned by the Job so that
+    it goes with it; a Service that cannot be created takes its Job with it (a DDP run without its Service
+    never finds its rendezvous). Under Kueue the Job waits suspended until admitted; without Kueue its pods
+    start after the Service exists (scheduling and pulling an image take longer than one API call)."""
     from kubernetes import client
 
-    created = []
-    for obj in objects:
-        kind, meta = obj["kind"], obj["metadata"]
-        where = f"{kind} {meta['namespace']}/{meta['name']}"
-        if kind == "Job":
-            api.call(
-                f"create {where}",
-                api.batch.create_namespaced_job,
-                meta["namespace"],
-                client.V1Job.from_dict(obj),
-                dry_run="All" if dry_run else None,
-            )
-        elif kind == "Service":
+    jobs = [o for o in objects if o["kind"] == "Job"]
+    others = [o for o in objects if o["kind"] != "Job"]
+    if len(jobs) != 1 or any(o["kind"] != "Service" for o in others):
+        raise ValueError(f"gkeml renders one Job and its Services, not {[o['kind'] for o in objects]}")
+    (job,) = jobs
+    meta = job["metadata"]
+    where = f"Job {meta['namespace']}/{meta['name']}"
+    created_job = api.call(
+        f"create {where}",
+        api.batch.create_namespaced_job,
+        meta["namespace"],
+        client.V1Job.from_dict(job),
+        dry_run="All" if dry_run else None,
+    )
+    created = [where]
+    owner = (created_job.get("metadata") or {}).get("uid") if isinstance(created_job, dict) else None
+    for obj in others:
+        service = {**obj, "metadata": {**obj["metadata"]}}
+        if owner:  # a dry run's answer may carry no uid: nothing is created to own
+            service["metadata"]["ownerReferences"] = [owner_reference(created_job)]
+        where = f"Service {service['metadata']['namespace']}/{service['metadata']['name']}"
+        try:
             api.call(
                 f"create {where}",
                 api.core.create_namespaced_service,
-                meta["namespace"],
-                client.V1Service.from_dict(obj),
+                service["metadata"]["namespace"],
+                client.V1Service.from_dict(service),
                 dry_run="All" if dry_run else None,
             )
-        else:
-            raise ValueError(f"gkeml renders no {kind} for a job")
+        except ClusterError as exc:
+            if dry_run:
+                raise
+            try:
+                _delete_job(api, meta["namespace"], meta["name"])
+                undone = f"{created[0]} was deleted again (the run cannot start without it)"
+            except ClusterError as again:
+                undone = f"deleting {created[0]} failed too ({again}): delete it"
+            raise ClusterError(f"{exc}; {undone}", exc.exit_code) from None
         created.append(where)
     return created
 
 
-def delete(api: Api, namespace: str, name: str) -> list[str]:
-    """Delete the Job (its pods with it) and the run's headless Service, if any; what was deleted."""
-    context = api.connection.context.name
+def _delete_job(api: Api, namespace: str, name: str) -> None:
+    """Delete a Job with its pods (and what it owns) in the background."""
     api.call(
         f"delete job {namespace}/{name}",
         api.batch.delete_namespaced_job,
         name,
         namespace,
         propagation_policy="Background",
-        not_found=lambda: JobNotFound(namespace, name, context),
+        not_found=lambda: JobNotFound(namespace, name, api.connection.context.name),
     )
+
+
+def delete(api: Api, namespace: str, name: str) -> list[str]:
+    """Delete the Job (its pods with it) and the run's headless Service, if any; what was deleted."""
+    _delete_job(api, namespace, name)
     deleted = [f"Job {namespace}/{name}"]
     try:
         service = api.call(
@@ -531,7 +564,14 @@ def delete(api: Api, namespace: str, name: str) -> list[str]:
     except _Missing:
         return deleted
     if ((service.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/instance") == name:
-        api.call(f"delete service {namespace}/{name}", api.core.delete_namespaced_service, name, namespace)
+        with contextlib.suppress(_Missing):  # the garbage collector may be quicker: a Service the Job owns goes with it
+            api.call(
+                f"delete service {namespace}/{name}",
+                api.core.delete_namespaced_service,
+                name,
+                namespace,
+                not_found=_Missing,
+            )
         deleted.append(f"Service {namespace}/{name}")
     return deleted
 

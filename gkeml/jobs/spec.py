@@ -29,7 +29,18 @@ from gkeml.config.base import at_each
 from gkeml.config.checks import compute_class_problems
 from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
-from gkeml.config.model import BUCKET_NAME, NAME, DnsLabel, Environment, Image, Problem, Quantity, ShortName, Strict
+from gkeml.config.model import (
+    BUCKET_NAME,
+    NAME,
+    ByteSize,
+    DnsLabel,
+    Environment,
+    Image,
+    Problem,
+    Quantity,
+    ShortName,
+    Strict,
+)
 from gkeml.manifests.kueue import local_queue
 from gkeml.units import gib, parse_quantity
 
@@ -131,8 +142,8 @@ class GcsFuseSidecar(Strict):
     """Limits of the GCS FUSE sidecar (pod annotations); Autopilot bills them with the pod."""
 
     cpu: Quantity = "250m"
-    memory: Quantity = "256Mi"
-    ephemeral_storage: Quantity = Field("5Gi", description="Write staging: must hold the largest checkpoint file.")
+    memory: ByteSize = "256Mi"
+    ephemeral_storage: ByteSize = Field("5Gi", description="Write staging: must hold the largest checkpoint file.")
 
 
 class WandB(Strict):
@@ -180,11 +191,11 @@ class JobSpec(Strict):
         None, description="Default: Indexed for multi-node jobs, NonIndexed otherwise."
     )
     cpu: Quantity = "4"
-    memory: Quantity = "16Gi"
-    ephemeral_storage: Quantity | None = Field(
+    memory: ByteSize = "16Gi"
+    ephemeral_storage: ByteSize | None = Field(
         None, description="Request for /tmp and the container's writable layers."
     )
-    shared_memory: Quantity = Field("1Gi", description="Size of /dev/shm (memory-backed; counts against memory).")
+    shared_memory: ByteSize = Field("1Gi", description="Size of /dev/shm (memory-backed; counts against memory).")
     spot: bool = False
     flex_start: bool = Field(
         False,

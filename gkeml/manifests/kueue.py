@@ -12,9 +12,10 @@ does Helm apply the queue objects.
 
 Quota: the ClusterQueue of a team has the team's ``quota`` as nominal quota and may borrow
 ``kueue.borrowing_limit_percent`` of it from the other teams of the cohort; the team namespace's
-ResourceQuota is raised by the same amount (:func:`namespace_quota`) so that pods of a job admitted on
-borrowed quota are not refused. GPUs are split between the ResourceFlavors ``gpu-spot`` (tainted like Spot
-nodes: only pods that tolerate Spot may use it) and ``gpu-on-demand`` (``kueue.spot_gpu_percent``).
+ResourceQuota is raised by the same amount (:func:`gkeml.config.kueue.namespace_quota`) so that pods of a
+job admitted on borrowed quota are not refused. The arithmetic is in :mod:`gkeml.config.kueue`, where the
+checks of the environment file use it too. GPUs are split between the ResourceFlavors ``gpu-spot`` (tainted
+like Spot nodes: only pods that tolerate Spot may use it) and ``gpu-on-demand`` (``kueue.spot_gpu_percent``).
 
 Kueue meets other controllers here (the table is :data:`gkeml.rules.interactions.INTERACTIONS`): the
 manager runs two replicas with a PodDisruptionBudget because its Job webhook fails closed; no flavor has
@@ -30,14 +31,18 @@ from dataclasses import dataclass, field
 import yaml
 
 from gkeml import platform
+from gkeml.config.kueue import (
+    FLAVOR_DEFAULT,
+    FLAVOR_GPU_ON_DEMAND,
+    FLAVOR_GPU_SPOT,
+    QuotaAmounts,
+    borrowing,
+    gpu_split,
+)
 from gkeml.config.model import Environment, Team
 from gkeml.manifests import Obj, container_security_context, metadata, resources
-from gkeml.units import parse_quantity
 
 COHORT = "teams"
-FLAVOR_DEFAULT = "default"  # cpu and memory, on any node
-FLAVOR_GPU_SPOT = "gpu-spot"
-FLAVOR_GPU_ON_DEMAND = "gpu-on-demand"
 CPU_MEMORY = ("cpu", "memory")
 LABELS = {"gkeml.io/component": "kueue"}  # Helm adds app.kubernetes.io/managed-by: Helm to what it releases
 MANAGER_RESOURCES = {"cpu": "500m", "memory": "512Mi"}  # the chart's requests; limits made equal
@@ -71,70 +76,6 @@ def cluster_queue(team: str) -> str:
     return team
 
 
-# --- quota ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Quota:
-    """cpu (millicores), memory (bytes) and GPUs, as exact integers."""
-
-    cpu_m: int
-    memory: int
-    gpus: int
-
-    @classmethod
-    def of(cls, team: Team) -> Quota:
-        return cls(
-            round(parse_quantity(team.quota.cpu) * 1000), round(parse_quantity(team.quota.memory)), team.quota.gpus
-        )
-
-    def percent(self, percent: int) -> Quota:
-        """``percent`` of this quota, rounded down (memory to whole MiB)."""
-        return Quota(
-            self.cpu_m * percent // 100, self.memory * percent // 100 // 2**20 * 2**20, self.gpus * percent // 100
-        )
-
-    def __add__(self, other: Quota) -> Quota:
-        return Quota(self.cpu_m + other.cpu_m, self.memory + other.memory, self.gpus + other.gpus)
-
-    @property
-    def cpu(self) -> str:
-        return str(self.cpu_m // 1000) if self.cpu_m % 1000 == 0 else f"{self.cpu_m}m"
-
-    @property
-    def mem(self) -> str:
-        for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-            if self.memory % size == 0 and self.memory:
-                return f"{self.memory // size}{unit}"
-        return str(self.memory)
-
-
-def gpu_split(env: Environment, team: Team) -> dict[str, int]:
-    """Nominal GPUs of each GPU flavor: the Spot share (``kueue.spot_gpu_percent``, rounded down), then the rest."""
-    spot = team.quota.gpus * env.kueue.spot_gpu_percent // 100
-    return {FLAVOR_GPU_SPOT: spot, FLAVOR_GPU_ON_DEMAND: team.quota.gpus - spot}
-
-
-def _borrowing(env: Environment, amount: int) -> int:
-    return amount * env.kueue.borrowing_limit_percent // 100
-
-
-def borrowing_limit(env: Environment, team: Team) -> Quota:
-    """What the team's ClusterQueue may borrow: cpu and memory, and the GPUs of both GPU flavors."""
-    cpu_memory = Quota.of(team).percent(env.kueue.borrowing_limit_percent)
-    return Quota(cpu_memory.cpu_m, cpu_memory.memory, sum(_borrowing(env, n) for n in gpu_split(env, team).values()))
-
-
-def namespace_quota(env: Environment, team: Team) -> tuple[str, str, int]:
-    """(cpu, memory, GPUs) of the team namespace's ResourceQuota: the team's quota, plus what its
-    ClusterQueue may borrow when Kueue is on (else the pods of a job admitted on borrowed quota would be
-    refused by the namespace)."""
-    if not env.kueue.enabled or env.kueue.borrowing_limit_percent == 0:
-        return team.quota.cpu, team.quota.memory, team.quota.gpus
-    ceiling = Quota.of(team) + borrowing_limit(env, team)
-    return ceiling.cpu, ceiling.mem, ceiling.gpus
-
-
 # --- the queue objects ------------------------------------------------------------------------
 
 
@@ -163,14 +104,14 @@ def cohort() -> Obj:
     return {"apiVersion": platform.KUEUE_API, "kind": "Cohort", "metadata": metadata(COHORT, labels=LABELS), "spec": {}}
 
 
-def _resource(name: str, nominal: str | int, borrowing: str | int) -> Obj:
-    return {"name": name, "nominalQuota": str(nominal), "borrowingLimit": str(borrowing)}
+def _resource(name: str, nominal: str | int, limit: str | int) -> Obj:
+    return {"name": name, "nominalQuota": str(nominal), "borrowingLimit": str(limit)}
 
 
 def cluster_queue_object(env: Environment, team: Team) -> Obj:
     """The team's ClusterQueue: its quota as nominal quota, in the cohort, only for its own namespace;
     it reclaims lent quota by preempting borrowers (fair sharing picks whom)."""
-    borrow = Quota.of(team).percent(env.kueue.borrowing_limit_percent)
+    borrow = QuotaAmounts.of(team).percent(env.kueue.borrowing_limit_percent)
     gpu = platform.GPU_RESOURCE
     return {
         "apiVersion": platform.KUEUE_API,
@@ -196,7 +137,7 @@ def cluster_queue_object(env: Environment, team: Team) -> Obj:
                 {
                     "coveredResources": [gpu],
                     "flavors": [
-                        {"name": flavor, "resources": [_resource(gpu, n, _borrowing(env, n))]}
+                        {"name": flavor, "resources": [_resource(gpu, n, borrowing(env, n))]}
                         for flavor, n in gpu_split(env, team).items()
                     ],
                 },

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gkeml import platform
+from gkeml.config.kueue import namespace_quota
 from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
     MANAGED_BY,
@@ -24,7 +25,7 @@ from gkeml.manifests import (
     pod_security_context,
     resources,
 )
-from gkeml.manifests.kueue import KueuePlan, kueue_plan, namespace_quota
+from gkeml.manifests.kueue import KueuePlan, kueue_plan
 from gkeml.manifests.launch import secret_sync_objects
 from gkeml.manifests.metrics_adapter import metrics_adapter_objects, uses_metrics_adapter
 from gkeml.naming import Names

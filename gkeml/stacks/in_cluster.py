@@ -17,16 +17,20 @@ from gkeml.framework import (
     Construct,
     GcsBackend,
     TerraformStack,
+    add_removed,
     declare_terraform_version,
     google,
     google_provider,
     helm,
     kubernetes,
+    legacy_logical_id,
     pin_google_provider,
 )
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
+
+LAUNCH = "wandb"  # construct id of the W&B Launch agent (its Secret's old address names it)
 
 
 class InClusterStack(TerraformStack):
@@ -101,7 +105,7 @@ class InClusterStack(TerraformStack):
             agent = env.identity(env.launch.identity)
             LaunchAgent(
                 self,
-                "wandb",
+                LAUNCH,
                 LaunchAgentProps(
                     release=env.launch.release,
                     chart_version=env.launch.chart_version,
@@ -111,3 +115,10 @@ class InClusterStack(TerraformStack):
                 targets=[self.teams[t] for t in env.launch_teams()],
                 key_objects=plan.launch_keys,
             )
+        # Until 2026-11 (gkeml 8c8cab5) Terraform wrote the W&B key Secret itself, a kubernetes_secret_v1 at
+        # wandb/api-key-<namespace>; GKE's secret sync writes that Secret now. Terraform forgets the old one
+        # and leaves it: destroying it in the apply that creates the SecretSync could delete the Secret after
+        # the sync wrote it, and the sync writes it again only when the key changes (docs/upgrading.md).
+        add_removed(
+            self, [f"kubernetes_secret_v1.{legacy_logical_id(f'{LAUNCH}/api-key-{t.name}')}" for t in env.teams]
+        )
