@@ -116,6 +116,8 @@ def _unconfirmed_markdown(budget: BudgetLine | None) -> list[str]:
         f"- `{key}` {money(high)}: {', '.join(f'`{p}`' for p in prices)}" for key, high, prices in budget.unconfirmed
     ]
     return ["", f"<details><summary>{text.rstrip(':')}</summary>", "", *items, "", "</details>"]
+
+
 def ceiling_lines(est: Estimate) -> list[str]:
     """The teams' GPU quota ceiling, not part of the total: one summary line, then one line per team."""
     c = est.quota_ceiling
