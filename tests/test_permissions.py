@@ -462,3 +462,86 @@ def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, ro
 
     assert missing(with_candidates(deploy_identity(), "deploy"), needs, roles) == []
     assert missing(with_candidates(plan_identity(), "plan"), needs, roles, phases=(PLAN,)) == []
+
+
+# --- provider-level calls: what every call of a provider configuration needs --------------------
+
+BILLING_PROVIDER = {"alias": "billing", "project": "p", "billing_project": "p", "user_project_override": True}
+DEFAULT_PROVIDER = {"project": "p", "region": "us-central1"}
+BUDGET = {"provider": "google.billing", "billing_account": "0A1B2C-3D4E5F-6A7B8C"}
+
+
+def test_user_project_override_makes_every_call_of_that_provider_need_service_usage_use(model):
+    """The audit's N2: the budget's provider alias sends X-Goog-User-Project on every call, the refresh
+    of every plan included; resources of the default provider block are not affected."""
+    from gkeml.iam.model import PLAN
+
+    needs = model.needs(
+        stack(
+            {"google_billing_budget": {"b": BUDGET}, "google_pubsub_topic": {"t": {"name": "t"}}},
+            {"google": [DEFAULT_PROVIDER, BILLING_PROVIDER]},
+            data={"google_project": {"d": {"provider": "google.billing"}}},
+        ),
+        "dev",
+    )
+    used = {(n.address, n.phase, n.scope) for n in needs if n.permission == "serviceusage.services.use"}
+    assert used == {
+        ("dev: google_billing_budget.b (via user_project_override)", PLAN, "project"),
+        ("dev: data.google_project.d (via user_project_override)", PLAN, "project"),
+    }
+
+
+def test_the_plan_identity_can_refresh_a_budget_behind_user_project_override(model, roles):
+    """serviceUsageViewer reads which APIs are on but cannot name the project as quota project: every
+    plan after the first deploy failed with 403 on the budget. serviceUsageConsumer adds exactly
+    serviceusage.services.use, which changes nothing."""
+    from gkeml.iam.identities import plan_identity
+    from gkeml.iam.model import PLAN, Grant, Identity, missing
+
+    needs = model.needs(
+        stack({"google_billing_budget": {"b": BUDGET}}, {"google": [DEFAULT_PROVIDER, BILLING_PROVIDER]}), "dev"
+    )
+    viewer = Identity(
+        "plan",
+        (Grant("roles/serviceusage.serviceUsageViewer", "project"), Grant("roles/billing.viewer", "billing_account")),
+    )
+    assert missing(viewer, needs, roles, phases=(PLAN,)) == [
+        "the plan identity lacks serviceusage.services.use on the project, needed by "
+        "dev: google_billing_budget.b (via user_project_override) (plan)"
+    ]
+    assert missing(plan_identity(), needs, roles, phases=(PLAN,)) == []
+    consumer = roles.roles["roles/serviceusage.serviceUsageConsumer"]
+    assert consumer - roles.roles["roles/serviceusage.serviceUsageViewer"] == {"serviceusage.services.use"}
+
+
+def test_a_quota_project_other_than_the_stacks_is_a_model_error(model):
+    from gkeml.iam.model import ModelError
+
+    elsewhere = {**BILLING_PROVIDER, "billing_project": "central-billing"}
+    with pytest.raises(ModelError, match=r"quota project 'central-billing', not the stack's project 'p'"):
+        model.needs(stack({"google_billing_budget": {"b": BUDGET}}, {"google": [DEFAULT_PROVIDER, elsewhere]}), "dev")
+
+
+def test_the_real_budget_is_refreshed_with_service_usage_use(stacks, all_needs):
+    """On today's output: every stack with a budget behind user_project_override needs the permission
+    at plan, named by the budget's address."""
+    budgets = [name for name, s in stacks.items() if resources(s, "google_billing_budget")]
+    assert budgets
+    for name in budgets:
+        assert any(
+            n.permission == "serviceusage.services.use" and n.address.startswith(f"{name}: google_billing_budget.")
+            for n in all_needs
+        ), name
+
+
+def test_every_type_in_state_is_refreshed_with_modelled_reads(stacks, model):
+    """Every resource and data source a plan refreshes has read permissions in the model, or says why
+    its refresh calls no API (``no_read``)."""
+    for name, s in stacks.items():
+        for section in ("resource", "data"):
+            entries = model.data["resources" if section == "resource" else "data"]
+            for rtype in s.get(section, {}):
+                entry = entries.get(rtype)
+                if entry is None:  # Kubernetes objects and Helm releases: their own tables
+                    continue
+                assert entry["read"] or entry.get("no_read"), f"{name}: {section} {rtype} has no read permissions"

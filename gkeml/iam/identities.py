@@ -70,7 +70,10 @@ PLAN_ROLES: dict[str, str] = {
     "IPs and Google-managed SSL certificates",
     "roles/iam.securityReviewer": "read service accounts and the IAM policies of the project, service accounts, "
     "buckets and secrets (the *_iam_member resources)",
-    "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
+    "roles/serviceusage.serviceUsageConsumer": "read which project APIs are enabled, and name the project as quota "
+    "project: the budget's provider (user_project_override) sends X-Goog-User-Project with every call, its refresh "
+    "included, which needs serviceusage.services.use (serviceUsageViewer plus exactly that permission, which "
+    "changes nothing)",
     "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
     "roles/binaryauthorization.policyViewer": "read the project's Binary Authorization policy",
