@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
+from gkeml.config.bootstrap import Bootstrap
 from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file
 from gkeml.cost.estimate import budget_problems
@@ -148,6 +149,36 @@ def split_bootstrapped(
     images only for the first, because their identities come from the bootstrap stack."""
     ready = [e for e in envs if (Path(bootstrap_dir) / f"{e.name}.yaml").exists()]
     return ready, [e for e in envs if e not in ready]
+
+
+def default_bootstrap_dir(environments_dir: str | Path) -> Path:
+    """Where the bootstrap files of ``environments_dir`` are when nothing says otherwise: ``bootstrap``
+    beside it (``environments/`` -> ``bootstrap/``)."""
+    return Path(environments_dir).parent / "bootstrap"
+
+
+def load_bootstraps(
+    envs: list[Environment], bootstrap_dir: str | Path
+) -> tuple[dict[str, Bootstrap], list[Environment]]:
+    """(the bootstrap file of every environment that has one, checked against it; the environments
+    still waiting for theirs). The check is the bootstrap's own (:func:`gkeml.config.bootstrap.check_against_environment`):
+    a role the stacks grant that ``ci.grantable_roles`` lacks, a billing account or image pusher that
+    differs, a project or state that differs. ConfigError with every problem of every file, each
+    ``file:line: field: message`` naming the fix and the command to run. An environment without a
+    bootstrap file is not an error: CI leaves it out (:func:`not_bootstrapped_warning`)."""
+    from gkeml.config.bootstrap import load_bootstrap
+
+    ready, waiting = split_bootstrapped(envs, bootstrap_dir)
+    boots: dict[str, Bootstrap] = {}
+    problems: list[ConfigProblem] = []
+    for env in ready:
+        try:
+            boots[env.name] = load_bootstrap(Path(bootstrap_dir) / f"{env.name}.yaml", env)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return boots, waiting
 
 
 def not_bootstrapped_warning(env: Environment, bootstrap_dir: str | Path) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gkeml import platform
 from gkeml.config import ConfigError, ConfigProblem, Environment
-from gkeml.environments import load_environments
+from gkeml.environments import default_bootstrap_dir, load_bootstraps, load_environments, not_bootstrapped_warning
 from gkeml.exitcodes import ExitCode
 from gkeml.stackfile import SYNTH_AGAIN
 
@@ -122,7 +122,8 @@ def synth(
 
 def main(argv: list[str] | None = None) -> int:
     """``python main.py``: what the cdktf CLI runs; also ``make synth``. Environment variables:
-    GKEML_ENVIRONMENTS (default environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
+    GKEML_ENVIRONMENTS (default environments), GKEML_BOOTSTRAP (default: ``bootstrap`` beside the
+    environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
     from gkeml.text import output_closed
 
     try:
@@ -131,14 +132,19 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
             "CDKTF_OUTDIR",
             quiet=os.environ.get("GKEML_QUIET") == "1",
+            bootstrap=os.environ.get("GKEML_BOOTSTRAP"),
         )
     except BrokenPipeError:  # progress goes to stderr: `python main.py 2>&1 | head`
         return output_closed()
 
 
-def run(directory: str, outdir: str, what: str, quiet: bool = False) -> int:
-    """Load every environment of ``directory`` and synthesize them into ``outdir`` (``what`` names
-    the setting that gave it, for errors); progress on stderr. Exit code 0, or 2 with one line per problem."""
+def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: str | None = None) -> int:
+    """Load every environment of ``directory``, check each against its bootstrap file in ``bootstrap``
+    (default: ``bootstrap`` beside ``directory``; the roles its stacks grant must be grantable, so a
+    gap fails here, in the pull request, not at apply), and synthesize them into ``outdir`` (``what``
+    names the setting that gave it, for errors); progress on stderr. An environment without a
+    bootstrap file is synthesized with a warning (CI leaves it out until it has one). Exit code 0, or
+    2 with one line per problem."""
     start = time.monotonic()
 
     def progress(message: str) -> None:
@@ -147,6 +153,9 @@ def run(directory: str, outdir: str, what: str, quiet: bool = False) -> int:
 
     try:
         envs = load_environments(directory)
+        bootstrap_dir = bootstrap or default_bootstrap_dir(directory)
+        for env in load_bootstraps(envs, bootstrap_dir)[1]:
+            print(f"gkeml: {not_bootstrapped_warning(env, bootstrap_dir)}", file=sys.stderr)
         problem = output_problem(Path(outdir).resolve())
         if problem:  # before the providers load: refused in a second, not after synthesis
             raise ConfigError([ConfigProblem(outdir, 0, what, problem)])

@@ -209,7 +209,12 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
         assert all(p.rsplit(".", 1)[1] == "get" for p in PLAN_READER_PERMISSIONS)
         custom_ref = "${google_project_iam_custom_role.plan-reader.name}"
         assert {g["role"] for g in project_grants} == set(PLAN_ROLES) | {custom_ref}, name
-        assert all(re.search(r"\.(viewer|reader|[a-zA-Z]*Viewer|securityReviewer)$", r) for r in PLAN_ROLES)
+        # serviceUsageConsumer: serviceUsageViewer plus serviceusage.services.use, which changes nothing
+        # (the budget's quota project; tests/test_permissions.py checks the difference)
+        assert all(
+            re.search(r"\.(viewer|reader|[a-zA-Z]*Viewer|securityReviewer|serviceUsageConsumer)$", r)
+            for r in PLAN_ROLES
+        )
         assert not set(PLAN_ROLES) & (set(DEPLOY_ROLES) | {"roles/owner", "roles/editor", "roles/viewer"}), name
         assert all("condition" not in g for g in project_grants)
         # on the state bucket: read, and create/delete ONLY the Terraform lock objects

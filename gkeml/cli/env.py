@@ -24,10 +24,10 @@ from gkeml.environments import (
     TIER_ORDER,
     clashes,
     deploy_order,
+    load_bootstraps,
     load_environments,
     load_named_environment,
     not_bootstrapped_warning,
-    split_bootstrapped,
     unique_values,
 )
 
@@ -132,38 +132,25 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
 
 def run_list(args) -> int:
     """Print the environments in deploy order; exit 2 on a config problem or a clash between files."""
-    from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.config.bootstrap import state_layout_problems
 
-    envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
+    ordered = deploy_order(load_environments(args.environments))
+    boots, waiting = load_bootstraps(ordered, args.bootstrap)
     for env in waiting:
         print(not_bootstrapped_warning(env, args.bootstrap), file=sys.stderr)
-    rows = []
-    boots: dict[str, Any] = {}
-    problems: list[ConfigProblem] = []
-    for env in envs:
-        try:
-            boot = load_bootstrap(Path(args.bootstrap) / f"{env.name}.yaml", env)
-        except ConfigError as exc:
-            problems += exc.problems
-            continue
-        boots[env.name] = boot
-        rows.append(
-            {
-                "name": env.name,
-                "tier": env.tier,
-                "project": env.project.id,
-                "project_number": env.project.number,
-                "region": env.project.region,
-                "deploy_environment": boot.github.deploy_environment,
-            }
-        )
-    if not problems:
-        from gkeml.config.bootstrap import state_layout_problems
-
-        problems = state_layout_problems(
-            [(Path(args.bootstrap) / f"{r['name']}.yaml", boots[str(r["name"])]) for r in rows]
-        )
-    raise_on(problems)
+    envs = [e for e in ordered if e.name in boots]
+    rows: list[dict[str, Any]] = [
+        {
+            "name": env.name,
+            "tier": env.tier,
+            "project": env.project.id,
+            "project_number": env.project.number,
+            "region": env.project.region,
+            "deploy_environment": boots[env.name].github.deploy_environment,
+        }
+        for env in envs
+    ]
+    raise_on(state_layout_problems([(Path(args.bootstrap) / f"{r['name']}.yaml", boots[str(r["name"])]) for r in rows]))
     if args.format == "json":
         print_json(rows)
     else:

@@ -47,6 +47,9 @@ PATTERN_HELP.update(
     }
 )
 
+# What a person runs after changing a bootstrap file (Makefile target bootstrap-deploy; docs/bootstrap.md).
+BOOTSTRAP_DEPLOY = "make bootstrap-deploy ENV={env}"
+
 # Roles the CI identity may hand out with its (conditioned) project IAM admin role by default:
 # the node service account role of the cluster and the telemetry roles workloads usually need.
 DEFAULT_GRANTABLE_ROLES = (
@@ -245,12 +248,14 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
     for field, (mine, theirs) in pairs.items():
         if mine != theirs:
             problems.append((field, f"{mine!r} differs from {theirs!r} in {where}; make them equal"))
+    redeploy = f"run `{BOOTSTRAP_DEPLOY.format(env=boot.name)}` before the deploy that needs it"
     roles = granted_project_roles(env) - set(boot.ci.grantable_roles)
     if roles:
         problems.append(
             (
                 ("ci", "grantable_roles"),
-                f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}); add them",
+                f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}; the deploy identity may "
+                f"grant only the roles listed here); add them and {redeploy}",
             )
         )
     wanted_account = env.budget.billing_account if env.budget is not None else None
@@ -260,7 +265,7 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
                 ("billing_account",),
                 f"{boot.billing_account!r} differs from budget.billing_account "
                 f"{wanted_account!r} in {where}; the deploy identity needs "
-                "roles/billing.costsManager on the budget's account: make them equal",
+                f"roles/billing.costsManager on the budget's account: make them equal and {redeploy}",
             )
         )
     pusher = env.registry.pusher if env.registry is not None else None
@@ -268,8 +273,8 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
         problems.append(
             (
                 ("ci", "push_service_account"),
-                f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where}; "
-                "make them equal (the cloud stack grants that account write access to the repositories)",
+                f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where} (the cloud "
+                f"stack grants that account write access to the repositories); make them equal and {redeploy}",
             )
         )
     return problems
