@@ -545,3 +545,48 @@ def test_every_type_in_state_is_refreshed_with_modelled_reads(stacks, model):
                 if entry is None:  # Kubernetes objects and Helm releases: their own tables
                     continue
                 assert entry["read"] or entry.get("no_read"), f"{name}: {section} {rtype} has no read permissions"
+
+
+# --- the deploy identity's custom roles ----------------------------------------------------------
+
+
+def test_deploy_custom_roles_come_from_the_snapshot_and_read_no_data(roles):
+    """Each custom role is a subset of the snapshotted predefined role it replaces, and leaves out what
+    that role reads of the data it administers (the audit's N5: secretmanager.admin read secret values)."""
+    from gkeml.iam.identities import DEPLOY_CUSTOM_ROLES, DEPLOY_ROLES
+
+    data_reads = {
+        "secretmanager.versions.access",
+        "storage.objects.get",
+        "artifactregistry.repositories.downloadArtifacts",
+        "pubsub.subscriptions.consume",
+    }
+    assert {r.instead_of for r in DEPLOY_CUSTOM_ROLES} >= {"roles/secretmanager.admin", "roles/storage.admin"}
+    for role in DEPLOY_CUSTOM_ROLES:
+        assert set(role.permissions) <= roles.roles[role.instead_of], role.role_id
+        assert data_reads & roles.roles[role.instead_of], role.instead_of  # what it replaces did read
+        assert not data_reads & set(role.permissions), role.role_id
+        assert role.instead_of not in DEPLOY_ROLES
+    held = set().union(*(roles.permissions(g) for g in deploy_grants()))
+    assert not data_reads & held
+
+
+def deploy_grants():
+    from gkeml.iam.identities import deploy_identity
+
+    return [g for g in deploy_identity().grants if g.scope == "project"]
+
+
+def test_force_destroy_buckets_need_object_deletes_and_the_deploy_role_has_them(model, roles):
+    """dev's buckets are force_destroy: the provider empties them on destroy (objects.list, objects.delete);
+    the deploy identity's bucket role must keep them although it reads no object."""
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import APPLY, Grant, Identity, missing
+
+    kept = model.needs(stack({"google_storage_bucket": {"b": {"force_destroy": False}}}), "dev")
+    emptied = model.needs(stack({"google_storage_bucket": {"b": {"force_destroy": True}}}), "dev")
+    assert "storage.objects.delete" not in {n.permission for n in kept}
+    assert ("storage.objects.delete", APPLY) in {(n.permission, n.phase) for n in emptied}
+    assert missing(deploy_identity(), emptied, roles) == []
+    buckets_only = Identity("deploy", (Grant("roles/storage.bucketViewer", "project"),))
+    assert any("storage.objects.delete" in line for line in missing(buckets_only, emptied, roles))

@@ -101,9 +101,9 @@ class StateBucket(Strict):
         None,
         pattern=PROJECT_ID,
         description="Project that holds the bucket; default: this project. A bucket several environments share "
-        "must live in a project none of them deploys to (their deploy identities hold "
-        "roles/storage.admin in their own projects); each environment's grants on it are then "
-        "limited by IAM conditions to its own objects.",
+        "must live in a project none of them deploys to (each deploy identity administers every bucket of its "
+        "own project: their IAM policies and objects); each environment's grants on it are then limited by IAM "
+        "conditions to its own objects.",
     )
     location: Annotated[str, AfterValidator(_bucket_location)] | None = Field(
         None,
@@ -289,7 +289,8 @@ def state_objects(boot: Bootstrap) -> tuple[str, ...]:
 def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigProblem]:
     """Why the state layout of these bootstrap files lets one environment's CI reach another's state.
 
-    Each deploy identity holds roles/storage.admin project-wide in its own project (it creates the
+    Each deploy identity administers every bucket project-wide in its own project (custom role
+    gkemlDeployBuckets: it sets bucket IAM policies and deletes objects; it creates the
     environment's buckets), so a state bucket in an environment's project is readable, writable and
     deletable by that environment's CI whatever the bucket's own IAM says. Safe layouts: a bucket per
     environment in its own project, or one shared bucket in a project no environment deploys to
@@ -310,7 +311,7 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
                     file_line(path, ("state", "bucket")),
                     "state.bucket",
                     f"state bucket {boot.state.bucket!r} holds the state of {', '.join(sorted(others))} too and lives in "
-                    f"project {boot.state_project}, where the deploy identity of {owner} holds roles/storage.admin: it "
+                    f"project {boot.state_project}, where the deploy identity of {owner} administers every bucket: it "
                     "could read, overwrite or delete the others' state. Give each environment its own bucket, or set "
                     "state.project to a project no environment deploys to",
                 )
@@ -321,8 +322,8 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
                     str(path),
                     file_line(path, ("state", "project")),
                     "state.project",
-                    f"project {boot.state_project} is where {owner} deploys: its deploy identity holds "
-                    f"roles/storage.admin there and could read, overwrite or delete {boot.name}'s state; keep the "
+                    f"project {boot.state_project} is where {owner} deploys: its deploy identity administers "
+                    f"every bucket there and could read, overwrite or delete {boot.name}'s state; keep the "
                     "bucket in this environment's project or in a project no environment deploys to",
                 )
             )

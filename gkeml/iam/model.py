@@ -127,7 +127,7 @@ class PermissionModel:
                 elif rtype == "helm_release":
                     found += self._helm_needs(body, helm_driver(stack, body), stack_name, address, problems)
                 else:
-                    found += self._resource_needs(rtype, stack_name, address, problems)
+                    found += self._resource_needs(rtype, body, stack_name, address, problems)
                 found += self._provider_call_needs(stack, rtype, body, stack_name, address, problems)
         for section, prefix in (("data", "data."), ("ephemeral", "ephemeral.")):
             for rtype, instances in sorted(stack.get(section, {}).items()):
@@ -199,7 +199,7 @@ class PermissionModel:
             found += [Need(p, PROJECT, PLAN, f"{stack_name}: {address} (via {setting})") for p in rule["every_call"]]
         return found
 
-    def _resource_needs(self, rtype: str, stack_name: str, address: str, problems: dict) -> list[Need]:
+    def _resource_needs(self, rtype: str, body: dict, stack_name: str, address: str, problems: dict) -> list[Need]:
         entry = self.data["resources"].get(rtype)
         if entry is None:
             problems.setdefault(
@@ -213,7 +213,11 @@ class PermissionModel:
         scope = entry.get("scope", PROJECT)
         where = f"{stack_name}: {address}"
         needs = [Need(p, scope, PLAN, where) for p in entry["read"]]
-        return needs + [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in entry[op]]
+        needs += [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in entry[op]]
+        for rule in entry.get("when", []):  # what an attribute's value adds (force_destroy deletes objects)
+            if body.get(rule["attribute"]) == rule["equals"]:
+                needs += [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in rule.get(op, [])]
+        return needs
 
     def _kind_permissions(self, key: str, operation: str, verbs: list[str]) -> list[str]:
         entry = self.data["kubernetes_kinds"][key]
@@ -284,6 +288,9 @@ class PermissionModel:
                 for op in ("read", *APPLY_OPERATIONS):
                     for permission in entry.get(op, []):
                         named[permission].add(f"{section}.{rtype}")
+                    for rule in entry.get("when", []):
+                        for permission in rule.get(op, []):
+                            named[permission].add(f"{section}.{rtype}.when.{rule['attribute']}")
         for name, entry in self.data["providers"].items():
             for permission in entry["connect"]:
                 named[permission].add(f"providers.{name}")

@@ -44,6 +44,9 @@ def resource_table(model: PermissionModel) -> str:
             scope = entry.get("scope")
             name = f"`{prefix}{rtype}`" + (f" (on {SCOPE_WORDS[scope]})" if scope else "")
             apply = " / ".join(codes(entry[op]) for op in APPLY_OPERATIONS) if section == "resources" else "—"
+            for rule in entry.get("when", []):  # what an attribute's value adds
+                added = "; ".join(f"{op}: {codes(rule[op])}" for op in APPLY_OPERATIONS if rule.get(op))
+                apply += f"; with `{rule['attribute']} = {str(rule['equals']).lower()}` also {added}"
             rows.append(f"| {name} | {apply} | {codes(entry['read'])} | {yes(entry['verified'])} |")
     return "\n".join(rows)
 

@@ -31,6 +31,7 @@ from gkeml.framework import (
 )
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES,
+    DEPLOY_CUSTOM_ROLES,
     DEPLOY_ROLES,
     DEPLOY_STATE_ROLES,
     PLAN_BILLING_ROLES,
@@ -148,6 +149,20 @@ class BootstrapStack(TerraformStack):
                 role=role,
                 member=member,
                 condition=condition,
+            )
+        for custom in DEPLOY_CUSTOM_ROLES:  # instead of admin roles that also read the data they administer
+            created = google("project_iam_custom_role").ProjectIamCustomRole(
+                self,
+                f"deploy-{custom.role_id}",
+                project=boot.project.id,
+                role_id=custom.role_id,
+                title=custom.title,
+                description=f"Instead of {custom.instead_of}: only what gkeml's stacks need (docs/permissions.md)",
+                permissions=list(custom.permissions),
+                depends_on=apis,
+            )
+            pim.ProjectIamMember(
+                self, f"ci-{custom.role_id}", project=boot.project.id, role=created.name, member=member
             )
         (state_role,) = DEPLOY_STATE_ROLES
         self._state_grant(
