@@ -5,7 +5,7 @@ here, so a file is judged the same way everywhere."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +13,8 @@ from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.bootstrap import Bootstrap
 from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file
+from gkeml.config.registries import attach as attach_registries
+from gkeml.config.registries import registry_problems
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, name_problems
 
@@ -64,9 +66,30 @@ def load_environments(directory: str | Path) -> list[Environment]:
         except ConfigError as exc:
             problems += exc.problems
     problems += clashes(loaded)
+    if not problems:  # images across environments: only between environments that load
+        problems += registry_problems(loaded)
     if problems:
         raise ConfigError(problems)
+    attach_registries(loaded)
     return [env for _, env in loaded]
+
+
+def load_environment_among(path: str | Path) -> Environment:
+    """Load and check one environment file, knowing the registries of the other environment files
+    beside it (what its nodes may pull from them): those that load; a broken sibling is not this
+    environment's problem (synth and check report it)."""
+    env = load_environment(path)
+    loaded: list[tuple[Path, Environment]] = []
+    for other in sorted(Path(path).parent.glob("*.yaml")):
+        if other.resolve() == Path(path).resolve():
+            loaded.append((Path(path), env))
+            continue
+        try:
+            loaded.append((other, load_environment(other)))
+        except ConfigError:
+            continue
+    attach_registries(loaded)
+    return env
 
 
 # --- what must be unique across environments --------------------------------------------
@@ -179,6 +202,23 @@ def load_bootstraps(
     if problems:
         raise ConfigError(problems)
     return boots, waiting
+
+
+def check_bootstraps(
+    envs: list[Environment], environments_dir: str | Path, bootstrap_dir: str | Path | None, warn: Callable[[str], None]
+) -> None:
+    """The gate of `make synth` and `gkeml check`: every environment against its bootstrap file
+    (:func:`load_bootstraps`; ConfigError naming file, line, fix and command), ``warn`` for each without
+    one. ``bootstrap_dir`` defaults to ``bootstrap`` beside the environments; a default that does not
+    exist is a repository without gkeml's bootstrap stacks: nothing to check. A named one must exist."""
+    if bootstrap_dir is None:
+        bootstrap_dir = default_bootstrap_dir(environments_dir)
+        if not bootstrap_dir.is_dir():
+            return
+    elif not Path(bootstrap_dir).is_dir():
+        raise ConfigError([ConfigProblem(str(bootstrap_dir), 0, "", "no such directory of bootstrap files")])
+    for env in load_bootstraps(envs, bootstrap_dir)[1]:
+        warn(not_bootstrapped_warning(env, bootstrap_dir))
 
 
 def not_bootstrapped_warning(env: Environment, bootstrap_dir: str | Path) -> str:

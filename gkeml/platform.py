@@ -1078,6 +1078,14 @@ CONTAINER_SCANNING_API = "containerscanning.googleapis.com"
 ARTIFACT_REGISTRY_MULTI_REGIONS = ("us", "europe", "asia")
 
 
+def project_service_accounts_principal_set(project_number: str) -> str:
+    """IAM member for every service account of one project, those not created yet included
+    (cloud.google.com/iam/docs/principal-identifiers, "All service accounts in a project", allow
+    policies; checked 2026-12-05). Granting it needs no service account to exist, unlike
+    ``serviceAccount:EMAIL``, which IAM refuses until the account exists."""
+    return f"principalSet://cloudresourcemanager.googleapis.com/projects/{project_number}/type/ServiceAccount"
+
+
 def docker_registry_host(location: str) -> str:
     """Host of the Docker repositories of an Artifact Registry location (``us-central1-docker.pkg.dev``)."""
     return f"{location}{ARTIFACT_REGISTRY_DOCKER_HOST_SUFFIX}"

@@ -74,22 +74,33 @@ def test_gkeml_check_refuses_it_too(platform_repo, capsys, monkeypatch):
     assert capsys.readouterr().err.splitlines() == [gap_line(platform_repo).replace(f"{platform_repo}/", "")]
 
 
-def test_an_environment_without_a_bootstrap_file_is_synthesized_with_a_warning(platform_repo, capsys):
+def test_an_environment_without_a_bootstrap_file_is_synthesized_with_a_warning(platform_repo, capsys, monkeypatch):
     """The user's repository may hold an environment not yet bootstrapped: it waits outside CI's lists,
-    and synth says so instead of refusing (here synth stops at the output directory it may not replace)."""
-    from gkeml.synth import run
+    and synth says so instead of refusing (the synthesis itself is left out here: it is not the point)."""
+    import gkeml.synth as synth_module
 
+    synthesized = []
+    monkeypatch.setattr(synth_module, "synth", lambda envs, *args, **kwargs: synthesized.extend(envs))
     (platform_repo / "bootstrap" / "lab.yaml").unlink()
-    taken = platform_repo / "notes"
-    taken.mkdir()
-    (taken / "todo.txt").write_text("mine")
-    assert run(str(platform_repo / "environments"), str(taken), "CDKTF_OUTDIR", quiet=True) == 2
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == (
+    assert synth_module.run(str(platform_repo / "environments"), str(platform_repo / "out"), "X", quiet=True) == 0
+    assert [e.name for e in synthesized] == ["lab"]
+    assert capsys.readouterr().err.splitlines() == [
         f"gkeml: warning: lab: no {platform_repo}/bootstrap/lab.yaml yet, so CI neither plans nor deploys it; "
         "write it (`gkeml env new` writes both files) and run `make bootstrap-deploy ENV=lab`"
-    )
-    assert "is not empty and not a previous synth output" in err[1]
+    ]
+
+
+def test_a_repository_without_bootstrap_files_is_not_checked_against_them(platform_repo, capsys, monkeypatch):
+    """Projects bootstrapped some other way (no bootstrap/ beside environments/): nothing to compare."""
+    import gkeml.synth as synth_module
+
+    monkeypatch.setattr(synth_module, "synth", lambda *args, **kwargs: None)
+    shutil.rmtree(platform_repo / "bootstrap")
+    assert synth_module.run(str(platform_repo / "environments"), str(platform_repo / "out"), "X", quiet=True) == 0
+    assert capsys.readouterr().err == ""
+    named = str(platform_repo / "bootstrap")
+    assert synth_module.run(str(platform_repo / "environments"), "out", "X", quiet=True, bootstrap=named) == 2
+    assert capsys.readouterr().err.splitlines() == [f"{named}: no such directory of bootstrap files"]
 
 
 def test_a_bootstrap_directory_can_be_named(platform_repo, capsys):

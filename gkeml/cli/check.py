@@ -71,7 +71,7 @@ def register(sub) -> None:
         "--bootstrap",
         metavar="DIR",
         help="directory of the bootstrap files each environment is checked against: a role its stacks grant "
-        "that ci.grantable_roles lacks is an error (default: bootstrap beside --environments)",
+        "that ci.grantable_roles lacks is an error (default: bootstrap beside --environments, when it exists)",
     )
     p.add_argument(
         "--jobs",
@@ -128,11 +128,11 @@ def _environments(args) -> list:
 def _check_bootstraps(args, envs: list) -> None:
     """Each environment against its bootstrap file (ConfigError, exit 2, on a role its stacks grant that
     the deploy identity may not grant, and any other disagreement); a warning for each without one."""
-    from gkeml.environments import default_bootstrap_dir, load_bootstraps, not_bootstrapped_warning
+    from gkeml.environments import check_bootstraps
 
-    bootstrap_dir = args.bootstrap or default_bootstrap_dir(args.environments)
-    for env in load_bootstraps(envs, bootstrap_dir)[1]:
-        print(f"gkeml check: {not_bootstrapped_warning(env, bootstrap_dir)}", file=sys.stderr)
+    check_bootstraps(
+        envs, args.environments, args.bootstrap, lambda line: print(f"gkeml check: {line}", file=sys.stderr)
+    )
 
 
 def _toolkit_groups(args, envs: list) -> list[list]:

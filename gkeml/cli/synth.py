@@ -19,7 +19,7 @@ def register(sub) -> None:
         "--bootstrap",
         metavar="DIR",
         help="directory of the bootstrap files each environment is checked against (default: bootstrap beside "
-        "--environments); an environment without one is synthesized with a warning",
+        "--environments, when it exists); an environment without one is synthesized with a warning",
     )
     p.add_argument("--out", default="cdktf.out", help="output directory (default: %(default)s)")
     p.set_defaults(func=run)
