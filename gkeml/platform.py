@@ -970,6 +970,16 @@ def object_name_suffix_condition(suffix: str) -> str:
     return f"resource.name.endsWith('{suffix}')"
 
 
+def all_buckets_but_condition(bucket: str) -> str:
+    """IAM condition (CEL) on a project-level storage role: every bucket and object of the project except
+    ``bucket`` and its objects (cloud.google.com/storage/docs/access-control/iam#conditions: resource names
+    ``projects/_/buckets/BUCKET`` and ``.../objects/OBJECT``; project-level checks such as
+    buckets.create name the project, so they pass)."""
+    return (
+        f"resource.name != 'projects/_/buckets/{bucket}' && !resource.name.startsWith('projects/_/buckets/{bucket}/')"
+    )
+
+
 def state_objects_condition(bucket: str, prefixes: tuple[str, ...] | list[str]) -> str:
     """IAM condition (CEL) limiting a role on a SHARED state bucket to one environment's objects
     (``projects/_/buckets/BUCKET/objects/PREFIX...``), and to the bucket itself for listing

@@ -590,3 +590,29 @@ def test_force_destroy_buckets_need_object_deletes_and_the_deploy_role_has_them(
     assert missing(deploy_identity(), emptied, roles) == []
     buckets_only = Identity("deploy", (Grant("roles/storage.bucketViewer", "project"),))
     assert any("storage.objects.delete" in line for line in missing(buckets_only, emptied, roles))
+
+
+def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstrap_stacks):
+    """Where the state bucket lives in the environment's project (live, mini), the deploy identity's
+    bucket role is conditioned off it: only its bucket-level grant on the state objects reaches it.
+    A state bucket in a project of its own (lab, stage) is out of the role's reach anyway."""
+    from conftest import BOOTSTRAP
+
+    from gkeml.config.bootstrap import load_bootstrap
+
+    conditioned = []
+    for name, stack in bootstrap_stacks.items():
+        boot = load_bootstrap(BOOTSTRAP / f"{name.removeprefix('bootstrap-')}.yaml")
+        ref = "${google_project_iam_custom_role.deploy-gkemlDeployBuckets.name}"
+        (grant,) = [g for g in resources(stack, "google_project_iam_member") if g["role"] == ref]
+        assert grant["member"] == DEPLOY_MEMBER
+        if boot.state_project == boot.project.id:
+            bucket = boot.state.bucket
+            assert grant["condition"]["expression"] == (
+                f"resource.name != 'projects/_/buckets/{bucket}' && "
+                f"!resource.name.startsWith('projects/_/buckets/{bucket}/')"
+            ), name
+            conditioned.append(name)
+        else:
+            assert "condition" not in grant, name
+    assert conditioned  # the fixtures have both layouts

@@ -28,6 +28,7 @@ class CustomRole:
     instead_of: str
     permissions: tuple[str, ...]
     why: str
+    condition: str = ""  # what an IAM condition on its grant leaves out (the bootstrap stack writes it)
 
 
 # What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
@@ -58,6 +59,10 @@ DEPLOY_ROLES: dict[str, str] = {
     "roles/logging.configWriter": "create the log-based metrics the Job-failure and Spot-preemption alerts count "
     "(the least predefined role with logging.logMetrics.create)",
 }
+# The condition on the bucket role when the state bucket is in the environment's project (the shipped
+# layout): the state bucket keeps its own grants only (the deploy identity's objectAdmin on it), so
+# merged code can neither delete that bucket nor change who may read the state.
+STATE_BUCKET_EXCLUDED = "every bucket but the state bucket, when that is in the project"
 # Where a predefined role would also read the data of what it administers, the deploy identity gets a custom
 # role instead: exactly the permissions of that role the stacks need (tests/test_permissions.py proves both:
 # a subset of the snapshotted role, and enough). No predefined role of the snapshot (all 2,387 roles of
@@ -97,6 +102,7 @@ DEPLOY_CUSTOM_ROLES: tuple[CustomRole, ...] = (
         "create the dataset/checkpoint/artifact buckets and grant per-bucket access; list and delete objects only "
         "to empty a force_destroy bucket (dev) on destroy; instead of roles/storage.admin, which also reads and "
         "writes every object (storage.objects.get/create), datasets included",
+        condition=STATE_BUCKET_EXCLUDED,
     ),
     CustomRole(
         "gkemlDeployRepositories",
@@ -201,7 +207,10 @@ BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
 def deploy_identity() -> Identity:
     """The DEPLOY identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
-    grants += [Grant(r.role_id, PROJECT, permissions=r.permissions, why=r.why) for r in DEPLOY_CUSTOM_ROLES]
+    grants += [
+        Grant(r.role_id, PROJECT, permissions=r.permissions, condition=r.condition, why=r.why)
+        for r in DEPLOY_CUSTOM_ROLES
+    ]
     grants += [Grant(role, STATE_BUCKET, why=why) for role, why in DEPLOY_STATE_ROLES.items()]
     grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in DEPLOY_BILLING_ROLES.items()]
     return Identity("deploy", tuple(grants))

@@ -40,6 +40,7 @@ from gkeml.iam.identities import (
     PLAN_ROLES,
     PLAN_STATE_LOCK_ROLE,
     PLAN_STATE_READ_ROLE,
+    STATE_BUCKET_EXCLUDED,
 )
 from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
 
@@ -161,8 +162,20 @@ class BootstrapStack(TerraformStack):
                 permissions=list(custom.permissions),
                 depends_on=apis,
             )
+            condition = None
+            if custom.condition == STATE_BUCKET_EXCLUDED and boot.state_project == boot.project.id:
+                condition = pim.ProjectIamMemberCondition(
+                    title="gkeml-not-the-state-bucket",
+                    description=f"every bucket of the project but the Terraform state bucket {boot.state.bucket}",
+                    expression=platform.all_buckets_but_condition(boot.state.bucket),
+                )
             pim.ProjectIamMember(
-                self, f"ci-{custom.role_id}", project=boot.project.id, role=created.name, member=member
+                self,
+                f"ci-{custom.role_id}",
+                project=boot.project.id,
+                role=created.name,
+                member=member,
+                condition=condition,
             )
         (state_role,) = DEPLOY_STATE_ROLES
         self._state_grant(
