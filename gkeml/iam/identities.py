@@ -1,7 +1,8 @@
 """Who holds which roles, where, and why: the two CI identities the bootstrap stack creates and
 the person who applies that stack.
 
-``DEPLOY_ROLES`` and ``PLAN_ROLES`` are granted by ``gkeml/stacks/bootstrap.py`` on the project; the
+``DEPLOY_ROLES`` and ``PLAN_ROLES`` are granted by ``gkeml/stacks/bootstrap.py`` on the project, and so
+are the custom roles it creates (``DEPLOY_CUSTOM_ROLES``, the plan identity's reader); the
 state-bucket roles are granted there too
 (the test ``tests/test_permissions.py`` checks that the synthesized bootstrap stacks grant exactly
 what :func:`deploy_identity` and :func:`plan_identity` say). Whether these roles are ENOUGH, and for
