@@ -5,13 +5,16 @@ here, so a file is judged the same way everywhere."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
+from gkeml.config.bootstrap import Bootstrap
 from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file, load_yaml, read_config_text
+from gkeml.config.registries import attach as attach_registries
+from gkeml.config.registries import registry_problems
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, StateLocation, name_problems, nested_state_problems
 
@@ -63,9 +66,30 @@ def load_environments(directory: str | Path) -> list[Environment]:
         except ConfigError as exc:
             problems += exc.problems
     problems += clashes(loaded)
+    if not problems:  # images across environments: only between environments that load
+        problems += registry_problems(loaded)
     if problems:
         raise ConfigError(problems)
+    attach_registries(loaded)
     return [env for _, env in loaded]
+
+
+def load_environment_among(path: str | Path) -> Environment:
+    """Load and check one environment file, knowing the registries of the other environment files
+    beside it (what its nodes may pull from them): those that load; a broken sibling is not this
+    environment's problem (synth and check report it)."""
+    env = load_environment(path)
+    loaded: list[tuple[Path, Environment]] = []
+    for other in sorted(Path(path).parent.glob("*.yaml")):
+        if other.resolve() == Path(path).resolve():
+            loaded.append((Path(path), env))
+            continue
+        try:
+            loaded.append((other, load_environment(other)))
+        except ConfigError:
+            continue
+    attach_registries(loaded)
+    return env
 
 
 # --- what must be unique across environments --------------------------------------------
@@ -159,6 +183,53 @@ def split_bootstrapped(
     images only for the first, because their identities come from the bootstrap stack."""
     ready = [e for e in envs if (Path(bootstrap_dir) / f"{e.name}.yaml").exists()]
     return ready, [e for e in envs if e not in ready]
+
+
+def default_bootstrap_dir(environments_dir: str | Path) -> Path:
+    """Where the bootstrap files of ``environments_dir`` are when nothing says otherwise: ``bootstrap``
+    beside it (``environments/`` -> ``bootstrap/``)."""
+    return Path(environments_dir).parent / "bootstrap"
+
+
+def load_bootstraps(
+    envs: list[Environment], bootstrap_dir: str | Path
+) -> tuple[dict[str, Bootstrap], list[Environment]]:
+    """(the bootstrap file of every environment that has one, checked against it; the environments
+    still waiting for theirs). The check is the bootstrap's own (:func:`gkeml.config.bootstrap.check_against_environment`):
+    a role the stacks grant that ``ci.grantable_roles`` lacks, a billing account or image pusher that
+    differs, a project or state that differs. ConfigError with every problem of every file, each
+    ``file:line: field: message`` naming the fix and the command to run. An environment without a
+    bootstrap file is not an error: CI leaves it out (:func:`not_bootstrapped_warning`)."""
+    from gkeml.config.bootstrap import load_bootstrap
+
+    ready, waiting = split_bootstrapped(envs, bootstrap_dir)
+    boots: dict[str, Bootstrap] = {}
+    problems: list[ConfigProblem] = []
+    for env in ready:
+        try:
+            boots[env.name] = load_bootstrap(Path(bootstrap_dir) / f"{env.name}.yaml", env)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return boots, waiting
+
+
+def check_bootstraps(
+    envs: list[Environment], environments_dir: str | Path, bootstrap_dir: str | Path | None, warn: Callable[[str], None]
+) -> None:
+    """The gate of `make synth` and `gkeml check`: every environment against its bootstrap file
+    (:func:`load_bootstraps`; ConfigError naming file, line, fix and command), ``warn`` for each without
+    one. ``bootstrap_dir`` defaults to ``bootstrap`` beside the environments; a default that does not
+    exist is a repository without gkeml's bootstrap stacks: nothing to check. A named one must exist."""
+    if bootstrap_dir is None:
+        bootstrap_dir = default_bootstrap_dir(environments_dir)
+        if not bootstrap_dir.is_dir():
+            return
+    elif not Path(bootstrap_dir).is_dir():
+        raise ConfigError([ConfigProblem(str(bootstrap_dir), 0, "", "no such directory of bootstrap files")])
+    for env in load_bootstraps(envs, bootstrap_dir)[1]:
+        warn(not_bootstrapped_warning(env, bootstrap_dir))
 
 
 def not_bootstrapped_warning(env: Environment, bootstrap_dir: str | Path) -> str:

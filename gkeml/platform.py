@@ -1238,6 +1238,16 @@ def object_name_suffix_condition(suffix: str) -> str:
     return f"resource.name.endsWith('{suffix}')"
 
 
+def all_buckets_but_condition(bucket: str) -> str:
+    """IAM condition (CEL) on a project-level storage role: every bucket and object of the project except
+    ``bucket`` and its objects (cloud.google.com/storage/docs/access-control/iam#conditions: resource names
+    ``projects/_/buckets/BUCKET`` and ``.../objects/OBJECT``; project-level checks such as
+    buckets.create name the project, so they pass)."""
+    return (
+        f"resource.name != 'projects/_/buckets/{bucket}' && !resource.name.startsWith('projects/_/buckets/{bucket}/')"
+    )
+
+
 def state_objects_condition(bucket: str, prefixes: tuple[str, ...] | list[str]) -> str:
     """IAM condition (CEL) limiting a role on a SHARED state bucket to one environment's objects
     (``projects/_/buckets/BUCKET/objects/PREFIX...``), and to the bucket itself for listing
@@ -1348,6 +1358,14 @@ ARTIFACT_REGISTRY_WRITER_ROLE = "roles/artifactregistry.writer"
 CONTAINER_SCANNING_API = "containerscanning.googleapis.com"
 # Multi-regions an Artifact Registry repository may use besides a region.
 ARTIFACT_REGISTRY_MULTI_REGIONS = ("us", "europe", "asia")
+
+
+def project_service_accounts_principal_set(project_number: str) -> str:
+    """IAM member for every service account of one project, those not created yet included
+    (cloud.google.com/iam/docs/principal-identifiers, "All service accounts in a project", allow
+    policies; checked 2026-12-05). Granting it needs no service account to exist, unlike
+    ``serviceAccount:EMAIL``, which IAM refuses until the account exists."""
+    return f"principalSet://cloudresourcemanager.googleapis.com/projects/{project_number}/type/ServiceAccount"
 
 
 def docker_registry_host(location: str) -> str:

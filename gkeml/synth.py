@@ -24,7 +24,9 @@ from pathlib import Path
 
 from gkeml import platform
 from gkeml.config import ConfigError, ConfigProblem, Environment
-from gkeml.environments import load_environments
+from gkeml.config.registries import attach as attach_registries
+from gkeml.config.registries import registries_of
+from gkeml.environments import check_bootstraps, load_environments
 from gkeml.exitcodes import ExitCode
 from gkeml.stackfile import SYNTH_AGAIN
 
@@ -42,6 +44,8 @@ def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], No
     from gkeml.stacks.cloud import CloudStack
     from gkeml.stacks.in_cluster import InClusterStack
 
+    if any(registries_of(e) is None for e in envs):  # loaded one by one: they still know each other's registries
+        attach_registries([(Path(f"{e.name}.yaml"), e) for e in envs])
     app = App(outdir=outdir, context={"targetVersions": TARGET_VERSIONS})
     for i, env in enumerate(envs, 1):
         progress(f"[{i}/{len(envs)}] building {env.name} and {env.name}-k8s")
@@ -122,7 +126,8 @@ def synth(
 
 def main(argv: list[str] | None = None) -> int:
     """``python main.py``: what the cdktf CLI runs; also ``make synth``. Environment variables:
-    GKEML_ENVIRONMENTS (default environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
+    GKEML_ENVIRONMENTS (default environments), GKEML_BOOTSTRAP (default: ``bootstrap`` beside the
+    environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
     from gkeml.text import output_closed
 
     try:
@@ -131,14 +136,19 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
             "CDKTF_OUTDIR",
             quiet=os.environ.get("GKEML_QUIET") == "1",
+            bootstrap=os.environ.get("GKEML_BOOTSTRAP"),
         )
     except BrokenPipeError:  # progress goes to stderr: `python main.py 2>&1 | head`
         return output_closed()
 
 
-def run(directory: str, outdir: str, what: str, quiet: bool = False) -> int:
-    """Load every environment of ``directory`` and synthesize them into ``outdir`` (``what`` names
-    the setting that gave it, for errors); progress on stderr. Exit code 0, or 2 with one line per problem."""
+def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: str | None = None) -> int:
+    """Load every environment of ``directory``, check each against its bootstrap file in ``bootstrap``
+    (default: ``bootstrap`` beside ``directory``, when there is one; the roles its stacks grant must be
+    grantable, so a gap fails here, in the pull request, not at apply), and synthesize them into
+    ``outdir`` (``what`` names the setting that gave it, for errors); progress on stderr. An environment
+    without a bootstrap file is synthesized with a warning (CI leaves it out until it has one). Exit
+    code 0, or 2 with one line per problem."""
     start = time.monotonic()
 
     def progress(message: str) -> None:
@@ -150,6 +160,7 @@ def run(directory: str, outdir: str, what: str, quiet: bool = False) -> int:
         problem = output_problem(Path(outdir).resolve())
         if problem:  # before the providers load: refused in a second, not after synthesis
             raise ConfigError([ConfigProblem(outdir, 0, what, problem)])
+        check_bootstraps(envs, directory, bootstrap, lambda line: print(f"gkeml: {line}", file=sys.stderr))
         progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
         synth(envs, outdir, progress, what)
     except ConfigError as exc:

@@ -204,7 +204,9 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
     for name, stack in synthesized.items():
         project_grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == PLAN]
         # read-only predefined roles (viewers, readers, reviewers), one custom role of two reads, no secret accessor
-        (custom,) = resources(stack, "google_project_iam_custom_role")
+        (custom,) = [
+            r for r in resources(stack, "google_project_iam_custom_role") if r["role_id"] == PLAN_READER_ROLE_ID
+        ]
         assert (custom["role_id"], sorted(custom["permissions"])) == (
             PLAN_READER_ROLE_ID,
             sorted(PLAN_READER_PERMISSIONS),
@@ -212,7 +214,12 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
         assert all(p.rsplit(".", 1)[1] == "get" for p in PLAN_READER_PERMISSIONS)
         custom_ref = "${google_project_iam_custom_role.plan-reader.name}"
         assert {g["role"] for g in project_grants} == set(PLAN_ROLES) | {custom_ref}, name
-        assert all(re.search(r"\.(viewer|reader|[a-zA-Z]*Viewer|securityReviewer)$", r) for r in PLAN_ROLES)
+        # serviceUsageConsumer: serviceUsageViewer plus serviceusage.services.use, which changes nothing
+        # (the budget's quota project; tests/test_permissions.py checks the difference)
+        assert all(
+            re.search(r"\.(viewer|reader|[a-zA-Z]*Viewer|securityReviewer|serviceUsageConsumer)$", r)
+            for r in PLAN_ROLES
+        )
         assert not set(PLAN_ROLES) & (set(DEPLOY_ROLES) | {"roles/owner", "roles/editor", "roles/viewer"}), name
         assert all("condition" not in g for g in project_grants)
         # on the state bucket: read, and create/delete ONLY the Terraform lock objects
@@ -263,7 +270,11 @@ def test_deploy_identity_has_no_primitive_role_and_iam_admin_only_for_listed_rol
         grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == DEPLOY]
         roles = {g["role"] for g in grants}
         assert not roles & {"roles/owner", "roles/editor", "roles/viewer"}, name
-        assert {"roles/container.admin", "roles/storage.admin", "roles/iam.serviceAccountUser"} <= roles
+        assert {"roles/container.admin", "roles/iam.serviceAccountUser"} <= roles
+        # admin roles that read the data they administer are replaced by custom roles of what the stacks need
+        custom = {b["role_id"] for b in resources(stack, "google_project_iam_custom_role")}
+        assert {"gkemlDeploySecrets", "gkemlDeployBuckets"} <= custom
+        assert not roles & {"roles/storage.admin", "roles/secretmanager.admin", "roles/pubsub.admin"}, name
         (admin,) = [g for g in grants if g["role"] == "roles/resourcemanager.projectIamAdmin"]
         expression = admin["condition"]["expression"]
         assert expression.startswith("api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([")
@@ -458,13 +469,15 @@ def test_app_entry_point_exits_2_with_the_problems_and_writes_nothing(tmp_path, 
 
 
 def test_every_ci_role_is_explained_in_the_docs():
-    from gkeml.stacks.bootstrap import DEPLOY_ROLES, PLAN_ROLES
+    from gkeml.stacks.bootstrap import DEPLOY_CUSTOM_ROLES, DEPLOY_ROLES, PLAN_ROLES
 
     docs = (ROOT / "docs" / "bootstrap.md").read_text()
     deploy, plan = docs.split("### Roles of the plan identity")
     row = re.compile(r"^\| `(roles/[\w.]+)` \|", flags=re.MULTILINE)
     assert set(row.findall(deploy)) == set(DEPLOY_ROLES)
     assert set(row.findall(plan)) == set(PLAN_ROLES)
+    custom = re.compile(r"^\| `(gkeml\w+)` \| `(roles/[\w.]+)` \|", flags=re.MULTILINE)
+    assert dict(custom.findall(deploy)) == {r.role_id: r.instead_of for r in DEPLOY_CUSTOM_ROLES}
 
 
 # --- state layouts that let one environment's CI reach another's state ---------------------------
@@ -487,13 +500,13 @@ def _boot(tmp_path: Path, name: str, project: str, number: str, state: str) -> P
 @pytest.mark.parametrize(
     ("layout", "culprit", "field", "fragment"),
     [
-        # one bucket for both, in a's project: a's deploy identity (storage.admin there) reaches b's state
+        # one bucket for both, in a's project: a's deploy identity (every bucket's IAM there) reaches b's state
         (
             {"a": "bucket: shared-tf", "b": "bucket: shared-tf\n          create: false"},
             "a",
             "state.bucket",
-            "holds the state of b too and lives in project acme-a-ml, where the deploy identity of a holds "
-            "roles/storage.admin",
+            "holds the state of b too and lives in project acme-a-ml, where the deploy identity of a administers "
+            "every bucket",
         ),
         # b keeps its own bucket, but in a's project
         (

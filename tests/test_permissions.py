@@ -462,3 +462,157 @@ def test_planned_types_are_modelled_and_the_candidate_roles_cover_them(model, ro
 
     assert missing(with_candidates(deploy_identity(), "deploy"), needs, roles) == []
     assert missing(with_candidates(plan_identity(), "plan"), needs, roles, phases=(PLAN,)) == []
+
+
+# --- provider-level calls: what every call of a provider configuration needs --------------------
+
+BILLING_PROVIDER = {"alias": "billing", "project": "p", "billing_project": "p", "user_project_override": True}
+DEFAULT_PROVIDER = {"project": "p", "region": "us-central1"}
+BUDGET = {"provider": "google.billing", "billing_account": "0A1B2C-3D4E5F-6A7B8C"}
+
+
+def test_user_project_override_makes_every_call_of_that_provider_need_service_usage_use(model):
+    """The audit's N2: the budget's provider alias sends X-Goog-User-Project on every call, the refresh
+    of every plan included; resources of the default provider block are not affected."""
+    from gkeml.iam.model import PLAN
+
+    needs = model.needs(
+        stack(
+            {"google_billing_budget": {"b": BUDGET}, "google_pubsub_topic": {"t": {"name": "t"}}},
+            {"google": [DEFAULT_PROVIDER, BILLING_PROVIDER]},
+            data={"google_project": {"d": {"provider": "google.billing"}}},
+        ),
+        "dev",
+    )
+    used = {(n.address, n.phase, n.scope) for n in needs if n.permission == "serviceusage.services.use"}
+    assert used == {
+        ("dev: google_billing_budget.b (via user_project_override)", PLAN, "project"),
+        ("dev: data.google_project.d (via user_project_override)", PLAN, "project"),
+    }
+
+
+def test_the_plan_identity_can_refresh_a_budget_behind_user_project_override(model, roles):
+    """serviceUsageViewer reads which APIs are on but cannot name the project as quota project: every
+    plan after the first deploy failed with 403 on the budget. serviceUsageConsumer adds exactly
+    serviceusage.services.use, which changes nothing."""
+    from gkeml.iam.identities import plan_identity
+    from gkeml.iam.model import PLAN, Grant, Identity, missing
+
+    needs = model.needs(
+        stack({"google_billing_budget": {"b": BUDGET}}, {"google": [DEFAULT_PROVIDER, BILLING_PROVIDER]}), "dev"
+    )
+    viewer = Identity(
+        "plan",
+        (Grant("roles/serviceusage.serviceUsageViewer", "project"), Grant("roles/billing.viewer", "billing_account")),
+    )
+    assert missing(viewer, needs, roles, phases=(PLAN,)) == [
+        "the plan identity lacks serviceusage.services.use on the project, needed by "
+        "dev: google_billing_budget.b (via user_project_override) (plan)"
+    ]
+    assert missing(plan_identity(), needs, roles, phases=(PLAN,)) == []
+    consumer = roles.roles["roles/serviceusage.serviceUsageConsumer"]
+    assert consumer - roles.roles["roles/serviceusage.serviceUsageViewer"] == {"serviceusage.services.use"}
+
+
+def test_a_quota_project_other_than_the_stacks_is_a_model_error(model):
+    from gkeml.iam.model import ModelError
+
+    elsewhere = {**BILLING_PROVIDER, "billing_project": "central-billing"}
+    with pytest.raises(ModelError, match=r"quota project 'central-billing', not the stack's project 'p'"):
+        model.needs(stack({"google_billing_budget": {"b": BUDGET}}, {"google": [DEFAULT_PROVIDER, elsewhere]}), "dev")
+
+
+def test_the_real_budget_is_refreshed_with_service_usage_use(stacks, all_needs):
+    """On today's output: every stack with a budget behind user_project_override needs the permission
+    at plan, named by the budget's address."""
+    budgets = [name for name, s in stacks.items() if resources(s, "google_billing_budget")]
+    assert budgets
+    for name in budgets:
+        assert any(
+            n.permission == "serviceusage.services.use" and n.address.startswith(f"{name}: google_billing_budget.")
+            for n in all_needs
+        ), name
+
+
+def test_every_type_in_state_is_refreshed_with_modelled_reads(stacks, model):
+    """Every resource and data source a plan refreshes has read permissions in the model, or says why
+    its refresh calls no API (``no_read``)."""
+    for name, s in stacks.items():
+        for section in ("resource", "data"):
+            entries = model.data["resources" if section == "resource" else "data"]
+            for rtype in s.get(section, {}):
+                entry = entries.get(rtype)
+                if entry is None:  # Kubernetes objects and Helm releases: their own tables
+                    continue
+                assert entry["read"] or entry.get("no_read"), f"{name}: {section} {rtype} has no read permissions"
+
+
+# --- the deploy identity's custom roles ----------------------------------------------------------
+
+
+def test_deploy_custom_roles_come_from_the_snapshot_and_read_no_data(roles):
+    """Each custom role is a subset of the snapshotted predefined role it replaces, and leaves out what
+    that role reads of the data it administers (the audit's N5: secretmanager.admin read secret values)."""
+    from gkeml.iam.identities import DEPLOY_CUSTOM_ROLES, DEPLOY_ROLES
+
+    data_reads = {
+        "secretmanager.versions.access",
+        "storage.objects.get",
+        "artifactregistry.repositories.downloadArtifacts",
+        "pubsub.subscriptions.consume",
+    }
+    assert {r.instead_of for r in DEPLOY_CUSTOM_ROLES} >= {"roles/secretmanager.admin", "roles/storage.admin"}
+    for role in DEPLOY_CUSTOM_ROLES:
+        assert set(role.permissions) <= roles.roles[role.instead_of], role.role_id
+        assert data_reads & roles.roles[role.instead_of], role.instead_of  # what it replaces did read
+        assert not data_reads & set(role.permissions), role.role_id
+        assert role.instead_of not in DEPLOY_ROLES
+    held = set().union(*(roles.permissions(g) for g in deploy_grants()))
+    assert not data_reads & held
+
+
+def deploy_grants():
+    from gkeml.iam.identities import deploy_identity
+
+    return [g for g in deploy_identity().grants if g.scope == "project"]
+
+
+def test_force_destroy_buckets_need_object_deletes_and_the_deploy_role_has_them(model, roles):
+    """dev's buckets are force_destroy: the provider empties them on destroy (objects.list, objects.delete);
+    the deploy identity's bucket role must keep them although it reads no object."""
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import APPLY, Grant, Identity, missing
+
+    kept = model.needs(stack({"google_storage_bucket": {"b": {"force_destroy": False}}}), "dev")
+    emptied = model.needs(stack({"google_storage_bucket": {"b": {"force_destroy": True}}}), "dev")
+    assert "storage.objects.delete" not in {n.permission for n in kept}
+    assert ("storage.objects.delete", APPLY) in {(n.permission, n.phase) for n in emptied}
+    assert missing(deploy_identity(), emptied, roles) == []
+    buckets_only = Identity("deploy", (Grant("roles/storage.bucketViewer", "project"),))
+    assert any("storage.objects.delete" in line for line in missing(buckets_only, emptied, roles))
+
+
+def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstrap_stacks):
+    """Where the state bucket lives in the environment's project (live, mini), the deploy identity's
+    bucket role is conditioned off it: only its bucket-level grant on the state objects reaches it.
+    A state bucket in a project of its own (lab, stage) is out of the role's reach anyway."""
+    from conftest import BOOTSTRAP
+
+    from gkeml.config.bootstrap import load_bootstrap
+
+    conditioned = []
+    for name, stack in bootstrap_stacks.items():
+        boot = load_bootstrap(BOOTSTRAP / f"{name.removeprefix('bootstrap-')}.yaml")
+        ref = "${google_project_iam_custom_role.deploy-gkemlDeployBuckets.name}"
+        (grant,) = [g for g in resources(stack, "google_project_iam_member") if g["role"] == ref]
+        assert grant["member"] == DEPLOY_MEMBER
+        if boot.state_project == boot.project.id:
+            bucket = boot.state.bucket
+            assert grant["condition"]["expression"] == (
+                f"resource.name != 'projects/_/buckets/{bucket}' && "
+                f"!resource.name.startsWith('projects/_/buckets/{bucket}/')"
+            ), name
+            conditioned.append(name)
+        else:
+            assert "condition" not in grant, name
+    assert conditioned  # the fixtures have both layouts

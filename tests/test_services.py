@@ -82,6 +82,16 @@ def test_nodes_read_and_the_ci_pusher_writes_each_repository_and_nothing_project
     found = {(g["repository"].split(".")[1], g["role"], g["member"]) for g in grants}
     repos = {k: v["repository_id"] for k, v in stack["resource"]["google_artifact_registry_repository"].items()}
     expected = {(k, platform.ARTIFACT_REGISTRY_READER_ROLE, nodes) for k in repos}
+    # and the other environments a repository names as readers (every service account of their project)
+    expected |= {
+        (
+            k,
+            platform.ARTIFACT_REGISTRY_READER_ROLE,
+            platform.project_service_accounts_principal_set(environments[reader].project.number),
+        )
+        for k, repo_id in repos.items()
+        for reader in config.repository(repo_id).readers
+    }
     if config.pusher:
         expected |= {(k, platform.ARTIFACT_REGISTRY_WRITER_ROLE, pusher) for k in repos}
     assert found == expected

@@ -156,3 +156,28 @@ def test_make_deploy_succeeds_in_one_run_on_an_empty_project_for_every_shipped_e
         }
         problems = simulate(env.name, mine, sequence=deploy, world=World(buckets=others))
         assert not problems, f"{env.name}:\n" + "\n".join(problems)
+
+
+def test_images_promoted_across_shipped_environments_can_be_pulled(shipped_out):
+    """Every repository's readers get roles/artifactregistry.reader there (every service account of their
+    project, named before their nodes exist), and every environment that admits another environment's
+    registry is among its readers (checked at load; here, on what ships)."""
+    from gkeml import platform
+    from gkeml.environments import load_environments
+
+    envs = {e.name: e for e in load_environments(SHIPPED)}
+    promoted = 0
+    for env in envs.values():
+        stack = json.loads((shipped_out / "stacks" / env.name / "cdk.tf.json").read_text())["resource"]
+        repos = {k: r["repository_id"] for k, r in stack.get("google_artifact_registry_repository", {}).items()}
+        grants = {
+            (repos[g["repository"].split(".")[1]], g["member"])
+            for g in stack.get("google_artifact_registry_repository_iam_member", {}).values()
+            if g["role"] == platform.ARTIFACT_REGISTRY_READER_ROLE
+        }
+        for repo in env.registry.repositories if env.registry else []:
+            for reader in repo.readers:
+                member = platform.project_service_accounts_principal_set(envs[reader].project.number)
+                assert (repo.name, member) in grants, (env.name, repo.name, reader)
+                promoted += 1
+    assert promoted  # what ships promotes images (dev's training images run in staging and prod)

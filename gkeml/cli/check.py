@@ -33,7 +33,8 @@ examples:
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing,
-a malformed cdktf.out). ENV001 (an environment's tier_override or guard_overrides) and ENV002 (an
+a malformed cdktf.out, a bootstrap file that does not grant what the environment
+needs). ENV001 (an environment's tier_override or guard_overrides) and ENV002 (an
 inference service with one replica, availability best-effort) are reported on every run without
 failing it. A warning on stderr when cdktf.out is older than the
 environment files or the toolkit, or has no stacks (the Helm releases' objects and
@@ -66,6 +67,12 @@ def register(sub) -> None:
         default="environments",
         metavar="DIR",
         help="directory of <env>.yaml files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        metavar="DIR",
+        help="directory of the bootstrap files each environment is checked against: a role its stacks grant "
+        "that ci.grantable_roles lacks is an error (default: bootstrap beside --environments, when it exists)",
     )
     p.add_argument(
         "--jobs",
@@ -117,6 +124,16 @@ def _environments(args) -> list:
             )
         envs = [e for e in envs if e.name in args.env]
     return envs
+
+
+def _check_bootstraps(args, envs: list) -> None:
+    """Each environment against its bootstrap file (ConfigError, exit 2, on a role its stacks grant that
+    the deploy identity may not grant, and any other disagreement); a warning for each without one."""
+    from gkeml.environments import check_bootstraps
+
+    check_bootstraps(
+        envs, args.environments, args.bootstrap, lambda line: print(f"gkeml check: {line}", file=sys.stderr)
+    )
 
 
 def _toolkit_groups(args, envs: list) -> list[list]:
@@ -224,6 +241,7 @@ def run(args) -> int:
         groups = [load_manifest_files(args.files)]
     else:
         envs = _environments(args)
+        _check_bootstraps(args, envs)
         notices = _override_findings(args, envs) + _availability_findings(args, envs)
         groups = _toolkit_groups(args, envs)
         warning = stale_warning(args.synth_dir, [args.environments])

@@ -20,14 +20,15 @@ from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
 from gkeml.config.model import DNS_LABEL, TIER_DEFAULTS
+from gkeml.config.registries import registries_of
 from gkeml.environments import (
     TIER_ORDER,
     clashes,
     deploy_order,
+    load_bootstraps,
     load_environments,
     load_named_environment,
     not_bootstrapped_warning,
-    split_bootstrapped,
     unique_values,
 )
 
@@ -142,38 +143,25 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
 
 def run_list(args) -> int:
     """Print the environments in deploy order; exit 2 on a config problem or a clash between files."""
-    from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.config.bootstrap import isolation_problems
 
-    envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
+    ordered = deploy_order(load_environments(args.environments))
+    boots, waiting = load_bootstraps(ordered, args.bootstrap)
     for env in waiting:
         print(not_bootstrapped_warning(env, args.bootstrap), file=sys.stderr)
-    rows = []
-    boots: dict[str, Any] = {}
-    problems: list[ConfigProblem] = []
-    for env in envs:
-        try:
-            boot = load_bootstrap(Path(args.bootstrap) / f"{env.name}.yaml", env)
-        except ConfigError as exc:
-            problems += exc.problems
-            continue
-        boots[env.name] = boot
-        rows.append(
-            {
-                "name": env.name,
-                "tier": env.tier,
-                "project": env.project.id,
-                "project_number": env.project.number,
-                "region": env.project.region,
-                "deploy_environment": boot.github.deploy_environment,
-            }
-        )
-    if not problems:
-        from gkeml.config.bootstrap import isolation_problems
-
-        problems = isolation_problems(
-            [(Path(args.bootstrap) / f"{r['name']}.yaml", boots[str(r["name"])]) for r in rows]
-        )
-    raise_on(problems)
+    envs = [e for e in ordered if e.name in boots]
+    rows: list[dict[str, Any]] = [
+        {
+            "name": env.name,
+            "tier": env.tier,
+            "project": env.project.id,
+            "project_number": env.project.number,
+            "region": env.project.region,
+            "deploy_environment": boots[env.name].github.deploy_environment,
+        }
+        for env in envs
+    ]
+    raise_on(isolation_problems([(Path(args.bootstrap) / f"{r['name']}.yaml", boots[str(r["name"])]) for r in rows]))
     if args.format == "json":
         print_json(rows)
     else:
@@ -249,11 +237,13 @@ def run_new(args) -> int:
     todo = [(targets[0], p, m) for p, m in env_todo] + [(targets[1], p, m) for p, m in boot_todo]
     for path, field, message in todo:
         print(f"{path}:{file_line(path, field)}: {field_name(field)}: {CHANGE_ME}: {message}")
-    if todo:
-        progress(
-            f"gkeml: fill in the {len(todo)} value(s) marked '# {CHANGE_ME}' above; "
-            "`make synth` fails on each until then"
-        )
+    pulls = pull_todo(next(e for e in others if e.name == args.source), args.name)  # loaded with its siblings
+    for field, message in pulls:
+        print(f"{targets[0]}:{file_line(targets[0], field)}: {field_name(field)}: {message}")
+    steps = [f"fill in the {len(todo)} value(s) marked '# {CHANGE_ME}' above"] if todo else []
+    steps += [f"add {args.name} to the readers named above"] if pulls else []
+    if steps:
+        progress(f"gkeml: {' and '.join(steps)}; `make synth` fails on each until then")
     progress(f"then: make bootstrap-deploy ENV={args.name}, and add the GitHub environment '{args.name}' (docs/ci.md)")
     return 0
 
@@ -378,6 +368,26 @@ def own_registry_image(image: str, source_project: str, project_id: str) -> str 
     if match is None or match["project"] != source_project:
         return None
     return image[: match.start("project")] + project_id + image[match.end("project") :]
+
+
+def pull_todo(source: Environment, name: str) -> list[tuple[tuple, str]]:
+    """What the copy ``name`` of ``source`` admits or runs from another environment's registry that its
+    nodes could not pull ((field, message naming the readers list to extend)): the source is a reader
+    there, the copy is not yet. Images of the source's own registry are not among them (they move)."""
+    siblings = registries_of(source)
+    if siblings is None:
+        return []
+    copy = source.model_copy(update={"name": name})
+    found: list[tuple[tuple, str | None]] = [
+        (("cluster", "binary_authorization", "allowed_images", i), siblings.pattern_problem(copy, pattern))
+        for i, pattern in enumerate(source.cluster.binary_authorization.allowed_images)
+    ]
+    found += [
+        (("inference", i, "image"), siblings.image_problem(copy, svc.image))
+        for i, svc in enumerate(source.inference)
+        if own_registry_image(svc.image, source.project.id, source.project.id) is None
+    ]
+    return [(field, message) for field, message in found if message]
 
 
 def hosts_domain(hosts: list[str]) -> str:

@@ -17,7 +17,7 @@ from gkeml import platform
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from gkeml.cli.output import add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
-from gkeml.environments import environment_file, load_environment
+from gkeml.environments import environment_file, load_environment_among
 
 SPEC_HELP = "job spec YAML (see examples/jobs/ and docs/jobs.md)"
 RUN_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -61,7 +61,8 @@ def environment_with_file(args: argparse.Namespace) -> tuple[Environment | None,
     if not args.env:
         return None, None
     path = environment_file(args.environments, args.env, field="--env")
-    return load_environment(path), str(path)
+    # with its siblings' registries: an image of another environment's registry its nodes cannot pull is refused
+    return load_environment_among(path), str(path)
 
 
 def environment(args: argparse.Namespace) -> Environment | None:

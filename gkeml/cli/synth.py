@@ -15,6 +15,12 @@ def register(sub) -> None:
         "directory, so it refuses any other (nothing is deleted).",
     )
     p.add_argument("--environments", default="environments", help="directory of <env>.yaml files")
+    p.add_argument(
+        "--bootstrap",
+        metavar="DIR",
+        help="directory of the bootstrap files each environment is checked against (default: bootstrap beside "
+        "--environments, when it exists); an environment without one is synthesized with a warning",
+    )
     p.add_argument("--out", default="cdktf.out", help="output directory (default: %(default)s)")
     p.set_defaults(func=run)
 
@@ -22,4 +28,6 @@ def register(sub) -> None:
 def run(args) -> int:
     from gkeml.synth import run as synth
 
-    return synth(args.environments, args.out, "--out", quiet=os.environ.get("GKEML_QUIET") == "1")
+    return synth(
+        args.environments, args.out, "--out", quiet=os.environ.get("GKEML_QUIET") == "1", bootstrap=args.bootstrap
+    )

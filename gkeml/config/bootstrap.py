@@ -50,6 +50,9 @@ PATTERN_HELP.update(
     }
 )
 
+# What a person runs after changing a bootstrap file (Makefile target bootstrap-deploy; docs/bootstrap.md).
+BOOTSTRAP_DEPLOY = "make bootstrap-deploy ENV={env}"
+
 # Roles the CI identity may hand out with its (conditioned) project IAM admin role by default:
 # the node service account role of the cluster and the telemetry roles workloads usually need.
 DEFAULT_GRANTABLE_ROLES = (
@@ -101,9 +104,9 @@ class StateBucket(Strict):
         None,
         pattern=PROJECT_ID,
         description="Project that holds the bucket; default: this project. A bucket several environments share "
-        "must live in a project none of them deploys to (their deploy identities hold "
-        "roles/storage.admin in their own projects); each environment's grants on it are then "
-        "limited by IAM conditions to its own objects.",
+        "must live in a project none of them deploys to (each deploy identity administers every bucket of its "
+        "own project: their IAM policies and objects); each environment's grants on it are then limited by IAM "
+        "conditions to its own objects.",
     )
     location: Annotated[str, AfterValidator(_bucket_location)] | None = Field(
         None,
@@ -261,12 +264,14 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
     for field, (mine, theirs) in pairs.items():
         if mine != theirs:
             problems.append((field, f"{mine!r} differs from {theirs!r} in {where}; make them equal"))
+    redeploy = f"run `{BOOTSTRAP_DEPLOY.format(env=boot.name)}` before the deploy that needs it"
     roles = granted_project_roles(env) - set(boot.ci.grantable_roles)
     if roles:
         problems.append(
             (
                 ("ci", "grantable_roles"),
-                f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}); add them",
+                f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}; the deploy identity may "
+                f"grant only the roles listed here); add them and {redeploy}",
             )
         )
     wanted_account = env.budget.billing_account if env.budget is not None else None
@@ -276,7 +281,7 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
                 ("billing_account",),
                 f"{boot.billing_account!r} differs from budget.billing_account "
                 f"{wanted_account!r} in {where}; the deploy identity needs "
-                "roles/billing.costsManager on the budget's account: make them equal",
+                f"roles/billing.costsManager on the budget's account: make them equal and {redeploy}",
             )
         )
     accounts = service_account_ids(env)
@@ -295,8 +300,8 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
         problems.append(
             (
                 ("ci", "push_service_account"),
-                f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where}; "
-                "make them equal (the cloud stack grants that account write access to the repositories)",
+                f"{boot.ci.push_service_account!r} differs from registry.pusher {pusher!r} in {where} (the cloud "
+                f"stack grants that account write access to the repositories); make them equal and {redeploy}",
             )
         )
     return problems
@@ -311,7 +316,8 @@ def state_objects(boot: Bootstrap) -> tuple[str, ...]:
 def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigProblem]:
     """Why the state layout of these bootstrap files lets one environment's CI reach another's state.
 
-    Each deploy identity holds roles/storage.admin project-wide in its own project (it creates the
+    Each deploy identity administers every bucket project-wide in its own project (custom role
+    gkemlDeployBuckets: it sets bucket IAM policies and deletes objects; it creates the
     environment's buckets), so a state bucket in an environment's project is readable, writable and
     deletable by that environment's CI whatever the bucket's own IAM says. Safe layouts: a bucket per
     environment in its own project, or one shared bucket in a project no environment deploys to
@@ -333,7 +339,7 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
                     file_line(path, ("state", "bucket")),
                     "state.bucket",
                     f"state bucket {boot.state.bucket!r} holds the state of {', '.join(sorted(others))} too and lives in "
-                    f"project {boot.state_project}, where the deploy identity of {owner} holds roles/storage.admin: it "
+                    f"project {boot.state_project}, where the deploy identity of {owner} administers every bucket: it "
                     "could read, overwrite or delete the others' state. Give each environment its own bucket, or set "
                     "state.project to a project no environment deploys to",
                 )
@@ -344,8 +350,8 @@ def state_layout_problems(boots: list[tuple[Path, Bootstrap]]) -> list[ConfigPro
                     str(path),
                     file_line(path, ("state", "project")),
                     "state.project",
-                    f"project {boot.state_project} is where {owner} deploys: its deploy identity holds "
-                    f"roles/storage.admin there and could read, overwrite or delete {boot.name}'s state; keep the "
+                    f"project {boot.state_project} is where {owner} deploys: its deploy identity administers "
+                    f"every bucket there and could read, overwrite or delete {boot.name}'s state; keep the "
                     "bucket in this environment's project or in a project no environment deploys to",
                 )
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gkeml import platform
+from gkeml.config.registries import registries_of
 from gkeml.config.services import registry_image_problem
 
 if TYPE_CHECKING:
@@ -29,10 +30,16 @@ def image_allowlist(env: Environment) -> list[str]:
 
 def image_problem(env: Environment, image: str) -> str | None:
     """Why ``env`` cannot run ``image``, or None: it names a repository of the environment's own Artifact
-    Registry that the config does not create, or the cluster's policy enforces and no pattern admits it."""
+    Registry that the config does not create, a repository of another environment's registry its nodes
+    may not pull from (when ``env`` was loaded with its siblings), or the cluster's policy enforces and no
+    pattern admits it."""
     registry = registry_image_problem(image, env)
     if registry:
         return f"{registry} in {env.name}"
+    siblings = registries_of(env)
+    pull = siblings and siblings.image_problem(env, image)
+    if pull:
+        return pull
     if env.cluster.binary_authorization.mode != "enforce":
         return None
     if any(platform.image_matches(image, p) for p in image_allowlist(env)):

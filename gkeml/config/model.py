@@ -16,7 +16,7 @@ import re
 from datetime import datetime, time
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
 
 from gkeml import platform
 from gkeml.config.base import (
@@ -773,6 +773,10 @@ class GuardOverride(Strict):
 
 class Environment(Strict):
     """One environment: everything ``<env>.yaml`` describes."""
+
+    # The registries of the environments it was loaded with (gkeml.config.registries.attach): what its
+    # nodes may pull from another environment's registry; None when it was loaded alone.
+    _registries: Any = PrivateAttr(None)
 
     # Defaults filled in from another key: a problem with the default is reported at that key.
     RESOLVED_FROM: ClassVar[dict[tuple, tuple]] = {("prefix",): ("project", "id")}

@@ -70,6 +70,20 @@ class Repository(Strict):
     )
     expected_size_gib: float = Field(0, ge=0, allow_inf_nan=False, description="Stored images, for cost estimates.")
     images_scanned_per_month: int = Field(0, ge=0, description="Pushed images scanned per month, for cost estimates.")
+    readers: list[Annotated[str, Field(pattern=DNS_LABEL)]] = Field(
+        default_factory=list,
+        description="Other environments whose nodes may pull from this repository (images promoted by digest, "
+        "e.g. [staging, prod]): this environment's deploy grants roles/artifactregistry.reader to every service "
+        "account of their projects. An environment that admits or runs an image of another environment's "
+        "repository must be listed there.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_readers(self) -> Repository:
+        for i, name in enumerate(self.readers):
+            if name in self.readers[:i]:
+                raise at(f"readers.{i}", f"duplicate reader {name!r}")
+        return self
 
 
 class Registry(Strict):
@@ -353,6 +367,13 @@ def _registry(env: Environment) -> Iterator[Problem]:
         return
     if env.tier == "prod" and not registry.immutable_tags:
         yield ("registry", "immutable_tags"), "must stay true in prod (a pushed tag never changes); remove the key"
+    for i, repo in enumerate(registry.repositories):
+        for j, reader in enumerate(repo.readers):
+            if reader == env.name:
+                yield (
+                    ("registry", "repositories", i, "readers", j),
+                    f"{reader!r} is this environment: its own nodes may pull already; remove it",
+                )
     region = env.project.region
     if registry.location != region and registry.location not in platform.ARTIFACT_REGISTRY_MULTI_REGIONS:
         yield (

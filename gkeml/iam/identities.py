@@ -1,7 +1,8 @@
 """Who holds which roles, where, and why: the two CI identities the bootstrap stack creates and
 the person who applies that stack.
 
-``DEPLOY_ROLES`` and ``PLAN_ROLES`` are granted by ``gkeml/stacks/bootstrap.py`` on the project; the
+``DEPLOY_ROLES`` and ``PLAN_ROLES`` are granted by ``gkeml/stacks/bootstrap.py`` on the project, and so
+are the custom roles it creates (``DEPLOY_CUSTOM_ROLES``, the plan identity's reader); the
 state-bucket roles are granted there too
 (the test ``tests/test_permissions.py`` checks that the synthesized bootstrap stacks grant exactly
 what :func:`deploy_identity` and :func:`plan_identity` say). Whether these roles are ENOUGH, and for
@@ -11,8 +12,25 @@ the plan identity whether they write nothing, is proved against the permission m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from gkeml import platform
 from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET, Grant, Identity
+
+
+@dataclass(frozen=True)
+class CustomRole:
+    """A project custom role the bootstrap stack creates: the permissions of ``instead_of`` (a predefined
+    role of the snapshot) that the stacks need, where no predefined role has them without reading the
+    data of the resources (secret values, objects, images, messages)."""
+
+    role_id: str
+    title: str
+    instead_of: str
+    permissions: tuple[str, ...]
+    why: str
+    condition: str = ""  # what an IAM condition on its grant leaves out (the bootstrap stack writes it)
+
 
 # What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
 # No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
@@ -25,28 +43,101 @@ DEPLOY_ROLES: dict[str, str] = {
     "compute.sslCertificates.create); the least predefined role with both "
     "(replaces compute.loadBalancerAdmin, which had the certificates only)",
     "roles/iam.serviceAccountAdmin": "create the node and workload service accounts and bind "
-    "roles/iam.workloadIdentityUser on them",
-    "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs)",
+    "roles/iam.workloadIdentityUser on them (the least predefined role with iam.serviceAccounts.create and "
+    "setIamPolicy; NOT bounded to the environment's accounts: IAM documents no resource attributes for service "
+    "accounts, docs/permissions.md)",
+    "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs; "
+    "project-wide for the same reason)",
     "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
-    "roles/storage.admin": "create the dataset/checkpoint/artifact buckets and grant per-bucket access",
-    "roles/secretmanager.admin": "create the environment's secrets (never their values) and grant per-secret access "
-    "to the identities that read them (GKE's secret sync in the cluster)",
     "roles/binaryauthorization.policyEditor": "write the project's Binary Authorization policy (the images the "
     "cluster admits)",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
     "limits it to ci.grantable_roles",
-    "roles/artifactregistry.admin": "create the Docker repositories and grant per-repository read (nodes) and write "
-    "(CI image push); the least predefined role with repositories.create and "
-    "setIamPolicy",
     "roles/dns.admin": "create the public DNS zone and the A records of the endpoint hosts",
     "roles/monitoring.alertPolicyEditor": "create the alert policies",
     "roles/monitoring.notificationChannelEditor": "create the notification channels of alerts and budgets",
     "roles/monitoring.dashboardEditor": "create the environment's dashboard",
     "roles/logging.configWriter": "create the log-based metrics the Job-failure and Spot-preemption alerts count "
     "(the least predefined role with logging.logMetrics.create)",
-    "roles/pubsub.admin": "create the topics of upgrade notices, budgets and Pub/Sub channels, and grant publish on "
-    "them (pubsub.editor cannot set a topic's IAM policy)",
 }
+# The condition on the bucket role when the state bucket is in the environment's project (the shipped
+# layout): the state bucket keeps its own grants only (the deploy identity's objectAdmin on it), so
+# merged code can neither delete that bucket nor change who may read the state.
+STATE_BUCKET_EXCLUDED = "every bucket but the state bucket, when that is in the project"
+# Where a predefined role would also read the data of what it administers, the deploy identity gets a custom
+# role instead: exactly the permissions of that role the stacks need (tests/test_permissions.py proves both:
+# a subset of the snapshotted role, and enough). No predefined role of the snapshot (all 2,387 roles of
+# darkbitio/gcp-iam-role-permissions @8ab2a6ff, 2026-08-22) holds the create and setIamPolicy permissions
+# below without the data read named in each `why`.
+DEPLOY_CUSTOM_ROLES: tuple[CustomRole, ...] = (
+    CustomRole(
+        "gkemlDeploySecrets",
+        "gkeml CI deploy: secrets, never their values",
+        "roles/secretmanager.admin",
+        (
+            "secretmanager.secrets.create",
+            "secretmanager.secrets.delete",
+            "secretmanager.secrets.get",
+            "secretmanager.secrets.getIamPolicy",
+            "secretmanager.secrets.setIamPolicy",
+            "secretmanager.secrets.update",
+        ),
+        "create the environment's secrets and grant per-secret access to the identities that read them (GKE's "
+        "secret sync); instead of roles/secretmanager.admin, which also reads every secret value "
+        "(secretmanager.versions.access) and adds versions",
+    ),
+    CustomRole(
+        "gkemlDeployBuckets",
+        "gkeml CI deploy: buckets, never their objects' content",
+        "roles/storage.admin",
+        (
+            "storage.buckets.create",
+            "storage.buckets.delete",
+            "storage.buckets.get",
+            "storage.buckets.getIamPolicy",
+            "storage.buckets.setIamPolicy",
+            "storage.buckets.update",
+            "storage.objects.delete",
+            "storage.objects.list",
+        ),
+        "create the dataset/checkpoint/artifact buckets and grant per-bucket access; list and delete objects only "
+        "to empty a force_destroy bucket (dev) on destroy; instead of roles/storage.admin, which also reads and "
+        "writes every object (storage.objects.get/create), datasets included",
+        condition=STATE_BUCKET_EXCLUDED,
+    ),
+    CustomRole(
+        "gkemlDeployRepositories",
+        "gkeml CI deploy: Docker repositories, never their images",
+        "roles/artifactregistry.admin",
+        (
+            "artifactregistry.repositories.create",
+            "artifactregistry.repositories.delete",
+            "artifactregistry.repositories.get",
+            "artifactregistry.repositories.getIamPolicy",
+            "artifactregistry.repositories.setIamPolicy",
+            "artifactregistry.repositories.update",
+        ),
+        "create the Docker repositories and grant per-repository read (nodes, reader environments) and write (CI "
+        "image push); instead of roles/artifactregistry.admin, which also pulls, pushes and deletes images "
+        "(repositories.downloadArtifacts/uploadArtifacts/deleteArtifacts)",
+    ),
+    CustomRole(
+        "gkemlDeployTopics",
+        "gkeml CI deploy: Pub/Sub topics, never their messages",
+        "roles/pubsub.admin",
+        (
+            "pubsub.topics.create",
+            "pubsub.topics.delete",
+            "pubsub.topics.get",
+            "pubsub.topics.getIamPolicy",
+            "pubsub.topics.setIamPolicy",
+            "pubsub.topics.update",
+        ),
+        "create the topics of upgrade notices, budgets and Pub/Sub channels, and grant publish on them; instead "
+        "of roles/pubsub.admin, which also publishes, subscribes and consumes every message "
+        "(pubsub.topics.publish, pubsub.subscriptions.create/consume)",
+    ),
+)
 # The deploy identity's roles on the billing account (granted there by the bootstrap stack when
 # bootstrap/<env>.yaml names billing_account; no project role gives them).
 DEPLOY_BILLING_ROLES: dict[str, str] = {
@@ -70,7 +161,10 @@ PLAN_ROLES: dict[str, str] = {
     "IPs and Google-managed SSL certificates",
     "roles/iam.securityReviewer": "read service accounts and the IAM policies of the project, service accounts, "
     "buckets and secrets (the *_iam_member resources)",
-    "roles/serviceusage.serviceUsageViewer": "read which project APIs are enabled",
+    "roles/serviceusage.serviceUsageConsumer": "read which project APIs are enabled, and name the project as quota "
+    "project: the budget's provider (user_project_override) sends X-Goog-User-Project with every call, its refresh "
+    "included, which needs serviceusage.services.use (serviceUsageViewer plus exactly that permission, which "
+    "changes nothing)",
     "roles/storage.bucketViewer": "read bucket metadata (not objects) of the dataset/checkpoint/artifact buckets",
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
     "roles/binaryauthorization.policyViewer": "read the project's Binary Authorization policy",
@@ -101,7 +195,9 @@ BOOTSTRAP_ROLES: dict[str, str] = {
     "roles/iam.serviceAccountAdmin": "create the two CI service accounts and bind who may impersonate them",
     "roles/iam.workloadIdentityPoolAdmin": "create the GitHub Workload Identity Federation pool and provider",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
-    "roles/iam.roleAdmin": f"create the plan identity's custom role {PLAN_READER_ROLE_ID}",
+    "roles/iam.roleAdmin": f"create the custom roles of the CI identities ({PLAN_READER_ROLE_ID}, "
+    + ", ".join(r.role_id for r in DEPLOY_CUSTOM_ROLES)
+    + ")",
 }
 # On the billing account, when the bootstrap file names one: grant the CI identities their budget roles.
 BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
@@ -112,6 +208,10 @@ BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
 def deploy_identity() -> Identity:
     """The DEPLOY identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
+    grants += [
+        Grant(r.role_id, PROJECT, permissions=r.permissions, condition=r.condition, why=r.why)
+        for r in DEPLOY_CUSTOM_ROLES
+    ]
     grants += [Grant(role, STATE_BUCKET, why=why) for role, why in DEPLOY_STATE_ROLES.items()]
     grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in DEPLOY_BILLING_ROLES.items()]
     return Identity("deploy", tuple(grants))

@@ -127,11 +127,13 @@ class PermissionModel:
                 elif rtype == "helm_release":
                     found += self._helm_needs(body, helm_driver(stack, body), stack_name, address, problems)
                 else:
-                    found += self._resource_needs(rtype, stack_name, address, problems)
+                    found += self._resource_needs(rtype, body, stack_name, address, problems)
+                found += self._provider_call_needs(stack, rtype, body, stack_name, address, problems)
         for section, prefix in (("data", "data."), ("ephemeral", "ephemeral.")):
             for rtype, instances in sorted(stack.get(section, {}).items()):
-                for name in sorted(instances):
+                for name, body in sorted(instances.items()):
                     address = f"{prefix}{rtype}.{name}"
+                    found += self._provider_call_needs(stack, rtype, body, stack_name, address, problems)
                     entry = self.data[section].get(rtype)
                     if entry is None:
                         problems.setdefault(
@@ -168,7 +170,36 @@ class PermissionModel:
             raise ModelError(list(problems.values()))
         return found
 
-    def _resource_needs(self, rtype: str, stack_name: str, address: str, problems: dict) -> list[Need]:
+    def _provider_call_needs(
+        self, stack: dict, rtype: str, body: dict, stack_name: str, address: str, problems: dict
+    ) -> list[Need]:
+        """What every call of the provider configuration that ``body`` uses needs besides the call's own
+        permission (``providers.<name>.settings``: ``user_project_override`` sends X-Goog-User-Project,
+        which needs ``serviceusage.services.use`` on the quota project). These calls include the refresh
+        of the resource by every plan, so the needs are plan needs."""
+        name, config = provider_config(stack, rtype, body)
+        settings = self.data["providers"].get(name, {}).get("settings", {})
+        found: list[Need] = []
+        for setting, rule in settings.items():
+            if config.get(setting) != rule["when"]:
+                continue
+            quota_project = config.get(rule["on"]) or body.get("project") or config.get("project")
+            home = default_project(stack, name)
+            if quota_project != home:
+                where = f"{stack_name}: {address}"
+                problems.setdefault(
+                    f"{name} {setting} {quota_project}",
+                    (
+                        f"{name} provider {setting} (in {where}): its calls name quota project {quota_project!r}, "
+                        f"not the stack's project {home!r}; the model has no scope for another project: "
+                        f"add one to {RESOURCES_NAME} and gkeml/iam/model.py, or set {rule['on']} to the stack's project"
+                    ),
+                )
+                continue
+            found += [Need(p, PROJECT, PLAN, f"{stack_name}: {address} (via {setting})") for p in rule["every_call"]]
+        return found
+
+    def _resource_needs(self, rtype: str, body: dict, stack_name: str, address: str, problems: dict) -> list[Need]:
         entry = self.data["resources"].get(rtype)
         if entry is None:
             problems.setdefault(
@@ -182,7 +213,11 @@ class PermissionModel:
         scope = entry.get("scope", PROJECT)
         where = f"{stack_name}: {address}"
         needs = [Need(p, scope, PLAN, where) for p in entry["read"]]
-        return needs + [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in entry[op]]
+        needs += [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in entry[op]]
+        for rule in entry.get("when", []):  # what an attribute's value adds (force_destroy deletes objects)
+            if body.get(rule["attribute"]) == rule["equals"]:
+                needs += [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in rule.get(op, [])]
+        return needs
 
     def _kind_permissions(self, key: str, operation: str, verbs: list[str]) -> list[str]:
         entry = self.data["kubernetes_kinds"][key]
@@ -253,9 +288,15 @@ class PermissionModel:
                 for op in ("read", *APPLY_OPERATIONS):
                     for permission in entry.get(op, []):
                         named[permission].add(f"{section}.{rtype}")
+                    for rule in entry.get("when", []):
+                        for permission in rule.get(op, []):
+                            named[permission].add(f"{section}.{rtype}.when.{rule['attribute']}")
         for name, entry in self.data["providers"].items():
             for permission in entry["connect"]:
                 named[permission].add(f"providers.{name}")
+            for setting, rule in entry.get("settings", {}).items():
+                for permission in rule["every_call"]:
+                    named[permission].add(f"providers.{name}.settings.{setting}")
         for name, entry in self.data["backends"].items():
             for permission in entry["plan"] + entry["lock"] + entry["apply"]:
                 named[permission].add(f"backends.{name}")
@@ -303,14 +344,29 @@ def missing_kind(key: str, where: str, user: str) -> str:
     )
 
 
+def provider_config(stack: dict, rtype: str, body: dict) -> tuple[str, dict]:
+    """(provider name, synthesized configuration) of the provider block that resource or data source
+    ``body`` of type ``rtype`` uses: its ``provider`` (``google.billing``), else the default (unaliased)
+    block of the provider its type names (``google_...`` -> ``google``); ``{}`` when there is none."""
+    name, _, alias = str(body.get("provider") or rtype.split("_", 1)[0]).partition(".")
+    for block in stack.get("provider", {}).get(name, []):
+        if block.get("alias", "") == alias:
+            return name, block
+    return name, {}
+
+
+def default_project(stack: dict, provider: str) -> str | None:
+    """The ``project`` of the stack's default (unaliased) block of ``provider``."""
+    for block in stack.get("provider", {}).get(provider, []):
+        if not block.get("alias"):
+            return block.get("project")
+    return None
+
+
 def helm_driver(stack: dict, release: dict) -> str:
     """The release storage driver of the helm provider that ``release`` uses, as synthesized
     (``helm_driver``; ``secret`` when not set)."""
-    alias = release.get("provider", "helm").partition(".")[2]
-    for provider in stack.get("provider", {}).get("helm", []):
-        if provider.get("alias", "") == alias:
-            return provider.get("helm_driver", DEFAULT_HELM_DRIVER)
-    return DEFAULT_HELM_DRIVER
+    return str(provider_config(stack, "helm_release", release)[1].get("helm_driver", DEFAULT_HELM_DRIVER))
 
 
 def held(identity: Identity, roles: RoleSnapshot) -> dict[tuple[str, str], list[Grant]]:

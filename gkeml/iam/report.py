@@ -44,7 +44,25 @@ def resource_table(model: PermissionModel) -> str:
             scope = entry.get("scope")
             name = f"`{prefix}{rtype}`" + (f" (on {SCOPE_WORDS[scope]})" if scope else "")
             apply = " / ".join(codes(entry[op]) for op in APPLY_OPERATIONS) if section == "resources" else "—"
+            for rule in entry.get("when", []):  # what an attribute's value adds
+                added = "; ".join(f"{op}: {codes(rule[op])}" for op in APPLY_OPERATIONS if rule.get(op))
+                apply += f"; with `{rule['attribute']} = {str(rule['equals']).lower()}` also {added}"
             rows.append(f"| {name} | {apply} | {codes(entry['read'])} | {yes(entry['verified'])} |")
+    return "\n".join(rows)
+
+
+def provider_table(model: PermissionModel) -> str:
+    """What a provider configuration adds to its calls: permissions for every call of a provider block
+    (``connect``) and for every call when a setting is on (``settings``)."""
+    rows = ["| provider | when | every call also needs | on | verified |", "|---|---|---|---|---|"]
+    for name, entry in sorted(model.data["providers"].items()):
+        if entry["connect"]:
+            rows.append(f"| `{name}` | always | {codes(entry['connect'])} | the project | {yes(entry['verified'])} |")
+        for setting, rule in entry.get("settings", {}).items():
+            rows.append(
+                f"| `{name}` | `{setting} = {str(rule['when']).lower()}` | {codes(rule['every_call'])} "
+                f"| its `{rule['on']}` (else the resource's project) | {yes(entry['verified'])} |"
+            )
     return "\n".join(rows)
 
 
@@ -99,6 +117,8 @@ def render(model: PermissionModel | None = None, roles: RoleSnapshot | None = No
                 "### Who holds what\n\n'writes' counts the role's permissions that are not reads.\n\n"
                 + identity_table(model, roles),
                 "### Resource types\n\n" + resource_table(model),
+                "### Provider configuration\n\nA provider block's own settings add permissions to every call made "
+                "through it, the refresh of every plan included.\n\n" + provider_table(model),
                 "### Kubernetes objects\n\n" + operations_table(model) + "\n\n" + kind_table(model),
                 "### Helm\n\n" + helm_table(model),
                 END,

@@ -32,6 +32,7 @@ from gkeml.framework import (
 )
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES,
+    DEPLOY_CUSTOM_ROLES,
     DEPLOY_ROLES,
     DEPLOY_STATE_ROLES,
     PLAN_BILLING_ROLES,
@@ -40,6 +41,7 @@ from gkeml.iam.identities import (
     PLAN_ROLES,
     PLAN_STATE_LOCK_ROLE,
     PLAN_STATE_READ_ROLE,
+    STATE_BUCKET_EXCLUDED,
 )
 from gkeml.naming import BOOTSTRAP_STATE_PREFIX, gkeml_labels
 
@@ -158,6 +160,32 @@ class BootstrapStack(TerraformStack):
                 f"ci-{role.split('/')[-1].replace('.', '-')}",
                 project=boot.project.id,
                 role=role,
+                member=member,
+                condition=condition,
+            )
+        for custom in DEPLOY_CUSTOM_ROLES:  # instead of admin roles that also read the data they administer
+            created = google("project_iam_custom_role").ProjectIamCustomRole(
+                self,
+                f"deploy-{custom.role_id}",
+                project=boot.project.id,
+                role_id=custom.role_id,
+                title=custom.title,
+                description=f"Instead of {custom.instead_of}: only what gkeml's stacks need (docs/permissions.md)",
+                permissions=list(custom.permissions),
+                depends_on=apis,
+            )
+            condition = None
+            if custom.condition == STATE_BUCKET_EXCLUDED and boot.state_project == boot.project.id:
+                condition = pim.ProjectIamMemberCondition(
+                    title="gkeml-not-the-state-bucket",
+                    description=f"every bucket of the project but the Terraform state bucket {boot.state.bucket}",
+                    expression=platform.all_buckets_but_condition(boot.state.bucket),
+                )
+            pim.ProjectIamMember(
+                self,
+                f"ci-{custom.role_id}",
+                project=boot.project.id,
+                role=created.name,
                 member=member,
                 condition=condition,
             )

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gkeml import observability
+from gkeml import observability, platform
+from gkeml.config import ConfigError, ConfigProblem
 from gkeml.config.apis import service_apis
 from gkeml.config.model import Environment
+from gkeml.config.registries import registries_of
 from gkeml.constructs.artifact_registry import DockerRepository, RepositoryProps
 from gkeml.constructs.budget import BudgetProps, ProjectBudget
 from gkeml.constructs.dns import DnsZone, DnsZoneProps
@@ -19,6 +21,29 @@ from gkeml.constructs.notifications import Topic, TopicProps, UpgradeNotices, Up
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.framework import TerraformOutput, legacy_logical_id
 from gkeml.naming import Names, service_account_email
+
+
+def reader_member(env: Environment, reader: str) -> Member:
+    """Who pulls for environment ``reader`` (``registry.repositories[].readers``): every service account of
+    its project, its node service account among them. Not the node account itself: IAM refuses a member
+    that does not exist yet, and the reader's nodes are created by its own first deploy, which CI runs after
+    this environment's (dev before staging and prod), so naming them would fail this environment's deploy
+    and stop the ones after it."""
+    siblings = registries_of(env)
+    other = siblings.environment(reader) if siblings is not None else None
+    if other is None:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"{env.name}.yaml",
+                    0,
+                    "registry.repositories.readers",
+                    f"{reader!r}: the environment is not known here; synthesize {env.name} with the other "
+                    "environment files (gkeml.environments.load_environments)",
+                )
+            ]
+        )
+    return Member(platform.project_service_accounts_principal_set(other.project.number), f"env-{reader}")
 
 
 @dataclass
@@ -76,6 +101,8 @@ def add_platform_services(
                 depends_on=apis,
             )
             repository.grant_read(nodes)
+            for reader in repo.readers:  # other environments' nodes pull promoted images from here
+                repository.grant_read(reader_member(env, reader))
             if pusher is not None:
                 repository.grant_write(pusher)
             done.repositories[repo.name] = repository
