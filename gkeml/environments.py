@@ -15,8 +15,9 @@ from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file, load_yaml, read_config_text
 from gkeml.config.registries import attach as attach_registries
 from gkeml.config.registries import registry_problems
+from gkeml.config.state import StateLocation, nested_state_problems
 from gkeml.cost.estimate import budget_problems
-from gkeml.naming import Names, StateLocation, name_problems, nested_state_problems
+from gkeml.naming import Names, name_problems, service_account_ids
 
 
 def _checks(env: Environment) -> list:
@@ -191,6 +192,14 @@ def default_bootstrap_dir(environments_dir: str | Path) -> Path:
     return Path(environments_dir).parent / "bootstrap"
 
 
+def load_bootstrap_of(path: str | Path, env: Environment) -> Bootstrap:
+    """The bootstrap file at ``path`` of ``env``, checked against it
+    (:func:`gkeml.config.bootstrap.load_bootstrap`, given the service account ids ``env`` derives)."""
+    from gkeml.config.bootstrap import load_bootstrap
+
+    return load_bootstrap(path, env, service_account_ids(env))
+
+
 def load_bootstraps(
     envs: list[Environment], bootstrap_dir: str | Path
 ) -> tuple[dict[str, Bootstrap], list[Environment]]:
@@ -200,14 +209,12 @@ def load_bootstraps(
     differs, a project or state that differs. ConfigError with every problem of every file, each
     ``file:line: field: message`` naming the fix and the command to run. An environment without a
     bootstrap file is not an error: CI leaves it out (:func:`not_bootstrapped_warning`)."""
-    from gkeml.config.bootstrap import load_bootstrap
-
     ready, waiting = split_bootstrapped(envs, bootstrap_dir)
     boots: dict[str, Bootstrap] = {}
     problems: list[ConfigProblem] = []
     for env in ready:
         try:
-            boots[env.name] = load_bootstrap(Path(bootstrap_dir) / f"{env.name}.yaml", env)
+            boots[env.name] = load_bootstrap_of(Path(bootstrap_dir) / f"{env.name}.yaml", env)
         except ConfigError as exc:
             problems += exc.problems
     if problems:

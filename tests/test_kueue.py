@@ -318,9 +318,8 @@ def test_a_first_deploy_needs_no_chart_crd_at_plan_time(stacks, env):
 
 
 def test_the_deploy_command_applies_the_in_cluster_stack_after_the_cloud_stack(synth_dir):
-    """``make deploy ENV=x`` is ``cdktf deploy x x-k8s``: everything Kueue-typed is in x-k8s, after x."""
-    makefile = (ROOT / "Makefile").read_text()
-    assert "$(CDKTF) deploy $(ENV) $(ENV)-k8s" in makefile
+    """Everything Kueue-typed is in x-k8s, which depends on x (``make deploy ENV=x`` deploys x, waits for the
+    cluster's kinds, then x-k8s: tests/test_wait_kinds.py checks that recipe)."""
     manifest = json.loads((synth_dir / "manifest.json").read_text())
     assert all(manifest["stacks"][f"{e}-k8s"]["dependencies"] == [e] for e in ENV_NAMES)
 

@@ -185,7 +185,7 @@ def raise_on(problems: list[ConfigProblem]) -> None:
 
 def run_new(args) -> int:
     """Write environments/NAME.yaml and bootstrap/NAME.yaml from SOURCE (both or neither)."""
-    from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.environments import load_bootstrap_of
 
     env_dir, boot_dir = Path(args.environments), Path(args.bootstrap)
     if not re.fullmatch(DNS_LABEL, args.name):
@@ -197,7 +197,7 @@ def run_new(args) -> int:
     if existing:
         return _refuse(f"{', '.join(existing)}: already exists; choose another NAME or remove it")
     source = load_named_environment(env_dir, args.source, field="--from")
-    source_boot = load_bootstrap(boot_dir / f"{args.source}.yaml", source)  # the copy starts from a valid pair
+    source_boot = load_bootstrap_of(boot_dir / f"{args.source}.yaml", source)  # the copy starts from a valid pair
     others = load_environments(env_dir)
     hosts = _hosts(args.host, source)
     if isinstance(hosts, str):
@@ -615,8 +615,7 @@ def new_bootstrap_text(
 
 def _check_complete(targets: list[Path], texts: list[str], others: list[Environment]) -> None:
     """A copy without placeholders must load as a pair and clash with no other environment."""
-    from gkeml.config.bootstrap import load_bootstrap
-    from gkeml.environments import load_environment
+    from gkeml.environments import load_bootstrap_of, load_environment
 
     with tempfile.TemporaryDirectory() as tmp:
         staged = [Path(tmp, str(i), target.name) for i, target in enumerate(targets)]
@@ -625,7 +624,7 @@ def _check_complete(targets: list[Path], texts: list[str], others: list[Environm
             path.write_text(text)
         try:
             env = load_environment(staged[0])
-            load_bootstrap(staged[1], env)
+            load_bootstrap_of(staged[1], env)
             problems = clashes([(targets[0].parent / f"{e.name}.yaml", e) for e in others] + [(staged[0], env)])
         except ConfigError as exc:
             problems = exc.problems

@@ -10,6 +10,7 @@ files; :func:`check_against_environment` catches the two drifting apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -33,7 +34,7 @@ from gkeml.config.model import (
 )
 from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
 from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
-from gkeml.naming import StateLocation, nested_state_problems, service_account_ids
+from gkeml.config.state import StateLocation, nested_state_problems
 
 GITHUB_REPOSITORY = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 POOL_ID = r"^[a-z0-9][-a-z0-9]{2,30}[a-z0-9]$"  # and not starting with gcp- (checked on CI)
@@ -240,10 +241,14 @@ class Bootstrap(Strict):
         return self.state.project or self.project.id
 
 
-def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstrap:
+def load_bootstrap(
+    path: str | Path, env: Environment | None = None, own_accounts: Mapping[str, str] | None = None
+) -> Bootstrap:
     """Load and check one bootstrap file; its ``name`` must match the file name and,
-    given the environment of that name, project, state and roles must agree with it."""
-    checks = (lambda b: check_against_environment(b, env)) if env else None
+    given the environment of that name, project, state and roles must agree with it. ``own_accounts``
+    are the service account ids the environment derives, and whose they are
+    (:func:`gkeml.environments.load_bootstrap_of` passes them): a CI account may not take one."""
+    checks = (lambda b: check_against_environment(b, env, own_accounts)) if env else None
     boot = load_config_file(
         path, Bootstrap, checks, lambda data: list(duplicate_problems(data)), name_matches_file=True
     )
@@ -251,7 +256,9 @@ def load_bootstrap(path: str | Path, env: Environment | None = None) -> Bootstra
     return boot
 
 
-def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem]:
+def check_against_environment(
+    boot: Bootstrap, env: Environment, own_accounts: Mapping[str, str] | None = None
+) -> list[Problem]:
     """(field path, message) for each place the bootstrap file disagrees with ``environments/<name>.yaml``."""
     problems: list[Problem] = []
     where = f"environments/{env.name}.yaml"
@@ -284,7 +291,7 @@ def check_against_environment(boot: Bootstrap, env: Environment) -> list[Problem
                 f"roles/billing.costsManager on the budget's account: make them equal and {redeploy}",
             )
         )
-    accounts = service_account_ids(env)
+    accounts = own_accounts or {}
     for account_field in ("service_account", "plan_service_account", "push_service_account"):
         account = getattr(boot.ci, account_field)
         if account in accounts:

@@ -409,7 +409,7 @@ def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]
     """Every ``<directory>/*.yaml``, each checked against ``<environments>/<name>.yaml`` when
     that file exists; all problems of all files are reported together."""
     from gkeml.config import ConfigError, ConfigProblem
-    from gkeml.environments import load_environment
+    from gkeml.environments import load_bootstrap_of, load_environment
 
     files = sorted(Path(directory).glob("*.yaml"))
     if not files:
@@ -419,7 +419,7 @@ def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]
         env_file = Path(environments) / file.name
         try:
             env = load_environment(env_file) if env_file.exists() else None
-            boots.append(load_bootstrap(file, env))
+            boots.append(load_bootstrap_of(file, env) if env is not None else load_bootstrap(file))
         except ConfigError as exc:
             problems += exc.problems
     problems += isolation_problems(list(zip(files, boots))) if not problems else []
