@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import decode, field_name, file_line, load_config_file
+from gkeml.config.loader import decode, field_name, file_line, load_config_file, named_file
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, name_problems
 
@@ -34,8 +34,8 @@ def load_environment(path: str | Path) -> Environment:
 
 def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Path:
     """``<directory>/<name>.yaml``; a ConfigError naming the defined environments when missing."""
-    path = Path(directory) / f"{name}.yaml"
-    if not path.is_file():
+    path = named_file(directory, name, field)
+    if not path.exists():  # a FIFO or a device of that name is refused when it is read, saying what it is
         known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
         raise ConfigError(
             [ConfigProblem(str(directory), 0, field, f"no environment {name!r}; defined: {', '.join(known) or 'none'}")]

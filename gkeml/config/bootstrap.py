@@ -17,7 +17,15 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.loader import ConfigError, ConfigProblem, did_you_mean, file_line, load_config_file
+from gkeml.config.loader import (
+    ConfigError,
+    ConfigProblem,
+    did_you_mean,
+    file_line,
+    load_config_file,
+    named_file,
+    read_budget,
+)
 from gkeml.config.model import (
     BUCKET_NAME,
     DNS_LABEL,
@@ -376,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")
     args = parser.parse_args(argv)
     try:
-        boot = load_bootstrap(Path(args.dir) / f"{args.env}.yaml")
+        with read_budget():
+            boot = load_bootstrap(named_file(args.dir, args.env, "ENV"))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

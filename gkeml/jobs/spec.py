@@ -55,8 +55,11 @@ CREDENTIAL_WORDS = (
 )
 CREDENTIAL_LAST_WORDS = ("KEY", "PASS", "PWD", "PAT", "AUTH")
 CREDENTIAL_REFERENCE_WORDS = ("FILE", "PATH", "DIR", "NAME", "ID", "URL", "URI", "ENDPOINT", "REF", "TYPE")
-# A password in a URL's user information (RFC 3986 section 3.2.1 deprecates it for this reason).
-URL_CREDENTIALS = re.compile(r"[A-Za-z][-A-Za-z0-9+.]*://[^/\s:@]*:[^/\s@]+@")
+# A password in a URL's user information (RFC 3986 section 3.2.1 deprecates it for this reason):
+# scheme://user:password@host, the scheme a letter then letters, digits, '+', '-' and '.'.
+URL_SEPARATOR = "://"
+SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+USER_AND_PASSWORD = re.compile(r"[^/\s:@]*:[^/\s@]+@")
 # Variables the builder sets itself; a spec may not override them.
 RESERVED_ENV = (
     "MASTER_ADDR",
@@ -445,7 +448,7 @@ class JobSpec(Strict):
         if self.wandb is not None and self.wandb.base_url:
             texts.append(("wandb.base_url", self.wandb.base_url))
         for field, text in texts:
-            if URL_CREDENTIALS.search(text):
+            if url_with_password(text):
                 yield (
                     field,
                     (
@@ -453,6 +456,25 @@ class JobSpec(Strict):
                         "password in a Kubernetes Secret and pass it as a variable, never in the spec"
                     ),
                 )
+
+
+def url_with_password(text: str) -> bool:
+    """True when ``text`` holds ``scheme://user:password@`` somewhere. Linear in the length of ``text``
+    (a regular expression searched from every position is quadratic on a long word): each ``://`` is
+    looked at once, with the scheme before it and the user information after it, and neither
+    reaches past a '/' (which the next ``://`` starts with)."""
+    start = 0
+    while (at := text.find(URL_SEPARATOR, start)) >= 0:
+        begin = at
+        while begin > 0 and text[begin - 1] in SCHEME_CHARACTERS:
+            begin -= 1
+        # the scheme starts with its first letter; the characters before it may be digits and '+-.'
+        if any(c.isascii() and c.isalpha() for c in text[begin:at]) and USER_AND_PASSWORD.match(
+            text, at + len(URL_SEPARATOR)
+        ):
+            return True
+        start = at + len(URL_SEPARATOR)
+    return False
 
 
 def credential_name(name: str) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from gkeml import platform
 from gkeml.lifecycle.graph import ancestors, blocks, dependency_graph
 from gkeml.rules.engine import ERROR, Finding
+from gkeml.stackfile import read_stack
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def describe(problems: list[OrderProblem]) -> str:
 def order_findings(synth_dir: str | Path) -> list[Finding]:
     """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings."""
     files = sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
-    stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
+    stacks = {f.parent.name: read_stack(f) for f in files}
     return [
         Finding(
             p.fact.id,

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem
-from gkeml.config.loader import MANIFEST_LIMITS, load_yaml_documents, read_config_text
+from gkeml.config.loader import MANIFEST_LIMITS, STDIN, STDIN_NAME, load_yaml_documents, read_config_text
 from gkeml.manifests import Obj
 from gkeml.rules.engine import Manifest
 
+# What to do with a pipe or a process substitution (`gkeml check <(kustomize build)`): its size is
+# unknown and it may never end, so it is refused; standard input is read with the same bound.
+PIPE_HINT = "write it to a file first, or pipe it in: ... | gkeml check -"
+
 
 def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
-    """Every Kubernetes object in multi-document YAML files (``kind: List`` items included),
-    each with ``file:line`` as its source. All problems of all files are reported at once."""
+    """Every Kubernetes object in multi-document YAML files (``-``: standard input; ``kind: List``
+    items included), each with ``file:line`` as its source. A file named twice is read once. All
+    problems of all files are reported at once."""
     manifests: list[Manifest] = []
     problems: list[ConfigProblem] = []
-    for path in paths:
-        file = str(path)
+    for path in _distinct(paths):
+        file = STDIN_NAME if str(path) == STDIN else str(path)
         try:
-            for line, data in load_yaml_documents(read_config_text(path, MANIFEST_LIMITS), file):
+            text = read_config_text(path, MANIFEST_LIMITS, PIPE_HINT)
+            for line, data in load_yaml_documents(text, file, MANIFEST_LIMITS):
                 if data is None:
                     continue
                 items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
@@ -34,6 +41,24 @@ def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
     if problems:
         raise ConfigError(problems)
     return manifests
+
+
+def _distinct(paths: Iterable[str | Path]) -> list[str | Path]:
+    """``paths`` without repeats: the same name, or another name of the same file (a link)."""
+    seen: set[object] = set()
+    out = []
+    for path in paths:
+        key: object = str(path)
+        if str(path) != STDIN:
+            try:
+                found = os.stat(path)
+                key = (found.st_dev, found.st_ino)
+            except (OSError, ValueError):
+                pass  # the reader reports it
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
 
 
 def _not_an_object(item: object) -> str:
