@@ -419,6 +419,18 @@ def test_careless_job_spec_values_are_refused_at_their_line(tmp_path, extra, fie
         assert_usage_error(result, spec, line_of(text, key + ":"), f"{field}: ", fragment)
 
 
+@pytest.mark.parametrize(("tail", "found"), [("", False), ("://user:hunter2@db", True)], ids=["clean", "password"])
+def test_a_value_as_long_as_a_spec_may_be_is_checked_for_passwords(tail, found):
+    """The check reads each value once: a word filling the 1 MiB a spec may have is checked in the time
+    of reading it (the regular expression it replaced, searched from every position, took ~40 minutes;
+    tests/test_hypothesis.py checks that both find the same; docs/speed.md has the figures)."""
+    from gkeml.config.loader import LIMITS
+    from gkeml.jobs.spec import url_with_password
+
+    assert url_with_password("a" * LIMITS.max_bytes + tail) is found
+    assert url_with_password("a" * LIMITS.max_bytes + " " + "x" * LIMITS.max_bytes + tail) is found
+
+
 @pytest.mark.parametrize("name", ["TOKENIZERS_PARALLELISM", "HF_TOKEN_FILE", "NCCL_SOCKET_IFNAME", "PWD", "MONKEY"])
 def test_variables_that_only_name_where_a_credential_is_are_fine(tmp_path, name):
     spec = tmp_path / "job.yaml"
