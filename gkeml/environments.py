@@ -1,6 +1,7 @@
-"""Load and check environment files: the config model's own checks plus the checks of the
-names derived from it (:mod:`gkeml.naming`). Every command that takes environments loads them
-here, so a file is judged the same way everywhere."""
+"""Load and check environment files: the config model's own checks, the checks of the names
+derived from it (:mod:`gkeml.naming`) and the Autopilot request ranges of its workloads (the rules
+``gkeml check`` runs: :mod:`gkeml.rules.admission`). Every command that takes environments loads
+them here, so a file is judged the same way everywhere."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.loader import decode, field_name, file_line, load_config_file, named_file
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, name_problems
+from gkeml.rules.admission import request_problems
 
 
 def _checks(env: Environment) -> list:
-    problems = model_problems(env) + name_problems(env)
+    problems = model_problems(env) + name_problems(env) + request_problems(env)
     # the budget is derived from the cost estimate, which prices only an environment without problems
     return problems or list(budget_problems(env))
 

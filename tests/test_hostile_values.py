@@ -8,11 +8,13 @@ Also: an environment that says it is production cannot be moved to a lower tier 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import pytest
-from conftest import ENVIRONMENTS
+from conftest import ENVIRONMENTS, ROOT
 from hostile import assert_usage_error, environments, gkeml, line_of, previous_output, snapshot
 
 OTHERS = ("lab", "stage", "mini")
@@ -509,3 +511,263 @@ spec:
     assert result.code == 1 and "Traceback" not in result.err
     found = json.loads(result.out)["findings"]
     assert {f["object"] for f in found if f["rule"] == "GKE001"} == {f"Pod/research/p{i}" for i in range(6)}
+
+
+# --- values Google Cloud or Kubernetes refuse at apply, refused at load ------------------------
+# One case per rule of the API that refuses it (the rule and its source are in gkeml.platform).
+
+MANY_LABELS = "".join(f"    l{i}: x\n" for i in range(60))  # 63 with the fixture's; 67 with gkeml's
+EXCLUSION = "      - {name: x%d, start: '2027-0%d-01T00:00:00Z', end: '2027-0%d-02T00:00:00Z'}\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "field", "fragment"),
+    [
+        # names Cloud Storage refuses (storage/docs/buckets#naming)
+        ("bucket: fx-shared-tfstate", "bucket: goog-tfstate", "goog-tfstate", "state.bucket", "starting with 'goog'"),
+        ("bucket: fx-shared-tfstate", "bucket: fx-g00gle-state", "g00gle", "state.bucket", "containing 'google'"),
+        ("bucket: fx-shared-tfstate", "bucket: 192.168.10.20", "192.168", "state.bucket", "reads as an IP address"),
+        ("bucket: fx-shared-tfstate", "bucket: fx..state", "fx..state", "state.bucket", "dot-separated part"),
+        # numbers beyond what the API stores: a budget's units are an int64
+        (
+            "  headroom: 1.5\n",
+            "  amount: 1.0e+19\n",
+            "amount: 1.0e+19",
+            "budget.amount",
+            "more than a budget holds",
+        ),
+        # counts: 64 labels on a resource, 20 maintenance exclusions, 30 days of NO_UPGRADES
+        ("    owner: ml-platform\n", MANY_LABELS, "  labels:", "project.labels", "Google Cloud allows 64"),
+        (
+            "    hours: 4\n",
+            "    hours: 4\n    exclusions:\n" + "".join(EXCLUSION % (i, 1 + i % 9, 1 + i % 9) for i in range(21)),
+            "exclusions:",
+            "cluster.maintenance.exclusions",
+            "at most 20 items",
+        ),
+        (
+            "    hours: 4\n",
+            "    hours: 4\n    exclusions:\n"
+            "      - {name: launch, start: '2027-01-01T00:00:00Z', end: '2027-03-02T00:00:00Z', scope: NO_UPGRADES}\n",
+            "name: launch",
+            "cluster.maintenance.exclusions[0].end",
+            "60 days of NO_UPGRADES; GKE allows at most 30",
+        ),
+        # sizes of the cluster's ranges
+        (
+            "subnet_cidr: 10.10.0.0/20",
+            "subnet_cidr: 10.10.0.0/32",
+            "10.10.0.0/32",
+            "network.subnet_cidr",
+            "/8 to a /29",
+        ),
+        (
+            "services_cidr: 10.10.16.0/20",
+            "services_cidr: 10.10.16.0/28",
+            "/28",
+            "network.services_cidr",
+            "/16 to a /27",
+        ),
+        # what Compute Engine offers (a dated list)
+        (
+            "    gpu: nvidia-l4\n    gpu_count: 1\n    capacity",
+            "    machine_family: n9\n    capacity",
+            "machine_family: n9",
+            "compute_classes[0].machine_family",
+            "'n9' is not a Compute Engine machine series",
+        ),
+    ],
+    ids=[
+        "bucket-goog",
+        "bucket-g00gle",
+        "bucket-ip",
+        "bucket-empty-part",
+        "budget-int64",
+        "labels-64",
+        "exclusions-20",
+        "no-upgrades-30-days",
+        "subnet-32",
+        "services-28",
+        "machine-series",
+    ],
+)
+def test_a_value_the_api_refuses_at_apply_is_refused_at_load(tmp_path, old, new, needle, field, fragment):
+    edits = {"lab": [(old, new)]}
+    if "machine_family" in new:  # the service on the class asks for the class's GPU
+        edits["lab"].append(("    compute_class: l4-spot-first   # its GPU and capacity ladder\n", ""))
+    refused_by_synth(tmp_path, edits, "lab", needle, field, fragment, names=("lab", "mini"))
+
+
+def test_the_bootstrap_state_bucket_is_a_name_cloud_storage_accepts(tmp_path, capsys):
+    from test_hostile_input import BOOTSTRAP
+
+    from gkeml.config.bootstrap import main as ci_identity
+
+    (tmp_path / "mini.yaml").write_text(BOOTSTRAP.replace("fx-mini-tfstate", "google-tfstate"))
+    assert ci_identity(["mini", "--dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"{tmp_path / 'mini.yaml'}:3: state.bucket: 'google-tfstate' is not a bucket name Cloud Storage accepts"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("nodes", 2**31, "less than or equal to 2147483647"),
+        ("gpu_count", 2**31, "less than or equal to 2147483647"),
+        ("ttl_seconds_after_finished", 2**31, "less than or equal to 2147483647"),
+        ("active_deadline_seconds", 2**63, "less than or equal to 9223372036854775807"),
+    ],
+)
+def test_job_spec_numbers_beyond_what_kubernetes_stores_are_refused(tmp_path, key, value, fragment):
+    spec = tmp_path / "job.yaml"
+    text = JOB + f"{key}: {value}\n"
+    spec.write_text(text)
+    result = gkeml("job", "render", spec, "--env", "lab", "--environments", ENVIRONMENTS)
+    assert_usage_error(result, spec, line_of(text, f"{key}:"), f"{key}: ", fragment)
+
+
+def _float_fields(model, seen=None):
+    """(model, field name) of every float field of ``model`` and the models under it."""
+    import typing
+
+    from pydantic import BaseModel
+
+    seen = set() if seen is None else seen
+    if model in seen:
+        return
+    seen.add(model)
+    for name, info in model.model_fields.items():
+        args = [info.annotation]
+        while args:
+            arg = args.pop()
+            if arg is float:
+                yield model, name
+            elif isinstance(arg, type) and issubclass(arg, BaseModel):
+                yield from _float_fields(arg, seen)
+            else:
+                args += [a for a in typing.get_args(arg) if a is not type(None)]
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")], ids=["inf", "-inf", "nan"])
+def test_no_number_of_any_config_file_is_infinite_or_nan(value):
+    """Every float of every file gkeml reads (environments, bootstrap files, job specs, price tables)."""
+    from gkeml.config.bootstrap import Bootstrap
+    from gkeml.config.model import Environment
+    from gkeml.cost.prices import PriceTable
+    from gkeml.jobs.spec import JobSpec
+
+    fields = [f for root in (Environment, Bootstrap, JobSpec, PriceTable) for f in _float_fields(root)]
+    assert len(fields) >= 35  # the walk reached the price table's rates and the environment's sizes
+    accepted = []
+    for model, name in fields:
+        errors = []
+        try:
+            model.model_validate({name: value})
+        except Exception as exc:  # a ValidationError listing every missing field, and this one
+            errors = [e["loc"] for e in exc.errors()] if hasattr(exc, "errors") else []
+        if not any(loc[:1] == (name,) for loc in errors):
+            accepted.append(f"{model.__name__}.{name}")
+    assert accepted == []
+
+
+def test_a_price_table_with_an_infinite_or_huge_rate_is_refused(tmp_path):
+    import json as _json
+
+    table = _json.loads((ROOT / "gkeml" / "cost" / "prices.json").read_text())
+    table["cluster"]["fee_per_hour"] = 1e300  # finite, but a month of it is not
+    path = tmp_path / "prices.json"
+    path.write_text(_json.dumps(table, indent=2))
+    result = gkeml("cost", "lab", "--environments", ENVIRONMENTS, "--prices", path)
+    assert_usage_error(result, path, line_of(path.read_text(), "fee_per_hour"), "cluster.fee_per_hour: ", "1000000")
+
+
+# --- what the command line names -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("cost", "../x"),
+        ("diagram", "../x", "--out", "cdktf.out"),
+        ("job", "render", "examples/jobs/single-gpu.yaml", "--env", "../lab"),
+        ("doctor", "lab/../lab", "--no-toolchain"),
+        ("destroy", "lab\n"),
+    ],
+    ids=["cost", "diagram", "job-render", "doctor", "destroy"],
+)
+def test_an_environment_name_that_is_a_path_is_refused(tmp_path, args):
+    """ENV names a file in --environments; a path or a name with a newline reads nothing."""
+    extra = () if args[0] == "diagram" else ("--environments", ENVIRONMENTS)
+    result = gkeml(*args, *extra)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "is not an environment name" in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("job", "wait", "research/run", "--interval", "nan"),
+        ("job", "wait", "research/run", "--timeout", "inf"),
+        ("job", "wait", "research/run", "--interval", "1e400"),
+        ("job", "submit", "examples/jobs/single-gpu.yaml", "--name", "run-1\n"),
+        ("job", "status", "research/run-1\n"),
+        ("job", "delete", "research/../run"),
+    ],
+    ids=["interval-nan", "timeout-inf", "interval-overflow", "name-newline", "status-newline", "delete-path"],
+)
+def test_job_arguments_kubernetes_or_python_would_refuse_are_usage_errors(tmp_path, monkeypatch, args):
+    """Refused before any cluster is contacted (no kubeconfig here: nothing could be)."""
+    from gkeml.cli import main
+
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main([*args, "--env", "lab", "--environments", str(ENVIRONMENTS)])
+    except SystemExit as exc:  # argparse refuses an argument of the wrong type
+        code = exc.code
+    assert code == 2, err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    assert "kubectl context" not in err.getvalue()  # refused before the context was looked up
+
+
+# --- every request range on every path (rules GKE005/GKE007 at load) --------------------------
+
+
+@pytest.mark.parametrize("budget", ["derived", "amount", "none"])
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            '    cpu: "2"\n    memory: 8Gi\n    endpoint: embed',
+            '    cpu: "200"\n    memory: 200Gi\n    endpoint: embed',
+            "inference[1].cpu",
+        ),
+        ('    cpu: "44"\n    memory: 160Gi', '    cpu: "44"\n    memory: 400Gi', "training[1].memory"),
+    ],
+    ids=["inference", "training"],
+)
+def test_requests_autopilot_refuses_are_refused_at_their_key_whatever_the_budget(tmp_path, old, new, field, budget):
+    """The rule `gkeml check` applies (GKE005) decides at load, with or without a budget: the error names
+    the workload's key, not budget.amount, and no command turns it into a traceback."""
+    edits = [(old, new)]
+    if budget == "amount":
+        edits.append(("  channels: [oncall]\n", "  channels: [oncall]\n  amount: 1000\n"))
+    elif budget == "none":
+        edits.append(("budget:\n  billing_account: 0A1B2C-3D4E5F-6A7B8C\n  channels: [oncall]\n", ""))
+    envs = environments(tmp_path, {"live": edits}, ("live",))
+    path = envs / "live.yaml"
+    needle = new.split("\n")[0 if field.endswith("cpu") else 1].strip()
+    line = line_of(path.read_text(), needle)
+    out = previous_output(tmp_path / "cdktf.out")
+    before = snapshot(tmp_path)
+    for args in (
+        ("synth", "--environments", envs, "--out", out),
+        ("cost", "live", "--environments", envs),
+        ("check", "--no-checkov", "--environments", envs, "--jobs", tmp_path / "none", "--synth-dir", out),
+    ):
+        result = gkeml(*args)
+        assert_usage_error(result, path, line, f"{field}: Pod requests ", "maximum", "Autopilot rejects the Pod")
+        assert "budget.amount" not in result.err
+    assert snapshot(tmp_path) == before

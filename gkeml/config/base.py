@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from gkeml import platform
+
 Problem = tuple[tuple, str]  # (path of the offending key, message)
 
 
@@ -45,8 +47,10 @@ PATTERN_HELP: dict[str, str] = {
     LABEL_VALUE: "a label value: at most 63 of a-z 0-9 '-' '_'",
 }
 
-# Kubernetes stores these counts as int32 (replicas, ports, GPU counts in quotas).
+# Kubernetes stores these counts as int32 (replicas, ports, GPU counts in quotas); durations (Job deadlines,
+# grace periods) and Google's money units (a budget's amount) are int64.
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
 def at(field: str, message: str) -> ValueError:
@@ -62,9 +66,10 @@ def at_each(problems: list[tuple[str, str]]) -> ValueError:
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, values are not coerced between types."""
+    """Base: unknown keys are errors, values are not coerced between types, and no number is NaN or
+    infinite (YAML's .nan and .inf: no consumer of a setting takes one)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
 
 
 def _number_as_text(value: Any) -> Any:
@@ -99,10 +104,22 @@ ShortName = Annotated[str, Field(pattern=NAME)]
 Quantity = Annotated[str, BeforeValidator(_number_as_text), Field(pattern=QUANTITY), AfterValidator(_finite_size)]
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
 Int32 = Annotated[int, Field(le=INT32_MAX)]
+Int64 = Annotated[int, Field(le=INT64_MAX)]
 Labels = Annotated[
     dict[Annotated[str, Field(pattern=LABEL_KEY)], Annotated[str, Field(pattern=LABEL_VALUE)]],
     Field(max_length=MAX_LABELS),
 ]
+
+
+def _gcs_bucket(value: str) -> str:
+    problem = platform.gcs_bucket_name_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} is not a bucket name Cloud Storage accepts: {problem}")
+    return value
+
+
+# A Cloud Storage bucket name, as Cloud Storage checks it (gkeml.platform.gcs_bucket_name_problem).
+GcsBucketName = Annotated[str, AfterValidator(_gcs_bucket)]
 
 
 def resolved(description: str, default: str, **kwargs: Any) -> Any:

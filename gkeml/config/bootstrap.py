@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import Problem
+from gkeml.config.base import GcsBucketName, Problem
 from gkeml.config.loader import (
     ConfigError,
     ConfigProblem,
@@ -93,7 +93,7 @@ GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int els
 class StateBucket(Strict):
     """The GCS bucket every stack of the environment keeps its Terraform state in."""
 
-    bucket: str = Field(
+    bucket: GcsBucketName = Field(
         pattern=BUCKET_NAME,
         description="Bucket name (globally unique); one per environment, or one shared bucket in a project of its own.",
     )

@@ -31,6 +31,7 @@ from gkeml.config.base import (
     ROLE,
     Cidr,
     DnsLabel,
+    GcsBucketName,
     Int32,
     Labels,
     Problem,
@@ -79,6 +80,7 @@ __all__ = [
 ]
 
 Tier = Literal["dev", "staging", "prod"]
+MAX_GIB = 2**30  # an exbibyte: more than a bucket or registry holds; bounds what the estimate multiplies
 TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # what each tier guards, least first
 Purpose = Literal["datasets", "checkpoints", "artifacts"]
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
@@ -137,7 +139,7 @@ class Project(Strict):
 class State(Strict):
     """Where Terraform keeps state (GCS backend)."""
 
-    bucket: str = Field(pattern=BUCKET_NAME, description="Existing GCS bucket for Terraform state.")
+    bucket: GcsBucketName = Field(pattern=BUCKET_NAME, description="Existing GCS bucket for Terraform state.")
     prefix: str = Field(
         "gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$", description="Object prefix; stacks add their name."
     )
@@ -175,8 +177,18 @@ class Network(Strict):
             for b in names[i + 1 :]:
                 if ranges[a].overlaps(ranges[b]):
                     raise at(b, f"{ranges[b]} overlaps {a} {ranges[a]}; give each range its own space")
-        if self.pods_cidr.prefixlen > 21:
-            raise at("pods_cidr", f"{self.pods_cidr} is smaller than a /21; Autopilot needs /21 or larger")
+        sizes = {
+            "subnet_cidr": platform.SUBNET_PREFIX,
+            "pods_cidr": platform.POD_RANGE_PREFIX,
+            "services_cidr": platform.SERVICE_RANGE_PREFIX,
+        }
+        for field, (largest, smallest) in sizes.items():
+            net = ranges[field]
+            if not largest <= net.prefixlen <= smallest:
+                what = "smaller" if net.prefixlen > smallest else "larger"
+                raise at(
+                    field, f"{net} is {what} than GKE takes for it on Autopilot; use a /{largest} to a /{smallest}"
+                )
         return self
 
 
@@ -220,6 +232,13 @@ class MaintenanceExclusion(Strict):
     def _order(self) -> MaintenanceExclusion:
         if self.end <= self.start:
             raise at("end", f"{self.end.isoformat()} is not after start {self.start.isoformat()}")
+        days = (self.end - self.start).total_seconds() / 86400
+        if self.scope == "NO_UPGRADES" and days > platform.NO_UPGRADES_MAX_DAYS:
+            raise at(
+                "end",
+                f"{days:g} days of NO_UPGRADES; GKE allows at most {platform.NO_UPGRADES_MAX_DAYS} (security patches "
+                "wait too); end it sooner, or use scope NO_MINOR_UPGRADES (patches still apply)",
+            )
         return self
 
 
@@ -235,7 +254,11 @@ class Maintenance(Strict):
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKEND), min_length=1)
     start: Annotated[time, BeforeValidator(_time)] = time(3, 0)
     hours: int = Field(6, ge=4, le=24, description="Length of each window; GKE needs >= 4 h.")
-    exclusions: list[MaintenanceExclusion] = Field(default_factory=list)
+    exclusions: list[MaintenanceExclusion] = Field(
+        default_factory=list,
+        max_length=platform.MAX_MAINTENANCE_EXCLUSIONS,
+        description=f"At most {platform.MAX_MAINTENANCE_EXCLUSIONS} (GKE's limit per cluster).",
+    )
 
     @model_validator(mode="after")
     def _availability(self) -> Maintenance:
@@ -343,7 +366,7 @@ class Bucket(Strict):
         "does not allow together with it.",
     )
     expected_size_gib: float = Field(
-        0, ge=0, allow_inf_nan=False, description="Expected stored data, for cost estimates."
+        0, ge=0, le=MAX_GIB, allow_inf_nan=False, description="Expected stored data, for cost estimates."
     )
 
 
@@ -553,7 +576,10 @@ class ComputeClassPolicy(Strict):
     name: DnsLabel
     gpu: str | None = None
     gpu_count: Int32 = Field(1, ge=1)
-    machine_family: str | None = None
+    machine_family: str | None = Field(
+        None,
+        description="A Compute Engine machine series such as n4 or c3 (gkeml.platform.MACHINE_SERIES, dated).",
+    )
     capacity: list[Capacity] = Field(
         default_factory=lambda: list(SPOT_THEN_ON_DEMAND),
         min_length=1,
@@ -583,6 +609,13 @@ class ComputeClassPolicy(Strict):
     def _shape(self) -> ComputeClassPolicy:
         if self.gpu is None and self.machine_family is None:
             raise ValueError("set gpu or machine_family")
+        if self.machine_family is not None and self.machine_family not in platform.MACHINE_SERIES:
+            raise at(
+                "machine_family",
+                f"{self.machine_family!r} is not a Compute Engine machine series"
+                f"{did_you_mean(self.machine_family, platform.MACHINE_SERIES)}; series (as of "
+                f"{platform.MACHINE_SERIES_CHECKED_ON}): {', '.join(platform.MACHINE_SERIES)}",
+            )
         _check_gpu_shape(self.gpu, self.gpu_count)
         if len(set(self.capacity)) != len(self.capacity):
             raise at(

@@ -25,7 +25,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gkeml import platform
 from gkeml.config import ConfigError, parse
-from gkeml.config.base import at_each
+from gkeml.config.base import Int32, Int64, at_each
 from gkeml.config.checks import compute_class_problems
 from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
@@ -151,8 +151,8 @@ class Trainer(Strict):
 
     script: str = Field("train.py", min_length=1, description="Trainer script, relative to working_dir.")
     working_dir: str = Field("/app", pattern=r"^/")
-    steps: int = Field(1000, ge=1)
-    checkpoint_every: int = Field(100, ge=1, description="Checkpoint every N steps (and always on SIGTERM).")
+    steps: Int64 = Field(1000, ge=1)
+    checkpoint_every: Int64 = Field(100, ge=1, description="Checkpoint every N steps (and always on SIGTERM).")
     args: list[str] = Field(default_factory=list, description="More trainer arguments.")
     master_port: int = Field(29500, ge=1024, le=65535, description="Rendezvous port of node 0 (multi-node).")
 
@@ -169,8 +169,8 @@ class JobSpec(Strict):
     args: list[str] = Field(default_factory=list, description="Arguments for a custom command.")
     trainer: Trainer = Field(default_factory=Trainer)
     gpu: str | None = Field(None, description=f"GPU type: {', '.join(platform.GPUS)}.")
-    gpu_count: int = Field(1, ge=1, description="GPUs per node (per pod).")
-    nodes: int = Field(1, ge=1, description="Pods (nodes) of a multi-node DDP job.")
+    gpu_count: Int32 = Field(1, ge=1, description="GPUs per node (per pod).")
+    nodes: Int32 = Field(1, ge=1, description="Pods (nodes) of a multi-node DDP job.")
     completion_mode: Literal["Indexed", "NonIndexed"] | None = Field(
         None, description="Default: Indexed for multi-node jobs, NonIndexed otherwise."
     )
@@ -210,9 +210,9 @@ class JobSpec(Strict):
     wandb: WandB | None = None
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (no credentials).")
     backoff_limit: int = Field(3, ge=0, le=100, description="Failed pods allowed before the job fails.")
-    ttl_seconds_after_finished: int = Field(86400, ge=0, description="Delete the finished job after this.")
-    active_deadline_seconds: int = Field(86400, ge=60, description="Stop the job after this, retries included.")
-    termination_grace_seconds: int | None = Field(
+    ttl_seconds_after_finished: Int32 = Field(86400, ge=0, description="Delete the finished job after this.")
+    active_deadline_seconds: Int64 = Field(86400, ge=60, description="Stop the job after this, retries included.")
+    termination_grace_seconds: Int64 | None = Field(
         None, ge=1, description=f"Default: {platform.SPOT_TERMINATION_GRACE_SECONDS} (Spot honours no more)."
     )
 
