@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -771,3 +772,188 @@ def test_requests_autopilot_refuses_are_refused_at_their_key_whatever_the_budget
         assert_usage_error(result, path, line, f"{field}: Pod requests ", "maximum", "Autopilot rejects the Pod")
         assert "budget.amount" not in result.err
     assert snapshot(tmp_path) == before
+
+
+# --- strings Terraform would evaluate ------------------------------------------------------------
+# Terraform reads every string of cdk.tf.json as a template: ${...} interpolates (file() reads the
+# machine that plans: the CI runner, with its token) and %{...} is a directive. Every string field of the
+# environment model is given each probe: an unescaped one must be refused at load (by the field's
+# pattern, a check, or FreeText); the escaped forms ($${, %%{) may pass, and one synth of an environment
+# holding every accepted probe at once must contain no unescaped interpolation.
+
+ANY, KEY = "*", "<key>"
+INTERPOLATIONS = ('${file("/etc/passwd")}', "%{if true}x%{endif}", "https://x.example/${file(path.root)}")
+ESCAPED = ('$${file("/etc/passwd")}', "https://x.example/$${file(path.root)}")
+UNESCAPED = re.compile(r"(?<!\$)\$\{file\(|(?<!%)%\{if true\}")
+
+
+def _string_paths(model, prefix: tuple = (), seen: tuple = ()):
+    """The path of every string a file of ``model`` may hold (``*``: any list item or mapping value,
+    ``<key>``: a mapping key)."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    def walk(ann, path, seen):
+        origin, args = typing.get_origin(ann), typing.get_args(ann)
+        if ann is str:
+            yield path
+        elif origin is typing.Annotated:
+            yield from walk(args[0], path, seen)
+        elif origin in (list, tuple):
+            yield from walk(args[0], (*path, ANY), seen)
+        elif origin is dict:
+            yield from walk(args[0], (*path, KEY), seen)
+            yield from walk(args[1], (*path, ANY), seen)
+        elif origin in (typing.Union, types.UnionType):
+            for arg in args:
+                yield from walk(arg, path, seen)
+        elif isinstance(ann, type) and issubclass(ann, BaseModel) and ann not in seen:
+            for name, info in ann.model_fields.items():
+                yield from walk(info.annotation, (*path, name), (*seen, ann))
+
+    yield from walk(model, prefix, seen)
+
+
+def _set(data, path: tuple, value: str) -> None:
+    """Put ``value`` at ``path`` of ``data`` (``*``: the first item or value; ``<key>``: a key)."""
+    node = data
+    for part in path[:-1]:
+        node = (
+            node[0] if part == ANY and isinstance(node, list) else node[next(iter(node))] if part == ANY else node[part]
+        )
+    last = path[-1]
+    if last == KEY:
+        node[value] = node.pop(next(iter(node)))
+    elif last == ANY:
+        if isinstance(node, list):
+            node[0] = value
+        else:
+            node[next(iter(node))] = value
+    else:
+        node[last] = value
+
+
+def _probe_base() -> dict:
+    """lab.yaml with every optional section and list of the model filled in (so every string has a place),
+    under a project id that says prd (so that tier_override has something to override)."""
+    import yaml as _yaml
+
+    data = _yaml.safe_load((ENVIRONMENTS / "lab.yaml").read_text())
+    data["project"]["id"] = "fx-lab-prd"
+    data["tier_override"] = {"tier": "dev", "reason": "probe environment of the hostile-values tests"}
+    data["intended_deletions"] = ["bucket/old"]
+    data["cluster"]["labels"] = {"tier": "dev"}
+    data["cluster"]["zones"] = ["us-central1-a", "us-central1-b"]
+    data["cluster"]["binary_authorization"] = {"allowed_images": ["us-docker.pkg.dev/acme-shared/training/**"]}
+    data["cluster"]["maintenance"]["exclusions"] = [
+        {"name": "freeze", "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}
+    ]
+    data["buckets"][0].update({"location": "US", "data_locations": ["us-central1", "us-east4"]})
+    data["identities"][0]["secrets"] = ["wandb-api-key"]
+    data["endpoints"][0].update({"previous_hosts": ["old.lab.fx.example"], "retired_hosts": ["older.lab.fx.example"]})
+    service = data["inference"][0]
+    service["probe"] = {"path": "/healthz"}
+    service["autoscaling"].update(
+        {
+            "external_metric": "pubsub.googleapis.com|subscription|num_undelivered_messages",
+            "external_target": 10,
+            "external_selector": {"resource.labels.subscription_id": "chat"},
+        }
+    )
+    data["launch"]["teams"] = ["research"]
+    data["monitoring"]["alerts"]["channels"] = ["oncall"]
+    data["budget"]["amount"] = 1000  # nothing to estimate on every probe
+    return data
+
+
+def _accepts(data: dict) -> bool:
+    """Whether the loader takes ``data`` as an environment file: the cheap parts first (references, the
+    model, its checks), the whole loader for what passes them."""
+    import yaml as _yaml
+    from pydantic import ValidationError
+
+    from gkeml.config import ConfigError
+    from gkeml.config.checks import model_problems, reference_problems
+    from gkeml.config.model import Environment
+    from gkeml.environments import parse_environment
+
+    if reference_problems(data):
+        return False
+    try:
+        if model_problems(Environment.model_validate(data)):
+            return False
+        parse_environment(_yaml.safe_dump(data), "probe.yaml")
+    except (ValidationError, ConfigError):
+        return False
+    return True
+
+
+@pytest.mark.synth
+def test_every_string_that_reaches_a_stack_is_refused_or_stays_escaped(tmp_path):
+    import copy
+
+    import yaml as _yaml
+
+    from gkeml.config.model import Environment
+    from gkeml.environments import parse_environment
+    from gkeml.synth import synth
+
+    base = _probe_base()
+    assert _accepts(base)
+    paths = sorted(set(_string_paths(Environment)), key=str)
+    assert len(paths) >= 70
+    accepted: dict[tuple, str] = {}
+    for path in paths:
+        for probe in (*INTERPOLATIONS, *ESCAPED):
+            data = copy.deepcopy(base)
+            _set(data, path, probe)
+            if _accepts(data):
+                accepted.setdefault(path, probe)
+    unescaped = {".".join(p): v for p, v in accepted.items() if v in INTERPOLATIONS}
+    assert unescaped == {}, "a field takes an unescaped ${ or %{: make it FreeText or give it a pattern"
+    # the free-text fields take the escapes (the characters themselves), all at once in one environment
+    assert {".".join(p) for p in accepted} >= {
+        "cluster.authorized_networks.*.name",
+        "registry.repositories.*.description",
+        "launch.entity",
+        "inference.*.autoscaling.external_selector.*",
+        "tier_override.reason",
+    }
+    data = copy.deepcopy(base)
+    for path, probe in accepted.items():
+        _set(data, path, probe)
+    env = parse_environment(_yaml.safe_dump(data), "probe.yaml")
+    out = synth([env], tmp_path / "cdktf.out")
+    text = "\n".join(p.read_text() for p in sorted(out.glob("stacks/*/cdk.tf.json")))
+    assert UNESCAPED.search(text) is None
+    assert text.count("$${file(") >= 3  # the escaped probes reached the stacks as written
+
+
+def test_every_string_of_a_bootstrap_file_is_refused_unescaped():
+    """The bootstrap stack's strings all come from patterned fields: no probe passes (so no synth is needed)."""
+    import copy
+
+    import yaml as _yaml
+    from test_hostile_input import BOOTSTRAP
+
+    from gkeml.config.bootstrap import Bootstrap
+
+    base = _yaml.safe_load(BOOTSTRAP)
+    base["ci"] = {"grantable_roles": ["roles/logging.logWriter"]}
+    base["state"].update({"project": "fx-shared-state", "location": "EU"})
+    base["github"]["deploy_environment"] = "mini"
+    base["billing_account"] = "0A1B2C-3D4E5F-6A7B8C"
+    base["project"]["labels"] = {"owner": "ml"}
+    accepted = []
+    for path in sorted(set(_string_paths(Bootstrap)), key=str):
+        for probe in INTERPOLATIONS:
+            data = copy.deepcopy(base)
+            _set(data, path, probe)
+            try:
+                Bootstrap.model_validate(data)
+            except ValueError:
+                continue
+            accepted.append(".".join(path))
+    assert accepted == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -117,6 +118,25 @@ def _gcs_bucket(value: str) -> str:
         raise ValueError(f"{value!r} is not a bucket name Cloud Storage accepts: {problem}")
     return value
 
+
+# Terraform evaluates every string of a synthesized stack as a template: ``${...}`` interpolates (a function
+# such as file() reads the machine that plans, the CI runner with its token) and ``%{...}`` is a directive;
+# ``$${`` and ``%%{`` are the characters themselves (HCL template escapes). A string of a config file that
+# reaches a stack is either held to a pattern without '$' and '%', or is FreeText: the escapes are fine,
+# an unescaped ``${`` or ``%{`` is refused (tests/test_hostile_values.py walks every string field).
+TERRAFORM_TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+
+
+def _free_text(value: str) -> str:
+    if TERRAFORM_TEMPLATE.search(value):
+        raise ValueError(
+            f"{value!r} holds ${{ or %{{, which Terraform would evaluate in the synthesized stack; remove it, or "
+            "write $${ or %%{ for the characters themselves"
+        )
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(_free_text)]
 
 # A Cloud Storage bucket name, as Cloud Storage checks it (gkeml.platform.gcs_bucket_name_problem).
 GcsBucketName = Annotated[str, AfterValidator(_gcs_bucket)]

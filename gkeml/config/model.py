@@ -31,6 +31,7 @@ from gkeml.config.base import (
     ROLE,
     Cidr,
     DnsLabel,
+    FreeText,
     GcsBucketName,
     Int32,
     Labels,
@@ -195,7 +196,7 @@ class Network(Strict):
 class AuthorizedNetwork(Strict):
     """A CIDR allowed to reach the control plane's IP endpoint."""
 
-    name: str = Field(min_length=1, max_length=60)
+    name: FreeText = Field(min_length=1, max_length=60)
     cidr: Cidr
 
 
@@ -450,7 +451,7 @@ class Autoscaling(Strict):
     max_replicas: Int32 = Field(3, ge=1)
     cpu_utilization: int | None = Field(70, ge=1, le=100)
     memory_utilization: int | None = Field(None, ge=1, le=100)
-    external_metric: str | None = Field(
+    external_metric: FreeText | None = Field(
         None,
         min_length=1,
         description="A Cloud Monitoring metric, '/' written as '|', e.g. "
@@ -459,7 +460,7 @@ class Autoscaling(Strict):
         "custom-metrics/custom-metrics-stackdriver-adapter (roles/monitoring.viewer).",
     )
     external_target: Int32 | None = Field(None, ge=1, description="Average value per replica for the metric.")
-    external_selector: dict[str, str] = Field(default_factory=dict)
+    external_selector: dict[FreeText, FreeText] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
@@ -651,7 +652,7 @@ class Launch(Strict):
         description="Secret Manager secret holding the API key; GKE syncs its "
         "latest version into each Launch team's namespace.",
     )
-    entity: str = Field(min_length=1)
+    entity: FreeText = Field(min_length=1)
     queues: list[LaunchQueue] = resolved(
         "W&B Launch queues the agent polls; each environment needs its own (two agents on one queue run each "
         "job in whichever cluster polls first).",
@@ -665,7 +666,7 @@ class Launch(Strict):
         "Default: the agent identity's namespace only.",
     )
     max_jobs: Int32 = Field(4, ge=1)
-    base_url: str = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
+    base_url: FreeText = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
     chart_version: str = Field(platform.WANDB_LAUNCH_AGENT_CHART_VERSION, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     builder: Literal["noop", "kaniko"] = "noop"
 
@@ -695,7 +696,9 @@ class TierOverride(Strict):
     a lower tier on purpose: the tier it runs at and why. ``gkeml check`` reports it every time."""
 
     tier: Tier = Field(description="The lower tier; must equal the file's tier.")
-    reason: str = Field(min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters).")
+    reason: FreeText = Field(
+        min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters)."
+    )
 
 
 class Environment(Strict):

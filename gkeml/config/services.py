@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import DNS_LABEL, PATTERN_HELP, Int32, Problem, ShortName, Strict, at, resolved
+from gkeml.config.base import DNS_LABEL, PATTERN_HELP, FreeText, Int32, Problem, ShortName, Strict, at, resolved
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
@@ -57,7 +57,7 @@ class Repository(Strict):
         max_length=63,
         description="Repository id, e.g. training; images are LOCATION-docker.pkg.dev/PROJECT/NAME/IMAGE.",
     )
-    description: str = Field("", max_length=256)
+    description: FreeText = Field("", max_length=256)
     keep_versions: int = Field(
         10, ge=1, le=1000, description="Keep the N most recent versions of every image, whatever the delete rules say."
     )
