@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import decode, field_name, file_line, load_config_file, named_file
+from gkeml.config.loader import LIMITS, decode, field_name, file_line, load_config_file, named_file
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, name_problems
 from gkeml.rules.admission import request_problems
@@ -191,8 +191,15 @@ def environment_at(env_file: str | Path, ref: str) -> Environment | None:
                 )
             ]
         )
+    label = f"{ref}:{env_file.name}"
+    size = _git(where, "cat-file", "-s", f"{ref}:./{env_file.name}")
+    if size.returncode != 0:
+        return None
+    if int(size.stdout.strip() or 0) > LIMITS.max_bytes:  # refused before git writes it into memory
+        raise ConfigError(
+            [ConfigProblem(label, 0, "", f"is larger than the {LIMITS.max_bytes:,} bytes such a file may have")]
+        )
     shown = _git(where, "show", f"{ref}:./{env_file.name}", text=False)  # bytes: decoded as a file is
     if shown.returncode != 0:
         return None
-    label = f"{ref}:{env_file.name}"
     return parse_environment(decode(shown.stdout, label), label)
