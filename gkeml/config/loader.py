@@ -198,6 +198,7 @@ def read_bounded(path: str | Path, limits: Limits, hint: str = "") -> bytes:
             raise _not_regular(opened.st_mode, file, hint)
         if opened.st_size > max_bytes:  # refused before it is read into memory
             raise _too_big(opened.st_size, file, max_bytes)
+        _charge_bytes(opened.st_size, file, limits, dry_run=True)  # the command's total too, before reading
         try:
             data = handle.read(max_bytes + 1)  # it may have grown since
         except OSError as exc:
@@ -243,24 +244,34 @@ def read_budget() -> Iterator[ReadBudget]:
         _BUDGET.reset(token)
 
 
-def _charge_bytes(count: int, file: str, limits: Limits) -> None:
+def _charge_bytes(count: int, file: str, limits: Limits, dry_run: bool = False) -> None:
+    """Add ``count`` bytes read from ``file`` to the command's budget (``dry_run``: only check that
+    they would fit); ConfigError when the files read with ``limits`` would then be beyond its total."""
     budget = _BUDGET.get()
     if budget is None:
         return
     spent = budget.of(limits)
+    if dry_run:
+        if spent[0] + count > limits.max_total_bytes:
+            raise _beyond_total(file, limits)
+        return
     spent[0] += count
     if spent[0] > limits.max_total_bytes:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    file,
-                    0,
-                    "",
-                    f"with the files read before it, more than the {limits.max_total_bytes:,} bytes one command "
-                    "reads of such files; name fewer or smaller files",
-                )
-            ]
-        )
+        raise _beyond_total(file, limits)
+
+
+def _beyond_total(file: str, limits: Limits) -> ConfigError:
+    return ConfigError(
+        [
+            ConfigProblem(
+                file,
+                0,
+                "",
+                f"with the files read before it, more than the {limits.max_total_bytes:,} bytes one command "
+                "reads of such files; name fewer or smaller files",
+            )
+        ]
+    )
 
 
 # What an environment (or stack) name given on the command line may be: the names' own pattern

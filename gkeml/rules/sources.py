@@ -22,7 +22,9 @@ def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
     problems of all files are reported at once."""
     manifests: list[Manifest] = []
     problems: list[ConfigProblem] = []
-    for path in _distinct(paths):
+    paths = _distinct(paths)
+    _within_total(paths)
+    for path in paths:
         file = STDIN_NAME if str(path) == STDIN else str(path)
         try:
             text = read_config_text(path, MANIFEST_LIMITS, PIPE_HINT)
@@ -59,6 +61,29 @@ def _distinct(paths: Iterable[str | Path]) -> list[str | Path]:
             seen.add(key)
             out.append(path)
     return out
+
+
+def _within_total(paths: list[str | Path]) -> None:
+    """Refuse, before parsing any, files whose sizes together are beyond what one command reads
+    (MANIFEST_LIMITS.max_total_bytes), naming the first file past it; each is bounded again as it is read."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size if str(path) != STDIN else 0
+        except (OSError, ValueError):
+            continue  # the reader reports it
+        if total > MANIFEST_LIMITS.max_total_bytes:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        str(path),
+                        0,
+                        "",
+                        f"with the files before it, more than the {MANIFEST_LIMITS.max_total_bytes:,} bytes one "
+                        "command reads of such files; name fewer or smaller files",
+                    )
+                ]
+            )
 
 
 def _not_an_object(item: object) -> str:
