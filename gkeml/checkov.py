@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gkeml.stackfile import read_output_file, read_stack
+
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
@@ -260,7 +262,7 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
         for file in files:
             copy = Path(scratch) / file.parent.name / file.name
             copy.parent.mkdir()
-            copy.write_text(checkov_view(file.read_text()))
+            copy.write_text(checkov_view(read_output_file(file).decode("utf-8", "replace")))
         cmd = [str(checkov), "-d", scratch, "--framework", "terraform_json", "-o", "json", "--skip-download"]
         try:
             proc = subprocess.run(
@@ -274,7 +276,7 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise CheckovError(f"checkov exited {proc.returncode} without a JSON report: {tail}") from None
     reports = [d for d in (data if isinstance(data, list) else [data]) if isinstance(d, dict)]
-    stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
+    stacks = {f.parent.name: read_stack(f) for f in files}
     passed, failed, skipped, parse_errors, version = 0, [], [], [], ""
     for report in reports:
         summary = report.get("summary") or report

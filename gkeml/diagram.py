@@ -810,19 +810,24 @@ def load(out: str | Path, env: str) -> tuple[dict, dict | None]:
     """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized).
     DiagramError when the output is missing, partial (a stack its manifest names is absent) or malformed."""
     from gkeml.config import ConfigError
-    from gkeml.stackfile import SYNTH_AGAIN, read_stack
+    from gkeml.config.loader import named_file
+    from gkeml.stackfile import SYNTH_AGAIN, read_output_file, read_stack
     from gkeml.synth import MANIFEST, is_synth_output
 
+    try:
+        named_file(out, env, "ENV")  # a name, not a path out of the output (../x)
+    except ConfigError as exc:
+        raise DiagramError(str(exc)) from None
     stacks = Path(out) / "stacks"
     path, k8s_path = stack_files(out, env)
     if not is_synth_output(Path(out)):
         raise DiagramError(f"{Path(out) / MANIFEST} is missing or not cdktf's manifest; run `make synth` first")
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a device there is refused by read_stack, saying what it is
         known = sorted(p.parent.name for p in stacks.glob("*/cdk.tf.json") if not p.parent.name.endswith("-k8s"))
         hint = f"; synthesized: {', '.join(known)}" if known else "; run `make synth` first"
         raise DiagramError(f"{path} not found{hint}")
-    manifest = json.loads((Path(out) / MANIFEST).read_bytes())
-    if f"{env}-k8s" in manifest["stacks"] and not k8s_path.is_file():
+    manifest = json.loads(read_output_file(Path(out) / MANIFEST))  # read as cdktf's manifest just above
+    if f"{env}-k8s" in manifest["stacks"] and not k8s_path.exists():
         raise DiagramError(
             f"{k8s_path} is missing although {Path(out) / MANIFEST} names stack {env}-k8s "
             f"(a partial output); {SYNTH_AGAIN}"

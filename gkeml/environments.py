@@ -1,6 +1,7 @@
-"""Load and check environment files: the config model's own checks plus the checks of the
-names derived from it (:mod:`gkeml.naming`). Every command that takes environments loads them
-here, so a file is judged the same way everywhere."""
+"""Load and check environment files: the config model's own checks, the checks of the names
+derived from it (:mod:`gkeml.naming`) and the Autopilot request ranges of its workloads (the rules
+``gkeml check`` runs: :mod:`gkeml.rules.admission`). Every command that takes environments loads
+them here, so a file is judged the same way everywhere."""
 
 from __future__ import annotations
 
@@ -12,16 +13,26 @@ from pathlib import Path
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.bootstrap import Bootstrap
 from gkeml.config.checks import model_problems, reference_problems
-from gkeml.config.loader import decode, field_name, file_line, load_config_file, load_yaml, read_config_text
+from gkeml.config.loader import (
+    LIMITS,
+    decode,
+    field_name,
+    file_line,
+    load_config_file,
+    load_yaml,
+    named_file,
+    read_config_text,
+)
 from gkeml.config.registries import attach as attach_registries
 from gkeml.config.registries import registry_problems
 from gkeml.config.state import StateLocation, nested_state_problems
 from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, name_problems, service_account_ids
+from gkeml.rules.admission import request_problems
 
 
 def _checks(env: Environment) -> list:
-    problems = model_problems(env) + name_problems(env)
+    problems = model_problems(env) + name_problems(env) + request_problems(env)
     # the budget is derived from the cost estimate, which prices only an environment without problems
     return problems or list(budget_problems(env))
 
@@ -38,8 +49,8 @@ def load_environment(path: str | Path) -> Environment:
 
 def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Path:
     """``<directory>/<name>.yaml``; a ConfigError naming the defined environments when missing."""
-    path = Path(directory) / f"{name}.yaml"
-    if not path.is_file():
+    path = named_file(directory, name, field)
+    if not path.exists():  # a FIFO or a device of that name is refused when it is read, saying what it is
         known = sorted(p.stem for p in Path(directory).glob("*.yaml"))
         raise ConfigError(
             [ConfigProblem(str(directory), 0, field, f"no environment {name!r}; defined: {', '.join(known) or 'none'}")]
@@ -278,10 +289,17 @@ def environment_at(env_file: str | Path, ref: str) -> Environment | None:
                 )
             ]
         )
+    label = f"{ref}:{env_file.name}"
+    size = _git(where, "cat-file", "-s", f"{ref}:./{env_file.name}")
+    if size.returncode != 0:
+        return None
+    if int(size.stdout.strip() or 0) > LIMITS.max_bytes:  # refused before git writes it into memory
+        raise ConfigError(
+            [ConfigProblem(label, 0, "", f"is larger than the {LIMITS.max_bytes:,} bytes such a file may have")]
+        )
     shown = _git(where, "show", f"{ref}:./{env_file.name}", text=False)  # bytes: decoded as a file is
     if shown.returncode != 0:
         return None
-    label = f"{ref}:{env_file.name}"
     return parse_environment(decode(shown.stdout, label), label)
 
 

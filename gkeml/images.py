@@ -42,6 +42,7 @@ def push_targets(envs: list[Environment], repository: str, image: str) -> list[d
 def main(argv: list[str] | None = None) -> int:
     """Print the push targets as JSON; exit 2 on a config error or a bad argument."""
     from gkeml.config import ConfigError
+    from gkeml.config.loader import read_budget
     from gkeml.environments import deploy_order, load_environments, not_bootstrapped_warning, split_bootstrapped
 
     parser = argparse.ArgumentParser(
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
+        with read_budget():
+            envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gkeml import platform
+from gkeml.config.base import MAX_LABELS
 
 if TYPE_CHECKING:
     from gkeml.config.base import Problem
@@ -152,14 +153,12 @@ def service_account_email(account_id: str, project: str) -> str:
 RFC1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 CLUSTER_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 SERVICE_ACCOUNT_ID = re.compile(platform.SERVICE_ACCOUNT_ID)
-BUCKET = re.compile(r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$")
 
 
 def bucket_name_problem(bucket: str) -> str | None:
     """Why GCS refuses ``bucket`` as a bucket name, or None."""
-    if not BUCKET.fullmatch(bucket) or "google" in bucket or bucket.startswith("goog"):
-        return f"bucket name {bucket!r} is invalid: 3-63 of a-z 0-9 - _ ., no 'goog' prefix, no 'google'"
-    return None
+    problem = platform.gcs_bucket_name_problem(bucket)
+    return f"bucket name {bucket!r} is invalid: {problem}" if problem else None
 
 
 # The bootstrap stack keeps its state under this prefix of the state bucket when migrated there
@@ -257,10 +256,34 @@ def service_account_ids(env: Environment) -> dict[str, str]:
     return accounts
 
 
+# Labels a resource of the cloud stack adds to the provider's default labels (buckets: purpose).
+RESOURCE_LABEL_KEYS = ("purpose",)
+
+
+def _label_problems(env: Environment) -> Iterator[Problem]:
+    """A resource holds at most 64 labels (gkeml.config.base.MAX_LABELS): the provider's default labels
+    (project.labels and gkeml's own), what a resource adds, and on the cluster cluster.labels too."""
+    ours = set(gkeml_labels(env.name, layer="bootstrap")) | set(RESOURCE_LABEL_KEYS)  # the most a stack adds
+    project = set(env.project.labels)
+    if len(project | ours) > MAX_LABELS:
+        yield (
+            ("project", "labels"),
+            f"{len(project)} labels and gkeml's {len(ours - project)} make {len(project | ours)} on a resource; "
+            f"Google Cloud allows {MAX_LABELS}: drop some",
+        )
+    on_cluster = project | set(env.cluster.labels) | set(gkeml_labels(env.name))
+    if len(project | ours) <= MAX_LABELS and len(on_cluster) > MAX_LABELS:
+        yield (
+            ("cluster", "labels"),
+            f"with project.labels and gkeml's, the cluster would carry {len(on_cluster)} labels; Google Cloud "
+            f"allows {MAX_LABELS}: drop some",
+        )
+
+
 def name_problems(env: Environment) -> list[Problem]:
-    """Every derived name of ``env`` that GCP would refuse or that another entry already has, at the key
-    that makes it."""
-    return list(_name_problems(env)) + list(collision_problems(env))
+    """Every derived name (and label set) of ``env`` that GCP would refuse or that another entry already has,
+    at the key that makes it."""
+    return list(_name_problems(env)) + list(_label_problems(env)) + list(collision_problems(env))
 
 
 def _name_problems(env: Environment) -> Iterator[Problem]:

@@ -13,6 +13,7 @@ often than the rules.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -917,6 +918,14 @@ SERVICE_AGENT_WAIT_SECONDS = 2 * IAM_IDENTITY_VISIBLE_SECONDS
 
 
 # --- cluster (concepts/autopilot-overview, release-channels) -------------------
+# Maintenance exclusions (checked 2026-12-05): a cluster holds at most 20 (terraform-provider-google
+# resource_container_cluster maintenance_exclusion MaxItems 20, raised from 3 in 2023, changelog 8442, as
+# the GKE API allows); an exclusion of scope NO_UPGRADES (patches too) lasts at most 30 days
+# (cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions, "Scope of
+# maintenance to exclude"); the minor-version scopes last until the minor version's end of support,
+# which depends on the version the cluster runs, so it is not checked here.
+MAX_MAINTENANCE_EXCLUSIONS = 20
+NO_UPGRADES_MAX_DAYS = 30
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 
 
@@ -975,6 +984,13 @@ VALID_SUBNET_RANGES: tuple[str, ...] = (
     "198.18.0.0/15",  # RFC 2544 benchmarking
     "240.0.0.0/4",  # class E
 )
+# Sizes of the ranges of a VPC-native Autopilot cluster (prefix lengths, largest to smallest), checked
+# 2026-12-05: cloud.google.com/kubernetes-engine/docs/concepts/alias-ips ("IP address ranges for
+# VPC-native clusters": the node subnet at least a /29; the Pod range /9 to /21 on Autopilot; the
+# Service range /16 to /27) and cloud.google.com/vpc/docs/subnets ("IPv4 subnet ranges": /29 the smallest).
+SUBNET_PREFIX = (8, 29)
+POD_RANGE_PREFIX = (9, 21)
+SERVICE_RANGE_PREFIX = (16, 27)
 REFUSED_SUBNET_RANGES: dict[str, str] = {
     "0.0.0.0/8": "'this' network, RFC 1122",
     "127.0.0.0/8": "loopback",
@@ -1163,6 +1179,51 @@ GCS_CONFIGURABLE_DUAL_REGIONS: dict[str, tuple[str, ...]] = {
 }
 # "The EUROPE-NORTH1 and EUROPE-WEST4 dual-region pairing is only available as a predefined dual-region."
 GCS_PREDEFINED_ONLY_PAIRS: dict[frozenset[str], str] = {frozenset(GCS_DUAL_REGIONS["EUR4"]): "EUR4"}
+
+
+# Bucket names Cloud Storage refuses, cloud.google.com/storage/docs/buckets#naming (checked 2026-12-05):
+# 3-63 of a-z 0-9 '-' '_' '.', starting and ending with a letter or digit; with dots up to 222, each
+# dot-separated part at most 63; not an IP address in dotted-decimal form; not starting with "goog" and
+# not containing "google" or a close misspelling (g00gle, go0gle, g0ogle: checked as 0 -> o).
+GCS_BUCKET_CHARACTERS = re.compile(r"[a-z0-9][-_.a-z0-9]*[a-z0-9]")
+GCS_BUCKET_MAX_LENGTH, GCS_BUCKET_MAX_DOTTED_LENGTH, GCS_BUCKET_MAX_PART = 63, 222, 63
+
+
+def gcs_bucket_name_problem(name: str) -> str | None:
+    """Why Cloud Storage refuses ``name`` as a bucket name (what to change), or None."""
+    dotted = "." in name
+    longest = GCS_BUCKET_MAX_DOTTED_LENGTH if dotted else GCS_BUCKET_MAX_LENGTH
+    if not 3 <= len(name) <= longest or not GCS_BUCKET_CHARACTERS.fullmatch(name):
+        return (
+            f"3-{GCS_BUCKET_MAX_LENGTH} of a-z 0-9 '-' '_' '.' (with dots up to {GCS_BUCKET_MAX_DOTTED_LENGTH}), "
+            "starting and ending with a letter or digit"
+        )
+    if dotted and (any(not part or len(part) > GCS_BUCKET_MAX_PART for part in name.split("."))):
+        return f"each dot-separated part must have 1-{GCS_BUCKET_MAX_PART} characters"
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", name):
+        return "Cloud Storage refuses a name that reads as an IP address"
+    if name.startswith("goog") or "google" in name.replace("0", "o"):
+        return "Cloud Storage refuses names starting with 'goog' or containing 'google' (or g00gle and the like)"
+    return None
+
+
+# Compute Engine machine series a ComputeClass priority may name (machineFamily), from the Machine families
+# resource and comparison guide (cloud.google.com/compute/docs/machine-resource) and GKE's machine support
+# page (cloud.google.com/kubernetes-engine/docs/concepts/machine-support), checked 2026-12-05. A series
+# missing here is refused with this list: add it with its source when Compute Engine offers it.
+MACHINE_SERIES_CHECKED_ON = "2026-12-05"
+MACHINE_SERIES: tuple[str, ...] = (
+    # general-purpose
+    "c4", "c4a", "c4d", "c3", "c3d", "n4", "n4a", "n4d", "n2", "n2d", "n1", "e2", "t2a", "t2d",
+    # compute-optimized
+    "h4d", "h3", "c2", "c2d",
+    # memory-optimized
+    "x4", "m4", "m3", "m2", "m1",
+    # storage-optimized
+    "z3",
+    # accelerator-optimized (a GPU class names its GPU instead)
+    "a4x", "a4", "a3", "a2", "g4", "g2",
+)  # fmt: skip
 
 
 def bucket_location_regions(location: str) -> tuple[str, ...] | None:

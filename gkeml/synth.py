@@ -24,11 +24,12 @@ from pathlib import Path
 
 from gkeml import platform
 from gkeml.config import ConfigError, ConfigProblem, Environment
+from gkeml.config.loader import read_budget
 from gkeml.config.registries import attach as attach_registries
 from gkeml.config.registries import registries_of
 from gkeml.environments import check_bootstraps, load_environments
 from gkeml.exitcodes import ExitCode
-from gkeml.stackfile import SYNTH_AGAIN
+from gkeml.stackfile import SYNTH_AGAIN, read_output_file
 
 # cdktf/cdktn validate the features they synthesize against this (cdktf.json "targetVersions" for the CLI
 # says the same): the Terraform the stacks are written for (gkeml.platform.TERRAFORM_MIN_VERSION).
@@ -56,8 +57,8 @@ def build_app(envs: list[Environment], outdir: str, progress: Callable[[str], No
 def is_synth_output(directory: Path) -> bool:
     """True when ``directory`` holds what a synth wrote: a ``manifest.json`` naming its stacks."""
     try:
-        manifest = json.loads((directory / MANIFEST).read_bytes())
-    except (OSError, ValueError, RecursionError):
+        manifest = json.loads(read_output_file(directory / MANIFEST))  # a FIFO or /dev/zero: not an output
+    except (ConfigError, ValueError, RecursionError):
         return False
     return isinstance(manifest, dict) and isinstance(manifest.get("stacks"), dict)
 
@@ -156,7 +157,8 @@ def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: 
             print(f"gkeml: {message} ({time.monotonic() - start:.1f}s)", file=sys.stderr, flush=True)
 
     try:
-        envs = load_environments(directory)
+        with read_budget():
+            envs = load_environments(directory)
         problem = output_problem(Path(outdir).resolve())
         if problem:  # before the providers load: refused in a second, not after synthesis
             raise ConfigError([ConfigProblem(outdir, 0, what, problem)])
@@ -218,7 +220,8 @@ def bootstrap_main() -> int:
         app.synth()
 
     try:
-        boots = load_all(directory, environments)
+        with read_budget():
+            boots = load_all(directory, environments)
         # like the environments' synth: only a previous output is replaced, and only on success
         synth_into(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), write, "CDKTF_OUTDIR")
     except ConfigError as exc:

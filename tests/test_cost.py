@@ -317,9 +317,17 @@ def test_autopilot_raises_requests_to_the_class_ratio_and_rejects_too_large():
 
 
 def test_gpu_pod_above_the_accelerator_maximum_is_an_error(prices):
-    env = make_env(training=[training("big", gpu="nvidia-l4", gpu_count=1, cpu="32", memory="64Gi")])
+    """Refused when the file is loaded (rule GKE005, at the key), and by the estimator on its own."""
+    from gkeml.config import ConfigError
+    from gkeml.cost.estimate import Estimator, Workload
+
+    with pytest.raises(
+        ConfigError, match="training\\[0\\].cpu: Pod requests 32 vCPU / 64 GiB exceed the 1 x nvidia-l4"
+    ):
+        make_env(training=[training("big", gpu="nvidia-l4", gpu_count=1, cpu="32", memory="64Gi")])
+    big = Workload("training/big", 32, 64, "nvidia-l4", 1, False, None, (1, 1), 10, "10 h")
     with pytest.raises(CostError, match="training/big: 32 vCPU / 64 GiB is above the maximum of 31 vCPU"):
-        estimate(env, prices)
+        Estimator(prices).gpu_machine(big)
 
 
 # -- the shipped price table ----------------------------------------------------------

@@ -5,21 +5,28 @@ an integer of 5,000 digits, a file over the size limit) is given to every entry 
 that kind of file: environment files (synth, check, cost, doctor, job render --env), job specs
 (job render, job submit, launch template), manifests (check FILE), price tables (cost --prices) and bootstrap
 files (bootstrap synth and its CI-identity printer). Every one must exit 2 with one line naming
-the file and the line, change nothing on disk, and build nothing first. Unusual but valid YAML
-(byte-order marks, merge keys) must read as the plain UTF-8 file does.
+the file and the line, change nothing on disk, and build nothing first. So must what is no file at
+all in the same places (a FIFO nobody writes to, a device), and files that are each within the
+limits but together beyond what one command reads. Unusual but valid YAML (byte-order marks,
+merge keys) must read as the plain UTF-8 file does.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import io
 import json
-from collections.abc import Callable
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import ENVIRONMENTS, ROOT
-from hostile import Result, assert_usage_error, gkeml, previous_output, snapshot
+from hostile import Result, assert_usage_error, copy_tree, gkeml, previous_output, snapshot
 
 from gkeml.config.loader import LIMITS, MANIFEST_LIMITS, Limits
 
@@ -230,6 +237,210 @@ def test_hostile_bootstrap_file_exits_2_in_bootstrap_synth_and_ci_identity(tmp_p
         err = capsys.readouterr().err
         assert_usage_error(Result(code, "", err), path, line, fragment)
     assert snapshot(tmp_path) == before
+
+
+# --- what is no regular file: a FIFO nobody writes to (it would block forever), a device ---------
+
+
+@contextlib.contextmanager
+def unblocking(fifo: Path, content: bytes = b"") -> Iterator[None]:
+    """While the block runs, a reader blocked opening ``fifo`` is let through after a second (and reads
+    ``content``), so that a reader that does not refuse FIFOs fails the test instead of hanging it."""
+    done = threading.Event()
+
+    def writer() -> None:
+        while not done.wait(1.0):
+            with contextlib.suppress(OSError):
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds only while a reader waits
+                try:
+                    os.write(fd, content)
+                finally:
+                    os.close(fd)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def fifo(path: Path) -> str:
+    os.mkfifo(path)
+    return "is a pipe (a FIFO or a process substitution such as <(...)), not a regular file"
+
+
+def device(path: Path) -> str:
+    path.symlink_to(os.devnull)  # /dev/zero would be the real trap: it never ends (see the subprocess test below)
+    return "is a character device, not a regular file"
+
+
+NOT_FILES = [fifo, device]
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+@pytest.mark.parametrize("make", NOT_FILES)
+def test_what_is_no_regular_file_exits_2_naming_it_and_changes_nothing(tmp_path, monkeypatch, reader, make):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # nothing may reach a cluster
+    _base, _limits, place = READERS[reader]
+    path, args = place(tmp_path)
+    path.unlink(missing_ok=True)
+    fragment = make(path)
+    before = snapshot(tmp_path)
+    with unblocking(path):
+        result = gkeml(*args)
+    assert_usage_error(result, path, None, fragment)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("make", NOT_FILES)
+def test_no_regular_file_as_bootstrap_file_exits_2(tmp_path, monkeypatch, capsys, make):
+    from gkeml.config.bootstrap import main as ci_identity
+    from gkeml.synth import bootstrap_main as bootstrap_synth
+
+    path = tmp_path / "mini.yaml"
+    fragment = make(path)
+    monkeypatch.setenv("GKEML_BOOTSTRAP", str(tmp_path))
+    monkeypatch.setenv("GKEML_ENVIRONMENTS", str(ENVIRONMENTS))
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
+    with unblocking(path):
+        for run in (bootstrap_synth, lambda: ci_identity(["mini", "--dir", str(tmp_path)])):
+            code = run()
+            assert_usage_error(Result(code, "", capsys.readouterr().err), path, None, fragment)
+
+
+def _output_with_a_fifo(tmp_path: Path, synth_dir: Path, target: str) -> tuple[Path, str]:
+    out = tmp_path / "cdktf.out"
+    copy_tree(synth_dir, out)
+    (out / target).unlink()
+    return out, fifo(out / target)
+
+
+def test_a_synth_output_whose_manifest_is_a_fifo_is_no_output(tmp_path, synth_dir):
+    """synth replaces only a previous output, and diagram draws only one: both read cdktf's manifest."""
+    out, _ = _output_with_a_fifo(tmp_path, synth_dir, "manifest.json")
+    before = snapshot(tmp_path)
+    with unblocking(out / "manifest.json", b'{"stacks": {}}'):  # what a reader that waited would take for ours
+        synth = gkeml("synth", "--environments", ENVIRONMENTS, "--out", out)
+        diagram = gkeml("diagram", "lab", "--out", out, "--environments", ENVIRONMENTS)
+    assert_usage_error(synth, out, None, "is not empty and not a previous synth output")
+    assert diagram.code == 2 and "manifest.json is missing or not cdktf's manifest" in diagram.err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_stack_that_is_a_fifo_is_refused_by_diagram_and_check(tmp_path, synth_dir):
+    out, fragment = _output_with_a_fifo(tmp_path, synth_dir, "stacks/lab/cdk.tf.json")
+    stack = out / "stacks" / "lab" / "cdk.tf.json"
+    before = snapshot(tmp_path)
+    with unblocking(stack):
+        diagram = gkeml("diagram", "lab", "--out", out, "--environments", ENVIRONMENTS)
+        check = gkeml("check", "--env", "lab", "--environments", ENVIRONMENTS, "--synth-dir", out, "--jobs", tmp_path)
+    assert diagram.code == 2 and f"{stack}: {fragment}" in diagram.err, diagram.err
+    assert_usage_error(check, stack, None, fragment)
+    assert snapshot(tmp_path) == before
+
+
+def test_dev_zero_is_refused_without_reading_it(tmp_path):
+    """In a process of its own, with 1 GiB of address space: a reader that tried would fail with
+    MemoryError (or be killed), not refuse in one line."""
+    import resource
+    import subprocess
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gkeml.cli", "check", "/dev/zero", "/dev/stdin"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        input=b"",
+        capture_output=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().splitlines()[0] == (
+        "/dev/zero: is a character device, not a regular file; write it to a file first, or pipe it in: "
+        "... | gkeml check -"
+    )
+
+
+# --- standard input, and the total of many files -----------------------------------------------
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_check_reads_standard_input_as_a_file(tmp_path, monkeypatch):
+    path = tmp_path / "pods.yaml"
+    path.write_text(MANIFEST)
+    from_file = json.loads(gkeml("check", path, "--format", "json").out)["findings"]
+    _stdin(monkeypatch, MANIFEST.encode())
+    result = gkeml("check", "-", "--format", "json")
+    assert result.code == 1
+    from_stdin = json.loads(result.out)["findings"]
+    assert [f["source"].replace("<stdin>", str(path)) for f in from_stdin] == [f["source"] for f in from_file]
+
+
+def test_standard_input_beyond_the_limit_is_refused(monkeypatch):
+    import gkeml.rules.sources as sources
+
+    monkeypatch.setattr(sources, "MANIFEST_LIMITS", Limits(max_bytes=len(MANIFEST) - 1))
+    _stdin(monkeypatch, MANIFEST.encode())
+    assert_usage_error(gkeml("check", "-"), "<stdin>", None, f"is larger than the {len(MANIFEST) - 1:,} bytes")
+
+
+def test_a_file_named_many_times_is_read_once(tmp_path):
+    path = tmp_path / "pods.yaml"
+    path.write_text(MANIFEST)
+    (tmp_path / "link.yaml").symlink_to(path)
+    once = json.loads(gkeml("check", path, "--format", "json").out)
+    many = json.loads(gkeml("check", *[path] * 20, tmp_path / "link.yaml", "--format", "json").out)
+    assert many["findings"] == once["findings"] and many["objects_checked"] == once["objects_checked"] == 1
+
+
+def test_manifests_beyond_what_one_command_reads_are_refused_at_the_file_that_crosses(tmp_path, monkeypatch):
+    import gkeml.rules.sources as sources
+
+    size = len(MANIFEST.encode())
+    monkeypatch.setattr(sources, "MANIFEST_LIMITS", Limits(max_bytes=size, max_total_bytes=2 * size + size // 2))
+    paths = [tmp_path / f"pods-{i}.yaml" for i in range(4)]
+    for path in paths:
+        path.write_text(MANIFEST)
+    result = gkeml("check", *paths)
+    assert_usage_error(result, paths[2], None, f"more than the {2 * size + size // 2:,} bytes one command reads")
+
+
+def test_values_beyond_what_one_command_reads_are_refused_at_the_file_that_crosses(tmp_path, monkeypatch):
+    """Every file expands (aliases) to 60 % of the command's values: the second crosses."""
+    import gkeml.rules.sources as sources
+
+    bomb = LAUGHS.split("\n")[:4]  # 10 + 91 + 820 + 7381 values
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\n" + "\n".join(bomb) + "\n"
+    monkeypatch.setattr(sources, "MANIFEST_LIMITS", Limits(max_values=10_000, max_total_values=14_000))
+    paths = [tmp_path / f"bomb-{i}.yaml" for i in range(3)]
+    for path in paths:
+        path.write_text(text)
+    assert_usage_error(gkeml("check", *paths), paths[1], 7, "more than the 14,000 values one command reads")
+
+
+def test_config_files_beyond_what_one_command_reads_are_refused(tmp_path):
+    from gkeml.config.loader import ConfigError, read_budget, read_config_text
+
+    limits = Limits(max_bytes=100, max_total_bytes=250)
+    paths = [tmp_path / f"{i}.yaml" for i in range(3)]
+    for path in paths:
+        path.write_text("a: " + "x" * 90 + "\n")
+    assert all(read_config_text(p, limits) for p in paths)  # outside a budget: each file on its own
+    with read_budget(), pytest.raises(ConfigError) as info:
+        for path in paths:
+            read_config_text(path, limits)
+    assert str(info.value) == (
+        f"{paths[2]}: with the files read before it, more than the 250 bytes one command reads of such files; "
+        "name fewer or smaller files"
+    )
 
 
 def test_billion_laughs_is_refused_before_it_is_expanded():

@@ -9,7 +9,11 @@ values drawn from the files themselves and from edge cases), so many stay valid 
 builders; others are generated from the shape of what the rules read, or are arbitrary text.
 
 Properties on disk: ``gkeml synth --out DIR`` with DIR a generated directory tree, and ``gkeml
-check``/``cost`` over a generated environment file, leave every file as it was.
+check``/``cost`` over a generated environment file, leave every file as it was. So does every
+command reading a tree whose input files may be no files at all (FIFOs nobody writes to,
+/dev/null, /dev/zero, dangling links, directories), in the place of environments, job specs,
+manifests, price tables, bootstrap files and the synthesized output: each answers in one line,
+and none blocks or reads without end.
 
 Profiles: ``CI=true`` (.ci/run) runs 500 examples per target, locally 60.
 """
@@ -21,6 +25,7 @@ import copy
 import io
 import json
 import os
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -778,6 +783,125 @@ def test_commands_over_a_generated_environment_change_no_file(tmp_path_factory, 
     ):
         assert _gkeml(*args) in (0, 1, 2)
     assert _snapshot(root) == before
+
+
+# --- the password-in-a-URL check: linear, and what the regular expression it replaced found -----
+
+# The expression job specs were checked with: correct, but searched from every position it is
+# quadratic on a long word (a 1 MiB argument took about 40 minutes). It is the reference here.
+SEARCHED_URL_PASSWORD = re.compile(r"[A-Za-z][-A-Za-z0-9+.]*://[^/\s:@]*:[^/\s@]+@")
+
+
+@settings(PROFILE)
+@given(text=st.text(alphabet="aZ9+-._:/@ \n\tx", max_size=60))
+@example(text="1+://u:p@h")  # a scheme without a letter is none
+@example(text="x1http://u:p@h")  # the scheme starts at its first letter
+def test_the_linear_password_check_finds_what_the_regular_expression_found(text):
+    from gkeml.jobs.spec import url_with_password
+
+    assert url_with_password(text) == bool(SEARCHED_URL_PASSWORD.search(text))
+
+
+# --- input files that are no regular files ---------------------------------------------------
+
+NOT_REGULAR = ("fifo", "dev-null", "dev-zero", "dangling", "directory")
+MINI_TEXT = (ENVIRONMENTS / "mini.yaml").read_bytes()
+JOB_TEXT = (ROOT / "examples" / "jobs" / "single-gpu.yaml").read_bytes()
+SLOTS: dict[str, bytes] = {  # where a command reads a file, and what a regular one holds
+    "environments/mini.yaml": MINI_TEXT,
+    "jobs/job.yaml": JOB_TEXT,
+    "pods.yaml": BAD_MANIFESTS[0].read_bytes(),
+    "prices.json": (ROOT / "gkeml" / "cost" / "prices.json").read_bytes(),
+    "bootstrap/mini.yaml": yaml.safe_dump(BOOTSTRAP_BASES[0] | {"name": "mini"}).encode(),
+    "out/manifest.json": b'{"stacks": {"mini": {}}, "version": "previous"}',
+    "out/stacks/mini/cdk.tf.json": b'{"resource": {}}',
+}
+TREE_KINDS = st.fixed_dictionaries(
+    {
+        **{slot: st.sampled_from(("regular", *NOT_REGULAR)) for slot in SLOTS},
+        # always one environment file that is none: synth and check stop at loading (no framework run)
+        "environments/other.yaml": st.sampled_from(NOT_REGULAR),
+    }
+)
+
+
+def _place(path: Path, kind: str, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "regular":
+        path.write_bytes(content)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to({"dev-null": "/dev/null", "dev-zero": "/dev/zero", "dangling": str(path) + ".gone"}[kind])
+
+
+@contextlib.contextmanager
+def _fifos_unblocked(root: Path):
+    """A reader blocked opening one of the FIFOs under ``root`` is let through (empty read) within a
+    second, so that a reader that does not refuse them fails the test instead of hanging it."""
+    fifos = [p for p in root.rglob("*") if p.is_fifo()]
+    done = threading.Event()
+
+    def writer() -> None:
+        while not done.wait(0.5):
+            for fifo in fifos:
+                with contextlib.suppress(OSError):
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _entries(root: Path) -> dict[str, bytes | str]:
+    """Every entry under ``root``: a regular file's bytes, else what it is (never read)."""
+    out: dict[str, bytes | str] = {}
+    for p in sorted(root.rglob("*")):
+        key = str(p.relative_to(root))
+        out[key] = (
+            f"link to {os.readlink(p)}" if p.is_symlink() else p.read_bytes() if p.is_file() else p.stat().st_mode
+        )
+    return out
+
+
+@settings(PROFILE, max_examples=max(PROFILE.max_examples // 5, 12))
+@given(kinds=TREE_KINDS)
+def test_commands_given_files_that_are_no_files_answer_in_one_line_and_change_nothing(tmp_path_factory, kinds):
+    root = tmp_path_factory.mktemp("inputs")
+    for slot, kind in kinds.items():
+        _place(root / slot, kind, SLOTS.get(slot, MINI_TEXT))
+    envs, jobs, out = root / "environments", root / "jobs", root / "out"
+    commands = [
+        ("synth", "--environments", envs, "--out", out),
+        ("check", "--no-checkov", "--environments", envs, "--jobs", jobs, "--synth-dir", out),
+        ("check", root / "pods.yaml", jobs / "job.yaml"),
+        ("cost", "mini", "--environments", envs, "--prices", root / "prices.json"),
+        ("diagram", "mini", "--out", out, "--environments", envs),
+        ("env", "list", "--environments", envs, "--bootstrap", root / "bootstrap"),
+        ("job", "render", jobs / "job.yaml", "--env", "mini", "--environments", envs),
+        ("launch", "template", jobs / "job.yaml"),
+        ("doctor", "mini", "--environments", envs, "--no-toolchain", "--endpoint", "http://127.0.0.1:9"),
+    ]
+    before = _entries(root)
+    with _fifos_unblocked(root):
+        for args in commands:
+            err = io.StringIO()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                from gkeml.cli import main
+
+                code = main([str(a) for a in args])
+            assert code in (0, 1, 2), (args, code, err.getvalue())
+            assert "Traceback" not in err.getvalue()
+            for line in err.getvalue().splitlines():  # a file that is none is named with what it is
+                if "not a regular file" in line:
+                    assert line.startswith(str(root)) or line.startswith("gkeml diagram: "), line
+    assert _entries(root) == before
 
 
 def test_profile_runs_500_fixed_examples_in_ci():

@@ -15,9 +15,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
     ("config", "text"),
     ("naming", "stackfile", "iam", "cost"),
-    ("environments", "manifests", "observability"),
+    ("manifests", "observability"),
     ("rules", "framework"),
-    ("jobs", "lifecycle", "checkov"),
+    ("environments", "jobs", "lifecycle", "checkov"),  # environments: loading runs the request-range rules
     ("constructs", "toolkit", "docs"),
     ("stacks",),
     ("synth",),

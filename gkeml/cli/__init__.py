@@ -18,6 +18,7 @@ import sys
 
 from gkeml import __version__
 from gkeml.config import ConfigError
+from gkeml.config.loader import read_budget
 from gkeml.exitcodes import ExitCode
 from gkeml.text import output_closed
 
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE
-        return int(args.func(args) or 0)
+        with read_budget():  # what every file the command reads adds up to is bounded too
+            return int(args.func(args) or 0)
     except ConfigError as exc:
         _error(str(exc))
         return EXIT_USAGE

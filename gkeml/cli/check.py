@@ -20,7 +20,9 @@ canonical job in --jobs rendered for that environment), plus checkov over
 every stack in --synth-dir (run `make synth` first, or pass --no-checkov).
 
 With FILES: only the objects in those YAML files (multi-document files and
-kind: List are fine); checkov is not run.
+kind: List are fine; - reads standard input, e.g. kustomize build | gkeml check -);
+checkov is not run. Only regular files are read: a pipe such as <(kustomize build)
+is refused (pipe it to - instead). Each file may have 16 MiB, all files together too.
 """
 
 EPILOG = """\
@@ -59,7 +61,10 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "files", nargs="*", metavar="FILE", help="Kubernetes manifest files to check instead of the toolkit's output"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="Kubernetes manifest files to check instead of the toolkit's output (-: standard input)",
     )
     p.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable; default: all)")
     p.add_argument(

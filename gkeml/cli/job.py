@@ -20,7 +20,9 @@ from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import environment_file, load_environment_among
 
 SPEC_HELP = "job spec YAML (see examples/jobs/ and docs/jobs.md)"
-RUN_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+RUN_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")  # always fullmatch: "run\n" is no name (DNS-1123)
+# The longest wait (--timeout, --interval): a job may queue for days, not for ever (time.sleep refuses more).
+MAX_SECONDS = 30 * 86400
 
 EPILOG = """\
 exit codes: 0 success; 1 the cluster refused or failed (job failed, not found, unreachable);
@@ -196,24 +198,43 @@ def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argpar
 
 def _job_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
     p = _cluster_parser(jobs, name, help_text, description)
-    p.add_argument("job", metavar="[TEAM/]NAME", help="the run's Job name, e.g. research/finetune-l4-x7k2p")
+    p.add_argument(
+        "job", metavar="[TEAM/]NAME", type=_job_reference, help="the run's Job name, e.g. research/finetune-l4-x7k2p"
+    )
     p.add_argument(
         "--team",
         metavar="TEAM",
+        type=_dns_label,
         help="the job's team namespace (default: TEAM/ of the name, else the context's namespace, else default)",
     )
     return p
 
 
 def _seconds(text: str) -> float:
-    """A non-negative number of seconds (argparse type)."""
+    """A number of seconds from 0 to :data:`MAX_SECONDS` (argparse type): not NaN, not infinite."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    if not 0 <= value <= MAX_SECONDS:  # False for NaN too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 to {MAX_SECONDS:,})")
     return value
+
+
+def _dns_label(text: str) -> str:
+    """A Kubernetes name (DNS-1123 label) as an argparse type: a namespace or a Job."""
+    if not RUN_NAME.fullmatch(text) or len(text) > 63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a name: lowercase letters, digits and '-', at most 63")
+    return text
+
+
+def _job_reference(text: str) -> str:
+    """``[TEAM/]NAME``, each part a Kubernetes name (argparse type): no path, no trailing newline."""
+    team, _, name = text.rpartition("/")
+    if team:
+        _dns_label(team)
+    _dns_label(name)
+    return text
 
 
 def _add_wait_options(p: argparse.ArgumentParser) -> None:
@@ -315,7 +336,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
     spec, env = load_spec(args)
     longest = MAX_JOB_NAME + 1 + NAME_SUFFIX_LENGTH
-    if args.name is not None and (not RUN_NAME.match(args.name) or len(args.name) > longest):
+    if args.name is not None and (not RUN_NAME.fullmatch(args.name) or len(args.name) > longest):
         raise ConfigError(
             [
                 ConfigProblem(

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from gkeml import platform
+
 Problem = tuple[tuple, str]  # (path of the offending key, message)
 
 
@@ -52,8 +54,10 @@ PATTERN_HELP: dict[str, str] = {
     LABEL_VALUE: "a label value: at most 63 of a-z 0-9 '-' '_'",
 }
 
-# Kubernetes stores these counts as int32 (replicas, ports, GPU counts in quotas).
+# Kubernetes stores these counts as int32 (replicas, ports, GPU counts in quotas); durations (Job deadlines,
+# grace periods) and Google's money units (a budget's amount) are int64.
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
 def at(field: str, message: str) -> ValueError:
@@ -69,9 +73,10 @@ def at_each(problems: list[tuple[str, str]]) -> ValueError:
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, values are not coerced between types."""
+    """Base: unknown keys are errors, values are not coerced between types, and no number is NaN or
+    infinite (YAML's .nan and .inf: no consumer of a setting takes one)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
 
 
 def _number_as_text(value: Any) -> Any:
@@ -143,10 +148,41 @@ Quantity = Annotated[str, BeforeValidator(_number_as_text), Field(pattern=QUANTI
 ByteSize = Annotated[str, BeforeValidator(_byte_size_text), Field(pattern=BYTES), AfterValidator(_finite_size)]
 Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_cidr)]
 Int32 = Annotated[int, Field(le=INT32_MAX)]
+Int64 = Annotated[int, Field(le=INT64_MAX)]
 Labels = Annotated[
     dict[Annotated[str, Field(pattern=LABEL_KEY)], Annotated[str, Field(pattern=LABEL_VALUE)]],
     Field(max_length=MAX_LABELS),
 ]
+
+
+def _gcs_bucket(value: str) -> str:
+    problem = platform.gcs_bucket_name_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} is not a bucket name Cloud Storage accepts: {problem}")
+    return value
+
+
+# Terraform evaluates every string of a synthesized stack as a template: ``${...}`` interpolates (a function
+# such as file() reads the machine that plans, the CI runner with its token) and ``%{...}`` is a directive;
+# ``$${`` and ``%%{`` are the characters themselves (HCL template escapes). A string of a config file that
+# reaches a stack is either held to a pattern without '$' and '%', or is FreeText: the escapes are fine,
+# an unescaped ``${`` or ``%{`` is refused (tests/test_hostile_values.py walks every string field).
+TERRAFORM_TEMPLATE = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+
+
+def _free_text(value: str) -> str:
+    if TERRAFORM_TEMPLATE.search(value):
+        raise ValueError(
+            f"{value!r} holds ${{ or %{{, which Terraform would evaluate in the synthesized stack; remove it, or "
+            "write $${ or %%{ for the characters themselves"
+        )
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(_free_text)]
+
+# A Cloud Storage bucket name, as Cloud Storage checks it (gkeml.platform.gcs_bucket_name_problem).
+GcsBucketName = Annotated[str, AfterValidator(_gcs_bucket)]
 
 
 def resolved(description: str, default: str, **kwargs: Any) -> Any:

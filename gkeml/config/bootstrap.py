@@ -18,9 +18,17 @@ from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_
 
 from gkeml import platform
 from gkeml.config.apis import project_apis
-from gkeml.config.base import Problem
+from gkeml.config.base import GcsBucketName, Problem
 from gkeml.config.checks import duplicate_problems
-from gkeml.config.loader import ConfigError, ConfigProblem, did_you_mean, file_line, load_config_file
+from gkeml.config.loader import (
+    ConfigError,
+    ConfigProblem,
+    did_you_mean,
+    file_line,
+    load_config_file,
+    named_file,
+    read_budget,
+)
 from gkeml.config.model import (
     BUCKET_NAME,
     DNS_LABEL,
@@ -92,7 +100,7 @@ GitHubId = Annotated[str, BeforeValidator(lambda v: str(v) if type(v) is int els
 class StateBucket(Strict):
     """The GCS bucket every stack of the environment keeps its Terraform state in."""
 
-    bucket: str = Field(
+    bucket: GcsBucketName = Field(
         pattern=BUCKET_NAME,
         description="Bucket name (globally unique); one per environment, or one shared bucket in a project of its own.",
     )
@@ -451,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")
     args = parser.parse_args(argv)
     try:
-        boot = load_bootstrap(Path(args.dir) / f"{args.env}.yaml")
+        with read_budget():
+            boot = load_bootstrap(named_file(args.dir, args.env, "ENV"))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

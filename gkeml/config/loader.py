@@ -1,24 +1,33 @@
 """Read YAML config files into typed models, reporting every mistake as ``file:line: field: what to do``.
 
 One reader serves every YAML file gkeml takes (environments, bootstrap files, job specs,
-price tables, and the Kubernetes manifests ``gkeml check`` reads): it decodes the bytes
-(UTF-8, or UTF-8/16/32 with a byte-order mark), and refuses a document larger, deeper or
-more alias-expanded than its :class:`Limits` allow BEFORE anything is built from it: the
-parser's events are counted first, with the expanded size of every anchor, so a "billion
-laughs" file is refused after reading its few lines (docs/speed.md has the figures). YAML
-merge keys are resolved, and every key and list item is mapped to its line. Validation
-errors of the model, and the checks a caller adds, are reported together, all at once,
-with a "did you mean" where a close spelling exists.
+price tables, and the Kubernetes manifests ``gkeml check`` reads): it reads at most the
+bytes its :class:`Limits` allow from a regular file (a FIFO, a device such as /dev/zero or a
+process substitution is refused before it is read: it has no size to check and may never
+end), decodes them (UTF-8, or UTF-8/16/32 with a byte-order mark), and refuses a document
+larger, deeper or more alias-expanded than its :class:`Limits` allow BEFORE anything is
+built from it: the parser's events are counted first, with the expanded size of every
+anchor, so a "billion laughs" file is refused after reading its few lines (docs/speed.md
+has the figures). A command reads within one :func:`read_budget` as well: the bytes and
+values of ALL the files it reads with the same limits together are bounded, so naming a
+large file many times costs no more than the budget. YAML merge keys are resolved, and every key and list item
+is mapped to its line. Validation errors of the model, and the checks a caller adds, are
+reported together, all at once, with a "did you mean" where a close spelling exists.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import difflib
 import io
+import os
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,11 +45,14 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what a YAML file may make the reader do."""
+    """Bounds on what a YAML file may make the reader do, and on what all the files a command reads
+    with the same limits may add up to (``max_total_*``, within one :func:`read_budget`)."""
 
-    max_bytes: int = 1024 * 1024  # the largest shipped config file is ~4 KiB
+    max_bytes: int = 1024 * 1024  # the largest shipped config file is ~12 KiB (the price table)
     max_depth: int = 64  # nesting of mappings and lists, aliases expanded
     max_values: int = 100_000  # scalars, mappings and lists after alias expansion
+    max_total_bytes: int = 4 * 1024 * 1024  # a thousand environments of 4 KiB
+    max_total_values: int = 400_000
 
 
 LIMITS = Limits()
@@ -49,8 +61,17 @@ LIMITS = Limits()
 MAX_INTEGER_DIGITS = 100
 _INTEGER = re.compile(r"[-+]?(?:0[xXoObB][0-9a-fA-F_]+|[0-9][0-9_:]*)")
 # Kubernetes manifests (``gkeml check FILE``): bundles of CRDs run to megabytes and their
-# OpenAPI schemas nest deeply, so the bounds are wider; alias expansion is still bounded.
-MANIFEST_LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_depth=128, max_values=2_000_000)
+# OpenAPI schemas nest deeply, so the bounds are wider; alias expansion is still bounded. All the
+# manifests of one command together may hold what one may: a file named twenty times costs no more.
+MANIFEST_LIMITS = Limits(
+    max_bytes=16 * 1024 * 1024,
+    max_depth=128,
+    max_values=2_000_000,
+    max_total_bytes=16 * 1024 * 1024,
+    max_total_values=2_000_000,
+)
+# Standard input where a command takes it (``gkeml check -``), and its name in messages.
+STDIN, STDIN_NAME = "-", "<stdin>"
 
 
 class ConfigError(Exception):
@@ -85,15 +106,13 @@ _BOMS = (
 )
 
 
-def _too_big(size: int, file: str, limits: Limits) -> ConfigError:
+def _too_big(size: int | None, file: str, max_bytes: int) -> ConfigError:
+    """``size`` None: only known to be larger (a file that grew while it was read, standard input)."""
+    what = f"{size:,} bytes is larger" if size is not None else "is larger"
     return ConfigError(
         [
             ConfigProblem(
-                file,
-                0,
-                "",
-                f"{size:,} bytes is larger than the {limits.max_bytes:,} bytes "
-                "such a file may have; is this the right file?",
+                file, 0, "", f"{what} than the {max_bytes:,} bytes such a file may have; is this the right file?"
             )
         ]
     )
@@ -102,7 +121,7 @@ def _too_big(size: int, file: str, limits: Limits) -> ConfigError:
 def decode(data: bytes, file: str, limits: Limits = LIMITS) -> str:
     """Text of a YAML file: UTF-8, or UTF-8/16/32 with a byte-order mark; ConfigError otherwise."""
     if len(data) > limits.max_bytes:
-        raise _too_big(len(data), file, limits)
+        raise _too_big(len(data), file, limits.max_bytes)
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
     if encoding == "utf-8" and b"\x00" in data:  # valid UTF-8, but no YAML file has NUL characters
         line = data[: data.index(b"\x00")].count(b"\n") + 1
@@ -132,16 +151,159 @@ def decode(data: bytes, file: str, limits: Limits = LIMITS) -> str:
         ) from None
 
 
-def read_config_text(path: str | Path, limits: Limits = LIMITS) -> str:
-    """Decoded text of a YAML file; ConfigError naming the file when it cannot be read."""
-    path = Path(path)
+# --- bounded reading ---------------------------------------------------------------------
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a pipe (a FIFO or a process substitution such as <(...))"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(mode: int, file: str, hint: str) -> ConfigError:
+    kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
+    return ConfigError(
+        [ConfigProblem(file, 0, "", f"is {kind}, not a regular file; {hint or 'save its content to a file first'}")]
+    )
+
+
+def read_bounded(path: str | Path, limits: Limits, hint: str = "") -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limits.max_bytes`` of them (a larger file
+    is a ConfigError, whatever its size said when it was opened). Anything but a regular file (a FIFO,
+    which may have no writer and block forever; /dev/zero, which never ends; a directory) is
+    refused before a byte is read, with ``hint`` as the fix. Every read is charged to the
+    :func:`read_budget` of the command (``limits.max_total_bytes``)."""
+    file, max_bytes = str(path), limits.max_bytes
+
+    def cannot(exc: OSError | ValueError) -> ConfigError:  # ValueError: a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return ConfigError([ConfigProblem(file, 0, "", f"cannot read: {reason}")])
+
     try:
-        if path.stat().st_size > limits.max_bytes:  # refused before it is read into memory
-            raise _too_big(path.stat().st_size, str(path), limits)
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "", f"cannot read: {exc.strerror or exc}")]) from None
-    return decode(data, str(path), limits)
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as exc:
+        raise cannot(exc) from None
+    if not stat.S_ISREG(mode):
+        raise _not_regular(mode, file, hint)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: a FIFO swapped in after the stat cannot block the open
+    except (OSError, ValueError) as exc:
+        raise cannot(exc) from None
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())  # what was opened, not what was looked at
+        if not stat.S_ISREG(opened.st_mode):
+            raise _not_regular(opened.st_mode, file, hint)
+        if opened.st_size > max_bytes:  # refused before it is read into memory
+            raise _too_big(opened.st_size, file, max_bytes)
+        _charge_bytes(opened.st_size, file, limits, dry_run=True)  # the command's total too, before reading
+        try:
+            data = handle.read(max_bytes + 1)  # it may have grown since
+        except OSError as exc:
+            raise cannot(exc) from None
+    if len(data) > max_bytes:
+        raise _too_big(None, file, max_bytes)
+    _charge_bytes(len(data), file, limits)
+    return data
+
+
+def read_stdin(limits: Limits) -> bytes:
+    """At most ``limits.max_bytes`` of standard input (ConfigError beyond), charged to the read budget."""
+    data = sys.stdin.buffer.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise _too_big(None, STDIN_NAME, limits.max_bytes)
+    _charge_bytes(len(data), STDIN_NAME, limits)
+    return data
+
+
+@dataclass
+class ReadBudget:
+    """What one command has read so far: bytes, and values after alias expansion, per :class:`Limits`."""
+
+    spent: dict[Limits, list[int]] = field(default_factory=dict)  # limits -> [bytes, values]
+
+    def of(self, limits: Limits) -> list[int]:
+        return self.spent.setdefault(limits, [0, 0])
+
+
+_BUDGET: ContextVar[ReadBudget | None] = ContextVar("gkeml_read_budget", default=None)
+
+
+@contextlib.contextmanager
+def read_budget() -> Iterator[ReadBudget]:
+    """Bound what the files read inside the block add up to: all the files read with one
+    :class:`Limits` together at most its ``max_total_bytes`` and ``max_total_values``. Every command
+    line entry point runs in one budget."""
+    budget = ReadBudget()
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def _charge_bytes(count: int, file: str, limits: Limits, dry_run: bool = False) -> None:
+    """Add ``count`` bytes read from ``file`` to the command's budget (``dry_run``: only check that
+    they would fit); ConfigError when the files read with ``limits`` would then be beyond its total."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    spent = budget.of(limits)
+    if dry_run:
+        if spent[0] + count > limits.max_total_bytes:
+            raise _beyond_total(file, limits)
+        return
+    spent[0] += count
+    if spent[0] > limits.max_total_bytes:
+        raise _beyond_total(file, limits)
+
+
+def _beyond_total(file: str, limits: Limits) -> ConfigError:
+    return ConfigError(
+        [
+            ConfigProblem(
+                file,
+                0,
+                "",
+                f"with the files read before it, more than the {limits.max_total_bytes:,} bytes one command "
+                "reads of such files; name fewer or smaller files",
+            )
+        ]
+    )
+
+
+# What an environment (or stack) name given on the command line may be: the names' own pattern
+# (gkeml.config.base.DNS_LABEL), so that `--env ../x` or a name ending in a newline names no file
+# outside the directory.
+_FILE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def named_file(directory: str | Path, name: str, field: str) -> Path:
+    """``directory/name.yaml`` for an environment (or bootstrap) name given as ``field``; ConfigError
+    when ``name`` is not a name (a path such as ../x, or a name with a newline)."""
+    if not _FILE_NAME.fullmatch(name):
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(directory),
+                    0,
+                    field,
+                    f"{name!r} is not an environment name (lowercase letters, digits and '-', starting with a "
+                    "letter; no paths)",
+                )
+            ]
+        )
+    return Path(directory) / f"{name}.yaml"
+
+
+def read_config_text(path: str | Path, limits: Limits = LIMITS, hint: str = "") -> str:
+    """Decoded text of a YAML file (``-``: standard input); ConfigError naming the file when it cannot
+    be read, is not a regular file (``hint``: the fix), or is larger than ``limits`` allow."""
+    if str(path) == STDIN:
+        return decode(read_stdin(limits), STDIN_NAME, limits)
+    return decode(read_bounded(path, limits, hint), str(path), limits)
 
 
 class _Beyond(Exception):
@@ -154,15 +316,25 @@ class _Beyond(Exception):
 def _check_bounds(events: Iterable[Any], limits: Limits) -> None:
     """Count the values and nesting of a YAML event stream, aliases expanded, without building
     anything: an alias adds the expanded size and height its anchor had. Raises :class:`_Beyond`
-    at the first event past ``limits``. Works on the events of ruamel.yaml and PyYAML alike."""
+    at the first event past ``limits`` (or past what the :func:`read_budget` has left). Works on
+    the events of ruamel.yaml and PyYAML alike."""
     anchors: dict[str, tuple[int, int]] = {}  # anchor -> (values, height) of the node it names
     open_: list[list] = []  # per open mapping/list: [values inside it, height of its content, anchor]
+    budget = _BUDGET.get()
+    spent = budget.of(limits) if budget is not None else [0, 0]
+    left = limits.max_total_values - spent[1]
     total = 0
 
     def node(values: int, height: int, line: int) -> None:
         """A complete node of ``values`` values and ``height`` levels inside the innermost open one."""
         nonlocal total
         total += values
+        if total > left and total <= limits.max_values:
+            raise _Beyond(
+                line,
+                f"with the files read before it, more than the {limits.max_total_values:,} values one command "
+                "reads of such files; name fewer or smaller files",
+            )
         if total > limits.max_values:
             raise _Beyond(
                 line,
@@ -201,6 +373,7 @@ def _check_bounds(events: Iterable[Any], limits: Limits) -> None:
                 raise _Beyond(line, f"alias *{name} refers to a mapping or list that contains it (a loop)")
             values, height = anchors.get(name, (1, 0))  # an undefined alias: the parser reports it
             node(values, height, line)
+    spent[1] += total
 
 
 def _line_of(node: Any, key: Any, index: bool) -> int | None:
@@ -245,7 +418,7 @@ def load_yaml(text: str, file: str, limits: Limits = LIMITS) -> tuple[Any, dict[
     """The plain data of one YAML document and the line of every key; ConfigError on bad YAML or
     a document beyond ``limits``."""
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits)
+        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits.max_bytes)
     try:
         _check_bounds(YAML(typ="rt").parse(io.StringIO(text)), limits)
         try:
@@ -288,16 +461,21 @@ def _unreadable_scalar(text: str) -> tuple[int, str]:
     return min(bad, default=(1, text[:40]))
 
 
+# PyYAML's safe loader on libyaml when PyYAML was built with it (the wheels are): the same YAML 1.1,
+# an order of magnitude faster on the megabytes of manifests `gkeml check` reads (docs/speed.md).
+_SafeLoader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+
+
 def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) -> list[tuple[int, Any]]:
     """(line, data) of every document of a multi-document YAML stream, read as Kubernetes reads
     manifests (YAML 1.1, PyYAML's safe loader); ConfigError with the line on bad YAML or a stream
     beyond ``limits``."""
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits)
+        raise _too_big(len(text.encode("utf-8", "surrogatepass")), file, limits.max_bytes)
     documents = []
     try:
-        _check_bounds(pyyaml.parse(text, Loader=pyyaml.SafeLoader), limits)
-        loader = pyyaml.SafeLoader(text)
+        _check_bounds(pyyaml.parse(text, Loader=_SafeLoader), limits)
+        loader = _SafeLoader(text)
         try:
             while loader.check_node():
                 node = loader.get_node()
@@ -310,9 +488,10 @@ def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) 
         raise ConfigError([ConfigProblem(file, exc.line, "", exc.message)]) from None
     except pyyaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            [ConfigProblem(file, mark.line + 1 if mark else 1, "", f"invalid YAML: {exc.problem or exc.context}")]
-        ) from None
+        reason = f"invalid YAML: {exc.problem or exc.context}"
+        if "maximum nesting depth" in reason:  # libyaml's scanner stops deeper than ours, reading ahead
+            reason = f"nested deeper than {limits.max_depth} levels"
+        raise ConfigError([ConfigProblem(file, mark.line + 1 if mark else 1, "", reason)]) from None
     except pyyaml.YAMLError as exc:  # e.g. a control character the reader refuses
         line = text.count("\n", 0, getattr(exc, "position", 0) or 0) + 1
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {' '.join(str(exc).split())}")]) from None

@@ -33,6 +33,8 @@ from gkeml.config.base import (
     ByteSize,
     Cidr,
     DnsLabel,
+    FreeText,
+    GcsBucketName,
     Int32,
     Labels,
     Problem,
@@ -82,6 +84,7 @@ __all__ = [
 ]
 
 Tier = Literal["dev", "staging", "prod"]
+MAX_GIB = 2**30  # an exbibyte: more than a bucket or registry holds; bounds what the estimate multiplies
 TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # what each tier guards, least first
 Purpose = Literal["datasets", "checkpoints", "artifacts"]
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
@@ -143,7 +146,7 @@ class Project(Strict):
 class State(Strict):
     """Where Terraform keeps state (GCS backend)."""
 
-    bucket: str = Field(pattern=BUCKET_NAME, description="Existing GCS bucket for Terraform state.")
+    bucket: GcsBucketName = Field(pattern=BUCKET_NAME, description="Existing GCS bucket for Terraform state.")
     prefix: str = Field(
         "gkeml", pattern=r"^[-_a-zA-Z0-9]+(/[-_a-zA-Z0-9]+)*$", description="Object prefix; stacks add their name."
     )
@@ -181,15 +184,25 @@ class Network(Strict):
             for b in names[i + 1 :]:
                 if ranges[a].overlaps(ranges[b]):
                     raise at(b, f"{ranges[b]} overlaps {a} {ranges[a]}; give each range its own space")
-        if self.pods_cidr.prefixlen > 21:
-            raise at("pods_cidr", f"{self.pods_cidr} is smaller than a /21; Autopilot needs /21 or larger")
+        sizes = {
+            "subnet_cidr": platform.SUBNET_PREFIX,
+            "pods_cidr": platform.POD_RANGE_PREFIX,
+            "services_cidr": platform.SERVICE_RANGE_PREFIX,
+        }
+        for field, (largest, smallest) in sizes.items():
+            net = ranges[field]
+            if not largest <= net.prefixlen <= smallest:
+                what = "smaller" if net.prefixlen > smallest else "larger"
+                raise at(
+                    field, f"{net} is {what} than GKE takes for it on Autopilot; use a /{largest} to a /{smallest}"
+                )
         return self
 
 
 class AuthorizedNetwork(Strict):
     """A CIDR allowed to reach the control plane's IP endpoint."""
 
-    name: str = Field(min_length=1, max_length=60)
+    name: FreeText = Field(min_length=1, max_length=60)
     cidr: Cidr
 
 
@@ -226,6 +239,13 @@ class MaintenanceExclusion(Strict):
     def _order(self) -> MaintenanceExclusion:
         if self.end <= self.start:
             raise at("end", f"{self.end.isoformat()} is not after start {self.start.isoformat()}")
+        days = (self.end - self.start).total_seconds() / 86400
+        if self.scope == "NO_UPGRADES" and days > platform.NO_UPGRADES_MAX_DAYS:
+            raise at(
+                "end",
+                f"{days:g} days of NO_UPGRADES; GKE allows at most {platform.NO_UPGRADES_MAX_DAYS} (security patches "
+                "wait too); end it sooner, or use scope NO_MINOR_UPGRADES (patches still apply)",
+            )
         return self
 
 
@@ -241,7 +261,11 @@ class Maintenance(Strict):
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKEND), min_length=1)
     start: Annotated[time, BeforeValidator(_time)] = time(3, 0)
     hours: int = Field(6, ge=4, le=24, description="Length of each window; GKE needs >= 4 h.")
-    exclusions: list[MaintenanceExclusion] = Field(default_factory=list)
+    exclusions: list[MaintenanceExclusion] = Field(
+        default_factory=list,
+        max_length=platform.MAX_MAINTENANCE_EXCLUSIONS,
+        description=f"At most {platform.MAX_MAINTENANCE_EXCLUSIONS} (GKE's limit per cluster).",
+    )
 
     @model_validator(mode="after")
     def _availability(self) -> Maintenance:
@@ -351,7 +375,7 @@ class Bucket(Strict):
         "does not allow together with it.",
     )
     expected_size_gib: float = Field(
-        0, ge=0, allow_inf_nan=False, description="Expected stored data, for cost estimates."
+        0, ge=0, le=MAX_GIB, allow_inf_nan=False, description="Expected stored data, for cost estimates."
     )
 
 
@@ -477,7 +501,7 @@ class Autoscaling(Strict):
     max_replicas: Int32 = Field(3, ge=1)
     cpu_utilization: int | None = Field(70, ge=1, le=100)
     memory_utilization: int | None = Field(None, ge=1, le=100)
-    external_metric: Annotated[str | None, AfterValidator(_external_metric)] = Field(
+    external_metric: Annotated[FreeText | None, AfterValidator(_external_metric)] = Field(
         None,
         min_length=1,
         description="A Cloud Monitoring metric type, every '/' written as '|' (the autoscaler names it in a URL "
@@ -487,7 +511,7 @@ class Autoscaling(Strict):
         "custom-metrics/custom-metrics-stackdriver-adapter (roles/monitoring.viewer).",
     )
     external_target: Int32 | None = Field(None, ge=1, description="Average value per replica for the metric.")
-    external_selector: dict[str, str] = Field(default_factory=dict)
+    external_selector: dict[FreeText, FreeText] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
@@ -614,7 +638,10 @@ class ComputeClassPolicy(Strict):
     name: DnsLabel
     gpu: str | None = None
     gpu_count: Int32 = Field(1, ge=1)
-    machine_family: str | None = None
+    machine_family: str | None = Field(
+        None,
+        description="A Compute Engine machine series such as n4 or c3 (gkeml.platform.MACHINE_SERIES, dated).",
+    )
     capacity: list[Capacity] = Field(
         default_factory=lambda: list(SPOT_THEN_ON_DEMAND),
         min_length=1,
@@ -644,6 +671,13 @@ class ComputeClassPolicy(Strict):
     def _shape(self) -> ComputeClassPolicy:
         if self.gpu is None and self.machine_family is None:
             raise ValueError("set gpu or machine_family")
+        if self.machine_family is not None and self.machine_family not in platform.MACHINE_SERIES:
+            raise at(
+                "machine_family",
+                f"{self.machine_family!r} is not a Compute Engine machine series"
+                f"{did_you_mean(self.machine_family, platform.MACHINE_SERIES)}; series (as of "
+                f"{platform.MACHINE_SERIES_CHECKED_ON}): {', '.join(platform.MACHINE_SERIES)}",
+            )
         _check_gpu_shape(self.gpu, self.gpu_count)
         if "flex-start" in self.capacity and self.gpu not in platform.flex_start_gpus():
             raise at(
@@ -682,7 +716,7 @@ class Launch(Strict):
         "SECRET`). The agent reads the key only when it starts, so the key changes only with a deploy: add a "
         "version, set this to it and deploy; the agent restarts with it (docs/jobs.md, 'Rotating the W&B key').",
     )
-    entity: str = Field(min_length=1)
+    entity: FreeText = Field(min_length=1)
     queues: list[LaunchQueue] = resolved(
         "W&B Launch queues the agent polls; each environment needs its own (two agents on one queue run each "
         "job in whichever cluster polls first).",
@@ -696,7 +730,7 @@ class Launch(Strict):
         "Default: the agent identity's namespace only.",
     )
     max_jobs: Int32 = Field(4, ge=1)
-    base_url: str = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
+    base_url: FreeText = Field("https://api.wandb.ai", pattern=r"^https://[^\s/@]+(/[^\s@]*)?$")
     chart_version: str = Field(
         platform.WANDB_LAUNCH_AGENT_CHART_VERSION,
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
@@ -754,7 +788,9 @@ class TierOverride(Strict):
         description="The tier the environment would run at otherwise, when nothing else in the file says it: "
         "e.g. the tier of the environment it was copied from (`gkeml env new` writes it).",
     )
-    reason: str = Field(min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters).")
+    reason: FreeText = Field(
+        min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters)."
+    )
 
 
 # Guards of a tier that a file may lower with a reason (gkeml.config.tiers.GUARDS has them all).
@@ -768,7 +804,9 @@ class GuardOverride(Strict):
     guard: Literal[OVERRIDABLE_GUARDS] = Field(  # type: ignore[valid-type]
         description="The guard lowered: " + ", ".join(OVERRIDABLE_GUARDS) + " (docs/policy.md lists what each guards)."
     )
-    reason: str = Field(min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters).")
+    reason: FreeText = Field(
+        min_length=20, max_length=500, description="Why, for the reviewer (at least 20 characters)."
+    )
 
 
 class Environment(Strict):

@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import DNS_LABEL, PATTERN_HELP, Problem, ShortName, Strict, at, resolved
+from gkeml.config.base import DNS_LABEL, PATTERN_HELP, FreeText, Int32, Problem, ShortName, Strict, at, resolved
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
@@ -57,7 +57,7 @@ class Repository(Strict):
         max_length=63,
         description="Repository id, e.g. training; images are LOCATION-docker.pkg.dev/PROJECT/NAME/IMAGE.",
     )
-    description: str = Field("", max_length=256)
+    description: FreeText = Field("", max_length=256)
     keep_versions: int = Field(
         10, ge=1, le=1000, description="Keep the N most recent versions of every image, whatever the delete rules say."
     )
@@ -68,8 +68,10 @@ class Repository(Strict):
         le=3650,
         description="Also delete tagged versions older than this (beyond the kept ones); unset: tagged versions stay.",
     )
-    expected_size_gib: float = Field(0, ge=0, allow_inf_nan=False, description="Stored images, for cost estimates.")
-    images_scanned_per_month: int = Field(0, ge=0, description="Pushed images scanned per month, for cost estimates.")
+    expected_size_gib: float = Field(
+        0, ge=0, le=2**30, allow_inf_nan=False, description="Stored images, for cost estimates."
+    )
+    images_scanned_per_month: Int32 = Field(0, ge=0, description="Pushed images scanned per month, for cost estimates.")
     readers: list[Annotated[str, Field(pattern=DNS_LABEL)]] = Field(
         default_factory=list,
         description="Other environments whose nodes may pull from this repository (images promoted by digest, "
@@ -161,6 +163,14 @@ class Dns(Strict):
 
 
 Fraction = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+# A budget's amount is google.type.Money: whole units as an int64 (and nanos).
+MAX_MONEY_UNITS = 2**63 - 1
+
+
+def _money(value: float) -> float:
+    if value >= MAX_MONEY_UNITS:
+        raise ValueError(f"{value:.3g} is more than a budget holds (its units are an int64: below {MAX_MONEY_UNITS:,})")
+    return value
 
 
 class Budget(Strict):
@@ -171,7 +181,7 @@ class Budget(Strict):
     billing_account: str = Field(
         pattern=platform.BILLING_ACCOUNT_ID, description="Billing account of the project (XXXXXX-XXXXXX-XXXXXX)."
     )
-    amount: float | None = Field(
+    amount: Annotated[float, AfterValidator(_money)] | None = Field(
         None,
         gt=0,
         allow_inf_nan=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,8 +55,7 @@ class ProjectBudget(Construct):
             billing_project=props.project,
             user_project_override=True,
         )
-        units = math.floor(props.amount)
-        nanos = round((props.amount - units) * NANOS)
+        units, nanos = divmod(round(props.amount * NANOS), NANOS)  # nanos in [0, 1e9): 9.9999999999 is 10 units
         rules = [
             bb.BillingBudgetThresholdRules(threshold_percent=t, spend_basis="CURRENT_SPEND") for t in props.thresholds
         ]

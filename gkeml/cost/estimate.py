@@ -31,6 +31,7 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.model import Bucket, Environment, Problem
+from gkeml.config.services import MAX_MONEY_UNITS
 from gkeml.cost.prices import Machine, PriceTable
 from gkeml.units import gib, parse_quantity
 
@@ -746,11 +747,15 @@ def estimate(
 
 
 def budget_amount(env: Environment, prices: PriceTable) -> float:
-    """The monthly amount of ``env``'s budget (``budget.amount``, or derived from the estimate):
-    what the cloud stack sets and ``gkeml cost`` shows. ValueError without a budget."""
-    line = estimate(env, prices).budget
-    if line is None:
+    """The monthly amount of ``env``'s budget: ``budget.amount`` as written (nothing is estimated), or
+    derived from the estimate. What the cloud stack sets and ``gkeml cost`` shows. ValueError without a
+    budget."""
+    if env.budget is None:
         raise ValueError(f"{env.name} has no budget section")
+    if env.budget.amount is not None:
+        return env.budget.amount
+    line = estimate(env, prices).budget
+    assert line is not None
     return line.amount
 
 
@@ -767,9 +772,16 @@ def budget_problems(env: Environment) -> Iterator[Problem]:
         yield ("budget", "currency"), f"the estimate is in {prices.currency}; set budget.amount in {budget.currency}"
         return
     try:
-        budget_amount(env, prices)
+        amount = budget_amount(env, prices)
     except CostError as exc:
         yield ("budget", "amount"), f"cannot derive it from the estimate ({exc}); set budget.amount"
+        return
+    if amount >= MAX_MONEY_UNITS:
+        yield (
+            ("budget", "amount"),
+            f"the estimate makes it {amount:.3g} {budget.currency}, more than a budget holds (int64 units); "
+            "set budget.amount",
+        )
 
 
 def _gpu_label(w: Workload) -> str:

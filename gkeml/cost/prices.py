@@ -21,7 +21,10 @@ from gkeml.config.model import Problem, Strict
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
 
-Rate = Field(ge=0)
+# A price per hour, GiB or item: finite (no config number is NaN or infinite) and below a million, which no
+# list price reaches, so that multiplied by a month and the largest workload it stays a finite amount.
+MAX_RATE = 1_000_000
+Rate = Field(ge=0, le=MAX_RATE)
 StorageClass = Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]
 
 
@@ -71,8 +74,8 @@ class Autopilot(Strict):
 class Machine(Strict):
     """A Compute Engine machine type: shape and hourly price (GPUs included for accelerator VMs)."""
 
-    vcpu: float = Field(gt=0)
-    memory_gib: float = Field(gt=0)
+    vcpu: float = Field(gt=0, le=100_000)
+    memory_gib: float = Field(gt=0, le=1_000_000)
     on_demand_hour: float = Rate
     spot_hour: float = Rate
 
@@ -106,9 +109,9 @@ class Network(Strict):
 
     global_static_ip_in_use_hour: float = Rate
     forwarding_rule_minimum_hour: float = Rate
-    forwarding_rules_in_minimum: int = Field(ge=1)
+    forwarding_rules_in_minimum: int = Field(ge=1, le=1000)
     forwarding_rule_additional_hour: float = Rate
-    forwarding_rules_per_endpoint: int = Field(ge=1)
+    forwarding_rules_per_endpoint: int = Field(ge=1, le=1000)
 
 
 class ArtifactRegistryPrices(Strict):
@@ -131,17 +134,17 @@ class MonitoringPrices(Strict):
     that turn GPUs and replicas into samples."""
 
     samples_per_million: float = Rate
-    scrape_interval_seconds: float = Field(gt=0)
-    dcgm_series_per_gpu: int = Field(ge=0)
-    kube_state_series_per_replica: int = Field(ge=0)
+    scrape_interval_seconds: float = Field(ge=1, le=86400)
+    dcgm_series_per_gpu: int = Field(ge=0, le=100_000)
+    kube_state_series_per_replica: int = Field(ge=0, le=100_000)
     alert_condition_month: float = Rate
 
 
 class NodeShare(Strict):
     """vCPU and GiB taken on every Standard node (system DaemonSets)."""
 
-    vcpu: float = Field(ge=0)
-    memory_gib: float = Field(ge=0)
+    vcpu: float = Field(ge=0, le=100_000)
+    memory_gib: float = Field(ge=0, le=1_000_000)
 
 
 class StandardMode(Strict):
@@ -150,7 +153,7 @@ class StandardMode(Strict):
 
     general_machine: str
     system_machine: str
-    system_nodes: int = Field(ge=0)
+    system_nodes: int = Field(ge=0, le=1000)
     daemonset_per_node: NodeShare
 
 
@@ -160,7 +163,7 @@ class PriceTable(Strict):
     region: str
     currency: Literal["USD"]
     date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-    hours_per_month: float = Field(gt=0)
+    hours_per_month: float = Field(gt=0, le=744)  # 31 days
     sources: dict[str, str]
     notes: str = ""
     cluster: Cluster

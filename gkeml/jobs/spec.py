@@ -25,7 +25,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gkeml import platform
 from gkeml.config import ConfigError, parse
-from gkeml.config.base import at_each
+from gkeml.config.base import Int32, Int64, at_each
 from gkeml.config.checks import compute_class_problems
 from gkeml.config.images import image_problem
 from gkeml.config.loader import ConfigProblem, read_config_text
@@ -66,8 +66,11 @@ CREDENTIAL_WORDS = (
 )
 CREDENTIAL_LAST_WORDS = ("KEY", "PASS", "PWD", "PAT", "AUTH")
 CREDENTIAL_REFERENCE_WORDS = ("FILE", "PATH", "DIR", "NAME", "ID", "URL", "URI", "ENDPOINT", "REF", "TYPE")
-# A password in a URL's user information (RFC 3986 section 3.2.1 deprecates it for this reason).
-URL_CREDENTIALS = re.compile(r"[A-Za-z][-A-Za-z0-9+.]*://[^/\s:@]*:[^/\s@]+@")
+# A password in a URL's user information (RFC 3986 section 3.2.1 deprecates it for this reason):
+# scheme://user:password@host, the scheme a letter then letters, digits, '+', '-' and '.'.
+URL_SEPARATOR = "://"
+SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+USER_AND_PASSWORD = re.compile(r"[^/\s:@]*:[^/\s@]+@")
 # Variables the builder sets itself; a spec may not override them.
 RESERVED_ENV = (
     "MASTER_ADDR",
@@ -167,8 +170,8 @@ class Trainer(Strict):
 
     script: str = Field("train.py", min_length=1, description="Trainer script, relative to working_dir.")
     working_dir: str = Field("/app", pattern=r"^/")
-    steps: int = Field(1000, ge=1)
-    checkpoint_every: int = Field(100, ge=1, description="Checkpoint every N steps (and always on SIGTERM).")
+    steps: Int64 = Field(1000, ge=1)
+    checkpoint_every: Int64 = Field(100, ge=1, description="Checkpoint every N steps (and always on SIGTERM).")
     args: list[str] = Field(default_factory=list, description="More trainer arguments.")
     master_port: int = Field(29500, ge=1024, le=65535, description="Rendezvous port of node 0 (multi-node).")
 
@@ -185,8 +188,8 @@ class JobSpec(Strict):
     args: list[str] = Field(default_factory=list, description="Arguments for a custom command.")
     trainer: Trainer = Field(default_factory=Trainer)
     gpu: str | None = Field(None, description=f"GPU type: {', '.join(platform.GPUS)}.")
-    gpu_count: int = Field(1, ge=1, description="GPUs per node (per pod).")
-    nodes: int = Field(1, ge=1, description="Pods (nodes) of a multi-node DDP job.")
+    gpu_count: Int32 = Field(1, ge=1, description="GPUs per node (per pod).")
+    nodes: Int32 = Field(1, ge=1, description="Pods (nodes) of a multi-node DDP job.")
     completion_mode: Literal["Indexed", "NonIndexed"] | None = Field(
         None, description="Default: Indexed for multi-node jobs, NonIndexed otherwise."
     )
@@ -226,9 +229,9 @@ class JobSpec(Strict):
     wandb: WandB | None = None
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (no credentials).")
     backoff_limit: int = Field(3, ge=0, le=100, description="Failed pods allowed before the job fails.")
-    ttl_seconds_after_finished: int = Field(86400, ge=0, description="Delete the finished job after this.")
-    active_deadline_seconds: int = Field(86400, ge=60, description="Stop the job after this, retries included.")
-    termination_grace_seconds: int | None = Field(
+    ttl_seconds_after_finished: Int32 = Field(86400, ge=0, description="Delete the finished job after this.")
+    active_deadline_seconds: Int64 = Field(86400, ge=60, description="Stop the job after this, retries included.")
+    termination_grace_seconds: Int64 | None = Field(
         None, ge=1, description=f"Default: {platform.SPOT_TERMINATION_GRACE_SECONDS} (Spot honours no more)."
     )
 
@@ -475,7 +478,7 @@ class JobSpec(Strict):
         if self.wandb is not None and self.wandb.base_url:
             texts.append(("wandb.base_url", self.wandb.base_url))
         for field, text in texts:
-            if URL_CREDENTIALS.search(text):
+            if url_with_password(text):
                 yield (
                     field,
                     (
@@ -483,6 +486,25 @@ class JobSpec(Strict):
                         "password in a Kubernetes Secret and pass it as a variable, never in the spec"
                     ),
                 )
+
+
+def url_with_password(text: str) -> bool:
+    """True when ``text`` holds ``scheme://user:password@`` somewhere. Linear in the length of ``text``
+    (a regular expression searched from every position is quadratic on a long word): each ``://`` is
+    looked at once, with the scheme before it and the user information after it, and neither
+    reaches past a '/' (which the next ``://`` starts with)."""
+    start = 0
+    while (at := text.find(URL_SEPARATOR, start)) >= 0:
+        begin = at
+        while begin > 0 and text[begin - 1] in SCHEME_CHARACTERS:
+            begin -= 1
+        # the scheme starts with its first letter; the characters before it may be digits and '+-.'
+        if any(c.isascii() and c.isalpha() for c in text[begin:at]) and USER_AND_PASSWORD.match(
+            text, at + len(URL_SEPARATOR)
+        ):
+            return True
+        start = at + len(URL_SEPARATOR)
+    return False
 
 
 def credential_name(name: str) -> bool:

@@ -22,6 +22,7 @@ from gkeml import platform
 from gkeml.lifecycle.graph import ancestors, blocks, dependency_graph, references
 from gkeml.lifecycle.timing import durations, gap
 from gkeml.rules.engine import ERROR, Finding
+from gkeml.stackfile import read_stack
 
 
 @dataclass(frozen=True)
@@ -393,7 +394,7 @@ def order_findings(synth_dir: str | Path, earlier: Mapping[str, Collection[Event
     """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings; ``earlier`` as for
     :func:`order_problems`, by default what the environments' bootstraps enabled (:func:`declared_apis`)."""
     files = sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
-    stacks = {f.parent.name: json.loads(f.read_text()) for f in files}
+    stacks = {f.parent.name: read_stack(f) for f in files}
     earlier = declared_apis(stacks) if earlier is None else earlier
     return [
         Finding(

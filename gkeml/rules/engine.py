@@ -103,13 +103,20 @@ class Manifest:
 
 @dataclass
 class Group:
-    """Objects applied together; rules that look across objects search here."""
+    """Objects applied together; rules that look across objects search here (by kind, from an
+    index: a rule asking for the neighbours of every object stays linear in the group's size)."""
 
     objects: list[Obj] = field(default_factory=list)
+    _by_kind: dict[str, list[Obj]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def of_kind(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Objects of ``kind`` (in ``namespace`` when given)."""
-        return [o for o in self.objects if kind_of(o) == kind and (namespace is None or namespace_of(o) == namespace)]
+        if self._by_kind is None:
+            self._by_kind = {}
+            for o in self.objects:
+                self._by_kind.setdefault(kind_of(o), []).append(o)
+        found = self._by_kind.get(kind, [])
+        return list(found) if namespace is None else [o for o in found if namespace_of(o) == namespace]
 
 
 def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = None) -> list[Finding]:

@@ -234,6 +234,20 @@ def _fmt(cpu: float, memory: float) -> str:
     return f"{round(cpu, 3):g} vCPU / {round(memory, 2):g} GiB"
 
 
+# The rules on a Pod's requests that Autopilot's admission enforces (the ranges of its class or GPU):
+# gkeml.rules.admission runs them on the pods of an environment's own workloads when it is loaded.
+REQUEST_RANGE_RULES = ("GKE005", "GKE007")
+
+
+def _request_field(pod: PodTemplate, resource: str) -> str:
+    """The field of the first container that requests ``resource`` (the pod's containers when none does)."""
+    for c in containers(pod):
+        if c.request(resource) is not None:
+            kind = "requests" if c.resource("requests", resource) is not None else "limits"
+            return f"{c.path}.resources.{kind}.{resource}"
+    return f"{pod.path}.containers"
+
+
 @rule("GKE005", "Requests above the class or GPU maximum", ERROR)
 def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot rejects a Pod whose total CPU or memory requests exceed the maximum of its
@@ -252,7 +266,7 @@ def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
                 f", or select compute class {bigger[0].name} (max {_fmt(bigger[0].max_cpu, bigger[0].max_memory_gib)})"
             )
         yield Issue(
-            f"{pod.path}.containers",
+            _request_field(pod, "cpu" if cpu > cls.max_cpu + 1e-9 else "memory"),
             f"Pod requests {_fmt(cpu, memory)} exceed the {cls.name} maximum "
             f"{_fmt(cls.max_cpu, cls.max_memory_gib)}; Autopilot rejects the Pod",
             fix,

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem
-from gkeml.config.loader import MANIFEST_LIMITS, load_yaml_documents, read_config_text
+from gkeml.config.loader import MANIFEST_LIMITS, STDIN, STDIN_NAME, load_yaml_documents, read_config_text
 from gkeml.manifests import Obj
 from gkeml.rules.engine import Manifest
 
+# What to do with a pipe or a process substitution (`gkeml check <(kustomize build)`): its size is
+# unknown and it may never end, so it is refused; standard input is read with the same bound.
+PIPE_HINT = "write it to a file first, or pipe it in: ... | gkeml check -"
+
 
 def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
-    """Every Kubernetes object in multi-document YAML files (``kind: List`` items included),
-    each with ``file:line`` as its source. All problems of all files are reported at once."""
+    """Every Kubernetes object in multi-document YAML files (``-``: standard input; ``kind: List``
+    items included), each with ``file:line`` as its source. A file named twice is read once. All
+    problems of all files are reported at once."""
     manifests: list[Manifest] = []
     problems: list[ConfigProblem] = []
+    paths = _distinct(paths)
+    _within_total(paths)
     for path in paths:
-        file = str(path)
+        file = STDIN_NAME if str(path) == STDIN else str(path)
         try:
-            for line, data in load_yaml_documents(read_config_text(path, MANIFEST_LIMITS), file):
+            text = read_config_text(path, MANIFEST_LIMITS, PIPE_HINT)
+            for line, data in load_yaml_documents(text, file, MANIFEST_LIMITS):
                 if data is None:
                     continue
                 items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
@@ -34,6 +43,47 @@ def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
     if problems:
         raise ConfigError(problems)
     return manifests
+
+
+def _distinct(paths: Iterable[str | Path]) -> list[str | Path]:
+    """``paths`` without repeats: the same name, or another name of the same file (a link)."""
+    seen: set[object] = set()
+    out = []
+    for path in paths:
+        key: object = str(path)
+        if str(path) != STDIN:
+            try:
+                found = os.stat(path)
+                key = (found.st_dev, found.st_ino)
+            except (OSError, ValueError):
+                pass  # the reader reports it
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
+
+
+def _within_total(paths: list[str | Path]) -> None:
+    """Refuse, before parsing any, files whose sizes together are beyond what one command reads
+    (MANIFEST_LIMITS.max_total_bytes), naming the first file past it; each is bounded again as it is read."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size if str(path) != STDIN else 0
+        except (OSError, ValueError):
+            continue  # the reader reports it
+        if total > MANIFEST_LIMITS.max_total_bytes:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        str(path),
+                        0,
+                        "",
+                        f"with the files before it, more than the {MANIFEST_LIMITS.max_total_bytes:,} bytes one "
+                        "command reads of such files; name fewer or smaller files",
+                    )
+                ]
+            )
 
 
 def _not_an_object(item: object) -> str:
