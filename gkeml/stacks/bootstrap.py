@@ -28,6 +28,7 @@ from gkeml.framework import (
     google,
     google_provider,
     pin_google_provider,
+    record_release,
 )
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES,
@@ -66,6 +67,7 @@ class BootstrapStack(TerraformStack):
         )
         pin_google_provider(self)
         declare_terraform_version(self)
+        record_release(self)
         apis = ProjectServices(self, "apis", project=project).services
         self.state_bucket = self._state_bucket(apis) if boot.state.create else None
         self.deploy_service_account = self._deploy_service_account(apis)
