@@ -6,8 +6,9 @@
 Extracts the release's source at COMMIT (git archive, nothing checked out), runs ITS main.py with this
 virtualenv's framework over tests/fixtures/upgrade/RELEASE/before (environment files as that release read
 them, and the bootstrap files in its bootstrap/ with the release's bootstrap app), and writes the state
-address of every resource of every stack to tests/golden/upgrade/RELEASE.json (addresses only). The test synthesizes tests/fixtures/upgrade/RELEASE/after with today's code and checks that
-each of those addresses is still declared, moved by a `moved` block, or destroyed on purpose.
+address of every resource of every stack to tests/golden/upgrade/RELEASE.json (addresses only). The test
+synthesizes tests/fixtures/upgrade/RELEASE/after with today's code and checks that each of those addresses
+is still declared, moved by a `moved` block, or destroyed on purpose.
 """
 
 from __future__ import annotations
