@@ -75,7 +75,7 @@ NO_CREDENTIALS = (
 class Check:
     """One row of the report: what was compared, the verdict, and what to do about it."""
 
-    area: str  # "project", "cluster", "release", "dns", "certificate", "quota" or "toolchain"
+    area: str  # "project", "cluster", "dns", "certificate", "quota" or "toolchain"
     name: str
     status: str  # ok | warn | drift
     expected: str
@@ -469,7 +469,7 @@ def release_row(labels: dict[str, str], running: str = __version__) -> Check:
     gap = VersionGap(from_label(label) if label else None, running)
     status = {"same": OK, "upgrade": WARN, "downgrade": DRIFT}.get(gap.kind, WARN)
     live = gap.deployed or f"none (before {FIRST_RECORDING_RELEASE})"
-    return Check("release", "deployed by gkeml", status, running, live, "" if status == OK else gap.meaning())
+    return Check("cluster", "deployed by gkeml", status, running, live, "" if status == OK else gap.meaning())
 
 
 def _version_row(version: str, channel: str, region: str, server) -> Check:
