@@ -41,6 +41,7 @@ SOURCE_VERSION_FILES = ("gkeml/__init__.py", "pyproject.toml")  # pyproject.toml
 # (cloud.google.com/kubernetes-engine/docs/how-to/creating-managing-labels, "Requirements", checked 2026-12-04).
 LABEL_VALUE_LENGTH = 63
 _PIN = re.compile(r"^\s*gkeml(\[[^\]]*\])?\s*==\s*([0-9][0-9A-Za-z.+-]*)\s*(;.*)?(#.*)?$", re.MULTILINE)
+_GKEML_PROJECT = re.compile(r"""^name\s*=\s*["']gkeml["']""", re.MULTILINE)
 _SOURCE_VERSION = re.compile(r"""^(?:__version__|version)\s*=\s*["']([0-9][0-9A-Za-z.+-]*)["']""", re.MULTILINE)
 
 
@@ -133,7 +134,10 @@ def pinned_version(text: str) -> str | None:
 
 
 def source_version(text: str) -> str | None:
-    """``__version__`` of gkeml/__init__.py, or ``version`` of an older pyproject.toml, or None."""
+    """``__version__`` of gkeml/__init__.py, or ``version`` of gkeml's older pyproject.toml (not another
+    project's: a platform repository may have a pyproject.toml of its own), or None."""
+    if "__version__" not in text and not _GKEML_PROJECT.search(text):
+        return None
     match = _SOURCE_VERSION.search(text)
     return match.group(1) if match else None
 

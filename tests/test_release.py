@@ -108,6 +108,7 @@ def test_the_pinned_and_the_source_version_are_read():
     assert pinned_version("gkeml-extras==1.0.0\ngkeml>=0.2\n") is None
     assert source_version((ROOT / "gkeml" / "__init__.py").read_text()) == __version__
     assert source_version('[project]\nname = "gkeml"\nversion = "0.1.0"\n') == "0.1.0"
+    assert source_version('[project]\nname = "our-platform"\nversion = "3.1.0"\n') is None  # a team's own project
 
 
 def test_every_stack_records_the_release_and_only_the_cluster_carries_its_label(stacks, bootstrap_stacks):
@@ -366,7 +367,10 @@ def test_the_version_at_a_ref_of_this_repository_is_its_own(tmp_path):
     """In gkeml's own repository there is no pin: REF's gkeml/__init__.py (or, before it, pyproject.toml)."""
     from gkeml.release import version_at
 
-    for name, text in (("gkeml/__init__.py", '__version__ = "0.1.5"\n'), ("pyproject.toml", 'version = "0.1.0"\n')):
+    for name, text in (
+        ("gkeml/__init__.py", '__version__ = "0.1.5"\n'),
+        ("pyproject.toml", '[project]\nname = "gkeml"\nversion = "0.1.0"\n'),
+    ):
         repository = tmp_path / name.replace("/", "-")
         (repository / name).parent.mkdir(parents=True)
         (repository / name).write_text(text)
