@@ -162,27 +162,31 @@ def test_output_of_this_release_is_not_stale(tmp_path):
     assert stale_warning(fake_output(tmp_path, __version__)) is None
 
 
-def test_doctor_says_which_release_deployed_the_cluster_and_what_the_next_deploy_means(gke):  # noqa: F811
-    serve_dev(gke)
-    code, report, _ = run_doctor("lab", gke)
-    row = by_name(report)["deployed by gkeml"]
-    assert (code, row["status"], row["live"], row["expected"]) == (0, "ok", __version__, __version__)
-
+def test_doctor_reads_the_release_from_the_clusters_label(gke):  # noqa: F811
+    """Through the real client and a local GKE API: a cluster deployed before the label existed."""
     unlabelled = healthy_cluster()
     del unlabelled["resourceLabels"][VERSION_LABEL]
     serve_dev(gke, unlabelled)
     code, report, _ = run_doctor("lab", gke)
     row = by_name(report)["deployed by gkeml"]
-    assert (code, row["status"]) == (0, "warn")
+    assert (code, row["status"], row["expected"]) == (0, "warn", __version__)
     assert f"before {FIRST_RECORDING_RELEASE}" in row["live"] and notes_url(RELEASES[-1]) in row["advice"]
 
-    newer = healthy_cluster()
-    newer["resourceLabels"][VERSION_LABEL] = "99-0-0"
-    serve_dev(gke, newer)
-    code, report, _ = run_doctor("lab", gke)
-    row = by_name(report)["deployed by gkeml"]
-    assert (code, row["status"], row["live"]) == (1, "drift", "99.0.0")
-    assert "install gkeml==99.0.0" in row["advice"]
+
+@pytest.mark.parametrize(
+    "label, status, says",
+    [
+        (label_value(__version__), "ok", ""),
+        ("0-1-0", "warn", "the next deploy upgrades it; before it, read the upgrade notes of each release in between"),
+        ("99-0-0", "drift", "install gkeml==99.0.0 (or newer) to deploy it"),
+    ],
+)
+def test_doctor_says_what_the_deploying_release_means_for_the_next_deploy(label, status, says):
+    from gkeml.doctor import release_row
+
+    row = release_row({"gkeml-env": "lab", VERSION_LABEL: label})
+    assert (row.area, row.status, row.live) == ("cluster", status, from_label(label))
+    assert says in row.advice and (status == "ok") == (row.advice == "")
 
 
 # --- gkeml init ------------------------------------------------------------------------------------
