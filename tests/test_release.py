@@ -268,7 +268,9 @@ def test_init_refuses_a_directory_that_is_not_empty_and_writes_nothing(tmp_path,
     assert "exists and is not a directory" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
+    inode = empty.stat().st_ino
     assert main(["init", str(empty)]) == 0 and written(empty) == REPOSITORY
+    assert empty.stat().st_ino == inode  # filled, not replaced: it may be the shell's current directory
 
 
 def test_init_leaves_nothing_behind_when_a_write_fails(tmp_path, monkeypatch, capsys):

@@ -149,9 +149,10 @@ def write(directory: str | Path, made: Scaffold) -> Path:
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        if target.exists():
-            target.rmdir()  # empty (checked above)
-        staging.rename(target)
+        if target.exists():  # empty (checked above): fill it, keeping the directory (it may be the cwd)
+            _move_children(staging, target)
+        else:
+            staging.rename(target)
     except OSError as exc:
         raise ConfigError(
             [ConfigProblem(str(given), 0, "DIR", f"cannot write it: {exc.strerror or exc} ({exc.filename or target})")]
@@ -159,3 +160,19 @@ def write(directory: str | Path, made: Scaffold) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _move_children(source: Path, target: Path) -> None:
+    """Move every entry of ``source`` into the empty ``target``; on a failure, take back what was moved."""
+    moved: list[Path] = []
+    try:
+        for child in sorted(source.iterdir()):
+            child.rename(target / child.name)
+            moved.append(target / child.name)
+    except OSError:
+        for path in moved:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
