@@ -105,7 +105,15 @@ schema: $(STAMP) ## regenerate schema/environment.schema.json and docs/config-re
 	$(PY) -m gkeml.config.reference > docs/config-reference.md
 
 clean: ## remove generated output (keeps the venvs)
-	rm -rf cdktf.out .pytest_cache .hypothesis
+	rm -rf cdktf.out .pytest_cache .hypothesis dist gkeml.egg-info
+
+# --- releases (CHANGELOG.md, docs/upgrading.md) ---
+.PHONY: dist upgrade-golden
+dist: $(STAMP) ## the wheel and sdist of this tree into dist/ (python -m build, the pinned setuptools)
+	$(PY) -m build --no-isolation --outdir dist .
+
+upgrade-golden: $(STAMP) ## record what release RELEASE synthesized, for tests/test_upgrade.py (RELEASE=0.1.0)
+	$(PY) scripts/upgrade_golden.py $(RELEASE)
 
 # --- bootstrap of a new environment and CI deploys (docs/bootstrap.md, docs/ci.md) ---
 .PHONY: bootstrap-synth bootstrap-deploy deploy-ci diff-ci install-locked install-locked-python lock lint-workflows

@@ -1,6 +1,9 @@
 """gkeml: a production GKE Autopilot platform for ML workloads, built with CDK for Terraform."""
 
-__version__ = "0.1.0"
+# The release, in ONE place: pyproject.toml reads it (dynamic version), `gkeml --version` prints it, the
+# stacks record it (gkeml.release), `gkeml init` pins it. CHANGELOG.md and docs/upgrading.md have a section
+# for every release in gkeml.release.RELEASES (tests/test_release.py).
+__version__ = "0.2.0"
 
 import os as _os
 

@@ -26,7 +26,16 @@ from typing import Any
 from gkeml.stackfile import read_output_file, read_stack
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"  # in a checkout of gkeml (`make install`)
+LOCAL_CHECKOV = Path(".venv-checkov") / "bin" / "checkov"  # in the current directory: a platform repository's
+
+
+def checkov_path() -> Path:
+    """Where checkov is: ``GKEML_CHECKOV``, else ``.venv-checkov`` of the current directory (what the
+    Makefile of a platform repository written by ``gkeml init`` installs), else that of a gkeml checkout."""
+    if os.environ.get("GKEML_CHECKOV"):
+        return Path(os.environ["GKEML_CHECKOV"])
+    return LOCAL_CHECKOV.resolve() if LOCAL_CHECKOV.exists() else CHECKOV
 
 
 class CheckovError(Exception):
@@ -254,9 +263,11 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
     """Run checkov on every synthesized stack under ``outdir`` (as written, but for what its parser
     cannot read: :func:`checkov_view`) and apply :data:`SKIPS`."""
     files = stack_files(outdir)
-    checkov = Path(checkov or os.environ.get("GKEML_CHECKOV") or CHECKOV)
+    checkov = Path(checkov or checkov_path())
     if not checkov.exists():
-        raise CheckovError(f"checkov not found at {checkov}; run `make .venv-checkov/.stamp` or pass --no-checkov")
+        raise CheckovError(
+            f"checkov not found at {checkov}; run `make .venv-checkov/.stamp` (or set GKEML_CHECKOV) or pass --no-checkov"
+        )
     stacks_dir = Path(outdir) / "stacks"  # as given: reported paths stay relative to the caller's directory
     with tempfile.TemporaryDirectory(prefix="gkeml-checkov-") as scratch:
         for file in files:

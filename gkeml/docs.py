@@ -23,6 +23,7 @@ from typing import Any
 from gkeml import platform, telemetry
 from gkeml.config.checks import AVAILABILITY_RULE, AVAILABILITY_TITLE, AVAILABILITY_WHY
 from gkeml.exitcodes import ExitCode
+from gkeml.release import RELEASE_RULE
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
@@ -52,6 +53,11 @@ def rule_table() -> str:
         f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
         for t in TRANSITIONS.values()
     ]
+    rows.append(
+        f"| {RELEASE_RULE} | warning or error | The change runs another gkeml release than REF pins (`--against "
+        "REF`) | A newer release is a warning naming the upgrade notes of every release in between "
+        "(docs/upgrading.md); an older one is an error: its deploy would undo what the newer release changed. |"
+    )
     rows.append(
         f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier it is, or lowers a guard of its "
         "tier | `tier_override` drops the guards of the tier its name, project, labels, state, hosts or source "

@@ -169,6 +169,16 @@ def declare_terraform_version(stack: Any) -> None:
     stack.add_override("terraform.required_version", platform.TERRAFORM_REQUIRED_VERSION)
 
 
+def record_release(stack: Any) -> None:
+    """Write the gkeml release that synthesized ``stack`` as its output ``gkeml_version``
+    (:data:`gkeml.release.VERSION_OUTPUT`): kept in the state, read from ``cdktf.out`` by ``gkeml check``.
+    An output is no resource, so a new release plans no change to anything for it."""
+    from gkeml import __version__
+    from gkeml.release import VERSION_OUTPUT
+
+    TerraformOutput(stack, VERSION_OUTPUT, value=__version__, description="the gkeml release that synthesized it")
+
+
 def google_provider(stack: Any, *, project: str, region: str, default_labels: dict[str, str] | None = None) -> Any:
     """The stack's google provider. ``default_labels`` are written VERBATIM: cdktf (and CDK Terrain)
     rewrite the keys of provider arguments to snake_case (cdktf lib/terraform-provider.js

@@ -179,14 +179,37 @@ def _framework_name() -> str:
     return FRAMEWORK
 
 
+def synthesized_by(outdir: str | Path) -> str | None:
+    """The gkeml release that synthesized ``outdir`` (the ``gkeml_version`` output of its stacks), ``""``
+    when its stacks record none (a release before :data:`gkeml.release.FIRST_RECORDING_RELEASE`), None
+    when there is no stack to read."""
+    from gkeml.release import VERSION_OUTPUT
+
+    for stack in sorted(Path(outdir).glob("stacks/*/cdk.tf.json")):
+        try:
+            output = (json.loads(stack.read_bytes()).get("output") or {}).get(VERSION_OUTPUT) or {}
+        except (OSError, ValueError, RecursionError, AttributeError):
+            continue  # the readers report a malformed stack
+        value = output.get("value") if isinstance(output, dict) else None
+        return value if isinstance(value, str) else ""
+    return None
+
+
 def stale_warning(outdir: str | Path, inputs: Iterable[str | Path] = ()) -> str | None:
-    """A one-line warning when an environment file in ``inputs`` (files or directories of
-    ``*.yaml``) or the gkeml package changed after ``outdir`` was synthesized; None otherwise
+    """A one-line warning when another gkeml release synthesized ``outdir``, or when an environment file
+    in ``inputs`` (files or directories of ``*.yaml``) or the gkeml package changed after it; None otherwise
     (also when there is no output: the reader reports that)."""
+    from gkeml import __version__
+    from gkeml.release import FIRST_RECORDING_RELEASE
+
     try:
         written = (Path(outdir) / MANIFEST).stat().st_mtime
     except OSError:
         return None
+    release = synthesized_by(outdir)
+    if release is not None and release != __version__:
+        by = f"gkeml {release}" if release else f"a gkeml before {FIRST_RECORDING_RELEASE}"
+        return f"warning: {outdir} was synthesized by {by}, this is gkeml {__version__}: {SYNTH_AGAIN}"
     files: list[Path] = []
     for item in map(Path, inputs):
         files += sorted(item.glob("*.yaml")) if item.is_dir() else [item]

@@ -56,14 +56,23 @@ def command_problems(command: str) -> list[str]:
     return problems
 
 
-def make_commands(command: str) -> list[str]:
-    """The shell commands ``make`` would run for the targets of a ``make ...`` command line,
+def repository_of(workflow: Path) -> Path:
+    """The repository whose Makefile a workflow's ``make`` runs: the one holding its ``.github/workflows``
+    (a platform repository written by ``gkeml init`` has its own), else this one."""
+    parent = workflow.resolve().parent
+    if parent.name == "workflows" and parent.parent.name == ".github" and (parent.parents[1] / "Makefile").exists():
+        return parent.parents[1]
+    return ROOT
+
+
+def make_commands(command: str, root: Path = ROOT) -> list[str]:
+    """The shell commands ``make`` would run (in ``root``) for the targets of a ``make ...`` command line,
     with every prerequisite considered out of date (a fresh runner)."""
     words = shlex.split(command.split("make", 1)[1].split("&&")[0].split(";")[0])
     targets = [w for w in words if "=" not in w and not w.startswith("-")]
     variables = [w.split("=", 1)[0] + "=policy-check" for w in words if "=" in w and not w.startswith("-")]
     result = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-B", "-C", str(ROOT), *targets, *variables],
+        ["make", "--no-print-directory", "-n", "-B", "-C", str(root), *targets, *variables],
         capture_output=True,
         text=True,
         timeout=60,
@@ -73,8 +82,8 @@ def make_commands(command: str) -> list[str]:
     return result.stdout.splitlines()
 
 
-def step_problems(step: dict) -> list[str]:
-    """What is wrong with one step of a token-holding job."""
+def step_problems(step: dict, root: Path = ROOT) -> list[str]:
+    """What is wrong with one step of a token-holding job (``root``: the repository its ``make`` runs in)."""
     uses = str(step.get("uses", ""))
     inputs = step.get("with") or {}
     action = uses.split("@")[0]
@@ -88,7 +97,7 @@ def step_problems(step: dict) -> list[str]:
     for line in str(step.get("run", "")).splitlines():
         problems += command_problems(line)
         if MAKE.search(line):
-            for made in make_commands(line):
+            for made in make_commands(line, root):
                 if made.startswith("__make_failed__"):
                     problems.append(f"{line.strip()}: make cannot plan it: {made.split(' ', 1)[1]}")
                 else:
@@ -104,7 +113,7 @@ def workflow_problems(path: Path) -> list[str]:
         if not holds_cloud_token(job) or "uses" in job:  # a reusable workflow call: the callee is checked
             continue
         for step in job.get("steps") or []:
-            for problem in step_problems(step):
+            for problem in step_problems(step, repository_of(path)):
                 out.append(f"{path}:{step.lc.line + 1}: job {name}: {problem}")
     return out
 

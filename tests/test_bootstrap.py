@@ -301,6 +301,7 @@ def test_outputs_name_what_github_needs(dev):
         "deploy_service_account",
         "push_service_account",
         "state_bucket",
+        "gkeml_version",  # the release that synthesized it (gkeml.release)
     }
     assert dev["output"]["workload_identity_provider"]["value"] == (
         "${google_iam_workload_identity_pool_provider.github-provider.name}"

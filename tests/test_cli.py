@@ -12,7 +12,7 @@ def test_every_command_has_help(capsys):
         main(["--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for command in ("synth", "job", "launch", "check", "cost", "doctor", "diagram"):
+    for command in ("synth", "job", "launch", "check", "cost", "doctor", "diagram", "init"):
         assert command in text
         with pytest.raises(SystemExit) as sub:
             main([command, "--help"])

@@ -298,13 +298,14 @@ def _label_maps(node, path=""):
 def test_label_keys_reach_gcp_exactly_as_written(stacks, environments, env):
     """cdktf rewrites provider-argument keys to snake_case; gkeml writes labels verbatim."""
     from gkeml.naming import gkeml_labels
+    from gkeml.release import VERSION_LABEL
 
     e = environments[env]
     (provider,) = [p for p in stacks[env]["provider"]["google"] if "alias" not in p]
     assert provider["default_labels"] == {**e.project.labels, **gkeml_labels(env)}
     for aliased in (p for p in stacks[env]["provider"]["google"] if "alias" in p):  # e.g. the budget's quota project
         assert aliased.get("default_labels", provider["default_labels"]) == provider["default_labels"]
-    ours = set(gkeml_labels(env, layer="x")) | {"purpose"}
+    ours = set(gkeml_labels(env, layer="x")) | {"purpose", VERSION_LABEL}  # the release: on the cluster only
     for path, labels in _label_maps(stacks[env]):
         if ".google_monitoring_notification_channel." in path:
             continue  # a channel's `labels` are its address (email_address, topic), not resource labels

@@ -26,6 +26,7 @@ import pytest
 from conftest import ENVIRONMENTS, ROOT
 
 from gkeml import doctor
+from gkeml.release import VERSION_LABEL, label_value
 
 DEV_CLUSTER = "/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
 DEV_SERVER_CONFIG = "/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"
@@ -66,6 +67,7 @@ def healthy_cluster(project: str = "fx-lab-ml", public: bool = True, channel: st
         },
         "workloadIdentityConfig": {"workloadPool": f"{project}.svc.id.goog"},
         "currentMasterVersion": REGULAR_VERSION if channel == "REGULAR" else "1.33.4-gke.1245000",
+        "resourceLabels": {"gkeml-env": project, VERSION_LABEL: label_value()},  # this release deployed it
     }
     if public:
         cluster["masterAuthorizedNetworksConfig"] = {
@@ -337,7 +339,7 @@ def test_table_output_lists_checks_and_advice(gke):
     line = next(line for line in out.splitlines() if "release channel" in line)
     assert re.split(r"\s{2,}", line) == ["cluster", "release channel", "DRIFT", "REGULAR", "STABLE"]
     assert "- release channel: changed outside Terraform" in out
-    assert out.rstrip().endswith("1 drift, 0 warning(s), 9 ok")
+    assert out.rstrip().endswith("1 drift, 0 warning(s), 10 ok")
 
 
 def test_unreachable_endpoint_exits_2():

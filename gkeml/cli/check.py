@@ -38,9 +38,10 @@ Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 a malformed cdktf.out, a bootstrap file that does not grant what the environment
 needs). ENV001 (an environment's tier_override or guard_overrides) and ENV002 (an
 inference service with one replica, availability best-effort) are reported on every run without
-failing it. A warning on stderr when cdktf.out is older than the
-environment files or the toolkit, or has no stacks (the Helm releases' objects and
-the first-apply order are then not checked).
+failing it, and so is REL001 when --against REF pins an older gkeml than this one (the upgrade
+notes to read); REF pinning a newer one fails. A warning on stderr when cdktf.out was synthesized
+by another gkeml release or is older than the environment files or the toolkit, or has no stacks
+(the Helm releases' objects and the first-apply order are then not checked).
 """
 
 
@@ -102,7 +103,8 @@ def register(sub) -> None:
         "--against",
         metavar="REF",
         help="also check each environment's change from its file at git REF (what is deployed, e.g. "
-        "origin/main): certificates or IPs the deployed Ingress still uses, data a rename deletes",
+        "origin/main): certificates or IPs the deployed Ingress still uses, data a rename deletes, and the "
+        "gkeml release REF pins against this one",
     )
     p.set_defaults(func=run)
 
@@ -164,6 +166,34 @@ def _transition_findings(args, envs: list) -> list:
         if previous is not None:  # a new environment has nothing deployed to break
             found += transition_findings(env_file, previous, env)
     return found
+
+
+def _release_findings(args) -> tuple[list, list]:
+    """(notices, findings) of the gkeml release the change moves to: REF pins one release, the change runs
+    another. A newer one is a notice naming the upgrade notes to read; an older one a finding (its deploy
+    would undo what the newer release changed)."""
+    from gkeml import __version__
+    from gkeml.release import RELEASE_RULE, VersionGap, git_root, version_at
+    from gkeml.rules import ERROR, WARNING, Finding
+
+    root = git_root(Path(args.environments).resolve())
+    found = version_at(args.against, root) if root else None
+    if found is None:
+        return [], []
+    pinned, source = found
+    gap = VersionGap(pinned, __version__)
+    if gap.kind == "same":
+        return [], []
+    finding = Finding(
+        RELEASE_RULE,
+        ERROR if gap.kind == "downgrade" else WARNING,
+        "gkeml",
+        "version",
+        f"{args.against} deploys with gkeml {pinned} ({source}), this change with gkeml {__version__}",
+        gap.meaning(),
+        source,
+    )
+    return ([], [finding]) if gap.kind == "downgrade" else ([finding], [])
 
 
 def _override_findings(args, envs: list) -> list:
@@ -256,6 +286,9 @@ def run(args) -> int:
     objects = sum(len(g) for g in groups)
     if not args.files and args.against:
         findings += _transition_findings(args, envs)
+        release_notices, release_findings = _release_findings(args)
+        notices += release_notices
+        findings += release_findings
     if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order of the stacks
         from gkeml.lifecycle.order import order_findings
 

@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from gkeml import platform
+from gkeml import __version__, platform
 from gkeml.exitcodes import ExitCode
 from gkeml.naming import Names
+from gkeml.release import FIRST_RECORDING_RELEASE, VERSION_LABEL, VersionGap, from_label
 
 if TYPE_CHECKING:
     from google.cloud.container_v1 import ClusterManagerClient
@@ -74,7 +75,7 @@ NO_CREDENTIALS = (
 class Check:
     """One row of the report: what was compared, the verdict, and what to do about it."""
 
-    area: str  # "cluster", "dns", "certificate", "quota" or "toolchain"
+    area: str  # "project", "cluster", "dns", "certificate", "quota" or "toolchain"
     name: str
     status: str  # ok | warn | drift
     expected: str
@@ -455,7 +456,20 @@ def check_cluster(env: Environment, client: ClusterManagerClient) -> list[Check]
         )
     )
     rows.append(_version_row(cluster.current_master_version, c.release_channel, region, server))
+    rows.append(release_row(dict(cluster.resource_labels)))
     return rows
+
+
+def release_row(labels: dict[str, str], running: str = __version__) -> Check:
+    """Which gkeml release deployed the cluster (its ``gkeml-version`` label), against this one: ok when they
+    are the same; a warning with the upgrade notes to read before the next deploy when this one is newer (or
+    the label is missing: a release before it wrote one); drift when the cluster's is newer (a deploy with
+    this one would undo what that release changed)."""
+    label = labels.get(VERSION_LABEL)
+    gap = VersionGap(from_label(label) if label else None, running)
+    status = {"same": OK, "upgrade": WARN, "downgrade": DRIFT}.get(gap.kind, WARN)
+    live = gap.deployed or f"none (before {FIRST_RECORDING_RELEASE})"
+    return Check("cluster", "deployed by gkeml", status, running, live, "" if status == OK else gap.meaning())
 
 
 def _version_row(version: str, channel: str, region: str, server) -> Check:

@@ -29,6 +29,7 @@ from gkeml.framework import (
     google_provider,
     pin_google_provider,
     time_sleep,
+    record_release,
 )
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES,
@@ -69,6 +70,7 @@ class BootstrapStack(TerraformStack):
         )
         pin_google_provider(self)
         declare_terraform_version(self)
+        record_release(self)
         # every API the environment's stacks use, then a wait: an API enabled seconds ago may still answer
         # SERVICE_DISABLED (fact TF006), here and in the first cloud deploy if it came right after
         enabled = ProjectServices(self, "apis", project=project, services=boot.apis).services

@@ -39,8 +39,10 @@ from gkeml.framework import (
     google_provider,
     legacy_logical_id,
     pin_google_provider,
+    record_release,
 )
 from gkeml.naming import Names, gkeml_labels
+from gkeml.release import VERSION_LABEL, label_value
 from gkeml.stacks.services import add_platform_services
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
@@ -86,7 +88,8 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         cost_allocation=c.cost_allocation,
         secret_sync=env.launch is not None,
         protect_node_service_account=env.protected,
-        labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
+        # the release that deployed it, for `gkeml doctor`: ONE label on the cluster (gkeml.release says why not all)
+        labels={**env.project.labels, **c.labels, "gkeml-env": env.name, VERSION_LABEL: label_value()},
     )
 
 
@@ -108,6 +111,7 @@ class CloudStack(TerraformStack):
         )
         pin_google_provider(self)
         declare_terraform_version(self)
+        record_release(self)
         apis = ProjectServices(self, "apis", project=project).services
         net = env.network
         self.network = Network(

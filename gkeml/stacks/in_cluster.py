@@ -25,6 +25,7 @@ from gkeml.framework import (
     kubernetes,
     legacy_logical_id,
     pin_google_provider,
+    record_release,
 )
 from gkeml.manifests.launch import chart_values
 from gkeml.manifests.workloads import in_cluster_plan
@@ -53,6 +54,7 @@ class InClusterStack(TerraformStack):
         google_provider(self, project=env.project.id, region=env.project.region)
         pin_google_provider(self)
         declare_terraform_version(self)
+        record_release(self)
         cluster = google("data_google_container_cluster").DataGoogleContainerCluster(
             self, "cluster", name=names.cluster, location=env.project.region, project=env.project.id
         )
