@@ -28,8 +28,8 @@ from gkeml.framework import (
     google,
     google_provider,
     pin_google_provider,
-    time_sleep,
     record_release,
+    time_sleep,
 )
 from gkeml.iam.identities import (
     DEPLOY_BILLING_ROLES,
