@@ -368,11 +368,12 @@ PREVIOUS_WANDB_SECRET = "kubernetes_secret_v1.wandb_api-key-research_59FAFC1E"
 def test_the_terraform_wandb_secret_of_the_previous_release_is_forgotten_not_destroyed(stacks, environments, env):
     """Upgrading an environment must not delete the Secret in the apply that creates its SecretSync (the sync
     may have written it already, and writes it again only when the key changes): a removed block with
-    destroy = false for the address the previous release used, in every namespace one could have had."""
+    destroy = false for the address the previous release used, in every Launch team's namespace. Elsewhere
+    (the previous release wrote the key into every team's namespace) no block: the upgrade deletes it."""
     removed = k8s(stacks, env)["removed"]
     assert {"from": PREVIOUS_WANDB_SECRET, "lifecycle": {"destroy": False}} in removed
     named = [re.fullmatch(r"kubernetes_secret_v1\.wandb_api-key-([-a-z0-9]+)_[0-9A-F]{8}", r["from"]) for r in removed]
-    assert sorted(m[1] for m in named if m) == sorted(t.name for t in environments[env].teams)
+    assert sorted(m[1] for m in named if m) == sorted(environments[env].launch_teams())
     assert all(r["lifecycle"] == {"destroy": False} for r in removed)
     assert "kubernetes_secret_v1" not in k8s(stacks, env).get("resource", {})
 

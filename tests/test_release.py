@@ -223,8 +223,15 @@ def test_init_writes_a_repository_pinned_to_this_release_from_this_repositorys_o
     assert f"wrote {len(REPOSITORY)} files into {target} (gkeml {__version__}, cdktf)" in capsys.readouterr().out
     assert written(target) == REPOSITORY
     # one copy: the example, its bootstrap file, both apps and the schema are this repository's own
-    for same in ("environments/dev.yaml", "bootstrap/dev.yaml", "main.py", "bootstrap/main.py"):
+    for same in ("bootstrap/dev.yaml", "main.py", "bootstrap/main.py"):
         assert (target / same).read_bytes() == (ROOT / same).read_bytes(), same
+    # the example environment less what names this repository's other environments (registry readers)
+    example = (ROOT / "environments/dev.yaml").read_text().splitlines()
+    written_lines = (target / "environments/dev.yaml").read_text().splitlines()
+    assert [line for line in example if line not in written_lines] == [
+        line for line in example if "readers:" in line or "promoted by digest" in line
+    ]
+    assert not any("readers:" in line for line in written_lines)
     assert (target / "schema/environment.schema.json").read_bytes() == (
         ROOT / "schema/environment.schema.json"
     ).read_bytes()

@@ -28,9 +28,9 @@ GOLDENS = sorted(GOLDEN.glob("*.json"))
 DESTROYED = {
     "0.1.0": {
         r"kubernetes_secret_v1\.wandb_api-key-[a-z0-9-]+_[0-9A-F]{8}": (
-            "the W&B API key Secret that 0.1.0 wrote into every team namespace from Terraform: 0.2.0 has GKE's "
-            "secret sync write wandb-api-key-<release> from Secret Manager into the Launch teams' namespaces "
-            "only, so the key never passes through Terraform state (docs/upgrading.md, 0.2.0)"
+            "the W&B API key Secret that 0.1.0 wrote into every team namespace from Terraform, in a namespace "
+            "outside launch.teams: nothing launches there, so the key goes (in the Launch teams' namespaces a "
+            "removed block keeps it for GKE's secret sync to take over; docs/upgrading.md, 0.2.0)"
         ),
         r"google_project_iam_custom_role\.plan-secret-reader": (
             "0.1.0's custom role gkemlPlanSecretReader let the plan identity read the W&B key while planning; "
@@ -38,6 +38,16 @@ DESTROYED = {
         ),
         r"google_project_iam_member\.ci-plan-secret-(accessor|reader)": (
             "the plan identity's secret reads (secretAccessor, the custom role above): gone for the same reason"
+        ),
+        r"google_project_iam_member\.ci-plan-serviceusage-serviceUsageViewer": (
+            "the plan identity's serviceusage.serviceUsageViewer, replaced by serviceUsageConsumer: with "
+            "user_project_override every call of the budget's provider needs serviceusage.services.use, which "
+            "the viewer role lacks (docs/permissions.md)"
+        ),
+        r"google_project_iam_member\.ci-(secretmanager|storage|artifactregistry|pubsub)-admin": (
+            "the deploy identity's admin roles that read the data they manage (secret values, objects, images, "
+            "messages), replaced by gkeml's custom roles that create and grant without reading "
+            "(gkemlDeploySecrets, gkemlDeployBuckets, ...; docs/permissions.md)"
         ),
         r"google_project_iam_member\.ci-compute-loadBalancerAdmin": (
             "the deploy identity's compute.loadBalancerAdmin, replaced by compute.securityAdmin (firewall rules "
@@ -110,7 +120,7 @@ def test_every_address_of_the_previous_release_is_kept_moved_or_destroyed_on_pur
             if reason is None:
                 lost.append(f"{name}: {address}")
             used.add(reason)
-    assert lost == [], "destroyed by the upgrade without a moved block or a reason in DESTROYED"
+    assert lost == [], "destroyed by the upgrade without a moved block or a reason in DESTROYED: " + ", ".join(lost)
     assert used == set(intended), "a DESTROYED entry that matches nothing any more"
 
 

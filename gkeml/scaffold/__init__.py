@@ -88,7 +88,24 @@ def _package_json(text: str, version: str) -> str:
     )
 
 
+def _environment(text: str, _version: str) -> str:
+    """The example environment alone: a repository's ``readers`` name the other environments of this one
+    (staging, prod), which a new platform repository does not have (the loader would refuse them); the
+    comment lines just above such a key go with it."""
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    for line in lines:
+        if line.lstrip().startswith("readers:"):
+            indent = line[: len(line) - len(line.lstrip())]
+            while kept and kept[-1].startswith(indent + "#"):
+                kept.pop()
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
 TRANSFORMS: dict[str, Callable[[str, str], str]] = {
+    "environments/dev.yaml": _environment,
     "cdktf.json": _cdktf_json,
     "bootstrap/cdktf.json": _cdktf_json,
     "package.json": _package_json,

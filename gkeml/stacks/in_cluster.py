@@ -120,7 +120,15 @@ class InClusterStack(TerraformStack):
         # Until 2026-11 (gkeml 8c8cab5) Terraform wrote the W&B key Secret itself, a kubernetes_secret_v1 at
         # wandb/api-key-<namespace>; GKE's secret sync writes that Secret now. Terraform forgets the old one
         # and leaves it: destroying it in the apply that creates the SecretSync could delete the Secret after
-        # the sync wrote it, and the sync writes it again only when the key changes (docs/upgrading.md).
+        # the sync wrote it, and the sync writes it again only when the key changes (docs/upgrading.md). Only in
+        # the Launch teams' namespaces: elsewhere nothing syncs the key, and the old Secret (gkeml wrote one into
+        # every team's namespace then) is destroyed with the upgrade, so the key stays only where launches run.
+        launch_teams = set(env.launch_teams())
         add_removed(
-            self, [f"kubernetes_secret_v1.{legacy_logical_id(f'{LAUNCH}/api-key-{t.name}')}" for t in env.teams]
+            self,
+            [
+                f"kubernetes_secret_v1.{legacy_logical_id(f'{LAUNCH}/api-key-{t.name}')}"
+                for t in env.teams
+                if t.name in launch_teams
+            ],
         )
