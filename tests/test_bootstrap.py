@@ -591,3 +591,24 @@ def test_bootstrap_synth_never_replaces_a_directory_that_is_not_its_output(tmp_p
     assert main() == 2
     assert "CDKTF_OUTDIR: is not empty and not a previous synth output" in capsys.readouterr().err
     assert [p.name for p in theirs.iterdir()] == ["notes.txt"] and (theirs / "notes.txt").read_text() == "keep me"
+
+
+def test_ci_may_grant_a_custom_role_of_its_own_project_only(tmp_path):
+    """A workload identity may hold a custom role of its project (gkeml.config.roles), so the deploy identity
+    must be allowed to grant it: listing it in ci.grantable_roles is accepted; another project's is refused."""
+    from gkeml.config import ConfigError
+    from gkeml.config.bootstrap import load_bootstrap
+
+    head = (
+        'name: dev\nproject: {id: acme-ml-dev, number: "104857600123", region: us-central1}\n'
+        f"state: {{bucket: acme-ml-tfstate}}\n{GH}}}\n"
+    )
+    own = write(
+        tmp_path, "dev", head + "ci: {grantable_roles: [roles/logging.logWriter, projects/acme-ml-dev/roles/x.y]}\n"
+    )
+    assert "projects/acme-ml-dev/roles/x.y" in load_bootstrap(own).ci.grantable_roles
+    other = write(tmp_path, "dev", head + "ci: {grantable_roles: [projects/acme-ml-prod/roles/x.y]}\n")
+    with pytest.raises(ConfigError) as err:
+        load_bootstrap(other)
+    (problem,) = err.value.problems
+    assert problem.field == "ci.grantable_roles[0]" and "another project (acme-ml-prod)" in problem.message

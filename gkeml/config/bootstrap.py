@@ -40,7 +40,7 @@ from gkeml.config.model import (
     Strict,
     at,
 )
-from gkeml.config.roles import CI_GRANTABLE_ROLES, ESCALATION, granted_project_roles
+from gkeml.config.roles import CI_GRANTABLE_ROLES, CUSTOM_ROLE, ESCALATION, granted_project_roles
 from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
 from gkeml.config.state import StateLocation, nested_state_problems
 
@@ -72,8 +72,10 @@ DEFAULT_GRANTABLE_ROLES = (
 
 
 def _grantable(role: str) -> str:
-    """A role CI may grant: one of :data:`gkeml.config.roles.CI_GRANTABLE_ROLES` (an allowlist)."""
-    if role not in CI_GRANTABLE_ROLES:
+    """A role CI may grant: one of :data:`gkeml.config.roles.CI_GRANTABLE_ROLES` (an allowlist), or a custom
+    role of a project (the bootstrap's own: :meth:`Bootstrap._own_custom_roles`), which a workload identity
+    may hold (:func:`gkeml.config.roles.workload_role_problem`) and which a person created on purpose."""
+    if role not in CI_GRANTABLE_ROLES and not CUSTOM_ROLE.fullmatch(role):
         reason = ESCALATION.get(role, "is not in the allowlist of roles CI may grant")
         raise ValueError(f"{role} {reason}; CI may grant only: {', '.join(CI_GRANTABLE_ROLES)}")
     return role
@@ -236,6 +238,18 @@ class Bootstrap(Strict):
         """The project APIs this bootstrap enables: the platform's, and those of the environment's services
         when it was loaded with ``environments/<name>.yaml`` (:func:`gkeml.config.apis.project_apis`)."""
         return self._apis
+
+    @model_validator(mode="after")
+    def _own_custom_roles(self) -> Bootstrap:
+        for i, role in enumerate(self.ci.grantable_roles):
+            custom = CUSTOM_ROLE.fullmatch(role)
+            if custom is not None and custom["project"] != self.project.id:
+                raise at(
+                    f"ci.grantable_roles.{i}",
+                    f"{role} is a custom role of another project ({custom['project']}); CI may grant custom roles "
+                    f"of {self.project.id} only",
+                )
+        return self
 
     @model_validator(mode="after")
     def _deploy_environment(self) -> Bootstrap:
