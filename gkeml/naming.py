@@ -72,11 +72,15 @@ class Names:
 
     @property
     def node_service_account(self) -> str:
-        return f"{self.env}-gke-nodes"
+        return node_service_account_id(self.env)
+
+    @property
+    def node_service_account_email(self) -> str:
+        return service_account_email(self.node_service_account, self.project_id)
 
     def gsa(self, identity: str) -> str:
         """Account id of the Google service account of a classic-mode identity."""
-        return f"{self.env}-{identity}"
+        return workload_service_account_id(self.env, identity)
 
     def gsa_email(self, identity: str) -> str:
         return service_account_email(self.gsa(identity), self.project_id)
@@ -137,6 +141,18 @@ def gkeml_labels(env: str, layer: str | None = None) -> dict[str, str]:
     if layer:
         labels["gkeml-layer"] = layer
     return labels
+
+
+def node_service_account_id(env: str) -> str:
+    """Account id of the service account the cluster's nodes of environment ``env`` run as (the bootstrap
+    stack creates it; the cloud stack names it)."""
+    return f"{env}-gke-nodes"
+
+
+def workload_service_account_id(env: str, identity: str) -> str:
+    """Account id of the Google service account of ``env``'s classic-mode identity ``identity`` (the
+    bootstrap stack creates it; the cloud stack names it)."""
+    return f"{env}-{identity}"
 
 
 def service_account_email(account_id: str, project: str) -> str:
