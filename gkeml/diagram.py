@@ -198,6 +198,7 @@ class _Builder:
         self.sources = sources  # how errors name the cloud and the in-cluster stack
         self.g = Graph()
         self.project = ("project", "project")
+        self.project_id = ""
         self.cluster_group: tuple[str, str] | None = None
         self.at = ""  # the resource being drawn, for errors
 
@@ -252,10 +253,24 @@ class _Builder:
             return self.rid("google_service_account", m.group(1))
         kind, _, who = member.partition(":")
         if kind == "serviceAccount":
-            for _, name, body in _resources(self.cloud):
-                if body.get("account_id") and who.startswith(f"{body['account_id']}@"):
-                    return self.rid("google_service_account", name)
+            found = self.account(who)
+            if found:
+                return found
         return self.g.node(_id("member", member), member, "box", ("others", "other principals"))
+
+    def account(self, email: str) -> str | None:
+        """The node of a Google service account of the project named by email: one the stack creates, or
+        one made before it (the environment's bootstrap creates the nodes' and classic identities'); None
+        for an account of another project."""
+        for _, name, body in _resources(self.cloud):
+            if body.get("account_id") and email.startswith(f"{body['account_id']}@"):
+                return self.rid("google_service_account", name)
+        account, _, domain = email.partition("@")
+        if not self.project_id or domain != f"{self.project_id}.iam.gserviceaccount.com":
+            return None
+        return self.g.node(
+            _id("gsa", account), f"GSA {account}", "gsa", self.project, ("gsas", "Google service accounts")
+        )
 
     # -- the cloud stack ------------------------------------------------------------
     def build(self) -> Graph:
@@ -270,6 +285,7 @@ class _Builder:
             "",
         )
         region = next((b.get("location") for _, b in clusters), "")
+        self.project_id = str(project or "")
         self.project = ("project", " · ".join(p for p in (f"project {project}".strip(), region) if p))
         for name, body in clusters:
             self.at = f"{self.sources[0]}: resource.google_container_cluster.{name}"
@@ -542,11 +558,12 @@ class _Builder:
         sub = self.ref(body.get("subnetwork"))
         if sub:
             self.g.edge(cid, self.rid(*sub), "nodes in")
-        nodes_sa = self.ref(
-            _one(_one(body.get("cluster_autoscaling")).get("auto_provisioning_defaults")).get("service_account")
-        )
+        runs_as = _one(_one(body.get("cluster_autoscaling")).get("auto_provisioning_defaults")).get("service_account")
+        nodes_sa = self.ref(runs_as)
         if nodes_sa:
             self.g.edge(cid, self.rid(*nodes_sa), "nodes run as")
+        elif isinstance(runs_as, str) and self.account(runs_as):
+            self.g.edge(cid, str(self.account(runs_as)), "nodes run as")
         if self.cluster_group:
             self.g.group(self.cluster_group)
             self.g.edge(cid, self.cluster_group[0], "runs", dotted=True)
@@ -559,6 +576,11 @@ class _Builder:
             target = self.ref(body.get("secret_id"))
         elif rtype == "google_service_account_iam_member":
             target = self.ref(body.get("service_account_id"))
+            name = str(body.get("service_account_id", ""))
+            account = self.account(name.rsplit("/serviceAccounts/", 1)[-1]) if "/serviceAccounts/" in name else None
+            if target is None and account:
+                self.g.edge(self.member(body.get("member", "")), account, _edge_label(body))
+                return
         elif rtype == "google_project_iam_member":
             target = ("project", "iam")
         elif rtype == "google_artifact_registry_repository_iam_member":
@@ -573,10 +595,14 @@ class _Builder:
             dst = self.g.node("project_iam", "project IAM roles", "box", self.project)
         else:
             dst = self.rid(*target)
-        label = _role(body.get("role", ""))
-        if body.get("role") == platform.WORKLOAD_IDENTITY_USER_ROLE:
-            label = "impersonates"
-        self.g.edge(self.member(body.get("member", "")), dst, label)
+        self.g.edge(self.member(body.get("member", "")), dst, _edge_label(body))
+
+
+def _edge_label(grant: dict) -> str:
+    """How a grant's edge is labelled: its role, or what granting workloadIdentityUser means."""
+    if grant.get("role") == platform.WORKLOAD_IDENTITY_USER_ROLE:
+        return "impersonates"
+    return _role(grant.get("role", ""))
 
 
 HANDLED_KINDS = (

@@ -216,8 +216,9 @@ def load_bootstraps(
 ) -> tuple[dict[str, Bootstrap], list[Environment]]:
     """(the bootstrap file of every environment that has one, checked against it; the environments
     still waiting for theirs). The check is the bootstrap's own (:func:`gkeml.config.bootstrap.check_against_environment`):
-    a role the stacks grant that ``ci.grantable_roles`` lacks, a billing account or image pusher that
-    differs, a project or state that differs. ConfigError with every problem of every file, each
+    a role the stacks grant that ``ci.grantable_roles`` lacks, a classic identity whose service account the
+    bootstrap does not create (``classic_identities``), a billing account or image pusher that differs, a
+    project or state that differs. ConfigError with every problem of every file, each
     ``file:line: field: message`` naming the fix and the command to run. An environment without a
     bootstrap file is not an error: CI leaves it out (:func:`not_bootstrapped_warning`)."""
     ready, waiting = split_bootstrapped(envs, bootstrap_dir)

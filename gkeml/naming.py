@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gkeml import platform
+from gkeml.config.accounts import node_service_account_id, service_account_email, workload_service_account_id
 from gkeml.config.base import MAX_LABELS
 
 if TYPE_CHECKING:
@@ -73,11 +74,15 @@ class Names:
 
     @property
     def node_service_account(self) -> str:
-        return f"{self.env}-gke-nodes"
+        return node_service_account_id(self.env)
+
+    @property
+    def node_service_account_email(self) -> str:
+        return service_account_email(self.node_service_account, self.project_id)
 
     def gsa(self, identity: str) -> str:
         """Account id of the Google service account of a classic-mode identity."""
-        return f"{self.env}-{identity}"
+        return workload_service_account_id(self.env, identity)
 
     def gsa_email(self, identity: str) -> str:
         return service_account_email(self.gsa(identity), self.project_id)
@@ -138,11 +143,6 @@ def gkeml_labels(env: str, layer: str | None = None) -> dict[str, str]:
     if layer:
         labels["gkeml-layer"] = layer
     return labels
-
-
-def service_account_email(account_id: str, project: str) -> str:
-    """Email of a user-managed service account."""
-    return f"{account_id}@{project}.iam.gserviceaccount.com"
 
 
 # --- names GCP would refuse -----------------------------------------------------------

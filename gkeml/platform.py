@@ -119,6 +119,13 @@ def workload_identity_principal(project_number: str, project_id: str, namespace:
     )
 
 
+def service_account_name(project_id: str, email: str) -> str:
+    """A service account's resource name, as the IAM API and the google provider's ``name`` attribute give it
+    (cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts: projects/PROJECT/serviceAccounts/
+    EMAIL): what a ``google_service_account_iam_member`` takes as ``service_account_id``."""
+    return f"projects/{project_id}/serviceAccounts/{email}"
+
+
 def workload_identity_classic_member(project_id: str, namespace: str, ksa: str) -> str:
     """Member that may impersonate a Google service account (classic Workload Identity)."""
     return f"serviceAccount:{workload_identity_pool(project_id)}[{namespace}/{ksa}]"

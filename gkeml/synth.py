@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: str | None = None) -> int:
     """Load every environment of ``directory``, check each against its bootstrap file in ``bootstrap``
     (default: ``bootstrap`` beside ``directory``, when there is one; the roles its stacks grant must be
-    grantable, so a gap fails here, in the pull request, not at apply), and synthesize them into
+    grantable and the service accounts they name created there, so a gap fails here, in the pull request,
+    not at apply), and synthesize them into
     ``outdir`` (``what`` names the setting that gave it, for errors); progress on stderr. An environment
     without a bootstrap file is synthesized with a warning (CI leaves it out until it has one). Exit
     code 0, or 2 with one line per problem."""

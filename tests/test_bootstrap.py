@@ -163,8 +163,11 @@ def test_github_provider_maps_the_claims_the_bindings_use(dev):
 
 def impersonators(stack: dict) -> dict[str, str]:
     """service account resource -> the one member allowed to impersonate it."""
-    bindings = resources(stack, "google_service_account_iam_member")
-    assert all(b["role"] == "roles/iam.workloadIdentityUser" for b in bindings)
+    bindings = [
+        b
+        for b in resources(stack, "google_service_account_iam_member")
+        if b["role"] == "roles/iam.workloadIdentityUser"
+    ]
     found = {b["service_account_id"]: b["member"] for b in bindings}
     assert len(found) == len(bindings), "one binding per service account"
     return found
@@ -239,7 +242,7 @@ def test_no_service_account_key_anywhere(synthesized):
 def test_keyless_ci_accounts_per_environment_and_the_image_pusher_holds_no_project_role(synthesized):
     for name, stack in synthesized.items():
         accounts = {a["account_id"] for a in resources(stack, "google_service_account")}
-        assert accounts == {"gkeml-ci", "gkeml-ci-plan", "gkeml-ci-push"}, name
+        assert {"gkeml-ci", "gkeml-ci-plan", "gkeml-ci-push"} <= accounts, name
         pusher = "serviceAccount:${google_service_account.ci-push.email}"
         assert not [g for g in resources(stack, "google_project_iam_member") if g["member"] == pusher], name
 
@@ -270,7 +273,9 @@ def test_deploy_identity_has_no_primitive_role_and_iam_admin_only_for_listed_rol
         grants = [g for g in resources(stack, "google_project_iam_member") if g["member"] == DEPLOY]
         roles = {g["role"] for g in grants}
         assert not roles & {"roles/owner", "roles/editor", "roles/viewer"}, name
-        assert {"roles/container.admin", "roles/iam.serviceAccountUser"} <= roles
+        assert "roles/container.admin" in roles
+        # no service-account role on the project: they would reach every account, the CI identities' included
+        assert not {r for r in roles if r.startswith("roles/iam.serviceAccount")}, name
         # admin roles that read the data they administer are replaced by custom roles of what the stacks need
         custom = {b["role_id"] for b in resources(stack, "google_project_iam_custom_role")}
         assert {"gkemlDeploySecrets", "gkemlDeployBuckets"} <= custom
@@ -302,12 +307,75 @@ def test_outputs_name_what_github_needs(dev):
         "push_service_account",
         "state_bucket",
         "gkeml_version",  # the release that synthesized it (gkeml.release)
+        "environment_service_accounts",
     }
     assert dev["output"]["workload_identity_provider"]["value"] == (
         "${google_iam_workload_identity_pool_provider.github-provider.name}"
     )
     assert dev["output"]["plan_service_account"]["value"] == "${google_service_account.ci-plan.email}"
     assert dev["output"]["deploy_service_account"]["value"] == "${google_service_account.ci.email}"
+
+
+# --- the environment's service accounts: created here, administered by the deploy identity one by one -----
+
+
+def test_the_bootstrap_creates_exactly_the_service_accounts_the_environment_stacks_name(
+    synthesized, stacks, environments
+):
+    """The nodes' account and each classic identity's: the bootstrap creates them, the cloud stack creates none
+    and names each by its email (the cluster's nodes, the Kubernetes service account's binding)."""
+    from gkeml.naming import Names
+
+    ci = {"gkeml-ci", "gkeml-ci-plan", "gkeml-ci-push"}
+    for name, env in environments.items():
+        names = Names.of(env)
+        classic = [i.name for i in env.identities if i.mode == "classic"]
+        created = {a["account_id"] for a in resources(synthesized[f"bootstrap-{name}"], "google_service_account")}
+        assert created - ci == {names.node_service_account, *(names.gsa(i) for i in classic)}, name
+        cloud = stacks[name]
+        assert not resources(cloud, "google_service_account"), name
+        (cluster,) = resources(cloud, "google_container_cluster")
+        nodes = cluster["cluster_autoscaling"]["auto_provisioning_defaults"]["service_account"]
+        assert nodes == names.node_service_account_email, name
+        bound = {b["service_account_id"] for b in resources(cloud, "google_service_account_iam_member")}
+        assert bound == {f"projects/{env.project.id}/serviceAccounts/{names.gsa_email(i)}" for i in classic}, name
+
+
+def test_the_deploy_identity_gets_a_role_on_each_environment_account_and_on_no_other(synthesized):
+    """Acting as the nodes' account (cluster creation checks actAs on it) and setting a classic identity's
+    account's IAM policy (the cloud stack binds the Kubernetes service account there once the cluster made the
+    Workload Identity pool) are granted on those accounts alone; the CI identities' own accounts are not among
+    them, so the deploy identity cannot grant itself more on them."""
+    for name, stack in synthesized.items():
+        env = name.removeprefix("bootstrap-")
+        accounts = {
+            address: body["account_id"] for address, body in stack["resource"]["google_service_account"].items()
+        }
+        on = {
+            accounts[g["service_account_id"].split(".")[1]]: g["role"]
+            for g in resources(stack, "google_service_account_iam_member")
+            if g["member"] == DEPLOY
+        }
+        expected = {f"{env}-gke-nodes": "roles/iam.serviceAccountUser"}
+        if env in ("lab", "stage", "live"):
+            expected[f"{env}-launch-agent"] = "roles/iam.serviceAccountAdmin"
+        assert on == expected, name
+
+
+def test_environment_accounts_are_taken_over_when_they_exist_and_protected_outside_dev(synthesized, environments):
+    """An environment upgraded from a release whose cloud stack created its accounts: the bootstrap takes the
+    existing ones over (provider: create_ignore_already_exists) instead of failing with 409; a new project gets
+    them created. Outside dev they cannot be destroyed by a plan (a re-created account is a new identity)."""
+    for name, env in environments.items():
+        stack = synthesized[f"bootstrap-{name}"]
+        made = [b for a, b in stack["resource"]["google_service_account"].items() if a.startswith("env-")]
+        assert made and all(b["create_ignore_already_exists"] is True for b in made), name
+        assert all(b.get("lifecycle", {}).get("prevent_destroy", False) is env.protected for b in made), name
+        # the display names the cloud stack gave them: taking one over changes nothing
+        displays = {b["account_id"]: b["display_name"] for b in made}
+        assert displays[f"{name}-gke-nodes"] == f"GKE Autopilot nodes ({name})"
+        for ident in (i for i in env.identities if i.mode == "classic"):
+            assert displays[f"{name}-{ident.name}"] == f"Workload Identity {ident.namespace}/{ident.ksa}"
 
 
 # --- config errors: file, line, field, what to do --------------------------------------
@@ -363,6 +431,17 @@ GH = "github: {repository: acme/x, repository_id: 11, repository_owner_id: 22"
             "CI may grant only: roles/container.defaultNodeServiceAccount",
         ),
         (GH + "}\nci:\n  grantable_roles: [logWriter]", "ci.grantable_roles[0]", 6, "roles/logging.logWriter"),
+        # the account of a classic identity: a valid account id, not a CI identity's, not the nodes'
+        (
+            GH + "}\nclassic_identities: [launch-agent, a-very-long-identity-name-xyz]",
+            "classic_identities[1]",
+            5,
+            "6-30",
+        ),
+        (GH + "}\nclassic_identities: [ci]\nci: {service_account: dev-ci}", "ci.service_account", 6, "identity 'ci'"),
+        (GH + "}\nci: {plan_service_account: dev-gke-nodes}", "ci.plan_service_account", 5, "for the nodes"),
+        (GH + "}\nclassic_identities: [gke-nodes]", "classic_identities[0]", 5, "the nodes' account"),
+        (GH + "}\nclassic_identities: [Agent]", "classic_identities[0]", 5, "lowercase"),
     ],
 )
 def test_config_errors_name_file_line_and_field(tmp_path, change, field, line, fragment):
@@ -435,7 +514,18 @@ def test_bootstrap_must_agree_with_its_environment(tmp_path, environments):
     with pytest.raises(ConfigError) as err:
         load_bootstrap(path, environments["lab"])
     found = {p.field: p for p in err.value.problems}
-    assert set(found) == {"state.bucket", "ci.grantable_roles", "ci.push_service_account", "billing_account"}
+    assert set(found) == {
+        "state.bucket",
+        "ci.grantable_roles",
+        "ci.push_service_account",
+        "billing_account",
+        "classic_identities",
+    }
+    assert found["classic_identities"].message == (
+        "missing launch-agent (classic-mode identities of environments/lab.yaml: their Google service accounts "
+        "lab-launch-agent are created here, the deploy identity cannot create one); add them and run "
+        "`make bootstrap-deploy ENV=lab` before the deploy that needs it"
+    )
     assert found["state.bucket"].line == 4
     assert "'fx-shared-tfstate' in environments/lab.yaml" in found["state.bucket"].message
     assert "roles/logging.logWriter" in found["ci.grantable_roles"].message
@@ -470,7 +560,7 @@ def test_app_entry_point_exits_2_with_the_problems_and_writes_nothing(tmp_path, 
 
 
 def test_every_ci_role_is_explained_in_the_docs():
-    from gkeml.stacks.bootstrap import DEPLOY_CUSTOM_ROLES, DEPLOY_ROLES, PLAN_ROLES
+    from gkeml.stacks.bootstrap import DEPLOY_ACCOUNT_ROLES, DEPLOY_CUSTOM_ROLES, DEPLOY_ROLES, PLAN_ROLES
 
     docs = (ROOT / "docs" / "bootstrap.md").read_text()
     deploy, plan = docs.split("### Roles of the plan identity")
@@ -479,6 +569,11 @@ def test_every_ci_role_is_explained_in_the_docs():
     assert set(row.findall(plan)) == set(PLAN_ROLES)
     custom = re.compile(r"^\| `(gkeml\w+)` \| `(roles/[\w.]+)` \|", flags=re.MULTILINE)
     assert dict(custom.findall(deploy)) == {r.role_id: r.instead_of for r in DEPLOY_CUSTOM_ROLES}
+    on_accounts = re.compile(r"^\| (the nodes'|each classic identity's) account `[^`]+` \| `(roles/[\w.]+)` \|", re.M)
+    kinds = {"the nodes'": "nodes", "each classic identity's": "workload"}
+    assert {kinds[k]: role for k, role in on_accounts.findall(deploy)} == {
+        kind: role for kind, (role, _) in DEPLOY_ACCOUNT_ROLES.items()
+    }
 
 
 # --- state layouts that let one environment's CI reach another's state ---------------------------

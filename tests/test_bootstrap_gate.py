@@ -116,3 +116,58 @@ def test_a_bootstrap_directory_can_be_named(platform_repo, capsys):
     assert capsys.readouterr().err.splitlines() == [
         gap_line(platform_repo).replace(f"{platform_repo}/bootstrap/", f"{elsewhere}/")
     ]
+
+
+# --- a classic identity whose Google service account the bootstrap does not create yet -------------------
+
+TRAINER = "  - name: trainer\n    namespace: research\n"
+
+
+@pytest.fixture
+def new_classic_identity(tmp_path: Path) -> Path:
+    """A platform repository whose lab environment turns its trainer identity to classic mode: its Google
+    service account lab-trainer is one more the bootstrap stack must create first (the deploy identity
+    cannot create service accounts)."""
+    (tmp_path / "environments").mkdir()
+    text = (ENVIRONMENTS / "lab.yaml").read_text()
+    assert TRAINER in text
+    (tmp_path / "environments" / "lab.yaml").write_text(text.replace(TRAINER, TRAINER + "    mode: classic\n"))
+    (tmp_path / "bootstrap").mkdir()
+    shutil.copy(BOOTSTRAP / "lab.yaml", tmp_path / "bootstrap" / "lab.yaml")
+    return tmp_path
+
+
+def classic_gap(repo: Path) -> str:
+    bootstrap = repo / "bootstrap" / "lab.yaml"
+    line = bootstrap.read_text().splitlines().index("classic_identities: [launch-agent]") + 1
+    return (
+        f"{bootstrap}:{line}: classic_identities: missing trainer (classic-mode identities of "
+        "environments/lab.yaml: their Google service accounts lab-trainer are created here, the deploy identity "
+        "cannot create one); add them and run `make bootstrap-deploy ENV=lab` before the deploy that needs it"
+    )
+
+
+def test_synth_and_check_refuse_a_classic_identity_the_bootstrap_creates_no_account_for(
+    new_classic_identity, capsys, monkeypatch
+):
+    from gkeml.cli import main
+    from gkeml.synth import run
+
+    repo = new_classic_identity
+    assert run(str(repo / "environments"), str(repo / "out"), "CDKTF_OUTDIR", quiet=True) == 2
+    assert capsys.readouterr().err.splitlines() == [classic_gap(repo)]
+    assert not (repo / "out").exists()
+    monkeypatch.chdir(repo)
+    assert main(["check", "--no-checkov", "--jobs", str(repo / "none")]) == 2
+    assert capsys.readouterr().err.splitlines() == [classic_gap(repo).replace(f"{repo}/", "")]
+
+
+def test_listing_the_identity_in_the_bootstrap_file_clears_the_gate(new_classic_identity, capsys, monkeypatch):
+    import gkeml.synth as synth_module
+
+    monkeypatch.setattr(synth_module, "synth", lambda *args, **kwargs: None)
+    bootstrap = new_classic_identity / "bootstrap" / "lab.yaml"
+    bootstrap.write_text(bootstrap.read_text().replace("[launch-agent]", "[launch-agent, trainer]"))
+    environments = str(new_classic_identity / "environments")
+    assert synth_module.run(environments, str(new_classic_identity / "out"), "X", quiet=True) == 0
+    assert capsys.readouterr().err == ""

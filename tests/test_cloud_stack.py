@@ -82,12 +82,16 @@ def test_maintenance_window_and_exclusion(stacks):
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-def test_nodes_run_as_a_dedicated_least_privilege_service_account(stacks, env):
+def test_nodes_run_as_a_dedicated_least_privilege_service_account(stacks, environments, env):
+    """The account the bootstrap stack created (named by email), holding only the node role on the project."""
     c = cluster(stacks, env)
-    assert c["cluster_autoscaling"]["auto_provisioning_defaults"]["service_account"].startswith(
-        "${google_service_account."
-    )
-    roles = {m["role"] for m in resources(stacks[env], "google_project_iam_member") if "cluster_nodes" in m["member"]}
+    email = Names.of(environments[env]).node_service_account_email
+    assert c["cluster_autoscaling"]["auto_provisioning_defaults"]["service_account"] == email
+    roles = {
+        m["role"]
+        for m in resources(stacks[env], "google_project_iam_member")
+        if m["member"] == f"serviceAccount:{email}"
+    }
     assert roles == {platform.NODE_SERVICE_ACCOUNT_ROLE}
 
 
@@ -226,14 +230,12 @@ def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environ
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_classic_identity_has_a_gsa_the_ksa_may_impersonate(stacks, environments, env):
     e = environments[env]
-    (gsa,) = [s for s in resources(stacks[env], "google_service_account") if s["account_id"] == f"{env}-launch-agent"]
+    email = f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"
     (wiu,) = resources(stacks[env], "google_service_account_iam_member")
+    assert wiu["service_account_id"] == f"projects/{e.project.id}/serviceAccounts/{email}"  # the bootstrap made it
     assert wiu["role"] == "roles/iam.workloadIdentityUser"
     assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/wandb-launch-serviceaccount-wandb]"
-    assert ksa_annotations(Names.of(e), e.identity("launch-agent")) == {
-        "iam.gke.io/gcp-service-account": f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"
-    }
-    assert gsa["project"] == e.project.id
+    assert ksa_annotations(Names.of(e), e.identity("launch-agent")) == {"iam.gke.io/gcp-service-account": email}
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)

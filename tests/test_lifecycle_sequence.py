@@ -208,3 +208,24 @@ def test_a_resource_whose_api_or_log_metric_no_step_makes_is_caught():
         "TF005 dev-k8s: google_monitoring_alert_policy.a needs log metric gkeml/dev/failures, which no earlier step "
         "makes",
     ]
+
+
+def test_every_service_account_the_deploy_names_is_created_by_an_earlier_step(stacks, bootstrap_stacks, environments):
+    """The cloud stack creates no service account any more (its deploy identity cannot): it names the nodes' and
+    the classic identities' accounts by email, and the bootstrap, applied before, creates them. A bootstrap
+    without them leaves the cluster's nodes, the node role, the registry's reader and the Workload Identity
+    binding naming accounts that do not exist."""
+    from gkeml.naming import Names
+
+    names = Names.of(environments[DEV])
+    boot = copy.deepcopy(bootstrap_stacks[f"bootstrap-{DEV}"])
+    accounts = boot["resource"]["google_service_account"]
+    for address in [a for a in accounts if a.startswith("env-")]:
+        del accounts[address]
+    problems = _deploy(DEV, stacks, bootstrap_stacks, bootstrap=boot)
+    named = {re.search(r"names service account (\S+),", p).group(1) for p in problems if "names service account" in p}
+    assert named == {names.node_service_account_email, names.gsa_email("launch-agent")}
+    assert any(p.startswith(f"{DEV}: google_container_cluster.") for p in problems)
+    assert any(p.startswith(f"{DEV}: google_service_account_iam_member.") for p in problems)
+    assert any(p.startswith(f"{DEV}-k8s: ") for p in problems)  # the KSA's annotation names the account too
+    assert not _deploy(DEV, stacks, bootstrap_stacks)

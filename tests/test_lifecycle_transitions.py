@@ -227,3 +227,32 @@ def test_certificates_keyed_by_host_keep_the_state_of_the_old_single_certificate
             ),
         }
     ]
+
+
+def test_the_service_accounts_the_cloud_stack_created_are_forgotten_not_destroyed(stacks, environments):
+    """Until 2026-12 the cloud stack created the nodes' account (cluster/nodes) and each classic identity's
+    (wi-<identity>/gsa); the bootstrap stack creates them now. A removed block with destroy = false names
+    each previous address, as the framework allocated it: the upgrade deletes no identity the cluster and
+    the workloads run as (the bootstrap takes the accounts over, docs/upgrading.md)."""
+    from constructs import Construct
+
+    from gkeml.framework import App, TerraformStack, google
+
+    sa = google("service_account")
+    probes = iter(range(100))
+
+    def previous(path: str) -> str:
+        """The address the framework gives a service account at construct ``path`` of a stack."""
+        probe = TerraformStack(App(outdir=str(ROOT / ".pytest-unused")), f"probe{next(probes)}")  # never synthesized
+        google("provider").GoogleProvider(probe, "google")
+        parent, child = path.split("/")
+        account = sa.ServiceAccount(Construct(probe, parent), child, account_id="x" * 6)
+        return f"google_service_account.{probe.get_logical_id(account)}"
+
+    for name, env in environments.items():
+        classic = [i.name for i in env.identities if i.mode == "classic"]
+        forgotten = {r["from"]: r["lifecycle"] for r in stacks[name].get("removed", [])}
+        expected = {previous("cluster/nodes"), *(previous(f"wi-{i}/gsa") for i in classic)}
+        assert {a for a in forgotten if a.startswith("google_service_account.")} == expected, name
+        assert all(forgotten[a] == {"destroy": False} for a in expected), name
+        assert not stacks[name]["resource"].get("google_service_account"), name

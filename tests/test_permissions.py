@@ -43,21 +43,97 @@ def needs_of(model, stack: dict, name: str):
 
 
 @pytest.fixture(scope="session")
-def all_needs(stacks, model):
+def needs_by_env(stacks, model):
+    """Needs of every synthesized cloud and in-cluster stack, by environment."""
+    found: dict[str, list] = {}
+    for name, stack in stacks.items():
+        found.setdefault(name.removesuffix("-k8s"), []).extend(needs_of(model, stack, name))
+    return found
+
+
+@pytest.fixture(scope="session")
+def all_needs(needs_by_env):
     """Needs of every synthesized cloud and in-cluster stack."""
-    return [need for name, stack in stacks.items() for need in needs_of(model, stack, name)]
+    return [need for needs in needs_by_env.values() for need in needs]
+
+
+@pytest.fixture(scope="session")
+def boots():
+    """The fixture environments' bootstrap files, loaded with their environments."""
+    from conftest import BOOTSTRAP, ENVIRONMENTS
+
+    from gkeml.stacks.bootstrap import load_all
+
+    return {b.name: b for b in load_all(BOOTSTRAP, ENVIRONMENTS)}
 
 
 # --- the real stacks -----------------------------------------------------------------
 
 
-def test_deploy_identity_holds_every_permission_its_stacks_need(all_needs, roles):
+def test_deploy_identity_holds_every_permission_its_stacks_need(needs_by_env, boots, roles):
+    """Each environment's deploy identity, as its bootstrap grants it: project roles, and its roles on the
+    environment's own service accounts, which cover the needs on those accounts alone."""
     from gkeml.iam.identities import deploy_identity
     from gkeml.iam.model import missing
 
-    assert all_needs
-    problems = missing(deploy_identity(), all_needs, roles)
-    assert not problems, "\n".join(problems)
+    assert set(needs_by_env) == set(boots)
+    for env, needs in needs_by_env.items():
+        problems = missing(deploy_identity(boots[env]), needs, roles)
+        assert not problems, "\n".join(problems)
+
+
+def test_the_deploy_identity_holds_no_service_account_permission_on_the_project(boots, roles, model):
+    """The audit's N5: project-wide serviceAccountAdmin and serviceAccountUser let the deploy identity set the
+    IAM policy of every service account (its own: token creation for anyone) and act as any of them. Now it
+    holds no iam.serviceAccounts write on the project: only on the environment's accounts, one by one."""
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import PROJECT, SERVICE_ACCOUNT, held
+
+    for env, boot in boots.items():
+        holds = held(deploy_identity(boot), roles)
+        on_project = {p for (scope, p) in holds if scope == PROJECT and p.startswith("iam.serviceAccounts.")}
+        assert not {p for p in on_project if not model.is_read(p)}, (env, sorted(on_project))
+        assert not on_project & {
+            "iam.serviceAccounts.setIamPolicy",
+            "iam.serviceAccounts.actAs",
+            "iam.serviceAccounts.create",
+            "iam.serviceAccounts.getAccessToken",
+        }
+        accounts = {g.limited_to for (scope, _), grants in holds.items() if scope == SERVICE_ACCOUNT for g in grants}
+        assert accounts == {a.email(boot.project.id) for a in boot.service_accounts}, env
+
+
+def test_a_need_on_any_other_service_account_is_not_met(needs_by_env, boots, roles):
+    """What the resource-level grants leave out, as the model sees it: the same call on the CI identities'
+    own accounts, or on another account of the project, is missing; the project-wide roles of before met it."""
+    from gkeml.config.bootstrap import ci_identity
+    from gkeml.iam.identities import deploy_identity
+    from gkeml.iam.model import APPLY, SERVICE_ACCOUNT, Grant, Identity, Need, missing
+
+    boot = boots["lab"]
+    identity = deploy_identity(boot)
+    ours = ci_identity(boot)
+    others = [
+        ours["deploy_service_account"],
+        ours["plan_service_account"],
+        f"other@{boot.project.id}.iam.gserviceaccount.com",
+    ]
+    for permission in ("iam.serviceAccounts.setIamPolicy", "iam.serviceAccounts.actAs"):
+        needs = [Need(permission, SERVICE_ACCOUNT, APPLY, "lab: x", account) for account in others]
+        assert missing(identity, needs, roles) == [
+            f"the deploy identity lacks {permission} on the service account {account}, needed by lab: x (apply)"
+            for account in sorted(others)
+        ]
+        before = Identity(
+            "deploy",
+            identity.grants
+            + (Grant("roles/iam.serviceAccountAdmin", "project"), Grant("roles/iam.serviceAccountUser", "project")),
+        )
+        assert missing(before, needs, roles) == []
+    # and the environment's own needs on its accounts are met by those grants alone
+    on_accounts = [n for n in needs_by_env["lab"] if n.scope == SERVICE_ACCOUNT]
+    assert {n.target for n in on_accounts} == {a.email(boot.project.id) for a in boot.service_accounts}
+    assert missing(identity, on_accounts, roles) == []
 
 
 def test_plan_identity_holds_every_read_its_plans_need(all_needs, roles):
@@ -90,13 +166,20 @@ def test_plan_identity_writes_nothing_but_the_state_lock(model, roles):
     )
 
 
-def test_every_deploy_role_is_the_only_source_of_something_the_stacks_need(all_needs, roles):
+def test_every_deploy_role_is_the_only_source_of_something_the_stacks_need(needs_by_env, boots, roles):
     from gkeml.iam.identities import deploy_identity
-    from gkeml.iam.model import only_from
+    from gkeml.iam.model import covering, held
 
-    identity = deploy_identity()
-    unneeded = [g.role for g in identity.grants if not only_from(identity, g.role, all_needs, roles)]
-    assert not unneeded, f"roles nothing needs (remove them or say why): {unneeded}"
+    unneeded, needed = set(), set()
+    for env, needs in needs_by_env.items():
+        identity = deploy_identity(boots[env])
+        holds = held(identity, roles)
+        for need in needs:
+            grants = covering(holds, need)
+            if len(grants) == 1:
+                needed.add((grants[0].role, grants[0].scope))
+        unneeded |= {(g.role, g.scope) for g in identity.grants}
+    assert not unneeded - needed, f"roles nothing needs (remove them or say why): {sorted(unneeded - needed)}"
 
 
 def test_firewall_rules_and_certificates_need_security_admin_not_network_admin(stacks, model, roles):
@@ -156,11 +239,27 @@ def test_plan_needs_and_holds_no_secret_value(all_needs, roles):
     assert not set(held(plan_identity(), roles)) & secret_reads
 
 
-def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks):
+def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks, boots):
     from gkeml.iam.identities import deploy_identity, plan_identity
-    from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET
+    from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, SERVICE_ACCOUNT, STATE_BUCKET
 
     for name, stack in bootstrap_stacks.items():
+        boot = boots[name.removeprefix("bootstrap-")]
+        accounts = {
+            f"${{google_service_account.{address}.name}}": f"{b['account_id']}@{b['project']}.iam.gserviceaccount.com"
+            for address, b in stack["resource"]["google_service_account"].items()
+        }
+        on_accounts = {
+            (accounts[g["service_account_id"]], g["role"])
+            for g in resources(stack, "google_service_account_iam_member")
+            if g["member"] == DEPLOY_MEMBER
+        }
+        assert on_accounts == {
+            (g.limited_to, g.role) for g in deploy_identity(boot).grants if g.scope == SERVICE_ACCOUNT
+        }, name
+        assert not [g for g in resources(stack, "google_service_account_iam_member") if g["member"] == PLAN_MEMBER], (
+            name
+        )
         custom = {
             f"${{google_project_iam_custom_role.{address}.name}}": body
             for address, body in stack["resource"].get("google_project_iam_custom_role", {}).items()

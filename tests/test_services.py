@@ -77,7 +77,7 @@ def test_nodes_read_and_the_ci_pusher_writes_each_repository_and_nothing_project
     if config is None:
         assert not grants
         return
-    nodes = "serviceAccount:${google_service_account.cluster_nodes_56F9F591.email}"
+    nodes = f"serviceAccount:{env}-gke-nodes@{environments[env].project.id}.iam.gserviceaccount.com"
     pusher = f"serviceAccount:{config.pusher}@{environments[env].project.id}.iam.gserviceaccount.com"
     found = {(g["repository"].split(".")[1], g["role"], g["member"]) for g in grants}
     repos = {k: v["repository_id"] for k, v in stack["resource"]["google_artifact_registry_repository"].items()}

@@ -78,7 +78,8 @@ def register(sub) -> None:
         "--bootstrap",
         metavar="DIR",
         help="directory of the bootstrap files each environment is checked against: a role its stacks grant "
-        "that ci.grantable_roles lacks is an error (default: bootstrap beside --environments, when it exists)",
+        "that ci.grantable_roles lacks, or a classic identity missing from classic_identities, is an error "
+        "(default: bootstrap beside --environments, when it exists)",
     )
     p.add_argument(
         "--jobs",

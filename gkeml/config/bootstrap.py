@@ -1,24 +1,29 @@
 """Typed model of one bootstrap file (``bootstrap/<env>.yaml``).
 
 Bootstrap is what must exist before ``cdktf deploy <env>`` can run at all: the
-Terraform state bucket, the project APIs and the two CI identities GitHub Actions
+Terraform state bucket, the project APIs, the two CI identities GitHub Actions
 uses through Workload Identity Federation (a read-only plan identity for pull
-requests, a deploy identity for the default branch). It is applied once per project by a
+requests, a deploy identity for the default branch) and the environment's own service
+accounts (the nodes', each classic-mode identity's), so that the deploy identity needs no
+right to create or administer service accounts in the project. It is applied by a
 person (with local state), so its config is kept apart from the environment
 files; :func:`check_against_environment` catches the two drifting apart.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
 
 from gkeml import platform
+from gkeml.config.accounts import node_service_account_id, service_account_email, workload_service_account_id
 from gkeml.config.apis import project_apis
-from gkeml.config.base import GcsBucketName, Problem
+from gkeml.config.base import GcsBucketName, Problem, at_each
 from gkeml.config.checks import duplicate_problems
 from gkeml.config.loader import (
     ConfigError,
@@ -37,6 +42,7 @@ from gkeml.config.model import (
     ROLE,
     Environment,
     Project,
+    ShortName,
     Strict,
     at,
 )
@@ -212,8 +218,24 @@ class CI(Strict):
         return self
 
 
+@dataclass(frozen=True)
+class EnvironmentAccount:
+    """A Google service account of the environment that its bootstrap stack creates, so that the deploy
+    identity needs no right to create one: the account the cluster's nodes run as, or the account a
+    classic-mode identity's Kubernetes service account impersonates (``identity``)."""
+
+    kind: Literal["nodes", "workload"]
+    account_id: str
+    display_name: str
+    identity: str = ""
+
+    def email(self, project: str) -> str:
+        return service_account_email(self.account_id, project)
+
+
 class Bootstrap(Strict):
-    """One environment's bootstrap: project, state bucket, GitHub repository, CI identity."""
+    """One environment's bootstrap: project, state bucket, GitHub repository, CI identities and the
+    environment's own service accounts."""
 
     name: str = Field(
         pattern=DNS_LABEL, description="Environment name; equals the file name and environments/<name>.yaml."
@@ -230,14 +252,48 @@ class Bootstrap(Strict):
         "needs roles/billing.admin there.",
     )
 
+    classic_identities: list[ShortName] = Field(
+        default_factory=list,
+        description="The classic-mode identities of environments/<name>.yaml (identities[].name with mode: "
+        "classic): this stack creates their Google service accounts <name>-<identity>, as it creates the nodes' "
+        "<name>-gke-nodes, and lets the deploy identity set the IAM policy of those accounts only (it can create "
+        "no service account). `make synth` and `gkeml check` fail while the environment has one not listed here.",
+    )
+
     # the APIs its stacks use, derived from the environment when loaded with it (load_bootstrap)
     _apis: tuple[str, ...] = PrivateAttr(default=platform.PROJECT_APIS)
+    # from the environment when loaded with it: the Kubernetes service account ("namespace/ksa") of each
+    # classic identity (the display name its account has always had) and whether its identities are protected
+    _subjects: dict[str, str] = PrivateAttr(default_factory=dict)
+    _protected: bool = PrivateAttr(default=False)
 
     @property
     def apis(self) -> tuple[str, ...]:
         """The project APIs this bootstrap enables: the platform's, and those of the environment's services
         when it was loaded with ``environments/<name>.yaml`` (:func:`gkeml.config.apis.project_apis`)."""
         return self._apis
+
+    @property
+    def service_accounts(self) -> tuple[EnvironmentAccount, ...]:
+        """The environment's service accounts this bootstrap creates: the nodes' and each listed classic
+        identity's, with the display names the cloud stack gave them when it created them (until 2026-12)."""
+        nodes = EnvironmentAccount("nodes", node_service_account_id(self.name), f"GKE Autopilot nodes ({self.name})")
+        return (nodes,) + tuple(
+            EnvironmentAccount(
+                "workload",
+                workload_service_account_id(self.name, name),
+                f"Workload Identity {self._subjects.get(name, name)}",
+                identity=name,
+            )
+            for name in self.classic_identities
+        )
+
+    @property
+    def protected(self) -> bool:
+        """Whether Terraform must refuse to delete the environment's service accounts (a re-created one is a
+        new identity): what the environment says (:attr:`gkeml.config.model.Environment.protected`) when
+        loaded with it."""
+        return self._protected
 
     @model_validator(mode="after")
     def _own_custom_roles(self) -> Bootstrap:
@@ -257,6 +313,26 @@ class Bootstrap(Strict):
             self.github.deploy_environment = self.name
         return self
 
+    @model_validator(mode="after")
+    def _account_ids(self) -> Bootstrap:
+        problems = []
+        nodes = node_service_account_id(self.name)
+        for i, account in enumerate(self.service_accounts):
+            field = "name" if account.kind == "nodes" else f"classic_identities.{i - 1}"
+            if account.kind == "workload" and account.account_id == nodes:
+                problems.append((field, f"service account {nodes!r} is the nodes' account; rename the identity"))
+            elif not re.fullmatch(platform.SERVICE_ACCOUNT_ID, account.account_id):
+                problems.append(
+                    (
+                        field,
+                        f"service account id {account.account_id!r} must be 6-30 chars of a-z 0-9 -; "
+                        + ("use an environment name of at most 20" if account.kind == "nodes" else "shorten the name"),
+                    )
+                )
+        if problems:
+            raise at_each(problems)
+        return self
+
     @property
     def state_project(self) -> str:
         """Project that holds the state bucket."""
@@ -270,12 +346,40 @@ def load_bootstrap(
     given the environment of that name, project, state and roles must agree with it. ``own_accounts``
     are the service account ids the environment derives, and whose they are
     (:func:`gkeml.environments.load_bootstrap_of` passes them): a CI account may not take one."""
-    checks = (lambda b: check_against_environment(b, env, own_accounts)) if env else None
+    derived = own_accounts or {}
+
+    def checks(boot: Bootstrap) -> list[Problem]:
+        return account_problems(boot, derived) + (check_against_environment(boot, env, derived) if env else [])
+
     boot = load_config_file(
         path, Bootstrap, checks, lambda data: list(duplicate_problems(data)), name_matches_file=True
     )
     boot._apis = project_apis(env)
+    if env is not None:
+        boot._subjects = {i.name: f"{i.namespace}/{i.ksa}" for i in env.identities if i.mode == "classic"}
+        boot._protected = env.protected
     return boot
+
+
+def account_problems(boot: Bootstrap, derived: Mapping[str, str]) -> list[Problem]:
+    """A CI identity whose account id is one of the environment's accounts this bootstrap creates (the nodes',
+    a listed classic identity's): one account would be two identities. Those the environment itself derives
+    are reported against it (:func:`check_against_environment`)."""
+    ours = {
+        a.account_id: "the nodes" if a.kind == "nodes" else f"identity {a.identity!r}" for a in boot.service_accounts
+    }
+    problems: list[Problem] = []
+    for field in ("service_account", "plan_service_account", "push_service_account"):
+        account = getattr(boot.ci, field)
+        if account in ours and account not in derived:
+            problems.append(
+                (
+                    ("ci", field),
+                    f"service account {account!r} is also the account this file creates for {ours[account]}; "
+                    "give the CI identity its own account ID",
+                )
+            )
+    return problems
 
 
 def check_against_environment(
@@ -301,6 +405,17 @@ def check_against_environment(
                 ("ci", "grantable_roles"),
                 f"missing {', '.join(sorted(roles))} (granted by the stacks of {where}; the deploy identity may "
                 f"grant only the roles listed here); add them and {redeploy}",
+            )
+        )
+    classic = [i.name for i in env.identities if i.mode == "classic"]
+    absent = [name for name in classic if name not in boot.classic_identities]
+    if absent:
+        ids = ", ".join(workload_service_account_id(boot.name, name) for name in absent)
+        problems.append(
+            (
+                ("classic_identities",),
+                f"missing {', '.join(absent)} (classic-mode identities of {where}: their Google service accounts "
+                f"{ids} are created here, the deploy identity cannot create one); add them and {redeploy}",
             )
         )
     wanted_account = env.budget.billing_account if env.budget is not None else None
@@ -449,11 +564,6 @@ def ci_identity(boot: Bootstrap) -> dict[str, str]:
     if boot.ci.push_service_account:
         identity["push_service_account"] = service_account_email(boot.ci.push_service_account, boot.project.id)
     return identity
-
-
-def service_account_email(account_id: str, project: str) -> str:
-    """Email of a user-managed service account."""
-    return f"{account_id}@{project}.iam.gserviceaccount.com"
 
 
 def main(argv: list[str] | None = None) -> int:

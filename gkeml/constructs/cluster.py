@@ -9,7 +9,7 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.constructs.network import Network
-from gkeml.framework import Construct, TerraformResourceLifecycle, enable_secret_sync, google
+from gkeml.framework import Construct, enable_secret_sync, google
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,7 @@ class ClusterProps:
     project: str
     region: str
     name: str
-    node_service_account_id: str
-    description: str  # e.g. the environment name, shown on the node service account
+    node_service_account: str  # email of the account the nodes run as (the bootstrap stack creates it)
     zones: tuple[str, ...]
     release_channel: str
     deletion_protection: bool
@@ -43,7 +42,6 @@ class ClusterProps:
     binary_authorization: bool = True  # enforce the project's policy (written by ImagePolicy)
     security_posture: str = "BASIC"
     cost_allocation: bool = True
-    protect_node_service_account: bool = False  # prevent_destroy on it (a re-created one is a new identity)
     secret_sync: bool = False  # GKE copies Secret Manager secrets into Kubernetes Secrets (SecretSync objects)
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -62,7 +60,9 @@ class AutopilotCluster(Construct):
     Secure defaults: private nodes; the control plane is reached through its
     DNS-based endpoint (IAM-authorised), the IP endpoint only when
     ``cluster.public_endpoint`` is set, then limited to the authorised networks;
-    nodes run as a dedicated least-privilege service account; Binary
+    nodes run as a dedicated least-privilege service account (created before, by the
+    environment's bootstrap stack: whoever applies this construct needs to act as that
+    account, and no right to create or administer one; this grants it its project role); Binary
     Authorization (the project policy, see ImagePolicy) and security posture on; deletion
     protection, release channel and zones follow the environment config.
     """
@@ -75,23 +75,15 @@ class AutopilotCluster(Construct):
         c, project = props, props.project
         self.props = props
 
-        sa = google("service_account")
         pim = google("project_iam_member")
-        self.node_service_account = sa.ServiceAccount(
-            self,
-            "nodes",
-            account_id=props.node_service_account_id,
-            project=project,
-            display_name=f"GKE Autopilot nodes ({props.description})",
-            depends_on=list(depends_on) or None,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.protect_node_service_account else None,
-        )
+        self.node_service_account = props.node_service_account
         node_role = pim.ProjectIamMember(
             self,
             "nodes-role",
             project=project,
             role=platform.NODE_SERVICE_ACCOUNT_ROLE,
-            member=f"serviceAccount:{self.node_service_account.email}",
+            member=f"serviceAccount:{props.node_service_account}",
+            depends_on=list(depends_on) or None,
         )
 
         start, end, rrule = _recurring_window(c.maintenance_days, c.maintenance_hours, c.maintenance_start)
@@ -174,7 +166,7 @@ class AutopilotCluster(Construct):
             ),
             cluster_autoscaling=cc.ContainerClusterClusterAutoscaling(
                 auto_provisioning_defaults=cc.ContainerClusterClusterAutoscalingAutoProvisioningDefaults(
-                    service_account=self.node_service_account.email,
+                    service_account=props.node_service_account,
                     oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
                 )
             ),

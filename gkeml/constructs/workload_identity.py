@@ -7,22 +7,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gkeml import platform
-from gkeml.framework import Construct, TerraformResourceLifecycle, google
+from gkeml.framework import Construct, google
 
 
 @dataclass(frozen=True)
 class WorkloadIdentityProps:
     """One Kubernetes service account (namespace + KSA) of a project's cluster, and the
-    project roles it holds. ``gsa_account_id`` names the Google service account of classic mode."""
+    project roles it holds. ``gsa_email`` names the Google service account of classic mode, which
+    exists before (the environment's bootstrap stack creates it)."""
 
     project_id: str
     project_number: str
     namespace: str
     ksa: str
     mode: Literal["principal", "classic"] = "principal"
-    gsa_account_id: str | None = None
+    gsa_email: str | None = None
     roles: tuple[str, ...] = ()
-    prevent_destroy: bool = False  # a re-created Google service account gets a new identity: grants elsewhere break
 
 
 def role_construct_id(role: str) -> str:
@@ -36,7 +36,9 @@ class WorkloadIdentity(Construct):
 
     ``principal`` mode (default): roles are granted directly to the KSA's
     ``principal://`` member; nothing to annotate. ``classic`` mode: a Google
-    service account the KSA may impersonate (``roles/iam.workloadIdentityUser``).
+    service account the KSA may impersonate (``roles/iam.workloadIdentityUser``, bound here
+    on an account made before: whoever applies this needs ``setIamPolicy`` on that account alone,
+    and no right to create service accounts).
     Grants on buckets and secrets go through their ``grant_*`` methods (this is a grantee:
     :attr:`member`, :attr:`grant_id`).
 
@@ -59,34 +61,24 @@ class WorkloadIdentity(Construct):
         super().__init__(scope, id)
         self.props = props
         self.namespace, self.ksa = props.namespace, props.ksa
-        self.service_account = None
+        self.gsa_email = props.gsa_email if props.mode == "classic" else None
         self.bindings: list[Any] = []
         depends = [*depends_on, pool_created_by]
         if props.mode == "classic":
-            if not props.gsa_account_id:
-                raise ValueError("classic mode needs gsa_account_id")
-            sa, sam = google("service_account"), google("service_account_iam_member")
-            self.service_account = sa.ServiceAccount(
-                self,
-                "gsa",
-                account_id=props.gsa_account_id,
-                project=props.project_id,
-                display_name=f"Workload Identity {props.namespace}/{props.ksa}",
-                depends_on=list(depends_on) or None,
-                lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
-            )
+            if not props.gsa_email:
+                raise ValueError("classic mode needs gsa_email")
             self.bindings.append(
-                sam.ServiceAccountIamMember(
+                google("service_account_iam_member").ServiceAccountIamMember(
                     self,
                     "wi-user",
-                    service_account_id=self.service_account.name,
+                    service_account_id=platform.service_account_name(props.project_id, props.gsa_email),
                     role=platform.WORKLOAD_IDENTITY_USER_ROLE,
                     member=platform.workload_identity_classic_member(props.project_id, props.namespace, props.ksa),
                     depends_on=depends,
                 )
             )
-            self._member = f"serviceAccount:{self.service_account.email}"
-            self._grant_dependencies: list[Any] = []  # a Google service account exists once created
+            self._member = f"serviceAccount:{props.gsa_email}"
+            self._grant_dependencies: list[Any] = []  # the Google service account exists before the cluster
         else:
             self._grant_dependencies = [pool_created_by]
             self._member = platform.workload_identity_principal(
@@ -110,6 +102,8 @@ class WorkloadIdentity(Construct):
             if role_construct_id(role) != role.split("/")[-1]:
                 self.moved_roles.append((role.split("/")[-1], binding))
         taken = {child.node.id for child in self.node.children}
+        if props.mode == "classic":
+            taken.add("gsa")  # the Google service account's id here until 2026-12 (the bootstrap creates it now)
         self.moved_roles = [(old, binding) for old, binding in self.moved_roles if old not in taken]
 
     @property

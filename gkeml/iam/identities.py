@@ -3,7 +3,8 @@ the person who applies that stack.
 
 ``DEPLOY_ROLES`` and ``PLAN_ROLES`` are granted by ``gkeml/stacks/bootstrap.py`` on the project, and so
 are the custom roles it creates (``DEPLOY_CUSTOM_ROLES``, the plan identity's reader); the
-state-bucket roles are granted there too
+state-bucket roles are granted there too, and the deploy identity's roles on the environment's own
+service accounts (``DEPLOY_ACCOUNT_ROLES``), which that stack creates
 (the test ``tests/test_permissions.py`` checks that the synthesized bootstrap stacks grant exactly
 what :func:`deploy_identity` and :func:`plan_identity` say). Whether these roles are ENOUGH, and for
 the plan identity whether they write nothing, is proved against the permission model in
@@ -13,9 +14,13 @@ the plan identity whether they write nothing, is proved against the permission m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gkeml import platform
-from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET, Grant, Identity
+from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, SERVICE_ACCOUNT, STATE_BUCKET, Grant, Identity
+
+if TYPE_CHECKING:
+    from gkeml.config.bootstrap import Bootstrap
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,12 @@ class CustomRole:
 
 
 # What the DEPLOY identity needs to plan and apply the environment's stacks, and why.
-# No primitive role; project IAM admin is limited by condition to ci.grantable_roles.
+# No primitive role; project IAM admin is limited by condition to ci.grantable_roles. No service-account
+# role on the project: the bootstrap stack creates the environment's service accounts and grants the
+# deploy identity a role on each of them alone (DEPLOY_ACCOUNT_ROLES), because no IAM condition can limit
+# a project-wide roles/iam.serviceAccountAdmin or serviceAccountUser to some accounts
+# (cloud.google.com/iam/docs/conditions-resource-attributes lists no resource attribute of
+# iam.googleapis.com service accounts, checked 2026-12).
 DEPLOY_ROLES: dict[str, str] = {
     "roles/container.admin": "create and update the Autopilot cluster; manage namespaces, RBAC, quotas, "
     "network policies and Helm releases of the in-cluster stack",
@@ -42,12 +52,6 @@ DEPLOY_ROLES: dict[str, str] = {
     "networkAdmin can only read both (no compute.firewalls.create, no "
     "compute.sslCertificates.create); the least predefined role with both "
     "(replaces compute.loadBalancerAdmin, which had the certificates only)",
-    "roles/iam.serviceAccountAdmin": "create the node and workload service accounts and bind "
-    "roles/iam.workloadIdentityUser on them (the least predefined role with iam.serviceAccounts.create and "
-    "setIamPolicy; NOT bounded to the environment's accounts: IAM documents no resource attributes for service "
-    "accounts, docs/permissions.md)",
-    "roles/iam.serviceAccountUser": "let the cluster run as its node service account (iam.serviceAccounts.actAs; "
-    "project-wide for the same reason)",
     "roles/serviceusage.serviceUsageAdmin": "enable the project APIs the cloud stack declares",
     "roles/binaryauthorization.policyEditor": "write the project's Binary Authorization policy (the images the "
     "cluster admits)",
@@ -138,6 +142,29 @@ DEPLOY_CUSTOM_ROLES: tuple[CustomRole, ...] = (
         "(pubsub.topics.publish, pubsub.subscriptions.create/consume)",
     ),
 )
+# The deploy identity's role on each of the environment's service accounts, by the account's kind
+# (gkeml.config.bootstrap.EnvironmentAccount): granted on that account by the bootstrap stack, which creates
+# it (cloud.google.com/iam/docs/manage-access-service-accounts: both roles may be granted on one account;
+# CIS Google Cloud Foundations Benchmark 1.6: serviceAccountUser on the account, never on the project).
+DEPLOY_ACCOUNT_ROLES: dict[str, tuple[str, str]] = {
+    "nodes": (
+        "roles/iam.serviceAccountUser",
+        "let the cluster run its nodes as this account (iam.serviceAccounts.actAs on it, checked by "
+        "clusters.create and update); on this account only: the deploy identity can act as no other",
+    ),
+    "workload": (
+        "roles/iam.serviceAccountAdmin",
+        "bind the identity's Kubernetes service account to this account (roles/iam.workloadIdentityUser, "
+        "iam.serviceAccounts.setIamPolicy on it) once the cluster has made the Workload Identity pool (fact "
+        "TF001: the bootstrap runs before any cluster exists); on this account only: it may set no other "
+        "account's policy, its own included",
+    ),
+}
+# What the grant of each kind names in docs/permissions.md (the environment's actual accounts differ).
+ACCOUNT_PLACEHOLDERS = {
+    "nodes": "<env>-gke-nodes@<project>.iam.gserviceaccount.com",
+    "workload": "<env>-<identity>@<project>.iam.gserviceaccount.com",
+}
 # The deploy identity's roles on the billing account (granted there by the bootstrap stack when
 # bootstrap/<env>.yaml names billing_account; no project role gives them).
 DEPLOY_BILLING_ROLES: dict[str, str] = {
@@ -192,7 +219,8 @@ PLAN_STATE_LOCK_WRITES = (
 BOOTSTRAP_ROLES: dict[str, str] = {
     "roles/serviceusage.serviceUsageAdmin": "enable the project APIs",
     "roles/storage.admin": "create the state bucket and grant the CI identities access to it",
-    "roles/iam.serviceAccountAdmin": "create the two CI service accounts and bind who may impersonate them",
+    "roles/iam.serviceAccountAdmin": "create the CI service accounts and the environment's (nodes', classic "
+    "identities'), and bind who may impersonate or act as each",
     "roles/iam.workloadIdentityPoolAdmin": "create the GitHub Workload Identity Federation pool and provider",
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
     "roles/iam.roleAdmin": f"create the custom roles of the CI identities ({PLAN_READER_ROLE_ID}, "
@@ -205,13 +233,22 @@ BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
 }
 
 
-def deploy_identity() -> Identity:
-    """The DEPLOY identity as the bootstrap stack grants it."""
+def deploy_identity(boot: Bootstrap | None = None) -> Identity:
+    """The DEPLOY identity as the bootstrap stack of ``boot`` grants it: its roles on the environment's
+    service accounts name those accounts (each grant satisfies only the needs on its own account); without
+    ``boot``, one grant per kind of account, on a placeholder (docs/permissions.md)."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
     grants += [
         Grant(r.role_id, PROJECT, permissions=r.permissions, condition=r.condition, why=r.why)
         for r in DEPLOY_CUSTOM_ROLES
     ]
+    if boot is None:
+        accounts = list(ACCOUNT_PLACEHOLDERS.items())
+    else:
+        accounts = [(a.kind, a.email(boot.project.id)) for a in boot.service_accounts]
+    for kind, email in accounts:
+        role, why = DEPLOY_ACCOUNT_ROLES[kind]
+        grants.append(Grant(role, SERVICE_ACCOUNT, why=why, limited_to=email))
     grants += [Grant(role, STATE_BUCKET, why=why) for role, why in DEPLOY_STATE_ROLES.items()]
     grants += [Grant(role, BILLING_ACCOUNT, why=why) for role, why in DEPLOY_BILLING_ROLES.items()]
     return Identity("deploy", tuple(grants))

@@ -24,7 +24,19 @@ ROLES_NAME = "gkeml/iam/roles.json"
 PROJECT = "project"
 STATE_BUCKET = "state_bucket"
 BILLING_ACCOUNT = "billing_account"
-SCOPE_WORDS = {PROJECT: "the project", STATE_BUCKET: "the state bucket", BILLING_ACCOUNT: "the billing account"}
+# one service account of the project (Need.target and Grant.limited_to: its email); a grant on the project
+# holds for every service account in it (IAM policy inheritance), a grant on one account for that one alone
+SERVICE_ACCOUNT = "service_account"
+SCOPE_WORDS = {
+    PROJECT: "the project",
+    STATE_BUCKET: "the state bucket",
+    BILLING_ACCOUNT: "the billing account",
+    SERVICE_ACCOUNT: "a service account",
+}
+# what a grant on the project also covers: the project's resources of these scopes
+INHERITED_FROM_PROJECT = (SERVICE_ACCOUNT,)
+# the service account a cluster's nodes run as when it names none
+DEFAULT_NODE_ACCOUNT = "the Compute Engine default service account"
 # when: PLAN is `terraform plan` (refresh and plan-time calls); APPLY adds create/update/delete
 PLAN = "plan"
 APPLY = "apply"
@@ -46,7 +58,8 @@ class ModelError(Exception):
 class Need:
     """One permission a stack needs, where (scope), when (phase) and for which address
     (``<stack>: <terraform address>``); ``target`` names a narrower set of objects (``lock``:
-    the Terraform lock object) that a conditioned grant may be limited to."""
+    the Terraform lock object; the email of a service account) that a conditioned or resource-level
+    grant may be limited to."""
 
     permission: str
     scope: str
@@ -70,8 +83,14 @@ class Grant:
     writes_allowed: str = ""
 
     def satisfies(self, need: Need) -> bool:
-        """Whether this grant (holding ``need.permission`` at ``need.scope``) covers ``need``."""
+        """Whether this grant (holding ``need.permission`` at ``need.scope``, or on the project above it)
+        covers ``need``."""
         return not self.limited_to or self.limited_to == need.target
+
+    @property
+    def where(self) -> str:
+        """Where the grant is, in words: its scope, and for a grant on one service account, which."""
+        return f"the service account {self.limited_to}" if self.scope == SERVICE_ACCOUNT else SCOPE_WORDS[self.scope]
 
 
 @dataclass(frozen=True)
@@ -212,11 +231,18 @@ class PermissionModel:
             return []
         scope = entry.get("scope", PROJECT)
         where = f"{stack_name}: {address}"
-        needs = [Need(p, scope, PLAN, where) for p in entry["read"]]
-        needs += [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in entry[op]]
+        # a resource on one service account (its IAM policy): the needs are on that account
+        target = account_of(attribute(body, entry["account_attribute"])) if "account_attribute" in entry else ""
+        needs = [Need(p, scope, PLAN, where, target) for p in entry["read"]]
+        needs += [Need(p, scope, APPLY, where, target) for op in APPLY_OPERATIONS for p in entry[op]]
         for rule in entry.get("when", []):  # what an attribute's value adds (force_destroy deletes objects)
             if body.get(rule["attribute"]) == rule["equals"]:
-                needs += [Need(p, scope, APPLY, where) for op in APPLY_OPERATIONS for p in rule.get(op, [])]
+                needs += [Need(p, scope, APPLY, where, target) for op in APPLY_OPERATIONS for p in rule.get(op, [])]
+        for rule in entry.get("on_service_account", []):  # calls that act as the account an attribute names
+            account = account_of(attribute(body, rule["attribute"])) or DEFAULT_NODE_ACCOUNT
+            needs += [
+                Need(p, SERVICE_ACCOUNT, APPLY, where, account) for op in APPLY_OPERATIONS for p in rule.get(op, [])
+            ]
         return needs
 
     def _kind_permissions(self, key: str, operation: str, verbs: list[str]) -> list[str]:
@@ -291,6 +317,9 @@ class PermissionModel:
                     for rule in entry.get("when", []):
                         for permission in rule.get(op, []):
                             named[permission].add(f"{section}.{rtype}.when.{rule['attribute']}")
+                    for rule in entry.get("on_service_account", []):
+                        for permission in rule.get(op, []):
+                            named[permission].add(f"{section}.{rtype}.on_service_account.{rule['attribute']}")
         for name, entry in self.data["providers"].items():
             for permission in entry["connect"]:
                 named[permission].add(f"providers.{name}")
@@ -320,6 +349,29 @@ class PermissionModel:
                 for permission in permissions:
                     named[permission].add(f"kubernetes_kinds.{key}")
         return named
+
+
+def attribute(body: dict, path: str) -> object:
+    """The value at dotted ``path`` of a synthesized resource (a nested block may be an object or a list of
+    one, as cdktf writes either); None when absent."""
+    value: object = body
+    for key in path.split("."):
+        if isinstance(value, list):
+            value = value[0] if value else None
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def account_of(value: object) -> str:
+    """The email of the service account a synthesized value names (``projects/P/serviceAccounts/EMAIL``,
+    ``serviceAccount:EMAIL`` or the email itself); a Terraform reference is returned as written (the
+    account is made in the same stack, so only a grant on the project can be known to cover it); '' for
+    none."""
+    if not isinstance(value, str):
+        return ""
+    if value.startswith("${"):
+        return value
+    return value.rsplit("/serviceAccounts/", 1)[-1].removeprefix("serviceAccount:")
 
 
 def chart_key(release: dict) -> str:
@@ -391,19 +443,31 @@ def held(identity: Identity, roles: RoleSnapshot) -> dict[tuple[str, str], list[
     return found
 
 
+def covering(holds: dict[tuple[str, str], list[Grant]], need: Need) -> list[Grant]:
+    """The grants of ``holds`` (:func:`held`) that cover ``need``: at its scope, or on the project for a
+    scope the project's policy is inherited by (:data:`INHERITED_FROM_PROJECT`)."""
+    grants = list(holds.get((need.scope, need.permission), []))
+    if need.scope in INHERITED_FROM_PROJECT:
+        grants += holds.get((PROJECT, need.permission), [])
+    return [g for g in grants if g.satisfies(need)]
+
+
+def _where(need: Need) -> str:
+    return f"the service account {need.target}" if need.scope == SERVICE_ACCOUNT else SCOPE_WORDS[need.scope]
+
+
 def missing(identity: Identity, needs: list[Need], roles: RoleSnapshot, phases=(PLAN, APPLY)) -> list[str]:
     """One line per permission of ``needs`` (in ``phases``) that ``identity`` does not hold,
-    naming the scope and the addresses that need it."""
+    naming where (the scope; which service account) and the addresses that need it."""
     holds = held(identity, roles)
     lacking: dict[tuple[str, str], list[str]] = defaultdict(list)
     for need in needs:
-        grants = holds.get((need.scope, need.permission), [])
-        if need.phase in phases and not any(g.satisfies(need) for g in grants):
+        if need.phase in phases and not covering(holds, need):
             where = f"{need.address} ({need.phase})"
-            if where not in lacking[(need.scope, need.permission)]:
-                lacking[(need.scope, need.permission)].append(where)
+            if where not in lacking[(_where(need), need.permission)]:
+                lacking[(_where(need), need.permission)].append(where)
     return [
-        f"the {identity.name} identity lacks {permission} on {SCOPE_WORDS[scope]}, needed by {shorten(addresses)}"
+        f"the {identity.name} identity lacks {permission} on {scope}, needed by {shorten(addresses)}"
         for (scope, permission), addresses in sorted(lacking.items())
     ]
 
@@ -412,14 +476,13 @@ def writes(identity: Identity, roles: RoleSnapshot, model: PermissionModel) -> l
     """One line per write permission ``identity`` holds through a grant without a stated reason
     (``Grant.writes_allowed``): what a read-only identity must not have."""
     found = []
-    for (scope, permission), grants in sorted(held(identity, roles).items()):
+    for (_, permission), grants in sorted(held(identity, roles).items()):
         if model.is_read(permission):
             continue
-        unexplained = [g.role for g in grants if not g.writes_allowed]
-        if unexplained:
+        for where in sorted({g.where for g in grants if not g.writes_allowed}):
+            unexplained = [g.role for g in grants if not g.writes_allowed and g.where == where]
             found.append(
-                f"the {identity.name} identity holds {permission} on {SCOPE_WORDS[scope]} "
-                f"through {', '.join(unexplained)}: it writes"
+                f"the {identity.name} identity holds {permission} on {where} through {', '.join(unexplained)}: it writes"
             )
     return found
 
@@ -429,11 +492,7 @@ def only_from(
 ) -> list[Need]:
     """The needs (in ``phases``) that ``role`` alone satisfies for ``identity``: why the role is there."""
     holds = held(identity, roles)
-    return [
-        n
-        for n in needs
-        if n.phase in phases and [g.role for g in holds.get((n.scope, n.permission), []) if g.satisfies(n)] == [role]
-    ]
+    return [n for n in needs if n.phase in phases and [g.role for g in covering(holds, n)] == [role]]
 
 
 def shorten(items: list[str]) -> str:

@@ -30,7 +30,7 @@ def identity_table(model: PermissionModel, roles: RoleSnapshot) -> str:
             written = sum(1 for p in permissions if not model.is_read(p))
             title = roles.titles.get(g.role, "custom role: " + ", ".join(g.permissions or ()))
             rows.append(
-                f"| {identity.name} | `{g.role}` ({title}) | {SCOPE_WORDS[g.scope]} | {g.condition or '—'} "
+                f"| {identity.name} | `{g.role}` ({title}) | {g.where} | {g.condition or '—'} "
                 f"| {g.why} | {written} of {len(permissions)} |"
             )
     return "\n".join(rows)
@@ -42,11 +42,15 @@ def resource_table(model: PermissionModel) -> str:
     for section, prefix in (("resources", ""), ("data", "data."), ("ephemeral", "ephemeral.")):
         for rtype, entry in sorted(model.data[section].items()):
             scope = entry.get("scope")
-            name = f"`{prefix}{rtype}`" + (f" (on {SCOPE_WORDS[scope]})" if scope else "")
+            where = f"the service account `{entry['account_attribute']}` names" if "account_attribute" in entry else ""
+            name = f"`{prefix}{rtype}`" + (f" (on {where or SCOPE_WORDS[scope]})" if scope else "")
             apply = " / ".join(codes(entry[op]) for op in APPLY_OPERATIONS) if section == "resources" else "—"
             for rule in entry.get("when", []):  # what an attribute's value adds
                 added = "; ".join(f"{op}: {codes(rule[op])}" for op in APPLY_OPERATIONS if rule.get(op))
                 apply += f"; with `{rule['attribute']} = {str(rule['equals']).lower()}` also {added}"
+            for rule in entry.get("on_service_account", []):  # what is checked on the account an attribute names
+                added = "; ".join(f"{op}: {codes(rule[op])}" for op in APPLY_OPERATIONS if rule.get(op))
+                apply += f"; on the service account `{rule['attribute']}` names: {added}"
             rows.append(f"| {name} | {apply} | {codes(entry['read'])} | {yes(entry['verified'])} |")
     return "\n".join(rows)
 

@@ -1,8 +1,9 @@
 """The documented sequence from an empty project to a running environment, as data, and a
 simulation of it over the synthesized stacks: what each step needs to exist (at ``terraform
 init``, at plan, at apply) and what it creates. A step that would only work on the second try
-(a plan that reads something a later step creates, a resource created before what it needs is
-usable: facts TF005-TF008 of :mod:`gkeml.lifecycle.order`) is a problem here, offline.
+(a plan that reads something a later step creates, a resource that names a service account no earlier
+step created, a resource created before what it needs is usable: facts TF005-TF008 of
+:mod:`gkeml.lifecycle.order`) is a problem here, offline.
 
 Time is counted the way :mod:`gkeml.lifecycle.timing` does: only a ``time_sleep`` surely takes
 time, so what an earlier apply made has surely aged by the sleeps that ran after it.
@@ -12,9 +13,11 @@ README "Deploying for real" is written from :data:`DEPLOY_SEQUENCE` (a test chec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from gkeml import platform
+from gkeml.iam.model import default_project
 from gkeml.lifecycle.graph import blocks, dependency_graph
 from gkeml.lifecycle.order import API, EVENT_FACTS, FACTS, Event, consumed, produced, timing_problems
 from gkeml.lifecycle.timing import durations, length, start, tail
@@ -36,7 +39,8 @@ class Step:
 
 DEPLOY_SEQUENCE: tuple[Step, ...] = (
     Step(
-        "Bootstrap the project, once, as a person (state bucket, APIs, the CI identities)",
+        "Bootstrap the project, once, as a person (state bucket, APIs, the CI identities, the environment's "
+        "service accounts)",
         "make bootstrap-deploy ENV={env}",
         ("bootstrap-{env}",),
     ),
@@ -73,6 +77,7 @@ class World:
     # what earlier applies made that is usable only some time later (TF005-TF007), and the time surely passed
     # since (seconds)
     made: dict[Event, float] = field(default_factory=dict)
+    service_accounts: set[str] = field(default_factory=set)  # emails of the user-managed accounts that exist
 
 
 def _group(api_version: str) -> str:
@@ -163,8 +168,56 @@ def apply_timing(stack_name: str, stack: dict, world: World) -> list[str]:
     return problems
 
 
+# a user-managed service account's email (cloud.google.com/iam/docs/service-account-overview: ACCOUNT@PROJECT.iam.
+# gserviceaccount.com; account ids and project ids are 6-30 of a-z 0-9 '-')
+ACCOUNT_EMAIL = re.compile(
+    r"\b([a-z][-a-z0-9]{4,28}[a-z0-9])@([a-z][-a-z0-9]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com\b"
+)
+
+
+def _literal_strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if k not in ("//", "depends_on") for s in _literal_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _literal_strings(v)]
+    return []
+
+
+def _created_accounts(stack: dict) -> set[str]:
+    """Emails of the service accounts ``stack`` creates (``google_service_account`` with a literal account id;
+    its project, else the stack's provider project)."""
+    home = default_project(stack, "google")
+    return {
+        f"{conf.get('account_id')}@{conf.get('project') or home}.iam.gserviceaccount.com"
+        for address, rtype, conf in blocks(stack)
+        if rtype == "google_service_account" and not address.startswith(("data.", "ephemeral."))
+    }
+
+
+def account_needs(stack_name: str, stack: dict, world: World) -> list[str]:
+    """Every resource of ``stack`` that names by email a service account of the stack's own project which
+    neither an earlier step nor ``stack`` itself creates: its grant, the cluster's nodes or an annotation would
+    name an account that does not exist (400 'Service account ... does not exist'; a cluster's nodes fail to
+    start). An account of another project is that project's concern."""
+    home = default_project(stack, "google")
+    if not home:
+        return []
+    made = world.service_accounts | _created_accounts(stack)
+    missing = []
+    for address, rtype, conf in blocks(stack):
+        if address.startswith(("data.", "ephemeral.")) or rtype == "google_service_account":
+            continue
+        named = {m.group(0) for text in _literal_strings(conf) for m in ACCOUNT_EMAIL.finditer(text)}
+        for email in sorted(e for e in named if e.endswith(f"@{home}.iam.gserviceaccount.com") and e not in made):
+            missing.append(f"{stack_name}: {address} names service account {email}, which no earlier step creates")
+    return missing
+
+
 def apply(stack: dict, world: World) -> None:
     """Add what applying ``stack`` creates to ``world``."""
+    world.service_accounts |= _created_accounts(stack)
     for address, rtype, conf in blocks(stack):
         if address.startswith(("data.", "ephemeral.")):
             continue
@@ -208,6 +261,7 @@ def simulate(
                 world.kinds |= world.installing
                 world.installing.clear()
             problems += plan_needs(name, stacks[name], world)
+            problems += account_needs(name, stacks[name], world)
             problems += apply_timing(name, stacks[name], world)
             apply(stacks[name], world)
         if step.creates_secret_version and secret:

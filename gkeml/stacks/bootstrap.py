@@ -1,11 +1,13 @@
 """The bootstrap stack of one environment: ``bootstrap-<env>``, applied once by a person.
 
 It creates what the environment's own stacks need before their first deploy:
-the Terraform state bucket, every project API its stacks use (and a wait while they propagate) and two CI identities, service
+the Terraform state bucket, every project API its stacks use (and a wait while they propagate), two CI identities, service
 accounts GitHub Actions impersonates through Workload Identity Federation (no
 key exists): a read-only PLAN identity any workflow run of the repository may
 use (pull-request diffs), and the DEPLOY identity only jobs of the default
-branch running in the environment's GitHub environment may use. Its own state
+branch running in the environment's GitHub environment may use; and the environment's own
+service accounts (the nodes', each classic identity's), on which alone the deploy identity gets
+the roles its stacks need (it holds no service-account role on the project). Its own state
 is LOCAL on the first run (the bucket does not exist yet) and can be migrated
 into the bucket afterwards (``state.bootstrap_backend: gcs``).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from gkeml import platform
 from gkeml.config.bootstrap import Bootstrap, isolation_problems, load_bootstrap, state_objects
@@ -22,6 +25,7 @@ from gkeml.framework import (
     Construct,
     GcsBackend,
     TerraformOutput,
+    TerraformResourceLifecycle,
     TerraformStack,
     core,
     declare_terraform_version,
@@ -32,6 +36,7 @@ from gkeml.framework import (
     time_sleep,
 )
 from gkeml.iam.identities import (
+    DEPLOY_ACCOUNT_ROLES,
     DEPLOY_BILLING_ROLES,
     DEPLOY_CUSTOM_ROLES,
     DEPLOY_ROLES,
@@ -87,6 +92,7 @@ class BootstrapStack(TerraformStack):
         self.deploy_service_account = self._deploy_service_account(apis)
         self.plan_service_account = self._plan_service_account(apis)
         self.push_service_account = self._push_service_account(apis) if boot.ci.push_service_account else None
+        self.environment_accounts = self._environment_accounts(apis)
         self._billing_grants()
         self.provider = self._github_federation(apis)
         self._outputs()
@@ -266,6 +272,45 @@ class BootstrapStack(TerraformStack):
             depends_on=apis,
         )
 
+    def _environment_accounts(self, apis: list) -> dict[str, Any]:
+        """The environment's own service accounts (:attr:`Bootstrap.service_accounts`), each with the deploy
+        identity's one role on it (:data:`DEPLOY_ACCOUNT_ROLES`): act as the nodes' account (the cluster runs
+        its nodes as it), set the IAM policy of a classic identity's account (the cloud stack binds the
+        Kubernetes service account to it once the cluster has made the Workload Identity pool, fact TF001).
+
+        ``create_ignore_already_exists``: an account that exists already is taken over instead of refused
+        (provider v7.33 resource_google_service_account.go: on 409 it reads the account into the state), so
+        one configuration serves a new project and an environment whose cloud stack created the account
+        before 2026-12 (its cloud stack forgets it with a ``removed`` block; docs/upgrading.md). The
+        provider's Create polls until IAM knows a new account and sleeps 10 s more (fact TF007), so the
+        grants below need no wait."""
+        boot = self.boot
+        sam = google("service_account_iam_member")
+        deploy = f"serviceAccount:{self.deploy_service_account.email}"
+        created: dict[str, Any] = {}
+        for account in boot.service_accounts:
+            key = account.account_id.removeprefix(f"{boot.name}-")
+            sa = google("service_account").ServiceAccount(
+                self,
+                f"env-{key}",
+                project=boot.project.id,
+                account_id=account.account_id,
+                display_name=account.display_name,
+                create_ignore_already_exists=True,
+                depends_on=apis,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if boot.protected else None,
+            )
+            role, _ = DEPLOY_ACCOUNT_ROLES[account.kind]
+            sam.ServiceAccountIamMember(
+                self,
+                f"ci-on-{key}",
+                service_account_id=sa.name,
+                role=role,
+                member=deploy,
+            )
+            created[account.account_id] = sa
+        return created
+
     def _billing_grants(self) -> None:
         """The CI identities' roles on the billing account of the environment's budget (a billing
         administrator applies this part; nothing when the file names no billing account)."""
@@ -372,6 +417,12 @@ class BootstrapStack(TerraformStack):
                 description="image-push identity (jobs of github.deploy_ref only)",
             )
         TerraformOutput(self, "state_bucket", value=self.boot.state.bucket)
+        TerraformOutput(
+            self,
+            "environment_service_accounts",
+            value=[sa.email for sa in self.environment_accounts.values()],
+            description="the nodes' and the classic identities' service accounts the cloud stack names",
+        )
 
 
 def stack_name(env: str) -> str:

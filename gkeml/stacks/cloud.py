@@ -35,6 +35,7 @@ from gkeml.framework import (
     TerraformOutput,
     TerraformStack,
     add_moved,
+    add_removed,
     declare_terraform_version,
     google_provider,
     legacy_logical_id,
@@ -70,8 +71,7 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         project=env.project.id,
         region=env.project.region,
         name=names.cluster,
-        node_service_account_id=names.node_service_account,
-        description=env.name,
+        node_service_account=names.node_service_account_email,
         zones=tuple(c.zones),
         release_channel=c.release_channel,
         deletion_protection=c.deletion_protection,
@@ -87,7 +87,6 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         security_posture=c.security_posture,
         cost_allocation=c.cost_allocation,
         secret_sync=env.launch is not None,
-        protect_node_service_account=env.protected,
         # the release that deployed it, for `gkeml doctor`: ONE label on the cluster (gkeml.release says why not all)
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name, VERSION_LABEL: label_value()},
     )
@@ -217,9 +216,8 @@ class CloudStack(TerraformStack):
                     namespace=ident.namespace,
                     ksa=ident.ksa,
                     mode=ident.mode,
-                    gsa_account_id=names.gsa(ident.name) if ident.mode == "classic" else None,
+                    gsa_email=names.gsa_email(ident.name) if ident.mode == "classic" else None,
                     roles=tuple(ident.roles),
-                    prevent_destroy=env.protected,
                 ),
                 pool_created_by=self.cluster.cluster,
                 depends_on=apis,
@@ -295,6 +293,19 @@ class CloudStack(TerraformStack):
             for old, binding in wi.moved_roles
         ]
         add_moved(self, moves + self.services.moved)
+        # until 2026-12 this stack created the nodes' and the classic identities' service accounts; the
+        # bootstrap stack creates them now (taking over an existing one), so the deploy identity holds no
+        # right to create or administer service accounts. Terraform forgets them here and leaves them: a
+        # destroy would delete the identities the cluster and the workloads run as (docs/upgrading.md)
+        add_removed(
+            self,
+            [f"google_service_account.{legacy_logical_id('cluster/nodes')}"]
+            + [
+                f"google_service_account.{legacy_logical_id(f'wi-{ident.name}/gsa')}"
+                for ident in env.identities
+                if ident.mode == "classic"
+            ],
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -323,6 +334,6 @@ class CloudStack(TerraformStack):
         TerraformOutput(
             self,
             "google_service_accounts",
-            value={k: wi.service_account.email for k, wi in self.identities.items() if wi.service_account},
+            value={k: wi.gsa_email for k, wi in self.identities.items() if wi.gsa_email},
         )
         TerraformOutput(self, "secrets", value={k: s.secret.secret_id for k, s in self.secrets.items()})

@@ -76,7 +76,7 @@ def add_platform_services(
 
     registry = env.registry
     if registry is not None:
-        nodes = Member(f"serviceAccount:{cluster.node_service_account.email}", "nodes")
+        nodes = Member(f"serviceAccount:{cluster.node_service_account}", "nodes")
         pusher = (
             Member(f"serviceAccount:{service_account_email(registry.pusher, project)}", "ci-push")
             if registry.pusher
