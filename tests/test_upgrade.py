@@ -49,6 +49,11 @@ DESTROYED = {
             "messages), replaced by gkeml's custom roles that create and grant without reading "
             "(gkemlDeploySecrets, gkemlDeployBuckets, ...; docs/permissions.md)"
         ),
+        r"google_project_iam_member\.ci-iam-serviceAccount(Admin|User)": (
+            "the deploy identity's project-wide service-account roles, which let it set any account's policy "
+            "(its own included) and act as any account: the bootstrap creates the environment's accounts and "
+            "grants these roles on each of them only (docs/permissions.md)"
+        ),
         r"google_project_iam_member\.ci-compute-loadBalancerAdmin": (
             "the deploy identity's compute.loadBalancerAdmin, replaced by compute.securityAdmin (firewall rules "
             "and SSL certificates; the permission model, docs/permissions.md)"
