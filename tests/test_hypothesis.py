@@ -21,8 +21,6 @@ import copy
 import io
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ import yaml
 from conftest import ENVIRONMENTS, ROOT
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from servers import Answer, LoopbackServer, serving
 
 from gkeml import platform
 from gkeml.config import ConfigError, Environment
@@ -621,40 +620,11 @@ def test_manifest_files_load_or_fail_with_config_error(tmp_path_factory, docs):
 # --- the doctor against generated GKE API answers -------------------------------------------
 
 
-class _Answers:
-    """A local GKE REST server whose answer (status, body bytes) each example sets."""
-
-    def __init__(self) -> None:
-        self.answer: tuple[int, bytes] = (200, b"{}")
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                status, body = server.answer
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
-
-
 @pytest.fixture(scope="module")
 def gke_answers():
-    api = _Answers()
-    thread = threading.Thread(target=api.http.serve_forever, daemon=True)
-    thread.start()
-    try:
+    """A local GKE REST server whose answer (``reply``) each example sets."""
+    with serving(LoopbackServer()) as api:
         yield api
-    finally:
-        api.http.shutdown()
-        api.http.server_close()
-        thread.join(timeout=10)
 
 
 def _healthy_cluster() -> dict:
@@ -678,7 +648,7 @@ def _healthy_cluster() -> dict:
 def test_doctor_reports_any_gke_answer_without_raising(gke_answers, body, status):
     from gkeml.doctor import cluster_client, diagnose
 
-    gke_answers.answer = (status, body)
+    gke_answers.reply = Answer(status, body)
     report = diagnose(_environment("lab"), cluster_client(gke_answers.url), toolchain=False)
     assert report.exit_code in (0, 1, 2)
     assert report.error is None or ("\n" not in report.error and report.error.strip())
