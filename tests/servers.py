@@ -11,8 +11,8 @@ broken proxy or a malicious server behaves (:data:`HOSTILE`):
 - ``deep``: JSON arrays nested 10,000 deep;
 - ``html``: a proxy's login page instead of JSON;
 - ``shape``: JSON of the wrong shape (an array where an object belongs);
-- ``escapes``: a JSON error message full of terminal escape sequences (colour, window title,
-  clipboard write, screen clear) and a newline.
+- ``escapes``: an error (500) whose message, in the Kubernetes and the Google shape, is full of
+  terminal escape sequences (colour, window title, clipboard write, screen clear) and a newline.
 
 ``serving(server)`` runs one for a test. The fakes of the Kubernetes API (tests/test_job_cluster.py)
 and of the GKE and Compute Engine REST APIs (tests/test_doctor.py) are LoopbackServers.
@@ -52,8 +52,8 @@ class Request:
 @dataclass
 class Answer:
     """What to answer: ``body`` is JSON (dict or list), text (str) or bytes; ``chunks`` a body sent piece by
-    piece (with ``Content-Length`` when ``length`` is given, else chunked); ``silent`` never answers;
-    ``pause`` seconds between two chunks."""
+    piece (with ``Content-Length`` when ``length`` is given, else chunked), ``pause`` seconds apart;
+    ``silent`` never answers."""
 
     status: int = 200
     body: Any = None
@@ -87,8 +87,8 @@ HOSTILE: dict[str, Callable[[], Answer]] = {
     "html": lambda: Answer(body="<html><body>Proxy login\x1b[2J</body></html>", content_type="text/html"),
     "shape": lambda: Answer(body=[{"metadata": "not an object"}, 7, None]),
     "escapes": lambda: Answer(
-        status=403,
-        body={"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403, "message": ESCAPES},
+        status=500,
+        body={"kind": "Status", "status": "Failure", "code": 500, "message": ESCAPES, "error": {"message": ESCAPES}},
     ),
 }
 
@@ -158,11 +158,11 @@ class LoopbackServer:
         else:
             handler.send_header("Transfer-Encoding", "chunked")
         handler.end_headers()
-        for chunk in answer.chunks:
+        for i, chunk in enumerate(answer.chunks):
             if self.stopping.is_set():
                 handler.close_connection = True
                 return
-            if answer.pause:
+            if i and answer.pause:
                 time.sleep(answer.pause)
             handler.wfile.write(chunk if answer.length is not None else b"%x\r\n%s\r\n" % (len(chunk), chunk))
             handler.wfile.flush()
