@@ -110,6 +110,20 @@ def test_an_unwritable_parent_is_one_line_not_a_traceback(tmp_path):
     assert_usage_error(result, parent / "out", None, "--out: cannot write the output")
 
 
+def test_an_out_whose_directory_cannot_be_written_is_one_line_before_the_framework_loads(tmp_path):
+    """The parent exists but refuses new directories: refused when the staging directory is made,
+    before the providers load (no jsii traceback from inside the framework)."""
+    if os.geteuid() == 0:
+        parent = Path("/sys")  # sysfs: even root cannot make a directory in it
+    else:
+        parent = tmp_path / "locked"
+        parent.mkdir()
+        parent.chmod(0o500)
+    result = gkeml("synth", "--environments", environments(tmp_path / "in", names=("mini",)), "--out", parent / "out")
+    assert_usage_error(result, parent / "out", None, "--out: cannot write the output", str(parent / ".out.staging-"))
+    assert "loading the" not in result.err  # the framework was not started
+
+
 # --- reading cdktf.out back -----------------------------------------------------------------
 
 
