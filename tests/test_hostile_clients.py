@@ -184,12 +184,12 @@ def _subprocess_job(*args: str, kubeconfig) -> tuple[subprocess.CompletedProcess
 
 @pytest.mark.parametrize(
     "mode, expected",
-    [("silent", "no answer from {url} within 1 s"), ("drip", "sent an answer still arriving after 1 s")],
+    [("silent", "no answer from {url} within 2 s"), ("drip", "sent an answer still arriving after 2 s")],
 )
 def test_a_silent_or_dripping_server_ends_a_verb_at_its_request_timeout(mode, expected, kube, envs, kubeconfig):
     kube.hostile = lambda request: HOSTILE[mode]()
     done, _ = _subprocess_job(
-        "status", JOB, "--env", "lab", "--environments", str(envs), "--request-timeout", "1", kubeconfig=kubeconfig
+        "status", JOB, "--env", "lab", "--environments", str(envs), "--request-timeout", "2", kubeconfig=kubeconfig
     )
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and expected.format(url=kube.url) in done.stderr, done.stderr
@@ -280,7 +280,7 @@ def test_a_silent_log_stream_is_resumed_while_the_container_runs_and_timeout_bou
             return None
         streams.append(request.query)
         if len(streams) == 1:  # a line, then silence longer than the request timeout
-            return Answer(chunks=iter([b"first line\n", b"second line\n"]), pause=1.5, content_type="text/plain")
+            return Answer(chunks=iter([b"first line\n", b"second line\n"]), pause=3.0, content_type="text/plain")
         return Answer(200, b"after the silence\n", "text/plain")  # the container ends: the stream closes
 
     kube.hostile = stream
@@ -311,7 +311,7 @@ DOCTOR_MODES = {
     "shape": "",
     "escapes": "\\x1b[31mred\\x1b[0m \\x1b]0;owned\\x07",
     "silent": "timed out",
-    "drip": "an answer still arriving after 1 s",
+    "drip": "an answer still arriving after 2 s",
 }
 CLOSED = "http://127.0.0.1:1"  # nothing listens: refused at once
 
@@ -326,8 +326,8 @@ def healthy_gke():
 
 def doctor_args(flag: str, url: str, gke: GkeApi) -> list[str]:
     """``gkeml doctor lab`` with the API of ``flag`` at ``url``, GKE healthy (unless it is the one), the
-    third API refused at once, answers within 1 s."""
-    args = ["doctor", "lab", "--environments", str(ENVIRONMENTS), "--no-toolchain", "--request-timeout", "1"]
+    third API refused at once, answers within 2 s (the drip sends a byte a second: never 2 s of silence)."""
+    args = ["doctor", "lab", "--environments", str(ENVIRONMENTS), "--no-toolchain", "--request-timeout", "2"]
     if flag == "--endpoint":
         return [*args, "--endpoint", url, "--no-services"]
     other = "--compute-endpoint" if flag == "--resource-manager-endpoint" else "--resource-manager-endpoint"
