@@ -75,10 +75,12 @@ def test_an_empty_or_malformed_name_is_refused_before_anything_is_sent(verb, arg
     assert kube.requests == [] and kube.store == before
 
 
-def test_a_bad_team_or_context_namespace_is_refused_too(kube, envs, tmp_path, monkeypatch):
+def test_a_bad_team_pod_or_context_namespace_is_refused_too(kube, envs, tmp_path, monkeypatch):
     preempted_ddp(kube)
     result = job("delete", "pretrain-2x4-k7q2m", "--team", "", envs=envs, env=None)
     assert result.code == 2 and "--team: the team '' is not a Kubernetes name (empty)" in result.err
+    result = job("logs", JOB, "--pod", "../../secrets", envs=envs, env=None)
+    assert result.code == 2 and "--pod: '../../secrets' is not a pod name" in result.err
     bad_context = write_kubeconfig(tmp_path / "ns", kube.url, LAB_ENTRY, namespace="Team A")
     monkeypatch.setenv("KUBECONFIG", str(bad_context))
     result = job("delete", "pretrain-2x4-k7q2m", envs=envs, env=None)

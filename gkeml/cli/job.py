@@ -290,10 +290,7 @@ def _on_cluster(run):
     @_reports_cluster_errors
     @functools.wraps(run)
     def verb(args: argparse.Namespace) -> int:
-        if getattr(args, "job", None) is not None:
-            _job_argument(args)  # a name that is not one is refused before the kubeconfig is read
-        elif getattr(args, "team", None) is not None:
-            _check_name(args.team, "--team", "the team")
+        _check_names(args)  # a name that is not one is refused before the kubeconfig is read
         env = environment(args)
         api = _api(args, env)
         try:
@@ -311,6 +308,18 @@ def _api(args: argparse.Namespace, env: Environment | None):
     from gkeml.jobs.lifecycle import Api
 
     return Api(connect(env, args.context, f"gkeml job {args.job_command}"), Limits.within(args.request_timeout))
+
+
+def _check_names(args: argparse.Namespace) -> None:
+    """The names given on the command line (job, --team, --pod) are Kubernetes names; ConfigError otherwise."""
+    if getattr(args, "job", None) is not None:
+        _job_argument(args)
+    elif getattr(args, "team", None) is not None:
+        _check_name(args.team, "--team", "the team")
+    pod = getattr(args, "pod", None)
+    if pod is not None and name_problem(pod, subdomain=True):
+        problem = f"{pod!r} is not a pod name ({name_problem(pod, subdomain=True)}); nothing was sent to the cluster"
+        raise ConfigError([ConfigProblem("--pod", 0, "", problem)])
 
 
 def _job_argument(args: argparse.Namespace) -> tuple[str | None, str]:
@@ -586,11 +595,6 @@ def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
         raise refuse("--raw", "writes the log's bytes as they are; JSON escapes them: drop one of them")
     if args.tail is not None and args.tail < 0:
         raise refuse("--tail", f"{args.tail} is not a number of lines (0 or more)")
-    if args.pod is not None and name_problem(args.pod, subdomain=True):
-        raise refuse(
-            "--pod",
-            f"{args.pod!r} is not a pod name ({name_problem(args.pod, subdomain=True)}); nothing was sent to the cluster",
-        )
     state = read(api, *_namespace(args, env, api))
     pods = choose_pods(state, args.index, args.pod, args.all)
     out = LogOutput(args.raw)
