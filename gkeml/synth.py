@@ -3,6 +3,10 @@
 Config is loaded and checked before anything is written. Output goes to a
 sibling staging directory and replaces the output directory only when synthesis
 of every stack succeeded, so a failed run never clobbers the previous output.
+The staging directory is created before the framework loads (an output that cannot
+be written is one line, not a framework traceback) and removed however the run
+ends, a SIGINT or SIGTERM included (:mod:`gkeml.interrupts`): then also once more
+at exit, after the framework's runtime, which may still be writing into it, has stopped.
 The directory replaced must be empty or a previous synth output (it has cdktf's
 ``manifest.json`` naming its stacks): pointed at anything else (``environments/``,
 the repository root) synth refuses and deletes nothing.
@@ -14,12 +18,14 @@ Commands that read the output (``gkeml check``, ``gkeml diagram``) read it with
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from gkeml import platform
@@ -29,6 +35,7 @@ from gkeml.config.registries import attach as attach_registries
 from gkeml.config.registries import registries_of
 from gkeml.environments import check_bootstraps, load_environments
 from gkeml.exitcodes import ExitCode
+from gkeml.interrupts import Terminated, stoppable, stopped
 from gkeml.stackfile import SYNTH_AGAIN, read_output_file
 
 # cdktf/cdktn validate the features they synthesize against this (cdktf.json "targetVersions" for the CLI
@@ -84,32 +91,58 @@ def output_problem(outdir: Path) -> str | None:
 def synth_into(outdir: str | Path, write: Callable[[str], None], what: str = "--out") -> Path:
     """Run ``write(staging_dir)`` and move the result to ``outdir``, replacing it only on success.
     ConfigError (``what`` names the setting) when ``outdir`` is not ours to replace or cannot be written."""
+    with staged_output(outdir, what) as staging:
+        write(str(staging))
+    return Path(outdir).resolve()
+
+
+@contextlib.contextmanager
+def staged_output(outdir: str | Path, what: str = "--out") -> Iterator[Path]:
+    """A new, empty staging directory beside ``outdir``, moved over ``outdir`` when the block ends without
+    an exception, removed in every case. ConfigError (``what`` names the setting) before the block runs
+    when ``outdir`` is not ours to replace (:func:`output_problem`) or cannot be written."""
     given = Path(outdir)
     outdir = given.resolve()
+
+    def cannot_write(reason: str) -> ConfigError:
+        return ConfigError([ConfigProblem(str(given), 0, what, f"cannot write the output: {reason}")])
+
     problem = output_problem(outdir)
     if problem:
         raise ConfigError([ConfigProblem(str(given), 0, what, problem)])
+    if outdir.is_dir() and not os.access(outdir, os.W_OK):
+        raise cannot_write(f"{outdir} is read-only; make it writable or name another directory")
     staging = outdir.with_name(f".{outdir.name}.staging-{os.getpid()}")
     old = outdir.with_name(f".{outdir.name}.old-{os.getpid()}")
+
+    def remove_staging() -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(staging, ignore_errors=True)
-        write(str(staging))
+        remove_staging()
+        staging.mkdir()
+    except OSError as exc:
+        raise cannot_write(f"{exc.strerror or exc} ({exc.filename or staging})") from None
+    # Registered before the framework's runtime starts, so it runs after that runtime's own exit hook
+    # has stopped it (atexit runs last-registered first): nothing writes into staging any more then.
+    atexit.register(remove_staging)
+    stopped_by_signal = False
+    try:
+        yield staging
         if outdir.exists():
             outdir.rename(old)
         staging.rename(outdir)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    str(given), 0, what, f"cannot write the output: {exc.strerror or exc} ({exc.filename or outdir})"
-                )
-            ]
-        ) from None
+        raise cannot_write(f"{exc.strerror or exc} ({exc.filename or outdir})") from None
+    except (KeyboardInterrupt, Terminated):
+        stopped_by_signal = True
+        raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return outdir
+        remove_staging()
+        if not stopped_by_signal:
+            atexit.unregister(remove_staging)
 
 
 def synth(
@@ -131,16 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     environments), CDKTF_OUTDIR (default cdktf.out), GKEML_QUIET=1."""
     from gkeml.text import output_closed
 
-    try:
-        return run(
-            os.environ.get("GKEML_ENVIRONMENTS", "environments"),
-            os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
-            "CDKTF_OUTDIR",
-            quiet=os.environ.get("GKEML_QUIET") == "1",
-            bootstrap=os.environ.get("GKEML_BOOTSTRAP"),
-        )
-    except BrokenPipeError:  # progress goes to stderr: `python main.py 2>&1 | head`
-        return output_closed()
+    with stoppable():
+        try:
+            return run(
+                os.environ.get("GKEML_ENVIRONMENTS", "environments"),
+                os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
+                "CDKTF_OUTDIR",
+                quiet=os.environ.get("GKEML_QUIET") == "1",
+                bootstrap=os.environ.get("GKEML_BOOTSTRAP"),
+            )
+        except BrokenPipeError:  # progress goes to stderr: `python main.py 2>&1 | head`
+            return output_closed()
+        except (KeyboardInterrupt, Terminated) as exc:
+            return stopped(exc, "gkeml synth")
 
 
 def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: str | None = None) -> int:
@@ -160,12 +196,14 @@ def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: 
     try:
         with read_budget():
             envs = load_environments(directory)
-        problem = output_problem(Path(outdir).resolve())
-        if problem:  # before the providers load: refused in a second, not after synthesis
-            raise ConfigError([ConfigProblem(outdir, 0, what, problem)])
         check_bootstraps(envs, directory, bootstrap, lambda line: print(f"gkeml: {line}", file=sys.stderr))
-        progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
-        synth(envs, outdir, progress, what)
+        # the output is checked and its staging directory made before the providers load: a
+        # directory that is not ours or cannot be written is refused in a second, in one line
+        with staged_output(outdir, what) as staging:
+            progress(f"loaded {', '.join(e.name for e in envs)}; loading the {_framework_name()} providers")
+            app = build_app(envs, str(staging), progress)
+            progress("synthesizing Terraform JSON")
+            app.synth()
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return ExitCode.USAGE
@@ -231,25 +269,26 @@ def stale_warning(outdir: str | Path, inputs: Iterable[str | Path] = ()) -> str 
 def bootstrap_main() -> int:
     """``bootstrap/main.py`` (what the cdktf CLI runs in bootstrap/): synthesize ``bootstrap-<env>``
     for every bootstrap file. Exit 2 on config errors, with one ``file:line: field: message`` each."""
-    from gkeml.framework import App
-    from gkeml.stacks.bootstrap import BootstrapStack, load_all, stack_name
-
     directory = os.environ.get("GKEML_BOOTSTRAP", ".")
     environments = os.environ.get("GKEML_ENVIRONMENTS", "../environments")
+    with stoppable():
+        try:
+            # like the environments' synth: only a previous output is replaced, only on success, and the
+            # output is claimed before the framework loads (gkeml.stacks.bootstrap imports it)
+            with staged_output(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), "CDKTF_OUTDIR") as staging:
+                from gkeml.framework import App
+                from gkeml.stacks.bootstrap import BootstrapStack, load_all, stack_name
 
-    def write(staging: str) -> None:
-        app = App(outdir=staging)
-        for boot in boots:
-            BootstrapStack(app, boot)
-        app.synth()
-
-    try:
-        with read_budget():
-            boots = load_all(directory, environments)
-        # like the environments' synth: only a previous output is replaced, and only on success
-        synth_into(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), write, "CDKTF_OUTDIR")
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return ExitCode.USAGE
+                with read_budget():
+                    boots = load_all(directory, environments)
+                app = App(outdir=str(staging))
+                for boot in boots:
+                    BootstrapStack(app, boot)
+                app.synth()
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return ExitCode.USAGE
+        except (KeyboardInterrupt, Terminated) as exc:
+            return stopped(exc, "gkeml bootstrap synth")
     print(f"gkeml: synthesized {', '.join(stack_name(b.name) for b in boots)}", file=sys.stderr)
     return ExitCode.OK

@@ -17,13 +17,11 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import pytest
 from conftest import ENVIRONMENTS, ROOT
+from servers import Answer, LoopbackServer, Request, serving
 
 from gkeml import doctor
 from gkeml.release import VERSION_LABEL, label_value
@@ -92,37 +90,26 @@ def error(code: int, status: str, message: str, reason: str | None = None) -> di
     return body
 
 
-class GkeApi:
-    """A local GKE REST server: ``routes`` maps a path to (HTTP status, JSON body)."""
+class GkeApi(LoopbackServer):
+    """A local GKE REST server (tests/servers.py): ``routes`` maps a path to (HTTP status, JSON body)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, tuple[int, dict]] = {}
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                url = urlsplit(self.path)
-                api.requests.append((url.path, dict(self.headers)))
-                status, body = api.routes.get(url.path, (404, error(404, "NOT_FOUND", f"{url.path} not found")))
-                if status == 200 and "enum-encoding=int" in unquote(url.query):
-                    body = _int_enums(url.path, body)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def respond(self, request: Request) -> Answer:
+        status, body = self.routes.get(request.path, (404, error(404, "NOT_FOUND", f"{request.path} not found")))
+        if status == 200 and any("enum-encoding=int" in value for value in request.query.values()):
+            body = _int_enums(request.path, body)
+        return Answer(status, body, "application/json; charset=UTF-8")
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    @property
+    def requests(self) -> list[tuple[str, dict[str, str]]]:
+        """(path, headers) of every request received."""
+        return [(r.path, r.headers) for r in self.received]
 
     def paths(self) -> list[str]:
-        return [p for p, _ in self.requests]
+        return [r.path for r in self.received]
 
 
 def _int_enums(path: str, body: dict) -> dict:
@@ -136,14 +123,8 @@ def _int_enums(path: str, body: dict) -> dict:
 @pytest.fixture
 def gke():
     """A running GKE REST server, stopped at the end of the test."""
-    api = GkeApi()
-    api.thread.start()
-    try:
+    with serving(GkeApi()) as api:
         yield api
-    finally:
-        api.server.shutdown()
-        api.server.server_close()
-        api.thread.join(timeout=10)
 
 
 def gkeml(*args: str) -> subprocess.CompletedProcess:

@@ -12,6 +12,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 from conftest import ENVIRONMENTS
+from servers import serving
 from test_doctor import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
 
 from gkeml.doctor import preflight
@@ -59,14 +60,8 @@ class DnsServer:
 
 @pytest.fixture
 def api():
-    server = GkeApi()
-    server.thread.start()
-    try:
+    with serving(GkeApi()) as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
-        server.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -1,21 +1,26 @@
-"""The command line under careless use: output piped into ``head``, and a narrow terminal or log.
+"""The command line under careless use: output piped into ``head``, a narrow terminal or log, and a
+command stopped with Ctrl-C or ``kill``.
 
 A reader that closes the pipe early ends the command quietly (one line on stderr, exit 2, no
 traceback); ``gkeml check`` never prints a line wider than 100 columns off a terminal, while
-``--format json`` keeps every field whole.
+``--format json`` keeps every field whole. SIGINT and SIGTERM (real signals to real processes)
+end a synth or a job verb with one line and 130 or 143, and leave no staging directory behind.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from hostile import gkeml
+from hostile import environments, gkeml, previous_output, snapshot
 
 BAD = sorted((ROOT / "tests" / "fixtures" / "bad-manifests").glob("*.yaml"))
 
@@ -84,3 +89,100 @@ def test_a_table_that_fits_stays_a_table():
         "PROBLEM",
         "FIX",
     ]
+
+
+# -- told to stop: SIGINT (Ctrl-C) and SIGTERM (kill, a CI runner's cancel) ----------------------------
+
+
+def _until(proc: subprocess.Popen, text: str) -> str:
+    """stderr of ``proc`` up to the first line holding ``text`` (the test fails if it does not come within
+    two minutes, or the process ends first)."""
+    assert proc.stderr is not None
+    seen, deadline = "", time.monotonic() + 120
+    while text not in seen:
+        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        line = proc.stderr.readline() if ready else ""
+        if not line:
+            proc.kill()
+            pytest.fail(f"{text!r} never came: {seen}")
+        seen += line
+    return seen
+
+
+def _stop(proc: subprocess.Popen, signum: int, group: bool) -> tuple[int, str]:
+    """Send ``signum`` (to the process group, as Ctrl-C does, with ``group``); exit code and the rest of stderr."""
+    (os.killpg if group else os.kill)(proc.pid, signum)
+    assert proc.stderr is not None
+    rest = proc.stderr.read()
+    return proc.wait(timeout=120), rest
+
+
+@pytest.mark.parametrize(
+    "command, signum, group, code, line",
+    [
+        (["-m", "gkeml.cli", "synth"], signal.SIGTERM, False, 143, "gkeml synth: terminated (SIGTERM)"),
+        (["main.py"], signal.SIGINT, True, 130, "gkeml synth: interrupted (SIGINT)"),
+    ],
+    ids=["gkeml-synth-sigterm", "main.py-ctrl-c"],
+)
+def test_a_synth_told_to_stop_says_so_in_one_line_and_leaves_the_previous_output(
+    tmp_path, command, signum, group, code, line
+):
+    """Stopped while the framework builds the stacks: no traceback, no staging directory left behind
+    (removed after the framework's runtime stopped writing into it), the previous output byte-identical."""
+    out = previous_output(tmp_path / "cdktf.out")
+    envs = environments(tmp_path / "in", names=("mini",))
+    before = snapshot(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, *command, *(["--environments", str(envs), "--out", str(out)] if "synth" in command else [])],
+        cwd=ROOT,
+        env=dict(os.environ, GKEML_ENVIRONMENTS=str(envs), CDKTF_OUTDIR=str(out)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    seen = _until(proc, "building mini")  # the framework's runtime is running
+    exit_code, rest = _stop(proc, signum, group)
+    assert exit_code == code, seen + rest
+    assert rest.splitlines()[-1] == line, rest
+    assert all(other.startswith("gkeml: ") for other in rest.splitlines()[:-1]), rest  # progress only
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "verb, signum, code, line",
+    [
+        ("wait", signal.SIGINT, 130, "gkeml job wait: interrupted (SIGINT)"),
+        ("status", signal.SIGTERM, 143, "gkeml job status: terminated (SIGTERM)"),
+    ],
+)
+def test_a_job_verb_told_to_stop_while_it_waits_says_so_in_one_line(tmp_path, verb, signum, code, line):
+    """``wait`` between two polls, ``status`` while the API has not answered yet."""
+    from servers import HOSTILE, serving
+    from test_job_cluster import LAB_ENTRY, KubeApi, write_kubeconfig
+    from test_job_lifecycle import submitted
+
+    with serving(KubeApi()) as kube:
+        submitted(kube, "single-gpu", "finetune-l4-h8j9k")
+        if verb == "status":
+            kube.hostile = lambda request: HOSTILE["silent"]()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gkeml.cli", "job", verb, "research/finetune-l4-h8j9k"]
+            + (["--interval", "600"] if verb == "wait" else []),
+            cwd=ROOT,
+            env=dict(os.environ, KUBECONFIG=str(write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY))),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        if verb == "wait":
+            seen = _until(proc, "[0:00] research/finetune-l4-h8j9k: ")  # the first poll: now between two
+        else:
+            seen = _until(proc, "using kubectl context")
+            while not kube.received:  # the request is out: now waiting for the answer
+                time.sleep(0.05)
+        exit_code, rest = _stop(proc, signum, group=False)
+    assert exit_code == code, seen + rest
+    assert rest.splitlines() == [line]

@@ -15,14 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import ENVIRONMENTS, ROOT
 from hostile import assert_usage_error, environments, gkeml, previous_output, snapshot
+from servers import Answer, LoopbackServer, serving
 
 REFUSED = "is not empty and not a previous synth output"
 
@@ -109,6 +108,20 @@ def test_an_unwritable_parent_is_one_line_not_a_traceback(tmp_path):
         parent.chmod(0o500)
     result = gkeml("synth", "--environments", environments(tmp_path / "in", names=("mini",)), "--out", parent / "out")
     assert_usage_error(result, parent / "out", None, "--out: cannot write the output")
+
+
+def test_an_out_whose_directory_cannot_be_written_is_one_line_before_the_framework_loads(tmp_path):
+    """The parent exists but refuses new directories: refused when the staging directory is made,
+    before the providers load (no jsii traceback from inside the framework)."""
+    if os.geteuid() == 0:
+        parent = Path("/sys")  # sysfs: even root cannot make a directory in it
+    else:
+        parent = tmp_path / "locked"
+        parent.mkdir()
+        parent.chmod(0o500)
+    result = gkeml("synth", "--environments", environments(tmp_path / "in", names=("mini",)), "--out", parent / "out")
+    assert_usage_error(result, parent / "out", None, "--out: cannot write the output", str(parent / ".out.staging-"))
+    assert "loading the" not in result.err  # the framework was not started
 
 
 # --- reading cdktf.out back -----------------------------------------------------------------
@@ -265,40 +278,11 @@ def test_readers_do_not_warn_about_a_fresh_output(output, tmp_path):
 # --- doctor: an API answer that is not what GKE returns -------------------------------------
 
 
-class RawApi:
-    """A local server answering every GET with one fixed status, content type and body."""
-
-    def __init__(self) -> None:
-        self.answer: tuple[int, str, bytes] = (200, "application/json", b"{}")
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                status, ctype, body = api.answer
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-
 @pytest.fixture
 def raw_api():
-    api = RawApi()
-    api.thread.start()
-    try:
+    """A local server answering every request with one fixed answer (``raw_api.reply``)."""
+    with serving(LoopbackServer(Answer(200, b"{}"))) as api:
         yield api
-    finally:
-        api.server.shutdown()
-        api.server.server_close()
-        api.thread.join(timeout=10)
 
 
 @pytest.mark.parametrize(
@@ -314,7 +298,7 @@ def raw_api():
     ids=["html", "empty", "array", "null", "wrong-type", "out-of-range"],
 )
 def test_doctor_given_a_body_that_is_not_a_cluster_exits_2_with_advice(raw_api, ctype, body):
-    raw_api.answer = (200, ctype, body)
+    raw_api.reply = Answer(200, body, ctype)
     result = gkeml(
         "doctor", "lab", "--environments", ENVIRONMENTS, "--endpoint", raw_api.url, "--no-toolchain", "--format", "json"
     )
@@ -332,7 +316,7 @@ def test_doctor_given_an_authorized_network_that_is_no_cidr_reports_drift(raw_ap
 
     cluster = healthy_cluster()
     cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"] = [{"cidrBlock": "not-a-network"}]
-    raw_api.answer = (200, "application/json", json.dumps(cluster).encode())
+    raw_api.reply = Answer(200, cluster)
     result = gkeml(
         "doctor", "lab", "--environments", ENVIRONMENTS, "--endpoint", raw_api.url, "--no-toolchain", "--format", "json"
     )

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import yaml
 from conftest import ENVIRONMENTS, ROOT
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from servers import Answer, LoopbackServer, serving
 
 from gkeml import platform
 from gkeml.config import ConfigError, Environment
@@ -626,40 +626,11 @@ def test_manifest_files_load_or_fail_with_config_error(tmp_path_factory, docs):
 # --- the doctor against generated GKE API answers -------------------------------------------
 
 
-class _Answers:
-    """A local GKE REST server whose answer (status, body bytes) each example sets."""
-
-    def __init__(self) -> None:
-        self.answer: tuple[int, bytes] = (200, b"{}")
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                status, body = server.answer
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}"
-
-
 @pytest.fixture(scope="module")
 def gke_answers():
-    api = _Answers()
-    thread = threading.Thread(target=api.http.serve_forever, daemon=True)
-    thread.start()
-    try:
+    """A local GKE REST server whose answer (``reply``) each example sets."""
+    with serving(LoopbackServer()) as api:
         yield api
-    finally:
-        api.http.shutdown()
-        api.http.server_close()
-        thread.join(timeout=10)
 
 
 def _healthy_cluster() -> dict:
@@ -683,11 +654,136 @@ def _healthy_cluster() -> dict:
 def test_doctor_reports_any_gke_answer_without_raising(gke_answers, body, status):
     from gkeml.doctor import cluster_client, diagnose
 
-    gke_answers.answer = (status, body)
+    gke_answers.reply = Answer(status, body)
     report = diagnose(_environment("lab"), cluster_client(gke_answers.url), toolchain=False)
     assert report.exit_code in (0, 1, 2)
     assert report.error is None or ("\n" not in report.error and report.error.strip())
     json.dumps(report.to_dict())
+
+
+# --- the job verbs against generated Kubernetes API answers ------------------------------------
+
+RUN = "finetune-l4-h8j9k"
+RUN_PATH = f"/apis/batch/v1/namespaces/research/jobs/{RUN}"
+
+
+def _served_job() -> dict:
+    """The Job gkeml renders for the single-GPU example in lab, as the API holds it once running."""
+    from gkeml.jobs import load_job_spec, render
+
+    env = _environment("lab")
+    job = render(load_job_spec(ROOT / "examples" / "jobs" / "single-gpu.yaml", env), env, RUN)[-1]
+    job["metadata"].update(uid="0b7c1f0e-1111-4e4e-9a9a-000000000001", creationTimestamp="2026-11-20T10:00:00Z")
+    job["status"] = {"active": 1, "conditions": [{"type": "Complete", "status": "False"}]}
+    return job
+
+
+def _served_pods() -> dict:
+    pod = {
+        "metadata": {
+            "name": f"{RUN}-0-abcde",
+            "namespace": "research",
+            "labels": {"job-name": RUN, "app.kubernetes.io/managed-by": "gkeml"},
+            "annotations": {"batch.kubernetes.io/job-completion-index": "0"},
+        },
+        "spec": {"nodeName": "gk3-node"},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "trainer", "restartCount": 0, "state": {}}]},
+    }
+    return {"kind": "PodList", "items": [pod]}
+
+
+@pytest.fixture(scope="module")
+def job_cluster(tmp_path_factory):
+    """A Kubernetes API on 127.0.0.1 holding lab's run, a kubeconfig for it (KUBECONFIG, for the module),
+    and the directory both live in (nothing in it may change)."""
+    from test_job_cluster import KubeApi, write_kubeconfig
+
+    from gkeml.jobs.cluster import ExpectedCluster
+
+    root = tmp_path_factory.mktemp("job-cluster")
+    with serving(KubeApi()) as kube:
+        kubeconfig = write_kubeconfig(
+            root / "config", kube.url, ExpectedCluster.of(_environment("lab")).kubeconfig_entry
+        )
+        before = os.environ.get("KUBECONFIG")
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        try:
+            yield kube, root
+        finally:
+            if before is None:
+                del os.environ["KUBECONFIG"]
+            else:
+                os.environ["KUBECONFIG"] = before
+
+
+def _json_body(value: Any) -> bytes:
+    return json.dumps(value, default=str).encode()
+
+
+ANSWER_BODIES = st.one_of(
+    mutated([_served_job()]).map(_json_body),
+    mutated([_served_pods()]).map(_json_body),
+    VALUES.map(_json_body),
+    st.binary(max_size=40),
+    st.sampled_from(
+        [b"", b"null", b"[]", b"[" * 150 + b"]" * 150, b'{"items": 7}', rb'{"message": "\u001b]52;c;eA==\u0007"}']
+    ),
+)
+
+
+@settings(
+    PROFILE, max_examples=PROFILE.max_examples if os.environ.get("GKEML_FUZZ") else min(PROFILE.max_examples, 150)
+)
+@example(verb="delete", status=200, body=_json_body(_served_job()), pods=_json_body(_served_pods()))  # gkeml's: deleted
+@example(verb="delete", status=200, body=b'{"metadata": {"name": "x", "labels": []}}', pods=b"{}")
+@example(verb="status", status=200, body=_json_body({**_served_job(), "spec": {"completions": "2"}}), pods=b"[]")
+@given(
+    verb=st.sampled_from(["status", "list", "delete", "logs", "wait"]),
+    status=st.sampled_from([200, 200, 200, 201, 403, 404, 409, 500]),
+    body=ANSWER_BODIES,
+    pods=ANSWER_BODIES,
+)
+def test_job_verbs_never_raise_nor_delete_what_they_did_not_read_as_gkeml(job_cluster, verb, status, body, pods):
+    """Whatever the API answers for the Job and its pods: exit 0, 1 or 2 without a traceback, nothing
+    written, nothing on the terminal that is not printable, and a DELETE only of the one Job read, only
+    if it carries gkeml's label, with its uid as the precondition: never a collection."""
+    kube, root = job_cluster
+    served = {"job": body, "pods": pods}
+    kube.requests.clear()
+    kube.store.clear()
+    kube.put(_served_job())
+
+    def hostile(request):
+        if request.method != "GET":
+            return None
+        if request.path == RUN_PATH or request.path.endswith("/jobs"):
+            return Answer(status, served["job"])
+        if request.path.endswith("/pods"):
+            return Answer(200, served["pods"])
+        return None
+
+    kube.hostile = hostile
+    before = _snapshot(root)
+    args = ("list",) if verb == "list" else (verb, f"research/{RUN}")
+    extra = ("--timeout", "0", "--interval", "0") if verb == "wait" else ()
+    out, err = io.StringIO(), io.StringIO()
+    from gkeml.cli import main
+
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["job", *args, *extra, "--request-timeout", "5"])  # no --env: the same rules, no YAML to load
+    assert code in (0, 1, 2), (code, err.getvalue())
+    assert all(line.isprintable() for line in (out.getvalue() + err.getvalue()).splitlines())
+    assert _snapshot(root) == before
+    deletes = [r for r in kube.requests if r[0] == "DELETE"]
+    for _, path, _, _ in deletes:
+        assert path in (RUN_PATH, f"/api/v1/namespaces/research/services/{RUN}"), path
+    if any(path == RUN_PATH for _, path, _, _ in deletes):
+        answered = json.loads(body)
+        meta = answered["metadata"]
+        assert status // 100 == 2 and (meta["name"], meta["namespace"]) == (RUN, "research")
+        assert meta["labels"]["app.kubernetes.io/managed-by"] == "gkeml"
+        (options,) = [o for _, path, _, o in deletes if path == RUN_PATH]
+        assert options["preconditions"] == {"uid": meta["uid"]} and isinstance(meta["uid"], str) and meta["uid"]
 
 
 # --- the diagram against mutated synthesized stacks ------------------------------------------

@@ -1,10 +1,12 @@
 """``gkeml job submit`` and the kubeconfig context checks, against a Kubernetes API on 127.0.0.1.
 
-``KubeApi`` is a small in-memory Kubernetes API server (a real ``http.server`` on loopback) that
-answers the paths gkeml uses: Jobs, Pods, Services, pod logs, ``/version``, Kueue Workloads and the
-Kueue visibility API, in the JSON shapes of the Kubernetes API (``Status`` objects for errors,
-``dryRun=All`` honoured, label selectors filtered). The CLI runs as a real process with the real
-``kubernetes`` client pointed at it through a kubeconfig; nothing in the client is mocked.
+``KubeApi`` is a small in-memory Kubernetes API server (a real HTTP server on loopback,
+tests/servers.py) that answers the paths gkeml uses: Jobs, Pods, Services, pod logs, ``/version``,
+Kueue Workloads and the Kueue visibility API, in the JSON shapes of the Kubernetes API (``Status``
+objects for errors, ``dryRun=All`` and the uid precondition of a delete honoured, label selectors
+filtered, a DELETE of a collection deleting every object it selects, as the API server does).
+The CLI runs as a real process with the real ``kubernetes`` client pointed at it through a
+kubeconfig; nothing in the client is mocked.
 ``tests/test_job_lifecycle.py`` uses the same server for list/status/logs/wait/delete.
 """
 
@@ -16,15 +18,14 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import kubernetes_validate
 import pytest
 import yaml
+from servers import Answer, LoopbackServer, Request, serving
 from test_jobs import GOOD, LAB, ROOT, lab_environment, write_environments
 
 from gkeml import platform
@@ -76,54 +77,33 @@ RESOURCES = {  # collection path segment -> (API prefix, kind)
 }
 
 
-class KubeApi:
-    """An in-memory Kubernetes API on 127.0.0.1 (see the module docstring)."""
+class KubeApi(LoopbackServer):
+    """An in-memory Kubernetes API on 127.0.0.1 (see the module docstring). ``hostile`` may answer a
+    request instead (tests/servers.py HOSTILE), e.g. only the GETs of one path."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.store: dict[tuple[str, str, str], dict] = {}  # (resource, namespace, name) -> object
         self.job_states: dict[tuple[str, str], list[dict]] = {}  # successive GET answers for one Job
-        self.logs: dict[tuple[str, str], str] = {}  # (namespace, pod) -> trainer log
+        self.logs: dict[tuple[str, str], str | bytes] = {}  # (namespace, pod) -> trainer log
         self.kueue_version: str | None = None  # Workload API version served (None: no Kueue)
         self.workloads: list[dict] = []
         self.pending: dict[tuple[str, str], list[dict]] = {}  # (namespace, local queue) -> pending workloads
         self.version = GKE_VERSION
         self.requests: list[tuple[str, str, dict, dict | None]] = []  # method, path, query, JSON body
-        self.lock = threading.Lock()
-        api = self
+        self.hostile: Callable[[Request], Answer | None] | None = None
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self, method: str) -> None:
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                with api.lock:
-                    api.requests.append((method, url.path, query, body))
-                    status, payload = api.answer(method, url.path, query, body)
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's names
-                self._handle("GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._handle("POST")
-
-            def do_DELETE(self) -> None:  # noqa: N802
-                self._handle("DELETE")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def respond(self, request: Request) -> Answer:
+        body = request.json()
+        self.requests.append((request.method, request.path, request.query, body))
+        if self.hostile is not None:
+            answer = self.hostile(request)
+            if answer is not None:
+                return answer
+        status, payload = self.answer(request.method, request.path, request.query, body)
+        if isinstance(payload, bytes):
+            return Answer(status, payload, "text/plain")
+        return Answer(status, payload)
 
     # -- what the tests put in -------------------------------------------------------------------
     def put(self, obj: dict) -> dict:
@@ -140,14 +120,14 @@ class KubeApi:
         return [r for r in self.requests if method is None or r[0] == method]
 
     # -- answering -------------------------------------------------------------------------------
-    def answer(self, method: str, path: str, query: dict, body: dict | None) -> tuple[int, dict | str]:
+    def answer(self, method: str, path: str, query: dict, body: dict | None) -> tuple[int, dict | str | bytes]:
         if path in ("/version", "/version/") and method == "GET":
             return 200, {"major": "1", "minor": "33", "gitVersion": self.version, "platform": "linux/amd64"}
         if path.startswith("/apis/kueue.x-k8s.io/") or path.startswith("/apis/visibility.kueue.x-k8s.io/"):
             return self.kueue(path)
         found = re.fullmatch(
             r"(/apis/batch/v1|/api/v1)(?:/namespaces/([^/]+))?/(jobs|pods|services)"
-            r"(?:/([^/]+))?(/log)?",
+            r"(?:/([^/]+))?(/log)?/?",
             path,
         )
         if not found:
@@ -160,8 +140,11 @@ class KubeApi:
             if (namespace, name) not in self.logs:
                 return 404, status_body(404, "NotFound", f'pods "{name}" not found')
             text = self.logs[(namespace, name)]
+            data = text.encode() if isinstance(text, str) else text
             tail = query.get("tailLines")
-            return 200, "".join(text.splitlines(keepends=True)[-int(tail) :]) if tail else text
+            if tail:
+                data = b"".join(data.splitlines(keepends=True)[-int(tail) :])
+            return 200, data[: int(query["limitBytes"])] if "limitBytes" in query else data
         if method == "GET" and name:
             if resource == "jobs" and self.job_states.get((namespace, name)):
                 states = self.job_states[(namespace, name)]
@@ -191,9 +174,27 @@ class KubeApi:
             if query.get("dryRun") == "All":
                 return 201, body
             return 201, self.put(json.loads(json.dumps(body)))
+        if method == "DELETE" and name is None:
+            # deletecollection, as the API server does it: every object of the namespace the selector matches
+            doomed = [
+                k
+                for k, o in self.store.items()
+                if k[0] == resource and k[1] == namespace and matches(o, query.get("labelSelector"))
+            ]
+            for k in doomed:
+                del self.store[k]
+            return 200, {"kind": RESOURCES[resource][1] + "List", "apiVersion": "v1", "items": []}
         if method == "DELETE":
             if key not in self.store:
                 return 404, status_body(404, "NotFound", f'{resource} "{name}" not found')
+            want = ((body or {}).get("preconditions") or {}).get("uid")
+            have = self.store[key]["metadata"]["uid"]
+            if want is not None and want != have:
+                return 409, status_body(
+                    409,
+                    "Conflict",
+                    f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}",
+                )
             del self.store[key]
             return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": name}}
         return 405, status_body(405, "MethodNotAllowed", method)
@@ -227,14 +228,8 @@ class KubeApi:
 @pytest.fixture
 def kube():
     """A running in-memory Kubernetes API, stopped at the end of the test."""
-    api = KubeApi()
-    api.thread.start()
-    try:
+    with serving(KubeApi()) as api:
         yield api
-    finally:
-        api.server.shutdown()
-        api.server.server_close()
-        api.thread.join(timeout=10)
 
 
 def write_kubeconfig(

@@ -389,15 +389,20 @@ def test_logs_of_the_newest_pod_of_an_index(kube, envs, kubeconfig):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "gkeml-trainer event=resume step=2000\nstep=2001\n"
     log_requests = [q for _, p, q, _ in kube.requests if p.endswith("/log")]
-    assert log_requests == [{"container": "trainer"}]
+    assert log_requests == [{"container": "trainer", "limitBytes": str(32 * 2**20)}]
     done = job_cli(
         "logs", "research/pretrain-2x4-k7q2m", "--index", "1", "--tail", "1", envs=envs, kubeconfig=kubeconfig
     )
     assert done.stdout == "gkeml-trainer event=start rank=4\n"
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--all", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert json.loads(done.stdout)["logs"] == [
-        {"pod": "pretrain-2x4-k7q2m-0-z9y8x", "index": 0, "log": "gkeml-trainer event=resume step=2000\nstep=2001\n"},
-        {"pod": "pretrain-2x4-k7q2m-1-d4e5f", "index": 1, "log": "gkeml-trainer event=start rank=4\n"},
+        {
+            "pod": "pretrain-2x4-k7q2m-0-z9y8x",
+            "index": 0,
+            "log": "gkeml-trainer event=resume step=2000\nstep=2001\n",
+            "cut": False,
+        },
+        {"pod": "pretrain-2x4-k7q2m-1-d4e5f", "index": 1, "log": "gkeml-trainer event=start rank=4\n", "cut": False},
     ]
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--all", envs=envs, kubeconfig=kubeconfig)
     assert done.stdout.splitlines()[0] == "==> pretrain-2x4-k7q2m-0-z9y8x (index 0) <=="
@@ -522,16 +527,18 @@ def test_submit_wait_follows_the_new_run_to_completion(kube, envs, kubeconfig):
 
 def test_delete_removes_the_job_and_its_headless_service(kube, envs, kubeconfig):
     preempted_ddp(kube)
+    job_uid = kube.store[("jobs", "research", "pretrain-2x4-k7q2m")]["metadata"]["uid"]
+    service_uid = kube.store[("services", "research", "pretrain-2x4-k7q2m")]["metadata"]["uid"]
     done = job_cli("delete", "research/pretrain-2x4-k7q2m", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
         "context": LAB_ENTRY,
         "deleted": ["Job research/pretrain-2x4-k7q2m", "Service research/pretrain-2x4-k7q2m"],
     }
-    deletes = [(p, q) for m, p, q, _ in kube.requests if m == "DELETE"]
+    deletes = [(p, q, b["propagationPolicy"], b["preconditions"]) for m, p, q, b in kube.requests if m == "DELETE"]
     assert deletes == [
-        ("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-k7q2m", {"propagationPolicy": "Background"}),
-        ("/api/v1/namespaces/research/services/pretrain-2x4-k7q2m", {}),
+        ("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-k7q2m", {}, "Background", {"uid": job_uid}),
+        ("/api/v1/namespaces/research/services/pretrain-2x4-k7q2m", {}, "Background", {"uid": service_uid}),
     ]
     done = job_cli("delete", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 1 and "job research/pretrain-2x4-k7q2m not found" in done.stderr

@@ -5,7 +5,8 @@ subcommand (discovered, so commands are added without touching this file).
 ``register`` adds its parser and sets ``func(args) -> int`` as the default.
 
 Exit codes (all commands): 0 success / clean, 1 findings or drift,
-2 usage or configuration error.
+2 usage or configuration error; 130 interrupted (SIGINT, Ctrl-C), 143 terminated
+(SIGTERM), after cleaning up (:mod:`gkeml.interrupts`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gkeml import __version__
 from gkeml.config import ConfigError
 from gkeml.config.loader import read_budget
 from gkeml.exitcodes import ExitCode
+from gkeml.interrupts import Terminated, stoppable, stopped
 from gkeml.text import output_closed
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gkeml",
         description="GKE Autopilot platform for ML workloads: synth, check, cost, jobs and more.",
-        epilog="Exit codes: 0 success, 1 findings or drift, 2 usage or configuration error.",
+        epilog="Exit codes: 0 success, 1 findings or drift, 2 usage or configuration error, "
+        "130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"gkeml {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -43,22 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; its exit code (a ConfigError is printed and exits 2)."""
+    """Run one command; its exit code (a ConfigError is printed and exits 2; SIGINT and SIGTERM end it
+    cleanly with one line and 130 or 143)."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if not getattr(args, "func", None):
-            parser.print_help()
+    command = "gkeml"
+    with stoppable():
+        try:
+            args = parser.parse_args(argv)
+            words = (args.command, getattr(args, f"{args.command}_command", None))  # e.g. gkeml job wait
+            command = " ".join(["gkeml", *[w for w in words if w]])
+            if not getattr(args, "func", None):
+                parser.print_help()
+                return EXIT_USAGE
+            with read_budget():  # what every file the command reads adds up to is bounded too
+                return int(args.func(args) or 0)
+        except ConfigError as exc:
+            _error(str(exc))
             return EXIT_USAGE
-        with read_budget():  # what every file the command reads adds up to is bounded too
-            return int(args.func(args) or 0)
-    except ConfigError as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    except BrokenPipeError:
-        return output_closed()
-    except KeyboardInterrupt:
-        return 130
+        except BrokenPipeError:
+            return output_closed()
+        except (KeyboardInterrupt, Terminated) as exc:
+            return stopped(exc, command)
 
 
 def _error(text: str) -> None:

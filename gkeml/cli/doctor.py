@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gkeml.cli.output import add_format_option, print_json, progress, table
+from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table
+from gkeml.text import one_line
 
 DESCRIPTION = """\
 Compare the live GKE cluster of ENV with environments/ENV.yaml and check the local toolchain.
@@ -35,7 +36,9 @@ protection is a Terraform-side setting the GKE API does not report, so it is not
 
 EPILOG = """\
 exit codes: 0 no drift, 1 drift (or a tool missing/too old), 2 configuration,
-credential or API problem (one line of advice on stderr).
+credential or API problem (one line of advice on stderr: an API that cannot be reached,
+or whose answer is too slow, larger than 32 MiB or not what the API sends).
+What an API sends is printed with control characters escaped.
 
 examples:
   gkeml doctor dev
@@ -91,12 +94,14 @@ def register(sub) -> None:
         action="store_false",
         help="skip the terraform/node/cdktf checks (e.g. on a machine that only inspects)",
     )
+    add_request_timeout_option(p)
     add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Load ENV, run the checks, print the report; the exit code follows the worst finding."""
+    from gkeml.answers import Limits
     from gkeml.doctor import diagnose
     from gkeml.environments import environment_file, load_environment
 
@@ -113,13 +118,14 @@ def run(args) -> int:
         services=args.services,
         resource_manager_endpoint=args.resource_manager_endpoint,
         env_file=str(path),
+        limits=Limits.within(args.request_timeout),
     )
     if args.format == "json":
         print_json(report.to_dict())
     else:
         _print_table(report)
     if report.error:
-        print(f"gkeml doctor: {report.error}", file=sys.stderr)
+        print(one_line(f"gkeml doctor: {report.error}"), file=sys.stderr)
     return report.exit_code
 
 
@@ -130,7 +136,7 @@ def _print_table(report) -> None:
         print(table(rows, ("AREA", "CHECK", "STATUS", "EXPECTED", "LIVE")))
     advice = [c for c in report.checks if c.advice]
     for c in advice:
-        print(f"- {c.name}: {c.advice}")
+        print(one_line(f"- {c.name}: {c.advice}"))
     drift = sum(c.status == "drift" for c in report.checks)
     warn = sum(c.status == "warn" for c in report.checks)
     if report.error:

@@ -15,9 +15,11 @@ import time
 
 from gkeml import platform
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.cli.output import add_format_option, print_json, progress, table
+from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import environment_file, load_environment_among
+from gkeml.jobs.lifecycle import MANAGED_SELECTOR, name_problem
+from gkeml.text import TerminalText, one_line
 
 SPEC_HELP = "job spec YAML (see examples/jobs/ and docs/jobs.md)"
 RUN_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")  # always fullmatch: "run\n" is no name (DNS-1123)
@@ -25,8 +27,14 @@ RUN_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")  # always fullmatch: "run\n
 MAX_SECONDS = 30 * 86400
 
 EPILOG = """\
-exit codes: 0 success; 1 the cluster refused or failed (job failed, not found, unreachable);
-2 spec/config error, or no usable kubectl context (nothing is sent to the cluster).
+exit codes: 0 success; 1 the cluster refused or failed (job failed, not found, unreachable, an
+answer too slow, too large or not what the Kubernetes API sends); 2 spec/config error, a name
+that is not a Kubernetes name, or no usable kubectl context (nothing is sent to the cluster);
+130/143 interrupted by SIGINT/SIGTERM (the job itself keeps running).
+
+Every request has a timeout (--request-timeout, default 60 s for a whole answer; for a log
+stream, the silence after which gkeml checks the container still runs), every answer a size
+limit (32 MiB), and what the cluster sends is printed with control characters escaped.
 
 With --env ENV the kubectl context must be ENV's cluster (the context 'get-credentials' writes,
 gke_PROJECT_REGION_CLUSTER); otherwise the command refuses and prints the exact
@@ -161,6 +169,14 @@ def register(sub) -> None:
         action="store_true",
         help="stream the log until the container ends (one pod; not with --format json)",
     )
+    lg.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --follow: stop after this long (exit 1)")
+    lg.add_argument(
+        "--raw",
+        action="store_true",
+        help="write the log's bytes as the container wrote them; by default control characters other "
+        "than newline, tab, carriage return and colours are shown escaped (\\x1b...), so a log cannot "
+        "drive the terminal",
+    )
     lg.set_defaults(func=run_logs)
 
     w = _job_parser(
@@ -177,7 +193,11 @@ def register(sub) -> None:
         jobs,
         "delete",
         "delete the job, its pods and its headless Service",
-        "Delete the Job (its pods go with it) and the run's headless Service.",
+        "Delete one Job gkeml created (its pods go with it) and the run's headless Service. Each object "
+        f"is read first and deleted only if it carries the label {MANAGED_SELECTOR}, by name, with its "
+        "uid as a precondition (a same-named object created since is left alone); never a whole "
+        "collection. Without --env the same holds, in the given or current context, namespace from "
+        "TEAM/, --team, the context, or default.",
     )
     d.set_defaults(func=run_delete)
 
@@ -192,6 +212,7 @@ def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argpar
     )
     add_env_options(p)
     p.add_argument("--context", help="kubectl context to use (default: the current context)")
+    add_request_timeout_option(p)
     add_format_option(p)
     return p
 
@@ -279,7 +300,7 @@ def _reports_cluster_errors(run):
         try:
             return run(args)
         except ClusterError as exc:
-            print(f"gkeml job {args.job_command}: {exc}", file=sys.stderr)
+            print(one_line(f"gkeml job {args.job_command}: {exc}"), file=sys.stderr)
             return exc.exit_code
 
     return verb
@@ -291,11 +312,9 @@ def _on_cluster(run):
     @_reports_cluster_errors
     @functools.wraps(run)
     def verb(args: argparse.Namespace) -> int:
-        from gkeml.jobs.cluster import connect
-        from gkeml.jobs.lifecycle import Api
-
+        _check_names(args)  # a name that is not one is refused before the kubeconfig is read
         env = environment(args)
-        api = Api(connect(env, args.context, f"gkeml job {args.job_command}"))
+        api = _api(args, env)
         try:
             return run(args, env, api)
         finally:
@@ -304,14 +323,68 @@ def _on_cluster(run):
     return verb
 
 
+def _api(args: argparse.Namespace, env: Environment | None):
+    """The API of the checked context, with the request timeout of ``--request-timeout``."""
+    from gkeml.answers import Limits
+    from gkeml.jobs.cluster import connect
+    from gkeml.jobs.lifecycle import Api
+
+    return Api(connect(env, args.context, f"gkeml job {args.job_command}"), Limits.within(args.request_timeout))
+
+
+def _check_names(args: argparse.Namespace) -> None:
+    """The names given on the command line (job, --team, --pod) are Kubernetes names; ConfigError otherwise."""
+    if getattr(args, "job", None) is not None:
+        _job_argument(args)
+    elif getattr(args, "team", None) is not None:
+        _check_name(args.team, "--team", "the team")
+    pod = getattr(args, "pod", None)
+    if pod is not None and name_problem(pod, subdomain=True):
+        problem = f"{pod!r} is not a pod name ({name_problem(pod, subdomain=True)}); nothing was sent to the cluster"
+        raise ConfigError([ConfigProblem("--pod", 0, "", problem)])
+
+
+def _job_argument(args: argparse.Namespace) -> tuple[str | None, str]:
+    """(team or None, name) of the job argument TEAM/NAME or NAME, and --team; each must be a Kubernetes
+    name (an empty one, as ``research/`` gives, is refused before anything is sent)."""
+    team, slash, name = args.job.partition("/")
+    if not slash:
+        team, name = "", args.job
+    _check_name(name, "[TEAM/]NAME", "the job's name", args.job)
+    if team:
+        _check_name(team, "[TEAM/]NAME", "the team", args.job)
+    if args.team is not None:
+        _check_name(args.team, "--team", "the team")
+        if team and team != args.team:
+            raise ConfigError([ConfigProblem("--team", 0, "", f"{args.team!r} differs from the team in {args.job!r}")])
+    return team or args.team, name
+
+
 def _namespace(args: argparse.Namespace, env: Environment | None, api) -> tuple[str, str]:
     """(namespace, name) of the job argument: TEAM/NAME, --team, the context's namespace, or 'default'."""
-    team, _, name = args.job.rpartition("/")
-    if team and args.team and team != args.team:
-        raise ConfigError([ConfigProblem("--team", 0, "", f"{args.team!r} differs from the team in {args.job!r}")])
-    namespace = team or args.team or api.connection.context.namespace or "default"
+    team, name = _job_argument(args)
+    namespace = team or api.connection.context.namespace or "default"
+    if not team:
+        _check_name(namespace, "context", f"the namespace of context {api.connection.context.name!r}")
     _check_team(namespace, env)
     return namespace, name
+
+
+def _check_name(value: str, field: str, what: str, given: str | None = None) -> None:
+    """ConfigError (exit 2, nothing sent) when ``value`` is not a Kubernetes name."""
+    problem = name_problem(value)
+    if problem:
+        quoted = f" in {given!r}" if given is not None and given != value else ""
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    field,
+                    0,
+                    "",
+                    f"{what} {value!r}{quoted} is not a Kubernetes name ({problem}); nothing was sent to the cluster",
+                )
+            ]
+        )
 
 
 def _check_team(team: str, env: Environment | None) -> None:
@@ -330,8 +403,8 @@ def run_submit(args: argparse.Namespace) -> int:
     """``gkeml job submit``: render, create with the Kubernetes API (or dry-run), optionally wait."""
     from gkeml.jobs import render, unique_name
     from gkeml.jobs.build import NAME_SUFFIX_LENGTH
-    from gkeml.jobs.cluster import ClusterError, connect
-    from gkeml.jobs.lifecycle import Api, create, gke_version_at_least, server_version
+    from gkeml.jobs.cluster import ClusterError
+    from gkeml.jobs.lifecycle import create, gke_version_at_least, server_version
     from gkeml.jobs.spec import MAX_JOB_NAME
 
     spec, env = load_spec(args)
@@ -351,7 +424,7 @@ def run_submit(args: argparse.Namespace) -> int:
     objects = render(spec, env, name)
     if args.wait and args.dry_run:
         raise ConfigError([ConfigProblem("--wait", 0, "", "nothing to wait for after --dry-run; drop one of them")])
-    api = Api(connect(env, args.context, "gkeml job submit"))
+    api = _api(args, env)
     try:
         if spec.flex_start:
             version = server_version(api)
@@ -373,7 +446,7 @@ def run_submit(args: argparse.Namespace) -> int:
         if args.format == "table":
             verb = "validated (server-side dry run, nothing created)" if args.dry_run else "created"
             for line in created:
-                print(f"{verb}: {line}")
+                print(one_line(f"{verb}: {line}"))
             if not args.dry_run and not args.wait:
                 print(_next_steps(namespace, name, env))
         if not args.wait:
@@ -406,8 +479,10 @@ def _follow(api, namespace: str, name: str, args: argparse.Namespace):
 def _wait_exit(state, timed_out: bool, args: argparse.Namespace) -> int:
     if timed_out:
         print(
-            f"gkeml job {args.job_command}: {state.namespace}/{state.name} still {state.state} after "
-            f"{args.timeout:g} s",
+            one_line(
+                f"gkeml job {args.job_command}: {state.namespace}/{state.name} still {state.state} after "
+                f"{args.timeout:g} s"
+            ),
             file=sys.stderr,
         )
         return EXIT_FINDINGS
@@ -428,7 +503,7 @@ def run_list(args: argparse.Namespace, env: Environment | None, api) -> int:
         return EXIT_OK
     if not states:
         where = ", ".join(namespaces) if namespaces else "any namespace"
-        print(f"no gkeml jobs in {where} (context {api.connection.context.name})")
+        say(f"no gkeml jobs in {where} (context {api.connection.context.name})")
         return EXIT_OK
     rows = [
         (
@@ -457,7 +532,8 @@ def run_list(args: argparse.Namespace, env: Environment | None, api) -> int:
 
 
 def _print_status(state) -> None:
-    print(
+    """The status for humans; what the API sent is escaped (:func:`gkeml.text.one_line`, tables too)."""
+    say(
         f"job {state.namespace}/{state.name}"
         + (f" (spec {state.spec})" if state.spec else "")
         + f": {state.state}"
@@ -469,13 +545,13 @@ def _print_status(state) -> None:
             else ""
         )
     )
-    print(
+    say(
         f"  pods: {state.succeeded}/{state.completions} succeeded, {state.active} active ({state.ready} ready), "
         f"{state.failed} failed"
         + (f" (+{state.uncounted_failed} not yet counted)" if state.uncounted_failed else "")
         + f"; preempted: {state.preempted}"
     )
-    print(
+    say(
         f"  queue: {state.queue or '(none)'}; admission: {state.admission.summary()}"
         + ("; job suspended" if state.suspended else "")
     )
@@ -485,7 +561,7 @@ def _print_status(state) -> None:
         if value
     ]
     if times:
-        print("  " + ", ".join(times))
+        say("  " + ", ".join(times))
     if state.pods:
         rows = [
             (
@@ -507,6 +583,11 @@ def _print_status(state) -> None:
         print("  no pods yet")
 
 
+def say(line: str) -> None:
+    """Print one line of output holding what the API sent, escaped."""
+    print(one_line(line))
+
+
 @_on_cluster
 def run_status(args: argparse.Namespace, env: Environment | None, api) -> int:
     """``gkeml job status``."""
@@ -523,31 +604,94 @@ def run_status(args: argparse.Namespace, env: Environment | None, api) -> int:
 @_on_cluster
 def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
     """``gkeml job logs``."""
-    from gkeml.jobs.lifecycle import choose_pods, follow_log, read, read_log
+    from gkeml.jobs.lifecycle import FollowTimeout, choose_pods, follow_log, read, read_log
+
+    def refuse(field: str, message: str) -> ConfigError:
+        return ConfigError([ConfigProblem(field, 0, "", message)])
 
     if args.follow and (args.all or args.format == "json"):
-        raise ConfigError([ConfigProblem("--follow", 0, "", "streams one pod as text; drop --all / --format json")])
+        raise refuse("--follow", "streams one pod as text; drop --all / --format json")
+    if args.timeout is not None and not args.follow:
+        raise refuse("--timeout", "bounds --follow; a log without --follow is read once")
+    if args.raw and args.format == "json":
+        raise refuse("--raw", "writes the log's bytes as they are; JSON escapes them: drop one of them")
+    if args.tail is not None and args.tail < 0:
+        raise refuse("--tail", f"{args.tail} is not a number of lines (0 or more)")
     state = read(api, *_namespace(args, env, api))
     pods = choose_pods(state, args.index, args.pod, args.all)
+    out = LogOutput(args.raw)
     if args.follow:
-        for chunk in follow_log(api, state.namespace, pods[0].name, args.tail):
-            sys.stdout.write(chunk)
-            sys.stdout.flush()
+        deadline = None if args.timeout is None else time.monotonic() + args.timeout
+        try:
+            for chunk in follow_log(api, state.namespace, pods[0].name, args.tail, deadline):
+                out.write(chunk)
+        except FollowTimeout:
+            out.end()
+            print(one_line(f"gkeml job logs: {pods[0].name} still running after {args.timeout:g} s"), file=sys.stderr)
+            return EXIT_FINDINGS
+        out.end()
         return EXIT_OK
-    logs = [(p, read_log(api, state.namespace, p.name, args.tail)) for p in pods]
+    logs = [(p, *read_log(api, state.namespace, p.name, args.tail)) for p in pods]
     if args.format == "json":
         print_json(
             {
                 "job": f"{state.namespace}/{state.name}",
-                "logs": [{"pod": p.name, "index": p.index, "log": text} for p, text in logs],
+                "logs": [
+                    {"pod": p.name, "index": p.index, "log": data.decode("utf-8", "replace"), "cut": cut}
+                    for p, data, cut in logs
+                ],
             }
         )
-        return EXIT_OK
-    for p, text in logs:
-        if len(logs) > 1:
-            print(f"==> {p.name} (index {p.index}) <==")
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    for p, data, cut in logs:
+        if args.format != "json":
+            if len(logs) > 1:
+                say(f"==> {p.name} (index {p.index}) <==")
+            out.write(data)
+            out.end(newline=True)
+        if cut:
+            print(
+                one_line(
+                    f"gkeml job logs: the log of {p.name} is longer than {api.limits.size // 2**20} MiB and was cut "
+                    "there; --tail N shows its end"
+                ),
+                file=sys.stderr,
+            )
     return EXIT_OK
+
+
+class LogOutput:
+    """Where ``gkeml job logs`` writes a log: through :class:`gkeml.text.TerminalText` (control characters
+    escaped, colours kept), or the bytes as they are with ``--raw``."""
+
+    def __init__(self, raw: bool):
+        self.raw = raw
+        self.text = TerminalText()
+        self.last = "\n"
+
+    def write(self, data: bytes) -> None:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if self.raw and buffer is not None:
+            sys.stdout.flush()
+            buffer.write(data)
+            buffer.flush()
+            text = data[-1:].decode("latin-1")
+        else:
+            text = data.decode("utf-8", "replace") if self.raw else self.text.feed(data)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        self.last = text[-1:] or self.last
+
+    def end(self, newline: bool = False) -> None:
+        """The log ended: what was held back, and a newline if it did not end with one (``newline``)."""
+        if not self.raw:
+            rest = self.text.feed(b"", final=True)
+            sys.stdout.write(rest)
+            self.last = rest[-1:] or self.last
+            self.text = TerminalText()
+        if newline and self.last != "\n":
+            sys.stdout.write("\n")
+            self.last = "\n"
+        sys.stdout.flush()
 
 
 @_on_cluster
@@ -572,5 +716,5 @@ def run_delete(args: argparse.Namespace, env: Environment | None, api) -> int:
         print_json({"context": api.connection.context.name, "deleted": deleted})
     else:
         for line in deleted:
-            print(f"deleted: {line}")
+            say(f"deleted: {line}")
     return EXIT_OK

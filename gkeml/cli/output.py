@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gkeml.text import table
+from gkeml.text import one_line, table
 
-__all__ = ["add_format_option", "output_width", "print_json", "progress", "table"]
+__all__ = ["add_format_option", "add_request_timeout_option", "output_width", "print_json", "progress", "table"]
 
 # Tables are never wider than this when stdout is not a terminal (CI logs, files, pipes).
 PIPE_WIDTH = 100
@@ -18,6 +19,27 @@ PIPE_WIDTH = 100
 
 def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def add_request_timeout_option(parser) -> None:
+    """``--request-timeout SECONDS`` of the commands that ask an API (gkeml.answers.Limits.within)."""
+    from gkeml.answers import ANSWER_SECONDS
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+        return value
+
+    parser.add_argument(
+        "--request-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help=f"longest wait for one answer of an API, from connecting to its last byte (default: {ANSWER_SECONDS:g})",
+    )
 
 
 def output_width() -> int:
@@ -33,5 +55,5 @@ def print_json(data: Any) -> None:
 
 
 def progress(message: str) -> None:
-    """Progress on stderr, so stdout stays clean for --format json."""
-    print(message, file=sys.stderr, flush=True)
+    """Progress on stderr, so stdout stays clean for --format json; one line, whatever it quotes."""
+    print(one_line(message), file=sys.stderr, flush=True)

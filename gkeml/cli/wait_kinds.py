@@ -9,6 +9,8 @@ from pathlib import Path
 from gkeml.cli.output import progress
 from gkeml.exitcodes import ExitCode
 
+MAX_WAIT_SECONDS = 86400  # a day: a cluster that serves its kinds later than that is broken, not slow
+
 DESCRIPTION = """\
 Wait until the live cluster of ENV serves every custom resource kind that GKE installs itself
 (ComputeClass, BackendConfig, FrontendConfig, ManagedCertificate; SecretProviderClass and
@@ -81,8 +83,8 @@ def run(args) -> int:
     env = load_environment(environment_file(args.environments, args.env))
     stack_name = Names.of(env).k8s_stack
     path = Path(args.synth_dir) / "stacks" / stack_name / "cdk.tf.json"
-    if args.timeout < 0 or args.interval <= 0:
-        return _fail("--timeout must be >= 0 and --interval > 0")
+    if not (0 <= args.timeout <= MAX_WAIT_SECONDS and 0 < args.interval <= MAX_WAIT_SECONDS):  # NaN too
+        return _fail(f"--timeout must be 0 to {MAX_WAIT_SECONDS:,} and --interval more than 0 and at most that")
     kinds = planned_cluster_kinds(read_stack(path))  # a missing or broken file: ConfigError, exit 2
     if not kinds:
         progress(f"wait-kinds: {stack_name} plans no kind GKE installs; nothing to wait for")

@@ -11,14 +11,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gkeml import platform
+from gkeml.text import one_line  # noqa: F401 - the one escaper (gkeml.text); config messages import it from here
 
 Problem = tuple[tuple, str]  # (path of the offending key, message)
-
-
-def one_line(text: str) -> str:
-    """``text`` with every character that is not printable (a newline, a tab, a control character)
-    written as its escape, so a message quoting any value stays on one line."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"

@@ -7,7 +7,10 @@ API. The project's number is read from Cloud Resource Manager (and the services 
 :mod:`gkeml.doctor.preflight` from Compute Engine) with :class:`RestApi`, google-auth's
 ``AuthorizedSession`` against Google or a local server. Every comparison becomes one
 :class:`Check` row; API failures become one line of advice (:class:`DoctorError`)
-instead of a traceback.
+instead of a traceback. Every answer is read within :class:`gkeml.answers.Limits` (connect and
+read timeouts, a whole answer within a deadline and a size, JSON no deeper than 100 levels:
+:func:`gkeml.answers.bound_session` on each client's session); what a server wrote is printed
+escaped (:func:`gkeml.text.one_line`).
 
 Statuses: ``ok``; ``warn`` (worth knowing, not drift: a transient cluster state,
 a version GKE is about to upgrade); ``drift`` (live differs from the config, or a
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from gkeml import __version__, platform
+from gkeml.answers import BadAnswer, Limits, bound_session, parse_json
 from gkeml.exitcodes import ExitCode
 from gkeml.naming import Names
 from gkeml.release import FIRST_RECORDING_RELEASE, VERSION_LABEL, VersionGap, from_label
@@ -64,7 +68,6 @@ TRANSIENT_STATES = ("PROVISIONING", "RECONCILING")
 MIN_NODE = (20, 0, 0)
 CDKTF_CLI_PACKAGE = "cdktf-cli"
 TOOL_TIMEOUT_SECONDS = 60
-API_TIMEOUT_SECONDS = 30.0
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 NO_CREDENTIALS = (
     "no Google credentials found: run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
@@ -143,17 +146,22 @@ def endpoint_credentials(endpoint: str | None, flag: str = "--endpoint") -> tupl
     return None, endpoint.rstrip("/")
 
 
-def cluster_client(endpoint: str | None = None) -> ClusterManagerClient:
-    """A ``ClusterManagerClient`` on the REST transport, at ``endpoint`` (see :func:`endpoint_credentials`)."""
+def cluster_client(endpoint: str | None = None, limits: Limits | None = None) -> ClusterManagerClient:
+    """A ``ClusterManagerClient`` on the REST transport, at ``endpoint`` (see :func:`endpoint_credentials`),
+    its answers read within ``limits``."""
     from google.auth.exceptions import DefaultCredentialsError
     from google.cloud.container_v1 import ClusterManagerClient
 
     credentials, base = endpoint_credentials(endpoint)
     options = {"api_endpoint": base} if base else None
     try:
-        return ClusterManagerClient(transport="rest", credentials=credentials, client_options=options)
+        client = ClusterManagerClient(transport="rest", credentials=credentials, client_options=options)
     except DefaultCredentialsError:
         raise DoctorError(NO_CREDENTIALS) from None
+    # the REST transport's requests session (google-cloud-container 2.67: ClusterManagerRestTransport._session,
+    # a google-auth AuthorizedSession); tests/test_hostile_clients.py fails if it moves
+    bound_session(client.transport._session, limits)  # type: ignore[attr-defined]
+    return client
 
 
 class RestApi:
@@ -161,7 +169,7 @@ class RestApi:
     Credentials, or at ``endpoint`` (:func:`endpoint_credentials`; ``flag`` is the option that set it).
     ``title`` names the API in advice."""
 
-    def __init__(self, base: str, endpoint: str | None, flag: str, title: str):
+    def __init__(self, base: str, endpoint: str | None, flag: str, title: str, limits: Limits | None = None):
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
         from google.auth.transport.requests import AuthorizedSession
@@ -173,21 +181,24 @@ class RestApi:
             except DefaultCredentialsError:
                 raise DoctorError(NO_CREDENTIALS) from None
         self.base, self.flag, self.title = url or base, flag, title
-        self.session = AuthorizedSession(credentials)
+        self.limits = limits or Limits()
+        self.session = bound_session(AuthorizedSession(credentials), self.limits)
 
     def read(self, path: str) -> tuple[int, dict | None]:
         """``GET <base>/<path>``: the HTTP status and the body when it is a JSON object (else None);
-        DoctorError when the API cannot be reached."""
+        DoctorError when the API cannot be reached or its answer is too slow, too large or nested too deep."""
         from google.auth.exceptions import GoogleAuthError
         from requests import RequestException
 
         try:
-            response = self.session.get(f"{self.base}/{path}", timeout=API_TIMEOUT_SECONDS)
+            response = self.session.get(f"{self.base}/{path}", timeout=(self.limits.connect, self.limits.silence))
+        except BadAnswer as exc:
+            raise DoctorError(f"the {self.title} API answered {path} with {exc}; check {self.flag}") from None
         except (RequestException, GoogleAuthError) as exc:
             raise DoctorError(_one_line(f"cannot reach the {self.title} API for {path}: {exc}")[:300]) from None
         try:
-            body = response.json()
-        except ValueError:
+            body = parse_json(response.content)
+        except BadAnswer:
             body = None
         return response.status_code, body if isinstance(body, dict) else None
 
@@ -241,6 +252,8 @@ def _api_advice(exc: Exception, what: str, project: str) -> str:
         return f"GKE API error {exc.code} reading {what}: {message}"[:300]
     if isinstance(exc, GoogleAuthError):
         return f"cannot get a Google access token ({exc}): run `gcloud auth application-default login`"
+    if isinstance(exc, BadAnswer):
+        return f"the GKE API answered {what} with {exc}; check --endpoint or any proxy in between"
     if isinstance(exc, (ParseError, UnicodeError, AttributeError, TypeError)):
         reason = " ".join(str(exc).split())
         return (
@@ -256,8 +269,9 @@ def _one_line(advice: str) -> str:
 
 
 def _api_errors() -> tuple[type[Exception], ...]:
-    """Exceptions an API call can end with: API answers, token problems, transport failures, and
-    an answer that is not the JSON of the message asked for (a proxy's HTML page, a truncated body)."""
+    """Exceptions an API call can end with: API answers, token problems, transport failures, an answer
+    outside the limits (BadAnswer), and one that is not the JSON of the message asked for (a proxy's HTML
+    page, a truncated body)."""
     from google.api_core.exceptions import GoogleAPIError
     from google.auth.exceptions import GoogleAuthError
     from google.protobuf.json_format import ParseError
@@ -265,7 +279,16 @@ def _api_errors() -> tuple[type[Exception], ...]:
 
     # google-api-core builds its error from the body and fails on JSON that is not an object (`1`, `[]`)
     # with AttributeError or TypeError: that is an answer that is not GKE's too
-    return (GoogleAPIError, GoogleAuthError, RequestException, ParseError, UnicodeError, AttributeError, TypeError)
+    return (
+        BadAnswer,
+        GoogleAPIError,
+        GoogleAuthError,
+        RequestException,
+        ParseError,
+        UnicodeError,
+        AttributeError,
+        TypeError,
+    )
 
 
 # --- the project -------------------------------------------------------------------
@@ -346,7 +369,7 @@ def _network(cidr: str) -> str:
         return repr(cidr)
 
 
-def check_cluster(env: Environment, client: ClusterManagerClient) -> list[Check]:
+def check_cluster(env: Environment, client: ClusterManagerClient, limits: Limits | None = None) -> list[Check]:
     """Read the cluster and the server config, compare them with ``env``.
 
     A missing cluster is drift (one row, exit 1); any other API failure raises
@@ -354,13 +377,15 @@ def check_cluster(env: Environment, client: ClusterManagerClient) -> list[Check]
     """
     from google.api_core import exceptions as gexc
 
+    limits = limits or Limits()
+
     names = Names.of(env)
     project, region = env.project.id, env.project.region
     location = f"projects/{project}/locations/{region}"
     path = f"{location}/clusters/{names.cluster}"
     deploy = f"`cdktf deploy {names.cloud_stack}`"
     try:
-        cluster = client.get_cluster(name=path, timeout=API_TIMEOUT_SECONDS)
+        cluster = client.get_cluster(name=path, timeout=limits.silence)
     except gexc.NotFound:
         return [
             _row(
@@ -375,7 +400,7 @@ def check_cluster(env: Environment, client: ClusterManagerClient) -> list[Check]
     except _api_errors() as exc:
         raise DoctorError(_one_line(_api_advice(exc, path, project))) from None
     try:
-        server = client.get_server_config(name=location, timeout=API_TIMEOUT_SECONDS)
+        server = client.get_server_config(name=location, timeout=limits.silence)
     except _api_errors() as exc:
         raise DoctorError(_one_line(_api_advice(exc, location, project))) from None
     c = env.cluster
@@ -611,17 +636,23 @@ def diagnose(
     services: bool = True,
     resource_manager_endpoint: str | None = None,
     env_file: str | None = None,
+    limits: Limits | None = None,
 ) -> Report:
     """Run every check for ``env`` (read from ``env_file``, default environments/ENV.yaml); the project
     part, the cluster part and the services part (DNS, certificates, quotas: :mod:`gkeml.doctor.preflight`) each
-    stop at their first API error (``Report.error``: the cluster's, else the project's, else the services')."""
+    stop at their first API error (``Report.error``: the cluster's, else the project's, else the services').
+    Every request is made within ``limits`` (default: :class:`gkeml.answers.Limits`)."""
     names = Names.of(env)
     report = Report(env.name, f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}")
     project_error = services_error = None
     if services:
         try:
             api = RestApi(
-                RESOURCE_MANAGER_API, resource_manager_endpoint, "--resource-manager-endpoint", "Cloud Resource Manager"
+                RESOURCE_MANAGER_API,
+                resource_manager_endpoint,
+                "--resource-manager-endpoint",
+                "Cloud Resource Manager",
+                limits,
             )
             report.checks.append(check_project_number(env, api, env_file or f"environments/{env.name}.yaml"))
         except DoctorError as exc:
@@ -629,14 +660,16 @@ def diagnose(
     try:
         with warnings.catch_warnings():  # an enum value newer than the client is shown as its number
             warnings.filterwarnings("ignore", message="Unrecognized .* enum value", category=UserWarning)
-            report.checks += check_cluster(env, client or cluster_client(endpoint))
+            report.checks += check_cluster(env, client or cluster_client(endpoint, limits), limits)
     except DoctorError as exc:
         report.error = str(exc)
     if services:
         from gkeml.doctor.preflight import check_services
 
         try:
-            report.checks += check_services(env, compute_endpoint=compute_endpoint, dns_server=dns_server)
+            report.checks += check_services(
+                env, compute_endpoint=compute_endpoint, dns_server=dns_server, limits=limits
+            )
         except DoctorError as exc:
             services_error = str(exc)
     report.error = report.error or project_error or services_error

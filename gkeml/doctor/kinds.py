@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gkeml import platform
-from gkeml.doctor import API_TIMEOUT_SECONDS, DoctorError, RestApi
+from gkeml.answers import Limits
+from gkeml.doctor import DoctorError, RestApi
 from gkeml.lifecycle.graph import blocks
 from gkeml.naming import Names
 
@@ -99,7 +100,7 @@ def cluster_server(env: Environment, client: ClusterManagerClient) -> str:
     names = Names.of(env)
     path = f"projects/{env.project.id}/locations/{env.project.region}/clusters/{names.cluster}"
     try:
-        cluster = client.get_cluster(name=path, timeout=API_TIMEOUT_SECONDS)
+        cluster = client.get_cluster(name=path, timeout=Limits().silence)
     except gexc.NotFound:
         raise DoctorError(f"no cluster {path}: deploy the cloud stack first (`cdktf deploy {env.name}`)") from None
     except gexc.GoogleAPICallError as exc:

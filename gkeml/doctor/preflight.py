@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gkeml import platform
+from gkeml.answers import Limits
 from gkeml.doctor import DRIFT, OK, WARN, Check, DoctorError, RestApi
 from gkeml.naming import Names
 
@@ -52,8 +53,8 @@ class DnsFailure(Exception):
 class ComputeApi(RestApi):
     """The few Compute Engine REST reads the doctor needs, with one line of advice on failure."""
 
-    def __init__(self, endpoint: str | None = None):
-        super().__init__(COMPUTE_API, endpoint, "--compute-endpoint", "Compute Engine")
+    def __init__(self, endpoint: str | None = None, limits: Limits | None = None):
+        super().__init__(COMPUTE_API, endpoint, "--compute-endpoint", "Compute Engine", limits)
 
     def get(self, path: str, project: str) -> dict | None:
         """``GET /compute/v1/<path>``: the resource, None when it does not exist; DoctorError otherwise."""
@@ -377,11 +378,12 @@ def check_services(
     dns_server: str | None = None,
     compute: ComputeApi | None = None,
     resolve: Resolver | None = None,
+    limits: Limits | None = None,
 ) -> list[Check]:
     """The DNS, certificate and quota rows of ``env``; DoctorError when Compute Engine cannot be read."""
     from gkeml.cost import load_prices
 
-    compute = compute or ComputeApi(compute_endpoint)
+    compute = compute or ComputeApi(compute_endpoint, limits)
     rows = check_quotas(env, compute, load_prices())
     if env.endpoints:
         rows = check_endpoints(env, compute, resolve or dns_resolver(dns_server)) + rows

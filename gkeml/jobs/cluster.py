@@ -11,7 +11,9 @@ endpoint. Anything else is refused before a request is sent, with the exact
 current context is used, and named on stderr.
 
 The API client is the official ``kubernetes`` Python client, configured from the kubeconfig
-(exec credential plugins such as ``gke-gcloud-auth-plugin`` included).
+(exec credential plugins such as ``gke-gcloud-auth-plugin`` included), with retries only for a
+connection that could not be opened (nothing was sent): a read that times out is not retried, so
+no request waits longer than its timeout, and a redirect is an answer, not followed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 from gkeml import platform
 from gkeml.config import Environment
 from gkeml.naming import Names
+from gkeml.text import one_line
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -163,6 +166,7 @@ def connect(env: Environment | None, requested: str | None, command: str) -> Con
     when no environment pins it.
     """
     from kubernetes import client, config
+    from urllib3.util.retry import Retry
 
     expected = ExpectedCluster.of(env) if env is not None else None
     hint = (
@@ -177,11 +181,14 @@ def connect(env: Environment | None, requested: str | None, command: str) -> Con
             raise ClusterError(f"{problem}; run '{expected.get_credentials}' ({NOTHING_SENT})")
     else:
         print(
-            f"{command}: using kubectl context {context.name!r} (cluster {context.cluster!r}, "
-            f"{context.server}); pass --env ENV to check it is that environment's cluster",
+            one_line(
+                f"{command}: using kubectl context {context.name!r} (cluster {context.cluster!r}, "
+                f"{context.server}); pass --env ENV to check it is that environment's cluster"
+            ),
             file=sys.stderr,
         )
     configuration = client.Configuration()
+    configuration.retries = Retry(total=1, connect=1, read=False, redirect=False, other=0)
     try:
         config.load_kube_config(
             config_file=kubeconfig_path(),

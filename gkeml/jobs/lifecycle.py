@@ -1,10 +1,18 @@
 """A submitted job on the cluster: create, read (with Kueue admission), logs, wait, delete.
 
-Everything goes through the official ``kubernetes`` client of a :class:`gkeml.jobs.cluster.Connection`.
-Responses are read as the API's JSON (``_preload_content=False``), so the status logic
-works on exactly what the API server sends; Kueue objects come through the CustomObjects
-API and the Kueue visibility API, and a cluster without Kueue (404 on its API group) is
-simply reported as "no Kueue".
+Every request goes through :meth:`Api.request` (or :meth:`Api.stream` for logs) on the official
+``kubernetes`` client's ``ApiClient`` of a :class:`gkeml.jobs.cluster.Connection` (kubeconfig,
+TLS, exec credential plugins): paths are built here from names checked against the Kubernetes
+name rules (:func:`name_problem`; never an empty name, so never a collection path), every request
+has a connect and read timeout, every answer is read within :class:`gkeml.answers.Limits` (time,
+size, JSON depth) and must have the JSON shape asked for; anything else is a one-line
+:class:`ClusterError` (exit 1). Fields are read with typed accessors: a field of the wrong type
+counts as absent. Kueue objects come through its API group and visibility API, and a cluster
+without Kueue (404 on its API group) is simply reported as "no Kueue".
+
+Deleting is for gkeml's own objects only: the Job (and the run's headless Service) is read
+first, must carry ``app.kubernetes.io/managed-by=gkeml``, and is deleted by name with its uid as
+a precondition, so a same-named object created since is never deleted.
 
 What a status shows:
 
@@ -21,8 +29,6 @@ What a status shows:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,8 +36,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gkeml import platform
+from gkeml.answers import BadAnswer, Limits, parse_json, read_body
 from gkeml.jobs.build import CONTAINER, MANAGED_BY
-from gkeml.jobs.cluster import EXIT_FAILURE, ClusterError, Connection
+from gkeml.jobs.cluster import EXIT_FAILURE, EXIT_USAGE, ClusterError, Connection
 from gkeml.manifests import Obj
 
 # --- Kubernetes Job and Pod facts ------------------------------------------------------------
@@ -42,8 +49,20 @@ from gkeml.manifests import Obj
 COMPLETION_INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 DISRUPTION_TARGET = "DisruptionTarget"
 JOB_COMPLETE, JOB_FAILED = "Complete", "Failed"
-MANAGED_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 SPEC_NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+# --- Kubernetes object names and paths ------------------------------------------------------
+# k8s.io/apimachinery/pkg/util/validation/validation.go (IsDNS1123Label, IsDNS1123Subdomain;
+# checked 2026-12): namespaces are labels; a Job's name is also the value of its pods' job-name
+# label, so at most 63 characters: gkeml checks it as a label; pods and Kueue queues are subdomains.
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+MAX_LABEL, MAX_SUBDOMAIN = 63, 253
+API_PREFIXES = {"jobs": "/apis/batch/v1", "pods": "/api/v1", "services": "/api/v1"}
+MAX_TEXT = 1000  # characters kept of a string the API sends (a name is at most 253)
 
 # --- Kueue -------------------------------------------------------------------------------------
 # github.com/kubernetes-sigs/kueue v0.19.2 (2026-08-20): apis/kueue/v1beta2/workload_types.go
@@ -51,15 +70,50 @@ SPEC_NAME_LABEL = "app.kubernetes.io/name"
 # status.requeueState, condition types below); site tasks/troubleshooting/troubleshooting_jobs.md (a
 # Job's Workload is owned by the Job); tasks/manage/monitor_pending_workloads/pending_workloads_on_demand.md
 # (visibility API: positionInLocalQueue, 0 = next; needs RBAC on the visibility group).
-KUEUE_GROUP = "kueue.x-k8s.io"
 KUEUE_VERSIONS = ("v1beta2", "v1beta1")
-KUEUE_WORKLOADS = "workloads"
+KUEUE_WORKLOADS = f"/apis/{platform.KUEUE_GROUP}/{{version}}{{namespace}}/workloads"
 KUEUE_VISIBILITY = (
     "/apis/visibility.kueue.x-k8s.io/{version}/namespaces/{namespace}/localqueues/{queue}/pendingworkloads"
 )
 QUOTA_RESERVED, ADMITTED, EVICTED, FINISHED = "QuotaReserved", "Admitted", "Evicted", "Finished"
 
 GKE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)-gke\.(\d+)")
+
+
+def name_problem(name: object, subdomain: bool = False) -> str | None:
+    """Why ``name`` is not a Kubernetes object name (a DNS-1123 label, or a subdomain), or None."""
+    rule, longest = (DNS1123_SUBDOMAIN, MAX_SUBDOMAIN) if subdomain else (DNS1123_LABEL, MAX_LABEL)
+    if not isinstance(name, str) or not name:
+        return "empty"
+    if len(name) > longest:
+        return f"{len(name)} characters; at most {longest}"
+    if not rule.fullmatch(name):
+        dots = "'-' and '.'" if subdomain else "'-'"
+        return f"not lowercase letters, digits and {dots}, starting and ending with a letter or digit"
+    return None
+
+
+def checked(name: object, what: str, subdomain: bool = False) -> str:
+    """``name`` when it is a Kubernetes object name; otherwise ClusterError (exit 1): the name came
+    from the API (the command line checks its own first) and nothing is sent with it."""
+    problem = name_problem(name, subdomain)
+    if problem:
+        raise ClusterError(
+            f"the API named a {what} {str(name)[:80]!r}, which is not a Kubernetes name ({problem})", EXIT_FAILURE
+        )
+    return name  # type: ignore[return-value]
+
+
+def object_path(resource: str, namespace: str | None, name: str | None = None, sub: str = "") -> str:
+    """The API path of a collection (``name`` None) or of one named object (``sub``: e.g. ``/log``);
+    every name is checked first, so an empty or malformed one never turns into another path."""
+    path = API_PREFIXES[resource]
+    if namespace is not None:
+        path += f"/namespaces/{checked(namespace, 'namespace')}"
+    path += f"/{resource}"
+    if name is not None:
+        path += f"/{checked(name, resource[:-1], subdomain=resource == 'pods')}{sub}"
+    return path
 
 
 class JobNotFound(ClusterError):
@@ -179,22 +233,7 @@ class JobState:
         return asdict(self)
 
 
-# --- the API, as JSON ---------------------------------------------------------------------------
-
-
-def _api_error(exc: Exception, what: str, connection: Connection) -> ClusterError:
-    """A ClusterError (exit 1) for a failed request: the API's message, or why the server is unreachable."""
-    from kubernetes.client.exceptions import ApiException
-
-    if isinstance(exc, ApiException):
-        message = exc.reason or ""
-        with contextlib.suppress(ValueError):
-            message = json.loads(exc.body or "{}").get("message") or message
-        return ClusterError(f"{what}: {exc.status} {message} (context {connection.context.name!r})", EXIT_FAILURE)
-    return ClusterError(
-        f"{what}: cannot reach {connection.context.server} (context {connection.context.name!r}): {_reason(exc)}",
-        EXIT_FAILURE,
-    )
+# --- the API ----------------------------------------------------------------------------------
 
 
 def _reason(exc: BaseException) -> str:
@@ -205,89 +244,139 @@ def _reason(exc: BaseException) -> str:
     return text.split(": ", 1)[-1] if ": " in text else text or type(exc).__name__
 
 
-def _json(response: Any) -> Any:
-    """The JSON body of a raw (``_preload_content=False``) response."""
-    return json.loads(response.data or b"null")
-
-
 class Api:
-    """The calls gkeml makes, on one connection; every failure becomes a ClusterError."""
+    """The requests gkeml makes, on one connection, within ``limits``; every failure is a ClusterError."""
 
-    def __init__(self, connection: Connection):
-        from kubernetes import client
-
+    def __init__(self, connection: Connection, limits: Limits | None = None):
         self.connection = connection
-        api_client = connection.api_client
-        self.batch = client.BatchV1Api(api_client)
-        self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
-        self.version = client.VersionApi(api_client)
+        self.limits = limits or Limits()
         self._kueue: dict[str, str | None] = {}  # namespace -> served Workload version (None: no Kueue)
 
-    def call(self, what: str, fn: Callable, *args, not_found: Callable[[], Exception] | None = None, **kwargs) -> Any:
-        """``fn(*args, **kwargs)`` returning parsed JSON; 404 raises ``not_found()`` when given."""
+    @property
+    def _context(self) -> str:
+        return f"(context {self.connection.context.name!r})"
+
+    def _send(self, what: str, method: str, path: str, query: list, body: Obj | None, silence: float) -> Any:
+        """Send one request; the urllib3 response, its body not read yet."""
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        from kubernetes.config import ConfigException
+        from urllib3.exceptions import HTTPError, ReadTimeoutError
 
+        client: Any = self.connection.api_client
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            return _json(fn(*args, _preload_content=False, **kwargs))
-        except ApiException as exc:
-            if exc.status == 404 and not_found is not None:
-                raise not_found() from None
-            raise _api_error(exc, what, self.connection) from None
-        except (HTTPError, OSError) as exc:
-            raise _api_error(exc, what, self.connection) from None
+            request = client.param_serialize(
+                method, path, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"]
+            )
+        except (ConfigException, OSError, ValueError) as exc:  # an exec credential plugin failed
+            context = self.connection.context.name
+            raise ClusterError(f"{what}: no credentials for context {context!r}: {_reason(exc)}", EXIT_USAGE) from None
+        try:
+            return client.call_api(*request, _request_timeout=(self.limits.connect, silence)).response
+        except ReadTimeoutError:
+            done = "; it may have been done, check with 'gkeml job status'" if method != "GET" else ""
+            raise ClusterError(
+                f"{what}: no answer from {self.connection.context.server} within {silence:g} s {self._context}{done}",
+                EXIT_FAILURE,
+            ) from None
+        except (HTTPError, OSError, ApiException) as exc:  # ApiException: the client's wrapper of a TLS error
+            raise ClusterError(
+                f"{what}: cannot reach {self.connection.context.server} {self._context}: {_reason(exc)}", EXIT_FAILURE
+            ) from None
 
-    def raw_get(self, path: str) -> tuple[int, Any]:
-        """GET an API path the generated client has no method for; (status, JSON or None)."""
-        from urllib3.exceptions import HTTPError
+    def _body(self, what: str, response: Any, cut: bool = False) -> tuple[bytes, bool]:
+        """The whole body of ``response``, within the limits."""
+        try:
+            body = read_body(response.read1, self.limits, cut)
+        except BadAnswer as exc:
+            response.close()
+            raise self.bad_answer(what, exc) from None
+        response.release_conn()
+        return body
 
-        api_client = self.connection.api_client
-        request = api_client.param_serialize(  # type: ignore[attr-defined]
-            "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
-        )
+    def bad_answer(self, what: str, exc: BadAnswer) -> ClusterError:
+        """The error for an answer gkeml does not accept."""
+        return ClusterError(f"{what}: {self.connection.context.server} sent {exc} {self._context}", EXIT_FAILURE)
+
+    def _refused(self, what: str, response: Any) -> ClusterError:
+        """The error for a status that is not 2xx: the API's message (a metav1.Status), else the reason phrase."""
+        data, _ = self._body(what, response)
+        message = ""
         try:
-            response = api_client.call_api(*request)  # type: ignore[attr-defined]
-            response.read()
-        except (HTTPError, OSError) as exc:
-            raise _api_error(exc, f"GET {path}", self.connection) from None
+            status = parse_json(data)
+        except BadAnswer:
+            status = None
+        if isinstance(status, dict):
+            message = _text(status.get("message")) or ""
+        message = " ".join((message or response.reason or "").split())[:300]
+        return ClusterError(f"{what}: {response.status} {message} {self._context}", EXIT_FAILURE)
+
+    def request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        query: Iterable[tuple[str, Any]] = (),
+        body: Obj | None = None,
+        not_found: Callable[[], Exception] | None = None,
+    ) -> Obj:
+        """One request and its answer, a JSON object; ``not_found()`` is raised on 404 when given."""
+        response = self._send(what, method, path, list(query), body, self.limits.silence)
+        if response.status == 404 and not_found is not None:
+            self._body(what, response)
+            raise not_found()
+        if not 200 <= response.status < 300:
+            raise self._refused(what, response)
+        data, _ = self._body(what, response)
         try:
-            return response.status, json.loads(response.data or b"null")
-        except ValueError:
-            return response.status, None
+            answer = parse_json(data)
+        except BadAnswer as exc:
+            raise self.bad_answer(what, exc) from None
+        if not isinstance(answer, dict):
+            raise self.bad_answer(what, BadAnswer(f"JSON that is not an object ({type(answer).__name__})"))
+        return answer
+
+    def items(self, what: str, path: str, query: Iterable[tuple[str, Any]] = (), **kwargs: Any) -> list[Obj]:
+        """The ``items`` of a list answer; each must be a JSON object."""
+        items = self.request(what, "GET", path, query, **kwargs).get("items")
+        if items is None:
+            return []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise self.bad_answer(what, BadAnswer("a list whose items are not all objects"))
+        return items
+
+    def stream(self, what: str, path: str, query: Iterable[tuple[str, Any]], silence: float) -> Any:
+        """The open urllib3 response of a 2xx answer, to read as it arrives (reads time out after ``silence``)."""
+        response = self._send(what, "GET", path, list(query), None, silence)
+        if not 200 <= response.status < 300:
+            raise self._refused(what, response)
+        return response
+
+    def body(self, what: str, path: str, query: Iterable[tuple[str, Any]]) -> tuple[bytes, bool]:
+        """The raw body of a 2xx answer, cut at the size limit: (bytes, whether it was cut)."""
+        return self._body(what, self.stream(what, path, query, self.limits.silence), cut=True)
 
     # -- Kueue ---------------------------------------------------------------------------------
     def workloads(self, namespace: str | None) -> list[Obj]:
         """Kueue Workloads of a namespace (all namespaces for None); [] without Kueue (404 on its group)."""
         key = namespace or ""
         versions = [self._kueue[key]] if key in self._kueue else list(KUEUE_VERSIONS)
+        where = f"/namespaces/{checked(namespace, 'namespace')}" if namespace else ""
         for version in versions:
             if version is None:
                 return []
             try:
-                if namespace:
-                    found = self.call(
-                        "list Kueue workloads",
-                        self.custom.list_namespaced_custom_object,
-                        KUEUE_GROUP,
-                        version,
-                        namespace,
-                        KUEUE_WORKLOADS,
-                        not_found=_Missing,
-                    )
-                else:
-                    found = self.call(
-                        "list Kueue workloads",
-                        self.custom.list_cluster_custom_object,
-                        KUEUE_GROUP,
-                        version,
-                        KUEUE_WORKLOADS,
-                        not_found=_Missing,
-                    )
+                found = self.items(
+                    "list Kueue workloads",
+                    KUEUE_WORKLOADS.format(version=version, namespace=where),
+                    not_found=_Missing,
+                )
             except _Missing:
                 continue
             self._kueue[key] = version
-            return list(found.get("items") or [])
+            return found
         self._kueue[key] = None
         return []
 
@@ -297,12 +386,16 @@ class Api:
 
     def queue_position(self, version: str, namespace: str, queue: str, workload: str) -> int | None:
         """Position of a pending Workload in its LocalQueue (0 = next), or None when not visible."""
-        status, body = self.raw_get(KUEUE_VISIBILITY.format(version=version, namespace=namespace, queue=queue))
-        if status != 200 or not isinstance(body, dict):
+        if name_problem(queue, subdomain=True) or name_problem(namespace):
+            return None
+        path = KUEUE_VISIBILITY.format(version=version, namespace=namespace, queue=queue)
+        try:
+            pending = self.items(f"read the queue of {namespace}/{queue}", path)
+        except ClusterError:
             return None  # visibility API off, not allowed (RBAC) or too old: the position is unknown
-        for item in body.get("items") or []:
-            if (item.get("metadata") or {}).get("name") == workload:
-                return item.get("positionInLocalQueue")
+        for item in pending:
+            if _obj(item.get("metadata")).get("name") == workload:
+                return _int(item.get("positionInLocalQueue"))
         return None
 
 
@@ -310,82 +403,114 @@ class _Missing(Exception):
     """A 404 where a missing object is an answer (Kueue not installed, no headless Service)."""
 
 
+# --- reading fields: a field of the wrong type counts as absent ------------------------------------
+
+
+def _obj(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _objs(value: Any) -> list[Obj]:
+    return [item for item in _list(value) if isinstance(item, dict)]
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value[:MAX_TEXT] if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int and -(2**63) <= value < 2**63 else None
+
+
+def _count(value: Any) -> int:
+    number = _int(value)
+    return number if number is not None and number >= 0 else 0
+
+
 # --- reading state --------------------------------------------------------------------------------
 
 
 def _true_conditions(obj: Obj) -> dict[str, Obj]:
-    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
+    conditions = _objs(_obj(obj.get("status")).get("conditions"))
+    return {c["type"]: c for c in conditions if isinstance(c.get("type"), str) and c.get("status") == "True"}
 
 
 def pod_state(pod: Obj) -> PodState:
     """Phase, restarts, node, preemption and the trainer container's exit code of one pod."""
-    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-    statuses = status.get("containerStatuses") or []
+    meta, status = _obj(pod.get("metadata")), _obj(pod.get("status"))
+    statuses = _objs(status.get("containerStatuses"))
     trainer = next((c for c in statuses if c.get("name") == CONTAINER), statuses[0] if statuses else {})
-    terminated = (trainer.get("state") or {}).get("terminated") or (trainer.get("lastState") or {}).get("terminated")
-    waiting = (trainer.get("state") or {}).get("waiting")
-    index = (meta.get("annotations") or {}).get(COMPLETION_INDEX_ANNOTATION)
-    preempted = DISRUPTION_TARGET in _true_conditions(pod)
-    reason = (terminated or {}).get("reason") or (waiting or {}).get("reason") or status.get("reason")
+    state, last = _obj(trainer.get("state")), _obj(trainer.get("lastState"))
+    terminated = _obj(state.get("terminated")) or _obj(last.get("terminated"))
+    waiting = _obj(state.get("waiting"))
+    index = _text(_obj(meta.get("annotations")).get(COMPLETION_INDEX_ANNOTATION))
+    conditions = _true_conditions(pod)
+    preempted = DISRUPTION_TARGET in conditions
+    reason = _text(terminated.get("reason")) or _text(waiting.get("reason")) or _text(status.get("reason"))
     if preempted:
-        reason = _true_conditions(pod)[DISRUPTION_TARGET].get("reason") or reason
+        reason = _text(conditions[DISRUPTION_TARGET].get("reason")) or reason
     return PodState(
-        name=meta.get("name", ""),
-        index=int(index) if index is not None and str(index).isdigit() else None,
-        phase=status.get("phase", "Unknown"),
-        restarts=sum(int(c.get("restartCount") or 0) for c in statuses),
-        node=(pod.get("spec") or {}).get("nodeName"),
+        name=_text(meta.get("name")) or "",
+        index=int(index) if index and index.isascii() and index.isdigit() and len(index) < 10 else None,
+        phase=_text(status.get("phase")) or "Unknown",
+        restarts=sum(_count(c.get("restartCount")) for c in statuses),
+        node=_text(_obj(pod.get("spec")).get("nodeName")),
         preempted=preempted,
-        exit_code=terminated.get("exitCode") if terminated else None,
+        exit_code=_int(terminated.get("exitCode")) if terminated else None,
         reason=reason,
-        created=meta.get("creationTimestamp"),
+        created=_text(meta.get("creationTimestamp")),
     )
 
 
 def admission_of(job: Obj, workloads: Iterable[Obj], kueue: bool) -> Admission:
     """Kueue admission of ``job`` from the Workload it owns (matched by owner UID)."""
-    uid = (job.get("metadata") or {}).get("uid")
-    queue = ((job.get("metadata") or {}).get("labels") or {}).get(platform.KUEUE_QUEUE_LABEL)
+    meta = _obj(job.get("metadata"))
+    uid = _text(meta.get("uid"))
+    queue = _text(_obj(meta.get("labels")).get(platform.KUEUE_QUEUE_LABEL))
     if not kueue:
         return Admission(kueue=False, queue=queue)
     owned = [
         w
         for w in workloads
-        if any(ref.get("uid") == uid for ref in (w.get("metadata") or {}).get("ownerReferences") or [])
+        if uid and any(ref.get("uid") == uid for ref in _objs(_obj(w.get("metadata")).get("ownerReferences")))
     ]
     if not owned:
         return Admission(kueue=True, queue=queue)
-    workload = max(owned, key=lambda w: (w.get("metadata") or {}).get("creationTimestamp") or "")
-    status = workload.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    workload = max(owned, key=lambda w: _text(_obj(w.get("metadata")).get("creationTimestamp")) or "")
+    status = _obj(workload.get("status"))
+    conditions = {c.get("type"): c for c in _objs(status.get("conditions"))}
     reserved, admitted = conditions.get(QUOTA_RESERVED) or {}, conditions.get(ADMITTED) or {}
     evicted = conditions.get(EVICTED) or {}
-    requeue = status.get("requeueState") or {}
+    requeue = _obj(status.get("requeueState"))
     waiting = reserved if reserved.get("status") != "True" else admitted
     return Admission(
         kueue=True,
-        workload=(workload.get("metadata") or {}).get("name"),
-        queue=(workload.get("spec") or {}).get("queueName") or queue,
-        cluster_queue=(status.get("admission") or {}).get("clusterQueue"),
+        workload=_text(_obj(workload.get("metadata")).get("name")),
+        queue=_text(_obj(workload.get("spec")).get("queueName")) or queue,
+        cluster_queue=_text(_obj(status.get("admission")).get("clusterQueue")),
         quota_reserved=reserved.get("status") == "True",
         admitted=admitted.get("status") == "True",
-        reason=waiting.get("reason") if waiting.get("status") != "True" else None,
-        message=waiting.get("message") if waiting.get("status") != "True" else None,
-        requeues=requeue.get("count"),
-        requeue_at=requeue.get("requeueAt"),
-        evicted=(evicted.get("reason") or "yes") if evicted.get("status") == "True" else None,
+        reason=_text(waiting.get("reason")) if waiting.get("status") != "True" else None,
+        message=_text(waiting.get("message")) if waiting.get("status") != "True" else None,
+        requeues=_int(requeue.get("count")),
+        requeue_at=_text(requeue.get("requeueAt")),
+        evicted=(_text(evicted.get("reason")) or "yes") if evicted.get("status") == "True" else None,
     )
 
 
 def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
     """The state of a Job from its object, its pods and its Kueue admission."""
-    meta, spec, status = job.get("metadata") or {}, job.get("spec") or {}, job.get("status") or {}
+    meta, spec, status = _obj(job.get("metadata")), _obj(job.get("spec")), _obj(job.get("status"))
     conditions = _true_conditions(job)
     pod_states = sorted(
         (pod_state(p) for p in pods), key=lambda p: (p.index if p.index is not None else -1, p.created or "", p.name)
     )
-    suspended = bool(spec.get("suspend"))
-    terminal = conditions.get(JOB_COMPLETE) or conditions.get(JOB_FAILED)
+    suspended = spec.get("suspend") is True
+    terminal = conditions.get(JOB_COMPLETE) or conditions.get(JOB_FAILED) or {}
     if JOB_COMPLETE in conditions:
         state = "Succeeded"
     elif JOB_FAILED in conditions:
@@ -396,27 +521,28 @@ def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
         state = "Running"
     else:
         state = "Pending"
-    labels = meta.get("labels") or {}
+    labels = _obj(meta.get("labels"))
     return JobState(
-        name=meta.get("name", ""),
-        namespace=meta.get("namespace", ""),
-        spec=labels.get(SPEC_NAME_LABEL),
-        queue=labels.get(platform.KUEUE_QUEUE_LABEL),
-        uid=meta.get("uid", ""),
+        name=_text(meta.get("name")) or "",
+        namespace=_text(meta.get("namespace")) or "",
+        spec=_text(labels.get(SPEC_NAME_LABEL)),
+        queue=_text(labels.get(platform.KUEUE_QUEUE_LABEL)),
+        uid=_text(meta.get("uid")) or "",
         state=state,
         suspended=suspended,
-        completions=int(spec.get("completions") or 1),
-        active=int(status.get("active") or 0),
-        ready=int(status.get("ready") or 0),
-        succeeded=int(status.get("succeeded") or 0),
-        failed=int(status.get("failed") or 0),
-        uncounted_failed=len((status.get("uncountedTerminatedPods") or {}).get("failed") or []),
+        completions=_count(spec.get("completions")) or 1,
+        active=_count(status.get("active")),
+        ready=_count(status.get("ready")),
+        succeeded=_count(status.get("succeeded")),
+        failed=_count(status.get("failed")),
+        uncounted_failed=len(_list(_obj(status.get("uncountedTerminatedPods")).get("failed"))),
         preempted=sum(p.preempted for p in pod_states),
-        reason=(terminal or {}).get("reason"),
-        message=(terminal or {}).get("message"),
-        created=meta.get("creationTimestamp"),
-        started=status.get("startTime"),
-        finished=status.get("completionTime") or ((terminal or {}).get("lastTransitionTime") if terminal else None),
+        reason=_text(terminal.get("reason")),
+        message=_text(terminal.get("message")),
+        created=_text(meta.get("creationTimestamp")),
+        started=_text(status.get("startTime")),
+        finished=_text(status.get("completionTime"))
+        or (_text(terminal.get("lastTransitionTime")) if terminal else None),
         admission=admission,
         pods=pod_states,
     )
@@ -424,20 +550,18 @@ def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
 
 def read(api: Api, namespace: str, name: str) -> JobState:
     """The state of one Job; JobNotFound when it does not exist."""
-    job = api.call(
+    job = api.request(
         f"read job {namespace}/{name}",
-        api.batch.read_namespaced_job,
-        name,
-        namespace,
+        "GET",
+        object_path("jobs", namespace, name),
         not_found=lambda: JobNotFound(namespace, name, api.connection.context.name),
     )
-    pods = api.call(
+    pods = api.items(
         f"list pods of {namespace}/{name}",
-        api.core.list_namespaced_pod,
-        namespace,
-        label_selector=f"{platform.JOB_NAME_LABEL}={name}",
+        object_path("pods", namespace),
+        [("labelSelector", f"{platform.JOB_NAME_LABEL}={name}")],
     )
-    return job_state(job, pods.get("items") or [], _admission(api, job, api.workloads(namespace)))
+    return job_state(job, pods, _admission(api, job, api.workloads(namespace), namespace))
 
 
 def list_states(api: Api, namespaces: list[str] | None) -> list[JobState]:
@@ -445,33 +569,23 @@ def list_states(api: Api, namespaces: list[str] | None) -> list[JobState]:
     states: list[JobState] = []
     for namespace in namespaces or [None]:  # type: ignore[list-item]
         where = f"in {namespace}" if namespace else "in all namespaces"
-        if namespace:
-            jobs = api.call(
-                f"list jobs {where}", api.batch.list_namespaced_job, namespace, label_selector=MANAGED_SELECTOR
-            )
-            pods = api.call(
-                f"list pods {where}", api.core.list_namespaced_pod, namespace, label_selector=MANAGED_SELECTOR
-            )
-        else:
-            jobs = api.call(
-                f"list jobs {where}", api.batch.list_job_for_all_namespaces, label_selector=MANAGED_SELECTOR
-            )
-            pods = api.call(f"list pods {where}", api.core.list_pod_for_all_namespaces, label_selector=MANAGED_SELECTOR)
+        selector = [("labelSelector", MANAGED_SELECTOR)]
+        jobs = api.items(f"list jobs {where}", object_path("jobs", namespace), selector)
+        pods = api.items(f"list pods {where}", object_path("pods", namespace), selector)
         workloads = api.workloads(namespace)
         by_job: dict[tuple[str, str], list[Obj]] = {}
-        for pod in pods.get("items") or []:
-            meta = pod.get("metadata") or {}
-            key = (meta.get("namespace", ""), (meta.get("labels") or {}).get(platform.JOB_NAME_LABEL, ""))
-            by_job.setdefault(key, []).append(pod)
-        for job in jobs.get("items") or []:
-            meta = job.get("metadata") or {}
-            pods_of = by_job.get((meta.get("namespace", ""), meta.get("name", "")), [])
-            states.append(job_state(job, pods_of, _admission(api, job, workloads, namespace=meta.get("namespace"))))
+        for pod in pods:
+            meta = _obj(pod.get("metadata"))
+            job_name = _text(_obj(meta.get("labels")).get(platform.JOB_NAME_LABEL)) or ""
+            by_job.setdefault((_text(meta.get("namespace")) or "", job_name), []).append(pod)
+        for job in jobs:
+            meta = _obj(job.get("metadata"))
+            key = (_text(meta.get("namespace")) or "", _text(meta.get("name")) or "")
+            states.append(job_state(job, by_job.get(key, []), _admission(api, job, workloads, namespace or key[0])))
     return sorted(states, key=lambda s: (s.created or "", s.namespace, s.name), reverse=True)
 
 
-def _admission(api: Api, job: Obj, workloads: list[Obj], namespace: str | None = None) -> Admission:
-    namespace = namespace or (job.get("metadata") or {}).get("namespace", "")
+def _admission(api: Api, job: Obj, workloads: list[Obj], namespace: str) -> Admission:
     version = api.kueue_version(namespace) or api.kueue_version(None)
     admission = admission_of(job, workloads, kueue=version is not None)
     if version and admission.workload and admission.queue and not admission.quota_reserved:
@@ -480,6 +594,8 @@ def _admission(api: Api, job: Obj, workloads: list[Obj], namespace: str | None =
 
 
 # --- acting -----------------------------------------------------------------------------------------
+
+RESOURCES = {"Job": "jobs", "Service": "services"}  # the kinds gkeml renders for a job
 
 
 def owner_reference(job: Obj) -> Obj:
@@ -497,42 +613,44 @@ def create(api: Api, objects: list[Obj], dry_run: bool) -> list[str]:
     it goes with it; a Service that cannot be created takes its Job with it (a DDP run without its Service
     never finds its rendezvous). Under Kueue the Job waits suspended until admitted; without Kueue its pods
     start after the Service exists (scheduling and pulling an image take longer than one API call)."""
-    from kubernetes import client
-
     jobs = [o for o in objects if o["kind"] == "Job"]
     others = [o for o in objects if o["kind"] != "Job"]
-    if len(jobs) != 1 or any(o["kind"] != "Service" for o in others):
+    if len(jobs) != 1 or any(o["kind"] not in RESOURCES for o in others):
         raise ValueError(f"gkeml renders one Job and its Services, not {[o['kind'] for o in objects]}")
     (job,) = jobs
-    meta = job["metadata"]
-    where = f"Job {meta['namespace']}/{meta['name']}"
-    created_job = api.call(
-        f"create {where}",
-        api.batch.create_namespaced_job,
-        meta["namespace"],
-        client.V1Job.from_dict(job),
-        dry_run="All" if dry_run else None,
-    )
+    query = [("dryRun", "All")] if dry_run else []
+
+    def post(obj: Obj) -> tuple[str, Obj]:
+        kind, meta = obj["kind"], obj["metadata"]
+        where = f"{kind} {meta['namespace']}/{meta['name']}"
+        checked(meta["name"], kind)
+        answer = api.request(
+            f"create {where}", "POST", object_path(RESOURCES[kind], meta["namespace"]), query, body=obj
+        )
+        return where, answer
+
+    where, created_job = post(job)
     created = [where]
-    owner = (created_job.get("metadata") or {}).get("uid") if isinstance(created_job, dict) else None
+    uid = _text(_obj(created_job.get("metadata")).get("uid"))
     for obj in others:
         service = {**obj, "metadata": {**obj["metadata"]}}
-        if owner:  # a dry run's answer may carry no uid: nothing is created to own
-            service["metadata"]["ownerReferences"] = [owner_reference(created_job)]
-        where = f"Service {service['metadata']['namespace']}/{service['metadata']['name']}"
+        if uid:  # a dry run's answer may carry no uid: nothing is created to own
+            service["metadata"]["ownerReferences"] = [
+                owner_reference({"metadata": {"name": job["metadata"]["name"], "uid": uid}})
+            ]
         try:
-            api.call(
-                f"create {where}",
-                api.core.create_namespaced_service,
-                service["metadata"]["namespace"],
-                client.V1Service.from_dict(service),
-                dry_run="All" if dry_run else None,
-            )
+            where, _ = post(service)
         except ClusterError as exc:
             if dry_run:
                 raise
+            meta = job["metadata"]
             try:
-                _delete_job(api, meta["namespace"], meta["name"])
+                api.request(
+                    f"delete job {meta['namespace']}/{meta['name']}",
+                    "DELETE",
+                    object_path("jobs", meta["namespace"], meta["name"]),
+                    body=_delete_options(uid),
+                )
                 undone = f"{created[0]} was deleted again (the run cannot start without it)"
             except ClusterError as again:
                 undone = f"deleting {created[0]} failed too ({again}): delete it"
@@ -541,39 +659,71 @@ def create(api: Api, objects: list[Obj], dry_run: bool) -> list[str]:
     return created
 
 
-def _delete_job(api: Api, namespace: str, name: str) -> None:
-    """Delete a Job with its pods (and what it owns) in the background."""
-    api.call(
-        f"delete job {namespace}/{name}",
-        api.batch.delete_namespaced_job,
-        name,
-        namespace,
-        propagation_policy="Background",
-        not_found=lambda: JobNotFound(namespace, name, api.connection.context.name),
-    )
-
-
 def delete(api: Api, namespace: str, name: str) -> list[str]:
-    """Delete the Job (its pods with it) and the run's headless Service, if any; what was deleted."""
-    _delete_job(api, namespace, name)
-    deleted = [f"Job {namespace}/{name}"]
+    """Delete the Job (its pods with it) and the run's headless Service, if any; what was deleted.
+
+    Only what gkeml created: each object is read first and must carry ``app.kubernetes.io/managed-by=gkeml``
+    (the Service also the run's ``app.kubernetes.io/instance``); it is then deleted by name with its uid as
+    a precondition (the API answers 409 if it was replaced in between). Never a collection.
+    """
+    context = api.connection.context.name
+    where = f"{namespace}/{name}"
+    path = object_path("jobs", namespace, name)
+    job = api.request(f"read job {where}", "GET", path, not_found=lambda: JobNotFound(namespace, name, context))
+    uid = _owned_uid(job, "job", namespace, name)
+    api.request(
+        f"delete job {where}",
+        "DELETE",
+        path,
+        body=_delete_options(uid),
+        not_found=lambda: JobNotFound(namespace, name, context),
+    )
+    deleted = [f"Job {where}"]
+    path = object_path("services", namespace, name)
     try:
-        service = api.call(
-            f"read service {namespace}/{name}", api.core.read_namespaced_service, name, namespace, not_found=_Missing
-        )
+        service = api.request(f"read service {where}", "GET", path, not_found=_Missing)
     except _Missing:
         return deleted
-    if ((service.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/instance") == name:
-        with contextlib.suppress(_Missing):  # the garbage collector may be quicker: a Service the Job owns goes with it
-            api.call(
-                f"delete service {namespace}/{name}",
-                api.core.delete_namespaced_service,
-                name,
-                namespace,
-                not_found=_Missing,
-            )
-        deleted.append(f"Service {namespace}/{name}")
+    if _obj(_obj(service.get("metadata")).get("labels")).get(INSTANCE_LABEL) != name:
+        return deleted  # a Service of the same name that is not this run's
+    uid = _owned_uid(service, "service", namespace, name)
+    try:
+        api.request(f"delete service {where}", "DELETE", path, body=_delete_options(uid), not_found=_Missing)
+    except _Missing:
+        return deleted
+    deleted.append(f"Service {where}")
     return deleted
+
+
+def _owned_uid(obj: Obj, kind: str, namespace: str, name: str) -> str:
+    """The uid of an object gkeml created (``obj`` as the API answered ``namespace/name``); ClusterError otherwise."""
+    meta = _obj(obj.get("metadata"))
+    where = f"{kind} {namespace}/{name}"
+    if (meta.get("name"), meta.get("namespace")) != (name, namespace):
+        raise ClusterError(
+            f"the API answered {where} with another object ({_text(meta.get('namespace'))}/{_text(meta.get('name'))}); "
+            "nothing was deleted",
+            EXIT_FAILURE,
+        )
+    if _obj(meta.get("labels")).get(MANAGED_BY_LABEL) != MANAGED_BY:
+        raise ClusterError(
+            f"{where} was not created by gkeml (it has no label {MANAGED_SELECTOR}); gkeml deletes only "
+            "what it created: nothing was deleted (kubectl deletes anything)",
+            EXIT_FAILURE,
+        )
+    uid = _text(meta.get("uid"))
+    if not uid:
+        raise ClusterError(f"the API answered {where} without a uid; nothing was deleted", EXIT_FAILURE)
+    return uid
+
+
+def _delete_options(uid: str | None) -> Obj:
+    """Delete this object only (uid precondition; none when the API's answer gave no uid), its pods in the
+    background."""
+    options: Obj = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+    if uid:
+        options["preconditions"] = {"uid": uid}
+    return options
 
 
 def wait(
@@ -581,7 +731,8 @@ def wait(
 ) -> tuple[JobState, bool]:
     """Poll until the Job succeeds or fails (or ``timeout`` seconds pass); (last state, timed out).
 
-    ``progress`` is called with the state whenever its one-line summary changes.
+    ``progress`` is called with the state whenever its one-line summary changes. Each poll is bounded
+    by the API limits; ``timeout`` bounds the whole wait.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     last = ""
@@ -594,7 +745,7 @@ def wait(
             return state, False
         if deadline is not None and time.monotonic() >= deadline:
             return state, True
-        time.sleep(interval)
+        time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
 
 
 def choose_pods(state: JobState, index: int | None, pod: str | None, every: bool) -> list[PodState]:
@@ -630,38 +781,84 @@ def choose_pods(state: JobState, index: int | None, pod: str | None, every: bool
     return [next(iter(newest.values()))]
 
 
-def read_log(api: Api, namespace: str, pod: str, tail: int | None) -> str:
-    """The trainer container's log of a pod."""
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
+def _log_query(tail: int | None, **more: Any) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = [("container", CONTAINER)]
+    if tail is not None:
+        query.append(("tailLines", tail))
+    return query + [(key, value) for key, value in more.items() if value is not None]
 
-    try:
-        response: Any = api.core.read_namespaced_pod_log(  # raw response: _preload_content=False
-            pod, namespace, container=CONTAINER, tail_lines=tail, _preload_content=False
+
+def read_log(api: Api, namespace: str, pod: str, tail: int | None) -> tuple[bytes, bool]:
+    """The trainer container's log of a pod, as bytes, at most ``api.limits.size`` of them (``limitBytes``,
+    also enforced here): (log, whether it was cut)."""
+    path = object_path("pods", namespace, pod, "/log")
+    return api.body(f"logs of {namespace}/{pod}", path, _log_query(tail, limitBytes=api.limits.size))
+
+
+def follow_log(api: Api, namespace: str, pod: str, tail: int | None, deadline: float | None = None) -> Iterator[bytes]:
+    """The trainer container's log of a pod, streamed (bytes as they arrive) until the container ends.
+
+    A stream silent for ``api.limits.silence`` seconds is not trusted to be alive: the pod is read
+    (bounded); if its trainer still runs, the stream is opened again from the moment of the last
+    byte received (``sinceSeconds``: nothing was written since, or it would have arrived). Ends at
+    ``deadline`` (a ``time.monotonic()`` value) with FollowTimeout.
+    """
+    from urllib3.exceptions import HTTPError, ReadTimeoutError
+
+    what = f"logs of {namespace}/{pod}"
+    path = object_path("pods", namespace, pod, "/log")
+    query = _log_query(tail, follow="true")
+    while True:
+        silence = (
+            api.limits.silence if deadline is None else max(0.1, min(api.limits.silence, deadline - time.monotonic()))
         )
-        return response.data.decode("utf-8", "replace")
-    except (ApiException, HTTPError, OSError) as exc:
-        raise _api_error(exc, f"logs of {namespace}/{pod}", api.connection) from None
+        response = api.stream(what, path, query, silence)
+        last = time.monotonic()
+        try:
+            while True:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise FollowTimeout()
+                chunk = response.read1(64 * 2**10)
+                if not chunk:
+                    response.release_conn()
+                    return  # the container ended and the API closed the stream
+                last = time.monotonic()
+                yield chunk
+        except ReadTimeoutError:
+            response.close()
+        except (HTTPError, OSError) as exc:
+            response.close()
+            raise api.bad_answer(what, BadAnswer(f"a stream that broke off ({_reason(exc)})")) from None
+        if deadline is not None and time.monotonic() >= deadline:
+            raise FollowTimeout()
+        if not _still_running(api, namespace, pod):
+            return
+        query = _log_query(None, follow="true", sinceSeconds=max(1, int(time.monotonic() - last)))
 
 
-def follow_log(api: Api, namespace: str, pod: str, tail: int | None) -> Iterator[str]:
-    """The trainer container's log of a pod, streamed until the container ends."""
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
+class FollowTimeout(Exception):
+    """``--timeout`` passed while following a log."""
 
+
+def _still_running(api: Api, namespace: str, pod: str) -> bool:
+    """True while the trainer container of ``pod`` has not terminated (and the pod exists)."""
     try:
-        response: Any = api.core.read_namespaced_pod_log(  # raw response: _preload_content=False
-            pod, namespace, container=CONTAINER, tail_lines=tail, follow=True, _preload_content=False
+        found = api.request(
+            f"read pod {namespace}/{pod} (does its trainer still run?)",
+            "GET",
+            object_path("pods", namespace, pod),
+            not_found=_Missing,
         )
-        for chunk in response.stream(4096):
-            yield chunk.decode("utf-8", "replace")
-    except (ApiException, HTTPError, OSError) as exc:
-        raise _api_error(exc, f"logs of {namespace}/{pod}", api.connection) from None
+    except _Missing:
+        return False
+    status = _obj(found.get("status"))
+    trainer = next((c for c in _objs(status.get("containerStatuses")) if c.get("name") == CONTAINER), {})
+    return status.get("phase") not in ("Succeeded", "Failed") and "terminated" not in _obj(trainer.get("state"))
 
 
 def server_version(api: Api) -> str:
     """The API server's gitVersion, e.g. ``v1.33.5-gke.1162000``."""
-    return str(api.call("read the server version", api.version.get_code).get("gitVersion", ""))
+    return _text(api.request("read the server version", "GET", "/version").get("gitVersion")) or ""
 
 
 def gke_version_at_least(version: str, minimum: str) -> bool:
