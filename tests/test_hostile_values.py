@@ -817,20 +817,32 @@ def _string_paths(model, prefix: tuple = (), seen: tuple = ()):
 
 
 def _set(data, path: tuple, value: str) -> None:
-    """Put ``value`` at ``path`` of ``data`` (``*``: the first item or value; ``<key>``: a key)."""
+    """Put ``value`` at ``path`` of ``data`` (``*``: the first item or value; ``<key>``: a key). A section or list
+    the base file lacks is made on the way (a field added to the model is probed without editing the base: the
+    loader then decides whether the probe, in that otherwise empty place, is accepted)."""
     node = data
-    for part in path[:-1]:
-        node = (
-            node[0] if part == ANY and isinstance(node, list) else node[next(iter(node))] if part == ANY else node[part]
-        )
+    for part, after in zip(path[:-1], path[1:]):
+        empty = [] if after == ANY else {}
+        if part == ANY and isinstance(node, list):
+            if not node:
+                node.append(empty)
+            node = node[0]
+        elif part == ANY:
+            if not node:
+                node["x"] = empty
+            node = node[next(iter(node))]
+        else:
+            if node.get(part) is None:
+                node[part] = empty
+            node = node[part]
     last = path[-1]
     if last == KEY:
-        node[value] = node.pop(next(iter(node)))
+        node[value] = node.pop(next(iter(node))) if node else ""
     elif last == ANY:
         if isinstance(node, list):
-            node[0] = value
+            node[:1] = [value]
         else:
-            node[next(iter(node))] = value
+            node[next(iter(node), "x")] = value
     else:
         node[last] = value
 

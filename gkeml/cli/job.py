@@ -219,13 +219,10 @@ def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argpar
 
 def _job_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
     p = _cluster_parser(jobs, name, help_text, description)
-    p.add_argument(
-        "job", metavar="[TEAM/]NAME", type=_job_reference, help="the run's Job name, e.g. research/finetune-l4-x7k2p"
-    )
+    p.add_argument("job", metavar="[TEAM/]NAME", help="the run's Job name, e.g. research/finetune-l4-x7k2p")
     p.add_argument(
         "--team",
         metavar="TEAM",
-        type=_dns_label,
         help="the job's team namespace (default: TEAM/ of the name, else the context's namespace, else default)",
     )
     return p
@@ -240,22 +237,6 @@ def _seconds(text: str) -> float:
     if not 0 <= value <= MAX_SECONDS:  # False for NaN too
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 to {MAX_SECONDS:,})")
     return value
-
-
-def _dns_label(text: str) -> str:
-    """A Kubernetes name (DNS-1123 label) as an argparse type: a namespace or a Job."""
-    if not RUN_NAME.fullmatch(text) or len(text) > 63:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a name: lowercase letters, digits and '-', at most 63")
-    return text
-
-
-def _job_reference(text: str) -> str:
-    """``[TEAM/]NAME``, each part a Kubernetes name (argparse type): no path, no trailing newline."""
-    team, _, name = text.rpartition("/")
-    if team:
-        _dns_label(team)
-    _dns_label(name)
-    return text
 
 
 def _add_wait_options(p: argparse.ArgumentParser) -> None:
