@@ -325,7 +325,7 @@ def test_gpu_pod_above_the_accelerator_maximum_is_an_error(prices):
         ConfigError, match="training\\[0\\].cpu: Pod requests 32 vCPU / 64 GiB exceed the 1 x nvidia-l4"
     ):
         make_env(training=[training("big", gpu="nvidia-l4", gpu_count=1, cpu="32", memory="64Gi")])
-    big = Workload("training/big", 32, 64, "nvidia-l4", 1, False, None, (1, 1), 10, "10 h")
+    big = Workload("training/big", "research", 32, 64, "nvidia-l4", 1, False, None, (1, 1), 10, "10 h")
     with pytest.raises(CostError, match="training/big: 32 vCPU / 64 GiB is above the maximum of 31 vCPU"):
         Estimator(prices).gpu_machine(big)
 

@@ -113,6 +113,12 @@ DOCUMENTED_RUNS: tuple[tuple[str | None, tuple[str, ...]], ...] = (
         ("job", "render", "job.yaml", "--env", "dev"),
     ),
     (SPEC_16_L4, ("job", "render", "job.yaml", "--env", "dev")),
+    (
+        (ROOT / "examples/jobs/single-gpu.yaml")
+        .read_text()
+        .replace("docker.pkg.dev/acme-ml-dev/", "docker.pkg.dev/acme-ml-staging/"),
+        ("job", "render", "job.yaml", "--env", "prod"),
+    ),
 )
 DOCUMENTED_ERROR = re.compile(r"(?:job\.yaml|examples/jobs/[-\w]+\.yaml):\d+: [^`\n]+")
 

@@ -125,7 +125,10 @@ def test_an_inference_image_of_another_environments_registry_is_refused_with_bot
             "[stage, live, lab]",
             "registry.repositories[0].readers[2]: 'lab' is this environment: its own nodes may pull already; remove it",
         ),
-        ("[stage, live, stage]", "registry.repositories[0].readers[2]: duplicate reader 'stage'"),
+        (
+            "[stage, live, stage]",
+            "registry.repositories[0].readers[2]: 'stage' is listed twice (also at registry.repositories[0].readers[0]); remove one",
+        ),
     ],
 )
 def test_readers_name_other_environments_once(envs, readers, message):

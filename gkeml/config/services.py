@@ -80,13 +80,6 @@ class Repository(Strict):
         "repository must be listed there.",
     )
 
-    @model_validator(mode="after")
-    def _unique_readers(self) -> Repository:
-        for i, name in enumerate(self.readers):
-            if name in self.readers[:i]:
-                raise at(f"readers.{i}", f"duplicate reader {name!r}")
-        return self
-
 
 class Registry(Strict):
     """Artifact Registry: Docker repositories in the cluster's region, pulled by the nodes, pushed by CI.
