@@ -127,7 +127,8 @@ def test_an_inference_image_of_another_environments_registry_is_refused_with_bot
         ),
         (
             "[stage, live, stage]",
-            "registry.repositories[0].readers[2]: 'stage' is listed twice (also at registry.repositories[0].readers[0]); remove one",
+            "registry.repositories[0].readers[2]: 'stage' is listed twice "
+            "(also at registry.repositories[0].readers[0]); remove one",
         ),
     ],
 )
