@@ -481,6 +481,17 @@ def test_cli_render_prints_the_builder_output(lab, lab_dir):
     assert list(yaml.safe_load_all(done.stdout)) == render(example("multi-node-ddp", lab), lab)
 
 
+def test_cli_render_json_is_one_list_of_the_same_objects_kubectl_applies(lab, lab_dir, capsys):
+    from gkeml.cli import main
+
+    spec = "examples/jobs/multi-node-ddp.yaml"
+    assert main(["job", "render", spec, "--env", "lab", "--environments", str(lab_dir), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["apiVersion"], data["kind"]) == ("v1", "List")
+    assert data["items"] == render(example("multi-node-ddp", lab), lab)  # in apply order: Service, then Job
+    assert [o["kind"] for o in data["items"]] == ["Service", "Job"]
+
+
 def test_cli_render_bad_spec_exits_2_with_the_error(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("gpu_count: 1", "gpu_count: 3"))

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from gkeml.cli import EXIT_FINDINGS, EXIT_OK
 from gkeml.cli.output import progress
 
 DESCRIPTION = """\
@@ -265,7 +265,7 @@ def _availability_findings(args, envs: list) -> list:
 
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
-    from gkeml.checkov import CheckovError, run_checkov, stack_files
+    from gkeml.checkov import run_checkov, stack_files
     from gkeml.cli.output import output_width
     from gkeml.rules import check, load_manifest_files
     from gkeml.rules.report import RENDERERS
@@ -303,13 +303,9 @@ def run(args) -> int:
     report = None
     if not args.files and not args.no_checkov:
         progress(f"running checkov on {args.synth_dir}/stacks")
-        try:
-            for stack in stack_files(args.synth_dir):
-                read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
-            report = run_checkov(args.synth_dir)
-        except CheckovError as exc:
-            print(f"gkeml check: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        for stack in stack_files(args.synth_dir):
+            read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
+        report = run_checkov(args.synth_dir)  # CheckovError: exit 2
     extra = {"width": output_width()} if args.format == "table" else {}
     print(RENDERERS[args.format](notices + findings, objects, report, **extra))
     return EXIT_FINDINGS if findings or (report is not None and not report.ok) else EXIT_OK

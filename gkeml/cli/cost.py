@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from gkeml.cli.output import print_json
+from gkeml.exitcodes import CommandError
 
 FORMATS = ("table", "json", "markdown")
 EPILOG = """\
@@ -108,10 +109,9 @@ def run(args) -> int:
                 sys.stdout.write(render_delta(before, current, args.against))
             return 0
     except CostError as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"{path}: {exc}") from None
     for warning in current.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"gkeml cost: warning: {warning}", file=sys.stderr)
     if args.format == "json":
         print_json(current.to_dict())
     elif args.format == "markdown":

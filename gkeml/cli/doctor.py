@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table
+from gkeml.exitcodes import CommandError
 from gkeml.text import one_line
 
 DESCRIPTION = """\
@@ -124,8 +124,8 @@ def run(args) -> int:
         print_json(report.to_dict())
     else:
         _print_table(report)
-    if report.error:
-        print(one_line(f"gkeml doctor: {report.error}"), file=sys.stderr)
+    if report.error:  # the report says it too (json: "error", "exit_code")
+        raise CommandError(report.error, report.exit_code, reported=True)
     return report.exit_code
 
 

@@ -249,7 +249,7 @@ def run_new(args) -> int:
 
 
 def _refuse(message: str) -> int:
-    print(f"gkeml env new: {message}", file=sys.stderr)
+    print(f"gkeml env new: error: {message}", file=sys.stderr)
     return 2
 
 

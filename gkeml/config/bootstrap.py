@@ -586,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         with read_budget():
             boot = load_bootstrap(named_file(args.dir, args.env, "ENV"))
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        print("\n".join(exc.lines(parser.prog)), file=sys.stderr)
         return 2
     for key, value in ci_identity(boot).items():
         print(f"{key}={value}")

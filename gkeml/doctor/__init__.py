@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 from gkeml import __version__, platform
 from gkeml.answers import BadAnswer, Limits, bound_session, parse_json
-from gkeml.exitcodes import ExitCode
+from gkeml.exitcodes import CommandError, ExitCode
 from gkeml.naming import Names
 from gkeml.release import FIRST_RECORDING_RELEASE, VERSION_LABEL, VersionGap, from_label
 
@@ -113,7 +113,7 @@ class Report:
         }
 
 
-class DoctorError(Exception):
+class DoctorError(CommandError):
     """A problem that stops the cluster checks (credentials, API, endpoint); ``str()`` is one line of advice."""
 
 

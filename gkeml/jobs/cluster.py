@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from gkeml import platform
 from gkeml.config import Environment
+from gkeml.exitcodes import CommandError
 from gkeml.naming import Names
 from gkeml.text import one_line
 
@@ -33,12 +34,11 @@ DEFAULT_KUBECONFIG = "~/.kube/config"
 NOTHING_SENT = "nothing was sent to the cluster"
 
 
-class ClusterError(Exception):
+class ClusterError(CommandError):
     """A job command cannot use (or reach) the cluster; ``exit_code`` 2 for setup, 1 for the cluster."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE):
-        super().__init__(message)
-        self.exit_code = exit_code
+        super().__init__(message, exit_code)
 
 
 @dataclass(frozen=True)
