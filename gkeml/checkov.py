@@ -46,6 +46,10 @@ def _ip_endpoint_disabled(conf: dict) -> bool:
     return endpoints.get("enabled") is False
 
 
+def _no_security_group(conf: dict) -> bool:
+    return not _first(conf.get("authenticator_groups_config")).get("security_group")
+
+
 def _checkpoint_bucket(conf: dict) -> bool:
     return _first(conf.get("labels")).get("purpose") == "checkpoints"
 
@@ -85,9 +89,12 @@ SKIPS: tuple[Skip, ...] = (
     ),
     Skip(
         "CKV_GCP_65",
-        "Google Groups for RBAC needs a Google Workspace group gke-security-groups@<domain>, which the "
-        "environment model does not have; access is granted with IAM roles. Revisit when the config gains "
-        "a security-group field.",
+        "Google Groups for RBAC needs a Google Workspace or Cloud Identity group gke-security-groups@<domain>; "
+        "an environment without teams[].groups does not set cluster.rbac_security_group, and its people "
+        "(teams[].members) are RoleBinding subjects by their own accounts. An environment that lists groups must "
+        "set it (the loader refuses groups without it), and its cluster keeps the check.",
+        scope="google_container_cluster without authenticator_groups_config",
+        applies=_no_security_group,
     ),
     Skip(
         "CKV_GCP_20",

@@ -76,6 +76,8 @@ __all__ = [
     "ShortName",
     "Strict",
     "Team",
+    "TeamGroup",
+    "TeamMember",
     "Tier",
     "TrainingBudget",
     "at",
@@ -120,6 +122,20 @@ def _known_region(region: str) -> str:
             f"{platform.ZONES_CHECKED_ON}): {', '.join(platform.COMPUTE_ZONES)}"
         )
     return region
+
+
+# A Google account or group address as IAM and Kubernetes RBAC name it: lowercase (RBAC compares subject
+# names exactly, and Google writes the address of an account in lowercase in the tokens GKE reads).
+EMAIL = r"^[a-z0-9][-a-z0-9._+']{0,63}@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+PATTERN_HELP[EMAIL] = "a lowercase email address such as alice@example.com"
+# gke-security-groups@DOMAIN: the group GKE reads nested groups from (Google Groups for RBAC,
+# cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac; the name is required).
+SECURITY_GROUP = r"^gke-security-groups@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+PATTERN_HELP[SECURITY_GROUP] = "gke-security-groups@ followed by your Google Workspace or Cloud Identity domain"
+Email = Annotated[str, Field(pattern=EMAIL, max_length=254)]
+# What a person or group may do in a team's namespace: the Kubernetes ClusterRole it is bound to there
+# (gkeml.config.roles.TEAM_ACCESS says what each allows and what it does not).
+AccessLevel = Literal["view", "edit"]
 
 
 class Project(Strict):
@@ -284,6 +300,13 @@ class Cluster(Strict):
         description="Also expose the control plane's public IP endpoint (never in prod). DNS endpoint is always on.",
     )
     authorized_networks: list[AuthorizedNetwork] = Field(default_factory=list)
+    rbac_security_group: str | None = Field(
+        None,
+        pattern=SECURITY_GROUP,
+        description="Google Groups for RBAC: gke-security-groups@DOMAIN, the group whose member groups Kubernetes "
+        "RBAC can name (teams[].groups need it). Set on an existing cluster it is an update in place, not a "
+        "re-creation; removing it later leaves the setting on the cluster.",
+    )
     maintenance: Maintenance = Field(default_factory=Maintenance)
     binary_authorization: BinaryAuthorization = resolved(
         "Binary Authorization: the project policy gkeml writes and the cluster enforces.", "see its section"
@@ -313,11 +336,49 @@ class Quota(Strict):
     gpus: Int32 = Field(0, ge=0)
 
 
+class TeamMember(Strict):
+    """A person of the team: a Google account (user:EMAIL in IAM, User EMAIL in Kubernetes RBAC)."""
+
+    email: Email = Field(description="The person's Google account, e.g. alice@example.com.")
+    role: AccessLevel = Field(
+        description="view: read the namespace's objects and logs (no Secrets); edit: also create, change and delete "
+        "them (Jobs, pods, Services, ...), read its Secrets and run pods as any of its service accounts "
+        "(docs/permissions.md, 'People')."
+    )
+
+
+class TeamGroup(Strict):
+    """A Google group of the team (group:EMAIL in IAM, Group EMAIL in Kubernetes RBAC through Google Groups for
+    RBAC: the group must be a member of cluster.rbac_security_group)."""
+
+    email: Email = Field(description="The group's address, e.g. ml-research@example.com.")
+    role: AccessLevel = Field(description="view or edit, as for members.")
+
+
 class Team(Strict):
-    """A team: one namespace with quota, limits and default-deny network policy."""
+    """A team: one namespace with quota, limits and default-deny network policy, and the people who work in it:
+    each member and group gets ``roles/container.clusterViewer`` on the project (get-credentials and the
+    cluster's DNS endpoint, nothing inside the cluster) and a RoleBinding in the namespace to the Kubernetes
+    ClusterRole ``view`` or ``edit``."""
 
     name: DnsLabel
     quota: Quota = Field(default_factory=Quota)
+    members: list[TeamMember] = Field(default_factory=list, description="People, each with view or edit.")
+    groups: list[TeamGroup] = Field(
+        default_factory=list,
+        description="Google groups, each with view or edit; they need cluster.rbac_security_group.",
+    )
+
+    def subjects(self, role: str) -> list[tuple[str, str]]:
+        """(Kubernetes subject kind, email) of every member (User) and group (Group) with ``role``."""
+        return [("User", m.email) for m in self.members if m.role == role] + [
+            ("Group", g.email) for g in self.groups if g.role == role
+        ]
+
+    @property
+    def principals(self) -> list[str]:
+        """The IAM members of the team's people: user:EMAIL and group:EMAIL."""
+        return [f"user:{m.email}" for m in self.members] + [f"group:{g.email}" for g in self.groups]
 
 
 class Bucket(Strict):

@@ -205,6 +205,15 @@ BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
 }
 
 
+def team_member() -> Identity:
+    """A person or group of a team (``teams[].members``, ``groups``) as the cloud stack grants it in IAM,
+    whichever access level: reaching the cluster is all; what they may do in the cluster is the RoleBinding of
+    their team's namespace (:data:`gkeml.config.roles.TEAM_ACCESS`)."""
+    from gkeml.config.roles import PEOPLE_PROJECT_ROLES
+
+    return Identity("team member", tuple(Grant(role, PROJECT, why=why) for role, why in PEOPLE_PROJECT_ROLES.items()))
+
+
 def deploy_identity() -> Identity:
     """The DEPLOY identity as the bootstrap stack grants it."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]

@@ -47,8 +47,8 @@ ROLLOUTS = {"surge": {"maxSurge": 1, "maxUnavailable": 0}, "replace": {"maxSurge
 
 
 def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = ()) -> list[Obj]:
-    """Namespace, quota, limits, default-deny network policies and service accounts of a team;
-    ``exposures`` of the team's services add the load-balancer allow rule."""
+    """Namespace, quota, limits, default-deny network policies, the RoleBindings of its people and the service
+    accounts of a team; ``exposures`` of the team's services add the load-balancer allow rule."""
     ns = team.name
     labels = {**MANAGED_BY, "gkeml.io/team": ns}
     kueue = {platform.KUEUE_MANAGED_NAMESPACE_LABEL: "true"} if env.kueue.enabled else {}
@@ -118,6 +118,7 @@ def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = (
                 },
             )
         )
+    objects += team_role_bindings(team, labels)
     names = Names.of(env)
     chart_owned = {env.launch.identity} if env.launch else set()
     for ident in env.identities_in(ns):
@@ -133,6 +134,29 @@ def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = (
             }
         )
     return objects
+
+
+def team_role_bindings(team: Team, labels: dict) -> list[Obj]:
+    """One RoleBinding per access level the team's people have (``team-view``, ``team-edit``): its members
+    (User) and groups (Group, through Google Groups for RBAC) bound to Kubernetes' ClusterRole of that name
+    in the team's namespace only (:data:`gkeml.config.roles.TEAM_ACCESS` says what each allows)."""
+    bindings = []
+    for role, cluster_role in platform.TEAM_ACCESS_CLUSTER_ROLES.items():
+        subjects = team.subjects(role)
+        if not subjects:
+            continue
+        bindings.append(
+            {
+                "apiVersion": f"{platform.RBAC_API_GROUP}/v1",
+                "kind": "RoleBinding",
+                "metadata": metadata(f"team-{role}", team.name, labels),
+                "roleRef": {"apiGroup": platform.RBAC_API_GROUP, "kind": "ClusterRole", "name": cluster_role},
+                "subjects": [
+                    {"kind": kind, "name": email, "apiGroup": platform.RBAC_API_GROUP} for kind, email in subjects
+                ],
+            }
+        )
+    return bindings
 
 
 def _network_policy(name: str, ns: str, labels: dict, spec: Obj) -> Obj:

@@ -13,6 +13,7 @@ from gkeml.constructs import (
     AutopilotCluster,
     Bucket,
     BucketProps,
+    ClusterAccess,
     ClusterProps,
     EndpointProps,
     ImagePolicy,
@@ -85,6 +86,7 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         security_posture=c.security_posture,
         cost_allocation=c.cost_allocation,
         secret_sync=env.launch is not None,
+        security_group=c.rbac_security_group,
         protect_node_service_account=env.protected,
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name},
     )
@@ -254,6 +256,10 @@ class CloudStack(TerraformStack):
                         grant_dependencies=[self.cluster.cluster],
                     )
                 )
+        people = [principal for team in env.teams for principal in team.principals]
+        self.people = (
+            ClusterAccess(self, "people", project=project, principals=people, depends_on=apis) if people else None
+        )
         self.endpoints = {
             e.name: PublicEndpoint(
                 self,
