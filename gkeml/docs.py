@@ -37,6 +37,7 @@ def _cell(text: str) -> str:
 
 def rule_table() -> str:
     """Every check `gkeml check` can report, with its level, title and why."""
+    from gkeml.iam.gate import RULES as IAM_RULES
     from gkeml.lifecycle.order import FACTS
     from gkeml.lifecycle.transitions import TRANSITIONS
     from gkeml.rules import RULES
@@ -52,6 +53,7 @@ def rule_table() -> str:
         f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
         for t in TRANSITIONS.values()
     ]
+    rows += [f"| {r.id} | error | {_cell(r.title)} (permissions) | {_cell(r.why)} |" for r in IAM_RULES.values()]
     rows.append(
         f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier it is, or lowers a guard of its "
         "tier | `tier_override` drops the guards of the tier its name, project, labels, state, hosts or source "

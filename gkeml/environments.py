@@ -12,6 +12,8 @@ from pathlib import Path
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.bootstrap import Bootstrap
 from gkeml.config.checks import model_problems, reference_problems
+from gkeml.config.extensions import import_root
+from gkeml.config.extensions import load as load_extensions
 from gkeml.config.loader import decode, field_name, file_line, load_config_file, load_yaml, read_config_text
 from gkeml.config.registries import attach as attach_registries
 from gkeml.config.registries import registry_problems
@@ -19,20 +21,41 @@ from gkeml.cost.estimate import budget_problems
 from gkeml.naming import Names, StateLocation, name_problems, nested_state_problems
 
 
-def _checks(env: Environment) -> list:
-    problems = model_problems(env) + name_problems(env)
+def _checks(env: Environment, root: Path | None) -> list:
+    problems = model_problems(env) + name_problems(env) + extension_problems(env, root)
     # the budget is derived from the cost estimate, which prices only an environment without problems
     return problems or list(budget_problems(env))
 
 
-def parse_environment(text: str, label: str) -> Environment:
-    """An environment from YAML text (``label`` names it in errors, e.g. ``REF:dev.yaml``)."""
-    return parse(text, label, Environment, _checks, reference_problems)
+def extension_problems(env: Environment, root: Path | None) -> list:
+    """Load the environment's extensions (importing their modules from ``root`` or the installed packages) and
+    check what they bring: their config, and their permission-model entries against gkeml's model."""
+    from gkeml.iam.extensions import entry_problems
+    from gkeml.iam.model import load_model
+
+    problems = load_extensions(env, root)
+    model = load_model()
+    for i, ref in enumerate(env.extensions):
+        if ref._loaded is not None and ref._loaded.permissions:
+            path = ("extensions", i, "module")
+            problems += [(path, line) for line in entry_problems(ref.module, ref._loaded.permissions, model)]
+    return problems
+
+
+def parse_environment(text: str, label: str, root: Path | None = None) -> Environment:
+    """An environment from YAML text (``label`` names it in errors, e.g. ``REF:dev.yaml``); ``root`` is
+    where its extensions' modules are imported from (:func:`gkeml.config.extensions.import_root`)."""
+    return parse(text, label, Environment, lambda env: _checks(env, root), reference_problems)
 
 
 def load_environment(path: str | Path) -> Environment:
     """Load and check one environment file; its ``name`` must match the file name."""
-    return load_config_file(path, Environment, _checks, reference_problems, name_matches_file=True)
+    root = import_root(path)
+    env = load_config_file(
+        path, Environment, lambda env: _checks(env, root), reference_problems, name_matches_file=True
+    )
+    env._source = str(path)
+    return env
 
 
 def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Path:
@@ -275,7 +298,7 @@ def environment_at(env_file: str | Path, ref: str) -> Environment | None:
     if shown.returncode != 0:
         return None
     label = f"{ref}:{env_file.name}"
-    return parse_environment(decode(shown.stdout, label), label)
+    return parse_environment(decode(shown.stdout, label), label, import_root(env_file))
 
 
 # --- the free-tier credit: one per billing account (gkeml cost) ------------------------------------

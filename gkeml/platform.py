@@ -13,6 +13,7 @@ often than the rules.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -781,13 +782,19 @@ RESOURCE_APIS: dict[str, str] = {
     "google_logging_": "logging.googleapis.com",
     "google_pubsub_": "pubsub.googleapis.com",
     "google_billing_budget": "billingbudgets.googleapis.com",
+    # what extensions commonly add (the Cloud SQL example: sqladmin, and private services access)
+    "google_sql_": "sqladmin.googleapis.com",
+    "google_service_networking_": "servicenetworking.googleapis.com",
+    "google_redis_": "redis.googleapis.com",
 }
 
 
-def resource_api(resource_type: str) -> str | None:
-    """The API a Terraform resource type needs enabled, or None (not a Google API resource)."""
-    matches = [prefix for prefix in RESOURCE_APIS if resource_type.startswith(prefix)]
-    return RESOURCE_APIS[max(matches, key=len)] if matches else None
+def resource_api(resource_type: str, table: Mapping[str, str] | None = None) -> str | None:
+    """The API a Terraform resource type needs enabled, or None (not a Google API resource); ``table``:
+    :data:`RESOURCE_APIS` with what extensions add (gkeml.config.extensions.resource_apis)."""
+    table = RESOURCE_APIS if table is None else table
+    matches = [prefix for prefix in table if resource_type.startswith(prefix)]
+    return table[max(matches, key=len)] if matches else None
 
 
 # Namespaces that belong to Kubernetes and GKE: Kubernetes reserves the kube- prefix and runs every

@@ -227,7 +227,11 @@ def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environ
 def test_classic_identity_has_a_gsa_the_ksa_may_impersonate(stacks, environments, env):
     e = environments[env]
     (gsa,) = [s for s in resources(stacks[env], "google_service_account") if s["account_id"] == f"{env}-launch-agent"]
-    (wiu,) = resources(stacks[env], "google_service_account_iam_member")
+    (wiu,) = [
+        m
+        for m in resources(stacks[env], "google_service_account_iam_member")
+        if "launch-agent" in m["service_account_id"]
+    ]
     assert wiu["role"] == "roles/iam.workloadIdentityUser"
     assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/wandb-launch-serviceaccount-wandb]"
     assert ksa_annotations(Names.of(e), e.identity("launch-agent")) == {
@@ -255,7 +259,11 @@ def test_no_project_wide_storage_or_primitive_roles_and_no_keys(stacks, env):
 def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments, env):
     e = environments[env]
     names = Names.of(e)
-    ips = {a["name"]: a for a in resources(stacks[env], "google_compute_global_address")}
+    ips = {  # the external ones (an extension's private services access range is a global address too)
+        a["name"]: a
+        for a in resources(stacks[env], "google_compute_global_address")
+        if a.get("purpose") != "VPC_PEERING"
+    }
     certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
     assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
     assert {n: c["managed"]["domains"] for n, c in certs.items()} == {

@@ -14,7 +14,7 @@ PACKAGE = ROOT / "gkeml"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
     ("config", "text"),
-    ("naming", "stackfile", "iam", "cost"),
+    ("naming", "stackfile", "iam", "cost", "extension"),
     ("environments", "manifests", "observability"),
     ("rules", "framework"),
     ("jobs", "lifecycle", "checkov"),

@@ -19,10 +19,20 @@ DEPLOY_MEMBER = "serviceAccount:${google_service_account.ci.email}"
 
 
 @pytest.fixture(scope="session")
-def model():
+def model(environments):
+    """gkeml's permission model with the entries the fixture environments' extensions bring."""
+    from gkeml.config.extensions import permission_entries
+    from gkeml.iam.extensions import extended
     from gkeml.iam.model import load_model
 
-    return load_model()
+    return extended(load_model(), [entry for env in environments.values() for entry in permission_entries(env)])
+
+
+def granted(environments, stack_name: str):
+    """What the CI identities of the environment of ``stack_name`` get for its extensions' resource types."""
+    from gkeml.config.extensions import extension_permissions
+
+    return extension_permissions(environments[stack_name.removesuffix("-k8s")])
 
 
 @pytest.fixture(scope="session")
@@ -48,24 +58,32 @@ def all_needs(stacks, model):
     return [need for name, stack in stacks.items() for need in needs_of(model, stack, name)]
 
 
+@pytest.fixture(scope="session")
+def needs_by_stack(stacks, model):
+    """Needs of each synthesized cloud and in-cluster stack, by stack name."""
+    return {name: needs_of(model, stack, name) for name, stack in stacks.items()}
+
+
 # --- the real stacks -----------------------------------------------------------------
 
 
-def test_deploy_identity_holds_every_permission_its_stacks_need(all_needs, roles):
+def test_deploy_identity_holds_every_permission_its_stacks_need(needs_by_stack, environments, roles):
     from gkeml.iam.identities import deploy_identity
     from gkeml.iam.model import missing
 
-    assert all_needs
-    problems = missing(deploy_identity(), all_needs, roles)
-    assert not problems, "\n".join(problems)
+    assert all(needs_by_stack.values())
+    for name, needs in needs_by_stack.items():
+        problems = missing(deploy_identity(granted(environments, name).deploy), needs, roles)
+        assert not problems, "\n".join(problems)
 
 
-def test_plan_identity_holds_every_read_its_plans_need(all_needs, roles):
+def test_plan_identity_holds_every_read_its_plans_need(needs_by_stack, environments, roles):
     from gkeml.iam.identities import plan_identity
     from gkeml.iam.model import PLAN, missing
 
-    problems = missing(plan_identity(), all_needs, roles, phases=(PLAN,))
-    assert not problems, "\n".join(problems)
+    for name, needs in needs_by_stack.items():
+        problems = missing(plan_identity(granted(environments, name).plan), needs, roles, phases=(PLAN,))
+        assert not problems, "\n".join(problems)
 
 
 def test_plan_identity_writes_nothing_but_the_state_lock(model, roles):
@@ -156,16 +174,20 @@ def test_plan_needs_and_holds_no_secret_value(all_needs, roles):
     assert not set(held(plan_identity(), roles)) & secret_reads
 
 
-def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks):
+def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks, environments):
     from gkeml.iam.identities import deploy_identity, plan_identity
     from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, STATE_BUCKET
 
     for name, stack in bootstrap_stacks.items():
+        extensions = granted(environments, name.removeprefix("bootstrap-"))
         custom = {
             f"${{google_project_iam_custom_role.{address}.name}}": body
             for address, body in stack["resource"].get("google_project_iam_custom_role", {}).items()
         }
-        for member, identity in ((DEPLOY_MEMBER, deploy_identity()), (PLAN_MEMBER, plan_identity())):
+        for member, identity in (
+            (DEPLOY_MEMBER, deploy_identity(extensions.deploy)),
+            (PLAN_MEMBER, plan_identity(extensions.plan)),
+        ):
             project = {
                 custom[g["role"]]["role_id"] if g["role"] in custom else g["role"]
                 for g in resources(stack, "google_project_iam_member")
@@ -592,7 +614,7 @@ def test_force_destroy_buckets_need_object_deletes_and_the_deploy_role_has_them(
     assert any("storage.objects.delete" in line for line in missing(buckets_only, emptied, roles))
 
 
-def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstrap_stacks):
+def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstrap_stacks, environments):
     """Where the state bucket lives in the environment's project (live, mini), the deploy identity's
     bucket role is conditioned off it: only its bucket-level grant on the state objects reaches it.
     A state bucket in a project of its own (lab, stage) is out of the role's reach anyway."""
@@ -602,7 +624,8 @@ def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstr
 
     conditioned = []
     for name, stack in bootstrap_stacks.items():
-        boot = load_bootstrap(BOOTSTRAP / f"{name.removeprefix('bootstrap-')}.yaml")
+        env = name.removeprefix("bootstrap-")
+        boot = load_bootstrap(BOOTSTRAP / f"{env}.yaml", environments[env])
         ref = "${google_project_iam_custom_role.deploy-gkemlDeployBuckets.name}"
         (grant,) = [g for g in resources(stack, "google_project_iam_member") if g["role"] == ref]
         assert grant["member"] == DEPLOY_MEMBER

@@ -65,6 +65,7 @@ __all__ = [
     "DnsLabel",
     "Endpoint",
     "Environment",
+    "ExtensionRef",
     "Identity",
     "Inference",
     "Kueue",
@@ -804,6 +805,39 @@ class TrainingBudget(Strict):
         return self
 
 
+# A Python module path: dotted identifiers (the import system's own rule for `import a.b.c`).
+MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+PATTERN_HELP[MODULE] = "a Python module path such as extensions.cloudsql"
+
+
+class ExtensionRef(Strict):
+    """A platform team's own code that adds resources to the environment's stacks (docs/extensions.md): a
+    module defining a subclass of ``gkeml.extension.Extension``, and its configuration."""
+
+    # the extension loaded from the module, once the environment's checks ran (gkeml.config.extensions)
+    _loaded: Any = PrivateAttr(None)
+
+    module: str = Field(
+        pattern=MODULE,
+        max_length=200,
+        description="The module: importable from the platform repository's root (the directory that holds "
+        "environments/) or installed in the virtualenv, e.g. extensions.cloudsql.",
+    )
+    name: ShortName | None = Field(
+        None,
+        description="Names this use of the extension (its resources' addresses): unique in the file; "
+        "default: the module's last part.",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="The extension's settings, checked by its own Config model."
+    )
+
+    @property
+    def id(self) -> str:
+        """The name of this use: ``name``, else the module's last part."""
+        return self.name or self.module.rsplit(".", 1)[-1].replace("_", "-")
+
+
 class TierOverride(Strict):
     """An environment that is production (or staging) by what it is (its name, project, labels, state,
     hosts, or the environment it was copied from: gkeml.config.tiers) but runs at a lower tier on
@@ -838,6 +872,10 @@ class Environment(Strict):
     # The registries of the environments it was loaded with (gkeml.config.registries.attach): what its
     # nodes may pull from another environment's registry; None when it was loaded alone.
     _registries: Any = PrivateAttr(None)
+
+    # The file it was loaded from (gkeml.environments), for messages about it that arise later (an extension
+    # that fails while the stacks are built); None when it was parsed from text.
+    _source: str | None = PrivateAttr(None)
 
     # Defaults filled in from another key: a problem with the default is reported at that key.
     RESOLVED_FROM: ClassVar[dict[tuple, tuple]] = {("prefix",): ("project", "id")}
@@ -894,6 +932,12 @@ class Environment(Strict):
     budget: Budget | None = Field(None, description="Cloud Billing budget of the project.")
     monitoring: Monitoring = Field(default_factory=Monitoring)
     upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
+    extensions: list[ExtensionRef] = Field(
+        default_factory=list,
+        description="The platform team's own code adding resources to the stacks (docs/extensions.md); each "
+        "passes the same gate as gkeml's own: the permission model, the first-apply order, checkov and "
+        "`gkeml check`.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -155,4 +155,16 @@ def granted_project_roles(env: Environment) -> set[str]:
         roles.add(METRICS_ADAPTER_ROLE)
     if any(team.principals for team in env.teams):
         roles |= set(PEOPLE_PROJECT_ROLES)
-    return roles
+    from gkeml.config.extensions import extension_roles
+
+    return roles | set(extension_roles(env))
+
+
+def extension_role_problem(role: str) -> str | None:
+    """Why an extension may not grant ``role`` (a role that escalates, or not a role), or None. What an
+    extension grants is its author's to review (in the platform repository); the environment's bootstrap must
+    still list it in ``ci.grantable_roles``."""
+    if not re.fullmatch(r"roles/[a-zA-Z0-9_.]+|projects/[-a-z0-9]+/roles/[a-zA-Z0-9_.]+", role):
+        return f"{role!r} is not a role such as roles/cloudsql.client"
+    reason = ESCALATION.get(role)
+    return f"{role} {reason}; an extension may not grant it" if reason else None

@@ -197,7 +197,7 @@ BOOTSTRAP_ROLES: dict[str, str] = {
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
     "roles/iam.roleAdmin": f"create the custom roles of the CI identities ({PLAN_READER_ROLE_ID}, "
     + ", ".join(r.role_id for r in DEPLOY_CUSTOM_ROLES)
-    + ")",
+    + ", and for extensions gkemlDeployExtensions, gkemlPlanExtensions)",
 }
 # On the billing account, when the bootstrap file names one: grant the CI identities their budget roles.
 BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
@@ -214,9 +214,19 @@ def team_member() -> Identity:
     return Identity("team member", tuple(Grant(role, PROJECT, why=why) for role, why in PEOPLE_PROJECT_ROLES.items()))
 
 
-def deploy_identity() -> Identity:
-    """The DEPLOY identity as the bootstrap stack grants it."""
+# The custom roles the bootstrap stack creates for the resource types an environment's extensions bring
+# (gkeml.config.extensions.extension_permissions): exactly the permissions of their permission-model entries.
+DEPLOY_EXTENSIONS_ROLE_ID = "gkemlDeployExtensions"
+PLAN_EXTENSIONS_ROLE_ID = "gkemlPlanExtensions"
+EXTENSIONS_WHY = "the resource types the environment's extensions bring: exactly the permissions of their entries"
+
+
+def deploy_identity(extensions: tuple[str, ...] = ()) -> Identity:
+    """The DEPLOY identity as the bootstrap stack grants it; ``extensions``: the permissions of the custom role
+    it gets for the environment's extensions (none by default)."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
+    if extensions:
+        grants.append(Grant(DEPLOY_EXTENSIONS_ROLE_ID, PROJECT, permissions=tuple(extensions), why=EXTENSIONS_WHY))
     grants += [
         Grant(r.role_id, PROJECT, permissions=r.permissions, condition=r.condition, why=r.why)
         for r in DEPLOY_CUSTOM_ROLES
@@ -226,9 +236,14 @@ def deploy_identity() -> Identity:
     return Identity("deploy", tuple(grants))
 
 
-def plan_identity() -> Identity:
-    """The read-only PLAN identity as the bootstrap stack grants it."""
+def plan_identity(extensions: tuple[str, ...] = ()) -> Identity:
+    """The read-only PLAN identity as the bootstrap stack grants it; ``extensions``: the reads of the custom role
+    it gets for the environment's extensions (none by default)."""
     grants = [Grant(role, PROJECT, why=why) for role, why in PLAN_ROLES.items()]
+    if extensions:
+        grants.append(
+            Grant(PLAN_EXTENSIONS_ROLE_ID, PROJECT, permissions=tuple(extensions), why="reads of " + EXTENSIONS_WHY)
+        )
     grants.append(
         Grant(
             PLAN_READER_ROLE_ID,

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gkeml import platform
+from gkeml.config.extensions import loaded as loaded_extensions
+from gkeml.config.extensions import running as running_extension
 from gkeml.config.kueue import namespace_quota
 from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
@@ -428,10 +430,12 @@ class InClusterPlan:
     services: list[ServicePlan] = field(default_factory=list)
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
+    extensions: dict[str, list[Obj]] = field(default_factory=dict)  # extension name -> its objects (team namespaces)
 
     def objects(self) -> list[Obj]:
         """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, the
-        metrics adapter, the Kueue namespace, per team, services, then the W&B key's sync objects."""
+        metrics adapter, the Kueue namespace, per team, services, the W&B key's sync objects, then the
+        extensions' objects."""
         out = list(self.compute_classes) + self.metrics_adapter
         if self.kueue:
             out += self.kueue.namespace + self.kueue.rbac
@@ -442,6 +446,8 @@ class InClusterPlan:
             if svc.exposure:
                 out += svc.exposure.objects
         for objects in self.launch_keys.values():
+            out += objects
+        for objects in self.extensions.values():
             out += objects
         return out
 
@@ -462,6 +468,9 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
         plan.teams[team.name] = team_objects(env, team, exposures)
     for team_name in env.launch_teams():
         plan.launch_keys[team_name] = secret_sync_objects(env, team_name)
+    for index, extension in loaded_extensions(env):
+        with running_extension(env, index, "building its Kubernetes objects"):
+            plan.extensions[extension.name] = [dict(obj) for obj in extension.kubernetes_objects()]
     return plan
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from gkeml import platform
+from gkeml.config.apis import own_extension_apis
+from gkeml.config.extensions import CloudContext
+from gkeml.config.extensions import loaded as loaded_extensions
+from gkeml.config.extensions import running as running_extension
 from gkeml.config.images import image_allowlist
 from gkeml.config.model import Environment
 from gkeml.config.roles import METRICS_ADAPTER_ROLE
@@ -276,6 +280,7 @@ class CloudStack(TerraformStack):
             for e in env.endpoints
         }
         self.services = add_platform_services(self, env, names, depends_on=apis)
+        self._extensions(env, names, apis)
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
         # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing; the
         # services add the moves of their own (DNS records keyed by host since 2026-12)
@@ -298,6 +303,33 @@ class CloudStack(TerraformStack):
         ]
         add_moved(self, moves + self.services.moved)
         self._outputs()
+
+    def _extensions(self, env: Environment, names: Names, apis: list) -> None:
+        """Let each extension of ``env`` add its resources under a construct of its own (``ext-<name>``), after
+        the project APIs (its own declared here too: the bootstrap enabled them, fact TF006); what it raises
+        is one configuration error naming the environment file and the module."""
+        extensions = loaded_extensions(env)
+        if not extensions:
+            return
+        own = own_extension_apis(env)
+        if own:
+            apis = apis + ProjectServices(self, "extension-apis", project=env.project.id, services=own).services
+        for index, extension in extensions:
+            with running_extension(env, index, "adding its resources to the cloud stack"):
+                extension.cloud(
+                    CloudContext(
+                        scope=Construct(self, f"ext-{extension.name}"),
+                        env=env,
+                        names=names,
+                        network=self.network,
+                        cluster=self.cluster,
+                        identities=dict(self.identities),
+                        buckets=dict(self.buckets),
+                        secrets=dict(self.secrets),
+                        depends_on=list(apis),
+                        labels={**env.project.labels, **gkeml_labels(env.name), "gkeml-extension": extension.name},
+                    )
+                )
 
     def _outputs(self) -> None:
         c = self.cluster.cluster
