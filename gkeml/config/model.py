@@ -837,6 +837,10 @@ class ExtensionRef(Strict):
         """The name of this use: ``name``, else the module's last part."""
         return self.name or self.module.rsplit(".", 1)[-1].replace("_", "-")
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when the values are: the extension loaded from the module is not one of them."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
 
 class TierOverride(Strict):
     """An environment that is production (or staging) by what it is (its name, project, labels, state,
@@ -1027,6 +1031,10 @@ class Environment(Strict):
         if "enabled" not in self.kueue.model_fields_set:
             self.kueue.enabled = enabled_by_default(self.teams)
         return self
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the values are: where the file was read from is not one of them."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
 
     # -- lookups used by stacks, builders and the estimator --------------------
     def team(self, name: str) -> Team:

@@ -22,8 +22,8 @@ What it adds to the ``<env>`` stack, and why:
   certificates of their own), only through them (``connector_enforcement = REQUIRED``), IAM database
   authentication on (flag ``cloudsql.iam_authentication``), edition ENTERPRISE written out (new PostgreSQL 16+
   instances default to Enterprise Plus, which takes only db-perf-optimized tiers), backups always and
-  point-in-time recovery outside dev, high availability (REGIONAL) in prod, deletion protection (Terraform's and
-  the API's) outside dev;
+  point-in-time recovery outside dev, high availability (REGIONAL) in prod, deletion protection (Terraform's,
+  the API's and ``prevent_destroy`` on the instance, its databases and its range) outside dev;
 - a database per ``databases`` entry and, per ``users`` identity, an IAM database user (type
   ``CLOUD_IAM_SERVICE_ACCOUNT``, named as PostgreSQL wants: the service account's address without
   ``.gserviceaccount.com``) with ``roles/cloudsql.client`` and ``roles/cloudsql.instanceUser`` on the project,
@@ -195,10 +195,11 @@ class CloudSql(Extension):
         return dict(CLIENT_ROLES) if self.config.users else {}
 
     def cloud(self, ctx: CloudContext) -> None:
-        from gkeml.framework import TerraformOutput, google
+        from gkeml.framework import TerraformOutput, TerraformResourceLifecycle, google
 
         env, config, scope = self.env, self.config, ctx.scope
-        protected = env.protected
+        protected = env.protected  # outside dev, unless retired: no plan destroys the data or its range
+        keep = TerraformResourceLifecycle(prevent_destroy=True) if protected else None
         psa_range = google("compute_global_address").ComputeGlobalAddress(
             scope,
             "peering-range",
@@ -210,6 +211,7 @@ class CloudSql(Extension):
             prefix_length=config.peering_range.prefixlen,
             network=ctx.network.vpc.id,
             depends_on=ctx.depends_on,
+            lifecycle=keep,
         )
         connection = google("service_networking_connection").ServiceNetworkingConnection(
             scope,
@@ -253,10 +255,16 @@ class CloudSql(Extension):
                 ],
             ),
             depends_on=[connection, *ctx.depends_on],  # a private IP needs the services connection first
+            lifecycle=keep,
         )
         for database in config.databases:
             google("sql_database").SqlDatabase(
-                scope, f"database-{database}", project=ctx.project, name=database, instance=instance.name
+                scope,
+                f"database-{database}",
+                project=ctx.project,
+                name=database,
+                instance=instance.name,
+                lifecycle=keep,
             )
         pim = google("project_iam_member")
         for user in config.users:

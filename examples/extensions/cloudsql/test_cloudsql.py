@@ -96,6 +96,9 @@ def test_the_instance_is_private_iam_authenticated_and_protected_by_tier(synthes
         assert settings["connector_enforcement"] == "REQUIRED" and settings["edition"] == "ENTERPRISE"
         assert {"name": "cloudsql.iam_authentication", "value": "on"} in settings["database_flags"]
         assert (instance["deletion_protection"], settings["deletion_protection_enabled"]) == (protected, protected)
+        for rtype in ("google_sql_database_instance", "google_sql_database", "google_compute_global_address"):
+            for block in stack["resource"][rtype].values():  # no plan destroys the data or its range outside dev
+                assert (block.get("lifecycle") or {}).get("prevent_destroy", False) is protected, (name, rtype)
         assert settings["availability_type"] == ("REGIONAL" if protected else "ZONAL")
         assert settings["backup_configuration"]["point_in_time_recovery_enabled"] is protected
         (connection,) = stack["resource"]["google_service_networking_connection"]
