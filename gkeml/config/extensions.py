@@ -147,13 +147,11 @@ def import_root(env_file: str | Path) -> Path:
     return Path(env_file).resolve().parent.parent
 
 
-@contextmanager
-def importable_from(root: Path | None) -> Iterator[None]:
+def make_importable(root: Path | None) -> None:
     """Let modules under ``root`` be imported (at the END of the search path: an installed package of the same
     name wins), for as long as the process runs: an extension may import more of its modules later."""
     if root is not None and str(root) not in sys.path:
         sys.path.append(str(root))
-    yield
 
 
 def _classes(module: Any) -> list[type[Extension]]:
@@ -199,9 +197,9 @@ def load(env: Environment, root: Path | None = None) -> list[Problem]:
 def _load_one(env: Environment, i: int, ref: ExtensionRef, root: Path | None) -> list[Problem]:
     at = ("extensions", i)
     where = f" (importable from {root} or installed)" if root is not None else ""
+    make_importable(root)
     try:
-        with importable_from(root):
-            module = importlib.import_module(ref.module)
+        module = importlib.import_module(ref.module)
     except Exception as exc:  # an ImportError, or anything the module raises while it runs
         return [((*at, "module"), f"cannot import {ref.module}{where}: {_error(exc)}")]
     found = _classes(module)
