@@ -14,7 +14,7 @@ PACKAGE = ROOT / "gkeml"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
     ("config", "text", "release"),
-    ("naming", "stackfile", "iam", "cost", "scaffold"),
+    ("naming", "stackfile", "iam", "cost", "scaffold", "extension"),
     ("manifests", "observability"),
     ("rules", "framework"),
     ("environments", "jobs", "lifecycle", "checkov"),  # environments: loading runs the request-range rules
