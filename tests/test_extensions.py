@@ -223,14 +223,18 @@ def test_its_permission_entries_cannot_loosen_gkeml_s_or_administer_iam(tmp_path
 
 def gate(stacks, env, *, permissions=None, identities=None):
     """The permission gate over ``env``'s two synthesized stacks."""
+    from conftest import BOOTSTRAP
+
     from gkeml.config.extensions import extension_permissions, permission_entries
+    from gkeml.environments import load_bootstrap_of
     from gkeml.iam.extensions import extended
     from gkeml.iam.gate import gate_problems
     from gkeml.iam.identities import deploy_identity, plan_identity
     from gkeml.iam.model import load_model, load_roles
 
     granted = extension_permissions(env)
-    deploy, plan = identities or (deploy_identity(extensions=granted.deploy), plan_identity(granted.plan))
+    boot = load_bootstrap_of(BOOTSTRAP / f"{env.name}.yaml", env)  # the environment's accounts, which it grants on
+    deploy, plan = identities or (deploy_identity(boot, extensions=granted.deploy), plan_identity(granted.plan))
     entries = permission_entries(env) if permissions is None else permissions
     mine = {n: s for n, s in stacks.items() if n in (env.name, f"{env.name}-k8s")}
     return gate_problems(mine, extended(load_model(), entries), deploy, plan, load_roles())
