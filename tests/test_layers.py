@@ -13,8 +13,9 @@ PACKAGE = ROOT / "gkeml"
 # Lowest first. A component may import its own modules and components of LOWER layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
-    ("config", "text", "release"),
-    ("naming", "stackfile", "iam", "cost", "scaffold"),
+    ("text", "answers", "interrupts"),  # printing, bounded API answers, signals: below everything that uses them
+    ("config", "release"),
+    ("naming", "stackfile", "iam", "cost", "scaffold", "extension"),
     ("manifests", "observability"),
     ("rules", "framework"),
     ("environments", "jobs", "lifecycle", "checkov"),  # environments: loading runs the request-range rules
@@ -112,7 +113,7 @@ def test_an_upward_import_and_a_stray_framework_import_are_reported(tmp_path):
     bad.write_text("from gkeml.cli import main\nimport cdktf\nfrom gkeml.framework import App\n")
     found = violations([bad], tmp_path)
     assert [f.split(": ", 1)[1].split(";")[0] for f in found] == [
-        "config (layer 1) imports cli (layer 10)",
+        "config (layer 2) imports cli (layer 11)",
         "imports cdktf",
         "config imports the framework seam",
     ]
