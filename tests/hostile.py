@@ -18,8 +18,9 @@ from pathlib import Path
 from conftest import ENVIRONMENTS
 
 LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
-# How an error not at a line of a file starts (gkeml.exitcodes): "gkeml COMMAND: error: "
-ERROR = re.compile(r"^gkeml( [a-z][a-z-]*)*: error: ")
+# How an error not at a line of a file starts (gkeml.exitcodes): "gkeml COMMAND: error: " (or the program
+# name of a module run with python -m)
+ERROR = re.compile(r"^(gkeml( [a-z][a-z-]*)*|python -m [a-z._]+): error: ")
 
 
 @dataclass

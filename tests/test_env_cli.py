@@ -156,7 +156,7 @@ def test_list_refuses_two_environments_sharing_what_must_be_unique(repo, field, 
     values[field] = copied
     write_env(repo, "zeta", tier="staging", **values)  # files are read by name: the clash is reported on zeta
     result = gkeml(repo, "env", "list", "--format", "json")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2 and json.loads(result.stdout)["exit_code"] == 2  # an error object, no list
     lines = result.stderr.splitlines()  # a shared project id also shares the names derived from it
     assert all(line.startswith("environments/zeta.yaml:") for line in lines), lines
     (line,) = [line for line in lines if message in line]

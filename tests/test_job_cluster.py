@@ -339,7 +339,7 @@ def test_submit_with_env_refuses_another_clusters_context_and_prints_the_exact_c
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == (
-        f"gkeml job submit: context '{LAB_ENTRY}' uses cluster '{LAB_ENTRY}', not vault's '{VAULT_ENTRY}'; run "
+        f"gkeml job submit: error: context '{LAB_ENTRY}' uses cluster '{LAB_ENTRY}', not vault's '{VAULT_ENTRY}'; run "
         "'gcloud container clusters get-credentials vault-ml --region us-central1 --project vault-ml-project "
         "--dns-endpoint' (nothing was sent to the cluster)"
     )
@@ -366,7 +366,7 @@ def test_without_a_context_nothing_is_sent_and_the_command_is_named(envs, tmp_pa
     done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs))
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "gkeml job submit: no current kubectl context; run 'gcloud container clusters "
+        "gkeml job submit: error: no current kubectl context; run 'gcloud container clusters "
         "get-credentials lab-ml --region us-central1 --project lab-ml-project' or pass "
         "--context (nothing was sent to the cluster)"
     )
@@ -455,7 +455,7 @@ def test_a_service_that_cannot_be_created_takes_its_job_with_it(kube, envs, tmp_
     )
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f'gkeml job submit: create Service research/ddp-run: 409 services "ddp-run" already exists (context '
+        f'gkeml job submit: error: create Service research/ddp-run: 409 services "ddp-run" already exists (context '
         f"'{LAB_ENTRY}'); Job research/ddp-run was deleted again (the run cannot start without it)"
     )
     assert [(m, p) for m, p, _, _ in kube.requests if m != "GET"] == [
@@ -513,7 +513,7 @@ def test_submit_with_a_taken_name_fails_with_the_api_message(kube, envs, tmp_pat
     done = gkeml(*args, kubeconfig=kubeconfig)
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f"gkeml job submit: create Job research/finetune-fixed: 409 jobs "
+        f"gkeml job submit: error: create Job research/finetune-fixed: 409 jobs "
         f"\"finetune-fixed\" already exists (context '{LAB_ENTRY}')"
     )
     done = gkeml(*args[:-1], "Bad_Name", kubeconfig=kubeconfig)
@@ -534,7 +534,7 @@ def test_submit_to_an_unreachable_cluster_exits_1(envs, tmp_path):
         kubeconfig=kubeconfig,
     )
     assert done.returncode == 1
-    assert done.stderr.startswith("gkeml job submit: create Job research/finetune-l4-")
+    assert done.stderr.startswith("gkeml job submit: error: create Job research/finetune-l4-")
     assert f"cannot reach {server} (context '{LAB_ENTRY}')" in done.stderr and "refused" in done.stderr
 
 
@@ -583,7 +583,7 @@ def test_a_context_whose_server_is_not_a_url_is_a_setup_error(tmp_path):
     done = gkeml("job", "list", kubeconfig=kubeconfig)
     assert done.returncode == 2 and done.stdout == "", done.stderr
     assert done.stderr.strip().endswith(
-        "gkeml job list: context 'c': Invalid IPv6 URL (nothing was sent to the cluster)"
+        "gkeml job list: error: context 'c': Invalid IPv6 URL (nothing was sent to the cluster)"
     )
 
 
@@ -592,5 +592,5 @@ def test_an_unreadable_kubeconfig_is_a_setup_error(tmp_path):
     broken.write_text("clusters: [\n")
     done = gkeml("job", "list", kubeconfig=broken)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(f"gkeml job list: unreadable kubeconfig {broken}: ")
+    assert done.stderr.startswith(f"gkeml job list: error: unreadable kubeconfig {broken}: ")
     assert done.stderr.strip().endswith("(nothing was sent to the cluster)")

@@ -267,7 +267,7 @@ def test_init_refuses_a_directory_that_is_not_empty_and_writes_nothing(tmp_path,
     assert main(["init", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (
-        f"{target}: DIR: is not empty; gkeml init writes a new repository into a new or empty directory "
+        f"gkeml init: error: {target}: DIR: is not empty; gkeml init writes a new repository into a new or empty directory "
         "(nothing was written)"
     )
     assert written(target) == {"notes.txt"}
