@@ -35,6 +35,7 @@ PACKAGE = ROOT / "gkeml"
 CHECKOUT_READERS = {
     "gkeml/docs.py": "regenerates the docs of this repository (make docs)",
     "gkeml/checkov.py": "falls back to the checkout's .venv-checkov after GKEML_CHECKOV and ./.venv-checkov",
+    "gkeml/iam/report.py": "regenerates docs/permissions.md of this repository from its environments (make docs)",
 }
 
 
