@@ -288,7 +288,7 @@ def _permission_findings(args, envs: list, boots: dict) -> list:
         problems = gate_problems(
             stacks,
             extended(load_model(), permission_entries(env)),
-            deploy_identity(boots.get(env.name), extensions=granted.deploy),
+            deploy_identity(boots.get(env.name), extensions=granted.deploy, env=env),
             plan_identity(granted.plan),
             load_roles(),
         )

@@ -243,6 +243,18 @@ class EnvironmentAccount:
         return service_account_email(self.account_id, project)
 
 
+def environment_accounts(env: Environment) -> tuple[EnvironmentAccount, ...]:
+    """The service accounts a bootstrap of ``env`` creates when it lists every classic identity of ``env``
+    (what :attr:`Bootstrap.service_accounts` is once the bootstrap gate passes): the nodes' and each classic
+    identity's. For an environment checked without its bootstrap file."""
+    nodes = EnvironmentAccount("nodes", node_service_account_id(env.name), f"GKE Autopilot nodes ({env.name})")
+    return (nodes,) + tuple(
+        EnvironmentAccount("workload", workload_service_account_id(env.name, i.name), i.name, identity=i.name)
+        for i in env.identities
+        if i.mode == "classic"
+    )
+
+
 class Bootstrap(Strict):
     """One environment's bootstrap: project, state bucket, GitHub repository, CI identities and the
     environment's own service accounts."""
