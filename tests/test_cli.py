@@ -43,8 +43,10 @@ def test_no_command_prints_help_on_stderr_and_exits_2(capsys):
 def test_unknown_option_is_a_usage_error_on_stderr(capsys):
     assert main(["synth", "--frobnicate"]) == 2
     out, err = capsys.readouterr()
-    assert out == ""
-    assert err.splitlines()[-1] == "gkeml: error: unrecognized arguments: --frobnicate"
+    assert out == "" and err.startswith("usage: gkeml synth ")  # the usage of the command it was given to
+    assert err.splitlines()[-1] == "gkeml synth: error: unrecognized arguments: --frobnicate"
+    assert main(["job", "wait", "x", "--frobnicate"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "gkeml job wait: error: unrecognized arguments: --frobnicate"
 
 
 def test_an_option_is_never_abbreviated(capsys):

@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     wants_json = _json_requested(argv)
     with stoppable():
         try:
-            args = parser.parse_args(argv)
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:  # said by the (sub)command they were given to, with its usage
+                _chosen(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
             words = (args.command, getattr(args, f"{args.command}_command", None))  # e.g. gkeml job wait
             command = " ".join(["gkeml", *[w for w in words if w]])
             wants_json = getattr(args, "format", None) == "json"
@@ -174,6 +176,17 @@ def main(argv: list[str] | None = None) -> int:
             return output_closed()
         except (KeyboardInterrupt, Terminated) as exc:
             return stopped(exc, command)
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command the command line chose (``gkeml job wait``: job's wait)."""
+    words = [args.command, getattr(args, f"{args.command}_command", None)]
+    for word in words:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not word or not actions or word not in actions[0].choices:
+            break
+        parser = actions[0].choices[word]
+    return parser
 
 
 def failed(command: str, exc: CommandError, wants_json: bool) -> int:
