@@ -12,7 +12,8 @@ from conftest import ROOT
 PACKAGE = ROOT / "gkeml"
 # Lowest first. A component may import its own modules and components of LOWER layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
+    # facts, exit codes, quantities ("gkeml": the version), the one registry of checks (every layer registers)
+    ("gkeml", "platform", "telemetry", "exitcodes", "units", "registry"),
     ("config", "text", "release"),
     ("naming", "stackfile", "iam", "cost", "scaffold"),
     ("manifests", "observability"),

@@ -1,12 +1,12 @@
-"""The rule engine: findings, the rule registry, and safe access to Kubernetes objects.
+"""The rule engine: the rules on Kubernetes objects, and safe access to those objects.
 
-Rules are plain functions over plain dicts. Each is registered with a stable id
-(``GKE001``...), a title and a severity, and yields :class:`Issue` tuples (field
-path, what is wrong, how to fix it); the engine turns them into
-:class:`Finding` objects naming the rule and the object. Objects are checked in
-groups (one environment, or one set of files) so that rules that look across
-objects (an Ingress and its certificate, a Job and its Service) see the
-neighbours that are applied together.
+Rules are plain functions over plain dicts. Each is registered with :func:`rule` in the one check
+registry (:mod:`gkeml.registry`: a stable id ``GKE001``..., its kind, title, severity, source and the
+object kinds it inspects; its docstring is its help) and yields :class:`Issue` tuples (field path, what
+is wrong, how to fix it); the engine turns them into :class:`Finding` objects naming the rule and the
+object. Objects are checked in groups (one environment, or one set of files) so that rules that look
+across objects (an Ingress and its certificate, a Job and its Service) see the neighbours that are
+applied together.
 
 Input can be anything a user writes in a YAML file, so every accessor here
 tolerates wrong types: a rule never raises on a malformed object.
@@ -14,16 +14,17 @@ tolerates wrong types: a rule never raises on a malformed object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gkeml import platform
 from gkeml.config.base import INT32_MAX
 from gkeml.manifests import Obj
+from gkeml.registry import CHECKS, ERROR, FACT, WARNING, Check, Finding, register
 from gkeml.units import parse_quantity
 
-ERROR, WARNING = "error", "warning"
+__all__ = ["ERROR", "WARNING", "Finding"]  # re-exported: the rules and their callers import them from here
 
 # Kinds without a namespace (their reference is Kind/name).
 CLUSTER_SCOPED = frozenset(
@@ -50,47 +51,61 @@ class Issue(NamedTuple):
     severity: str | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem in one object: rule id, object ``Kind/namespace/name``, field path, message and fix."""
-
-    rule: str
-    severity: str
-    object: str
-    field: str
-    message: str
-    fix: str
-    source: str = ""  # where the object came from: "file:line", an environment file, a job spec
-
-    def to_dict(self) -> dict[str, str]:
-        """Plain dict for JSON output."""
-        return asdict(self)
+Rule = Check  # a rule is a registered check that runs on Kubernetes objects (its ``run`` is set)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A registered rule; ``check(obj, group)`` yields issues for ``obj``."""
+class _Rules(Mapping[str, Check]):
+    """The registered checks that run on Kubernetes objects, by id, in the order they were registered."""
 
-    id: str
-    title: str
-    severity: str
-    check: Callable[[Obj, Group], Iterable[Issue]]
-    help: str
+    def __getitem__(self, rule_id: str) -> Check:
+        found = CHECKS[rule_id]
+        if found.run is None:
+            raise KeyError(rule_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (rule_id for rule_id, c in CHECKS.items() if c.run is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-RULES: dict[str, Rule] = {}
+RULES: Mapping[str, Check] = _Rules()
 
 
-def rule(rule_id: str, title: str, severity: str) -> Callable:
-    """Register a check function under a stable id; its docstring is the rule's help text."""
+def rule(
+    rule_id: str,
+    title: str,
+    severity: str,
+    *,
+    kind: str,
+    source: str,
+    inspects: Iterable[str] = (),
+    basis: str = FACT,
+    also: str = "",
+) -> Callable:
+    """Register a check function on Kubernetes objects under a stable id, with what :class:`gkeml.registry.Check`
+    holds; its docstring is the rule's help text. ``inspects``: the object kinds it reports on (the engine
+    runs it on no other; empty: every kind)."""
 
-    def register(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
-        if rule_id in RULES:
-            raise ValueError(f"rule id {rule_id} registered twice")
-        RULES[rule_id] = Rule(rule_id, title, severity, fn, " ".join((fn.__doc__ or title).split()))
+    def register_rule(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
+        register(
+            Check(
+                rule_id,
+                kind,
+                severity,
+                title,
+                " ".join((fn.__doc__ or title).split()),
+                source,
+                basis=basis,
+                inspects=tuple(inspects),
+                also=also,
+                run=fn,
+            )
+        )
         return fn
 
-    return register
+    return register_rule
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,8 @@ class Group:
 
 
 def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = None) -> list[Finding]:
-    """Run every rule (or the ids in ``rules``) over one group of objects applied together."""
+    """Run every rule (or the ids in ``rules``) over one group of objects applied together; each rule
+    only on the kinds of object it inspects."""
     items = [m if isinstance(m, Manifest) else Manifest(m) for m in manifests]
     group = Group([m.obj for m in items if isinstance(m.obj, dict)])
     selected = [RULES[r] for r in rules] if rules is not None else list(RULES.values())
@@ -128,12 +144,12 @@ def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = Non
     for item in items:
         if not isinstance(item.obj, dict):
             continue
-        ref = reference(item.obj)
+        ref, kind = reference(item.obj), kind_of(item.obj)
         for r in selected:
-            for issue in r.check(item.obj, group):
-                findings.append(
-                    Finding(r.id, issue.severity or r.severity, ref, issue.field, issue.message, issue.fix, item.source)
-                )
+            if r.run is None or (r.inspects and kind not in r.inspects):
+                continue
+            for issue in r.run(item.obj, group):
+                findings.append(r.finding(ref, issue.field, issue.message, issue.fix, item.source, issue.severity))
     return findings
 
 
@@ -233,6 +249,11 @@ _TEMPLATE_PATHS = {
 }
 
 
+# Kinds that carry pod specs (what rules on pods inspect), and kinds that install a Helm chart.
+POD_KINDS = (*_TEMPLATE_PATHS, "JobSet")
+CHART_KINDS = ("HelmRelease", "Application")
+
+
 def count_of(value: Any) -> int | None:
     """A Kubernetes count (replicas, parallelism: int32), or None for anything else: a string, a
     bool, a negative number, or one too large for the API (which would also overflow a float)."""
@@ -313,6 +334,27 @@ def containers(pod: PodTemplate, init: bool = True) -> list[Container]:
         for i, c in enumerate(as_list(pod.spec.get(key)))
         if isinstance(c, dict)
     ]
+
+
+def injected_sidecar(pod: PodTemplate) -> dict[tuple[str, str], float]:
+    """What the GCS FUSE sidecar counts when the driver's webhook injects it into the pod (its annotation
+    is true), keyed (requests|limits, resource): a limit annotation without a request makes the request
+    equal (gcs-fuse-csi-driver pkg/webhook/config.go populateResource); without either, the webhook's
+    default request, and Autopilot makes limits equal to requests. Empty when nothing is injected."""
+    annotations = as_dict(pod.metadata.get("annotations"))
+    if not truthy(annotations.get(platform.GCSFUSE_ANNOTATION)):
+        return {}
+    out: dict[tuple[str, str], float] = {}
+    for resource, key in platform.GCSFUSE_SIDECAR_ANNOTATIONS.items():
+        limit = quantity(annotations.get(key))
+        request = quantity(annotations.get(key.replace("-limit", "-request")))
+        default = quantity(platform.GCSFUSE_SIDECAR_DEFAULT_REQUESTS[resource])
+        if request is None:
+            request = limit if limit else default
+        if not limit:
+            limit = request
+        out[("requests", resource)], out[("limits", resource)] = request or 0.0, limit or 0.0
+    return out
 
 
 def node_label(pod: PodTemplate, label: str) -> tuple[str | None, str]:

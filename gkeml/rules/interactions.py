@@ -21,7 +21,9 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import INTERACTION
 from gkeml.rules.engine import (
+    CHART_KINDS,
     ERROR,
     ChartRelease,
     Group,
@@ -139,6 +141,11 @@ INTERACTIONS: tuple[Interaction, ...] = (
 )
 
 
+def _source(rule_id: str) -> str:
+    """The source of the interaction ``rule_id`` checks (its row of :data:`INTERACTIONS`)."""
+    return next(i.source for i in INTERACTIONS if i.rule == rule_id)
+
+
 def _seconds(value: Any) -> float | None:
     """A number of seconds written as a number or a numeric string, else None."""
     if isinstance(value, bool):
@@ -206,7 +213,14 @@ def _namespaces(release: ChartRelease, producer: platform.StartTimeoutProducer) 
     return list(dict.fromkeys(found + [t for t in as_list(targets) if isinstance(t, str)]))
 
 
-@rule("GKE040", "A workload producer must not give up on workloads that wait in a Kueue queue", ERROR)
+@rule(
+    "GKE040",
+    "A workload producer must not give up on workloads that wait in a Kueue queue",
+    ERROR,
+    kind=INTERACTION,
+    inspects=CHART_KINDS,
+    source=_source("GKE040"),
+)
 def start_timeout_vs_queue(obj: Obj, group: Group) -> Iterator[Issue]:
     """A controller that cancels a workload not started within a timeout T (the W&B Launch agent's
     agent.startTimeout, chart default 1800 s: it deletes the run's Job) must allow at least the longest
@@ -249,7 +263,14 @@ def _custom_class(pod: PodTemplate) -> tuple[str | None, str]:
     return name, path
 
 
-@rule("GKE041", "A queued Job must not wait for flex-start capacity", ERROR)
+@rule(
+    "GKE041",
+    "A queued Job must not wait for flex-start capacity",
+    ERROR,
+    kind=INTERACTION,
+    inspects=QUEUED_KINDS,
+    source=_source("GKE041"),
+)
 def queued_flex_start(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue admits a queued Job before its pods have nodes and, when they are not all ready within
     waitForPodsReady.timeout (always on in Kueue's v1beta2 configuration), evicts and requeues it. A
@@ -278,7 +299,14 @@ def queued_flex_start(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Kueue flavor node labels vs ComputeClass -------------------------------------------------
 
 
-@rule("GKE042", "Kueue must not add node labels to a pod on a ComputeClass", ERROR)
+@rule(
+    "GKE042",
+    "Kueue must not add node labels to a pod on a ComputeClass",
+    ERROR,
+    kind=INTERACTION,
+    inspects=QUEUED_KINDS,
+    source=_source("GKE042"),
+)
 def flavor_labels_vs_compute_class(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue adds the nodeLabels of the ResourceFlavor it admits a workload on to its pods'
     nodeSelector. A pod on a custom ComputeClass must select the class alone: a flavor label such as
@@ -394,7 +422,14 @@ def synced_versions(secret: str, namespace: str, group: Group) -> tuple[str, lis
     return (str(spc_name), versions) if versions else None
 
 
-@rule("GKE043", "A pod that reads a synced Secret at start must restart when its version changes", ERROR)
+@rule(
+    "GKE043",
+    "A pod that reads a synced Secret at start must restart when its version changes",
+    ERROR,
+    kind=INTERACTION,
+    inspects=(*LONG_RUNNING_KINDS, *CHART_KINDS),
+    source=_source("GKE043"),
+)
 def synced_secret_readers(obj: Obj, group: Group) -> Iterator[Issue]:
     """GKE's secret sync copies the Secret Manager version its SecretProviderClass names into a Secret,
     and copies `latest` again every rotation interval. A long-running pod reading that Secret through
@@ -446,7 +481,14 @@ def _budgeted(pod_labels: dict, namespace: str, group: Group) -> bool:
     return False
 
 
-@rule("GKE044", "A fail-closed admission webhook needs a highly available server", ERROR)
+@rule(
+    "GKE044",
+    "A fail-closed admission webhook needs a highly available server",
+    ERROR,
+    kind=INTERACTION,
+    inspects=(*CHART_KINDS, "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"),
+    source=_source("GKE044"),
+)
 def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
     """An admission webhook with failurePolicy Fail refuses every request it intercepts while no pod of
     its server answers: with one replica, every restart (node upgrade, consolidation, eviction) refuses
@@ -506,7 +548,13 @@ def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- managed namespaces -----------------------------------------------------------------------
 
 
-@rule("GKE045", "Nothing may be written into a namespace Autopilot manages", ERROR)
+@rule(
+    "GKE045",
+    "Nothing may be written into a namespace Autopilot manages",
+    ERROR,
+    kind=INTERACTION,
+    source=_source("GKE045"),
+)
 def managed_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot manages kube-system and GKE's own namespaces (gke-*, gmp-system): GKE Warden denies
     creating or changing objects there ("the namespace "kube-system" is managed and the request's verb

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import CONTROLLER
 from gkeml.rules.engine import ERROR, Group, Issue, get, kind_of, name_of, namespace_of, rule
 
 
@@ -39,7 +40,19 @@ def autoscaled_replicas(obj: Obj, group: Group) -> tuple[int, int] | None:
     return None
 
 
-@rule("GKE024", "A field a controller owns is set in the manifest", ERROR)
+@rule(
+    "GKE024",
+    "A field a controller owns is set in the manifest",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=tuple(k for owned in platform.CONTROLLER_OWNED_FIELDS for k in owned.kinds),
+    source=(
+        "kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale ('Migrating Deployments and "
+        "StatefulSets to horizontal autoscaling'); "
+        "hashicorp/terraform-provider-kubernetes-alpha#134; "
+        "keda.sh/docs/latest/reference/scaledobject-spec (checked 2026-11-30)"
+    ),
+)
 def controller_owned_field(obj: Obj, group: Group) -> Iterator[Issue]:
     """Once a controller writes a field (an autoscaler sets spec.replicas through the scale
     subresource), applying a manifest that also sets it makes two owners: with server-side apply

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import CAPACITY
 from gkeml.rules.engine import (
     ERROR,
     Group,
@@ -192,7 +193,17 @@ def queue_shortfalls(obj: Obj, group: Group) -> list[QueueShortfall]:
     return found
 
 
-@rule("GKE026", "A queued Job must fit what its ClusterQueue can ever be given", ERROR)
+@rule(
+    "GKE026",
+    "A queued Job must fit what its ClusterQueue can ever be given",
+    ERROR,
+    kind=CAPACITY,
+    inspects=QUEUED_KINDS,
+    source=(
+        "kubernetes-sigs/kueue v0.19.2 pkg/scheduler/flavorassigner, pkg/workload/resources.go (a workload "
+        "is admitted whole, within nominal quota plus borrowing)"
+    ),
+)
 def queue_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue admits a Job whole, on one ResourceFlavor per resource group, within its ClusterQueue's
     nominal quota plus what it may borrow from the cohort (which lends at most its own quota). A Job

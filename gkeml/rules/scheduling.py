@@ -13,8 +13,10 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ADMISSION, CONTROLLER
 from gkeml.rules.engine import (
     ERROR,
+    POD_KINDS,
     WARNING,
     Group,
     Issue,
@@ -44,7 +46,18 @@ def _custom_class(pod: PodTemplate) -> bool:
     return cls is not None and cls not in platform.BUILTIN_COMPUTE_CLASSES and cls not in platform.COMPUTE_CLASSES
 
 
-@rule("GKE001", "GPU node selector and nvidia.com/gpu limit must come together", ERROR)
+@rule(
+    "GKE001",
+    "GPU node selector and nvidia.com/gpu limit must come together",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        f"cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the {platform.ACCELERATOR_LABEL} "
+        f"node selector and the {platform.GPU_RESOURCE} limit); "
+        "cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes (a class may carry the GPU)"
+    ),
+)
 def gpu_pairing(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot rejects a GPU Pod unless it has BOTH the cloud.google.com/gke-accelerator node
     selector and an nvidia.com/gpu limit (a custom ComputeClass may name the GPU instead of the selector)."""
@@ -66,7 +79,17 @@ def gpu_pairing(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE002", "GPU type and count must be ones Autopilot offers", ERROR)
+@rule(
+    "GKE002",
+    "GPU type and count must be ones Autopilot offers",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the GPU counts of each type); "
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests"
+    ),
+)
 def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
     """Each Autopilot GPU type allows only some GPU counts per Pod; other counts, unknown
     types and an accelerator-count label that disagrees with the limit are rejected."""
@@ -92,7 +115,18 @@ def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE028", "A pod on a custom ComputeClass must match the class", ERROR)
+@rule(
+    "GKE028",
+    "A pod on a custom ComputeClass must match the class",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass (priorities[].gpu, spot, flexStart); "
+        "google/skills 1af7775 gke-compute-classes SKILL.md 'Selector Conflicts' (checked 2026-11-30)"
+    ),
+    also=WARNING,
+)
 def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """A custom ComputeClass carries the GPU and the capacity (Spot, on-demand, flex-start) of its
     priorities: a pod whose GPU limit is not one of the class's (or that asks for none on a GPU class)
@@ -161,14 +195,32 @@ def _annotation_issues(obj: Obj, label: str, what: str) -> Iterator[Issue]:
             )
 
 
-@rule("GKE003", "Compute class is a nodeSelector, not an annotation", ERROR)
+@rule(
+    "GKE003",
+    "Compute class is a nodeSelector, not an annotation",
+    ERROR,
+    kind=ADMISSION,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes (a class is selected "
+        f"with a nodeSelector or node affinity on {platform.COMPUTE_CLASS_LABEL})"
+    ),
+)
 def compute_class_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
     """The compute class is chosen with the cloud.google.com/compute-class node label in
     nodeSelector (or node affinity); as an annotation it is silently ignored."""
     yield from _annotation_issues(obj, platform.COMPUTE_CLASS_LABEL, "the compute class")
 
 
-@rule("GKE004", "Spot is a nodeSelector, not an annotation", ERROR)
+@rule(
+    "GKE004",
+    "Spot is a nodeSelector, not an annotation",
+    ERROR,
+    kind=ADMISSION,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods (Spot Pods select "
+        f"{platform.SPOT_LABEL} in a nodeSelector or node affinity)"
+    ),
+)
 def spot_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
     """Spot Pods are selected with the Spot node label (platform.SPOT_LABEL) in nodeSelector; as an
     annotation the Pod runs (and is billed) on on-demand capacity."""
@@ -248,7 +300,19 @@ def _request_field(pod: PodTemplate, resource: str) -> str:
     return f"{pod.path}.containers"
 
 
-@rule("GKE005", "Requests above the class or GPU maximum", ERROR)
+@rule(
+    "GKE005",
+    "Requests above the class or GPU maximum",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Minimum and maximum "
+        "resource requests'); "
+        "cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the ranges per GPU type and count); "
+        "gcs-fuse-csi-driver pkg/webhook (the sidecar it injects)"
+    ),
+)
 def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot rejects a Pod whose total CPU or memory requests exceed the maximum of its
     compute class (or of its GPU type and count)."""
@@ -273,7 +337,18 @@ def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
         )
 
 
-@rule("GKE006", "Requests Autopilot would change (minimum, ratio, missing)", WARNING)
+@rule(
+    "GKE006",
+    "Requests Autopilot would change (minimum, ratio, missing)",
+    WARNING,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Default resource "
+        "requests', 'Minimum and maximum resource requests', 'Resource ratio'); "
+        "prices: gkeml/cost/prices.json"
+    ),
+)
 def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot raises requests below the class minimum, fills in a missing CPU or memory and
     raises the smaller resource to fit the class CPU:memory ratio; you pay for what it sets.
@@ -317,7 +392,19 @@ def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
         )
 
 
-@rule("GKE007", "Ephemeral storage outside the Autopilot range", ERROR)
+@rule(
+    "GKE007",
+    "Ephemeral storage outside the Autopilot range",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests (ephemeral storage of "
+        "Pod-based classes, 10 MiB to 10 GiB); "
+        "gcs-fuse-csi-driver pkg/webhook (the sidecar it injects)"
+    ),
+    also=WARNING,
+)
 def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
     """Pod-based classes accept 10 MiB to 10 GiB of ephemeral storage per Pod: more is
     rejected (use a volume), less is raised."""
@@ -354,7 +441,17 @@ def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Spot -------------------------------------------------------------------------
 
 
-@rule("GKE013", "Spot grace period longer than GKE honours", WARNING)
+@rule(
+    "GKE013",
+    "Spot grace period longer than GKE honours",
+    WARNING,
+    kind=CONTROLLER,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods (a preempted Spot Pod gets at "
+        f"most {platform.SPOT_TERMINATION_GRACE_SECONDS} s)"
+    ),
+)
 def spot_grace_period(obj: Obj, group: Group) -> Iterator[Issue]:
     """At preemption a Spot Pod gets at most 25 s, whatever terminationGracePeriodSeconds says:
     a checkpoint that needs longer is lost."""

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ADMISSION, ADVICE, BASELINE
 from gkeml.rules.engine import (
     ERROR,
+    POD_KINDS,
     WARNING,
     Group,
     Issue,
@@ -29,7 +31,17 @@ from gkeml.rules.engine import (
 )
 
 
-@rule("GKE008", "Privileged containers are rejected", ERROR)
+@rule(
+    "GKE008",
+    "Privileged containers are rejected",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': "
+        "privileged Pods)"
+    ),
+)
 def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot admits no privileged container."""
     for pod in pod_templates(obj):
@@ -42,7 +54,17 @@ def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
 
 
-@rule("GKE009", "Host namespaces are rejected", ERROR)
+@rule(
+    "GKE009",
+    "Host namespaces are rejected",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': "
+        "host namespaces)"
+    ),
+)
 def host_namespaces(obj: Obj, group: Group) -> Iterator[Issue]:
     """hostNetwork, hostPID and hostIPC are refused by Autopilot."""
     for pod in pod_templates(obj):
@@ -51,7 +73,16 @@ def host_namespaces(obj: Obj, group: Group) -> Iterator[Issue]:
                 yield Issue(f"{pod.path}.{key}", f"{key} shares the node's namespace", f"remove {key}: true")
 
 
-@rule("GKE010", "Host ports are rejected", ERROR)
+@rule(
+    "GKE010",
+    "Host ports are rejected",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': host ports)"
+    ),
+)
 def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
     """A container port with hostPort binds on the node; Autopilot refuses it."""
     for pod in pod_templates(obj):
@@ -65,7 +96,17 @@ def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
                     )
 
 
-@rule("GKE011", "Writable hostPath is rejected", ERROR)
+@rule(
+    "GKE011",
+    "Writable hostPath is rejected",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': "
+        f"hostPath only read-only under {platform.READ_ONLY_HOSTPATH_PREFIX})"
+    ),
+)
 def writable_host_path(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot allows hostPath only read-only and only under /var/log/."""
     prefix = platform.READ_ONLY_HOSTPATH_PREFIX
@@ -99,7 +140,17 @@ def _capability(value: object) -> str:
     return name[4:] if name.startswith("CAP_") else name
 
 
-@rule("GKE012", "Disallowed Linux capabilities", ERROR)
+@rule(
+    "GKE012",
+    "Disallowed Linux capabilities",
+    ERROR,
+    kind=ADMISSION,
+    inspects=POD_KINDS,
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': "
+        "Linux capabilities)"
+    ),
+)
 def capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
     """NET_ADMIN and SYS_ADMIN are rejected by Autopilot; NET_RAW is treated as not allowed."""
     forbidden = set(platform.FORBIDDEN_CAPABILITIES)
@@ -118,7 +169,15 @@ def capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- baseline (restricted Pod Security Standard) -------------------------------------
 
 
-@rule("GKE020", "Containers must run as non-root", WARNING)
+@rule(
+    "GKE020",
+    "Containers must run as non-root",
+    WARNING,
+    kind=BASELINE,
+    inspects=POD_KINDS,
+    source="kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: running as non-root)",
+    basis=ADVICE,
+)
 def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
     """Baseline: runAsNonRoot: true on the pod or every container, and never runAsUser: 0."""
     for pod in pod_templates(obj):
@@ -140,7 +199,15 @@ def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
 
 
-@rule("GKE021", "Privilege escalation must be off", WARNING)
+@rule(
+    "GKE021",
+    "Privilege escalation must be off",
+    WARNING,
+    kind=BASELINE,
+    inspects=POD_KINDS,
+    source="kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: privilege escalation)",
+    basis=ADVICE,
+)
 def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
     """Baseline: allowPrivilegeEscalation: false on every container."""
     for pod in pod_templates(obj):
@@ -153,7 +220,15 @@ def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
 
 
-@rule("GKE022", "Capabilities must be dropped", WARNING)
+@rule(
+    "GKE022",
+    "Capabilities must be dropped",
+    WARNING,
+    kind=BASELINE,
+    inspects=POD_KINDS,
+    source="kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: capabilities)",
+    basis=ADVICE,
+)
 def drop_capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
     """Baseline: every container drops ALL capabilities (and adds back only what it needs)."""
     for pod in pod_templates(obj):
@@ -173,7 +248,18 @@ def _denies_ingress(policy: Obj) -> bool:
     return selects_all and "Ingress" in as_list(spec.get("policyTypes")) and not spec.get("ingress")
 
 
-@rule("GKE023", "Namespace without default-deny ingress", WARNING)
+@rule(
+    "GKE023",
+    "Namespace without default-deny ingress",
+    WARNING,
+    kind=BASELINE,
+    inspects=("Namespace",),
+    source=(
+        "kubernetes.io/docs/concepts/services-networking/network-policies ('Default deny all ingress traffic'); "
+        "cloud.google.com/kubernetes-engine/docs/concepts/dataplane-v2 (Autopilot enforces NetworkPolicy)"
+    ),
+    basis=ADVICE,
+)
 def default_deny(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot enforces NetworkPolicy but has none by default: a namespace admits all traffic
     until a default-deny ingress policy (podSelector: {}, policyTypes: [Ingress], no rules) exists."""

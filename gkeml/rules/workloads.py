@@ -6,8 +6,11 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ADMISSION, CONTROLLER
 from gkeml.rules.engine import (
+    CHART_KINDS,
     ERROR,
+    POD_KINDS,
     WARNING,
     Group,
     Issue,
@@ -37,7 +40,19 @@ def _claims(obj: Obj) -> Iterator[tuple[str, dict]]:
             yield f"spec.volumeClaimTemplates[{i}].spec", as_dict(get(tpl, "spec"))
 
 
-@rule("GKE014", "ReadOnlyMany on a Persistent Disk class needs a data source", ERROR)
+@rule(
+    "GKE014",
+    "ReadOnlyMany on a Persistent Disk class needs a data source",
+    ERROR,
+    kind=ADMISSION,
+    inspects=("PersistentVolumeClaim", "StatefulSet"),
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/how-to/persistent-volumes/readonlymany-disks (a "
+        "ReadOnlyMany disk comes from a snapshot or another disk); "
+        "cloud.google.com/kubernetes-engine/docs/concepts/persistent-volumes (the default StorageClass "
+        f"{platform.DEFAULT_STORAGE_CLASS})"
+    ),
+)
 def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
     """A ReadOnlyMany claim on standard-rwo/premium-rwo (the default class) is refused unless
     it is restored from a snapshot or cloned (dataSource); an empty disk cannot be shared read-only."""
@@ -54,7 +69,17 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING)
+@rule(
+    "GKE027",
+    "GCS FUSE sidecar above what an Autopilot GPU node gives it",
+    WARNING,
+    kind=CONTROLLER,
+    inspects=POD_KINDS,
+    source=(
+        "gcs-fuse-csi-driver docs/troubleshooting.md 'Sidecar container resource allocation' (5fcdc04a, "
+        "checked 2026-11-30)"
+    ),
+)
 def gcsfuse_sidecar_on_gpu_node(obj: Obj, group: Group) -> Iterator[Issue]:
     """On Autopilot GPU nodes the GCS FUSE sidecar's CPU cannot exceed 2 vCPU and its memory 14 GiB
     (gcs-fuse-csi-driver docs/troubleshooting.md, a known issue): larger sidecar limits are not what
@@ -89,7 +114,18 @@ def _selects(service: Obj, labels: dict) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-@rule("GKE015", "Multi-node training needs an Indexed Job and a headless Service", ERROR)
+@rule(
+    "GKE015",
+    "Multi-node training needs an Indexed Job and a headless Service",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=("Job",),
+    source=(
+        "kubernetes.io/docs/tasks/job/job-with-pod-to-pod-communication (an Indexed Job, a headless Service, "
+        "subdomain); "
+        "pytorch.org/docs/stable/elastic/run.html (the rendezvous environment)"
+    ),
+)
 def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
     """A plain Job with parallelism > 1 gives its pods no rank, and a ClusterIP "master" Service
     load-balances the rendezvous across workers. Use completionMode: Indexed, completions ==
@@ -131,7 +167,17 @@ def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Ingress and certificates ---------------------------------------------------------
 
 
-@rule("GKE016", "GKE Ingress is selected by annotation, not ingressClassName", ERROR)
+@rule(
+    "GKE016",
+    "GKE Ingress is selected by annotation, not ingressClassName",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=("Ingress",),
+    source=(
+        f"cloud.google.com/kubernetes-engine/docs/concepts/ingress (the {platform.INGRESS_CLASS_ANNOTATION} "
+        "annotation selects GKE Ingress)"
+    ),
+)
 def ingress_class_name(obj: Obj, group: Group) -> Iterator[Issue]:
     """The GKE Ingress controller reads the kubernetes.io/ingress.class annotation;
     spec.ingressClassName: gce selects no controller and no load balancer is created."""
@@ -151,7 +197,17 @@ def _certificate_names(ingress: Obj) -> list[str]:
     return [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else []
 
 
-@rule("GKE017", "ManagedCertificate must be in the Ingress's namespace", ERROR)
+@rule(
+    "GKE017",
+    "ManagedCertificate must be in the Ingress's namespace",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=("Ingress",),
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/how-to/managed-certs (an Ingress names ManagedCertificates "
+        "of its own namespace)"
+    ),
+)
 def managed_certificate_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
     """An Ingress can only use ManagedCertificates from its own namespace; one that exists
     only elsewhere is never attached and the host serves no certificate."""
@@ -170,7 +226,17 @@ def managed_certificate_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE018", "ManagedCertificate domains cannot be wildcards", ERROR)
+@rule(
+    "GKE018",
+    "ManagedCertificate domains cannot be wildcards",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=("ManagedCertificate",),
+    source=(
+        "cloud.google.com/kubernetes-engine/docs/how-to/managed-certs (Google-managed certificates do not "
+        "support wildcard domains)"
+    ),
+)
 def managed_certificate_wildcard(obj: Obj, group: Group) -> Iterator[Issue]:
     """Google-managed certificates do not support wildcard domains; provisioning never completes."""
     if kind_of(obj) != "ManagedCertificate":
@@ -187,7 +253,18 @@ def managed_certificate_wildcard(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- W&B Launch agent -----------------------------------------------------------------
 
 
-@rule("GKE019", "The W&B operator chart is not the Launch agent", ERROR)
+@rule(
+    "GKE019",
+    "The W&B operator chart is not the Launch agent",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=CHART_KINDS,
+    source=(
+        "github.com/wandb/helm-charts (charts/operator installs the W&B server, charts/launch-agent the "
+        "Launch agent; "
+        "checked 2026-11)"
+    ),
+)
 def wandb_operator_as_launch_agent(obj: Obj, group: Group) -> Iterator[Issue]:
     """W&B's operator chart deploys the W&B server; a Launch agent comes from the launch-agent
     chart (values agent.apiKey / launchConfig). Installing operator with launch values runs no agent."""
