@@ -23,6 +23,7 @@ from typing import Any
 # The modules that register the checks (importing them fills the registry; tests/test_registry.py checks
 # that no other module does).
 import gkeml.config.checks  # noqa: F401  (ENV001 and ENV002, through gkeml.config.tiers)
+import gkeml.iam.gate  # noqa: F401  (IAM001-IAM003)
 import gkeml.lifecycle.order  # noqa: F401  (TF001-TF008)
 import gkeml.lifecycle.transitions  # noqa: F401  (CHG001-CHG004)
 import gkeml.release  # noqa: F401  (REL001)

@@ -30,6 +30,7 @@ BASELINE = "baseline"
 CONTROLLER = "controller"
 CAPACITY = "capacity"
 INTERACTION = "interaction"
+PERMISSION = "permission"
 ORDER = "order"
 TIMING = "timing"
 TRANSITION = "transition"
@@ -41,6 +42,7 @@ KINDS: dict[str, str] = {
     "autoscalers, Jobs, Ingress and certificates, sidecars, charts)",
     CAPACITY: "whether a workload at its largest fits its namespace's quota and its Kueue queue",
     INTERACTION: "two controllers acting on one object (the table below)",
+    PERMISSION: "whether the CI identities may plan and apply every stack (the permission model, docs/permissions.md)",
     ORDER: "the first apply: what must exist before a resource is created",
     TIMING: "the first apply: what exists at once but is usable only some time later",
     TRANSITION: "the next deploy, given what is deployed (`gkeml check --against REF`)",

@@ -15,7 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # facts, exit codes, quantities ("gkeml": the version), the one registry of checks (every layer registers)
     ("gkeml", "platform", "telemetry", "exitcodes", "units", "registry"),
     ("config", "text", "release"),
-    ("naming", "stackfile", "iam", "cost", "scaffold"),
+    ("naming", "stackfile", "iam", "cost", "scaffold", "extension"),
     ("manifests", "observability"),
     ("rules", "framework"),
     ("environments", "jobs", "lifecycle", "checkov"),  # environments: loading runs the request-range rules
