@@ -268,8 +268,8 @@ class CloudSql(Extension):
             )
         pim = google("project_iam_member")
         for user in config.users:
-            identity = ctx.identity(user)
-            gsa = identity.service_account  # classic mode (problems() refuses another)
+            identity = ctx.identity(user)  # classic mode (problems() refuses another)
+            # its Google service account is the bootstrap's: it exists before this stack is applied
             google("sql_user").SqlUser(
                 scope,
                 f"user-{user}",
@@ -277,7 +277,6 @@ class CloudSql(Extension):
                 instance=instance.name,
                 name=ctx.names.gsa_email(user).removesuffix(".gserviceaccount.com"),
                 type="CLOUD_IAM_SERVICE_ACCOUNT",
-                depends_on=[gsa] if gsa is not None else None,
             )
             for role in CLIENT_ROLES:
                 pim.ProjectIamMember(
