@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from gkeml import platform
 from gkeml.config.base import INT32_MAX
+from gkeml.config.loader import ConfigError, load_yaml_documents
 from gkeml.manifests import Obj
 from gkeml.registry import CHECKS, ERROR, FACT, WARNING, Check, Finding, register
 from gkeml.units import parse_quantity
@@ -73,30 +74,37 @@ class _Rules(Mapping[str, Check]):
 RULES: Mapping[str, Check] = _Rules()
 
 
+SOURCE_PREFIX = "Source: "
+
+
 def rule(
     rule_id: str,
     title: str,
     severity: str,
     *,
     kind: str,
-    source: str,
     inspects: Iterable[str] = (),
+    source: str | None = None,
     basis: str = FACT,
     also: str = "",
 ) -> Callable:
     """Register a check function on Kubernetes objects under a stable id, with what :class:`gkeml.registry.Check`
-    holds; its docstring is the rule's help text. ``inspects``: the object kinds it reports on (the engine
-    runs it on no other; empty: every kind)."""
+    holds. Its docstring is the rule's help, and its last paragraph, ``Source: ...``, the source it rests on
+    (unless ``source`` is given). ``inspects``: the object kinds it reports on (the engine runs it on no other;
+    empty: every kind)."""
 
     def register_rule(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
+        paragraphs = [" ".join(p.split()) for p in (fn.__doc__ or title).split("\n\n")]
+        cited = [p.removeprefix(SOURCE_PREFIX).rstrip(".") for p in paragraphs if p.startswith(SOURCE_PREFIX)]
+        text = " ".join(p for p in paragraphs if not p.startswith(SOURCE_PREFIX))
         register(
             Check(
                 rule_id,
                 kind,
                 severity,
                 title,
-                " ".join((fn.__doc__ or title).split()),
-                source,
+                text,
+                source if source is not None else " ".join(cited),
                 basis=basis,
                 inspects=tuple(inspects),
                 also=also,
@@ -405,6 +413,16 @@ def is_spot(pod: PodTemplate, group: Group) -> bool:
 # --- Helm charts installed through objects ------------------------------------------
 
 
+def values_document(text: str, source: str) -> object:
+    """Helm values written as YAML text (one document, within the loader's limits), or None when
+    the text is not YAML (e.g. a Terraform expression) or goes beyond the limits."""
+    try:
+        documents = load_yaml_documents(text, source)
+    except ConfigError:
+        return None
+    return documents[0][1] if len(documents) == 1 else None
+
+
 @dataclass(frozen=True)
 class ChartRelease:
     """A Helm chart a Flux ``HelmRelease`` or an Argo CD ``Application`` installs: the chart and its
@@ -454,8 +472,6 @@ def chart_release(obj: Obj, group: Group) -> ChartRelease | None:
         values, values_path = helm.get("valuesObject"), "spec.source.helm.valuesObject"
         text = helm.get("values")
         if values is None and isinstance(text, str):
-            from gkeml.rules.sources import values_document
-
             values, values_path = values_document(text, "spec.source.helm.values"), "spec.source.helm.values"
         release = helm.get("releaseName")
         target = get(obj, "spec", "destination", "namespace")

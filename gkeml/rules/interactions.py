@@ -15,7 +15,7 @@ up" (T = 0, off) as a setting that fits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +42,10 @@ from gkeml.rules.engine import (
     pod_templates,
     rule,
     truthy,
+    values_document,
 )
 from gkeml.rules.ownership import autoscaled_replicas
 from gkeml.rules.queueing import QUEUED_KINDS, cluster_queue_of, eligible, template_requests
-from gkeml.rules.sources import values_document
 
 
 @dataclass(frozen=True)
@@ -141,9 +141,10 @@ INTERACTIONS: tuple[Interaction, ...] = (
 )
 
 
-def _source(rule_id: str) -> str:
-    """The source of the interaction ``rule_id`` checks (its row of :data:`INTERACTIONS`)."""
-    return next(i.source for i in INTERACTIONS if i.rule == rule_id)
+def _interaction(rule_id: str, title: str, inspects: tuple[str, ...] = ()) -> Callable:
+    """Register the rule that checks the row ``rule_id`` of :data:`INTERACTIONS` (an error; its source is the row's)."""
+    source = next(i.source for i in INTERACTIONS if i.rule == rule_id)
+    return rule(rule_id, title, ERROR, kind=INTERACTION, inspects=inspects, source=source)
 
 
 def _seconds(value: Any) -> float | None:
@@ -213,14 +214,7 @@ def _namespaces(release: ChartRelease, producer: platform.StartTimeoutProducer) 
     return list(dict.fromkeys(found + [t for t in as_list(targets) if isinstance(t, str)]))
 
 
-@rule(
-    "GKE040",
-    "A workload producer must not give up on workloads that wait in a Kueue queue",
-    ERROR,
-    kind=INTERACTION,
-    inspects=CHART_KINDS,
-    source=_source("GKE040"),
-)
+@_interaction("GKE040", "A workload producer must not give up on workloads that wait in a Kueue queue", CHART_KINDS)
 def start_timeout_vs_queue(obj: Obj, group: Group) -> Iterator[Issue]:
     """A controller that cancels a workload not started within a timeout T (the W&B Launch agent's
     agent.startTimeout, chart default 1800 s: it deletes the run's Job) must allow at least the longest
@@ -263,14 +257,7 @@ def _custom_class(pod: PodTemplate) -> tuple[str | None, str]:
     return name, path
 
 
-@rule(
-    "GKE041",
-    "A queued Job must not wait for flex-start capacity",
-    ERROR,
-    kind=INTERACTION,
-    inspects=QUEUED_KINDS,
-    source=_source("GKE041"),
-)
+@_interaction("GKE041", "A queued Job must not wait for flex-start capacity", QUEUED_KINDS)
 def queued_flex_start(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue admits a queued Job before its pods have nodes and, when they are not all ready within
     waitForPodsReady.timeout (always on in Kueue's v1beta2 configuration), evicts and requeues it. A
@@ -299,14 +286,7 @@ def queued_flex_start(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Kueue flavor node labels vs ComputeClass -------------------------------------------------
 
 
-@rule(
-    "GKE042",
-    "Kueue must not add node labels to a pod on a ComputeClass",
-    ERROR,
-    kind=INTERACTION,
-    inspects=QUEUED_KINDS,
-    source=_source("GKE042"),
-)
+@_interaction("GKE042", "Kueue must not add node labels to a pod on a ComputeClass", QUEUED_KINDS)
 def flavor_labels_vs_compute_class(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue adds the nodeLabels of the ResourceFlavor it admits a workload on to its pods'
     nodeSelector. A pod on a custom ComputeClass must select the class alone: a flavor label such as
@@ -422,13 +402,10 @@ def synced_versions(secret: str, namespace: str, group: Group) -> tuple[str, lis
     return (str(spc_name), versions) if versions else None
 
 
-@rule(
+@_interaction(
     "GKE043",
     "A pod that reads a synced Secret at start must restart when its version changes",
-    ERROR,
-    kind=INTERACTION,
-    inspects=(*LONG_RUNNING_KINDS, *CHART_KINDS),
-    source=_source("GKE043"),
+    (*LONG_RUNNING_KINDS, *CHART_KINDS),
 )
 def synced_secret_readers(obj: Obj, group: Group) -> Iterator[Issue]:
     """GKE's secret sync copies the Secret Manager version its SecretProviderClass names into a Secret,
@@ -481,13 +458,10 @@ def _budgeted(pod_labels: dict, namespace: str, group: Group) -> bool:
     return False
 
 
-@rule(
+@_interaction(
     "GKE044",
     "A fail-closed admission webhook needs a highly available server",
-    ERROR,
-    kind=INTERACTION,
-    inspects=(*CHART_KINDS, "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"),
-    source=_source("GKE044"),
+    (*CHART_KINDS, "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"),
 )
 def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
     """An admission webhook with failurePolicy Fail refuses every request it intercepts while no pod of
@@ -548,13 +522,7 @@ def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- managed namespaces -----------------------------------------------------------------------
 
 
-@rule(
-    "GKE045",
-    "Nothing may be written into a namespace Autopilot manages",
-    ERROR,
-    kind=INTERACTION,
-    source=_source("GKE045"),
-)
+@_interaction("GKE045", "Nothing may be written into a namespace Autopilot manages")
 def managed_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot manages kube-system and GKE's own namespaces (gke-*, gmp-system): GKE Warden denies
     creating or changing objects there ("the namespace "kube-system" is managed and the request's verb

@@ -316,15 +316,14 @@ def quota_shortfalls(obj: Obj, group: Group) -> list[Shortfall]:
     ERROR,
     kind=CAPACITY,
     inspects=LONG_RUNNING + BATCH,
-    source=(
-        "kubernetes.io/docs/concepts/policy/resource-quotas (a Pod beyond the quota is refused); "
-        "gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)"
-    ),
 )
 def quota_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """Pods beyond a namespace's ResourceQuota are never created: a Job's remaining Pods fail with
     "exceeded quota" (the first ones hold their GPUs waiting for the rest), a rollout or scale-up
     stalls. Every parallel Pod of a Job, and every long-running workload at its maximum replicas plus
-    a rollout's surge, counts with the GCS FUSE sidecar and the LimitRange defaults."""
+    a rollout's surge, counts with the GCS FUSE sidecar and the LimitRange defaults.
+
+    Source: kubernetes.io/docs/concepts/policy/resource-quotas (a Pod beyond the quota is refused);
+    gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)."""
     for short in quota_shortfalls(obj, group):
         yield Issue("spec", short.message(), short.fix())
