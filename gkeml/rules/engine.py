@@ -22,10 +22,8 @@ from gkeml import platform
 from gkeml.config.base import INT32_MAX
 from gkeml.config.loader import ConfigError, load_yaml_documents
 from gkeml.manifests import Obj
-from gkeml.registry import CHECKS, ERROR, FACT, WARNING, Check, Finding, register
+from gkeml.registry import CHECKS, FACT, Check, Finding, register
 from gkeml.units import parse_quantity
-
-__all__ = ["ERROR", "WARNING", "Finding"]  # re-exported: the rules and their callers import them from here
 
 # Kinds without a namespace (their reference is Kind/name).
 CLUSTER_SCOPED = frozenset(

@@ -21,10 +21,9 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import INTERACTION
+from gkeml.registry import ERROR, INTERACTION
 from gkeml.rules.engine import (
     CHART_KINDS,
-    ERROR,
     ChartRelease,
     Group,
     Issue,

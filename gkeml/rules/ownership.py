@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import CONTROLLER
-from gkeml.rules.engine import ERROR, Group, Issue, get, kind_of, name_of, namespace_of, rule
+from gkeml.registry import CONTROLLER, ERROR
+from gkeml.rules.engine import Group, Issue, get, kind_of, name_of, namespace_of, rule
 
 # The kinds whose fields a controller may own (what GKE024 inspects).
 OWNED_KINDS = tuple(kind for owned in platform.CONTROLLER_OWNED_FIELDS for kind in owned.kinds)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import CAPACITY
+from gkeml.registry import CAPACITY, ERROR
 from gkeml.rules.engine import (
-    ERROR,
     Group,
     Issue,
     PodTemplate,

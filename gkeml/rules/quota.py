@@ -26,9 +26,8 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import CAPACITY
+from gkeml.registry import CAPACITY, ERROR
 from gkeml.rules.engine import (
-    ERROR,
     Group,
     Issue,
     PodTemplate,

@@ -8,8 +8,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from gkeml import __version__
-from gkeml.registry import CHECKS, Check
-from gkeml.rules.engine import ERROR, RULES, Finding
+from gkeml.registry import CHECKS, ERROR, Check, Finding
+from gkeml.rules.engine import RULES
 from gkeml.text import table
 
 if TYPE_CHECKING:

@@ -13,11 +13,9 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import ADMISSION, CONTROLLER
+from gkeml.registry import ADMISSION, CONTROLLER, ERROR, WARNING
 from gkeml.rules.engine import (
-    ERROR,
     POD_KINDS,
-    WARNING,
     Group,
     Issue,
     PodTemplate,

@@ -13,11 +13,9 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import ADMISSION, ADVICE, BASELINE
+from gkeml.registry import ADMISSION, ADVICE, BASELINE, ERROR, WARNING
 from gkeml.rules.engine import (
-    ERROR,
     POD_KINDS,
-    WARNING,
     Group,
     Issue,
     as_dict,

@@ -6,12 +6,10 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import ADMISSION, CONTROLLER
+from gkeml.registry import ADMISSION, CONTROLLER, ERROR, WARNING
 from gkeml.rules.engine import (
     CHART_KINDS,
-    ERROR,
     POD_KINDS,
-    WARNING,
     Group,
     Issue,
     as_dict,
