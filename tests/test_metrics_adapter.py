@@ -175,14 +175,14 @@ def needing(stacks):
 
 
 def test_the_image_is_the_pinned_one_and_the_cluster_admits_it(stacks, environments):
-    from gkeml.config.images import image_problem
+    from gkeml.config.images import image_admission_problem
 
     for env in needing(stacks):
         deployment = adapter_objects(stacks, env)[f"Deployment/{platform.METRICS_ADAPTER_KSA}"]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["image"] == "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
         assert container["image"] == platform.METRICS_ADAPTER_PINNED_IMAGE
-        assert image_problem(environments[env], container["image"]) is None
+        assert image_admission_problem(environments[env], container["image"]) is None
 
 
 def test_the_api_services_route_to_the_adapter_service_and_its_pods(stacks):

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, time
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from gkeml import platform
 from gkeml.config.base import (
@@ -44,9 +44,9 @@ from gkeml.config.base import (
     at,
     resolved,
 )
-from gkeml.config.kueue import Kueue, enabled_by_default
+from gkeml.config.kueue import KueueConfig, enabled_by_default
 from gkeml.config.loader import did_you_mean
-from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
+from gkeml.config.services import Budget, Dns, MonitoringConfig, Registry, UpgradeNoticesConfig, resolve_defaults
 
 __all__ = [
     "BUCKET_NAME",
@@ -60,7 +60,7 @@ __all__ = [
     "ROLE",
     "TIER_DEFAULTS",
     "Autoscaling",
-    "Bucket",
+    "BucketConfig",
     "ByteSize",
     "Cluster",
     "ComputeClassPolicy",
@@ -68,11 +68,11 @@ __all__ = [
     "Endpoint",
     "Environment",
     "ExtensionRef",
-    "Identity",
+    "IdentityConfig",
     "Inference",
-    "Kueue",
+    "KueueConfig",
     "Launch",
-    "Network",
+    "NetworkConfig",
     "Problem",
     "Project",
     "Quantity",
@@ -181,8 +181,10 @@ def _network_problem(net: ipaddress.IPv4Network) -> str | None:
     )
 
 
-class Network(Strict):
+class NetworkConfig(Strict):
     """VPC ranges: the node subnet and the Pod and Service secondary ranges."""
+
+    model_config = ConfigDict(title="Network")  # its name in the schema and the reference
 
     subnet_cidr: Cidr = Field(description="Primary range of the regional subnet (nodes).")
     pods_cidr: Cidr = Field(description="Secondary range for Pods (Autopilot needs at least a /21).")
@@ -190,7 +192,7 @@ class Network(Strict):
     flow_logs: bool = Field(True, description="VPC flow logs on the subnet.")
 
     @model_validator(mode="after")
-    def _ranges(self) -> Network:
+    def _ranges(self) -> NetworkConfig:
         ranges = {"subnet_cidr": self.subnet_cidr, "pods_cidr": self.pods_cidr, "services_cidr": self.services_cidr}
         for field, net in ranges.items():
             problem = _network_problem(net)
@@ -244,8 +246,10 @@ def _time(value: object) -> object:
 Timestamp = Annotated[datetime, BeforeValidator(_datetime)]
 
 
-class MaintenanceExclusion(Strict):
+class MaintenanceExclusionConfig(Strict):
     """A period in which GKE must not upgrade (e.g. a launch freeze)."""
+
+    model_config = ConfigDict(title="MaintenanceExclusion")  # its name in the schema and the reference
 
     name: ShortName
     start: Timestamp
@@ -253,7 +257,7 @@ class MaintenanceExclusion(Strict):
     scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = "NO_MINOR_UPGRADES"
 
     @model_validator(mode="after")
-    def _order(self) -> MaintenanceExclusion:
+    def _order(self) -> MaintenanceExclusionConfig:
         if self.end <= self.start:
             raise at("end", f"{self.end.isoformat()} is not after start {self.start.isoformat()}")
         days = (self.end - self.start).total_seconds() / 86400
@@ -278,7 +282,7 @@ class Maintenance(Strict):
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKEND), min_length=1)
     start: Annotated[time, BeforeValidator(_time)] = time(3, 0)
     hours: int = Field(6, ge=4, le=24, description="Length of each window; GKE needs >= 4 h.")
-    exclusions: list[MaintenanceExclusion] = Field(
+    exclusions: list[MaintenanceExclusionConfig] = Field(
         default_factory=list,
         max_length=platform.MAX_MAINTENANCE_EXCLUSIONS,
         description=f"At most {platform.MAX_MAINTENANCE_EXCLUSIONS} (GKE's limit per cluster).",
@@ -351,10 +355,12 @@ class Cluster(Strict):
     labels: Labels = Field(default_factory=dict)
 
 
-class Quota(Strict):
+class TeamQuota(Strict):
     """The team's capacity: its namespace's ResourceQuota (total requests) and, with Kueue, its
     ClusterQueue's nominal quota; the checks of its training budgets and `gkeml cost`'s quota ceiling
     read it too."""
+
+    model_config = ConfigDict(title="Quota")  # its name in the schema and the reference
 
     cpu: Quantity = "32"
     memory: ByteSize = Field("128Gi", description="With a unit (e.g. 512Gi): a bare number is bytes.")
@@ -387,7 +393,7 @@ class Team(Strict):
     ClusterRole ``view`` or ``edit``."""
 
     name: DnsLabel
-    quota: Quota = Field(default_factory=Quota)
+    quota: TeamQuota = Field(default_factory=TeamQuota)
     members: list[TeamMember] = Field(default_factory=list, description="People, each with view or edit.")
     groups: list[TeamGroup] = Field(
         default_factory=list,
@@ -406,13 +412,15 @@ class Team(Strict):
         return [f"user:{m.email}" for m in self.members] + [f"group:{g.email}" for g in self.groups]
 
 
-class Bucket(Strict):
+class BucketConfig(Strict):
     """A GCS bucket; the purpose picks versioning, lifecycle and soft delete. Its data stays where the cluster
     runs: in the project's region, or in a dual- or multi-region that holds it. Any other location is refused:
     the cluster's Pods are its readers (through GCS FUSE), a read from another region is billed data transfer
     (on every epoch) and adds latency, and a bucket cannot move without copying its data. Reads from a
     multi-region are billed data transfer even in its regions; a region or dual-region is not. Locations are
     checked against dated lists (gkeml.platform.GCS_*)."""
+
+    model_config = ConfigDict(title="Bucket")  # its name in the schema and the reference
 
     name: ShortName = Field(description="Logical name; the bucket is '<prefix>-<name>'.")
     purpose: Purpose
@@ -441,8 +449,10 @@ class Bucket(Strict):
     )
 
 
-class Identity(Strict):
+class IdentityConfig(Strict):
     """A workload's identity: a Kubernetes service account and what it may access."""
+
+    model_config = ConfigDict(title="Identity")  # its name in the schema and the reference
 
     name: ShortName
     namespace: DnsLabel = Field(description="A team namespace.")
@@ -503,8 +513,10 @@ class Endpoint(Strict):
         return [] if self.retired else list(dict.fromkeys([self.host, *self.previous_hosts]))
 
 
-class Secret(Strict):
+class SecretConfig(Strict):
     """A Secret Manager secret; its value is added outside Terraform."""
+
+    model_config = ConfigDict(title="Secret")  # its name in the schema and the reference
 
     name: ShortName
 
@@ -605,7 +617,7 @@ IMAGE_REFERENCE = re.compile(
 IMAGE_EXAMPLE = "us-docker.pkg.dev/PROJECT/REPO/IMAGE:1.0"
 
 
-def image_problem(image: str) -> str | None:
+def image_reference_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned image reference, or None: it must parse, and carry a tag other
     than latest or a digest (without one Kubernetes pulls :latest, which changes under you)."""
     shown = repr(image if len(image) <= 80 else image[:77] + "...")
@@ -625,7 +637,7 @@ def image_problem(image: str) -> str | None:
 
 
 def _image(value: str) -> str:
-    problem = image_problem(value)
+    problem = image_reference_problem(value)
     if problem:
         raise ValueError(problem)
     return value
@@ -944,18 +956,18 @@ class Environment(Strict):
     )
     project: Project
     state: State
-    network: Network
+    network: NetworkConfig
     cluster: Cluster = resolved("The regional Autopilot cluster.", "see its section")
     teams: list[Team] = Field(default_factory=list)
-    buckets: list[Bucket] = Field(default_factory=list)
-    identities: list[Identity] = Field(default_factory=list)
+    buckets: list[BucketConfig] = Field(default_factory=list)
+    identities: list[IdentityConfig] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(default_factory=list)
-    secrets: list[Secret] = Field(default_factory=list)
+    secrets: list[SecretConfig] = Field(default_factory=list)
     inference: list[Inference] = Field(default_factory=list)
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
     launch: Launch | None = None
-    kueue: Kueue = Field(
-        default_factory=Kueue, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
+    kueue: KueueConfig = Field(
+        default_factory=KueueConfig, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     tier_override: TierOverride | None = Field(
@@ -972,8 +984,8 @@ class Environment(Strict):
     registry: Registry | None = Field(None, description="Artifact Registry Docker repositories.")
     dns: Dns | None = Field(None, description="Cloud DNS A records for the endpoint hosts.")
     budget: Budget | None = Field(None, description="Cloud Billing budget of the project.")
-    monitoring: Monitoring = Field(default_factory=Monitoring)
-    upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    upgrade_notices: UpgradeNoticesConfig = Field(default_factory=UpgradeNoticesConfig)
     extensions: list[ExtensionRef] = Field(
         default_factory=list,
         description="The platform team's own code adding resources to the stacks (docs/extensions.md); each "
@@ -1078,7 +1090,7 @@ class Environment(Strict):
     def team(self, name: str) -> Team:
         return next(t for t in self.teams if t.name == name)
 
-    def identity(self, name: str) -> Identity:
+    def identity(self, name: str) -> IdentityConfig:
         return next(i for i in self.identities if i.name == name)
 
     @property
@@ -1097,7 +1109,7 @@ class Environment(Strict):
     def endpoint(self, name: str) -> Endpoint:
         return next(e for e in self.endpoints if e.name == name)
 
-    def identities_in(self, namespace: str) -> list[Identity]:
+    def identities_in(self, namespace: str) -> list[IdentityConfig]:
         return [i for i in self.identities if i.namespace == namespace]
 
     @property

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import DNS_LABEL, PATTERN_HELP, FreeText, Int32, Problem, ShortName, Strict, at, resolved
@@ -260,10 +260,12 @@ class Alerts(Strict):
     spot_preemptions: SpotPreemptionAlert = Field(default_factory=SpotPreemptionAlert)
 
 
-class Monitoring(Strict):
+class MonitoringConfig(Strict):
     """GPU and workload observability: metric packages (DCGM included), alerts, a dashboard, channels.
 
     The packages run on Managed Service for Prometheus, which Autopilot keeps on."""
+
+    model_config = ConfigDict(title="Monitoring")  # its name in the schema and the reference
 
     components: list[Literal[platform.MONITORING_COMPONENTS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(platform.DEFAULT_MONITORING_COMPONENTS),
@@ -276,7 +278,7 @@ class Monitoring(Strict):
     dashboard: bool = Field(True, description="A Cloud Monitoring dashboard of the environment.")
 
     @model_validator(mode="after")
-    def _components(self) -> Monitoring:
+    def _components(self) -> MonitoringConfig:
         if platform.REQUIRED_MONITORING_COMPONENT not in self.components:
             raise at(
                 "components",
@@ -303,10 +305,12 @@ class Monitoring(Strict):
         return list(self.alerts.channels if self.alerts.channels is not None else [c.name for c in self.channels])
 
 
-class UpgradeNotices(Strict):
+class UpgradeNoticesConfig(Strict):
     """GKE's upgrade and security-bulletin notices, published to the Pub/Sub topic <prefix>-gke-notifications.
 
     Subscribe to the topic (docs/services.md); maintenance windows and exclusions stay in cluster.maintenance."""
+
+    model_config = ConfigDict(title="UpgradeNotices")  # its name in the schema and the reference
 
     enabled: bool = True
     events: list[Literal[platform.CLUSTER_NOTIFICATION_EVENTS]] = Field(  # type: ignore[valid-type]

@@ -217,7 +217,7 @@ class CloudStack(TerraformStack):
                 self,
                 f"wi-{ident.name}",
                 WorkloadIdentityProps(
-                    project_id=project,
+                    project=project,
                     project_number=env.project.number,
                     namespace=ident.namespace,
                     ksa=ident.ksa,
@@ -241,7 +241,7 @@ class CloudStack(TerraformStack):
                 self,
                 "metrics-adapter",
                 WorkloadIdentityProps(
-                    project_id=project,
+                    project=project,
                     project_number=env.project.number,
                     namespace=platform.METRICS_ADAPTER_NAMESPACE,
                     ksa=platform.METRICS_ADAPTER_KSA,
