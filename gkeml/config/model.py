@@ -4,9 +4,10 @@ Inputs are grouped by use case (project, network, cluster, teams, buckets,
 identities, endpoints, workloads) rather than mirroring provider fields. Field
 checks live on the models; checks that span sections live in
 :mod:`gkeml.config.checks`, so that every problem is reported with the path of the
-offending key. Defaults that depend on the tier (dev, staging, prod) are filled in
-ONCE, before validation (:meth:`Environment._resolve_defaults`), from
-:data:`TIER_DEFAULTS`; resolved fields are therefore never Optional.
+offending key. Defaults that depend on the tier (dev, staging, prod) or on another field
+are filled in ONCE, before validation, by one named resolver per section
+(:data:`DEFAULT_RESOLVERS`) from the one table :data:`TIER_DEFAULTS`; resolved fields are
+therefore never Optional.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from gkeml.config.base import (
     ROLE,
     ByteSize,
     Cidr,
+    DefaultResolver,
     DnsLabel,
+    FileDefaults,
     FreeText,
     GcsBucketName,
     Int32,
@@ -42,11 +45,20 @@ from gkeml.config.base import (
     ShortName,
     Strict,
     at,
+    fill,
+    raw_section,
     resolved,
 )
 from gkeml.config.kueue import KueueConfig, enabled_by_default
 from gkeml.config.loader import did_you_mean
-from gkeml.config.services import Budget, Dns, MonitoringConfig, Registry, UpgradeNoticesConfig, resolve_defaults
+from gkeml.config.services import (
+    Budget,
+    Dns,
+    MonitoringConfig,
+    Registry,
+    UpgradeNoticesConfig,
+    registry_defaults,
+)
 
 __all__ = [
     "BUCKET_NAME",
@@ -92,8 +104,8 @@ TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # what each tier guards, least 
 Purpose = Literal["datasets", "checkpoints", "artifacts"]
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 
-# What a tier means when the file does not say otherwise. Prod's values are also enforced
-# (gkeml.config.checks): a prod file cannot ask for less.
+# What a tier means when the file does not say otherwise: one table for every section (the resolvers of
+# DEFAULT_RESOLVERS read it). Prod's values are also enforced (gkeml.config.checks): a prod file cannot ask for less.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "availability": "best-effort",
@@ -101,6 +113,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "deletion_protection": False,
         "force_destroy": True,
         "binary_authorization": "dryrun",
+        "immutable_tags": False,
     },
     "staging": {
         "availability": "high",
@@ -108,6 +121,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "deletion_protection": True,
         "force_destroy": False,
         "binary_authorization": "enforce",
+        "immutable_tags": False,
     },
     "prod": {
         "availability": "high",
@@ -115,6 +129,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "deletion_protection": True,
         "force_destroy": False,
         "binary_authorization": "enforce",
+        "immutable_tags": True,
     },
 }
 
@@ -920,6 +935,97 @@ class GuardOverride(Strict):
     )
 
 
+# --- defaults resolved before validation, one resolver per section ---------------------------------------
+
+
+def _tier_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """The defaults of the file's tier; a retired environment keeps nothing from deletion."""
+    tier = data.get("tier")
+    defaults = TIER_DEFAULTS.get(tier, {}) if isinstance(tier, str) else {}
+    if defaults and data.get("retired") is True:
+        return {**defaults, "deletion_protection": False}
+    return defaults
+
+
+def _cluster_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``cluster``: the tier's release channel, deletion protection and Binary Authorization mode; the
+    region's zones."""
+    cluster = raw_section(data, "cluster", create=True)
+    if cluster is None:
+        return
+    fill(cluster, defaults.tier, "release_channel", "deletion_protection")
+    binauthz = raw_section(cluster, "binary_authorization", create=True)
+    if binauthz is not None and "binary_authorization" in defaults.tier:
+        binauthz.setdefault("mode", defaults.tier["binary_authorization"])
+    if "zones" not in cluster and defaults.region in platform.REGION_ZONES:
+        cluster["zones"] = list(platform.REGION_ZONES[defaults.region])
+
+
+def _bucket_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``buckets``: the tier's force_destroy; the project's region as the location."""
+    buckets = data.get("buckets")
+    if not isinstance(buckets, list):
+        return
+    data["buckets"] = [dict(b) if isinstance(b, dict) else b for b in buckets]
+    for bucket in data["buckets"]:
+        if isinstance(bucket, dict):
+            fill(bucket, defaults.tier, "force_destroy")
+            if defaults.region is not None:
+                bucket.setdefault("location", defaults.region.upper())
+
+
+def _inference_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``inference``: the GPU of the service's ComputeClass, the rollout its GPU calls for, the tier's
+    availability."""
+    services = data.get("inference")
+    if not isinstance(services, list):
+        return
+    listed = data.get("compute_classes")
+    classes = {
+        c["name"]: c
+        for c in (listed if isinstance(listed, list) else [])
+        if isinstance(c, dict) and isinstance(c.get("name"), str)
+    }
+    data["inference"] = [dict(s) if isinstance(s, dict) else s for s in services]
+    for svc in data["inference"]:
+        if not isinstance(svc, dict):
+            continue
+        class_name = svc.get("compute_class")
+        policy = classes.get(class_name) if isinstance(class_name, str) else None
+        if policy is not None and policy.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
+            svc["gpu"] = policy["gpu"]
+            svc.setdefault("gpu_count", policy.get("gpu_count", 1))
+        svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+        svc.setdefault("availability", defaults.tier.get("availability", "high"))
+
+
+def _launch_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``launch``: one queue named for the agent's namespace and the environment."""
+    launch, name, identities = data.get("launch"), data.get("name"), data.get("identities")
+    if not isinstance(launch, dict) or "queues" in launch or not isinstance(name, str):
+        return
+    agent = next(
+        (
+            i
+            for i in (identities if isinstance(identities, list) else [])
+            if isinstance(i, dict) and i.get("name") == launch.get("identity")
+        ),
+        None,
+    )
+    if agent is not None and isinstance(agent.get("namespace"), str):
+        data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
+
+
+# Every default filled in before validation, section by section (the checks after it: gkeml.config.checks).
+DEFAULT_RESOLVERS: tuple[DefaultResolver, ...] = (
+    _cluster_defaults,
+    _bucket_defaults,
+    _inference_defaults,
+    _launch_defaults,
+    registry_defaults,
+)
+
+
 class Environment(Strict):
     """One environment: everything ``<env>.yaml`` describes."""
 
@@ -996,83 +1102,22 @@ class Environment(Strict):
     @model_validator(mode="before")
     @classmethod
     def _resolve_defaults(cls, data: Any) -> Any:
-        """Fill in every field whose default depends on the tier or on another field, before the
-        fields are validated; values of the wrong type are left for validation to report."""
+        """Fill in every field whose default depends on the tier or on another field, before the fields are
+        validated: the tier (from the name) and the prefix (from the project ID), then each section with its
+        resolver of :data:`DEFAULT_RESOLVERS`. Kueue's default is read after validation, from the typed quotas
+        (:meth:`_kueue_default`)."""
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        name, tier = data.get("name"), data.get("tier")
+        name, project = data.get("name"), data.get("project")
         if "tier" not in data and isinstance(name, str) and name in TIER_DEFAULTS:
-            data["tier"] = tier = name
-        defaults = TIER_DEFAULTS.get(tier) if isinstance(tier, str) else None
-        if defaults and data.get("retired") is True:  # a retired environment keeps nothing from deletion
-            defaults = {**defaults, "deletion_protection": False}
-        project = data.get("project") if isinstance(data.get("project"), dict) else {}
-        if "prefix" not in data and isinstance(project.get("id"), str):
+            data["tier"] = name
+        if "prefix" not in data and isinstance(project, dict) and isinstance(project.get("id"), str):
             data["prefix"] = project["id"]
-        cluster = data.get("cluster", {})
-        if isinstance(cluster, dict):
-            cluster = dict(cluster)
-            if defaults:
-                cluster.setdefault("release_channel", defaults["release_channel"])
-                cluster.setdefault("deletion_protection", defaults["deletion_protection"])
-            binauthz = cluster.get("binary_authorization", {})
-            if isinstance(binauthz, dict):
-                binauthz = dict(binauthz)
-                if defaults:
-                    binauthz.setdefault("mode", defaults["binary_authorization"])
-                cluster["binary_authorization"] = binauthz
-            region = project.get("region")
-            if "zones" not in cluster and isinstance(region, str) and region in platform.REGION_ZONES:
-                cluster["zones"] = list(platform.REGION_ZONES[region])
-            data["cluster"] = cluster
-        buckets = data.get("buckets")
-        if isinstance(buckets, list):
-            filled = []
-            for bucket in buckets:
-                if isinstance(bucket, dict):
-                    bucket = dict(bucket)
-                    if defaults:
-                        bucket.setdefault("force_destroy", defaults["force_destroy"])
-                    if isinstance(project.get("region"), str):
-                        bucket.setdefault("location", project["region"].upper())
-                filled.append(bucket)
-            data["buckets"] = filled
-        services = data.get("inference")
-        if isinstance(services, list):
-            listed = data.get("compute_classes")
-            classes = {
-                c["name"]: c
-                for c in (listed if isinstance(listed, list) else [])
-                if isinstance(c, dict) and isinstance(c.get("name"), str)
-            }
-            resolved_services = []
-            for svc in services:
-                if isinstance(svc, dict):
-                    svc = dict(svc)
-                    class_name = svc.get("compute_class")
-                    policy = classes.get(class_name) if isinstance(class_name, str) else None
-                    if policy is not None and policy.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
-                        svc["gpu"] = policy["gpu"]
-                        svc.setdefault("gpu_count", policy.get("gpu_count", 1))
-                    svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
-                    svc.setdefault("availability", defaults["availability"] if defaults else "high")
-                resolved_services.append(svc)
-            data["inference"] = resolved_services
-        launch = data.get("launch")
-        if isinstance(launch, dict) and "queues" not in launch and isinstance(name, str):
-            identities = data.get("identities")
-            agent = next(
-                (
-                    i
-                    for i in (identities if isinstance(identities, list) else [])
-                    if isinstance(i, dict) and i.get("name") == launch.get("identity")
-                ),
-                None,
-            )
-            if agent is not None and isinstance(agent.get("namespace"), str):
-                data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
-        resolve_defaults(data, tier, project.get("region"))
+        region = project.get("region") if isinstance(project, dict) else None
+        defaults = FileDefaults(_tier_defaults(data), region if isinstance(region, str) else None)
+        for resolve in DEFAULT_RESOLVERS:
+            resolve(data, defaults)
         return data
 
     @model_validator(mode="after")

@@ -3,8 +3,8 @@ DNS for its public hosts, a billing budget, GPU and workload observability (metr
 dashboard) and GKE's upgrade and security notices.
 
 Every section is optional or defaults to a secure, useful setting. Defaults that depend on the
-tier or the region are filled in by :func:`resolve_defaults` before validation (the pattern of
-:class:`gkeml.config.model.Environment`); checks that span sections are the ``*_problems``
+tier or the region are filled in before validation by :func:`registry_defaults`, one of
+:data:`gkeml.config.model.DEFAULT_RESOLVERS` (the tier's values: :data:`gkeml.config.model.TIER_DEFAULTS`); checks that span sections are the ``*_problems``
 functions, which :mod:`gkeml.config.checks` runs with the others. Platform facts (repository id
 rules, quota metrics, metric names) are in :mod:`gkeml.platform`.
 """
@@ -18,7 +18,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import DNS_LABEL, PATTERN_HELP, FreeText, Int32, Problem, ShortName, Strict, at, resolved
+from gkeml.config.base import (
+    DNS_LABEL,
+    PATTERN_HELP,
+    FileDefaults,
+    FreeText,
+    Int32,
+    Problem,
+    ShortName,
+    Strict,
+    at,
+    fill,
+    raw_section,
+    resolved,
+)
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
@@ -37,12 +50,6 @@ PATTERN_HELP.update(
     }
 )
 
-# What a tier means for these sections when the file does not say otherwise (prod's is enforced).
-SERVICE_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"immutable_tags": False},
-    "staging": {"immutable_tags": False},
-    "prod": {"immutable_tags": True},
-}
 DEFAULT_PUSHER = "gkeml-ci-push"
 
 
@@ -321,18 +328,14 @@ class UpgradeNoticesConfig(Strict):
 # --- defaults and checks ----------------------------------------------------------------------
 
 
-def resolve_defaults(data: dict, tier: Any, region: Any) -> None:
-    """Fill in the tier- and region-dependent defaults of ``data['registry']`` (in place)."""
-    registry = data.get("registry")
-    if not isinstance(registry, dict):
+def registry_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``registry``: the tier's immutable tags; the project's region as the location."""
+    registry = raw_section(data, "registry")
+    if registry is None:
         return
-    registry = dict(registry)
-    defaults = SERVICE_TIER_DEFAULTS.get(tier) if isinstance(tier, str) else None
-    if defaults:
-        registry.setdefault("immutable_tags", defaults["immutable_tags"])
-    if isinstance(region, str):
-        registry.setdefault("location", region)
-    data["registry"] = registry
+    fill(registry, defaults.tier, "immutable_tags")
+    if defaults.region is not None:
+        registry.setdefault("location", defaults.region)
 
 
 IMAGE_IN_REGISTRY = re.compile(
