@@ -4,9 +4,9 @@ dashboard) and GKE's upgrade and security notices.
 
 Every section is optional or defaults to a secure, useful setting. Defaults that depend on the
 tier or the region are filled in before validation by :func:`registry_defaults`, one of
-:data:`gkeml.config.model.DEFAULT_RESOLVERS` (the tier's values: :data:`gkeml.config.model.TIER_DEFAULTS`); checks that span sections are the ``*_problems``
-functions, which :mod:`gkeml.config.checks` runs with the others. Platform facts (repository id
-rules, quota metrics, metric names) are in :mod:`gkeml.platform`.
+:data:`gkeml.config.model.DEFAULT_RESOLVERS` (the tier's values: :data:`gkeml.config.model.TIER_DEFAULTS`);
+checks that span sections are the ``*_problems`` functions, which :mod:`gkeml.config.checks` runs with
+the others. Platform facts (repository id rules, quota metrics, metric names) are in :mod:`gkeml.platform`.
 """
 
 from __future__ import annotations
