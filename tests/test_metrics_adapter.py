@@ -65,8 +65,9 @@ def test_some_fixture_needs_the_adapter_and_some_does_not(stacks):
 
 @pytest.mark.parametrize("env", ALL_ENVS)
 def test_the_adapter_is_installed_exactly_where_an_autoscaler_reads_its_apis(stacks, environments, env):
+    from gkeml.config.bootstrap import granted_project_roles
     from gkeml.config.images import image_allowlist
-    from gkeml.config.roles import METRICS_ADAPTER_ROLE, granted_project_roles
+    from gkeml.config.roles import METRICS_ADAPTER_ROLE
 
     needed = reads_a_metrics_api(stacks, env)
     objects = adapter_objects(stacks, env)
