@@ -9,6 +9,7 @@ so it can be read and tested construct by construct (tests/test_construct_props.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from gkeml import observability, platform
 from gkeml.config import ConfigError, ConfigProblem
@@ -189,7 +190,7 @@ def metrics_adapter_props(env: Environment) -> WorkloadIdentityProps:
     )
 
 
-def secret_sync_member(env: Environment, team: str, pool_created_by: object) -> Member:
+def secret_sync_member(env: Environment, team: str, pool_created_by: Any) -> Member:
     """Who reads the W&B key for GKE's secret sync in ``team``'s namespace: its KSA, a member of the
     Workload Identity pool the cluster (``pool_created_by``) creates."""
     member = platform.workload_identity_principal(
