@@ -465,7 +465,7 @@ def test_job_render_prints_a_warning_with_file_and_line_and_renders(tmp_path, mo
     out, err = capsys.readouterr()
     assert [d["kind"] for d in yaml.safe_load_all(out)] == ["Job"]
     assert err.startswith(
-        f"gkeml: warning: {spec}:4: memory: Autopilot changes the Pod's requests from 4 vCPU / 64 GiB to 9.846 vCPU / "
+        f"gkeml job render: warning: {spec}:4: memory: Autopilot changes the Pod's requests from 4 vCPU / 64 GiB to 9.846 vCPU / "
         "64 GiB (general-purpose)"
     )
     spec.write_text(REQUEST_SPECS["above-maximum"])

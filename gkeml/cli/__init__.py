@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gkeml import __version__
+from gkeml.cli.output import command_name
 from gkeml.exitcodes import CommandError, ExitCode
 from gkeml.interrupts import Terminated, stoppable, stopped
 from gkeml.text import one_line, output_closed
@@ -47,6 +48,7 @@ exit codes (every command):
 errors: on stderr, `gkeml COMMAND: error: MESSAGE`, or `FILE:LINE: FIELD: MESSAGE` for a
 problem at a line of a file; with --format json, also a JSON object on stdout:
 {"command", "error", "exit_code", "problems": [{"file", "line", "field", "message"}]}.
+warnings: on stderr, `gkeml COMMAND: warning: MESSAGE`; they leave the exit code alone.
 
 completion: eval "$(gkeml completion bash)" (zsh alike; fish: gkeml completion fish | source)
 """
@@ -154,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             args, unknown = parser.parse_known_args(argv)
             if unknown:  # said by the (sub)command they were given to, with its usage
                 _chosen(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
-            words = (args.command, getattr(args, f"{args.command}_command", None))  # e.g. gkeml job wait
-            command = " ".join(["gkeml", *[w for w in words if w]])
+            command = command_name(args)  # e.g. gkeml job wait
             wants_json = getattr(args, "format", None) == "json"
             if not getattr(args, "func", None):
                 parser.print_help(sys.stderr)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK
-from gkeml.cli.output import progress
+from gkeml.cli.output import progress, warn
 
 DESCRIPTION = """\
 Check Kubernetes objects against GKE Autopilot's admission rules and the gkeml
@@ -138,9 +138,7 @@ def _check_bootstraps(args, envs: list) -> dict:
     bootstrap of each environment that has one."""
     from gkeml.environments import check_bootstraps
 
-    return check_bootstraps(
-        envs, args.environments, args.bootstrap, lambda line: print(f"gkeml check: {line}", file=sys.stderr)
-    )
+    return check_bootstraps(envs, args.environments, args.bootstrap, lambda line: warn(args, line))
 
 
 def _toolkit_groups(args, envs: list) -> list[list]:
@@ -239,7 +237,7 @@ def run(args) -> int:
         groups = _toolkit_groups(args, envs)
         warning = stale_warning(args.synth_dir, [args.environments])
         if warning:
-            print(f"gkeml check: {warning}", file=sys.stderr)
+            warn(args, warning)
     findings = [f for group in groups for f in check(group)]
     objects = sum(len(g) for g in groups)
     if not args.files and args.against:

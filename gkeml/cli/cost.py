@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from gkeml.cli.output import print_json
+from gkeml.cli.output import print_json, warn
 from gkeml.exitcodes import CommandError
 
 FORMATS = ("table", "json", "markdown")
@@ -111,7 +111,7 @@ def run(args) -> int:
     except CostError as exc:
         raise CommandError(f"{path}: {exc}") from None
     for warning in current.warnings:
-        print(f"gkeml cost: warning: {warning}", file=sys.stderr)
+        warn(args, warning)
     if args.format == "json":
         print_json(current.to_dict())
     elif args.format == "markdown":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gkeml.cli.output import print_json
+from gkeml.cli.output import print_json, warn
 
 FORMATS = ("mermaid", "markdown", "svg", "dot", "json")
 
@@ -70,7 +70,7 @@ def run(args) -> int:
     title = f"gkeml environment {args.env}"
     warning = stale_warning(args.out, [args.environments])
     if warning:
-        print(f"gkeml diagram: {warning}", file=sys.stderr)
+        warn(args, warning)
     if args.format == "json":
         print_json(graph.to_dict(title))
     elif args.format == "svg":

@@ -15,7 +15,7 @@ import time
 
 from gkeml import platform
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table
+from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table, warn
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import environment_file, load_environment_among
 from gkeml.exitcodes import CommandError
@@ -89,7 +89,7 @@ def load_spec(args: argparse.Namespace):
     env, env_file = environment_with_file(args)
     spec = load_job_spec(args.spec, env, env_file)
     for warning in spec.warnings:
-        print(f"gkeml: warning: {warning}", file=sys.stderr)
+        warn(args, str(warning))
     return spec, env
 
 
