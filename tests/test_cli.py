@@ -34,6 +34,13 @@ def test_every_command_has_help(capsys):
         assert f"usage: gkeml {command}" in capsys.readouterr().out
 
 
+def test_render_help_lists_the_exit_codes_of_a_command_that_asks_no_cluster(capsys):
+    with pytest.raises(SystemExit):
+        main(["job", "render", "--help"])
+    text = capsys.readouterr().out
+    assert "2 spec/config error" in text and "cluster refused" not in text
+
+
 def test_no_command_prints_help_on_stderr_and_exits_2(capsys):
     assert main([]) == 2
     out, err = capsys.readouterr()

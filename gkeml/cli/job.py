@@ -50,6 +50,16 @@ examples:
   gkeml job delete research/finetune-l4-x7k2p --env dev
 """
 
+# render asks no cluster: its exit codes are those of reading a spec
+RENDER_EPILOG = """\
+exit codes: 0 rendered (warnings, if any, on stderr); 2 spec/config error (nothing printed on
+stdout); 130/143 interrupted by SIGINT/SIGTERM. Nothing is sent to a cluster.
+
+examples:
+  gkeml job render examples/jobs/single-gpu.yaml --env dev
+  gkeml job render examples/jobs/multi-node-ddp.yaml --env dev --format json | kubectl apply -f -
+"""
+
 
 def add_env_options(parser: argparse.ArgumentParser) -> None:
     """--env and --environments, shared with ``gkeml launch``."""
@@ -111,7 +121,7 @@ def register(sub) -> None:
         help="print the Kubernetes YAML (or JSON) of a job spec",
         description="Print every Kubernetes object of the job, in apply order, on stdout: as YAML documents, or "
         "(--format json) as one JSON object of kind List, which kubectl apply -f - takes as it is.",
-        epilog=EPILOG,
+        epilog=RENDER_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
