@@ -11,6 +11,7 @@ from gkeml.registry import ERROR, WARNING, Finding
 from gkeml.rules import (  # noqa: F401  (registers the rules)
     interactions,
     ownership,
+    placement,
     queueing,
     quota,
     scheduling,
