@@ -94,7 +94,7 @@ def test_quota_counts_a_rayclusters_workers_and_a_leaderworkersets_groups():
     assert finding.rule == "GKE025" and "leader: 2 replica(s); workers: 2 replica(s)" in finding.message
     ray = objects(ROOT / "tests" / "fixtures" / "workloads" / "rayjob-l4.yaml")[0]  # 2 L4 workers
     assert not check([quota, ray])
-    ray["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]["replicas"] = 4
+    ray["spec"]["rayClusterSpec"]["workerGroupSpecs"][0].update(replicas=4, maxReplicas=4)
     assert {f.rule for f in check([quota, ray])} == {"GKE025"}
 
 
