@@ -34,7 +34,7 @@ from gkeml.registry import ADVICE, CHECKS, KINDS, registered
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
-# Reported on every run without failing it: choices the environment files made on purpose.
+# Reported on every run without failing it: choices the environment files made on purpose, and what is not checked.
 NOTICE_RULES = tuple(c.id for c in CHECKS.values() if c.notice)
 
 

@@ -35,14 +35,16 @@ examples:
   gkeml check --format github              annotations on the pull request
   gkeml check --format sarif > gkeml.sarif upload to code scanning
   gkeml check --against origin/main       also what the change breaks on the next deploy
+  gkeml check --classes cc.yaml k8s/*.yaml with the cluster's ComputeClasses
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing,
 a malformed cdktf.out, a bootstrap file that does not grant what the environment
-needs). ENV001 (an environment's tier_override or guard_overrides) and ENV002 (an
-inference service with one replica, availability best-effort) are reported on every run without
-failing it, and so is REL001 when --against REF pins an older gkeml than this one (the upgrade
-notes to read); REF pinning a newer one fails. A warning on stderr when cdktf.out was synthesized
+needs). ENV001 (an environment's tier_override or guard_overrides), ENV002 (an
+inference service with one replica, availability best-effort) and GKE075 (a custom ComputeClass
+neither FILES nor --classes define) are reported on every run without failing it, and so is
+REL001 when --against REF pins an older gkeml than this one (the upgrade notes to read);
+REF pinning a newer one fails. A warning on stderr when cdktf.out was synthesized
 by another gkeml release or is older than the environment files or the toolkit, or has no stacks
 (the Helm releases' objects and the first-apply order are then not checked).
 """
