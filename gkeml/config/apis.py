@@ -6,6 +6,8 @@ TF006); the cloud stack declares the same ones again, which changes nothing once
 from __future__ import annotations
 
 from gkeml import platform
+from gkeml import platform_serving as serving
+from gkeml.config.exposure import GATEWAY_EXPOSURES, INFERENCE_GATEWAY, uses_exposure
 from gkeml.config.model import Environment
 
 
@@ -24,6 +26,10 @@ def service_apis(env: Environment) -> tuple[str, ...]:
         apis.append(platform.DNS_API)
     if env.budget is not None:
         apis.append(platform.BILLING_BUDGETS_API)
+    if any(uses_exposure(env, way) for way in GATEWAY_EXPOSURES):  # the Gateways' certificates and maps
+        apis.append(serving.CERTIFICATE_MANAGER_API)
+    if uses_exposure(env, INFERENCE_GATEWAY):  # GKE configures the picker as a Service Extension there
+        apis.append(serving.NETWORK_SERVICES_API)
     return tuple(apis)
 
 

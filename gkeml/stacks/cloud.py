@@ -6,6 +6,7 @@ import dataclasses
 
 from gkeml import platform
 from gkeml.config.apis import own_extension_apis
+from gkeml.config.exposure import INGRESS, kept_exposures
 from gkeml.config.extensions import CloudContext
 from gkeml.config.extensions import loaded as loaded_extensions
 from gkeml.config.extensions import running as running_extension
@@ -49,6 +50,7 @@ from gkeml.framework import (
 )
 from gkeml.naming import Names, gkeml_labels
 from gkeml.release import VERSION_LABEL, label_value
+from gkeml.stacks.exposure import add_gateway_endpoints
 from gkeml.stacks.services import add_platform_services
 
 # Google's storage analytics group writes the usage logs (cloud.google.com/storage/docs/access-logs).
@@ -136,6 +138,9 @@ class CloudStack(TerraformStack):
                 flow_logs=net.flow_logs,
                 pods_range=names.pods_range,
                 services_range=names.services_range,
+                proxy_only_cidr=str(net.proxy_only_cidr) if net.proxy_only_cidr else None,
+                proxy_only_name=names.proxy_only_subnet,
+                proxy_firewall_name=names.firewall_allow_proxies,
             ),
             depends_on=apis,
         )
@@ -266,6 +271,7 @@ class CloudStack(TerraformStack):
         self.people = (
             ClusterAccess(self, "people", project=project, principals=people, depends_on=apis) if people else None
         )
+        # the Ingress way of each endpoint that keeps it (gkeml.config.exposure); the Gateway ways next
         self.endpoints = {
             e.name: PublicEndpoint(
                 self,
@@ -280,7 +286,9 @@ class CloudStack(TerraformStack):
                 depends_on=apis,
             )
             for e in env.endpoints
+            if INGRESS in kept_exposures(e)
         }
+        self.gateways = add_gateway_endpoints(self, env, names, depends_on=apis)
         self.services = add_platform_services(self, env, names, depends_on=apis)
         self._extensions(env, names, apis)
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the

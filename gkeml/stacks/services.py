@@ -10,17 +10,19 @@ from typing import Any
 from gkeml import observability, platform
 from gkeml.config import ConfigError, ConfigProblem
 from gkeml.config.apis import service_apis
+from gkeml.config.exposure import dns_exposure
 from gkeml.config.model import Environment
 from gkeml.config.registries import registries_of
 from gkeml.constructs.artifact_registry import DockerRepository, RepositoryProps
 from gkeml.constructs.budget import BudgetProps, ProjectBudget
-from gkeml.constructs.dns import DnsZone, DnsZoneProps
+from gkeml.constructs.dns import DnsZone, DnsZoneProps, record_id
 from gkeml.constructs.grants import Member
 from gkeml.constructs.monitoring import ChannelProps, Monitoring, MonitoringProps
 from gkeml.constructs.notifications import Topic, TopicProps, UpgradeNotices, UpgradeNoticesProps
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.framework import TerraformOutput, legacy_logical_id
-from gkeml.naming import Names, service_account_email
+from gkeml.naming import GATEWAY_TAGS, Names, service_account_email
+from gkeml.stacks.exposure import address_of
 
 
 def reader_member(env: Environment, reader: str) -> Member:
@@ -53,6 +55,7 @@ class PlatformServices:
     repositories: dict[str, DockerRepository] = field(default_factory=dict)
     dns: DnsZone | None = None
     records: dict[str, Any] = field(default_factory=dict)  # host -> its A record
+    authorizations: dict[tuple[str, str], Any] = field(default_factory=dict)  # (host, way) -> its CNAME record
     moved: list[tuple[str, str]] = field(default_factory=list)  # Terraform moved blocks (from, to)
     monitoring: Monitoring | None = None
     budget: ProjectBudget | None = None
@@ -124,8 +127,8 @@ def add_platform_services(
             ),
             depends_on=apis,
         )
-        for e in env.endpoints:  # every host the Ingress serves keeps its record until it is retired
-            address = stack.endpoints[e.name].address.address
+        for e in env.endpoints:  # every host served keeps its record until the endpoint is retired
+            address = address_of(stack, e, dns_exposure(e))  # during a migration: the way DNS points at
             for host in e.served_hosts:
                 if dns.contains(host):  # a host of another domain is published by its own DNS
                     done.records[host] = done.dns.a_record(host, address)
@@ -136,6 +139,13 @@ def add_platform_services(
                         f"google_dns_record_set.{stack.get_logical_id(done.records[e.host])}",
                     )
                 )
+        for (_, way), gateway in stack.gateways.items():  # the CNAMEs that authorize the Gateway certificates
+            for host in gateway.authorizations:
+                if dns.contains(host):
+                    record = gateway.dns_record(host)
+                    done.authorizations[(host, way)] = done.dns.authorization_record(
+                        f"auth-{GATEWAY_TAGS[way]}-{record_id(host)[2:]}", *record
+                    )
 
     mon = env.monitoring
     monitoring = Monitoring(
