@@ -11,9 +11,9 @@ from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.team_namespace import TeamNamespace
 from gkeml.framework import AssetType, Construct, TerraformAsset, helm
 from gkeml.manifests import Obj, to_yaml
+from gkeml.manifests.gateway import OBJECTIVES_CHART
 from gkeml.manifests.workloads import Exposure
 
-OBJECTIVES_CHART = "inference-objectives"
 OBJECTIVES_CHART_DIR = Path(__file__).resolve().parents[1] / "charts" / OBJECTIVES_CHART
 
 

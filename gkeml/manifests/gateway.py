@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from gkeml.config.model import Endpoint, Environment, Inference
 
 HTTP_LISTENER, HTTPS_LISTENER = "http", "https"
+OBJECTIVES_CHART = "inference-objectives"  # gkeml's local chart of InferenceObjectives (gkeml/charts)
 ROUTE_KIND = {"group": serving.GATEWAY_API_GROUP, "kind": "HTTPRoute"}
 SERVICE_PORT = 80  # the port of the service's ClusterIP Service (gkeml.manifests.workloads)
 EPP_CONFIG_DIR = "/config"

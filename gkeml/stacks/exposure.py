@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gkeml.config.apis import exposure_apis
 from gkeml.config.exposure import GATEWAY_EXPOSURES, REGIONAL_EXPOSURES, kept_exposures, served_exposures
 from gkeml.config.model import Endpoint, Environment
 from gkeml.constructs.gateway_endpoint import GatewayEndpoint, GatewayEndpointProps
+from gkeml.constructs.project_services import ProjectServices
 from gkeml.framework import TerraformOutput
 from gkeml.naming import GATEWAY_TAGS, Names
 
@@ -41,7 +43,14 @@ def gateway_props(env: Environment, names: Names, e: Endpoint, exposure: str) ->
 def add_gateway_endpoints(
     stack: Any, env: Environment, names: Names, *, depends_on: Sequence[Any] = ()
 ) -> dict[tuple[str, str], GatewayEndpoint]:
-    """The Gateway resources of every endpoint, by (endpoint, way), for each Gateway way it keeps."""
+    """The Gateway resources of every endpoint, by (endpoint, way), for each Gateway way it keeps, after the APIs
+    they need (declared here: the bootstrap enabled them, fact TF006)."""
+    own = exposure_apis(env)
+    if own:
+        depends_on = [
+            *depends_on,
+            *ProjectServices(stack, "exposure-apis", project=env.project.id, services=own).services,
+        ]
     gateways = {
         (e.name, way): GatewayEndpoint(
             stack, gateway_endpoint_id(e.name, way), gateway_props(env, names, e, way), depends_on=depends_on
