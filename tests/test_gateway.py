@@ -475,7 +475,7 @@ def test_a_channel_whose_gke_installs_no_inference_pool_crd_is_refused(monkeypat
 
 def test_the_bootstrap_enables_the_apis_and_the_policy_admits_the_picker(stacks, environments):
     from gkeml.config.apis import project_apis
-    from gkeml.config.images import image_allowlist, image_admission_problem
+    from gkeml.config.images import image_admission_problem, image_allowlist
 
     stage, live_env = environments[STAGING], environments[PROD]
     assert {serving.CERTIFICATE_MANAGER_API, serving.NETWORK_SERVICES_API} <= set(project_apis(stage))
