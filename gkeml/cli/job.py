@@ -631,12 +631,9 @@ def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
             out.write(data)
             out.end(newline=True)
         if cut:
-            print(
-                one_line(
-                    f"gkeml job logs: warning: the log of {p.name} is longer than {api.limits.size // 2**20} MiB and was cut "
-                    "there; --tail N shows its end"
-                ),
-                file=sys.stderr,
+            warn(
+                args,
+                f"the log of {p.name} is longer than {api.limits.size // 2**20} MiB and was cut there; --tail N shows its end",
             )
     return EXIT_OK
 
