@@ -24,6 +24,7 @@ from conftest import ENVIRONMENTS, ROOT
 from servers import Answer, LoopbackServer, Request, serving
 
 from gkeml import doctor
+from gkeml.doctor.toolchain import check_toolchain
 from gkeml.release import VERSION_LABEL, label_value
 
 DEV_CLUSTER = "/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
@@ -370,7 +371,7 @@ def test_unknown_environment_lists_the_defined_ones():
 
 def test_toolchain_of_this_checkout_is_usable():
     """terraform, node and the pinned cdktf CLI that `make install` provides."""
-    rows = {c.name: c for c in doctor.check_toolchain(ROOT)}
+    rows = {c.name: c for c in check_toolchain(ROOT)}
     assert set(rows) == {"terraform", "node", "cdktf CLI"}
     pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdktf-cli"]
     assert rows["cdktf CLI"].expected == f"== {pinned}"
@@ -392,7 +393,7 @@ def test_missing_and_outdated_tools_are_drift(tmp_path, monkeypatch):
     cli = tmp_path / "node_modules" / ".bin"
     cli.mkdir(parents=True)
     _tool(cli, "cdktf", "0.20.11")
-    rows = {c.name: c for c in doctor.check_toolchain(tmp_path)}
+    rows = {c.name: c for c in check_toolchain(tmp_path)}
     assert (rows["terraform"].status, rows["terraform"].live, rows["terraform"].expected) == (
         "drift",
         "1.10.5",

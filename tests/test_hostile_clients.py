@@ -368,7 +368,7 @@ def test_doctor_against_a_silent_or_dripping_server_ends_at_its_request_timeout(
 
 def test_the_doctor_bounds_the_gke_clients_own_session():
     """cluster_client bounds the REST transport's session (a private attribute of google-cloud-container)."""
-    from gkeml.doctor import cluster_client
+    from gkeml.doctor.api import cluster_client
 
     client = cluster_client(CLOSED)
     hooks = client.transport._session.hooks["response"]

@@ -652,7 +652,8 @@ def _healthy_cluster() -> dict:
     status=st.sampled_from([200, 200, 200, 403, 404, 500]),
 )  # not 503: the client retries it for seconds
 def test_doctor_reports_any_gke_answer_without_raising(gke_answers, body, status):
-    from gkeml.doctor import cluster_client, diagnose
+    from gkeml.doctor import diagnose
+    from gkeml.doctor.api import cluster_client
 
     gke_answers.reply = Answer(status, body)
     report = diagnose(_environment("lab"), cluster_client(gke_answers.url), toolchain=False)

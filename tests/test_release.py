@@ -182,7 +182,7 @@ def test_doctor_reads_the_release_from_the_clusters_label(gke):  # noqa: F811
     ],
 )
 def test_doctor_says_what_the_deploying_release_means_for_the_next_deploy(label, status, says):
-    from gkeml.doctor import release_row
+    from gkeml.doctor.cluster import release_row
 
     row = release_row({"gkeml-env": "lab", VERSION_LABEL: label})
     assert (row.area, row.status, row.live) == ("cluster", status, from_label(label))

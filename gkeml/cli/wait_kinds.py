@@ -74,7 +74,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Read ENV-k8s, find the cluster, poll; 0 when every kind is served."""
-    from gkeml.doctor import DoctorError, RestApi, cluster_client
+    from gkeml.doctor.api import DoctorError, RestApi, cluster_client
     from gkeml.doctor.kinds import cluster_server, planned_cluster_kinds, wait_for_kinds
     from gkeml.environments import environment_file, load_environment
     from gkeml.naming import Names

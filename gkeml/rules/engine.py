@@ -412,7 +412,7 @@ def chart_release(obj: Obj, group: Group) -> ChartRelease | None:
         values, values_path = helm.get("valuesObject"), "spec.source.helm.valuesObject"
         text = helm.get("values")
         if values is None and isinstance(text, str):
-            from gkeml.rules.sources import values_document
+            from gkeml.config.loader import values_document
 
             values, values_path = values_document(text, "spec.source.helm.values"), "spec.source.helm.values"
         release = helm.get("releaseName")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gkeml import platform
+from gkeml.config.loader import values_document
 from gkeml.manifests import Obj
 from gkeml.rules.engine import (
     ERROR,
@@ -43,7 +44,6 @@ from gkeml.rules.engine import (
 )
 from gkeml.rules.ownership import autoscaled_replicas
 from gkeml.rules.queueing import QUEUED_KINDS, cluster_queue_of, eligible, template_requests
-from gkeml.rules.sources import values_document
 
 
 @dataclass(frozen=True)
