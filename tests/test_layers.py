@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("manifests", "observability"),
     ("rules", "framework"),
     ("environments", "jobs", "lifecycle", "checkov"),  # environments: loading runs the request-range rules
-    ("constructs", "toolkit", "docs"),
+    ("constructs", "toolkit", "docs", "envcopy"),  # envcopy: `gkeml env new`, a copy that must load and not clash
     ("stacks",),
     ("synth",),
     ("diagram", "doctor", "images"),
