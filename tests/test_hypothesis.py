@@ -999,10 +999,3 @@ def test_commands_given_files_that_are_no_files_answer_in_one_line_and_change_no
                 if "not a regular file" in line:
                     assert line.startswith(str(root)) or line.startswith("gkeml diagram: "), line
     assert _entries(root) == before
-
-
-def test_profile_runs_500_fixed_examples_in_ci():
-    assert settings.get_profile("gkeml-ci").max_examples >= 500
-    assert settings.get_profile("gkeml-ci").derandomize
-    if not os.environ.get("GKEML_FUZZ"):
-        assert PROFILE.max_examples == (500 if os.environ.get("CI") == "true" else 60)
