@@ -1,5 +1,4 @@
-"""``gkeml env new``: a new environment's two files written from an existing environment's, with every value
-that must differ between environments marked.
+"""``gkeml env new``: a new environment's two files, copied from an existing one's, what must differ marked.
 
 The copy is the source's own text, edited in place with ruamel.yaml (comments, order and quotes kept). Values
 that must differ (project id and number, the state bucket in the source's project, an explicit name prefix,

@@ -69,7 +69,7 @@ def _inside(tree: ast.AST, kinds: tuple[type, ...], test: str | None = None) -> 
     return {
         id(n)
         for node in ast.walk(tree)
-        if isinstance(node, kinds) and (test is None or test in ast.unparse(node.test))  # type: ignore[attr-defined]
+        if isinstance(node, kinds) and (test is None or test in ast.unparse(node.test))
         for n in ast.walk(node)
     }
 
