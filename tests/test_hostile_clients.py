@@ -21,11 +21,10 @@ import time
 
 import pytest
 from conftest import ENVIRONMENTS, ROOT
+from google_apis import GkeApi, serve_dev
 from hostile import gkeml
+from kube_api import LAB_ENTRY, admitted, pod, preempted_ddp, submitted, with_status, write_kubeconfig
 from servers import ESCAPES, HOSTILE, Answer, LoopbackServer, serving
-from test_doctor import GkeApi, serve_dev
-from test_job_cluster import LAB_ENTRY, envs, kube, write_kubeconfig  # noqa: F401 - fixtures
-from test_job_lifecycle import admitted, pod, preempted_ddp, submitted, with_status
 
 JOB = "research/pretrain-2x4-k7q2m"
 LIMIT = 32 * 2**20

@@ -597,7 +597,7 @@ def test_a_value_the_api_refuses_at_apply_is_refused_at_load(tmp_path, old, new,
 
 
 def test_the_bootstrap_state_bucket_is_a_name_cloud_storage_accepts(tmp_path, capsys):
-    from test_hostile_input import BOOTSTRAP
+    from hostile import BOOTSTRAP
 
     from gkeml.config.bootstrap import main as ci_identity
 
@@ -945,7 +945,7 @@ def test_every_string_of_a_bootstrap_file_is_refused_unescaped():
     import copy
 
     import yaml as _yaml
-    from test_hostile_input import BOOTSTRAP
+    from hostile import BOOTSTRAP
 
     from gkeml.config.bootstrap import Bootstrap
 

@@ -634,7 +634,7 @@ def gke_answers():
 
 
 def _healthy_cluster() -> dict:
-    from test_doctor import healthy_cluster
+    from google_apis import healthy_cluster
 
     return healthy_cluster()
 
@@ -697,7 +697,7 @@ def _served_pods() -> dict:
 def job_cluster(tmp_path_factory):
     """A Kubernetes API on 127.0.0.1 holding lab's run, a kubeconfig for it (KUBECONFIG, for the module),
     and the directory both live in (nothing in it may change)."""
-    from test_job_cluster import KubeApi, write_kubeconfig
+    from kube_api import KubeApi, write_kubeconfig
 
     from gkeml.jobs.cluster import ExpectedCluster
 

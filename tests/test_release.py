@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, framework
-from test_doctor import by_name, gke, healthy_cluster, run_doctor, serve_dev  # noqa: F401  (gke: a fixture)
-from test_workflows import actionlint, policy, zizmor
+from google_apis import by_name, healthy_cluster, run_doctor, serve_dev
+from workflow_linters import actionlint, policy, zizmor
 
 from gkeml import __version__
 from gkeml.cli import main
