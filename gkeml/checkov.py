@@ -18,7 +18,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,10 @@ class Skip:
 def _ip_endpoint_disabled(conf: dict) -> bool:
     endpoints = _first(_first(conf.get("control_plane_endpoints_config")).get("ip_endpoints_config"))
     return endpoints.get("enabled") is False
+
+
+def _no_security_group(conf: dict) -> bool:
+    return not _first(conf.get("authenticator_groups_config")).get("security_group")
 
 
 def _checkpoint_bucket(conf: dict) -> bool:
@@ -96,9 +100,12 @@ SKIPS: tuple[Skip, ...] = (
     ),
     Skip(
         "CKV_GCP_65",
-        "Google Groups for RBAC needs a Google Workspace group gke-security-groups@<domain>, which the "
-        "environment model does not have; access is granted with IAM roles. Revisit when the config gains "
-        "a security-group field.",
+        "Google Groups for RBAC needs a Google Workspace or Cloud Identity group gke-security-groups@<domain>; "
+        "an environment without teams[].groups does not set cluster.rbac_security_group, and its people "
+        "(teams[].members) are RoleBinding subjects by their own accounts. An environment that lists groups must "
+        "set it (the loader refuses groups without it), and its cluster keeps the check.",
+        scope="google_container_cluster without authenticator_groups_config",
+        applies=_no_security_group,
     ),
     Skip(
         "CKV_GCP_20",
@@ -259,9 +266,38 @@ def checkov_view(text: str) -> str:
     return text
 
 
-def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: int = 900) -> CheckovReport:
+def extension_skips(envs: Iterable[Any]) -> list[Skip]:
+    """The reviewed checkov skips the environments' extensions bring (``checkov_skips``), each limited to the
+    resources of that extension in that environment's stacks (construct path ``<env>/ext-<name>/...``)."""
+    from gkeml.config.extensions import loaded
+
+    skips = []
+    for env in envs:
+        for _, extension in loaded(env):
+            scope = f"{env.name}/ext-{extension.name}/"
+            for check, reason in extension.checkov_skips.items():
+                skips.append(
+                    Skip(check, reason, f"the resources of extension {extension.name} in {env.name}", _under(scope))
+                )
+    return skips
+
+
+def _under(scope: str) -> Callable[[dict], bool]:
+    """Whether a resource's construct path lies under ``scope``."""
+    return lambda conf: _construct_path(conf).startswith(scope)
+
+
+def _construct_path(conf: dict) -> str:
+    """The construct path cdktf records for a resource (``stack/construct/.../id``)."""
+    return str(((conf.get("//") or {}).get("metadata") or {}).get("path", ""))
+
+
+def run_checkov(
+    outdir: str | Path, checkov: str | Path | None = None, timeout: int = 900, extra_skips: Sequence[Skip] = ()
+) -> CheckovReport:
     """Run checkov on every synthesized stack under ``outdir`` (as written, but for what its parser
-    cannot read: :func:`checkov_view`) and apply :data:`SKIPS`."""
+    cannot read: :func:`checkov_view`) and apply :data:`SKIPS` and ``extra_skips`` (an extension's:
+    :func:`extension_skips`)."""
     files = stack_files(outdir)
     checkov = Path(checkov or checkov_path())
     if not checkov.exists():
@@ -308,7 +344,7 @@ def run_checkov(outdir: str | Path, checkov: str | Path | None = None, timeout: 
                 lines=tuple(item.get("file_line_range") or (0, 0)),
             )
             conf = _resource_conf(stacks.get(stack, {}), result.resource)
-            skip = next((s for s in SKIPS if s.check == result.check and s.applies(conf)), None)
+            skip = next((s for s in (*SKIPS, *extra_skips) if s.check == result.check and s.applies(conf)), None)
             if skip:
                 skipped.append(CheckovResult(**{**asdict(result), "skip_reason": skip.reason}))
             else:

@@ -40,6 +40,7 @@ def _cell(text: str) -> str:
 
 def rule_table() -> str:
     """Every check `gkeml check` can report, with its level, title and why."""
+    from gkeml.iam.gate import RULES as IAM_RULES
     from gkeml.lifecycle.order import FACTS
     from gkeml.lifecycle.transitions import TRANSITIONS
     from gkeml.rules import RULES
@@ -55,6 +56,7 @@ def rule_table() -> str:
         f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
         for t in TRANSITIONS.values()
     ]
+    rows += [f"| {r.id} | error | {_cell(r.title)} (permissions) | {_cell(r.why)} |" for r in IAM_RULES.values()]
     rows.append(
         f"| {RELEASE_RULE} | warning or error | The change runs another gkeml release than REF pins (`--against "
         "REF`) | A newer release is a warning naming the upgrade notes of every release in between "

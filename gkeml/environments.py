@@ -14,6 +14,8 @@ from pathlib import Path
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
 from gkeml.config.bootstrap import Bootstrap
 from gkeml.config.checks import model_problems, reference_problems
+from gkeml.config.extensions import import_root
+from gkeml.config.extensions import load as load_extensions
 from gkeml.config.loader import (
     LIMITS,
     decode,
@@ -32,20 +34,41 @@ from gkeml.naming import Names, name_problems, service_account_ids
 from gkeml.rules.admission import request_problems
 
 
-def _checks(env: Environment) -> list:
-    problems = model_problems(env) + name_problems(env) + request_problems(env)
+def _checks(env: Environment, root: Path | None) -> list:
+    problems = model_problems(env) + name_problems(env) + request_problems(env) + extension_problems(env, root)
     # the budget is derived from the cost estimate, which prices only an environment without problems
     return problems or list(budget_problems(env))
 
 
-def parse_environment(text: str, label: str) -> Environment:
-    """An environment from YAML text (``label`` names it in errors, e.g. ``REF:dev.yaml``)."""
-    return parse(text, label, Environment, _checks, reference_problems)
+def extension_problems(env: Environment, root: Path | None) -> list:
+    """Load the environment's extensions (importing their modules from ``root`` or the installed packages) and
+    check what they bring: their config, and their permission-model entries against gkeml's model."""
+    from gkeml.iam.extensions import entry_problems
+    from gkeml.iam.model import load_model
+
+    problems = load_extensions(env, root)
+    model = load_model()
+    for i, ref in enumerate(env.extensions):
+        if ref._loaded is not None and ref._loaded.permissions:
+            path = ("extensions", i, "module")
+            problems += [(path, line) for line in entry_problems(ref.module, ref._loaded.permissions, model)]
+    return problems
+
+
+def parse_environment(text: str, label: str, root: Path | None = None) -> Environment:
+    """An environment from YAML text (``label`` names it in errors, e.g. ``REF:dev.yaml``); ``root`` is
+    where its extensions' modules are imported from (:func:`gkeml.config.extensions.import_root`)."""
+    return parse(text, label, Environment, lambda env: _checks(env, root), reference_problems)
 
 
 def load_environment(path: str | Path) -> Environment:
     """Load and check one environment file; its ``name`` must match the file name."""
-    return load_config_file(path, Environment, _checks, reference_problems, name_matches_file=True)
+    root = import_root(path)
+    env = load_config_file(
+        path, Environment, lambda env: _checks(env, root), reference_problems, name_matches_file=True
+    )
+    env._source = str(path)
+    return env
 
 
 def environment_file(directory: str | Path, name: str, field: str = "ENV") -> Path:
@@ -237,19 +260,22 @@ def load_bootstraps(
 
 def check_bootstraps(
     envs: list[Environment], environments_dir: str | Path, bootstrap_dir: str | Path | None, warn: Callable[[str], None]
-) -> None:
+) -> dict[str, Bootstrap]:
     """The gate of `make synth` and `gkeml check`: every environment against its bootstrap file
     (:func:`load_bootstraps`; ConfigError naming file, line, fix and command), ``warn`` for each without
-    one. ``bootstrap_dir`` defaults to ``bootstrap`` beside the environments; a default that does not
-    exist is a repository without gkeml's bootstrap stacks: nothing to check. A named one must exist."""
+    one; the bootstrap of each environment that has one. ``bootstrap_dir`` defaults to ``bootstrap`` beside the
+    environments; a default that does not exist is a repository without gkeml's bootstrap stacks: nothing to
+    check. A named one must exist."""
     if bootstrap_dir is None:
         bootstrap_dir = default_bootstrap_dir(environments_dir)
         if not bootstrap_dir.is_dir():
-            return
+            return {}
     elif not Path(bootstrap_dir).is_dir():
         raise ConfigError([ConfigProblem(str(bootstrap_dir), 0, "", "no such directory of bootstrap files")])
-    for env in load_bootstraps(envs, bootstrap_dir)[1]:
+    boots, waiting = load_bootstraps(envs, bootstrap_dir)
+    for env in waiting:
         warn(not_bootstrapped_warning(env, bootstrap_dir))
+    return boots
 
 
 def not_bootstrapped_warning(env: Environment, bootstrap_dir: str | Path) -> str:
@@ -302,7 +328,7 @@ def environment_at(env_file: str | Path, ref: str) -> Environment | None:
     shown = _git(where, "show", f"{ref}:./{env_file.name}", text=False)  # bytes: decoded as a file is
     if shown.returncode != 0:
         return None
-    return parse_environment(decode(shown.stdout, label), label)
+    return parse_environment(decode(shown.stdout, label), label, import_root(env_file))
 
 
 # --- the free-tier credit: one per billing account (gkeml cost) ------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,25 @@ SECRET_ID_MAX_LENGTH = 255
 SERVICE_ACCOUNT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 # Every namespace has it; pods that name no service account run as it.
 DEFAULT_SERVICE_ACCOUNT = "default"
+# Every service account's address ends so: user-managed ones (@PROJECT.iam.gserviceaccount.com), the
+# default Compute Engine and App Engine ones, Google's service agents (iam/docs/service-account-types).
+SERVICE_ACCOUNT_EMAIL_SUFFIXES = (".gserviceaccount.com",)
+
+# --- people (teams[].members and groups) ----------------------------------------------
+# What a person needs in IAM to reach the cluster: roles/container.clusterViewer holds exactly
+# container.clusters.get and .list (gcloud container clusters get-credentials), container.clusters.connect (the
+# DNS-based endpoint) and resourcemanager.projects.get/list, and no container.<kind>.* permission, so
+# Kubernetes RBAC alone decides what the person may do inside (GKE authorizes a request when IAM or RBAC allows
+# it: cloud.google.com/kubernetes-engine/docs/how-to/role-based-access-control). Permissions from
+# darkbitio/gcp-iam-role-permissions roles/container.clusterViewer at 8ab2a6ff (2026-08-22).
+CLUSTER_VIEWER_ROLE = "roles/container.clusterViewer"
+# The user-facing ClusterRoles every Kubernetes cluster has (kubernetes.io/docs/reference/access-authn-authz/
+# rbac, "User-facing roles"), bound per namespace. Kueue 0.19.2's chart aggregates reading Workloads,
+# LocalQueues and their pending workloads into both (charts/kueue/templates/rbac/workload_viewer_role.yaml,
+# localqueue_viewer_role.yaml, pending_workloads_lq_viewer_role.yaml: aggregate-to-view and aggregate-to-edit),
+# so `gkeml job list/status` works for both.
+TEAM_ACCESS_CLUSTER_ROLES = {"view": "view", "edit": "edit"}
+RBAC_API_GROUP = "rbac.authorization.k8s.io"
 
 
 def workload_identity_pool(project_id: str) -> str:
@@ -765,13 +785,19 @@ RESOURCE_APIS: dict[str, str] = {
     "google_logging_": "logging.googleapis.com",
     "google_pubsub_": "pubsub.googleapis.com",
     "google_billing_budget": "billingbudgets.googleapis.com",
+    # what extensions commonly add (the Cloud SQL example: sqladmin, and private services access)
+    "google_sql_": "sqladmin.googleapis.com",
+    "google_service_networking_": "servicenetworking.googleapis.com",
+    "google_redis_": "redis.googleapis.com",
 }
 
 
-def resource_api(resource_type: str) -> str | None:
-    """The API a Terraform resource type needs enabled, or None (not a Google API resource)."""
-    matches = [prefix for prefix in RESOURCE_APIS if resource_type.startswith(prefix)]
-    return RESOURCE_APIS[max(matches, key=len)] if matches else None
+def resource_api(resource_type: str, table: Mapping[str, str] | None = None) -> str | None:
+    """The API a Terraform resource type needs enabled, or None (not a Google API resource); ``table``:
+    :data:`RESOURCE_APIS` with what extensions add (gkeml.config.extensions.resource_apis)."""
+    table = RESOURCE_APIS if table is None else table
+    matches = [prefix for prefix in table if resource_type.startswith(prefix)]
+    return table[max(matches, key=len)] if matches else None
 
 
 # Namespaces that belong to Kubernetes and GKE: Kubernetes reserves the kube- prefix and runs every

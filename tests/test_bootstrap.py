@@ -201,7 +201,8 @@ def test_deploy_identity_only_for_the_default_branch_in_its_github_environment(s
 
 
 def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucket(synthesized):
-    from gkeml.iam.identities import PLAN_READER_PERMISSIONS, PLAN_READER_ROLE_ID
+    from gkeml.iam.identities import PLAN_EXTENSIONS_ROLE_ID, PLAN_READER_PERMISSIONS, PLAN_READER_ROLE_ID
+    from gkeml.iam.model import load_model
     from gkeml.stacks.bootstrap import DEPLOY_ROLES, PLAN_ROLES
 
     for name, stack in synthesized.items():
@@ -216,7 +217,12 @@ def test_plan_identity_cannot_write_anything_but_lock_objects_of_the_state_bucke
         )
         assert all(p.rsplit(".", 1)[1] == "get" for p in PLAN_READER_PERMISSIONS)
         custom_ref = "${google_project_iam_custom_role.plan-reader.name}"
-        assert {g["role"] for g in project_grants} == set(PLAN_ROLES) | {custom_ref}, name
+        # and, where the environment's extensions bring resource types, a custom role of their reads only
+        extension_ref = f"${{google_project_iam_custom_role.{PLAN_EXTENSIONS_ROLE_ID}.name}}"
+        assert {g["role"] for g in project_grants} - {extension_ref} == set(PLAN_ROLES) | {custom_ref}, name
+        for role in resources(stack, "google_project_iam_custom_role"):
+            if role["role_id"] == PLAN_EXTENSIONS_ROLE_ID:
+                assert role["permissions"] and all(load_model().is_read(p) for p in role["permissions"]), name
         # serviceUsageConsumer: serviceUsageViewer plus serviceusage.services.use, which changes nothing
         # (the budget's quota project; tests/test_permissions.py checks the difference)
         assert all(
@@ -341,7 +347,7 @@ def test_the_bootstrap_creates_exactly_the_service_accounts_the_environment_stac
         assert bound == {f"projects/{env.project.id}/serviceAccounts/{names.gsa_email(i)}" for i in classic}, name
 
 
-def test_the_deploy_identity_gets_a_role_on_each_environment_account_and_on_no_other(synthesized):
+def test_the_deploy_identity_gets_a_role_on_each_environment_account_and_on_no_other(synthesized, environments):
     """Acting as the nodes' account (cluster creation checks actAs on it) and setting a classic identity's
     account's IAM policy (the cloud stack binds the Kubernetes service account there once the cluster made the
     Workload Identity pool) are granted on those accounts alone; the CI identities' own accounts are not among
@@ -357,8 +363,9 @@ def test_the_deploy_identity_gets_a_role_on_each_environment_account_and_on_no_o
             if g["member"] == DEPLOY
         }
         expected = {f"{env}-gke-nodes": "roles/iam.serviceAccountUser"}
-        if env in ("lab", "stage", "live"):
-            expected[f"{env}-launch-agent"] = "roles/iam.serviceAccountAdmin"
+        for identity in environments[env].identities if env in environments else ():  # qa: a test's own file
+            if identity.mode == "classic":
+                expected[f"{env}-{identity.name}"] = "roles/iam.serviceAccountAdmin"
         assert on == expected, name
 
 

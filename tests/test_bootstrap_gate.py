@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import BOOTSTRAP, ENVIRONMENTS
@@ -80,7 +81,12 @@ def test_an_environment_without_a_bootstrap_file_is_synthesized_with_a_warning(p
     import gkeml.synth as synth_module
 
     synthesized = []
-    monkeypatch.setattr(synth_module, "synth", lambda envs, *args, **kwargs: synthesized.extend(envs))
+
+    def build_app(envs, *args, **kwargs):
+        synthesized.extend(envs)
+        return SimpleNamespace(synth=lambda: None)
+
+    monkeypatch.setattr(synth_module, "build_app", build_app)
     (platform_repo / "bootstrap" / "lab.yaml").unlink()
     assert synth_module.run(str(platform_repo / "environments"), str(platform_repo / "out"), "X", quiet=True) == 0
     assert [e.name for e in synthesized] == ["lab"]
@@ -94,7 +100,7 @@ def test_a_repository_without_bootstrap_files_is_not_checked_against_them(platfo
     """Projects bootstrapped some other way (no bootstrap/ beside environments/): nothing to compare."""
     import gkeml.synth as synth_module
 
-    monkeypatch.setattr(synth_module, "synth", lambda *args, **kwargs: None)
+    monkeypatch.setattr(synth_module, "build_app", lambda *args, **kwargs: SimpleNamespace(synth=lambda: None))
     shutil.rmtree(platform_repo / "bootstrap")
     assert synth_module.run(str(platform_repo / "environments"), str(platform_repo / "out"), "X", quiet=True) == 0
     assert capsys.readouterr().err == ""
@@ -165,7 +171,7 @@ def test_synth_and_check_refuse_a_classic_identity_the_bootstrap_creates_no_acco
 def test_listing_the_identity_in_the_bootstrap_file_clears_the_gate(new_classic_identity, capsys, monkeypatch):
     import gkeml.synth as synth_module
 
-    monkeypatch.setattr(synth_module, "synth", lambda *args, **kwargs: None)
+    monkeypatch.setattr(synth_module, "build_app", lambda *args, **kwargs: SimpleNamespace(synth=lambda: None))
     bootstrap = new_classic_identity / "bootstrap" / "lab.yaml"
     bootstrap.write_text(bootstrap.read_text().replace("[launch-agent]", "[launch-agent, trainer]"))
     environments = str(new_classic_identity / "environments")

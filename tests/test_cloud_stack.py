@@ -231,7 +231,11 @@ def test_bucket_grants_bind_each_identity_to_exactly_its_buckets(stacks, environ
 def test_classic_identity_has_a_gsa_the_ksa_may_impersonate(stacks, environments, env):
     e = environments[env]
     email = f"{env}-launch-agent@{e.project.id}.iam.gserviceaccount.com"
-    (wiu,) = resources(stacks[env], "google_service_account_iam_member")
+    (wiu,) = [
+        m
+        for m in resources(stacks[env], "google_service_account_iam_member")
+        if "launch-agent" in m["service_account_id"]
+    ]
     assert wiu["service_account_id"] == f"projects/{e.project.id}/serviceAccounts/{email}"  # the bootstrap made it
     assert wiu["role"] == "roles/iam.workloadIdentityUser"
     assert wiu["member"] == f"serviceAccount:{e.project.id}.svc.id.goog[research/wandb-launch-serviceaccount-wandb]"
@@ -257,7 +261,11 @@ def test_no_project_wide_storage_or_primitive_roles_and_no_keys(stacks, env):
 def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments, env):
     e = environments[env]
     names = Names.of(e)
-    ips = {a["name"]: a for a in resources(stacks[env], "google_compute_global_address")}
+    ips = {  # the external ones (an extension's private services access range is a global address too)
+        a["name"]: a
+        for a in resources(stacks[env], "google_compute_global_address")
+        if a.get("purpose") != "VPC_PEERING"
+    }
     certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
     assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
     assert {n: c["managed"]["domains"] for n, c in certs.items()} == {

@@ -17,11 +17,10 @@ from conftest import ROOT
 PACKAGE = ROOT / "gkeml"
 # Lowest first. A component may import its own modules and components of LOWER layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # facts, exit codes, quantities, bounded answers, signals ("gkeml": the version)
-    ("gkeml", "platform", "telemetry", "exitcodes", "units", "answers", "interrupts"),
-    ("text",),  # messages printed safely (their exit codes)
+    ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
+    ("text", "answers", "interrupts"),  # printing, bounded API answers, signals: below everything that uses them
     ("config", "release"),
-    ("naming", "stackfile", "iam", "cost", "scaffold"),
+    ("naming", "stackfile", "iam", "cost", "scaffold", "extension"),
     ("manifests", "observability"),
     ("rules", "framework"),
     ("environments", "jobs", "lifecycle", "checkov"),  # environments: loading runs the request-range rules
@@ -132,9 +131,13 @@ TYPE_ONLY_CYCLES = [["gkeml.config.kueue", "gkeml.config.model", "gkeml.config.s
 
 
 def package_files(package: Path = PACKAGE) -> list[Path]:
-    """The modules of the package: a .py file outside any package is data (gkeml/scaffold/files: what
-    `gkeml init` writes), not a module."""
-    return sorted(p for p in package.rglob("*.py") if (p.parent / "__init__.py").exists())
+    """The modules of the package: a .py file outside any package, or in gkeml/scaffold/files (what `gkeml init`
+    writes into a platform repository), is data, not a module."""
+    return sorted(
+        p
+        for p in package.rglob("*.py")
+        if (p.parent / "__init__.py").exists() and package / "scaffold" / "files" not in p.parents
+    )
 
 
 def import_graph(files: list[Path], root: Path = ROOT, typing: bool = True) -> dict[str, dict[str, Import]]:

@@ -19,10 +19,21 @@ DEPLOY_MEMBER = "serviceAccount:${google_service_account.ci.email}"
 
 
 @pytest.fixture(scope="session")
-def model():
+def model(environments):
+    """gkeml's permission model with the entries the fixture environments' extensions bring."""
+    from gkeml.config.extensions import permission_entries
+    from gkeml.iam.extensions import extended
     from gkeml.iam.model import load_model
 
-    return load_model()
+    return extended(load_model(), [entry for env in environments.values() for entry in permission_entries(env)])
+
+
+def granted(environments, name: str):
+    """What the CI identities of environment ``name`` (or of its stack ``name``) get for its extensions'
+    resource types."""
+    from gkeml.config.extensions import extension_permissions
+
+    return extension_permissions(environments[name.removesuffix("-k8s")])
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +81,7 @@ def boots():
 # --- the real stacks -----------------------------------------------------------------
 
 
-def test_deploy_identity_holds_every_permission_its_stacks_need(needs_by_env, boots, roles):
+def test_deploy_identity_holds_every_permission_its_stacks_need(needs_by_env, boots, environments, roles):
     """Each environment's deploy identity, as its bootstrap grants it: project roles, and its roles on the
     environment's own service accounts, which cover the needs on those accounts alone."""
     from gkeml.iam.identities import deploy_identity
@@ -78,7 +89,7 @@ def test_deploy_identity_holds_every_permission_its_stacks_need(needs_by_env, bo
 
     assert set(needs_by_env) == set(boots)
     for env, needs in needs_by_env.items():
-        problems = missing(deploy_identity(boots[env]), needs, roles)
+        problems = missing(deploy_identity(boots[env], extensions=granted(environments, env).deploy), needs, roles)
         assert not problems, "\n".join(problems)
 
 
@@ -136,12 +147,13 @@ def test_a_need_on_any_other_service_account_is_not_met(needs_by_env, boots, rol
     assert missing(identity, on_accounts, roles) == []
 
 
-def test_plan_identity_holds_every_read_its_plans_need(all_needs, roles):
+def test_plan_identity_holds_every_read_its_plans_need(needs_by_env, environments, roles):
     from gkeml.iam.identities import plan_identity
     from gkeml.iam.model import PLAN, missing
 
-    problems = missing(plan_identity(), all_needs, roles, phases=(PLAN,))
-    assert not problems, "\n".join(problems)
+    for env, needs in needs_by_env.items():
+        problems = missing(plan_identity(granted(environments, env).plan), needs, roles, phases=(PLAN,))
+        assert not problems, "\n".join(problems)
 
 
 def test_plan_identity_writes_nothing_but_the_state_lock(model, roles):
@@ -239,12 +251,13 @@ def test_plan_needs_and_holds_no_secret_value(all_needs, roles):
     assert not set(held(plan_identity(), roles)) & secret_reads
 
 
-def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks, boots):
+def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks, boots, environments):
     from gkeml.iam.identities import deploy_identity, plan_identity
     from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, SERVICE_ACCOUNT, STATE_BUCKET
 
     for name, stack in bootstrap_stacks.items():
         boot = boots[name.removeprefix("bootstrap-")]
+        extensions = granted(environments, boot.name)
         accounts = {
             f"${{google_service_account.{address}.name}}": f"{b['account_id']}@{b['project']}.iam.gserviceaccount.com"
             for address, b in stack["resource"]["google_service_account"].items()
@@ -264,7 +277,10 @@ def test_bootstrap_stacks_grant_what_the_identities_say(bootstrap_stacks, boots)
             f"${{google_project_iam_custom_role.{address}.name}}": body
             for address, body in stack["resource"].get("google_project_iam_custom_role", {}).items()
         }
-        for member, identity in ((DEPLOY_MEMBER, deploy_identity()), (PLAN_MEMBER, plan_identity())):
+        for member, identity in (
+            (DEPLOY_MEMBER, deploy_identity(extensions=extensions.deploy)),
+            (PLAN_MEMBER, plan_identity(extensions.plan)),
+        ):
             project = {
                 custom[g["role"]]["role_id"] if g["role"] in custom else g["role"]
                 for g in resources(stack, "google_project_iam_member")
@@ -691,17 +707,14 @@ def test_force_destroy_buckets_need_object_deletes_and_the_deploy_role_has_them(
     assert any("storage.objects.delete" in line for line in missing(buckets_only, emptied, roles))
 
 
-def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstrap_stacks):
+def test_the_deploy_bucket_role_leaves_out_a_state_bucket_of_the_project(bootstrap_stacks, boots):
     """Where the state bucket lives in the environment's project (live, mini), the deploy identity's
     bucket role is conditioned off it: only its bucket-level grant on the state objects reaches it.
     A state bucket in a project of its own (lab, stage) is out of the role's reach anyway."""
-    from conftest import BOOTSTRAP
-
-    from gkeml.config.bootstrap import load_bootstrap
 
     conditioned = []
     for name, stack in bootstrap_stacks.items():
-        boot = load_bootstrap(BOOTSTRAP / f"{name.removeprefix('bootstrap-')}.yaml")
+        boot = boots[name.removeprefix("bootstrap-")]
         ref = "${google_project_iam_custom_role.deploy-gkemlDeployBuckets.name}"
         (grant,) = [g for g in resources(stack, "google_project_iam_member") if g["role"] == ref]
         assert grant["member"] == DEPLOY_MEMBER

@@ -15,9 +15,12 @@ security baseline (rules GKE001..., listed in docs/policy.md), and the
 synthesized Terraform with checkov.
 
 Without FILES: every object the toolkit produces for each environment (the
-in-cluster layer, the Helm releases of the synthesized stacks, and every
-canonical job in --jobs rendered for that environment), plus checkov over
-every stack in --synth-dir (run `make synth` first, or pass --no-checkov).
+in-cluster layer, its extensions' objects, the Helm releases of the synthesized
+stacks, and every canonical job in --jobs rendered for that environment); the
+synthesized stacks in --synth-dir for the first-apply order (TF001-TF008) and
+against the permission model, with what the environment's extensions bring
+(IAM001-IAM003); and checkov over every stack (run `make synth` first, or pass
+--no-checkov).
 
 With FILES: only the objects in those YAML files (multi-document files and
 kind: List are fine; - reads standard input, e.g. kustomize build | gkeml check -);
@@ -134,12 +137,13 @@ def _environments(args) -> list:
     return envs
 
 
-def _check_bootstraps(args, envs: list) -> None:
+def _check_bootstraps(args, envs: list) -> dict:
     """Each environment against its bootstrap file (ConfigError, exit 2, on a role its stacks grant that
-    the deploy identity may not grant, and any other disagreement); a warning for each without one."""
+    the deploy identity may not grant, and any other disagreement); a warning for each without one. The
+    bootstrap of each environment that has one."""
     from gkeml.environments import check_bootstraps
 
-    check_bootstraps(
+    return check_bootstraps(
         envs, args.environments, args.bootstrap, lambda line: print(f"gkeml check: {line}", file=sys.stderr)
     )
 
@@ -263,9 +267,41 @@ def _availability_findings(args, envs: list) -> list:
     return findings
 
 
+def _permission_findings(args, envs: list, boots: dict) -> list:
+    """The permission model as a gate (IAM001-IAM003) over the synthesized stacks of each environment, with
+    what its extensions bring, and the service accounts its bootstrap (in ``boots``, when it has one) creates."""
+    from gkeml.config.extensions import extension_permissions, permission_entries
+    from gkeml.iam.extensions import extended
+    from gkeml.iam.gate import gate_problems
+    from gkeml.iam.identities import deploy_identity, plan_identity
+    from gkeml.iam.model import load_model, load_roles
+    from gkeml.naming import Names
+    from gkeml.rules import ERROR, Finding
+    from gkeml.stackfile import read_stack
+
+    findings = []
+    for env in envs:
+        names = Names.of(env)
+        files = {s: Path(args.synth_dir, "stacks", s, "cdk.tf.json") for s in (names.cloud_stack, names.k8s_stack)}
+        stacks = {s: read_stack(f) for s, f in files.items() if f.exists()}
+        granted = extension_permissions(env)
+        problems = gate_problems(
+            stacks,
+            extended(load_model(), permission_entries(env)),
+            deploy_identity(boots.get(env.name), extensions=granted.deploy, env=env),
+            plan_identity(granted.plan),
+            load_roles(),
+        )
+        findings += [
+            Finding(p.rule, ERROR, f"stack/{p.stack}", "permissions", p.message, p.fix, str(files[p.stack]))
+            for p in problems
+        ]
+    return findings
+
+
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
-    from gkeml.checkov import CheckovError, run_checkov, stack_files
+    from gkeml.checkov import CheckovError, extension_skips, run_checkov, stack_files
     from gkeml.cli.output import output_width
     from gkeml.rules import check, load_manifest_files
     from gkeml.rules.report import RENDERERS
@@ -273,11 +309,12 @@ def run(args) -> int:
     from gkeml.synth import stale_warning
 
     notices = []
+    boots: dict = {}
     if args.files:
         groups = [load_manifest_files(args.files)]
     else:
         envs = _environments(args)
-        _check_bootstraps(args, envs)
+        boots = _check_bootstraps(args, envs)
         notices = _override_findings(args, envs) + _availability_findings(args, envs)
         groups = _toolkit_groups(args, envs)
         warning = stale_warning(args.synth_dir, [args.environments])
@@ -290,10 +327,12 @@ def run(args) -> int:
         release_notices, release_findings = _release_findings(args)
         notices += release_notices
         findings += release_findings
-    if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order of the stacks
+    if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order and the permissions
+        from gkeml.config.extensions import resource_apis
         from gkeml.lifecycle.order import order_findings
 
-        findings += order_findings(args.synth_dir)
+        findings += order_findings(args.synth_dir, apis=resource_apis(envs))
+        findings += _permission_findings(args, envs, boots)
     elif not args.files:
         print(
             f"gkeml check: warning: no synthesized stacks in {args.synth_dir}: the Helm releases' objects and the "
@@ -306,7 +345,7 @@ def run(args) -> int:
         try:
             for stack in stack_files(args.synth_dir):
                 read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
-            report = run_checkov(args.synth_dir)
+            report = run_checkov(args.synth_dir, extra_skips=extension_skips(envs))
         except CheckovError as exc:
             print(f"gkeml check: {exc}", file=sys.stderr)
             return EXIT_USAGE

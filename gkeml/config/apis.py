@@ -1,5 +1,5 @@
 """Which project APIs an environment needs enabled: the platform's own (:data:`gkeml.platform.PROJECT_APIS`)
-and those its configured services add. The bootstrap stack enables all of them, minutes to days before the
+and those its configured services and its extensions add. The bootstrap stack enables all of them, minutes to days before the
 first deploy (an API enabled in the same apply as its first user may still answer SERVICE_DISABLED: fact
 TF006); the cloud stack declares the same ones again, which changes nothing once they are on."""
 
@@ -27,6 +27,17 @@ def service_apis(env: Environment) -> tuple[str, ...]:
     return tuple(apis)
 
 
+def own_extension_apis(env: Environment) -> tuple[str, ...]:
+    """The project APIs the extensions of ``env`` need that neither the platform nor its services enable."""
+    from gkeml.config.extensions import extension_apis
+
+    known = set(platform.PROJECT_APIS) | set(service_apis(env))
+    return tuple(api for api in extension_apis(env) if api not in known)
+
+
 def project_apis(env: Environment | None) -> tuple[str, ...]:
-    """Every API the environment's stacks use (the platform's alone without an environment)."""
-    return platform.PROJECT_APIS + (service_apis(env) if env is not None else ())
+    """Every API the environment's stacks use (the platform's alone without an environment): the platform's,
+    its services' and its extensions'."""
+    if env is None:
+        return platform.PROJECT_APIS
+    return platform.PROJECT_APIS + service_apis(env) + own_extension_apis(env)

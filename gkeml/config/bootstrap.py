@@ -13,7 +13,8 @@ files; :func:`check_against_environment` catches the two drifting apart.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,6 +26,7 @@ from gkeml.config.accounts import node_service_account_id, service_account_email
 from gkeml.config.apis import project_apis
 from gkeml.config.base import GcsBucketName, Problem, at_each
 from gkeml.config.checks import duplicate_problems
+from gkeml.config.extensions import ExtensionPermissions, extension_permissions, extension_roles
 from gkeml.config.loader import (
     ConfigError,
     ConfigProblem,
@@ -77,13 +79,21 @@ DEFAULT_GRANTABLE_ROLES = (
 )
 
 
+# The roles the extensions of the environment a bootstrap file is loaded with grant (gkeml.config.extensions):
+# grantable for that file besides the allowlist; set by load_bootstrap while it validates the file.
+_EXTENSION_ROLES: ContextVar[frozenset[str]] = ContextVar("extension_roles", default=frozenset())
+
+
 def _grantable(role: str) -> str:
-    """A role CI may grant: one of :data:`gkeml.config.roles.CI_GRANTABLE_ROLES` (an allowlist), or a custom
+    """A role CI may grant: one of :data:`gkeml.config.roles.CI_GRANTABLE_ROLES` (an allowlist), one the
+    environment's extensions grant (never an escalating one: the extension's load refuses those), or a custom
     role of a project (the bootstrap's own: :meth:`Bootstrap._own_custom_roles`), which a workload identity
     may hold (:func:`gkeml.config.roles.workload_role_problem`) and which a person created on purpose."""
-    if role not in CI_GRANTABLE_ROLES and not CUSTOM_ROLE.fullmatch(role):
+    if role not in CI_GRANTABLE_ROLES and role not in _EXTENSION_ROLES.get() and not CUSTOM_ROLE.fullmatch(role):
         reason = ESCALATION.get(role, "is not in the allowlist of roles CI may grant")
-        raise ValueError(f"{role} {reason}; CI may grant only: {', '.join(CI_GRANTABLE_ROLES)}")
+        extra = sorted(_EXTENSION_ROLES.get())
+        allowed = ", ".join([*CI_GRANTABLE_ROLES, *extra])
+        raise ValueError(f"{role} {reason}; CI may grant only: {allowed}")
     return role
 
 
@@ -233,6 +243,18 @@ class EnvironmentAccount:
         return service_account_email(self.account_id, project)
 
 
+def environment_accounts(env: Environment) -> tuple[EnvironmentAccount, ...]:
+    """The service accounts a bootstrap of ``env`` creates when it lists every classic identity of ``env``
+    (what :attr:`Bootstrap.service_accounts` is once the bootstrap gate passes): the nodes' and each classic
+    identity's. For an environment checked without its bootstrap file."""
+    nodes = EnvironmentAccount("nodes", node_service_account_id(env.name), f"GKE Autopilot nodes ({env.name})")
+    return (nodes,) + tuple(
+        EnvironmentAccount("workload", workload_service_account_id(env.name, i.name), i.name, identity=i.name)
+        for i in env.identities
+        if i.mode == "classic"
+    )
+
+
 class Bootstrap(Strict):
     """One environment's bootstrap: project, state bucket, GitHub repository, CI identities and the
     environment's own service accounts."""
@@ -266,6 +288,14 @@ class Bootstrap(Strict):
     # classic identity (the display name its account has always had) and whether its identities are protected
     _subjects: dict[str, str] = PrivateAttr(default_factory=dict)
     _protected: bool = PrivateAttr(default=False)
+    # what the CI identities need for the resource types of the environment's extensions (load_bootstrap)
+    _extension_permissions: ExtensionPermissions = PrivateAttr(default=ExtensionPermissions())
+
+    @property
+    def extension_permissions(self) -> ExtensionPermissions:
+        """The permissions of the custom roles the CI identities get for the environment's extensions'
+        resource types (:func:`gkeml.config.extensions.extension_permissions`); none without an environment."""
+        return self._extension_permissions
 
     @property
     def apis(self) -> tuple[str, ...]:
@@ -339,25 +369,55 @@ class Bootstrap(Strict):
         return self.state.project or self.project.id
 
 
+def extension_roles_of(env_file: Path) -> frozenset[str]:
+    """The project roles the extensions of the environment file ``env_file`` grant, for a bootstrap file read
+    without its environment (the CI identity lookup): none when the file is missing or does not load (synth and
+    ``gkeml check`` report its problems)."""
+    if not env_file.is_file():
+        return frozenset()
+    try:
+        env = load_config_file(env_file, Environment)
+    except ConfigError:
+        return frozenset()
+    env._source = str(env_file)
+    try:
+        return frozenset(extension_roles(env))
+    except ConfigError:
+        return frozenset()
+
+
 def load_bootstrap(
-    path: str | Path, env: Environment | None = None, own_accounts: Mapping[str, str] | None = None
+    path: str | Path,
+    env: Environment | None = None,
+    own_accounts: Mapping[str, str] | None = None,
+    grantable: Iterable[str] = (),
 ) -> Bootstrap:
     """Load and check one bootstrap file; its ``name`` must match the file name and,
     given the environment of that name, project, state and roles must agree with it. ``own_accounts``
     are the service account ids the environment derives, and whose they are
-    (:func:`gkeml.environments.load_bootstrap_of` passes them): a CI account may not take one."""
+    (:func:`gkeml.environments.load_bootstrap_of` passes them): a CI account may not take one.
+    ``grantable``: roles grantable besides the allowlist: those the environment's extensions grant, read from
+    ``env`` when given, else from ``environments/<name>.yaml`` beside the bootstrap directory when it is there."""
     derived = own_accounts or {}
 
     def checks(boot: Bootstrap) -> list[Problem]:
         return account_problems(boot, derived) + (check_against_environment(boot, env, derived) if env else [])
 
-    boot = load_config_file(
-        path, Bootstrap, checks, lambda data: list(duplicate_problems(data)), name_matches_file=True
-    )
+    if env is None and not grantable:  # the environment file where gkeml expects it: bootstrap/../environments
+        path = Path(path)
+        grantable = extension_roles_of(path.resolve().parent.parent / "environments" / f"{path.stem}.yaml")
+    token = _EXTENSION_ROLES.set(frozenset(grantable) | (frozenset(extension_roles(env)) if env else frozenset()))
+    try:
+        boot = load_config_file(
+            path, Bootstrap, checks, lambda data: list(duplicate_problems(data)), name_matches_file=True
+        )
+    finally:
+        _EXTENSION_ROLES.reset(token)
     boot._apis = project_apis(env)
     if env is not None:
         boot._subjects = {i.name: f"{i.namespace}/{i.ksa}" for i in env.identities if i.mode == "classic"}
         boot._protected = env.protected
+        boot._extension_permissions = extension_permissions(env)
     return boot
 
 
@@ -398,7 +458,7 @@ def check_against_environment(
         if mine != theirs:
             problems.append((field, f"{mine!r} differs from {theirs!r} in {where}; make them equal"))
     redeploy = f"run `{BOOTSTRAP_DEPLOY.format(env=boot.name)}` before the deploy that needs it"
-    roles = granted_project_roles(env) - set(boot.ci.grantable_roles)
+    roles = (granted_project_roles(env) | set(extension_roles(env))) - set(boot.ci.grantable_roles)
     if roles:
         problems.append(
             (
@@ -581,10 +641,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("env", help="environment name: reads DIR/ENV.yaml")
     parser.add_argument("--dir", default="bootstrap", help="directory of the bootstrap files (default: bootstrap)")
+    parser.add_argument(
+        "--environments",
+        metavar="DIR",
+        help="directory of the environment files: the roles ENV's extensions grant are grantable there too "
+        "(default: environments beside --dir)",
+    )
     args = parser.parse_args(argv)
     try:
         with read_budget():
-            boot = load_bootstrap(named_file(args.dir, args.env, "ENV"))
+            path = named_file(args.dir, args.env, "ENV")
+            grantable = extension_roles_of(named_file(args.environments, args.env, "ENV")) if args.environments else ()
+            boot = load_bootstrap(path, grantable=grantable)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -160,6 +160,42 @@ def _teams(env: Environment) -> Iterator[Problem]:
                 f"{team.name!r} is the namespace of the metrics adapter an external_metric "
                 "needs; name the team differently",
             )
+        yield from _people(env, i, team)
+
+
+def _people(env: Environment, i: int, team: Any) -> Iterator[Problem]:
+    """A team's members and groups: people (no service account), each listed once, and groups only with
+    Google Groups for RBAC on the cluster."""
+    seen: dict[str, tuple] = {}
+    entries = [("members", j, m.email) for j, m in enumerate(team.members)]
+    entries += [("groups", j, g.email) for j, g in enumerate(team.groups)]
+    for section, j, email in entries:
+        path = ("teams", i, section, j, "email")
+        if email.endswith(platform.SERVICE_ACCOUNT_EMAIL_SUFFIXES):
+            yield (
+                path,
+                f"{email} is a service account, not a person: a workload gets access through identities "
+                "(its Kubernetes service account), CI through the bootstrap's identities",
+            )
+        first = seen.setdefault(email, path)
+        if first != path:
+            yield (path, f"{email} is also listed at {field_name(first)}; list it once, with the role it needs")
+    security_group = env.cluster.rbac_security_group
+    for j, group in enumerate(team.groups):
+        path = ("teams", i, "groups", j, "email")
+        if group.email == security_group:
+            yield (
+                path,
+                f"{group.email} is the cluster's rbac_security_group, which holds the groups RBAC may name; "
+                "list one of its member groups",
+            )
+        elif security_group is None:
+            yield (
+                path,
+                "a group needs Google Groups for RBAC on the cluster: set cluster.rbac_security_group to "
+                "gke-security-groups@YOUR-DOMAIN and make this group a member of it (or list the people under "
+                "members)",
+            )
 
 
 # An authorized network this wide opens the control plane's IP endpoint to (almost) the whole internet.

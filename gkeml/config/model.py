@@ -67,6 +67,7 @@ __all__ = [
     "DnsLabel",
     "Endpoint",
     "Environment",
+    "ExtensionRef",
     "Identity",
     "Inference",
     "Kueue",
@@ -78,6 +79,8 @@ __all__ = [
     "ShortName",
     "Strict",
     "Team",
+    "TeamGroup",
+    "TeamMember",
     "Tier",
     "TrainingBudget",
     "at",
@@ -123,6 +126,20 @@ def _known_region(region: str) -> str:
             f"{platform.ZONES_CHECKED_ON}): {', '.join(platform.COMPUTE_ZONES)}"
         )
     return region
+
+
+# A Google account or group address as IAM and Kubernetes RBAC name it: lowercase (RBAC compares subject
+# names exactly, and Google writes the address of an account in lowercase in the tokens GKE reads).
+EMAIL = r"^[a-z0-9][-a-z0-9._+']{0,63}@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+PATTERN_HELP[EMAIL] = "a lowercase email address such as alice@example.com"
+# gke-security-groups@DOMAIN: the group GKE reads nested groups from (Google Groups for RBAC,
+# cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac; the name is required).
+SECURITY_GROUP = r"^gke-security-groups@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+PATTERN_HELP[SECURITY_GROUP] = "gke-security-groups@ followed by your Google Workspace or Cloud Identity domain"
+Email = Annotated[str, Field(pattern=EMAIL, max_length=254)]
+# What a person or group may do in a team's namespace: the Kubernetes ClusterRole it is bound to there
+# (gkeml.config.roles.TEAM_ACCESS says what each allows and what it does not).
+AccessLevel = Literal["view", "edit"]
 
 
 class Project(Strict):
@@ -308,6 +325,13 @@ class Cluster(Strict):
         description="Also expose the control plane's public IP endpoint (never in prod). DNS endpoint is always on.",
     )
     authorized_networks: list[AuthorizedNetwork] = Field(default_factory=list)
+    rbac_security_group: str | None = Field(
+        None,
+        pattern=SECURITY_GROUP,
+        description="Google Groups for RBAC: gke-security-groups@DOMAIN, the group whose member groups Kubernetes "
+        "RBAC can name (teams[].groups need it). Set on an existing cluster it is an update in place, not a "
+        "re-creation; removing it later leaves the setting on the cluster.",
+    )
     maintenance: Maintenance = Field(default_factory=Maintenance)
     binary_authorization: BinaryAuthorization = resolved(
         "Binary Authorization: the project policy gkeml writes and the cluster enforces.", "see its section"
@@ -337,11 +361,49 @@ class Quota(Strict):
     gpus: Int32 = Field(0, ge=0)
 
 
+class TeamMember(Strict):
+    """A person of the team: a Google account (user:EMAIL in IAM, User EMAIL in Kubernetes RBAC)."""
+
+    email: Email = Field(description="The person's Google account, e.g. alice@example.com.")
+    role: AccessLevel = Field(
+        description="view: read the namespace's objects and logs (no Secrets); edit: also create, change and delete "
+        "them (Jobs, pods, Services, ...), read its Secrets and run pods as any of its service accounts "
+        "(docs/permissions.md, 'People')."
+    )
+
+
+class TeamGroup(Strict):
+    """A Google group of the team (group:EMAIL in IAM, Group EMAIL in Kubernetes RBAC through Google Groups for
+    RBAC: the group must be a member of cluster.rbac_security_group)."""
+
+    email: Email = Field(description="The group's address, e.g. ml-research@example.com.")
+    role: AccessLevel = Field(description="view or edit, as for members.")
+
+
 class Team(Strict):
-    """A team: one namespace with quota, limits and default-deny network policy."""
+    """A team: one namespace with quota, limits and default-deny network policy, and the people who work in it:
+    each member and group gets ``roles/container.clusterViewer`` on the project (get-credentials and the
+    cluster's DNS endpoint, nothing inside the cluster) and a RoleBinding in the namespace to the Kubernetes
+    ClusterRole ``view`` or ``edit``."""
 
     name: DnsLabel
     quota: Quota = Field(default_factory=Quota)
+    members: list[TeamMember] = Field(default_factory=list, description="People, each with view or edit.")
+    groups: list[TeamGroup] = Field(
+        default_factory=list,
+        description="Google groups, each with view or edit; they need cluster.rbac_security_group.",
+    )
+
+    def subjects(self, role: str) -> list[tuple[str, str]]:
+        """(Kubernetes subject kind, email) of every member (User) and group (Group) with ``role``."""
+        return [("User", m.email) for m in self.members if m.role == role] + [
+            ("Group", g.email) for g in self.groups if g.role == role
+        ]
+
+    @property
+    def principals(self) -> list[str]:
+        """The IAM members of the team's people: user:EMAIL and group:EMAIL."""
+        return [f"user:{m.email}" for m in self.members] + [f"group:{g.email}" for g in self.groups]
 
 
 class Bucket(Strict):
@@ -777,6 +839,43 @@ class TrainingBudget(Strict):
         return self
 
 
+# A Python module path: dotted identifiers (the import system's own rule for `import a.b.c`).
+MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+PATTERN_HELP[MODULE] = "a Python module path such as extensions.cloudsql"
+
+
+class ExtensionRef(Strict):
+    """A platform team's own code that adds resources to the environment's stacks (docs/extensions.md): a
+    module defining a subclass of ``gkeml.extension.Extension``, and its configuration."""
+
+    # the extension loaded from the module, once the environment's checks ran (gkeml.config.extensions)
+    _loaded: Any = PrivateAttr(None)
+
+    module: str = Field(
+        pattern=MODULE,
+        max_length=200,
+        description="The module: importable from the platform repository's root (the directory that holds "
+        "environments/) or installed in the virtualenv, e.g. extensions.cloudsql.",
+    )
+    name: ShortName | None = Field(
+        None,
+        description="Names this use of the extension (its resources' addresses): unique in the file; "
+        "default: the module's last part.",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="The extension's settings, checked by its own Config model."
+    )
+
+    @property
+    def id(self) -> str:
+        """The name of this use: ``name``, else the module's last part."""
+        return self.name or self.module.rsplit(".", 1)[-1].replace("_", "-")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the values are: the extension loaded from the module is not one of them."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+
 class TierOverride(Strict):
     """An environment that is production (or staging) by what it is (its name, project, labels, state,
     hosts, or the environment it was copied from: gkeml.config.tiers) but runs at a lower tier on
@@ -815,6 +914,10 @@ class Environment(Strict):
     # The registries of the environments it was loaded with (gkeml.config.registries.attach): what its
     # nodes may pull from another environment's registry; None when it was loaded alone.
     _registries: Any = PrivateAttr(None)
+
+    # The file it was loaded from (gkeml.environments), for messages about it that arise later (an extension
+    # that fails while the stacks are built); None when it was parsed from text.
+    _source: str | None = PrivateAttr(None)
 
     # Defaults filled in from another key: a problem with the default is reported at that key.
     RESOLVED_FROM: ClassVar[dict[tuple, tuple]] = {("prefix",): ("project", "id")}
@@ -871,6 +974,12 @@ class Environment(Strict):
     budget: Budget | None = Field(None, description="Cloud Billing budget of the project.")
     monitoring: Monitoring = Field(default_factory=Monitoring)
     upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
+    extensions: list[ExtensionRef] = Field(
+        default_factory=list,
+        description="The platform team's own code adding resources to the stacks (docs/extensions.md); each "
+        "passes the same gate as gkeml's own: the permission model, the first-apply order, checkov and "
+        "`gkeml check`.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -960,6 +1069,10 @@ class Environment(Strict):
         if "enabled" not in self.kueue.model_fields_set:
             self.kueue.enabled = enabled_by_default(self.teams)
         return self
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the values are: where the file was read from is not one of them."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
 
     # -- lookups used by stacks, builders and the estimator --------------------
     def team(self, name: str) -> Team:

@@ -5,8 +5,9 @@ A workload identity (``identities[].roles``) may hold only the roles in
 identity. Data access is granted per resource (``reads``, ``writes``, ``secrets``), never
 project-wide. Every other role is refused with the reason it is dangerous when one is known
 (:data:`ESCALATION`). CI may grant only :data:`CI_GRANTABLE_ROLES` (the node service account's
-roles plus the workload allowlist). Custom roles are allowed only from the environment's own
-project (their permissions are the project owner's to review).
+roles, the workload allowlist and :data:`PEOPLE_PROJECT_ROLES`, the one role of a team's people).
+Custom roles are allowed only from the environment's own project (their permissions are the project
+owner's to review). What people get in a team's namespace is :data:`TEAM_ACCESS`.
 
 Sources (checked 2026-11-30): cloud.google.com/iam/docs/roles-permissions (predefined roles),
 cloud.google.com/iam/docs/service-account-permissions (roles that let a principal act as,
@@ -17,6 +18,7 @@ cloud.google.com/kubernetes-engine/docs/how-to/workload-identity, CIS GKE Benchm
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gkeml import platform
@@ -39,7 +41,55 @@ WORKLOAD_PROJECT_ROLES: dict[str, str] = {
 METRICS_ADAPTER_ROLE = "roles/monitoring.viewer"
 # The node service account's own roles (cluster construct) are granted by CI too.
 NODE_SERVICE_ACCOUNT_ROLES: tuple[str, ...] = (platform.NODE_SERVICE_ACCOUNT_ROLE,)
-CI_GRANTABLE_ROLES: tuple[str, ...] = (*NODE_SERVICE_ACCOUNT_ROLES, *WORKLOAD_PROJECT_ROLES)
+# The only project role a team's people (teams[].members and groups) get: reaching the cluster, nothing in it.
+PEOPLE_PROJECT_ROLES: dict[str, str] = {
+    platform.CLUSTER_VIEWER_ROLE: "get the cluster's credentials and reach its DNS endpoint (container.clusters.get, "
+    "list, connect); no permission on any Kubernetes object, so the namespace RoleBinding alone says what they "
+    "may do in the cluster",
+}
+CI_GRANTABLE_ROLES: tuple[str, ...] = (*NODE_SERVICE_ACCOUNT_ROLES, *WORKLOAD_PROJECT_ROLES, *PEOPLE_PROJECT_ROLES)
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """What a team member or group with this ``role`` gets in the team's namespace: a RoleBinding to the
+    Kubernetes ClusterRole ``cluster_role``; what it allows and what it does not."""
+
+    role: str
+    cluster_role: str
+    can: str
+    cannot: str
+
+
+# The allowlist of what people may be given in a namespace. gkeml binds Kubernetes' own user-facing roles rather
+# than narrower roles of its own: a role without Secrets that still let a person create pods would not keep the
+# Secrets from them (a pod may mount any Secret of its namespace and run as any of its service accounts, whatever
+# RBAC says about `get secrets`), while it would drift from what Kubernetes and the charts aggregate into view and
+# edit (Kueue's Workload and LocalQueue reads). What edit gives is therefore said plainly, from Kubernetes'
+# bootstrap policy (kubernetes/kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go,
+# system:aggregate-to-edit: read and write secrets, impersonate serviceaccounts, create serviceaccounts/token,
+# write pods/exec; checked 2026-12-05).
+TEAM_ACCESS: dict[str, TeamAccess] = {
+    "view": TeamAccess(
+        "view",
+        platform.TEAM_ACCESS_CLUSTER_ROLES["view"],
+        "read the namespace's objects, pod logs, Jobs, Kueue Workloads and queue positions (gkeml job list, status, "
+        "logs)",
+        "read Secrets (the W&B key in a Launch namespace among them), exec into pods, or create, change or delete "
+        "anything",
+    ),
+    "edit": TeamAccess(
+        "edit",
+        platform.TEAM_ACCESS_CLUSTER_ROLES["edit"],
+        "what view can, and create, change and delete the namespace's workloads (gkeml job submit and delete, "
+        "Deployments, Services, ConfigMaps), exec into pods; read the namespace's Secrets (in a Launch namespace "
+        "the W&B key) and run pods as, or get tokens for, any of its Kubernetes service accounts, so act with the "
+        "IAM grants of its identities (their buckets, secrets and roles); change or delete gkeml's own objects "
+        "there (the next deploy puts them back)",
+        "change the namespace's ResourceQuota, LimitRange or RoleBindings, reach another namespace, or do anything "
+        "in Google Cloud beyond what the namespace's identities may",
+    ),
+}
 
 ESCALATION: dict[str, str] = {
     "roles/owner": "is a primitive role that can do anything in the project",
@@ -97,10 +147,23 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
 
 
 def granted_project_roles(env: Environment) -> set[str]:
-    """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
-    service account's, the workload identities', and those of the identities gkeml adds itself."""
+    """Every project role gkeml's own part of the stacks of ``env`` grants (CI must be allowed to grant each):
+    the node service account's, the workload identities', and those of the identities gkeml adds itself. The
+    environment's extensions grant theirs besides (:func:`gkeml.config.extensions.extension_roles`)."""
 
     roles = set(NODE_SERVICE_ACCOUNT_ROLES) | {r for ident in env.identities for r in ident.roles}
     if env.needs_metrics_adapter:
         roles.add(METRICS_ADAPTER_ROLE)
+    if any(team.principals for team in env.teams):
+        roles |= set(PEOPLE_PROJECT_ROLES)
     return roles
+
+
+def extension_role_problem(role: str) -> str | None:
+    """Why an extension may not grant ``role`` (a role that escalates, or not a role), or None. What an
+    extension grants is its author's to review (in the platform repository); the environment's bootstrap must
+    still list it in ``ci.grantable_roles``."""
+    if not re.fullmatch(r"roles/[a-zA-Z0-9_.]+|projects/[-a-z0-9]+/roles/[a-zA-Z0-9_.]+", role):
+        return f"{role!r} is not a role such as roles/cloudsql.client"
+    reason = ESCALATION.get(role)
+    return f"{role} {reason}; an extension may not grant it" if reason else None

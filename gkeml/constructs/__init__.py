@@ -1,7 +1,7 @@
 """Reusable constructs, one concern per module, each taking ``(scope, id, props)``.
 
 Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluster`,
-:class:`WorkloadIdentity`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`; platform
+:class:`WorkloadIdentity`, :class:`ClusterAccess`, :class:`Bucket`, :class:`PublicEndpoint`, :class:`Secret`; platform
 services (modules of their own, wired by ``gkeml/stacks/services.py``): ``DockerRepository``,
 ``DnsZone``, ``ProjectBudget``, ``Monitoring``, ``Topic``, ``UpgradeNotices``.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
@@ -19,6 +19,7 @@ from gkeml.constructs.kueue import Kueue
 from gkeml.constructs.launch_agent import LaunchAgent, LaunchAgentProps
 from gkeml.constructs.metrics_adapter import MetricsAdapter
 from gkeml.constructs.network import Network, NetworkProps
+from gkeml.constructs.people import ClusterAccess
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.constructs.secret import Secret, SecretProps
 from gkeml.constructs.team_namespace import TeamNamespace
@@ -29,6 +30,7 @@ __all__ = [
     "AutopilotCluster",
     "Bucket",
     "BucketProps",
+    "ClusterAccess",
     "ClusterProps",
     "EndpointProps",
     "Grantee",

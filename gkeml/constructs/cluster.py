@@ -43,6 +43,8 @@ class ClusterProps:
     security_posture: str = "BASIC"
     cost_allocation: bool = True
     secret_sync: bool = False  # GKE copies Secret Manager secrets into Kubernetes Secrets (SecretSync objects)
+    # Google Groups for RBAC: gke-security-groups@DOMAIN, whose member groups RBAC subjects may name
+    security_group: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -64,7 +66,8 @@ class AutopilotCluster(Construct):
     environment's bootstrap stack: whoever applies this construct needs to act as that
     account, and no right to create or administer one; this grants it its project role); Binary
     Authorization (the project policy, see ImagePolicy) and security posture on; deletion
-    protection, release channel and zones follow the environment config.
+    protection, release channel and zones follow the environment config; with ``security_group``,
+    Google Groups for RBAC (RoleBindings may name the groups nested in it).
     """
 
     def __init__(
@@ -173,6 +176,11 @@ class AutopilotCluster(Construct):
             # the Secret Manager add-on installs SecretProviderClass (secrets-store.csi.x-k8s.io) and its
             # provider "gke"; secret sync reads through it (cloud.google.com/secret-manager/docs/sync-k8-secrets)
             secret_manager_config=cc.ContainerClusterSecretManagerConfig(enabled=True) if c.secret_sync else None,
+            # an update in place on an existing cluster (google v7.33 resource_container_cluster.go: not ForceNew,
+            # UpdateCluster desiredAuthenticatorGroupsConfig); Optional+Computed, so leaving it out later keeps it
+            authenticator_groups_config=cc.ContainerClusterAuthenticatorGroupsConfig(security_group=c.security_group)
+            if c.security_group
+            else None,
             resource_labels=dict(c.labels),
             depends_on=[node_role, *depends_on],
         )

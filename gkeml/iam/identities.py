@@ -21,6 +21,7 @@ from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, SERVICE_ACCOUNT, STATE_BUC
 
 if TYPE_CHECKING:
     from gkeml.config.bootstrap import Bootstrap
+    from gkeml.config.model import Environment
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ BOOTSTRAP_ROLES: dict[str, str] = {
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the CI identities their project roles",
     "roles/iam.roleAdmin": f"create the custom roles of the CI identities ({PLAN_READER_ROLE_ID}, "
     + ", ".join(r.role_id for r in DEPLOY_CUSTOM_ROLES)
-    + ")",
+    + ", and for extensions gkemlDeployExtensions, gkemlPlanExtensions)",
 }
 # On the billing account, when the bootstrap file names one: grant the CI identities their budget roles.
 BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
@@ -233,19 +234,46 @@ BOOTSTRAP_BILLING_ROLES: dict[str, str] = {
 }
 
 
-def deploy_identity(boot: Bootstrap | None = None) -> Identity:
+def team_member() -> Identity:
+    """A person or group of a team (``teams[].members``, ``groups``) as the cloud stack grants it in IAM,
+    whichever access level: reaching the cluster is all; what they may do in the cluster is the RoleBinding of
+    their team's namespace (:data:`gkeml.config.roles.TEAM_ACCESS`)."""
+    from gkeml.config.roles import PEOPLE_PROJECT_ROLES
+
+    return Identity("team member", tuple(Grant(role, PROJECT, why=why) for role, why in PEOPLE_PROJECT_ROLES.items()))
+
+
+# The custom roles the bootstrap stack creates for the resource types an environment's extensions bring
+# (gkeml.config.extensions.extension_permissions): exactly the permissions of their permission-model entries.
+DEPLOY_EXTENSIONS_ROLE_ID = "gkemlDeployExtensions"
+PLAN_EXTENSIONS_ROLE_ID = "gkemlPlanExtensions"
+EXTENSIONS_WHY = "the resource types the environment's extensions bring: exactly the permissions of their entries"
+
+
+def deploy_identity(
+    boot: Bootstrap | None = None, extensions: tuple[str, ...] = (), env: Environment | None = None
+) -> Identity:
     """The DEPLOY identity as the bootstrap stack of ``boot`` grants it: its roles on the environment's
     service accounts name those accounts (each grant satisfies only the needs on its own account); without
-    ``boot``, one grant per kind of account, on a placeholder (docs/permissions.md)."""
+    ``boot``, on the accounts a bootstrap of ``env`` would create (:func:`gkeml.config.bootstrap.environment_accounts`),
+    else one grant per kind of account, on a placeholder (docs/permissions.md). ``extensions``: the
+    permissions of the custom role it gets for the environment's extensions (none by default)."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
+    if extensions:
+        grants.append(Grant(DEPLOY_EXTENSIONS_ROLE_ID, PROJECT, permissions=tuple(extensions), why=EXTENSIONS_WHY))
     grants += [
         Grant(r.role_id, PROJECT, permissions=r.permissions, condition=r.condition, why=r.why)
         for r in DEPLOY_CUSTOM_ROLES
     ]
-    if boot is None:
-        accounts = list(ACCOUNT_PLACEHOLDERS.items())
-    else:
+    accounts: list[tuple[str, str]]
+    if boot is not None:
         accounts = [(a.kind, a.email(boot.project.id)) for a in boot.service_accounts]
+    elif env is not None:
+        from gkeml.config.bootstrap import environment_accounts
+
+        accounts = [(a.kind, a.email(env.project.id)) for a in environment_accounts(env)]
+    else:
+        accounts = list(ACCOUNT_PLACEHOLDERS.items())
     for kind, email in accounts:
         role, why = DEPLOY_ACCOUNT_ROLES[kind]
         grants.append(Grant(role, SERVICE_ACCOUNT, why=why, limited_to=email))
@@ -254,9 +282,14 @@ def deploy_identity(boot: Bootstrap | None = None) -> Identity:
     return Identity("deploy", tuple(grants))
 
 
-def plan_identity() -> Identity:
-    """The read-only PLAN identity as the bootstrap stack grants it."""
+def plan_identity(extensions: tuple[str, ...] = ()) -> Identity:
+    """The read-only PLAN identity as the bootstrap stack grants it; ``extensions``: the reads of the custom role
+    it gets for the environment's extensions (none by default)."""
     grants = [Grant(role, PROJECT, why=why) for role, why in PLAN_ROLES.items()]
+    if extensions:
+        grants.append(
+            Grant(PLAN_EXTENSIONS_ROLE_ID, PROJECT, permissions=tuple(extensions), why="reads of " + EXTENSIONS_WHY)
+        )
     grants.append(
         Grant(
             PLAN_READER_ROLE_ID,

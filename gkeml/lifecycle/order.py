@@ -187,7 +187,7 @@ def _workload_identity_pool(stack: str, conf: dict, rtype: str, address: str, fo
 
 
 def _api_enabled(stack: str, conf: dict, rtype: str, address: str, found: dict) -> Iterator[OrderProblem]:
-    api = platform.resource_api(rtype)
+    api = platform.resource_api(rtype, found["resource_apis"])
     enabling = found["apis"].get(api or "")
     if api is None or rtype == "google_project_service" or address.startswith(("data.", "ephemeral.")) or not enabling:
         return
@@ -260,15 +260,16 @@ def produced(stack: dict) -> dict[Event, str]:
     return made
 
 
-def consumed(stack: dict) -> Iterator[tuple[str, Event]]:
-    """(address, what it needs usable when it is created) for every resource of ``stack``."""
+def consumed(stack: dict, apis: Mapping[str, str] | None = None) -> Iterator[tuple[str, Event]]:
+    """(address, what it needs usable when it is created) for every resource of ``stack``; ``apis``: which API
+    each resource type needs (:data:`gkeml.platform.RESOURCE_APIS` by default)."""
     metric_names = {
         address: str(conf.get("name")) for address, rtype, conf in blocks(stack) if rtype == "google_logging_metric"
     }
     for address, rtype, conf in blocks(stack):
         if address.startswith(("data.", "ephemeral.")):
             continue
-        api = platform.resource_api(rtype)
+        api = platform.resource_api(rtype, apis)
         if api is not None and rtype != "google_project_service":
             yield address, (API, api)
         body = {k: v for k, v in conf.items() if k not in ("//", "depends_on")}
@@ -291,7 +292,9 @@ def _describe(event: Event) -> str:
     return f"{kind} {name}"
 
 
-def timing_problems(name: str, stack: dict, earlier: Collection[Event] = ()) -> list[OrderProblem]:
+def timing_problems(
+    name: str, stack: dict, earlier: Collection[Event] = (), apis: Mapping[str, str] | None = None
+) -> list[OrderProblem]:
     """TF005-TF007 in one stack: every resource created less than its fact's delay after something it needs
     (the time surely passed is the longest chain of time_sleeps between the two, :mod:`gkeml.lifecycle.timing`),
     unless an earlier apply (``earlier``) made it usable."""
@@ -299,7 +302,7 @@ def timing_problems(name: str, stack: dict, earlier: Collection[Event] = ()) -> 
     took = durations(stack)
     made = produced(stack)
     problems = []
-    for address, event in consumed(stack):
+    for address, event in consumed(stack, apis):
         first = made.get(event)
         if first is None or event in earlier:
             continue  # made by an earlier apply (or by none: the deploy sequence's concern)
@@ -331,15 +334,18 @@ CHECKS: tuple[Callable[..., Iterator[OrderProblem]], ...] = (
 
 
 def order_problems(
-    stacks: dict[str, dict], earlier: Mapping[str, Collection[Event]] | None = None
+    stacks: dict[str, dict],
+    earlier: Mapping[str, Collection[Event]] | None = None,
+    apis: Mapping[str, str] | None = None,
 ) -> list[OrderProblem]:
     """Every place in the synthesized ``stacks`` (name -> cdk.tf.json) where a resource may be
     created before something it needs exists or is usable, per :data:`FACTS`. ``earlier``: per stack,
     what earlier steps of the deploy made usable before its first apply (the bootstrap's APIs:
-    :func:`gkeml.lifecycle.sequence.applied_before`)."""
+    :func:`gkeml.lifecycle.sequence.applied_before`); ``apis``: which API each resource type needs (with the
+    types extensions bring: :func:`gkeml.config.extensions.resource_apis`)."""
     problems: list[OrderProblem] = []
     for name, stack in sorted(stacks.items()):
-        problems += timing_problems(name, stack, (earlier or {}).get(name, ()))
+        problems += timing_problems(name, stack, (earlier or {}).get(name, ()), apis)
         graph = dependency_graph(stack)
         cache: dict[str, set[str]] = {}
 
@@ -350,6 +356,7 @@ def order_problems(
 
         found = {
             "ancestors": ancestors_of,
+            "resource_apis": apis,
             "clusters": {
                 a for a, t, _ in blocks(stack) if t == "google_container_cluster" and not a.startswith("data.")
             },
@@ -390,9 +397,14 @@ def declared_apis(stacks: dict[str, dict]) -> dict[str, set[Event]]:
     return earlier
 
 
-def order_findings(synth_dir: str | Path, earlier: Mapping[str, Collection[Event]] | None = None) -> list[Finding]:
-    """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings; ``earlier`` as for
-    :func:`order_problems`, by default what the environments' bootstraps enabled (:func:`declared_apis`)."""
+def order_findings(
+    synth_dir: str | Path,
+    earlier: Mapping[str, Collection[Event]] | None = None,
+    apis: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """The order problems of every stack in ``synth_dir`` as ``gkeml check`` findings; ``earlier`` and ``apis``
+    as for :func:`order_problems`, ``earlier`` by default what the environments' bootstraps enabled
+    (:func:`declared_apis`)."""
     files = sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
     stacks = {f.parent.name: read_stack(f) for f in files}
     earlier = declared_apis(stacks) if earlier is None else earlier
@@ -406,5 +418,5 @@ def order_findings(synth_dir: str | Path, earlier: Mapping[str, Collection[Event
             p.fix,
             str(Path(synth_dir) / "stacks" / p.stack / "cdk.tf.json"),
         )
-        for p in order_problems(stacks, earlier)
+        for p in order_problems(stacks, earlier, apis)
     ]

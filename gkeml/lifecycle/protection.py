@@ -10,10 +10,14 @@ from gkeml.lifecycle.graph import blocks
 DATA_HOLDING: dict[str, str] = {
     "google_storage_bucket": "datasets, checkpoints, artifacts, access logs, Terraform state",
     "google_secret_manager_secret": "the secret and every version of it (the value exists nowhere else)",
-    "google_compute_global_address": "the IP the host's DNS points at",
+    "google_compute_global_address": "the IP the host's DNS points at, or the range a private service's addresses "
+    "come from",
     "google_service_account": "an identity other projects and bindings refer to (a re-created one is a new identity)",
+    # what extensions commonly add (the Cloud SQL example)
+    "google_sql_database_instance": "the databases and their automated backups (deleted with the instance)",
+    "google_sql_database": "the database's tables",
 }
-DELETION_PROTECTION = ("google_secret_manager_secret", "google_container_cluster")
+DELETION_PROTECTION = ("google_secret_manager_secret", "google_container_cluster", "google_sql_database_instance")
 
 
 def unprotected(stack: dict) -> list[str]:

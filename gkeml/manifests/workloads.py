@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gkeml import platform
+from gkeml.config.extensions import loaded as loaded_extensions
+from gkeml.config.extensions import running as running_extension
 from gkeml.config.kueue import namespace_quota
 from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
 from gkeml.manifests import (
@@ -47,8 +49,8 @@ ROLLOUTS = {"surge": {"maxSurge": 1, "maxUnavailable": 0}, "replace": {"maxSurge
 
 
 def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = ()) -> list[Obj]:
-    """Namespace, quota, limits, default-deny network policies and service accounts of a team;
-    ``exposures`` of the team's services add the load-balancer allow rule."""
+    """Namespace, quota, limits, default-deny network policies, the RoleBindings of its people and the service
+    accounts of a team; ``exposures`` of the team's services add the load-balancer allow rule."""
     ns = team.name
     labels = {**MANAGED_BY, "gkeml.io/team": ns}
     kueue = {platform.KUEUE_MANAGED_NAMESPACE_LABEL: "true"} if env.kueue.enabled else {}
@@ -118,6 +120,7 @@ def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = (
                 },
             )
         )
+    objects += team_role_bindings(team, labels)
     names = Names.of(env)
     chart_owned = {env.launch.identity} if env.launch else set()
     for ident in env.identities_in(ns):
@@ -133,6 +136,29 @@ def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = (
             }
         )
     return objects
+
+
+def team_role_bindings(team: Team, labels: dict) -> list[Obj]:
+    """One RoleBinding per access level the team's people have (``team-view``, ``team-edit``): its members
+    (User) and groups (Group, through Google Groups for RBAC) bound to Kubernetes' ClusterRole of that name
+    in the team's namespace only (:data:`gkeml.config.roles.TEAM_ACCESS` says what each allows)."""
+    bindings = []
+    for role, cluster_role in platform.TEAM_ACCESS_CLUSTER_ROLES.items():
+        subjects = team.subjects(role)
+        if not subjects:
+            continue
+        bindings.append(
+            {
+                "apiVersion": f"{platform.RBAC_API_GROUP}/v1",
+                "kind": "RoleBinding",
+                "metadata": metadata(f"team-{role}", team.name, labels),
+                "roleRef": {"apiGroup": platform.RBAC_API_GROUP, "kind": "ClusterRole", "name": cluster_role},
+                "subjects": [
+                    {"kind": kind, "name": email, "apiGroup": platform.RBAC_API_GROUP} for kind, email in subjects
+                ],
+            }
+        )
+    return bindings
 
 
 def _network_policy(name: str, ns: str, labels: dict, spec: Obj) -> Obj:
@@ -404,10 +430,12 @@ class InClusterPlan:
     services: list[ServicePlan] = field(default_factory=list)
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
+    extensions: dict[str, list[Obj]] = field(default_factory=dict)  # extension name -> its objects (team namespaces)
 
     def objects(self) -> list[Obj]:
         """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, the
-        metrics adapter, the Kueue namespace, per team, services, then the W&B key's sync objects."""
+        metrics adapter, the Kueue namespace, per team, services, the W&B key's sync objects, then the
+        extensions' objects."""
         out = list(self.compute_classes) + self.metrics_adapter
         if self.kueue:
             out += self.kueue.namespace + self.kueue.rbac
@@ -418,6 +446,8 @@ class InClusterPlan:
             if svc.exposure:
                 out += svc.exposure.objects
         for objects in self.launch_keys.values():
+            out += objects
+        for objects in self.extensions.values():
             out += objects
         return out
 
@@ -438,6 +468,9 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
         plan.teams[team.name] = team_objects(env, team, exposures)
     for team_name in env.launch_teams():
         plan.launch_keys[team_name] = secret_sync_objects(env, team_name)
+    for index, extension in loaded_extensions(env):
+        with running_extension(env, index, "building its Kubernetes objects"):
+            plan.extensions[extension.name] = [dict(obj) for obj in extension.kubernetes_objects()]
     return plan
 
 

@@ -39,9 +39,11 @@ from gkeml.iam.identities import (
     DEPLOY_ACCOUNT_ROLES,
     DEPLOY_BILLING_ROLES,
     DEPLOY_CUSTOM_ROLES,
+    DEPLOY_EXTENSIONS_ROLE_ID,
     DEPLOY_ROLES,
     DEPLOY_STATE_ROLES,
     PLAN_BILLING_ROLES,
+    PLAN_EXTENSIONS_ROLE_ID,
     PLAN_READER_PERMISSIONS,
     PLAN_READER_ROLE_ID,
     PLAN_ROLES,
@@ -197,6 +199,8 @@ class BootstrapStack(TerraformStack):
                 member=member,
                 condition=condition,
             )
+        if boot.extension_permissions.deploy:
+            self._extension_role(DEPLOY_EXTENSIONS_ROLE_ID, boot.extension_permissions.deploy, member, apis)
         (state_role,) = DEPLOY_STATE_ROLES
         self._state_grant(
             "ci-state",
@@ -205,6 +209,25 @@ class BootstrapStack(TerraformStack):
             self._state_condition("gkeml-own-state", f"only the state objects of {boot.name}"),
         )
         return sa
+
+    def _extension_role(self, role_id: str, permissions: tuple[str, ...], member: str, apis: list) -> None:
+        """A custom role with exactly ``permissions`` (those of the permission-model entries the environment's
+        extensions bring, gkeml.config.extensions.extension_permissions), granted to ``member``."""
+        boot = self.boot
+        role = google("project_iam_custom_role").ProjectIamCustomRole(
+            self,
+            role_id,
+            project=boot.project.id,
+            role_id=role_id,
+            title=f"gkeml CI: the resource types of {boot.name}'s extensions",
+            description="Exactly the permissions of the permission-model entries the extensions bring "
+            "(docs/extensions.md)",
+            permissions=list(permissions),
+            depends_on=apis,
+        )
+        google("project_iam_member").ProjectIamMember(
+            self, f"ci-{role_id}", project=boot.project.id, role=role.name, member=member
+        )
 
     def _plan_service_account(self, apis: list):
         boot = self.boot
@@ -239,6 +262,8 @@ class BootstrapStack(TerraformStack):
             depends_on=apis,
         )
         pim.ProjectIamMember(self, "ci-plan-reader", project=boot.project.id, role=reader.name, member=member)
+        if boot.extension_permissions.plan:
+            self._extension_role(PLAN_EXTENSIONS_ROLE_ID, boot.extension_permissions.plan, member, apis)
         self._state_grant(
             "ci-plan-state-read",
             PLAN_STATE_READ_ROLE,

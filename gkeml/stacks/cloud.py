@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from gkeml import platform
+from gkeml.config.apis import own_extension_apis
+from gkeml.config.extensions import CloudContext
+from gkeml.config.extensions import loaded as loaded_extensions
+from gkeml.config.extensions import running as running_extension
 from gkeml.config.images import image_allowlist
 from gkeml.config.model import Environment
 from gkeml.config.roles import METRICS_ADAPTER_ROLE
@@ -13,6 +17,7 @@ from gkeml.constructs import (
     AutopilotCluster,
     Bucket,
     BucketProps,
+    ClusterAccess,
     ClusterProps,
     EndpointProps,
     ImagePolicy,
@@ -87,6 +92,7 @@ def cluster_props(env: Environment, names: Names) -> ClusterProps:
         security_posture=c.security_posture,
         cost_allocation=c.cost_allocation,
         secret_sync=env.launch is not None,
+        security_group=c.rbac_security_group,
         # the release that deployed it, for `gkeml doctor`: ONE label on the cluster (gkeml.release says why not all)
         labels={**env.project.labels, **c.labels, "gkeml-env": env.name, VERSION_LABEL: label_value()},
     )
@@ -256,6 +262,10 @@ class CloudStack(TerraformStack):
                         grant_dependencies=[self.cluster.cluster],
                     )
                 )
+        people = [principal for team in env.teams for principal in team.principals]
+        self.people = (
+            ClusterAccess(self, "people", project=project, principals=people, depends_on=apis) if people else None
+        )
         self.endpoints = {
             e.name: PublicEndpoint(
                 self,
@@ -272,6 +282,7 @@ class CloudStack(TerraformStack):
             for e in env.endpoints
         }
         self.services = add_platform_services(self, env, names, depends_on=apis)
+        self._extensions(env, names, apis)
         # until 2026-11 an endpoint had one certificate at <endpoint>/cert: its state moves to the
         # current host's certificate (keyed by host now), so upgrading gkeml re-creates nothing; the
         # services add the moves of their own (DNS records keyed by host since 2026-12)
@@ -307,6 +318,33 @@ class CloudStack(TerraformStack):
             ],
         )
         self._outputs()
+
+    def _extensions(self, env: Environment, names: Names, apis: list) -> None:
+        """Let each extension of ``env`` add its resources under a construct of its own (``ext-<name>``), after
+        the project APIs (its own declared here too: the bootstrap enabled them, fact TF006); what it raises
+        is one configuration error naming the environment file and the module."""
+        extensions = loaded_extensions(env)
+        if not extensions:
+            return
+        own = own_extension_apis(env)
+        if own:
+            apis = apis + ProjectServices(self, "extension-apis", project=env.project.id, services=own).services
+        for index, extension in extensions:
+            with running_extension(env, index, "adding its resources to the cloud stack"):
+                extension.cloud(
+                    CloudContext(
+                        scope=Construct(self, f"ext-{extension.name}"),
+                        env=env,
+                        names=names,
+                        network=self.network,
+                        cluster=self.cluster,
+                        identities=dict(self.identities),
+                        buckets=dict(self.buckets),
+                        secrets=dict(self.secrets),
+                        depends_on=list(apis),
+                        labels={**env.project.labels, **gkeml_labels(env.name), "gkeml-extension": extension.name},
+                    )
+                )
 
     def _outputs(self) -> None:
         c = self.cluster.cluster

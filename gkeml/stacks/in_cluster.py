@@ -36,8 +36,8 @@ LAUNCH = "wandb"  # construct id of the W&B Launch agent (its Secret's old addre
 
 class InClusterStack(TerraformStack):
     """Team namespaces, ComputeClasses, inference services with their Ingress, the metrics adapter their
-    autoscalers need, Kueue with the teams' queues, and the W&B Launch agent: exactly the objects of
-    :func:`gkeml.manifests.workloads.in_cluster_plan`.
+    autoscalers need, Kueue with the teams' queues, the W&B Launch agent and the extensions' objects: exactly
+    the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
     Its kubernetes and helm providers reach the cluster's DNS endpoint (read with a data source,
     so Terraform plans this stack only once the cloud stack has created the cluster; never a
@@ -117,6 +117,15 @@ class InClusterStack(TerraformStack):
                 targets=[self.teams[t] for t in env.launch_teams()],
                 key_objects=plan.launch_keys,
             )
+        for name, objects in plan.extensions.items():  # in team namespaces (checked at load), after each
+            for namespace in dict.fromkeys(o["metadata"]["namespace"] for o in objects):
+                team = self.teams[namespace]
+                KubernetesObjects(
+                    self,
+                    f"ext-{name}-{namespace}",
+                    [o for o in objects if o["metadata"]["namespace"] == namespace],
+                    depends_on=[team.namespace, *team.objects.resources],
+                )
         # Until 2026-11 (gkeml 8c8cab5) Terraform wrote the W&B key Secret itself, a kubernetes_secret_v1 at
         # wandb/api-key-<namespace>; GKE's secret sync writes that Secret now. Terraform forgets the old one
         # and leaves it: destroying it in the apply that creates the SecretSync could delete the Secret after
