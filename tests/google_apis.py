@@ -118,8 +118,15 @@ def gkeml(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def run_doctor(env: str, gke: GkeApi) -> tuple[int, dict, str]:
-    """``gkeml doctor ENV --format json`` against the local server: exit code, JSON report, stderr."""
+def run_doctor(env: str, gke: GkeApi, *options: str, dns_server: str | None = None) -> tuple[int, dict, str]:
+    """``gkeml doctor ENV --format json --no-toolchain OPTIONS`` against the local server: exit code, JSON report,
+    stderr. The services (project number, DNS, certificates, quotas) are asked of the same server, and of
+    ``dns_server`` for DNS, when it is given; else they are not checked."""
+    services = (
+        ("--compute-endpoint", gke.url, "--resource-manager-endpoint", gke.url, "--dns-server", dns_server)
+        if dns_server
+        else ("--no-services",)
+    )
     done = gkeml(
         "doctor",
         env,
@@ -130,7 +137,8 @@ def run_doctor(env: str, gke: GkeApi) -> tuple[int, dict, str]:
         "--format",
         "json",
         "--no-toolchain",
-        "--no-services",
+        *services,
+        *options,
     )
     return done.returncode, json.loads(done.stdout), done.stderr
 

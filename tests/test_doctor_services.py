@@ -12,7 +12,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 from conftest import ENVIRONMENTS
-from google_apis import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
+from google_apis import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster, run_doctor
 from servers import serving
 
 from gkeml.doctor import preflight
@@ -114,27 +114,8 @@ def serve_lab(gke: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None =
 
 
 def run(gke: GkeApi, dns_address: str, *extra: str, env: str = "lab") -> tuple[int, dict, str]:
-    import json
-
-    done = gkeml(
-        "doctor",
-        env,
-        "--environments",
-        str(ENVIRONMENTS),
-        "--endpoint",
-        gke.url,
-        "--compute-endpoint",
-        gke.url,
-        "--resource-manager-endpoint",
-        gke.url,
-        "--dns-server",
-        dns_address,
-        "--format",
-        "json",
-        "--no-toolchain",
-        *extra,
-    )
-    return done.returncode, json.loads(done.stdout), done.stderr
+    """``gkeml doctor`` with every part but the toolchain, against the local servers."""
+    return run_doctor(env, gke, *extra, dns_server=dns_address)
 
 
 def test_host_pointing_at_its_ip_with_an_active_certificate_and_enough_quota_is_clean(gke, dns_server):

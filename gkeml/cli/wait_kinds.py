@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gkeml.cli.output import progress
+from gkeml.cli.output import add_endpoint_option, add_environment_arguments, progress
 from gkeml.exitcodes import ExitCode
 
 MAX_WAIT_SECONDS = 86400  # a day: a cluster that serves its kinds later than that is broken, not slow
@@ -45,10 +45,7 @@ def register(sub) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("env", metavar="ENV", help="environment name (environments/ENV.yaml)")
-    p.add_argument(
-        "--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)"
-    )
+    add_environment_arguments(p)
     p.add_argument(
         "--synth-dir", default="cdktf.out", help="synthesized output to read ENV-k8s from (default: %(default)s)"
     )
@@ -58,11 +55,7 @@ def register(sub) -> None:
     p.add_argument(
         "--interval", type=float, default=DEFAULT_INTERVAL_SECONDS, help="seconds between polls (default: %(default)g)"
     )
-    p.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials",
-    )
+    add_endpoint_option(p)
     p.add_argument(
         "--server",
         metavar="URL",
