@@ -17,8 +17,9 @@ from conftest import ROOT
 PACKAGE = ROOT / "gkeml"
 # Lowest first. A component may import its own modules and components of LOWER layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("gkeml", "platform", "telemetry", "exitcodes", "units"),  # facts, exit codes, quantities ("gkeml": the version)
-    ("text", "answers", "interrupts"),  # printing, bounded API answers, signals: below everything that uses them
+    # facts, exit codes, quantities ("gkeml": the version), the one registry of checks (every layer registers)
+    ("gkeml", "platform", "telemetry", "exitcodes", "units", "registry"),
+    ("text", "answers", "interrupts"),  # one-line text and tables, bounded API answers, signals
     ("config", "release"),
     ("naming", "stackfile", "iam", "cost", "scaffold", "extension"),
     ("manifests", "observability"),

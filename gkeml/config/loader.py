@@ -498,16 +498,6 @@ def load_yaml_documents(text: str, file: str, limits: Limits = MANIFEST_LIMITS) 
     return documents
 
 
-def values_document(text: str, source: str) -> object:
-    """Helm values written as YAML text (one document, within the loader's limits), or None when
-    the text is not YAML (e.g. a Terraform expression) or goes beyond the limits."""
-    try:
-        documents = load_yaml_documents(text, source)
-    except ConfigError:
-        return None
-    return documents[0][1] if len(documents) == 1 else None
-
-
 def field_name(path: tuple) -> str:
     """``("launch", "queues", 0, "name")`` -> ``launch.queues[0].name``."""
     out = ""

@@ -7,16 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem
-from gkeml.config.loader import (
-    MANIFEST_LIMITS,
-    STDIN,
-    STDIN_NAME,
-    load_yaml_documents,
-    read_config_text,
-    values_document,
-)
+from gkeml.config.loader import MANIFEST_LIMITS, STDIN, STDIN_NAME, load_yaml_documents, read_config_text
 from gkeml.manifests import Obj
-from gkeml.rules.engine import Manifest
+from gkeml.rules.engine import Manifest, values_document
 
 # What to do with a pipe or a process substitution (`gkeml check <(kustomize build)`): its size is
 # unknown and it may never end, so it is refused; standard input is read with the same bound.
