@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from gkeml.cli.output import (
+    add_command,
     add_endpoint_option,
     add_environment_arguments,
     add_format_option,
@@ -58,12 +58,12 @@ examples:
 
 def register(sub) -> None:
     """Add the ``doctor`` subcommand."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "doctor",
         help="compare the live cluster with the config; check terraform/node/cdktf",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_environment_arguments(p)
     add_endpoint_option(p)

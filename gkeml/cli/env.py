@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gkeml.cli.output import add_format_option, print_json, progress, table
+from gkeml.cli.output import add_command, add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
 from gkeml.config.model import DNS_LABEL
@@ -48,13 +48,13 @@ exit codes: 0 listed / written, 2 usage or configuration error (nothing written)
 
 def register(sub) -> None:
     """Add the ``env`` subcommand with ``list`` and ``new``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "env",
         help="list the environments in deploy order; create one from another",
         description="The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
         "name), and a new environment copied from an existing one.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(func=lambda args: _usage(p))
     commands = p.add_subparsers(dest="env_command", metavar="COMMAND")
@@ -70,13 +70,13 @@ def register(sub) -> None:
     add_format_option(ls)
     ls.set_defaults(func=run_list)
 
-    new = commands.add_parser(
+    new = add_command(
+        commands,
         "new",
         help="write environments/NAME.yaml and bootstrap/NAME.yaml from another environment",
         description="Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
         "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     new.add_argument("name", metavar="NAME", help="name of the new environment (a DNS label, e.g. qa)")
     new.add_argument("--from", dest="source", metavar="SOURCE", required=True, help="environment to copy")

@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from gkeml.cli.job import EXIT_OK, SPEC_HELP, add_env_options, load_spec
-from gkeml.cli.output import print_json
+from gkeml.cli.output import add_command, print_json
 
 DESCRIPTION = """\
 Print the W&B Launch queue configuration for a Kubernetes queue: the same Job 'gkeml job render'
@@ -29,11 +29,11 @@ def register(sub) -> None:
         epilog="Exit codes: 0 success, 2 spec/config error.",
     )
     actions = p.add_subparsers(dest="launch_command", metavar="ACTION", required=True)
-    t = actions.add_parser(
+    t = add_command(
+        actions,
         "template",
         help="print the Kubernetes queue config (the Job manifest) for a job spec",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Exit codes: 0 success, 2 spec/config error.",
     )
     t.add_argument("spec", metavar="SPEC", help=SPEC_HELP)

@@ -12,6 +12,7 @@ from typing import Any
 from gkeml.text import one_line, table
 
 __all__ = [
+    "add_command",
     "add_endpoint_option",
     "add_environment_arguments",
     "add_format_option",
@@ -28,6 +29,17 @@ PIPE_WIDTH = 100
 
 def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def add_command(sub, name: str, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``: its description and epilog (examples, exit codes) print as written."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def add_environment_arguments(parser) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from gkeml.cli.output import add_endpoint_option, add_environment_arguments, progress
+from gkeml.cli.output import add_command, add_endpoint_option, add_environment_arguments, progress
 from gkeml.exitcodes import ExitCode
 
 MAX_WAIT_SECONDS = 86400  # a day: a cluster that serves its kinds later than that is broken, not slow
@@ -38,12 +37,12 @@ def register(sub) -> None:
     """Add the ``wait-kinds`` subcommand."""
     from gkeml.doctor.kinds import DEFAULT_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "wait-kinds",
         help="wait until the cluster serves the kinds GKE installs that ENV-k8s plans (make deploy runs it)",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_environment_arguments(p)
     p.add_argument(
