@@ -47,17 +47,14 @@ by another gkeml release or is older than the environment files or the toolkit, 
 """
 
 
+HELP = "check manifests against Autopilot rules and run checkov on the Terraform"
+
+
 def register(sub) -> None:
     """Add the ``check`` subcommand."""
     from gkeml.rules.report import FORMATS
 
-    p = add_command(
-        sub,
-        "check",
-        help="check manifests against Autopilot rules and run checkov on the Terraform",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "check", HELP, DESCRIPTION, EPILOG)
     p.add_argument(
         "files",
         nargs="*",

@@ -23,16 +23,16 @@ the namespaces, then the cloud layer (IPs, certificates, cluster, buckets, netwo
 exit codes: 0 destroyed (or printed with --dry-run), 1 cdktf failed, 2 refused or configuration error."""
 
 
+HELP = "destroy an environment: in-cluster layer, then cloud layer"
+DESCRIPTION = (
+    "Destroy ENV's two stacks with the cdktf CLI. Outside tier dev the environment "
+    "file must say `retired: true` (reviewed like any deletion)."
+)
+
+
 def register(sub) -> None:
     """Add the ``destroy`` subcommand."""
-    p = add_command(
-        sub,
-        "destroy",
-        help="destroy an environment: in-cluster layer, then cloud layer",
-        description="Destroy ENV's two stacks with the cdktf CLI. Outside tier dev the environment "
-        "file must say `retired: true` (reviewed like any deletion).",
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "destroy", HELP, DESCRIPTION, EPILOG)
     p.add_argument("env", metavar="ENV")
     p.add_argument(
         "--environments",

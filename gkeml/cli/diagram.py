@@ -24,15 +24,12 @@ examples:
 """
 
 
+HELP = "Mermaid flowchart of an environment from cdktf.out"
+
+
 def register(sub) -> None:
     """Add the ``diagram`` subcommand."""
-    p = add_command(
-        sub,
-        "diagram",
-        help="Mermaid flowchart of an environment from cdktf.out",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "diagram", HELP, DESCRIPTION, EPILOG)
     p.add_argument("env", metavar="ENV", help="environment (stack) name, e.g. dev")
     p.add_argument("--out", default="cdktf.out", help="synthesized output directory (default: %(default)s)")
     p.add_argument(

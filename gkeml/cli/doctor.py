@@ -56,15 +56,12 @@ examples:
 """
 
 
+HELP = "compare the live cluster with the config; check terraform/node/cdktf"
+
+
 def register(sub) -> None:
     """Add the ``doctor`` subcommand."""
-    p = add_command(
-        sub,
-        "doctor",
-        help="compare the live cluster with the config; check terraform/node/cdktf",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "doctor", HELP, DESCRIPTION, EPILOG)
     add_environment_arguments(p)
     add_endpoint_option(p)
     add_endpoint_option(p, "--compute-endpoint", "Compute Engine")

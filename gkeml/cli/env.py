@@ -46,16 +46,21 @@ copy is (its source's tier, or what its name or project id says: prod2, acme-prd
 exit codes: 0 listed / written, 2 usage or configuration error (nothing written)."""
 
 
+HELP = "list the environments in deploy order; create one from another"
+DESCRIPTION = (
+    "The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
+    "name), and a new environment copied from an existing one."
+)
+NEW_HELP = "write environments/NAME.yaml and bootstrap/NAME.yaml from another environment"
+NEW_DESCRIPTION = (
+    "Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
+    "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied."
+)
+
+
 def register(sub) -> None:
     """Add the ``env`` subcommand with ``list`` and ``new``."""
-    p = add_command(
-        sub,
-        "env",
-        help="list the environments in deploy order; create one from another",
-        description="The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
-        "name), and a new environment copied from an existing one.",
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "env", HELP, DESCRIPTION, EPILOG)
     p.set_defaults(func=lambda args: _usage(p))
     commands = p.add_subparsers(dest="env_command", metavar="COMMAND")
 
@@ -70,14 +75,7 @@ def register(sub) -> None:
     add_format_option(ls)
     ls.set_defaults(func=run_list)
 
-    new = add_command(
-        commands,
-        "new",
-        help="write environments/NAME.yaml and bootstrap/NAME.yaml from another environment",
-        description="Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
-        "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied.",
-        epilog=EPILOG,
-    )
+    new = add_command(commands, "new", NEW_HELP, NEW_DESCRIPTION, EPILOG)
     new.add_argument("name", metavar="NAME", help="name of the new environment (a DNS label, e.g. qa)")
     new.add_argument("--from", dest="source", metavar="SOURCE", required=True, help="environment to copy")
     new.add_argument(

@@ -29,15 +29,12 @@ Exit codes: 0 written, 2 usage error (DIR not empty, unknown framework).
 """
 
 
+HELP = "write a new platform repository pinned to this gkeml release"
+
+
 def register(sub) -> None:
     """Add the ``init`` subcommand."""
-    p = add_command(
-        sub,
-        "init",
-        help="write a new platform repository pinned to this gkeml release",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "init", HELP, DESCRIPTION, EPILOG)
     p.add_argument("directory", metavar="DIR", help="where to write it (new or empty)")
     p.add_argument(
         "--cdk",

@@ -92,26 +92,22 @@ def load_spec(args: argparse.Namespace):
     return spec, env
 
 
+HELP = "render, submit and follow ML training jobs"
+DESCRIPTION = (
+    "Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
+    "headless Service for multi-node DDP), submit them, and follow them on the "
+    "cluster: queue admission (Kueue), pods per index, preemptions, exit codes."
+)
+RENDER_HELP = "print the Kubernetes YAML of a job spec"
+RENDER_DESCRIPTION = "Print every Kubernetes object of the job, in apply order, as YAML on stdout."
+
+
 def register(sub) -> None:
     """Add ``gkeml job`` and its actions."""
-    p = add_command(
-        sub,
-        "job",
-        help="render, submit and follow ML training jobs",
-        description="Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
-        "headless Service for multi-node DDP), submit them, and follow them on the "
-        "cluster: queue admission (Kueue), pods per index, preemptions, exit codes.",
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "job", HELP, DESCRIPTION, EPILOG)
     jobs = p.add_subparsers(dest="job_command", metavar="ACTION", required=True)
 
-    r = add_command(
-        jobs,
-        "render",
-        help="print the Kubernetes YAML of a job spec",
-        description="Print every Kubernetes object of the job, in apply order, as YAML on stdout.",
-        epilog=EPILOG,
-    )
+    r = add_command(jobs, "render", RENDER_HELP, RENDER_DESCRIPTION, EPILOG)
     r.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(r)
     r.set_defaults(func=run_render)
@@ -207,7 +203,7 @@ def register(sub) -> None:
 
 
 def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-    p = add_command(jobs, name, help=help_text, description=description, epilog=EPILOG)
+    p = add_command(jobs, name, help_text, description, EPILOG)
     add_env_options(p)
     p.add_argument("--context", help="kubectl context to use (default: the current context)")
     add_request_timeout_option(p)

@@ -31,11 +31,12 @@ def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> Non
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
 
 
-def add_command(sub, name: str, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    """The parser of subcommand ``name``: its description and epilog (examples, exit codes) print as written."""
+def add_command(sub, name: str, help_text: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (``help_text``: its line in the parent's help); its description and
+    epilog (examples, exit codes) print as written."""
     return sub.add_parser(
         name,
-        help=help,
+        help=help_text,
         description=description,
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -33,17 +33,14 @@ examples:
 """
 
 
+HELP = "wait until the cluster serves the kinds GKE installs that ENV-k8s plans (make deploy runs it)"
+
+
 def register(sub) -> None:
     """Add the ``wait-kinds`` subcommand."""
     from gkeml.doctor.kinds import DEFAULT_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 
-    p = add_command(
-        sub,
-        "wait-kinds",
-        help="wait until the cluster serves the kinds GKE installs that ENV-k8s plans (make deploy runs it)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-    )
+    p = add_command(sub, "wait-kinds", HELP, DESCRIPTION, EPILOG)
     add_environment_arguments(p)
     p.add_argument(
         "--synth-dir", default="cdktf.out", help="synthesized output to read ENV-k8s from (default: %(default)s)"
