@@ -162,7 +162,7 @@ def test_output_of_this_release_is_not_stale(tmp_path):
     assert stale_warning(fake_output(tmp_path, __version__)) is None
 
 
-def test_doctor_reads_the_release_from_the_clusters_label(gke):  # noqa: F811
+def test_doctor_reads_the_release_from_the_clusters_label(gke):
     """Through the real client and a local GKE API: a cluster deployed before the label existed."""
     unlabelled = healthy_cluster()
     del unlabelled["resourceLabels"][VERSION_LABEL]
