@@ -47,6 +47,7 @@ from gkeml.config.base import (
 from gkeml.config.kueue import Kueue, enabled_by_default
 from gkeml.config.loader import did_you_mean
 from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
+from gkeml.config.volumes import HyperdiskMlVolume, resolve_zones
 
 __all__ = [
     "BUCKET_NAME",
@@ -68,6 +69,7 @@ __all__ = [
     "Endpoint",
     "Environment",
     "ExtensionRef",
+    "HyperdiskMlVolume",
     "Identity",
     "Inference",
     "Kueue",
@@ -958,6 +960,11 @@ class Environment(Strict):
         default_factory=Kueue, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
+    volumes: list[HyperdiskMlVolume] = Field(
+        default_factory=list,
+        description="Read-only-many Hyperdisk ML volumes made from a bucket or a disk snapshot, which a job mounts "
+        "with dataset: {volume: NAME} (docs/volumes.md).",
+    )
     tier_override: TierOverride | None = Field(
         None,
         description="Run at a tier lower than the environment is (its name, project, labels, state, hosts or "
@@ -1061,6 +1068,7 @@ class Environment(Strict):
             if agent is not None and isinstance(agent.get("namespace"), str):
                 data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
         resolve_defaults(data, tier, project.get("region"))
+        resolve_zones(data)
         return data
 
     @model_validator(mode="after")
