@@ -1587,15 +1587,17 @@ class GkeFeature:
     source: str
 
 
-# GKE features and the control-plane version each needs, from GKE's own pages (cloud.google.com/kubernetes-engine/
-# docs/...). The gate (gkeml/config/versions.py) refuses at load an environment that uses one on a release channel
-# whose clusters are created below it. Rows without a detector there are features gkeml does not emit yet (the
-# serving and JobSet work will): their versions are recorded here so the gate covers them as soon as they are.
-# LeaderWorkerSet, JobSet and Kueue are controllers gkeml installs from their charts, not GKE features: their
-# charts' own Kubernetes minimum (1.29 and older) is below every channel's oldest minor.
+# GKE features and the control-plane version each needs, from GKE's own pages (a source without a host is a
+# path under cloud.google.com/kubernetes-engine/docs/). The gate (gkeml/config/versions.py) refuses at load an
+# environment that uses one on a release channel whose clusters are created below it. Rows without a detector
+# there are features gkeml does not emit yet (the serving and JobSet work will): their versions are recorded here
+# so the gate covers them as soon as they are. LeaderWorkerSet, JobSet and Kueue are controllers gkeml installs
+# from their charts, not GKE features, and are not gated here.
 GKE_FEATURES_CHECKED = "2026-12-05"
 GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
-    "secret sync": GkeFeature(SECRET_SYNC_MIN_GKE_VERSION, "secret-manager/docs/sync-k8-secrets (English page)"),
+    "secret sync": GkeFeature(
+        SECRET_SYNC_MIN_GKE_VERSION, "cloud.google.com/secret-manager/docs/sync-k8-secrets (English page)"
+    ),
     "flex-start": GkeFeature(
         FLEX_START_MIN_GKE_VERSION, "how-to/dws-flex-start-training (Autopilot; page updated 2026-06-09)"
     ),

@@ -93,45 +93,54 @@ def load_server_config(path: str | Path) -> ChannelTable:
 
 
 # --- which features an environment uses ---------------------------------------------------------------------------
-# feature -> the keys of the environment that turn it on (config paths). Every feature of
+# feature -> where the environment turns it on: (config path, how to do without it). Every feature of
 # platform.GKE_FEATURE_MIN_VERSIONS that gkeml emits has one; the others are recorded for the work that will.
-def _secret_sync(env: Environment) -> Iterator[Key]:
+Use = tuple[Key, str]
+
+
+def _remove(path: Key) -> Use:
+    return path, f"remove {field_name(path)}"
+
+
+def _snapshot_instead(i: int) -> Use:
+    return ("volumes", i, "source", "bucket"), f"fill volumes[{i}] from a disk snapshot instead (source.snapshot)"
+
+
+def _secret_sync(env: Environment) -> Iterator[Use]:
     if env.launch is not None:  # how the W&B key reaches the Launch teams' namespaces
-        yield ("launch",)
+        yield _remove(("launch",))
 
 
-def _flex_start(env: Environment) -> Iterator[Key]:
+def _flex_start(env: Environment) -> Iterator[Use]:
     for i, policy in enumerate(env.compute_classes):
         if "flex-start" in policy.capacity:
-            yield ("compute_classes", i, "capacity")
+            yield ("compute_classes", i, "capacity"), f"remove flex-start from compute_classes[{i}].capacity"
 
 
-def _compute_classes(env: Environment) -> Iterator[Key]:
+def _compute_classes(env: Environment) -> Iterator[Use]:
     for i, _ in enumerate(env.compute_classes):
-        yield ("compute_classes", i)
+        yield _remove(("compute_classes", i))
     for i, volume in enumerate(env.volumes):
         if volume.populated:  # the copy Jobs' class, gcs-to-hdml-compute-class
-            yield ("volumes", i, "source", "bucket")
+            yield _snapshot_instead(i)
 
 
-def _gateway_api(env: Environment) -> Iterator[Key]:
-    yield ("cluster",)  # every cluster: gateway_api_config (platform.GATEWAY_API_CHANNEL)
+def _gateway_api(env: Environment) -> Iterator[Use]:
+    yield ("cluster",), ""  # every cluster: gateway_api_config (platform.GATEWAY_API_CHANNEL)
 
 
-def _hyperdisk_ml(env: Environment) -> Iterator[Key]:
+def _hyperdisk_ml(env: Environment) -> Iterator[Use]:
     for i, _ in enumerate(env.volumes):
-        yield ("volumes", i)
+        yield ("volumes", i), f"read the data from a bucket instead (remove volumes[{i}])"
 
 
-def _volume_populator(env: Environment) -> Iterator[Key]:
+def _volume_populator(env: Environment) -> Iterator[Use]:
     for i, volume in enumerate(env.volumes):
         if volume.populated:
-            yield ("volumes", i, "source", "bucket")
+            yield _snapshot_instead(i)
 
 
-# Features every cluster has (nothing in the file turns them off).
-ALWAYS_ON = frozenset({"Gateway API"})
-DETECTORS: dict[str, Callable[[Environment], Iterator[Key]]] = {
+DETECTORS: dict[str, Callable[[Environment], Iterator[Use]]] = {
     "secret sync": _secret_sync,
     "flex-start": _flex_start,
     "custom ComputeClass": _compute_classes,
@@ -141,10 +150,10 @@ DETECTORS: dict[str, Callable[[Environment], Iterator[Key]]] = {
 }
 
 
-def used_features(env: Environment) -> dict[str, list[Key]]:
-    """Feature -> the keys of ``env`` that turn it on, for every feature it uses."""
+def used_features(env: Environment) -> dict[str, list[Use]]:
+    """Feature -> where ``env`` turns it on (config path, how to do without it), for every feature it uses."""
     used = {feature: list(detect(env)) for feature, detect in DETECTORS.items()}
-    return {feature: paths for feature, paths in used.items() if paths}
+    return {feature: uses for feature, uses in used.items() if uses}
 
 
 def emitted_features(objects: list[dict], cloud: Mapping[str, Any] | None = None) -> set[str]:
@@ -177,8 +186,9 @@ def serves(channel: platform.ChannelVersions, minimum: str) -> bool:
     return platform.gke_version(channel.default) >= platform.gke_version(minimum)
 
 
-def feature_problem(env: Environment, feature: str, path: Key) -> Problem | None:
-    """Why ``env``'s release channel cannot serve ``feature`` (turned on at ``path``), or None."""
+def feature_problem(env: Environment, feature: str, path: Key, without: str = "") -> Problem | None:
+    """Why ``env``'s release channel cannot serve ``feature`` (turned on at ``path``; ``without``: how to do
+    without it), or None."""
     table = channel_table()
     channel = env.cluster.release_channel
     offered = table.channels.get(channel)
@@ -191,19 +201,17 @@ def feature_problem(env: Environment, feature: str, path: Key) -> Problem | None
         if serves(versions, needed.minimum) and (env.tier != "prod" or name in platform.PROD_RELEASE_CHANNELS)
     ]
     fix = f"set cluster.release_channel to {' or '.join(able)}" if able else "wait for a channel that offers it"
-    if feature not in ALWAYS_ON:
-        fix += f", or remove {field_name(path)}"
     return (
         path,
-        f"{feature} needs GKE {needed.minimum} or later; release channel {channel} creates "
-        f"clusters at {offered.default} ({table.source}): {fix}",
+        f"{feature} needs GKE {needed.minimum} or later; release channel {channel} creates clusters at "
+        f"{offered.default} ({table.source}): {fix}{', or ' + without if without else ''}",
     )
 
 
 def version_problems(env: Environment) -> Iterator[Problem]:
     """Every feature ``env`` turns on that its release channel cannot serve yet, at the key that turns it on."""
-    for feature, paths in used_features(env).items():
-        for path in paths:
-            problem = feature_problem(env, feature, path)
+    for feature, uses in used_features(env).items():
+        for path, without in uses:
+            problem = feature_problem(env, feature, path, without)
             if problem is not None:
                 yield problem

@@ -645,7 +645,7 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
     if spec.flex_start:
-        gate = feature_problem(env, "flex-start", ("flex_start",))
+        gate = feature_problem(env, "flex-start", ("flex_start",), "remove flex_start")
         problems += [gate] if gate else []
     if spec.flex_start and env.kueue.enabled and spec.queue is None:  # with `queue:` the spec's own check says it
         problems.append((("flex_start",), f"{env.name} queues every job through Kueue, and {FLEX_START_QUEUED}"))
