@@ -16,12 +16,12 @@ for its model weights with :func:`gkeml.manifests.volumes.claim_volume`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import NAME, ByteSize, DnsLabel, Int32, Problem, Strict, at, resolved
+from gkeml.config.base import NAME, ByteSize, DnsLabel, FileDefaults, Int32, Problem, Strict, at, resolved
 from gkeml.units import gib, parse_quantity
 
 if TYPE_CHECKING:
@@ -179,8 +179,9 @@ def volume_problems(env: Environment) -> Iterator[Problem]:
                 )
 
 
-def resolve_zones(data: dict) -> None:
-    """Fill in each volume's ``zones`` (the cluster's, already resolved in ``data['cluster']``), in place."""
+def volume_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``volumes``: the cluster's zones (already resolved in ``data['cluster']``, so this resolver runs after the
+    cluster's). A default resolver of :data:`gkeml.config.model.DEFAULT_RESOLVERS`."""
     volumes = data.get("volumes")
     cluster = data.get("cluster")
     zones = cluster.get("zones") if isinstance(cluster, dict) else None

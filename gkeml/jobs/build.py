@@ -3,6 +3,8 @@
 One builder serves ``gkeml job render``/``submit`` and the W&B Launch queue
 template, so the agent and a human submit identical pods. Platform facts come
 from :mod:`gkeml.platform`; the security baseline from :mod:`gkeml.manifests`.
+The builders take a spec already checked (:mod:`gkeml.jobs.gate` checks it, renders it
+and refuses what cannot run).
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ import random
 from dataclasses import dataclass, replace
 
 from gkeml import platform
-from gkeml.config import ConfigError, Environment
-from gkeml.config.loader import ConfigProblem
+from gkeml.config import Environment
 from gkeml.config.model import HyperdiskMlVolume
-from gkeml.jobs.fit import check_fit
-from gkeml.jobs.spec import JobSpec, check_in_env, wandb_secret
+from gkeml.jobs.spec import JobSpec, wandb_secret
 from gkeml.manifests import (
     NON_ROOT_UID,
     Obj,
@@ -62,12 +62,11 @@ class Target:
     def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> Target:
         """Resolve names through the environment (``Names``); ``gs://`` buckets are taken as written.
 
-        Without ``env`` the spec must stand alone (no logical bucket names, an explicit W&B
-        Secret); ConfigError (``file:line: field: message``) otherwise. In an environment with Kueue the
+        The spec must have been checked in ``env`` (:func:`gkeml.jobs.gate.check_in_env`): without ``env``
+        it stands alone (no logical bucket names, an explicit W&B Secret). In an environment with Kueue the
         job goes through its team's LocalQueue (``queue:`` may only name that one); without an
         environment, through the ``queue:`` written, if any.
         """
-        check_in_env(spec, env)
         mounts = spec.mounts()
         names = Names.of(env) if env is not None else None
         buckets = {
@@ -89,6 +88,22 @@ class Target:
             queue,
             on_spot,
             volume,
+        )
+
+    @classmethod
+    def unresolved(cls, spec: JobSpec) -> Target:
+        """The names as the spec writes them, resolved through no environment (logical bucket names as written,
+        no W&B Secret): enough for what Autopilot's rules read of the pod (requests, selectors, annotations)."""
+        mounts = spec.mounts()
+        return cls(
+            spec.name,
+            spec.team,
+            spec.identity,
+            {role: m.external_name if m.external else m.bucket or "" for role, m in mounts.items()},
+            {role: m.prefix for role, m in mounts.items()},
+            None,
+            spec.queue,
+            spec.spot,
         )
 
 
@@ -301,58 +316,26 @@ def job(spec: JobSpec, target: Target) -> Obj:
     }
 
 
-def render(spec: JobSpec, env: Environment | None = None, name: str | None = None) -> list[Obj]:
-    """All Kubernetes objects of one run of the job, in apply order (headless Service first).
-
-    ``name`` names the run's Job and Service (default: the spec's name; ``gkeml job submit``
-    passes :func:`unique_name` so each submission is a new run). With ``env``, a job that cannot fit
-    the team's ResourceQuota or Kueue queue is refused (ConfigError naming the spec's field).
-    """
-    rendered = objects(spec, Target.of(spec, env, name))
-    if env is not None:
-        check_fit(spec, env, rendered)
-    return rendered
-
-
 def objects(spec: JobSpec, target: Target) -> list[Obj]:
     """The objects of ``spec`` for a resolved :class:`Target`."""
     return ([headless_service(spec, target)] if spec.nodes > 1 else []) + [job(spec, target)]
 
 
-def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
-    """W&B Launch queue config for Kubernetes: the Job manifest itself, one per run.
+def launch_job(spec: JobSpec, target: Target) -> Obj:
+    """The Job W&B Launch creates for each run (the queue config of :func:`gkeml.jobs.gate.launch_template`).
 
     W&B's "Tutorial: Set up W&B Launch on Kubernetes" (wandb/docs
     platform/launch/setup-launch-kubernetes.mdx, "Configure a queue for Kubernetes", Kubernetes
     job spec tab; checked 2026-11) has the queue's Configuration field take the bare Job
     manifest (``metadata``, ``spec``); the agent substitutes macros such as ``${run_id}``
-    (platform/launch/setup-queue-advanced.mdx). So the Job is named ``<name>-${run_id}`` and the
-    checkpoint and output folders get ``/${run_id}`` appended: every run (each run of a sweep)
+    (platform/launch/setup-queue-advanced.mdx). So the Job is named ``<name>-${run_id}`` (``target``'s name)
+    and the checkpoint and output folders get ``/${run_id}`` appended: every run (each run of a sweep)
     starts from its own empty checkpoint folder instead of resuming the previous run's.
-
-    W&B Launch creates a single Job object, so multi-node jobs (which also need
-    their headless Service) are refused: submit them with ``gkeml job submit``.
     """
-    if spec.nodes > 1:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    spec._file,
-                    0,
-                    "nodes",
-                    f"{spec.nodes} nodes need a headless Service, "
-                    "but W&B Launch creates only the Job; allowed: 1 (use gkeml job submit)",
-                )
-            ]
-        )
-    target = Target.of(spec, env, f"{spec.name}-{LAUNCH_RUN_ID}")
     per_run = {
         role: (f"{prefix.rstrip('/')}/{LAUNCH_RUN_ID}" if prefix else LAUNCH_RUN_ID)
         if role in RUN_SCOPED_MOUNTS
         else prefix
         for role, prefix in target.prefixes.items()
     }
-    run = job(spec, replace(target, prefixes=per_run))
-    if env is not None:
-        check_fit(spec, env, [run])
-    return run
+    return job(spec, replace(target, prefixes=per_run))
