@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gkeml import platform_serving as serving
+
 CHECKED_ON = "2026-11"
 DOCS = "https://cloud.google.com/kubernetes-engine/docs"
 
@@ -794,6 +796,7 @@ RESOURCE_APIS: dict[str, str] = {
     "google_logging_": "logging.googleapis.com",
     "google_pubsub_": "pubsub.googleapis.com",
     "google_billing_budget": "billingbudgets.googleapis.com",
+    "google_certificate_manager_": serving.CERTIFICATE_MANAGER_API,
     # what extensions commonly add (the Cloud SQL example: sqladmin, and private services access)
     "google_sql_": "sqladmin.googleapis.com",
     "google_service_networking_": "servicenetworking.googleapis.com",
@@ -925,6 +928,13 @@ GKE_BUILTIN_KINDS = (
     (SNAPSHOT_API, "VolumeSnapshotContent"),
     (SNAPSHOT_API, "VolumeSnapshot"),
     (VOLUME_POPULATOR_API, "GCPDataSource"),  # in clusters at or above GKE_FEATURE_MIN_VERSIONS' populator row
+    # the Gateway API (gkeml's clusters set gateway_api_config CHANNEL_STANDARD) with GKE's policy kinds, and the
+    # InferencePool CRD GKE installs from serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION (gkeml.platform_serving)
+    (serving.GATEWAY_API, "Gateway"),
+    (serving.GATEWAY_API, "HTTPRoute"),
+    (serving.GKE_POLICY_API, "HealthCheckPolicy"),
+    (serving.GKE_POLICY_API, "GCPBackendPolicy"),
+    (serving.INFERENCE_POOL_API, "InferencePool"),
 )
 CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
     "secret_manager_config": (SECRET_PROVIDER_CLASS_API, "SecretProviderClass"),
@@ -1027,6 +1037,7 @@ VALID_SUBNET_RANGES: tuple[str, ...] = (
 # VPC-native clusters": the node subnet at least a /29; the Pod range /9 to /21 on Autopilot; the
 # Service range /16 to /27) and cloud.google.com/vpc/docs/subnets ("IPv4 subnet ranges": /29 the smallest).
 SUBNET_PREFIX = (8, 29)
+PROXY_ONLY_SUBNET_PREFIX = (8, serving.PROXY_ONLY_SUBNET_MAX_PREFIX)  # load-balancing/docs/proxy-only-subnets
 POD_RANGE_PREFIX = (9, 21)
 SERVICE_RANGE_PREFIX = (16, 27)
 REFUSED_SUBNET_RANGES: dict[str, str] = {
@@ -1604,7 +1615,11 @@ GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
     "custom ComputeClass": GkeFeature(
         "1.30.3-gke.1451000", "concepts/about-custom-compute-classes (custom compute classes in Autopilot)"
     ),
-    "Gateway API": GkeFeature("1.26", "concepts/gateway-api (on by default in Autopilot clusters from 1.26)"),
+    "GKE Gateway": GkeFeature(
+        serving.GATEWAY_API_MIN_GKE_VERSION,
+        "how-to/gatewayclass-capabilities ('GKE Autopilot: 1.26 and later'; gkeml.platform_serving); every cluster "
+        "gkeml makes sets gateway_api_config",
+    ),
     "Hyperdisk ML": GkeFeature("1.26", "how-to/persistent-volumes/hyperdisk (Hyperdisk volumes: GKE 1.26 or later)"),
     "GKE Volume Populator": GkeFeature(
         "1.33.2-gke.4780000",
@@ -1621,7 +1636,10 @@ GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
         "enable_components: JOBSET 'only supported in GKE 1.32.1-gke.1357001 and above'), from GKE's API",
     ),
     "GKE Inference Gateway": GkeFeature(
-        "1.32.3", "how-to/deploy-gke-inference-gateway ('GKE version 1.32.3 or later'; VPC-native, proxy-only subnet)"
+        serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
+        "llm-d.ai/docs/resources/gateway/gke (GKE installs the InferencePool CRD from 1.34.0-gke.1626000, which "
+        "gkeml relies on; the Gateway controller serves InferencePools from 1.32.3: how-to/deploy-gke-inference-"
+        "gateway; gkeml.platform_serving)",
     ),
 }
 

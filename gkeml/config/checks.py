@@ -14,6 +14,7 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
+from gkeml.config.exposure import EXPOSURE_CHECKS
 from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
@@ -548,6 +549,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _training,
     kueue_problems,
     *SERVICE_CHECKS,
+    *EXPOSURE_CHECKS,
 )
 
 

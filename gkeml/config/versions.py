@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
+from gkeml.config.exposure import GATEWAY_EXPOSURES, INFERENCE_GATEWAY, served_exposures
 from gkeml.config.loader import ConfigError, ConfigProblem, field_name
 
 if TYPE_CHECKING:
@@ -125,8 +126,24 @@ def _compute_classes(env: Environment) -> Iterator[Use]:
             yield _snapshot_instead(i)
 
 
-def _gateway_api(env: Environment) -> Iterator[Use]:
-    yield ("cluster",), ""  # every cluster: gateway_api_config (platform.GATEWAY_API_CHANNEL)
+def _served_through(env: Environment, exposures: tuple[str, ...], instead: str) -> Iterator[Use]:
+    """The endpoints served (their in-cluster objects exist) through one of ``exposures``: at the exposure, or at
+    the previous way of a migration that still serves it."""
+    for i, endpoint in enumerate(env.endpoints):
+        if endpoint.exposure in exposures:
+            yield ("endpoints", i, "exposure"), f"expose endpoints[{i}] through {instead}"
+        elif any(way in exposures for way in served_exposures(endpoint)):
+            yield ("endpoints", i, "migration", "step"), f"retire endpoints[{i}]'s previous way (step: retired)"
+
+
+def _gateway(env: Environment) -> Iterator[Use]:
+    uses = list(_served_through(env, GATEWAY_EXPOSURES, "an Ingress (exposure: ingress)"))
+    # without a Gateway endpoint, the cluster's gateway_api_config (platform.GATEWAY_API_CHANNEL, on every cluster)
+    yield from uses or [(("cluster",), "")]
+
+
+def _inference_gateway(env: Environment) -> Iterator[Use]:
+    yield from _served_through(env, (INFERENCE_GATEWAY,), "a Gateway or an Ingress (exposure: gateway or ingress)")
 
 
 def _hyperdisk_ml(env: Environment) -> Iterator[Use]:
@@ -144,7 +161,8 @@ DETECTORS: dict[str, Callable[[Environment], Iterator[Use]]] = {
     "secret sync": _secret_sync,
     "flex-start": _flex_start,
     "custom ComputeClass": _compute_classes,
-    "Gateway API": _gateway_api,
+    "GKE Gateway": _gateway,
+    "GKE Inference Gateway": _inference_gateway,
     "Hyperdisk ML": _hyperdisk_ml,
     "GKE Volume Populator": _volume_populator,
 }
@@ -172,9 +190,13 @@ def emitted_features(objects: list[dict], cloud: Mapping[str, Any] | None = None
             found.add("Hyperdisk ML")
         elif kind == "GCPDataSource":
             found.add("GKE Volume Populator")
+        elif kind == "Gateway":
+            found.add("GKE Gateway")
+        elif kind == "InferencePool":
+            found.add("GKE Inference Gateway")
     for cluster in (cloud or {}).get("resource", {}).get("google_container_cluster", {}).values():
         if cluster.get("gateway_api_config"):
-            found.add("Gateway API")
+            found.add("GKE Gateway")
         if cluster.get("secret_manager_config") or cluster.get("secret_sync_config"):
             found.add("secret sync")
     return found
