@@ -21,6 +21,13 @@ LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
 # How an error not at a line of a file starts (gkeml.exitcodes): "gkeml COMMAND: error: " (or the program
 # name of a module run with python -m)
 ERROR = re.compile(r"^(gkeml( [a-z][a-z-]*)*|python -m [a-z._]+): error: ")
+# the bootstrap file of the fixture environment mini
+BOOTSTRAP = """\
+name: mini
+project: {id: fx-mini-ml, number: "200000000404", region: europe-west4}
+state: {bucket: fx-mini-tfstate}
+github: {repository: acme/ml-platform, repository_id: 700000001, repository_owner_id: "700000002"}
+"""
 
 
 @dataclass

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK
-from gkeml.cli.output import progress, warn
+from gkeml.cli.output import add_command, progress, warn
 
 DESCRIPTION = """\
 Check Kubernetes objects against GKE Autopilot's admission rules and the gkeml
@@ -34,10 +33,12 @@ examples:
   gkeml check --format github              annotations on the pull request
   gkeml check --format sarif > gkeml.sarif upload to code scanning
   gkeml check --against origin/main       also what the change breaks on the next deploy
+  gkeml check --server-config sc.json     GKE features against GKE's own channel versions today
   gkeml check --classes cc.yaml k8s/*.yaml with the cluster's ComputeClasses
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
-2 usage or configuration error (bad YAML, unknown environment, checkov missing,
+2 usage or configuration error (bad YAML, unknown environment, a GKE feature
+the environment's release channel does not serve yet, checkov missing,
 a malformed cdktf.out, a bootstrap file that does not grant what the environment
 needs). ENV001 (an environment's tier_override or guard_overrides), ENV002 (an
 inference service with one replica, availability best-effort) and GKE075 (a custom ComputeClass
@@ -49,17 +50,14 @@ by another gkeml release or is older than the environment files or the toolkit, 
 """
 
 
+HELP = "check manifests against Autopilot rules and run checkov on the Terraform"
+
+
 def register(sub) -> None:
     """Add the ``check`` subcommand."""
     from gkeml.rules.report import FORMATS
 
-    p = sub.add_parser(
-        "check",
-        help="check manifests against Autopilot rules and run checkov on the Terraform",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "check", HELP, DESCRIPTION, EPILOG)
     p.add_argument(
         "files",
         nargs="*",
@@ -99,6 +97,13 @@ def register(sub) -> None:
         help="table (default), json, github (workflow annotations) or sarif (code scanning)",
     )
     p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
+    p.add_argument(
+        "--server-config",
+        metavar="FILE",
+        help="check the GKE features each environment uses against the release channels of this recorded server "
+        "config (`gcloud container get-server-config --location REGION --format json`) instead of the versions "
+        "gkeml ships (gkeml.platform.CHANNEL_VERSIONS)",
+    )
     p.add_argument(
         "--classes",
         action="append",
@@ -250,6 +255,13 @@ def _permission_findings(args, envs: list, boots: dict) -> list:
 
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
+    from gkeml.config.versions import load_server_config, using_channels
+
+    with using_channels(load_server_config(args.server_config) if args.server_config else None):
+        return _run(args)
+
+
+def _run(args) -> int:
     from gkeml.checkov import extension_skips, run_checkov, stack_files
     from gkeml.cli.output import output_width
     from gkeml.registry import CHECKS

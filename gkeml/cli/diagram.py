@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from gkeml.cli.output import print_json, warn
+from gkeml.cli.output import add_command, print_json, warn
 
 FORMATS = ("mermaid", "markdown", "svg", "dot", "json")
 
@@ -39,15 +38,12 @@ examples:
 """
 
 
+HELP = "diagram of an environment from cdktf.out: Mermaid, SVG, DOT or JSON"
+
+
 def register(sub) -> None:
     """Add the ``diagram`` subcommand."""
-    p = sub.add_parser(
-        "diagram",
-        help="diagram of an environment from cdktf.out: Mermaid, SVG, DOT or JSON",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "diagram", HELP, DESCRIPTION, EPILOG)
     p.add_argument("env", metavar="ENV", help="environment (stack) name, e.g. dev")
     p.add_argument("--out", default="cdktf.out", help="synthesized output directory (default: %(default)s)")
     p.add_argument(
