@@ -125,7 +125,9 @@ def test_the_official_chart_is_pinned_and_configured_for_gke(stacks, environment
     config = yaml.safe_load(chart_values["managerConfig"]["controllerManagerConfigYaml"])
     assert (config["apiVersion"], config["kind"]) == ("config.kueue.x-k8s.io/v1beta2", "Configuration")
     assert config["manageJobsWithoutQueueName"] is False
-    assert config["integrations"] == {"frameworks": ["batch/job"]}  # no pod/deployment webhooks on serving pods
+    # Jobs and JobSets (where the JobSet controller is installed); no pod/deployment webhooks on serving pods
+    frameworks = ["batch/job"] + (["jobset.x-k8s.io/jobset"] if environments[env].jobset.enabled else [])
+    assert config["integrations"] == {"frameworks": frameworks}
     assert config["managedJobsNamespaceSelector"] == {"matchLabels": {"managed-by-kueue": "true"}}
     ready = config["waitForPodsReady"]  # all-or-nothing: pods not all ready in time -> quota back, requeued
     assert ready["timeout"] == f"{environments[env].kueue.pods_ready_timeout_minutes}m"
@@ -204,7 +206,13 @@ def test_queue_objects_pass_the_schemas_and_webhooks_of_the_pinned_chart(stacks,
     kueue_objects = [o for o in objects if o["apiVersion"].startswith(platform.KUEUE_GROUP + "/")]
     (probe,) = [o for o in objects if o["kind"] == "ConfigMap"]
     kueue_objects += [yaml.safe_load(text) for text in probe["data"].values()]  # what the probe dry-runs
-    assert {o["kind"] for o in kueue_objects} == {"ResourceFlavor", "Cohort", "ClusterQueue", "LocalQueue"}
+    assert {o["kind"] for o in kueue_objects} == {
+        "WorkloadPriorityClass",
+        "ResourceFlavor",
+        "Cohort",
+        "ClusterQueue",
+        "LocalQueue",
+    }
     for obj in kueue_objects:
         assert obj["apiVersion"] == "kueue.x-k8s.io/v1beta2"
         assert kueue_crd.problems(obj) == [], obj["metadata"]

@@ -18,6 +18,7 @@ from gkeml.config.images import image_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name
 from gkeml.config.model import Environment
+from gkeml.config.reservations import RESERVATION, RESERVATION_CHECKS
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
 from gkeml.config.tiers import tier_problems
@@ -48,6 +49,7 @@ REFERENCES: tuple[Reference, ...] = (
         ("inference", ANY, "compute_class"), "compute_classes", "compute class", platform.BUILTIN_COMPUTE_CLASSES
     ),
     Reference(("training", ANY, "team"), "teams", "team"),
+    Reference(("compute_classes", ANY, "reservation"), "reservations", "reservation"),
     Reference(("launch", "identity"), "identities", "identity"),
     Reference(("launch", "secret"), "secrets", "secret"),
     Reference(("launch", "teams", ANY), "teams", "team"),
@@ -62,6 +64,7 @@ UNIQUE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("secrets",), "name"),
     (("inference",), "name"),
     (("compute_classes",), "name"),
+    (("reservations",), "name"),
     (("training",), "name"),
     (("cluster", "maintenance", "exclusions"), "name"),  # GKE keys exclusions by name
     (("launch", "queues"), "name"),
@@ -458,6 +461,12 @@ def _launch(env: Environment) -> Iterator[Problem]:
 # turns it on, whether an environment does).
 GKE_FEATURES: dict[str, tuple[str, Callable[[Environment], bool]]] = {
     "secret sync": ("launch", lambda env: env.launch is not None),  # how the W&B key reaches the cluster
+    "JobSet": ("jobset.enabled", lambda env: env.jobset.enabled),
+    "JobSet metrics": ("monitoring.components JOBSET", lambda env: "JOBSET" in env.monitoring.components),
+    "reservation rung": (
+        "compute_classes[].capacity reservation",
+        lambda env: any(RESERVATION in c.capacity for c in env.compute_classes),
+    ),
 }
 
 
@@ -565,6 +574,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _training,
     kueue_problems,
     *SERVICE_CHECKS,
+    *RESERVATION_CHECKS,
 )
 
 
