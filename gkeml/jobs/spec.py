@@ -200,7 +200,10 @@ class Trainer(Strict):
 class JobSpec(Strict):
     """One job: what runs, on which hardware, with which data, identity and retry policy."""
 
-    name: DnsLabel = Field(description="Job name (also the headless Service of a multi-node job).")
+    name: DnsLabel = Field(
+        description="Job name: each run is '<name>-<5 characters>' (the JobSet of a multi-node job, whose pod "
+        "names must stay 63 characters: at most 42 for 2-10 nodes, 52 on one node)."
+    )
     team: DnsLabel = Field(description="Team namespace the job runs in.")
     image: Image | None = Field(None, description="Container image with a tag or digest (required).")
     command: list[str] | None = Field(
