@@ -1,5 +1,5 @@
-"""Sections of the docs that are generated from code, so they cannot drift: the rule table of
-docs/policy.md (the GKE rules, the lifecycle facts and changes, ENV001, ENV002) and its table of
+"""Sections of the docs that are generated from code, so they cannot drift: the table of every check of
+docs/policy.md (from the one registry, :data:`gkeml.registry.CHECKS`) and its table of
 controllers that meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md (from
 :mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
 :mod:`gkeml.telemetry`) and the `make check` figures of the README and docs/policy.md (from a
@@ -20,16 +20,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# The modules that register the checks (importing them fills the registry; tests/test_registry.py checks
+# that no other module does).
+import gkeml.config.checks  # noqa: F401  (ENV001 and ENV002, through gkeml.config.tiers)
+import gkeml.iam.gate  # noqa: F401  (IAM001-IAM003)
+import gkeml.lifecycle.order  # noqa: F401  (TF001-TF008)
+import gkeml.lifecycle.transitions  # noqa: F401  (CHG001-CHG004)
+import gkeml.release  # noqa: F401  (REL001)
+import gkeml.rules  # noqa: F401  (the rules on Kubernetes objects: GKE001...)
 from gkeml import platform, telemetry
-from gkeml.config.checks import AVAILABILITY_RULE, AVAILABILITY_TITLE, AVAILABILITY_WHY
 from gkeml.exitcodes import ExitCode
-from gkeml.release import RELEASE_RULE
+from gkeml.registry import ADVICE, CHECKS, KINDS, registered
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
-TIER_OVERRIDE_RULE = "ENV001"
 # Reported on every run without failing it: choices the environment files made on purpose.
-NOTICE_RULES = (TIER_OVERRIDE_RULE, AVAILABILITY_RULE)
+NOTICE_RULES = tuple(c.id for c in CHECKS.values() if c.notice)
 
 
 def _cell(text: str) -> str:
@@ -37,37 +43,23 @@ def _cell(text: str) -> str:
 
 
 def rule_table() -> str:
-    """Every check `gkeml check` can report, with its level, title and why."""
-    from gkeml.iam.gate import RULES as IAM_RULES
-    from gkeml.lifecycle.order import FACTS
-    from gkeml.lifecycle.transitions import TRANSITIONS
-    from gkeml.rules import RULES
+    """Every check `gkeml check` can report (the registry), by kind: its level, title, what it inspects, why,
+    and the source it rests on (or that it is gkeml's advice)."""
+    from gkeml.rules.engine import POD_KINDS
 
-    rows = ["| Rule | Level | Title | Why |", "|---|---|---|---|"]
-    rows += [f"| {r.id} | {r.severity} | {_cell(r.title)} | {_cell(r.help)} |" for r in RULES.values()]
-    rows += [
-        f"| {f.id} | error | {_cell(f.title)} ({'deploy time' if f.remedies else 'deploy order'}) | "
-        f"{_cell(f.source)}{_cell(' Accepted: ' + '; '.join(f.remedies) + '.') if f.remedies else ''} |"
-        for f in FACTS.values()
-    ]
-    rows += [
-        f"| {t.id} | error or warning | {_cell(t.title)} (`--against REF`) | {_cell(t.source)} |"
-        for t in TRANSITIONS.values()
-    ]
-    rows += [f"| {r.id} | error | {_cell(r.title)} (permissions) | {_cell(r.why)} |" for r in IAM_RULES.values()]
-    rows.append(
-        f"| {RELEASE_RULE} | warning or error | The change runs another gkeml release than REF pins (`--against "
-        "REF`) | A newer release is a warning naming the upgrade notes of every release in between "
-        "(docs/upgrading.md); an older one is an error: its deploy would undo what the newer release changed. |"
-    )
-    rows.append(
-        f"| {TIER_OVERRIDE_RULE} | warning | An environment runs below the tier it is, or lowers a guard of its "
-        "tier | `tier_override` drops the guards of the tier its name, project, labels, state, hosts or source "
-        "imply; `guard_overrides` lowers one guard; each is reported on every run so the exception stays "
-        "visible. |"
-    )
-    rows.append(f"| {AVAILABILITY_RULE} | warning | {_cell(AVAILABILITY_TITLE)} | {_cell(AVAILABILITY_WHY)} |")
-    return "\n".join(rows)
+    kinds = [f"- **{kind}**: {what}." for kind, what in KINDS.items()]
+    kinds.append(f"- Inspects *pods*: every kind with a pod template ({', '.join(f'`{k}`' for k in POD_KINDS)}).")
+    rows = ["| Rule | Kind | Level | Title | Inspects | Why | Source |", "|---|---|---|---|---|---|---|"]
+    for c in registered():
+        shown = ["*pods*"] if set(POD_KINDS) <= set(c.inspects) else []
+        shown += [f"`{k}`" for k in c.inspects if not shown or k not in POD_KINDS]
+        inspects = ", ".join(shown) or "any"
+        source = f"{'Advice; ' if c.basis == ADVICE else ''}{c.source}{f' (checked {c.checked})' if c.checked else ''}"
+        rows.append(
+            f"| {c.id} | {c.kind} | {c.level}{' (notice)' if c.notice else ''} | {_cell(c.title)} | {inspects} | "
+            f"{_cell(c.help)} | {_cell(source)} |"
+        )
+    return "\n".join(kinds + [""] + rows)
 
 
 def interaction_table() -> str:

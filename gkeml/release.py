@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml import __version__
+from gkeml.registry import ERROR, TRANSITION, WARNING, Check, Finding, register
 
 # Oldest first. 0.1.0 is commit 36e81db (2026-11-28), before the work released as 0.2.0 began; it had no tag.
 RELEASES = ("0.1.0", "0.2.0")
 FIRST_RECORDING_RELEASE = "0.2.0"  # the first release that writes VERSION_LABEL and VERSION_OUTPUT
 REPOSITORY_URL = "https://github.com/gkeml/gkeml"  # as the environment schema's $id names it
-RELEASE_RULE = "REL001"  # gkeml check --against REF: the change runs another gkeml release than REF pins
 VERSION_LABEL = "gkeml-version"
 VERSION_OUTPUT = "gkeml_version"
 # Where a platform repository written by `gkeml init` pins gkeml (and where `--against REF` looks first);
@@ -125,6 +125,42 @@ class VersionGap:
                 f"gkeml=={self.deployed} (or newer) to deploy it"
             )
         return f"deployed by {self.deployed_text}, this is {self.running}: compare their CHANGELOG.md entries"
+
+
+# gkeml check --against REF: the change runs another gkeml release than REF pins.
+RELEASE_CHECK = register(
+    Check(
+        "REL001",
+        TRANSITION,
+        WARNING,
+        "The change runs another gkeml release than REF pins",
+        "A newer release is a warning naming the upgrade notes of every release in between (docs/upgrading.md), "
+        "reported without failing the check; an older one is an error: its deploy would undo what the newer "
+        "release changed.",
+        "Terraform destroys what a configuration no longer declares "
+        "(developer.hashicorp.com/terraform/language/resources/behavior): an older release's stacks lack what "
+        "a newer one added; gkeml's releases and their notes: CHANGELOG.md, docs/upgrading.md",
+        inspects=(PIN_FILE, *SOURCE_VERSION_FILES),
+        also=ERROR,
+    )
+)
+
+
+def release_finding(ref: str, pinned: str, source: str, running: str = __version__) -> Finding | None:
+    """REL001 for a change running gkeml ``running`` where git ``ref`` pins ``pinned`` (read from ``source``):
+    a warning naming the upgrade notes when ``running`` is newer, an error when it is older (its deploy would
+    undo what the newer release changed), None for the same release."""
+    gap = VersionGap(pinned, running)
+    if gap.kind == "same":
+        return None
+    return RELEASE_CHECK.finding(
+        "gkeml",
+        "version",
+        f"{ref} deploys with gkeml {pinned} ({source}), this change with gkeml {running}",
+        gap.meaning(),
+        source,
+        ERROR if gap.kind == "downgrade" else WARNING,
+    )
 
 
 def pinned_version(text: str) -> str | None:

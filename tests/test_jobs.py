@@ -338,7 +338,12 @@ gpu_count: 1
             7,
             f"termination_grace_seconds: 60 s is more than Spot honours; allowed: 1-{platform.SPOT_TERMINATION_GRACE_SECONDS}",
         ),
-        (GOOD + "cpu: '40'\n", 6, "cpu: 40 vCPU is outside what Autopilot allows for 1 x nvidia-l4; allowed: 0.5-31"),
+        (
+            GOOD + "cpu: '40'\n",
+            6,
+            "cpu: Pod requests 40 vCPU / 16 GiB exceed the 1 x nvidia-l4 maximum 31 vCPU / 115 GiB; Autopilot "
+            "rejects the Pod",
+        ),
         (
             GOOD.replace("nvidia-l4", "nvidia-tesla-t4") + "nodes: 2\ncompact_placement: true\n",
             7,
@@ -348,12 +353,8 @@ gpu_count: 1
         (
             GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "ephemeral_storage: 8Gi\noutput: {bucket: b}\n",
             4,
-            "ephemeral_storage: 13 GiB (with the GCS FUSE sidecar) is above the maximum of CPU pods; allowed: up to 10 GiB",
-        ),
-        (
-            GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "") + "memory: 64Gi\n",
-            4,
-            "memory: 16 GiB per vCPU is outside the general-purpose ratio",
+            "ephemeral_storage: Pod asks for 13 GiB of ephemeral storage (with the GCS FUSE sidecar's 5 GiB); the "
+            "maximum is 10 GiB and Autopilot rejects the Pod",
         ),
         (GOOD + "gpus: 2\n", 6, "gpus: unknown key 'gpus' (did you mean 'gpu'?); allowed: name, team, image"),
         (
@@ -444,6 +445,65 @@ def test_a_spec_parsed_for_one_environment_is_rechecked_for_another(lab):
     spec = parse_job_spec(GOOD + "identity: trainer\ncheckpoints: {bucket: checkpoints}\n", "again.yaml", lab)
     with pytest.raises(ConfigError, match=r"^again.yaml:7: checkpoints.bucket: 'checkpoints' is a logical bucket name"):
         render(spec)
+
+
+# -- the request rules decide for a spec what they decide for `gkeml check` ----------------------
+
+CPU_JOB = GOOD.replace("gpu: nvidia-l4\ngpu_count: 1\n", "")
+REQUEST_SPECS = {
+    # Autopilot raises the CPU to the class's ratio and bills it: a warning in both (GKE006)
+    "ratio": CPU_JOB + "memory: 64Gi\n",
+    # above the GPU's maximum: refused in both (GKE005)
+    "above-maximum": GOOD + "cpu: '40'\n",
+    # the sidecar's ephemeral storage counts: refused in both (GKE007)
+    "ephemeral": CPU_JOB + "ephemeral_storage: 8Gi\noutput: {bucket: gs://run-output}\n",
+    # the sidecar of a GPU pod gets less than it asks for: a warning in both (GKE027)
+    "gpu-sidecar": GOOD + "dataset: {bucket: gs://corpus}\ngcsfuse: {cpu: '3'}\n",
+}
+
+
+@pytest.mark.parametrize("text", REQUEST_SPECS.values(), ids=REQUEST_SPECS)
+def test_a_spec_is_refused_or_warned_as_gkeml_check_reports_its_pod(text):
+    """One enforcement path: the spec's errors and warnings are the findings of the request rules that
+    `gkeml check` reports for the objects it renders, with the same severity, message and fix."""
+    from gkeml.jobs.build import Target, objects
+    from gkeml.jobs.spec import JobSpec
+    from gkeml.rules import ERROR, check
+    from gkeml.rules.admission import REQUEST_RULES
+
+    spec = JobSpec.model_validate(yaml.safe_load(text))  # rendered ungated, as a manifest `gkeml check` reads
+    found = [f for f in check(objects(spec, Target.unresolved(spec))) if f.rule in REQUEST_RULES]
+    assert found, "the case must exercise a request rule"
+    errors = [f"{f.message}; {f.fix}" for f in found if f.severity == ERROR]
+    warnings = [f"{f.message}; {f.fix}" for f in found if f.severity != ERROR]
+    if errors:
+        with pytest.raises(ConfigError) as err:
+            parse_job_spec(text, "job.yaml")
+        assert [p.message for p in err.value.problems] == errors
+    else:
+        assert [w.message for w in parse_job_spec(text, "job.yaml").warnings] == warnings
+
+
+def test_job_render_prints_a_warning_with_file_and_line_and_renders(tmp_path, monkeypatch, capsys):
+    """A request Autopilot changes (and bills) is rendered, with the rule's warning at the spec's line."""
+    from gkeml.cli import main
+
+    spec = tmp_path / "job.yaml"
+    spec.write_text(REQUEST_SPECS["ratio"])
+    monkeypatch.chdir(ROOT)
+    assert main(["job", "render", str(spec)]) == 0
+    out, err = capsys.readouterr()
+    assert [d["kind"] for d in yaml.safe_load_all(out)] == ["Job"]
+    assert err.startswith(
+        f"gkeml: warning: {spec}:4: memory: Autopilot changes the Pod's requests from 4 vCPU / 64 GiB to 9.846 vCPU / "
+        "64 GiB (general-purpose)"
+    )
+    spec.write_text(REQUEST_SPECS["above-maximum"])
+    assert main(["job", "render", str(spec)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(
+        f"{spec}:6: cpu: Pod requests 40 vCPU / 16 GiB exceed the 1 x nvidia-l4 maximum"
+    )
 
 
 # -- W&B Launch ----------------------------------------------------------------------

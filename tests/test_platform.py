@@ -71,23 +71,22 @@ def test_the_rows_known_to_be_wrong_are_capped_and_every_unconfirmed_row_is_list
     assert len(unconfirmed) == sum(len(g.ranges) for g in platform.GPUS.values()) - 1
 
 
-def test_a_gpu_job_cannot_give_its_gcs_fuse_sidecar_more_than_the_gpu_node_cap(tmp_path):
-    from gkeml.config import ConfigError
+def test_a_gpu_job_is_warned_that_its_gcs_fuse_sidecar_gets_no_more_than_the_gpu_node_cap():
+    """Rule GKE027 (a warning: the sidecar runs, with less than it asks for) decides for a job spec too."""
     from gkeml.jobs import parse_job_spec
 
     spec = (
         "name: t\nteam: research\nimage: registry.example/t:1\ngpu: nvidia-l4\ncpu: '8'\nmemory: 32Gi\n"
         "dataset: {bucket: gs://corpus}\ngcsfuse: {cpu: '3', memory: 16Gi}\n"
     )
-    with pytest.raises(ConfigError) as info:
-        parse_job_spec(spec, "job.yaml")
-    text = str(info.value)
-    assert (
-        "job.yaml:8: gcsfuse.cpu: 3 is more than the GCS FUSE sidecar gets on an Autopilot GPU node; allowed: up to 2"
-        in text
-    )
-    assert "gcsfuse.memory: 16Gi is more than" in text and "up to 14Gi" in text
-    assert parse_job_spec(spec.replace("gpu: nvidia-l4\n", ""), "job.yaml").gcsfuse.cpu == "3"  # CPU nodes: no cap
+    warnings = [str(w) for w in parse_job_spec(spec, "job.yaml").warnings]
+    assert warnings == [
+        "job.yaml:8: gcsfuse.cpu: the sidecar asks for 3 cpu on a GPU node; it gets at most 2; set "
+        f"{platform.GCSFUSE_SIDECAR_ANNOTATIONS['cpu']} to at most 2",
+        "job.yaml:8: gcsfuse.memory: the sidecar asks for 16Gi memory on a GPU node; it gets at most 14Gi; set "
+        f"{platform.GCSFUSE_SIDECAR_ANNOTATIONS['memory']} to at most 14Gi",
+    ]
+    assert parse_job_spec(spec.replace("gpu: nvidia-l4\n", ""), "job.yaml").warnings == []  # CPU nodes: no cap
 
 
 def test_every_region_a_bucket_location_names_is_a_known_region():

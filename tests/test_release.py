@@ -205,6 +205,7 @@ REPOSITORY = {
     "bootstrap/main.py",
     "cdktf.json",
     "environments/dev.yaml",
+    "extensions/cloudsql/__init__.py",
     "main.py",
     "package.json",
     "requirements/checkov.txt",
@@ -225,12 +226,16 @@ def test_init_writes_a_repository_pinned_to_this_release_from_this_repositorys_o
     # one copy: the example, its bootstrap file, both apps and the schema are this repository's own
     for same in ("bootstrap/dev.yaml", "main.py", "bootstrap/main.py"):
         assert (target / same).read_bytes() == (ROOT / same).read_bytes(), same
-    # the example environment less what names this repository's other environments (registry readers)
+    extension = "extensions/cloudsql/__init__.py"  # the example extension, as the team's own module
+    assert (target / extension).read_bytes() == (ROOT / "examples" / extension).read_bytes()
+    # the example environment less what names this repository's other environments (registry readers), and
+    # naming the team's copy of the extension
     example = (ROOT / "environments/dev.yaml").read_text().splitlines()
     written_lines = (target / "environments/dev.yaml").read_text().splitlines()
     assert [line for line in example if line not in written_lines] == [
-        line for line in example if "readers:" in line or "promoted by digest" in line
+        line for line in example if "readers:" in line or "promoted by digest" in line or "module: examples." in line
     ]
+    assert "  - module: extensions.cloudsql" in "\n".join(written_lines)
     assert not any("readers:" in line for line in written_lines)
     assert (target / "schema/environment.schema.json").read_bytes() == (
         ROOT / "schema/environment.schema.json"

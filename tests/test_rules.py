@@ -12,6 +12,7 @@ import yaml
 from gkeml import platform
 from gkeml.config import ConfigError
 from gkeml.rules import RULES, check, load_manifest_files
+from gkeml.units import parse_quantity
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "tests" / "fixtures" / "bad-manifests"
@@ -118,6 +119,36 @@ def test_gpu_request_above_the_per_count_maximum_is_rejected():
     }
     [finding] = check([pod])
     assert finding.rule == "GKE005" and f"maximum {limit.max_cpu:g} vCPU" in finding.message
+
+
+def test_the_gcs_fuse_sidecar_the_driver_injects_counts_in_the_pod_requests():
+    """The driver's webhook adds its sidecar to the pod Autopilot admits: its requests (the annotation's, else the
+    webhook's defaults) count toward the maximum and the ephemeral storage, beside Autopilot's defaults."""
+    limit = platform.GPUS["nvidia-l4"].range_for(1)
+    pod = fixture("GKE002")[0]
+    pod["spec"]["containers"][0]["resources"] = {
+        k: {"cpu": f"{limit.max_cpu:g}", "memory": "16Gi", platform.GPU_RESOURCE: "1"} for k in ("requests", "limits")
+    }
+    assert rule_ids([pod]) == set()  # at the maximum
+    pod["metadata"]["annotations"] = {platform.GCSFUSE_ANNOTATION: "true"}
+    [finding] = check([pod])
+    assert finding.rule == "GKE005" and finding.field == "spec.containers[0].resources.requests.cpu"
+    default = parse_quantity(platform.GCSFUSE_SIDECAR_DEFAULT_REQUESTS["cpu"])
+    assert f"Pod requests {limit.max_cpu + default:g} vCPU / " in finding.message
+    assert f"(with the GCS FUSE sidecar's {default:g} vCPU / " in finding.message
+
+    scratch = fixture("GKE007")[0]  # 6 GiB fits alone, not beside a 5 GiB sidecar
+    scratch["spec"]["containers"][0]["resources"]["requests"]["ephemeral-storage"] = "6Gi"
+    assert rule_ids([scratch]) == set()
+    scratch["metadata"]["annotations"] = {
+        platform.GCSFUSE_ANNOTATION: "true",
+        platform.GCSFUSE_SIDECAR_ANNOTATIONS["ephemeral-storage"]: "5Gi",
+    }
+    [finding] = check([scratch])
+    assert (
+        finding.rule == "GKE007"
+        and "11 GiB of ephemeral storage (with the GCS FUSE sidecar's 5 GiB)" in finding.message
+    )
 
 
 def test_rules_read_their_numbers_from_the_platform_module(monkeypatch):

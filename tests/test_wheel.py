@@ -35,6 +35,7 @@ PACKAGE = ROOT / "gkeml"
 CHECKOUT_READERS = {
     "gkeml/docs.py": "regenerates the docs of this repository (make docs)",
     "gkeml/checkov.py": "falls back to the checkout's .venv-checkov after GKEML_CHECKOV and ./.venv-checkov",
+    "gkeml/iam/report.py": "regenerates docs/permissions.md of this repository from its environments (make docs)",
 }
 
 
@@ -152,7 +153,8 @@ def test_the_installed_wheel_writes_a_platform_repository_that_synthesizes_and_p
         check=True,
     ).stdout.strip()
     # the dependencies installed here (the framework, its providers, pydantic, ...), not the editable gkeml
-    Path(site, "_gkeml_dependencies.pth").write_text(os.path.realpath(sysconfig.get_path("purelib")) + "\n")
+    dependencies = Path(os.path.realpath(sysconfig.get_path("purelib")))
+    Path(site, "_gkeml_dependencies.pth").write_text(f"{dependencies}\n")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -186,7 +188,10 @@ def test_the_installed_wheel_writes_a_platform_repository_that_synthesizes_and_p
     module, version, path = json.loads(where.stdout)
     assert Path(module).is_relative_to(site) and version == __version__
     resolved = [Path(p).resolve() for p in path if p]
-    assert all(not p.is_relative_to(ROOT) and p != ROOT for p in resolved if p != Path(site).resolve()), path
+    # the source tree is out of reach: nothing of the checkout but the dependencies' site-packages
+    # (a clean clone keeps its .venv inside the checkout)
+    outside = (Path(site).resolve(), dependencies)
+    assert all(not p.is_relative_to(ROOT) and p != ROOT for p in resolved if p not in outside), path
     assert [p for p in resolved if (p / "gkeml" / "__init__.py").exists()] == [Path(site).resolve()]
 
     cdk = framework()
@@ -204,7 +209,8 @@ def test_the_installed_wheel_writes_a_platform_repository_that_synthesizes_and_p
     args = ["--format", "json"] if checkov.exists() else ["--no-checkov", "--format", "json"]
     check = run([venv / "bin" / "gkeml", "check", *args], repository, {**env, "GKEML_CHECKOV": str(checkov)})
     report = json.loads(check.stdout)
-    assert report["findings"] == [] and report["objects_checked"] > 0
+    # nothing but the example's notice (dev's one-replica service is best-effort on purpose: ENV002)
+    assert {f["rule"] for f in report["findings"]} <= {"ENV002"} and report["objects_checked"] > 0
     assert "synthesized by" not in check.stderr  # cdktf.out is this release's
     run([*make, "test"], repository, env)
     print(f"wheel installed, init, make synth, gkeml check, make test: {time.monotonic() - start:.1f}s")

@@ -48,11 +48,6 @@ by another gkeml release or is older than the environment files or the toolkit, 
 """
 
 
-# Reported for every tier_override and guard_overrides entry; it does not fail the check (the override
-# was reviewed when it was added), so it stays visible without blocking every pipeline.
-TIER_OVERRIDE_RULE = "ENV001"
-
-
 def register(sub) -> None:
     """Add the ``check`` subcommand."""
     from gkeml.rules.report import FORMATS
@@ -177,94 +172,23 @@ def _release_findings(args) -> tuple[list, list]:
     """(notices, findings) of the gkeml release the change moves to: REF pins one release, the change runs
     another. A newer one is a notice naming the upgrade notes to read; an older one a finding (its deploy
     would undo what the newer release changed)."""
-    from gkeml import __version__
-    from gkeml.release import RELEASE_RULE, VersionGap, git_root, version_at
-    from gkeml.rules import ERROR, WARNING, Finding
+    from gkeml.release import git_root, release_finding, version_at
+    from gkeml.rules import ERROR
 
     root = git_root(Path(args.environments).resolve())
     found = version_at(args.against, root) if root else None
-    if found is None:
+    finding = release_finding(args.against, *found) if found else None
+    if finding is None:
         return [], []
-    pinned, source = found
-    gap = VersionGap(pinned, __version__)
-    if gap.kind == "same":
-        return [], []
-    finding = Finding(
-        RELEASE_RULE,
-        ERROR if gap.kind == "downgrade" else WARNING,
-        "gkeml",
-        "version",
-        f"{args.against} deploys with gkeml {pinned} ({source}), this change with gkeml {__version__}",
-        gap.meaning(),
-        source,
-    )
-    return ([], [finding]) if gap.kind == "downgrade" else ([finding], [])
+    return ([], [finding]) if finding.severity == ERROR else ([finding], [])
 
 
-def _override_findings(args, envs: list) -> list:
-    """A warning for every environment running below the tier it is (``tier_override``) and for every
-    guard of its tier it lowers (``guard_overrides``): reported on every run, so the exception stays visible."""
-    from gkeml.config.loader import file_line
-    from gkeml.config.tiers import GUARDS, implied_tier
-    from gkeml.rules import WARNING, Finding
+def _notices(args, envs: list) -> list:
+    """What each environment file chose on purpose, reported on every run without failing it (ENV001: its
+    overrides; ENV002: services that accept downtime), so the choice stays visible."""
+    from gkeml.config.checks import environment_notices
 
-    protects = {g.name: g.protects for g in GUARDS}
-    findings = []
-    for env in envs:
-        path = Path(args.environments) / f"{env.name}.yaml"
-        if env.tier_override is not None:
-            implied = implied_tier(env)
-            tier, says = (implied.tier, implied.says) if implied else ("?", f"name {env.name!r}")
-            findings.append(
-                Finding(
-                    TIER_OVERRIDE_RULE,
-                    WARNING,
-                    f"Environment/{env.name}",
-                    "tier_override",
-                    f"runs at tier {env.tier} although {says} implies {tier} (its guards are off): "
-                    f"{env.tier_override.reason}",
-                    f"set tier: {tier} and remove tier_override once the reason is gone",
-                    f"{path}:{file_line(path, ('tier_override',))}",
-                )
-            )
-        for i, override in enumerate(env.guard_overrides):
-            findings.append(
-                Finding(
-                    TIER_OVERRIDE_RULE,
-                    WARNING,
-                    f"Environment/{env.name}",
-                    f"guard_overrides[{i}]",
-                    f"lowers {override.guard} of tier {env.tier} ({protects[override.guard]}): {override.reason}",
-                    "restore the guard and remove the entry once the reason is gone",
-                    f"{path}:{file_line(path, ('guard_overrides', i))}",
-                )
-            )
-    return findings
-
-
-def _availability_findings(args, envs: list) -> list:
-    """A warning for every inference service that accepts downtime (ENV002: availability best-effort with one
-    replica): reported on every run, so the choice stays visible."""
-    from gkeml.config.checks import AVAILABILITY_RULE, availability_notices
-    from gkeml.config.loader import field_name, file_line
-    from gkeml.rules import WARNING, Finding
-
-    findings = []
-    for env in envs:
-        path = Path(args.environments) / f"{env.name}.yaml"
-        for notice in availability_notices(env):
-            findings.append(
-                Finding(
-                    AVAILABILITY_RULE,
-                    WARNING,
-                    notice.subject,
-                    field_name(notice.path),
-                    notice.message,
-                    notice.fix,
-                    f"{path}:{file_line(path, notice.path)}",
-                )
-            )
-    return findings
+    return [f for env in envs for f in environment_notices(env, str(Path(args.environments) / f"{env.name}.yaml"))]
 
 
 def _permission_findings(args, envs: list, boots: dict) -> list:
@@ -276,7 +200,6 @@ def _permission_findings(args, envs: list, boots: dict) -> list:
     from gkeml.iam.identities import deploy_identity, plan_identity
     from gkeml.iam.model import load_model, load_roles
     from gkeml.naming import Names
-    from gkeml.rules import ERROR, Finding
     from gkeml.stackfile import read_stack
 
     findings = []
@@ -288,14 +211,11 @@ def _permission_findings(args, envs: list, boots: dict) -> list:
         problems = gate_problems(
             stacks,
             extended(load_model(), permission_entries(env)),
-            deploy_identity(boots.get(env.name), extensions=granted.deploy),
+            deploy_identity(boots.get(env.name), extensions=granted.deploy, env=env),
             plan_identity(granted.plan),
             load_roles(),
         )
-        findings += [
-            Finding(p.rule, ERROR, f"stack/{p.stack}", "permissions", p.message, p.fix, str(files[p.stack]))
-            for p in problems
-        ]
+        findings += [p.finding(str(files[p.stack])) for p in problems]
     return findings
 
 
@@ -315,7 +235,7 @@ def run(args) -> int:
     else:
         envs = _environments(args)
         boots = _check_bootstraps(args, envs)
-        notices = _override_findings(args, envs) + _availability_findings(args, envs)
+        notices = _notices(args, envs)
         groups = _toolkit_groups(args, envs)
         warning = stale_warning(args.synth_dir, [args.environments])
         if warning:

@@ -81,11 +81,15 @@ def environment(args: argparse.Namespace) -> Environment | None:
 
 
 def load_spec(args: argparse.Namespace):
-    """(spec checked against --env, environment or None)."""
+    """(spec checked against --env, environment or None); what the rules warn about in its pod (Autopilot
+    changes it) goes to stderr, ``file:line: field: message`` like an error."""
     from gkeml.jobs import load_job_spec
 
     env, env_file = environment_with_file(args)
-    return load_job_spec(args.spec, env, env_file), env
+    spec = load_job_spec(args.spec, env, env_file)
+    for warning in spec.warnings:
+        print(f"gkeml: warning: {warning}", file=sys.stderr)
+    return spec, env
 
 
 def register(sub) -> None:

@@ -14,14 +14,15 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.images import image_problem
+from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
-from gkeml.config.loader import did_you_mean, field_name
+from gkeml.config.loader import did_you_mean, field_name, file_line
 from gkeml.config.model import Environment
 from gkeml.config.reservations import RESERVATION, RESERVATION_CHECKS
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
-from gkeml.config.tiers import tier_problems
+from gkeml.config.tiers import override_findings, tier_problems
+from gkeml.registry import ADVICE, ENVIRONMENT, WARNING, Check, Finding, register
 from gkeml.units import parse_quantity
 
 ANY = "*"
@@ -341,7 +342,7 @@ def _identities(env: Environment) -> Iterator[Problem]:
 def _inference(env: Environment) -> Iterator[Problem]:
     identities = {i.name: i for i in env.identities}
     for i, svc in enumerate(env.inference):
-        problem = image_problem(env, svc.image)
+        problem = image_admission_problem(env, svc.image)
         if problem:
             yield ("inference", i, "image"), problem
         yield from compute_class_problems(
@@ -384,25 +385,23 @@ def compute_class_problems(
 # A service with one replica is down whenever that pod is replaced. `availability: high` (the default
 # outside dev) needs a second replica; `best-effort` accepts the downtime, and `gkeml check` says so on every
 # run (a notice that does not fail it, like ENV001).
-AVAILABILITY_RULE = "ENV002"
-AVAILABILITY_TITLE = "An inference service runs one replica (availability: best-effort)"
-AVAILABILITY_WHY = (
-    "its only pod is replaced by every rollout (rollout: replace stops it first), node upgrade, drain or eviction "
-    "(the PodDisruptionBudget lets it go) and, on a compute class that migrates, every move back to the preferred "
-    "capacity; reported on every run so the choice stays visible."
+AVAILABILITY_CHECK = register(
+    Check(
+        "ENV002",
+        ENVIRONMENT,
+        WARNING,
+        "An inference service runs one replica (availability: best-effort)",
+        "its only pod is replaced by every rollout (rollout: replace stops it first), node upgrade, drain or "
+        "eviction (the PodDisruptionBudget lets it go) and, on a compute class that migrates, every move back to "
+        "the preferred capacity; reported on every run so the choice stays visible.",
+        "gkeml's availability setting (inference[].availability, high outside dev); "
+        "kubernetes.io/docs/concepts/workloads/pods/disruptions (a PodDisruptionBudget of one pod lets it go)",
+        basis=ADVICE,
+        inspects=("Environment",),
+        notice=True,
+    )
 )
 HIGH_AVAILABILITY_REPLICAS = 2
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A choice of the file that ``gkeml check`` reports on every run without failing: where it is
-    written, the object it concerns, what it means and how to undo it."""
-
-    path: tuple
-    subject: str
-    message: str
-    fix: str
 
 
 def downtime(env: Environment, svc: Any) -> str:
@@ -429,19 +428,31 @@ def _availability(env: Environment) -> Iterator[Problem]:
             )
 
 
-def availability_notices(env: Environment) -> list[Notice]:
-    """The services that accept downtime (availability best-effort with one replica), for ``gkeml check``."""
-    return [
-        Notice(
-            ("inference", i, "autoscaling", "min_replicas"),
-            f"Deployment/{svc.team}/{svc.name}",
-            f"inference service {svc.name} runs {svc.autoscaling.min_replicas} replica (availability best-effort): "
-            f"it is down during {downtime(env, svc)}",
-            f"set autoscaling.min_replicas: {HIGH_AVAILABILITY_REPLICAS} (and availability: high) where it must stay up",
-        )
-        for i, svc in enumerate(env.inference)
-        if svc.availability == "best-effort" and svc.autoscaling.min_replicas < HIGH_AVAILABILITY_REPLICAS
-    ]
+def availability_findings(env: Environment, env_file: str) -> list[Finding]:
+    """ENV002 for every service of the environment in ``env_file`` that accepts downtime (availability
+    best-effort with one replica), at its ``min_replicas``."""
+    found = []
+    for i, svc in enumerate(env.inference):
+        if svc.availability == "best-effort" and svc.autoscaling.min_replicas < HIGH_AVAILABILITY_REPLICAS:
+            path = ("inference", i, "autoscaling", "min_replicas")
+            found.append(
+                AVAILABILITY_CHECK.finding(
+                    f"Deployment/{svc.team}/{svc.name}",
+                    field_name(path),
+                    f"inference service {svc.name} runs {svc.autoscaling.min_replicas} replica (availability "
+                    f"best-effort): it is down during {downtime(env, svc)}",
+                    f"set autoscaling.min_replicas: {HIGH_AVAILABILITY_REPLICAS} (and availability: high) where it "
+                    "must stay up",
+                    f"{env_file}:{file_line(env_file, path)}",
+                )
+            )
+    return found
+
+
+def environment_notices(env: Environment, env_file: str) -> list[Finding]:
+    """What ``gkeml check`` reports on every run without failing it, for the environment in ``env_file``: its
+    overrides (ENV001) and the services that accept downtime (ENV002)."""
+    return override_findings(env, env_file) + availability_findings(env, env_file)
 
 
 def _launch(env: Environment) -> Iterator[Problem]:

@@ -7,7 +7,7 @@ environment without it refuses multi-node jobs.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from gkeml import platform
 from gkeml.config.base import Strict
@@ -15,6 +15,8 @@ from gkeml.config.base import Strict
 
 class JobSetConfig(Strict):
     """The JobSet controller, installed from its official chart."""
+
+    model_config = ConfigDict(title="JobSet")  # its name in the schema and the reference
 
     # filled in after validation from kueue.enabled (Environment._kueue_default) unless the file sets it
     enabled: bool = Field(

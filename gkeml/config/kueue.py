@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from gkeml import platform
 from gkeml.config.base import DnsLabel, Problem, Strict, at
@@ -43,8 +43,10 @@ def reserved_flavor(reservation: str) -> str:
     return FLAVOR_RESERVED_PREFIX + reservation
 
 
-class Kueue(Strict):
+class KueueConfig(Strict):
     """Kueue, installed from its official chart, with a ClusterQueue and LocalQueue per team."""
+
+    model_config = ConfigDict(title="Kueue")  # its name in the schema and the reference
 
     # filled in after validation from the teams' typed quotas (Environment._kueue_default) unless the file sets it
     enabled: bool = Field(
@@ -86,7 +88,7 @@ class Kueue(Strict):
     )
 
     @model_validator(mode="after")
-    def _default_tier(self) -> Kueue:
+    def _default_tier(self) -> KueueConfig:
         if self.default_priority not in self.priorities:
             raise at(
                 "default_priority",

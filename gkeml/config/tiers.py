@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 from gkeml import platform
 from gkeml.config.base import Problem
+from gkeml.config.loader import file_line
 from gkeml.config.model import TIER_RANK, Environment
+from gkeml.registry import ADVICE, ENVIRONMENT, WARNING, Check, Finding, register
 
 # Words that name a tier, matched against the words of a value: its runs of letters and of digits
 # (``prd01`` -> prd, 01; ``eu-prod2`` -> eu, prod, 2), lowercase.
@@ -103,6 +105,56 @@ def implied_tier(env: Environment) -> Evidence | None:
     for item in evidence(env):
         if found is None or TIER_RANK[item.tier] > TIER_RANK[found.tier]:
             found = item
+    return found
+
+
+# Reported for every tier_override and guard_overrides entry; it does not fail the check (the override was
+# reviewed when it was added), so it stays visible without blocking every pipeline.
+TIER_OVERRIDE_CHECK = register(
+    Check(
+        "ENV001",
+        ENVIRONMENT,
+        WARNING,
+        "An environment runs below the tier it is, or lowers a guard of its tier",
+        "`tier_override` drops the guards of the tier its name, project, labels, state, hosts or source imply; "
+        "`guard_overrides` lowers one guard; each is reported on every run so the exception stays visible.",
+        "gkeml's tiers and their guards (gkeml/config/tiers.py GUARDS; docs/policy.md, 'Environments running "
+        "below their tier')",
+        basis=ADVICE,
+        inspects=("Environment",),
+        notice=True,
+    )
+)
+
+
+def override_findings(env: Environment, env_file: str) -> list[Finding]:
+    """ENV001 for the environment in ``env_file`` running below the tier it is (``tier_override``) and for
+    every guard of its tier it lowers (``guard_overrides``), at the key that says so."""
+    protects = {g.name: g.protects for g in GUARDS}
+    found = []
+    if env.tier_override is not None:
+        implied = implied_tier(env)
+        tier, says = (implied.tier, implied.says) if implied else ("?", f"name {env.name!r}")
+        found.append(
+            TIER_OVERRIDE_CHECK.finding(
+                f"Environment/{env.name}",
+                "tier_override",
+                f"runs at tier {env.tier} although {says} implies {tier} (its guards are off): "
+                f"{env.tier_override.reason}",
+                f"set tier: {tier} and remove tier_override once the reason is gone",
+                f"{env_file}:{file_line(env_file, ('tier_override',))}",
+            )
+        )
+    for i, override in enumerate(env.guard_overrides):
+        found.append(
+            TIER_OVERRIDE_CHECK.finding(
+                f"Environment/{env.name}",
+                f"guard_overrides[{i}]",
+                f"lowers {override.guard} of tier {env.tier} ({protects[override.guard]}): {override.reason}",
+                "restore the guard and remove the entry once the reason is gone",
+                f"{env_file}:{file_line(env_file, ('guard_overrides', i))}",
+            )
+        )
     return found
 
 

@@ -12,37 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gkeml.iam.model import PLAN, Identity, ModelError, PermissionModel, RoleSnapshot, missing
+from gkeml.registry import ERROR, PERMISSION, Check, Finding, register
 
-
-@dataclass(frozen=True)
-class Rule:
-    """A check of the gate: its id, title and why (docs/policy.md's rule table)."""
-
-    id: str
-    title: str
-    why: str
-
-
-RULES = {
-    "IAM001": Rule(
-        "IAM001",
-        "A resource type, data source, kind, chart or backend of a stack is not in the permission model",
-        "Nothing proves the CI identities may plan and apply it; gkeml/iam/resources.json (or the permissions of "
-        "the extension that adds it) needs its entry, with a source.",
-    ),
-    "IAM002": Rule(
-        "IAM002",
-        "The deploy identity lacks a permission a stack's apply needs",
-        "The deploy would stop at that resource with a 403; the deploy identity's roles (gkeml/iam/identities.py, "
-        "granted by the bootstrap) or the extension's entries must hold it.",
-    ),
-    "IAM003": Rule(
-        "IAM003",
-        "The plan identity lacks a read a stack's plan needs",
-        "Every pull request's plan would fail with a 403; the plan identity's read-only roles or the reads of the "
-        "extension's entries must hold it.",
-    ),
-}
+# What the gate rests on: the permissions of each API method the provider calls (resources.json, with its
+# sources) and the permissions of Google's predefined roles (roles.json, a dated snapshot).
+SOURCE = (
+    "the permission model gkeml/iam/resources.json (each API method's 'IAM Permissions' as Google documents "
+    "them, and the provider calls that make them) and the predefined roles' permissions, gkeml/iam/roles.json "
+    "(gcloud iam roles describe, dated snapshot)"
+)
 FIXES = {
     "IAM001": "add its entry to gkeml/iam/resources.json, or to the permissions of the extension that adds it "
     "(docs/extensions.md)",
@@ -51,6 +29,32 @@ FIXES = {
     "DEPLOY_ROLES",
     "IAM003": "list the read in the entry's read (an extension's become the plan identity's custom role "
     "gkemlPlanExtensions), or add a read-only role that holds it to PLAN_ROLES",
+}
+
+
+def _gate_check(rule_id: str, title: str, why: str) -> Check:
+    return register(Check(rule_id, PERMISSION, ERROR, title, why, SOURCE, inspects=("cdk.tf.json",)))
+
+
+RULES = {
+    "IAM001": _gate_check(
+        "IAM001",
+        "A resource type, data source, kind, chart or backend of a stack is not in the permission model",
+        "Nothing proves the CI identities may plan and apply it; gkeml/iam/resources.json (or the permissions of "
+        "the extension that adds it) needs its entry, with a source.",
+    ),
+    "IAM002": _gate_check(
+        "IAM002",
+        "The deploy identity lacks a permission a stack's apply needs",
+        "The deploy would stop at that resource with a 403; the deploy identity's roles (gkeml/iam/identities.py, "
+        "granted by the bootstrap) or the extension's entries must hold it.",
+    ),
+    "IAM003": _gate_check(
+        "IAM003",
+        "The plan identity lacks a read a stack's plan needs",
+        "Every pull request's plan would fail with a 403; the plan identity's read-only roles or the reads of the "
+        "extension's entries must hold it.",
+    ),
 }
 
 
@@ -65,6 +69,10 @@ class GateProblem:
     @property
     def fix(self) -> str:
         return FIXES[self.rule]
+
+    def finding(self, stack_file: str) -> Finding:
+        """The problem as a ``gkeml check`` finding at the stack's ``cdk.tf.json``."""
+        return RULES[self.rule].finding(f"stack/{self.stack}", "permissions", self.message, self.fix, stack_file)
 
 
 def gate_problems(

@@ -21,6 +21,7 @@ from gkeml.iam.model import BILLING_ACCOUNT, PROJECT, SERVICE_ACCOUNT, STATE_BUC
 
 if TYPE_CHECKING:
     from gkeml.config.bootstrap import Bootstrap
+    from gkeml.config.model import Environment
 
 
 @dataclass(frozen=True)
@@ -249,10 +250,13 @@ PLAN_EXTENSIONS_ROLE_ID = "gkemlPlanExtensions"
 EXTENSIONS_WHY = "the resource types the environment's extensions bring: exactly the permissions of their entries"
 
 
-def deploy_identity(boot: Bootstrap | None = None, extensions: tuple[str, ...] = ()) -> Identity:
+def deploy_identity(
+    boot: Bootstrap | None = None, extensions: tuple[str, ...] = (), env: Environment | None = None
+) -> Identity:
     """The DEPLOY identity as the bootstrap stack of ``boot`` grants it: its roles on the environment's
     service accounts name those accounts (each grant satisfies only the needs on its own account); without
-    ``boot``, one grant per kind of account, on a placeholder (docs/permissions.md). ``extensions``: the
+    ``boot``, on the accounts a bootstrap of ``env`` would create (:func:`gkeml.config.bootstrap.environment_accounts`),
+    else one grant per kind of account, on a placeholder (docs/permissions.md). ``extensions``: the
     permissions of the custom role it gets for the environment's extensions (none by default)."""
     grants = [Grant(role, PROJECT, why=why) for role, why in DEPLOY_ROLES.items()]
     if extensions:
@@ -261,10 +265,15 @@ def deploy_identity(boot: Bootstrap | None = None, extensions: tuple[str, ...] =
         Grant(r.role_id, PROJECT, permissions=r.permissions, condition=r.condition, why=r.why)
         for r in DEPLOY_CUSTOM_ROLES
     ]
-    if boot is None:
-        accounts = list(ACCOUNT_PLACEHOLDERS.items())
-    else:
+    accounts: list[tuple[str, str]]
+    if boot is not None:
         accounts = [(a.kind, a.email(boot.project.id)) for a in boot.service_accounts]
+    elif env is not None:
+        from gkeml.config.bootstrap import environment_accounts
+
+        accounts = [(a.kind, a.email(env.project.id)) for a in environment_accounts(env)]
+    else:
+        accounts = list(ACCOUNT_PLACEHOLDERS.items())
     for kind, email in accounts:
         role, why = DEPLOY_ACCOUNT_ROLES[kind]
         grants.append(Grant(role, SERVICE_ACCOUNT, why=why, limited_to=email))

@@ -11,8 +11,9 @@ The cluster side (kubeconfig context checks, submit, status, logs, wait, delete)
 :mod:`gkeml.jobs.cluster` and :mod:`gkeml.jobs.lifecycle`.
 """
 
-from gkeml.jobs.build import launch_template, render, unique_name
-from gkeml.jobs.spec import JobSpec, env_problems, load_job_spec, parse_job_spec, standalone_problems
+from gkeml.jobs.build import unique_name
+from gkeml.jobs.gate import launch_template, load_job_spec, parse_job_spec, render
+from gkeml.jobs.spec import JobSpec, env_problems, standalone_problems
 
 __all__ = [
     "JobSpec",

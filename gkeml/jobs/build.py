@@ -8,6 +8,8 @@ A job on one node is a batch/v1 Job. A multi-node DDP job is a JobSet (:func:`jo
 of one Indexed Job, completions == parallelism == nodes: the JobSet controller gives every pod the DNS name
 ``<run>-node-0-<index>.<run>`` under the JobSet's own headless Service, node rank = the completion index, and
 restarts the whole group when one pod fails (DDP cannot go on without a rank), without counting preemptions.
+The builders take a spec already checked (:mod:`gkeml.jobs.gate` checks it, renders it
+and refuses what cannot run).
 """
 
 from __future__ import annotations
@@ -16,12 +18,10 @@ import random
 from dataclasses import dataclass, replace
 
 from gkeml import platform
-from gkeml.config import ConfigError, Environment
+from gkeml.config import Environment
 from gkeml.config.kueue import reserved_flavor
-from gkeml.config.loader import ConfigProblem
 from gkeml.config.reservations import RESERVATION
-from gkeml.jobs.fit import check_fit
-from gkeml.jobs.spec import JOBSET_REPLICATED_JOB, RUN_SUFFIX_LENGTH, JobSpec, check_in_env, wandb_secret
+from gkeml.jobs.spec import JOBSET_REPLICATED_JOB, RUN_SUFFIX_LENGTH, JobSpec, wandb_secret
 from gkeml.manifests import (
     NON_ROOT_UID,
     Obj,
@@ -73,12 +73,11 @@ class Target:
     def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> Target:
         """Resolve names through the environment (``Names``); ``gs://`` buckets are taken as written.
 
-        Without ``env`` the spec must stand alone (no logical bucket names, an explicit W&B
-        Secret); ConfigError (``file:line: field: message``) otherwise. In an environment with Kueue the
+        The spec must have been checked in ``env`` (:func:`gkeml.jobs.gate.check_in_env`): without ``env``
+        it stands alone (no logical bucket names, an explicit W&B Secret). In an environment with Kueue the
         job goes through its team's LocalQueue (``queue:`` may only name that one); without an
         environment, through the ``queue:`` written, if any.
         """
-        check_in_env(spec, env)
         mounts = spec.mounts()
         names = Names.of(env) if env is not None else None
         buckets = {
@@ -106,6 +105,22 @@ class Target:
             on_spot,
             priority if queue else None,
             reserved,
+        )
+
+    @classmethod
+    def unresolved(cls, spec: JobSpec) -> Target:
+        """The names as the spec writes them, resolved through no environment (logical bucket names as written,
+        no W&B Secret): enough for what Autopilot's rules read of the pod (requests, selectors, annotations)."""
+        mounts = spec.mounts()
+        return cls(
+            spec.name,
+            spec.team,
+            spec.identity,
+            {role: m.external_name if m.external else m.bucket for role, m in mounts.items()},
+            {role: m.prefix for role, m in mounts.items()},
+            None,
+            spec.queue,
+            spec.spot,
         )
 
 
@@ -387,63 +402,26 @@ def jobset(spec: JobSpec, target: Target) -> Obj:
     }
 
 
-def render(spec: JobSpec, env: Environment | None = None, name: str | None = None) -> list[Obj]:
-    """All Kubernetes objects of one run of the job: its Job, or the JobSet of a multi-node job.
-
-    ``name`` names the run's Job or JobSet (default: the spec's name; ``gkeml job submit``
-    passes :func:`unique_name` so each submission is a new run). With ``env``, a job that cannot fit
-    the team's ResourceQuota or Kueue queue is refused (ConfigError naming the spec's field).
-    """
-    rendered = objects(spec, Target.of(spec, env, name))
-    if env is not None:
-        check_fit(spec, env, rendered)
-    return rendered
-
-
 def objects(spec: JobSpec, target: Target) -> list[Obj]:
     """The objects of ``spec`` for a resolved :class:`Target`."""
     return [jobset(spec, target) if spec.nodes > 1 else job(spec, target)]
 
 
-def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
-    """W&B Launch queue config for Kubernetes: the Job manifest itself, one per run.
+def launch_job(spec: JobSpec, target: Target) -> Obj:
+    """The Job W&B Launch creates for each run (the queue config of :func:`gkeml.jobs.gate.launch_template`).
 
     W&B's "Tutorial: Set up W&B Launch on Kubernetes" (wandb/docs
     platform/launch/setup-launch-kubernetes.mdx, "Configure a queue for Kubernetes", Kubernetes
     job spec tab; checked 2026-11) has the queue's Configuration field take the bare Job
     manifest (``metadata``, ``spec``); the agent substitutes macros such as ``${run_id}``
-    (platform/launch/setup-queue-advanced.mdx). So the Job is named ``<name>-${run_id}`` and the
-    checkpoint and output folders get ``/${run_id}`` appended: every run (each run of a sweep)
+    (platform/launch/setup-queue-advanced.mdx). So the Job is named ``<name>-${run_id}`` (``target``'s name)
+    and the checkpoint and output folders get ``/${run_id}`` appended: every run (each run of a sweep)
     starts from its own empty checkpoint folder instead of resuming the previous run's.
-
-    Multi-node jobs (JobSets) are refused: the agent would launch a JobSet as a custom resource, whose
-    containers get every run variable as a plain value, the W&B API key among them (wandb/wandb
-    sdk/launch/runner/kubernetes_runner.py, custom-resource path: add_wandb_env with builder/build.py
-    get_env_vars_dict; a Job gets the key from a Secret), and the launch-agent chart (0.13.x,
-    templates/rbac.yaml) lets the agent create Jobs, Volcano Jobs and pods, not JobSets. Submit them with
-    ``gkeml job submit``.
     """
-    if spec.nodes > 1:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    spec._file,
-                    0,
-                    "nodes",
-                    f"{spec.nodes} nodes run as a JobSet, which W&B Launch would create with the W&B API key as a "
-                    "plain value in the object (and its chart may not create JobSets); allowed: 1 (submit it with "
-                    "gkeml job submit)",
-                )
-            ]
-        )
-    target = Target.of(spec, env, f"{spec.name}-{LAUNCH_RUN_ID}")
     per_run = {
         role: (f"{prefix.rstrip('/')}/{LAUNCH_RUN_ID}" if prefix else LAUNCH_RUN_ID)
         if role in RUN_SCOPED_MOUNTS
         else prefix
         for role, prefix in target.prefixes.items()
     }
-    run = job(spec, replace(target, prefixes=per_run))
-    if env is not None:
-        check_fit(spec, env, [run])
-    return run
+    return job(spec, replace(target, prefixes=per_run))

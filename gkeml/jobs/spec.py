@@ -1,11 +1,13 @@
 """The job spec: a short YAML file describing one training (or batch) job.
 
 Validated like the environment files (``extra=forbid``, strict types) and loaded
-through :func:`gkeml.config.parse`, so every mistake reads
-``file:line: field: message`` and names the allowed values. Checks against an
-environment (team, identity, buckets, compute class, W&B secret) are in
-:func:`env_problems`; without an environment, :func:`standalone_problems` refuses
-what only an environment can resolve (logical bucket names, the W&B secret).
+through :func:`gkeml.config.parse` (:func:`gkeml.jobs.gate.parse_job_spec`), so every
+mistake reads ``file:line: field: message`` and names the allowed values. The spec's own
+checks are :func:`spec_problems`; checks against an environment (team, identity, buckets,
+compute class, W&B secret) are in :func:`env_problems`; without an environment,
+:func:`standalone_problems` refuses what only an environment can resolve (logical bucket
+names, the W&B secret). What Autopilot does with the requests is not decided here: the
+rules decide it on the rendered pod (:func:`gkeml.jobs.fit.request_problems`).
 
 Buckets: a bare name (``bucket: datasets``) is a logical bucket of the environment
 and needs ``--env`` (it becomes ``Names.of(env).bucket("datasets")``); ``gs://NAME``
@@ -18,17 +20,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from gkeml import platform
-from gkeml.config import ConfigError, parse
-from gkeml.config.base import Int32, Int64, at_each
+from gkeml.config.base import Int32, Int64
 from gkeml.config.checks import compute_class_problems
-from gkeml.config.images import image_problem
-from gkeml.config.loader import ConfigProblem, read_config_text
+from gkeml.config.images import image_admission_problem
+from gkeml.config.loader import ConfigProblem
 from gkeml.config.model import (
     BUCKET_NAME,
     NAME,
@@ -268,8 +268,15 @@ class JobSpec(Strict):
     _file: str = PrivateAttr("<spec>")
     _text: str = PrivateAttr("")
     _checked_in: object = PrivateAttr(UNCHECKED)  # the environment (or None) parse_job_spec checked it against
+    _warnings: list[ConfigProblem] = PrivateAttr(default_factory=list)
 
     # -- derived ---------------------------------------------------------------
+    @property
+    def warnings(self) -> list[ConfigProblem]:
+        """What the request rules warn about in the rendered pod (Autopilot changes it, and bills what it
+        sets), at the spec's lines; set by :func:`gkeml.jobs.gate.parse_job_spec`."""
+        return list(self._warnings)
+
     @property
     def indexed(self) -> bool:
         """True when pods get a completion index (rank)."""
@@ -295,13 +302,6 @@ class JobSpec(Strict):
         return {role: m for role in ("dataset", "checkpoints", "output") if (m := getattr(self, role)) is not None}
 
     # -- checks ----------------------------------------------------------------
-    @model_validator(mode="after")
-    def _check(self) -> JobSpec:
-        problems = list(self._problems())
-        if problems:
-            raise at_each(problems)
-        return self
-
     def _problems(self) -> Iterator[tuple[str, str]]:
         """Every (field, message) the spec's own checks find; all are reported at once."""
         longest = max_spec_name(self.nodes)
@@ -320,10 +320,8 @@ class JobSpec(Strict):
                     "us-docker.pkg.dev/PROJECT/REPO/trainer:1.0"
                 ),
             )
-        placement = list(self._placement_problems())
-        yield from placement
-        if not any(field in ("gpu", "gpu_count") for field, _ in placement):  # the ranges need a valid GPU
-            yield from self._resource_problems()
+        yield from self._placement_problems()
+        yield from self._request_problems()
         yield from self._env_problems()
         yield from self._url_problems()
 
@@ -401,97 +399,17 @@ class JobSpec(Strict):
                 ),
             )
 
-    def _resource_problems(self) -> Iterator[tuple[str, str]]:
-        cpu = parse_quantity(self.cpu)
-        memory = gib(self.memory)
+    def _request_problems(self) -> Iterator[tuple[str, str]]:
+        """What a job spec must ask for whatever Autopilot does with it (its request rules run on the rendered
+        pod: :func:`gkeml.jobs.fit.request_problems`)."""
+        cpu, memory = parse_quantity(self.cpu), gib(self.memory)
         if cpu <= 0 or memory <= 0:
             for field, value in (("cpu", cpu), ("memory", memory)):
                 if value <= 0:
                     yield field, f"{getattr(self, field)} requests nothing; a job needs some {field}"
             return
-        sidecar_cpu = parse_quantity(self.gcsfuse.cpu) if self.mounts() else 0.0
-        sidecar_memory = gib(self.gcsfuse.memory) if self.mounts() else 0.0
-        with_sidecar = " (with the GCS FUSE sidecar)" if self.mounts() else ""
         if gib(self.shared_memory) >= memory:
             yield "shared_memory", f"{self.shared_memory} must be below memory {self.memory} (it counts against it)"
-        if self.gpu is not None:
-            if self.mounts():
-                yield from self._gpu_sidecar_problems()
-            r = platform.GPUS[self.gpu].range_for(self.gpu_count)
-            where = f"{self.gpu_count} x {self.gpu}"
-            if not r.min_cpu <= cpu + sidecar_cpu <= r.max_cpu:
-                yield (
-                    "cpu",
-                    (
-                        f"{cpu + sidecar_cpu:g} vCPU{with_sidecar} is outside what Autopilot allows for {where}; "
-                        f"allowed: {r.min_cpu:g}-{r.max_cpu:g}"
-                    ),
-                )
-            if not r.min_memory_gib <= memory + sidecar_memory <= r.max_memory_gib:
-                yield (
-                    "memory",
-                    (
-                        f"{memory + sidecar_memory:g} GiB{with_sidecar} is outside what Autopilot allows for "
-                        f"{where}; allowed: {r.min_memory_gib:g}-{r.max_memory_gib:g} GiB"
-                    ),
-                )
-            return
-        cc = platform.COMPUTE_CLASSES.get(self.compute_class or "general-purpose")
-        if cc is None:  # Performance or a custom class: bounds depend on the machine
-            return
-        total_cpu, total_memory = cpu + sidecar_cpu, memory + sidecar_memory
-        if total_cpu > cc.max_cpu:
-            yield (
-                "cpu",
-                f"{total_cpu:g} vCPU{with_sidecar} is above the {cc.name} maximum; allowed: up to {cc.max_cpu:g}",
-            )
-        if total_memory > cc.max_memory_gib:
-            yield (
-                "memory",
-                (
-                    f"{total_memory:g} GiB{with_sidecar} is above the {cc.name} maximum; "
-                    f"allowed: up to {cc.max_memory_gib:g} GiB"
-                ),
-            )
-        ratio = memory / cpu
-        if cc.min_ratio is not None and cc.max_ratio is not None and not cc.min_ratio <= ratio <= cc.max_ratio:
-            yield (
-                "memory",
-                (
-                    f"{ratio:g} GiB per vCPU is outside the {cc.name} ratio, so Autopilot would raise the "
-                    f"requests you pay for; allowed: {cc.min_ratio:g}-{cc.max_ratio:g} GiB per vCPU"
-                ),
-            )
-        own = gib(self.ephemeral_storage) if self.ephemeral_storage else platform.DEFAULT_EPHEMERAL_GIB
-        total = own + (gib(self.gcsfuse.ephemeral_storage) if self.mounts() else 0.0)
-        if total > platform.EPHEMERAL_MAX_GIB:
-            yield (
-                "ephemeral_storage",
-                (
-                    f"{total:g} GiB{with_sidecar} is above the maximum of CPU pods; "
-                    f"allowed: up to {platform.EPHEMERAL_MAX_GIB:g} GiB in total"
-                ),
-            )
-
-    def _gpu_sidecar_problems(self) -> Iterator[tuple[str, str]]:
-        """On Autopilot GPU nodes the GCS FUSE sidecar gets at most platform.GCSFUSE_SIDECAR_GPU_MAX."""
-        cap = platform.GCSFUSE_SIDECAR_GPU_MAX
-        if parse_quantity(self.gcsfuse.cpu) > cap["cpu"]:
-            yield (
-                "gcsfuse.cpu",
-                (
-                    f"{self.gcsfuse.cpu} is more than the GCS FUSE sidecar gets on an Autopilot GPU node; "
-                    f"allowed: up to {cap['cpu']:g}"
-                ),
-            )
-        if gib(self.gcsfuse.memory) > cap["memory_gib"]:
-            yield (
-                "gcsfuse.memory",
-                (
-                    f"{self.gcsfuse.memory} is more than the GCS FUSE sidecar gets on an Autopilot GPU "
-                    f"node; allowed: up to {cap['memory_gib']:g}Gi"
-                ),
-            )
 
     def _env_problems(self) -> Iterator[tuple[str, str]]:
         for name in self.env:
@@ -552,6 +470,13 @@ def credential_name(name: str) -> bool:
     return (len(words) > 1 and words[-1] in CREDENTIAL_LAST_WORDS) or any(w.endswith(CREDENTIAL_WORDS) for w in words)
 
 
+def spec_problems(spec: JobSpec) -> list[Problem]:
+    """The spec's own problems (what it says, whatever the environment), each at its key."""
+    return [
+        (tuple(int(p) if p.isdigit() else p for p in field.split(".")), message) for field, message in spec._problems()
+    ]
+
+
 def standalone_problems(spec: JobSpec) -> list[Problem]:
     """Problems of ``spec`` without an environment: names only an environment can resolve."""
     problems: list[Problem] = []
@@ -593,7 +518,7 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
     teams = [t.name for t in env.teams]
     if spec.team not in teams:
         return [(("team",), f"unknown team {spec.team!r} in {env.name}; allowed: {', '.join(teams) or 'none'}")]
-    image = spec.image and image_problem(env, spec.image)
+    image = spec.image and image_admission_problem(env, spec.image)
     if image:
         problems.append((("image",), image))
     buckets = [b.name for b in env.buckets]
@@ -796,32 +721,3 @@ def wandb_secret(spec: JobSpec, env: Environment | None) -> tuple[str, str] | No
     if env is None or env.launch is None:  # refused by standalone_problems / env_problems
         raise ValueError("wandb.secret is unresolved without an environment with launch:")
     return platform.wandb_api_key_secret(env.launch.release), spec.wandb.key
-
-
-def parse_job_spec(text: str, file: str, env: Environment | None = None, env_file: str | None = None) -> JobSpec:
-    """Parse spec text and check it against ``env`` (or, without one, for names only an environment resolves)."""
-    checks = (lambda s: env_problems(s, env, env_file)) if env is not None else standalone_problems
-    spec = parse(text, file, JobSpec, checks)
-    spec._file, spec._text, spec._checked_in = file, text, env
-    return spec
-
-
-def load_job_spec(path: str | Path, env: Environment | None = None, env_file: str | None = None) -> JobSpec:
-    """Load and check a job spec file; raises ConfigError with ``file:line: field: message``."""
-    return parse_job_spec(read_config_text(path), str(path), env, env_file)
-
-
-def check_in_env(spec: JobSpec, env: Environment | None) -> None:
-    """Raise ConfigError (``file:line: field: message``) unless ``spec`` fits ``env`` (or, for None, stands alone).
-
-    A spec parsed against one environment and rendered for another is parsed again from its text,
-    so every problem still names its line.
-    """
-    if spec._checked_in is env:
-        return
-    if spec._text:
-        parse_job_spec(spec._text, spec._file, env)
-        return
-    found = env_problems(spec, env) if env is not None else standalone_problems(spec)
-    if found:
-        raise ConfigError([ConfigProblem(spec._file, 0, ".".join(map(str, path)), msg) for path, msg in found])

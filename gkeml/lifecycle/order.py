@@ -21,22 +21,47 @@ from pathlib import Path
 from gkeml import platform
 from gkeml.lifecycle.graph import ancestors, blocks, dependency_graph, references
 from gkeml.lifecycle.timing import durations, gap
-from gkeml.rules.engine import ERROR, Finding
+from gkeml.registry import ERROR, ORDER, TIMING, Check, Finding, register
 from gkeml.stackfile import read_stack
 
 
 @dataclass(frozen=True)
-class Fact:
-    """Something that exists only after something else, or is usable only some time after it exists
-    (``delay_seconds``), where that is documented (``source``, checked on ``checked``), and what the
-    checks accept as a remedy."""
+class Fact(Check):
+    """Something that exists only after something else (kind :data:`~gkeml.registry.ORDER`), or is usable
+    only some time after it exists (``delay_seconds``, kind :data:`~gkeml.registry.TIMING`), where that is
+    documented (``source``, checked on ``checked``), and what the checks accept as a remedy."""
 
-    id: str
-    title: str
-    source: str
-    checked: str = "2026-11-30"
     delay_seconds: int = 0
     remedies: tuple[str, ...] = ()
+
+
+def _fact(
+    fact_id: str,
+    title: str,
+    help: str,
+    source: str,
+    inspects: tuple[str, ...],
+    checked: str = "2026-11-30",
+    delay_seconds: int = 0,
+    remedies: tuple[str, ...] = (),
+) -> Fact:
+    """Register a first-apply fact: a timing fact when it names remedies (its help lists them), else an order fact."""
+    if remedies:
+        help = f"{help} Accepted: {'; '.join(remedies)}."
+    fact = Fact(
+        fact_id,
+        TIMING if remedies else ORDER,
+        ERROR,
+        title,
+        help,
+        source,
+        inspects=inspects,
+        checked=checked,
+        delay_seconds=delay_seconds,
+        remedies=remedies,
+    )
+    register(fact)
+    return fact
 
 
 @dataclass(frozen=True)
@@ -51,36 +76,50 @@ class OrderProblem:
 
 
 FACTS = {
-    "TF001": Fact(
+    "TF001": _fact(
         "TF001",
         "a Workload Identity member exists only once a cluster has created the pool",
+        "A resource that names a Workload Identity member (PROJECT.svc.id.goog) in a stack that creates a cluster "
+        "must wait for the cluster (depends_on): the first apply creates the pool with it.",
         "PROJECT.svc.id.goog is created with the project's first Workload Identity cluster; before that, "
         "IAM answers 'Identity Pool does not exist' (terraform-google-modules/terraform-google-"
         "kubernetes-engine#916, googleforgames/global-multiplayer-demo#39)",
+        inspects=(),
     ),
-    "TF002": Fact(
+    "TF002": _fact(
         "TF002",
         "a Google resource exists only once its API is enabled",
+        "A Google resource must wait for the google_project_service of its stack that enables its API "
+        "(gkeml.platform.RESOURCE_APIS says which API serves which type).",
         "cloud.google.com/service-usage/docs/enable-disable: a disabled API answers 403 SERVICE_DISABLED",
+        inspects=("google_*",),
     ),
-    "TF003": Fact(
+    "TF003": _fact(
         "TF003",
         "a namespaced Kubernetes object exists only once its namespace does",
+        "A namespaced kubernetes_manifest, or a helm_release that does not create its namespace, must be in a "
+        "namespace its stack creates (or a system namespace), and wait for it.",
         "kubernetes.io/docs/concepts/overview/working-with-objects/namespaces: creating an object in a "
         "missing namespace is refused (NotFound)",
+        inspects=("kubernetes_manifest", "helm_release"),
     ),
-    "TF004": Fact(
+    "TF004": _fact(
         "TF004",
         "the cluster's nodes need their service account's role before they start",
+        f"The cluster must wait for the grant of {platform.NODE_SERVICE_ACCOUNT_ROLE} to its nodes' service account.",
         "cloud.google.com/kubernetes-engine/docs/how-to/service-accounts: nodes run as the service "
         "account with roles/container.defaultNodeServiceAccount",
+        inspects=("google_container_cluster",),
     ),
-    "TF005": Fact(
+    "TF005": _fact(
         "TF005",
         "an alert policy on a log-based metric is refused for up to 10 minutes after the metric is created",
+        "An alert policy on a log-based metric the same apply creates must be created at least "
+        f"{platform.LOG_METRIC_VISIBLE_SECONDS} s after the metric.",
         "AlertPolicies.create answers 404 'Cannot find metric(s) ... could take up to 10 minutes to become "
         "available'; the google provider retries only 409 there (hashicorp/terraform-provider-google#11102, "
         "GoogleCloudPlatform/cloud-foundation-fabric#3739; v7.33.0 resource_monitoring_alert_policy.go)",
+        inspects=("google_monitoring_alert_policy",),
         checked="2026-12-04",
         delay_seconds=platform.LOG_METRIC_VISIBLE_SECONDS,
         remedies=(
@@ -89,13 +128,16 @@ FACTS = {
             "the metric created by an earlier apply",
         ),
     ),
-    "TF006": Fact(
+    "TF006": _fact(
         "TF006",
         "an API enabled in an apply may answer SERVICE_DISABLED for minutes after",
+        "The first user of an API the same apply enables must be created at least "
+        f"{platform.API_PROPAGATION_SECONDS} s after it is enabled.",
         "the error itself: 'If you enabled this API recently, wait a few minutes for the action to propagate "
         "to our systems and retry'; the google provider does not retry it (hashicorp/terraform-provider-"
         "google#10510, terraform-google-modules/terraform-google-project-factory#753; v7.33.0 "
         "transport/error_retry_predicates.go)",
+        inspects=("google_*",),
         checked="2026-12-04",
         delay_seconds=platform.API_PROPAGATION_SECONDS,
         remedies=(
@@ -105,14 +147,17 @@ FACTS = {
             "first user (the bootstrap stack's own)",
         ),
     ),
-    "TF007": Fact(
+    "TF007": _fact(
         "TF007",
         "a service agent created by an apply may be unknown to IAM for a minute or more",
+        "A grant naming a service agent the same apply creates (gkeml.lifecycle.order.SERVICE_AGENT_CREATORS) "
+        f"must be created at least {platform.IAM_IDENTITY_VISIBLE_SECONDS} s after what creates the agent.",
         "cloud.google.com/iam/docs/service-accounts-create: 'you might need to wait for 60 seconds or more "
         "before you use the service account'; setIamPolicy then answers 400 'Service account ... does not "
         "exist', which the google provider does not retry (v7.33.0 google/tpgiamresource/iam.go "
         "iamPolicyReadModifyWrite). A google_service_account is exempt: its Create polls until the account "
         "is found and sleeps 10 s more (resource_google_service_account.go)",
+        inspects=("*_iam_member", "*_iam_binding", "*_iam_policy"),
         checked="2026-12-04",
         delay_seconds=platform.IAM_IDENTITY_VISIBLE_SECONDS,
         remedies=(
@@ -121,14 +166,17 @@ FACTS = {
             "the agent created by an earlier apply",
         ),
     ),
-    "TF008": Fact(
+    "TF008": _fact(
         "TF008",
         "the custom resource kinds GKE installs in a cluster are served some time after the cluster is created",
+        "The in-cluster stack is planned only once the cluster serves every kind GKE installs that it plans; the "
+        "deploy sequence checks it (gkeml.lifecycle.sequence), across the two stacks.",
         "kubernetes_manifest needs an object's kind at plan time (terraform-provider-kubernetes manifest "
         "docs); GKE installs ComputeClass, BackendConfig, FrontendConfig, ManagedCertificate and the Secret "
         "Manager add-on's SecretProviderClass and SecretSync itself, and no document says the cluster's "
         "creation waits for them (cloud.google.com/secret-manager/docs/sync-k8-secrets, "
         "concepts/about-custom-compute-classes); the lag is unmeasured",
+        inspects=("kubernetes_manifest",),
         checked="2026-12-04",
         remedies=(
             "the deploy waits until the cluster serves every such kind the in-cluster stack plans "
@@ -409,9 +457,7 @@ def order_findings(
     stacks = {f.parent.name: read_stack(f) for f in files}
     earlier = declared_apis(stacks) if earlier is None else earlier
     return [
-        Finding(
-            p.fact.id,
-            ERROR,
+        p.fact.finding(
             f"{p.stack}/{p.address}",
             "depends_on",
             p.message,

@@ -19,41 +19,48 @@ from gkeml import platform
 from gkeml.config.model import Environment
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
-from gkeml.rules.engine import ERROR, WARNING
+from gkeml.registry import ERROR, TRANSITION, WARNING, Check, Finding, register
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One kind of change between deploys, what it breaks, and where that is documented."""
-
-    id: str
-    title: str
-    source: str
+def _transition(transition_id: str, severity: str, title: str, help: str, source: str) -> Check:
+    return register(Check(transition_id, TRANSITION, severity, title, help, source, inspects=("Environment",)))
 
 
 TRANSITIONS = {
-    "CHG001": Transition(
+    "CHG001": _transition(
         "CHG001",
+        ERROR,
         "a certificate the deployed Ingress names is deleted",
+        "A certificate the deployed Ingress names stays in the cloud stack (its host in retired_hosts or "
+        "previous_hosts) until a deploy has moved the Ingress off it.",
         "GCP refuses to delete an SSL certificate a target HTTPS proxy uses "
         "(resourceInUseByAnotherResource, hashicorp/terraform-provider-google#8160); the cloud "
         "stack is applied before the in-cluster stack that moves the Ingress",
     ),
-    "CHG002": Transition(
+    "CHG002": _transition(
         "CHG002",
+        ERROR,
         "a static IP the deployed Ingress names is deleted",
+        "The static IP of a deployed Ingress stays until the Ingress is gone: retire the endpoint "
+        "(retired: true) in one deploy, remove it in a later one.",
         "GCP refuses to delete an address a forwarding rule uses (resourceInUseByAnotherResource)",
     ),
-    "CHG003": Transition(
+    "CHG003": _transition(
         "CHG003",
+        WARNING,
         "a host stops being served before its successor's certificate is ACTIVE",
+        "A host an endpoint moves away from stays served (previous_hosts) until the new host's certificate is "
+        "ACTIVE, or the service is unreachable in between.",
         "cloud.google.com/kubernetes-engine/docs/how-to/managed-certs: a managed certificate is "
         "provisioned only once it is attached to the load balancer and the host's DNS points at "
         "its IP (minutes to hours)",
     ),
-    "CHG004": Transition(
+    "CHG004": _transition(
         "CHG004",
+        ERROR,
         "a change deletes data or an identity",
+        "A bucket, secret, team, identity or endpoint removed or renamed, or a new name prefix or project, is "
+        "deleted by Terraform with what it holds, unless intended_deletions lists it.",
         "a renamed bucket, secret, team (namespace), identity or name prefix is a different "
         "resource to Terraform: the old one is destroyed",
     ),
@@ -64,11 +71,14 @@ TRANSITIONS = {
 class TransitionProblem:
     """A problem of the new config given the deployed one: the key to fix and how."""
 
-    transition: Transition
-    severity: str
+    transition: Check
     path: tuple
     message: str
     fix: str
+
+    @property
+    def severity(self) -> str:
+        return self.transition.severity
 
 
 def _ingress_references(env: Environment) -> tuple[set[str], set[str]]:
@@ -108,7 +118,6 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
         problems.append(
             TransitionProblem(
                 TRANSITIONS["CHG001"],
-                ERROR,
                 _endpoint_path(current, endpoint, "retired_hosts"),
                 f"the deployed Ingress serves {host} with certificate {cert}; this change deletes the certificate in the "
                 "cloud stack, which is applied first, so the deploy would fail",
@@ -121,7 +130,6 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
         problems.append(
             TransitionProblem(
                 TRANSITIONS["CHG002"],
-                ERROR,
                 _endpoint_path(current, endpoint),
                 f"the deployed Ingress of endpoint {endpoint} holds static IP {ip}; removing the endpoint deletes it in "
                 "the cloud stack first, so the deploy would fail",
@@ -139,7 +147,6 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
             problems.append(
                 TransitionProblem(
                     TRANSITIONS["CHG003"],
-                    WARNING,
                     _endpoint_path(current, e.name, "host"),
                     f"{', '.join(dropped)} stops being served now and {', '.join(new)} only once its certificate is "
                     "ACTIVE (after DNS points at the IP): a gap",
@@ -158,7 +165,6 @@ def _deleted(previous: Environment, current: Environment) -> list[TransitionProb
         problems.append(
             TransitionProblem(
                 TRANSITIONS["CHG004"],
-                ERROR,
                 field,
                 f"the names derive from the prefix and project ({before.prefix} in {before.project_id} -> {after.prefix} "
                 f"in {after.project_id}): every bucket, the cluster and every identity would be re-created, their data "
@@ -181,7 +187,6 @@ def _deleted(previous: Environment, current: Environment) -> list[TransitionProb
                 problems.append(
                     TransitionProblem(
                         TRANSITIONS["CHG004"],
-                        ERROR,
                         (section,),
                         f"{kind} {item.name!r} is gone from the config: Terraform would delete {what(previous, item)}",
                         f"if that is the intent, add `{kind}/{item.name}` to intended_deletions (a rename is a deletion "
@@ -196,15 +201,12 @@ def transition_problems(previous: Environment, current: Environment) -> list[Tra
     return _load_balancer(previous, current) + _deleted(previous, current)
 
 
-def transition_findings(env_file: str, previous: Environment, current: Environment) -> list:
+def transition_findings(env_file: str, previous: Environment, current: Environment) -> list[Finding]:
     """:func:`transition_problems` as ``gkeml check`` findings, each at the key to fix in ``env_file``."""
     from gkeml.config.loader import field_name, file_line
-    from gkeml.rules.engine import Finding
 
     return [
-        Finding(
-            p.transition.id,
-            p.severity,
+        p.transition.finding(
             f"environment {current.name}",
             field_name(p.path),
             p.message,

@@ -7,6 +7,7 @@ the fix. Every number a rule compares against comes from :mod:`gkeml.platform`.
 ``gkeml check`` is the command-line front end; ``docs/policy.md`` lists the rules.
 """
 
+from gkeml.registry import ERROR, WARNING, Finding
 from gkeml.rules import (  # noqa: F401  (registers the rules)
     interactions,
     ownership,
@@ -16,7 +17,7 @@ from gkeml.rules import (  # noqa: F401  (registers the rules)
     security,
     workloads,
 )
-from gkeml.rules.engine import ERROR, RULES, WARNING, Finding, Manifest, Rule, check
+from gkeml.rules.engine import RULES, Manifest, Rule, check
 from gkeml.rules.sources import helm_release_objects, load_manifest_files
 
 __all__ = [

@@ -1,12 +1,12 @@
-"""The rule engine: findings, the rule registry, and safe access to Kubernetes objects.
+"""The rule engine: the rules on Kubernetes objects, and safe access to those objects.
 
-Rules are plain functions over plain dicts. Each is registered with a stable id
-(``GKE001``...), a title and a severity, and yields :class:`Issue` tuples (field
-path, what is wrong, how to fix it); the engine turns them into
-:class:`Finding` objects naming the rule and the object. Objects are checked in
-groups (one environment, or one set of files) so that rules that look across
-objects (an Ingress and its certificate, a Job and its Service) see the
-neighbours that are applied together.
+Rules are plain functions over plain dicts. Each is registered with :func:`rule` in the one check
+registry (:mod:`gkeml.registry`: a stable id ``GKE001``..., its kind, title, severity, source and the
+object kinds it inspects; its docstring is its help) and yields :class:`Issue` tuples (field path, what
+is wrong, how to fix it); the engine turns them into :class:`Finding` objects naming the rule and the
+object. Objects are checked in groups (one environment, or one set of files) so that rules that look
+across objects (an Ingress and its certificate, a Job and its Service) see the neighbours that are
+applied together.
 
 Input can be anything a user writes in a YAML file, so every accessor here
 tolerates wrong types: a rule never raises on a malformed object.
@@ -14,16 +14,16 @@ tolerates wrong types: a rule never raises on a malformed object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from gkeml import platform
 from gkeml.config.base import INT32_MAX
+from gkeml.config.loader import ConfigError, load_yaml_documents
 from gkeml.manifests import Obj
+from gkeml.registry import CHECKS, FACT, Check, Finding, register
 from gkeml.units import parse_quantity
-
-ERROR, WARNING = "error", "warning"
 
 # Kinds without a namespace (their reference is Kind/name).
 CLUSTER_SCOPED = frozenset(
@@ -50,47 +50,68 @@ class Issue(NamedTuple):
     severity: str | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem in one object: rule id, object ``Kind/namespace/name``, field path, message and fix."""
-
-    rule: str
-    severity: str
-    object: str
-    field: str
-    message: str
-    fix: str
-    source: str = ""  # where the object came from: "file:line", an environment file, a job spec
-
-    def to_dict(self) -> dict[str, str]:
-        """Plain dict for JSON output."""
-        return asdict(self)
+Rule = Check  # a rule is a registered check that runs on Kubernetes objects (its ``run`` is set)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A registered rule; ``check(obj, group)`` yields issues for ``obj``."""
+class _Rules(Mapping[str, Check]):
+    """The registered checks that run on Kubernetes objects, by id, in the order they were registered."""
 
-    id: str
-    title: str
-    severity: str
-    check: Callable[[Obj, Group], Iterable[Issue]]
-    help: str
+    def __getitem__(self, rule_id: str) -> Check:
+        found = CHECKS[rule_id]
+        if found.run is None:
+            raise KeyError(rule_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (rule_id for rule_id, c in CHECKS.items() if c.run is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-RULES: dict[str, Rule] = {}
+RULES: Mapping[str, Check] = _Rules()
 
 
-def rule(rule_id: str, title: str, severity: str) -> Callable:
-    """Register a check function under a stable id; its docstring is the rule's help text."""
+SOURCE_PREFIX = "Source: "
 
-    def register(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
-        if rule_id in RULES:
-            raise ValueError(f"rule id {rule_id} registered twice")
-        RULES[rule_id] = Rule(rule_id, title, severity, fn, " ".join((fn.__doc__ or title).split()))
+
+def rule(
+    rule_id: str,
+    title: str,
+    severity: str,
+    *,
+    kind: str,
+    inspects: Iterable[str] = (),
+    source: str | None = None,
+    basis: str = FACT,
+    also: str = "",
+) -> Callable:
+    """Register a check function on Kubernetes objects under a stable id, with what :class:`gkeml.registry.Check`
+    holds. Its docstring is the rule's help, and its last paragraph, ``Source: ...``, the source it rests on
+    (unless ``source`` is given). ``inspects``: the object kinds it reports on (the engine runs it on no other;
+    empty: every kind)."""
+
+    def register_rule(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
+        paragraphs = [" ".join(p.split()) for p in (fn.__doc__ or title).split("\n\n")]
+        cited = [p.removeprefix(SOURCE_PREFIX).rstrip(".") for p in paragraphs if p.startswith(SOURCE_PREFIX)]
+        text = " ".join(p for p in paragraphs if not p.startswith(SOURCE_PREFIX))
+        register(
+            Check(
+                rule_id,
+                kind,
+                severity,
+                title,
+                text,
+                source if source is not None else " ".join(cited),
+                basis=basis,
+                inspects=tuple(inspects),
+                also=also,
+                run=fn,
+            )
+        )
         return fn
 
-    return register
+    return register_rule
 
 
 @dataclass(frozen=True)
@@ -120,7 +141,8 @@ class Group:
 
 
 def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = None) -> list[Finding]:
-    """Run every rule (or the ids in ``rules``) over one group of objects applied together."""
+    """Run every rule (or the ids in ``rules``) over one group of objects applied together; each rule
+    only on the kinds of object it inspects."""
     items = [m if isinstance(m, Manifest) else Manifest(m) for m in manifests]
     group = Group([m.obj for m in items if isinstance(m.obj, dict)])
     selected = [RULES[r] for r in rules] if rules is not None else list(RULES.values())
@@ -128,12 +150,12 @@ def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = Non
     for item in items:
         if not isinstance(item.obj, dict):
             continue
-        ref = reference(item.obj)
+        ref, kind = reference(item.obj), kind_of(item.obj)
         for r in selected:
-            for issue in r.check(item.obj, group):
-                findings.append(
-                    Finding(r.id, issue.severity or r.severity, ref, issue.field, issue.message, issue.fix, item.source)
-                )
+            if r.run is None or (r.inspects and kind not in r.inspects):
+                continue
+            for issue in r.run(item.obj, group):
+                findings.append(r.finding(ref, issue.field, issue.message, issue.fix, item.source, issue.severity))
     return findings
 
 
@@ -233,6 +255,11 @@ _TEMPLATE_PATHS = {
 }
 
 
+# Kinds that carry pod specs (what rules on pods inspect), and kinds that install a Helm chart.
+POD_KINDS = (*_TEMPLATE_PATHS, "JobSet")
+CHART_KINDS = ("HelmRelease", "Application")
+
+
 def count_of(value: Any) -> int | None:
     """A Kubernetes count (replicas, parallelism: int32), or None for anything else: a string, a
     bool, a negative number, or one too large for the API (which would also overflow a float)."""
@@ -315,6 +342,27 @@ def containers(pod: PodTemplate, init: bool = True) -> list[Container]:
     ]
 
 
+def injected_sidecar(pod: PodTemplate) -> dict[tuple[str, str], float]:
+    """What the GCS FUSE sidecar counts when the driver's webhook injects it into the pod (its annotation
+    is true), keyed (requests|limits, resource): a limit annotation without a request makes the request
+    equal (gcs-fuse-csi-driver pkg/webhook/config.go populateResource); without either, the webhook's
+    default request, and Autopilot makes limits equal to requests. Empty when nothing is injected."""
+    annotations = as_dict(pod.metadata.get("annotations"))
+    if not truthy(annotations.get(platform.GCSFUSE_ANNOTATION)):
+        return {}
+    out: dict[tuple[str, str], float] = {}
+    for resource, key in platform.GCSFUSE_SIDECAR_ANNOTATIONS.items():
+        limit = quantity(annotations.get(key))
+        request = quantity(annotations.get(key.replace("-limit", "-request")))
+        default = quantity(platform.GCSFUSE_SIDECAR_DEFAULT_REQUESTS[resource])
+        if request is None:
+            request = limit if limit else default
+        if not limit:
+            limit = request
+        out[("requests", resource)], out[("limits", resource)] = request or 0.0, limit or 0.0
+    return out
+
+
 def node_label(pod: PodTemplate, label: str) -> tuple[str | None, str]:
     """Value a pod requires for a node label (nodeSelector or required node affinity) and its field path."""
     selector = as_dict(pod.spec.get("nodeSelector"))
@@ -361,6 +409,16 @@ def is_spot(pod: PodTemplate, group: Group) -> bool:
 
 
 # --- Helm charts installed through objects ------------------------------------------
+
+
+def values_document(text: str, source: str) -> object:
+    """Helm values written as YAML text (one document, within the loader's limits), or None when
+    the text is not YAML (e.g. a Terraform expression) or goes beyond the limits."""
+    try:
+        documents = load_yaml_documents(text, source)
+    except ConfigError:
+        return None
+    return documents[0][1] if len(documents) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -412,8 +470,6 @@ def chart_release(obj: Obj, group: Group) -> ChartRelease | None:
         values, values_path = helm.get("valuesObject"), "spec.source.helm.valuesObject"
         text = helm.get("values")
         if values is None and isinstance(text, str):
-            from gkeml.rules.sources import values_document
-
             values, values_path = values_document(text, "spec.source.helm.values"), "spec.source.helm.values"
         release = helm.get("releaseName")
         target = get(obj, "spec", "destination", "namespace")

@@ -15,14 +15,15 @@ up" (T = 0, off) as a setting that fits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ERROR, INTERACTION
 from gkeml.rules.engine import (
-    ERROR,
+    CHART_KINDS,
     ChartRelease,
     Group,
     Issue,
@@ -40,10 +41,10 @@ from gkeml.rules.engine import (
     pod_templates,
     rule,
     truthy,
+    values_document,
 )
 from gkeml.rules.ownership import autoscaled_replicas
 from gkeml.rules.queueing import QUEUED_KINDS, cluster_queue_of, eligible, template_requests
-from gkeml.rules.sources import values_document
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,12 @@ INTERACTIONS: tuple[Interaction, ...] = (
 )
 
 
+def _interaction(rule_id: str, title: str, inspects: tuple[str, ...] = ()) -> Callable:
+    """Register the rule that checks the row ``rule_id`` of :data:`INTERACTIONS` (an error; its source is the row's)."""
+    source = next(i.source for i in INTERACTIONS if i.rule == rule_id)
+    return rule(rule_id, title, ERROR, kind=INTERACTION, inspects=inspects, source=source)
+
+
 def _seconds(value: Any) -> float | None:
     """A number of seconds written as a number or a numeric string, else None."""
     if isinstance(value, bool):
@@ -206,7 +213,7 @@ def _namespaces(release: ChartRelease, producer: platform.StartTimeoutProducer) 
     return list(dict.fromkeys(found + [t for t in as_list(targets) if isinstance(t, str)]))
 
 
-@rule("GKE040", "A workload producer must not give up on workloads that wait in a Kueue queue", ERROR)
+@_interaction("GKE040", "A workload producer must not give up on workloads that wait in a Kueue queue", CHART_KINDS)
 def start_timeout_vs_queue(obj: Obj, group: Group) -> Iterator[Issue]:
     """A controller that cancels a workload not started within a timeout T (the W&B Launch agent's
     agent.startTimeout, chart default 1800 s: it deletes the run's Job) must allow at least the longest
@@ -249,7 +256,7 @@ def _custom_class(pod: PodTemplate) -> tuple[str | None, str]:
     return name, path
 
 
-@rule("GKE041", "A queued Job must not wait for flex-start capacity", ERROR)
+@_interaction("GKE041", "A queued Job must not wait for flex-start capacity", QUEUED_KINDS)
 def queued_flex_start(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue admits a queued Job before its pods have nodes and, when they are not all ready within
     waitForPodsReady.timeout (always on in Kueue's v1beta2 configuration), evicts and requeues it. A
@@ -278,7 +285,7 @@ def queued_flex_start(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Kueue flavor node labels vs ComputeClass -------------------------------------------------
 
 
-@rule("GKE042", "Kueue must not add node labels to a pod on a ComputeClass", ERROR)
+@_interaction("GKE042", "Kueue must not add node labels to a pod on a ComputeClass", QUEUED_KINDS)
 def flavor_labels_vs_compute_class(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue adds the nodeLabels of the ResourceFlavor it admits a workload on to its pods'
     nodeSelector. A pod on a custom ComputeClass must select the class alone: a flavor label such as
@@ -394,7 +401,11 @@ def synced_versions(secret: str, namespace: str, group: Group) -> tuple[str, lis
     return (str(spc_name), versions) if versions else None
 
 
-@rule("GKE043", "A pod that reads a synced Secret at start must restart when its version changes", ERROR)
+@_interaction(
+    "GKE043",
+    "A pod that reads a synced Secret at start must restart when its version changes",
+    (*LONG_RUNNING_KINDS, *CHART_KINDS),
+)
 def synced_secret_readers(obj: Obj, group: Group) -> Iterator[Issue]:
     """GKE's secret sync copies the Secret Manager version its SecretProviderClass names into a Secret,
     and copies `latest` again every rotation interval. A long-running pod reading that Secret through
@@ -446,7 +457,11 @@ def _budgeted(pod_labels: dict, namespace: str, group: Group) -> bool:
     return False
 
 
-@rule("GKE044", "A fail-closed admission webhook needs a highly available server", ERROR)
+@_interaction(
+    "GKE044",
+    "A fail-closed admission webhook needs a highly available server",
+    (*CHART_KINDS, "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"),
+)
 def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
     """An admission webhook with failurePolicy Fail refuses every request it intercepts while no pod of
     its server answers: with one replica, every restart (node upgrade, consolidation, eviction) refuses
@@ -506,7 +521,7 @@ def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- managed namespaces -----------------------------------------------------------------------
 
 
-@rule("GKE045", "Nothing may be written into a namespace Autopilot manages", ERROR)
+@_interaction("GKE045", "Nothing may be written into a namespace Autopilot manages")
 def managed_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot manages kube-system and GKE's own namespaces (gke-*, gmp-system): GKE Warden denies
     creating or changing objects there ("the namespace "kube-system" is managed and the request's verb

@@ -9,7 +9,11 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.rules.engine import ERROR, Group, Issue, get, kind_of, name_of, namespace_of, rule
+from gkeml.registry import CONTROLLER, ERROR
+from gkeml.rules.engine import Group, Issue, get, kind_of, name_of, namespace_of, rule
+
+# The kinds whose fields a controller may own (what GKE024 inspects).
+OWNED_KINDS = tuple(kind for owned in platform.CONTROLLER_OWNED_FIELDS for kind in owned.kinds)
 
 
 def autoscalers_of(obj: Obj, group: Group, kinds: tuple[str, ...]) -> list[Obj]:
@@ -39,12 +43,22 @@ def autoscaled_replicas(obj: Obj, group: Group) -> tuple[int, int] | None:
     return None
 
 
-@rule("GKE024", "A field a controller owns is set in the manifest", ERROR)
+@rule(
+    "GKE024",
+    "A field a controller owns is set in the manifest",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=OWNED_KINDS,
+)
 def controller_owned_field(obj: Obj, group: Group) -> Iterator[Issue]:
     """Once a controller writes a field (an autoscaler sets spec.replicas through the scale
     subresource), applying a manifest that also sets it makes two owners: with server-side apply
     (Terraform's kubernetes_manifest, kubectl apply --server-side) every later apply fails with a
-    conflict, and with a client-side apply each deploy resets the count. Leave the field out."""
+    conflict, and with a client-side apply each deploy resets the count. Leave the field out.
+
+    Source: kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale ('Migrating Deployments and
+    StatefulSets to horizontal autoscaling'); hashicorp/terraform-provider-kubernetes-alpha#134;
+    keda.sh/docs/latest/reference/scaledobject-spec (checked 2026-11-30)."""
     for owned in platform.CONTROLLER_OWNED_FIELDS:
         if kind_of(obj) not in owned.kinds or get(obj, *owned.path) is None:
             continue

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import CAPACITY, ERROR
 from gkeml.rules.engine import (
-    ERROR,
     Group,
     Issue,
     PodTemplate,
@@ -199,10 +199,19 @@ def queue_shortfalls(obj: Obj, group: Group) -> list[QueueShortfall]:
     return found
 
 
-@rule("GKE026", "A queued Job must fit what its ClusterQueue can ever be given", ERROR)
+@rule(
+    "GKE026",
+    "A queued Job must fit what its ClusterQueue can ever be given",
+    ERROR,
+    kind=CAPACITY,
+    inspects=QUEUED_KINDS,
+)
 def queue_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """Kueue admits a Job whole, on one ResourceFlavor per resource group, within its ClusterQueue's
     nominal quota plus what it may borrow from the cohort (which lends at most its own quota). A Job
-    larger than that on every flavor it may use is never admitted and stays suspended."""
+    larger than that on every flavor it may use is never admitted and stays suspended.
+
+    Source: kubernetes-sigs/kueue v0.19.2 pkg/scheduler/flavorassigner, pkg/workload/resources.go (a workload is
+    admitted whole, within nominal quota plus borrowing)."""
     for short in queue_shortfalls(obj, group):
         yield Issue(f"metadata.labels.{platform.KUEUE_QUEUE_LABEL}", short.message(), short.fix())

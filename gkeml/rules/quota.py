@@ -26,8 +26,8 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import CAPACITY, ERROR
 from gkeml.rules.engine import (
-    ERROR,
     Group,
     Issue,
     PodTemplate,
@@ -35,13 +35,13 @@ from gkeml.rules.engine import (
     as_list,
     count_of,
     get,
+    injected_sidecar,
     kind_of,
     name_of,
     namespace_of,
     pod_templates,
     quantity,
     rule,
-    truthy,
 )
 from gkeml.rules.ownership import autoscaled_replicas
 
@@ -127,27 +127,6 @@ def _container(resources: Any, defaults: tuple[dict[str, float], dict[str, float
     return out
 
 
-def _gcsfuse_sidecar(pod: PodTemplate) -> dict[tuple[str, str], float]:
-    """What the GCS FUSE sidecar counts when the driver's webhook injects it (its annotation is true):
-    a limit annotation without a request makes the request equal (gcs-fuse-csi-driver
-    pkg/webhook/config.go populateResource); without either, the webhook's default request, and
-    Autopilot makes limits equal to requests."""
-    annotations = as_dict(pod.metadata.get("annotations"))
-    if not truthy(annotations.get(platform.GCSFUSE_ANNOTATION)):
-        return {}
-    out: dict[tuple[str, str], float] = {}
-    for resource, key in platform.GCSFUSE_SIDECAR_ANNOTATIONS.items():
-        limit = quantity(annotations.get(key))
-        request = quantity(annotations.get(key.replace("-limit", "-request")))
-        default = quantity(platform.GCSFUSE_SIDECAR_DEFAULT_REQUESTS[resource])
-        if request is None:
-            request = limit if limit else default
-        if not limit:
-            limit = request
-        out[("requests", resource)], out[("limits", resource)] = request or 0.0, limit or 0.0
-    return out
-
-
 def _add(total: dict, part: dict) -> dict:
     return {k: total.get(k, 0.0) + part.get(k, 0.0) for k in set(total) | set(part)}
 
@@ -165,7 +144,7 @@ def pod_totals(pod: PodTemplate, group: Group, namespace: str, injected: bool = 
     apps: dict = {}
     for c in as_list(pod.spec.get("containers")):
         apps = _add(apps, _container(get(c, "resources"), defaults))
-    sidecars: dict = _gcsfuse_sidecar(pod) if injected else {}
+    sidecars: dict = injected_sidecar(pod) if injected else {}
     init_peak: dict = {}
     for c in as_list(pod.spec.get("initContainers")):
         own = _container(get(c, "resources"), defaults)
@@ -330,11 +309,20 @@ def quota_shortfalls(obj: Obj, group: Group) -> list[Shortfall]:
     return list(found.values())
 
 
-@rule("GKE025", "A workload at its largest must fit its namespace's ResourceQuota", ERROR)
+@rule(
+    "GKE025",
+    "A workload at its largest must fit its namespace's ResourceQuota",
+    ERROR,
+    kind=CAPACITY,
+    inspects=LONG_RUNNING + BATCH,
+)
 def quota_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """Pods beyond a namespace's ResourceQuota are never created: a Job's remaining Pods fail with
     "exceeded quota" (the first ones hold their GPUs waiting for the rest), a rollout or scale-up
     stalls. Every parallel Pod of a Job, and every long-running workload at its maximum replicas plus
-    a rollout's surge, counts with the GCS FUSE sidecar and the LimitRange defaults."""
+    a rollout's surge, counts with the GCS FUSE sidecar and the LimitRange defaults.
+
+    Source: kubernetes.io/docs/concepts/policy/resource-quotas (a Pod beyond the quota is refused);
+    gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)."""
     for short in quota_shortfalls(obj, group):
         yield Issue("spec", short.message(), short.fix())

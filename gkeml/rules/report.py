@@ -8,7 +8,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from gkeml import __version__
-from gkeml.rules.engine import ERROR, RULES, Finding
+from gkeml.registry import CHECKS, ERROR, Check, Finding
+from gkeml.rules.engine import RULES
 from gkeml.text import table
 
 if TYPE_CHECKING:
@@ -134,23 +135,28 @@ def render_github(findings: list[Finding], objects: int, checkov: CheckovReport 
     return "\n".join(lines)
 
 
+def _sarif_rule(check: Check) -> dict:
+    return {
+        "id": check.id,
+        "name": check.title,
+        "shortDescription": {"text": check.title},
+        "fullDescription": {"text": check.help},
+        "defaultConfiguration": {"level": check.severity},
+    }
+
+
 def render_sarif(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
-    """SARIF 2.1.0 for code scanning: the gkeml rules with their help, one result per finding."""
-    rules = [
-        {
-            "id": r.id,
-            "name": r.title,
-            "shortDescription": {"text": r.title},
-            "fullDescription": {"text": r.help},
-            "defaultConfiguration": {"level": r.severity},
-        }
-        for r in RULES.values()
-    ]
+    """SARIF 2.1.0 for code scanning: the gkeml rules with their help, one result per finding (a finding of
+    another registered check brings its check's title and help)."""
+    rules = [_sarif_rule(r) for r in RULES.values()]
     results = []
     for f in findings:
-        if f.rule not in {x["id"] for x in rules}:  # a finding about the config, not a registered rule
+        if f.rule not in {x["id"] for x in rules}:  # a finding about the config or the stacks, not an object
+            check = CHECKS.get(f.rule)
             rules.append(
-                {
+                _sarif_rule(check)
+                if check is not None
+                else {
                     "id": f.rule,
                     "name": f.rule,
                     "shortDescription": {"text": f.message},

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ADMISSION, CONTROLLER, ERROR, WARNING
 from gkeml.rules.engine import (
-    ERROR,
-    WARNING,
+    POD_KINDS,
     Group,
     Issue,
     PodTemplate,
@@ -25,6 +25,7 @@ from gkeml.rules.engine import (
     count_of,
     get,
     gpu_count,
+    injected_sidecar,
     is_spot,
     name_of,
     node_label,
@@ -44,10 +45,15 @@ def _custom_class(pod: PodTemplate) -> bool:
     return cls is not None and cls not in platform.BUILTIN_COMPUTE_CLASSES and cls not in platform.COMPUTE_CLASSES
 
 
-@rule("GKE001", "GPU node selector and nvidia.com/gpu limit must come together", ERROR)
+@rule(
+    "GKE001", "GPU node selector and nvidia.com/gpu limit must come together", ERROR, kind=ADMISSION, inspects=POD_KINDS
+)
 def gpu_pairing(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot rejects a GPU Pod unless it has BOTH the cloud.google.com/gke-accelerator node
-    selector and an nvidia.com/gpu limit (a custom ComputeClass may name the GPU instead of the selector)."""
+    selector and an nvidia.com/gpu limit (a custom ComputeClass may name the GPU instead of the selector).
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the GPU node selector and limit);
+    cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes (a class may carry the GPU)."""
     for pod in pod_templates(obj):
         accel, accel_path = node_label(pod, platform.ACCELERATOR_LABEL)
         count, count_path = gpu_count(pod)
@@ -66,10 +72,12 @@ def gpu_pairing(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE002", "GPU type and count must be ones Autopilot offers", ERROR)
+@rule("GKE002", "GPU type and count must be ones Autopilot offers", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
     """Each Autopilot GPU type allows only some GPU counts per Pod; other counts, unknown
-    types and an accelerator-count label that disagrees with the limit are rejected."""
+    types and an accelerator-count label that disagrees with the limit are rejected.
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the GPU counts of each type)."""
     for pod in pod_templates(obj):
         accel, accel_path = node_label(pod, platform.ACCELERATOR_LABEL)
         count, count_path = gpu_count(pod)
@@ -92,13 +100,23 @@ def gpu_count_allowed(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE028", "A pod on a custom ComputeClass must match the class", ERROR)
+@rule(
+    "GKE028",
+    "A pod on a custom ComputeClass must match the class",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=POD_KINDS,
+    also=WARNING,
+)
 def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
     """A custom ComputeClass carries the GPU and the capacity (Spot, on-demand, flex-start) of its
     priorities: a pod whose GPU limit is not one of the class's (or that asks for none on a GPU class)
     never gets a node from it. Other hard node selectors next to the class's (Spot, flex-start, a compact
     placement group) can contradict its priorities and leave the pod Pending: select the class alone
-    (warning)."""
+    (warning).
+
+    Source: cloud.google.com/kubernetes-engine/docs/reference/crds/computeclass (priorities[].gpu, spot, flexStart);
+    google/skills 1af7775 gke-compute-classes SKILL.md 'Selector Conflicts' (checked 2026-11-30)."""
     for pod in pod_templates(obj):
         cls_name, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
         classes = [c for c in group.of_kind("ComputeClass") if name_of(c) == cls_name]
@@ -161,17 +179,23 @@ def _annotation_issues(obj: Obj, label: str, what: str) -> Iterator[Issue]:
             )
 
 
-@rule("GKE003", "Compute class is a nodeSelector, not an annotation", ERROR)
+@rule("GKE003", "Compute class is a nodeSelector, not an annotation", ERROR, kind=ADMISSION)
 def compute_class_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
     """The compute class is chosen with the cloud.google.com/compute-class node label in
-    nodeSelector (or node affinity); as an annotation it is silently ignored."""
+    nodeSelector (or node affinity); as an annotation it is silently ignored.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/about-custom-compute-classes (a nodeSelector or node
+    affinity selects a class)."""
     yield from _annotation_issues(obj, platform.COMPUTE_CLASS_LABEL, "the compute class")
 
 
-@rule("GKE004", "Spot is a nodeSelector, not an annotation", ERROR)
+@rule("GKE004", "Spot is a nodeSelector, not an annotation", ERROR, kind=ADMISSION)
 def spot_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
     """Spot Pods are selected with the Spot node label (platform.SPOT_LABEL) in nodeSelector; as an
-    annotation the Pod runs (and is billed) on on-demand capacity."""
+    annotation the Pod runs (and is billed) on on-demand capacity.
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods (a nodeSelector or node affinity
+    selects Spot)."""
     yield from _annotation_issues(obj, platform.SPOT_LABEL, "Spot")
 
 
@@ -200,9 +224,12 @@ def pod_requests(pod: PodTemplate, gpu: bool) -> tuple[float, float, list[str]]:
 
     A container without requests gets the general-purpose defaults (GPU Pods get none);
     a missing CPU or memory counts as 0 so the class ratio fills it in. Init containers
-    run alone: the Pod needs the larger of their largest request and the app total.
+    run alone: the Pod needs the larger of their largest request and the app total, which includes
+    the GCS FUSE sidecar the driver's webhook injects (:func:`~gkeml.rules.engine.injected_sidecar`).
     """
-    cpu = memory = init_cpu = init_memory = 0.0
+    sidecar = injected_sidecar(pod)
+    cpu, memory = sidecar.get(("requests", "cpu"), 0.0), sidecar.get(("requests", "memory"), 0.0) / GIB
+    init_cpu = init_memory = 0.0
     unset: list[str] = []
     for c in containers(pod):
         c_cpu, c_mem = c.request("cpu"), c.request("memory")
@@ -216,6 +243,19 @@ def pod_requests(pod: PodTemplate, gpu: bool) -> tuple[float, float, list[str]]:
         else:
             cpu, memory = cpu + c_cpu, memory + c_mem
     return max(cpu, init_cpu), max(memory, init_memory), unset
+
+
+def _with_sidecar(pod: PodTemplate, *resources: str) -> str:
+    """`` (with the GCS FUSE sidecar's ...)`` when the driver's webhook injects one into the pod, else ''."""
+    sidecar = injected_sidecar(pod)
+    if not sidecar:
+        return ""
+    shown = {
+        "cpu": lambda v: f"{round(v, 3):g} vCPU",
+        "memory": lambda v: f"{round(v / GIB, 2):g} GiB",
+        "ephemeral-storage": lambda v: f"{round(v / GIB, 2):g} GiB",
+    }
+    return f" (with the GCS FUSE sidecar's {' / '.join(shown[r](sidecar[('requests', r)]) for r in resources)})"
 
 
 def monthly_cost(cpu: float, memory: float, class_name: str, spot: bool) -> float | None:
@@ -234,11 +274,6 @@ def _fmt(cpu: float, memory: float) -> str:
     return f"{round(cpu, 3):g} vCPU / {round(memory, 2):g} GiB"
 
 
-# The rules on a Pod's requests that Autopilot's admission enforces (the ranges of its class or GPU):
-# gkeml.rules.admission runs them on the pods of an environment's own workloads when it is loaded.
-REQUEST_RANGE_RULES = ("GKE005", "GKE007")
-
-
 def _request_field(pod: PodTemplate, resource: str) -> str:
     """The field of the first container that requests ``resource`` (the pod's containers when none does)."""
     for c in containers(pod):
@@ -248,10 +283,14 @@ def _request_field(pod: PodTemplate, resource: str) -> str:
     return f"{pod.path}.containers"
 
 
-@rule("GKE005", "Requests above the class or GPU maximum", ERROR)
+@rule("GKE005", "Requests above the class or GPU maximum", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot rejects a Pod whose total CPU or memory requests exceed the maximum of its
-    compute class (or of its GPU type and count)."""
+    compute class (or of its GPU type and count).
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Minimum and maximum
+    resource requests'); cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the ranges per GPU type and
+    count); gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)."""
     for pod in pod_templates(obj):
         cls = request_bounds(pod)
         if cls is None:
@@ -267,17 +306,22 @@ def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
             )
         yield Issue(
             _request_field(pod, "cpu" if cpu > cls.max_cpu + 1e-9 else "memory"),
-            f"Pod requests {_fmt(cpu, memory)} exceed the {cls.name} maximum "
+            f"Pod requests {_fmt(cpu, memory)}{_with_sidecar(pod, 'cpu', 'memory')} exceed the {cls.name} maximum "
             f"{_fmt(cls.max_cpu, cls.max_memory_gib)}; Autopilot rejects the Pod",
             fix,
         )
 
 
-@rule("GKE006", "Requests Autopilot would change (minimum, ratio, missing)", WARNING)
+@rule(
+    "GKE006", "Requests Autopilot would change (minimum, ratio, missing)", WARNING, kind=ADMISSION, inspects=POD_KINDS
+)
 def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot raises requests below the class minimum, fills in a missing CPU or memory and
     raises the smaller resource to fit the class CPU:memory ratio; you pay for what it sets.
-    GPU Pods get no default requests at all."""
+    GPU Pods get no default requests at all.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Default resource
+    requests', 'Minimum and maximum resource requests', 'Resource ratio'); the price table gkeml/cost/prices.json."""
     for pod in pod_templates(obj):
         cls = request_bounds(pod)
         if cls is None:
@@ -311,34 +355,44 @@ def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
         yield Issue(
             f"{pod.path}.containers",
-            f"Autopilot changes the Pod's requests from {_fmt(cpu, memory)} to "
+            f"Autopilot changes the Pod's requests from {_fmt(cpu, memory)}{_with_sidecar(pod, 'cpu', 'memory')} to "
             f"{_fmt(new_cpu, new_memory)} ({cls.name}); {effect}",
             f"request {_fmt(new_cpu, new_memory)} (limits equal) so the spec says what you pay for",
         )
 
 
-@rule("GKE007", "Ephemeral storage outside the Autopilot range", ERROR)
+@rule(
+    "GKE007", "Ephemeral storage outside the Autopilot range", ERROR, kind=ADMISSION, inspects=POD_KINDS, also=WARNING
+)
 def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
     """Pod-based classes accept 10 MiB to 10 GiB of ephemeral storage per Pod: more is
-    rejected (use a volume), less is raised."""
+    rejected (use a volume), less is raised.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests (ephemeral storage of
+    Pod-based classes); gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)."""
     for pod in pod_templates(obj):
         cls = request_bounds(pod)
         if cls is None or cls.name not in platform.COMPUTE_CLASSES:
             continue
-        total, first = 0.0, ""
+        sidecar = injected_sidecar(pod).get(("requests", "ephemeral-storage"))
+        total, first = (sidecar or 0.0) / GIB, ""
         for c in containers(pod, init=False):
             value = c.request("ephemeral-storage")
             if value is not None:
                 total += value / GIB
                 first = first or f"{c.path}.resources.requests.ephemeral-storage"
+            elif sidecar is not None:  # beside a sidecar that asks for some, Autopilot's default counts
+                total += platform.DEFAULT_EPHEMERAL_GIB
+        if not first and sidecar is not None:
+            first = f"{pod.metadata_path}.annotations.{platform.GCSFUSE_SIDECAR_ANNOTATIONS['ephemeral-storage']}"
         if not first:
             continue
         low, high = platform.EPHEMERAL_MIN_GIB, platform.EPHEMERAL_MAX_GIB
         if total > high + 1e-9:
             yield Issue(
                 first,
-                f"Pod asks for {round(total, 2):g} GiB of ephemeral storage; the maximum is "
-                f"{high:g} GiB and Autopilot rejects the Pod",
+                f"Pod asks for {round(total, 2):g} GiB of ephemeral storage{_with_sidecar(pod, 'ephemeral-storage')}; "
+                f"the maximum is {high:g} GiB and Autopilot rejects the Pod",
                 "use a volume (GCS FUSE, a PVC or a generic ephemeral volume) for scratch data",
             )
         elif total < low - 1e-9:
@@ -354,10 +408,13 @@ def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Spot -------------------------------------------------------------------------
 
 
-@rule("GKE013", "Spot grace period longer than GKE honours", WARNING)
+@rule("GKE013", "Spot grace period longer than GKE honours", WARNING, kind=CONTROLLER, inspects=POD_KINDS)
 def spot_grace_period(obj: Obj, group: Group) -> Iterator[Issue]:
     """At preemption a Spot Pod gets at most 25 s, whatever terminationGracePeriodSeconds says:
-    a checkpoint that needs longer is lost."""
+    a checkpoint that needs longer is lost.
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/autopilot-spot-pods (the grace period a preempted Spot
+    Pod gets)."""
     limit = platform.SPOT_TERMINATION_GRACE_SECONDS
     for pod in pod_templates(obj):
         grace = pod.spec.get("terminationGracePeriodSeconds")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ADMISSION, ADVICE, BASELINE, ERROR, WARNING
 from gkeml.rules.engine import (
-    ERROR,
-    WARNING,
+    POD_KINDS,
     Group,
     Issue,
     as_dict,
@@ -29,9 +29,12 @@ from gkeml.rules.engine import (
 )
 
 
-@rule("GKE008", "Privileged containers are rejected", ERROR)
+@rule("GKE008", "Privileged containers are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Autopilot admits no privileged container."""
+    """Autopilot admits no privileged container.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures':
+    privileged Pods)."""
     for pod in pod_templates(obj):
         for c in containers(pod):
             if c.security.get("privileged") is True:
@@ -42,18 +45,24 @@ def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
 
 
-@rule("GKE009", "Host namespaces are rejected", ERROR)
+@rule("GKE009", "Host namespaces are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def host_namespaces(obj: Obj, group: Group) -> Iterator[Issue]:
-    """hostNetwork, hostPID and hostIPC are refused by Autopilot."""
+    """hostNetwork, hostPID and hostIPC are refused by Autopilot.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': host
+    namespaces)."""
     for pod in pod_templates(obj):
         for key in ("hostNetwork", "hostPID", "hostIPC"):
             if pod.spec.get(key) is True:
                 yield Issue(f"{pod.path}.{key}", f"{key} shares the node's namespace", f"remove {key}: true")
 
 
-@rule("GKE010", "Host ports are rejected", ERROR)
+@rule("GKE010", "Host ports are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
-    """A container port with hostPort binds on the node; Autopilot refuses it."""
+    """A container port with hostPort binds on the node; Autopilot refuses it.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': host
+    ports)."""
     for pod in pod_templates(obj):
         for c in containers(pod):
             for i, port in enumerate(as_list(c.spec.get("ports"))):
@@ -65,9 +74,12 @@ def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
                     )
 
 
-@rule("GKE011", "Writable hostPath is rejected", ERROR)
+@rule("GKE011", "Writable hostPath is rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def writable_host_path(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Autopilot allows hostPath only read-only and only under /var/log/."""
+    """Autopilot allows hostPath only read-only and only under /var/log/.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures':
+    hostPath)."""
     prefix = platform.READ_ONLY_HOSTPATH_PREFIX
     for pod in pod_templates(obj):
         host_volumes = {}
@@ -99,9 +111,12 @@ def _capability(value: object) -> str:
     return name[4:] if name.startswith("CAP_") else name
 
 
-@rule("GKE012", "Disallowed Linux capabilities", ERROR)
+@rule("GKE012", "Disallowed Linux capabilities", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
-    """NET_ADMIN and SYS_ADMIN are rejected by Autopilot; NET_RAW is treated as not allowed."""
+    """NET_ADMIN and SYS_ADMIN are rejected by Autopilot; NET_RAW is treated as not allowed.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': Linux
+    capabilities)."""
     forbidden = set(platform.FORBIDDEN_CAPABILITIES)
     for pod in pod_templates(obj):
         for c in containers(pod):
@@ -118,9 +133,11 @@ def capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- baseline (restricted Pod Security Standard) -------------------------------------
 
 
-@rule("GKE020", "Containers must run as non-root", WARNING)
+@rule("GKE020", "Containers must run as non-root", WARNING, kind=BASELINE, inspects=POD_KINDS, basis=ADVICE)
 def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Baseline: runAsNonRoot: true on the pod or every container, and never runAsUser: 0."""
+    """Baseline: runAsNonRoot: true on the pod or every container, and never runAsUser: 0.
+
+    Source: kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: running as non-root)."""
     for pod in pod_templates(obj):
         pod_ctx = as_dict(pod.spec.get("securityContext"))
         for c in containers(pod):
@@ -140,9 +157,11 @@ def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
 
 
-@rule("GKE021", "Privilege escalation must be off", WARNING)
+@rule("GKE021", "Privilege escalation must be off", WARNING, kind=BASELINE, inspects=POD_KINDS, basis=ADVICE)
 def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Baseline: allowPrivilegeEscalation: false on every container."""
+    """Baseline: allowPrivilegeEscalation: false on every container.
+
+    Source: kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: privilege escalation)."""
     for pod in pod_templates(obj):
         for c in containers(pod):
             if c.security.get("allowPrivilegeEscalation") is not False:
@@ -153,9 +172,11 @@ def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
                 )
 
 
-@rule("GKE022", "Capabilities must be dropped", WARNING)
+@rule("GKE022", "Capabilities must be dropped", WARNING, kind=BASELINE, inspects=POD_KINDS, basis=ADVICE)
 def drop_capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Baseline: every container drops ALL capabilities (and adds back only what it needs)."""
+    """Baseline: every container drops ALL capabilities (and adds back only what it needs).
+
+    Source: kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: capabilities)."""
     for pod in pod_templates(obj):
         for c in containers(pod):
             drop = [_capability(x) for x in as_list(get(c.security, "capabilities", "drop"))]
@@ -173,10 +194,13 @@ def _denies_ingress(policy: Obj) -> bool:
     return selects_all and "Ingress" in as_list(spec.get("policyTypes")) and not spec.get("ingress")
 
 
-@rule("GKE023", "Namespace without default-deny ingress", WARNING)
+@rule("GKE023", "Namespace without default-deny ingress", WARNING, kind=BASELINE, inspects=("Namespace",), basis=ADVICE)
 def default_deny(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot enforces NetworkPolicy but has none by default: a namespace admits all traffic
-    until a default-deny ingress policy (podSelector: {}, policyTypes: [Ingress], no rules) exists."""
+    until a default-deny ingress policy (podSelector: {}, policyTypes: [Ingress], no rules) exists.
+
+    Source: kubernetes.io/docs/concepts/services-networking/network-policies ('Default deny all ingress traffic');
+    cloud.google.com/kubernetes-engine/docs/concepts/dataplane-v2 (Autopilot enforces NetworkPolicy)."""
     name = name_of(obj)
     if kind_of(obj) != "Namespace" or name in platform.SYSTEM_NAMESPACES:
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 from gkeml.config import ConfigError, ConfigProblem
 from gkeml.config.loader import MANIFEST_LIMITS, STDIN, STDIN_NAME, load_yaml_documents, read_config_text
 from gkeml.manifests import Obj
-from gkeml.rules.engine import Manifest
+from gkeml.rules.engine import Manifest, values_document
 
 # What to do with a pipe or a process substitution (`gkeml check <(kustomize build)`): its size is
 # unknown and it may never end, so it is refused; standard input is read with the same bound.
@@ -135,13 +135,3 @@ def helm_release_objects(stack_file: str | Path) -> list[Manifest]:
         }
         out += [Manifest(release, source), Manifest(repository, source)]
     return out
-
-
-def values_document(text: str, source: str) -> object:
-    """Helm values written as YAML text (one document, within the loader's limits), or None when
-    the text is not YAML (e.g. a Terraform expression) or goes beyond the limits."""
-    try:
-        documents = load_yaml_documents(text, source)
-    except ConfigError:
-        return None
-    return documents[0][1] if len(documents) == 1 else None

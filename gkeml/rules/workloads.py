@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
+from gkeml.registry import ADMISSION, CONTROLLER, ERROR, WARNING
 from gkeml.rules.engine import (
-    ERROR,
-    WARNING,
+    CHART_KINDS,
+    POD_KINDS,
     Group,
     Issue,
     as_dict,
@@ -37,10 +38,20 @@ def _claims(obj: Obj) -> Iterator[tuple[str, dict]]:
             yield f"spec.volumeClaimTemplates[{i}].spec", as_dict(get(tpl, "spec"))
 
 
-@rule("GKE014", "ReadOnlyMany on a Persistent Disk class needs a data source", ERROR)
+@rule(
+    "GKE014",
+    "ReadOnlyMany on a Persistent Disk class needs a data source",
+    ERROR,
+    kind=ADMISSION,
+    inspects=("PersistentVolumeClaim", "StatefulSet"),
+)
 def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
     """A ReadOnlyMany claim on standard-rwo/premium-rwo (the default class) is refused unless
-    it is restored from a snapshot or cloned (dataSource); an empty disk cannot be shared read-only."""
+    it is restored from a snapshot or cloned (dataSource); an empty disk cannot be shared read-only.
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/persistent-volumes/readonlymany-disks (a ReadOnlyMany
+    disk comes from a snapshot or another disk); cloud.google.com/kubernetes-engine/docs/concepts/persistent-volumes
+    (the default StorageClass)."""
     for path, spec in _claims(obj):
         if "ReadOnlyMany" not in as_list(spec.get("accessModes")):
             continue
@@ -54,11 +65,16 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING)
+@rule(
+    "GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING, kind=CONTROLLER, inspects=POD_KINDS
+)
 def gcsfuse_sidecar_on_gpu_node(obj: Obj, group: Group) -> Iterator[Issue]:
     """On Autopilot GPU nodes the GCS FUSE sidecar's CPU cannot exceed 2 vCPU and its memory 14 GiB
     (gcs-fuse-csi-driver docs/troubleshooting.md, a known issue): larger sidecar limits are not what
-    the sidecar gets."""
+    the sidecar gets.
+
+    Source: gcs-fuse-csi-driver docs/troubleshooting.md 'Sidecar container resource allocation' (5fcdc04a, checked
+    2026-11-30)."""
     cap = platform.GCSFUSE_SIDECAR_GPU_MAX
     for pod in pod_templates(obj):
         annotations = as_dict(pod.metadata.get("annotations"))
@@ -89,11 +105,20 @@ def _selects(service: Obj, labels: dict) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-@rule("GKE015", "Multi-node training needs an Indexed Job and a headless Service", ERROR)
+@rule(
+    "GKE015",
+    "Multi-node training needs an Indexed Job and a headless Service",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=("Job",),
+)
 def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
     """A plain Job with parallelism > 1 gives its pods no rank, and a ClusterIP "master" Service
     load-balances the rendezvous across workers. Use completionMode: Indexed, completions ==
-    parallelism, a headless Service and spec.template.spec.subdomain."""
+    parallelism, a headless Service and spec.template.spec.subdomain.
+
+    Source: kubernetes.io/docs/tasks/job/job-with-pod-to-pod-communication (an Indexed Job, a headless Service,
+    subdomain); pytorch.org/docs/stable/elastic/run.html (the rendezvous environment)."""
     if kind_of(obj) != "Job":
         return
     spec = as_dict(obj.get("spec"))
@@ -132,10 +157,19 @@ def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- Ingress and certificates ---------------------------------------------------------
 
 
-@rule("GKE016", "GKE Ingress is selected by annotation, not ingressClassName", ERROR)
+@rule(
+    "GKE016",
+    "GKE Ingress is selected by annotation, not ingressClassName",
+    ERROR,
+    kind=CONTROLLER,
+    inspects=("Ingress",),
+)
 def ingress_class_name(obj: Obj, group: Group) -> Iterator[Issue]:
     """The GKE Ingress controller reads the kubernetes.io/ingress.class annotation;
-    spec.ingressClassName: gce selects no controller and no load balancer is created."""
+    spec.ingressClassName: gce selects no controller and no load balancer is created.
+
+    Source: cloud.google.com/kubernetes-engine/docs/concepts/ingress (the kubernetes.io/ingress.class annotation
+    selects GKE Ingress)."""
     if kind_of(obj) != "Ingress":
         return
     value = get(obj, "spec", "ingressClassName")
@@ -152,10 +186,13 @@ def _certificate_names(ingress: Obj) -> list[str]:
     return [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else []
 
 
-@rule("GKE017", "ManagedCertificate must be in the Ingress's namespace", ERROR)
+@rule("GKE017", "ManagedCertificate must be in the Ingress's namespace", ERROR, kind=CONTROLLER, inspects=("Ingress",))
 def managed_certificate_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
     """An Ingress can only use ManagedCertificates from its own namespace; one that exists
-    only elsewhere is never attached and the host serves no certificate."""
+    only elsewhere is never attached and the host serves no certificate.
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/managed-certs (an Ingress names ManagedCertificates of
+    its own namespace)."""
     if kind_of(obj) != "Ingress":
         return
     ns = namespace_of(obj)
@@ -171,9 +208,14 @@ def managed_certificate_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
             )
 
 
-@rule("GKE018", "ManagedCertificate domains cannot be wildcards", ERROR)
+@rule(
+    "GKE018", "ManagedCertificate domains cannot be wildcards", ERROR, kind=CONTROLLER, inspects=("ManagedCertificate",)
+)
 def managed_certificate_wildcard(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Google-managed certificates do not support wildcard domains; provisioning never completes."""
+    """Google-managed certificates do not support wildcard domains; provisioning never completes.
+
+    Source: cloud.google.com/kubernetes-engine/docs/how-to/managed-certs (Google-managed certificates do not support
+    wildcard domains)."""
     if kind_of(obj) != "ManagedCertificate":
         return
     for i, domain in enumerate(as_list(get(obj, "spec", "domains"))):
@@ -188,10 +230,13 @@ def managed_certificate_wildcard(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- W&B Launch agent -----------------------------------------------------------------
 
 
-@rule("GKE019", "The W&B operator chart is not the Launch agent", ERROR)
+@rule("GKE019", "The W&B operator chart is not the Launch agent", ERROR, kind=CONTROLLER, inspects=CHART_KINDS)
 def wandb_operator_as_launch_agent(obj: Obj, group: Group) -> Iterator[Issue]:
     """W&B's operator chart deploys the W&B server; a Launch agent comes from the launch-agent
-    chart (values agent.apiKey / launchConfig). Installing operator with launch values runs no agent."""
+    chart (values agent.apiKey / launchConfig). Installing operator with launch values runs no agent.
+
+    Source: github.com/wandb/helm-charts (charts/operator installs the W&B server, charts/launch-agent the Launch
+    agent; checked 2026-11)."""
     release = chart_release(obj, group)
     if release is None or release.chart != platform.WANDB_SERVER_OPERATOR_CHART:
         return

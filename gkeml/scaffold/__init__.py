@@ -88,10 +88,15 @@ def _package_json(text: str, version: str) -> str:
     )
 
 
+EXAMPLE_EXTENSION = "examples.extensions.cloudsql"  # this repository's; a platform repository gets its own copy
+SCAFFOLD_EXTENSION = "extensions.cloudsql"  # where `gkeml init` writes that copy (extensions/cloudsql/)
+
+
 def _environment(text: str, _version: str) -> str:
     """The example environment alone: a repository's ``readers`` name the other environments of this one
     (staging, prod), which a new platform repository does not have (the loader would refuse them); the
-    comment lines just above such a key go with it."""
+    comment lines just above such a key go with it. Its extension is the platform repository's own copy."""
+    text = text.replace(f"module: {EXAMPLE_EXTENSION}", f"module: {SCAFFOLD_EXTENSION}")
     lines = text.splitlines(keepends=True)
     kept: list[str] = []
     for line in lines:

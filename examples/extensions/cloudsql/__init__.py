@@ -268,7 +268,8 @@ class CloudSql(Extension):
             )
         pim = google("project_iam_member")
         for user in config.users:
-            identity = ctx.identity(user)  # classic mode (problems() refuses another): its account exists already
+            identity = ctx.identity(user)  # classic mode (problems() refuses another)
+            # its Google service account is the bootstrap's: it exists before this stack is applied
             google("sql_user").SqlUser(
                 scope,
                 f"user-{user}",

@@ -126,7 +126,8 @@ def test_the_identity_logs_in_as_an_iam_user_granted_on_this_instance_only(synth
     grants = [g for g in stack["resource"]["google_project_iam_member"].values() if "condition" in g]
     assert sorted(g["role"] for g in grants) == ["roles/cloudsql.client", "roles/cloudsql.instanceUser"]
     for grant in grants:
-        assert grant["member"] == "serviceAccount:dbdev-tracking@fx-dbdev-ml.iam.gserviceaccount.com"  # the bootstrap's
+        # the identity's Google service account, which the bootstrap creates (not this stack)
+        assert grant["member"] == "serviceAccount:dbdev-tracking@fx-dbdev-ml.iam.gserviceaccount.com"
         assert grant["condition"]["expression"] == (
             "resource.type == 'sqladmin.googleapis.com/Instance' && "
             "resource.name == 'projects/fx-dbdev-ml/instances/fx-dbdev-ml-metadata'"

@@ -1,0 +1,1 @@
+../../../../../examples/extensions/cloudsql/__init__.py
