@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gkeml.config.loader import load_yaml, read_config_text
 from gkeml.config.model import Environment
+from gkeml.manifests.gateway import OBJECTIVES_CHART
 from gkeml.manifests.jobset import READY_CHART
 from gkeml.manifests.kueue import QUEUES_CHART
 from gkeml.manifests.workloads import in_cluster_plan
@@ -29,6 +30,8 @@ def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synt
         group += [Manifest(o, f"{source} (chart {QUEUES_CHART})") for o in plan.kueue.chart_objects()]
     if plan.jobset:  # the objects of the local chart that waits for the JobSet webhook
         group += [Manifest(o, f"{source} (chart {READY_CHART})") for o in plan.jobset.webhook_probe]
+    for objectives in plan.objectives().values():  # the InferenceObjectives of the local chart
+        group += [Manifest(o, f"{source} (chart {OBJECTIVES_CHART})") for o in objectives]
     names = Names.of(env)
     if synth_dir is not None:
         for stack in (names.cloud_stack, names.k8s_stack):

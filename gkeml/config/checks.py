@@ -14,6 +14,7 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
+from gkeml.config.exposure import EXPOSURE_CHECKS, GATEWAY, INFERENCE_GATEWAY, uses_exposure
 from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
@@ -478,6 +479,11 @@ GKE_FEATURES: dict[str, tuple[str, Callable[[Environment], bool]]] = {
         "compute_classes[].capacity reservation",
         lambda env: any(RESERVATION in c.capacity for c in env.compute_classes),
     ),
+    "GKE Gateway": (
+        "endpoints[].exposure",
+        lambda env: uses_exposure(env, GATEWAY) or uses_exposure(env, INFERENCE_GATEWAY),
+    ),
+    "GKE Inference Gateway": ("endpoints[].exposure", lambda env: uses_exposure(env, INFERENCE_GATEWAY)),
 }
 
 
@@ -586,6 +592,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     kueue_problems,
     *SERVICE_CHECKS,
     *RESERVATION_CHECKS,
+    *EXPOSURE_CHECKS,
 )
 
 
