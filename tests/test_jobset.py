@@ -174,7 +174,7 @@ def test_a_single_replica_or_no_budget_for_the_jobset_webhook_is_refused(synth_d
 
 def test_the_jobset_version_needs_a_gke_the_channels_serve(environments):
     """JobSet supports the last three Kubernetes minors; the version gate knows it (and JOBSET metrics')."""
-    assert platform.GKE_FEATURE_MIN_VERSIONS["JobSet"] == platform.JOBSET_MIN_GKE_VERSION
+    assert platform.GKE_FEATURE_MIN_VERSIONS["JobSet"].minimum == platform.JOBSET_MIN_GKE_VERSION
     for channel in ("REGULAR", "STABLE"):
         default = platform.CHANNEL_VERSIONS[channel].default
         assert platform.gke_version(default) >= platform.gke_version(platform.JOBSET_MIN_GKE_VERSION)
@@ -198,9 +198,9 @@ def test_a_channel_below_jobset_s_minimum_is_refused_naming_the_feature(tmp_path
     with pytest.raises(ConfigError) as info:
         load_environment(path)
     assert str(info.value) == (
-        f"{path}:16: cluster.release_channel: STABLE creates clusters at GKE 1.33.5-gke.2228001 (release notes, "
-        f"read {platform.CHANNEL_VERSIONS_CHECKED}); JobSet (jobset.enabled) needs 1.34 or later: use REGULAR or "
-        "EXTENDED, or remove jobset.enabled"
+        f"{path}:17: jobset.enabled: JobSet needs GKE 1.34 or later; release channel STABLE creates clusters at "
+        f"1.33.5-gke.2228001 (release notes, read {platform.CHANNEL_VERSIONS_CHECKED}): set cluster.release_channel "
+        "to REGULAR or EXTENDED, or set jobset.enabled: false (multi-node jobs are then refused)"
     )
     path.write_text(text)  # no Kueue, no JobSet
     assert not load_environment(path).jobset.enabled

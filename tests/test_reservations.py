@@ -196,7 +196,7 @@ def test_a_job_on_the_class_is_admitted_on_the_reserved_gpus_beyond_its_team_s_q
         {"key": "gkeml.io/reservation", "operator": "Equal", "value": "h100-pretrain", "effect": "NoSchedule"}
     ]
     assert pod["nodeSelector"] == {platform.COMPUTE_CLASS_LABEL: "h100-8-reserved"}  # the class alone
-    assert check([jobset]) == []
+    assert check([jobset, *in_cluster_plan(env).compute_classes]) == []  # with its class (else GKE075 says so)
     # the same job on on-demand capacity: beyond what research's queue can ever get
     with pytest.raises(ConfigError, match="never admits it: its pods need 16 of nvidia.com/gpu together"):
         render(parse_job_spec(JOB + "compute_class: h100-8-on-demand\n", "pretrain.yaml", env), env)
@@ -253,6 +253,4 @@ def test_a_channel_below_the_reservation_rung_s_minimum_is_refused(tmp_path, mon
         monkeypatch.setitem(platform.CHANNEL_VERSIONS, channel, older)
     with pytest.raises(ConfigError) as info:
         load_environment(path)
-    assert "reservation rung (compute_classes[].capacity reservation) needs 1.31.1-gke.2105000 or later" in str(
-        info.value
-    )
+    assert "compute_classes[2].capacity: reservation rung needs GKE 1.31.1-gke.2105000 or later" in str(info.value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from gkeml import platform
 from gkeml.config import Environment
 from gkeml.config.kueue import reserved_flavor
+from gkeml.config.model import HyperdiskMlVolume
 from gkeml.config.reservations import RESERVATION
 from gkeml.jobs.spec import JOBSET_REPLICATED_JOB, RUN_SUFFIX_LENGTH, JobSpec, wandb_secret
 from gkeml.manifests import (
@@ -32,6 +33,7 @@ from gkeml.manifests import (
     resources,
 )
 from gkeml.manifests.kueue import local_queue, reservation_toleration
+from gkeml.manifests.volumes import claim_volume
 from gkeml.naming import Names
 
 CONTAINER = "trainer"
@@ -68,6 +70,7 @@ class Target:
     on_spot: bool = False  # the pods may land on Spot nodes (spot: true, or a ComputeClass with a Spot rung)
     priority: str | None = None  # the Kueue WorkloadPriorityClass of a queued job
     reservation: str | None = None  # the Kueue flavor of the reservation its ComputeClass consumes (queued jobs)
+    dataset_volume: HyperdiskMlVolume | None = None  # the Hyperdisk ML volume the dataset is read from
 
     @classmethod
     def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> Target:
@@ -81,7 +84,7 @@ class Target:
         mounts = spec.mounts()
         names = Names.of(env) if env is not None else None
         buckets = {
-            role: m.external_name if m.external else names.bucket(m.bucket)  # type: ignore[union-attr]
+            role: m.external_name if m.external else names.bucket(m.bucket or "")  # type: ignore[union-attr]
             for role, m in mounts.items()
         }
         ksa = env.identity(spec.identity).ksa if env is not None and spec.identity else spec.identity
@@ -94,6 +97,7 @@ class Target:
         reserved = None
         if queue and compute_class is not None and RESERVATION in compute_class.capacity and compute_class.reservation:
             reserved = reserved_flavor(compute_class.reservation)
+        volume = next((v for v in env.volumes if v.name == spec.dataset_volume), None) if env is not None else None
         return cls(
             name or spec.name,
             spec.team,
@@ -103,8 +107,9 @@ class Target:
             wandb_secret(spec, env),
             queue,
             on_spot,
-            priority if queue else None,
-            reserved,
+            priority=priority if queue else None,
+            reservation=reserved,
+            dataset_volume=volume,
         )
 
     @classmethod
@@ -116,7 +121,7 @@ class Target:
             spec.name,
             spec.team,
             spec.identity,
-            {role: m.external_name if m.external else m.bucket for role, m in mounts.items()},
+            {role: m.external_name if m.external else m.bucket or "" for role, m in mounts.items()},
             {role: m.prefix for role, m in mounts.items()},
             None,
             spec.queue,
@@ -186,7 +191,7 @@ def container_env(spec: JobSpec, target: Target) -> list[Obj]:
     env: list[Obj] = [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": SCRATCH}]
     mounts = spec.mounts()
     for role, path in MOUNT_PATHS.items():
-        if role in mounts:
+        if role in mounts or (role == "dataset" and target.dataset_volume is not None):
             env.append({"name": MOUNT_ENV[role], "value": path})
     if "checkpoints" not in mounts and spec.uses_trainer:
         env.append({"name": "CHECKPOINT_DIR", "value": LOCAL_CHECKPOINTS})
@@ -250,6 +255,10 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     for role in spec.mounts():
         volumes.append(gcs_volume(role, target.buckets[role], target.prefixes[role]))
         mounts.append({"name": role, "mountPath": MOUNT_PATHS[role], "readOnly": role == "dataset"})
+    if target.dataset_volume is not None and spec.dataset is not None:  # read-only, every pod of the job
+        volume, mount = claim_volume(target.dataset_volume, "dataset", MOUNT_PATHS["dataset"], spec.dataset.prefix)
+        volumes.append(volume)
+        mounts.append(mount)
     container: Obj = {"name": CONTAINER, "image": spec.image, "imagePullPolicy": "IfNotPresent"}
     if spec.uses_trainer:
         container["workingDir"] = spec.trainer.working_dir
