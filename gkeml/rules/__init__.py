@@ -9,20 +9,25 @@ the fix. Every number a rule compares against comes from :mod:`gkeml.platform`.
 
 from gkeml.registry import ERROR, WARNING, Finding
 from gkeml.rules import (  # noqa: F401  (registers the rules)
+    gpu_requests,
     interactions,
     ownership,
     queueing,
     quota,
     scheduling,
     security,
+    targets,
     workloads,
 )
-from gkeml.rules.engine import RULES, Manifest, Rule, check
+from gkeml.rules.engine import AUTOPILOT, RULES, STANDARD, TARGETS, Manifest, Rule, check
 from gkeml.rules.sources import helm_release_objects, load_manifest_files
 
 __all__ = [
+    "AUTOPILOT",
     "ERROR",
     "RULES",
+    "STANDARD",
+    "TARGETS",
     "WARNING",
     "Finding",
     "Manifest",
