@@ -137,9 +137,12 @@ class Names:
         return f"gkeml {self.env}"
 
 
+ENV_LABEL = "gkeml-env"  # the label naming the environment a resource belongs to
+
+
 def gkeml_labels(env: str, layer: str | None = None) -> dict[str, str]:
     """The labels gkeml puts on every labelable Google Cloud resource it creates (provider default_labels)."""
-    labels = {"managed-by": "gkeml", "gkeml-env": env}
+    labels = {"managed-by": "gkeml", ENV_LABEL: env}
     if layer:
         labels["gkeml-layer"] = layer
     return labels

@@ -14,7 +14,7 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.images import image_problem
+from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
 from gkeml.config.model import Environment
@@ -339,7 +339,7 @@ def _identities(env: Environment) -> Iterator[Problem]:
 def _inference(env: Environment) -> Iterator[Problem]:
     identities = {i.name: i for i in env.identities}
     for i, svc in enumerate(env.inference):
-        problem = image_problem(env, svc.image)
+        problem = image_admission_problem(env, svc.image)
         if problem:
             yield ("inference", i, "image"), problem
         yield from compute_class_problems(

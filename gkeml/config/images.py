@@ -28,7 +28,7 @@ def image_allowlist(env: Environment) -> list[str]:
     return list(dict.fromkeys(patterns))
 
 
-def image_problem(env: Environment, image: str) -> str | None:
+def image_admission_problem(env: Environment, image: str) -> str | None:
     """Why ``env`` cannot run ``image``, or None: it names a repository of the environment's own Artifact
     Registry that the config does not create, a repository of another environment's registry its nodes
     may not pull from (when ``env`` was loaded with its siblings), or the cluster's policy enforces and no

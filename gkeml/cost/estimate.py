@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gkeml import platform
-from gkeml.config.model import Bucket, Environment, Problem
+from gkeml.config.model import BucketConfig, Environment, Problem
 from gkeml.config.services import MAX_MONEY_UNITS
 from gkeml.cost.prices import Machine, PriceTable
 from gkeml.units import gib, parse_quantity
@@ -506,7 +506,7 @@ class Estimator:
         return LineItem(w.key, basis, autopilot, standard, std_basis, self._unconfirmed(), w.key.split("/")[0], w.team)
 
     # -- storage and network ----------------------------------------------------------
-    def _bucket(self, bucket: Bucket, region: str) -> LineItem:
+    def _bucket(self, bucket: BucketConfig, region: str) -> LineItem:
         self._begin()
         location = (bucket.location or region).upper()
         if location.lower() in platform.COMPUTE_ZONES:

@@ -95,14 +95,14 @@ class GpuMachines(Strict):
     machines: dict[str, list[str]]
 
 
-class Cluster(Strict):
+class ClusterPrices(Strict):
     """Cluster management fee and the monthly free-tier credit (one Autopilot or zonal cluster)."""
 
     fee_per_hour: float = Rate
     free_tier_credit_per_month: float = Rate
 
 
-class Network(Strict):
+class NetworkPrices(Strict):
     """A public endpoint: its global static IP and the global forwarding rules of its Ingress. One
     charge covers the project's first ``forwarding_rules_in_minimum`` rules together; each further
     rule is charged on its own."""
@@ -166,12 +166,12 @@ class PriceTable(Strict):
     hours_per_month: float = Field(gt=0, le=744)  # 31 days
     sources: dict[str, str]
     notes: str = ""
-    cluster: Cluster
+    cluster: ClusterPrices
     autopilot: Autopilot
     machines: dict[str, Machine]
     gpus: dict[str, GpuMachines]
     storage: dict[Literal["region", "multi-region"], dict[StorageClass, float]]
-    network: Network
+    network: NetworkPrices
     artifact_registry: ArtifactRegistryPrices | None = None
     dns: DnsPrices | None = None
     monitoring: MonitoringPrices | None = None
