@@ -123,14 +123,17 @@ def test_daemonset_gets_its_own_defaults_not_a_pods():
     """A DaemonSet's container that requests nothing gets 50 mCPU / 100 MiB (the DaemonSet defaults), not the
     general-purpose Pod defaults, and a DaemonSet is not held to the Pod classes' minimums."""
     pod = fixture("GKE006")[0]
-    spec = {k: pod.pop(k) for k in ("spec",)}["spec"]
+    spec = pod["spec"]
     for c in spec["containers"]:
         c.pop("resources", None)
     ds = {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": "agent", "namespace": "research"},
-        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}, "spec": spec}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "a"}},
+            "template": {"metadata": {"labels": {"app": "a"}}, "spec": spec},
+        },
     }
     [finding] = [f for f in check([ds]) if f.rule == "GKE006"]
     assert "DaemonSet defaults (50m CPU, 100 MiB memory)" in finding.message
