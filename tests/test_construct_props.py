@@ -59,7 +59,7 @@ def endpoint_with_zone(env, endpoint) -> Callable[[Any], None]:
         moving = env.model_copy(update={"endpoints": [endpoint]})
         public = PublicEndpoint(stack, f"endpoint-{endpoint.name}", endpoint_props(moving, Names.of(moving), endpoint))
         zone = DnsZone(stack, "dns", dns_props(moving, moving.dns))
-        for _, host in dns_records(moving, moving.dns):
+        for host in dns_records(moving.dns, endpoint):
             zone.a_record(host, public.address.address)
 
     return build

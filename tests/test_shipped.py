@@ -117,7 +117,7 @@ def test_every_shipped_environment_has_the_platform_services_its_file_asks_for(s
         stack = json.loads((shipped_out / "stacks" / env.name / "cdk.tf.json").read_text())["resource"]
         repos = {r["repository_id"] for r in stack.get("google_artifact_registry_repository", {}).values()}
         assert repos == {r.name for r in (env.registry.repositories if env.registry else [])}, env.name
-        records = {r["name"] for r in stack.get("google_dns_record_set", {}).values()}
+        records = {r["name"] for r in stack.get("google_dns_record_set", {}).values() if r["type"] == "A"}
         assert records == ({f"{e.host}." for e in env.endpoints} if env.dns else set()), env.name
         assert len(stack.get("google_billing_budget", {})) == (1 if env.budget else 0), env.name
         policies = {p["display_name"] for p in stack.get("google_monitoring_alert_policy", {}).values()}

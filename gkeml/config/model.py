@@ -49,6 +49,7 @@ from gkeml.config.base import (
     raw_section,
     resolved,
 )
+from gkeml.config.exposure import Exposure, ExposureMigration, InferenceGatewayConfig
 from gkeml.config.kueue import KueueConfig, enabled_by_default
 from gkeml.config.loader import did_you_mean
 from gkeml.config.services import (
@@ -205,10 +206,18 @@ class NetworkConfig(Strict):
     pods_cidr: Cidr = Field(description="Secondary range for Pods (Autopilot needs at least a /21).")
     services_cidr: Cidr = Field(description="Secondary range for Services.")
     flow_logs: bool = Field(True, description="VPC flow logs on the subnet.")
+    proxy_only_cidr: Cidr | None = Field(
+        None,
+        description="The region's proxy-only subnet (purpose REGIONAL_MANAGED_PROXY), where regional load "
+        "balancers' proxies take their addresses: needed by an endpoint with exposure inference-gateway; a /26 or "
+        "larger (Google suggests a /23). One per VPC and region.",
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> NetworkConfig:
         ranges = {"subnet_cidr": self.subnet_cidr, "pods_cidr": self.pods_cidr, "services_cidr": self.services_cidr}
+        if self.proxy_only_cidr is not None:
+            ranges["proxy_only_cidr"] = self.proxy_only_cidr
         for field, net in ranges.items():
             problem = _network_problem(net)
             if problem:
@@ -222,8 +231,11 @@ class NetworkConfig(Strict):
             "subnet_cidr": platform.SUBNET_PREFIX,
             "pods_cidr": platform.POD_RANGE_PREFIX,
             "services_cidr": platform.SERVICE_RANGE_PREFIX,
+            "proxy_only_cidr": platform.PROXY_ONLY_SUBNET_PREFIX,
         }
         for field, (largest, smallest) in sizes.items():
+            if field not in ranges:
+                continue
             net = ranges[field]
             if not largest <= net.prefixlen <= smallest:
                 what = "smaller" if net.prefixlen > smallest else "larger"
@@ -491,7 +503,8 @@ Host = Annotated[str, Field(pattern=HOST, max_length=253)]
 
 
 class Endpoint(Strict):
-    """A public HTTPS host: one global static IP and a Google-managed certificate per host it serves.
+    """A public HTTPS host: a static IP and a Google-managed certificate per host it serves, on the load balancer
+    its ``exposure`` picks (GKE Ingress, GKE's Gateway or GKE Inference Gateway: docs/serving.md).
 
     Moving to another host takes deploys in steps, because the load balancer's certificates belong
     to the Ingress (in-cluster stack, applied after the cloud stack): keep the old host in
@@ -514,6 +527,26 @@ class Endpoint(Strict):
         False,
         description="Serve nothing (no Ingress) but keep the IP and certificates: the step "
         "before removing the endpoint.",
+    )
+    exposure: Exposure = Field(
+        "ingress",
+        description="How the hosts reach the service: ingress (GKE Ingress, Compute managed certificates), gateway "
+        "(GKE's Gateway, gke-l7-global-external-managed, Certificate Manager certificates authorized by DNS) or "
+        "inference-gateway (GKE Inference Gateway: a regional Gateway routing to an InferencePool whose endpoint "
+        "picker is model-aware; needs network.proxy_only_cidr). Each has its own static IP: change it only "
+        "through `migration` (docs/serving.md).",
+    )
+    migration: ExposureMigration | None = Field(
+        None,
+        description="A move from another exposure to `exposure` with no outage, one deploy per step: serve-both, "
+        "dns-moved, retired, then remove it (`gkeml check --against REF` refuses a skipped step).",
+    )
+    timeout_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=86400,
+        description="How long the load balancer waits for the service's response (backend timeout); default: "
+        "GKE's 30 s, 300 s with inference-gateway (long generations).",
     )
 
     @property
@@ -672,7 +705,8 @@ Availability = Literal["high", "best-effort"]
 
 
 class Inference(Strict):
-    """An inference service: Deployment, Service, HPA, PDB and optionally an Ingress."""
+    """An inference service: Deployment, Service, HPA, PDB and optionally its exposure on an endpoint (Ingress,
+    Gateway or Inference Gateway)."""
 
     name: DnsLabel
     team: DnsLabel
@@ -694,6 +728,11 @@ class Inference(Strict):
     probe: Probe = Field(default_factory=Probe)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     endpoint: str | None = Field(None, description="Endpoint name to expose this service on.")
+    inference_gateway: InferenceGatewayConfig | None = Field(
+        None,
+        description="GKE Inference Gateway settings (model server, objectives, endpoint picker) when the endpoint's "
+        "exposure is inference-gateway; default: vllm, no objectives.",
+    )
     rollout: Literal["surge", "replace"] = resolved(
         "How a new version replaces the pods: surge starts one new pod before stopping an old one (no "
         "capacity dip; the quota must hold one pod more than max_replicas), replace stops one old pod first "

@@ -122,6 +122,22 @@ class ArtifactRegistryPrices(Strict):
     scan_per_image: float = Rate
 
 
+class RegionalLoadBalancerPrices(Strict):
+    """A regional external Application Load Balancer's forwarding rules (GKE Inference Gateway), charged per
+    region the way global rules are per project."""
+
+    forwarding_rule_minimum_hour: float = Rate
+    forwarding_rules_in_minimum: int = Field(ge=1, le=1000)
+    forwarding_rule_additional_hour: float = Rate
+
+
+class CertificateManagerPrices(Strict):
+    """Certificate Manager: Google-managed certificates per month, after the project's free allowance."""
+
+    certificate_month: float = Rate
+    free_certificates: float = Field(ge=0, le=1_000_000)
+
+
 class DnsPrices(Strict):
     """Cloud DNS: a managed zone per month, queries per million."""
 
@@ -174,6 +190,8 @@ class PriceTable(Strict):
     network: NetworkPrices
     artifact_registry: ArtifactRegistryPrices | None = None
     dns: DnsPrices | None = None
+    certificate_manager: CertificateManagerPrices | None = None
+    regional_load_balancer: RegionalLoadBalancerPrices | None = None
     monitoring: MonitoringPrices | None = None
     standard: StandardMode
     estimates: dict[str, str] = Field(default_factory=dict)

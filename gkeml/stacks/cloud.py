@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gkeml.config.apis import own_extension_apis
+from gkeml.config.exposure import INGRESS, kept_exposures
 from gkeml.config.extensions import CloudContext
 from gkeml.config.extensions import loaded as loaded_extensions
 from gkeml.config.extensions import running as running_extension
@@ -36,6 +37,7 @@ from gkeml.framework import (
     record_release,
 )
 from gkeml.naming import Names, gkeml_labels
+from gkeml.stacks.exposure import add_gateway_endpoints
 from gkeml.stacks.props import (
     STORAGE_ANALYTICS_WRITER,
     access_log_bucket_props,
@@ -115,12 +117,15 @@ class CloudStack(TerraformStack):
             if people
             else None
         )
+        # the Ingress way of each endpoint that keeps it (gkeml.config.exposure); the Gateway ways next
         self.endpoints = {
             e.name: PublicEndpoint(self, f"endpoint-{e.name}", endpoint_props(env, names, e), depends_on=apis)
             for e in env.endpoints
+            if INGRESS in kept_exposures(e)
         }
+        self.gateways = add_gateway_endpoints(self, env, names, depends_on=apis)
         self.services = add_platform_services(
-            self, env, names, cluster=self.cluster, endpoints=self.endpoints, depends_on=apis
+            self, env, names, cluster=self.cluster, endpoints=self.endpoints, gateways=self.gateways, depends_on=apis
         )
         self._extensions(env, names, apis)
         self._upgrades(env)

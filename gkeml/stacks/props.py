@@ -77,6 +77,9 @@ def network_props(env: Environment, names: Names) -> NetworkProps:
         flow_logs=net.flow_logs,
         pods_range=names.pods_range,
         services_range=names.services_range,
+        proxy_only_cidr=str(net.proxy_only_cidr) if net.proxy_only_cidr else None,
+        proxy_only_name=names.proxy_only_subnet,
+        proxy_firewall_name=names.firewall_allow_proxies,
     )
 
 
@@ -273,10 +276,10 @@ def dns_props(env: Environment, dns: Dns) -> DnsZoneProps:
     )
 
 
-def dns_records(env: Environment, dns: Dns) -> list[tuple[str, str]]:
-    """(endpoint, host) of every A record the zone of ``dns`` holds: every host an endpoint's Ingress serves
-    keeps its record until it is retired; a host of another domain is published by its own DNS."""
-    return [(e.name, host) for e in env.endpoints for host in e.served_hosts if dns.contains(host)]
+def dns_records(dns: Dns, e: Endpoint) -> list[str]:
+    """The hosts of endpoint ``e`` whose A records the zone of ``dns`` holds: every host served keeps its record
+    until the endpoint is retired; a host of another domain is published by its own DNS."""
+    return [host for host in e.served_hosts if dns.contains(host)]
 
 
 def monitoring_props(env: Environment, names: Names) -> MonitoringProps:

@@ -9,17 +9,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gkeml.config.apis import service_apis
+from gkeml.config.exposure import dns_exposure
 from gkeml.config.model import Environment
 from gkeml.constructs import AutopilotCluster, Member, PublicEndpoint
 from gkeml.constructs.artifact_registry import DockerRepository
 from gkeml.constructs.budget import ProjectBudget
-from gkeml.constructs.dns import DnsZone
+from gkeml.constructs.dns import DnsZone, record_id
+from gkeml.constructs.gateway_endpoint import GatewayEndpoint
 from gkeml.constructs.monitoring import Monitoring
 from gkeml.constructs.notifications import Topic, UpgradeNotices
 from gkeml.constructs.project_services import ProjectServices
 from gkeml.cost import load_prices
 from gkeml.framework import Construct, TerraformOutput, TerraformStack, legacy_logical_id
-from gkeml.naming import Names
+from gkeml.naming import GATEWAY_TAGS, Names
+from gkeml.stacks.exposure import address_of
 from gkeml.stacks.props import (
     budget_props,
     budget_topic_props,
@@ -40,6 +43,7 @@ class PlatformServices:
     repositories: dict[str, DockerRepository] = field(default_factory=dict)
     dns: DnsZone | None = None
     records: dict[str, Any] = field(default_factory=dict)  # host -> its A record
+    authorizations: dict[tuple[str, str], Any] = field(default_factory=dict)  # (host, way) -> its CNAME record
     moved: list[tuple[str, str]] = field(default_factory=list)  # Terraform moved blocks (from, to)
     monitoring: Monitoring | None = None
     budget: ProjectBudget | None = None
@@ -53,10 +57,12 @@ def add_platform_services(
     *,
     cluster: AutopilotCluster,
     endpoints: Mapping[str, PublicEndpoint],
+    gateways: Mapping[tuple[str, str], GatewayEndpoint],
     depends_on: Sequence[Any] = (),
 ) -> PlatformServices:
     """Add the environment's platform services to its cloud stack ``scope``: the registry its ``cluster``'s
-    nodes pull from, the A records of its ``endpoints`` (by endpoint name), the cluster's monitoring and
+    nodes pull from, the A records of its ``endpoints`` (Ingress, by endpoint name) and ``gateways`` (by endpoint
+    and way) with the CNAMEs of the Gateways' certificate authorizations, the cluster's monitoring and
     upgrade notices, the budget. Every resource waits for the project APIs (``depends_on`` and the
     services' own)."""
     apis = [
@@ -81,9 +87,18 @@ def add_platform_services(
 
     if env.dns is not None:
         done.dns = DnsZone(scope, "dns", dns_props(env, env.dns), depends_on=apis)
-        for endpoint, host in dns_records(env, env.dns):
-            done.records[host] = done.dns.a_record(host, endpoints[endpoint].address.address)
+        for e in env.endpoints:  # during a migration: the address of the way DNS points at
+            address = address_of(e, dns_exposure(e), endpoints, gateways)
+            for host in dns_records(env.dns, e):
+                done.records[host] = done.dns.a_record(host, address)
         done.moved = _moved_records(scope, env, done.records)
+        for (_, way), gateway in gateways.items():  # the CNAMEs that authorize the Gateway certificates
+            for host in gateway.authorizations:
+                if env.dns.contains(host):
+                    record = gateway.dns_record(host)
+                    done.authorizations[(host, way)] = done.dns.authorization_record(
+                        f"auth-{GATEWAY_TAGS[way]}-{record_id(host)[2:]}", *record
+                    )
 
     done.monitoring = Monitoring(
         scope, "monitoring", monitoring_props(env, names), cluster=cluster.cluster, depends_on=apis
