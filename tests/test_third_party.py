@@ -71,7 +71,9 @@ def test_every_admission_check_rests_on_a_sourced_fact_and_advice_is_labelled():
     for c in CHECKS.values():
         if c.kind == ADMISSION:
             # a page, an issue quoting Autopilot's own admission message, or a file of the controller's source
-            assert c.basis == FACT and re.search(r"cloud\.google\.com/|[\w.-]+/[\w.-]+(#\d+| [0-9a-f]{7})", c.source), c.id
+            assert c.basis == FACT and re.search(r"cloud\.google\.com/|[\w.-]+/[\w.-]+(#\d+| [0-9a-f]{7})", c.source), (
+                c.id
+            )
         if ADVICE in (c.severity, c.also):
             assert c.basis == ADVICE, c.id
 
