@@ -47,11 +47,11 @@ def test_third_party_manifest_gets_its_verdict(path):
 
 
 def test_a_standard_target_replaces_the_refusals_it_explains():
-    """Without GKE070 the node agent draws one refusal per field; with it, one finding names them all."""
+    """Without GKE080 the node agent draws one refusal per field; with it, one finding names them all."""
     path = THIRD_PARTY / "standard-node-agent.yaml"
-    refusals = {f.rule for f in check(load_manifest_files([path]), [r for r in RULES if r != "GKE070"])}
+    refusals = {f.rule for f in check(load_manifest_files([path]), [r for r in RULES if r != "GKE080"])}
     assert {"GKE008", "GKE009", "GKE010", "GKE011", "GKE045"} <= refusals
-    [finding] = [f for f in check(load_manifest_files([path])) if f.rule == "GKE070"]
+    [finding] = [f for f in check(load_manifest_files([path])) if f.rule == "GKE080"]
     assert finding.message.startswith("targets GKE Standard: runs in kube-system")
     assert "privileged containers, hostNetwork, hostPID, host ports, hostPath /" in finding.message
 
@@ -96,7 +96,7 @@ def test_gate_threshold_target_and_own_on_the_command_line():
     assert gkeml("--own", vendor).returncode == 1  # the baseline is an error on your own file
     assert gkeml(agent).returncode == 1
     run = gkeml("--target", "standard", agent)
-    assert run.returncode == 0 and "GKE070" not in run.stdout, run.stdout
+    assert run.returncode == 0 and "GKE080" not in run.stdout, run.stdout
 
 
 def test_helm_template_piped_to_standard_input():

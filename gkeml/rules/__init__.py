@@ -13,6 +13,7 @@ from gkeml.rules import (  # noqa: F401  (registers the rules)
     gpu_requests,
     interactions,
     ownership,
+    placement,
     queueing,
     quota,
     scheduling,

@@ -1,5 +1,5 @@
 """Advice on GPU Pods' requests: Autopilot sets none on them (they are billed per node), so a container that
-requests nothing is invisible to the scheduler and the quota (GKE072)."""
+requests nothing is invisible to the scheduler and the quota (GKE082)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from gkeml.rules.scheduling import _fmt, request_bounds
 
 
 @rule(
-    "GKE072",
+    "GKE082",
     "GPU containers request CPU and memory explicitly",
     ADVICE,
     kind=BASELINE,

@@ -33,7 +33,7 @@ from gkeml.rules.engine import (
 @rule("GKE008", "Privileged containers are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot admits no privileged container (GKE Warden: autogke-disallow-privilege) unless a workload
-    allowlist exempts it (GKE071).
+    allowlist exempts it (GKE081).
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures':
     privileged Pods); "container cluster-tools is privileged; not allowed in Autopilot" (lfn-cnti/testsuite#1675)."""

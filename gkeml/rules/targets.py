@@ -3,10 +3,10 @@ admits it.
 
 A manifest nobody here wrote is often not for Autopilot at all: a node agent in ``kube-system``, a Job that
 selects a node pool, a multi-NIC pod on the host network are written for GKE Standard. Judged as Autopilot
-objects they draw several refusals each, none of them the fix; GKE070 reports one finding per object instead,
+objects they draw several refusals each, none of them the fix; GKE080 reports one finding per object instead,
 "targets GKE Standard: <why>", and replaces the Autopilot-only findings on it (``gkeml check --target
 standard`` runs no Autopilot-only check at all). A privileged partner workload that names its workload
-allowlist (the label ``cloud.google.com/matching-allowlist``) is admitted by it: GKE071 says so, and replaces
+allowlist (the label ``cloud.google.com/matching-allowlist``) is admitted by it: GKE081 says so, and replaces
 the refusals the allowlist exempts it from (those it names, when the allowlist is among the checked objects;
 the host-access ones when it is installed from elsewhere).
 """
@@ -34,7 +34,7 @@ from gkeml.rules.engine import (
     rule,
 )
 
-STANDARD_TARGET, ALLOWLISTED = "GKE070", "GKE071"
+STANDARD_TARGET, ALLOWLISTED = "GKE080", "GKE081"
 
 # The rule that reports what each GKE Warden constraint refuses (an allowlist exempts a workload by
 # constraint: gkeml.platform, WARDEN_*).
