@@ -249,7 +249,7 @@ def test_a_channel_below_the_reservation_rung_s_minimum_is_refused(tmp_path, mon
     path = tmp_path / "live.yaml"
     path.write_text(LIVE)
     older = platform.ChannelVersions("1.30", "1.31", "1.31.0-gke.1000000")
-    for channel in platform.RELEASE_CHANNELS:
+    for channel in list(platform.CHANNEL_VERSIONS):
         monkeypatch.setitem(platform.CHANNEL_VERSIONS, channel, older)
     with pytest.raises(ConfigError) as info:
         load_environment(path)
