@@ -1,0 +1,105 @@
+"""``gkeml job explain SPEC --env ENV``: for each capacity rung, does the job fit, what blocks it, what it costs
+(:mod:`gkeml.jobs.explain`); ``--live`` adds what the cluster says about the spec's newest run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json
+
+EPILOG = """\
+rungs: the spec's ComputeClass's capacity, in order (reservation, spot, on-demand,
+flex-start); without a class, spot, on-demand and flex-start (GPU jobs), the ones
+the spec does not choose shown as alternatives. Each rung is checked as a
+submission landing there would be: the Autopilot maxima of its GPU, the team's
+ResourceQuota, its ClusterQueue with what it may borrow, flex-start's 7-day limit,
+Spot's 25 s termination grace and checkpoints, the region's GPU quota (from
+--quota-snapshot, else unknown), and priced per hour (list prices, capacity.json).
+
+exit codes: 0 the job fits on a rung it may land on; 1 it fits on none (or, with
+--live, the cluster refused or failed); 2 spec, environment, snapshot or usage
+error, or no usable kubectl context.
+
+examples:
+  gkeml job explain examples/jobs/single-gpu.yaml --env dev
+  gcloud compute regions describe us-central1 --project P --format json > quota.json
+  gkeml job explain examples/jobs/multi-node-ddp.yaml --env dev --quota-snapshot quota.json --format json
+  gkeml job explain examples/jobs/multi-node-ddp.yaml --env dev --live
+"""
+
+
+def add_explain(jobs, job_parser_options) -> None:
+    """Add ``gkeml job explain`` (``job_parser_options`` adds --env and --environments)."""
+    p = jobs.add_parser(
+        "explain",
+        help="why a job would not run: each capacity rung, what blocks it, its cost per hour",
+        description="For each capacity rung the job may land on, say whether it fits and, if not, what blocks "
+        "it (Autopilot maxima, team quota, ClusterQueue and borrowing, region GPU quota, flex-start run "
+        "limit, Spot grace) and what the job costs per hour there. Offline; --live adds the Kueue "
+        "workload's conditions and the events of the spec's newest run.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", metavar="SPEC", help="job spec YAML (see examples/jobs/ and docs/jobs.md)")
+    job_parser_options(p)
+    p.add_argument(
+        "--quota-snapshot",
+        metavar="FILE",
+        help="the region's quotas as Compute Engine returns them (gcloud compute regions describe REGION "
+        "--format json); without it the region's GPU quota is unknown",
+    )
+    p.add_argument("--live", action="store_true", help="also read the run's Kueue workload and events")
+    p.add_argument("--run", metavar="NAME", help="with --live: this run's Job (default: the spec's newest run)")
+    p.add_argument("--context", help="with --live: kubectl context to use (default: the current context)")
+    add_request_timeout_option(p)
+    add_format_option(p)
+    p.set_defaults(func=run_explain)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """Explain the spec; the exit code says whether it fits on a rung it may land on."""
+    from gkeml.cli import EXIT_USAGE
+    from gkeml.cli.job import environment_with_file
+    from gkeml.jobs.cluster import ClusterError
+    from gkeml.jobs.explain import explain, live_facts, load_for_explain, load_quota_snapshot, render
+    from gkeml.jobs.lifecycle import name_problem
+    from gkeml.text import one_line
+
+    if not args.env:
+        print(
+            "gkeml job explain: --env ENV is required (the rungs, quotas and queues are the environment's)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.run is not None and name_problem(args.run):
+        print(
+            f"gkeml job explain: --run {args.run!r} is not a Kubernetes name ({name_problem(args.run)})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    env, env_file = environment_with_file(args)
+    assert env is not None
+    spec = load_for_explain(args.spec)
+    quotas, source = None, ""
+    if args.quota_snapshot:
+        quotas = load_quota_snapshot(args.quota_snapshot, env)
+        source = f"from {args.quota_snapshot}"
+    result = explain(spec, env, env_file, quotas, source)
+    if args.live:
+        from gkeml.cli.job import _api
+
+        try:
+            api = _api(args, env)
+            try:
+                result.live = live_facts(api, spec, args.run)
+            finally:
+                api.connection.close()
+        except ClusterError as exc:
+            print(one_line(f"gkeml job explain: {exc}"), file=sys.stderr)
+            return exc.exit_code
+    if args.format == "json":
+        print_json(result.to_dict())
+    else:
+        sys.stdout.write(render(result))
+    return result.exit_code
