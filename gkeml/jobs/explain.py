@@ -369,7 +369,7 @@ def _cost(spec: JobSpec, rung: str, env: Environment, verdict: RungVerdict) -> N
     )
     try:
         price = rung_price(Estimator(load_prices()), workload, rung, load_capacity())
-    except (CostError, ValueError) as exc:
+    except (CostError, KeyError, ValueError) as exc:
         verdict.cost_basis = f"not priced: {exc}"
         return
     verdict.cost_per_hour = price.hour * spec.nodes
