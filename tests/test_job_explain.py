@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from servers import serving
 from test_job_cluster import LAB_ENTRY, KubeApi, envs, write_kubeconfig  # noqa: F401 - fixtures
 from test_job_lifecycle import submitted, with_status, workload
 
@@ -19,7 +20,6 @@ from gkeml import platform
 from gkeml.cli import main
 from gkeml.environments import load_environment
 from gkeml.jobs.explain import explain, load_for_explain, load_quota_snapshot
-from servers import serving
 
 FIXTURES = Path(__file__).parent / "fixtures" / "explain"
 ENVIRONMENTS = FIXTURES / "environments"
@@ -143,7 +143,9 @@ def test_explain_agrees_with_the_gate_on_a_rung_that_fits():
         spec = load_for_explain(spec_file(name))
         result = explain(spec, env, quotas=None)
         for verdict in result.rungs:
-            variant = spec.model_copy(update={"spot": verdict.rung == "spot", "flex_start": verdict.rung == "flex-start"})
+            variant = spec.model_copy(
+                update={"spot": verdict.rung == "spot", "flex_start": verdict.rung == "flex-start"}
+            )
             text = variant.model_dump_json(exclude_unset=False)
             try:
                 render(parse_job_spec(json.dumps(json.loads(text)), spec._file, env), env)
