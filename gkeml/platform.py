@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gkeml import platform_serving as serving
+
 CHECKED_ON = "2026-11"
 DOCS = "https://cloud.google.com/kubernetes-engine/docs"
 
@@ -790,6 +792,7 @@ RESOURCE_APIS: dict[str, str] = {
     "google_logging_": "logging.googleapis.com",
     "google_pubsub_": "pubsub.googleapis.com",
     "google_billing_budget": "billingbudgets.googleapis.com",
+    "google_certificate_manager_": serving.CERTIFICATE_MANAGER_API,
     # what extensions commonly add (the Cloud SQL example: sqladmin, and private services access)
     "google_sql_": "sqladmin.googleapis.com",
     "google_service_networking_": "servicenetworking.googleapis.com",
@@ -916,6 +919,13 @@ GKE_BUILTIN_KINDS = (
     (BACKEND_CONFIG_API, "BackendConfig"),
     (FRONTEND_CONFIG_API, "FrontendConfig"),
     (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
+    # the Gateway API (gkeml's clusters set gateway_api_config CHANNEL_STANDARD) with GKE's policy kinds, and the
+    # InferencePool CRD GKE installs from serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION (gkeml.platform_serving)
+    (serving.GATEWAY_API, "Gateway"),
+    (serving.GATEWAY_API, "HTTPRoute"),
+    (serving.GKE_POLICY_API, "HealthCheckPolicy"),
+    (serving.GKE_POLICY_API, "GCPBackendPolicy"),
+    (serving.INFERENCE_POOL_API, "InferencePool"),
 )
 CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
     "secret_manager_config": (SECRET_PROVIDER_CLASS_API, "SecretProviderClass"),
@@ -983,10 +993,16 @@ CHANNEL_VERSIONS: dict[str, ChannelVersions] = {
     "STABLE": ChannelVersions("1.34", "1.35", "1.35.6-gke.1250000"),
     "EXTENDED": ChannelVersions("1.31", "1.36", "1.35.7-gke.1222000"),
 }
-# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR".
+# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR" or a
+# full GKE version (MAJOR.MINOR.PATCH-gke.N: gke_version orders both).
 # A config whose channel creates clusters below it is refused at load (gkeml/config/checks.py).
 GKE_FEATURE_MIN_VERSIONS: dict[str, str] = {
     "secret sync": SECRET_SYNC_MIN_GKE_VERSION,
+    # gkeml.platform_serving: how-to/gatewayclass-capabilities ("GKE Autopilot: 1.26 and later"); GKE Inference
+    # Gateway serves InferencePools from 1.32.3 (how-to/deploy-gke-inference-gateway) and installs their CRD from
+    # 1.34.0-gke.1626000 (llm-d.ai/docs/resources/gateway/gke), which gkeml relies on
+    "GKE Gateway": serving.GATEWAY_API_MIN_GKE_VERSION,
+    "GKE Inference Gateway": serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
 }
 
 
@@ -1022,6 +1038,7 @@ VALID_SUBNET_RANGES: tuple[str, ...] = (
 # VPC-native clusters": the node subnet at least a /29; the Pod range /9 to /21 on Autopilot; the
 # Service range /16 to /27) and cloud.google.com/vpc/docs/subnets ("IPv4 subnet ranges": /29 the smallest).
 SUBNET_PREFIX = (8, 29)
+PROXY_ONLY_SUBNET_PREFIX = (8, serving.PROXY_ONLY_SUBNET_MAX_PREFIX)  # load-balancing/docs/proxy-only-subnets
 POD_RANGE_PREFIX = (9, 21)
 SERVICE_RANGE_PREFIX = (16, 27)
 REFUSED_SUBNET_RANGES: dict[str, str] = {
