@@ -223,7 +223,7 @@ def test_live_adds_the_workload_s_conditions_and_the_run_s_events(events_kube, e
             "Pod",
             "finetune-l4-q7w2e-0-abcde",
             "NotTriggerScaleUp",
-            "pod didn't trigger scale-up: 1 max node group size reached",
+            "pod didn't trigger scale-up: 1 max node group size reached\x1b[2J",
             "2026-11-20T10:02:00Z",
         ),
         event("research", "Pod", "someone-else", "FailedScheduling", "not ours", "2026-11-20T10:03:00Z"),
@@ -256,6 +256,7 @@ def test_live_adds_the_workload_s_conditions_and_the_run_s_events(events_kube, e
     code, out, _ = run(capsys, *argv)
     assert "QuotaReserved=False Pending: couldn't assign flavors" in out
     assert "NotTriggerScaleUp (x3): pod didn't trigger scale-up" in out
+    assert "\x1b" not in out and "\\x1b[2J" in out  # what the cluster says cannot drive the terminal
     assert ("GET", "/api/v1/namespaces/research/events", {"limit": "500"}, None) in kube.requests
 
     code, _, err = run(capsys, *argv, "--run", "no-such-run")

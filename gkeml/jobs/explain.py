@@ -535,7 +535,7 @@ def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
 def live_lines(live: dict[str, Any]) -> list[str]:
     from gkeml.text import one_line
 
-    lines = [f"live: {live['run']}: {live['state']}; {live['admission']}"]
+    lines = [one_line(f"live: {live['run']}: {live['state']}; {live['admission']}")]
     if live["workload"]:
         lines.append(f"  Kueue workload {live['workload']}:")
         lines += [
