@@ -99,3 +99,7 @@ def test_cost_shows_the_ladder_and_the_commitment_what_if(capsys):
     assert data["ladder"]["commitment"]["term"] == "3y" and data["ladder"]["commitment"]["estimate"] is True
     assert {i["item"] for i in data["ladder"]["items"]} >= {"inference/chat", "training/pretrain-h100"}
     assert data["ladder"]["capacity_table"]["sources"]["gke_cud"].startswith("https://cloud.google.com/")
+    assert main([*argv, "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert "**Capacity ladder**" in markdown and "| `inference/chat` | on-demand |" in markdown
+    assert "Committed-use what-if (3y, an estimate)" in markdown

@@ -102,7 +102,7 @@ def register(sub) -> None:
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
     from gkeml.cost import CostError, delta_dict, estimate, load_prices, render_delta, render_markdown, render_table
-    from gkeml.cost.ladder import ladder, load_capacity, render_ladder
+    from gkeml.cost.ladder import ladder, load_capacity, render_ladder, render_ladder_markdown
     from gkeml.environments import (
         billing_account_sharers,
         billing_account_sharers_at,
@@ -138,6 +138,7 @@ def run(args) -> int:
         print_json({**current.to_dict(), "ladder": rungs.to_dict()})
     elif args.format == "markdown":
         sys.stdout.write(render_markdown(current))
+        sys.stdout.write(render_ladder_markdown(rungs))
     else:
         sys.stdout.write(render_table(current))
         sys.stdout.write(render_ladder(rungs))

@@ -438,3 +438,36 @@ def render_ladder(ld: Ladder) -> str:
             f"Saving {money(ld.saving)} per month; expected mix with it: {money(after.low)} - {money(after.high)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def render_ladder_markdown(ld: Ladder) -> str:
+    """The ladder as markdown, for a README or a pull request (after :func:`gkeml.cost.render_markdown`)."""
+    from gkeml.cost.report import _md_table, money
+
+    if not ld.items:
+        return ""
+    rows = [
+        (
+            f"`{i.key}`" if n == 0 else "",
+            r.price.rung,
+            f"{r.share * 100:.0f} %",
+            money(r.monthly.low),
+            money(r.monthly.high),
+        )
+        for i in ld.items
+        for n, r in enumerate(i.rungs)
+    ]
+    rows.append(("**expected mix**", "", "", money(ld.expected.low), money(ld.expected.high)))
+    out = [
+        "",
+        f"**Capacity ladder** ({ld.currency} per month; shares from capacity.json {ld.date}, an assumption)",
+        "",
+        *_md_table(("Workload", "Rung", "Share", "Min", "Max"), rows, "llrrr"),
+    ]
+    if ld.term:
+        out += [
+            "",
+            f"Committed-use what-if ({ld.term}, an estimate): saving {money(ld.saving)} per month on "
+            f"{sum(c.committed for c in ld.commitments)} of {len(ld.commitments)} committable lines.",
+        ]
+    return "\n".join(out) + "\n"
