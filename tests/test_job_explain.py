@@ -163,6 +163,42 @@ def test_a_snapshot_with_a_quota_that_is_no_number_is_refused(tmp_path):
         load_quota_snapshot(broken, env)
 
 
+def test_read_quota_reads_the_region_as_doctor_does_and_records_a_snapshot(capsys, tmp_path):
+    from test_doctor import GkeApi
+
+    with serving(GkeApi()) as compute:
+        compute.routes["/compute/v1/projects/ex-ml-project/regions/us-central1"] = (
+            200,
+            json.loads(SNAPSHOT.read_text()),
+        )
+        recorded = tmp_path / "quota.json"
+        code, data = explain_json(
+            capsys, "region-quota", "--read-quota", "--record-quota", str(recorded), "--compute-endpoint", compute.url
+        )
+        assert code == 1 and "region-quota" in {b["reason"] for b in rung(data, "on-demand")["blockers"]}
+        assert data["region_quota"] == f"read from Compute Engine (us-central1), recorded in {recorded}"
+        code_again, again = explain_json(capsys, "region-quota", "--quota-snapshot", str(recorded))
+        assert code_again == 1 and again["rungs"] == data["rungs"]
+
+        compute.routes["/compute/v1/projects/ex-ml-project/regions/us-central1"] = (
+            403,
+            {
+                "error": {
+                    "code": 403,
+                    "message": "Required 'compute.regions.get' permission",
+                    "status": "PERMISSION_DENIED",
+                }
+            },
+        )
+        code, out, err = run(
+            capsys,
+            spec_file("fits"),
+            *("--env", "ex", "--environments", str(ENVIRONMENTS)),
+            *("--read-quota", "--compute-endpoint", compute.url),
+        )
+        assert code == 1 and not out and err.startswith("gkeml job explain: permission denied")
+
+
 # -- live ----------------------------------------------------------------------------------------------
 
 

@@ -15,15 +15,17 @@ the spec does not choose shown as alternatives. Each rung is checked as a
 submission landing there would be: the Autopilot maxima of its GPU, the team's
 ResourceQuota, its ClusterQueue with what it may borrow, flex-start's 7-day limit,
 Spot's 25 s termination grace and checkpoints, the region's GPU quota (from
---quota-snapshot, else unknown), and priced per hour (list prices, capacity.json).
+--quota-snapshot FILE or --read-quota, else unknown), and priced per hour (list
+prices, capacity.json).
 
 exit codes: 0 the job fits on a rung it may land on; 1 it fits on none (or, with
---live, the cluster refused or failed); 2 spec, environment, snapshot or usage
-error, or no usable kubectl context.
+--live or --read-quota, the cluster or Compute Engine refused or failed); 2 spec,
+environment, snapshot or usage error, or no usable kubectl context.
 
 examples:
   gkeml job explain examples/jobs/single-gpu.yaml --env dev
-  gcloud compute regions describe us-central1 --project P --format json > quota.json
+  gkeml job explain examples/jobs/single-gpu.yaml --env dev --read-quota --record-quota quota.json
+  gcloud compute regions describe us-central1 --project P --format json > quota.json   # the same file
   gkeml job explain examples/jobs/multi-node-ddp.yaml --env dev --quota-snapshot quota.json --format json
   gkeml job explain examples/jobs/multi-node-ddp.yaml --env dev --live
 """
@@ -49,6 +51,22 @@ def add_explain(jobs, job_parser_options) -> None:
         help="the region's quotas as Compute Engine returns them (gcloud compute regions describe REGION "
         "--format json); without it the region's GPU quota is unknown",
     )
+    p.add_argument(
+        "--read-quota",
+        action="store_true",
+        help="read the region's quotas from Compute Engine now (regions.get, as gkeml doctor's preflight does; "
+        "Application Default Credentials with compute.regions.get)",
+    )
+    p.add_argument(
+        "--record-quota",
+        metavar="FILE",
+        help="with --read-quota: also write what Compute Engine answered to FILE, for --quota-snapshot later",
+    )
+    p.add_argument(
+        "--compute-endpoint",
+        metavar="URL",
+        help="Compute Engine API base URL (default: Google's). http:// only to loopback, and then without credentials",
+    )
     p.add_argument("--live", action="store_true", help="also read the run's Kueue workload and events")
     p.add_argument("--run", metavar="NAME", help="with --live: this run's Job (default: the spec's newest run)")
     p.add_argument("--context", help="with --live: kubectl context to use (default: the current context)")
@@ -62,7 +80,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from gkeml.cli import EXIT_USAGE
     from gkeml.cli.job import environment_with_file
     from gkeml.jobs.cluster import ClusterError
-    from gkeml.jobs.explain import explain, live_facts, load_for_explain, load_quota_snapshot, render
+    from gkeml.jobs.explain import EXIT_NOWHERE, explain, live_facts, load_for_explain, load_quota_snapshot, render
     from gkeml.jobs.lifecycle import name_problem
     from gkeml.text import one_line
 
@@ -82,9 +100,30 @@ def run_explain(args: argparse.Namespace) -> int:
     assert env is not None
     spec = load_for_explain(args.spec)
     quotas, source = None, ""
+    if args.quota_snapshot and args.read_quota:
+        print("gkeml job explain: --quota-snapshot or --read-quota, not both", file=sys.stderr)
+        return EXIT_USAGE
+    if args.record_quota and not args.read_quota:
+        print("gkeml job explain: --record-quota FILE needs --read-quota", file=sys.stderr)
+        return EXIT_USAGE
     if args.quota_snapshot:
         quotas = load_quota_snapshot(args.quota_snapshot, env)
         source = f"from {args.quota_snapshot}"
+    elif args.read_quota:
+        from gkeml.answers import Limits
+        from gkeml.doctor.preflight import DoctorError
+        from gkeml.jobs.explain import read_region_quotas
+
+        try:
+            quotas = read_region_quotas(
+                env, args.compute_endpoint, Limits.within(args.request_timeout), args.record_quota
+            )
+        except DoctorError as exc:
+            print(one_line(f"gkeml job explain: {exc}"), file=sys.stderr)
+            return EXIT_NOWHERE
+        source = f"read from Compute Engine ({env.project.region})" + (
+            f", recorded in {args.record_quota}" if args.record_quota else ""
+        )
     result = explain(spec, env, env_file, quotas, source)
     if args.live:
         from gkeml.cli.job import _api

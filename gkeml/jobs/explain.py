@@ -302,6 +302,25 @@ def load_quota_snapshot(path: str | Path, env: Environment) -> dict[str, tuple[f
         raise ConfigError([ConfigProblem(where, 1, "quotas", f"a limit or usage that is no number ({exc})")]) from None
 
 
+def read_region_quotas(
+    env: Environment, endpoint: str | None, limits: Any, record: str | Path | None = None
+) -> dict[str, tuple[float, float]]:
+    """{metric: (limit, usage)} read now from Compute Engine with ``gkeml doctor``'s client (DoctorError on
+    failure); ``record`` keeps the answer as a snapshot for ``--quota-snapshot``."""
+    from gkeml.doctor.preflight import ComputeApi, DoctorError, region_quotas
+
+    project, region = env.project.id, env.project.region
+    body = ComputeApi(endpoint, limits).get(f"projects/{project}/regions/{region}", project)
+    if body is None:
+        raise DoctorError(f"region {region} not found in project {project}: check project.region")
+    if record is not None:
+        Path(record).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    try:
+        return region_quotas(body)
+    except (TypeError, ValueError) as exc:
+        raise DoctorError(f"Compute Engine sent a quota that is no number ({exc})") from None
+
+
 def _region_blockers(
     spec: JobSpec, rung: str, quotas: dict[str, tuple[float, float]] | None
 ) -> tuple[list[Blocker], list[str]]:
