@@ -297,3 +297,6 @@ def test_live_adds_the_workload_s_conditions_and_the_run_s_events(events_kube, e
 
     code, _, err = run(capsys, *argv, "--run", "no-such-run")
     assert code == 1 and "no-such-run" in err
+    other = ["examples/jobs/multi-node-ddp.yaml", *argv[1:]]
+    code, _, err = run(capsys, *other)
+    assert code == 1 and "no run of spec pretrain-2x4 in research" in err

@@ -498,7 +498,8 @@ def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
     """The cluster's view of the newest run of ``spec`` (or of ``run``): its state, its Kueue Workload's
     conditions, and the events of the run, its Workload and its pods (newest last, at most
     :data:`MAX_EVENTS`)."""
-    from gkeml.jobs.lifecycle import JobNotFound, list_states, read
+    from gkeml.jobs.cluster import EXIT_FAILURE, ClusterError
+    from gkeml.jobs.lifecycle import list_states, read
 
     namespace = spec.team
     if run is not None:
@@ -506,7 +507,11 @@ def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
     else:
         mine = [s for s in list_states(api, [namespace]) if s.spec == spec.name]
         if not mine:
-            raise JobNotFound(namespace, f"(a run of spec {spec.name})", api.connection.context.name)
+            raise ClusterError(
+                f"no run of spec {spec.name} in {namespace} (context {api.connection.context.name!r}); submit one "
+                f"with 'gkeml job submit', or name a run with --run",
+                EXIT_FAILURE,
+            )
         state = mine[0]
     workloads = api.workloads(namespace)
     conditions: list[dict[str, Any]] = []
