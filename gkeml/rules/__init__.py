@@ -12,6 +12,7 @@ from gkeml.rules import (  # noqa: F401  (registers the rules)
     gateway,
     interactions,
     ownership,
+    placement,
     queueing,
     quota,
     scheduling,
