@@ -97,6 +97,10 @@ MANAGED_CERTIFICATE_API = "networking.gke.io/v1"
 FRONTEND_CONFIG_API = "networking.gke.io/v1beta1"
 BACKEND_CONFIG_API = "cloud.google.com/v1"
 COMPUTE_CLASS_API = "cloud.google.com/v1"
+SNAPSHOT_API = (
+    "snapshot.storage.k8s.io/v1"  # VolumeSnapshot* (GKE installs them: how-to/persistent-volumes/volume-snapshots)
+)
+VOLUME_POPULATOR_API = "datalayer.gke.io/v1"  # GCPDataSource (GKE Volume Populator: reference/crds/gcpdatasource)
 # What each capacity of a custom ComputeClass's ladder adds to its priority (reference/crds/computeclass,
 # priorities[].spot and priorities[].flexStart.enabled; checked 2026-11-30, with Google's example class
 # skills/cloud/gke-compute-classes/assets/genai-inference-g4-compute-class.yaml in google/skills at
@@ -1038,8 +1042,9 @@ CHART_WEBHOOK_SERVERS: tuple[ChartWebhookServer, ...] = (
 # kubernetes_manifest looks an object's kind up in the API at PLAN time (terraform-provider-kubernetes
 # manifest docs: "the cluster has to be accessible at plan time"; a missing CRD fails the plan). These
 # API groups are built into Kubernetes; the GKE kinds below are installed by GKE in every Autopilot
-# cluster (concepts/about-custom-compute-classes, how-to/ingress-configuration, how-to/managed-certs),
-# and the last two only when the cluster has the feature on (secret-manager/docs/sync-k8-secrets).
+# cluster (concepts/about-custom-compute-classes, how-to/ingress-configuration, how-to/managed-certs, the volume
+# snapshot and GKE Volume Populator kinds: see their API constants), and the last two only when the cluster
+# has the feature on (secret-manager/docs/sync-k8-secrets).
 KUBERNETES_BUILTIN_GROUPS = (
     "",
     "apps",
@@ -1063,6 +1068,10 @@ GKE_BUILTIN_KINDS = (
     (BACKEND_CONFIG_API, "BackendConfig"),
     (FRONTEND_CONFIG_API, "FrontendConfig"),
     (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
+    (SNAPSHOT_API, "VolumeSnapshotClass"),
+    (SNAPSHOT_API, "VolumeSnapshotContent"),
+    (SNAPSHOT_API, "VolumeSnapshot"),
+    (VOLUME_POPULATOR_API, "GCPDataSource"),  # in clusters at or above GKE_FEATURE_MIN_VERSIONS' populator row
     # the Gateway API (gkeml's clusters set gateway_api_config CHANNEL_STANDARD) with GKE's policy kinds, and the
     # InferencePool CRD GKE installs from serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION (gkeml.platform_serving)
     (serving.GATEWAY_API, "Gateway"),
@@ -1137,17 +1146,7 @@ CHANNEL_VERSIONS: dict[str, ChannelVersions] = {
     "STABLE": ChannelVersions("1.34", "1.35", "1.35.6-gke.1250000"),
     "EXTENDED": ChannelVersions("1.31", "1.36", "1.35.7-gke.1222000"),
 }
-# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR" or a
-# full GKE version (MAJOR.MINOR.PATCH-gke.N: gke_version orders both).
-# A config whose channel creates clusters below it is refused at load (gkeml/config/checks.py).
-GKE_FEATURE_MIN_VERSIONS: dict[str, str] = {
-    "secret sync": SECRET_SYNC_MIN_GKE_VERSION,
-    # gkeml.platform_serving: how-to/gatewayclass-capabilities ("GKE Autopilot: 1.26 and later"); GKE Inference
-    # Gateway serves InferencePools from 1.32.3 (how-to/deploy-gke-inference-gateway) and installs their CRD from
-    # 1.34.0-gke.1626000 (llm-d.ai/docs/resources/gateway/gke), which gkeml relies on
-    "GKE Gateway": serving.GATEWAY_API_MIN_GKE_VERSION,
-    "GKE Inference Gateway": serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
-}
+# What each GKE feature gkeml can turn on needs: GKE_FEATURE_MIN_VERSIONS (at the end of this module).
 
 
 def gke_version(text: str) -> tuple[int, ...]:
@@ -1731,3 +1730,144 @@ def family_cpu_quota_metric(machine_family: str) -> str:
 # Compute managed SSL certificates (cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs):
 # managed.status PROVISIONING until every domain's A record points at the load balancer, then ACTIVE.
 CERTIFICATE_ACTIVE = "ACTIVE"
+
+
+# --- GKE feature versions (the version gate) ----------------------------------------
+@dataclass(frozen=True)
+class GkeFeature:
+    """The GKE version a feature needs (``MAJOR.MINOR`` or a full ``1.33.2-gke.4780000``) and where that is
+    written (checked on :data:`GKE_FEATURES_CHECKED` unless the source gives its own date)."""
+
+    minimum: str
+    source: str
+
+
+# GKE features and the control-plane version each needs, from GKE's own pages (a source without a host is a
+# path under cloud.google.com/kubernetes-engine/docs/). The gate (gkeml/config/versions.py) refuses at load an
+# environment that uses one on a release channel whose clusters are created below it. Rows without a detector
+# there are features gkeml does not emit yet (the serving and JobSet work will): their versions are recorded here
+# so the gate covers them as soon as they are. LeaderWorkerSet, JobSet and Kueue are controllers gkeml installs
+# from their charts, not GKE features, and are not gated here.
+GKE_FEATURES_CHECKED = "2026-12-05"
+GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
+    "secret sync": GkeFeature(
+        SECRET_SYNC_MIN_GKE_VERSION, "cloud.google.com/secret-manager/docs/sync-k8-secrets (English page)"
+    ),
+    "flex-start": GkeFeature(
+        FLEX_START_MIN_GKE_VERSION, "how-to/dws-flex-start-training (Autopilot; page updated 2026-06-09)"
+    ),
+    "custom ComputeClass": GkeFeature(
+        "1.30.3-gke.1451000", "concepts/about-custom-compute-classes (custom compute classes in Autopilot)"
+    ),
+    "GKE Gateway": GkeFeature(
+        serving.GATEWAY_API_MIN_GKE_VERSION,
+        "how-to/gatewayclass-capabilities ('GKE Autopilot: 1.26 and later'; gkeml.platform_serving); every cluster "
+        "gkeml makes sets gateway_api_config",
+    ),
+    "Hyperdisk ML": GkeFeature("1.26", "how-to/persistent-volumes/hyperdisk (Hyperdisk volumes: GKE 1.26 or later)"),
+    "GKE Volume Populator": GkeFeature(
+        "1.33.2-gke.4780000",
+        "how-to/persistent-volumes/volume-populator (Cloud Storage to Hyperdisk ML; 'Requirements', read 2026-12-05)",
+    ),
+    "GPU time-sharing on Autopilot": GkeFeature("1.29.4-gke.1427000", "how-to/autopilot-gpus"),
+    "secondary boot disk on Autopilot": GkeFeature(
+        "1.30.1-gke.1329000", "how-to/data-container-image-preloading ('Requirements', COS_CONTAINERD)"
+    ),
+    "Ray operator add-on": GkeFeature("1.30.0-gke.1747000", "add-on/ray-on-gke/how-to/enable-ray-on-gke"),
+    "JOBSET metrics package": GkeFeature(
+        "1.32.1-gke.1357001",
+        "terraform-provider-google website/docs/r/container_cluster.html.markdown (monitoring_config."
+        "enable_components: JOBSET 'only supported in GKE 1.32.1-gke.1357001 and above'), from GKE's API",
+    ),
+    "GKE Inference Gateway": GkeFeature(
+        serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
+        "llm-d.ai/docs/resources/gateway/gke (GKE installs the InferencePool CRD from 1.34.0-gke.1626000, which "
+        "gkeml relies on; the Gateway controller serves InferencePools from 1.32.3: how-to/deploy-gke-inference-"
+        "gateway; gkeml.platform_serving)",
+    ),
+}
+
+
+# --- Hyperdisk ML volumes (datasets and model weights read by many nodes) -------------------------
+# Sources, read 2026-12-05:
+# - compute/docs/disks/hyperdisks (copy last updated 2026-08-26): a Hyperdisk ML volume is 4 GiB to 64 TiB; it is
+#   attached read-only to up to 2,500 instances; it is zonal (Hyperdisk Balanced High Availability is the only
+#   type replicated across zones); "You can attach a Hyperdisk ML volume to up to 100 VMs at most once every 30
+#   seconds"; a Hyperdisk ML disk made from a snapshot or image must be created read-only; billed per provisioned
+#   GiB and per provisioned MiB/s each month, "no additional charge for attaching multiple VMs"; machine series
+#   that can attach it: the table "Machine series support for Hyperdisk" (HYPERDISK_ML_MACHINE_SERIES).
+# - compute/docs/disks/hd-types/hyperdisk-ml: provisioned throughput 400 to 1,200,000 MiB/s (16 IOPS per MiB/s).
+# - compute/docs/disks/sharing-disks-between-vms: how many instances one volume can be attached to depends on its
+#   size (HYPERDISK_ML_ATTACH_LIMITS). Compute Engine release notes 2025-08-11: "You can attach up to 128 instances
+#   to the same Hyperdisk ML volume whose size is between 2 TiB and 16 TiB. The previous limit was 30." The other
+#   rows are the page's as last read before that note and not re-read from a stored copy since; the 16-64 TiB row
+#   takes the lower of the two values remembered (20 and 30).
+# - GKE: the Persistent Disk CSI driver (pd.csi.storage.gke.io, always on in Autopilot) provisions it from a
+#   StorageClass with type hyperdisk-ml; with enable-multi-zone-provisioning it creates one disk per zone of the
+#   class's allowedTopologies, read-only from a snapshot or through a populator (kubernetes-sigs/gcp-compute-
+#   persistent-disk-csi-driver pkg/gce-pd-csi-driver/controller.go at b560165, createMultiZoneDisk and
+#   validateMultiZoneProvisioning: no cloning, no snapshots of such a volume, no expansion).
+#   GoogleCloudPlatform/ai-on-gke tutorials-and-examples/storage/hyperdisk-ml (the snapshot path: a
+#   VolumeSnapshotClass, a pre-provisioned VolumeSnapshotContent naming projects/P/global/snapshots/S with
+#   deletionPolicy Retain, its VolumeSnapshot, and a ReadOnlyMany claim with that dataSource on the multi-zone class).
+# - GKE Volume Populator (kubernetes-engine/docs/how-to/persistent-volumes/volume-populator, "Automate data transfer
+#   from Cloud Storage to a Hyperdisk ML volume"): a GCPDataSource (datalayer.gke.io/v1) in the claim's namespace
+#   names the bucket URI and a Kubernetes service account with Workload Identity access to it (roles/storage.
+#   objectViewer); the claim's dataSourceRef names it; a transfer Job per zone runs on nodes of the compute class
+#   that MUST be named gcs-to-hdml-compute-class, asking for 24 vCPUs unless the claim's annotation says otherwise;
+#   "don't delete the GCPDataSource custom resource before you delete the PersistentVolumeClaim that refers to it".
+HYPERDISK_ML_TYPE = "hyperdisk-ml"
+PD_CSI_DRIVER = "pd.csi.storage.gke.io"
+HYPERDISK_ML_MIN_GIB = 4
+HYPERDISK_ML_MAX_GIB = 64 * 1024
+HYPERDISK_ML_MIN_THROUGHPUT = 400  # MiB/s
+HYPERDISK_ML_MAX_THROUGHPUT = 1_200_000  # MiB/s
+HYPERDISK_ML_MAX_ATTACHMENTS = 2500
+# (largest size in GiB, instances it can be attached to at once), smallest first
+HYPERDISK_ML_ATTACH_LIMITS: tuple[tuple[int, int], ...] = (
+    (256, 2500),
+    (1024, 1500),
+    (2 * 1024, 600),
+    (16 * 1024, 128),
+    (64 * 1024, 20),
+)
+HYPERDISK_ML_ATTACHES_PER_30_SECONDS = 100
+# Machine series (the part of a machine family before '-') that can attach Hyperdisk ML, from the support table
+# of compute/docs/disks/hyperdisks. Not E2 (Autopilot's general-purpose Pods), N1 (T4), N2, N2D, C2, C2D, H3, M1-M4.
+HYPERDISK_ML_MACHINE_SERIES = (
+    "a2",
+    "a3",
+    "a4",
+    "a4x",
+    "c3",
+    "c3d",
+    "c4",
+    "c4a",
+    "c4d",
+    "c4n",
+    "g2",
+    "g4",
+    "m4n",
+    "n4",
+    "n4a",
+    "n4d",
+)
+MULTI_ZONE_PROVISIONING_PARAMETER = "enable-multi-zone-provisioning"
+ZONE_TOPOLOGY_KEY = "topology.gke.io/zone"
+VOLUME_POPULATOR_TRANSFER_CLASS = "gcs-to-hdml-compute-class"
+VOLUME_POPULATOR_TRANSFER_MACHINE_FAMILIES = ("c3", "c3d")  # the guide's class
+VOLUME_POPULATOR_TRANSFER_CPU = 24
+VOLUME_POPULATOR_CPU_ANNOTATION = "volume-populator.datalayer.gke.io/cpu-request"
+
+
+def hyperdisk_ml_attach_limit(size_gib: float) -> int:
+    """How many instances (nodes) a Hyperdisk ML volume of this size can be attached to at once."""
+    for largest, limit in HYPERDISK_ML_ATTACH_LIMITS:
+        if size_gib <= largest:
+            return limit
+    return HYPERDISK_ML_ATTACH_LIMITS[-1][1]
+
+
+def hyperdisk_ml_machine(machine_family: str) -> bool:
+    """Whether nodes of this machine family (``g2``, ``a3-highgpu``, ``c3``, ...) can attach Hyperdisk ML."""
+    return machine_family.split("-")[0] in HYPERDISK_ML_MACHINE_SERIES

@@ -408,9 +408,9 @@ def test_a_channel_that_creates_clusters_below_secret_sync_s_minimum_is_refused(
     with pytest.raises(ConfigError) as info:
         load_environment(path)
     assert str(info.value) == (
-        f"{path}:{line_of(prod, 'STABLE')}: cluster.release_channel: STABLE creates clusters at GKE "
-        f"1.33.5-gke.2228001 (release notes, read {platform.CHANNEL_VERSIONS_CHECKED}); secret sync (launch) needs "
-        "1.34 or later: use REGULAR or EXTENDED, or remove launch"
+        f"{path}:{line_of(prod, 'launch:')}: launch: secret sync needs GKE 1.34 or later; release channel STABLE "
+        f"creates clusters at 1.33.5-gke.2228001 (release notes, read {platform.CHANNEL_VERSIONS_CHECKED}): set "
+        "cluster.release_channel to REGULAR or EXTENDED, or remove launch"
     )
     # without the Launch agent the cluster needs no secret sync, and the channel is fine
     path.write_text(prod.split("\nlaunch:")[0] + "\n")

@@ -35,10 +35,12 @@ examples:
   gkeml check --format github              annotations on the pull request
   gkeml check --format sarif > gkeml.sarif upload to code scanning
   gkeml check --against origin/main       also what the change breaks on the next deploy
+  gkeml check --server-config sc.json     GKE features against GKE's own channel versions today
   gkeml check --classes cc.yaml k8s/*.yaml with the cluster's ComputeClasses
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
-2 usage or configuration error (bad YAML, unknown environment, checkov missing,
+2 usage or configuration error (bad YAML, unknown environment, a GKE feature
+the environment's release channel does not serve yet, checkov missing,
 a malformed cdktf.out, a bootstrap file that does not grant what the environment
 needs). ENV001 (an environment's tier_override or guard_overrides), ENV002 (an
 inference service with one replica, availability best-effort) and GKE075 (a custom ComputeClass
@@ -100,6 +102,13 @@ def register(sub) -> None:
         help="table (default), json, github (workflow annotations) or sarif (code scanning)",
     )
     p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
+    p.add_argument(
+        "--server-config",
+        metavar="FILE",
+        help="check the GKE features each environment uses against the release channels of this recorded server "
+        "config (`gcloud container get-server-config --location REGION --format json`) instead of the versions "
+        "gkeml ships (gkeml.platform.CHANNEL_VERSIONS)",
+    )
     p.add_argument(
         "--classes",
         action="append",
@@ -253,6 +262,13 @@ def _permission_findings(args, envs: list, boots: dict) -> list:
 
 def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
+    from gkeml.config.versions import load_server_config, using_channels
+
+    with using_channels(load_server_config(args.server_config) if args.server_config else None):
+        return _run(args)
+
+
+def _run(args) -> int:
     from gkeml.checkov import CheckovError, extension_skips, run_checkov, stack_files
     from gkeml.cli.output import output_width
     from gkeml.registry import CHECKS

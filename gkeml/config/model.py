@@ -60,6 +60,7 @@ from gkeml.config.services import (
     UpgradeNoticesConfig,
     registry_defaults,
 )
+from gkeml.config.volumes import HyperdiskMlVolume, volume_defaults
 
 __all__ = [
     "BUCKET_NAME",
@@ -81,6 +82,7 @@ __all__ = [
     "Endpoint",
     "Environment",
     "ExtensionRef",
+    "HyperdiskMlVolume",
     "IdentityConfig",
     "Inference",
     "KueueConfig",
@@ -1062,6 +1064,7 @@ DEFAULT_RESOLVERS: tuple[DefaultResolver, ...] = (
     _inference_defaults,
     _launch_defaults,
     registry_defaults,
+    volume_defaults,
 )
 
 
@@ -1115,6 +1118,11 @@ class Environment(Strict):
         default_factory=KueueConfig, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
+    volumes: list[HyperdiskMlVolume] = Field(
+        default_factory=list,
+        description="Read-only-many Hyperdisk ML volumes made from a bucket or a disk snapshot, which a job mounts "
+        "with dataset: {volume: NAME} (docs/volumes.md).",
+    )
     tier_override: TierOverride | None = Field(
         None,
         description="Run at a tier lower than the environment is (its name, project, labels, state, hosts or "

@@ -61,7 +61,7 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
                 f"{path}.accessModes",
                 f"ReadOnlyMany on {storage_class} without a dataSource",
                 "restore it from a VolumeSnapshot (dataSource), or share datasets through GCS FUSE, "
-                "Filestore (*-rwx) or Hyperdisk ML",
+                "Filestore (*-rwx) or Hyperdisk ML (an environment's volumes: docs/volumes.md)",
             )
 
 
