@@ -1,10 +1,11 @@
-"""Sections of the docs that are generated from code, so they cannot drift: the table of every check of
-docs/policy.md (from the one registry, :data:`gkeml.registry.CHECKS`) and its table of
+"""Sections of the docs that are generated from code, so they cannot drift.
+
+The table of every check of docs/policy.md (from the one registry, :data:`gkeml.registry.CHECKS`) and its table of
 controllers that meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md, the
 Hyperdisk ML limits of docs/volumes.md and the GKE feature versions of docs/versions.md (from
-:mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
-:mod:`gkeml.telemetry`) and the `make check` figures of the README and docs/policy.md (from a
-`gkeml check --format json` run over the shipped environments).
+:mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from :mod:`gkeml.telemetry`), the
+package layout of the README (the first line of each module's and package's docstring) and the `make check`
+figures of the README and docs/policy.md (from a `gkeml check --format json` run over the shipped environments).
 
 A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``.
 ``python -m gkeml.docs --check`` exits 1 naming every stale section; ``--write`` rewrites them
@@ -14,6 +15,7 @@ A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- E
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -170,6 +172,44 @@ def telemetry_table() -> str:
     return "\n".join(rows)
 
 
+def summary(docstring: str | None) -> str:
+    """The first line of a docstring, its reStructuredText markup as Markdown (``x`` and :role:`x` -> `x`)."""
+    line = (docstring or "").strip().split("\n")[0]
+    return re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", line.replace("``", "`"))
+
+
+def package_layout(root: Path = ROOT) -> str:
+    """What is in the package, one row per top-level module or package (and Helm chart) of gkeml: the first
+    line of its docstring (the chart's description). ValueError names an entry that says nothing."""
+    import yaml
+
+    rows = ["| Path | What it is |", "|---|---|"]
+    for path in sorted((root / "gkeml").iterdir()):
+        if path.name.startswith(("_", ".")):
+            continue
+        if (path / "__init__.py").is_file():
+            entries = [
+                (f"gkeml/{path.name}/", summary(ast.get_docstring(ast.parse((path / "__init__.py").read_text()))))
+            ]
+        elif path.suffix == ".py":
+            entries = [(f"gkeml/{path.name}", summary(ast.get_docstring(ast.parse(path.read_text()))))]
+        elif path.is_dir():  # not Python: Helm charts of gkeml's own (templates/ and values.yaml in the package)
+            entries = [
+                (
+                    f"gkeml/{path.name}/{chart.parent.name}/",
+                    f"Helm chart: {yaml.safe_load(chart.read_text())['description']}.",
+                )
+                for chart in sorted(path.glob("*/Chart.yaml"))
+            ]
+        else:
+            continue
+        for name, text in entries or [(f"gkeml/{path.name}/", "")]:
+            if not text:
+                raise ValueError(f"{name} has no docstring (or Chart.yaml description) to list in the README layout")
+            rows.append(f"| `{name}` | {_cell(text)} |")
+    return "\n".join(rows)
+
+
 def shipped_environments(root: Path = ROOT) -> list[str]:
     """The names of the environment files the figures are measured on."""
     return sorted(p.stem for p in (root / "environments").glob("*.yaml"))
@@ -215,6 +255,7 @@ SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/services.md", "telemetry"): telemetry_table,
     ("docs/volumes.md", "hyperdisk-ml"): hyperdisk_ml_table,
     ("docs/versions.md", "features"): version_table,
+    ("README.md", "layout"): package_layout,
 }
 FIGURES = (("README.md", "check-figures"), ("docs/policy.md", "check-figures"))
 

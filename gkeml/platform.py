@@ -20,9 +20,6 @@ from typing import Any
 
 from gkeml import platform_serving as serving
 
-CHECKED_ON = "2026-11"
-DOCS = "https://cloud.google.com/kubernetes-engine/docs"
-
 # --- Terraform -------------------------------------------------------------------------
 # The oldest Terraform the synthesized stacks are written for: the W&B key uses an ephemeral resource
 # (Terraform 1.10) and a write-only argument (1.11): developer.hashicorp.com/terraform/language/resources/ephemeral
@@ -37,8 +34,6 @@ TERRAFORM_REQUIRED_VERSION = f">= {TERRAFORM_MIN_VERSION}"  # a Terraform versio
 # how-to/autopilot-gpus, how-to/autopilot-spot-pods, concepts/about-custom-compute-classes
 ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 ACCELERATOR_COUNT_LABEL = "cloud.google.com/gke-accelerator-count"
-GPU_DRIVER_VERSION_LABEL = "cloud.google.com/gke-gpu-driver-version"
-GPU_DRIVER_VERSIONS = ("default", "latest")
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_QUOTA_RESOURCE = "requests.nvidia.com/gpu"
 SPOT_LABEL = "cloud.google.com/gke-spot"
@@ -1122,7 +1117,6 @@ SERVICE_AGENT_WAIT_SECONDS = 2 * IAM_IDENTITY_VISIBLE_SECONDS
 # which depends on the version the cluster runs, so it is not checked here.
 MAX_MAINTENANCE_EXCLUSIONS = 20
 NO_UPGRADES_MAX_DAYS = 30
-RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 
 
 @dataclass(frozen=True)
@@ -1434,7 +1428,6 @@ def bucket_location_regions(location: str) -> tuple[str, ...] | None:
 # docs.github.com/en/actions/reference/security/oidc, github.com/google-github-actions/auth,
 # cloud.google.com/iam/docs/setting-limits-on-granting-roles (conditions on modifiedGrantsByRole).
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
-PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 PROJECT_IAM_ADMIN_ROLE = "roles/resourcemanager.projectIamAdmin"
 
 
@@ -1577,24 +1570,6 @@ FLEX_START_MACHINE_FAMILIES = ("g2", "a2", "a2-ultragpu", "a3-highgpu", "a3-mega
 def flex_start_gpus() -> tuple[str, ...]:
     """GPU node-label values whose machine series flex-start provisions."""
     return tuple(label for label, g in GPUS.items() if g.machine_family in FLEX_START_MACHINE_FAMILIES)
-
-
-# --- kubeconfig entries written by `gcloud container clusters get-credentials` -------
-# Sources (checked 2026-11): cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl
-# (context and cluster entry are both named gke_PROJECT_LOCATION_CLUSTER; --dns-endpoint writes the
-# cluster's DNS-based endpoint, gke-UNIQUE_ID-PROJECT_NUMBER.LOCATION.gke.goog, as the server).
-DNS_ENDPOINT_DOMAIN = "gke.goog"
-
-
-def kubeconfig_cluster_entry(project_id: str, location: str, cluster: str) -> str:
-    """Name of the kubeconfig context and cluster entry ``get-credentials`` writes."""
-    return f"gke_{project_id}_{location}_{cluster}"
-
-
-def get_credentials_command(cluster: str, location: str, project_id: str, dns_endpoint: bool) -> str:
-    """The gcloud command that writes (and selects) the kubeconfig context of a cluster."""
-    command = f"gcloud container clusters get-credentials {cluster} --region {location} --project {project_id}"
-    return command + " --dns-endpoint" if dns_endpoint else command
 
 
 # --- platform services: image registry, DNS, budgets, observability, notices, quotas ----------

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.cli.output import progress
+from gkeml.cli.output import add_command, progress
 
 DESCRIPTION = """\
 Check Kubernetes objects against GKE Autopilot's admission rules and the gkeml
@@ -52,17 +51,14 @@ by another gkeml release or is older than the environment files or the toolkit, 
 """
 
 
+HELP = "check manifests against Autopilot rules and run checkov on the Terraform"
+
+
 def register(sub) -> None:
     """Add the ``check`` subcommand."""
     from gkeml.rules.report import FORMATS
 
-    p = sub.add_parser(
-        "check",
-        help="check manifests against Autopilot rules and run checkov on the Terraform",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "check", HELP, DESCRIPTION, EPILOG)
     p.add_argument(
         "files",
         nargs="*",

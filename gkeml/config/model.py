@@ -1216,6 +1216,3 @@ class Environment(Strict):
         if self.launch is None:
             return []
         return list(self.launch.teams or [self.identity(self.launch.identity).namespace])
-
-    def serves_traffic(self, team: str) -> bool:
-        return any(s.team == team and s.endpoint for s in self.inference)
