@@ -12,14 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
+from kube_api import LAB_ENTRY, KubeApi, submitted, with_status, workload, write_kubeconfig
 from servers import serving
-from test_job_cluster import LAB_ENTRY, KubeApi, envs, write_kubeconfig  # noqa: F401 - fixtures
-from test_job_lifecycle import submitted, with_status, workload
 
 from gkeml import platform
 from gkeml.cli import main
+from gkeml.doctor.explain import explain, load_for_explain, load_quota_snapshot
 from gkeml.environments import load_environment
-from gkeml.jobs.explain import explain, load_for_explain, load_quota_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "explain"
 ENVIRONMENTS = FIXTURES / "environments"
@@ -164,7 +163,7 @@ def test_a_snapshot_with_a_quota_that_is_no_number_is_refused(tmp_path):
 
 
 def test_read_quota_reads_the_region_as_doctor_does_and_records_a_snapshot(capsys, tmp_path):
-    from test_doctor import GkeApi
+    from google_apis import GkeApi
 
     with serving(GkeApi()) as compute:
         compute.routes["/compute/v1/projects/ex-ml-project/regions/us-central1"] = (

@@ -204,7 +204,7 @@ def register(sub) -> None:
 
     from gkeml.cli.job_explain import add_explain
 
-    add_explain(jobs, add_env_options)
+    add_explain(jobs, add_env_options, environment_with_file, _api)
 
 
 def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:

@@ -1,12 +1,15 @@
 """``gkeml job explain SPEC --env ENV``: for each capacity rung, does the job fit, what blocks it, what it costs
-(:mod:`gkeml.jobs.explain`); ``--live`` adds what the cluster says about the spec's newest run."""
+(:mod:`gkeml.doctor.explain`); ``--live`` adds what the cluster says about the spec's newest run."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json
+from gkeml.cli.output import add_command, add_format_option, add_request_timeout_option, print_json
 
 EPILOG = """\
 rungs: the spec's ComputeClass's capacity, in order (reservation, spot, on-demand,
@@ -31,20 +34,26 @@ examples:
 """
 
 
-def add_explain(jobs, job_parser_options) -> None:
-    """Add ``gkeml job explain`` (``job_parser_options`` adds --env and --environments)."""
-    p = jobs.add_parser(
-        "explain",
-        help="why a job would not run: each capacity rung, what blocks it, its cost per hour",
-        description="For each capacity rung the job may land on, say whether it fits and, if not, what blocks "
-        "it (Autopilot maxima, team quota, ClusterQueue and borrowing, region GPU quota, flex-start run "
-        "limit, Spot grace) and what the job costs per hour there. Offline; --live adds the Kueue "
-        "workload's conditions and the events of the spec's newest run.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+HELP = "why a job would not run: each capacity rung, what blocks it, its cost per hour"
+DESCRIPTION = (
+    "For each capacity rung the job may land on, say whether it fits and, if not, what blocks it (Autopilot "
+    "maxima, team quota, ClusterQueue and borrowing, region GPU quota, flex-start run limit, Spot grace) and what "
+    "the job costs per hour there. Offline; --live adds the Kueue workload's conditions and the events of the "
+    "spec's newest run."
+)
+
+
+def add_explain(
+    jobs,
+    env_options: Callable[[argparse.ArgumentParser], None],
+    environment_with_file: Callable[[argparse.Namespace], tuple[Any, str | None]],
+    api_of: Callable[[argparse.Namespace, Any], Any],
+) -> None:
+    """Add ``gkeml job explain`` to ``gkeml job``'s actions, with the job command's own --env options, environment
+    loading and cluster API (passed in: this module never imports :mod:`gkeml.cli.job`)."""
+    p = add_command(jobs, "explain", HELP, DESCRIPTION, EPILOG)
     p.add_argument("spec", metavar="SPEC", help="job spec YAML (see examples/jobs/ and docs/jobs.md)")
-    job_parser_options(p)
+    env_options(p)
     p.add_argument(
         "--quota-snapshot",
         metavar="FILE",
@@ -72,15 +81,18 @@ def add_explain(jobs, job_parser_options) -> None:
     p.add_argument("--context", help="with --live: kubectl context to use (default: the current context)")
     add_request_timeout_option(p)
     add_format_option(p)
-    p.set_defaults(func=run_explain)
+    p.set_defaults(func=functools.partial(run_explain, environment_with_file=environment_with_file, api_of=api_of))
 
 
-def run_explain(args: argparse.Namespace) -> int:
+def run_explain(
+    args: argparse.Namespace,
+    environment_with_file: Callable[[argparse.Namespace], tuple[Any, str | None]],
+    api_of: Callable[[argparse.Namespace, Any], Any],
+) -> int:
     """Explain the spec; the exit code says whether it fits on a rung it may land on."""
     from gkeml.cli import EXIT_USAGE
-    from gkeml.cli.job import environment_with_file
+    from gkeml.doctor.explain import EXIT_NOWHERE, explain, live_facts, load_for_explain, load_quota_snapshot, render
     from gkeml.jobs.cluster import ClusterError
-    from gkeml.jobs.explain import EXIT_NOWHERE, explain, live_facts, load_for_explain, load_quota_snapshot, render
     from gkeml.jobs.lifecycle import name_problem
     from gkeml.text import one_line
 
@@ -111,8 +123,8 @@ def run_explain(args: argparse.Namespace) -> int:
         source = f"from {args.quota_snapshot}"
     elif args.read_quota:
         from gkeml.answers import Limits
+        from gkeml.doctor.explain import read_region_quotas
         from gkeml.doctor.preflight import DoctorError
-        from gkeml.jobs.explain import read_region_quotas
 
         try:
             quotas = read_region_quotas(
@@ -126,10 +138,8 @@ def run_explain(args: argparse.Namespace) -> int:
         )
     result = explain(spec, env, env_file, quotas, source)
     if args.live:
-        from gkeml.cli.job import _api
-
         try:
-            api = _api(args, env)
+            api = api_of(args, env)
             try:
                 result.live = live_facts(api, spec, args.run)
             finally:
