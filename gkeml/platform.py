@@ -218,21 +218,20 @@ class GpuMachine:
 
 @dataclass(frozen=True)
 class GpuRange:
-    """Allowed CPU (vCPU) and memory (GiB) requests for a Pod with ``count`` GPUs.
+    """The largest CPU (vCPU) and memory (GiB) requests of a Pod with ``count`` GPUs.
 
     ``table_cpu``/``table_memory_gib`` are the maxima of Autopilot's Accelerator table as gkeml
     has them; ``confirmed`` says where a value was confirmed ("" = not confirmed: see
     :func:`unconfirmed_gpu_maxima`). The maxima gkeml enforces are never above what the node can
     allocate: an unconfirmed table value above it is capped there, and a missing one is the
-    allocatable itself (rounded down)."""
+    allocatable itself (rounded down). There is no minimum: Autopilot sets no default requests on GPU
+    Pods (:data:`NO_DEFAULT_REQUESTS_CLASSES`), and gkeml has no source for a minimum it would raise them to."""
 
     count: int
     machine: GpuMachine
     table_cpu: float | None
     table_memory_gib: float | None
     confirmed: str = ""
-    min_cpu: float = 0.5
-    min_memory_gib: float = 0.5
 
     @property
     def max_cpu(self) -> float:
@@ -280,8 +279,8 @@ def _r(*rows: tuple) -> tuple[GpuRange, ...]:
 
 
 # Maximum requests per Pod by GPU count: Autopilot's Accelerator table (concepts/autopilot-resource-
-# requests). GPU Pods get no default CPU/memory. The allowed COUNTS are confirmed (how-to/autopilot-gpus,
-# checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
+# requests). GPU Pods get no default CPU/memory (NO_DEFAULT_REQUESTS_CLASSES). The allowed COUNTS are
+# confirmed (how-to/autopilot-gpus, checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
 # admission message ("higher than the Autopilot maximum of '11' ... maximum of '74Gi'", quoted in
 # argoproj/argo-workflows#13073). The rest were copied from the table into an earlier gkeml and not
 # re-read since; three of them (H100 x1, x4, H200 x8) were above what their node can allocate and are
@@ -581,9 +580,134 @@ DEFAULT_EPHEMERAL_GIB = 1.0
 EPHEMERAL_MIN_GIB = 10 / 1024
 EPHEMERAL_MAX_GIB = 10.0
 
+# concepts/autopilot-resource-requests, 'Default requests for compute classes' (checked 2026-12-05; the zh-CN
+# copy of the page: "加速器: 未强制执行任何默认请求", and "Autopilot does not enforce [default requests on] GPU Pods
+# and Pods of the Performance ComputeClass"): a GPU Pod (Accelerator, billed per node) or a Performance Pod whose
+# containers request no CPU or memory is admitted as it is, with no default requests and no "Autopilot
+# changes the Pod's requests"; its containers then run BestEffort (kubernetes.io/docs/concepts/workloads/pods/
+# pod-qos), the first evicted under node pressure, and the scheduler and the quota see nothing of what they use.
+NO_DEFAULT_REQUESTS_CLASSES = ("Accelerator", "Performance")
+
+
+@dataclass(frozen=True)
+class DaemonSetRequests:
+    """What Autopilot does with the requests of a DaemonSet's containers, which are not a Pod's: its own
+    defaults per container (vCPU, GiB), and its own minimum and maximum values, None where gkeml has not
+    confirmed them (gkeml then claims nothing: a DaemonSet is not held to the Pod classes' minimums, ratios
+    and maxima)."""
+
+    default_cpu: float
+    default_memory_gib: float
+    default_ephemeral_gib: float
+    min_cpu: float | None
+    min_memory_gib: float | None
+    max_cpu: float | None
+    max_memory_gib: float | None
+    source: str
+
+
+# concepts/autopilot-resource-requests, 'Default resource requests' and 'Resource requests for DaemonSets'
+# (checked 2026-12-05): "regardless of the compute class or hardware configuration", a container of a DaemonSet
+# that requests nothing gets 50 mCPU, 100 MiB of memory and 100 MiB of ephemeral storage (every other
+# container: 1 GiB of ephemeral storage), and "Autopilot has different default, minimum, and maximum values for
+# containers in DaemonSets". Autopilot says so at admission: "Autopilot set default resource requests on
+# DaemonSet <ns>/<name> for containers ..., as resource requests were not specified"
+# (signalfx/splunk-otel-collector-chart#595, 2022-12-07), and raises requests below its DaemonSet minimums
+# ("Autopilot increased resource requests for DaemonSet default/cluster-tools to meet requirements",
+# lfn-cnti/testsuite#1675, 2022-10-06). The minimum and maximum values themselves were not in the copies of the
+# page read here: not confirmed, so not modelled.
+DAEMONSET_REQUESTS = DaemonSetRequests(
+    0.05,
+    100 / 1024,
+    100 / 1024,
+    None,
+    None,
+    None,
+    None,
+    "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Default resource requests', "
+    "'Resource requests for DaemonSets'; checked 2026-12-05); Autopilot's admission warning 'Autopilot set "
+    "default resource requests on DaemonSet' (signalfx/splunk-otel-collector-chart#595)",
+)
+
 # --- security (concepts/autopilot-security) ------------------------------------
-FORBIDDEN_CAPABILITIES = ("NET_ADMIN", "SYS_ADMIN", "NET_RAW")
+# The Linux capabilities Autopilot admits in securityContext.capabilities.add, as GKE Warden lists them when it
+# refuses another ("[denied by autogke-default-linux-capabilities] linux capability 'SYS_ADMIN' on container
+# 'dfdaemon' not allowed; Autopilot only allows the capabilities: 'AUDIT_WRITE,CHOWN,...'":
+# dragonflydb/dragonfly#1516, 2023-07-04; SumoLogic/sumologic-kubernetes-collection#3437, 2023-12-08;
+# CrowdStrike/falcon-helm#310, 2024-09-06, the same list each time). Anything else is refused (NET_ADMIN,
+# SYS_ADMIN, BPF, ALL), and so is a name written with the CAP_ prefix ("linux capability 'CAP_CHOWN' ... not
+# allowed", #3437). NET_RAW is admitted. Checked 2026-12-05.
+ALLOWED_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+)
 READ_ONLY_HOSTPATH_PREFIX = "/var/log/"
+
+# --- Autopilot admission: GKE Warden's constraints, workload allowlists, what belongs to GKE Standard ---------
+# GKE Warden, Autopilot's admission webhook, names each constraint a request violates ("GKE Warden rejected the
+# request because it violates one or more constraints. Violations details: {"[denied by <constraint>]": [...]}"),
+# and a WorkloadAllowlist names the constraints it exempts a workload from the same way (reference/crds/
+# workloadallowlist: "exemptions: - autogke-disallow-hostnamespaces - autogke-disallow-privilege"). Quoted in
+# lfn-cnti/testsuite#1675 (2022-10-06: privilege, host namespaces, hostPath), sourcegraph/sourcegraph-public-
+# snapshot#52900 (2023-06-04: hostPID, hostPath /, /sys, /proc), SigNoz/charts#310 (2023-10-26: host ports,
+# hostPath), CrowdStrike/falcon-helm#310 (2024-09-06: capabilities). Checked 2026-12-05.
+WARDEN_PRIVILEGE = "autogke-disallow-privilege"
+WARDEN_HOST_NAMESPACES = "autogke-disallow-hostnamespaces"
+WARDEN_HOST_PORT = "autogke-no-host-port"
+WARDEN_HOST_PATH = "autogke-no-write-mode-hostpath"
+WARDEN_CAPABILITIES = "autogke-default-linux-capabilities"
+WARDEN_NODE_SELECTION = "autogke-node-affinity-selector-limitation"
+
+# Privileged workloads Autopilot admits by allowlist (how-to/run-autopilot-partner-workloads; reference/crds/
+# workloadallowlist and allowlistsynchronizer; concepts/about-autopilot-privileged-workloads; checked 2026-12-05):
+# partners (and verified open-source projects) publish WorkloadAllowlists; an AllowlistSynchronizer
+# (spec.allowlistPaths, such as "CrowdStrike/falcon-sensor/*") installs them in the cluster and re-reads them every
+# 10 minutes; a WorkloadAllowlist carries, at its top level, the constraints it exempts (exemptions) and the part
+# of the pod spec a workload must match (matchingCriteria, containerImageDigests). A pod names the allowlist it
+# matches with the label cloud.google.com/matching-allowlist, as the partners' charts set it (CrowdStrike
+# falcon-helm "crowdstrike-falconsensor-deploy-allowlist-<version>", Sysdig "sysdig-agent-v1.1.4", SentinelOne
+# helm-charts#247, Datadog's operator "datadog-datadog-daemonset-exemption-v1.0.6").
+ALLOWLIST_API = "auto.gke.io/v1"
+WORKLOAD_ALLOWLIST_KIND = "WorkloadAllowlist"
+ALLOWLIST_SYNCHRONIZER_KIND = "AllowlistSynchronizer"
+MATCHING_ALLOWLIST_LABEL = "cloud.google.com/matching-allowlist"
+ALLOWLIST_SOURCE = (
+    "cloud.google.com/kubernetes-engine/docs/how-to/run-autopilot-partner-workloads; "
+    "cloud.google.com/kubernetes-engine/docs/reference/crds/workloadallowlist (exemptions, matchingCriteria); "
+    "the label cloud.google.com/matching-allowlist as partners' charts set it (CrowdStrike/falcon-helm, "
+    "Sentinel-One/helm-charts#247); checked 2026-12-05"
+)
+
+# What places a workload on GKE Standard rather than Autopilot. A node pool: Autopilot refuses selecting one
+# ("[denied by autogke-node-affinity-selector-limitation] Key 'cloud.google.com/gke-nodepool' is not allowed
+# with node selector; Autopilot only allows labels with keys: cloud.google.com/compute-class, ...":
+# GoogleCloudPlatform/ai-on-gke#983, 2025-02-17). Extra network interfaces (multi-network Pods name them in
+# networking.gke.io/interfaces) are supported on Autopilot from 1.29.5-gke.1091000 and 1.30.1-gke.1280000
+# (how-to/setup-multinetwork-support-for-pods), so they alone do not; on the host network (the multi-NIC setups
+# of GPU and TPU node pools) they do. Checked 2026-12-05.
+NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
+MULTI_NETWORK_ANNOTATION = "networking.gke.io/interfaces"
+STANDARD_TARGET_SOURCE = (
+    "GKE Warden's refusals: autogke-node-affinity-selector-limitation on cloud.google.com/gke-nodepool "
+    "(GoogleCloudPlatform/ai-on-gke#983), managed-namespaces-limitation on kube-system "
+    "(terraform-google-modules/terraform-google-kubernetes-engine#2348), autogke-disallow-privilege, "
+    "autogke-disallow-hostnamespaces and autogke-no-write-mode-hostpath on node agents (lfn-cnti/testsuite#1675, "
+    "sourcegraph/sourcegraph-public-snapshot#52900); "
+    "cloud.google.com/kubernetes-engine/docs/how-to/setup-multinetwork-support-for-pods; checked 2026-12-05"
+)
 PD_STORAGE_CLASSES = ("standard-rwo", "premium-rwo", "standard", "premium")
 
 # --- multi-node training (kubernetes.io job-with-pod-to-pod-communication) ------

@@ -64,7 +64,7 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
         assert count in gpu.counts
         assert selector[platform.ACCELERATOR_COUNT_LABEL] == str(count)
         r = gpu.range_for(count)
-        assert r.min_cpu <= cpu <= r.max_cpu and r.min_memory_gib <= memory <= r.max_memory_gib
+        assert 0 < cpu <= r.max_cpu and 0 < memory <= r.max_memory_gib  # GPU Pods: a maximum, no minimum
     else:
         assert platform.ACCELERATOR_LABEL not in selector and platform.GPU_RESOURCE not in res["limits"]
         assert cpu <= platform.GENERAL_PURPOSE.max_cpu and memory <= platform.GENERAL_PURPOSE.max_memory_gib
