@@ -106,7 +106,34 @@ COMPUTE_CLASS_CAPACITY: dict[str, dict[str, Any]] = {
     "spot": {"spot": True},
     "on-demand": {"spot": False},
     "flex-start": {"flexStart": {"enabled": True}},
+    "reservation": {"spot": False},  # plus machineType and reservations (reservation_priority below)
 }
+# A specific Compute Engine reservation as a rung of a custom ComputeClass (checked 2026-12-05): the CRD reference
+# (kubernetes-engine/docs/reference/crds/computeclass) has priorities[].reservations {affinity: Specific, specific:
+# [{name, project, reservationBlock: {name}}]} (`project` for a reservation shared from another project);
+# how-to/consuming-reservations: Autopilot consumes SPECIFIC reservations (consumption type specific, selected
+# explicitly), reserved accelerators from 1.28.6-gke.1095000, and a reservation bills its VMs whether they are used
+# or not (compute/docs/instances/reservations-overview, "Billing"); about-custom-compute-classes, "Consume Compute
+# Engine reservations": from GKE 1.31.1-gke.2105000, with node pool auto-creation, and a non-TPU reservation only in
+# a priority that names machineType or machineFamily. Google's own classes put the reservation first with spot:
+# false and its zone in the reservation entry, never in location.zones, which a Specific priority refuses
+# ("location config with specific reservations enabled"; google/skills 1af7775
+# skills/cloud/gke-compute-classes/assets/genai-inference-g4-compute-class.yaml, references/compute-class-debug.md).
+RESERVATION_AFFINITY = "Specific"
+RESERVATION_MIN_GKE_VERSION = "1.31.1-gke.2105000"
+# A reservation of another project is usable only when its owner shares it with the consuming project (its
+# shareSettings; compute/docs/instances/reservations-shared), and GKE's autoscaler reads it there (the cluster
+# autoscaler's GCE client fetches reservations of another project: kubernetes/autoscaler #6051), as the
+# consuming project's GKE service agent: grant it compute.reservations.list and compute.reservations.get in the
+# owner project (dstackai/dstack #3186 and GoogleCloudPlatform/cluster-toolkit #5117 found the same two
+# permissions missing). gkeml does not grant them: the owner project is not the environment's.
+SHARED_RESERVATION_PERMISSIONS = ("compute.reservations.list", "compute.reservations.get")
+GKE_SERVICE_AGENT = "service-{project_number}@container-engine-robot.iam.gserviceaccount.com"
+# Kueue's ResourceFlavor for a reservation's GPUs: only pods that tolerate this taint (key, value = the
+# reservation's name) may be admitted on it (Kueue tries a flavor only for pods that tolerate its nodeTaints: see
+# the Kueue sources below). No node carries the taint, so the toleration changes nothing for the scheduler; gkeml
+# writes it on the pods of a ComputeClass with that reservation's rung.
+RESERVATION_TAINT_KEY = "gkeml.io/reservation"
 MAX_CERTIFICATES_PER_LOAD_BALANCER = 15
 # Google front ends and health checkers (concepts/firewall-rules, ingress health checks).
 LOAD_BALANCER_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
@@ -815,10 +842,83 @@ EXTENSION_APISERVER_AUTHENTICATION_RULE: dict[str, Any] = {
     "verbs": ["get", "list", "watch"],
 }
 
+# --- Kueue priorities (WorkloadPriorityClass) -----------------------------------------------
+# kubernetes-sigs/kueue v0.19.2 site/content/en/docs/concepts/workload_priority_class.md and
+# tasks/manage/run_job_with_workload_priority.md (checked 2026-12-05): a cluster-scoped
+# WorkloadPriorityClass (kueue.x-k8s.io/v1beta2, `value` int32, `description` at most 2048 characters,
+# templates/crd/kueue.x-k8s.io_workloadpriorityclasses.yaml) is named by a job's label below; its value is the
+# Workload's priority for queueing and preemption only, never the pods' (the pod scheduler's PriorityClass is
+# separate). The label may change while the job is suspended. A job without it gets priority 0 unless the alpha
+# feature WorkloadPriorityClassDefaulting is on (setup_default_workload_priority_class.md): gkeml writes the
+# label on every queued job instead.
+KUEUE_PRIORITY_CLASS_LABEL = "kueue.x-k8s.io/priority-class"
+WORKLOAD_PRIORITY_DESCRIPTION_MAX = 2048
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+# --- JobSet (multi-node training) ----------------------------------------------------------------
+# Sources (checked 2026-12-05): github.com/kubernetes-sigs/jobset tag v0.12.0 (commit f22e565a, 2026-05-08), the
+# version Kueue v0.19.2 builds against (its go.mod: sigs.k8s.io/jobset v0.12.0):
+# - charts/jobset/README.md: `helm install jobset oci://registry.k8s.io/jobset/charts/jobset --version 0.12.0`;
+#   hack/helm-chart-package.sh: the released chart runs registry.k8s.io/jobset/jobset:v<version> (values.yaml says
+#   a staging image with tag main, replaced at packaging);
+# - charts/jobset/values.yaml: controller.replicas 1, controller.podDisruptionBudget.enabled false, resources
+#   requests 500m/128Mi limits 2/4Gi, a non-root restricted security context, no hostNetwork; the chart writes
+#   nothing outside its release namespace and creates no Namespace (templates/);
+# - charts/jobset/templates/webhook/manifests.yaml: mutating and validating webhooks on jobsets (CREATE, UPDATE)
+#   and on every pod CREATE labelled jobset.sigs.k8s.io/jobset-name, in every namespace, with no failurePolicy:
+#   admissionregistration/v1 makes that Fail. While no controller pod answers, no JobSet and no JobSet pod is
+#   created anywhere.
+# - main.go, pkg/util/cert/cert.go: the webhook certificate is generated in-process (open-policy-agent
+#   cert-controller) into the Secret jobset-webhook-server-cert and injected into the webhook configurations by
+#   name (jobset-{validating,mutating}-webhook-configuration); the pod is Ready once the webhook server listens
+#   with its certificate, and every replica serves the webhooks (controller-runtime webhook servers need no leader).
+#   As with Kueue (kubernetes-sigs/kueue #13036), the API server may fail the webhook call for some seconds after
+#   that: gkeml waits for a server-side dry run to pass (gkeml.manifests.jobset).
+# - api/jobset/v1alpha2/jobset_types.go, pkg/webhooks/jobset_webhook.go, pkg/controllers/jobset_controller.go:
+#   child Jobs are named <jobset>-<replicatedJob>-<jobIndex> and their pods' hostnames
+#   <jobset>-<replicatedJob>-<jobIndex>-<completion index>; network.enableDNSHostnames (default true) gives each
+#   pod that DNS name under the JobSet's own headless Service <subdomain> (default: the JobSet's name), with
+#   publishNotReadyAddresses (default true); the webhook refuses a JobSet whose generated Job names, or pod names
+#   plus a 5-character suffix, pass 63 characters or are no DNS-1035 label. failurePolicy.rules: the first rule
+#   matching a failed child Job's reason acts (RestartJobSet counts against maxRestarts,
+#   RestartJobSetAndIgnoreMaxRestarts does not, FailJobSet ends it); no matching rule restarts the JobSet
+#   (site/content/en/docs/tasks/failure_policy.md, the host-maintenance example: a child Job whose
+#   podFailurePolicy FailJob matches DisruptionTarget fails with reason PodFailurePolicy).
+# - site/content/en/docs/installation: JobSet supports the last three Kubernetes minor versions (its e2e runs on
+#   Kubernetes 1.34, Makefile E2E_KIND_VERSION); GKE's channels serve 1.34 and later (CHANNEL_VERSIONS).
+# Kueue (v0.19.2 pkg/controller/jobframework/setup.go): with the framework jobset.x-k8s.io/jobset in its
+# integrations, Kueue registers its JobSet webhooks at start and, when the JobSet CRD is not served yet, starts
+# its JobSet controller once it is (polling with a back-off of at most 2 minutes); its chart restarts the manager
+# on a configuration change (templates/manager/manager.yaml config-checksum).
+JOBSET_VERSION = "0.12.0"
+JOBSET_CHART_REPOSITORY = "oci://registry.k8s.io/jobset/charts"
+JOBSET_CHART = "jobset"
+JOBSET_IMAGE = "registry.k8s.io/jobset/jobset"
+JOBSET_NAMESPACE = "jobset-system"  # the chart's documented namespace (charts/jobset/README.md)
+JOBSET_RELEASE = "jobset"  # the chart names its objects after the release: jobset-controller, ...
+JOBSET_GROUP = "jobset.x-k8s.io"
+JOBSET_API = f"{JOBSET_GROUP}/v1alpha2"
+JOBSET_CRD_KINDS = ("JobSet",)
+JOBSET_KUEUE_FRAMEWORK = "jobset.x-k8s.io/jobset"
+JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"
+JOBSET_CONTROLLER_REPLICAS = 2
+JOBSET_CONTROLLER_MIN_AVAILABLE = 1
+JOBSET_CONTROLLER_PORTS = (9443, 8443, 8081)  # webhook, metrics, probes (templates/controller/deployment.yaml)
+JOBSET_CONTROLLER_SERVICE_ACCOUNT = f"{JOBSET_RELEASE}-controller"
+JOBSET_POD_SUFFIX = 6  # '-' and the 5 random characters the Job controller appends to a pod's name
+JOBSET_MIN_GKE_VERSION = "1.34"
+# GKE's JOBSET metrics package (monitoring.components): "JOBSET is only supported in GKE 1.32.1-gke.1357001 and
+# above" (hashicorp/terraform-provider-google website/docs/r/container_cluster.html.markdown, monitoring_config
+# enable_components; checked 2026-12-05).
+JOBSET_METRICS_MIN_GKE_VERSION = "1.32.1-gke.1357001"
+
 # Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data the first-apply check
 # and the deploy-sequence simulation (gkeml.lifecycle.sequence) read (a kubernetes_manifest of one of these
 # kinds cannot be planned before the chart is installed, and can once it is).
-CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS)}
+CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS),
+    JOBSET_CHART: (JOBSET_GROUP, JOBSET_CRD_KINDS),
+}
 
 # --- Custom Metrics Stackdriver Adapter (HPA External, Object and Pods metrics) -------------
 # Sources (checked 2026-11-30): github.com/GoogleCloudPlatform/k8s-stackdriver at commit 673c7dd8
@@ -1153,6 +1253,14 @@ CHART_WEBHOOK_SERVERS: tuple[ChartWebhookServer, ...] = (
         ("controllerManager", "podDisruptionBudget", "enabled"),
         False,
         "its Job webhooks (mjob.kb.io, vjob.kb.io: failurePolicy Fail)",
+    ),
+    ChartWebhookServer(
+        JOBSET_CHART,
+        ("controller", "replicas"),
+        1,
+        ("controller", "podDisruptionBudget", "enabled"),
+        False,
+        "its JobSet and pod webhooks (no failurePolicy: Fail)",
     ),
 )
 
@@ -1844,9 +1952,10 @@ class GkeFeature:
 # GKE features and the control-plane version each needs, from GKE's own pages (a source without a host is a
 # path under cloud.google.com/kubernetes-engine/docs/). The gate (gkeml/config/versions.py) refuses at load an
 # environment that uses one on a release channel whose clusters are created below it. Rows without a detector
-# there are features gkeml does not emit yet (the serving and JobSet work will): their versions are recorded here
-# so the gate covers them as soon as they are. LeaderWorkerSet, JobSet and Kueue are controllers gkeml installs
-# from their charts, not GKE features, and are not gated here.
+# there are features gkeml does not emit yet: their versions are recorded here so the gate covers them as soon as
+# they are. LeaderWorkerSet and Kueue are controllers gkeml installs from their charts, not GKE features, and are
+# not gated here; JobSet is, because its release supports only the last three Kubernetes minor versions
+# (JOBSET_MIN_GKE_VERSION, with its sources above).
 GKE_FEATURES_CHECKED = "2026-12-05"
 GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
     "secret sync": GkeFeature(
@@ -1873,8 +1982,18 @@ GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
         "1.30.1-gke.1329000", "how-to/data-container-image-preloading ('Requirements', COS_CONTAINERD)"
     ),
     "Ray operator add-on": GkeFeature("1.30.0-gke.1747000", "add-on/ray-on-gke/how-to/enable-ray-on-gke"),
+    "JobSet": GkeFeature(
+        JOBSET_MIN_GKE_VERSION,
+        "github.com/kubernetes-sigs/jobset v0.12.0 site/content/en/docs/installation (the last three Kubernetes "
+        "minor versions; its e2e runs on 1.34): the chart gkeml installs (jobset.enabled)",
+    ),
+    "reservation rung": GkeFeature(
+        RESERVATION_MIN_GKE_VERSION,
+        "concepts/about-custom-compute-classes ('Consume Compute Engine reservations': GKE 1.31.1-gke.2105000 or "
+        "later, with node pool auto-creation)",
+    ),
     "JOBSET metrics package": GkeFeature(
-        "1.32.1-gke.1357001",
+        JOBSET_METRICS_MIN_GKE_VERSION,
         "terraform-provider-google website/docs/r/container_cluster.html.markdown (monitoring_config."
         "enable_components: JOBSET 'only supported in GKE 1.32.1-gke.1357001 and above'), from GKE's API",
     ),

@@ -19,6 +19,7 @@ from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
 from gkeml.config.model import Environment
+from gkeml.config.reservations import RESERVATION_CHECKS
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
 from gkeml.config.tiers import override_findings, tier_problems
@@ -52,6 +53,7 @@ REFERENCES: tuple[Reference, ...] = (
         ("inference", ANY, "compute_class"), "compute_classes", "compute class", platform.BUILTIN_COMPUTE_CLASSES
     ),
     Reference(("training", ANY, "team"), "teams", "team"),
+    Reference(("compute_classes", ANY, "reservation"), "reservations", "reservation"),
     Reference(("launch", "identity"), "identities", "identity"),
     Reference(("launch", "secret"), "secrets", "secret"),
     Reference(("launch", "teams", ANY), "teams", "team"),
@@ -69,6 +71,7 @@ UNIQUE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("secrets",), "name"),
     (("inference",), "name"),
     (("compute_classes",), "name"),
+    (("reservations",), "name"),
     (("training",), "name"),
     (("volumes",), "name"),  # a job names a volume by name alone
     (("cluster", "maintenance", "exclusions"), "name"),  # GKE keys exclusions by name
@@ -549,6 +552,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _training,
     kueue_problems,
     *SERVICE_CHECKS,
+    *RESERVATION_CHECKS,
     *EXPOSURE_CHECKS,
 )
 

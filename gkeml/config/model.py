@@ -50,8 +50,10 @@ from gkeml.config.base import (
     resolved,
 )
 from gkeml.config.exposure import Exposure, ExposureMigration, InferenceGatewayConfig
+from gkeml.config.jobset import JobSetConfig
 from gkeml.config.kueue import KueueConfig, enabled_by_default
 from gkeml.config.loader import did_you_mean
+from gkeml.config.reservations import RESERVATION, Reservation
 from gkeml.config.services import (
     Budget,
     Dns,
@@ -756,7 +758,7 @@ class Inference(Strict):
         return self
 
 
-Capacity = Literal["spot", "on-demand", "flex-start"]
+Capacity = Literal["spot", "on-demand", "flex-start", "reservation"]
 SPOT_THEN_ON_DEMAND: tuple[Capacity, ...] = ("spot", "on-demand")
 
 
@@ -776,7 +778,13 @@ class ComputeClassPolicy(Strict):
         default_factory=lambda: list(SPOT_THEN_ON_DEMAND),
         min_length=1,
         description="Capacity to try, in order: spot, on-demand, flex-start (GPU families that offer it; "
-        "never the same priority as Spot). A class that includes spot puts pods on Spot nodes.",
+        "never the same priority as Spot), reservation (the specific reservation named in `reservation`). A "
+        "class that includes spot puts pods on Spot nodes.",
+    )
+    reservation: DnsLabel | None = Field(
+        None,
+        description="The reservation (of reservations:) the class's reservation rung consumes; its VMs must have "
+        "the class's GPUs.",
     )
     migrate_to_preferred: bool = Field(
         False,
@@ -809,6 +817,14 @@ class ComputeClassPolicy(Strict):
                 f"{platform.MACHINE_SERIES_CHECKED_ON}): {', '.join(platform.MACHINE_SERIES)}",
             )
         _check_gpu_shape(self.gpu, self.gpu_count)
+        if (RESERVATION in self.capacity) != (self.reservation is not None):
+            raise at(
+                "reservation" if self.reservation is not None else "capacity",
+                "a class consumes a reservation with both capacity: [reservation, ...] and reservation: NAME; set "
+                "both, or neither",
+            )
+        if self.reservation is not None and self.gpu is None:
+            raise at("reservation", "reservations are of GPU VMs: set gpu (and gpu_count) as the reservation's")
         if "flex-start" in self.capacity and self.gpu not in platform.flex_start_gpus():
             raise at(
                 "capacity",
@@ -1117,6 +1133,14 @@ class Environment(Strict):
     kueue: KueueConfig = Field(
         default_factory=KueueConfig, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
+    jobset: JobSetConfig = Field(
+        default_factory=JobSetConfig, description="The JobSet controller multi-node jobs run on."
+    )
+    reservations: list[Reservation] = Field(
+        default_factory=list,
+        description="Specific Compute Engine reservations of GPU VMs that compute classes consume first (billed "
+        "whether used or not).",
+    )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     volumes: list[HyperdiskMlVolume] = Field(
         default_factory=list,
@@ -1169,9 +1193,12 @@ class Environment(Strict):
 
     @model_validator(mode="after")
     def _kueue_default(self) -> Environment:
-        """Kueue is on by default when a team has GPU quota: read from the validated quotas."""
+        """Kueue is on by default when a team has GPU quota (read from the validated quotas), the JobSet controller
+        when Kueue is."""
         if "enabled" not in self.kueue.model_fields_set:
             self.kueue.enabled = enabled_by_default(self.teams)
+        if "enabled" not in self.jobset.model_fields_set:
+            self.jobset.enabled = self.kueue.enabled
         return self
 
     def __eq__(self, other: object) -> bool:

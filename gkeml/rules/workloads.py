@@ -154,7 +154,8 @@ def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
             f"{parallelism} workers in a non-indexed Job: no ranks, and {why}",
             "set completionMode: Indexed with completions == parallelism, a headless Service "
             f"(clusterIP: None) as spec.template.spec.subdomain, MASTER_ADDR=<job>-0.<service> and the "
-            f"rank from {platform.JOB_COMPLETION_INDEX_ENV}",
+            f"rank from {platform.JOB_COMPLETION_INDEX_ENV}; or run it as a JobSet, which makes that Service "
+            "and restarts the group as a whole (gkeml job renders one)",
         )
 
 
