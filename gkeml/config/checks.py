@@ -20,6 +20,7 @@ from gkeml.config.loader import did_you_mean, field_name, file_line
 from gkeml.config.model import Environment
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
+from gkeml.config.serving_model import model_serving_problems
 from gkeml.config.tiers import override_findings, tier_problems
 from gkeml.registry import ADVICE, ENVIRONMENT, WARNING, Check, Finding, register
 from gkeml.units import parse_quantity
@@ -45,6 +46,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(("inference", ANY, "team"), "teams", "team"),
     Reference(("inference", ANY, "identity"), "identities", "identity"),
     Reference(("inference", ANY, "endpoint"), "endpoints", "endpoint"),
+    Reference(("inference", ANY, "model", "bucket"), "buckets", "bucket"),
     Reference(
         ("inference", ANY, "compute_class"), "compute_classes", "compute class", platform.BUILTIN_COMPUTE_CLASSES
     ),
@@ -575,6 +577,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _endpoints,
     _training,
     kueue_problems,
+    model_serving_problems,
     *SERVICE_CHECKS,
 )
 
