@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gkeml import platform
+from gkeml import platform_serving as serving
 from gkeml.config.base import one_line
 from gkeml.iam.model import LOCAL_CHART_PREFIX
 
@@ -57,7 +58,12 @@ DRAWN = {
     "google_service_account_iam_member",
     "google_project_iam_member",
     "google_compute_global_address",
+    "google_compute_address",
     "google_compute_managed_ssl_certificate",
+    "google_certificate_manager_certificate",
+    "google_certificate_manager_dns_authorization",
+    "google_certificate_manager_certificate_map",
+    "google_certificate_manager_certificate_map_entry",
     "kubernetes_namespace",
     "kubernetes_namespace_v1",
     "kubernetes_service_account",
@@ -310,6 +316,10 @@ class _Builder:
             "google_secret_manager_secret": self.secret,
             "google_compute_global_address": self.address,
             "google_compute_managed_ssl_certificate": self.certificate,
+            "google_compute_address": self.regional_address,
+            "google_certificate_manager_dns_authorization": self.dns_authorization,
+            "google_certificate_manager_certificate": self.manager_certificate,
+            "google_certificate_manager_certificate_map": self.certificate_map,
             "google_artifact_registry_repository": self.repository,
             "google_dns_managed_zone": self.zone,
             "google_pubsub_topic": self.topic,
@@ -347,6 +357,8 @@ class _Builder:
     def subnet(self, name: str, body: dict) -> None:
         ranges = [f"{r.get('range_name')} {r.get('ip_cidr_range')}" for r in body.get("secondary_ip_range", [])]
         label = f"subnet {body.get('name')}\nnodes {body.get('ip_cidr_range')}" + "".join(f"\n{r}" for r in ranges)
+        if body.get("purpose") == serving.PROXY_ONLY_SUBNET_PURPOSE:
+            label = f"proxy-only subnet {body.get('name')}\n{body.get('ip_cidr_range')} (regional load balancers)"
         self.g.node(self.rid("google_compute_subnetwork", name), label, "box", *self._in_vpc(body))
 
     def router(self, name: str, body: dict) -> None:
@@ -363,8 +375,9 @@ class _Builder:
         if router:
             self.g.edge(nid, self.rid(*router), "on")
         if "ALL_SUBNETWORKS" in str(body.get("source_subnetwork_ip_ranges_to_nat", "")):
-            for sub, _ in self.cloud["resource"].get("google_compute_subnetwork", {}).items():
-                self.g.edge(self.rid("google_compute_subnetwork", sub), nid, "egress", dotted=True)
+            for sub, sub_body in self.cloud["resource"].get("google_compute_subnetwork", {}).items():
+                if sub_body.get("purpose") != serving.PROXY_ONLY_SUBNET_PURPOSE:  # proxies reach no internet
+                    self.g.edge(self.rid("google_compute_subnetwork", sub), nid, "egress", dotted=True)
 
     def gsa(self, name: str, body: dict) -> None:
         self.g.node(
@@ -412,6 +425,49 @@ class _Builder:
         for addr_name, addr in self.cloud["resource"].get("google_compute_global_address", {}).items():
             if any(d in str(addr.get("description", "")) for d in domains):
                 self.g.edge(nid, self.rid("google_compute_global_address", addr_name), "served on", dotted=True)
+
+    def regional_address(self, name: str, body: dict) -> None:
+        """A regional static IP (a regional load balancer's: GKE Inference Gateway)."""
+        self.g.node(
+            self.rid("google_compute_address", name),
+            f"static IP {body.get('name')}\n{body.get('region', '')} · {str(body.get('network_tier', '')).lower()}",
+            "box",
+            *self._front_end(),
+        )
+
+    def dns_authorization(self, name: str, body: dict) -> None:
+        self.g.node(
+            self.rid("google_certificate_manager_dns_authorization", name),
+            f"DNS authorization\n{body.get('domain')}",
+            "box",
+            *self._front_end(),
+        )
+
+    def manager_certificate(self, name: str, body: dict) -> None:
+        """A Certificate Manager certificate, authorized by its DNS authorizations (edges)."""
+        managed = _one(body.get("managed"))
+        location = body.get("location") or "global"
+        nid = self.g.node(
+            self.rid("google_certificate_manager_certificate", name),
+            f"certificate {body.get('name')} ({location})" + "".join(f"\n{d}" for d in managed.get("domains", [])),
+            "box",
+            *self._front_end(),
+        )
+        for auth in self._refs(managed.get("dns_authorizations")):
+            self.g.edge(nid, self.rid(*auth), "authorized by", dotted=True)
+
+    def certificate_map(self, name: str, body: dict) -> None:
+        """A certificate map and, as edges, its entries' certificates."""
+        nid = self.g.node(
+            self.rid("google_certificate_manager_certificate_map", name),
+            f"certificate map {body.get('name')}",
+            "box",
+            *self._front_end(),
+        )
+        for entry in self.cloud["resource"].get("google_certificate_manager_certificate_map_entry", {}).values():
+            if self.ref(entry.get("map")) == ("google_certificate_manager_certificate_map", name):
+                for cert in self._refs(entry.get("certificates")):
+                    self.g.edge(nid, self.rid(*cert), str(entry.get("hostname", "")))
 
     # -- platform services -----------------------------------------------------------
     def repository(self, name: str, body: dict) -> None:
@@ -523,7 +579,10 @@ class _Builder:
                 )
             )
             for target in self._refs(body.get("rrdatas")):
-                self.g.edge(src, self.rid(*target), f"A {str(body.get('name', '')).rstrip('.')}")
+                if body.get("type", "A") == "A":
+                    self.g.edge(src, self.rid(*target), f"A {str(body.get('name', '')).rstrip('.')}")
+                else:  # the CNAME a DNS authorization asks for (its name and type are known after apply)
+                    self.g.edge(src, self.rid(*target), "validation record", dotted=True)
         for name, body in res.get("google_monitoring_alert_policy", {}).items():
             nid = self.rid("google_monitoring_alert_policy", name)
             for channel in self._refs(body.get("notification_channels")):
@@ -614,6 +673,9 @@ HANDLED_KINDS = (
     "Service",
     "ManagedCertificate",
     "Ingress",
+    "InferencePool",
+    "Gateway",
+    "HTTPRoute",
     "Helm",
 )
 
@@ -748,6 +810,55 @@ class _InCluster:
             self.g.edge(nid, _id("mcrt", ns, cert.strip()), "TLS")
         for svc in sorted(self.backends(self._spec(body))):
             self.g.edge(nid, _id("svc", ns, svc), "routes to")
+
+    def inferencepool(self, name: str, body: dict) -> None:
+        """An InferencePool: the Deployment whose pods it selects, and its endpoint picker's Service."""
+        ns, pool, _ = self.meta(body)
+        spec = self._spec(body)
+        nid = self.g.node(_id("pool", ns, pool), f"InferencePool {pool}", "box", *self.ns_path(ns))
+        selector = _one(spec.get("selector")).get("matchLabels") or {}
+        for dns, labels, dep in self.deployments:
+            if selector and dns == ns and all(labels.get(k) == v for k, v in selector.items()):
+                self.g.edge(nid, dep, "selects")
+        picker = _one(spec.get("endpointPickerRef")).get("name")
+        if picker:
+            self.g.edge(nid, _id("svc", ns, str(picker)), "endpoint picker", dotted=True)
+
+    def gateway(self, name: str, body: dict) -> None:
+        """A Gateway: its static IP and certificates (a certificate map, or regional certificates by name)."""
+        ns, gw, annotations = self.meta(body)
+        spec = self._spec(body)
+        nid = self.g.node(
+            _id("gw", ns, gw), f"Gateway {gw}\n{spec.get('gatewayClassName', '')}", "box", *self.ns_path(ns)
+        )
+        regional = spec.get("gatewayClassName") == serving.GATEWAY_CLASS_REGIONAL
+        address_type = "google_compute_address" if regional else "google_compute_global_address"
+        for address in spec.get("addresses", []):
+            if isinstance(address, dict) and address.get("type") == "NamedAddress":
+                self.g.edge(nid, self.cloud_named(address_type, str(address.get("value")), "static IP"), "IP")
+        certmap = annotations.get(serving.CERTMAP_ANNOTATION)
+        if certmap:
+            self.g.edge(
+                nid, self.cloud_named("google_certificate_manager_certificate_map", certmap, "certificate map"), "TLS"
+            )
+        for listener in spec.get("listeners", []):
+            options = _one(_one(listener).get("tls")).get("options") or {}
+            for cert in filter(None, str(options.get(serving.CERT_MANAGER_CERTS_OPTION, "")).split(",")):
+                self.g.edge(
+                    nid, self.cloud_named("google_certificate_manager_certificate", cert.strip(), "certificate"), "TLS"
+                )
+
+    def httproute(self, name: str, body: dict) -> None:
+        """An HTTPRoute, as edges from its Gateways to its backends (a redirect route adds none)."""
+        ns, _, _ = self.meta(body)
+        spec = self._spec(body)
+        gateways = [_id("gw", ns, str(p.get("name"))) for p in spec.get("parentRefs", []) if isinstance(p, dict)]
+        for rule in spec.get("rules", []):
+            for ref in _one(rule).get("backendRefs", []) if isinstance(rule, dict) else []:
+                target = _id("pool" if ref.get("kind") == "InferencePool" else "svc", ns, str(ref.get("name")))
+                for gw in gateways:
+                    hosts = ", ".join(spec.get("hostnames", []))
+                    self.g.edge(gw, target, f"routes {hosts}".strip())
 
     def cloud_named(self, rtype: str, name: str, what: str) -> str:
         """The cloud-stack node of ``rtype`` whose ``name`` is ``name`` (or a stand-alone node)."""

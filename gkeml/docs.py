@@ -34,7 +34,7 @@ from gkeml.registry import ADVICE, CHECKS, KINDS, registered
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN GENERATED: {} -->", "<!-- END GENERATED: {} -->"
-# Reported on every run without failing it: choices the environment files made on purpose.
+# Reported on every run without failing it: choices the environment files made on purpose, and what is not checked.
 NOTICE_RULES = tuple(c.id for c in CHECKS.values() if c.notice)
 
 
@@ -45,10 +45,15 @@ def _cell(text: str) -> str:
 def rule_table() -> str:
     """Every check `gkeml check` can report (the registry), by kind: its level, title, what it inspects, why,
     and the source it rests on (or that it is gkeml's advice)."""
-    from gkeml.rules.engine import POD_KINDS
+    from gkeml.rules.engine import POD_KINDS, WORKLOAD_KINDS
 
     kinds = [f"- **{kind}**: {what}." for kind, what in KINDS.items()]
-    kinds.append(f"- Inspects *pods*: every kind with a pod template ({', '.join(f'`{k}`' for k in POD_KINDS)}).")
+    workloads = ", ".join(f"`{w.kind}`" + (f" ({w.group})" if w.group else "") for w in WORKLOAD_KINDS.values())
+    sources = "; ".join(dict.fromkeys(w.source for w in WORKLOAD_KINDS.values()))
+    kinds.append(
+        f"- Inspects *pods*: every kind that runs pods ({workloads}), each of its pod templates with its "
+        f"containers, init containers and native sidecars; field paths and replica counts from {sources}."
+    )
     rows = ["| Rule | Kind | Level | Title | Inspects | Why | Source |", "|---|---|---|---|---|---|---|"]
     for c in registered():
         shown = ["*pods*"] if set(POD_KINDS) <= set(c.inspects) else []

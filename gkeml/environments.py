@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gkeml.config import ConfigError, ConfigProblem, Environment, parse
-from gkeml.config.bootstrap import Bootstrap
+from gkeml.config.bootstrap import Bootstrap, isolation_problems, load_bootstrap
 from gkeml.config.checks import model_problems, reference_problems
 from gkeml.config.extensions import import_root
 from gkeml.config.extensions import load as load_extensions
@@ -229,9 +229,27 @@ def default_bootstrap_dir(environments_dir: str | Path) -> Path:
 def load_bootstrap_of(path: str | Path, env: Environment) -> Bootstrap:
     """The bootstrap file at ``path`` of ``env``, checked against it
     (:func:`gkeml.config.bootstrap.load_bootstrap`, given the service account ids ``env`` derives)."""
-    from gkeml.config.bootstrap import load_bootstrap
-
     return load_bootstrap(path, env, service_account_ids(env))
+
+
+def load_bootstrap_files(directory: str | Path, environments: str | Path) -> list[Bootstrap]:
+    """Every ``<directory>/*.yaml`` (the bootstrap stacks' app reads them all), each checked against
+    ``<environments>/<name>.yaml`` when that file exists; all problems of all files are reported together."""
+    files = sorted(Path(directory).glob("*.yaml"))
+    if not files:
+        raise ConfigError([ConfigProblem(str(directory), 0, "", "no bootstrap files (*.yaml) found")])
+    problems, boots = [], []
+    for file in files:
+        env_file = Path(environments) / file.name
+        try:
+            env = load_environment(env_file) if env_file.exists() else None
+            boots.append(load_bootstrap_of(file, env) if env is not None else load_bootstrap(file))
+        except ConfigError as exc:
+            problems += exc.problems
+    problems += isolation_problems(list(zip(files, boots))) if not problems else []
+    if problems:
+        raise ConfigError(problems)
+    return boots
 
 
 def load_bootstraps(

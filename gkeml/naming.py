@@ -100,7 +100,34 @@ class Names:
     def certificate(self, endpoint: str, host: str) -> str:
         """Managed certificates are immutable: the name carries a hash of the host, so a new host
         gets a new certificate beside the old one."""
-        return f"{self.prefix}-{endpoint}-{hashlib.sha256(host.encode()).hexdigest()[:6]}"
+        return f"{self.prefix}-{endpoint}-{_host_hash(host)}"
+
+    def gateway_address(self, endpoint: str, exposure: str) -> str:
+        """The static IP of an endpoint's Gateway: global for gateway, regional for inference-gateway (each way of
+        exposure has its own: one address serves one load balancer)."""
+        return f"{self.prefix}-{endpoint}-{GATEWAY_TAGS[exposure]}-ip"
+
+    def gateway_certificate(self, endpoint: str, exposure: str, host: str) -> str:
+        """A host's Certificate Manager certificate on an endpoint's Gateway, and the name of its DNS
+        authorization (a host's hash, as for :meth:`certificate`)."""
+        return f"{self.prefix}-{endpoint}-{GATEWAY_TAGS[exposure]}-{_host_hash(host)}"
+
+    def certificate_map(self, endpoint: str) -> str:
+        """The certificate map of an endpoint's global Gateway."""
+        return f"{self.prefix}-{endpoint}-{GATEWAY_TAGS['gateway']}"
+
+    def certificate_map_entry(self, endpoint: str, host: str) -> str:
+        return f"{self.prefix}-{endpoint}-{_host_hash(host)}"
+
+    @property
+    def proxy_only_subnet(self) -> str:
+        """The region's proxy-only subnet (regional load balancers' proxies)."""
+        return f"{self.prefix}-{self.region}-proxy"
+
+    @property
+    def firewall_allow_proxies(self) -> str:
+        """The firewall rule letting regional load balancers' proxies reach the Pods."""
+        return f"{self.network}-allow-lb-proxies"
 
     def secret(self, name: str) -> str:
         return f"{self.env}-{name}"
@@ -137,9 +164,20 @@ class Names:
         return f"gkeml {self.env}"
 
 
+ENV_LABEL = "gkeml-env"  # the label naming the environment a resource belongs to
+
+
+# What names the resources of each Gateway way of exposure (gkeml.config.exposure)
+GATEWAY_TAGS = {"gateway": "gw", "inference-gateway": "igw"}
+
+
+def _host_hash(host: str) -> str:
+    return hashlib.sha256(host.encode()).hexdigest()[:6]
+
+
 def gkeml_labels(env: str, layer: str | None = None) -> dict[str, str]:
     """The labels gkeml puts on every labelable Google Cloud resource it creates (provider default_labels)."""
-    labels = {"managed-by": "gkeml", "gkeml-env": env}
+    labels = {"managed-by": "gkeml", ENV_LABEL: env}
     if layer:
         labels["gkeml-layer"] = layer
     return labels
@@ -287,6 +325,8 @@ def name_problems(env: Environment) -> list[Problem]:
 
 
 def _name_problems(env: Environment) -> Iterator[Problem]:
+    from gkeml.config.exposure import kept_exposures
+
     names = Names.of(env)
     yield from _state_problems(env, names)
     prefix_key = ("prefix",) if "prefix" in env.model_fields_set else ("project", "id")
@@ -317,8 +357,14 @@ def _name_problems(env: Environment) -> Iterator[Problem]:
             yield ("buckets", i, "name"), problem
     if bucket_name_problem(names.access_log_bucket):
         yield prefix_key, bucket_name_problem(names.access_log_bucket) or ""
+    for name in (names.proxy_only_subnet, names.firewall_allow_proxies) if env.network.proxy_only_cidr else ():
+        if not RFC1035.fullmatch(name):
+            yield prefix_key, f"resource name {name!r} is longer than 63 characters or ends with '-'; shorten prefix"
     for i, e in enumerate(env.endpoints):
         certificates = [("certificate", names.certificate(e.name, host)) for host in e.certificate_hosts]
+        for way in (w for w in kept_exposures(e) if w in GATEWAY_TAGS):
+            certificates.append(("static IP", names.gateway_address(e.name, way)))
+            certificates += [("certificate", names.gateway_certificate(e.name, way, h)) for h in e.certificate_hosts]
         for kind, name in [("static IP", names.address(e.name)), *certificates]:
             if not RFC1035.fullmatch(name):
                 yield (

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gkeml import platform_serving as serving
+
 CHECKED_ON = "2026-11"
 DOCS = "https://cloud.google.com/kubernetes-engine/docs"
 
@@ -43,6 +45,20 @@ SPOT_LABEL = "cloud.google.com/gke-spot"
 COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class"
 PLACEMENT_GROUP_LABEL = "cloud.google.com/gke-placement-group"
 ZONE_LABEL = "topology.kubernetes.io/zone"
+# A Compute Engine machine series for an Autopilot Pod is selected with this label next to the Performance
+# compute class (how-to/autopilot-compute-classes: "If you choose Performance, you can optionally select a
+# Compute Engine machine series in the node selector"); Autopilot refuses the label without the class
+# (reviewed fact of 2026-12-04). GKE's how-to/performance-pods (checked 2026-12-05) also describes the label
+# alone, with several Pods per node, on newer clusters; the version it needs could not be read.
+MACHINE_FAMILY_LABEL = "cloud.google.com/machine-family"
+PERFORMANCE_CLASS = "Performance"
+# GKE Warden refuses a toleration of the GPU taint on a Pod that requests no GPU: "[denied by
+# autogke-gpu-limitation] The toleration with key 'nvidia.com/gpu' and operator 'Exists' cannot be specified
+# if the pod does not request to use GPU in Autopilot" (GoogleCloudPlatform/k8s-stackdriver#1079, 2026-02-28;
+# skypilot-org/skypilot#4542, 2025-01-07). A Pod that requests GPUs is given the toleration by the
+# ExtendedResourceToleration admission controller (concepts/gpus 'Restrict GPU scheduling').
+GPU_TOLERATION_KEY = GPU_RESOURCE
+GPU_TOLERATION_DENIAL = "autogke-gpu-limitation"
 
 # how-to/autopilot-spot-pods: a longer grace period is cut to this at preemption.
 SPOT_TERMINATION_GRACE_SECONDS = 25
@@ -373,6 +389,136 @@ def gpu(label: str) -> Gpu:
         return GPUS[label]
     except KeyError:
         raise KeyError(f"unknown GPU {label!r}; allowed: {', '.join(GPUS)}") from None
+
+
+# --- TPUs (how-to/tpus-autopilot, concepts/plan-tpus) ------------------------------
+# An Autopilot TPU Pod selects the TPU version (TPU_ACCELERATOR_LABEL) and the slice topology
+# (TPU_TOPOLOGY_LABEL) in its nodeSelector and asks for the chips of ONE node in requests and limits of
+# google.com/tpu; GKE gives each such Pod a node of its own (how-to/tpus-autopilot, "How TPUs work in
+# Autopilot", checked 2026-12-05). A topology of N chips is one node (single-host: 1, 4 or, for v5e and
+# v6e, 8 chips) or N/4 nodes of 4 chips each (multi-host), and a multi-host slice runs one Pod per node,
+# all started together (concepts/plan-tpus; cloud.google.com/tpu/docs/v5e 'Configurations'). The version
+# labels, machine types, topologies and chips per machine are those of Google's TPU tool
+# AI-Hypercomputer/xpk 367c838 src/xpk/core/system_characteristics.py (2026-06-25); GKE's own samples
+# agree (GoogleCloudPlatform/kubernetes-engine-samples 2b50365: v6e 2x4 as 2 Pods of 4 chips, v6e 4x4 as
+# 4, tpu7x 4x4x4 as 16). vCPUs and memory of the machines: Cyclenerd/google-cloud-pricing-cost-calculator
+# tools/machinetypes.csv at 8c32d22 (2026-07-01); ct4p-hightpu-4t is not listed there. Autopilot's own
+# TPU request maxima could not be read; gkeml holds a TPU Pod to what its node can allocate, which no
+# maximum exceeds.
+TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
+TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
+TPU_RESOURCE = "google.com/tpu"
+TPU_CHIPS_PER_HOST = 4  # every multi-host slice: nodes of 4 chips
+TPU_SMALL_3D_TOPOLOGIES = ("2x2x1", "2x2x2", "2x2x4", "2x4x4")  # 3D slices below a 4x4x4 cube
+TPU_CUBE = 4  # larger 3D slices are whole 4x4x4 cubes: every side a multiple of 4
+TPU_CHECKED_ON = "2026-12-05"
+
+
+@dataclass(frozen=True)
+class TpuMachine:
+    """The Compute Engine machine of a TPU node: its chips, vCPUs and memory (GiB; None where not confirmed)."""
+
+    name: str
+    chips: int
+    vcpu: float | None
+    memory_gib: float | None
+
+    @property
+    def allocatable(self) -> tuple[float, float] | None:
+        if self.vcpu is None or self.memory_gib is None:
+            return None
+        return node_allocatable(self.vcpu, self.memory_gib)
+
+
+@dataclass(frozen=True)
+class Tpu:
+    """One TPU version: its node-label value, the machines of its nodes and its slice topologies (2D ones
+    listed; 3D ones the small shapes listed plus whole cubes up to ``max_cubes``)."""
+
+    label: str
+    name: str
+    machines: tuple[TpuMachine, ...]
+    topologies: tuple[str, ...]
+    max_cubes: int = 0  # 3D versions: the largest slice, in 4x4x4 cubes
+    nondecreasing: bool = True  # 3D topologies written AxBxC with A <= B <= C
+
+    def chips(self, topology: str) -> int | None:
+        """Chips of a slice of ``topology``, or None when the version has no such slice."""
+        sides = [int(d) for d in topology.split("x")] if re.fullmatch(r"[1-9]\d{0,3}(x[1-9]\d{0,3})+", topology) else []
+        if not sides:
+            return None
+        product = math.prod(sides)
+        if topology in self.topologies:
+            return product
+        whole_cubes = len(sides) == 3 and all(s % TPU_CUBE == 0 for s in sides)
+        if not whole_cubes or product > self.max_cubes * TPU_CUBE**3:
+            return None
+        return product if not self.nondecreasing or sides == sorted(sides) else None
+
+    def layouts(self, topology: str) -> dict[int, int]:
+        """Chips per Pod -> nodes (Pods) of a slice of ``topology``: one node holding it all, where a machine
+        has that many chips, and nodes of 4 chips for a larger slice (empty: no such slice)."""
+        chips = self.chips(topology)
+        if chips is None:
+            return {}
+        out = {m.chips: 1 for m in self.machines if m.chips == chips}
+        if chips > TPU_CHIPS_PER_HOST and chips % TPU_CHIPS_PER_HOST == 0:
+            out[TPU_CHIPS_PER_HOST] = chips // TPU_CHIPS_PER_HOST
+        return out
+
+    def machine(self, chips: int) -> TpuMachine | None:
+        """The machine of a node with ``chips`` chips."""
+        return next((m for m in self.machines if m.chips == chips), None)
+
+
+_2D = ("1x1", "2x2", "2x4", "4x4", "4x8", "8x8", "8x16", "16x16")
+TPUS: dict[str, Tpu] = {
+    t.label: t
+    for t in (
+        Tpu(
+            "tpu-v5-lite-podslice",
+            "TPU v5e",
+            (
+                TpuMachine("ct5lp-hightpu-1t", 1, 24, 48),
+                TpuMachine("ct5lp-hightpu-4t", 4, 112, 192),
+                TpuMachine("ct5lp-hightpu-8t", 8, 224, 384),
+            ),
+            _2D,
+        ),
+        Tpu(
+            "tpu-v6e-slice",
+            "TPU v6e (Trillium)",
+            (
+                TpuMachine("ct6e-standard-1t", 1, 44, 176),
+                TpuMachine("ct6e-standard-4t", 4, 180, 720),
+                TpuMachine("ct6e-standard-8t", 8, 360, 1440),
+            ),
+            _2D,
+        ),
+        Tpu(
+            "tpu-v5p-slice",
+            "TPU v5p",
+            (TpuMachine("ct5p-hightpu-4t", 4, 208, 448),),
+            TPU_SMALL_3D_TOPOLOGIES,
+            max_cubes=140,
+        ),
+        Tpu(
+            "tpu-v4-podslice",
+            "TPU v4",
+            (TpuMachine("ct4p-hightpu-4t", 4, None, None),),
+            TPU_SMALL_3D_TOPOLOGIES,
+            max_cubes=64,
+            nondecreasing=False,
+        ),
+        Tpu(
+            "tpu7x",
+            "TPU7x (Ironwood)",
+            (TpuMachine("tpu7x-standard-1t", 1, 56, 240), TpuMachine("tpu7x-standard-4t", 4, 224, 960)),
+            ("1x1x1", *TPU_SMALL_3D_TOPOLOGIES),
+            max_cubes=144,
+        ),
+    )
+}
 
 
 # --- compute classes (concepts/autopilot-resource-requests) ----------------------
@@ -790,6 +936,7 @@ RESOURCE_APIS: dict[str, str] = {
     "google_logging_": "logging.googleapis.com",
     "google_pubsub_": "pubsub.googleapis.com",
     "google_billing_budget": "billingbudgets.googleapis.com",
+    "google_certificate_manager_": serving.CERTIFICATE_MANAGER_API,
     # what extensions commonly add (the Cloud SQL example: sqladmin, and private services access)
     "google_sql_": "sqladmin.googleapis.com",
     "google_service_networking_": "servicenetworking.googleapis.com",
@@ -919,6 +1066,13 @@ GKE_BUILTIN_KINDS = (
     (BACKEND_CONFIG_API, "BackendConfig"),
     (FRONTEND_CONFIG_API, "FrontendConfig"),
     (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
+    # the Gateway API (gkeml's clusters set gateway_api_config CHANNEL_STANDARD) with GKE's policy kinds, and the
+    # InferencePool CRD GKE installs from serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION (gkeml.platform_serving)
+    (serving.GATEWAY_API, "Gateway"),
+    (serving.GATEWAY_API, "HTTPRoute"),
+    (serving.GKE_POLICY_API, "HealthCheckPolicy"),
+    (serving.GKE_POLICY_API, "GCPBackendPolicy"),
+    (serving.INFERENCE_POOL_API, "InferencePool"),
     (POD_MONITORING_API, "PodMonitoring"),
 )
 CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
@@ -987,10 +1141,16 @@ CHANNEL_VERSIONS: dict[str, ChannelVersions] = {
     "STABLE": ChannelVersions("1.34", "1.35", "1.35.6-gke.1250000"),
     "EXTENDED": ChannelVersions("1.31", "1.36", "1.35.7-gke.1222000"),
 }
-# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR".
+# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR" or a
+# full GKE version (MAJOR.MINOR.PATCH-gke.N: gke_version orders both).
 # A config whose channel creates clusters below it is refused at load (gkeml/config/checks.py).
 GKE_FEATURE_MIN_VERSIONS: dict[str, str] = {
     "secret sync": SECRET_SYNC_MIN_GKE_VERSION,
+    # gkeml.platform_serving: how-to/gatewayclass-capabilities ("GKE Autopilot: 1.26 and later"); GKE Inference
+    # Gateway serves InferencePools from 1.32.3 (how-to/deploy-gke-inference-gateway) and installs their CRD from
+    # 1.34.0-gke.1626000 (llm-d.ai/docs/resources/gateway/gke), which gkeml relies on
+    "GKE Gateway": serving.GATEWAY_API_MIN_GKE_VERSION,
+    "GKE Inference Gateway": serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
 }
 
 
@@ -1026,6 +1186,7 @@ VALID_SUBNET_RANGES: tuple[str, ...] = (
 # VPC-native clusters": the node subnet at least a /29; the Pod range /9 to /21 on Autopilot; the
 # Service range /16 to /27) and cloud.google.com/vpc/docs/subnets ("IPv4 subnet ranges": /29 the smallest).
 SUBNET_PREFIX = (8, 29)
+PROXY_ONLY_SUBNET_PREFIX = (8, serving.PROXY_ONLY_SUBNET_MAX_PREFIX)  # load-balancing/docs/proxy-only-subnets
 POD_RANGE_PREFIX = (9, 21)
 SERVICE_RANGE_PREFIX = (16, 27)
 REFUSED_SUBNET_RANGES: dict[str, str] = {

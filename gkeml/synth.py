@@ -33,7 +33,7 @@ from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import read_budget
 from gkeml.config.registries import attach as attach_registries
 from gkeml.config.registries import registries_of
-from gkeml.environments import check_bootstraps, load_environments
+from gkeml.environments import check_bootstraps, load_bootstrap_files, load_environments
 from gkeml.exitcodes import ExitCode
 from gkeml.interrupts import Terminated, stoppable, stopped
 from gkeml.stackfile import SYNTH_AGAIN, read_output_file
@@ -277,10 +277,10 @@ def bootstrap_main() -> int:
             # output is claimed before the framework loads (gkeml.stacks.bootstrap imports it)
             with staged_output(os.environ.get("CDKTF_OUTDIR", "cdktf.out"), "CDKTF_OUTDIR") as staging:
                 from gkeml.framework import App
-                from gkeml.stacks.bootstrap import BootstrapStack, load_all, stack_name
+                from gkeml.stacks.bootstrap import BootstrapStack, stack_name
 
                 with read_budget():
-                    boots = load_all(directory, environments)
+                    boots = load_bootstrap_files(directory, environments)
                 app = App(outdir=str(staging))
                 for boot in boots:
                     BootstrapStack(app, boot)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gkeml.config.loader import load_yaml, read_config_text
 from gkeml.config.model import Environment
+from gkeml.manifests.gateway import OBJECTIVES_CHART
 from gkeml.manifests.kueue import QUEUES_CHART
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -26,6 +27,8 @@ def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synt
     group = [Manifest(o, source) for o in plan.objects()]
     if plan.kueue:  # the objects of the local queue chart (the webhook probe Job among them)
         group += [Manifest(o, f"{source} (chart {QUEUES_CHART})") for o in plan.kueue.chart_objects()]
+    for objectives in plan.objectives().values():  # the InferenceObjectives of the local chart
+        group += [Manifest(o, f"{source} (chart {OBJECTIVES_CHART})") for o in objectives]
     names = Names.of(env)
     if synth_dir is not None:
         for stack in (names.cloud_stack, names.k8s_stack):

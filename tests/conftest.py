@@ -58,12 +58,13 @@ BOOTSTRAP = ROOT / "tests" / "fixtures" / "bootstrap"
 def bootstrap_stacks(tmp_path_factory) -> dict[str, dict]:
     """Parsed cdk.tf.json of the bootstrap stacks of the fixture environments (tests/fixtures/bootstrap),
     synthesized once per session the way bootstrap/main.py does."""
+    from gkeml.environments import load_bootstrap_files
     from gkeml.framework import App
-    from gkeml.stacks.bootstrap import BootstrapStack, load_all
+    from gkeml.stacks.bootstrap import BootstrapStack
 
     out = tmp_path_factory.mktemp("bootstrap") / "cdktf.out"
     app = App(outdir=str(out))
-    for boot in load_all(BOOTSTRAP, ENVIRONMENTS):
+    for boot in load_bootstrap_files(BOOTSTRAP, ENVIRONMENTS):
         BootstrapStack(app, boot)
     app.synth()
     return {p.parent.name: json.loads(p.read_text()) for p in (out / "stacks").glob("*/cdk.tf.json")}

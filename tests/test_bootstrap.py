@@ -34,12 +34,13 @@ READ_ONLY_PERMISSION = re.compile(r"^[a-z]+\.[A-Za-z]+\.(get|list)$")
 def synthesized(tmp_path_factory) -> dict[str, dict]:
     """Parsed cdk.tf.json of the fixture bootstrap files and of the variant bootstrap-qa."""
     from gkeml.config.bootstrap import load_bootstrap
+    from gkeml.environments import load_bootstrap_files
     from gkeml.framework import App
-    from gkeml.stacks.bootstrap import BootstrapStack, load_all
+    from gkeml.stacks.bootstrap import BootstrapStack
 
     tmp = tmp_path_factory.mktemp("bootstrap")
     (tmp / "qa.yaml").write_text(VARIANT)
-    boots = load_all(BOOTSTRAP, ENVIRONMENTS) + [load_bootstrap(tmp / "qa.yaml")]
+    boots = load_bootstrap_files(BOOTSTRAP, ENVIRONMENTS) + [load_bootstrap(tmp / "qa.yaml")]
     app = App(outdir=str(tmp / "cdktf.out"))
     for boot in boots:
         BootstrapStack(app, boot)
@@ -645,13 +646,13 @@ def test_unsafe_state_layouts_are_refused_with_file_line_and_why(
     tmp_path, monkeypatch, capsys, layout, culprit, field, fragment
 ):
     from gkeml.config import ConfigError
-    from gkeml.stacks.bootstrap import load_all
+    from gkeml.environments import load_bootstrap_files
     from gkeml.synth import bootstrap_main as main
 
     for name, number in (("a", "300000001"), ("b", "300000002")):
         _boot(tmp_path, name, f"acme-{name}-ml", number, layout[name])
     with pytest.raises(ConfigError) as err:
-        load_all(tmp_path, tmp_path / "no-environments")
+        load_bootstrap_files(tmp_path, tmp_path / "no-environments")
     (problem,) = [p for p in err.value.problems if p.field == field and p.file == str(tmp_path / f"{culprit}.yaml")]
     assert fragment in problem.message
     lines = (tmp_path / f"{culprit}.yaml").read_text().splitlines()
@@ -667,7 +668,7 @@ def test_unsafe_state_layouts_are_refused_with_file_line_and_why(
 
 def test_safe_layouts_pass(tmp_path):
     """A bucket per environment in its own project, and one shared bucket in a project of its own."""
-    from gkeml.stacks.bootstrap import load_all
+    from gkeml.environments import load_bootstrap_files
 
     _boot(tmp_path, "a", "acme-a-ml", "300000001", "bucket: a-tf")
     _boot(tmp_path, "b", "acme-b-ml", "300000002", "bucket: shared-tf\n          project: acme-state")
@@ -678,7 +679,7 @@ def test_safe_layouts_pass(tmp_path):
         "300000003",
         "bucket: shared-tf\n          project: acme-state\n          create: false",
     )
-    assert [b.name for b in load_all(tmp_path, tmp_path / "none")] == ["a", "b", "c"]
+    assert [b.name for b in load_bootstrap_files(tmp_path, tmp_path / "none")] == ["a", "b", "c"]
 
 
 def test_bootstrap_synth_never_replaces_a_directory_that_is_not_its_output(tmp_path, monkeypatch, capsys):

@@ -8,6 +8,7 @@ import pytest
 from conftest import DEV, ENV_NAMES, ENVIRONMENTS, MINIMAL, PROD, ROOT, STAGING, resources
 
 from gkeml import platform
+from gkeml.config.exposure import GATEWAY, INGRESS, kept_exposures
 from gkeml.environments import parse_environment
 from gkeml.manifests import ksa_annotations
 from gkeml.naming import Names
@@ -100,7 +101,12 @@ def test_network_subnet_ranges_private_google_access_and_nat(stacks, environment
     net = environments[env].network
     (vpc,) = resources(stacks[env], "google_compute_network")
     assert vpc["auto_create_subnetworks"] is False
-    (subnet,) = resources(stacks[env], "google_compute_subnetwork")
+    subnets = resources(stacks[env], "google_compute_subnetwork")
+    (subnet,) = [s for s in subnets if "purpose" not in s]
+    proxies = [s for s in subnets if s.get("purpose") == "REGIONAL_MANAGED_PROXY"]
+    assert [(s["ip_cidr_range"], s["role"]) for s in proxies] == (
+        [(str(net.proxy_only_cidr), "ACTIVE")] if net.proxy_only_cidr else []
+    )
     assert subnet["ip_cidr_range"] == str(net.subnet_cidr)
     assert subnet["private_ip_google_access"] is True
     assert {r["range_name"]: r["ip_cidr_range"] for r in subnet["secondary_ip_range"]} == {
@@ -267,9 +273,13 @@ def test_one_static_ip_and_one_managed_certificate_per_host(stacks, environments
         if a.get("purpose") != "VPC_PEERING"
     }
     certs = {c["name"]: c for c in resources(stacks[env], "google_compute_managed_ssl_certificate")}
-    assert set(ips) == {names.address(ep.name) for ep in e.endpoints}
+    ingress = [ep for ep in e.endpoints if INGRESS in kept_exposures(ep)]  # the Gateways': tests/test_gateway.py
+    gateway = [ep for ep in e.endpoints if GATEWAY in kept_exposures(ep)]
+    assert set(ips) == {names.address(ep.name) for ep in ingress} | {
+        names.gateway_address(ep.name, GATEWAY) for ep in gateway
+    }
     assert {n: c["managed"]["domains"] for n, c in certs.items()} == {
-        names.certificate(ep.name, h): [h] for ep in e.endpoints for h in ep.certificate_hosts
+        names.certificate(ep.name, h): [h] for ep in ingress for h in ep.certificate_hosts
     }
     assert all(a["address_type"] == "EXTERNAL" for a in ips.values())
 

@@ -256,11 +256,11 @@ def _bootstraps(tmp_path: Path, edits: dict[str, list[tuple[str, str]]]) -> Path
 @pytest.mark.parametrize("name", ["lab", "LAB"])
 def test_two_environments_cannot_share_a_github_deploy_environment(tmp_path, name):
     """GitHub environment names are not case sensitive: Lab and lab are one set of protection rules."""
-    from gkeml.stacks.bootstrap import load_all
+    from gkeml.environments import load_bootstrap_files
 
     boots = _bootstraps(tmp_path, {"stage": [("github:\n", f"github:\n  deploy_environment: {name}\n")]})
     with pytest.raises(ConfigError) as err:
-        load_all(boots, ENVIRONMENTS)
+        load_bootstrap_files(boots, ENVIRONMENTS)
     (problem,) = err.value.problems
     assert (problem.file, problem.field) == (str(boots / "stage.yaml"), "github.deploy_environment")
     assert problem.line == line_of((boots / "stage.yaml").read_text(), "deploy_environment")
@@ -276,11 +276,11 @@ def test_two_environments_cannot_share_a_github_deploy_environment(tmp_path, nam
     ],
 )
 def test_ci_accounts_are_not_the_environments_accounts(tmp_path, key, account, owner):
-    from gkeml.stacks.bootstrap import load_all
+    from gkeml.environments import load_bootstrap_files
 
     boots = _bootstraps(tmp_path, {"lab": [("billing_account:", f"ci: {{{key}: {account}}}\nbilling_account:")]})
     with pytest.raises(ConfigError) as err:
-        load_all(boots, ENVIRONMENTS)
+        load_bootstrap_files(boots, ENVIRONMENTS)
     (problem,) = [p for p in err.value.problems if p.field == f"ci.{key}" and "already belongs" in p.message]
     assert problem.file == str(boots / "lab.yaml")
     assert f"service account {account!r} already belongs to {owner} in environments/lab.yaml" in problem.message
@@ -387,13 +387,13 @@ def test_an_item_listed_twice_is_refused_at_its_line(edits, needle, field):
 
 
 def test_a_grantable_role_listed_twice_in_a_bootstrap_file_is_refused(tmp_path):
-    from gkeml.stacks.bootstrap import load_all
+    from gkeml.environments import load_bootstrap_files
 
     boots = _bootstraps(
         tmp_path, {"live": [("    - roles/logging.logWriter\n", "    - roles/logging.logWriter\n" * 2)]}
     )
     with pytest.raises(ConfigError) as err:
-        load_all(boots, ENVIRONMENTS)
+        load_bootstrap_files(boots, ENVIRONMENTS)
     (problem,) = err.value.problems
     assert (problem.field, problem.file) == ("ci.grantable_roles[2]", str(boots / "live.yaml"))
     assert "'roles/logging.logWriter' is listed twice (also at ci.grantable_roles[1])" in problem.message

@@ -5,21 +5,25 @@ from __future__ import annotations
 import json
 import re
 
+import gateway_crd
 import kubernetes_validate
 import pytest
 import yaml
 from conftest import DEV, ENV_NAMES, PROD, resources
 
 from gkeml import platform
+from gkeml.config.exposure import INGRESS, kept_exposures, served_exposures
 from gkeml.config.kueue import namespace_quota
 from gkeml.manifests import ksa_annotations
+from gkeml.manifests.gateway import picker_name
 from gkeml.manifests.workloads import in_cluster_objects
 from gkeml.naming import Names
 
 pytestmark = pytest.mark.synth
 
 K8S_VERSION = "1.37.0"
-# No upstream schema: GKE CRDs (gkeml check covers them) and the Secret Manager add-on / secret sync CRDs.
+# No upstream schema: GKE CRDs (gkeml check covers them) and the Secret Manager add-on / secret sync CRDs; the
+# Gateway API, GKE policy and InferencePool kinds are validated against their CRDs by tests/test_gateway.py.
 GKE_CRDS = {
     "ComputeClass",
     "BackendConfig",
@@ -28,6 +32,7 @@ GKE_CRDS = {
     "PodMonitoring",  # Managed Prometheus's; tests/prometheus_crd.py checks it against its CRD
     "SecretProviderClass",
     "SecretSync",
+    *(kind for _, kind in gateway_crd.SPECS),
 }
 
 
@@ -170,7 +175,8 @@ def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environment
         c["name"]: c["managed"]["domains"] for c in resources(stacks[env], "google_compute_managed_ssl_certificate")
     }
     ingresses = manifests(stacks, env, "Ingress")
-    assert len(ingresses) == len([s for s in e.inference if s.endpoint])
+    on_ingress = [s for s in e.inference if s.endpoint and INGRESS in served_exposures(e.endpoint(s.endpoint))]
+    assert len(ingresses) == len(on_ingress)
     hosts = set()
     for ing in ingresses:
         ann = ing["metadata"]["annotations"]
@@ -187,10 +193,10 @@ def test_ingress_uses_cloud_layer_ip_and_certificate_by_name(stacks, environment
         )
         assert frontend["spec"]["redirectToHttps"]["enabled"] is True
         hosts |= set(rules)
-    assert hosts == {h for s in e.inference if s.endpoint for h in e.endpoint(s.endpoint).served_hosts}
+    assert hosts == {h for s in on_ingress for h in e.endpoint(s.endpoint).served_hosts}
     # a certificate per host the cloud layer keeps: served ones and retired ones not yet removed
     assert sorted(h for doms in certs.values() for h in doms) == sorted(
-        h for ep in e.endpoints for h in ep.certificate_hosts
+        h for ep in e.endpoints if INGRESS in kept_exposures(ep) for h in ep.certificate_hosts
     )
 
 
@@ -216,7 +222,7 @@ def test_hpa_bounds_and_metrics_come_from_config(stacks, environments, env):
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-def test_terraform_leaves_controller_owned_fields_to_their_controllers(stacks, env):
+def test_terraform_leaves_controller_owned_fields_to_their_controllers(stacks, environments, env):
     """What the HPA writes (spec.replicas) is not in what Terraform applies: with it, every apply after
     the first scale-up fails with a server-side-apply conflict. GKE024 is the same check for any file."""
     from gkeml.rules import check
@@ -236,7 +242,8 @@ def test_terraform_leaves_controller_owned_fields_to_their_controllers(stacks, e
                 assert node == {}, f"{obj['kind']}/{obj['metadata']['name']} sets {'.'.join(owned.path)}"
     assert scaled == len(manifests(stacks, env, "HorizontalPodAutoscaler")) > 0
     assert not check(applied, rules=["GKE024"])
-    deployment = next(o for o in applied if o["kind"] == "Deployment")
+    services = {svc.name for svc in environments[env].inference}
+    deployment = next(o for o in applied if o["kind"] == "Deployment" and o["metadata"]["name"] in services)
     with_count = [{**deployment, "spec": {**deployment["spec"], "replicas": 1}}, *applied]
     (finding,) = check(with_count, rules=["GKE024"])
     assert finding.field == "spec.replicas" and "HorizontalPodAutoscaler" in finding.message
@@ -272,6 +279,7 @@ def test_compute_classes_try_their_capacity_in_the_configured_order(stacks, envi
 def test_workload_identity_service_accounts_match_the_cloud_layer(stacks, environments, env):
     e = environments[env]
     gkeml_own = {platform.SECRET_SYNC_SERVICE_ACCOUNT, platform.METRICS_ADAPTER_KSA}  # tests of their own cover them
+    gkeml_own |= {picker_name(s.name) for s in e.inference}  # endpoint pickers (tests/test_gateway.py)
     sas = {
         (o["metadata"]["namespace"], o["metadata"]["name"]): o
         for o in manifests(stacks, env, "ServiceAccount")

@@ -14,6 +14,7 @@ PACKAGE = ROOT / "gkeml"
 SCAFFOLD = PACKAGE / "scaffold" / "files"  # what `gkeml init` writes into a platform repository: data, not modules
 # Lowest first. A component may import its own modules and components of LOWER layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("platform_serving",),  # serving facts, which platform imports
     # facts, exit codes, quantities ("gkeml": the version), the one registry of checks (every layer registers)
     ("gkeml", "platform", "telemetry", "exitcodes", "units", "registry"),
     ("text", "answers", "interrupts"),  # one-line text and tables, bounded API answers, signals
@@ -180,7 +181,7 @@ def test_an_upward_import_and_a_stray_framework_import_are_reported(tmp_path):
     bad.write_text("from gkeml.cli import main\nimport cdktf\nfrom gkeml.framework import App\n")
     found = violations([bad], tmp_path)
     assert [f.split(": ", 1)[1].split(";")[0] for f in found] == [
-        "config (layer 2) imports cli (layer 11)",
+        "config (layer 3) imports cli (layer 12)",
         "imports cdktf",
         "config imports the framework seam",
     ]

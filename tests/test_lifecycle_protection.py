@@ -22,7 +22,7 @@ def test_outside_dev_everything_that_holds_data_is_protected(stacks, environment
 
 
 def test_prod_checkpoints_are_recoverable_for_days(stacks, environments):
-    from gkeml.stacks.cloud import PROD_CHECKPOINT_SOFT_DELETE_DAYS
+    from gkeml.stacks.props import PROD_CHECKPOINT_SOFT_DELETE_DAYS
 
     for name, env in environments.items():
         for bucket in resources(stacks[name], "google_storage_bucket"):

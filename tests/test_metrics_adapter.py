@@ -65,8 +65,9 @@ def test_some_fixture_needs_the_adapter_and_some_does_not(stacks):
 
 @pytest.mark.parametrize("env", ALL_ENVS)
 def test_the_adapter_is_installed_exactly_where_an_autoscaler_reads_its_apis(stacks, environments, env):
+    from gkeml.config.bootstrap import granted_project_roles
     from gkeml.config.images import image_allowlist
-    from gkeml.config.roles import METRICS_ADAPTER_ROLE, granted_project_roles
+    from gkeml.config.roles import METRICS_ADAPTER_ROLE
 
     needed = reads_a_metrics_api(stacks, env)
     objects = adapter_objects(stacks, env)
@@ -175,14 +176,14 @@ def needing(stacks):
 
 
 def test_the_image_is_the_pinned_one_and_the_cluster_admits_it(stacks, environments):
-    from gkeml.config.images import image_problem
+    from gkeml.config.images import image_admission_problem
 
     for env in needing(stacks):
         deployment = adapter_objects(stacks, env)[f"Deployment/{platform.METRICS_ADAPTER_KSA}"]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["image"] == "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
         assert container["image"] == platform.METRICS_ADAPTER_PINNED_IMAGE
-        assert image_problem(environments[env], container["image"]) is None
+        assert image_admission_problem(environments[env], container["image"]) is None
 
 
 def test_the_api_services_route_to_the_adapter_service_and_its_pods(stacks):

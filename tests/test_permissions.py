@@ -73,9 +73,9 @@ def boots():
     """The fixture environments' bootstrap files, loaded with their environments."""
     from conftest import BOOTSTRAP, ENVIRONMENTS
 
-    from gkeml.stacks.bootstrap import load_all
+    from gkeml.environments import load_bootstrap_files
 
-    return {b.name: b for b in load_all(BOOTSTRAP, ENVIRONMENTS)}
+    return {b.name: b for b in load_bootstrap_files(BOOTSTRAP, ENVIRONMENTS)}
 
 
 # --- the real stacks -----------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_spot_through_a_compute_class_that_prefers_spot():
         "metadata": {"name": "cpu-spot-first"},
         "spec": {"priorities": [{"machineFamily": "n2", "spot": True}, {"machineFamily": "n2"}]},
     }
-    assert rule_ids([pod]) == set()  # unknown class: nothing says Spot
+    assert rule_ids([pod]) == {"GKE075"}  # unknown class: nothing says Spot, the class is not checked
     assert rule_ids([pod, compute_class]) == {"GKE013"}
 
 
@@ -198,7 +198,7 @@ def test_node_affinity_counts_as_a_gpu_selector_and_custom_classes_may_name_the_
     assert rule_ids([pod]) == set()
     del pod["spec"]["affinity"]
     pod["spec"]["nodeSelector"] = {platform.COMPUTE_CLASS_LABEL: "l4-spot-first"}
-    assert rule_ids([pod]) == set()
+    assert rule_ids([pod]) == {"GKE075"}  # the class may carry the GPU; it is not among the checked objects
 
 
 def test_read_only_host_path_under_var_log_is_allowed_but_not_writable():

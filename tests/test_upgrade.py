@@ -78,11 +78,12 @@ def upgrade(request, tmp_path_factory) -> tuple[dict, dict[str, dict]]:
     out = synth(load_environments(after), scratch / "cdktf.out")
     stacks = {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("stacks/*/cdk.tf.json"))}
     if (after / "bootstrap").is_dir():  # the bootstrap app, as bootstrap/main.py runs it
+        from gkeml.environments import load_bootstrap_files
         from gkeml.framework import App
-        from gkeml.stacks.bootstrap import BootstrapStack, load_all
+        from gkeml.stacks.bootstrap import BootstrapStack
 
         app = App(outdir=str(scratch / "bootstrap.out"))
-        for boot in load_all(after / "bootstrap", after):
+        for boot in load_bootstrap_files(after / "bootstrap", after):
             BootstrapStack(app, boot)
         app.synth()
         stacks |= {

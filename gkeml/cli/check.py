@@ -35,14 +35,16 @@ examples:
   gkeml check --format github              annotations on the pull request
   gkeml check --format sarif > gkeml.sarif upload to code scanning
   gkeml check --against origin/main       also what the change breaks on the next deploy
+  gkeml check --classes cc.yaml k8s/*.yaml with the cluster's ComputeClasses
 
 Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
 2 usage or configuration error (bad YAML, unknown environment, checkov missing,
 a malformed cdktf.out, a bootstrap file that does not grant what the environment
-needs). ENV001 (an environment's tier_override or guard_overrides) and ENV002 (an
-inference service with one replica, availability best-effort) are reported on every run without
-failing it, and so is REL001 when --against REF pins an older gkeml than this one (the upgrade
-notes to read); REF pinning a newer one fails. A warning on stderr when cdktf.out was synthesized
+needs). ENV001 (an environment's tier_override or guard_overrides), ENV002 (an
+inference service with one replica, availability best-effort) and GKE075 (a custom ComputeClass
+neither FILES nor --classes define) are reported on every run without failing it, and so is
+REL001 when --against REF pins an older gkeml than this one (the upgrade notes to read);
+REF pinning a newer one fails. A warning on stderr when cdktf.out was synthesized
 by another gkeml release or is older than the environment files or the toolkit, or has no stacks
 (the Helm releases' objects and the first-apply order are then not checked).
 """
@@ -98,6 +100,14 @@ def register(sub) -> None:
         help="table (default), json, github (workflow annotations) or sarif (code scanning)",
     )
     p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
+    p.add_argument(
+        "--classes",
+        action="append",
+        metavar="FILE",
+        help="ComputeClass definitions the checked Pods may select (e.g. kubectl get computeclass -o yaml): a Pod "
+        "on a custom class neither FILES nor this defines is reported as not checked (GKE075); other objects in "
+        "FILE are ignored (repeatable)",
+    )
     p.add_argument(
         "--against",
         metavar="REF",
@@ -191,6 +201,28 @@ def _notices(args, envs: list) -> list:
     return [f for env in envs for f in environment_notices(env, str(Path(args.environments) / f"{env.name}.yaml"))]
 
 
+def _with_classes(groups: list[list], files: list[str]) -> tuple[list[list], set[str]]:
+    """Each group with the ComputeClasses of ``files`` it does not define itself (the rules read them: which
+    nodes a Pod that selects one gets), and the sources of those added: they are the cluster's, read and not
+    checked."""
+    from gkeml.rules import load_manifest_files
+
+    classes = [m for m in load_manifest_files(files) if m.obj.get("kind") == "ComputeClass"]
+    out, added = [], set()
+    for group in groups:
+        defined = {_name(m.obj) for m in group if m.obj.get("kind") == "ComputeClass"}
+        sources = {m.source for m in group}
+        extra = [m for m in classes if _name(m.obj) not in defined and m.source not in sources]
+        added |= {m.source for m in extra}
+        out.append(group + extra)
+    return out, added
+
+
+def _name(obj: dict) -> object:
+    metadata = obj.get("metadata")
+    return metadata.get("name") if isinstance(metadata, dict) else None
+
+
 def _permission_findings(args, envs: list, boots: dict) -> list:
     """The permission model as a gate (IAM001-IAM003) over the synthesized stacks of each environment, with
     what its extensions bring, and the service accounts its bootstrap (in ``boots``, when it has one) creates."""
@@ -223,6 +255,7 @@ def run(args) -> int:
     """Check, print in the chosen format, and return 0 (clean), 1 (findings) or 2 (usage error)."""
     from gkeml.checkov import CheckovError, extension_skips, run_checkov, stack_files
     from gkeml.cli.output import output_width
+    from gkeml.registry import CHECKS
     from gkeml.rules import check, load_manifest_files
     from gkeml.rules.report import RENDERERS
     from gkeml.stackfile import read_stack
@@ -240,8 +273,13 @@ def run(args) -> int:
         warning = stale_warning(args.synth_dir, [args.environments])
         if warning:
             print(f"gkeml check: {warning}", file=sys.stderr)
-    findings = [f for group in groups for f in check(group)]
     objects = sum(len(g) for g in groups)
+    added: set[str] = set()
+    if args.classes:
+        groups, added = _with_classes(groups, args.classes)
+    findings = [f for group in groups for f in check(group) if f.source not in added]
+    notices += [f for f in findings if f.rule in CHECKS and CHECKS[f.rule].notice]
+    findings = [f for f in findings if not (f.rule in CHECKS and CHECKS[f.rule].notice)]
     if not args.files and args.against:
         findings += _transition_findings(args, envs)
         release_notices, release_findings = _release_findings(args)

@@ -6,6 +6,8 @@ TF006); the cloud stack declares the same ones again, which changes nothing once
 from __future__ import annotations
 
 from gkeml import platform
+from gkeml import platform_serving as serving
+from gkeml.config.exposure import GATEWAY_EXPOSURES, INFERENCE_GATEWAY, uses_exposure
 from gkeml.config.model import Environment
 
 
@@ -27,11 +29,22 @@ def service_apis(env: Environment) -> tuple[str, ...]:
     return tuple(apis)
 
 
+def exposure_apis(env: Environment) -> tuple[str, ...]:
+    """The project APIs the endpoints' ways of exposure need (gkeml.config.exposure), declared by the cloud stack
+    with the Gateways' resources (gkeml.stacks.exposure)."""
+    apis = []
+    if any(uses_exposure(env, way) for way in GATEWAY_EXPOSURES):  # the Gateways' certificates and maps
+        apis.append(serving.CERTIFICATE_MANAGER_API)
+    if uses_exposure(env, INFERENCE_GATEWAY):  # GKE configures the endpoint picker as a Service Extension there
+        apis.append(serving.NETWORK_SERVICES_API)
+    return tuple(apis)
+
+
 def own_extension_apis(env: Environment) -> tuple[str, ...]:
     """The project APIs the extensions of ``env`` need that neither the platform nor its services enable."""
     from gkeml.config.extensions import extension_apis
 
-    known = set(platform.PROJECT_APIS) | set(service_apis(env))
+    known = set(platform.PROJECT_APIS) | set(service_apis(env)) | set(exposure_apis(env))
     return tuple(api for api in extension_apis(env) if api not in known)
 
 
@@ -40,4 +53,4 @@ def project_apis(env: Environment | None) -> tuple[str, ...]:
     its services' and its extensions'."""
     if env is None:
         return platform.PROJECT_APIS
-    return platform.PROJECT_APIS + service_apis(env) + own_extension_apis(env)
+    return platform.PROJECT_APIS + service_apis(env) + exposure_apis(env) + own_extension_apis(env)

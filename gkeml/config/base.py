@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -185,3 +187,37 @@ def resolved(description: str, default: str, **kwargs: Any) -> Any:
     the tier (or another field) BEFORE validation, so the model's type is never Optional. The JSON
     Schema and the reference show ``default`` and do not mark the field required."""
     return Field(description=description, json_schema_extra={"x-resolved-default": default}, **kwargs)
+
+
+@dataclass(frozen=True)
+class FileDefaults:
+    """What a default resolver reads besides the section it fills in: the defaults of the file's tier
+    (:data:`gkeml.config.model.TIER_DEFAULTS`; empty when the tier is missing or unknown, which validation
+    then reports) and the project's region (None unless it is a string)."""
+
+    tier: Mapping[str, Any]
+    region: str | None
+
+
+# A default resolver: fills in, in place and before validation, the defaults of one section of an environment
+# file's raw data (a mapping); a value of the wrong type is left for validation to report.
+DefaultResolver = Callable[[dict[str, Any], FileDefaults], None]
+
+
+def raw_section(data: dict[str, Any], key: str, create: bool = False) -> dict[str, Any] | None:
+    """A copy of the mapping ``data[key]``, put back in ``data`` for a resolver to fill in (an empty one when
+    the key is missing and ``create``); None when it is missing or not a mapping."""
+    if key not in data and not create:
+        return None
+    section = data.get(key, {})
+    if not isinstance(section, dict):
+        return None
+    data[key] = section = dict(section)
+    return section
+
+
+def fill(section: dict[str, Any], defaults: Mapping[str, Any], *keys: str) -> None:
+    """Set each of ``keys`` that ``section`` leaves out to its value in ``defaults``, where it has one."""
+    for key in keys:
+        if key in defaults:
+            section.setdefault(key, defaults[key])

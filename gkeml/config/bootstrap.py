@@ -48,7 +48,14 @@ from gkeml.config.model import (
     Strict,
     at,
 )
-from gkeml.config.roles import CI_GRANTABLE_ROLES, CUSTOM_ROLE, ESCALATION, granted_project_roles
+from gkeml.config.roles import (
+    CI_GRANTABLE_ROLES,
+    CUSTOM_ROLE,
+    ESCALATION,
+    METRICS_ADAPTER_ROLE,
+    NODE_SERVICE_ACCOUNT_ROLES,
+    PEOPLE_PROJECT_ROLES,
+)
 from gkeml.config.services import DEFAULT_PUSHER, SERVICE_ACCOUNT_ID
 from gkeml.config.state import StateLocation, nested_state_problems
 
@@ -440,6 +447,18 @@ def account_problems(boot: Bootstrap, derived: Mapping[str, str]) -> list[Proble
                 )
             )
     return problems
+
+
+def granted_project_roles(env: Environment) -> set[str]:
+    """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
+    service account's, the workload identities', those of the identities gkeml adds itself, and the
+    extensions'."""
+    roles = set(NODE_SERVICE_ACCOUNT_ROLES) | {r for ident in env.identities for r in ident.roles}
+    if env.needs_metrics_adapter:
+        roles.add(METRICS_ADAPTER_ROLE)
+    if any(team.principals for team in env.teams):
+        roles |= set(PEOPLE_PROJECT_ROLES)
+    return roles | set(extension_roles(env))
 
 
 def check_against_environment(

@@ -14,7 +14,8 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.images import image_problem
+from gkeml.config.exposure import EXPOSURE_CHECKS, GATEWAY, INFERENCE_GATEWAY, uses_exposure
+from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
 from gkeml.config.model import Environment
@@ -341,7 +342,7 @@ def _identities(env: Environment) -> Iterator[Problem]:
 def _inference(env: Environment) -> Iterator[Problem]:
     identities = {i.name: i for i in env.identities}
     for i, svc in enumerate(env.inference):
-        problem = image_problem(env, svc.image)
+        problem = image_admission_problem(env, svc.image)
         if problem:
             yield ("inference", i, "image"), problem
         yield from compute_class_problems(
@@ -471,6 +472,11 @@ def _launch(env: Environment) -> Iterator[Problem]:
 # turns it on, whether an environment does).
 GKE_FEATURES: dict[str, tuple[str, Callable[[Environment], bool]]] = {
     "secret sync": ("launch", lambda env: env.launch is not None),  # how the W&B key reaches the cluster
+    "GKE Gateway": (
+        "endpoints[].exposure",
+        lambda env: uses_exposure(env, GATEWAY) or uses_exposure(env, INFERENCE_GATEWAY),
+    ),
+    "GKE Inference Gateway": ("endpoints[].exposure", lambda env: uses_exposure(env, INFERENCE_GATEWAY)),
 }
 
 
@@ -579,6 +585,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     kueue_problems,
     model_serving_problems,
     *SERVICE_CHECKS,
+    *EXPOSURE_CHECKS,
 )
 
 

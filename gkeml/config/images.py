@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gkeml import platform
+from gkeml import platform_serving as serving
+from gkeml.config.exposure import inference_gateway_of
 from gkeml.config.registries import registries_of
 from gkeml.config.services import registry_image_problem
 
@@ -24,11 +26,13 @@ def image_allowlist(env: Environment) -> list[str]:
         patterns.append(f"{platform.METRICS_ADAPTER_IMAGE}*")
     if env.kueue.enabled:  # the controller, and the kubectl image of the hook that waits for its webhook
         patterns += [f"{platform.KUEUE_IMAGE}*", f"{platform.KUBECTL_IMAGE.rsplit(':', 1)[0]}*"]
+    if any(inference_gateway_of(env, svc) for svc in env.inference):  # the InferencePools' endpoint pickers
+        patterns.append(f"{serving.EPP_IMAGE}*")
     patterns += env.cluster.binary_authorization.allowed_images
     return list(dict.fromkeys(patterns))
 
 
-def image_problem(env: Environment, image: str) -> str | None:
+def image_admission_problem(env: Environment, image: str) -> str | None:
     """Why ``env`` cannot run ``image``, or None: it names a repository of the environment's own Artifact
     Registry that the config does not create, a repository of another environment's registry its nodes
     may not pull from (when ``env`` was loaded with its siblings), or the cluster's policy enforces and no

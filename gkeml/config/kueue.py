@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from gkeml import platform
 from gkeml.config.base import Problem, Strict
@@ -32,8 +32,10 @@ FLAVOR_GPU_SPOT = "gpu-spot"
 FLAVOR_GPU_ON_DEMAND = "gpu-on-demand"
 
 
-class Kueue(Strict):
+class KueueConfig(Strict):
     """Kueue, installed from its official chart, with a ClusterQueue and LocalQueue per team."""
+
+    model_config = ConfigDict(title="Kueue")  # its name in the schema and the reference
 
     # filled in after validation from the teams' typed quotas (Environment._kueue_default) unless the file sets it
     enabled: bool = Field(

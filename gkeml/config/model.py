@@ -4,9 +4,10 @@ Inputs are grouped by use case (project, network, cluster, teams, buckets,
 identities, endpoints, workloads) rather than mirroring provider fields. Field
 checks live on the models; checks that span sections live in
 :mod:`gkeml.config.checks`, so that every problem is reported with the path of the
-offending key. Defaults that depend on the tier (dev, staging, prod) are filled in
-ONCE, before validation (:meth:`Environment._resolve_defaults`), from
-:data:`TIER_DEFAULTS`; resolved fields are therefore never Optional.
+offending key. Defaults that depend on the tier (dev, staging, prod) or on another field
+are filled in ONCE, before validation, by one named resolver per section
+(:data:`DEFAULT_RESOLVERS`) from the one table :data:`TIER_DEFAULTS`; resolved fields are
+therefore never Optional.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from datetime import datetime, time
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from gkeml import platform
 from gkeml.config.base import (
@@ -32,7 +33,9 @@ from gkeml.config.base import (
     ROLE,
     ByteSize,
     Cidr,
+    DefaultResolver,
     DnsLabel,
+    FileDefaults,
     FreeText,
     GcsBucketName,
     Int32,
@@ -42,11 +45,21 @@ from gkeml.config.base import (
     ShortName,
     Strict,
     at,
+    fill,
+    raw_section,
     resolved,
 )
-from gkeml.config.kueue import Kueue, enabled_by_default
+from gkeml.config.exposure import Exposure, ExposureMigration, InferenceGatewayConfig
+from gkeml.config.kueue import KueueConfig, enabled_by_default
 from gkeml.config.loader import did_you_mean
-from gkeml.config.services import Budget, Dns, Monitoring, Registry, UpgradeNotices, resolve_defaults
+from gkeml.config.services import (
+    Budget,
+    Dns,
+    MonitoringConfig,
+    Registry,
+    UpgradeNoticesConfig,
+    registry_defaults,
+)
 from gkeml.config.serving_model import ModelServing
 
 __all__ = [
@@ -61,7 +74,7 @@ __all__ = [
     "ROLE",
     "TIER_DEFAULTS",
     "Autoscaling",
-    "Bucket",
+    "BucketConfig",
     "ByteSize",
     "Cluster",
     "ComputeClassPolicy",
@@ -69,11 +82,11 @@ __all__ = [
     "Endpoint",
     "Environment",
     "ExtensionRef",
-    "Identity",
+    "IdentityConfig",
     "Inference",
-    "Kueue",
+    "KueueConfig",
     "Launch",
-    "Network",
+    "NetworkConfig",
     "Problem",
     "Project",
     "Quantity",
@@ -93,8 +106,8 @@ TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # what each tier guards, least 
 Purpose = Literal["datasets", "checkpoints", "artifacts"]
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"]
 
-# What a tier means when the file does not say otherwise. Prod's values are also enforced
-# (gkeml.config.checks): a prod file cannot ask for less.
+# What a tier means when the file does not say otherwise: one table for every section (the resolvers of
+# DEFAULT_RESOLVERS read it). Prod's values are also enforced (gkeml.config.checks): a prod file cannot ask for less.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "availability": "best-effort",
@@ -102,6 +115,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "deletion_protection": False,
         "force_destroy": True,
         "binary_authorization": "dryrun",
+        "immutable_tags": False,
     },
     "staging": {
         "availability": "high",
@@ -109,6 +123,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "deletion_protection": True,
         "force_destroy": False,
         "binary_authorization": "enforce",
+        "immutable_tags": False,
     },
     "prod": {
         "availability": "high",
@@ -116,6 +131,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "deletion_protection": True,
         "force_destroy": False,
         "binary_authorization": "enforce",
+        "immutable_tags": True,
     },
 }
 
@@ -182,17 +198,27 @@ def _network_problem(net: ipaddress.IPv4Network) -> str | None:
     )
 
 
-class Network(Strict):
+class NetworkConfig(Strict):
     """VPC ranges: the node subnet and the Pod and Service secondary ranges."""
+
+    model_config = ConfigDict(title="Network")  # its name in the schema and the reference
 
     subnet_cidr: Cidr = Field(description="Primary range of the regional subnet (nodes).")
     pods_cidr: Cidr = Field(description="Secondary range for Pods (Autopilot needs at least a /21).")
     services_cidr: Cidr = Field(description="Secondary range for Services.")
     flow_logs: bool = Field(True, description="VPC flow logs on the subnet.")
+    proxy_only_cidr: Cidr | None = Field(
+        None,
+        description="The region's proxy-only subnet (purpose REGIONAL_MANAGED_PROXY), where regional load "
+        "balancers' proxies take their addresses: needed by an endpoint with exposure inference-gateway; a /26 or "
+        "larger (Google suggests a /23). One per VPC and region.",
+    )
 
     @model_validator(mode="after")
-    def _ranges(self) -> Network:
+    def _ranges(self) -> NetworkConfig:
         ranges = {"subnet_cidr": self.subnet_cidr, "pods_cidr": self.pods_cidr, "services_cidr": self.services_cidr}
+        if self.proxy_only_cidr is not None:
+            ranges["proxy_only_cidr"] = self.proxy_only_cidr
         for field, net in ranges.items():
             problem = _network_problem(net)
             if problem:
@@ -206,8 +232,11 @@ class Network(Strict):
             "subnet_cidr": platform.SUBNET_PREFIX,
             "pods_cidr": platform.POD_RANGE_PREFIX,
             "services_cidr": platform.SERVICE_RANGE_PREFIX,
+            "proxy_only_cidr": platform.PROXY_ONLY_SUBNET_PREFIX,
         }
         for field, (largest, smallest) in sizes.items():
+            if field not in ranges:
+                continue
             net = ranges[field]
             if not largest <= net.prefixlen <= smallest:
                 what = "smaller" if net.prefixlen > smallest else "larger"
@@ -245,8 +274,10 @@ def _time(value: object) -> object:
 Timestamp = Annotated[datetime, BeforeValidator(_datetime)]
 
 
-class MaintenanceExclusion(Strict):
+class MaintenanceExclusionConfig(Strict):
     """A period in which GKE must not upgrade (e.g. a launch freeze)."""
+
+    model_config = ConfigDict(title="MaintenanceExclusion")  # its name in the schema and the reference
 
     name: ShortName
     start: Timestamp
@@ -254,7 +285,7 @@ class MaintenanceExclusion(Strict):
     scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = "NO_MINOR_UPGRADES"
 
     @model_validator(mode="after")
-    def _order(self) -> MaintenanceExclusion:
+    def _order(self) -> MaintenanceExclusionConfig:
         if self.end <= self.start:
             raise at("end", f"{self.end.isoformat()} is not after start {self.start.isoformat()}")
         days = (self.end - self.start).total_seconds() / 86400
@@ -279,7 +310,7 @@ class Maintenance(Strict):
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKEND), min_length=1)
     start: Annotated[time, BeforeValidator(_time)] = time(3, 0)
     hours: int = Field(6, ge=4, le=24, description="Length of each window; GKE needs >= 4 h.")
-    exclusions: list[MaintenanceExclusion] = Field(
+    exclusions: list[MaintenanceExclusionConfig] = Field(
         default_factory=list,
         max_length=platform.MAX_MAINTENANCE_EXCLUSIONS,
         description=f"At most {platform.MAX_MAINTENANCE_EXCLUSIONS} (GKE's limit per cluster).",
@@ -352,10 +383,12 @@ class Cluster(Strict):
     labels: Labels = Field(default_factory=dict)
 
 
-class Quota(Strict):
+class TeamQuota(Strict):
     """The team's capacity: its namespace's ResourceQuota (total requests) and, with Kueue, its
     ClusterQueue's nominal quota; the checks of its training budgets and `gkeml cost`'s quota ceiling
     read it too."""
+
+    model_config = ConfigDict(title="Quota")  # its name in the schema and the reference
 
     cpu: Quantity = "32"
     memory: ByteSize = Field("128Gi", description="With a unit (e.g. 512Gi): a bare number is bytes.")
@@ -388,7 +421,7 @@ class Team(Strict):
     ClusterRole ``view`` or ``edit``."""
 
     name: DnsLabel
-    quota: Quota = Field(default_factory=Quota)
+    quota: TeamQuota = Field(default_factory=TeamQuota)
     members: list[TeamMember] = Field(default_factory=list, description="People, each with view or edit.")
     groups: list[TeamGroup] = Field(
         default_factory=list,
@@ -407,13 +440,15 @@ class Team(Strict):
         return [f"user:{m.email}" for m in self.members] + [f"group:{g.email}" for g in self.groups]
 
 
-class Bucket(Strict):
+class BucketConfig(Strict):
     """A GCS bucket; the purpose picks versioning, lifecycle and soft delete. Its data stays where the cluster
     runs: in the project's region, or in a dual- or multi-region that holds it. Any other location is refused:
     the cluster's Pods are its readers (through GCS FUSE), a read from another region is billed data transfer
     (on every epoch) and adds latency, and a bucket cannot move without copying its data. Reads from a
     multi-region are billed data transfer even in its regions; a region or dual-region is not. Locations are
     checked against dated lists (gkeml.platform.GCS_*)."""
+
+    model_config = ConfigDict(title="Bucket")  # its name in the schema and the reference
 
     name: ShortName = Field(description="Logical name; the bucket is '<prefix>-<name>'.")
     purpose: Purpose
@@ -442,8 +477,10 @@ class Bucket(Strict):
     )
 
 
-class Identity(Strict):
+class IdentityConfig(Strict):
     """A workload's identity: a Kubernetes service account and what it may access."""
+
+    model_config = ConfigDict(title="Identity")  # its name in the schema and the reference
 
     name: ShortName
     namespace: DnsLabel = Field(description="A team namespace.")
@@ -467,7 +504,8 @@ Host = Annotated[str, Field(pattern=HOST, max_length=253)]
 
 
 class Endpoint(Strict):
-    """A public HTTPS host: one global static IP and a Google-managed certificate per host it serves.
+    """A public HTTPS host: a static IP and a Google-managed certificate per host it serves, on the load balancer
+    its ``exposure`` picks (GKE Ingress, GKE's Gateway or GKE Inference Gateway: docs/serving.md).
 
     Moving to another host takes deploys in steps, because the load balancer's certificates belong
     to the Ingress (in-cluster stack, applied after the cloud stack): keep the old host in
@@ -491,6 +529,26 @@ class Endpoint(Strict):
         description="Serve nothing (no Ingress) but keep the IP and certificates: the step "
         "before removing the endpoint.",
     )
+    exposure: Exposure = Field(
+        "ingress",
+        description="How the hosts reach the service: ingress (GKE Ingress, Compute managed certificates), gateway "
+        "(GKE's Gateway, gke-l7-global-external-managed, Certificate Manager certificates authorized by DNS) or "
+        "inference-gateway (GKE Inference Gateway: a regional Gateway routing to an InferencePool whose endpoint "
+        "picker is model-aware; needs network.proxy_only_cidr). Each has its own static IP: change it only "
+        "through `migration` (docs/serving.md).",
+    )
+    migration: ExposureMigration | None = Field(
+        None,
+        description="A move from another exposure to `exposure` with no outage, one deploy per step: serve-both, "
+        "dns-moved, retired, then remove it (`gkeml check --against REF` refuses a skipped step).",
+    )
+    timeout_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=86400,
+        description="How long the load balancer waits for the service's response (backend timeout); default: "
+        "GKE's 30 s, 300 s with inference-gateway (long generations).",
+    )
 
     @property
     def certificate_hosts(self) -> list[str]:
@@ -504,8 +562,10 @@ class Endpoint(Strict):
         return [] if self.retired else list(dict.fromkeys([self.host, *self.previous_hosts]))
 
 
-class Secret(Strict):
+class SecretConfig(Strict):
     """A Secret Manager secret; its value is added outside Terraform."""
+
+    model_config = ConfigDict(title="Secret")  # its name in the schema and the reference
 
     name: ShortName
 
@@ -625,7 +685,7 @@ IMAGE_REFERENCE = re.compile(
 IMAGE_EXAMPLE = "us-docker.pkg.dev/PROJECT/REPO/IMAGE:1.0"
 
 
-def image_problem(image: str) -> str | None:
+def image_reference_problem(image: str) -> str | None:
     """Why ``image`` is not a pinned image reference, or None: it must parse, and carry a tag other
     than latest or a digest (without one Kubernetes pulls :latest, which changes under you)."""
     shown = repr(image if len(image) <= 80 else image[:77] + "...")
@@ -645,7 +705,7 @@ def image_problem(image: str) -> str | None:
 
 
 def _image(value: str) -> str:
-    problem = image_problem(value)
+    problem = image_reference_problem(value)
     if problem:
         raise ValueError(problem)
     return value
@@ -665,7 +725,8 @@ Availability = Literal["high", "best-effort"]
 
 
 class Inference(Strict):
-    """An inference service: Deployment, Service, HPA, PDB and optionally an Ingress."""
+    """An inference service: Deployment, Service, HPA, PDB and optionally its exposure on an endpoint (Ingress,
+    Gateway or Inference Gateway)."""
 
     name: DnsLabel
     team: DnsLabel
@@ -687,6 +748,11 @@ class Inference(Strict):
     probe: Probe = Field(default_factory=Probe)
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     endpoint: str | None = Field(None, description="Endpoint name to expose this service on.")
+    inference_gateway: InferenceGatewayConfig | None = Field(
+        None,
+        description="GKE Inference Gateway settings (model server, objectives, endpoint picker) when the endpoint's "
+        "exposure is inference-gateway; default: vllm, no objectives.",
+    )
     rollout: Literal["surge", "replace"] = resolved(
         "How a new version replaces the pods: surge starts one new pod before stopping an old one (no "
         "capacity dip; the quota must hold one pod more than max_replicas), replace stops one old pod first "
@@ -952,6 +1018,98 @@ class GuardOverride(Strict):
     )
 
 
+# --- defaults resolved before validation, one resolver per section ---------------------------------------
+
+
+def _tier_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """The defaults of the file's tier; a retired environment keeps nothing from deletion."""
+    tier = data.get("tier")
+    defaults = TIER_DEFAULTS.get(tier, {}) if isinstance(tier, str) else {}
+    if defaults and data.get("retired") is True:
+        return {**defaults, "deletion_protection": False}
+    return defaults
+
+
+def _cluster_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``cluster``: the tier's release channel, deletion protection and Binary Authorization mode; the
+    region's zones."""
+    cluster = raw_section(data, "cluster", create=True)
+    if cluster is None:
+        return
+    fill(cluster, defaults.tier, "release_channel", "deletion_protection")
+    binauthz = raw_section(cluster, "binary_authorization", create=True)
+    if binauthz is not None and "binary_authorization" in defaults.tier:
+        binauthz.setdefault("mode", defaults.tier["binary_authorization"])
+    if "zones" not in cluster and defaults.region in platform.REGION_ZONES:
+        cluster["zones"] = list(platform.REGION_ZONES[defaults.region])
+
+
+def _bucket_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``buckets``: the tier's force_destroy; the project's region as the location."""
+    buckets = data.get("buckets")
+    if not isinstance(buckets, list):
+        return
+    data["buckets"] = [dict(b) if isinstance(b, dict) else b for b in buckets]
+    for bucket in data["buckets"]:
+        if isinstance(bucket, dict):
+            fill(bucket, defaults.tier, "force_destroy")
+            if defaults.region is not None:
+                bucket.setdefault("location", defaults.region.upper())
+
+
+def _inference_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``inference``: the GPU of the service's ComputeClass, the rollout its GPU calls for, the tier's
+    availability."""
+    services = data.get("inference")
+    if not isinstance(services, list):
+        return
+    listed = data.get("compute_classes")
+    classes = {
+        c["name"]: c
+        for c in (listed if isinstance(listed, list) else [])
+        if isinstance(c, dict) and isinstance(c.get("name"), str)
+    }
+    data["inference"] = [dict(s) if isinstance(s, dict) else s for s in services]
+    for svc in data["inference"]:
+        if not isinstance(svc, dict):
+            continue
+        class_name = svc.get("compute_class")
+        policy = classes.get(class_name) if isinstance(class_name, str) else None
+        if policy is not None and policy.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
+            svc["gpu"] = policy["gpu"]
+            svc.setdefault("gpu_count", policy.get("gpu_count", 1))
+        svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+        svc.setdefault("ephemeral_storage", "10Gi" if svc.get("gpu") else "2Gi")
+        svc.setdefault("availability", defaults.tier.get("availability", "high"))
+
+
+def _launch_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``launch``: one queue named for the agent's namespace and the environment."""
+    launch, name, identities = data.get("launch"), data.get("name"), data.get("identities")
+    if not isinstance(launch, dict) or "queues" in launch or not isinstance(name, str):
+        return
+    agent = next(
+        (
+            i
+            for i in (identities if isinstance(identities, list) else [])
+            if isinstance(i, dict) and i.get("name") == launch.get("identity")
+        ),
+        None,
+    )
+    if agent is not None and isinstance(agent.get("namespace"), str):
+        data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
+
+
+# Every default filled in before validation, section by section (the checks after it: gkeml.config.checks).
+DEFAULT_RESOLVERS: tuple[DefaultResolver, ...] = (
+    _cluster_defaults,
+    _bucket_defaults,
+    _inference_defaults,
+    _launch_defaults,
+    registry_defaults,
+)
+
+
 class Environment(Strict):
     """One environment: everything ``<env>.yaml`` describes."""
 
@@ -988,18 +1146,18 @@ class Environment(Strict):
     )
     project: Project
     state: State
-    network: Network
+    network: NetworkConfig
     cluster: Cluster = resolved("The regional Autopilot cluster.", "see its section")
     teams: list[Team] = Field(default_factory=list)
-    buckets: list[Bucket] = Field(default_factory=list)
-    identities: list[Identity] = Field(default_factory=list)
+    buckets: list[BucketConfig] = Field(default_factory=list)
+    identities: list[IdentityConfig] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(default_factory=list)
-    secrets: list[Secret] = Field(default_factory=list)
+    secrets: list[SecretConfig] = Field(default_factory=list)
     inference: list[Inference] = Field(default_factory=list)
     compute_classes: list[ComputeClassPolicy] = Field(default_factory=list)
     launch: Launch | None = None
-    kueue: Kueue = Field(
-        default_factory=Kueue, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
+    kueue: KueueConfig = Field(
+        default_factory=KueueConfig, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     tier_override: TierOverride | None = Field(
@@ -1016,8 +1174,8 @@ class Environment(Strict):
     registry: Registry | None = Field(None, description="Artifact Registry Docker repositories.")
     dns: Dns | None = Field(None, description="Cloud DNS A records for the endpoint hosts.")
     budget: Budget | None = Field(None, description="Cloud Billing budget of the project.")
-    monitoring: Monitoring = Field(default_factory=Monitoring)
-    upgrade_notices: UpgradeNotices = Field(default_factory=UpgradeNotices)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    upgrade_notices: UpgradeNoticesConfig = Field(default_factory=UpgradeNoticesConfig)
     extensions: list[ExtensionRef] = Field(
         default_factory=list,
         description="The platform team's own code adding resources to the stacks (docs/extensions.md); each "
@@ -1028,84 +1186,22 @@ class Environment(Strict):
     @model_validator(mode="before")
     @classmethod
     def _resolve_defaults(cls, data: Any) -> Any:
-        """Fill in every field whose default depends on the tier or on another field, before the
-        fields are validated; values of the wrong type are left for validation to report."""
+        """Fill in every field whose default depends on the tier or on another field, before the fields are
+        validated: the tier (from the name) and the prefix (from the project ID), then each section with its
+        resolver of :data:`DEFAULT_RESOLVERS`. Kueue's default is read after validation, from the typed quotas
+        (:meth:`_kueue_default`)."""
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        name, tier = data.get("name"), data.get("tier")
+        name, project = data.get("name"), data.get("project")
         if "tier" not in data and isinstance(name, str) and name in TIER_DEFAULTS:
-            data["tier"] = tier = name
-        defaults = TIER_DEFAULTS.get(tier) if isinstance(tier, str) else None
-        if defaults and data.get("retired") is True:  # a retired environment keeps nothing from deletion
-            defaults = {**defaults, "deletion_protection": False}
-        project = data.get("project") if isinstance(data.get("project"), dict) else {}
-        if "prefix" not in data and isinstance(project.get("id"), str):
+            data["tier"] = name
+        if "prefix" not in data and isinstance(project, dict) and isinstance(project.get("id"), str):
             data["prefix"] = project["id"]
-        cluster = data.get("cluster", {})
-        if isinstance(cluster, dict):
-            cluster = dict(cluster)
-            if defaults:
-                cluster.setdefault("release_channel", defaults["release_channel"])
-                cluster.setdefault("deletion_protection", defaults["deletion_protection"])
-            binauthz = cluster.get("binary_authorization", {})
-            if isinstance(binauthz, dict):
-                binauthz = dict(binauthz)
-                if defaults:
-                    binauthz.setdefault("mode", defaults["binary_authorization"])
-                cluster["binary_authorization"] = binauthz
-            region = project.get("region")
-            if "zones" not in cluster and isinstance(region, str) and region in platform.REGION_ZONES:
-                cluster["zones"] = list(platform.REGION_ZONES[region])
-            data["cluster"] = cluster
-        buckets = data.get("buckets")
-        if isinstance(buckets, list):
-            filled = []
-            for bucket in buckets:
-                if isinstance(bucket, dict):
-                    bucket = dict(bucket)
-                    if defaults:
-                        bucket.setdefault("force_destroy", defaults["force_destroy"])
-                    if isinstance(project.get("region"), str):
-                        bucket.setdefault("location", project["region"].upper())
-                filled.append(bucket)
-            data["buckets"] = filled
-        services = data.get("inference")
-        if isinstance(services, list):
-            listed = data.get("compute_classes")
-            classes = {
-                c["name"]: c
-                for c in (listed if isinstance(listed, list) else [])
-                if isinstance(c, dict) and isinstance(c.get("name"), str)
-            }
-            resolved_services = []
-            for svc in services:
-                if isinstance(svc, dict):
-                    svc = dict(svc)
-                    class_name = svc.get("compute_class")
-                    policy = classes.get(class_name) if isinstance(class_name, str) else None
-                    if policy is not None and policy.get("gpu") is not None and "gpu" not in svc:  # the class's GPU
-                        svc["gpu"] = policy["gpu"]
-                        svc.setdefault("gpu_count", policy.get("gpu_count", 1))
-                    svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
-                    svc.setdefault("ephemeral_storage", "10Gi" if svc.get("gpu") else "2Gi")
-                    svc.setdefault("availability", defaults["availability"] if defaults else "high")
-                resolved_services.append(svc)
-            data["inference"] = resolved_services
-        launch = data.get("launch")
-        if isinstance(launch, dict) and "queues" not in launch and isinstance(name, str):
-            identities = data.get("identities")
-            agent = next(
-                (
-                    i
-                    for i in (identities if isinstance(identities, list) else [])
-                    if isinstance(i, dict) and i.get("name") == launch.get("identity")
-                ),
-                None,
-            )
-            if agent is not None and isinstance(agent.get("namespace"), str):
-                data["launch"] = {**launch, "queues": [{"name": f"{agent['namespace']}-{name}"}]}
-        resolve_defaults(data, tier, project.get("region"))
+        region = project.get("region") if isinstance(project, dict) else None
+        defaults = FileDefaults(_tier_defaults(data), region if isinstance(region, str) else None)
+        for resolve in DEFAULT_RESOLVERS:
+            resolve(data, defaults)
         return data
 
     @model_validator(mode="after")
@@ -1123,7 +1219,7 @@ class Environment(Strict):
     def team(self, name: str) -> Team:
         return next(t for t in self.teams if t.name == name)
 
-    def identity(self, name: str) -> Identity:
+    def identity(self, name: str) -> IdentityConfig:
         return next(i for i in self.identities if i.name == name)
 
     @property
@@ -1142,7 +1238,7 @@ class Environment(Strict):
     def endpoint(self, name: str) -> Endpoint:
         return next(e for e in self.endpoints if e.name == name)
 
-    def identities_in(self, namespace: str) -> list[Identity]:
+    def identities_in(self, namespace: str) -> list[IdentityConfig]:
         return [i for i in self.identities if i.namespace == namespace]
 
     @property

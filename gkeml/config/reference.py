@@ -12,6 +12,11 @@ from pydantic_core import PydanticUndefined
 from gkeml.config.model import Environment
 
 
+def title(model: type[BaseModel]) -> str:
+    """A section's heading: the model's title (what the file calls it: ``Network``, not ``NetworkConfig``)."""
+    return model.model_config.get("title") or model.__name__
+
+
 def _type_name(annotation) -> str:
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -26,7 +31,7 @@ def _type_name(annotation) -> str:
     if origin in (typing.Union, types.UnionType):  # Optional[X] and X | None
         return " \\| ".join(_type_name(a) for a in args)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+        return f"[{title(annotation)}](#{title(annotation).lower()})"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -55,7 +60,7 @@ def reference() -> str:
     for model in _models(Environment, []):
         summary = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())  # the docstring's first paragraph
         lines += [
-            f"## {model.__name__}",
+            f"## {title(model)}",
             "",
             summary,
             "",

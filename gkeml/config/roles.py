@@ -19,12 +19,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gkeml import platform
-
-if TYPE_CHECKING:
-    from gkeml.config.model import Environment
 
 WORKLOAD_PROJECT_ROLES: dict[str, str] = {
     "roles/logging.logWriter": "write log entries",
@@ -144,20 +140,6 @@ def workload_role_problem(role: str, project_id: str) -> str | None:
         reason = "would apply to every resource of that kind in the project; use reads/writes/secrets per resource"
     reason = reason or "is not in the allowlist of project roles a workload may hold"
     return f"{role} {reason}; allowed project roles: {allowed} (or a custom role of {project_id})"
-
-
-def granted_project_roles(env: Environment) -> set[str]:
-    """Every project role the stacks of ``env`` grant (CI must be allowed to grant each): the node
-    service account's, the workload identities', and those of the identities gkeml adds itself."""
-
-    roles = set(NODE_SERVICE_ACCOUNT_ROLES) | {r for ident in env.identities for r in ident.roles}
-    if env.needs_metrics_adapter:
-        roles.add(METRICS_ADAPTER_ROLE)
-    if any(team.principals for team in env.teams):
-        roles |= set(PEOPLE_PROJECT_ROLES)
-    from gkeml.config.extensions import extension_roles
-
-    return roles | set(extension_roles(env))
 
 
 def extension_role_problem(role: str) -> str | None:

@@ -3,10 +3,10 @@ DNS for its public hosts, a billing budget, GPU and workload observability (metr
 dashboard) and GKE's upgrade and security notices.
 
 Every section is optional or defaults to a secure, useful setting. Defaults that depend on the
-tier or the region are filled in by :func:`resolve_defaults` before validation (the pattern of
-:class:`gkeml.config.model.Environment`); checks that span sections are the ``*_problems``
-functions, which :mod:`gkeml.config.checks` runs with the others. Platform facts (repository id
-rules, quota metrics, metric names) are in :mod:`gkeml.platform`.
+tier or the region are filled in before validation by :func:`registry_defaults`, one of
+:data:`gkeml.config.model.DEFAULT_RESOLVERS` (the tier's values: :data:`gkeml.config.model.TIER_DEFAULTS`);
+checks that span sections are the ``*_problems`` functions, which :mod:`gkeml.config.checks` runs with
+the others. Platform facts (repository id rules, quota metrics, metric names) are in :mod:`gkeml.platform`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,23 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import DNS_LABEL, PATTERN_HELP, FreeText, Int32, Problem, ShortName, Strict, at, resolved
+from gkeml.config.base import (
+    DNS_LABEL,
+    PATTERN_HELP,
+    FileDefaults,
+    FreeText,
+    Int32,
+    Problem,
+    ShortName,
+    Strict,
+    at,
+    fill,
+    raw_section,
+    resolved,
+)
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
@@ -37,12 +50,6 @@ PATTERN_HELP.update(
     }
 )
 
-# What a tier means for these sections when the file does not say otherwise (prod's is enforced).
-SERVICE_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"immutable_tags": False},
-    "staging": {"immutable_tags": False},
-    "prod": {"immutable_tags": True},
-}
 DEFAULT_PUSHER = "gkeml-ci-push"
 
 
@@ -260,10 +267,12 @@ class Alerts(Strict):
     spot_preemptions: SpotPreemptionAlert = Field(default_factory=SpotPreemptionAlert)
 
 
-class Monitoring(Strict):
+class MonitoringConfig(Strict):
     """GPU and workload observability: metric packages (DCGM included), alerts, a dashboard, channels.
 
     The packages run on Managed Service for Prometheus, which Autopilot keeps on."""
+
+    model_config = ConfigDict(title="Monitoring")  # its name in the schema and the reference
 
     components: list[Literal[platform.MONITORING_COMPONENTS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(platform.DEFAULT_MONITORING_COMPONENTS),
@@ -276,7 +285,7 @@ class Monitoring(Strict):
     dashboard: bool = Field(True, description="A Cloud Monitoring dashboard of the environment.")
 
     @model_validator(mode="after")
-    def _components(self) -> Monitoring:
+    def _components(self) -> MonitoringConfig:
         if platform.REQUIRED_MONITORING_COMPONENT not in self.components:
             raise at(
                 "components",
@@ -303,10 +312,12 @@ class Monitoring(Strict):
         return list(self.alerts.channels if self.alerts.channels is not None else [c.name for c in self.channels])
 
 
-class UpgradeNotices(Strict):
+class UpgradeNoticesConfig(Strict):
     """GKE's upgrade and security-bulletin notices, published to the Pub/Sub topic <prefix>-gke-notifications.
 
     Subscribe to the topic (docs/services.md); maintenance windows and exclusions stay in cluster.maintenance."""
+
+    model_config = ConfigDict(title="UpgradeNotices")  # its name in the schema and the reference
 
     enabled: bool = True
     events: list[Literal[platform.CLUSTER_NOTIFICATION_EVENTS]] = Field(  # type: ignore[valid-type]
@@ -317,18 +328,14 @@ class UpgradeNotices(Strict):
 # --- defaults and checks ----------------------------------------------------------------------
 
 
-def resolve_defaults(data: dict, tier: Any, region: Any) -> None:
-    """Fill in the tier- and region-dependent defaults of ``data['registry']`` (in place)."""
-    registry = data.get("registry")
-    if not isinstance(registry, dict):
+def registry_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
+    """``registry``: the tier's immutable tags; the project's region as the location."""
+    registry = raw_section(data, "registry")
+    if registry is None:
         return
-    registry = dict(registry)
-    defaults = SERVICE_TIER_DEFAULTS.get(tier) if isinstance(tier, str) else None
-    if defaults:
-        registry.setdefault("immutable_tags", defaults["immutable_tags"])
-    if isinstance(region, str):
-        registry.setdefault("location", region)
-    data["registry"] = registry
+    fill(registry, defaults.tier, "immutable_tags")
+    if defaults.region is not None:
+        registry.setdefault("location", defaults.region)
 
 
 IMAGE_IN_REGISTRY = re.compile(

@@ -76,3 +76,19 @@ class DnsZone(Construct):
             rrdatas=[address],
             depends_on=(self._depends_on if self.zone is None else None) or None,
         )
+
+    def authorization_record(self, id: str, name: Any, type: Any, data: Any) -> Any:
+        """The record a Certificate Manager DNS authorization asks for (``name``, ``type`` and ``data`` are its
+        ``dns_resource_record``: a CNAME under the host), at construct id ``id``."""
+        rs = google("dns_record_set")
+        return rs.DnsRecordSet(
+            self,
+            id,
+            project=self.props.project,
+            managed_zone=self.managed_zone,
+            name=name,
+            type=type,
+            ttl=self.props.ttl,
+            rrdatas=[data],
+            depends_on=(self._depends_on if self.zone is None else None) or None,
+        )

@@ -50,7 +50,12 @@ class PublicEndpoint(Construct):
             address_type="EXTERNAL",
             ip_version="IPV4",
             description=f"Ingress IP for {props.host}",
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
+            # Every argument of a global address is ForceNew (terraform-provider-google, compute/
+            # resource_compute_global_address.go: no update), so a new description would replace the IP, which
+            # GCP refuses while the Ingress uses it: the description stays the one of the host it was made for
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=props.prevent_destroy or None, ignore_changes=["description"]
+            ),
             depends_on=list(depends_on) or None,
         )
         self.certificates = {

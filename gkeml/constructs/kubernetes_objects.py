@@ -43,19 +43,24 @@ class KubernetesObjects(Construct):
         depends_on: Sequence[Any] = (),
         wait_for_rollout: bool = False,
     ):
+        # a CustomResourceDefinition counts as created once its kind is served (Established): what depends on it
+        # may create objects of that kind (first-apply fact TF009)
         super().__init__(scope, id)
         manifest = kubernetes("manifest")
         self.objects = objects
         self.resources = []
         for obj in objects:
             rollout = wait_for_rollout and obj["kind"] in ROLLOUT_KINDS
+            wait: dict | None = {"rollout": True} if rollout else None
+            if obj["kind"] == "CustomResourceDefinition":
+                wait = {"condition": [{"type": "Established", "status": "True"}]}
             self.resources.append(
                 manifest.Manifest(
                     self,
                     object_id(obj),
                     manifest=obj,
                     depends_on=list(depends_on) or None,
-                    wait={"rollout": True} if rollout else None,
+                    wait=wait,
                     timeouts={"create": ROLLOUT_TIMEOUT, "update": ROLLOUT_TIMEOUT} if rollout else None,
                 )
             )

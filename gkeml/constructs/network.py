@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gkeml import platform_serving as serving
 from gkeml.framework import Construct, google
 
 
@@ -26,6 +27,10 @@ class NetworkProps:
     flow_logs: bool = True
     pods_range: str = "pods"
     services_range: str = "services"
+    # the region's proxy-only subnet (regional load balancers' proxies: GKE Inference Gateway), and its name
+    proxy_only_cidr: str | None = None
+    proxy_only_name: str = ""
+    proxy_firewall_name: str = ""
 
 
 class Network(Construct):
@@ -34,7 +39,10 @@ class Network(Construct):
     The subnet carries the secondary ranges Autopilot uses for Pods and
     Services and has Private Google Access on, so private nodes reach Google
     APIs without a public IP; Cloud NAT gives them egress to the internet
-    (image pulls from registries outside Google). Denied ingress is logged."""
+    (image pulls from registries outside Google). Denied ingress is logged. With ``proxy_only_cidr``, the
+    region's proxy-only subnet for regional load balancers (GKE Inference Gateway), and a logged firewall rule
+    letting their proxies reach the Pods (the proxies connect from that range; Google's health checkers from
+    their own, which GKE's Gateway controller opens)."""
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps, *, depends_on: Sequence[Any] = ()):
         super().__init__(scope, id)
@@ -88,6 +96,32 @@ class Network(Construct):
             deny=[fw.ComputeFirewallDeny(protocol="all")],
             log_config=fw.ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
         )
+        self.proxy_only_subnet = None
+        self.allow_proxies = None
+        if props.proxy_only_cidr:
+            self.proxy_only_subnet = cs.ComputeSubnetwork(
+                self,
+                "proxy-only",
+                name=props.proxy_only_name,
+                project=props.project,
+                region=props.region,
+                network=self.vpc.id,
+                ip_cidr_range=props.proxy_only_cidr,
+                purpose=serving.PROXY_ONLY_SUBNET_PURPOSE,
+                role=serving.PROXY_ONLY_SUBNET_ROLE,
+            )
+            self.allow_proxies = fw.ComputeFirewall(
+                self,
+                "allow-load-balancer-proxies",
+                name=props.proxy_firewall_name,
+                project=props.project,
+                network=self.vpc.id,
+                direction="INGRESS",
+                priority=1000,
+                source_ranges=[props.proxy_only_cidr],
+                allow=[fw.ComputeFirewallAllow(protocol="tcp")],
+                log_config=fw.ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
+            )
         self.router = cr.ComputeRouter(
             self, "router", name=props.router_name, project=props.project, region=props.region, network=self.vpc.id
         )

@@ -16,7 +16,7 @@ class WorkloadIdentityProps:
     project roles it holds. ``gsa_email`` names the Google service account of classic mode, which
     exists before (the environment's bootstrap stack creates it)."""
 
-    project_id: str
+    project: str
     project_number: str
     namespace: str
     ksa: str
@@ -71,9 +71,9 @@ class WorkloadIdentity(Construct):
                 google("service_account_iam_member").ServiceAccountIamMember(
                     self,
                     "wi-user",
-                    service_account_id=platform.service_account_name(props.project_id, props.gsa_email),
+                    service_account_id=platform.service_account_name(props.project, props.gsa_email),
                     role=platform.WORKLOAD_IDENTITY_USER_ROLE,
-                    member=platform.workload_identity_classic_member(props.project_id, props.namespace, props.ksa),
+                    member=platform.workload_identity_classic_member(props.project, props.namespace, props.ksa),
                     depends_on=depends,
                 )
             )
@@ -82,7 +82,7 @@ class WorkloadIdentity(Construct):
         else:
             self._grant_dependencies = [pool_created_by]
             self._member = platform.workload_identity_principal(
-                props.project_number, props.project_id, props.namespace, props.ksa
+                props.project_number, props.project, props.namespace, props.ksa
             )
         pim = google("project_iam_member")
         # (construct id until 2026-12, binding) of each custom role whose binding moved: its id was the
@@ -93,7 +93,7 @@ class WorkloadIdentity(Construct):
             binding = pim.ProjectIamMember(
                 self,
                 role_construct_id(role),
-                project=props.project_id,
+                project=props.project,
                 role=role,
                 member=self._member,
                 depends_on=depends,

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gkeml import platform
-from gkeml.config.model import Bucket, Environment, Problem
+from gkeml.config.exposure import (
+    GATEWAY_EXPOSURES,
+    INGRESS,
+    REGIONAL_EXPOSURES,
+    inference_gateway_of,
+    kept_exposures,
+)
+from gkeml.config.model import BucketConfig, Environment, Problem
 from gkeml.config.services import MAX_MONEY_UNITS
 from gkeml.config.serving_model import cold_start_seconds, pod_requests
 from gkeml.cost.prices import Machine, PriceTable
@@ -240,6 +247,12 @@ class Workload:
     ephemeral_gib: float = platform.DEFAULT_EPHEMERAL_GIB
 
 
+def endpoint_ways(env: Environment) -> list[tuple[str, str]]:
+    """(endpoint, way of exposure) for every way each endpoint keeps (gkeml.config.exposure): what holds a static
+    IP and forwarding rules."""
+    return [(e.name, way) for e in env.endpoints for way in kept_exposures(e)]
+
+
 def allocatable(machine: Machine, prices: PriceTable) -> tuple[float, float]:
     """vCPU and GiB a node of ``machine`` leaves for workload Pods: the node's allocatable
     (:func:`gkeml.platform.node_allocatable`) minus the system DaemonSets."""
@@ -293,7 +306,8 @@ class Estimator:
         items = self._cluster(env)
         items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
-        items += self._endpoints([e.name for e in env.endpoints])
+        items += self._endpoints(endpoint_ways(env))
+        items += self._certificate_manager(env)
         items = [self._cold_start(env, i) for i in items]
         warnings: list[str] = []
         items += self._services(env, items, warnings)
@@ -524,7 +538,7 @@ class Estimator:
         return LineItem(w.key, basis, autopilot, standard, std_basis, self._unconfirmed(), w.key.split("/")[0], w.team)
 
     # -- storage and network ----------------------------------------------------------
-    def _bucket(self, bucket: Bucket, region: str) -> LineItem:
+    def _bucket(self, bucket: BucketConfig, region: str) -> LineItem:
         self._begin()
         location = (bucket.location or region).upper()
         if location.lower() in platform.COMPUTE_ZONES:
@@ -547,40 +561,52 @@ class Estimator:
             kind="bucket",
         )
 
-    def _endpoints(self, names: list[str]) -> list[LineItem]:
-        """One item per endpoint: its static IP and its forwarding rules. The project pays one minimum
-        charge for its first ``forwarding_rules_in_minimum`` rules together (carried by the first
-        endpoint) and the additional rate for every rule after those."""
-        net = self.prices.network
+    def _endpoints(self, ways: list[tuple[str, str]]) -> list[LineItem]:
+        """One item per endpoint and way of exposure it keeps (two during a migration): its static IP and its
+        forwarding rules (HTTP and HTTPS). The project pays one minimum charge for its first
+        ``forwarding_rules_in_minimum`` global rules together (carried by the first endpoint) and the additional
+        rate for every rule after those; a regional load balancer's rules (GKE Inference Gateway) are counted the
+        same way, apart, in the region."""
         h = self.prices.hours_per_month
-        items, rules_before = [], 0
-        for name in names:
+        items: list[LineItem] = []
+        rules_before = {"global": 0, "regional": 0}
+        for name, way in ways:
+            scope = "regional" if way in REGIONAL_EXPOSURES else "global"
+            rates = (
+                "regional_load_balancer" if scope == "regional" and self.prices.regional_load_balancer else "network"
+            )
             self._begin()
             per_hour = self._price("network.global_static_ip_in_use_hour")
             rules = self._price("network.forwarding_rules_per_endpoint")
-            included = self._price("network.forwarding_rules_in_minimum")
-            numbers = range(rules_before + 1, rules_before + rules + 1)
+            included = self._price(f"{rates}.forwarding_rules_in_minimum")
+            numbers = range(rules_before[scope] + 1, rules_before[scope] + rules + 1)
             extra = sum(1 for n in numbers if n > included)
-            if rules_before == 0:
-                per_hour += self._price("network.forwarding_rule_minimum_hour")
+            if rules_before[scope] == 0:
+                per_hour += self._price(f"{rates}.forwarding_rule_minimum_hour")
             if extra:
-                per_hour += extra * self._price("network.forwarding_rule_additional_hour")
-            rules_before += rules
+                per_hour += extra * self._price(f"{rates}.forwarding_rule_additional_hour")
+            rules_before[scope] += rules
             month = per_hour * h
             shown = f"rule {numbers[0]}" if rules == 1 else f"rules {numbers[0]}-{numbers[-1]}"
             if numbers[0] == 1:
                 how = (
-                    f"the project's forwarding-rule minimum ({net.forwarding_rule_minimum_hour:g}/h covers its "
+                    f"the {'region' if scope == 'regional' else 'project'}'s forwarding-rule minimum "
+                    f"({getattr(self.prices, rates).forwarding_rule_minimum_hour:g}/h covers its "
                     f"first {included})"
                 )
             elif extra == 0:
                 how = f"inside the {included}-rule minimum"
             else:
-                how = f"{extra} beyond the first {included} at {net.forwarding_rule_additional_hour:g}/h each"
-            basis = f"1 global static IP + {rules} forwarding rules (HTTP, HTTPS; {shown} of the project): {how}"
+                additional = getattr(self.prices, rates).forwarding_rule_additional_hour
+                how = f"{extra} beyond the first {included} at {additional:g}/h each"
+            ip = "1 regional static IP" if scope == "regional" else "1 global static IP"
+            of = "of the region" if scope == "regional" else "of the project"
+            basis = f"{ip} + {rules} forwarding rules (HTTP, HTTPS; {shown} {of}): {how}"
+            if way != INGRESS:
+                basis += f"; {way}"
             items.append(
                 LineItem(
-                    f"endpoint/{name}",
+                    f"endpoint/{name}" if way == INGRESS else f"endpoint/{name}/{way}",
                     basis,
                     Cost(month, month),
                     Cost(month, month),
@@ -589,6 +615,33 @@ class Estimator:
                 )
             )
         return items
+
+    def _certificate_manager(self, env: Environment) -> list[LineItem]:
+        """The Certificate Manager certificates of the Gateways (a certificate per host and way): free up to the
+        price table's allowance per project, then per certificate and month."""
+        count = sum(
+            len(e.certificate_hosts) for e in env.endpoints for way in kept_exposures(e) if way in GATEWAY_EXPOSURES
+        )
+        table = self.prices.certificate_manager
+        if not count or table is None:
+            return []
+        self._begin()
+        free = self._price("certificate_manager.free_certificates")
+        rate = self._price("certificate_manager.certificate_month")
+        month = max(0.0, count - free) * rate
+        basis = (
+            f"{count} Google-managed certificate(s): the first {free:g} of the project free, then {rate:g}/month each"
+        )
+        return [
+            LineItem(
+                "certificates",
+                basis,
+                Cost(month, month),
+                Cost(month, month),
+                unconfirmed=self._unconfirmed(),
+                kind="endpoint",
+            )
+        ]
 
     # -- platform services --------------------------------------------------------------
     def _services(self, env: Environment, workloads: list[LineItem], warnings: list[str]) -> list[LineItem]:
@@ -705,6 +758,23 @@ class Estimator:
                     schedule=f"{hpd:g} h/day",
                 )
             )
+            config = inference_gateway_of(env, svc)
+            if config is not None:  # its InferencePool's endpoint picker runs beside it
+                found.append(
+                    Workload(
+                        key=f"inference/{svc.name}/endpoint-picker",
+                        team=svc.team,
+                        cpu=parse_quantity(config.picker.cpu),
+                        memory_gib=gib(config.picker.memory),
+                        gpu=None,
+                        gpu_count=0,
+                        spot=False,
+                        compute_class=None,
+                        replicas=(config.picker.replicas, config.picker.replicas),
+                        hours=hpd * self.prices.hours_per_month / 24,
+                        schedule=f"{hpd:g} h/day",
+                    )
+                )
         for job in env.training:
             hours = job.hours_per_day * job.days_per_month
             found.append(

@@ -95,14 +95,14 @@ class GpuMachines(Strict):
     machines: dict[str, list[str]]
 
 
-class Cluster(Strict):
+class ClusterPrices(Strict):
     """Cluster management fee and the monthly free-tier credit (one Autopilot or zonal cluster)."""
 
     fee_per_hour: float = Rate
     free_tier_credit_per_month: float = Rate
 
 
-class Network(Strict):
+class NetworkPrices(Strict):
     """A public endpoint: its global static IP and the global forwarding rules of its Ingress. One
     charge covers the project's first ``forwarding_rules_in_minimum`` rules together; each further
     rule is charged on its own."""
@@ -120,6 +120,22 @@ class ArtifactRegistryPrices(Strict):
     storage_gib_month: float = Rate
     free_gib: float = Rate
     scan_per_image: float = Rate
+
+
+class RegionalLoadBalancerPrices(Strict):
+    """A regional external Application Load Balancer's forwarding rules (GKE Inference Gateway), charged per
+    region the way global rules are per project."""
+
+    forwarding_rule_minimum_hour: float = Rate
+    forwarding_rules_in_minimum: int = Field(ge=1, le=1000)
+    forwarding_rule_additional_hour: float = Rate
+
+
+class CertificateManagerPrices(Strict):
+    """Certificate Manager: Google-managed certificates per month, after the project's free allowance."""
+
+    certificate_month: float = Rate
+    free_certificates: float = Field(ge=0, le=1_000_000)
 
 
 class DnsPrices(Strict):
@@ -166,14 +182,16 @@ class PriceTable(Strict):
     hours_per_month: float = Field(gt=0, le=744)  # 31 days
     sources: dict[str, str]
     notes: str = ""
-    cluster: Cluster
+    cluster: ClusterPrices
     autopilot: Autopilot
     machines: dict[str, Machine]
     gpus: dict[str, GpuMachines]
     storage: dict[Literal["region", "multi-region"], dict[StorageClass, float]]
-    network: Network
+    network: NetworkPrices
     artifact_registry: ArtifactRegistryPrices | None = None
     dns: DnsPrices | None = None
+    certificate_manager: CertificateManagerPrices | None = None
+    regional_load_balancer: RegionalLoadBalancerPrices | None = None
     monitoring: MonitoringPrices | None = None
     standard: StandardMode
     estimates: dict[str, str] = Field(default_factory=dict)

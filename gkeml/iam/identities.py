@@ -59,6 +59,9 @@ DEPLOY_ROLES: dict[str, str] = {
     platform.PROJECT_IAM_ADMIN_ROLE: "grant the node role and the workload identities' roles; an IAM condition "
     "limits it to ci.grantable_roles",
     "roles/dns.admin": "create the public DNS zone and the A records of the endpoint hosts",
+    "roles/certificatemanager.owner": "the Certificate Manager certificates, DNS authorizations and certificate "
+    "maps of endpoints served by a Gateway (the least predefined role that deletes them: certificatemanager.editor "
+    "has no delete)",
     "roles/monitoring.alertPolicyEditor": "create the alert policies",
     "roles/monitoring.notificationChannelEditor": "create the notification channels of alerts and budgets",
     "roles/monitoring.dashboardEditor": "create the environment's dashboard",
@@ -197,6 +200,8 @@ PLAN_ROLES: dict[str, str] = {
     "roles/secretmanager.viewer": "read secret metadata (not payloads) of the environment's secrets",
     "roles/binaryauthorization.policyViewer": "read the project's Binary Authorization policy",
     "roles/dns.reader": "read the DNS zone and its records",
+    "roles/certificatemanager.viewer": "read the Certificate Manager certificates, DNS authorizations and "
+    "certificate maps of Gateways",
     "roles/monitoring.viewer": "read alert policies, notification channels and the dashboard",
     "roles/pubsub.viewer": "read the topics (their IAM policies come with iam.securityReviewer)",
 }

@@ -27,7 +27,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from gkeml import platform
 from gkeml.config.base import Int32, Int64
 from gkeml.config.checks import compute_class_problems
-from gkeml.config.images import image_problem
+from gkeml.config.images import image_admission_problem
 from gkeml.config.loader import ConfigProblem
 from gkeml.config.model import (
     BUCKET_NAME,
@@ -474,7 +474,7 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
     teams = [t.name for t in env.teams]
     if spec.team not in teams:
         return [(("team",), f"unknown team {spec.team!r} in {env.name}; allowed: {', '.join(teams) or 'none'}")]
-    image = spec.image and image_problem(env, spec.image)
+    image = spec.image and image_admission_problem(env, spec.image)
     if image:
         problems.append((("image",), image))
     buckets = [b.name for b in env.buckets]

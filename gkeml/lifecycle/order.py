@@ -2,7 +2,7 @@
 resource to be created.
 
 Terraform creates resources in parallel, in any order its graph (:mod:`gkeml.lifecycle.graph`)
-allows. Some things exist only after others do (TF001-TF004), and some exist at once but are
+allows. Some things exist only after others do (TF001-TF004, TF009), and some exist at once but are
 usable only some time later (TF005-TF008: a delay, with the remedies the checks accept); nothing
 in the JSON says so unless gkeml writes the dependency or the wait. Each such fact is data
 (:data:`FACTS`, with its source and the date it was checked), and :func:`order_problems` checks
@@ -181,6 +181,23 @@ FACTS = {
         remedies=(
             "the deploy waits until the cluster serves every such kind the in-cluster stack plans "
             "(`make deploy` runs `gkeml wait-kinds ENV` between the two stacks)",
+        ),
+    ),
+    "TF009": _fact(
+        "TF009",
+        "objects of a custom kind exist only once the kind's CRD, applied by the same stack, is established",
+        "An object whose kind's CRD the same stack applies (the Gateway API's, the Inference Gateway's) is applied "
+        "only once that CRD is Established.",
+        "the API server serves a CRD's kind only once the CRD is Established (kubernetes.io/docs/tasks/extend-"
+        "kubernetes/custom-resources/custom-resource-definitions: 'it might take a few seconds for the endpoint to "
+        "be created'); Helm refuses a release whose kinds the cluster does not serve ('resource mapping not "
+        "found', helm/helm pkg/action/install.go), and kubernetes_manifest looks a kind up at plan time, so a "
+        "kubernetes_manifest of such a kind cannot be planned at all on the first apply",
+        inspects=("kubernetes_manifest", "helm_release"),
+        checked="2026-12-05",
+        remedies=(
+            "the objects in a helm_release that depends on the CRD's kubernetes_manifest (gkeml's local charts), "
+            "whose wait block waits for the condition Established",
         ),
     ),
 }
@@ -373,11 +390,86 @@ def timing_problems(
     return problems
 
 
+def _kinds_in_values(conf: dict) -> set[tuple[str, str]]:
+    """(API group, kind) of the objects a helm_release passes as ``objects`` in its values (gkeml's local charts
+    render exactly those)."""
+    import yaml
+
+    kinds: set[tuple[str, str]] = set()
+    for text in conf.get("values") or []:
+        try:
+            values = yaml.safe_load(text) if isinstance(text, str) else None
+        except yaml.YAMLError:
+            continue
+        for obj in (values or {}).get("objects") or [] if isinstance(values, dict) else []:
+            if isinstance(obj, dict) and isinstance(obj.get("apiVersion"), str):
+                kinds.add((obj["apiVersion"].rpartition("/")[0], str(obj.get("kind"))))
+    return kinds
+
+
+def _crd_established(stack: str, conf: dict, rtype: str, address: str, found: dict) -> Iterator[OrderProblem]:
+    crds = found["crds"]
+    if not crds:
+        return
+    if rtype == "kubernetes_manifest":
+        manifest = conf.get("manifest") or {}
+        key = (str(manifest.get("apiVersion", "")).rpartition("/")[0], str(manifest.get("kind")))
+        if key in crds:
+            yield OrderProblem(
+                FACTS["TF009"],
+                stack,
+                address,
+                f"{address} is a {key[1]}, whose CRD this stack applies ({crds[key]}): it cannot be planned before "
+                "that CRD exists",
+                "apply it through a helm_release that depends on the CRD (a local chart of gkeml's)",
+            )
+        if manifest.get("kind") == "CustomResourceDefinition":
+            conditions = ((conf.get("wait") or {}).get("condition")) or []
+            established = any(c.get("type") == "Established" for c in conditions if isinstance(c, dict))
+            if not established and found["crd_users"].get(address):
+                yield OrderProblem(
+                    FACTS["TF009"],
+                    stack,
+                    address,
+                    f"{address} is created without waiting until its kind is served, and "
+                    f"{sorted(found['crd_users'][address])[0]} uses that kind next",
+                    'add wait { condition { type = "Established", status = "True" } }',
+                )
+    elif rtype == "helm_release":
+        for key in sorted(_kinds_in_values(conf)):
+            creator = crds.get(key)
+            if creator and creator != address and creator not in found["ancestors"](address):
+                yield OrderProblem(
+                    FACTS["TF009"],
+                    stack,
+                    address,
+                    f"{address} applies {key[1]} objects and may run before their CRD ({creator}) is established",
+                    f"add depends_on: {creator}",
+                )
+
+
+def crd_creators(stack: dict) -> dict[tuple[str, str], str]:
+    """(API group, kind) -> the address that installs its CRD in ``stack``: a kubernetes_manifest of the CRD or a
+    helm_release of a chart that installs it (:data:`gkeml.platform.CHART_CRD_KINDS`)."""
+    creators: dict[tuple[str, str], str] = {}
+    for address, rtype, conf in blocks(stack):
+        if rtype == "kubernetes_manifest":
+            manifest = conf.get("manifest") or {}
+            spec = manifest.get("spec") or {}
+            if manifest.get("kind") == "CustomResourceDefinition" and isinstance(spec.get("names"), dict):
+                creators[(str(spec.get("group")), str(spec["names"].get("kind")))] = address
+        elif rtype == "helm_release" and str(conf.get("chart")) in platform.CHART_CRD_KINDS:
+            group, kinds = platform.CHART_CRD_KINDS[str(conf.get("chart"))]
+            creators.update({(group, kind): address for kind in kinds})
+    return creators
+
+
 CHECKS: tuple[Callable[..., Iterator[OrderProblem]], ...] = (
     _workload_identity_pool,
     _api_enabled,
     _namespace_exists,
     _node_role,
+    _crd_established,
 )
 
 
@@ -414,6 +506,8 @@ def order_problems(
                 for a, t, c in blocks(stack)
                 if t == "kubernetes_manifest" and (c.get("manifest") or {}).get("kind") == "Namespace"
             },
+            "crds": crd_creators(stack),
+            "crd_users": _crd_users(stack),
             "node_role_bindings": {
                 a
                 for a, t, c in blocks(stack)
@@ -424,6 +518,18 @@ def order_problems(
             for check in CHECKS:
                 problems.extend(check(name, conf, rtype, address, found))
     return problems
+
+
+def _crd_users(stack: dict) -> dict[str, set[str]]:
+    """CRD manifest address -> the helm releases of ``stack`` that apply objects of its kind."""
+    creators = {k: a for k, a in crd_creators(stack).items() if a.startswith("kubernetes_manifest.")}
+    users: dict[str, set[str]] = {}
+    for address, rtype, conf in blocks(stack):
+        if rtype == "helm_release":
+            for key in _kinds_in_values(conf):
+                if key in creators:
+                    users.setdefault(creators[key], set()).add(address)
+    return users
 
 
 def describe(problems: list[OrderProblem]) -> str:

@@ -3,7 +3,7 @@
 ``make deploy`` applies the cloud stack, then the in-cluster stack. The load balancer of an Ingress
 holds the certificates and the static IP the Ingress names until the ingress-gce controller moves it,
 which happens only after the in-cluster stack has changed the Ingress, asynchronously. So the cloud
-stack must never delete a certificate or IP the deployed Ingress still names: GCP refuses
+stack must never delete a certificate or IP the deployed Ingress (or Gateway) still names: GCP refuses
 (``resourceInUseByAnotherResource``, terraform-provider-google #8160) and the deploy stops before the
 in-cluster stack can move anything. And a rename in the config must never quietly destroy data.
 
@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gkeml import platform
+from gkeml import platform_serving as serving
+from gkeml.config.exposure import INGRESS, REGIONAL_EXPOSURES, dns_exposure, kept_exposures, served_exposures
 from gkeml.config.model import Environment
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -30,9 +32,9 @@ TRANSITIONS = {
     "CHG001": _transition(
         "CHG001",
         ERROR,
-        "a certificate the deployed Ingress names is deleted",
-        "A certificate the deployed Ingress names stays in the cloud stack (its host in retired_hosts or "
-        "previous_hosts) until a deploy has moved the Ingress off it.",
+        "a certificate the deployed Ingress or Gateway names is deleted",
+        "A certificate the deployed Ingress or Gateway names stays in the cloud stack (its host in retired_hosts, "
+        "previous_hosts or a migration step) until a deploy has moved the load balancer off it.",
         "GCP refuses to delete an SSL certificate a target HTTPS proxy uses "
         "(resourceInUseByAnotherResource, hashicorp/terraform-provider-google#8160); the cloud "
         "stack is applied before the in-cluster stack that moves the Ingress",
@@ -40,9 +42,9 @@ TRANSITIONS = {
     "CHG002": _transition(
         "CHG002",
         ERROR,
-        "a static IP the deployed Ingress names is deleted",
-        "The static IP of a deployed Ingress stays until the Ingress is gone: retire the endpoint "
-        "(retired: true) in one deploy, remove it in a later one.",
+        "a static IP the deployed Ingress or Gateway names is deleted",
+        "The static IP of a deployed Ingress or Gateway stays until it is gone: retire the endpoint "
+        "(retired: true) or finish its migration in one deploy, remove it in a later one.",
         "GCP refuses to delete an address a forwarding rule uses (resourceInUseByAnotherResource)",
     ),
     "CHG003": _transition(
@@ -64,7 +66,31 @@ TRANSITIONS = {
         "a renamed bucket, secret, team (namespace), identity or name prefix is a different "
         "resource to Terraform: the old one is destroyed",
     ),
+    "CHG005": _transition(
+        "CHG005",
+        ERROR,
+        "DNS moves to a way of exposure that was not serving yet",
+        "An endpoint moving between Ingress, Gateway and Inference Gateway first serves on both (migration step "
+        "serve-both), and its DNS moves only once the new way's certificates are ACTIVE.",
+        "the cloud stack, applied first, moves the host's A record before the in-cluster stack creates the new "
+        "Gateway (or Ingress), and its certificates are issued only after their DNS authorization (or, for an "
+        "Ingress, the A record) resolves: minutes to hours (cloud.google.com/certificate-manager/docs/"
+        "dns-authorizations, kubernetes-engine/docs/how-to/managed-certs); docs/serving.md",
+    ),
+    "CHG006": _transition(
+        "CHG006",
+        ERROR,
+        "the way of exposure DNS pointed at stops serving in the deploy that moves DNS off it",
+        "The way of exposure DNS pointed at keeps serving for at least dns.ttl after DNS moves off it (migration "
+        "step dns-moved), and is retired in a later deploy.",
+        "resolvers and clients keep the old A record for its TTL (dns.ttl) and longer, and GKE deletes the old "
+        "load balancer minutes after its Ingress or Gateway goes: their requests fail; docs/serving.md",
+    ),
 }
+
+
+# What serves an endpoint on each way of exposure, in messages.
+LOAD_BALANCER = {"ingress": "Ingress", "gateway": "Gateway", "inference-gateway": "Inference Gateway"}
 
 
 @dataclass(frozen=True)
@@ -82,23 +108,53 @@ class TransitionProblem:
 
 
 def _ingress_references(env: Environment) -> tuple[set[str], set[str]]:
-    """(certificate names, static IP names) the in-cluster layer of ``env`` makes its Ingresses use."""
+    """(certificate names, static IP names) the in-cluster layer of ``env`` makes its load balancers use: an
+    Ingress's SSL certificates and static IP; a Gateway's certificate map or Certificate Manager certificates and
+    its address."""
     certs: set[str] = set()
     ips: set[str] = set()
     for obj in in_cluster_plan(env).objects():
+        annotations = obj["metadata"].get("annotations", {})
         if obj["kind"] == "Ingress":
-            annotations = obj["metadata"].get("annotations", {})
             certs.update(c for c in annotations.get(platform.INGRESS_PRE_SHARED_CERT_ANNOTATION, "").split(",") if c)
             if platform.INGRESS_STATIC_IP_ANNOTATION in annotations:
                 ips.add(annotations[platform.INGRESS_STATIC_IP_ANNOTATION])
+        elif obj["kind"] == "Gateway":
+            if serving.CERTMAP_ANNOTATION in annotations:
+                certs.add(annotations[serving.CERTMAP_ANNOTATION])
+            for listener in obj["spec"].get("listeners", []):
+                options = (listener.get("tls") or {}).get("options") or {}
+                certs.update(c for c in options.get(serving.CERT_MANAGER_CERTS_OPTION, "").split(",") if c)
+            ips.update(a["value"] for a in obj["spec"].get("addresses", []) if a.get("type") == "NamedAddress")
     return certs, ips
 
 
-def _cloud_names(env: Environment) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """What the cloud layer of ``env`` keeps: certificate name -> (endpoint, host); IP name -> endpoint."""
+def _cloud_names(env: Environment) -> tuple[dict[str, tuple[str, str, str]], dict[str, tuple[str, str]]]:
+    """What the cloud layer of ``env`` keeps, for each way of exposure each endpoint keeps: certificate (and
+    certificate map) name -> (endpoint, host, way); IP name -> (endpoint, way)."""
     names = Names.of(env)
-    certs = {names.certificate(e.name, h): (e.name, h) for e in env.endpoints for h in e.certificate_hosts}
-    return certs, {names.address(e.name): e.name for e in env.endpoints}
+    certs: dict[str, tuple[str, str, str]] = {}
+    ips: dict[str, tuple[str, str]] = {}
+    for e in env.endpoints:
+        for way in kept_exposures(e):
+            if way == INGRESS:
+                ips[names.address(e.name)] = (e.name, way)
+                certs.update({names.certificate(e.name, h): (e.name, h, way) for h in e.certificate_hosts})
+                continue
+            ips[names.gateway_address(e.name, way)] = (e.name, way)
+            certs.update({names.gateway_certificate(e.name, way, h): (e.name, h, way) for h in e.certificate_hosts})
+            if way not in REGIONAL_EXPOSURES:
+                certs[names.certificate_map(e.name)] = (e.name, f"{e.host} (its certificate map)", way)
+    return certs, ips
+
+
+def _kept_way(current: Environment, endpoint: str, way: str) -> str | None:
+    """How to keep way ``way`` of ``endpoint`` one deploy longer when ``current`` drops it while the endpoint
+    stays: None when the endpoint is gone (or the way is still kept: a host was dropped)."""
+    e = next((x for x in current.endpoints if x.name == endpoint), None)
+    if e is None or way in kept_exposures(e):
+        return None
+    return f"keep endpoints.{endpoint}.migration: {{previous: {way}, step: retired}} for this deploy"
 
 
 def _endpoint_path(env: Environment, name: str, field: str = "") -> tuple:
@@ -114,28 +170,34 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
     prev_certs, prev_ips = _cloud_names(previous)
     certs, ips = _cloud_names(current)
     for cert in sorted(deployed_certs - set(certs)):
-        endpoint, host = prev_certs.get(cert, ("?", "?"))
+        endpoint, host, way = prev_certs.get(cert, ("?", "?", INGRESS))
+        keep = _kept_way(current, endpoint, way)
         problems.append(
             TransitionProblem(
                 TRANSITIONS["CHG001"],
-                _endpoint_path(current, endpoint, "retired_hosts"),
-                f"the deployed Ingress serves {host} with certificate {cert}; this change deletes the certificate in the "
-                "cloud stack, which is applied first, so the deploy would fail",
-                f"keep {host} in endpoints.{endpoint}.retired_hosts (or previous_hosts) for this deploy; remove it in a "
-                "later change, once the Ingress has moved",
+                _endpoint_path(current, endpoint, "migration" if keep else "retired_hosts"),
+                f"the deployed {LOAD_BALANCER[way]} serves {host} with certificate {cert}; this change deletes it in "
+                "the cloud stack, which is applied first, so the deploy would fail",
+                (keep or f"keep {host} in endpoints.{endpoint}.retired_hosts (or previous_hosts) for this deploy")
+                + f"; remove it in a later change, once the {LOAD_BALANCER[way]} has let it go",
             )
         )
     for ip in sorted(deployed_ips - set(ips)):
-        endpoint = prev_ips.get(ip, "?")
+        endpoint, way = prev_ips.get(ip, ("?", INGRESS))
+        keep = _kept_way(current, endpoint, way)
         problems.append(
             TransitionProblem(
                 TRANSITIONS["CHG002"],
-                _endpoint_path(current, endpoint),
-                f"the deployed Ingress of endpoint {endpoint} holds static IP {ip}; removing the endpoint deletes it in "
-                "the cloud stack first, so the deploy would fail",
-                f"first deploy endpoint {endpoint} with retired: true (the Ingress goes, the IP stays), then remove it",
+                _endpoint_path(current, endpoint, "migration" if keep else ""),
+                f"the deployed {LOAD_BALANCER[way]} of endpoint {endpoint} holds static IP {ip}; this change deletes "
+                "it in the cloud stack first, so the deploy would fail",
+                f"{keep}, then remove it"
+                if keep
+                else f"first deploy endpoint {endpoint} with retired: true (the {LOAD_BALANCER[way]} goes, the IP "
+                "stays), then remove it",
             )
         )
+    problems += _exposures(previous, current)
     served_before = {h for e in previous.endpoints for h in e.served_hosts}
     for e in current.endpoints:
         before = next((p for p in previous.endpoints if p.name == e.name), None)
@@ -151,6 +213,42 @@ def _load_balancer(previous: Environment, current: Environment) -> list[Transiti
                     f"{', '.join(dropped)} stops being served now and {', '.join(new)} only once its certificate is "
                     "ACTIVE (after DNS points at the IP): a gap",
                     f"keep {', '.join(dropped)} in endpoints.{e.name}.previous_hosts until {', '.join(new)} is served",
+                )
+            )
+    return problems
+
+
+def _exposures(previous: Environment, current: Environment) -> list[TransitionProblem]:
+    """A move between ways of exposure that skips a step (gkeml.config.exposure): DNS moving to a way that was not
+    serving (CHG005), or the way DNS pointed at removed in the deploy that moves DNS off it (CHG006)."""
+    problems: list[TransitionProblem] = []
+    for e in current.endpoints:
+        before = next((p for p in previous.endpoints if p.name == e.name), None)
+        if before is None or e.retired or before.retired:
+            continue
+        was_dns, now_dns = dns_exposure(before), dns_exposure(e)
+        was_served, now_served = served_exposures(before), served_exposures(e)
+        if now_dns != was_dns and now_dns not in was_served:
+            problems.append(
+                TransitionProblem(
+                    TRANSITIONS["CHG005"],
+                    _endpoint_path(current, e.name, "exposure"),
+                    f"endpoint {e.name}'s hosts move to {now_dns}, which the deployed config does not serve: its "
+                    "load balancer does not exist yet and its certificates are not issued (a gap of minutes to hours)",
+                    f"first deploy endpoints.{e.name}.migration: {{previous: {was_dns}, step: serve-both}} (the "
+                    f"{now_dns} comes up while DNS stays on the {was_dns}); once its certificates are ACTIVE, "
+                    "step: dns-moved",
+                )
+            )
+        if was_dns in was_served and was_dns not in now_served and was_dns != now_dns:
+            problems.append(
+                TransitionProblem(
+                    TRANSITIONS["CHG006"],
+                    _endpoint_path(current, e.name, "migration"),
+                    f"the {was_dns} of endpoint {e.name}, where DNS points now, stops serving in the deploy that "
+                    f"points DNS at the {now_dns}: clients that still resolve the old address fail",
+                    f"deploy migration: {{previous: {was_dns}, step: dns-moved}} first (both serve, DNS on the "
+                    f"{now_dns}), then step: retired at least dns.ttl later",
                 )
             )
     return problems

@@ -16,7 +16,7 @@ import yaml
 from gkeml import platform
 
 if TYPE_CHECKING:
-    from gkeml.config.model import Identity
+    from gkeml.config.model import IdentityConfig
     from gkeml.naming import Names
 
 Obj = dict[str, Any]
@@ -102,7 +102,7 @@ def node_selector(
     return sel
 
 
-def ksa_annotations(names: Names, identity: Identity) -> dict[str, str]:
+def ksa_annotations(names: Names, identity: IdentityConfig) -> dict[str, str]:
     """Annotations the Kubernetes service account of ``identity`` needs: the Google service
     account it impersonates in classic mode; none in principal mode."""
     if identity.mode != "classic":

@@ -1,5 +1,6 @@
 """The in-cluster layer as plain Kubernetes objects: team namespaces, inference
-services with their Ingress, ComputeClasses, and the metrics adapter their autoscalers need.
+services with their exposure (Ingress, Gateway or Inference Gateway), ComputeClasses, and the metrics adapter
+their autoscalers need.
 
 The in-cluster stack wraps each object in a ``kubernetes_manifest``; ``gkeml
 check`` and the tests read the same dicts, so what is checked is what is applied.
@@ -12,10 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gkeml import platform
+from gkeml import platform_serving as serving
+from gkeml.config.exposure import (
+    INFERENCE_GATEWAY,
+    INGRESS,
+    REGIONAL_EXPOSURES,
+    inference_gateway_of,
+    served_exposures,
+)
 from gkeml.config.extensions import loaded as loaded_extensions
 from gkeml.config.extensions import running as running_extension
 from gkeml.config.kueue import namespace_quota
-from gkeml.config.model import ComputeClassPolicy, Environment, Inference, Team
+from gkeml.config.model import ComputeClassPolicy, Endpoint, Environment, Inference, Team
 from gkeml.manifests import (
     MANAGED_BY,
     POD_SECURITY_LABELS,
@@ -27,6 +36,14 @@ from gkeml.manifests import (
     node_selector,
     pod_security_context,
     resources,
+)
+from gkeml.manifests.gateway import (
+    gateway_objects,
+    inference_objective_crd,
+    inference_pool,
+    objective_objects,
+    picker_name,
+    picker_objects,
 )
 from gkeml.manifests.kueue import KueuePlan, kueue_plan
 from gkeml.manifests.launch import secret_sync_objects
@@ -98,24 +115,33 @@ def team_objects(env: Environment, team: Team, exposures: Sequence[Exposure] = (
             },
         ),
     ]
-    exposed = [e for e in exposures if e.namespace == ns]
-    if exposed:
+    for policy, sources in LOAD_BALANCER_POLICIES.items():  # what Google's load balancers may reach, and from where
+        exposed = [e for e in exposures if e.namespace == ns and e.policy == policy]
+        if not exposed:
+            continue
+        cidrs = list(dict.fromkeys(c for e in exposed for c in (*sources, *e.proxy_ranges)))
         objects.append(
             _network_policy(
-                "allow-google-load-balancers",
+                policy,
                 ns,
                 labels,
                 {
                     "podSelector": {
                         "matchExpressions": [
-                            {"key": "app.kubernetes.io/name", "operator": "In", "values": [e.service for e in exposed]}
+                            {
+                                "key": "app.kubernetes.io/name",
+                                "operator": "In",
+                                "values": list(dict.fromkeys(p for e in exposed for p in e.pods)),
+                            }
                         ]
                     },
                     "policyTypes": ["Ingress"],
                     "ingress": [
                         {
-                            "from": [{"ipBlock": {"cidr": c}} for c in platform.LOAD_BALANCER_HEALTH_CHECK_RANGES],
-                            "ports": [{"protocol": "TCP", "port": p} for p in sorted({e.port for e in exposed})],
+                            "from": [{"ipBlock": {"cidr": c}} for c in cidrs],
+                            "ports": [
+                                {"protocol": "TCP", "port": p} for p in sorted({p for e in exposed for p in e.ports})
+                            ],
                         }
                     ],
                 },
@@ -200,11 +226,24 @@ def compute_class_object(policy: ComputeClassPolicy) -> Obj:
 # --- inference services ------------------------------------------------------------
 
 
+# The NetworkPolicies that open a team's exposed pods to Google's load balancers, and the ranges each admits:
+# Google Front Ends and health checkers for the global load balancers (Ingress, GKE's Gateway); for the regional
+# ones (GKE Inference Gateway) also the region's proxy-only subnet, where their Envoy proxies connect from
+# (load-balancing/docs/proxy-only-subnets), added by each exposure (Exposure.proxy_ranges).
+GLOBAL_LB_POLICY, REGIONAL_LB_POLICY = "allow-google-load-balancers", "allow-regional-load-balancers"
+LOAD_BALANCER_POLICIES: dict[str, tuple[str, ...]] = {
+    GLOBAL_LB_POLICY: platform.LOAD_BALANCER_HEALTH_CHECK_RANGES,
+    REGIONAL_LB_POLICY: platform.LOAD_BALANCER_HEALTH_CHECK_RANGES,
+}
+
+
 @dataclass(frozen=True)
 class Exposure:
-    """What serving one inference service on a public host adds: the Ingress with its
-    BackendConfig and FrontendConfig, the Service annotation that attaches the BackendConfig,
-    and the pods and port the namespace must open to Google's load balancers."""
+    """What serving one inference service on a public host through one way (``way``: ingress, gateway or
+    inference-gateway) adds: its objects (the Ingress with its BackendConfig and FrontendConfig; or the Gateway,
+    its routes and policies, with the InferencePool and its endpoint picker), the Service annotations it needs,
+    the pods and ports the namespace must open to Google's load balancers (``policy``, from ``proxy_ranges`` too),
+    and the InferenceObjectives applied through a local chart."""
 
     endpoint: str
     namespace: str
@@ -212,6 +251,12 @@ class Exposure:
     port: int
     service_annotations: dict[str, str]
     objects: list[Obj]
+    way: str = INGRESS
+    pods: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+    policy: str = GLOBAL_LB_POLICY
+    proxy_ranges: tuple[str, ...] = ()
+    chart_objects: list[Obj] = field(default_factory=list)
 
 
 class InferenceManifests:
@@ -361,12 +406,54 @@ class InferenceManifests:
             ]
         return objects
 
-    def expose(self, endpoint_name: str) -> Exposure:
-        """Serve on the endpoint's hosts (its host and any it is moving from): GKE Ingress with the cloud
-        layer's global static IP and managed certificates by NAME (several are comma-separated; the
-        load balancer picks one by SNI), HTTP->HTTPS redirect, health check on the probe path."""
-        names = Names.of(self.env)
+    def expose(self, endpoint_name: str) -> list[Exposure]:
+        """Serve on the endpoint's hosts (its host and any it is moving from), through every way it serves (two
+        during a migration: gkeml.config.exposure)."""
         endpoint = self.env.endpoint(endpoint_name)
+        return [
+            self._ingress(endpoint) if way == INGRESS else self._gateway(endpoint, way)
+            for way in served_exposures(endpoint)
+        ]
+
+    def _gateway(self, endpoint: Endpoint, way: str) -> Exposure:
+        """GKE's Gateway or GKE Inference Gateway (gkeml.manifests.gateway) on the cloud layer's static IP and
+        Certificate Manager certificates, by NAME."""
+        svc = self.svc
+        objects = gateway_objects(self.env, svc, endpoint, way, self.labels)
+        pods, ports = [svc.name], [svc.port, svc.probe.port]
+        chart_objects: list[Obj] = []
+        proxy_ranges: tuple[str, ...] = ()
+        config = inference_gateway_of(self.env, svc) if way == INFERENCE_GATEWAY else None
+        if config is not None:
+            team_labels = {**MANAGED_BY, "gkeml.io/team": svc.team}
+            objects += [inference_pool(svc, self.selector, self.labels), *picker_objects(svc, config, team_labels)]
+            chart_objects = objective_objects(svc, config, self.labels)
+            pods.append(picker_name(svc.name))
+            ports += [serving.EPP_EXT_PROC_PORT, serving.EPP_HEALTH_PORT]
+            proxy_ranges = (str(self.env.network.proxy_only_cidr),) if self.env.network.proxy_only_cidr else ()
+        exposure = Exposure(
+            endpoint=endpoint.name,
+            namespace=self.ns,
+            service=svc.name,
+            port=svc.port,
+            service_annotations={},
+            objects=objects,
+            way=way,
+            pods=tuple(pods),
+            ports=tuple(dict.fromkeys(ports)),
+            policy=REGIONAL_LB_POLICY if way in REGIONAL_EXPOSURES else GLOBAL_LB_POLICY,
+            proxy_ranges=proxy_ranges,
+            chart_objects=chart_objects,
+        )
+        self.exposures.append(exposure)
+        return exposure
+
+    def _ingress(self, endpoint: Endpoint) -> Exposure:
+        """GKE Ingress with the cloud layer's global static IP and managed certificates by NAME (several are
+        comma-separated; the load balancer picks one by SNI), HTTP->HTTPS redirect, health check on the probe
+        path."""
+        names = Names.of(self.env)
+        endpoint_name = endpoint.name
         frontend = f"{self.svc.name}-https-redirect"
         path = {
             "path": "/",
@@ -384,7 +471,8 @@ class InferenceManifests:
                         "requestPath": self.svc.probe.path,
                         "port": self.svc.probe.port,
                         "checkIntervalSec": 15,
-                    }
+                    },
+                    **({"timeoutSec": endpoint.timeout_seconds} if endpoint.timeout_seconds else {}),
                 },
             },
             {
@@ -419,6 +507,8 @@ class InferenceManifests:
             port=self.svc.port,
             service_annotations={platform.SERVICE_BACKEND_CONFIG_ANNOTATION: json.dumps({"default": self.svc.name})},
             objects=objects,
+            pods=(self.svc.name,),
+            ports=tuple(dict.fromkeys([self.svc.port, self.svc.probe.port])),
         )
         self.exposures.append(exposure)
         return exposure
@@ -426,12 +516,13 @@ class InferenceManifests:
 
 @dataclass
 class ServicePlan:
-    """One inference service: its workload objects and, when public, its exposure."""
+    """One inference service: its workload objects and, when public, its exposures (one per way its endpoint
+    serves: two during a migration)."""
 
     name: str
     team: str
     workload: list[Obj]
-    exposure: Exposure | None
+    exposures: list[Exposure] = field(default_factory=list)
 
 
 @dataclass
@@ -442,6 +533,7 @@ class InClusterPlan:
     :meth:`objects`, so what is checked is what is applied, by construction."""
 
     compute_classes: list[Obj] = field(default_factory=list)
+    crds: list[Obj] = field(default_factory=list)  # the CRDs gkeml installs (InferenceObjective's, when used)
     metrics_adapter: list[Obj] = field(default_factory=list)  # [Namespace, ..., APIServices] when an HPA needs it
     teams: dict[str, list[Obj]] = field(default_factory=dict)  # team -> [Namespace, ...]
     services: list[ServicePlan] = field(default_factory=list)
@@ -449,19 +541,29 @@ class InClusterPlan:
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
     extensions: dict[str, list[Obj]] = field(default_factory=dict)  # extension name -> its objects (team namespaces)
 
+    def objectives(self) -> dict[str, list[Obj]]:
+        """The objects applied through gkeml's local ``inference-objectives`` chart, one release per team (their
+        kind's CRD is applied in the same apply): the InferenceObjectives of the team's services."""
+        by_team: dict[str, list[Obj]] = {}
+        for svc in self.services:
+            for exposure in svc.exposures:
+                if exposure.chart_objects:
+                    by_team.setdefault(svc.team, []).extend(exposure.chart_objects)
+        return by_team
+
     def objects(self) -> list[Obj]:
         """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, the
         metrics adapter, the Kueue namespace, per team, services, the W&B key's sync objects, then the
         extensions' objects."""
-        out = list(self.compute_classes) + self.metrics_adapter
+        out = list(self.compute_classes) + self.crds + self.metrics_adapter
         if self.kueue:
             out += self.kueue.namespace + self.kueue.rbac
         for objects in self.teams.values():
             out += objects
         for svc in self.services:
             out += svc.workload
-            if svc.exposure:
-                out += svc.exposure.objects
+            for exposure in svc.exposures:
+                out += exposure.objects
         for objects in self.launch_keys.values():
             out += objects
         for objects in self.extensions.values():
@@ -475,10 +577,11 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
     exposures = []
     for svc in env.inference:
         manifests = InferenceManifests(env, svc)
-        exposure = manifests.expose(svc.endpoint) if svc.endpoint else None
-        if exposure:
-            exposures.append(exposure)
-        plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), exposure))
+        served = manifests.expose(svc.endpoint) if svc.endpoint else []
+        exposures += served
+        plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), served))
+    if any(e.chart_objects for e in exposures):  # GKE does not install InferenceObjective's CRD
+        plan.crds.append(inference_objective_crd())
     if uses_metrics_adapter(obj for svc in plan.services for obj in svc.workload):
         plan.metrics_adapter = metrics_adapter_objects()
     for team in env.teams:

@@ -85,11 +85,12 @@ def rule(
     source: str | None = None,
     basis: str = FACT,
     also: str = "",
+    notice: bool = False,
 ) -> Callable:
     """Register a check function on Kubernetes objects under a stable id, with what :class:`gkeml.registry.Check`
     holds. Its docstring is the rule's help, and its last paragraph, ``Source: ...``, the source it rests on
     (unless ``source`` is given). ``inspects``: the object kinds it reports on (the engine runs it on no other;
-    empty: every kind)."""
+    empty: every kind); ``notice``: its findings are reported without failing the check."""
 
     def register_rule(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
         paragraphs = [" ".join(p.split()) for p in (fn.__doc__ or title).split("\n\n")]
@@ -106,6 +107,7 @@ def rule(
                 basis=basis,
                 inspects=tuple(inspects),
                 also=also,
+                notice=notice,
                 run=fn,
             )
         )
@@ -230,34 +232,45 @@ def truthy(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class PodTemplate:
-    """A pod spec found in an object, with the dotted path to it."""
+    """A pod spec found in an object, with the dotted path to it and how many pods run from it.
+
+    ``replicas``: pods of this template when the object runs at the size its spec asks for (a Job's
+    parallel pods, a LeaderWorkerSet's workers in all its groups, a Ray worker group's hosts);
+    ``min_replicas`` and ``max_replicas``: the range an autoscaler the object names itself may move it in
+    (a RayCluster's in-tree autoscaler; otherwise both are ``replicas``); ``per_replica``: pods per unit of
+    the object's scale subresource (what a HorizontalPodAutoscaler multiplies); ``gang``: pods of it that
+    start together and share one accelerator slice (a Job's parallel pods, a Ray worker's hosts, a
+    LeaderWorkerSet group's workers); ``role``: which of the object's templates it is, when it has several."""
 
     path: str  # e.g. "spec.template.spec"
     spec: dict
     metadata: dict
     metadata_path: str
     replicas: int
+    min_replicas: int | None = None  # None: replicas
+    max_replicas: int | None = None
+    per_replica: int = 1
+    gang: int = 1
+    role: str = ""
+
+    @property
+    def low(self) -> int:
+        return self.replicas if self.min_replicas is None else self.min_replicas
+
+    @property
+    def high(self) -> int:
+        return self.replicas if self.max_replicas is None else self.max_replicas
 
 
-_TEMPLATE_PATHS = {
-    "Pod": ((), ("metadata",), ("spec",)),
-    "PodTemplate": (("template",), ("template", "metadata"), ("template", "spec")),
-    "Deployment": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
-    "StatefulSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
-    "ReplicaSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
-    "DaemonSet": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
-    "Job": (("spec",), ("spec", "template", "metadata"), ("spec", "template", "spec")),
-    "CronJob": (
-        ("spec", "jobTemplate", "spec"),
-        ("spec", "jobTemplate", "spec", "template", "metadata"),
-        ("spec", "jobTemplate", "spec", "template", "spec"),
-    ),
-}
+@dataclass(frozen=True)
+class WorkloadKind:
+    """A kind of object that runs pods: its API group, where its pod templates are (``templates``) and the
+    source the field paths and defaults were read from."""
 
-
-# Kinds that carry pod specs (what rules on pods inspect), and kinds that install a Helm chart.
-POD_KINDS = (*_TEMPLATE_PATHS, "JobSet")
-CHART_KINDS = ("HelmRelease", "Application")
+    kind: str
+    group: str  # "" for the core group
+    source: str
+    templates: Callable[[Obj], list[PodTemplate]]
 
 
 def count_of(value: Any) -> int | None:
@@ -268,46 +281,176 @@ def count_of(value: Any) -> int | None:
     return None
 
 
-def _replicas(kind: str, owner: Any) -> int:
-    key = "parallelism" if kind in ("Job", "CronJob") else "replicas"
-    value = count_of(get(owner, key)) if kind not in ("Pod", "PodTemplate") else 1
-    return 1 if value is None else value
+def _count(value: Any, default: int) -> int:
+    found = count_of(value)
+    return default if found is None else found
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    """("spec", "replicatedJobs", 0, "template") -> "spec.replicatedJobs[0].template"."""
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else key)
+    return out
+
+
+def _template(obj: Obj, path: tuple[str | int, ...], replicas: int, **counts: Any) -> list[PodTemplate]:
+    """The PodTemplateSpec (metadata and spec) at ``path`` of ``obj`` (the object itself for a Pod), or none."""
+    template = get(obj, *path) if path else obj
+    spec = get(template, "spec")
+    if not isinstance(spec, dict):
+        return []
+    base = _dotted(path)
+    return [
+        PodTemplate(
+            f"{base}.spec" if base else "spec",
+            spec,
+            as_dict(get(template, "metadata")),
+            f"{base}.metadata" if base else "metadata",
+            replicas,
+            **counts,
+        )
+    ]
+
+
+def job_pods(job_spec: Any) -> int:
+    """Pods a Job runs at once: ``parallelism`` (default 1), no more than ``completions`` when it is set."""
+    parallelism = _count(get(job_spec, "parallelism"), 1)
+    completions = count_of(get(job_spec, "completions"))
+    return parallelism if completions is None else min(parallelism, completions)
+
+
+def _single(path: tuple[str, ...]) -> Callable[[Obj], list[PodTemplate]]:
+    """One pod (a Pod, a PodTemplate)."""
+    return lambda obj: _template(obj, path, 1)
+
+
+def _replicated(obj: Obj) -> list[PodTemplate]:
+    """spec.template, spec.replicas times (default 1)."""
+    replicas = _count(get(obj, "spec", "replicas"), 1)
+    return _template(obj, ("spec", "template"), replicas, gang=replicas)
+
+
+def _daemon_set(obj: Obj) -> list[PodTemplate]:
+    """spec.template, one pod per node (counted once: the nodes are not known here)."""
+    return _template(obj, ("spec", "template"), 1)
+
+
+def _job(obj: Obj) -> list[PodTemplate]:
+    pods = job_pods(get(obj, "spec"))
+    return _template(obj, ("spec", "template"), pods, gang=pods)
+
+
+def _cron_job(obj: Obj) -> list[PodTemplate]:
+    pods = job_pods(get(obj, "spec", "jobTemplate", "spec"))
+    return _template(obj, ("spec", "jobTemplate", "spec", "template"), pods, gang=pods)
+
+
+def _job_set(obj: Obj) -> list[PodTemplate]:
+    """Each spec.replicatedJobs[i]: replicas (default 1) Jobs of template.spec, each running its parallel pods."""
+    out: list[PodTemplate] = []
+    for i, job in enumerate(as_list(get(obj, "spec", "replicatedJobs"))):
+        pods = job_pods(get(job, "template", "spec"))
+        copies = _count(get(job, "replicas"), 1)
+        name = get(job, "name")
+        out += _template(
+            obj,
+            ("spec", "replicatedJobs", i, "template", "spec", "template"),
+            copies * pods,
+            gang=pods,
+            role=f"replicated job {name}" if isinstance(name, str) else "",
+        )
+    return out
+
+
+def _leader_worker_set(obj: Obj) -> list[PodTemplate]:
+    """spec.replicas groups (default 1) of size pods (default 1): a leader from leaderTemplate (the worker
+    template when it is absent) and size - 1 workers."""
+    base = ("spec", "leaderWorkerTemplate")
+    groups = _count(get(obj, "spec", "replicas"), 1)
+    size = max(_count(get(obj, *base, "size"), 1), 1)
+    if isinstance(get(obj, *base, "leaderTemplate", "spec"), dict):
+        return _template(obj, (*base, "leaderTemplate"), groups, gang=1, role="leader") + _template(
+            obj, (*base, "workerTemplate"), groups * (size - 1), per_replica=size - 1, gang=size - 1, role="workers"
+        )
+    return _template(obj, (*base, "workerTemplate"), groups * size, per_replica=size, gang=size, role="group")
+
+
+def _ray_cluster_at(obj: Obj, base: tuple[str, ...]) -> list[PodTemplate]:
+    """A RayClusterSpec at ``base``: one head pod, and for each worker group its replicas within
+    [minReplicas, maxReplicas] times numOfHosts (KubeRay's GetWorkerGroupDesiredReplicas); with the
+    in-tree autoscaler enabled the group may move between minReplicas and maxReplicas."""
+    out = _template(obj, (*base, "headGroupSpec", "template"), 1, role="head")
+    autoscaled = truthy(get(obj, *base, "enableInTreeAutoscaling"))
+    for i, group in enumerate(as_list(get(obj, *base, "workerGroupSpecs"))):
+        low = _count(get(group, "minReplicas"), 0)
+        high = _count(get(group, "maxReplicas"), INT32_MAX)
+        replicas = min(max(_count(get(group, "replicas"), 0), low), high)
+        hosts = max(_count(get(group, "numOfHosts"), 1), 1)
+        if truthy(get(group, "suspend")):
+            replicas = low = high = 0
+        name = get(group, "groupName")
+        out += _template(
+            obj,
+            (*base, "workerGroupSpecs", i, "template"),
+            replicas * hosts,
+            min_replicas=(low if autoscaled else replicas) * hosts,
+            max_replicas=(high if autoscaled else replicas) * hosts,
+            gang=hosts,
+            role=f"worker group {name}" if isinstance(name, str) else "worker group",
+        )
+    return out
+
+
+def _ray_job(obj: Obj) -> list[PodTemplate]:
+    """The RayCluster of spec.rayClusterSpec (none when the job runs on an existing cluster), and the
+    submitter pod of spec.submitterPodTemplate in K8sJobMode (the default)."""
+    out = _ray_cluster_at(obj, ("spec", "rayClusterSpec"))
+    if get(obj, "spec", "submissionMode") in (None, "K8sJobMode"):
+        out += _template(obj, ("spec", "submitterPodTemplate"), 1, role="submitter")
+    return out
+
+
+_KUBERNETES = "kubernetes.io/docs/reference/kubernetes-api/workload-resources (Kubernetes 1.34)"
+_KUBERAY = (
+    "ray-project/kuberay v1.7.0 ray-operator/apis/ray/v1 (raycluster_types.go, rayservice_types.go, rayjob_types.go)"
+)
+WORKLOAD_KINDS: dict[str, WorkloadKind] = {
+    w.kind: w
+    for w in (
+        WorkloadKind("Pod", "", _KUBERNETES, _single(())),
+        WorkloadKind("PodTemplate", "", _KUBERNETES, _single(("template",))),
+        WorkloadKind("Deployment", "apps", _KUBERNETES, _replicated),
+        WorkloadKind("StatefulSet", "apps", _KUBERNETES, _replicated),
+        WorkloadKind("ReplicaSet", "apps", _KUBERNETES, _replicated),
+        WorkloadKind("DaemonSet", "apps", _KUBERNETES, _daemon_set),
+        WorkloadKind("Job", "batch", _KUBERNETES, _job),
+        WorkloadKind("CronJob", "batch", _KUBERNETES, _cron_job),
+        WorkloadKind(
+            "JobSet", "jobset.x-k8s.io", "kubernetes-sigs/jobset v0.12.0 api/jobset/v1alpha2/jobset_types.go", _job_set
+        ),
+        WorkloadKind(
+            "LeaderWorkerSet",
+            "leaderworkerset.x-k8s.io",
+            "kubernetes-sigs/lws v0.10.0 api/leaderworkerset/v1/leaderworkerset_types.go",
+            _leader_worker_set,
+        ),
+        WorkloadKind("RayCluster", "ray.io", _KUBERAY, lambda obj: _ray_cluster_at(obj, ("spec",))),
+        WorkloadKind("RayService", "ray.io", _KUBERAY, lambda obj: _ray_cluster_at(obj, ("spec", "rayClusterConfig"))),
+        WorkloadKind("RayJob", "ray.io", _KUBERAY, _ray_job),
+    )
+}
+
+
+# Kinds that carry pod specs (what rules on pods inspect), and kinds that install a Helm chart.
+POD_KINDS = tuple(WORKLOAD_KINDS)
+CHART_KINDS = ("HelmRelease", "Application")
 
 
 def pod_templates(obj: Obj) -> list[PodTemplate]:
-    """Every pod spec in a workload (Pod, Deployment, Job, CronJob, JobSet, ...)."""
-    kind = kind_of(obj)
-    out: list[PodTemplate] = []
-    if kind in _TEMPLATE_PATHS:
-        owner, meta, spec = _TEMPLATE_PATHS[kind]
-        pod = get(obj, *spec)
-        if isinstance(pod, dict):
-            out.append(
-                PodTemplate(
-                    ".".join(spec),
-                    pod,
-                    as_dict(get(obj, *meta)),
-                    ".".join(meta),
-                    _replicas(kind, get(obj, *owner) if owner else obj),
-                )
-            )
-    elif kind == "JobSet":
-        for i, job in enumerate(as_list(get(obj, "spec", "replicatedJobs"))):
-            pod = get(job, "template", "spec", "template", "spec")
-            if isinstance(pod, dict):
-                base = f"spec.replicatedJobs[{i}].template.spec.template"
-                count = count_of(get(job, "replicas"))
-                parallel = _replicas("Job", get(job, "template", "spec"))
-                out.append(
-                    PodTemplate(
-                        f"{base}.spec",
-                        pod,
-                        as_dict(get(job, "template", "spec", "template", "metadata")),
-                        f"{base}.metadata",
-                        parallel * (1 if count is None else count),
-                    )
-                )
-    return out
+    """Every pod template of a workload (:data:`WORKLOAD_KINDS`), with the pods that run from each."""
+    found = WORKLOAD_KINDS.get(kind_of(obj))
+    return found.templates(obj) if found else []
 
 
 @dataclass(frozen=True)
@@ -383,17 +526,66 @@ def node_label(pod: PodTemplate, label: str) -> tuple[str | None, str]:
     return None, ""
 
 
+Amounts = dict[Any, float]
+
+
+def add_amounts(total: Amounts, part: Amounts) -> Amounts:
+    """``total + part``, key by key."""
+    return {k: total.get(k, 0.0) + part.get(k, 0.0) for k in set(total) | set(part)}
+
+
+def max_amounts(a: Amounts, b: Amounts) -> Amounts:
+    """The larger of ``a`` and ``b``, key by key."""
+    return {k: max(a.get(k, 0.0), b.get(k, 0.0)) for k in set(a) | set(b)}
+
+
+def effective_total(pod: PodTemplate, own: Callable[[dict], Amounts], sidecars: Amounts | None = None) -> Amounts:
+    """What a Pod asks for as the scheduler and the kubelet add it up (Kubernetes' effective request, KEP-753
+    sidecar containers): its app containers and native sidecars (init containers with restartPolicy Always,
+    and the ``sidecars`` a webhook injects) together, or an ordinary init container with the sidecars started
+    before it, whichever is larger. ``own(container)`` gives what one container asks for.
+
+    Source: kubernetes.io/docs/concepts/workloads/pods/sidecar-containers ('Resource sharing within
+    containers'); kubernetes/enhancements keps/sig-node/753-sidecar-containers."""
+    apps: Amounts = {}
+    for c in as_list(pod.spec.get("containers")):
+        if isinstance(c, dict):
+            apps = add_amounts(apps, own(c))
+    running: Amounts = dict(sidecars or {})
+    peak: Amounts = {}
+    for c in as_list(pod.spec.get("initContainers")):
+        if not isinstance(c, dict):
+            continue
+        if get(c, "restartPolicy") == "Always":
+            running = add_amounts(running, own(c))
+        else:
+            peak = max_amounts(peak, add_amounts(running, own(c)))
+    return max_amounts(add_amounts(apps, running), peak)
+
+
+def accelerator_count(pod: PodTemplate, resource: str) -> tuple[int, str]:
+    """The Pod's effective count of an extended resource (``nvidia.com/gpu``, ``google.com/tpu``: the limit,
+    else the request, of its containers, native sidecars and init containers as :func:`effective_total` adds
+    them up) and the path of the first container that sets it."""
+
+    def own(c: dict) -> Amounts:
+        value = quantity(get(c, "resources", "limits", resource))
+        value = quantity(get(c, "resources", "requests", resource)) if value is None else value
+        return {resource: float(int(value))} if value else {}
+
+    where = ""
+    for c in containers(pod):
+        if own(c.spec):
+            kind = "limits" if c.resource("limits", resource) is not None else "requests"
+            where = f"{c.path}.resources.{kind}.{resource}"
+            break
+    return int(effective_total(pod, own).get(resource, 0.0)), where
+
+
 def gpu_count(pod: PodTemplate) -> tuple[int, str]:
-    """Total ``nvidia.com/gpu`` limit of the app containers and the path of the first one that sets it."""
-    total, where = 0, ""
-    for c in containers(pod, init=False):
-        value = quantity(c.resource("limits", platform.GPU_RESOURCE))
-        if value is None:
-            value = quantity(c.resource("requests", platform.GPU_RESOURCE))
-        if value:
-            total += int(value)
-            where = where or f"{c.path}.resources.limits.{platform.GPU_RESOURCE}"
-    return total, where
+    """The Pod's ``nvidia.com/gpu`` count (native sidecars and init containers included) and the path of the
+    first container that sets it."""
+    return accelerator_count(pod, platform.GPU_RESOURCE)
 
 
 def is_spot(pod: PodTemplate, group: Group) -> bool:

@@ -22,6 +22,7 @@ from gkeml.rules.engine import (
     Group,
     Issue,
     PodTemplate,
+    add_amounts,
     as_dict,
     as_list,
     get,
@@ -33,9 +34,11 @@ from gkeml.rules.engine import (
     quantity,
     rule,
 )
-from gkeml.rules.quota import _add, amount, pod_totals
+from gkeml.rules.quota import amount, pod_totals
 
-QUEUED_KINDS = ("Job", "JobSet")
+# Kinds Kueue admits as one workload (its batch/job, jobset and ray integrations; a LeaderWorkerSet is one workload
+# per group, and long-running kinds are not queued by gkeml).
+QUEUED_KINDS = ("Job", "JobSet", "RayJob", "RayCluster")
 UNLIMITED = float("inf")
 
 
@@ -162,7 +165,7 @@ def queue_shortfalls(obj: Obj, group: Group) -> list[QueueShortfall]:
     need: dict[str, float] = {}
     for pod in templates:
         one = template_requests(pod, group, namespace_of(obj))
-        need = _add(need, {k: v * pod.replicas for k, v in one.items()})
+        need = add_amounts(need, {k: v * pod.replicas for k, v in one.items()})
     flavors = {name_of(f): f for f in group.of_kind("ResourceFlavor")}
     team = get(cq, "metadata", "labels", "gkeml.io/team")
     found = []

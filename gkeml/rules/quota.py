@@ -6,10 +6,13 @@ a Deployment whose rollout surge or last HPA replica exceeds it stalls. This rul
 namespace holds at the worst moment, per quota entry (``requests.cpu``, ``limits.memory``,
 ``requests.nvidia.com/gpu``, ``pods``...):
 
-- a Job (or JobSet, CronJob, Pod): all of its parallel Pods, on top of the namespace's long-running
-  workloads at their minimum replicas;
-- a Deployment or StatefulSet: every long-running workload of the namespace at its maximum (the
-  autoscaler's ``maxReplicas``) plus this one's rollout surge.
+- a Job (or JobSet, CronJob, Pod, RayJob): all of its parallel Pods, on top of the namespace's
+  long-running workloads at their minimum replicas;
+- a Deployment, StatefulSet, LeaderWorkerSet, RayCluster or RayService: every long-running workload of
+  the namespace at its maximum (the autoscaler's ``maxReplicas``, a Ray worker group's) plus this one's
+  rollout surge (a RayService's zero-downtime upgrade runs a second cluster).
+
+Every kind's pods come from the one extraction of pod templates (:data:`gkeml.rules.engine.WORKLOAD_KINDS`).
 
 A Pod counts what the API server sees after every mutating admission step: its containers'
 requests (a container without them gets its limits, then the namespace LimitRange's defaults), init
@@ -31,9 +34,11 @@ from gkeml.rules.engine import (
     Group,
     Issue,
     PodTemplate,
+    add_amounts,
     as_dict,
     as_list,
     count_of,
+    effective_total,
     get,
     injected_sidecar,
     kind_of,
@@ -45,8 +50,8 @@ from gkeml.rules.engine import (
 )
 from gkeml.rules.ownership import autoscaled_replicas
 
-LONG_RUNNING = ("Deployment", "StatefulSet", "ReplicaSet")
-BATCH = ("Job", "JobSet", "CronJob", "Pod")
+LONG_RUNNING = ("Deployment", "StatefulSet", "ReplicaSet", "LeaderWorkerSet", "RayCluster", "RayService")
+BATCH = ("Job", "JobSet", "CronJob", "Pod", "RayJob")
 # Quota entries this rule adds up, and the (kind, resource) of a container they count.
 QUOTA_ENTRIES: dict[str, tuple[str, str]] = {
     "requests.cpu": ("requests", "cpu"),
@@ -127,32 +132,15 @@ def _container(resources: Any, defaults: tuple[dict[str, float], dict[str, float
     return out
 
 
-def _add(total: dict, part: dict) -> dict:
-    return {k: total.get(k, 0.0) + part.get(k, 0.0) for k in set(total) | set(part)}
-
-
-def _max(a: dict, b: dict) -> dict:
-    return {k: max(a.get(k, 0.0), b.get(k, 0.0)) for k in set(a) | set(b)}
-
-
 def pod_totals(pod: PodTemplate, group: Group, namespace: str, injected: bool = True) -> dict[tuple[str, str], float]:
-    """What one Pod requests and limits, keyed (requests|limits, resource), as the scheduler adds it up: the
-    app containers and native sidecars (init containers with restartPolicy Always; with ``injected``, the
-    GCS FUSE sidecar the driver's webhook adds) together, or the largest ordinary init container with the
-    sidecars started before it, whichever is larger; LimitRange defaults for what a container leaves out."""
+    """What one Pod requests and limits, keyed (requests|limits, resource), as the scheduler adds it up
+    (:func:`~gkeml.rules.engine.effective_total`: app containers and native sidecars together, with ``injected``
+    the GCS FUSE sidecar the driver's webhook adds, or an ordinary init container with the sidecars started
+    before it); LimitRange defaults for what a container leaves out."""
     defaults = _limit_range_defaults(group, namespace)
-    apps: dict = {}
-    for c in as_list(pod.spec.get("containers")):
-        apps = _add(apps, _container(get(c, "resources"), defaults))
-    sidecars: dict = injected_sidecar(pod) if injected else {}
-    init_peak: dict = {}
-    for c in as_list(pod.spec.get("initContainers")):
-        own = _container(get(c, "resources"), defaults)
-        if get(c, "restartPolicy") == "Always":
-            sidecars = _add(sidecars, own)
-        else:
-            init_peak = _max(init_peak, _add(sidecars, own))
-    return _max(_add(apps, sidecars), init_peak)
+    return effective_total(
+        pod, lambda c: _container(get(c, "resources"), defaults), injected_sidecar(pod) if injected else None
+    )
 
 
 def pod_demand(pod: PodTemplate, group: Group, namespace: str) -> dict[str, float]:
@@ -173,7 +161,13 @@ class Footprint:
 
 
 def _surge(obj: Obj, replicas: int) -> int:
-    """Extra Pods a rolling update creates: maxSurge (default 25%, rounded up) of a RollingUpdate Deployment."""
+    """Extra Pods an update creates next to ``replicas``: maxSurge (default 25%, rounded up) of a RollingUpdate
+    Deployment; a whole second RayCluster for a RayService (its zero-downtime upgrade, on unless
+    spec.upgradeStrategy.type says otherwise: kuberay v1.7.0 rayservice_controller.go
+    isZeroDowntimeUpgradeEnabled)."""
+    if kind_of(obj) == "RayService":
+        upgrade = get(obj, "spec", "upgradeStrategy", "type")
+        return replicas if upgrade in (None, "NewCluster") else 0
     if kind_of(obj) != "Deployment" or get(obj, "spec", "strategy", "type") == "Recreate":
         return 0
     value = get(obj, "spec", "strategy", "rollingUpdate", "maxSurge")
@@ -186,14 +180,14 @@ def _surge(obj: Obj, replicas: int) -> int:
     return count_of(value) or 0
 
 
-def replicas_range(obj: Obj, group: Group) -> tuple[int, int]:
-    """(min, max) Pods of a long-running workload: its autoscaler's range, else spec.replicas (default 1)."""
+def long_running_pods(obj: Obj, pod: PodTemplate, group: Group, at_max: bool) -> int:
+    """Pods of ``pod`` a long-running workload runs at its smallest or largest: its autoscaler's (HPA, KEDA)
+    minimum or maximum replicas times the template's pods per replica, else the template's own range
+    (a RayCluster's in-tree autoscaler) or count (spec.replicas)."""
     scaled = autoscaled_replicas(obj, group)
     if scaled is not None:
-        return scaled
-    count = count_of(get(obj, "spec", "replicas"))
-    count = 1 if count is None else count
-    return count, count
+        return (scaled[1] if at_max else scaled[0]) * pod.per_replica
+    return pod.high if at_max else pod.low
 
 
 def footprint(obj: Obj, group: Group, at_max: bool, with_surge: bool = False) -> Footprint | None:
@@ -204,21 +198,21 @@ def footprint(obj: Obj, group: Group, at_max: bool, with_surge: bool = False) ->
         return None
     ns = namespace_of(obj)
     demand: dict = {}
-    pods, what = 0, ""
+    pods, parts = 0, []
     for pod in templates:
         if kind_of(obj) in LONG_RUNNING:
-            low, high = replicas_range(obj, group)
-            count = high if at_max else low
+            count = long_running_pods(obj, pod, group, at_max)
             surge = _surge(obj, count) if with_surge else 0
             what = f"{count} replica(s)" + (f" + {surge} rollout surge" if surge else "")
             count += surge
         else:
             count = pod.replicas
             what = f"{count} parallel pod(s)"
+        parts.append(f"{pod.role}: {what}" if pod.role and len(templates) > 1 else what)
         one = pod_demand(pod, group, ns)
-        demand = _add(demand, {k: v * count for k, v in one.items()})
+        demand = add_amounts(demand, {k: v * count for k, v in one.items()})
         pods += count
-    return Footprint(pods, demand, what)
+    return Footprint(pods, demand, "; ".join(parts))
 
 
 def amount(entry: str, value: float) -> str:
@@ -297,7 +291,7 @@ def quota_shortfalls(obj: Obj, group: Group) -> list[Shortfall]:
             continue
         theirs = footprint(other, group, at_max=long_running)
         if theirs is not None:
-            others = _add(others, theirs.demand)
+            others = add_amounts(others, theirs.demand)
     found: dict[tuple[str, str], Shortfall] = {}
     for quota in quotas:
         for entry in sorted(quota.hard, key=lambda e: (not e.startswith("requests."), e)):

@@ -16,13 +16,16 @@ from gkeml.manifests import Obj
 from gkeml.registry import ADMISSION, CONTROLLER, ERROR, WARNING
 from gkeml.rules.engine import (
     POD_KINDS,
+    Container,
     Group,
     Issue,
     PodTemplate,
+    accelerator_count,
     as_dict,
     as_list,
     containers,
     count_of,
+    effective_total,
     get,
     gpu_count,
     injected_sidecar,
@@ -128,6 +131,7 @@ def custom_compute_class_fit(obj: Obj, group: Group) -> Iterator[Issue]:
             platform.SPOT_LABEL,
             platform.FLEX_START_LABEL,
             platform.PLACEMENT_GROUP_LABEL,
+            platform.MACHINE_FAMILY_LABEL,
         ):
             value, path = node_label(pod, label)
             if value is not None:
@@ -203,7 +207,12 @@ def spot_annotation(obj: Obj, group: Group) -> Iterator[Issue]:
 
 
 def request_bounds(pod: PodTemplate) -> platform.ComputeClass | None:
-    """Request bounds that apply to the pod: its GPU range, its Pod-based class, or None when unknown."""
+    """Request bounds that apply to the pod: its GPU range, its Pod-based class, or None when unknown (a TPU
+    Pod has its node's, GKE074; a machine family's node is not a Pod-based class, GKE071)."""
+    if node_label(pod, platform.TPU_ACCELERATOR_LABEL)[0] or accelerator_count(pod, platform.TPU_RESOURCE)[0]:
+        return None
+    if node_label(pod, platform.MACHINE_FAMILY_LABEL)[0] is not None and not gpu_count(pod)[0]:
+        return None
     accel, _ = node_label(pod, platform.ACCELERATOR_LABEL)
     count, _ = gpu_count(pod)
     if accel or count:
@@ -223,26 +232,26 @@ def pod_requests(pod: PodTemplate, gpu: bool) -> tuple[float, float, list[str]]:
     """Pod CPU (vCPU) and memory (GiB) requests as Autopilot sees them, and which containers set none.
 
     A container without requests gets the general-purpose defaults (GPU Pods get none);
-    a missing CPU or memory counts as 0 so the class ratio fills it in. Init containers
-    run alone: the Pod needs the larger of their largest request and the app total, which includes
-    the GCS FUSE sidecar the driver's webhook injects (:func:`~gkeml.rules.engine.injected_sidecar`).
+    a missing CPU or memory counts as 0 so the class ratio fills it in. The containers add up as Kubernetes'
+    effective request does (:func:`~gkeml.rules.engine.effective_total`): app containers and native sidecars
+    (the GCS FUSE sidecar the driver's webhook injects among them, :func:`~gkeml.rules.engine.injected_sidecar`)
+    together, or an ordinary init container with the sidecars started before it, whichever is larger.
     """
-    sidecar = injected_sidecar(pod)
-    cpu, memory = sidecar.get(("requests", "cpu"), 0.0), sidecar.get(("requests", "memory"), 0.0) / GIB
-    init_cpu = init_memory = 0.0
-    unset: list[str] = []
-    for c in containers(pod):
+    unset = [c.path for c in containers(pod) if c.request("cpu") is None and c.request("memory") is None]
+
+    def own(spec: dict) -> dict[str, float]:
+        c = Container("", spec)
         c_cpu, c_mem = c.request("cpu"), c.request("memory")
-        if c_cpu is None and c_mem is None:
-            unset.append(c.path)
-            if not gpu:
-                c_cpu, c_mem = platform.DEFAULT_CPU, platform.DEFAULT_MEMORY_GIB * GIB
-        c_cpu, c_mem = c_cpu or 0.0, (c_mem or 0.0) / GIB
-        if ".initContainers[" in c.path:
-            init_cpu, init_memory = max(init_cpu, c_cpu), max(init_memory, c_mem)
-        else:
-            cpu, memory = cpu + c_cpu, memory + c_mem
-    return max(cpu, init_cpu), max(memory, init_memory), unset
+        if c_cpu is None and c_mem is None and not gpu:
+            c_cpu, c_mem = platform.DEFAULT_CPU, platform.DEFAULT_MEMORY_GIB * GIB
+        return {"cpu": c_cpu or 0.0, "memory": (c_mem or 0.0) / GIB}
+
+    sidecar = injected_sidecar(pod)
+    injected = (
+        {"cpu": sidecar[("requests", "cpu")], "memory": sidecar[("requests", "memory")] / GIB} if sidecar else None
+    )
+    total = effective_total(pod, own, injected)
+    return total.get("cpu", 0.0), total.get("memory", 0.0), unset
 
 
 def _with_sidecar(pod: PodTemplate, *resources: str) -> str:

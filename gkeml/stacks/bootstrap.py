@@ -15,11 +15,10 @@ into the bucket afterwards (``state.bootstrap_backend: gcs``).
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 from gkeml import platform
-from gkeml.config.bootstrap import Bootstrap, isolation_problems, load_bootstrap, state_objects
+from gkeml.config.bootstrap import Bootstrap, state_objects
 from gkeml.constructs import PRESETS, Bucket, BucketProps, ProjectServices
 from gkeml.framework import (
     Construct,
@@ -481,26 +480,3 @@ def push_principal_set(boot: Bootstrap) -> str:
     """Who may impersonate the image-push identity: any job of ``github.deploy_ref`` (images are built
     from what was merged; no GitHub environment gate, so a merge publishes its images at once)."""
     return platform.github_ref_principal_set(boot.project.number, boot.ci.pool, boot.github.deploy_ref)
-
-
-def load_all(directory: str | Path, environments: str | Path) -> list[Bootstrap]:
-    """Every ``<directory>/*.yaml``, each checked against ``<environments>/<name>.yaml`` when
-    that file exists; all problems of all files are reported together."""
-    from gkeml.config import ConfigError, ConfigProblem
-    from gkeml.environments import load_bootstrap_of, load_environment
-
-    files = sorted(Path(directory).glob("*.yaml"))
-    if not files:
-        raise ConfigError([ConfigProblem(str(directory), 0, "", "no bootstrap files (*.yaml) found")])
-    problems, boots = [], []
-    for file in files:
-        env_file = Path(environments) / file.name
-        try:
-            env = load_environment(env_file) if env_file.exists() else None
-            boots.append(load_bootstrap_of(file, env) if env is not None else load_bootstrap(file))
-        except ConfigError as exc:
-            problems += exc.problems
-    problems += isolation_problems(list(zip(files, boots))) if not problems else []
-    if problems:
-        raise ConfigError(problems)
-    return boots

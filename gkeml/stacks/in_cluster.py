@@ -13,6 +13,7 @@ from gkeml.constructs import (
     MetricsAdapter,
     TeamNamespace,
 )
+from gkeml.constructs.inference_service import InferenceObjectives
 from gkeml.framework import (
     Construct,
     GcsBackend,
@@ -35,7 +36,8 @@ LAUNCH = "wandb"  # construct id of the W&B Launch agent (its Secret's old addre
 
 
 class InClusterStack(TerraformStack):
-    """Team namespaces, ComputeClasses, inference services with their Ingress, the metrics adapter their
+    """Team namespaces, ComputeClasses, inference services with their exposure (Ingress, Gateway or Inference
+    Gateway, and the InferenceObjective CRD when used), the metrics adapter their
     autoscalers need, Kueue with the teams' queues, the W&B Launch agent and the extensions' objects: exactly
     the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
@@ -90,6 +92,7 @@ class InClusterStack(TerraformStack):
         plan = in_cluster_plan(env)
         if plan.compute_classes:
             KubernetesObjects(self, "compute-classes", plan.compute_classes)
+        crds = KubernetesObjects(self, "crds", plan.crds).resources if plan.crds else []
         # the team namespaces (and so every workload in them, the autoscalers too) come after the metrics
         # adapter, and go before it on destroy
         adapter = MetricsAdapter(self, "metrics-adapter", plan.metrics_adapter) if plan.metrics_adapter else None
@@ -99,10 +102,21 @@ class InClusterStack(TerraformStack):
         }
         if plan.kueue:
             Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()))
+        pools: dict[str, list] = {}  # team -> what its InferenceObjectives wait for
         for svc in plan.services:
             service = InferenceService(self, f"inference-{svc.name}", svc.workload, namespace=self.teams[svc.team])
-            if svc.exposure:
-                service.expose(svc.exposure)
+            for exposure in svc.exposures:
+                exposed = service.expose(exposure)
+                if exposure.chart_objects:
+                    pools.setdefault(svc.team, []).extend(exposed.resources)
+        for team_name, objectives in plan.objectives().items():
+            InferenceObjectives(
+                self,
+                f"objectives-{team_name}",
+                objectives,
+                namespace=team_name,
+                depends_on=[*crds, self.teams[team_name].namespace, *pools.get(team_name, [])],
+            )
         if env.launch:
             agent = env.identity(env.launch.identity)
             LaunchAgent(
