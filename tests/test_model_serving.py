@@ -290,3 +290,12 @@ def test_cost_prices_the_sidecar_and_shows_the_cold_start(environments):
     assert f"cold start ~{seconds / 60:.1f} min" in item.basis and "per start" in item.basis
     cpu, memory, disk = pod_requests(svc)
     assert cpu > float(svc.cpu) and memory > gib(svc.memory) and disk > gib(svc.ephemeral_storage)
+
+
+def test_gkeml_check_warns_when_nothing_scrapes_the_metric_an_autoscaler_scales_on(environments):
+    """GKE076 on what gkeml renders: the staging model's PodMonitoring selects its pods; without it, a warning."""
+    objects = in_cluster_plan(environments[STAGING]).objects()
+    assert not [f for f in check(objects) if f.rule == "GKE076"]
+    unscraped = [o for o in objects if o["kind"] != "PodMonitoring"]
+    (finding,) = [f for f in check(unscraped) if f.rule == "GKE076"]
+    assert finding.object == "HorizontalPodAutoscaler/serving/chat" and "vllm:num_requests_waiting" in finding.message
