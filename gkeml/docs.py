@@ -1,9 +1,11 @@
-"""Sections of the docs that are generated from code, so they cannot drift: the table of every check of
-docs/policy.md (from the one registry, :data:`gkeml.registry.CHECKS`) and its table of
-controllers that meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md (from
-:mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from
-:mod:`gkeml.telemetry`) and the `make check` figures of the README and docs/policy.md (from a
-`gkeml check --format json` run over the shipped environments).
+"""Sections of the docs that are generated from code, so they cannot drift.
+
+The table of every check of docs/policy.md (from the one registry, :data:`gkeml.registry.CHECKS`) and its table of
+controllers that meet (:data:`gkeml.rules.interactions.INTERACTIONS`), the GPU table of docs/jobs.md, the
+Hyperdisk ML limits of docs/volumes.md and the GKE feature versions of docs/versions.md (from
+:mod:`gkeml.platform`), the table of what the alerts read in docs/services.md (from :mod:`gkeml.telemetry`), the
+package layout of the README (the first line of each module's and package's docstring) and the `make check`
+figures of the README and docs/policy.md (from a `gkeml check --format json` run over the shipped environments).
 
 A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->``.
 ``python -m gkeml.docs --check`` exits 1 naming every stale section; ``--write`` rewrites them
@@ -13,6 +15,7 @@ A generated section sits between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- E
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -104,6 +107,44 @@ def gpu_table() -> str:
     return "\n".join(rows)
 
 
+def hyperdisk_ml_table() -> str:
+    """How many nodes one Hyperdisk ML disk takes by size, and the machine series that can attach one."""
+    rows = ["| volume size | nodes one disk can be attached to at once |", "|---|---|"]
+    smallest = 0.0
+    for largest, limit in platform.HYPERDISK_ML_ATTACH_LIMITS:
+        low = f"{platform.HYPERDISK_ML_MIN_GIB} GiB" if not smallest else f"over {_size(smallest)}"
+        rows.append(f"| {low} to {_size(largest)} | {limit:,} |")
+        smallest = largest
+    series = ", ".join(platform.HYPERDISK_ML_MACHINE_SERIES)
+    return "\n".join(rows) + f"\n\nMachine series that can attach Hyperdisk ML: {series}.\n"
+
+
+def _size(gib: float) -> str:
+    return f"{gib / 1024:g} TiB" if gib >= 1024 else f"{gib:g} GiB"
+
+
+def version_table() -> str:
+    """Every GKE feature of the gate: the version it needs, its source, and what turns it on in an environment."""
+    from gkeml.config.versions import DETECTORS
+
+    rows = [
+        f"Checked {platform.GKE_FEATURES_CHECKED}; the channels' versions: release notes, read "
+        f"{platform.CHANNEL_VERSIONS_CHECKED}.",
+        "",
+        "| Feature | Minimum GKE version | Source (a path alone is under cloud.google.com/kubernetes-engine/docs/) | Gated |",
+        "|---|---|---|---|",
+    ]
+    for feature, row in platform.GKE_FEATURE_MIN_VERSIONS.items():
+        gated = "yes" if feature in DETECTORS else "not emitted by gkeml yet"
+        rows.append(f"| {feature} | {row.minimum} | {_cell(row.source)} | {gated} |")
+    rows += ["", "| Channel | Oldest minor | Newest minor | New clusters at |", "|---|---|---|---|"]
+    rows += [
+        f"| {name} | {v.oldest_minor} | {v.newest_minor} | {v.default} |"
+        for name, v in platform.CHANNEL_VERSIONS.items()
+    ]
+    return "\n".join(rows)
+
+
 def telemetry_table() -> str:
     """What the alerts and the dashboard read (gkeml.telemetry): each metric or log, its labels, where it
     comes from, what is verified and what is not."""
@@ -128,6 +169,44 @@ def telemetry_table() -> str:
             f"| {s.key} | {kind} | {_cell(', '.join(fields))}{'; values: ' + _cell(values) if values else ''} | "
             f"{_cell(s.source)} | {_cell(s.verified)} | {_cell(s.unverified) or '-'} |"
         )
+    return "\n".join(rows)
+
+
+def summary(docstring: str | None) -> str:
+    """The first line of a docstring, its reStructuredText markup as Markdown (``x`` and :role:`x` -> `x`)."""
+    line = (docstring or "").strip().split("\n")[0]
+    return re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", line.replace("``", "`"))
+
+
+def package_layout(root: Path = ROOT) -> str:
+    """What is in the package, one row per top-level module or package (and Helm chart) of gkeml: the first
+    line of its docstring (the chart's description). ValueError names an entry that says nothing."""
+    import yaml
+
+    rows = ["| Path | What it is |", "|---|---|"]
+    for path in sorted((root / "gkeml").iterdir()):
+        if path.name.startswith(("_", ".")):
+            continue
+        if (path / "__init__.py").is_file():
+            entries = [
+                (f"gkeml/{path.name}/", summary(ast.get_docstring(ast.parse((path / "__init__.py").read_text()))))
+            ]
+        elif path.suffix == ".py":
+            entries = [(f"gkeml/{path.name}", summary(ast.get_docstring(ast.parse(path.read_text()))))]
+        elif path.is_dir():  # not Python: Helm charts of gkeml's own (templates/ and values.yaml in the package)
+            entries = [
+                (
+                    f"gkeml/{path.name}/{chart.parent.name}/",
+                    f"Helm chart: {yaml.safe_load(chart.read_text())['description']}.",
+                )
+                for chart in sorted(path.glob("*/Chart.yaml"))
+            ]
+        else:
+            continue
+        for name, text in entries or [(f"gkeml/{path.name}/", "")]:
+            if not text:
+                raise ValueError(f"{name} has no docstring (or Chart.yaml description) to list in the README layout")
+            rows.append(f"| `{name}` | {_cell(text)} |")
     return "\n".join(rows)
 
 
@@ -174,6 +253,9 @@ SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/policy.md", "interactions"): interaction_table,
     ("docs/jobs.md", "gpus"): gpu_table,
     ("docs/services.md", "telemetry"): telemetry_table,
+    ("docs/volumes.md", "hyperdisk-ml"): hyperdisk_ml_table,
+    ("docs/versions.md", "features"): version_table,
+    ("README.md", "layout"): package_layout,
 }
 FIGURES = (("README.md", "check-figures"), ("docs/policy.md", "check-figures"))
 

@@ -1,7 +1,8 @@
-"""Load and check environment files: the config model's own checks, the checks of the names
+"""Load and check environment files: every command that takes environments loads them here.
+
+So a file is judged the same way everywhere: the config model's own checks, the checks of the names
 derived from it (:mod:`gkeml.naming`) and the Autopilot request ranges of its workloads (the rules
-``gkeml check`` runs: :mod:`gkeml.rules.admission`). Every command that takes environments loads
-them here, so a file is judged the same way everywhere."""
+``gkeml check`` runs: :mod:`gkeml.rules.admission`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The API of gkeml extensions (docs/extensions.md): a platform team's own code that adds resources to an
-environment's stacks, named in the environment file (``extensions: [{module: ..., config: {...}}]``).
+"""The API of gkeml extensions: a platform team's own code that adds resources to an environment's stacks.
+
+An extension is named in the environment file (``extensions: [{module: ..., config: {...}}]``; docs/extensions.md).
 
 Subclass :class:`Extension` in a module of your platform repository (or an installed package), give it a
 ``Config`` model (a :class:`Strict` subclass), and add resources in :meth:`Extension.cloud` through

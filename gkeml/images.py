@@ -1,9 +1,8 @@
-"""Where CI pushes an image: every environment whose registry has the repository and an image-push
-identity, with the image's full name there.
+"""Where CI pushes an image: each environment whose registry has its repository and a push identity.
 
     python -m gkeml.images --repository training --image trainer [--environments DIR]
 
-prints a JSON list of ``{"environment", "registry", "image"}`` (the matrix of
+prints a JSON list of ``{"environment", "registry", "image"}``, the image's full name in each (the matrix of
 ``.github/workflows/images.yml``; the tag is added by the workflow). Exit 2 on a configuration
 error, with one ``file:line: field: message`` line per problem.
 """

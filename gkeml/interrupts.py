@@ -1,5 +1,6 @@
-"""How a gkeml process ends when it is told to stop: Ctrl-C (SIGINT) or ``kill``, a CI runner's
-cancel, ``timeout`` (SIGTERM).
+"""How a gkeml process ends when it is told to stop (SIGINT, SIGTERM).
+
+Ctrl-C sends SIGINT; ``kill``, a CI runner's cancel and ``timeout`` send SIGTERM.
 
 Inside :func:`stoppable` both signals raise an exception in the main thread (KeyboardInterrupt,
 :class:`Terminated`), so every ``finally`` and ``with`` block runs on the way out: synth's staging

@@ -200,7 +200,7 @@ def bucket_name_problem(bucket: str) -> str | None:
 
 
 # The bootstrap stack keeps its state under this prefix of the state bucket when migrated there
-# (gkeml.stacks.bootstrap.BOOTSTRAP_STATE_PREFIX; equality is tested).
+# (gkeml.stacks.bootstrap writes its backend with it), so no environment's state.prefix may be it.
 BOOTSTRAP_STATE_PREFIX = "gkeml-bootstrap"
 
 

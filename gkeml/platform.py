@@ -20,9 +20,6 @@ from typing import Any
 
 from gkeml import platform_serving as serving
 
-CHECKED_ON = "2026-11"
-DOCS = "https://cloud.google.com/kubernetes-engine/docs"
-
 # --- Terraform -------------------------------------------------------------------------
 # The oldest Terraform the synthesized stacks are written for: the W&B key uses an ephemeral resource
 # (Terraform 1.10) and a write-only argument (1.11): developer.hashicorp.com/terraform/language/resources/ephemeral
@@ -37,8 +34,6 @@ TERRAFORM_REQUIRED_VERSION = f">= {TERRAFORM_MIN_VERSION}"  # a Terraform versio
 # how-to/autopilot-gpus, how-to/autopilot-spot-pods, concepts/about-custom-compute-classes
 ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 ACCELERATOR_COUNT_LABEL = "cloud.google.com/gke-accelerator-count"
-GPU_DRIVER_VERSION_LABEL = "cloud.google.com/gke-gpu-driver-version"
-GPU_DRIVER_VERSIONS = ("default", "latest")
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_QUOTA_RESOURCE = "requests.nvidia.com/gpu"
 SPOT_LABEL = "cloud.google.com/gke-spot"
@@ -97,6 +92,10 @@ MANAGED_CERTIFICATE_API = "networking.gke.io/v1"
 FRONTEND_CONFIG_API = "networking.gke.io/v1beta1"
 BACKEND_CONFIG_API = "cloud.google.com/v1"
 COMPUTE_CLASS_API = "cloud.google.com/v1"
+SNAPSHOT_API = (
+    "snapshot.storage.k8s.io/v1"  # VolumeSnapshot* (GKE installs them: how-to/persistent-volumes/volume-snapshots)
+)
+VOLUME_POPULATOR_API = "datalayer.gke.io/v1"  # GCPDataSource (GKE Volume Populator: reference/crds/gcpdatasource)
 # What each capacity of a custom ComputeClass's ladder adds to its priority (reference/crds/computeclass,
 # priorities[].spot and priorities[].flexStart.enabled; checked 2026-11-30, with Google's example class
 # skills/cloud/gke-compute-classes/assets/genai-inference-g4-compute-class.yaml in google/skills at
@@ -219,21 +218,20 @@ class GpuMachine:
 
 @dataclass(frozen=True)
 class GpuRange:
-    """Allowed CPU (vCPU) and memory (GiB) requests for a Pod with ``count`` GPUs.
+    """The largest CPU (vCPU) and memory (GiB) requests of a Pod with ``count`` GPUs.
 
     ``table_cpu``/``table_memory_gib`` are the maxima of Autopilot's Accelerator table as gkeml
     has them; ``confirmed`` says where a value was confirmed ("" = not confirmed: see
     :func:`unconfirmed_gpu_maxima`). The maxima gkeml enforces are never above what the node can
     allocate: an unconfirmed table value above it is capped there, and a missing one is the
-    allocatable itself (rounded down)."""
+    allocatable itself (rounded down). There is no minimum: Autopilot sets no default requests on GPU
+    Pods (:data:`NO_DEFAULT_REQUESTS_CLASSES`), and gkeml has no source for a minimum it would raise them to."""
 
     count: int
     machine: GpuMachine
     table_cpu: float | None
     table_memory_gib: float | None
     confirmed: str = ""
-    min_cpu: float = 0.5
-    min_memory_gib: float = 0.5
 
     @property
     def max_cpu(self) -> float:
@@ -281,8 +279,8 @@ def _r(*rows: tuple) -> tuple[GpuRange, ...]:
 
 
 # Maximum requests per Pod by GPU count: Autopilot's Accelerator table (concepts/autopilot-resource-
-# requests). GPU Pods get no default CPU/memory. The allowed COUNTS are confirmed (how-to/autopilot-gpus,
-# checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
+# requests). GPU Pods get no default CPU/memory (NO_DEFAULT_REQUESTS_CLASSES). The allowed COUNTS are
+# confirmed (how-to/autopilot-gpus, checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
 # admission message ("higher than the Autopilot maximum of '11' ... maximum of '74Gi'", quoted in
 # argoproj/argo-workflows#13073). The rest were copied from the table into an earlier gkeml and not
 # re-read since; three of them (H100 x1, x4, H200 x8) were above what their node can allocate and are
@@ -582,9 +580,134 @@ DEFAULT_EPHEMERAL_GIB = 1.0
 EPHEMERAL_MIN_GIB = 10 / 1024
 EPHEMERAL_MAX_GIB = 10.0
 
+# concepts/autopilot-resource-requests, 'Default requests for compute classes' (checked 2026-12-05; the zh-CN
+# copy of the page: "加速器: 未强制执行任何默认请求", and "Autopilot does not enforce [default requests on] GPU Pods
+# and Pods of the Performance ComputeClass"): a GPU Pod (Accelerator, billed per node) or a Performance Pod whose
+# containers request no CPU or memory is admitted as it is, with no default requests and no "Autopilot
+# changes the Pod's requests"; its containers then run BestEffort (kubernetes.io/docs/concepts/workloads/pods/
+# pod-qos), the first evicted under node pressure, and the scheduler and the quota see nothing of what they use.
+NO_DEFAULT_REQUESTS_CLASSES = ("Accelerator", "Performance")
+
+
+@dataclass(frozen=True)
+class DaemonSetRequests:
+    """What Autopilot does with the requests of a DaemonSet's containers, which are not a Pod's: its own
+    defaults per container (vCPU, GiB), and its own minimum and maximum values, None where gkeml has not
+    confirmed them (gkeml then claims nothing: a DaemonSet is not held to the Pod classes' minimums, ratios
+    and maxima)."""
+
+    default_cpu: float
+    default_memory_gib: float
+    default_ephemeral_gib: float
+    min_cpu: float | None
+    min_memory_gib: float | None
+    max_cpu: float | None
+    max_memory_gib: float | None
+    source: str
+
+
+# concepts/autopilot-resource-requests, 'Default resource requests' and 'Resource requests for DaemonSets'
+# (checked 2026-12-05): "regardless of the compute class or hardware configuration", a container of a DaemonSet
+# that requests nothing gets 50 mCPU, 100 MiB of memory and 100 MiB of ephemeral storage (every other
+# container: 1 GiB of ephemeral storage), and "Autopilot has different default, minimum, and maximum values for
+# containers in DaemonSets". Autopilot says so at admission: "Autopilot set default resource requests on
+# DaemonSet <ns>/<name> for containers ..., as resource requests were not specified"
+# (signalfx/splunk-otel-collector-chart#595, 2022-12-07), and raises requests below its DaemonSet minimums
+# ("Autopilot increased resource requests for DaemonSet default/cluster-tools to meet requirements",
+# lfn-cnti/testsuite#1675, 2022-10-06). The minimum and maximum values themselves were not in the copies of the
+# page read here: not confirmed, so not modelled.
+DAEMONSET_REQUESTS = DaemonSetRequests(
+    0.05,
+    100 / 1024,
+    100 / 1024,
+    None,
+    None,
+    None,
+    None,
+    "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Default resource requests', "
+    "'Resource requests for DaemonSets'; checked 2026-12-05); Autopilot's admission warning 'Autopilot set "
+    "default resource requests on DaemonSet' (signalfx/splunk-otel-collector-chart#595)",
+)
+
 # --- security (concepts/autopilot-security) ------------------------------------
-FORBIDDEN_CAPABILITIES = ("NET_ADMIN", "SYS_ADMIN", "NET_RAW")
+# The Linux capabilities Autopilot admits in securityContext.capabilities.add, as GKE Warden lists them when it
+# refuses another ("[denied by autogke-default-linux-capabilities] linux capability 'SYS_ADMIN' on container
+# 'dfdaemon' not allowed; Autopilot only allows the capabilities: 'AUDIT_WRITE,CHOWN,...'":
+# dragonflydb/dragonfly#1516, 2023-07-04; SumoLogic/sumologic-kubernetes-collection#3437, 2023-12-08;
+# CrowdStrike/falcon-helm#310, 2024-09-06, the same list each time). Anything else is refused (NET_ADMIN,
+# SYS_ADMIN, BPF, ALL), and so is a name written with the CAP_ prefix ("linux capability 'CAP_CHOWN' ... not
+# allowed", #3437). NET_RAW is admitted. Checked 2026-12-05.
+ALLOWED_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+)
 READ_ONLY_HOSTPATH_PREFIX = "/var/log/"
+
+# --- Autopilot admission: GKE Warden's constraints, workload allowlists, what belongs to GKE Standard ---------
+# GKE Warden, Autopilot's admission webhook, names each constraint a request violates ("GKE Warden rejected the
+# request because it violates one or more constraints. Violations details: {"[denied by <constraint>]": [...]}"),
+# and a WorkloadAllowlist names the constraints it exempts a workload from the same way (reference/crds/
+# workloadallowlist: "exemptions: - autogke-disallow-hostnamespaces - autogke-disallow-privilege"). Quoted in
+# lfn-cnti/testsuite#1675 (2022-10-06: privilege, host namespaces, hostPath), sourcegraph/sourcegraph-public-
+# snapshot#52900 (2023-06-04: hostPID, hostPath /, /sys, /proc), SigNoz/charts#310 (2023-10-26: host ports,
+# hostPath), CrowdStrike/falcon-helm#310 (2024-09-06: capabilities). Checked 2026-12-05.
+WARDEN_PRIVILEGE = "autogke-disallow-privilege"
+WARDEN_HOST_NAMESPACES = "autogke-disallow-hostnamespaces"
+WARDEN_HOST_PORT = "autogke-no-host-port"
+WARDEN_HOST_PATH = "autogke-no-write-mode-hostpath"
+WARDEN_CAPABILITIES = "autogke-default-linux-capabilities"
+WARDEN_NODE_SELECTION = "autogke-node-affinity-selector-limitation"
+
+# Privileged workloads Autopilot admits by allowlist (how-to/run-autopilot-partner-workloads; reference/crds/
+# workloadallowlist and allowlistsynchronizer; concepts/about-autopilot-privileged-workloads; checked 2026-12-05):
+# partners (and verified open-source projects) publish WorkloadAllowlists; an AllowlistSynchronizer
+# (spec.allowlistPaths, such as "CrowdStrike/falcon-sensor/*") installs them in the cluster and re-reads them every
+# 10 minutes; a WorkloadAllowlist carries, at its top level, the constraints it exempts (exemptions) and the part
+# of the pod spec a workload must match (matchingCriteria, containerImageDigests). A pod names the allowlist it
+# matches with the label cloud.google.com/matching-allowlist, as the partners' charts set it (CrowdStrike
+# falcon-helm "crowdstrike-falconsensor-deploy-allowlist-<version>", Sysdig "sysdig-agent-v1.1.4", SentinelOne
+# helm-charts#247, Datadog's operator "datadog-datadog-daemonset-exemption-v1.0.6").
+ALLOWLIST_API = "auto.gke.io/v1"
+WORKLOAD_ALLOWLIST_KIND = "WorkloadAllowlist"
+ALLOWLIST_SYNCHRONIZER_KIND = "AllowlistSynchronizer"
+MATCHING_ALLOWLIST_LABEL = "cloud.google.com/matching-allowlist"
+ALLOWLIST_SOURCE = (
+    "cloud.google.com/kubernetes-engine/docs/how-to/run-autopilot-partner-workloads; "
+    "cloud.google.com/kubernetes-engine/docs/reference/crds/workloadallowlist (exemptions, matchingCriteria); "
+    "the label cloud.google.com/matching-allowlist as partners' charts set it (CrowdStrike/falcon-helm, "
+    "Sentinel-One/helm-charts#247); checked 2026-12-05"
+)
+
+# What places a workload on GKE Standard rather than Autopilot. A node pool: Autopilot refuses selecting one
+# ("[denied by autogke-node-affinity-selector-limitation] Key 'cloud.google.com/gke-nodepool' is not allowed
+# with node selector; Autopilot only allows labels with keys: cloud.google.com/compute-class, ...":
+# GoogleCloudPlatform/ai-on-gke#983, 2025-02-17). Extra network interfaces (multi-network Pods name them in
+# networking.gke.io/interfaces) are supported on Autopilot from 1.29.5-gke.1091000 and 1.30.1-gke.1280000
+# (how-to/setup-multinetwork-support-for-pods), so they alone do not; on the host network (the multi-NIC setups
+# of GPU and TPU node pools) they do. Checked 2026-12-05.
+NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
+MULTI_NETWORK_ANNOTATION = "networking.gke.io/interfaces"
+STANDARD_TARGET_SOURCE = (
+    "GKE Warden's refusals: autogke-node-affinity-selector-limitation on cloud.google.com/gke-nodepool "
+    "(GoogleCloudPlatform/ai-on-gke#983), managed-namespaces-limitation on kube-system "
+    "(terraform-google-modules/terraform-google-kubernetes-engine#2348), autogke-disallow-privilege, "
+    "autogke-disallow-hostnamespaces and autogke-no-write-mode-hostpath on node agents (lfn-cnti/testsuite#1675, "
+    "sourcegraph/sourcegraph-public-snapshot#52900); "
+    "cloud.google.com/kubernetes-engine/docs/how-to/setup-multinetwork-support-for-pods; checked 2026-12-05"
+)
 PD_STORAGE_CLASSES = ("standard-rwo", "premium-rwo", "standard", "premium")
 
 # --- multi-node training (kubernetes.io job-with-pod-to-pod-communication) ------
@@ -1038,8 +1161,9 @@ CHART_WEBHOOK_SERVERS: tuple[ChartWebhookServer, ...] = (
 # kubernetes_manifest looks an object's kind up in the API at PLAN time (terraform-provider-kubernetes
 # manifest docs: "the cluster has to be accessible at plan time"; a missing CRD fails the plan). These
 # API groups are built into Kubernetes; the GKE kinds below are installed by GKE in every Autopilot
-# cluster (concepts/about-custom-compute-classes, how-to/ingress-configuration, how-to/managed-certs),
-# and the last two only when the cluster has the feature on (secret-manager/docs/sync-k8-secrets).
+# cluster (concepts/about-custom-compute-classes, how-to/ingress-configuration, how-to/managed-certs, the volume
+# snapshot and GKE Volume Populator kinds: see their API constants), and the last two only when the cluster
+# has the feature on (secret-manager/docs/sync-k8-secrets).
 KUBERNETES_BUILTIN_GROUPS = (
     "",
     "apps",
@@ -1066,6 +1190,10 @@ GKE_BUILTIN_KINDS = (
     (BACKEND_CONFIG_API, "BackendConfig"),
     (FRONTEND_CONFIG_API, "FrontendConfig"),
     (MANAGED_CERTIFICATE_API, "ManagedCertificate"),
+    (SNAPSHOT_API, "VolumeSnapshotClass"),
+    (SNAPSHOT_API, "VolumeSnapshotContent"),
+    (SNAPSHOT_API, "VolumeSnapshot"),
+    (VOLUME_POPULATOR_API, "GCPDataSource"),  # in clusters at or above GKE_FEATURE_MIN_VERSIONS' populator row
     # the Gateway API (gkeml's clusters set gateway_api_config CHANNEL_STANDARD) with GKE's policy kinds, and the
     # InferencePool CRD GKE installs from serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION (gkeml.platform_serving)
     (serving.GATEWAY_API, "Gateway"),
@@ -1117,7 +1245,6 @@ SERVICE_AGENT_WAIT_SECONDS = 2 * IAM_IDENTITY_VISIBLE_SECONDS
 # which depends on the version the cluster runs, so it is not checked here.
 MAX_MAINTENANCE_EXCLUSIONS = 20
 NO_UPGRADES_MAX_DAYS = 30
-RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
 
 
 @dataclass(frozen=True)
@@ -1141,17 +1268,7 @@ CHANNEL_VERSIONS: dict[str, ChannelVersions] = {
     "STABLE": ChannelVersions("1.34", "1.35", "1.35.6-gke.1250000"),
     "EXTENDED": ChannelVersions("1.31", "1.36", "1.35.7-gke.1222000"),
 }
-# GKE features gkeml turns on that need a minimum control-plane version: feature -> minimum "MAJOR.MINOR" or a
-# full GKE version (MAJOR.MINOR.PATCH-gke.N: gke_version orders both).
-# A config whose channel creates clusters below it is refused at load (gkeml/config/checks.py).
-GKE_FEATURE_MIN_VERSIONS: dict[str, str] = {
-    "secret sync": SECRET_SYNC_MIN_GKE_VERSION,
-    # gkeml.platform_serving: how-to/gatewayclass-capabilities ("GKE Autopilot: 1.26 and later"); GKE Inference
-    # Gateway serves InferencePools from 1.32.3 (how-to/deploy-gke-inference-gateway) and installs their CRD from
-    # 1.34.0-gke.1626000 (llm-d.ai/docs/resources/gateway/gke), which gkeml relies on
-    "GKE Gateway": serving.GATEWAY_API_MIN_GKE_VERSION,
-    "GKE Inference Gateway": serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
-}
+# What each GKE feature gkeml can turn on needs: GKE_FEATURE_MIN_VERSIONS (at the end of this module).
 
 
 def gke_version(text: str) -> tuple[int, ...]:
@@ -1439,7 +1556,6 @@ def bucket_location_regions(location: str) -> tuple[str, ...] | None:
 # docs.github.com/en/actions/reference/security/oidc, github.com/google-github-actions/auth,
 # cloud.google.com/iam/docs/setting-limits-on-granting-roles (conditions on modifiedGrantsByRole).
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
-PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 PROJECT_IAM_ADMIN_ROLE = "roles/resourcemanager.projectIamAdmin"
 
 
@@ -1584,24 +1700,6 @@ def flex_start_gpus() -> tuple[str, ...]:
     return tuple(label for label, g in GPUS.items() if g.machine_family in FLEX_START_MACHINE_FAMILIES)
 
 
-# --- kubeconfig entries written by `gcloud container clusters get-credentials` -------
-# Sources (checked 2026-11): cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl
-# (context and cluster entry are both named gke_PROJECT_LOCATION_CLUSTER; --dns-endpoint writes the
-# cluster's DNS-based endpoint, gke-UNIQUE_ID-PROJECT_NUMBER.LOCATION.gke.goog, as the server).
-DNS_ENDPOINT_DOMAIN = "gke.goog"
-
-
-def kubeconfig_cluster_entry(project_id: str, location: str, cluster: str) -> str:
-    """Name of the kubeconfig context and cluster entry ``get-credentials`` writes."""
-    return f"gke_{project_id}_{location}_{cluster}"
-
-
-def get_credentials_command(cluster: str, location: str, project_id: str, dns_endpoint: bool) -> str:
-    """The gcloud command that writes (and selects) the kubeconfig context of a cluster."""
-    command = f"gcloud container clusters get-credentials {cluster} --region {location} --project {project_id}"
-    return command + " --dns-endpoint" if dns_endpoint else command
-
-
 # --- platform services: image registry, DNS, budgets, observability, notices, quotas ----------
 # Artifact Registry (cloud.google.com/artifact-registry/docs/docker/names, .../repositories/cleanup-policy,
 # .../analysis: checked 2026-11-30; google provider website/docs/r/artifact_registry_repository at v7.45.0):
@@ -1735,6 +1833,147 @@ def family_cpu_quota_metric(machine_family: str) -> str:
 # Compute managed SSL certificates (cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs):
 # managed.status PROVISIONING until every domain's A record points at the load balancer, then ACTIVE.
 CERTIFICATE_ACTIVE = "ACTIVE"
+
+
+# --- GKE feature versions (the version gate) ----------------------------------------
+@dataclass(frozen=True)
+class GkeFeature:
+    """The GKE version a feature needs (``MAJOR.MINOR`` or a full ``1.33.2-gke.4780000``) and where that is
+    written (checked on :data:`GKE_FEATURES_CHECKED` unless the source gives its own date)."""
+
+    minimum: str
+    source: str
+
+
+# GKE features and the control-plane version each needs, from GKE's own pages (a source without a host is a
+# path under cloud.google.com/kubernetes-engine/docs/). The gate (gkeml/config/versions.py) refuses at load an
+# environment that uses one on a release channel whose clusters are created below it. Rows without a detector
+# there are features gkeml does not emit yet (the serving and JobSet work will): their versions are recorded here
+# so the gate covers them as soon as they are. LeaderWorkerSet, JobSet and Kueue are controllers gkeml installs
+# from their charts, not GKE features, and are not gated here.
+GKE_FEATURES_CHECKED = "2026-12-05"
+GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
+    "secret sync": GkeFeature(
+        SECRET_SYNC_MIN_GKE_VERSION, "cloud.google.com/secret-manager/docs/sync-k8-secrets (English page)"
+    ),
+    "flex-start": GkeFeature(
+        FLEX_START_MIN_GKE_VERSION, "how-to/dws-flex-start-training (Autopilot; page updated 2026-06-09)"
+    ),
+    "custom ComputeClass": GkeFeature(
+        "1.30.3-gke.1451000", "concepts/about-custom-compute-classes (custom compute classes in Autopilot)"
+    ),
+    "GKE Gateway": GkeFeature(
+        serving.GATEWAY_API_MIN_GKE_VERSION,
+        "how-to/gatewayclass-capabilities ('GKE Autopilot: 1.26 and later'; gkeml.platform_serving); every cluster "
+        "gkeml makes sets gateway_api_config",
+    ),
+    "Hyperdisk ML": GkeFeature("1.26", "how-to/persistent-volumes/hyperdisk (Hyperdisk volumes: GKE 1.26 or later)"),
+    "GKE Volume Populator": GkeFeature(
+        "1.33.2-gke.4780000",
+        "how-to/persistent-volumes/volume-populator (Cloud Storage to Hyperdisk ML; 'Requirements', read 2026-12-05)",
+    ),
+    "GPU time-sharing on Autopilot": GkeFeature("1.29.4-gke.1427000", "how-to/autopilot-gpus"),
+    "secondary boot disk on Autopilot": GkeFeature(
+        "1.30.1-gke.1329000", "how-to/data-container-image-preloading ('Requirements', COS_CONTAINERD)"
+    ),
+    "Ray operator add-on": GkeFeature("1.30.0-gke.1747000", "add-on/ray-on-gke/how-to/enable-ray-on-gke"),
+    "JOBSET metrics package": GkeFeature(
+        "1.32.1-gke.1357001",
+        "terraform-provider-google website/docs/r/container_cluster.html.markdown (monitoring_config."
+        "enable_components: JOBSET 'only supported in GKE 1.32.1-gke.1357001 and above'), from GKE's API",
+    ),
+    "GKE Inference Gateway": GkeFeature(
+        serving.INFERENCE_POOL_CRD_MIN_GKE_VERSION,
+        "llm-d.ai/docs/resources/gateway/gke (GKE installs the InferencePool CRD from 1.34.0-gke.1626000, which "
+        "gkeml relies on; the Gateway controller serves InferencePools from 1.32.3: how-to/deploy-gke-inference-"
+        "gateway; gkeml.platform_serving)",
+    ),
+}
+
+
+# --- Hyperdisk ML volumes (datasets and model weights read by many nodes) -------------------------
+# Sources, read 2026-12-05:
+# - compute/docs/disks/hyperdisks (copy last updated 2026-08-26): a Hyperdisk ML volume is 4 GiB to 64 TiB; it is
+#   attached read-only to up to 2,500 instances; it is zonal (Hyperdisk Balanced High Availability is the only
+#   type replicated across zones); "You can attach a Hyperdisk ML volume to up to 100 VMs at most once every 30
+#   seconds"; a Hyperdisk ML disk made from a snapshot or image must be created read-only; billed per provisioned
+#   GiB and per provisioned MiB/s each month, "no additional charge for attaching multiple VMs"; machine series
+#   that can attach it: the table "Machine series support for Hyperdisk" (HYPERDISK_ML_MACHINE_SERIES).
+# - compute/docs/disks/hd-types/hyperdisk-ml: provisioned throughput 400 to 1,200,000 MiB/s (16 IOPS per MiB/s).
+# - compute/docs/disks/sharing-disks-between-vms: how many instances one volume can be attached to depends on its
+#   size (HYPERDISK_ML_ATTACH_LIMITS). Compute Engine release notes 2025-08-11: "You can attach up to 128 instances
+#   to the same Hyperdisk ML volume whose size is between 2 TiB and 16 TiB. The previous limit was 30." The other
+#   rows are the page's as last read before that note and not re-read from a stored copy since; the 16-64 TiB row
+#   takes the lower of the two values remembered (20 and 30).
+# - GKE: the Persistent Disk CSI driver (pd.csi.storage.gke.io, always on in Autopilot) provisions it from a
+#   StorageClass with type hyperdisk-ml; with enable-multi-zone-provisioning it creates one disk per zone of the
+#   class's allowedTopologies, read-only from a snapshot or through a populator (kubernetes-sigs/gcp-compute-
+#   persistent-disk-csi-driver pkg/gce-pd-csi-driver/controller.go at b560165, createMultiZoneDisk and
+#   validateMultiZoneProvisioning: no cloning, no snapshots of such a volume, no expansion).
+#   GoogleCloudPlatform/ai-on-gke tutorials-and-examples/storage/hyperdisk-ml (the snapshot path: a
+#   VolumeSnapshotClass, a pre-provisioned VolumeSnapshotContent naming projects/P/global/snapshots/S with
+#   deletionPolicy Retain, its VolumeSnapshot, and a ReadOnlyMany claim with that dataSource on the multi-zone class).
+# - GKE Volume Populator (kubernetes-engine/docs/how-to/persistent-volumes/volume-populator, "Automate data transfer
+#   from Cloud Storage to a Hyperdisk ML volume"): a GCPDataSource (datalayer.gke.io/v1) in the claim's namespace
+#   names the bucket URI and a Kubernetes service account with Workload Identity access to it (roles/storage.
+#   objectViewer); the claim's dataSourceRef names it; a transfer Job per zone runs on nodes of the compute class
+#   that MUST be named gcs-to-hdml-compute-class, asking for 24 vCPUs unless the claim's annotation says otherwise;
+#   "don't delete the GCPDataSource custom resource before you delete the PersistentVolumeClaim that refers to it".
+HYPERDISK_ML_TYPE = "hyperdisk-ml"
+PD_CSI_DRIVER = "pd.csi.storage.gke.io"
+HYPERDISK_ML_MIN_GIB = 4
+HYPERDISK_ML_MAX_GIB = 64 * 1024
+HYPERDISK_ML_MIN_THROUGHPUT = 400  # MiB/s
+HYPERDISK_ML_MAX_THROUGHPUT = 1_200_000  # MiB/s
+HYPERDISK_ML_MAX_ATTACHMENTS = 2500
+# (largest size in GiB, instances it can be attached to at once), smallest first
+HYPERDISK_ML_ATTACH_LIMITS: tuple[tuple[int, int], ...] = (
+    (256, 2500),
+    (1024, 1500),
+    (2 * 1024, 600),
+    (16 * 1024, 128),
+    (64 * 1024, 20),
+)
+HYPERDISK_ML_ATTACHES_PER_30_SECONDS = 100
+# Machine series (the part of a machine family before '-') that can attach Hyperdisk ML, from the support table
+# of compute/docs/disks/hyperdisks. Not E2 (Autopilot's general-purpose Pods), N1 (T4), N2, N2D, C2, C2D, H3, M1-M4.
+HYPERDISK_ML_MACHINE_SERIES = (
+    "a2",
+    "a3",
+    "a4",
+    "a4x",
+    "c3",
+    "c3d",
+    "c4",
+    "c4a",
+    "c4d",
+    "c4n",
+    "g2",
+    "g4",
+    "m4n",
+    "n4",
+    "n4a",
+    "n4d",
+)
+MULTI_ZONE_PROVISIONING_PARAMETER = "enable-multi-zone-provisioning"
+ZONE_TOPOLOGY_KEY = "topology.gke.io/zone"
+VOLUME_POPULATOR_TRANSFER_CLASS = "gcs-to-hdml-compute-class"
+VOLUME_POPULATOR_TRANSFER_MACHINE_FAMILIES = ("c3", "c3d")  # the guide's class
+VOLUME_POPULATOR_TRANSFER_CPU = 24
+VOLUME_POPULATOR_CPU_ANNOTATION = "volume-populator.datalayer.gke.io/cpu-request"
+
+
+def hyperdisk_ml_attach_limit(size_gib: float) -> int:
+    """How many instances (nodes) a Hyperdisk ML volume of this size can be attached to at once."""
+    for largest, limit in HYPERDISK_ML_ATTACH_LIMITS:
+        if size_gib <= largest:
+            return limit
+    return HYPERDISK_ML_ATTACH_LIMITS[-1][1]
+
+
+def hyperdisk_ml_machine(machine_family: str) -> bool:
+    """Whether nodes of this machine family (``g2``, ``a3-highgpu``, ``c3``, ...) can attach Hyperdisk ML."""
+    return machine_family.split("-")[0] in HYPERDISK_ML_MACHINE_SERIES
 
 
 # --- model serving (the ``model:`` preset of an inference service; gkeml.config.serving_model) ----------------

@@ -1,7 +1,9 @@
-"""Platform facts of public serving beyond the Ingress: GKE's Gateway controller (the Gateway API), Certificate
-Manager, and GKE Inference Gateway (the Gateway API Inference Extension's InferencePool, its endpoint picker and
-InferenceObjective). A data module like :mod:`gkeml.platform` (which imports what it needs from here): every name,
-class, version and port the serving code writes, with the source it was read from and the date.
+"""Platform facts of public serving beyond the Ingress: the Gateway API, Certificate Manager, Inference Gateway.
+
+It covers GKE's Gateway controller (the Gateway API), Certificate Manager, and GKE Inference Gateway (the Gateway
+API Inference Extension's InferencePool, its endpoint picker and InferenceObjective). A data module like
+:mod:`gkeml.platform` (which imports what it needs from here): every name, class, version and port the serving code
+writes, with the source it was read from and the date.
 
 Sources, read 2026-12-05 (repositories at the commit named; GKE pages as stored copies, undated):
 

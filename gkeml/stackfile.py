@@ -1,6 +1,7 @@
-"""Reading a synthesized stack (``cdk.tf.json``) back: every consumer of ``cdktf.out`` (the checks, the
-diagram, the permission and lifecycle models) reads it here, so a malformed or partial file is one
-clear error everywhere."""
+"""Reading a synthesized stack (``cdk.tf.json``) back, for every consumer of ``cdktf.out``.
+
+The checks, the diagram, the permission and lifecycle models all read it here, so a malformed or partial
+file is one clear error everywhere."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What a GKE Autopilot cluster emits that the alerts, log-based metrics and dashboard read: a dated,
-sourced table of metric and log names and the labels (or log fields) a query may use.
+"""What a GKE Autopilot cluster emits that the alerts, log-based metrics and dashboard read.
+
+A dated, sourced table of metric and log names and the labels (or log fields) a query may use.
 
 Pure data. :mod:`gkeml.observability` builds every query from these names, and
 ``tests/test_telemetry.py`` parses each synthesized query and checks every metric, log, resource type,

@@ -1,5 +1,6 @@
-"""Everything the toolkit itself emits for an environment, grouped the way it is applied, so
-``gkeml check`` and the tests check the same objects."""
+"""Everything the toolkit itself emits for an environment, grouped the way it is applied.
+
+``gkeml check`` and the tests check these same objects."""
 
 from __future__ import annotations
 

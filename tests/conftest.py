@@ -1,6 +1,11 @@
 """Shared fixtures: the test suite's OWN environments (tests/fixtures/environments) and ONE real
 synth of them per test session. The shipped environments/ are only smoke-tested
-(tests/test_shipped.py), so adding or changing an environment file needs no test change."""
+(tests/test_shipped.py), so adding or changing an environment file needs no test change.
+
+Every test whose fixtures reach the session's synth is marked ``synth``: ``pytest -m "not synth"`` runs the
+rest without synthesizing. The fakes of the APIs gkeml's clients talk to (``gke``, ``kube``) run here too, one
+per test; test modules share helpers through modules of their own (tests/*.py without ``test_``), never by
+importing another test module."""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# the suite's helper modules: their asserts say what failed, as a test's do
+pytest.register_assert_rewrite("config_errors", "google_apis", "hostile", "job_env", "kube_api", "servers")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "environments"
 ENVIRONMENTS = ROOT / "tests" / "fixtures" / "environments"
@@ -17,6 +25,17 @@ ENVIRONMENTS = ROOT / "tests" / "fixtures" / "environments"
 ENV_NAMES = ("lab", "stage", "live")
 DEV, STAGING, PROD = ENV_NAMES
 MINIMAL = "mini"
+
+
+# The session fixtures that synthesize: a test that uses one (directly or through another fixture) is marked synth.
+SYNTH_FIXTURES = frozenset({"synth_dir", "stacks", "bootstrap_stacks"})
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark ``synth`` every test whose fixture closure holds a synthesizing session fixture."""
+    for item in items:
+        if SYNTH_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.synth)
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +87,35 @@ def bootstrap_stacks(tmp_path_factory) -> dict[str, dict]:
         BootstrapStack(app, boot)
     app.synth()
     return {p.parent.name: json.loads(p.read_text()) for p in (out / "stacks").glob("*/cdk.tf.json")}
+
+
+# --- fakes of the APIs gkeml's clients talk to: real servers on 127.0.0.1, one per test (tests/servers.py) ---
+
+
+@pytest.fixture
+def gke():
+    """A running fake of the GKE, Resource Manager and Compute REST APIs (tests/google_apis.py)."""
+    from google_apis import GkeApi
+    from servers import serving
+
+    with serving(GkeApi()) as api:
+        yield api
+
+
+@pytest.fixture
+def kube():
+    """A running in-memory Kubernetes API (tests/kube_api.py)."""
+    from kube_api import KubeApi
+    from servers import serving
+
+    with serving(KubeApi()) as api:
+        yield api
+
+
+@pytest.fixture
+def envs(tmp_path) -> Path:
+    """--environments with the job tests' environments: lab (public IP endpoint) and vault (DNS endpoint only)."""
+    from job_env import LAB, write_environments
+    from kube_api import VAULT
+
+    return write_environments(tmp_path / "environments", lab=LAB, vault=VAULT)

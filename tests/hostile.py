@@ -18,6 +18,13 @@ from pathlib import Path
 from conftest import ENVIRONMENTS
 
 LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
+# the bootstrap file of the fixture environment mini
+BOOTSTRAP = """\
+name: mini
+project: {id: fx-mini-ml, number: "200000000404", region: europe-west4}
+state: {bucket: fx-mini-tfstate}
+github: {repository: acme/ml-platform, repository_id: 700000001, repository_owner_id: "700000002"}
+"""
 
 
 @dataclass

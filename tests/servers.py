@@ -14,8 +14,9 @@ broken proxy or a malicious server behaves (:data:`HOSTILE`):
 - ``escapes``: an error (500) whose message, in the Kubernetes and the Google shape, is full of
   terminal escape sequences (colour, window title, clipboard write, screen clear) and a newline.
 
-``serving(server)`` runs one for a test. The fakes of the Kubernetes API (tests/test_job_cluster.py)
-and of the GKE and Compute Engine REST APIs (tests/test_doctor.py) are LoopbackServers.
+``serving(server)`` runs one for a test. The fakes of the Kubernetes API (tests/kube_api.py) and of the GKE,
+Resource Manager and Compute Engine REST APIs (tests/google_apis.py) are LoopbackServers; tests/conftest.py
+runs one of each for a test (the ``kube`` and ``gke`` fixtures).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 ESCAPES = "\x1b[31mred\x1b[0m \x1b]0;owned\x07 \x1b]52;c;cm0gLXJmIH4=\x07 \x1b[2J\x1b[H\nsecond line \u202eevil"
@@ -180,8 +181,19 @@ class LoopbackServer:
         self.thread.join(timeout=10)
 
 
+class Server(Protocol):
+    """Anything a test runs for a while: a LoopbackServer, tests/test_doctor_services.py's DNS server."""
+
+    def start(self) -> Any: ...
+
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
+
+
 @contextlib.contextmanager
-def serving(server: LoopbackServer) -> Iterator[LoopbackServer]:
+def serving(server: S) -> Iterator[S]:
     """``server`` running for the block, stopped after it."""
     server.start()
     try:

@@ -389,7 +389,7 @@ def test_admission_patterns_match_as_binary_authorization_documents(image, patte
 def test_every_stack_declares_the_terraform_version_it_is_written_for(stacks, bootstrap_stacks):
     """One version (platform.TERRAFORM_MIN_VERSION): every stack's terraform.required_version, the
     targetVersions cdktf checks features against (synth and cdktf.json) and what `gkeml doctor` asks for."""
-    from gkeml.doctor import _min_terraform
+    from gkeml.doctor.toolchain import _min_terraform
     from gkeml.synth import TARGET_VERSIONS
 
     for name, stack in {**stacks, **bootstrap_stacks}.items():

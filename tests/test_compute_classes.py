@@ -4,8 +4,9 @@ name (validated against the environment), and the pods they get."""
 from __future__ import annotations
 
 import pytest
+from config_errors import error_for
 from conftest import ENVIRONMENTS
-from test_config import error_for, line_of
+from hostile import line_of
 
 from gkeml import platform
 from gkeml.config import ConfigError

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from config_errors import DEV, error_for
 from conftest import ENV_NAMES, ENVIRONMENTS, MINIMAL, ROOT
+from hostile import line_of
 
 from gkeml.config import ConfigError
 from gkeml.config.schema import environment_schema
 from gkeml.environments import load_environment, load_environments
-
-DEV = (ENVIRONMENTS / "lab.yaml").read_text()
-
-
-def error_for(tmp_path: Path, old: str, new: str, name: str = "lab") -> str:
-    """Write lab.yaml with one edit; return the error (one line per problem, each 'file:line: ...')."""
-    assert old in DEV, old
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(DEV.replace(old, new, 1))
-    with pytest.raises(ConfigError) as info:
-        load_environment(path)
-    message = str(info.value)
-    assert all(re.match(rf"{re.escape(str(path))}:\d+: ", line) for line in message.splitlines()), message
-    return message
-
-
-def line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 def test_default_environments_load(environments):
@@ -408,9 +391,9 @@ def test_a_channel_that_creates_clusters_below_secret_sync_s_minimum_is_refused(
     with pytest.raises(ConfigError) as info:
         load_environment(path)
     assert str(info.value) == (
-        f"{path}:{line_of(prod, 'STABLE')}: cluster.release_channel: STABLE creates clusters at GKE "
-        f"1.33.5-gke.2228001 (release notes, read {platform.CHANNEL_VERSIONS_CHECKED}); secret sync (launch) needs "
-        "1.34 or later: use REGULAR or EXTENDED, or remove launch"
+        f"{path}:{line_of(prod, 'launch:')}: launch: secret sync needs GKE 1.34 or later; release channel STABLE "
+        f"creates clusters at 1.33.5-gke.2228001 (release notes, read {platform.CHANNEL_VERSIONS_CHECKED}): set "
+        "cluster.release_channel to REGULAR or EXTENDED, or remove launch"
     )
     # without the Launch agent the cluster needs no secret sync, and the channel is fine
     path.write_text(prod.split("\nlaunch:")[0] + "\n")

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 from gkeml import docs, platform
@@ -53,6 +54,23 @@ def test_notices_are_counted_apart_from_findings():
     assert docs.check_figures(summary, ["dev"]) == (
         "`make check` on the default environments (dev): 1 findings and 2 notices (ENV002) in 3 Kubernetes objects."
     )
+
+
+def test_the_readme_layout_lists_every_module_and_package_by_its_summary_line(tmp_path):
+    rows = docs.package_layout().splitlines()[2:]
+    listed = [re.match(r"\| `gkeml/([^`]+)` \|", row).group(1) for row in rows]
+    package = ROOT / "gkeml"
+    modules = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    packages = [f"{p.parent.name}/" for p in package.glob("*/__init__.py")]
+    charts = [f"charts/{p.parent.name}/" for p in package.glob("charts/*/Chart.yaml")]
+    assert sorted(listed) == sorted(modules + packages + charts)
+    assert all(row.endswith(". |") for row in rows), "a docstring's first line is a whole sentence"
+    (tmp_path / "gkeml" / "cli").mkdir(parents=True)
+    (tmp_path / "gkeml" / "cli" / "__init__.py").write_text('"""The ``gkeml`` command line."""\n')
+    assert docs.package_layout(tmp_path).splitlines()[2:] == ["| `gkeml/cli/` | The `gkeml` command line. |"]
+    (tmp_path / "gkeml" / "quiet.py").write_text("VALUE = 1\n")
+    with pytest.raises(ValueError, match="gkeml/quiet.py has no docstring"):
+        docs.package_layout(tmp_path)
 
 
 def test_nothing_in_the_repository_points_outside_it():

@@ -1,6 +1,6 @@
 """``gkeml doctor`` against a real HTTP server on 127.0.0.1 that speaks the GKE REST API.
 
-The real ``google-cloud-container`` client (REST transport) talks to the server;
+The real ``google-cloud-container`` client (REST transport) talks to the server (tests/google_apis.py);
 nothing in the client is mocked. The server answers the two paths the doctor
 reads, ``GET /v1/projects/{p}/locations/{l}/clusters/{c}`` and
 ``GET /v1/projects/{p}/locations/{l}/serverConfig``, in the JSON shapes of the
@@ -15,149 +15,28 @@ import json
 import re
 import socket
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import ENVIRONMENTS, ROOT
-from servers import Answer, LoopbackServer, Request, serving
+from google_apis import (
+    DEV_CLUSTER,
+    DEV_SERVER_CONFIG,
+    OLD_VERSION,
+    PROD_CLUSTER,
+    PROD_SERVER_CONFIG,
+    REGULAR_VERSION,
+    SERVER_CONFIG,
+    by_name,
+    error,
+    gkeml,
+    healthy_cluster,
+    run_doctor,
+    serve_dev,
+)
 
 from gkeml import doctor
-from gkeml.release import VERSION_LABEL, label_value
-
-DEV_CLUSTER = "/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"
-DEV_SERVER_CONFIG = "/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"
-PROD_CLUSTER = "/v1/projects/fx-live-ml/locations/us-central1/clusters/fx-live-ml"
-PROD_SERVER_CONFIG = "/v1/projects/fx-live-ml/locations/us-central1/serverConfig"
-
-REGULAR_VERSION = "1.33.5-gke.1162000"
-OLD_VERSION = "1.32.9-gke.1108000"
-
-SERVER_CONFIG = {
-    "defaultClusterVersion": REGULAR_VERSION,
-    "validMasterVersions": ["1.34.1-gke.1829001", REGULAR_VERSION, "1.33.4-gke.1245000", OLD_VERSION],
-    "channels": [
-        {"channel": "RAPID", "defaultVersion": "1.34.1-gke.1829001", "validVersions": ["1.34.1-gke.1829001"]},
-        {
-            "channel": "REGULAR",
-            "defaultVersion": REGULAR_VERSION,
-            "validVersions": [REGULAR_VERSION, "1.33.4-gke.1245000"],
-        },
-        {"channel": "STABLE", "defaultVersion": "1.33.4-gke.1245000", "validVersions": ["1.33.4-gke.1245000"]},
-    ],
-}
-
-
-def healthy_cluster(project: str = "fx-lab-ml", public: bool = True, channel: str = "REGULAR") -> dict:
-    """A cluster as GKE reports it after ``cdktf deploy`` of the default environment."""
-    cluster = {
-        "name": project,
-        "location": "us-central1",
-        "locations": ["us-central1-c", "us-central1-a", "us-central1-b"],
-        "status": "RUNNING",
-        "autopilot": {"enabled": True},
-        "releaseChannel": {"channel": channel},
-        "privateClusterConfig": {"enablePrivateNodes": True},
-        "controlPlaneEndpointsConfig": {
-            "dnsEndpointConfig": {"endpoint": f"gke-abc-{project}.us-central1.gke.goog", "allowExternalTraffic": True},
-            "ipEndpointsConfig": {"enabled": public},
-        },
-        "workloadIdentityConfig": {"workloadPool": f"{project}.svc.id.goog"},
-        "currentMasterVersion": REGULAR_VERSION if channel == "REGULAR" else "1.33.4-gke.1245000",
-        "resourceLabels": {"gkeml-env": project, VERSION_LABEL: label_value()},  # this release deployed it
-    }
-    if public:
-        cluster["masterAuthorizedNetworksConfig"] = {
-            "enabled": True,
-            "cidrBlocks": [{"displayName": "office", "cidrBlock": "203.0.113.0/24"}],
-        }
-    return cluster
-
-
-def error(code: int, status: str, message: str, reason: str | None = None) -> dict:
-    """A GKE API error body (google.rpc.Status as JSON)."""
-    body: dict = {"error": {"code": code, "status": status, "message": message}}
-    if reason:
-        body["error"]["details"] = [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": reason,
-                "domain": "googleapis.com",
-                "metadata": {"service": "container.googleapis.com", "consumer": "projects/200000000101"},
-            }
-        ]
-    return body
-
-
-class GkeApi(LoopbackServer):
-    """A local GKE REST server (tests/servers.py): ``routes`` maps a path to (HTTP status, JSON body)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.routes: dict[str, tuple[int, dict]] = {}
-
-    def respond(self, request: Request) -> Answer:
-        status, body = self.routes.get(request.path, (404, error(404, "NOT_FOUND", f"{request.path} not found")))
-        if status == 200 and any("enum-encoding=int" in value for value in request.query.values()):
-            body = _int_enums(request.path, body)
-        return Answer(status, body, "application/json; charset=UTF-8")
-
-    @property
-    def requests(self) -> list[tuple[str, dict[str, str]]]:
-        """(path, headers) of every request received."""
-        return [(r.path, r.headers) for r in self.received]
-
-    def paths(self) -> list[str]:
-        return [r.path for r in self.received]
-
-
-def _int_enums(path: str, body: dict) -> dict:
-    """Re-encode a response with integer enums, as the API does for ``enum-encoding=int``."""
-    from google.cloud import container_v1
-
-    message = container_v1.ServerConfig if path.endswith("/serverConfig") else container_v1.Cluster
-    return json.loads(message.to_json(message.from_json(json.dumps(body)), use_integers_for_enums=True))
-
-
-@pytest.fixture
-def gke():
-    """A running GKE REST server, stopped at the end of the test."""
-    with serving(GkeApi()) as api:
-        yield api
-
-
-def gkeml(*args: str) -> subprocess.CompletedProcess:
-    """The ``gkeml`` command line, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
-def run_doctor(env: str, gke: GkeApi) -> tuple[int, dict, str]:
-    """``gkeml doctor ENV --format json`` against the local server: exit code, JSON report, stderr."""
-    done = gkeml(
-        "doctor",
-        env,
-        "--environments",
-        str(ENVIRONMENTS),
-        "--endpoint",
-        gke.url,
-        "--format",
-        "json",
-        "--no-toolchain",
-        "--no-services",
-    )
-    return done.returncode, json.loads(done.stdout), done.stderr
-
-
-def by_name(report: dict) -> dict[str, dict]:
-    return {c["name"]: c for c in report["checks"]}
-
-
-def serve_dev(gke: GkeApi, cluster: dict | None = None) -> None:
-    gke.routes[DEV_CLUSTER] = (200, cluster or healthy_cluster())
-    gke.routes[DEV_SERVER_CONFIG] = (200, SERVER_CONFIG)
+from gkeml.doctor.toolchain import check_toolchain
 
 
 def test_healthy_dev_cluster_has_no_drift_and_sends_no_credentials_over_http(gke):
@@ -370,7 +249,7 @@ def test_unknown_environment_lists_the_defined_ones():
 
 def test_toolchain_of_this_checkout_is_usable():
     """terraform, node and the pinned cdktf CLI that `make install` provides."""
-    rows = {c.name: c for c in doctor.check_toolchain(ROOT)}
+    rows = {c.name: c for c in check_toolchain(ROOT)}
     assert set(rows) == {"terraform", "node", "cdktf CLI"}
     pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdktf-cli"]
     assert rows["cdktf CLI"].expected == f"== {pinned}"
@@ -392,7 +271,7 @@ def test_missing_and_outdated_tools_are_drift(tmp_path, monkeypatch):
     cli = tmp_path / "node_modules" / ".bin"
     cli.mkdir(parents=True)
     _tool(cli, "cdktf", "0.20.11")
-    rows = {c.name: c for c in doctor.check_toolchain(tmp_path)}
+    rows = {c.name: c for c in check_toolchain(tmp_path)}
     assert (rows["terraform"].status, rows["terraform"].live, rows["terraform"].expected) == (
         "drift",
         "1.10.5",

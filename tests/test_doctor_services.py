@@ -12,8 +12,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 from conftest import ENVIRONMENTS
+from google_apis import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster, run_doctor
 from servers import serving
-from test_doctor import SERVER_CONFIG, GkeApi, by_name, error, gkeml, healthy_cluster
 
 from gkeml.doctor import preflight
 from gkeml.naming import Names
@@ -52,6 +52,10 @@ class DnsServer:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             self.sock.sendto(response.to_wire(), peer)
 
+    def start(self) -> DnsServer:
+        self.thread.start()
+        return self
+
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join(timeout=10)
@@ -59,19 +63,9 @@ class DnsServer:
 
 
 @pytest.fixture
-def api():
-    with serving(GkeApi()) as server:
-        yield server
-
-
-@pytest.fixture
 def dns_server():
-    server = DnsServer({LAB_HOST: [LAB_IP]})
-    server.thread.start()
-    try:
+    with serving(DnsServer({LAB_HOST: [LAB_IP]})) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def quotas(**limits: float) -> dict:
@@ -97,18 +91,18 @@ def project(project_id: str, number: str) -> dict:
     }
 
 
-def serve_lab(api: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None = None) -> None:
+def serve_lab(gke: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None = None) -> None:
     """A deployed lab: its project, healthy cluster, static IP, certificate, regional quotas."""
     names = Names("fx-lab-ml", "lab", "fx-lab-ml", "us-central1")
     base = "/compute/v1/projects/fx-lab-ml"
-    api.routes[LAB_PROJECT] = (200, project("fx-lab-ml", LAB_NUMBER))
-    api.routes["/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"] = (200, healthy_cluster())
-    api.routes["/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"] = (200, SERVER_CONFIG)
-    api.routes[f"{base}/global/addresses/{names.address('chat')}"] = (
+    gke.routes[LAB_PROJECT] = (200, project("fx-lab-ml", LAB_NUMBER))
+    gke.routes["/v1/projects/fx-lab-ml/locations/us-central1/clusters/fx-lab-ml"] = (200, healthy_cluster())
+    gke.routes["/v1/projects/fx-lab-ml/locations/us-central1/serverConfig"] = (200, SERVER_CONFIG)
+    gke.routes[f"{base}/global/addresses/{names.address('chat')}"] = (
         200,
         {"name": names.address("chat"), "address": LAB_IP},
     )
-    api.routes[f"{base}/global/sslCertificates/{names.certificate('chat', LAB_HOST)}"] = (
+    gke.routes[f"{base}/global/sslCertificates/{names.certificate('chat', LAB_HOST)}"] = (
         200,
         {
             "name": names.certificate("chat", LAB_HOST),
@@ -116,36 +110,17 @@ def serve_lab(api: GkeApi, *, cert_status: str = "ACTIVE", region: dict | None =
             "managed": {"status": cert_status, "domains": [LAB_HOST], "domainStatus": {LAB_HOST: cert_status}},
         },
     )
-    api.routes[f"{base}/regions/us-central1"] = (200, region or quotas(**ENOUGH))
+    gke.routes[f"{base}/regions/us-central1"] = (200, region or quotas(**ENOUGH))
 
 
-def run(api: GkeApi, dns_address: str, *extra: str, env: str = "lab") -> tuple[int, dict, str]:
-    import json
-
-    done = gkeml(
-        "doctor",
-        env,
-        "--environments",
-        str(ENVIRONMENTS),
-        "--endpoint",
-        api.url,
-        "--compute-endpoint",
-        api.url,
-        "--resource-manager-endpoint",
-        api.url,
-        "--dns-server",
-        dns_address,
-        "--format",
-        "json",
-        "--no-toolchain",
-        *extra,
-    )
-    return done.returncode, json.loads(done.stdout), done.stderr
+def run(gke: GkeApi, dns_address: str, *extra: str, env: str = "lab") -> tuple[int, dict, str]:
+    """``gkeml doctor`` with every part but the toolchain, against the local servers."""
+    return run_doctor(env, gke, *extra, dns_server=dns_address)
 
 
-def test_host_pointing_at_its_ip_with_an_active_certificate_and_enough_quota_is_clean(api, dns_server):
-    serve_lab(api)
-    code, report, err = run(api, dns_server.address)
+def test_host_pointing_at_its_ip_with_an_active_certificate_and_enough_quota_is_clean(gke, dns_server):
+    serve_lab(gke)
+    code, report, err = run(gke, dns_server.address)
     assert code == 0, report
     rows = by_name(report)
     assert (rows[LAB_HOST]["area"], rows[LAB_HOST]["status"], rows[LAB_HOST]["live"]) == ("dns", "ok", LAB_IP)
@@ -156,20 +131,16 @@ def test_host_pointing_at_its_ip_with_an_active_certificate_and_enough_quota_is_
     assert dns_server.questions == [LAB_HOST]
     assert (rows["project number"]["area"], rows["project number"]["status"]) == ("project", "ok")
     assert rows["project number"]["expected"] == rows["project number"]["live"] == LAB_NUMBER
-    assert api.paths()[0] == LAB_PROJECT
-    assert all("Authorization" not in headers for _, headers in api.requests)
+    assert gke.paths()[0] == LAB_PROJECT
+    assert all("Authorization" not in headers for _, headers in gke.requests)
     assert err == ""
 
 
-def test_wrong_or_missing_a_record_is_drift_and_the_certificate_waits_for_it(api):
+def test_wrong_or_missing_a_record_is_drift_and_the_certificate_waits_for_it(gke):
     for records, live in (({LAB_HOST: ["203.0.113.7"]}, "203.0.113.7"), ({}, "no A record")):
-        server = DnsServer(records)
-        server.thread.start()
-        try:
-            serve_lab(api, cert_status="PROVISIONING")
-            code, report, _ = run(api, server.address)
-        finally:
-            server.stop()
+        with serving(DnsServer(records)) as server:
+            serve_lab(gke, cert_status="PROVISIONING")
+            code, report, _ = run(gke, server.address)
         assert code == 1
         rows = by_name(report)
         assert (rows[LAB_HOST]["status"], rows[LAB_HOST]["expected"], rows[LAB_HOST]["live"]) == (
@@ -183,16 +154,16 @@ def test_wrong_or_missing_a_record_is_drift_and_the_certificate_waits_for_it(api
         assert f"until {LAB_HOST} resolves to its static IP" in cert["advice"]
 
 
-def test_a_provisioning_certificate_behind_correct_dns_is_only_a_warning(api, dns_server):
-    serve_lab(api, cert_status="PROVISIONING")
-    code, report, _ = run(api, dns_server.address)
+def test_a_provisioning_certificate_behind_correct_dns_is_only_a_warning(gke, dns_server):
+    serve_lab(gke, cert_status="PROVISIONING")
+    code, report, _ = run(gke, dns_server.address)
     assert code == 0
     assert by_name(report)[f"certificate {LAB_HOST}"]["status"] == "warn"
 
 
-def test_quota_below_the_peak_names_the_quota_to_raise_and_who_needs_it(api, dns_server):
-    serve_lab(api, region=quotas(**{**ENOUGH, "NVIDIA_L4_GPUS": 2}))
-    code, report, _ = run(api, dns_server.address)
+def test_quota_below_the_peak_names_the_quota_to_raise_and_who_needs_it(gke, dns_server):
+    serve_lab(gke, region=quotas(**{**ENOUGH, "NVIDIA_L4_GPUS": 2}))
+    code, report, _ = run(gke, dns_server.address)
     assert code == 1
     row = by_name(report)["NVIDIA_L4_GPUS"]
     assert (row["status"], row["expected"], row["live"]) == ("drift", ">= 3", "limit 2, in use 0")
@@ -203,11 +174,11 @@ def test_quota_below_the_peak_names_the_quota_to_raise_and_who_needs_it(api, dns
     )
 
 
-def test_spot_needs_go_to_the_preemptible_quota_when_the_project_has_one(api, dns_server):
+def test_spot_needs_go_to_the_preemptible_quota_when_the_project_has_one(gke, dns_server):
     serve_lab(
-        api, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 2, "PREEMPTIBLE_CPUS": 64})
+        gke, region=quotas(**{**ENOUGH, "PREEMPTIBLE_NVIDIA_L4_GPUS": 4, "NVIDIA_L4_GPUS": 2, "PREEMPTIBLE_CPUS": 64})
     )
-    code, report, _ = run(api, dns_server.address)
+    code, report, _ = run(gke, dns_server.address)
     rows = by_name(report)
     assert code == 0, rows
     assert rows["PREEMPTIBLE_NVIDIA_L4_GPUS"]["expected"] == ">= 3"
@@ -216,29 +187,29 @@ def test_spot_needs_go_to_the_preemptible_quota_when_the_project_has_one(api, dn
     assert rows["NVIDIA_L4_GPUS"]["expected"] == ">= 2" and "training" not in rows["NVIDIA_L4_GPUS"]["advice"]
 
 
-def test_a_gpu_the_region_does_not_list_is_a_warning(api, dns_server):
-    serve_lab(api, region=quotas(CPUS=500))
-    code, report, _ = run(api, dns_server.address)
+def test_a_gpu_the_region_does_not_list_is_a_warning(gke, dns_server):
+    serve_lab(gke, region=quotas(CPUS=500))
+    code, report, _ = run(gke, dns_server.address)
     row = by_name(report)["NVIDIA_L4_GPUS"]
     assert (code, row["status"], row["live"]) == (0, "warn", "not listed in us-central1")
     assert by_name(report)["CPUS"]["expected"] == ">= 24"  # no G2_CPUS in the region: g2 vCPUs count as CPUS
 
 
-def test_compute_permission_denied_exits_2_with_the_role_to_grant(api, dns_server):
-    serve_lab(api)
-    api.routes["/compute/v1/projects/fx-lab-ml/regions/us-central1"] = (
+def test_compute_permission_denied_exits_2_with_the_role_to_grant(gke, dns_server):
+    serve_lab(gke)
+    gke.routes["/compute/v1/projects/fx-lab-ml/regions/us-central1"] = (
         403,
         error(403, "PERMISSION_DENIED", "Required 'compute.regions.get' permission"),
     )
-    code, report, err = run(api, dns_server.address)
+    code, report, err = run(gke, dns_server.address)
     assert code == 2
     assert "roles/compute.viewer on project fx-lab-ml" in report["error"]
     assert {c["area"] for c in report["checks"]} == {"project", "cluster"}  # the other parts still ran
     assert err.startswith("gkeml doctor: permission denied reading compute/v1/projects/fx-lab-ml/regions/us-central1")
 
 
-def test_environment_without_hosts_checks_quotas_only(api, dns_server):
-    api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/clusters/fx-mini-ml"] = (
+def test_environment_without_hosts_checks_quotas_only(gke, dns_server):
+    gke.routes["/v1/projects/fx-mini-ml/locations/europe-west4/clusters/fx-mini-ml"] = (
         200,
         {
             **healthy_cluster("fx-mini-ml", public=False),
@@ -246,14 +217,14 @@ def test_environment_without_hosts_checks_quotas_only(api, dns_server):
             "locations": ["europe-west4-a", "europe-west4-b", "europe-west4-c"],
         },
     )
-    api.routes["/v1/projects/fx-mini-ml/locations/europe-west4/serverConfig"] = (200, SERVER_CONFIG)
-    api.routes["/compute/v1/projects/fx-mini-ml/regions/europe-west4"] = (200, quotas(CPUS=24))
-    api.routes["/v3/projects/fx-mini-ml"] = (200, project("fx-mini-ml", "200000000404"))
-    code, report, _ = run(api, dns_server.address, env="mini")
+    gke.routes["/v1/projects/fx-mini-ml/locations/europe-west4/serverConfig"] = (200, SERVER_CONFIG)
+    gke.routes["/compute/v1/projects/fx-mini-ml/regions/europe-west4"] = (200, quotas(CPUS=24))
+    gke.routes["/v3/projects/fx-mini-ml"] = (200, project("fx-mini-ml", "200000000404"))
+    code, report, _ = run(gke, dns_server.address, env="mini")
     assert code == 0, report
     assert {c["area"] for c in report["checks"]} == {"project", "cluster"}  # mini has no hosts and no workloads
     assert dns_server.questions == []
-    assert "/compute/v1/projects/fx-mini-ml/regions/europe-west4" in api.paths()
+    assert "/compute/v1/projects/fx-mini-ml/regions/europe-west4" in gke.paths()
 
 
 def test_compute_class_fallback_needs_both_quotas_for_the_same_pods(environments):
@@ -309,26 +280,26 @@ def test_the_project_gpu_quota_is_compared_with_what_the_team_quotas_allow_at_on
     assert preflight.team_quota_rows(environments["mini"], {}) == []  # no GPU quota, nothing to compare
 
 
-def test_bad_compute_endpoint_or_dns_server_is_refused(api):
-    serve_lab(api)
-    local = ("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", api.url, "--no-toolchain")
-    done = gkeml(*local, "--resource-manager-endpoint", api.url, "--compute-endpoint", "http://compute.example.com")
+def test_bad_compute_endpoint_or_dns_server_is_refused(gke):
+    serve_lab(gke)
+    local = ("doctor", "lab", "--environments", str(ENVIRONMENTS), "--endpoint", gke.url, "--no-toolchain")
+    done = gkeml(*local, "--resource-manager-endpoint", gke.url, "--compute-endpoint", "http://compute.example.com")
     assert done.returncode == 2 and "--compute-endpoint 'http://compute.example.com': plain http" in done.stderr
     done = gkeml(
-        *local, "--resource-manager-endpoint", api.url, "--compute-endpoint", api.url, "--dns-server", "not-an-ip:x"
+        *local, "--resource-manager-endpoint", gke.url, "--compute-endpoint", gke.url, "--dns-server", "not-an-ip:x"
     )
     assert done.returncode == 2 and "--dns-server 'not-an-ip:x' is not IP or IP:PORT" in done.stderr
-    done = gkeml(*local, "--compute-endpoint", api.url, "--resource-manager-endpoint", "http://crm.example.com")
+    done = gkeml(*local, "--compute-endpoint", gke.url, "--resource-manager-endpoint", "http://crm.example.com")
     assert done.returncode == 2 and "--resource-manager-endpoint 'http://crm.example.com': plain http" in done.stderr
 
 
 # --- the project number (Cloud Resource Manager v3 projects.get) ------------------------------
 
 
-def test_a_project_number_that_is_not_the_projects_is_drift_naming_both_and_the_line_to_fix(api, dns_server):
-    serve_lab(api)
-    api.routes[LAB_PROJECT] = (200, project("fx-lab-ml", "987654321098"))
-    code, report, _ = run(api, dns_server.address)
+def test_a_project_number_that_is_not_the_projects_is_drift_naming_both_and_the_line_to_fix(gke, dns_server):
+    serve_lab(gke)
+    gke.routes[LAB_PROJECT] = (200, project("fx-lab-ml", "987654321098"))
+    code, report, _ = run(gke, dns_server.address)
     assert code == 1
     row = by_name(report)["project number"]
     assert (row["status"], row["expected"], row["live"]) == ("drift", LAB_NUMBER, "987654321098")
@@ -344,9 +315,9 @@ def test_a_project_number_that_is_not_the_projects_is_drift_naming_both_and_the_
     assert row["advice"].endswith(f"set project.number in {ENVIRONMENTS / 'lab.yaml'}:{line} to 987654321098")
 
 
-def test_a_project_that_cannot_be_read_is_a_warning_naming_the_permission(api, dns_server):
-    serve_lab(api)
-    api.routes[LAB_PROJECT] = (
+def test_a_project_that_cannot_be_read_is_a_warning_naming_the_permission(gke, dns_server):
+    serve_lab(gke)
+    gke.routes[LAB_PROJECT] = (
         403,
         error(
             403,
@@ -354,7 +325,7 @@ def test_a_project_that_cannot_be_read_is_a_warning_naming_the_permission(api, d
             "Permission 'resourcemanager.projects.get' denied on resource (or it may not exist).",
         ),
     )
-    code, report, err = run(api, dns_server.address)
+    code, report, err = run(gke, dns_server.address)
     assert code == 0, report  # everything else is clean: a warning does not fail the run
     row = by_name(report)["project number"]
     assert (row["status"], row["live"]) == ("warn", "not read")
@@ -366,10 +337,10 @@ def test_a_project_that_cannot_be_read_is_a_warning_naming_the_permission(api, d
     assert err == ""
 
 
-def test_a_project_resource_manager_does_not_know_is_drift(api, dns_server):
-    serve_lab(api)
-    api.routes[LAB_PROJECT] = (404, error(404, "NOT_FOUND", "Project 'fx-lab-ml' not found."))
-    code, report, _ = run(api, dns_server.address)
+def test_a_project_resource_manager_does_not_know_is_drift(gke, dns_server):
+    serve_lab(gke)
+    gke.routes[LAB_PROJECT] = (404, error(404, "NOT_FOUND", "Project 'fx-lab-ml' not found."))
+    code, report, _ = run(gke, dns_server.address)
     assert code == 1
     row = by_name(report)["project number"]
     assert (row["status"], row["live"]) == ("drift", "not found")
@@ -393,16 +364,16 @@ def test_a_project_resource_manager_does_not_know_is_drift(api, dns_server):
         ((502, {}), "Cloud Resource Manager API error 502 reading v3/projects/fx-lab-ml"),
     ],
 )
-def test_other_answers_leave_the_number_unchecked_with_a_warning(api, dns_server, answer, fragment):
-    serve_lab(api)
-    api.routes[LAB_PROJECT] = answer
-    code, report, _ = run(api, dns_server.address)
+def test_other_answers_leave_the_number_unchecked_with_a_warning(gke, dns_server, answer, fragment):
+    serve_lab(gke)
+    gke.routes[LAB_PROJECT] = answer
+    code, report, _ = run(gke, dns_server.address)
     row = by_name(report)["project number"]
     assert (code, row["status"]) == (0, "warn")
     assert fragment in row["advice"]
 
 
-def test_every_served_host_is_checked_and_a_host_outside_the_zone_is_left_to_its_dns_provider(api, environments):
+def test_every_served_host_is_checked_and_a_host_outside_the_zone_is_left_to_its_dns_provider(gke, environments):
     """live's chat endpoint is moving in: its host and both previous hosts are served, so each needs its A
     record and an ACTIVE certificate; embed's retired host is not served and not checked. The hosts are
     read from the fixture file, not through gkeml."""
@@ -415,21 +386,17 @@ def test_every_served_host_is_checked_and_a_host_outside_the_zone_is_left_to_its
     served = {host: e["name"] for e in data["endpoints"] for host in [e["host"], *e.get("previous_hosts", [])]}
     base = f"/compute/v1/projects/{env.project.id}/global"
     for name, address in ip.items():
-        api.routes[f"{base}/addresses/{names.address(name)}"] = (200, {"name": names.address(name), "address": address})
+        gke.routes[f"{base}/addresses/{names.address(name)}"] = (200, {"name": names.address(name), "address": address})
     for host, name in served.items():
         cert = names.certificate(name, host)
-        api.routes[f"{base}/sslCertificates/{cert}"] = (
+        gke.routes[f"{base}/sslCertificates/{cert}"] = (
             200,
             {"name": cert, "managed": {"status": "ACTIVE", "domains": [host], "domainStatus": {host: "ACTIVE"}}},
         )
     outside = [h for h in served if not h.endswith("." + data["dns"]["domain"])]
     assert outside == ["chat.fx-legacy.example"]  # the fixture has one
-    server = DnsServer({h: [ip[n]] for h, n in served.items() if h not in outside})
-    server.thread.start()
-    try:
-        rows = preflight.check_endpoints(env, preflight.ComputeApi(api.url), preflight.dns_resolver(server.address))
-    finally:
-        server.stop()
+    with serving(DnsServer({h: [ip[n]] for h, n in served.items() if h not in outside})) as server:
+        rows = preflight.check_endpoints(env, preflight.ComputeApi(gke.url), preflight.dns_resolver(server.address))
     dns_rows = {r.name: r for r in rows if r.area == "dns"}
     assert set(dns_rows) == set(served)  # embed-v0.fx.example (retired) is not checked
     assert {r.name for r in rows if r.area == "certificate"} == {f"certificate {h}" for h in served}

@@ -368,7 +368,7 @@ def test_new_at_another_tier_writes_out_the_availability_the_source_had_by_defau
     would refuse it: the copy says best-effort in the file, with why and how to change it."""
     from conftest import ENVIRONMENTS
 
-    from gkeml.cli.env import new_environment_text
+    from gkeml.envcopy import new_environment_text
     from gkeml.environments import load_environment
 
     source = load_environment(ENVIRONMENTS / "lab.yaml")

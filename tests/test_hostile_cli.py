@@ -159,9 +159,8 @@ def test_a_synth_told_to_stop_says_so_in_one_line_and_leaves_the_previous_output
 )
 def test_a_job_verb_told_to_stop_while_it_waits_says_so_in_one_line(tmp_path, verb, signum, code, line):
     """``wait`` between two polls, ``status`` while the API has not answered yet."""
+    from kube_api import LAB_ENTRY, KubeApi, submitted, write_kubeconfig
     from servers import HOSTILE, serving
-    from test_job_cluster import LAB_ENTRY, KubeApi, write_kubeconfig
-    from test_job_lifecycle import submitted
 
     with serving(KubeApi()) as kube:
         submitted(kube, "single-gpu", "finetune-l4-h8j9k")

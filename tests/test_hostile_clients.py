@@ -21,11 +21,10 @@ import time
 
 import pytest
 from conftest import ENVIRONMENTS, ROOT
+from google_apis import GkeApi, serve_dev
 from hostile import gkeml
+from kube_api import LAB_ENTRY, admitted, pod, preempted_ddp, submitted, with_status, write_kubeconfig
 from servers import ESCAPES, HOSTILE, Answer, LoopbackServer, serving
-from test_doctor import GkeApi, serve_dev
-from test_job_cluster import LAB_ENTRY, envs, kube, write_kubeconfig  # noqa: F401 - fixtures
-from test_job_lifecycle import admitted, pod, preempted_ddp, submitted, with_status
 
 JOB = "research/pretrain-2x4-k7q2m"
 LIMIT = 32 * 2**20
@@ -368,7 +367,7 @@ def test_doctor_against_a_silent_or_dripping_server_ends_at_its_request_timeout(
 
 def test_the_doctor_bounds_the_gke_clients_own_session():
     """cluster_client bounds the REST transport's session (a private attribute of google-cloud-container)."""
-    from gkeml.doctor import cluster_client
+    from gkeml.doctor.api import cluster_client
 
     client = cluster_client(CLOSED)
     hooks = client.transport._session.hooks["response"]

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ENVIRONMENTS, ROOT
-from hostile import Result, assert_usage_error, copy_tree, gkeml, previous_output, snapshot
+from hostile import BOOTSTRAP, Result, assert_usage_error, copy_tree, gkeml, previous_output, snapshot
 
 from gkeml.config.loader import LIMITS, MANIFEST_LIMITS, Limits
 
@@ -40,12 +40,6 @@ memory: 16Gi
 MANIFEST = (ROOT / "tests" / "fixtures" / "bad-manifests" / "GKE013-spot-grace-period.yaml").read_text()
 # the price table as YAML (the reader takes YAML; JSON is its subset), so that keys can be appended
 PRICES = yaml.safe_dump(json.loads((ROOT / "gkeml" / "cost" / "prices.json").read_text()), sort_keys=False)
-BOOTSTRAP = """\
-name: mini
-project: {id: fx-mini-ml, number: "200000000404", region: europe-west4}
-state: {bucket: fx-mini-tfstate}
-github: {repository: acme/ml-platform, repository_id: 700000001, repository_owner_id: "700000002"}
-"""
 
 
 # --- the hostile files: (bytes, line of the problem or None, what the message says) ----------
@@ -378,7 +372,7 @@ def test_check_reads_standard_input_as_a_file(tmp_path, monkeypatch):
     path.write_text(MANIFEST)
     from_file = json.loads(gkeml("check", path, "--format", "json").out)["findings"]
     _stdin(monkeypatch, MANIFEST.encode())
-    result = gkeml("check", "-", "--format", "json")
+    result = gkeml("check", "-", "--format", "json", "--fail-on", "warning")
     assert result.code == 1
     from_stdin = json.loads(result.out)["findings"]
     assert [f["source"].replace("<stdin>", str(path)) for f in from_stdin] == [f["source"] for f in from_file]

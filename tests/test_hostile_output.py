@@ -312,7 +312,7 @@ def test_doctor_given_a_body_that_is_not_a_cluster_exits_2_with_advice(raw_api, 
 
 
 def test_doctor_given_an_authorized_network_that_is_no_cidr_reports_drift(raw_api):
-    from test_doctor import healthy_cluster
+    from google_apis import healthy_cluster
 
     cluster = healthy_cluster()
     cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"] = [{"cidrBlock": "not-a-network"}]

@@ -254,15 +254,12 @@ def test_the_state_bucket_cannot_be_a_bucket_another_environment_creates(tmp_pat
 
 
 def test_the_state_prefix_cannot_be_the_bootstrap_stacks(tmp_path):
-    from gkeml.naming import BOOTSTRAP_STATE_PREFIX
-    from gkeml.stacks.bootstrap import BOOTSTRAP_STATE_PREFIX as USED_BY_THE_STACK
-
-    assert BOOTSTRAP_STATE_PREFIX == USED_BY_THE_STACK
+    # the bootstrap stacks keep their state under gkeml-bootstrap/<env> (tests/test_bootstrap.py reads their backend)
     refused_by_synth(
         tmp_path,
-        {"lab": [("prefix: gkeml", f"prefix: {BOOTSTRAP_STATE_PREFIX}")]},
+        {"lab": [("prefix: gkeml", "prefix: gkeml-bootstrap")]},
         "lab",
-        f"prefix: {BOOTSTRAP_STATE_PREFIX}",
+        "prefix: gkeml-bootstrap",
         "state.prefix",
         "is where the bootstrap stack keeps its state",
     )
@@ -601,7 +598,7 @@ def test_a_value_the_api_refuses_at_apply_is_refused_at_load(tmp_path, old, new,
 
 
 def test_the_bootstrap_state_bucket_is_a_name_cloud_storage_accepts(tmp_path, capsys):
-    from test_hostile_input import BOOTSTRAP
+    from hostile import BOOTSTRAP
 
     from gkeml.config.bootstrap import main as ci_identity
 
@@ -949,7 +946,7 @@ def test_every_string_of_a_bootstrap_file_is_refused_unescaped():
     import copy
 
     import yaml as _yaml
-    from test_hostile_input import BOOTSTRAP
+    from hostile import BOOTSTRAP
 
     from gkeml.config.bootstrap import Bootstrap
 

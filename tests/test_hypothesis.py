@@ -634,7 +634,7 @@ def gke_answers():
 
 
 def _healthy_cluster() -> dict:
-    from test_doctor import healthy_cluster
+    from google_apis import healthy_cluster
 
     return healthy_cluster()
 
@@ -652,7 +652,8 @@ def _healthy_cluster() -> dict:
     status=st.sampled_from([200, 200, 200, 403, 404, 500]),
 )  # not 503: the client retries it for seconds
 def test_doctor_reports_any_gke_answer_without_raising(gke_answers, body, status):
-    from gkeml.doctor import cluster_client, diagnose
+    from gkeml.doctor import diagnose
+    from gkeml.doctor.api import cluster_client
 
     gke_answers.reply = Answer(status, body)
     report = diagnose(_environment("lab"), cluster_client(gke_answers.url), toolchain=False)
@@ -696,7 +697,7 @@ def _served_pods() -> dict:
 def job_cluster(tmp_path_factory):
     """A Kubernetes API on 127.0.0.1 holding lab's run, a kubeconfig for it (KUBECONFIG, for the module),
     and the directory both live in (nothing in it may change)."""
-    from test_job_cluster import KubeApi, write_kubeconfig
+    from kube_api import KubeApi, write_kubeconfig
 
     from gkeml.jobs.cluster import ExpectedCluster
 
@@ -998,10 +999,3 @@ def test_commands_given_files_that_are_no_files_answer_in_one_line_and_change_no
                 if "not a regular file" in line:
                     assert line.startswith(str(root)) or line.startswith("gkeml diagram: "), line
     assert _entries(root) == before
-
-
-def test_profile_runs_500_fixed_examples_in_ci():
-    assert settings.get_profile("gkeml-ci").max_examples >= 500
-    assert settings.get_profile("gkeml-ci").derandomize
-    if not os.environ.get("GKEML_FUZZ"):
-        assert PROFILE.max_examples == (500 if os.environ.get("CI") == "true" else 60)

@@ -22,8 +22,9 @@ from gkeml.naming import Names
 pytestmark = pytest.mark.synth
 
 K8S_VERSION = "1.37.0"
-# No upstream schema: GKE CRDs (gkeml check covers them) and the Secret Manager add-on / secret sync CRDs; the
-# Gateway API, GKE policy and InferencePool kinds are validated against their CRDs by tests/test_gateway.py.
+# No upstream schema: GKE CRDs (gkeml check covers them), the Secret Manager add-on / secret sync CRDs, GKE Volume
+# Populator's GCPDataSource and the CSI snapshot CRDs GKE installs (not in the core schemas kubernetes-validate has);
+# the Gateway API, GKE policy and InferencePool kinds are validated against their CRDs by tests/test_gateway.py.
 GKE_CRDS = {
     "ComputeClass",
     "BackendConfig",
@@ -32,6 +33,10 @@ GKE_CRDS = {
     "PodMonitoring",  # Managed Prometheus's; tests/prometheus_crd.py checks it against its CRD
     "SecretProviderClass",
     "SecretSync",
+    "GCPDataSource",
+    "VolumeSnapshotClass",
+    "VolumeSnapshotContent",
+    "VolumeSnapshot",
     *(kind for _, kind in gateway_crd.SPECS),
 }
 
@@ -259,7 +264,10 @@ def test_external_metric_scales_on_pubsub_backlog(stacks):
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_compute_classes_try_their_capacity_in_the_configured_order(stacks, environments, env):
     applied = {o["metadata"]["name"]: o for o in manifests(stacks, env, "ComputeClass")}
-    assert set(applied) == {c.name for c in environments[env].compute_classes}
+    populated = any(v.populated for v in environments[env].volumes)  # + GKE Volume Populator's (tests/test_volumes.py)
+    assert set(applied) == {c.name for c in environments[env].compute_classes} | (
+        {platform.VOLUME_POPULATOR_TRANSFER_CLASS} if populated else set()
+    )
     for policy in environments[env].compute_classes:
         cc = applied[policy.name]
         assert cc["apiVersion"] == platform.COMPUTE_CLASS_API

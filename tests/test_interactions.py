@@ -11,8 +11,8 @@ import re
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import ENV_NAMES, MINIMAL, resources
-from test_jobs import GOOD, LAB, lab_environment
+from conftest import ENV_NAMES, MINIMAL, ROOT, resources
+from job_env import GOOD, LAB, lab_environment
 
 from gkeml import platform
 from gkeml.config import ConfigError
@@ -23,7 +23,7 @@ from gkeml.manifests.kueue import FLAVOR_GPU_SPOT, kueue_plan
 from gkeml.manifests.launch import chart_values, secret_sync_objects
 from gkeml.manifests.metrics_adapter import metrics_adapter_objects
 from gkeml.manifests.workloads import in_cluster_objects, in_cluster_plan
-from gkeml.rules import RULES, check
+from gkeml.rules import RULES, check, load_manifest_files
 from gkeml.rules.interactions import INTERACTIONS
 from gkeml.rules.sources import helm_release_objects
 
@@ -31,6 +31,12 @@ pytestmark = pytest.mark.synth
 
 K8S_VERSION = "1.35.0"
 ALL_ENVS = (*ENV_NAMES, MINIMAL)
+BAD_MANIFESTS = ROOT / "tests" / "fixtures" / "bad-manifests"
+
+
+def bad_manifest(rule: str) -> list[dict]:
+    """The objects of the bad manifest of ``rule`` (tests/fixtures/bad-manifests)."""
+    return [m.obj for m in load_manifest_files(sorted(BAD_MANIFESTS.glob(f"{rule}*.yaml")))]
 
 
 def releases(synth_dir, env) -> list[dict]:
@@ -274,9 +280,7 @@ def test_kueue_serves_its_fail_closed_webhook_from_two_replicas_with_a_budget(en
 
 
 def test_a_webhook_server_with_two_replicas_and_a_budget_or_an_ignoring_webhook_passes():
-    from test_rules import fixture
-
-    objects = fixture("GKE044")
+    objects = bad_manifest("GKE044")
     (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
     deployment["spec"]["replicas"] = 2
     assert "no PodDisruptionBudget" in check(objects, ["GKE044"])[0].message
@@ -287,7 +291,7 @@ def test_a_webhook_server_with_two_replicas_and_a_budget_or_an_ignoring_webhook_
         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "job-policy"}}},
     }
     assert check([*objects, budget], ["GKE044"]) == []
-    ignoring = fixture("GKE044")
+    ignoring = bad_manifest("GKE044")
     ignoring[0]["webhooks"][0]["failurePolicy"] = "Ignore"
     assert check(ignoring, ["GKE044"]) == []
 

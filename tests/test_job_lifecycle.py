@@ -8,142 +8,23 @@ exit codes, Kueue Workloads owned by the Job.
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
-from test_job_cluster import LAB_ENTRY, VAULT_ENTRY, closed_port, envs, gkeml, kube, write_kubeconfig  # noqa: F401 - fixtures
-from test_jobs import lab_environment
-
-from gkeml import platform
-from gkeml.jobs import load_job_spec, render
-
-STARTED = "2026-11-20T10:00:05Z"
-
-
-def submitted(kube, example: str, name: str) -> dict:
-    """Put the Job gkeml renders for ``example`` (run ``name``) into the API, as created."""
-    lab = lab_environment()
-    objects = render(load_job_spec(f"examples/jobs/{example}.yaml", lab), lab, name)
-    for obj in objects:
-        kube.put(obj)
-    return objects[-1]
-
-
-def admitted(job: dict) -> dict:
-    """The Job after Kueue admitted it: rendered jobs are created suspended in their queue, Kueue unsuspends them."""
-    return dict(job, spec=dict(job["spec"], suspend=False))
-
-
-def with_status(job: dict, **status) -> dict:
-    """The Job as the API returns it with this ``status`` (and conditions given as (type, reason) pairs)."""
-    job = copy.deepcopy(job)
-    conditions = status.pop("conditions", [])
-    job["status"] = {
-        "startTime": STARTED,
-        **status,
-        "conditions": [
-            {"type": t, "status": "True", "reason": r, "message": f"{t} because {r}", "lastTransitionTime": STARTED}
-            for t, r in conditions
-        ],
-    }
-    return job
-
-
-def pod(
-    job: dict,
-    index: int,
-    suffix: str,
-    phase: str,
-    exit_code: int | None = None,
-    reason: str | None = None,
-    preempted: bool = False,
-    restarts: int = 0,
-) -> dict:
-    """A pod of ``job`` for completion ``index`` as the kubelet reports it."""
-    name = job["metadata"]["name"]
-    labels = dict(job["spec"]["template"]["metadata"]["labels"], **{platform.JOB_NAME_LABEL: name})
-    state: dict = {"running": {"startedAt": STARTED}}
-    if exit_code is not None:
-        state = {"terminated": {"exitCode": exit_code, "reason": reason or "Error", "startedAt": STARTED}}
-    conditions = [{"type": "Ready", "status": "True" if phase == "Running" else "False"}]
-    if preempted:
-        conditions.append(
-            {
-                "type": "DisruptionTarget",
-                "status": "True",
-                "reason": "TerminationByKubelet",
-                "message": "Pod was terminated in response to imminent node shutdown.",
-            }
-        )
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": f"{name}-{index}-{suffix}",
-            "namespace": job["metadata"]["namespace"],
-            "labels": labels,
-            "annotations": {"batch.kubernetes.io/job-completion-index": str(index)},
-            "creationTimestamp": f"2026-11-20T10:0{index}:{'30' if suffix.startswith('z') else '00'}Z",
-        },
-        "spec": {"nodeName": f"gk3-lab-ml-nap-{index}{suffix}", "containers": [{"name": "trainer"}]},
-        "status": {
-            "phase": phase,
-            "conditions": conditions,
-            "containerStatuses": [{"name": "trainer", "restartCount": restarts, "state": state}],
-        },
-    }
-
-
-def workload(
-    job: dict,
-    version: str,
-    admitted: bool,
-    reason: str = "QuotaReserved",
-    message: str = "Quota reserved in ClusterQueue research-cq",
-) -> dict:
-    """The Kueue Workload owned by ``job``."""
-    meta = job["metadata"]
-    conditions = [
-        {
-            "type": "QuotaReserved",
-            "status": "True" if admitted else "False",
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": STARTED,
-        }
-    ]
-    if admitted:
-        conditions.append(
-            {
-                "type": "Admitted",
-                "status": "True",
-                "reason": "Admitted",
-                "message": "The workload is admitted",
-                "lastTransitionTime": STARTED,
-            }
-        )
-    body = {
-        "apiVersion": f"kueue.x-k8s.io/{version}",
-        "kind": "Workload",
-        "metadata": {
-            "name": f"job-{meta['name']}-3f2a1",
-            "namespace": meta["namespace"],
-            "creationTimestamp": STARTED,
-            "labels": {"kueue.x-k8s.io/job-uid": meta["uid"]},
-            "ownerReferences": [
-                {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"], "controller": True}
-            ],
-        },
-        "spec": {"queueName": "research", "podSets": [{"name": "main", "count": 2}]},
-        "status": {"conditions": conditions, "requeueState": {"count": 1, "requeueAt": STARTED}},
-    }
-    if admitted:
-        body["status"]["admission"] = {
-            "clusterQueue": "research-cq",
-            "podSetAssignments": [{"name": "main", "count": 2, "flavors": {"nvidia.com/gpu": "a100-80gb"}}],
-        }
-    return body
+from kube_api import (
+    LAB_ENTRY,
+    STARTED,
+    VAULT_ENTRY,
+    admitted,
+    closed_port,
+    gkeml,
+    pod,
+    preempted_ddp,
+    submitted,
+    with_status,
+    workload,
+    write_kubeconfig,
+)
 
 
 @pytest.fixture
@@ -157,19 +38,6 @@ def job_cli(verb: str, *args: str, envs, kubeconfig, env: str | None = "lab"):
 
 
 # -- status ---------------------------------------------------------------------------------------------
-
-
-def preempted_ddp(kube, version: str | None = "v1beta2") -> dict:
-    """A running 2-node DDP job: index 0 was preempted once (exit 143) and runs again, index 1 runs."""
-    job = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m"))
-    kube.put(with_status(job, active=2, ready=2, failed=1, uncountedTerminatedPods={"failed": ["0c1d-uid"]}))
-    kube.put(pod(job, 0, "a1b2c", "Failed", exit_code=143, preempted=True))
-    kube.put(pod(job, 0, "z9y8x", "Running"))
-    kube.put(pod(job, 1, "d4e5f", "Running", restarts=0))
-    if version:
-        kube.kueue_version = version
-        kube.workloads.append(workload(kube.store[("jobs", "research", "pretrain-2x4-k7q2m")], version, admitted=True))
-    return job
 
 
 def test_status_shows_admission_pods_per_index_preemptions_and_exit_codes(kube, envs, kubeconfig):

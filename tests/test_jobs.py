@@ -1,7 +1,7 @@
 """Job specs -> Kubernetes objects: golden files, Autopilot facts, strict schema, bad specs, CLI.
 
-The golden files are rendered in this file's own small environment (``LAB``), not in the
-shipped ``environments/``; the other job test modules import ``LAB`` and its helpers from here.
+The golden files are rendered in the job tests' own small environment (``LAB``, tests/job_env.py), not in
+the shipped ``environments/``.
 """
 
 from __future__ import annotations
@@ -9,76 +9,24 @@ from __future__ import annotations
 import json
 import os
 import string
-import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import ENV_NAMES
+from conftest import ENV_NAMES, ROOT
+from job_env import EXAMPLES, GOOD, LAB, gkeml, lab_environment, write_environments
 
 from gkeml import platform
-from gkeml.config import ConfigError, Environment
-from gkeml.environments import parse_environment
+from gkeml.config import ConfigError
 from gkeml.jobs import launch_template, load_job_spec, parse_job_spec, render, unique_name
 from gkeml.manifests import to_yaml
 from gkeml.naming import Names
 from gkeml.units import gib, parse_quantity
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples" / "jobs"
 GOLDEN = Path(__file__).parent / "golden" / "jobs"
 CANONICAL = ("single-gpu", "single-node-8gpu", "multi-node-ddp", "spot-checkpointing", "cpu-preprocess")
 K8S_VERSION = "1.33.0"
-
-# A small environment of the tests' own: W&B Launch in research only, a second team without it.
-LAB = """\
-name: lab
-tier: dev
-prefix: lab-ml
-project: {id: lab-ml-project, number: "200000000001", region: us-central1}
-state: {bucket: lab-ml-tfstate}
-network: {subnet_cidr: 10.20.0.0/20, pods_cidr: 10.24.0.0/14, services_cidr: 10.20.16.0/20}
-cluster:
-  public_endpoint: true
-  authorized_networks: [{name: office, cidr: 198.51.100.0/24}]
-teams:
-  - name: research
-    quota: {cpu: "512", memory: 4Ti, gpus: 64}
-  - name: interns
-buckets:
-  - {name: datasets, purpose: datasets}
-  - {name: checkpoints, purpose: checkpoints}
-  - {name: artifacts, purpose: artifacts}
-secrets: [{name: wandb-api-key}]
-identities:
-  - {name: trainer, namespace: research, reads: [datasets], writes: [checkpoints, artifacts]}
-  - name: launch-agent
-    namespace: research
-    service_account: wandb-launch-serviceaccount-lab
-    mode: classic
-    secrets: [wandb-api-key]
-  - {name: intern, namespace: interns, reads: [datasets], writes: [checkpoints]}
-launch:
-  release: lab
-  identity: launch-agent
-  entity: lab
-  queues: [{name: research-lab}]
-"""
-
-
-def lab_environment(text: str = LAB, file: str = "lab.yaml") -> Environment:
-    """The test environment (or a variant of its text), checked like an environment file."""
-    return parse_environment(text, file)
-
-
-def write_environments(directory: Path, **texts: str) -> Path:
-    """Write environment files ``<name>.yaml`` into ``directory`` (for the CLI's --environments)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in texts.items():
-        (directory / f"{name}.yaml").write_text(text)
-    return directory
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +64,7 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
         assert count in gpu.counts
         assert selector[platform.ACCELERATOR_COUNT_LABEL] == str(count)
         r = gpu.range_for(count)
-        assert r.min_cpu <= cpu <= r.max_cpu and r.min_memory_gib <= memory <= r.max_memory_gib
+        assert 0 < cpu <= r.max_cpu and 0 < memory <= r.max_memory_gib  # GPU Pods: a maximum, no minimum
     else:
         assert platform.ACCELERATOR_LABEL not in selector and platform.GPU_RESOURCE not in res["limits"]
         assert cpu <= platform.GENERAL_PURPOSE.max_cpu and memory <= platform.GENERAL_PURPOSE.max_memory_gib
@@ -272,14 +220,6 @@ def test_flex_start_adds_its_node_selector_next_to_the_accelerator():
 
 
 # -- bad specs ----------------------------------------------------------------------
-
-GOOD = """\
-name: t
-team: research
-image: registry.example/trainer:1.0
-gpu: nvidia-l4
-gpu_count: 1
-"""
 
 
 @pytest.mark.parametrize(
@@ -520,13 +460,6 @@ def test_launch_template_refuses_multi_node(lab):
 
 
 # -- CLI (a real process, as users run it) --------------------------------------------
-
-
-def gkeml(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import kueue_crd
 import pytest
 import yaml
 from conftest import ENV_NAMES, MINIMAL, ROOT, resources
-from test_jobs import GOOD, LAB, lab_environment
+from job_env import GOOD, LAB, lab_environment
 
 from gkeml import platform
 from gkeml.config import ConfigError

@@ -136,7 +136,14 @@ def test_removing_a_served_endpoint_takes_a_retired_step():
 @pytest.mark.parametrize(
     ("changes", "intent"),
     [
-        ((("  - name: datasets\n", "  - name: corpora\n"), ("[datasets]", "[corpora]")), "bucket/datasets"),
+        (
+            (
+                ("  - name: datasets\n", "  - name: corpora\n"),
+                ("[datasets]", "[corpora]"),
+                ("bucket: datasets,", "bucket: corpora,"),
+            ),
+            "bucket/datasets",
+        ),
         (
             (("  - name: wandb-api-key\n", "  - name: wandb-key\n"), ("launch:\n", "launch:\n  secret: wandb-key\n")),
             "secret/wandb-api-key",
@@ -145,8 +152,8 @@ def test_removing_a_served_endpoint_takes_a_retired_step():
 )
 def test_a_rename_that_deletes_data_is_refused_unless_intended(changes, intent):
     before = after = BASE
-    for old, new in changes:
-        after = after.replace(old, new, 1)
+    for old, new in changes:  # every reference to the renamed thing
+        after = after.replace(old, new)
     (problem,) = [p for p in transition_problems(env(before), env(after)) if p.transition.id == "CHG004"]
     assert intent in problem.fix and "would delete" in problem.message
     intended = after.replace("name: lab\n", f"name: lab\nintended_deletions: [{intent}]\n", 1)

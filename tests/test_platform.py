@@ -30,13 +30,14 @@ def test_billed_requests_are_never_lower_and_satisfy_every_class_rule(cls, cpu, 
     assert again == pytest.approx((billed_cpu, billed_memory))
 
 
-def test_the_check_and_the_cost_estimate_use_the_same_adjustment():
-    """gkeml check (GKE007) and gkeml cost must agree on what a Pod is billed for."""
-    from gkeml.cost.estimate import autopilot_requests
+def test_every_release_channel_a_file_may_name_has_its_versions():
+    """The channel versions (what the config checks a feature's minimum GKE version against) cover every
+    channel the model accepts, and no other."""
+    from typing import get_args
 
-    cls = platform.GENERAL_PURPOSE_NO_BURSTING
-    for cpu, memory in [(0.6, 0.5), (0.1, 7.0), (3.3, 1.0), (29.9, 2.0)]:
-        assert autopilot_requests(cpu, memory, cls, "x") == cls.billed_requests(cpu, memory)
+    from gkeml.config.model import ReleaseChannel
+
+    assert sorted(get_args(ReleaseChannel)) == sorted(platform.CHANNEL_VERSIONS)
 
 
 # --- GPU maxima against the node that runs the Pod -------------------------------------------

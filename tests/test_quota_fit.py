@@ -8,7 +8,7 @@ import copy
 import pytest
 import yaml
 from conftest import ENV_NAMES
-from test_jobs import EXAMPLES, LAB, gkeml, lab_environment, write_environments
+from job_env import EXAMPLES, LAB, gkeml, lab_environment, write_environments
 
 from gkeml.config import ConfigError
 from gkeml.jobs import render

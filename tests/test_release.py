@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, framework
-from test_doctor import by_name, gke, healthy_cluster, run_doctor, serve_dev  # noqa: F401  (gke: a fixture)
-from test_workflows import actionlint, policy, zizmor
+from google_apis import by_name, healthy_cluster, run_doctor, serve_dev
+from workflow_linters import actionlint, policy, zizmor
 
 from gkeml import __version__
 from gkeml.cli import main
@@ -162,7 +162,7 @@ def test_output_of_this_release_is_not_stale(tmp_path):
     assert stale_warning(fake_output(tmp_path, __version__)) is None
 
 
-def test_doctor_reads_the_release_from_the_clusters_label(gke):  # noqa: F811
+def test_doctor_reads_the_release_from_the_clusters_label(gke):
     """Through the real client and a local GKE API: a cluster deployed before the label existed."""
     unlabelled = healthy_cluster()
     del unlabelled["resourceLabels"][VERSION_LABEL]
@@ -182,7 +182,7 @@ def test_doctor_reads_the_release_from_the_clusters_label(gke):  # noqa: F811
     ],
 )
 def test_doctor_says_what_the_deploying_release_means_for_the_next_deploy(label, status, says):
-    from gkeml.doctor import release_row
+    from gkeml.doctor.cluster import release_row
 
     row = release_row({"gkeml-env": "lab", VERSION_LABEL: label})
     assert (row.area, row.status, row.live) == ("cluster", status, from_label(label))

@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from config_errors import DEV
 from conftest import ENVIRONMENTS, ROOT
-from test_config import DEV, line_of
+from hostile import line_of
 
 
 def run_main(env_dir, outdir):

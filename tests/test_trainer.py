@@ -21,7 +21,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="install requirements/trainer.txt")
 
-from test_jobs import lab_environment  # noqa: E402 - logical bucket names need an environment
+from job_env import lab_environment  # noqa: E402 - logical bucket names need an environment
 
 from gkeml import platform  # noqa: E402
 from gkeml.jobs import load_job_spec, render  # noqa: E402

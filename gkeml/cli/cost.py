@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from gkeml.cli.output import print_json
+from gkeml.cli.output import add_command, print_json
 
 FORMATS = ("table", "json", "markdown")
 EPILOG = """\
@@ -39,19 +39,17 @@ examples:
 exit codes: 0 estimate printed, 2 unknown environment, config or price-table error."""
 
 
+HELP = "monthly cost of an environment: Autopilot vs Standard, and the change of a PR"
+DESCRIPTION = (
+    "Estimate what environment ENV costs per month on GKE Autopilot (list prices of the dated "
+    "price table), next to the same workloads on a Standard cluster. With --against REF, print "
+    "the monthly change against the environment file at a git ref, as markdown."
+)
+
+
 def register(sub) -> None:
     """Add the ``cost`` subcommand."""
-    import argparse
-
-    p = sub.add_parser(
-        "cost",
-        help="monthly cost of an environment: Autopilot vs Standard, and the change of a PR",
-        description="Estimate what environment ENV costs per month on GKE Autopilot (list prices of the dated "
-        "price table), next to the same workloads on a Standard cluster. With --against REF, print "
-        "the monthly change against the environment file at a git ref, as markdown.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "cost", HELP, DESCRIPTION, EPILOG)
     p.add_argument("env", metavar="ENV", help="environment name: the file ENV.yaml in --environments")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: %(default)s)")
     p.add_argument(

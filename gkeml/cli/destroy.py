@@ -6,13 +6,13 @@ the protections that make Terraform itself refuse: prevent_destroy on data, dele
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from gkeml.cli.output import add_command
 from gkeml.exitcodes import ExitCode
 
 EPILOG = """\
@@ -23,16 +23,16 @@ the namespaces, then the cloud layer (IPs, certificates, cluster, buckets, netwo
 exit codes: 0 destroyed (or printed with --dry-run), 1 cdktf failed, 2 refused or configuration error."""
 
 
+HELP = "destroy an environment: in-cluster layer, then cloud layer"
+DESCRIPTION = (
+    "Destroy ENV's two stacks with the cdktf CLI. Outside tier dev the environment "
+    "file must say `retired: true` (reviewed like any deletion)."
+)
+
+
 def register(sub) -> None:
     """Add the ``destroy`` subcommand."""
-    p = sub.add_parser(
-        "destroy",
-        help="destroy an environment: in-cluster layer, then cloud layer",
-        description="Destroy ENV's two stacks with the cdktf CLI. Outside tier dev the environment "
-        "file must say `retired: true` (reviewed like any deletion).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "destroy", HELP, DESCRIPTION, EPILOG)
     p.add_argument("env", metavar="ENV")
     p.add_argument(
         "--environments",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from gkeml.cli.output import add_command
 
 DESCRIPTION = """\
 Print a Mermaid flowchart of ENV drawn from cdktf.out/stacks/ENV/cdk.tf.json and, when
@@ -23,15 +24,12 @@ examples:
 """
 
 
+HELP = "Mermaid flowchart of an environment from cdktf.out"
+
+
 def register(sub) -> None:
     """Add the ``diagram`` subcommand."""
-    p = sub.add_parser(
-        "diagram",
-        help="Mermaid flowchart of an environment from cdktf.out",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "diagram", HELP, DESCRIPTION, EPILOG)
     p.add_argument("env", metavar="ENV", help="environment (stack) name, e.g. dev")
     p.add_argument("--out", default="cdktf.out", help="synthesized output directory (default: %(default)s)")
     p.add_argument(

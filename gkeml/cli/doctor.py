@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table
+from gkeml.cli.output import (
+    add_command,
+    add_endpoint_option,
+    add_environment_arguments,
+    add_format_option,
+    add_request_timeout_option,
+    print_json,
+    progress,
+    table,
+)
 from gkeml.text import one_line
 
 DESCRIPTION = """\
@@ -48,35 +56,16 @@ examples:
 """
 
 
+HELP = "compare the live cluster with the config; check terraform/node/cdktf"
+
+
 def register(sub) -> None:
     """Add the ``doctor`` subcommand."""
-    p = sub.add_parser(
-        "doctor",
-        help="compare the live cluster with the config; check terraform/node/cdktf",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("env", metavar="ENV", help="environment name (environments/ENV.yaml)")
-    p.add_argument(
-        "--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)"
-    )
-    p.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials",
-    )
-    p.add_argument(
-        "--compute-endpoint",
-        metavar="URL",
-        help="Compute Engine API base URL (default: Google's). http:// only to loopback, and then without credentials",
-    )
-    p.add_argument(
-        "--resource-manager-endpoint",
-        metavar="URL",
-        help="Cloud Resource Manager API base URL (default: Google's). http:// only to loopback, and then "
-        "without credentials",
-    )
+    p = add_command(sub, "doctor", HELP, DESCRIPTION, EPILOG)
+    add_environment_arguments(p)
+    add_endpoint_option(p)
+    add_endpoint_option(p, "--compute-endpoint", "Compute Engine")
+    add_endpoint_option(p, "--resource-manager-endpoint", "Cloud Resource Manager")
     p.add_argument(
         "--dns-server",
         metavar="IP[:PORT]",

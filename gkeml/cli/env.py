@@ -8,22 +8,17 @@ environment is two files, one bootstrap run and one GitHub environment: no workf
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from gkeml.cli.output import add_format_option, print_json, progress, table
+from gkeml.cli.output import add_command, add_format_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
-from gkeml.config.model import DNS_LABEL, TIER_DEFAULTS
-from gkeml.config.registries import registries_of
+from gkeml.config.model import DNS_LABEL
 from gkeml.environments import (
     TIER_ORDER,
-    clashes,
     deploy_order,
     load_bootstraps,
     load_environments,
@@ -32,8 +27,6 @@ from gkeml.environments import (
     unique_values,
 )
 
-CHANGE_ME = "CHANGE ME"
-PLACEHOLDER = "CHANGE-ME"  # fails the pattern of project ids, numbers, hosts and prefixes: synth stops there
 EPILOG = """\
 examples:
   gkeml env list
@@ -53,16 +46,21 @@ copy is (its source's tier, or what its name or project id says: prod2, acme-prd
 exit codes: 0 listed / written, 2 usage or configuration error (nothing written)."""
 
 
+HELP = "list the environments in deploy order; create one from another"
+DESCRIPTION = (
+    "The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
+    "name), and a new environment copied from an existing one."
+)
+NEW_HELP = "write environments/NAME.yaml and bootstrap/NAME.yaml from another environment"
+NEW_DESCRIPTION = (
+    "Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
+    "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied."
+)
+
+
 def register(sub) -> None:
     """Add the ``env`` subcommand with ``list`` and ``new``."""
-    p = sub.add_parser(
-        "env",
-        help="list the environments in deploy order; create one from another",
-        description="The environments of environments/*.yaml in deploy order (tier dev, staging, prod, then "
-        "name), and a new environment copied from an existing one.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "env", HELP, DESCRIPTION, EPILOG)
     p.set_defaults(func=lambda args: _usage(p))
     commands = p.add_subparsers(dest="env_command", metavar="COMMAND")
 
@@ -77,14 +75,7 @@ def register(sub) -> None:
     add_format_option(ls)
     ls.set_defaults(func=run_list)
 
-    new = commands.add_parser(
-        "new",
-        help="write environments/NAME.yaml and bootstrap/NAME.yaml from another environment",
-        description="Copy environment SOURCE to NAME. What must differ between environments is replaced by a "
-        "CHANGE-ME placeholder marked '# CHANGE ME' (or by the options below); the rest is copied.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    new = add_command(commands, "new", NEW_HELP, NEW_DESCRIPTION, EPILOG)
     new.add_argument("name", metavar="NAME", help="name of the new environment (a DNS label, e.g. qa)")
     new.add_argument("--from", dest="source", metavar="SOURCE", required=True, help="environment to copy")
     new.add_argument(
@@ -185,6 +176,14 @@ def raise_on(problems: list[ConfigProblem]) -> None:
 
 def run_new(args) -> int:
     """Write environments/NAME.yaml and bootstrap/NAME.yaml from SOURCE (both or neither)."""
+    from gkeml.envcopy import (
+        CHANGE_ME,
+        complete_problems,
+        new_bootstrap_text,
+        new_environment_text,
+        pull_todo,
+        write_both,
+    )
     from gkeml.environments import load_bootstrap_of
 
     env_dir, boot_dir = Path(args.environments), Path(args.bootstrap)
@@ -231,8 +230,8 @@ def run_new(args) -> int:
         project_number=args.project_number,
     )
     if not env_todo and not boot_todo:  # complete: it must load, with its bootstrap, and clash with nothing
-        _check_complete(targets, [env_text, boot_text], others)
-    _write_both(targets, [env_text, boot_text])
+        raise_on(complete_problems(targets, [env_text, boot_text], others))
+    write_both(targets, [env_text, boot_text])
     progress(f"gkeml: wrote {targets[0]} and {targets[1]} (copied from {args.source})")
     todo = [(targets[0], p, m) for p, m in env_todo] + [(targets[1], p, m) for p, m in boot_todo]
     for path, field, message in todo:
@@ -319,333 +318,3 @@ def _taken(args, hosts: dict[str, str], others: list[Environment], env_dir: Path
                 f"each environment needs its own"
             )
     return ""
-
-
-def _yaml():
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    return yaml
-
-
-def _dump(data: Any, header: list[str], source: str, name: str) -> str:
-    """YAML text of ``data`` after ``header``; comments that quote the source's name quote the new one."""
-    out = io.StringIO()
-    _yaml().dump(data, out)
-    lines = [
-        line.replace(f"'{source}'", f"'{name}'") if line.lstrip().startswith("#") else line
-        for line in out.getvalue().splitlines(keepends=True)
-    ]
-    return "".join(line + "\n" for line in header) + "".join(lines)
-
-
-def _split_header(text: str) -> tuple[list[str], str]:
-    """The leading comment lines of a file (kept: schema modelines only) and the rest."""
-    lines = text.splitlines(keepends=True)
-    n = 0
-    while n < len(lines) and lines[n].startswith("#"):
-        n += 1
-    keep = [line.rstrip("\n") for line in lines[:n] if line.startswith("# yaml-language-server:")]
-    return keep, "".join(lines[n:])
-
-
-def _mark(mapping, key: str, value: Any, note: str, todo: list, path: tuple) -> None:
-    """Put ``value`` at ``key`` with a '# CHANGE ME: note' comment and record it as to do."""
-    mapping[key] = value
-    mapping.yaml_add_eol_comment(f"# {CHANGE_ME}: {note}", key)
-    todo.append((path, note))
-
-
-def own_registry_image(image: str, source_project: str, project_id: str) -> str | None:
-    """``image`` in the copy's own Artifact Registry when it is in the source's
-    (``HOST/SOURCE-PROJECT/...`` -> ``HOST/PROJECT/...``); None for any other image."""
-    from gkeml.config.services import IMAGE_IN_REGISTRY
-
-    match = IMAGE_IN_REGISTRY.match(image)
-    if match is None or match["project"] != source_project:
-        return None
-    return image[: match.start("project")] + project_id + image[match.end("project") :]
-
-
-def pull_todo(source: Environment, name: str) -> list[tuple[tuple, str]]:
-    """What the copy ``name`` of ``source`` admits or runs from another environment's registry that its
-    nodes could not pull ((field, message naming the readers list to extend)): the source is a reader
-    there, the copy is not yet. Images of the source's own registry are not among them (they move)."""
-    siblings = registries_of(source)
-    if siblings is None:
-        return []
-    copy = source.model_copy(update={"name": name})
-    found: list[tuple[tuple, str | None]] = [
-        (("cluster", "binary_authorization", "allowed_images", i), siblings.pattern_problem(copy, pattern))
-        for i, pattern in enumerate(source.cluster.binary_authorization.allowed_images)
-    ]
-    found += [
-        (("inference", i, "image"), siblings.image_problem(copy, svc.image))
-        for i, svc in enumerate(source.inference)
-        if own_registry_image(svc.image, source.project.id, source.project.id) is None
-    ]
-    return [(field, message) for field, message in found if message]
-
-
-def hosts_domain(hosts: list[str]) -> str:
-    """The deepest domain holding every host (the parent of a single host), '' when there is none
-    of at least two labels or a host is missing."""
-    if not hosts or not all(hosts):
-        return ""
-    labels = [h.rstrip(".").split(".") for h in hosts]
-    common: list[str] = []
-    for parts in zip(*(reversed(h) for h in labels)):
-        if len(set(parts)) != 1:
-            break
-        common.insert(0, parts[0])
-    if len(common) == min(len(h) for h in labels):  # a host is the domain itself: take its parent
-        common = common[1:]
-    return ".".join(common) if len(common) >= 2 else ""
-
-
-def own_state_bucket(project_id: str) -> str:
-    """The state bucket `gkeml env new` gives an environment that keeps its state in its own project."""
-    return f"{project_id}-tfstate"
-
-
-def new_environment_text(
-    text: str,
-    source: Environment,
-    name: str,
-    tier: str,
-    *,
-    project_id: str | None,
-    project_number: str | None,
-    hosts: dict[str, str],
-    queues: list[str],
-    explicit_tier: bool,
-    own_state: bool,
-    tier_override: dict[str, str] | None = None,
-) -> tuple[str, list[tuple[tuple, str]]]:
-    """environments/NAME.yaml from SOURCE's text, and the (path, note) of each value left to fill in.
-    The source's tier_override is its own exception: the copy has ``tier_override`` or none."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    from gkeml.config.tiers import guard_applies
-
-    keep, body = _split_header(text)
-    data = _yaml().load(body)
-    todo: list[tuple[tuple, str]] = []
-    data["name"] = name
-    if explicit_tier or tier_override:
-        if "tier" in data:
-            data["tier"] = tier
-        else:
-            data.insert(
-                list(data).index("name") + 1,
-                "tier",
-                tier,
-                comment=f"copied from {source.name}; defaults (deletion protection, channel) follow it",
-            )
-    data.pop("tier_override", None)
-    if tier_override:
-        data.insert(list(data).index("tier") + 1, "tier_override", CommentedMap(tier_override))
-    if data.get("guard_overrides"):  # an override of a guard the copy's tier does not keep overrides nothing
-        kept = [o for o in data["guard_overrides"] if guard_applies(o.get("guard"), tier)]
-        if kept:
-            data["guard_overrides"] = CommentedSeq(kept)
-        else:
-            del data["guard_overrides"]
-    project = data["project"]
-    for key, given, what in (("id", project_id, "project id"), ("number", project_number, "project number")):
-        if given is None:
-            _mark(
-                project,
-                key,
-                PLACEHOLDER,
-                f"the {what} of {name} ({source.name} has "
-                f"{getattr(source.project, key)!r}; each environment needs its own)",
-                todo,
-                ("project", key),
-            )
-        else:
-            project[key] = given
-    labels = project.get("labels") or {}
-    if labels.get("env") == source.name:
-        labels["env"] = name
-    state = data["state"]
-    if own_state:  # the source's bucket is its own (in its project): the copy needs one too
-        if project_id is not None:
-            state["bucket"] = own_state_bucket(project_id)
-        else:
-            _mark(
-                state,
-                "bucket",
-                PLACEHOLDER,
-                f"the state bucket of {name}, e.g. <project id>-tfstate "
-                f"({state['bucket']!r} holds {source.name}'s state)",
-                todo,
-                ("state", "bucket"),
-            )
-    if "prefix" in data:  # bucket names derive from it and are global
-        _mark(data, "prefix", PLACEHOLDER, f"a name prefix of {name} (bucket names are global)", todo, ("prefix",))
-    for i, endpoint in enumerate(data.get("endpoints") or []):
-        # a host move of the source is its own: the copy's endpoint is new and has no earlier host
-        for moving in ("previous_hosts", "retired_hosts"):
-            endpoint.pop(moving, None)
-        if endpoint["name"] in hosts:
-            endpoint["host"] = hosts[endpoint["name"]]
-        else:
-            _mark(
-                endpoint,
-                "host",
-                PLACEHOLDER,
-                f"a public host of {name} ({source.name} has {endpoint['host']!r})",
-                todo,
-                ("endpoints", i, "host"),
-            )
-    # images in the source's own registry move to the copy's registry (its nodes cannot read the source's)
-    for i, service in enumerate(data.get("inference") or []):
-        image = service.get("image")
-        moved = isinstance(image, str) and own_registry_image(image, source.project.id, project_id or PLACEHOLDER)
-        if not moved:
-            continue
-        if project_id is not None:
-            service["image"] = moved
-        else:
-            _mark(
-                service,
-                "image",
-                moved,
-                f"{name}'s project id in the image path ({source.name}'s registry is not readable by {name}'s nodes)",
-                todo,
-                ("inference", i, "image"),
-            )
-    # a service on its tier's default availability keeps it, written out, where the copy's tier defaults to
-    # another: the copy runs as its source did, and the choice is in the file (best-effort: gkeml check, ENV002)
-    default = TIER_DEFAULTS[tier]["availability"]
-    for service, svc in zip(data.get("inference") or [], source.inference, strict=False):
-        if "availability" not in service and svc.availability != default:
-            service["availability"] = svc.availability
-            service.yaml_add_eol_comment(
-                f"# {source.name}'s default, kept by `gkeml env new` ({tier}'s is {default})"
-                + (
-                    ": one replica may do; for two, set autoscaling.min_replicas: 2 and remove this"
-                    * (svc.availability == "best-effort")
-                ),
-                "availability",
-            )
-    dns = data.get("dns")
-    if dns is not None and source.dns is not None:
-        domain = hosts_domain([hosts.get(e.name, "") for e in source.endpoints])
-        if domain:
-            dns["domain"], dns["zone"] = domain, domain.replace(".", "-")[:63].rstrip("-")
-        else:
-            _mark(
-                dns,
-                "domain",
-                PLACEHOLDER,
-                f"the DNS domain of {name}'s hosts ({source.name} has {source.dns.domain!r})",
-                todo,
-                ("dns", "domain"),
-            )
-    launch = data.get("launch")
-    # a source that leaves its queues to the default (<agent namespace>-<environment name>) gives the
-    # copy its own by the same default; listed ones are never copied
-    if launch is not None and source.launch is not None and ("queues" in launch or queues):
-        taken = ", ".join(q.name for q in source.launch.queues)
-        new = CommentedSeq()
-        for i, queue in enumerate(queues or [""] * len(launch.get("queues") or [])):
-            item = CommentedMap(name=queue)
-            if not queue:
-                _mark(
-                    item,
-                    "name",
-                    "",
-                    f"a W&B Launch queue of {name} ({source.name} polls {taken})",
-                    todo,
-                    ("launch", "queues", i, "name"),
-                )
-            new.append(item)
-        launch["queues"] = new
-    if launch is not None and "api_key_version" in launch:
-        # the copy's W&B key is a secret of its own project: its first version is 1 (the default)
-        del launch["api_key_version"]
-    header = keep + [
-        f"# {name}: copied from {source.name} by `gkeml env new`. Values marked '# {CHANGE_ME}' "
-        "must differ from every other environment."
-    ]
-    return _dump(data, header, source.name, name), todo
-
-
-def new_bootstrap_text(
-    text: str, source: str, name: str, *, project_id: str | None, project_number: str | None
-) -> tuple[str, list[tuple[tuple, str]]]:
-    """bootstrap/NAME.yaml from SOURCE's, and the (path, note) of each value left to fill in."""
-    _, body = _split_header(text)
-    data = _yaml().load(body)
-    todo: list[tuple[tuple, str]] = []
-    data["name"] = name
-    project = data["project"]
-    for key, given in (("id", project_id), ("number", project_number)):
-        if given is None:
-            _mark(project, key, PLACEHOLDER, f"= project.{key} in environments/{name}.yaml", todo, ("project", key))
-        else:
-            project[key] = given
-    state = data["state"]
-    if "project" in state:  # a bucket shared in a state project: created once, by the source's file
-        if state.get("create", True):
-            state["create"] = False
-            state.yaml_add_eol_comment(f"# created by bootstrap/{source}.yaml", "create")
-    else:  # a bucket of its own, in its own project
-        state.pop("create", None)
-        if project_id is not None:
-            state["bucket"] = own_state_bucket(project_id)
-        else:
-            _mark(
-                state, "bucket", PLACEHOLDER, f"= state.bucket in environments/{name}.yaml", todo, ("state", "bucket")
-            )
-    state.pop("bootstrap_backend", None)  # the first run of a bootstrap keeps its state locally
-    github = data["github"]
-    github["deploy_environment"] = name
-    header = [
-        f"# Bootstrap of {name}: copied from {source} by `gkeml env new`; apply once: "
-        f"make bootstrap-deploy ENV={name} (docs/bootstrap.md)."
-    ]
-    return _dump(data, header, source, name), todo
-
-
-def _check_complete(targets: list[Path], texts: list[str], others: list[Environment]) -> None:
-    """A copy without placeholders must load as a pair and clash with no other environment."""
-    from gkeml.environments import load_bootstrap_of, load_environment
-
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = [Path(tmp, str(i), target.name) for i, target in enumerate(targets)]
-        for path, text in zip(staged, texts):
-            path.parent.mkdir()
-            path.write_text(text)
-        try:
-            env = load_environment(staged[0])
-            load_bootstrap_of(staged[1], env)
-            problems = clashes([(targets[0].parent / f"{e.name}.yaml", e) for e in others] + [(staged[0], env)])
-        except ConfigError as exc:
-            problems = exc.problems
-        for problem in problems:  # name the files as they will be
-            for path, target in zip(staged, targets):
-                problem.file = problem.file.replace(str(path), str(target))
-        raise_on(problems)
-
-
-def _write_both(targets: list[Path], texts: list[str]) -> None:
-    """Write every file or none: each goes to a temporary file beside it, then all are renamed."""
-    staged = []
-    try:
-        for target, text in zip(targets, texts):
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            staged.append((tmp, target))
-        for tmp, target in staged:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.unlink(tmp)

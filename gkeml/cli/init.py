@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from gkeml.cli.output import add_command
 
 DESCRIPTION = """\
 Write a new platform repository into DIR (new or empty): it depends on the installed gkeml
@@ -29,15 +29,12 @@ Exit codes: 0 written, 2 usage error (DIR not empty, unknown framework).
 """
 
 
+HELP = "write a new platform repository pinned to this gkeml release"
+
+
 def register(sub) -> None:
     """Add the ``init`` subcommand."""
-    p = sub.add_parser(
-        "init",
-        help="write a new platform repository pinned to this gkeml release",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "init", HELP, DESCRIPTION, EPILOG)
     p.add_argument("directory", metavar="DIR", help="where to write it (new or empty)")
     p.add_argument(
         "--cdk",

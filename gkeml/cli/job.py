@@ -15,7 +15,7 @@ import time
 
 from gkeml import platform
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.cli.output import add_format_option, add_request_timeout_option, print_json, progress, table
+from gkeml.cli.output import add_command, add_format_option, add_request_timeout_option, print_json, progress, table
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import environment_file, load_environment_among
 from gkeml.jobs.lifecycle import MANAGED_SELECTOR, name_problem
@@ -92,26 +92,22 @@ def load_spec(args: argparse.Namespace):
     return spec, env
 
 
+HELP = "render, submit and follow ML training jobs"
+DESCRIPTION = (
+    "Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
+    "headless Service for multi-node DDP), submit them, and follow them on the "
+    "cluster: queue admission (Kueue), pods per index, preemptions, exit codes."
+)
+RENDER_HELP = "print the Kubernetes YAML of a job spec"
+RENDER_DESCRIPTION = "Print every Kubernetes object of the job, in apply order, as YAML on stdout."
+
+
 def register(sub) -> None:
     """Add ``gkeml job`` and its actions."""
-    p = sub.add_parser(
-        "job",
-        help="render, submit and follow ML training jobs",
-        description="Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
-        "headless Service for multi-node DDP), submit them, and follow them on the "
-        "cluster: queue admission (Kueue), pods per index, preemptions, exit codes.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "job", HELP, DESCRIPTION, EPILOG)
     jobs = p.add_subparsers(dest="job_command", metavar="ACTION", required=True)
 
-    r = jobs.add_parser(
-        "render",
-        help="print the Kubernetes YAML of a job spec",
-        description="Print every Kubernetes object of the job, in apply order, as YAML on stdout.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    r = add_command(jobs, "render", RENDER_HELP, RENDER_DESCRIPTION, EPILOG)
     r.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(r)
     r.set_defaults(func=run_render)
@@ -207,13 +203,7 @@ def register(sub) -> None:
 
 
 def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-    p = jobs.add_parser(
-        name,
-        help=help_text,
-        description=description,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(jobs, name, help_text, description, EPILOG)
     add_env_options(p)
     p.add_argument("--context", help="kubectl context to use (default: the current context)")
     add_request_timeout_option(p)

@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from gkeml.cli.job import EXIT_OK, SPEC_HELP, add_env_options, load_spec
-from gkeml.cli.output import print_json
+from gkeml.cli.output import add_command, print_json
 
 DESCRIPTION = """\
 Print the W&B Launch queue configuration for a Kubernetes queue: the same Job 'gkeml job render'
@@ -20,22 +20,20 @@ Kubernetes, Kubernetes job spec tab). The agent replaces ${run_id} in it: the Jo
 """
 
 
+TEMPLATE_HELP = "print the Kubernetes queue config (the Job manifest) for a job spec"
+EPILOG = "Exit codes: 0 success, 2 spec/config error."
+
+
 def register(sub) -> None:
     """Add ``gkeml launch template``."""
     p = sub.add_parser(
         "launch",
         help="W&B Launch helpers",
         description="Helpers for the W&B Launch agent (Helm chart launch-agent).",
-        epilog="Exit codes: 0 success, 2 spec/config error.",
+        epilog=EPILOG,
     )
     actions = p.add_subparsers(dest="launch_command", metavar="ACTION", required=True)
-    t = actions.add_parser(
-        "template",
-        help="print the Kubernetes queue config (the Job manifest) for a job spec",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit codes: 0 success, 2 spec/config error.",
-    )
+    t = add_command(actions, "template", TEMPLATE_HELP, DESCRIPTION, EPILOG)
     t.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(t)
     t.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default: %(default)s)")

@@ -11,7 +11,17 @@ from typing import Any
 
 from gkeml.text import one_line, table
 
-__all__ = ["add_format_option", "add_request_timeout_option", "output_width", "print_json", "progress", "table"]
+__all__ = [
+    "add_command",
+    "add_endpoint_option",
+    "add_environment_arguments",
+    "add_format_option",
+    "add_request_timeout_option",
+    "output_width",
+    "print_json",
+    "progress",
+    "table",
+]
 
 # Tables are never wider than this when stdout is not a terminal (CI logs, files, pipes).
 PIPE_WIDTH = 100
@@ -19,6 +29,35 @@ PIPE_WIDTH = 100
 
 def add_format_option(parser, choices: Sequence[str] = ("table", "json")) -> None:
     parser.add_argument("--format", choices=choices, default=choices[0], help="output format (default: %(default)s)")
+
+
+def add_command(sub, name: str, help_text: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (``help_text``: its line in the parent's help); its description and
+    epilog (examples, exit codes) print as written."""
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_environment_arguments(parser) -> None:
+    """ENV and ``--environments DIR``: the one environment file a command reads."""
+    parser.add_argument("env", metavar="ENV", help="environment name (environments/ENV.yaml)")
+    parser.add_argument(
+        "--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)"
+    )
+
+
+def add_endpoint_option(parser, flag: str = "--endpoint", api: str = "GKE") -> None:
+    """``flag URL``: where a Google API is asked (gkeml.doctor.api.endpoint_credentials), e.g. a local server."""
+    parser.add_argument(
+        flag,
+        metavar="URL",
+        help=f"{api} API base URL (default: Google's). http:// only to loopback, and then without credentials",
+    )
 
 
 def add_request_timeout_option(parser) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from gkeml.cli.output import progress
+from gkeml.cli.output import add_command, add_endpoint_option, add_environment_arguments, progress
 from gkeml.exitcodes import ExitCode
 
 MAX_WAIT_SECONDS = 86400  # a day: a cluster that serves its kinds later than that is broken, not slow
@@ -34,21 +33,15 @@ examples:
 """
 
 
+HELP = "wait until the cluster serves the kinds GKE installs that ENV-k8s plans (make deploy runs it)"
+
+
 def register(sub) -> None:
     """Add the ``wait-kinds`` subcommand."""
     from gkeml.doctor.kinds import DEFAULT_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS
 
-    p = sub.add_parser(
-        "wait-kinds",
-        help="wait until the cluster serves the kinds GKE installs that ENV-k8s plans (make deploy runs it)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("env", metavar="ENV", help="environment name (environments/ENV.yaml)")
-    p.add_argument(
-        "--environments", default="environments", help="directory of <env>.yaml files (default: %(default)s)"
-    )
+    p = add_command(sub, "wait-kinds", HELP, DESCRIPTION, EPILOG)
+    add_environment_arguments(p)
     p.add_argument(
         "--synth-dir", default="cdktf.out", help="synthesized output to read ENV-k8s from (default: %(default)s)"
     )
@@ -58,11 +51,7 @@ def register(sub) -> None:
     p.add_argument(
         "--interval", type=float, default=DEFAULT_INTERVAL_SECONDS, help="seconds between polls (default: %(default)g)"
     )
-    p.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="GKE API base URL (default: Google's). http:// only to loopback, and then without credentials",
-    )
+    add_endpoint_option(p)
     p.add_argument(
         "--server",
         metavar="URL",
@@ -74,7 +63,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Read ENV-k8s, find the cluster, poll; 0 when every kind is served."""
-    from gkeml.doctor import DoctorError, RestApi, cluster_client
+    from gkeml.doctor.api import DoctorError, RestApi, cluster_client
     from gkeml.doctor.kinds import cluster_server, planned_cluster_kinds, wait_for_kinds
     from gkeml.environments import environment_file, load_environment
     from gkeml.naming import Names

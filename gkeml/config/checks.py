@@ -14,7 +14,7 @@ from typing import Any
 
 from gkeml import platform
 from gkeml.config.base import Problem
-from gkeml.config.exposure import EXPOSURE_CHECKS, GATEWAY, INFERENCE_GATEWAY, uses_exposure
+from gkeml.config.exposure import EXPOSURE_CHECKS
 from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
@@ -23,6 +23,8 @@ from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
 from gkeml.config.serving_model import model_serving_problems
 from gkeml.config.tiers import override_findings, tier_problems
+from gkeml.config.versions import version_problems
+from gkeml.config.volumes import volume_problems
 from gkeml.registry import ADVICE, ENVIRONMENT, WARNING, Check, Finding, register
 from gkeml.units import parse_quantity
 
@@ -55,6 +57,9 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(("launch", "identity"), "identities", "identity"),
     Reference(("launch", "secret"), "secrets", "secret"),
     Reference(("launch", "teams", ANY), "teams", "team"),
+    Reference(("volumes", ANY, "team"), "teams", "team"),
+    Reference(("volumes", ANY, "source", "bucket"), "buckets", "bucket"),
+    Reference(("volumes", ANY, "source", "identity"), "identities", "identity"),
 )
 # Lists whose items carry a unique name (and the other keys that must be unique): (list, key).
 UNIQUE: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -67,6 +72,7 @@ UNIQUE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("inference",), "name"),
     (("compute_classes",), "name"),
     (("training",), "name"),
+    (("volumes",), "name"),  # a job names a volume by name alone
     (("cluster", "maintenance", "exclusions"), "name"),  # GKE keys exclusions by name
     (("launch", "queues"), "name"),
     (("guard_overrides",), "guard"),
@@ -468,46 +474,6 @@ def _launch(env: Environment) -> Iterator[Problem]:
         )
 
 
-# The GKE features of :data:`gkeml.platform.GKE_FEATURE_MIN_VERSIONS` gkeml turns on: feature -> (the key that
-# turns it on, whether an environment does).
-GKE_FEATURES: dict[str, tuple[str, Callable[[Environment], bool]]] = {
-    "secret sync": ("launch", lambda env: env.launch is not None),  # how the W&B key reaches the cluster
-    "GKE Gateway": (
-        "endpoints[].exposure",
-        lambda env: uses_exposure(env, GATEWAY) or uses_exposure(env, INFERENCE_GATEWAY),
-    ),
-    "GKE Inference Gateway": ("endpoints[].exposure", lambda env: uses_exposure(env, INFERENCE_GATEWAY)),
-}
-
-
-def _gke_versions(env: Environment) -> Iterator[Problem]:
-    """Each GKE feature the environment turns on against the version its channel creates clusters at
-    (:data:`gkeml.platform.CHANNEL_VERSIONS`). Refused here rather than pinned with ``min_master_version``:
-    that field makes GKE create the cluster at that minor version instead of the channel's default one (its
-    Create sends it as initialClusterVersion), and a channel whose default lacks a feature is better changed
-    than worked around."""
-    channel = env.cluster.release_channel
-    offered = platform.CHANNEL_VERSIONS.get(channel)
-    if offered is None:
-        return
-    for feature, minimum in platform.GKE_FEATURE_MIN_VERSIONS.items():
-        key, uses = GKE_FEATURES[feature]
-        if not uses(env) or platform.gke_version(offered.default) >= platform.gke_version(minimum):
-            continue
-        able = [
-            c
-            for c, v in platform.CHANNEL_VERSIONS.items()
-            if platform.gke_version(v.default) >= platform.gke_version(minimum)
-            and (env.tier != "prod" or c in platform.PROD_RELEASE_CHANNELS)
-        ]
-        yield (
-            ("cluster", "release_channel"),
-            f"{channel} creates clusters at GKE {offered.default} (release notes, read "
-            f"{platform.CHANNEL_VERSIONS_CHECKED}); {feature} ({key}) needs {minimum} or later: use "
-            f"{' or '.join(able) or 'a channel that offers it'}, or remove {key}",
-        )
-
-
 def _endpoints(env: Environment) -> Iterator[Problem]:
     seen: dict[str, tuple] = {}
     for i, e in enumerate(env.endpoints):
@@ -579,7 +545,8 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _inference,
     _availability,
     _launch,
-    _gke_versions,
+    volume_problems,
+    version_problems,
     _endpoints,
     _training,
     kueue_problems,

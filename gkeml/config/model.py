@@ -61,6 +61,7 @@ from gkeml.config.services import (
     registry_defaults,
 )
 from gkeml.config.serving_model import ModelServing
+from gkeml.config.volumes import HyperdiskMlVolume, volume_defaults
 
 __all__ = [
     "BUCKET_NAME",
@@ -82,6 +83,7 @@ __all__ = [
     "Endpoint",
     "Environment",
     "ExtensionRef",
+    "HyperdiskMlVolume",
     "IdentityConfig",
     "Inference",
     "KueueConfig",
@@ -1107,6 +1109,7 @@ DEFAULT_RESOLVERS: tuple[DefaultResolver, ...] = (
     _inference_defaults,
     _launch_defaults,
     registry_defaults,
+    volume_defaults,
 )
 
 
@@ -1160,6 +1163,11 @@ class Environment(Strict):
         default_factory=KueueConfig, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
+    volumes: list[HyperdiskMlVolume] = Field(
+        default_factory=list,
+        description="Read-only-many Hyperdisk ML volumes made from a bucket or a disk snapshot, which a job mounts "
+        "with dataset: {volume: NAME} (docs/volumes.md).",
+    )
     tier_override: TierOverride | None = Field(
         None,
         description="Run at a tier lower than the environment is (its name, project, labels, state, hosts or "
@@ -1253,6 +1261,3 @@ class Environment(Strict):
         if self.launch is None:
             return []
         return list(self.launch.teams or [self.identity(self.launch.identity).namespace])
-
-    def serves_traffic(self, team: str) -> bool:
-        return any(s.team == team and s.endpoint for s in self.inference)

@@ -1,5 +1,6 @@
-"""Monthly cost estimates: Autopilot as configured, Standard for comparison, and the change
-of a pull request. Pure Python; prices come from the dated table ``prices.json``."""
+"""Monthly cost estimates: Autopilot as configured, Standard for comparison, a pull request's change.
+
+Pure Python; prices come from the dated table ``prices.json``."""
 
 from gkeml.cost.estimate import BudgetLine, Cost, CostError, Estimate, Estimator, LineItem, budget_amount, estimate
 from gkeml.cost.prices import DEFAULT_PRICES, PriceTable, load_prices

@@ -37,7 +37,7 @@ from gkeml.config.exposure import (
     inference_gateway_of,
     kept_exposures,
 )
-from gkeml.config.model import BucketConfig, Environment, Problem
+from gkeml.config.model import BucketConfig, Environment, HyperdiskMlVolume, Problem
 from gkeml.config.services import MAX_MONEY_UNITS
 from gkeml.config.serving_model import cold_start_seconds, pod_requests
 from gkeml.cost.prices import Machine, PriceTable
@@ -306,6 +306,7 @@ class Estimator:
         items = self._cluster(env)
         items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
+        items += [self._volume(v) for v in env.volumes]
         items += self._endpoints(endpoint_ways(env))
         items += self._certificate_manager(env)
         items = [self._cold_start(env, i) for i in items]
@@ -559,6 +560,30 @@ class Estimator:
             Cost(month, month),
             unconfirmed=self._unconfirmed(),
             kind="bucket",
+        )
+
+    def _volume(self, volume: HyperdiskMlVolume) -> LineItem:
+        """A Hyperdisk ML volume: one disk per zone, each billed for its capacity and its provisioned throughput
+        (the same in Standard mode; GKE Volume Populator's copy Job is a one-off and not priced)."""
+        self._begin()
+        if self.prices.hyperdisk_ml is None:
+            raise CostError(f"volume {volume.name}: the price table has no hyperdisk_ml section; add one (--prices)")
+        capacity = self._price("hyperdisk_ml.capacity_gib_month")
+        throughput = self._price("hyperdisk_ml.throughput_mibps_month")
+        disks = len(volume.zones)
+        month = disks * (volume.size_gib * capacity + volume.throughput_mibps * throughput)
+        basis = (
+            f"{disks} x Hyperdisk ML ({volume.size_gib:g} GiB at {capacity:g}/GiB-month, {volume.throughput_mibps} "
+            f"MiB/s at {throughput:g}/MiB/s-month; one disk per zone: {', '.join(volume.zones)})"
+        )
+        return LineItem(
+            f"volume/{volume.name}",
+            basis,
+            Cost(month, month),
+            Cost(month, month),
+            unconfirmed=self._unconfirmed(),
+            kind="volume",
+            team=volume.team,
         )
 
     def _endpoints(self, ways: list[tuple[str, str]]) -> list[LineItem]:

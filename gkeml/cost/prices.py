@@ -145,6 +145,14 @@ class DnsPrices(Strict):
     queries_per_million: float = Rate
 
 
+class HyperdiskMlPrices(Strict):
+    """Hyperdisk ML: each disk's provisioned capacity and provisioned throughput, per month (no charge per
+    attached node)."""
+
+    capacity_gib_month: float = Rate
+    throughput_mibps_month: float = Rate
+
+
 class MonitoringPrices(Strict):
     """Managed Service for Prometheus samples and alerting conditions, with the volume assumptions
     that turn GPUs and replicas into samples."""
@@ -193,6 +201,7 @@ class PriceTable(Strict):
     certificate_manager: CertificateManagerPrices | None = None
     regional_load_balancer: RegionalLoadBalancerPrices | None = None
     monitoring: MonitoringPrices | None = None
+    hyperdisk_ml: HyperdiskMlPrices | None = None
     standard: StandardMode
     estimates: dict[str, str] = Field(default_factory=dict)
 

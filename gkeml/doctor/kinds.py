@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from gkeml import platform
 from gkeml.answers import Limits
-from gkeml.doctor import DoctorError, RestApi
+from gkeml.doctor.api import DoctorError, RestApi
 from gkeml.lifecycle.graph import blocks
 from gkeml.naming import Names
 

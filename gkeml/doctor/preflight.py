@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from gkeml import platform
 from gkeml.answers import Limits
-from gkeml.doctor import DRIFT, OK, WARN, Check, DoctorError, RestApi
+from gkeml.doctor.api import DRIFT, OK, WARN, Check, DoctorError, RestApi
 from gkeml.naming import Names
 
 if TYPE_CHECKING:

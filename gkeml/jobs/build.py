@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from gkeml import platform
 from gkeml.config import Environment
+from gkeml.config.model import HyperdiskMlVolume
 from gkeml.jobs.spec import JobSpec, wandb_secret
 from gkeml.manifests import (
     NON_ROOT_UID,
@@ -25,6 +26,7 @@ from gkeml.manifests import (
     resources,
 )
 from gkeml.manifests.kueue import local_queue
+from gkeml.manifests.volumes import claim_volume
 from gkeml.naming import Names
 
 CONTAINER = "trainer"
@@ -54,6 +56,7 @@ class Target:
     wandb_secret: tuple[str, str] | None  # (Secret, key) of the W&B API key
     queue: str | None = None
     on_spot: bool = False  # the pods may land on Spot nodes (spot: true, or a ComputeClass with a Spot rung)
+    dataset_volume: HyperdiskMlVolume | None = None  # the Hyperdisk ML volume the dataset is read from
 
     @classmethod
     def of(cls, spec: JobSpec, env: Environment | None, name: str | None = None) -> Target:
@@ -67,13 +70,14 @@ class Target:
         mounts = spec.mounts()
         names = Names.of(env) if env is not None else None
         buckets = {
-            role: m.external_name if m.external else names.bucket(m.bucket)  # type: ignore[union-attr]
+            role: m.external_name if m.external else names.bucket(m.bucket or "")  # type: ignore[union-attr]
             for role, m in mounts.items()
         }
         ksa = env.identity(spec.identity).ksa if env is not None and spec.identity else spec.identity
         queue = local_queue(spec.team) if env is not None and env.kueue.enabled else spec.queue
         compute_class = env.custom_compute_class(spec.compute_class) if env is not None else None
         on_spot = spec.spot or (compute_class is not None and compute_class.uses_spot)
+        volume = next((v for v in env.volumes if v.name == spec.dataset_volume), None) if env is not None else None
         return cls(
             name or spec.name,
             spec.team,
@@ -83,6 +87,7 @@ class Target:
             wandb_secret(spec, env),
             queue,
             on_spot,
+            volume,
         )
 
     @classmethod
@@ -94,7 +99,7 @@ class Target:
             spec.name,
             spec.team,
             spec.identity,
-            {role: m.external_name if m.external else m.bucket for role, m in mounts.items()},
+            {role: m.external_name if m.external else m.bucket or "" for role, m in mounts.items()},
             {role: m.prefix for role, m in mounts.items()},
             None,
             spec.queue,
@@ -163,7 +168,7 @@ def container_env(spec: JobSpec, target: Target) -> list[Obj]:
     env: list[Obj] = [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": SCRATCH}]
     mounts = spec.mounts()
     for role, path in MOUNT_PATHS.items():
-        if role in mounts:
+        if role in mounts or (role == "dataset" and target.dataset_volume is not None):
             env.append({"name": MOUNT_ENV[role], "value": path})
     if "checkpoints" not in mounts and spec.uses_trainer:
         env.append({"name": "CHECKPOINT_DIR", "value": LOCAL_CHECKPOINTS})
@@ -227,6 +232,10 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     for role in spec.mounts():
         volumes.append(gcs_volume(role, target.buckets[role], target.prefixes[role]))
         mounts.append({"name": role, "mountPath": MOUNT_PATHS[role], "readOnly": role == "dataset"})
+    if target.dataset_volume is not None and spec.dataset is not None:  # read-only, every pod of the job
+        volume, mount = claim_volume(target.dataset_volume, "dataset", MOUNT_PATHS["dataset"], spec.dataset.prefix)
+        volumes.append(volume)
+        mounts.append(mount)
     container: Obj = {"name": CONTAINER, "image": spec.image, "imagePullPolicy": "IfNotPresent"}
     if spec.uses_trainer:
         container["workingDir"] = spec.trainer.working_dir

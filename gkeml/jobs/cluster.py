@@ -3,7 +3,7 @@
 Every ``gkeml job`` verb that reaches a cluster goes through :func:`connect`. With an
 environment, the selected context must be the one ``gcloud container clusters
 get-credentials`` writes for that environment's cluster (context and cluster entry
-``gke_<project>_<region>_<cluster>``, :func:`gkeml.platform.kubeconfig_cluster_entry`), and a
+``gke_<project>_<region>_<cluster>``, :func:`kubeconfig_cluster_entry`), and a
 DNS-based endpoint in the server URL must belong to the environment's region and project
 number; an environment without the public IP endpoint is only reachable through its DNS
 endpoint. Anything else is refused before a request is sent, with the exact
@@ -23,7 +23,6 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gkeml import platform
 from gkeml.config import Environment
 from gkeml.naming import Names
 from gkeml.text import one_line
@@ -31,6 +30,23 @@ from gkeml.text import one_line
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 DEFAULT_KUBECONFIG = "~/.kube/config"
 NOTHING_SENT = "nothing was sent to the cluster"
+
+# --- kubeconfig entries written by `gcloud container clusters get-credentials` -------
+# Sources (checked 2026-11): cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl
+# (context and cluster entry are both named gke_PROJECT_LOCATION_CLUSTER; --dns-endpoint writes the
+# cluster's DNS-based endpoint, gke-UNIQUE_ID-PROJECT_NUMBER.LOCATION.gke.goog, as the server).
+DNS_ENDPOINT_DOMAIN = "gke.goog"
+
+
+def kubeconfig_cluster_entry(project_id: str, location: str, cluster: str) -> str:
+    """Name of the kubeconfig context and cluster entry ``get-credentials`` writes."""
+    return f"gke_{project_id}_{location}_{cluster}"
+
+
+def get_credentials_command(cluster: str, location: str, project_id: str, dns_endpoint: bool) -> str:
+    """The gcloud command that writes (and selects) the kubeconfig context of a cluster."""
+    command = f"gcloud container clusters get-credentials {cluster} --region {location} --project {project_id}"
+    return command + " --dns-endpoint" if dns_endpoint else command
 
 
 class ClusterError(Exception):
@@ -75,12 +91,12 @@ class ExpectedCluster:
     @property
     def kubeconfig_entry(self) -> str:
         """The context and cluster entry name ``get-credentials`` writes."""
-        return platform.kubeconfig_cluster_entry(self.project_id, self.region, self.name)
+        return kubeconfig_cluster_entry(self.project_id, self.region, self.name)
 
     @property
     def get_credentials(self) -> str:
         """The exact command that writes and selects this cluster's context."""
-        return platform.get_credentials_command(self.name, self.region, self.project_id, self.dns_only)
+        return get_credentials_command(self.name, self.region, self.project_id, self.dns_only)
 
 
 def kubeconfig_path() -> str:
@@ -131,9 +147,9 @@ def context_problem(context: Context, expected: ExpectedCluster, env_name: str) 
         host = urlsplit(context.server).hostname or ""
     except ValueError:  # an unclosed IPv6 bracket
         return f"context {context.name!r} has a server that is not a URL: {context.server!r}"
-    if host.endswith("." + platform.DNS_ENDPOINT_DOMAIN):
+    if host.endswith("." + DNS_ENDPOINT_DOMAIN):
         first, _, rest = host.partition(".")
-        location = rest[: -len(platform.DNS_ENDPOINT_DOMAIN) - 1]
+        location = rest[: -len(DNS_ENDPOINT_DOMAIN) - 1]
         if location != expected.region or not first.endswith(f"-{expected.project_number}"):
             return (
                 f"context {context.name!r} talks to DNS endpoint {host}, which is not a cluster of project "
@@ -172,7 +188,7 @@ def connect(env: Environment | None, requested: str | None, command: str) -> Con
     hint = (
         expected.get_credentials
         if expected
-        else platform.get_credentials_command("CLUSTER", "REGION", "PROJECT", dns_endpoint=False)
+        else get_credentials_command("CLUSTER", "REGION", "PROJECT", dns_endpoint=False)
     )
     context = select_context(requested, hint)
     if expected is not None:

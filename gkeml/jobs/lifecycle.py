@@ -75,7 +75,7 @@ KUEUE_WORKLOADS = f"/apis/{platform.KUEUE_GROUP}/{{version}}{{namespace}}/worklo
 KUEUE_VISIBILITY = (
     "/apis/visibility.kueue.x-k8s.io/{version}/namespaces/{namespace}/localqueues/{queue}/pendingworkloads"
 )
-QUOTA_RESERVED, ADMITTED, EVICTED, FINISHED = "QuotaReserved", "Admitted", "Evicted", "Finished"
+QUOTA_RESERVED, ADMITTED, EVICTED = "QuotaReserved", "Admitted", "Evicted"
 
 GKE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)-gke\.(\d+)")
 

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gkeml import platform
 from gkeml.config.base import Int32, Int64
@@ -41,7 +41,9 @@ from gkeml.config.model import (
     ShortName,
     Strict,
 )
+from gkeml.config.versions import feature_problem
 from gkeml.manifests.kueue import local_queue
+from gkeml.manifests.volumes import attach_problem
 from gkeml.units import gib, parse_quantity
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
@@ -101,22 +103,37 @@ UNCHECKED = object()  # a JobSpec built without parse_job_spec: nothing checked 
 
 
 class Mount(Strict):
-    """A GCS bucket mounted through the GCS FUSE CSI driver."""
+    """A GCS bucket mounted through the GCS FUSE CSI driver, or (for the dataset) a Hyperdisk ML volume of the
+    environment."""
 
-    bucket: str = Field(
+    bucket: str | None = Field(
+        None,
         min_length=1,
         description="A logical bucket of the environment (needs --env), or gs://NAME "
         "for a bucket outside it, used exactly as written.",
     )
+    volume: DnsLabel | None = Field(
+        None,
+        description="dataset only: a Hyperdisk ML volume of the environment (its volumes), mounted read-only "
+        "instead of a bucket; needs --env.",
+    )
     prefix: str | None = Field(
         None,
         pattern=r"^[-_.a-zA-Z0-9]+(/[-_.a-zA-Z0-9]+)*/?$",
-        description="Mount only this folder of the bucket (GCS FUSE only-dir).",
+        description="Mount only this folder of the bucket (GCS FUSE only-dir) or of the volume (subPath).",
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Mount:
+        if (self.bucket is None) == (self.volume is None):
+            raise ValueError("set bucket (a GCS bucket) or volume (a Hyperdisk ML volume of the environment)")
+        return self
 
     @field_validator("bucket")
     @classmethod
-    def _bucket_syntax(cls, value: str) -> str:
+    def _bucket_syntax(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if value.startswith(EXTERNAL_BUCKET):
             if not re.fullmatch(BUCKET_NAME, value[len(EXTERNAL_BUCKET) :]):
                 raise ValueError(
@@ -133,12 +150,12 @@ class Mount(Strict):
     @property
     def external(self) -> bool:
         """True for ``gs://NAME``: a bucket outside the environment, never renamed."""
-        return self.bucket.startswith(EXTERNAL_BUCKET)
+        return (self.bucket or "").startswith(EXTERNAL_BUCKET)
 
     @property
     def external_name(self) -> str:
         """The real name of an external bucket (without ``gs://``)."""
-        return self.bucket[len(EXTERNAL_BUCKET) :]
+        return (self.bucket or "")[len(EXTERNAL_BUCKET) :]
 
 
 class GcsFuseSidecar(Strict):
@@ -222,7 +239,9 @@ class JobSpec(Strict):
         "--env, the team's LocalQueue whether set or not.",
     )
     identity: ShortName | None = Field(None, description="Workload Identity the pods run as.")
-    dataset: Mount | None = Field(None, description="Read-only at /data (DATA_DIR).")
+    dataset: Mount | None = Field(
+        None, description="Read-only at /data (DATA_DIR): a bucket, or a Hyperdisk ML volume of the environment."
+    )
     checkpoints: Mount | None = Field(None, description="Read-write at /checkpoints (CHECKPOINT_DIR).")
     output: Mount | None = Field(None, description="Read-write at /output (OUTPUT_DIR).")
     gcsfuse: GcsFuseSidecar = Field(default_factory=GcsFuseSidecar)
@@ -268,8 +287,17 @@ class JobSpec(Strict):
         return self.termination_grace_seconds or platform.SPOT_TERMINATION_GRACE_SECONDS
 
     def mounts(self) -> dict[str, Mount]:
-        """The GCS mounts in use, by role (dataset, checkpoints, output)."""
-        return {role: m for role in ("dataset", "checkpoints", "output") if (m := getattr(self, role)) is not None}
+        """The GCS mounts in use, by role (dataset, checkpoints, output); a dataset volume is not one."""
+        return {
+            role: m
+            for role in ("dataset", "checkpoints", "output")
+            if (m := getattr(self, role)) is not None and m.bucket is not None
+        }
+
+    @property
+    def dataset_volume(self) -> str | None:
+        """The Hyperdisk ML volume the dataset is read from, or None."""
+        return self.dataset.volume if self.dataset is not None else None
 
     # -- checks ----------------------------------------------------------------
     def _problems(self) -> Iterator[tuple[str, str]]:
@@ -288,6 +316,10 @@ class JobSpec(Strict):
         yield from self._request_problems()
         yield from self._env_problems()
         yield from self._url_problems()
+        for role in ("checkpoints", "output"):
+            mount = getattr(self, role)
+            if mount is not None and mount.volume is not None:
+                yield f"{role}.volume", "a Hyperdisk ML volume is read-only once filled; write to a bucket instead"
 
     def _placement_problems(self) -> Iterator[tuple[str, str]]:
         if self.gpu is not None:
@@ -454,6 +486,14 @@ def standalone_problems(spec: JobSpec) -> list[Problem]:
                     f"(GCS names are global: taken literally it is someone else's bucket)",
                 )
             )
+    if spec.dataset_volume is not None:
+        problems.append(
+            (
+                ("dataset", "volume"),
+                f"{spec.dataset_volume!r} is a volume of an environment; pass --env ENV (its volumes), or read "
+                "the data from a bucket (dataset: {bucket: gs://BUCKET})",
+            )
+        )
     if spec.wandb is not None and spec.wandb.secret is None:
         problems.append(
             (
@@ -526,8 +566,12 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
                 (("compute_class",), f"unknown compute class {spec.compute_class!r}; allowed: {', '.join(allowed)}")
             )
         problems += _class_problems(spec, env)
+    problems += _volume_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
+    if spec.flex_start:
+        gate = feature_problem(env, "flex-start", ("flex_start",), "remove flex_start")
+        problems += [gate] if gate else []
     if spec.flex_start and env.kueue.enabled and spec.queue is None:  # with `queue:` the spec's own check says it
         problems.append((("flex_start",), f"{env.name} queues every job through Kueue, and {FLEX_START_QUEUED}"))
     return problems
@@ -586,6 +630,34 @@ def _class_problems(spec: JobSpec, env: Environment) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _volume_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:
+    """A dataset volume: one of the environment's, in the job's namespace, attachable by every node of the job
+    (their machine family, and how many nodes one disk of its size takes), and served by the channel."""
+    name = spec.dataset_volume
+    if name is None:
+        return []
+    volume = next((v for v in env.volumes if v.name == name), None)
+    if volume is None:
+        known = ", ".join(v.name for v in env.volumes) or "none"
+        return [(("dataset", "volume"), f"unknown volume {name!r} in {env.name}; allowed: {known} ({env_file})")]
+    if volume.team != spec.team:
+        return [
+            (
+                ("dataset", "volume"),
+                f"volume {name!r} is in namespace {volume.team}; a Pod mounts claims of its own namespace only "
+                f"(this job runs in {spec.team}): declare a volume for {spec.team} in {env_file}",
+            )
+        ]
+    cls = env.custom_compute_class(spec.compute_class)
+    family = platform.GPUS[spec.gpu].machine_family if spec.gpu in platform.GPUS else None
+    if cls is not None:
+        family = platform.GPUS[cls.gpu].machine_family if cls.gpu in platform.GPUS else cls.machine_family
+    elif family is None and spec.compute_class in platform.BUILTIN_COMPUTE_CLASSES:
+        family = f"the {spec.compute_class} class's"  # no machine-family selector: not a series that can attach
+    problem = attach_problem(volume, spec.nodes, family, f"job {spec.name}")
+    return [(("dataset", "volume"), problem)] if problem else []
 
 
 def _queue_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:

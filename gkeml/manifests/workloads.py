@@ -48,6 +48,7 @@ from gkeml.manifests.gateway import (
 from gkeml.manifests.kueue import KueuePlan, kueue_plan
 from gkeml.manifests.launch import secret_sync_objects
 from gkeml.manifests.metrics_adapter import metrics_adapter_objects, uses_metrics_adapter
+from gkeml.manifests.volumes import VolumePlan, storage_objects, volume_plans
 from gkeml.naming import Names
 
 # Container defaults for pods that set no requests: Autopilot's general-purpose
@@ -540,6 +541,8 @@ class InClusterPlan:
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
     extensions: dict[str, list[Obj]] = field(default_factory=dict)  # extension name -> its objects (team namespaces)
+    storage: list[Obj] = field(default_factory=list)  # the volumes' StorageClasses and what they share
+    volumes: list[VolumePlan] = field(default_factory=list)  # each volume's source objects and claim
 
     def objectives(self) -> dict[str, list[Obj]]:
         """The objects applied through gkeml's local ``inference-objectives`` chart, one release per team (their
@@ -553,9 +556,9 @@ class InClusterPlan:
 
     def objects(self) -> list[Obj]:
         """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, the
-        metrics adapter, the Kueue namespace, per team, services, the W&B key's sync objects, then the
-        extensions' objects."""
-        out = list(self.compute_classes) + self.crds + self.metrics_adapter
+        metrics adapter, the Kueue namespace, per team, services, the W&B key's sync objects, the extensions'
+        objects, then each volume's source and claim."""
+        out = list(self.compute_classes) + self.crds + self.storage + self.metrics_adapter
         if self.kueue:
             out += self.kueue.namespace + self.kueue.rbac
         for objects in self.teams.values():
@@ -568,12 +571,19 @@ class InClusterPlan:
             out += objects
         for objects in self.extensions.values():
             out += objects
+        for volume in self.volumes:
+            out += [*volume.sources, volume.claim]
         return out
 
 
 def in_cluster_plan(env: Environment) -> InClusterPlan:
     """The plan of ``env``'s in-cluster layer."""
-    plan = InClusterPlan(compute_classes=[compute_class_object(p) for p in env.compute_classes], kueue=kueue_plan(env))
+    plan = InClusterPlan(
+        compute_classes=[compute_class_object(p) for p in env.compute_classes],
+        kueue=kueue_plan(env),
+        storage=storage_objects(env),
+        volumes=volume_plans(env),
+    )
     exposures = []
     for svc in env.inference:
         manifests = InferenceManifests(env, svc)

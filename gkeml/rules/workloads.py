@@ -61,12 +61,17 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
                 f"{path}.accessModes",
                 f"ReadOnlyMany on {storage_class} without a dataSource",
                 "restore it from a VolumeSnapshot (dataSource), or share datasets through GCS FUSE, "
-                "Filestore (*-rwx) or Hyperdisk ML",
+                "Filestore (*-rwx) or Hyperdisk ML (an environment's volumes: docs/volumes.md)",
             )
 
 
 @rule(
-    "GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING, kind=CONTROLLER, inspects=POD_KINDS
+    "GKE027",
+    "GCS FUSE sidecar above what an Autopilot GPU node gives it",
+    WARNING,
+    kind=CONTROLLER,
+    inspects=POD_KINDS,
+    autopilot=True,
 )
 def gcsfuse_sidecar_on_gpu_node(obj: Obj, group: Group) -> Iterator[Issue]:
     """On Autopilot GPU nodes the GCS FUSE sidecar's CPU cannot exceed 2 vCPU and its memory 14 GiB

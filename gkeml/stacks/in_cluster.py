@@ -140,6 +140,14 @@ class InClusterStack(TerraformStack):
                     [o for o in objects if o["metadata"]["namespace"] == namespace],
                     depends_on=[team.namespace, *team.objects.resources],
                 )
+        # a volume's claim after its StorageClass, its source objects and its team's service accounts (the copying
+        # identity's), and destroyed before them: GKE Volume Populator's claim hangs if its GCPDataSource goes first
+        storage = KubernetesObjects(self, "storage", plan.storage).resources if plan.storage else []
+        for volume in plan.volumes:
+            team = self.teams[volume.team]
+            after = [team.namespace, *team.objects.resources, *storage]
+            sources = KubernetesObjects(self, f"volume-{volume.name}-source", volume.sources, depends_on=after)
+            KubernetesObjects(self, f"volume-{volume.name}", [volume.claim], depends_on=[*after, *sources.resources])
         # Until 2026-11 (gkeml 8c8cab5) Terraform wrote the W&B key Secret itself, a kubernetes_secret_v1 at
         # wandb/api-key-<namespace>; GKE's secret sync writes that Secret now. Terraform forgets the old one
         # and leaves it: destroying it in the apply that creates the SecretSync could delete the Secret after
