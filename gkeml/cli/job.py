@@ -42,6 +42,7 @@ gke_PROJECT_REGION_CLUSTER); otherwise the command refuses and prints the exact
 
 examples:
   gkeml job render examples/jobs/single-gpu.yaml --env dev
+  gkeml job explain examples/jobs/single-gpu.yaml --env dev
   gkeml job submit examples/jobs/single-gpu.yaml --env dev --wait
   gkeml job list --env dev
   gkeml job status research/finetune-l4-x7k2p --env dev
@@ -200,6 +201,10 @@ def register(sub) -> None:
         "TEAM/, --team, the context, or default.",
     )
     d.set_defaults(func=run_delete)
+
+    from gkeml.cli.job_explain import add_explain
+
+    add_explain(jobs, add_env_options, environment_with_file, _api)
 
 
 def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
