@@ -17,16 +17,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import AfterValidator, Field
 
 from gkeml import platform
 from gkeml.config.base import ByteSize, FreeText, Problem, ShortName, Strict
 from gkeml.units import gib, parse_quantity
-
-if TYPE_CHECKING:
-    from gkeml.config.model import Inference
 
 Engine = Literal["vllm"]
 ENGINE_SERVERS: dict[str, str] = {"vllm": "vllm"}  # engine -> ai.gke.io/inference-server value
@@ -95,6 +92,18 @@ def startup_failure_threshold(model: ModelServing) -> int:
     """Startup-probe failures allowed: the cold start times the margin, in probe periods."""
     allowed = cold_start_seconds(model) * platform.STARTUP_PROBE_MARGIN
     return math.ceil(allowed / platform.STARTUP_PROBE_PERIOD_SECONDS)
+
+
+class Inference(Protocol):
+    """What these helpers read of an inference service (gkeml.config.model.Inference; a protocol, so this module
+    needs no import of the model that imports it)."""
+
+    cpu: str
+    memory: str
+    gpu: str | None
+    shared_memory: str
+    ephemeral_storage: str
+    model: ModelServing | None
 
 
 def _size_text(total_gib: float) -> str:
