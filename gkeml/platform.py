@@ -1290,6 +1290,9 @@ KUBERNETES_BUILTIN_GROUPS = (
     "certificates.k8s.io",
     "apiextensions.k8s.io",
 )
+# Managed Service for Prometheus's PodMonitoring: GKE installs it with managed collection (on by default on
+# Autopilot; gkeml turns it on, constructs/monitoring.py), cloud.google.com/stackdriver/docs/managed-prometheus.
+POD_MONITORING_API = "monitoring.googleapis.com/v1"
 GKE_BUILTIN_KINDS = (
     (COMPUTE_CLASS_API, "ComputeClass"),
     (BACKEND_CONFIG_API, "BackendConfig"),
@@ -1306,6 +1309,7 @@ GKE_BUILTIN_KINDS = (
     (serving.GKE_POLICY_API, "HealthCheckPolicy"),
     (serving.GKE_POLICY_API, "GCPBackendPolicy"),
     (serving.INFERENCE_POOL_API, "InferencePool"),
+    (POD_MONITORING_API, "PodMonitoring"),
 )
 CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
     "secret_manager_config": (SECRET_PROVIDER_CLASS_API, "SecretProviderClass"),
@@ -2089,3 +2093,75 @@ def hyperdisk_ml_attach_limit(size_gib: float) -> int:
 def hyperdisk_ml_machine(machine_family: str) -> bool:
     """Whether nodes of this machine family (``g2``, ``a3-highgpu``, ``c3``, ...) can attach Hyperdisk ML."""
     return machine_family.split("-")[0] in HYPERDISK_ML_MACHINE_SERIES
+
+
+# --- model serving (the ``model:`` preset of an inference service; gkeml.config.serving_model) ----------------
+MODEL_SERVING_CHECKED_ON = "2026-12-05"
+# The labels GKE's model-serving samples put on a server's Pods (how-to/machine-learning/inference guides, e.g.
+# "Serve Gemma open models using GPUs on GKE with vLLM": ai.gke.io/model, ai.gke.io/inference-server); GKE's
+# inference dashboards group by them. Label values: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends.
+MODEL_LABEL = "ai.gke.io/model"
+INFERENCE_SERVER_LABEL = "ai.gke.io/inference-server"
+# Cloud Storage FUSE mount options GKE recommends for serving weights (how-to/cloud-storage-fuse-csi-driver-perf
+# and persistent-volumes/gcsfuse-profiles, the serving profile; GoogleCloudPlatform/accelerated-platforms
+# inference-ref-arch online-inference-gpu manifests): metadata cached without expiry (weights do not change under a
+# running server), an unlimited file cache filled by parallel downloads, whole files cached on range reads.
+GCSFUSE_SERVING_MOUNT_OPTIONS = (
+    "implicit-dirs",
+    "metadata-cache:negative-ttl-secs:0",
+    "metadata-cache:ttl-secs:-1",
+    "metadata-cache:stat-cache-max-size-mb:-1",
+    "metadata-cache:type-cache-max-size-mb:-1",
+    "file-cache:max-size-mb:-1",
+    "file-cache:cache-file-for-range-read:true",
+    "file-cache:enable-parallel-downloads:true",
+)
+# The sidecar's file cache lives on the Pod's volume of this name when the Pod has one (GKE how-to/persistent-
+# volumes/cloud-storage-fuse-csi-driver-sidecar, "Configure a private volume for the sidecar container":
+# gke-gcsfuse-cache; gke-gcsfuse-buffer and gke-gcsfuse-tmp are the write buffer and the temp dir, which a read-only
+# mount barely uses: the sidecar's own ephemeral storage covers them). Without it the cache is on the sidecar's
+# ephemeral storage, capped by its ephemeral-storage limit.
+GCSFUSE_CACHE_VOLUME = "gke-gcsfuse-cache"
+# The sidecar's limits while it reads weights (its requests equal them: gcs-fuse-csi-driver pkg/webhook/config.go):
+# parallel downloads use CPU and memory for their chunks (1 vCPU: the webhook's 250m default starves them; an
+# Autopilot GPU node gives the sidecar at most 2, GCSFUSE_SIDECAR_GPU_MAX, rule GKE027, and every vCPU here may
+# push the server onto a larger VM); the file cache is on GCSFUSE_CACHE_VOLUME, so its own disk stays small.
+GCSFUSE_SERVING_SIDECAR_LIMITS = {"cpu": "1", "memory": "4Gi", "ephemeral-storage": "1Gi"}
+# How fast a replica reads weights through GCS FUSE with parallel downloads, for the cold-start estimate. An
+# ASSUMPTION, not a guarantee: the perf guide reports parallel downloads "up to 9x faster" model loads without a
+# figure per VM; 0.5 GiB/s is a conservative single-replica rate (a larger VM's NIC and CPU raise it).
+GCSFUSE_PARALLEL_READ_GIB_PER_SECOND = 0.5
+# vLLM's own start after the weights are read (CUDA graph capture, KV-cache profiling, torch.compile): about one
+# to three minutes on an L4/A100 per the vLLM docs' optimization notes; the startup probe allows this much more.
+VLLM_ENGINE_START_SECONDS = 180
+# The startup probe allows this multiple of the estimated cold start before the kubelet restarts the container.
+STARTUP_PROBE_MARGIN = 2.0
+STARTUP_PROBE_PERIOD_SECONDS = 10
+
+# vLLM's Prometheus metrics on /metrics of its serving port (docs.vllm.ai/en/stable/usage/metrics, "Production
+# Metrics", V1 engine): the gauges an autoscaler may scale on. vllm:kv_cache_usage_perc replaced
+# vllm:gpu_cache_usage_perc (deprecated in v0.10, removed later); num_requests_waiting is the queue GKE's guide
+# ("Best practices for autoscaling LLM inference workloads with GPUs") recommends for throughput.
+VLLM_METRICS_PATH = "/metrics"
+VLLM_SCALING_METRICS: dict[str, str] = {
+    "num_requests_waiting": "vllm:num_requests_waiting",
+    "kv_cache_usage_perc": "vllm:kv_cache_usage_perc",
+}
+VLLM_HEALTH_PATH = "/health"  # vLLM's OpenAI server answers 200 once the engine is up
+# Managed Service for Prometheus: the PodMonitoring kind GKE installs with managed collection (on by default on
+# Autopilot, gkeml turns it on: constructs/monitoring.py), and how the Stackdriver adapter names a Prometheus
+# series it serves as a custom (Pods) metric: prometheus.googleapis.com|<name>|<kind> (GKE how-to/machine-learning
+# /inference/autoscaling: "prometheus.googleapis.com|vllm:num_requests_waiting|gauge").
+PROMETHEUS_METRIC_DOMAIN = "prometheus.googleapis.com"
+SCRAPE_INTERVAL = "15s"
+# Where managed collection's collectors run, which scrape the Pods a PodMonitoring selects: gke-gmp-system on GKE's
+# managed install (Autopilot), gmp-system where it is installed by hand (cloud.google.com/stackdriver/docs/managed-
+# prometheus/setup-managed; Warden's managed-namespaces list names gke-gmp-system). A default-deny ingress policy
+# blocks the scrape unless the serving port is opened to them.
+GMP_COLLECTOR_NAMESPACES = ("gke-gmp-system", "gmp-system")
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace (1.22+)
+
+
+def prometheus_metric(name: str, kind: str = "gauge") -> str:
+    """The name the metrics adapter serves a Managed Prometheus series under (its '/' written as '|')."""
+    return EXTERNAL_METRIC_SEPARATOR.join((PROMETHEUS_METRIC_DOMAIN, name, kind))

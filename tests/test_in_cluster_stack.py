@@ -30,6 +30,7 @@ GKE_CRDS = {
     "BackendConfig",
     "FrontendConfig",
     "ManagedCertificate",
+    "PodMonitoring",  # Managed Prometheus's; tests/prometheus_crd.py checks it against its CRD
     "SecretProviderClass",
     "SecretSync",
     "GCPDataSource",

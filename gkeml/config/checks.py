@@ -22,6 +22,7 @@ from gkeml.config.model import Environment
 from gkeml.config.reservations import RESERVATION_CHECKS
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
+from gkeml.config.serving_model import model_serving_problems
 from gkeml.config.tiers import override_findings, tier_problems
 from gkeml.config.versions import version_problems
 from gkeml.config.volumes import volume_problems
@@ -49,6 +50,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(("inference", ANY, "team"), "teams", "team"),
     Reference(("inference", ANY, "identity"), "identities", "identity"),
     Reference(("inference", ANY, "endpoint"), "endpoints", "endpoint"),
+    Reference(("inference", ANY, "model", "bucket"), "buckets", "bucket"),
     Reference(
         ("inference", ANY, "compute_class"), "compute_classes", "compute class", platform.BUILTIN_COMPUTE_CLASSES
     ),
@@ -551,6 +553,7 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _endpoints,
     _training,
     kueue_problems,
+    model_serving_problems,
     *SERVICE_CHECKS,
     *RESERVATION_CHECKS,
     *EXPOSURE_CHECKS,

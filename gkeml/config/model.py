@@ -62,6 +62,7 @@ from gkeml.config.services import (
     UpgradeNoticesConfig,
     registry_defaults,
 )
+from gkeml.config.serving_model import ModelServing
 from gkeml.config.volumes import HyperdiskMlVolume, volume_defaults
 
 __all__ = [
@@ -638,6 +639,19 @@ class Autoscaling(Strict):
     )
     external_target: Int32 | None = Field(None, ge=1, description="Average value per replica for the metric.")
     external_selector: dict[FreeText, FreeText] = Field(default_factory=dict)
+    engine_metric: Literal["num_requests_waiting", "kv_cache_usage_perc"] | None = Field(
+        None,
+        description="Scale on the engine's own metric (with model:): num_requests_waiting (requests queued per "
+        "replica: throughput) or kv_cache_usage_perc (KV-cache use, 0-1: latency), read from Managed Prometheus "
+        "(a PodMonitoring scrapes the server) through the metrics adapter as a Pods metric.",
+    )
+    engine_target: float | None = Field(
+        None,
+        gt=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="Average per replica: e.g. 10 waiting requests, or 0.8 of the KV cache.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
@@ -645,15 +659,21 @@ class Autoscaling(Strict):
             raise at("max_replicas", f"{self.max_replicas} is below min_replicas {self.min_replicas}")
         if (self.external_metric is None) != (self.external_target is None):
             raise ValueError("external_metric and external_target go together; set both or neither")
-        if not (self.cpu_utilization or self.memory_utilization or self.external_metric):
-            raise ValueError("no scaling signal; set cpu_utilization, memory_utilization or external_metric")
+        if (self.engine_metric is None) != (self.engine_target is None):
+            raise ValueError("engine_metric and engine_target go together; set both or neither")
+        if self.engine_metric == "kv_cache_usage_perc" and (self.engine_target or 0) > 1:
+            raise at("engine_target", f"{self.engine_target} is above 1: kv_cache_usage_perc is a fraction (0.8 = 80%)")
+        if not (self.cpu_utilization or self.memory_utilization or self.external_metric or self.engine_metric):
+            raise ValueError(
+                "no scaling signal; set cpu_utilization, memory_utilization, external_metric or engine_metric"
+            )
         return self
 
     @property
     def metric_types(self) -> list[str]:
         """The HPA v2 metric source types this autoscaler scales on, as the manifest builder writes them."""
         types = ["Resource"] * sum(bool(t) for t in (self.cpu_utilization, self.memory_utilization))
-        return types + (["External"] if self.external_metric else [])
+        return types + (["External"] if self.external_metric else []) + (["Pods"] if self.engine_metric else [])
 
 
 # Container image references, after github.com/distribution/reference (reference.go, the grammar
@@ -751,6 +771,30 @@ class Inference(Strict):
         "best-effort in dev, high in staging and prod",
     )
     hours_per_day: float = Field(24, gt=0, le=24, description="For cost estimates.")
+    model: ModelServing | None = Field(
+        None,
+        description="The model it serves (vLLM), with weights read from a bucket through GCS FUSE tuned for "
+        "loading them, a startup probe sized from the cold start and the engine's metrics scraped "
+        "(docs/model-serving.md). The probe then defaults to the engine's health path on port.",
+    )
+    ephemeral_storage: ByteSize = resolved(
+        "Local disk the server container requests (its /tmp; a model's file cache comes on top). Autopilot's 1Gi "
+        "default evicts a server whose caches outgrow it; general-purpose Pods may have at most 10Gi.",
+        "10Gi with a GPU, 2Gi without",
+    )
+    shared_memory: ByteSize = Field(
+        "2Gi",
+        description="A GPU server's memory-backed /dev/shm (NCCL and the engine's worker processes use it); "
+        "added to the container's memory request, which pays for it.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_probe(cls, data: Any) -> Any:
+        """With a model and no probe, probe the engine's health path on the serving port."""
+        if isinstance(data, dict) and data.get("model") is not None and "probe" not in data:
+            data = {**data, "probe": {"path": platform.VLLM_HEALTH_PATH, "port": data.get("port", 8080)}}
+        return data
 
     @model_validator(mode="after")
     def _gpu(self) -> Inference:
@@ -1053,6 +1097,7 @@ def _inference_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
             svc["gpu"] = policy["gpu"]
             svc.setdefault("gpu_count", policy.get("gpu_count", 1))
         svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+        svc.setdefault("ephemeral_storage", "10Gi" if svc.get("gpu") else "2Gi")
         svc.setdefault("availability", defaults.tier.get("availability", "high"))
 
 

@@ -48,6 +48,7 @@ from gkeml.config.exposure import (
 from gkeml.config.model import BucketConfig, Environment, HyperdiskMlVolume, Problem
 from gkeml.config.reservations import RESERVATION, Reservation, reservation, reservations_of
 from gkeml.config.services import MAX_MONEY_UNITS
+from gkeml.config.serving_model import cold_start_seconds, pod_requests
 from gkeml.cost.prices import Machine, PriceTable
 from gkeml.units import gib, parse_quantity
 
@@ -253,6 +254,7 @@ class Workload:
     hours: float  # per month, per replica
     schedule: str  # e.g. "10 h/day", "80 h/month"
     prepaid: str | None = None  # the reservation of this project whose line carries its VMs (premium only here)
+    ephemeral_gib: float = platform.DEFAULT_EPHEMERAL_GIB
 
 
 def endpoint_ways(env: Environment) -> list[tuple[str, str]]:
@@ -318,6 +320,7 @@ class Estimator:
         items += [self._volume(v) for v in env.volumes]
         items += self._endpoints(endpoint_ways(env))
         items += self._certificate_manager(env)
+        items = [self._cold_start(env, i) for i in items]
         warnings: list[str] = []
         items += self._services(env, items, warnings)
         if env.project.region != self.prices.region:
@@ -329,6 +332,21 @@ class Estimator:
         result.budget = self._budget(env, result)
         result.quota_ceiling = self.quota_ceiling(env)
         return result
+
+    def _cold_start(self, env: Environment, item: LineItem) -> LineItem:
+        """A model server's item says how long a new replica takes to answer and what that start costs (the
+        replica is billed while it loads: gkeml.config.serving_model.cold_start_seconds)."""
+        svc = next((s for s in env.inference if item.key == f"inference/{s.name}" and s.model), None)
+        if svc is None or svc.model is None:
+            return item
+        replica_hours = svc.autoscaling.max_replicas * svc.hours_per_day * self.prices.hours_per_month / 24
+        seconds = cold_start_seconds(svc.model)
+        per_start = item.autopilot.high / replica_hours * seconds / 3600 if replica_hours else 0.0
+        note = (
+            f"; cold start ~{seconds / 60:.1f} min per new replica ({svc.model.size} of weights through GCS FUSE, "
+            f"then the engine), {per_start:.2f} {self.prices.currency} per start"
+        )
+        return replace(item, basis=item.basis + note)
 
     def quota_ceiling(self, env: Environment) -> QuotaCeiling | None:
         """What the teams' GPU quotas allow at most (:class:`QuotaCeiling`); None when no team has GPU quota.
@@ -458,7 +476,7 @@ class Estimator:
         cls_name = w.compute_class if w.compute_class in self.prices.autopilot.pod else platform.GENERAL_PURPOSE.name
         cls = platform.COMPUTE_CLASSES.get(cls_name, platform.GENERAL_PURPOSE)
         cpu, mem = autopilot_requests(w.cpu, w.memory_gib, cls, w.key)
-        eph = platform.DEFAULT_EPHEMERAL_GIB
+        eph = w.ephemeral_gib
         base = f"autopilot.pod.{cls_name}.{self._tier(w.spot)}"
         pod_hour = (
             cpu * self._price(f"{base}.vcpu_hour")
@@ -790,12 +808,14 @@ class Estimator:
             spot = svc.spot or (cls is not None and cls.capacity[0] == "spot")
             reserved = reservation(env, cls.reservation) if cls is not None and cls.capacity[0] == RESERVATION else None
             prepaid = reserved.name if reserved is not None and reserved.owner(env) == env.project.id else None
+            cpu, memory, disk = pod_requests(svc)  # with /dev/shm and a model's GCS FUSE sidecar and file cache
             found.append(
                 Workload(
                     key=f"inference/{svc.name}",
                     team=svc.team,
-                    cpu=parse_quantity(svc.cpu),
-                    memory_gib=gib(svc.memory),
+                    cpu=cpu,
+                    memory_gib=memory,
+                    ephemeral_gib=disk,
                     gpu=svc.gpu,
                     gpu_count=svc.gpu_count,
                     spot=spot,

@@ -33,6 +33,7 @@ from gkeml.manifests import (
     container_security_context,
     ksa_annotations,
     metadata,
+    model_serving,
     node_selector,
     pod_security_context,
     resources,
@@ -320,6 +321,7 @@ class InferenceManifests:
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
         selector = node_selector(gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class)
+        pod_labels = {**self.labels, **model_serving.labels(svc)}
         pod_spec: Obj = {
             "serviceAccountName": self.service_account,
             "automountServiceAccountToken": False,
@@ -342,6 +344,11 @@ class InferenceManifests:
             pod_spec["terminationGracePeriodSeconds"] = platform.SPOT_TERMINATION_GRACE_SECONDS
         if cls is not None and cls.uses_spot:  # GKE taints Spot nodes; a class's Spot priority needs the toleration
             pod_spec["tolerations"] = [dict(platform.SPOT_TOLERATION)]
+        bucket = Names.of(self.env).bucket(svc.model.bucket) if svc.model else None
+        pod_meta: Obj = {"labels": pod_labels}
+        annotations = model_serving.apply(svc, bucket, pod_spec, container)
+        if annotations:
+            pod_meta["annotations"] = annotations
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -349,7 +356,7 @@ class InferenceManifests:
             "spec": {  # no replicas: the HorizontalPodAutoscaler owns the count (rule GKE024)
                 "selector": {"matchLabels": self.selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": ROLLOUTS[svc.rollout]},
-                "template": {"metadata": {"labels": self.labels}, "spec": pod_spec},
+                "template": {"metadata": pod_meta, "spec": pod_spec},
             },
         }
 
@@ -379,6 +386,9 @@ class InferenceManifests:
                         "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": target}},
                     }
                 )
+        engine = model_serving.engine_metric(self.svc)
+        if engine:
+            metrics.append(engine)
         if a.external_metric:
             metric: Obj = {"name": a.external_metric}
             if a.external_selector:
@@ -414,8 +424,15 @@ class InferenceManifests:
         }
 
     def workload(self) -> list[Obj]:
-        """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."""
-        return [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
+        """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget; with a model, the PodMonitoring
+        that scrapes the engine's metrics and the NetworkPolicy that lets it."""
+        objects = [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
+        if self.svc.model:
+            objects += [
+                model_serving.pod_monitoring(self.svc, self.selector, self.labels),
+                model_serving.scrape_policy(self.svc, self.selector, self.labels),
+            ]
+        return objects
 
     def expose(self, endpoint_name: str) -> list[Exposure]:
         """Serve on the endpoint's hosts (its host and any it is moving from), through every way it serves (two

@@ -9,6 +9,7 @@ the fix. Every number a rule compares against comes from :mod:`gkeml.platform`.
 
 from gkeml.registry import ERROR, WARNING, Finding
 from gkeml.rules import (  # noqa: F401  (registers the rules)
+    autoscaling,
     gateway,
     gpu_requests,
     interactions,
