@@ -161,7 +161,7 @@ diagram: $(STAMP) ## redraw the dev diagram at the end of docs/diagram.md from c
 .PHONY: check
 check: $(STAMP) $(CHECKOV_STAMP) ## synth, then Autopilot rules + checkov on everything (CHECK_ARGS="--format github" in CI)
 	$(PY) main.py
-	$(PY) -m gkeml.cli check $(CHECK_ARGS)
+	$(PY) -m gkeml.cli check --fail-on warning $(CHECK_ARGS)  # the toolkit's own output: warnings fail too
 
 # --- synth speed and memory benchmark (docs/speed.md); not a test ---
 .PHONY: bench

@@ -106,7 +106,34 @@ COMPUTE_CLASS_CAPACITY: dict[str, dict[str, Any]] = {
     "spot": {"spot": True},
     "on-demand": {"spot": False},
     "flex-start": {"flexStart": {"enabled": True}},
+    "reservation": {"spot": False},  # plus machineType and reservations (reservation_priority below)
 }
+# A specific Compute Engine reservation as a rung of a custom ComputeClass (checked 2026-12-05): the CRD reference
+# (kubernetes-engine/docs/reference/crds/computeclass) has priorities[].reservations {affinity: Specific, specific:
+# [{name, project, reservationBlock: {name}}]} (`project` for a reservation shared from another project);
+# how-to/consuming-reservations: Autopilot consumes SPECIFIC reservations (consumption type specific, selected
+# explicitly), reserved accelerators from 1.28.6-gke.1095000, and a reservation bills its VMs whether they are used
+# or not (compute/docs/instances/reservations-overview, "Billing"); about-custom-compute-classes, "Consume Compute
+# Engine reservations": from GKE 1.31.1-gke.2105000, with node pool auto-creation, and a non-TPU reservation only in
+# a priority that names machineType or machineFamily. Google's own classes put the reservation first with spot:
+# false and its zone in the reservation entry, never in location.zones, which a Specific priority refuses
+# ("location config with specific reservations enabled"; google/skills 1af7775
+# skills/cloud/gke-compute-classes/assets/genai-inference-g4-compute-class.yaml, references/compute-class-debug.md).
+RESERVATION_AFFINITY = "Specific"
+RESERVATION_MIN_GKE_VERSION = "1.31.1-gke.2105000"
+# A reservation of another project is usable only when its owner shares it with the consuming project (its
+# shareSettings; compute/docs/instances/reservations-shared), and GKE's autoscaler reads it there (the cluster
+# autoscaler's GCE client fetches reservations of another project: kubernetes/autoscaler #6051), as the
+# consuming project's GKE service agent: grant it compute.reservations.list and compute.reservations.get in the
+# owner project (dstackai/dstack #3186 and GoogleCloudPlatform/cluster-toolkit #5117 found the same two
+# permissions missing). gkeml does not grant them: the owner project is not the environment's.
+SHARED_RESERVATION_PERMISSIONS = ("compute.reservations.list", "compute.reservations.get")
+GKE_SERVICE_AGENT = "service-{project_number}@container-engine-robot.iam.gserviceaccount.com"
+# Kueue's ResourceFlavor for a reservation's GPUs: only pods that tolerate this taint (key, value = the
+# reservation's name) may be admitted on it (Kueue tries a flavor only for pods that tolerate its nodeTaints: see
+# the Kueue sources below). No node carries the taint, so the toleration changes nothing for the scheduler; gkeml
+# writes it on the pods of a ComputeClass with that reservation's rung.
+RESERVATION_TAINT_KEY = "gkeml.io/reservation"
 MAX_CERTIFICATES_PER_LOAD_BALANCER = 15
 # Google front ends and health checkers (concepts/firewall-rules, ingress health checks).
 LOAD_BALANCER_HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
@@ -218,21 +245,20 @@ class GpuMachine:
 
 @dataclass(frozen=True)
 class GpuRange:
-    """Allowed CPU (vCPU) and memory (GiB) requests for a Pod with ``count`` GPUs.
+    """The largest CPU (vCPU) and memory (GiB) requests of a Pod with ``count`` GPUs.
 
     ``table_cpu``/``table_memory_gib`` are the maxima of Autopilot's Accelerator table as gkeml
     has them; ``confirmed`` says where a value was confirmed ("" = not confirmed: see
     :func:`unconfirmed_gpu_maxima`). The maxima gkeml enforces are never above what the node can
     allocate: an unconfirmed table value above it is capped there, and a missing one is the
-    allocatable itself (rounded down)."""
+    allocatable itself (rounded down). There is no minimum: Autopilot sets no default requests on GPU
+    Pods (:data:`NO_DEFAULT_REQUESTS_CLASSES`), and gkeml has no source for a minimum it would raise them to."""
 
     count: int
     machine: GpuMachine
     table_cpu: float | None
     table_memory_gib: float | None
     confirmed: str = ""
-    min_cpu: float = 0.5
-    min_memory_gib: float = 0.5
 
     @property
     def max_cpu(self) -> float:
@@ -280,8 +306,8 @@ def _r(*rows: tuple) -> tuple[GpuRange, ...]:
 
 
 # Maximum requests per Pod by GPU count: Autopilot's Accelerator table (concepts/autopilot-resource-
-# requests). GPU Pods get no default CPU/memory. The allowed COUNTS are confirmed (how-to/autopilot-gpus,
-# checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
+# requests). GPU Pods get no default CPU/memory (NO_DEFAULT_REQUESTS_CLASSES). The allowed COUNTS are
+# confirmed (how-to/autopilot-gpus, checked 2026-11); of the per-count maxima only A100 40GB x1 is confirmed, by Autopilot's own
 # admission message ("higher than the Autopilot maximum of '11' ... maximum of '74Gi'", quoted in
 # argoproj/argo-workflows#13073). The rest were copied from the table into an earlier gkeml and not
 # re-read since; three of them (H100 x1, x4, H200 x8) were above what their node can allocate and are
@@ -581,9 +607,134 @@ DEFAULT_EPHEMERAL_GIB = 1.0
 EPHEMERAL_MIN_GIB = 10 / 1024
 EPHEMERAL_MAX_GIB = 10.0
 
+# concepts/autopilot-resource-requests, 'Default requests for compute classes' (checked 2026-12-05; the zh-CN
+# copy of the page: "加速器: 未强制执行任何默认请求", and "Autopilot does not enforce [default requests on] GPU Pods
+# and Pods of the Performance ComputeClass"): a GPU Pod (Accelerator, billed per node) or a Performance Pod whose
+# containers request no CPU or memory is admitted as it is, with no default requests and no "Autopilot
+# changes the Pod's requests"; its containers then run BestEffort (kubernetes.io/docs/concepts/workloads/pods/
+# pod-qos), the first evicted under node pressure, and the scheduler and the quota see nothing of what they use.
+NO_DEFAULT_REQUESTS_CLASSES = ("Accelerator", "Performance")
+
+
+@dataclass(frozen=True)
+class DaemonSetRequests:
+    """What Autopilot does with the requests of a DaemonSet's containers, which are not a Pod's: its own
+    defaults per container (vCPU, GiB), and its own minimum and maximum values, None where gkeml has not
+    confirmed them (gkeml then claims nothing: a DaemonSet is not held to the Pod classes' minimums, ratios
+    and maxima)."""
+
+    default_cpu: float
+    default_memory_gib: float
+    default_ephemeral_gib: float
+    min_cpu: float | None
+    min_memory_gib: float | None
+    max_cpu: float | None
+    max_memory_gib: float | None
+    source: str
+
+
+# concepts/autopilot-resource-requests, 'Default resource requests' and 'Resource requests for DaemonSets'
+# (checked 2026-12-05): "regardless of the compute class or hardware configuration", a container of a DaemonSet
+# that requests nothing gets 50 mCPU, 100 MiB of memory and 100 MiB of ephemeral storage (every other
+# container: 1 GiB of ephemeral storage), and "Autopilot has different default, minimum, and maximum values for
+# containers in DaemonSets". Autopilot says so at admission: "Autopilot set default resource requests on
+# DaemonSet <ns>/<name> for containers ..., as resource requests were not specified"
+# (signalfx/splunk-otel-collector-chart#595, 2022-12-07), and raises requests below its DaemonSet minimums
+# ("Autopilot increased resource requests for DaemonSet default/cluster-tools to meet requirements",
+# lfn-cnti/testsuite#1675, 2022-10-06). The minimum and maximum values themselves were not in the copies of the
+# page read here: not confirmed, so not modelled.
+DAEMONSET_REQUESTS = DaemonSetRequests(
+    0.05,
+    100 / 1024,
+    100 / 1024,
+    None,
+    None,
+    None,
+    None,
+    "cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Default resource requests', "
+    "'Resource requests for DaemonSets'; checked 2026-12-05); Autopilot's admission warning 'Autopilot set "
+    "default resource requests on DaemonSet' (signalfx/splunk-otel-collector-chart#595)",
+)
+
 # --- security (concepts/autopilot-security) ------------------------------------
-FORBIDDEN_CAPABILITIES = ("NET_ADMIN", "SYS_ADMIN", "NET_RAW")
+# The Linux capabilities Autopilot admits in securityContext.capabilities.add, as GKE Warden lists them when it
+# refuses another ("[denied by autogke-default-linux-capabilities] linux capability 'SYS_ADMIN' on container
+# 'dfdaemon' not allowed; Autopilot only allows the capabilities: 'AUDIT_WRITE,CHOWN,...'":
+# dragonflydb/dragonfly#1516, 2023-07-04; SumoLogic/sumologic-kubernetes-collection#3437, 2023-12-08;
+# CrowdStrike/falcon-helm#310, 2024-09-06, the same list each time). Anything else is refused (NET_ADMIN,
+# SYS_ADMIN, BPF, ALL), and so is a name written with the CAP_ prefix ("linux capability 'CAP_CHOWN' ... not
+# allowed", #3437). NET_RAW is admitted. Checked 2026-12-05.
+ALLOWED_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+)
 READ_ONLY_HOSTPATH_PREFIX = "/var/log/"
+
+# --- Autopilot admission: GKE Warden's constraints, workload allowlists, what belongs to GKE Standard ---------
+# GKE Warden, Autopilot's admission webhook, names each constraint a request violates ("GKE Warden rejected the
+# request because it violates one or more constraints. Violations details: {"[denied by <constraint>]": [...]}"),
+# and a WorkloadAllowlist names the constraints it exempts a workload from the same way (reference/crds/
+# workloadallowlist: "exemptions: - autogke-disallow-hostnamespaces - autogke-disallow-privilege"). Quoted in
+# lfn-cnti/testsuite#1675 (2022-10-06: privilege, host namespaces, hostPath), sourcegraph/sourcegraph-public-
+# snapshot#52900 (2023-06-04: hostPID, hostPath /, /sys, /proc), SigNoz/charts#310 (2023-10-26: host ports,
+# hostPath), CrowdStrike/falcon-helm#310 (2024-09-06: capabilities). Checked 2026-12-05.
+WARDEN_PRIVILEGE = "autogke-disallow-privilege"
+WARDEN_HOST_NAMESPACES = "autogke-disallow-hostnamespaces"
+WARDEN_HOST_PORT = "autogke-no-host-port"
+WARDEN_HOST_PATH = "autogke-no-write-mode-hostpath"
+WARDEN_CAPABILITIES = "autogke-default-linux-capabilities"
+WARDEN_NODE_SELECTION = "autogke-node-affinity-selector-limitation"
+
+# Privileged workloads Autopilot admits by allowlist (how-to/run-autopilot-partner-workloads; reference/crds/
+# workloadallowlist and allowlistsynchronizer; concepts/about-autopilot-privileged-workloads; checked 2026-12-05):
+# partners (and verified open-source projects) publish WorkloadAllowlists; an AllowlistSynchronizer
+# (spec.allowlistPaths, such as "CrowdStrike/falcon-sensor/*") installs them in the cluster and re-reads them every
+# 10 minutes; a WorkloadAllowlist carries, at its top level, the constraints it exempts (exemptions) and the part
+# of the pod spec a workload must match (matchingCriteria, containerImageDigests). A pod names the allowlist it
+# matches with the label cloud.google.com/matching-allowlist, as the partners' charts set it (CrowdStrike
+# falcon-helm "crowdstrike-falconsensor-deploy-allowlist-<version>", Sysdig "sysdig-agent-v1.1.4", SentinelOne
+# helm-charts#247, Datadog's operator "datadog-datadog-daemonset-exemption-v1.0.6").
+ALLOWLIST_API = "auto.gke.io/v1"
+WORKLOAD_ALLOWLIST_KIND = "WorkloadAllowlist"
+ALLOWLIST_SYNCHRONIZER_KIND = "AllowlistSynchronizer"
+MATCHING_ALLOWLIST_LABEL = "cloud.google.com/matching-allowlist"
+ALLOWLIST_SOURCE = (
+    "cloud.google.com/kubernetes-engine/docs/how-to/run-autopilot-partner-workloads; "
+    "cloud.google.com/kubernetes-engine/docs/reference/crds/workloadallowlist (exemptions, matchingCriteria); "
+    "the label cloud.google.com/matching-allowlist as partners' charts set it (CrowdStrike/falcon-helm, "
+    "Sentinel-One/helm-charts#247); checked 2026-12-05"
+)
+
+# What places a workload on GKE Standard rather than Autopilot. A node pool: Autopilot refuses selecting one
+# ("[denied by autogke-node-affinity-selector-limitation] Key 'cloud.google.com/gke-nodepool' is not allowed
+# with node selector; Autopilot only allows labels with keys: cloud.google.com/compute-class, ...":
+# GoogleCloudPlatform/ai-on-gke#983, 2025-02-17). Extra network interfaces (multi-network Pods name them in
+# networking.gke.io/interfaces) are supported on Autopilot from 1.29.5-gke.1091000 and 1.30.1-gke.1280000
+# (how-to/setup-multinetwork-support-for-pods), so they alone do not; on the host network (the multi-NIC setups
+# of GPU and TPU node pools) they do. Checked 2026-12-05.
+NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
+MULTI_NETWORK_ANNOTATION = "networking.gke.io/interfaces"
+STANDARD_TARGET_SOURCE = (
+    "GKE Warden's refusals: autogke-node-affinity-selector-limitation on cloud.google.com/gke-nodepool "
+    "(GoogleCloudPlatform/ai-on-gke#983), managed-namespaces-limitation on kube-system "
+    "(terraform-google-modules/terraform-google-kubernetes-engine#2348), autogke-disallow-privilege, "
+    "autogke-disallow-hostnamespaces and autogke-no-write-mode-hostpath on node agents (lfn-cnti/testsuite#1675, "
+    "sourcegraph/sourcegraph-public-snapshot#52900); "
+    "cloud.google.com/kubernetes-engine/docs/how-to/setup-multinetwork-support-for-pods; checked 2026-12-05"
+)
 PD_STORAGE_CLASSES = ("standard-rwo", "premium-rwo", "standard", "premium")
 
 # --- multi-node training (kubernetes.io job-with-pod-to-pod-communication) ------
@@ -691,10 +842,83 @@ EXTENSION_APISERVER_AUTHENTICATION_RULE: dict[str, Any] = {
     "verbs": ["get", "list", "watch"],
 }
 
+# --- Kueue priorities (WorkloadPriorityClass) -----------------------------------------------
+# kubernetes-sigs/kueue v0.19.2 site/content/en/docs/concepts/workload_priority_class.md and
+# tasks/manage/run_job_with_workload_priority.md (checked 2026-12-05): a cluster-scoped
+# WorkloadPriorityClass (kueue.x-k8s.io/v1beta2, `value` int32, `description` at most 2048 characters,
+# templates/crd/kueue.x-k8s.io_workloadpriorityclasses.yaml) is named by a job's label below; its value is the
+# Workload's priority for queueing and preemption only, never the pods' (the pod scheduler's PriorityClass is
+# separate). The label may change while the job is suspended. A job without it gets priority 0 unless the alpha
+# feature WorkloadPriorityClassDefaulting is on (setup_default_workload_priority_class.md): gkeml writes the
+# label on every queued job instead.
+KUEUE_PRIORITY_CLASS_LABEL = "kueue.x-k8s.io/priority-class"
+WORKLOAD_PRIORITY_DESCRIPTION_MAX = 2048
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+# --- JobSet (multi-node training) ----------------------------------------------------------------
+# Sources (checked 2026-12-05): github.com/kubernetes-sigs/jobset tag v0.12.0 (commit f22e565a, 2026-05-08), the
+# version Kueue v0.19.2 builds against (its go.mod: sigs.k8s.io/jobset v0.12.0):
+# - charts/jobset/README.md: `helm install jobset oci://registry.k8s.io/jobset/charts/jobset --version 0.12.0`;
+#   hack/helm-chart-package.sh: the released chart runs registry.k8s.io/jobset/jobset:v<version> (values.yaml says
+#   a staging image with tag main, replaced at packaging);
+# - charts/jobset/values.yaml: controller.replicas 1, controller.podDisruptionBudget.enabled false, resources
+#   requests 500m/128Mi limits 2/4Gi, a non-root restricted security context, no hostNetwork; the chart writes
+#   nothing outside its release namespace and creates no Namespace (templates/);
+# - charts/jobset/templates/webhook/manifests.yaml: mutating and validating webhooks on jobsets (CREATE, UPDATE)
+#   and on every pod CREATE labelled jobset.sigs.k8s.io/jobset-name, in every namespace, with no failurePolicy:
+#   admissionregistration/v1 makes that Fail. While no controller pod answers, no JobSet and no JobSet pod is
+#   created anywhere.
+# - main.go, pkg/util/cert/cert.go: the webhook certificate is generated in-process (open-policy-agent
+#   cert-controller) into the Secret jobset-webhook-server-cert and injected into the webhook configurations by
+#   name (jobset-{validating,mutating}-webhook-configuration); the pod is Ready once the webhook server listens
+#   with its certificate, and every replica serves the webhooks (controller-runtime webhook servers need no leader).
+#   As with Kueue (kubernetes-sigs/kueue #13036), the API server may fail the webhook call for some seconds after
+#   that: gkeml waits for a server-side dry run to pass (gkeml.manifests.jobset).
+# - api/jobset/v1alpha2/jobset_types.go, pkg/webhooks/jobset_webhook.go, pkg/controllers/jobset_controller.go:
+#   child Jobs are named <jobset>-<replicatedJob>-<jobIndex> and their pods' hostnames
+#   <jobset>-<replicatedJob>-<jobIndex>-<completion index>; network.enableDNSHostnames (default true) gives each
+#   pod that DNS name under the JobSet's own headless Service <subdomain> (default: the JobSet's name), with
+#   publishNotReadyAddresses (default true); the webhook refuses a JobSet whose generated Job names, or pod names
+#   plus a 5-character suffix, pass 63 characters or are no DNS-1035 label. failurePolicy.rules: the first rule
+#   matching a failed child Job's reason acts (RestartJobSet counts against maxRestarts,
+#   RestartJobSetAndIgnoreMaxRestarts does not, FailJobSet ends it); no matching rule restarts the JobSet
+#   (site/content/en/docs/tasks/failure_policy.md, the host-maintenance example: a child Job whose
+#   podFailurePolicy FailJob matches DisruptionTarget fails with reason PodFailurePolicy).
+# - site/content/en/docs/installation: JobSet supports the last three Kubernetes minor versions (its e2e runs on
+#   Kubernetes 1.34, Makefile E2E_KIND_VERSION); GKE's channels serve 1.34 and later (CHANNEL_VERSIONS).
+# Kueue (v0.19.2 pkg/controller/jobframework/setup.go): with the framework jobset.x-k8s.io/jobset in its
+# integrations, Kueue registers its JobSet webhooks at start and, when the JobSet CRD is not served yet, starts
+# its JobSet controller once it is (polling with a back-off of at most 2 minutes); its chart restarts the manager
+# on a configuration change (templates/manager/manager.yaml config-checksum).
+JOBSET_VERSION = "0.12.0"
+JOBSET_CHART_REPOSITORY = "oci://registry.k8s.io/jobset/charts"
+JOBSET_CHART = "jobset"
+JOBSET_IMAGE = "registry.k8s.io/jobset/jobset"
+JOBSET_NAMESPACE = "jobset-system"  # the chart's documented namespace (charts/jobset/README.md)
+JOBSET_RELEASE = "jobset"  # the chart names its objects after the release: jobset-controller, ...
+JOBSET_GROUP = "jobset.x-k8s.io"
+JOBSET_API = f"{JOBSET_GROUP}/v1alpha2"
+JOBSET_CRD_KINDS = ("JobSet",)
+JOBSET_KUEUE_FRAMEWORK = "jobset.x-k8s.io/jobset"
+JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"
+JOBSET_CONTROLLER_REPLICAS = 2
+JOBSET_CONTROLLER_MIN_AVAILABLE = 1
+JOBSET_CONTROLLER_PORTS = (9443, 8443, 8081)  # webhook, metrics, probes (templates/controller/deployment.yaml)
+JOBSET_CONTROLLER_SERVICE_ACCOUNT = f"{JOBSET_RELEASE}-controller"
+JOBSET_POD_SUFFIX = 6  # '-' and the 5 random characters the Job controller appends to a pod's name
+JOBSET_MIN_GKE_VERSION = "1.34"
+# GKE's JOBSET metrics package (monitoring.components): "JOBSET is only supported in GKE 1.32.1-gke.1357001 and
+# above" (hashicorp/terraform-provider-google website/docs/r/container_cluster.html.markdown, monitoring_config
+# enable_components; checked 2026-12-05).
+JOBSET_METRICS_MIN_GKE_VERSION = "1.32.1-gke.1357001"
+
 # Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data the first-apply check
 # and the deploy-sequence simulation (gkeml.lifecycle.sequence) read (a kubernetes_manifest of one of these
 # kinds cannot be planned before the chart is installed, and can once it is).
-CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS)}
+CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS),
+    JOBSET_CHART: (JOBSET_GROUP, JOBSET_CRD_KINDS),
+}
 
 # --- Custom Metrics Stackdriver Adapter (HPA External, Object and Pods metrics) -------------
 # Sources (checked 2026-11-30): github.com/GoogleCloudPlatform/k8s-stackdriver at commit 673c7dd8
@@ -1030,6 +1254,14 @@ CHART_WEBHOOK_SERVERS: tuple[ChartWebhookServer, ...] = (
         False,
         "its Job webhooks (mjob.kb.io, vjob.kb.io: failurePolicy Fail)",
     ),
+    ChartWebhookServer(
+        JOBSET_CHART,
+        ("controller", "replicas"),
+        1,
+        ("controller", "podDisruptionBudget", "enabled"),
+        False,
+        "its JobSet and pod webhooks (no failurePolicy: Fail)",
+    ),
 )
 
 
@@ -1058,6 +1290,9 @@ KUBERNETES_BUILTIN_GROUPS = (
     "certificates.k8s.io",
     "apiextensions.k8s.io",
 )
+# Managed Service for Prometheus's PodMonitoring: GKE installs it with managed collection (on by default on
+# Autopilot; gkeml turns it on, constructs/monitoring.py), cloud.google.com/stackdriver/docs/managed-prometheus.
+POD_MONITORING_API = "monitoring.googleapis.com/v1"
 GKE_BUILTIN_KINDS = (
     (COMPUTE_CLASS_API, "ComputeClass"),
     (BACKEND_CONFIG_API, "BackendConfig"),
@@ -1074,6 +1309,7 @@ GKE_BUILTIN_KINDS = (
     (serving.GKE_POLICY_API, "HealthCheckPolicy"),
     (serving.GKE_POLICY_API, "GCPBackendPolicy"),
     (serving.INFERENCE_POOL_API, "InferencePool"),
+    (POD_MONITORING_API, "PodMonitoring"),
 )
 CLUSTER_FEATURE_KINDS = {  # google_container_cluster block -> the kind it installs
     "secret_manager_config": (SECRET_PROVIDER_CLASS_API, "SecretProviderClass"),
@@ -1720,9 +1956,10 @@ class GkeFeature:
 # GKE features and the control-plane version each needs, from GKE's own pages (a source without a host is a
 # path under cloud.google.com/kubernetes-engine/docs/). The gate (gkeml/config/versions.py) refuses at load an
 # environment that uses one on a release channel whose clusters are created below it. Rows without a detector
-# there are features gkeml does not emit yet (the serving and JobSet work will): their versions are recorded here
-# so the gate covers them as soon as they are. LeaderWorkerSet, JobSet and Kueue are controllers gkeml installs
-# from their charts, not GKE features, and are not gated here.
+# there are features gkeml does not emit yet: their versions are recorded here so the gate covers them as soon as
+# they are. LeaderWorkerSet and Kueue are controllers gkeml installs from their charts, not GKE features, and are
+# not gated here; JobSet is, because its release supports only the last three Kubernetes minor versions
+# (JOBSET_MIN_GKE_VERSION, with its sources above).
 GKE_FEATURES_CHECKED = "2026-12-05"
 GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
     "secret sync": GkeFeature(
@@ -1749,8 +1986,18 @@ GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
         "1.30.1-gke.1329000", "how-to/data-container-image-preloading ('Requirements', COS_CONTAINERD)"
     ),
     "Ray operator add-on": GkeFeature("1.30.0-gke.1747000", "add-on/ray-on-gke/how-to/enable-ray-on-gke"),
+    "JobSet": GkeFeature(
+        JOBSET_MIN_GKE_VERSION,
+        "github.com/kubernetes-sigs/jobset v0.12.0 site/content/en/docs/installation (the last three Kubernetes "
+        "minor versions; its e2e runs on 1.34): the chart gkeml installs (jobset.enabled)",
+    ),
+    "reservation rung": GkeFeature(
+        RESERVATION_MIN_GKE_VERSION,
+        "concepts/about-custom-compute-classes ('Consume Compute Engine reservations': GKE 1.31.1-gke.2105000 or "
+        "later, with node pool auto-creation)",
+    ),
     "JOBSET metrics package": GkeFeature(
-        "1.32.1-gke.1357001",
+        JOBSET_METRICS_MIN_GKE_VERSION,
         "terraform-provider-google website/docs/r/container_cluster.html.markdown (monitoring_config."
         "enable_components: JOBSET 'only supported in GKE 1.32.1-gke.1357001 and above'), from GKE's API",
     ),
@@ -1846,3 +2093,75 @@ def hyperdisk_ml_attach_limit(size_gib: float) -> int:
 def hyperdisk_ml_machine(machine_family: str) -> bool:
     """Whether nodes of this machine family (``g2``, ``a3-highgpu``, ``c3``, ...) can attach Hyperdisk ML."""
     return machine_family.split("-")[0] in HYPERDISK_ML_MACHINE_SERIES
+
+
+# --- model serving (the ``model:`` preset of an inference service; gkeml.config.serving_model) ----------------
+MODEL_SERVING_CHECKED_ON = "2026-12-05"
+# The labels GKE's model-serving samples put on a server's Pods (how-to/machine-learning/inference guides, e.g.
+# "Serve Gemma open models using GPUs on GKE with vLLM": ai.gke.io/model, ai.gke.io/inference-server); GKE's
+# inference dashboards group by them. Label values: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends.
+MODEL_LABEL = "ai.gke.io/model"
+INFERENCE_SERVER_LABEL = "ai.gke.io/inference-server"
+# Cloud Storage FUSE mount options GKE recommends for serving weights (how-to/cloud-storage-fuse-csi-driver-perf
+# and persistent-volumes/gcsfuse-profiles, the serving profile; GoogleCloudPlatform/accelerated-platforms
+# inference-ref-arch online-inference-gpu manifests): metadata cached without expiry (weights do not change under a
+# running server), an unlimited file cache filled by parallel downloads, whole files cached on range reads.
+GCSFUSE_SERVING_MOUNT_OPTIONS = (
+    "implicit-dirs",
+    "metadata-cache:negative-ttl-secs:0",
+    "metadata-cache:ttl-secs:-1",
+    "metadata-cache:stat-cache-max-size-mb:-1",
+    "metadata-cache:type-cache-max-size-mb:-1",
+    "file-cache:max-size-mb:-1",
+    "file-cache:cache-file-for-range-read:true",
+    "file-cache:enable-parallel-downloads:true",
+)
+# The sidecar's file cache lives on the Pod's volume of this name when the Pod has one (GKE how-to/persistent-
+# volumes/cloud-storage-fuse-csi-driver-sidecar, "Configure a private volume for the sidecar container":
+# gke-gcsfuse-cache; gke-gcsfuse-buffer and gke-gcsfuse-tmp are the write buffer and the temp dir, which a read-only
+# mount barely uses: the sidecar's own ephemeral storage covers them). Without it the cache is on the sidecar's
+# ephemeral storage, capped by its ephemeral-storage limit.
+GCSFUSE_CACHE_VOLUME = "gke-gcsfuse-cache"
+# The sidecar's limits while it reads weights (its requests equal them: gcs-fuse-csi-driver pkg/webhook/config.go):
+# parallel downloads use CPU and memory for their chunks (1 vCPU: the webhook's 250m default starves them; an
+# Autopilot GPU node gives the sidecar at most 2, GCSFUSE_SIDECAR_GPU_MAX, rule GKE027, and every vCPU here may
+# push the server onto a larger VM); the file cache is on GCSFUSE_CACHE_VOLUME, so its own disk stays small.
+GCSFUSE_SERVING_SIDECAR_LIMITS = {"cpu": "1", "memory": "4Gi", "ephemeral-storage": "1Gi"}
+# How fast a replica reads weights through GCS FUSE with parallel downloads, for the cold-start estimate. An
+# ASSUMPTION, not a guarantee: the perf guide reports parallel downloads "up to 9x faster" model loads without a
+# figure per VM; 0.5 GiB/s is a conservative single-replica rate (a larger VM's NIC and CPU raise it).
+GCSFUSE_PARALLEL_READ_GIB_PER_SECOND = 0.5
+# vLLM's own start after the weights are read (CUDA graph capture, KV-cache profiling, torch.compile): about one
+# to three minutes on an L4/A100 per the vLLM docs' optimization notes; the startup probe allows this much more.
+VLLM_ENGINE_START_SECONDS = 180
+# The startup probe allows this multiple of the estimated cold start before the kubelet restarts the container.
+STARTUP_PROBE_MARGIN = 2.0
+STARTUP_PROBE_PERIOD_SECONDS = 10
+
+# vLLM's Prometheus metrics on /metrics of its serving port (docs.vllm.ai/en/stable/usage/metrics, "Production
+# Metrics", V1 engine): the gauges an autoscaler may scale on. vllm:kv_cache_usage_perc replaced
+# vllm:gpu_cache_usage_perc (deprecated in v0.10, removed later); num_requests_waiting is the queue GKE's guide
+# ("Best practices for autoscaling LLM inference workloads with GPUs") recommends for throughput.
+VLLM_METRICS_PATH = "/metrics"
+VLLM_SCALING_METRICS: dict[str, str] = {
+    "num_requests_waiting": "vllm:num_requests_waiting",
+    "kv_cache_usage_perc": "vllm:kv_cache_usage_perc",
+}
+VLLM_HEALTH_PATH = "/health"  # vLLM's OpenAI server answers 200 once the engine is up
+# Managed Service for Prometheus: the PodMonitoring kind GKE installs with managed collection (on by default on
+# Autopilot, gkeml turns it on: constructs/monitoring.py), and how the Stackdriver adapter names a Prometheus
+# series it serves as a custom (Pods) metric: prometheus.googleapis.com|<name>|<kind> (GKE how-to/machine-learning
+# /inference/autoscaling: "prometheus.googleapis.com|vllm:num_requests_waiting|gauge").
+PROMETHEUS_METRIC_DOMAIN = "prometheus.googleapis.com"
+SCRAPE_INTERVAL = "15s"
+# Where managed collection's collectors run, which scrape the Pods a PodMonitoring selects: gke-gmp-system on GKE's
+# managed install (Autopilot), gmp-system where it is installed by hand (cloud.google.com/stackdriver/docs/managed-
+# prometheus/setup-managed; Warden's managed-namespaces list names gke-gmp-system). A default-deny ingress policy
+# blocks the scrape unless the serving port is opened to them.
+GMP_COLLECTOR_NAMESPACES = ("gke-gmp-system", "gmp-system")
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace (1.22+)
+
+
+def prometheus_metric(name: str, kind: str = "gauge") -> str:
+    """The name the metrics adapter serves a Managed Prometheus series under (its '/' written as '|')."""
+    return EXTERNAL_METRIC_SEPARATOR.join((PROMETHEUS_METRIC_DOMAIN, name, kind))

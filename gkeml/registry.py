@@ -17,12 +17,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ERROR, WARNING = "error", "warning"
-SEVERITIES = (ERROR, WARNING)
-
 # What a check rests on: a documented fact of the platform (GKE, Kubernetes, Terraform, a controller or
 # chart), with its source, or gkeml's advice (a baseline or a choice the file must make visible).
 FACT, ADVICE = "fact", "advice"
+
+# The severity of a finding, gravest first: an error is what the platform refuses or will not run, a warning
+# what it changes (you pay for, or get, something other than the file says), advice what gkeml recommends
+# (a finding of an advice check; the security baseline is an error on a team's own objects, see BASELINE).
+# `gkeml check --fail-on` fails on findings at or above a severity (default: error).
+ERROR, WARNING = "error", "warning"
+SEVERITIES = (ERROR, WARNING, ADVICE)
+
+
+def at_least(severity: str, threshold: str) -> bool:
+    """Whether ``severity`` is ``threshold`` or graver (both of :data:`SEVERITIES`)."""
+    return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
+
 
 # Kinds of check, in the order docs/policy.md lists them, with what each kind looks at.
 ADMISSION = "admission"
@@ -36,8 +46,10 @@ TIMING = "timing"
 TRANSITION = "transition"
 ENVIRONMENT = "environment"
 KINDS: dict[str, str] = {
-    ADMISSION: "what GKE Autopilot refuses to admit, ignores or changes in an object",
-    BASELINE: "gkeml's security baseline (restricted Pod Security Standard, default-deny ingress)",
+    ADMISSION: "what GKE Autopilot refuses to admit, ignores or changes in an object (off with `--target standard`)",
+    BASELINE: "gkeml's baseline (restricted Pod Security Standard, default-deny ingress, explicit requests): "
+    "advice on others' manifests, an error on the toolkit's own output and on objects a team marks as its own "
+    '(`gkeml check --own FILE`, or the annotation `gkeml.io/own: "true"`)',
     CONTROLLER: "what a controller does with an object once it runs (compute classes, Spot preemption, "
     "autoscalers, Jobs, Ingress and certificates, sidecars, charts)",
     CAPACITY: "whether a workload at its largest fits its namespace's quota and its Kueue queue",
@@ -72,8 +84,9 @@ class Check:
     """One check: stable ``id``, ``kind`` (:data:`KINDS`), the ``severity`` of its findings (``also``: the
     other severity some of them carry, ``help`` says when), ``title``, ``help``, the ``source`` it rests on
     (``basis``: :data:`FACT` or :data:`ADVICE`), the object ``inspects`` (empty: every kind), whether its
-    findings are ``notice``s (reported without failing the check) and, for a rule on Kubernetes objects,
-    ``run(obj, group)`` yielding its issues (:mod:`gkeml.rules.engine`)."""
+    findings are ``notice``s (reported without failing the check), whether it holds only on GKE Autopilot
+    (``autopilot``: every :data:`ADMISSION` check does; `gkeml check --target standard` runs none) and, for a
+    rule on Kubernetes objects, ``run(obj, group)`` yielding its issues (:mod:`gkeml.rules.engine`)."""
 
     id: str
     kind: str
@@ -85,8 +98,14 @@ class Check:
     inspects: tuple[str, ...] = ()
     also: str = ""
     notice: bool = False
+    autopilot: bool = False
     checked: str = ""  # when the source was last read (also in the source text where it has one)
     run: Callable[[Any, Any], Iterable[Any]] | None = None
+
+    @property
+    def autopilot_only(self) -> bool:
+        """Whether the check holds only on GKE Autopilot (an admission check, or one that says so)."""
+        return self.autopilot or self.kind == ADMISSION
 
     @property
     def level(self) -> str:
@@ -115,9 +134,11 @@ def register(check: Check) -> Check:
     if check.kind not in KINDS:
         problems.append(f"kind {check.kind!r} is none of {', '.join(KINDS)}")
     if check.severity not in SEVERITIES or check.also not in ("", *SEVERITIES) or check.also == check.severity:
-        problems.append(f"severity {check.level!r} is not error, warning, or one of them or the other")
+        problems.append(f"severity {check.level!r} is not error, warning or advice, or one of them or another")
     if check.basis not in (FACT, ADVICE):
         problems.append(f"basis {check.basis!r} is neither {FACT} nor {ADVICE}")
+    if ADVICE in (check.severity, check.also) and check.basis != ADVICE:
+        problems.append("a finding of advice rests on gkeml's advice (basis advice), not on a fact")
     if not (check.title and check.help and check.source):
         problems.append("a check needs a title, a help text and a source")
     if problems:

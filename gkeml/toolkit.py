@@ -10,6 +10,7 @@ from pathlib import Path
 from gkeml.config.loader import load_yaml, read_config_text
 from gkeml.config.model import Environment
 from gkeml.manifests.gateway import OBJECTIVES_CHART
+from gkeml.manifests.jobset import READY_CHART
 from gkeml.manifests.kueue import QUEUES_CHART
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
@@ -28,6 +29,8 @@ def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synt
     group = [Manifest(o, source) for o in plan.objects()]
     if plan.kueue:  # the objects of the local queue chart (the webhook probe Job among them)
         group += [Manifest(o, f"{source} (chart {QUEUES_CHART})") for o in plan.kueue.chart_objects()]
+    if plan.jobset:  # the objects of the local chart that waits for the JobSet webhook
+        group += [Manifest(o, f"{source} (chart {READY_CHART})") for o in plan.jobset.webhook_probe]
     for objectives in plan.objectives().values():  # the InferenceObjectives of the local chart
         group += [Manifest(o, f"{source} (chart {OBJECTIVES_CHART})") for o in objectives]
     names = Names.of(env)

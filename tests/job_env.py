@@ -81,3 +81,12 @@ def gkeml(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
     )
+
+
+def run_job(objects: list[dict]) -> dict:
+    """The batch/v1 Job of a rendered run: the Job itself, or a JobSet's one replicatedJob template (as a Job)."""
+    (run,) = objects
+    if run["kind"] == "Job":
+        return run
+    (rjob,) = run["spec"]["replicatedJobs"]
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": run["metadata"], "spec": rjob["template"]["spec"]}

@@ -1,13 +1,13 @@
 """A fake Kubernetes API for the job verbs, the objects it holds, and how the tests run ``gkeml job`` against it.
 
 :class:`KubeApi` is a small in-memory Kubernetes API server (a real HTTP server on loopback, tests/servers.py)
-that answers the paths gkeml uses: Jobs, Pods, Services, pod logs, ``/version``, Kueue Workloads and the Kueue
+that answers the paths gkeml uses: Jobs, JobSets, Pods, Services, pod logs, ``/version``, Kueue Workloads and the Kueue
 visibility API, in the JSON shapes of the Kubernetes API (``Status`` objects for errors, ``dryRun=All`` and the
 uid precondition of a delete honoured, label selectors filtered, a DELETE of a collection deleting every object
 it selects, as the API server does). The ``kube`` fixture (tests/conftest.py) runs one for a test.
 
 The objects put into it (:func:`submitted`, :func:`pod`, :func:`workload`, ...) are what the API returns for
-gkeml's own rendered Jobs (the canonical specs in the tests' environment) once the Job controller, the kubelet
+gkeml's own rendered Jobs and JobSets (the canonical specs in the tests' environment) once the Job controller, the kubelet
 and Kueue have written their status: pods per completion index, a Spot preemption (``DisruptionTarget``), exit
 codes, Kueue Workloads owned by the Job.
 """
@@ -62,17 +62,18 @@ def status_body(code: int, reason: str, message: str) -> dict:
 
 
 def matches(obj: dict, selector: str | None) -> bool:
-    """Equality label selectors (``a=b,c=d``), as gkeml sends them."""
+    """Equality and existence label selectors (``a=b,c``), as gkeml sends them."""
     labels = (obj.get("metadata") or {}).get("labels") or {}
     for term in filter(None, (selector or "").split(",")):
-        key, _, value = term.partition("=")
-        if labels.get(key) != value:
+        key, equals, value = term.partition("=")
+        if (labels.get(key) != value) if equals else key not in labels:
             return False
     return True
 
 
 RESOURCES = {  # collection path segment -> (API prefix, kind)
     "jobs": ("/apis/batch/v1", "Job"),
+    "jobsets": ("/apis/jobset.x-k8s.io/v1alpha2", "JobSet"),
     "pods": ("/api/v1", "Pod"),
     "services": ("/api/v1", "Service"),
 }
@@ -91,6 +92,7 @@ class KubeApi(LoopbackServer):
         self.workloads: list[dict] = []
         self.pending: dict[tuple[str, str], list[dict]] = {}  # (namespace, local queue) -> pending workloads
         self.version = GKE_VERSION
+        self.jobset_api = True  # whether the JobSet CRD is installed (404 on its group otherwise)
         self.requests: list[tuple[str, str, dict, dict | None]] = []  # method, path, query, JSON body
         self.hostile: Callable[[Request], Answer | None] | None = None
 
@@ -109,7 +111,7 @@ class KubeApi(LoopbackServer):
     # -- what the tests put in -------------------------------------------------------------------
     def put(self, obj: dict) -> dict:
         """Store an object as the API server would hold it (uid, creationTimestamp)."""
-        resource = {"Job": "jobs", "Pod": "pods", "Service": "services"}[obj["kind"]]
+        resource = {"Job": "jobs", "JobSet": "jobsets", "Pod": "pods", "Service": "services"}[obj["kind"]]
         meta = obj.setdefault("metadata", {})
         meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("creationTimestamp", "2026-11-20T10:00:00Z")
@@ -127,14 +129,14 @@ class KubeApi(LoopbackServer):
         if path.startswith("/apis/kueue.x-k8s.io/") or path.startswith("/apis/visibility.kueue.x-k8s.io/"):
             return self.kueue(path)
         found = re.fullmatch(
-            r"(/apis/batch/v1|/api/v1)(?:/namespaces/([^/]+))?/(jobs|pods|services)"
+            r"(/apis/batch/v1|/apis/jobset\.x-k8s\.io/v1alpha2|/api/v1)(?:/namespaces/([^/]+))?/(jobs|jobsets|pods|services)"
             r"(?:/([^/]+))?(/log)?/?",
             path,
         )
         if not found:
             return 404, status_body(404, "NotFound", "the server could not find the requested resource")
         prefix, namespace, resource, name, log = found.groups()
-        if RESOURCES[resource][0] != prefix:
+        if RESOURCES[resource][0] != prefix or (resource == "jobsets" and not self.jobset_api):
             return 404, status_body(404, "NotFound", "the server could not find the requested resource")
         key = (resource, namespace, name)
         if log:
@@ -147,7 +149,7 @@ class KubeApi(LoopbackServer):
                 data = b"".join(data.splitlines(keepends=True)[-int(tail) :])
             return 200, data[: int(query["limitBytes"])] if "limitBytes" in query else data
         if method == "GET" and name:
-            if resource == "jobs" and self.job_states.get((namespace, name)):
+            if key in self.store and self.job_states.get((namespace, name)):  # a Job's or a JobSet's
                 states = self.job_states[(namespace, name)]
                 return 200, states.pop(0) if len(states) > 1 else states[0]
             if key not in self.store:
@@ -268,25 +270,24 @@ STARTED = "2026-11-20T10:00:05Z"
 
 
 def submitted(kube, example: str, name: str) -> dict:
-    """Put the Job gkeml renders for ``example`` (run ``name``) into the API, as created."""
+    """Put the Job (or JobSet) gkeml renders for ``example`` (run ``name``) into the API, as created."""
     lab = lab_environment()
-    objects = render(load_job_spec(f"examples/jobs/{example}.yaml", lab), lab, name)
-    for obj in objects:
-        kube.put(obj)
-    return objects[-1]
+    (run,) = render(load_job_spec(f"examples/jobs/{example}.yaml", lab), lab, name)
+    kube.put(run)
+    return run
 
 
 def admitted(job: dict) -> dict:
-    """The Job after Kueue admitted it: rendered jobs are created suspended in their queue, Kueue unsuspends them."""
+    """The Job (JobSet) after Kueue admitted it: rendered jobs are created suspended in their queue, Kueue unsuspends them."""
     return dict(job, spec=dict(job["spec"], suspend=False))
 
 
 def with_status(job: dict, **status) -> dict:
-    """The Job as the API returns it with this ``status`` (and conditions given as (type, reason) pairs)."""
+    """The Job (JobSet) as the API returns it with this ``status`` (and conditions given as (type, reason) pairs)."""
     job = copy.deepcopy(job)
     conditions = status.pop("conditions", [])
     job["status"] = {
-        "startTime": STARTED,
+        **({"startTime": STARTED} if job["kind"] == "Job" else {}),
         **status,
         "conditions": [
             {"type": t, "status": "True", "reason": r, "message": f"{t} because {r}", "lastTransitionTime": STARTED}
@@ -294,6 +295,23 @@ def with_status(job: dict, **status) -> dict:
         ],
     }
     return job
+
+
+def child_job(jobset: dict, **status) -> dict:
+    """The one Job the JobSet controller makes of a gkeml JobSet (<jobset>-node-0), with this ``status``."""
+    meta = jobset["metadata"]
+    (rjob,) = jobset["spec"]["replicatedJobs"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": f"{meta['name']}-{rjob['name']}-0",
+            "namespace": meta["namespace"],
+            "labels": {platform.JOBSET_NAME_LABEL: meta["name"], "jobset.sigs.k8s.io/replicatedjob-name": rjob["name"]},
+        },
+        "spec": rjob["template"]["spec"],
+        "status": {"startTime": STARTED, **status},
+    }
 
 
 def pod(
@@ -306,9 +324,17 @@ def pod(
     preempted: bool = False,
     restarts: int = 0,
 ) -> dict:
-    """A pod of ``job`` for completion ``index`` as the kubelet reports it."""
-    name = job["metadata"]["name"]
-    labels = dict(job["spec"]["template"]["metadata"]["labels"], **{platform.JOB_NAME_LABEL: name})
+    """A pod of ``job`` (a Job, or a JobSet's one Job) for completion ``index`` as the kubelet reports it."""
+    if job["kind"] == "JobSet":
+        (rjob,) = job["spec"]["replicatedJobs"]
+        name = f"{job['metadata']['name']}-{rjob['name']}-0"
+        labels = dict(
+            rjob["template"]["spec"]["template"]["metadata"]["labels"],
+            **{platform.JOB_NAME_LABEL: name, platform.JOBSET_NAME_LABEL: job["metadata"]["name"]},
+        )
+    else:
+        name = job["metadata"]["name"]
+        labels = dict(job["spec"]["template"]["metadata"]["labels"], **{platform.JOB_NAME_LABEL: name})
     state: dict = {"running": {"startedAt": STARTED}}
     if exit_code is not None:
         state = {"terminated": {"exitCode": exit_code, "reason": reason or "Error", "startedAt": STARTED}}
@@ -378,7 +404,13 @@ def workload(
             "creationTimestamp": STARTED,
             "labels": {"kueue.x-k8s.io/job-uid": meta["uid"]},
             "ownerReferences": [
-                {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"], "controller": True}
+                {
+                    "apiVersion": job["apiVersion"],
+                    "kind": job["kind"],
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                }
             ],
         },
         "spec": {"queueName": "research", "podSets": [{"name": "main", "count": 2}]},
@@ -393,13 +425,31 @@ def workload(
 
 
 def preempted_ddp(kube, version: str | None = "v1beta2") -> dict:
-    """A running 2-node DDP job: index 0 was preempted once (exit 143) and runs again, index 1 runs."""
-    job = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m"))
-    kube.put(with_status(job, active=2, ready=2, failed=1, uncountedTerminatedPods={"failed": ["0c1d-uid"]}))
-    kube.put(pod(job, 0, "a1b2c", "Failed", exit_code=143, preempted=True))
-    kube.put(pod(job, 0, "z9y8x", "Running"))
-    kube.put(pod(job, 1, "d4e5f", "Running", restarts=0))
+    """A running 2-node DDP JobSet: index 0 was preempted (exit 143), the JobSet restarted the group once (not
+    counted against maxRestarts), and both indexes run again; the preempted pod is still being deleted."""
+    jobset = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m"))
+    kube.put(with_status(jobset, restarts=1))
+    kube.put(child_job(jobset, active=2, ready=2, failed=1, uncountedTerminatedPods={"failed": ["0c1d-uid"]}))
+    kube.put(pod(jobset, 0, "a1b2c", "Failed", exit_code=143, preempted=True))
+    kube.put(pod(jobset, 0, "z9y8x", "Running"))
+    kube.put(pod(jobset, 1, "d4e5f", "Running", restarts=0))
     if version:
         kube.kueue_version = version
-        kube.workloads.append(workload(kube.store[("jobs", "research", "pretrain-2x4-k7q2m")], version, admitted=True))
-    return job
+        stored = kube.store[("jobsets", "research", "pretrain-2x4-k7q2m")]
+        kube.workloads.append(workload(stored, version, admitted=True))
+    return jobset
+
+
+def legacy_ddp(kube, name: str) -> tuple[dict, dict]:
+    """A 2-node run as gkeml rendered it before JobSets: an Indexed Job and its headless Service."""
+    (job,) = render(load_job_spec("examples/jobs/single-gpu.yaml", lab_environment()), lab_environment(), name)
+    job["spec"].update(completions=2, parallelism=2, completionMode="Indexed")
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "research", "labels": dict(job["metadata"]["labels"])},
+        "spec": {"clusterIP": "None", "selector": {platform.JOB_NAME_LABEL: name}, "publishNotReadyAddresses": True},
+    }
+    service["metadata"]["labels"].pop(platform.KUEUE_QUEUE_LABEL, None)
+    service["metadata"]["labels"].pop(platform.KUEUE_PRIORITY_CLASS_LABEL, None)
+    return kube.put(job), kube.put(service)

@@ -1,6 +1,7 @@
 """What the API server and Kueue's webhooks accept for the Kueue objects gkeml emits, written out from
 the CRDs and webhooks of the pinned chart (kubernetes-sigs/kueue v0.19.2, commit 8eab6877):
-charts/kueue/templates/crd/kueue.x-k8s.io_{resourceflavors,cohorts,clusterqueues,localqueues}.yaml
+charts/kueue/templates/crd/kueue.x-k8s.io_{resourceflavors,cohorts,clusterqueues,localqueues,
+workloadpriorityclasses}.yaml
 (the ``v1beta2`` openAPIV3Schema and its x-kubernetes-validations) and
 pkg/webhooks/clusterqueue_webhook.go.
 
@@ -165,7 +166,24 @@ SPECS: dict[str, dict] = {
     ),
     "LocalQueue": _object({"clusterQueue": NAME, "stopPolicy": STOP_POLICY, "fairSharing": FAIR_SHARING}),
 }
-SCOPE = {"ResourceFlavor": "Cluster", "Cohort": "Cluster", "ClusterQueue": "Cluster", "LocalQueue": "Namespaced"}
+SCOPE = {
+    "ResourceFlavor": "Cluster",
+    "Cohort": "Cluster",
+    "ClusterQueue": "Cluster",
+    "LocalQueue": "Namespaced",
+    "WorkloadPriorityClass": "Cluster",
+}
+# Kinds whose fields are at the root, beside metadata, not under spec: WorkloadPriorityClass (value: int32,
+# required; description: at most 2048 characters).
+ROOT_FIELDS: dict[str, tuple[dict, tuple[str, ...]]] = {
+    "WorkloadPriorityClass": (
+        {
+            "value": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+            "description": {"type": "string", "maxLength": 2048},
+        },
+        ("value",),
+    )
+}
 
 
 def schema(kind: str) -> dict:
@@ -173,14 +191,15 @@ def schema(kind: str) -> dict:
     metadata = {"name": NAME, "labels": STRING_MAP, "annotations": STRING_MAP}
     if SCOPE[kind] == "Namespaced":
         metadata["namespace"] = NAME
+    root, required = ROOT_FIELDS.get(kind, ({"spec": SPECS.get(kind, {})}, ()))
     return _object(
         {
             "apiVersion": {"const": platform.KUEUE_API},
             "kind": {"const": kind},
             "metadata": _object(metadata, ("name", "namespace") if SCOPE[kind] == "Namespaced" else ("name",)),
-            "spec": SPECS[kind],
+            **root,
         },
-        ("apiVersion", "kind", "metadata"),
+        ("apiVersion", "kind", "metadata", *required),
     )
 
 
@@ -211,6 +230,9 @@ def _rule_problems(obj: dict) -> Iterator[str]:
                         yield f"{where}.resources[{k}].{key}: must be greater than or equal to 0"
                 if "borrowingLimit" in resource and not spec.get("cohortName") and obj["kind"] == "ClusterQueue":
                     yield f"{where}.resources[{k}].borrowingLimit: must be nil when cohort is empty"
+                for key in ("borrowingLimit", "lendingLimit"):  # pkg/webhooks/cohort_webhook.go (hasParent)
+                    if key in resource and obj["kind"] == "Cohort" and not spec.get("parentName"):
+                        yield f"{where}.resources[{k}].{key}: must be nil when the cohort has no parent"
                 if "lendingLimit" in resource and parse_quantity(resource["lendingLimit"]) > parse_quantity(
                     resource["nominalQuota"]
                 ):
@@ -225,7 +247,7 @@ def _rule_problems(obj: dict) -> Iterator[str]:
 
 def problems(obj: Any) -> list[str]:
     """Why the API server or Kueue's webhooks would refuse ``obj``; empty when they accept it."""
-    if not isinstance(obj, dict) or obj.get("kind") not in SPECS:
+    if not isinstance(obj, dict) or obj.get("kind") not in SCOPE:
         return [f"not a Kueue object gkeml writes: {obj!r:.80}"]
     validator = jsonschema.Draft7Validator(schema(obj["kind"]))
     found = [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(obj)]

@@ -32,7 +32,7 @@ def test_the_replaced_spot_first_keys_say_what_replaces_them(tmp_path):
     [
         ("[spot, spot]", "'spot' is listed twice (also at compute_classes[0].capacity[0])"),
         ("[]", "at least 1"),
-        ("[spot, reserved]", "spot', 'on-demand' or 'flex-start'"),
+        ("[spot, reserved]", "spot', 'on-demand', 'flex-start' or 'reservation'"),
     ],
 )
 def test_a_capacity_ladder_names_each_capacity_once(tmp_path, capacity, message):

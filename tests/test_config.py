@@ -381,7 +381,8 @@ def test_a_channel_that_creates_clusters_below_secret_sync_s_minimum_is_refused(
 
     live = (ENVIRONMENTS / "live.yaml").read_text()
     assert "\nlaunch:" in live
-    prod = live.replace("cluster:\n", "cluster:\n  release_channel: STABLE\n", 1)
+    # JobSet needs 1.34 too (tests/test_jobset.py): off here, so that secret sync alone is refused
+    prod = live.replace("cluster:\n", "jobset: {enabled: false}\ncluster:\n  release_channel: STABLE\n", 1)
     path = tmp_path / "live.yaml"
     path.write_text(prod)
     assert load_environment(path).cluster.release_channel == "STABLE"  # today's table: fine

@@ -98,7 +98,9 @@ def make_env(**sections) -> Environment:
 
 
 def service(name: str, **fields) -> dict:
-    return {"name": name, "team": "serving", "image": "example/app:1", **fields}
+    """An inference service of the worked examples: 1Gi of ephemeral storage (Autopilot's default), which the
+    estimate prices as requested (test_the_ephemeral_storage_a_service_requests_is_priced)."""
+    return {"name": name, "team": "serving", "image": "example/app:1", "ephemeral_storage": "1Gi", **fields}
 
 
 def training(name: str, **fields) -> dict:
@@ -132,6 +134,17 @@ def test_steady_dense_cpu_service_is_cheaper_on_standard(prices):
     assert item.standard.low == pytest.approx(1 * 0.20 * 730)  # 146.00
     assert item.standard.high == pytest.approx(4 * 0.20 * 730)  # 584.00
     assert "3 Pods/node" in item.standard_basis
+
+
+def test_the_ephemeral_storage_a_service_requests_is_priced(prices):
+    """An inference container requests its ephemeral storage explicitly (2Gi without a GPU by default), and
+    Autopilot bills what it requests."""
+    spec = {"name": "api", "team": "serving", "image": "example/app:1", "cpu": "2", "memory": "8Gi"}
+    spec["autoscaling"] = {"min_replicas": 2, "max_replicas": 10}
+    item = estimate(make_env(inference=[spec]), prices).item("inference/api")
+    # Pod: 2 x 0.04 + 8 x 0.005 + 2 x 0.0001 = 0.1202 /h
+    assert item.autopilot.low == pytest.approx(2 * 0.1202 * 730)
+    assert "2 GiB eph." in item.basis
 
 
 def test_small_intermittent_spot_service_is_cheaper_on_autopilot(prices):

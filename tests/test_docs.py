@@ -131,6 +131,7 @@ DOCUMENTED_RUNS: tuple[tuple[str | None, tuple[str, ...]], ...] = (
         ("job", "render", "job.yaml", "--env", "dev"),
     ),
     (SPEC_16_L4, ("job", "render", "job.yaml", "--env", "dev")),
+    (SPEC_QUEUE.replace("queue: serving\n", "priority: urgent\n"), ("job", "render", "job.yaml", "--env", "dev")),
     (
         (ROOT / "examples/jobs/single-gpu.yaml")
         .read_text()

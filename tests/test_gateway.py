@@ -25,6 +25,7 @@ from gkeml.config.exposure import (
     kept_exposures,
     served_exposures,
 )
+from gkeml.config.serving_model import pod_requests
 from gkeml.environments import parse_environment
 from gkeml.lifecycle.order import order_problems
 from gkeml.lifecycle.transitions import _cloud_names, _ingress_references, transition_problems
@@ -300,8 +301,11 @@ def test_the_quota_fit_check_counts_the_endpoint_picker(environments):
     """GKE025 adds the picker to what the namespace holds: a quota that fits the model server alone refuses it."""
     objects = copy.deepcopy(in_cluster_plan(environments[STAGING]).objects())
     (quota,) = [o for o in objects if o["kind"] == "ResourceQuota" and o["metadata"]["namespace"] == "serving"]
-    # chat at its maximum: 3 x 4 vCPU (a GPU service rolls out with no surge); the picker needs 1 vCPU more
-    quota["spec"]["hard"].update({"requests.cpu": "12", "limits.cpu": "12"})
+    # chat at its maximum: 3 replicas (a GPU service rolls out with no surge), each its server and, with a model,
+    # the GCS FUSE sidecar of its weights; the picker needs 1 vCPU more
+    chat = next(s for s in environments[STAGING].inference if s.name == "chat")
+    cpu = f"{3 * pod_requests(chat)[0]:g}"
+    quota["spec"]["hard"].update({"requests.cpu": cpu, "limits.cpu": cpu})
     without_picker = [o for o in objects if o["metadata"].get("name") != picker_name("chat")]
     assert not [f for f in check(without_picker) if f.rule == "GKE025"]
     found = [f for f in check(objects) if f.rule == "GKE025"]

@@ -23,7 +23,7 @@ import pytest
 from conftest import ENVIRONMENTS, ROOT
 from google_apis import GkeApi, serve_dev
 from hostile import gkeml
-from kube_api import LAB_ENTRY, admitted, pod, preempted_ddp, submitted, with_status, write_kubeconfig
+from kube_api import LAB_ENTRY, admitted, child_job, pod, preempted_ddp, submitted, with_status, write_kubeconfig
 from servers import ESCAPES, HOSTILE, Answer, LoopbackServer, serving
 
 JOB = "research/pretrain-2x4-k7q2m"
@@ -217,10 +217,12 @@ def test_what_the_server_names_is_printed_escaped(kube, envs, kubeconfig):
 
 def test_fields_of_the_wrong_type_count_as_absent(kube, envs, kubeconfig):
     job_obj = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m"))
-    broken = with_status(job_obj, active="two", failed=[1], uncountedTerminatedPods={"failed": "x"})
-    broken["spec"]["completions"] = {"n": 2}
-    broken["status"]["conditions"] = [7, {"type": ["Complete"], "status": "True"}, None]
+    broken = with_status(job_obj, restarts="one")
+    broken["spec"]["replicatedJobs"][0]["template"]["spec"].update(completions={"n": 2}, parallelism="two")
+    broken["spec"]["replicatedJobs"][0]["replicas"] = -3
+    broken["status"]["conditions"] = [7, {"type": ["Completed"], "status": "True"}, None]
     kube.put(broken)
+    kube.put(child_job(job_obj, active="two", failed=[1], uncountedTerminatedPods={"failed": "x"}, startTime=5))
     weird = pod(job_obj, 0, "a1b2c", "Running", restarts=0)
     weird["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] = "²"  # a digit to str.isdigit
     weird["status"]["containerStatuses"] = [{"name": "trainer", "restartCount": "many", "state": {"terminated": 5}}]
@@ -230,6 +232,7 @@ def test_fields_of_the_wrong_type_count_as_absent(kube, envs, kubeconfig):
     assert result.code == 0, result.err
     state = json.loads(result.out)["job"]
     assert (state["active"], state["failed"], state["completions"], state["uncounted_failed"]) == (0, 0, 1, 0)
+    assert (state["state"], state["restarts"], state["started"]) == ("Pending", 0, None)
     assert [(p["index"], p["phase"], p["restarts"], p["exit_code"]) for p in state["pods"]] == [
         (None, "Unknown", 0, None)
     ]
@@ -242,7 +245,7 @@ LOG = b"step 1 \x1b[32mok\x1b[0m\r\nstep 2 \x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J tab
 
 def test_logs_show_control_characters_escaped_and_raw_passes_the_bytes(kube, envs, kubeconfig):
     preempted_ddp(kube)
-    kube.logs[("research", "pretrain-2x4-k7q2m-0-z9y8x")] = LOG
+    kube.logs[("research", "pretrain-2x4-k7q2m-node-0-0-z9y8x")] = LOG
     result = job("logs", JOB, envs=envs)
     assert result.code == 0, result.err
     assert (
@@ -262,12 +265,12 @@ def test_logs_show_control_characters_escaped_and_raw_passes_the_bytes(kube, env
 
 def test_a_log_larger_than_the_limit_is_cut_with_a_note(kube, envs, kubeconfig):
     preempted_ddp(kube)
-    kube.logs[("research", "pretrain-2x4-k7q2m-0-z9y8x")] = b"x" * (LIMIT + 100)
+    kube.logs[("research", "pretrain-2x4-k7q2m-node-0-0-z9y8x")] = b"x" * (LIMIT + 100)
     kube.hostile = lambda r: Answer(200, b"y" * (LIMIT + 100), "text/plain") if r.path.endswith("/log") else None
     result = job("logs", JOB, envs=envs)
     assert result.code == 0 and len(result.out) == LIMIT + 1  # the cut log and a newline
     assert result.errors == [
-        "gkeml job logs: warning: the log of pretrain-2x4-k7q2m-0-z9y8x is longer than 32 MiB and was cut there; "
+        "gkeml job logs: warning: the log of pretrain-2x4-k7q2m-node-0-0-z9y8x is longer than 32 MiB and was cut there; "
         "--tail N shows its end"
     ]
 
@@ -290,7 +293,7 @@ def test_a_silent_log_stream_is_resumed_while_the_container_runs_and_timeout_bou
     assert result.out == "first line\nafter the silence\n"
     assert streams[0] == {"container": "trainer", "follow": "true"}
     assert streams[1]["follow"] == "true" and int(streams[1]["sinceSeconds"]) >= 1 and "tailLines" not in streams[1]
-    assert any(p.endswith("/pods/pretrain-2x4-k7q2m-0-z9y8x") for _, p, _, _ in kube.requests)  # still running?
+    assert any(p.endswith("/pods/pretrain-2x4-k7q2m-node-0-0-z9y8x") for _, p, _, _ in kube.requests)  # still running?
     # a stream that never ends is bounded by --timeout
     streams.clear()
     kube.hostile = lambda r: (
@@ -300,7 +303,7 @@ def test_a_silent_log_stream_is_resumed_while_the_container_runs_and_timeout_bou
     )
     result = job("logs", JOB, "--follow", "--timeout", "1", envs=envs)
     assert result.code == 1 and result.out.startswith("tick\n")
-    assert result.errors == ["gkeml job logs: error: pretrain-2x4-k7q2m-0-z9y8x still running after 1 s"]
+    assert result.errors == ["gkeml job logs: error: pretrain-2x4-k7q2m-node-0-0-z9y8x still running after 1 s"]
 
 
 # -- doctor --------------------------------------------------------------------------------------------

@@ -373,7 +373,7 @@ def test_check_reads_standard_input_as_a_file(tmp_path, monkeypatch):
     path.write_text(MANIFEST)
     from_file = json.loads(gkeml("check", path, "--format", "json").out)["findings"]
     _stdin(monkeypatch, MANIFEST.encode())
-    result = gkeml("check", "-", "--format", "json")
+    result = gkeml("check", "-", "--format", "json", "--fail-on", "warning")
     assert result.code == 1
     from_stdin = json.loads(result.out)["findings"]
     assert [f["source"].replace("<stdin>", str(path)) for f in from_stdin] == [f["source"] for f in from_file]

@@ -30,6 +30,7 @@ GKE_CRDS = {
     "BackendConfig",
     "FrontendConfig",
     "ManagedCertificate",
+    "PodMonitoring",  # Managed Prometheus's; tests/prometheus_crd.py checks it against its CRD
     "SecretProviderClass",
     "SecretSync",
     "GCPDataSource",
@@ -276,6 +277,12 @@ def test_compute_classes_try_their_capacity_in_the_configured_order(stacks, envi
             if "flexStart" in priority:  # a node is flex-start or Spot, never both
                 assert priority["flexStart"] == {"enabled": True} and "spot" not in priority
                 ladder.append("flex-start")
+            elif "reservations" in priority:  # the reserved VMs: Specific, their machine type, on-demand
+                assert priority["reservations"]["affinity"] == "Specific" and priority["spot"] is False
+                (specific,) = priority["reservations"]["specific"]
+                assert specific["name"] == policy.reservation and "machineType" in priority
+                assert "location" not in priority  # GKE refuses zones next to a Specific reservation
+                ladder.append("reservation")
             else:
                 ladder.append("spot" if priority["spot"] else "on-demand")
         assert ladder == policy.capacity

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-import kubernetes_validate
+import jobset_crd
 import pytest
 from job_env import GOOD, LAB, lab_environment, write_environments
 from kube_api import GKE_VERSION, LAB_ENTRY, VAULT, VAULT_ENTRY, closed_port, gkeml, write_kubeconfig
@@ -137,6 +137,7 @@ def test_without_a_context_nothing_is_sent_and_the_command_is_named(envs, tmp_pa
 
 
 def test_submit_creates_the_rendered_objects_under_a_new_run_name(kube, envs, tmp_path):
+    """A multi-node run is one JobSet (its Job, pods and headless Service are the JobSet controller's)."""
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
     lab = lab_environment()
     names = []
@@ -152,41 +153,26 @@ def test_submit_creates_the_rendered_objects_under_a_new_run_name(kube, envs, tm
             kubeconfig=kubeconfig,
         )
         assert done.returncode == 0, done.stderr
-        posts = kube.sent("POST")[-2:]
-        # the Job first, then its headless Service, owned by the Job (it goes when the Job goes)
-        assert [p[1] for p in posts] == [
-            "/apis/batch/v1/namespaces/research/jobs",
-            "/api/v1/namespaces/research/services",
-        ]
-        name = posts[0][3]["metadata"]["name"]
+        (post,) = kube.sent("POST")[-1:]
+        assert post[1] == "/apis/jobset.x-k8s.io/v1alpha2/namespaces/research/jobsets"
+        name = post[3]["metadata"]["name"]
         assert re.fullmatch(r"pretrain-2x4-[a-z0-9]{5}", name)
-        service, job = render(load_job_spec("examples/jobs/multi-node-ddp.yaml", lab), lab, name)
-        uid = kube.store[("jobs", "research", name)]["metadata"]["uid"]
-        owned = {
-            **service,
-            "metadata": {
-                **service["metadata"],
-                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid}],
-            },
-        }
-        assert [p[3] for p in posts] == [job, owned]
-        kubernetes_validate.validate(posts[1][3], "1.33.0", strict=True)  # the Service as sent, owner included
-        assert all("dryRun" not in p[2] for p in posts)
+        (jobset,) = render(load_job_spec("examples/jobs/multi-node-ddp.yaml", lab), lab, name)
+        assert post[3] == jobset and jobset_crd.problems(post[3]) == []
+        assert "dryRun" not in post[2]
         assert done.stdout.splitlines() == [
-            f"created: Job research/{name}",
-            f"created: Service research/{name}",
+            f"created: JobSet research/{name}",
             f"follow it: gkeml job wait research/{name} --env lab  (status, logs, delete alike)",
         ]
         names.append(name)
-    assert names[0] != names[1]
-    assert ("jobs", "research", names[0]) in kube.store and ("jobs", "research", names[1]) in kube.store
+    assert names[0] != names[1] and len(kube.sent("POST")) == 2
+    assert ("jobsets", "research", names[0]) in kube.store and ("jobsets", "research", names[1]) in kube.store
 
 
-def test_a_service_that_cannot_be_created_takes_its_job_with_it(kube, envs, tmp_path):
-    """A DDP run without its headless Service never finds its rendezvous: submit deletes the Job it just
-    created and says so (exit 1)."""
+def test_a_cluster_without_the_jobset_api_is_named_and_nothing_is_created(kube, envs, tmp_path):
+    """A multi-node job on a cluster where the JobSet controller is not installed: exit 1, with the setting."""
     kubeconfig = write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)
-    kube.put({"kind": "Service", "metadata": {"name": "ddp-run", "namespace": "research"}})  # the name is taken
+    kube.jobset_api = False
     done = gkeml(
         "job",
         "submit",
@@ -201,15 +187,27 @@ def test_a_service_that_cannot_be_created_takes_its_job_with_it(kube, envs, tmp_
     )
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f'gkeml job submit: error: create Service research/ddp-run: 409 services "ddp-run" already exists (context '
-        f"'{LAB_ENTRY}'); Job research/ddp-run was deleted again (the run cannot start without it)"
+        "gkeml job submit: error: create JobSet research/ddp-run: the cluster serves no jobset.x-k8s.io/v1alpha2 API "
+        f"(context '{LAB_ENTRY}'): the JobSet controller is not installed (jobset.enabled in the environment "
+        "file); nothing was created"
     )
     assert [(m, p) for m, p, _, _ in kube.requests if m != "GET"] == [
-        ("POST", "/apis/batch/v1/namespaces/research/jobs"),
-        ("POST", "/api/v1/namespaces/research/services"),
-        ("DELETE", "/apis/batch/v1/namespaces/research/jobs/ddp-run"),
+        ("POST", "/apis/jobset.x-k8s.io/v1alpha2/namespaces/research/jobsets")
     ]
-    assert ("jobs", "research", "ddp-run") not in kube.store
+    assert kube.store == {}
+    done = gkeml(
+        "job",
+        "submit",
+        "examples/jobs/multi-node-ddp.yaml",
+        "--env",
+        "lab",
+        "--environments",
+        str(envs),
+        "--name",
+        "d" * 49,
+        kubeconfig=kubeconfig,
+    )
+    assert done.returncode == 2 and "is not a JobSet name for 2 nodes" in done.stderr and "at most 48" in done.stderr
 
 
 def test_submit_dry_run_is_a_server_side_dry_run(kube, envs, tmp_path):
@@ -234,6 +232,7 @@ def test_submit_dry_run_is_a_server_side_dry_run(kube, envs, tmp_path):
         "context": LAB_ENTRY,
         "namespace": "research",
         "name": "finetune-check",
+        "kind": "Job",
         "dry_run": True,
         "objects": ["Job research/finetune-check"],
     }

@@ -16,8 +16,10 @@ from kube_api import (
     STARTED,
     VAULT_ENTRY,
     admitted,
+    child_job,
     closed_port,
     gkeml,
+    legacy_ddp,
     pod,
     preempted_ddp,
     submitted,
@@ -45,15 +47,19 @@ def test_status_shows_admission_pods_per_index_preemptions_and_exit_codes(kube, 
     done = job_cli("status", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "job research/pretrain-2x4-k7q2m (spec pretrain-2x4): Running"
-    assert lines[1] == "  pods: 0/2 succeeded, 2 active (2 ready), 1 failed (+1 not yet counted); preempted: 1"
-    assert lines[2] == ("  queue: research; admission: admitted in cluster queue research-cq; requeued 1x")
+    assert lines[0] == "job research/pretrain-2x4-k7q2m (spec pretrain-2x4, JobSet): Running"
+    assert lines[1] == (
+        "  pods: 0/2 succeeded, 2 active (2 ready), 1 failed (+1 not yet counted); preempted: 1; restarts: 1"
+    )
+    assert lines[2] == (
+        "  queue: research (priority normal); admission: admitted in cluster queue research-cq; requeued 1x"
+    )
     table = [line.split() for line in lines[6:]]
     assert lines[4].split() == ["INDEX", "POD", "PHASE", "RESTARTS", "PREEMPTED", "EXIT", "REASON", "NODE"]
     assert table == [
         [
             "0",
-            "pretrain-2x4-k7q2m-0-a1b2c",
+            "pretrain-2x4-k7q2m-node-0-0-a1b2c",
             "Failed",
             "0",
             "yes",
@@ -61,10 +67,18 @@ def test_status_shows_admission_pods_per_index_preemptions_and_exit_codes(kube, 
             "TerminationByKubelet",
             "gk3-lab-ml-nap-0a1b2c",
         ],
-        ["0", "pretrain-2x4-k7q2m-0-z9y8x", "Running", "0", "gk3-lab-ml-nap-0z9y8x"],
-        ["1", "pretrain-2x4-k7q2m-1-d4e5f", "Running", "0", "gk3-lab-ml-nap-1d4e5f"],
+        ["0", "pretrain-2x4-k7q2m-node-0-0-z9y8x", "Running", "0", "gk3-lab-ml-nap-0z9y8x"],
+        ["1", "pretrain-2x4-k7q2m-node-0-1-d4e5f", "Running", "0", "gk3-lab-ml-nap-1d4e5f"],
     ]
     assert ("GET", "/apis/kueue.x-k8s.io/v1beta2/namespaces/research/workloads", {}, None) in kube.requests
+    # the Job is looked for first, then the JobSet; its Job and pods by the JobSet's label
+    reads = [(p, q.get("labelSelector")) for m, p, q, _ in kube.requests if m == "GET" and "kueue" not in p]
+    assert reads == [
+        ("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-k7q2m", None),
+        ("/apis/jobset.x-k8s.io/v1alpha2/namespaces/research/jobsets/pretrain-2x4-k7q2m", None),
+        ("/apis/batch/v1/namespaces/research/jobs", "jobset.sigs.k8s.io/jobset-name=pretrain-2x4-k7q2m"),
+        ("/api/v1/namespaces/research/pods", "jobset.sigs.k8s.io/jobset-name=pretrain-2x4-k7q2m"),
+    ]
 
 
 def test_status_json_carries_the_same_facts(kube, envs, kubeconfig):
@@ -83,6 +97,7 @@ def test_status_json_carries_the_same_facts(kube, envs, kubeconfig):
         1,
         1,
     )
+    assert (job["kind"], job["restarts"], job["priority"], job["completions"]) == ("JobSet", 1, "normal", 2)
     assert job["admission"] == {
         "kueue": True,
         "workload": "job-pretrain-2x4-k7q2m-3f2a1",
@@ -135,7 +150,7 @@ def test_without_kueue_the_job_is_plainly_not_queued(kube, envs, kubeconfig):
     preempted_ddp(kube, version=None)
     done = job_cli("status", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
-    assert "queue: research; admission: no Kueue in the cluster" in done.stdout
+    assert "queue: research (priority normal); admission: no Kueue in the cluster" in done.stdout
     assert [p for _, p, _, _ in kube.requests if p.startswith("/apis/kueue")] == [
         "/apis/kueue.x-k8s.io/v1beta2/namespaces/research/workloads",
         "/apis/kueue.x-k8s.io/v1beta1/namespaces/research/workloads",
@@ -226,9 +241,19 @@ def test_list_shows_every_team_of_the_environment(kube, envs, kubeconfig):
     assert listed == {
         "/apis/batch/v1/namespaces/research/jobs",
         "/apis/batch/v1/namespaces/interns/jobs",
+        "/apis/jobset.x-k8s.io/v1alpha2/namespaces/research/jobsets",
+        "/apis/jobset.x-k8s.io/v1alpha2/namespaces/interns/jobsets",
         "/api/v1/namespaces/research/pods",
         "/api/v1/namespaces/interns/pods",
     }
+    # the JobSets' own Jobs are read by the JobSet label (only where there are JobSets), never listed as runs
+    children = [(p, q["labelSelector"]) for _, p, q, _ in kube.requests if "jobset-name" in q.get("labelSelector", "")]
+    assert children == [("/apis/batch/v1/namespaces/research/jobs", "jobset.sigs.k8s.io/jobset-name")]
+    # a cluster without the JobSet API lists its Jobs
+    kube.jobset_api = False
+    done = job_cli("list", envs=envs, kubeconfig=kubeconfig)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[1] for line in done.stdout.splitlines()[2:]] == ["tokenize-corpus-m3n4b"]
 
 
 def test_list_json_and_without_env_across_namespaces(kube, envs, kubeconfig):
@@ -254,8 +279,8 @@ def test_list_json_and_without_env_across_namespaces(kube, envs, kubeconfig):
 
 def test_logs_of_the_newest_pod_of_an_index(kube, envs, kubeconfig):
     job = preempted_ddp(kube)
-    kube.logs[("research", "pretrain-2x4-k7q2m-0-z9y8x")] = "gkeml-trainer event=resume step=2000\nstep=2001\n"
-    kube.logs[("research", "pretrain-2x4-k7q2m-1-d4e5f")] = "gkeml-trainer event=start rank=4\n"
+    kube.logs[("research", "pretrain-2x4-k7q2m-node-0-0-z9y8x")] = "gkeml-trainer event=resume step=2000\nstep=2001\n"
+    kube.logs[("research", "pretrain-2x4-k7q2m-node-0-1-d4e5f")] = "gkeml-trainer event=start rank=4\n"
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "gkeml-trainer event=resume step=2000\nstep=2001\n"
@@ -268,26 +293,33 @@ def test_logs_of_the_newest_pod_of_an_index(kube, envs, kubeconfig):
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--all", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert json.loads(done.stdout)["logs"] == [
         {
-            "pod": "pretrain-2x4-k7q2m-0-z9y8x",
+            "pod": "pretrain-2x4-k7q2m-node-0-0-z9y8x",
             "index": 0,
             "log": "gkeml-trainer event=resume step=2000\nstep=2001\n",
             "cut": False,
         },
-        {"pod": "pretrain-2x4-k7q2m-1-d4e5f", "index": 1, "log": "gkeml-trainer event=start rank=4\n", "cut": False},
+        {
+            "pod": "pretrain-2x4-k7q2m-node-0-1-d4e5f",
+            "index": 1,
+            "log": "gkeml-trainer event=start rank=4\n",
+            "cut": False,
+        },
     ]
     done = job_cli("logs", "research/pretrain-2x4-k7q2m", "--all", envs=envs, kubeconfig=kubeconfig)
-    assert done.stdout.splitlines()[0] == "==> pretrain-2x4-k7q2m-0-z9y8x (index 0) <=="
+    assert done.stdout.splitlines()[0] == "==> pretrain-2x4-k7q2m-node-0-0-z9y8x (index 0) <=="
     assert job["metadata"]["name"] == "pretrain-2x4-k7q2m"
 
 
 def test_logs_follow_streams_and_missing_pods_exit_1(kube, envs, kubeconfig):
     preempted_ddp(kube)
-    kube.logs[("research", "pretrain-2x4-k7q2m-0-a1b2c")] = "step=1999\nevent=sigterm\nevent=checkpoint step=2000\n"
+    kube.logs[("research", "pretrain-2x4-k7q2m-node-0-0-a1b2c")] = (
+        "step=1999\nevent=sigterm\nevent=checkpoint step=2000\n"
+    )
     done = job_cli(
         "logs",
         "research/pretrain-2x4-k7q2m",
         "--pod",
-        "pretrain-2x4-k7q2m-0-a1b2c",
+        "pretrain-2x4-k7q2m-node-0-0-a1b2c",
         "--follow",
         envs=envs,
         kubeconfig=kubeconfig,
@@ -352,6 +384,30 @@ def test_wait_exits_1_when_the_job_fails_or_time_runs_out(kube, envs, kubeconfig
     assert done.returncode == 1 and json.loads(done.stdout)["timed_out"]  # one object: the report says it
 
 
+def test_wait_follows_a_jobset_through_a_restart_to_success(kube, envs, kubeconfig):
+    """A JobSet's state comes from its Completed / Failed condition and its children's counters; its restarts
+    show in the progress line."""
+    jobset = admitted(submitted(kube, "multi-node-ddp", "pretrain-2x4-w1w2w"))
+    kube.put(child_job(jobset, active=2, ready=2))
+    kube.job_states[("research", "pretrain-2x4-w1w2w")] = [
+        with_status(jobset),
+        with_status(jobset, restarts=1),
+        with_status(jobset, restarts=1, terminalState="Completed", conditions=[("Completed", "AllJobsCompleted")]),
+    ]
+    done = job_cli("wait", "research/pretrain-2x4-w1w2w", "--interval", "0", envs=envs, kubeconfig=kubeconfig)
+    assert done.returncode == 0, done.stderr
+    progress = [line.split("] ", 1)[1] for line in done.stderr.splitlines()]
+    assert progress == [
+        "research/pretrain-2x4-w1w2w: Pending | 0/2 succeeded, 2 active, 0 failed",
+        "research/pretrain-2x4-w1w2w: Pending | 0/2 succeeded, 2 active, 0 failed | restarted 1x",
+        "research/pretrain-2x4-w1w2w: Succeeded | 0/2 succeeded, 2 active, 0 failed | restarted 1x | AllJobsCompleted",
+    ]
+    failed = with_status(jobset, restarts=4, conditions=[("Failed", "FailedJobs")])
+    kube.job_states[("research", "pretrain-2x4-w1w2w")] = [failed]
+    done = job_cli("wait", "research/pretrain-2x4-w1w2w", "--interval", "0", envs=envs, kubeconfig=kubeconfig)
+    assert done.returncode == 1 and "Failed" in done.stdout.splitlines()[0]
+
+
 def test_submit_wait_follows_the_new_run_to_completion(kube, envs, kubeconfig):
     """The server completes the Job as soon as it is created: submit --wait reads it back and exits 0."""
     original = kube.answer
@@ -400,23 +456,45 @@ def test_submit_wait_follows_the_new_run_to_completion(kube, envs, kubeconfig):
 # -- delete ----------------------------------------------------------------------------------------------------------
 
 
-def test_delete_removes_the_job_and_its_headless_service(kube, envs, kubeconfig):
+def test_delete_removes_the_jobset_by_name_with_its_uid(kube, envs, kubeconfig):
+    """A multi-node run is one JobSet: deleted by name with its uid (its Job, pods and Service are its own)."""
     preempted_ddp(kube)
-    job_uid = kube.store[("jobs", "research", "pretrain-2x4-k7q2m")]["metadata"]["uid"]
-    service_uid = kube.store[("services", "research", "pretrain-2x4-k7q2m")]["metadata"]["uid"]
+    jobset_uid = kube.store[("jobsets", "research", "pretrain-2x4-k7q2m")]["metadata"]["uid"]
     done = job_cli("delete", "research/pretrain-2x4-k7q2m", "--format", "json", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {
-        "context": LAB_ENTRY,
-        "deleted": ["Job research/pretrain-2x4-k7q2m", "Service research/pretrain-2x4-k7q2m"],
-    }
+    assert json.loads(done.stdout) == {"context": LAB_ENTRY, "deleted": ["JobSet research/pretrain-2x4-k7q2m"]}
     deletes = [(p, q, b["propagationPolicy"], b["preconditions"]) for m, p, q, b in kube.requests if m == "DELETE"]
     assert deletes == [
-        ("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-k7q2m", {}, "Background", {"uid": job_uid}),
-        ("/api/v1/namespaces/research/services/pretrain-2x4-k7q2m", {}, "Background", {"uid": service_uid}),
+        (
+            "/apis/jobset.x-k8s.io/v1alpha2/namespaces/research/jobsets/pretrain-2x4-k7q2m",
+            {},
+            "Background",
+            {"uid": jobset_uid},
+        ),
     ]
     done = job_cli("delete", "research/pretrain-2x4-k7q2m", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 1 and "job research/pretrain-2x4-k7q2m not found" in done.stderr
+
+
+def test_a_multi_node_run_of_an_earlier_gkeml_is_still_read_and_deleted_with_its_service(kube, envs, kubeconfig):
+    """Runs submitted before the upgrade (an Indexed Job and its headless Service) keep working."""
+    job, service = legacy_ddp(kube, "pretrain-2x4-old12")
+    kube.put(pod(job, 0, "a1b2c", "Running"))
+    done = job_cli("status", "research/pretrain-2x4-old12", "--format", "json", envs=envs, kubeconfig=kubeconfig)
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)["job"]
+    assert (state["kind"], state["completions"], [p["index"] for p in state["pods"]]) == ("Job", 2, [0])
+    done = job_cli("delete", "research/pretrain-2x4-old12", "--format", "json", envs=envs, kubeconfig=kubeconfig)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["deleted"] == [
+        "Job research/pretrain-2x4-old12",
+        "Service research/pretrain-2x4-old12",
+    ]
+    deletes = [(p, b["preconditions"]) for m, p, _, b in kube.requests if m == "DELETE"]
+    assert deletes == [
+        ("/apis/batch/v1/namespaces/research/jobs/pretrain-2x4-old12", {"uid": job["metadata"]["uid"]}),
+        ("/api/v1/namespaces/research/services/pretrain-2x4-old12", {"uid": service["metadata"]["uid"]}),
+    ]
 
 
 def test_delete_of_a_single_node_job_prints_what_went(kube, envs, kubeconfig):

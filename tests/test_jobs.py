@@ -11,11 +11,12 @@ import os
 import string
 from pathlib import Path
 
+import jobset_crd
 import kubernetes_validate
 import pytest
 import yaml
 from conftest import ENV_NAMES, ROOT
-from job_env import EXAMPLES, GOOD, LAB, gkeml, lab_environment, write_environments
+from job_env import EXAMPLES, GOOD, LAB, gkeml, lab_environment, run_job, write_environments
 
 from gkeml import platform
 from gkeml.config import ConfigError
@@ -42,9 +43,14 @@ def kind(objects: list[dict], k: str) -> list[dict]:
     return [o for o in objects if o["kind"] == k]
 
 
+def pod_of(objects: list[dict]) -> dict:
+    """The pod spec of a rendered run (Job or JobSet)."""
+    return run_job(objects)["spec"]["template"]["spec"]
+
+
 def check_autopilot_facts(spec, objects: list[dict]) -> None:
     """Every Autopilot fact (gkeml.platform) a job manifest must satisfy."""
-    (job,) = kind(objects, "Job")
+    job = run_job(objects)
     pod = job["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     selector = pod.get("nodeSelector", {})
@@ -64,7 +70,7 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
         assert count in gpu.counts
         assert selector[platform.ACCELERATOR_COUNT_LABEL] == str(count)
         r = gpu.range_for(count)
-        assert r.min_cpu <= cpu <= r.max_cpu and r.min_memory_gib <= memory <= r.max_memory_gib
+        assert 0 < cpu <= r.max_cpu and 0 < memory <= r.max_memory_gib  # GPU Pods: a maximum, no minimum
     else:
         assert platform.ACCELERATOR_LABEL not in selector and platform.GPU_RESOURCE not in res["limits"]
         assert cpu <= platform.GENERAL_PURPOSE.max_cpu and memory <= platform.GENERAL_PURPOSE.max_memory_gib
@@ -81,10 +87,12 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
     # retries, TTL, deadline; preemption does not burn the retry budget
     body = job["spec"]
     assert pod["restartPolicy"] == "Never"
-    assert {"backoffLimit", "ttlSecondsAfterFinished", "activeDeadlineSeconds"} <= set(body)
-    assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]} in body[
-        "podFailurePolicy"
-    ]["rules"]
+    assert {"backoffLimit", "activeDeadlineSeconds"} <= set(body)
+    if spec.nodes == 1:
+        assert objects[0]["kind"] == "Job" and "ttlSecondsAfterFinished" in body
+        assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]} in body[
+            "podFailurePolicy"
+        ]["rules"]
     # secure by default
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
     sc = container["securityContext"]
@@ -101,20 +109,32 @@ def check_autopilot_facts(spec, objects: list[dict]) -> None:
     if "dataset" in csi:
         assert csi["dataset"]["readOnly"] is True
         assert next(m for m in container["volumeMounts"] if m["name"] == "dataset")["readOnly"] is True
-    # multi-node: Indexed Job + headless Service + subdomain + rank from the completion index
+    # multi-node: one JobSet, one replicatedJob of one Indexed Job, DNS host names under the JobSet's own
+    # headless Service, rank from the completion index; the group restarts, preemptions uncounted
     if spec.nodes > 1:
-        (svc,) = kind(objects, "Service")
-        assert objects.index(svc) < objects.index(job), "the Service is applied before the Job"
-        assert svc["spec"]["clusterIP"] == "None"
-        assert svc["spec"]["selector"] == {platform.JOB_NAME_LABEL: job["metadata"]["name"]}
-        assert body["completionMode"] == "Indexed"
+        (js,) = kind(objects, "JobSet")
+        assert jobset_crd.problems(js) == []
+        assert js["spec"]["network"] == {"enableDNSHostnames": True, "publishNotReadyAddresses": True}
+        assert (
+            "ttlSecondsAfterFinished" in js["spec"] and js["spec"]["failurePolicy"]["maxRestarts"] == spec.backoff_limit
+        )
+        (rjob,) = js["spec"]["replicatedJobs"]
+        assert rjob["replicas"] == 1 and body["completionMode"] == "Indexed" and body["backoffLimit"] == 0
         assert body["completions"] == body["parallelism"] == spec.nodes
-        assert pod["subdomain"] == svc["metadata"]["name"]
+        assert "subdomain" not in pod  # the JobSet controller sets it to its Service
         env = {v["name"]: v.get("value") for v in container["env"]}
-        assert env["MASTER_ADDR"] == f"{job['metadata']['name']}-0.{svc['metadata']['name']}"
+        assert env["MASTER_ADDR"] == f"{js['metadata']['name']}-{rjob['name']}-0-0.{js['metadata']['name']}"
         assert f"--node_rank=$({platform.JOB_COMPLETION_INDEX_ENV})" in container["command"]
+        (preempted,) = body["podFailurePolicy"]["rules"]
+        assert preempted == {"action": "FailJob", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+        rules = {tuple(r["onJobFailureReasons"]): r["action"] for r in js["spec"]["failurePolicy"]["rules"]}
+        assert rules == {
+            ("PodFailurePolicy",): "RestartJobSetAndIgnoreMaxRestarts",
+            ("DeadlineExceeded",): "FailJobSet",
+        }
     for obj in objects:
-        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        if obj["kind"] != "JobSet":  # a custom resource: jobset_crd (its Job template with the Kubernetes schema)
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
 
 
 # -- golden files -----------------------------------------------------------------
@@ -138,7 +158,7 @@ def test_canonical_spec_fits_each_fixture_environment(name, environments):
         spec = example(name, env)
         objects = render(spec, env)
         check_autopilot_facts(spec, objects)
-        (job,) = kind(objects, "Job")
+        job = run_job(objects)
         pod = job["spec"]["template"]["spec"]
         assert job["metadata"]["namespace"] == spec.team
         assert pod["serviceAccountName"] == env.identity(spec.identity).ksa
@@ -159,8 +179,8 @@ def test_shapes_of_the_canonical_jobs(lab):
 
 def test_queue_label_and_wandb_secret_of_the_environment(lab):
     """The Kueue queue label comes from queue:; the W&B key from the Secret the Launch release puts in the team."""
-    (job,) = kind(render(example("multi-node-ddp", lab), lab), "Job")
-    assert job["metadata"]["labels"][platform.KUEUE_QUEUE_LABEL] == "research"
+    (jobset,) = kind(render(example("multi-node-ddp", lab), lab), "JobSet")
+    assert jobset["metadata"]["labels"][platform.KUEUE_QUEUE_LABEL] == "research"
     spec = example("single-gpu", lab)
     env = {v["name"]: v for v in kind(render(spec, lab), "Job")[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["WANDB_API_KEY"] == {
@@ -194,19 +214,20 @@ def test_external_buckets_are_used_exactly_as_written_with_or_without_an_environ
 
 
 def test_every_submission_is_a_new_run_with_its_own_names(lab):
-    """render(..., name) renames the Job, the headless Service, the rank-0 address and the placement group."""
+    """render(..., name) renames the JobSet, the rank-0 address and the placement group."""
     spec = example("multi-node-ddp", lab)
     run = unique_name(spec.name)
     assert run != unique_name(spec.name) and run.startswith(spec.name + "-") and len(run) == len(spec.name) + 6
-    svc, job = render(spec, lab, run)
-    pod = job["spec"]["template"]["spec"]
-    assert job["metadata"]["name"] == svc["metadata"]["name"] == pod["subdomain"] == run
-    assert svc["spec"]["selector"] == {platform.JOB_NAME_LABEL: run}
-    assert {"name": "MASTER_ADDR", "value": f"{run}-0.{run}"} in pod["containers"][0]["env"]
+    (jobset,) = render(spec, lab, run)
+    pod = pod_of([jobset])
+    assert jobset["metadata"]["name"] == run
+    assert {"name": "MASTER_ADDR", "value": f"{run}-node-0-0.{run}"} in pod["containers"][0]["env"]
     assert pod["nodeSelector"][platform.PLACEMENT_GROUP_LABEL] == run
-    assert job["metadata"]["labels"]["app.kubernetes.io/name"] == spec.name
-    assert job["metadata"]["labels"]["app.kubernetes.io/instance"] == run
-    check_autopilot_facts(spec, [svc, job])
+    assert jobset["metadata"]["labels"]["app.kubernetes.io/name"] == spec.name
+    assert jobset["metadata"]["labels"]["app.kubernetes.io/instance"] == run
+    labels = jobset["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/instance"] == run and labels["app.kubernetes.io/managed-by"] == "gkeml"
+    check_autopilot_facts(spec, [jobset])
 
 
 def test_flex_start_adds_its_node_selector_next_to_the_accelerator():
@@ -455,8 +476,70 @@ def test_launch_template_is_the_job_manifest_with_a_folder_per_run(lab):
 
 
 def test_launch_template_refuses_multi_node(lab):
-    with pytest.raises(ConfigError, match="nodes: 2 nodes need a headless Service"):
+    """A JobSet through W&B Launch would carry the W&B API key as a plain value (the agent's custom-resource path)."""
+    with pytest.raises(ConfigError, match="nodes: 2 nodes run as a JobSet, which W&B Launch would create with the W&B"):
         launch_template(example("multi-node-ddp", lab), lab)
+
+
+# -- JobSet and priorities ------------------------------------------------------------
+
+
+def test_a_multi_node_job_is_one_jobset_the_crd_and_webhook_accept(lab):
+    """The one object of a DDP run passes the JobSet v0.12.0 schema and webhook; a misspelt field, a failure
+    reason no Job has, or a name whose pods pass 63 characters is refused by them (the checks can fail)."""
+    (jobset,) = render(example("multi-node-ddp", lab), lab)
+    assert jobset_crd.problems(jobset) == []
+    spec = jobset["spec"]
+    assert jobset_crd.problems({**jobset, "spec": {**spec, "failurePolicy": {"maxRestarts": "4"}}})
+    rules = [{"name": "x", "action": "RestartJobSet", "onJobFailureReasons": ["Preempted"]}]
+    assert "is not a job failure reason" in " ".join(
+        jobset_crd.problems({**jobset, "spec": {**spec, "failurePolicy": {"rules": rules}}})
+    )
+    assert jobset_crd.problems({**jobset, "spec": {**spec, "network": {"enableDnsHostnames": True}}})
+    long = {**jobset, "metadata": {**jobset["metadata"], "name": "p" * 49}}
+    assert "pod name" in " ".join(jobset_crd.problems(long))
+    assert jobset_crd.CHART_VERSION == platform.JOBSET_VERSION, "re-read the CRD of the new chart into jobset_crd.py"
+
+
+@pytest.mark.parametrize("nodes", [2, 11, 64])
+def test_the_longest_multi_node_name_still_gives_pod_names_the_webhook_accepts(lab, nodes):
+    from gkeml.jobs.spec import max_spec_name
+
+    longest = max_spec_name(nodes)
+    spec = parse_job_spec(GOOD.replace("name: t", f"name: {'a' * longest}") + f"nodes: {nodes}\n", "l.yaml", lab)
+    (jobset,) = render(spec, lab, unique_name(spec.name))
+    assert jobset_crd.problems(jobset) == []
+    with pytest.raises(ConfigError, match=rf"name: {longest + 1} characters; at most {longest} \(pod names are"):
+        parse_job_spec(GOOD.replace("name: t", f"name: {'a' * (longest + 1)}") + f"nodes: {nodes}\n", "l.yaml", lab)
+
+
+def test_an_environment_without_jobset_refuses_multi_node_jobs():
+    no_jobset = lab_environment(LAB + "jobset: {enabled: false}\n")
+    assert not no_jobset.jobset.enabled and no_jobset.kueue.enabled
+    with pytest.raises(ConfigError, match=r"^m.yaml:6: nodes: lab has no JobSet controller \(jobset.enabled is false"):
+        parse_job_spec(GOOD + "nodes: 2\n", "m.yaml", no_jobset)
+    parse_job_spec(GOOD, "m.yaml", no_jobset)  # one node is a Job
+
+
+def test_a_queued_job_carries_its_priority_tier_and_the_default_one(lab):
+    (job,) = render(parse_job_spec(GOOD, "p.yaml", lab), lab)
+    assert job["metadata"]["labels"][platform.KUEUE_PRIORITY_CLASS_LABEL] == lab.kueue.default_priority == "normal"
+    (high,) = render(parse_job_spec(GOOD + "priority: high\nnodes: 2\n", "p.yaml", lab), lab)
+    assert high["kind"] == "JobSet" and high["metadata"]["labels"][platform.KUEUE_PRIORITY_CLASS_LABEL] == "high"
+    with pytest.raises(
+        ConfigError, match=r"^p.yaml:6: priority: unknown priority 'urgent' in lab; allowed: high, normal"
+    ):
+        parse_job_spec(GOOD + "priority: urgent\n", "p.yaml", lab)
+    unqueued = lab_environment(LAB + "kueue: {enabled: false}\n")
+    with pytest.raises(ConfigError, match=r"^p.yaml:6: priority: lab has no Kueue"):
+        parse_job_spec(GOOD + "priority: high\n", "p.yaml", unqueued)
+    (plain,) = render(parse_job_spec(GOOD, "p.yaml", unqueued), unqueued)
+    assert platform.KUEUE_PRIORITY_CLASS_LABEL not in plain["metadata"]["labels"]
+    # without an environment: only with a queue
+    with pytest.raises(ConfigError, match=r"^p.yaml:6: priority: only a queued job has a priority"):
+        parse_job_spec(GOOD + "priority: high\n", "p.yaml")
+    (alone,) = render(parse_job_spec(GOOD + "priority: high\nqueue: research\n", "p.yaml"))
+    assert alone["metadata"]["labels"][platform.KUEUE_PRIORITY_CLASS_LABEL] == "high"
 
 
 # -- CLI (a real process, as users run it) --------------------------------------------

@@ -14,7 +14,7 @@ from job_env import GOOD, LAB, lab_environment
 
 from gkeml import platform
 from gkeml.config import ConfigError
-from gkeml.config.kueue import FLAVOR_GPU_ON_DEMAND, FLAVOR_GPU_SPOT, namespace_quota
+from gkeml.config.kueue import FLAVOR_GPU_ON_DEMAND, FLAVOR_GPU_SPOT, namespace_quota, reserved_gpus
 from gkeml.environments import parse_environment
 from gkeml.jobs import launch_template, parse_job_spec, render
 from gkeml.manifests.kueue import (
@@ -125,7 +125,9 @@ def test_the_official_chart_is_pinned_and_configured_for_gke(stacks, environment
     config = yaml.safe_load(chart_values["managerConfig"]["controllerManagerConfigYaml"])
     assert (config["apiVersion"], config["kind"]) == ("config.kueue.x-k8s.io/v1beta2", "Configuration")
     assert config["manageJobsWithoutQueueName"] is False
-    assert config["integrations"] == {"frameworks": ["batch/job"]}  # no pod/deployment webhooks on serving pods
+    # Jobs and JobSets (where the JobSet controller is installed); no pod/deployment webhooks on serving pods
+    frameworks = ["batch/job"] + (["jobset.x-k8s.io/jobset"] if environments[env].jobset.enabled else [])
+    assert config["integrations"] == {"frameworks": frameworks}
     assert config["managedJobsNamespaceSelector"] == {"matchLabels": {"managed-by-kueue": "true"}}
     ready = config["waitForPodsReady"]  # all-or-nothing: pods not all ready in time -> quota back, requeued
     assert ready["timeout"] == f"{environments[env].kueue.pods_ready_timeout_minutes}m"
@@ -149,9 +151,13 @@ def test_a_cluster_queue_and_local_queue_per_team_with_the_team_quota(stacks, en
         assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": team.name}}
         assert spec["preemption"]["reclaimWithinCohort"] == "Any"  # lent quota comes back
         nominal, borrowing = {}, {}
+        reserved = reserved_gpus(e)  # the cohort's: none of the team's own, no limit on borrowing them
         for group in spec["resourceGroups"]:
             for flavor in group["flavors"]:
                 assert flavor["name"] in flavors
+                if flavor["name"] in reserved:
+                    assert flavor["resources"] == [{"name": platform.GPU_RESOURCE, "nominalQuota": "0"}]
+                    continue
                 for r in flavor["resources"]:
                     nominal[r["name"]] = nominal.get(r["name"], 0) + quantity(r["nominalQuota"])
                     borrowing[r["name"]] = borrowing.get(r["name"], 0) + quantity(r["borrowingLimit"])
@@ -173,8 +179,8 @@ def test_a_cluster_queue_and_local_queue_per_team_with_the_team_quota(stacks, en
         hard = quota["spec"]["hard"]
         assert quantity(hard["requests.cpu"]) == pytest.approx(nominal["cpu"] + borrowing["cpu"])
         assert quantity(hard["requests.memory"]) == nominal["memory"] + borrowing["memory"]
-        assert (
-            int(hard[platform.GPU_QUOTA_RESOURCE]) == nominal[platform.GPU_RESOURCE] + borrowing[platform.GPU_RESOURCE]
+        assert int(hard[platform.GPU_QUOTA_RESOURCE]) == (
+            nominal[platform.GPU_RESOURCE] + borrowing[platform.GPU_RESOURCE] + sum(reserved.values())
         )
 
 
@@ -192,8 +198,10 @@ def test_gpu_flavors_split_spot_and_on_demand_with_autopilot_labels(stacks, envi
     for queue in of_kind(objects, "ClusterQueue"):
         team = e.team(queue["metadata"]["name"])
         (gpus,) = [g for g in queue["spec"]["resourceGroups"] if g["coveredResources"] == [platform.GPU_RESOURCE]]
-        split = {f["name"]: int(f["resources"][0]["nominalQuota"]) for f in gpus["flavors"]}
-        assert [f["name"] for f in gpus["flavors"]] == [FLAVOR_GPU_SPOT, FLAVOR_GPU_ON_DEMAND]  # Spot tried first
+        reserved = list(reserved_gpus(e))  # tried first: paid for anyway (tests/test_reservations.py)
+        split = {f["name"]: int(f["resources"][0]["nominalQuota"]) for f in gpus["flavors"][len(reserved) :]}
+        # Spot tried first, after the reserved GPUs
+        assert [f["name"] for f in gpus["flavors"]] == [*reserved, FLAVOR_GPU_SPOT, FLAVOR_GPU_ON_DEMAND]
         assert split[FLAVOR_GPU_SPOT] == team.quota.gpus * e.kueue.spot_gpu_percent // 100
         assert sum(split.values()) == team.quota.gpus
 
@@ -204,7 +212,13 @@ def test_queue_objects_pass_the_schemas_and_webhooks_of_the_pinned_chart(stacks,
     kueue_objects = [o for o in objects if o["apiVersion"].startswith(platform.KUEUE_GROUP + "/")]
     (probe,) = [o for o in objects if o["kind"] == "ConfigMap"]
     kueue_objects += [yaml.safe_load(text) for text in probe["data"].values()]  # what the probe dry-runs
-    assert {o["kind"] for o in kueue_objects} == {"ResourceFlavor", "Cohort", "ClusterQueue", "LocalQueue"}
+    assert {o["kind"] for o in kueue_objects} == {
+        "WorkloadPriorityClass",
+        "ResourceFlavor",
+        "Cohort",
+        "ClusterQueue",
+        "LocalQueue",
+    }
     for obj in kueue_objects:
         assert obj["apiVersion"] == "kueue.x-k8s.io/v1beta2"
         assert kueue_crd.problems(obj) == [], obj["metadata"]

@@ -134,6 +134,7 @@ TYPE_ONLY_CYCLES = [
         "gkeml.config.exposure",
         "gkeml.config.kueue",
         "gkeml.config.model",
+        "gkeml.config.reservations",
         "gkeml.config.services",
         "gkeml.config.volumes",
     ]

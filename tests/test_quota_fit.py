@@ -276,7 +276,7 @@ def test_job_render_with_env_refuses_a_job_beyond_the_team_quota_with_file_line_
     env_dir = write_environments(
         tmp_path / "environments", lab=SMALL_QUOTA, queued=SMALL_QUOTA.replace("name: lab\n", "name: queued\n")
     )
-    without_kueue = SMALL_QUOTA.replace("launch:", "kueue: {enabled: false}\nlaunch:")
+    without_kueue = SMALL_QUOTA.replace("launch:", "kueue: {enabled: false}\njobset: {enabled: true}\nlaunch:")
     write_environments(env_dir, lab=without_kueue)
     spec = tmp_path / "big.yaml"
     text = (EXAMPLES / "multi-node-ddp.yaml").read_text().replace("memory: 170Gi", "memory: 200Gi")

@@ -104,11 +104,42 @@ def test_missing_cpu_is_filled_in_from_the_ratio():
     assert finding.rule == "GKE006" and "from 0 vCPU / 13 GiB to 2 vCPU / 13 GiB" in finding.message
 
 
-def test_gpu_pod_without_requests_is_told_to_set_them():
+def test_gpu_pod_without_requests_gets_advice_not_a_change_autopilot_makes():
+    """Autopilot sets no default requests on GPU Pods (billed per node): no GKE006 "Autopilot changes the Pod's
+    requests", no minimum, only the advice to say what the containers use (an error on one's own objects)."""
     pod = fixture("GKE002")[0]
     pod["spec"]["containers"][0]["resources"] = {"limits": {platform.GPU_RESOURCE: "1"}}
     [finding] = check([pod])
-    assert finding.rule == "GKE006" and "sets no CPU/memory requests" in finding.message
+    assert (finding.rule, finding.severity) == ("GKE082", "advice")
+    assert "Autopilot sets no default requests on GPU Pods" in finding.message and "BestEffort" in finding.message
+    assert [f.severity for f in check([pod], own=True)] == ["error"]
+    pod["spec"]["containers"][0]["resources"] = {
+        k: {"cpu": "100m", "memory": "128Mi", platform.GPU_RESOURCE: "1"} for k in ("requests", "limits")
+    }
+    assert check([pod]) == []  # below any Pod-class minimum: a GPU Pod has none
+
+
+def test_daemonset_gets_its_own_defaults_not_a_pods():
+    """A DaemonSet's container that requests nothing gets 50 mCPU / 100 MiB (the DaemonSet defaults), not the
+    general-purpose Pod defaults, and a DaemonSet is not held to the Pod classes' minimums."""
+    pod = fixture("GKE006")[0]
+    spec = pod["spec"]
+    for c in spec["containers"]:
+        c.pop("resources", None)
+    ds = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "research"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "a"}},
+            "template": {"metadata": {"labels": {"app": "a"}}, "spec": spec},
+        },
+    }
+    [finding] = [f for f in check([ds]) if f.rule == "GKE006"]
+    assert "DaemonSet defaults (50m CPU, 100 MiB memory)" in finding.message
+    for c in spec["containers"]:
+        c["resources"] = {k: {"cpu": "10m", "memory": "20Mi"} for k in ("requests", "limits")}
+    assert [f for f in check([ds]) if f.rule in ("GKE005", "GKE006", "GKE007")] == []
 
 
 def test_gpu_request_above_the_per_count_maximum_is_rejected():
@@ -155,7 +186,7 @@ def test_rules_read_their_numbers_from_the_platform_module(monkeypatch):
     grace, capability, counts = fixture("GKE013"), fixture("GKE012"), fixture("GKE002")
     assert rule_ids(grace) == {"GKE013"} and rule_ids(capability) == {"GKE012"} and rule_ids(counts) == {"GKE002"}
     monkeypatch.setattr(platform, "SPOT_TERMINATION_GRACE_SECONDS", 300)
-    monkeypatch.setattr(platform, "FORBIDDEN_CAPABILITIES", ("SYS_ADMIN",))
+    monkeypatch.setattr(platform, "ALLOWED_CAPABILITIES", (*platform.ALLOWED_CAPABILITIES, "NET_ADMIN"))
     l4 = platform.GPUS["nvidia-l4"]
     wider = platform.Gpu(
         l4.label, l4.name, l4.ranges + (platform.GpuRange(3, platform.GpuMachine("g2-test", 36, 144), 30, 100),)

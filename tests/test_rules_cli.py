@@ -22,12 +22,20 @@ def gkeml(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_table_names_rule_object_field_and_fix_and_exits_1():
-    run = gkeml("check", str(BAD / "GKE013-spot-grace-period.yaml"))
+def test_table_names_rule_object_field_and_fix_and_fails_on_warnings_only_when_asked():
+    run = gkeml("check", "--fail-on", "warning", str(BAD / "GKE013-spot-grace-period.yaml"))
     assert run.returncode == 1
     assert "GKE013" in run.stdout and "Pod/research/spot-long-grace" in run.stdout
     assert "spec.terminationGracePeriodSeconds" in run.stdout and "set it to 25" in run.stdout
-    assert run.stdout.rstrip().endswith("1 finding(s) (0 error(s), 1 warning(s)) in 1 Kubernetes object(s)")
+    assert " ".join(run.stdout.split()).endswith(
+        "1 finding(s) (0 error(s), 1 warning(s), 0 advice) in 1 Kubernetes object(s); 1 at or above --fail-on warning"
+    )
+    run = gkeml("check", str(BAD / "GKE013-spot-grace-period.yaml"))  # the default gate fails on errors only
+    assert (
+        run.returncode == 0
+        and "GKE013" in run.stdout
+        and "0 at or above --fail-on error" in " ".join(run.stdout.split())
+    )
 
 
 def test_all_fixtures_as_json_one_finding_per_rule():

@@ -21,7 +21,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="install requirements/trainer.txt")
 
-from job_env import lab_environment  # noqa: E402 - logical bucket names need an environment
+from job_env import lab_environment, run_job  # noqa: E402 - logical bucket names need an environment
 
 from gkeml import platform  # noqa: E402
 from gkeml.jobs import load_job_spec, render  # noqa: E402
@@ -36,13 +36,14 @@ pytestmark = pytest.mark.slow
 
 
 def rendered_container(example: str, steps: int, checkpoint_every: int) -> tuple[dict, dict]:
-    """(Job, trainer container) of a canonical spec, with a short run (the spec's other fields as shipped)."""
+    """(Job, trainer container) of a canonical spec, with a short run (the spec's other fields as shipped): the
+    Job itself, or for a multi-node spec the one Job of its JobSet (its replicatedJob's template)."""
     env = lab_environment()
     spec = load_job_spec(ROOT / "examples" / "jobs" / f"{example}.yaml", env)
     spec = spec.model_copy(
         update={"trainer": spec.trainer.model_copy(update={"steps": steps, "checkpoint_every": checkpoint_every})}
     )
-    (job,) = [o for o in render(spec, env) if o["kind"] == "Job"]
+    job = run_job(render(spec, env))
     return job, job["spec"]["template"]["spec"]["containers"][0]
 
 
@@ -84,6 +85,7 @@ def finish(proc: subprocess.Popen) -> str:
 
 def test_rendered_multi_node_job_trains_two_nodes_to_identical_parameters(tmp_path):
     job, container = rendered_container("multi-node-ddp", steps=20, checkpoint_every=10)
+    assert job["spec"]["completionMode"] == "Indexed"  # the JobSet's Job: the Job controller sets the index
     nodes = job["spec"]["completions"]
     per_node = int(next(a.split("=")[1] for a in container["command"] if a.startswith("--nproc_per_node=")))
     port = str(free_port())

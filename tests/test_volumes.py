@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jobset_crd
 import kubernetes_validate
 import pytest
 from conftest import DEV, PROD, resources
@@ -272,7 +273,8 @@ def job_refused(text: str, environment=None) -> str:
 def test_every_pod_of_the_job_mounts_the_claim_read_only_at_data_without_a_gcs_fuse_sidecar():
     spec = job(JOB.replace("dataset: {volume: imagenet}", "nodes: 2\ndataset: {volume: imagenet, prefix: shards/}"))
     objects = render(spec, env())
-    (batch,) = [o for o in objects if o["kind"] == "Job"]
+    (jobset,) = objects  # a multi-node job is one JobSet of one Indexed Job
+    batch = jobset["spec"]["replicatedJobs"][0]["template"]
     template = batch["spec"]["template"]
     pod = template["spec"]
     assert {"name": "dataset", "persistentVolumeClaim": {"claimName": "imagenet", "readOnly": True}} in pod["volumes"]
@@ -281,7 +283,7 @@ def test_every_pod_of_the_job_mounts_the_claim_read_only_at_data_without_a_gcs_f
     assert {"name": "DATA_DIR", "value": "/data"} in container["env"]
     assert platform.GCSFUSE_ANNOTATION not in template["metadata"].get("annotations", {})
     assert batch["spec"]["parallelism"] == 2
-    kubernetes_validate.validate(batch, K8S_VERSION, strict=True)
+    assert jobset_crd.problems(jobset) == []  # its Job template too, with the Kubernetes schema
     assert [f for f in check(objects) if f.severity == "error"] == []
 
 

@@ -1,4 +1,6 @@
-"""``gkeml check``: Autopilot admission rules, the security baseline and checkov, as a CI gate."""
+"""``gkeml check``: Autopilot admission rules, the security baseline and checkov, as a CI gate; ``--fail-on``
+sets the severity that fails it, ``--target`` the cluster the objects are for, ``--own`` the files whose
+baseline findings are errors."""
 
 from __future__ import annotations
 
@@ -21,9 +23,23 @@ against the permission model, with what the environment's extensions bring
 --no-checkov).
 
 With FILES: only the objects in those YAML files (multi-document files and
-kind: List are fine; - reads standard input, e.g. kustomize build | gkeml check -);
-checkov is not run. Only regular files are read: a pipe such as <(kustomize build)
-is refused (pipe it to - instead). Each file may have 16 MiB, all files together too.
+kind: List are fine; - reads standard input, so a chart or an overlay is checked
+before it is installed: helm template REL CHART | gkeml check -, kustomize build |
+gkeml check -); checkov is not run. Only regular files are read: a pipe such as
+<(kustomize build) is refused (pipe it to - instead). Each file may have 16 MiB, all
+files together too. A template left unrendered is one line saying so (exit 2).
+
+Findings are facts or advice. An error is what Autopilot refuses or what will not
+run; a warning what Autopilot (or a controller) changes, so you pay for or get
+something other than the file says; advice is gkeml's: the security baseline and
+explicit requests. The baseline is advice on others' manifests (their images may
+need root) and an error on the toolkit's own output and on what a team marks as
+its own: files given with --own, and objects annotated gkeml.io/own: "true".
+--target standard checks objects for a GKE Standard cluster: no Autopilot-only
+rule runs. On Autopilot, an object written for Standard (a node-pool selector, a
+node agent with host access, kube-system) gets one finding, "targets GKE Standard",
+and a workload a partner's allowlist admits (label
+cloud.google.com/matching-allowlist) is not reported as refused.
 """
 
 EPILOG = """\
@@ -36,15 +52,20 @@ examples:
   gkeml check --server-config sc.json     GKE features against GKE's own channel versions today
   gkeml check --classes cc.yaml k8s/*.yaml with the cluster's ComputeClasses
 
-Exit codes: 0 clean, 1 findings (or checkov failures / parse errors),
-2 usage or configuration error (bad YAML, unknown environment, a GKE feature
-the environment's release channel does not serve yet, checkov missing,
-a malformed cdktf.out, a bootstrap file that does not grant what the environment
-needs). ENV001 (an environment's tier_override or guard_overrides), ENV002 (an
-inference service with one replica, availability best-effort) and GKE075 (a custom ComputeClass
-neither FILES nor --classes define) are reported on every run without failing it, and so is
-REL001 when --against REF pins an older gkeml than this one (the upgrade notes to read);
-REF pinning a newer one fails. A warning on stderr when cdktf.out was synthesized
+  helm template rel chart | gkeml check -  a third-party chart before it is installed
+  gkeml check --own k8s/app.yaml vendor/*.yaml   your file under the baseline, the vendor's advised
+
+Exit codes: 0 nothing at or above --fail-on (default: error), 1 a finding at or
+above it (or checkov failures), 2 usage or configuration error (bad YAML, a template
+left unrendered, unknown environment, a GKE feature the environment's release
+channel does not serve yet, checkov missing, a malformed cdktf.out, a bootstrap
+file that does not grant what the environment needs). Notices never fail: GKE081
+(a workload a workload allowlist admits), ENV001 (an environment's tier_override or
+guard_overrides), ENV002 (an inference service with one replica, availability
+best-effort) and GKE075 (a custom ComputeClass neither FILES nor --classes define)
+are reported on every run without failing it, and so is REL001 when --against REF
+pins an older gkeml than this one (the upgrade notes to read); REF pinning a newer
+one fails. A warning on stderr when cdktf.out was synthesized
 by another gkeml release or is older than the environment files or the toolkit, or has no stacks
 (the Helm releases' objects and the first-apply order are then not checked).
 """
@@ -55,6 +76,8 @@ HELP = "check manifests against Autopilot rules and run checkov on the Terraform
 
 def register(sub) -> None:
     """Add the ``check`` subcommand."""
+    from gkeml.registry import ERROR, SEVERITIES
+    from gkeml.rules.engine import AUTOPILOT, TARGETS
     from gkeml.rules.report import FORMATS
 
     p = add_command(sub, "check", HELP, DESCRIPTION, EPILOG)
@@ -97,6 +120,27 @@ def register(sub) -> None:
         help="table (default), json, github (workflow annotations) or sarif (code scanning)",
     )
     p.add_argument("--no-checkov", action="store_true", help="skip checkov over the synthesized Terraform")
+    p.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default=ERROR,
+        help="fail (exit 1) on findings of this severity or graver: error (default: what Autopilot refuses or "
+        "will not run), warning (also what it changes), advice (also gkeml's advice)",
+    )
+    p.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=AUTOPILOT,
+        help="the cluster the objects are for: autopilot (default) or standard (no Autopilot-only rule runs)",
+    )
+    p.add_argument(
+        "--own",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a manifest file of your own, checked with FILES: the security baseline is an error on it, not "
+        'advice (repeatable; an object annotated gkeml.io/own: "true" is yours in any file)',
+    )
     p.add_argument(
         "--server-config",
         metavar="FILE",
@@ -266,14 +310,15 @@ def _run(args) -> int:
     from gkeml.cli.output import output_width
     from gkeml.registry import CHECKS
     from gkeml.rules import check, load_manifest_files
-    from gkeml.rules.report import RENDERERS
+    from gkeml.rules.report import RENDERERS, failing
     from gkeml.stackfile import read_stack
     from gkeml.synth import stale_warning
 
     notices = []
     boots: dict = {}
-    if args.files:
-        groups = [load_manifest_files(args.files)]
+    files = bool(args.files or args.own)
+    if files:
+        groups = [load_manifest_files(args.files, own=args.own)]
     else:
         envs = _environments(args)
         boots = _check_bootstraps(args, envs)
@@ -286,32 +331,32 @@ def _run(args) -> int:
     added: set[str] = set()
     if args.classes:
         groups, added = _with_classes(groups, args.classes)
-    findings = [f for group in groups for f in check(group) if f.source not in added]
+    findings = [f for group in groups for f in check(group, target=args.target, own=not files) if f.source not in added]
     notices += [f for f in findings if f.rule in CHECKS and CHECKS[f.rule].notice]
     findings = [f for f in findings if not (f.rule in CHECKS and CHECKS[f.rule].notice)]
-    if not args.files and args.against:
+    if not files and args.against:
         findings += _transition_findings(args, envs)
         release_notices, release_findings = _release_findings(args)
         notices += release_notices
         findings += release_findings
-    if not args.files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order and the permissions
+    if not files and Path(args.synth_dir, "stacks").is_dir():  # the first-apply order and the permissions
         from gkeml.config.extensions import resource_apis
         from gkeml.lifecycle.order import order_findings
 
         findings += order_findings(args.synth_dir, apis=resource_apis(envs))
         findings += _permission_findings(args, envs, boots)
-    elif not args.files:
+    elif not files:
         warn(
             args,
             f"no synthesized stacks in {args.synth_dir}: the Helm releases' objects and the "
             "first-apply order are not checked; run `gkeml synth` (or `make synth`) first",
         )
     report = None
-    if not args.files and not args.no_checkov:
+    if not files and not args.no_checkov:
         progress(f"running checkov on {args.synth_dir}/stacks")
         for stack in stack_files(args.synth_dir):
             read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
         report = run_checkov(args.synth_dir, extra_skips=extension_skips(envs))  # CheckovError: exit 2
     extra = {"width": output_width()} if args.format == "table" else {}
-    print(RENDERERS[args.format](notices + findings, objects, report, **extra))
-    return EXIT_FINDINGS if findings or (report is not None and not report.ok) else EXIT_OK
+    print(RENDERERS[args.format](notices + findings, objects, report, fail_on=args.fail_on, **extra))
+    return EXIT_FINDINGS if failing(findings, args.fail_on) or (report is not None and not report.ok) else EXIT_OK

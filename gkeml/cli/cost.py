@@ -31,8 +31,17 @@ Standard comparison:
   (GPU Pods: one node of the cheapest fitting machine each), plus an always-on
   system node; regional Standard clusters get no free-tier credit.
 
+capacity ladder:
+  every workload priced on each rung of its ComputeClass (reservation, Spot,
+  on-demand, flex-start), with the share of its hours each is expected to serve
+  (gkeml/cost/capacity.json: dated discounts and stated availability
+  assumptions; --capacity FILE for your own). --commit 1y|3y adds a committed-
+  use what-if: flexible CUDs for Pods, resource-based CUDs for GPU VMs, only
+  where a workload runs past the break-even (an estimate, never a quote).
+
 examples:
   gkeml cost dev
+  gkeml cost prod --commit 3y
   gkeml cost prod --format json
   gkeml cost staging --against origin/main > cost-comment.md
   gkeml cost dev --prices my-prices.json --no-free-tier
@@ -59,6 +68,16 @@ def register(sub) -> None:
         help="price table to use instead of the shipped gkeml/cost/prices.json (same layout)",
     )
     p.add_argument(
+        "--commit",
+        choices=("1y", "3y"),
+        help="add a committed-use what-if for this term to the capacity ladder (an estimate)",
+    )
+    p.add_argument(
+        "--capacity",
+        metavar="FILE",
+        help="capacity table (discounts, rung availability) instead of the shipped gkeml/cost/capacity.json",
+    )
+    p.add_argument(
         "--against",
         metavar="REF",
         help="git ref (branch, tag, commit) to compare with: prints the Autopilot monthly delta and the "
@@ -82,6 +101,7 @@ def register(sub) -> None:
 def run(args) -> int:
     """Print the estimate (or the delta); CostError is a usage error (exit 2)."""
     from gkeml.cost import CostError, delta_dict, estimate, load_prices, render_delta, render_markdown, render_table
+    from gkeml.cost.ladder import ladder, load_capacity, render_ladder, render_ladder_markdown
     from gkeml.environments import (
         billing_account_sharers,
         billing_account_sharers_at,
@@ -93,6 +113,7 @@ def run(args) -> int:
     path = environment_file(args.environments, args.env)
     env = load_environment(path)
     prices = load_prices(args.prices)
+    capacity = load_capacity(args.capacity)
     try:
         current = estimate(env, prices, free_tier=args.free_tier, credit_shared_with=billing_account_sharers(path, env))
         if args.against:
@@ -106,14 +127,17 @@ def run(args) -> int:
             else:
                 sys.stdout.write(render_delta(before, current, args.against))
             return 0
+        rungs = ladder(env, prices, capacity, args.commit)
     except CostError as exc:
         raise CommandError(f"{path}: {exc}") from None
     for warning in current.warnings:
         warn(args, warning)
     if args.format == "json":
-        print_json(current.to_dict())
+        print_json({**current.to_dict(), "ladder": rungs.to_dict()})
     elif args.format == "markdown":
         sys.stdout.write(render_markdown(current))
+        sys.stdout.write(render_ladder_markdown(rungs))
     else:
         sys.stdout.write(render_table(current))
+        sys.stdout.write(render_ladder(rungs))
     return 0

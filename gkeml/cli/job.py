@@ -51,6 +51,7 @@ gke_PROJECT_REGION_CLUSTER); otherwise the command refuses and prints the exact
 
 examples:
   gkeml job render examples/jobs/single-gpu.yaml --env dev
+  gkeml job explain examples/jobs/single-gpu.yaml --env dev
   gkeml job submit examples/jobs/single-gpu.yaml --env dev --wait
   gkeml job list --env dev
   gkeml job status research/finetune-l4-x7k2p --env dev
@@ -113,9 +114,9 @@ def load_spec(args: argparse.Namespace):
 
 HELP = "render, submit and follow ML training jobs"
 DESCRIPTION = (
-    "Turn a short job spec into Autopilot-ready Kubernetes objects (a Job, plus a "
-    "headless Service for multi-node DDP), submit them, and follow them on the "
-    "cluster: queue admission (Kueue), pods per index, preemptions, exit codes."
+    "Turn a short job spec into an Autopilot-ready Kubernetes object (a Job, or a JobSet "
+    "for multi-node DDP), submit it, and follow it on the cluster: queue admission and priority "
+    "(Kueue), pods per index, preemptions, restarts, exit codes."
 )
 RENDER_HELP = "print the Kubernetes YAML (or JSON) of a job spec"
 RENDER_DESCRIPTION = (
@@ -138,12 +139,12 @@ def register(sub) -> None:
     s = _cluster_parser(
         jobs,
         "submit",
-        "create the job's objects on the cluster",
-        "Render the job and create its objects with the Kubernetes API. Each submission is a new "
+        "create the job on the cluster",
+        "Render the job and create its Job (or JobSet) with the Kubernetes API. Each submission is a new "
         "run named <name>-<5 random characters> (or --name).",
     )
     s.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    s.add_argument("--name", help="name of this run's Job (default: the spec's name plus a random suffix)")
+    s.add_argument("--name", help="name of this run's Job or JobSet (default: the spec's name plus a random suffix)")
     s.add_argument(
         "--dry-run",
         action="store_true",
@@ -159,8 +160,8 @@ def register(sub) -> None:
         jobs,
         "list",
         "list the jobs gkeml submitted",
-        "List gkeml's Jobs (label app.kubernetes.io/managed-by=gkeml), newest first: state, pods, "
-        "preemptions, queue and Kueue admission.",
+        "List gkeml's Jobs and JobSets (label app.kubernetes.io/managed-by=gkeml), newest first: state, "
+        "pods, preemptions, queue and Kueue admission.",
     )
     ls.add_argument(
         "--team", metavar="TEAM", help="only this team's namespace (default: every team of --env, or all namespaces)"
@@ -171,8 +172,8 @@ def register(sub) -> None:
         jobs,
         "status",
         "show one job: admission, pods per index, preemptions, exit codes",
-        "Show a Job: its state, Kueue admission (or 'no Kueue'), and every pod by completion index "
-        "with restarts, preemption (DisruptionTarget) and the trainer's exit code.",
+        "Show a Job or JobSet: its state, Kueue admission (or 'no Kueue'), a JobSet's whole-group restarts, and "
+        "every pod by completion index with restarts, preemption (DisruptionTarget) and the trainer's exit code.",
     )
     st.set_defaults(func=run_status)
 
@@ -215,14 +216,19 @@ def register(sub) -> None:
     d = _job_parser(
         jobs,
         "delete",
-        "delete the job, its pods and its headless Service",
-        "Delete one Job gkeml created (its pods go with it) and the run's headless Service. Each object "
+        "delete the job and its pods",
+        "Delete one Job or JobSet gkeml created (its pods go with it; a JobSet's Job and headless Service too), "
+        "and the headless Service of a multi-node run of an earlier gkeml. Each object "
         f"is read first and deleted only if it carries the label {MANAGED_SELECTOR}, by name, with its "
         "uid as a precondition (a same-named object created since is left alone); never a whole "
         "collection. Without --env the same holds, in the given or current context, namespace from "
         "TEAM/, --team, the context, or default.",
     )
     d.set_defaults(func=run_delete)
+
+    from gkeml.cli.job_explain import add_explain
+
+    add_explain(jobs, add_env_options, environment_with_file, _api)
 
 
 def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
@@ -236,7 +242,7 @@ def _cluster_parser(jobs, name: str, help_text: str, description: str) -> argpar
 
 def _job_parser(jobs, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
     p = _cluster_parser(jobs, name, help_text, description)
-    p.add_argument("job", metavar="[TEAM/]NAME", help="the run's Job name, e.g. research/finetune-l4-x7k2p")
+    p.add_argument("job", metavar="[TEAM/]NAME", help="the run's Job or JobSet name, e.g. research/finetune-l4-x7k2p")
     p.add_argument(
         "--team",
         metavar="TEAM",
@@ -388,26 +394,26 @@ def _next_steps(namespace: str, name: str, env: Environment | None) -> str:
 def run_submit(args: argparse.Namespace) -> int:
     """``gkeml job submit``: render, create with the Kubernetes API (or dry-run), optionally wait."""
     from gkeml.jobs import render, unique_name
-    from gkeml.jobs.build import NAME_SUFFIX_LENGTH
     from gkeml.jobs.cluster import ClusterError
     from gkeml.jobs.lifecycle import create, gke_version_at_least, server_version
-    from gkeml.jobs.spec import MAX_JOB_NAME
+    from gkeml.jobs.spec import max_run_name
 
     spec, env = load_spec(args)
-    longest = MAX_JOB_NAME + 1 + NAME_SUFFIX_LENGTH
+    longest = max_run_name(spec.nodes)
     if args.name is not None and (not RUN_NAME.fullmatch(args.name) or len(args.name) > longest):
+        what = f"JobSet name for {spec.nodes} nodes" if spec.nodes > 1 else "Job name"
         raise ConfigError(
             [
                 ConfigProblem(
                     "--name",
                     0,
                     "",
-                    f"{args.name!r} is not a Job name: lowercase letters, digits and '-', at most {longest} characters",
+                    f"{args.name!r} is not a {what}: lowercase letters, digits and '-', at most {longest} characters",
                 )
             ]
         )
     name = args.name or unique_name(spec.name)
-    objects = render(spec, env, name)
+    (run,) = render(spec, env, name)
     if args.wait and args.dry_run:
         raise ConfigError([ConfigProblem("--wait", 0, "", "nothing to wait for after --dry-run; drop one of them")])
     api = _api(args, env)
@@ -420,12 +426,13 @@ def run_submit(args: argparse.Namespace) -> int:
                     f"runs {version or 'an unknown version'} (nothing was created)",
                     EXIT_USAGE,
                 )
-        created = create(api, objects, args.dry_run)
-        namespace = objects[-1]["metadata"]["namespace"]
+        created = [create(api, run, args.dry_run)]
+        namespace = run["metadata"]["namespace"]
         result: dict = {
             "context": api.connection.context.name,
             "namespace": namespace,
             "name": name,
+            "kind": run["kind"],
             "dry_run": args.dry_run,
             "objects": created,
         }
@@ -516,9 +523,10 @@ def run_list(args: argparse.Namespace, env: Environment | None, api) -> int:
 
 def _print_status(state) -> None:
     """The status for humans; what the API sent is escaped (:func:`gkeml.text.one_line`, tables too)."""
+    details = ", ".join(part for part in (f"spec {state.spec}" if state.spec else "", state.kind) if part != "Job")
     say(
         f"job {state.namespace}/{state.name}"
-        + (f" (spec {state.spec})" if state.spec else "")
+        + (f" ({details})" if details else "")
         + f": {state.state}"
         + (
             f" ({state.reason}: {state.message})"
@@ -533,9 +541,12 @@ def _print_status(state) -> None:
         f"{state.failed} failed"
         + (f" (+{state.uncounted_failed} not yet counted)" if state.uncounted_failed else "")
         + f"; preempted: {state.preempted}"
+        + (f"; restarts: {state.restarts}" if state.kind == "JobSet" else "")
     )
     say(
-        f"  queue: {state.queue or '(none)'}; admission: {state.admission.summary()}"
+        f"  queue: {state.queue or '(none)'}"
+        + (f" (priority {state.priority})" if state.priority else "")
+        + f"; admission: {state.admission.summary()}"
         + ("; job suspended" if state.suspended else "")
     )
     times = [

@@ -19,8 +19,10 @@ from gkeml.config.images import image_admission_problem
 from gkeml.config.kueue import admission_ceiling, kueue_problems
 from gkeml.config.loader import did_you_mean, field_name, file_line
 from gkeml.config.model import Environment
+from gkeml.config.reservations import RESERVATION_CHECKS
 from gkeml.config.roles import workload_role_problem
 from gkeml.config.services import SERVICE_CHECKS
+from gkeml.config.serving_model import model_serving_problems
 from gkeml.config.tiers import override_findings, tier_problems
 from gkeml.config.versions import version_problems
 from gkeml.config.volumes import volume_problems
@@ -48,10 +50,12 @@ REFERENCES: tuple[Reference, ...] = (
     Reference(("inference", ANY, "team"), "teams", "team"),
     Reference(("inference", ANY, "identity"), "identities", "identity"),
     Reference(("inference", ANY, "endpoint"), "endpoints", "endpoint"),
+    Reference(("inference", ANY, "model", "bucket"), "buckets", "bucket"),
     Reference(
         ("inference", ANY, "compute_class"), "compute_classes", "compute class", platform.BUILTIN_COMPUTE_CLASSES
     ),
     Reference(("training", ANY, "team"), "teams", "team"),
+    Reference(("compute_classes", ANY, "reservation"), "reservations", "reservation"),
     Reference(("launch", "identity"), "identities", "identity"),
     Reference(("launch", "secret"), "secrets", "secret"),
     Reference(("launch", "teams", ANY), "teams", "team"),
@@ -69,6 +73,7 @@ UNIQUE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("secrets",), "name"),
     (("inference",), "name"),
     (("compute_classes",), "name"),
+    (("reservations",), "name"),
     (("training",), "name"),
     (("volumes",), "name"),  # a job names a volume by name alone
     (("cluster", "maintenance", "exclusions"), "name"),  # GKE keys exclusions by name
@@ -548,7 +553,9 @@ MODEL_CHECKS: tuple[Callable[[Environment], Iterator[Problem]], ...] = (
     _endpoints,
     _training,
     kueue_problems,
+    model_serving_problems,
     *SERVICE_CHECKS,
+    *RESERVATION_CHECKS,
     *EXPOSURE_CHECKS,
 )
 

@@ -15,21 +15,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from gkeml import platform
-from gkeml.config.base import Problem, Strict
+from gkeml.config.base import DnsLabel, Problem, Strict, at
 from gkeml.units import parse_quantity
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment, Team
 
-# Kueue's ResourceFlavors: cpu and memory on any node; GPUs on Spot nodes or on on-demand nodes.
+# Kueue's ResourceFlavors: cpu and memory on any node; GPUs on Spot nodes or on on-demand nodes, and the GPUs of
+# each reservation a ComputeClass consumes (reserved_flavor).
 FLAVOR_DEFAULT = "default"
 FLAVOR_GPU_SPOT = "gpu-spot"
 FLAVOR_GPU_ON_DEMAND = "gpu-on-demand"
+FLAVOR_RESERVED_PREFIX = "reserved-"
+# The priority tiers of every environment unless its file names its own (WorkloadPriorityClass name -> value): far
+# apart, so that a platform team can put its own between them.
+DEFAULT_PRIORITIES = {"low": 100, "normal": 1000, "high": 10000}
+DEFAULT_PRIORITY = "normal"
+
+
+def reserved_flavor(reservation: str) -> str:
+    """The ResourceFlavor of a reservation's GPUs."""
+    return FLAVOR_RESERVED_PREFIX + reservation
 
 
 class KueueConfig(Strict):
@@ -65,6 +76,29 @@ class KueueConfig(Strict):
         description="All-or-nothing admission: an admitted job whose pods are not all ready within this time "
         "gives its quota back and is queued again (Kueue waitForPodsReady).",
     )
+    priorities: dict[DnsLabel, Annotated[int, Field(ge=platform.INT32_MIN, le=platform.INT32_MAX)]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRIORITIES),
+        min_length=1,
+        description="Priority tiers of queued jobs (a WorkloadPriorityClass each): name -> value, higher first. "
+        "A job names one with `priority:`; within a team's queue a higher tier preempts lower ones (docs/jobs.md, "
+        "Priorities).",
+    )
+    default_priority: DnsLabel = Field(
+        DEFAULT_PRIORITY, description="The tier of a job whose spec names none (one of priorities)."
+    )
+
+    @model_validator(mode="after")
+    def _default_tier(self) -> KueueConfig:
+        if self.default_priority not in self.priorities:
+            raise at(
+                "default_priority",
+                f"{self.default_priority!r} is not one of priorities: {', '.join(self.priorities)}",
+            )
+        return self
+
+    def priority_names(self) -> list[str]:
+        """The tiers, highest first."""
+        return sorted(self.priorities, key=lambda name: (-self.priorities[name], name))
 
 
 def enabled_by_default(teams: list[Team]) -> bool:
@@ -111,6 +145,14 @@ class QuotaAmounts:
         return str(self.memory)
 
 
+def reserved_gpus(env: Environment) -> dict[str, int]:
+    """GPUs of each reservation flavor (by flavor name): the reservations a ComputeClass consumes. They belong to
+    the cohort, and any team's queue may borrow them for the pods of such a class."""
+    from gkeml.config.reservations import consumed
+
+    return {reserved_flavor(r.name): r.gpus for r in consumed(env)}
+
+
 def gpu_split(env: Environment, team: Team) -> dict[str, int]:
     """Nominal GPUs of each GPU flavor: the Spot share (``kueue.spot_gpu_percent``, rounded down), then the rest."""
     spot = team.quota.gpus * env.kueue.spot_gpu_percent // 100
@@ -134,10 +176,13 @@ def namespace_quota(env: Environment, team: Team) -> tuple[str, str, int]:
     """(cpu, memory, GPUs) of the team namespace's ResourceQuota: the team's quota, plus what its
     ClusterQueue may borrow when Kueue is on (else the pods of a job admitted on borrowed quota would be
     refused by the namespace)."""
-    if not env.kueue.enabled or env.kueue.borrowing_limit_percent == 0:
+    if not env.kueue.enabled:
         return team.quota.cpu, team.quota.memory, team.quota.gpus
+    reserved = sum(reserved_gpus(env).values())  # the cohort's reserved GPUs, which any team may borrow
+    if env.kueue.borrowing_limit_percent == 0:
+        return team.quota.cpu, team.quota.memory, team.quota.gpus + reserved
     ceiling = QuotaAmounts.of(team) + borrowing_limit(env, team)
-    return ceiling.cpu, ceiling.mem, ceiling.gpus
+    return ceiling.cpu, ceiling.mem, ceiling.gpus + reserved
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,10 @@ from gkeml.config.base import (
     resolved,
 )
 from gkeml.config.exposure import Exposure, ExposureMigration, InferenceGatewayConfig
+from gkeml.config.jobset import JobSetConfig
 from gkeml.config.kueue import KueueConfig, enabled_by_default
 from gkeml.config.loader import did_you_mean
+from gkeml.config.reservations import RESERVATION, Reservation
 from gkeml.config.services import (
     Budget,
     Dns,
@@ -60,6 +62,7 @@ from gkeml.config.services import (
     UpgradeNoticesConfig,
     registry_defaults,
 )
+from gkeml.config.serving_model import ModelServing
 from gkeml.config.volumes import HyperdiskMlVolume, volume_defaults
 
 __all__ = [
@@ -636,6 +639,19 @@ class Autoscaling(Strict):
     )
     external_target: Int32 | None = Field(None, ge=1, description="Average value per replica for the metric.")
     external_selector: dict[FreeText, FreeText] = Field(default_factory=dict)
+    engine_metric: Literal["num_requests_waiting", "kv_cache_usage_perc"] | None = Field(
+        None,
+        description="Scale on the engine's own metric (with model:): num_requests_waiting (requests queued per "
+        "replica: throughput) or kv_cache_usage_perc (KV-cache use, 0-1: latency), read from Managed Prometheus "
+        "(a PodMonitoring scrapes the server) through the metrics adapter as a Pods metric.",
+    )
+    engine_target: float | None = Field(
+        None,
+        gt=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="Average per replica: e.g. 10 waiting requests, or 0.8 of the KV cache.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
@@ -643,15 +659,21 @@ class Autoscaling(Strict):
             raise at("max_replicas", f"{self.max_replicas} is below min_replicas {self.min_replicas}")
         if (self.external_metric is None) != (self.external_target is None):
             raise ValueError("external_metric and external_target go together; set both or neither")
-        if not (self.cpu_utilization or self.memory_utilization or self.external_metric):
-            raise ValueError("no scaling signal; set cpu_utilization, memory_utilization or external_metric")
+        if (self.engine_metric is None) != (self.engine_target is None):
+            raise ValueError("engine_metric and engine_target go together; set both or neither")
+        if self.engine_metric == "kv_cache_usage_perc" and (self.engine_target or 0) > 1:
+            raise at("engine_target", f"{self.engine_target} is above 1: kv_cache_usage_perc is a fraction (0.8 = 80%)")
+        if not (self.cpu_utilization or self.memory_utilization or self.external_metric or self.engine_metric):
+            raise ValueError(
+                "no scaling signal; set cpu_utilization, memory_utilization, external_metric or engine_metric"
+            )
         return self
 
     @property
     def metric_types(self) -> list[str]:
         """The HPA v2 metric source types this autoscaler scales on, as the manifest builder writes them."""
         types = ["Resource"] * sum(bool(t) for t in (self.cpu_utilization, self.memory_utilization))
-        return types + (["External"] if self.external_metric else [])
+        return types + (["External"] if self.external_metric else []) + (["Pods"] if self.engine_metric else [])
 
 
 # Container image references, after github.com/distribution/reference (reference.go, the grammar
@@ -749,6 +771,30 @@ class Inference(Strict):
         "best-effort in dev, high in staging and prod",
     )
     hours_per_day: float = Field(24, gt=0, le=24, description="For cost estimates.")
+    model: ModelServing | None = Field(
+        None,
+        description="The model it serves (vLLM), with weights read from a bucket through GCS FUSE tuned for "
+        "loading them, a startup probe sized from the cold start and the engine's metrics scraped "
+        "(docs/model-serving.md). The probe then defaults to the engine's health path on port.",
+    )
+    ephemeral_storage: ByteSize = resolved(
+        "Local disk the server container requests (its /tmp; a model's file cache comes on top). Autopilot's 1Gi "
+        "default evicts a server whose caches outgrow it; general-purpose Pods may have at most 10Gi.",
+        "10Gi with a GPU, 2Gi without",
+    )
+    shared_memory: ByteSize = Field(
+        "2Gi",
+        description="A GPU server's memory-backed /dev/shm (NCCL and the engine's worker processes use it); "
+        "added to the container's memory request, which pays for it.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_probe(cls, data: Any) -> Any:
+        """With a model and no probe, probe the engine's health path on the serving port."""
+        if isinstance(data, dict) and data.get("model") is not None and "probe" not in data:
+            data = {**data, "probe": {"path": platform.VLLM_HEALTH_PATH, "port": data.get("port", 8080)}}
+        return data
 
     @model_validator(mode="after")
     def _gpu(self) -> Inference:
@@ -756,7 +802,7 @@ class Inference(Strict):
         return self
 
 
-Capacity = Literal["spot", "on-demand", "flex-start"]
+Capacity = Literal["spot", "on-demand", "flex-start", "reservation"]
 SPOT_THEN_ON_DEMAND: tuple[Capacity, ...] = ("spot", "on-demand")
 
 
@@ -776,7 +822,13 @@ class ComputeClassPolicy(Strict):
         default_factory=lambda: list(SPOT_THEN_ON_DEMAND),
         min_length=1,
         description="Capacity to try, in order: spot, on-demand, flex-start (GPU families that offer it; "
-        "never the same priority as Spot). A class that includes spot puts pods on Spot nodes.",
+        "never the same priority as Spot), reservation (the specific reservation named in `reservation`). A "
+        "class that includes spot puts pods on Spot nodes.",
+    )
+    reservation: DnsLabel | None = Field(
+        None,
+        description="The reservation (of reservations:) the class's reservation rung consumes; its VMs must have "
+        "the class's GPUs.",
     )
     migrate_to_preferred: bool = Field(
         False,
@@ -809,6 +861,14 @@ class ComputeClassPolicy(Strict):
                 f"{platform.MACHINE_SERIES_CHECKED_ON}): {', '.join(platform.MACHINE_SERIES)}",
             )
         _check_gpu_shape(self.gpu, self.gpu_count)
+        if (RESERVATION in self.capacity) != (self.reservation is not None):
+            raise at(
+                "reservation" if self.reservation is not None else "capacity",
+                "a class consumes a reservation with both capacity: [reservation, ...] and reservation: NAME; set "
+                "both, or neither",
+            )
+        if self.reservation is not None and self.gpu is None:
+            raise at("reservation", "reservations are of GPU VMs: set gpu (and gpu_count) as the reservation's")
         if "flex-start" in self.capacity and self.gpu not in platform.flex_start_gpus():
             raise at(
                 "capacity",
@@ -1037,6 +1097,7 @@ def _inference_defaults(data: dict[str, Any], defaults: FileDefaults) -> None:
             svc["gpu"] = policy["gpu"]
             svc.setdefault("gpu_count", policy.get("gpu_count", 1))
         svc.setdefault("rollout", "replace" if svc.get("gpu") else "surge")
+        svc.setdefault("ephemeral_storage", "10Gi" if svc.get("gpu") else "2Gi")
         svc.setdefault("availability", defaults.tier.get("availability", "high"))
 
 
@@ -1117,6 +1178,14 @@ class Environment(Strict):
     kueue: KueueConfig = Field(
         default_factory=KueueConfig, description="Job queueing with Kueue: a ClusterQueue and LocalQueue per team."
     )
+    jobset: JobSetConfig = Field(
+        default_factory=JobSetConfig, description="The JobSet controller multi-node jobs run on."
+    )
+    reservations: list[Reservation] = Field(
+        default_factory=list,
+        description="Specific Compute Engine reservations of GPU VMs that compute classes consume first (billed "
+        "whether used or not).",
+    )
     training: list[TrainingBudget] = Field(default_factory=list, description="Expected training for cost estimates.")
     volumes: list[HyperdiskMlVolume] = Field(
         default_factory=list,
@@ -1169,9 +1238,12 @@ class Environment(Strict):
 
     @model_validator(mode="after")
     def _kueue_default(self) -> Environment:
-        """Kueue is on by default when a team has GPU quota: read from the validated quotas."""
+        """Kueue is on by default when a team has GPU quota (read from the validated quotas), the JobSet controller
+        when Kueue is."""
         if "enabled" not in self.kueue.model_fields_set:
             self.kueue.enabled = enabled_by_default(self.teams)
+        if "enabled" not in self.jobset.model_fields_set:
+            self.jobset.enabled = self.kueue.enabled
         return self
 
     def __eq__(self, other: object) -> bool:

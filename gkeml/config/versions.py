@@ -26,6 +26,7 @@ from gkeml import platform
 from gkeml.config.base import Problem
 from gkeml.config.exposure import GATEWAY_EXPOSURES, INFERENCE_GATEWAY, served_exposures
 from gkeml.config.loader import ConfigError, ConfigProblem, field_name
+from gkeml.config.reservations import RESERVATION
 
 if TYPE_CHECKING:
     from gkeml.config.model import Environment
@@ -157,6 +158,22 @@ def _volume_populator(env: Environment) -> Iterator[Use]:
             yield _snapshot_instead(i)
 
 
+def _jobset(env: Environment) -> Iterator[Use]:
+    if env.jobset.enabled:  # the controller's chart, whether or not a multi-node job runs yet
+        yield ("jobset", "enabled"), "set jobset.enabled: false (multi-node jobs are then refused)"
+
+
+def _reservation_rung(env: Environment) -> Iterator[Use]:
+    for i, policy in enumerate(env.compute_classes):
+        if RESERVATION in policy.capacity:
+            yield ("compute_classes", i, "capacity"), f"remove reservation from compute_classes[{i}].capacity"
+
+
+def _jobset_metrics(env: Environment) -> Iterator[Use]:
+    if "JOBSET" in env.monitoring.components:
+        yield ("monitoring", "components"), "remove JOBSET from monitoring.components"
+
+
 DETECTORS: dict[str, Callable[[Environment], Iterator[Use]]] = {
     "secret sync": _secret_sync,
     "flex-start": _flex_start,
@@ -165,6 +182,9 @@ DETECTORS: dict[str, Callable[[Environment], Iterator[Use]]] = {
     "GKE Inference Gateway": _inference_gateway,
     "Hyperdisk ML": _hyperdisk_ml,
     "GKE Volume Populator": _volume_populator,
+    "JobSet": _jobset,
+    "reservation rung": _reservation_rung,
+    "JOBSET metrics package": _jobset_metrics,
 }
 
 
@@ -186,6 +206,10 @@ def emitted_features(objects: list[dict], cloud: Mapping[str, Any] | None = None
             found.add("custom ComputeClass")
             if any("flexStart" in p for p in spec.get("priorities", [])):
                 found.add("flex-start")
+            if any("reservations" in p for p in spec.get("priorities", [])):
+                found.add("reservation rung")
+        elif kind == "Namespace" and (obj.get("metadata") or {}).get("name") == platform.JOBSET_NAMESPACE:
+            found.add("JobSet")
         elif kind == "StorageClass" and (obj.get("parameters") or {}).get("type") == platform.HYPERDISK_ML_TYPE:
             found.add("Hyperdisk ML")
         elif kind == "GCPDataSource":
@@ -199,6 +223,8 @@ def emitted_features(objects: list[dict], cloud: Mapping[str, Any] | None = None
             found.add("GKE Gateway")
         if cluster.get("secret_manager_config") or cluster.get("secret_sync_config"):
             found.add("secret sync")
+        if "JOBSET" in (cluster.get("monitoring_config") or {}).get("enable_components", []):
+            found.add("JOBSET metrics package")
     return found
 
 

@@ -5,7 +5,7 @@ Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluste
 services (modules of their own, wired by ``gkeml/stacks/services.py``): ``DockerRepository``,
 ``DnsZone``, ``ProjectBudget``, ``Monitoring``, ``Topic``, ``UpgradeNotices``.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
-:class:`LaunchAgent`, :class:`Kueue`, :class:`MetricsAdapter`, :class:`KubernetesObjects`.
+:class:`LaunchAgent`, :class:`JobSet`, :class:`Kueue`, :class:`MetricsAdapter`, :class:`KubernetesObjects`.
 """
 
 from gkeml.constructs.binary_authorization import ImagePolicy, ImagePolicyProps
@@ -14,6 +14,7 @@ from gkeml.constructs.cluster import AutopilotCluster, ClusterProps, Maintenance
 from gkeml.constructs.endpoint import EndpointProps, PublicEndpoint
 from gkeml.constructs.grants import Grantee, Member
 from gkeml.constructs.inference_service import InferenceService
+from gkeml.constructs.jobset import JobSet
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.kueue import Kueue
 from gkeml.constructs.launch_agent import LaunchAgent, LaunchAgentProps
@@ -37,6 +38,7 @@ __all__ = [
     "ImagePolicy",
     "ImagePolicyProps",
     "InferenceService",
+    "JobSet",
     "KubernetesObjects",
     "Kueue",
     "LaunchAgent",

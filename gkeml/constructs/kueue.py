@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gkeml import platform
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
@@ -31,9 +33,12 @@ class Kueue(Construct):
        finalizers, before the Kueue release (and its CRDs) goes.
 
     No ``kubernetes_manifest`` has a Kueue kind, so a first ``terraform plan`` of a fresh environment
-    needs no Kueue CRD."""
+    needs no Kueue CRD. ``after``: what the Kueue release waits for (the JobSet controller, whose API Kueue's
+    JobSet integration starts with)."""
 
-    def __init__(self, scope: Construct, id: str, plan: KueuePlan, *, teams: list[TeamNamespace]):
+    def __init__(
+        self, scope: Construct, id: str, plan: KueuePlan, *, teams: list[TeamNamespace], after: Sequence[Any] = ()
+    ):
         super().__init__(scope, id)
         release = helm("release")
         self.namespace = KubernetesObjects(self, "namespace", plan.namespace[:1])
@@ -56,7 +61,7 @@ class Kueue(Construct):
             wait=True,
             timeout=KUEUE_TIMEOUT_SECONDS,
             values=[to_yaml([plan.chart_values])],
-            depends_on=[*self.namespace.resources, *self.policies.resources, *self.rbac.resources],
+            depends_on=[*self.namespace.resources, *self.policies.resources, *self.rbac.resources, *after],
         )
         chart = TerraformAsset(self, QUEUES_CHART, path=str(QUEUES_CHART_DIR), type=AssetType.DIRECTORY)
         self.queue_objects = plan.chart_objects()

@@ -20,6 +20,14 @@ whichever of its clusters it chooses.
 Every figure is a monthly range: ``low`` with each inference service at its HPA
 ``min_replicas``, ``high`` at ``max_replicas``. Training runs ``nodes`` Pods for
 ``hours_per_day`` x ``days_per_month``; inference runs ``hours_per_day`` every day.
+
+Reservations (``reservations:``) are billed whether their VMs run anything or not, at the VMs' on-demand
+rates (compute/docs/instances/reservations-overview, "Billing"): one line each, in both modes. A VM that
+consumes a reservation is not charged again, so a service on a class whose first rung is a reservation of
+this project pays only the Autopilot premium on top. A reservation shared from another project is billed
+there while idle; the consuming project pays for the reserved VMs it runs (compute/docs/instances/
+best-practices-shared-reservations: consumer projects carry the cost of what they consume), so its line here
+is zero and says what the owner pays.
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ from gkeml.config.exposure import (
     kept_exposures,
 )
 from gkeml.config.model import BucketConfig, Environment, HyperdiskMlVolume, Problem
+from gkeml.config.reservations import RESERVATION, Reservation, reservation, reservations_of
 from gkeml.config.services import MAX_MONEY_UNITS
+from gkeml.config.serving_model import cold_start_seconds, pod_requests
 from gkeml.cost.prices import Machine, PriceTable
 from gkeml.units import gib, parse_quantity
 
@@ -243,6 +253,8 @@ class Workload:
     replicas: tuple[int, int]
     hours: float  # per month, per replica
     schedule: str  # e.g. "10 h/day", "80 h/month"
+    prepaid: str | None = None  # the reservation of this project whose line carries its VMs (premium only here)
+    ephemeral_gib: float = platform.DEFAULT_EPHEMERAL_GIB
 
 
 def endpoint_ways(env: Environment) -> list[tuple[str, str]]:
@@ -302,11 +314,13 @@ class Estimator:
     def estimate(self, env: Environment) -> Estimate:
         """Every line item of ``env``: cluster, workloads, buckets, endpoints."""
         items = self._cluster(env)
+        items += [self._reservation(r, env) for r in reservations_of(env)]
         items += [self._workload(w) for w in self.workloads(env)]
         items += [self._bucket(b, env.project.region) for b in env.buckets]
         items += [self._volume(v) for v in env.volumes]
         items += self._endpoints(endpoint_ways(env))
         items += self._certificate_manager(env)
+        items = [self._cold_start(env, i) for i in items]
         warnings: list[str] = []
         items += self._services(env, items, warnings)
         if env.project.region != self.prices.region:
@@ -318,6 +332,21 @@ class Estimator:
         result.budget = self._budget(env, result)
         result.quota_ceiling = self.quota_ceiling(env)
         return result
+
+    def _cold_start(self, env: Environment, item: LineItem) -> LineItem:
+        """A model server's item says how long a new replica takes to answer and what that start costs (the
+        replica is billed while it loads: gkeml.config.serving_model.cold_start_seconds)."""
+        svc = next((s for s in env.inference if item.key == f"inference/{s.name}" and s.model), None)
+        if svc is None or svc.model is None:
+            return item
+        replica_hours = svc.autoscaling.max_replicas * svc.hours_per_day * self.prices.hours_per_month / 24
+        seconds = cold_start_seconds(svc.model)
+        per_start = item.autopilot.high / replica_hours * seconds / 3600 if replica_hours else 0.0
+        note = (
+            f"; cold start ~{seconds / 60:.1f} min per new replica ({svc.model.size} of weights through GCS FUSE, "
+            f"then the engine), {per_start:.2f} {self.prices.currency} per start"
+        )
+        return replace(item, basis=item.basis + note)
 
     def quota_ceiling(self, env: Environment) -> QuotaCeiling | None:
         """What the teams' GPU quotas allow at most (:class:`QuotaCeiling`); None when no team has GPU quota.
@@ -404,6 +433,32 @@ class Estimator:
             FREE_TIER_KEY, basis, Cost(-share, -share), ZERO, unconfirmed=self._unconfirmed(), kind="cluster"
         )
 
+    # -- reservations ----------------------------------------------------------------
+    def _reservation(self, r: Reservation, env: Environment) -> LineItem:
+        """A reservation's VMs all month at on-demand rates, used or not; zero here when another project owns it."""
+        self._begin()
+        h = self.prices.hours_per_month
+        machine = r.machine
+        if machine not in self.prices.machines:
+            raise CostError(f"reservation/{r.name}: no machine {machine} in the price table (machines.{machine})")
+        vm_hour = self._price(f"machines.{machine}.on_demand_hour")
+        entry = self.prices.gpus.get(r.gpu)
+        if entry is not None and entry.attached_gpu_hour is not None:
+            vm_hour += r.gpu_count * self._price(f"gpus.{r.gpu}.attached_gpu_hour.on_demand")
+        month = r.count * vm_hour * h
+        shape = f"{r.count} x {machine} ({r.gpu_count} x {platform.GPUS[r.gpu].name}) in {r.zone}"
+        owner = r.owner(env)
+        if owner != env.project.id:
+            basis = (
+                f"{shape}, shared by {owner}: billed there whether used or not ({month:,.2f}/month at "
+                f"{vm_hour:.4f}/h per VM); this project pays for the reserved VMs its nodes run (priced on its workloads)"
+            )
+            cost = ZERO
+        else:
+            basis = f"{shape}: billed whether used or not, {h:g} h x {vm_hour:.4f}/h per VM (on-demand rate)"
+            cost = Cost(month, month)
+        return LineItem(f"reservation/{r.name}", basis, cost, cost, unconfirmed=self._unconfirmed(), kind="reservation")
+
     # -- workloads -------------------------------------------------------------------
     def _workload(self, w: Workload) -> LineItem:
         self._begin()
@@ -421,7 +476,7 @@ class Estimator:
         cls_name = w.compute_class if w.compute_class in self.prices.autopilot.pod else platform.GENERAL_PURPOSE.name
         cls = platform.COMPUTE_CLASSES.get(cls_name, platform.GENERAL_PURPOSE)
         cpu, mem = autopilot_requests(w.cpu, w.memory_gib, cls, w.key)
-        eph = platform.DEFAULT_EPHEMERAL_GIB
+        eph = w.ephemeral_gib
         base = f"autopilot.pod.{cls_name}.{self._tier(w.spot)}"
         pod_hour = (
             cpu * self._price(f"{base}.vcpu_hour")
@@ -498,6 +553,8 @@ class Estimator:
         vm_hour = self._machine_hour(name, w.spot)
         if self.prices.gpus[label].attached_gpu_hour is not None:
             vm_hour += w.gpu_count * self._price(f"gpus.{w.gpu}.attached_gpu_hour.{'spot' if w.spot else 'on_demand'}")
+        if w.prepaid:  # its VM is the reservation's, in the reservation's own line
+            vm_hour = 0.0
         base = f"autopilot.gpu_premium.{w.gpu}.{self._tier(w.spot)}"
         premium_hour = (
             w.gpu_count * self._price(f"{base}.gpu_hour")
@@ -513,9 +570,10 @@ class Estimator:
         autopilot = Cost(lo * (vm_hour + premium_hour) * w.hours, hi * (vm_hour + premium_hour) * w.hours)
         standard = Cost(lo * vm_hour * w.hours, hi * vm_hour * w.hours)
         gpu_name = platform.GPUS[label].name
+        vm = f"VM in reservation/{w.prepaid}" if w.prepaid else f"VM {vm_hour:.4f}/h"
         basis = (
             f"{_replicas(lo, hi)} x {name} ({w.gpu_count} x {gpu_name}){', Spot' if w.spot else ''}, {w.schedule}; "
-            f"node-based: VM {vm_hour:.4f}/h + premium {premium_hour:.4f}/h"
+            f"node-based: {vm} + premium {premium_hour:.4f}/h"
         )
         std_basis = f"{_replicas(lo, hi)} x {name}{' Spot' if w.spot else ''} (VM only)"
         return LineItem(w.key, basis, autopilot, standard, std_basis, self._unconfirmed(), w.key.split("/")[0], w.team)
@@ -748,12 +806,16 @@ class Estimator:
             hpd = svc.hours_per_day
             cls = env.custom_compute_class(svc.compute_class)  # priced at the class's preferred capacity
             spot = svc.spot or (cls is not None and cls.capacity[0] == "spot")
+            reserved = reservation(env, cls.reservation) if cls is not None and cls.capacity[0] == RESERVATION else None
+            prepaid = reserved.name if reserved is not None and reserved.owner(env) == env.project.id else None
+            cpu, memory, disk = pod_requests(svc)  # with /dev/shm and a model's GCS FUSE sidecar and file cache
             found.append(
                 Workload(
                     key=f"inference/{svc.name}",
                     team=svc.team,
-                    cpu=parse_quantity(svc.cpu),
-                    memory_gib=gib(svc.memory),
+                    cpu=cpu,
+                    memory_gib=memory,
+                    ephemeral_gib=disk,
                     gpu=svc.gpu,
                     gpu_count=svc.gpu_count,
                     spot=spot,
@@ -761,6 +823,7 @@ class Estimator:
                     replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
                     hours=hpd * self.prices.hours_per_month / 24,
                     schedule=f"{hpd:g} h/day",
+                    prepaid=prepaid,
                 )
             )
             config = inference_gateway_of(env, svc)

@@ -270,10 +270,7 @@ def check_quotas(env: Environment, compute: ComputeApi, prices: PriceTable) -> l
     body = compute.get(f"projects/{project}/regions/{region}", project)
     if body is None:
         raise DoctorError(f"region {region} not found in project {project}: check project.region")
-    quotas: dict[str, tuple[float, float]] = {}
-    for q in body.get("quotas", []) if isinstance(body.get("quotas"), list) else []:
-        if isinstance(q, dict) and isinstance(q.get("metric"), str):
-            quotas[q["metric"]] = (float(q.get("limit", 0) or 0), float(q.get("usage", 0) or 0))
+    quotas = region_quotas(body)
 
     def cpu_metric(family: str) -> str:
         own = platform.family_cpu_quota_metric(family)
@@ -290,6 +287,16 @@ def check_quotas(env: Environment, compute: ComputeApi, prices: PriceTable) -> l
         _quota_row(metric, amount, quotas, "; ".join(by[metric]), region, project) for metric, amount in wanted.items()
     ]
     return rows + team_quota_rows(env, quotas)
+
+
+def region_quotas(body: dict) -> dict[str, tuple[float, float]]:
+    """{metric: (limit, usage)} of a ``regions.get`` answer (live, or recorded with ``gcloud compute regions
+    describe REGION --format json`` for ``gkeml job explain --quota-snapshot``); entries without a metric are skipped."""
+    quotas: dict[str, tuple[float, float]] = {}
+    for q in body.get("quotas", []) if isinstance(body.get("quotas"), list) else []:
+        if isinstance(q, dict) and isinstance(q.get("metric"), str):
+            quotas[q["metric"]] = (float(q.get("limit", 0) or 0), float(q.get("usage", 0) or 0))
+    return quotas
 
 
 def team_quota_rows(env: Environment, quotas: dict[str, tuple[float, float]]) -> list[Check]:

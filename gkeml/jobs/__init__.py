@@ -3,7 +3,7 @@
 Public API::
 
     spec = load_job_spec("examples/jobs/single-gpu.yaml", env)   # ConfigError: file:line: field: message
-    objects = render(spec, env)                                   # [headless Service,] Job
+    objects = render(spec, env)                                   # [Job], or [JobSet] on several nodes
     objects = render(spec, env, unique_name(spec.name))           # one submission = one run
     queue_config = launch_template(spec, env)                     # the Job W&B Launch creates per run
 

@@ -3,6 +3,11 @@
 One builder serves ``gkeml job render``/``submit`` and the W&B Launch queue
 template, so the agent and a human submit identical pods. Platform facts come
 from :mod:`gkeml.platform`; the security baseline from :mod:`gkeml.manifests`.
+
+A job on one node is a batch/v1 Job. A multi-node DDP job is a JobSet (:func:`jobset`) with one replicatedJob
+of one Indexed Job, completions == parallelism == nodes: the JobSet controller gives every pod the DNS name
+``<run>-node-0-<index>.<run>`` under the JobSet's own headless Service, node rank = the completion index, and
+restarts the whole group when one pod fails (DDP cannot go on without a rank), without counting preemptions.
 The builders take a spec already checked (:mod:`gkeml.jobs.gate` checks it, renders it
 and refuses what cannot run).
 """
@@ -14,8 +19,10 @@ from dataclasses import dataclass, replace
 
 from gkeml import platform
 from gkeml.config import Environment
+from gkeml.config.kueue import reserved_flavor
 from gkeml.config.model import HyperdiskMlVolume
-from gkeml.jobs.spec import JobSpec, wandb_secret
+from gkeml.config.reservations import RESERVATION
+from gkeml.jobs.spec import JOBSET_REPLICATED_JOB, RUN_SUFFIX_LENGTH, JobSpec, wandb_secret
 from gkeml.manifests import (
     NON_ROOT_UID,
     Obj,
@@ -25,7 +32,7 @@ from gkeml.manifests import (
     pod_security_context,
     resources,
 )
-from gkeml.manifests.kueue import local_queue
+from gkeml.manifests.kueue import local_queue, reservation_toleration
 from gkeml.manifests.volumes import claim_volume
 from gkeml.naming import Names
 
@@ -40,7 +47,12 @@ LOCAL_CHECKPOINTS = f"{SCRATCH}/checkpoints"  # without a checkpoint bucket (los
 LAUNCH_RUN_ID = "${run_id}"
 MANAGED_BY = "gkeml"  # app.kubernetes.io/managed-by of every object gkeml renders
 NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generateName
-NAME_SUFFIX_LENGTH = 5  # <= MAX_JOB_NAME + 6 characters keeps '<job>-<index>' a DNS label
+NAME_SUFFIX_LENGTH = RUN_SUFFIX_LENGTH - 1  # <= MAX_JOB_NAME + 6 characters keeps '<job>-<index>' a DNS label
+# How a JobSet's child Job fails on a preempted pod (Job podFailurePolicy FailJob: its reason), and the JobSet's
+# answers: a preemption restarts the group without counting (the trainer resumes from its checkpoint), a deadline
+# ends the run (gkeml.platform, JobSet sources: failure_policy.md, the host-maintenance example).
+POD_FAILURE_POLICY_REASON = "PodFailurePolicy"
+DEADLINE_EXCEEDED_REASON = "DeadlineExceeded"
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class Target:
     """Where one run of the job lands: object name, namespace, service account, real buckets, W&B Secret,
     and the Kueue LocalQueue that admits it (None: the Job starts when created)."""
 
-    name: str  # of the Job (and the headless Service) of this run
+    name: str  # of the Job (or the JobSet) of this run
     namespace: str
     service_account: str | None
     buckets: dict[str, str]  # role -> real bucket name
@@ -56,6 +68,8 @@ class Target:
     wandb_secret: tuple[str, str] | None  # (Secret, key) of the W&B API key
     queue: str | None = None
     on_spot: bool = False  # the pods may land on Spot nodes (spot: true, or a ComputeClass with a Spot rung)
+    priority: str | None = None  # the Kueue WorkloadPriorityClass of a queued job
+    reservation: str | None = None  # the Kueue flavor of the reservation its ComputeClass consumes (queued jobs)
     dataset_volume: HyperdiskMlVolume | None = None  # the Hyperdisk ML volume the dataset is read from
 
     @classmethod
@@ -77,6 +91,12 @@ class Target:
         queue = local_queue(spec.team) if env is not None and env.kueue.enabled else spec.queue
         compute_class = env.custom_compute_class(spec.compute_class) if env is not None else None
         on_spot = spec.spot or (compute_class is not None and compute_class.uses_spot)
+        priority = spec.priority
+        if queue and env is not None and env.kueue.enabled and priority is None:
+            priority = env.kueue.default_priority
+        reserved = None
+        if queue and compute_class is not None and RESERVATION in compute_class.capacity and compute_class.reservation:
+            reserved = reserved_flavor(compute_class.reservation)
         volume = next((v for v in env.volumes if v.name == spec.dataset_volume), None) if env is not None else None
         return cls(
             name or spec.name,
@@ -87,7 +107,9 @@ class Target:
             wandb_secret(spec, env),
             queue,
             on_spot,
-            volume,
+            priority=priority if queue else None,
+            reservation=reserved,
+            dataset_volume=volume,
         )
 
     @classmethod
@@ -113,7 +135,7 @@ def unique_name(base: str) -> str:
 
 
 def labels(spec: JobSpec, target: Target) -> dict[str, str]:
-    """Labels on the Job, its pods and the headless Service: the spec's name and this run's."""
+    """Labels on the Job (or JobSet) and its pods: the spec's name and this run's."""
     return {
         "app.kubernetes.io/name": spec.name,
         "app.kubernetes.io/instance": target.name,
@@ -122,31 +144,32 @@ def labels(spec: JobSpec, target: Target) -> dict[str, str]:
     }
 
 
+def queue_labels(target: Target) -> dict[str, str]:
+    """The labels Kueue reads on a queued Job or JobSet: its LocalQueue and its priority tier."""
+    found = {}
+    if target.queue:
+        found[platform.KUEUE_QUEUE_LABEL] = target.queue
+    if target.priority:
+        found[platform.KUEUE_PRIORITY_CLASS_LABEL] = target.priority
+    return found
+
+
+def child_job(target: Target) -> str:
+    """The name of a multi-node run's one Job (the JobSet controller's ``<jobset>-<replicatedJob>-<index>``)."""
+    return f"{target.name}-{JOBSET_REPLICATED_JOB}-0"
+
+
 def master_addr(target: Target) -> str:
-    """Stable DNS name of the index-0 pod: ``<job>-0.<headless service>``."""
-    return f"{target.name}-0.{target.name}"
-
-
-def headless_service(spec: JobSpec, target: Target) -> Obj:
-    """Headless Service giving every pod of an Indexed Job the DNS name ``<job>-<index>.<svc>``."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": metadata(target.name, target.namespace, labels(spec, target)),
-        "spec": {
-            "clusterIP": "None",
-            "selector": {platform.JOB_NAME_LABEL: target.name},
-            # Ranks must find node 0 while the pods start, before they are Ready.
-            "publishNotReadyAddresses": True,
-        },
-    }
+    """Stable DNS name of rank 0 of a multi-node run: its pod's host name ``<job>-0`` under the JobSet's headless
+    Service, named after the JobSet (``network.subdomain`` unset) and published before the pods are Ready."""
+    return f"{child_job(target)}-0.{target.name}"
 
 
 def trainer_command(spec: JobSpec) -> tuple[list[str], list[str]]:
     """torchrun command and trainer arguments of the reference trainer.
 
     ``$(VAR)`` references are expanded by the kubelet from the container's env;
-    ``JOB_COMPLETION_INDEX`` is added to that env by the Job controller.
+    ``JOB_COMPLETION_INDEX`` is added to that env by the Job controller (a JobSet's Job is Indexed): the node rank.
     """
     t = spec.trainer
     command = ["torchrun", f"--nnodes={spec.nodes}", f"--nproc_per_node={spec.processes_per_node}"]
@@ -256,12 +279,16 @@ def pod_spec(spec: JobSpec, target: Target) -> Obj:
     if spec.compact_placement:
         selector[platform.PLACEMENT_GROUP_LABEL] = target.name
     pod: Obj = {"restartPolicy": "Never"}
+    tolerations = []
     if target.on_spot:
         # GKE adds it for the Spot selector; written here so Kueue, which admits the pod template, may use its
         # Spot flavor, and so a pod of a ComputeClass with a Spot rung may land on its (tainted) Spot nodes
-        pod["tolerations"] = [dict(platform.SPOT_TOLERATION)]
-    if spec.nodes > 1:
-        pod["subdomain"] = target.name
+        tolerations.append(dict(platform.SPOT_TOLERATION))
+    if target.reservation:
+        # no node has this taint: it lets Kueue admit the job on its class's reservation flavor (gkeml.manifests.kueue)
+        tolerations.append(reservation_toleration(target.reservation))
+    if tolerations:
+        pod["tolerations"] = tolerations
     if target.service_account:
         pod["serviceAccountName"] = target.service_account
     pod.update(
@@ -282,10 +309,9 @@ def job(spec: JobSpec, target: Target) -> Obj:
     """The batch/v1 Job: retries, deadline, TTL, preemption-tolerant failure policy. A queued Job is
     created suspended (so it cannot start before Kueue admits it, even while Kueue's webhook restarts)
     with the label that names its LocalQueue; Kueue unsuspends it when all its pods fit."""
-    job_labels = labels(spec, target)
+    job_labels = {**labels(spec, target), **queue_labels(target)}
     body: Obj = {}
     if target.queue:
-        job_labels[platform.KUEUE_QUEUE_LABEL] = target.queue
         body["suspend"] = True
     body.update(
         {
@@ -316,9 +342,78 @@ def job(spec: JobSpec, target: Target) -> Obj:
     }
 
 
+def jobset(spec: JobSpec, target: Target) -> Obj:
+    """The JobSet of a multi-node job: one replicatedJob (``node``) of one Indexed Job, completions ==
+    parallelism == nodes, and the JobSet's own headless Service (DNS host names, published before the pods are
+    Ready, so that every rank finds rank 0 while they start).
+
+    Failures: the Job fails at its first failed pod (``backoffLimit: 0``); a pod preempted or drained (pod
+    condition ``DisruptionTarget``) fails it with reason ``PodFailurePolicy``, and the JobSet then recreates the
+    whole group without counting it (``RestartJobSetAndIgnoreMaxRestarts``): the trainer resumes from its last
+    checkpoint. Any other failure restarts the group at most ``backoff_limit`` times (``maxRestarts``); a run
+    past ``active_deadline_seconds`` fails (``FailJobSet``). While Kueue has the JobSet admitted, a restart keeps
+    its quota; if the new pods are not all ready within ``kueue.pods_ready_timeout_minutes``, Kueue suspends it
+    and queues it again (waitForPodsReady, whose recovery timeout is the same). A queued JobSet is created
+    suspended, labelled with its LocalQueue and priority tier."""
+    body: Obj = {}
+    if target.queue:
+        body["suspend"] = True
+    template_meta: Obj = {"labels": labels(spec, target)}
+    if pod_annotations(spec):
+        template_meta["annotations"] = pod_annotations(spec)
+    body.update(
+        {
+            "ttlSecondsAfterFinished": spec.ttl_seconds_after_finished,
+            "network": {"enableDNSHostnames": True, "publishNotReadyAddresses": True},
+            "successPolicy": {"operator": "All"},
+            "failurePolicy": {
+                "maxRestarts": spec.backoff_limit,
+                "rules": [
+                    {
+                        "name": "preempted",
+                        "action": "RestartJobSetAndIgnoreMaxRestarts",
+                        "onJobFailureReasons": [POD_FAILURE_POLICY_REASON],
+                    },
+                    {"name": "deadline", "action": "FailJobSet", "onJobFailureReasons": [DEADLINE_EXCEEDED_REASON]},
+                ],
+            },
+            "replicatedJobs": [
+                {
+                    "name": JOBSET_REPLICATED_JOB,
+                    "replicas": 1,
+                    "template": {
+                        "spec": {
+                            "completionMode": "Indexed",
+                            "completions": spec.nodes,
+                            "parallelism": spec.nodes,
+                            "backoffLimit": 0,
+                            "activeDeadlineSeconds": spec.active_deadline_seconds,
+                            "podFailurePolicy": {
+                                "rules": [
+                                    {
+                                        "action": "FailJob",
+                                        "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+                                    }
+                                ]
+                            },
+                            "template": {"metadata": template_meta, "spec": pod_spec(spec, target)},
+                        }
+                    },
+                }
+            ],
+        }
+    )
+    return {
+        "apiVersion": platform.JOBSET_API,
+        "kind": "JobSet",
+        "metadata": metadata(target.name, target.namespace, {**labels(spec, target), **queue_labels(target)}),
+        "spec": body,
+    }
+
+
 def objects(spec: JobSpec, target: Target) -> list[Obj]:
     """The objects of ``spec`` for a resolved :class:`Target`."""
-    return ([headless_service(spec, target)] if spec.nodes > 1 else []) + [job(spec, target)]
+    return [jobset(spec, target) if spec.nodes > 1 else job(spec, target)]
 
 
 def launch_job(spec: JobSpec, target: Target) -> Obj:

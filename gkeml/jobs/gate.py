@@ -64,9 +64,9 @@ def check_in_env(spec: JobSpec, env: Environment | None) -> None:
 
 
 def render(spec: JobSpec, env: Environment | None = None, name: str | None = None) -> list[Obj]:
-    """All Kubernetes objects of one run of the job, in apply order (headless Service first).
+    """All Kubernetes objects of one run of the job: its Job, or the JobSet of a multi-node job.
 
-    ``name`` names the run's Job and Service (default: the spec's name; ``gkeml job submit``
+    ``name`` names the run's Job or JobSet (default: the spec's name; ``gkeml job submit``
     passes :func:`gkeml.jobs.build.unique_name` so each submission is a new run). The spec is checked in
     ``env`` first; with ``env``, a job that cannot fit the team's ResourceQuota or Kueue queue is refused
     (ConfigError naming the spec's field).
@@ -82,8 +82,12 @@ def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
     """W&B Launch queue config for Kubernetes: the Job manifest itself, one per run
     (:func:`gkeml.jobs.build.launch_job`).
 
-    W&B Launch creates a single Job object, so multi-node jobs (which also need
-    their headless Service) are refused: submit them with ``gkeml job submit``.
+    Multi-node jobs (JobSets) are refused: the agent would launch a JobSet as a custom resource, whose
+    containers get every run variable as a plain value, the W&B API key among them (wandb/wandb
+    sdk/launch/runner/kubernetes_runner.py, custom-resource path: add_wandb_env with builder/build.py
+    get_env_vars_dict; a Job gets the key from a Secret), and the launch-agent chart (0.13.x,
+    templates/rbac.yaml) lets the agent create Jobs, Volcano Jobs and pods, not JobSets. Submit them with
+    ``gkeml job submit``.
     """
     if spec.nodes > 1:
         raise ConfigError(
@@ -92,8 +96,9 @@ def launch_template(spec: JobSpec, env: Environment | None = None) -> Obj:
                     spec._file,
                     0,
                     "nodes",
-                    f"{spec.nodes} nodes need a headless Service, "
-                    "but W&B Launch creates only the Job; allowed: 1 (use gkeml job submit)",
+                    f"{spec.nodes} nodes run as a JobSet, which W&B Launch would create with the W&B API key as a "
+                    "plain value in the object (and its chart may not create JobSets); allowed: 1 (submit it with "
+                    "gkeml job submit)",
                 )
             ]
         )

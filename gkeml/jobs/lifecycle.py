@@ -1,5 +1,9 @@
 """A submitted job on the cluster: create, read (with Kueue admission), logs, wait, delete.
 
+A run is a batch/v1 Job, or the JobSet of a multi-node job (its one child Job and its pods are the JobSet
+controller's, labelled ``jobset.sigs.k8s.io/jobset-name``); every verb finds either by the run's name (the Job
+first). A multi-node run of an earlier gkeml (an Indexed Job and its headless Service) is still read and deleted.
+
 Every request goes through :meth:`Api.request` (or :meth:`Api.stream` for logs) on the official
 ``kubernetes`` client's ``ApiClient`` of a :class:`gkeml.jobs.cluster.Connection` (kubeconfig,
 TLS, exec credential plugins): paths are built here from names checked against the Kubernetes
@@ -10,14 +14,16 @@ size, JSON depth) and must have the JSON shape asked for; anything else is a one
 counts as absent. Kueue objects come through its API group and visibility API, and a cluster
 without Kueue (404 on its API group) is simply reported as "no Kueue".
 
-Deleting is for gkeml's own objects only: the Job (and the run's headless Service) is read
-first, must carry ``app.kubernetes.io/managed-by=gkeml``, and is deleted by name with its uid as
-a precondition, so a same-named object created since is never deleted.
+Deleting is for gkeml's own objects only: the Job or JobSet (and an earlier run's headless Service) is
+read first, must carry ``app.kubernetes.io/managed-by=gkeml``, and is deleted by name with its uid as
+a precondition, so a same-named object created since is never deleted; what the JobSet owns (its Job,
+pods and Service) goes with it.
 
 What a status shows:
 
-- **state**: Succeeded / Failed (Job conditions ``Complete`` / ``Failed``), Queued (suspended
-  and its Kueue Workload not admitted), Suspended, Running (a pod runs), Pending;
+- **state**: Succeeded / Failed (Job conditions ``Complete`` / ``Failed``, JobSet ``Completed`` /
+  ``Failed``), Queued (suspended and its Kueue Workload not admitted), Suspended, Running (a pod
+  runs), Pending; a JobSet's whole-group restarts (``status.restarts``);
 - **admission**: the Kueue Workload owned by the Job (``status.admission.clusterQueue``,
   conditions ``QuotaReserved``/``Admitted``/``Evicted``, ``status.requeueState``) and, while it
   waits, its position in the LocalQueue from the visibility API;
@@ -61,7 +67,14 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 MAX_LABEL, MAX_SUBDOMAIN = 63, 253
-API_PREFIXES = {"jobs": "/apis/batch/v1", "pods": "/api/v1", "services": "/api/v1"}
+API_PREFIXES = {
+    "jobs": "/apis/batch/v1",
+    "jobsets": f"/apis/{platform.JOBSET_API}",
+    "pods": "/api/v1",
+    "services": "/api/v1",
+}
+# A JobSet's terminal conditions (jobset v0.12.0 api/jobset/v1alpha2/jobset_types.go).
+JOBSET_COMPLETED, JOBSET_FAILED = "Completed", "Failed"
 MAX_TEXT = 1000  # characters kept of a string the API sends (a name is at most 253)
 
 # --- Kueue -------------------------------------------------------------------------------------
@@ -117,7 +130,7 @@ def object_path(resource: str, namespace: str | None, name: str | None = None, s
 
 
 class JobNotFound(ClusterError):
-    """The Job does not exist in that namespace (exit 1)."""
+    """Neither a Job nor a JobSet of that name exists in that namespace (exit 1)."""
 
     def __init__(self, namespace: str, name: str, context: str):
         super().__init__(
@@ -208,6 +221,9 @@ class JobState:
     finished: str | None
     admission: Admission
     pods: list[PodState] = field(default_factory=list)
+    kind: str = "Job"  # or JobSet
+    restarts: int = 0  # a JobSet's whole-group restarts
+    priority: str | None = None  # its Kueue priority tier (label kueue.x-k8s.io/priority-class)
 
     @property
     def done(self) -> bool:
@@ -222,6 +238,8 @@ class JobState:
         ]
         if self.preempted:
             parts.append(f"{self.preempted} preempted")
+        if self.restarts:
+            parts.append(f"restarted {self.restarts}x")
         if self.state in ("Queued", "Suspended") or self.admission.evicted:
             parts.append(self.admission.summary())
         if self.reason and self.done:
@@ -504,17 +522,84 @@ def admission_of(job: Obj, workloads: Iterable[Obj], kueue: bool) -> Admission:
 
 def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
     """The state of a Job from its object, its pods and its Kueue admission."""
-    meta, spec, status = _obj(job.get("metadata")), _obj(job.get("spec")), _obj(job.get("status"))
+    spec, status = _obj(job.get("spec")), _obj(job.get("status"))
     conditions = _true_conditions(job)
+    terminal = conditions.get(JOB_COMPLETE) or conditions.get(JOB_FAILED) or {}
+    done = "Succeeded" if JOB_COMPLETE in conditions else "Failed" if JOB_FAILED in conditions else None
+    return _state(
+        "Job",
+        job,
+        pods,
+        admission,
+        done,
+        terminal,
+        completions=_count(spec.get("completions")) or 1,
+        counters=status,
+        uncounted=len(_list(_obj(status.get("uncountedTerminatedPods")).get("failed"))),
+        started=_text(status.get("startTime")),
+        finished=_text(status.get("completionTime")),
+    )
+
+
+def jobset_state(jobset: Obj, jobs: Iterable[Obj], pods: Iterable[Obj], admission: Admission) -> JobState:
+    """The state of a JobSet from its object, its child Jobs (their counters summed), its pods and its Kueue
+    admission: Succeeded / Failed from its ``Completed`` / ``Failed`` condition, its restarts."""
+    spec, status = _obj(jobset.get("spec")), _obj(jobset.get("status"))
+    conditions = _true_conditions(jobset)
+    terminal = conditions.get(JOBSET_COMPLETED) or conditions.get(JOBSET_FAILED) or {}
+    done = "Succeeded" if JOBSET_COMPLETED in conditions else "Failed" if JOBSET_FAILED in conditions else None
+    completions = 0
+    for rjob in _objs(spec.get("replicatedJobs")):
+        job_spec = _obj(_obj(rjob.get("template")).get("spec"))
+        completions += (_count(rjob.get("replicas")) or 1) * (
+            _count(job_spec.get("completions")) or _count(job_spec.get("parallelism")) or 1
+        )
+    jobs = list(jobs)
+    counters = {
+        key: sum(_count(_obj(j.get("status")).get(key)) for j in jobs)
+        for key in ("active", "ready", "succeeded", "failed")
+    }
+    starts = sorted(t for j in jobs if (t := _text(_obj(j.get("status")).get("startTime"))))
+    state = _state(
+        "JobSet",
+        jobset,
+        pods,
+        admission,
+        done,
+        terminal,
+        completions=completions or 1,
+        counters=counters,
+        uncounted=sum(
+            len(_list(_obj(_obj(j.get("status")).get("uncountedTerminatedPods")).get("failed"))) for j in jobs
+        ),
+        started=starts[0] if starts else None,
+        finished=None,
+    )
+    state.restarts = _count(status.get("restarts"))
+    return state
+
+
+def _state(
+    kind: str,
+    obj: Obj,
+    pods: Iterable[Obj],
+    admission: Admission,
+    done: str | None,
+    terminal: Obj,
+    *,
+    completions: int,
+    counters: Obj,
+    uncounted: int,
+    started: str | None,
+    finished: str | None,
+) -> JobState:
+    meta, spec = _obj(obj.get("metadata")), _obj(obj.get("spec"))
     pod_states = sorted(
         (pod_state(p) for p in pods), key=lambda p: (p.index if p.index is not None else -1, p.created or "", p.name)
     )
     suspended = spec.get("suspend") is True
-    terminal = conditions.get(JOB_COMPLETE) or conditions.get(JOB_FAILED) or {}
-    if JOB_COMPLETE in conditions:
-        state = "Succeeded"
-    elif JOB_FAILED in conditions:
-        state = "Failed"
+    if done:
+        state = done
     elif suspended:
         state = "Queued" if admission.workload is not None and not admission.admitted else "Suspended"
     elif any(p.phase == "Running" for p in pod_states):
@@ -530,58 +615,110 @@ def job_state(job: Obj, pods: Iterable[Obj], admission: Admission) -> JobState:
         uid=_text(meta.get("uid")) or "",
         state=state,
         suspended=suspended,
-        completions=_count(spec.get("completions")) or 1,
-        active=_count(status.get("active")),
-        ready=_count(status.get("ready")),
-        succeeded=_count(status.get("succeeded")),
-        failed=_count(status.get("failed")),
-        uncounted_failed=len(_list(_obj(status.get("uncountedTerminatedPods")).get("failed"))),
+        completions=completions,
+        active=_count(counters.get("active")),
+        ready=_count(counters.get("ready")),
+        succeeded=_count(counters.get("succeeded")),
+        failed=_count(counters.get("failed")),
+        uncounted_failed=uncounted,
         preempted=sum(p.preempted for p in pod_states),
         reason=_text(terminal.get("reason")),
         message=_text(terminal.get("message")),
         created=_text(meta.get("creationTimestamp")),
-        started=_text(status.get("startTime")),
-        finished=_text(status.get("completionTime"))
-        or (_text(terminal.get("lastTransitionTime")) if terminal else None),
+        started=started,
+        finished=finished or (_text(terminal.get("lastTransitionTime")) if terminal else None),
         admission=admission,
         pods=pod_states,
+        kind=kind,
+        priority=_text(labels.get(platform.KUEUE_PRIORITY_CLASS_LABEL)),
     )
+
+
+def find_run(api: Api, namespace: str, name: str) -> tuple[str, Obj]:
+    """(kind, object) of the run ``namespace/name``: its Job, else its JobSet; JobNotFound when neither exists
+    (a cluster that serves no JobSet API answers 404 for the JobSet too)."""
+    context = api.connection.context.name
+    try:
+        return "Job", api.request(
+            f"read job {namespace}/{name}", "GET", object_path("jobs", namespace, name), not_found=_Missing
+        )
+    except _Missing:
+        pass
+    found = api.request(
+        f"read jobset {namespace}/{name}",
+        "GET",
+        object_path("jobsets", namespace, name),
+        not_found=lambda: JobNotFound(namespace, name, context),
+    )
+    return "JobSet", found
 
 
 def read(api: Api, namespace: str, name: str) -> JobState:
-    """The state of one Job; JobNotFound when it does not exist."""
-    job = api.request(
-        f"read job {namespace}/{name}",
-        "GET",
-        object_path("jobs", namespace, name),
-        not_found=lambda: JobNotFound(namespace, name, api.connection.context.name),
-    )
-    pods = api.items(
-        f"list pods of {namespace}/{name}",
-        object_path("pods", namespace),
-        [("labelSelector", f"{platform.JOB_NAME_LABEL}={name}")],
-    )
-    return job_state(job, pods, _admission(api, job, api.workloads(namespace), namespace))
+    """The state of one run (Job or JobSet); JobNotFound when it does not exist."""
+    kind, found = find_run(api, namespace, name)
+    workloads = api.workloads(namespace)
+    if kind == "Job":
+        pods = api.items(
+            f"list pods of {namespace}/{name}",
+            object_path("pods", namespace),
+            [("labelSelector", f"{platform.JOB_NAME_LABEL}={name}")],
+        )
+        return job_state(found, pods, _admission(api, found, workloads, namespace))
+    selector = [("labelSelector", f"{platform.JOBSET_NAME_LABEL}={name}")]
+    jobs = api.items(f"list jobs of jobset {namespace}/{name}", object_path("jobs", namespace), selector)
+    pods = api.items(f"list pods of {namespace}/{name}", object_path("pods", namespace), selector)
+    return jobset_state(found, jobs, pods, _admission(api, found, workloads, namespace))
 
 
 def list_states(api: Api, namespaces: list[str] | None) -> list[JobState]:
-    """Every gkeml Job of ``namespaces`` (all namespaces for None), newest first."""
+    """Every gkeml run (Job or JobSet) of ``namespaces`` (all namespaces for None), newest first."""
     states: list[JobState] = []
     for namespace in namespaces or [None]:  # type: ignore[list-item]
         where = f"in {namespace}" if namespace else "in all namespaces"
         selector = [("labelSelector", MANAGED_SELECTOR)]
         jobs = api.items(f"list jobs {where}", object_path("jobs", namespace), selector)
+        try:
+            jobsets = api.items(
+                f"list jobsets {where}", object_path("jobsets", namespace), selector, not_found=_Missing
+            )
+        except _Missing:  # no JobSet API in the cluster
+            jobsets = []
         pods = api.items(f"list pods {where}", object_path("pods", namespace), selector)
+        children = (
+            api.items(
+                f"list jobs of jobsets {where}",
+                object_path("jobs", namespace),
+                [("labelSelector", platform.JOBSET_NAME_LABEL)],
+            )
+            if jobsets
+            else []
+        )
         workloads = api.workloads(namespace)
         by_job: dict[tuple[str, str], list[Obj]] = {}
+        by_jobset: dict[tuple[str, str], list[Obj]] = {}
         for pod in pods:
             meta = _obj(pod.get("metadata"))
-            job_name = _text(_obj(meta.get("labels")).get(platform.JOB_NAME_LABEL)) or ""
-            by_job.setdefault((_text(meta.get("namespace")) or "", job_name), []).append(pod)
+            labels = _obj(meta.get("labels"))
+            ns = _text(meta.get("namespace")) or ""
+            owner = _text(labels.get(platform.JOBSET_NAME_LABEL))
+            if owner:
+                by_jobset.setdefault((ns, owner), []).append(pod)
+            else:
+                by_job.setdefault((ns, _text(labels.get(platform.JOB_NAME_LABEL)) or ""), []).append(pod)
+        child_jobs: dict[tuple[str, str], list[Obj]] = {}
+        for job in children:
+            meta = _obj(job.get("metadata"))
+            owner = _text(_obj(meta.get("labels")).get(platform.JOBSET_NAME_LABEL)) or ""
+            child_jobs.setdefault((_text(meta.get("namespace")) or "", owner), []).append(job)
         for job in jobs:
             meta = _obj(job.get("metadata"))
             key = (_text(meta.get("namespace")) or "", _text(meta.get("name")) or "")
             states.append(job_state(job, by_job.get(key, []), _admission(api, job, workloads, namespace or key[0])))
+        for jobset in jobsets:
+            meta = _obj(jobset.get("metadata"))
+            key = (_text(meta.get("namespace")) or "", _text(meta.get("name")) or "")
+            admission = _admission(api, jobset, workloads, namespace or key[0])
+            states.append(jobset_state(jobset, child_jobs.get(key, []), by_jobset.get(key, []), admission))
     return sorted(states, key=lambda s: (s.created or "", s.namespace, s.name), reverse=True)
 
 
@@ -595,72 +732,41 @@ def _admission(api: Api, job: Obj, workloads: list[Obj], namespace: str) -> Admi
 
 # --- acting -----------------------------------------------------------------------------------------
 
-RESOURCES = {"Job": "jobs", "Service": "services"}  # the kinds gkeml renders for a job
+RESOURCES = {"Job": "jobs", "JobSet": "jobsets"}  # the kinds gkeml renders for a job: one object per run
 
 
-def owner_reference(job: Obj) -> Obj:
-    """An ownerReference to a created Job: what it owns goes when the Job goes (``ttlSecondsAfterFinished``,
-    ``kubectl delete``, ``gkeml job delete``), deleted by the garbage collector. Not a controller reference,
-    and deleting the Job does not wait for it (``blockOwnerDeletion`` would also need the right to update the
-    Job's finalizers)."""
-    meta = job["metadata"]
-    return {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"]}
-
-
-def create(api: Api, objects: list[Obj], dry_run: bool) -> list[str]:
-    """Create a run's objects (server-side dry run with ``dry_run``); 'Kind namespace/name' of each. The Job
-    first, then what belongs to its run (the headless Service of a multi-node job), owned by the Job so that
-    it goes with it; a Service that cannot be created takes its Job with it (a DDP run without its Service
-    never finds its rendezvous). Under Kueue the Job waits suspended until admitted; without Kueue its pods
-    start after the Service exists (scheduling and pulling an image take longer than one API call)."""
-    jobs = [o for o in objects if o["kind"] == "Job"]
-    others = [o for o in objects if o["kind"] != "Job"]
-    if len(jobs) != 1 or any(o["kind"] not in RESOURCES for o in others):
-        raise ValueError(f"gkeml renders one Job and its Services, not {[o['kind'] for o in objects]}")
-    (job,) = jobs
+def create(api: Api, obj: Obj, dry_run: bool) -> str:
+    """Create one run's object, its Job or JobSet (server-side dry run with ``dry_run``); 'Kind namespace/name'.
+    Under Kueue it waits suspended until admitted. A cluster without the JobSet API (404 on its group) is
+    named, with the setting that installs it."""
+    kind, meta = obj["kind"], obj["metadata"]
+    if kind not in RESOURCES:
+        raise ValueError(f"gkeml renders a Job or a JobSet for a run, not a {kind}")
+    where = f"{kind} {meta['namespace']}/{meta['name']}"
+    checked(meta["name"], kind)
     query = [("dryRun", "All")] if dry_run else []
 
-    def post(obj: Obj) -> tuple[str, Obj]:
-        kind, meta = obj["kind"], obj["metadata"]
-        where = f"{kind} {meta['namespace']}/{meta['name']}"
-        checked(meta["name"], kind)
-        answer = api.request(
-            f"create {where}", "POST", object_path(RESOURCES[kind], meta["namespace"]), query, body=obj
+    def no_api() -> ClusterError:
+        return ClusterError(
+            f"create {where}: the cluster serves no {platform.JOBSET_API} API {api._context}: the JobSet "
+            "controller is not installed (jobset.enabled in the environment file); nothing was created",
+            EXIT_FAILURE,
         )
-        return where, answer
 
-    where, created_job = post(job)
-    created = [where]
-    uid = _text(_obj(created_job.get("metadata")).get("uid"))
-    for obj in others:
-        service = {**obj, "metadata": {**obj["metadata"]}}
-        if uid:  # a dry run's answer may carry no uid: nothing is created to own
-            service["metadata"]["ownerReferences"] = [
-                owner_reference({"metadata": {"name": job["metadata"]["name"], "uid": uid}})
-            ]
-        try:
-            where, _ = post(service)
-        except ClusterError as exc:
-            if dry_run:
-                raise
-            meta = job["metadata"]
-            try:
-                api.request(
-                    f"delete job {meta['namespace']}/{meta['name']}",
-                    "DELETE",
-                    object_path("jobs", meta["namespace"], meta["name"]),
-                    body=_delete_options(uid),
-                )
-                undone = f"{created[0]} was deleted again (the run cannot start without it)"
-            except ClusterError as again:
-                undone = f"deleting {created[0]} failed too ({again}): delete it"
-            raise ClusterError(f"{exc}; {undone}", exc.exit_code) from None
-        created.append(where)
-    return created
+    api.request(
+        f"create {where}",
+        "POST",
+        object_path(RESOURCES[kind], meta["namespace"]),
+        query,
+        body=obj,
+        not_found=no_api if kind == "JobSet" else None,
+    )
+    return where
 
 
 def delete(api: Api, namespace: str, name: str) -> list[str]:
-    """Delete the Job (its pods with it) and the run's headless Service, if any; what was deleted.
+    """Delete the run: its Job (its pods with it) and an earlier gkeml's headless Service of the run, if any, or
+    its JobSet (its Job, pods and headless Service go with it); what was deleted.
 
     Only what gkeml created: each object is read first and must carry ``app.kubernetes.io/managed-by=gkeml``
     (the Service also the run's ``app.kubernetes.io/instance``); it is then deleted by name with its uid as
@@ -668,17 +774,18 @@ def delete(api: Api, namespace: str, name: str) -> list[str]:
     """
     context = api.connection.context.name
     where = f"{namespace}/{name}"
-    path = object_path("jobs", namespace, name)
-    job = api.request(f"read job {where}", "GET", path, not_found=lambda: JobNotFound(namespace, name, context))
-    uid = _owned_uid(job, "job", namespace, name)
+    kind, found = find_run(api, namespace, name)
+    uid = _owned_uid(found, kind.lower(), namespace, name)
     api.request(
-        f"delete job {where}",
+        f"delete {kind.lower()} {where}",
         "DELETE",
-        path,
+        object_path(RESOURCES[kind], namespace, name),
         body=_delete_options(uid),
         not_found=lambda: JobNotFound(namespace, name, context),
     )
-    deleted = [f"Job {where}"]
+    deleted = [f"{kind} {where}"]
+    if kind == "JobSet":
+        return deleted
     path = object_path("services", namespace, name)
     try:
         service = api.request(f"read service {where}", "GET", path, not_found=_Missing)

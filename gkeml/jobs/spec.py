@@ -48,6 +48,27 @@ from gkeml.units import gib, parse_quantity
 
 # Hostnames of Indexed Job pods are '<job>-<index>' and must stay a DNS label.
 MAX_JOB_NAME = 52
+RUN_SUFFIX_LENGTH = 6  # '-' and the 5 characters `gkeml job submit` appends (gkeml.jobs.build.unique_name)
+# A multi-node job is a JobSet with one replicatedJob: its Job is '<run>-node-0', its pods' host names
+# '<run>-node-0-<index>', and the JobSet webhook refuses a JobSet whose pod names (host name plus the Job
+# controller's 5-character suffix) could pass 63 characters (gkeml.platform, JobSet sources).
+JOBSET_REPLICATED_JOB = "node"
+DNS_LABEL_MAX = 63
+
+
+def max_run_name(nodes: int) -> int:
+    """The longest name of one run (a Job, or the JobSet of a multi-node job) of a job on ``nodes`` nodes."""
+    if nodes < 2:
+        return MAX_JOB_NAME + RUN_SUFFIX_LENGTH
+    host = f"-{JOBSET_REPLICATED_JOB}-0-{nodes - 1}"
+    return DNS_LABEL_MAX - len(host) - platform.JOBSET_POD_SUFFIX
+
+
+def max_spec_name(nodes: int) -> int:
+    """The longest spec name of a job on ``nodes`` nodes (its runs are named '<name>-<5 characters>')."""
+    return max_run_name(nodes) - RUN_SUFFIX_LENGTH
+
+
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # always fullmatch: a trailing newline is no name
 # Environment variables that hold credentials must come from a Secret, never from the spec. A name
 # is one when a word ('_'-separated) ends with CREDENTIAL_WORDS (HF_TOKEN, OPENAI_APIKEY, HFTOKEN) or
@@ -196,7 +217,10 @@ class Trainer(Strict):
 class JobSpec(Strict):
     """One job: what runs, on which hardware, with which data, identity and retry policy."""
 
-    name: DnsLabel = Field(description="Job name (also the headless Service of a multi-node job).")
+    name: DnsLabel = Field(
+        description="Job name: each run is '<name>-<5 characters>' (the JobSet of a multi-node job, whose pod "
+        "names must stay 63 characters: at most 42 for 2-10 nodes, 52 on one node)."
+    )
     team: DnsLabel = Field(description="Team namespace the job runs in.")
     image: Image | None = Field(None, description="Container image with a tag or digest (required).")
     command: list[str] | None = Field(
@@ -237,6 +261,12 @@ class JobSpec(Strict):
         None,
         description="Kueue LocalQueue (label kueue.x-k8s.io/queue-name); with "
         "--env, the team's LocalQueue whether set or not.",
+    )
+    priority: DnsLabel | None = Field(
+        None,
+        description="Priority tier of a queued job (its WorkloadPriorityClass, label kueue.x-k8s.io/priority-class): "
+        "with --env one of the environment's kueue.priorities (default: kueue.default_priority); a higher tier "
+        "preempts lower ones in the team's queue (docs/jobs.md, Priorities).",
     )
     identity: ShortName | None = Field(None, description="Workload Identity the pods run as.")
     dataset: Mount | None = Field(
@@ -302,8 +332,14 @@ class JobSpec(Strict):
     # -- checks ----------------------------------------------------------------
     def _problems(self) -> Iterator[tuple[str, str]]:
         """Every (field, message) the spec's own checks find; all are reported at once."""
-        if len(self.name) > MAX_JOB_NAME:
-            yield "name", f"{len(self.name)} characters; at most {MAX_JOB_NAME} (pod host names are '<name>-<index>')"
+        longest = max_spec_name(self.nodes)
+        if len(self.name) > longest:
+            hosts = (
+                f"'<name>-<5 characters>-{JOBSET_REPLICATED_JOB}-0-<index>-<5 characters>' for {self.nodes} nodes"
+                if self.nodes > 1
+                else "'<name>-<index>'"
+            )
+            yield "name", f"{len(self.name)} characters; at most {longest} (pod names are {hosts}, at most 63)"
         if self.image is None:
             yield (
                 "image",
@@ -502,6 +538,14 @@ def standalone_problems(spec: JobSpec) -> list[Problem]:
                 "W&B API key, or pass --env ENV to use the environment's",
             )
         )
+    if spec.priority is not None and spec.queue is None:
+        problems.append(
+            (
+                ("priority",),
+                "only a queued job has a priority (Kueue reads it); add queue: the team's LocalQueue, or pass "
+                "--env ENV to queue the job through the environment's Kueue",
+            )
+        )
     return problems
 
 
@@ -569,6 +613,7 @@ def env_problems(spec: JobSpec, env: Environment, env_file: str | None = None) -
     problems += _volume_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _wandb_problems(spec, env, env_file or f"{env.name}.yaml")
     problems += _queue_problems(spec, env, env_file or f"{env.name}.yaml")
+    problems += _jobset_problems(spec, env, env_file or f"{env.name}.yaml")
     if spec.flex_start:
         gate = feature_problem(env, "flex-start", ("flex_start",), "remove flex_start")
         problems += [gate] if gate else []
@@ -682,6 +727,36 @@ def _queue_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Prob
             )
         ]
     return []
+
+
+def _jobset_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:
+    """A multi-node job runs as a JobSet: the environment must install the controller. A priority names one of
+    the environment's tiers, and only Kueue reads it."""
+    problems: list[Problem] = []
+    if spec.nodes > 1 and not env.jobset.enabled:
+        problems.append(
+            (
+                ("nodes",),
+                f"{env.name} has no JobSet controller (jobset.enabled is false in {env_file}), which multi-node jobs "
+                "run on; turn it on there, or run on one node",
+            )
+        )
+    if spec.priority is None:
+        return problems
+    if not env.kueue.enabled:
+        problems.append(
+            (
+                ("priority",),
+                f"{env.name} has no Kueue (kueue.enabled is false in {env_file}), which is what reads a priority; "
+                "remove priority, or turn Kueue on there",
+            )
+        )
+    elif spec.priority not in env.kueue.priorities:
+        tiers = ", ".join(env.kueue.priority_names())
+        problems.append(
+            (("priority",), f"unknown priority {spec.priority!r} in {env.name}; allowed: {tiers} (kueue.priorities)")
+        )
+    return problems
 
 
 def _wandb_problems(spec: JobSpec, env: Environment, env_file: str) -> list[Problem]:

@@ -16,6 +16,22 @@ ResourceQuota is raised by the same amount (:func:`gkeml.config.kueue.namespace_
 job admitted on borrowed quota are not refused. The arithmetic is in :mod:`gkeml.config.kueue`, where the
 checks of the environment file use it too. GPUs are split between the ResourceFlavors ``gpu-spot`` (tainted
 like Spot nodes: only pods that tolerate Spot may use it) and ``gpu-on-demand`` (``kueue.spot_gpu_percent``).
+The GPUs of each reservation a ComputeClass consumes are a flavor ``reserved-<reservation>`` of their own,
+tried first: the cohort holds them (nominal quota = the reserved GPUs), every team's ClusterQueue may borrow
+them, and only the pods of such a class (which tolerate the flavor's taint, ``gkeml.io/reservation``) may be
+admitted on them. They add to the teams' quota rather than use it: the VMs are paid for anyway.
+
+Priorities and preemption (docs/jobs.md, "Priorities"): each of ``kueue.priorities`` is a
+WorkloadPriorityClass, and every queued job names one (``priority:``, else ``kueue.default_priority``).
+Within a team's ClusterQueue a pending job preempts running jobs of a LOWER tier when the queue's quota (with
+what it may borrow) is full (``withinClusterQueue: LowerPriority``); jobs of the same tier never preempt each
+other. Across the cohort fair sharing decides (Kueue's configuration ``fairSharing``): a team whose share of the
+borrowed quota is below another's reclaims quota from that team's borrowing jobs whatever their tier
+(``reclaimWithinCohort: Any``), taking the lowest tier and the newest first (strategies
+``LessThanOrEqualToFinalShare``, then ``LessThanInitialShare``). ``borrowWithinCohort`` is not set: Kueue's fair
+sharing ignores it (site/content/en/docs/concepts/preemption.md, "Fair Sharing"; v0.19.2
+pkg/scheduler/preemption/preemption.go getTargets). Priorities order the queue too: a higher tier is admitted
+first.
 
 Kueue meets other controllers here (the table is :data:`gkeml.rules.interactions.INTERACTIONS`): the
 manager runs two replicas with a PodDisruptionBudget because its Job webhook fails closed; no flavor has
@@ -35,12 +51,15 @@ from gkeml.config.kueue import (
     FLAVOR_DEFAULT,
     FLAVOR_GPU_ON_DEMAND,
     FLAVOR_GPU_SPOT,
+    FLAVOR_RESERVED_PREFIX,
     QuotaAmounts,
     borrowing,
     gpu_split,
+    reserved_gpus,
 )
 from gkeml.config.model import Environment, Team
-from gkeml.manifests import Obj, container_security_context, metadata, resources
+from gkeml.manifests import Obj, metadata, resources
+from gkeml.manifests.probe import WebhookProbe
 
 COHORT = "teams"
 CPU_MEMORY = ("cpu", "memory")
@@ -58,12 +77,7 @@ REQUEUE_BACKOFF_MAX_SECONDS = 3600
 
 QUEUES_CHART = "kueue-queues"  # gkeml/charts/kueue-queues, released as kueue-queues in the Kueue namespace
 PROBE = "kueue-webhook-probe"
-PROBE_UID = 65532  # the distroless nonroot user
-PROBE_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
-PROBE_BACKOFF_LIMIT = 6  # retries 10 s, 20 s, ... 320 s apart: about 10 minutes in all
-PROBE_DEADLINE_SECONDS = 900
-PROBE_MANIFEST = "/probe/resourceflavor.yaml"
-HOOK = {"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
+PROBE_MANIFEST = "resourceflavor.yaml"
 
 
 def local_queue(team: str) -> str:
@@ -79,15 +93,23 @@ def cluster_queue(team: str) -> str:
 # --- the queue objects ------------------------------------------------------------------------
 
 
-def resource_flavors() -> list[Obj]:
-    """cpu/memory on any node; GPUs of the Spot share or of the on-demand share.
+def resource_flavors(env: Environment) -> list[Obj]:
+    """cpu/memory on any node; GPUs of the Spot share or of the on-demand share; GPUs of each consumed reservation.
 
     ``gpu-spot`` carries the Spot nodes' taint and no node labels: only pods that tolerate Spot are
     charged to it, and Kueue adds nothing to their nodeSelector. A Spot job selects Spot itself; a job on
     a ComputeClass with a Spot priority tolerates Spot too and keeps selecting its class alone, so the
     class still falls back to its other capacity (with a ``gke-spot`` node label here, Kueue would pin
-    such a pod to Spot: rule GKE042)."""
+    such a pod to Spot: rule GKE042).
+
+    A reservation's flavor carries a taint no node has (:func:`reservation_toleration`): only the pods of a
+    ComputeClass that consumes that reservation tolerate it, so only they are charged to it, and Kueue adds no
+    node label to them either."""
     spot = {"nodeTaints": [{k: platform.SPOT_TOLERATION[k] for k in ("key", "value", "effect")}]}
+    flavors: list[tuple[str, Obj]] = [(FLAVOR_DEFAULT, {}), (FLAVOR_GPU_SPOT, spot), (FLAVOR_GPU_ON_DEMAND, {})]
+    for flavor in reserved_gpus(env):
+        taint = {k: v for k, v in reservation_toleration(flavor).items() if k in ("key", "value", "effect")}
+        flavors.append((flavor, {"nodeTaints": [taint]}))
     return [
         {
             "apiVersion": platform.KUEUE_API,
@@ -95,13 +117,41 @@ def resource_flavors() -> list[Obj]:
             "metadata": metadata(name, labels=LABELS),
             "spec": spec,
         }
-        for name, spec in ((FLAVOR_DEFAULT, {}), (FLAVOR_GPU_SPOT, spot), (FLAVOR_GPU_ON_DEMAND, {}))
+        for name, spec in flavors
     ]
 
 
-def cohort() -> Obj:
-    """The cohort every team's ClusterQueue lends to and borrows from."""
-    return {"apiVersion": platform.KUEUE_API, "kind": "Cohort", "metadata": metadata(COHORT, labels=LABELS), "spec": {}}
+def reservation_toleration(flavor: str) -> Obj:
+    """The toleration that lets Kueue admit a pod on a reservation's flavor (its value: the reservation)."""
+    return {
+        "key": platform.RESERVATION_TAINT_KEY,
+        "operator": "Equal",
+        "value": flavor.removeprefix(FLAVOR_RESERVED_PREFIX),
+        "effect": "NoSchedule",
+    }
+
+
+def cohort(env: Environment) -> Obj:
+    """The cohort every team's ClusterQueue lends to and borrows from; it holds the reserved GPUs."""
+    spec: Obj = {}
+    reserved = reserved_gpus(env)
+    if reserved:
+        gpu = platform.GPU_RESOURCE
+        spec["resourceGroups"] = [
+            {
+                "coveredResources": [gpu],
+                "flavors": [
+                    {"name": flavor, "resources": [{"name": gpu, "nominalQuota": str(n)}]}
+                    for flavor, n in reserved.items()
+                ],
+            }
+        ]
+    return {
+        "apiVersion": platform.KUEUE_API,
+        "kind": "Cohort",
+        "metadata": metadata(COHORT, labels=LABELS),
+        "spec": spec,
+    }
 
 
 def _resource(name: str, nominal: str | int, limit: str | int) -> Obj:
@@ -109,8 +159,9 @@ def _resource(name: str, nominal: str | int, limit: str | int) -> Obj:
 
 
 def cluster_queue_object(env: Environment, team: Team) -> Obj:
-    """The team's ClusterQueue: its quota as nominal quota, in the cohort, only for its own namespace;
-    it reclaims lent quota by preempting borrowers (fair sharing picks whom)."""
+    """The team's ClusterQueue: its quota as nominal quota, in the cohort, only for its own namespace; the
+    reserved GPUs first (none of its own: it borrows the cohort's, no limit); it reclaims lent quota by
+    preempting borrowers (fair sharing picks whom) and preempts its own lower tiers (module docstring)."""
     borrow = QuotaAmounts.of(team).percent(env.kueue.borrowing_limit_percent)
     gpu = platform.GPU_RESOURCE
     return {
@@ -137,6 +188,10 @@ def cluster_queue_object(env: Environment, team: Team) -> Obj:
                 {
                     "coveredResources": [gpu],
                     "flavors": [
+                        {"name": flavor, "resources": [{"name": gpu, "nominalQuota": "0"}]}
+                        for flavor in reserved_gpus(env)
+                    ]
+                    + [
                         {"name": flavor, "resources": [_resource(gpu, n, borrowing(env, n))]}
                         for flavor, n in gpu_split(env, team).items()
                     ],
@@ -157,10 +212,26 @@ def local_queue_object(team: Team) -> Obj:
     }
 
 
+def priority_class_objects(env: Environment) -> list[Obj]:
+    """A WorkloadPriorityClass per tier of ``kueue.priorities``, highest first."""
+    priorities = env.kueue.priorities
+    return [
+        {
+            "apiVersion": platform.KUEUE_API,
+            "kind": "WorkloadPriorityClass",
+            "metadata": metadata(name, labels=LABELS),
+            "value": priorities[name],
+            "description": f"gkeml tier {name} of {env.name}"
+            + (" (the default of a job that names none)" if name == env.kueue.default_priority else ""),
+        }
+        for name in env.kueue.priority_names()
+    ]
+
+
 def queue_objects(env: Environment) -> list[Obj]:
-    """ResourceFlavors, the Cohort, then a ClusterQueue and a LocalQueue per team."""
+    """WorkloadPriorityClasses, ResourceFlavors, the Cohort, then a ClusterQueue and a LocalQueue per team."""
     return (
-        [*resource_flavors(), cohort()]
+        [*priority_class_objects(env), *resource_flavors(env), cohort(env)]
         + [cluster_queue_object(env, t) for t in env.teams]
         + [local_queue_object(t) for t in env.teams]
     )
@@ -169,87 +240,39 @@ def queue_objects(env: Environment) -> list[Obj]:
 # --- the webhook probe (a Helm hook of the queue chart) ---------------------------------------
 
 
-def _hook(weight: int) -> dict[str, str]:
-    return {**HOOK, "helm.sh/hook-weight": str(weight)}
+def webhook_probe() -> WebhookProbe:
+    """A pre-install/pre-upgrade hook Job that succeeds once Kueue's webhook admits a server-side dry-run create
+    of a ResourceFlavor (:mod:`gkeml.manifests.probe`). It runs in the Kueue namespace, which Kueue's own Job
+    webhook never intercepts, as a service account that may only create ResourceFlavors."""
+    probe_flavor = {"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": f"gkeml-{PROBE}"}}
+    return WebhookProbe(
+        PROBE,
+        platform.KUEUE_NAMESPACE,
+        LABELS,
+        probe_flavor,
+        PROBE_MANIFEST,
+        {"apiGroups": [platform.KUEUE_GROUP], "resources": ["resourceflavors"], "verbs": ["create"]},
+        cluster_scoped=True,
+    )
 
 
 def webhook_probe_objects() -> list[Obj]:
-    """A pre-install/pre-upgrade hook Job that succeeds once Kueue's webhook admits a server-side
-    dry-run create of a ResourceFlavor (nothing is stored); the Job controller's backoff retries it.
-    It runs in the Kueue namespace, which Kueue's own Job webhook never intercepts, as a service account
-    that may only create ResourceFlavors; Helm deletes all of it once the Job succeeded."""
-    ns = platform.KUEUE_NAMESPACE
-    probe_flavor = {"apiVersion": platform.KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": f"gkeml-{PROBE}"}}
-    container = {
-        "name": "probe",
-        "image": platform.KUBECTL_IMAGE,
-        "imagePullPolicy": "IfNotPresent",
-        "command": [platform.KUBECTL_BINARY],
-        "args": ["create", "--dry-run=server", "-o", "name", "-f", PROBE_MANIFEST],
-        "env": [{"name": "HOME", "value": "/tmp"}],  # kubectl's cache; the root filesystem is read-only
-        "resources": resources(PROBE_RESOURCES["cpu"], PROBE_RESOURCES["memory"]),
-        "securityContext": container_security_context(),
-        "volumeMounts": [
-            {"name": "manifest", "mountPath": "/probe", "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
-    }
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata(PROBE, ns, LABELS, _hook(0)),
-        "spec": {
-            "backoffLimit": PROBE_BACKOFF_LIMIT,
-            "activeDeadlineSeconds": PROBE_DEADLINE_SECONDS,
-            "template": {
-                "metadata": {"labels": {**LABELS, "app.kubernetes.io/name": PROBE}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "serviceAccountName": PROBE,
-                    "automountServiceAccountToken": True,  # it calls the API server
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": PROBE_UID,
-                        "runAsGroup": PROBE_UID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [container],
-                    "volumes": [{"name": "manifest", "configMap": {"name": PROBE}}, {"name": "tmp", "emptyDir": {}}],
-                },
-            },
-        },
-    }
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(PROBE, ns, LABELS, _hook(-10))},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
-            "rules": [{"apiGroups": [platform.KUEUE_GROUP], "resources": ["resourceflavors"], "verbs": ["create"]}],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": metadata(f"gkeml-{PROBE}", labels=LABELS, annotations=_hook(-10)),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"gkeml-{PROBE}"},
-            "subjects": [{"kind": "ServiceAccount", "name": PROBE, "namespace": ns}],
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": metadata(PROBE, ns, LABELS, _hook(-10)),
-            "data": {PROBE_MANIFEST.rsplit("/", 1)[1]: yaml.safe_dump(probe_flavor, sort_keys=False)},
-        },
-        job,
-    ]
+    """The objects of :func:`webhook_probe`: Helm deletes all of them once the Job succeeded."""
+    return webhook_probe().objects()
 
 
 # --- Kueue itself -----------------------------------------------------------------------------
 
 
+def frameworks(env: Environment) -> list[str]:
+    """The job kinds Kueue manages: batch/v1 Jobs, and JobSets where the JobSet controller is installed."""
+    return ["batch/job"] + ([platform.JOBSET_KUEUE_FRAMEWORK] if env.jobset.enabled else [])
+
+
 def manager_config(env: Environment) -> Obj:
     """Kueue's Configuration (``config.kueue.x-k8s.io/v1beta2``): only jobs in team namespaces (opt-in
-    label), only batch/v1 Jobs, all-or-nothing admission (waitForPodsReady), fair sharing."""
+    label), only batch/v1 Jobs and JobSets (:func:`frameworks`), all-or-nothing admission (waitForPodsReady), fair
+    sharing."""
     return {
         "apiVersion": platform.KUEUE_CONFIG_API,
         "kind": "Configuration",
@@ -264,7 +287,7 @@ def manager_config(env: Environment) -> Obj:
                 "backoffMaxSeconds": REQUEUE_BACKOFF_MAX_SECONDS,
             },
         },
-        "integrations": {"frameworks": ["batch/job"]},
+        "integrations": {"frameworks": frameworks(env)},
         "fairSharing": {"preemptionStrategies": list(FAIR_SHARING_STRATEGIES)},
         "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCES)},
     }

@@ -25,6 +25,7 @@ from gkeml.config.extensions import loaded as loaded_extensions
 from gkeml.config.extensions import running as running_extension
 from gkeml.config.kueue import namespace_quota
 from gkeml.config.model import ComputeClassPolicy, Endpoint, Environment, Inference, Team
+from gkeml.config.reservations import RESERVATION, reservation
 from gkeml.manifests import (
     MANAGED_BY,
     POD_SECURITY_LABELS,
@@ -32,6 +33,7 @@ from gkeml.manifests import (
     container_security_context,
     ksa_annotations,
     metadata,
+    model_serving,
     node_selector,
     pod_security_context,
     resources,
@@ -44,6 +46,7 @@ from gkeml.manifests.gateway import (
     picker_name,
     picker_objects,
 )
+from gkeml.manifests.jobset import JobSetPlan, jobset_plan
 from gkeml.manifests.kueue import KueuePlan, kueue_plan
 from gkeml.manifests.launch import secret_sync_objects
 from gkeml.manifests.metrics_adapter import metrics_adapter_objects, uses_metrics_adapter
@@ -200,26 +203,51 @@ def _network_policy(name: str, ns: str, labels: dict, spec: Obj) -> Obj:
 # --- ComputeClasses ----------------------------------------------------------------
 
 
-def compute_class_object(policy: ComputeClassPolicy) -> Obj:
+def compute_class_object(policy: ComputeClassPolicy, env: Environment) -> Obj:
     """A custom ComputeClass: one priority per capacity of its ladder, in order (Spot, on-demand,
-    flex-start: platform.COMPUTE_CLASS_CAPACITY), on the class's GPU or machine family; pods select it
-    with the ``cloud.google.com/compute-class`` nodeSelector alone. ``migrate_to_preferred`` turns on
-    active migration back to an earlier capacity."""
+    flex-start, a specific reservation: platform.COMPUTE_CLASS_CAPACITY), on the class's GPU or machine
+    family; pods select it with the ``cloud.google.com/compute-class`` nodeSelector alone.
+    ``migrate_to_preferred`` turns on active migration back to an earlier capacity."""
     base: Obj = {}
     if policy.gpu:
         base["gpu"] = {"type": policy.gpu, "count": policy.gpu_count}
     if policy.machine_family:
         base["machineFamily"] = policy.machine_family
+
+    def rung(capacity: str) -> Obj:
+        priority = {**base, **platform.COMPUTE_CLASS_CAPACITY[capacity]}
+        if capacity == RESERVATION:
+            priority.update(reservation_priority(env, policy))
+        return priority
+
     return {
         "apiVersion": platform.COMPUTE_CLASS_API,
         "kind": "ComputeClass",
         "metadata": metadata(policy.name, labels=MANAGED_BY),
         "spec": {
-            "priorities": [{**base, **platform.COMPUTE_CLASS_CAPACITY[c]} for c in policy.capacity],
+            "priorities": [rung(c) for c in policy.capacity],
             "activeMigration": {"optimizeRulePriority": policy.migrate_to_preferred},
             "nodePoolAutoCreation": {"enabled": True},
             "whenUnsatisfiable": "DoNotScaleUp",
         },
+    }
+
+
+def reservation_priority(env: Environment, policy: ComputeClassPolicy) -> Obj:
+    """What a reservation rung adds to its priority: the reserved VMs' machine type (a non-TPU reservation is
+    consumed only by a priority that names one) and the reservation, Specific, with its owner project when it is
+    shared from another one, and its block."""
+    found = reservation(env, policy.reservation)
+    if found is None:  # refused at load (gkeml.config.checks.REFERENCES)
+        raise ValueError(f"compute class {policy.name}: unknown reservation {policy.reservation!r}")
+    specific: Obj = {"name": found.name}
+    if found.owner(env) != env.project.id:
+        specific["project"] = found.owner(env)
+    if found.block:
+        specific["reservationBlock"] = {"name": found.block}
+    return {
+        "machineType": found.machine,
+        "reservations": {"affinity": platform.RESERVATION_AFFINITY, "specific": [specific]},
     }
 
 
@@ -293,6 +321,7 @@ class InferenceManifests:
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
         selector = node_selector(gpu=svc.gpu, gpu_count=svc.gpu_count, spot=svc.spot, compute_class=svc.compute_class)
+        pod_labels = {**self.labels, **model_serving.labels(svc)}
         pod_spec: Obj = {
             "serviceAccountName": self.service_account,
             "automountServiceAccountToken": False,
@@ -315,6 +344,11 @@ class InferenceManifests:
             pod_spec["terminationGracePeriodSeconds"] = platform.SPOT_TERMINATION_GRACE_SECONDS
         if cls is not None and cls.uses_spot:  # GKE taints Spot nodes; a class's Spot priority needs the toleration
             pod_spec["tolerations"] = [dict(platform.SPOT_TOLERATION)]
+        bucket = Names.of(self.env).bucket(svc.model.bucket) if svc.model else None
+        pod_meta: Obj = {"labels": pod_labels}
+        annotations = model_serving.apply(svc, bucket, pod_spec, container)
+        if annotations:
+            pod_meta["annotations"] = annotations
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -322,7 +356,7 @@ class InferenceManifests:
             "spec": {  # no replicas: the HorizontalPodAutoscaler owns the count (rule GKE024)
                 "selector": {"matchLabels": self.selector},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": ROLLOUTS[svc.rollout]},
-                "template": {"metadata": {"labels": self.labels}, "spec": pod_spec},
+                "template": {"metadata": pod_meta, "spec": pod_spec},
             },
         }
 
@@ -352,6 +386,9 @@ class InferenceManifests:
                         "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": target}},
                     }
                 )
+        engine = model_serving.engine_metric(self.svc)
+        if engine:
+            metrics.append(engine)
         if a.external_metric:
             metric: Obj = {"name": a.external_metric}
             if a.external_selector:
@@ -387,8 +424,15 @@ class InferenceManifests:
         }
 
     def workload(self) -> list[Obj]:
-        """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."""
-        return [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
+        """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget; with a model, the PodMonitoring
+        that scrapes the engine's metrics and the NetworkPolicy that lets it."""
+        objects = [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
+        if self.svc.model:
+            objects += [
+                model_serving.pod_monitoring(self.svc, self.selector, self.labels),
+                model_serving.scrape_policy(self.svc, self.selector, self.labels),
+            ]
+        return objects
 
     def expose(self, endpoint_name: str) -> list[Exposure]:
         """Serve on the endpoint's hosts (its host and any it is moving from), through every way it serves (two
@@ -523,6 +567,7 @@ class InClusterPlan:
     services: list[ServicePlan] = field(default_factory=list)
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
+    jobset: JobSetPlan | None = None  # its namespace is applied here; the controller and its probe through Helm
     extensions: dict[str, list[Obj]] = field(default_factory=dict)  # extension name -> its objects (team namespaces)
     storage: list[Obj] = field(default_factory=list)  # the volumes' StorageClasses and what they share
     volumes: list[VolumePlan] = field(default_factory=list)  # each volume's source objects and claim
@@ -539,9 +584,11 @@ class InClusterPlan:
 
     def objects(self) -> list[Obj]:
         """Every object applied as a ``kubernetes_manifest``, in apply order: cluster-scoped first, the
-        metrics adapter, the Kueue namespace, per team, services, the W&B key's sync objects, the extensions'
-        objects, then each volume's source and claim."""
+        metrics adapter, the JobSet and Kueue namespaces, per team, services, the W&B key's sync objects, the
+        extensions' objects, then each volume's source and claim."""
         out = list(self.compute_classes) + self.crds + self.storage + self.metrics_adapter
+        if self.jobset:
+            out += self.jobset.namespace
         if self.kueue:
             out += self.kueue.namespace + self.kueue.rbac
         for objects in self.teams.values():
@@ -562,8 +609,9 @@ class InClusterPlan:
 def in_cluster_plan(env: Environment) -> InClusterPlan:
     """The plan of ``env``'s in-cluster layer."""
     plan = InClusterPlan(
-        compute_classes=[compute_class_object(p) for p in env.compute_classes],
+        compute_classes=[compute_class_object(p, env) for p in env.compute_classes],
         kueue=kueue_plan(env),
+        jobset=jobset_plan(env),
         storage=storage_objects(env),
         volumes=volume_plans(env),
     )

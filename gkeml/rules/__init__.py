@@ -9,7 +9,9 @@ the fix. Every number a rule compares against comes from :mod:`gkeml.platform`.
 
 from gkeml.registry import ERROR, WARNING, Finding
 from gkeml.rules import (  # noqa: F401  (registers the rules)
+    autoscaling,
     gateway,
+    gpu_requests,
     interactions,
     ownership,
     placement,
@@ -17,14 +19,18 @@ from gkeml.rules import (  # noqa: F401  (registers the rules)
     quota,
     scheduling,
     security,
+    targets,
     workloads,
 )
-from gkeml.rules.engine import RULES, Manifest, Rule, check
+from gkeml.rules.engine import AUTOPILOT, RULES, STANDARD, TARGETS, Manifest, Rule, check
 from gkeml.rules.sources import helm_release_objects, load_manifest_files
 
 __all__ = [
+    "AUTOPILOT",
     "ERROR",
     "RULES",
+    "STANDARD",
+    "TARGETS",
     "WARNING",
     "Finding",
     "Manifest",

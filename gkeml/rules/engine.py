@@ -8,6 +8,13 @@ object. Objects are checked in groups (one environment, or one set of files) so 
 across objects (an Ingress and its certificate, a Job and its Service) see the neighbours that are
 applied together.
 
+Which rules apply to an object is decided here too: ``target`` is the cluster the objects are checked
+for (GKE Autopilot, or GKE Standard, where no Autopilot-only check runs); a finding may replace the
+findings of other rules on its object (:attr:`Issue.replaces`: one "targets GKE Standard" finding
+instead of several Autopilot refusals, "admitted by allowlist X" instead of the refusals the allowlist
+exempts); and the baseline is an error on the objects that are the checker's own (``own``, a
+:class:`Manifest` marked so, or the annotation :data:`OWN_ANNOTATION`), advice on anyone else's.
+
 Input can be anything a user writes in a YAML file, so every accessor here
 tolerates wrong types: a rule never raises on a malformed object.
 """
@@ -22,7 +29,7 @@ from gkeml import platform
 from gkeml.config.base import INT32_MAX
 from gkeml.config.loader import ConfigError, load_yaml_documents
 from gkeml.manifests import Obj
-from gkeml.registry import CHECKS, FACT, Check, Finding, register
+from gkeml.registry import ADVICE, BASELINE, CHECKS, ERROR, FACT, Check, Finding, register
 from gkeml.units import parse_quantity
 
 # Kinds without a namespace (their reference is Kind/name).
@@ -37,17 +44,27 @@ CLUSTER_SCOPED = frozenset(
         "CustomResourceDefinition",
         "PriorityClass",
         "Node",
+        "WorkloadAllowlist",
+        "AllowlistSynchronizer",
     }
 )
 
+# The clusters `gkeml check --target` checks objects for: on GKE Standard no Autopilot-only check runs.
+AUTOPILOT, STANDARD = "autopilot", "standard"
+TARGETS = (AUTOPILOT, STANDARD)
+# An object a team marks as its own (metadata.annotations): the baseline is an error on it, not advice.
+OWN_ANNOTATION = "gkeml.io/own"
+
 
 class Issue(NamedTuple):
-    """What a rule reports about one object: field path, problem, fix (severity: the rule's unless set)."""
+    """What a rule reports about one object: field path, problem, fix (severity: the rule's unless set;
+    ``replaces``: the rules whose findings on the same object this one stands for, which are not reported)."""
 
     field: str
     message: str
     fix: str
     severity: str | None = None
+    replaces: frozenset[str] = frozenset()
 
 
 Rule = Check  # a rule is a registered check that runs on Kubernetes objects (its ``run`` is set)
@@ -85,12 +102,14 @@ def rule(
     source: str | None = None,
     basis: str = FACT,
     also: str = "",
+    autopilot: bool = False,
     notice: bool = False,
 ) -> Callable:
     """Register a check function on Kubernetes objects under a stable id, with what :class:`gkeml.registry.Check`
     holds. Its docstring is the rule's help, and its last paragraph, ``Source: ...``, the source it rests on
     (unless ``source`` is given). ``inspects``: the object kinds it reports on (the engine runs it on no other;
-    empty: every kind); ``notice``: its findings are reported without failing the check."""
+    empty: every kind); ``autopilot``: it holds only on GKE Autopilot (as every admission rule does);
+    ``notice``: its findings are reported without failing the check."""
 
     def register_rule(fn: Callable[[Obj, Group], Iterable[Issue]]) -> Callable:
         paragraphs = [" ".join(p.split()) for p in (fn.__doc__ or title).split("\n\n")]
@@ -107,6 +126,7 @@ def rule(
                 basis=basis,
                 inspects=tuple(inspects),
                 also=also,
+                autopilot=autopilot,
                 notice=notice,
                 run=fn,
             )
@@ -118,10 +138,12 @@ def rule(
 
 @dataclass(frozen=True)
 class Manifest:
-    """A Kubernetes object and where it came from."""
+    """A Kubernetes object, where it came from, and whether it is the checker's own (the baseline is then an
+    error on it)."""
 
     obj: Obj
     source: str = ""
+    own: bool = False
 
 
 @dataclass
@@ -142,22 +164,41 @@ class Group:
         return list(found) if namespace is None else [o for o in found if namespace_of(o) == namespace]
 
 
-def check(manifests: Iterable[Manifest | Obj], rules: Iterable[str] | None = None) -> list[Finding]:
+def check(
+    manifests: Iterable[Manifest | Obj],
+    rules: Iterable[str] | None = None,
+    *,
+    target: str = AUTOPILOT,
+    own: bool = False,
+) -> list[Finding]:
     """Run every rule (or the ids in ``rules``) over one group of objects applied together; each rule
-    only on the kinds of object it inspects."""
+    only on the kinds of object it inspects, and none that holds only on Autopilot when ``target`` is
+    :data:`STANDARD`. A finding that replaces others (:attr:`Issue.replaces`) drops theirs on its object. The
+    baseline is an error on an object that is the checker's own (``own``: all of them), advice on others."""
+    if target not in TARGETS:
+        raise ValueError(f"target {target!r} is none of {', '.join(TARGETS)}")
     items = [m if isinstance(m, Manifest) else Manifest(m) for m in manifests]
     group = Group([m.obj for m in items if isinstance(m.obj, dict)])
     selected = [RULES[r] for r in rules] if rules is not None else list(RULES.values())
+    if target == STANDARD:
+        selected = [r for r in selected if not r.autopilot_only]
     findings: list[Finding] = []
     for item in items:
         if not isinstance(item.obj, dict):
             continue
         ref, kind = reference(item.obj), kind_of(item.obj)
+        mine = own or item.own or truthy(get(item.obj, "metadata", "annotations", OWN_ANNOTATION))
+        found: list[tuple[Check, Issue]] = []
         for r in selected:
             if r.run is None or (r.inspects and kind not in r.inspects):
                 continue
-            for issue in r.run(item.obj, group):
-                findings.append(r.finding(ref, issue.field, issue.message, issue.fix, item.source, issue.severity))
+            found += [(r, issue) for issue in r.run(item.obj, group)]
+        replaced = {rule_id for r, issue in found for rule_id in issue.replaces if rule_id != r.id}
+        for r, issue in found:
+            if r.id in replaced:
+                continue
+            severity = ERROR if mine and r.kind == BASELINE and r.severity == ADVICE else issue.severity
+            findings.append(r.finding(ref, issue.field, issue.message, issue.fix, item.source, severity))
     return findings
 
 

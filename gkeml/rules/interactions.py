@@ -140,10 +140,11 @@ INTERACTIONS: tuple[Interaction, ...] = (
 )
 
 
-def _interaction(rule_id: str, title: str, inspects: tuple[str, ...] = ()) -> Callable:
-    """Register the rule that checks the row ``rule_id`` of :data:`INTERACTIONS` (an error; its source is the row's)."""
+def _interaction(rule_id: str, title: str, inspects: tuple[str, ...] = (), autopilot: bool = False) -> Callable:
+    """Register the rule that checks the row ``rule_id`` of :data:`INTERACTIONS` (an error; its source is the row's;
+    ``autopilot``: one of the controllers is Autopilot's)."""
     source = next(i.source for i in INTERACTIONS if i.rule == rule_id)
-    return rule(rule_id, title, ERROR, kind=INTERACTION, inspects=inspects, source=source)
+    return rule(rule_id, title, ERROR, kind=INTERACTION, inspects=inspects, source=source, autopilot=autopilot)
 
 
 def _seconds(value: Any) -> float | None:
@@ -521,7 +522,7 @@ def fail_closed_webhook_server(obj: Obj, group: Group) -> Iterator[Issue]:
 # --- managed namespaces -----------------------------------------------------------------------
 
 
-@_interaction("GKE045", "Nothing may be written into a namespace Autopilot manages")
+@_interaction("GKE045", "Nothing may be written into a namespace Autopilot manages", autopilot=True)
 def managed_namespace(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot manages kube-system and GKE's own namespaces (gke-*, gmp-system): GKE Warden denies
     creating or changing objects there ("the namespace "kube-system" is managed and the request's verb

@@ -3,7 +3,8 @@
 Kueue admits a whole workload at once, on one ResourceFlavor per resource group, when the flavor's
 quota has room: the ClusterQueue's nominal quota, plus what it may borrow (``borrowingLimit``, none
 set: no limit) from the other ClusterQueues of its cohort, which lend at most their nominal quota
-(or ``lendingLimit``). A Job larger than that on every flavor it may use stays suspended forever,
+(or ``lendingLimit``), and from the Cohort's own nominal quota (a shared pool of its ClusterQueues:
+v1beta2 Cohort ``spec.resourceGroups``). A Job larger than that on every flavor it may use stays suspended forever,
 whatever else runs. Kueue counts the Pod templates as written, after the LimitRange defaults and
 with limits as missing requests (pkg/workload/resources.go, v0.19.2), without the Pods' injected
 sidecars (the webhook adds those to the Pods, not to the Job); ``ephemeral-storage`` is excluded in
@@ -82,7 +83,8 @@ def _flavor_quota(cq: Obj, flavor: str, resource: str) -> tuple[float, float, fl
 
 def ceiling(cq: Obj, group: Group, flavor: str, resource: str) -> float:
     """The most of ``resource`` on ``flavor`` the ClusterQueue can ever hold: its nominal quota plus
-    what it may borrow, capped by what the rest of its cohort can lend."""
+    what it may borrow, capped by what the rest of its cohort can lend (the other ClusterQueues, and
+    the Cohort's own quota)."""
     own = _flavor_quota(cq, flavor, resource)
     if own is None:
         return 0.0
@@ -97,6 +99,11 @@ def ceiling(cq: Obj, group: Group, flavor: str, resource: str) -> float:
         theirs = _flavor_quota(other, flavor, resource)
         if theirs is not None:
             lendable += theirs[2]
+    for pool in group.of_kind("Cohort"):
+        if name_of(pool) == cohort:
+            theirs = _flavor_quota(pool, flavor, resource)
+            if theirs is not None:
+                lendable += theirs[0]
     return nominal + min(borrowing, lendable)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gkeml import __version__
-from gkeml.registry import CHECKS, ERROR, Check, Finding
+from gkeml.registry import ADVICE, CHECKS, ERROR, WARNING, Check, Finding, at_least
 from gkeml.rules.engine import RULES
 from gkeml.text import table
 
@@ -17,29 +19,52 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# A finding's severity as GitHub's workflow commands (::error, ::warning, ::notice) and SARIF's levels name it.
+GITHUB_COMMANDS = {ERROR: "error", WARNING: "warning", ADVICE: "notice"}
+SARIF_LEVELS = {ERROR: "error", WARNING: "warning", ADVICE: "note"}
+
+
+def failing(findings: list[Finding], fail_on: str = ERROR) -> list[Finding]:
+    """The findings that fail the check: at or above ``fail_on``, and not of a check whose findings are
+    notices (reported on every run, never failing it)."""
+    return [f for f in findings if at_least(f.severity, fail_on) and not (f.rule in CHECKS and CHECKS[f.rule].notice)]
+
+
+_FILE_LINE = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)(?: \(.*\))?")
 
 
 def split_source(source: str) -> tuple[str, int]:
-    """'file:line' -> (file, line); a source without a line gives line 1."""
-    file, _, line = source.rpartition(":")
-    if file and line.isdigit():
-        return file, int(line)
+    """'file:line' (or 'file:line (the template it was rendered from)') -> (file, line); a source without a
+    line gives line 1."""
+    match = _FILE_LINE.fullmatch(source)
+    if match:
+        return match.group("file"), int(match.group("line"))
     return source, 1
 
 
-def summary_line(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
-    """Totals: findings by severity, objects checked, and checkov's counts."""
-    errors = sum(f.severity == ERROR for f in findings)
+def summary_line(
+    findings: list[Finding], objects: int, checkov: CheckovReport | None, fail_on: str | None = None
+) -> str:
+    """Totals: findings by severity, objects checked, and checkov's counts; with ``fail_on``, how many fail."""
+    count = {level: sum(f.severity == level for f in findings) for level in (ERROR, WARNING, ADVICE)}
     text = (
-        f"{len(findings)} finding(s) ({errors} error(s), {len(findings) - errors} warning(s)) "
-        f"in {objects} Kubernetes object(s)"
+        f"{len(findings)} finding(s) ({count[ERROR]} error(s), {count[WARNING]} warning(s), {count[ADVICE]} "
+        f"advice) in {objects} Kubernetes object(s)"
     )
+    if fail_on is not None:
+        text += f"; {len(failing(findings, fail_on))} at or above --fail-on {fail_on}"
     if checkov is not None:
         text += f"; {checkov.summary()}"
     return text
 
 
-def render_table(findings: list[Finding], objects: int, checkov: CheckovReport | None, width: int | None = None) -> str:
+def render_table(
+    findings: list[Finding],
+    objects: int,
+    checkov: CheckovReport | None,
+    width: int | None = None,
+    fail_on: str | None = None,
+) -> str:
     """Human output: findings grouped by source, then checkov failures, then the summary. With
     ``width``, a table that would be wider becomes one block per finding (rule, level and object,
     then the field, problem and fix on wrapped lines of their own), so identifiers stay whole."""
@@ -64,7 +89,7 @@ def render_table(findings: list[Finding], objects: int, checkov: CheckovReport |
                 for r in checkov.failed
             )
         parts.append("checkov\n" + text)
-    parts.append(_fit(summary_line(findings, objects, checkov), width))
+    parts.append(_fit(summary_line(findings, objects, checkov, fail_on), width))
     return "\n\n".join(parts)
 
 
@@ -96,14 +121,21 @@ def _fit(text: str, width: int | None, indent: str = "") -> str:
     )
 
 
-def render_json(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
-    """Machine output: every finding, the checkov report and the totals."""
+def render_json(
+    findings: list[Finding], objects: int, checkov: CheckovReport | None, fail_on: str | None = None
+) -> str:
+    """Machine output: every finding, the checkov report and the totals (with ``fail_on``, the threshold
+    and the findings that fail it, by their index in ``findings``)."""
     data = {
         "findings": [f.to_dict() for f in findings],
         "objects_checked": objects,
         "checkov": checkov.to_dict() if checkov is not None else None,
-        "summary": summary_line(findings, objects, checkov),
+        "summary": summary_line(findings, objects, checkov, fail_on),
     }
+    if fail_on is not None:
+        failed = {id(f) for f in failing(findings, fail_on)}
+        data["fail_on"] = fail_on
+        data["failing"] = [i for i, f in enumerate(findings) if id(f) in failed]
     return json.dumps(data, indent=2, sort_keys=True)
 
 
@@ -114,14 +146,17 @@ def _escape(text: str, property_value: bool = False) -> str:
     return text
 
 
-def render_github(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
-    """GitHub Actions workflow commands: one ::error/::warning annotation per finding."""
+def render_github(
+    findings: list[Finding], objects: int, checkov: CheckovReport | None, fail_on: str | None = None
+) -> str:
+    """GitHub Actions workflow commands: one ::error/::warning/::notice annotation per finding (advice is a
+    notice)."""
     lines = []
     for f in findings:
         file, line = split_source(f.source)
         title = _escape(f"{f.rule} {f.object}", property_value=True)
         lines.append(
-            f"::{f.severity} file={_escape(file, True)},line={line},title={title}::"
+            f"::{GITHUB_COMMANDS.get(f.severity, 'warning')} file={_escape(file, True)},line={line},title={title}::"
             + _escape(f"{f.field}: {f.message}. Fix: {f.fix}")
         )
     for r in checkov.failed if checkov is not None else []:
@@ -131,7 +166,7 @@ def render_github(findings: list[Finding], objects: int, checkov: CheckovReport 
         )
     for path in checkov.parsing_errors if checkov is not None else []:
         lines.append(f"::error title=checkov parse error::{_escape(path)}")
-    lines.append(summary_line(findings, objects, checkov))
+    lines.append(summary_line(findings, objects, checkov, fail_on))
     return "\n".join(lines)
 
 
@@ -141,11 +176,13 @@ def _sarif_rule(check: Check) -> dict:
         "name": check.title,
         "shortDescription": {"text": check.title},
         "fullDescription": {"text": check.help},
-        "defaultConfiguration": {"level": check.severity},
+        "defaultConfiguration": {"level": SARIF_LEVELS.get(check.severity, "warning")},
     }
 
 
-def render_sarif(findings: list[Finding], objects: int, checkov: CheckovReport | None) -> str:
+def render_sarif(
+    findings: list[Finding], objects: int, checkov: CheckovReport | None, fail_on: str | None = None
+) -> str:
     """SARIF 2.1.0 for code scanning: the gkeml rules with their help, one result per finding (a finding of
     another registered check brings its check's title and help)."""
     rules = [_sarif_rule(r) for r in RULES.values()]
@@ -160,13 +197,13 @@ def render_sarif(findings: list[Finding], objects: int, checkov: CheckovReport |
                     "id": f.rule,
                     "name": f.rule,
                     "shortDescription": {"text": f.message},
-                    "defaultConfiguration": {"level": f.severity},
+                    "defaultConfiguration": {"level": SARIF_LEVELS.get(f.severity, "warning")},
                 }
             )
         file, line = split_source(f.source)
         result = {
             "ruleId": f.rule,
-            "level": f.severity,
+            "level": SARIF_LEVELS.get(f.severity, "warning"),
             "message": {"text": f"{f.object}: {f.field}: {f.message}. Fix: {f.fix}"},
             "logicalLocations": [{"fullyQualifiedName": f.object, "kind": "resource"}],
         }
@@ -213,4 +250,9 @@ def render_sarif(findings: list[Finding], objects: int, checkov: CheckovReport |
     return json.dumps(sarif, indent=2)
 
 
-RENDERERS = {"table": render_table, "json": render_json, "github": render_github, "sarif": render_sarif}
+RENDERERS: dict[str, Callable[..., str]] = {
+    "table": render_table,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}

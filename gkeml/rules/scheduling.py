@@ -30,6 +30,7 @@ from gkeml.rules.engine import (
     gpu_count,
     injected_sidecar,
     is_spot,
+    kind_of,
     name_of,
     node_label,
     pod_templates,
@@ -218,10 +219,8 @@ def request_bounds(pod: PodTemplate) -> platform.ComputeClass | None:
     if accel or count:
         if accel not in platform.GPUS or count not in platform.GPUS[accel].counts:
             return None  # GKE001/GKE002 report it; the range is undefined
-        r = platform.GPUS[accel].range_for(count)
-        return platform.ComputeClass(
-            f"{count} x {accel}", r.min_cpu, r.min_memory_gib, r.max_cpu, r.max_memory_gib, None, None
-        )
+        r = platform.GPUS[accel].range_for(count)  # a maximum, no minimum (and no default requests)
+        return platform.ComputeClass(f"{count} x {accel}", 0.0, 0.0, r.max_cpu, r.max_memory_gib, None, None)
     cls, _ = node_label(pod, platform.COMPUTE_CLASS_LABEL)
     if cls is None:
         return platform.GENERAL_PURPOSE
@@ -295,11 +294,14 @@ def _request_field(pod: PodTemplate, resource: str) -> str:
 @rule("GKE005", "Requests above the class or GPU maximum", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot rejects a Pod whose total CPU or memory requests exceed the maximum of its
-    compute class (or of its GPU type and count).
+    compute class (or of its GPU type and count). A DaemonSet has maxima of its own, which gkeml has not
+    confirmed: it is not held to a Pod's.
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Minimum and maximum
     resource requests'); cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus (the ranges per GPU type and
     count); gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)."""
+    if kind_of(obj) == "DaemonSet":
+        return  # platform.DAEMONSET_REQUESTS: its maxima are not confirmed
     for pod in pod_templates(obj):
         cls = request_bounds(pod)
         if cls is None:
@@ -327,41 +329,35 @@ def requests_above_maximum(obj: Obj, group: Group) -> Iterator[Issue]:
 def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot raises requests below the class minimum, fills in a missing CPU or memory and
     raises the smaller resource to fit the class CPU:memory ratio; you pay for what it sets.
-    GPU Pods get no default requests at all.
+    GPU Pods get no default requests and no minimum (they are billed per node; GKE082 advises explicit
+    requests). A DaemonSet's containers that request nothing get the DaemonSet defaults (50 mCPU, 100 MiB
+    each), not a Pod's, and a DaemonSet is not held to the Pod classes' minimums and ratios.
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests ('Default resource
-    requests', 'Minimum and maximum resource requests', 'Resource ratio'); the price table gkeml/cost/prices.json."""
+    requests', 'Default requests for compute classes', 'Minimum and maximum resource requests', 'Resource ratio',
+    'Resource requests for DaemonSets'); the price table gkeml/cost/prices.json."""
+    if kind_of(obj) == "DaemonSet":
+        yield from _daemonset_defaults(obj)
+        return
     for pod in pod_templates(obj):
         cls = request_bounds(pod)
-        if cls is None:
-            continue
-        gpu = cls.name not in platform.COMPUTE_CLASSES
-        cpu, memory, unset = pod_requests(pod, gpu)
-        if gpu and unset:
-            yield Issue(
-                f"{unset[0]}.resources",
-                f"GPU Pod container sets no CPU/memory requests (range for "
-                f"{cls.name}: {_fmt(cls.min_cpu, cls.min_memory_gib)} .. {_fmt(cls.max_cpu, cls.max_memory_gib)})",
-                "set explicit cpu and memory requests equal to the limits",
-            )
-            continue
+        if cls is None or cls.name not in platform.COMPUTE_CLASSES:
+            continue  # GPU Pods: no default requests, no minimum (platform.NO_DEFAULT_REQUESTS_CLASSES)
+        cpu, memory, _ = pod_requests(pod, gpu=False)
         if cpu > cls.max_cpu or memory > cls.max_memory_gib:
             continue  # GKE005
         new_cpu, new_memory = cls.billed_requests(cpu, memory)
         if math.isclose(new_cpu, cpu, abs_tol=1e-6) and math.isclose(new_memory, memory, abs_tol=1e-6):
             continue
-        if gpu:
-            effect = "no per-request cost change: GPU Pods are billed per node"
+        spot = is_spot(pod, group)
+        before, after = monthly_cost(cpu, memory, cls.name, spot), monthly_cost(new_cpu, new_memory, cls.name, spot)
+        if before is None or after is None:
+            effect = f"no {cls.name} rate in the price table"
         else:
-            spot = is_spot(pod, group)
-            before, after = monthly_cost(cpu, memory, cls.name, spot), monthly_cost(new_cpu, new_memory, cls.name, spot)
-            if before is None or after is None:
-                effect = f"no {cls.name} rate in the price table"
-            else:
-                effect = (
-                    f"{'+' if after >= before else '-'}${abs(after - before) * pod.replicas:,.2f} per month for "
-                    f"{pod.replicas} replica(s){' on Spot' if spot else ''}"
-                )
+            effect = (
+                f"{'+' if after >= before else '-'}${abs(after - before) * pod.replicas:,.2f} per month for "
+                f"{pod.replicas} replica(s){' on Spot' if spot else ''}"
+            )
         yield Issue(
             f"{pod.path}.containers",
             f"Autopilot changes the Pod's requests from {_fmt(cpu, memory)}{_with_sidecar(pod, 'cpu', 'memory')} to "
@@ -370,15 +366,37 @@ def requests_adjusted(obj: Obj, group: Group) -> Iterator[Issue]:
         )
 
 
+def _daemonset_defaults(obj: Obj) -> Iterator[Issue]:
+    """The containers of a DaemonSet that request neither CPU nor memory: Autopilot gives each the DaemonSet
+    defaults (platform.DAEMONSET_REQUESTS), on every node it runs on."""
+    ds = platform.DAEMONSET_REQUESTS
+    for pod in pod_templates(obj):
+        unset = [c for c in containers(pod) if c.request("cpu") is None and c.request("memory") is None]
+        if not unset:
+            continue
+        names = ", ".join(str(c.spec.get("name", c.path)) for c in unset)
+        cpu, memory = ds.default_cpu * len(unset), ds.default_memory_gib * len(unset)
+        cost = monthly_cost(cpu, memory, platform.GENERAL_PURPOSE.name, False)
+        effect = f"about ${cost:,.2f} per month on each general-purpose node it runs on" if cost is not None else ""
+        yield Issue(
+            f"{unset[0].path}.resources",
+            f"Autopilot sets its DaemonSet defaults ({ds.default_cpu * 1000:g}m CPU, {ds.default_memory_gib * 1024:g} "
+            f"MiB memory) on {len(unset)} container(s) that request none ({names})" + (f"; {effect}" if effect else ""),
+            "set cpu and memory requests on each container to what it uses",
+        )
+
+
 @rule(
     "GKE007", "Ephemeral storage outside the Autopilot range", ERROR, kind=ADMISSION, inspects=POD_KINDS, also=WARNING
 )
 def ephemeral_storage(obj: Obj, group: Group) -> Iterator[Issue]:
     """Pod-based classes accept 10 MiB to 10 GiB of ephemeral storage per Pod: more is
-    rejected (use a volume), less is raised.
+    rejected (use a volume), less is raised. A DaemonSet has its own range, which gkeml has not confirmed.
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests (ephemeral storage of
     Pod-based classes); gcs-fuse-csi-driver pkg/webhook/config.go (the sidecar it injects)."""
+    if kind_of(obj) == "DaemonSet":
+        return  # platform.DAEMONSET_REQUESTS: its range is not confirmed
     for pod in pod_templates(obj):
         cls = request_bounds(pod)
         if cls is None or cls.name not in platform.COMPUTE_CLASSES:

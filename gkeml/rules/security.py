@@ -1,19 +1,20 @@
 """Security rules: what Autopilot refuses to admit, and the toolkit's baseline on top.
 
-Autopilot rejects (concepts/autopilot-security): privileged containers, host
-namespaces, host ports, writable hostPath and the capabilities listed in
-:data:`gkeml.platform.FORBIDDEN_CAPABILITIES`. The baseline (restricted Pod
-Security Standard, default-deny ingress per namespace) is what the toolkit's own
-builders emit, so user workloads are held to the same.
+Autopilot rejects (concepts/autopilot-security, and GKE Warden's own refusals, each naming its constraint:
+:mod:`gkeml.platform`, ``WARDEN_*``): privileged containers, host namespaces, host ports, writable hostPath
+and any capability outside :data:`gkeml.platform.ALLOWED_CAPABILITIES`, unless a workload allowlist exempts
+the workload (:mod:`gkeml.rules.targets`). The baseline (restricted Pod Security Standard, default-deny
+ingress per namespace) is what the toolkit's own builders emit: an error on the toolkit's output and on
+the objects a team marks as its own, advice on anyone else's, whose images may need what it removes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gkeml import platform
 from gkeml.manifests import Obj
-from gkeml.registry import ADMISSION, ADVICE, BASELINE, ERROR, WARNING
+from gkeml.registry import ADMISSION, ADVICE, BASELINE, ERROR
 from gkeml.rules.engine import (
     POD_KINDS,
     Group,
@@ -31,23 +32,25 @@ from gkeml.rules.engine import (
 
 @rule("GKE008", "Privileged containers are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def privileged(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Autopilot admits no privileged container.
+    """Autopilot admits no privileged container (GKE Warden: autogke-disallow-privilege) unless a workload
+    allowlist exempts it (GKE081).
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures':
-    privileged Pods)."""
+    privileged Pods); "container cluster-tools is privileged; not allowed in Autopilot" (lfn-cnti/testsuite#1675)."""
     for pod in pod_templates(obj):
         for c in containers(pod):
             if c.security.get("privileged") is True:
                 yield Issue(
                     f"{c.path}.securityContext.privileged",
-                    "container is privileged",
-                    "remove privileged: true; grant only what the workload needs",
+                    "container is privileged; Autopilot refuses it",
+                    "remove privileged: true and grant only what the workload needs; a node agent that must be "
+                    "privileged runs on GKE Standard, or on Autopilot by its partner's workload allowlist",
                 )
 
 
 @rule("GKE009", "Host namespaces are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def host_namespaces(obj: Obj, group: Group) -> Iterator[Issue]:
-    """hostNetwork, hostPID and hostIPC are refused by Autopilot.
+    """hostNetwork, hostPID and hostIPC are refused by Autopilot (GKE Warden: autogke-disallow-hostnamespaces).
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': host
     namespaces)."""
@@ -59,7 +62,7 @@ def host_namespaces(obj: Obj, group: Group) -> Iterator[Issue]:
 
 @rule("GKE010", "Host ports are rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
-    """A container port with hostPort binds on the node; Autopilot refuses it.
+    """A container port with hostPort binds on the node; Autopilot refuses it (GKE Warden: autogke-no-host-port).
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': host
     ports)."""
@@ -76,7 +79,8 @@ def host_ports(obj: Obj, group: Group) -> Iterator[Issue]:
 
 @rule("GKE011", "Writable hostPath is rejected", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def writable_host_path(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Autopilot allows hostPath only read-only and only under /var/log/.
+    """Autopilot allows hostPath only read-only and only under /var/log/ (GKE Warden:
+    autogke-no-write-mode-hostpath).
 
     Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures':
     hostPath)."""
@@ -111,33 +115,59 @@ def _capability(value: object) -> str:
     return name[4:] if name.startswith("CAP_") else name
 
 
-@rule("GKE012", "Disallowed Linux capabilities", ERROR, kind=ADMISSION, inspects=POD_KINDS)
+@rule("GKE012", "Linux capabilities Autopilot does not admit", ERROR, kind=ADMISSION, inspects=POD_KINDS)
 def capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
-    """NET_ADMIN and SYS_ADMIN are rejected by Autopilot; NET_RAW is treated as not allowed.
+    """Autopilot admits only the capabilities of its list in capabilities.add (AUDIT_WRITE, CHOWN, ... NET_RAW,
+    SYS_PTRACE): anything else (NET_ADMIN, SYS_ADMIN, BPF, ALL) is refused (GKE Warden:
+    autogke-default-linux-capabilities), and so is a name written with the CAP_ prefix.
 
-    Source: cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures': Linux
-    capabilities)."""
-    forbidden = set(platform.FORBIDDEN_CAPABILITIES)
+    Source: GKE Warden's refusals listing the capabilities Autopilot allows (dragonflydb/dragonfly#1516,
+    SumoLogic/sumologic-kubernetes-collection#3437, CrowdStrike/falcon-helm#310; checked 2026-12-05);
+    cloud.google.com/kubernetes-engine/docs/concepts/autopilot-security ('Built-in security measures')."""
+    allowed = set(platform.ALLOWED_CAPABILITIES)
     for pod in pod_templates(obj):
         for c in containers(pod):
             for i, cap in enumerate(as_list(get(c.security, "capabilities", "add"))):
-                name = _capability(cap)
-                if name in forbidden or name == "ALL":
-                    yield Issue(
-                        f"{c.path}.securityContext.capabilities.add[{i}]",
-                        f"adds capability {name}",
-                        f"remove it; not allowed: {', '.join(sorted(forbidden))} (nor ALL)",
-                    )
+                name = str(cap)
+                if name.upper() in allowed:  # Warden's list is upper case; a lower-case name is not known refused
+                    continue
+                fix = (
+                    f"write it as {_capability(cap)} (no CAP_ prefix)"
+                    if _capability(cap) in allowed
+                    else f"remove it; Autopilot admits only {', '.join(platform.ALLOWED_CAPABILITIES)}"
+                )
+                yield Issue(
+                    f"{c.path}.securityContext.capabilities.add[{i}]",
+                    f"adds capability {name}, which Autopilot does not admit",
+                    fix,
+                )
 
 
 # --- baseline (restricted Pod Security Standard) -------------------------------------
 
 
-@rule("GKE020", "Containers must run as non-root", WARNING, kind=BASELINE, inspects=POD_KINDS, basis=ADVICE)
-def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Baseline: runAsNonRoot: true on the pod or every container, and never runAsUser: 0.
+# The baseline is advice on others' objects (an image may need what it removes) and an error on the objects that
+# are the checker's own (gkeml.rules.engine.check): the toolkit's output, `gkeml check --own FILE`, and objects
+# annotated gkeml.io/own: "true".
+def _baseline(rule_id: str, title: str, inspects: tuple[str, ...] = POD_KINDS) -> Callable:
+    return rule(rule_id, title, ADVICE, kind=BASELINE, inspects=inspects, basis=ADVICE, also=ERROR)
 
-    Source: kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: running as non-root)."""
+
+# What a fix of the baseline costs an image that needs what it takes away.
+ROOT_IMAGE_CAVEAT = (
+    "if the image runs as a non-root user: one built to run as root (as many inference servers' images are) "
+    "then fails to start, so use a non-root build of it, or leave this and accept the advice"
+)
+
+
+@_baseline("GKE020", "Containers run as non-root")
+def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
+    """Baseline: runAsNonRoot: true on the pod or every container, and never runAsUser: 0. An image built to
+    run as root does not start under runAsNonRoot, so the fix says so: on others' manifests this is advice.
+
+    Source: kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: running as non-root);
+    kubernetes.io/docs/tasks/configure-pod-container/security-context (runAsNonRoot: the kubelet refuses to start
+    a container whose image runs as uid 0)."""
     for pod in pod_templates(obj):
         pod_ctx = as_dict(pod.spec.get("securityContext"))
         for c in containers(pod):
@@ -147,19 +177,19 @@ def run_as_non_root(obj: Obj, group: Group) -> Iterator[Issue]:
                 yield Issue(
                     f"{c.path}.securityContext.runAsUser",
                     "runs as root (uid 0)",
-                    "run as a non-root uid (the toolkit uses 1000) with runAsNonRoot: true",
+                    f"run as a non-root uid (the toolkit uses 1000) with runAsNonRoot: true {ROOT_IMAGE_CAVEAT}",
                 )
             elif non_root is not True:
                 yield Issue(
                     f"{c.path}.securityContext.runAsNonRoot",
                     "may run as root",
-                    "set runAsNonRoot: true on the pod or the container",
+                    f"set runAsNonRoot: true on the pod or the container {ROOT_IMAGE_CAVEAT}",
                 )
 
 
-@rule("GKE021", "Privilege escalation must be off", WARNING, kind=BASELINE, inspects=POD_KINDS, basis=ADVICE)
+@_baseline("GKE021", "Privilege escalation is off")
 def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
-    """Baseline: allowPrivilegeEscalation: false on every container.
+    """Baseline: allowPrivilegeEscalation: false on every container (setuid binaries such as sudo stop working).
 
     Source: kubernetes.io/docs/concepts/security/pod-security-standards (Restricted: privilege escalation)."""
     for pod in pod_templates(obj):
@@ -168,11 +198,12 @@ def privilege_escalation(obj: Obj, group: Group) -> Iterator[Issue]:
                 yield Issue(
                     f"{c.path}.securityContext.allowPrivilegeEscalation",
                     "privilege escalation is allowed",
-                    "set allowPrivilegeEscalation: false",
+                    "set allowPrivilegeEscalation: false (a process that gains privileges through a setuid binary "
+                    "then cannot)",
                 )
 
 
-@rule("GKE022", "Capabilities must be dropped", WARNING, kind=BASELINE, inspects=POD_KINDS, basis=ADVICE)
+@_baseline("GKE022", "Capabilities are dropped")
 def drop_capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
     """Baseline: every container drops ALL capabilities (and adds back only what it needs).
 
@@ -184,7 +215,8 @@ def drop_capabilities(obj: Obj, group: Group) -> Iterator[Issue]:
                 yield Issue(
                     f"{c.path}.securityContext.capabilities.drop",
                     "does not drop ALL capabilities",
-                    "set capabilities: {drop: [ALL]}",
+                    "set capabilities: {drop: [ALL]} and add back what the image needs (an image that starts as "
+                    "root and switches user needs SETUID and SETGID)",
                 )
 
 
@@ -194,7 +226,7 @@ def _denies_ingress(policy: Obj) -> bool:
     return selects_all and "Ingress" in as_list(spec.get("policyTypes")) and not spec.get("ingress")
 
 
-@rule("GKE023", "Namespace without default-deny ingress", WARNING, kind=BASELINE, inspects=("Namespace",), basis=ADVICE)
+@_baseline("GKE023", "Namespaces deny ingress by default", inspects=("Namespace",))
 def default_deny(obj: Obj, group: Group) -> Iterator[Issue]:
     """Autopilot enforces NetworkPolicy but has none by default: a namespace admits all traffic
     until a default-deny ingress policy (podSelector: {}, policyTypes: [Ingress], no rules) exists.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,34 +11,47 @@ from gkeml.config import ConfigError, ConfigProblem
 from gkeml.config.loader import MANIFEST_LIMITS, STDIN, STDIN_NAME, load_yaml_documents, read_config_text
 from gkeml.manifests import Obj
 from gkeml.rules.engine import Manifest, values_document
+from gkeml.text import one_line
 
 # What to do with a pipe or a process substitution (`gkeml check <(kustomize build)`): its size is
 # unknown and it may never end, so it is refused; standard input is read with the same bound.
 PIPE_HINT = "write it to a file first, or pipe it in: ... | gkeml check -"
 
 
-def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
+# What Helm writes before each document it renders (`helm template`): the chart's template file.
+HELM_SOURCE = re.compile(r"^# Source: (\S.*?)\s*$")
+# What a template left unrendered looks like: Go template actions ({{ ... }}, Helm and kustomize's helm charts).
+TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}")
+RENDER_HINT = "render it first: helm template RELEASE CHART | gkeml check -"
+
+
+def load_manifest_files(paths: Iterable[str | Path], own: Iterable[str | Path] = ()) -> list[Manifest]:
     """Every Kubernetes object in multi-document YAML files (``-``: standard input; ``kind: List``
-    items included), each with ``file:line`` as its source. A file named twice is read once. All
-    problems of all files are reported at once."""
+    items included), each with ``file:line`` as its source (and the template Helm rendered it from, when a
+    ``# Source:`` comment says so). A file named twice is read once; the objects of a file also in ``own``
+    are the checker's own (the baseline is an error on them). All problems of all files are reported at
+    once; a file that is a template left unrendered is one line saying so."""
     manifests: list[Manifest] = []
     problems: list[ConfigProblem] = []
-    paths = _distinct(paths)
+    mine = {_file_key(p) for p in own}
+    paths = _distinct([*paths, *own])
     _within_total(paths)
     for path in paths:
         file = STDIN_NAME if str(path) == STDIN else str(path)
         try:
             text = read_config_text(path, MANIFEST_LIMITS, PIPE_HINT)
-            for line, data in load_yaml_documents(text, file, MANIFEST_LIMITS):
+            templates = _helm_sources(text)
+            for line, data in _documents(text, file):
                 if data is None:
                     continue
+                source = f"{file}:{line}" + (f" ({templates[line]})" if line in templates else "")
                 items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
                 for item in items if isinstance(items, list) else [items]:
                     problem = _not_an_object(item)
                     if problem:
                         problems.append(ConfigProblem(file, line, "", problem))
                     elif isinstance(item, dict):
-                        manifests.append(Manifest(item, f"{file}:{line}"))
+                        manifests.append(Manifest(item, source, own=_file_key(path) in mine))
         except ConfigError as exc:
             problems += exc.problems
     if problems:
@@ -45,18 +59,55 @@ def load_manifest_files(paths: Iterable[str | Path]) -> list[Manifest]:
     return manifests
 
 
+def _documents(text: str, file: str) -> list[tuple[int, object]]:
+    """The documents of ``text``; a stream that is not YAML because it holds template actions is one problem
+    naming the first of them (a chart's template given instead of its rendered output)."""
+    try:
+        return load_yaml_documents(text, file, MANIFEST_LIMITS)
+    except ConfigError as exc:
+        action = TEMPLATE_ACTION.search(text)
+        if action is None:
+            raise
+        line = text.count("\n", 0, action.start()) + 1
+        shown = one_line(action.group(0))[:60]
+        raise ConfigError(
+            [ConfigProblem(file, line, "", f"not YAML: a template left unrendered ({shown}); {RENDER_HINT}")]
+        ) from exc
+
+
+def _helm_sources(text: str) -> dict[int, str]:
+    """Line of each document's first content -> the template a ``# Source:`` comment before it names."""
+    found: dict[int, str] = {}
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = HELM_SOURCE.match(line)
+        if match:
+            current = one_line(match.group(1))[:200]
+        elif line.startswith("---"):
+            continue
+        elif current and line.strip() and not line.lstrip().startswith("#"):
+            found[number] = current
+            current = ""
+    return found
+
+
+def _file_key(path: str | Path) -> object:
+    """What names one file whatever its name: its device and inode (its name when it cannot be read)."""
+    if str(path) != STDIN:
+        try:
+            found = os.stat(path)
+            return (found.st_dev, found.st_ino)
+        except (OSError, ValueError):
+            pass  # the reader reports it
+    return str(path)
+
+
 def _distinct(paths: Iterable[str | Path]) -> list[str | Path]:
     """``paths`` without repeats: the same name, or another name of the same file (a link)."""
     seen: set[object] = set()
     out = []
     for path in paths:
-        key: object = str(path)
-        if str(path) != STDIN:
-            try:
-                found = os.stat(path)
-                key = (found.st_dev, found.st_ino)
-            except (OSError, ValueError):
-                pass  # the reader reports it
+        key = _file_key(path)
         if key not in seen:
             seen.add(key)
             out.append(path)

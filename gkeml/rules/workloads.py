@@ -66,7 +66,12 @@ def read_only_many_on_pd(obj: Obj, group: Group) -> Iterator[Issue]:
 
 
 @rule(
-    "GKE027", "GCS FUSE sidecar above what an Autopilot GPU node gives it", WARNING, kind=CONTROLLER, inspects=POD_KINDS
+    "GKE027",
+    "GCS FUSE sidecar above what an Autopilot GPU node gives it",
+    WARNING,
+    kind=CONTROLLER,
+    inspects=POD_KINDS,
+    autopilot=True,
 )
 def gcsfuse_sidecar_on_gpu_node(obj: Obj, group: Group) -> Iterator[Issue]:
     """On Autopilot GPU nodes the GCS FUSE sidecar's CPU cannot exceed 2 vCPU and its memory 14 GiB
@@ -149,7 +154,8 @@ def multi_node_job(obj: Obj, group: Group) -> Iterator[Issue]:
             f"{parallelism} workers in a non-indexed Job: no ranks, and {why}",
             "set completionMode: Indexed with completions == parallelism, a headless Service "
             f"(clusterIP: None) as spec.template.spec.subdomain, MASTER_ADDR=<job>-0.<service> and the "
-            f"rank from {platform.JOB_COMPLETION_INDEX_ENV}",
+            f"rank from {platform.JOB_COMPLETION_INDEX_ENV}; or run it as a JobSet, which makes that Service "
+            "and restarts the group as a whole (gkeml job renders one)",
         )
 
 

@@ -6,6 +6,7 @@ from gkeml import platform
 from gkeml.config.model import Environment
 from gkeml.constructs import (
     InferenceService,
+    JobSet,
     KubernetesObjects,
     Kueue,
     LaunchAgent,
@@ -38,7 +39,7 @@ LAUNCH = "wandb"  # construct id of the W&B Launch agent (its Secret's old addre
 class InClusterStack(TerraformStack):
     """Team namespaces, ComputeClasses, inference services with their exposure (Ingress, Gateway or Inference
     Gateway, and the InferenceObjective CRD when used), the metrics adapter their
-    autoscalers need, Kueue with the teams' queues, the W&B Launch agent and the extensions' objects: exactly
+    autoscalers need, JobSet, Kueue with the teams' queues, the W&B Launch agent and the extensions' objects: exactly
     the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
     Its kubernetes and helm providers reach the cluster's DNS endpoint (read with a data source,
@@ -100,8 +101,9 @@ class InClusterStack(TerraformStack):
             name: TeamNamespace(self, f"team-{name}", objects, depends_on=adapter.api_services if adapter else ())
             for name, objects in plan.teams.items()
         }
+        jobset = JobSet(self, "jobset", plan.jobset) if plan.jobset else None
         if plan.kueue:
-            Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()))
+            Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()), after=[jobset.ready] if jobset else ())
         pools: dict[str, list] = {}  # team -> what its InferenceObjectives wait for
         for svc in plan.services:
             service = InferenceService(self, f"inference-{svc.name}", svc.workload, namespace=self.teams[svc.team])
