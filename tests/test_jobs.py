@@ -564,8 +564,8 @@ def test_cli_render_json_is_one_list_of_the_same_objects_kubectl_applies(lab, la
     assert main(["job", "render", spec, "--env", "lab", "--environments", str(lab_dir), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["apiVersion"], data["kind"]) == ("v1", "List")
-    assert data["items"] == render(example("multi-node-ddp", lab), lab)  # in apply order: Service, then Job
-    assert [o["kind"] for o in data["items"]] == ["Service", "Job"]
+    assert data["items"] == render(example("multi-node-ddp", lab), lab)  # the same objects, in apply order
+    assert [o["kind"] for o in data["items"]] == ["JobSet"]
 
 
 def test_cli_render_bad_spec_exits_2_with_the_error(tmp_path):
