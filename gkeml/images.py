@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not re.fullmatch(IMAGE_NAME, args.image):
         print(
-            f"--image: {args.image!r} is not an image name (lowercase letters, digits, '.', '_', '-', '/')",
+            f"{parser.prog}: error: --image: {args.image!r} is not an image name (lowercase letters, digits, "
+            "'.', '_', '-', '/')",
             file=sys.stderr,
         )
         return 2
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         with read_budget():
             envs, waiting = split_bootstrapped(deploy_order(load_environments(args.environments)), args.bootstrap)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        print("\n".join(exc.lines(parser.prog)), file=sys.stderr)
         return 2
     for env in waiting:
         print(not_bootstrapped_warning(env, args.bootstrap), file=sys.stderr)

@@ -205,7 +205,7 @@ def run(directory: str, outdir: str, what: str, quiet: bool = False, bootstrap: 
             progress("synthesizing Terraform JSON")
             app.synth()
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        print("\n".join(exc.lines("gkeml synth")), file=sys.stderr)
         return ExitCode.USAGE
     stacks = ",".join(f"{e.name},{e.name}-k8s" for e in envs)
     progress(f"wrote {outdir}/stacks/{{{stacks}}}")
@@ -286,7 +286,7 @@ def bootstrap_main() -> int:
                     BootstrapStack(app, boot)
                 app.synth()
         except ConfigError as exc:
-            print(str(exc), file=sys.stderr)
+            print("\n".join(exc.lines("gkeml bootstrap synth")), file=sys.stderr)
             return ExitCode.USAGE
         except (KeyboardInterrupt, Terminated) as exc:
             return stopped(exc, "gkeml bootstrap synth")

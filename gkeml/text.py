@@ -9,7 +9,6 @@ message cannot break a line, move the cursor, retitle the window or write to the
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import re
 import sys
@@ -79,14 +78,17 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str], align: str = ""
 
 
 def output_closed() -> int:
-    """The reader of our output went away (``gkeml check | head``): say so in one line on stderr,
-    keep the interpreter from failing again when it flushes stdout at exit, and return exit code 2."""
+    """The reader of our output went away (``gkeml check | head``): end quietly with exit code 141, what a
+    shell reports for a process SIGPIPE ended (so ``set -o pipefail`` and ``${PIPESTATUS[@]}`` read it as
+    they read any other command's), after the ``finally`` blocks on the way out have cleaned up. The
+    interpreter is kept from failing again when it flushes stdout at exit.
+
+    Not SIGPIPE's default action instead: it would end the process at once, cleanup and all, and on a
+    socket too (Python's signal module documentation, "Note on SIGPIPE")."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError):  # stdout is not a real file (tests capture it)
         pass
-    with contextlib.suppress(OSError, ValueError):  # stderr is gone too: the exit code says it
-        print("gkeml: output closed early (broken pipe)", file=sys.stderr, flush=True)
-    return ExitCode.USAGE
+    return ExitCode.OUTPUT_CLOSED

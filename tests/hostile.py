@@ -18,6 +18,9 @@ from pathlib import Path
 from conftest import ENVIRONMENTS
 
 LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
+# How an error not at a line of a file starts (gkeml.exitcodes): "gkeml COMMAND: error: " (or the program
+# name of a module run with python -m)
+ERROR = re.compile(r"^(gkeml( [a-z][a-z-]*)*|python -m [a-z._]+): error: ")
 # the bootstrap file of the fixture environment mini
 BOOTSTRAP = """\
 name: mini
@@ -90,11 +93,14 @@ def line_of(text: str, needle: str) -> int:
 
 def assert_usage_error(result: Result, file: Path | str, line: int | None, *fragments: str) -> None:
     """Exit 2, no traceback, and a first error line ``file:line: ...`` (after progress lines) containing
-    every fragment."""
+    every fragment; without a line, ``gkeml COMMAND: error: file: ...``."""
     assert result.code == 2, (result.code, result.err, result.out[:500])
     assert "Traceback" not in result.err
     first = next((e for e in result.errors if not e.startswith("gkeml: ")), "")  # after progress lines
     where = f"{file}:{line}: " if line else f"{file}: "
+    if not line:
+        assert ERROR.match(first), result.err
+        first = ERROR.sub("", first)
     assert first.startswith(where), (where, result.err)
     for fragment in fragments:
         assert fragment in first, (fragment, first)

@@ -106,7 +106,9 @@ def test_a_repository_without_bootstrap_files_is_not_checked_against_them(platfo
     assert capsys.readouterr().err == ""
     named = str(platform_repo / "bootstrap")
     assert synth_module.run(str(platform_repo / "environments"), "out", "X", quiet=True, bootstrap=named) == 2
-    assert capsys.readouterr().err.splitlines() == [f"{named}: no such directory of bootstrap files"]
+    assert capsys.readouterr().err.splitlines() == [
+        f"gkeml synth: error: {named}: no such directory of bootstrap files"
+    ]
 
 
 def test_a_bootstrap_directory_can_be_named(platform_repo, capsys):

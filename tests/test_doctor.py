@@ -160,7 +160,7 @@ def test_permission_denied_exits_2_with_one_line_of_advice(gke):
     assert code == 2
     assert report["checks"] == []
     assert "roles/container.clusterViewer on project fx-lab-ml" in report["error"]
-    assert err.count("\n") == 1 and err.startswith("gkeml doctor: permission denied")
+    assert err.count("\n") == 1 and err.startswith("gkeml doctor: error: permission denied")
 
 
 def test_disabled_api_exits_2_and_says_how_to_enable_it(gke):

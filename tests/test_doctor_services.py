@@ -205,7 +205,9 @@ def test_compute_permission_denied_exits_2_with_the_role_to_grant(gke, dns_serve
     assert code == 2
     assert "roles/compute.viewer on project fx-lab-ml" in report["error"]
     assert {c["area"] for c in report["checks"]} == {"project", "cluster"}  # the other parts still ran
-    assert err.startswith("gkeml doctor: permission denied reading compute/v1/projects/fx-lab-ml/regions/us-central1")
+    assert err.startswith(
+        "gkeml doctor: error: permission denied reading compute/v1/projects/fx-lab-ml/regions/us-central1"
+    )
 
 
 def test_environment_without_hosts_checks_quotas_only(gke, dns_server):

@@ -156,7 +156,7 @@ def test_list_refuses_two_environments_sharing_what_must_be_unique(repo, field, 
     values[field] = copied
     write_env(repo, "zeta", tier="staging", **values)  # files are read by name: the clash is reported on zeta
     result = gkeml(repo, "env", "list", "--format", "json")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2 and json.loads(result.stdout)["exit_code"] == 2  # an error object, no list
     lines = result.stderr.splitlines()  # a shared project id also shares the names derived from it
     assert all(line.startswith("environments/zeta.yaml:") for line in lines), lines
     (line,) = [line for line in lines if message in line]
@@ -168,7 +168,9 @@ def test_list_leaves_out_an_environment_until_its_bootstrap_file_exists(repo):
     result = gkeml(repo, "env", "list", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert "alpha" not in [e["name"] for e in json.loads(result.stdout)]
-    assert result.stderr.startswith("warning: alpha: no bootstrap/alpha.yaml yet, so CI neither plans nor deploys it")
+    assert result.stderr.startswith(
+        "gkeml env list: warning: alpha: no bootstrap/alpha.yaml yet, so CI neither plans nor deploys it"
+    )
     (repo / "bootstrap" / "alpha.yaml").write_text("name: alpha\n")  # there but broken: an error, not a wait
     assert gkeml(repo, "env", "list").returncode == 2
 
@@ -350,11 +352,13 @@ def test_new_refuses_a_name_whose_state_would_land_on_another_stack(repo):
 
 def test_new_refuses_an_existing_name_an_unknown_source_and_a_bad_name(repo):
     exists = gkeml(repo, "env", "new", "alpha", "--from", "dev")
-    assert exists.returncode == 2 and "environments/alpha.yaml, bootstrap/alpha.yaml: already exists" in exists.stderr
+    assert exists.returncode == 2 and exists.stderr.startswith(
+        "gkeml env new: error: environments/alpha.yaml, bootstrap/alpha.yaml: already exists"
+    )
     unknown = gkeml(repo, "env", "new", "qa", "--from", "nope")
     assert unknown.returncode == 2 and "no environment 'nope'; defined: alpha, dev, prod" in unknown.stderr
     bad = gkeml(repo, "env", "new", "QA", "--from", "dev")
-    assert bad.returncode == 2 and "'QA' is not a DNS label" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.startswith("gkeml env new: error: NAME: 'QA' is not a DNS label")
     assert sorted(p.name for p in (repo / "environments").iterdir()) == ["alpha.yaml", "dev.yaml", "prod.yaml"]
 
 

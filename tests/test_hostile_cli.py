@@ -1,10 +1,11 @@
 """The command line under careless use: output piped into ``head``, a narrow terminal or log, and a
 command stopped with Ctrl-C or ``kill``.
 
-A reader that closes the pipe early ends the command quietly (one line on stderr, exit 2, no
-traceback); ``gkeml check`` never prints a line wider than 100 columns off a terminal, while
-``--format json`` keeps every field whole. SIGINT and SIGTERM (real signals to real processes)
-end a synth or a job verb with one line and 130 or 143, and leave no staging directory behind.
+A reader that closes the pipe early ends the command quietly (nothing on stderr, exit 141 as the
+shell reports for a process SIGPIPE ended, no traceback); ``gkeml check`` never prints a line wider
+than 100 columns off a terminal, while ``--format json`` keeps every field whole. SIGINT and SIGTERM
+(real signals to real processes) end a synth or a job verb with one line and 130 or 143, and leave no
+staging directory behind.
 """
 
 from __future__ import annotations
@@ -38,15 +39,27 @@ def many(tmp_path_factory) -> Path:
     [["check", "{many}"], ["check", "{many}", "--format", "json"], ["check", "{many}", "--format", "sarif"]],
     ids=["table", "json", "sarif"],
 )
-def test_a_pipe_closed_early_ends_quietly_with_exit_2(many, args):
+def test_a_pipe_closed_early_ends_quietly_with_exit_141(many, args):
     command = [sys.executable, "-m", "gkeml.cli", *[a.format(many=many) for a in args]]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()  # `| head -1`
     proc.stdout.close()
     err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 2
-    assert err == "gkeml: output closed early (broken pipe)\n"
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
+def test_a_shell_pipe_into_a_reader_that_is_gone_gives_the_code_the_shell_gives_sigpipe():
+    """`gkeml launch template ... | head -c 10`, with a reader gone before gkeml writes: bash's
+    PIPESTATUS shows the same code for gkeml as for `yes`, which SIGPIPE ends."""
+    spec, envs = ROOT / "examples" / "jobs" / "single-gpu.yaml", ROOT / "tests" / "fixtures" / "environments"
+    gkeml_command = f"{sys.executable} -m gkeml.cli launch template {spec} --env lab --environments {envs}"
+    script = f"{gkeml_command} | true; echo ${{PIPESTATUS[0]}}; yes | true; echo ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    gkeml_code, yes_code = done.stdout.split()
+    assert gkeml_code == yes_code == "141"
+    assert done.stderr == ""
 
 
 def test_check_table_fits_100_columns_in_a_log_whatever_columns_says(many):

@@ -166,7 +166,7 @@ def test_a_hostile_answer_ends_each_verb_in_one_line(verb, mode, kube, envs, kub
     kube.hostile = lambda request: HOSTILE[mode]()
     args = () if verb == "list" else (JOB,)
     result = job(verb, *args, envs=envs)
-    assert_one_safe_line(result, 1, f"gkeml job {verb}: ", FAST_MODES[mode], f"(context '{LAB_ENTRY}')")
+    assert_one_safe_line(result, 1, f"gkeml job {verb}: error: ", FAST_MODES[mode], f"(context '{LAB_ENTRY}')")
     assert kube.store == before and kube.sent("DELETE") == []
 
 
@@ -270,7 +270,7 @@ def test_a_log_larger_than_the_limit_is_cut_with_a_note(kube, envs, kubeconfig):
     result = job("logs", JOB, envs=envs)
     assert result.code == 0 and len(result.out) == LIMIT + 1  # the cut log and a newline
     assert result.errors == [
-        "gkeml job logs: the log of pretrain-2x4-k7q2m-node-0-0-z9y8x is longer than 32 MiB and was cut there; "
+        "gkeml job logs: warning: the log of pretrain-2x4-k7q2m-node-0-0-z9y8x is longer than 32 MiB and was cut there; "
         "--tail N shows its end"
     ]
 
@@ -303,7 +303,7 @@ def test_a_silent_log_stream_is_resumed_while_the_container_runs_and_timeout_bou
     )
     result = job("logs", JOB, "--follow", "--timeout", "1", envs=envs)
     assert result.code == 1 and result.out.startswith("tick\n")
-    assert result.errors == ["gkeml job logs: pretrain-2x4-k7q2m-node-0-0-z9y8x still running after 1 s"]
+    assert result.errors == ["gkeml job logs: error: pretrain-2x4-k7q2m-node-0-0-z9y8x still running after 1 s"]
 
 
 # -- doctor --------------------------------------------------------------------------------------------

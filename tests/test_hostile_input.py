@@ -355,7 +355,8 @@ def test_dev_zero_is_refused_without_reading_it(tmp_path):
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.decode().splitlines()[0] == (
-        "/dev/zero: is a character device, not a regular file; write it to a file first, or pipe it in: "
+        "gkeml check: error: /dev/zero: is a character device, not a regular file; write it to a file first, or pipe "
+        "it in: "
         "... | gkeml check -"
     )
 

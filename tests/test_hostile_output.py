@@ -66,7 +66,7 @@ def test_cdktf_outdir_pointing_at_the_repository_is_refused_by_python_main(tmp_p
     done = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"{repo}: CDKTF_OUTDIR: {REFUSED} (no cdktf manifest.json); "
+        f"gkeml synth: error: {repo}: CDKTF_OUTDIR: {REFUSED} (no cdktf manifest.json); "
         "synth replaces the whole directory, so it refuses: name an empty "
         "or new directory (default: cdktf.out)"
     ]
@@ -166,8 +166,8 @@ def test_diagram_of_a_malformed_stack_exits_2_naming_the_file(output, tmp_path, 
     before = snapshot(tmp_path)
     result = gkeml("diagram", "lab", "--out", output, "--environments", ENVIRONMENTS)
     assert result.code == 2 and "Traceback" not in result.err
-    where = f"{stack}:{line}: " if line else f"{stack}: "
-    assert result.err.startswith(f"gkeml diagram: {where}"), result.err
+    where = f"{stack}:{line}: " if line else f"gkeml diagram: error: {stack}: "  # file:line, as check says it
+    assert result.err.startswith(where), result.err
     assert fragment in result.err
     assert snapshot(tmp_path) == before
 
@@ -186,7 +186,9 @@ def test_diagram_of_a_resource_cdktf_would_not_write_names_the_resource(output, 
     k8s.write_text(json.dumps(stack))
     result = gkeml("diagram", "lab", "--out", output)
     assert result.code == 2
-    assert result.err.startswith(f"gkeml diagram: {k8s}: resource.kubernetes_manifest.odd: not what cdktf writes ")
+    assert result.err.startswith(
+        f"gkeml diagram: error: {k8s}: resource.kubernetes_manifest.odd: not what cdktf writes "
+    )
     assert what in result.err
 
 
@@ -200,7 +202,7 @@ def test_diagram_names_a_resource_whose_name_holds_a_newline_on_one_line(output)
     assert result.code == 2
     assert result.err.count("\n") == 1 and result.err.endswith("\n")
     assert result.err.startswith(
-        f"gkeml diagram: {k8s}: resource.kubernetes_manifest.odd\\nname: not what cdktf writes "
+        f"gkeml diagram: error: {k8s}: resource.kubernetes_manifest.odd\\nname: not what cdktf writes "
     )
 
 
@@ -209,7 +211,7 @@ def test_diagram_of_a_partial_output_names_the_missing_stack(output):
     result = gkeml("diagram", "lab", "--out", output)
     assert result.code == 2
     assert result.err == (
-        f"gkeml diagram: {output}/stacks/lab-k8s/cdk.tf.json is missing although "
+        f"gkeml diagram: error: {output}/stacks/lab-k8s/cdk.tf.json is missing although "
         f"{output}/manifest.json names stack lab-k8s (a partial output); run `gkeml synth` "
         "(or `make synth`) again\n"
     )
@@ -218,7 +220,7 @@ def test_diagram_of_a_partial_output_names_the_missing_stack(output):
 def test_diagram_of_a_directory_that_is_no_output(tmp_path):
     result = gkeml("diagram", "lab", "--out", tmp_path)
     assert result.code == 2
-    assert result.err.startswith(f"gkeml diagram: {tmp_path}/manifest.json is missing or not cdktf's manifest")
+    assert result.err.startswith(f"gkeml diagram: error: {tmp_path}/manifest.json is missing or not cdktf's manifest")
 
 
 def test_check_with_a_malformed_output_exits_2_naming_file_and_line(output, tmp_path):
@@ -304,7 +306,7 @@ def test_doctor_given_a_body_that_is_not_a_cluster_exits_2_with_advice(raw_api, 
     )
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.startswith(
-        "gkeml doctor: the GKE API answered projects/fx-lab-ml/locations/us-central1/"
+        "gkeml doctor: error: the GKE API answered projects/fx-lab-ml/locations/us-central1/"
         "clusters/fx-lab-ml with a body that is not what the GKE API returns ("
     )
     assert result.err.rstrip().endswith("check --endpoint or any proxy in between")

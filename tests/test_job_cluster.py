@@ -85,7 +85,7 @@ def test_submit_with_env_refuses_another_clusters_context_and_prints_the_exact_c
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == (
-        f"gkeml job submit: context '{LAB_ENTRY}' uses cluster '{LAB_ENTRY}', not vault's '{VAULT_ENTRY}'; run "
+        f"gkeml job submit: error: context '{LAB_ENTRY}' uses cluster '{LAB_ENTRY}', not vault's '{VAULT_ENTRY}'; run "
         "'gcloud container clusters get-credentials vault-ml --region us-central1 --project vault-ml-project "
         "--dns-endpoint' (nothing was sent to the cluster)"
     )
@@ -112,7 +112,7 @@ def test_without_a_context_nothing_is_sent_and_the_command_is_named(envs, tmp_pa
     done = gkeml("job", "submit", "examples/jobs/single-gpu.yaml", "--env", "lab", "--environments", str(envs))
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "gkeml job submit: no current kubectl context; run 'gcloud container clusters "
+        "gkeml job submit: error: no current kubectl context; run 'gcloud container clusters "
         "get-credentials lab-ml --region us-central1 --project lab-ml-project' or pass "
         "--context (nothing was sent to the cluster)"
     )
@@ -187,7 +187,7 @@ def test_a_cluster_without_the_jobset_api_is_named_and_nothing_is_created(kube, 
     )
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        "gkeml job submit: create JobSet research/ddp-run: the cluster serves no jobset.x-k8s.io/v1alpha2 API "
+        "gkeml job submit: error: create JobSet research/ddp-run: the cluster serves no jobset.x-k8s.io/v1alpha2 API "
         f"(context '{LAB_ENTRY}'): the JobSet controller is not installed (jobset.enabled in the environment "
         "file); nothing was created"
     )
@@ -258,7 +258,7 @@ def test_submit_with_a_taken_name_fails_with_the_api_message(kube, envs, tmp_pat
     done = gkeml(*args, kubeconfig=kubeconfig)
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f"gkeml job submit: create Job research/finetune-fixed: 409 jobs "
+        f"gkeml job submit: error: create Job research/finetune-fixed: 409 jobs "
         f"\"finetune-fixed\" already exists (context '{LAB_ENTRY}')"
     )
     done = gkeml(*args[:-1], "Bad_Name", kubeconfig=kubeconfig)
@@ -279,7 +279,7 @@ def test_submit_to_an_unreachable_cluster_exits_1(envs, tmp_path):
         kubeconfig=kubeconfig,
     )
     assert done.returncode == 1
-    assert done.stderr.startswith("gkeml job submit: create Job research/finetune-l4-")
+    assert done.stderr.startswith("gkeml job submit: error: create Job research/finetune-l4-")
     assert f"cannot reach {server} (context '{LAB_ENTRY}')" in done.stderr and "refused" in done.stderr
 
 
@@ -328,7 +328,7 @@ def test_a_context_whose_server_is_not_a_url_is_a_setup_error(tmp_path):
     done = gkeml("job", "list", kubeconfig=kubeconfig)
     assert done.returncode == 2 and done.stdout == "", done.stderr
     assert done.stderr.strip().endswith(
-        "gkeml job list: context 'c': Invalid IPv6 URL (nothing was sent to the cluster)"
+        "gkeml job list: error: context 'c': Invalid IPv6 URL (nothing was sent to the cluster)"
     )
 
 
@@ -337,5 +337,5 @@ def test_an_unreadable_kubeconfig_is_a_setup_error(tmp_path):
     broken.write_text("clusters: [\n")
     done = gkeml("job", "list", kubeconfig=broken)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(f"gkeml job list: unreadable kubeconfig {broken}: ")
+    assert done.stderr.startswith(f"gkeml job list: error: unreadable kubeconfig {broken}: ")
     assert done.stderr.strip().endswith("(nothing was sent to the cluster)")

@@ -166,11 +166,14 @@ def test_an_older_kueue_serving_only_v1beta1_is_read_too(kube, envs, kubeconfig)
 @pytest.mark.parametrize("verb", ["status", "logs", "wait", "delete"])
 def test_a_missing_job_exits_1_for_every_verb(verb, kube, envs, kubeconfig):
     done = job_cli(verb, "research/nope", "--format", "json", envs=envs, kubeconfig=kubeconfig)
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip() == (
-        f"gkeml job {verb}: job research/nope not found (context '{LAB_ENTRY}'); list them "
-        "with 'gkeml job list --team research'"
-    )
+    message = f"job research/nope not found (context '{LAB_ENTRY}'); list them with 'gkeml job list --team research'"
+    assert done.returncode == 1 and done.stderr.strip() == f"gkeml job {verb}: error: {message}"
+    assert json.loads(done.stdout) == {
+        "command": f"gkeml job {verb}",
+        "error": message,
+        "exit_code": 1,
+        "problems": [],
+    }
 
 
 def test_an_unknown_team_of_the_environment_is_refused_before_asking(kube, envs, kubeconfig):
@@ -374,7 +377,11 @@ def test_wait_exits_1_when_the_job_fails_or_time_runs_out(kube, envs, kubeconfig
     kube.job_states[("research", "sweep-spot-p3l4m")] = [with_status(job, active=1)]
     done = job_cli("wait", "research/sweep-spot-p3l4m", "--timeout", "0", envs=envs, kubeconfig=kubeconfig)
     assert done.returncode == 1
-    assert done.stderr.splitlines()[-1] == "gkeml job wait: research/sweep-spot-p3l4m still Pending after 0 s"
+    assert done.stderr.splitlines()[-1] == "gkeml job wait: error: research/sweep-spot-p3l4m still Pending after 0 s"
+    done = job_cli(
+        "wait", "research/sweep-spot-p3l4m", "--timeout", "0", "--format", "json", envs=envs, kubeconfig=kubeconfig
+    )
+    assert done.returncode == 1 and json.loads(done.stdout)["timed_out"]  # one object: the report says it
 
 
 def test_wait_follows_a_jobset_through_a_restart_to_success(kube, envs, kubeconfig):

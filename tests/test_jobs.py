@@ -426,7 +426,7 @@ def test_job_render_prints_a_warning_with_file_and_line_and_renders(tmp_path, mo
     out, err = capsys.readouterr()
     assert [d["kind"] for d in yaml.safe_load_all(out)] == ["Job"]
     assert err.startswith(
-        f"gkeml: warning: {spec}:4: memory: Autopilot changes the Pod's requests from 4 vCPU / 64 GiB to 9.846 vCPU / "
+        f"gkeml job render: warning: {spec}:4: memory: Autopilot changes the Pod's requests from 4 vCPU / 64 GiB to 9.846 vCPU / "
         "64 GiB (general-purpose)"
     )
     spec.write_text(REQUEST_SPECS["above-maximum"])
@@ -555,6 +555,17 @@ def test_cli_render_prints_the_builder_output(lab, lab_dir):
     done = gkeml("job", "render", "examples/jobs/multi-node-ddp.yaml", "--env", "lab", "--environments", str(lab_dir))
     assert done.returncode == 0, done.stderr
     assert list(yaml.safe_load_all(done.stdout)) == render(example("multi-node-ddp", lab), lab)
+
+
+def test_cli_render_json_is_one_list_of_the_same_objects_kubectl_applies(lab, lab_dir, capsys):
+    from gkeml.cli import main
+
+    spec = "examples/jobs/multi-node-ddp.yaml"
+    assert main(["job", "render", spec, "--env", "lab", "--environments", str(lab_dir), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["apiVersion"], data["kind"]) == ("v1", "List")
+    assert data["items"] == render(example("multi-node-ddp", lab), lab)  # the same objects, in apply order
+    assert [o["kind"] for o in data["items"]] == ["JobSet"]
 
 
 def test_cli_render_bad_spec_exits_2_with_the_error(tmp_path):

@@ -249,8 +249,9 @@ def test_init_writes_a_repository_pinned_to_this_release_from_this_repositorys_o
     for app in ("cdktf.json", "bootstrap/cdktf.json"):
         mine, ours = json.loads((target / app).read_text()), json.loads((ROOT / app).read_text())
         assert uuid.UUID(mine.pop("projectId")) and ours.pop("projectId") and mine == ours
-    repo_cli = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdktf-cli"]
-    assert json.loads((target / "package.json").read_text())["devDependencies"] == {"cdktf-cli": repo_cli}
+    ours = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    tools = ("cdktf-cli", "@viz-js/viz")  # what gkeml drives: cdktf diff/deploy, gkeml diagram --format svg
+    assert json.loads((target / "package.json").read_text())["devDependencies"] == {t: ours[t] for t in tools}
     assert "CDK ?= cdktf\n" in (target / "Makefile").read_text()
     assert not [f for f in REPOSITORY if "@GKEML_" in (target / f).read_text()]
 
@@ -271,7 +272,7 @@ def test_init_refuses_a_directory_that_is_not_empty_and_writes_nothing(tmp_path,
     assert main(["init", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (
-        f"{target}: DIR: is not empty; gkeml init writes a new repository into a new or empty directory "
+        f"gkeml init: error: {target}: DIR: is not empty; gkeml init writes a new repository into a new or empty directory "
         "(nothing was written)"
     )
     assert written(target) == {"notes.txt"}

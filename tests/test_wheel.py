@@ -36,6 +36,7 @@ CHECKOUT_READERS = {
     "gkeml/docs.py": "regenerates the docs of this repository (make docs)",
     "gkeml/checkov.py": "falls back to the checkout's .venv-checkov after GKEML_CHECKOV and ./.venv-checkov",
     "gkeml/iam/report.py": "regenerates docs/permissions.md of this repository from its environments (make docs)",
+    "gkeml/diagram.py": "falls back to the checkout's node_modules after ./node_modules (--format svg)",
 }
 
 

@@ -565,4 +565,6 @@ def test_ci_identity_of_a_missing_environment_is_a_one_line_error():
     )
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.strip() == "bootstrap/nope.yaml: cannot read: No such file or directory"
+    assert result.stderr.strip() == (
+        "python -m gkeml.config.bootstrap: error: bootstrap/nope.yaml: cannot read: No such file or directory"
+    )

@@ -4,11 +4,10 @@ baseline findings are errors."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.cli.output import add_command, progress
+from gkeml.cli import EXIT_FINDINGS, EXIT_OK
+from gkeml.cli.output import add_command, progress, warn
 
 DESCRIPTION = """\
 Check Kubernetes objects against GKE Autopilot's admission rules and the gkeml
@@ -197,9 +196,7 @@ def _check_bootstraps(args, envs: list) -> dict:
     bootstrap of each environment that has one."""
     from gkeml.environments import check_bootstraps
 
-    return check_bootstraps(
-        envs, args.environments, args.bootstrap, lambda line: print(f"gkeml check: {line}", file=sys.stderr)
-    )
+    return check_bootstraps(envs, args.environments, args.bootstrap, lambda line: warn(args, line))
 
 
 def _toolkit_groups(args, envs: list) -> list[list]:
@@ -309,7 +306,7 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from gkeml.checkov import CheckovError, extension_skips, run_checkov, stack_files
+    from gkeml.checkov import extension_skips, run_checkov, stack_files
     from gkeml.cli.output import output_width
     from gkeml.registry import CHECKS
     from gkeml.rules import check, load_manifest_files
@@ -329,7 +326,7 @@ def _run(args) -> int:
         groups = _toolkit_groups(args, envs)
         warning = stale_warning(args.synth_dir, [args.environments])
         if warning:
-            print(f"gkeml check: {warning}", file=sys.stderr)
+            warn(args, warning)
     objects = sum(len(g) for g in groups)
     added: set[str] = set()
     if args.classes:
@@ -349,21 +346,17 @@ def _run(args) -> int:
         findings += order_findings(args.synth_dir, apis=resource_apis(envs))
         findings += _permission_findings(args, envs, boots)
     elif not files:
-        print(
-            f"gkeml check: warning: no synthesized stacks in {args.synth_dir}: the Helm releases' objects and the "
+        warn(
+            args,
+            f"no synthesized stacks in {args.synth_dir}: the Helm releases' objects and the "
             "first-apply order are not checked; run `gkeml synth` (or `make synth`) first",
-            file=sys.stderr,
         )
     report = None
     if not files and not args.no_checkov:
         progress(f"running checkov on {args.synth_dir}/stacks")
-        try:
-            for stack in stack_files(args.synth_dir):
-                read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
-            report = run_checkov(args.synth_dir, extra_skips=extension_skips(envs))
-        except CheckovError as exc:
-            print(f"gkeml check: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        for stack in stack_files(args.synth_dir):
+            read_stack(stack)  # a malformed or partial output is a clear error, not checkov's traceback
+        report = run_checkov(args.synth_dir, extra_skips=extension_skips(envs))  # CheckovError: exit 2
     extra = {"width": output_width()} if args.format == "table" else {}
     print(RENDERERS[args.format](notices + findings, objects, report, fail_on=args.fail_on, **extra))
     return EXIT_FINDINGS if failing(findings, args.fail_on) or (report is not None and not report.ok) else EXIT_OK

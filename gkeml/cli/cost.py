@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from gkeml.cli.output import add_command, print_json
+from gkeml.cli.output import add_command, print_json, warn
+from gkeml.exitcodes import CommandError
 
 FORMATS = ("table", "json", "markdown")
 EPILOG = """\
@@ -128,10 +129,9 @@ def run(args) -> int:
             return 0
         rungs = ladder(env, prices, capacity, args.commit)
     except CostError as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"{path}: {exc}") from None
     for warning in current.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(args, warning)
     if args.format == "json":
         print_json({**current.to_dict(), "ladder": rungs.to_dict()})
     elif args.format == "markdown":

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from gkeml.cli.output import add_command
-from gkeml.exitcodes import ExitCode
+from gkeml.exitcodes import CommandError, ExitCode
 
 EPILOG = """\
 order: `cdktf destroy ENV ENV-k8s` destroys ENV-k8s first (it depends on ENV): Ingresses are deleted
@@ -57,22 +56,16 @@ def run(args) -> int:
     path = environment_file(args.environments, args.env)
     env = load_environment(path)
     if env.protected:
-        print(
-            f"gkeml destroy: {path}: {env.name} is tier {env.tier}; its data is protected. To tear it down, "
+        raise CommandError(
+            f"{path}: {env.name} is tier {env.tier}; its data is protected. To tear it down, "
             f"set `retired: true` in {path}, deploy that change (it lifts the protections), then run this "
-            "again (nothing was destroyed)",
-            file=sys.stderr,
+            "again (nothing was destroyed)"
         )
-        return ExitCode.USAGE
     command = destroy_command(env.name, args.auto_approve)
     if args.dry_run:
         print(" ".join(command))
         return ExitCode.OK
     if not Path(command[0]).exists() or shutil.which("terraform") is None:
-        print(
-            "gkeml destroy: needs the cdktf CLI (make install) and terraform on PATH (nothing was destroyed)",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
+        raise CommandError("needs the cdktf CLI (make install) and terraform on PATH (nothing was destroyed)")
     done = subprocess.run(command, env={**os.environ, "GKEML_QUIET": "1"})
     return ExitCode.OK if done.returncode == 0 else ExitCode.FINDINGS

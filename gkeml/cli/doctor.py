@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from gkeml.cli.output import (
     add_command,
     add_endpoint_option,
@@ -14,6 +12,7 @@ from gkeml.cli.output import (
     progress,
     table,
 )
+from gkeml.exitcodes import CommandError
 from gkeml.text import one_line
 
 DESCRIPTION = """\
@@ -113,8 +112,8 @@ def run(args) -> int:
         print_json(report.to_dict())
     else:
         _print_table(report)
-    if report.error:
-        print(one_line(f"gkeml doctor: {report.error}"), file=sys.stderr)
+    if report.error:  # the report says it too (json: "error", "exit_code")
+        raise CommandError(report.error, report.exit_code, reported=True)
     return report.exit_code
 
 

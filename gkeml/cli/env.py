@@ -11,9 +11,9 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from gkeml.cli.output import add_command, add_format_option, print_json, progress, table
+from gkeml.cli.output import add_command, add_format_option, print_json, progress, table, warn
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.config.loader import field_name, file_line, read_config_text
 from gkeml.config.model import DNS_LABEL
@@ -26,6 +26,7 @@ from gkeml.environments import (
     not_bootstrapped_warning,
     unique_values,
 )
+from gkeml.exitcodes import CommandError
 
 EPILOG = """\
 examples:
@@ -139,7 +140,7 @@ def run_list(args) -> int:
     ordered = deploy_order(load_environments(args.environments))
     boots, waiting = load_bootstraps(ordered, args.bootstrap)
     for env in waiting:
-        print(not_bootstrapped_warning(env, args.bootstrap), file=sys.stderr)
+        warn(args, not_bootstrapped_warning(env, args.bootstrap))
     envs = [e for e in ordered if e.name in boots]
     rows: list[dict[str, Any]] = [
         {
@@ -247,9 +248,9 @@ def run_new(args) -> int:
     return 0
 
 
-def _refuse(message: str) -> int:
-    print(f"gkeml env new: {message}", file=sys.stderr)
-    return 2
+def _refuse(message: str) -> NoReturn:
+    """End ``gkeml env new`` with ``message`` (printed by gkeml.cli.main in the one error form), exit 2."""
+    raise CommandError(message)
 
 
 def _copy_tier(args, source: Environment) -> tuple[str, dict[str, str] | None] | str:

@@ -15,9 +15,18 @@ import time
 
 from gkeml import platform
 from gkeml.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from gkeml.cli.output import add_command, add_format_option, add_request_timeout_option, print_json, progress, table
+from gkeml.cli.output import (
+    add_command,
+    add_format_option,
+    add_request_timeout_option,
+    print_json,
+    progress,
+    table,
+    warn,
+)
 from gkeml.config import ConfigError, ConfigProblem, Environment
 from gkeml.environments import environment_file, load_environment_among
+from gkeml.exitcodes import CommandError
 from gkeml.jobs.lifecycle import MANAGED_SELECTOR, name_problem
 from gkeml.text import TerminalText, one_line
 
@@ -48,6 +57,16 @@ examples:
   gkeml job status research/finetune-l4-x7k2p --env dev
   gkeml job logs research/finetune-l4-x7k2p --env dev --follow
   gkeml job delete research/finetune-l4-x7k2p --env dev
+"""
+
+# render asks no cluster: its exit codes are those of reading a spec
+RENDER_EPILOG = """\
+exit codes: 0 rendered (warnings, if any, on stderr); 2 spec/config error (nothing printed on
+stdout); 130/143 interrupted by SIGINT/SIGTERM. Nothing is sent to a cluster.
+
+examples:
+  gkeml job render examples/jobs/single-gpu.yaml --env dev
+  gkeml job render examples/jobs/multi-node-ddp.yaml --env dev --format json | kubectl apply -f -
 """
 
 
@@ -89,7 +108,7 @@ def load_spec(args: argparse.Namespace):
     env, env_file = environment_with_file(args)
     spec = load_job_spec(args.spec, env, env_file)
     for warning in spec.warnings:
-        print(f"gkeml: warning: {warning}", file=sys.stderr)
+        warn(args, str(warning))
     return spec, env
 
 
@@ -99,8 +118,11 @@ DESCRIPTION = (
     "for multi-node DDP), submit it, and follow it on the cluster: queue admission and priority "
     "(Kueue), pods per index, preemptions, restarts, exit codes."
 )
-RENDER_HELP = "print the Kubernetes YAML of a job spec"
-RENDER_DESCRIPTION = "Print every Kubernetes object of the job, in apply order, as YAML on stdout."
+RENDER_HELP = "print the Kubernetes YAML (or JSON) of a job spec"
+RENDER_DESCRIPTION = (
+    "Print every Kubernetes object of the job, in apply order, on stdout: as YAML documents, or "
+    "(--format json) as one JSON object of kind List, which kubectl apply -f - takes as it is."
+)
 
 
 def register(sub) -> None:
@@ -108,9 +130,10 @@ def register(sub) -> None:
     p = add_command(sub, "job", HELP, DESCRIPTION, EPILOG)
     jobs = p.add_subparsers(dest="job_command", metavar="ACTION", required=True)
 
-    r = add_command(jobs, "render", RENDER_HELP, RENDER_DESCRIPTION, EPILOG)
+    r = add_command(jobs, "render", RENDER_HELP, RENDER_DESCRIPTION, RENDER_EPILOG)
     r.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     add_env_options(r)
+    add_format_option(r, ("yaml", "json"))
     r.set_defaults(func=run_render)
 
     s = _cluster_parser(
@@ -253,44 +276,33 @@ def _add_wait_options(p: argparse.ArgumentParser) -> None:
 # -- render ---------------------------------------------------------------------------------------
 
 
-def rendered_yaml(args: argparse.Namespace) -> str:
-    """Load the spec (checked against --env) and render all its objects as multi-document YAML."""
+def rendered_objects(args: argparse.Namespace) -> list[dict]:
+    """Load the spec (checked against --env) and render all its objects, in apply order."""
     from gkeml.jobs import render
-    from gkeml.manifests import to_yaml
 
     spec, env = load_spec(args)
-    return to_yaml(render(spec, env))
+    return render(spec, env)
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """``gkeml job render``."""
-    sys.stdout.write(rendered_yaml(args))
+    """``gkeml job render``: YAML documents, or a ``v1 List`` of the objects as JSON."""
+    from gkeml.manifests import to_yaml
+
+    objects = rendered_objects(args)
+    if args.format == "json":
+        print_json({"apiVersion": "v1", "kind": "List", "items": objects})
+    else:
+        sys.stdout.write(to_yaml(objects))
     return EXIT_OK
 
 
 # -- talking to the cluster ---------------------------------------------------------------------
 
 
-def _reports_cluster_errors(run):
-    """A verb whose ClusterError becomes one line on stderr and that error's exit code."""
-
-    @functools.wraps(run)
-    def verb(args: argparse.Namespace) -> int:
-        from gkeml.jobs.cluster import ClusterError
-
-        try:
-            return run(args)
-        except ClusterError as exc:
-            print(one_line(f"gkeml job {args.job_command}: {exc}"), file=sys.stderr)
-            return exc.exit_code
-
-    return verb
-
-
 def _on_cluster(run):
-    """A verb ``run(args, env, api)`` on the checked context of --env (or the given/current one)."""
+    """A verb ``run(args, env, api)`` on the checked context of --env (or the given/current one). A
+    ClusterError ends it with that error's exit code (printed by :func:`gkeml.cli.main`)."""
 
-    @_reports_cluster_errors
     @functools.wraps(run)
     def verb(args: argparse.Namespace) -> int:
         _check_names(args)  # a name that is not one is refused before the kubeconfig is read
@@ -379,7 +391,6 @@ def _next_steps(namespace: str, name: str, env: Environment | None) -> str:
     return f"follow it: gkeml job wait {namespace}/{name}{where}  (status, logs, delete alike)"
 
 
-@_reports_cluster_errors
 def run_submit(args: argparse.Namespace) -> int:
     """``gkeml job submit``: render, create with the Kubernetes API (or dry-run), optionally wait."""
     from gkeml.jobs import render, unique_name
@@ -459,15 +470,12 @@ def _follow(api, namespace: str, name: str, args: argparse.Namespace):
 
 
 def _wait_exit(state, timed_out: bool, args: argparse.Namespace) -> int:
+    """0 when the job succeeded, 1 when it failed; after --timeout, a CommandError (exit 1) saying so (the
+    output printed already holds the state)."""
     if timed_out:
-        print(
-            one_line(
-                f"gkeml job {args.job_command}: {state.namespace}/{state.name} still {state.state} after "
-                f"{args.timeout:g} s"
-            ),
-            file=sys.stderr,
+        raise CommandError(
+            f"{state.namespace}/{state.name} still {state.state} after {args.timeout:g} s", EXIT_FINDINGS, reported=True
         )
-        return EXIT_FINDINGS
     return EXIT_OK if state.state == "Succeeded" else EXIT_FINDINGS
 
 
@@ -613,8 +621,7 @@ def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
                 out.write(chunk)
         except FollowTimeout:
             out.end()
-            print(one_line(f"gkeml job logs: {pods[0].name} still running after {args.timeout:g} s"), file=sys.stderr)
-            return EXIT_FINDINGS
+            raise CommandError(f"{pods[0].name} still running after {args.timeout:g} s", EXIT_FINDINGS) from None
         out.end()
         return EXIT_OK
     logs = [(p, *read_log(api, state.namespace, p.name, args.tail)) for p in pods]
@@ -635,12 +642,9 @@ def run_logs(args: argparse.Namespace, env: Environment | None, api) -> int:
             out.write(data)
             out.end(newline=True)
         if cut:
-            print(
-                one_line(
-                    f"gkeml job logs: the log of {p.name} is longer than {api.limits.size // 2**20} MiB and was cut "
-                    "there; --tail N shows its end"
-                ),
-                file=sys.stderr,
+            warn(
+                args,
+                f"the log of {p.name} is longer than {api.limits.size // 2**20} MiB and was cut there; --tail N shows its end",
             )
     return EXIT_OK
 

@@ -12,15 +12,17 @@ from typing import Any
 from gkeml.text import one_line, table
 
 __all__ = [
+    "add_format_option",
+    "add_request_timeout_option",
+    "command_name",
     "add_command",
     "add_endpoint_option",
     "add_environment_arguments",
-    "add_format_option",
-    "add_request_timeout_option",
     "output_width",
     "print_json",
     "progress",
     "table",
+    "warn",
 ]
 
 # Tables are never wider than this when stdout is not a terminal (CI logs, files, pipes).
@@ -96,3 +98,16 @@ def print_json(data: Any) -> None:
 def progress(message: str) -> None:
     """Progress on stderr, so stdout stays clean for --format json; one line, whatever it quotes."""
     print(one_line(message), file=sys.stderr, flush=True)
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """The command the line chose, as errors and warnings name it: ``gkeml job render``, ``gkeml cost``."""
+    command = getattr(args, "command", None)
+    words = (command, getattr(args, f"{command}_command", None) if command else None)
+    return " ".join(["gkeml", *[w for w in words if w]])
+
+
+def warn(args: argparse.Namespace, message: str) -> None:
+    """A warning on stderr in the one form of every command: ``gkeml COMMAND: warning: MESSAGE``, one line."""
+    text = message.removeprefix("warning: ")
+    print(one_line(f"{command_name(args)}: warning: {text}"), file=sys.stderr, flush=True)

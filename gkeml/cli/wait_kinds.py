@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from gkeml.cli.output import add_command, add_endpoint_option, add_environment_arguments, progress
-from gkeml.exitcodes import ExitCode
+from gkeml.exitcodes import CommandError, ExitCode
 
 MAX_WAIT_SECONDS = 86400  # a day: a cluster that serves its kinds later than that is broken, not slow
 
@@ -63,7 +62,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Read ENV-k8s, find the cluster, poll; 0 when every kind is served."""
-    from gkeml.doctor.api import DoctorError, RestApi, cluster_client
+    from gkeml.doctor.api import RestApi, cluster_client
     from gkeml.doctor.kinds import cluster_server, planned_cluster_kinds, wait_for_kinds
     from gkeml.environments import environment_file, load_environment
     from gkeml.naming import Names
@@ -73,30 +72,21 @@ def run(args) -> int:
     stack_name = Names.of(env).k8s_stack
     path = Path(args.synth_dir) / "stacks" / stack_name / "cdk.tf.json"
     if not (0 <= args.timeout <= MAX_WAIT_SECONDS and 0 < args.interval <= MAX_WAIT_SECONDS):  # NaN too
-        return _fail(f"--timeout must be 0 to {MAX_WAIT_SECONDS:,} and --interval more than 0 and at most that")
+        raise CommandError(f"--timeout must be 0 to {MAX_WAIT_SECONDS:,} and --interval more than 0 and at most that")
     kinds = planned_cluster_kinds(read_stack(path))  # a missing or broken file: ConfigError, exit 2
     if not kinds:
         progress(f"wait-kinds: {stack_name} plans no kind GKE installs; nothing to wait for")
         return ExitCode.OK
-    try:
-        server = args.server or cluster_server(env, cluster_client(args.endpoint))
-        api = RestApi(server, args.server, "--server", "Kubernetes")
-        progress(f"wait-kinds: asking {server} for {len(kinds)} kind(s) {stack_name} plans")
-        missing = wait_for_kinds(api, kinds, timeout=args.timeout, interval=args.interval, progress=progress)
-    except DoctorError as exc:
-        return _fail(str(exc))
+    # DoctorError (credentials, API): exit 2
+    server = args.server or cluster_server(env, cluster_client(args.endpoint))
+    api = RestApi(server, args.server, "--server", "Kubernetes")
+    progress(f"wait-kinds: asking {server} for {len(kinds)} kind(s) {stack_name} plans")
+    missing = wait_for_kinds(api, kinds, timeout=args.timeout, interval=args.interval, progress=progress)
     if missing:
-        print(
-            f"gkeml wait-kinds: after {args.timeout:g}s the cluster still does not serve "
-            f"{', '.join(f'{v} {k}' for v, k in missing)}; check the cluster's add-ons (`gkeml doctor {env.name}`) "
-            "and run again",
-            file=sys.stderr,
+        raise CommandError(
+            f"after {args.timeout:g}s the cluster still does not serve {', '.join(f'{v} {k}' for v, k in missing)}; "
+            f"check the cluster's add-ons (`gkeml doctor {env.name}`) and run again",
+            ExitCode.FINDINGS,
         )
-        return ExitCode.FINDINGS
     progress(f"wait-kinds: the cluster serves every kind {stack_name} plans")
     return ExitCode.OK
-
-
-def _fail(message: str) -> int:
-    print(f"gkeml wait-kinds: {message}", file=sys.stderr)
-    return ExitCode.USAGE

@@ -673,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
             grantable = extension_roles_of(named_file(args.environments, args.env, "ENV")) if args.environments else ()
             boot = load_bootstrap(path, grantable=grantable)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        print("\n".join(exc.lines(parser.prog)), file=sys.stderr)
         return 2
     for key, value in ci_identity(boot).items():
         print(f"{key}={value}")

@@ -39,6 +39,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from gkeml.config.base import PATTERN_HELP, Problem, one_line
+from gkeml.exitcodes import CommandError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -74,12 +75,26 @@ MANIFEST_LIMITS = Limits(
 STDIN, STDIN_NAME = "-", "<stdin>"
 
 
-class ConfigError(Exception):
-    """One or more problems in a config file; ``str()`` gives one line per problem."""
+class ConfigError(CommandError):
+    """One or more problems in a config file; ``str()`` gives one line per problem. A command ends
+    with exit code 2; each problem at a line of a file is printed ``file:line: field: message`` (what
+    editors read), any other ``gkeml COMMAND: error: ...`` (:class:`gkeml.exitcodes.CommandError`)."""
 
     def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+    def lines(self, command: str) -> list[str]:
+        return [str(p) if p.line else f"{command}: error: {p}" for p in self.problems]
+
+    def to_dict(self, command: str) -> dict[str, Any]:
+        return {
+            **super().to_dict(command),
+            "problems": [
+                {"file": p.file, "line": p.line or None, "field": p.field or None, "message": p.message}
+                for p in self.problems
+            ],
+        }
 
 
 class ConfigProblem:

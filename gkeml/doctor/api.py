@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from gkeml.answers import BadAnswer, Limits, bound_session, parse_json
-from gkeml.exitcodes import ExitCode
+from gkeml.exitcodes import CommandError, ExitCode
 
 if TYPE_CHECKING:
     from google.cloud.container_v1 import ClusterManagerClient
@@ -79,7 +79,7 @@ class Report:
         }
 
 
-class DoctorError(Exception):
+class DoctorError(CommandError):
     """A problem that stops the cluster checks (credentials, API, endpoint); ``str()`` is one line of advice."""
 
 

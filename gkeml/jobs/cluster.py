@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from gkeml.config import Environment
+from gkeml.exitcodes import CommandError
 from gkeml.naming import Names
 from gkeml.text import one_line
 
@@ -49,12 +50,11 @@ def get_credentials_command(cluster: str, location: str, project_id: str, dns_en
     return command + " --dns-endpoint" if dns_endpoint else command
 
 
-class ClusterError(Exception):
+class ClusterError(CommandError):
     """A job command cannot use (or reach) the cluster; ``exit_code`` 2 for setup, 1 for the cluster."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE):
-        super().__init__(message)
-        self.exit_code = exit_code
+        super().__init__(message, exit_code)
 
 
 @dataclass(frozen=True)

