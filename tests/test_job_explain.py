@@ -195,7 +195,7 @@ def test_read_quota_reads_the_region_as_doctor_does_and_records_a_snapshot(capsy
             *("--env", "ex", "--environments", str(ENVIRONMENTS)),
             *("--read-quota", "--compute-endpoint", compute.url),
         )
-        assert code == 1 and not out and err.startswith("gkeml job explain: permission denied")
+        assert code == 1 and not out and err.startswith("gkeml job explain: error: permission denied")
 
 
 # -- live ----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gkeml.cli.output import add_command, add_format_option, add_request_timeout_option, print_json
+from gkeml.exitcodes import CommandError
 
 EPILOG = """\
 rungs: the spec's ComputeClass's capacity, in order (reservation, spot, on-demand,
@@ -90,34 +91,23 @@ def run_explain(
     api_of: Callable[[argparse.Namespace, Any], Any],
 ) -> int:
     """Explain the spec; the exit code says whether it fits on a rung it may land on."""
-    from gkeml.cli import EXIT_USAGE
     from gkeml.doctor.explain import EXIT_NOWHERE, explain, live_facts, load_for_explain, load_quota_snapshot, render
     from gkeml.jobs.cluster import ClusterError
     from gkeml.jobs.lifecycle import name_problem
     from gkeml.text import one_line
 
     if not args.env:
-        print(
-            "gkeml job explain: --env ENV is required (the rungs, quotas and queues are the environment's)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise CommandError("--env ENV is required (the rungs, quotas and queues are the environment's)")
     if args.run is not None and name_problem(args.run):
-        print(
-            f"gkeml job explain: --run {args.run!r} is not a Kubernetes name ({name_problem(args.run)})",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise CommandError(f"--run {args.run!r} is not a Kubernetes name ({name_problem(args.run)})")
     env, env_file = environment_with_file(args)
     assert env is not None
     spec = load_for_explain(args.spec)
     quotas, source = None, ""
     if args.quota_snapshot and args.read_quota:
-        print("gkeml job explain: --quota-snapshot or --read-quota, not both", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError("--quota-snapshot or --read-quota, not both")
     if args.record_quota and not args.read_quota:
-        print("gkeml job explain: --record-quota FILE needs --read-quota", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError("--record-quota FILE needs --read-quota")
     if args.quota_snapshot:
         quotas = load_quota_snapshot(args.quota_snapshot, env)
         source = f"from {args.quota_snapshot}"
@@ -131,8 +121,7 @@ def run_explain(
                 env, args.compute_endpoint, Limits.within(args.request_timeout), args.record_quota
             )
         except DoctorError as exc:
-            print(one_line(f"gkeml job explain: {exc}"), file=sys.stderr)
-            return EXIT_NOWHERE
+            raise CommandError(one_line(str(exc)), EXIT_NOWHERE) from None
         source = f"read from Compute Engine ({env.project.region})" + (
             f", recorded in {args.record_quota}" if args.record_quota else ""
         )
@@ -145,8 +134,7 @@ def run_explain(
             finally:
                 api.connection.close()
         except ClusterError as exc:
-            print(one_line(f"gkeml job explain: {exc}"), file=sys.stderr)
-            return exc.exit_code
+            raise CommandError(one_line(str(exc)), exc.exit_code) from None
     if args.format == "json":
         print_json(result.to_dict())
     else:
