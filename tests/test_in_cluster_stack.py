@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from conftest import DEV, ENV_NAMES, PROD, resources
+from stack_objects import k8s, manifests
 
 from gkeml import platform
 from gkeml.config.exposure import INGRESS, kept_exposures, served_exposures
@@ -39,15 +40,6 @@ GKE_CRDS = {
     "VolumeSnapshot",
     *(kind for _, kind in gateway_crd.SPECS),
 }
-
-
-def k8s(stacks, env):
-    return stacks[f"{env}-k8s"]
-
-
-def manifests(stacks, env, kind=None):
-    objs = [m["manifest"] for m in resources(k8s(stacks, env), "kubernetes_manifest")]
-    return [o for o in objs if kind is None or o["kind"] == kind]
 
 
 def pod_templates(stacks, env):

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from conftest import ENV_NAMES, MINIMAL, ROOT, resources
 from job_env import GOOD, LAB, lab_environment
+from stack_objects import checked_releases as releases
+from stack_objects import release, rules_of
 
 from gkeml import platform
 from gkeml.config import ConfigError
@@ -25,7 +27,6 @@ from gkeml.manifests.metrics_adapter import metrics_adapter_objects
 from gkeml.manifests.workloads import in_cluster_objects, in_cluster_plan
 from gkeml.rules import RULES, check, load_manifest_files
 from gkeml.rules.interactions import INTERACTIONS
-from gkeml.rules.sources import helm_release_objects
 
 pytestmark = pytest.mark.synth
 
@@ -39,24 +40,10 @@ def bad_manifest(rule: str) -> list[dict]:
     return [m.obj for m in load_manifest_files(sorted(BAD_MANIFESTS.glob(f"{rule}*.yaml")))]
 
 
-def releases(synth_dir, env) -> list[dict]:
-    """The Helm releases of ``env``'s in-cluster stack as the checked HelmRelease objects."""
-    return [m.obj for m in helm_release_objects(synth_dir / "stacks" / f"{env}-k8s" / "cdk.tf.json")]
-
-
-def release(objects: list[dict], chart: str) -> dict:
-    (found,) = [o for o in objects if o["kind"] == "HelmRelease" and o["spec"]["chart"]["spec"]["chart"] == chart]
-    return found
-
-
 def toolkit(environments, env, synth_dir) -> list[dict]:
     """Everything the toolkit applies in ``env``: in-cluster objects, queue chart objects, Helm releases."""
     plan = in_cluster_plan(environments[env])
     return plan.objects() + (plan.kueue.chart_objects() if plan.kueue else []) + releases(synth_dir, env)
-
-
-def rules_of(objects, *rules) -> list[tuple[str, str, str]]:
-    return [(f.rule, f.object, f.field) for f in check(objects, list(rules))]
 
 
 # --- the table ------------------------------------------------------------------------------------------

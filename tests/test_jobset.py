@@ -11,9 +11,9 @@ import kubernetes_validate
 import pytest
 import yaml
 from conftest import ENV_NAMES, MINIMAL, ROOT, resources
-from test_interactions import release, releases, rules_of
-from test_kueue import k8s, values
-from test_kueue import releases as releases_by_name
+from stack_objects import checked_releases as releases
+from stack_objects import helm_releases as releases_by_name
+from stack_objects import k8s, release, rules_of, values
 
 from gkeml import platform
 from gkeml.manifests.jobset import READY_CHART, chart_values, jobset_plan

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from conftest import ENV_NAMES, MINIMAL, ROOT, resources
 from job_env import GOOD, LAB, lab_environment
+from stack_objects import helm_releases as releases
+from stack_objects import k8s, values
 
 from gkeml import platform
 from gkeml.config import ConfigError
@@ -52,23 +54,6 @@ CHART_VALUES = {
     "kueueViz",
     "metrics",
 }
-
-
-def k8s(stacks, env):
-    return stacks[f"{env}-k8s"]
-
-
-def releases(stacks, env) -> dict[str, tuple[str, dict]]:
-    """helm_release by release name: (Terraform name, body)."""
-    return {
-        body["name"]: (name, body)
-        for name, body in k8s(stacks, env).get("resource", {}).get("helm_release", {}).items()
-    }
-
-
-def values(release: dict) -> dict:
-    (text,) = release["values"]
-    return yaml.safe_load(text)
 
 
 def queue_objects(stacks, env) -> list[dict]:

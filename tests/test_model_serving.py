@@ -8,9 +8,9 @@ import math
 
 import pytest
 from conftest import ENV_NAMES, STAGING
+from job_env import LAB, lab_environment
 from prometheus_crd import problems as pod_monitoring_problems
-from test_in_cluster_stack import manifests
-from test_jobs import LAB, lab_environment
+from stack_objects import manifests
 
 from gkeml import platform
 from gkeml.config import ConfigError
