@@ -673,7 +673,7 @@ class Autoscaling(Strict):
     def metric_types(self) -> list[str]:
         """The HPA v2 metric source types this autoscaler scales on, as the manifest builder writes them."""
         types = ["Resource"] * sum(bool(t) for t in (self.cpu_utilization, self.memory_utilization))
-        return types + (["External"] if self.external_metric else []) + (["Pods"] if self.engine_metric else [])
+        return types + (["Pods"] if self.engine_metric else []) + (["External"] if self.external_metric else [])
 
 
 # Container image references, after github.com/distribution/reference (reference.go, the grammar
