@@ -1,5 +1,7 @@
-"""The diagram of one environment, drawn from its synthesized Terraform JSON: one model (:class:`Graph`),
-written as a Mermaid flowchart, as Graphviz DOT (laid out into SVG by Graphviz), or as data (JSON).
+"""The diagram of one environment, drawn from its synthesized Terraform JSON.
+
+One model (:class:`Graph`), written as a Mermaid flowchart, as Graphviz DOT (laid out into SVG by Graphviz), or
+as data (JSON).
 
 Input is what ``cdktf synth`` wrote: ``cdktf.out/stacks/<env>/cdk.tf.json`` (cloud
 layer) and, when it exists, ``cdktf.out/stacks/<env>-k8s/cdk.tf.json`` (in-cluster

@@ -1,5 +1,6 @@
-"""Exit codes of every gkeml entry point (CLI commands, ``python main.py``, bootstrap synth), and the one
-form every error is printed in.
+"""Exit codes of every gkeml entry point, and the one form every error is printed in.
+
+The entry points: the CLI commands, ``python main.py`` and the bootstrap synth.
 
 Errors: a problem at a line of a file is ``FILE:LINE: FIELD: MESSAGE``, the form editors and CI
 problem matchers read; every other error is ``gkeml COMMAND: error: MESSAGE``, the form argparse
