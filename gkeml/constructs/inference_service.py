@@ -12,9 +12,11 @@ from gkeml.constructs.team_namespace import TeamNamespace
 from gkeml.framework import AssetType, Construct, TerraformAsset, helm
 from gkeml.manifests import Obj, to_yaml
 from gkeml.manifests.gateway import OBJECTIVES_CHART
+from gkeml.manifests.lws import SERVICE_CHART
 from gkeml.manifests.workloads import Exposure
 
 OBJECTIVES_CHART_DIR = Path(__file__).resolve().parents[1] / "charts" / OBJECTIVES_CHART
+GROUPS_CHART_DIR = Path(__file__).resolve().parents[1] / "charts" / SERVICE_CHART
 
 
 class InferenceService(Construct):
@@ -23,10 +25,34 @@ class InferenceService(Construct):
     and PodDisruptionBudget, in the team's namespace. :meth:`expose` adds a way to reach it from its
     endpoint's hosts: GKE Ingress, GKE's Gateway or GKE Inference Gateway."""
 
-    def __init__(self, scope: Construct, id: str, workload: list[Obj], *, namespace: TeamNamespace):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        workload: list[Obj],
+        *,
+        namespace: TeamNamespace,
+        groups: list[Obj] | None = None,
+        groups_after: Sequence[Any] = (),
+    ):
         super().__init__(scope, id)
         self._namespace = namespace.namespace
         self.workload = KubernetesObjects(self, "workload", workload, depends_on=[self._namespace])
+        self.groups = None
+        if groups:  # a multi-host model's LeaderWorkerSet: through the local chart, after the LWS webhook answers
+            chart = TerraformAsset(self, SERVICE_CHART, path=str(GROUPS_CHART_DIR), type=AssetType.DIRECTORY)
+            self.groups = helm("release").Release(
+                self,
+                "groups",
+                name=groups[0]["metadata"]["name"],
+                namespace=groups[0]["metadata"]["namespace"],
+                chart=chart.path,
+                create_namespace=False,
+                atomic=False,
+                wait=False,  # Helm has no readiness for a custom kind; the leaders' probes gate the Service
+                values=[to_yaml([{"objects": groups}])],
+                depends_on=[self._namespace, *namespace.objects.resources, *self.workload.resources, *groups_after],
+            )
 
     def expose(self, exposure: Exposure) -> KubernetesObjects:
         """Serve on the endpoint's hosts through ``exposure`` (from

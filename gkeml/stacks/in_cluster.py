@@ -11,6 +11,7 @@ from gkeml.constructs import (
     Kueue,
     LaunchAgent,
     LaunchAgentProps,
+    LeaderWorkerSetController,
     MetricsAdapter,
     TeamNamespace,
 )
@@ -38,9 +39,9 @@ LAUNCH = "wandb"  # construct id of the W&B Launch agent (its Secret's old addre
 
 class InClusterStack(TerraformStack):
     """Team namespaces, ComputeClasses, inference services with their exposure (Ingress, Gateway or Inference
-    Gateway, and the InferenceObjective CRD when used), the metrics adapter their
-    autoscalers need, JobSet, Kueue with the teams' queues, the W&B Launch agent and the extensions' objects: exactly
-    the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
+    Gateway, and the InferenceObjective CRD when used), the metrics adapter their autoscalers need, JobSet,
+    LeaderWorkerSet (for multi-host models), Kueue with the teams' queues, the W&B Launch agent and the
+    extensions' objects: exactly the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
     Its kubernetes and helm providers reach the cluster's DNS endpoint (read with a data source,
     so Terraform plans this stack only once the cloud stack has created the cluster; never a
@@ -104,9 +105,17 @@ class InClusterStack(TerraformStack):
         jobset = JobSet(self, "jobset", plan.jobset) if plan.jobset else None
         if plan.kueue:
             Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()), after=[jobset.ready] if jobset else ())
+        lws = LeaderWorkerSetController(self, "lws", plan.lws) if plan.lws else None
         pools: dict[str, list] = {}  # team -> what its InferenceObjectives wait for
         for svc in plan.services:
-            service = InferenceService(self, f"inference-{svc.name}", svc.workload, namespace=self.teams[svc.team])
+            service = InferenceService(
+                self,
+                f"inference-{svc.name}",
+                svc.workload,
+                namespace=self.teams[svc.team],
+                groups=svc.chart_workload,
+                groups_after=[lws.ready] if lws else (),
+            )
             for exposure in svc.exposures:
                 exposed = service.expose(exposure)
                 if exposure.chart_objects:
