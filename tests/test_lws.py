@@ -263,3 +263,15 @@ def test_the_local_chart_renders_its_objects_as_given():
     chart = ROOT / "gkeml" / "charts" / SERVICE_CHART
     assert yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == SERVICE_CHART
     assert "range .Values.objects" in textwrap.dedent((chart / "templates" / "objects.yaml").read_text())
+
+
+def test_the_engine_metric_is_scraped_from_the_leaders_the_autoscaler_reads(stacks):
+    """GKE076 reads a LeaderWorkerSet target as its leaders with the labels the controller adds (name, worker
+    index 0): the PodMonitoring on the leaders passes; one on the workers' index does not."""
+    objects = [*_manifests(stacks), _leader_worker_set(stacks)]
+    assert [f for f in check(objects, ["GKE076"]) if SERVICE in f.object] == []
+    for obj in objects:
+        if obj["kind"] == "PodMonitoring" and obj["metadata"]["name"] == SERVICE:
+            obj["spec"]["selector"]["matchLabels"][platform.LWS_WORKER_INDEX_LABEL] = "1"
+    (finding,) = [f for f in check(objects, ["GKE076"]) if SERVICE in f.object]
+    assert "LeaderWorkerSet/chat-large" in finding.message
