@@ -1823,8 +1823,8 @@ class ControllerOwnedField:
 AUTOSCALER_TARGET_DEFAULT_KIND = {"HorizontalPodAutoscaler": None, "ScaledObject": "Deployment"}
 KEDA_DEFAULT_MAX_REPLICAS = 100  # ScaledObject spec.maxReplicaCount default (same page)
 CONTROLLER_OWNED_FIELDS: tuple[ControllerOwnedField, ...] = (
-    ControllerOwnedField(
-        ("Deployment", "StatefulSet", "ReplicaSet"),
+    ControllerOwnedField(  # a LeaderWorkerSet's scale subresource is spec.replicas too (kubernetes-sigs/lws v0.10.0)
+        ("Deployment", "StatefulSet", "ReplicaSet", "LeaderWorkerSet"),
         ("spec", "replicas"),
         "the HorizontalPodAutoscaler (kube-controller-manager, through the scale subresource)",
         tuple(AUTOSCALER_TARGET_DEFAULT_KIND),

@@ -54,17 +54,19 @@ CHART_VALUES = {
 
 
 def _service_release(stacks) -> dict:
-    (body,) = [b for n, (_, b) in helm_releases(stacks, ENV).items() if n == SERVICE]
+    """The serving team's release of the local chart that holds its LeaderWorkerSets."""
+    _, body = helm_releases(stacks, ENV)[SERVICE_CHART]
     return body
 
 
 def _leader_worker_set(stacks) -> dict:
-    (lws,) = values(_service_release(stacks))["objects"]
-    return lws
+    (lws,) = [o for o in values(_service_release(stacks))["objects"] if o["metadata"]["name"] == SERVICE]
+    return copy.deepcopy(lws)
 
 
 def _manifests(stacks) -> list[dict]:
-    return [m["manifest"] for m in resources(k8s(stacks, ENV), "kubernetes_manifest")]
+    """The stage in-cluster stack's kubernetes_manifest objects (copies: the synthesized stacks are shared)."""
+    return copy.deepcopy([m["manifest"] for m in resources(k8s(stacks, ENV), "kubernetes_manifest")])
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -123,7 +125,7 @@ def test_the_order_namespace_chart_webhook_then_the_leader_worker_set(stacks):
     assert not [m for m in manifests.values() if m["kind"] == "LeaderWorkerSet"]
     assert [p for p in order_problems({f"{ENV}-k8s": k8s(stacks, ENV)}) if p.fact.id == "TF009"] == []
     unordered = copy.deepcopy(k8s(stacks, ENV))
-    body = next(b for b in unordered["resource"]["helm_release"].values() if b["name"] == SERVICE)
+    body = next(b for b in unordered["resource"]["helm_release"].values() if b["name"] == SERVICE_CHART)
     body["depends_on"] = [d for d in body["depends_on"] if not d.startswith("helm_release.")]
     assert [p.fact.id for p in order_problems({f"{ENV}-k8s": unordered})] == ["TF009"]
 
@@ -275,3 +277,13 @@ def test_the_engine_metric_is_scraped_from_the_leaders_the_autoscaler_reads(stac
             obj["spec"]["selector"]["matchLabels"][platform.LWS_WORKER_INDEX_LABEL] = "1"
     (finding,) = [f for f in check(objects, ["GKE076"]) if SERVICE in f.object]
     assert "LeaderWorkerSet/chat-large" in finding.message
+
+
+def test_the_autoscaler_owns_the_number_of_groups(stacks):
+    """The LeaderWorkerSet sets no spec.replicas (the HPA writes it through the scale subresource): GKE024 knows the
+    kind, so a count written beside the autoscaler is refused."""
+    objects = [*_manifests(stacks), _leader_worker_set(stacks)]
+    assert [f for f in check(objects, ["GKE024"]) if SERVICE in f.object] == []
+    objects[-1]["spec"]["replicas"] = 1
+    (finding,) = [f for f in check(objects, ["GKE024"]) if SERVICE in f.object]
+    assert finding.field == "spec.replicas"

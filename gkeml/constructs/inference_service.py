@@ -25,34 +25,10 @@ class InferenceService(Construct):
     and PodDisruptionBudget, in the team's namespace. :meth:`expose` adds a way to reach it from its
     endpoint's hosts: GKE Ingress, GKE's Gateway or GKE Inference Gateway."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        workload: list[Obj],
-        *,
-        namespace: TeamNamespace,
-        groups: list[Obj] | None = None,
-        groups_after: Sequence[Any] = (),
-    ):
+    def __init__(self, scope: Construct, id: str, workload: list[Obj], *, namespace: TeamNamespace):
         super().__init__(scope, id)
         self._namespace = namespace.namespace
         self.workload = KubernetesObjects(self, "workload", workload, depends_on=[self._namespace])
-        self.groups = None
-        if groups:  # a multi-host model's LeaderWorkerSet: through the local chart, after the LWS webhook answers
-            chart = TerraformAsset(self, SERVICE_CHART, path=str(GROUPS_CHART_DIR), type=AssetType.DIRECTORY)
-            self.groups = helm("release").Release(
-                self,
-                "groups",
-                name=groups[0]["metadata"]["name"],
-                namespace=groups[0]["metadata"]["namespace"],
-                chart=chart.path,
-                create_namespace=False,
-                atomic=False,
-                wait=False,  # Helm has no readiness for a custom kind; the leaders' probes gate the Service
-                values=[to_yaml([{"objects": groups}])],
-                depends_on=[self._namespace, *namespace.objects.resources, *self.workload.resources, *groups_after],
-            )
 
     def expose(self, exposure: Exposure) -> KubernetesObjects:
         """Serve on the endpoint's hosts through ``exposure`` (from
@@ -88,6 +64,32 @@ class InferenceObjectives(Construct):
             create_namespace=False,
             atomic=False,
             wait=True,
+            values=[to_yaml([{"objects": objects}])],
+            depends_on=list(depends_on) or None,
+        )
+
+
+class LeaderWorkerSets(Construct):
+    """The LeaderWorkerSets of a team's multi-host inference services, through the local chart
+    ``leaderworkerset``, one release per namespace: Terraform plans it without the cluster knowing the kind, whose
+    CRD comes in the same apply with the LWS controller's chart, before it (``depends_on``: the release that waits
+    for the controller's webhook, the team's namespace, service accounts and the services' other objects)."""
+
+    def __init__(
+        self, scope: Construct, id: str, objects: list[Obj], *, namespace: str, depends_on: Sequence[Any] = ()
+    ):
+        super().__init__(scope, id)
+        chart = TerraformAsset(self, SERVICE_CHART, path=str(GROUPS_CHART_DIR), type=AssetType.DIRECTORY)
+        self.objects = objects
+        self.release = helm("release").Release(
+            self,
+            "release",
+            name=SERVICE_CHART,
+            namespace=namespace,
+            chart=chart.path,
+            create_namespace=False,
+            atomic=False,
+            wait=False,  # Helm has no readiness for a custom kind; the leaders' probes gate the Service
             values=[to_yaml([{"objects": objects}])],
             depends_on=list(depends_on) or None,
         )

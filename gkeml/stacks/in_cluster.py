@@ -15,7 +15,7 @@ from gkeml.constructs import (
     MetricsAdapter,
     TeamNamespace,
 )
-from gkeml.constructs.inference_service import InferenceObjectives
+from gkeml.constructs.inference_service import InferenceObjectives, LeaderWorkerSets
 from gkeml.framework import (
     Construct,
     GcsBackend,
@@ -107,19 +107,26 @@ class InClusterStack(TerraformStack):
             Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()), after=[jobset.ready] if jobset else ())
         lws = LeaderWorkerSetController(self, "lws", plan.lws) if plan.lws else None
         pools: dict[str, list] = {}  # team -> what its InferenceObjectives wait for
+        groups: dict[str, tuple[list, list]] = {}  # team -> its LeaderWorkerSets, and its services' other objects
         for svc in plan.services:
-            service = InferenceService(
-                self,
-                f"inference-{svc.name}",
-                svc.workload,
-                namespace=self.teams[svc.team],
-                groups=svc.chart_workload,
-                groups_after=[lws.ready] if lws else (),
-            )
+            service = InferenceService(self, f"inference-{svc.name}", svc.workload, namespace=self.teams[svc.team])
+            if svc.chart_workload:
+                groups.setdefault(svc.team, ([], []))
+                groups[svc.team][0].extend(svc.chart_workload)
+                groups[svc.team][1].extend(service.workload.resources)
             for exposure in svc.exposures:
                 exposed = service.expose(exposure)
                 if exposure.chart_objects:
                     pools.setdefault(svc.team, []).extend(exposed.resources)
+        for team_name, (objects, after) in groups.items():  # after the LWS webhook answers
+            team = self.teams[team_name]
+            LeaderWorkerSets(
+                self,
+                f"leaderworkersets-{team_name}",
+                objects,
+                namespace=team_name,
+                depends_on=[team.namespace, *team.objects.resources, *after, *([lws.ready] if lws else [])],
+            )
         for team_name, objectives in plan.objectives().items():
             InferenceObjectives(
                 self,
