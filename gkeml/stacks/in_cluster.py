@@ -125,7 +125,13 @@ class InClusterStack(TerraformStack):
                 f"leaderworkersets-{team_name}",
                 objects,
                 namespace=team_name,
-                depends_on=[team.namespace, *team.objects.resources, *after, *([lws.ready] if lws else [])],
+                # the chart that installs the CRD and the release that waits for its webhook
+                depends_on=[
+                    team.namespace,
+                    *team.objects.resources,
+                    *after,
+                    *([lws.release, lws.ready] if lws else []),
+                ],
             )
         for team_name, objectives in plan.objectives().items():
             InferenceObjectives(
