@@ -57,6 +57,9 @@ BLOCKED = [
     ("spot-grace", "spot", "spot-grace", "120 s is more than Spot honours; allowed: 1-25"),
     ("flex-start-max-run", "flex-start", "flex-start-max-run", "864000 s is longer than flex-start nodes run"),
     ("fits", "flex-start", "flex-start", "queues every job through Kueue"),
+    ("spot-checkpoints", "spot", "spot-checkpoints", "true needs a checkpoint bucket so a preempted run resumes"),
+    ("compute-class", "spot", "compute-class", "class a100-ladder may run the job on Spot nodes"),
+    ("reservation", "reservation/a100-pool", "reservation", "reservation a100-pool holds 2 VMs x 1 = 2"),
 ]
 
 
@@ -107,6 +110,32 @@ def test_a_class_explains_each_of_its_rungs_in_order(capsys):
     assert code == 0  # Spot and on-demand still run it
     flex = rung(data, "flex-start")
     assert "discount" in flex["cost_basis"] and flex["cost_per_hour"] < rung(data, "on-demand")["cost_per_hour"]
+
+
+def test_every_reason_explain_knows_has_a_spec_that_it_blocks():
+    from gkeml.doctor.explain import REASONS
+
+    assert set(REASONS) == {reason for _, _, reason, _ in BLOCKED}
+
+
+def test_a_spot_note_claims_no_checkpoints_a_job_does_not_write(capsys):
+    _, data = explain_json(capsys, "spot-checkpoints")
+    assert rung(data, "spot")["notes"] == ["Spot: preempted at any time with at most 25 s to stop (this job asks 25 s)"]
+
+
+def test_a_reservation_that_holds_the_job_fits_at_the_autopilot_premium_alone(capsys):
+    """2 x 1 A100 on the class whose first rung is this project's reservation of 2 A100 VMs: the reserved
+    VMs are billed on the reservation's own line, so the rung costs the premium only."""
+    code, data = explain_json(capsys, "reservation-fits", "--quota-snapshot", str(SNAPSHOT))
+    assert code == 0 and [r["rung"] for r in data["rungs"]] == ["reservation/a100-pool", "on-demand"]
+    reserved, on_demand = rung(data, "reservation/a100-pool"), rung(data, "on-demand")
+    assert reserved["chosen"] and reserved["fits"] and not reserved["blockers"]
+    assert "reservation: its VMs hold their own quota and are billed whether used or not" in reserved["notes"]
+    assert not any("snapshot" in n for n in reserved["notes"])  # its VMs are not on the region's GPU quota
+    vm, premium = map(float, re.search(r"VM ([0-9.]+)/h \+ premium ([0-9.]+)/h", on_demand["cost_basis"]).groups())
+    assert reserved["cost_basis"].startswith("2 x a2-ultragpu-1g from the reservation: premium")
+    assert reserved["cost_per_hour"] == pytest.approx(2 * premium, abs=1e-3)
+    assert on_demand["cost_per_hour"] == pytest.approx(2 * (vm + premium), abs=1e-3)
 
 
 def test_the_region_quota_counts_spot_on_the_preemptible_quota(capsys):

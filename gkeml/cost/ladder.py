@@ -36,6 +36,7 @@ from pydantic import Field
 
 from gkeml.config.loader import load_config_file
 from gkeml.config.model import Environment, Strict
+from gkeml.config.reservations import Reservation, reservation
 from gkeml.cost.estimate import ZERO, Cost, Estimator, Workload
 from gkeml.cost.prices import PriceTable
 
@@ -95,11 +96,10 @@ class RungPrice:
     commitment: str = ""  # autopilot_flexible | resource_based | ""
 
 
-def reservation_of(env: Environment, class_name: str | None) -> Any:
+def reservation_of(env: Environment, class_name: str | None) -> Reservation | None:
     """The reservation a ComputeClass's reservation rung consumes (None when the class names none)."""
     cls = env.custom_compute_class(class_name)
-    name = getattr(cls, "reservation", None)
-    return next((r for r in getattr(env, "reservations", None) or [] if r.name == name), None)
+    return reservation(env, cls.reservation) if cls is not None and cls.reservation is not None else None
 
 
 def rungs_of(env: Environment, w: Workload) -> list[str]:
@@ -365,7 +365,7 @@ def _reservation_commitments(env: Environment, prices: PriceTable, terms: Commit
     """A reservation of this project is billed every hour: a resource-based commitment attached to it
     bills its VMs at the committed rate (sources.reservation_commitment)."""
     lines = []
-    for r in getattr(env, "reservations", None) or []:
+    for r in env.reservations:
         if r.owner(env) != env.project.id or r.machine not in prices.machines:
             continue
         vm = prices.machines[r.machine].on_demand_hour

@@ -250,7 +250,11 @@ def _class_rung_blockers(spec: JobSpec, rung: str, env: Environment) -> list[Blo
 def _notes(spec: JobSpec, rung: str) -> list[str]:
     kind = rung.split("/")[0]
     if kind == "spot":
-        every = f", checkpoints every {spec.trainer.checkpoint_every} steps" if spec.uses_trainer else ""
+        every = (
+            f", checkpoints every {spec.trainer.checkpoint_every} steps"
+            if spec.uses_trainer and spec.checkpoints is not None
+            else ""
+        )
         return [
             f"Spot: preempted at any time with at most {platform.SPOT_TERMINATION_GRACE_SECONDS} s to stop "
             f"(this job asks {spec.grace_seconds} s{every})"
