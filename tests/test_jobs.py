@@ -19,6 +19,7 @@ from conftest import ENV_NAMES, ROOT
 from job_env import EXAMPLES, GOOD, LAB, gkeml, lab_environment, run_job, write_environments
 
 from gkeml import platform
+from gkeml.cli import main
 from gkeml.config import ConfigError
 from gkeml.jobs import launch_template, load_job_spec, parse_job_spec, render, unique_name
 from gkeml.manifests import to_yaml
@@ -417,7 +418,6 @@ def test_a_spec_is_refused_or_warned_as_gkeml_check_reports_its_pod(text):
 
 def test_job_render_prints_a_warning_with_file_and_line_and_renders(tmp_path, monkeypatch, capsys):
     """A request Autopilot changes (and bills) is rendered, with the rule's warning at the spec's line."""
-    from gkeml.cli import main
 
     spec = tmp_path / "job.yaml"
     spec.write_text(REQUEST_SPECS["ratio"])
@@ -558,7 +558,6 @@ def test_cli_render_prints_the_builder_output(lab, lab_dir):
 
 
 def test_cli_render_json_is_one_list_of_the_same_objects_kubectl_applies(lab, lab_dir, capsys):
-    from gkeml.cli import main
 
     spec = "examples/jobs/multi-node-ddp.yaml"
     assert main(["job", "render", spec, "--env", "lab", "--environments", str(lab_dir), "--format", "json"]) == 0
@@ -609,11 +608,17 @@ def test_cli_launch_template(lab, lab_dir):
     assert json.loads(done.stdout) == launch_template(example("single-gpu", lab), lab)
 
 
-def test_cli_help_describes_every_command():
+def test_cli_help_describes_every_command(capsys):
+    def help_of(*args: str) -> str:
+        with pytest.raises(SystemExit) as done:
+            main([*args, "--help"])
+        assert done.value.code == 0, args
+        return capsys.readouterr().out
+
     for args in (["job", "render"], ["job", "submit"], ["launch", "template"]):
-        done = gkeml(*args, "--help")
-        assert done.returncode == 0 and "SPEC" in done.stdout and "--env" in done.stdout, args
+        out = help_of(*args)
+        assert "SPEC" in out and "--env" in out, args
     for verb in ("list", "status", "logs", "wait", "delete"):
-        done = gkeml("job", verb, "--help")
-        assert done.returncode == 0 and "--env" in done.stdout and "--context" in done.stdout, verb
-        assert "--format" in done.stdout and "exit codes" in done.stdout, verb
+        out = help_of("job", verb)
+        assert "--env" in out and "--context" in out, verb
+        assert "--format" in out and "exit codes" in out, verb
