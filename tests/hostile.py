@@ -53,6 +53,22 @@ def gkeml(*args: str | Path) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def check_config(envs: Path, tmp_path: Path, *extra: str) -> Result:
+    """``gkeml check`` of the environment files in ``envs`` alone: no job specs, no checkov, and no synthesized
+    output but a missing one of their own (the repository's ``cdktf.out`` holds other environments)."""
+    return gkeml(
+        "check",
+        "--no-checkov",
+        "--environments",
+        envs,
+        "--jobs",
+        tmp_path / "none",
+        "--synth-dir",
+        tmp_path / "no-output",
+        *extra,
+    )
+
+
 def environments(
     tmp_path: Path,
     edits: dict[str, list[tuple[str, str]]] | None = None,

@@ -4,6 +4,7 @@ expected mix, the committed-use what-if, and what ``gkeml cost`` shows of them."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from gkeml.cost.ladder import expected_mix, ladder, load_capacity
 from gkeml.environments import load_environment
 
 FIXTURES = Path(__file__).parent / "fixtures" / "environments"
+# gkeml job explain's fixture: this project's reservation of 2 A100 VMs, first rung of class a100-reserved
+EXPLAIN = Path(__file__).parent / "fixtures" / "explain" / "environments"
 
 
 def env_of(name: str):
@@ -35,7 +38,8 @@ def test_every_workload_has_its_ladder_and_a_commitment_never_raises_the_total(n
             first = est.item(item.key).autopilot
             assert item.first_rung.low == pytest.approx(first.low) and item.first_rung.high == pytest.approx(first.high)
         assert all(c.saving >= 0 for c in ld.commitments)
-        assert ld.saving <= ld.expected.low + 1e-9
+        assert ld.saving - ld.reservation_saving <= ld.expected.low + 1e-9
+        assert ld.expected_with_commitment.low >= 0
 
 
 @given(
@@ -103,3 +107,56 @@ def test_cost_shows_the_ladder_and_the_commitment_what_if(capsys):
     markdown = capsys.readouterr().out
     assert "**Capacity ladder**" in markdown and "| `inference/chat` | on-demand |" in markdown
     assert "Committed-use what-if (3y, an estimate)" in markdown
+
+
+def reserved_env(shared: bool = False):
+    from gkeml.environments import parse_environment
+
+    text = (EXPLAIN / "ex.yaml").read_text()
+    if shared:
+        text = text.replace("{name: a100-pool, zone", "{name: a100-pool, project: ex-capacity-ml, zone")
+    return parse_environment(text, "ex.yaml")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own", "shared"])
+def test_a_reserved_rung_costs_the_premium_alone_its_vms_are_on_the_reservation_s_line(shared):
+    from gkeml.cost.estimate import Estimator, Workload
+    from gkeml.cost.ladder import rung_price, rungs_of
+
+    env, prices, capacity = reserved_env(shared), load_prices(), load_capacity()
+    w = Workload("job/pair", "research", 8, 64, "nvidia-a100-80gb", 1, False, "a100-reserved", (2, 2), 1.0, "1 h")
+    assert rungs_of(env, w) == ["reservation/a100-pool", "on-demand"]
+    estimator = Estimator(prices)
+    reserved, on_demand = (rung_price(estimator, w, rung, capacity) for rung in rungs_of(env, w))
+    vm = prices.machines["a2-ultragpu-1g"].on_demand_hour
+    assert on_demand.hour - reserved.hour == pytest.approx(vm)  # the premium alone: the VM is the reservation's
+    assert "a2-ultragpu-1g from the reservation: premium" in reserved.basis
+    assert reserved.committable == 0  # its VMs are committed on the reservation's line, if at all
+    line = estimate(env, prices).item("reservation/a100-pool")
+    assert line.kind == "reservation"
+    assert line.autopilot.low == line.autopilot.high == pytest.approx(0 if shared else 2 * vm * prices.hours_per_month)
+
+
+def test_a_commitment_bills_this_project_s_reservation_at_the_committed_rate(capsys):
+    env, prices = reserved_env(), load_prices()
+    month = estimate(env, prices).item("reservation/a100-pool").autopilot.low
+    for term in ("1y", "3y"):
+        ld = ladder(env, prices, term=term)
+        (line,) = ld.commitments  # the fixture has no workload: the reservation is all there is to commit
+        discount = load_capacity().commitments[term].resource_based
+        assert line.key == "reservation/a100-pool" and line.kind == "resource_based" and line.reservation
+        assert line.committed and line.saving == pytest.approx(month * discount)  # its VMs at (1 - discount)
+        assert ld.reservation_saving == ld.saving and ld.expected_with_commitment.low == ld.expected.low == 0
+    assert ladder(reserved_env(shared=True), prices, term="1y").commitments == []  # the owner commits it
+
+    argv = ["cost", "ex", "--environments", str(EXPLAIN), "--commit", "1y"]
+    assert main([*argv, "--format", "json"]) == 0
+    what_if = json.loads(capsys.readouterr().out)["ladder"]["commitment"]
+    discount = load_capacity().commitments["1y"].resource_based
+    saving = round(month * discount, 2)
+    assert what_if["saving"] == what_if["reservation_saving"] == saving
+    assert what_if["expected_with_commitment"] == {"min": 0.0, "max": 0.0}  # not the workloads' saving
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"reservation/a100-pool +resource based +{discount * 100:g} %", out), out
+    assert f"({saving:,.2f} of it on the reservations' own lines); expected mix with it: 0.00 - 0.00" in out

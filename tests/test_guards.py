@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import BOOTSTRAP, ENVIRONMENTS
-from hostile import environments, gkeml, line_of
+from hostile import check_config, environments, gkeml, line_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,18 +165,7 @@ def test_env_new_with_a_reason_writes_the_override_that_check_reports(tmp_path):
     # the source's host move is its own: the copy's endpoints start with no earlier or retired host
     assert all(not e.previous_hosts and not e.retired_hosts for e in env.endpoints)
     assert (env.tier_override.instead_of, env.tier_override.reason) == ("prod", reason)
-    report = gkeml(
-        "check",
-        "--no-checkov",
-        "--environments",
-        envs,
-        "--jobs",
-        tmp_path / "none",
-        "--synth-dir",
-        tmp_path / "no-output",
-        "--format",
-        "json",
-    )
+    report = check_config(envs, tmp_path, "--format", "json")
     found = [f for f in json.loads(report.out)["findings"] if f["rule"] == "ENV001"]
     assert {f["object"]: f["message"] for f in found} == {
         "Environment/live": "lowers binary_authorization of tier prod (Binary Authorization enforcing an allowlist "
@@ -223,18 +212,7 @@ def test_prod_binary_authorization_is_lowered_only_with_a_reason(tmp_path, polic
     # reported on every check, at the override
     envs = environments(tmp_path, names=("live",))
     (envs / "live.yaml").write_text(overridden)
-    report = gkeml(
-        "check",
-        "--no-checkov",
-        "--environments",
-        envs,
-        "--jobs",
-        tmp_path / "none",
-        "--synth-dir",
-        tmp_path / "no-output",
-        "--format",
-        "json",
-    )
+    report = check_config(envs, tmp_path, "--format", "json")
     assert report.code == 0, report.err
     (found,) = [f for f in json.loads(report.out)["findings"] if f["rule"] == "ENV001"]
     assert found["source"] == f"{envs / 'live.yaml'}:{line_of(overridden, '- guard: binary_authorization')}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ENVIRONMENTS, ROOT
-from hostile import assert_usage_error, environments, gkeml, line_of, previous_output, snapshot
+from hostile import assert_usage_error, check_config, environments, gkeml, line_of, previous_output, snapshot
 
 OTHERS = ("lab", "stage", "mini")
 
@@ -72,16 +72,7 @@ def _write_renamed(tmp_path: Path, name: str, tier: str, extra: str = "") -> Pat
 )
 def test_a_tier_below_what_the_name_says_is_refused(tmp_path, name, tier, implied):
     envs = _write_renamed(tmp_path, name, tier)
-    result = gkeml(
-        "check",
-        "--no-checkov",
-        "--environments",
-        envs,
-        "--jobs",
-        tmp_path / "none",
-        "--synth-dir",
-        tmp_path / "no-output",
-    )
+    result = check_config(envs, tmp_path)
     path = envs / f"{name}.yaml"
     assert_usage_error(
         result,
@@ -117,30 +108,8 @@ def test_a_reviewed_override_is_accepted_and_reported_on_every_check(tmp_path):
     reason = "pre-launch load tests, torn down after; OPS-1234"
     envs = _write_renamed(tmp_path, "prod", "dev", f"\ntier_override: {{tier: dev, reason: {reason!r}}}")
     path = envs / "prod.yaml"
-    table = gkeml(
-        "check",
-        "--no-checkov",
-        "--environments",
-        envs,
-        "--jobs",
-        tmp_path / "none",
-        "--synth-dir",
-        tmp_path / "no-output",
-    )
-    data = json.loads(
-        gkeml(
-            "check",
-            "--no-checkov",
-            "--environments",
-            envs,
-            "--jobs",
-            tmp_path / "none",
-            "--synth-dir",
-            tmp_path / "no-output",
-            "--format",
-            "json",
-        ).out
-    )
+    table = check_config(envs, tmp_path)
+    data = json.loads(check_config(envs, tmp_path, "--format", "json").out)
     assert table.code == 0, table.err  # reviewed when it was added: reported, not failing
     found = [f for f in data["findings"] if f["rule"] == "ENV001"]
     assert len(found) == 1
@@ -171,16 +140,7 @@ def test_a_reviewed_override_is_accepted_and_reported_on_every_check(tmp_path):
 def test_an_override_must_match_the_tier_and_give_a_reason(tmp_path, extra, needle, field, fragment):
     envs = _write_renamed(tmp_path, "prod", "dev", extra)
     path = envs / "prod.yaml"
-    result = gkeml(
-        "check",
-        "--no-checkov",
-        "--environments",
-        envs,
-        "--jobs",
-        tmp_path / "none",
-        "--synth-dir",
-        tmp_path / "no-output",
-    )
+    result = check_config(envs, tmp_path)
     assert_usage_error(result, path, line_of(path.read_text(), needle), f"{field}: ", fragment)
 
 
@@ -410,19 +370,7 @@ def test_a_control_plane_open_to_the_internet_is_refused_outside_dev(tmp_path, c
 
 def test_a_dev_control_plane_may_be_open(tmp_path):
     envs = environments(tmp_path, {"lab": [("cidr: 203.0.113.0/24", "cidr: 0.0.0.0/0")]}, ("lab",))
-    assert (
-        gkeml(
-            "check",
-            "--no-checkov",
-            "--environments",
-            envs,
-            "--jobs",
-            tmp_path / "none",
-            "--synth-dir",
-            tmp_path / "no-output",
-        ).code
-        == 0
-    )
+    assert check_config(envs, tmp_path).code == 0
 
 
 # --- job specs --------------------------------------------------------------------------------

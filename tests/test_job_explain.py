@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from kube_api import LAB_ENTRY, KubeApi, submitted, with_status, workload, write_kubeconfig
+from kube_api import LAB_ENTRY, KubeApi, admitted, child_job, pod, submitted, with_status, workload, write_kubeconfig
 from servers import serving
 
 from gkeml import platform
@@ -57,6 +57,9 @@ BLOCKED = [
     ("spot-grace", "spot", "spot-grace", "120 s is more than Spot honours; allowed: 1-25"),
     ("flex-start-max-run", "flex-start", "flex-start-max-run", "864000 s is longer than flex-start nodes run"),
     ("fits", "flex-start", "flex-start", "queues every job through Kueue"),
+    ("spot-checkpoints", "spot", "spot-checkpoints", "true needs a checkpoint bucket so a preempted run resumes"),
+    ("compute-class", "spot", "compute-class", "class a100-ladder may run the job on Spot nodes"),
+    ("reservation", "reservation/a100-pool", "reservation", "reservation a100-pool holds 2 VMs x 1 = 2"),
 ]
 
 
@@ -107,6 +110,32 @@ def test_a_class_explains_each_of_its_rungs_in_order(capsys):
     assert code == 0  # Spot and on-demand still run it
     flex = rung(data, "flex-start")
     assert "discount" in flex["cost_basis"] and flex["cost_per_hour"] < rung(data, "on-demand")["cost_per_hour"]
+
+
+def test_every_reason_explain_knows_has_a_spec_that_it_blocks():
+    from gkeml.doctor.explain import REASONS
+
+    assert set(REASONS) == {reason for _, _, reason, _ in BLOCKED}
+
+
+def test_a_spot_note_claims_no_checkpoints_a_job_does_not_write(capsys):
+    _, data = explain_json(capsys, "spot-checkpoints")
+    assert rung(data, "spot")["notes"] == ["Spot: preempted at any time with at most 25 s to stop (this job asks 25 s)"]
+
+
+def test_a_reservation_that_holds_the_job_fits_at_the_autopilot_premium_alone(capsys):
+    """2 x 1 A100 on the class whose first rung is this project's reservation of 2 A100 VMs: the reserved
+    VMs are billed on the reservation's own line, so the rung costs the premium only."""
+    code, data = explain_json(capsys, "reservation-fits", "--quota-snapshot", str(SNAPSHOT))
+    assert code == 0 and [r["rung"] for r in data["rungs"]] == ["reservation/a100-pool", "on-demand"]
+    reserved, on_demand = rung(data, "reservation/a100-pool"), rung(data, "on-demand")
+    assert reserved["chosen"] and reserved["fits"] and not reserved["blockers"]
+    assert "reservation: its VMs hold their own quota and are billed whether used or not" in reserved["notes"]
+    assert not any("snapshot" in n for n in reserved["notes"])  # its VMs are not on the region's GPU quota
+    vm, premium = map(float, re.search(r"VM ([0-9.]+)/h \+ premium ([0-9.]+)/h", on_demand["cost_basis"]).groups())
+    assert reserved["cost_basis"].startswith("2 x a2-ultragpu-1g from the reservation: premium")
+    assert reserved["cost_per_hour"] == pytest.approx(2 * premium, abs=1e-3)
+    assert on_demand["cost_per_hour"] == pytest.approx(2 * (vm + premium), abs=1e-3)
 
 
 def test_the_region_quota_counts_spot_on_the_preemptible_quota(capsys):
@@ -299,3 +328,60 @@ def test_live_adds_the_workload_s_conditions_and_the_run_s_events(events_kube, e
     other = ["examples/jobs/multi-node-ddp.yaml", *argv[1:]]
     code, _, err = run(capsys, *other)
     assert code == 1 and "no run of spec pretrain-2x4 in research" in err
+
+
+def test_live_reads_a_jobset_s_child_jobs_its_workload_and_their_events(
+    events_kube, envs, tmp_path, monkeypatch, capsys
+):
+    """A multi-node run is a JobSet: the events that say why it does not run are on its child Job (the team's
+    ResourceQuota refusing a pod), on its pods (one preempted and deleted since) and on the Workload Kueue owns
+    by the JobSet."""
+    kube = events_kube
+    jobset = submitted(kube, "multi-node-ddp", "pretrain-2x4-k7q2m")
+    kube.put(with_status(admitted(jobset)))
+    child = kube.put(child_job(jobset, active=1))
+    kube.put(pod(jobset, 0, "z9y8x", "Running"))
+    kube.kueue_version = "v1beta2"
+    stored = kube.store[("jobsets", "research", "pretrain-2x4-k7q2m")]
+    owned = workload(stored, "v1beta2", admitted=True)
+    owned["metadata"]["name"] = wl = "jobset-pretrain-2x4-k7q2m-5d1e0"  # Kueue's name for a JobSet's Workload
+    kube.workloads.append(owned)
+    job = child["metadata"]["name"]
+    assert job == "pretrain-2x4-k7q2m-node-0"
+    kube.events += [
+        event("research", "Workload", wl, "Admitted", "Admitted by ClusterQueue research-cq", "2026-11-20T10:00:01Z"),
+        event(
+            "research",
+            "Job",
+            job,
+            "FailedCreate",
+            f'Error creating: pods "{job}-1-k2x9q" is forbidden: exceeded quota: research, requested: '
+            "requests.nvidia.com/gpu=4, used: requests.nvidia.com/gpu=8, limited: requests.nvidia.com/gpu=8",
+            "2026-11-20T10:00:02Z",
+        ),
+        event("research", "Pod", f"{job}-1-b7c4d", "Preempted", "deleted since", "2026-11-20T10:00:03Z"),
+        event("research", "JobSet", "pretrain-2x4-k7q2m", "Suspended", "jobset suspended", "2026-11-20T10:00:04Z"),
+        event("research", "Job", "pretrain-2x4-k7q2m-node-0x", "FailedCreate", "not ours", "2026-11-20T10:00:05Z"),
+        event("research", "Pod", "pretrain-2x4-k7q2m-node-0x-1-b7c4d", "Preempted", "not ours", "2026-11-20T10:00:06Z"),
+        event("research", "Pod", job, "Preempted", "a Job's name on a pod", "2026-11-20T10:00:07Z"),
+    ]
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "config", kube.url, LAB_ENTRY)))
+    argv = ["examples/jobs/multi-node-ddp.yaml", "--env", "lab", "--environments", str(envs), "--live"]
+    code, out, err = run(capsys, *argv, "--format", "json")
+    assert code == 0, err
+    live = json.loads(out)["live"]
+    assert live["run"] == "research/pretrain-2x4-k7q2m" and live["kind"] == "JobSet" and live["jobs"] == [job]
+    assert live["workload"] == wl and live["admission"].startswith("admitted in cluster queue research-cq")
+    assert {"type": "Admitted", "status": "True"}.items() <= live["conditions"][1].items()
+    assert [(e["object"], e["reason"]) for e in live["events"]] == [
+        (f"Workload/{wl}", "Admitted"),
+        (f"Job/{job}", "FailedCreate"),
+        (f"Pod/{job}-1-b7c4d", "Preempted"),
+        ("JobSet/pretrain-2x4-k7q2m", "Suspended"),
+    ]
+    selector = {"labelSelector": f"{platform.JOBSET_NAME_LABEL}=pretrain-2x4-k7q2m"}
+    assert ("GET", "/apis/batch/v1/namespaces/research/jobs", selector, None) in kube.requests
+    code, out, _ = run(capsys, *argv)
+    assert "live: JobSet research/pretrain-2x4-k7q2m: Running; admitted in cluster queue research-cq" in out
+    assert f"child jobs: {job}" in out
+    assert "FailedCreate (x3): Error creating: pods" in out and "exceeded quota: research" in out

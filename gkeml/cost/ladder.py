@@ -22,7 +22,10 @@ the steady part of the on-demand (and reserved) hours: a workload's minimum repl
 share. Pods without GPU get the Compute flexible CUD (which covers Autopilot Pods); a GPU node's VM the
 resource-based CUD of its machine series (the Autopilot premium is not discounted); Spot and flex-start
 get none. A commitment pays only when the workload runs more of the month than ``1 - discount`` (the
-break-even); below it the what-if keeps on-demand, so a commitment never raises the total.
+break-even); below it the what-if keeps on-demand, so a commitment never raises the total. A reservation of
+this project runs every hour of the month whatever uses it: a commitment attached to it discounts its whole
+line, a saving that comes off the reservation's line of the estimate, not off the workloads' expected mix
+(whose reserved rung is the premium alone); one shared from another project is committed, if at all, there.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pydantic import Field
 
 from gkeml.config.loader import load_config_file
 from gkeml.config.model import Environment, Strict
+from gkeml.config.reservations import Reservation, reservation
 from gkeml.cost.estimate import ZERO, Cost, Estimator, Workload
 from gkeml.cost.prices import PriceTable
 
@@ -95,11 +99,10 @@ class RungPrice:
     commitment: str = ""  # autopilot_flexible | resource_based | ""
 
 
-def reservation_of(env: Environment, class_name: str | None) -> Any:
+def reservation_of(env: Environment, class_name: str | None) -> Reservation | None:
     """The reservation a ComputeClass's reservation rung consumes (None when the class names none)."""
     cls = env.custom_compute_class(class_name)
-    name = getattr(cls, "reservation", None)
-    return next((r for r in getattr(env, "reservations", None) or [] if r.name == name), None)
+    return reservation(env, cls.reservation) if cls is not None and cls.reservation is not None else None
 
 
 def rungs_of(env: Environment, w: Workload) -> list[str]:
@@ -222,6 +225,7 @@ class CommitLine:
     utilization: float  # hours run / hours of the month
     committed_hour: float  # the discountable rate x the replicas committed
     saving: float  # per month; 0 when below the break-even
+    reservation: bool = False  # a reservation's VMs: its saving comes off the reservation's line, not the mix
 
     @property
     def break_even(self) -> float:
@@ -256,6 +260,17 @@ class Ladder:
     @property
     def saving(self) -> float:
         return sum(c.saving for c in self.commitments)
+
+    @property
+    def reservation_saving(self) -> float:
+        """The part of :attr:`saving` on the reservations' own lines of the estimate."""
+        return sum(c.saving for c in self.commitments if c.reservation)
+
+    @property
+    def expected_with_commitment(self) -> Cost:
+        """The workloads' expected mix less what a commitment saves on their hours (not on reservations')."""
+        off = self.saving - self.reservation_saving
+        return self.expected - Cost(off, off)
 
     def to_dict(self) -> dict[str, Any]:
         def cost(c: Cost) -> dict[str, float]:
@@ -305,7 +320,8 @@ class Ladder:
                     for c in self.commitments
                 ],
                 "saving": round(self.saving, 2),
-                "expected_with_commitment": cost(self.expected - Cost(self.saving, self.saving)),
+                "reservation_saving": round(self.reservation_saving, 2),
+                "expected_with_commitment": cost(self.expected_with_commitment),
             }
         return data
 
@@ -365,7 +381,7 @@ def _reservation_commitments(env: Environment, prices: PriceTable, terms: Commit
     """A reservation of this project is billed every hour: a resource-based commitment attached to it
     bills its VMs at the committed rate (sources.reservation_commitment)."""
     lines = []
-    for r in getattr(env, "reservations", None) or []:
+    for r in env.reservations:
         if r.owner(env) != env.project.id or r.machine not in prices.machines:
             continue
         vm = prices.machines[r.machine].on_demand_hour
@@ -374,7 +390,9 @@ def _reservation_commitments(env: Environment, prices: PriceTable, terms: Commit
             vm += r.gpu_count * entry.attached_gpu_hour.on_demand
         amount = r.count * vm
         saving = amount * prices.hours_per_month * terms.resource_based
-        lines.append(CommitLine(f"reservation/{r.name}", "resource_based", terms.resource_based, 1.0, amount, saving))
+        lines.append(
+            CommitLine(f"reservation/{r.name}", "resource_based", terms.resource_based, 1.0, amount, saving, True)
+        )
     return lines
 
 
@@ -383,7 +401,7 @@ def render_ladder(ld: Ladder) -> str:
     from gkeml.cost.report import money
     from gkeml.text import table
 
-    if not ld.items:
+    if not ld.items and not ld.commitments:
         return ""
     rows = []
     for i in ld.items:
@@ -409,11 +427,13 @@ def render_ladder(ld: Ladder) -> str:
         table(rows, ("Workload", "Rung", "Share", "Per replica-h", "Min", "Max"), "llrrrr"),
         "* uses an unconfirmed price or discount (see --format json: unconfirmed)",
     ]
+    if not ld.items:
+        lines[1:] = ["", "Capacity ladder: no inference service or training workload to place."]
     if ld.term:
         lines.append("")
         lines.append(
             f"Committed-use what-if ({ld.term}, ESTIMATE: commitments bill every hour of the term; covers the "
-            "steady on-demand share at min replicas):"
+            "steady on-demand share at min replicas, and this project's reservations whole):"
         )
         if ld.commitments:
             crow = [
@@ -433,9 +453,13 @@ def render_ladder(ld: Ladder) -> str:
             )
         else:
             lines.append("  nothing to commit: no on-demand or reserved hours")
-        after = ld.expected - Cost(ld.saving, ld.saving)
+        after = ld.expected_with_commitment
+        on_reservations = (
+            f" ({money(ld.reservation_saving)} of it on the reservations' own lines)" if ld.reservation_saving else ""
+        )
         lines.append(
-            f"Saving {money(ld.saving)} per month; expected mix with it: {money(after.low)} - {money(after.high)}"
+            f"Saving {money(ld.saving)} per month{on_reservations}; expected mix with it: {money(after.low)} - "
+            f"{money(after.high)}"
         )
     return "\n".join(lines) + "\n"
 
@@ -444,7 +468,7 @@ def render_ladder_markdown(ld: Ladder) -> str:
     """The ladder as markdown, for a README or a pull request (after :func:`gkeml.cost.render_markdown`)."""
     from gkeml.cost.report import _md_table, money
 
-    if not ld.items:
+    if not ld.items and not ld.commitments:
         return ""
     rows = [
         (
@@ -464,6 +488,8 @@ def render_ladder_markdown(ld: Ladder) -> str:
         "",
         *_md_table(("Workload", "Rung", "Share", "Min", "Max"), rows, "llrrr"),
     ]
+    if not ld.items:
+        out = ["", "**Capacity ladder**: no inference service or training workload to place."]
     if ld.term:
         out += [
             "",

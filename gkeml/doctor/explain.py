@@ -21,13 +21,17 @@ What stops the spec itself (an unknown team, a bad image, a field out of range) 
 question: it is a ConfigError (exit 2), as for ``gkeml job render``.
 
 Live (``--live``), the cluster's own answer for the newest run of the spec: its Kueue Workload's
-conditions and the events of the run and its pods (FailedScheduling, NotTriggerScaleUp,
-TriggeredScaleUp, Preempted, ...), read with the bounded client of the other job verbs.
+conditions (the Workload Kueue owns by the Job, or by the JobSet of a multi-node job) and the events of the
+run, its Workload, a JobSet's child Jobs (found by the JobSet's name label, as the other job verbs find them:
+FailedCreate when the team's ResourceQuota refuses a pod) and their pods, those already deleted included
+(FailedScheduling, NotTriggerScaleUp, TriggeredScaleUp, Preempted, ...), read with the bounded client of the
+other job verbs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,7 +254,11 @@ def _class_rung_blockers(spec: JobSpec, rung: str, env: Environment) -> list[Blo
 def _notes(spec: JobSpec, rung: str) -> list[str]:
     kind = rung.split("/")[0]
     if kind == "spot":
-        every = f", checkpoints every {spec.trainer.checkpoint_every} steps" if spec.uses_trainer else ""
+        every = (
+            f", checkpoints every {spec.trainer.checkpoint_every} steps"
+            if spec.uses_trainer and spec.checkpoints is not None
+            else ""
+        )
         return [
             f"Spot: preempted at any time with at most {platform.SPOT_TERMINATION_GRACE_SECONDS} s to stop "
             f"(this job asks {spec.grace_seconds} s{every})"
@@ -494,12 +502,19 @@ def _text(value: Any) -> str | None:
     return value[:1000] if isinstance(value, str) else None
 
 
+def _pod_of(jobs: list[str]) -> re.Pattern[str]:
+    """The names of the pods the Job controller creates for ``jobs`` (``<job>-[<index>-]<5 characters>``,
+    generateName), so the events of a pod deleted since (a preempted one) still match."""
+    either = "|".join(re.escape(j) for j in jobs) or "(?!)"
+    return re.compile(rf"(?:{either})-(?:[0-9]+-)?[a-z0-9]{{5}}")
+
+
 def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
     """The cluster's view of the newest run of ``spec`` (or of ``run``): its state, its Kueue Workload's
-    conditions, and the events of the run, its Workload and its pods (newest last, at most
-    :data:`MAX_EVENTS`)."""
+    conditions, and the events of the run, its Workload, a JobSet's child Jobs and their pods (newest last, at
+    most :data:`MAX_EVENTS`)."""
     from gkeml.jobs.cluster import EXIT_FAILURE, ClusterError
-    from gkeml.jobs.lifecycle import list_states, read
+    from gkeml.jobs.lifecycle import jobset_jobs, list_states, read
 
     namespace = spec.team
     if run is not None:
@@ -526,12 +541,27 @@ def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
                 conditions.append(
                     {k: _text(c.get(k)) for k in ("type", "status", "reason", "message", "lastTransitionTime")}
                 )
-    names = {state.name, *(p.name for p in state.pods)} | ({workload_name} if workload_name else set())
+    jobs = [state.name]
+    if state.kind == "JobSet":
+        children = jobset_jobs(api, namespace, state.name)
+        jobs = sorted(
+            n
+            for j in children
+            if isinstance(j.get("metadata"), dict) and isinstance(n := j["metadata"].get("name"), str)
+        )
+    pods = _pod_of(jobs)
+    names = {
+        (state.kind, state.name),
+        *(("Job", j) for j in jobs),
+        *(("Pod", p.name) for p in state.pods),
+        *([("Workload", workload_name)] if workload_name else []),
+    }
     events = []
     path = f"/api/v1/namespaces/{namespace}/events"
     for e in api.items(f"list events in {namespace}", path, [("limit", 500)]):
         involved = e.get("involvedObject") if isinstance(e.get("involvedObject"), dict) else {}
-        if involved.get("name") not in names:
+        kind, name = involved.get("kind"), involved.get("name")
+        if (kind, name) not in names and not (kind == "Pod" and isinstance(name, str) and pods.fullmatch(name)):
             continue
         events.append(
             {
@@ -547,6 +577,8 @@ def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
     events.sort(key=lambda e: e["last"] or "")
     return {
         "run": f"{state.namespace}/{state.name}",
+        "kind": state.kind,
+        "jobs": jobs if state.kind == "JobSet" else [],
         "state": state.state,
         "admission": state.admission.summary(),
         "workload": workload_name,
@@ -559,7 +591,9 @@ def live_facts(api: Any, spec: JobSpec, run: str | None) -> dict[str, Any]:
 def live_lines(live: dict[str, Any]) -> list[str]:
     from gkeml.text import one_line
 
-    lines = [one_line(f"live: {live['run']}: {live['state']}; {live['admission']}")]
+    lines = [one_line(f"live: {live['kind']} {live['run']}: {live['state']}; {live['admission']}")]
+    if live["kind"] == "JobSet":
+        lines.append(one_line(f"  child jobs: {', '.join(live['jobs']) or 'none yet'}"))
     if live["workload"]:
         lines.append(f"  Kueue workload {live['workload']}:")
         lines += [
@@ -578,5 +612,5 @@ def live_lines(live: dict[str, Any]) -> list[str]:
             for e in live["events"]
         ]
     else:
-        lines.append("  no events of the run, its workload or its pods (events expire after an hour)")
+        lines.append("  no events of the run, its workload, its jobs or its pods (events expire after an hour)")
     return lines

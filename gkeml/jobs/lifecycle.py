@@ -664,10 +664,22 @@ def read(api: Api, namespace: str, name: str) -> JobState:
             [("labelSelector", f"{platform.JOB_NAME_LABEL}={name}")],
         )
         return job_state(found, pods, _admission(api, found, workloads, namespace))
-    selector = [("labelSelector", f"{platform.JOBSET_NAME_LABEL}={name}")]
-    jobs = api.items(f"list jobs of jobset {namespace}/{name}", object_path("jobs", namespace), selector)
-    pods = api.items(f"list pods of {namespace}/{name}", object_path("pods", namespace), selector)
+    jobs = jobset_jobs(api, namespace, name)
+    pods = api.items(
+        f"list pods of {namespace}/{name}",
+        object_path("pods", namespace),
+        [("labelSelector", f"{platform.JOBSET_NAME_LABEL}={name}")],
+    )
     return jobset_state(found, jobs, pods, _admission(api, found, workloads, namespace))
+
+
+def jobset_jobs(api: Api, namespace: str, name: str) -> list[Obj]:
+    """The child Jobs the JobSet controller made of the JobSet ``namespace/name`` (by its name label)."""
+    return api.items(
+        f"list jobs of jobset {namespace}/{name}",
+        object_path("jobs", namespace),
+        [("labelSelector", f"{platform.JOBSET_NAME_LABEL}={name}")],
+    )
 
 
 def list_states(api: Api, namespaces: list[str] | None) -> list[JobState]:
