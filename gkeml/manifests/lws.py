@@ -30,7 +30,7 @@ from gkeml.manifests.probe import WebhookProbe
 LABELS = {"gkeml.io/component": "lws"}
 CONTROLLER_RESOURCES = {"cpu": "1", "memory": "1Gi"}  # the chart's requests, as limits too
 READY_CHART = "lws-ready"  # gkeml/charts/lws-ready, released in the LWS namespace after the chart
-SERVICE_CHART = "leaderworkerset"  # gkeml/charts/leaderworkerset: one release per multi-host service
+SERVICE_CHART = "leaderworkerset"  # gkeml/charts/leaderworkerset: one release per team with a multi-host service
 PROBE = "lws-webhook-probe"
 PROBE_MANIFEST = "leaderworkerset.yaml"
 LEADER = {platform.LWS_WORKER_INDEX_LABEL: "0"}  # what selects a group's leader (status.hpaPodSelector)
