@@ -912,12 +912,59 @@ JOBSET_MIN_GKE_VERSION = "1.34"
 # enable_components; checked 2026-12-05).
 JOBSET_METRICS_MIN_GKE_VERSION = "1.32.1-gke.1357001"
 
+# --- LeaderWorkerSet: multi-host serving (a model that does not fit one node) -----------------------------
+# Sources (read 2026-12-05): github.com/kubernetes-sigs/lws at tag v0.10.0 (commit 2161f38f, 2026-08-11):
+# - site/content/en/docs/installation/_index.md: `helm install lws oci://registry.k8s.io/lws/charts/lws
+#   --version=0.10.0`; "A Kubernetes cluster with version >= 1.26 is Required"; Makefile / hack/push-chart.sh: the
+#   released chart is packaged with --version and --app-version the tag, so it runs registry.k8s.io/lws/lws:v0.10.0
+#   (values.yaml names tag main, pullPolicy Always: gkeml pins the tag);
+# - charts/lws/values.yaml: replicaCount 1, requests 1 CPU / 1Gi and no limits, a non-root, read-only, no-
+#   capability security context; charts/lws/crds/ holds the LeaderWorkerSet CRD (and DisaggregatedSet's: gkeml
+#   leaves enableDisaggregatedSet off); no PodDisruptionBudget template, no Namespace;
+# - charts/lws/templates/webhook/webhook.yaml: mutating and validating webhooks on leaderworkersets (CREATE, UPDATE)
+#   and on every pod CREATE labelled leaderworkerset.sigs.k8s.io/name, failurePolicy Fail, in every namespace;
+#   templates/manager/configmap.yaml: internal certificate management and leader election (every replica serves
+#   the webhooks; only the leader reconciles): gkeml runs two replicas with a PodDisruptionBudget of its own;
+# - api/leaderworkerset/v1/leaderworkerset_types.go: the scale subresource (spec.replicas = groups, status.
+#   hpaPodSelector selects the leaders only: name label and worker-index "0"); restartPolicy
+#   RecreateGroupOnPodRestart (default) recreates a whole group when one of its pods restarts; the pods carry
+#   leaderworkerset.sigs.k8s.io/name, group-index, group-key, worker-index and the env LWS_LEADER_ADDRESS,
+#   LWS_GROUP_SIZE, LWS_WORKER_INDEX (pkg/webhooks/pod_webhook.go);
+# - site/content/en/docs/examples/hpa.md: "LeaderWorkerSet supports Horizontal Pod Autoscaler (HPA) through its
+#   scale subresource ... HPA monitors leader pods only ... scaling affects the number of replica groups";
+# - docs/examples/vllm/GPU/lws.yaml: vLLM across nodes with Ray: the leader runs `multi-node-serving.sh leader
+#   --ray_cluster_size=$(LWS_GROUP_SIZE)` then the OpenAI server with --tensor-parallel-size (GPUs per node) and
+#   --pipeline-parallel-size (nodes), each worker `multi-node-serving.sh worker --ray_address=$(LWS_LEADER_ADDRESS)`
+#   (the script ships in the vllm/vllm-openai image; GKE's tutorial serve-multihost-gpu does the same).
+LWS_VERSION = "0.10.0"
+LWS_CHART_REPOSITORY = "oci://registry.k8s.io/lws/charts"
+LWS_CHART = "lws"
+LWS_IMAGE = "registry.k8s.io/lws/lws"
+LWS_NAMESPACE = "lws-system"  # the chart's documented namespace (charts/lws/README.md)
+LWS_RELEASE = "lws"  # the chart names its objects after the release: lws-controller-manager, ...
+LWS_GROUP = "leaderworkerset.x-k8s.io"
+LWS_API = f"{LWS_GROUP}/v1"
+LWS_CRD_KINDS = ("LeaderWorkerSet", "DisaggregatedSet", "DisaggregatedSetRoleScaler")
+LWS_CONTROLLER_REPLICAS = 2
+LWS_CONTROLLER_MIN_AVAILABLE = 1
+LWS_CONTROLLER_PORTS = (9443, 8443, 8081)  # webhook, metrics, probes (templates/manager/deployment.yaml)
+LWS_CONTROLLER_LABELS = {"control-plane": "controller-manager"}  # the Deployment's pod labels (with the chart's)
+LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
+LWS_WORKER_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/worker-index"  # "0" on a group's leader
+LWS_GROUP_KEY_LABEL = "leaderworkerset.sigs.k8s.io/group-key"  # one value per group
+VLLM_MULTI_NODE_SCRIPT = "/vllm-workspace/examples/online_serving/multi-node-serving.sh"
+# A group's pods in one zone: podAffinity matchLabelKeys (kubernetes.io/docs/concepts/scheduling-eviction/
+# assign-pod-node 'matchLabelKeys': beta and on by default from Kubernetes 1.31, MatchLabelKeysInPodAffinity);
+# LWS itself asks for 1.26 or later.
+LWS_MIN_GKE_VERSION = "1.31"
+
 # Custom-resource kinds each Helm chart installs a CRD for, by chart name: the data the first-apply check
 # and the deploy-sequence simulation (gkeml.lifecycle.sequence) read (a kubernetes_manifest of one of these
 # kinds cannot be planned before the chart is installed, and can once it is).
 CHART_CRD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     KUEUE_CHART: (KUEUE_GROUP, KUEUE_CRD_KINDS),
     JOBSET_CHART: (JOBSET_GROUP, JOBSET_CRD_KINDS),
+    LWS_CHART: (LWS_GROUP, LWS_CRD_KINDS),
 }
 
 # --- Custom Metrics Stackdriver Adapter (HPA External, Object and Pods metrics) -------------
@@ -1776,8 +1823,8 @@ class ControllerOwnedField:
 AUTOSCALER_TARGET_DEFAULT_KIND = {"HorizontalPodAutoscaler": None, "ScaledObject": "Deployment"}
 KEDA_DEFAULT_MAX_REPLICAS = 100  # ScaledObject spec.maxReplicaCount default (same page)
 CONTROLLER_OWNED_FIELDS: tuple[ControllerOwnedField, ...] = (
-    ControllerOwnedField(
-        ("Deployment", "StatefulSet", "ReplicaSet"),
+    ControllerOwnedField(  # a LeaderWorkerSet's scale subresource is spec.replicas too (kubernetes-sigs/lws v0.10.0)
+        ("Deployment", "StatefulSet", "ReplicaSet", "LeaderWorkerSet"),
         ("spec", "replicas"),
         "the HorizontalPodAutoscaler (kube-controller-manager, through the scale subresource)",
         tuple(AUTOSCALER_TARGET_DEFAULT_KIND),
@@ -1957,9 +2004,9 @@ class GkeFeature:
 # path under cloud.google.com/kubernetes-engine/docs/). The gate (gkeml/config/versions.py) refuses at load an
 # environment that uses one on a release channel whose clusters are created below it. Rows without a detector
 # there are features gkeml does not emit yet: their versions are recorded here so the gate covers them as soon as
-# they are. LeaderWorkerSet and Kueue are controllers gkeml installs from their charts, not GKE features, and are
-# not gated here; JobSet is, because its release supports only the last three Kubernetes minor versions
-# (JOBSET_MIN_GKE_VERSION, with its sources above).
+# they are. Kueue is a controller gkeml installs from its chart, not a GKE feature, and is not gated here; JobSet
+# is, because its release supports only the last three Kubernetes minor versions (JOBSET_MIN_GKE_VERSION, with its
+# sources above), and LeaderWorkerSet is, for the pod affinity its groups use (LWS_MIN_GKE_VERSION).
 GKE_FEATURES_CHECKED = "2026-12-05"
 GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
     "secret sync": GkeFeature(
@@ -1990,6 +2037,12 @@ GKE_FEATURE_MIN_VERSIONS: dict[str, GkeFeature] = {
         JOBSET_MIN_GKE_VERSION,
         "github.com/kubernetes-sigs/jobset v0.12.0 site/content/en/docs/installation (the last three Kubernetes "
         "minor versions; its e2e runs on 1.34): the chart gkeml installs (jobset.enabled)",
+    ),
+    "LeaderWorkerSet": GkeFeature(
+        LWS_MIN_GKE_VERSION,
+        "github.com/kubernetes-sigs/lws v0.10.0 site/content/en/docs/installation (Kubernetes 1.26 or later) and "
+        "kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node (podAffinity matchLabelKeys, on by default "
+        "from 1.31): the chart gkeml installs for a multi-host model (model.nodes > 1)",
     ),
     "reservation rung": GkeFeature(
         RESERVATION_MIN_GKE_VERSION,

@@ -12,6 +12,8 @@ from gkeml.config.model import Environment
 from gkeml.manifests.gateway import OBJECTIVES_CHART
 from gkeml.manifests.jobset import READY_CHART
 from gkeml.manifests.kueue import QUEUES_CHART
+from gkeml.manifests.lws import READY_CHART as LWS_READY_CHART
+from gkeml.manifests.lws import SERVICE_CHART
 from gkeml.manifests.workloads import in_cluster_plan
 from gkeml.naming import Names
 from gkeml.rules.engine import Manifest
@@ -31,6 +33,10 @@ def toolkit_group(env: Environment, source: str, job_files: Iterable[Path], synt
         group += [Manifest(o, f"{source} (chart {QUEUES_CHART})") for o in plan.kueue.chart_objects()]
     if plan.jobset:  # the objects of the local chart that waits for the JobSet webhook
         group += [Manifest(o, f"{source} (chart {READY_CHART})") for o in plan.jobset.webhook_probe]
+    if plan.lws:  # the objects of the local chart that waits for the LeaderWorkerSet webhook
+        group += [Manifest(o, f"{source} (chart {LWS_READY_CHART})") for o in plan.lws.webhook_probe]
+    for svc in plan.services:  # a multi-host model's LeaderWorkerSet, through its local chart
+        group += [Manifest(o, f"{source} (chart {SERVICE_CHART})") for o in svc.chart_workload]
     for objectives in plan.objectives().values():  # the InferenceObjectives of the local chart
         group += [Manifest(o, f"{source} (chart {OBJECTIVES_CHART})") for o in objectives]
     names = Names.of(env)

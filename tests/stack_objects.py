@@ -32,6 +32,17 @@ def values(release: dict) -> dict:
     return yaml.safe_load(text)
 
 
+def chart_objects(stacks, env, chart: str) -> list[dict]:
+    """The objects of every release of gkeml's local ``chart`` (e.g. leaderworkerset: one per team namespace) in
+    ``env``'s in-cluster stack."""
+    return [
+        obj
+        for name, (_, body) in helm_releases(stacks, env).items()
+        if name == chart
+        for obj in values(body)["objects"]
+    ]
+
+
 def checked_releases(synth_dir, env) -> list[dict]:
     """The Helm releases of ``env``'s in-cluster stack as the checked HelmRelease objects."""
     return [m.obj for m in helm_release_objects(synth_dir / "stacks" / f"{env}-k8s" / "cdk.tf.json")]

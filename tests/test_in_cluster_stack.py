@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from conftest import DEV, ENV_NAMES, PROD, resources
-from stack_objects import k8s, manifests
+from stack_objects import chart_objects, k8s, manifests
 
 from gkeml import platform
 from gkeml.config.exposure import INGRESS, kept_exposures, served_exposures
@@ -226,7 +226,7 @@ def test_terraform_leaves_controller_owned_fields_to_their_controllers(stacks, e
     from gkeml.rules.engine import Group
     from gkeml.rules.ownership import autoscalers_of
 
-    applied = manifests(stacks, env)
+    applied = manifests(stacks, env) + chart_objects(stacks, env, "leaderworkerset")  # multi-host models' groups
     group = Group(applied)
     scaled = 0
     for obj in applied:

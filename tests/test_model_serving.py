@@ -10,7 +10,7 @@ import pytest
 from conftest import ENV_NAMES, STAGING
 from job_env import LAB, lab_environment
 from prometheus_crd import problems as pod_monitoring_problems
-from stack_objects import manifests
+from stack_objects import chart_objects, manifests
 
 from gkeml import platform
 from gkeml.config import ConfigError
@@ -69,9 +69,13 @@ def test_every_inference_container_requests_ephemeral_storage_and_gpu_pods_mount
 ):
     served = {s.name for s in environments[env].inference}
     deployments = [d for d in manifests(stacks, env, "Deployment") if d["metadata"]["name"] in served]
-    assert len(deployments) == len(served) >= 1
-    for deployment in deployments:
-        pod = deployment["spec"]["template"]["spec"]
+    groups = [g for g in chart_objects(stacks, env, "leaderworkerset") if g["metadata"]["name"] in served]
+    assert len(deployments) + len(groups) == len(served) >= 1
+    pods = [d["spec"]["template"]["spec"] for d in deployments]
+    for group in groups:  # a multi-host model's LeaderWorkerSet: the leader's and the workers' Pods
+        template = group["spec"]["leaderWorkerTemplate"]
+        pods += [template["leaderTemplate"]["spec"], template["workerTemplate"]["spec"]]
+    for pod in pods:
         for container in pod["containers"]:
             for part in ("requests", "limits"):
                 assert gib(container["resources"][part]["ephemeral-storage"]) > platform.DEFAULT_EPHEMERAL_GIB

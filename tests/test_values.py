@@ -261,7 +261,8 @@ def test_gkeml_check_reports_every_service_that_accepts_downtime_without_failing
     code = main([*args, "--synth-dir", str(tmp_path / "out"), "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0
-    (found,) = [f for f in data["findings"] if f["rule"] == "ENV002"]
+    found, large = [f for f in data["findings"] if f["rule"] == "ENV002"]
+    assert large["object"] == "LeaderWorkerSet/serving/chat-large"  # a multi-host model: its groups are the replicas
     assert found == {
         "rule": "ENV002",
         "severity": "warning",

@@ -446,7 +446,7 @@ def availability_findings(env: Environment, env_file: str) -> list[Finding]:
             path = ("inference", i, "autoscaling", "min_replicas")
             found.append(
                 AVAILABILITY_CHECK.finding(
-                    f"Deployment/{svc.team}/{svc.name}",
+                    f"{'LeaderWorkerSet' if svc.pods_per_replica > 1 else 'Deployment'}/{svc.team}/{svc.name}",
                     field_name(path),
                     f"inference service {svc.name} runs {svc.autoscaling.min_replicas} replica (availability "
                     f"best-effort): it is down during {downtime(env, svc)}",

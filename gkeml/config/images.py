@@ -26,6 +26,10 @@ def image_allowlist(env: Environment) -> list[str]:
         patterns.append(f"{platform.METRICS_ADAPTER_IMAGE}*")
     if env.kueue.enabled:  # the controller, and the kubectl image of the hook that waits for its webhook
         patterns += [f"{platform.KUEUE_IMAGE}*", f"{platform.KUBECTL_IMAGE.rsplit(':', 1)[0]}*"]
+    if env.jobset.enabled:  # the controller, and the kubectl image of the hook that waits for its webhook
+        patterns += [f"{platform.JOBSET_IMAGE}*", f"{platform.KUBECTL_IMAGE.rsplit(':', 1)[0]}*"]
+    if any(svc.model is not None and svc.model.multi_host for svc in env.inference):  # LeaderWorkerSet's
+        patterns += [f"{platform.LWS_IMAGE}*", f"{platform.KUBECTL_IMAGE.rsplit(':', 1)[0]}*"]
     if any(inference_gateway_of(env, svc) for svc in env.inference):  # the InferencePools' endpoint pickers
         patterns.append(f"{serving.EPP_IMAGE}*")
     patterns += env.cluster.binary_authorization.allowed_images

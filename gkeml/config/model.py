@@ -799,7 +799,18 @@ class Inference(Strict):
     @model_validator(mode="after")
     def _gpu(self) -> Inference:
         _check_gpu_shape(self.gpu, self.gpu_count)
+        if self.model is not None and self.model.multi_host and not self.gpu:
+            raise at(
+                "model.nodes",
+                "a model spread over several nodes runs on their GPUs: set gpu (and gpu_count, the GPUs of each "
+                "node), or nodes: 1",
+            )
         return self
+
+    @property
+    def pods_per_replica(self) -> int:
+        """Pods one replica runs: a multi-host model's group (a leader and its workers), else one."""
+        return self.model.nodes if self.model is not None else 1
 
 
 Capacity = Literal["spot", "on-demand", "flex-start", "reservation"]

@@ -57,10 +57,24 @@ class ModelServing(Strict):
         description="The weights' size (e.g. 24Gi): sizes the sidecar's file cache, the startup probe and the cold "
         "start `gkeml cost` shows."
     )
+    nodes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Nodes one replica spans, for a model that does not fit one node's GPUs: above 1 the service "
+        "runs as a LeaderWorkerSet (a leader and nodes - 1 workers per replica, each with the service's GPUs; "
+        "tensor parallel within a node, pipeline parallel across them, over Ray) and gkeml installs the "
+        f"LeaderWorkerSet controller (chart {platform.LWS_VERSION}).",
+    )
     max_model_len: int | None = Field(None, ge=1, le=10_000_000, description="vLLM --max-model-len (context).")
     args: list[FreeText] = Field(
         default_factory=list, description="More engine arguments, e.g. --enable-prefix-caching."
     )
+
+    @property
+    def multi_host(self) -> bool:
+        """Whether one replica spans several nodes (a LeaderWorkerSet group)."""
+        return self.nodes > 1
 
     @property
     def size_gib(self) -> float:

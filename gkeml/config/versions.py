@@ -163,6 +163,12 @@ def _jobset(env: Environment) -> Iterator[Use]:
         yield ("jobset", "enabled"), "set jobset.enabled: false (multi-node jobs are then refused)"
 
 
+def _lws(env: Environment) -> Iterator[Use]:
+    for i, svc in enumerate(env.inference):
+        if svc.model is not None and svc.model.multi_host:  # the controller's chart comes with the first one
+            yield ("inference", i, "model", "nodes"), "serve a model that fits one node (nodes: 1)"
+
+
 def _reservation_rung(env: Environment) -> Iterator[Use]:
     for i, policy in enumerate(env.compute_classes):
         if RESERVATION in policy.capacity:
@@ -183,6 +189,7 @@ DETECTORS: dict[str, Callable[[Environment], Iterator[Use]]] = {
     "Hyperdisk ML": _hyperdisk_ml,
     "GKE Volume Populator": _volume_populator,
     "JobSet": _jobset,
+    "LeaderWorkerSet": _lws,
     "reservation rung": _reservation_rung,
     "JOBSET metrics package": _jobset_metrics,
 }
@@ -210,6 +217,8 @@ def emitted_features(objects: list[dict], cloud: Mapping[str, Any] | None = None
                 found.add("reservation rung")
         elif kind == "Namespace" and (obj.get("metadata") or {}).get("name") == platform.JOBSET_NAMESPACE:
             found.add("JobSet")
+        elif kind == "Namespace" and (obj.get("metadata") or {}).get("name") == platform.LWS_NAMESPACE:
+            found.add("LeaderWorkerSet")
         elif kind == "StorageClass" and (obj.get("parameters") or {}).get("type") == platform.HYPERDISK_ML_TYPE:
             found.add("Hyperdisk ML")
         elif kind == "GCPDataSource":

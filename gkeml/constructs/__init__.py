@@ -5,7 +5,8 @@ Cloud layer: :class:`ProjectServices`, :class:`Network`, :class:`AutopilotCluste
 services (modules of their own, wired by ``gkeml/stacks/services.py``): ``DockerRepository``,
 ``DnsZone``, ``ProjectBudget``, ``Monitoring``, ``Topic``, ``UpgradeNotices``.
 In-cluster layer: :class:`TeamNamespace`, :class:`InferenceService`,
-:class:`LaunchAgent`, :class:`JobSet`, :class:`Kueue`, :class:`MetricsAdapter`, :class:`KubernetesObjects`.
+:class:`LaunchAgent`, :class:`JobSet`, :class:`LeaderWorkerSetController`, :class:`Kueue`, :class:`MetricsAdapter`,
+:class:`KubernetesObjects`.
 """
 
 from gkeml.constructs.binary_authorization import ImagePolicy, ImagePolicyProps
@@ -18,6 +19,7 @@ from gkeml.constructs.jobset import JobSet
 from gkeml.constructs.kubernetes_objects import KubernetesObjects
 from gkeml.constructs.kueue import Kueue
 from gkeml.constructs.launch_agent import LaunchAgent, LaunchAgentProps
+from gkeml.constructs.lws import LeaderWorkerSetController
 from gkeml.constructs.metrics_adapter import MetricsAdapter
 from gkeml.constructs.network import Network, NetworkProps
 from gkeml.constructs.people import ClusterAccess
@@ -42,6 +44,7 @@ __all__ = [
     "KubernetesObjects",
     "Kueue",
     "LaunchAgent",
+    "LeaderWorkerSetController",
     "LaunchAgentProps",
     "MaintenanceExclusion",
     "Member",

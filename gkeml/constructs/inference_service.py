@@ -12,9 +12,11 @@ from gkeml.constructs.team_namespace import TeamNamespace
 from gkeml.framework import AssetType, Construct, TerraformAsset, helm
 from gkeml.manifests import Obj, to_yaml
 from gkeml.manifests.gateway import OBJECTIVES_CHART
+from gkeml.manifests.lws import SERVICE_CHART
 from gkeml.manifests.workloads import Exposure
 
 OBJECTIVES_CHART_DIR = Path(__file__).resolve().parents[1] / "charts" / OBJECTIVES_CHART
+GROUPS_CHART_DIR = Path(__file__).resolve().parents[1] / "charts" / SERVICE_CHART
 
 
 class InferenceService(Construct):
@@ -62,6 +64,32 @@ class InferenceObjectives(Construct):
             create_namespace=False,
             atomic=False,
             wait=True,
+            values=[to_yaml([{"objects": objects}])],
+            depends_on=list(depends_on) or None,
+        )
+
+
+class LeaderWorkerSets(Construct):
+    """The LeaderWorkerSets of a team's multi-host inference services, through the local chart
+    ``leaderworkerset``, one release per namespace: Terraform plans it without the cluster knowing the kind, whose
+    CRD comes in the same apply with the LWS controller's chart, before it (``depends_on``: the release that waits
+    for the controller's webhook, the team's namespace, service accounts and the services' other objects)."""
+
+    def __init__(
+        self, scope: Construct, id: str, objects: list[Obj], *, namespace: str, depends_on: Sequence[Any] = ()
+    ):
+        super().__init__(scope, id)
+        chart = TerraformAsset(self, SERVICE_CHART, path=str(GROUPS_CHART_DIR), type=AssetType.DIRECTORY)
+        self.objects = objects
+        self.release = helm("release").Release(
+            self,
+            "release",
+            name=SERVICE_CHART,
+            namespace=namespace,
+            chart=chart.path,
+            create_namespace=False,
+            atomic=False,
+            wait=False,  # Helm has no readiness for a custom kind; the leaders' probes gate the Service
             values=[to_yaml([{"objects": objects}])],
             depends_on=list(depends_on) or None,
         )

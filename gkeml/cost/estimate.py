@@ -339,9 +339,10 @@ class Estimator:
         svc = next((s for s in env.inference if item.key == f"inference/{s.name}" and s.model), None)
         if svc is None or svc.model is None:
             return item
-        replica_hours = svc.autoscaling.max_replicas * svc.hours_per_day * self.prices.hours_per_month / 24
+        pods = svc.pods_per_replica  # a multi-host replica is a group of that many Pods, started together
+        pod_hours = svc.autoscaling.max_replicas * pods * svc.hours_per_day * self.prices.hours_per_month / 24
         seconds = cold_start_seconds(svc.model)
-        per_start = item.autopilot.high / replica_hours * seconds / 3600 if replica_hours else 0.0
+        per_start = item.autopilot.high / pod_hours * seconds / 3600 * pods if pod_hours else 0.0
         note = (
             f"; cold start ~{seconds / 60:.1f} min per new replica ({svc.model.size} of weights through GCS FUSE, "
             f"then the engine), {per_start:.2f} {self.prices.currency} per start"
@@ -809,6 +810,10 @@ class Estimator:
             reserved = reservation(env, cls.reservation) if cls is not None and cls.capacity[0] == RESERVATION else None
             prepaid = reserved.name if reserved is not None and reserved.owner(env) == env.project.id else None
             cpu, memory, disk = pod_requests(svc)  # with /dev/shm and a model's GCS FUSE sidecar and file cache
+            pods = svc.pods_per_replica  # a multi-host model: every replica is a group of `nodes` such Pods
+            group = (
+                f", {svc.autoscaling.min_replicas}-{svc.autoscaling.max_replicas} groups of {pods}" if pods > 1 else ""
+            )
             found.append(
                 Workload(
                     key=f"inference/{svc.name}",
@@ -820,9 +825,9 @@ class Estimator:
                     gpu_count=svc.gpu_count,
                     spot=spot,
                     compute_class=svc.compute_class,
-                    replicas=(svc.autoscaling.min_replicas, svc.autoscaling.max_replicas),
+                    replicas=(svc.autoscaling.min_replicas * pods, svc.autoscaling.max_replicas * pods),
                     hours=hpd * self.prices.hours_per_month / 24,
-                    schedule=f"{hpd:g} h/day",
+                    schedule=f"{hpd:g} h/day{group}",
                     prepaid=prepaid,
                 )
             )

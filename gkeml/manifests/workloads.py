@@ -49,6 +49,7 @@ from gkeml.manifests.gateway import (
 from gkeml.manifests.jobset import JobSetPlan, jobset_plan
 from gkeml.manifests.kueue import KueuePlan, kueue_plan
 from gkeml.manifests.launch import secret_sync_objects
+from gkeml.manifests.lws import LEADER, LwsPlan, group_policy, leader_worker_set, lws_plan
 from gkeml.manifests.metrics_adapter import metrics_adapter_objects, uses_metrics_adapter
 from gkeml.manifests.volumes import VolumePlan, storage_objects, volume_plans
 from gkeml.naming import Names
@@ -297,7 +298,10 @@ class InferenceManifests:
         self.env, self.svc = env, svc
         self.ns = svc.team
         self.labels = {**MANAGED_BY, "app.kubernetes.io/name": svc.name, "gkeml.io/team": svc.team}
-        self.selector = {"app.kubernetes.io/name": svc.name}
+        self.multi_host = svc.model is not None and svc.model.multi_host
+        # every Pod of the service; a multi-host service's Service, metrics and pools select its groups' leaders
+        self.group_selector = {"app.kubernetes.io/name": svc.name}
+        self.selector = {**self.group_selector, **(LEADER if self.multi_host else {})}
         self.exposures: list[Exposure] = []
 
     @property
@@ -306,7 +310,14 @@ class InferenceManifests:
             return self.env.identity(self.svc.identity).ksa
         return platform.DEFAULT_SERVICE_ACCOUNT
 
+    @property
+    def workload_kind(self) -> tuple[str, str]:
+        """The API version and kind that runs the Pods (what the autoscaler scales)."""
+        return (platform.LWS_API, "LeaderWorkerSet") if self.multi_host else ("apps/v1", "Deployment")
+
     def deployment(self) -> Obj:
+        """The Deployment of the service's Pods, or for a multi-host model its LeaderWorkerSet
+        (:func:`gkeml.manifests.lws.leader_worker_set`)."""
         svc = self.svc
         probe = {"httpGet": {"path": svc.probe.path, "port": svc.probe.port}}
         container = {
@@ -349,6 +360,9 @@ class InferenceManifests:
         annotations = model_serving.apply(svc, bucket, pod_spec, container)
         if annotations:
             pod_meta["annotations"] = annotations
+        if self.multi_host:
+            meta = metadata(svc.name, self.ns, self.labels)
+            return leader_worker_set(svc, meta, pod_meta, pod_spec, self.group_selector)
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -407,7 +421,11 @@ class InferenceManifests:
             "kind": "HorizontalPodAutoscaler",
             "metadata": metadata(self.svc.name, self.ns, self.labels),
             "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": self.svc.name},
+                "scaleTargetRef": {
+                    "apiVersion": self.workload_kind[0],
+                    "kind": self.workload_kind[1],
+                    "name": self.svc.name,
+                },
                 "minReplicas": a.min_replicas,
                 "maxReplicas": a.max_replicas,
                 "metrics": metrics,
@@ -420,19 +438,28 @@ class InferenceManifests:
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
             "metadata": metadata(self.svc.name, self.ns, self.labels),
-            "spec": {"selector": {"matchLabels": self.selector}, "maxUnavailable": 1},
+            "spec": {"selector": {"matchLabels": self.group_selector}, "maxUnavailable": 1},
         }
 
     def workload(self) -> list[Obj]:
         """Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget; with a model, the PodMonitoring
-        that scrapes the engine's metrics and the NetworkPolicy that lets it."""
-        objects = [self.deployment(), self.service(), self.autoscaler(), self.disruption_budget()]
+        that scrapes the engine's metrics and the NetworkPolicy that lets it. A multi-host service's
+        LeaderWorkerSet is not here but in :meth:`chart_workload`; the NetworkPolicy between its groups' Pods is."""
+        objects = [] if self.multi_host else [self.deployment()]
+        objects += [self.service(), self.autoscaler(), self.disruption_budget()]
         if self.svc.model:
             objects += [
                 model_serving.pod_monitoring(self.svc, self.selector, self.labels),
                 model_serving.scrape_policy(self.svc, self.selector, self.labels),
             ]
+        if self.multi_host:
+            objects.append(group_policy(self.svc, self.group_selector, self.labels))
         return objects
+
+    def chart_workload(self) -> list[Obj]:
+        """What goes through the local ``leaderworkerset`` chart (a kind whose CRD the same apply installs,
+        first-apply fact TF009): a multi-host service's LeaderWorkerSet."""
+        return [self.deployment()] if self.multi_host else []
 
     def expose(self, endpoint_name: str) -> list[Exposure]:
         """Serve on the endpoint's hosts (its host and any it is moving from), through every way it serves (two
@@ -551,6 +578,7 @@ class ServicePlan:
     team: str
     workload: list[Obj]
     exposures: list[Exposure] = field(default_factory=list)
+    chart_workload: list[Obj] = field(default_factory=list)  # a multi-host model's LeaderWorkerSet (local chart)
 
 
 @dataclass
@@ -568,6 +596,7 @@ class InClusterPlan:
     launch_keys: dict[str, list[Obj]] = field(default_factory=dict)  # team -> W&B key sync objects
     kueue: KueuePlan | None = None  # its namespace is applied here; its queue objects through Helm
     jobset: JobSetPlan | None = None  # its namespace is applied here; the controller and its probe through Helm
+    lws: LwsPlan | None = None  # the same for LeaderWorkerSet, when a service spans several nodes
     extensions: dict[str, list[Obj]] = field(default_factory=dict)  # extension name -> its objects (team namespaces)
     storage: list[Obj] = field(default_factory=list)  # the volumes' StorageClasses and what they share
     volumes: list[VolumePlan] = field(default_factory=list)  # each volume's source objects and claim
@@ -589,6 +618,8 @@ class InClusterPlan:
         out = list(self.compute_classes) + self.crds + self.storage + self.metrics_adapter
         if self.jobset:
             out += self.jobset.namespace
+        if self.lws:
+            out += self.lws.namespace
         if self.kueue:
             out += self.kueue.namespace + self.kueue.rbac
         for objects in self.teams.values():
@@ -612,6 +643,7 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
         compute_classes=[compute_class_object(p, env) for p in env.compute_classes],
         kueue=kueue_plan(env),
         jobset=jobset_plan(env),
+        lws=lws_plan(env),
         storage=storage_objects(env),
         volumes=volume_plans(env),
     )
@@ -620,7 +652,7 @@ def in_cluster_plan(env: Environment) -> InClusterPlan:
         manifests = InferenceManifests(env, svc)
         served = manifests.expose(svc.endpoint) if svc.endpoint else []
         exposures += served
-        plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), served))
+        plan.services.append(ServicePlan(svc.name, svc.team, manifests.workload(), served, manifests.chart_workload()))
     if any(e.chart_objects for e in exposures):  # GKE does not install InferenceObjective's CRD
         plan.crds.append(inference_objective_crd())
     if uses_metrics_adapter(obj for svc in plan.services for obj in svc.workload):

@@ -32,6 +32,14 @@ def _selects(selector: Obj, labels: dict) -> bool:
     return True
 
 
+def _controller_labels(workload: Obj, role: str) -> dict[str, str]:
+    """Labels a workload's controller adds to its pods beyond the template's: a LeaderWorkerSet's leaders carry
+    its name and worker index 0 (kubernetes-sigs/lws v0.10.0 pkg/controllers/leaderworkerset_controller.go)."""
+    if get(workload, "kind") != "LeaderWorkerSet" or role not in ("leader", "group"):
+        return {}
+    return {platform.LWS_NAME_LABEL: str(get(workload, "metadata", "name")), platform.LWS_WORKER_INDEX_LABEL: "0"}
+
+
 @rule(
     "GKE076",
     "An autoscaler scales on a Managed Prometheus metric that no PodMonitoring scrapes from its pods",
@@ -61,12 +69,14 @@ def prometheus_metric_scraped(obj: Obj, group: Group) -> Iterator[Issue]:
     ns = namespace_of(obj)
     target_kind, target_name = get(obj, "spec", "scaleTargetRef", "kind"), get(obj, "spec", "scaleTargetRef", "name")
     targets = [w for w in group.of_kind(str(target_kind), ns) if get(w, "metadata", "name") == target_name]
-    pods = [pod for workload in targets for pod in pod_templates(workload)]
+    pods = [(workload, pod) for workload in targets for pod in pod_templates(workload)]
+    if target_kind == "LeaderWorkerSet":  # the autoscaler reads the leaders only (status.hpaPodSelector)
+        pods = [(w, pod) for w, pod in pods if pod.role in ("leader", "group")]
     if not pods:
         return
     monitors = group.of_kind("PodMonitoring", ns) + group.of_kind("ClusterPodMonitoring")
-    for pod in pods:
-        labels = as_dict(pod.metadata.get("labels"))
+    for workload, pod in pods:
+        labels = {**as_dict(pod.metadata.get("labels")), **_controller_labels(workload, pod.role)}
         if any(_selects(as_dict(get(m, "spec", "selector")), labels) for m in monitors):
             continue
         i, name = names[0]

@@ -11,10 +11,11 @@ from gkeml.constructs import (
     Kueue,
     LaunchAgent,
     LaunchAgentProps,
+    LeaderWorkerSetController,
     MetricsAdapter,
     TeamNamespace,
 )
-from gkeml.constructs.inference_service import InferenceObjectives
+from gkeml.constructs.inference_service import InferenceObjectives, LeaderWorkerSets
 from gkeml.framework import (
     Construct,
     GcsBackend,
@@ -38,9 +39,9 @@ LAUNCH = "wandb"  # construct id of the W&B Launch agent (its Secret's old addre
 
 class InClusterStack(TerraformStack):
     """Team namespaces, ComputeClasses, inference services with their exposure (Ingress, Gateway or Inference
-    Gateway, and the InferenceObjective CRD when used), the metrics adapter their
-    autoscalers need, JobSet, Kueue with the teams' queues, the W&B Launch agent and the extensions' objects: exactly
-    the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
+    Gateway, and the InferenceObjective CRD when used), the metrics adapter their autoscalers need, JobSet,
+    LeaderWorkerSet (for multi-host models), Kueue with the teams' queues, the W&B Launch agent and the
+    extensions' objects: exactly the objects of :func:`gkeml.manifests.workloads.in_cluster_plan`.
 
     Its kubernetes and helm providers reach the cluster's DNS endpoint (read with a data source,
     so Terraform plans this stack only once the cloud stack has created the cluster; never a
@@ -104,13 +105,34 @@ class InClusterStack(TerraformStack):
         jobset = JobSet(self, "jobset", plan.jobset) if plan.jobset else None
         if plan.kueue:
             Kueue(self, "kueue", plan.kueue, teams=list(self.teams.values()), after=[jobset.ready] if jobset else ())
+        lws = LeaderWorkerSetController(self, "lws", plan.lws) if plan.lws else None
         pools: dict[str, list] = {}  # team -> what its InferenceObjectives wait for
+        groups: dict[str, tuple[list, list]] = {}  # team -> its LeaderWorkerSets, and its services' other objects
         for svc in plan.services:
             service = InferenceService(self, f"inference-{svc.name}", svc.workload, namespace=self.teams[svc.team])
+            if svc.chart_workload:
+                groups.setdefault(svc.team, ([], []))
+                groups[svc.team][0].extend(svc.chart_workload)
+                groups[svc.team][1].extend(service.workload.resources)
             for exposure in svc.exposures:
                 exposed = service.expose(exposure)
                 if exposure.chart_objects:
                     pools.setdefault(svc.team, []).extend(exposed.resources)
+        for team_name, (objects, after) in groups.items():  # after the LWS webhook answers
+            team = self.teams[team_name]
+            LeaderWorkerSets(
+                self,
+                f"leaderworkersets-{team_name}",
+                objects,
+                namespace=team_name,
+                # the chart that installs the CRD and the release that waits for its webhook
+                depends_on=[
+                    team.namespace,
+                    *team.objects.resources,
+                    *after,
+                    *([lws.release, lws.ready] if lws else []),
+                ],
+            )
         for team_name, objectives in plan.objectives().items():
             InferenceObjectives(
                 self,
