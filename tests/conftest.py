@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background by a non-interactive shell inherits SIGINT ignored, and so would every
+# command the tests start: the tests of what Ctrl-C does would wait forever. Restored here, children start with
+# the default disposition.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # the suite's helper modules: their asserts say what failed, as a test's do
 pytest.register_assert_rewrite("config_errors", "google_apis", "hostile", "job_env", "kube_api", "servers")

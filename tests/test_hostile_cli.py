@@ -127,9 +127,12 @@ def _until(proc: subprocess.Popen, text: str) -> str:
 def _stop(proc: subprocess.Popen, signum: int, group: bool) -> tuple[int, str]:
     """Send ``signum`` (to the process group, as Ctrl-C does, with ``group``); exit code and the rest of stderr."""
     (os.killpg if group else os.kill)(proc.pid, signum)
-    assert proc.stderr is not None
-    rest = proc.stderr.read()
-    return proc.wait(timeout=120), rest
+    try:
+        _, rest = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"still running two minutes after signal {signum}")
+    return proc.returncode, rest
 
 
 @pytest.mark.parametrize(
