@@ -241,6 +241,19 @@ def test_labels_are_escaped():
     assert d.nodes[d.node("group:")] == "group:#quot;ml#35;team#quot;@example.com"
 
 
+def test_a_manifest_whose_kind_is_not_a_string_is_listed_as_not_drawn():
+    k8s = {
+        "resource": {
+            "kubernetes_manifest": {
+                "odd": {"manifest": {"apiVersion": "v1", "kind": True, "metadata": {"name": "x"}}},
+                "cm": {"manifest": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y"}}},
+            }
+        }
+    }
+    text = render({"resource": {}}, k8s, title="odd kinds")
+    assert "%% not drawn: kubernetes_manifest x1" in text and "%% not drawn: ConfigMap x1" in text
+
+
 def gkeml(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gkeml.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
