@@ -18,7 +18,7 @@ CHECKOV_STAMP := .venv-checkov/.stamp
 CDKTF := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GKEML_CDK=$(CDK) node_modules/.bin/cdktf
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GKEML_CDK := $(CDK)
-PYTEST_ARGS ?= -n 2  # two workers: the 2-core CI machine; PYTEST_ARGS= runs serially
+PYTEST_ARGS ?= -n 2 --dist worksteal  # two workers (the 2-core CI machine), an idle one takes queued tests from the other; PYTEST_ARGS= runs serially
 
 .PHONY: install synth test fuzz diff deploy deploy-cloud destroy check bench schema docs lint clean help
 .DEFAULT_GOAL := help

@@ -825,8 +825,7 @@ class _InCluster:
     @staticmethod
     def kind(rtype: str, body: dict) -> str | None:
         if rtype == "kubernetes_manifest":  # a kind that is not a string is not drawn, under its resource type
-            manifest = body.get("manifest")
-            kind = manifest.get("kind") if isinstance(manifest, dict) else None
+            kind = body.get("manifest", {}).get("kind")  # a manifest that is not an object: DiagramError
             return kind if isinstance(kind, str) else None
         if rtype == "helm_release":
             return "Helm"
