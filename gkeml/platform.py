@@ -899,6 +899,9 @@ JOBSET_RELEASE = "jobset"  # the chart names its objects after the release: jobs
 JOBSET_GROUP = "jobset.x-k8s.io"
 JOBSET_API = f"{JOBSET_GROUP}/v1alpha2"
 JOBSET_CRD_KINDS = ("JobSet",)
+BATCH_JOB_KUEUE_FRAMEWORK = (
+    "batch/job"  # Kueue's integration name for batch/v1 Jobs (its configuration's integrations.frameworks)
+)
 JOBSET_KUEUE_FRAMEWORK = "jobset.x-k8s.io/jobset"
 JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"
 JOBSET_CONTROLLER_REPLICAS = 2

@@ -170,7 +170,7 @@ def cluster_queue_object(env: Environment, team: Team) -> Obj:
         "metadata": metadata(cluster_queue(team.name), labels={**LABELS, "gkeml.io/team": team.name}),
         "spec": {
             "cohortName": COHORT,
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.name}},
+            "namespaceSelector": {"matchLabels": {platform.NAMESPACE_NAME_LABEL: team.name}},
             "queueingStrategy": "BestEffortFIFO",
             "resourceGroups": [
                 {
@@ -266,7 +266,7 @@ def webhook_probe_objects() -> list[Obj]:
 
 def frameworks(env: Environment) -> list[str]:
     """The job kinds Kueue manages: batch/v1 Jobs, and JobSets where the JobSet controller is installed."""
-    return ["batch/job"] + ([platform.JOBSET_KUEUE_FRAMEWORK] if env.jobset.enabled else [])
+    return [platform.BATCH_JOB_KUEUE_FRAMEWORK] + ([platform.JOBSET_KUEUE_FRAMEWORK] if env.jobset.enabled else [])
 
 
 def manager_config(env: Environment) -> Obj:
