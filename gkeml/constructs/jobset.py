@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from gkeml import platform
-from gkeml.constructs.kubernetes_objects import KubernetesObjects
-from gkeml.framework import AssetType, Construct, TerraformAsset, helm
-from gkeml.manifests import to_yaml
+from gkeml.constructs.chart_controller import ChartController, PinnedChart
+from gkeml.framework import Construct
 from gkeml.manifests.jobset import READY_CHART, JobSetPlan
 
-READY_CHART_DIR = Path(__file__).resolve().parents[1] / "charts" / READY_CHART
-# Seconds Helm may take: the chart waits for its Deployment; the ready release for its hook Job, which retries
-# for up to gkeml.manifests.probe.PROBE_DEADLINE_SECONDS.
-JOBSET_TIMEOUT_SECONDS = 600
-READY_TIMEOUT_SECONDS = 1200
+JOBSET_CHART = PinnedChart(
+    release=platform.JOBSET_RELEASE,
+    namespace=platform.JOBSET_NAMESPACE,
+    repository=platform.JOBSET_CHART_REPOSITORY,
+    chart=platform.JOBSET_CHART,
+    version=platform.JOBSET_VERSION,
+)
 
 
-class JobSet(Construct):
+class JobSet(ChartController):
     """The JobSet controller in the in-cluster stack, in apply order:
 
     1. the JobSet namespace and its NetworkPolicies (``kubernetes_manifest``: built-in kinds only);
@@ -29,40 +28,13 @@ class JobSet(Construct):
     served). No ``kubernetes_manifest`` has a JobSet kind, so a first plan needs no JobSet CRD."""
 
     def __init__(self, scope: Construct, id: str, plan: JobSetPlan):
-        super().__init__(scope, id)
-        release = helm("release")
-        self.namespace = KubernetesObjects(self, "namespace", plan.namespace[:1])
-        self.policies = KubernetesObjects(
-            self, "network-policies", plan.namespace[1:], depends_on=self.namespace.resources
-        )
-        self.chart_values = plan.chart_values
-        self.release = release.Release(
-            self,
-            "release",
-            name=platform.JOBSET_RELEASE,
-            namespace=platform.JOBSET_NAMESPACE,
-            repository=platform.JOBSET_CHART_REPOSITORY,
-            chart=platform.JOBSET_CHART,
-            version=platform.JOBSET_VERSION,
-            create_namespace=False,
-            atomic=False,
-            wait=True,
-            timeout=JOBSET_TIMEOUT_SECONDS,
-            values=[to_yaml([plan.chart_values])],
-            depends_on=[*self.namespace.resources, *self.policies.resources],
-        )
-        chart = TerraformAsset(self, READY_CHART, path=str(READY_CHART_DIR), type=AssetType.DIRECTORY)
-        self.probe_objects = plan.webhook_probe
-        self.ready = release.Release(
-            self,
-            "ready",
-            name=READY_CHART,
-            namespace=platform.JOBSET_NAMESPACE,
-            chart=chart.path,
-            create_namespace=False,
-            atomic=False,
-            wait=True,
-            timeout=READY_TIMEOUT_SECONDS,
-            values=[to_yaml([{"objects": self.probe_objects}])],
-            depends_on=[self.release],
+        super().__init__(
+            scope,
+            id,
+            JOBSET_CHART,
+            namespace=plan.namespace,
+            namespace_objects_id="network-policies",
+            values=plan.chart_values,
+            ready_chart=READY_CHART,
+            probe_objects=plan.webhook_probe,
         )
