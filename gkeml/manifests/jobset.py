@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from gkeml import platform
 from gkeml.config.model import Environment
-from gkeml.manifests import Obj, metadata, resources
-from gkeml.manifests.probe import WebhookProbe
+from gkeml.manifests import Obj, resources
+from gkeml.manifests.probe import WebhookProbe, controller_namespace
 
 LABELS = {"gkeml.io/component": "jobset"}
 CONTROLLER_RESOURCES = {"cpu": "500m", "memory": "512Mi"}  # the chart's CPU request; memory at Autopilot's 1:1 floor
@@ -49,26 +49,10 @@ def chart_values() -> Obj:
 def namespace_objects() -> list[Obj]:
     """The JobSet namespace (restricted Pod Security: the controller and the probe meet it), denying ingress
     except to the controller's ports: the webhook, which the API server calls, its metrics and its probes."""
-    ns = platform.JOBSET_NAMESPACE
-    labels = {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, labels=labels)},
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata("default-deny-ingress", ns, LABELS),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata("allow-jobset-controller-ports", ns, LABELS),
-            "spec": {
-                "podSelector": {},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in platform.JOBSET_CONTROLLER_PORTS]}],
-            },
-        },
+        *controller_namespace(
+            platform.JOBSET_NAMESPACE, LABELS, "allow-jobset-controller-ports", tuple(platform.JOBSET_CONTROLLER_PORTS)
+        ),
     ]
 
 

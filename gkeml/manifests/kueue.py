@@ -59,7 +59,7 @@ from gkeml.config.kueue import (
 )
 from gkeml.config.model import Environment, Team
 from gkeml.manifests import Obj, metadata, resources
-from gkeml.manifests.probe import WebhookProbe
+from gkeml.manifests.probe import WebhookProbe, controller_namespace
 
 COHORT = "teams"
 CPU_MEMORY = ("cpu", "memory")
@@ -321,26 +321,8 @@ def chart_values(env: Environment) -> Obj:
 def namespace_objects() -> list[Obj]:
     """The Kueue namespace (restricted Pod Security: the manager and the probe meet it), denying ingress
     except to the manager's ports, which the API server calls (webhooks, visibility API)."""
-    ns = platform.KUEUE_NAMESPACE
-    labels = {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, labels=labels)},
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata("default-deny-ingress", ns, LABELS),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata("allow-kueue-manager-ports", ns, LABELS),
-            "spec": {
-                "podSelector": {},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in MANAGER_PORTS]}],
-            },
-        },
+        *controller_namespace(platform.KUEUE_NAMESPACE, LABELS, "allow-kueue-manager-ports", MANAGER_PORTS),
     ]
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from gkeml import platform
 from gkeml.config.model import Environment, Inference
 from gkeml.manifests import Obj, metadata, resources
-from gkeml.manifests.probe import WebhookProbe
+from gkeml.manifests.probe import WebhookProbe, controller_namespace
 
 LABELS = {"gkeml.io/component": "lws"}
 CONTROLLER_RESOURCES = {"cpu": "1", "memory": "1Gi"}  # the chart's requests, as limits too
@@ -68,30 +68,14 @@ def namespace_objects() -> list[Obj]:
     """The LWS namespace (restricted Pod Security: the controller and the probe meet it), denying ingress except
     to the controller's ports (the webhook, which the API server calls, metrics, probes), and a
     PodDisruptionBudget that keeps one controller replica up through a drain (the chart has none)."""
-    ns = platform.LWS_NAMESPACE
-    labels = {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"}
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(ns, labels=labels)},
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata("default-deny-ingress", ns, LABELS),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata("allow-lws-controller-ports", ns, LABELS),
-            "spec": {
-                "podSelector": {},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in platform.LWS_CONTROLLER_PORTS]}],
-            },
-        },
+        *controller_namespace(
+            platform.LWS_NAMESPACE, LABELS, "allow-lws-controller-ports", tuple(platform.LWS_CONTROLLER_PORTS)
+        ),
         {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
-            "metadata": metadata("lws-controller-manager", ns, LABELS),
+            "metadata": metadata("lws-controller-manager", platform.LWS_NAMESPACE, LABELS),
             "spec": {
                 "minAvailable": platform.LWS_CONTROLLER_MIN_AVAILABLE,
                 "selector": {"matchLabels": dict(platform.LWS_CONTROLLER_LABELS)},

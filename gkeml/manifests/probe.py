@@ -11,6 +11,7 @@ and Helm deletes all of it once the Job succeeded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import yaml
@@ -25,6 +26,35 @@ PROBE_DEADLINE_SECONDS = 900
 PROBE_DIR = "/probe"
 HOOK = {"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
 RBAC = "rbac.authorization.k8s.io"
+
+
+def controller_namespace(namespace: str, labels: dict[str, str], policy: str, ports: Iterable[int]) -> list[Obj]:
+    """A controller's namespace under restricted Pod Security (the controller and its probe meet it) and its
+    NetworkPolicies: ingress denied except to ``ports`` (its webhook, which the API server calls, and its
+    metrics and probes), allowed by the policy named ``policy``."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": metadata(namespace, labels={**labels, "pod-security.kubernetes.io/enforce": "restricted"}),
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("default-deny-ingress", namespace, labels),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(policy, namespace, labels),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in ports]}],
+            },
+        },
+    ]
 
 
 def hook(weight: int) -> dict[str, str]:
